@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test:
+#   1. unit suite (cmocka) + fuzz corpus replay, in a normal build;
+#   2. the same unit suite under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. libFuzzer smoke runs (clang);
+#   4. the integration suite: real clients through s3warden in front of
+#      moto_server and Ceph RGW.
+# Ends with one line `N passed, N failed` and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+eval "$(bash deploy/install-deps.sh | tail -n 1)"
+export S3W_PYTHON
+# Integration tests run with this Python; put its bin dir (aws, moto_server) first.
+export PATH="$(dirname "$S3W_PYTHON"):$PATH"
+
+jobs=$(nproc)
+status=0
+results=()
+
+run_suite() { # run_suite <label> <builddir> <meson test args...>
+  local label=$1 dir=$2; shift 2
+  echo "=== $label"
+  if meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@"; then :; else status=1; fi
+  results+=("$dir/meson-logs/testlog.json")
+}
+
+setup() { # setup <builddir> <meson setup args...>
+  local dir=$1; shift
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi && ninja -C "$dir" >/dev/null
+}
+
+echo "=== build (normal)"
+if setup build; then
+  run_suite "unit" build --suite unit
+else
+  echo "build failed"; status=1
+fi
+
+echo "=== build (ASan+UBSan)"
+if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then
+  run_suite "unit under ASan+UBSan" build-asan --suite unit
+else
+  echo "ASan build failed"; status=1
+fi
+
+echo "=== build (libFuzzer, clang)"
+if CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+     -Dfuzz_seconds="${S3W_FUZZ_SECONDS:-15}"; then
+  run_suite "fuzz smoke" build-fuzz --suite fuzz-smoke
+else
+  echo "fuzz build failed"; status=1
+fi
+
+if [ -d build ]; then
+  run_suite "integration" build --suite integration
+fi
+
+# One summary line over every suite that ran.
+"$S3W_PYTHON" - "${results[@]}" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        continue
+    for line in lines:
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status

@@ -1,0 +1,169 @@
+#include "bytes.h"
+
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static inline unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++)
+        if (lower((unsigned char)a.ptr[i]) != lower((unsigned char)b.ptr[i]))
+            return false;
+    return true;
+}
+
+bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix)
+{
+    return s.len >= prefix.len &&
+           (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
+}
+
+void s3w_buf_init(struct s3w_buf *b, size_t max)
+{
+    b->ptr = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+void s3w_buf_cleanup(struct s3w_buf *b)
+{
+    if (b->ptr) {
+        s3w_wipe(b->ptr, b->cap);
+        free(b->ptr);
+    }
+    b->ptr = NULL;
+    b->len = b->cap = 0;
+}
+
+void s3w_buf_reset(struct s3w_buf *b)
+{
+    b->len = 0;
+    if (b->ptr)
+        b->ptr[0] = '\0';
+}
+
+static int reserve(struct s3w_buf *b, size_t extra)
+{
+    if (extra > b->max || b->len > b->max - extra)
+        return S3W_E_TOOBIG;
+    size_t need = b->len + extra + 1; /* + NUL */
+    if (need <= b->cap)
+        return S3W_OK;
+    size_t ncap = b->cap ? b->cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > b->max + 1)
+        ncap = b->max + 1;
+    char *p = malloc(ncap);
+    if (!p)
+        return S3W_E_NOMEM;
+    if (b->ptr) {
+        memcpy(p, b->ptr, b->len);
+        s3w_wipe(b->ptr, b->cap); /* the old block may have held a secret */
+        free(b->ptr);
+    }
+    b->ptr = p;
+    b->cap = ncap;
+    return S3W_OK;
+}
+
+int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n)
+{
+    int rc = reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+    return S3W_OK;
+}
+
+int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s)
+{
+    return s3w_buf_append(b, s.ptr, s.len);
+}
+
+int s3w_buf_append_cstr(struct s3w_buf *b, const char *s)
+{
+    return s3w_buf_append(b, s, strlen(s));
+}
+
+int s3w_buf_append_char(struct s3w_buf *b, char c)
+{
+    return s3w_buf_append(b, &c, 1);
+}
+
+int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return S3W_E_INVAL;
+    int rc = reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return S3W_OK;
+}
+
+void s3w_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n)
+{
+    if (in.len != 2 * n)
+        return S3W_E_INVAL;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval((unsigned char)in.ptr[2 * i]);
+        int lo = hexval((unsigned char)in.ptr[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return S3W_E_INVAL;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return S3W_OK;
+}
+
+void s3w_wipe(void *p, size_t n)
+{
+    if (p && n)
+        OPENSSL_cleanse(p, n);
+}
+
+bool s3w_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    return CRYPTO_memcmp(a, b, alen) == 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * bytes.h - the few byte primitives every s3warden module shares.
+ *
+ * Lives in sigv4/ because sigv4 is the lowest module and every other module
+ * already depends on it; it is deliberately small (see STYLE.md, "no utils.c
+ * junk drawer").
+ *
+ *  - struct s3w_slice: a borrowed {ptr, len} view. Never NUL-terminated by
+ *    contract; never outlives the buffer it points into.
+ *  - struct s3w_buf: a growable buffer with a hard cap fixed at init; going
+ *    over the cap is an error (S3W_E_TOOBIG), never a silent realloc.
+ *  - hex, constant-time compare, secure wipe.
+ */
+#ifndef S3W_BYTES_H
+#define S3W_BYTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct s3w_slice {
+    const char *ptr;
+    size_t len;
+};
+
+#define S3W_SLICE_LIT(s) ((struct s3w_slice){ (s), sizeof(s) - 1 })
+#define S3W_SLICE_NULL ((struct s3w_slice){ NULL, 0 })
+
+static inline struct s3w_slice s3w_slice(const char *ptr, size_t len)
+{
+    return (struct s3w_slice){ ptr, len };
+}
+
+/* For NUL-terminated strings we own (config, literals) - never wire data. */
+static inline struct s3w_slice s3w_slice_cstr(const char *s)
+{
+    return (struct s3w_slice){ s, s ? strlen(s) : 0 };
+}
+
+static inline bool s3w_slice_eq(struct s3w_slice a, struct s3w_slice b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static inline bool s3w_slice_eq_cstr(struct s3w_slice a, const char *s)
+{
+    return s3w_slice_eq(a, s3w_slice_cstr(s));
+}
+
+/* ASCII case-insensitive equality (header names, algorithm names). */
+bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b);
+
+bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix);
+
+/* ---- error vocabulary shared by the primitives ---------------------------- */
+enum {
+    S3W_OK = 0,
+    S3W_E_NOMEM = -1,   /* allocation failed */
+    S3W_E_TOOBIG = -2,  /* a capped buffer would exceed its cap */
+    S3W_E_INVAL = -3,   /* malformed input */
+};
+
+/* ---- capped growable buffer ------------------------------------------------ */
+struct s3w_buf {
+    char *ptr;   /* owned; NUL-terminated for convenience (not counted in len) */
+    size_t len;
+    size_t cap;  /* allocated */
+    size_t max;  /* hard cap on len, fixed at init */
+};
+
+void s3w_buf_init(struct s3w_buf *b, size_t max);
+/* Frees the storage after wiping it (buffers may hold secrets). */
+void s3w_buf_cleanup(struct s3w_buf *b);
+void s3w_buf_reset(struct s3w_buf *b);
+int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n);
+int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s);
+int s3w_buf_append_cstr(struct s3w_buf *b, const char *s);
+int s3w_buf_append_char(struct s3w_buf *b, char c);
+/* printf-style append; S3W_E_TOOBIG if the result would pass max. */
+int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline struct s3w_slice s3w_buf_slice(const struct s3w_buf *b)
+{
+    return (struct s3w_slice){ b->ptr, b->len };
+}
+
+/* ---- hex ------------------------------------------------------------------- */
+/* Writes 2*n lower-case hex digits and a NUL to out (size >= 2*n + 1). */
+void s3w_hex_encode(const uint8_t *in, size_t n, char *out);
+/* Decodes exactly 2*n hex digits (either case) into out[n]. 0 or S3W_E_INVAL. */
+int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n);
+
+/* ---- secrets --------------------------------------------------------------- */
+/* Wipes memory in a way the compiler cannot elide (OPENSSL_cleanse). */
+void s3w_wipe(void *p, size_t n);
+/* Constant-time equality of two equal-length byte strings (CRYPTO_memcmp).
+ * Lengths are not secret: unequal lengths return false at once. */
+bool s3w_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif
