@@ -1,0 +1,324 @@
+/*
+ * config.h - the s3warden config file: model, loader, immutable snapshots.
+ *
+ * One JSON file (cJSON) with optional `*_file` / `*_env` references for
+ * policies and secrets. The loader validates everything at load time:
+ * unknown fields are errors (they are usually typos), and every error names
+ * the file, the JSON path (`roles[2].trust_policy.Statement[0].Principal`)
+ * and what is wrong. Policy documents are compiled by the policy engine
+ * (policy/policy.h) at load time; its messages come back prefixed with the
+ * config path of the document.
+ *
+ * Snapshots: config_load() returns a `struct config` with one reference.
+ * It is immutable from then on, so any number of threads may read it
+ * without locks. The proxy keeps one "current" pointer; on SIGHUP it loads
+ * a new snapshot and swaps the pointer; each request takes a reference
+ * (config_ref) when it starts and drops it (config_unref) when it ends, so
+ * in-flight requests finish on the snapshot they started with. The last
+ * unref frees the snapshot and wipes every secret it held.
+ *
+ * Identities, access-key lookup and the sigv4 secret callback are in
+ * identity.h; local STS in sts.h.
+ *
+ * The file format is documented in README.md ("Configuration") and every
+ * seed scenario ships as an example under deploy/examples/.
+ */
+#ifndef S3W_CONFIG_H
+#define S3W_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytes.h"
+
+struct policy; /* a compiled policy document (policy/policy.h) */
+
+/* ---- limits of the loader (a config is trusted but still bounded) ------- */
+#define CONFIG_MAX_FILE_BYTES (4u << 20)   /* the config file itself */
+#define CONFIG_MAX_POLICY_BYTES (64u << 10) /* one *_file policy document */
+#define CONFIG_MAX_SECRET_BYTES 4096       /* one secret file / env value */
+#define CONFIG_MAX_ERRORS 64               /* errors kept per load */
+
+/* ---- errors ---------------------------------------------------------------- */
+enum {
+    CONFIG_OK = 0,
+    CONFIG_E_NOMEM = -1,
+    CONFIG_E_IO = -2,      /* the file (or a referenced file) cannot be read */
+    CONFIG_E_INVALID = -3, /* the config has errors; see struct config_errors */
+};
+
+const char *config_strerror(int err);
+
+/* One error: "FILE: PATH: MESSAGE" (PATH is empty for file-level errors,
+ * e.g. JSON syntax). All three strings are owned by the errors list. */
+struct config_error {
+    char *file;
+    char *path;    /* e.g. "roles[2].trust_policy.Statement[0].Principal" */
+    char *message; /* what is wrong; never contains a secret */
+    char *text;    /* "FILE: PATH: MESSAGE" ready to log */
+};
+
+struct config_errors {
+    struct config_error items[CONFIG_MAX_ERRORS];
+    size_t n;
+    size_t dropped; /* errors past CONFIG_MAX_ERRORS, counted only */
+};
+
+void config_errors_init(struct config_errors *e);
+void config_errors_cleanup(struct config_errors *e);
+
+/* ---- the model (read-only after load) ---------------------------------- */
+/* All strings are NUL-terminated, owned by the snapshot, never NULL unless
+ * documented as optional. */
+
+struct config_tag {
+    char *key;
+    char *value;
+    char *context_key; /* "aws:PrincipalTag/<key>", prebuilt for identities */
+};
+
+struct config_listener {
+    char *address;  /* "127.0.0.1", "::", ... */
+    uint16_t port;
+    char *tls_cert_file; /* optional (NULL = plain HTTP) */
+    char *tls_key_file;  /* set iff tls_cert_file is */
+};
+
+enum config_addressing {
+    CONFIG_ADDRESSING_PATH = 0,    /* https://endpoint/bucket/key */
+    CONFIG_ADDRESSING_VIRTUAL = 1, /* https://bucket.endpoint/key */
+};
+
+struct config_upstream {
+    char *endpoint;   /* "https://s3.us-east-1.amazonaws.com", "http://127.0.0.1:5000" */
+    char *region;     /* signing region, e.g. "us-east-1" */
+    enum config_addressing addressing;
+    bool tls_verify;  /* default true */
+    char *ca_file;    /* optional */
+    uint32_t connect_timeout_ms;    /* default 5000 */
+    uint32_t first_byte_timeout_ms; /* default 60000 */
+    uint32_t idle_timeout_ms;       /* default 60000 */
+    uint32_t max_connections;       /* default 512 (total) */
+    uint32_t max_connections_per_host; /* default 128 */
+    /* Compat for old S3-compatible stores that do not understand
+     * aws-chunked uploads: decode the body and send it with a plain
+     * Content-Length. Default false (forward aws-chunked re-signed). */
+    bool decode_aws_chunked;
+};
+
+/* The proxy's own credentials toward S3: an ordered chain of providers,
+ * the first that yields credentials wins (like the AWS SDKs' default
+ * chain), optionally with an assume_role on top of the chain's result. */
+enum config_cred_source {
+    CONFIG_CRED_STATIC = 0,
+    CONFIG_CRED_ENV,          /* AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN */
+    CONFIG_CRED_PROFILE,      /* shared credentials + config file */
+    CONFIG_CRED_IMDS,         /* EC2 IMDSv2: token PUT then credentials GET */
+    CONFIG_CRED_ECS,          /* container credentials endpoint */
+    CONFIG_CRED_WEB_IDENTITY, /* AssumeRoleWithWebIdentity with a token file */
+};
+
+struct config_cred_provider {
+    enum config_cred_source source;
+    /* static: */
+    char *access_key_id;
+    char *secret_access_key; /* secret: wiped on free */
+    char *session_token;     /* optional; secret */
+    /* profile: */
+    char *profile;           /* default "default" (or $AWS_PROFILE) */
+    char *credentials_file;  /* optional; default ~/.aws/credentials */
+    char *config_file;       /* optional; default ~/.aws/config */
+    /* imds / ecs: */
+    char *endpoint;          /* optional override (tests: a local server) */
+    char *authorization_token_file; /* ecs: optional */
+    /* web_identity: */
+    char *token_file;
+    char *role_arn;
+    char *session_name;
+    char *sts_endpoint;      /* optional; default regional STS */
+};
+
+struct config_assume_role {
+    bool enabled;
+    char *role_arn;
+    char *external_id;   /* optional */
+    char *session_name;  /* default "s3warden" */
+    uint32_t duration_seconds; /* default 3600 */
+    char *sts_endpoint;  /* optional */
+    char *region;        /* optional; default upstream.region */
+};
+
+struct config_credentials {
+    struct config_cred_provider *chain;
+    size_t nchain;
+    struct config_assume_role assume_role;
+    /* refresh this many seconds before expiry (default 300) */
+    uint32_t refresh_before_seconds;
+};
+
+struct config_account {
+    char *id;   /* 12 digits */
+    char *name; /* optional label */
+    char *root_arn; /* "arn:aws:iam::<id>:root" */
+};
+
+/* A named policy document attached to a user or role, or a guardrail. */
+struct config_policy {
+    char *name;
+    struct policy *compiled; /* owned; never NULL after a successful load */
+};
+
+struct config_access_key {
+    char *id;       /* "AKIA..." (any 16..128 chars of [A-Z0-9]) */
+    char *secret;   /* secret: wiped on free */
+    bool active;    /* "status": "Active" | "Inactive" (default Active) */
+};
+
+struct config_user {
+    char *account;  /* account id */
+    char *name;
+    char *path;     /* default "/" */
+    char *unique_id; /* "AIDA..." */
+    char *arn;      /* "arn:aws:iam::<account>:user<path><name>" */
+    struct config_access_key *keys;
+    size_t nkeys;
+    struct config_tag *tags;
+    size_t ntags;
+    struct config_policy *policies;
+    size_t npolicies;
+    struct policy *boundary; /* optional permission boundary */
+};
+
+struct config_role {
+    char *account;
+    char *name;
+    char *path;     /* default "/" */
+    char *unique_id; /* "AROA..." */
+    char *arn;      /* "arn:aws:iam::<account>:role<path><name>" */
+    struct policy *trust_policy; /* required */
+    struct config_policy *policies;
+    size_t npolicies;
+    struct policy *boundary; /* optional */
+    uint32_t max_session_duration; /* 3600..43200, default 3600 */
+    struct config_tag *tags;
+    size_t ntags;
+};
+
+/* A static role session: an access key that always acts as role R with
+ * session name S (a partner key mapped to a role session, or an EC2
+ * instance-id session whose aws:userid is "AROA...:i-0123..."). */
+struct config_role_session {
+    struct config_access_key key;
+    const struct config_role *role; /* borrowed from the snapshot */
+    char *session_name;
+    char *source_identity; /* optional */
+    char *arn;    /* "arn:aws:sts::<account>:assumed-role/<role>/<session>" */
+    char *userid; /* "<role unique id>:<session>" */
+    struct policy *session_policy; /* optional */
+};
+
+struct config_bucket {
+    char *name;          /* the name clients use */
+    char *account;       /* owner account id */
+    char *upstream_name; /* the name sent upstream (default = name) */
+    struct policy *policy; /* optional bucket policy */
+};
+
+enum config_audit_kind {
+    CONFIG_AUDIT_STDOUT = 0,
+    CONFIG_AUDIT_FILE = 1,
+    CONFIG_AUDIT_NONE = 2,
+};
+
+struct config_audit {
+    enum config_audit_kind kind;
+    char *path; /* CONFIG_AUDIT_FILE only */
+};
+
+struct config_limits {
+    uint32_t max_connections;        /* default 10000 */
+    uint32_t max_header_bytes;       /* default 65536 */
+    uint32_t header_timeout_ms;      /* default 30000 */
+    uint32_t body_idle_timeout_ms;   /* default 60000 */
+};
+
+#define CONFIG_STS_KEY_BYTES 32
+#define CONFIG_STS_MAX_KEYS 16
+
+struct config_sts_key {
+    char *id;    /* 1..16 chars of [A-Za-z0-9_-]; travels in clear in tokens */
+    uint8_t key[CONFIG_STS_KEY_BYTES]; /* secret: wiped on free */
+    bool active; /* exactly one key is active: it signs new tokens */
+};
+
+struct config_sts {
+    bool enabled;
+    struct config_sts_key keys[CONFIG_STS_MAX_KEYS];
+    size_t nkeys;
+    size_t active; /* index into keys */
+    uint32_t default_duration_seconds; /* 3600 */
+};
+
+struct config_index; /* private hash tables (identity.c) */
+
+struct config {
+    char *source_path;   /* the file it was loaded from ("<buffer>" otherwise) */
+
+    struct config_listener *listeners;
+    size_t nlisteners;
+    char **virtual_host_domains; /* base domains for bucket.DOMAIN requests */
+    size_t nvirtual_host_domains;
+    struct config_upstream upstream;
+    struct config_credentials credentials;
+    struct config_account *accounts;
+    size_t naccounts;
+    struct config_user *users;
+    size_t nusers;
+    struct config_role *roles;
+    size_t nroles;
+    struct config_role_session *role_sessions;
+    size_t nrole_sessions;
+    struct config_bucket *buckets;
+    size_t nbuckets;
+    struct config_policy *guardrails;
+    size_t nguardrails;
+    struct config_audit audit;
+    struct config_limits limits;
+    struct config_sts sts;
+
+    struct config_index *index; /* access keys, buckets, roles by ARN */
+    int refs;                   /* atomic; use config_ref/config_unref */
+};
+
+/* ---- loading ----------------------------------------------------------- */
+/* Loads and validates `path`. On success *out holds a snapshot with one
+ * reference and `errs` is empty. On failure returns CONFIG_E_INVALID (or
+ * CONFIG_E_IO / CONFIG_E_NOMEM), *out is NULL and `errs` holds every error
+ * found (up to CONFIG_MAX_ERRORS). `errs` must be initialised by the caller
+ * and cleaned up by the caller in both cases. Relative `*_file` paths are
+ * resolved against the directory of `path`. */
+int config_load(const char *path, struct config **out, struct config_errors *errs);
+
+/* Same from a buffer (tests, fuzzing). `name` is used as FILE in messages;
+ * `base_dir` resolves relative `*_file` references (NULL = cwd). */
+int config_load_buffer(const char *name, const char *json, size_t len,
+                       const char *base_dir, struct config **out,
+                       struct config_errors *errs);
+
+/* ---- snapshot lifetime ------------------------------------------------- */
+/* Atomic reference count; any thread. config_ref returns its argument. */
+struct config *config_ref(struct config *cfg);
+/* Drops a reference; the last one frees the snapshot and wipes secrets.
+ * NULL is a no-op. */
+void config_unref(struct config *cfg);
+
+/* ---- lookups (no allocation, O(1) hash tables) ------------------------- */
+const struct config_bucket *config_find_bucket(const struct config *cfg,
+                                               struct s3w_slice name);
+const struct config_role *config_find_role_arn(const struct config *cfg,
+                                               struct s3w_slice arn);
+const struct config_account *config_find_account(const struct config *cfg,
+                                                 struct s3w_slice id);
+
+#endif
