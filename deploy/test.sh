@@ -19,11 +19,17 @@ jobs=$(nproc)
 status=0
 results=()
 
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 run_suite() { # run_suite <label> <builddir> <meson test args...>
   local label=$1 dir=$2; shift 2
   echo "=== $label"
+  rm -f "$dir/meson-logs/testlog.json"
   if meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@"; then :; else status=1; fi
-  results+=("$dir/meson-logs/testlog.json")
+  if [ -f "$dir/meson-logs/testlog.json" ]; then
+    cp "$dir/meson-logs/testlog.json" "$logs/${#results[@]}.json"
+    results+=("$logs/${#results[@]}.json")
+  fi
 }
 
 setup() { # setup <builddir> <meson setup args...>
