@@ -177,8 +177,8 @@ int sigv4a_string_to_sign(struct s3w_buf *out, struct s3w_slice amz_date,
 int sigv4a_sign_sts(const struct sigv4a_key *key, struct s3w_slice sts,
                     char sig_hex[SIGV4A_SIG_HEX_MAX + 1], size_t *sig_len);
 
-/* Verifies a hex DER signature (either case; trailing '*' padding accepted
- * and ignored) over SHA-256(sts). 0, SIGV4A_E_SIGNATURE, or
+/* Verifies a hex DER signature (either case, no padding: header and query
+ * signatures are never padded) over SHA-256(sts). 0, SIGV4A_E_SIGNATURE, or
  * SIGV4A_E_CRYPTO. */
 int sigv4a_verify_sts(const struct sigv4a_key *key, struct s3w_slice sts,
                       struct s3w_slice sig_hex);
