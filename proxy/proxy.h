@@ -1,0 +1,211 @@
+/*
+ * proxy.h - the server: worker loops, listeners, connections, and the
+ * contract between a connection and the request handler (pipeline.c).
+ *
+ * Threads: one libuv loop per worker, each with its own SO_REUSEPORT
+ * listener, its own curl multi handle and its own connections. Nothing on
+ * the request path is shared between workers except the read-only config
+ * snapshot (reference counted) and the audit queue.
+ *
+ * Connection lifetime: a struct proxy_conn embeds its uv handles, the HTTP
+ * parser and the request head; it is freed only from the close callback of
+ * the last of its handles (libuv: memory of a handle may be released only in
+ * or after its close callback).
+ */
+#ifndef S3W_PROXY_H
+#define S3W_PROXY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "bytes.h"
+#include "http.h"
+
+struct proxy_conn;
+struct proxy_worker;
+struct proxy_server;
+struct tls_server;
+struct tls_conn;
+
+/* ---- settings (from the config file, with defaults) ------------------------ */
+struct proxy_settings {
+    char listen_addr[64];       /* "127.0.0.1" */
+    int port;                   /* 0 = ephemeral (tests) */
+    int workers;                /* 0 = number of cores */
+    uint64_t header_timeout_ms; /* first byte .. end of the request head */
+    uint64_t idle_timeout_ms;   /* keep-alive idle, and body idle */
+    size_t max_connections;     /* whole server; 0 = unlimited */
+    /* TLS (empty = plain HTTP) */
+    char tls_cert[512];
+    char tls_key[512];
+};
+
+void proxy_settings_defaults(struct proxy_settings *s);
+
+/* ---- the request handler ---------------------------------------------------- */
+/* Callbacks the connection makes into the handler. All run on the
+ * connection's worker loop. */
+struct proxy_handler {
+    /* A request head is complete (c->req). The handler answers with
+     * proxy_conn_respond(), or starts the body with proxy_conn_body_start()
+     * and streams a response with proxy_conn_write*(). */
+    void (*on_head)(struct proxy_conn *c);
+    /* Body bytes (already de-chunked). Return non-zero to refuse them
+     * (the connection is then closed). */
+    int (*on_body)(struct proxy_conn *c, const char *p, size_t n);
+    /* The whole request body arrived. */
+    void (*on_body_end)(struct proxy_conn *c);
+    /* Everything written so far reached the socket (out_pending went from
+     * above the low-water mark to below it). */
+    void (*on_drain)(struct proxy_conn *c);
+    /* The connection is going away while an exchange is active: drop every
+     * reference to it now (abort upstream). After this, no more callbacks. */
+    void (*on_abort)(struct proxy_conn *c);
+};
+
+/* ---- connection ------------------------------------------------------------- */
+#define PROXY_IN_CAP (64 * 1024)
+#define PROXY_OUT_HIGH (256 * 1024) /* pause producers above this */
+#define PROXY_OUT_LOW (64 * 1024)
+
+enum proxy_conn_phase {
+    PC_WAIT_HEAD = 0, /* reading a request head */
+    PC_HANDLING,      /* head given to the handler, body not started */
+    PC_BODY,          /* body being read */
+    PC_BODY_DONE,     /* body complete, response still going */
+};
+
+struct proxy_conn {
+    uv_tcp_t tcp; /* first: container_of from the stream */
+    uv_timer_t timer;
+    uv_shutdown_t shutdown_req;
+    struct proxy_worker *w;
+    struct proxy_conn *prev, *next; /* worker's list */
+    int open_handles;
+    bool closing;
+    bool close_after_write;  /* close once out_pending reaches 0 */
+    bool reading;            /* uv_read_start active */
+    bool read_paused;        /* the handler asked to stop (backpressure) */
+    bool eof;                /* client sent FIN */
+    bool response_done;      /* proxy_conn_finish called for this request */
+    bool in_parse;           /* re-entrancy guard: parse loop on the stack */
+    bool head_seen_bytes;    /* some bytes of the current head arrived */
+    bool response_started;   /* bytes of the current response were written */
+    bool lingering;          /* FIN sent, draining the client before close */
+    bool drain_wanted;       /* out_pending passed the high-water mark */
+    enum proxy_conn_phase phase;
+    struct http_parser hp;
+    struct http_request req;
+    size_t in_len;
+    size_t out_pending;      /* bytes handed to uv_write, not yet written */
+    uint64_t bytes_in, bytes_out;
+    uint64_t requests;       /* served on this connection */
+    struct tls_conn *tls;    /* NULL for plain HTTP */
+    char peer_ip[64];
+    void *ex;                /* the handler's per-request state */
+    char in[PROXY_IN_CAP];
+};
+
+/* Writes bytes (copied). Returns 0 or a negative uv error; on error the
+ * connection is closing. */
+int proxy_conn_write(struct proxy_conn *c, const void *p, size_t n);
+
+/* Sends a complete local response (head + body in one buffer) and ends the
+ * exchange: the connection continues with the next pipelined request, or
+ * closes if `close` is set, the client asked to, or the request body was not
+ * (fully) read. */
+void proxy_conn_respond(struct proxy_conn *c, const void *resp, size_t n,
+                        bool close);
+
+/* Starts reading the request body: sends "100 Continue" first when the client
+ * asked for it (RFC 9110 10.1.1: only once the request is accepted). */
+void proxy_conn_body_start(struct proxy_conn *c);
+
+/* The response is complete (every byte given to proxy_conn_write). */
+void proxy_conn_finish(struct proxy_conn *c, bool close);
+
+/* Backpressure: stop / restart reading the client. */
+void proxy_conn_pause_read(struct proxy_conn *c);
+void proxy_conn_resume_read(struct proxy_conn *c);
+
+/* Closes now (aborting the exchange through on_abort). */
+void proxy_conn_close(struct proxy_conn *c);
+
+/* Whether the request arrived over TLS, and its protocol version name
+ * ("TLSv1.3"), or NULL. */
+const char *proxy_conn_tls_version(const struct proxy_conn *c);
+
+/* ---- workers and server ----------------------------------------------------- */
+struct proxy_worker {
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t wake;        /* stop / reload notifications */
+    uv_timer_t stop_timer;  /* graceful stop deadline */
+    uv_thread_t thread;
+    struct proxy_server *srv;
+    int index;
+    bool listening;
+    bool stopping;
+    bool cleaned;
+    size_t nconns;
+    struct proxy_conn *conns;
+    uint64_t req_counter;
+    char reqid_prefix[9];
+    void *up;               /* upstream.c state (curl multi) */
+    void *handler_state;    /* pipeline state per worker */
+};
+
+struct proxy_server {
+    struct proxy_settings settings;
+    const struct proxy_handler *handler;
+    void *handler_ud;       /* shared, read-only from workers */
+    struct proxy_worker *workers;
+    int nworkers;
+    atomic_int stop;        /* 1 = graceful stop requested */
+    atomic_size_t nconns;   /* across workers, for max_connections */
+    uint64_t stop_deadline_ms;
+    struct tls_server *tls;
+    char host_id[64];
+    /* set after binding: the actual port (when settings.port was 0) */
+    int bound_port;
+    int (*worker_init)(struct proxy_worker *w);   /* optional hooks */
+    void (*worker_cleanup)(struct proxy_worker *w);
+    /* called on each worker loop when proxy_server_poke is called */
+    void (*worker_poke)(struct proxy_worker *w);
+};
+
+/* Binds the listeners (one socket per worker, SO_REUSEPORT) and prepares
+ * the loops. Returns 0 or a negative errno; errors are printed. */
+int proxy_server_init(struct proxy_server *srv,
+                      const struct proxy_settings *settings,
+                      const struct proxy_handler *handler, void *handler_ud);
+
+/* Starts one thread per worker. */
+int proxy_server_start(struct proxy_server *srv);
+
+/* Waits for every worker thread to end (after proxy_server_stop). */
+void proxy_server_wait(struct proxy_server *srv);
+
+/* Asks every worker to stop accepting and to close idle connections; busy
+ * ones finish their request or are closed at `deadline_ms` from now.
+ * Async-signal-safe? No: call it from a normal thread. */
+void proxy_server_stop(struct proxy_server *srv, uint64_t deadline_ms);
+
+/* Wakes every worker so it runs srv->worker_poke (reload, reopen). */
+void proxy_server_poke(struct proxy_server *srv);
+
+void proxy_server_cleanup(struct proxy_server *srv);
+
+/* A fresh request id (16 upper-case hex, like S3's), into out[17]. */
+void proxy_worker_request_id(struct proxy_worker *w, char out[17]);
+
+/* Logging: one line per event on stderr, with a level. Never pass
+ * authorization material. */
+void proxy_log(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

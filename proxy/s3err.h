@@ -1,0 +1,47 @@
+/*
+ * s3err.h - S3's REST error responses.
+ *
+ * Shape (Amazon S3 API Reference, "Error responses"):
+ *   <?xml version="1.0" encoding="UTF-8"?>
+ *   <Error><Code>NoSuchKey</Code><Message>...</Message>
+ *   <Resource>/bucket/key</Resource><RequestId>...</RequestId>
+ *   <HostId>...</HostId></Error>
+ * HEAD responses carry no body (RFC 9110 9.3.2); the status and the
+ * x-amz-request-id header still tell the client what happened.
+ */
+#ifndef S3W_PROXY_S3ERR_H
+#define S3W_PROXY_S3ERR_H
+
+#include <stdbool.h>
+
+#include "bytes.h"
+
+/* Appends `s` to `out` with XML's five special characters escaped. Control
+ * characters (other than TAB/LF/CR) are not allowed in XML 1.0 and are
+ * replaced by '?'. */
+int s3err_xml_escape(struct s3w_buf *out, struct s3w_slice s);
+
+/* Appends the <Error> document. `resource` may be empty (element omitted). */
+int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
+              struct s3w_slice resource, struct s3w_slice request_id,
+              struct s3w_slice host_id);
+
+/* Appends a complete HTTP/1.1 error response (status line, Content-Type,
+ * Content-Length, x-amz-request-id, x-amz-id-2, Date, Server, optional
+ * "Connection: close", blank line, and the XML unless `head_request`).
+ * `message` goes into the XML as-is (escaped). */
+int s3err_response(struct s3w_buf *out, int status, const char *code,
+                   struct s3w_slice message, struct s3w_slice resource,
+                   struct s3w_slice request_id, struct s3w_slice host_id,
+                   bool head_request, bool close);
+
+/* Reason phrase for a status code ("Forbidden"), "Unknown" otherwise. */
+const char *s3err_reason(int status);
+
+/* The default message S3 gives with a code, or NULL. */
+const char *s3err_default_message(const char *code);
+
+/* RFC 7231 IMF-fixdate of `t` into out[30]. */
+void s3err_http_date(long t, char out[30]);
+
+#endif

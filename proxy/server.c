@@ -1,0 +1,795 @@
+/* server.c - worker loops, SO_REUSEPORT listeners and HTTP/1.1 connections.
+ *
+ * Each connection handles one request at a time: the parser stops at the
+ * end of every head and every message (http.h), so pipelined requests are
+ * answered strictly in order and a request's body can never be mistaken for
+ * the next request's head.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "s3err.h"
+#include "tls.h"
+
+#define LINGER_MS 2000
+
+void proxy_settings_defaults(struct proxy_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->listen_addr, sizeof(s->listen_addr), "127.0.0.1");
+    s->port = 8080;
+    s->workers = 0;
+    s->header_timeout_ms = 10000;
+    s->idle_timeout_ms = 60000;
+    s->max_connections = 10000;
+}
+
+void proxy_log(const char *level, const char *fmt, ...)
+{
+    char line[2048];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level);
+    if (n < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        return;
+    size_t len = (size_t)n + (size_t)m;
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    /* one write(2) per line so lines from several threads never interleave */
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
+void proxy_worker_request_id(struct proxy_worker *w, char out[17])
+{
+    snprintf(out, 17, "%s%08llX", w->reqid_prefix,
+             (unsigned long long)(++w->req_counter & 0xffffffffULL));
+}
+
+/* ---- connection internals ---------------------------------------------------- */
+static void conn_process(struct proxy_conn *c);
+static void conn_update_read(struct proxy_conn *c);
+static void conn_arm_timer(struct proxy_conn *c);
+static void worker_maybe_finish(struct proxy_worker *w);
+static void on_timer(uv_timer_t *t);
+
+static void on_handle_close(uv_handle_t *h)
+{
+    struct proxy_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    struct proxy_worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    atomic_fetch_sub(&w->srv->nconns, 1);
+    tls_conn_free(c->tls);
+    s3w_wipe(c->in, c->in_len);
+    free(c);
+    worker_maybe_finish(w);
+}
+
+void proxy_conn_close(struct proxy_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->ex && c->w->srv->handler->on_abort)
+        c->w->srv->handler->on_abort(c);
+    c->ex = NULL;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_close);
+    uv_close((uv_handle_t *)&c->timer, on_handle_close);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct proxy_conn *c = req->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        proxy_conn_close(c);
+        return;
+    }
+    /* Lingering close (RFC 9112 9.6): keep reading and discarding for a
+     * moment so unread request bytes in our receive buffer do not turn our
+     * close into a RST that destroys the response before the client reads
+     * it. */
+    c->lingering = true;
+    c->in_len = 0;
+    uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+    conn_update_read(c);
+}
+
+/* Sends FIN once everything is written, then lingers and closes. */
+static void conn_close_gracefully(struct proxy_conn *c)
+{
+    if (c->closing || c->lingering)
+        return;
+    if (c->ex && c->w->srv->handler->on_abort)
+        c->w->srv->handler->on_abort(c);
+    c->ex = NULL;
+    if (c->tls)
+        tls_conn_shutdown(c);
+    c->shutdown_req.data = c;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+        proxy_conn_close(c);
+    else
+        c->lingering = true; /* no more parsing; on_shutdown starts the drain */
+}
+
+struct conn_write {
+    uv_write_t req;
+    struct proxy_conn *c;
+    size_t n;
+    char data[];
+};
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct conn_write *wr = (struct conn_write *)req;
+    struct proxy_conn *c = wr->c;
+    c->out_pending -= wr->n;
+    free(wr);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        proxy_conn_close(c);
+        return;
+    }
+    if (c->drain_wanted && c->out_pending <= PROXY_OUT_LOW) {
+        c->drain_wanted = false;
+        if (c->ex && c->w->srv->handler->on_drain)
+            c->w->srv->handler->on_drain(c);
+    }
+}
+
+/* Raw bytes to the socket (after TLS, if any). */
+int proxy_conn_write_raw(struct proxy_conn *c, const void *p, size_t n);
+int proxy_conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
+{
+    if (c->closing)
+        return UV_ECANCELED;
+    if (n == 0)
+        return 0;
+    struct conn_write *wr = malloc(sizeof(*wr) + n);
+    if (!wr) {
+        proxy_conn_close(c);
+        return UV_ENOMEM;
+    }
+    wr->c = c;
+    wr->n = n;
+    memcpy(wr->data, p, n);
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
+    int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc != 0) {
+        free(wr);
+        proxy_conn_close(c);
+        return rc;
+    }
+    c->out_pending += n;
+    if (c->out_pending > PROXY_OUT_HIGH)
+        c->drain_wanted = true;
+    return 0;
+}
+
+int proxy_conn_write(struct proxy_conn *c, const void *p, size_t n)
+{
+    if (c->closing || c->lingering)
+        return UV_ECANCELED;
+    c->response_started = true;
+    c->bytes_out += n;
+    if (c->tls)
+        return tls_conn_write(c, p, n);
+    return proxy_conn_write_raw(c, p, n);
+}
+
+static bool request_complete(const struct proxy_conn *c)
+{
+    return c->phase == PC_BODY_DONE ||
+           (c->phase == PC_HANDLING && c->hp.body_less);
+}
+
+static void conn_exchange_end(struct proxy_conn *c, bool close)
+{
+    c->ex = NULL;
+    c->response_done = true;
+    c->requests++;
+    if (close || !c->req.keep_alive || !request_complete(c) || c->eof ||
+        atomic_load(&c->w->srv->stop)) {
+        conn_close_gracefully(c);
+        return;
+    }
+    http_parser_next(&c->hp);
+    c->phase = PC_WAIT_HEAD;
+    c->head_seen_bytes = c->in_len > 0;
+    c->response_started = false;
+    c->response_done = false;
+    c->read_paused = false;
+    conn_arm_timer(c);
+    if (!c->in_parse)
+        conn_process(c);
+    else
+        conn_update_read(c);
+}
+
+void proxy_conn_respond(struct proxy_conn *c, const void *resp, size_t n,
+                        bool close)
+{
+    if (c->closing || c->lingering)
+        return;
+    proxy_conn_write(c, resp, n);
+    if (c->closing)
+        return;
+    conn_exchange_end(c, close);
+}
+
+void proxy_conn_finish(struct proxy_conn *c, bool close)
+{
+    if (c->closing || c->lingering)
+        return;
+    conn_exchange_end(c, close);
+}
+
+void proxy_conn_body_start(struct proxy_conn *c)
+{
+    if (c->closing || c->phase != PC_HANDLING)
+        return;
+    if (c->hp.body_less) {
+        http_parser_body(&c->hp);
+        c->phase = PC_HANDLING; /* MESSAGE_DONE comes from the next feed */
+    } else {
+        if (c->req.expect_continue) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            bool started = c->response_started;
+            proxy_conn_write(c, cont, sizeof(cont) - 1);
+            c->response_started = started; /* an interim response */
+        }
+        http_parser_body(&c->hp);
+        c->phase = PC_BODY;
+    }
+    conn_arm_timer(c);
+    if (!c->in_parse)
+        conn_process(c);
+}
+
+void proxy_conn_pause_read(struct proxy_conn *c)
+{
+    c->read_paused = true;
+    conn_update_read(c);
+}
+
+void proxy_conn_resume_read(struct proxy_conn *c)
+{
+    if (!c->read_paused)
+        return;
+    c->read_paused = false;
+    if (!c->in_parse && !c->closing)
+        conn_process(c);
+}
+
+const char *proxy_conn_tls_version(const struct proxy_conn *c)
+{
+    return c->tls ? tls_conn_version(c->tls) : NULL;
+}
+
+static void send_parse_error(struct proxy_conn *c)
+{
+    char rid[17];
+    proxy_worker_request_id(c->w, rid);
+    struct s3w_buf out;
+    s3w_buf_init(&out, 8192);
+    const char *msg = c->hp.err_message ? c->hp.err_message : "Bad Request";
+    if (s3err_response(&out, c->hp.err_status ? c->hp.err_status : 400,
+                       c->hp.err_code ? c->hp.err_code : "BadRequest",
+                       s3w_slice_cstr(msg), S3W_SLICE_NULL, s3w_slice_cstr(rid),
+                       s3w_slice_cstr(c->w->srv->host_id), false, true) == 0)
+        proxy_conn_write(c, out.ptr, out.len);
+    s3w_buf_cleanup(&out);
+    proxy_log("INFO", "request_id=%s http parse error status=%d code=%s",
+              rid, c->hp.err_status, c->hp.err_code ? c->hp.err_code : "BadRequest");
+    conn_close_gracefully(c);
+}
+
+static void consume(struct proxy_conn *c, size_t used)
+{
+    if (used == 0)
+        return;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+}
+
+static void conn_process(struct proxy_conn *c)
+{
+    if (c->in_parse)
+        return;
+    c->in_parse = true;
+    const struct proxy_handler *h = c->w->srv->handler;
+    while (!c->closing && !c->lingering) {
+        if (c->phase == PC_BODY_DONE)
+            break;
+        if (c->phase == PC_HANDLING && !c->hp.body_less)
+            break;
+        if (c->phase == PC_HANDLING && c->hp.state != HTTP_ST_DONE)
+            break; /* body-less, handler has not called body_start yet */
+        if (c->phase == PC_BODY && c->read_paused)
+            break;
+        if ((c->phase == PC_WAIT_HEAD || c->phase == PC_BODY) && c->in_len == 0)
+            break;
+        size_t used = 0;
+        enum http_event ev = http_parser_feed(&c->hp, c->in, c->in_len, &used);
+        consume(c, used);
+        if (c->closing)
+            break;
+        if (ev == HTTP_EV_NEED_MORE) {
+            if (c->phase == PC_WAIT_HEAD && c->in_len == 0)
+                c->head_seen_bytes = true;
+            break;
+        } else if (ev == HTTP_EV_HEAD_DONE) {
+            c->phase = PC_HANDLING;
+            c->response_done = false;
+            c->response_started = false;
+            uv_timer_stop(&c->timer);
+            h->on_head(c);
+        } else if (ev == HTTP_EV_MESSAGE_DONE) {
+            c->phase = PC_BODY_DONE;
+            uv_timer_stop(&c->timer);
+            if (c->ex && h->on_body_end)
+                h->on_body_end(c);
+        } else {
+            if (c->ex && h->on_abort)
+                h->on_abort(c);
+            c->ex = NULL;
+            if (!c->response_started)
+                send_parse_error(c);
+            else
+                proxy_conn_close(c);
+            break;
+        }
+    }
+    c->in_parse = false;
+    conn_update_read(c);
+    if (c->tls && !c->closing && !c->lingering)
+        tls_conn_pump(c); /* plaintext OpenSSL still holds, now that there is room */
+}
+
+static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct proxy_conn *c = hd->data;
+    if (c->tls) {
+        tls_conn_alloc(c, buf);
+        return;
+    }
+    if (c->lingering) {
+        buf->base = c->in;
+        buf->len = sizeof(c->in);
+        return;
+    }
+    buf->base = c->in + c->in_len;
+    buf->len = sizeof(c->in) - c->in_len;
+}
+
+/* Plain bytes are now in c->in[old_len .. c->in_len). */
+void proxy_conn_on_plain(struct proxy_conn *c, size_t n);
+void proxy_conn_on_plain(struct proxy_conn *c, size_t n)
+{
+    c->bytes_in += n;
+    if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes) {
+        c->head_seen_bytes = true;
+        conn_arm_timer(c);
+    } else if (c->phase == PC_BODY) {
+        conn_arm_timer(c); /* body idle timeout restarts with each read */
+    }
+    conn_process(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct proxy_conn *c = s->data;
+    if (c->closing)
+        return;
+    if (nread == 0)
+        return;
+    if (c->lingering) {
+        if (nread < 0)
+            proxy_conn_close(c);
+        return; /* discard */
+    }
+    if (nread < 0) {
+        c->eof = true;
+        c->reading = false;
+        uv_read_stop(s);
+        /* A client that half-closes after a complete request still gets
+         * its answer; one that leaves mid-request or idle is gone. */
+        if (c->phase == PC_HANDLING || c->phase == PC_BODY_DONE)
+            return;
+        proxy_conn_close(c);
+        return;
+    }
+    if (c->tls) {
+        tls_conn_on_read(c, (size_t)nread);
+        return;
+    }
+    c->in_len += (size_t)nread;
+    proxy_conn_on_plain(c, (size_t)nread);
+}
+
+static void conn_update_read(struct proxy_conn *c)
+{
+    if (c->closing)
+        return;
+    bool want = !c->eof && (c->lingering ||
+                (!c->read_paused && c->in_len < sizeof(c->in)));
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+            c->reading = true;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct proxy_conn *c = t->data;
+    if (c->closing)
+        return;
+    if (c->lingering) {
+        proxy_conn_close(c);
+        return;
+    }
+    if ((c->phase == PC_WAIT_HEAD && c->head_seen_bytes) || c->phase == PC_BODY) {
+        /* S3 answers a stalled upload with 400 RequestTimeout */
+        if (c->ex && c->w->srv->handler->on_abort)
+            c->w->srv->handler->on_abort(c);
+        c->ex = NULL;
+        if (!c->response_started) {
+            c->hp.err_status = 400;
+            c->hp.err_code = "RequestTimeout";
+            c->hp.err_message = s3err_default_message("RequestTimeout");
+            send_parse_error(c);
+        } else {
+            proxy_conn_close(c);
+        }
+        return;
+    }
+    proxy_conn_close(c); /* idle keep-alive connection */
+}
+
+static void conn_arm_timer(struct proxy_conn *c)
+{
+    if (c->closing)
+        return;
+    const struct proxy_settings *s = &c->w->srv->settings;
+    uint64_t ms;
+    if (c->phase == PC_WAIT_HEAD)
+        ms = c->head_seen_bytes ? s->header_timeout_ms : s->idle_timeout_ms;
+    else if (c->phase == PC_BODY)
+        ms = s->idle_timeout_ms;
+    else {
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    if (ms > 0)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static int handler_body(void *ud, const char *p, size_t n)
+{
+    struct proxy_conn *c = ud;
+    const struct proxy_handler *h = c->w->srv->handler;
+    if (!c->ex || !h->on_body)
+        return 0; /* nobody listens: discard (the exchange already ended) */
+    return h->on_body(c, p, n);
+}
+
+static void free_on_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct proxy_worker *w = server->data;
+    if (status < 0)
+        return;
+    struct proxy_conn *c = malloc(sizeof(*c));
+    if (!c)
+        return;
+    memset(c, 0, offsetof(struct proxy_conn, in));
+    c->w = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->tcp.data = c;
+    c->open_handles = 1;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, free_on_close);
+        return;
+    }
+    uv_timer_init(&w->loop, &c->timer);
+    c->timer.data = c;
+    c->open_handles = 2;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    size_t total = atomic_fetch_add(&w->srv->nconns, 1) + 1;
+    size_t maxc = w->srv->settings.max_connections;
+    if (maxc > 0 && total > maxc) {
+        proxy_log("WARN", "max_connections=%zu reached, refusing a connection", maxc);
+        proxy_conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
+    }
+    http_parser_init(&c->hp, &c->req, handler_body, c);
+    if (w->srv->tls && tls_conn_new(c, w->srv->tls) != 0) {
+        proxy_conn_close(c);
+        return;
+    }
+    c->phase = PC_WAIT_HEAD;
+    conn_arm_timer(c);
+    conn_update_read(c);
+}
+
+/* ---- workers ------------------------------------------------------------------- */
+static void close_if_open(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void worker_maybe_finish(struct proxy_worker *w)
+{
+    if (!w->stopping || w->nconns > 0)
+        return;
+    if (w->srv->worker_cleanup && !w->cleaned)
+        w->srv->worker_cleanup(w);
+    w->cleaned = true;
+    close_if_open((uv_handle_t *)&w->wake);
+    close_if_open((uv_handle_t *)&w->stop_timer);
+    if (w->listening)
+        close_if_open((uv_handle_t *)&w->listener);
+}
+
+static void on_stop_deadline(uv_timer_t *t)
+{
+    struct proxy_worker *w = t->data;
+    struct proxy_conn *c = w->conns;
+    while (c) {
+        struct proxy_conn *next = c->next;
+        proxy_conn_close(c);
+        c = next;
+    }
+}
+
+static void on_wake(uv_async_t *a)
+{
+    struct proxy_worker *w = a->data;
+    if (w->srv->worker_poke)
+        w->srv->worker_poke(w);
+    if (!atomic_load(&w->srv->stop) || w->stopping)
+        return;
+    w->stopping = true;
+    if (w->listening) {
+        uv_close((uv_handle_t *)&w->listener, NULL);
+        w->listening = false;
+    }
+    /* idle connections go now; busy ones when their response is done */
+    struct proxy_conn *c = w->conns;
+    while (c) {
+        struct proxy_conn *next = c->next;
+        if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes)
+            proxy_conn_close(c);
+        c = next;
+    }
+    uv_timer_start(&w->stop_timer, on_stop_deadline, w->srv->stop_deadline_ms, 0);
+    worker_maybe_finish(w);
+}
+
+static int make_listen_fd(const char *addr, int port, int *bound)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sl;
+    int family;
+    if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) == 0) {
+        family = AF_INET;
+        sl = sizeof(struct sockaddr_in);
+    } else if (uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) == 0) {
+        family = AF_INET6;
+        sl = sizeof(struct sockaddr_in6);
+    } else {
+        return -EINVAL;
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    /* SO_REUSEPORT: the kernel spreads new connections over the workers'
+     * sockets, so no accept lock and no cross-thread hand-off. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof(got);
+    if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
+        *bound = ntohs(family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                         : ((struct sockaddr_in6 *)&got)->sin6_port);
+    return fd;
+}
+
+int proxy_server_init(struct proxy_server *srv,
+                      const struct proxy_settings *settings,
+                      const struct proxy_handler *handler, void *handler_ud)
+{
+    int (*winit)(struct proxy_worker *) = srv->worker_init;
+    void (*wclean)(struct proxy_worker *) = srv->worker_cleanup;
+    void (*wpoke)(struct proxy_worker *) = srv->worker_poke;
+    struct tls_server *tls = srv->tls;
+    memset(srv, 0, sizeof(*srv));
+    srv->worker_init = winit;
+    srv->worker_cleanup = wclean;
+    srv->worker_poke = wpoke;
+    srv->tls = tls;
+    srv->settings = *settings;
+    srv->handler = handler;
+    srv->handler_ud = handler_ud;
+    srv->stop_deadline_ms = 10000;
+    int n = settings->workers > 0 ? settings->workers : (int)uv_available_parallelism();
+    if (n < 1)
+        n = 1;
+    if (n > 256)
+        n = 256;
+    uint8_t rnd[8];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        memset(rnd, 0x5a, sizeof(rnd));
+    char hex[17];
+    s3w_hex_encode(rnd, sizeof(rnd), hex);
+    snprintf(srv->host_id, sizeof(srv->host_id), "s3warden-%s", hex);
+    srv->workers = calloc((size_t)n, sizeof(*srv->workers));
+    if (!srv->workers)
+        return -ENOMEM;
+    srv->nworkers = n;
+    int port = settings->port;
+    for (int i = 0; i < n; i++) {
+        struct proxy_worker *w = &srv->workers[i];
+        w->srv = srv;
+        w->index = i;
+        uv_loop_init(&w->loop);
+        w->loop.data = w;
+        int bound = port;
+        int fd = make_listen_fd(settings->listen_addr, port, &bound);
+        if (fd < 0) {
+            proxy_log("ERROR", "cannot listen on %s:%d: %s", settings->listen_addr,
+                      port, strerror(-fd));
+            srv->nworkers = i + 1;
+            return fd;
+        }
+        port = bound; /* port 0: every worker joins the first one's port */
+        srv->bound_port = bound;
+        uv_tcp_init(&w->loop, &w->listener);
+        w->listener.data = w;
+        int rc = uv_tcp_open(&w->listener, fd);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
+        if (rc != 0) {
+            proxy_log("ERROR", "listen: %s", uv_strerror(rc));
+            srv->nworkers = i + 1;
+            return rc;
+        }
+        w->listening = true;
+        uv_async_init(&w->loop, &w->wake, on_wake);
+        w->wake.data = w;
+        uv_timer_init(&w->loop, &w->stop_timer);
+        w->stop_timer.data = w;
+        uint8_t r4[4];
+        if (getrandom(r4, sizeof(r4), 0) != (ssize_t)sizeof(r4))
+            memset(r4, i, sizeof(r4));
+        snprintf(w->reqid_prefix, sizeof(w->reqid_prefix), "%02X%02X%02X%02X",
+                 r4[0], r4[1], r4[2], r4[3]);
+        if (srv->worker_init && (rc = srv->worker_init(w)) != 0) {
+            srv->nworkers = i + 1;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void worker_main(void *arg)
+{
+    struct proxy_worker *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int proxy_server_start(struct proxy_server *srv)
+{
+    for (int i = 0; i < srv->nworkers; i++) {
+        int rc = uv_thread_create(&srv->workers[i].thread, worker_main,
+                                  &srv->workers[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+void proxy_server_wait(struct proxy_server *srv)
+{
+    for (int i = 0; i < srv->nworkers; i++)
+        uv_thread_join(&srv->workers[i].thread);
+}
+
+void proxy_server_stop(struct proxy_server *srv, uint64_t deadline_ms)
+{
+    srv->stop_deadline_ms = deadline_ms;
+    atomic_store(&srv->stop, 1);
+    for (int i = 0; i < srv->nworkers; i++)
+        uv_async_send(&srv->workers[i].wake);
+}
+
+void proxy_server_poke(struct proxy_server *srv)
+{
+    for (int i = 0; i < srv->nworkers; i++)
+        uv_async_send(&srv->workers[i].wake);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+void proxy_server_cleanup(struct proxy_server *srv)
+{
+    for (int i = 0; i < srv->nworkers; i++) {
+        struct proxy_worker *w = &srv->workers[i];
+        uv_walk(&w->loop, walk_close, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&w->loop);
+    }
+    free(srv->workers);
+    srv->workers = NULL;
+    srv->nworkers = 0;
+}
