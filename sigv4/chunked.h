@@ -66,14 +66,17 @@ bool sigv4_stream_mode_ecdsa(enum sigv4_stream_mode m);
 enum {
     SIGV4_CHUNK_OK = 0,
     SIGV4_CHUNK_E_SIGNATURE = -200, /* 403 SignatureDoesNotMatch: chunk or trailer sig */
-    SIGV4_CHUNK_E_INCOMPLETE = -201,/* 400 IncompleteBody: truncated, or decoded length differs */
-    SIGV4_CHUNK_E_FRAMING = -202,   /* 400 InvalidArgument: malformed size/line/CRLF */
+    SIGV4_CHUNK_E_INCOMPLETE = -201,/* 400 IncompleteBody: the stream ended before its end */
+    SIGV4_CHUNK_E_FRAMING = -202,   /* 400 IncompleteBody: malformed size/extension/line/CRLF (S3 answers
+                                     * IncompleteBody for any malformed aws-chunked encoding) */
     SIGV4_CHUNK_E_TOOBIG = -203,    /* 400 InvalidArgument: chunk over max_chunk / line over max_line */
     SIGV4_CHUNK_E_CHECKSUM = -204,  /* 400 BadDigest: "The <ALGO> you specified did not match the calculated checksum." */
     SIGV4_CHUNK_E_TRAILER = -205,   /* 400 InvalidRequest: trailer missing, undeclared, repeated, bad value */
     SIGV4_CHUNK_E_SINK = -206,      /* the sink returned non-zero; its error is the caller's */
     SIGV4_CHUNK_E_INTERNAL = -207,  /* 500 InternalError: allocation / OpenSSL failure / misuse */
-    SIGV4_CHUNK_E_PARAM = -208,     /* init: bad params (caller bug or request headers) */
+    SIGV4_CHUNK_E_PARAM = -208,     /* 400 InvalidRequest at init: bad params (e.g. x-amz-trailer) */
+    SIGV4_CHUNK_E_LENGTH = -209,    /* 400 IncompleteBody: decoded bytes != x-amz-decoded-content-length */
+    SIGV4_CHUNK_E_CHUNKSIZE = -210, /* 400 InvalidChunkSizeError: a non-final chunk under min_chunk */
 };
 
 struct sigv4_chunk_error {
@@ -173,11 +176,19 @@ struct sigv4_chunked_params {
     /* Caps; 0 means the default. */
     size_t max_chunk;   /* SIGV4_CHUNK_DEFAULT_MAX_CHUNK */
     size_t max_line;    /* SIGV4_CHUNK_DEFAULT_MAX_LINE: a chunk-size line or a trailer line */
+    /* S3 rejects a data chunk under 8192 bytes unless it is the last one
+     * (InvalidChunkSizeError). 0 means that default (8192);
+     * SIGV4_CHUNK_NO_MIN_CHUNK accepts any size. */
+    size_t min_chunk;
     /* UNSIGNED_TRAILER only: the decoder withholds the last `hold_back`
-     * decoded bytes and releases them with last=true, i.e. only after the
-     * trailer checksum verified. 0 means the default (1 byte: enough that an
-     * upstream taking a plain Content-Length body can never complete before
-     * verification). Capped at max_chunk. */
+     * bytes of the body (by offset, from decoded_length) and releases them
+     * with last=true, i.e. only after the trailer checksum verified. 0 means
+     * the default, 1 byte: enough that an upstream taking a plain
+     * Content-Length body can never complete before verification.
+     * SIGV4_CHUNK_NO_HOLD_BACK releases everything at once (right when
+     * re-encoding aws-chunked upstream: the upstream cannot complete before
+     * the proxy sends the final chunk, which it does only after last=true).
+     * Capped at max_chunk. Signed modes ignore it (see below). */
     size_t hold_back;
     sigv4_chunk_sink_fn sink;
     void *sink_arg;
@@ -185,6 +196,9 @@ struct sigv4_chunked_params {
 
 #define SIGV4_CHUNK_DEFAULT_MAX_CHUNK ((size_t)16 << 20)
 #define SIGV4_CHUNK_DEFAULT_MAX_LINE ((size_t)4096)
+#define SIGV4_CHUNK_DEFAULT_MIN_CHUNK ((size_t)8192)
+#define SIGV4_CHUNK_NO_MIN_CHUNK ((size_t)1)
+#define SIGV4_CHUNK_NO_HOLD_BACK ((size_t)-1)
 
 struct sigv4_chunked_decoder; /* opaque: private fields in chunked.c */
 
@@ -192,14 +206,18 @@ struct sigv4_chunked_decoder; /* opaque: private fields in chunked.c */
  * Data release contract:
  *  - signed modes: a chunk's bytes reach the sink only after that chunk's
  *    signature verified, in one piece per chunk (piece.sha256 set). Nothing
- *    of a failing chunk, nor of any later chunk, is ever released. The final
- *    piece (last=true, len 0) comes after the 0-size chunk, the trailers and
- *    the trailer signature verified, and the decoded length matched.
+ *    of a failing chunk, nor of any later chunk, is ever released. The last
+ *    data chunk (the one that reaches decoded_length) is held whole until
+ *    the 0-size chunk, the trailers, the trailer signature and the trailer
+ *    checksum verified, and comes with last=true (an empty last piece if
+ *    the body is empty).
  *  - UNSIGNED_TRAILER: bytes flow as they arrive, except the last hold_back
  *    bytes, released with last=true after the trailer checksum verified.
  *  - The sink is called synchronously from sigv4_chunked_decode().
- * "Decode to plain": forward exactly what the sink gets; to re-sign, feed
- * each piece to sigv4_chunked_encode_chunk() (see below).
+ * "Decode to plain": forward exactly what the sink gets and complete the
+ * upstream body only on last=true. To re-sign, feed each piece to
+ * sigv4_chunked_encode_chunk() (with piece.sha256) and call
+ * sigv4_chunked_encode_finish() on last=true.
  */
 int sigv4_chunked_decoder_new(struct sigv4_chunked_decoder **out,
                               const struct sigv4_chunked_params *p);
