@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Longest secret accepted for derivation. AWS secrets are 40 characters;
@@ -806,4 +807,76 @@ int sigv4a_trailer_verify(const struct sigv4a_key *key, struct s3w_slice amz_dat
                           const uint8_t trailer_sha256[32], struct s3w_slice sig)
 {
     return stream_verify(true, key, amz_date, scope, prev_sig, trailer_sha256, sig);
+}
+
+/* ---- glue for sigv4_verify() and the aws-chunked codec ----------------------------- */
+
+int sigv4a_hook_verify(void *ctx, struct s3w_slice access_key_id, struct s3w_slice secret,
+                       struct s3w_slice string_to_sign, struct s3w_slice signature_hex)
+{
+    struct sigv4a_key *key = NULL;
+    int rc = sigv4a_key_cache_get(ctx, access_key_id, secret, &key);
+    if (rc)
+        return rc == S3W_E_INVAL ? 1 : rc; /* an unusable credential cannot verify */
+    rc = sigv4a_verify_sts(key, string_to_sign, signature_hex);
+    sigv4a_key_unref(key);
+    if (rc == SIGV4A_E_SIGNATURE)
+        return 1;
+    return rc;
+}
+
+static int chain_verify(void *ctx, struct s3w_slice sts, struct s3w_slice sig)
+{
+    int rc = sigv4a_verify_sts(ctx, sts, sigv4a_sig_trim_padding(sig));
+    if (rc == 0)
+        return SIGV4_CHUNK_OK;
+    return rc == SIGV4A_E_SIGNATURE ? SIGV4_CHUNK_E_SIGNATURE : SIGV4_CHUNK_E_INTERNAL;
+}
+
+static int chain_sign(void *ctx, struct s3w_slice sts, char *out, size_t out_cap, size_t *out_len)
+{
+    char sig[SIGV4A_SIG_HEX_MAX + 1];
+    size_t n = 0;
+    if (out_cap < SIGV4A_CHUNK_SIG_LEN || sigv4a_sign_sts(ctx, sts, sig, &n) != 0)
+        return SIGV4_CHUNK_E_INTERNAL;
+    memcpy(out, sig, n);
+    memset(out + n, SIGV4A_SIG_PAD_CHAR, SIGV4A_CHUNK_SIG_LEN - n);
+    *out_len = SIGV4A_CHUNK_SIG_LEN;
+    return SIGV4_CHUNK_OK;
+}
+
+const struct sigv4_chain_ops sigv4a_chain_ops = {
+    .verify = chain_verify,
+    .sign = chain_sign,
+    .payload_algo = SIGV4A_CHUNK_ALGORITHM,
+    .trailer_algo = SIGV4A_TRAILER_ALGORITHM,
+    /* Shortest DER ECDSA signature: 30 06 02 01 r 02 01 s (8 bytes). */
+    .sig_min = 16,
+    .sig_max = SIGV4A_CHUNK_SIG_LEN,
+};
+
+int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
+                        struct sigv4_error *err)
+{
+    if (res->algorithm != SIGV4_ALG_ECDSA_P256_SHA256)
+        return 0;
+    int rc = sigv4a_region_set_check(res->region_set, region);
+    if (rc == 0)
+        return 0;
+    bool q = res->presigned;
+    memset(err, 0, sizeof *err);
+    err->code = q ? SIGV4_ERR_QUERY_PARAMS : SIGV4_ERR_HEADER_MALFORMED;
+    err->http_status = 400;
+    err->s3_code = q ? "AuthorizationQueryParametersError" : "AuthorizationHeaderMalformed";
+    /* Our region comes from config, not from the request; still cap it. */
+    int shown = region.len > 64 ? 64 : (int)region.len;
+    const char *pre = q ? "" : "The authorization header is malformed; ";
+    if (rc == SIGV4A_E_REGION_SET)
+        snprintf(err->message, sizeof err->message,
+                 "%sX-Amz-Region-Set is missing or contains an empty region.", pre);
+    else
+        snprintf(err->message, sizeof err->message,
+                 "%sX-Amz-Region-Set does not include the region '%.*s'.", pre, shown,
+                 region.ptr);
+    return -1;
 }

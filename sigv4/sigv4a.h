@@ -40,6 +40,8 @@
 #include <stdint.h>
 
 #include "bytes.h"
+#include "chunked.h"
+#include "sigv4.h"
 
 #define SIGV4A_ALGORITHM "AWS4-ECDSA-P256-SHA256"
 #define SIGV4A_CHUNK_ALGORITHM "AWS4-ECDSA-P256-SHA256-PAYLOAD"
@@ -238,5 +240,37 @@ int sigv4a_trailer_sign(const struct sigv4a_key *key, struct s3w_slice amz_date,
 int sigv4a_trailer_verify(const struct sigv4a_key *key, struct s3w_slice amz_date,
                           struct s3w_slice scope, struct s3w_slice prev_sig,
                           const uint8_t trailer_sha256[32], struct s3w_slice sig);
+
+/* ---- glue for sigv4_verify() (sigv4.h) and the aws-chunked codec (chunked.h) -- */
+
+/* The SigV4a hook for struct sigv4_verify_opts.v4a: ctx is the worker's
+ * struct sigv4a_key_cache *. Derives (or finds) the key for
+ * (access_key_id, secret) and verifies the hex DER signature over the string
+ * to sign sigv4_verify() built. Returns 0 if it verifies, 1 if it does not
+ * (including a signature that is not hex or not DER), negative on an
+ * internal error (fail closed: the caller answers InternalError). */
+int sigv4a_hook_verify(void *ctx, struct s3w_slice access_key_id, struct s3w_slice secret,
+                       struct s3w_slice string_to_sign, struct s3w_slice signature_hex);
+
+/* Chain step for SIGV4_STREAM_ECDSA_PAYLOAD(_TRAILER): set
+ * sigv4_chunked_params.ops = &sigv4a_chain_ops and ops_ctx = a struct
+ * sigv4a_key * on which the caller holds a reference for the life of the
+ * decoder/encoder (sigv4a_key_cache_get gives one; a public-only key can
+ * verify but not sign). verify accepts the wire form (hex, optionally '*'
+ * padded to 144) and answers SIGV4_CHUNK_E_SIGNATURE on any mismatch; sign
+ * writes exactly SIGV4A_CHUNK_SIG_LEN characters (hex + '*' padding), so
+ * sigv4_chunked_encoded_length() takes sig_len = 144. The seed signature of
+ * a v4a stream is the request's signature as sent (sigv4_result.auth.signature). */
+extern const struct sigv4_chain_ops sigv4a_chain_ops;
+
+/* After sigv4_verify() accepted an AWS4-ECDSA-P256-SHA256 request: its region
+ * set (header x-amz-region-set, or X-Amz-Region-Set when presigned) must be
+ * present and include `region` (the proxy's). Returns 0, or -1 with err set:
+ * AuthorizationHeaderMalformed (header form) / AuthorizationQueryParametersError
+ * (presigned), naming only our region, never the caller's values. For a
+ * SigV4 (HMAC) result it returns 0: the scope's region is checked by
+ * sigv4_verify() itself. */
+int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
+                        struct sigv4_error *err);
 
 #endif

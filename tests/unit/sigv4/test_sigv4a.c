@@ -633,6 +633,111 @@ static void test_chunk_chain(void **state)
     sigv4a_key_unref(k);
 }
 
+/* ---- glue: sigv4_verify hook, chunk chain ops, region check ------------------------ */
+
+static void test_hook_verify(void **state)
+{
+    (void)state;
+    struct sigv4a_key_cache *c = sigv4a_key_cache_new(4);
+    struct s3w_slice akid = S3W_SLICE_LIT("AKIDEXAMPLE");
+    struct s3w_slice secret = S3W_SLICE_LIT("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    size_t sts_len, sig_len;
+    char *sts = read_case("get-vanilla", "header-string-to-sign.txt", &sts_len);
+    char *sig = read_case("get-vanilla", "header-signature.txt", &sig_len);
+    assert_non_null(sts);
+    assert_non_null(sig);
+    struct s3w_slice sig_s = trim_nl(sig, sig_len);
+    struct sigv4a_hook hook = { sigv4a_hook_verify, c };
+
+    assert_int_equal(hook.verify(hook.ctx, akid, secret, s3w_slice(sts, sts_len), sig_s), 0);
+    assert_int_equal(hook.verify(hook.ctx, akid, secret, s3w_slice(sts, sts_len), sig_s), 0);
+    uint64_t hits, misses;
+    sigv4a_key_cache_stats(c, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 1);
+    /* Wrong secret, wrong access key id (the KDF binds it), junk signature:
+     * all "does not match" (1). */
+    assert_int_equal(hook.verify(hook.ctx, akid, S3W_SLICE_LIT("wrong"), s3w_slice(sts, sts_len),
+                                 sig_s), 1);
+    assert_int_equal(hook.verify(hook.ctx, S3W_SLICE_LIT("AKIDEXAMPLF"), secret,
+                                 s3w_slice(sts, sts_len), sig_s), 1);
+    assert_int_equal(hook.verify(hook.ctx, akid, secret, s3w_slice(sts, sts_len),
+                                 S3W_SLICE_LIT("zz")), 1);
+    assert_int_equal(hook.verify(hook.ctx, akid, S3W_SLICE_NULL, s3w_slice(sts, sts_len), sig_s), 1);
+    free(sts);
+    free(sig);
+    sigv4a_key_cache_free(c);
+}
+
+static void test_chain_ops(void **state)
+{
+    (void)state;
+    struct sigv4a_key *k = NULL, *pub = NULL;
+    uint8_t x[32], y[32];
+    assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT("AKIDEXAMPLE"),
+                                       S3W_SLICE_LIT("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), &k), 0);
+    assert_int_equal(sigv4a_key_public_xy(k, x, y), 0);
+    assert_int_equal(sigv4a_key_from_public(x, y, &pub), 0);
+    const struct sigv4_chain_ops *ops = &sigv4a_chain_ops;
+    assert_string_equal(ops->payload_algo, "AWS4-ECDSA-P256-SHA256-PAYLOAD");
+    assert_string_equal(ops->trailer_algo, "AWS4-ECDSA-P256-SHA256-TRAILER");
+    assert_int_equal(ops->sig_max, 144);
+    assert_true(ops->sig_max <= SIGV4_CHUNK_SIG_MAX);
+
+    struct s3w_slice sts = S3W_SLICE_LIT("AWS4-ECDSA-P256-SHA256-PAYLOAD\n20130524T000000Z\n"
+                                         "20130524/s3/aws4_request\nabc\n"
+                                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+                                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    char out[SIGV4_CHUNK_SIG_MAX];
+    size_t n = 0;
+    assert_int_equal(ops->sign(k, sts, out, sizeof out, &n), 0);
+    assert_int_equal(n, 144);
+    size_t hex = sigv4a_sig_trim_padding(s3w_slice(out, n)).len;
+    assert_true(hex >= 136 && hex <= 144);
+    assert_int_equal(ops->verify(pub, sts, s3w_slice(out, n)), 0);          /* padded */
+    assert_int_equal(ops->verify(pub, sts, s3w_slice(out, hex)), 0);        /* unpadded */
+    struct s3w_slice other = S3W_SLICE_LIT("AWS4-ECDSA-P256-SHA256-PAYLOAD\n");
+    assert_int_equal(ops->verify(pub, other, s3w_slice(out, n)), SIGV4_CHUNK_E_SIGNATURE);
+    /* Signing needs room for the full padded form, and a private key. */
+    assert_int_equal(ops->sign(k, sts, out, 143, &n), SIGV4_CHUNK_E_INTERNAL);
+    assert_int_equal(ops->sign(pub, sts, out, sizeof out, &n), SIGV4_CHUNK_E_INTERNAL);
+    sigv4a_key_unref(pub);
+    sigv4a_key_unref(k);
+}
+
+static void test_check_region(void **state)
+{
+    (void)state;
+    static struct sigv4_result res;
+    struct sigv4_error err;
+    memset(&res, 0, sizeof res);
+
+    res.algorithm = SIGV4_ALG_HMAC_SHA256; /* v4: the scope was checked already */
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-east-1"), &err), 0);
+
+    res.algorithm = SIGV4_ALG_ECDSA_P256_SHA256;
+    res.region_set = S3W_SLICE_LIT("eu-*,us-east-1");
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-east-1"), &err), 0);
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("eu-west-3"), &err), 0);
+
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-west-2"), &err), -1);
+    assert_int_equal(err.code, SIGV4_ERR_HEADER_MALFORMED);
+    assert_int_equal(err.http_status, 400);
+    assert_string_equal(err.s3_code, "AuthorizationHeaderMalformed");
+    assert_string_equal(err.message, "The authorization header is malformed; X-Amz-Region-Set "
+                                     "does not include the region 'us-west-2'.");
+
+    res.presigned = true;
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-west-2"), &err), -1);
+    assert_int_equal(err.code, SIGV4_ERR_QUERY_PARAMS);
+    assert_string_equal(err.s3_code, "AuthorizationQueryParametersError");
+    assert_string_equal(err.message, "X-Amz-Region-Set does not include the region 'us-west-2'.");
+
+    res.region_set = S3W_SLICE_NULL; /* v4a without a region set: fail closed */
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-east-1"), &err), -1);
+    assert_string_equal(err.message, "X-Amz-Region-Set is missing or contains an empty region.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +751,9 @@ int main(void)
         cmocka_unit_test(test_cache_hits_misses_and_eviction),
         cmocka_unit_test(test_region_sets),
         cmocka_unit_test(test_chunk_chain),
+        cmocka_unit_test(test_hook_verify),
+        cmocka_unit_test(test_chain_ops),
+        cmocka_unit_test(test_check_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
