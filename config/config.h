@@ -157,22 +157,25 @@ struct config_credentials {
     uint32_t refresh_before_seconds;
 };
 
+struct config_access_key {
+    char *id;       /* "AKIA..." (16..128 chars of [A-Z0-9]) */
+    char *secret;   /* secret: wiped on free */
+    bool active;    /* "status": "Active" | "Inactive" (default Active) */
+};
+
 struct config_account {
     char *id;   /* 12 digits */
     char *name; /* optional label */
     char *root_arn; /* "arn:aws:iam::<id>:root" */
+    /* root user keys (optional; AWS discourages them, demos use them) */
+    struct config_access_key *keys;
+    size_t nkeys;
 };
 
 /* A named policy document attached to a user or role, or a guardrail. */
 struct config_policy {
     char *name;
     struct policy *compiled; /* owned; never NULL after a successful load */
-};
-
-struct config_access_key {
-    char *id;       /* "AKIA..." (any 16..128 chars of [A-Z0-9]) */
-    char *secret;   /* secret: wiped on free */
-    bool active;    /* "status": "Active" | "Inactive" (default Active) */
 };
 
 struct config_user {
@@ -187,6 +190,7 @@ struct config_user {
     size_t ntags;
     struct config_policy *policies;
     size_t npolicies;
+    const struct policy **policy_ptrs; /* npolicies compiled policies, for policy_set */
     struct policy *boundary; /* optional permission boundary */
 };
 
@@ -199,6 +203,7 @@ struct config_role {
     struct policy *trust_policy; /* required */
     struct config_policy *policies;
     size_t npolicies;
+    const struct policy **policy_ptrs; /* npolicies compiled policies, for policy_set */
     struct policy *boundary; /* optional */
     uint32_t max_session_duration; /* 3600..43200, default 3600 */
     struct config_tag *tags;
@@ -283,6 +288,7 @@ struct config {
     size_t nbuckets;
     struct config_policy *guardrails;
     size_t nguardrails;
+    const struct policy **guardrail_ptrs; /* for policy_set.guardrails */
     struct config_audit audit;
     struct config_limits limits;
     struct config_sts sts;

@@ -36,6 +36,7 @@
 #include "bytes.h"
 #include "config.h"
 #include "context.h"
+#include "sigv4.h"
 
 enum config_principal_type {
     CONFIG_PRINCIPAL_ANONYMOUS = 0,
@@ -76,7 +77,7 @@ struct config_identity {
 
     /* policies the evaluator needs (borrowed from the snapshot, except the
      * session policy from a token, which is owned: config_identity_cleanup) */
-    const struct config_policy *policies; /* identity policies */
+    const struct policy *const *policies; /* identity policies */
     size_t npolicies;
     const struct policy *boundary;        /* NULL = none */
     const struct policy *session_policy;  /* NULL = none */
@@ -86,15 +87,19 @@ struct config_identity {
     struct config_identity_tag tags[CONFIG_IDENTITY_MAX_TAGS];
     size_t ntags;
 
-    /* the user (users only) */
+    /* the user (users only) / the account (root only) */
     const struct config_user *user;
+    const struct config_account *root_account;
+    /* sessions from a local-STS token: who called AssumeRole (for audit) */
+    struct s3w_slice caller_arn;
 
     /* inline storage for decrypted token fields and built strings */
     char store[CONFIG_IDENTITY_STORE];
     size_t store_len;
 };
 
-/* Anonymous identity (unsigned requests). */
+/* Anonymous identity (unsigned requests). Also the way to initialise a
+ * struct config_identity before its first use (zeroing it works too). */
 void config_identity_anonymous(struct config_identity *id);
 
 /* Frees what a token-derived identity owns (its compiled session policy).
@@ -111,6 +116,8 @@ enum config_auth_err {
     CONFIG_AUTH_EXPIRED_TOKEN = -3, /* S3 ExpiredToken, 400:
                                        "The provided token has expired." */
     CONFIG_AUTH_INTERNAL = -4,      /* fail closed: 500 InternalError */
+    CONFIG_AUTH_MISSING_TOKEN = -5, /* an ASIA... key without a token; S3
+                                       answers 403 InvalidAccessKeyId */
 };
 
 /* S3 error code / message / HTTP status for a config_auth_err. */
@@ -131,6 +138,25 @@ int config_resolve(const struct config *cfg, struct s3w_slice access_key_id,
                    struct s3w_slice session_token, int64_t now,
                    struct config_identity *id, uint8_t *secret_out,
                    size_t secret_cap, size_t *secret_len);
+
+/* The sigv4 secret-lookup callback (sigv4.h sigv4_lookup_fn), for
+ * sigv4_verify_opts.lookup with lookup_ud = a struct config_sigv4_lookup.
+ * On OK the identity is filled; on failure lookup->err says why. */
+struct config_sigv4_lookup {
+    const struct config *cfg;   /* the snapshot the request holds */
+    int64_t now;                /* unix seconds */
+    struct config_identity *id; /* filled on success */
+    int err;                    /* a config_auth_err */
+};
+enum sigv4_lookup_status config_sigv4_lookup(void *ud, struct s3w_slice access_key_id,
+                                              struct s3w_slice session_token,
+                                              char *secret_out, size_t *secret_len);
+
+struct policy_principal;
+/* The evaluator's view of the caller (policy.h struct policy_principal),
+ * borrowing from *id. */
+void config_identity_principal(const struct config_identity *id,
+                               struct policy_principal *out);
 
 /* Fills the identity condition keys into ctx (borrowing from *id):
  * aws:userid, aws:username, aws:PrincipalArn, aws:PrincipalAccount,

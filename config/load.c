@@ -1,0 +1,1669 @@
+/*
+ * load.c - the config loader: JSON (cJSON) -> struct config, validating
+ * every field. Unknown fields are errors; every error carries the file, the
+ * JSON path and what is wrong (config.h). Policy documents are compiled by
+ * the policy engine here, at load time, so requests never touch JSON.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "load_internal.h"
+#include "policy.h"
+
+/* ---- the walker: current JSON path + error sink --------------------------- */
+struct ld {
+    const char *file;     /* shown in messages */
+    const char *base_dir; /* resolves relative *_file paths; NULL = cwd */
+    struct config_errors *errs;
+    struct config *cfg;
+    char path[CONFIG_PATH_MAX];
+    size_t plen;
+    bool nomem;
+};
+
+static void errf(struct ld *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errf(struct ld *L, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    config_errors_add(L->errs, L->file, L->path, "%s", msg);
+}
+
+static size_t push_key(struct ld *L, const char *k)
+{
+    size_t mark = L->plen;
+    int n = snprintf(L->path + L->plen, sizeof L->path - L->plen, "%s%s",
+                     L->plen ? "." : "", k);
+    if (n > 0)
+        L->plen += (size_t)n < sizeof L->path - L->plen ? (size_t)n : sizeof L->path - L->plen - 1;
+    return mark;
+}
+
+static size_t push_idx(struct ld *L, size_t i)
+{
+    size_t mark = L->plen;
+    int n = snprintf(L->path + L->plen, sizeof L->path - L->plen, "[%zu]", i);
+    if (n > 0)
+        L->plen += (size_t)n < sizeof L->path - L->plen ? (size_t)n : sizeof L->path - L->plen - 1;
+    return mark;
+}
+
+static void pop(struct ld *L, size_t mark)
+{
+    L->plen = mark;
+    L->path[mark] = '\0';
+}
+
+static char *dup(struct ld *L, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        L->nomem = true;
+    return d;
+}
+
+static char *dupf(struct ld *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *dupf(struct ld *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) {
+        s = NULL;
+        L->nomem = true;
+    }
+    va_end(ap);
+    return s;
+}
+
+static void *alloc_array(struct ld *L, size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        L->nomem = true;
+    return p;
+}
+
+/* ---- fields ------------------------------------------------------------------ */
+
+static const char *json_type_name(const cJSON *v)
+{
+    if (cJSON_IsObject(v)) return "an object";
+    if (cJSON_IsArray(v)) return "an array";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    return "invalid";
+}
+
+/* Reports unknown and duplicate fields of obj. `allowed` ends with NULL. */
+static void check_fields(struct ld *L, const cJSON *obj, const char *const *allowed)
+{
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        bool known = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(it->string, allowed[i]) == 0)
+                known = true;
+        size_t m = push_key(L, it->string);
+        if (!known)
+            errf(L, "unknown field");
+        for (const cJSON *p = obj->child; p != it; p = p->next)
+            if (strcmp(p->string, it->string) == 0) {
+                errf(L, "duplicate field");
+                break;
+            }
+        pop(L, m);
+    }
+}
+
+/* Is obj an object? Reports "must be an object" at the current path. */
+static bool want_object(struct ld *L, const cJSON *v)
+{
+    if (cJSON_IsObject(v))
+        return true;
+    errf(L, "must be an object, not %s", json_type_name(v));
+    return false;
+}
+
+static bool want_array(struct ld *L, const cJSON *v)
+{
+    if (cJSON_IsArray(v))
+        return true;
+    errf(L, "must be an array, not %s", json_type_name(v));
+    return false;
+}
+
+static const cJSON *field(const cJSON *obj, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, k);
+}
+
+/* String field: returns a copy (or NULL when absent / wrong). Empty strings
+ * are errors: an empty value is never meaningful in this file. */
+static char *get_str(struct ld *L, const cJSON *obj, const char *k, bool required)
+{
+    const cJSON *v = field(obj, k);
+    size_t m = push_key(L, k);
+    char *out = NULL;
+    if (!v) {
+        if (required)
+            errf(L, "is required");
+    } else if (!cJSON_IsString(v)) {
+        errf(L, "must be a string, not %s", json_type_name(v));
+    } else if (v->valuestring[0] == '\0') {
+        errf(L, "must not be empty");
+    } else {
+        out = dup(L, v->valuestring);
+    }
+    pop(L, m);
+    return out;
+}
+
+static bool get_u32(struct ld *L, const cJSON *obj, const char *k, bool required,
+                    uint32_t lo, uint32_t hi, uint32_t dflt, uint32_t *out)
+{
+    const cJSON *v = field(obj, k);
+    *out = dflt;
+    if (!v) {
+        if (required) {
+            size_t m = push_key(L, k);
+            errf(L, "is required");
+            pop(L, m);
+            return false;
+        }
+        return true;
+    }
+    size_t m = push_key(L, k);
+    bool ok = cJSON_IsNumber(v) && v->valuedouble >= (double)lo &&
+              v->valuedouble <= (double)hi && v->valuedouble == (double)(int64_t)v->valuedouble;
+    if (ok)
+        *out = (uint32_t)v->valuedouble;
+    else
+        errf(L, "must be an integer in %u..%u", lo, hi);
+    pop(L, m);
+    return ok;
+}
+
+static bool get_bool(struct ld *L, const cJSON *obj, const char *k, bool dflt, bool *out)
+{
+    const cJSON *v = field(obj, k);
+    *out = dflt;
+    if (!v)
+        return true;
+    if (!cJSON_IsBool(v)) {
+        size_t m = push_key(L, k);
+        errf(L, "must be a boolean, not %s", json_type_name(v));
+        pop(L, m);
+        return false;
+    }
+    *out = cJSON_IsTrue(v);
+    return true;
+}
+
+/* ---- files and secrets ------------------------------------------------------ */
+
+static char *resolve_path(struct ld *L, const char *p)
+{
+    if (p[0] == '/' || !L->base_dir || !L->base_dir[0])
+        return dup(L, p);
+    return dupf(L, "%s/%s", L->base_dir, p);
+}
+
+/* Reads a whole file, capped. Returns malloc'd NUL-terminated content or NULL
+ * (and reports at the current path). */
+static char *read_file_capped(struct ld *L, const char *shown, size_t cap, size_t *len)
+{
+    char *full = resolve_path(L, shown);
+    if (!full)
+        return NULL;
+    FILE *f = fopen(full, "rb");
+    if (!f) {
+        errf(L, "cannot read file '%s': %s", shown, strerror(errno));
+        free(full);
+        return NULL;
+    }
+    free(full);
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        L->nomem = true;
+        return NULL;
+    }
+    size_t n = fread(buf, 1, cap + 1, f);
+    bool err = ferror(f);
+    fclose(f);
+    if (err) {
+        errf(L, "cannot read file '%s'", shown);
+        s3w_wipe(buf, cap + 1);
+        free(buf);
+        return NULL;
+    }
+    if (n > cap) {
+        errf(L, "file '%s' is larger than %zu bytes", shown, cap);
+        s3w_wipe(buf, cap + 1);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static void trim_trailing_space(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+}
+
+/* A secret given as exactly one of `<base>`, `<base>_file`, `<base>_env`.
+ * Never echoes the secret in a message. Returns malloc'd secret or NULL. */
+static char *get_secret(struct ld *L, const cJSON *obj, const char *base, bool required)
+{
+    char kf[64], ke[64];
+    snprintf(kf, sizeof kf, "%s_file", base);
+    snprintf(ke, sizeof ke, "%s_env", base);
+    const cJSON *vi = field(obj, base), *vf = field(obj, kf), *ve = field(obj, ke);
+    int count = (vi != NULL) + (vf != NULL) + (ve != NULL);
+    if (count != 1) {
+        if (count > 1 || required) {
+            size_t m = push_key(L, base);
+            errf(L, "exactly one of %s, %s, %s is required", base, kf, ke);
+            pop(L, m);
+        }
+        return NULL;
+    }
+    char *out = NULL;
+    if (vi) {
+        size_t m = push_key(L, base);
+        if (!cJSON_IsString(vi) || !vi->valuestring[0])
+            errf(L, "must be a non-empty string");
+        else
+            out = dup(L, vi->valuestring);
+        pop(L, m);
+    } else if (vf) {
+        char *fname = get_str(L, obj, kf, true);
+        if (fname) {
+            size_t m = push_key(L, kf);
+            size_t n;
+            out = read_file_capped(L, fname, CONFIG_MAX_SECRET_BYTES, &n);
+            if (out) {
+                trim_trailing_space(out);
+                if (!out[0]) {
+                    errf(L, "file '%s' is empty", fname);
+                    config_free_secret(out);
+                    out = NULL;
+                }
+            }
+            pop(L, m);
+            free(fname);
+        }
+    } else {
+        char *var = get_str(L, obj, ke, true);
+        if (var) {
+            size_t m = push_key(L, ke);
+            const char *val = getenv(var);
+            if (!val || !val[0])
+                errf(L, "environment variable %s is not set", var);
+            else if (strlen(val) > CONFIG_MAX_SECRET_BYTES)
+                errf(L, "environment variable %s is longer than %u bytes", var,
+                     CONFIG_MAX_SECRET_BYTES);
+            else
+                out = dup(L, val);
+            pop(L, m);
+            free(var);
+        }
+    }
+    return out;
+}
+
+/* ---- policies ------------------------------------------------------------- */
+
+/* Compiles `json` and reports engine diagnostics prefixed with the current
+ * config path: "<config path>.<engine path>: <engine message>". */
+static struct policy *compile_text(struct ld *L, const char *file, const char *json,
+                                   size_t len, enum policy_kind kind, const char *name,
+                                   const char *bucket)
+{
+    struct policy_diags *d = malloc(sizeof *d);
+    if (!d) {
+        L->nomem = true;
+        return NULL;
+    }
+    policy_diags_init(d);
+    struct policy_compile_opts o = { .kind = kind, .name = name };
+    if (bucket)
+        o.bucket = s3w_slice_cstr(bucket);
+    struct policy *p = NULL;
+    int rc = policy_compile(json, len, &o, &p, d);
+    if (rc != POLICY_OK) {
+        size_t shown = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            if (d->items[i].severity != POLICY_SEV_ERROR)
+                continue;
+            const char *t = d->items[i].text;
+            const char *sep = strstr(t, ": ");
+            char full[CONFIG_PATH_MAX + POLICY_DIAG_TEXT_MAX];
+            if (sep && sep != t)
+                snprintf(full, sizeof full, "%s.%.*s", L->path, (int)(sep - t), t);
+            else
+                snprintf(full, sizeof full, "%s", L->path);
+            config_errors_add(L->errs, file, full, "%s", sep ? sep + 2 : t);
+            shown++;
+        }
+        if (!shown) {
+            if (rc == POLICY_E_NOMEM)
+                L->nomem = true;
+            else
+                config_errors_add(L->errs, file, L->path, "invalid policy: %s",
+                                  policy_strerror(rc));
+        }
+        p = NULL;
+    }
+    free(d);
+    return p;
+}
+
+static struct policy *compile_json(struct ld *L, const cJSON *doc, enum policy_kind kind,
+                                   const char *name, const char *bucket)
+{
+    if (!cJSON_IsObject(doc)) {
+        errf(L, "must be a policy document (a JSON object), not %s", json_type_name(doc));
+        return NULL;
+    }
+    char *text = cJSON_PrintUnformatted(doc);
+    if (!text) {
+        L->nomem = true;
+        return NULL;
+    }
+    struct policy *p = compile_text(L, L->file, text, strlen(text), kind, name, bucket);
+    cJSON_free(text);
+    return p;
+}
+
+/* A policy given inline as `<key>` (an object) or in `<key>_file`. Sets
+ * *present when either was given. */
+static struct policy *get_policy(struct ld *L, const cJSON *obj, const char *key,
+                                 enum policy_kind kind, const char *name,
+                                 const char *bucket, bool required, bool *present)
+{
+    char kf[64];
+    snprintf(kf, sizeof kf, "%s_file", key);
+    const cJSON *vi = field(obj, key), *vf = field(obj, kf);
+    *present = vi || vf;
+    if (vi && vf) {
+        size_t m = push_key(L, key);
+        errf(L, "only one of %s, %s may be set", key, kf);
+        pop(L, m);
+        return NULL;
+    }
+    if (!vi && !vf) {
+        if (required) {
+            size_t m = push_key(L, key);
+            errf(L, "%s or %s is required", key, kf);
+            pop(L, m);
+        }
+        return NULL;
+    }
+    struct policy *p = NULL;
+    if (vi) {
+        size_t m = push_key(L, key);
+        p = compile_json(L, vi, kind, name, bucket);
+        pop(L, m);
+    } else {
+        char *fname = get_str(L, obj, kf, true);
+        if (!fname)
+            return NULL;
+        size_t m = push_key(L, kf);
+        size_t n;
+        char *text = read_file_capped(L, fname, CONFIG_MAX_POLICY_BYTES, &n);
+        if (text) {
+            p = compile_text(L, fname, text, n, kind, name, bucket);
+            free(text);
+        }
+        pop(L, m);
+        free(fname);
+    }
+    return p;
+}
+
+/* "policies": [{"name": N, "document": {...}} | {"name": N, "document_file": F}] */
+static void get_named_policies(struct ld *L, const cJSON *obj, const char *key,
+                               enum policy_kind kind, struct config_policy **out,
+                               size_t *nout, const struct policy ***ptrs)
+{
+    const cJSON *arr = field(obj, key);
+    *out = NULL;
+    *nout = 0;
+    *ptrs = NULL;
+    if (!arr)
+        return;
+    size_t m = push_key(L, key);
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        *out = alloc_array(L, n, sizeof **out);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && *out; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = { "name", "document", "document_file", NULL };
+                check_fields(L, it, allowed);
+                struct config_policy *cp = &(*out)[*nout];
+                cp->name = get_str(L, it, "name", true);
+                if (cp->name) {
+                    size_t mn = push_key(L, "name");
+                    if (!config_valid_iam_name(cp->name, 1, POLICY_NAME_MAX))
+                        errf(L, "must be 1..%u characters of [A-Za-z0-9+=,.@_-]", POLICY_NAME_MAX);
+                    for (size_t j = 0; j < *nout; j++)
+                        if ((*out)[j].name && strcmp((*out)[j].name, cp->name) == 0)
+                            errf(L, "duplicate policy name %s", cp->name);
+                    pop(L, mn);
+                }
+                bool present;
+                cp->compiled = get_policy(L, it, "document", kind,
+                                          cp->name ? cp->name : "policy", NULL, true, &present);
+                (*nout)++;
+            }
+            pop(L, mi);
+        }
+        *ptrs = alloc_array(L, *nout, sizeof **ptrs);
+        for (size_t j = 0; *ptrs && j < *nout; j++)
+            (*ptrs)[j] = (*out)[j].compiled;
+    }
+    pop(L, m);
+}
+
+/* ---- small validators ------------------------------------------------------ */
+
+static bool all_digits(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool upper_alnum(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+/* IAM paths: "/" or "/a/b/" of printable ASCII without spaces, <= 512. */
+static bool valid_iam_path(const char *p)
+{
+    size_t n = strlen(p);
+    if (n < 1 || n > 512 || p[0] != '/' || p[n - 1] != '/')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] <= ' ' || p[i] > '~')
+            return false;
+    return true;
+}
+
+/* S3 bucket naming rules (general purpose buckets): 3..63 of [a-z0-9.-],
+ * beginning and ending with a letter or digit, no "..", not an IP address. */
+static bool valid_bucket_name(const char *b)
+{
+    size_t n = strlen(b);
+    if (n < 3 || n > 63)
+        return false;
+    int dots = 0;
+    bool all_num = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+            return false;
+        if (c == '.') {
+            dots++;
+            if (i + 1 < n && b[i + 1] == '.')
+                return false;
+        } else if (!(c >= '0' && c <= '9')) {
+            all_num = false;
+        }
+    }
+    bool alnum_first = (b[0] >= 'a' && b[0] <= 'z') || (b[0] >= '0' && b[0] <= '9');
+    bool alnum_last = (b[n - 1] >= 'a' && b[n - 1] <= 'z') || (b[n - 1] >= '0' && b[n - 1] <= '9');
+    if (!alnum_first || !alnum_last)
+        return false;
+    return !(all_num && dots == 3);
+}
+
+static bool valid_dns_name(const char *d)
+{
+    size_t n = strlen(d);
+    if (n < 1 || n > 253 || d[0] == '.' || d[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = d[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_http_url(const char *u)
+{
+    return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
+}
+
+static bool account_known(struct ld *L, const char *id)
+{
+    for (size_t i = 0; i < L->cfg->naccounts; i++)
+        if (L->cfg->accounts[i].id && strcmp(L->cfg->accounts[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* "account": a known 12-digit account id. */
+static char *get_account_ref(struct ld *L, const cJSON *obj)
+{
+    char *a = get_str(L, obj, "account", true);
+    if (!a)
+        return NULL;
+    size_t m = push_key(L, "account");
+    if (!all_digits(a, 12))
+        errf(L, "must be a 12-digit account id");
+    else if (!account_known(L, a))
+        errf(L, "unknown account %s (not in accounts)", a);
+    pop(L, m);
+    return a;
+}
+
+/* "tags": {"key": "value", ...}: at most 50, keys 1..128, values 0..256
+ * (IAM tag limits). */
+static void get_tags(struct ld *L, const cJSON *obj, struct config_tag **out, size_t *nout)
+{
+    const cJSON *t = field(obj, "tags");
+    *out = NULL;
+    *nout = 0;
+    if (!t)
+        return;
+    size_t m = push_key(L, "tags");
+    if (want_object(L, t)) {
+        size_t n = (size_t)cJSON_GetArraySize(t);
+        if (n > 50) {
+            errf(L, "at most 50 tags are allowed");
+        } else {
+            *out = alloc_array(L, n, sizeof **out);
+            for (const cJSON *it = t->child; it && *out; it = it->next) {
+                size_t mk = push_key(L, it->string);
+                size_t kl = strlen(it->string);
+                if (kl < 1 || kl > 128)
+                    errf(L, "tag keys must be 1..128 characters");
+                else if (!cJSON_IsString(it))
+                    errf(L, "must be a string, not %s", json_type_name(it));
+                else if (strlen(it->valuestring) > 256)
+                    errf(L, "tag values must be at most 256 characters");
+                else {
+                    bool dupk = false;
+                    for (size_t j = 0; j < *nout; j++)
+                        if (strcasecmp((*out)[j].key, it->string) == 0)
+                            dupk = true;
+                    if (dupk) {
+                        /* IAM tag keys are case-insensitive unique */
+                        errf(L, "duplicate tag key (tag keys are case-insensitive)");
+                    } else {
+                        struct config_tag *tg = &(*out)[(*nout)++];
+                        tg->key = dup(L, it->string);
+                        tg->value = dup(L, it->valuestring);
+                        tg->context_key = dupf(L, "aws:PrincipalTag/%s", it->string);
+                    }
+                }
+                pop(L, mk);
+            }
+        }
+    }
+    pop(L, m);
+}
+
+/* ---- sections -------------------------------------------------------------- */
+
+static void load_listeners(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "listeners");
+    size_t m = push_key(L, "listeners");
+    if (!arr) {
+        errf(L, "is required");
+    } else if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        if (n == 0)
+            errf(L, "at least one listener is required");
+        struct config_listener *ls = L->cfg->listeners = alloc_array(L, n, sizeof *ls);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && ls; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = { "address", "port", "tls", NULL };
+                check_fields(L, it, allowed);
+                struct config_listener *l = &ls[L->cfg->nlisteners++];
+                l->address = get_str(L, it, "address", true);
+                uint32_t port;
+                if (get_u32(L, it, "port", true, 1, 65535, 0, &port))
+                    l->port = (uint16_t)port;
+                const cJSON *tls = field(it, "tls");
+                if (tls) {
+                    size_t mt = push_key(L, "tls");
+                    if (want_object(L, tls)) {
+                        static const char *const ta[] = { "cert_file", "key_file", NULL };
+                        check_fields(L, tls, ta);
+                        char *c = get_str(L, tls, "cert_file", true);
+                        char *k = get_str(L, tls, "key_file", true);
+                        l->tls_cert_file = c ? resolve_path(L, c) : NULL;
+                        l->tls_key_file = k ? resolve_path(L, k) : NULL;
+                        free(c);
+                        free(k);
+                    }
+                    pop(L, mt);
+                }
+                for (size_t j = 0; j + 1 < L->cfg->nlisteners; j++)
+                    if (l->address && ls[j].address && l->port &&
+                        strcmp(ls[j].address, l->address) == 0 && ls[j].port == l->port) {
+                        errf(L, "duplicate listener %s:%u", l->address, l->port);
+                        break;
+                    }
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_vhost_domains(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "virtual_host_domains");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "virtual_host_domains");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        char **d = L->cfg->virtual_host_domains = alloc_array(L, n, sizeof *d);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && d; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (!cJSON_IsString(it))
+                errf(L, "must be a string, not %s", json_type_name(it));
+            else if (!valid_dns_name(it->valuestring))
+                errf(L, "must be a lower-case DNS name, e.g. \"s3.example.com\"");
+            else
+                d[L->cfg->nvirtual_host_domains++] = dup(L, it->valuestring);
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_upstream(struct ld *L, const cJSON *root)
+{
+    const cJSON *u = field(root, "upstream");
+    size_t m = push_key(L, "upstream");
+    struct config_upstream *up = &L->cfg->upstream;
+    if (!u) {
+        errf(L, "is required");
+    } else if (want_object(L, u)) {
+        static const char *const allowed[] = {
+            "endpoint", "region", "addressing", "tls_verify", "ca_file",
+            "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms",
+            "max_connections", "max_connections_per_host", "decode_aws_chunked", NULL
+        };
+        check_fields(L, u, allowed);
+        up->endpoint = get_str(L, u, "endpoint", true);
+        if (up->endpoint && !is_http_url(up->endpoint)) {
+            size_t me = push_key(L, "endpoint");
+            errf(L, "must be an http:// or https:// URL");
+            pop(L, me);
+        }
+        up->region = get_str(L, u, "region", true);
+        char *addr = get_str(L, u, "addressing", false);
+        up->addressing = CONFIG_ADDRESSING_PATH;
+        if (addr) {
+            if (strcmp(addr, "virtual") == 0)
+                up->addressing = CONFIG_ADDRESSING_VIRTUAL;
+            else if (strcmp(addr, "path") != 0) {
+                size_t ma = push_key(L, "addressing");
+                errf(L, "must be \"path\" or \"virtual\"");
+                pop(L, ma);
+            }
+            free(addr);
+        }
+        get_bool(L, u, "tls_verify", true, &up->tls_verify);
+        char *ca = get_str(L, u, "ca_file", false);
+        if (ca) {
+            up->ca_file = resolve_path(L, ca);
+            free(ca);
+        }
+        get_u32(L, u, "connect_timeout_ms", false, 1, 600000, 5000, &up->connect_timeout_ms);
+        get_u32(L, u, "first_byte_timeout_ms", false, 1, 3600000, 60000, &up->first_byte_timeout_ms);
+        get_u32(L, u, "idle_timeout_ms", false, 1, 3600000, 60000, &up->idle_timeout_ms);
+        get_u32(L, u, "max_connections", false, 1, 100000, 512, &up->max_connections);
+        get_u32(L, u, "max_connections_per_host", false, 1, 100000, 128,
+                &up->max_connections_per_host);
+        get_bool(L, u, "decode_aws_chunked", false, &up->decode_aws_chunked);
+    }
+    pop(L, m);
+}
+
+static const char *const cred_types[] = { "static", "env", "profile", "imds", "ecs",
+                                          "web_identity", NULL };
+
+static void load_provider(struct ld *L, const cJSON *it, struct config_cred_provider *p)
+{
+    char *type = get_str(L, it, "type", true);
+    if (!type)
+        return;
+    int t = -1;
+    for (int i = 0; cred_types[i]; i++)
+        if (strcmp(type, cred_types[i]) == 0)
+            t = i;
+    free(type);
+    if (t < 0) {
+        size_t m = push_key(L, "type");
+        errf(L, "must be one of static, env, profile, imds, ecs, web_identity");
+        pop(L, m);
+        return;
+    }
+    p->source = (enum config_cred_source)t;
+    switch (p->source) {
+    case CONFIG_CRED_STATIC: {
+        static const char *const a[] = { "type", "access_key_id", "secret", "secret_file",
+                                         "secret_env", "session_token", NULL };
+        check_fields(L, it, a);
+        p->access_key_id = get_str(L, it, "access_key_id", true);
+        p->secret_access_key = get_secret(L, it, "secret", true);
+        p->session_token = get_str(L, it, "session_token", false);
+        break;
+    }
+    case CONFIG_CRED_ENV: {
+        static const char *const a[] = { "type", NULL };
+        check_fields(L, it, a);
+        break;
+    }
+    case CONFIG_CRED_PROFILE: {
+        static const char *const a[] = { "type", "profile", "credentials_file", "config_file", NULL };
+        check_fields(L, it, a);
+        p->profile = get_str(L, it, "profile", false);
+        char *cf = get_str(L, it, "credentials_file", false);
+        char *kf = get_str(L, it, "config_file", false);
+        p->credentials_file = cf ? resolve_path(L, cf) : NULL;
+        p->config_file = kf ? resolve_path(L, kf) : NULL;
+        free(cf);
+        free(kf);
+        break;
+    }
+    case CONFIG_CRED_IMDS: {
+        static const char *const a[] = { "type", "endpoint", NULL };
+        check_fields(L, it, a);
+        p->endpoint = get_str(L, it, "endpoint", false);
+        break;
+    }
+    case CONFIG_CRED_ECS: {
+        static const char *const a[] = { "type", "endpoint", "authorization_token_file", NULL };
+        check_fields(L, it, a);
+        p->endpoint = get_str(L, it, "endpoint", false);
+        char *tf = get_str(L, it, "authorization_token_file", false);
+        p->authorization_token_file = tf ? resolve_path(L, tf) : NULL;
+        free(tf);
+        break;
+    }
+    case CONFIG_CRED_WEB_IDENTITY: {
+        static const char *const a[] = { "type", "token_file", "role_arn", "session_name",
+                                         "sts_endpoint", NULL };
+        check_fields(L, it, a);
+        char *tf = get_str(L, it, "token_file", true);
+        p->token_file = tf ? resolve_path(L, tf) : NULL;
+        free(tf);
+        p->role_arn = get_str(L, it, "role_arn", true);
+        p->session_name = get_str(L, it, "session_name", false);
+        p->sts_endpoint = get_str(L, it, "sts_endpoint", false);
+        break;
+    }
+    }
+    if (p->endpoint && !is_http_url(p->endpoint)) {
+        size_t m = push_key(L, "endpoint");
+        errf(L, "must be an http:// or https:// URL");
+        pop(L, m);
+    }
+    if (p->sts_endpoint && !is_http_url(p->sts_endpoint)) {
+        size_t m = push_key(L, "sts_endpoint");
+        errf(L, "must be an http:// or https:// URL");
+        pop(L, m);
+    }
+}
+
+static bool valid_role_arn(const char *a)
+{
+    /* arn:aws:iam::<12 digits>:role/<path+name> */
+    if (strncmp(a, "arn:", 4) != 0)
+        return false;
+    const char *p = strchr(a + 4, ':'); /* after partition */
+    if (!p || strncmp(p, ":iam::", 6) != 0)
+        return false;
+    p += 6;
+    for (int i = 0; i < 12; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return strncmp(p + 12, ":role/", 6) == 0 && p[18] != '\0';
+}
+
+static void load_credentials(struct ld *L, const cJSON *root)
+{
+    const cJSON *c = field(root, "credentials");
+    struct config_credentials *cr = &L->cfg->credentials;
+    cr->refresh_before_seconds = 300;
+    if (!c) {
+        /* the SDKs' default chain, minus web identity (needs its settings) */
+        static const enum config_cred_source dflt[] = { CONFIG_CRED_ENV, CONFIG_CRED_PROFILE,
+                                                        CONFIG_CRED_ECS, CONFIG_CRED_IMDS };
+        cr->chain = alloc_array(L, 4, sizeof *cr->chain);
+        if (cr->chain) {
+            for (size_t i = 0; i < 4; i++)
+                cr->chain[i].source = dflt[i];
+            cr->nchain = 4;
+        }
+        return;
+    }
+    size_t m = push_key(L, "credentials");
+    if (want_object(L, c)) {
+        static const char *const allowed[] = { "chain", "assume_role", "refresh_before_seconds", NULL };
+        check_fields(L, c, allowed);
+        get_u32(L, c, "refresh_before_seconds", false, 60, 3600, 300, &cr->refresh_before_seconds);
+        const cJSON *ch = field(c, "chain");
+        size_t mc = push_key(L, "chain");
+        if (!ch) {
+            errf(L, "is required");
+        } else if (want_array(L, ch)) {
+            size_t n = (size_t)cJSON_GetArraySize(ch);
+            if (n == 0)
+                errf(L, "at least one provider is required");
+            cr->chain = alloc_array(L, n, sizeof *cr->chain);
+            size_t i = 0;
+            for (const cJSON *it = ch->child; it && cr->chain; it = it->next, i++) {
+                size_t mi = push_idx(L, i);
+                if (want_object(L, it))
+                    load_provider(L, it, &cr->chain[cr->nchain++]);
+                pop(L, mi);
+            }
+        }
+        pop(L, mc);
+        const cJSON *ar = field(c, "assume_role");
+        if (ar) {
+            size_t ma = push_key(L, "assume_role");
+            if (want_object(L, ar)) {
+                static const char *const a[] = { "role_arn", "external_id", "session_name",
+                                                 "duration_seconds", "sts_endpoint", "region",
+                                                 NULL };
+                check_fields(L, ar, a);
+                struct config_assume_role *as = &cr->assume_role;
+                as->enabled = true;
+                as->role_arn = get_str(L, ar, "role_arn", true);
+                if (as->role_arn && !valid_role_arn(as->role_arn)) {
+                    size_t mr = push_key(L, "role_arn");
+                    errf(L, "must be a role ARN, arn:aws:iam::ACCOUNT:role/NAME");
+                    pop(L, mr);
+                }
+                as->external_id = get_str(L, ar, "external_id", false);
+                as->session_name = get_str(L, ar, "session_name", false);
+                if (as->session_name && !config_valid_iam_name(as->session_name, 2, 64)) {
+                    size_t ms = push_key(L, "session_name");
+                    errf(L, "must be 2..64 characters of [A-Za-z0-9+=,.@_-]");
+                    pop(L, ms);
+                }
+                if (!as->session_name && !L->nomem)
+                    as->session_name = dup(L, "s3warden");
+                get_u32(L, ar, "duration_seconds", false, 900, 43200, 3600, &as->duration_seconds);
+                as->sts_endpoint = get_str(L, ar, "sts_endpoint", false);
+                if (as->sts_endpoint && !is_http_url(as->sts_endpoint)) {
+                    size_t me = push_key(L, "sts_endpoint");
+                    errf(L, "must be an http:// or https:// URL");
+                    pop(L, me);
+                }
+                as->region = get_str(L, ar, "region", false);
+            }
+            pop(L, ma);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_access_keys(struct ld *L, const cJSON *obj, struct config_access_key **keys,
+                             size_t *nkeys);
+
+static void load_accounts(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "accounts");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "accounts");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        struct config_account *as = L->cfg->accounts = alloc_array(L, n, sizeof *as);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && as; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = { "id", "name", "access_keys", NULL };
+                check_fields(L, it, allowed);
+                char *id = get_str(L, it, "id", true);
+                char *name = get_str(L, it, "name", false);
+                size_t mk = push_key(L, "id");
+                bool ok = id != NULL;
+                if (id && !all_digits(id, 12)) {
+                    errf(L, "must be a 12-digit account id");
+                    ok = false;
+                } else if (id && account_known(L, id)) {
+                    errf(L, "duplicate account %s", id);
+                    ok = false;
+                }
+                pop(L, mk);
+                if (ok) {
+                    struct config_account *a = &as[L->cfg->naccounts++];
+                    a->id = id;
+                    a->name = name;
+                    a->root_arn = dupf(L, "arn:aws:iam::%s:root", id);
+                    load_access_keys(L, it, &a->keys, &a->nkeys);
+                } else {
+                    free(id);
+                    free(name);
+                }
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+/* Unique ids, access key ids and names are unique across the whole config:
+ * checked against everything loaded before. */
+static const char *unique_id_owner(struct ld *L, const char *uid)
+{
+    for (size_t i = 0; i < L->cfg->nusers; i++)
+        if (L->cfg->users[i].unique_id && strcmp(L->cfg->users[i].unique_id, uid) == 0)
+            return "a user";
+    for (size_t i = 0; i < L->cfg->nroles; i++)
+        if (L->cfg->roles[i].unique_id && strcmp(L->cfg->roles[i].unique_id, uid) == 0)
+            return "a role";
+    return NULL;
+}
+
+static bool access_key_taken(struct ld *L, const char *id)
+{
+    for (size_t i = 0; i < L->cfg->naccounts; i++)
+        for (size_t k = 0; k < L->cfg->accounts[i].nkeys; k++)
+            if (L->cfg->accounts[i].keys[k].id && strcmp(L->cfg->accounts[i].keys[k].id, id) == 0)
+                return true;
+    for (size_t i = 0; i < L->cfg->nusers; i++)
+        for (size_t k = 0; k < L->cfg->users[i].nkeys; k++)
+            if (L->cfg->users[i].keys[k].id && strcmp(L->cfg->users[i].keys[k].id, id) == 0)
+                return true;
+    for (size_t i = 0; i < L->cfg->nrole_sessions; i++)
+        if (L->cfg->role_sessions[i].key.id && strcmp(L->cfg->role_sessions[i].key.id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Access key id syntax: 16..128 of [A-Z0-9] (IAM AccessKeyId limits);
+ * "ASIA" is reserved for session keys minted by the local STS. */
+static char *get_access_key_id(struct ld *L, const cJSON *obj, const char *k)
+{
+    char *id = get_str(L, obj, k, true);
+    if (!id)
+        return NULL;
+    size_t m = push_key(L, k);
+    bool ok = false;
+    if (!upper_alnum(id, 16, 128))
+        errf(L, "must be 16..128 characters of A-Z and 0-9");
+    else if (strncmp(id, "ASIA", 4) == 0)
+        errf(L, "the ASIA prefix is reserved for temporary keys minted by the local STS");
+    else if (access_key_taken(L, id))
+        errf(L, "duplicate access key id %s", id);
+    else
+        ok = true;
+    pop(L, m);
+    if (!ok) {
+        free(id);
+        return NULL;
+    }
+    return id;
+}
+
+/* Secret access keys: 16..128 printable ASCII characters, no spaces. */
+static bool valid_secret(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 16 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
+    return true;
+}
+
+static char *get_access_secret(struct ld *L, const cJSON *obj)
+{
+    char *s = get_secret(L, obj, "secret", true);
+    if (s && !valid_secret(s)) {
+        size_t m = push_key(L, "secret");
+        errf(L, "a secret access key must be 16..128 printable characters without spaces");
+        pop(L, m);
+        config_free_secret(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static char *get_path(struct ld *L, const cJSON *obj)
+{
+    char *p = get_str(L, obj, "path", false);
+    if (!p)
+        return L->nomem ? NULL : dup(L, "/");
+    if (!valid_iam_path(p)) {
+        size_t m = push_key(L, "path");
+        errf(L, "must begin and end with '/' (e.g. \"/\" or \"/division/\")");
+        pop(L, m);
+    }
+    return p;
+}
+
+static char *get_unique_id(struct ld *L, const cJSON *obj, const char *prefix)
+{
+    char *u = get_str(L, obj, "unique_id", true);
+    if (!u)
+        return NULL;
+    size_t m = push_key(L, "unique_id");
+    const char *owner;
+    if (strncmp(u, prefix, 4) != 0 || !upper_alnum(u, 8, 128))
+        errf(L, "must be %s followed by upper-case letters and digits (8..128 characters)", prefix);
+    else if ((owner = unique_id_owner(L, u)) != NULL)
+        errf(L, "duplicate unique id %s (already used by %s)", u, owner);
+    pop(L, m);
+    return u;
+}
+
+/* "access_keys": [{"id", "secret"|"secret_file"|"secret_env", "status"}] */
+static void load_access_keys(struct ld *L, const cJSON *obj, struct config_access_key **keys,
+                             size_t *nkeys)
+{
+    const cJSON *ks = field(obj, "access_keys");
+    *keys = NULL;
+    *nkeys = 0;
+    if (!ks)
+        return;
+    size_t mk = push_key(L, "access_keys");
+    if (want_array(L, ks)) {
+        size_t nk = (size_t)cJSON_GetArraySize(ks);
+        if (nk > 2)
+            /* IAM allows two keys per user: enough to rotate */
+            errf(L, "at most 2 access keys");
+        *keys = alloc_array(L, nk, sizeof **keys);
+        size_t k = 0;
+        for (const cJSON *kj = ks->child; kj && *keys; kj = kj->next, k++) {
+            size_t mkk = push_idx(L, k);
+            if (want_object(L, kj)) {
+                static const char *const ka[] = { "id", "secret", "secret_file",
+                                                  "secret_env", "status", NULL };
+                check_fields(L, kj, ka);
+                struct config_access_key *ak = &(*keys)[*nkeys];
+                ak->id = get_access_key_id(L, kj, "id");
+                ak->secret = get_access_secret(L, kj);
+                ak->active = true;
+                (*nkeys)++; /* visible to the duplicate check from here */
+                char *st = get_str(L, kj, "status", false);
+                if (st) {
+                    if (strcmp(st, "Inactive") == 0)
+                        ak->active = false;
+                    else if (strcmp(st, "Active") != 0) {
+                        size_t ms = push_key(L, "status");
+                        errf(L, "must be \"Active\" or \"Inactive\"");
+                        pop(L, ms);
+                    }
+                    free(st);
+                }
+            }
+            pop(L, mkk);
+        }
+    }
+    pop(L, mk);
+}
+
+static void load_users(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "users");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "users");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        struct config_user *us = L->cfg->users = alloc_array(L, n, sizeof *us);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && us; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = {
+                    "account", "name", "path", "unique_id", "access_keys", "tags",
+                    "policies", "permission_boundary", "permission_boundary_file", NULL
+                };
+                check_fields(L, it, allowed);
+                struct config_user *u = &us[L->cfg->nusers];
+                u->account = get_account_ref(L, it);
+                u->name = get_str(L, it, "name", true);
+                if (u->name) {
+                    size_t mn = push_key(L, "name");
+                    if (!config_valid_iam_name(u->name, 1, 64))
+                        errf(L, "must be 1..64 characters of [A-Za-z0-9+=,.@_-]");
+                    else if (u->account)
+                        for (size_t j = 0; j < L->cfg->nusers; j++)
+                            if (us[j].name && us[j].account && strcmp(us[j].account, u->account) == 0 &&
+                                strcasecmp(us[j].name, u->name) == 0) {
+                                /* IAM user names are unique case-insensitively [IDS] */
+                                errf(L, "duplicate user %s in account %s", u->name, u->account);
+                                break;
+                            }
+                    pop(L, mn);
+                }
+                u->path = get_path(L, it);
+                u->unique_id = get_unique_id(L, it, "AIDA");
+                L->cfg->nusers++; /* visible to the duplicate checks from here */
+                if (u->account && u->name && u->path)
+                    u->arn = dupf(L, "arn:aws:iam::%s:user%s%s", u->account, u->path, u->name);
+                load_access_keys(L, it, &u->keys, &u->nkeys);
+                get_tags(L, it, &u->tags, &u->ntags);
+                get_named_policies(L, it, "policies", POLICY_KIND_IDENTITY, &u->policies,
+                                   &u->npolicies, &u->policy_ptrs);
+                bool present;
+                u->boundary = get_policy(L, it, "permission_boundary", POLICY_KIND_BOUNDARY,
+                                         "permissions-boundary", NULL, false, &present);
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_roles(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "roles");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "roles");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        struct config_role *rs = L->cfg->roles = alloc_array(L, n, sizeof *rs);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && rs; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = {
+                    "account", "name", "path", "unique_id", "trust_policy", "trust_policy_file",
+                    "policies", "permission_boundary", "permission_boundary_file",
+                    "max_session_duration", "tags", NULL
+                };
+                check_fields(L, it, allowed);
+                struct config_role *r = &rs[L->cfg->nroles];
+                r->account = get_account_ref(L, it);
+                r->name = get_str(L, it, "name", true);
+                if (r->name) {
+                    size_t mn = push_key(L, "name");
+                    if (!config_valid_iam_name(r->name, 1, 64))
+                        errf(L, "must be 1..64 characters of [A-Za-z0-9+=,.@_-]");
+                    else if (r->account)
+                        for (size_t j = 0; j < L->cfg->nroles; j++)
+                            if (rs[j].name && rs[j].account && strcmp(rs[j].account, r->account) == 0 &&
+                                strcasecmp(rs[j].name, r->name) == 0) {
+                                errf(L, "duplicate role %s in account %s", r->name, r->account);
+                                break;
+                            }
+                    pop(L, mn);
+                }
+                r->path = get_path(L, it);
+                r->unique_id = get_unique_id(L, it, "AROA");
+                L->cfg->nroles++;
+                if (r->account && r->name && r->path)
+                    r->arn = dupf(L, "arn:aws:iam::%s:role%s%s", r->account, r->path, r->name);
+                bool present;
+                /* A trust policy is a resource policy on the role: Principal
+                 * is required (IAM-SEMANTICS §1.1 "Exceptions"). */
+                r->trust_policy = get_policy(L, it, "trust_policy", POLICY_KIND_RESOURCE,
+                                             "trust-policy", NULL, true, &present);
+                get_named_policies(L, it, "policies", POLICY_KIND_IDENTITY, &r->policies,
+                                   &r->npolicies, &r->policy_ptrs);
+                r->boundary = get_policy(L, it, "permission_boundary", POLICY_KIND_BOUNDARY,
+                                         "permissions-boundary", NULL, false, &present);
+                /* IAM MaxSessionDuration: 3600..43200 seconds, default 3600 */
+                get_u32(L, it, "max_session_duration", false, 3600, 43200, 3600,
+                        &r->max_session_duration);
+                get_tags(L, it, &r->tags, &r->ntags);
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static const struct config_role *role_by_arn(struct ld *L, const char *arn)
+{
+    for (size_t i = 0; i < L->cfg->nroles; i++)
+        if (L->cfg->roles[i].arn && strcmp(L->cfg->roles[i].arn, arn) == 0)
+            return &L->cfg->roles[i];
+    return NULL;
+}
+
+static void load_role_sessions(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "role_sessions");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "role_sessions");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        struct config_role_session *ss = L->cfg->role_sessions = alloc_array(L, n, sizeof *ss);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && ss; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = {
+                    "access_key_id", "secret", "secret_file", "secret_env", "role_arn",
+                    "session_name", "source_identity", "session_policy", "session_policy_file",
+                    NULL
+                };
+                check_fields(L, it, allowed);
+                struct config_role_session *s = &ss[L->cfg->nrole_sessions];
+                s->key.id = get_access_key_id(L, it, "access_key_id");
+                s->key.secret = get_access_secret(L, it);
+                s->key.active = true;
+                L->cfg->nrole_sessions++;
+                char *ra = get_str(L, it, "role_arn", true);
+                if (ra) {
+                    size_t mr = push_key(L, "role_arn");
+                    s->role = role_by_arn(L, ra);
+                    if (!s->role)
+                        errf(L, "unknown role %s (not in roles)", ra);
+                    pop(L, mr);
+                    free(ra);
+                }
+                s->session_name = get_str(L, it, "session_name", true);
+                if (s->session_name && !config_valid_iam_name(s->session_name, 2, 64)) {
+                    size_t ms = push_key(L, "session_name");
+                    errf(L, "must be 2..64 characters of [A-Za-z0-9+=,.@_-]");
+                    pop(L, ms);
+                }
+                s->source_identity = get_str(L, it, "source_identity", false);
+                if (s->source_identity && !config_valid_iam_name(s->source_identity, 2, 64)) {
+                    size_t ms = push_key(L, "source_identity");
+                    errf(L, "must be 2..64 characters of [A-Za-z0-9+=,.@_-]");
+                    pop(L, ms);
+                }
+                bool present;
+                s->session_policy = get_policy(L, it, "session_policy", POLICY_KIND_SESSION,
+                                               "session-policy", NULL, false, &present);
+                if (s->role && s->session_name) {
+                    s->arn = dupf(L, "arn:aws:sts::%s:assumed-role/%s/%s", s->role->account,
+                                  s->role->name, s->session_name);
+                    s->userid = dupf(L, "%s:%s", s->role->unique_id, s->session_name);
+                }
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_buckets(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "buckets");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "buckets");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        struct config_bucket *bs = L->cfg->buckets = alloc_array(L, n, sizeof *bs);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && bs; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = { "name", "account", "policy",
+                                                       "policy_file", "upstream_name", NULL };
+                check_fields(L, it, allowed);
+                struct config_bucket *b = &bs[L->cfg->nbuckets];
+                b->name = get_str(L, it, "name", true);
+                if (b->name) {
+                    size_t mn = push_key(L, "name");
+                    if (!valid_bucket_name(b->name))
+                        errf(L, "invalid bucket name (3..63 of a-z, 0-9, '.', '-'; "
+                                "starting and ending with a letter or digit)");
+                    for (size_t j = 0; j < L->cfg->nbuckets; j++)
+                        if (bs[j].name && strcmp(bs[j].name, b->name) == 0) {
+                            errf(L, "duplicate bucket %s", b->name);
+                            break;
+                        }
+                    pop(L, mn);
+                }
+                L->cfg->nbuckets++;
+                b->account = get_account_ref(L, it);
+                b->upstream_name = get_str(L, it, "upstream_name", false);
+                if (b->upstream_name && !valid_bucket_name(b->upstream_name)) {
+                    size_t mu = push_key(L, "upstream_name");
+                    errf(L, "invalid bucket name (3..63 of a-z, 0-9, '.', '-'; "
+                            "starting and ending with a letter or digit)");
+                    pop(L, mu);
+                }
+                if (!b->upstream_name && b->name)
+                    b->upstream_name = dup(L, b->name);
+                bool present;
+                b->policy = get_policy(L, it, "policy", POLICY_KIND_RESOURCE, "bucket-policy",
+                                       b->name, false, &present);
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_guardrails(struct ld *L, const cJSON *root)
+{
+    get_named_policies(L, root, "guardrails", POLICY_KIND_GUARDRAIL, &L->cfg->guardrails,
+                       &L->cfg->nguardrails, &L->cfg->guardrail_ptrs);
+}
+
+static void load_audit(struct ld *L, const cJSON *root)
+{
+    const cJSON *a = field(root, "audit");
+    struct config_audit *au = &L->cfg->audit;
+    au->kind = CONFIG_AUDIT_STDOUT;
+    if (!a)
+        return;
+    size_t m = push_key(L, "audit");
+    if (want_object(L, a)) {
+        static const char *const allowed[] = { "output", NULL };
+        check_fields(L, a, allowed);
+        char *o = get_str(L, a, "output", true);
+        if (o) {
+            if (strcmp(o, "stdout") == 0)
+                au->kind = CONFIG_AUDIT_STDOUT;
+            else if (strcmp(o, "none") == 0)
+                au->kind = CONFIG_AUDIT_NONE;
+            else {
+                au->kind = CONFIG_AUDIT_FILE;
+                au->path = resolve_path(L, o);
+            }
+            free(o);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_limits(struct ld *L, const cJSON *root)
+{
+    const cJSON *l = field(root, "limits");
+    struct config_limits *lm = &L->cfg->limits;
+    lm->max_connections = 10000;
+    lm->max_header_bytes = 65536;
+    lm->header_timeout_ms = 30000;
+    lm->body_idle_timeout_ms = 60000;
+    if (!l)
+        return;
+    size_t m = push_key(L, "limits");
+    if (want_object(L, l)) {
+        static const char *const allowed[] = { "max_connections", "max_header_bytes",
+                                               "header_timeout_ms", "body_idle_timeout_ms", NULL };
+        check_fields(L, l, allowed);
+        get_u32(L, l, "max_connections", false, 1, 1000000, 10000, &lm->max_connections);
+        /* S3 itself refuses request headers over 8 KiB of user metadata;
+         * 1 MiB is a sane outer bound for the whole block */
+        get_u32(L, l, "max_header_bytes", false, 1024, 1048576, 65536, &lm->max_header_bytes);
+        get_u32(L, l, "header_timeout_ms", false, 100, 600000, 30000, &lm->header_timeout_ms);
+        get_u32(L, l, "body_idle_timeout_ms", false, 100, 3600000, 60000,
+                &lm->body_idle_timeout_ms);
+    }
+    pop(L, m);
+}
+
+static bool valid_key_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 16)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static void load_sts(struct ld *L, const cJSON *root)
+{
+    const cJSON *s = field(root, "sts");
+    struct config_sts *st = &L->cfg->sts;
+    st->default_duration_seconds = 3600;
+    if (!s)
+        return;
+    size_t m = push_key(L, "sts");
+    if (want_object(L, s)) {
+        static const char *const allowed[] = { "enabled", "keys", "default_duration_seconds", NULL };
+        check_fields(L, s, allowed);
+        get_bool(L, s, "enabled", false, &st->enabled);
+        get_u32(L, s, "default_duration_seconds", false, 900, 43200, 3600,
+                &st->default_duration_seconds);
+        const cJSON *ks = field(s, "keys");
+        size_t mk = push_key(L, "keys");
+        if (!ks) {
+            if (st->enabled)
+                errf(L, "is required when sts is enabled");
+        } else if (want_array(L, ks)) {
+            size_t n = (size_t)cJSON_GetArraySize(ks);
+            if (n > CONFIG_STS_MAX_KEYS)
+                errf(L, "at most %d keys", CONFIG_STS_MAX_KEYS);
+            size_t nactive = 0, i = 0;
+            for (const cJSON *it = ks->child; it && i < CONFIG_STS_MAX_KEYS; it = it->next, i++) {
+                size_t mi = push_idx(L, i);
+                if (want_object(L, it)) {
+                    static const char *const ka[] = { "id", "key", "key_file", "key_env",
+                                                      "active", NULL };
+                    check_fields(L, it, ka);
+                    struct config_sts_key *k = &st->keys[st->nkeys];
+                    k->id = get_str(L, it, "id", true);
+                    if (k->id) {
+                        size_t mid = push_key(L, "id");
+                        if (!valid_key_id(k->id))
+                            errf(L, "must be 1..16 characters of [A-Za-z0-9_-]");
+                        for (size_t j = 0; j < st->nkeys; j++)
+                            if (st->keys[j].id && strcmp(st->keys[j].id, k->id) == 0) {
+                                errf(L, "duplicate key id %s", k->id);
+                                break;
+                            }
+                        pop(L, mid);
+                    }
+                    char *hex = get_secret(L, it, "key", true);
+                    if (hex) {
+                        size_t mh = push_key(L, "key");
+                        if (strlen(hex) != 2 * CONFIG_STS_KEY_BYTES ||
+                            s3w_hex_decode(s3w_slice_cstr(hex), k->key, CONFIG_STS_KEY_BYTES))
+                            errf(L, "must be %d random bytes as %d hex digits "
+                                    "(e.g. from `openssl rand -hex 32`)",
+                                 CONFIG_STS_KEY_BYTES, 2 * CONFIG_STS_KEY_BYTES);
+                        pop(L, mh);
+                        config_free_secret(hex);
+                    }
+                    get_bool(L, it, "active", false, &k->active);
+                    if (k->active) {
+                        st->active = st->nkeys;
+                        nactive++;
+                    }
+                    st->nkeys++;
+                }
+                pop(L, mi);
+            }
+            if (st->nkeys && nactive != 1)
+                errf(L, "exactly one key must be active (found %zu)", nactive);
+            if (st->enabled && n == 0)
+                errf(L, "at least one key is required when sts is enabled");
+        }
+        pop(L, mk);
+    }
+    pop(L, m);
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+static void json_error_position(const char *json, size_t len, const char *at, size_t *line,
+                                size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    if (!at || at < json || at > json + len)
+        return;
+    for (const char *p = json; p < at; p++) {
+        if (*p == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+int config_load_buffer(const char *name, const char *json, size_t len, const char *base_dir,
+                       struct config **out, struct config_errors *errs)
+{
+    *out = NULL;
+    if (!name)
+        name = "<buffer>";
+    if (len > CONFIG_MAX_FILE_BYTES) {
+        config_errors_add(errs, name, "", "the config is larger than %u bytes",
+                          CONFIG_MAX_FILE_BYTES);
+        return CONFIG_E_INVALID;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t line, col;
+        json_error_position(json, len, end ? end : at, &line, &col);
+        config_errors_add(errs, name, "", "invalid JSON at line %zu, column %zu", line, col);
+        return CONFIG_E_INVALID;
+    }
+    /* trailing garbage after the document */
+    if (end) {
+        const char *p = end;
+        while (p < json + len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '\0'))
+            p++;
+        if (p < json + len) {
+            size_t line, col;
+            json_error_position(json, len, p, &line, &col);
+            config_errors_add(errs, name, "",
+                              "invalid JSON at line %zu, column %zu: data after the document",
+                              line, col);
+            cJSON_Delete(root);
+            return CONFIG_E_INVALID;
+        }
+    }
+    struct config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        cJSON_Delete(root);
+        return CONFIG_E_NOMEM;
+    }
+    struct ld L = { .file = name, .base_dir = base_dir, .errs = errs, .cfg = cfg };
+    size_t errs_before = errs->n + errs->dropped;
+    cfg->source_path = dup(&L, name);
+    if (!cJSON_IsObject(root)) {
+        config_errors_add(errs, name, "", "the config must be a JSON object, not %s",
+                          json_type_name(root));
+    } else {
+        static const char *const allowed[] = {
+            "listeners", "virtual_host_domains", "upstream", "credentials", "accounts",
+            "users", "roles", "role_sessions", "buckets", "guardrails", "audit", "limits",
+            "sts", NULL
+        };
+        check_fields(&L, root, allowed);
+        /* order matters: references are checked against what came before */
+        load_listeners(&L, root);
+        load_vhost_domains(&L, root);
+        load_upstream(&L, root);
+        load_credentials(&L, root);
+        load_accounts(&L, root);
+        load_users(&L, root);
+        load_roles(&L, root);
+        load_role_sessions(&L, root);
+        load_buckets(&L, root);
+        load_guardrails(&L, root);
+        load_audit(&L, root);
+        load_limits(&L, root);
+        load_sts(&L, root);
+    }
+    cJSON_Delete(root);
+    int rc = CONFIG_OK;
+    if (L.nomem)
+        rc = CONFIG_E_NOMEM;
+    else if (errs->n + errs->dropped != errs_before)
+        rc = CONFIG_E_INVALID;
+    else if (config_index_build(cfg) != CONFIG_OK)
+        rc = CONFIG_E_NOMEM;
+    if (rc != CONFIG_OK) {
+        config_free(cfg);
+        return rc;
+    }
+    cfg->refs = 1;
+    *out = cfg;
+    return CONFIG_OK;
+}
+
+int config_load(const char *path, struct config **out, struct config_errors *errs)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        config_errors_add(errs, path, "", "cannot open: %s", strerror(errno));
+        return CONFIG_E_IO;
+    }
+    char *buf = malloc(CONFIG_MAX_FILE_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        return CONFIG_E_NOMEM;
+    }
+    size_t n = fread(buf, 1, CONFIG_MAX_FILE_BYTES + 1, f);
+    bool err = ferror(f);
+    fclose(f);
+    if (err) {
+        config_errors_add(errs, path, "", "cannot read: %s", strerror(errno));
+        free(buf);
+        return CONFIG_E_IO;
+    }
+    /* base dir = dirname(path) */
+    char *dir = strdup(path);
+    if (!dir) {
+        free(buf);
+        return CONFIG_E_NOMEM;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        dir[0] = '\0';
+    int rc = config_load_buffer(path, buf, n, dir, out, errs);
+    /* the file may hold inline demo secrets */
+    s3w_wipe(buf, n);
+    free(buf);
+    free(dir);
+    return rc;
+}

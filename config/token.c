@@ -1,0 +1,402 @@
+/*
+ * token.c - local-STS session tokens: AES-256-GCM sealed claims, secret and
+ * access key id derived from the token nonce (format in token.h).
+ */
+#include "token.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char MAGIC[4] = { 'S', '3', 'W', '1' };
+#define NONCE_LEN 12
+#define TAG_LEN 16
+
+/* ---- base64 / base32 ------------------------------------------------------ */
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static size_t b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = B64[(v >> 18) & 63];
+        out[o++] = B64[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? B64[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int b64_val(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Strict decode: length a multiple of 4, padding only at the end. Returns
+ * decoded length or -1. */
+static long b64_decode(struct s3w_slice in, uint8_t *out, size_t cap)
+{
+    if (in.len == 0 || in.len % 4)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < in.len; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int j = 0; j < 4; j++) {
+            char ch = in.ptr[i + (size_t)j];
+            if (ch == '=' && i + 4 == in.len && j >= 2) {
+                v[j] = 0;
+                pad++;
+            } else {
+                if (pad)
+                    return -1; /* data after padding */
+                v[j] = b64_val(ch);
+                if (v[j] < 0)
+                    return -1;
+            }
+        }
+        uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
+                     (uint32_t)v[3];
+        size_t nbytes = 3 - (size_t)pad;
+        if (o + nbytes > cap)
+            return -1;
+        out[o++] = (uint8_t)(w >> 16);
+        if (nbytes > 1)
+            out[o++] = (uint8_t)(w >> 8);
+        if (nbytes > 2)
+            out[o++] = (uint8_t)w;
+    }
+    return (long)o;
+}
+
+/* RFC 4648 base32 alphabet, upper case: access key ids are [A-Z2-7]. */
+static void b32_prefix(const uint8_t *in, char *out, size_t nchars)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    for (size_t i = 0; i < nchars; i++) {
+        size_t bit = i * 5, byte = bit / 8, off = bit % 8;
+        unsigned v = ((unsigned)in[byte] << 8) | in[byte + 1];
+        out[i] = A[(v >> (11 - off)) & 31];
+    }
+}
+
+/* ---- key derivation ------------------------------------------------------ */
+
+static int hmac(const uint8_t *key, size_t klen, const void *d1, size_t n1, const void *d2,
+                size_t n2, uint8_t out[32])
+{
+    /* one-shot HMAC over two parts without allocation */
+    uint8_t buf[64 + NONCE_LEN];
+    if (n1 + n2 > sizeof buf)
+        return -1;
+    memcpy(buf, d1, n1);
+    if (n2)
+        memcpy(buf + n1, d2, n2);
+    unsigned int olen = 0;
+    uint8_t *r = HMAC(EVP_sha256(), key, (int)klen, buf, n1 + n2, out, &olen);
+    s3w_wipe(buf, sizeof buf);
+    return r && olen == 32 ? 0 : -1;
+}
+
+static int subkey(const struct config_sts_key *k, const char *label, uint8_t out[32])
+{
+    return hmac(k->key, CONFIG_STS_KEY_BYTES, label, strlen(label), NULL, 0, out);
+}
+
+static int derive_ids(const struct config_sts_key *k, const uint8_t nonce[NONCE_LEN],
+                      char akid[TOKEN_AKID_LEN + 1], char secret[TOKEN_SECRET_LEN + 1])
+{
+    uint8_t sk[32], mac[32];
+    char b64[48];
+    int rc = -1;
+    if (subkey(k, "s3warden sts v1 akid", sk) || hmac(sk, 32, nonce, NONCE_LEN, NULL, 0, mac))
+        goto cleanup;
+    memcpy(akid, "ASIA", 4);
+    b32_prefix(mac, akid + 4, TOKEN_AKID_LEN - 4);
+    akid[TOKEN_AKID_LEN] = '\0';
+    if (subkey(k, "s3warden sts v1 secret", sk) || hmac(sk, 32, nonce, NONCE_LEN, NULL, 0, mac))
+        goto cleanup;
+    b64_encode(mac, 32, b64);
+    memcpy(secret, b64, TOKEN_SECRET_LEN);
+    secret[TOKEN_SECRET_LEN] = '\0';
+    rc = 0;
+cleanup:
+    s3w_wipe(sk, sizeof sk);
+    s3w_wipe(mac, sizeof mac);
+    s3w_wipe(b64, sizeof b64);
+    return rc;
+}
+
+/* ---- AES-256-GCM ------------------------------------------------------- */
+
+static int gcm(bool enc, const uint8_t key[32], const uint8_t *nonce, const uint8_t *aad,
+               size_t aadlen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[TAG_LEN])
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx)
+        return TOKEN_E_INTERNAL;
+    int rc = TOKEN_E_INTERNAL, len = 0;
+    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
+        EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc ? 1 : 0) != 1 ||
+        EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
+        (n && EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1))
+        goto cleanup;
+    if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1)
+        goto cleanup;
+    if (EVP_CipherFinal_ex(ctx, out + len, &len) != 1) {
+        rc = enc ? TOKEN_E_INTERNAL : TOKEN_E_INVALID; /* tag mismatch */
+        goto cleanup;
+    }
+    if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
+        goto cleanup;
+    rc = TOKEN_OK;
+cleanup:
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+/* ---- plaintext encoding --------------------------------------------------- */
+
+struct wr {
+    uint8_t *p;
+    size_t len, cap;
+    bool over;
+};
+
+static void put(struct wr *w, const void *d, size_t n)
+{
+    if (w->over || n > w->cap - w->len) {
+        w->over = true;
+        return;
+    }
+    memcpy(w->p + w->len, d, n);
+    w->len += n;
+}
+
+static void put_u64(struct wr *w, int64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+    put(w, b, 8);
+}
+
+static void put_str(struct wr *w, struct s3w_slice s)
+{
+    if (s.len > 0xffff) {
+        w->over = true;
+        return;
+    }
+    uint8_t b[2] = { (uint8_t)(s.len >> 8), (uint8_t)s.len };
+    put(w, b, 2);
+    if (s.len)
+        put(w, s.ptr, s.len);
+}
+
+struct rd {
+    const uint8_t *p;
+    size_t len, off;
+    bool bad;
+};
+
+static int64_t get_u64(struct rd *r)
+{
+    if (r->bad || r->len - r->off < 8) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | r->p[r->off++];
+    return (int64_t)v;
+}
+
+static struct s3w_slice get_str(struct rd *r)
+{
+    if (r->bad || r->len - r->off < 2) {
+        r->bad = true;
+        return S3W_SLICE_NULL;
+    }
+    size_t n = ((size_t)r->p[r->off] << 8) | r->p[r->off + 1];
+    r->off += 2;
+    if (r->len - r->off < n) {
+        r->bad = true;
+        return S3W_SLICE_NULL;
+    }
+    struct s3w_slice s = { (const char *)r->p + r->off, n };
+    r->off += n;
+    return s;
+}
+
+/* ---- seal / open ---------------------------------------------------------- */
+
+int token_seal(const struct config_sts *sts, const struct token_claims *c, struct s3w_buf *token,
+               char akid[TOKEN_AKID_LEN + 1], char secret[TOKEN_SECRET_LEN + 1])
+{
+    if (!sts->nkeys || c->ntags > TOKEN_MAX_TAGS)
+        return TOKEN_E_INTERNAL;
+    const struct config_sts_key *k = &sts->keys[sts->active];
+    size_t kidlen = strlen(k->id);
+    uint8_t *wire = malloc(TOKEN_MAX_WIRE);
+    uint8_t *plain = malloc(TOKEN_MAX_PLAIN);
+    char *b64 = malloc(TOKEN_MAX_B64 + 1);
+    uint8_t ek[32];
+    int rc = TOKEN_E_INTERNAL;
+    if (!wire || !plain || !b64)
+        goto cleanup;
+
+    struct wr w = { plain, 0, TOKEN_MAX_PLAIN, false };
+    uint8_t ver = 1;
+    put(&w, &ver, 1);
+    put_u64(&w, c->issued);
+    put_u64(&w, c->expires);
+    put_str(&w, c->role_arn);
+    put_str(&w, c->role_unique_id);
+    put_str(&w, c->session_name);
+    put_str(&w, c->source_identity);
+    put_str(&w, c->session_policy);
+    put_str(&w, c->caller_arn);
+    uint8_t nt = (uint8_t)c->ntags;
+    put(&w, &nt, 1);
+    for (size_t i = 0; i < c->ntags; i++) {
+        put_str(&w, c->tag_ctx_keys[i]);
+        put_str(&w, c->tag_values[i]);
+    }
+    if (w.over) {
+        rc = TOKEN_E_TOOBIG;
+        goto cleanup;
+    }
+
+    size_t h = 0;
+    memcpy(wire, MAGIC, 4);
+    h = 4;
+    wire[h++] = (uint8_t)kidlen;
+    memcpy(wire + h, k->id, kidlen);
+    h += kidlen;
+    if (RAND_bytes(wire + h, NONCE_LEN) != 1)
+        goto cleanup;
+    const uint8_t *nonce = wire + h;
+    h += NONCE_LEN;
+    if (subkey(k, "s3warden sts v1 enc", ek))
+        goto cleanup;
+    rc = gcm(true, ek, nonce, wire, h, plain, w.len, wire + h, wire + h + w.len);
+    if (rc != TOKEN_OK)
+        goto cleanup;
+    size_t total = h + w.len + TAG_LEN;
+    size_t blen = b64_encode(wire, total, b64);
+    s3w_buf_reset(token);
+    if (s3w_buf_append(token, b64, blen) != S3W_OK) {
+        rc = TOKEN_E_TOOBIG;
+        goto cleanup;
+    }
+    rc = derive_ids(k, nonce, akid, secret) ? TOKEN_E_INTERNAL : TOKEN_OK;
+cleanup:
+    s3w_wipe(ek, sizeof ek);
+    if (plain)
+        s3w_wipe(plain, TOKEN_MAX_PLAIN);
+    free(plain);
+    free(wire);
+    free(b64);
+    return rc;
+}
+
+int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_slice token,
+               int64_t now, uint8_t *plain, size_t cap, struct token_claims *c,
+               char secret[TOKEN_SECRET_LEN + 1])
+{
+    /* the decoded token lives on the stack: bounded by TOKEN_MAX_WIRE, no
+     * allocation on the request path */
+    uint8_t wire[TOKEN_MAX_WIRE];
+    uint8_t ek[32];
+    char want_akid[TOKEN_AKID_LEN + 1];
+    int rc = TOKEN_E_INVALID;
+    memset(c, 0, sizeof *c);
+    if (token.len > TOKEN_MAX_B64 || cap < TOKEN_MAX_PLAIN)
+        return TOKEN_E_INVALID;
+    long n = b64_decode(token, wire, sizeof wire);
+    if (n < 4 + 1 + 1 + NONCE_LEN + TAG_LEN || memcmp(wire, MAGIC, 4) != 0)
+        return TOKEN_E_INVALID;
+    size_t kidlen = wire[4];
+    size_t h = 5 + kidlen + NONCE_LEN;
+    if (kidlen == 0 || (size_t)n < h + TAG_LEN)
+        return TOKEN_E_INVALID;
+    const struct config_sts_key *k = NULL;
+    for (size_t i = 0; i < sts->nkeys; i++)
+        if (strlen(sts->keys[i].id) == kidlen && memcmp(sts->keys[i].id, wire + 5, kidlen) == 0)
+            k = &sts->keys[i];
+    if (!k)
+        return TOKEN_E_INVALID; /* unknown or rotated-out key */
+    const uint8_t *nonce = wire + 5 + kidlen;
+    size_t clen = (size_t)n - h - TAG_LEN;
+    if (clen > cap)
+        return TOKEN_E_INVALID;
+    if (subkey(k, "s3warden sts v1 enc", ek)) {
+        rc = TOKEN_E_INTERNAL;
+        goto cleanup;
+    }
+    rc = gcm(false, ek, nonce, wire, h, wire + h, clen, plain, wire + h + clen);
+    if (rc != TOKEN_OK)
+        goto cleanup;
+    if (derive_ids(k, nonce, want_akid, secret)) {
+        rc = TOKEN_E_INTERNAL;
+        goto cleanup;
+    }
+    if (!s3w_ct_equal(want_akid, TOKEN_AKID_LEN, akid.ptr, akid.len)) {
+        rc = TOKEN_E_INVALID;
+        goto cleanup;
+    }
+    struct rd r = { plain, clen, 0, false };
+    uint8_t ver = clen ? plain[r.off++] : 0;
+    c->issued = get_u64(&r);
+    c->expires = get_u64(&r);
+    c->role_arn = get_str(&r);
+    c->role_unique_id = get_str(&r);
+    c->session_name = get_str(&r);
+    c->source_identity = get_str(&r);
+    c->session_policy = get_str(&r);
+    c->caller_arn = get_str(&r);
+    if (r.bad || r.off >= clen || ver != 1) {
+        rc = TOKEN_E_INVALID;
+        goto cleanup;
+    }
+    c->ntags = plain[r.off++];
+    if (c->ntags > TOKEN_MAX_TAGS) {
+        rc = TOKEN_E_INVALID;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < c->ntags; i++) {
+        c->tag_ctx_keys[i] = get_str(&r);
+        c->tag_values[i] = get_str(&r);
+    }
+    if (r.bad || r.off != clen) {
+        rc = TOKEN_E_INVALID;
+        goto cleanup;
+    }
+    /* S3 answers ExpiredToken once the session's expiration has passed */
+    rc = now >= c->expires ? TOKEN_E_EXPIRED : TOKEN_OK;
+cleanup:
+    if (rc != TOKEN_OK) {
+        s3w_wipe(secret, TOKEN_SECRET_LEN + 1);
+        memset(c, 0, sizeof *c);
+    }
+    s3w_wipe(ek, sizeof ek);
+    s3w_wipe(wire, sizeof wire);
+    s3w_wipe(want_akid, sizeof want_akid);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/*
+ * token.h - private to config/: self-contained local-STS session tokens.
+ *
+ * Wire format (then standard base64):
+ *   "S3W1" | kid_len (1) | kid | nonce (12) | AES-256-GCM ciphertext | tag (16)
+ * The header (magic, key id, nonce) is authenticated as AAD. The key id
+ * travels in clear so a verifier picks the right key among the configured
+ * ones (rotation); a token whose key is no longer listed is refused.
+ *
+ * From the configured 32-byte key K three keys are derived with
+ * HMAC-SHA256(K, label) so no key is used for two purposes:
+ *   enc  = HMAC(K, "s3warden sts v1 enc")     AES-256-GCM key
+ *   sec  = HMAC(K, "s3warden sts v1 secret")  secret = b64(HMAC(sec, nonce))[0..40)
+ *   akid = HMAC(K, "s3warden sts v1 akid")    id = "ASIA" + b32(HMAC(akid, nonce))[0..16)
+ * so the session's secret key and access key id are re-derived by any
+ * replica from the token alone, and nothing is stored.
+ *
+ * Nonces are 96 random bits per token (RAND_bytes); with random nonces
+ * AES-GCM stays within NIST SP 800-38D's bound for < 2^32 tokens per key,
+ * which key rotation keeps far away.
+ *
+ * Plaintext (all integers big-endian, strings u16 length + bytes):
+ *   version (1) | issued (8) | expires (8) | role_arn | role_unique_id |
+ *   session_name | source_identity | session_policy | caller_arn |
+ *   ntags (1) | ntags x (context_key "aws:PrincipalTag/<k>", value)
+ */
+#ifndef S3W_CONFIG_TOKEN_H
+#define S3W_CONFIG_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytes.h"
+#include "config.h"
+
+#define TOKEN_MAX_PLAIN 7168
+#define TOKEN_MAX_WIRE (4 + 1 + 16 + 12 + TOKEN_MAX_PLAIN + 16)
+#define TOKEN_MAX_B64 (((TOKEN_MAX_WIRE + 2) / 3) * 4)
+#define TOKEN_MAX_TAGS 50
+#define TOKEN_AKID_LEN 20
+#define TOKEN_SECRET_LEN 40
+#define TOKEN_TAG_PREFIX "aws:PrincipalTag/"
+#define TOKEN_TAG_PREFIX_LEN 17
+
+struct token_claims {
+    int64_t issued;
+    int64_t expires;
+    struct s3w_slice role_arn;
+    struct s3w_slice role_unique_id;
+    struct s3w_slice session_name;
+    struct s3w_slice source_identity; /* may be empty */
+    struct s3w_slice session_policy;  /* may be empty */
+    struct s3w_slice caller_arn;      /* who called AssumeRole (audit) */
+    size_t ntags;
+    struct s3w_slice tag_ctx_keys[TOKEN_MAX_TAGS]; /* "aws:PrincipalTag/<k>" */
+    struct s3w_slice tag_values[TOKEN_MAX_TAGS];
+};
+
+enum {
+    TOKEN_OK = 0,
+    TOKEN_E_INVALID = -1, /* malformed, unknown key id, bad tag, akid mismatch */
+    TOKEN_E_EXPIRED = -2,
+    TOKEN_E_TOOBIG = -3,
+    TOKEN_E_INTERNAL = -4,
+};
+
+/* Seals claims with the active key: writes the base64 token into `token`
+ * (a capped buffer, cap >= TOKEN_MAX_B64), the access key id (20 chars +
+ * NUL) and the secret (40 chars + NUL; caller wipes). */
+int token_seal(const struct config_sts *sts, const struct token_claims *c,
+               struct s3w_buf *token, char akid[TOKEN_AKID_LEN + 1],
+               char secret[TOKEN_SECRET_LEN + 1]);
+
+/* Opens a token presented with access key id `akid` at time `now`. The
+ * plaintext is written to `plain` (cap bytes, >= TOKEN_MAX_PLAIN) and the
+ * claims point into it. On success writes the derived secret (caller
+ * wipes). Checks, in order: format, key id listed, GCM tag, akid matches
+ * (constant time), plaintext well-formed, not expired. */
+int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_slice token,
+               int64_t now, uint8_t *plain, size_t cap, struct token_claims *c,
+               char secret[TOKEN_SECRET_LEN + 1]);
+
+#endif
