@@ -1,0 +1,615 @@
+/*
+ * condition.c - condition operators with AWS's semantics.
+ *
+ * IAM-SEMANTICS.md §4 is the reference:
+ *  - several keys under one operator AND, several values OR, negated
+ *    operators NOR (§4.1);
+ *  - absent key: false, negated operators true, ...IfExists true, Null
+ *    tests presence (§4.3);
+ *  - ForAllValues true on an absent/empty set, ForAnyValue false (§4.4);
+ *  - case rules: String and Arn operators are case-sensitive unless
+ *    ...IgnoreCase (§4.2).
+ * Where the reference is UNCONFIRMED we take the reading that denies; each
+ * such place says so and has a test named after the choice.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_int.h"
+
+/* ---- operator names ----------------------------------------------------- */
+struct op_def {
+    const char *name;
+    uint8_t family, cmp;
+    bool negated, nocase;
+};
+
+static const struct op_def ops[] = {
+    { "StringEquals", FAM_STRING, CMP_EQ, false, false },
+    { "StringNotEquals", FAM_STRING, CMP_EQ, true, false },
+    { "StringEqualsIgnoreCase", FAM_STRING, CMP_EQ, false, true },
+    { "StringNotEqualsIgnoreCase", FAM_STRING, CMP_EQ, true, true },
+    { "StringLike", FAM_STRING, CMP_LIKE, false, false },
+    { "StringNotLike", FAM_STRING, CMP_LIKE, true, false },
+    { "NumericEquals", FAM_NUMERIC, CMP_EQ, false, false },
+    { "NumericNotEquals", FAM_NUMERIC, CMP_EQ, true, false },
+    { "NumericLessThan", FAM_NUMERIC, CMP_LT, false, false },
+    { "NumericLessThanEquals", FAM_NUMERIC, CMP_LE, false, false },
+    { "NumericGreaterThan", FAM_NUMERIC, CMP_GT, false, false },
+    { "NumericGreaterThanEquals", FAM_NUMERIC, CMP_GE, false, false },
+    { "DateEquals", FAM_DATE, CMP_EQ, false, false },
+    { "DateNotEquals", FAM_DATE, CMP_EQ, true, false },
+    { "DateLessThan", FAM_DATE, CMP_LT, false, false },
+    { "DateLessThanEquals", FAM_DATE, CMP_LE, false, false },
+    { "DateGreaterThan", FAM_DATE, CMP_GT, false, false },
+    { "DateGreaterThanEquals", FAM_DATE, CMP_GE, false, false },
+    { "Bool", FAM_BOOL, CMP_EQ, false, false },
+    { "BinaryEquals", FAM_BINARY, CMP_EQ, false, false },
+    { "IpAddress", FAM_IP, CMP_EQ, false, false },
+    { "NotIpAddress", FAM_IP, CMP_EQ, true, false },
+    /* ArnEquals and ArnLike behave identically (both take wildcards) [OPS] */
+    { "ArnEquals", FAM_ARN, CMP_LIKE, false, false },
+    { "ArnLike", FAM_ARN, CMP_LIKE, false, false },
+    { "ArnNotEquals", FAM_ARN, CMP_LIKE, true, false },
+    { "ArnNotLike", FAM_ARN, CMP_LIKE, true, false },
+    { "Null", FAM_NULL, CMP_EQ, false, false },
+};
+
+static bool take_prefix(struct s3w_slice *s, const char *p)
+{
+    size_t n = strlen(p);
+    if (s->len >= n && memcmp(s->ptr, p, n) == 0) {
+        s->ptr += n;
+        s->len -= n;
+        return true;
+    }
+    return false;
+}
+
+bool cond_parse_operator(struct s3w_slice name, struct cond *out)
+{
+    struct s3w_slice s = name;
+    memset(out, 0, sizeof(*out));
+    out->op_name = name;
+    /* Operator names are matched exactly as AWS spells them: an unknown
+     * spelling is a load-time error, never ignored (DESIGN.md). */
+    if (take_prefix(&s, "ForAllValues:"))
+        out->set = SET_FORALL;
+    else if (take_prefix(&s, "ForAnyValue:"))
+        out->set = SET_FORANY;
+    if (s.len > 8 && memcmp(s.ptr + s.len - 8, "IfExists", 8) == 0) {
+        out->if_exists = true;
+        s.len -= 8;
+    }
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (s3w_slice_eq_cstr(s, ops[i].name)) {
+            const struct op_def *d = &ops[i];
+            /* Null has no IfExists form and takes no set qualifier [OPS] */
+            if (d->family == FAM_NULL && (out->if_exists || out->set != SET_NONE))
+                return false;
+            out->family = d->family;
+            out->cmp = d->cmp;
+            out->negated = d->negated;
+            out->nocase = d->nocase;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- scalar parsers ----------------------------------------------------- */
+/* Numbers: [+-]digits[.digits]. Exponents, hex, inf/nan are refused: the
+ * reference leaves them UNCONFIRMED (§4.5), and refusing at load time is the
+ * reading that cannot open access. */
+bool policy_parse_number(struct s3w_slice s, double *out)
+{
+    char buf[64];
+    size_t i = 0, digits = 0;
+    if (s.len == 0 || s.len >= sizeof(buf))
+        return false;
+    if (s.ptr[0] == '+' || s.ptr[0] == '-')
+        i++;
+    while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
+        i++, digits++;
+    if (i < s.len && s.ptr[i] == '.') {
+        i++;
+        size_t frac = 0;
+        while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
+            i++, frac++;
+        if (frac == 0)
+            return false;
+        digits += frac;
+    }
+    if (i != s.len || digits == 0)
+        return false;
+    memcpy(buf, s.ptr, s.len);
+    buf[s.len] = '\0';
+    *out = strtod(buf, NULL);
+    return true;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    /* H. Hinnant's days_from_civil (public domain algorithm) */
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits_n(struct s3w_slice s, size_t at, size_t n, unsigned *v)
+{
+    unsigned x = 0;
+    if (at + n > s.len)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s.ptr[at + i];
+        if (c < '0' || c > '9')
+            return false;
+        x = x * 10 + (unsigned)(c - '0');
+    }
+    *v = x;
+    return true;
+}
+
+/*
+ * Dates: epoch seconds (digits only, as aws:EpochTime) or the W3C ISO 8601
+ * profiles YYYY-MM-DD, YYYY-MM-DDThh:mmTZD, YYYY-MM-DDThh:mm:ssTZD,
+ * YYYY-MM-DDThh:mm:ss.sTZD with TZD = Z or +hh:mm / -hh:mm (§4.5 [OPS]).
+ * A time without a zone designator is refused (not a W3C profile).
+ */
+bool policy_parse_date(struct s3w_slice s, int64_t *ms)
+{
+    unsigned y, mo, d, h = 0, mi = 0, sec = 0;
+    int64_t frac_ms = 0;
+    size_t i;
+    if (s.len == 0)
+        return false;
+    bool all_digits = true;
+    for (i = 0; i < s.len; i++)
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            all_digits = false;
+    if (all_digits) {
+        if (s.len > 12)
+            return false;
+        int64_t v = 0;
+        for (i = 0; i < s.len; i++)
+            v = v * 10 + (s.ptr[i] - '0');
+        *ms = v * 1000;
+        return true;
+    }
+    if (!digits_n(s, 0, 4, &y) || s.len < 10 || s.ptr[4] != '-' || !digits_n(s, 5, 2, &mo) ||
+        s.ptr[7] != '-' || !digits_n(s, 8, 2, &d))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+        return false;
+    static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+        return false;
+    i = 10;
+    int64_t off_min = 0;
+    if (i < s.len) {
+        if (s.ptr[i] != 'T' || !digits_n(s, i + 1, 2, &h) || i + 3 >= s.len ||
+            s.ptr[i + 3] != ':' || !digits_n(s, i + 4, 2, &mi))
+            return false;
+        i += 6;
+        if (i < s.len && s.ptr[i] == ':') {
+            if (!digits_n(s, i + 1, 2, &sec))
+                return false;
+            i += 3;
+            if (i < s.len && s.ptr[i] == '.') {
+                size_t nf = 0;
+                int64_t scale = 100;
+                i++;
+                while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
+                    if (nf < 3)
+                        frac_ms += (s.ptr[i] - '0') * scale, scale /= 10;
+                    i++, nf++;
+                }
+                if (nf == 0)
+                    return false;
+            }
+        }
+        if (h > 23 || mi > 59 || sec > 60)
+            return false;
+        if (i >= s.len)
+            return false; /* time without a zone designator */
+        if (s.ptr[i] == 'Z') {
+            i++;
+        } else if (s.ptr[i] == '+' || s.ptr[i] == '-') {
+            unsigned oh, om;
+            if (!digits_n(s, i + 1, 2, &oh) || i + 3 >= s.len || s.ptr[i + 3] != ':' ||
+                !digits_n(s, i + 4, 2, &om) || oh > 23 || om > 59)
+                return false;
+            off_min = (int64_t)oh * 60 + om;
+            if (s.ptr[i] == '-')
+                off_min = -off_min;
+            i += 6;
+        } else {
+            return false;
+        }
+        if (i != s.len)
+            return false;
+    }
+    int64_t days = days_from_civil(y, mo, d);
+    int64_t secs = days * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off_min * 60;
+    *ms = secs * 1000 + frac_ms;
+    return true;
+}
+
+/* CIDR or a bare address. IPv4 without a prefix is /32 [OPS]; IPv6 without
+ * a prefix is UNCONFIRMED - we take /128, the narrowest range, which is the
+ * reading that denies for IpAddress in an Allow and for NotIpAddress in a
+ * Deny. */
+bool policy_parse_cidr(struct s3w_slice s, bool prefix_ok, uint8_t ip[16],
+                       uint8_t *family, uint8_t *prefix)
+{
+    char buf[64];
+    size_t alen = s.len;
+    unsigned pfx = 0;
+    bool has_pfx = false;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] == '/') {
+            if (!prefix_ok)
+                return false;
+            alen = i;
+            has_pfx = true;
+            size_t nd = s.len - i - 1;
+            if (nd == 0 || nd > 3 || !digits_n(s, i + 1, nd, &pfx))
+                return false;
+            break;
+        }
+    }
+    if (alen == 0 || alen >= sizeof(buf))
+        return false;
+    memcpy(buf, s.ptr, alen);
+    buf[alen] = '\0';
+    memset(ip, 0, 16);
+    if (memchr(buf, ':', alen)) {
+        if (inet_pton(AF_INET6, buf, ip) != 1)
+            return false;
+        *family = 6;
+        if (!has_pfx)
+            pfx = 128;
+        if (pfx > 128)
+            return false;
+    } else {
+        if (inet_pton(AF_INET, buf, ip) != 1)
+            return false;
+        *family = 4;
+        if (!has_pfx)
+            pfx = 32;
+        if (pfx > 32)
+            return false;
+    }
+    *prefix = (uint8_t)pfx;
+    return true;
+}
+
+static bool prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+    size_t full = bits / 8;
+    if (memcmp(a, b, full) != 0)
+        return false;
+    unsigned rem = bits % 8;
+    if (rem == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xffu << (8 - rem));
+    return (a[full] & mask) == (b[full] & mask);
+}
+
+static int b64v(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Strict standard base64 with padding; returns decoded length or -1. */
+static long b64_decode(struct s3w_slice s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (s.len % 4 != 0)
+        return -1;
+    for (size_t i = 0; i < s.len; i += 4) {
+        int v[4];
+        size_t pad = 0;
+        for (int k = 0; k < 4; k++) {
+            char c = s.ptr[i + (size_t)k];
+            if (c == '=' && i + 4 == s.len && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else if (pad || (v[k] = b64v(c)) < 0) {
+                return -1;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        size_t take = 3 - pad;
+        if (n + take > cap)
+            return -1;
+        out[n++] = (uint8_t)(w >> 16);
+        if (take > 1) out[n++] = (uint8_t)(w >> 8);
+        if (take > 2) out[n++] = (uint8_t)w;
+    }
+    return (long)n;
+}
+
+/* ---- value compile ------------------------------------------------------ */
+static int compile_arn_parts(struct arena *a, struct s3w_slice v, bool vars,
+                             struct cond_value *out, const char **why)
+{
+    /* Split at the first five colons: each component is matched on its own,
+     * so a wildcard never spans a `:` between components [OPS "ARN"]. */
+    size_t start = 0, part = 0;
+    for (size_t i = 0; i <= v.len && part < ARN_PARTS; i++) {
+        if (i == v.len || (v.ptr[i] == ':' && part < ARN_PARTS - 1)) {
+            if (i == v.len && part != ARN_PARTS - 1)
+                break;
+            int rc = pattern_compile(a, (struct s3w_slice){ v.ptr + start, i - start }, true,
+                                     vars, &out->arn[part], why);
+            if (rc)
+                return rc;
+            part++;
+            start = i + 1;
+        }
+    }
+    if (part != ARN_PARTS) {
+        /* "*" alone is accepted as "any ARN" by AWS's examples; anything else
+         * must have the six components. */
+        if (v.len == 1 && v.ptr[0] == '*') {
+            for (size_t k = 0; k < ARN_PARTS; k++) {
+                int rc = pattern_compile(a, v, true, false, &out->arn[k], why);
+                if (rc)
+                    return rc;
+            }
+            return 0;
+        }
+        *why = "ARN condition value is not an ARN (arn:partition:service:region:account:resource)";
+        return -1;
+    }
+    return 0;
+}
+
+int cond_compile_value(struct arena *a, const struct cond *c, struct s3w_slice v,
+                       bool vars, struct cond_value *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    out->pat.raw = v;
+    switch (c->family) {
+    case FAM_STRING:
+        return pattern_compile(a, v, c->cmp == CMP_LIKE, vars, &out->pat, why);
+    case FAM_ARN:
+        return compile_arn_parts(a, v, vars, out, why);
+    case FAM_NUMERIC:
+        if (!policy_parse_number(v, &out->num)) {
+            *why = "numeric condition value is not a number";
+            return -1;
+        }
+        return 0;
+    case FAM_DATE:
+        if (!policy_parse_date(v, &out->date_ms)) {
+            *why = "date condition value is neither an ISO 8601 date nor epoch seconds";
+            return -1;
+        }
+        return 0;
+    case FAM_BOOL:
+    case FAM_NULL:
+        if (s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true")))
+            out->b = true;
+        else if (s3w_slice_eq_nocase(v, S3W_SLICE_LIT("false")))
+            out->b = false;
+        else {
+            *why = "value must be \"true\" or \"false\"";
+            return -1;
+        }
+        return 0;
+    case FAM_BINARY: {
+        uint8_t tmp[2048];
+        long n = b64_decode(v, tmp, sizeof(tmp));
+        if (n < 0) {
+            *why = "BinaryEquals value is not base-64";
+            return -1;
+        }
+        char *p = arena_strdup(a, (const char *)tmp, (size_t)n);
+        if (!p) {
+            *why = "out of memory";
+            return -2;
+        }
+        out->bin = (struct s3w_slice){ p, (size_t)n };
+        return 0;
+    }
+    case FAM_IP:
+        if (!policy_parse_cidr(v, true, out->ip, &out->ip_family, &out->ip_prefix)) {
+            *why = "IP condition value is not an IPv4/IPv6 address or CIDR";
+            return -1;
+        }
+        return 0;
+    }
+    *why = "internal: unknown operator family";
+    return -1;
+}
+
+/* ---- evaluation ----------------------------------------------------------- */
+/* 1 match, 0 no match, -1 indeterminate (request value unusable) */
+static int cmp_num(uint8_t cmp, double r, double p)
+{
+    switch (cmp) {
+    case CMP_EQ: return r == p;
+    case CMP_LT: return r < p;
+    case CMP_LE: return r <= p;
+    case CMP_GT: return r > p;
+    case CMP_GE: return r >= p;
+    }
+    return -1;
+}
+
+static int match_arn(const struct cond_value *v, const struct policy_context *ctx,
+                     struct s3w_slice r)
+{
+    struct s3w_slice part[ARN_PARTS];
+    size_t np = 0, start = 0;
+    for (size_t i = 0; i <= r.len; i++) {
+        if (i == r.len || (r.ptr[i] == ':' && np < ARN_PARTS - 1)) {
+            part[np++] = (struct s3w_slice){ r.ptr + start, i - start };
+            start = i + 1;
+            if (i == r.len)
+                break;
+        }
+    }
+    if (np != ARN_PARTS)
+        return 0; /* not an ARN: matches no ARN pattern */
+    for (size_t k = 0; k < ARN_PARTS; k++) {
+        struct pat_vars rv;
+        if (!pattern_resolve(&v->arn[k], ctx, &rv))
+            return 0; /* unresolvable variable: the value is null (§5) */
+        if (!pattern_match(&v->arn[k], &rv, part[k], false))
+            return 0;
+    }
+    return 1;
+}
+
+static int match_one(const struct cond *c, const struct cond_value *v,
+                     const struct policy_context *ctx, struct s3w_slice r)
+{
+    switch (c->family) {
+    case FAM_STRING: {
+        struct pat_vars rv;
+        if (!pattern_resolve(&v->pat, ctx, &rv))
+            return 0;
+        return pattern_match(&v->pat, &rv, r, c->nocase);
+    }
+    case FAM_ARN:
+        return match_arn(v, ctx, r);
+    case FAM_NUMERIC: {
+        double d;
+        if (!policy_parse_number(r, &d))
+            return -1;
+        return cmp_num(c->cmp, d, v->num);
+    }
+    case FAM_DATE: {
+        int64_t ms;
+        if (!policy_parse_date(r, &ms))
+            return -1;
+        return cmp_num(c->cmp, (double)ms, (double)v->date_ms);
+    }
+    case FAM_BOOL:
+        if (s3w_slice_eq_nocase(r, S3W_SLICE_LIT("true")))
+            return v->b;
+        if (s3w_slice_eq_nocase(r, S3W_SLICE_LIT("false")))
+            return !v->b;
+        return -1;
+    case FAM_BINARY: {
+        uint8_t tmp[2048];
+        long n = b64_decode(r, tmp, sizeof(tmp));
+        if (n < 0)
+            return -1;
+        return (size_t)n == v->bin.len && memcmp(tmp, v->bin.ptr, (size_t)n) == 0;
+    }
+    case FAM_IP: {
+        uint8_t ip[16], fam, pfx;
+        if (!policy_parse_cidr(r, false, ip, &fam, &pfx))
+            return -1;
+        if (fam != v->ip_family)
+            return 0;
+        return prefix_eq(ip, v->ip, v->ip_prefix);
+    }
+    }
+    return -1;
+}
+
+/* Does one request value match any of the policy values? (values OR) */
+static int match_any(const struct cond *c, const struct cond_key *k,
+                     const struct policy_context *ctx, struct s3w_slice r)
+{
+    int res = 0;
+    for (size_t i = 0; i < k->nvals; i++) {
+        int m = match_one(c, &k->vals[i], ctx, r);
+        if (m == 1)
+            return 1;
+        if (m < 0)
+            res = -1;
+    }
+    return res;
+}
+
+static bool is_empty_set(const struct policy_ctx_entry *e)
+{
+    /* "absent or resolves to an empty or null set (e.g. an empty string)"
+     * [MULTI][SVMV] */
+    return !e || e->nvalues == 0 || (e->nvalues == 1 && e->values[0].len == 0);
+}
+
+static bool eval_key(const struct cond *c, const struct cond_key *k,
+                     const struct policy_context *ctx, bool fail_result)
+{
+    const struct policy_ctx_entry *e = ctx ? policy_context_get(ctx, k->key) : NULL;
+
+    if (c->family == FAM_NULL) {
+        /* Null: "true" matches an absent key, "false" a present one [OPS];
+         * an empty set or empty string counts as null ([COND] "null"). */
+        bool is_null = is_empty_set(e);
+        for (size_t i = 0; i < k->nvals; i++)
+            if (k->vals[i].b == is_null)
+                return true;
+        return false;
+    }
+
+    if (c->set == SET_FORALL) {
+        if (is_empty_set(e))
+            return true; /* §4.4: true when absent or empty */
+        for (size_t i = 0; i < e->nvalues; i++) {
+            int m = match_any(c, k, ctx, e->values[i]);
+            if (m < 0)
+                return fail_result;
+            bool ok = c->negated ? m == 0 : m == 1;
+            if (!ok)
+                return false;
+        }
+        return true;
+    }
+    if (c->set == SET_FORANY) {
+        if (is_empty_set(e))
+            return c->if_exists; /* §4.4: false when absent or empty */
+        /* Negated under ForAnyValue is UNCONFIRMED; by analogy (§4.4) "some
+         * request value matches none of the policy values". */
+        bool indeterminate = false;
+        for (size_t i = 0; i < e->nvalues; i++) {
+            int m = match_any(c, k, ctx, e->values[i]);
+            if (m < 0) {
+                indeterminate = true;
+                continue;
+            }
+            if (c->negated ? m == 0 : m == 1)
+                return true;
+        }
+        return indeterminate ? fail_result : false;
+    }
+
+    if (!e)
+        return c->if_exists ? true : c->negated; /* §4.3 */
+    if (e->multi && e->nvalues != 1) {
+        /* A single-valued operator on a multi-valued key: AWS warns it can be
+         * overly permissive (§4.4 [SVMV]) and does not define it; take the
+         * reading that denies. */
+        return fail_result;
+    }
+    int m = match_any(c, k, ctx, e->values[0]);
+    if (m < 0)
+        return fail_result;
+    return c->negated ? m == 0 : m == 1; /* negated: NOR over the values */
+}
+
+bool cond_eval(const struct cond *c, const struct policy_context *ctx, bool fail_result)
+{
+    for (size_t i = 0; i < c->nkeys; i++)
+        if (!eval_key(c, &c->keys[i], ctx, fail_result))
+            return false;
+    return true;
+}

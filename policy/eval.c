@@ -1,0 +1,487 @@
+/*
+ * eval.c - AWS's policy evaluation logic over compiled policies.
+ *
+ * IAM-SEMANTICS.md §1 (decision procedure, same-account union,
+ * cross-account intersection, which principal form the resource policy
+ * names decides which implicit denies still apply), §2 (principal
+ * matching), §3 (NotPrincipal), §6 (principal keys).
+ *
+ * No allocation and no JSON here: everything read was laid out by
+ * compile.c; the only working memory is on the stack.
+ */
+#include <string.h>
+
+#include "policy_int.h"
+
+/* ---- action / resource matching ----------------------------------------- */
+/* Plain glob for actions (both sides already lower-case, no variables). */
+static bool glob(const char *p, size_t pn, const char *s, size_t sn)
+{
+    size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
+    while (si < sn) {
+        if (pi < pn && (p[pi] == '?' || p[pi] == s[si])) {
+            pi++, si++;
+        } else if (pi < pn && p[pi] == '*') {
+            star_p = pi++;
+            star_s = si;
+        } else if (star_p != (size_t)-1) {
+            pi = star_p + 1;
+            si = ++star_s;
+        } else {
+            return false;
+        }
+    }
+    while (pi < pn && p[pi] == '*')
+        pi++;
+    return pi == pn;
+}
+
+#define ACTION_MAX 128
+
+struct ereq {
+    const struct policy_request *req;
+    const struct policy_principal *pr;
+    char action[ACTION_MAX]; /* lower-cased */
+    size_t action_len;
+    char first;
+    size_t svclen;
+    bool action_ok;
+};
+
+static bool action_matches(const struct stmt *s, const struct ereq *r)
+{
+    bool m = false;
+    for (size_t i = 0; !m && i < s->nactions; i++)
+        m = glob(s->actions[i].text.ptr, s->actions[i].text.len, r->action, r->action_len);
+    return s->not_action ? !m : m;
+}
+
+static bool resource_matches(const struct stmt *s, const struct ereq *r)
+{
+    if (!s->has_resource)
+        return false;
+    bool m = false;
+    for (size_t i = 0; !m && i < s->nresources; i++) {
+        struct pat_vars rv;
+        if (!pattern_resolve(&s->resources[i], r->req->ctx, &rv)) {
+            /* A resource entry whose variable has no value matches nothing
+             * (§5). Under NotResource that would widen the statement; an
+             * Allow must not widen, so the whole Allow does not apply. */
+            if (s->not_resource && !s->deny)
+                return false;
+            continue;
+        }
+        /* Resource case sensitivity is UNCONFIRMED (§4.2): Allow matches
+         * case-sensitively, Deny case-insensitively - the reading that
+         * denies in both. */
+        m = pattern_match(&s->resources[i], &rv, r->req->resource, s->deny);
+    }
+    return s->not_resource ? !m : m;
+}
+
+/* ---- principal matching ---------------------------------------------------- */
+static enum grant_kind entry_grant(const struct prin_entry *e, const struct policy_principal *p,
+                                   bool deny)
+{
+    bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
+    switch (e->kind) {
+    case PRIN_ANY:
+        return GRANT_DIRECT;
+    case PRIN_AWS_ANY:
+        /* Whether {"AWS":"*"} covers unsigned S3 requests is UNCONFIRMED
+         * (§2): it does in a Deny, it does not in an Allow. */
+        return anon ? (deny ? GRANT_DIRECT : GRANT_NONE) : GRANT_DIRECT;
+    case PRIN_ACCOUNT:
+        return !anon && s3w_slice_eq(e->account, p->account) ? GRANT_ACCOUNT : GRANT_NONE;
+    case PRIN_USER:
+        return p->type == POLICY_PRINCIPAL_USER && s3w_slice_eq(e->value, p->arn) ? GRANT_DIRECT
+                                                                                  : GRANT_NONE;
+    case PRIN_USER_ID:
+        return p->type == POLICY_PRINCIPAL_USER && s3w_slice_eq(e->value, p->unique_id)
+                   ? GRANT_DIRECT : GRANT_NONE;
+    case PRIN_ROLE:
+        return p->type == POLICY_PRINCIPAL_ROLE_SESSION && s3w_slice_eq(e->value, p->role_arn)
+                   ? GRANT_ROLE : GRANT_NONE;
+    case PRIN_ROLE_ID:
+        return p->type == POLICY_PRINCIPAL_ROLE_SESSION && s3w_slice_eq(e->value, p->unique_id)
+                   ? GRANT_ROLE : GRANT_NONE;
+    case PRIN_SESSION:
+        return p->type == POLICY_PRINCIPAL_ROLE_SESSION && s3w_slice_eq(e->value, p->arn)
+                   ? GRANT_DIRECT : GRANT_NONE;
+    case PRIN_FEDERATED_USER:
+        return p->type == POLICY_PRINCIPAL_FEDERATED && s3w_slice_eq(e->value, p->arn)
+                   ? GRANT_DIRECT : GRANT_NONE;
+    case PRIN_CANONICAL:
+        return p->canonical_id.len && s3w_slice_eq(e->value, p->canonical_id) ? GRANT_ACCOUNT
+                                                                              : GRANT_NONE;
+    default:
+        return GRANT_NONE; /* Service / Federated: never one of our callers */
+    }
+}
+
+static bool lists(const struct stmt *s, uint8_t kind, struct s3w_slice v, bool by_account)
+{
+    for (size_t i = 0; i < s->nprins; i++) {
+        const struct prin_entry *e = &s->prins[i];
+        if (e->kind != kind)
+            continue;
+        if (by_account ? s3w_slice_eq(e->account, v) : s3w_slice_eq(e->value, v))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Is the caller exempt from a Deny + NotPrincipal statement? (§3)
+ * AWS's own example exempts a role session only when NotPrincipal lists the
+ * assumed-role ARN, the role ARN and the account; whether fewer entries
+ * suffice is UNCONFIRMED, so we require all three (seed 002), and the user
+ * ARN plus the account for an IAM user. Anyone with a permissions boundary
+ * is never exempt ([NOTP-cur] "Key points").
+ */
+static bool notprincipal_exempts(const struct stmt *s, const struct policy_principal *p)
+{
+    bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
+    if (p->has_boundary && (p->type == POLICY_PRINCIPAL_USER ||
+                            p->type == POLICY_PRINCIPAL_ROLE_SESSION ||
+                            p->type == POLICY_PRINCIPAL_FEDERATED))
+        return false;
+    for (size_t i = 0; i < s->nprins; i++)
+        if (s->prins[i].kind == PRIN_ANY || (s->prins[i].kind == PRIN_AWS_ANY && !anon))
+            return true;
+    if (anon)
+        return false;
+    bool acct = lists(s, PRIN_ACCOUNT, p->account, true);
+    if (!acct)
+        return false;
+    switch (p->type) {
+    case POLICY_PRINCIPAL_ROOT:
+        return true;
+    case POLICY_PRINCIPAL_USER:
+        return lists(s, PRIN_USER, p->arn, false) || lists(s, PRIN_USER_ID, p->unique_id, false);
+    case POLICY_PRINCIPAL_ROLE_SESSION:
+        return (lists(s, PRIN_ROLE, p->role_arn, false) ||
+                lists(s, PRIN_ROLE_ID, p->unique_id, false)) &&
+               lists(s, PRIN_SESSION, p->arn, false);
+    case POLICY_PRINCIPAL_FEDERATED:
+        return lists(s, PRIN_FEDERATED_USER, p->arn, false);
+    default:
+        return false;
+    }
+}
+
+/* Returns the grant kind (GRANT_NONE = statement does not apply to caller). */
+static enum grant_kind principal_grant(const struct stmt *s, const struct policy_principal *p)
+{
+    if (s->prin_mode == PM_NONE)
+        return GRANT_DIRECT;
+    if (s->prin_mode == PM_PRINCIPAL) {
+        enum grant_kind best = GRANT_NONE;
+        for (size_t i = 0; i < s->nprins && best != GRANT_DIRECT; i++) {
+            enum grant_kind g = entry_grant(&s->prins[i], p, s->deny);
+            if (g > best)
+                best = g;
+        }
+        return best;
+    }
+    if (s->deny)
+        return notprincipal_exempts(s, p) ? GRANT_NONE : GRANT_DIRECT;
+    /* Allow + NotPrincipal (a warning at load time): applies to callers no
+     * entry names at all, and only as a delegation (the identity side must
+     * still allow): never to anonymous callers - the reading that denies. */
+    if (p->type == POLICY_PRINCIPAL_ANONYMOUS)
+        return GRANT_NONE;
+    for (size_t i = 0; i < s->nprins; i++)
+        if (entry_grant(&s->prins[i], p, false) != GRANT_NONE)
+            return GRANT_NONE;
+    return GRANT_ACCOUNT;
+}
+
+/* ---- one policy ------------------------------------------------------------ */
+struct refs {
+    struct policy_stmt_ref r[POLICY_MAX_DECIDING];
+    size_t n, total;
+};
+
+static void add_ref(struct refs *rf, const struct policy *pol, const struct stmt *s,
+                    enum policy_source src)
+{
+    rf->total++;
+    if (rf->n == POLICY_MAX_DECIDING)
+        return;
+    rf->r[rf->n++] = (struct policy_stmt_ref){ .policy = pol->name, .sid = s->sid,
+                                               .index = s->index, .deny = s->deny,
+                                               .source = src };
+}
+
+struct pol_out {
+    bool allow, deny;
+    enum grant_kind grant; /* strongest Allow grant (resource policies) */
+};
+
+static void eval_stmt(const struct policy *pol, const struct stmt *s, enum policy_source src,
+                      const struct ereq *r, struct pol_out *o, struct refs *denies,
+                      struct refs *allows)
+{
+    if (!action_matches(s, r))
+        return;
+    enum grant_kind g = principal_grant(s, r->pr);
+    if (g == GRANT_NONE)
+        return;
+    if (!resource_matches(s, r))
+        return;
+    for (size_t i = 0; i < s->nconds; i++)
+        if (!cond_eval(&s->conds[i], r->req->ctx, s->deny))
+            return;
+    if (s->deny) {
+        o->deny = true;
+        add_ref(denies, pol, s, src);
+    } else {
+        o->allow = true;
+        if (g > o->grant)
+            o->grant = g;
+        add_ref(allows, pol, s, src);
+    }
+}
+
+static const struct action_bucket *find_bucket(const struct policy *pol, const struct ereq *r)
+{
+    size_t lo = 0, hi = pol->nbuckets;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const struct action_bucket *b = &pol->buckets[mid];
+        size_t n = b->svclen < r->svclen ? b->svclen : r->svclen;
+        int c = memcmp(b->svc, r->action, n);
+        if (!c && b->svclen != r->svclen)
+            c = b->svclen < r->svclen ? -1 : 1;
+        if (!c)
+            c = (unsigned char)b->first - (unsigned char)r->first;
+        if (!c)
+            return b;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static void eval_policy(const struct policy *pol, enum policy_source src, const struct ereq *r,
+                        struct pol_out *o, struct refs *denies, struct refs *allows)
+{
+    memset(o, 0, sizeof(*o));
+    if (!pol)
+        return;
+    if (r->action_ok) {
+        const struct action_bucket *b = find_bucket(pol, r);
+        for (size_t i = 0; b && i < b->n; i++)
+            eval_stmt(pol, &pol->stmts[b->stmts[i]], src, r, o, denies, allows);
+    }
+    /* `always` holds NotAction and leading-wildcard statements; they are
+     * checked even for an action we could not index */
+    for (size_t i = 0; i < pol->nalways; i++)
+        eval_stmt(pol, &pol->stmts[pol->always[i]], src, r, o, denies, allows);
+}
+
+/* ---- the decision ----------------------------------------------------------- */
+static void finish(struct policy_result *res, enum policy_decision d, enum policy_source src,
+                   const struct refs *rf)
+{
+    res->decision = d;
+    res->source = src;
+    if (rf) {
+        memcpy(res->deciding, rf->r, rf->n * sizeof(rf->r[0]));
+        res->ndeciding = rf->n;
+        res->ndeciding_total = rf->total;
+    }
+}
+
+int policy_evaluate(const struct policy_set *set, const struct policy_request *req,
+                    struct policy_result *res)
+{
+    struct ereq r;
+    struct refs denies = { .n = 0 }, allows = { .n = 0 };
+    struct pol_out o;
+
+    if (!res)
+        return POLICY_E_ARG;
+    memset(res, 0, sizeof(*res));
+    if (!set || !req || !req->principal)
+        return POLICY_E_ARG;
+
+    r.req = req;
+    r.pr = req->principal;
+    r.action_ok = false;
+    r.action_len = 0;
+    if (req->action.len < ACTION_MAX) {
+        for (size_t i = 0; i < req->action.len; i++) {
+            char ch = req->action.ptr[i];
+            r.action[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        }
+        r.action_len = req->action.len;
+        const char *colon = memchr(r.action, ':', r.action_len);
+        if (colon && colon > r.action && (size_t)(colon - r.action) + 1 < r.action_len) {
+            r.svclen = (size_t)(colon - r.action);
+            r.first = colon[1];
+            r.action_ok = true;
+        }
+    }
+    if (!r.action_ok)
+        return POLICY_E_ARG; /* not "service:Name": deny (res is zeroed) */
+
+    const struct policy_principal *p = req->principal;
+    bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
+
+    /* Step 1: explicit deny anywhere wins; gather Allows as we go. */
+    bool guard_ok = true, deny = false;
+    enum policy_source deny_src = POLICY_SRC_NONE;
+    for (size_t i = 0; i < set->nguardrails; i++) {
+        eval_policy(set->guardrails[i], POLICY_SRC_GUARDRAIL, &r, &o, &denies, &allows);
+        /* every guardrail policy must allow, as every SCP level must [EL] */
+        guard_ok = guard_ok && o.allow;
+        if (o.deny && !deny)
+            deny = true, deny_src = POLICY_SRC_GUARDRAIL;
+    }
+    struct pol_out rbp;
+    eval_policy(set->resource, POLICY_SRC_RESOURCE, &r, &rbp, &denies, &allows);
+    if (rbp.deny && !deny)
+        deny = true, deny_src = POLICY_SRC_RESOURCE;
+
+    bool id_allow = false, bnd_ok = true, ses_ok = true;
+    if (!anon) {
+        for (size_t i = 0; i < set->nidentity; i++) {
+            eval_policy(set->identity[i], POLICY_SRC_IDENTITY, &r, &o, &denies, &allows);
+            id_allow = id_allow || o.allow;
+            if (o.deny && !deny)
+                deny = true, deny_src = POLICY_SRC_IDENTITY;
+        }
+        /* The account root user has full access in its own account [EL]. */
+        if (p->type == POLICY_PRINCIPAL_ROOT)
+            id_allow = true;
+        for (size_t i = 0; i < set->nboundary; i++) {
+            eval_policy(set->boundary[i], POLICY_SRC_BOUNDARY, &r, &o, &denies, &allows);
+            bnd_ok = bnd_ok && o.allow;
+            if (o.deny && !deny)
+                deny = true, deny_src = POLICY_SRC_BOUNDARY;
+        }
+        if (set->session) {
+            eval_policy(set->session, POLICY_SRC_SESSION, &r, &o, &denies, &allows);
+            ses_ok = o.allow;
+            if (o.deny && !deny)
+                deny = true, deny_src = POLICY_SRC_SESSION;
+        } else if (p->type == POLICY_PRINCIPAL_FEDERATED) {
+            /* GetFederationToken without a session policy grants nothing [EL] */
+            ses_ok = false;
+        }
+    }
+    if (deny) {
+        finish(res, POLICY_EXPLICIT_DENY, deny_src, &denies);
+        return POLICY_OK;
+    }
+    /* Step 2/3: guardrails must allow (RCP/SCP). */
+    if (!guard_ok) {
+        finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_GUARDRAIL, NULL);
+        return POLICY_OK;
+    }
+    /* Anonymous: only a resource policy naming everyone can allow. */
+    if (anon) {
+        if (rbp.grant == GRANT_DIRECT)
+            finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
+        else
+            finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
+        return POLICY_OK;
+    }
+
+    bool identity_side = id_allow && bnd_ok && ses_ok;
+    enum policy_source id_src = !id_allow ? POLICY_SRC_IDENTITY
+                                : !bnd_ok ? POLICY_SRC_BOUNDARY
+                                          : POLICY_SRC_SESSION;
+    bool same_account = p->account.len && s3w_slice_eq(p->account, req->resource_account);
+
+    if (same_account) {
+        /* §1.2/§1.3: union; what the resource policy named decides which
+         * implicit denies still cut its Allow. */
+        if (rbp.grant == GRANT_DIRECT ||
+            (rbp.grant == GRANT_ROLE && bnd_ok && ses_ok) || identity_side) {
+            finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
+            return POLICY_OK;
+        }
+        if (rbp.grant == GRANT_ROLE && id_allow)
+            id_src = !bnd_ok ? POLICY_SRC_BOUNDARY : POLICY_SRC_SESSION;
+        finish(res, POLICY_IMPLICIT_DENY, id_src, NULL);
+        return POLICY_OK;
+    }
+    /* §1.5 cross-account: both the resource policy and the principal's own
+     * account (identity policies and their limits) must allow. An account
+     * principal delegates: the identity side must grant (seed 004). */
+    if (rbp.grant == GRANT_NONE) {
+        finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
+        return POLICY_OK;
+    }
+    if (!identity_side) {
+        finish(res, POLICY_IMPLICIT_DENY, id_src, NULL);
+        return POLICY_OK;
+    }
+    finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
+    return POLICY_OK;
+}
+
+const char *policy_decision_name(enum policy_decision d)
+{
+    switch (d) {
+    case POLICY_ALLOWED: return "Allowed";
+    case POLICY_EXPLICIT_DENY: return "ExplicitlyDenied";
+    default: return "ImplicitlyDenied";
+    }
+}
+
+/* ---- principal context keys (§6) ------------------------------------------ */
+int policy_context_set_principal(struct policy_context *ctx, const struct policy_principal *p,
+                                 char *scratch, size_t scratch_cap)
+{
+    if (!ctx || !p)
+        return POLICY_E_ARG;
+    int rc = 0;
+#define SET(k, v) rc |= policy_context_set(ctx, S3W_SLICE_LIT(k), (v))
+    switch (p->type) {
+    case POLICY_PRINCIPAL_ANONYMOUS:
+        /* aws:userid / aws:PrincipalType values for anonymous callers are
+         * UNCONFIRMED; secondary sources say "anonymous" / "Anonymous". */
+        SET("aws:PrincipalAccount", S3W_SLICE_LIT("anonymous"));
+        SET("aws:userid", S3W_SLICE_LIT("anonymous"));
+        SET("aws:PrincipalType", S3W_SLICE_LIT("Anonymous"));
+        break;
+    case POLICY_PRINCIPAL_ROOT:
+        SET("aws:PrincipalArn", p->arn);
+        SET("aws:PrincipalAccount", p->account);
+        SET("aws:userid", p->account);
+        SET("aws:PrincipalType", S3W_SLICE_LIT("Account"));
+        break;
+    case POLICY_PRINCIPAL_USER:
+        SET("aws:PrincipalArn", p->arn);
+        SET("aws:PrincipalAccount", p->account);
+        SET("aws:userid", p->unique_id);
+        SET("aws:username", p->username);
+        SET("aws:PrincipalType", S3W_SLICE_LIT("User"));
+        break;
+    case POLICY_PRINCIPAL_ROLE_SESSION:
+    case POLICY_PRINCIPAL_FEDERATED: {
+        bool role = p->type == POLICY_PRINCIPAL_ROLE_SESSION;
+        /* role session: ROLEID:session [IDS]; federated: account:name [STS-EX] */
+        struct s3w_slice head = role ? p->unique_id : p->account;
+        size_t need = head.len + 1 + p->session_name.len;
+        if (!scratch || need > scratch_cap)
+            return POLICY_E_TOOBIG;
+        memcpy(scratch, head.ptr, head.len);
+        scratch[head.len] = ':';
+        memcpy(scratch + head.len + 1, p->session_name.ptr, p->session_name.len);
+        SET("aws:PrincipalArn", role ? p->role_arn : p->arn);
+        SET("aws:PrincipalAccount", p->account);
+        SET("aws:userid", s3w_slice(scratch, need));
+        SET("aws:PrincipalType", role ? S3W_SLICE_LIT("AssumedRole") : S3W_SLICE_LIT("FederatedUser"));
+        break;
+    }
+    }
+#undef SET
+    return rc ? POLICY_E_ARG : POLICY_OK;
+}

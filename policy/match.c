@@ -1,0 +1,305 @@
+/*
+ * match.c - the compile-time arena, wildcard patterns and policy variables.
+ *
+ * Patterns are token arrays so that a match needs neither a copy of the
+ * pattern nor a buffer for the resolved variables: a variable's value is
+ * matched in place, as literal text (a `*` inside a user name is not a
+ * wildcard). IAM-SEMANTICS.md §4.5 (`*`, `?`), §5 (variables, escapes,
+ * defaults).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_int.h"
+
+/* ---- arena ------------------------------------------------------------- */
+struct arena_block {
+    struct arena_block *next;
+    size_t cap, used;
+    _Alignas(16) unsigned char data[];
+};
+
+#define ARENA_BLOCK 8192u
+
+void arena_init(struct arena *a, size_t max_total)
+{
+    a->head = NULL;
+    a->used_total = 0;
+    a->max_total = max_total;
+    a->failed = false;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + 15u) & ~(size_t)15u;
+    if (n == 0)
+        n = 16;
+    if (n > a->max_total || a->used_total + n > a->max_total) {
+        a->failed = true;
+        return NULL;
+    }
+    struct arena_block *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        b = malloc(sizeof(*b) + cap);
+        if (!b) {
+            a->failed = true;
+            return NULL;
+        }
+        b->cap = cap;
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    a->used_total += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void arena_free(struct arena *a)
+{
+    struct arena_block *b = a->head;
+    while (b) {
+        struct arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}
+
+/* ---- pattern compile ---------------------------------------------------- */
+#define PATTERN_MAX_TOKS 256
+
+static bool var_key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == ':' || c == '/' || c == '-' || c == '_' || c == '.' || c == '@' ||
+           c == '+' || c == '=';
+}
+
+int pattern_compile(struct arena *a, struct s3w_slice s, bool wild, bool vars,
+                    struct pattern *out, const char **why)
+{
+    struct pat_tok toks[PATTERN_MAX_TOKS];
+    size_t n = 0, nvars = 0;
+    size_t i = 0;
+    memset(out, 0, sizeof(*out));
+    out->raw = s;
+    *why = NULL;
+
+#define PUSH_LIT(p, l)                                                              \
+    do {                                                                            \
+        if (n > 0 && toks[n - 1].kind == TOK_LIT &&                                 \
+            toks[n - 1].text.ptr + toks[n - 1].text.len == (p)) {                   \
+            toks[n - 1].text.len += (l);                                            \
+        } else {                                                                    \
+            if (n == PATTERN_MAX_TOKS)                                              \
+                goto too_many;                                                      \
+            toks[n++] = (struct pat_tok){ .kind = TOK_LIT, .text = { (p), (l) } };  \
+        }                                                                           \
+    } while (0)
+
+    while (i < s.len) {
+        char c = s.ptr[i];
+        if (wild && (c == '*' || c == '?')) {
+            if (n == PATTERN_MAX_TOKS)
+                goto too_many;
+            toks[n++] = (struct pat_tok){ .kind = c == '*' ? TOK_STAR : TOK_QMARK };
+            out->has_wild = true;
+            i++;
+            continue;
+        }
+        if (vars && c == '$' && i + 1 < s.len && s.ptr[i + 1] == '{') {
+            size_t j = i + 2;
+            /* escapes ${*} ${?} ${$}: literal characters (IAM-SEMANTICS.md §5) */
+            if (j + 1 < s.len && s.ptr[j + 1] == '}' &&
+                (s.ptr[j] == '*' || s.ptr[j] == '?' || s.ptr[j] == '$')) {
+                PUSH_LIT(s.ptr + j, 1);
+                i = j + 2;
+                continue;
+            }
+            size_t k = j;
+            while (k < s.len && var_key_char(s.ptr[k]))
+                k++;
+            if (k == j) {
+                *why = "invalid policy variable: empty or malformed name";
+                return -1;
+            }
+            struct pat_tok t = { .kind = TOK_VAR, .text = { s.ptr + j, k - j } };
+            if (k < s.len && s.ptr[k] == ',') {
+                /* ${key, 'default'}: comma, spaces, single-quoted default */
+                k++;
+                while (k < s.len && s.ptr[k] == ' ')
+                    k++;
+                if (k >= s.len || s.ptr[k] != '\'') {
+                    *why = "invalid policy variable: default value must be in single quotes";
+                    return -1;
+                }
+                size_t d = ++k;
+                while (k < s.len && s.ptr[k] != '\'')
+                    k++;
+                if (k >= s.len) {
+                    *why = "invalid policy variable: unterminated default value";
+                    return -1;
+                }
+                t.has_default = true;
+                t.def = (struct s3w_slice){ s.ptr + d, k - d };
+                k++;
+                while (k < s.len && s.ptr[k] == ' ')
+                    k++;
+            }
+            if (k >= s.len || s.ptr[k] != '}') {
+                *why = "invalid policy variable: missing '}'";
+                return -1;
+            }
+            if (nvars == PATTERN_MAX_VARS) {
+                *why = "too many policy variables in one value";
+                return -1;
+            }
+            if (n == PATTERN_MAX_TOKS)
+                goto too_many;
+            toks[n++] = t;
+            nvars++;
+            out->has_var = true;
+            i = k + 1;
+            continue;
+        }
+        PUSH_LIT(s.ptr + i, 1);
+        i++;
+    }
+#undef PUSH_LIT
+    if (n) {
+        struct pat_tok *t = arena_alloc(a, n * sizeof(*t));
+        if (!t) {
+            *why = "out of memory";
+            return -2;
+        }
+        memcpy(t, toks, n * sizeof(*t));
+        out->toks = t;
+    }
+    out->ntoks = (uint16_t)n;
+    return 0;
+too_many:
+    *why = "pattern too complex (more than 256 wildcard/variable tokens)";
+    return -1;
+}
+
+/* ---- variables ---------------------------------------------------------- */
+bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
+                     struct pat_vars *rv)
+{
+    size_t nv = 0;
+    if (!p->has_var)
+        return true;
+    for (size_t i = 0; i < p->ntoks; i++) {
+        const struct pat_tok *t = &p->toks[i];
+        if (t->kind != TOK_VAR)
+            continue;
+        const struct policy_ctx_entry *e = ctx ? policy_context_get(ctx, t->text) : NULL;
+        /* Only single-valued keys can be variables (IAM-SEMANTICS.md §5). */
+        if (e && !e->multi && e->nvalues == 1) {
+            rv->v[nv++] = e->values[0];
+        } else if (t->has_default) {
+            rv->v[nv++] = t->def;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- glob --------------------------------------------------------------- */
+struct ppos {
+    uint16_t t;   /* token index */
+    uint16_t vi;  /* index of the next variable at or after t */
+    size_t off;   /* offset inside a LIT/VAR token */
+};
+
+static size_t tok_len(const struct pattern *p, const struct pat_vars *rv, struct ppos q)
+{
+    const struct pat_tok *t = &p->toks[q.t];
+    switch (t->kind) {
+    case TOK_LIT: return t->text.len;
+    case TOK_VAR: return rv->v[q.vi].len;
+    default: return 1;
+    }
+}
+
+/* Skips empty LIT/VAR tokens so that q always names a real unit or the end. */
+static void norm(const struct pattern *p, const struct pat_vars *rv, struct ppos *q)
+{
+    while (q->t < p->ntoks && q->off >= tok_len(p, rv, *q)) {
+        if (p->toks[q->t].kind == TOK_VAR)
+            q->vi++;
+        q->t++;
+        q->off = 0;
+    }
+}
+
+static void adv(const struct pattern *p, const struct pat_vars *rv, struct ppos *q)
+{
+    q->off++;
+    norm(p, rv, q);
+}
+
+static inline unsigned char lc(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
+                   struct s3w_slice s, bool nocase)
+{
+    struct ppos q = { 0, 0, 0 }, star = { 0, 0, 0 };
+    bool have_star = false;
+    size_t si = 0, star_si = 0;
+    norm(p, rv, &q);
+    while (si < s.len) {
+        if (q.t < p->ntoks) {
+            const struct pat_tok *t = &p->toks[q.t];
+            if (t->kind == TOK_STAR) {
+                have_star = true;
+                star = q;
+                star_si = si;
+                adv(p, rv, &q);
+                continue;
+            }
+            if (t->kind == TOK_QMARK) {
+                adv(p, rv, &q);
+                si++;
+                continue;
+            }
+            unsigned char pc = (unsigned char)(t->kind == TOK_LIT ? t->text.ptr[q.off]
+                                                                  : rv->v[q.vi].ptr[q.off]);
+            unsigned char sc = (unsigned char)s.ptr[si];
+            if (pc == sc || (nocase && lc(pc) == lc(sc))) {
+                adv(p, rv, &q);
+                si++;
+                continue;
+            }
+        }
+        if (!have_star)
+            return false;
+        /* backtrack: let the last `*` swallow one more byte */
+        q = star;
+        adv(p, rv, &q);
+        si = ++star_si;
+    }
+    while (q.t < p->ntoks && p->toks[q.t].kind == TOK_STAR)
+        adv(p, rv, &q);
+    return q.t >= p->ntoks;
+}
