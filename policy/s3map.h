@@ -185,6 +185,49 @@ enum {
     S3MAP_X_DELETE_BODY = 1u << 9,  /* DeleteObjects: s3:DeleteObject(Version) per body key */
 };
 
+/* Condition keys an operation's actions take (bits of s3map_op.keys); the
+ * ones s3map can fill from a request. */
+#define S3MAP_K_PREFIX                  (1ull << 0)
+#define S3MAP_K_DELIMITER               (1ull << 1)
+#define S3MAP_K_MAX_KEYS                (1ull << 2)
+#define S3MAP_K_ACL                     (1ull << 3)
+#define S3MAP_K_GRANT_READ              (1ull << 4)
+#define S3MAP_K_GRANT_WRITE             (1ull << 5)
+#define S3MAP_K_GRANT_READ_ACP          (1ull << 6)
+#define S3MAP_K_GRANT_WRITE_ACP         (1ull << 7)
+#define S3MAP_K_GRANT_FULL_CONTROL      (1ull << 8)
+#define S3MAP_K_COPY_SOURCE             (1ull << 9)
+#define S3MAP_K_SSE                     (1ull << 10)
+#define S3MAP_K_SSE_KMS_KEY_ID          (1ull << 11)
+#define S3MAP_K_SSE_CUSTOMER_ALGORITHM  (1ull << 12)
+#define S3MAP_K_STORAGE_CLASS           (1ull << 13)
+#define S3MAP_K_METADATA_DIRECTIVE      (1ull << 14)
+#define S3MAP_K_WEBSITE_REDIRECT        (1ull << 15)
+#define S3MAP_K_OBJECT_OWNERSHIP        (1ull << 16)
+#define S3MAP_K_VERSIONID               (1ull << 17)
+#define S3MAP_K_REQUEST_OBJECT_TAG      (1ull << 18)
+#define S3MAP_K_REQUEST_OBJECT_TAG_KEYS (1ull << 19)
+#define S3MAP_K_CONTENT_SHA256          (1ull << 20)
+#define S3MAP_K_AUTH_TYPE               (1ull << 21)
+#define S3MAP_K_SIGNATURE_VERSION       (1ull << 22)
+#define S3MAP_K_SIGNATURE_AGE           (1ull << 23)
+#define S3MAP_K_TLS_VERSION             (1ull << 24)
+#define S3MAP_K_RESOURCE_ACCOUNT        (1ull << 25)
+#define S3MAP_K_LOCK_MODE               (1ull << 26)
+#define S3MAP_K_LOCK_RETAIN_UNTIL       (1ull << 27)
+#define S3MAP_K_LOCK_LEGAL_HOLD         (1ull << 28)
+#define S3MAP_K_LOCK_REMAINING_DAYS     (1ull << 29)
+#define S3MAP_K_IF_MATCH                (1ull << 30)
+#define S3MAP_K_IF_NONE_MATCH           (1ull << 31)
+
+/* Generated tables (policy/s3ops_table.c); NULL-terminated name lists. */
+extern const struct s3map_op *const s3map_ops_table;
+extern const size_t s3map_ops_count;
+extern const char *const s3map_known_query_names[];
+extern const char *const s3map_selector_names[];
+extern const char *const s3map_condition_keys[];
+extern const char *const s3map_condition_key_families[];
+
 size_t s3map_op_count(void);
 const struct s3map_op *s3map_op_at(size_t i);          /* NULL past the end */
 const struct s3map_op *s3map_op_by_name(struct s3w_slice name); /* exact; NULL if unknown */

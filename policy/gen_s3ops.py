@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Generates policy/s3ops_table.c: the S3 operation table of s3map.
+
+Inputs (build-time only; s3warden has no runtime dependency on Python):
+  - botocore's S3 API model, botocore/data/s3/2006-03-01/service-2.json.gz
+    (HTTP method, request URI with its literal query subresources, required
+    query members, every query member name);
+  - tests/testdata/s3-operations/s3-operations.json (IAM actions,
+    conditional actions, condition keys per action, resource type).
+
+Usage:  python3 policy/gen_s3ops.py [--check]   (from the repository root)
+        --check: exit 1 if policy/s3ops_table.c is not what this would write.
+
+The generator refuses (exit 2) rather than guess: a conditional action it
+does not know how to recognise, two reachable operations with the same wire
+shape, or disagreement between the two inputs all stop it.
+"""
+import gzip
+import hashlib
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPS_JSON = os.path.join(ROOT, "tests/testdata/s3-operations/s3-operations.json")
+OUT = os.path.join(ROOT, "policy/s3ops_table.c")
+
+# IAM action prefixes s3warden authorizes. The others in the json (s3tables:,
+# iam:PassRole, kms:) are checked by those services when S3 calls them with
+# the proxy's upstream credentials, against resources named in the body; a
+# bucket/identity policy evaluated here cannot decide them.
+AUTHORIZED_PREFIXES = ("s3:", "s3express:", "s3-object-lambda:")
+
+# Conditional actions -> s3map extras bit, recognised by (action, text in
+# "when"). Anything not matched here or in IGNORED stops the generator.
+EXTRA_RULES = [
+    ("s3:PutObjectAcl", "x-amz-acl", "S3MAP_X_OBJECT_ACL"),
+    ("s3:PutObjectTagging", "x-amz-tagging", "S3MAP_X_OBJECT_TAGGING"),
+    ("s3:PutObjectRetention", "x-amz-object-lock-mode", "S3MAP_X_RETENTION"),
+    ("s3:PutObjectLegalHold", "x-amz-object-lock-legal-hold", "S3MAP_X_LEGAL_HOLD"),
+    ("s3:BypassGovernanceRetention", "x-amz-bypass-governance-retention",
+     "S3MAP_X_BYPASS_GOVERNANCE"),
+    ("s3:GetObject", "x-amz-copy-source", "S3MAP_X_COPY_SOURCE"),
+    ("s3:GetObjectVersion", "x-amz-copy-source contains ?versionId", "S3MAP_X_COPY_SOURCE"),
+    ("s3:PutBucketAcl", "x-amz-acl", "S3MAP_X_BUCKET_ACL"),
+    ("s3:PutBucketObjectLockConfiguration", "x-amz-bucket-object-lock-enabled",
+     "S3MAP_X_BUCKET_LOCK"),
+    ("s3:PutBucketVersioning", "x-amz-bucket-object-lock-enabled", "S3MAP_X_BUCKET_LOCK"),
+    ("s3:PutBucketOwnershipControls", "x-amz-object-ownership", "S3MAP_X_OWNERSHIP"),
+    ("s3:DeleteObjectVersion", "per <Object> in the XML body", "S3MAP_X_DELETE_BODY"),
+]
+
+# (operation, action) -> why it is not enforced here.
+IGNORED = {
+    ("CopyObject", "s3:GetObjectTagging"):
+        "iam-dataset only, not in AWS's CopyObject row; not required",
+    ("CreateSession", "s3express:CreateSession"):
+        "same action as the primary one (session mode is a condition key)",
+}
+IGNORED_PREFIX_REASON = "not an S3 action: enforced by its own service upstream"
+
+# Actions the extras bits add, so their condition keys are part of the op's.
+EXTRA_ACTIONS = {
+    "S3MAP_X_OBJECT_ACL": ["s3:PutObjectAcl"],
+    "S3MAP_X_OBJECT_TAGGING": ["s3:PutObjectTagging"],
+    "S3MAP_X_RETENTION": ["s3:PutObjectRetention"],
+    "S3MAP_X_LEGAL_HOLD": ["s3:PutObjectLegalHold"],
+    "S3MAP_X_BYPASS_GOVERNANCE": ["s3:BypassGovernanceRetention"],
+    "S3MAP_X_COPY_SOURCE": ["s3:GetObject", "s3:GetObjectVersion"],
+    "S3MAP_X_BUCKET_ACL": ["s3:PutBucketAcl"],
+    "S3MAP_X_BUCKET_LOCK": ["s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"],
+    "S3MAP_X_OWNERSHIP": ["s3:PutBucketOwnershipControls"],
+    "S3MAP_X_DELETE_BODY": ["s3:DeleteObjectVersion"],
+}
+
+# Condition keys s3map fills from a request -> bit name (s3map.h S3MAP_K_*).
+KEY_BITS = {
+    "s3:prefix": "S3MAP_K_PREFIX",
+    "s3:delimiter": "S3MAP_K_DELIMITER",
+    "s3:max-keys": "S3MAP_K_MAX_KEYS",
+    "s3:x-amz-acl": "S3MAP_K_ACL",
+    "s3:x-amz-grant-read": "S3MAP_K_GRANT_READ",
+    "s3:x-amz-grant-write": "S3MAP_K_GRANT_WRITE",
+    "s3:x-amz-grant-read-acp": "S3MAP_K_GRANT_READ_ACP",
+    "s3:x-amz-grant-write-acp": "S3MAP_K_GRANT_WRITE_ACP",
+    "s3:x-amz-grant-full-control": "S3MAP_K_GRANT_FULL_CONTROL",
+    "s3:x-amz-copy-source": "S3MAP_K_COPY_SOURCE",
+    "s3:x-amz-server-side-encryption": "S3MAP_K_SSE",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id": "S3MAP_K_SSE_KMS_KEY_ID",
+    "s3:x-amz-server-side-encryption-customer-algorithm": "S3MAP_K_SSE_CUSTOMER_ALGORITHM",
+    "s3:x-amz-storage-class": "S3MAP_K_STORAGE_CLASS",
+    "s3:x-amz-metadata-directive": "S3MAP_K_METADATA_DIRECTIVE",
+    "s3:x-amz-website-redirect-location": "S3MAP_K_WEBSITE_REDIRECT",
+    "s3:x-amz-object-ownership": "S3MAP_K_OBJECT_OWNERSHIP",
+    "s3:versionid": "S3MAP_K_VERSIONID",
+    "s3:RequestObjectTag/<key>": "S3MAP_K_REQUEST_OBJECT_TAG",
+    "s3:RequestObjectTagKeys": "S3MAP_K_REQUEST_OBJECT_TAG_KEYS",
+    "s3:x-amz-content-sha256": "S3MAP_K_CONTENT_SHA256",
+    "s3:authType": "S3MAP_K_AUTH_TYPE",
+    "s3:signatureversion": "S3MAP_K_SIGNATURE_VERSION",
+    "s3:signatureAge": "S3MAP_K_SIGNATURE_AGE",
+    "s3:TlsVersion": "S3MAP_K_TLS_VERSION",
+    "s3:ResourceAccount": "S3MAP_K_RESOURCE_ACCOUNT",
+    "s3:object-lock-mode": "S3MAP_K_LOCK_MODE",
+    "s3:object-lock-retain-until-date": "S3MAP_K_LOCK_RETAIN_UNTIL",
+    "s3:object-lock-legal-hold": "S3MAP_K_LOCK_LEGAL_HOLD",
+    "s3:object-lock-remaining-retention-days": "S3MAP_K_LOCK_REMAINING_DAYS",
+    "s3:if-match": "S3MAP_K_IF_MATCH",
+    "s3:if-none-match": "S3MAP_K_IF_NONE_MATCH",
+}
+
+# Operations that exist in the model but are never reached through the S3
+# REST endpoint s3warden fronts, with the operation the same request is.
+UNROUTED = {
+    "ListDirectoryBuckets": ("served by the s3express-control endpoint; GET / on S3 is ListBuckets",
+                             "ListBuckets"),
+    "WriteGetObjectResponse": ("served by the S3 Object Lambda endpoint ({RequestRoute}. host prefix)",
+                               None),
+}
+
+# x-id carries the operation name in newer SDKs' URIs; S3 ignores it.
+EXTRA_QUERY_NAMES = ["x-id"]
+
+
+def die(msg):
+    sys.stderr.write("gen_s3ops: " + msg + "\n")
+    sys.exit(2)
+
+
+def botocore_model_path():
+    import botocore  # noqa: build-time only
+    return os.path.join(os.path.dirname(botocore.__file__),
+                        "data/s3/2006-03-01/service-2.json.gz"), botocore.__version__
+
+
+def c_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def c_list(name, items):
+    return "static const char *const %s[] = { %s };" % (
+        name, ", ".join([c_str(i) for i in items] + ["NULL"]))
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    model_path, bc_version = botocore_model_path()
+    raw_model = gzip.open(model_path).read()
+    model = json.loads(raw_model)
+    raw_ops = open(OPS_JSON, "rb").read()
+    rows = json.loads(raw_ops)
+    shapes = model["shapes"]
+    mops = model["operations"]
+
+    names = [r["operation"] for r in rows]
+    if sorted(names) != sorted(mops):
+        die("operation sets differ: %s" % sorted(set(names) ^ set(mops)))
+
+    all_query_names = set(EXTRA_QUERY_NAMES)
+    ops = []
+    for r in rows:
+        name = r["operation"]
+        mo = mops[name]
+        method = mo["http"]["method"]
+        if method != r["http_method"]:
+            die("%s: method %s vs %s" % (name, method, r["http_method"]))
+        uri = mo["http"]["requestUri"]
+        path, _, lit = uri.partition("?")
+        target = {"/": "S3MAP_T_SERVICE", "/{Bucket}": "S3MAP_T_BUCKET",
+                  "/{Bucket}/{Key+}": "S3MAP_T_OBJECT"}.get(path)
+        if target is None and name not in UNROUTED:
+            die("%s: unknown path shape %s" % (name, path))
+        selectors = [s for s in lit.split("&") if s]
+        shape = shapes[mo["input"]["shape"]] if "input" in mo else {"members": {}}
+        required = set(shape.get("required", []))
+        qmembers = []
+        hrequired = []
+        for mname, mm in shape["members"].items():
+            if mm.get("location") == "querystring":
+                all_query_names.add(mm["locationName"])
+                qmembers.append(mm["locationName"])
+                if mname in required:
+                    selectors.append(mm["locationName"])
+            if mm.get("location") == "header" and mname in required:
+                hrequired.append(mm["locationName"].lower())
+        # cross-check against the json's routing
+        jsel = set()
+        for q in r["routing"]["query"]:
+            if q.startswith("(") or "optional" in q:
+                continue
+            jsel.add(q)
+        if jsel != set(selectors) and name not in UNROUTED:
+            die("%s: selectors %s vs json %s" % (name, selectors, sorted(jsel)))
+        copy = 1 if "x-amz-copy-source" in hrequired else 0
+        actions = [a for a in r["actions"] if a.startswith(AUTHORIZED_PREFIXES)]
+        dropped = [a for a in r["actions"] if not a.startswith(AUTHORIZED_PREFIXES)]
+        if not actions:
+            die("%s: no S3 action" % name)
+        version_actions = []
+        extras = set()
+        ignored = []
+        for ca in r["conditional_actions"]:
+            a, when = ca["action"], ca["when"]
+            if when == "query versionId present":
+                version_actions.append(a)
+                continue
+            if not a.startswith(AUTHORIZED_PREFIXES):
+                ignored.append("%s (%s)" % (a, IGNORED_PREFIX_REASON))
+                continue
+            if (name, a) in IGNORED:
+                ignored.append("%s (%s)" % (a, IGNORED[(name, a)]))
+                continue
+            for ra, rwhen, bit in EXTRA_RULES:
+                if a == ra and rwhen in when:
+                    extras.add(bit)
+                    break
+            else:
+                die("%s: unrecognised conditional action %s when %r" % (name, a, when))
+        keys = set()
+        for a in actions + version_actions + [x for b in extras for x in EXTRA_ACTIONS[b]]:
+            for k in r["condition_keys"].get(a, []):
+                if k in KEY_BITS:
+                    keys.add(KEY_BITS[k])
+        ops.append(dict(name=name, method=method, target=target, selectors=selectors,
+                        qmembers=qmembers, copy=copy, actions=actions,
+                        version_actions=version_actions, extras=extras, keys=keys,
+                        dropped=dropped, ignored=ignored, deprecated=r["deprecated"],
+                        rtype={"object": "S3MAP_R_OBJECT", "bucket": "S3MAP_R_BUCKET",
+                               "none": "S3MAP_R_NONE"}[r["resource_type"]],
+                        basis=r["mapping_basis"], unrouted=None, routed_as=None))
+
+    selector_names = set()
+    for o in ops:
+        for s in o["selectors"]:
+            selector_names.add(s.split("=")[0])
+    # optional selectors: query members of the op that are selectors elsewhere
+    for o in ops:
+        base = set(s.split("=")[0] for s in o["selectors"])
+        o["optional"] = sorted(q for q in o["qmembers"] if q in selector_names and q not in base)
+
+    def shape_of(o):
+        return (o["method"], o["target"], tuple(sorted(o["selectors"])))
+
+    by_shape = {}
+    for o in ops:
+        if o["name"] in UNROUTED:
+            o["unrouted"], o["routed_as"] = UNROUTED[o["name"]]
+            continue
+        by_shape.setdefault(shape_of(o), []).append(o)
+    for sh, group in by_shape.items():
+        copiers = [o for o in group if o["copy"] == 1]
+        for o in group:
+            if copiers and o["copy"] == 0:
+                o["copy"] = -1  # e.g. PutObject: without x-amz-copy-source
+        live = [o for o in group if not o["deprecated"]]
+        dead = [o for o in group if o["deprecated"]]
+        if len(set(o["copy"] for o in live)) != len(live):
+            die("ambiguous wire shape %s: %s" % (sh, [o["name"] for o in live]))
+        for o in dead:
+            twins = [x for x in live if x["copy"] == o["copy"]]
+            if len(twins) != 1:
+                die("deprecated %s has no single live twin" % o["name"])
+            if twins[0]["actions"] != o["actions"]:
+                die("deprecated %s authorizes differently from %s" % (o["name"], twins[0]["name"]))
+            o["unrouted"] = "deprecated; the same request is %s" % twins[0]["name"]
+            o["routed_as"] = twins[0]["name"]
+
+    # condition keys known to S3 (for the policy validator)
+    known, families = set(), set()
+    for r in rows:
+        for a, ks in r["condition_keys"].items():
+            if not a.startswith("s3:"):
+                continue
+            for k in ks:
+                if not k.startswith("s3:"):
+                    continue
+                if k.endswith("/<key>") or k.endswith("/${TagKey}"):
+                    families.add(k[: k.index("/") + 1])
+                else:
+                    known.add(k)
+
+    out = []
+    w = out.append
+    w("/*")
+    w(" * s3ops_table.c - GENERATED by policy/gen_s3ops.py; do not edit.")
+    w(" *")
+    w(" * From botocore %s s3/2006-03-01/service-2.json.gz" % bc_version)
+    w(" *   sha256 %s" % hashlib.sha256(raw_model).hexdigest())
+    w(" * and tests/testdata/s3-operations/s3-operations.json")
+    w(" *   sha256 %s" % hashlib.sha256(raw_ops).hexdigest())
+    w(" */")
+    w('#include "s3map.h"')
+    w("")
+    for i, o in enumerate(ops):
+        w("/* %s (%s) */" % (o["name"], o["basis"]))
+        for d in o["dropped"]:
+            w("/*   not authorized here: %s (%s) */" % (d, IGNORED_PREFIX_REASON))
+        for d in o["ignored"]:
+            w("/*   conditional, not authorized here: %s */" % d)
+        w(c_list("sel_%d" % i, o["selectors"]))
+        w(c_list("opt_%d" % i, o["optional"]))
+        w(c_list("act_%d" % i, o["actions"]))
+        if o["version_actions"]:
+            w(c_list("ver_%d" % i, o["version_actions"]))
+    w("")
+    w("static const struct s3map_op ops[] = {")
+    for i, o in enumerate(ops):
+        w("    { .name = %s, .method = %s," % (c_str(o["name"]), c_str(o["method"])))
+        w("      .target = %s, .resource_type = %s, .deprecated = %s," % (
+            o["target"] or "S3MAP_T_BUCKET", o["rtype"], "true" if o["deprecated"] else "false"))
+        if o["unrouted"]:
+            w("      .unrouted_reason = %s, .routed_as = %s," % (
+                c_str(o["unrouted"]), c_str(o["routed_as"]) if o["routed_as"] else "NULL"))
+        w("      .selectors = sel_%d, .optional = opt_%d, .copy_source = %d," % (i, i, o["copy"]))
+        w("      .actions = act_%d, .version_actions = %s," % (
+            i, ("ver_%d" % i) if o["version_actions"] else "NULL"))
+        w("      .extras = %s," % (" | ".join(sorted(o["extras"])) or "0"))
+        w("      .keys = %s }," % (" | ".join(sorted(o["keys"])) or "0"))
+    w("};")
+    w("")
+    w("const struct s3map_op *const s3map_ops_table = ops;")
+    w("const size_t s3map_ops_count = sizeof ops / sizeof ops[0];")
+    w("")
+    w("/* Query parameter names some operation of the model takes. */")
+    w("const char *const s3map_known_query_names[] = {")
+    for q in sorted(all_query_names):
+        w("    %s," % c_str(q))
+    w("    NULL,")
+    w("};")
+    w("")
+    w("/* Names that select an operation (a request may carry only the ones")
+    w(" * its operation takes). */")
+    w("const char *const s3map_selector_names[] = {")
+    for q in sorted(selector_names):
+        w("    %s," % c_str(q))
+    w("    NULL,")
+    w("};")
+    w("")
+    w("/* S3 condition keys of AWS's service authorization reference. */")
+    w("const char *const s3map_condition_keys[] = {")
+    for k in sorted(known, key=str.lower):
+        w("    %s," % c_str(k))
+    w("    NULL,")
+    w("};")
+    w("")
+    w("/* Tag-key families: the prefix, followed by a non-empty tag key. */")
+    w("const char *const s3map_condition_key_families[] = {")
+    for k in sorted(families):
+        w("    %s," % c_str(k))
+    w("    NULL,")
+    w("};")
+    text = "\n".join(out) + "\n"
+    if check:
+        cur = open(OUT).read() if os.path.exists(OUT) else ""
+        if cur != text:
+            sys.stderr.write("gen_s3ops: %s is stale; rerun policy/gen_s3ops.py\n" % OUT)
+            sys.exit(1)
+        return
+    with open(OUT, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1320 @@
+/*
+ * s3map.c - S3 request -> operation -> IAM authorizations + condition keys.
+ * Contract in s3map.h. No allocation: all storage is in struct s3map_result
+ * or caller buffers; every copy is bounded by a cap checked before it.
+ */
+#include "s3map.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+/* ---- errors ------------------------------------------------------------------ */
+
+const char *s3map_strerror(int err)
+{
+    switch (err) {
+    case S3MAP_OK: return "OK";
+    /* S3's own NotImplemented message */
+    case S3MAP_E_NOT_IMPLEMENTED:
+        return "A header you provided implies functionality that is not implemented";
+    case S3MAP_E_INVALID_ARGUMENT: return "Invalid Argument";
+    case S3MAP_E_MALFORMED_XML:
+        return "The XML you provided was not well-formed or did not validate against our published schema";
+    case S3MAP_E_INVALID_TAG: return "The TagValue you have provided is invalid";
+    case S3MAP_E_KEY_TOO_LONG: return "Your key is too long";
+    case S3MAP_E_TOO_BIG: return "The request is larger than this proxy accepts";
+    case S3MAP_E_CONTEXT_FULL: return "We encountered an internal error. Please try again.";
+    case S3MAP_E_INVALID_BUCKET: return "The specified bucket is not valid.";
+    default: return "unknown s3map error";
+    }
+}
+
+const char *s3map_error_code(int err)
+{
+    switch (err) {
+    case S3MAP_OK: return "OK";
+    case S3MAP_E_NOT_IMPLEMENTED: return "NotImplemented";
+    case S3MAP_E_MALFORMED_XML: return "MalformedXML";
+    case S3MAP_E_INVALID_TAG: return "InvalidTag";
+    case S3MAP_E_KEY_TOO_LONG: return "KeyTooLongError";
+    case S3MAP_E_INVALID_BUCKET: return "InvalidBucketName";
+    case S3MAP_E_INVALID_ARGUMENT:
+    case S3MAP_E_TOO_BIG: return "InvalidArgument";
+    default: return "InternalError";
+    }
+}
+
+int s3map_error_status(int err)
+{
+    switch (err) {
+    case S3MAP_OK: return 200;
+    case S3MAP_E_NOT_IMPLEMENTED: return 501;
+    case S3MAP_E_INVALID_ARGUMENT:
+    case S3MAP_E_MALFORMED_XML:
+    case S3MAP_E_INVALID_TAG:
+    case S3MAP_E_KEY_TOO_LONG:
+    case S3MAP_E_TOO_BIG:
+    case S3MAP_E_INVALID_BUCKET: return 400;
+    default: return 500;
+    }
+}
+
+/* ---- operation table --------------------------------------------------------- */
+
+size_t s3map_op_count(void)
+{
+    return s3map_ops_count;
+}
+
+const struct s3map_op *s3map_op_at(size_t i)
+{
+    return i < s3map_ops_count ? &s3map_ops_table[i] : NULL;
+}
+
+const struct s3map_op *s3map_op_by_name(struct s3w_slice name)
+{
+    for (size_t i = 0; i < s3map_ops_count; i++)
+        if (s3w_slice_eq_cstr(name, s3map_ops_table[i].name))
+            return &s3map_ops_table[i];
+    return NULL;
+}
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static bool in_list(struct s3w_slice s, const char *const *list)
+{
+    for (; *list; list++)
+        if (s3w_slice_eq_cstr(s, *list))
+            return true;
+    return false;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes in into out (room for in.len bytes is the caller's check).
+ * plus_is_space: '+' means ' ' (query strings, as S3 reads them). */
+static int pct_decode(struct s3w_slice in, char *out, bool plus_is_space, size_t *outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        char c = in.ptr[i];
+        if (c == '%') {
+            if (i + 2 >= in.len)
+                return S3MAP_E_INVALID_ARGUMENT;
+            int h = hexval(in.ptr[i + 1]), l = hexval(in.ptr[i + 2]);
+            if (h < 0 || l < 0)
+                return S3MAP_E_INVALID_ARGUMENT;
+            out[o++] = (char)(h << 4 | l);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = c;
+        }
+    }
+    *outlen = o;
+    return S3MAP_OK;
+}
+
+static struct s3w_slice trim_ows(struct s3w_slice s)
+{
+    while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+/* Bump allocation from the result's scratch. */
+static char *scratch_take(struct s3map_result *res, size_t n)
+{
+    if (n > sizeof res->scratch - res->scratch_used)
+        return NULL;
+    char *p = res->scratch + res->scratch_used;
+    res->scratch_used += n;
+    return p;
+}
+
+/* ---- query ------------------------------------------------------------------- */
+
+int s3map_parse_query(struct s3w_slice raw, char *scratch, size_t scratch_cap,
+                      struct s3map_qparam *out, size_t max, size_t *n)
+{
+    size_t used = 0, cnt = 0, i = 0;
+    *n = 0;
+    if (raw.len > scratch_cap)
+        return S3MAP_E_TOO_BIG;
+    while (i < raw.len) {
+        size_t start = i;
+        while (i < raw.len && raw.ptr[i] != '&')
+            i++;
+        struct s3w_slice part = s3w_slice(raw.ptr + start, i - start);
+        i++; /* skip '&' */
+        if (part.len == 0)
+            continue; /* "a&&b", trailing '&': nothing there */
+        if (cnt == max)
+            return S3MAP_E_TOO_BIG;
+        size_t eq = 0;
+        while (eq < part.len && part.ptr[eq] != '=')
+            eq++;
+        size_t nl, vl;
+        char *np = scratch + used;
+        int rc = pct_decode(s3w_slice(part.ptr, eq), np, true, &nl);
+        if (rc)
+            return rc;
+        used += nl;
+        out[cnt].name = s3w_slice(np, nl);
+        if (eq < part.len) {
+            char *vp = scratch + used;
+            rc = pct_decode(s3w_slice(part.ptr + eq + 1, part.len - eq - 1), vp, true, &vl);
+            if (rc)
+                return rc;
+            used += vl;
+            /* a non-NULL pointer even for "name=" so that presence is visible */
+            out[cnt].value = s3w_slice(vl ? vp : "", vl);
+        } else {
+            out[cnt].value = S3W_SLICE_NULL;
+        }
+        cnt++;
+    }
+    *n = cnt;
+    return S3MAP_OK;
+}
+
+static const struct s3map_qparam *q_get(const struct s3map_result *res, const char *name)
+{
+    for (size_t i = 0; i < res->nq; i++)
+        if (s3w_slice_eq_cstr(res->q[i].name, name))
+            return &res->q[i];
+    return NULL;
+}
+
+/* SigV4 presigned-URL parameters: the signature module's business. */
+static const char *const presign_names[] = {
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+    "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token", NULL,
+};
+
+static bool is_presign_name(struct s3w_slice name)
+{
+    for (const char *const *p = presign_names; *p; p++)
+        if (s3w_slice_eq_nocase(name, s3w_slice_cstr(*p)))
+            return true;
+    return false;
+}
+
+/* x-amz-* query parameters other than the presign ones stand for headers. */
+static bool is_header_param(struct s3w_slice name)
+{
+    return name.len > 6 && s3w_slice_eq_nocase(s3w_slice(name.ptr, 6), S3W_SLICE_LIT("x-amz-")) &&
+           !is_presign_name(name);
+}
+
+/* ---- headers ----------------------------------------------------------------- */
+
+/* Looks a header up in the request headers and in x-amz-* query parameters.
+ * 1 found (*v set, trimmed), 0 absent, S3MAP_E_INVALID_ARGUMENT when given
+ * more than once (we will not pick one of two values to authorize). */
+static int hdr_get(const struct s3map_request *req, const struct s3map_result *res,
+                   const char *name, struct s3w_slice *v)
+{
+    struct s3w_slice n = s3w_slice_cstr(name);
+    int found = 0;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (!s3w_slice_eq_nocase(req->headers[i].name, n))
+            continue;
+        if (found++)
+            return S3MAP_E_INVALID_ARGUMENT;
+        *v = trim_ows(req->headers[i].value);
+        if (!v->ptr)
+            *v = S3W_SLICE_LIT("");
+    }
+    for (size_t i = 0; i < res->nq; i++) {
+        if (!s3w_slice_eq_nocase(res->q[i].name, n))
+            continue;
+        if (found++)
+            return S3MAP_E_INVALID_ARGUMENT;
+        *v = res->q[i].value.ptr ? res->q[i].value : S3W_SLICE_LIT("");
+    }
+    return found;
+}
+
+static int hdr_present(const struct s3map_request *req, const struct s3map_result *res,
+                       const char *name)
+{
+    struct s3w_slice v;
+    return hdr_get(req, res, name, &v);
+}
+
+/* 1 when the header is "true" (case-insensitive), 0 otherwise, or error. */
+static int hdr_true(const struct s3map_request *req, const struct s3map_result *res,
+                    const char *name)
+{
+    struct s3w_slice v;
+    int rc = hdr_get(req, res, name, &v);
+    if (rc <= 0)
+        return rc;
+    return s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true"));
+}
+
+static const char *const acl_headers[] = {
+    "x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp", "x-amz-grant-full-control", NULL,
+};
+
+static int any_acl_header(const struct s3map_request *req, const struct s3map_result *res)
+{
+    int any = 0;
+    for (const char *const *h = acl_headers; *h; h++) {
+        int rc = hdr_present(req, res, *h);
+        if (rc < 0)
+            return rc;
+        any |= rc;
+    }
+    return any;
+}
+
+/* ---- copy source ------------------------------------------------------------- */
+
+int s3map_parse_copy_source(struct s3w_slice value, char *scratch, size_t scratch_cap,
+                            struct s3map_copy_source *out)
+{
+    *out = (struct s3map_copy_source){ S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
+    if (value.len > scratch_cap)
+        return S3MAP_E_TOO_BIG;
+    struct s3w_slice path = value, ver = S3W_SLICE_NULL;
+    /* The value is URL-encoded, so a raw '?' can only start the version part
+     * (S3 API reference, CopyObject: "x-amz-copy-source ... The value must be
+     * URL-encoded", "?versionId=<version-id>"). */
+    for (size_t i = 0; i < value.len; i++) {
+        if (value.ptr[i] == '?') {
+            path = s3w_slice(value.ptr, i);
+            struct s3w_slice rest = s3w_slice(value.ptr + i + 1, value.len - i - 1);
+            if (!s3w_slice_starts_with(rest, S3W_SLICE_LIT("versionId=")))
+                return S3MAP_E_INVALID_ARGUMENT;
+            ver = s3w_slice(rest.ptr + 10, rest.len - 10);
+            if (ver.len == 0)
+                return S3MAP_E_INVALID_ARGUMENT;
+            break;
+        }
+    }
+    if (path.len && path.ptr[0] == '/') {
+        path.ptr++;
+        path.len--;
+    }
+    size_t dl, vl = 0;
+    /* A path, not a form: '+' stays '+' (SDKs send %2B / %20). */
+    int rc = pct_decode(path, scratch, false, &dl);
+    if (rc)
+        return rc;
+    struct s3w_slice dec = s3w_slice(scratch, dl);
+    if (s3w_slice_starts_with(dec, S3W_SLICE_LIT("arn:")))
+        return S3MAP_E_NOT_IMPLEMENTED; /* access point / Outposts ARN sources */
+    size_t slash = 0;
+    while (slash < dec.len && dec.ptr[slash] != '/')
+        slash++;
+    if (slash == 0 || slash + 1 >= dec.len)
+        return S3MAP_E_INVALID_ARGUMENT; /* needs "bucket/key" */
+    out->bucket = s3w_slice(dec.ptr, slash);
+    out->key = s3w_slice(dec.ptr + slash + 1, dec.len - slash - 1);
+    if (ver.ptr) {
+        rc = pct_decode(ver, scratch + dl, false, &vl);
+        if (rc)
+            return rc;
+        if (vl == 0)
+            return S3MAP_E_INVALID_ARGUMENT;
+        out->version_id = s3w_slice(scratch + dl, vl);
+    }
+    if (out->bucket.len > S3MAP_MAX_BUCKET_BYTES)
+        return S3MAP_E_INVALID_ARGUMENT;
+    if (out->key.len > S3MAP_MAX_KEY_BYTES)
+        return S3MAP_E_KEY_TOO_LONG;
+    return S3MAP_OK;
+}
+
+/* ---- ARNs -------------------------------------------------------------------- */
+
+/* arn:aws:s3:::bucket[/key] - the key exactly as stored (not encoded), the
+ * form resource ARNs in policies match against. */
+static size_t make_arn(char *buf, size_t cap, struct s3w_slice bucket, struct s3w_slice key,
+                       bool object)
+{
+    static const char pfx[] = "arn:aws:s3:::";
+    size_t need = sizeof pfx - 1 + bucket.len + (object ? 1 + key.len : 0);
+    if (need > cap)
+        return 0;
+    size_t o = 0;
+    memcpy(buf, pfx, sizeof pfx - 1);
+    o += sizeof pfx - 1;
+    if (bucket.len)
+        memcpy(buf + o, bucket.ptr, bucket.len);
+    o += bucket.len;
+    if (object) {
+        buf[o++] = '/';
+        if (key.len)
+            memcpy(buf + o, key.ptr, key.len);
+        o += key.len;
+    }
+    return o;
+}
+
+static int add_authz(struct s3map_result *res, const char *action, struct s3w_slice resource)
+{
+    if (res->nauthz == S3MAP_MAX_AUTHZ)
+        return S3MAP_E_TOO_BIG; /* cannot happen with the table; fail closed */
+    res->authz[res->nauthz].action = s3w_slice_cstr(action);
+    res->authz[res->nauthz].resource = resource;
+    res->nauthz++;
+    return S3MAP_OK;
+}
+
+/* ---- operation identification ------------------------------------------------- */
+
+static const char *const methods[] = { "GET", "PUT", "HEAD", "POST", "DELETE", NULL };
+
+/* Does the request's query carry exactly this op's selectors (plus any of
+ * its optional ones)? nsel: how many selector parameters the request has. */
+static bool selectors_match(const struct s3map_op *op, const struct s3map_result *res, size_t nsel)
+{
+    size_t matched = 0;
+    for (const char *const *s = op->selectors; *s; s++) {
+        struct s3w_slice sel = s3w_slice_cstr(*s), want = S3W_SLICE_NULL;
+        for (size_t i = 0; i < sel.len; i++)
+            if (sel.ptr[i] == '=') {
+                want = s3w_slice(sel.ptr + i + 1, sel.len - i - 1);
+                sel.len = i;
+                break;
+            }
+        const struct s3map_qparam *qp = NULL;
+        for (size_t i = 0; i < res->nq; i++)
+            if (s3w_slice_eq(res->q[i].name, sel)) {
+                qp = &res->q[i];
+                break;
+            }
+        if (!qp)
+            return false;
+        if (want.ptr && !s3w_slice_eq(qp->value, want))
+            return false; /* list-type=2, select-type=2: only that value */
+        matched++;
+    }
+    for (const char *const *s = op->optional; *s; s++)
+        if (q_get(res, *s))
+            matched++;
+    return matched == nsel;
+}
+
+static int identify(const struct s3map_request *req, struct s3map_result *res)
+{
+    if (!in_list(req->method, methods)) {
+        res->detail = "HTTP method not used by any S3 operation";
+        return S3MAP_E_NOT_IMPLEMENTED;
+    }
+    uint8_t target = req->bucket.len == 0 ? S3MAP_T_SERVICE
+                     : req->key.len == 0  ? S3MAP_T_BUCKET
+                                          : S3MAP_T_OBJECT;
+    if (target == S3MAP_T_SERVICE && req->key.len) {
+        res->detail = "object key without a bucket";
+        return S3MAP_E_INVALID_ARGUMENT;
+    }
+
+    size_t nsel = 0;
+    for (size_t i = 0; i < res->nq; i++) {
+        struct s3w_slice n = res->q[i].name;
+        for (size_t j = 0; j < i; j++)
+            if (s3w_slice_eq(res->q[j].name, n)) {
+                res->detail = "query parameter given more than once";
+                return S3MAP_E_INVALID_ARGUMENT;
+            }
+        if (in_list(n, s3map_selector_names)) {
+            nsel++;
+            continue;
+        }
+        if (in_list(n, s3map_known_query_names) || is_presign_name(n) || is_header_param(n))
+            continue;
+        /* S3 may give meaning to a parameter we do not know (a new
+         * subresource); authorizing it as something else would be a guess. */
+        res->detail = "unknown query parameter";
+        return S3MAP_E_NOT_IMPLEMENTED;
+    }
+
+    int copy = hdr_present(req, res, "x-amz-copy-source");
+    if (copy < 0) {
+        res->detail = "x-amz-copy-source given more than once";
+        return copy;
+    }
+
+    const struct s3map_op *found = NULL;
+    for (size_t i = 0; i < s3map_ops_count; i++) {
+        const struct s3map_op *op = &s3map_ops_table[i];
+        if (op->unrouted_reason || op->target != target ||
+            !s3w_slice_eq_cstr(req->method, op->method))
+            continue;
+        if ((op->copy_source > 0 && !copy) || (op->copy_source < 0 && copy))
+            continue;
+        if (!selectors_match(op, res, nsel))
+            continue;
+        if (found) { /* the generator rules this out; fail closed anyway */
+            res->detail = "ambiguous operation";
+            return S3MAP_E_NOT_IMPLEMENTED;
+        }
+        found = op;
+    }
+    if (!found) {
+        res->detail = "no S3 operation has this method, path and subresources";
+        return S3MAP_E_NOT_IMPLEMENTED;
+    }
+    res->op = found;
+    return S3MAP_OK;
+}
+
+static int add_actions(struct s3map_result *res, const char *const *acts, struct s3w_slice arn)
+{
+    for (; *acts; acts++) {
+        int rc = add_authz(res, *acts, arn);
+        if (rc)
+            return rc;
+    }
+    return S3MAP_OK;
+}
+
+static int authorizations(const struct s3map_request *req, struct s3map_result *res)
+{
+    const struct s3map_op *op = res->op;
+    struct s3w_slice arn;
+    int rc;
+
+    switch (op->resource_type) {
+    case S3MAP_R_NONE:
+        arn = S3W_SLICE_LIT("*");
+        break;
+    case S3MAP_R_BUCKET:
+        arn = s3w_slice(res->arn[0], make_arn(res->arn[0], S3MAP_ARN_MAX, req->bucket,
+                                              S3W_SLICE_NULL, false));
+        break;
+    default:
+        arn = s3w_slice(res->arn[0], make_arn(res->arn[0], S3MAP_ARN_MAX, req->bucket,
+                                              req->key, true));
+        break;
+    }
+
+    const struct s3map_qparam *ver = q_get(res, "versionId");
+    if (ver) {
+        res->flags |= S3MAP_F_VERSIONED;
+        res->version_id = ver->value.ptr ? ver->value : S3W_SLICE_LIT("");
+    }
+
+    uint32_t x = op->extras;
+    if (x & S3MAP_X_DELETE_BODY) {
+        /* per key from the body: s3map_delete_authz() */
+        res->flags |= S3MAP_F_DELETE_BODY;
+    } else {
+        /* ?versionId switches to the version actions (API reference, GetObject
+         * "Permissions": with versionId you need s3:GetObjectVersion). */
+        rc = add_actions(res, ver && op->version_actions ? op->version_actions : op->actions, arn);
+        if (rc)
+            return rc;
+    }
+
+    if (x & (S3MAP_X_OBJECT_ACL | S3MAP_X_BUCKET_ACL)) {
+        if ((rc = any_acl_header(req, res)) < 0)
+            return rc;
+        if (rc && (rc = add_authz(res, (x & S3MAP_X_OBJECT_ACL) ? "s3:PutObjectAcl"
+                                                                 : "s3:PutBucketAcl", arn)))
+            return rc;
+    }
+    if (x & S3MAP_X_OBJECT_TAGGING) {
+        if ((rc = hdr_present(req, res, "x-amz-tagging")) < 0)
+            return rc;
+        if (rc && op->copy_source > 0) {
+            /* CopyObject applies x-amz-tagging only with directive REPLACE;
+             * the default (COPY) ignores it (API reference, CopyObject). Any
+             * other value S3 rejects - count it as a tag write anyway. */
+            struct s3w_slice d;
+            int drc = hdr_get(req, res, "x-amz-tagging-directive", &d);
+            if (drc < 0)
+                return drc;
+            if (drc == 0 || s3w_slice_eq_cstr(d, "COPY"))
+                rc = 0;
+        }
+        if (rc && (rc = add_authz(res, "s3:PutObjectTagging", arn)))
+            return rc;
+    }
+    if (x & S3MAP_X_RETENTION) {
+        int a = hdr_present(req, res, "x-amz-object-lock-mode");
+        int b = hdr_present(req, res, "x-amz-object-lock-retain-until-date");
+        if (a < 0 || b < 0)
+            return S3MAP_E_INVALID_ARGUMENT;
+        if ((a || b) && (rc = add_authz(res, "s3:PutObjectRetention", arn)))
+            return rc;
+    }
+    if (x & S3MAP_X_LEGAL_HOLD) {
+        if ((rc = hdr_present(req, res, "x-amz-object-lock-legal-hold")) < 0)
+            return rc;
+        if (rc && (rc = add_authz(res, "s3:PutObjectLegalHold", arn)))
+            return rc;
+    }
+    if (x & S3MAP_X_BYPASS_GOVERNANCE) {
+        if ((rc = hdr_true(req, res, "x-amz-bypass-governance-retention")) < 0)
+            return rc;
+        if (rc) {
+            res->flags |= S3MAP_F_BYPASS_GOVERNANCE;
+            if (!(x & S3MAP_X_DELETE_BODY) &&
+                (rc = add_authz(res, "s3:BypassGovernanceRetention", arn)))
+                return rc;
+        }
+    }
+    if (x & S3MAP_X_BUCKET_LOCK) {
+        if ((rc = hdr_true(req, res, "x-amz-bucket-object-lock-enabled")) < 0)
+            return rc;
+        if (rc && ((rc = add_authz(res, "s3:PutBucketObjectLockConfiguration", arn)) ||
+                   (rc = add_authz(res, "s3:PutBucketVersioning", arn))))
+            return rc;
+    }
+    if (x & S3MAP_X_OWNERSHIP) {
+        if ((rc = hdr_present(req, res, "x-amz-object-ownership")) < 0)
+            return rc;
+        if (rc && (rc = add_authz(res, "s3:PutBucketOwnershipControls", arn)))
+            return rc;
+    }
+    if (x & S3MAP_X_COPY_SOURCE) {
+        struct s3w_slice v;
+        if ((rc = hdr_get(req, res, "x-amz-copy-source", &v)) < 0)
+            return rc;
+        if (rc == 0)
+            return S3MAP_E_NOT_IMPLEMENTED; /* table says copy ops need it */
+        char *sp = scratch_take(res, v.len);
+        if (!sp)
+            return S3MAP_E_TOO_BIG;
+        rc = s3map_parse_copy_source(v, sp, v.len, &res->copy);
+        if (rc) {
+            res->detail = rc == S3MAP_E_NOT_IMPLEMENTED ? "access point copy sources"
+                                                        : "malformed x-amz-copy-source";
+            return rc;
+        }
+        res->flags |= S3MAP_F_COPY;
+        struct s3w_slice src = s3w_slice(res->arn[1], make_arn(res->arn[1], S3MAP_ARN_MAX,
+                                                               res->copy.bucket, res->copy.key,
+                                                               true));
+        /* Reading a specific version of the source needs s3:GetObjectVersion
+         * (service authorization reference, CopyObject / UploadPartCopy). */
+        if ((rc = add_authz(res, res->copy.version_id.ptr ? "s3:GetObjectVersion"
+                                                          : "s3:GetObject", src)))
+            return rc;
+    }
+    return S3MAP_OK;
+}
+
+int s3map_map(const struct s3map_request *req, struct s3map_result *res)
+{
+    res->op = NULL;
+    res->nauthz = 0;
+    res->flags = 0;
+    res->detail = NULL;
+    res->version_id = S3W_SLICE_NULL;
+    res->copy = (struct s3map_copy_source){ S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
+    res->nq = 0;
+    res->scratch_used = 0;
+
+    if (req->bucket.len > S3MAP_MAX_BUCKET_BYTES ||
+        memchr(req->bucket.ptr ? req->bucket.ptr : "", '/', req->bucket.len)) {
+        res->detail = "bucket name";
+        return S3MAP_E_INVALID_BUCKET;
+    }
+    if (req->key.len > S3MAP_MAX_KEY_BYTES) {
+        res->detail = "object key over 1024 bytes";
+        return S3MAP_E_KEY_TOO_LONG;
+    }
+    if (req->query.len > S3MAP_MAX_QUERY_BYTES) {
+        res->detail = "query string over the cap";
+        return S3MAP_E_TOO_BIG;
+    }
+    char *qs = scratch_take(res, req->query.len);
+    int rc = s3map_parse_query(req->query, qs, req->query.len, res->q, S3MAP_MAX_QUERY_PARAMS,
+                               &res->nq);
+    if (rc) {
+        res->detail = rc == S3MAP_E_TOO_BIG ? "too many query parameters"
+                                            : "malformed %-escape in the query";
+        return rc;
+    }
+    if ((rc = identify(req, res)))
+        return rc;
+    rc = authorizations(req, res);
+    if (rc && !res->detail)
+        res->detail = rc == S3MAP_E_INVALID_ARGUMENT ? "header given more than once"
+                                                     : "authorization list";
+    return rc;
+}
+
+/* ---- condition keys ----------------------------------------------------------- */
+
+static int ctx_set(struct policy_context *ctx, const char *key, struct s3w_slice v)
+{
+    return policy_context_set(ctx, s3w_slice_cstr(key), v) ? S3MAP_E_CONTEXT_FULL : S3MAP_OK;
+}
+
+/* header -> key when the op takes the key and the header is there */
+struct hdr_key {
+    uint64_t bit;
+    const char *header;
+    const char *key;
+};
+
+static const struct hdr_key hdr_keys[] = {
+    { S3MAP_K_ACL, "x-amz-acl", "s3:x-amz-acl" },
+    { S3MAP_K_GRANT_READ, "x-amz-grant-read", "s3:x-amz-grant-read" },
+    { S3MAP_K_GRANT_WRITE, "x-amz-grant-write", "s3:x-amz-grant-write" },
+    { S3MAP_K_GRANT_READ_ACP, "x-amz-grant-read-acp", "s3:x-amz-grant-read-acp" },
+    { S3MAP_K_GRANT_WRITE_ACP, "x-amz-grant-write-acp", "s3:x-amz-grant-write-acp" },
+    { S3MAP_K_GRANT_FULL_CONTROL, "x-amz-grant-full-control", "s3:x-amz-grant-full-control" },
+    { S3MAP_K_SSE, "x-amz-server-side-encryption", "s3:x-amz-server-side-encryption" },
+    { S3MAP_K_SSE_KMS_KEY_ID, "x-amz-server-side-encryption-aws-kms-key-id",
+      "s3:x-amz-server-side-encryption-aws-kms-key-id" },
+    { S3MAP_K_SSE_CUSTOMER_ALGORITHM, "x-amz-server-side-encryption-customer-algorithm",
+      "s3:x-amz-server-side-encryption-customer-algorithm" },
+    { S3MAP_K_STORAGE_CLASS, "x-amz-storage-class", "s3:x-amz-storage-class" },
+    { S3MAP_K_METADATA_DIRECTIVE, "x-amz-metadata-directive", "s3:x-amz-metadata-directive" },
+    { S3MAP_K_WEBSITE_REDIRECT, "x-amz-website-redirect-location",
+      "s3:x-amz-website-redirect-location" },
+    { S3MAP_K_OBJECT_OWNERSHIP, "x-amz-object-ownership", "s3:x-amz-object-ownership" },
+    { S3MAP_K_LOCK_MODE, "x-amz-object-lock-mode", "s3:object-lock-mode" },
+    { S3MAP_K_LOCK_RETAIN_UNTIL, "x-amz-object-lock-retain-until-date",
+      "s3:object-lock-retain-until-date" },
+    { S3MAP_K_LOCK_LEGAL_HOLD, "x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold" },
+    { S3MAP_K_IF_MATCH, "If-Match", "s3:if-match" },
+    { S3MAP_K_IF_NONE_MATCH, "If-None-Match", "s3:if-none-match" },
+};
+
+struct q_key {
+    uint64_t bit;
+    const char *param;
+    const char *key;
+};
+
+static const struct q_key q_keys[] = {
+    { S3MAP_K_PREFIX, "prefix", "s3:prefix" },
+    { S3MAP_K_DELIMITER, "delimiter", "s3:delimiter" },
+    { S3MAP_K_MAX_KEYS, "max-keys", "s3:max-keys" },
+};
+
+static struct s3w_slice fmt_i64(struct s3map_result *res, int64_t v)
+{
+    char *p = scratch_take(res, 24);
+    if (!p)
+        return S3W_SLICE_NULL;
+    int n = snprintf(p, 24, "%" PRId64, v);
+    return s3w_slice(p, (size_t)n);
+}
+
+/* Days from now until an ISO 8601 retain-until date ("2030-01-01T00:00:00Z",
+ * optional fraction), rounded up; -1 when it does not parse. */
+static bool parse_uint(const char *p, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int64_t days_from_civil(int y, int m, int d)
+{
+    /* H. Hinnant's algorithm: days since 1970-01-01 of a proleptic
+     * Gregorian date */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool parse_iso8601_ms(struct s3w_slice s, int64_t *ms)
+{
+    int y, mo, d, h, mi, se;
+    const char *p = s.ptr;
+    if (s.len < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
+        p[16] != ':' || !parse_uint(p, 4, &y) || !parse_uint(p + 5, 2, &mo) ||
+        !parse_uint(p + 8, 2, &d) || !parse_uint(p + 11, 2, &h) ||
+        !parse_uint(p + 14, 2, &mi) || !parse_uint(p + 17, 2, &se))
+        return false;
+    size_t i = 19;
+    if (p[i] == '.') {
+        i++;
+        while (i < s.len && p[i] >= '0' && p[i] <= '9')
+            i++;
+    }
+    if (i + 1 != s.len || p[i] != 'Z')
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return false;
+    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000;
+    return true;
+}
+
+/* x-amz-tagging: "k1=v1&k2=v2", URL-encoded (API reference, PutObject). Sets
+ * s3:RequestObjectTag/<k> per tag and s3:RequestObjectTagKeys. */
+static int tagging_keys(struct s3map_result *res, struct s3w_slice v, uint64_t bits,
+                        struct policy_context *ctx)
+{
+    struct s3map_qparam tags[S3MAP_MAX_TAGS + 1];
+    size_t n;
+    char *sp = scratch_take(res, v.len);
+    if (!sp)
+        return S3MAP_E_TOO_BIG;
+    int rc = s3map_parse_query(v, sp, v.len, tags, S3MAP_MAX_TAGS + 1, &n);
+    if (rc == S3MAP_E_TOO_BIG || n > S3MAP_MAX_TAGS) {
+        res->detail = "Object tags cannot be greater than 10";
+        return S3MAP_E_INVALID_TAG;
+    }
+    if (rc) {
+        res->detail = "malformed x-amz-tagging";
+        return S3MAP_E_INVALID_TAG;
+    }
+    static const char pfx[] = "s3:RequestObjectTag/";
+    for (size_t i = 0; i < n; i++) {
+        /* S3 tag limits: key 1..128, value 0..256 characters (UTF-8 bytes
+         * bound them from above, so this never rejects what S3 takes... for
+         * ASCII; multi-byte keys near the limit are a known approximation). */
+        if (tags[i].name.len == 0 || tags[i].name.len > 128 * 4 || tags[i].value.len > 256 * 4) {
+            res->detail = "tag key or value length";
+            return S3MAP_E_INVALID_TAG;
+        }
+        for (size_t j = 0; j < i; j++)
+            /* Condition key names are case-insensitive, tag keys are not:
+             * "Env" and "env" would collide in the context - refuse rather
+             * than authorize one of them. */
+            if (s3w_slice_eq_nocase(tags[j].name, tags[i].name)) {
+                res->detail = "Cannot provide multiple Tags with the same key";
+                return S3MAP_E_INVALID_TAG;
+            }
+        res->tag_keys[i] = tags[i].name;
+        if (bits & S3MAP_K_REQUEST_OBJECT_TAG) {
+            char *kp = scratch_take(res, sizeof pfx - 1 + tags[i].name.len);
+            if (!kp)
+                return S3MAP_E_TOO_BIG;
+            memcpy(kp, pfx, sizeof pfx - 1);
+            memcpy(kp + sizeof pfx - 1, tags[i].name.ptr, tags[i].name.len);
+            struct s3w_slice val = tags[i].value.ptr ? tags[i].value : S3W_SLICE_LIT("");
+            if (policy_context_set(ctx, s3w_slice(kp, sizeof pfx - 1 + tags[i].name.len), val))
+                return S3MAP_E_CONTEXT_FULL;
+        }
+    }
+    if ((bits & S3MAP_K_REQUEST_OBJECT_TAG_KEYS) &&
+        policy_context_set_multi(ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"), res->tag_keys, n))
+        return S3MAP_E_CONTEXT_FULL;
+    return S3MAP_OK;
+}
+
+int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req,
+                       const struct s3map_conn_facts *f, struct policy_context *ctx)
+{
+    int rc;
+    uint64_t k = res->op ? res->op->keys : 0;
+    struct s3w_slice v;
+
+    for (size_t i = 0; i < sizeof q_keys / sizeof q_keys[0]; i++) {
+        if (!(k & q_keys[i].bit))
+            continue;
+        const struct s3map_qparam *qp = q_get(res, q_keys[i].param);
+        /* absent parameter -> absent key (a Null condition can tell) */
+        if (qp && (rc = ctx_set(ctx, q_keys[i].key, qp->value.ptr ? qp->value
+                                                                    : S3W_SLICE_LIT(""))))
+            return rc;
+    }
+    for (size_t i = 0; i < sizeof hdr_keys / sizeof hdr_keys[0]; i++) {
+        if (!(k & hdr_keys[i].bit))
+            continue;
+        if ((rc = hdr_get(req, res, hdr_keys[i].header, &v)) < 0)
+            return rc;
+        if (rc && (rc = ctx_set(ctx, hdr_keys[i].key, v)))
+            return rc;
+    }
+    if ((k & S3MAP_K_COPY_SOURCE) && (res->flags & S3MAP_F_COPY)) {
+        /* decoded "bucket/key", the form AWS's examples match
+         * ("amzn-s3-demo-source-bucket/public/" then a star) */
+        size_t n = res->copy.bucket.len + 1 + res->copy.key.len;
+        char *p = scratch_take(res, n);
+        if (!p)
+            return S3MAP_E_TOO_BIG;
+        memcpy(p, res->copy.bucket.ptr, res->copy.bucket.len);
+        p[res->copy.bucket.len] = '/';
+        memcpy(p + res->copy.bucket.len + 1, res->copy.key.ptr, res->copy.key.len);
+        if ((rc = ctx_set(ctx, "s3:x-amz-copy-source", s3w_slice(p, n))))
+            return rc;
+    }
+    if ((k & S3MAP_K_VERSIONID) && (res->flags & S3MAP_F_VERSIONED) &&
+        (rc = ctx_set(ctx, "s3:versionid", res->version_id)))
+        return rc;
+    if (k & (S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS)) {
+        if ((rc = hdr_get(req, res, "x-amz-tagging", &v)) < 0)
+            return rc;
+        if (rc && (rc = tagging_keys(res, v, k, ctx)))
+            return rc;
+    }
+    if (k & S3MAP_K_LOCK_REMAINING_DAYS) {
+        int64_t until;
+        if ((rc = hdr_get(req, res, "x-amz-object-lock-retain-until-date", &v)) < 0)
+            return rc;
+        if (rc) {
+            if (!parse_iso8601_ms(v, &until)) {
+                res->detail = "x-amz-object-lock-retain-until-date is not an ISO 8601 date";
+                return S3MAP_E_INVALID_ARGUMENT;
+            }
+            int64_t diff = until - f->now_ms, days = diff / 86400000;
+            if (diff > 0 && diff % 86400000)
+                days++; /* a part day still holds the object that day */
+            struct s3w_slice d = fmt_i64(res, days);
+            if (!d.ptr)
+                return S3MAP_E_TOO_BIG;
+            if ((rc = ctx_set(ctx, "s3:object-lock-remaining-retention-days", d)))
+                return rc;
+        }
+    }
+
+    /* authentication facts (service authorization reference, S3 condition keys) */
+    if ((k & S3MAP_K_CONTENT_SHA256) && f->content_sha256.ptr &&
+        (rc = ctx_set(ctx, "s3:x-amz-content-sha256", f->content_sha256)))
+        return rc;
+    if ((k & S3MAP_K_AUTH_TYPE) && f->auth_type != S3MAP_AUTH_NONE) {
+        static const char *const names[] = { "", "REST-HEADER", "REST-QUERY-STRING", "POST" };
+        if ((rc = ctx_set(ctx, "s3:authType", s3w_slice_cstr(names[f->auth_type]))))
+            return rc;
+    }
+    if ((k & S3MAP_K_SIGNATURE_VERSION) && f->sig_version != S3MAP_SIG_NONE &&
+        (rc = ctx_set(ctx, "s3:signatureversion",
+                      f->sig_version == S3MAP_SIG_V4A ? S3W_SLICE_LIT("AWS4-ECDSA-P256-SHA256")
+                                                      : S3W_SLICE_LIT("AWS4-HMAC-SHA256"))))
+        return rc;
+    if ((k & S3MAP_K_SIGNATURE_AGE) && f->signature_age_ms >= 0) {
+        struct s3w_slice a = fmt_i64(res, f->signature_age_ms);
+        if (!a.ptr)
+            return S3MAP_E_TOO_BIG;
+        if ((rc = ctx_set(ctx, "s3:signatureAge", a)))
+            return rc;
+    }
+    if ((k & S3MAP_K_TLS_VERSION) && f->tls_version.ptr &&
+        (rc = ctx_set(ctx, "s3:TlsVersion", f->tls_version)))
+        return rc;
+    if ((k & S3MAP_K_RESOURCE_ACCOUNT) && f->resource_account.ptr &&
+        (rc = ctx_set(ctx, "s3:ResourceAccount", f->resource_account)))
+        return rc;
+
+    /* global keys (IAM user guide, "AWS global condition context keys") */
+    if ((rc = ctx_set(ctx, "aws:SecureTransport", f->tls_version.ptr ? S3W_SLICE_LIT("true")
+                                                                      : S3W_SLICE_LIT("false"))))
+        return rc;
+    if (f->source_ip.ptr && (rc = ctx_set(ctx, "aws:SourceIp", f->source_ip)))
+        return rc;
+    {
+        time_t secs = (time_t)(f->now_ms / 1000);
+        struct tm tm;
+        char *p = scratch_take(res, 24);
+        if (!p || !gmtime_r(&secs, &tm))
+            return S3MAP_E_TOO_BIG;
+        size_t n = strftime(p, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if ((rc = ctx_set(ctx, "aws:CurrentTime", s3w_slice(p, n))))
+            return rc;
+        struct s3w_slice e = fmt_i64(res, f->now_ms / 1000);
+        if (!e.ptr)
+            return S3MAP_E_TOO_BIG;
+        if ((rc = ctx_set(ctx, "aws:EpochTime", e)))
+            return rc;
+    }
+    if (f->user_agent.ptr && (rc = ctx_set(ctx, "aws:UserAgent", f->user_agent)))
+        return rc;
+    if (f->referer.ptr && (rc = ctx_set(ctx, "aws:Referer", f->referer)))
+        return rc;
+    if (f->region.ptr && (rc = ctx_set(ctx, "aws:RequestedRegion", f->region)))
+        return rc;
+    return S3MAP_OK;
+}
+
+/* ---- DeleteObjects body -------------------------------------------------------- */
+
+struct xp {
+    const char *p, *end;
+    char *out;      /* scratch write position */
+    char *out_end;
+};
+
+static bool xp_lit(struct xp *x, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(x->end - x->p) < n || memcmp(x->p, lit, n) != 0)
+        return false;
+    x->p += n;
+    return true;
+}
+
+static bool is_xml_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* whitespace and comments between elements */
+static bool xp_skip(struct xp *x)
+{
+    for (;;) {
+        while (x->p < x->end && is_xml_ws(*x->p))
+            x->p++;
+        if (!xp_lit(x, "<!--"))
+            return true;
+        for (;;) {
+            if (x->end - x->p < 3)
+                return false;
+            if (x->p[0] == '-' && x->p[1] == '-') {
+                if (x->p[2] != '>')
+                    return false; /* "--" is not allowed inside a comment */
+                x->p += 3;
+                break;
+            }
+            x->p++;
+        }
+    }
+}
+
+static bool put_utf8(struct xp *x, uint32_t cp)
+{
+    char b[4];
+    size_t n;
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xC0 | cp >> 6);
+        b[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | cp >> 12);
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        b[0] = (char)(0xF0 | cp >> 18);
+        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    if ((size_t)(x->out_end - x->out) < n)
+        return false;
+    memcpy(x->out, b, n);
+    x->out += n;
+    return true;
+}
+
+/* XML 1.0 "Char": #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] */
+static bool xml_char_ok(uint32_t c)
+{
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+static bool xp_entity(struct xp *x)
+{
+    static const struct { const char *name; char c; } named[] = {
+        { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' },
+    };
+    x->p++; /* '&' */
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (xp_lit(x, named[i].name)) {
+            if (x->out == x->out_end)
+                return false;
+            *x->out++ = named[i].c;
+            return true;
+        }
+    if (!xp_lit(x, "#"))
+        return false; /* undeclared entity */
+    bool hex = xp_lit(x, "x");
+    uint32_t cp = 0;
+    size_t digits = 0;
+    while (x->p < x->end && *x->p != ';') {
+        int d = hex ? hexval(*x->p) : (*x->p >= '0' && *x->p <= '9' ? *x->p - '0' : -1);
+        if (d < 0 || ++digits > 8)
+            return false;
+        cp = cp * (hex ? 16u : 10u) + (uint32_t)d;
+        x->p++;
+    }
+    if (x->p == x->end || digits == 0 || !xml_char_ok(cp))
+        return false;
+    x->p++; /* ';' */
+    return put_utf8(x, cp);
+}
+
+/* Text content up to the next tag; entities and CDATA decoded into scratch. */
+static bool xp_text(struct xp *x, struct s3w_slice *out)
+{
+    char *start = x->out;
+    while (x->p < x->end) {
+        char c = *x->p;
+        if (c == '<') {
+            if (!xp_lit(x, "<![CDATA["))
+                break;
+            for (;;) {
+                if (x->end - x->p < 3)
+                    return false;
+                if (x->p[0] == ']' && x->p[1] == ']' && x->p[2] == '>') {
+                    x->p += 3;
+                    break;
+                }
+                if ((unsigned char)*x->p < 0x20 && !is_xml_ws(*x->p))
+                    return false;
+                if (x->out == x->out_end)
+                    return false;
+                *x->out++ = *x->p++;
+            }
+            continue;
+        }
+        if (c == '&') {
+            if (!xp_entity(x))
+                return false;
+            continue;
+        }
+        if ((unsigned char)c < 0x20 && !is_xml_ws(c))
+            return false;
+        if (x->out == x->out_end)
+            return false;
+        *x->out++ = c;
+        x->p++;
+    }
+    *out = s3w_slice(start, (size_t)(x->out - start));
+    return true;
+}
+
+/* <Name>text</Name> or <Name/>, the opening "<Name" already matched. */
+static bool xp_element_text(struct xp *x, const char *name, struct s3w_slice *out)
+{
+    if (xp_lit(x, "/>")) {
+        *out = s3w_slice(x->out, 0);
+        return true;
+    }
+    if (!xp_lit(x, ">") || !xp_text(x, out) || !xp_lit(x, "</") || !xp_lit(x, name))
+        return false;
+    while (x->p < x->end && is_xml_ws(*x->p))
+        x->p++;
+    return xp_lit(x, ">");
+}
+
+/* "<Name" followed by '>', '/' or whitespace (so <Keys> is not <Key>). */
+static bool xp_open(struct xp *x, const char *name)
+{
+    const char *save = x->p;
+    if (!xp_lit(x, "<") || !xp_lit(x, name) || x->p == x->end ||
+        (*x->p != '>' && *x->p != '/')) {
+        x->p = save;
+        return false;
+    }
+    return true;
+}
+
+static bool xp_object(struct xp *x, struct s3map_delete_object *obj)
+{
+    bool have_key = false, have_ver = false, have_etag = false, have_mtime = false,
+         have_size = false;
+    struct s3w_slice ignored;
+    *obj = (struct s3map_delete_object){ S3W_SLICE_NULL, S3W_SLICE_NULL };
+    if (!xp_lit(x, ">"))
+        return false;
+    for (;;) {
+        if (!xp_skip(x))
+            return false;
+        if (xp_lit(x, "</Object")) {
+            while (x->p < x->end && is_xml_ws(*x->p))
+                x->p++;
+            if (!xp_lit(x, ">"))
+                return false;
+            break;
+        }
+        if (xp_open(x, "Key")) {
+            if (have_key || !xp_element_text(x, "Key", &obj->key))
+                return false;
+            have_key = true;
+        } else if (xp_open(x, "VersionId")) {
+            if (have_ver || !xp_element_text(x, "VersionId", &obj->version_id))
+                return false;
+            have_ver = true;
+        } else if (xp_open(x, "ETag")) {
+            /* conditional delete fields: not authorization inputs */
+            if (have_etag || !xp_element_text(x, "ETag", &ignored))
+                return false;
+            have_etag = true;
+        } else if (xp_open(x, "LastModifiedTime")) {
+            if (have_mtime || !xp_element_text(x, "LastModifiedTime", &ignored))
+                return false;
+            have_mtime = true;
+        } else if (xp_open(x, "Size")) {
+            if (have_size || !xp_element_text(x, "Size", &ignored))
+                return false;
+            have_size = true;
+        } else {
+            return false;
+        }
+    }
+    if (!have_key || obj->key.len == 0 || obj->key.len > S3MAP_MAX_KEY_BYTES)
+        return false;
+    if (have_ver && obj->version_id.len == 0)
+        return false;
+    if (have_ver && !obj->version_id.ptr)
+        obj->version_id = S3W_SLICE_LIT("");
+    return true;
+}
+
+/* attributes of <Delete>: only namespace declarations */
+static bool xp_delete_attrs(struct xp *x)
+{
+    for (;;) {
+        bool ws = false;
+        while (x->p < x->end && is_xml_ws(*x->p)) {
+            x->p++;
+            ws = true;
+        }
+        if (xp_lit(x, ">"))
+            return true;
+        if (!ws || !xp_lit(x, "xmlns"))
+            return false;
+        if (x->p < x->end && *x->p == ':') {
+            x->p++;
+            while (x->p < x->end && *x->p != '=' && !is_xml_ws(*x->p))
+                x->p++;
+        }
+        while (x->p < x->end && is_xml_ws(*x->p))
+            x->p++;
+        if (!xp_lit(x, "="))
+            return false;
+        while (x->p < x->end && is_xml_ws(*x->p))
+            x->p++;
+        if (x->p == x->end || (*x->p != '"' && *x->p != '\''))
+            return false;
+        char q = *x->p++;
+        while (x->p < x->end && *x->p != q && *x->p != '<')
+            x->p++;
+        if (x->p == x->end || *x->p != q)
+            return false;
+        x->p++;
+    }
+}
+
+static int parse_delete(struct xp *x, struct s3map_delete_list *out)
+{
+    bool have_quiet = false;
+    xp_lit(x, "\xEF\xBB\xBF"); /* UTF-8 byte order mark */
+    if (xp_lit(x, "<?xml")) {
+        while (x->end - x->p >= 2 && !(x->p[0] == '?' && x->p[1] == '>'))
+            x->p++;
+        if (!xp_lit(x, "?>"))
+            return S3MAP_E_MALFORMED_XML;
+    }
+    if (!xp_skip(x) || !xp_lit(x, "<Delete") || x->p == x->end ||
+        !(is_xml_ws(*x->p) || *x->p == '>') || !xp_delete_attrs(x))
+        return S3MAP_E_MALFORMED_XML;
+    for (;;) {
+        if (!xp_skip(x))
+            return S3MAP_E_MALFORMED_XML;
+        if (xp_lit(x, "</Delete")) {
+            while (x->p < x->end && is_xml_ws(*x->p))
+                x->p++;
+            if (!xp_lit(x, ">"))
+                return S3MAP_E_MALFORMED_XML;
+            break;
+        }
+        if (xp_open(x, "Object")) {
+            if (out->n == S3MAP_DELETE_MAX_KEYS)
+                return S3MAP_E_MALFORMED_XML; /* S3: at most 1000 keys */
+            if (!xp_object(x, &out->objects[out->n]))
+                return S3MAP_E_MALFORMED_XML;
+            out->n++;
+        } else if (xp_open(x, "Quiet")) {
+            struct s3w_slice q;
+            if (have_quiet || !xp_element_text(x, "Quiet", &q))
+                return S3MAP_E_MALFORMED_XML;
+            have_quiet = true;
+            /* xsd:boolean */
+            if (s3w_slice_eq_cstr(q, "true") || s3w_slice_eq_cstr(q, "1"))
+                out->quiet = true;
+            else if (!s3w_slice_eq_cstr(q, "false") && !s3w_slice_eq_cstr(q, "0"))
+                return S3MAP_E_MALFORMED_XML;
+        } else {
+            return S3MAP_E_MALFORMED_XML;
+        }
+    }
+    if (!xp_skip(x) || x->p != x->end || out->n == 0)
+        return S3MAP_E_MALFORMED_XML;
+    return S3MAP_OK;
+}
+
+int s3map_parse_delete(struct s3w_slice body, char *scratch, size_t scratch_cap,
+                       struct s3map_delete_list *out)
+{
+    out->n = 0;
+    out->quiet = false;
+    if (body.len > S3MAP_DELETE_MAX_BODY || body.len == 0)
+        return S3MAP_E_MALFORMED_XML;
+    if (scratch_cap < body.len)
+        return S3MAP_E_TOO_BIG;
+    struct xp x = { body.ptr, body.ptr + body.len, scratch, scratch + body.len };
+    int rc = parse_delete(&x, out);
+    if (rc)
+        out->n = 0; /* nothing half-parsed is ever authorized */
+    return rc;
+}
+
+int s3map_delete_authz(const struct s3map_result *res, struct s3w_slice bucket,
+                       const struct s3map_delete_object *obj, char *arn, size_t arn_cap,
+                       struct s3map_authz out[2], size_t *n, struct policy_context *ctx)
+{
+    *n = 0;
+    size_t len = make_arn(arn, arn_cap, bucket, obj->key, true);
+    if (!len || obj->key.len == 0)
+        return S3MAP_E_TOO_BIG;
+    struct s3w_slice r = s3w_slice(arn, len);
+    /* per key s3:DeleteObject, or s3:DeleteObjectVersion for a VersionId
+     * (API reference, DeleteObjects "Permissions") */
+    out[0].action = obj->version_id.ptr ? S3W_SLICE_LIT("s3:DeleteObjectVersion")
+                                        : S3W_SLICE_LIT("s3:DeleteObject");
+    out[0].resource = r;
+    *n = 1;
+    if (res->flags & S3MAP_F_BYPASS_GOVERNANCE) {
+        out[1].action = S3W_SLICE_LIT("s3:BypassGovernanceRetention");
+        out[1].resource = r;
+        *n = 2;
+    }
+    if (ctx) {
+        if (obj->version_id.ptr) {
+            if (policy_context_set(ctx, S3W_SLICE_LIT("s3:versionid"), obj->version_id))
+                return S3MAP_E_CONTEXT_FULL;
+        } else {
+            policy_context_unset(ctx, S3W_SLICE_LIT("s3:versionid"));
+        }
+    }
+    return S3MAP_OK;
+}
+
+/* ---- validator support ----------------------------------------------------------- */
+
+bool s3map_is_known_condition_key(struct s3w_slice key)
+{
+    for (const char *const *k = s3map_condition_keys; *k; k++)
+        if (s3w_slice_eq_nocase(key, s3w_slice_cstr(*k)))
+            return true;
+    for (const char *const *f = s3map_condition_key_families; *f; f++) {
+        struct s3w_slice pf = s3w_slice_cstr(*f);
+        if (key.len > pf.len && s3w_slice_eq_nocase(s3w_slice(key.ptr, pf.len), pf))
+            return true;
+    }
+    return false;
+}
