@@ -1,0 +1,81 @@
+/*
+ * keycache.c - per-worker signing-key cache keyed by (secret, date, region,
+ * service). A signing key is good for one day, region and service, so a busy
+ * client re-uses one key for every request of the day: with the cache, a
+ * verification costs one SHA-256 of the canonical request plus one HMAC over
+ * the string to sign instead of five HMACs.
+ *
+ * Fixed size, linear scan, LRU eviction; no allocation ever. The secret is
+ * kept (to tell a rotated secret for the same key id apart) and compared in
+ * constant time; scope parts are not secret and are compared first. Evicted
+ * and cleaned-up entries are wiped.
+ */
+#include "sigv4.h"
+
+void sigv4_keycache_init(struct sigv4_keycache *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void sigv4_keycache_cleanup(struct sigv4_keycache *c)
+{
+    s3w_wipe(c, sizeof *c);
+}
+
+static bool fits(struct s3w_slice s, size_t cap)
+{
+    return s.len <= cap && s.len <= 255;
+}
+
+void sigv4_keycache_get(struct sigv4_keycache *c, struct s3w_slice secret,
+                        struct s3w_slice date, struct s3w_slice region,
+                        struct s3w_slice service, uint8_t out[32])
+{
+    struct sigv4_keycache_entry *victim = NULL;
+
+    if (!fits(secret, SIGV4_MAX_SECRET) || date.len != 8 ||
+        !fits(region, sizeof c->e[0].region) ||
+        !fits(service, sizeof c->e[0].service)) {
+        c->misses++;
+        sigv4_signing_key(secret, date, region, service, out);
+        return;
+    }
+    c->tick++;
+    for (size_t i = 0; i < SIGV4_KEYCACHE_SLOTS; i++) {
+        struct sigv4_keycache_entry *e = &c->e[i];
+        if (!e->used) {
+            if (!victim || victim->used)
+                victim = e;
+            continue;
+        }
+        if (e->region_len == region.len && e->service_len == service.len &&
+            memcmp(e->date, date.ptr, 8) == 0 &&
+            memcmp(e->region, region.ptr, region.len) == 0 &&
+            memcmp(e->service, service.ptr, service.len) == 0 &&
+            s3w_ct_equal(e->secret, e->secret_len, secret.ptr, secret.len)) {
+            e->last_used = c->tick;
+            c->hits++;
+            memcpy(out, e->key, 32);
+            return;
+        }
+        if (!victim || (victim->used && e->last_used < victim->last_used))
+            victim = e;
+    }
+    c->misses++;
+    sigv4_signing_key(secret, date, region, service, out);
+    s3w_wipe(victim, sizeof *victim);
+    victim->used = true;
+    victim->secret_len = (uint8_t)secret.len;
+    victim->date_len = 8;
+    victim->region_len = (uint8_t)region.len;
+    victim->service_len = (uint8_t)service.len;
+    if (secret.len)
+        memcpy(victim->secret, secret.ptr, secret.len);
+    memcpy(victim->date, date.ptr, 8);
+    if (region.len)
+        memcpy(victim->region, region.ptr, region.len);
+    if (service.len)
+        memcpy(victim->service, service.ptr, service.len);
+    memcpy(victim->key, out, 32);
+    victim->last_used = c->tick;
+}

@@ -1,0 +1,272 @@
+/*
+ * sign.c - the proxy's upstream side: header signing (AWS SigV4 docs,
+ * "Add the signature to the HTTP request": Authorization header) and
+ * presigned URLs ("Authenticating Requests: Using Query Parameters").
+ *
+ * The signer reuses the verifier's stages (canonical.c, hmac.c), so what we
+ * sign is, byte for byte, what we would accept.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sigv4_core_int.h"
+
+static int slice_cmp(const void *a, const void *b)
+{
+    const struct s3w_slice *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->ptr, y->ptr, n);
+    if (c)
+        return c;
+    return x->len == y->len ? 0 : (x->len < y->len ? -1 : 1);
+}
+
+/* Lower-cases every header name into lbuf, sorts, de-duplicates and joins
+ * with ';' into out[cap] (AWS: "SignedHeaders: ... lowercase, sorted by
+ * character code, separated by semicolons"). */
+static int signed_list(const struct sigv4_header *h, size_t n, char *out,
+                       size_t cap, size_t *out_len)
+{
+    char lbuf[4096];
+    struct s3w_slice names[SIGV4_MAX_HEADERS + 4];
+    size_t used = 0, nn = 0, ol = 0;
+
+    if (n > sizeof names / sizeof names[0])
+        return S3W_E_TOOBIG;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name.len == 0 || h[i].name.len > sizeof lbuf - used)
+            return h[i].name.len ? S3W_E_TOOBIG : S3W_E_INVAL;
+        char *d = lbuf + used;
+        for (size_t k = 0; k < h[i].name.len; k++) {
+            char c = h[i].name.ptr[k];
+            d[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        names[nn++] = s3w_slice(d, h[i].name.len);
+        used += h[i].name.len;
+    }
+    qsort(names, nn, sizeof names[0], slice_cmp);
+    for (size_t i = 0; i < nn; i++) {
+        if (i && s3w_slice_eq(names[i], names[i - 1]))
+            continue;
+        if (ol + names[i].len + 1 > cap)
+            return S3W_E_TOOBIG;
+        if (ol)
+            out[ol++] = ';';
+        memcpy(out + ol, names[i].ptr, names[i].len);
+        ol += names[i].len;
+    }
+    *out_len = ol;
+    return 0;
+}
+
+static bool is_reserved_name(struct s3w_slice n)
+{
+    return s3w_slice_eq_nocase(n, S3W_SLICE_LIT("authorization")) ||
+           s3w_slice_eq_nocase(n, S3W_SLICE_LIT("x-amz-date")) ||
+           s3w_slice_eq_nocase(n, S3W_SLICE_LIT("x-amz-content-sha256")) ||
+           s3w_slice_eq_nocase(n, S3W_SLICE_LIT("x-amz-security-token"));
+}
+
+/* scope = DATE/REGION/SERVICE/aws4_request into out[cap]. */
+static int make_scope(const char amz_date[17], struct s3w_slice region,
+                      struct s3w_slice service, char *out, size_t cap,
+                      size_t *len)
+{
+    int n = snprintf(out, cap, "%.8s/%.*s/%.*s/aws4_request", amz_date,
+                     (int)region.len, region.ptr ? region.ptr : "",
+                     (int)service.len, service.ptr ? service.ptr : "");
+    if (n < 0 || (size_t)n >= cap || region.len == 0 || service.len == 0)
+        return S3W_E_INVAL;
+    *len = (size_t)n;
+    return 0;
+}
+
+/* Canonical request -> string to sign -> signing key -> signature. */
+static int sign_core(const struct sigv4_request *req, enum sigv4_uri_mode mode,
+                     struct s3w_slice signed_headers, struct s3w_slice payload,
+                     const char amz_date[17], struct s3w_slice scope,
+                     const struct sigv4_sign_params *p,
+                     const struct sigv4_credentials *creds, uint8_t key[32],
+                     uint8_t sig[32])
+{
+    struct s3w_buf creq, sts;
+    int rc;
+
+    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
+    s3w_buf_init(&sts, 1024);
+    rc = sigv4_canonical_request(req, mode, signed_headers, payload, false,
+                                 &creq);
+    if (!rc)
+        rc = sigv4_string_to_sign(S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC),
+                                  s3w_slice(amz_date, 16), scope,
+                                  s3w_buf_slice(&creq), &sts);
+    if (!rc) {
+        struct s3w_slice date = s3w_slice(amz_date, 8);
+        if (p->cache)
+            sigv4_keycache_get(p->cache, creds->secret, date, p->region,
+                               p->service, key);
+        else
+            sigv4_signing_key(creds->secret, date, p->region, p->service, key);
+        sigv4_signature(key, s3w_buf_slice(&sts), sig);
+    }
+    s3w_buf_cleanup(&creq);
+    s3w_buf_cleanup(&sts);
+    return rc;
+}
+
+static int sign_fail(struct sigv4_error *err, int rc)
+{
+    if (rc == S3W_E_TOOBIG)
+        return sigv4_failf(err, SIGV4_ERR_INTERNAL,
+                           "The request is too large to sign.");
+    if (rc == S3W_E_INVAL)
+        return sigv4_failf(err, SIGV4_ERR_INVALID_ARGUMENT,
+                           "The request cannot be signed: a header, the "
+                           "path, the query or the scope is malformed.");
+    return sigv4_fail(err, SIGV4_ERR_INTERNAL);
+}
+
+int sigv4_sign_headers(const struct sigv4_sign_params *p,
+                       const struct sigv4_credentials *creds,
+                       struct sigv4_signed *out, struct sigv4_error *err)
+{
+    struct sigv4_header hs[SIGV4_MAX_HEADERS + 3];
+    char sh[2048];
+    size_t shl, n = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    struct s3w_slice payload = p->payload.len
+        ? p->payload : S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+    if (!sigv4_payload_mode_parse(payload, NULL))
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                           "Unknown payload mode for x-amz-content-sha256.");
+    if (payload.len >= sizeof out->content_sha256 ||
+        p->n_headers > SIGV4_MAX_HEADERS)
+        return sign_fail(err, S3W_E_TOOBIG);
+    memcpy(out->content_sha256, payload.ptr, payload.len);
+    out->content_sha256_len = payload.len;
+
+    sigv4_format_amz_date(p->now, out->amz_date);
+    if ((rc = make_scope(out->amz_date, p->region, p->service, out->scope,
+                         sizeof out->scope, &out->scope_len)))
+        return sign_fail(err, rc);
+
+    for (size_t i = 0; i < p->n_headers; i++) {
+        if (is_reserved_name(p->headers[i].name))
+            return sign_fail(err, S3W_E_INVAL);
+        hs[n++] = p->headers[i];
+    }
+    hs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-date"),
+                                     s3w_slice(out->amz_date, 16) };
+    hs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-content-sha256"),
+                                     s3w_slice(out->content_sha256,
+                                               out->content_sha256_len) };
+    if (creds->session_token.len) {
+        hs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-security-token"),
+                                         creds->session_token };
+        out->security_token = creds->session_token;
+    }
+    if ((rc = signed_list(hs, n, sh, sizeof sh, &shl)))
+        return sign_fail(err, rc);
+
+    struct sigv4_request req = { p->method, p->target, hs, n };
+    rc = sign_core(&req, p->uri_mode, s3w_slice(sh, shl), payload,
+                   out->amz_date, s3w_slice(out->scope, out->scope_len), p,
+                   creds, out->signing_key, out->seed_signature);
+    if (rc) {
+        sigv4_signed_cleanup(out);
+        return sign_fail(err, rc);
+    }
+    s3w_hex_encode(out->seed_signature, 32, out->seed_signature_hex);
+    int w = snprintf(out->authorization, sizeof out->authorization,
+                     "AWS4-HMAC-SHA256 Credential=%.*s/%s, SignedHeaders=%.*s, "
+                     "Signature=%s", (int)creds->access_key_id.len,
+                     creds->access_key_id.ptr, out->scope, (int)shl, sh,
+                     out->seed_signature_hex);
+    if (w < 0 || (size_t)w >= sizeof out->authorization) {
+        sigv4_signed_cleanup(out);
+        return sign_fail(err, S3W_E_TOOBIG);
+    }
+    out->authorization_len = (size_t)w;
+    return 0;
+}
+
+void sigv4_signed_cleanup(struct sigv4_signed *s)
+{
+    if (s)
+        s3w_wipe(s, sizeof *s);
+}
+
+int sigv4_presign(const struct sigv4_sign_params *p,
+                  const struct sigv4_credentials *creds, int64_t expires_s,
+                  struct s3w_buf *out, struct sigv4_error *err)
+{
+    char sh[2048], amz_date[17], scope[160], exp[24], hex[65];
+    size_t shl, scope_len;
+    uint8_t key[32], sig[32];
+    struct s3w_buf target;
+    int rc;
+
+    if (expires_s < 1 || expires_s > SIGV4_MAX_EXPIRES)
+        return sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                           "X-Amz-Expires must be between 1 and 604800 "
+                           "seconds");
+    if (p->n_headers > SIGV4_MAX_HEADERS)
+        return sign_fail(err, S3W_E_TOOBIG);
+    for (size_t i = 0; i < p->n_headers; i++)
+        if (is_reserved_name(p->headers[i].name))
+            return sign_fail(err, S3W_E_INVAL);
+    sigv4_format_amz_date(p->now, amz_date);
+    if ((rc = make_scope(amz_date, p->region, p->service, scope, sizeof scope,
+                         &scope_len)) ||
+        (rc = signed_list(p->headers, p->n_headers, sh, sizeof sh, &shl)))
+        return sign_fail(err, rc);
+    snprintf(exp, sizeof exp, "%lld", (long long)expires_s);
+
+    /* The target with the X-Amz-* parameters added; the canonical query
+     * sorts everything, so the order here is only cosmetic (botocore's). */
+    s3w_buf_init(&target, SIGV4_MAX_CANONICAL);
+    bool has_q = memchr(p->target.ptr, '?', p->target.len) != NULL;
+    char last = p->target.len ? p->target.ptr[p->target.len - 1] : 0;
+    rc = s3w_buf_append_slice(&target, p->target);
+    if (!rc && !(has_q && (last == '?' || last == '&')))
+        rc = s3w_buf_append_char(&target, has_q ? '&' : '?');
+    if (!rc)
+        rc = s3w_buf_append_cstr(&target, "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                                          "&X-Amz-Credential=");
+    if (!rc)
+        rc = sigv4_uri_encode(creds->access_key_id, false, &target);
+    if (!rc)
+        rc = s3w_buf_printf(&target, "%%2F");
+    if (!rc)
+        rc = sigv4_uri_encode(s3w_slice(scope, scope_len), false, &target);
+    if (!rc)
+        rc = s3w_buf_printf(&target, "&X-Amz-Date=%s&X-Amz-Expires=%s", amz_date,
+                            exp);
+    if (!rc && creds->session_token.len) {
+        rc = s3w_buf_append_cstr(&target, "&X-Amz-Security-Token=");
+        if (!rc)
+            rc = sigv4_uri_encode(creds->session_token, false, &target);
+    }
+    if (!rc)
+        rc = s3w_buf_append_cstr(&target, "&X-Amz-SignedHeaders=");
+    if (!rc)
+        rc = sigv4_uri_encode(s3w_slice(sh, shl), false, &target);
+    if (!rc) {
+        struct sigv4_request req = { p->method, s3w_buf_slice(&target),
+                                     p->headers, p->n_headers };
+        rc = sign_core(&req, p->uri_mode, s3w_slice(sh, shl),
+                       S3W_SLICE_LIT("UNSIGNED-PAYLOAD"), amz_date,
+                       s3w_slice(scope, scope_len), p, creds, key, sig);
+    }
+    if (!rc) {
+        s3w_hex_encode(sig, 32, hex);
+        rc = s3w_buf_printf(&target, "&X-Amz-Signature=%s", hex);
+    }
+    if (!rc)
+        rc = s3w_buf_append_slice(out, s3w_buf_slice(&target));
+    s3w_wipe(key, sizeof key);
+    s3w_buf_cleanup(&target);
+    return rc ? sign_fail(err, rc) : 0;
+}

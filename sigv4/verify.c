@@ -1,0 +1,685 @@
+/*
+ * verify.c - sigv4_verify(): the client-facing check of a SigV4 request,
+ * with S3's error codes and wording, plus date helpers.
+ *
+ * Order of checks (fail closed at each): which auth form; parse; request
+ * time; credential scope (date, region, service); time skew or presigned
+ * expiry; signed-header rules (host signed, every x-amz-* signed); payload
+ * mode; secret lookup (the callback may also reject the session token); the
+ * signature, compared in constant time. Only after all of that does the
+ * caller get an identity.
+ *
+ * Secrets: the secret copied from the callback, the signing key and the
+ * computed signature live on this stack frame and are wiped on every exit;
+ * the signing key handed out in the result is wiped by
+ * sigv4_result_cleanup(). No message ever carries a secret or signature.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sigv4_core_int.h"
+
+/* ---- dates ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *p, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static bool leap(unsigned y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int mkdate(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi,
+                  unsigned s, int64_t *out)
+{
+    static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+                                        31, 30, 31 };
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60)
+        return -1;
+    if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
+        return -1;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    return 0;
+}
+
+int sigv4_parse_amz_date(struct s3w_slice s, int64_t *out)
+{
+    unsigned y, mo, d, h, mi, sec;
+    if (s.len != 16 || s.ptr[8] != 'T' || s.ptr[15] != 'Z' ||
+        digits(s.ptr, 4, &y) || digits(s.ptr + 4, 2, &mo) ||
+        digits(s.ptr + 6, 2, &d) || digits(s.ptr + 9, 2, &h) ||
+        digits(s.ptr + 11, 2, &mi) || digits(s.ptr + 13, 2, &sec))
+        return -1;
+    return mkdate(y, mo, d, h, mi, sec, out);
+}
+
+void sigv4_format_amz_date(int64_t t, char out[17])
+{
+    int64_t days = t / 86400, rem = t % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    /* civil_from_days (H. Hinnant) */
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    unsigned v[6] = { (unsigned)(y % 10000), m, d, (unsigned)(rem / 3600),
+                      (unsigned)(rem / 60 % 60), (unsigned)(rem % 60) };
+    char *p = out;
+    p[0] = (char)('0' + v[0] / 1000);
+    p[1] = (char)('0' + v[0] / 100 % 10);
+    p += 2;
+    for (int i = 0; i < 6; i++) {
+        *p++ = (char)('0' + v[i] / 10 % 10);
+        *p++ = (char)('0' + v[i] % 10);
+        if (i == 2)
+            *p++ = 'T';
+    }
+    *p++ = 'Z';
+    *p = '\0';
+}
+
+/* IMF-fixdate (RFC 7231 7.1.1.1), "Fri, 24 May 2013 00:00:00 GMT": the only
+ * Date form SigV4 signers send when they use Date instead of x-amz-date. */
+static int parse_http_date(struct s3w_slice s, int64_t *out)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    unsigned d, y, h, mi, sec, mo = 0;
+    if (s.len != 29 || s.ptr[3] != ',' || s.ptr[4] != ' ' || s.ptr[7] != ' ' ||
+        s.ptr[11] != ' ' || s.ptr[16] != ' ' || s.ptr[19] != ':' ||
+        s.ptr[22] != ':' || s.ptr[25] != ' ' || memcmp(s.ptr + 26, "GMT", 3))
+        return -1;
+    for (unsigned i = 0; i < 12; i++)
+        if (memcmp(s.ptr + 8, months + 3 * i, 3) == 0)
+            mo = i + 1;
+    if (!mo || digits(s.ptr + 5, 2, &d) || digits(s.ptr + 12, 4, &y) ||
+        digits(s.ptr + 17, 2, &h) || digits(s.ptr + 20, 2, &mi) ||
+        digits(s.ptr + 23, 2, &sec))
+        return -1;
+    return mkdate(y, mo, d, h, mi, sec, out);
+}
+
+/* ---- payload modes ---------------------------------------------------------- */
+
+static const struct {
+    enum sigv4_payload_mode mode;
+    const char *name;
+} payload_names[] = {
+    { SIGV4_PAYLOAD_UNSIGNED, "UNSIGNED-PAYLOAD" },
+    { SIGV4_PAYLOAD_STREAMING_HMAC, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" },
+    { SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER,
+      "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" },
+    { SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER,
+      "STREAMING-UNSIGNED-PAYLOAD-TRAILER" },
+    { SIGV4_PAYLOAD_STREAMING_ECDSA,
+      "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD" },
+    { SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER,
+      "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER" },
+};
+
+enum sigv4_payload_mode sigv4_payload_mode_parse(struct s3w_slice v,
+                                                 uint8_t *sha256_out)
+{
+    for (size_t i = 0; i < sizeof payload_names / sizeof payload_names[0]; i++)
+        if (s3w_slice_eq_cstr(v, payload_names[i].name))
+            return payload_names[i].mode;
+    uint8_t h[32];
+    if (v.len == 64 && s3w_hex_decode(v, h, 32) == 0) {
+        if (sha256_out)
+            memcpy(sha256_out, h, 32);
+        return SIGV4_PAYLOAD_SIGNED;
+    }
+    return 0;
+}
+
+const char *sigv4_payload_mode_name(enum sigv4_payload_mode m)
+{
+    for (size_t i = 0; i < sizeof payload_names / sizeof payload_names[0]; i++)
+        if (payload_names[i].mode == m)
+            return payload_names[i].name;
+    return m == SIGV4_PAYLOAD_SIGNED ? "SIGNED" : "";
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+#define HDR_PREFIX "The authorization header is malformed; "
+#define QRY_PREFIX "Error parsing the X-Amz-Credential parameter; "
+#define BAD_PAYLOAD_MSG \
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, " \
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, " \
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, " \
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, " \
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value."
+
+/* Whether the raw query has a parameter whose raw name is `name`. */
+static bool query_has(struct s3w_slice q, const char *name)
+{
+    size_t nl = strlen(name), i = 0;
+    while (i < q.len) {
+        size_t j = i;
+        while (j < q.len && q.ptr[j] != '&')
+            j++;
+        if (j - i >= nl && memcmp(q.ptr + i, name, nl) == 0 &&
+            (j - i == nl || q.ptr[i + nl] == '='))
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+bool sigv4_result_signed(const struct sigv4_result *res, struct s3w_slice name)
+{
+    struct s3w_slice l = res->signed_headers;
+    size_t i = 0;
+    while (i <= l.len) {
+        size_t j = i;
+        while (j < l.len && l.ptr[j] != ';')
+            j++;
+        if (s3w_slice_eq_nocase(s3w_slice(l.ptr + i, j - i), name))
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+/* SignedHeaders must be ';'-separated non-empty lower-case token names, each
+ * once. */
+static int check_signed_list(struct s3w_slice l, bool presigned,
+                             struct sigv4_error *err)
+{
+    enum sigv4_errcode code = presigned ? SIGV4_ERR_QUERY_PARAMS
+                                        : SIGV4_ERR_HEADER_MALFORMED;
+    struct s3w_slice names[SIGV4_MAX_HEADERS];
+    size_t n = 0, i = 0;
+    while (i <= l.len) {
+        size_t j = i;
+        while (j < l.len && l.ptr[j] != ';')
+            j++;
+        struct s3w_slice nm = s3w_slice(l.ptr + i, j - i);
+        bool ok = nm.len > 0 && n < SIGV4_MAX_HEADERS;
+        for (size_t k = 0; ok && k < nm.len; k++) {
+            char c = nm.ptr[k];
+            ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.' || c == '!' || c == '#' ||
+                 c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+                 c == '+' || c == '^' || c == '`' || c == '|' || c == '~';
+        }
+        for (size_t k = 0; ok && k < n; k++)
+            ok = !s3w_slice_eq(names[k], nm);
+        if (!ok)
+            return sigv4_failf(err, code, "%sthe SignedHeaders list is "
+                               "malformed.", presigned
+                               ? "Error parsing the X-Amz-SignedHeaders "
+                                 "parameter; " : HDR_PREFIX);
+        names[n++] = nm;
+        i = j + 1;
+    }
+    return 0;
+}
+
+static bool region_ok(const struct sigv4_verify_opts *o, struct s3w_slice r)
+{
+    if (o->n_regions == 0)
+        return true;
+    for (size_t i = 0; i < o->n_regions; i++)
+        if (s3w_slice_eq(o->regions[i], r))
+            return true;
+    return false;
+}
+
+/* Builds "ALG\nDATE\nSCOPE\nhex(sha256(creq))" into out[cap]. */
+static size_t sts_build(char *out, size_t cap, struct s3w_slice alg,
+                        struct s3w_slice date, struct s3w_slice scope,
+                        struct s3w_slice creq)
+{
+    size_t need = alg.len + 1 + date.len + 1 + scope.len + 1 + 64;
+    if (need > cap)
+        return 0;
+    uint8_t h[32];
+    char *p = out;
+    sigv4_sha256(creq.ptr, creq.len, h);
+    memcpy(p, alg.ptr, alg.len);
+    p += alg.len;
+    *p++ = '\n';
+    memcpy(p, date.ptr, date.len);
+    p += date.len;
+    *p++ = '\n';
+    memcpy(p, scope.ptr, scope.len);
+    p += scope.len;
+    *p++ = '\n';
+    char hex[65];
+    s3w_hex_encode(h, 32, hex);
+    memcpy(p, hex, 64);
+    return need;
+}
+
+/* ---- verify ------------------------------------------------------------------ */
+
+void sigv4_result_cleanup(struct sigv4_result *res)
+{
+    if (res) {
+        s3w_wipe(res->signing_key, sizeof res->signing_key);
+        s3w_wipe(res, sizeof *res);
+    }
+}
+
+int sigv4_check_payload_sha256(const struct sigv4_result *res,
+                               const uint8_t computed[32],
+                               struct sigv4_error *err)
+{
+    if (res->payload_mode != SIGV4_PAYLOAD_SIGNED)
+        return 0;
+    if (s3w_ct_equal(res->payload_sha256, 32, computed, 32))
+        return 0;
+    return sigv4_fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH);
+}
+
+int sigv4_verify(const struct sigv4_request *req, int64_t now,
+                 const struct sigv4_verify_opts *opts,
+                 struct sigv4_result *res, struct sigv4_error *err)
+{
+    char secret[SIGV4_MAX_SECRET];
+    size_t secret_len = 0;
+    uint8_t key[32], sig[32], given[32];
+    char sts[512];
+    size_t sts_len;
+    struct s3w_buf creq;
+    int rc = -1;
+    struct sigv4_auth *a = &res->auth;
+    const bool s3 = opts->uri_mode == SIGV4_URI_S3;
+
+    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
+    memset(&res->access_key_id, 0,
+           sizeof *res - offsetof(struct sigv4_result, access_key_id));
+
+    /* -- which form ------------------------------------------------------ */
+    struct s3w_slice query = S3W_SLICE_NULL;
+    for (size_t i = 0; i < req->target.len; i++) {
+        if (req->target.ptr[i] == '?') {
+            query = s3w_slice(req->target.ptr + i + 1, req->target.len - i - 1);
+            break;
+        }
+    }
+    size_t nauth = 0;
+    const struct sigv4_header *ah = sigv4_int_find_header(
+        req->headers, req->n_headers, S3W_SLICE_LIT("authorization"), &nauth);
+    if (ah) {
+        if (nauth > 1 || query_has(query, "X-Amz-Algorithm") ||
+            query_has(query, "X-Amz-Signature") ||
+            query_has(query, "X-Amz-Credential")) {
+            sigv4_failf(err, SIGV4_ERR_INVALID_ARGUMENT,
+                        "Only one auth mechanism allowed; only the "
+                        "X-Amz-Algorithm query parameter, Signature query "
+                        "string parameter or the Authorization header should "
+                        "be specified");
+            goto out;
+        }
+        if (sigv4_parse_authorization(ah->value, a, err))
+            goto out;
+    } else if (sigv4_parse_presigned(query, a, err)) {
+        goto out; /* SIGV4_ERR_ANONYMOUS when there is no auth at all */
+    }
+    const bool pre = a->presigned;
+    const enum sigv4_errcode scope_err = pre ? SIGV4_ERR_QUERY_PARAMS
+                                             : SIGV4_ERR_HEADER_MALFORMED;
+    const char *prefix = pre ? QRY_PREFIX : HDR_PREFIX;
+
+    /* -- request time ---------------------------------------------------- */
+    struct s3w_slice amz_date;
+    int64_t t;
+    if (pre) {
+        amz_date = a->amz_date;
+        if (sigv4_parse_amz_date(amz_date, &t)) {
+            sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                        "X-Amz-Date must be in the ISO8601 Long Format "
+                        "\"yyyyMMdd'T'HHmmss'Z'\"");
+            goto out;
+        }
+        memcpy(res->amz_date, amz_date.ptr, 16);
+        res->amz_date[16] = '\0';
+    } else {
+        size_t nd = 0;
+        const struct sigv4_header *dh = sigv4_int_find_header(
+            req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), &nd);
+        if (dh) {
+            amz_date = sigv4_int_trim(dh->value);
+            if (nd > 1 || sigv4_parse_amz_date(amz_date, &t)) {
+                sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
+                            "AWS authentication requires a valid Date or "
+                            "x-amz-date header");
+                goto out;
+            }
+            memcpy(res->amz_date, amz_date.ptr, 16);
+            res->amz_date[16] = '\0';
+        } else {
+            dh = sigv4_int_find_header(req->headers, req->n_headers,
+                                       S3W_SLICE_LIT("date"), &nd);
+            if (!dh || nd > 1 ||
+                parse_http_date(sigv4_int_trim(dh->value), &t)) {
+                sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
+                            "AWS authentication requires a valid Date or "
+                            "x-amz-date header");
+                goto out;
+            }
+            /* The string to sign always carries the ISO 8601 basic form. */
+            sigv4_format_amz_date(t, res->amz_date);
+            amz_date = s3w_slice(res->amz_date, 16);
+        }
+    }
+
+    /* -- credential scope ------------------------------------------------ */
+    if (memcmp(a->date.ptr, amz_date.ptr, 8) != 0) {
+        char d1[16], d2[24];
+        sigv4_int_sanitize(a->date, d1, sizeof d1);
+        sigv4_int_sanitize(amz_date, d2, sizeof d2);
+        sigv4_failf(err, scope_err, "%sInvalid credential date \"%s\". This "
+                    "date is not the same as X-Amz-Date: \"%s\".", prefix, d1,
+                    d2);
+        goto out;
+    }
+    if (a->algorithm == SIGV4_ALG_HMAC_SHA256 && !region_ok(opts, a->region)) {
+        char r1[48], r2[48];
+        sigv4_int_sanitize(a->region, r1, sizeof r1);
+        sigv4_int_sanitize(opts->regions[0], r2, sizeof r2);
+        sigv4_failf(err, scope_err, "%sthe region '%s' is wrong; expecting "
+                    "'%s'", prefix, r1, r2);
+        goto out;
+    }
+    if (!s3w_slice_eq(a->service, opts->service)) {
+        char s1[48], s2[48];
+        sigv4_int_sanitize(a->service, s1, sizeof s1);
+        sigv4_int_sanitize(opts->service, s2, sizeof s2);
+        sigv4_failf(err, scope_err, "%sincorrect service \"%s\". This "
+                    "endpoint belongs to \"%s\".", prefix, s1, s2);
+        goto out;
+    }
+    if (a->scope.len >= sizeof res->scope) {
+        sigv4_failf(err, scope_err, "%sthe Credential is mal-formed; "
+                    "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
+                    "aws4_request\".", prefix);
+        goto out;
+    }
+
+    /* -- time ------------------------------------------------------------ */
+    int64_t skew = opts->max_skew_s > 0 ? opts->max_skew_s : SIGV4_MAX_SKEW_S;
+    if (pre) {
+        int64_t e = 0;
+        for (size_t i = 0; i < a->expires.len; i++)
+            e = e * 10 + (a->expires.ptr[i] - '0');
+        if (e < 1) {
+            sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                        "X-Amz-Expires must be greater than 0");
+            goto out;
+        }
+        if (e > SIGV4_MAX_EXPIRES) {
+            sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                        "X-Amz-Expires must be less than a week (in seconds) "
+                        "that is 604800");
+            goto out;
+        }
+        if (t > now + skew) {
+            sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
+                        "Request is not valid yet");
+            goto out;
+        }
+        if (now > t + e) {
+            sigv4_fail(err, SIGV4_ERR_EXPIRED);
+            goto out;
+        }
+        res->expires_s = e;
+    } else if (now - t > skew || t - now > skew) {
+        sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);
+        goto out;
+    }
+    res->request_time = t;
+    res->age_s = now - t;
+
+    /* -- signed-header rules --------------------------------------------- */
+    if (check_signed_list(a->signed_headers, pre, err))
+        goto out;
+    res->signed_headers = a->signed_headers;
+    if (!sigv4_result_signed(res, S3W_SLICE_LIT("host"))) {
+        sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+        goto out;
+    }
+    /* S3 rejects any x-amz-* header the caller did not sign (S3 API
+     * Reference, sigv4-query-string-auth / header auth); the proxy forwards
+     * x-amz-* headers, so it must not vouch for unsigned ones. This is an
+     * S3 rule: other services (STS) take e.g. an unsigned
+     * x-amz-security-token (the 2015 suite's post-sts-header-after). */
+    if (s3) {
+        for (size_t i = 0; i < req->n_headers; i++) {
+            struct s3w_slice n = req->headers[i].name;
+            if (n.len >= 6 &&
+                s3w_slice_eq_nocase(s3w_slice(n.ptr, 6),
+                                    S3W_SLICE_LIT("x-amz-")) &&
+                !sigv4_result_signed(res, n)) {
+                sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+                goto out;
+            }
+        }
+    }
+
+    /* -- payload ---------------------------------------------------------- */
+    struct s3w_slice payload;
+    char body_hex[65];
+    size_t ncs = 0;
+    const struct sigv4_header *cs = sigv4_int_find_header(
+        req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-content-sha256"),
+        &ncs);
+    if (ncs > 1) {
+        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
+        goto out;
+    }
+    if (cs && (!pre || sigv4_result_signed(res, cs->name))) {
+        payload = sigv4_int_trim(cs->value);
+    } else if (pre) {
+        /* S3 presigned URLs sign the literal UNSIGNED-PAYLOAD. */
+        payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+    } else if (!s3 && opts->body_sha256) {
+        s3w_hex_encode(opts->body_sha256, 32, body_hex);
+        payload = s3w_slice(body_hex, 64);
+    } else {
+        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "Missing required header "
+                    "for this request: x-amz-content-sha256");
+        goto out;
+    }
+    res->payload_mode = sigv4_payload_mode_parse(payload, res->payload_sha256);
+    if (!res->payload_mode) {
+        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
+        goto out;
+    }
+    {
+        enum sigv4_payload_mode m = res->payload_mode;
+        bool ecdsa_mode = m == SIGV4_PAYLOAD_STREAMING_ECDSA ||
+                          m == SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER;
+        bool hmac_mode = m == SIGV4_PAYLOAD_STREAMING_HMAC ||
+                         m == SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER;
+        bool streaming = ecdsa_mode || hmac_mode ||
+                         m == SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+        if ((ecdsa_mode && a->algorithm != SIGV4_ALG_ECDSA_P256_SHA256) ||
+            (hmac_mode && a->algorithm != SIGV4_ALG_HMAC_SHA256) ||
+            (streaming && pre)) {
+            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "The payload mode %s "
+                        "cannot be used with this signature.",
+                        sigv4_payload_mode_name(m));
+            goto out;
+        }
+    }
+    res->has_payload_sha256 = res->payload_mode == SIGV4_PAYLOAD_SIGNED;
+
+    /* -- session token and secret ---------------------------------------- */
+    if (pre) {
+        res->session_token = a->security_token;
+    } else {
+        size_t nt = 0;
+        const struct sigv4_header *th = sigv4_int_find_header(
+            req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-security-token"),
+            &nt);
+        if (nt > 1) {
+            sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
+            goto out;
+        }
+        if (th)
+            res->session_token = sigv4_int_trim(th->value);
+    }
+    if (!opts->lookup) {
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto out;
+    }
+    switch (opts->lookup(opts->lookup_ud, a->access_key_id, res->session_token,
+                         secret, &secret_len)) {
+    case SIGV4_LOOKUP_OK:
+        if (secret_len > sizeof secret) {
+            sigv4_fail(err, SIGV4_ERR_INTERNAL);
+            goto out;
+        }
+        break;
+    case SIGV4_LOOKUP_UNKNOWN_KEY:
+        sigv4_fail(err, SIGV4_ERR_INVALID_ACCESS_KEY_ID);
+        goto out;
+    case SIGV4_LOOKUP_MISSING_TOKEN:
+        sigv4_fail(err, SIGV4_ERR_MISSING_SECURITY_HEADER);
+        goto out;
+    case SIGV4_LOOKUP_INVALID_TOKEN:
+        sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
+        goto out;
+    case SIGV4_LOOKUP_EXPIRED_TOKEN:
+        sigv4_fail(err, SIGV4_ERR_EXPIRED_TOKEN);
+        goto out;
+    default:
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto out;
+    }
+
+    /* -- canonical request, string to sign, signature --------------------- */
+    int crc = sigv4_canonical_request(req, opts->uri_mode, a->signed_headers,
+                                      payload, pre, &creq);
+    if (crc == S3W_E_INVAL) {
+        /* a signed header is absent, or a bad %-escape in path or query:
+         * what the client signed cannot be what we received */
+        sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
+        goto out;
+    }
+    if (crc) {
+        sigv4_fail(err, crc == S3W_E_TOOBIG ? SIGV4_ERR_INVALID_REQUEST
+                                            : SIGV4_ERR_INTERNAL);
+        if (crc == S3W_E_TOOBIG)
+            snprintf(err->message, sizeof err->message,
+                     "The request is too large to authenticate.");
+        goto out;
+    }
+    struct s3w_slice alg = a->algorithm == SIGV4_ALG_HMAC_SHA256
+        ? S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC)
+        : S3W_SLICE_LIT(SIGV4_ALGORITHM_ECDSA);
+    sts_len = sts_build(sts, sizeof sts, alg, amz_date, a->scope,
+                        s3w_buf_slice(&creq));
+    if (!sts_len) {
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto out;
+    }
+
+    if (a->algorithm == SIGV4_ALG_ECDSA_P256_SHA256) {
+        if (!opts->v4a.verify) {
+            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                        "AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported by "
+                        "this endpoint.");
+            goto out;
+        }
+        /* v4a: the regions travel in X-Amz-Region-Set (signed header or
+         * query parameter); the caller checks them against its region. */
+        if (!pre) {
+            const struct sigv4_header *rs = sigv4_int_find_header(
+                req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-region-set"),
+                NULL);
+            if (rs)
+                a->region_set = sigv4_int_trim(rs->value);
+        }
+        if (a->region_set.len == 0) {
+            sigv4_failf(err, scope_err, "%sthe X-Amz-Region-Set is missing.",
+                        pre ? "Error parsing the query string; " : HDR_PREFIX);
+            goto out;
+        }
+        int vr = opts->v4a.verify(opts->v4a.ctx, a->access_key_id,
+                                  s3w_slice(secret, secret_len),
+                                  s3w_slice(sts, sts_len), a->signature);
+        if (vr != 0) {
+            sigv4_fail(err, vr > 0 ? SIGV4_ERR_SIGNATURE_MISMATCH
+                                   : SIGV4_ERR_INTERNAL);
+            goto out;
+        }
+    } else {
+        if (opts->cache)
+            sigv4_keycache_get(opts->cache, s3w_slice(secret, secret_len),
+                               a->date, a->region, a->service, key);
+        else
+            sigv4_signing_key(s3w_slice(secret, secret_len), a->date,
+                              a->region, a->service, key);
+        sigv4_signature(key, s3w_slice(sts, sts_len), sig);
+        /* Hex is decoded first so the compare is over 32 raw bytes in
+         * constant time; a signature that is not 64 hex digits cannot
+         * match. */
+        bool ok = a->signature.len == 64 &&
+                  s3w_hex_decode(a->signature, given, 32) == 0;
+        ok = s3w_ct_equal(sig, 32, ok ? given : sig, 32) && ok;
+        if (!ok) {
+            sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
+            goto out;
+        }
+        memcpy(res->seed_signature, sig, 32);
+        s3w_hex_encode(sig, 32, res->seed_signature_hex);
+        memcpy(res->signing_key, key, 32);
+    }
+
+    /* -- success ----------------------------------------------------------- */
+    res->algorithm = a->algorithm;
+    res->presigned = pre;
+    res->access_key_id = a->access_key_id;
+    res->region = a->region;
+    res->service = a->service;
+    res->date = a->date;
+    res->region_set = a->region_set;
+    memcpy(res->scope, a->scope.ptr, a->scope.len);
+    res->scope[a->scope.len] = '\0';
+    res->scope_len = a->scope.len;
+    rc = 0;
+
+out:
+    s3w_wipe(secret, sizeof secret);
+    s3w_wipe(key, sizeof key);
+    s3w_wipe(sig, sizeof sig);
+    s3w_wipe(given, sizeof given);
+    s3w_buf_cleanup(&creq);
+    if (rc)
+        sigv4_result_cleanup(res);
+    return rc;
+}
