@@ -502,12 +502,14 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     }
     if (cs && (!pre || sigv4_result_signed(res, cs->name))) {
         payload = sigv4_int_trim(cs->value);
+    } else if (!s3 && opts->body_sha256) {
+        /* Other services sign the body hash itself, presigned or not
+         * (aws-c-auth query-signed cases). */
+        s3w_hex_encode(opts->body_sha256, 32, body_hex);
+        payload = s3w_slice(body_hex, 64);
     } else if (pre) {
         /* S3 presigned URLs sign the literal UNSIGNED-PAYLOAD. */
         payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
-    } else if (!s3 && opts->body_sha256) {
-        s3w_hex_encode(opts->body_sha256, 32, body_hex);
-        payload = s3w_slice(body_hex, 64);
     } else {
         sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "Missing required header "
                     "for this request: x-amz-content-sha256");
