@@ -1,0 +1,257 @@
+/*
+ * test_s3map_context.c - condition keys s3map puts into the policy context
+ * for representative requests (S3 service authorization reference: which
+ * keys each action takes; IAM global condition keys).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "s3map.h"
+
+static struct s3map_result res;
+static struct policy_context ctx;
+
+#define H(n, v) { S3W_SLICE_LIT(n), S3W_SLICE_LIT(v) }
+
+/* 2023-11-14T22:13:20Z */
+#define NOW_MS 1700000000000LL
+
+static struct s3map_conn_facts facts(void)
+{
+    struct s3map_conn_facts f = {
+        .source_ip = S3W_SLICE_LIT("203.0.113.7"),
+        .tls_version = S3W_SLICE_LIT("1.3"),
+        .now_ms = NOW_MS + 999, /* sub-second part is dropped, not rounded */
+        .user_agent = S3W_SLICE_LIT("aws-cli/2.15"),
+        .referer = S3W_SLICE_NULL,
+        .region = S3W_SLICE_LIT("eu-west-1"),
+        .auth_type = S3MAP_AUTH_HEADER,
+        .sig_version = S3MAP_SIG_V4,
+        .signature_age_ms = 1234,
+        .content_sha256 = S3W_SLICE_LIT("UNSIGNED-PAYLOAD"),
+        .resource_account = S3W_SLICE_LIT("111111111111"),
+    };
+    return f;
+}
+
+static int run(const char *method, const char *bucket, const char *key, const char *query,
+               const struct s3map_header *h, size_t nh, const struct s3map_conn_facts *f)
+{
+    static struct s3map_request req;
+    req = (struct s3map_request){
+        s3w_slice_cstr(method), s3w_slice_cstr(bucket), s3w_slice_cstr(key),
+        s3w_slice_cstr(query), h, nh,
+    };
+    policy_context_init(&ctx);
+    int rc = s3map_map(&req, &res);
+    if (rc)
+        return rc;
+    return s3map_fill_context(&res, &req, f, &ctx);
+}
+
+static void has(const char *key, const char *want)
+{
+    const struct policy_ctx_entry *e = policy_context_get(&ctx, s3w_slice_cstr(key));
+    if (!e)
+        fail_msg("%s absent, want \"%s\"", key, want);
+    if (e->nvalues != 1 || !s3w_slice_eq_cstr(e->values[0], want))
+        fail_msg("%s = \"%.*s\", want \"%s\"", key, (int)e->values[0].len, e->values[0].ptr, want);
+}
+
+static void absent(const char *key)
+{
+    const struct policy_ctx_entry *e = policy_context_get(&ctx, s3w_slice_cstr(key));
+    if (e)
+        fail_msg("%s present (\"%.*s\"), want absent", key, (int)e->values[0].len,
+                 e->values[0].ptr);
+}
+
+static void test_list_keys(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    static const struct s3map_header acl[] = { H("x-amz-acl", "public-read") };
+    assert_int_equal(run("GET", "b", "", "list-type=2&prefix=home%2Falice%2F&delimiter=%2F"
+                         "&max-keys=100", acl, 1, &f), 0);
+    has("s3:prefix", "home/alice/");
+    has("s3:delimiter", "/");
+    has("s3:max-keys", "100");
+    /* s3:ListBucket does not take s3:x-amz-acl: not set even though sent */
+    absent("s3:x-amz-acl");
+    has("s3:authType", "REST-HEADER");
+    has("s3:signatureversion", "AWS4-HMAC-SHA256");
+    has("s3:signatureAge", "1234");
+    has("s3:TlsVersion", "1.3");
+    has("s3:ResourceAccount", "111111111111");
+    has("s3:x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    has("aws:SecureTransport", "true");
+    has("aws:SourceIp", "203.0.113.7");
+    has("aws:CurrentTime", "2023-11-14T22:13:20Z");
+    has("aws:EpochTime", "1700000000");
+    has("aws:UserAgent", "aws-cli/2.15");
+    has("aws:RequestedRegion", "eu-west-1");
+    absent("aws:Referer");
+    /* identity keys are the config module's */
+    absent("aws:userid");
+    absent("aws:PrincipalArn");
+
+    /* no prefix parameter -> no s3:prefix; an empty one -> "" */
+    assert_int_equal(run("GET", "b", "", "", NULL, 0, &f), 0);
+    absent("s3:prefix");
+    absent("s3:delimiter");
+    assert_int_equal(run("GET", "b", "", "prefix=", NULL, 0, &f), 0);
+    has("s3:prefix", "");
+    assert_int_equal(run("GET", "b", "", "versions&prefix=a+b", NULL, 0, &f), 0);
+    has("s3:prefix", "a b");
+}
+
+static void test_put_object_keys(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    f.tls_version = S3W_SLICE_NULL;
+    f.auth_type = S3MAP_AUTH_QUERY;
+    f.sig_version = S3MAP_SIG_V4A;
+    f.referer = S3W_SLICE_LIT("https://example.com/");
+    static const struct s3map_header h[] = {
+        H("x-amz-acl", "bucket-owner-full-control"),
+        H("x-amz-grant-read", "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""),
+        H("x-amz-grant-write", "id=w"), H("x-amz-grant-read-acp", "id=ra"),
+        H("x-amz-grant-write-acp", "id=wa"), H("x-amz-grant-full-control", "id=fc"),
+        H("x-amz-server-side-encryption", "aws:kms"),
+        H("x-amz-server-side-encryption-aws-kms-key-id",
+          "arn:aws:kms:eu-west-1:111111111111:key/abc"),
+        H("x-amz-storage-class", "  STANDARD_IA\t"),
+        H("x-amz-tagging", "Project=Blue&Env=prod%20x&Empty="),
+        H("x-amz-object-lock-mode", "GOVERNANCE"),
+        H("x-amz-object-lock-retain-until-date", "2023-11-24T10:13:20.500Z"),
+        H("x-amz-object-lock-legal-hold", "OFF"),
+        H("If-None-Match", "*"),
+        H("x-amz-metadata-directive", "REPLACE"),
+    };
+    assert_int_equal(run("PUT", "b", "k", "", h, sizeof h / sizeof h[0], &f), 0);
+    has("s3:x-amz-acl", "bucket-owner-full-control");
+    has("s3:x-amz-grant-read", "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"");
+    has("s3:x-amz-grant-write", "id=w");
+    has("s3:x-amz-grant-read-acp", "id=ra");
+    has("s3:x-amz-grant-write-acp", "id=wa");
+    has("s3:x-amz-grant-full-control", "id=fc");
+    has("s3:x-amz-server-side-encryption", "aws:kms");
+    has("s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "arn:aws:kms:eu-west-1:111111111111:key/abc");
+    has("s3:x-amz-storage-class", "STANDARD_IA");
+    has("s3:RequestObjectTag/Project", "Blue");
+    has("s3:requestobjecttag/env", "prod x");
+    has("s3:RequestObjectTag/Empty", "");
+    const struct policy_ctx_entry *e =
+        policy_context_get(&ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"));
+    assert_non_null(e);
+    assert_true(e->multi);
+    assert_int_equal(e->nvalues, 3);
+    assert_true(s3w_slice_eq_cstr(e->values[0], "Project"));
+    assert_true(s3w_slice_eq_cstr(e->values[1], "Env"));
+    assert_true(s3w_slice_eq_cstr(e->values[2], "Empty"));
+    has("s3:object-lock-mode", "GOVERNANCE");
+    has("s3:object-lock-retain-until-date", "2023-11-24T10:13:20.500Z");
+    has("s3:object-lock-legal-hold", "OFF");
+    /* 9.5 days and a bit ahead of NOW_MS: a started day counts */
+    has("s3:object-lock-remaining-retention-days", "10");
+    has("s3:if-none-match", "*");
+    has("s3:x-amz-metadata-directive", "REPLACE");
+    has("s3:authType", "REST-QUERY-STRING");
+    has("s3:signatureversion", "AWS4-ECDSA-P256-SHA256");
+    absent("s3:TlsVersion");
+    has("aws:SecureTransport", "false");
+    has("aws:Referer", "https://example.com/");
+    absent("s3:x-amz-copy-source");
+    absent("s3:versionid");
+}
+
+static void test_copy_and_version_keys(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    f.auth_type = S3MAP_AUTH_NONE;
+    f.sig_version = S3MAP_SIG_NONE;
+    f.signature_age_ms = -1;
+    f.source_ip = S3W_SLICE_NULL;
+    static const struct s3map_header h[] = {
+        H("x-amz-copy-source", "/src/public/a%20b.txt?versionId=V1"),
+        H("x-amz-metadata-directive", "COPY"),
+    };
+    assert_int_equal(run("PUT", "b", "k", "", h, 2, &f), 0);
+    has("s3:x-amz-copy-source", "src/public/a b.txt");
+    has("s3:x-amz-metadata-directive", "COPY");
+    absent("s3:authType");
+    absent("s3:signatureversion");
+    absent("s3:signatureAge");
+    absent("aws:SourceIp");
+
+    assert_int_equal(run("GET", "b", "k", "versionId=abc%2Bd", NULL, 0, &f), 0);
+    has("s3:versionid", "abc+d");
+    has("s3:VersionId", "abc+d");
+    /* GetObject without a version: the key is absent */
+    assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
+    absent("s3:versionid");
+    /* ListBuckets takes none of the request keys */
+    assert_int_equal(run("GET", "", "", "prefix=x", NULL, 0, &f), 0);
+    absent("s3:prefix");
+    has("aws:EpochTime", "1700000000");
+}
+
+static void test_tagging_errors(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    static const char *const bad[] = {
+        "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11", /* 11 tags */
+        "a=1&a=2",
+        "Env=1&env=2", /* collide as condition key names */
+        "=v",
+        "a=%zz",
+    };
+    static const char *const why[] = {
+        "Object tags cannot be greater than 10",
+        "Cannot provide multiple Tags with the same key",
+        "Cannot provide multiple Tags with the same key",
+        "tag key or value length",
+        "malformed x-amz-tagging",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct s3map_header h[] = { { S3W_SLICE_LIT("x-amz-tagging"), s3w_slice_cstr(bad[i]) } };
+        int rc = run("PUT", "b", "k", "", h, 1, &f);
+        if (rc != S3MAP_E_INVALID_TAG)
+            fail_msg("tagging \"%s\": %d", bad[i], rc);
+        assert_string_equal(s3map_error_code(rc), "InvalidTag");
+        assert_string_equal(res.detail, why[i]);
+    }
+    /* exactly 10 is fine */
+    struct s3map_header ok[] = {
+        { S3W_SLICE_LIT("x-amz-tagging"), S3W_SLICE_LIT("a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10") },
+    };
+    assert_int_equal(run("PUT", "b", "k", "", ok, 1, &f), 0);
+    has("s3:RequestObjectTag/j", "10");
+
+    struct s3map_header baddate[] = {
+        { S3W_SLICE_LIT("x-amz-object-lock-retain-until-date"), S3W_SLICE_LIT("tomorrow") },
+    };
+    assert_int_equal(run("PUT", "b", "k", "", baddate, 1, &f), S3MAP_E_INVALID_ARGUMENT);
+    assert_string_equal(res.detail, "x-amz-object-lock-retain-until-date is not an ISO 8601 date");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_keys),
+        cmocka_unit_test(test_put_object_keys),
+        cmocka_unit_test(test_copy_and_version_keys),
+        cmocka_unit_test(test_tagging_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
