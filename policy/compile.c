@@ -35,6 +35,7 @@
 
 struct cctx {
     struct policy *p;
+    bool s3only; /* a bucket policy: s3 actions, s3 ARNs, S3 keys only */
     struct policy_diags *d;
     struct s3w_slice bucket;
     size_t errors, warnings;
@@ -439,7 +440,7 @@ static bool compile_action(struct cctx *c, const cJSON *j, const char *path, voi
                  "\"%.*s\"", path, (int)(v.len > 160 ? 160 : v.len), v.ptr);
             return false;
         }
-        if (c->p->kind == POLICY_KIND_RESOURCE &&
+        if (c->s3only &&
             !s3w_slice_eq_nocase((struct s3w_slice){ v.ptr, svc }, S3W_SLICE_LIT("s3"))) {
             diag(c, POLICY_SEV_ERROR, S3M_ACTION,
                  "%s: a bucket policy can only grant s3 actions: \"%.*s\"", path,
@@ -523,7 +524,7 @@ static bool compile_resource(struct cctx *c, const cJSON *j, const char *path, v
                      "\"%.*s\"", path, (int)(v.len > 160 ? 160 : v.len), v.ptr);
                 return false;
             }
-        if (c->p->kind == POLICY_KIND_RESOURCE && !s3w_slice_eq_cstr(part[2], "s3")) {
+        if (c->s3only && !s3w_slice_eq_cstr(part[2], "s3")) {
             diag(c, POLICY_SEV_ERROR, S3M_RESOURCE,
                  "%s: a bucket policy resource must be an s3 ARN: \"%.*s\"", path,
                  (int)(v.len > 160 ? 160 : v.len), v.ptr);
@@ -540,7 +541,7 @@ static bool compile_resource(struct cctx *c, const cJSON *j, const char *path, v
         diag(c, POLICY_SEV_ERROR, S3M_RESOURCE, "%s: %s", path, why);
         return false;
     }
-    if (c->p->kind == POLICY_KIND_RESOURCE && c->bucket.len && !can_belong_to_bucket(pt, c->bucket)) {
+    if (c->s3only && c->bucket.len && !can_belong_to_bucket(pt, c->bucket)) {
         diag(c, POLICY_SEV_ERROR, S3M_RESOURCE,
              "%s: resource cannot belong to bucket \"%.*s\" that this policy is attached to: "
              "\"%.*s\"", path, (int)c->bucket.len, c->bucket.ptr,
@@ -593,7 +594,7 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
          * key (iam:PolicyArn in seed 000) never matches an S3 request: an
          * error in a bucket policy, a warning in identity-side policies,
          * which may also govern other services. */
-        if (s3_or_aws || c->p->kind == POLICY_KIND_RESOURCE) {
+        if (s3_or_aws || c->s3only) {
             diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
                  "%s: unknown condition key \"%.64s\" (not a global aws: key, an S3 key or a "
                  "tag key)", path, k->string);
@@ -970,7 +971,8 @@ int policy_compile(const char *json, size_t len, const struct policy_compile_opt
     /* the compiled form is bounded too: a generous multiple of the source */
     arena_init(&p->arena, 64 * 1024 + 48 * (len < cap ? len : cap) * 4);
     p->kind = opts->kind;
-    struct cctx c = { .p = p, .d = diags, .bucket = opts->bucket };
+    struct cctx c = { .p = p, .d = diags, .bucket = opts->bucket,
+                      .s3only = opts->kind == POLICY_KIND_RESOURCE && !opts->any_service };
     int rc = POLICY_E_INVALID;
     cJSON *root = NULL;
 

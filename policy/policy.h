@@ -99,6 +99,9 @@ struct policy_compile_opts {
     /* 0 = the kind's default cap (POLICY_BUCKET_MAX_BYTES for resource
      * policies, POLICY_OTHER_MAX_BYTES otherwise). */
     size_t max_bytes;
+    /* Resource policies of other services (simulate, trust policies): skip
+     * the S3-only checks (s3 actions and ARNs, S3 condition keys). */
+    bool any_service;
 };
 
 struct policy;

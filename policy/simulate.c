@@ -68,7 +68,7 @@ static int compile_one(struct sim *s, const cJSON *doc, const char *name, enum p
         return fail(s, "out of memory");
     }
     policy_diags_init(d);
-    struct policy_compile_opts o = { .kind = kind, .name = name };
+    struct policy_compile_opts o = { .kind = kind, .name = name, .any_service = true };
     int rc = policy_compile(src, len, &o, out, d);
     free(text);
     if (rc != POLICY_OK) {
