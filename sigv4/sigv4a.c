@@ -880,3 +880,246 @@ int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
                  region.ptr);
     return -1;
 }
+
+/* ---- signing requests ------------------------------------------------------------ */
+
+/* Names the signer adds itself; a caller passing one would sign it twice. */
+static bool reserved_header(struct s3w_slice name)
+{
+    static const char *const names[] = {
+        "authorization", "x-amz-date", "x-amz-content-sha256",
+        "x-amz-region-set", "x-amz-security-token",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (s3w_slice_eq_nocase(name, s3w_slice_cstr(names[i])))
+            return true;
+    return false;
+}
+
+static int slice_cmp(const void *a, const void *b)
+{
+    const struct s3w_slice *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->ptr, y->ptr, n) : 0;
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Lower-cases the names of hdrs into arena, sorts them, drops repeats and
+ * joins them with ';' into out. */
+static int signed_header_list(const struct sigv4_header *hdrs, size_t n, char *arena,
+                              size_t arena_cap, struct s3w_slice *names, struct s3w_buf *out)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct s3w_slice nm = hdrs[i].name;
+        if (nm.len == 0 || nm.len > arena_cap - used)
+            return S3W_E_TOOBIG;
+        for (size_t j = 0; j < nm.len; j++) {
+            unsigned char ch = (unsigned char)nm.ptr[j];
+            if (ch <= ' ' || ch == ':' || ch == ';' || ch >= 0x7f)
+                return S3W_E_INVAL;
+            arena[used + j] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+        }
+        names[i] = s3w_slice(arena + used, nm.len);
+        used += nm.len;
+    }
+    qsort(names, n, sizeof names[0], slice_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i && s3w_slice_eq(names[i], names[i - 1]))
+            continue;
+        if (i && (rc = s3w_buf_append_char(out, ';')) != 0)
+            break;
+        rc = s3w_buf_append_slice(out, names[i]);
+    }
+    return rc;
+}
+
+/* Shared checks and the scope for both signing forms. */
+static int sign_prepare(const struct sigv4_sign_params *p, const struct sigv4_credentials *creds,
+                        const struct sigv4a_key *key, struct s3w_slice region_set,
+                        char amz_date[17], struct s3w_buf *scope, struct sigv4_error *err)
+{
+    if (!sigv4a_key_can_sign(key))
+        return sigv4_failf(err, SIGV4_ERR_INTERNAL, "SigV4a signing needs a private key.");
+    if (creds->access_key_id.len == 0 || creds->access_key_id.len > SIGV4A_AKID_MAX)
+        return sigv4_failf(err, SIGV4_ERR_INTERNAL, "Invalid access key id for signing.");
+    /* "x" only probes well-formedness; control characters would break the
+     * header or the canonical form. */
+    if (sigv4a_region_set_check(region_set, S3W_SLICE_LIT("x")) == SIGV4A_E_REGION_SET)
+        return sigv4_failf(err, SIGV4_ERR_INTERNAL, "Invalid SigV4a region set.");
+    for (size_t i = 0; i < region_set.len; i++)
+        if ((unsigned char)region_set.ptr[i] < ' ' || region_set.ptr[i] == 0x7f)
+            return sigv4_failf(err, SIGV4_ERR_INTERNAL, "Invalid SigV4a region set.");
+    if (p->n_headers > SIGV4_MAX_HEADERS - 4)
+        return sigv4_fail(err, SIGV4_ERR_INTERNAL);
+    for (size_t i = 0; i < p->n_headers; i++)
+        if (reserved_header(p->headers[i].name))
+            return sigv4_failf(err, SIGV4_ERR_INTERNAL,
+                               "The signer adds this header itself; do not pass it.");
+    sigv4_format_amz_date(p->now, amz_date);
+    if (sigv4a_scope(scope, s3w_slice(amz_date, 16), p->service) != 0)
+        return sigv4_failf(err, SIGV4_ERR_INTERNAL, "Invalid service for the SigV4a scope.");
+    return 0;
+}
+
+int sigv4a_sign_headers(const struct sigv4_sign_params *p, const struct sigv4_credentials *creds,
+                        const struct sigv4a_key *key, struct s3w_slice region_set,
+                        struct sigv4a_signed *out, struct sigv4_error *err)
+{
+    int rc = -1;
+    struct s3w_buf scope, signed_h, creq, sts;
+    struct sigv4_header hdrs[SIGV4_MAX_HEADERS];
+    struct s3w_slice names[SIGV4_MAX_HEADERS];
+    char arena[4096];
+    char amz_date[17];
+
+    memset(out, 0, sizeof *out);
+    s3w_buf_init(&scope, SIGV4A_SCOPE_MAX);
+    s3w_buf_init(&signed_h, 4096);
+    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
+    s3w_buf_init(&sts, 512);
+    if (sign_prepare(p, creds, key, region_set, amz_date, &scope, err))
+        goto cleanup;
+
+    struct s3w_slice payload = p->payload.len ? p->payload : S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+    if (sigv4_payload_mode_parse(payload, NULL) == 0 || payload.len >= sizeof out->content_sha256) {
+        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "Unknown x-amz-content-sha256 value.");
+        goto cleanup;
+    }
+
+    size_t n = p->n_headers;
+    memcpy(hdrs, p->headers, n * sizeof hdrs[0]);
+    hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-date"), s3w_slice(amz_date, 16) };
+    hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-content-sha256"), payload };
+    hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-region-set"), region_set };
+    if (creds->session_token.len)
+        hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-security-token"),
+                                           creds->session_token };
+    if (signed_header_list(hdrs, n, arena, sizeof arena, names, &signed_h) != 0) {
+        sigv4_failf(err, SIGV4_ERR_INTERNAL, "Header names too long or invalid for signing.");
+        goto cleanup;
+    }
+    struct sigv4_request req = { p->method, p->target, hdrs, n };
+    if (sigv4_canonical_request(&req, p->uri_mode, s3w_buf_slice(&signed_h), payload, false,
+                                &creq) != 0 ||
+        sigv4a_string_to_sign(&sts, s3w_slice(amz_date, 16), s3w_buf_slice(&scope),
+                              s3w_buf_slice(&creq)) != 0 ||
+        sigv4a_sign_sts(key, s3w_buf_slice(&sts), out->signature, &out->signature_len) != 0) {
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto cleanup;
+    }
+    int w = snprintf(out->authorization, sizeof out->authorization,
+                     SIGV4A_ALGORITHM " Credential=%.*s/%.*s, SignedHeaders=%.*s, Signature=%s",
+                     (int)creds->access_key_id.len, creds->access_key_id.ptr, (int)scope.len,
+                     scope.ptr, (int)signed_h.len, signed_h.ptr, out->signature);
+    if (w < 0 || (size_t)w >= sizeof out->authorization) {
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto cleanup;
+    }
+    out->authorization_len = (size_t)w;
+    memcpy(out->amz_date, amz_date, sizeof amz_date);
+    memcpy(out->content_sha256, payload.ptr, payload.len);
+    out->content_sha256_len = payload.len;
+    out->region_set = region_set;
+    out->security_token = creds->session_token;
+    memcpy(out->scope, scope.ptr, scope.len);
+    out->scope_len = scope.len;
+    rc = 0;
+cleanup:
+    if (rc)
+        memset(out, 0, sizeof *out);
+    s3w_buf_cleanup(&scope);
+    s3w_buf_cleanup(&signed_h);
+    s3w_buf_cleanup(&creq);
+    s3w_buf_cleanup(&sts);
+    return rc;
+}
+
+static int add_qparam(struct s3w_buf *t, bool *first, const char *name, struct s3w_slice value)
+{
+    int rc;
+    if ((rc = s3w_buf_append_char(t, *first ? '?' : '&')) ||
+        (rc = s3w_buf_append_cstr(t, name)) || (rc = s3w_buf_append_char(t, '=')))
+        return rc;
+    *first = false;
+    return sigv4_uri_encode(value, false, t);
+}
+
+int sigv4a_presign(const struct sigv4_sign_params *p, const struct sigv4_credentials *creds,
+                   const struct sigv4a_key *key, struct s3w_slice region_set, int64_t expires_s,
+                   struct s3w_buf *out, struct sigv4_error *err)
+{
+    int rc = -1;
+    struct s3w_buf scope, signed_h, cred, target, creq, sts;
+    struct s3w_slice names[SIGV4_MAX_HEADERS];
+    char arena[4096];
+    char amz_date[17], expires[24];
+    char sig[SIGV4A_SIG_HEX_MAX + 1];
+    size_t sig_len = 0;
+
+    s3w_buf_init(&scope, SIGV4A_SCOPE_MAX);
+    s3w_buf_init(&signed_h, 4096);
+    s3w_buf_init(&cred, SIGV4A_AKID_MAX + 1 + SIGV4A_SCOPE_MAX);
+    s3w_buf_init(&target, SIGV4_MAX_CANONICAL);
+    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
+    s3w_buf_init(&sts, 512);
+    if (expires_s < 1 || expires_s > SIGV4_MAX_EXPIRES) {
+        sigv4_failf(err, SIGV4_ERR_INTERNAL, "X-Amz-Expires must be 1..604800.");
+        goto cleanup;
+    }
+    if (sign_prepare(p, creds, key, region_set, amz_date, &scope, err))
+        goto cleanup;
+    if (p->n_headers == 0 ||
+        signed_header_list(p->headers, p->n_headers, arena, sizeof arena, names, &signed_h) != 0) {
+        sigv4_failf(err, SIGV4_ERR_INTERNAL, "Presigning needs valid headers (at least Host).");
+        goto cleanup;
+    }
+    snprintf(expires, sizeof expires, "%lld", (long long)expires_s);
+
+    const char *q = memchr(p->target.ptr, '?', p->target.len);
+    bool first = q == NULL || (size_t)(q - p->target.ptr) + 1 == p->target.len;
+    struct s3w_slice base = q && first ? s3w_slice(p->target.ptr, (size_t)(q - p->target.ptr))
+                                       : p->target;
+    if (s3w_buf_append_slice(&target, base) ||
+        s3w_buf_append_slice(&cred, creds->access_key_id) ||
+        s3w_buf_append_char(&cred, '/') || s3w_buf_append_slice(&cred, s3w_buf_slice(&scope)) ||
+        add_qparam(&target, &first, "X-Amz-Algorithm", S3W_SLICE_LIT(SIGV4A_ALGORITHM)) ||
+        add_qparam(&target, &first, "X-Amz-Credential", s3w_buf_slice(&cred)) ||
+        add_qparam(&target, &first, "X-Amz-Date", s3w_slice(amz_date, 16)) ||
+        add_qparam(&target, &first, "X-Amz-SignedHeaders", s3w_buf_slice(&signed_h)) ||
+        add_qparam(&target, &first, "X-Amz-Expires", s3w_slice_cstr(expires)) ||
+        (creds->session_token.len &&
+         add_qparam(&target, &first, "X-Amz-Security-Token", creds->session_token)) ||
+        add_qparam(&target, &first, "X-Amz-Region-Set", region_set)) {
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto cleanup;
+    }
+    struct sigv4_request req = { p->method, s3w_buf_slice(&target), p->headers, p->n_headers };
+    if (sigv4_canonical_request(&req, p->uri_mode, s3w_buf_slice(&signed_h),
+                                S3W_SLICE_LIT("UNSIGNED-PAYLOAD"), true, &creq) != 0 ||
+        sigv4a_string_to_sign(&sts, s3w_slice(amz_date, 16), s3w_buf_slice(&scope),
+                              s3w_buf_slice(&creq)) != 0 ||
+        sigv4a_sign_sts(key, s3w_buf_slice(&sts), sig, &sig_len) != 0) {
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto cleanup;
+    }
+    size_t mark = out->len;
+    if (s3w_buf_append_slice(out, s3w_buf_slice(&target)) ||
+        s3w_buf_append_cstr(out, "&X-Amz-Signature=") || s3w_buf_append(out, sig, sig_len)) {
+        out->len = mark;
+        if (out->ptr)
+            out->ptr[mark] = '\0';
+        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    s3w_buf_cleanup(&scope);
+    s3w_buf_cleanup(&signed_h);
+    s3w_buf_cleanup(&cred);
+    s3w_buf_cleanup(&target);
+    s3w_buf_cleanup(&creq);
+    s3w_buf_cleanup(&sts);
+    return rc;
+}

@@ -273,4 +273,50 @@ extern const struct sigv4_chain_ops sigv4a_chain_ops;
 int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
                         struct sigv4_error *err);
 
+/* ---- signing requests (tests, the `presign` command, a v4a upstream) ----------
+ * The same request model and rules as sigv4_sign_headers() / sigv4_presign()
+ * (sigv4.h), with the SigV4a differences: the key is the P-256 key of the
+ * credential (pass the one sigv4a_key_cache_get or sigv4a_key_derive gave
+ * for creds->access_key_id; creds->secret is not used), p->region and
+ * p->cache are ignored, and region_set (e.g. "us-east-1", "us-*", "*") is
+ * signed as x-amz-region-set / X-Amz-Region-Set. */
+struct sigv4a_signed {
+    char authorization[4096];
+    size_t authorization_len;
+    char amz_date[17];                 /* x-amz-date value, NUL-terminated */
+    char content_sha256[80];           /* x-amz-content-sha256 value */
+    size_t content_sha256_len;
+    /* Send these too: x-amz-region-set (borrowed from the caller's
+     * region_set) and, if non-empty, x-amz-security-token (borrowed from
+     * creds). */
+    struct s3w_slice region_set;
+    struct s3w_slice security_token;
+    /* The request signature: the seed of an ECDSA aws-chunked stream. */
+    char signature[SIGV4A_SIG_HEX_MAX + 1];
+    size_t signature_len;
+    char scope[SIGV4A_SCOPE_MAX + 1];  /* DATE/SERVICE/aws4_request */
+    size_t scope_len;
+};
+
+/* Header-signs: SignedHeaders = the caller's headers (lower-cased, sorted,
+ * repeated names once) + x-amz-content-sha256, x-amz-date,
+ * x-amz-region-set and x-amz-security-token when a token is given; the
+ * caller must not pass those (nor Authorization): InternalError if it does.
+ * Authorization is "AWS4-ECDSA-P256-SHA256 Credential=AKID/SCOPE,
+ * SignedHeaders=..., Signature=<hex DER>" (aws-c-auth's layout). Returns 0,
+ * or -1 with err (InvalidRequest for an unknown payload value, InternalError
+ * for a cap hit or a key that cannot sign). */
+int sigv4a_sign_headers(const struct sigv4_sign_params *p, const struct sigv4_credentials *creds,
+                        const struct sigv4a_key *key, struct s3w_slice region_set,
+                        struct sigv4a_signed *out, struct sigv4_error *err);
+
+/* Presigns: appends to out p->target with X-Amz-Algorithm, -Credential,
+ * -Date, -SignedHeaders, -Expires, [-Security-Token,] -Region-Set (in
+ * aws-c-auth's order, after the target's own query) and X-Amz-Signature.
+ * Only the given headers (at least Host) are signed; the payload is
+ * UNSIGNED-PAYLOAD. expires_s must be 1..604800. 0, or -1 with err. */
+int sigv4a_presign(const struct sigv4_sign_params *p, const struct sigv4_credentials *creds,
+                   const struct sigv4a_key *key, struct s3w_slice region_set, int64_t expires_s,
+                   struct s3w_buf *out, struct sigv4_error *err);
+
 #endif
