@@ -334,6 +334,7 @@ struct sigv4_chunked_decoder {
     uint64_t chunk_size;     /* current chunk */
     uint64_t chunk_left;
     uint64_t total;          /* decoded bytes seen */
+    bool short_seen;         /* a data chunk under min_chunk has been read */
 
     EVP_MD *sha256_md;       /* fetched once */
     EVP_MD_CTX *md;          /* current chunk's sha256 (signed modes) */
@@ -623,10 +624,14 @@ static int parse_size_line(struct sigv4_chunked_decoder *d, struct s3w_slice l)
         return fail(d, SIGV4_CHUNK_E_TOOBIG);
     if (size > d->p.decoded_length - d->total)
         return fail(d, SIGV4_CHUNK_E_LENGTH);
-    /* A short chunk is legal only as the last data chunk, which with the
-     * decoded length known is the one that ends exactly at it. */
-    if (size > 0 && size < d->p.min_chunk && d->total + size != d->p.decoded_length)
+    /* A short chunk is legal only as the last data chunk: S3 answers
+     * InvalidChunkSizeError when another data chunk follows one. (Checked
+     * when the next one comes, so that a wrong decoded length still gets
+     * its own error.) */
+    if (size > 0 && d->short_seen)
         return fail(d, SIGV4_CHUNK_E_CHUNKSIZE);
+    if (size > 0 && size < d->p.min_chunk)
+        d->short_seen = true;
     d->chunk_size = d->chunk_left = size;
     return SIGV4_CHUNK_OK;
 }

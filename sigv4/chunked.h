@@ -234,7 +234,8 @@ int sigv4_chunked_decode(struct sigv4_chunked_decoder *d, const void *p, size_t 
 int sigv4_chunked_finish(struct sigv4_chunked_decoder *d);
 bool sigv4_chunked_done(const struct sigv4_chunked_decoder *d);
 /* Details of the current error (rc 0 if none). The message may name the
- * checksum algorithm; it never contains signatures, keys or body bytes. */
+ * checksum algorithm; it never contains signatures, keys or body bytes.
+ * code and message stay valid as long as d. */
 struct sigv4_chunk_error sigv4_chunked_error(const struct sigv4_chunked_decoder *d);
 /* Maps a code to its S3 error without a decoder (messages are generic). */
 struct sigv4_chunk_error sigv4_chunk_error_for(int rc);
