@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Local STS through real clients: `aws sts assume-role --endpoint-url` and
+boto3 against s3warden, then S3 calls with the temporary credentials - the
+seed 003 walkthrough (S3 developer guide, Example 4): user Dave in account C
+assumes examplerole in account A (trust: account C; Dave's policy:
+sts:AssumeRole on it) and reads objects in A's examplebucket; anything else
+is denied. Upstream: moto_server with auth on.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+A, C, X = "111111111111", "333333333333", "444455556666"
+BUCKET = "examplebucket"
+ROLE = role_arn(A, "examplerole")
+ROLE_ID = "AROAEXAMPLEROLE00001"
+
+W = World()
+for acct in (A, C, X):
+    W.account(acct)
+W.bucket(BUCKET, A)
+W.role(A, "examplerole", ROLE_ID,
+       policy({"Sid": "", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{C}:root"},
+               "Action": "sts:AssumeRole"}),
+       policies=[policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/*"))])
+W.role(A, "untrusted-role", "AROAUNTRUSTED0000001",
+       policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{X}:root"}, "Action": "sts:AssumeRole"}),
+       policies=[policy(allow("s3:*", "*"))])
+DAVE = W.user(C, "Dave", "AIDADAVE000000000001", policies=[policy(allow(
+    ["sts:AssumeRole"], [ROLE, role_arn(A, "untrusted-role")]))])
+EVE = W.user(C, "Eve", "AIDAEVE0000000000001")
+
+UP = PX = None
+PENDING = {}
+DATA = os.urandom(4321)
+
+
+def setUpModule():
+    global UP, PX
+    UP = Moto(auth=True, buckets=[BUCKET]).start()
+    UP.put(BUCKET, "HappyFace.jpg", DATA)
+    PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "sts").start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+def sts_client(key, token=None):
+    if isinstance(key, Key):
+        key = (key.id, key.secret)
+    return boto3.client("sts", endpoint_url=PX.endpoint, region_name=REGION,
+                        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+                        aws_session_token=token, config=Config(retries={"max_attempts": 1}))
+
+
+def assume(session="test", **kw):
+    c = sts_client(DAVE).assume_role(RoleArn=ROLE, RoleSessionName=session, **kw)["Credentials"]
+    return (c["AccessKeyId"], c["SecretAccessKey"]), c["SessionToken"]
+
+
+class Walkthrough(Case):
+    def test_cli_assume_role_then_s3(self):
+        r = self.assertCliOk(aws(PX.endpoint, DAVE, "sts", "assume-role", "--role-arn", ROLE,
+                                 "--role-session-name", "test"))
+        out = json.loads(r.out)
+        cred = out["Credentials"]
+        self.assertTrue(cred["AccessKeyId"].startswith("ASIA"), cred["AccessKeyId"])
+        self.assertEqual(out["AssumedRoleUser"]["Arn"], session_arn(A, "examplerole", "test"))
+        self.assertEqual(out["AssumedRoleUser"]["AssumedRoleId"], f"{ROLE_ID}:test")
+        key = (cred["AccessKeyId"], cred["SecretAccessKey"])
+        tok = cred["SessionToken"]
+        d = tmpdir("sts-cli")
+        dst = os.path.join(d, "SaveFileAs.jpg")
+        self.assertCliOk(aws(PX.endpoint, key, "s3api", "get-object", "--bucket", BUCKET,
+                             "--key", "HappyFace.jpg", dst, token=tok))
+        with open(dst, "rb") as f:
+            self.assertEqual(f.read(), DATA)
+        # "If you try any other action - for example, get-object-acl - you
+        # will get permission denied because the role is not allowed that action."
+        r = aws(PX.endpoint, key, "s3api", "get-object-acl", "--bucket", BUCKET, "--key", "HappyFace.jpg",
+                token=tok)
+        self.assertCliError(r, "AccessDenied", denied_message(
+            session_arn(A, "examplerole", "test"), "s3:GetObjectAcl",
+            f"arn:aws:s3:::{BUCKET}/HappyFace.jpg", no_allow("identity-based", "s3:GetObjectAcl")))
+        before = UP.snapshot(BUCKET)
+        src = os.path.join(d, "x")
+        with open(src, "wb") as f:
+            f.write(b"x")
+        r = aws(PX.endpoint, key, "s3api", "put-object", "--bucket", BUCKET, "--key", "new", "--body", src,
+                token=tok)
+        self.assertCliError(r, "AccessDenied", denied_message(
+            session_arn(A, "examplerole", "test"), "s3:PutObject", f"arn:aws:s3:::{BUCKET}/new",
+            no_allow("identity-based", "s3:PutObject")))
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_boto3_assume_role_then_s3_and_caller_identity(self):
+        key, tok = assume("boto-session")
+        s3 = PX.client(key, token=tok)
+        self.assertEqual(s3.get_object(Bucket=BUCKET, Key="HappyFace.jpg")["Body"].read(), DATA)
+        who = sts_client(key, tok).get_caller_identity()
+        self.assertEqual(who["Arn"], session_arn(A, "examplerole", "boto-session"))
+        self.assertEqual(who["Account"], A)
+        self.assertEqual(who["UserId"], f"{ROLE_ID}:boto-session")
+
+    def test_caller_identity_of_user(self):
+        who = sts_client(DAVE).get_caller_identity()
+        self.assertEqual((who["Arn"], who["Account"], who["UserId"]),
+                         (user_arn(C, "Dave"), C, "AIDADAVE000000000001"))
+
+    def test_session_policy_narrows(self):
+        sp = json.dumps(policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/other/*")))
+        key, tok = assume("narrow", Policy=sp)
+        self.assertClientError(lambda: PX.client(key, token=tok).get_object(Bucket=BUCKET, Key="HappyFace.jpg"),
+                               "AccessDenied", denied_message(
+                                   session_arn(A, "examplerole", "narrow"), "s3:GetObject",
+                                   f"arn:aws:s3:::{BUCKET}/HappyFace.jpg",
+                                   no_allow("session", "s3:GetObject")), 403)
+
+
+class Refusals(Case):
+    def test_identity_policy_missing(self):
+        e = self.assertClientError(lambda: sts_client(EVE).assume_role(RoleArn=ROLE, RoleSessionName="eve"),
+                                   "AccessDenied", status=403)
+        self.assertTrue(e.response["Error"]["Message"].startswith(
+            f"User: {user_arn(C, 'Eve')} is not authorized to perform: sts:AssumeRole on resource: {ROLE}"),
+            e.response["Error"])
+
+    def test_trust_policy_missing(self):
+        e = self.assertClientError(lambda: sts_client(DAVE).assume_role(
+            RoleArn=role_arn(A, "untrusted-role"), RoleSessionName="dave"), "AccessDenied", status=403)
+        self.assertTrue(e.response["Error"]["Message"].startswith(
+            f"User: {user_arn(C, 'Dave')} is not authorized to perform: sts:AssumeRole on resource: "
+            f"{role_arn(A, 'untrusted-role')}"), e.response["Error"])
+
+    def test_bad_session_name(self):
+        self.assertClientError(lambda: sts_client(DAVE).assume_role(RoleArn=ROLE, RoleSessionName="bad name!"),
+                               "ValidationError", status=400)
+
+    def test_forged_token(self):
+        key, tok = assume("forge")
+        mid = len(tok) // 2
+        forged = tok[:mid] + ("A" if tok[mid] != "A" else "B") + tok[mid + 1:]
+        self.assertClientError(lambda: PX.client(key, token=forged).get_object(Bucket=BUCKET, Key="HappyFace.jpg"),
+                               "InvalidToken", status=400)
+
+    def test_token_missing(self):
+        key, _ = assume("notoken")
+        self.assertClientError(lambda: PX.client(key).get_object(Bucket=BUCKET, Key="HappyFace.jpg"),
+                               "InvalidAccessKeyId", status=403)
+
+
+if __name__ == "__main__":
+    main(PENDING)

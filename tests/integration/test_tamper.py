@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Tampering, through s3warden in front of moto_server (auth on).
+
+moto never checks x-amz-content-sha256 nor aws-chunked chunk signatures, so
+whatever reaches it is stored: every test here that finds nothing stored
+proves s3warden itself refused (DESIGN.md, Invariants: no upstream write
+completes with a body that differs from what the caller signed). Requests
+are built with botocore's signer and sent with http.client, so the bytes on
+the wire are exactly the ones under test.
+"""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+A = "111111111111"
+BUCKET = "it-tamper"
+W = World()
+W.account(A)
+ALICE = W.user(A, "alice", "AIDAALICE00000000001", policies=[
+    policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))])
+W.bucket(BUCKET, A)
+
+UP = PX = None
+PENDING = {}
+
+
+def setUpModule():
+    global UP, PX
+    UP = Moto(auth=True, buckets=[BUCKET]).start()
+    PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "tamper").start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+def url(key):
+    return f"{PX.endpoint}/{BUCKET}/{quote_key(key)}"
+
+
+def path(key):
+    return f"/{BUCKET}/{quote_key(key)}"
+
+
+class Controls(Case):
+    """The same shapes, untampered, are accepted: the refusals below are
+    about the tampering, not the shape."""
+
+    def test_signed_payload_ok(self):
+        data = os.urandom(100_000)
+        h = sign("PUT", url("ok/signed"), ALICE, {"Content-Length": str(len(data))}, body=data)
+        r = raw(PX.endpoint, "PUT", path("ok/signed"), h, data)
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "ok/signed", data)
+
+    def test_aws_chunked_ok(self):
+        data = os.urandom(200_000)
+        h, body = aws_chunked(ALICE, url("ok/chunked"), data)
+        r = raw(PX.endpoint, "PUT", path("ok/chunked"), h, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "ok/chunked", data)
+
+    def test_unsigned_trailer_ok(self):
+        data = os.urandom(150_000)
+        h, body = unsigned_trailer(ALICE, url("ok/trailer"), data, crc32_b64(data))
+        r = raw(PX.endpoint, "PUT", path("ok/trailer"), h, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "ok/trailer", data)
+
+
+class Tampering(Case):
+    def test_body_changed_under_signed_hash(self):
+        signed = os.urandom(300_000)
+        sent = bytearray(signed)
+        sent[-1] ^= 0xFF  # the last byte: the one a streaming proxy sends last
+        before = UP.snapshot(BUCKET)
+        h = sign("PUT", url("t/body"), ALICE, {"Content-Length": str(len(signed))}, body=signed)
+        r = raw(PX.endpoint, "PUT", path("t/body"), h, bytes(sent))
+        self.assertEqual((r.status, r.code), (400, "XAmzContentSHA256Mismatch"), r)
+        self.assertEqual(r.message, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+        time.sleep(0.3)
+        self.assertUnchanged(UP, BUCKET, before)
+        self.assertIsNone(UP.get(BUCKET, "t/body"))
+
+    def test_bad_chunk_signature_mid_upload(self):
+        data = os.urandom(5 * 65536)
+        before = UP.snapshot(BUCKET)
+        h, body = aws_chunked(ALICE, url("t/chunk"), data, bad_chunk=2)
+        r = raw(PX.endpoint, "PUT", path("t/chunk"), h, body)
+        self.assertEqual((r.status, r.code), (403, "SignatureDoesNotMatch"), r)
+        time.sleep(0.3)
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_bad_trailer_checksum(self):
+        data = os.urandom(100_000)
+        before = UP.snapshot(BUCKET)
+        h, body = unsigned_trailer(ALICE, url("t/trailer"), data, crc32_b64(data + b"x"))
+        r = raw(PX.endpoint, "PUT", path("t/trailer"), h, body)
+        self.assertEqual((r.status, r.code), (400, "BadDigest"), r)
+        time.sleep(0.3)
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_unsigned_x_amz_acl_injected(self):
+        data = b"acl"
+        before = UP.snapshot(BUCKET)
+        h = sign("PUT", url("t/acl"), ALICE, {"Content-Length": str(len(data))}, body=data)
+        h["x-amz-acl"] = "public-read"
+        r = raw(PX.endpoint, "PUT", path("t/acl"), h, data)
+        self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+        self.assertEqual(r.message, "There were headers present in the request which were not signed")
+        self.assertIn(b"<HeadersNotSigned>x-amz-acl</HeadersNotSigned>", r.body)
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_replay_outside_skew_window(self):
+        data = b"old"
+        before = UP.snapshot(BUCKET)
+        then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=16)
+        h = sign("PUT", url("t/replay"), ALICE, {"Content-Length": str(len(data))}, body=data, when=then)
+        r = raw(PX.endpoint, "PUT", path("t/replay"), h, data)
+        self.assertEqual((r.status, r.code), (403, "RequestTimeTooSkewed"), r)
+        self.assertEqual(r.message, "The difference between the request time and the current time is too large.")
+        self.assertUnchanged(UP, BUCKET, before)
+        # the same request signed 14 minutes ago is still inside the window
+        then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=14)
+        h = sign("PUT", url("t/replay"), ALICE, {"Content-Length": str(len(data))}, body=data, when=then)
+        r = raw(PX.endpoint, "PUT", path("t/replay"), h, data)
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "t/replay", data)
+
+    def test_key_changed_after_signing(self):
+        data = b"moved"
+        before = UP.snapshot(BUCKET)
+        h = sign("PUT", url("t/signed-key"), ALICE, {"Content-Length": str(len(data))}, body=data)
+        r = raw(PX.endpoint, "PUT", path("t/other-key"), h, data)
+        self.assertEqual((r.status, r.code), (403, "SignatureDoesNotMatch"), r)
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_truncated_body_stores_nothing(self):
+        data = os.urandom(200_000)
+        before = UP.snapshot(BUCKET)
+        h = sign("PUT", url("t/trunc"), ALICE, {"Content-Length": str(len(data))}, body=data)
+        u = urllib.parse.urlparse(PX.endpoint)
+        s = socket.create_connection((u.hostname, u.port), timeout=10)
+        head = f"PUT {path('t/trunc')} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+        s.sendall(head.encode() + data[:150_000])
+        time.sleep(0.3)
+        s.close()  # the client goes away mid-body
+        time.sleep(1.0)
+        self.assertUnchanged(UP, BUCKET, before)
+        self.assertTrue(PX.alive())
+
+
+if __name__ == "__main__":
+    main(PENDING)
