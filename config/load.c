@@ -334,13 +334,86 @@ static char *get_secret(struct ld *L, const cJSON *obj, const char *base, bool r
 
 /* Compiles `json` and reports engine diagnostics prefixed with the current
  * config path: "<config path>.<engine path>: <engine message>". */
+/* Role trust policies: the policy engine has no trust kind yet, so a trust
+ * policy is checked here for what is particular to it and compiled as a
+ * guardrail-kind document (Principal allowed, NotPrincipal refused - as IAM
+ * refuses it in trust policies [NOTP] - any service's actions, other
+ * services' condition keys such as sts:ExternalId). A trust policy has no
+ * Resource (the role is the resource); "Resource": "*" is added to each
+ * statement so the engine's evaluation of sts:AssumeRole on the role ARN
+ * matches. Returns the text to compile (malloc'd) or NULL with *bad set
+ * when a trust-specific error was reported. On a JSON syntax error returns
+ * NULL without *bad: the engine then reports the syntax error itself. */
+#define KIND_TRUST ((enum policy_kind)100)
+
+static char *trust_rewrite(struct ld *L, const char *file, const char *json, size_t len, bool *bad)
+{
+    *bad = false;
+    cJSON *doc = cJSON_ParseWithLength(json, len);
+    if (!doc || !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "Statement");
+    cJSON *one[1] = { st };
+    size_t n = 0;
+    cJSON **list = NULL;
+    if (cJSON_IsArray(st)) {
+        n = (size_t)cJSON_GetArraySize(st);
+    } else if (cJSON_IsObject(st)) {
+        n = 1;
+        list = one;
+    }
+    char p[CONFIG_PATH_MAX + 64];
+    for (size_t i = 0; i < n; i++) {
+        cJSON *s = list ? list[0] : cJSON_GetArrayItem(st, (int)i);
+        if (!cJSON_IsObject(s))
+            continue; /* the engine reports it */
+        if (list)
+            snprintf(p, sizeof p, "%s.Statement", L->path);
+        else
+            snprintf(p, sizeof p, "%s.Statement[%zu]", L->path, i);
+        if (cJSON_GetObjectItemCaseSensitive(s, "Resource") ||
+            cJSON_GetObjectItemCaseSensitive(s, "NotResource")) {
+            config_errors_add(L->errs, file, p, "a trust policy has no Resource or NotResource "
+                              "(the role is the resource)");
+            *bad = true;
+        } else if (!cJSON_GetObjectItemCaseSensitive(s, "Principal")) {
+            config_errors_add(L->errs, file, p, "missing required field Principal (a trust "
+                              "policy statement must name who may assume the role)");
+            *bad = true;
+        } else if (!cJSON_AddStringToObject(s, "Resource", "*")) {
+            L->nomem = true;
+            *bad = true;
+        }
+    }
+    char *out = *bad ? NULL : cJSON_PrintUnformatted(doc);
+    if (!*bad && !out)
+        L->nomem = *bad = true;
+    cJSON_Delete(doc);
+    return out;
+}
+
 static struct policy *compile_text(struct ld *L, const char *file, const char *json,
                                    size_t len, enum policy_kind kind, const char *name,
                                    const char *bucket)
 {
+    char *rewritten = NULL;
+    if (kind == KIND_TRUST) {
+        bool bad;
+        rewritten = trust_rewrite(L, file, json, len, &bad);
+        if (bad)
+            return NULL;
+        if (rewritten) {
+            json = rewritten;
+            len = strlen(rewritten);
+        }
+        kind = POLICY_KIND_GUARDRAIL;
+    }
     struct policy_diags *d = malloc(sizeof *d);
     if (!d) {
         L->nomem = true;
+        cJSON_free(rewritten);
         return NULL;
     }
     policy_diags_init(d);
@@ -374,6 +447,7 @@ static struct policy *compile_text(struct ld *L, const char *file, const char *j
         p = NULL;
     }
     free(d);
+    cJSON_free(rewritten);
     return p;
 }
 
@@ -1241,8 +1315,9 @@ static void load_roles(struct ld *L, const cJSON *root)
                     r->arn = dupf(L, "arn:aws:iam::%s:role%s%s", r->account, r->path, r->name);
                 bool present;
                 /* A trust policy is a resource policy on the role: Principal
-                 * is required (IAM-SEMANTICS §1.1 "Exceptions"). */
-                r->trust_policy = get_policy(L, it, "trust_policy", POLICY_KIND_RESOURCE,
+                 * is required, and it must allow the caller explicitly
+                 * (IAM-SEMANTICS §1.1 "Exceptions"). */
+                r->trust_policy = get_policy(L, it, "trust_policy", KIND_TRUST,
                                              "trust-policy", NULL, true, &present);
                 get_named_policies(L, it, "policies", POLICY_KIND_IDENTITY, &r->policies,
                                    &r->npolicies, &r->policy_ptrs);

@@ -1,0 +1,646 @@
+/*
+ * sts.c - the local STS Query API: AssumeRole and GetCallerIdentity.
+ *
+ * Behaviour follows the AWS STS API reference (2011-06-15): parameter
+ * constraints and their "1 validation error detected: ..." wording, the
+ * AssumeRoleResponse / GetCallerIdentityResponse / ErrorResponse XML, and
+ * IAM's rule that a role trust policy must allow the caller explicitly while
+ * a caller from another account also needs its own identity policy to allow
+ * sts:AssumeRole on the role (IAM-SEMANTICS §1.1 "Exceptions", §1.5; seed
+ * 003). Passing session tags needs sts:TagSession and a source identity
+ * needs sts:SetSourceIdentity in the trust policy too (IAM User Guide,
+ * "Passing session tags in STS", "Monitor and control actions taken with
+ * assumed roles").
+ */
+#include "sts.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "policy.h"
+#include "token.h"
+
+#define STS_NS "https://sts.amazonaws.com/doc/2011-06-15/"
+#define MAX_PARAMS 160
+#define SESSION_POLICY_MAX 2048 /* AWS: plaintext session policy <= 2048 chars */
+#define CHAINED_MAX_DURATION 3600 /* role chaining is limited to one hour */
+
+void sts_response_init(struct sts_response *r)
+{
+    r->status = 500;
+    s3w_buf_init(&r->body, STS_MAX_BODY_BYTES);
+}
+
+void sts_response_cleanup(struct sts_response *r)
+{
+    s3w_buf_cleanup(&r->body); /* wipes: the body held a secret key */
+}
+
+/* ---- form parsing ---------------------------------------------------------- */
+
+struct param {
+    struct s3w_slice name, value;
+};
+
+struct form {
+    struct param p[MAX_PARAMS];
+    size_t n;
+    char *store; /* decoded bytes; STS_MAX_FORM_BYTES */
+};
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded: '+' is a space, %XX a byte. Decodes
+ * into the form's store; returns false on a malformed escape or too many
+ * parameters. */
+static bool decode_part(struct form *f, size_t *used, const char *s, size_t n,
+                        struct s3w_slice *out)
+{
+    char *d = f->store + *used;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= n)
+                return false;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0)
+                return false;
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        d[o++] = c;
+    }
+    *out = s3w_slice(d, o);
+    *used += o;
+    return true;
+}
+
+static bool parse_form(struct form *f, struct s3w_slice body)
+{
+    size_t used = 0, i = 0;
+    f->n = 0;
+    while (i < body.len) {
+        size_t j = i;
+        while (j < body.len && body.ptr[j] != '&')
+            j++;
+        if (j > i) {
+            size_t eq = i;
+            while (eq < j && body.ptr[eq] != '=')
+                eq++;
+            if (f->n == MAX_PARAMS)
+                return false;
+            struct param *p = &f->p[f->n++];
+            if (!decode_part(f, &used, body.ptr + i, eq - i, &p->name))
+                return false;
+            if (!decode_part(f, &used, body.ptr + (eq < j ? eq + 1 : j), eq < j ? j - eq - 1 : 0,
+                             &p->value))
+                return false;
+        }
+        i = j + 1;
+    }
+    return true;
+}
+
+static const struct s3w_slice *param(const struct form *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (s3w_slice_eq_cstr(f->p[i].name, name))
+            return &f->p[i].value;
+    return NULL;
+}
+
+/* ---- XML ----------------------------------------------------------------- */
+
+static int xml_text(struct s3w_buf *b, struct s3w_slice s)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s.len && !rc; i++) {
+        switch (s.ptr[i]) {
+        case '&': rc = s3w_buf_append_cstr(b, "&amp;"); break;
+        case '<': rc = s3w_buf_append_cstr(b, "&lt;"); break;
+        case '>': rc = s3w_buf_append_cstr(b, "&gt;"); break;
+        case '"': rc = s3w_buf_append_cstr(b, "&quot;"); break;
+        case '\'': rc = s3w_buf_append_cstr(b, "&apos;"); break;
+        default: rc = s3w_buf_append_char(b, s.ptr[i]);
+        }
+    }
+    return rc;
+}
+
+static int xml_elem(struct s3w_buf *b, const char *tag, struct s3w_slice v)
+{
+    int rc = s3w_buf_printf(b, "<%s>", tag);
+    rc = rc ? rc : xml_text(b, v);
+    return rc ? rc : s3w_buf_printf(b, "</%s>", tag);
+}
+
+static int sts_error(struct sts_response *out, int status, const char *type, const char *code,
+                     const char *message, struct s3w_slice request_id)
+{
+    s3w_buf_reset(&out->body);
+    out->status = status;
+    int rc = s3w_buf_printf(&out->body, "<ErrorResponse xmlns=\"" STS_NS "\">"
+                                        "<Error><Type>%s</Type><Code>%s</Code>", type, code);
+    rc = rc ? rc : xml_elem(&out->body, "Message", s3w_slice_cstr(message));
+    rc = rc ? rc : s3w_buf_append_cstr(&out->body, "</Error>");
+    rc = rc ? rc : xml_elem(&out->body, "RequestId", request_id);
+    rc = rc ? rc : s3w_buf_append_cstr(&out->body, "</ErrorResponse>");
+    return rc;
+}
+
+static int validation(struct sts_response *out, struct s3w_slice rid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int validation(struct sts_response *out, struct s3w_slice rid, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return sts_error(out, 400, "Sender", "ValidationError", msg, rid);
+}
+
+/* Echoed values are shown as AWS does ('value'), restricted to printable
+ * ASCII and truncated so a message never grows without bound. */
+static void shown(struct s3w_slice v, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < v.len && o + 1 < cap && i < 128; i++)
+        buf[o++] = (v.ptr[i] >= ' ' && v.ptr[i] <= '~') ? v.ptr[i] : '?';
+    buf[o] = '\0';
+}
+
+/* ---- parameter checks ------------------------------------------------------ */
+
+static bool name_chars(struct s3w_slice s, const char *extra)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || (c && strchr(extra, c));
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Checks a string member; returns 1 if a ValidationError was written. */
+static int check_member(struct sts_response *out, struct s3w_slice rid, const char *member,
+                        const struct s3w_slice *v, bool required, size_t min, size_t max,
+                        const char *extra_chars, const char *pattern)
+{
+    char sv[160];
+    if (!v) {
+        if (!required)
+            return 0;
+        validation(out, rid, "1 validation error detected: Value null at '%s' failed to satisfy "
+                             "constraint: Member must not be null", member);
+        return 1;
+    }
+    shown(*v, sv, sizeof sv);
+    if (v->len < min) {
+        validation(out, rid, "1 validation error detected: Value '%s' at '%s' failed to "
+                             "satisfy constraint: Member must have length greater than or "
+                             "equal to %zu", sv, member, min);
+        return 1;
+    }
+    if (v->len > max) {
+        validation(out, rid, "1 validation error detected: Value '%s' at '%s' failed to "
+                             "satisfy constraint: Member must have length less than or equal "
+                             "to %zu", sv, member, max);
+        return 1;
+    }
+    if (extra_chars && !name_chars(*v, extra_chars)) {
+        validation(out, rid, "1 validation error detected: Value '%s' at '%s' failed to "
+                             "satisfy constraint: Member must satisfy regular expression "
+                             "pattern: %s", sv, member, pattern);
+        return 1;
+    }
+    return 0;
+}
+
+static bool parse_i64(struct s3w_slice s, int64_t *out)
+{
+    if (s.len == 0 || s.len > 10)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return false;
+        v = v * 10 + (s.ptr[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static void iso8601(int64_t t, char out[21])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- GetCallerIdentity ------------------------------------------------------ */
+
+static int get_caller_identity(const struct config_identity *caller, struct s3w_slice rid,
+                               struct sts_response *out)
+{
+    struct s3w_buf *b = &out->body;
+    s3w_buf_reset(b);
+    out->status = 200;
+    int rc = s3w_buf_append_cstr(b, "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">"
+                                    "<GetCallerIdentityResult>");
+    rc = rc ? rc : xml_elem(b, "Arn", caller->arn);
+    rc = rc ? rc : xml_elem(b, "UserId", caller->userid);
+    rc = rc ? rc : xml_elem(b, "Account", caller->account);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</GetCallerIdentityResult><ResponseMetadata>");
+    rc = rc ? rc : xml_elem(b, "RequestId", rid);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></GetCallerIdentityResponse>");
+    return rc;
+}
+
+/* ---- AssumeRole ------------------------------------------------------------ */
+
+struct ar {
+    const struct s3w_slice *role_arn, *session_name, *duration, *external_id, *policy,
+        *source_identity;
+    size_t ntags;
+    struct s3w_slice tag_keys[TOKEN_MAX_TAGS], tag_values[TOKEN_MAX_TAGS];
+    int64_t duration_s;
+};
+
+/* Collects Tags.member.N.Key / Tags.member.N.Value (N = 1..50). */
+static int collect_tags(const struct form *f, struct ar *a, struct sts_response *out,
+                        struct s3w_slice rid)
+{
+    a->ntags = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (s3w_slice_starts_with(f->p[i].name, S3W_SLICE_LIT("Tags.member.")) &&
+            f->p[i].name.len > 16 &&
+            memcmp(f->p[i].name.ptr + f->p[i].name.len - 4, ".Key", 4) == 0) {
+            if (a->ntags == TOKEN_MAX_TAGS) {
+                validation(out, rid, "1 validation error detected: Value at 'tags' failed to "
+                                     "satisfy constraint: Member must have length less than or "
+                                     "equal to 50");
+                return 1;
+            }
+            char vname[64];
+            int n = snprintf(vname, sizeof vname, "%.*sValue",
+                             (int)(f->p[i].name.len - 3), f->p[i].name.ptr);
+            const struct s3w_slice *v = n > 0 && (size_t)n < sizeof vname ? param(f, vname) : NULL;
+            struct s3w_slice empty = S3W_SLICE_LIT("");
+            if (check_member(out, rid, "tags.member.key", &f->p[i].value, true, 1, 128,
+                             "+-=._:/@ ", "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+") ||
+                check_member(out, rid, "tags.member.value", v ? v : &empty, true, 0, 256,
+                             "+-=._:/@ ", "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"))
+                return 1;
+            for (size_t j = 0; j < a->ntags; j++)
+                if (s3w_slice_eq_nocase(a->tag_keys[j], f->p[i].value)) {
+                    sts_error(out, 400, "Sender", "InvalidParameterValue",
+                              "Duplicate tag keys found. Please note that Tag keys are case "
+                              "insensitive.", rid);
+                    return 1;
+                }
+            a->tag_keys[a->ntags] = f->p[i].value;
+            a->tag_values[a->ntags] = v ? *v : empty;
+            a->ntags++;
+        }
+    return 0;
+}
+
+static int access_denied(struct sts_response *out, const struct config_identity *caller,
+                         struct s3w_slice role_arn, struct s3w_slice rid)
+{
+    char msg[640];
+    char ra[300];
+    shown(role_arn, ra, sizeof ra);
+    /* One message for "no such role", "trust policy does not allow" and
+     * "identity policy does not allow": STS does not tell a caller which
+     * (nor whether the role exists). */
+    snprintf(msg, sizeof msg, "User: %.*s is not authorized to perform: sts:AssumeRole on "
+                              "resource: %s", (int)caller->arn.len, caller->arn.ptr, ra);
+    return sts_error(out, 403, "Sender", "AccessDenied", msg, rid);
+}
+
+/* Evaluates `action` on the role for the caller: the trust policy must
+ * allow on its own (in cross-account mode, so an account principal counts
+ * as "allows" - the identity side is checked next), then the full
+ * evaluation (identity policies, boundary, session policy, guardrails)
+ * with the role's account as the resource account must allow. */
+static bool may(const struct config *cfg, const struct config_identity *caller,
+                const struct config_role *role, const struct policy *allow_all,
+                const char *action, const struct policy_context *ctx)
+{
+    struct policy_principal pr;
+    config_identity_principal(caller, &pr);
+    struct policy_result res;
+    const struct policy *const aa[1] = { allow_all };
+    struct policy_set trust = { .resource = role->trust_policy, .identity = aa, .nidentity = 1 };
+    struct policy_request req = {
+        .principal = &pr,
+        .action = s3w_slice_cstr(action),
+        .resource = s3w_slice_cstr(role->arn),
+        .resource_account = S3W_SLICE_NULL, /* never equal: cross-account mode */
+        .ctx = ctx,
+    };
+    if (policy_evaluate(&trust, &req, &res) != POLICY_OK || res.decision != POLICY_ALLOWED)
+        return false;
+    const struct policy *bnd[1] = { caller->boundary };
+    struct policy_set full = {
+        .guardrails = cfg->guardrail_ptrs, .nguardrails = cfg->nguardrails,
+        .resource = role->trust_policy,
+        .identity = caller->policies, .nidentity = caller->npolicies,
+        .boundary = caller->boundary ? bnd : NULL, .nboundary = caller->boundary ? 1 : 0,
+        .session = caller->session_policy,
+    };
+    req.resource_account = s3w_slice_cstr(role->account);
+    return policy_evaluate(&full, &req, &res) == POLICY_OK && res.decision == POLICY_ALLOWED;
+}
+
+static struct policy *allow_all_policy(void)
+{
+    static const char doc[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                              "\"Action\":\"*\",\"Resource\":\"*\"}]}";
+    struct policy_compile_opts o = { .kind = POLICY_KIND_IDENTITY, .name = "trust-check" };
+    struct policy *p = NULL;
+    policy_compile(doc, sizeof doc - 1, &o, &p, NULL);
+    return p;
+}
+
+static int assume_role(const struct config *cfg, const struct config_identity *caller,
+                       const struct form *f, int64_t now, struct s3w_slice rid,
+                       struct sts_response *out)
+{
+    struct ar a;
+    memset(&a, 0, sizeof a);
+    a.role_arn = param(f, "RoleArn");
+    a.session_name = param(f, "RoleSessionName");
+    a.duration = param(f, "DurationSeconds");
+    a.external_id = param(f, "ExternalId");
+    a.policy = param(f, "Policy");
+    a.source_identity = param(f, "SourceIdentity");
+
+    /* parameter constraints, in the API reference's order */
+    if (check_member(out, rid, "roleArn", a.role_arn, true, 20, 2048, NULL, NULL) ||
+        check_member(out, rid, "roleSessionName", a.session_name, true, 2, 64, "+=,.@-",
+                     "[\\w+=,.@-]*") ||
+        check_member(out, rid, "externalId", a.external_id, false, 2, 1224, "+=,.@:/-",
+                     "[\\w+=,.@:\\/-]*") ||
+        check_member(out, rid, "sourceIdentity", a.source_identity, false, 2, 64, "+=,.@-",
+                     "[\\w+=,.@-]*") ||
+        check_member(out, rid, "policy", a.policy, false, 1, 131072, NULL, NULL))
+        return 0;
+    if (param(f, "PolicyArns.member.1.arn"))
+        return sts_error(out, 400, "Sender", "InvalidParameterValue",
+                         "PolicyArns (managed session policies) are not supported by s3warden; "
+                         "pass the session policy inline in Policy.", rid);
+    if (param(f, "SerialNumber") || param(f, "TokenCode"))
+        return sts_error(out, 400, "Sender", "InvalidParameterValue",
+                         "MFA (SerialNumber, TokenCode) is not supported by s3warden.", rid);
+    a.duration_s = cfg->sts.default_duration_seconds;
+    if (a.duration) {
+        char sv[160];
+        shown(*a.duration, sv, sizeof sv);
+        if (!parse_i64(*a.duration, &a.duration_s))
+            return validation(out, rid, "1 validation error detected: Value '%s' at "
+                                        "'durationSeconds' failed to satisfy constraint: Member "
+                                        "must be an integer", sv);
+        if (a.duration_s < 900)
+            return validation(out, rid, "1 validation error detected: Value '%s' at "
+                                        "'durationSeconds' failed to satisfy constraint: Member "
+                                        "must have value greater than or equal to 900", sv);
+        if (a.duration_s > 43200)
+            return validation(out, rid, "1 validation error detected: Value '%s' at "
+                                        "'durationSeconds' failed to satisfy constraint: Member "
+                                        "must have value less than or equal to 43200", sv);
+    }
+    if (collect_tags(f, &a, out, rid))
+        return 0;
+
+    const struct config_role *role = config_find_role_arn(cfg, *a.role_arn);
+    if (!role)
+        return access_denied(out, caller, *a.role_arn, rid);
+    bool chained = caller->type == CONFIG_PRINCIPAL_ASSUMED_ROLE;
+    if (!a.duration && a.duration_s > role->max_session_duration)
+        a.duration_s = role->max_session_duration;
+    if (chained && a.duration && a.duration_s > CHAINED_MAX_DURATION)
+        return validation(out, rid, "The requested DurationSeconds exceeds the 1 hour session "
+                                    "limit for roles assumed by role chaining.");
+    if (chained && a.duration_s > CHAINED_MAX_DURATION)
+        a.duration_s = CHAINED_MAX_DURATION;
+    if (a.duration_s > role->max_session_duration)
+        return validation(out, rid, "The requested DurationSeconds exceeds the MaxSessionDuration "
+                                    "set for this role.");
+
+    /* session policy: must compile as one (and then only narrows) */
+    struct policy *sp = NULL;
+    if (a.policy) {
+        if (a.policy->len > SESSION_POLICY_MAX)
+            return sts_error(out, 400, "Sender", "PackedPolicyTooLarge",
+                             "Packed size of the session policy and tags exceeds the limit.", rid);
+        struct policy_diags *d = malloc(sizeof *d);
+        if (!d)
+            return S3W_E_NOMEM;
+        policy_diags_init(d);
+        struct policy_compile_opts o = { .kind = POLICY_KIND_SESSION, .name = "session-policy" };
+        int prc = policy_compile(a.policy->ptr, a.policy->len, &o, &sp, d);
+        if (prc != POLICY_OK) {
+            char msg[POLICY_DIAG_TEXT_MAX + 64];
+            snprintf(msg, sizeof msg, "The policy is not valid: %s",
+                     d->n ? d->items[0].text : policy_strerror(prc));
+            free(d);
+            return sts_error(out, 400, "Sender", "MalformedPolicyDocument", msg, rid);
+        }
+        free(d);
+        policy_free(sp); /* the token carries the text; compiled again on use */
+    }
+
+    /* request context for the trust policy conditions */
+    struct policy_context *ctx = malloc(sizeof *ctx);
+    struct policy *allow_all = allow_all_policy();
+    int rc = 0;
+    if (!ctx || !allow_all) {
+        rc = S3W_E_NOMEM;
+        goto cleanup;
+    }
+    policy_context_init(ctx);
+    config_identity_fill_context(caller, ctx);
+    char now_iso[21], epoch[24];
+    iso8601(now, now_iso);
+    snprintf(epoch, sizeof epoch, "%lld", (long long)now);
+    policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"), s3w_slice_cstr(now_iso));
+    policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"), s3w_slice_cstr(epoch));
+    policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"), *a.session_name);
+    if (a.external_id)
+        policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
+    if (a.source_identity)
+        policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"), *a.source_identity);
+    char reqtag_keys[TOKEN_MAX_TAGS][16 + 128];
+    for (size_t i = 0; i < a.ntags; i++) {
+        int n = snprintf(reqtag_keys[i], sizeof reqtag_keys[i], "aws:RequestTag/%.*s",
+                         (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
+        policy_context_set(ctx, s3w_slice(reqtag_keys[i], (size_t)n), a.tag_values[i]);
+    }
+    if (a.ntags)
+        policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a.tag_keys, a.ntags);
+
+    if (!may(cfg, caller, role, allow_all, "sts:AssumeRole", ctx) ||
+        (a.ntags && !may(cfg, caller, role, allow_all, "sts:TagSession", ctx)) ||
+        (a.source_identity && !may(cfg, caller, role, allow_all, "sts:SetSourceIdentity", ctx))) {
+        rc = access_denied(out, caller, *a.role_arn, rid);
+        goto cleanup;
+    }
+
+    /* mint the session */
+    struct token_claims c;
+    memset(&c, 0, sizeof c);
+    c.issued = now;
+    c.expires = now + a.duration_s;
+    c.role_arn = s3w_slice_cstr(role->arn);
+    c.role_unique_id = s3w_slice_cstr(role->unique_id);
+    c.session_name = *a.session_name;
+    c.source_identity = a.source_identity ? *a.source_identity : S3W_SLICE_NULL;
+    /* a source identity set once sticks through role chaining */
+    if (!a.source_identity && caller->source_identity.len)
+        c.source_identity = caller->source_identity;
+    c.session_policy = a.policy ? *a.policy : S3W_SLICE_NULL;
+    c.caller_arn = caller->arn;
+    char tagkeys[TOKEN_MAX_TAGS][TOKEN_TAG_PREFIX_LEN + 128];
+    for (size_t i = 0; i < a.ntags; i++) {
+        int n = snprintf(tagkeys[i], sizeof tagkeys[i], TOKEN_TAG_PREFIX "%.*s",
+                         (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
+        c.tag_ctx_keys[i] = s3w_slice(tagkeys[i], (size_t)n);
+        c.tag_values[i] = a.tag_values[i];
+    }
+    c.ntags = a.ntags;
+    struct s3w_buf token;
+    s3w_buf_init(&token, TOKEN_MAX_B64);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    int trc = token_seal(&cfg->sts, &c, &token, akid, secret);
+    if (trc == TOKEN_E_TOOBIG) {
+        rc = sts_error(out, 400, "Sender", "PackedPolicyTooLarge",
+                       "Packed size of the session policy and tags exceeds the limit.", rid);
+    } else if (trc != TOKEN_OK) {
+        rc = S3W_E_INVAL;
+    } else {
+        struct s3w_buf *b = &out->body;
+        char exp[21];
+        iso8601(c.expires, exp);
+        s3w_buf_reset(b);
+        out->status = 200;
+        rc = s3w_buf_append_cstr(b, "<AssumeRoleResponse xmlns=\"" STS_NS "\"><AssumeRoleResult>");
+        if (!rc && c.source_identity.len)
+            rc = xml_elem(b, "SourceIdentity", c.source_identity);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "<AssumedRoleUser>");
+        rc = rc ? rc : s3w_buf_append_cstr(b, "<Arn>");
+        rc = rc ? rc : s3w_buf_printf(b, "arn:aws:sts::%s:assumed-role/%s/", role->account,
+                                      role->name);
+        rc = rc ? rc : xml_text(b, c.session_name);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</Arn><AssumedRoleId>");
+        rc = rc ? rc : s3w_buf_printf(b, "%s:", role->unique_id);
+        rc = rc ? rc : xml_text(b, c.session_name);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumedRoleId></AssumedRoleUser><Credentials>");
+        rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
+        rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
+        rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(&token));
+        rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</Credentials>");
+        if (!rc && (a.policy || a.ntags))
+            /* percentage of the packed limit used; ours is the token size */
+            rc = s3w_buf_printf(b, "<PackedPolicySize>%zu</PackedPolicySize>",
+                                token.len * 100 / TOKEN_MAX_B64);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumeRoleResult><ResponseMetadata>");
+        rc = rc ? rc : xml_elem(b, "RequestId", rid);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></AssumeRoleResponse>");
+    }
+    s3w_wipe(secret, sizeof secret);
+    s3w_buf_cleanup(&token);
+cleanup:
+    free(ctx);
+    policy_free(allow_all);
+    return rc;
+}
+
+int sts_handle(const struct config *cfg, const struct config_identity *caller,
+               struct s3w_slice form_body, int64_t now, struct s3w_slice request_id,
+               struct sts_response *out)
+{
+    if (form_body.len > STS_MAX_FORM_BYTES) {
+        sts_error(out, 413, "Sender", "ValidationError", "The request body is too large.",
+                  request_id);
+        return 0;
+    }
+    struct form *f = calloc(1, sizeof *f);
+    char *store = malloc(STS_MAX_FORM_BYTES + 1);
+    int rc = 0;
+    if (!f || !store) {
+        rc = S3W_E_NOMEM;
+        goto cleanup;
+    }
+    f->store = store;
+    if (!parse_form(f, form_body)) {
+        rc = sts_error(out, 400, "Sender", "MalformedQueryString",
+                       "The request body is not a valid application/x-www-form-urlencoded form.",
+                       request_id);
+        goto cleanup;
+    }
+    const struct s3w_slice *action = param(f, "Action");
+    const struct s3w_slice *version = param(f, "Version");
+    if (!action) {
+        rc = sts_error(out, 400, "Sender", "MissingAction", "Missing Action", request_id);
+        goto cleanup;
+    }
+    if (version && !s3w_slice_eq_cstr(*version, "2011-06-15")) {
+        char v[160], msg[256];
+        shown(*version, v, sizeof v);
+        snprintf(msg, sizeof msg, "Could not find operation for version %s", v);
+        rc = sts_error(out, 400, "Sender", "InvalidAction", msg, request_id);
+        goto cleanup;
+    }
+    if (!cfg->sts.enabled) {
+        rc = sts_error(out, 403, "Sender", "AccessDenied",
+                       "The local STS is not enabled in this s3warden's configuration.",
+                       request_id);
+        goto cleanup;
+    }
+    if (caller->type == CONFIG_PRINCIPAL_ANONYMOUS) {
+        rc = sts_error(out, 403, "Sender", "MissingAuthenticationToken",
+                       "Request is missing Authentication Token", request_id);
+        goto cleanup;
+    }
+    if (s3w_slice_eq_cstr(*action, "GetCallerIdentity")) {
+        rc = get_caller_identity(caller, request_id, out);
+    } else if (s3w_slice_eq_cstr(*action, "AssumeRole")) {
+        rc = assume_role(cfg, caller, f, now, request_id, out);
+    } else {
+        char a[160], msg[256];
+        shown(*action, a, sizeof a);
+        snprintf(msg, sizeof msg, "Could not find operation %s for version 2011-06-15", a);
+        rc = sts_error(out, 400, "Sender", "InvalidAction", msg, request_id);
+    }
+cleanup:
+    if (store)
+        s3w_wipe(store, STS_MAX_FORM_BYTES + 1);
+    free(store);
+    free(f);
+    if (rc < 0) {
+        sts_error(out, 500, "Receiver", "InternalError",
+                  "s3warden could not process the request.", request_id);
+        return rc;
+    }
+    return 0;
+}
