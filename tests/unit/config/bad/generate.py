@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Writes the invalid-config fixtures and EXPECTED.tsv (fixture, path,
+message). Each fixture is a valid base config with one mistake; the expected
+error is written by hand here from the rules in config/load.c's contract
+(config.h, README) and the policy engine's documented messages - never taken
+from a run of the loader. Re-run after changing a case:
+    python3 tests/unit/config/bad/generate.py
+"""
+import copy, json, os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:root"}, "Action": "sts:AssumeRole"}]}
+BASE = {
+    "listeners": [{"address": "127.0.0.1", "port": 8080}],
+    "upstream": {"endpoint": "http://127.0.0.1:5000", "region": "us-east-1"},
+    "accounts": [{"id": "111111111111"}, {"id": "333333333333"}],
+    "users": [{"account": "333333333333", "name": "Dave", "unique_id": "AIDADAVE0000000001",
+               "access_keys": [{"id": "AKIADAVE000000000001", "secret": "davesecretdavesecretdavesecretdave000001"}]}],
+    "roles": [{"account": "111111111111", "name": "examplerole", "unique_id": "AROAEXAMPLE00000001", "trust_policy": TRUST}],
+    "buckets": [{"name": "examplebucket", "account": "111111111111"}],
+    "sts": {"enabled": True, "keys": [{"id": "k1", "key": "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "active": True}]},
+}
+SESSION = {"access_key_id": "AKIASESSION000000001", "secret": "sessionsecretsessionsecretsessionsecret1",
+           "role_arn": "arn:aws:iam::111111111111:role/examplerole", "session_name": "i-0123456789"}
+cases = []  # (name, text, path, message)
+
+def case(name, mutate, path, message):
+    c = copy.deepcopy(BASE)
+    mutate(c)
+    cases.append((name, json.dumps(c), path, message))
+
+def raw(name, text, path, message):
+    cases.append((name, text, path, message))
+
+def key0(c):
+    return c["users"][0]["access_keys"][0]
+
+raw("json-syntax", '{"listeners": [}', "", "invalid JSON at line 1, column 16")
+raw("json-not-object", "[1, 2]", "", "the config must be a JSON object, not an array")
+base_text = json.dumps(BASE)
+raw("json-trailing-data", base_text + " x", "", "invalid JSON at line 1, column %d: data after the document" % (len(base_text) + 2))
+case("unknown-top-field", lambda c: c.update(listener=[]), "listener", "unknown field")
+case("unknown-nested-field", lambda c: c["users"][0].update(acess_keys=[]), "users[0].acess_keys", "unknown field")
+raw("duplicate-field", base_text.replace('"region": "us-east-1"', '"region": "us-east-1", "region": "eu-west-1"'),
+    "upstream.region", "duplicate field")
+case("listeners-missing", lambda c: c.pop("listeners"), "listeners", "is required")
+case("listeners-empty", lambda c: c.update(listeners=[]), "listeners", "at least one listener is required")
+case("listener-port-zero", lambda c: c["listeners"][0].update(port=0), "listeners[0].port", "must be an integer in 1..65535")
+case("listener-port-string", lambda c: c["listeners"][0].update(port="80"), "listeners[0].port", "must be an integer in 1..65535")
+case("listener-tls-no-key", lambda c: c["listeners"][0].update(tls={"cert_file": "c.pem"}), "listeners[0].tls.key_file", "is required")
+case("upstream-missing", lambda c: c.pop("upstream"), "upstream", "is required")
+case("upstream-endpoint-scheme", lambda c: c["upstream"].update(endpoint="ftp://x"), "upstream.endpoint", "must be an http:// or https:// URL")
+case("upstream-addressing", lambda c: c["upstream"].update(addressing="vhost"), "upstream.addressing", 'must be "path" or "virtual"')
+case("upstream-tls-verify-string", lambda c: c["upstream"].update(tls_verify="yes"), "upstream.tls_verify", "must be a boolean, not a string")
+case("upstream-timeout-zero", lambda c: c["upstream"].update(connect_timeout_ms=0), "upstream.connect_timeout_ms", "must be an integer in 1..600000")
+case("upstream-region-empty", lambda c: c["upstream"].update(region=""), "upstream.region", "must not be empty")
+case("account-id-short", lambda c: c["accounts"].append({"id": "12345678901"}), "accounts[2].id", "must be a 12-digit account id")
+case("account-duplicate", lambda c: c["accounts"].append({"id": "111111111111"}), "accounts[2].id", "duplicate account 111111111111")
+case("user-unknown-account", lambda c: c["users"][0].update(account="444444444444"), "users[0].account", "unknown account 444444444444 (not in accounts)")
+case("user-unique-id-prefix", lambda c: c["users"][0].update(unique_id="AROADAVE0000000001"), "users[0].unique_id",
+     "must be AIDA followed by upper-case letters and digits (8..128 characters)")
+case("user-name-space", lambda c: c["users"][0].update(name="Dave Smith"), "users[0].name", "must be 1..64 characters of [A-Za-z0-9+=,.@_-]")
+case("user-duplicate-name-case", lambda c: c["users"].append({"account": "333333333333", "name": "dave", "unique_id": "AIDADAVE0000000002"}),
+     "users[1].name", "duplicate user dave in account 333333333333")
+case("access-key-lowercase", lambda c: key0(c).update(id="akiadave000000000001"), "users[0].access_keys[0].id", "must be 16..128 characters of A-Z and 0-9")
+case("access-key-asia", lambda c: key0(c).update(id="ASIADAVE000000000001"), "users[0].access_keys[0].id",
+     "the ASIA prefix is reserved for temporary keys minted by the local STS")
+case("access-key-duplicate", lambda c: c.update(role_sessions=[dict(SESSION, access_key_id="AKIADAVE000000000001")]),
+     "role_sessions[0].access_key_id", "duplicate access key id AKIADAVE000000000001")
+case("secret-two-sources", lambda c: key0(c).update(secret_env="X"), "users[0].access_keys[0].secret",
+     "exactly one of secret, secret_file, secret_env is required")
+case("secret-none", lambda c: key0(c).pop("secret"), "users[0].access_keys[0].secret",
+     "exactly one of secret, secret_file, secret_env is required")
+case("secret-env-unset", lambda c: (key0(c).pop("secret"), key0(c).update(secret_env="S3W_TEST_UNSET_VARIABLE")),
+     "users[0].access_keys[0].secret_env", "environment variable S3W_TEST_UNSET_VARIABLE is not set")
+case("secret-file-missing", lambda c: (key0(c).pop("secret"), key0(c).update(secret_file="no-such-secret")),
+     "users[0].access_keys[0].secret_file", "cannot read file 'no-such-secret': No such file or directory")
+case("secret-too-short", lambda c: key0(c).update(secret="short"), "users[0].access_keys[0].secret",
+     "a secret access key must be 16..128 printable characters without spaces")
+case("access-key-status", lambda c: key0(c).update(status="Disabled"), "users[0].access_keys[0].status", 'must be "Active" or "Inactive"')
+case("access-keys-three", lambda c: c["users"][0]["access_keys"].extend([
+        {"id": "AKIADAVE000000000002", "secret": "davesecretdavesecretdavesecretdave000002"},
+        {"id": "AKIADAVE000000000003", "secret": "davesecretdavesecretdavesecretdave000003"}]),
+     "users[0].access_keys", "at most 2 access keys")
+case("tag-value-number", lambda c: c["users"][0].update(tags={"team": 7}), "users[0].tags.team", "must be a string, not a number")
+case("tag-key-duplicate-case", lambda c: c["users"][0].update(tags={"team": "a", "Team": "b"}), "users[0].tags.Team",
+     "duplicate tag key (tag keys are case-insensitive)")
+case("user-path-no-slash", lambda c: c["users"][0].update(path="/eng"), "users[0].path",
+     "must begin and end with '/' (e.g. \"/\" or \"/division/\")")
+case("role-trust-missing", lambda c: c["roles"][0].pop("trust_policy"), "roles[0].trust_policy", "trust_policy or trust_policy_file is required")
+case("role-trust-both", lambda c: c["roles"][0].update(trust_policy_file="t.json"), "roles[0].trust_policy",
+     "only one of trust_policy, trust_policy_file may be set")
+case("role-trust-resource", lambda c: c["roles"][0]["trust_policy"]["Statement"][0].update(Resource="*"), "roles[0].trust_policy.Statement[0]",
+     "a trust policy has no Resource or NotResource (the role is the resource)")
+case("role-trust-no-principal", lambda c: c["roles"][0]["trust_policy"]["Statement"][0].pop("Principal"), "roles[0].trust_policy.Statement[0]",
+     "missing required field Principal (a trust policy statement must name who may assume the role)")
+case("role-trust-bad-effect", lambda c: c["roles"][0]["trust_policy"]["Statement"][0].update(Effect="Permit"),
+     "roles[0].trust_policy.Statement[0].Effect", 'invalid effect "Permit" (must be "Allow" or "Deny")')
+case("role-max-session", lambda c: c["roles"][0].update(max_session_duration=100), "roles[0].max_session_duration", "must be an integer in 3600..43200")
+case("role-unique-id-duplicate", lambda c: c["roles"].append({"account": "111111111111", "name": "other", "unique_id": "AROAEXAMPLE00000001", "trust_policy": TRUST}),
+     "roles[1].unique_id", "duplicate unique id AROAEXAMPLE00000001 (already used by a role)")
+case("role-session-unknown-role", lambda c: c.update(role_sessions=[dict(SESSION, role_arn="arn:aws:iam::111111111111:role/nope")]),
+     "role_sessions[0].role_arn", "unknown role arn:aws:iam::111111111111:role/nope (not in roles)")
+case("role-session-name-short", lambda c: c.update(role_sessions=[dict(SESSION, session_name="i")]),
+     "role_sessions[0].session_name", "must be 2..64 characters of [A-Za-z0-9+=,.@_-]")
+case("bucket-name-upper", lambda c: c["buckets"][0].update(name="ExampleBucket"), "buckets[0].name",
+     "invalid bucket name (3..63 of a-z, 0-9, '.', '-'; starting and ending with a letter or digit)")
+case("bucket-duplicate", lambda c: c["buckets"].append({"name": "examplebucket", "account": "111111111111"}), "buckets[1].name",
+     "duplicate bucket examplebucket")
+case("bucket-policy-bad-effect", lambda c: c["buckets"][0].update(policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Permit", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::examplebucket/*"}]}),
+     "buckets[0].policy.Statement[0].Effect", 'invalid effect "Permit" (must be "Allow" or "Deny")')
+case("bucket-policy-file-missing", lambda c: c["buckets"][0].update(policy_file="nope.json"), "buckets[0].policy_file",
+     "cannot read file 'nope.json': No such file or directory")
+case("identity-policy-principal", lambda c: c["users"][0].update(policies=[{"name": "p", "document": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}}]),
+     "users[0].policies[0].document.Statement[0].Principal", "not allowed in identity-based policies")
+case("policy-name-duplicate", lambda c: c["users"][0].update(policies=[
+        {"name": "p", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}},
+        {"name": "p", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}}]),
+     "users[0].policies[1].name", "duplicate policy name p")
+case("policy-document-string", lambda c: c["users"][0].update(policies=[{"name": "p", "document": "{}"}]),
+     "users[0].policies[0].document", "must be a policy document (a JSON object), not a string")
+case("audit-output-empty", lambda c: c.update(audit={"output": ""}), "audit.output", "must not be empty")
+case("limits-header-bytes", lambda c: c.update(limits={"max_header_bytes": 10}), "limits.max_header_bytes", "must be an integer in 1024..1048576")
+case("sts-no-keys", lambda c: c["sts"].pop("keys"), "sts.keys", "is required when sts is enabled")
+case("sts-key-short", lambda c: c["sts"]["keys"][0].update(key="0011"), "sts.keys[0].key",
+     "must be 32 random bytes as 64 hex digits (e.g. from `openssl rand -hex 32`)")
+case("sts-two-active", lambda c: c["sts"]["keys"].append({"id": "k2", "key": "ff" * 32, "active": True}), "sts.keys",
+     "exactly one key must be active (found 2)")
+case("sts-key-id-duplicate", lambda c: c["sts"]["keys"].append({"id": "k1", "key": "ff" * 32}), "sts.keys[1].id", "duplicate key id k1")
+case("credentials-unknown-type", lambda c: c.update(credentials={"chain": [{"type": "instance"}]}), "credentials.chain[0].type",
+     "must be one of static, env, profile, imds, ecs, web_identity")
+case("credentials-static-no-secret", lambda c: c.update(credentials={"chain": [{"type": "static", "access_key_id": "AKIAPROXY00000000001"}]}),
+     "credentials.chain[0].secret", "exactly one of secret, secret_file, secret_env is required")
+case("credentials-assume-role-arn", lambda c: c.update(credentials={"chain": [{"type": "env"}], "assume_role": {"role_arn": "arn:aws:iam::1:user/x"}}),
+     "credentials.assume_role.role_arn", "must be a role ARN, arn:aws:iam::ACCOUNT:role/NAME")
+case("vhost-domain-upper", lambda c: c.update(virtual_host_domains=["S3.Local"]), "virtual_host_domains[0]",
+     "must be a lower-case DNS name, e.g. \"s3.example.com\"")
+
+with open(os.path.join(HERE, "EXPECTED.tsv"), "w") as tsv:
+    for name, text, path, msg in cases:
+        with open(os.path.join(HERE, name + ".json"), "w") as f:
+            f.write(text)
+        tsv.write("%s.json\t%s\t%s\n" % (name, path, msg))
+print(len(cases), "fixtures")
