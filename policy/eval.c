@@ -406,7 +406,8 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
             finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
             return POLICY_OK;
         }
-        if (rbp.grant == GRANT_ROLE && id_allow)
+        /* the bucket policy granted the role: blame what cut the grant */
+        if (rbp.grant == GRANT_ROLE)
             id_src = !bnd_ok ? POLICY_SRC_BOUNDARY : POLICY_SRC_SESSION;
         finish(res, POLICY_IMPLICIT_DENY, id_src, NULL);
         return POLICY_OK;

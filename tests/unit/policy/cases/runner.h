@@ -20,7 +20,7 @@
 #include "policy.h"
 #include "testutil.h"
 
-static char *runner_read_case_file(const char *name)
+static inline char *runner_read_case_file(const char *name)
 {
     char path[1024];
     const char *root = getenv("S3W_SOURCE_ROOT");
@@ -30,7 +30,7 @@ static char *runner_read_case_file(const char *name)
 }
 
 /* Returns the number of failed cases; *ncases gets the number run. */
-static int runner_run_file(const char *name, size_t *ncases)
+static inline int runner_run_file(const char *name, size_t *ncases)
 {
     char *text = runner_read_case_file(name);
     int failed = 0;
