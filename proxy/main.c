@@ -1,8 +1,34 @@
-/* s3warden - authorizing reverse proxy for Amazon S3. Entry point. */
+/* s3warden - authorizing reverse proxy for Amazon S3. Entry point.
+ *
+ * Exit codes (documented in --help and README):
+ *   0  success (serve: stopped cleanly on SIGTERM/SIGINT)
+ *   1  invalid input found (validate: a policy or the config has errors)
+ *   2  usage error, or an I/O / startup error (cannot read, cannot listen)
+ */
 #include "s3w_config.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "audit.h"
+#include "config.h"
+#include "pipeline.h"
+#include "proxy.h"
+#include "tls.h"
+
+#if __has_include("cmd_policy.h")
+#include "cmd_policy.h"
+#define HAVE_CMD_POLICY 1
+#endif
+#if __has_include("cmd_config.h")
+#include "cmd_config.h"
+#define HAVE_CMD_CONFIG 1
+#endif
 
 static void usage(FILE *out)
 {
@@ -10,10 +36,165 @@ static void usage(FILE *out)
             "usage: s3warden <command> [options]\n"
             "\n"
             "commands:\n"
-            "  --version        print the version and exit\n"
-            "  --help           print this help and exit\n"
+            "  serve --config FILE      run the proxy (SIGHUP reloads FILE, SIGUSR1\n"
+            "                           reopens the audit log, SIGTERM/SIGINT stop\n"
+            "                           gracefully)\n"
+            "  validate FILE...         check policy documents\n"
+            "  validate --config FILE   check a config file without starting\n"
+            "  simulate FILE            evaluate a request against policies (JSON)\n"
+            "  --version                print the version and exit\n"
+            "  --help                   print this help and exit\n"
             "\n"
             "exit codes: 0 success, 1 invalid input found, 2 usage or I/O error\n");
+}
+
+/* ---- serve ---------------------------------------------------------------- */
+struct serve_state {
+    const char *config_path;
+    struct proxy_server srv;
+    struct pl_shared shared;
+    struct audit *audit;
+    uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
+    bool stopping;
+};
+
+static void print_config_errors(const struct config_errors *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        proxy_log("ERROR", "config: %s", e->items[i].text);
+    if (e->dropped)
+        proxy_log("ERROR", "config: ... and %zu more errors", e->dropped);
+}
+
+static struct config *load_config(const char *path)
+{
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load(path, &cfg, &errs);
+    if (rc != CONFIG_OK) {
+        print_config_errors(&errs);
+        proxy_log("ERROR", "config: %s: %s", path, config_strerror(rc));
+        cfg = NULL;
+    }
+    config_errors_cleanup(&errs);
+    return cfg;
+}
+
+static void settings_from_config(const struct config *cfg, struct proxy_settings *s)
+{
+    proxy_settings_defaults(s);
+    if (cfg->nlisteners > 0) {
+        snprintf(s->listen_addr, sizeof(s->listen_addr), "%s", cfg->listeners[0].address);
+        s->port = cfg->listeners[0].port;
+        if (cfg->listeners[0].tls_cert_file) {
+            snprintf(s->tls_cert, sizeof(s->tls_cert), "%s", cfg->listeners[0].tls_cert_file);
+            snprintf(s->tls_key, sizeof(s->tls_key), "%s", cfg->listeners[0].tls_key_file);
+        }
+    }
+    if (cfg->limits.max_connections)
+        s->max_connections = cfg->limits.max_connections;
+    if (cfg->limits.header_timeout_ms)
+        s->header_timeout_ms = cfg->limits.header_timeout_ms;
+    if (cfg->limits.body_idle_timeout_ms)
+        s->idle_timeout_ms = cfg->limits.body_idle_timeout_ms;
+    const char *wk = getenv("S3WARDEN_WORKERS");
+    if (wk)
+        s->workers = atoi(wk);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve_state *st = h->data;
+    if (signum == SIGHUP) {
+        proxy_log("INFO", "SIGHUP: reloading %s", st->config_path);
+        struct config *cfg = load_config(st->config_path);
+        if (!cfg) {
+            proxy_log("ERROR", "reload refused: the running config stays in service");
+            return;
+        }
+        pl_shared_set_config(&st->shared, cfg);
+        proxy_server_poke(&st->srv);
+        proxy_log("INFO", "reload done: new requests use the new config");
+        return;
+    }
+    if (signum == SIGUSR1) {
+        proxy_log("INFO", "SIGUSR1: reopening the audit log");
+        audit_reopen(st->audit);
+        return;
+    }
+    if (st->stopping)
+        return;
+    st->stopping = true;
+    proxy_log("INFO", "signal %d: stopping (in-flight requests get 10 s)", signum);
+    proxy_server_stop(&st->srv, 10000);
+    uv_close((uv_handle_t *)&st->sig_hup, NULL);
+    uv_close((uv_handle_t *)&st->sig_term, NULL);
+    uv_close((uv_handle_t *)&st->sig_int, NULL);
+    uv_close((uv_handle_t *)&st->sig_usr1, NULL);
+}
+
+static int cmd_serve(const char *config_path)
+{
+    struct serve_state st;
+    memset(&st, 0, sizeof(st));
+    st.config_path = config_path;
+    struct config *cfg = load_config(config_path);
+    if (!cfg)
+        return 2;
+    struct proxy_settings settings;
+    settings_from_config(cfg, &settings);
+    if (cfg->audit.kind != CONFIG_AUDIT_NONE)
+        st.audit = audit_open(cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL, false);
+    else
+        st.audit = audit_open(NULL, true);
+    if (!st.audit) {
+        config_unref(cfg);
+        return 2;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        proxy_log("ERROR", "curl_global_init failed");
+        return 2;
+    }
+    pl_shared_init(&st.shared, cfg, st.audit);
+    if (settings.tls_cert[0]) {
+        st.srv.tls = tls_server_new(settings.tls_cert, settings.tls_key);
+        if (!st.srv.tls)
+            return 2;
+    }
+    st.srv.worker_init = pl_worker_init;
+    st.srv.worker_cleanup = pl_worker_cleanup;
+    st.srv.worker_poke = pl_worker_poke;
+    signal(SIGPIPE, SIG_IGN);
+    if (proxy_server_init(&st.srv, &settings, &pl_handler, &st.shared) != 0)
+        return 2;
+    if (proxy_server_start(&st.srv) != 0) {
+        proxy_log("ERROR", "cannot start worker threads");
+        return 2;
+    }
+    proxy_log("INFO", "s3warden %s listening on %s:%d (%s) with %d workers, upstream %s",
+              S3W_VERSION, settings.listen_addr, st.srv.bound_port,
+              st.srv.tls ? "https" : "http", st.srv.nworkers, cfg->upstream.endpoint);
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_init(loop, &st.sig_hup);
+    uv_signal_init(loop, &st.sig_term);
+    uv_signal_init(loop, &st.sig_int);
+    uv_signal_init(loop, &st.sig_usr1);
+    st.sig_hup.data = st.sig_term.data = st.sig_int.data = st.sig_usr1.data = &st;
+    uv_signal_start(&st.sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&st.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&st.sig_int, on_signal, SIGINT);
+    uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
+    uv_run(loop, UV_RUN_DEFAULT);
+    proxy_server_wait(&st.srv);
+    proxy_server_cleanup(&st.srv);
+    uv_loop_close(loop);
+    tls_server_unref(st.srv.tls);
+    pl_shared_cleanup(&st.shared);
+    audit_close(st.audit);
+    curl_global_cleanup();
+    proxy_log("INFO", "stopped");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -22,15 +203,55 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0) {
         printf("s3warden %s\n", S3W_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "s3warden: unknown command '%s'\n", argv[1]);
+    if (strcmp(cmd, "serve") == 0) {
+        if (argc != 4 || strcmp(argv[2], "--config") != 0) {
+            fprintf(stderr, "s3warden: usage: s3warden serve --config FILE\n");
+            return 2;
+        }
+        return cmd_serve(argv[3]);
+    }
+    if (strcmp(cmd, "validate") == 0) {
+        if (argc >= 3 && strcmp(argv[2], "--config") == 0) {
+            if (argc != 4) {
+                fprintf(stderr, "s3warden: usage: s3warden validate --config FILE\n");
+                return 2;
+            }
+#ifdef HAVE_CMD_CONFIG
+            return s3w_cmd_validate_config(argv[3]);
+#else
+            fprintf(stderr, "s3warden: validate --config is not built in\n");
+            return 2;
+#endif
+        }
+        if (argc < 3) {
+            fprintf(stderr, "s3warden: usage: s3warden validate FILE... | validate --config FILE\n");
+            return 2;
+        }
+#ifdef HAVE_CMD_POLICY
+        return s3w_cmd_validate_policies(argc - 1, argv + 1);
+#else
+        fprintf(stderr, "s3warden: validate is not built in\n");
+        return 2;
+#endif
+    }
+    if (strcmp(cmd, "simulate") == 0) {
+#ifdef HAVE_CMD_POLICY
+        return s3w_cmd_simulate(argc - 1, argv + 1);
+#else
+        fprintf(stderr, "s3warden: simulate is not built in\n");
+        return 2;
+#endif
+    }
+    fprintf(stderr, "s3warden: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
 }

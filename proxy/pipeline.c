@@ -1,0 +1,1820 @@
+/* pipeline.c - one request: route, verify, identify, authorize, audit,
+ * re-sign, stream (see pipeline.h and issue 5). */
+#include "pipeline.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "checksum.h"
+#include "chunked.h"
+#include "config.h"
+#include "identity.h"
+#include "policy.h"
+#include "s3err.h"
+#include "s3map.h"
+#include "sigv4.h"
+#include "sts.h"
+#include "upstream.h"
+
+/* ---- limits -------------------------------------------------------------------- */
+#define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
+/* Request-body queue toward curl: one verified aws-chunked chunk must fit
+ * (the decoder releases a signed chunk whole, after its signature
+ * verified), so the cap is the decoder's chunk cap plus one client read. */
+#define PX_CHUNK_MAX ((size_t)8 << 20)
+#define PX_Q_MAX (PX_CHUNK_MAX + PROXY_IN_CAP + 4096)
+#define PX_Q_HIGH ((size_t)512 << 10)  /* stop reading the client above this */
+#define PX_Q_LOW ((size_t)128 << 10)   /* and start again below this */
+#define PX_RESP_HEAD_MAX (64 * 1024)
+#define PX_MAX_POLICIES 64
+#define PX_DELETE_RESP_MAX ((size_t)4 << 20)
+
+static const char EMPTY_SHA256[] =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/* ---- per-worker state ------------------------------------------------------------ */
+struct pl_worker {
+    struct config *cfg;          /* this worker's reference to the snapshot */
+    struct sigv4_keycache kc;    /* client signing keys */
+    struct sigv4_keycache up_kc; /* the proxy's own signing keys */
+    bool warned_no_creds;
+};
+
+/* ---- body queue (bounded FIFO) --------------------------------------------------- */
+struct bodyq {
+    char *buf;
+    size_t off, len, cap;
+};
+
+static int bq_push(struct bodyq *q, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (q->len + n > PX_Q_MAX)
+        return -1;
+    if (q->off + q->len + n > q->cap) {
+        if (q->off > 0) {
+            memmove(q->buf, q->buf + q->off, q->len);
+            q->off = 0;
+        }
+        if (q->len + n > q->cap) {
+            size_t nc = q->cap ? q->cap : 64 * 1024;
+            while (nc < q->len + n)
+                nc *= 2;
+            if (nc > PX_Q_MAX)
+                nc = PX_Q_MAX;
+            char *nb = realloc(q->buf, nc);
+            if (!nb)
+                return -1;
+            q->buf = nb;
+            q->cap = nc;
+        }
+    }
+    memcpy(q->buf + q->off + q->len, p, n);
+    q->len += n;
+    return 0;
+}
+
+static size_t bq_pop(struct bodyq *q, char *dst, size_t n)
+{
+    if (n > q->len)
+        n = q->len;
+    memcpy(dst, q->buf + q->off, n);
+    q->off += n;
+    q->len -= n;
+    if (q->len == 0)
+        q->off = 0;
+    return n;
+}
+
+/* ---- the exchange ------------------------------------------------------------------ */
+enum body_mode {
+    BM_NONE = 0,   /* no body */
+    BM_PLAIN,      /* UNSIGNED-PAYLOAD or anonymous: passes as it came */
+    BM_SIGNED,     /* sha256 declared: hashed while streaming, last byte held */
+    BM_CHUNKED,    /* aws-chunked: verified and decoded, last byte held */
+    BM_COLLECT,    /* read whole (STS form, DeleteObjects XML), capped */
+};
+
+enum px_kind { PX_S3 = 0, PX_STS, PX_DELETE };
+
+struct px {
+    struct proxy_conn *c;
+    struct proxy_worker *w;
+    struct config *cfg;
+    char reqid[17];
+    uint64_t t0_ns, t_up_ns, t_up_done_ns;
+    int64_t now;
+    enum px_kind kind;
+
+    /* routing */
+    struct s3w_slice host;
+    struct s3w_slice bucket;
+    char key[PX_KEY_MAX];
+    size_t key_len;
+    const struct config_bucket *bcfg;
+
+    /* authentication */
+    bool anonymous;
+    struct sigv4_request sreq;
+    struct sigv4_header shdr[HTTP_MAX_HEADERS];
+    struct s3map_header mhdr[HTTP_MAX_HEADERS];
+    struct sigv4_result sv;
+    struct config_identity id;
+    bool id_set;
+
+    /* authorization */
+    struct s3map_result map;
+    struct s3map_request mreq;
+    struct policy_context ctx;
+    struct policy_principal principal;
+    const struct policy *guardrails[PX_MAX_POLICIES];
+    size_t nguardrails;
+    const struct policy *identity_pols[PX_MAX_POLICIES];
+    size_t nidentity;
+    const struct policy *boundary;
+    char principal_scratch[512];
+    char tlsver[8];
+    const char *decision;
+    char deciding[512];
+    bool cross_account;
+    struct s3w_slice resource_account;
+
+    /* request body */
+    enum body_mode bm;
+    struct bodyq q;
+    uint64_t up_total;   /* bytes curl will send */
+    uint64_t up_sent;
+    bool body_done;      /* the whole client body arrived */
+    bool verified;       /* the body may be completed upstream */
+    bool body_failed;
+    EVP_MD_CTX *sha;
+    struct sigv4_chunked_decoder *dec;
+    struct sigv4_chain_hmac chain;
+    bool chain_init;
+    struct s3w_buf collect;
+
+    /* DeleteObjects */
+    struct s3map_delete_list *dl;
+    char *dl_scratch;
+    bool *dl_denied;
+    size_t ndenied;
+    struct s3w_buf newbody;
+
+    /* upstream */
+    struct up_xfer xfer;
+    struct curl_slist *hl;
+    char *url;
+    bool in_cb;          /* inside a curl callback: do not remove the handle */
+    bool read_paused, write_paused;
+    bool head_sent;
+    bool resp_chunked;
+    bool resp_collect;   /* DeleteObjects: merge upstream's answer */
+    int up_status;
+    bool up_has_cl;
+    struct s3w_buf resp_head;
+    struct s3w_buf resp_body;
+    char up_reqid[128];
+
+    /* outcome */
+    int status;
+    const char *err_code;
+    char err_msg[1024];
+};
+
+static void px_free(struct px *px);
+static void px_done_audit(struct px *px);
+
+static uint64_t now_ns(void)
+{
+    return uv_hrtime();
+}
+
+static struct pl_worker *plw(struct proxy_worker *w)
+{
+    return w->handler_state;
+}
+
+static struct pl_shared *shared(struct proxy_worker *w)
+{
+    return w->srv->handler_ud;
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+long pl_pct_decode(struct s3w_slice in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        char ch = in.ptr[i];
+        if (ch == '%') {
+            uint8_t b;
+            if (i + 2 >= in.len || s3w_hex_decode(s3w_slice(in.ptr + i + 1, 2), &b, 1) != 0)
+                return -1;
+            ch = (char)b;
+            i += 2;
+        }
+        if (o >= cap)
+            return -1;
+        out[o++] = ch;
+    }
+    return (long)o;
+}
+
+int pl_route(struct s3w_slice host, struct s3w_slice path,
+             char *const *vhost_domains, size_t ndomains,
+             struct s3w_slice *bucket, struct s3w_slice *key_raw)
+{
+    if (path.len == 0 || path.ptr[0] != '/')
+        return -1;
+    /* strip the port (and IPv6 brackets keep their colons) */
+    struct s3w_slice h = host;
+    if (h.len > 0 && h.ptr[0] != '[') {
+        const char *colon = memchr(h.ptr, ':', h.len);
+        if (colon)
+            h.len = (size_t)(colon - h.ptr);
+    }
+    for (size_t i = 0; i < ndomains; i++) {
+        struct s3w_slice d = s3w_slice_cstr(vhost_domains[i]);
+        if (h.len > d.len + 1 && h.ptr[h.len - d.len - 1] == '.' &&
+            s3w_slice_eq_nocase(s3w_slice(h.ptr + h.len - d.len, d.len), d)) {
+            /* virtual-hosted style: bucket.DOMAIN/key (S3 User Guide,
+             * "Virtual hosting of buckets") */
+            *bucket = s3w_slice(h.ptr, h.len - d.len - 1);
+            *key_raw = s3w_slice(path.ptr + 1, path.len - 1);
+            return 0;
+        }
+    }
+    /* path style: /bucket/key */
+    const char *p = path.ptr + 1;
+    size_t n = path.len - 1;
+    const char *slash = memchr(p, '/', n);
+    if (!slash) {
+        *bucket = s3w_slice(p, n);
+        *key_raw = s3w_slice(p + n, 0);
+    } else {
+        *bucket = s3w_slice(p, (size_t)(slash - p));
+        *key_raw = s3w_slice(slash + 1, n - (size_t)(slash - p) - 1);
+    }
+    return 0;
+}
+
+/* ---- responses ------------------------------------------------------------------------ */
+static void px_detach(struct px *px)
+{
+    if (px->c && px->c->ex == px)
+        px->c->ex = NULL;
+}
+
+/* Sends an S3 error and ends the exchange. */
+static void px_fail(struct px *px, int status, const char *code, const char *msg)
+{
+    px->status = status;
+    px->err_code = code;
+    if (msg != px->err_msg)
+        snprintf(px->err_msg, sizeof(px->err_msg), "%s", msg ? msg : "");
+    if (px->xfer.active && !px->in_cb)
+        up_abort(px->w, &px->xfer);
+    struct proxy_conn *c = px->c;
+    if (c && !px->head_sent) {
+        struct s3w_buf out;
+        s3w_buf_init(&out, 32 * 1024);
+        char resource[PX_KEY_MAX + 300];
+        snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
+        if (s3err_response(&out, status, code, s3w_slice_cstr(px->err_msg),
+                           s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
+                           s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
+                           false) == 0) {
+            px_done_audit(px);
+            px_detach(px);
+            px->c = NULL;
+            proxy_conn_respond(c, out.ptr, out.len, false);
+        } else {
+            px_done_audit(px);
+            px_detach(px);
+            px->c = NULL;
+            proxy_conn_close(c);
+        }
+        s3w_buf_cleanup(&out);
+    } else if (c) {
+        /* the response already started: all we can do is cut it */
+        px_done_audit(px);
+        px_detach(px);
+        px->c = NULL;
+        proxy_conn_close(c);
+    } else {
+        px_done_audit(px);
+    }
+    if (!px->in_cb)
+        px_free(px);
+}
+
+/* ---- audit ------------------------------------------------------------------------------- */
+static const char *identity_type_name(const struct px *px)
+{
+    if (!px->id_set)
+        return "Anonymous";
+    switch (px->id.type) {
+    case CONFIG_PRINCIPAL_ACCOUNT: return "Root";
+    case CONFIG_PRINCIPAL_USER: return "IAMUser";
+    case CONFIG_PRINCIPAL_ASSUMED_ROLE: return "AssumedRole";
+    case CONFIG_PRINCIPAL_FEDERATED_USER: return "FederatedUser";
+    default: return "Anonymous";
+    }
+}
+
+static bool audited_flag(struct px *px)
+{
+    return px->t0_ns == 0; /* px_done_audit clears it: one record per request */
+}
+
+static void px_done_audit(struct px *px)
+{
+    if (audited_flag(px))
+        return;
+    struct audit_record r;
+    memset(&r, 0, sizeof(r));
+    struct proxy_conn *c = px->c;
+    r.time_ms = (int64_t)px->now * 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    r.request_id = s3w_slice_cstr(px->reqid);
+    r.upstream_request_id = s3w_slice_cstr(px->up_reqid);
+    if (c) {
+        r.source_ip = s3w_slice_cstr(c->peer_ip);
+        const struct http_header *ua = http_request_header(&c->req, "user-agent");
+        r.user_agent = ua ? ua->value : S3W_SLICE_NULL;
+        r.bytes_in = c->bytes_in;
+        r.bytes_out = c->bytes_out;
+        const char *tv = proxy_conn_tls_version(c);
+        r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
+    }
+    r.identity_type = s3w_slice_cstr(identity_type_name(px));
+    if (px->id_set) {
+        r.principal_id = px->id.userid;
+        r.arn = px->id.arn;
+        r.account_id = px->id.account;
+        r.access_key_id = px->id.access_key_id;
+        if (px->id.type == CONFIG_PRINCIPAL_ASSUMED_ROLE) {
+            r.session_role_arn = px->id.principal_arn;
+            r.session_name = px->id.session_name;
+        }
+    }
+    r.event_name = px->kind == PX_STS ? S3W_SLICE_LIT("sts")
+                   : px->map.op ? s3w_slice_cstr(px->map.op->name) : S3W_SLICE_NULL;
+    r.bucket = px->bucket;
+    r.key = s3w_slice(px->key, px->key_len);
+    for (size_t i = 0; i < px->map.nauthz && i < AUDIT_MAX_AUTHZ; i++) {
+        r.actions[i] = px->map.authz[i].action;
+        r.resources[i] = px->map.authz[i].resource;
+        r.nauthz = i + 1;
+    }
+    r.decision = px->decision ? s3w_slice_cstr(px->decision) : S3W_SLICE_NULL;
+    r.deciding = px->deciding[0] ? s3w_slice_cstr(px->deciding) : S3W_SLICE_NULL;
+    r.cross_account = px->cross_account;
+    r.error_code = px->err_code ? s3w_slice_cstr(px->err_code) : S3W_SLICE_NULL;
+    r.http_status = px->status;
+    uint64_t end = now_ns();
+    r.latency_ms = (int64_t)((end - px->t0_ns) / 1000000);
+    r.upstream_latency_ms = px->t_up_ns
+        ? (int64_t)(((px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns) / 1000000)
+        : -1;
+    audit_log(shared(px->w)->audit, &r);
+    proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s",
+              px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",
+              px->map.op ? px->map.op->name : (px->kind == PX_STS ? "sts" : "-"),
+              px->decision ? px->decision : "-", px->status,
+              px->err_code ? " error=" : "", px->err_code ? px->err_code : "");
+    px->t0_ns = 0; /* audited once */
+}
+
+static void px_free(struct px *px)
+{
+    if (px->xfer.easy) {
+        if (px->xfer.active)
+            up_abort(px->w, &px->xfer);
+        curl_easy_cleanup(px->xfer.easy);
+    }
+    curl_slist_free_all(px->hl);
+    free(px->url);
+    free(px->q.buf);
+    if (px->sha)
+        EVP_MD_CTX_free(px->sha);
+    if (px->dec)
+        sigv4_chunked_decoder_free(px->dec);
+    if (px->chain_init)
+        sigv4_chain_hmac_cleanup(&px->chain);
+    s3w_buf_cleanup(&px->collect);
+    s3w_buf_cleanup(&px->resp_head);
+    s3w_buf_cleanup(&px->resp_body);
+    s3w_buf_cleanup(&px->newbody);
+    free(px->dl);
+    free(px->dl_scratch);
+    free(px->dl_denied);
+    sigv4_result_cleanup(&px->sv);
+    if (px->id_set)
+        config_identity_cleanup(&px->id);
+    config_unref(px->cfg);
+    s3w_wipe(px, sizeof(*px));
+    free(px);
+}
+
+/* ---- identity -> policy principal ----------------------------------------------------- */
+static void build_principal(struct px *px)
+{
+    config_identity_principal(&px->id, &px->principal);
+}
+
+/* Bucket named by an S3 ARN ("arn:aws:s3:::bucket/key" -> "bucket"). */
+static struct s3w_slice arn_bucket(struct s3w_slice arn)
+{
+    static const char pre[] = "arn:aws:s3:::";
+    if (arn.len <= sizeof(pre) - 1 || memcmp(arn.ptr, pre, sizeof(pre) - 1) != 0)
+        return S3W_SLICE_NULL;
+    const char *b = arn.ptr + sizeof(pre) - 1;
+    size_t n = arn.len - (sizeof(pre) - 1);
+    const char *slash = memchr(b, '/', n);
+    return s3w_slice(b, slash ? (size_t)(slash - b) : n);
+}
+
+/* Evaluates one (action, resource). Returns true when allowed; otherwise
+ * sets the AccessDenied message. */
+static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource)
+{
+    struct s3w_slice b = arn_bucket(resource);
+    const struct config_bucket *bc = b.len ? config_find_bucket(px->cfg, b) : NULL;
+    struct s3w_slice racct;
+    if (bc)
+        racct = s3w_slice_cstr(bc->account);
+    else
+        /* a bucket the config does not list (or "*"): treated as the
+         * caller's own account with no bucket policy - only the caller's
+         * identity policies can allow it, as on AWS */
+        racct = px->principal.account;
+    struct policy_set set;
+    memset(&set, 0, sizeof(set));
+    set.guardrails = px->guardrails;
+    set.nguardrails = px->nguardrails;
+    set.resource = bc ? bc->policy : NULL;
+    set.identity = px->identity_pols;
+    set.nidentity = px->nidentity;
+    set.boundary = px->boundary ? &px->boundary : NULL;
+    set.nboundary = px->boundary ? 1 : 0;
+    set.session = px->id_set ? px->id.session_policy : NULL;
+    struct policy_request preq = {
+        .principal = &px->principal,
+        .action = action,
+        .resource = resource,
+        .resource_account = racct,
+        .ctx = &px->ctx,
+    };
+    if (px->principal.account.len && !s3w_slice_eq(px->principal.account, racct))
+        px->cross_account = true;
+    struct policy_result res;
+    int rc = policy_evaluate(&set, &preq, &res);
+    size_t off = strlen(px->deciding);
+    for (size_t i = 0; i < res.ndeciding && off + 1 < sizeof(px->deciding); i++) {
+        int n = snprintf(px->deciding + off, sizeof(px->deciding) - off, "%s%s:%s%s",
+                         off ? ";" : "", res.deciding[i].policy ? res.deciding[i].policy : "?",
+                         res.deciding[i].sid ? "" : "#",
+                         res.deciding[i].sid ? res.deciding[i].sid : "");
+        if (n < 0)
+            break;
+        if (!res.deciding[i].sid) {
+            size_t o2 = off + (size_t)n;
+            if (o2 < sizeof(px->deciding))
+                snprintf(px->deciding + o2, sizeof(px->deciding) - o2, "%u", res.deciding[i].index);
+        }
+        off = strlen(px->deciding);
+    }
+    px->decision = policy_decision_name(res.decision);
+    if (rc == POLICY_OK && res.decision == POLICY_ALLOWED)
+        return true;
+    if (rc != POLICY_OK)
+        res.decision = POLICY_IMPLICIT_DENY;
+    policy_access_denied_message(&preq, &res, px->err_msg, sizeof(px->err_msg));
+    if (!px->err_msg[0])
+        snprintf(px->err_msg, sizeof(px->err_msg), "Access Denied");
+    return false;
+}
+
+/* ---- upstream credentials ------------------------------------------------------------ */
+static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *cr)
+{
+    for (size_t i = 0; i < cfg->credentials.nchain; i++) {
+        const struct config_cred_provider *p = &cfg->credentials.chain[i];
+        if (p->source == CONFIG_CRED_STATIC && p->access_key_id && p->secret_access_key) {
+            cr->access_key_id = s3w_slice_cstr(p->access_key_id);
+            cr->secret = s3w_slice_cstr(p->secret_access_key);
+            cr->session_token = s3w_slice_cstr(p->session_token);
+            return true;
+        }
+        if (p->source == CONFIG_CRED_ENV) {
+            const char *a = getenv("AWS_ACCESS_KEY_ID");
+            const char *s = getenv("AWS_SECRET_ACCESS_KEY");
+            if (a && s && *a && *s) {
+                cr->access_key_id = s3w_slice_cstr(a);
+                cr->secret = s3w_slice_cstr(s);
+                cr->session_token = s3w_slice_cstr(getenv("AWS_SESSION_TOKEN"));
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* ---- header policy ---------------------------------------------------------------------- */
+static bool name_is(struct s3w_slice n, const char *s)
+{
+    return s3w_slice_eq_nocase(n, s3w_slice_cstr(s));
+}
+
+static bool name_prefix(struct s3w_slice n, const char *pre)
+{
+    size_t l = strlen(pre);
+    return n.len >= l && s3w_slice_eq_nocase(s3w_slice(n.ptr, l), s3w_slice(pre, l));
+}
+
+/* Standard headers S3 takes unsigned (DESIGN.md, Invariants). */
+static bool safe_unsigned(struct s3w_slice n)
+{
+    static const char *const safe[] = {
+        "content-type", "content-md5", "cache-control", "content-disposition",
+        "content-encoding", "content-language", "expires", "range",
+    };
+    for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+        if (name_is(n, safe[i]))
+            return true;
+    return name_prefix(n, "if-");
+}
+
+/* Never forwarded: hop-by-hop (RFC 9110 7.6.1), framing, and the caller's
+ * own authentication (replaced by the proxy's). */
+static bool never_forward(struct s3w_slice n)
+{
+    static const char *const drop[] = {
+        "host", "authorization", "x-amz-date", "x-amz-content-sha256",
+        "x-amz-security-token", "content-length", "transfer-encoding",
+        "connection", "keep-alive", "te", "trailer", "upgrade", "expect",
+        "proxy-authorization", "proxy-connection",
+    };
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        if (name_is(n, drop[i]))
+            return true;
+    return false;
+}
+
+static bool header_signed(const struct px *px, struct s3w_slice name)
+{
+    if (px->anonymous)
+        return false;
+    char low[128];
+    if (name.len >= sizeof(low))
+        return false;
+    for (size_t i = 0; i < name.len; i++)
+        low[i] = (char)tolower((unsigned char)name.ptr[i]);
+    return sigv4_result_signed(&px->sv, s3w_slice(low, name.len));
+}
+
+/* ---- curl callbacks ----------------------------------------------------------------------- */
+static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct px *px = ud;
+    size_t max = size * nitems;
+    if (!px->c || px->body_failed)
+        return CURL_READFUNC_ABORT;
+    uint64_t remaining = px->up_total - px->up_sent;
+    if (remaining == 0)
+        return 0;
+    size_t give = px->q.len < max ? px->q.len : max;
+    if (give > remaining)
+        give = (size_t)remaining;
+    /* Hold back the last byte until the body verified: without it the
+     * upstream cannot complete the object (DESIGN.md, Invariants). */
+    if (!px->verified && px->up_sent + give >= px->up_total)
+        give = px->up_total - px->up_sent > 0 ? (size_t)(px->up_total - px->up_sent - 1) : 0;
+    if (give == 0) {
+        px->read_paused = true;
+        return CURL_READFUNC_PAUSE;
+    }
+    bq_pop(&px->q, buf, give);
+    px->up_sent += give;
+    if (px->c->read_paused && px->q.len <= PX_Q_LOW)
+        proxy_conn_resume_read(px->c);
+    return give;
+}
+
+static void start_response_head(struct px *px);
+
+static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct px *px = ud;
+    size_t n = size * nitems;
+    struct s3w_slice line = s3w_slice(buf, n);
+    while (line.len && (line.ptr[line.len - 1] == '\n' || line.ptr[line.len - 1] == '\r'))
+        line.len--;
+    if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
+        const char *sp = memchr(line.ptr, ' ', line.len);
+        px->up_status = sp ? atoi(sp + 1) : 0;
+        s3w_buf_reset(&px->resp_head);
+        px->up_has_cl = false;
+        return n;
+    }
+    if (line.len == 0) {
+        if (px->up_status >= 200 && !px->head_sent && !px->resp_collect) {
+            px->in_cb = true;
+            start_response_head(px);
+            px->in_cb = false;
+            if (!px->c)
+                return 0;
+        }
+        return n;
+    }
+    if (px->up_status < 200)
+        return n;
+    const char *colon = memchr(line.ptr, ':', line.len);
+    if (!colon)
+        return n;
+    struct s3w_slice name = s3w_slice(line.ptr, (size_t)(colon - line.ptr));
+    struct s3w_slice value = s3w_slice(colon + 1, line.len - name.len - 1);
+    while (value.len && (value.ptr[0] == ' ' || value.ptr[0] == '\t'))
+        value.ptr++, value.len--;
+    if (name_is(name, "connection") || name_is(name, "keep-alive") ||
+        name_is(name, "transfer-encoding") || name_is(name, "te") ||
+        name_is(name, "trailer") || name_is(name, "upgrade") ||
+        name_is(name, "proxy-connection"))
+        return n;
+    if (name_is(name, "content-length"))
+        px->up_has_cl = true;
+    if (name_is(name, "x-amz-request-id"))
+        snprintf(px->up_reqid, sizeof(px->up_reqid), "%.*s", (int)value.len, value.ptr);
+    if (s3w_buf_append_slice(&px->resp_head, name) != 0 ||
+        s3w_buf_append_cstr(&px->resp_head, ": ") != 0 ||
+        s3w_buf_append_slice(&px->resp_head, value) != 0 ||
+        s3w_buf_append_cstr(&px->resp_head, "\r\n") != 0)
+        return 0; /* upstream header block over the cap: abort */
+    return n;
+}
+
+static void start_response_head(struct px *px)
+{
+    struct proxy_conn *c = px->c;
+    if (!c || px->head_sent)
+        return;
+    struct s3w_buf h;
+    s3w_buf_init(&h, PX_RESP_HEAD_MAX + 1024);
+    bool nobody = c->req.is_head || px->up_status == 204 || px->up_status == 304;
+    px->resp_chunked = !px->up_has_cl && !nobody;
+    s3w_buf_printf(&h, "HTTP/1.1 %d %s\r\n", px->up_status, s3err_reason(px->up_status));
+    s3w_buf_append(&h, px->resp_head.ptr, px->resp_head.len);
+    if (px->resp_chunked)
+        s3w_buf_append_cstr(&h, "Transfer-Encoding: chunked\r\n");
+    if (!c->req.keep_alive)
+        s3w_buf_append_cstr(&h, "Connection: close\r\n");
+    s3w_buf_append_cstr(&h, "\r\n");
+    px->head_sent = true;
+    px->status = px->up_status;
+    proxy_conn_write(c, h.ptr, h.len);
+    s3w_buf_cleanup(&h);
+}
+
+static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct px *px = ud;
+    size_t n = size * nitems;
+    if (!px->c)
+        return 0;
+    if (px->resp_collect) {
+        if (s3w_buf_append(&px->resp_body, buf, n) != 0)
+            return 0;
+        return n;
+    }
+    if (!px->head_sent) {
+        px->in_cb = true;
+        start_response_head(px);
+        px->in_cb = false;
+        if (!px->c)
+            return 0;
+    }
+    if (px->c->out_pending > PROXY_OUT_HIGH) {
+        /* the client is behind: curl keeps these bytes and we resume it
+         * from on_drain */
+        px->write_paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    px->in_cb = true;
+    if (px->resp_chunked) {
+        char hdr[24];
+        int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
+        proxy_conn_write(px->c, hdr, (size_t)hl);
+        if (px->c)
+            proxy_conn_write(px->c, buf, n);
+        if (px->c)
+            proxy_conn_write(px->c, "\r\n", 2);
+    } else {
+        proxy_conn_write(px->c, buf, n);
+    }
+    px->in_cb = false;
+    return px->c ? n : 0;
+}
+
+static void finish_delete(struct px *px);
+
+static void up_done(struct up_xfer *x, CURLcode rc)
+{
+    struct px *px = x->ud;
+    px->t_up_done_ns = now_ns();
+    if (!px->c) {
+        /* the client went away while curl ran */
+        px_done_audit(px);
+        px_free(px);
+        return;
+    }
+    if (px->body_failed) {
+        px_fail(px, px->status, px->err_code, px->err_msg);
+        return;
+    }
+    if (rc != CURLE_OK) {
+        int status = 502;
+        const char *code = "BadGateway";
+        if (rc == CURLE_OPERATION_TIMEDOUT) {
+            status = 504;
+            code = "GatewayTimeout";
+        }
+        proxy_log("WARN", "request_id=%s upstream error: %s", px->reqid, curl_easy_strerror(rc));
+        px_fail(px, status, code, s3err_default_message(code));
+        return;
+    }
+    if (px->resp_collect) {
+        finish_delete(px);
+        return;
+    }
+    struct proxy_conn *c = px->c;
+    if (!px->head_sent)
+        start_response_head(px);
+    if (px->resp_chunked && px->c)
+        proxy_conn_write(px->c, "0\r\n\r\n", 5);
+    if (px->up_status >= 400)
+        px->err_code = "upstream";
+    px_done_audit(px);
+    px_detach(px);
+    px->c = NULL;
+    px_free(px);
+    proxy_conn_finish(c, false);
+}
+
+/* ---- upstream request --------------------------------------------------------------------- */
+static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
+                      struct s3w_slice name, struct s3w_slice value, bool sign)
+{
+    char line[16384];
+    if (name.len + value.len + 3 > sizeof(line))
+        return -1;
+    int n;
+    if (value.len == 0)
+        n = snprintf(line, sizeof(line), "%.*s;", (int)name.len, name.ptr);
+    else
+        n = snprintf(line, sizeof(line), "%.*s: %.*s", (int)name.len, name.ptr,
+                     (int)value.len, value.ptr);
+    if (n < 0)
+        return -1;
+    struct curl_slist *l = curl_slist_append(px->hl, line);
+    if (!l)
+        return -1;
+    px->hl = l;
+    if (sign) {
+        if (*nsh >= HTTP_MAX_HEADERS + 4)
+            return -1;
+        sh[(*nsh)++] = (struct sigv4_header){ name, value };
+    }
+    return 0;
+}
+
+static bool is_presign_param(struct s3w_slice k)
+{
+    static const char *const names[] = {
+        "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+        "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (s3w_slice_eq_nocase(k, s3w_slice_cstr(names[i])))
+            return true;
+    return false;
+}
+
+/* The query without the presigned-URL parameters (they are the caller's
+ * authentication, replaced by the proxy's header signature). */
+static int filtered_query(struct s3w_slice q, struct s3w_buf *out)
+{
+    size_t i = 0;
+    bool first = true;
+    while (i < q.len) {
+        const char *amp = memchr(q.ptr + i, '&', q.len - i);
+        size_t end = amp ? (size_t)(amp - q.ptr) : q.len;
+        struct s3w_slice part = s3w_slice(q.ptr + i, end - i);
+        const char *eq = memchr(part.ptr, '=', part.len);
+        struct s3w_slice k = s3w_slice(part.ptr, eq ? (size_t)(eq - part.ptr) : part.len);
+        if (part.len && !is_presign_param(k)) {
+            if (!first && s3w_buf_append_char(out, '&') != 0)
+                return -1;
+            if (s3w_buf_append_slice(out, part) != 0)
+                return -1;
+            first = false;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+static int start_upstream(struct px *px, struct s3w_slice payload_hash,
+                          bool has_body, const char *content_md5)
+{
+    struct proxy_conn *c = px->c;
+    const struct config *cfg = px->cfg;
+    struct sigv4_credentials cr;
+    if (!upstream_creds(cfg, &cr)) {
+        struct pl_worker *pw = plw(px->w);
+        if (!pw->warned_no_creds) {
+            proxy_log("ERROR", "no valid upstream credentials: answering 503 until there are");
+            pw->warned_no_creds = true;
+        }
+        px_fail(px, 503, "ServiceUnavailable",
+                "s3warden has no valid credentials for the upstream at the moment.");
+        return -1;
+    }
+    /* target: path-style on the configured endpoint, with the bucket alias */
+    struct s3w_buf target;
+    s3w_buf_init(&target, 16384);
+    int rc = 0;
+    if (px->bucket.len) {
+        struct s3w_slice ub = px->bcfg && px->bcfg->upstream_name
+                                  ? s3w_slice_cstr(px->bcfg->upstream_name) : px->bucket;
+        rc |= s3w_buf_append_char(&target, '/');
+        rc |= sigv4_uri_encode(ub, false, &target);
+        if (px->key_len || (c->req.path.len > px->bucket.len + 1 &&
+                            c->req.path.ptr[c->req.path.len - 1] == '/' && px->key_len)) {
+            rc |= s3w_buf_append_char(&target, '/');
+            rc |= sigv4_uri_encode(s3w_slice(px->key, px->key_len), true, &target);
+        }
+    } else {
+        rc |= s3w_buf_append_char(&target, '/');
+    }
+    if (c->req.has_query) {
+        struct s3w_buf q;
+        s3w_buf_init(&q, 16384);
+        rc |= filtered_query(c->req.query, &q);
+        if (q.len) {
+            rc |= s3w_buf_append_char(&target, '?');
+            rc |= s3w_buf_append(&target, q.ptr, q.len);
+        }
+        s3w_buf_cleanup(&q);
+    }
+    /* endpoint authority for Host */
+    const char *ep = cfg->upstream.endpoint;
+    const char *auth = strstr(ep, "://");
+    auth = auth ? auth + 3 : ep;
+    size_t alen = strcspn(auth, "/");
+    size_t eplen = (size_t)(auth - ep) + alen;
+    px->url = malloc(eplen + target.len + 1);
+    if (rc != 0 || !px->url) {
+        s3w_buf_cleanup(&target);
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return -1;
+    }
+    memcpy(px->url, ep, eplen);
+    memcpy(px->url + eplen, target.ptr, target.len);
+    px->url[eplen + target.len] = 0;
+
+    struct sigv4_header sh[HTTP_MAX_HEADERS + 8];
+    size_t nsh = 0;
+    rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
+    bool decoded = px->bm == BM_CHUNKED;
+    for (size_t i = 0; i < c->req.nheaders && rc == 0; i++) {
+        struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
+        if (never_forward(n))
+            continue;
+        if (decoded && (name_is(n, "x-amz-decoded-content-length") || name_is(n, "x-amz-trailer")))
+            continue;
+        if (px->kind == PX_DELETE && (name_is(n, "content-md5") || name_prefix(n, "x-amz-checksum-") ||
+                                      name_is(n, "x-amz-sdk-checksum-algorithm")))
+            continue;
+        if (decoded && name_is(n, "content-encoding")) {
+            /* drop the aws-chunked coding: the upstream gets the decoded body */
+            char rest[512];
+            size_t rl = 0;
+            size_t j = 0;
+            while (j < v.len) {
+                const char *comma = memchr(v.ptr + j, ',', v.len - j);
+                size_t e = comma ? (size_t)(comma - v.ptr) : v.len;
+                struct s3w_slice tok = s3w_slice(v.ptr + j, e - j);
+                while (tok.len && tok.ptr[0] == ' ')
+                    tok.ptr++, tok.len--;
+                while (tok.len && tok.ptr[tok.len - 1] == ' ')
+                    tok.len--;
+                if (tok.len && !name_is(tok, "aws-chunked") && rl + tok.len + 1 < sizeof(rest)) {
+                    if (rl)
+                        rest[rl++] = ',';
+                    memcpy(rest + rl, tok.ptr, tok.len);
+                    rl += tok.len;
+                }
+                j = e + 1;
+            }
+            if (rl == 0)
+                continue;
+            /* rest lives on this stack frame: copy into the collect buffer
+             * arena is overkill; sign and send it now */
+            rc |= add_header(px, sh, &nsh, n, s3w_slice(rest, rl), false);
+            /* signing needs stable storage: keep it in resp_body (unused yet) */
+            size_t off = px->resp_body.len;
+            if (s3w_buf_append(&px->resp_body, rest, rl) == 0 && nsh < HTTP_MAX_HEADERS + 8)
+                sh[nsh++] = (struct sigv4_header){ n, s3w_slice(px->resp_body.ptr + off, rl) };
+            continue;
+        }
+        bool sig = header_signed(px, n);
+        if (!sig && !safe_unsigned(n))
+            continue;
+        rc |= add_header(px, sh, &nsh, n, v, true);
+    }
+    if (content_md5)
+        rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-MD5"), s3w_slice_cstr(content_md5), true);
+    /* curl adds these unless told not to; none of them is wanted upstream */
+    px->hl = curl_slist_append(px->hl, "Accept:");
+    px->hl = curl_slist_append(px->hl, "Expect:");
+    px->hl = curl_slist_append(px->hl, "Transfer-Encoding:");
+
+    struct sigv4_sign_params sp = {
+        .method = c->req.method,
+        .target = s3w_buf_slice(&target),
+        .headers = sh,
+        .n_headers = nsh,
+        .region = s3w_slice_cstr(cfg->upstream.region),
+        .service = S3W_SLICE_LIT("s3"),
+        .uri_mode = SIGV4_URI_S3,
+        .now = px->now,
+        .payload = payload_hash,
+        .cache = &plw(px->w)->up_kc,
+    };
+    struct sigv4_signed sd;
+    struct sigv4_error serr;
+    memset(&sd, 0, sizeof(sd));
+    if (rc != 0 || sigv4_sign_headers(&sp, &cr, &sd, &serr) != 0) {
+        sigv4_signed_cleanup(&sd);
+        s3w_buf_cleanup(&target);
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return -1;
+    }
+    char line[4200];
+    snprintf(line, sizeof(line), "Authorization: %.*s", (int)sd.authorization_len, sd.authorization);
+    px->hl = curl_slist_append(px->hl, line);
+    snprintf(line, sizeof(line), "x-amz-date: %s", sd.amz_date);
+    px->hl = curl_slist_append(px->hl, line);
+    snprintf(line, sizeof(line), "x-amz-content-sha256: %.*s", (int)sd.content_sha256_len, sd.content_sha256);
+    px->hl = curl_slist_append(px->hl, line);
+    if (sd.security_token.len) {
+        snprintf(line, sizeof(line), "x-amz-security-token: %.*s",
+                 (int)sd.security_token.len, sd.security_token.ptr);
+        px->hl = curl_slist_append(px->hl, line);
+    }
+    s3w_wipe(line, sizeof(line));
+    sigv4_signed_cleanup(&sd);
+    s3w_buf_cleanup(&target);
+
+    CURL *e = curl_easy_init();
+    if (!e || !px->hl) {
+        if (e)
+            curl_easy_cleanup(e);
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return -1;
+    }
+    px->xfer.easy = e;
+    px->xfer.done = up_done;
+    px->xfer.ud = px;
+    char method[16];
+    snprintf(method, sizeof(method), "%.*s", (int)c->req.method.len, c->req.method.ptr);
+    curl_easy_setopt(e, CURLOPT_URL, px->url);
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, px->hl);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, up_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, px);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, up_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, px);
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
+    if (cfg->upstream.idle_timeout_ms) {
+        /* stalled transfers: under 1 byte/s for the idle timeout */
+        long secs = (long)(cfg->upstream.idle_timeout_ms + 999) / 1000;
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
+    }
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->upstream.tls_verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->upstream.tls_verify ? 2L : 0L);
+    if (cfg->upstream.ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->upstream.ca_file);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 128L * 1024);
+    if (c->req.is_head) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (has_body) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)px->up_total);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, up_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, px);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
+    px->t_up_ns = now_ns();
+    if (up_start(px->w, &px->xfer) != 0) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- request body -------------------------------------------------------------------------- */
+static void body_fail(struct px *px, int status, const char *code, const char *msg)
+{
+    px->body_failed = true;
+    px->status = status;
+    px->err_code = code;
+    snprintf(px->err_msg, sizeof(px->err_msg), "%s", msg);
+    if (px->xfer.active) {
+        /* let curl call us: up_read answers ABORT, up_done sends the error */
+        if (px->read_paused) {
+            px->read_paused = false;
+            up_unpause(px->w, &px->xfer);
+        }
+        return;
+    }
+    px_fail(px, status, code, px->err_msg);
+}
+
+static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
+{
+    struct px *px = arg;
+    if (bq_push(&px->q, piece->data, piece->len) != 0)
+        return -1;
+    if (piece->last)
+        px->verified = true;
+    return 0;
+}
+
+static void wake_curl_reader(struct px *px)
+{
+    if (px->read_paused && px->xfer.active) {
+        px->read_paused = false;
+        up_unpause(px->w, &px->xfer);
+    }
+}
+
+static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
+{
+    struct px *px = c->ex;
+    if (!px || px->body_failed)
+        return 0;
+    switch (px->bm) {
+    case BM_COLLECT:
+        if (s3w_buf_append(&px->collect, p, n) != 0) {
+            body_fail(px, 400, "MalformedXML", "The request body is larger than s3warden accepts for this operation.");
+            return -1;
+        }
+        return 0;
+    case BM_SIGNED:
+        EVP_DigestUpdate(px->sha, p, n);
+        /* fall through */
+    case BM_PLAIN:
+        if (bq_push(&px->q, p, n) != 0) {
+            body_fail(px, 500, "InternalError", "InternalError");
+            return -1;
+        }
+        break;
+    case BM_CHUNKED: {
+        int rc = sigv4_chunked_decode(px->dec, p, n);
+        if (rc != 0) {
+            struct sigv4_chunk_error ce = sigv4_chunked_error(px->dec);
+            body_fail(px, ce.http_status ? ce.http_status : 400,
+                      ce.code ? ce.code : "InvalidRequest",
+                      ce.message ? ce.message : "Invalid aws-chunked body.");
+            return -1;
+        }
+        break;
+    }
+    case BM_NONE:
+        return 0;
+    }
+    if (px->q.len > PX_Q_HIGH)
+        proxy_conn_pause_read(c);
+    wake_curl_reader(px);
+    return 0;
+}
+
+static void px_after_collect(struct px *px);
+
+static void pl_on_body_end(struct proxy_conn *c)
+{
+    struct px *px = c->ex;
+    if (!px || px->body_failed)
+        return;
+    px->body_done = true;
+    if (px->bm == BM_COLLECT) {
+        px_after_collect(px);
+        return;
+    }
+    if (px->bm == BM_SIGNED) {
+        uint8_t got[32];
+        unsigned int len = 0;
+        EVP_DigestFinal_ex(px->sha, got, &len);
+        struct sigv4_error err;
+        if (sigv4_check_payload_sha256(&px->sv, got, &err) != 0) {
+            body_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
+            return;
+        }
+        px->verified = true;
+    } else if (px->bm == BM_CHUNKED) {
+        int rc = sigv4_chunked_finish(px->dec);
+        if (rc != 0) {
+            struct sigv4_chunk_error ce = sigv4_chunked_error(px->dec);
+            body_fail(px, ce.http_status ? ce.http_status : 400,
+                      ce.code ? ce.code : "IncompleteBody",
+                      ce.message ? ce.message : "Invalid aws-chunked body.");
+            return;
+        }
+        px->verified = true;
+    } else {
+        px->verified = true;
+    }
+    wake_curl_reader(px);
+}
+
+static void pl_on_drain(struct proxy_conn *c)
+{
+    struct px *px = c->ex;
+    if (px && px->write_paused && px->xfer.active) {
+        px->write_paused = false;
+        up_unpause(px->w, &px->xfer);
+    }
+}
+
+static void pl_on_abort(struct proxy_conn *c)
+{
+    struct px *px = c->ex;
+    c->ex = NULL;
+    if (!px)
+        return;
+    px->c = NULL;
+    if (!px->status) {
+        px->status = 499; /* nginx's "client closed request" */
+        px->err_code = "ClientClosed";
+    }
+    if (px->in_cb)
+        return; /* the curl callback returns an error; up_done frees */
+    px_done_audit(px);
+    px_free(px);
+}
+
+/* ---- STS ----------------------------------------------------------------------------------- */
+struct lookup_ctx {
+    struct px *px;
+};
+
+static enum sigv4_lookup_status lookup_secret(void *ud, struct s3w_slice akid,
+                                              struct s3w_slice token,
+                                              char *secret_out, size_t *secret_len)
+{
+    struct px *px = ud;
+    if (px->id_set)
+        config_identity_cleanup(&px->id);
+    int rc = config_resolve(px->cfg, akid, token, px->now, &px->id,
+                            (uint8_t *)secret_out, SIGV4_MAX_SECRET, secret_len);
+    switch (rc) {
+    case CONFIG_AUTH_OK:
+        px->id_set = true;
+        return SIGV4_LOOKUP_OK;
+    case CONFIG_AUTH_UNKNOWN_KEY: return SIGV4_LOOKUP_UNKNOWN_KEY;
+    case CONFIG_AUTH_INVALID_TOKEN: return SIGV4_LOOKUP_INVALID_TOKEN;
+    case CONFIG_AUTH_EXPIRED_TOKEN: return SIGV4_LOOKUP_EXPIRED_TOKEN;
+    case CONFIG_AUTH_MISSING_TOKEN: return SIGV4_LOOKUP_UNKNOWN_KEY;
+    default: return SIGV4_LOOKUP_ERROR;
+    }
+}
+
+static bool verify_request(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
+{
+    struct s3w_slice region = s3w_slice_cstr(px->cfg->upstream.region);
+    struct sigv4_verify_opts o = {
+        .regions = &region,
+        .n_regions = 1,
+        .service = service,
+        .uri_mode = sigv4_uri_mode_for_service(service),
+        .body_sha256 = body_sha,
+        .lookup = lookup_secret,
+        .lookup_ud = px,
+        .cache = &plw(px->w)->kc,
+    };
+    if (!s3w_slice_eq_cstr(service, "s3"))
+        o.n_regions = 0;
+    struct sigv4_error err;
+    memset(&err, 0, sizeof(err));
+    if (sigv4_verify(&px->sreq, px->now, &o, &px->sv, &err) != 0) {
+        if (err.code == SIGV4_ERR_ANONYMOUS) {
+            px->anonymous = true;
+            return true;
+        }
+        px_fail(px, err.http_status ? err.http_status : 403,
+                err.s3_code ? err.s3_code : "AccessDenied", err.message);
+        return false;
+    }
+    return true;
+}
+
+static void handle_sts(struct px *px)
+{
+    uint8_t h[32];
+    sigv4_sha256(px->collect.ptr, px->collect.len, h);
+    if (!verify_request(px, S3W_SLICE_LIT("sts"), h))
+        return;
+    if (px->anonymous || !px->id_set) {
+        px_fail(px, 403, "AccessDenied", "STS requests must be signed.");
+        return;
+    }
+#ifndef S3W_HAVE_STS
+    px_fail(px, 501, "NotImplemented", "The local STS is not built into this s3warden.");
+    return;
+#else
+    struct sts_response r;
+    sts_response_init(&r);
+    sts_handle(px->cfg, &px->id, s3w_buf_slice(&px->collect), px->now,
+               s3w_slice_cstr(px->reqid), &r);
+    px->status = r.status;
+    px->decision = r.status == 200 ? "Allowed" : "Denied";
+    struct s3w_buf out;
+    s3w_buf_init(&out, r.body.len + 1024);
+    char date[30];
+    s3err_http_date((long)time(NULL), date);
+    s3w_buf_printf(&out, "HTTP/1.1 %d %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n"
+                   "x-amzn-RequestId: %s\r\nDate: %s\r\n\r\n",
+                   r.status, s3err_reason(r.status), r.body.len, px->reqid, date);
+    s3w_buf_append(&out, r.body.ptr, r.body.len);
+    sts_response_cleanup(&r);
+    struct proxy_conn *c = px->c;
+    px_done_audit(px);
+    px_detach(px);
+    px->c = NULL;
+    px_free(px);
+    proxy_conn_respond(c, out.ptr, out.len, false);
+    s3w_buf_cleanup(&out);
+#endif
+}
+
+/* ---- DeleteObjects -------------------------------------------------------------------------- */
+static void xml_text(struct s3w_buf *b, const char *tag, struct s3w_slice v)
+{
+    s3w_buf_printf(b, "<%s>", tag);
+    s3err_xml_escape(b, v);
+    s3w_buf_printf(b, "</%s>", tag);
+}
+
+static void append_denied_errors(struct px *px, struct s3w_buf *b)
+{
+    for (size_t i = 0; i < px->dl->n; i++) {
+        if (!px->dl_denied[i])
+            continue;
+        s3w_buf_append_cstr(b, "<Error>");
+        xml_text(b, "Key", px->dl->objects[i].key);
+        if (px->dl->objects[i].version_id.ptr)
+            xml_text(b, "VersionId", px->dl->objects[i].version_id);
+        s3w_buf_append_cstr(b, "<Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+    }
+}
+
+static void respond_xml(struct px *px, int status, struct s3w_buf *body)
+{
+    struct s3w_buf out;
+    s3w_buf_init(&out, body->len + 1024);
+    char date[30];
+    s3err_http_date((long)time(NULL), date);
+    s3w_buf_printf(&out, "HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\n"
+                   "Content-Length: %zu\r\nx-amz-request-id: %s\r\nDate: %s\r\n"
+                   "Server: s3warden\r\n\r\n",
+                   status, s3err_reason(status), body->len, px->reqid, date);
+    s3w_buf_append(&out, body->ptr, body->len);
+    px->status = status;
+    struct proxy_conn *c = px->c;
+    px_done_audit(px);
+    px_detach(px);
+    px->c = NULL;
+    px_free(px);
+    proxy_conn_respond(c, out.ptr, out.len, false);
+    s3w_buf_cleanup(&out);
+}
+
+static void finish_delete(struct px *px)
+{
+    /* merge: upstream's DeleteResult plus our AccessDenied entries */
+    struct s3w_buf b;
+    s3w_buf_init(&b, PX_DELETE_RESP_MAX + 1024 * 1024);
+    struct s3w_slice up = s3w_buf_slice(&px->resp_body);
+    const char *end = NULL;
+    for (size_t i = up.len; i >= 17 && !end; i--)
+        if (memcmp(up.ptr + i - 15, "</DeleteResult>", 15) == 0)
+            end = up.ptr + i - 15;
+    if (px->up_status != 200 || !end) {
+        /* upstream refused the whole request: pass its answer through */
+        s3w_buf_append(&b, up.ptr, up.len);
+        respond_xml(px, px->up_status ? px->up_status : 502, &b);
+        s3w_buf_cleanup(&b);
+        return;
+    }
+    s3w_buf_append(&b, up.ptr, (size_t)(end - up.ptr));
+    append_denied_errors(px, &b);
+    s3w_buf_append(&b, end, up.len - (size_t)(end - up.ptr));
+    respond_xml(px, 200, &b);
+    s3w_buf_cleanup(&b);
+}
+
+static void handle_delete(struct px *px)
+{
+    if (px->sv.has_payload_sha256) {
+        uint8_t h[32];
+        sigv4_sha256(px->collect.ptr, px->collect.len, h);
+        struct sigv4_error err;
+        if (sigv4_check_payload_sha256(&px->sv, h, &err) != 0) {
+            px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
+            return;
+        }
+    }
+    px->dl = calloc(1, sizeof(*px->dl));
+    px->dl_scratch = malloc(px->collect.len + 1);
+    if (!px->dl || !px->dl_scratch) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return;
+    }
+    int rc = s3map_parse_delete(s3w_buf_slice(&px->collect), px->dl_scratch,
+                                px->collect.len + 1, px->dl);
+    if (rc != 0) {
+        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
+        return;
+    }
+    px->dl_denied = calloc(px->dl->n ? px->dl->n : 1, sizeof(bool));
+    if (!px->dl_denied) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return;
+    }
+    char arn[S3MAP_ARN_MAX];
+    size_t allowed = 0;
+    for (size_t i = 0; i < px->dl->n; i++) {
+        struct s3map_authz az[2];
+        size_t naz = 0;
+        rc = s3map_delete_authz(&px->map, px->bucket, &px->dl->objects[i], arn, sizeof(arn),
+                                az, &naz, &px->ctx);
+        bool ok = rc == 0;
+        for (size_t k = 0; ok && k < naz; k++)
+            ok = px_authorize(px, az[k].action, az[k].resource);
+        px->dl_denied[i] = !ok;
+        if (ok)
+            allowed++;
+        else
+            px->ndenied++;
+    }
+    px->err_msg[0] = 0;
+    px->decision = px->ndenied == 0 ? "Allowed" : allowed ? "PartiallyAllowed" : "ImplicitlyDenied";
+    if (allowed == 0) {
+        struct s3w_buf b;
+        s3w_buf_init(&b, PX_DELETE_RESP_MAX);
+        s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                            "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        append_denied_errors(px, &b);
+        s3w_buf_append_cstr(&b, "</DeleteResult>");
+        respond_xml(px, 200, &b);
+        s3w_buf_cleanup(&b);
+        return;
+    }
+    /* the rewritten body: only the allowed keys */
+    s3w_buf_init(&px->newbody, S3MAP_DELETE_MAX_BODY * 2);
+    s3w_buf_append_cstr(&px->newbody, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                        "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    if (px->dl->quiet)
+        s3w_buf_append_cstr(&px->newbody, "<Quiet>true</Quiet>");
+    for (size_t i = 0; i < px->dl->n; i++) {
+        if (px->dl_denied[i])
+            continue;
+        s3w_buf_append_cstr(&px->newbody, "<Object>");
+        xml_text(&px->newbody, "Key", px->dl->objects[i].key);
+        if (px->dl->objects[i].version_id.ptr)
+            xml_text(&px->newbody, "VersionId", px->dl->objects[i].version_id);
+        s3w_buf_append_cstr(&px->newbody, "</Object>");
+    }
+    if (s3w_buf_append_cstr(&px->newbody, "</Delete>") != 0) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return;
+    }
+    /* DeleteObjects requires Content-MD5 (or a checksum): ours, of our body */
+    uint8_t md5[16];
+    unsigned int ml = 0;
+    EVP_Digest(px->newbody.ptr, px->newbody.len, md5, &ml, EVP_md5(), NULL);
+    char md5b64[32];
+    sigv4_b64_encode(md5, 16, md5b64);
+    uint8_t h[32];
+    char hhex[65];
+    sigv4_sha256(px->newbody.ptr, px->newbody.len, h);
+    s3w_hex_encode(h, 32, hhex);
+    px->q.len = 0;
+    bq_push(&px->q, px->newbody.ptr, px->newbody.len);
+    px->up_total = px->newbody.len;
+    px->verified = true;
+    px->body_done = true;
+    px->bm = BM_PLAIN;
+    px->resp_collect = true;
+    s3w_buf_init(&px->resp_body, PX_DELETE_RESP_MAX);
+    start_upstream(px, s3w_slice_cstr(hhex), true, md5b64);
+}
+
+static void px_after_collect(struct px *px)
+{
+    if (px->kind == PX_STS)
+        handle_sts(px);
+    else
+        handle_delete(px);
+}
+
+/* ---- the request head ------------------------------------------------------------------------ */
+static void pl_on_head(struct proxy_conn *c)
+{
+    struct proxy_worker *w = c->w;
+    struct px *px = calloc(1, sizeof(*px));
+    if (!px) {
+        proxy_conn_close(c);
+        return;
+    }
+    px->c = c;
+    px->w = w;
+    px->t0_ns = now_ns();
+    px->now = (int64_t)time(NULL);
+    proxy_worker_request_id(w, px->reqid);
+    px->cfg = config_ref(plw(w)->cfg);
+    s3w_buf_init(&px->collect, 0);
+    s3w_buf_init(&px->resp_head, PX_RESP_HEAD_MAX);
+    s3w_buf_init(&px->resp_body, 4096);
+    s3w_buf_init(&px->newbody, 0);
+    c->ex = px;
+    struct http_request *r = &c->req;
+
+    /* methods S3 has (405 MethodNotAllowed otherwise) */
+    static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
+    bool known = false;
+    for (size_t i = 0; i < 5; i++)
+        known |= s3w_slice_eq_cstr(r->method, methods[i]);
+    if (!known) {
+        px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
+        return;
+    }
+    if (r->chunked) {
+        /* S3 wants a length (aws-chunked travels with Content-Length) */
+        px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
+        return;
+    }
+    const struct http_header *host = http_request_header(r, "host");
+    if (!host) {
+        px_fail(px, 400, "InvalidRequest", "Missing Host header.");
+        return;
+    }
+    px->host = host->value;
+    struct s3w_slice key_raw;
+    if (pl_route(px->host, r->path, px->cfg->virtual_host_domains,
+                 px->cfg->nvirtual_host_domains, &px->bucket, &key_raw) != 0) {
+        px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
+        return;
+    }
+    long kl = pl_pct_decode(key_raw, px->key, sizeof(px->key) - 1);
+    if (kl < 0) {
+        px_fail(px, kl == -1 && key_raw.len > S3MAP_MAX_KEY_BYTES ? 400 : 400,
+                key_raw.len > 3 * S3MAP_MAX_KEY_BYTES ? "KeyTooLongError" : "InvalidURI",
+                "Couldn't parse the specified URI.");
+        return;
+    }
+    px->key_len = (size_t)kl;
+    if (px->bucket.len)
+        px->bcfg = config_find_bucket(px->cfg, px->bucket);
+
+    /* headers in the shapes the libraries take */
+    for (size_t i = 0; i < r->nheaders; i++) {
+        px->shdr[i] = (struct sigv4_header){ r->headers[i].name, r->headers[i].value };
+        px->mhdr[i] = (struct s3map_header){ r->headers[i].name, r->headers[i].value };
+    }
+    px->sreq = (struct sigv4_request){ r->method, r->target, px->shdr, r->nheaders };
+
+    /* STS: a POST to / signed for service "sts" (the Query API) */
+    const struct http_header *authz = http_request_header(r, "authorization");
+    if (authz && s3w_slice_eq_cstr(r->method, "POST") && r->path.len == 1 && !px->bucket.len) {
+        struct sigv4_auth *a = &px->sv.auth;
+        struct sigv4_error e;
+        if (sigv4_parse_authorization(authz->value, a, &e) == 0 &&
+            s3w_slice_eq_cstr(a->service, "sts")) {
+            memset(a, 0, sizeof(*a));
+            px->kind = PX_STS;
+            if (!px->cfg->sts.enabled) {
+                px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
+                return;
+            }
+            if (r->content_length > STS_MAX_FORM_BYTES) {
+                px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
+                return;
+            }
+            s3w_buf_init(&px->collect, STS_MAX_FORM_BYTES);
+            px->bm = BM_COLLECT;
+            if (r->content_length == 0) {
+                px_after_collect(px);
+                return;
+            }
+            proxy_conn_body_start(c);
+            return;
+        }
+        memset(a, 0, sizeof(*a));
+    }
+
+    /* 2. signature and identity */
+    if (!verify_request(px, S3W_SLICE_LIT("s3"), NULL))
+        return;
+    if (px->anonymous) {
+        config_identity_anonymous(&px->id);
+        px->id_set = true;
+    }
+
+    /* 1. operation, 3. context */
+    px->mreq = (struct s3map_request){
+        .method = r->method,
+        .bucket = px->bucket,
+        .key = s3w_slice(px->key, px->key_len),
+        .query = r->query,
+        .headers = px->mhdr,
+        .nheaders = r->nheaders,
+    };
+    int rc = s3map_map(&px->mreq, &px->map);
+    if (rc != 0) {
+        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
+        return;
+    }
+    build_principal(px);
+    const char *tv = proxy_conn_tls_version(c);
+    struct s3w_slice tls = S3W_SLICE_NULL;
+    if (tv && strncmp(tv, "TLSv", 4) == 0) {
+        snprintf(px->tlsver, sizeof(px->tlsver), "%s", tv + 4);
+        tls = s3w_slice_cstr(px->tlsver);
+    }
+    const struct http_header *ua = http_request_header(r, "user-agent");
+    const struct http_header *ref = http_request_header(r, "referer");
+    const struct http_header *csha = http_request_header(r, "x-amz-content-sha256");
+    struct s3map_conn_facts facts = {
+        .source_ip = s3w_slice_cstr(c->peer_ip),
+        .tls_version = tls,
+        .now_ms = px->now * 1000,
+        .user_agent = ua ? ua->value : S3W_SLICE_NULL,
+        .referer = ref ? ref->value : S3W_SLICE_NULL,
+        .region = px->anonymous ? S3W_SLICE_NULL : px->sv.region,
+        .auth_type = px->anonymous ? S3MAP_AUTH_NONE
+                     : px->sv.presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
+        .sig_version = px->anonymous ? S3MAP_SIG_NONE
+                       : px->sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256 ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
+        .signature_age_ms = px->anonymous ? -1 : px->sv.age_s * 1000,
+        .content_sha256 = csha ? csha->value : S3W_SLICE_NULL,
+        .resource_account = px->bcfg ? s3w_slice_cstr(px->bcfg->account) : px->principal.account,
+    };
+    policy_context_init(&px->ctx);
+    rc = s3map_fill_context(&px->map, &px->mreq, &facts, &px->ctx);
+    if (rc != 0) {
+        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
+        return;
+    }
+    if (config_identity_fill_context(&px->id, &px->ctx) != 0) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return;
+    }
+    for (size_t i = 0; i < px->cfg->nguardrails && px->nguardrails < PX_MAX_POLICIES; i++)
+        px->guardrails[px->nguardrails++] = px->cfg->guardrails[i].compiled;
+    for (size_t i = 0; i < px->id.npolicies && px->nidentity < PX_MAX_POLICIES; i++)
+        px->identity_pols[px->nidentity++] = px->id.policies[i];
+    px->boundary = px->id.boundary;
+
+    /* 3. every authorization must be allowed (fail closed) */
+    for (size_t i = 0; i < px->map.nauthz; i++) {
+        if (!px_authorize(px, px->map.authz[i].action, px->map.authz[i].resource)) {
+            px_fail(px, 403, "AccessDenied", px->err_msg);
+            return;
+        }
+    }
+    if (px->map.nauthz == 0 && !(px->map.flags & S3MAP_F_DELETE_BODY)) {
+        px->decision = "ImplicitlyDenied";
+        px_fail(px, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+
+    if (px->map.flags & S3MAP_F_DELETE_BODY) {
+        px->kind = PX_DELETE;
+        if (r->content_length > S3MAP_DELETE_MAX_BODY) {
+            px_fail(px, 400, "MalformedXML", s3map_strerror(S3MAP_E_MALFORMED_XML));
+            return;
+        }
+        if (!px->anonymous && px->sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
+            px->sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
+            px_fail(px, 501, "NotImplemented", "aws-chunked DeleteObjects bodies are not supported.");
+            return;
+        }
+        s3w_buf_init(&px->collect, S3MAP_DELETE_MAX_BODY);
+        px->bm = BM_COLLECT;
+        if (r->content_length == 0) {
+            px_after_collect(px);
+            return;
+        }
+        proxy_conn_body_start(c);
+        return;
+    }
+
+    /* 5. the body and the upstream request */
+    struct s3w_slice payload = S3W_SLICE_LIT(EMPTY_SHA256);
+    char hexhash[65];
+    bool has_body = s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST");
+    px->up_total = r->content_length;
+    if (r->content_length == 0) {
+        px->bm = BM_NONE;
+        px->verified = true;
+        if (!px->anonymous && px->sv.has_payload_sha256) {
+            uint8_t h[32];
+            sigv4_sha256("", 0, h);
+            struct sigv4_error err;
+            if (sigv4_check_payload_sha256(&px->sv, h, &err) != 0) {
+                px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
+                return;
+            }
+        }
+    } else if (px->anonymous || px->sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED) {
+        px->bm = BM_PLAIN;
+        px->verified = true;
+        payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+    } else if (px->sv.payload_mode == SIGV4_PAYLOAD_SIGNED) {
+        px->bm = BM_SIGNED;
+        px->sha = EVP_MD_CTX_new();
+        if (!px->sha || EVP_DigestInit_ex(px->sha, EVP_sha256(), NULL) != 1) {
+            px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+            return;
+        }
+        s3w_hex_encode(px->sv.payload_sha256, 32, hexhash);
+        payload = s3w_slice(hexhash, 64);
+    } else {
+        /* aws-chunked: verify chunk by chunk, forward the decoded body */
+        enum sigv4_stream_mode sm = sigv4_stream_mode_from_value(csha ? csha->value : S3W_SLICE_NULL);
+        if (sm == SIGV4_STREAM_NONE || sigv4_stream_mode_ecdsa(sm)) {
+            px_fail(px, 501, "NotImplemented", "This streaming payload mode is not supported by s3warden.");
+            return;
+        }
+        const struct http_header *dcl = http_request_header(r, "x-amz-decoded-content-length");
+        if (!dcl) {
+            px_fail(px, 411, "MissingContentLength",
+                    "You must provide the x-amz-decoded-content-length header with aws-chunked uploads.");
+            return;
+        }
+        uint64_t decoded = 0;
+        for (size_t i = 0; i < dcl->value.len; i++) {
+            char d = dcl->value.ptr[i];
+            if (d < '0' || d > '9' || decoded > (UINT64_MAX - 9) / 10) {
+                px_fail(px, 400, "InvalidArgument", "Invalid x-amz-decoded-content-length.");
+                return;
+            }
+            decoded = decoded * 10 + (uint64_t)(d - '0');
+        }
+        const struct http_header *tr = http_request_header(r, "x-amz-trailer");
+        struct sigv4_chunked_params cp = {
+            .mode = sm,
+            .amz_date = s3w_slice_cstr(px->sv.amz_date),
+            .scope = s3w_slice(px->sv.scope, px->sv.scope_len),
+            .seed_signature = s3w_slice(px->sv.seed_signature_hex, 64),
+            .ops = &sigv4_chain_hmac_ops,
+            .ops_ctx = &px->chain,
+            .decoded_length = decoded,
+            .declared_trailers = tr ? tr->value : S3W_SLICE_NULL,
+            .max_chunk = PX_CHUNK_MAX,
+            .sink = chunk_sink,
+            .sink_arg = px,
+        };
+        if (sigv4_stream_mode_signed(sm)) {
+            if (sigv4_chain_hmac_init(&px->chain, px->sv.signing_key) != 0) {
+                px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+                return;
+            }
+            px->chain_init = true;
+        }
+        if (sigv4_chunked_decoder_new(&px->dec, &cp) != 0) {
+            px_fail(px, 400, "InvalidRequest", "Invalid aws-chunked request headers.");
+            return;
+        }
+        px->bm = BM_CHUNKED;
+        px->up_total = decoded;
+        payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+    }
+    /* the caller's signing key is no longer needed once the decoder has its
+     * own copy in the chain state */
+    s3w_wipe(px->sv.signing_key, sizeof(px->sv.signing_key));
+    if (start_upstream(px, payload, has_body, NULL) != 0)
+        return;
+    /* Expect: 100-continue is answered here, after signature and policy */
+    proxy_conn_body_start(c);
+}
+
+const struct proxy_handler pl_handler = {
+    .on_head = pl_on_head,
+    .on_body = pl_on_body,
+    .on_body_end = pl_on_body_end,
+    .on_drain = pl_on_drain,
+    .on_abort = pl_on_abort,
+};
+
+/* ---- shared state and worker hooks ------------------------------------------------------------ */
+int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
+{
+    if (uv_mutex_init(&s->mu) != 0)
+        return -1;
+    s->current = cfg;
+    s->audit = audit;
+    return 0;
+}
+
+void pl_shared_set_config(struct pl_shared *s, struct config *cfg)
+{
+    uv_mutex_lock(&s->mu);
+    struct config *old = s->current;
+    s->current = cfg;
+    uv_mutex_unlock(&s->mu);
+    config_unref(old);
+}
+
+void pl_shared_cleanup(struct pl_shared *s)
+{
+    config_unref(s->current);
+    s->current = NULL;
+    uv_mutex_destroy(&s->mu);
+}
+
+int pl_worker_init(struct proxy_worker *w)
+{
+    struct pl_worker *pw = calloc(1, sizeof(*pw));
+    if (!pw)
+        return -1;
+    struct pl_shared *s = shared(w);
+    uv_mutex_lock(&s->mu);
+    pw->cfg = config_ref(s->current);
+    uv_mutex_unlock(&s->mu);
+    sigv4_keycache_init(&pw->kc);
+    sigv4_keycache_init(&pw->up_kc);
+    w->handler_state = pw;
+    const struct config_upstream *u = &pw->cfg->upstream;
+    int n = w->srv->nworkers > 0 ? w->srv->nworkers : 1;
+    long total = u->max_connections ? (long)u->max_connections / n : 0;
+    if (u->max_connections && total < 1)
+        total = 1;
+    return up_worker_init(w, total, (long)u->max_connections_per_host);
+}
+
+void pl_worker_cleanup(struct proxy_worker *w)
+{
+    up_worker_cleanup(w);
+    struct pl_worker *pw = w->handler_state;
+    if (!pw)
+        return;
+    sigv4_keycache_cleanup(&pw->kc);
+    sigv4_keycache_cleanup(&pw->up_kc);
+    config_unref(pw->cfg);
+    free(pw);
+    w->handler_state = NULL;
+}
+
+void pl_worker_poke(struct proxy_worker *w)
+{
+    struct pl_worker *pw = w->handler_state;
+    if (!pw)
+        return;
+    struct pl_shared *s = shared(w);
+    uv_mutex_lock(&s->mu);
+    struct config *cur = s->current;
+    if (cur != pw->cfg) {
+        config_ref(cur);
+        uv_mutex_unlock(&s->mu);
+        /* requests in flight keep their own reference: they finish on the
+         * snapshot they started with */
+        config_unref(pw->cfg);
+        pw->cfg = cur;
+        /* a new snapshot may hold new secrets: forget cached keys */
+        sigv4_keycache_cleanup(&pw->kc);
+        sigv4_keycache_init(&pw->kc);
+        pw->warned_no_creds = false;
+        return;
+    }
+    uv_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,46 @@
+/*
+ * pipeline.h - what happens to one request (issue 5, "Pipeline per
+ * request"): route -> verify the signature -> resolve the identity -> build
+ * the request context -> evaluate every authorization -> audit -> re-sign
+ * -> stream to the upstream and back.
+ */
+#ifndef S3W_PROXY_PIPELINE_H
+#define S3W_PROXY_PIPELINE_H
+
+#include "proxy.h"
+
+struct config;
+struct audit;
+
+extern const struct proxy_handler pl_handler;
+
+/* State shared by the workers; the server's handler_ud. */
+struct pl_shared {
+    uv_mutex_t mu;
+    struct config *current; /* guarded by mu; one reference held */
+    struct audit *audit;
+};
+
+int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit);
+/* Installs a new snapshot (takes over the caller's reference); workers pick
+ * it up on their next poke. */
+void pl_shared_set_config(struct pl_shared *s, struct config *cfg);
+void pl_shared_cleanup(struct pl_shared *s);
+
+/* proxy_server hooks */
+int pl_worker_init(struct proxy_worker *w);
+void pl_worker_cleanup(struct proxy_worker *w);
+void pl_worker_poke(struct proxy_worker *w);
+
+/* Routing, public for tests: splits a request into bucket and (still
+ * percent-encoded) key path, using the Host header and the virtual-host
+ * base domains. Returns 0, or -1 for a malformed path. */
+int pl_route(struct s3w_slice host, struct s3w_slice path,
+             char *const *vhost_domains, size_t ndomains,
+             struct s3w_slice *bucket, struct s3w_slice *key_raw);
+
+/* Percent-decodes `in` into out (cap bytes); -1 on a bad escape or overflow;
+ * returns the length. */
+long pl_pct_decode(struct s3w_slice in, char *out, size_t cap);
+
+#endif
