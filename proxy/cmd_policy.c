@@ -95,7 +95,7 @@ int s3w_cmd_validate_policies(int argc, char **argv)
         fprintf(stderr, "validate: out of memory\n");
         return 2;
     }
-    for (int i = 0; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--kind=", 7) == 0) {
             if (parse_kind(argv[i] + 7, &kind)) {
                 fprintf(stderr, "validate: unknown kind \"%s\" (resource, identity, boundary, "
@@ -115,7 +115,7 @@ int s3w_cmd_validate_policies(int argc, char **argv)
         free(d);
         return 2;
     }
-    for (int i = 0; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) == 0)
             continue;
         const char *file = argv[i], *why;
@@ -154,22 +154,22 @@ int s3w_cmd_validate_policies(int argc, char **argv)
 
 int s3w_cmd_simulate(int argc, char **argv)
 {
-    if (argc != 1) {
+    if (argc != 2) {
         fprintf(stderr, "usage: s3warden simulate FILE.json\n");
         return 2;
     }
     const char *why;
     size_t len;
-    char *text = read_all(argv[0], &len, &why);
+    char *text = read_all(argv[1], &len, &why);
     if (!text) {
-        fprintf(stderr, "%s: %s\n", argv[0], why);
+        fprintf(stderr, "%s: %s\n", argv[1], why);
         return 2;
     }
     char *out = NULL, *err = NULL;
     int rc = policy_simulate_json(text, len, &out, &err);
     free(text);
     if (rc != POLICY_OK) {
-        fprintf(stderr, "%s: %s\n", argv[0], err ? err : policy_strerror(rc));
+        fprintf(stderr, "%s: %s\n", argv[1], err ? err : policy_strerror(rc));
         free(err);
         free(out);
         return 2;

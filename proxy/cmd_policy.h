@@ -1,8 +1,9 @@
 /*
  * cmd_policy.h - the `s3warden validate` and `s3warden simulate` commands
- * (issue 3). main() dispatches here with the arguments AFTER the subcommand:
- *   s3w_cmd_validate_policies(argc - 2, argv + 2);
- *   s3w_cmd_simulate(argc - 2, argv + 2);
+ * (issue 3). main() dispatches here like a subcommand main(), argv[0] being
+ * the subcommand name:
+ *   s3w_cmd_validate_policies(argc - 1, argv + 1);   argv[0] == "validate"
+ *   s3w_cmd_simulate(argc - 1, argv + 1);            argv[0] == "simulate"
  */
 #ifndef S3W_CMD_POLICY_H
 #define S3W_CMD_POLICY_H
@@ -19,7 +20,7 @@
 int s3w_cmd_validate_policies(int argc, char **argv);
 
 /*
- * simulate FILE.json   ("-" reads stdin); argc must be 1
+ * simulate FILE.json   ("-" reads stdin); argc must be 2
  * Prints the simulate result JSON (policy.h, policy_simulate_json) on
  * stdout, exit 0. A bad input file: a one-line reason on stderr, exit 2.
  */

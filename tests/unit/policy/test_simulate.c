@@ -128,6 +128,8 @@ static void test_binary(void **state)
     int rc = run_bin(sim, out, sizeof(out));
     if (rc == 2 && !strstr(out, "result"))
         skip(); /* main() of this build does not dispatch simulate yet */
+    if (rc != 0)
+        fprintf(stderr, "simulate: %s\n", out);
     assert_int_equal(rc, 0);
     cJSON *o = cJSON_Parse(out);
     assert_non_null(o);
