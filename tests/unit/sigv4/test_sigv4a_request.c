@@ -18,12 +18,15 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
+#include "chunked.h"
 #include "sigv4.h"
 #include "sigv4a.h"
 #include "testutil.h"
@@ -346,7 +349,7 @@ static int crt_setup(void **state)
 {
     (void)state;
     s_ncrt = load_crt_cases(s_crt, MAX_CRT);
-    return s_ncrt == 12 ? 0 : -1;
+    return s_ncrt == 14 ? 0 : -1;
 }
 
 static struct crt_case *crt_find(const char *name)
@@ -365,7 +368,7 @@ static void test_crt_requests_verify(void **state)
     struct sigv4_verify_opts o;
     struct sigv4_error err;
     opts_init(&o, cache, "s3", SIGV4_URI_S3, NULL);
-    assert_int_equal(s_ncrt, 12);
+    assert_int_equal(s_ncrt, 14);
     for (int i = 0; i < s_ncrt; i++) {
         struct crt_case *c = &s_crt[i];
         enum sigv4_errcode got = verify_req(&c->r, c->now, &o, &err);
@@ -665,6 +668,291 @@ static void test_signer_refuses_bad_input(void **state)
     sigv4a_key_unref(key);
 }
 
+/* ---- ECDSA aws-chunked, seeded by an awscrt-signed request ----------------------- */
+
+struct collect {
+    uint8_t *buf;
+    size_t len, cap;
+    int pieces;
+    bool last;
+};
+
+static int collect_sink(void *arg, const struct sigv4_chunk_piece *p)
+{
+    struct collect *c = arg;
+    assert_true(c->len + p->len <= c->cap);
+    if (p->len)
+        memcpy(c->buf + c->len, p->data, p->len);
+    c->len += p->len;
+    c->pieces++;
+    c->last = c->last || p->last;
+    return 0;
+}
+
+/* Feeds the stream in pseudo-random splits (1..4096 bytes). */
+static int feed_split(struct sigv4_chunked_decoder *d, const char *p, size_t n, unsigned seed)
+{
+    size_t off = 0;
+    while (off < n) {
+        seed = seed * 1103515245u + 12345u;
+        size_t k = 1 + (seed >> 8) % 4096;
+        if (k > n - off)
+            k = n - off;
+        int rc = sigv4_chunked_decode(d, p + off, k);
+        if (rc)
+            return rc;
+        off += k;
+    }
+    return sigv4_chunked_finish(d);
+}
+
+/* Frames chunks of 65536 and 1024 'a's and the final empty chunk, each
+ * signed with sigv4a_chunk_sign (our own string-to-sign builder) chained
+ * from `seed`, so sigv4stream's decoder checks our chunk format. */
+static void frame_ecdsa(struct s3w_buf *out, const struct sigv4a_key *key, struct s3w_slice date,
+                        struct s3w_slice scope, struct s3w_slice seed, const uint8_t *data)
+{
+    static const size_t sizes[3] = { 65536, 1024, 0 };
+    char prev[SIGV4A_CHUNK_SIG_LEN + 1];
+    memcpy(prev, seed.ptr, seed.len);
+    size_t prev_len = seed.len, off = 0;
+    for (int i = 0; i < 3; i++) {
+        uint8_t h[32];
+        char sig[SIGV4A_CHUNK_SIG_LEN + 1];
+        size_t hl;
+        SHA256(data + off, sizes[i], h);
+        assert_int_equal(sigv4a_chunk_sign(key, date, scope, s3w_slice(prev, prev_len), h, sig, &hl), 0);
+        assert_int_equal(s3w_buf_printf(out, "%zx;chunk-signature=%s\r\n", sizes[i], sig), 0);
+        assert_int_equal(s3w_buf_append(out, data + off, sizes[i]), 0);
+        assert_int_equal(s3w_buf_append_cstr(out, "\r\n"), 0);
+        memcpy(prev, sig, SIGV4A_CHUNK_SIG_LEN); /* padded: the decoder trims */
+        prev_len = SIGV4A_CHUNK_SIG_LEN;
+        off += sizes[i];
+    }
+}
+
+static void test_crt_ecdsa_stream(void **state)
+{
+    (void)state;
+    struct sigv4a_key_cache *cache = sigv4a_key_cache_new(2);
+    struct sigv4a_key *key = NULL, *pub = NULL;
+    uint8_t x[32], y[32];
+    assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), &key), 0);
+    assert_int_equal(sigv4a_key_public_xy(key, x, y), 0);
+    assert_int_equal(sigv4a_key_from_public(x, y, &pub), 0);
+
+    struct crt_case *c = crt_find("stream-ecdsa");
+    struct sigv4_verify_opts o;
+    struct sigv4_error err;
+    opts_init(&o, cache, "s3", SIGV4_URI_S3, NULL);
+    static struct sigv4_result res;
+    struct sigv4_request req = { c->r.method, c->r.target, c->r.h, c->r.nh };
+    assert_int_equal(sigv4_verify(&req, c->now, &o, &res, &err), 0);
+    assert_int_equal(res.payload_mode, SIGV4_PAYLOAD_STREAMING_ECDSA);
+    assert_string_equal(res.scope, "20260102/s3/aws4_request");
+
+    static uint8_t data[66560];
+    memset(data, 'a', sizeof data);
+    struct s3w_buf body;
+    s3w_buf_init(&body, 1 << 20);
+    struct s3w_slice date = s3w_slice(res.amz_date, 16);
+    struct s3w_slice scope = s3w_slice(res.scope, res.scope_len);
+    frame_ecdsa(&body, key, date, scope, res.auth.signature, data);
+    /* Content-Length a client computes: 144-char signatures throughout. */
+    assert_int_equal(body.len, sigv4_chunked_encoded_length(SIGV4_STREAM_ECDSA_PAYLOAD, 66560,
+                                                            65536, 144, NULL, 0));
+
+    static uint8_t got[66560];
+    struct collect col = { got, 0, sizeof got, 0, false };
+    struct sigv4_chunked_params cp = {
+        .mode = SIGV4_STREAM_ECDSA_PAYLOAD, .amz_date = date, .scope = scope,
+        .seed_signature = res.auth.signature, .ops = &sigv4a_chain_ops, .ops_ctx = pub,
+        .decoded_length = 66560, .sink = collect_sink, .sink_arg = &col,
+    };
+    struct sigv4_chunked_decoder *d = NULL;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        memset(&col, 0, sizeof col);
+        col.buf = got;
+        col.cap = sizeof got;
+        assert_int_equal(sigv4_chunked_decoder_new(&d, &cp), 0);
+        assert_int_equal(feed_split(d, body.ptr, body.len, seed), 0);
+        assert_true(col.last);
+        assert_int_equal(col.len, 66560);
+        assert_memory_equal(got, data, 66560);
+        sigv4_chunked_decoder_free(d);
+    }
+
+    /* A changed byte in the second chunk: the first chunk is released, the
+     * second never is, and the error is SignatureDoesNotMatch. */
+    char *p2 = strstr(body.ptr + 65536, "400;chunk-signature=");
+    assert_non_null(p2);
+    char *d2 = p2 + strlen("400;chunk-signature=") + 144 + 2;
+    d2[100] ^= 1;
+    memset(&col, 0, sizeof col);
+    col.buf = got;
+    col.cap = sizeof got;
+    assert_int_equal(sigv4_chunked_decoder_new(&d, &cp), 0);
+    assert_int_equal(feed_split(d, body.ptr, body.len, 7), SIGV4_CHUNK_E_SIGNATURE);
+    assert_int_equal(col.len, 65536);
+    assert_false(col.last);
+    struct sigv4_chunk_error ce = sigv4_chunked_error(d);
+    assert_string_equal(ce.code, "SignatureDoesNotMatch");
+    assert_int_equal(ce.http_status, 403);
+    sigv4_chunked_decoder_free(d);
+    d2[100] ^= 1;
+
+    /* Chained from a different seed (another request's signature): the
+     * first chunk already fails. */
+    struct crt_case *other = crt_find("get-object");
+    struct sigv4_auth *oa = calloc(1, sizeof *oa);
+    assert_int_equal(sigv4_parse_authorization(theader(&other->r, "Authorization"), oa, &err), 0);
+    cp.seed_signature = oa->signature;
+    memset(&col, 0, sizeof col);
+    col.buf = got;
+    col.cap = sizeof got;
+    assert_int_equal(sigv4_chunked_decoder_new(&d, &cp), 0);
+    assert_int_equal(feed_split(d, body.ptr, body.len, 9), SIGV4_CHUNK_E_SIGNATURE);
+    assert_int_equal(col.len, 0);
+    sigv4_chunked_decoder_free(d);
+    free(oa);
+    cp.seed_signature = res.auth.signature;
+
+    /* The proxy side: re-sign with sigv4stream's encoder and our chain ops;
+     * the result decodes with the public key and has the computed length. */
+    struct sigv4_chunked_encoder e;
+    struct sigv4_chunked_enc_params ep = {
+        .mode = SIGV4_STREAM_ECDSA_PAYLOAD, .amz_date = date, .scope = scope,
+        .seed_signature = res.auth.signature, .ops = &sigv4a_chain_ops, .ops_ctx = key,
+    };
+    struct s3w_buf enc;
+    s3w_buf_init(&enc, 1 << 20);
+    assert_int_equal(sigv4_chunked_encoder_init(&e, &ep), 0);
+    assert_int_equal(sigv4_chunked_encode_append(&e, data, 65536, NULL, &enc), 0);
+    assert_int_equal(sigv4_chunked_encode_append(&e, data + 65536, 1024, NULL, &enc), 0);
+    assert_int_equal(sigv4_chunked_encode_finish(&e, NULL, 0, &enc), 0);
+    sigv4_chunked_encoder_cleanup(&e);
+    assert_int_equal(enc.len, body.len);
+    memset(&col, 0, sizeof col);
+    col.buf = got;
+    col.cap = sizeof got;
+    assert_int_equal(sigv4_chunked_decoder_new(&d, &cp), 0);
+    assert_int_equal(feed_split(d, enc.ptr, enc.len, 11), 0);
+    assert_int_equal(col.len, 66560);
+    sigv4_chunked_decoder_free(d);
+
+    s3w_buf_cleanup(&enc);
+    s3w_buf_cleanup(&body);
+    sigv4_result_cleanup(&res);
+    sigv4a_key_unref(pub);
+    sigv4a_key_unref(key);
+    sigv4a_key_cache_free(cache);
+}
+
+/* Trailer mode: the encoder (sigv4stream's trailer string to sign) and our
+ * sigv4a_trailer_verify (aws-c-auth's literal, test_sigv4a.c) agree. */
+static void test_crt_ecdsa_stream_trailer(void **state)
+{
+    (void)state;
+    struct sigv4a_key_cache *cache = sigv4a_key_cache_new(2);
+    struct sigv4a_key *key = NULL, *pub = NULL;
+    uint8_t x[32], y[32];
+    assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), &key), 0);
+    assert_int_equal(sigv4a_key_public_xy(key, x, y), 0);
+    assert_int_equal(sigv4a_key_from_public(x, y, &pub), 0);
+
+    struct crt_case *c = crt_find("stream-ecdsa-trailer");
+    struct sigv4_verify_opts o;
+    struct sigv4_error err;
+    opts_init(&o, cache, "s3", SIGV4_URI_S3, NULL);
+    static struct sigv4_result res;
+    struct sigv4_request req = { c->r.method, c->r.target, c->r.h, c->r.nh };
+    assert_int_equal(sigv4_verify(&req, c->now, &o, &res, &err), 0);
+    assert_int_equal(res.payload_mode, SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER);
+    assert_int_equal(sigv4a_check_region(&res, s_us_east_1, &err), 0); /* "us-*" */
+    struct s3w_slice date = s3w_slice(res.amz_date, 16);
+    struct s3w_slice scope = s3w_slice(res.scope, res.scope_len);
+
+    static uint8_t data[66560];
+    memset(data, 'a', sizeof data);
+    uLong crc = crc32(0L, data, sizeof data);
+    uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc };
+    char b64[16];
+    assert_int_equal(EVP_EncodeBlock((unsigned char *)b64, be, 4), 8);
+    struct sigv4_trailer tr = { S3W_SLICE_LIT("x-amz-checksum-crc32"), s3w_slice(b64, 8) };
+
+    struct sigv4_chunked_encoder e;
+    struct sigv4_chunked_enc_params ep = {
+        .mode = SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER, .amz_date = date, .scope = scope,
+        .seed_signature = res.auth.signature, .ops = &sigv4a_chain_ops, .ops_ctx = key,
+    };
+    struct s3w_buf enc;
+    s3w_buf_init(&enc, 1 << 20);
+    assert_int_equal(sigv4_chunked_encoder_init(&e, &ep), 0);
+    assert_int_equal(sigv4_chunked_encode_append(&e, data, 65536, NULL, &enc), 0);
+    assert_int_equal(sigv4_chunked_encode_append(&e, data + 65536, 1024, NULL, &enc), 0);
+    assert_int_equal(sigv4_chunked_encode_finish(&e, &tr, 1, &enc), 0);
+    sigv4_chunked_encoder_cleanup(&e);
+    assert_int_equal(enc.len, sigv4_chunked_encoded_length(SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER, 66560,
+                                                           65536, 144, &tr, 1));
+
+    static uint8_t got[66560];
+    struct collect col = { got, 0, sizeof got, 0, false };
+    struct sigv4_chunked_params cp = {
+        .mode = SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER, .amz_date = date, .scope = scope,
+        .seed_signature = res.auth.signature, .ops = &sigv4a_chain_ops, .ops_ctx = pub,
+        .decoded_length = 66560, .declared_trailers = S3W_SLICE_LIT("x-amz-checksum-crc32"),
+        .sink = collect_sink, .sink_arg = &col,
+    };
+    struct sigv4_chunked_decoder *d = NULL;
+    assert_int_equal(sigv4_chunked_decoder_new(&d, &cp), 0);
+    assert_int_equal(feed_split(d, enc.ptr, enc.len, 5), 0);
+    assert_true(col.last);
+    assert_int_equal(col.len, 66560);
+    sigv4_chunked_decoder_free(d);
+
+    /* Our own trailer check over the encoder's output: previous signature =
+     * the final chunk's, hash = SHA-256("x-amz-checksum-crc32:<b64>\n"). */
+    enc.ptr[enc.len] = '\0';
+    const char *z = strstr(enc.ptr, "\r\n0;chunk-signature=");
+    const char *ts = strstr(enc.ptr, "x-amz-trailer-signature:");
+    assert_non_null(z);
+    assert_non_null(ts);
+    struct s3w_slice zsig = s3w_slice(z + strlen("\r\n0;chunk-signature="), 144);
+    struct s3w_slice tsig = s3w_slice(ts + strlen("x-amz-trailer-signature:"), 144);
+    char tblock[64];
+    int tn = snprintf(tblock, sizeof tblock, "x-amz-checksum-crc32:%s\n", b64);
+    uint8_t th[32];
+    SHA256((const uint8_t *)tblock, (size_t)tn, th);
+    assert_int_equal(sigv4a_trailer_verify(pub, date, scope, zsig, th, tsig), 0);
+    th[0] ^= 1;
+    assert_int_equal(sigv4a_trailer_verify(pub, date, scope, zsig, th, tsig), SIGV4A_E_SIGNATURE);
+
+    /* A wrong checksum value, re-signed correctly, still fails: BadDigest. */
+    char bad[16];
+    memcpy(bad, b64, sizeof bad);
+    bad[0] = bad[0] == 'A' ? 'B' : 'A';
+    struct sigv4_trailer trb = { tr.name, s3w_slice(bad, 8) };
+    s3w_buf_reset(&enc);
+    assert_int_equal(sigv4_chunked_encoder_init(&e, &ep), 0);
+    assert_int_equal(sigv4_chunked_encode_append(&e, data, 65536, NULL, &enc), 0);
+    assert_int_equal(sigv4_chunked_encode_append(&e, data + 65536, 1024, NULL, &enc), 0);
+    assert_int_equal(sigv4_chunked_encode_finish(&e, &trb, 1, &enc), 0);
+    sigv4_chunked_encoder_cleanup(&e);
+    memset(&col, 0, sizeof col);
+    col.buf = got;
+    col.cap = sizeof got;
+    assert_int_equal(sigv4_chunked_decoder_new(&d, &cp), 0);
+    assert_int_equal(feed_split(d, enc.ptr, enc.len, 5), SIGV4_CHUNK_E_CHECKSUM);
+    assert_false(col.last);
+    sigv4_chunked_decoder_free(d);
+
+    s3w_buf_cleanup(&enc);
+    sigv4_result_cleanup(&res);
+    sigv4a_key_unref(pub);
+    sigv4a_key_unref(key);
+    sigv4a_key_cache_free(cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +961,8 @@ int main(void)
         cmocka_unit_test(test_crt_tampered),
         cmocka_unit_test(test_own_signer_matches_crt_layout),
         cmocka_unit_test(test_signer_refuses_bad_input),
+        cmocka_unit_test(test_crt_ecdsa_stream),
+        cmocka_unit_test(test_crt_ecdsa_stream_trailer),
     };
     return cmocka_run_group_tests(tests, crt_setup, NULL);
 }

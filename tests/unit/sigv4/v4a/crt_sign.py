@@ -30,7 +30,7 @@ EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 
 
 def sign(name, form, region_set, method, path, headers, body=b"", token=None,
-         unsigned=False, expires=None):
+         unsigned=False, expires=None, body_value=None):
     provider = auth.AwsCredentialsProvider.new_static(AKID, SECRET, token)
     cfg = auth.AwsSigningConfig(
         algorithm=auth.AwsSigningAlgorithm.V4_ASYMMETRIC,
@@ -43,7 +43,8 @@ def sign(name, form, region_set, method, path, headers, body=b"", token=None,
         # S3 rules: single URI encoding, no path normalisation.
         use_double_uri_encode=False,
         should_normalize_uri_path=False,
-        signed_body_value=("UNSIGNED-PAYLOAD" if (unsigned or form == "query")
+        signed_body_value=(body_value if body_value else
+                           "UNSIGNED-PAYLOAD" if (unsigned or form == "query")
                            else hashlib.sha256(body).hexdigest()),
         signed_body_header_type=(auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
                                  if form == "header" else auth.AwsSignedBodyHeaderType.NONE),
@@ -77,4 +78,13 @@ sign("presign-set", "query", "us-*,eu-west-1", "GET", "/photos/a%20b.jpg?version
 sign("presign-token", "query", "*", "PUT", "/up", H, token=TOKEN, expires=60)
 sign("wrong-region-header", "header", "eu-*", "GET", "/", H)
 sign("wrong-region-query", "query", "ap-southeast-2", "GET", "/", H, expires=300)
+# Seeds of ECDSA aws-chunked uploads (awscrt's Python API signs the request,
+# not chunks; the chunk chain is built by the C test from this seed).
+sign("stream-ecdsa", "header", "us-east-1", "PUT", "/stream",
+     H + [("Content-Encoding", "aws-chunked"), ("X-Amz-Decoded-Content-Length", "66560")],
+     body_value="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD")
+sign("stream-ecdsa-trailer", "header", "us-*", "PUT", "/stream-trailer",
+     H + [("Content-Encoding", "aws-chunked"), ("X-Amz-Decoded-Content-Length", "66560"),
+          ("X-Amz-Trailer", "x-amz-checksum-crc32")],
+     body_value="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
 sys.stdout.flush()
