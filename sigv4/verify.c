@@ -400,7 +400,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     if (memcmp(a->date.ptr, amz_date.ptr, 8) != 0) {
         char d1[16], d2[24];
         sigv4_int_sanitize(a->date, d1, sizeof d1);
-        sigv4_int_sanitize(amz_date, d2, sizeof d2);
+        sigv4_int_sanitize(s3w_slice(amz_date.ptr, 8), d2, sizeof d2);
         sigv4_failf(err, scope_err, "%sInvalid credential date \"%s\". This "
                     "date is not the same as X-Amz-Date: \"%s\".", prefix, d1,
                     d2);

@@ -1,0 +1,489 @@
+/*
+ * test_verify.c - sigv4_verify() failure paths, each with its exact S3 code,
+ * HTTP status and message; session tokens through the lookup callback; the
+ * signing-key cache; wiping. Requests are produced by our signer (itself
+ * checked byte for byte against the S3 documentation in test_s3_examples)
+ * and then tampered with.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <cmocka.h>
+
+#include "test_sigv4core_util.h"
+
+#define SL(s) s3w_slice_cstr(s)
+#define NOW 1700000000   /* 2023-11-14T22:13:20Z */
+
+static const struct tkey keys[] = {
+    { "AKIAGOOD", "secret-good/+=", NULL, SIGV4_LOOKUP_OK },
+    { "AKIAWRONG", "not-the-secret-used", NULL, SIGV4_LOOKUP_OK },
+    { "ASIATEMP", "temp-secret", "session-token-1", SIGV4_LOOKUP_OK },
+    { "ASIAEXP", "x", NULL, SIGV4_LOOKUP_EXPIRED_TOKEN },
+    { "AKIAERR", "x", NULL, SIGV4_LOOKUP_ERROR },
+};
+static const struct s3w_slice us_east_1[] = { S3W_SLICE_LIT("us-east-1") };
+static const struct s3w_slice eu_west_1[] = { S3W_SLICE_LIT("eu-west-1") };
+
+/* A signed request we can tamper with. */
+struct sreq {
+    struct sigv4_signed sg;
+    char target[512];
+    struct sigv4_header h[24];
+    size_t nh;
+    struct sigv4_request req;
+};
+
+static struct sigv4_verify_opts opts(struct tlookup *lk)
+{
+    struct sigv4_verify_opts o = { 0 };
+    o.regions = us_east_1;
+    o.n_regions = 1;
+    o.service = SL("s3");
+    o.uri_mode = SIGV4_URI_S3;
+    o.lookup = tlookup_fn;
+    o.lookup_ud = lk;
+    return o;
+}
+
+/* Signs PUT target with host, x-amz-meta-a, content-type (+ extra). */
+static void make(struct sreq *r, const char *akid, const char *secret,
+                 const char *token, const char *target, const char *payload,
+                 int64_t when)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->target, sizeof r->target, "%s", target);
+    r->h[0] = (struct sigv4_header){ SL("Host"), SL("bucket.s3.amazonaws.com") };
+    r->h[1] = (struct sigv4_header){ SL("x-amz-meta-a"), SL("one") };
+    r->h[2] = (struct sigv4_header){ SL("Content-Type"), SL("text/plain") };
+    struct sigv4_sign_params p = { 0 };
+    p.method = SL("PUT");
+    p.target = SL(r->target);
+    p.headers = r->h;
+    p.n_headers = 3;
+    p.region = SL("us-east-1");
+    p.service = SL("s3");
+    p.uri_mode = SIGV4_URI_S3;
+    p.now = when;
+    p.payload = SL(payload);
+    struct sigv4_credentials c = { SL(akid), SL(secret), token ? SL(token) : S3W_SLICE_NULL };
+    struct sigv4_error err;
+    assert_int_equal(sigv4_sign_headers(&p, &c, &r->sg, &err), 0);
+    r->nh = 3;
+    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Date"), SL(r->sg.amz_date) };
+    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Content-SHA256"),
+        s3w_slice(r->sg.content_sha256, r->sg.content_sha256_len) };
+    if (r->sg.security_token.len)
+        r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Security-Token"), r->sg.security_token };
+    r->h[r->nh++] = (struct sigv4_header){ SL("Authorization"),
+        s3w_slice(r->sg.authorization, r->sg.authorization_len) };
+    r->req = (struct sigv4_request){ SL("PUT"), SL(r->target), r->h, r->nh };
+}
+
+static struct sigv4_result *RES;
+static struct sigv4_error E;
+
+static void expect(const struct sigv4_request *rq, int64_t now,
+                   const struct sigv4_verify_opts *o, enum sigv4_errcode code,
+                   const char *s3, int status, const char *msg)
+{
+    int rc = sigv4_verify(rq, now, o, RES, &E);
+    if (rc != -1 || E.code != code) {
+        print_error("want %s, got rc %d %s: %s\n", s3, rc, rc ? E.s3_code : "OK",
+                    rc ? E.message : "");
+        fail();
+    }
+    assert_string_equal(E.s3_code, s3);
+    assert_int_equal(E.http_status, status);
+    if (msg)
+        assert_string_equal(E.message, msg);
+    /* on failure the result holds nothing, in particular no key */
+    for (size_t i = 0; i < 32; i++)
+        assert_int_equal(RES->signing_key[i], 0);
+}
+
+#define MISMATCH "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+#define HASH_A "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+#define HASH_B "486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7"
+
+static void test_ok_and_result(void **s)
+{
+    (void)s;
+    struct sreq *r = calloc(1, sizeof *r);
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key?acl", HASH_A, NOW);
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    assert_int_equal(sigv4_verify(&r->req, NOW + 10, &o, RES, &E), 0);
+    assert_true(s3w_slice_eq_cstr(RES->access_key_id, "AKIAGOOD"));
+    assert_true(s3w_slice_eq_cstr(RES->signed_headers,
+        "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-a"));
+    assert_true(sigv4_result_signed(RES, SL("x-amz-meta-a")));
+    assert_false(sigv4_result_signed(RES, SL("x-amz-meta")));
+    assert_int_equal(RES->payload_mode, SIGV4_PAYLOAD_SIGNED);
+    assert_true(RES->has_payload_sha256);
+    assert_int_equal(RES->request_time, NOW);
+    assert_int_equal(RES->age_s, 10);
+    assert_string_equal(RES->seed_signature_hex, r->sg.seed_signature_hex);
+    assert_memory_equal(RES->signing_key, r->sg.signing_key, 32);
+    assert_string_equal(RES->scope, "20231114/us-east-1/s3/aws4_request");
+    assert_int_equal(RES->session_token.len, 0);
+    sigv4_result_cleanup(RES);
+    for (size_t i = 0; i < sizeof *RES; i++)
+        assert_int_equal(((unsigned char *)RES)[i], 0);
+    /* "any region" accepts a scope for another region */
+    o.n_regions = 0;
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    free(r);
+}
+
+static void test_signature_failures(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sreq *r = calloc(1, sizeof *r);
+
+    /* wrong secret: AKIAWRONG's secret is not the one used to sign */
+    make(r, "AKIAWRONG", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+
+    /* unknown access key */
+    make(r, "AKIANOBODY", "s", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_ACCESS_KEY_ID, "InvalidAccessKeyId", 403,
+           "The AWS Access Key Id you provided does not exist in our records.");
+
+    /* tampered signed header */
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    r->h[1].value = SL("two");
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    r->h[1].value = SL("one");
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    /* whitespace a proxy may legally change is not a tamper */
+    r->h[1].value = SL("  one ");
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    r->h[1].value = SL("one");
+
+    /* tampered path, query, method */
+    r->req.target = SL("/bucket/kez");
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    r->req.target = SL("/bucket/key?acl");
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    r->req.target = SL("/bucket/key");
+    r->req.method = SL("POST");
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    r->req.method = SL("PUT");
+
+    /* tampered body hash (another valid hash) */
+    r->h[4].value = SL(HASH_B);
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    r->h[4].value = SL(HASH_A);
+
+    /* signature too short / not hex */
+    char az[600];
+    snprintf(az, sizeof az, "%.*s", (int)r->sg.authorization_len - 1, r->sg.authorization);
+    r->h[r->nh - 1].value = SL(az);
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    snprintf(az, sizeof az, "%.*sg", (int)r->sg.authorization_len - 1, r->sg.authorization);
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    free(r);
+}
+
+static void test_scope_and_time(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sreq *r = calloc(1, sizeof *r);
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+
+    /* skew: 15 minutes is fine, 15 minutes and a second is not */
+    assert_int_equal(sigv4_verify(&r->req, NOW + 900, &o, RES, &E), 0);
+    assert_int_equal(sigv4_verify(&r->req, NOW - 900, &o, RES, &E), 0);
+    expect(&r->req, NOW + 901, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403,
+           "The difference between the request time and the current time is too large.");
+    expect(&r->req, NOW - 901, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403, NULL);
+    o.max_skew_s = 60;
+    expect(&r->req, NOW + 61, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403, NULL);
+    o.max_skew_s = 0;
+
+    /* region / service */
+    o.regions = eu_west_1;
+    expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400,
+           "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
+    o.regions = us_east_1;
+    o.service = SL("sts");
+    expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400,
+           "The authorization header is malformed; incorrect service \"s3\". This endpoint belongs to \"sts\".");
+    o.service = SL("s3");
+
+    /* credential date not the day of X-Amz-Date */
+    char az[600];
+    const char *a = r->sg.authorization;
+    const char *d = strstr(a, "/20231114/");
+    snprintf(az, sizeof az, "%.*s/20231115/%s", (int)(d - a), a, d + 10);
+    r->h[r->nh - 1].value = SL(az);
+    expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400,
+           "The authorization header is malformed; Invalid credential date \"20231115\". This date is not the same as X-Amz-Date: \"20231114\".");
+    r->h[r->nh - 1].value = s3w_slice(r->sg.authorization, r->sg.authorization_len);
+
+    /* bad / missing X-Amz-Date */
+    r->h[3].value = SL("2023-11-14T22:13:20Z");
+    expect(&r->req, NOW, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403,
+           "AWS authentication requires a valid Date or x-amz-date header");
+    r->h[3].name = SL("X-Amz-Datex");   /* and now no date at all */
+    r->h[3].value = SL(r->sg.amz_date);
+    expect(&r->req, NOW, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403,
+           "AWS authentication requires a valid Date or x-amz-date header");
+    free(r);
+}
+
+static void test_header_rules(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sreq *r = calloc(1, sizeof *r);
+    const char *unsigned_msg = "There were headers present in the request which were not signed";
+
+    /* an x-amz-* header that is not signed */
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    r->h[r->nh] = r->h[r->nh - 1];
+    r->h[r->nh - 1] = (struct sigv4_header){ SL("X-Amz-Meta-Unsigned"), SL("v") };
+    r->req.n_headers = ++r->nh;
+    expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    /* an unsigned standard header is fine (S3 takes e.g. Content-MD5) */
+    r->h[r->nh - 2] = (struct sigv4_header){ SL("Content-MD5"), SL("xx") };
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+
+    /* host not signed */
+    struct sigv4_header h2[8];
+    h2[0] = (struct sigv4_header){ SL("x-amz-meta-a"), SL("one") };
+    struct sigv4_sign_params p = { 0 };
+    p.method = SL("GET");
+    p.target = SL("/bucket/key");
+    p.headers = h2;
+    p.n_headers = 1;
+    p.region = SL("us-east-1");
+    p.service = SL("s3");
+    p.now = NOW;
+    struct sigv4_credentials c = { SL("AKIAGOOD"), SL("secret-good/+="), S3W_SLICE_NULL };
+    struct sigv4_signed *sg = calloc(1, sizeof *sg);
+    assert_int_equal(sigv4_sign_headers(&p, &c, sg, &E), 0);
+    h2[1] = (struct sigv4_header){ SL("Host"), SL("bucket.s3.amazonaws.com") };
+    h2[2] = (struct sigv4_header){ SL("x-amz-date"), SL(sg->amz_date) };
+    h2[3] = (struct sigv4_header){ SL("x-amz-content-sha256"), SL("UNSIGNED-PAYLOAD") };
+    h2[4] = (struct sigv4_header){ SL("Authorization"), SL(sg->authorization) };
+    struct sigv4_request rq = { SL("GET"), SL("/bucket/key"), h2, 5 };
+    expect(&rq, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    free(sg);
+
+    /* payload modes */
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", "UNSIGNED-PAYLOAD", NOW);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_int_equal(RES->payload_mode, SIGV4_PAYLOAD_UNSIGNED);
+    assert_false(RES->has_payload_sha256);
+    uint8_t any[32] = { 0 };
+    assert_int_equal(sigv4_check_payload_sha256(RES, any, &E), 0);  /* nothing to check */
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", NOW);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_int_equal(RES->payload_mode, SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER);
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400,
+           "The payload mode STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD cannot be used with this signature.");
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    r->h[4].value = SL("SOMETHING-ELSE");
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400, NULL);
+    r->h[4].name = SL("x-amz-content-sha257");
+    /* now it is both unsigned and missing: the unsigned x-amz-* rule fires */
+    expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    r->h[4].name = SL("Content-Language");
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400,
+           "Missing required header for this request: x-amz-content-sha256");
+
+    /* two auth mechanisms at once */
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_ARGUMENT, "InvalidArgument", 400,
+           "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified");
+    /* no auth at all */
+    struct sigv4_request anon = { SL("GET"), SL("/bucket/key"), r->h, 1 };
+    assert_int_equal(sigv4_verify(&anon, NOW, &o, RES, &E), -1);
+    assert_int_equal(E.code, SIGV4_ERR_ANONYMOUS);
+    free(r);
+}
+
+static void test_tokens(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sreq *r = calloc(1, sizeof *r);
+    make(r, "ASIATEMP", "temp-secret", "session-token-1", "/bucket/key", HASH_A, NOW);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_true(s3w_slice_eq_cstr(RES->session_token, "session-token-1"));
+    assert_true(sigv4_result_signed(RES, SL("x-amz-security-token")));
+    make(r, "ASIATEMP", "temp-secret", "session-token-2", "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_TOKEN, "InvalidToken", 400,
+           "The provided token is malformed or otherwise invalid.");
+    make(r, "ASIATEMP", "temp-secret", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_MISSING_SECURITY_HEADER, "MissingSecurityHeader", 400,
+           "Your request was missing a required header");
+    make(r, "ASIAEXP", "x", "t", "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_EXPIRED_TOKEN, "ExpiredToken", 400,
+           "The provided token has expired.");
+    make(r, "AKIAERR", "x", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_INTERNAL, "InternalError", 500, NULL);
+    free(r);
+}
+
+static void test_presigned(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sigv4_header hh[2] = { { SL("Host"), SL("bucket.s3.amazonaws.com") } };
+    struct sigv4_sign_params p = { 0 };
+    p.method = SL("GET");
+    p.target = SL("/bucket/a%20b?versionId=3");
+    p.headers = hh;
+    p.n_headers = 1;
+    p.region = SL("us-east-1");
+    p.service = SL("s3");
+    p.now = NOW;
+    struct sigv4_credentials c = { SL("ASIATEMP"), SL("temp-secret"), SL("session-token-1") };
+    struct s3w_buf url;
+    s3w_buf_init(&url, 4096);
+    assert_int_equal(sigv4_presign(&p, &c, 600, &url, &E), 0);
+    assert_non_null(strstr(url.ptr, "versionId=3&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIATEMP%2F20231114%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20231114T221320Z&X-Amz-Expires=600&X-Amz-Security-Token=session-token-1&X-Amz-SignedHeaders=host&X-Amz-Signature="));
+    struct sigv4_request rq = { SL("GET"), s3w_buf_slice(&url), hh, 1 };
+    assert_int_equal(sigv4_verify(&rq, NOW + 600, &o, RES, &E), 0);
+    assert_true(RES->presigned);
+    assert_true(s3w_slice_eq_cstr(RES->session_token, "session-token-1"));
+    expect(&rq, NOW + 601, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
+    expect(&rq, NOW - 901, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403, "Request is not valid yet");
+    /* an unsigned x-amz-* header on a presigned request */
+    hh[1] = (struct sigv4_header){ SL("x-amz-acl"), SL("public-read") };
+    rq.n_headers = 2;
+    expect(&rq, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, NULL);
+    rq.n_headers = 1;
+    o.regions = eu_west_1;
+    expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
+           "Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
+    o.regions = us_east_1;
+    /* tampered query */
+    char t[4096];
+    snprintf(t, sizeof t, "%s", url.ptr);
+    memcpy(strstr(t, "versionId=3"), "versionId=4", 11);
+    rq.target = SL(t);
+    expect(&rq, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    /* X-Amz-Expires out of range (checked before the signature) */
+    snprintf(t, sizeof t, "%s", url.ptr);
+    char *e = strstr(t, "X-Amz-Expires=600");
+    memmove(e + 20, e + 17, strlen(e + 17) + 1);
+    memcpy(e, "X-Amz-Expires=604801", 20);
+    expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
+           "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+    snprintf(t, sizeof t, "%s", url.ptr);
+    memcpy(strstr(t, "X-Amz-Expires=600"), "X-Amz-Expires=000", 17);
+    expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
+           "X-Amz-Expires must be greater than 0");
+    assert_int_equal(sigv4_presign(&p, &c, 604801, &url, &E), -1);
+    assert_int_equal(E.code, SIGV4_ERR_QUERY_PARAMS);
+    s3w_buf_cleanup(&url);
+}
+
+static enum sigv4_lookup_status count_lookup(void *ud, struct s3w_slice akid,
+                                             struct s3w_slice token, char *out,
+                                             size_t *len)
+{
+    return tlookup_fn(ud, akid, token, out, len);
+}
+
+static void test_keycache(void **s)
+{
+    (void)s;
+    struct sigv4_keycache *kc = calloc(1, sizeof *kc);
+    sigv4_keycache_init(kc);
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    o.lookup = count_lookup;
+    o.cache = kc;
+    struct sreq *r = calloc(1, sizeof *r);
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_int_equal(kc->misses, 1);
+    assert_int_equal(kc->hits, 0);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_int_equal(kc->hits, 1);
+    /* same key id, other secret (rotation): a miss, and the right answer */
+    make(r, "AKIAWRONG", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    assert_int_equal(kc->misses, 2);
+    /* fill past capacity; every answer still right, the first one evicted */
+    uint8_t k1[32], k2[32];
+    char date[9];
+    for (int i = 0; i < SIGV4_KEYCACHE_SLOTS + 8; i++) {
+        snprintf(date, sizeof date, "2023%02d%02d", 1 + i / 28, 1 + i % 28);
+        sigv4_keycache_get(kc, SL("sec"), SL(date), SL("us-east-1"), SL("s3"), k1);
+        sigv4_signing_key(SL("sec"), SL(date), SL("us-east-1"), SL("s3"), k2);
+        assert_memory_equal(k1, k2, 32);
+    }
+    uint64_t m = kc->misses;
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_int_equal(kc->misses, m + 1);
+    /* evicted slots hold no trace of the old secret */
+    for (int i = 0; i < SIGV4_KEYCACHE_SLOTS; i++)
+        assert_null(memmem(kc->e[i].secret, sizeof kc->e[i].secret, "not-the-secret", 14));
+    sigv4_keycache_cleanup(kc);
+    for (size_t i = 0; i < sizeof *kc; i++)
+        assert_int_equal(((unsigned char *)kc)[i], 0);
+    free(kc);
+    free(r);
+}
+
+static void test_v4a_without_hook(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sigv4_header h[] = {
+        { SL("Host"), SL("bucket.s3.amazonaws.com") },
+        { SL("X-Amz-Date"), SL("20231114T221320Z") },
+        { SL("X-Amz-Region-Set"), SL("us-east-1") },
+        { SL("X-Amz-Content-SHA256"), SL("UNSIGNED-PAYLOAD") },
+        { SL("Authorization"), SL("AWS4-ECDSA-P256-SHA256 Credential=AKIAGOOD/20231114/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-region-set, Signature=3045") },
+    };
+    struct sigv4_request rq = { SL("GET"), SL("/bucket/key"), h, 5 };
+    expect(&rq, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400,
+           "AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported by this endpoint.");
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    RES = calloc(1, sizeof *RES);
+    return RES ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    free(RES);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok_and_result),
+        cmocka_unit_test(test_signature_failures),
+        cmocka_unit_test(test_scope_and_time),
+        cmocka_unit_test(test_header_rules),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_presigned),
+        cmocka_unit_test(test_keycache),
+        cmocka_unit_test(test_v4a_without_hook),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
