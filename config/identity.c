@@ -69,8 +69,9 @@ int config_auth_err_status(int err)
 
 static void reset(struct config_identity *id)
 {
-    /* the store may hold a decrypted token: wipe only what was used */
-    s3w_wipe(id->store, id->store_len);
+    /* the store may hold a decrypted token: wipe what was used (clamped, so
+     * a never-initialised identity cannot send the wipe out of bounds) */
+    s3w_wipe(id->store, id->store_len < sizeof id->store ? id->store_len : sizeof id->store);
     memset(id, 0, offsetof(struct config_identity, store));
     id->store_len = 0;
 }

@@ -124,6 +124,7 @@ static const struct s3w_slice *param(const struct form *f, const char *name)
 
 /* ---- XML ----------------------------------------------------------------- */
 
+/* Text nodes: only &, < and > need escaping (XML 1.0 §2.4). */
 static int xml_text(struct s3w_buf *b, struct s3w_slice s)
 {
     int rc = 0;
@@ -132,8 +133,6 @@ static int xml_text(struct s3w_buf *b, struct s3w_slice s)
         case '&': rc = s3w_buf_append_cstr(b, "&amp;"); break;
         case '<': rc = s3w_buf_append_cstr(b, "&lt;"); break;
         case '>': rc = s3w_buf_append_cstr(b, "&gt;"); break;
-        case '"': rc = s3w_buf_append_cstr(b, "&quot;"); break;
-        case '\'': rc = s3w_buf_append_cstr(b, "&apos;"); break;
         default: rc = s3w_buf_append_char(b, s.ptr[i]);
         }
     }

@@ -1,0 +1,607 @@
+/* Local STS (config/sts.c, config/token.c): the seed-003 walkthrough
+ * (Dave in account C assumes examplerole in account A), trust and identity
+ * policy denials, parameter validation with AWS's wording, session tokens
+ * (tamper, forgery, expiry, key rotation), session tags / external id /
+ * source identity / session policy, GetCallerIdentity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "identity.h"
+#include "policy.h"
+#include "sts.h"
+
+#define NOW 1700000000LL /* 2023-11-14T22:13:20Z */
+#define RID S3W_SLICE_LIT("req-1")
+
+static struct config *load_file(const char *rel)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s",
+             getenv("S3W_SOURCE_ROOT") ? getenv("S3W_SOURCE_ROOT") : ".", rel);
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load(path, &cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.items[i].text);
+    config_errors_cleanup(&errs);
+    assert_int_equal(rc, CONFIG_OK);
+    return cfg;
+}
+
+static struct config *load_text(const char *json)
+{
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load_buffer("t.json", json, strlen(json), NULL, &cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.items[i].text);
+    config_errors_cleanup(&errs);
+    assert_int_equal(rc, CONFIG_OK);
+    return cfg;
+}
+
+/* Resolves a long-term key to its identity. */
+static void as_key(const struct config *cfg, const char *akid, struct config_identity *id)
+{
+    uint8_t s[128];
+    size_t n;
+    assert_int_equal(config_resolve(cfg, s3w_slice_cstr(akid), S3W_SLICE_NULL, NOW, id, s,
+                                    sizeof s, &n),
+                     CONFIG_AUTH_OK);
+}
+
+/* Copies the text of <tag>...</tag> (first occurrence) into out. */
+static bool xml_get(const char *xml, const char *tag, char *out, size_t cap)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(xml, open), *b;
+    if (!a || !(b = strstr(a, close)))
+        return false;
+    a += strlen(open);
+    size_t n = (size_t)(b - a);
+    if (n >= cap)
+        return false;
+    memcpy(out, a, n);
+    out[n] = '\0';
+    return true;
+}
+
+static void call(const struct config *cfg, const struct config_identity *caller, const char *form,
+                 int64_t now, struct sts_response *r)
+{
+    sts_response_init(r);
+    assert_int_equal(sts_handle(cfg, caller, s3w_slice_cstr(form), now, RID, r), 0);
+}
+
+/* Asserts an ErrorResponse with status, code and exact message. */
+static void want_error(const struct sts_response *r, int status, const char *code,
+                       const char *message)
+{
+    char got[1024];
+    if (r->status != status)
+        fail_msg("status %d, want %d; body %s", r->status, status, r->body.ptr);
+    assert_true(xml_get(r->body.ptr, "Code", got, sizeof got));
+    assert_string_equal(got, code);
+    assert_true(xml_get(r->body.ptr, "Message", got, sizeof got));
+    assert_string_equal(got, message);
+    assert_true(xml_get(r->body.ptr, "RequestId", got, sizeof got));
+    assert_string_equal(got, "req-1");
+    assert_non_null(strstr(r->body.ptr,
+                           "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
+}
+
+struct creds {
+    char akid[64], secret[64], token[12000], expiration[32], arn[256], role_id[256];
+};
+
+static void want_creds(const struct sts_response *r, struct creds *c)
+{
+    if (r->status != 200)
+        fail_msg("status %d: %s", r->status, r->body.ptr);
+    assert_non_null(strstr(r->body.ptr, "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/"
+                                        "doc/2011-06-15/\"><AssumeRoleResult>"));
+    assert_true(xml_get(r->body.ptr, "AccessKeyId", c->akid, sizeof c->akid));
+    assert_true(xml_get(r->body.ptr, "SecretAccessKey", c->secret, sizeof c->secret));
+    assert_true(xml_get(r->body.ptr, "SessionToken", c->token, sizeof c->token));
+    assert_true(xml_get(r->body.ptr, "Expiration", c->expiration, sizeof c->expiration));
+    assert_true(xml_get(r->body.ptr, "Arn", c->arn, sizeof c->arn));
+    assert_true(xml_get(r->body.ptr, "AssumedRoleId", c->role_id, sizeof c->role_id));
+    assert_int_equal(strlen(c->akid), 20);
+    assert_memory_equal(c->akid, "ASIA", 4);
+    assert_int_equal(strlen(c->secret), 40);
+}
+
+static int resolve_session(const struct config *cfg, const struct creds *c, int64_t now,
+                           struct config_identity *id)
+{
+    uint8_t s[128];
+    size_t n = 0;
+    int rc = config_resolve(cfg, s3w_slice_cstr(c->akid), s3w_slice_cstr(c->token), now, id, s,
+                            sizeof s, &n);
+    if (rc == CONFIG_AUTH_OK) {
+        /* the secret derived from the token is the one STS handed out */
+        assert_int_equal(n, 40);
+        assert_memory_equal(s, c->secret, 40);
+    } else {
+        assert_int_equal(n, 0);
+    }
+    return rc;
+}
+
+static const char *ctx_get(const struct policy_context *ctx, const char *k, char *buf, size_t cap)
+{
+    const struct policy_ctx_entry *e = policy_context_get(ctx, s3w_slice_cstr(k));
+    if (!e)
+        return NULL;
+    snprintf(buf, cap, "%.*s", (int)e->values[0].len, e->values[0].ptr);
+    return buf;
+}
+
+/* ---- seed 003 ------------------------------------------------------------- */
+
+static void test_seed003_dave_assumes_examplerole(void **state)
+{
+    (void)state;
+    struct config *cfg = load_file("deploy/examples/seed003-assume-role-cross-account.json");
+    struct config_identity dave, sess, me;
+    config_identity_anonymous(&dave);
+    config_identity_anonymous(&sess);
+    config_identity_anonymous(&me);
+    as_key(cfg, "AKIAACCOUNTCDAVE0001", &dave);
+    struct sts_response r;
+    call(cfg, &dave,
+         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2F"
+         "examplerole&RoleSessionName=test",
+         NOW, &r);
+    struct creds c;
+    want_creds(&r, &c);
+    assert_string_equal(c.arn, "arn:aws:sts::111111111111:assumed-role/examplerole/test");
+    assert_string_equal(c.role_id, "AROAEXAMPLEROLE00001:test");
+    assert_string_equal(c.expiration, "2023-11-14T23:13:20Z"); /* default 3600 s */
+    assert_true(xml_get(r.body.ptr, "RequestId", c.arn, sizeof c.arn));
+    assert_string_equal(c.arn, "req-1");
+    assert_null(strstr(r.body.ptr, "PackedPolicySize"));
+    sts_response_cleanup(&r);
+
+    /* the temporary credentials resolve to the role session */
+    assert_int_equal(resolve_session(cfg, &c, NOW + 10, &sess), CONFIG_AUTH_OK);
+    assert_int_equal(sess.type, CONFIG_PRINCIPAL_ASSUMED_ROLE);
+    assert_true(s3w_slice_eq_cstr(sess.arn, "arn:aws:sts::111111111111:assumed-role/examplerole/test"));
+    assert_true(s3w_slice_eq_cstr(sess.caller_arn, "arn:aws:iam::333333333333:user/Dave"));
+    assert_int_equal(sess.expiration, NOW + 3600);
+    assert_int_equal(sess.npolicies, 1); /* examplerole's access-accountA-bucket */
+    struct policy_context ctx;
+    char b[256];
+    policy_context_init(&ctx);
+    assert_int_equal(config_identity_fill_context(&sess, &ctx), POLICY_CTX_OK);
+    assert_string_equal(ctx_get(&ctx, "aws:userid", b, sizeof b), "AROAEXAMPLEROLE00001:test");
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalArn", b, sizeof b),
+                        "arn:aws:iam::111111111111:role/examplerole");
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalAccount", b, sizeof b), "111111111111");
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalType", b, sizeof b), "AssumedRole");
+    assert_string_equal(ctx_get(&ctx, "aws:TokenIssueTime", b, sizeof b), "2023-11-14T22:13:20Z");
+    assert_string_equal(ctx_get(&ctx, "aws:MultiFactorAuthPresent", b, sizeof b), "false");
+    assert_null(ctx_get(&ctx, "aws:username", b, sizeof b));
+    assert_null(ctx_get(&ctx, "aws:SourceIdentity", b, sizeof b));
+
+    /* GetCallerIdentity with the session */
+    call(cfg, &sess, "Action=GetCallerIdentity&Version=2011-06-15", NOW + 20, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body.ptr,
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+        "<GetCallerIdentityResult>"
+        "<Arn>arn:aws:sts::111111111111:assumed-role/examplerole/test</Arn>"
+        "<UserId>AROAEXAMPLEROLE00001:test</UserId>"
+        "<Account>111111111111</Account>"
+        "</GetCallerIdentityResult>"
+        "<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>");
+    sts_response_cleanup(&r);
+
+    /* expiry: valid until the last second, refused from Expiration on */
+    assert_int_equal(resolve_session(cfg, &c, NOW + 3599, &me), CONFIG_AUTH_OK);
+    assert_int_equal(resolve_session(cfg, &c, NOW + 3600, &me), CONFIG_AUTH_EXPIRED_TOKEN);
+    assert_int_equal(me.type, CONFIG_PRINCIPAL_ANONYMOUS);
+
+    config_identity_cleanup(&dave);
+    config_identity_cleanup(&sess);
+    config_identity_cleanup(&me);
+    config_unref(cfg);
+}
+
+static void test_seed003_denials(void **state)
+{
+    (void)state;
+    struct config *cfg = load_file("deploy/examples/seed003-assume-role-cross-account.json");
+    struct config_identity who;
+    config_identity_anonymous(&who);
+    struct sts_response r;
+    static const char form[] = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::"
+                               "111111111111:role/examplerole&RoleSessionName=test";
+
+    /* Carol is in account C (trusted) but has no identity policy allowing
+     * sts:AssumeRole: cross-account callers need both sides */
+    as_key(cfg, "AKIAACCOUNTCCAROL001", &who);
+    call(cfg, &who, form, NOW, &r);
+    want_error(&r, 403, "AccessDenied",
+               "User: arn:aws:iam::333333333333:user/Carol is not authorized to perform: "
+               "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/examplerole");
+    sts_response_cleanup(&r);
+
+    /* AccountAadmin (account A, identity policy Allow *) is not named by the
+     * trust policy: a trust policy must allow explicitly */
+    as_key(cfg, "AKIAACCOUNTAADMIN001", &who);
+    call(cfg, &who, form, NOW, &r);
+    want_error(&r, 403, "AccessDenied",
+               "User: arn:aws:iam::111111111111:user/AccountAadmin is not authorized to perform: "
+               "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/examplerole");
+    sts_response_cleanup(&r);
+
+    /* Dave: identity policy allows only examplerole; untrustedrole trusts B */
+    as_key(cfg, "AKIAACCOUNTCDAVE0001", &who);
+    call(cfg, &who, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/untrustedrole"
+                    "&RoleSessionName=test", NOW, &r);
+    want_error(&r, 403, "AccessDenied",
+               "User: arn:aws:iam::333333333333:user/Dave is not authorized to perform: "
+               "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/untrustedrole");
+    sts_response_cleanup(&r);
+
+    /* a role that does not exist looks exactly like a denied one */
+    call(cfg, &who, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/nosuchrole"
+                    "&RoleSessionName=test", NOW, &r);
+    want_error(&r, 403, "AccessDenied",
+               "User: arn:aws:iam::333333333333:user/Dave is not authorized to perform: "
+               "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/nosuchrole");
+    sts_response_cleanup(&r);
+
+    /* anonymous callers never reach AssumeRole */
+    config_identity_anonymous(&who);
+    call(cfg, &who, form, NOW, &r);
+    want_error(&r, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+    sts_response_cleanup(&r);
+    config_identity_cleanup(&who);
+    config_unref(cfg);
+}
+
+static void test_validation_errors(void **state)
+{
+    (void)state;
+    struct config *cfg = load_file("deploy/examples/seed003-assume-role-cross-account.json");
+    struct config_identity dave;
+    config_identity_anonymous(&dave);
+    as_key(cfg, "AKIAACCOUNTCDAVE0001", &dave);
+    struct sts_response r;
+#define ROLE "RoleArn=arn:aws:iam::111111111111:role/examplerole"
+    static const struct {
+        const char *form;
+        int status;
+        const char *code, *message;
+    } cases[] = {
+        { "Action=AssumeRole&RoleSessionName=test", 400, "ValidationError",
+          "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: "
+          "Member must not be null" },
+        { "Action=AssumeRole&RoleArn=arn:aws:iam::1&RoleSessionName=test", 400, "ValidationError",
+          "1 validation error detected: Value 'arn:aws:iam::1' at 'roleArn' failed to satisfy "
+          "constraint: Member must have length greater than or equal to 20" },
+        { "Action=AssumeRole&" ROLE, 400, "ValidationError",
+          "1 validation error detected: Value null at 'roleSessionName' failed to satisfy "
+          "constraint: Member must not be null" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=a", 400, "ValidationError",
+          "1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy "
+          "constraint: Member must have length greater than or equal to 2" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          400, "ValidationError",
+          "1 validation error detected: Value 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+          "at 'roleSessionName' failed to satisfy constraint: Member must have length less "
+          "than or equal to 64" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=bad%20name", 400, "ValidationError",
+          "1 validation error detected: Value 'bad name' at 'roleSessionName' failed to satisfy "
+          "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&DurationSeconds=899", 400,
+          "ValidationError",
+          "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy "
+          "constraint: Member must have value greater than or equal to 900" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&DurationSeconds=43201", 400,
+          "ValidationError",
+          "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy "
+          "constraint: Member must have value less than or equal to 43200" },
+        /* examplerole's MaxSessionDuration is the default 3600 */
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&DurationSeconds=3601", 400,
+          "ValidationError",
+          "The requested DurationSeconds exceeds the MaxSessionDuration set for this role." },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&ExternalId=x", 400, "ValidationError",
+          "1 validation error detected: Value 'x' at 'externalId' failed to satisfy constraint: "
+          "Member must have length greater than or equal to 2" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&Policy=%7Bnot%20json", 400,
+          "MalformedPolicyDocument",
+          "The policy is not valid: Policy: invalid JSON near byte 2" },
+        { "Action=Nope", 400, "InvalidAction",
+          "Could not find operation Nope for version 2011-06-15" },
+        { "RoleSessionName=x", 400, "MissingAction", "Missing Action" },
+        { "Action=AssumeRole&Version=2099-01-01", 400, "InvalidAction",
+          "Could not find operation for version 2099-01-01" },
+        { "Action=AssumeRole&RoleArn=%zz", 400, "MalformedQueryString",
+          "The request body is not a valid application/x-www-form-urlencoded form." },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        call(cfg, &dave, cases[i].form, NOW, &r);
+        want_error(&r, cases[i].status, cases[i].code, cases[i].message);
+        sts_response_cleanup(&r);
+    }
+#undef ROLE
+    config_identity_cleanup(&dave);
+    config_unref(cfg);
+}
+
+/* ---- tokens: tamper, forgery, rotation -------------------------------------- */
+
+#define KEY_A "aa00000000000000000000000000000000000000000000000000000000000001"
+#define KEY_B "bb00000000000000000000000000000000000000000000000000000000000002"
+
+static char *rotation_config(const char *keys)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+             "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":"
+             "\"AKIAROOT000000000001\",\"secret\":\"rootsecretrootsecretrootsecretroot000001\"}]}],"
+             "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
+             "\"AROAROLER0000000001\",\"max_session_duration\":43200,\"trust_policy\":"
+             "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+             "{\"AWS\":\"111111111111\"},\"Action\":[\"sts:AssumeRole\",\"sts:TagSession\","
+             "\"sts:SetSourceIdentity\"]}]}}],"
+             "\"sts\":{\"enabled\":true,\"keys\":[%s]}}",
+             keys);
+    return buf;
+}
+
+static void mint(struct config *cfg, const char *extra, struct creds *c)
+{
+    struct config_identity root;
+    config_identity_anonymous(&root);
+    as_key(cfg, "AKIAROOT000000000001", &root);
+    char form[2048];
+    snprintf(form, sizeof form,
+             "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r&RoleSessionName=s1%s",
+             extra);
+    struct sts_response r;
+    call(cfg, &root, form, NOW, &r);
+    want_creds(&r, c);
+    sts_response_cleanup(&r);
+    config_identity_cleanup(&root);
+}
+
+static void test_token_tamper_and_forgery(void **state)
+{
+    (void)state;
+    struct config *cfg = load_text(rotation_config(
+        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct creds c;
+    mint(cfg, "", &c);
+    struct config_identity id;
+    config_identity_anonymous(&id);
+    assert_int_equal(resolve_session(cfg, &c, NOW, &id), CONFIG_AUTH_OK);
+
+    /* flip one character anywhere in the token: refused */
+    size_t tl = strlen(c.token);
+    for (size_t i = 0; i < tl; i += 7) {
+        struct creds t = c;
+        t.token[i] = t.token[i] == 'A' ? 'B' : 'A';
+        int rc = resolve_session(cfg, &t, NOW, &id);
+        if (rc != CONFIG_AUTH_INVALID_TOKEN)
+            fail_msg("tampered token at %zu accepted (rc %d)", i, rc);
+    }
+    /* truncated token */
+    struct creds t = c;
+    t.token[tl - 4] = '\0';
+    assert_int_equal(resolve_session(cfg, &t, NOW, &id), CONFIG_AUTH_INVALID_TOKEN);
+    /* the right token with another ASIA key id */
+    t = c;
+    t.akid[10] = t.akid[10] == 'A' ? 'B' : 'A';
+    assert_int_equal(resolve_session(cfg, &t, NOW, &id), CONFIG_AUTH_INVALID_TOKEN);
+
+    /* a token sealed with a key s3warden does not hold (same key id "a"):
+     * forged, refused */
+    struct config *forger = load_text(rotation_config(
+        "{\"id\":\"a\",\"key\":\"" KEY_B "\",\"active\":true}"));
+    struct creds f;
+    mint(forger, "", &f);
+    assert_int_equal(resolve_session(cfg, &f, NOW, &id), CONFIG_AUTH_INVALID_TOKEN);
+    assert_int_equal(resolve_session(forger, &f, NOW, &id), CONFIG_AUTH_OK);
+
+    /* two sessions get different keys and secrets */
+    struct creds c2;
+    mint(cfg, "", &c2);
+    assert_string_not_equal(c.akid, c2.akid);
+    assert_string_not_equal(c.secret, c2.secret);
+
+    config_identity_cleanup(&id);
+    config_unref(forger);
+    config_unref(cfg);
+}
+
+static void test_key_rotation(void **state)
+{
+    (void)state;
+    struct config *v1 = load_text(rotation_config(
+        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct creds old;
+    mint(v1, "", &old);
+    /* rotate: b becomes active, a still accepted */
+    struct config *v2 = load_text(rotation_config(
+        "{\"id\":\"b\",\"key\":\"" KEY_B "\",\"active\":true},"
+        "{\"id\":\"a\",\"key\":\"" KEY_A "\"}"));
+    struct creds fresh;
+    mint(v2, "", &fresh);
+    struct config_identity id;
+    config_identity_anonymous(&id);
+    assert_int_equal(resolve_session(v2, &old, NOW, &id), CONFIG_AUTH_OK);
+    assert_int_equal(resolve_session(v2, &fresh, NOW, &id), CONFIG_AUTH_OK);
+    /* another replica with the same config verifies without shared state */
+    struct config *replica = load_text(rotation_config(
+        "{\"id\":\"b\",\"key\":\"" KEY_B "\",\"active\":true},"
+        "{\"id\":\"a\",\"key\":\"" KEY_A "\"}"));
+    assert_int_equal(resolve_session(replica, &fresh, NOW, &id), CONFIG_AUTH_OK);
+    /* a removed: its tokens are refused, b's still work */
+    struct config *v3 = load_text(rotation_config(
+        "{\"id\":\"b\",\"key\":\"" KEY_B "\",\"active\":true}"));
+    assert_int_equal(resolve_session(v3, &old, NOW, &id), CONFIG_AUTH_INVALID_TOKEN);
+    assert_int_equal(resolve_session(v3, &fresh, NOW, &id), CONFIG_AUTH_OK);
+    /* the same key under another id does not revive old tokens either */
+    struct config *v4 = load_text(rotation_config(
+        "{\"id\":\"z\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    assert_int_equal(resolve_session(v4, &old, NOW, &id), CONFIG_AUTH_INVALID_TOKEN);
+    config_identity_cleanup(&id);
+    config_unref(v1);
+    config_unref(v2);
+    config_unref(v3);
+    config_unref(v4);
+    config_unref(replica);
+}
+
+/* Session tags, source identity, session policy, duration. */
+static void test_session_extras(void **state)
+{
+    (void)state;
+    struct config *cfg = load_text(rotation_config(
+        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct creds c;
+    mint(cfg, "&DurationSeconds=43200&SourceIdentity=alice%40example.com"
+              "&Tags.member.1.Key=team&Tags.member.1.Value=blue"
+              "&Tags.member.2.Key=env&Tags.member.2.Value=prod"
+              "&Policy=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect"
+              "%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22*"
+              "%22%7D%5D%7D",
+         &c);
+    assert_string_equal(c.expiration, "2023-11-15T10:13:20Z"); /* + 12 h */
+    struct config_identity id;
+    config_identity_anonymous(&id);
+    assert_int_equal(resolve_session(cfg, &c, NOW + 43199, &id), CONFIG_AUTH_OK);
+    assert_non_null(id.session_policy);
+    struct policy_context ctx;
+    char b[256];
+    policy_context_init(&ctx);
+    assert_int_equal(config_identity_fill_context(&id, &ctx), POLICY_CTX_OK);
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/team", b, sizeof b), "blue");
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/env", b, sizeof b), "prod");
+    assert_string_equal(ctx_get(&ctx, "aws:SourceIdentity", b, sizeof b), "alice@example.com");
+    config_identity_cleanup(&id); /* frees the compiled session policy */
+    assert_null(id.session_policy);
+
+    /* duplicate tag keys (case-insensitive) */
+    struct config_identity root;
+    config_identity_anonymous(&root);
+    as_key(cfg, "AKIAROOT000000000001", &root);
+    struct sts_response r;
+    call(cfg, &root, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                     "&RoleSessionName=s1&Tags.member.1.Key=team&Tags.member.1.Value=a"
+                     "&Tags.member.2.Key=TEAM&Tags.member.2.Value=b", NOW, &r);
+    want_error(&r, 400, "InvalidParameterValue",
+               "Duplicate tag keys found. Please note that Tag keys are case insensitive.");
+    sts_response_cleanup(&r);
+    config_identity_cleanup(&root);
+    config_unref(cfg);
+}
+
+/* Trust conditions: sts:ExternalId, sts:RoleSessionName, aws:PrincipalTag;
+ * tags need sts:TagSession in the trust policy. */
+static void test_trust_conditions(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+        "\"accounts\":[{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}],"
+        "\"users\":[{\"account\":\"222222222222\",\"name\":\"partner\",\"unique_id\":"
+        "\"AIDAPARTNER00000001\",\"tags\":{\"dept\":\"eng\"},\"access_keys\":[{\"id\":"
+        "\"AKIAPARTNER00000001\",\"secret\":\"partnersecretpartnersecretpartnersecret1\"}],"
+        "\"policies\":[{\"name\":\"assume\",\"document\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]}],"
+        "\"roles\":[{\"account\":\"111111111111\",\"name\":\"vendor\",\"unique_id\":"
+        "\"AROAVENDOR00000001\",\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::222222222222:user/partner\"},"
+        "\"Action\":\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":{\"sts:ExternalId\":"
+        "\"secret-ext-42\",\"aws:PrincipalTag/dept\":\"eng\"},\"StringLike\":"
+        "{\"sts:RoleSessionName\":\"job-*\"}}}]}}],"
+        "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}]}}";
+    struct config *cfg = load_text(json);
+    struct config_identity p;
+    config_identity_anonymous(&p);
+    as_key(cfg, "AKIAPARTNER00000001", &p);
+    struct sts_response r;
+#define F "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/vendor"
+    static const char denied[] = "User: arn:aws:iam::222222222222:user/partner is not authorized "
+                                 "to perform: sts:AssumeRole on resource: arn:aws:iam::"
+                                 "111111111111:role/vendor";
+    call(cfg, &p, F "&RoleSessionName=job-1&ExternalId=secret-ext-42", NOW, &r);
+    assert_int_equal(r.status, 200);
+    sts_response_cleanup(&r);
+    call(cfg, &p, F "&RoleSessionName=job-1", NOW, &r); /* no external id */
+    want_error(&r, 403, "AccessDenied", denied);
+    sts_response_cleanup(&r);
+    call(cfg, &p, F "&RoleSessionName=job-1&ExternalId=wrong-ext", NOW, &r);
+    want_error(&r, 403, "AccessDenied", denied);
+    sts_response_cleanup(&r);
+    call(cfg, &p, F "&RoleSessionName=other&ExternalId=secret-ext-42", NOW, &r);
+    want_error(&r, 403, "AccessDenied", denied);
+    sts_response_cleanup(&r);
+    /* tags without sts:TagSession in the trust policy */
+    call(cfg, &p, F "&RoleSessionName=job-1&ExternalId=secret-ext-42"
+                    "&Tags.member.1.Key=k&Tags.member.1.Value=v", NOW, &r);
+    want_error(&r, 403, "AccessDenied", denied);
+    sts_response_cleanup(&r);
+#undef F
+    config_identity_cleanup(&p);
+    config_unref(cfg);
+}
+
+/* Role chaining: a role session assuming a role is limited to one hour. */
+static void test_role_chaining_limit(void **state)
+{
+    (void)state;
+    struct config *cfg = load_text(rotation_config(
+        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct creds c;
+    mint(cfg, "", &c);
+    struct config_identity s;
+    config_identity_anonymous(&s);
+    assert_int_equal(resolve_session(cfg, &c, NOW, &s), CONFIG_AUTH_OK);
+    struct sts_response r;
+    /* the trust policy names account 111111111111: the session is in it */
+    call(cfg, &s, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                  "&RoleSessionName=chained&DurationSeconds=7200", NOW, &r);
+    want_error(&r, 400, "ValidationError",
+               "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed "
+               "by role chaining.");
+    sts_response_cleanup(&r);
+    config_identity_cleanup(&s);
+    config_unref(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed003_dave_assumes_examplerole),
+        cmocka_unit_test(test_seed003_denials),
+        cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_token_tamper_and_forgery),
+        cmocka_unit_test(test_key_rotation),
+        cmocka_unit_test(test_session_extras),
+        cmocka_unit_test(test_trust_conditions),
+        cmocka_unit_test(test_role_chaining_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
