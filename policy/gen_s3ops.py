@@ -71,6 +71,7 @@ EXTRA_ACTIONS = {
     "S3MAP_X_BUCKET_LOCK": ["s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"],
     "S3MAP_X_OWNERSHIP": ["s3:PutBucketOwnershipControls"],
     "S3MAP_X_DELETE_BODY": ["s3:DeleteObjectVersion"],
+    "S3MAP_X_TAGGING_BODY": [],
 }
 
 # Condition keys s3map fills from a request -> bit name (s3map.h S3MAP_K_*).
@@ -216,6 +217,10 @@ def main():
                     break
             else:
                 die("%s: unrecognised conditional action %s when %r" % (name, a, when))
+        # PutObjectTagging carries its tags in the body (<Tagging><TagSet>):
+        # the proxy parses it (s3map_parse_tagging) for s3:RequestObjectTag/*.
+        if "s3:PutObjectTagging" in actions:
+            extras.add("S3MAP_X_TAGGING_BODY")
         keys = set()
         for a in actions + version_actions + [x for b in extras for x in EXTRA_ACTIONS[b]]:
             for k in r["condition_keys"].get(a, []):

@@ -516,6 +516,8 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
     }
 
     uint32_t x = op->extras;
+    if (x & S3MAP_X_TAGGING_BODY)
+        res->flags |= S3MAP_F_TAGGING_BODY;
     if (x & S3MAP_X_DELETE_BODY) {
         /* per key from the body: s3map_delete_authz() */
         res->flags |= S3MAP_F_DELETE_BODY;
@@ -766,31 +768,26 @@ static bool parse_iso8601_ms(struct s3w_slice s, int64_t *ms)
     return true;
 }
 
-/* x-amz-tagging: "k1=v1&k2=v2", URL-encoded (API reference, PutObject). Sets
- * s3:RequestObjectTag/<k> per tag and s3:RequestObjectTagKeys. */
-static int tagging_keys(struct s3map_result *res, struct s3w_slice v, uint64_t bits,
-                        struct policy_context *ctx)
+/* Unicode characters in UTF-8 bytes (S3's tag limits count characters). */
+static size_t utf8_chars(struct s3w_slice s)
 {
-    struct s3map_qparam tags[S3MAP_MAX_TAGS + 1];
-    size_t n;
-    char *sp = scratch_take(res, v.len);
-    if (!sp)
-        return S3MAP_E_TOO_BIG;
-    int rc = s3map_parse_query(v, sp, v.len, tags, S3MAP_MAX_TAGS + 1, &n);
-    if (rc == S3MAP_E_TOO_BIG || n > S3MAP_MAX_TAGS) {
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++)
+        n += ((unsigned char)s.ptr[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* S3 tag rules (User Guide, "Categorizing your storage using tags"): at most
+ * 10 tags, key 1..128 and value 0..256 Unicode characters, keys unique. */
+static int check_tags(struct s3map_result *res, const struct s3map_qparam *tags, size_t n)
+{
+    if (n > S3MAP_MAX_TAGS) {
         res->detail = "Object tags cannot be greater than 10";
         return S3MAP_E_INVALID_TAG;
     }
-    if (rc) {
-        res->detail = "malformed x-amz-tagging";
-        return S3MAP_E_INVALID_TAG;
-    }
-    static const char pfx[] = "s3:RequestObjectTag/";
     for (size_t i = 0; i < n; i++) {
-        /* S3 tag limits: key 1..128, value 0..256 characters (UTF-8 bytes
-         * bound them from above, so this never rejects what S3 takes... for
-         * ASCII; multi-byte keys near the limit are a known approximation). */
-        if (tags[i].name.len == 0 || tags[i].name.len > 128 * 4 || tags[i].value.len > 256 * 4) {
+        if (tags[i].name.len == 0 || utf8_chars(tags[i].name) > 128 ||
+            utf8_chars(tags[i].value) > 256) {
             res->detail = "tag key or value length";
             return S3MAP_E_INVALID_TAG;
         }
@@ -802,22 +799,66 @@ static int tagging_keys(struct s3map_result *res, struct s3w_slice v, uint64_t b
                 res->detail = "Cannot provide multiple Tags with the same key";
                 return S3MAP_E_INVALID_TAG;
             }
+    }
+    return S3MAP_OK;
+}
+
+/* s3:RequestObjectTag/<k> per tag and s3:RequestObjectTagKeys (the key set). */
+static int set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
+                        uint64_t bits, struct policy_context *ctx)
+{
+    static const char pfx[] = "s3:RequestObjectTag/";
+    int rc = check_tags(res, tags, n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
         res->tag_keys[i] = tags[i].name;
-        if (bits & S3MAP_K_REQUEST_OBJECT_TAG) {
-            char *kp = scratch_take(res, sizeof pfx - 1 + tags[i].name.len);
-            if (!kp)
-                return S3MAP_E_TOO_BIG;
-            memcpy(kp, pfx, sizeof pfx - 1);
-            memcpy(kp + sizeof pfx - 1, tags[i].name.ptr, tags[i].name.len);
-            struct s3w_slice val = tags[i].value.ptr ? tags[i].value : S3W_SLICE_LIT("");
-            if (policy_context_set(ctx, s3w_slice(kp, sizeof pfx - 1 + tags[i].name.len), val))
-                return S3MAP_E_CONTEXT_FULL;
-        }
+        if (!(bits & S3MAP_K_REQUEST_OBJECT_TAG))
+            continue;
+        size_t kl = sizeof pfx - 1 + tags[i].name.len;
+        char *kp = scratch_take(res, kl);
+        if (!kp)
+            return S3MAP_E_TOO_BIG;
+        memcpy(kp, pfx, sizeof pfx - 1);
+        memcpy(kp + sizeof pfx - 1, tags[i].name.ptr, tags[i].name.len);
+        struct s3w_slice val = tags[i].value.ptr ? tags[i].value : S3W_SLICE_LIT("");
+        if (policy_context_set(ctx, s3w_slice(kp, kl), val))
+            return S3MAP_E_CONTEXT_FULL;
     }
     if ((bits & S3MAP_K_REQUEST_OBJECT_TAG_KEYS) &&
         policy_context_set_multi(ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"), res->tag_keys, n))
         return S3MAP_E_CONTEXT_FULL;
     return S3MAP_OK;
+}
+
+/* x-amz-tagging: "k1=v1&k2=v2", URL-encoded (API reference, PutObject). */
+static int tagging_keys(struct s3map_result *res, struct s3w_slice v, uint64_t bits,
+                        struct policy_context *ctx)
+{
+    struct s3map_qparam tags[S3MAP_MAX_TAGS + 1];
+    size_t n;
+    char *sp = scratch_take(res, v.len);
+    if (!sp)
+        return S3MAP_E_TOO_BIG;
+    int rc = s3map_parse_query(v, sp, v.len, tags, S3MAP_MAX_TAGS + 1, &n);
+    if (rc == S3MAP_E_TOO_BIG) {
+        res->detail = "Object tags cannot be greater than 10";
+        return S3MAP_E_INVALID_TAG;
+    }
+    if (rc) {
+        res->detail = "malformed x-amz-tagging";
+        return S3MAP_E_INVALID_TAG;
+    }
+    return set_tag_keys(res, tags, n, bits, ctx);
+}
+
+int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *tags,
+                          struct policy_context *ctx)
+{
+    uint64_t k = res->op ? res->op->keys : 0;
+    if (!(k & (S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS)))
+        return S3MAP_OK;
+    return set_tag_keys(res, tags->tags, tags->n, k, ctx);
 }
 
 int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req,
@@ -1174,8 +1215,8 @@ static bool xp_object(struct xp *x, struct s3map_delete_object *obj)
     return true;
 }
 
-/* attributes of <Delete>: only namespace declarations */
-static bool xp_delete_attrs(struct xp *x)
+/* attributes of a root element: only namespace declarations */
+static bool xp_ns_attrs(struct xp *x)
 {
     for (;;) {
         bool ws = false;
@@ -1209,9 +1250,26 @@ static bool xp_delete_attrs(struct xp *x)
     }
 }
 
-static int parse_delete(struct xp *x, struct s3map_delete_list *out)
+/* "</Name" ws* ">" */
+static bool xp_close(struct xp *x, const char *name)
 {
-    bool have_quiet = false;
+    const char *save = x->p;
+    if (!xp_lit(x, "</") || !xp_lit(x, name)) {
+        x->p = save;
+        return false;
+    }
+    while (x->p < x->end && is_xml_ws(*x->p))
+        x->p++;
+    if (!xp_lit(x, ">")) {
+        x->p = save;
+        return false;
+    }
+    return true;
+}
+
+/* [BOM] [<?xml ...?>] ws/comments "<root" [namespace attributes] ">" */
+static int xp_prolog_root(struct xp *x, const char *root)
+{
     xp_lit(x, "\xEF\xBB\xBF"); /* UTF-8 byte order mark */
     if (xp_lit(x, "<?xml")) {
         while (x->end - x->p >= 2 && !(x->p[0] == '?' && x->p[1] == '>'))
@@ -1219,8 +1277,16 @@ static int parse_delete(struct xp *x, struct s3map_delete_list *out)
         if (!xp_lit(x, "?>"))
             return S3MAP_E_MALFORMED_XML;
     }
-    if (!xp_skip(x) || !xp_lit(x, "<Delete") || x->p == x->end ||
-        !(is_xml_ws(*x->p) || *x->p == '>') || !xp_delete_attrs(x))
+    if (!xp_skip(x) || !xp_lit(x, "<") || !xp_lit(x, root) || x->p == x->end ||
+        !(is_xml_ws(*x->p) || *x->p == '>') || !xp_ns_attrs(x))
+        return S3MAP_E_MALFORMED_XML;
+    return S3MAP_OK;
+}
+
+static int parse_delete(struct xp *x, struct s3map_delete_list *out)
+{
+    bool have_quiet = false;
+    if (xp_prolog_root(x, "Delete"))
         return S3MAP_E_MALFORMED_XML;
     for (;;) {
         if (!xp_skip(x))
@@ -1270,6 +1336,78 @@ int s3map_parse_delete(struct s3w_slice body, char *scratch, size_t scratch_cap,
     int rc = parse_delete(&x, out);
     if (rc)
         out->n = 0; /* nothing half-parsed is ever authorized */
+    return rc;
+}
+
+/* ---- PutObjectTagging body ------------------------------------------------------ */
+
+static int parse_tagging(struct xp *x, struct s3map_tag_set *out)
+{
+    if (xp_prolog_root(x, "Tagging") || !xp_skip(x) || !xp_open(x, "TagSet"))
+        return S3MAP_E_MALFORMED_XML;
+    bool empty = xp_lit(x, "/>"); /* an empty set removes every tag */
+    if (!empty && !xp_lit(x, ">"))
+        return S3MAP_E_MALFORMED_XML;
+    while (!empty) {
+        if (!xp_skip(x))
+            return S3MAP_E_MALFORMED_XML;
+        if (xp_close(x, "TagSet"))
+            break;
+        if (!xp_open(x, "Tag") || !xp_lit(x, ">"))
+            return S3MAP_E_MALFORMED_XML;
+        struct s3w_slice k = S3W_SLICE_NULL, v = S3W_SLICE_NULL;
+        bool hk = false, hv = false;
+        for (;;) {
+            if (!xp_skip(x))
+                return S3MAP_E_MALFORMED_XML;
+            if (xp_close(x, "Tag"))
+                break;
+            if (xp_open(x, "Key")) {
+                if (hk || !xp_element_text(x, "Key", &k))
+                    return S3MAP_E_MALFORMED_XML;
+                hk = true;
+            } else if (xp_open(x, "Value")) {
+                if (hv || !xp_element_text(x, "Value", &v))
+                    return S3MAP_E_MALFORMED_XML;
+                hv = true;
+            } else {
+                return S3MAP_E_MALFORMED_XML;
+            }
+        }
+        if (!hk || !hv)
+            return S3MAP_E_MALFORMED_XML;
+        if (out->n == S3MAP_MAX_TAGS)
+            return S3MAP_E_INVALID_TAG; /* "Object tags cannot be greater than 10" */
+        out->tags[out->n].name = k;
+        out->tags[out->n].value = v.ptr ? v : S3W_SLICE_LIT("");
+        out->n++;
+    }
+    if (!xp_skip(x) || !xp_close(x, "Tagging") || !xp_skip(x) || x->p != x->end)
+        return S3MAP_E_MALFORMED_XML;
+    /* the tag rules proper (lengths, duplicates) */
+    for (size_t i = 0; i < out->n; i++) {
+        if (out->tags[i].name.len == 0 || utf8_chars(out->tags[i].name) > 128 ||
+            utf8_chars(out->tags[i].value) > 256)
+            return S3MAP_E_INVALID_TAG;
+        for (size_t j = 0; j < i; j++)
+            if (s3w_slice_eq(out->tags[j].name, out->tags[i].name))
+                return S3MAP_E_INVALID_TAG;
+    }
+    return S3MAP_OK;
+}
+
+int s3map_parse_tagging(struct s3w_slice body, char *scratch, size_t scratch_cap,
+                        struct s3map_tag_set *out)
+{
+    out->n = 0;
+    if (body.len > S3MAP_TAGGING_MAX_BODY || body.len == 0)
+        return S3MAP_E_MALFORMED_XML;
+    if (scratch_cap < body.len)
+        return S3MAP_E_TOO_BIG;
+    struct xp x = { body.ptr, body.ptr + body.len, scratch, scratch + body.len };
+    int rc = parse_tagging(&x, out);
+    if (rc)
+        out->n = 0;
     return rc;
 }
 

@@ -8,6 +8,8 @@
  *   int rc = s3map_map(&req, res);               // operation + authorizations
  *   if (rc < 0) -> S3 error s3map_error_code(rc) / s3map_error_status(rc)
  *   rc = s3map_fill_context(res, &req, &facts, &ctx);   // condition keys
+ *   if (res->flags & S3MAP_F_TAGGING_BODY)       // PutObjectTagging: buffer the body
+ *       s3map_parse_tagging(body) + s3map_tagging_context(res, &tags, &ctx);
  *   for (i = 0; i < res->nauthz; i++)
  *       evaluate(res->authz[i].action, res->authz[i].resource, &ctx);
  *   if (res->flags & S3MAP_F_DELETE_BODY) {      // DeleteObjects
@@ -183,6 +185,7 @@ enum {
                                      * s3:PutBucketObjectLockConfiguration + s3:PutBucketVersioning */
     S3MAP_X_OWNERSHIP = 1u << 8,    /* x-amz-object-ownership -> s3:PutBucketOwnershipControls */
     S3MAP_X_DELETE_BODY = 1u << 9,  /* DeleteObjects: s3:DeleteObject(Version) per body key */
+    S3MAP_X_TAGGING_BODY = 1u << 10, /* PutObjectTagging: s3:RequestObjectTag* from the body */
 };
 
 /* Condition keys an operation's actions take (bits of s3map_op.keys); the
@@ -253,6 +256,10 @@ enum {
     S3MAP_F_COPY = 1u << 1,        /* res->copy holds the parsed x-amz-copy-source */
     S3MAP_F_VERSIONED = 1u << 2,   /* ?versionId given (res->version_id) */
     S3MAP_F_BYPASS_GOVERNANCE = 1u << 3, /* x-amz-bypass-governance-retention: true */
+    S3MAP_F_TAGGING_BODY = 1u << 4, /* PutObjectTagging: parse the body's TagSet
+                                     * (s3map_parse_tagging + s3map_tagging_context)
+                                     * before evaluating, or s3:RequestObjectTag*
+                                     * would be absent (ForAllValues would pass) */
 };
 
 /* Filled by s3map_map(). Embed or allocate once (it is ~20 KiB) and reuse;
@@ -346,6 +353,33 @@ int s3map_parse_delete(struct s3w_slice body, char *scratch, size_t scratch_cap,
 int s3map_delete_authz(const struct s3map_result *res, struct s3w_slice bucket,
                        const struct s3map_delete_object *obj, char *arn, size_t arn_cap,
                        struct s3map_authz out[2], size_t *n, struct policy_context *ctx);
+
+/* ---- PutObjectTagging ---------------------------------------------------------- */
+/* S3 caps object tags at 10 (key <= 128, value <= 256 Unicode characters);
+ * the body cap leaves room for entity-escaped maximal tags. */
+#define S3MAP_TAGGING_MAX_BODY (64u << 10)
+
+struct s3map_tag_set {
+    struct s3map_qparam tags[S3MAP_MAX_TAGS]; /* name = tag key, value = tag value */
+    size_t n;
+};
+
+/* Parses a PutObjectTagging body: optional prolog, then
+ *   <Tagging [xmlns="..."]><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>...
+ *   </TagSet></Tagging>
+ * decoding entities into scratch (>= body.len bytes). Errors:
+ * S3MAP_E_MALFORMED_XML (syntax, missing Key/Value, body over the cap),
+ * S3MAP_E_INVALID_TAG (more than 10 tags, empty or duplicate keys, key over
+ * 128 / value over 256 characters). */
+int s3map_parse_tagging(struct s3w_slice body, char *scratch, size_t scratch_cap,
+                        struct s3map_tag_set *out);
+
+/* Sets s3:RequestObjectTag/<key> per tag and s3:RequestObjectTagKeys from a
+ * parsed tag set, when the operation takes them. Borrows from tags (and its
+ * scratch) and res. 0, S3MAP_E_INVALID_TAG (tag keys equal ignoring case),
+ * S3MAP_E_TOO_BIG, S3MAP_E_CONTEXT_FULL. */
+int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *tags,
+                          struct policy_context *ctx);
 
 /* ---- validator support ------------------------------------------------------- */
 /* True when key is an S3 condition key of AWS's service authorization

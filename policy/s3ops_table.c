@@ -1094,7 +1094,7 @@ static const struct s3map_op ops[] = {
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
       .selectors = sel_100, .optional = opt_100, .copy_source = 0,
       .actions = act_100, .version_actions = ver_100,
-      .extras = 0,
+      .extras = S3MAP_X_TAGGING_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "PutPublicAccessBlock", .method = "PUT",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,

@@ -1,9 +1,11 @@
 /*
  * fuzz_s3map.c - libFuzzer target for the S3 request mapping parsers that
  * see untrusted bytes: DeleteObjects bodies, x-amz-copy-source, query
- * strings, and the whole request -> authorizations -> context path.
+ * strings, PutObjectTagging bodies, and the whole request -> authorizations
+ * -> context path.
  *
- * Input: first byte picks the mode, the rest is the data. Mode 3 splits the
+ * Input: first byte picks the mode (low 3 bits: 0 delete, 1 copy source,
+ * 2 query, 4 tagging, else request), the rest is the data. Mode 3 splits the
  * data at '\n' into method, bucket, key, query, then "name:value" headers.
  * Invariants checked (abort on violation): every slice a parser returns lies
  * inside the buffer it was given; a failed DeleteObjects parse leaves no
@@ -76,6 +78,25 @@ static void fuzz_query(const char *p, size_t n)
     free(scratch);
 }
 
+static void fuzz_tagging(const char *p, size_t n)
+{
+    static struct s3map_tag_set tags;
+    char *scratch = malloc(n ? n : 1);
+    if (!scratch)
+        return;
+    int rc = s3map_parse_tagging(s3w_slice(p, n), scratch, n, &tags);
+    if (rc && tags.n)
+        abort();
+    if (tags.n > S3MAP_MAX_TAGS)
+        abort();
+    for (size_t i = 0; i < tags.n; i++) {
+        inside(tags.tags[i].name, scratch, n);
+        if (tags.tags[i].value.len)
+            inside(tags.tags[i].value, scratch, n);
+    }
+    free(scratch);
+}
+
 static void fuzz_request(const char *p, size_t n)
 {
     struct s3w_slice part[4] = { S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
@@ -121,10 +142,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *p = (const char *)data + 1;
     size_t n = size - 1;
-    switch (data[0] & 3) {
+    switch (data[0] & 7) {
     case 0: fuzz_delete(p, n); break;
     case 1: fuzz_copy_source(p, n); break;
     case 2: fuzz_query(p, n); break;
+    case 4: fuzz_tagging(p, n); break;
     default: fuzz_request(p, n); break;
     }
     return 0;

@@ -245,6 +245,97 @@ static void test_tagging_errors(void **state)
     assert_string_equal(res.detail, "x-amz-object-lock-retain-until-date is not an ISO 8601 date");
 }
 
+/* PutObjectTagging: the tags are in the body; s3map_map says so and the
+ * parsed TagSet fills s3:RequestObjectTag/<k> and s3:RequestObjectTagKeys. */
+static void test_tagging_body(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    static char scratch[S3MAP_TAGGING_MAX_BODY];
+    static struct s3map_tag_set tags;
+    assert_int_equal(run("PUT", "b", "k", "tagging&versionId=v1", NULL, 0, &f), 0);
+    assert_string_equal(res.op->name, "PutObjectTagging");
+    assert_true(res.flags & S3MAP_F_TAGGING_BODY);
+    absent("s3:RequestObjectTagKeys"); /* not known before the body is read */
+    const char *body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                       "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                       "<TagSet><Tag><Key>Project</Key><Value>R&amp;D</Value></Tag>"
+                       "<Tag><Value></Value><Key>Empty</Key></Tag></TagSet></Tagging>";
+    assert_int_equal(s3map_parse_tagging(s3w_slice_cstr(body), scratch, sizeof scratch, &tags), 0);
+    assert_int_equal(tags.n, 2);
+    assert_int_equal(s3map_tagging_context(&res, &tags, &ctx), 0);
+    has("s3:RequestObjectTag/Project", "R&D");
+    has("s3:RequestObjectTag/Empty", "");
+    has("s3:versionid", "v1");
+    const struct policy_ctx_entry *e =
+        policy_context_get(&ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"));
+    assert_non_null(e);
+    assert_int_equal(e->nvalues, 2);
+    assert_true(s3w_slice_eq_cstr(e->values[0], "Project"));
+    assert_true(s3w_slice_eq_cstr(e->values[1], "Empty"));
+
+    /* an empty set (removes all tags): the key set is present and empty */
+    assert_int_equal(run("PUT", "b", "k", "tagging", NULL, 0, &f), 0);
+    assert_int_equal(s3map_parse_tagging(S3W_SLICE_LIT("<Tagging><TagSet/></Tagging>"), scratch,
+                                         sizeof scratch, &tags), 0);
+    assert_int_equal(tags.n, 0);
+    assert_int_equal(s3map_tagging_context(&res, &tags, &ctx), 0);
+    e = policy_context_get(&ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"));
+    assert_non_null(e);
+    assert_true(e->multi);
+    assert_int_equal(e->nvalues, 0);
+
+    /* other operations do not take the keys: nothing set */
+    assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
+    assert_false(res.flags & S3MAP_F_TAGGING_BODY);
+    assert_int_equal(s3map_tagging_context(&res, &tags, &ctx), 0);
+    absent("s3:RequestObjectTagKeys");
+
+    static const char *const malformed[] = {
+        "<Tagging><TagSet><Tag><Key>a</Key></Tag></TagSet></Tagging>", /* no Value */
+        "<Tagging><TagSet><Tag><Value>a</Value></Tag></TagSet></Tagging>",
+        "<Tagging><Tag><Key>a</Key><Value>b</Value></Tag></Tagging>",  /* no TagSet */
+        "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value><X/></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet></TagSet>",
+        "<TagSet></TagSet>",
+        "",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        int rc = s3map_parse_tagging(s3w_slice_cstr(malformed[i]), scratch, sizeof scratch, &tags);
+        if (rc != S3MAP_E_MALFORMED_XML)
+            fail_msg("tagging body %zu: %d", i, rc);
+        assert_int_equal(tags.n, 0);
+    }
+    char big[2048] = "<Tagging><TagSet>";
+    for (int i = 0; i < 11; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big),
+                 "<Tag><Key>k%d</Key><Value>v</Value></Tag>", i);
+    strcat(big, "</TagSet></Tagging>");
+    assert_int_equal(s3map_parse_tagging(s3w_slice_cstr(big), scratch, sizeof scratch, &tags),
+                     S3MAP_E_INVALID_TAG);
+    static const char *const invalid[] = {
+        "<Tagging><TagSet><Tag><Key></Key><Value>b</Value></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag>"
+        "<Tag><Key>a</Key><Value>2</Value></Tag></TagSet></Tagging>",
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+        assert_int_equal(s3map_parse_tagging(s3w_slice_cstr(invalid[i]), scratch, sizeof scratch,
+                                             &tags),
+                         S3MAP_E_INVALID_TAG);
+    /* 128 characters of key is the limit - counted in characters, not bytes */
+    char kb[1024];
+    strcpy(kb, "<Tagging><TagSet><Tag><Key>");
+    for (int i = 0; i < 128; i++)
+        strcat(kb, "\xC3\xA9"); /* e-acute: 2 bytes, 1 character */
+    strcat(kb, "</Key><Value>v</Value></Tag></TagSet></Tagging>");
+    assert_int_equal(s3map_parse_tagging(s3w_slice_cstr(kb), scratch, sizeof scratch, &tags), 0);
+    char *end = strstr(kb, "</Key>");
+    memmove(end + 1, end, strlen(end) + 1);
+    *end = 'x';
+    assert_int_equal(s3map_parse_tagging(s3w_slice_cstr(kb), scratch, sizeof scratch, &tags),
+                     S3MAP_E_INVALID_TAG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_put_object_keys),
         cmocka_unit_test(test_copy_and_version_keys),
         cmocka_unit_test(test_tagging_errors),
+        cmocka_unit_test(test_tagging_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
