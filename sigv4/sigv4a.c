@@ -382,6 +382,11 @@ struct sigv4a_key_cache {
     uint8_t tag_key[32];
     uint64_t clock;
     uint64_t hits, misses;
+    /* The key of the last successful sigv4a_hook_verify (one reference),
+     * for the aws-chunked decoder of the same request. */
+    struct sigv4a_key *last;
+    size_t last_akid_len;
+    char last_akid[SIGV4A_AKID_MAX];
     size_t nslots;
     struct cache_slot slots[];
 };
@@ -408,6 +413,7 @@ void sigv4a_key_cache_free(struct sigv4a_key_cache *cache)
         return;
     for (size_t i = 0; i < cache->nslots; i++)
         sigv4a_key_unref(cache->slots[i].key);
+    sigv4a_key_unref(cache->last);
     s3w_wipe(cache, sizeof *cache + cache->nslots * sizeof(struct cache_slot));
     free(cache);
 }
@@ -484,6 +490,24 @@ int sigv4a_key_cache_get(struct sigv4a_key_cache *cache, struct s3w_slice access
     v->key = k;
     v->used = ++cache->clock;
     *out = sigv4a_key_ref(k);
+    return 0;
+}
+
+static void cache_forget_last(struct sigv4a_key_cache *cache)
+{
+    sigv4a_key_unref(cache->last);
+    cache->last = NULL;
+    cache->last_akid_len = 0;
+}
+
+int sigv4a_key_cache_last_verified(struct sigv4a_key_cache *cache,
+                                   struct s3w_slice access_key_id, struct sigv4a_key **out)
+{
+    *out = NULL;
+    if (!cache || !cache->last ||
+        !s3w_slice_eq(access_key_id, s3w_slice(cache->last_akid, cache->last_akid_len)))
+        return S3W_E_INVAL;
+    *out = sigv4a_key_ref(cache->last);
     return 0;
 }
 
@@ -814,15 +838,25 @@ int sigv4a_trailer_verify(const struct sigv4a_key *key, struct s3w_slice amz_dat
 int sigv4a_hook_verify(void *ctx, struct s3w_slice access_key_id, struct s3w_slice secret,
                        struct s3w_slice string_to_sign, struct s3w_slice signature_hex)
 {
+    struct sigv4a_key_cache *cache = ctx;
     struct sigv4a_key *key = NULL;
-    int rc = sigv4a_key_cache_get(ctx, access_key_id, secret, &key);
+    if (!cache)
+        return S3W_E_INVAL;
+    /* Whatever happens below, an older request's key is never handed out
+     * as this one's. */
+    cache_forget_last(cache);
+    int rc = sigv4a_key_cache_get(cache, access_key_id, secret, &key);
     if (rc)
         return rc == S3W_E_INVAL ? 1 : rc; /* an unusable credential cannot verify */
     rc = sigv4a_verify_sts(key, string_to_sign, signature_hex);
+    if (rc == 0) {
+        cache->last = key; /* keeps our reference */
+        memcpy(cache->last_akid, access_key_id.ptr, access_key_id.len);
+        cache->last_akid_len = access_key_id.len;
+        return 0;
+    }
     sigv4a_key_unref(key);
-    if (rc == SIGV4A_E_SIGNATURE)
-        return 1;
-    return rc;
+    return rc == SIGV4A_E_SIGNATURE ? 1 : rc;
 }
 
 static int chain_verify(void *ctx, struct s3w_slice sts, struct s3w_slice sig)

@@ -144,6 +144,15 @@ int sigv4a_key_cache_get(struct sigv4a_key_cache *cache,
                          struct s3w_slice access_key_id, struct s3w_slice secret,
                          struct sigv4a_key **out);
 
+/* The key that verified the most recent request through sigv4a_hook_verify
+ * on this cache, if that request's access key id is `access_key_id`: a NEW
+ * reference in *out. For the ECDSA aws-chunked decoder right after
+ * sigv4_verify() succeeded (the proxy no longer holds the secret then). Each
+ * hook call forgets the previous key first, so a failed verification leaves
+ * nothing behind. 0, or S3W_E_INVAL if there is no such key. */
+int sigv4a_key_cache_last_verified(struct sigv4a_key_cache *cache,
+                                   struct s3w_slice access_key_id, struct sigv4a_key **out);
+
 /* Hit/miss counters (for tests and metrics). */
 void sigv4a_key_cache_stats(const struct sigv4a_key_cache *cache,
                             uint64_t *hits, uint64_t *misses);

@@ -649,8 +649,21 @@ static void test_hook_verify(void **state)
     struct s3w_slice sig_s = trim_nl(sig, sig_len);
     struct sigv4a_hook hook = { sigv4a_hook_verify, c };
 
+    struct sigv4a_key *last = NULL;
+    uint8_t x[32], y[32], ex[32], ey[32];
+    load_public("get-vanilla", ex, ey);
+    assert_int_equal(sigv4a_key_cache_last_verified(c, akid, &last), S3W_E_INVAL);
+    assert_null(last);
     assert_int_equal(hook.verify(hook.ctx, akid, secret, s3w_slice(sts, sts_len), sig_s), 0);
     assert_int_equal(hook.verify(hook.ctx, akid, secret, s3w_slice(sts, sts_len), sig_s), 0);
+    /* The verifying key is available for the chunk decoder - for this
+     * access key id only. */
+    assert_int_equal(sigv4a_key_cache_last_verified(c, S3W_SLICE_LIT("AKIDEXAMPLF"), &last),
+                     S3W_E_INVAL);
+    assert_int_equal(sigv4a_key_cache_last_verified(c, akid, &last), 0);
+    assert_int_equal(sigv4a_key_public_xy(last, x, y), 0);
+    assert_memory_equal(x, ex, 32);
+    assert_memory_equal(y, ey, 32);
     uint64_t hits, misses;
     sigv4a_key_cache_stats(c, &hits, &misses);
     assert_int_equal(hits, 1);
@@ -664,6 +677,14 @@ static void test_hook_verify(void **state)
     assert_int_equal(hook.verify(hook.ctx, akid, secret, s3w_slice(sts, sts_len),
                                  S3W_SLICE_LIT("zz")), 1);
     assert_int_equal(hook.verify(hook.ctx, akid, S3W_SLICE_NULL, s3w_slice(sts, sts_len), sig_s), 1);
+    /* A failed verification forgets the previous key; ours stays valid. */
+    struct sigv4a_key *none = NULL;
+    assert_int_equal(sigv4a_key_cache_last_verified(c, akid, &none), S3W_E_INVAL);
+    assert_null(none);
+    assert_int_equal(sigv4a_verify_sts(last, s3w_slice(sts, sts_len), sig_s), 0);
+    sigv4a_key_unref(last);
+    assert_int_equal(sigv4a_hook_verify(NULL, akid, secret, s3w_slice(sts, sts_len), sig_s),
+                     S3W_E_INVAL);
     free(sts);
     free(sig);
     sigv4a_key_cache_free(c);

@@ -750,6 +750,10 @@ static void test_crt_ecdsa_stream(void **state)
     assert_int_equal(sigv4_verify(&req, c->now, &o, &res, &err), 0);
     assert_int_equal(res.payload_mode, SIGV4_PAYLOAD_STREAMING_ECDSA);
     assert_string_equal(res.scope, "20260102/s3/aws4_request");
+    /* The proxy's flow: the key that verified the seed decodes the chunks. */
+    sigv4a_key_unref(pub);
+    pub = NULL;
+    assert_int_equal(sigv4a_key_cache_last_verified(cache, res.access_key_id, &pub), 0);
 
     static uint8_t data[66560];
     memset(data, 'a', sizeof data);
