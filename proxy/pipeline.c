@@ -351,8 +351,8 @@ static void px_done_audit(struct px *px)
         r.source_ip = s3w_slice_cstr(c->peer_ip);
         const struct http_header *ua = http_request_header(&c->req, "user-agent");
         r.user_agent = ua ? ua->value : S3W_SLICE_NULL;
-        r.bytes_in = c->bytes_in;
-        r.bytes_out = c->bytes_out;
+        r.bytes_in = c->bytes_in - c->mark_in - c->in_len;
+        r.bytes_out = c->bytes_out - c->mark_out;
         const char *tv = proxy_conn_tls_version(c);
         r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
     }
@@ -387,11 +387,12 @@ static void px_done_audit(struct px *px)
         ? (int64_t)(((px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns) / 1000000)
         : -1;
     audit_log(shared(px->w)->audit, &r);
-    proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s",
+    proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
               px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",
               px->map.op ? px->map.op->name : (px->kind == PX_STS ? "sts" : "-"),
               px->decision ? px->decision : "-", px->status,
-              px->err_code ? " error=" : "", px->err_code ? px->err_code : "");
+              px->err_code ? " error=" : "", px->err_code ? px->err_code : "",
+              px->map.detail ? " detail=" : "", px->map.detail ? px->map.detail : "");
     px->t0_ns = 0; /* audited once */
 }
 
@@ -761,8 +762,6 @@ static void up_done(struct up_xfer *x, CURLcode rc)
         start_response_head(px);
     if (px->resp_chunked && px->c)
         proxy_conn_write(px->c, "0\r\n\r\n", 5);
-    if (px->up_status >= 400)
-        px->err_code = "upstream";
     px_done_audit(px);
     px_detach(px);
     px->c = NULL;

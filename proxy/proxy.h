@@ -103,6 +103,7 @@ struct proxy_conn {
     size_t in_len;
     size_t out_pending;      /* bytes handed to uv_write, not yet written */
     uint64_t bytes_in, bytes_out;
+    uint64_t mark_in, mark_out; /* counters when the current request began */
     uint64_t requests;       /* served on this connection */
     struct tls_conn *tls;    /* NULL for plain HTTP */
     char peer_ip[64];

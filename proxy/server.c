@@ -229,6 +229,8 @@ static void conn_exchange_end(struct proxy_conn *c, bool close)
         return;
     }
     http_parser_next(&c->hp);
+    c->mark_in = c->bytes_in - c->in_len;
+    c->mark_out = c->bytes_out;
     c->phase = PC_WAIT_HEAD;
     c->head_seen_bytes = c->in_len > 0;
     c->response_started = false;
