@@ -310,6 +310,7 @@ enum dstate {
     D_DATA_CR,     /* the CRLF after the data */
     D_DATA_LF,
     D_TRAILER,     /* collecting trailer lines until an empty one */
+    D_VERIFIED,    /* the whole stream verified; waiting for finish() */
     D_DONE,
     D_ERROR,
 };
@@ -379,6 +380,24 @@ static int fail(struct sigv4_chunked_decoder *d, int rc)
 static bool is_hex_lower(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* A wire signature: lower-case hex, and for SigV4a optionally right-padded
+ * with '*' (only at the end: padding never sits inside the value). */
+static bool valid_wire_sig(const struct sigv4_chunked_decoder *d, struct s3w_slice sig)
+{
+    if (sig.len < d->p.ops->sig_min || sig.len > d->p.ops->sig_max)
+        return false;
+    size_t k = 0;
+    while (k < sig.len && is_hex_lower((unsigned char)sig.ptr[k]))
+        k++;
+    if (k == 0)
+        return false;
+    if (k < sig.len && !sigv4_stream_mode_ecdsa(d->p.mode))
+        return false;
+    while (k < sig.len && sig.ptr[k] == '*')
+        k++;
+    return k == sig.len;
 }
 
 static bool is_tchar(unsigned char c)
@@ -608,13 +627,8 @@ static int parse_size_line(struct sigv4_chunked_decoder *d, struct s3w_slice l)
             return fail(d, SIGV4_CHUNK_E_FRAMING);
         struct s3w_slice sig = s3w_slice(rest.ptr + sizeof ext - 1,
                                          rest.len - (sizeof ext - 1));
-        if (sig.len < d->p.ops->sig_min || sig.len > d->p.ops->sig_max)
+        if (!valid_wire_sig(d, sig))
             return fail(d, SIGV4_CHUNK_E_FRAMING);
-        for (size_t k = 0; k < sig.len; k++) {
-            unsigned char c = (unsigned char)sig.ptr[k];
-            if (!is_hex_lower(c) && !(c == '*' && sigv4_stream_mode_ecdsa(d->p.mode)))
-                return fail(d, SIGV4_CHUNK_E_FRAMING);
-        }
         memcpy(d->cur_sig, sig.ptr, sig.len);
         d->cur_sig_len = sig.len;
     } else if (rest.len != 0) {
@@ -745,12 +759,10 @@ static int finish_stream(struct sigv4_chunked_decoder *d)
         if (rc)
             return rc;
     }
-    d->st = D_DONE;
-    if (d->held)
-        return emit(d, (const uint8_t *)d->chunk.ptr, d->chunk.len, d->chunk_sha, true);
-    if (!sigv4_stream_mode_signed(d->p.mode))
-        return emit(d, d->hold ? d->hold : (const uint8_t *)"", d->hold_len, NULL, true);
-    return emit(d, (const uint8_t *)"", 0, NULL, true);
+    /* The last piece waits for sigv4_chunked_finish(): only the end of the
+     * HTTP body proves no stray bytes follow the final CRLF. */
+    d->st = D_VERIFIED;
+    return SIGV4_CHUNK_OK;
 }
 
 static int trailer_line(struct sigv4_chunked_decoder *d, struct s3w_slice l)
@@ -786,7 +798,7 @@ static int trailer_line(struct sigv4_chunked_decoder *d, struct s3w_slice l)
     if (s3w_slice_eq_nocase(name, S3W_SLICE_LIT("x-amz-trailer-signature"))) {
         if (!sigv4_stream_mode_signed(d->p.mode))
             return fail(d, SIGV4_CHUNK_E_TRAILER);
-        if (value.len < d->p.ops->sig_min || value.len > d->p.ops->sig_max)
+        if (!valid_wire_sig(d, value))
             return fail(d, SIGV4_CHUNK_E_SIGNATURE);
         memcpy(d->trailer_sig, value.ptr, value.len);
         d->trailer_sig_len = value.len;
@@ -933,6 +945,7 @@ int sigv4_chunked_decode(struct sigv4_chunked_decoder *d, const void *data, size
             if (rc)
                 return rc;
             break;
+        case D_VERIFIED:
         case D_DONE:
             /* Bytes after the final CRLF: the framing ended early. */
             return fail(d, SIGV4_CHUNK_E_FRAMING);
@@ -945,11 +958,16 @@ int sigv4_chunked_decode(struct sigv4_chunked_decoder *d, const void *data, size
 
 int sigv4_chunked_finish(struct sigv4_chunked_decoder *d)
 {
-    if (d->st == D_ERROR)
-        return d->err;
-    if (d->st != D_DONE)
+    if (d->st == D_ERROR || d->st == D_DONE)
+        return d->st == D_ERROR ? d->err : SIGV4_CHUNK_OK;
+    if (d->st != D_VERIFIED)
         return fail(d, SIGV4_CHUNK_E_INCOMPLETE);
-    return SIGV4_CHUNK_OK;
+    d->st = D_DONE;
+    if (d->held)
+        return emit(d, (const uint8_t *)d->chunk.ptr, d->chunk.len, d->chunk_sha, true);
+    if (!sigv4_stream_mode_signed(d->p.mode))
+        return emit(d, d->hold ? d->hold : (const uint8_t *)"", d->hold_len, NULL, true);
+    return emit(d, (const uint8_t *)"", 0, NULL, true);
 }
 
 bool sigv4_chunked_done(const struct sigv4_chunked_decoder *d)

@@ -213,7 +213,9 @@ struct sigv4_chunked_decoder; /* opaque: private fields in chunked.c */
  *    the body is empty).
  *  - UNSIGNED_TRAILER: bytes flow as they arrive, except the last hold_back
  *    bytes, released with last=true after the trailer checksum verified.
- *  - The sink is called synchronously from sigv4_chunked_decode().
+ *  - The sink is called synchronously from sigv4_chunked_decode(), and
+ *    for the last piece from sigv4_chunked_finish(): the end of the HTTP
+ *    body is what proves that no stray bytes follow the final CRLF.
  * "Decode to plain": forward exactly what the sink gets and complete the
  * upstream body only on last=true. To re-sign, feed each piece to
  * sigv4_chunked_encode_chunk() (with piece.sha256) and call
@@ -228,9 +230,9 @@ void sigv4_chunked_decoder_free(struct sigv4_chunked_decoder *d);
  * same error and nothing more is released. Bytes after the final CRLF are a
  * framing error. */
 int sigv4_chunked_decode(struct sigv4_chunked_decoder *d, const void *p, size_t n);
-/* Call when the HTTP body has ended: 0 if the stream completed and verified
- * (the sink has had last=true), else SIGV4_CHUNK_E_INCOMPLETE (truncated) or
- * the earlier error. */
+/* Call when the HTTP body has ended: if the stream completed and verified,
+ * releases the last piece (last=true) and returns 0 (or E_SINK); else
+ * SIGV4_CHUNK_E_INCOMPLETE (truncated) or the earlier error. */
 int sigv4_chunked_finish(struct sigv4_chunked_decoder *d);
 bool sigv4_chunked_done(const struct sigv4_chunked_decoder *d);
 /* Details of the current error (rc 0 if none). The message may name the

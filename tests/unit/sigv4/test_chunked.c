@@ -789,6 +789,8 @@ static void test_oversized_chunk(void **state)
     example_free(&ex);
 }
 
+static bool g_last_seen; /* whether unsigned_try's sink saw last=true */
+
 /* Feeds `wire` to a fresh unsigned-trailer decoder; returns the rc. */
 static int unsigned_try(const char *wire, uint64_t dlen, const char *declared,
                         struct sigv4_chunk_error *err, size_t max_line)
@@ -811,6 +813,7 @@ static int unsigned_try(const char *wire, uint64_t dlen, const char *declared,
     /* the message may live in the decoder: copy it before freeing */
     static char msg[128];
     *err = sigv4_chunked_error(d);
+    g_last_seen = s.last_seen;
     snprintf(msg, sizeof msg, "%s", err->message);
     err->message = msg;
     sigv4_chunked_decoder_free(d);
@@ -839,7 +842,7 @@ static void test_malformed_framing(void **state)
         "3\r\r\nabc\r\n0\r\n\r\n",        /* stray CR */
         "3\r\nabcX\r\n0\r\n\r\n",         /* data longer than the size */
         "3\r\nabc\n0\r\n\r\n",            /* no CR after data */
-        "3\r\nabc\r\n0\r\n\r\nextra",     /* bytes after the end */
+        "3\r\nabc\r\n0\r\n\r\nextra",     /* bytes after the end (no last piece) */
         "3\r\nabc\r\n0\r\nnocolon\r\n\r\n", /* trailer without ':' */
         "3\r\nabc\r\n0\r\n:v\r\n\r\n",    /* empty trailer name */
     };
@@ -852,6 +855,12 @@ static void test_malformed_framing(void **state)
         assert_string_equal(e.message, msg_term);
         assert_int_equal(e.http_status, 400);
     }
+    /* a stray byte after the final CRLF: the last piece never goes out */
+    assert_int_equal(unsigned_try("3\r\nabc\r\n0\r\n\r\nx", 3, "", &e, 0),
+                     SIGV4_CHUNK_E_FRAMING);
+    assert_false(g_last_seen);
+    assert_int_equal(unsigned_try("3\r\nabc\r\n0\r\n\r\n", 3, "", &e, 0), 0);
+    assert_true(g_last_seen);
     /* 16 hex digits that overflow any cap: too big, not a wrap-around */
     assert_int_equal(unsigned_try("ffffffffffffffff\r\nabc", 3, "", &e, 0), SIGV4_CHUNK_E_TOOBIG);
     /* 16 digits with leading zeros are a plain size */
@@ -1037,6 +1046,8 @@ static void test_header_checksum_and_no_hold_back(void **state)
         int rc = feed(x.d, (uint8_t *)w.ptr, w.len, 0, 700);
         if (good) {
             assert_int_equal(rc, 0);
+            assert_false(x.s.last_seen); /* the end of the body is finish() */
+            assert_int_equal(sigv4_chunked_finish(x.d), 0);
             assert_true(x.s.last_seen);
             assert_int_equal(x.s.got.len, len);
         } else {
@@ -1064,6 +1075,7 @@ static void test_header_checksum_and_no_hold_back(void **state)
     assert_int_equal(sigv4_chunked_decoder_new(&d, &p), 0);
     assert_int_equal(feed(d, (uint8_t *)w.ptr, w.len, 1, 0), 0);
     assert_int_equal(s.released_before_last, len);
+    assert_int_equal(sigv4_chunked_finish(d), 0);
     assert_true(s.last_seen);
     sigv4_chunked_decoder_free(d);
     sink_cleanup(&s);
