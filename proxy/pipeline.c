@@ -1476,8 +1476,10 @@ static void pl_on_head(struct proxy_conn *c)
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
         return;
     }
-    if (r->chunked) {
-        /* S3 wants a length (aws-chunked travels with Content-Length) */
+    if (r->chunked && !http_request_header(r, "x-amz-decoded-content-length")) {
+        /* S3 wants a length; an aws-chunked body may come with
+         * Transfer-Encoding: chunked (the SDKs' unsigned-trailer uploads)
+         * because x-amz-decoded-content-length gives the length */
         px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
         return;
     }
@@ -1530,7 +1532,7 @@ static void pl_on_head(struct proxy_conn *c)
             }
             s3w_buf_init(&px->collect, STS_MAX_FORM_BYTES);
             px->bm = BM_COLLECT;
-            if (r->content_length == 0) {
+            if (r->content_length == 0 && !r->chunked) {
                 px_after_collect(px);
                 return;
             }
@@ -1629,7 +1631,7 @@ static void pl_on_head(struct proxy_conn *c)
         }
         s3w_buf_init(&px->collect, S3MAP_DELETE_MAX_BODY);
         px->bm = BM_COLLECT;
-        if (r->content_length == 0) {
+        if (r->content_length == 0 && !r->chunked) {
             px_after_collect(px);
             return;
         }
@@ -1642,7 +1644,7 @@ static void pl_on_head(struct proxy_conn *c)
     char hexhash[65];
     bool has_body = s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST");
     px->up_total = r->content_length;
-    if (r->content_length == 0) {
+    if (r->content_length == 0 && !r->chunked) {
         px->bm = BM_NONE;
         px->verified = true;
         if (!px->anonymous && px->sv.has_payload_sha256) {
