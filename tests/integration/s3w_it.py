@@ -45,7 +45,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("S3W_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("S3W_BUILD_ROOT") or os.path.join(ROOT, "build")
-BIN = os.environ.get("S3W_BIN") or os.path.join(BUILD, "s3warden")
+BIN = os.environ.get("S3W_BIN") or os.path.join(BUILD, "proxy", "s3warden")
 PY = os.environ.get("S3W_PYTHON") or sys.executable
 PYBIN = os.path.dirname(PY)
 REGION = "us-east-1"
@@ -363,20 +363,19 @@ def session_arn(acct, role, session):
     return f"arn:aws:sts::{acct}:assumed-role/{role}/{session}"
 
 
-STS_KEY_B64 = base64.b64encode(hashlib.sha256(b"s3w-it sts key 1").digest()).decode()
+STS_KEY_HEX = hashlib.sha256(b"s3w-it sts key 1").hexdigest()
 
 
 def render_config(world, upstream, port, audit_path, *, assume_role=None,
                   tls=None, decode_aws_chunked=False, sts=True, extra=None):
-    """The s3warden config file (format: config/config.h, README
+    """The s3warden config file (format: config/load.c, README
     "Configuration", deploy/examples/). The only place that knows it."""
-    named = lambda ps, prefix: [{"name": f"{prefix}{i}", "policy": p} for i, p in enumerate(ps)]
+    named = lambda ps, prefix: [{"name": f"{prefix}{i}", "document": p} for i, p in enumerate(ps)]
     listener = {"address": "127.0.0.1", "port": port}
     if tls:
-        listener["tls_cert_file"], listener["tls_key_file"] = tls
-    chain = [{"source": "static", "access_key_id": upstream.access_key,
-              "secret_access_key": upstream.secret_key}]
-    creds = {"chain": chain}
+        listener["tls"] = {"cert_file": tls[0], "key_file": tls[1]}
+    creds = {"chain": [{"type": "static", "access_key_id": upstream.access_key,
+                        "secret": upstream.secret_key}]}
     if assume_role:
         creds["assume_role"] = assume_role
     cfg = {
@@ -384,16 +383,19 @@ def render_config(world, upstream, port, audit_path, *, assume_role=None,
         "upstream": {"endpoint": upstream.endpoint, "region": REGION, "addressing": "path",
                      "decode_aws_chunked": decode_aws_chunked},
         "credentials": creds,
-        "accounts": [{"id": a, "name": n} for a, n in world.accounts.items()],
+        "accounts": [],
         "users": [],
         "roles": [],
         "role_sessions": [],
         "buckets": [],
-        "audit": {"file": audit_path},
+        "audit": {"output": audit_path},
     }
-    for acct, k in world.roots.items():
-        cfg["accounts"] = [dict(a, root_access_keys=[{"id": k.id, "secret": k.secret}])
-                           if a["id"] == acct else a for a in cfg["accounts"]]
+    for acct, name in world.accounts.items():
+        a = {"id": acct, "name": name}
+        if acct in world.roots:
+            k = world.roots[acct]
+            a["access_keys"] = [{"id": k.id, "secret": k.secret}]
+        cfg["accounts"].append(a)
     for u in world.users.values():
         d = {"account": u["account"], "name": u["name"], "unique_id": u["unique_id"],
              "access_keys": [{"id": u["key"].id, "secret": u["key"].secret}],
@@ -410,9 +412,9 @@ def render_config(world, upstream, port, audit_path, *, assume_role=None,
                              "max_session_duration": r["max_session"]})
     for s in world.sessions.values():
         r = world.roles[s["role"]]
-        cfg["role_sessions"].append({"role": role_arn(r["account"], r["name"]),
-                                     "session_name": s["session"],
-                                     "access_key": {"id": s["key"].id, "secret": s["key"].secret}})
+        cfg["role_sessions"].append({"access_key_id": s["key"].id, "secret": s["key"].secret,
+                                     "role_arn": role_arn(r["account"], r["name"]),
+                                     "session_name": s["session"]})
     for b in world.buckets.values():
         d = {"name": b["name"], "account": b["account"]}
         if b["policy"] is not None:
@@ -423,7 +425,7 @@ def render_config(world, upstream, port, audit_path, *, assume_role=None,
     if world.guardrails:
         cfg["guardrails"] = named(world.guardrails, "guardrail-")
     if sts:
-        cfg["sts"] = {"enabled": True, "keys": [{"id": "it1", "key": STS_KEY_B64, "active": True}]}
+        cfg["sts"] = {"enabled": True, "keys": [{"id": "it1", "key": STS_KEY_HEX, "active": True}]}
     if extra:
         cfg.update(extra)
     return cfg
@@ -444,7 +446,7 @@ class Proxy:
         self.config_path = os.path.join(self.dir, "config.json")
         self.log_path = os.path.join(self.dir, "s3warden.log")
         self.proc = None
-        self.scheme = "https" if self.config["listeners"][0].get("tls_cert_file") else "http"
+        self.scheme = "https" if self.config["listeners"][0].get("tls") else "http"
 
     @property
     def endpoint(self):
