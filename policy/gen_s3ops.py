@@ -243,6 +243,16 @@ def main():
         base = set(s.split("=")[0] for s in o["selectors"])
         o["optional"] = sorted(q for q in o["qmembers"] if q in selector_names and q not in base)
 
+    sel_index = {n: i for i, n in enumerate(sorted(selector_names))}
+    if len(sel_index) > 64:
+        die("more than 64 selector names: the masks are 64-bit")
+
+    def mask(names):
+        m = 0
+        for n in names:
+            m |= 1 << sel_index[n.split("=")[0]]
+        return "0x%016xull" % m
+
     def shape_of(o):
         return (o["method"], o["target"], tuple(sorted(o["selectors"])))
 
@@ -317,6 +327,7 @@ def main():
             w("      .unrouted_reason = %s, .routed_as = %s," % (
                 c_str(o["unrouted"]), c_str(o["routed_as"]) if o["routed_as"] else "NULL"))
         w("      .selectors = sel_%d, .optional = opt_%d, .copy_source = %d," % (i, i, o["copy"]))
+        w("      .selector_mask = %s, .optional_mask = %s," % (mask(o["selectors"]), mask(o["optional"])))
         w("      .actions = act_%d, .version_actions = %s," % (
             i, ("ver_%d" % i) if o["version_actions"] else "NULL"))
         w("      .extras = %s," % (" | ".join(sorted(o["extras"])) or "0"))
@@ -334,7 +345,7 @@ def main():
     w("};")
     w("")
     w("/* Names that select an operation (a request may carry only the ones")
-    w(" * its operation takes). */")
+    w(" * its operation takes). Bit i of the masks above is entry i. */")
     w("const char *const s3map_selector_names[] = {")
     for q in sorted(selector_names):
         w("    %s," % c_str(q))

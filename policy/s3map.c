@@ -5,10 +5,6 @@
  */
 #include "s3map.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <time.h>
-
 /* ---- errors ------------------------------------------------------------------ */
 
 const char *s3map_strerror(int err)
@@ -60,6 +56,26 @@ int s3map_error_status(int err)
     }
 }
 
+/* ---- small helpers ----------------------------------------------------------- */
+
+/* slice == NUL-terminated literal, without a strlen per compare */
+static bool eqz(struct s3w_slice s, const char *z)
+{
+    size_t i = 0;
+    for (; i < s.len; i++)
+        if (!z[i] || z[i] != s.ptr[i])
+            return false;
+    return z[i] == 0;
+}
+
+static bool in_list(struct s3w_slice s, const char *const *list)
+{
+    for (; *list; list++)
+        if (eqz(s, *list))
+            return true;
+    return false;
+}
+
 /* ---- operation table --------------------------------------------------------- */
 
 size_t s3map_op_count(void)
@@ -75,19 +91,9 @@ const struct s3map_op *s3map_op_at(size_t i)
 const struct s3map_op *s3map_op_by_name(struct s3w_slice name)
 {
     for (size_t i = 0; i < s3map_ops_count; i++)
-        if (s3w_slice_eq_cstr(name, s3map_ops_table[i].name))
+        if (eqz(name, s3map_ops_table[i].name))
             return &s3map_ops_table[i];
     return NULL;
-}
-
-/* ---- small helpers ----------------------------------------------------------- */
-
-static bool in_list(struct s3w_slice s, const char *const *list)
-{
-    for (; *list; list++)
-        if (s3w_slice_eq_cstr(s, *list))
-            return true;
-    return false;
 }
 
 static int hexval(char c)
@@ -196,7 +202,7 @@ int s3map_parse_query(struct s3w_slice raw, char *scratch, size_t scratch_cap,
 static const struct s3map_qparam *q_get(const struct s3map_result *res, const char *name)
 {
     for (size_t i = 0; i < res->nq; i++)
-        if (s3w_slice_eq_cstr(res->q[i].name, name))
+        if (eqz(res->q[i].name, name))
             return &res->q[i];
     return NULL;
 }
@@ -222,63 +228,112 @@ static bool is_header_param(struct s3w_slice name)
            !is_presign_name(name);
 }
 
-/* ---- headers ----------------------------------------------------------------- */
+/* ---- headers -----------------------------------------------------------------
+ * The headers the mapping reads are classified once per request (one pass
+ * over the headers and the x-amz-* query parameters) into res->hval; a name
+ * seen twice is remembered and refused when it is read. */
 
-/* Looks a header up in the request headers and in x-amz-* query parameters.
- * 1 found (*v set, trimmed), 0 absent, S3MAP_E_INVALID_ARGUMENT when given
- * more than once (we will not pick one of two values to authorize). */
-static int hdr_get(const struct s3map_request *req, const struct s3map_result *res,
-                   const char *name, struct s3w_slice *v)
+enum hdr_id {
+    H_COPY_SOURCE, H_TAGGING, H_TAGGING_DIRECTIVE, H_LOCK_MODE, H_LOCK_RETAIN_UNTIL,
+    H_LOCK_LEGAL_HOLD, H_BYPASS_GOVERNANCE, H_BUCKET_LOCK, H_OBJECT_OWNERSHIP, H_ACL,
+    H_GRANT_READ, H_GRANT_WRITE, H_GRANT_READ_ACP, H_GRANT_WRITE_ACP, H_GRANT_FULL_CONTROL,
+    H_SSE, H_SSE_KMS_KEY_ID, H_SSE_CUSTOMER_ALGORITHM, H_STORAGE_CLASS, H_METADATA_DIRECTIVE,
+    H_WEBSITE_REDIRECT, H_IF_MATCH, H_IF_NONE_MATCH, H__COUNT
+};
+
+#define HNAME(s) { s, sizeof(s) - 1 }
+static const struct {
+    const char *name;
+    size_t len;
+} hdr_names[H__COUNT] = {
+    [H_COPY_SOURCE] = HNAME("x-amz-copy-source"),
+    [H_TAGGING] = HNAME("x-amz-tagging"),
+    [H_TAGGING_DIRECTIVE] = HNAME("x-amz-tagging-directive"),
+    [H_LOCK_MODE] = HNAME("x-amz-object-lock-mode"),
+    [H_LOCK_RETAIN_UNTIL] = HNAME("x-amz-object-lock-retain-until-date"),
+    [H_LOCK_LEGAL_HOLD] = HNAME("x-amz-object-lock-legal-hold"),
+    [H_BYPASS_GOVERNANCE] = HNAME("x-amz-bypass-governance-retention"),
+    [H_BUCKET_LOCK] = HNAME("x-amz-bucket-object-lock-enabled"),
+    [H_OBJECT_OWNERSHIP] = HNAME("x-amz-object-ownership"),
+    [H_ACL] = HNAME("x-amz-acl"),
+    [H_GRANT_READ] = HNAME("x-amz-grant-read"),
+    [H_GRANT_WRITE] = HNAME("x-amz-grant-write"),
+    [H_GRANT_READ_ACP] = HNAME("x-amz-grant-read-acp"),
+    [H_GRANT_WRITE_ACP] = HNAME("x-amz-grant-write-acp"),
+    [H_GRANT_FULL_CONTROL] = HNAME("x-amz-grant-full-control"),
+    [H_SSE] = HNAME("x-amz-server-side-encryption"),
+    [H_SSE_KMS_KEY_ID] = HNAME("x-amz-server-side-encryption-aws-kms-key-id"),
+    [H_SSE_CUSTOMER_ALGORITHM] = HNAME("x-amz-server-side-encryption-customer-algorithm"),
+    [H_STORAGE_CLASS] = HNAME("x-amz-storage-class"),
+    [H_METADATA_DIRECTIVE] = HNAME("x-amz-metadata-directive"),
+    [H_WEBSITE_REDIRECT] = HNAME("x-amz-website-redirect-location"),
+    [H_IF_MATCH] = HNAME("if-match"),
+    [H_IF_NONE_MATCH] = HNAME("if-none-match"),
+};
+_Static_assert(H__COUNT <= S3MAP_TRACKED_HEADERS, "res->hval too small");
+_Static_assert(H__COUNT <= 32, "hseen/hdup are 32-bit masks");
+
+static void hdr_note(struct s3map_result *res, struct s3w_slice name, struct s3w_slice value)
 {
-    struct s3w_slice n = s3w_slice_cstr(name);
-    int found = 0;
-    for (size_t i = 0; i < req->nheaders; i++) {
-        if (!s3w_slice_eq_nocase(req->headers[i].name, n))
+    if (name.len < 8)
+        return;
+    char c = (char)(name.ptr[0] | 0x20);
+    if (c != 'x' && c != 'i')
+        return; /* only x-amz-* and if-* are tracked */
+    for (int i = 0; i < H__COUNT; i++) {
+        if (hdr_names[i].len != name.len ||
+            !s3w_slice_eq_nocase(name, s3w_slice(hdr_names[i].name, hdr_names[i].len)))
             continue;
-        if (found++)
-            return S3MAP_E_INVALID_ARGUMENT;
-        *v = trim_ows(req->headers[i].value);
-        if (!v->ptr)
-            *v = S3W_SLICE_LIT("");
+        uint32_t bit = 1u << i;
+        if (res->hseen & bit)
+            res->hdup |= bit;
+        res->hseen |= bit;
+        res->hval[i] = value.ptr ? value : S3W_SLICE_LIT("");
+        return;
     }
-    for (size_t i = 0; i < res->nq; i++) {
-        if (!s3w_slice_eq_nocase(res->q[i].name, n))
-            continue;
-        if (found++)
-            return S3MAP_E_INVALID_ARGUMENT;
-        *v = res->q[i].value.ptr ? res->q[i].value : S3W_SLICE_LIT("");
-    }
-    return found;
 }
 
-static int hdr_present(const struct s3map_request *req, const struct s3map_result *res,
-                       const char *name)
+static void hdr_classify(const struct s3map_request *req, struct s3map_result *res)
+{
+    res->hseen = res->hdup = 0;
+    for (size_t i = 0; i < req->nheaders; i++)
+        hdr_note(res, req->headers[i].name, trim_ows(req->headers[i].value));
+}
+
+/* 1 found (*v set, trimmed), 0 absent, S3MAP_E_INVALID_ARGUMENT when given
+ * more than once (we will not pick one of two values to authorize). */
+static int hdr_get(const struct s3map_result *res, enum hdr_id h, struct s3w_slice *v)
+{
+    uint32_t bit = 1u << h;
+    if (res->hdup & bit)
+        return S3MAP_E_INVALID_ARGUMENT;
+    if (!(res->hseen & bit))
+        return 0;
+    *v = res->hval[h];
+    return 1;
+}
+
+static int hdr_present(const struct s3map_result *res, enum hdr_id h)
 {
     struct s3w_slice v;
-    return hdr_get(req, res, name, &v);
+    return hdr_get(res, h, &v);
 }
 
 /* 1 when the header is "true" (case-insensitive), 0 otherwise, or error. */
-static int hdr_true(const struct s3map_request *req, const struct s3map_result *res,
-                    const char *name)
+static int hdr_true(const struct s3map_result *res, enum hdr_id h)
 {
     struct s3w_slice v;
-    int rc = hdr_get(req, res, name, &v);
+    int rc = hdr_get(res, h, &v);
     if (rc <= 0)
         return rc;
     return s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true"));
 }
 
-static const char *const acl_headers[] = {
-    "x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
-    "x-amz-grant-write-acp", "x-amz-grant-full-control", NULL,
-};
-
-static int any_acl_header(const struct s3map_request *req, const struct s3map_result *res)
+static int any_acl_header(const struct s3map_result *res)
 {
     int any = 0;
-    for (const char *const *h = acl_headers; *h; h++) {
-        int rc = hdr_present(req, res, *h);
+    for (int h = H_ACL; h <= H_GRANT_FULL_CONTROL; h++) {
+        int rc = hdr_present(res, (enum hdr_id)h);
         if (rc < 0)
             return rc;
         any |= rc;
@@ -384,35 +439,29 @@ static int add_authz(struct s3map_result *res, const char *action, struct s3w_sl
 
 static const char *const methods[] = { "GET", "PUT", "HEAD", "POST", "DELETE", NULL };
 
-/* Does the request's query carry exactly this op's selectors (plus any of
- * its optional ones)? nsel: how many selector parameters the request has. */
-static bool selectors_match(const struct s3map_op *op, const struct s3map_result *res, size_t nsel)
+/* The selectors with a fixed value ("list-type=2", "select-type=2") must
+ * carry exactly that value; the masks already said every name is there. */
+static bool selector_values_match(const struct s3map_op *op, const struct s3map_result *res)
 {
-    size_t matched = 0;
     for (const char *const *s = op->selectors; *s; s++) {
-        struct s3w_slice sel = s3w_slice_cstr(*s), want = S3W_SLICE_NULL;
-        for (size_t i = 0; i < sel.len; i++)
-            if (sel.ptr[i] == '=') {
-                want = s3w_slice(sel.ptr + i + 1, sel.len - i - 1);
-                sel.len = i;
-                break;
-            }
-        const struct s3map_qparam *qp = NULL;
+        const char *eq = strchr(*s, '=');
+        if (!eq)
+            continue;
+        struct s3w_slice name = s3w_slice(*s, (size_t)(eq - *s));
         for (size_t i = 0; i < res->nq; i++)
-            if (s3w_slice_eq(res->q[i].name, sel)) {
-                qp = &res->q[i];
-                break;
-            }
-        if (!qp)
-            return false;
-        if (want.ptr && !s3w_slice_eq(qp->value, want))
-            return false; /* list-type=2, select-type=2: only that value */
-        matched++;
+            if (s3w_slice_eq(res->q[i].name, name) && !eqz(res->q[i].value, eq + 1))
+                return false;
     }
-    for (const char *const *s = op->optional; *s; s++)
-        if (q_get(res, *s))
-            matched++;
-    return matched == nsel;
+    return true;
+}
+
+/* bit of a selector name in s3map_selector_names[], -1 if it is none */
+static int selector_bit(struct s3w_slice n)
+{
+    for (int i = 0; s3map_selector_names[i]; i++)
+        if (eqz(n, s3map_selector_names[i]))
+            return i;
+    return -1;
 }
 
 static int identify(const struct s3map_request *req, struct s3map_result *res)
@@ -429,7 +478,8 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
         return S3MAP_E_INVALID_ARGUMENT;
     }
 
-    size_t nsel = 0;
+    hdr_classify(req, res);
+    uint64_t present = 0; /* the request's selectors, bits of s3map_selector_names */
     for (size_t i = 0; i < res->nq; i++) {
         struct s3w_slice n = res->q[i].name;
         for (size_t j = 0; j < i; j++)
@@ -437,11 +487,16 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
                 res->detail = "query parameter given more than once";
                 return S3MAP_E_INVALID_ARGUMENT;
             }
-        if (in_list(n, s3map_selector_names)) {
-            nsel++;
+        int bit = selector_bit(n);
+        if (bit >= 0) {
+            present |= 1ull << bit;
             continue;
         }
-        if (in_list(n, s3map_known_query_names) || is_presign_name(n) || is_header_param(n))
+        if (is_header_param(n)) {
+            hdr_note(res, n, res->q[i].value);
+            continue;
+        }
+        if (in_list(n, s3map_known_query_names) || is_presign_name(n))
             continue;
         /* S3 may give meaning to a parameter we do not know (a new
          * subresource); authorizing it as something else would be a guess. */
@@ -449,7 +504,7 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
         return S3MAP_E_NOT_IMPLEMENTED;
     }
 
-    int copy = hdr_present(req, res, "x-amz-copy-source");
+    int copy = hdr_present(res, H_COPY_SOURCE);
     if (copy < 0) {
         res->detail = "x-amz-copy-source given more than once";
         return copy;
@@ -458,12 +513,14 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
     const struct s3map_op *found = NULL;
     for (size_t i = 0; i < s3map_ops_count; i++) {
         const struct s3map_op *op = &s3map_ops_table[i];
-        if (op->unrouted_reason || op->target != target ||
-            !s3w_slice_eq_cstr(req->method, op->method))
+        /* exactly the op's selectors, plus any of its optional ones */
+        if (op->target != target || (present & op->selector_mask) != op->selector_mask ||
+            (present & ~(op->selector_mask | op->optional_mask)) || op->unrouted_reason ||
+            !eqz(req->method, op->method))
             continue;
         if ((op->copy_source > 0 && !copy) || (op->copy_source < 0 && copy))
             continue;
-        if (!selectors_match(op, res, nsel))
+        if (!selector_values_match(op, res))
             continue;
         if (found) { /* the generator rules this out; fail closed anyway */
             res->detail = "ambiguous operation";
@@ -530,45 +587,45 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
     }
 
     if (x & (S3MAP_X_OBJECT_ACL | S3MAP_X_BUCKET_ACL)) {
-        if ((rc = any_acl_header(req, res)) < 0)
+        if ((rc = any_acl_header(res)) < 0)
             return rc;
         if (rc && (rc = add_authz(res, (x & S3MAP_X_OBJECT_ACL) ? "s3:PutObjectAcl"
                                                                  : "s3:PutBucketAcl", arn)))
             return rc;
     }
     if (x & S3MAP_X_OBJECT_TAGGING) {
-        if ((rc = hdr_present(req, res, "x-amz-tagging")) < 0)
+        if ((rc = hdr_present(res, H_TAGGING)) < 0)
             return rc;
         if (rc && op->copy_source > 0) {
             /* CopyObject applies x-amz-tagging only with directive REPLACE;
              * the default (COPY) ignores it (API reference, CopyObject). Any
              * other value S3 rejects - count it as a tag write anyway. */
             struct s3w_slice d;
-            int drc = hdr_get(req, res, "x-amz-tagging-directive", &d);
+            int drc = hdr_get(res, H_TAGGING_DIRECTIVE, &d);
             if (drc < 0)
                 return drc;
-            if (drc == 0 || s3w_slice_eq_cstr(d, "COPY"))
+            if (drc == 0 || eqz(d, "COPY"))
                 rc = 0;
         }
         if (rc && (rc = add_authz(res, "s3:PutObjectTagging", arn)))
             return rc;
     }
     if (x & S3MAP_X_RETENTION) {
-        int a = hdr_present(req, res, "x-amz-object-lock-mode");
-        int b = hdr_present(req, res, "x-amz-object-lock-retain-until-date");
+        int a = hdr_present(res, H_LOCK_MODE);
+        int b = hdr_present(res, H_LOCK_RETAIN_UNTIL);
         if (a < 0 || b < 0)
             return S3MAP_E_INVALID_ARGUMENT;
         if ((a || b) && (rc = add_authz(res, "s3:PutObjectRetention", arn)))
             return rc;
     }
     if (x & S3MAP_X_LEGAL_HOLD) {
-        if ((rc = hdr_present(req, res, "x-amz-object-lock-legal-hold")) < 0)
+        if ((rc = hdr_present(res, H_LOCK_LEGAL_HOLD)) < 0)
             return rc;
         if (rc && (rc = add_authz(res, "s3:PutObjectLegalHold", arn)))
             return rc;
     }
     if (x & S3MAP_X_BYPASS_GOVERNANCE) {
-        if ((rc = hdr_true(req, res, "x-amz-bypass-governance-retention")) < 0)
+        if ((rc = hdr_true(res, H_BYPASS_GOVERNANCE)) < 0)
             return rc;
         if (rc) {
             res->flags |= S3MAP_F_BYPASS_GOVERNANCE;
@@ -578,21 +635,21 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
         }
     }
     if (x & S3MAP_X_BUCKET_LOCK) {
-        if ((rc = hdr_true(req, res, "x-amz-bucket-object-lock-enabled")) < 0)
+        if ((rc = hdr_true(res, H_BUCKET_LOCK)) < 0)
             return rc;
         if (rc && ((rc = add_authz(res, "s3:PutBucketObjectLockConfiguration", arn)) ||
                    (rc = add_authz(res, "s3:PutBucketVersioning", arn))))
             return rc;
     }
     if (x & S3MAP_X_OWNERSHIP) {
-        if ((rc = hdr_present(req, res, "x-amz-object-ownership")) < 0)
+        if ((rc = hdr_present(res, H_OBJECT_OWNERSHIP)) < 0)
             return rc;
         if (rc && (rc = add_authz(res, "s3:PutBucketOwnershipControls", arn)))
             return rc;
     }
     if (x & S3MAP_X_COPY_SOURCE) {
         struct s3w_slice v;
-        if ((rc = hdr_get(req, res, "x-amz-copy-source", &v)) < 0)
+        if ((rc = hdr_get(res, H_COPY_SOURCE, &v)) < 0)
             return rc;
         if (rc == 0)
             return S3MAP_E_NOT_IMPLEMENTED; /* table says copy ops need it */
@@ -661,62 +718,76 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res)
 
 /* ---- condition keys ----------------------------------------------------------- */
 
-static int ctx_set(struct policy_context *ctx, const char *key, struct s3w_slice v)
+static int ctx_set_s(struct policy_context *ctx, struct s3w_slice key, struct s3w_slice v)
 {
-    return policy_context_set(ctx, s3w_slice_cstr(key), v) ? S3MAP_E_CONTEXT_FULL : S3MAP_OK;
+    return policy_context_set(ctx, key, v) ? S3MAP_E_CONTEXT_FULL : S3MAP_OK;
 }
 
+/* key is a string literal: its length is known at compile time */
+#define ctx_set(ctx, key, v) ctx_set_s((ctx), S3W_SLICE_LIT(key), (v))
+
 /* header -> key when the op takes the key and the header is there */
+/* a literal as a static slice initializer */
+#define KEY(s) { s, sizeof(s) - 1 }
+
 struct hdr_key {
     uint64_t bit;
-    const char *header;
-    const char *key;
+    enum hdr_id header;
+    struct s3w_slice key;
 };
 
 static const struct hdr_key hdr_keys[] = {
-    { S3MAP_K_ACL, "x-amz-acl", "s3:x-amz-acl" },
-    { S3MAP_K_GRANT_READ, "x-amz-grant-read", "s3:x-amz-grant-read" },
-    { S3MAP_K_GRANT_WRITE, "x-amz-grant-write", "s3:x-amz-grant-write" },
-    { S3MAP_K_GRANT_READ_ACP, "x-amz-grant-read-acp", "s3:x-amz-grant-read-acp" },
-    { S3MAP_K_GRANT_WRITE_ACP, "x-amz-grant-write-acp", "s3:x-amz-grant-write-acp" },
-    { S3MAP_K_GRANT_FULL_CONTROL, "x-amz-grant-full-control", "s3:x-amz-grant-full-control" },
-    { S3MAP_K_SSE, "x-amz-server-side-encryption", "s3:x-amz-server-side-encryption" },
-    { S3MAP_K_SSE_KMS_KEY_ID, "x-amz-server-side-encryption-aws-kms-key-id",
-      "s3:x-amz-server-side-encryption-aws-kms-key-id" },
-    { S3MAP_K_SSE_CUSTOMER_ALGORITHM, "x-amz-server-side-encryption-customer-algorithm",
-      "s3:x-amz-server-side-encryption-customer-algorithm" },
-    { S3MAP_K_STORAGE_CLASS, "x-amz-storage-class", "s3:x-amz-storage-class" },
-    { S3MAP_K_METADATA_DIRECTIVE, "x-amz-metadata-directive", "s3:x-amz-metadata-directive" },
-    { S3MAP_K_WEBSITE_REDIRECT, "x-amz-website-redirect-location",
-      "s3:x-amz-website-redirect-location" },
-    { S3MAP_K_OBJECT_OWNERSHIP, "x-amz-object-ownership", "s3:x-amz-object-ownership" },
-    { S3MAP_K_LOCK_MODE, "x-amz-object-lock-mode", "s3:object-lock-mode" },
-    { S3MAP_K_LOCK_RETAIN_UNTIL, "x-amz-object-lock-retain-until-date",
-      "s3:object-lock-retain-until-date" },
-    { S3MAP_K_LOCK_LEGAL_HOLD, "x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold" },
-    { S3MAP_K_IF_MATCH, "If-Match", "s3:if-match" },
-    { S3MAP_K_IF_NONE_MATCH, "If-None-Match", "s3:if-none-match" },
+    { S3MAP_K_ACL, H_ACL, KEY("s3:x-amz-acl") },
+    { S3MAP_K_GRANT_READ, H_GRANT_READ, KEY("s3:x-amz-grant-read") },
+    { S3MAP_K_GRANT_WRITE, H_GRANT_WRITE, KEY("s3:x-amz-grant-write") },
+    { S3MAP_K_GRANT_READ_ACP, H_GRANT_READ_ACP, KEY("s3:x-amz-grant-read-acp") },
+    { S3MAP_K_GRANT_WRITE_ACP, H_GRANT_WRITE_ACP, KEY("s3:x-amz-grant-write-acp") },
+    { S3MAP_K_GRANT_FULL_CONTROL, H_GRANT_FULL_CONTROL, KEY("s3:x-amz-grant-full-control") },
+    { S3MAP_K_SSE, H_SSE, KEY("s3:x-amz-server-side-encryption") },
+    { S3MAP_K_SSE_KMS_KEY_ID, H_SSE_KMS_KEY_ID, KEY("s3:x-amz-server-side-encryption-aws-kms-key-id") },
+    { S3MAP_K_SSE_CUSTOMER_ALGORITHM, H_SSE_CUSTOMER_ALGORITHM,
+      KEY("s3:x-amz-server-side-encryption-customer-algorithm") },
+    { S3MAP_K_STORAGE_CLASS, H_STORAGE_CLASS, KEY("s3:x-amz-storage-class") },
+    { S3MAP_K_METADATA_DIRECTIVE, H_METADATA_DIRECTIVE, KEY("s3:x-amz-metadata-directive") },
+    { S3MAP_K_WEBSITE_REDIRECT, H_WEBSITE_REDIRECT, KEY("s3:x-amz-website-redirect-location") },
+    { S3MAP_K_OBJECT_OWNERSHIP, H_OBJECT_OWNERSHIP, KEY("s3:x-amz-object-ownership") },
+    { S3MAP_K_LOCK_MODE, H_LOCK_MODE, KEY("s3:object-lock-mode") },
+    { S3MAP_K_LOCK_RETAIN_UNTIL, H_LOCK_RETAIN_UNTIL, KEY("s3:object-lock-retain-until-date") },
+    { S3MAP_K_LOCK_LEGAL_HOLD, H_LOCK_LEGAL_HOLD, KEY("s3:object-lock-legal-hold") },
+    { S3MAP_K_IF_MATCH, H_IF_MATCH, KEY("s3:if-match") },
+    { S3MAP_K_IF_NONE_MATCH, H_IF_NONE_MATCH, KEY("s3:if-none-match") },
 };
 
 struct q_key {
     uint64_t bit;
     const char *param;
-    const char *key;
+    struct s3w_slice key;
 };
 
 static const struct q_key q_keys[] = {
-    { S3MAP_K_PREFIX, "prefix", "s3:prefix" },
-    { S3MAP_K_DELIMITER, "delimiter", "s3:delimiter" },
-    { S3MAP_K_MAX_KEYS, "max-keys", "s3:max-keys" },
+    { S3MAP_K_PREFIX, "prefix", KEY("s3:prefix") },
+    { S3MAP_K_DELIMITER, "delimiter", KEY("s3:delimiter") },
+    { S3MAP_K_MAX_KEYS, "max-keys", KEY("s3:max-keys") },
 };
 
 static struct s3w_slice fmt_i64(struct s3map_result *res, int64_t v)
 {
-    char *p = scratch_take(res, 24);
+    char tmp[24];
+    size_t n = 0;
+    /* magnitude as unsigned: INT64_MIN has no positive counterpart */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    char *p = scratch_take(res, n);
     if (!p)
         return S3W_SLICE_NULL;
-    int n = snprintf(p, 24, "%" PRId64, v);
-    return s3w_slice(p, (size_t)n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return s3w_slice(p, n);
 }
 
 /* Days from now until an ISO 8601 retain-until date ("2030-01-01T00:00:00Z",
@@ -766,6 +837,56 @@ static bool parse_iso8601_ms(struct s3w_slice s, int64_t *ms)
         return false;
     *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000;
     return true;
+}
+
+/* H. Hinnant's inverse: a day number since 1970-01-01 -> y, m, d */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* aws:CurrentTime, "2023-11-14T22:13:20Z" (whole seconds, UTC). Written by
+ * hand: gmtime_r + strftime cost more than the rest of the mapping. */
+static struct s3w_slice fmt_iso8601(struct s3map_result *res, int64_t ms)
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((86399 - secs) / 86400);
+    int64_t sod = secs - days * 86400, y;
+    int mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    if (y < 0 || y > 9999)
+        return S3W_SLICE_NULL;
+    char *p = scratch_take(res, 20);
+    if (!p)
+        return S3W_SLICE_NULL;
+    put2(p, (int)(y / 100));
+    put2(p + 2, (int)(y % 100));
+    p[4] = '-';
+    put2(p + 5, mo);
+    p[7] = '-';
+    put2(p + 8, d);
+    p[10] = 'T';
+    put2(p + 11, (int)(sod / 3600));
+    p[13] = ':';
+    put2(p + 14, (int)(sod / 60 % 60));
+    p[16] = ':';
+    put2(p + 17, (int)(sod % 60));
+    p[19] = 'Z';
+    return s3w_slice(p, 20);
 }
 
 /* Unicode characters in UTF-8 bytes (S3's tag limits count characters). */
@@ -867,22 +988,25 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
     int rc;
     uint64_t k = res->op ? res->op->keys : 0;
     struct s3w_slice v;
+    /* the header values were classified by s3map_map(); they still point
+     * into req, which is why the contract asks for the same request */
+    (void)req;
 
     for (size_t i = 0; i < sizeof q_keys / sizeof q_keys[0]; i++) {
         if (!(k & q_keys[i].bit))
             continue;
         const struct s3map_qparam *qp = q_get(res, q_keys[i].param);
         /* absent parameter -> absent key (a Null condition can tell) */
-        if (qp && (rc = ctx_set(ctx, q_keys[i].key, qp->value.ptr ? qp->value
+        if (qp && (rc = ctx_set_s(ctx, q_keys[i].key, qp->value.ptr ? qp->value
                                                                     : S3W_SLICE_LIT(""))))
             return rc;
     }
     for (size_t i = 0; i < sizeof hdr_keys / sizeof hdr_keys[0]; i++) {
         if (!(k & hdr_keys[i].bit))
             continue;
-        if ((rc = hdr_get(req, res, hdr_keys[i].header, &v)) < 0)
+        if ((rc = hdr_get(res, hdr_keys[i].header, &v)) < 0)
             return rc;
-        if (rc && (rc = ctx_set(ctx, hdr_keys[i].key, v)))
+        if (rc && (rc = ctx_set_s(ctx, hdr_keys[i].key, v)))
             return rc;
     }
     if ((k & S3MAP_K_COPY_SOURCE) && (res->flags & S3MAP_F_COPY)) {
@@ -902,14 +1026,14 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
         (rc = ctx_set(ctx, "s3:versionid", res->version_id)))
         return rc;
     if (k & (S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS)) {
-        if ((rc = hdr_get(req, res, "x-amz-tagging", &v)) < 0)
+        if ((rc = hdr_get(res, H_TAGGING, &v)) < 0)
             return rc;
         if (rc && (rc = tagging_keys(res, v, k, ctx)))
             return rc;
     }
     if (k & S3MAP_K_LOCK_REMAINING_DAYS) {
         int64_t until;
-        if ((rc = hdr_get(req, res, "x-amz-object-lock-retain-until-date", &v)) < 0)
+        if ((rc = hdr_get(res, H_LOCK_RETAIN_UNTIL, &v)) < 0)
             return rc;
         if (rc) {
             if (!parse_iso8601_ms(v, &until)) {
@@ -962,13 +1086,10 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
     if (f->source_ip.ptr && (rc = ctx_set(ctx, "aws:SourceIp", f->source_ip)))
         return rc;
     {
-        time_t secs = (time_t)(f->now_ms / 1000);
-        struct tm tm;
-        char *p = scratch_take(res, 24);
-        if (!p || !gmtime_r(&secs, &tm))
+        struct s3w_slice t = fmt_iso8601(res, f->now_ms);
+        if (!t.ptr)
             return S3MAP_E_TOO_BIG;
-        size_t n = strftime(p, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        if ((rc = ctx_set(ctx, "aws:CurrentTime", s3w_slice(p, n))))
+        if ((rc = ctx_set(ctx, "aws:CurrentTime", t)))
             return rc;
         struct s3w_slice e = fmt_i64(res, f->now_ms / 1000);
         if (!e.ptr)
@@ -1310,9 +1431,9 @@ static int parse_delete(struct xp *x, struct s3map_delete_list *out)
                 return S3MAP_E_MALFORMED_XML;
             have_quiet = true;
             /* xsd:boolean */
-            if (s3w_slice_eq_cstr(q, "true") || s3w_slice_eq_cstr(q, "1"))
+            if (eqz(q, "true") || eqz(q, "1"))
                 out->quiet = true;
-            else if (!s3w_slice_eq_cstr(q, "false") && !s3w_slice_eq_cstr(q, "0"))
+            else if (!eqz(q, "false") && !eqz(q, "0"))
                 return S3MAP_E_MALFORMED_XML;
         } else {
             return S3MAP_E_MALFORMED_XML;

@@ -59,6 +59,7 @@
 /* "arn:aws:s3:::" + bucket + "/" + key */
 #define S3MAP_ARN_MAX (13 + S3MAP_MAX_BUCKET_BYTES + 1 + S3MAP_MAX_KEY_BYTES)
 #define S3MAP_SCRATCH_BYTES 16384     /* decoded query, copy source, tags, numbers */
+#define S3MAP_TRACKED_HEADERS 24      /* private: headers s3map reads */
 
 /* DeleteObjects: S3 takes at most 1000 keys per request. The body cap allows
  * 1000 maximal (1024-byte) keys with versionIds, entity-escaped, with room
@@ -163,6 +164,8 @@ struct s3map_op {
     const char *routed_as;
     const char *const *selectors;      /* required query params: "uploads", "list-type=2" */
     const char *const *optional;       /* selector params it also accepts ("partNumber") */
+    uint64_t selector_mask;            /* the two lists as bits over s3map_selector_names[] */
+    uint64_t optional_mask;
     int8_t copy_source;                /* +1 header required, -1 must be absent, 0 either */
     const char *const *actions;        /* IAM actions on the request's resource */
     const char *const *version_actions;/* replace `actions` when ?versionId is given; NULL = same */
@@ -280,6 +283,8 @@ struct s3map_result {
     struct s3map_qparam q[S3MAP_MAX_QUERY_PARAMS];
     size_t nq;
     struct s3w_slice tag_keys[S3MAP_MAX_TAGS];
+    struct s3w_slice hval[S3MAP_TRACKED_HEADERS]; /* headers the mapping reads */
+    uint32_t hseen, hdup;
     size_t scratch_used;
     char arn[2][S3MAP_ARN_MAX];
     char scratch[S3MAP_SCRATCH_BYTES];

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -336,6 +337,37 @@ static void test_tagging_body(void **state)
                      S3MAP_E_INVALID_TAG);
 }
 
+/* aws:CurrentTime against libc's gmtime_r + strftime over 1970..2199,
+ * stepping an odd number of seconds so every field and leap days vary. */
+static void test_current_time_matches_libc(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    int checked = 0;
+    for (int64_t t = 0; t < 7258118400LL; t += 86400LL * 29 + 3607) {
+        f.now_ms = t * 1000 + 123;
+        assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
+        time_t tt = (time_t)t;
+        struct tm tm;
+        char want[32];
+        assert_non_null(gmtime_r(&tt, &tm));
+        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        has("aws:CurrentTime", want);
+        char epoch[24];
+        snprintf(epoch, sizeof epoch, "%lld", (long long)t);
+        has("aws:EpochTime", epoch);
+        checked++;
+    }
+    assert_true(checked > 2500);
+    /* 2024-02-29 and 2000-02-29 exactly */
+    f.now_ms = 1709164800000LL;
+    assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
+    has("aws:CurrentTime", "2024-02-29T00:00:00Z");
+    f.now_ms = 951782400000LL;
+    assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
+    has("aws:CurrentTime", "2000-02-29T00:00:00Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_copy_and_version_keys),
         cmocka_unit_test(test_tagging_errors),
         cmocka_unit_test(test_tagging_body),
+        cmocka_unit_test(test_current_time_matches_libc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
