@@ -455,7 +455,9 @@ static bool compile_action(struct cctx *c, const cJSON *j, const char *path, voi
     for (size_t i = 0; i < v.len; i++)
         if (lc[i] >= 'A' && lc[i] <= 'Z')
             lc[i] = (char)(lc[i] + 32);
-    acc->a[acc->n++].text = (struct s3w_slice){ lc, v.len };
+    acc->a[acc->n].text = (struct s3w_slice){ lc, v.len };
+    acc->a[acc->n].wild = has_wild(v);
+    acc->n++;
     return true;
 }
 

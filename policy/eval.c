@@ -51,8 +51,13 @@ struct ereq {
 static bool action_matches(const struct stmt *s, const struct ereq *r)
 {
     bool m = false;
-    for (size_t i = 0; !m && i < s->nactions; i++)
-        m = glob(s->actions[i].text.ptr, s->actions[i].text.len, r->action, r->action_len);
+    for (size_t i = 0; !m && i < s->nactions; i++) {
+        const struct action_pat *a = &s->actions[i];
+        if (!a->wild)
+            m = a->text.len == r->action_len && memcmp(a->text.ptr, r->action, r->action_len) == 0;
+        else
+            m = glob(a->text.ptr, a->text.len, r->action, r->action_len);
+    }
     return s->not_action ? !m : m;
 }
 
@@ -300,12 +305,15 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
                     struct policy_result *res)
 {
     struct ereq r;
-    struct refs denies = { .n = 0 }, allows = { .n = 0 };
+    struct refs denies, allows; /* only n/total need zeroing (hot path) */
     struct pol_out o;
 
     if (!res)
         return POLICY_E_ARG;
-    memset(res, 0, sizeof(*res));
+    res->decision = POLICY_IMPLICIT_DENY;
+    res->source = POLICY_SRC_NONE;
+    res->ndeciding = res->ndeciding_total = 0;
+    denies.n = denies.total = allows.n = allows.total = 0;
     if (!set || !req || !req->principal)
         return POLICY_E_ARG;
 

@@ -267,11 +267,25 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
     struct ppos q = { 0, 0, 0 }, star = { 0, 0, 0 };
     bool have_star = false;
     size_t si = 0, star_si = 0;
+    /* Fast path: leading literal tokens (the "arn:aws:s3:::bucket/" of most
+     * patterns) are compared a whole token at a time. */
+    while (q.t < p->ntoks && p->toks[q.t].kind == TOK_LIT) {
+        struct s3w_slice lit = p->toks[q.t].text;
+        if (s.len - si < lit.len)
+            return false;
+        if (nocase ? !s3w_slice_eq_nocase(lit, (struct s3w_slice){ s.ptr + si, lit.len })
+                   : memcmp(lit.ptr, s.ptr + si, lit.len) != 0)
+            return false;
+        si += lit.len;
+        q.t++;
+    }
     norm(p, rv, &q);
     while (si < s.len) {
         if (q.t < p->ntoks) {
             const struct pat_tok *t = &p->toks[q.t];
             if (t->kind == TOK_STAR) {
+                if (q.t + 1 == p->ntoks)
+                    return true; /* a trailing `*` takes the rest */
                 have_star = true;
                 star = q;
                 star_si = si;

@@ -179,6 +179,7 @@ enum prin_mode { PM_NONE = 0, PM_PRINCIPAL, PM_NOTPRINCIPAL };
 
 struct action_pat {
     struct s3w_slice text; /* lower-cased "service:name-pattern" */
+    bool wild;             /* holds `*` or `?`; otherwise compared exactly */
 };
 
 struct stmt {
