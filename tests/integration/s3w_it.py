@@ -689,10 +689,18 @@ class RawResponse:
         self.status = status
         self.headers = headers
         self.body = body
-        m = re.search(rb"<Code>([^<]*)</Code>", body or b"")
-        self.code = m.group(1).decode() if m else None
-        m = re.search(rb"<Message>([^<]*)</Message>", body or b"")
-        self.message = m.group(1).decode() if m else None
+        self.code = self.message = None
+        self.fields = {}
+        if body and body.lstrip().startswith(b"<"):
+            import xml.etree.ElementTree as ET
+            try:
+                root = ET.fromstring(body)
+            except ET.ParseError:
+                root = None
+            if root is not None and root.tag == "Error":
+                self.fields = {c.tag: (c.text or "") for c in root}
+                self.code = self.fields.get("Code")
+                self.message = self.fields.get("Message")
 
     def __repr__(self):
         return f"<{self.status} {self.code} {self.body[:400]!r}>"
