@@ -71,8 +71,11 @@ EXTRA_ACTIONS = {
     "S3MAP_X_BUCKET_LOCK": ["s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"],
     "S3MAP_X_OWNERSHIP": ["s3:PutBucketOwnershipControls"],
     "S3MAP_X_DELETE_BODY": ["s3:DeleteObjectVersion"],
-    "S3MAP_X_TAGGING_BODY": [],
+    "S3MAP_X_BODY_KEYS": [],
 }
+
+BODY_KEY_ACTIONS = {"s3:PutObjectTagging", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+                    "s3:CreateBucket"}
 
 # Condition keys s3map fills from a request -> bit name (s3map.h S3MAP_K_*).
 KEY_BITS = {
@@ -108,6 +111,7 @@ KEY_BITS = {
     "s3:object-lock-remaining-retention-days": "S3MAP_K_LOCK_REMAINING_DAYS",
     "s3:if-match": "S3MAP_K_IF_MATCH",
     "s3:if-none-match": "S3MAP_K_IF_NONE_MATCH",
+    "s3:locationconstraint": "S3MAP_K_LOCATION_CONSTRAINT",
 }
 
 # Operations that exist in the model but are never reached through the S3
@@ -217,10 +221,12 @@ def main():
                     break
             else:
                 die("%s: unrecognised conditional action %s when %r" % (name, a, when))
-        # PutObjectTagging carries its tags in the body (<Tagging><TagSet>):
-        # the proxy parses it (s3map_parse_tagging) for s3:RequestObjectTag/*.
-        if "s3:PutObjectTagging" in actions:
-            extras.add("S3MAP_X_TAGGING_BODY")
+        # Operations whose condition keys come from the XML body: tags
+        # (PutObjectTagging), retention mode/date (PutObjectRetention), legal
+        # hold (PutObjectLegalHold), location constraint (CreateBucket). The
+        # proxy buffers such bodies and calls s3map_body_context().
+        if set(actions) & BODY_KEY_ACTIONS:
+            extras.add("S3MAP_X_BODY_KEYS")
         keys = set()
         for a in actions + version_actions + [x for b in extras for x in EXTRA_ACTIONS[b]]:
             for k in r["condition_keys"].get(a, []):

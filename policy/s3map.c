@@ -573,8 +573,8 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
     }
 
     uint32_t x = op->extras;
-    if (x & S3MAP_X_TAGGING_BODY)
-        res->flags |= S3MAP_F_TAGGING_BODY;
+    if (x & S3MAP_X_BODY_KEYS)
+        res->flags |= S3MAP_F_BODY_KEYS;
     if (x & S3MAP_X_DELETE_BODY) {
         /* per key from the body: s3map_delete_authz() */
         res->flags |= S3MAP_F_DELETE_BODY;
@@ -1529,6 +1529,175 @@ int s3map_parse_tagging(struct s3w_slice body, char *scratch, size_t scratch_cap
     int rc = parse_tagging(&x, out);
     if (rc)
         out->n = 0;
+    return rc;
+}
+
+/* ---- other bodies with condition keys --------------------------------------------- */
+
+/* Skips one element whose "<" is at x->p: <name attrs/> or <name attrs>
+ * content </name>, nested up to depth. Its text goes to scratch and is
+ * dropped (scratch is sized for the whole body, so it always fits). */
+static bool xp_skip_element(struct xp *x, int depth)
+{
+    if (depth == 0 || !xp_lit(x, "<"))
+        return false;
+    const char *name = x->p;
+    while (x->p < x->end && !is_xml_ws(*x->p) && *x->p != '>' && *x->p != '/' && *x->p != '<')
+        x->p++;
+    size_t nlen = (size_t)(x->p - name);
+    if (nlen == 0 || *name == '!' || *name == '?')
+        return false;
+    while (x->p < x->end && *x->p != '>' && *x->p != '<')
+        x->p++; /* attributes: not needed (no '<' or '>' allowed unescaped in them) */
+    if (x->p == x->end || *x->p == '<')
+        return false;
+    if (x->p[-1] == '/') { /* <name/> */
+        x->p++;
+        return true;
+    }
+    x->p++;
+    for (;;) {
+        struct s3w_slice t;
+        char *mark = x->out;
+        if (!xp_text(x, &t))
+            return false;
+        x->out = mark;
+        if (x->end - x->p >= 2 && x->p[0] == '<' && x->p[1] == '/') {
+            x->p += 2;
+            if ((size_t)(x->end - x->p) < nlen || memcmp(x->p, name, nlen) != 0)
+                return false;
+            x->p += nlen;
+            while (x->p < x->end && is_xml_ws(*x->p))
+                x->p++;
+            return xp_lit(x, ">");
+        }
+        if (xp_lit(x, "<!--")) { /* a comment inside content */
+            x->p -= 4;
+            if (!xp_skip(x))
+                return false;
+            continue;
+        }
+        if (x->p == x->end || !xp_skip_element(x, depth - 1))
+            return false;
+    }
+}
+
+/* <Root> children </Root>: each child named in names[] is read as text into
+ * vals[] (once), unknown ones are skipped when skip_unknown, else refused. */
+static int xp_flat_doc(struct xp *x, const char *root, const char *const *names,
+                       struct s3w_slice *vals, size_t nnames, bool skip_unknown)
+{
+    if (xp_prolog_root(x, root))
+        return S3MAP_E_MALFORMED_XML;
+    for (size_t i = 0; i < nnames; i++)
+        vals[i] = S3W_SLICE_NULL;
+    for (;;) {
+        if (!xp_skip(x))
+            return S3MAP_E_MALFORMED_XML;
+        if (xp_close(x, root))
+            break;
+        size_t i = 0;
+        for (; i < nnames; i++)
+            if (xp_open(x, names[i]))
+                break;
+        if (i < nnames) {
+            if (vals[i].ptr || !xp_element_text(x, names[i], &vals[i]))
+                return S3MAP_E_MALFORMED_XML;
+            if (!vals[i].ptr)
+                vals[i] = S3W_SLICE_LIT("");
+            continue;
+        }
+        if (!skip_unknown || !xp_skip_element(x, 8))
+            return S3MAP_E_MALFORMED_XML;
+    }
+    if (!xp_skip(x) || x->p != x->end)
+        return S3MAP_E_MALFORMED_XML;
+    return S3MAP_OK;
+}
+
+static int retention_days(struct s3map_result *res, struct s3w_slice date, int64_t now_ms,
+                          struct policy_context *ctx)
+{
+    int64_t until;
+    if (!parse_iso8601_ms(date, &until))
+        return S3MAP_E_MALFORMED_XML;
+    int64_t diff = until - now_ms, days = diff / 86400000;
+    if (diff > 0 && diff % 86400000)
+        days++; /* a started day still holds the object that day */
+    struct s3w_slice d = fmt_i64(res, days);
+    if (!d.ptr)
+        return S3MAP_E_TOO_BIG;
+    return ctx_set(ctx, "s3:object-lock-remaining-retention-days", d);
+}
+
+static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
+                     struct policy_context *ctx)
+{
+    const char *a = res->op->actions[0];
+    uint64_t k = res->op->keys;
+    int rc;
+    if (!strcmp(a, "s3:PutObjectTagging")) {
+        struct s3map_tag_set tags;
+        tags.n = 0;
+        if ((rc = parse_tagging(x, &tags)))
+            return rc;
+        return set_tag_keys(res, tags.tags, tags.n, k, ctx);
+    }
+    if (!strcmp(a, "s3:PutObjectRetention")) {
+        static const char *const names[] = { "Mode", "RetainUntilDate" };
+        struct s3w_slice v[2];
+        if ((rc = xp_flat_doc(x, "Retention", names, v, 2, false)))
+            return rc;
+        if (v[0].ptr && (k & S3MAP_K_LOCK_MODE) && (rc = ctx_set(ctx, "s3:object-lock-mode", v[0])))
+            return rc;
+        if (v[1].ptr && (k & S3MAP_K_LOCK_RETAIN_UNTIL) &&
+            (rc = ctx_set(ctx, "s3:object-lock-retain-until-date", v[1])))
+            return rc;
+        if (v[1].ptr && (k & S3MAP_K_LOCK_REMAINING_DAYS) &&
+            (rc = retention_days(res, v[1], now_ms, ctx)))
+            return rc;
+        return S3MAP_OK;
+    }
+    if (!strcmp(a, "s3:PutObjectLegalHold")) {
+        static const char *const names[] = { "Status" };
+        struct s3w_slice v[1];
+        if ((rc = xp_flat_doc(x, "LegalHold", names, v, 1, false)))
+            return rc;
+        if (v[0].ptr && (k & S3MAP_K_LOCK_LEGAL_HOLD) &&
+            (rc = ctx_set(ctx, "s3:object-lock-legal-hold", v[0])))
+            return rc;
+        return S3MAP_OK;
+    }
+    if (!strcmp(a, "s3:CreateBucket")) {
+        /* Location, Bucket (directory buckets) and Tags are not keys here */
+        static const char *const names[] = { "LocationConstraint" };
+        struct s3w_slice v[1];
+        if ((rc = xp_flat_doc(x, "CreateBucketConfiguration", names, v, 1, true)))
+            return rc;
+        if (v[0].ptr && (k & S3MAP_K_LOCATION_CONSTRAINT) &&
+            (rc = ctx_set(ctx, "s3:locationconstraint", v[0])))
+            return rc;
+        return S3MAP_OK;
+    }
+    return S3MAP_OK;
+}
+
+int s3map_body_context(struct s3map_result *res, struct s3w_slice body, char *scratch,
+                       size_t scratch_cap, int64_t now_ms, struct policy_context *ctx)
+{
+    if (!res->op || !(res->flags & S3MAP_F_BODY_KEYS))
+        return S3MAP_OK;
+    if (body.len > S3MAP_BODY_KEYS_MAX || scratch_cap < body.len)
+        return S3MAP_E_TOO_BIG;
+    if (body.len == 0) {
+        /* CreateBucket in us-east-1 has no body; the others need one */
+        return strcmp(res->op->actions[0], "s3:CreateBucket") ? S3MAP_E_MALFORMED_XML
+                                                               : S3MAP_OK;
+    }
+    struct xp x = { body.ptr, body.ptr + body.len, scratch, scratch + body.len };
+    int rc = body_keys(res, &x, now_ms, ctx);
+    if (rc == S3MAP_E_INVALID_TAG && !res->detail)
+        res->detail = "invalid TagSet";
     return rc;
 }
 

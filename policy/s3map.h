@@ -8,8 +8,8 @@
  *   int rc = s3map_map(&req, res);               // operation + authorizations
  *   if (rc < 0) -> S3 error s3map_error_code(rc) / s3map_error_status(rc)
  *   rc = s3map_fill_context(res, &req, &facts, &ctx);   // condition keys
- *   if (res->flags & S3MAP_F_TAGGING_BODY)       // PutObjectTagging: buffer the body
- *       s3map_parse_tagging(body) + s3map_tagging_context(res, &tags, &ctx);
+ *   if (res->flags & S3MAP_F_BODY_KEYS)          // keys in the XML body: buffer it
+ *       s3map_body_context(res, body, scratch, cap, now_ms, &ctx);  // (<= S3MAP_BODY_KEYS_MAX)
  *   for (i = 0; i < res->nauthz; i++)
  *       evaluate(res->authz[i].action, res->authz[i].resource, &ctx);
  *   if (res->flags & S3MAP_F_DELETE_BODY) {      // DeleteObjects
@@ -188,7 +188,7 @@ enum {
                                      * s3:PutBucketObjectLockConfiguration + s3:PutBucketVersioning */
     S3MAP_X_OWNERSHIP = 1u << 8,    /* x-amz-object-ownership -> s3:PutBucketOwnershipControls */
     S3MAP_X_DELETE_BODY = 1u << 9,  /* DeleteObjects: s3:DeleteObject(Version) per body key */
-    S3MAP_X_TAGGING_BODY = 1u << 10, /* PutObjectTagging: s3:RequestObjectTag* from the body */
+    S3MAP_X_BODY_KEYS = 1u << 10,   /* condition keys in the XML body (s3map_body_context) */
 };
 
 /* Condition keys an operation's actions take (bits of s3map_op.keys); the
@@ -225,6 +225,7 @@ enum {
 #define S3MAP_K_LOCK_REMAINING_DAYS     (1ull << 29)
 #define S3MAP_K_IF_MATCH                (1ull << 30)
 #define S3MAP_K_IF_NONE_MATCH           (1ull << 31)
+#define S3MAP_K_LOCATION_CONSTRAINT     (1ull << 32)
 
 /* Generated tables (policy/s3ops_table.c); NULL-terminated name lists. */
 extern const struct s3map_op *const s3map_ops_table;
@@ -259,10 +260,12 @@ enum {
     S3MAP_F_COPY = 1u << 1,        /* res->copy holds the parsed x-amz-copy-source */
     S3MAP_F_VERSIONED = 1u << 2,   /* ?versionId given (res->version_id) */
     S3MAP_F_BYPASS_GOVERNANCE = 1u << 3, /* x-amz-bypass-governance-retention: true */
-    S3MAP_F_TAGGING_BODY = 1u << 4, /* PutObjectTagging: parse the body's TagSet
-                                     * (s3map_parse_tagging + s3map_tagging_context)
-                                     * before evaluating, or s3:RequestObjectTag*
-                                     * would be absent (ForAllValues would pass) */
+    S3MAP_F_BODY_KEYS = 1u << 4,    /* condition keys are in the body: call
+                                     * s3map_body_context() before evaluating, or
+                                     * they would be absent (a Deny on
+                                     * s3:object-lock-remaining-retention-days or a
+                                     * ForAllValues on s3:RequestObjectTagKeys
+                                     * would not hold) */
 };
 
 /* Filled by s3map_map(). Embed or allocate once (it is ~20 KiB) and reuse;
@@ -385,6 +388,25 @@ int s3map_parse_tagging(struct s3w_slice body, char *scratch, size_t scratch_cap
  * S3MAP_E_TOO_BIG, S3MAP_E_CONTEXT_FULL. */
 int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *tags,
                           struct policy_context *ctx);
+
+/* ---- condition keys from the body ------------------------------------------------
+ * For S3MAP_F_BODY_KEYS requests (S3 API reference request bodies):
+ *   PutObjectTagging   <Tagging><TagSet><Tag><Key/><Value/></Tag>..    -> s3:RequestObjectTag/<k>,
+ *                                                                        s3:RequestObjectTagKeys
+ *   PutObjectRetention <Retention><Mode/><RetainUntilDate/></Retention> -> s3:object-lock-mode,
+ *                      s3:object-lock-retain-until-date, s3:object-lock-remaining-retention-days
+ *   PutObjectLegalHold <LegalHold><Status/></LegalHold>                 -> s3:object-lock-legal-hold
+ *   CreateBucket       <CreateBucketConfiguration><LocationConstraint/> -> s3:locationconstraint
+ *                      (an empty body is fine: us-east-1, key absent)
+ * Values are decoded into scratch (>= body.len bytes), which the context then
+ * borrows, like res. now_ms as in s3map_conn_facts. Errors:
+ * S3MAP_E_MALFORMED_XML, S3MAP_E_INVALID_TAG, S3MAP_E_TOO_BIG (body over
+ * S3MAP_BODY_KEYS_MAX or scratch too small), S3MAP_E_CONTEXT_FULL.
+ * A no-op returning 0 for operations without S3MAP_F_BODY_KEYS. */
+#define S3MAP_BODY_KEYS_MAX (64u << 10)
+
+int s3map_body_context(struct s3map_result *res, struct s3w_slice body, char *scratch,
+                       size_t scratch_cap, int64_t now_ms, struct policy_context *ctx);
 
 /* ---- validator support ------------------------------------------------------- */
 /* True when key is an S3 condition key of AWS's service authorization

@@ -5,7 +5,7 @@
  * -> context path.
  *
  * Input: first byte picks the mode (low 3 bits: 0 delete, 1 copy source,
- * 2 query, 4 tagging, else request), the rest is the data. Mode 3 splits the
+ * 2 query, 4 tagging, 5 body condition keys, else request), the rest is the data. Mode 3 splits the
  * data at '\n' into method, bucket, key, query, then "name:value" headers.
  * Invariants checked (abort on violation): every slice a parser returns lies
  * inside the buffer it was given; a failed DeleteObjects parse leaves no
@@ -97,6 +97,36 @@ static void fuzz_tagging(const char *p, size_t n)
     free(scratch);
 }
 
+/* body condition keys: the first byte picks the operation */
+static void fuzz_body_keys(const char *p, size_t n)
+{
+    static const struct { const char *m, *k, *q; } ops[] = {
+        { "PUT", "k", "tagging" }, { "PUT", "k", "retention" },
+        { "PUT", "k", "legal-hold" }, { "PUT", "", "" },
+    };
+    if (n == 0)
+        return;
+    unsigned pick = (unsigned char)p[0] % 4;
+    struct s3map_request req = { s3w_slice_cstr(ops[pick].m), S3W_SLICE_LIT("b"),
+                                 s3w_slice_cstr(ops[pick].k), s3w_slice_cstr(ops[pick].q), NULL, 0 };
+    if (s3map_map(&req, &res) != 0 || !(res.flags & S3MAP_F_BODY_KEYS))
+        abort(); /* the table says these four take body keys */
+    char *scratch = malloc(n);
+    if (!scratch)
+        return;
+    policy_context_init(&ctx);
+    (void)s3map_body_context(&res, s3w_slice(p + 1, n - 1), scratch, n - 1, 1700000000000LL, &ctx);
+    for (size_t i = 0; i < ctx.n; i++)
+        for (size_t j = 0; j < ctx.entries[i].nvalues; j++)
+            if (ctx.entries[i].values[j].len) {
+                struct s3w_slice v = ctx.entries[i].values[j];
+                /* decoded body text, or a number s3map formatted into res */
+                if (!(v.ptr >= res.scratch && v.ptr + v.len <= res.scratch + sizeof res.scratch))
+                    inside(v, scratch, n - 1);
+            }
+    free(scratch);
+}
+
 static void fuzz_request(const char *p, size_t n)
 {
     struct s3w_slice part[4] = { S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
@@ -147,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: fuzz_copy_source(p, n); break;
     case 2: fuzz_query(p, n); break;
     case 4: fuzz_tagging(p, n); break;
+    case 5: fuzz_body_keys(p, n); break;
     default: fuzz_request(p, n); break;
     }
     return 0;

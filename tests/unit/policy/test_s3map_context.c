@@ -256,7 +256,7 @@ static void test_tagging_body(void **state)
     static struct s3map_tag_set tags;
     assert_int_equal(run("PUT", "b", "k", "tagging&versionId=v1", NULL, 0, &f), 0);
     assert_string_equal(res.op->name, "PutObjectTagging");
-    assert_true(res.flags & S3MAP_F_TAGGING_BODY);
+    assert_true(res.flags & S3MAP_F_BODY_KEYS);
     absent("s3:RequestObjectTagKeys"); /* not known before the body is read */
     const char *body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                        "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
@@ -288,7 +288,7 @@ static void test_tagging_body(void **state)
 
     /* other operations do not take the keys: nothing set */
     assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
-    assert_false(res.flags & S3MAP_F_TAGGING_BODY);
+    assert_false(res.flags & S3MAP_F_BODY_KEYS);
     assert_int_equal(s3map_tagging_context(&res, &tags, &ctx), 0);
     absent("s3:RequestObjectTagKeys");
 
@@ -368,6 +368,97 @@ static void test_current_time_matches_libc(void **state)
     has("aws:CurrentTime", "2000-02-29T00:00:00Z");
 }
 
+/* s3map_body_context: keys that only the body carries. */
+static void test_body_keys(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    static char scratch[S3MAP_BODY_KEYS_MAX];
+
+    /* PutObjectRetention: NOW_MS is 2023-11-14T22:13:20Z */
+    assert_int_equal(run("PUT", "b", "k", "retention", NULL, 0, &f), 0);
+    assert_true(res.flags & S3MAP_F_BODY_KEYS);
+    absent("s3:object-lock-mode");
+    const char *ret = "<?xml version=\"1.0\"?><Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                      "<Mode>COMPLIANCE</Mode><RetainUntilDate>2023-12-14T22:13:20Z</RetainUntilDate>"
+                      "</Retention>";
+    assert_int_equal(s3map_body_context(&res, s3w_slice_cstr(ret), scratch, sizeof scratch,
+                                        NOW_MS, &ctx), 0);
+    has("s3:object-lock-mode", "COMPLIANCE");
+    has("s3:object-lock-retain-until-date", "2023-12-14T22:13:20Z");
+    has("s3:object-lock-remaining-retention-days", "30");
+    static const char *const bad_ret[] = {
+        "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>soon</RetainUntilDate></Retention>",
+        "<Retention><Mode>A</Mode><Mode>B</Mode></Retention>",
+        "<Retention><Other>x</Other></Retention>",
+        "<LegalHold><Status>ON</Status></LegalHold>",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad_ret / sizeof bad_ret[0]; i++) {
+        int rc = s3map_body_context(&res, s3w_slice_cstr(bad_ret[i]), scratch, sizeof scratch,
+                                    NOW_MS, &ctx);
+        if (rc != S3MAP_E_MALFORMED_XML)
+            fail_msg("retention body %zu: %d", i, rc);
+    }
+
+    assert_int_equal(run("PUT", "b", "k", "legal-hold", NULL, 0, &f), 0);
+    assert_int_equal(s3map_body_context(&res, S3W_SLICE_LIT("<LegalHold><Status>ON</Status></LegalHold>"),
+                                        scratch, sizeof scratch, NOW_MS, &ctx), 0);
+    has("s3:object-lock-legal-hold", "ON");
+
+    /* CreateBucket: LocationConstraint, other children skipped, empty body fine */
+    assert_int_equal(run("PUT", "b", "", "", NULL, 0, &f), 0);
+    assert_true(res.flags & S3MAP_F_BODY_KEYS);
+    assert_int_equal(s3map_body_context(&res, S3W_SLICE_NULL, scratch, sizeof scratch, NOW_MS,
+                                        &ctx), 0);
+    absent("s3:locationconstraint");
+    const char *cb = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                     "<Tags><Tag><Key>a</Key><Value>b</Value></Tag></Tags>"
+                     "<LocationConstraint>sa-east-1</LocationConstraint>"
+                     "<Location><Type>AvailabilityZone</Type><Name/></Location>"
+                     "</CreateBucketConfiguration>";
+    assert_int_equal(s3map_body_context(&res, s3w_slice_cstr(cb), scratch, sizeof scratch, NOW_MS,
+                                        &ctx), 0);
+    has("s3:locationconstraint", "sa-east-1");
+    static const char *const bad_cb[] = {
+        "<CreateBucketConfiguration><Tags><Tag></Tags></CreateBucketConfiguration>",
+        "<CreateBucketConfiguration><LocationConstraint>a</LocationConstraint>"
+        "<LocationConstraint>b</LocationConstraint></CreateBucketConfiguration>",
+        "<CreateBucketConfiguration><A><B><C><D><E><F><G><H><I></I></H></G></F></E></D></C></B>"
+        "</A></CreateBucketConfiguration>", /* nested deeper than the skipper goes */
+        "<CreateBucketConfiguration>",
+    };
+    for (size_t i = 0; i < sizeof bad_cb / sizeof bad_cb[0]; i++) {
+        int rc = s3map_body_context(&res, s3w_slice_cstr(bad_cb[i]), scratch, sizeof scratch,
+                                    NOW_MS, &ctx);
+        if (rc != S3MAP_E_MALFORMED_XML)
+            fail_msg("create bucket body %zu: %d", i, rc);
+    }
+
+    /* PutObjectTagging through the same entry point */
+    assert_int_equal(run("PUT", "b", "k", "tagging", NULL, 0, &f), 0);
+    assert_int_equal(s3map_body_context(&res,
+                                        S3W_SLICE_LIT("<Tagging><TagSet><Tag><Key>Env</Key>"
+                                                      "<Value>prod</Value></Tag></TagSet></Tagging>"),
+                                        scratch, sizeof scratch, NOW_MS, &ctx), 0);
+    has("s3:RequestObjectTag/Env", "prod");
+    assert_int_equal(s3map_body_context(&res,
+                                        S3W_SLICE_LIT("<Tagging><TagSet><Tag><Key>Env</Key><Value>1</Value></Tag>"
+                                                      "<Tag><Key>env</Key><Value>2</Value></Tag></TagSet></Tagging>"),
+                                        scratch, sizeof scratch, NOW_MS, &ctx),
+                     S3MAP_E_INVALID_TAG);
+
+    /* operations without body keys: a no-op */
+    assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
+    assert_int_equal(s3map_body_context(&res, S3W_SLICE_LIT("garbage"), scratch, sizeof scratch,
+                                        NOW_MS, &ctx), 0);
+    /* over the cap */
+    assert_int_equal(run("PUT", "b", "k", "tagging", NULL, 0, &f), 0);
+    assert_int_equal(s3map_body_context(&res, s3w_slice(scratch, S3MAP_BODY_KEYS_MAX + 1), scratch,
+                                        S3MAP_BODY_KEYS_MAX + 1, NOW_MS, &ctx),
+                     S3MAP_E_TOO_BIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_tagging_errors),
         cmocka_unit_test(test_tagging_body),
         cmocka_unit_test(test_current_time_matches_libc),
+        cmocka_unit_test(test_body_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
