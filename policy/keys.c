@@ -1,15 +1,14 @@
 /*
  * keys.c - condition keys s3warden knows for S3 requests.
  *
- * The S3 list is the union of the `condition_keys` of
- * tests/testdata/s3-operations/s3-operations.json plus the keys issue 3
- * names; the global list is AWS's "global condition context keys" [KEYS].
- * s3map will expose s3map_is_known_condition_key() from its generated
- * operation table; until then this list is the source of truth.
+ * S3 keys come from s3map_is_known_condition_key(), generated with the S3
+ * operation table from the service authorization reference (one source of
+ * truth); the global list is AWS's "global condition context keys" [KEYS].
  */
 #include <string.h>
 
 #include "policy_int.h"
+#include "s3map.h"
 
 static const char *const global_keys[] = {
     "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", "aws:CurrentTime",
@@ -26,25 +25,6 @@ static const char *const global_keys[] = {
     "aws:VpceOrgID", "aws:VpceOrgPaths", "aws:AssumedRoot", "aws:IsMcpServiceAction",
 };
 
-static const char *const s3_keys[] = {
-    "s3:AccessGrantsInstanceArn", "s3:AccessPointNetworkOrigin", "s3:DataAccessPointAccount",
-    "s3:DataAccessPointArn", "s3:InventoryAccessibleOptionalFields",
-    "s3:ObjectCreationOperation", "s3:RequestObjectTagKeys", "s3:ResourceAccount",
-    "s3:TlsVersion", "s3:authType", "s3:delimiter", "s3:if-match", "s3:if-none-match",
-    "s3:isReplicationPauseRequest", "s3:locationconstraint", "s3:max-keys",
-    "s3:object-lock-event-hold", "s3:object-lock-event-hold-duration-days",
-    "s3:object-lock-legal-hold", "s3:object-lock-mode",
-    "s3:object-lock-remaining-retention-days", "s3:object-lock-retain-until-date",
-    "s3:prefix", "s3:signatureAge", "s3:signatureversion", "s3:versionid",
-    "s3:x-amz-acl", "s3:x-amz-bucket-namespace", "s3:x-amz-content-sha256",
-    "s3:x-amz-copy-source", "s3:x-amz-grant-full-control", "s3:x-amz-grant-read",
-    "s3:x-amz-grant-read-acp", "s3:x-amz-grant-write", "s3:x-amz-grant-write-acp",
-    "s3:x-amz-metadata-directive", "s3:x-amz-object-annotation-directive",
-    "s3:x-amz-object-ownership", "s3:x-amz-server-side-encryption",
-    "s3:x-amz-server-side-encryption-aws-kms-key-id",
-    "s3:x-amz-server-side-encryption-customer-algorithm", "s3:x-amz-storage-class",
-    "s3:x-amz-website-redirect-location", "s3:LocationConstraint",
-};
 
 static bool in_list(struct s3w_slice key, const char *const *l, size_t n)
 {
@@ -61,7 +41,7 @@ bool policy_key_is_global(struct s3w_slice key)
 
 bool policy_key_is_s3(struct s3w_slice key)
 {
-    return in_list(key, s3_keys, sizeof(s3_keys) / sizeof(s3_keys[0]));
+    return s3map_is_known_condition_key(key);
 }
 
 static bool has_prefix_nocase(struct s3w_slice s, const char *p)
