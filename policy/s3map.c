@@ -568,8 +568,14 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
 
     const struct s3map_qparam *ver = q_get(res, "versionId");
     if (ver) {
+        if (ver->value.len == 0) {
+            /* S3 refuses it too; we will not guess between "no version"
+             * and "the version named empty" */
+            res->detail = "Version id cannot be the empty string";
+            return S3MAP_E_INVALID_ARGUMENT;
+        }
         res->flags |= S3MAP_F_VERSIONED;
-        res->version_id = ver->value.ptr ? ver->value : S3W_SLICE_LIT("");
+        res->version_id = ver->value;
     }
 
     uint32_t x = op->extras;

@@ -267,6 +267,10 @@ static void test_refusals(void **state)
                "InvalidArgument", 400, "malformed %-escape in the query");
     expect_err(map("GET", "b", "", "prefix=%4", NOHDR), S3MAP_E_INVALID_ARGUMENT,
                "InvalidArgument", 400, "malformed %-escape in the query");
+    expect_err(map("GET", "b", "k", "versionId=", NOHDR), S3MAP_E_INVALID_ARGUMENT,
+               "InvalidArgument", 400, "Version id cannot be the empty string");
+    expect_err(map("DELETE", "b", "k", "versionId", NOHDR), S3MAP_E_INVALID_ARGUMENT,
+               "InvalidArgument", 400, "Version id cannot be the empty string");
     static const struct s3map_header dup[] = { H("x-amz-acl", "private"),
                                                H("x-amz-acl", "public-read") };
     expect_err(map("PUT", "b", "k", "", dup, 2), S3MAP_E_INVALID_ARGUMENT, "InvalidArgument",
