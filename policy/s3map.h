@@ -415,4 +415,19 @@ int s3map_body_context(struct s3map_result *res, struct s3w_slice body, char *sc
  * s3:AccessPointTag/<k> (non-empty <k>). Global aws: keys are not S3 keys. */
 bool s3map_is_known_condition_key(struct s3w_slice key);
 
+/* What s3warden does with an S3 condition key (for the policy validator: a
+ * policy that relies on a NOT_EVALUATED key cannot be decided as AWS would -
+ * e.g. a Deny on s3:ExistingObjectTag/<k> would never fire - so it should be
+ * refused at load time rather than silently weakened). */
+enum s3map_key_support {
+    S3MAP_KEY_UNKNOWN = 0,    /* not an S3 condition key */
+    S3MAP_KEY_FILLED,         /* set from the request (when the request carries it) */
+    S3MAP_KEY_NOT_APPLICABLE, /* access points, Access Grants: features s3warden does not
+                               * front; absent, as on AWS for plain bucket requests */
+    S3MAP_KEY_NOT_EVALUATED,  /* AWS sets it, s3warden cannot (stored object tags,
+                               * object-lock event holds, ...) */
+};
+
+enum s3map_key_support s3map_condition_key_support(struct s3w_slice key);
+
 #endif

@@ -385,6 +385,27 @@ static void test_known_condition_keys(void **state)
             fail_msg("%s should be unknown", no[i]);
 }
 
+static void test_condition_key_support(void **state)
+{
+    (void)state;
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("s3:prefix")), S3MAP_KEY_FILLED);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("S3:X-AMZ-ACL")), S3MAP_KEY_FILLED);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("s3:RequestObjectTag/Env")),
+                     S3MAP_KEY_FILLED);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("s3:ExistingObjectTag/Env")),
+                     S3MAP_KEY_NOT_EVALUATED);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("s3:DataAccessPointArn")),
+                     S3MAP_KEY_NOT_APPLICABLE);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("s3:AccessPointTag/x")),
+                     S3MAP_KEY_NOT_APPLICABLE);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("aws:SourceIp")), S3MAP_KEY_UNKNOWN);
+    assert_int_equal(s3map_condition_key_support(S3W_SLICE_LIT("s3:nope")), S3MAP_KEY_UNKNOWN);
+    /* every generated key is classified (test_s3map_context checks that each
+     * FILLED one is really set by some request) */
+    for (const char *const *k = s3map_condition_keys; *k; k++)
+        assert_int_not_equal(s3map_condition_key_support(s3w_slice_cstr(*k)), S3MAP_KEY_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_copy_source_parsing),
         cmocka_unit_test(test_query_parsing),
         cmocka_unit_test(test_known_condition_keys),
+        cmocka_unit_test(test_condition_key_support),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -459,6 +459,74 @@ static void test_body_keys(void **state)
                      S3MAP_E_TOO_BIG);
 }
 
+/* Every key s3map_condition_key_support() calls FILLED is set by at least
+ * one request here - the classification cannot claim more than the code does. */
+static char seen[128][80];
+static size_t nseen;
+
+static void collect(void)
+{
+    for (size_t i = 0; i < ctx.n && nseen < 128; i++)
+        snprintf(seen[nseen++], sizeof seen[0], "%.*s", (int)ctx.entries[i].key.len,
+                 ctx.entries[i].key.ptr);
+}
+
+static bool was_seen(const char *k)
+{
+    for (size_t i = 0; i < nseen; i++)
+        if (s3w_slice_eq_nocase(s3w_slice_cstr(seen[i]), s3w_slice_cstr(k)))
+            return true;
+    return false;
+}
+
+static void test_filled_keys_are_filled(void **state)
+{
+    (void)state;
+    struct s3map_conn_facts f = facts();
+    static char scratch[S3MAP_BODY_KEYS_MAX];
+    nseen = 0;
+    assert_int_equal(run("GET", "b", "", "list-type=2&prefix=p&delimiter=d&max-keys=1", NULL, 0, &f), 0);
+    collect();
+    static const struct s3map_header put[] = {
+        H("x-amz-acl", "private"), H("x-amz-grant-read", "a"), H("x-amz-grant-write", "a"),
+        H("x-amz-grant-read-acp", "a"), H("x-amz-grant-write-acp", "a"),
+        H("x-amz-grant-full-control", "a"), H("x-amz-server-side-encryption", "aws:kms"),
+        H("x-amz-server-side-encryption-aws-kms-key-id", "k"),
+        H("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        H("x-amz-storage-class", "GLACIER"), H("x-amz-website-redirect-location", "/x"),
+        H("x-amz-tagging", "t=1"), H("x-amz-object-lock-mode", "GOVERNANCE"),
+        H("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"),
+        H("x-amz-object-lock-legal-hold", "ON"), H("If-Match", "\"e\""),
+        H("If-None-Match", "*"),
+    };
+    assert_int_equal(run("PUT", "b", "k", "", put, sizeof put / sizeof put[0], &f), 0);
+    collect();
+    static const struct s3map_header copy[] = {
+        H("x-amz-copy-source", "s/k"), H("x-amz-metadata-directive", "REPLACE"),
+    };
+    assert_int_equal(run("PUT", "b", "k", "", copy, 2, &f), 0);
+    collect();
+    assert_int_equal(run("GET", "b", "k", "versionId=v", NULL, 0, &f), 0);
+    collect();
+    static const struct s3map_header own[] = { H("x-amz-object-ownership", "BucketOwnerEnforced") };
+    assert_int_equal(run("PUT", "b", "", "", own, 1, &f), 0);
+    assert_int_equal(s3map_body_context(&res, S3W_SLICE_LIT("<CreateBucketConfiguration><LocationConstraint>"
+                                                            "eu-west-1</LocationConstraint>"
+                                                            "</CreateBucketConfiguration>"),
+                                        scratch, sizeof scratch, NOW_MS, &ctx), 0);
+    collect();
+    size_t filled = 0;
+    for (const char *const *k = s3map_condition_keys; *k; k++) {
+        if (s3map_condition_key_support(s3w_slice_cstr(*k)) != S3MAP_KEY_FILLED)
+            continue;
+        filled++;
+        if (!was_seen(*k))
+            fail_msg("%s is classified FILLED but no request set it", *k);
+    }
+    assert_true(was_seen("s3:RequestObjectTag/t"));
+    assert_int_equal(filled, 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_tagging_body),
         cmocka_unit_test(test_current_time_matches_libc),
         cmocka_unit_test(test_body_keys),
+        cmocka_unit_test(test_filled_keys_are_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
