@@ -18,7 +18,9 @@
 /* Diagnostic paths and messages live in fixed buffers: a path deeper than
  * the buffer is cut short on purpose (bounded memory), so GCC's truncation
  * warning is noise here. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 /* S3's MalformedPolicy messages (IAM-SEMANTICS.md §7.2). The first five are
  * confirmed from real S3 answers; the others are UNCONFIRMED wordings. */
