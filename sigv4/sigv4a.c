@@ -376,10 +376,10 @@ struct cache_slot {
 };
 
 struct sigv4a_key_cache {
-    /* Per-cache random HMAC key: tags are HMAC(tag_key, credential), so a
-     * dump of the cache does not give a fast offline check for a guessed
-     * secret. */
-    uint8_t tag_key[32];
+    /* Keyed with a per-cache random key: tags are HMAC(key, credential), so
+     * a dump of the cache does not give a fast offline check for a guessed
+     * secret. The key itself lives only inside the MAC context. */
+    EVP_MAC_CTX *tag_mac;
     uint64_t clock;
     uint64_t hits, misses;
     /* The key of the last successful sigv4a_hook_verify (one reference),
@@ -393,17 +393,29 @@ struct sigv4a_key_cache {
 
 struct sigv4a_key_cache *sigv4a_key_cache_new(size_t slots)
 {
+    uint8_t key[32];
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
     if (slots == 0 || slots > 1u << 20)
         return NULL;
     struct sigv4a_key_cache *c = calloc(1, sizeof *c + slots * sizeof(struct cache_slot));
     if (!c)
         return NULL;
-    if (RAND_bytes(c->tag_key, sizeof c->tag_key) != 1) {
+    c->nslots = slots;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    c->tag_mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (!c->tag_mac || RAND_bytes(key, sizeof key) != 1 ||
+        !EVP_MAC_init(c->tag_mac, key, sizeof key, params)) {
+        s3w_wipe(key, sizeof key);
         ERR_clear_error();
-        free(c);
+        sigv4a_key_cache_free(c);
         return NULL;
     }
-    c->nslots = slots;
+    s3w_wipe(key, sizeof key);
     return c;
 }
 
@@ -414,39 +426,32 @@ void sigv4a_key_cache_free(struct sigv4a_key_cache *cache)
     for (size_t i = 0; i < cache->nslots; i++)
         sigv4a_key_unref(cache->slots[i].key);
     sigv4a_key_unref(cache->last);
+    EVP_MAC_CTX_free(cache->tag_mac);
     s3w_wipe(cache, sizeof *cache + cache->nslots * sizeof(struct cache_slot));
     free(cache);
 }
 
-static int cache_tag(const struct sigv4a_key_cache *cache, struct s3w_slice akid,
+/* tag = HMAC-SHA256(tag_key, be32(len(akid)) || akid || secret); the length
+ * prefix keeps (akid, secret) splits apart. The MAC context is keyed once at
+ * cache creation and re-initialised with the same key per lookup
+ * (EVP_MAC_init with a NULL key, OpenSSL 3 EVP_MAC(3)): no fetch and no
+ * allocation on the lookup path. */
+static int cache_tag(struct sigv4a_key_cache *cache, struct s3w_slice akid,
                      struct s3w_slice secret, uint8_t tag[32])
 {
-    int rc = SIGV4A_E_CRYPTO;
     uint8_t lenb[4] = { (uint8_t)(akid.len >> 24), (uint8_t)(akid.len >> 16),
                         (uint8_t)(akid.len >> 8), (uint8_t)akid.len };
-    /* Length-prefix the access key id so (akid, secret) splits are unique. */
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string("digest", digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
     size_t outl = 0;
 
-    if (!ctx || !EVP_MAC_init(ctx, cache->tag_key, sizeof cache->tag_key, params) ||
-        !EVP_MAC_update(ctx, lenb, 4) ||
-        !EVP_MAC_update(ctx, (const uint8_t *)akid.ptr, akid.len) ||
-        !EVP_MAC_update(ctx, (const uint8_t *)secret.ptr, secret.len) ||
-        !EVP_MAC_final(ctx, tag, &outl, 32) || outl != 32)
-        goto cleanup;
-    rc = 0;
-cleanup:
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    if (rc)
+    if (!EVP_MAC_init(cache->tag_mac, NULL, 0, NULL) ||
+        !EVP_MAC_update(cache->tag_mac, lenb, 4) ||
+        !EVP_MAC_update(cache->tag_mac, (const uint8_t *)akid.ptr, akid.len) ||
+        !EVP_MAC_update(cache->tag_mac, (const uint8_t *)secret.ptr, secret.len) ||
+        !EVP_MAC_final(cache->tag_mac, tag, &outl, 32) || outl != 32) {
         ERR_clear_error();
-    return rc;
+        return SIGV4A_E_CRYPTO;
+    }
+    return 0;
 }
 
 int sigv4a_key_cache_get(struct sigv4a_key_cache *cache, struct s3w_slice access_key_id,
