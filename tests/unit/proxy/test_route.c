@@ -1,0 +1,75 @@
+/* test_route.c - path-style vs virtual-hosted-style addressing (S3 User
+ * Guide, "Virtual hosting of buckets") and key decoding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pipeline.h"
+
+static char *domains[] = { "s3.local", "s3.example.com" };
+
+static void route(const char *host, const char *path, const char *bucket, const char *key)
+{
+    struct s3w_slice b, k;
+    assert_int_equal(pl_route(s3w_slice_cstr(host), s3w_slice_cstr(path), domains, 2, &b, &k), 0);
+    assert_int_equal(b.len, strlen(bucket));
+    assert_memory_equal(b.ptr, bucket, b.len);
+    assert_int_equal(k.len, strlen(key));
+    assert_memory_equal(k.ptr, key, k.len);
+}
+
+static void test_path_style(void **state)
+{
+    (void)state;
+    route("127.0.0.1:8080", "/", "", "");
+    route("127.0.0.1:8080", "/bkt", "bkt", "");
+    route("127.0.0.1:8080", "/bkt/", "bkt", "");
+    route("127.0.0.1:8080", "/bkt/a/b%20c", "bkt", "a/b%20c");
+    route("localhost", "/bkt//double", "bkt", "/double");
+    /* the bare base domain is path style too */
+    route("s3.local:9000", "/bkt/k", "bkt", "k");
+    /* a host that merely ends with the domain text is not a subdomain */
+    route("evils3.local", "/bkt/k", "bkt", "k");
+}
+
+static void test_virtual_hosted(void **state)
+{
+    (void)state;
+    route("bkt.s3.local", "/k/x", "bkt", "k/x");
+    route("my.dotted.bucket.s3.example.com:443", "/", "my.dotted.bucket", "");
+    route("BKT.S3.LOCAL", "/k", "BKT", "k");
+}
+
+static void test_route_bad(void **state)
+{
+    (void)state;
+    struct s3w_slice b, k;
+    assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT("x"), domains, 2, &b, &k), -1);
+    assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT(""), domains, 2, &b, &k), -1);
+}
+
+static void test_pct_decode(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("a%20b+c%2Fd%e2%82%ac"), out, sizeof(out)), 10);
+    assert_memory_equal(out, "a b+c/d\xe2\x82\xac", 10);
+    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("bad%2"), out, sizeof(out)), -1);
+    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("bad%zz"), out, sizeof(out)), -1);
+    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("toolong"), out, 3), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_style),
+        cmocka_unit_test(test_virtual_hosted),
+        cmocka_unit_test(test_route_bad),
+        cmocka_unit_test(test_pct_decode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
