@@ -1031,6 +1031,12 @@ void sigv4_chunked_encoder_cleanup(struct sigv4_chunked_encoder *e)
 {
     EVP_MD_CTX_free(e->md);
     e->md = NULL;
+    if (e->buf) {
+        s3w_wipe(e->buf, e->buf_cap);
+        free(e->buf);
+    }
+    e->buf = NULL;
+    e->buf_len = e->buf_cap = 0;
 }
 
 static int enc_sign(struct sigv4_chunked_encoder *e, const char *algo,
@@ -1184,6 +1190,88 @@ int sigv4_chunked_encode_finish(struct sigv4_chunked_encoder *e,
     if (s3w_buf_append(out, "\r\n", 2))
         return SIGV4_CHUNK_E_TOOBIG;
     return SIGV4_CHUNK_OK;
+}
+
+int sigv4_chunked_encoder_buffer(struct sigv4_chunked_encoder *e, size_t chunk_size)
+{
+    if (chunk_size == 0 || e->buf)
+        return SIGV4_CHUNK_E_PARAM;
+    e->buf = malloc(chunk_size);
+    if (!e->buf)
+        return SIGV4_CHUNK_E_INTERNAL;
+    e->buf_cap = chunk_size;
+    e->buf_len = 0;
+    return SIGV4_CHUNK_OK;
+}
+
+static int write_chunk(struct sigv4_chunked_encoder *e, const void *data, size_t n,
+                       const uint8_t *sha256, sigv4_chunk_out_fn out, void *arg)
+{
+    char hdr[SIGV4_CHUNK_HDR_MAX];
+    size_t hl = 0;
+    int rc = sigv4_chunked_encode_chunk(e, data, n, sha256, hdr, &hl);
+    if (rc)
+        return rc;
+    if (out(arg, hdr, hl) || out(arg, data, n) || out(arg, "\r\n", 2))
+        return SIGV4_CHUNK_E_SINK;
+    return SIGV4_CHUNK_OK;
+}
+
+int sigv4_chunked_encode_write(struct sigv4_chunked_encoder *e, const void *data, size_t n,
+                               const uint8_t *sha256, sigv4_chunk_out_fn out, void *arg)
+{
+    const uint8_t *p = data;
+    const size_t cs = e->buf_cap;
+    if (!e->buf || e->finished)
+        return SIGV4_CHUNK_E_PARAM;
+    /* Every chunk but the last is exactly cs bytes, so the body length is
+     * sigv4_chunked_encoded_length(mode, decoded, cs, ...) whatever the
+     * piece sizes. A piece of exactly cs bytes with nothing pending is the
+     * client's own chunk: framed as is, its sha256 reused. */
+    if (e->buf_len == 0 && n == cs)
+        return write_chunk(e, p, n, sha256, out, arg);
+    while (n > 0) {
+        if (e->buf_len == 0 && n >= cs) {
+            int rc = write_chunk(e, p, cs, NULL, out, arg); /* no copy */
+            if (rc)
+                return rc;
+            p += cs;
+            n -= cs;
+            continue;
+        }
+        size_t take = cs - e->buf_len < n ? cs - e->buf_len : n;
+        memcpy(e->buf + e->buf_len, p, take);
+        e->buf_len += take;
+        p += take;
+        n -= take;
+        if (e->buf_len == cs) {
+            int rc = write_chunk(e, e->buf, cs, NULL, out, arg);
+            if (rc)
+                return rc;
+            e->buf_len = 0;
+        }
+    }
+    return SIGV4_CHUNK_OK;
+}
+
+int sigv4_chunked_encode_write_finish(struct sigv4_chunked_encoder *e,
+                                      const struct sigv4_trailer *trailers,
+                                      size_t ntrailers, struct s3w_buf *scratch,
+                                      sigv4_chunk_out_fn out, void *arg)
+{
+    if (!e->buf || e->finished)
+        return SIGV4_CHUNK_E_PARAM;
+    if (e->buf_len) {
+        int rc = write_chunk(e, e->buf, e->buf_len, NULL, out, arg);
+        if (rc)
+            return rc;
+        e->buf_len = 0;
+    }
+    s3w_buf_reset(scratch);
+    int rc = sigv4_chunked_encode_finish(e, trailers, ntrailers, scratch);
+    if (rc)
+        return rc;
+    return out(arg, scratch->ptr, scratch->len) ? SIGV4_CHUNK_E_SINK : SIGV4_CHUNK_OK;
 }
 
 uint64_t sigv4_chunked_encoded_length(enum sigv4_stream_mode mode,

@@ -271,6 +271,8 @@ struct sigv4_chunked_encoder {
     bool finished;
     uint64_t bytes;   /* decoded bytes framed so far */
     struct evp_md_ctx_st *md; /* sha256 when the caller gives no hash */
+    uint8_t *buf;     /* sigv4_chunked_encode_write: pending bytes (owned) */
+    size_t buf_len, buf_cap;
 };
 
 /* Longest chunk header the encoder writes: 16 hex + ";chunk-signature=" +
@@ -308,6 +310,33 @@ int sigv4_chunked_encode_append(struct sigv4_chunked_encoder *e,
 int sigv4_chunked_encode_finish(struct sigv4_chunked_encoder *e,
                                 const struct sigv4_trailer *trailers,
                                 size_t ntrailers, struct s3w_buf *out);
+
+/*
+ * Buffered framing, for pieces of any size (unsigned-mode pieces come in
+ * the sizes the client's bytes were read in, and S3 refuses a non-final
+ * chunk under 8 KiB): frames chunks of at least chunk_size bytes.
+ * sigv4_chunked_encoder_buffer() allocates the chunk_size buffer once
+ * (SIGV4_CHUNK_E_INTERNAL if it cannot). Then each sigv4_chunked_encode_write()
+ * emits zero or more framed chunks through `out` as three calls per chunk
+ * (header, data, "\r\n"). Every chunk but the last is exactly chunk_size
+ * bytes, so sigv4_chunked_encoded_length() gives the Content-Length up
+ * front. A piece of exactly chunk_size bytes with nothing pending (the
+ * client's own chunk, boundaries kept) goes out uncopied with its sha256
+ * reused; whole chunk_size runs of bigger pieces go out uncopied too; the
+ * rest is gathered in the buffer.
+ * sigv4_chunked_encode_write_finish() flushes the rest as the last (possibly
+ * short) chunk and writes the end of the body like
+ * sigv4_chunked_encode_finish(). `out` returning non-zero aborts with
+ * SIGV4_CHUNK_E_SINK.
+ */
+typedef int (*sigv4_chunk_out_fn)(void *arg, const void *p, size_t n);
+int sigv4_chunked_encoder_buffer(struct sigv4_chunked_encoder *e, size_t chunk_size);
+int sigv4_chunked_encode_write(struct sigv4_chunked_encoder *e, const void *data, size_t n,
+                               const uint8_t *sha256, sigv4_chunk_out_fn out, void *arg);
+int sigv4_chunked_encode_write_finish(struct sigv4_chunked_encoder *e,
+                                      const struct sigv4_trailer *trailers,
+                                      size_t ntrailers, struct s3w_buf *scratch,
+                                      sigv4_chunk_out_fn out, void *arg);
 
 /* The encoded body length (for Content-Length) of `decoded` bytes framed
  * in chunks of chunk_size (the last one shorter), for a mode whose wire

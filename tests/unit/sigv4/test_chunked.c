@@ -1168,6 +1168,119 @@ static void test_round_trip_rekey(void **state)
     }
 }
 
+/* ---- buffered framing: any piece sizes -> S3-acceptable chunks ------------------ */
+
+static int buf_out(void *arg, const void *p, size_t n)
+{
+    return s3w_buf_append(arg, p, n) ? -1 : 0;
+}
+
+static void test_buffered_writer(void **state)
+{
+    (void)state;
+    static const enum sigv4_stream_mode modes[] = { SIGV4_STREAM_HMAC_PAYLOAD,
+                                                    SIGV4_STREAM_HMAC_PAYLOAD_TRAILER,
+                                                    SIGV4_STREAM_UNSIGNED_TRAILER };
+    const size_t cs = 16384;
+    for (size_t m = 0; m < 3; m++) {
+        enum sigv4_stream_mode mode = modes[m];
+        bool tr = sigv4_stream_mode_trailer(mode);
+        size_t len = 10 * cs + (size_t)(rng() % cs);
+        uint8_t *data = pattern(len);
+        char b64[SIGV4_CKSUM_MAX_B64];
+        assert_true(sigv4_cksum_b64(SIGV4_CKSUM_CRC32C, data, len, b64) > 0);
+        struct sigv4_trailer t = { S3W_SLICE_LIT("x-amz-checksum-crc32c"), s3w_slice_cstr(b64) };
+        uint8_t k[32];
+        key_of(k, 0x33);
+        struct sigv4_chain_hmac h;
+        assert_int_equal(sigv4_chain_hmac_init(&h, k), 0);
+        struct sigv4_chunked_enc_params ep = {
+            .mode = mode, .amz_date = S3W_SLICE_LIT(amz_date), .scope = S3W_SLICE_LIT(scope),
+            .seed_signature = S3W_SLICE_LIT(seed1), .ops = &sigv4_chain_hmac_ops, .ops_ctx = &h,
+        };
+        struct sigv4_chunked_encoder e;
+        assert_int_equal(sigv4_chunked_encoder_init(&e, &ep), 0);
+        assert_int_equal(sigv4_chunked_encoder_buffer(&e, cs), 0);
+        struct s3w_buf w, scratch;
+        s3w_buf_init(&w, 1 << 21);
+        s3w_buf_init(&scratch, 4096);
+        /* pieces: tiny, odd, exactly cs, several cs at once */
+        size_t off = 0;
+        while (off < len) {
+            size_t pick = rng() % 4;
+            size_t n = pick == 0 ? 1 + rng() % 100 : pick == 1 ? 1 + rng() % (2 * cs)
+                                                  : pick == 2 ? cs : 3 * cs + 5;
+            if (n > len - off)
+                n = len - off;
+            assert_int_equal(sigv4_chunked_encode_write(&e, data + off, n, NULL, buf_out, &w), 0);
+            off += n;
+        }
+        assert_int_equal(sigv4_chunked_encode_write_finish(&e, &t, tr ? 1 : 0, &scratch,
+                                                           buf_out, &w), 0);
+        sigv4_chunked_encoder_cleanup(&e);
+        sigv4_chain_hmac_cleanup(&h);
+        /* the length is predictable from the decoded length alone */
+        assert_int_equal(w.len, sigv4_chunked_encoded_length(mode, len, cs, 64, &t, tr ? 1 : 0));
+        /* and S3's rules hold: default 8 KiB minimum, every signature */
+        struct dec x;
+        dec_open(&x, mode, k, seed1, len, tr ? "x-amz-checksum-crc32c" : "");
+        assert_int_equal(dec_start(&x), 0);
+        assert_int_equal(feed(x.d, (uint8_t *)w.ptr, w.len, 0, 5000), 0);
+        assert_int_equal(sigv4_chunked_finish(x.d), 0);
+        assert_int_equal(x.s.got.len, len);
+        assert_memory_equal(x.s.got.ptr, data, len);
+        dec_close(&x);
+        s3w_buf_cleanup(&w);
+        s3w_buf_cleanup(&scratch);
+        free(data);
+    }
+}
+
+static void test_buffered_writer_reuses_given_sha(void **state)
+{
+    (void)state;
+    /* A piece of exactly chunk_size arriving with nothing pending is framed
+     * with the caller's sha256 (no second hash). Prove it is used: a wrong
+     * one yields a signature the decoder refuses; the right one passes. */
+    const size_t cs = 8192;
+    uint8_t *data = pattern(2 * cs);
+    uint8_t k[32];
+    key_of(k, 0x44);
+    for (int good = 0; good < 2; good++) {
+        uint8_t sha[32];
+        SHA256(data, cs, sha);
+        if (!good)
+            sha[0] ^= 1;
+        struct sigv4_chain_hmac h;
+        assert_int_equal(sigv4_chain_hmac_init(&h, k), 0);
+        struct sigv4_chunked_enc_params ep = {
+            .mode = SIGV4_STREAM_HMAC_PAYLOAD, .amz_date = S3W_SLICE_LIT(amz_date),
+            .scope = S3W_SLICE_LIT(scope), .seed_signature = S3W_SLICE_LIT(seed1),
+            .ops = &sigv4_chain_hmac_ops, .ops_ctx = &h,
+        };
+        struct sigv4_chunked_encoder e;
+        assert_int_equal(sigv4_chunked_encoder_init(&e, &ep), 0);
+        assert_int_equal(sigv4_chunked_encoder_buffer(&e, cs), 0);
+        struct s3w_buf w, scratch;
+        s3w_buf_init(&w, 1 << 20);
+        s3w_buf_init(&scratch, 4096);
+        assert_int_equal(sigv4_chunked_encode_write(&e, data, cs, sha, buf_out, &w), 0);
+        assert_int_equal(sigv4_chunked_encode_write(&e, data + cs, cs, NULL, buf_out, &w), 0);
+        assert_int_equal(sigv4_chunked_encode_write_finish(&e, NULL, 0, &scratch, buf_out, &w), 0);
+        sigv4_chunked_encoder_cleanup(&e);
+        sigv4_chain_hmac_cleanup(&h);
+        struct dec x;
+        dec_open(&x, SIGV4_STREAM_HMAC_PAYLOAD, k, seed1, 2 * cs, "");
+        assert_int_equal(dec_start(&x), 0);
+        assert_int_equal(feed(x.d, (uint8_t *)w.ptr, w.len, 2, 0),
+                         good ? 0 : SIGV4_CHUNK_E_SIGNATURE);
+        dec_close(&x);
+        s3w_buf_cleanup(&w);
+        s3w_buf_cleanup(&scratch);
+    }
+    free(data);
+}
+
 /* ---- pluggable chain step with padded variable-length signatures -------------- */
 
 /* A stand-in for the ECDSA step: "signature" = hex(sha256(sts)) cut to 70
@@ -1310,6 +1423,8 @@ int main(void)
         cmocka_unit_test(test_unsigned_trailer_holds_back_tail),
         cmocka_unit_test(test_header_checksum_and_no_hold_back),
         cmocka_unit_test(test_round_trip_rekey),
+        cmocka_unit_test(test_buffered_writer),
+        cmocka_unit_test(test_buffered_writer_reuses_given_sha),
         cmocka_unit_test(test_pluggable_padded_chain),
         cmocka_unit_test(test_modes),
     };
