@@ -1071,7 +1071,11 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
                       f->sig_version == S3MAP_SIG_V4A ? S3W_SLICE_LIT("AWS4-ECDSA-P256-SHA256")
                                                       : S3W_SLICE_LIT("AWS4-HMAC-SHA256"))))
         return rc;
-    if ((k & S3MAP_K_SIGNATURE_AGE) && f->signature_age_ms >= 0) {
+    /* "s3:signatureAge ... This condition works for: presigned URLs, presigned
+     * POST" (S3 API reference, "Signature Version 4 Authentication Specific
+     * Policy Keys"): not set for Authorization-header requests. */
+    if ((k & S3MAP_K_SIGNATURE_AGE) && f->signature_age_ms >= 0 &&
+        (f->auth_type == S3MAP_AUTH_QUERY || f->auth_type == S3MAP_AUTH_POST)) {
         struct s3w_slice a = fmt_i64(res, f->signature_age_ms);
         if (!a.ptr)
             return S3MAP_E_TOO_BIG;

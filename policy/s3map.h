@@ -131,7 +131,8 @@ struct s3map_conn_facts {
     struct s3w_slice region;           /* aws:RequestedRegion (from the credential scope) */
     enum s3map_auth_type auth_type;    /* s3:authType */
     enum s3map_sig_version sig_version;/* s3:signatureversion */
-    int64_t signature_age_ms;          /* s3:signatureAge; < 0 = absent */
+    int64_t signature_age_ms;          /* s3:signatureAge (set for presigned/POST
+                                        * auth only, as AWS documents); < 0 = absent */
     struct s3w_slice content_sha256;   /* s3:x-amz-content-sha256 (the header value) */
     struct s3w_slice resource_account; /* s3:ResourceAccount: the bucket owner's account */
 };
