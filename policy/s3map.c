@@ -592,11 +592,23 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
             return rc;
     }
 
-    if (x & (S3MAP_X_OBJECT_ACL | S3MAP_X_BUCKET_ACL)) {
+    if (x & S3MAP_X_OBJECT_ACL) {
         if ((rc = any_acl_header(res)) < 0)
             return rc;
-        if (rc && (rc = add_authz(res, (x & S3MAP_X_OBJECT_ACL) ? "s3:PutObjectAcl"
-                                                                 : "s3:PutBucketAcl", arn)))
+        if (rc && (rc = add_authz(res, "s3:PutObjectAcl", arn)))
+            return rc;
+    }
+    if (x & S3MAP_X_BUCKET_ACL) {
+        /* CreateBucket "Permissions": a canned ACL other than private, or any
+         * grant, needs s3:PutBucketAcl too; "private" or no ACL does not. */
+        if ((rc = any_acl_header(res)) < 0)
+            return rc;
+        struct s3w_slice acl;
+        int only_private = rc && hdr_get(res, H_ACL, &acl) == 1 && eqz(acl, "private");
+        for (int h = H_GRANT_READ; only_private && h <= H_GRANT_FULL_CONTROL; h++)
+            if (hdr_present(res, (enum hdr_id)h))
+                only_private = 0;
+        if (rc && !only_private && (rc = add_authz(res, "s3:PutBucketAcl", arn)))
             return rc;
     }
     if (x & S3MAP_X_OBJECT_TAGGING) {

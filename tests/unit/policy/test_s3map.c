@@ -203,8 +203,16 @@ static void test_deletes_and_buckets(void **state)
     EXPECT("DeleteBucketCors", "s3:PutBucketCORS arn:aws:s3:::b");
     assert_int_equal(map("PUT", "b", "", "", NOHDR), 0);
     EXPECT("CreateBucket", "s3:CreateBucket arn:aws:s3:::b");
+    /* CreateBucket "Permissions": ACL private (or none) needs no s3:PutBucketAcl */
+    static const struct s3map_header cbp[] = { H("x-amz-acl", "private") };
+    assert_int_equal(map("PUT", "b", "", "", cbp, 1), 0);
+    EXPECT("CreateBucket", "s3:CreateBucket arn:aws:s3:::b");
+    static const struct s3map_header cbg[] = { H("x-amz-acl", "private"),
+                                               H("x-amz-grant-read", "id=\"x\"") };
+    assert_int_equal(map("PUT", "b", "", "", cbg, 2), 0);
+    EXPECT("CreateBucket", "s3:CreateBucket arn:aws:s3:::b", "s3:PutBucketAcl arn:aws:s3:::b");
     static const struct s3map_header cb[] = {
-        H("x-amz-acl", "private"), H("x-amz-bucket-object-lock-enabled", "true"),
+        H("x-amz-acl", "public-read"), H("x-amz-bucket-object-lock-enabled", "true"),
         H("x-amz-object-ownership", "BucketOwnerEnforced"),
     };
     assert_int_equal(map("PUT", "b", "", "", cb, 3), 0);
