@@ -136,8 +136,9 @@ def s3_client(endpoint, ak, sk, token=None, **cfg):
     """A boto3 S3 client, path-style, no retries (a retry would hide the
     first answer), default checksum behaviour unless overridden."""
     s3cfg = {"addressing_style": "path"}
+    # s3v4 also for presigned URLs (botocore presigns with SigV2 otherwise)
     conf = Config(retries={"max_attempts": 1, "mode": "standard"}, s3=s3cfg,
-                  connect_timeout=5, read_timeout=60, **cfg)
+                  signature_version="s3v4", connect_timeout=5, read_timeout=60, **cfg)
     return boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
                         aws_access_key_id=ak, aws_secret_access_key=sk,
                         aws_session_token=token, config=conf)

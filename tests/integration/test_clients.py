@@ -35,6 +35,13 @@ MALLORY = W.user(A, "mallory", "AIDAMALLORY000000001", policies=[
     policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/public/*"))])
 W.bucket(BUCKET, A)
 W.bucket(OTHER, A)
+# aws:SecureTransport comes from s3warden's own TLS listener
+TLS_ONLY = "it-tls-only"
+ALICE_TLS = W.user(A, "alice-tls", "AIDAALICETLS00000001", policies=[
+    policy(allow("s3:*", [f"arn:aws:s3:::{TLS_ONLY}", f"arn:aws:s3:::{TLS_ONLY}/*"]))])
+W.bucket(TLS_ONLY, A, policy({"Sid": "DenyPlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                              "Resource": [f"arn:aws:s3:::{TLS_ONLY}", f"arn:aws:s3:::{TLS_ONLY}/*"],
+                              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))
 
 UP = PX = UP_OFF = PX_OFF = None
 
@@ -45,7 +52,7 @@ PENDING = {}
 
 def setUpModule():
     global UP, PX, UP_OFF, PX_OFF
-    UP = Moto(auth=True, buckets=[BUCKET, OTHER]).start()
+    UP = Moto(auth=True, buckets=[BUCKET, OTHER, TLS_ONLY]).start()
     PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "clients").start()
     UP_OFF = Moto(auth=False, buckets=[BUCKET, OTHER]).start()
     PX_OFF = Proxy(lambda port, audit: render_config(W, UP_OFF, port, audit), "clients-authoff").start()
@@ -375,6 +382,55 @@ class Denials(Case):
         p = curl("-o", "-", "-w", "\n%{http_code}", f"{PX.endpoint}/{BUCKET}/public/anon.txt")
         self.assertTrue(p.stdout.endswith(b"\n403"), p.stdout)
         self.assertIn(b"<Code>AccessDenied</Code>", p.stdout)
+
+
+class Tls(Case):
+    """boto3 over TLS: its default for PutObject is then an aws-chunked
+    STREAMING-UNSIGNED-PAYLOAD-TRAILER body with a CRC32 trailer."""
+
+    @classmethod
+    def setUpClass(cls):
+        d = tmpdir("tls")
+        cls.cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", cls.cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        cls.px = Proxy(lambda port, audit: render_config(W, UP, port, audit, tls=(cls.cert, key)), "tls").start()
+
+    def client(self, key):
+        c = s3_client(self.px.endpoint, key.id, key.secret)
+        c._endpoint.http_session._verify = self.cert
+        sent = []
+        c.meta.events.register("before-send.s3.PutObject",
+                               lambda request, **kw: sent.append(dict(request.headers)))
+        return c, sent
+
+    def test_boto3_put_streaming_unsigned_trailer(self):
+        s3, sent = self.client(ALICE)
+        data = rand(200_000)
+        s3.put_object(Bucket=BUCKET, Key="tls/obj", Body=data)
+        h = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[-1].items()}
+        self.assertEqual(h["x-amz-content-sha256"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        self.assertIn("x-amz-checksum-", h.get("x-amz-trailer", ""))
+        self.assertStored(UP, BUCKET, "tls/obj", data)
+        self.assertEqual(s3.get_object(Bucket=BUCKET, Key="tls/obj")["Body"].read(), data)
+
+    def test_secure_transport_condition(self):
+        s3, _ = self.client(ALICE_TLS)
+        s3.put_object(Bucket=TLS_ONLY, Key="only-tls", Body=b"tls")
+        self.assertStored(UP, TLS_ONLY, "only-tls", b"tls")
+        before = UP.snapshot(TLS_ONLY)
+        self.assertClientError(lambda: PX.client(ALICE_TLS).get_object(Bucket=TLS_ONLY, Key="only-tls"),
+                               "AccessDenied", denied_message(
+                                   user_arn(A, "alice-tls"), "s3:GetObject", f"arn:aws:s3:::{TLS_ONLY}/only-tls",
+                                   explicit("resource-based")), 403)
+        self.assertUnchanged(UP, TLS_ONLY, before)
+
+    def test_plain_http_to_tls_listener_refused(self):
+        p = curl("-o", "/dev/null", "-w", "%{http_code}", "http://" + self.px.endpoint.split("://", 1)[1] + "/")
+        self.assertIn(p.stdout, (b"000", b"400"))
+        self.assertTrue(self.px.alive())
 
 
 class Audit(Case):
