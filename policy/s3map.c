@@ -703,6 +703,7 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res)
     res->copy = (struct s3map_copy_source){ S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
     res->nq = 0;
     res->scratch_used = 0;
+    res->hseen = res->hdup = 0;
 
     if (req->bucket.len > S3MAP_MAX_BUCKET_BYTES ||
         memchr(req->bucket.ptr ? req->bucket.ptr : "", '/', req->bucket.len)) {
