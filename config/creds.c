@@ -1,0 +1,432 @@
+/*
+ * creds.c - pure parsers and refresh arithmetic for the proxy's own
+ * credential providers (formats in creds.h).
+ */
+#include "creds.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+void creds_wipe(struct creds *c)
+{
+    s3w_wipe(c, sizeof *c);
+}
+
+static int fail(struct creds_error *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct creds_error *err, int rc, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Copies n bytes + NUL into dst[cap]; false if it does not fit. */
+static bool put(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n + 1 > cap)
+        return false;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* ---- environment ------------------------------------------------------------ */
+
+int creds_from_env(creds_getenv_fn get, void *ud, struct creds *out, struct creds_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *id = get(ud, "AWS_ACCESS_KEY_ID");
+    const char *sk = get(ud, "AWS_SECRET_ACCESS_KEY");
+    const char *tok = get(ud, "AWS_SESSION_TOKEN");
+    if (!tok || !*tok)
+        tok = get(ud, "AWS_SECURITY_TOKEN"); /* legacy name, still honoured by the SDKs */
+    bool hid = id && *id, hsk = sk && *sk;
+    if (!hid && !hsk)
+        return fail(err, CREDS_E_ABSENT, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
+    if (!hid || !hsk)
+        return fail(err, CREDS_E_INVALID, "%s is set but %s is not",
+                    hid ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                    hid ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+    if (!put(out->access_key_id, sizeof out->access_key_id, id, strlen(id)) ||
+        !put(out->secret_access_key, sizeof out->secret_access_key, sk, strlen(sk)) ||
+        (tok && !put(out->session_token, sizeof out->session_token, tok, strlen(tok)))) {
+        creds_wipe(out);
+        return fail(err, CREDS_E_INVALID, "an AWS_* credential variable is too long");
+    }
+    return CREDS_OK;
+}
+
+/* ---- INI files ---------------------------------------------------------------- */
+
+static struct s3w_slice trim(const char *p, size_t n)
+{
+    while (n && (*p == ' ' || *p == '\t' || *p == '\r')) {
+        p++;
+        n--;
+    }
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+        n--;
+    return s3w_slice(p, n);
+}
+
+struct setter {
+    struct creds_profile *prof;
+    bool found;
+};
+
+/* Stores one key of the selected profile; false if the value is too long. */
+static bool set_key(struct creds_profile *p, struct s3w_slice k, struct s3w_slice v)
+{
+#define KEY(name, field) \
+    if (s3w_slice_eq_nocase(k, S3W_SLICE_LIT(name))) \
+        return put(field, sizeof field, v.ptr, v.len)
+    KEY("aws_access_key_id", p->creds.access_key_id);
+    KEY("aws_secret_access_key", p->creds.secret_access_key);
+    KEY("aws_session_token", p->creds.session_token);
+    KEY("aws_security_token", p->creds.session_token);
+    KEY("region", p->region);
+    KEY("role_arn", p->role_arn);
+    KEY("source_profile", p->source_profile);
+    KEY("external_id", p->external_id);
+    KEY("role_session_name", p->role_session_name);
+    KEY("credential_source", p->credential_source);
+    KEY("web_identity_token_file", p->web_identity_token_file);
+#undef KEY
+    if (s3w_slice_eq_nocase(k, S3W_SLICE_LIT("duration_seconds"))) {
+        uint32_t d = 0;
+        for (size_t i = 0; i < v.len; i++) {
+            if (v.ptr[i] < '0' || v.ptr[i] > '9' || d > 4000000)
+                return false;
+            d = d * 10 + (uint32_t)(v.ptr[i] - '0');
+        }
+        p->duration_seconds = d;
+    }
+    return true; /* other keys (output, s3 = ..., sso_*) are not ours */
+}
+
+/* Parses one INI file, applying the keys of profile `name` to *p. In the
+ * config file the section is "profile NAME" ("default" may be written
+ * either way). */
+static int parse_ini(const char *text, size_t len, bool config_file, const char *fname,
+                     const char *name, struct creds_profile *p, bool *found,
+                     struct creds_error *err)
+{
+    if (len > CREDS_MAX_INPUT)
+        return fail(err, CREDS_E_INVALID, "%s: larger than %u bytes", fname, CREDS_MAX_INPUT);
+    bool in = false, nested = false;
+    size_t lineno = 0;
+    struct s3w_slice want = s3w_slice_cstr(name);
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && text[j] != '\n')
+            j++;
+        lineno++;
+        const char *raw = text + i;
+        size_t rawlen = j - i;
+        i = j + 1;
+        struct s3w_slice l = trim(raw, rawlen);
+        if (l.len == 0 || l.ptr[0] == '#' || l.ptr[0] == ';')
+            continue;
+        bool indented = raw[0] == ' ' || raw[0] == '\t';
+        if (indented && nested)
+            continue; /* sub-property of "s3 =" style nested sections */
+        nested = false;
+        if (l.ptr[0] == '[') {
+            if (l.ptr[l.len - 1] != ']')
+                return fail(err, CREDS_E_INVALID, "%s:%zu: unterminated section header", fname,
+                            lineno);
+            struct s3w_slice sec = trim(l.ptr + 1, l.len - 2);
+            if (config_file && s3w_slice_starts_with(sec, S3W_SLICE_LIT("profile ")))
+                sec = trim(sec.ptr + 8, sec.len - 8);
+            else if (config_file && !s3w_slice_eq_cstr(sec, "default"))
+                sec = S3W_SLICE_NULL; /* [sso-session x], [services x]: not a profile */
+            in = sec.len && s3w_slice_eq(sec, want);
+            if (in)
+                *found = true;
+            continue;
+        }
+        const char *eq = memchr(l.ptr, '=', l.len);
+        if (!eq)
+            return fail(err, CREDS_E_INVALID, "%s:%zu: expected \"key = value\"", fname, lineno);
+        struct s3w_slice k = trim(l.ptr, (size_t)(eq - l.ptr));
+        struct s3w_slice v = trim(eq + 1, l.len - (size_t)(eq - l.ptr) - 1);
+        if (k.len == 0)
+            return fail(err, CREDS_E_INVALID, "%s:%zu: a key is missing before '='", fname,
+                        lineno);
+        if (v.len == 0) {
+            nested = true; /* "s3 =" followed by indented lines */
+            continue;
+        }
+        if (in && !set_key(p, k, v))
+            return fail(err, CREDS_E_INVALID, "%s:%zu: the value of %.*s is too long or invalid",
+                        fname, lineno, (int)(k.len > 64 ? 64 : k.len), k.ptr);
+    }
+    return CREDS_OK;
+}
+
+int creds_profile_parse(const char *credentials, size_t clen, const char *config, size_t flen,
+                        const char *name, struct creds_profile *out, struct creds_error *err)
+{
+    memset(out, 0, sizeof *out);
+    bool found = false;
+    int rc = CREDS_OK;
+    /* config first, then credentials: credentials-file keys win */
+    if (config)
+        rc = parse_ini(config, flen, true, "config", name, out, &found, err);
+    if (rc == CREDS_OK && credentials)
+        rc = parse_ini(credentials, clen, false, "credentials", name, out, &found, err);
+    if (rc != CREDS_OK) {
+        creds_wipe(&out->creds);
+        return rc;
+    }
+    if (!found)
+        return fail(err, CREDS_E_ABSENT, "profile %s not found", name);
+    bool hid = out->creds.access_key_id[0], hsk = out->creds.secret_access_key[0];
+    if (hid != hsk) {
+        creds_wipe(&out->creds);
+        return fail(err, CREDS_E_INVALID, "profile %s has %s but not %s", name,
+                    hid ? "aws_access_key_id" : "aws_secret_access_key",
+                    hid ? "aws_secret_access_key" : "aws_access_key_id");
+    }
+    out->has_keys = hid;
+    return CREDS_OK;
+}
+
+/* ---- time -------------------------------------------------------------------- */
+
+static bool digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int64_t creds_parse_time(const char *s, size_t len)
+{
+    /* YYYY-MM-DDTHH:MM:SS */
+    int Y, M, D, h, m, sec;
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':' || !digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
+        !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &m) ||
+        !digits(s + 17, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        i++;
+        size_t f = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == f)
+            return -1;
+    }
+    int off = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh, om;
+        if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        off = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return -1;
+    }
+    if (i != len)
+        return -1;
+    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
+                     .tm_hour = h, .tm_min = m, .tm_sec = sec };
+    return (int64_t)timegm(&tm) - off;
+}
+
+int64_t creds_refresh_at(int64_t now, int64_t expiration, uint32_t refresh_before)
+{
+    if (expiration == 0)
+        return 0;
+    int64_t at = expiration - (int64_t)refresh_before;
+    /* short-lived credentials: use them for half their remaining life rather
+     * than refreshing at once (and then again and again) */
+    int64_t half = now + (expiration - now) / 2;
+    if (at < half)
+        at = half;
+    if (at <= now)
+        at = now + 1;
+    return at;
+}
+
+uint64_t creds_retry_delay_ms(unsigned attempt, double rand01)
+{
+    uint64_t base = 1000;
+    for (unsigned i = 0; i < attempt && base < 60000; i++)
+        base *= 2;
+    if (base > 60000)
+        base = 60000;
+    if (rand01 < 0 || rand01 >= 1)
+        rand01 = 0;
+    return base / 2 + (uint64_t)(rand01 * (double)(base / 2));
+}
+
+/* ---- metadata JSON ------------------------------------------------------------ */
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int creds_parse_metadata_json(const char *json, size_t len, struct creds *out,
+                              struct creds_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len > CREDS_MAX_INPUT)
+        return fail(err, CREDS_E_INVALID, "credentials document larger than %u bytes",
+                    CREDS_MAX_INPUT);
+    cJSON *doc = cJSON_ParseWithLength(json, len);
+    int rc = CREDS_OK;
+    if (!cJSON_IsObject(doc)) {
+        rc = fail(err, CREDS_E_INVALID, "credentials document is not a JSON object");
+        goto cleanup;
+    }
+    const char *code = jstr(doc, "Code");
+    if (code && strcmp(code, "Success") != 0) {
+        const char *msg = jstr(doc, "Message");
+        rc = fail(err, CREDS_E_REMOTE, "%.64s: %.160s", code, msg ? msg : "");
+        goto cleanup;
+    }
+    const char *id = jstr(doc, "AccessKeyId"), *sk = jstr(doc, "SecretAccessKey");
+    const char *tok = jstr(doc, "Token"), *exp = jstr(doc, "Expiration");
+    if (!id || !sk || !*id || !*sk) {
+        rc = fail(err, CREDS_E_INVALID, "credentials document has no AccessKeyId/SecretAccessKey");
+        goto cleanup;
+    }
+    if (!put(out->access_key_id, sizeof out->access_key_id, id, strlen(id)) ||
+        !put(out->secret_access_key, sizeof out->secret_access_key, sk, strlen(sk)) ||
+        (tok && !put(out->session_token, sizeof out->session_token, tok, strlen(tok)))) {
+        rc = fail(err, CREDS_E_INVALID, "a credential field is too long");
+        goto cleanup;
+    }
+    if (exp) {
+        out->expiration = creds_parse_time(exp, strlen(exp));
+        if (out->expiration < 0) {
+            rc = fail(err, CREDS_E_INVALID, "invalid Expiration \"%.40s\"", exp);
+            goto cleanup;
+        }
+    }
+cleanup:
+    if (rc != CREDS_OK)
+        creds_wipe(out);
+    if (doc) {
+        /* the parsed tree holds the secret: wipe its strings before freeing */
+        for (cJSON *it = doc->child; it; it = it->next)
+            if (cJSON_IsString(it) && it->valuestring)
+                s3w_wipe(it->valuestring, strlen(it->valuestring));
+        cJSON_Delete(doc);
+    }
+    return rc;
+}
+
+/* ---- STS XML -------------------------------------------------------------------- */
+
+/* Finds <tag>text</tag> within [p, end); returns the text slice or an empty
+ * slice with ptr NULL. */
+static struct s3w_slice xml_find(const char *p, const char *end, const char *tag)
+{
+    char open[48], close[48];
+    int no = snprintf(open, sizeof open, "<%s>", tag);
+    int nc = snprintf(close, sizeof close, "</%s>", tag);
+    size_t n = (size_t)(end - p);
+    const char *a = memmem(p, n, open, (size_t)no);
+    if (!a)
+        return S3W_SLICE_NULL;
+    a += no;
+    const char *b = memmem(a, (size_t)(end - a), close, (size_t)nc);
+    if (!b)
+        return S3W_SLICE_NULL;
+    return s3w_slice(a, (size_t)(b - a));
+}
+
+/* Copies XML text, decoding the five predefined entities. */
+static bool xml_copy(char *dst, size_t cap, struct s3w_slice s)
+{
+    static const struct { const char *ent; char c; } ents[] = {
+        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
+    };
+    size_t o = 0;
+    for (size_t i = 0; i < s.len;) {
+        char c = s.ptr[i];
+        size_t adv = 1;
+        if (c == '&') {
+            bool ok = false;
+            for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
+                size_t el = strlen(ents[e].ent);
+                if (s.len - i >= el && memcmp(s.ptr + i, ents[e].ent, el) == 0) {
+                    c = ents[e].c;
+                    adv = el;
+                    ok = true;
+                    break;
+                }
+            }
+            if (!ok)
+                return false;
+        }
+        if (o + 1 >= cap)
+            return false;
+        dst[o++] = c;
+        i += adv;
+    }
+    dst[o] = '\0';
+    return true;
+}
+
+int creds_parse_sts_xml(const char *xml, size_t len, struct creds *out, struct creds_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len > CREDS_MAX_INPUT)
+        return fail(err, CREDS_E_INVALID, "STS response larger than %u bytes", CREDS_MAX_INPUT);
+    const char *end = xml + len;
+    if (memmem(xml, len, "<ErrorResponse", 14)) {
+        char code[64] = "", msg[160] = "";
+        xml_copy(code, sizeof code, xml_find(xml, end, "Code"));
+        xml_copy(msg, sizeof msg, xml_find(xml, end, "Message"));
+        return fail(err, CREDS_E_REMOTE, "%s: %s", code[0] ? code : "UnknownError", msg);
+    }
+    struct s3w_slice cr = xml_find(xml, end, "Credentials");
+    if (!cr.ptr)
+        return fail(err, CREDS_E_INVALID, "STS response has no Credentials");
+    const char *ce = cr.ptr + cr.len;
+    struct s3w_slice id = xml_find(cr.ptr, ce, "AccessKeyId");
+    struct s3w_slice sk = xml_find(cr.ptr, ce, "SecretAccessKey");
+    struct s3w_slice tok = xml_find(cr.ptr, ce, "SessionToken");
+    struct s3w_slice exp = xml_find(cr.ptr, ce, "Expiration");
+    if (!id.len || !sk.len || !tok.len || !exp.len)
+        return fail(err, CREDS_E_INVALID,
+                    "STS Credentials lack AccessKeyId, SecretAccessKey, SessionToken or Expiration");
+    if (!xml_copy(out->access_key_id, sizeof out->access_key_id, id) ||
+        !xml_copy(out->secret_access_key, sizeof out->secret_access_key, sk) ||
+        !xml_copy(out->session_token, sizeof out->session_token, tok)) {
+        creds_wipe(out);
+        return fail(err, CREDS_E_INVALID, "a credential field is too long or badly escaped");
+    }
+    out->expiration = creds_parse_time(exp.ptr, exp.len);
+    if (out->expiration < 0) {
+        creds_wipe(out);
+        return fail(err, CREDS_E_INVALID, "invalid Expiration \"%.*s\"",
+                    (int)(exp.len > 40 ? 40 : exp.len), exp.ptr);
+    }
+    return CREDS_OK;
+}
