@@ -288,7 +288,7 @@ struct crt_case {
     struct treq r;
 };
 
-#define MAX_CRT 16
+#define MAX_CRT 24
 
 /* Runs tests/unit/sigv4/v4a/crt_sign.py under /usr/bin/python3 (Debian's,
  * which has python3-awscrt) and parses its blocks. */
@@ -349,7 +349,9 @@ static int crt_setup(void **state)
 {
     (void)state;
     s_ncrt = load_crt_cases(s_crt, MAX_CRT);
-    return s_ncrt == 14 ? 0 : -1;
+    /* 14 awscrt cases, plus 3 signed by botocore when it is installed
+     * (crt_sign.py says on stderr when it is not). */
+    return s_ncrt == 14 || s_ncrt == 17 ? 0 : -1;
 }
 
 static struct crt_case *crt_find(const char *name)
@@ -368,7 +370,9 @@ static void test_crt_requests_verify(void **state)
     struct sigv4_verify_opts o;
     struct sigv4_error err;
     opts_init(&o, cache, "s3", SIGV4_URI_S3, NULL);
-    assert_int_equal(s_ncrt, 14);
+    assert_true(s_ncrt == 14 || s_ncrt == 17);
+    if (s_ncrt == 14)
+        print_message("note: botocore not found, only awscrt-signed requests checked\n");
     for (int i = 0; i < s_ncrt; i++) {
         struct crt_case *c = &s_crt[i];
         enum sigv4_errcode got = verify_req(&c->r, c->now, &o, &err);

@@ -15,10 +15,19 @@ Output, one block per request (no value holds a tab or a newline):
     H <name>\t<value>          (repeated, in request order)
     END
 Run with /usr/bin/python3 (the Debian interpreter that has awscrt).
+
+If botocore can be found (here, or in the site-packages of the `python3` on
+PATH, where the pip-installed boto3 lives), three more requests are signed by
+botocore's own SigV4a signers (botocore.crt.auth.CrtS3SigV4AsymAuth and
+...QueryAuth, what boto3 uses for S3 Multi-Region Access Points), at the
+current time; their CASE names start with "boto-". Otherwise a note goes to
+stderr and only the awscrt cases are printed.
 """
 import datetime
 import hashlib
+import subprocess
 import sys
+import time
 
 from awscrt import auth, http
 
@@ -87,4 +96,63 @@ sign("stream-ecdsa-trailer", "header", "us-*", "PUT", "/stream-trailer",
      H + [("Content-Encoding", "aws-chunked"), ("X-Amz-Decoded-Content-Length", "66560"),
           ("X-Amz-Trailer", "x-amz-checksum-crc32")],
      body_value="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
+
+
+def find_botocore():
+    try:
+        import botocore.auth  # noqa: F401
+        import botocore.crt.auth  # noqa: F401
+        return True
+    except ImportError:
+        pass
+    try:
+        out = subprocess.run(
+            ["python3", "-c", "import os, botocore; "
+             "print(os.path.dirname(os.path.dirname(botocore.__file__)))"],
+            capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    if out.returncode != 0 or not out.stdout.strip():
+        return False
+    sys.path.append(out.stdout.strip())  # after dist-packages: awscrt stays Debian's
+    try:
+        # botocore.auth first: importing botocore.crt.auth alone is circular.
+        import botocore.auth  # noqa: F401
+        import botocore.crt.auth  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def emit_boto(name, form, region_set, req):
+    path = req.url.split("examplebucket.s3.amazonaws.com", 1)[1]
+    out = ["CASE " + name, "FORM " + form, "REGIONSET " + region_set, "AKID " + AKID,
+           "NOW %d" % int(time.time()), "METHOD " + req.method, "TARGET " + path,
+           "H Host\texamplebucket.s3.amazonaws.com"]
+    for k, v in req.headers.items():
+        if k.lower() == "host":
+            continue
+        out.append("H %s\t%s" % (k, v))
+    out.append("END")
+    print("\n".join(out))
+
+
+if find_botocore():
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from botocore.crt import auth as crtauth
+    creds = Credentials(AKID, SECRET)
+    base = "https://examplebucket.s3.amazonaws.com"
+    r = AWSRequest(method="PUT", url=base + "/boto/a%20b/c~d", data=b"hello boto",
+                   headers={"Content-Type": "text/plain", "x-amz-meta-k": "v  v"})
+    crtauth.CrtS3SigV4AsymAuth(creds, "s3", "*").add_auth(r)
+    emit_boto("boto-put", "header", "*", r)
+    r = AWSRequest(method="GET", url=base + "/%E1%88%B4%20x/y%2Bz?list-type=2&prefix=a%2Fb%2F")
+    crtauth.CrtS3SigV4AsymAuth(creds, "s3", "us-*").add_auth(r)
+    emit_boto("boto-unicode-list", "header", "us-*", r)
+    r = AWSRequest(method="GET", url=base + "/photos/a.jpg?versionId=1")
+    crtauth.CrtS3SigV4AsymQueryAuth(creds, "s3", "us-east-1,eu-*", expires=600).add_auth(r)
+    emit_boto("boto-presign", "query", "us-east-1,eu-*", r)
+else:
+    print("crt_sign.py: botocore not found; botocore SigV4a cases skipped", file=sys.stderr)
 sys.stdout.flush()
