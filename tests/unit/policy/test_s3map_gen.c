@@ -1,0 +1,64 @@
+/*
+ * test_s3map_gen.c - the committed generated files are what
+ * policy/gen_s3ops.py makes from its inputs today (policy/s3ops_table.c and
+ * tests/unit/policy/test_s3map_botocore.c), so nobody edits them by hand or
+ * updates one input without regenerating.
+ *
+ * Needs python3 with the botocore the table was made from; skipped (exit 77)
+ * when that is not on this machine, since another botocore release is
+ * another model, not a failure of the table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    return rc == -1 ? -1 : (rc >> 8) & 0xff;
+}
+
+int main(void)
+{
+    const char *src = getenv("S3W_SOURCE_ROOT");
+    if (!src) {
+        printf("S3W_SOURCE_ROOT not set: skipped\n");
+        return 77;
+    }
+    /* the botocore version the table records */
+    char path[4096], cmd[8192];
+    snprintf(path, sizeof path, "%s/policy/s3ops_table.c", src);
+    size_t len;
+    char *table = tu_read_file(path, &len);
+    if (!table)
+        return 1;
+    const char *v = strstr(table, "From botocore ");
+    char want[64] = "";
+    if (v)
+        sscanf(v + strlen("From botocore "), "%63s", want);
+    free(table);
+    if (!want[0]) {
+        printf("no botocore version in %s\n", path);
+        return 1;
+    }
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import botocore,sys; sys.exit(0 if botocore.__version__ == \"%s\" else 3)' "
+             ">/dev/null 2>&1",
+             want);
+    if (run(cmd) != 0) {
+        printf("python3 with botocore %s not available: skipped\n", want);
+        return 77;
+    }
+    snprintf(cmd, sizeof cmd, "cd '%s' && python3 policy/gen_s3ops.py --check && "
+                              "python3 policy/gen_s3ops.py --requests --check", src);
+    int rc = run(cmd);
+    if (rc != 0) {
+        printf("generated files are stale: run python3 policy/gen_s3ops.py "
+               "[--requests] from the repository root (rc %d)\n", rc);
+        return 1;
+    }
+    printf("policy/s3ops_table.c and test_s3map_botocore.c match botocore %s\n", want);
+    return 0;
+}
