@@ -3,7 +3,7 @@
  *
  * A case file is {"groups": [{"base": {simulate input without "request"},
  * "cases": [{"name", "request", <overrides of base fields>, "expect",
- * "message"?, "statements"?}]}]}. Each case runs through
+ * "message"?, "statements"?, "note"?}]}]}. Each case runs through
  * policy_simulate_json(); the result must equal "expect", the message (when
  * given) must be equal byte for byte, and every listed Sid must be among the
  * deciding statements. Expected answers are written by hand from AWS's
@@ -53,7 +53,8 @@ static inline int runner_run_file(const char *name, size_t *ncases)
             const cJSON *f;
             cJSON_ArrayForEach(f, c) {
                 if (!strcmp(f->string, "name") || !strcmp(f->string, "expect") ||
-                    !strcmp(f->string, "message") || !strcmp(f->string, "statements"))
+                    !strcmp(f->string, "message") || !strcmp(f->string, "statements") ||
+                    !strcmp(f->string, "note"))
                     continue;
                 cJSON_DeleteItemFromObjectCaseSensitive(in, f->string);
                 cJSON_AddItemToObject(in, f->string, cJSON_Duplicate(f, 1));
