@@ -1,6 +1,7 @@
 /*
  * checksum.c - S3 additional checksums (see checksum.h).
  *
+ * CRC32: ISA-L's crc32_gzip_refl when the build found libisal, else zlib.
  * CRC32C: ISA-L's crc32_iscsi when the build found libisal (it picks an
  * SSE4.2/PCLMUL kernel at run time), otherwise the portable slicing-by-8
  * below. tests/bench/bench_chunked.c measures both on the build machine;
@@ -78,10 +79,28 @@ enum sigv4_cksum_algo sigv4_cksum_algo_from_header(struct s3w_slice name)
 
 /* ---- CRC kernels ------------------------------------------------------------ */
 
-uint32_t sigv4_crc32(uint32_t crc, const void *p, size_t n)
+uint32_t sigv4_crc32_zlib(uint32_t crc, const void *p, size_t n)
 {
     /* crc32_z takes a size_t length (zlib >= 1.2.9). */
     return (uint32_t)crc32_z(crc, (const Bytef *)p, n);
+}
+
+uint32_t sigv4_crc32(uint32_t crc, const void *p, size_t n)
+{
+#if S3W_HAVE_ISAL
+    /* ISA-L's crc32_gzip_refl is the same CRC-32 (reflected 0xEDB88320)
+     * with zlib's calling convention (inverts on entry and exit), folded
+     * with PCLMULQDQ: several times zlib 1.2.13's table-driven speed. */
+    while (n > 0) {
+        uint64_t step = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
+        crc = crc32_gzip_refl(crc, (const unsigned char *)p, step);
+        p = (const uint8_t *)p + step;
+        n -= (size_t)step;
+    }
+    return crc;
+#else
+    return sigv4_crc32_zlib(crc, p, n);
+#endif
 }
 
 static inline uint64_t load_le64(const uint8_t *p)

@@ -8,7 +8,8 @@
  * The algorithm may also be named by `x-amz-sdk-checksum-algorithm`
  * (CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
  *
- *   CRC32      zlib's crc32 (reflected 0xEDB88320)             4 bytes
+ *   CRC32      reflected 0xEDB88320 (zlib's); ISA-L when       4 bytes
+ *              S3W_HAVE_ISAL, else zlib
  *   CRC32C     Castagnoli (reflected 0x82F63B78); ISA-L when    4 bytes
  *              S3W_HAVE_ISAL, else slicing-by-8 (see checksum.c)
  *   CRC64NVME  CRC-64/NVME: reflected 0x9a6c9329ac4bc9b5,       8 bytes
@@ -105,6 +106,8 @@ bool sigv4_cksum_b64_matches(struct s3w_slice presented_b64,
 /* Each takes and returns the finalised value, so crc(a||b) ==
  * f(f(0, a), b) with 0 as the initial value, like zlib's crc32(). */
 uint32_t sigv4_crc32(uint32_t crc, const void *p, size_t n);
+/* zlib's crc32, always built (ISA-L comparison). */
+uint32_t sigv4_crc32_zlib(uint32_t crc, const void *p, size_t n);
 uint32_t sigv4_crc32c(uint32_t crc, const void *p, size_t n);
 /* The portable slicing-by-8 CRC32C, always built (ISA-L comparison). */
 uint32_t sigv4_crc32c_sw(uint32_t crc, const void *p, size_t n);

@@ -208,11 +208,12 @@ int main(int argc, char **argv)
     struct {
         const char *name;
         int which;
-    } ck[] = { { "crc32 (zlib)", 0 },           { "crc32c (ISA-L)", 1 },
+    } ck[] = { { "crc32 (zlib)", 5 },           { "crc32 (ISA-L)", 0 },
+               { "crc32c (ISA-L)", 1 },
                { "crc32c (slicing-by-8)", 2 },   { "crc64nvme (slicing-by-8)", 3 },
                { "sha1 (EVP)", 4 } };
     for (size_t i = 0; i < sizeof ck / sizeof ck[0]; i++) {
-        if (ck[i].which == 1 && !S3W_HAVE_ISAL) {
+        if ((ck[i].which == 0 || ck[i].which == 1) && !S3W_HAVE_ISAL) {
             printf("  %-34s  (not built: no libisal)\n", ck[i].name);
             continue;
         }
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
             case 1: acc += sigv4_crc32c(0, data, stream); break;
             case 2: acc += sigv4_crc32c_sw(0, data, stream); break;
             case 3: acc += sigv4_crc64nvme(0, data, stream); break;
+            case 5: acc += sigv4_crc32_zlib(0, data, stream); break;
             default: {
                 struct sigv4_cksum c;
                 uint8_t dg[SIGV4_CKSUM_MAX_DIGEST];
