@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The README's first command, deploy/demo.sh, end to end: start (with the
+binary under test instead of a rebuild, on free ports and its own state
+dir), run one allowed and one denied command it prints, check the audit
+log, stop, and check nothing is left running.
+"""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+PENDING = {}
+
+
+class Demo(Case):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tmpdir("demo")
+        cls.port, cls.moto_port = free_ports(2)
+        cls.env = dict(os.environ, S3W_DEMO_SKIP_BUILD="1", S3W_BIN=BIN, S3W_PYTHON=PY,
+                       S3W_DEMO_DIR=cls.dir, S3W_DEMO_PORT=str(cls.port),
+                       S3W_DEMO_MOTO_PORT=str(cls.moto_port))
+        on_cleanup(cls.stop)
+        cls.start = subprocess.run(["bash", os.path.join(ROOT, "deploy/demo.sh")], env=cls.env,
+                                   capture_output=True, text=True, timeout=240)
+
+    @classmethod
+    def stop(cls):
+        return subprocess.run(["bash", os.path.join(ROOT, "deploy/demo.sh"), "stop"], env=cls.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def aws(self, profile, *args):
+        env = cli_env()
+        env.update(AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.dir, "credentials"),
+                   AWS_CONFIG_FILE=os.path.join(self.dir, "config"))
+        p = subprocess.run(["aws", "--endpoint-url", f"http://127.0.0.1:{self.port}", "--profile", profile]
+                           + list(args), env=env, capture_output=True, text=True, timeout=120)
+        return CliResult(p)
+
+    def test_1_started_and_printed_commands(self):
+        self.assertEqual(self.start.returncode, 0, self.start.stdout[-3000:] + self.start.stderr[-3000:])
+        out = self.start.stdout
+        self.assertIn(f"s3warden is running on http://127.0.0.1:{self.port}", out)
+        self.assertIn("--profile partner-app s3 cp s3://acme-shared/reports/2026-q3.csv -", out)
+        self.assertIn("bash deploy/demo.sh stop", out)
+        # the two commands it ran itself: one allowed, one denied with the reason
+        self.assertIn("2026-Q3,1234567", out)
+        self.assertIn("with an explicit deny in a resource-based policy", out)
+
+    def test_2_allowed_and_denied(self):
+        r = self.aws("partner-app", "s3", "cp", "s3://acme-shared/reports/2026-q3.csv", "-")
+        self.assertCliOk(r)
+        self.assertEqual(r.out, "quarter,revenue\n2026-Q3,1234567\n")
+        r = self.aws("partner-intern", "s3api", "get-object", "--bucket", "acme-shared", "--key", "README.txt",
+                     os.path.join(self.dir, "out"))
+        self.assertCliError(r, "AccessDenied", denied_message(
+            user_arn("222222222222", "partner-intern"), "s3:GetObject", "arn:aws:s3:::acme-shared/README.txt",
+            explicit("resource-based")))
+        r = self.aws("partner-app", "s3api", "put-object", "--bucket", "acme-shared", "--key", "reports/forged.csv",
+                     "--body", os.path.join(self.dir, "hello.txt"))
+        self.assertCliError(r, "AccessDenied", denied_message(
+            session_arn("222222222222", "partner-reader", "i-0123456789abcdef0"), "s3:PutObject",
+            "arn:aws:s3:::acme-shared/reports/forged.csv", no_allow("resource-based", "s3:PutObject")))
+        with open(os.path.join(self.dir, "audit.log")) as f:
+            recs = [json.loads(line) for line in f if line.strip()]
+        denied = [x for x in recs if x.get("userIdentity", {}).get("principalId") == "AIDAPARTNERINTERN001"]
+        self.assertTrue(denied and denied[-1]["decision"] != "Allowed", recs[-3:])
+
+    def test_3_stop_leaves_nothing_running(self):
+        pids = []
+        for f in ("s3warden.pid", "moto/moto.pid"):
+            with open(os.path.join(self.dir, f)) as fh:
+                pids.append(int(fh.read().strip()))
+        r = self.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for pid in pids:
+            self.assertFalse(os.path.exists(f"/proc/{pid}") and
+                             open(f"/proc/{pid}/stat").read().split()[2] != "Z", f"pid {pid} still running")
+        st = subprocess.run(["bash", os.path.join(ROOT, "deploy/demo.sh"), "status"], env=self.env,
+                            capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(st.returncode, 0)
+        self.assertIn("s3warden not running", st.stdout)
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+if __name__ == "__main__":
+    main(PENDING)
