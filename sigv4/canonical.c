@@ -13,6 +13,32 @@
 
 static const char HEXU[] = "0123456789ABCDEF";
 
+/* Appends with an inline fast path: the canonical request is built from many
+ * small pieces, and with a reused (per-worker) buffer the room is almost
+ * always there; reserve() + s3w_buf_append per piece were ~20% of the
+ * samples of a cached verification (perf on bench_sigv4). Same
+ * contract as s3w_buf_append: the cap (max) is still enforced. */
+static inline int app(struct s3w_buf *b, const void *p, size_t n)
+{
+    if (b->ptr && n < b->cap - b->len && b->len + n <= b->max) {
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        b->ptr[b->len] = '\0';
+        return 0;
+    }
+    return s3w_buf_append(b, p, n);
+}
+
+static inline int app_char(struct s3w_buf *b, char c)
+{
+    return app(b, &c, 1);
+}
+
+static inline int app_slice(struct s3w_buf *b, struct s3w_slice s)
+{
+    return app(b, s.ptr, s.len);
+}
+
 static inline bool unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -58,7 +84,7 @@ int sigv4_uri_encode(struct s3w_slice in, bool keep_slash, struct s3w_buf *out)
     while (i < in.len) {
         size_t n = in.len - i < 64 ? in.len - i : 64;
         char *e = enc_into(tmp, s3w_slice(in.ptr + i, n), keep_slash);
-        int rc = s3w_buf_append(out, tmp, (size_t)(e - tmp));
+        int rc = app(out, tmp, (size_t)(e - tmp));
         if (rc)
             return rc;
         i += n;
@@ -92,7 +118,7 @@ static int uri_s3(struct s3w_slice p, struct s3w_buf *out)
     int rc;
 
     if (p.len == 0 || p.ptr[0] != '/') {
-        rc = s3w_buf_append_char(out, '/');
+        rc = app_char(out, '/');
         if (rc)
             return rc;
     }
@@ -122,7 +148,7 @@ static int uri_s3(struct s3w_slice p, struct s3w_buf *out)
             k += take;
         }
         if (j < p.len) {
-            rc = s3w_buf_append_char(out, '/');
+            rc = app_char(out, '/');
             if (rc)
                 return rc;
         }
@@ -140,7 +166,7 @@ static int uri_generic(struct s3w_slice p, bool normalize, struct s3w_buf *out)
     if (!normalize) {
         int rc = 0;
         if (p.len == 0 || p.ptr[0] != '/')
-            rc = s3w_buf_append_char(out, '/');
+            rc = app_char(out, '/');
         return rc ? rc : sigv4_uri_encode(p, true, out);
     }
 
@@ -176,11 +202,11 @@ static int uri_generic(struct s3w_slice p, bool normalize, struct s3w_buf *out)
         }
         i = j;
     }
-    int rc = s3w_buf_append_char(out, '/');
+    int rc = app_char(out, '/');
     for (size_t s = 0; s < ns && !rc; s++) {
         rc = sigv4_uri_encode(s3w_slice(p.ptr + so[s], sl[s]), false, out);
         if (!rc && (s + 1 < ns || trailing))
-            rc = s3w_buf_append_char(out, '/');
+            rc = app_char(out, '/');
     }
     return rc;
 }
@@ -305,11 +331,11 @@ int sigv4_canonical_query(struct s3w_slice raw_query, bool exclude_signature,
     }
     qsort_r(qp, np, sizeof qp[0], qcmp, scratch);
     for (size_t p = 0; p < np; p++) {
-        if (p && (rc = s3w_buf_append_char(out, '&')))
+        if (p && (rc = app_char(out, '&')))
             return rc;
-        if ((rc = s3w_buf_append(out, scratch + qp[p].k, qp[p].kl)) ||
-            (rc = s3w_buf_append_char(out, '=')) ||
-            (rc = s3w_buf_append(out, scratch + qp[p].v, qp[p].vl)))
+        if ((rc = app(out, scratch + qp[p].k, qp[p].kl)) ||
+            (rc = app_char(out, '=')) ||
+            (rc = app(out, scratch + qp[p].v, qp[p].vl)))
             return rc;
     }
     return 0;
@@ -338,11 +364,11 @@ static int append_trimall(struct s3w_buf *out, struct s3w_slice v)
         size_t j = i;
         while (j < v.len && !sigv4_int_ws(v.ptr[j]))
             j++;
-        int rc = s3w_buf_append(out, v.ptr + i, j - i);
+        int rc = app(out, v.ptr + i, j - i);
         if (rc)
             return rc;
         if (j < v.len) {
-            if ((rc = s3w_buf_append_char(out, ' ')))
+            if ((rc = app_char(out, ' ')))
                 return rc;
             while (j < v.len && sigv4_int_ws(v.ptr[j]))
                 j++;
@@ -354,13 +380,18 @@ static int append_trimall(struct s3w_buf *out, struct s3w_slice v)
 
 static int append_lower(struct s3w_buf *out, struct s3w_slice s)
 {
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        int rc = s3w_buf_append_char(out, c);
+    char tmp[128];
+    size_t i = 0;
+    while (i < s.len) {
+        size_t n = s.len - i < sizeof tmp ? s.len - i : sizeof tmp;
+        for (size_t k = 0; k < n; k++) {
+            char c = s.ptr[i + k];
+            tmp[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        int rc = app(out, tmp, n);
         if (rc)
             return rc;
+        i += n;
     }
     return 0;
 }
@@ -382,13 +413,13 @@ int sigv4_canonical_headers(const struct sigv4_header *headers, size_t n,
         if (name.len == 0)
             return S3W_E_INVAL;
         if ((rc = append_lower(out, name)) ||
-            (rc = s3w_buf_append_char(out, ':')))
+            (rc = app_char(out, ':')))
             return rc;
         bool found = false;
         for (size_t h = 0; h < n; h++) {
             if (!s3w_slice_eq_nocase(headers[h].name, name))
                 continue;
-            if (found && (rc = s3w_buf_append_char(out, ',')))
+            if (found && (rc = app_char(out, ',')))
                 return rc;
             if ((rc = append_trimall(out, headers[h].value)))
                 return rc;
@@ -396,7 +427,7 @@ int sigv4_canonical_headers(const struct sigv4_header *headers, size_t n,
         }
         if (!found)
             return S3W_E_INVAL;
-        if ((rc = s3w_buf_append_char(out, '\n')))
+        if ((rc = app_char(out, '\n')))
             return rc;
         i = j + 1;
     }
@@ -418,18 +449,18 @@ int sigv4_canonical_request(const struct sigv4_request *req,
         }
     }
     int rc;
-    if ((rc = s3w_buf_append_slice(out, req->method)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
+    if ((rc = app_slice(out, req->method)) ||
+        (rc = app_char(out, '\n')) ||
         (rc = sigv4_canonical_uri(path, mode, out)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
+        (rc = app_char(out, '\n')) ||
         (rc = sigv4_canonical_query(query, exclude_signature, out)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
+        (rc = app_char(out, '\n')) ||
         (rc = sigv4_canonical_headers(req->headers, req->n_headers,
                                       signed_headers, out)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
+        (rc = app_char(out, '\n')) ||
         (rc = append_lower(out, signed_headers)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
-        (rc = s3w_buf_append_slice(out, payload_hash)))
+        (rc = app_char(out, '\n')) ||
+        (rc = app_slice(out, payload_hash)))
         return rc;
     return 0;
 }
@@ -444,13 +475,13 @@ int sigv4_string_to_sign(struct s3w_slice algorithm, struct s3w_slice amz_date,
     sigv4_sha256(canonical_request.ptr, canonical_request.len, h);
     s3w_hex_encode(h, 32, hex);
     int rc;
-    if ((rc = s3w_buf_append_slice(out, algorithm)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
-        (rc = s3w_buf_append_slice(out, amz_date)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
-        (rc = s3w_buf_append_slice(out, scope)) ||
-        (rc = s3w_buf_append_char(out, '\n')) ||
-        (rc = s3w_buf_append(out, hex, 64)))
+    if ((rc = app_slice(out, algorithm)) ||
+        (rc = app_char(out, '\n')) ||
+        (rc = app_slice(out, amz_date)) ||
+        (rc = app_char(out, '\n')) ||
+        (rc = app_slice(out, scope)) ||
+        (rc = app_char(out, '\n')) ||
+        (rc = app(out, hex, 64)))
         return rc;
     return 0;
 }

@@ -14,13 +14,14 @@
 
 #include "sigv4.h"
 
+/* For public data only (canonical requests, bodies, chunks): the state is
+ * not wiped. Keyed hashing goes through sigv4_hmac_sha256, which wipes. */
 void sigv4_sha256(const void *msg, size_t len, uint8_t out[32])
 {
     SHA256_CTX c;
     SHA256_Init(&c);
     SHA256_Update(&c, msg, len);
     SHA256_Final(out, &c);
-    s3w_wipe(&c, sizeof c);
 }
 
 /* RFC 2104 with B = 64. The ipad/opad blocks and the hash states are derived
@@ -33,10 +34,13 @@ void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
     uint8_t inner[32];
     SHA256_CTX c;
 
-    if (key_len > sizeof k)
-        sigv4_sha256(key, key_len, k);
-    else if (key_len)
+    if (key_len > sizeof k) {
+        SHA256_Init(&c);
+        SHA256_Update(&c, key, key_len);
+        SHA256_Final(k, &c);
+    } else if (key_len) {
         memcpy(k, key, key_len);
+    }
 
     for (size_t i = 0; i < 64; i++)
         pad[i] = k[i] ^ 0x36;

@@ -375,6 +375,12 @@ struct sigv4_verify_opts {
     struct sigv4a_hook v4a;
     /* Optional; if NULL sigv4_verify derives the key (4 HMACs) each time. */
     struct sigv4_keycache *cache;
+    /* Optional per-worker scratch buffer for the canonical request (init it
+     * with s3w_buf_init(b, SIGV4_MAX_CANONICAL) once, clean it up at worker
+     * exit). sigv4_verify() resets it and leaves its storage allocated, so
+     * the steady state does no allocation at all. NULL: a buffer is
+     * allocated and freed per call. Never holds a secret. */
+    struct s3w_buf *scratch;
 };
 
 /* Outcome of a successful verification. Slices point into the request
@@ -414,7 +420,7 @@ struct sigv4_result {
  * secret lookup; the signature (constant-time). Does not read the body: a
  * signed payload hash must be checked later with
  * sigv4_check_payload_sha256(). Uses one canonical-request buffer capped at
- * SIGV4_MAX_CANONICAL; allocation only for that buffer. */
+ * SIGV4_MAX_CANONICAL (opts->scratch if given); no other allocation. */
 int sigv4_verify(const struct sigv4_request *req, int64_t now,
                  const struct sigv4_verify_opts *opts,
                  struct sigv4_result *res, struct sigv4_error *err);

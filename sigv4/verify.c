@@ -312,12 +312,14 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     uint8_t key[32], sig[32], given[32];
     char sts[512];
     size_t sts_len;
-    struct s3w_buf creq;
+    struct s3w_buf own;
+    struct s3w_buf *creqp = opts->scratch ? opts->scratch : &own;
     int rc = -1;
     struct sigv4_auth *a = &res->auth;
     const bool s3 = opts->uri_mode == SIGV4_URI_S3;
 
-    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
+    s3w_buf_init(&own, SIGV4_MAX_CANONICAL);
+    s3w_buf_reset(creqp);
     memset(&res->access_key_id, 0,
            sizeof *res - offsetof(struct sigv4_result, access_key_id));
 
@@ -585,7 +587,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
 
     /* -- canonical request, string to sign, signature --------------------- */
     int crc = sigv4_canonical_request(req, opts->uri_mode, a->signed_headers,
-                                      payload, pre, &creq);
+                                      payload, pre, creqp);
     if (crc == S3W_E_INVAL) {
         /* a signed header is absent, or a bad %-escape in path or query:
          * what the client signed cannot be what we received */
@@ -604,7 +606,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         ? S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC)
         : S3W_SLICE_LIT(SIGV4_ALGORITHM_ECDSA);
     sts_len = sts_build(sts, sizeof sts, alg, amz_date, a->scope,
-                        s3w_buf_slice(&creq));
+                        s3w_buf_slice(creqp));
     if (!sts_len) {
         sigv4_fail(err, SIGV4_ERR_INTERNAL);
         goto out;
@@ -680,7 +682,8 @@ out:
     s3w_wipe(key, sizeof key);
     s3w_wipe(sig, sizeof sig);
     s3w_wipe(given, sizeof given);
-    s3w_buf_cleanup(&creq);
+    s3w_buf_cleanup(&own);
+    s3w_buf_reset(creqp);
     if (rc)
         sigv4_result_cleanup(res);
     return rc;

@@ -134,6 +134,30 @@ static void test_ok_and_result(void **s)
     /* "any region" accepts a scope for another region */
     o.n_regions = 0;
     assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    /* a per-worker scratch buffer: kept allocated, reset between calls, so
+     * a failed call cannot leak into the next */
+    struct s3w_buf scratch;
+    s3w_buf_init(&scratch, SIGV4_MAX_CANONICAL);
+    o.scratch = &scratch;
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    char *kept = scratch.ptr;
+    assert_non_null(kept);
+    assert_int_equal(scratch.len, 0);
+    r->h[1].value = SL("tampered");
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), -1);
+    assert_int_equal(E.code, SIGV4_ERR_SIGNATURE_MISMATCH);
+    r->h[1].value = SL("one");
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_ptr_equal(scratch.ptr, kept);
+    /* a scratch buffer with a small cap is a cap, not an overflow */
+    struct s3w_buf tiny;
+    s3w_buf_init(&tiny, 32);
+    o.scratch = &tiny;
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), -1);
+    assert_int_equal(E.code, SIGV4_ERR_INVALID_REQUEST);
+    assert_string_equal(E.message, "The request is too large to authenticate.");
+    s3w_buf_cleanup(&tiny);
+    s3w_buf_cleanup(&scratch);
     free(r);
 }
 
