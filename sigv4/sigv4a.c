@@ -899,25 +899,25 @@ int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
 {
     if (res->algorithm != SIGV4_ALG_ECDSA_P256_SHA256)
         return 0;
+    bool q = res->presigned;
+    /* A presigned region set is a query parameter and so always in the
+     * canonical query. In header form it must be a signed header, or anyone
+     * on the path could widen it: S3 refuses unsigned x-amz-* headers, and
+     * we refuse this one for every service. */
+    if (!q && !sigv4_result_signed(res, S3W_SLICE_LIT("x-amz-region-set")))
+        return sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
     int rc = sigv4a_region_set_check(res->region_set, region);
     if (rc == 0)
         return 0;
-    bool q = res->presigned;
-    memset(err, 0, sizeof *err);
-    err->code = q ? SIGV4_ERR_QUERY_PARAMS : SIGV4_ERR_HEADER_MALFORMED;
-    err->http_status = 400;
-    err->s3_code = q ? "AuthorizationQueryParametersError" : "AuthorizationHeaderMalformed";
     /* Our region comes from config, not from the request; still cap it. */
     int shown = region.len > 64 ? 64 : (int)region.len;
     const char *pre = q ? "" : "The authorization header is malformed; ";
+    enum sigv4_errcode code = q ? SIGV4_ERR_QUERY_PARAMS : SIGV4_ERR_HEADER_MALFORMED;
     if (rc == SIGV4A_E_REGION_SET)
-        snprintf(err->message, sizeof err->message,
-                 "%sX-Amz-Region-Set is missing or contains an empty region.", pre);
-    else
-        snprintf(err->message, sizeof err->message,
-                 "%sX-Amz-Region-Set does not include the region '%.*s'.", pre, shown,
-                 region.ptr);
-    return -1;
+        return sigv4_failf(err, code, "%sX-Amz-Region-Set is missing or contains an empty region.",
+                           pre);
+    return sigv4_failf(err, code, "%sX-Amz-Region-Set does not include the region '%.*s'.", pre,
+                       shown, region.ptr);
 }
 
 /* ---- signing requests ------------------------------------------------------------ */

@@ -274,11 +274,13 @@ extern const struct sigv4_chain_ops sigv4a_chain_ops;
 
 /* After sigv4_verify() accepted an AWS4-ECDSA-P256-SHA256 request: its region
  * set (header x-amz-region-set, or X-Amz-Region-Set when presigned) must be
- * present and include `region` (the proxy's). Returns 0, or -1 with err set:
- * AuthorizationHeaderMalformed (header form) / AuthorizationQueryParametersError
- * (presigned), naming only our region, never the caller's values. For a
- * SigV4 (HMAC) result it returns 0: the scope's region is checked by
- * sigv4_verify() itself. */
+ * present, signed (header form: in SignedHeaders, for every service - else
+ * 403 AccessDenied "There were headers present in the request which were not
+ * signed"), and include `region` (the proxy's). Returns 0, or -1 with err
+ * set: AuthorizationHeaderMalformed (header form) /
+ * AuthorizationQueryParametersError (presigned), naming only our region,
+ * never the caller's values. For a SigV4 (HMAC) result it returns 0: the
+ * scope's region is checked by sigv4_verify() itself. */
 int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
                         struct sigv4_error *err);
 

@@ -753,6 +753,14 @@ static void test_check_region(void **state)
 
     res.algorithm = SIGV4_ALG_ECDSA_P256_SHA256;
     res.region_set = S3W_SLICE_LIT("eu-*,us-east-1");
+    /* Header form with the region set not signed: refused whatever it says. */
+    res.signed_headers = S3W_SLICE_LIT("host;x-amz-date");
+    assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-east-1"), &err), -1);
+    assert_int_equal(err.code, SIGV4_ERR_UNSIGNED_HEADERS);
+    assert_int_equal(err.http_status, 403);
+    assert_string_equal(err.s3_code, "AccessDenied");
+    assert_string_equal(err.message, "There were headers present in the request which were not signed");
+    res.signed_headers = S3W_SLICE_LIT("host;x-amz-date;x-amz-region-set");
     assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-east-1"), &err), 0);
     assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("eu-west-3"), &err), 0);
 
