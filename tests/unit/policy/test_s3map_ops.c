@@ -292,6 +292,106 @@ static void test_version_variants(void **state)
     assert_int_equal(variants, 10);
 }
 
+/* Header-triggered conditional actions of the json: send the header the
+ * "when" text names and the action must be among the authorizations (on the
+ * source object for copy-source ones). Conditions s3warden does not decide
+ * are listed with the reason. */
+struct trigger {
+    const char *when_prefix;
+    const char *hdr[3][2]; /* up to three headers to add */
+};
+
+static const struct trigger triggers[] = {
+    { "header x-amz-acl or any x-amz-grant-* present", { { "x-amz-acl", "public-read" } } },
+    { "header x-amz-bucket-object-lock-enabled: true",
+      { { "x-amz-bucket-object-lock-enabled", "true" } } },
+    { "header x-amz-bypass-governance-retention: true",
+      { { "x-amz-bypass-governance-retention", "true" } } },
+    { "header x-amz-object-lock-legal-hold present", { { "x-amz-object-lock-legal-hold", "ON" } } },
+    { "header x-amz-object-lock-mode", { { "x-amz-object-lock-mode", "GOVERNANCE" } } },
+    { "header x-amz-object-ownership present",
+      { { "x-amz-object-ownership", "BucketOwnerPreferred" } } },
+    { "header x-amz-tagging present (with x-amz-tagging-directive: REPLACE)",
+      { { "x-amz-tagging", "a=b" }, { "x-amz-tagging-directive", "REPLACE" } } },
+    { "header x-amz-tagging present", { { "x-amz-tagging", "a=b" } } },
+    { "x-amz-copy-source contains ?versionId=", { { NULL, NULL } } }, /* copy source below */
+    { "always (source object", { { NULL, NULL } } },
+};
+
+static const char *const not_decided[][2] = {
+    { "header x-amz-create-session-mode", "same action as the primary one" },
+    { "x-amz-tagging-directive absent or COPY", "iam-dataset only, not AWS's CopyObject row" },
+    { "per <Object> in the XML body", "per key: test_s3map_delete" },
+    { "query versionId present", "test_version_variants" },
+    { "enabling the inventory table", "s3tables: decided by S3 Tables" },
+    { "SSE-KMS table encryption", "kms:/s3tables: decided by those services" },
+    { "table encryption set to SSE-KMS", "kms:/s3tables: decided by those services" },
+};
+
+static void test_header_conditional_actions(void **state)
+{
+    (void)state;
+    static struct s3map_result res;
+    size_t checked = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, ops_json) {
+        const char *name = jstr(row, "operation");
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(row, "conditional_actions")) {
+            const char *when = jstr(c, "when"), *action = jstr(c, "action");
+            const struct trigger *t = NULL;
+            for (size_t i = 0; i < sizeof triggers / sizeof triggers[0] && !t; i++)
+                if (!strncmp(when, triggers[i].when_prefix, strlen(triggers[i].when_prefix)))
+                    t = &triggers[i];
+            if (!t) {
+                bool skip = false;
+                for (size_t i = 0; i < sizeof not_decided / sizeof not_decided[0]; i++)
+                    skip |= !strncmp(when, not_decided[i][0], strlen(not_decided[i][0]));
+                if (!skip)
+                    fail_msg("%s: no trigger for \"%s\"", name, when);
+                continue;
+            }
+            struct synth s;
+            synthesise(row, &s);
+            bool versioned_source = !strncmp(when, "x-amz-copy-source contains", 26);
+            for (size_t i = 0; i < s.nhdr; i++)
+                if (versioned_source && s3w_slice_eq_cstr(s.hdr[i].name, "x-amz-copy-source"))
+                    s.hdr[i].value = S3W_SLICE_LIT(SRC_HEADER "?versionId=v7");
+            for (size_t i = 0; i < 3 && t->hdr[i][0]; i++) {
+                s.hdr[s.nhdr].name = s3w_slice_cstr(t->hdr[i][0]);
+                s.hdr[s.nhdr++].value = s3w_slice_cstr(t->hdr[i][1]);
+            }
+            s.req.nheaders = s.nhdr;
+            int rc = s3map_map(&s.req, &res);
+            if (rc)
+                fail_msg("%s + \"%s\": %d", name, when, rc);
+            if (res.flags & S3MAP_F_DELETE_BODY) {
+                /* DeleteObjects: bypass is per key (s3map_delete_authz) */
+                assert_string_equal(action, "s3:BypassGovernanceRetention");
+                assert_true(res.flags & S3MAP_F_BYPASS_GOVERNANCE);
+                checked++;
+                continue;
+            }
+            const char *resource = jstr(c, "resource");
+            char arn[256];
+            if (resource && !strcmp(resource, "source object"))
+                snprintf(arn, sizeof arn, "%s", SRC_ARN);
+            else
+                expected_arn(row, arn, sizeof arn);
+            bool found = false;
+            for (size_t i = 0; i < res.nauthz; i++)
+                found |= s3w_slice_eq_cstr(res.authz[i].action, action) &&
+                         s3w_slice_eq_cstr(res.authz[i].resource, arn);
+            if (!found)
+                fail_msg("%s + \"%s\": %s on %s missing", name, when, action, arn);
+            checked++;
+        }
+    }
+    /* PutObject 4, CopyObject 6, CreateMultipartUpload 4, CreateBucket 4,
+     * UploadPartCopy 2, DeleteObject 1, DeleteObjects 1, PutObjectRetention 1 */
+    assert_int_equal(checked, 23);
+}
+
 /* Each table row agrees with the json on resource type and (filtered)
  * actions, and has at least one action. */
 static void test_table_rows_match_json(void **state)
@@ -328,6 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_operation_identified),
         cmocka_unit_test(test_version_variants),
+        cmocka_unit_test(test_header_conditional_actions),
         cmocka_unit_test(test_table_rows_match_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
