@@ -19,6 +19,83 @@
 #include "load_internal.h"
 #include "policy.h"
 
+/* ---- load-time string map (duplicate checks in O(1)) ----------------------
+ * Owns copies of its keys; values are borrowed. Grows by doubling; freed at
+ * the end of the load. Keeps loading a config with tens of thousands of
+ * users and keys linear (a reload must stay fast). */
+struct smap {
+    char **keys;
+    const void **vals;
+    size_t cap, n;
+};
+
+static uint64_t smap_hash(const char *k)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+    for (; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static const void *smap_get(const struct smap *m, const char *k)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = (size_t)smap_hash(k) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (strcmp(m->keys[i], k) == 0)
+            return m->vals[i];
+    return NULL;
+}
+
+/* Inserts k -> v (k copied). Returns false only when out of memory. An
+ * existing key keeps its first value. */
+static bool smap_put(struct smap *m, const char *k, const void *v)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        size_t ncap = m->cap ? 2 * m->cap : 64;
+        char **nk = calloc(ncap, sizeof *nk);
+        const void **nv = calloc(ncap, sizeof *nv);
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return false;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i]) {
+                size_t j = (size_t)smap_hash(m->keys[i]) & (ncap - 1);
+                while (nk[j])
+                    j = (j + 1) & (ncap - 1);
+                nk[j] = m->keys[i];
+                nv[j] = m->vals[i];
+            }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = ncap;
+    }
+    size_t i = (size_t)smap_hash(k) & (m->cap - 1);
+    for (; m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (strcmp(m->keys[i], k) == 0)
+            return true;
+    if (!(m->keys[i] = strdup(k)))
+        return false;
+    m->vals[i] = v;
+    m->n++;
+    return true;
+}
+
+static void smap_free(struct smap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
 /* ---- the walker: current JSON path + error sink --------------------------- */
 struct ld {
     const char *file;     /* shown in messages */
@@ -28,7 +105,30 @@ struct ld {
     char path[CONFIG_PATH_MAX];
     size_t plen;
     bool nomem;
+    /* duplicate detection across the whole file */
+    struct smap accounts;   /* account id -> account */
+    struct smap key_ids;    /* access key id */
+    struct smap unique_ids; /* AIDA.../AROA... -> "a user" / "a role" */
+    struct smap names;      /* "u/<account>/<lower name>", "r/<account>/<lower name>" */
+    struct smap role_arns;  /* role ARN -> role */
+    struct smap buckets;    /* bucket name */
 };
+
+static void ld_put(struct ld *L, struct smap *m, const char *k, const void *v)
+{
+    if (!smap_put(m, k, v))
+        L->nomem = true;
+}
+
+/* "<tag>/<account>/<name lower-cased>": IAM names are unique per account,
+ * case-insensitively [IDS]. */
+static void name_key(char *out, size_t cap, char tag, const char *account, const char *name)
+{
+    snprintf(out, cap, "%c/%s/%s", tag, account, name);
+    for (char *c = out; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+}
 
 static void errf(struct ld *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void errf(struct ld *L, const char *fmt, ...)
@@ -643,10 +743,7 @@ static bool is_http_url(const char *u)
 
 static bool account_known(struct ld *L, const char *id)
 {
-    for (size_t i = 0; i < L->cfg->naccounts; i++)
-        if (L->cfg->accounts[i].id && strcmp(L->cfg->accounts[i].id, id) == 0)
-            return true;
-    return false;
+    return smap_get(&L->accounts, id) != NULL;
 }
 
 /* "account": a known 12-digit account id. */
@@ -1051,6 +1148,7 @@ static void load_accounts(struct ld *L, const cJSON *root)
                 pop(L, mk);
                 if (ok) {
                     struct config_account *a = &as[L->cfg->naccounts++];
+                    ld_put(L, &L->accounts, id, a);
                     a->id = id;
                     a->name = name;
                     a->root_arn = dupf(L, "arn:aws:iam::%s:root", id);
@@ -1070,29 +1168,12 @@ static void load_accounts(struct ld *L, const cJSON *root)
  * checked against everything loaded before. */
 static const char *unique_id_owner(struct ld *L, const char *uid)
 {
-    for (size_t i = 0; i < L->cfg->nusers; i++)
-        if (L->cfg->users[i].unique_id && strcmp(L->cfg->users[i].unique_id, uid) == 0)
-            return "a user";
-    for (size_t i = 0; i < L->cfg->nroles; i++)
-        if (L->cfg->roles[i].unique_id && strcmp(L->cfg->roles[i].unique_id, uid) == 0)
-            return "a role";
-    return NULL;
+    return smap_get(&L->unique_ids, uid);
 }
 
 static bool access_key_taken(struct ld *L, const char *id)
 {
-    for (size_t i = 0; i < L->cfg->naccounts; i++)
-        for (size_t k = 0; k < L->cfg->accounts[i].nkeys; k++)
-            if (L->cfg->accounts[i].keys[k].id && strcmp(L->cfg->accounts[i].keys[k].id, id) == 0)
-                return true;
-    for (size_t i = 0; i < L->cfg->nusers; i++)
-        for (size_t k = 0; k < L->cfg->users[i].nkeys; k++)
-            if (L->cfg->users[i].keys[k].id && strcmp(L->cfg->users[i].keys[k].id, id) == 0)
-                return true;
-    for (size_t i = 0; i < L->cfg->nrole_sessions; i++)
-        if (L->cfg->role_sessions[i].key.id && strcmp(L->cfg->role_sessions[i].key.id, id) == 0)
-            return true;
-    return false;
+    return smap_get(&L->key_ids, id) != NULL;
 }
 
 /* Access key id syntax: 16..128 of [A-Z0-9] (IAM AccessKeyId limits);
@@ -1110,8 +1191,10 @@ static char *get_access_key_id(struct ld *L, const cJSON *obj, const char *k)
         errf(L, "the ASIA prefix is reserved for temporary keys minted by the local STS");
     else if (access_key_taken(L, id))
         errf(L, "duplicate access key id %s", id);
-    else
+    else {
         ok = true;
+        ld_put(L, &L->key_ids, id, id);
+    }
     pop(L, m);
     if (!ok) {
         free(id);
@@ -1158,7 +1241,8 @@ static char *get_path(struct ld *L, const cJSON *obj)
     return p;
 }
 
-static char *get_unique_id(struct ld *L, const cJSON *obj, const char *prefix)
+static char *get_unique_id(struct ld *L, const cJSON *obj, const char *prefix,
+                           const char *owner_kind)
 {
     char *u = get_str(L, obj, "unique_id", true);
     if (!u)
@@ -1169,6 +1253,8 @@ static char *get_unique_id(struct ld *L, const cJSON *obj, const char *prefix)
         errf(L, "must be %s followed by upper-case letters and digits (8..128 characters)", prefix);
     else if ((owner = unique_id_owner(L, u)) != NULL)
         errf(L, "duplicate unique id %s (already used by %s)", u, owner);
+    else
+        ld_put(L, &L->unique_ids, u, owner_kind);
     pop(L, m);
     return u;
 }
@@ -1244,18 +1330,19 @@ static void load_users(struct ld *L, const cJSON *root)
                     size_t mn = push_key(L, "name");
                     if (!config_valid_iam_name(u->name, 1, 64))
                         errf(L, "must be 1..64 characters of [A-Za-z0-9+=,.@_-]");
-                    else if (u->account)
-                        for (size_t j = 0; j < L->cfg->nusers; j++)
-                            if (us[j].name && us[j].account && strcmp(us[j].account, u->account) == 0 &&
-                                strcasecmp(us[j].name, u->name) == 0) {
-                                /* IAM user names are unique case-insensitively [IDS] */
-                                errf(L, "duplicate user %s in account %s", u->name, u->account);
-                                break;
-                            }
+                    else if (u->account) {
+                        /* IAM user names are unique case-insensitively [IDS] */
+                        char nk[160];
+                        name_key(nk, sizeof nk, 'u', u->account, u->name);
+                        if (smap_get(&L->names, nk))
+                            errf(L, "duplicate user %s in account %s", u->name, u->account);
+                        else
+                            ld_put(L, &L->names, nk, u);
+                    }
                     pop(L, mn);
                 }
                 u->path = get_path(L, it);
-                u->unique_id = get_unique_id(L, it, "AIDA");
+                u->unique_id = get_unique_id(L, it, "AIDA", "a user");
                 L->cfg->nusers++; /* visible to the duplicate checks from here */
                 if (u->account && u->name && u->path)
                     u->arn = dupf(L, "arn:aws:iam::%s:user%s%s", u->account, u->path, u->name);
@@ -1299,20 +1386,23 @@ static void load_roles(struct ld *L, const cJSON *root)
                     size_t mn = push_key(L, "name");
                     if (!config_valid_iam_name(r->name, 1, 64))
                         errf(L, "must be 1..64 characters of [A-Za-z0-9+=,.@_-]");
-                    else if (r->account)
-                        for (size_t j = 0; j < L->cfg->nroles; j++)
-                            if (rs[j].name && rs[j].account && strcmp(rs[j].account, r->account) == 0 &&
-                                strcasecmp(rs[j].name, r->name) == 0) {
-                                errf(L, "duplicate role %s in account %s", r->name, r->account);
-                                break;
-                            }
+                    else if (r->account) {
+                        char nk[160];
+                        name_key(nk, sizeof nk, 'r', r->account, r->name);
+                        if (smap_get(&L->names, nk))
+                            errf(L, "duplicate role %s in account %s", r->name, r->account);
+                        else
+                            ld_put(L, &L->names, nk, r);
+                    }
                     pop(L, mn);
                 }
                 r->path = get_path(L, it);
-                r->unique_id = get_unique_id(L, it, "AROA");
+                r->unique_id = get_unique_id(L, it, "AROA", "a role");
                 L->cfg->nroles++;
                 if (r->account && r->name && r->path)
                     r->arn = dupf(L, "arn:aws:iam::%s:role%s%s", r->account, r->path, r->name);
+                if (r->arn)
+                    ld_put(L, &L->role_arns, r->arn, r);
                 bool present;
                 /* A trust policy is a resource policy on the role: Principal
                  * is required, and it must allow the caller explicitly
@@ -1336,10 +1426,7 @@ static void load_roles(struct ld *L, const cJSON *root)
 
 static const struct config_role *role_by_arn(struct ld *L, const char *arn)
 {
-    for (size_t i = 0; i < L->cfg->nroles; i++)
-        if (L->cfg->roles[i].arn && strcmp(L->cfg->roles[i].arn, arn) == 0)
-            return &L->cfg->roles[i];
-    return NULL;
+    return smap_get(&L->role_arns, arn);
 }
 
 static void load_role_sessions(struct ld *L, const cJSON *root)
@@ -1425,11 +1512,10 @@ static void load_buckets(struct ld *L, const cJSON *root)
                     if (!valid_bucket_name(b->name))
                         errf(L, "invalid bucket name (3..63 of a-z, 0-9, '.', '-'; "
                                 "starting and ending with a letter or digit)");
-                    for (size_t j = 0; j < L->cfg->nbuckets; j++)
-                        if (bs[j].name && strcmp(bs[j].name, b->name) == 0) {
-                            errf(L, "duplicate bucket %s", b->name);
-                            break;
-                        }
+                    if (smap_get(&L->buckets, b->name))
+                        errf(L, "duplicate bucket %s", b->name);
+                    else
+                        ld_put(L, &L->buckets, b->name, b);
                     pop(L, mn);
                 }
                 L->cfg->nbuckets++;
@@ -1687,6 +1773,12 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         load_sts(&L, root);
     }
     cJSON_Delete(root);
+    smap_free(&L.accounts);
+    smap_free(&L.key_ids);
+    smap_free(&L.unique_ids);
+    smap_free(&L.names);
+    smap_free(&L.role_arns);
+    smap_free(&L.buckets);
     int rc = CONFIG_OK;
     if (L.nomem)
         rc = CONFIG_E_NOMEM;
