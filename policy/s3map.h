@@ -4,7 +4,7 @@
  * Pure, no I/O, no allocation: everything is written into caller-provided,
  * fixed-capacity structs. The pipeline the proxy runs per request:
  *
- *   struct s3map_result *res = <per-connection storage, ~20 KiB>;
+ *   struct s3map_result *res = <per-connection storage, ~22 KiB>;
  *   int rc = s3map_map(&req, res);               // operation + authorizations
  *   if (rc < 0) -> S3 error s3map_error_code(rc) / s3map_error_status(rc)
  *   rc = s3map_fill_context(res, &req, &facts, &ctx);   // condition keys
@@ -34,8 +34,10 @@
  * inside struct s3map_result. Query parameters named x-amz-* (other than the
  * SigV4 presign ones, X-Amz-Algorithm/Credential/Date/Expires/SignedHeaders/
  * Signature/Security-Token) are header equivalents on S3 (presigned URLs
- * hoist headers there), so every header lookup below also sees them; the
- * same name as a header and a query parameter is rejected.
+ * hoist headers there), so every header lookup below also sees them. A
+ * header the mapping reads (x-amz-acl, x-amz-copy-source, ...) given twice -
+ * as two headers, or as a header and a query parameter - is refused with
+ * S3MAP_E_INVALID_ARGUMENT rather than one of the two values authorized.
  *
  * Thread safety: all functions are reentrant; the tables are const.
  */
@@ -73,8 +75,8 @@ enum {
     S3MAP_OK = 0,
     S3MAP_E_NOT_IMPLEMENTED = -1,  /* 501 NotImplemented: no such operation */
     S3MAP_E_INVALID_ARGUMENT = -2, /* 400 InvalidArgument: bad query/header value */
-    S3MAP_E_MALFORMED_XML = -3,    /* 400 MalformedXML (DeleteObjects body) */
-    S3MAP_E_INVALID_TAG = -4,      /* 400 InvalidTag (x-amz-tagging) */
+    S3MAP_E_MALFORMED_XML = -3,    /* 400 MalformedXML (DeleteObjects and other bodies) */
+    S3MAP_E_INVALID_TAG = -4,      /* 400 InvalidTag (x-amz-tagging, a TagSet body) */
     S3MAP_E_KEY_TOO_LONG = -5,     /* 400 KeyTooLongError */
     S3MAP_E_TOO_BIG = -6,          /* 400 InvalidArgument: over a cap above */
     S3MAP_E_CONTEXT_FULL = -7,     /* 500 InternalError: policy_context full */
@@ -269,7 +271,7 @@ enum {
                                      * would not hold) */
 };
 
-/* Filled by s3map_map(). Embed or allocate once (it is ~20 KiB) and reuse;
+/* Filled by s3map_map(). Embed or allocate once (it is ~22 KiB) and reuse;
  * it must not move while a policy_context filled from it is in use.
  * Everything a result's slices point at lives in the result itself or in the
  * caller's request (header values, key, bucket) or conn facts - those must
@@ -307,9 +309,15 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res);
  * the operation's actions take are set (AWS's service authorization
  * reference, via the json), plus the globals. Values borrow from req, facts
  * and res; computed ones (times, ages, decoded tags) are written into res.
- * Call after a successful s3map_map() with the same req.
- * Returns 0, S3MAP_E_INVALID_TAG (bad x-amz-tagging), S3MAP_E_TOO_BIG or
- * S3MAP_E_CONTEXT_FULL. */
+ * Call once, after a successful s3map_map() with the same req.
+ * Value forms: query keys (s3:prefix, ...) present iff the parameter is,
+ * decoded ("prefix=" gives ""); s3:x-amz-copy-source is the decoded
+ * "bucket/key" without a leading '/' or ?versionId (the form AWS's policy
+ * examples match); s3:TlsVersion as given ("1.2"); aws:CurrentTime
+ * "YYYY-MM-DDTHH:MM:SSZ"; aws:EpochTime and s3:signatureAge decimal.
+ * Returns 0, S3MAP_E_INVALID_TAG (bad x-amz-tagging), S3MAP_E_INVALID_ARGUMENT
+ * (a header read here given twice, a retain-until date that is not ISO 8601),
+ * S3MAP_E_TOO_BIG or S3MAP_E_CONTEXT_FULL. */
 int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req,
                        const struct s3map_conn_facts *facts, struct policy_context *ctx);
 
