@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "policy_int.h"
+#include "s3map.h"
 
 /* Diagnostic paths and messages live in fixed buffers: a path deeper than
  * the buffer is cut short on purpose (bounded memory), so GCC's truncation
@@ -34,6 +35,7 @@
 #define S3M_CONDOP "Policy has an invalid condition operator"
 #define S3M_SYNTAX "Invalid policy syntax."
 #define S3M_SIZE "Policy exceeds the maximum allowed document size."
+#define S3M_NO_APPLY "Action does not apply to any resource(s) in statement"
 
 struct cctx {
     struct policy *p;
@@ -715,6 +717,87 @@ static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, 
     return ok;
 }
 
+/* ---- action/resource compatibility (bucket policies) ---------------------- */
+/* Resource types an exact S3 action applies to, as bits of 1 << enum
+ * s3map_resource_type, from the generated operation table; 0 = unknown
+ * action (no judgement). */
+static unsigned action_types(struct s3w_slice act)
+{
+    static const struct { const char *a; unsigned t; } extra[] = {
+        { "s3:putobjectacl", 1u << S3MAP_R_OBJECT },
+        { "s3:putobjecttagging", 1u << S3MAP_R_OBJECT },
+        { "s3:putobjectretention", 1u << S3MAP_R_OBJECT },
+        { "s3:putobjectlegalhold", 1u << S3MAP_R_OBJECT },
+        { "s3:bypassgovernanceretention", 1u << S3MAP_R_OBJECT },
+        { "s3:getobject", 1u << S3MAP_R_OBJECT },
+        { "s3:getobjectversion", 1u << S3MAP_R_OBJECT },
+        { "s3:deleteobject", 1u << S3MAP_R_OBJECT },
+        { "s3:deleteobjectversion", 1u << S3MAP_R_OBJECT },
+        { "s3:putbucketacl", 1u << S3MAP_R_BUCKET },
+        { "s3:putbucketobjectlockconfiguration", 1u << S3MAP_R_BUCKET },
+        { "s3:putbucketownershipcontrols", 1u << S3MAP_R_BUCKET },
+    };
+    unsigned t = 0;
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        if (s3w_slice_eq_cstr(act, extra[i].a))
+            t |= extra[i].t;
+    for (size_t i = 0; i < s3map_op_count(); i++) {
+        const struct s3map_op *op = s3map_op_at(i);
+        const char *const *lists[2] = { op->actions, op->version_actions };
+        for (int l = 0; l < 2; l++)
+            for (const char *const *a = lists[l]; a && *a; a++)
+                if (s3w_slice_eq_nocase(act, s3w_slice_cstr(*a)))
+                    t |= 1u << op->resource_type;
+    }
+    return t;
+}
+
+/* S3 refuses a bucket policy statement none of whose actions applies to any
+ * of its resources (s3:ListBucket on the objects of b only): MalformedPolicy
+ * "Action does not apply to any resource(s) in statement" (IAM-SEMANTICS.md
+ * §7.2). Judged only when every action and resource is exact. */
+static void check_applies(struct cctx *c, const struct stmt *st)
+{
+    unsigned res_types = 0, act_types = 0;
+    if (st->not_action || st->not_resource || !st->nactions || !st->nresources)
+        return;
+    for (size_t i = 0; i < st->nresources; i++) {
+        const struct pattern *r = &st->resources[i];
+        struct s3w_slice part[ARN_PARTS];
+        if (!split_arn(r->raw, part))
+            return;
+        /* the literal part of the resource name, up to a wildcard/variable:
+         * a '/' in it means only objects can match */
+        size_t lit = part[5].len;
+        for (size_t k = 0; k < part[5].len; k++)
+            if (part[5].ptr[k] == '*' || part[5].ptr[k] == '?' ||
+                (part[5].ptr[k] == '$' && k + 1 < part[5].len && part[5].ptr[k + 1] == '{')) {
+                lit = k;
+                break;
+            }
+        if (memchr(part[5].ptr, '/', lit))
+            res_types |= 1u << S3MAP_R_OBJECT;
+        else if (lit == part[5].len && !r->has_wild && !r->has_var)
+            res_types |= 1u << S3MAP_R_BUCKET;
+        else
+            return; /* "b*" may be the bucket or objects: no judgement */
+    }
+    for (size_t i = 0; i < st->nactions; i++) {
+        if (st->actions[i].wild)
+            return;
+        unsigned t = action_types(st->actions[i].text);
+        if (!t)
+            return;
+        act_types |= t;
+    }
+    if (!(res_types & act_types))
+        diag(c, POLICY_SEV_ERROR, S3M_NO_APPLY,
+             "%s: Action does not apply to any resource(s) in statement (the actions apply to %s, "
+             "the Resource lists only %s)", c->base,
+             (act_types & (1u << S3MAP_R_OBJECT)) ? "objects" : (act_types & (1u << S3MAP_R_BUCKET)) ? "buckets" : "\"*\"",
+             (res_types & (1u << S3MAP_R_OBJECT)) ? "objects" : "buckets");
+}
+
 /* ---- statements ----------------------------------------------------------- */
 static const char *const stmt_keys[] = { "Sid", "Effect", "Principal", "NotPrincipal", "Action",
                                          "NotAction", "Resource", "NotResource", "Condition" };
@@ -839,6 +922,8 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
         snprintf(p, sizeof(p), "%s.Condition", c->base);
         compile_condition(c, cn, p, st);
     }
+    if (c->s3only)
+        check_applies(c, st);
 }
 
 /* ---- action index ------------------------------------------------------- */

@@ -109,6 +109,9 @@ static void test_valid_policies_compile(void **state)
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"CanonicalUser\":"
         "\"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be\"},\"Action\":\"s3:GetObject\","
         "\"Resource\":\"arn:aws:s3:::mybucket/*\"}]}",
+        /* one statement, bucket and object actions over bucket and objects */
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+        "[\"s3:ListBucket\",\"s3:GetObject\"],\"Resource\":[\"arn:aws:s3:::b\",\"arn:aws:s3:::b/*\"]}]}",
     };
     struct policy_diags *d = malloc(sizeof(*d));
     assert_non_null(d);
@@ -129,11 +132,55 @@ static void test_valid_policies_compile(void **state)
     free(d);
 }
 
+/* Every bucket policy of the seed cases passes the strict bucket-policy
+ * checks (s3 actions and ARNs, action/resource fit, S3 keys); the SQS queue
+ * policy of seed 004 is the one non-S3 resource policy and must fail them. */
+static void test_seed_bucket_policies_are_valid(void **state)
+{
+    (void)state;
+    char *text = runner_read_case_file("seeds.json");
+    assert_non_null(text);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    struct policy_diags *d = malloc(sizeof(*d));
+    int n = 0, sqs = 0;
+    const cJSON *g, *c;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(root, "groups")) {
+        const cJSON *base = cJSON_GetObjectItemCaseSensitive(g, "base");
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(g, "cases")) {
+            const cJSON *rp = cJSON_GetObjectItemCaseSensitive(c, "resourcePolicy");
+            if (!rp)
+                rp = cJSON_GetObjectItemCaseSensitive(base, "resourcePolicy");
+            if (!rp)
+                continue;
+            char *src = cJSON_PrintUnformatted(rp);
+            bool is_sqs = strstr(src, "\"sqs:") != NULL;
+            struct policy_compile_opts o = { .kind = POLICY_KIND_RESOURCE };
+            struct policy *p = NULL;
+            policy_diags_init(d);
+            int rc = policy_compile(src, strlen(src), &o, &p, d);
+            if ((rc == POLICY_OK) == is_sqs)
+                fprintf(stderr, "%s: rc %d %s\n", cJSON_GetObjectItem(c, "name")->valuestring, rc,
+                        d->n ? d->items[0].text : "");
+            assert_int_equal(rc == POLICY_OK, !is_sqs);
+            sqs += is_sqs;
+            n++;
+            policy_free(p);
+            free(src);
+        }
+    }
+    assert_true(n >= 30);
+    assert_true(sqs >= 1);
+    free(d);
+    cJSON_Delete(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_valid_policies_compile),
+        cmocka_unit_test(test_seed_bucket_policies_are_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
