@@ -1091,7 +1091,9 @@ int policy_compile(const char *json, size_t len, const struct policy_compile_opt
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(json, len, &end, false);
     if (!root) {
-        const char *ep = cJSON_GetErrorPtr();
+        /* cJSON reports the error position through return_parse_end; its
+         * global cJSON_GetErrorPtr() would race between reloading threads */
+        const char *ep = end;
         size_t at = (ep && ep >= json && ep <= json + len) ? (size_t)(ep - json) : 0;
         diag(&c, POLICY_SEV_ERROR, S3M_JSON, "Policy: invalid JSON near byte %zu", at);
         goto cleanup;
