@@ -402,7 +402,8 @@ struct sigv4_result {
     int64_t request_time;             /* unix seconds from X-Amz-Date/Date */
     int64_t age_s;                    /* now - request_time (may be < 0) */
     int64_t expires_s;                /* presigned X-Amz-Expires, else 0 */
-    /* For the aws-chunked decoder (HMAC only; zero for v4a): */
+    /* For the aws-chunked decoder (HMAC only; zero for v4a, whose chain
+     * starts from the DER signature hex as sent: auth.signature): */
     uint8_t seed_signature[32];
     char seed_signature_hex[65];
     uint8_t signing_key[32];          /* SECRET: wiped by cleanup */

@@ -483,6 +483,49 @@ static void test_v4a_without_hook(void **s)
            "AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported by this endpoint.");
 }
 
+/* Header auth timed by the Date header (no x-amz-date): the string to sign
+ * carries the same instant in ISO 8601 basic form. Built with the stage
+ * functions, which test_suites checks against the AWS suites. */
+static void test_date_header(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sigv4_header h[4] = {
+        { SL("Host"), SL("bucket.s3.amazonaws.com") },
+        { SL("Date"), SL("Tue, 14 Nov 2023 22:13:20 GMT") },
+        { SL("x-amz-content-sha256"), SL("UNSIGNED-PAYLOAD") },
+    };
+    struct sigv4_request rq = { SL("GET"), SL("/bucket/key"), h, 3 };
+    struct s3w_buf creq, sts;
+    s3w_buf_init(&creq, 4096);
+    s3w_buf_init(&sts, 1024);
+    assert_int_equal(sigv4_canonical_request(&rq, SIGV4_URI_S3, SL("date;host;x-amz-content-sha256"),
+                                             SL("UNSIGNED-PAYLOAD"), false, &creq), 0);
+    assert_int_equal(sigv4_string_to_sign(SL("AWS4-HMAC-SHA256"), SL("20231114T221320Z"),
+                                          SL("20231114/us-east-1/s3/aws4_request"),
+                                          s3w_buf_slice(&creq), &sts), 0);
+    uint8_t key[32], sig[32];
+    char hex[65], authz[512];
+    sigv4_signing_key(SL("secret-good/+="), SL("20231114"), SL("us-east-1"), SL("s3"), key);
+    sigv4_signature(key, s3w_buf_slice(&sts), sig);
+    s3w_hex_encode(sig, 32, hex);
+    snprintf(authz, sizeof authz, "AWS4-HMAC-SHA256 Credential=AKIAGOOD/20231114/us-east-1/s3/aws4_request,"
+             "SignedHeaders=date;host;x-amz-content-sha256,Signature=%s", hex);
+    h[3] = (struct sigv4_header){ SL("Authorization"), SL(authz) };
+    rq.n_headers = 4;
+    assert_int_equal(sigv4_verify(&rq, NOW + 1, &o, RES, &E), 0);
+    assert_string_equal(RES->amz_date, "20231114T221320Z");
+    assert_int_equal(RES->request_time, NOW);
+    h[1].value = SL("Tue, 14 Nov 2023 22:13:21 GMT");   /* one second later */
+    expect(&rq, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    h[1].value = SL("2023-11-14T22:13:20Z");
+    expect(&rq, NOW, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403,
+           "AWS authentication requires a valid Date or x-amz-date header");
+    s3w_buf_cleanup(&creq);
+    s3w_buf_cleanup(&sts);
+}
+
 static int setup(void **s)
 {
     (void)s;
@@ -508,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_presigned),
         cmocka_unit_test(test_keycache),
         cmocka_unit_test(test_v4a_without_hook),
+        cmocka_unit_test(test_date_header),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
