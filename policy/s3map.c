@@ -565,6 +565,8 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
                                               req->key, true));
         break;
     }
+    if (arn.len == 0)
+        return S3MAP_E_TOO_BIG; /* cannot happen within the caps; never authorize "" */
 
     const struct s3map_qparam *ver = q_get(res, "versionId");
     if (ver) {
@@ -684,6 +686,8 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
         struct s3w_slice src = s3w_slice(res->arn[1], make_arn(res->arn[1], S3MAP_ARN_MAX,
                                                                res->copy.bucket, res->copy.key,
                                                                true));
+        if (src.len == 0)
+            return S3MAP_E_TOO_BIG;
         /* Reading a specific version of the source needs s3:GetObjectVersion
          * (service authorization reference, CopyObject / UploadPartCopy). */
         if ((rc = add_authz(res, res->copy.version_id.ptr ? "s3:GetObjectVersion"
