@@ -166,6 +166,7 @@ struct px {
     char *dl_scratch;
     bool *dl_denied;
     size_t ndenied;
+    bool any_explicit;
     struct s3w_buf newbody;
 
     /* upstream */
@@ -184,6 +185,8 @@ struct px {
     char up_reqid[128];
 
     /* outcome */
+    size_t local_out;    /* a local response about to be written (audit) */
+    enum policy_decision last_decision;
     int status;
     const char *err_code;
     char err_msg[1024];
@@ -291,6 +294,7 @@ static void px_fail(struct px *px, int status, const char *code, const char *msg
                            s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
                            s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
                            false) == 0) {
+            px->local_out = out.len;
             px_done_audit(px);
             px_detach(px);
             px->c = NULL;
@@ -352,7 +356,7 @@ static void px_done_audit(struct px *px)
         const struct http_header *ua = http_request_header(&c->req, "user-agent");
         r.user_agent = ua ? ua->value : S3W_SLICE_NULL;
         r.bytes_in = c->bytes_in - c->mark_in - c->in_len;
-        r.bytes_out = c->bytes_out - c->mark_out;
+        r.bytes_out = c->bytes_out - c->mark_out + px->local_out;
         const char *tv = proxy_conn_tls_version(c);
         r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
     }
@@ -496,6 +500,7 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
         off = strlen(px->deciding);
     }
     px->decision = policy_decision_name(res.decision);
+    px->last_decision = rc == POLICY_OK ? res.decision : POLICY_IMPLICIT_DENY;
     if (rc == POLICY_OK && res.decision == POLICY_ALLOWED)
         return true;
     if (rc != POLICY_OK)
@@ -1264,6 +1269,7 @@ static void handle_sts(struct px *px)
                    r.status, s3err_reason(r.status), r.body.len, px->reqid, date);
     s3w_buf_append(&out, r.body.ptr, r.body.len);
     sts_response_cleanup(&r);
+    px->local_out = out.len;
     struct proxy_conn *c = px->c;
     px_done_audit(px);
     px_detach(px);
@@ -1307,6 +1313,7 @@ static void respond_xml(struct px *px, int status, struct s3w_buf *body)
                    status, s3err_reason(status), body->len, px->reqid, date);
     s3w_buf_append(&out, body->ptr, body->len);
     px->status = status;
+    px->local_out = out.len;
     struct proxy_conn *c = px->c;
     px_done_audit(px);
     px_detach(px);
@@ -1379,13 +1386,19 @@ static void handle_delete(struct px *px)
         for (size_t k = 0; ok && k < naz; k++)
             ok = px_authorize(px, az[k].action, az[k].resource);
         px->dl_denied[i] = !ok;
+        if (!ok && px->last_decision == POLICY_EXPLICIT_DENY)
+            px->any_explicit = true;
         if (ok)
             allowed++;
         else
             px->ndenied++;
     }
     px->err_msg[0] = 0;
-    px->decision = px->ndenied == 0 ? "Allowed" : allowed ? "PartiallyAllowed" : "ImplicitlyDenied";
+    bool explicit_deny = px->any_explicit;
+    px->decision = px->ndenied == 0 ? "Allowed"
+                   : allowed ? "PartiallyAllowed"
+                   : explicit_deny ? policy_decision_name(POLICY_EXPLICIT_DENY)
+                                   : policy_decision_name(POLICY_IMPLICIT_DENY);
     if (allowed == 0) {
         struct s3w_buf b;
         s3w_buf_init(&b, PX_DELETE_RESP_MAX);
