@@ -415,6 +415,8 @@ static bool compile_principal(struct cctx *c, const cJSON *v, const char *path, 
 }
 
 /* ---- actions -------------------------------------------------------------- */
+static bool known_s3_action(struct s3w_slice pattern);
+
 struct act_acc {
     struct action_pat *a;
     size_t n;
@@ -452,6 +454,11 @@ static bool compile_action(struct cctx *c, const cJSON *j, const char *path, voi
             return false;
         }
     }
+    if (colon && s3w_slice_eq_nocase((struct s3w_slice){ v.ptr, (size_t)(colon - v.ptr) },
+                                     S3W_SLICE_LIT("s3")) && !known_s3_action(v))
+        diag(c, POLICY_SEV_WARNING, NULL,
+             "%s: \"%.*s\" matches no S3 action s3warden authorizes (misspelt?); it never "
+             "applies to a request", path, (int)(v.len > 160 ? 160 : v.len), v.ptr);
     /* Actions are case-insensitive [ACT]: stored lower-case. */
     char *lc = arena_strdup(&c->p->arena, v.ptr, v.len);
     if (!lc)
@@ -750,6 +757,57 @@ static unsigned action_types(struct s3w_slice act)
                     t |= 1u << op->resource_type;
     }
     return t;
+}
+
+/* Case-insensitive glob of an action pattern over one action name. */
+static bool action_glob(struct s3w_slice p, const char *a)
+{
+    size_t an = strlen(a), pi = 0, ai = 0, sp = (size_t)-1, sa = 0;
+    while (ai < an) {
+        char pc = pi < p.len ? p.ptr[pi] : 0, ac = a[ai];
+        if (pc >= 'A' && pc <= 'Z')
+            pc = (char)(pc + 32);
+        if (ac >= 'A' && ac <= 'Z')
+            ac = (char)(ac + 32);
+        if (pi < p.len && (pc == '?' || pc == ac)) {
+            pi++, ai++;
+        } else if (pi < p.len && pc == '*') {
+            sp = pi++;
+            sa = ai;
+        } else if (sp != (size_t)-1) {
+            pi = sp + 1;
+            ai = ++sa;
+        } else {
+            return false;
+        }
+    }
+    while (pi < p.len && p.ptr[pi] == '*')
+        pi++;
+    return pi == p.len;
+}
+
+/* Does the pattern match any S3 action of the operation table (or one of
+ * the conditional actions s3map asks for)? */
+static bool known_s3_action(struct s3w_slice pattern)
+{
+    static const char *const extra[] = {
+        "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:PutObjectRetention",
+        "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention", "s3:GetObjectVersion",
+        "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketObjectLockConfiguration",
+        "s3:PutBucketOwnershipControls", "s3:PutObjectVersionAcl", "s3:PutObjectVersionTagging",
+    };
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        if (action_glob(pattern, extra[i]))
+            return true;
+    for (size_t i = 0; i < s3map_op_count(); i++) {
+        const struct s3map_op *op = s3map_op_at(i);
+        const char *const *lists[2] = { op->actions, op->version_actions };
+        for (int l = 0; l < 2; l++)
+            for (const char *const *a = lists[l]; a && *a; a++)
+                if (action_glob(pattern, *a))
+                    return true;
+    }
+    return false;
 }
 
 /* S3 refuses a bucket policy statement none of whose actions applies to any
