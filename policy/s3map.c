@@ -1005,6 +1005,24 @@ int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *
     return set_tag_keys(res, tags->tags, tags->n, k, ctx);
 }
 
+/* s3:object-lock-remaining-retention-days from a retain-until date: whole
+ * days from now, a started day counting as a day. S3MAP_E_INVALID_ARGUMENT
+ * when the date is not ISO 8601. */
+static int retention_days(struct s3map_result *res, struct s3w_slice date, int64_t now_ms,
+                          struct policy_context *ctx)
+{
+    int64_t until;
+    if (!parse_iso8601_ms(date, &until))
+        return S3MAP_E_INVALID_ARGUMENT;
+    int64_t diff = until - now_ms, days = diff / 86400000;
+    if (diff > 0 && diff % 86400000)
+        days++;
+    struct s3w_slice d = fmt_i64(res, days);
+    if (!d.ptr)
+        return S3MAP_E_TOO_BIG;
+    return ctx_set(ctx, "s3:object-lock-remaining-retention-days", d);
+}
+
 int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req,
                        const struct s3map_conn_facts *f, struct policy_context *ctx)
 {
@@ -1055,22 +1073,12 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
             return rc;
     }
     if (k & S3MAP_K_LOCK_REMAINING_DAYS) {
-        int64_t until;
         if ((rc = hdr_get(res, H_LOCK_RETAIN_UNTIL, &v)) < 0)
             return rc;
-        if (rc) {
-            if (!parse_iso8601_ms(v, &until)) {
+        if (rc && (rc = retention_days(res, v, f->now_ms, ctx))) {
+            if (rc == S3MAP_E_INVALID_ARGUMENT)
                 res->detail = "x-amz-object-lock-retain-until-date is not an ISO 8601 date";
-                return S3MAP_E_INVALID_ARGUMENT;
-            }
-            int64_t diff = until - f->now_ms, days = diff / 86400000;
-            if (diff > 0 && diff % 86400000)
-                days++; /* a part day still holds the object that day */
-            struct s3w_slice d = fmt_i64(res, days);
-            if (!d.ptr)
-                return S3MAP_E_TOO_BIG;
-            if ((rc = ctx_set(ctx, "s3:object-lock-remaining-retention-days", d)))
-                return rc;
+            return rc;
         }
     }
 
@@ -1078,6 +1086,10 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
     if ((k & S3MAP_K_CONTENT_SHA256) && f->content_sha256.ptr &&
         (rc = ctx_set(ctx, "s3:x-amz-content-sha256", f->content_sha256)))
         return rc;
+    if ((unsigned)f->auth_type > S3MAP_AUTH_POST || (unsigned)f->sig_version > S3MAP_SIG_V4A) {
+        res->detail = "connection facts out of range";
+        return S3MAP_E_INVALID_ARGUMENT; /* a caller bug: decide nothing on it */
+    }
     if ((k & S3MAP_K_AUTH_TYPE) && f->auth_type != S3MAP_AUTH_NONE) {
         static const char *const names[] = { "", "REST-HEADER", "REST-QUERY-STRING", "POST" };
         if ((rc = ctx_set(ctx, "s3:authType", s3w_slice_cstr(names[f->auth_type]))))
@@ -1642,21 +1654,6 @@ static int xp_flat_doc(struct xp *x, const char *root, const char *const *names,
     return S3MAP_OK;
 }
 
-static int retention_days(struct s3map_result *res, struct s3w_slice date, int64_t now_ms,
-                          struct policy_context *ctx)
-{
-    int64_t until;
-    if (!parse_iso8601_ms(date, &until))
-        return S3MAP_E_MALFORMED_XML;
-    int64_t diff = until - now_ms, days = diff / 86400000;
-    if (diff > 0 && diff % 86400000)
-        days++; /* a started day still holds the object that day */
-    struct s3w_slice d = fmt_i64(res, days);
-    if (!d.ptr)
-        return S3MAP_E_TOO_BIG;
-    return ctx_set(ctx, "s3:object-lock-remaining-retention-days", d);
-}
-
 static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
                      struct policy_context *ctx)
 {
@@ -1682,7 +1679,7 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
             return rc;
         if (v[1].ptr && (k & S3MAP_K_LOCK_REMAINING_DAYS) &&
             (rc = retention_days(res, v[1], now_ms, ctx)))
-            return rc;
+            return rc == S3MAP_E_INVALID_ARGUMENT ? S3MAP_E_MALFORMED_XML : rc;
         return S3MAP_OK;
     }
     if (!strcmp(a, "s3:PutObjectLegalHold")) {
