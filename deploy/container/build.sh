@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Release build and install into DESTDIR (default ./dist): the steps the
+# Containerfile runs, usable on any Debian 12 host with the build packages
+# (deploy/install-deps.sh) and no container engine.
+#   bash deploy/container/build.sh [DESTDIR]
+#   -> DESTDIR/usr/local/bin/s3warden
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dest=$(realpath -m "${1:-dist}")
+meson setup build-release --buildtype=release -Dtests=false -Db_ndebug=if-release --wipe >/dev/null 2>&1 \
+  || meson setup build-release --buildtype=release -Dtests=false -Db_ndebug=if-release
+ninja -C build-release
+DESTDIR=$dest meson install -C build-release --no-rebuild --skip-subprojects >/dev/null
+strip --strip-unneeded "$dest/usr/local/bin/s3warden"
+echo "installed $dest/usr/local/bin/s3warden"
