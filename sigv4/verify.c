@@ -348,7 +348,16 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         if (sigv4_parse_authorization(ah->value, a, err))
             goto out;
     } else if (sigv4_parse_presigned(query, a, err)) {
-        goto out; /* SIGV4_ERR_ANONYMOUS when there is no auth at all */
+        /* SIGV4_ERR_ANONYMOUS when there is no auth at all - but a SigV2
+         * presigned URL is not anonymous: treating it so would let the
+         * caller's URL through under the anonymous principal instead of
+         * refusing it as S3 (SigV4-only) does. */
+        if (err && err->code == SIGV4_ERR_ANONYMOUS &&
+            (query_has(query, "AWSAccessKeyId") || query_has(query, "Signature")))
+            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                        "The authorization mechanism you have provided is not "
+                        "supported. Please use AWS4-HMAC-SHA256.");
+        goto out;
     }
     const bool pre = a->presigned;
     const enum sigv4_errcode scope_err = pre ? SIGV4_ERR_QUERY_PARAMS

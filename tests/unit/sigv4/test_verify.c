@@ -333,6 +333,10 @@ static void test_header_rules(void **s)
     struct sigv4_request anon = { SL("GET"), SL("/bucket/key"), r->h, 1 };
     assert_int_equal(sigv4_verify(&anon, NOW, &o, RES, &E), -1);
     assert_int_equal(E.code, SIGV4_ERR_ANONYMOUS);
+    /* a SigV2 presigned URL is refused, not taken as anonymous */
+    anon.target = SL("/bucket/key?AWSAccessKeyId=AKIAGOOD&Expires=1700000900&Signature=abc%3D");
+    expect(&anon, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400,
+           "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
     free(r);
 }
 
