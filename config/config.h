@@ -254,6 +254,10 @@ struct config_limits {
 struct config_sts_key {
     char *id;    /* 1..16 chars of [A-Za-z0-9_-]; travels in clear in tokens */
     uint8_t key[CONFIG_STS_KEY_BYTES]; /* secret: wiped on free */
+    /* derived at load (config/token.h): AES-256-GCM key and the key that
+     * derives a session's access key id and secret; secret, wiped on free */
+    uint8_t enc_key[32];
+    uint8_t id_key[32];
     bool active; /* exactly one key is active: it signs new tokens */
 };
 

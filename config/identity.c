@@ -201,7 +201,9 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
     char secret[TOKEN_SECRET_LEN + 1];
     int trc = token_open(&cfg->sts, akid, token, now, (uint8_t *)id->store, TOKEN_MAX_PLAIN, &c,
                          secret);
-    id->store_len = TOKEN_MAX_PLAIN; /* wiped by reset() */
+    /* the plaintext stays in the store (the claims point into it) and is
+     * wiped by reset(); token_open wiped it itself on failure */
+    id->store_len = trc == TOKEN_OK ? c.plain_len : 0;
     if (trc == TOKEN_E_EXPIRED)
         return CONFIG_AUTH_EXPIRED_TOKEN;
     if (trc != TOKEN_OK)

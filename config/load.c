@@ -18,6 +18,7 @@
 
 #include "load_internal.h"
 #include "policy.h"
+#include "token.h"
 
 /* ---- load-time string map (duplicate checks in O(1)) ----------------------
  * Owns copies of its keys; values are borrowed. Grows by doubling; freed at
@@ -1663,6 +1664,8 @@ static void load_sts(struct ld *L, const cJSON *root)
                             errf(L, "must be %d random bytes as %d hex digits "
                                     "(e.g. from `openssl rand -hex 32`)",
                                  CONFIG_STS_KEY_BYTES, 2 * CONFIG_STS_KEY_BYTES);
+                        else if (token_derive_keys(k) != TOKEN_OK)
+                            L->nomem = true; /* crypto failure: refuse the config */
                         pop(L, mh);
                         config_free_secret(hex);
                     }

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,46 +98,39 @@ static void b32_prefix(const uint8_t *in, char *out, size_t nchars)
 
 /* ---- key derivation ------------------------------------------------------ */
 
-static int hmac(const uint8_t *key, size_t klen, const void *d1, size_t n1, const void *d2,
-                size_t n2, uint8_t out[32])
+static int hmac(const EVP_MD *md, const uint8_t *key, size_t klen, const void *d, size_t n,
+                uint8_t *out, unsigned int want)
 {
-    /* one-shot HMAC over two parts without allocation */
-    uint8_t buf[64 + NONCE_LEN];
-    if (n1 + n2 > sizeof buf)
-        return -1;
-    memcpy(buf, d1, n1);
-    if (n2)
-        memcpy(buf + n1, d2, n2);
     unsigned int olen = 0;
-    uint8_t *r = HMAC(EVP_sha256(), key, (int)klen, buf, n1 + n2, out, &olen);
-    s3w_wipe(buf, sizeof buf);
-    return r && olen == 32 ? 0 : -1;
+    uint8_t *r = HMAC(md, key, (int)klen, d, n, out, &olen);
+    return r && olen == want ? 0 : -1;
 }
 
-static int subkey(const struct config_sts_key *k, const char *label, uint8_t out[32])
+int token_derive_keys(struct config_sts_key *k)
 {
-    return hmac(k->key, CONFIG_STS_KEY_BYTES, label, strlen(label), NULL, 0, out);
+    static const char enc[] = "s3warden sts v1 enc", ids[] = "s3warden sts v1 ids";
+    if (hmac(EVP_sha256(), k->key, CONFIG_STS_KEY_BYTES, enc, sizeof enc - 1, k->enc_key, 32) ||
+        hmac(EVP_sha256(), k->key, CONFIG_STS_KEY_BYTES, ids, sizeof ids - 1, k->id_key, 32))
+        return TOKEN_E_INTERNAL;
+    return TOKEN_OK;
 }
 
 static int derive_ids(const struct config_sts_key *k, const uint8_t nonce[NONCE_LEN],
                       char akid[TOKEN_AKID_LEN + 1], char secret[TOKEN_SECRET_LEN + 1])
 {
-    uint8_t sk[32], mac[32];
+    uint8_t mac[64];
     char b64[48];
     int rc = -1;
-    if (subkey(k, "s3warden sts v1 akid", sk) || hmac(sk, 32, nonce, NONCE_LEN, NULL, 0, mac))
+    if (hmac(EVP_sha512(), k->id_key, 32, nonce, NONCE_LEN, mac, 64))
         goto cleanup;
     memcpy(akid, "ASIA", 4);
-    b32_prefix(mac, akid + 4, TOKEN_AKID_LEN - 4);
+    b32_prefix(mac, akid + 4, TOKEN_AKID_LEN - 4); /* reads mac[0..10] */
     akid[TOKEN_AKID_LEN] = '\0';
-    if (subkey(k, "s3warden sts v1 secret", sk) || hmac(sk, 32, nonce, NONCE_LEN, NULL, 0, mac))
-        goto cleanup;
-    b64_encode(mac, 32, b64);
+    b64_encode(mac + 16, 30, b64); /* 30 bytes -> exactly 40 characters */
     memcpy(secret, b64, TOKEN_SECRET_LEN);
     secret[TOKEN_SECRET_LEN] = '\0';
     rc = 0;
 cleanup:
-    s3w_wipe(sk, sizeof sk);
     s3w_wipe(mac, sizeof mac);
     s3w_wipe(b64, sizeof b64);
     return rc;
@@ -144,14 +138,24 @@ cleanup:
 
 /* ---- AES-256-GCM ------------------------------------------------------- */
 
+/* Fetched once: the implicit fetch behind EVP_aes_256_gcm() takes a lock on
+ * every use in OpenSSL 3. */
+static EVP_CIPHER *gcm_cipher;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+static void gcm_fetch(void)
+{
+    gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
 static int gcm(bool enc, const uint8_t key[32], const uint8_t *nonce, const uint8_t *aad,
                size_t aadlen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[TAG_LEN])
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    pthread_once(&gcm_once, gcm_fetch);
+    EVP_CIPHER_CTX *ctx = gcm_cipher ? EVP_CIPHER_CTX_new() : NULL;
     if (!ctx)
         return TOKEN_E_INTERNAL;
     int rc = TOKEN_E_INTERNAL, len = 0;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) != 1 ||
+    if (EVP_CipherInit_ex(ctx, gcm_cipher, NULL, NULL, NULL, enc ? 1 : 0) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
         EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc ? 1 : 0) != 1 ||
         EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
@@ -256,7 +260,6 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
     uint8_t *wire = malloc(TOKEN_MAX_WIRE);
     uint8_t *plain = malloc(TOKEN_MAX_PLAIN);
     char *b64 = malloc(TOKEN_MAX_B64 + 1);
-    uint8_t ek[32];
     int rc = TOKEN_E_INTERNAL;
     if (!wire || !plain || !b64)
         goto cleanup;
@@ -293,9 +296,7 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
         goto cleanup;
     const uint8_t *nonce = wire + h;
     h += NONCE_LEN;
-    if (subkey(k, "s3warden sts v1 enc", ek))
-        goto cleanup;
-    rc = gcm(true, ek, nonce, wire, h, plain, w.len, wire + h, wire + h + w.len);
+    rc = gcm(true, k->enc_key, nonce, wire, h, plain, w.len, wire + h, wire + h + w.len);
     if (rc != TOKEN_OK)
         goto cleanup;
     size_t total = h + w.len + TAG_LEN;
@@ -307,7 +308,6 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
     }
     rc = derive_ids(k, nonce, akid, secret) ? TOKEN_E_INTERNAL : TOKEN_OK;
 cleanup:
-    s3w_wipe(ek, sizeof ek);
     if (plain)
         s3w_wipe(plain, TOKEN_MAX_PLAIN);
     free(plain);
@@ -323,7 +323,6 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
     /* the decoded token lives on the stack: bounded by TOKEN_MAX_WIRE, no
      * allocation on the request path */
     uint8_t wire[TOKEN_MAX_WIRE];
-    uint8_t ek[32];
     char want_akid[TOKEN_AKID_LEN + 1];
     int rc = TOKEN_E_INVALID;
     memset(c, 0, sizeof *c);
@@ -344,13 +343,9 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
         return TOKEN_E_INVALID; /* unknown or rotated-out key */
     const uint8_t *nonce = wire + 5 + kidlen;
     size_t clen = (size_t)n - h - TAG_LEN;
-    if (clen > cap)
+    if (clen > cap || clen > TOKEN_MAX_PLAIN)
         return TOKEN_E_INVALID;
-    if (subkey(k, "s3warden sts v1 enc", ek)) {
-        rc = TOKEN_E_INTERNAL;
-        goto cleanup;
-    }
-    rc = gcm(false, ek, nonce, wire, h, wire + h, clen, plain, wire + h + clen);
+    rc = gcm(false, k->enc_key, nonce, wire, h, wire + h, clen, plain, wire + h + clen);
     if (rc != TOKEN_OK)
         goto cleanup;
     if (derive_ids(k, nonce, want_akid, secret)) {
@@ -390,13 +385,15 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
     }
     /* S3 answers ExpiredToken once the session's expiration has passed */
     rc = now >= c->expires ? TOKEN_E_EXPIRED : TOKEN_OK;
+    c->plain_len = clen;
 cleanup:
     if (rc != TOKEN_OK) {
         s3w_wipe(secret, TOKEN_SECRET_LEN + 1);
+        /* GCM writes plaintext before it checks the tag: wipe it */
+        s3w_wipe(plain, clen);
         memset(c, 0, sizeof *c);
     }
-    s3w_wipe(ek, sizeof ek);
-    s3w_wipe(wire, sizeof wire);
+    s3w_wipe(wire, n > 0 ? (size_t)n : 0); /* only what was decoded */
     s3w_wipe(want_akid, sizeof want_akid);
     return rc;
 }

@@ -7,11 +7,12 @@
  * travels in clear so a verifier picks the right key among the configured
  * ones (rotation); a token whose key is no longer listed is refused.
  *
- * From the configured 32-byte key K three keys are derived with
- * HMAC-SHA256(K, label) so no key is used for two purposes:
- *   enc  = HMAC(K, "s3warden sts v1 enc")     AES-256-GCM key
- *   sec  = HMAC(K, "s3warden sts v1 secret")  secret = b64(HMAC(sec, nonce))[0..40)
- *   akid = HMAC(K, "s3warden sts v1 akid")    id = "ASIA" + b32(HMAC(akid, nonce))[0..16)
+ * From the configured 32-byte key K two keys are derived at load time with
+ * HMAC-SHA256(K, label), so no key is used for two purposes:
+ *   enc = HMAC(K, "s3warden sts v1 enc")   AES-256-GCM key
+ *   ids = HMAC(K, "s3warden sts v1 ids")   M = HMAC-SHA512(ids, nonce):
+ *         access key id = "ASIA" + base32(M[0..10))       (20 characters)
+ *         secret        = base64(M[16..46))               (40 characters)
  * so the session's secret key and access key id are re-derived by any
  * replica from the token alone, and nothing is stored.
  *
@@ -54,6 +55,7 @@ struct token_claims {
     size_t ntags;
     struct s3w_slice tag_ctx_keys[TOKEN_MAX_TAGS]; /* "aws:PrincipalTag/<k>" */
     struct s3w_slice tag_values[TOKEN_MAX_TAGS];
+    size_t plain_len; /* bytes of `plain` the claims point into */
 };
 
 enum {
@@ -63,6 +65,10 @@ enum {
     TOKEN_E_TOOBIG = -3,
     TOKEN_E_INTERNAL = -4,
 };
+
+/* Derives k->enc_key and k->id_key from k->key (the loader calls it once
+ * per key). 0 or TOKEN_E_INTERNAL. */
+int token_derive_keys(struct config_sts_key *k);
 
 /* Seals claims with the active key: writes the base64 token into `token`
  * (a capped buffer, cap >= TOKEN_MAX_B64), the access key id (20 chars +
