@@ -488,7 +488,7 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
         policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
     if (a.source_identity)
         policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"), *a.source_identity);
-    char reqtag_keys[TOKEN_MAX_TAGS][16 + 128];
+    char reqtag_keys[TOKEN_MAX_TAGS][sizeof "aws:RequestTag/" + 128];
     for (size_t i = 0; i < a.ntags; i++) {
         int n = snprintf(reqtag_keys[i], sizeof reqtag_keys[i], "aws:RequestTag/%.*s",
                          (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
@@ -518,7 +518,7 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
         c.source_identity = caller->source_identity;
     c.session_policy = a.policy ? *a.policy : S3W_SLICE_NULL;
     c.caller_arn = caller->arn;
-    char tagkeys[TOKEN_MAX_TAGS][TOKEN_TAG_PREFIX_LEN + 128];
+    char tagkeys[TOKEN_MAX_TAGS][TOKEN_TAG_PREFIX_LEN + 128 + 1];
     for (size_t i = 0; i < a.ntags; i++) {
         int n = snprintf(tagkeys[i], sizeof tagkeys[i], TOKEN_TAG_PREFIX "%.*s",
                          (int)a.tag_keys[i].len, a.tag_keys[i].ptr);

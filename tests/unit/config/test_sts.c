@@ -501,6 +501,28 @@ static void test_session_extras(void **state)
     config_identity_cleanup(&id); /* frees the compiled session policy */
     assert_null(id.session_policy);
 
+    /* the longest tag key (128) and value (256) survive the round trip */
+    {
+        char form[1024], k128[129], v256[257];
+        memset(k128, 'k', 128);
+        k128[128] = '\0';
+        memset(v256, 'v', 256);
+        v256[256] = '\0';
+        snprintf(form, sizeof form, "&Tags.member.1.Key=%s&Tags.member.1.Value=%s", k128, v256);
+        struct creds c2;
+        mint(cfg, form, &c2);
+        assert_int_equal(resolve_session(cfg, &c2, NOW, &id), CONFIG_AUTH_OK);
+        char want_key[160];
+        snprintf(want_key, sizeof want_key, "aws:PrincipalTag/%s", k128);
+        policy_context_init(&ctx);
+        assert_int_equal(config_identity_fill_context(&id, &ctx), POLICY_CTX_OK);
+        const struct policy_ctx_entry *e = policy_context_get(&ctx, s3w_slice_cstr(want_key));
+        assert_non_null(e);
+        assert_true(s3w_slice_eq_cstr(e->values[0], v256));
+        assert_int_equal(id.tags[0].key.len, 128);
+        config_identity_cleanup(&id);
+    }
+
     /* duplicate tag keys (case-insensitive) */
     struct config_identity root;
     config_identity_anonymous(&root);
