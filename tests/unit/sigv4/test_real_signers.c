@@ -7,7 +7,8 @@
  *     presigned.
  * The cases (tests/unit/sigv4/real_signers/cases.py) hold unicode keys,
  * spaces, '+', '%', '~', '=', '//', '.' and '..' segments, empty and
- * repeated query keys, repeated headers and a session token. Each verified
+ * repeated query keys, repeated headers and a session token; botocore also
+ * signs two STS GetCallerIdentity POSTs (non-S3 rules). Each verified
  * request is then tampered with and must fail with SignatureDoesNotMatch.
  */
 #include <setjmp.h>
@@ -148,7 +149,7 @@ static bool cross_sign_query(const struct treq *t, const struct sigv4_result *r)
 }
 
 struct counts {
-    int verified, cross_signed, tampered, known_bad;
+    int verified, cross_signed, tampered, known_bad, sts;
 };
 
 static void run_signer(const char *cmdline, struct counts *ct)
@@ -182,6 +183,12 @@ static void run_signer(const char *cmdline, struct counts *ct)
         struct treq t;
         assert_int_equal(treq_parse(&t, raw, hl / 2), 0);
 
+        bool sts = !strncmp(cname, "sts-", 4);
+        uint8_t body_sha[32];
+        sigv4_sha256(t.body.ptr, t.body.len, body_sha);
+        o.service = sts ? S3W_SLICE_LIT("sts") : S3W_SLICE_LIT("s3");
+        o.uri_mode = sts ? SIGV4_URI_GENERIC : SIGV4_URI_S3;
+        o.body_sha256 = sts ? body_sha : NULL;
         int rc = sigv4_verify(&t.req, now + 1, &o, RES, &err);
         if (!strcmp(signer, "curl") && !strcmp(cname, "h-repeated")) {
             /* curl 7.88 lists a repeated header twice in SignedHeaders
@@ -223,11 +230,24 @@ static void run_signer(const char *cmdline, struct counts *ct)
         }
         ct->verified++;
         assert_true(RES->presigned == !strcmp(form, "query"));
-        if (!strcmp(cname, "token")) {
+        if (!strcmp(cname, "token") || !strcmp(cname, "sts-token")) {
             assert_true(s3w_slice_eq_cstr(RES->session_token, RS_TOKEN));
             assert_true(s3w_slice_eq_cstr(RES->access_key_id, RS_TOKEN_AKID));
         } else {
             assert_true(s3w_slice_eq_cstr(RES->access_key_id, RS_AKID));
+        }
+        if (sts) {
+            /* the body is part of what is signed */
+            assert_int_equal(RES->payload_mode, SIGV4_PAYLOAD_SIGNED);
+            assert_memory_equal(RES->payload_sha256, body_sha, 32);
+            uint8_t other[32];
+            sigv4_sha256("Action=GetCallerIdentity&Version=2011-06-16", 43, other);
+            o.body_sha256 = other;
+            assert_int_equal(sigv4_verify(&t.req, now + 1, &o, RES, &err), -1);
+            assert_int_equal(err.code, SIGV4_ERR_SIGNATURE_MISMATCH);
+            ct->sts++;
+            free(raw);
+            continue;
         }
         if (strcmp(signer, "curl") != 0 || RES->presigned == false) {
             bool same = RES->presigned ? cross_sign_query(&t, RES)
@@ -265,8 +285,10 @@ static void test_botocore(void **s)
              getenv("S3W_SOURCE_ROOT") ? getenv("S3W_SOURCE_ROOT") : ".");
     struct counts ct = { 0 };
     run_signer(cmd, &ct);
-    /* 12 keys + 4 queries in both forms, 1 header case, token in both */
-    assert_int_equal(ct.verified, 35);
+    /* 12 keys + 4 queries in both forms, 1 header case, token in both;
+     * plus two STS requests (non-S3 rules, body hash signed) */
+    assert_int_equal(ct.verified, 37);
+    assert_int_equal(ct.sts, 2);
     assert_int_equal(ct.cross_signed, 35);
     assert_int_equal(ct.tampered, 35);
 }

@@ -20,7 +20,7 @@ sys.path.insert(0, __import__("os").path.dirname(__file__))
 import cases  # noqa: E402
 
 
-def emit(case, form, req, now):
+def emit(case, form, req, now, body=b""):
     u = urlsplit(req.url)
     target = u.path + ("?" + u.query if u.query else "")
     lines = ["%s %s HTTP/1.1" % (req.method, target)]
@@ -30,6 +30,8 @@ def emit(case, form, req, now):
     for k, v in req.headers.items():
         lines.append("%s: %s" % (k, v))
     raw = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    if body:
+        raw += b"\r\n" + body
     print("botocore %s %s %d %s" % (case, form, now, binascii.hexlify(raw).decode()))
 
 
@@ -63,6 +65,15 @@ def main():
              payload="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     sign("token", "GET", "/bucket/t", "", [], "header", tcreds)
     sign("token", "GET", "/bucket/t", "", [], "query", tcreds)
+    # STS (non-S3 rules: normalised, double-encoded path; the body hash is
+    # signed but sent in no header), as boto3's sts client signs it.
+    for name, cr in (("sts-plain", creds), ("sts-token", tcreds)):
+        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        req = AWSRequest(method="POST", url="https://sts.amazonaws.com/", data=body,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        now = int(time.time())
+        botocore.auth.SigV4Auth(cr, "sts", cases.REGION).add_auth(req)
+        emit(name, "header", req, now, body)
 
 
 if __name__ == "__main__":
