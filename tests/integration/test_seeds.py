@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Every seed scenario (../shared/seeds/, vendored as deploy/examples/) allowed
+"""Every seed scenario (../shared/seeds/; deploy/examples/ ships them as configs,
+exercised by test_examples.py) allowed
 and denied through real clients (aws cli, boto3), s3warden in front of
 moto_server (auth off, see setUpModule).
 
