@@ -329,12 +329,14 @@ class OtherClients(Case):
 class Denials(Case):
     def test_get_denied_exact_message(self):
         UP.put(BUCKET, "private/secret.txt", b"no")
+        before = UP.snapshot(BUCKET)
         s3 = PX.client(MALLORY)
         self.assertClientError(
             lambda: s3.get_object(Bucket=BUCKET, Key="private/secret.txt"), "AccessDenied",
             denied_message(user_arn(A, "mallory"), "s3:GetObject",
                            f"arn:aws:s3:::{BUCKET}/private/secret.txt",
                            no_allow("identity-based", "s3:GetObject")), 403)
+        self.assertUnchanged(UP, BUCKET, before)
         # allowed by the same policy one prefix over
         UP.put(BUCKET, "public/ok.txt", b"yes")
         self.assertEqual(s3.get_object(Bucket=BUCKET, Key="public/ok.txt")["Body"].read(), b"yes")

@@ -154,8 +154,11 @@ class SeedCase(Case):
         """AccessDenied with AWS's S3-form message. Cross-account callers may
         get S3's generic 'Access Denied' instead (S3 gives the detail only
         inside an account, IAM-SEMANTICS.md 7.3)."""
+        bucket = resource.split(":::", 1)[1].split("/", 1)[0]
+        before = UP.snapshot(bucket)
         with self.assertRaises(ClientError) as cm:
             fn()
+        self.assertUnchanged(UP, bucket, before)
         err = cm.exception.response["Error"]
         self.assertEqual(err["Code"], "AccessDenied", cm.exception.response)
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
