@@ -430,3 +430,82 @@ int creds_parse_sts_xml(const char *xml, size_t len, struct creds *out, struct c
     }
     return CREDS_OK;
 }
+
+/* ---- requests ------------------------------------------------------------------ */
+
+int creds_ecs_endpoint(creds_getenv_fn get, void *ud, const char *override, char *url,
+                       size_t url_cap, char *auth, size_t auth_cap, struct creds_error *err)
+{
+    const char *full = get(ud, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char *rel = get(ud, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *tok = get(ud, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    int n;
+    if (override && *override)
+        n = snprintf(url, url_cap, "%s", override);
+    else if (full && *full)
+        n = snprintf(url, url_cap, "%s", full);
+    else if (rel && *rel)
+        n = snprintf(url, url_cap, "%s%s%s", CREDS_ECS_DEFAULT_HOST, rel[0] == '/' ? "" : "/", rel);
+    else
+        return fail(err, CREDS_E_ABSENT, "AWS_CONTAINER_CREDENTIALS_FULL_URI and "
+                                         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI are not set");
+    if (n < 0 || (size_t)n >= url_cap)
+        return fail(err, CREDS_E_INVALID, "the container credentials URL is too long");
+    n = snprintf(auth, auth_cap, "%s", tok ? tok : "");
+    if (n < 0 || (size_t)n >= auth_cap) {
+        s3w_wipe(auth, auth_cap);
+        return fail(err, CREDS_E_INVALID, "AWS_CONTAINER_AUTHORIZATION_TOKEN is too long");
+    }
+    return CREDS_OK;
+}
+
+/* RFC 3986 percent-encoding (unreserved characters kept), as the SDKs send
+ * Query API parameters. */
+static int form_param(struct s3w_buf *b, const char *name, struct s3w_slice v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = s3w_buf_printf(b, "&%s=", name);
+    for (size_t i = 0; i < v.len && !rc; i++) {
+        unsigned char c = (unsigned char)v.ptr[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            rc = s3w_buf_append_char(b, (char)c);
+        } else {
+            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+            rc = s3w_buf_append(b, e, 3);
+        }
+    }
+    return rc;
+}
+
+int creds_form_assume_role(const char *role_arn, const char *session_name,
+                           const char *external_id, uint32_t duration, struct s3w_buf *out)
+{
+    s3w_buf_reset(out);
+    int rc = s3w_buf_append_cstr(out, "Action=AssumeRole&Version=2011-06-15");
+    rc = rc ? rc : form_param(out, "RoleArn", s3w_slice_cstr(role_arn));
+    rc = rc ? rc : form_param(out, "RoleSessionName", s3w_slice_cstr(session_name));
+    if (!rc && duration)
+        rc = s3w_buf_printf(out, "&DurationSeconds=%u", duration);
+    if (!rc && external_id && *external_id)
+        rc = form_param(out, "ExternalId", s3w_slice_cstr(external_id));
+    return rc;
+}
+
+int creds_form_web_identity(const char *role_arn, const char *session_name,
+                            struct s3w_slice web_token, uint32_t duration, struct s3w_buf *out)
+{
+    /* the token file may end with a newline; it is not part of the token */
+    while (web_token.len && (web_token.ptr[web_token.len - 1] == '\n' ||
+                             web_token.ptr[web_token.len - 1] == '\r' ||
+                             web_token.ptr[web_token.len - 1] == ' '))
+        web_token.len--;
+    s3w_buf_reset(out);
+    int rc = s3w_buf_append_cstr(out, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15");
+    rc = rc ? rc : form_param(out, "RoleArn", s3w_slice_cstr(role_arn));
+    rc = rc ? rc : form_param(out, "RoleSessionName", s3w_slice_cstr(session_name));
+    rc = rc ? rc : form_param(out, "WebIdentityToken", web_token);
+    if (!rc && duration)
+        rc = s3w_buf_printf(out, "&DurationSeconds=%u", duration);
+    return rc;
+}

@@ -98,6 +98,36 @@ int creds_parse_metadata_json(const char *json, size_t len, struct creds *out,
  * ErrorResponse gives CREDS_E_REMOTE with "Code: Message". */
 int creds_parse_sts_xml(const char *xml, size_t len, struct creds *out, struct creds_error *err);
 
+/* ---- requests the fetchers send --------------------------------------- */
+/* IMDSv2 (EC2 user guide, "Use IMDSv2"): PUT the token path with the TTL
+ * header, then GET the role list and the role's credentials with the token
+ * header. */
+#define CREDS_IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
+#define CREDS_IMDS_TOKEN_PATH "/latest/api/token"
+#define CREDS_IMDS_TOKEN_TTL_HEADER "X-aws-ec2-metadata-token-ttl-seconds"
+#define CREDS_IMDS_TOKEN_HEADER "X-aws-ec2-metadata-token"
+#define CREDS_IMDS_ROLE_PATH "/latest/meta-data/iam/security-credentials/"
+/* ECS/EKS container endpoint defaults (ECS developer guide) */
+#define CREDS_ECS_DEFAULT_HOST "http://169.254.170.2"
+
+/* The container credentials URL and Authorization value: `override` (the
+ * config's endpoint) if set, else AWS_CONTAINER_CREDENTIALS_FULL_URI, else
+ * 169.254.170.2 + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; the token from
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN ("" if unset; a token file is read by
+ * the caller). CREDS_E_ABSENT when no URL can be formed. */
+int creds_ecs_endpoint(creds_getenv_fn get, void *ud, const char *override, char *url,
+                       size_t url_cap, char *auth, size_t auth_cap, struct creds_error *err);
+
+/* The STS Query API bodies (POST, application/x-www-form-urlencoded,
+ * Version 2011-06-15) for AssumeRole (signed with the base credentials) and
+ * AssumeRoleWithWebIdentity (unsigned; `web_token` is the token file's
+ * content). Values are percent-encoded (RFC 3986 unreserved kept).
+ * external_id may be NULL; duration 0 = omitted. */
+int creds_form_assume_role(const char *role_arn, const char *session_name,
+                           const char *external_id, uint32_t duration, struct s3w_buf *out);
+int creds_form_web_identity(const char *role_arn, const char *session_name,
+                            struct s3w_slice web_token, uint32_t duration, struct s3w_buf *out);
+
 /* ---- time ---------------------------------------------------------------- */
 /* ISO 8601 UTC as AWS writes it: 2017-05-17T15:09:54Z, with optional
  * fractional seconds (.123Z) or a +00:00 / -05:00 offset. -1 if malformed. */

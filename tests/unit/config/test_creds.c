@@ -249,6 +249,55 @@ static void test_times(void **state)
     assert_int_equal(creds_retry_delay_ms(1, 7.0), 1000); /* bad jitter input: no jitter */
 }
 
+static void test_requests(void **state)
+{
+    (void)state;
+    struct s3w_buf b;
+    s3w_buf_init(&b, 4096);
+    assert_int_equal(creds_form_assume_role("arn:aws:iam::111111111111:role/up", "s3warden",
+                                            "ext id/1", 1800, &b), 0);
+    assert_string_equal(b.ptr, "Action=AssumeRole&Version=2011-06-15"
+                               "&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fup"
+                               "&RoleSessionName=s3warden&DurationSeconds=1800"
+                               "&ExternalId=ext%20id%2F1");
+    assert_int_equal(creds_form_assume_role("arn:aws:iam::1:role/r", "s", NULL, 0, &b), 0);
+    assert_string_equal(b.ptr, "Action=AssumeRole&Version=2011-06-15"
+                               "&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s");
+    assert_int_equal(creds_form_web_identity("arn:aws:iam::1:role/r", "s3w",
+                                             S3W_SLICE_LIT("eyJ.a-b_c~d+e=\n"), 0, &b), 0);
+    assert_string_equal(b.ptr, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+                               "&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s3w"
+                               "&WebIdentityToken=eyJ.a-b_c~d%2Be%3D");
+    s3w_buf_cleanup(&b);
+
+    char url[256], auth[256];
+    struct creds_error e;
+    static const char *const rel[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds/abc",
+                                       NULL };
+    struct envtab t = { rel };
+    assert_int_equal(creds_ecs_endpoint(tab_get, &t, NULL, url, sizeof url, auth, sizeof auth, &e),
+                     CREDS_OK);
+    assert_string_equal(url, "http://169.254.170.2/v2/creds/abc");
+    assert_string_equal(auth, "");
+    static const char *const full[] = { "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                        "http://127.0.0.1:9912/creds",
+                                        "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer x", NULL };
+    t.kv = full;
+    assert_int_equal(creds_ecs_endpoint(tab_get, &t, NULL, url, sizeof url, auth, sizeof auth, &e),
+                     CREDS_OK);
+    assert_string_equal(url, "http://127.0.0.1:9912/creds");
+    assert_string_equal(auth, "Bearer x");
+    /* the config's endpoint wins */
+    assert_int_equal(creds_ecs_endpoint(tab_get, &t, "http://127.0.0.1:1/c", url, sizeof url,
+                                        auth, sizeof auth, &e),
+                     CREDS_OK);
+    assert_string_equal(url, "http://127.0.0.1:1/c");
+    static const char *const none[] = { NULL };
+    t.kv = none;
+    assert_int_equal(creds_ecs_endpoint(tab_get, &t, NULL, url, sizeof url, auth, sizeof auth, &e),
+                     CREDS_E_ABSENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_metadata_json),
         cmocka_unit_test(test_sts_xml),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
