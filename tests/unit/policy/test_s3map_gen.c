@@ -1,8 +1,7 @@
 /*
- * test_s3map_gen.c - the committed generated files are what
- * policy/gen_s3ops.py makes from its inputs today (policy/s3ops_table.c and
- * tests/unit/policy/test_s3map_botocore.c), so nobody edits them by hand or
- * updates one input without regenerating.
+ * test_s3map_gen.c - the committed operation table is what
+ * policy/gen_s3ops.py makes from its inputs today (policy/s3ops_table.c), so
+ * nobody edits it by hand or updates an input without regenerating.
  *
  * Needs python3 with the botocore the table was made from; skipped (exit 77)
  * when that is not on this machine, since another botocore release is
@@ -51,14 +50,16 @@ int main(void)
         printf("python3 with botocore %s not available: skipped\n", want);
         return 77;
     }
-    snprintf(cmd, sizeof cmd, "cd '%s' && python3 policy/gen_s3ops.py --check && "
-                              "python3 policy/gen_s3ops.py --requests --check", src);
+    /* Only the table: the botocore request cases change only with botocore,
+     * which the table's recorded version and model hash already pin (and
+     * serialising 111 requests would double this test's time). */
+    snprintf(cmd, sizeof cmd, "cd '%s' && python3 policy/gen_s3ops.py --check", src);
     int rc = run(cmd);
     if (rc != 0) {
-        printf("generated files are stale: run python3 policy/gen_s3ops.py "
-               "[--requests] from the repository root (rc %d)\n", rc);
+        printf("policy/s3ops_table.c is stale: run python3 policy/gen_s3ops.py "
+               "(and --requests) from the repository root (rc %d)\n", rc);
         return 1;
     }
-    printf("policy/s3ops_table.c and test_s3map_botocore.c match botocore %s\n", want);
+    printf("policy/s3ops_table.c matches botocore %s and s3-operations.json\n", want);
     return 0;
 }
