@@ -17,6 +17,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "chunked.h"
@@ -448,6 +450,50 @@ static void test_encoder_reproduces_examples(void **state)
                          ex.wire_len);
         example_free(&ex);
     }
+}
+
+/* ---- the HMAC chain step against OpenSSL's own HMAC ------------------------------ */
+
+static void test_hmac_precomputed_pads(void **state)
+{
+    (void)state;
+    /* The chain step's precomputed-pad HMAC equals OpenSSL's HMAC() for
+     * messages of every length around the SHA-256 block (0..200). */
+    uint8_t key[32], msg[200], a[32], b[32];
+    unsigned int bl = 0;
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(i * 37 + 1);
+    for (int i = 0; i < 200; i++)
+        msg[i] = (uint8_t)(i ^ 0x5a);
+    struct sigv4_chain_hmac h;
+    assert_int_equal(sigv4_chain_hmac_init(&h, key), 0);
+    for (size_t n = 0; n <= sizeof msg; n++) {
+        assert_int_equal(sigv4_chain_hmac_mac(&h, msg, n, a), 0);
+        assert_non_null(HMAC(EVP_sha256(), key, 32, msg, n, b, &bl));
+        assert_int_equal(bl, 32);
+        assert_memory_equal(a, b, 32);
+    }
+    /* the documented first chunk signature, from its documented string to
+     * sign and the example signing key */
+    struct example ex;
+    example_load(&ex, "s3-examples/chunked-put-object.json", false);
+    struct sigv4_chain_hmac hk;
+    assert_int_equal(sigv4_chain_hmac_init(&hk, ex.key), 0);
+    char sig[SIGV4_CHUNK_SIG_MAX];
+    size_t sl = 0;
+    assert_int_equal(sigv4_chain_hmac_ops.sign(&hk, s3w_slice_cstr(ex.sts[0]), sig, sizeof sig,
+                                               &sl), 0);
+    assert_int_equal(sl, 64);
+    assert_memory_equal(sig, ex.sig[0], 64);
+    assert_int_equal(sigv4_chain_hmac_ops.verify(&hk, s3w_slice_cstr(ex.sts[0]),
+                                                 s3w_slice_cstr(ex.sig[0])), 0);
+    assert_int_equal(sigv4_chain_hmac_ops.verify(&hk, s3w_slice_cstr(ex.sts[1]),
+                                                 s3w_slice_cstr(ex.sig[0])),
+                     SIGV4_CHUNK_E_SIGNATURE);
+    sigv4_chain_hmac_cleanup(&hk);
+    sigv4_chain_hmac_cleanup(&h);
+    sigv4_chain_hmac_cleanup(&h); /* idempotent */
+    example_free(&ex);
 }
 
 /* ---- helpers for synthetic streams ------------------------------------------- */
@@ -1410,6 +1456,7 @@ int main(void)
         cmocka_unit_test(test_example_chunked_splits),
         cmocka_unit_test(test_example_trailer_splits),
         cmocka_unit_test(test_encoder_reproduces_examples),
+        cmocka_unit_test(test_hmac_precomputed_pads),
         cmocka_unit_test(test_bad_signature_mid_stream_releases_nothing_of_it),
         cmocka_unit_test(test_wrong_key_fails_first_chunk),
         cmocka_unit_test(test_truncated_stream),
