@@ -63,7 +63,8 @@ class OddKeys:
 
     def test_odd_keys_aws_cli(self):
         d = tmpdir("odd-cli")
-        for key in ["cli odd/ünï cödé+plus=eq.txt", "cli odd/100% sure.txt"]:
+        # one key with all of them: each aws cli start costs seconds
+        for key in ["cli odd/ünï cödé+plus=eq 100% sure.txt"]:
             with self.subTest(key=key):
                 data = self.body(key)
                 src = os.path.join(d, "src")
