@@ -288,6 +288,20 @@ int main(int argc, char **argv)
         { "500-stmt bucket + 10 identity, GetObject (implicit deny)", &setbig, &rbig, POLICY_IMPLICIT_DENY, 20000 },
         { "500-stmt bucket + 10 identity, ListBucket (implicit deny)", &setbig, &rbig_list, POLICY_IMPLICIT_DENY, 20000 },
     };
+#if COUNT_ALLOCS
+    /* the counter must see allocations made inside the library too: one
+     * compile (cJSON + arena) with the counter armed must count some */
+    g_allocs = 0;
+    g_armed = true;
+    policy_free(compile("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}",
+                        POLICY_KIND_IDENTITY, "probe"));
+    g_armed = false;
+    printf("allocation counter self-check: a compile made %zu malloc/free calls\n", (size_t)g_allocs);
+    if (g_allocs == 0) {
+        fprintf(stderr, "bench: malloc interposition is not working\n");
+        return 2;
+    }
+#endif
     printf("%ld iterations per scenario\n", iters);
     for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++)
         if (argc < 3 || strstr(sc[i].name, argv[2])) /* optional name filter */
