@@ -248,7 +248,7 @@ static void test_scope_and_time(void **s)
     snprintf(az, sizeof az, "%.*s/20231115/%s", (int)(d - a), a, d + 10);
     r->h[r->nh - 1].value = SL(az);
     expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400,
-           "The authorization header is malformed; Invalid credential date \"20231115\". This date is not the same as X-Amz-Date: \"20231114\".");
+           "The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.");
     r->h[r->nh - 1].value = s3w_slice(r->sg.authorization, r->sg.authorization_len);
 
     /* bad / missing X-Amz-Date */
@@ -410,7 +410,7 @@ static void test_presigned(void **s)
     memmove(e + 20, e + 17, strlen(e + 17) + 1);
     memcpy(e, "X-Amz-Expires=604801", 20);
     expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
-           "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+           "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds");
     snprintf(t, sizeof t, "%s", url.ptr);
     memcpy(strstr(t, "X-Amz-Expires=600"), "X-Amz-Expires=000", 17);
     expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
