@@ -14,6 +14,7 @@ moto with auth off (PX_OFF/UP_OFF); test_rgw.py runs them against RGW.
 """
 import filecmp
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,8 @@ ALICE = W.user(A, "alice", "AIDAALICE00000000001", policies=[
            allow("s3:ListAllMyBuckets", "*"))])
 MALLORY = W.user(A, "mallory", "AIDAMALLORY000000001", policies=[
     policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/public/*"))])
+DELETER = W.user(A, "deleter", "AIDADELETER000000001", policies=[
+    policy(allow("s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/public/*"))])
 W.bucket(BUCKET, A)
 W.bucket(OTHER, A)
 # aws:SecureTransport comes from s3warden's own TLS listener
@@ -431,6 +434,59 @@ class Tls(Case):
         p = curl("-o", "/dev/null", "-w", "%{http_code}", "http://" + self.px.endpoint.split("://", 1)[1] + "/")
         self.assertIn(p.stdout, (b"000", b"400"))
         self.assertTrue(self.px.alive())
+
+
+class PerKeyAndExpect(Case):
+    def test_delete_objects_per_key_decisions(self):
+        # DeleteObjects needs s3:DeleteObject per key: denied keys come back
+        # as AccessDenied entries, allowed ones are deleted upstream.
+        UP.put(BUCKET, "public/del-ok", b"1")
+        UP.put(BUCKET, "private/del-no", b"2")
+        arg = json.dumps({"Objects": [{"Key": "public/del-ok"}, {"Key": "private/del-no"}]})
+        r = self.assertCliOk(aws(PX.endpoint, DELETER, "s3api", "delete-objects", "--bucket", BUCKET,
+                                 "--delete", arg))
+        out = json.loads(r.out)
+        self.assertEqual([d["Key"] for d in out.get("Deleted", [])], ["public/del-ok"])
+        self.assertEqual([(e["Key"], e["Code"]) for e in out.get("Errors", [])], [("private/del-no", "AccessDenied")])
+        self.assertIsNone(UP.get(BUCKET, "public/del-ok"))
+        self.assertEqual(UP.get(BUCKET, "private/del-no"), b"2")
+
+    def expect_100(self, key, who):
+        data = rand(50_000)
+        h = sign("PUT", f"{PX.endpoint}/{BUCKET}/{key}", who, {"Content-Length": str(len(data)),
+                                                               "Expect": "100-continue"}, body=data)
+        u = urllib.parse.urlparse(PX.endpoint)
+        s = socket.create_connection((u.hostname, u.port), timeout=10)
+        try:
+            s.sendall((f"PUT /{BUCKET}/{key} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items())
+                       + "\r\n").encode())
+            first = s.recv(65536)
+            if first.startswith(b"HTTP/1.1 100"):
+                s.sendall(data)
+                rest = b""
+                while b"\r\n\r\n" not in rest:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    rest += chunk
+                return first, rest, data
+            return first, b"", data
+        finally:
+            s.close()
+
+    def test_expect_100_continue_allowed(self):
+        first, rest, data = self.expect_100("expect/ok", ALICE)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue"), first[:200])
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest[:200])
+        self.assertStored(UP, BUCKET, "expect/ok", data)
+
+    def test_expect_100_continue_denied_before_body(self):
+        # the policy says no: the answer comes before any body byte was sent
+        before = UP.snapshot(BUCKET)
+        first, _, _ = self.expect_100("public/expect-no", MALLORY)
+        self.assertTrue(first.startswith(b"HTTP/1.1 403"), first[:300])
+        self.assertIn(b"<Code>AccessDenied</Code>", first)
+        self.assertUnchanged(UP, BUCKET, before)
 
 
 class Audit(Case):
