@@ -166,7 +166,13 @@ int policy_context_set_principal(struct policy_context *ctx,
 
 /* ---- evaluate ----------------------------------------------------------- */
 /* Every policy that applies to one request. Any pointer may be NULL / any
- * count 0 ("no policy of this type"). Borrowed. */
+ * count 0 ("no policy of this type"). Borrowed.
+ *  guardrails: like SCPs/RCPs - EACH guardrail policy must have an applicable
+ *    Allow (as every SCP level must), and any Deny in one wins. A deny-only
+ *    guardrail therefore needs an "Allow * on *" statement beside its Denys.
+ *  boundary:   every boundary policy must allow (ignored for account root).
+ *  session:    role sessions without one are not limited; federated users
+ *    without one get nothing (GetFederationToken, IAM-SEMANTICS.md §1.1). */
 struct policy_set {
     const struct policy *const *guardrails; size_t nguardrails;
     const struct policy *resource;          /* the bucket policy */
@@ -262,6 +268,12 @@ bool policy_is_known_s3_condition_key(struct s3w_slice key);
  *         "sessionPolicy": {...}, "guardrailPolicies": [{"name","policy"}]}
  *   out: {"result": "Allowed"|"ExplicitlyDenied"|"ImplicitlyDenied",
  *         "message": "...", "statements": [{"policy","sid","effect"}]}
+ * "principal" is an IAM/STS ARN (root, user, assumed-role, federated-user)
+ * or "anonymous"; optional "request.principalId" (AIDA.../AROA...) and
+ * "request.hasPermissionBoundary" (default: permissionBoundaryPolicies is
+ * non-empty). "message" is "" when allowed; "sid" is the statement's Sid or
+ * "Statement[i]" when it has none. Resource policies here may be of any
+ * service (the S3-only bucket checks are skipped).
  * On success returns POLICY_OK and *out_json (malloc'd, NUL-terminated,
  * caller frees). On bad input returns POLICY_E_INVALID and a malloc'd
  * human-readable reason in *out_error (caller frees) - the CLI exits 2.
