@@ -129,6 +129,10 @@ void config_free(struct config *cfg)
     if (!cfg)
         return;
     config_index_free(cfg->index);
+    if (cfg->warnings) {
+        config_errors_cleanup(cfg->warnings);
+        free(cfg->warnings);
+    }
     free(cfg->source_path);
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         free(cfg->listeners[i].address);

@@ -297,6 +297,10 @@ struct config {
     struct config_limits limits;
     struct config_sts sts;
 
+    /* policy engine warnings (e.g. NotPrincipal with Allow), as
+     * "FILE: PATH: MESSAGE"; NULL when there are none. Log them at load. */
+    struct config_errors *warnings;
+
     struct config_index *index; /* access keys, buckets, roles by ARN */
     int refs;                   /* atomic; use config_ref/config_unref */
 };

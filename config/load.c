@@ -435,17 +435,37 @@ static char *get_secret(struct ld *L, const cJSON *obj, const char *base, bool r
 
 /* Compiles `json` and reports engine diagnostics prefixed with the current
  * config path: "<config path>.<engine path>: <engine message>". */
-/* Role trust policies: the policy engine has no trust kind yet, so a trust
- * policy is checked here for what is particular to it and compiled as a
- * guardrail-kind document (Principal allowed, NotPrincipal refused - as IAM
- * refuses it in trust policies [NOTP] - any service's actions, other
- * services' condition keys such as sts:ExternalId). A trust policy has no
- * Resource (the role is the resource); "Resource": "*" is added to each
- * statement so the engine's evaluation of sts:AssumeRole on the role ARN
- * matches. Returns the text to compile (malloc'd) or NULL with *bad set
+/* Role trust policies: a resource policy of another service (the engine's
+ * any_service mode: Principal required, any service's actions and condition
+ * keys such as sts:ExternalId). What is particular to trust policies is
+ * checked here: NotPrincipal is refused, as IAM refuses it in trust policies
+ * [NOTP]; a trust policy has no Resource (the role is the resource), so
+ * "Resource": "*" is added to each statement for the engine's evaluation of
+ * sts:AssumeRole on the role ARN. Returns the text to compile (malloc'd) or NULL with *bad set
  * when a trust-specific error was reported. On a JSON syntax error returns
  * NULL without *bad: the engine then reports the syntax error itself. */
 #define KIND_TRUST ((enum policy_kind)100)
+
+/* Adds an engine diagnostic "<path>: <message>" as "<config path>.<path>:
+ * <message>" to `list` (allocated on first use for warnings). */
+static void add_diag(struct ld *L, struct config_errors **listp, const char *file,
+                     const char *t)
+{
+    if (!*listp) {
+        *listp = calloc(1, sizeof **listp);
+        if (!*listp) {
+            L->nomem = true;
+            return;
+        }
+    }
+    const char *sep = strstr(t, ": ");
+    char full[CONFIG_PATH_MAX + POLICY_DIAG_TEXT_MAX];
+    if (sep && sep != t)
+        snprintf(full, sizeof full, "%s.%.*s", L->path, (int)(sep - t), t);
+    else
+        snprintf(full, sizeof full, "%s", L->path);
+    config_errors_add(*listp, file, full, "%s", sep ? sep + 2 : t);
+}
 
 static char *trust_rewrite(struct ld *L, const char *file, const char *json, size_t len, bool *bad)
 {
@@ -479,6 +499,9 @@ static char *trust_rewrite(struct ld *L, const char *file, const char *json, siz
             config_errors_add(L->errs, file, p, "a trust policy has no Resource or NotResource "
                               "(the role is the resource)");
             *bad = true;
+        } else if (cJSON_GetObjectItemCaseSensitive(s, "NotPrincipal")) {
+            config_errors_add(L->errs, file, p, "NotPrincipal is not allowed in a trust policy");
+            *bad = true;
         } else if (!cJSON_GetObjectItemCaseSensitive(s, "Principal")) {
             config_errors_add(L->errs, file, p, "missing required field Principal (a trust "
                               "policy statement must name who may assume the role)");
@@ -509,7 +532,6 @@ static struct policy *compile_text(struct ld *L, const char *file, const char *j
             json = rewritten;
             len = strlen(rewritten);
         }
-        kind = POLICY_KIND_GUARDRAIL;
     }
     struct policy_diags *d = malloc(sizeof *d);
     if (!d) {
@@ -518,24 +540,27 @@ static struct policy *compile_text(struct ld *L, const char *file, const char *j
         return NULL;
     }
     policy_diags_init(d);
-    struct policy_compile_opts o = { .kind = kind, .name = name };
+    bool trust = kind == KIND_TRUST;
+    struct policy_compile_opts o = { .kind = trust ? POLICY_KIND_RESOURCE : kind, .name = name,
+                                     .any_service = trust };
     if (bucket)
         o.bucket = s3w_slice_cstr(bucket);
     struct policy *p = NULL;
     int rc = policy_compile(json, len, &o, &p, d);
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->items[i].severity != POLICY_SEV_WARNING)
+            continue;
+        /* sts:ExternalId and friends are what trust policies are about */
+        if (trust && strstr(d->items[i].text, "is not an S3 or global key"))
+            continue;
+        add_diag(L, &L->cfg->warnings, file, d->items[i].text);
+    }
     if (rc != POLICY_OK) {
         size_t shown = 0;
         for (size_t i = 0; i < d->n; i++) {
             if (d->items[i].severity != POLICY_SEV_ERROR)
                 continue;
-            const char *t = d->items[i].text;
-            const char *sep = strstr(t, ": ");
-            char full[CONFIG_PATH_MAX + POLICY_DIAG_TEXT_MAX];
-            if (sep && sep != t)
-                snprintf(full, sizeof full, "%s.%.*s", L->path, (int)(sep - t), t);
-            else
-                snprintf(full, sizeof full, "%s", L->path);
-            config_errors_add(L->errs, file, full, "%s", sep ? sep + 2 : t);
+            add_diag(L, &L->errs, file, d->items[i].text);
             shown++;
         }
         if (!shown) {

@@ -16,6 +16,9 @@ int s3w_cmd_validate_config(const char *path)
     if (errs.dropped)
         fprintf(stderr, "%s: %zu more errors not shown\n", path, errs.dropped);
     int code;
+    if (rc == CONFIG_OK && cfg->warnings)
+        for (size_t i = 0; i < cfg->warnings->n; i++)
+            fprintf(stderr, "warning: %s\n", cfg->warnings->items[i].text);
     if (rc == CONFIG_OK) {
         size_t nkeys = cfg->nrole_sessions;
         for (size_t i = 0; i < cfg->nusers; i++)

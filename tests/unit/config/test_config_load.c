@@ -234,6 +234,37 @@ static void test_examples_load(void **state)
     }
 }
 
+/* Policy engine warnings are kept on the snapshot with their config path;
+ * trust-policy condition keys of STS are not warned about. */
+static void test_warnings(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+        "\"accounts\":[{\"id\":\"111111111111\"}],"
+        "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":\"AROAROLER0000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"AWS\":\"111111111111\"},\"Action\":\"sts:AssumeRole\","
+        "\"Condition\":{\"StringEquals\":{\"sts:ExternalId\":\"x1\"}}}]}}],"
+        "\"buckets\":[{\"name\":\"b-one\",\"account\":\"111111111111\",\"policy\":"
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"NotPrincipal\":"
+        "{\"AWS\":\"111111111111\"},\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b-one/*\"}]}}]}";
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_buffer("w.json", json, sizeof json - 1, NULL, &cfg, &errs),
+                     CONFIG_OK);
+    assert_non_null(cfg->warnings);
+    assert_int_equal(cfg->warnings->n, 1);
+    assert_string_equal(cfg->warnings->items[0].path, "buckets[0].policy.Statement[0].NotPrincipal");
+    assert_string_equal(cfg->warnings->items[0].message,
+                        "NotPrincipal with Allow grants to everyone not listed, anonymous callers "
+                        "included; AWS strongly advises against it");
+    config_unref(cfg);
+    config_errors_cleanup(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_refcount),
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_examples_load),
+        cmocka_unit_test(test_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

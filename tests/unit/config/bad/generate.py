@@ -94,6 +94,9 @@ case("role-trust-resource", lambda c: c["roles"][0]["trust_policy"]["Statement"]
      "a trust policy has no Resource or NotResource (the role is the resource)")
 case("role-trust-no-principal", lambda c: c["roles"][0]["trust_policy"]["Statement"][0].pop("Principal"), "roles[0].trust_policy.Statement[0]",
      "missing required field Principal (a trust policy statement must name who may assume the role)")
+case("role-trust-notprincipal", lambda c: c["roles"][0]["trust_policy"]["Statement"][0].update(
+        NotPrincipal=c["roles"][0]["trust_policy"]["Statement"][0].pop("Principal")), "roles[0].trust_policy.Statement[0]",
+     "NotPrincipal is not allowed in a trust policy")
 case("role-trust-bad-effect", lambda c: c["roles"][0]["trust_policy"]["Statement"][0].update(Effect="Permit"),
      "roles[0].trust_policy.Statement[0].Effect", 'invalid effect "Permit" (must be "Allow" or "Deny")')
 case("role-max-session", lambda c: c["roles"][0].update(max_session_duration=100), "roles[0].max_session_duration", "must be an integer in 3600..43200")
