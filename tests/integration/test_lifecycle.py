@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Lifecycle with traffic running (issue 6): SIGHUP applies a new config with
+zero failed requests and refuses a broken one with zero failed requests (the
+old one keeps serving); SIGUSR1 reopens the audit log (logrotate); SIGTERM
+stops accepting, finishes the in-flight transfer, exits 0.
+Upstream: moto_server with auth on.
+"""
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+A = "111111111111"
+BUCKET = "it-lifecycle"
+W = World()
+W.account(A)
+ALICE = W.user(A, "alice", "AIDAALICE00000000001", policies=[
+    policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))])
+W.bucket(BUCKET, A)
+# only in the reloaded config
+W2 = World()
+W2.__dict__.update({k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in W.__dict__.items()})
+NEWBIE = W2.user(A, "newbie", "AIDANEWBIE0000000001", policies=[
+    policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/*"))])
+
+UP = PX = None
+PENDING = {}
+
+
+def setUpModule():
+    global UP, PX
+    UP = Moto(auth=True, buckets=[BUCKET]).start()
+    UP.put(BUCKET, "hot", b"hot object")
+    PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "lifecycle").start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+class Traffic:
+    """GETs in a loop on one keep-alive client until stopped; counts errors."""
+
+    def __init__(self):
+        self.ok = 0
+        self.errors = []
+        self.stop_flag = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        s3 = PX.client(ALICE)
+        while not self.stop_flag.is_set():
+            try:
+                if s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read() == b"hot object":
+                    self.ok += 1
+                else:
+                    self.errors.append("wrong body")
+            except Exception as e:  # every failure counts
+                self.errors.append(repr(e))
+
+    def __enter__(self):
+        self.t.start()
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.5)
+        self.stop_flag.set()
+        self.t.join(10)
+
+
+def write_config(cfg):
+    with open(PX.config_path, "w") as f:
+        f.write(cfg if isinstance(cfg, str) else json.dumps(cfg))
+
+
+class Lifecycle(Case):
+    def test_a_reload_applies_new_config_under_load(self):
+        s3n = PX.client(NEWBIE)
+        self.assertClientError(lambda: s3n.get_object(Bucket=BUCKET, Key="hot"), "InvalidAccessKeyId", status=403)
+        with Traffic() as t:
+            write_config(render_config(W2, UP, PX.port, PX.audit_path))
+            PX.proc.send_signal(signal.SIGHUP)
+            deadline, got = time.time() + 10, None
+            while time.time() < deadline and got is None:
+                try:
+                    got = s3n.get_object(Bucket=BUCKET, Key="hot")["Body"].read()
+                except ClientError:
+                    time.sleep(0.1)
+        self.assertEqual(got, b"hot object", "the new config's user never worked")
+        self.assertEqual(t.errors, [])
+        self.assertGreater(t.ok, 5)
+
+    def test_b_broken_config_refused_under_load(self):
+        with Traffic() as t:
+            write_config('{"listeners": [')
+            PX.proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+        self.assertEqual(t.errors, [])
+        self.assertGreater(t.ok, 5)
+        self.assertTrue(PX.alive())
+        self.assertIn("invalid JSON", PX.log_text())
+        # the running config (with newbie) still serves
+        self.assertEqual(PX.client(NEWBIE).get_object(Bucket=BUCKET, Key="hot")["Body"].read(), b"hot object")
+        write_config(render_config(W2, UP, PX.port, PX.audit_path))
+
+    def test_c_sigusr1_reopens_audit_log(self):
+        PX.client(ALICE).get_object(Bucket=BUCKET, Key="hot")
+        time.sleep(0.5)
+        rotated = PX.audit_path + ".1"
+        os.rename(PX.audit_path, rotated)
+        PX.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        PX.client(ALICE).head_object(Bucket=BUCKET, Key="hot")
+        deadline = time.time() + 5
+        while time.time() < deadline and not os.path.exists(PX.audit_path):
+            time.sleep(0.1)
+        self.assertTrue(os.path.exists(PX.audit_path), "no new audit log after SIGUSR1")
+        deadline = time.time() + 5
+        recs = []
+        while time.time() < deadline:
+            recs = PX.audit()
+            if any(r.get("eventName") == "HeadObject" for r in recs):
+                break
+            time.sleep(0.1)
+        self.assertTrue(any(r.get("eventName") == "HeadObject" for r in recs), recs)
+        with open(rotated) as f:
+            old = [json.loads(x) for x in f if x.strip()]
+        self.assertFalse(any(r.get("eventName") == "HeadObject" for r in old))
+
+    def test_z_sigterm_finishes_in_flight(self):
+        data = os.urandom(8 * 1024 * 1024)
+        UP.put(BUCKET, "big", data)
+        url = f"{PX.endpoint}/{BUCKET}/big"
+        h = sign("GET", url, ALICE)
+        u = urllib.parse.urlparse(PX.endpoint)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        conn.putrequest("GET", f"/{BUCKET}/big", skip_host=True, skip_accept_encoding=True)
+        for k, v in h.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        got = r.read(256 * 1024)
+        PX.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        # no new connections once stopping
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", PX.port), timeout=2).close()
+        while len(got) < len(data):
+            chunk = r.read(64 * 1024)
+            if not chunk:
+                break
+            got += chunk
+            time.sleep(0.005)  # a slow reader: the transfer outlives the signal
+        conn.close()
+        self.assertEqual(len(got), len(data))
+        self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(data).digest())
+        self.assertEqual(PX.proc.wait(15), 0)
+
+
+if __name__ == "__main__":
+    main(PENDING)
