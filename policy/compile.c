@@ -1224,6 +1224,16 @@ int policy_compile(const char *json, size_t len, const struct policy_compile_opt
                      "Statement[%zu](Sid \"%.64s\"): duplicate Sid, also used by Statement[%zu]", j,
                      p->stmts[j].sid, i);
 
+    if (p->kind == POLICY_KIND_GUARDRAIL && !c.errors) {
+        bool any_allow = false;
+        for (size_t i = 0; i < n; i++)
+            any_allow = any_allow || !p->stmts[i].deny;
+        if (!any_allow)
+            diag(&c, POLICY_SEV_WARNING, NULL,
+                 "Statement: a guardrail without an Allow statement denies every request (each "
+                 "guardrail must allow, as every SCP level must); add an Allow of \"*\" on "
+                 "\"*\" beside the Denys");
+    }
     if (p->arena.failed) {
         diag(&c, POLICY_SEV_ERROR, S3M_SIZE, "Policy: too large to compile");
         rc = POLICY_E_TOOBIG;
