@@ -189,10 +189,13 @@ struct sigv4_auth {
  *   ALGORITHM Credential=AKID/DATE/REGION/SERVICE/aws4_request,
  *             SignedHeaders=a;b, Signature=hex
  * Parts may be separated by "," or ", " (AWS accepts both); each part exactly
- * once (duplicates -> AuthorizationHeaderMalformed); the algorithm must be
- * AWS4-HMAC-SHA256 or AWS4-ECDSA-P256-SHA256 (anything else -> InvalidRequest
- * / AuthorizationHeaderMalformed as S3 does). Checks the scope's shape
- * (8-digit date, terminator aws4_request) but not its values against the
+ * once (duplicates, unknown or missing components ->
+ * AuthorizationHeaderMalformed); the algorithm must be AWS4-HMAC-SHA256 or
+ * AWS4-ECDSA-P256-SHA256: SigV2 ("AWS AKID:sig") -> InvalidRequest "The
+ * authorization mechanism you have provided is not supported. Please use
+ * AWS4-HMAC-SHA256.", anything else -> InvalidArgument "Unsupported
+ * Authorization Type". Checks the scope's shape (5 parts, 4 for SigV4a;
+ * 8-digit date; terminator aws4_request) but not its values against the
  * request: that is sigv4_verify()'s job. Returns 0 or -1 with err set. */
 int sigv4_parse_authorization(struct s3w_slice value, struct sigv4_auth *out,
                               struct sigv4_error *err);
@@ -417,8 +420,11 @@ struct sigv4_result {
  * wiped). Checks, in S3's order: auth form and parse; algorithm; scope
  * (date == X-Amz-Date's day, region accepted, service, terminator); time
  * skew (header form) or expiry (query form, X-Amz-Expires 1..604800);
- * `host` signed and every x-amz-* header present signed; payload mode; the
- * secret lookup; the signature (constant-time). Does not read the body: a
+ * `host` signed and, with SIGV4_URI_S3 (S3's rule), every x-amz-* header
+ * present signed; payload mode; the secret lookup; the signature
+ * (constant-time). A SigV2 presigned URL (AWSAccessKeyId/Signature) is
+ * refused with InvalidRequest, not reported anonymous. Does not read the
+ * body: a
  * signed payload hash must be checked later with
  * sigv4_check_payload_sha256(). Uses one canonical-request buffer capped at
  * SIGV4_MAX_CANONICAL (opts->scratch if given); no other allocation. */
