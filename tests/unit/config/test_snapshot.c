@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +24,19 @@ static const char json[] =
 
 static struct config *current;
 static pthread_mutex_t cur_lock = PTHREAD_MUTEX_INITIALIZER;
-static volatile int stop;
+static int stop;
 
 /* What a request does: take the current snapshot, use it, drop it. */
 static void *reader(void *arg)
 {
     long *lookups = arg;
-    while (!stop) {
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&cur_lock);
         struct config *c = config_ref(current);
         pthread_mutex_unlock(&cur_lock);
         for (int i = 0; i < 50; i++)
             if (config_find_bucket(c, S3W_SLICE_LIT("b-one")))
-                (*lookups)++;
+                __atomic_fetch_add(lookups, 1, __ATOMIC_RELAXED);
         config_unref(c);
     }
     return NULL;
@@ -60,7 +61,14 @@ static void test_swap_while_reading(void **state)
     long lookups[4] = { 0 };
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&th[i], NULL, reader, &lookups[i]), 0);
-    for (int i = 0; i < 200; i++) {
+    /* at least 200 swaps, and until every reader has worked across swaps
+     * (threads may start late on a loaded machine); bounded */
+    for (int i = 0; i < 200000; i++) {
+        bool all = true;
+        for (int t = 0; t < 4; t++)
+            all = all && __atomic_load_n(&lookups[t], __ATOMIC_RELAXED) >= 1000;
+        if (i >= 200 && all)
+            break;
         struct config *next = load();
         pthread_mutex_lock(&cur_lock);
         struct config *old = current;
@@ -68,7 +76,7 @@ static void test_swap_while_reading(void **state)
         pthread_mutex_unlock(&cur_lock);
         config_unref(old); /* freed now or by its last reader */
     }
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
     assert_int_equal(current->refs, 1); /* every reader dropped its reference */
