@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 dest=$(realpath -m "${1:-dist}")
 meson setup build-release --buildtype=release -Dtests=false -Db_ndebug=if-release --wipe >/dev/null 2>&1 \
   || meson setup build-release --buildtype=release -Dtests=false -Db_ndebug=if-release
-ninja -C build-release
+ninja -C build-release -j "${JOBS:-$(nproc)}"
 DESTDIR=$dest meson install -C build-release --no-rebuild --skip-subprojects >/dev/null
 strip --strip-unneeded "$dest/usr/local/bin/s3warden"
 echo "installed $dest/usr/local/bin/s3warden"
