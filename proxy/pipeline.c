@@ -35,6 +35,7 @@
 #define PX_RESP_HEAD_MAX (64 * 1024)
 #define PX_MAX_POLICIES 64
 #define PX_DELETE_RESP_MAX ((size_t)4 << 20)
+#define PX_RECHUNK ((size_t)64 << 10) /* upstream aws-chunked chunk size */
 
 static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -159,6 +160,17 @@ struct px {
     struct sigv4_chunked_decoder *dec;
     struct sigv4_chain_hmac chain;
     bool chain_init;
+    /* aws-chunked pass-through: re-framed in PX_RECHUNK chunks under the
+     * proxy's own chunk signatures (the default; decode_aws_chunked sends a
+     * plain body instead) */
+    bool passthrough;
+    enum sigv4_stream_mode smode;
+    struct sigv4_chunked_encoder enc;
+    bool enc_init;
+    struct sigv4_chain_hmac up_chain;
+    bool up_chain_init;
+    char *rechunk;
+    size_t rechunk_len;
     struct s3w_buf collect;
 
     /* DeleteObjects */
@@ -416,6 +428,11 @@ static void px_free(struct px *px)
         sigv4_chunked_decoder_free(px->dec);
     if (px->chain_init)
         sigv4_chain_hmac_cleanup(&px->chain);
+    if (px->enc_init)
+        sigv4_chunked_encoder_cleanup(&px->enc);
+    if (px->up_chain_init)
+        sigv4_chain_hmac_cleanup(&px->up_chain);
+    free(px->rechunk);
     s3w_buf_cleanup(&px->collect);
     s3w_buf_cleanup(&px->resp_head);
     s3w_buf_cleanup(&px->resp_body);
@@ -899,7 +916,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct sigv4_header sh[HTTP_MAX_HEADERS + 8];
     size_t nsh = 0;
     rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
-    bool decoded = px->bm == BM_CHUNKED;
+    bool decoded = px->bm == BM_CHUNKED && !px->passthrough;
     for (size_t i = 0; i < c->req.nheaders && rc == 0; i++) {
         struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
         if (never_forward(n))
@@ -942,6 +959,10 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             continue;
         }
         bool sig = header_signed(px, n);
+        /* pass-through framing headers were verified by the decoder */
+        if (px->passthrough && (name_is(n, "x-amz-decoded-content-length") ||
+                                name_is(n, "x-amz-trailer")))
+            sig = true;
         if (!sig && !safe_unsigned(n))
             continue;
         rc |= add_header(px, sh, &nsh, n, v, true);
@@ -973,6 +994,30 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         s3w_buf_cleanup(&target);
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
+    }
+    if (px->passthrough) {
+        struct sigv4_chunked_enc_params encp = {
+            .mode = px->smode,
+            .amz_date = s3w_slice_cstr(sd.amz_date),
+            .scope = s3w_slice(sd.scope, sd.scope_len),
+            .seed_signature = s3w_slice(sd.seed_signature_hex, 64),
+            .ops = &sigv4_chain_hmac_ops,
+            .ops_ctx = &px->up_chain,
+        };
+        int erc = 0;
+        if (sigv4_stream_mode_signed(px->smode)) {
+            erc = sigv4_chain_hmac_init(&px->up_chain, sd.signing_key);
+            px->up_chain_init = erc == 0;
+        }
+        if (erc == 0)
+            erc = sigv4_chunked_encoder_init(&px->enc, &encp);
+        px->enc_init = erc == 0;
+        if (erc != 0) {
+            sigv4_signed_cleanup(&sd);
+            s3w_buf_cleanup(&target);
+            px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+            return -1;
+        }
     }
     char line[4200];
     snprintf(line, sizeof(line), "Authorization: %.*s", (int)sd.authorization_len, sd.authorization);
@@ -1062,13 +1107,59 @@ static void body_fail(struct px *px, int status, const char *code, const char *m
     px_fail(px, status, code, px->err_msg);
 }
 
+static int emit_rechunk(struct px *px)
+{
+    char hdr[SIGV4_CHUNK_HDR_MAX];
+    size_t hl = 0;
+    if (sigv4_chunked_encode_chunk(&px->enc, px->rechunk, px->rechunk_len, NULL, hdr, &hl) != 0)
+        return -1;
+    if (bq_push(&px->q, hdr, hl) != 0 || bq_push(&px->q, px->rechunk, px->rechunk_len) != 0 ||
+        bq_push(&px->q, "\r\n", 2) != 0)
+        return -1;
+    px->rechunk_len = 0;
+    return 0;
+}
+
 static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
 {
     struct px *px = arg;
-    if (bq_push(&px->q, piece->data, piece->len) != 0)
-        return -1;
-    if (piece->last)
+    if (!px->passthrough) {
+        if (bq_push(&px->q, piece->data, piece->len) != 0)
+            return -1;
+        if (piece->last)
+            px->verified = true;
+        return 0;
+    }
+    /* re-frame: verified bytes go out in fixed-size chunks signed with the
+     * proxy's key, so the upstream Content-Length is known in advance */
+    const uint8_t *d = piece->data;
+    size_t n = piece->len;
+    while (n > 0) {
+        size_t take = PX_RECHUNK - px->rechunk_len < n ? PX_RECHUNK - px->rechunk_len : n;
+        memcpy(px->rechunk + px->rechunk_len, d, take);
+        px->rechunk_len += take;
+        d += take;
+        n -= take;
+        if (px->rechunk_len == PX_RECHUNK && emit_rechunk(px) != 0)
+            return -1;
+    }
+    if (piece->last) {
+        if (px->rechunk_len && emit_rechunk(px) != 0)
+            return -1;
+        const struct sigv4_trailer *tr = NULL;
+        size_t ntr = sigv4_chunked_trailers(px->dec, &tr);
+        struct s3w_buf end;
+        s3w_buf_init(&end, 8192);
+        int rc = sigv4_chunked_encode_finish(&px->enc, tr, ntr, &end);
+        if (rc == 0)
+            rc = bq_push(&px->q, end.ptr, end.len);
+        s3w_buf_cleanup(&end);
+        if (rc != 0)
+            return -1;
+        /* the trailers, checksums and signatures verified: the final chunk
+         * may now go out */
         px->verified = true;
+    }
     return 0;
 }
 
@@ -1089,7 +1180,7 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     case BM_COLLECT:
         if (s3w_buf_append(&px->collect, p, n) != 0) {
             body_fail(px, 400, "MalformedXML", "The request body is larger than s3warden accepts for this operation.");
-            return -1;
+            return 0; /* the error response is ours, not the HTTP layer's */
         }
         return 0;
     case BM_SIGNED:
@@ -1098,7 +1189,7 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     case BM_PLAIN:
         if (bq_push(&px->q, p, n) != 0) {
             body_fail(px, 500, "InternalError", "InternalError");
-            return -1;
+            return 0;
         }
         break;
     case BM_CHUNKED: {
@@ -1108,7 +1199,7 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
             body_fail(px, ce.http_status ? ce.http_status : 400,
                       ce.code ? ce.code : "InvalidRequest",
                       ce.message ? ce.message : "Invalid aws-chunked body.");
-            return -1;
+            return 0;
         }
         break;
     }
@@ -1732,6 +1823,42 @@ static void pl_on_head(struct proxy_conn *c)
         px->bm = BM_CHUNKED;
         px->up_total = decoded;
         payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+        if (!px->cfg->upstream.decode_aws_chunked) {
+            /* pass-through: same streaming mode upstream, re-framed and
+             * re-signed; the encoded length needs the trailers' sizes,
+             * which the declared names fix (base64 of the digest) */
+            struct sigv4_trailer tl[SIGV4_CHUNK_MAX_TRAILERS];
+            size_t ntl = 0;
+            static const char pad[64] = { 0 };
+            struct s3w_slice names = tr ? tr->value : S3W_SLICE_NULL;
+            size_t i = 0;
+            bool ok = true;
+            while (i < names.len && ok) {
+                const char *comma = memchr(names.ptr + i, ',', names.len - i);
+                size_t e = comma ? (size_t)(comma - names.ptr) : names.len;
+                struct s3w_slice nm = s3w_slice(names.ptr + i, e - i);
+                while (nm.len && nm.ptr[0] == ' ')
+                    nm.ptr++, nm.len--;
+                while (nm.len && nm.ptr[nm.len - 1] == ' ')
+                    nm.len--;
+                enum sigv4_cksum_algo al = sigv4_cksum_algo_from_header(nm);
+                if (nm.len) {
+                    if (al == SIGV4_CKSUM_NONE || ntl == SIGV4_CHUNK_MAX_TRAILERS)
+                        ok = false;
+                    else
+                        tl[ntl++] = (struct sigv4_trailer){
+                            nm, s3w_slice(pad, 4 * ((sigv4_cksum_digest_len(al) + 2) / 3)) };
+                }
+                i = e + 1;
+            }
+            px->rechunk = ok ? malloc(PX_RECHUNK) : NULL;
+            if (px->rechunk) {
+                px->passthrough = true;
+                px->smode = sm;
+                px->up_total = sigv4_chunked_encoded_length(sm, decoded, PX_RECHUNK, 64, tl, ntl);
+                payload = s3w_slice_cstr(sigv4_stream_mode_value(sm));
+            }
+        }
     }
     /* the caller's signing key is no longer needed once the decoder has its
      * own copy in the chain state */
