@@ -39,6 +39,7 @@
 
 struct cctx {
     struct policy *p;
+    const struct policy_compile_opts *o;
     bool s3only; /* a bucket policy: s3 actions, s3 ARNs, S3 keys only */
     struct policy_diags *d;
     struct s3w_slice bucket;
@@ -206,6 +207,14 @@ static bool add_prin(struct cctx *c, struct prin_acc *acc, uint8_t kind, struct 
     e->value = (struct s3w_slice){ copy, v.len };
     e->account = account.len ? (struct s3w_slice){ copy + (account.ptr - v.ptr), account.len }
                              : S3W_SLICE_NULL;
+    struct s3w_slice id;
+    if ((kind == PRIN_USER || kind == PRIN_ROLE) && c->o && c->o->resolve_unique_id &&
+        c->o->resolve_unique_id(c->o->resolve_arg, e->value, &id) && id.len) {
+        char *ic = arena_strdup(&c->p->arena, id.ptr, id.len);
+        if (!ic)
+            return false;
+        e->bound_id = (struct s3w_slice){ ic, id.len };
+    }
     return true;
 }
 
@@ -1118,7 +1127,7 @@ int policy_compile(const char *json, size_t len, const struct policy_compile_opt
     /* the compiled form is bounded too: a generous multiple of the source */
     arena_init(&p->arena, 64 * 1024 + 48 * (len < cap ? len : cap) * 4);
     p->kind = opts->kind;
-    struct cctx c = { .p = p, .d = diags, .bucket = opts->bucket,
+    struct cctx c = { .p = p, .o = opts, .d = diags, .bucket = opts->bucket,
                       .s3only = opts->kind == POLICY_KIND_RESOURCE && !opts->any_service };
     int rc = POLICY_E_INVALID;
     cJSON *root = NULL;

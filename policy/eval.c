@@ -99,14 +99,21 @@ static enum grant_kind entry_grant(const struct prin_entry *e, const struct poli
     case PRIN_ACCOUNT:
         return !anon && s3w_slice_eq(e->account, p->account) ? GRANT_ACCOUNT : GRANT_NONE;
     case PRIN_USER:
-        return p->type == POLICY_PRINCIPAL_USER && s3w_slice_eq(e->value, p->arn) ? GRANT_DIRECT
-                                                                                  : GRANT_NONE;
+        if (p->type != POLICY_PRINCIPAL_USER)
+            return GRANT_NONE;
+        /* bound at load time: the id decides, as on AWS (§2) */
+        if (e->bound_id.len)
+            return s3w_slice_eq(e->bound_id, p->unique_id) ? GRANT_DIRECT : GRANT_NONE;
+        return s3w_slice_eq(e->value, p->arn) ? GRANT_DIRECT : GRANT_NONE;
     case PRIN_USER_ID:
         return p->type == POLICY_PRINCIPAL_USER && s3w_slice_eq(e->value, p->unique_id)
                    ? GRANT_DIRECT : GRANT_NONE;
     case PRIN_ROLE:
-        return p->type == POLICY_PRINCIPAL_ROLE_SESSION && s3w_slice_eq(e->value, p->role_arn)
-                   ? GRANT_ROLE : GRANT_NONE;
+        if (p->type != POLICY_PRINCIPAL_ROLE_SESSION)
+            return GRANT_NONE;
+        if (e->bound_id.len)
+            return s3w_slice_eq(e->bound_id, p->unique_id) ? GRANT_ROLE : GRANT_NONE;
+        return s3w_slice_eq(e->value, p->role_arn) ? GRANT_ROLE : GRANT_NONE;
     case PRIN_ROLE_ID:
         return p->type == POLICY_PRINCIPAL_ROLE_SESSION && s3w_slice_eq(e->value, p->unique_id)
                    ? GRANT_ROLE : GRANT_NONE;
@@ -131,6 +138,21 @@ static bool lists(const struct stmt *s, uint8_t kind, struct s3w_slice v, bool b
         if (e->kind != kind)
             continue;
         if (by_account ? s3w_slice_eq(e->account, v) : s3w_slice_eq(e->value, v))
+            return true;
+    }
+    return false;
+}
+
+/* NotPrincipal lists this user/role: by bound unique id when the entry has
+ * one (§2), else by ARN. */
+static bool lists_entity(const struct stmt *s, uint8_t kind, struct s3w_slice arn,
+                         struct s3w_slice unique_id)
+{
+    for (size_t i = 0; i < s->nprins; i++) {
+        const struct prin_entry *e = &s->prins[i];
+        if (e->kind != kind)
+            continue;
+        if (e->bound_id.len ? s3w_slice_eq(e->bound_id, unique_id) : s3w_slice_eq(e->value, arn))
             return true;
     }
     return false;
@@ -163,9 +185,10 @@ static bool notprincipal_exempts(const struct stmt *s, const struct policy_princ
     case POLICY_PRINCIPAL_ROOT:
         return true;
     case POLICY_PRINCIPAL_USER:
-        return lists(s, PRIN_USER, p->arn, false) || lists(s, PRIN_USER_ID, p->unique_id, false);
+        return lists_entity(s, PRIN_USER, p->arn, p->unique_id) ||
+               lists(s, PRIN_USER_ID, p->unique_id, false);
     case POLICY_PRINCIPAL_ROLE_SESSION:
-        return (lists(s, PRIN_ROLE, p->role_arn, false) ||
+        return (lists_entity(s, PRIN_ROLE, p->role_arn, p->unique_id) ||
                 lists(s, PRIN_ROLE_ID, p->unique_id, false)) &&
                lists(s, PRIN_SESSION, p->arn, false);
     case POLICY_PRINCIPAL_FEDERATED:

@@ -102,6 +102,15 @@ struct policy_compile_opts {
     /* Resource policies of other services (simulate, trust policies): skip
      * the S3-only checks (s3 actions and ARNs, S3 condition keys). */
     bool any_service;
+    /* Optional. AWS stores a user or role ARN named in Principal/NotPrincipal
+     * as that entity's unique id and matches by id from then on: a deleted
+     * and recreated user of the same name no longer matches
+     * (IAM-SEMANTICS.md §2 "Unique-ID transformation", seed 004). When set,
+     * compile calls it for every user/role ARN principal; return true and
+     * set *id (copied by compile) to bind the entry to that id, false when
+     * the ARN is unknown here (the entry then matches by ARN). */
+    bool (*resolve_unique_id)(void *arg, struct s3w_slice arn, struct s3w_slice *id);
+    void *resolve_arg;
 };
 
 struct policy;

@@ -104,6 +104,7 @@ struct prin_entry {
     uint8_t kind;
     struct s3w_slice value;   /* the ARN / id as written */
     struct s3w_slice account; /* account part (ARN forms, PRIN_ACCOUNT) */
+    struct s3w_slice bound_id; /* PRIN_USER/PRIN_ROLE bound to a unique id */
 };
 
 /* How a resource-policy Allow reached the caller (IAM-SEMANTICS.md §1.3);

@@ -237,6 +237,69 @@ static void test_bad_arguments_deny(void **state)
     assert_int_equal(policy_compile(NULL, 0, NULL, &q, NULL), POLICY_E_ARG);
 }
 
+/* The directory the resolver knows: alice is AIDAALICE0000000001 today. */
+static bool resolve(void *arg, struct s3w_slice arn, struct s3w_slice *id)
+{
+    (void)arg;
+    if (s3w_slice_eq_cstr(arn, "arn:aws:iam::111111111111:user/alice")) {
+        *id = S3W_SLICE_LIT("AIDAALICE0000000001");
+        return true;
+    }
+    if (s3w_slice_eq_cstr(arn, "arn:aws:iam::111111111111:role/R")) {
+        *id = S3W_SLICE_LIT("AROAR00000000000001");
+        return true;
+    }
+    return false;
+}
+
+/* seed 004 "Important": a user/role ARN in Principal is stored as its unique
+ * id; a deleted and recreated entity of the same name does not match. */
+static void test_unique_id_binding(void **state)
+{
+    (void)state;
+    const char *doc =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
+        "[\"arn:aws:iam::111111111111:user/alice\",\"arn:aws:iam::111111111111:role/R\","
+        "\"arn:aws:iam::111111111111:user/bob\"]},\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}";
+    struct policy_compile_opts o = { .kind = POLICY_KIND_RESOURCE, .name = "b",
+                                     .resolve_unique_id = resolve };
+    struct policy *p = NULL;
+    assert_int_equal(policy_compile(doc, strlen(doc), &o, &p, NULL), POLICY_OK);
+    struct policy_set set = { .resource = p };
+    struct policy_principal u = { .type = POLICY_PRINCIPAL_USER,
+                                  .arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:user/alice"),
+                                  .account = S3W_SLICE_LIT("111111111111"),
+                                  .unique_id = S3W_SLICE_LIT("AIDAALICE0000000001") };
+    struct policy_request rq = { &u, S3W_SLICE_LIT("s3:GetObject"), S3W_SLICE_LIT("arn:aws:s3:::b/k"),
+                                 S3W_SLICE_LIT("111111111111"), NULL };
+    struct policy_result res;
+    policy_evaluate(&set, &rq, &res);
+    assert_int_equal(res.decision, POLICY_ALLOWED);
+    /* recreated alice: same ARN, new id -> no longer the principal */
+    u.unique_id = S3W_SLICE_LIT("AIDAALICE0000000002");
+    policy_evaluate(&set, &rq, &res);
+    assert_int_equal(res.decision, POLICY_IMPLICIT_DENY);
+    /* bob is unknown to the resolver: matched by ARN */
+    u.arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:user/bob");
+    u.unique_id = S3W_SLICE_LIT("AIDABOB000000000001");
+    policy_evaluate(&set, &rq, &res);
+    assert_int_equal(res.decision, POLICY_ALLOWED);
+    /* a session of the recreated role R (new role id) does not match */
+    struct policy_principal s = { .type = POLICY_PRINCIPAL_ROLE_SESSION,
+                                  .arn = S3W_SLICE_LIT("arn:aws:sts::111111111111:assumed-role/R/x"),
+                                  .account = S3W_SLICE_LIT("111111111111"),
+                                  .role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/R"),
+                                  .unique_id = S3W_SLICE_LIT("AROAR00000000000009"),
+                                  .session_name = S3W_SLICE_LIT("x") };
+    rq.principal = &s;
+    policy_evaluate(&set, &rq, &res);
+    assert_int_equal(res.decision, POLICY_IMPLICIT_DENY);
+    s.unique_id = S3W_SLICE_LIT("AROAR00000000000001");
+    policy_evaluate(&set, &rq, &res);
+    assert_int_equal(res.decision, POLICY_ALLOWED);
+    policy_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_action_index),
         cmocka_unit_test(test_deciding_cap_and_messages),
         cmocka_unit_test(test_bad_arguments_deny),
+        cmocka_unit_test(test_unique_id_binding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
