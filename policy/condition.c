@@ -516,6 +516,13 @@ static int match_one(const struct cond *c, const struct cond_value *v,
         uint8_t ip[16], fam, pfx;
         if (!policy_parse_cidr(r, false, ip, &fam, &pfx))
             return -1;
+        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+        if (fam == 6 && memcmp(ip, mapped, 12) == 0) {
+            /* ::ffff:a.b.c.d from a dual-stack listener is the IPv4 client */
+            memmove(ip, ip + 12, 4);
+            memset(ip + 4, 0, 12);
+            fam = 4;
+        }
         if (fam != v->ip_family)
             return 0;
         return prefix_eq(ip, v->ip, v->ip_prefix);
