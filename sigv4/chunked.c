@@ -236,7 +236,7 @@ const struct sigv4_chain_ops sigv4_chain_hmac_ops = {
 
 /* ---- shared string-to-sign building ------------------------------------------- */
 
-/* Longest string to sign: algo (<= 40) + date (< 32) + scope (< 128) +
+/* Longest string to sign: algo (<= 48) + date (< 32) + scope (< 128) +
  * previous signature (<= 144) + two hex hashes + newlines. */
 #define STS_MAX 512
 
@@ -300,6 +300,15 @@ static int sha256_trailers(const struct sigv4_trailer *t, size_t n, uint8_t out[
     ok = ok && EVP_DigestFinal_ex(md, out, &len);
     EVP_MD_CTX_free(md);
     return ok ? SIGV4_CHUNK_OK : SIGV4_CHUNK_E_INTERNAL;
+}
+
+/* The ops' algorithm names go into fixed-size strings to sign (STS_MAX):
+ * bound them, and the signature lengths, once at init. */
+static bool ops_ok(const struct sigv4_chain_ops *ops)
+{
+    return ops && ops->payload_algo && ops->trailer_algo &&
+           strlen(ops->payload_algo) <= 48 && strlen(ops->trailer_algo) <= 48 &&
+           ops->sig_max <= SIGV4_CHUNK_SIG_MAX;
 }
 
 /* ---- decoder ------------------------------------------------------------------ */
@@ -463,7 +472,7 @@ int sigv4_chunked_decoder_new(struct sigv4_chunked_decoder **out,
     bool sig = sigv4_stream_mode_signed(p->mode);
     if (p->mode == SIGV4_STREAM_NONE || (unsigned)p->mode >= N_MODES || !p->sink)
         return SIGV4_CHUNK_E_PARAM;
-    if (sig && (!p->ops || !p->ops->verify || p->ops->sig_max > SIGV4_CHUNK_SIG_MAX ||
+    if (sig && (!ops_ok(p->ops) || !p->ops->verify ||
                 p->ops->sig_min == 0 || p->ops->sig_min > p->ops->sig_max ||
                 p->amz_date.len == 0 || p->amz_date.len >= 32 ||
                 p->scope.len == 0 || p->scope.len >= 128 ||
@@ -1010,7 +1019,7 @@ int sigv4_chunked_encoder_init(struct sigv4_chunked_encoder *e,
         return SIGV4_CHUNK_E_PARAM;
     e->mode = p->mode;
     if (sigv4_stream_mode_signed(p->mode)) {
-        if (!p->ops || !p->ops->sign || p->ops->sig_max > SIGV4_CHUNK_SIG_MAX ||
+        if (!ops_ok(p->ops) || !p->ops->sign ||
             p->amz_date.len == 0 || p->amz_date.len >= sizeof e->amz_date ||
             p->scope.len == 0 || p->scope.len >= sizeof e->scope ||
             p->seed_signature.len == 0 || p->seed_signature.len > sizeof e->prev)

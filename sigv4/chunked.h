@@ -153,7 +153,8 @@ struct sigv4_chunk_piece {
 };
 
 /* Returns 0 to continue; anything else aborts decoding with
- * SIGV4_CHUNK_E_SINK (the decoder is then in the error state). */
+ * SIGV4_CHUNK_E_SINK (the decoder is then in the error state). The sink must
+ * not call back into the decoder (nor free it): copy or forward, then return. */
 typedef int (*sigv4_chunk_sink_fn)(void *arg, const struct sigv4_chunk_piece *piece);
 
 struct sigv4_chunked_params {

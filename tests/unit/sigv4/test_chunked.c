@@ -1214,6 +1214,77 @@ static void test_round_trip_rekey(void **state)
     }
 }
 
+/* ---- interop: botocore's own unsigned-trailer framing ------------------------- */
+
+/* Bodies produced by botocore 1.43.11's AwsChunkedWrapper (the framing
+ * boto3 sends as STREAMING-UNSIGNED-PAYLOAD-TRAILER) for pattern(n), kept as
+ * length + SHA-256 of the whole body. Regenerate with:
+ *   python3 -c 'import io,hashlib; from botocore.httpchecksum import *;
+ *     p=bytes(((i*7+(i>>8))&255) for i in range(N));
+ *     b=AwsChunkedWrapper(io.BytesIO(p), checksum_cls=Crc32Checksum,
+ *       checksum_name="x-amz-checksum-crc32", chunk_size=CS).read();
+ *     print(len(b), hashlib.sha256(b).hexdigest())' */
+static void test_botocore_unsigned_framing(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t n, cs;
+        enum sigv4_cksum_algo algo;
+        size_t body_len;
+        const char *body_sha256;
+    } cases[] = {
+        { 20000, 8192, SIGV4_CKSUM_CRC32, 20059,
+          "e731fea2f6c1a1ed1ce989d276146616cfdbeeaccadfb542fb1fcc0c8599dd23" },
+        { 100000, 65536, SIGV4_CKSUM_SHA256, 100090,
+          "4672342a3d679f1ca7e21c6f90e771b376f6625ad95b5ca0cb8aeb76b971a51a" },
+        { 5, 1048576, SIGV4_CKSUM_SHA1, 65,
+          "ed74509ff6455ed1fca63fe3e52938046a7adbe6e8b31043c0e58a5f4224ccb8" },
+        { 0, 65536, SIGV4_CKSUM_CRC32, 36,
+          "34c53023f81f74c829a48a19ad4f53a293f1e263463937a86a387e02766bfeb5" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = cases[c].n;
+        uint8_t *data = pattern(n ? n : 1);
+        char b64[SIGV4_CKSUM_MAX_B64];
+        assert_true(sigv4_cksum_b64(cases[c].algo, data, n, b64) > 0);
+        struct sigv4_trailer t = { s3w_slice_cstr(sigv4_cksum_header_name(cases[c].algo)),
+                                   s3w_slice_cstr(b64) };
+        uint8_t k[32];
+        key_of(k, 0);
+        struct s3w_buf w;
+        s3w_buf_init(&w, 1 << 20);
+        encode_stream(SIGV4_STREAM_UNSIGNED_TRAILER, k, seed1, data, n, cases[c].cs, &t, 1, &w);
+        /* our encoder frames exactly as botocore does */
+        uint8_t h[32];
+        char hex[65];
+        SHA256((uint8_t *)w.ptr, w.len, h);
+        s3w_hex_encode(h, 32, hex);
+        assert_int_equal(w.len, cases[c].body_len);
+        assert_string_equal(hex, cases[c].body_sha256);
+        /* and the decoder takes it */
+        struct sink s;
+        sink_init(&s);
+        struct sigv4_chunked_params p = { 0 };
+        p.mode = SIGV4_STREAM_UNSIGNED_TRAILER;
+        p.decoded_length = n;
+        p.declared_trailers = t.name;
+        p.sink = sink_fn;
+        p.sink_arg = &s;
+        struct sigv4_chunked_decoder *d;
+        assert_int_equal(sigv4_chunked_decoder_new(&d, &p), 0);
+        assert_int_equal(feed(d, (uint8_t *)w.ptr, w.len, 0, 4096), 0);
+        assert_int_equal(sigv4_chunked_finish(d), 0);
+        assert_int_equal(s.got.len, n);
+        if (n)
+            assert_memory_equal(s.got.ptr, data, n);
+        assert_true(s.last_seen);
+        sigv4_chunked_decoder_free(d);
+        sink_cleanup(&s);
+        s3w_buf_cleanup(&w);
+        free(data);
+    }
+}
+
 /* ---- buffered framing: any piece sizes -> S3-acceptable chunks ------------------ */
 
 static int buf_out(void *arg, const void *p, size_t n)
@@ -1470,6 +1541,7 @@ int main(void)
         cmocka_unit_test(test_unsigned_trailer_holds_back_tail),
         cmocka_unit_test(test_header_checksum_and_no_hold_back),
         cmocka_unit_test(test_round_trip_rekey),
+        cmocka_unit_test(test_botocore_unsigned_framing),
         cmocka_unit_test(test_buffered_writer),
         cmocka_unit_test(test_buffered_writer_reuses_given_sha),
         cmocka_unit_test(test_pluggable_padded_chain),
