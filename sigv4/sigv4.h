@@ -31,6 +31,23 @@
  * Secrets: secret keys and derived keys are wiped (s3w_wipe) when no longer
  * needed; MACs are compared with s3w_ct_equal. No function here ever puts a
  * secret, a signature or a token into an error message.
+ *
+ * Threads: nothing here is global. A worker (one event loop) owns one
+ * struct sigv4_keycache and one scratch s3w_buf and passes both in every
+ * struct sigv4_verify_opts; then a request verified with a known key does
+ * no allocation and one HMAC. Typical use:
+ *
+ *   struct sigv4_verify_opts o = { .regions = r, .n_regions = 1,
+ *       .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3,
+ *       .lookup = my_lookup, .lookup_ud = snapshot,
+ *       .cache = &worker->keycache, .scratch = &worker->creq };
+ *   struct sigv4_error err;
+ *   if (sigv4_verify(&req, time(NULL), &o, &conn->auth, &err) != 0)
+ *       -> err.code == SIGV4_ERR_ANONYMOUS ? anonymous principal
+ *                                          : answer err.http_status,
+ *                                            err.s3_code, err.message
+ *   ... conn->auth.payload_mode tells how to read the body;
+ *   sigv4_result_cleanup(&conn->auth) when the request ends.
  */
 #ifndef S3W_SIGV4_H
 #define S3W_SIGV4_H
