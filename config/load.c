@@ -1715,6 +1715,18 @@ static void load_sts(struct ld *L, const cJSON *root)
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* Wipes every string value of a cJSON tree before it is freed. Iterative
+ * over siblings, recursive over depth (cJSON bounds nesting at 1000). */
+static void json_wipe(cJSON *n)
+{
+    for (; n; n = n->next) {
+        if (cJSON_IsString(n) && n->valuestring)
+            s3w_wipe(n->valuestring, strlen(n->valuestring));
+        if (n->child)
+            json_wipe(n->child);
+    }
+}
+
 static void json_error_position(const char *json, size_t len, const char *at, size_t *line,
                                 size_t *col)
 {
@@ -1800,6 +1812,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         load_limits(&L, root);
         load_sts(&L, root);
     }
+    json_wipe(root); /* inline (demo) secrets live in the tree too */
     cJSON_Delete(root);
     smap_free(&L.accounts);
     smap_free(&L.key_ids);
