@@ -59,6 +59,8 @@ def main():
     for name, path, query, hdrs in cases.HEADERS:
         sign(name, "header", "PUT", path, query, hdrs,
              body_value="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    for name, path, query, form in cases.random_cases(40, seed=7):
+        sign(name, form, "GET", path, query, [])
     sign("token", "header", "GET", "/bucket/t", "", [], cases.TOKEN_AKID, cases.TOKEN_SECRET, cases.TOKEN)
     sign("token", "query", "GET", "/bucket/t", "", [], cases.TOKEN_AKID, cases.TOKEN_SECRET, cases.TOKEN)
 

@@ -39,3 +39,25 @@ HEADERS = [
     ("h-repeated", "/bucket/h", "", [("x-amz-meta-rep", "one"), ("X-Amz-Meta-Rep", "two"),
                                      ("x-amz-meta-spaces", "  a   b  "), ("Content-Type", "text/plain")]),
 ]
+
+
+def random_cases(n, seed=20261122):
+    """Seeded random (name, path, encoded query, form) tuples: keys and query
+    strings from unicode, spaces, reserved characters, '%', '~', runs of '/',
+    '.' and '..' segments, empty and repeated parameters."""
+    import random
+    from urllib.parse import quote
+    rnd = random.Random(seed)
+    alphabet = list("abcXYZ019-._~ !$&'()*+,;=:@%") + ["/", "//", "/./", "/../", "\u00e9", "\u20ac", "\u65e5", "\U0001f600"]
+    out = []
+    for i in range(n):
+        key = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 24)))
+        params = []
+        for _ in range(rnd.randint(0, 4)):
+            k = "".join(rnd.choice(alphabet[:28] + ["\u00e9"]) for _ in range(rnd.randint(1, 6)))
+            v = "".join(rnd.choice(alphabet[:28] + ["/", "\u20ac"]) for _ in range(rnd.randint(0, 6)))
+            params.append(quote(k, safe="~") + ("=" + quote(v, safe="~") if v or rnd.random() < 0.5 else ""))
+            if rnd.random() < 0.2:
+                params.append(params[-1])
+        out.append(("rand-%02d" % i, "/bucket/" + key, "&".join(params), "header" if i % 2 == 0 else "query"))
+    return out
