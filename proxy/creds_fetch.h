@@ -1,0 +1,137 @@
+/*
+ * creds_fetch.h - the I/O side of the proxy's own credentials toward S3:
+ * a credential manager that walks the configured provider chain (static
+ * keys, environment, shared credentials/config profile, EC2 IMDSv2,
+ * ECS/EKS container endpoint, web identity token file), optionally assumes
+ * a role on top, and keeps the result fresh on its own thread.
+ *
+ * The parsing and timing rules live in config/creds.h (pure); this module
+ * only moves bytes (libcurl) and publishes results.
+ *
+ * Threading: one refresh thread per manager does every fetch. Request
+ * workers only ever call creds_mgr_acquire()/creds_snapshot_release(),
+ * which take a mutex for a pointer read and a reference increment - never
+ * for network I/O - so a slow or dead credentials endpoint can never stall
+ * a request: the request gets the current credentials, or NULL (answer 503
+ * ServiceUnavailable).
+ *
+ * Snapshots: the credentials are published as an immutable, reference
+ * counted struct creds_snapshot. A worker may keep one for the whole
+ * request (e.g. across aws-chunked re-signing); the secret stays valid
+ * until the last release, which wipes it.
+ *
+ * Logging: the manager logs transitions only, once each, on stderr through
+ * proxy_log (or opts->log): credentials obtained / lost (with the reason,
+ * which never holds a secret or a token) / a refresh failing while the old
+ * credentials are still valid / recovery. The access key id may appear.
+ */
+#ifndef S3W_PROXY_CREDS_FETCH_H
+#define S3W_PROXY_CREDS_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "creds.h"
+#include "sigv4.h"
+
+/* An immutable set of credentials. All fields are read-only for holders and
+ * valid until creds_snapshot_release(). */
+struct creds_snapshot {
+    struct sigv4_credentials sigv4; /* ready for sigv4_sign_headers(); the
+                                       secret and token are SECRET */
+    int64_t expiration;             /* unix seconds; 0 = does not expire */
+    const char *provider;           /* "env", "imds", "assume_role(profile:x)", ...
+                                       for logs and the audit trail */
+};
+
+struct creds_mgr;
+
+typedef void (*creds_log_fn)(void *ud, const char *level, const char *msg);
+
+/* Knobs; a zero field takes the default. Tests shorten the timings. */
+struct creds_mgr_opts {
+    const char *region;          /* upstream region: signing region for
+                                    STS and the default regional STS endpoint
+                                    (default "us-east-1") */
+    uint32_t refresh_before_s;   /* override cc->refresh_before_seconds
+                                    (config allows >= 60; tests use 1) */
+    uint32_t retry_max_ms;       /* cap on the backoff between failed
+                                    attempts (default: creds_retry_delay_ms's
+                                    own 60 s cap) */
+    uint32_t timeout_ms;         /* whole-transfer timeout of each HTTP fetch
+                                    (default 5000) */
+    uint32_t connect_timeout_ms; /* default 1000: IMDS and the container
+                                    endpoint are link-local; the SDKs use 1 s */
+    /* Environment lookup, read ONCE by creds_mgr_new() (the refresh thread
+     * never calls getenv, so a setenv elsewhere cannot race it). NULL =
+     * getenv(3). */
+    creds_getenv_fn getenv;
+    void *getenv_ud;
+    /* Log sink; NULL = proxy_log(level, "%s", msg). */
+    creds_log_fn log;
+    void *log_ud;
+};
+
+enum {
+    CREDS_MGR_OK = 0,
+    CREDS_MGR_E_NOMEM = -1,
+    CREDS_MGR_E_THREAD = -2,  /* pthread_create failed */
+    CREDS_MGR_E_CONFIG = -3,  /* an empty chain */
+};
+
+/* Creates the manager from the config's chain and starts its refresh
+ * thread, which fetches at once. Everything needed is copied: `cc` and
+ * `opts` may be freed after the call. The first credentials arrive
+ * asynchronously: creds_mgr_wait() to wait for them (startup only). */
+int creds_mgr_new(const struct config_credentials *cc, const struct creds_mgr_opts *opts,
+                  struct creds_mgr **out);
+
+/* SIGHUP: installs the chain of a newly loaded config. If it is the same as
+ * the running one (same providers, settings, assume_role, refresh margin and
+ * region) nothing happens and 0 is returned. Otherwise the refresh thread
+ * fetches from the new chain at once and returns 1; the current snapshot is
+ * served until that first fetch ends: on success it is replaced, on failure
+ * it is dropped (fail closed - the operator changed the credentials
+ * configuration; the old keys are no longer configured). Snapshots that
+ * workers hold stay valid until released. Negative on allocation failure
+ * (the running chain stays). Any thread but a worker's (it allocates). */
+int creds_mgr_reconfigure(struct creds_mgr *m, const struct config_credentials *cc,
+                          const struct creds_mgr_opts *opts);
+
+/* Stops the refresh thread (aborting a fetch in flight within ~1 s at most
+ * via libcurl's progress callback), joins it and frees the manager. Snapshots
+ * still held stay valid until released. NULL is a no-op. Call after the
+ * workers are stopped (nobody may call acquire on a freed manager). */
+void creds_mgr_free(struct creds_mgr *m);
+
+/* The current credentials, or NULL when none are valid (none fetched yet,
+ * every provider failing, or the last ones expired). Never blocks on I/O:
+ * a mutex guards one pointer read and one reference increment. Any thread.
+ * Each non-NULL result must be released exactly once. */
+const struct creds_snapshot *creds_mgr_acquire(struct creds_mgr *m);
+void creds_snapshot_release(const struct creds_snapshot *s);
+
+/* Asks for a fetch now (e.g. S3 answered ExpiredToken or
+ * InvalidAccessKeyId): non-blocking; the refresh thread runs it at once
+ * unless a fetch is in flight. */
+void creds_mgr_refresh_now(struct creds_mgr *m);
+
+/* Waits up to timeout_ms for valid credentials (startup, tests). True if
+ * there are. Blocks: never call from a worker. */
+bool creds_mgr_wait(struct creds_mgr *m, uint32_t timeout_ms);
+
+/* Diagnostics (health endpoint, tests): whether valid credentials exist,
+ * the number of completed fetch attempts (successful or not), and the last
+ * failure reason ("" if the last attempt succeeded). Never a secret. */
+struct creds_mgr_status {
+    bool valid;
+    uint64_t attempts;
+    uint64_t successes;
+    char provider[64];
+    char reason[512];
+};
+void creds_mgr_get_status(struct creds_mgr *m, struct creds_mgr_status *st);
+
+#endif
