@@ -3,11 +3,13 @@
  * evaluator on whatever compiles.
  *
  * Input: first byte selects the policy kind (and whether a bucket is
- * attached), the rest is the policy document. A policy that compiles is
+ * attached), the rest is the policy document; first byte 0x3f feeds the
+ * rest to the simulate JSON parser instead. A policy that compiles is
  * evaluated for a few principals and context shapes, so pattern matching,
  * variables and conditions run on fuzzer-made compiled forms too.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
@@ -69,6 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
+    if (data[0] == 0x3f) {
+        /* the simulate input parser (files given to `s3warden simulate`) */
+        char *out = NULL, *err = NULL;
+        policy_simulate_json((const char *)data + 1, size - 1, &out, &err);
+        free(out);
+        free(err);
+        return 0;
+    }
     enum policy_kind kind = (enum policy_kind)(data[0] % 5);
     struct policy_compile_opts o = {
         .kind = kind, .name = "fuzz",
