@@ -236,9 +236,9 @@ const struct sigv4_chain_ops sigv4_chain_hmac_ops = {
 
 /* ---- shared string-to-sign building ------------------------------------------- */
 
-/* Longest string to sign: algo (<= 48) + date (< 32) + scope (< 128) +
+/* Longest string to sign: algo (<= 48) + date (< 32) + scope (< 160) +
  * previous signature (<= 144) + two hex hashes + newlines. */
-#define STS_MAX 512
+#define STS_MAX 640
 
 struct sts_buf {
     char b[STS_MAX];
@@ -332,7 +332,7 @@ struct sigv4_chunked_decoder {
     char err_msg[96];
 
     char amz_date[32];
-    char scope[128];
+    char scope[SIGV4_CHUNK_SCOPE_MAX];
     char prev[SIGV4_CHUNK_SIG_MAX];  /* previous wire signature */
     size_t prev_len;
     char cur_sig[SIGV4_CHUNK_SIG_MAX];  /* signature of the chunk being read */
@@ -475,7 +475,7 @@ int sigv4_chunked_decoder_new(struct sigv4_chunked_decoder **out,
     if (sig && (!ops_ok(p->ops) || !p->ops->verify ||
                 p->ops->sig_min == 0 || p->ops->sig_min > p->ops->sig_max ||
                 p->amz_date.len == 0 || p->amz_date.len >= 32 ||
-                p->scope.len == 0 || p->scope.len >= 128 ||
+                p->scope.len == 0 || p->scope.len >= SIGV4_CHUNK_SCOPE_MAX ||
                 p->seed_signature.len == 0 ||
                 p->seed_signature.len > SIGV4_CHUNK_SIG_MAX))
         return SIGV4_CHUNK_E_PARAM;

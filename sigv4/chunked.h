@@ -30,6 +30,23 @@
  * buffers may go away afterwards). Memory is bounded: the decoder holds at
  * most one chunk (max_chunk bytes) plus one line (max_line bytes).
  * Pure: no I/O, no globals.
+ *
+ * How the proxy wires it (sigv4.h / sigv4a.h):
+ *   client side   sigv4_verify() -> res; sigv4_chain_hmac_init(&h, res.signing_key)
+ *                 (v4a: ops = &sigv4a_chain_ops, ops_ctx = the caller's key);
+ *                 params: mode = sigv4_stream_mode_from_value(x-amz-content-sha256),
+ *                 amz_date = the x-amz-date the request was signed with
+ *                 (sigv4_format_amz_date(res.request_time)), scope = res.auth.scope,
+ *                 seed_signature = res.auth.signature, decoded_length =
+ *                 x-amz-decoded-content-length, declared_trailers = x-amz-trailer.
+ *   upstream side sigv4_sign_headers() -> signed; sigv4_chain_hmac_init(&h2,
+ *                 signed.signing_key); encoder params from signed.amz_date,
+ *                 signed.scope, signed.seed_signature_hex; Content-Length from
+ *                 sigv4_chunked_encoded_length() (buffered writer) or, with
+ *                 the client's boundaries kept and equal signature lengths,
+ *                 the client's own Content-Length.
+ *   plain upstream forward the sink's pieces; finish the upstream body only
+ *                 on last=true (abort it on any error).
  */
 #ifndef S3W_SIGV4_CHUNKED_H
 #define S3W_SIGV4_CHUNKED_H
@@ -110,6 +127,8 @@ struct sigv4_chain_ops {
 };
 
 #define SIGV4_CHUNK_SIG_MAX 144
+/* Longest credential scope accepted (+1), as sigv4.h's scope[160]. */
+#define SIGV4_CHUNK_SCOPE_MAX 160
 
 /* The SigV4 chain step: HMAC-SHA256 under the derived signing key (kSigning).
  * The context precomputes the HMAC inner/outer pad states once so each chunk
@@ -265,7 +284,7 @@ struct sigv4_chunked_encoder {
     void *ops_ctx;
     char amz_date[32];
     size_t amz_date_len;
-    char scope[128];
+    char scope[SIGV4_CHUNK_SCOPE_MAX];
     size_t scope_len;
     char prev[SIGV4_CHUNK_SIG_MAX];
     size_t prev_len;
