@@ -382,6 +382,11 @@ static int append_lower(struct s3w_buf *out, struct s3w_slice s)
 {
     char tmp[128];
     size_t i = 0;
+    bool upper = false;
+    for (size_t k = 0; k < s.len && !upper; k++)
+        upper = s.ptr[k] >= 'A' && s.ptr[k] <= 'Z';
+    if (!upper) /* the usual case: SignedHeaders are lower-case already */
+        return app(out, s.ptr, s.len);
     while (i < s.len) {
         size_t n = s.len - i < sizeof tmp ? s.len - i : sizeof tmp;
         for (size_t k = 0; k < n; k++) {
@@ -417,7 +422,10 @@ int sigv4_canonical_headers(const struct sigv4_header *headers, size_t n,
             return rc;
         bool found = false;
         for (size_t h = 0; h < n; h++) {
-            if (!s3w_slice_eq_nocase(headers[h].name, name))
+            /* length first: most names differ there, and the call into
+             * bytes.c is not inlined */
+            if (headers[h].name.len != name.len ||
+                !s3w_slice_eq_nocase(headers[h].name, name))
                 continue;
             if (found && (rc = app_char(out, ',')))
                 return rc;

@@ -146,7 +146,7 @@ const struct sigv4_header *sigv4_int_find_header(const struct sigv4_header *h,
     const struct sigv4_header *first = NULL;
     size_t c = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s3w_slice_eq_nocase(h[i].name, name)) {
+        if (h[i].name.len == name.len && s3w_slice_eq_nocase(h[i].name, name)) {
             if (!first)
                 first = &h[i];
             c++;

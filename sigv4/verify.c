@@ -204,7 +204,8 @@ bool sigv4_result_signed(const struct sigv4_result *res, struct s3w_slice name)
         size_t j = i;
         while (j < l.len && l.ptr[j] != ';')
             j++;
-        if (s3w_slice_eq_nocase(s3w_slice(l.ptr + i, j - i), name))
+        if (j - i == name.len &&
+            s3w_slice_eq_nocase(s3w_slice(l.ptr + i, j - i), name))
             return true;
         i = j + 1;
     }
