@@ -20,7 +20,9 @@
 # MOTO_REGION (us-east-1), S3W_PYTHON (a Python with boto3; default python3).
 # `start` prints KEY=VALUE lines (also saved in $MOTO_BASE/env):
 #   MOTO_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
-#   MOTO_ROLE_ARN (auth on only) MOTO_PID STARTUP_SECONDS
+#   MOTO_ROLE_ARN, MOTO_BASE_ACCESS_KEY_ID, MOTO_BASE_SECRET_ACCESS_KEY (auth
+#   on only: a user allowed nothing but sts:AssumeRole on that role)
+#   MOTO_PID STARTUP_SECONDS
 set -u
 PORT=${MOTO_PORT:-7490}
 BASE=${MOTO_BASE:-/tmp/s3warden-moto/$PORT}
@@ -112,12 +114,23 @@ if auth:
     iam = client("iam", ak, sk)
     trust = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole",
-         "Principal": {"AWS": "arn:aws:iam::123456789012:user/s3warden-proxy"}}]})
+         "Principal": {"AWS": ["arn:aws:iam::123456789012:user/s3warden-proxy",
+                               "arn:aws:iam::123456789012:user/s3warden-base"]}}]})
     role = iam.create_role(RoleName="s3warden-upstream",
                            AssumeRolePolicyDocument=trust)["Role"]
     iam.put_role_policy(RoleName="s3warden-upstream", PolicyName="all",
                         PolicyDocument=allow_all)
     print("MOTO_ROLE_ARN=" + role["Arn"])
+    # A base identity that may only assume that role: a proxy configured
+    # with it works only if it really re-signs with the assumed role.
+    iam.create_user(UserName="s3warden-base")
+    iam.put_user_policy(UserName="s3warden-base", PolicyName="assume-only",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "sts:AssumeRole",
+                             "Resource": role["Arn"]}]}))
+    base = iam.create_access_key(UserName="s3warden-base")["AccessKey"]
+    print("MOTO_BASE_ACCESS_KEY_ID=" + base["AccessKeyId"])
+    print("MOTO_BASE_SECRET_ACCESS_KEY=" + base["SecretAccessKey"])
 else:
     ak, sk = "AKIAMOTOAUTHOFF00001", "moto-auth-off-any-secret-works-000000000"
 s3 = client("s3", ak, sk)

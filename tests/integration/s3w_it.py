@@ -137,8 +137,10 @@ def s3_client(endpoint, ak, sk, token=None, **cfg):
     first answer), default checksum behaviour unless overridden."""
     s3cfg = {"addressing_style": "path"}
     # s3v4 also for presigned URLs (botocore presigns with SigV2 otherwise)
-    conf = Config(retries={"max_attempts": 1, "mode": "standard"}, s3=s3cfg,
-                  signature_version="s3v4", connect_timeout=5, read_timeout=60, **cfg)
+    opts = dict(retries={"max_attempts": 1, "mode": "standard"}, s3=s3cfg,
+                signature_version="s3v4", connect_timeout=5, read_timeout=60)
+    opts.update(cfg)
+    conf = Config(**opts)
     return boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
                         aws_access_key_id=ak, aws_secret_access_key=sk,
                         aws_session_token=token, config=conf)
@@ -368,15 +370,15 @@ STS_KEY_HEX = hashlib.sha256(b"s3w-it sts key 1").hexdigest()
 
 
 def render_config(world, upstream, port, audit_path, *, assume_role=None,
-                  tls=None, decode_aws_chunked=False, sts=True, extra=None):
+                  tls=None, decode_aws_chunked=False, sts=True, extra=None, chain_key=None):
     """The s3warden config file (format: config/load.c, README
     "Configuration", deploy/examples/). The only place that knows it."""
     named = lambda ps, prefix: [{"name": f"{prefix}{i}", "document": p} for i, p in enumerate(ps)]
     listener = {"address": "127.0.0.1", "port": port}
     if tls:
         listener["tls"] = {"cert_file": tls[0], "key_file": tls[1]}
-    creds = {"chain": [{"type": "static", "access_key_id": upstream.access_key,
-                        "secret": upstream.secret_key}]}
+    ak, sk = chain_key or (upstream.access_key, upstream.secret_key)
+    creds = {"chain": [{"type": "static", "access_key_id": ak, "secret": sk}]}
     if assume_role:
         creds["assume_role"] = assume_role
     cfg = {

@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -531,17 +532,100 @@ class Audit(Case):
 
 class UpstreamCredentials(Case):
     def test_assumed_moto_role(self):
-        # A second s3warden whose own upstream credentials come from
-        # AssumeRole against moto's STS (the role moto.sh created).
+        # A second s3warden whose base key (moto.sh's s3warden-base) may do
+        # nothing but sts:AssumeRole: its writes reach moto only if it
+        # re-signs with the role it assumed through moto's STS.
+        base = (UP.info["MOTO_BASE_ACCESS_KEY_ID"], UP.info["MOTO_BASE_SECRET_ACCESS_KEY"])
         px2 = Proxy(lambda port, audit: render_config(
-            W, UP, port, audit, assume_role={"role_arn": UP.role_arn, "session_name": "s3w-it",
-                                             "sts_endpoint": UP.endpoint}), "assumed").start()
+            W, UP, port, audit, chain_key=base,
+            assume_role={"role_arn": UP.role_arn, "session_name": "s3w-it", "sts_endpoint": UP.endpoint}),
+            "assumed").start()
         try:
             data = rand(2048)
             px2.client(ALICE).put_object(Bucket=BUCKET, Key="assumed/obj", Body=data)
             self.assertStored(UP, BUCKET, "assumed/obj", data)
         finally:
             px2.stop()
+
+    def test_base_key_alone_is_refused_by_moto(self):
+        # the control for the test above: the same base key without
+        # assume_role is refused by moto's IAM, and s3warden passes that on
+        base = (UP.info["MOTO_BASE_ACCESS_KEY_ID"], UP.info["MOTO_BASE_SECRET_ACCESS_KEY"])
+        px2 = Proxy(lambda port, audit: render_config(W, UP, port, audit, chain_key=base), "base").start()
+        try:
+            before = UP.snapshot(BUCKET)
+            self.assertClientError(lambda: px2.client(ALICE).put_object(Bucket=BUCKET, Key="base/obj", Body=b"x"),
+                                   "AccessDenied", status=403)
+            self.assertUnchanged(UP, BUCKET, before)
+        finally:
+            px2.stop()
+
+    def test_no_valid_upstream_credentials_is_503(self):
+        # AssumeRole against an STS endpoint that is down: s3warden holds no
+        # valid credentials, says so with 503, and keeps serving.
+        px = Proxy(lambda port, audit: render_config(
+            W, UP, port, audit, assume_role={"role_arn": UP.role_arn, "session_name": "s3w-it",
+                                             "sts_endpoint": f"http://127.0.0.1:{free_port()}"}),
+            "nocreds").start()
+        try:
+            deadline = time.time() + 10
+            while True:
+                try:
+                    px.client(ALICE).get_object(Bucket=BUCKET, Key="x")
+                    self.fail("served without upstream credentials")
+                except ClientError as e:
+                    code = e.response["Error"]["Code"]
+                if code == "ServiceUnavailable" or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertClientError(lambda: px.client(ALICE).get_object(Bucket=BUCKET, Key="x"),
+                                   "ServiceUnavailable", status=503)
+            self.assertTrue(px.alive())
+        finally:
+            px.stop()
+
+    def test_upstream_silent_is_504(self):
+        # an upstream that accepts and never answers
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(16)
+        held = []
+        stop = threading.Event()
+
+        def accept():
+            lsock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(lsock.accept()[0])
+                except OSError:
+                    pass
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+
+        class Silent(Upstream):
+            pass
+        silent = Silent()
+        silent.endpoint = f"http://127.0.0.1:{lsock.getsockname()[1]}"
+        silent.access_key, silent.secret_key = UP.access_key, UP.secret_key
+
+        def cfg(port, audit):
+            c = render_config(W, silent, port, audit)
+            c["upstream"]["first_byte_timeout_ms"] = 1000
+            return c
+        px = Proxy(cfg, "silent").start()
+        try:
+            t0 = time.time()
+            self.assertClientError(lambda: px.client(ALICE, read_timeout=15).get_object(Bucket=BUCKET, Key="x"),
+                                   "GatewayTimeout", status=504)
+            self.assertLess(time.time() - t0, 10)
+            self.assertTrue(px.alive())
+        finally:
+            px.stop()
+            stop.set()
+            t.join(2)
+            for c in held:
+                c.close()
+            lsock.close()
 
     def test_upstream_unreachable_is_502(self):
         class Dead(Upstream):
