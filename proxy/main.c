@@ -113,6 +113,20 @@ static void on_signal(uv_signal_t *h, int signum)
             proxy_log("ERROR", "reload refused: the running config stays in service");
             return;
         }
+        /* TLS: a new certificate and key for new connections (a plain
+         * listener cannot become TLS without a restart, and vice versa) */
+        if (st->srv.tls && cfg->nlisteners > 0 && cfg->listeners[0].tls_cert_file) {
+            struct tls_server *t = tls_server_new(cfg->listeners[0].tls_cert_file,
+                                                  cfg->listeners[0].tls_key_file);
+            if (!t) {
+                proxy_log("ERROR", "reload refused: the new certificate or key cannot be used");
+                config_unref(cfg);
+                return;
+            }
+            proxy_server_set_tls(&st->srv, t);
+        } else if ((st->srv.tls != NULL) != (cfg->nlisteners > 0 && cfg->listeners[0].tls_cert_file)) {
+            proxy_log("WARN", "reload: switching a listener between TLS and plain HTTP needs a restart");
+        }
         pl_shared_set_config(&st->shared, cfg);
         proxy_server_poke(&st->srv);
         proxy_log("INFO", "reload done: new requests use the new config");
@@ -187,9 +201,10 @@ static int cmd_serve(const char *config_path)
     uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     uv_run(loop, UV_RUN_DEFAULT);
     proxy_server_wait(&st.srv);
+    tls_server_unref(st.srv.tls);
+    st.srv.tls = NULL;
     proxy_server_cleanup(&st.srv);
     uv_loop_close(loop);
-    tls_server_unref(st.srv.tls);
     pl_shared_cleanup(&st.shared);
     audit_close(st.audit);
     curl_global_cleanup();

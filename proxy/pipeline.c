@@ -1266,10 +1266,10 @@ static void pl_on_abort(struct proxy_conn *c)
     if (!px)
         return;
     px->c = NULL;
-    if (!px->status) {
+    if (!px->status)
         px->status = 499; /* nginx's "client closed request" */
-        px->err_code = "ClientClosed";
-    }
+    if (!px->err_code)
+        px->err_code = "ClientClosed"; /* the answer did not reach the end */
     if (px->in_cb)
         return; /* the curl callback returns an error; up_done frees */
     px_done_audit(px);

@@ -169,7 +169,8 @@ struct proxy_server {
     atomic_int stop;        /* 1 = graceful stop requested */
     atomic_size_t nconns;   /* across workers, for max_connections */
     uint64_t stop_deadline_ms;
-    struct tls_server *tls;
+    struct tls_server *tls; /* guarded by tls_mu once workers run */
+    uv_mutex_t tls_mu;
     char host_id[64];
     /* set after binding: the actual port (when settings.port was 0) */
     int bound_port;
@@ -200,6 +201,10 @@ void proxy_server_stop(struct proxy_server *srv, uint64_t deadline_ms);
 void proxy_server_poke(struct proxy_server *srv);
 
 void proxy_server_cleanup(struct proxy_server *srv);
+
+/* Replaces the TLS context for new connections (SIGHUP reload); takes over
+ * the caller's reference. Connections keep the context they started with. */
+void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t);
 
 /* A fresh request id (16 upper-case hex, like S3's), into out[17]. */
 void proxy_worker_request_id(struct proxy_worker *w, char out[17]);

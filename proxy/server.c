@@ -562,7 +562,10 @@ static void on_connection(uv_stream_t *server, int status)
             uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
     }
     http_parser_init(&c->hp, &c->req, handler_body, c);
-    if (w->srv->tls && tls_conn_new(c, w->srv->tls) != 0) {
+    uv_mutex_lock(&w->srv->tls_mu);
+    int trc = w->srv->tls ? tls_conn_new(c, w->srv->tls) : 0;
+    uv_mutex_unlock(&w->srv->tls_mu);
+    if (trc != 0) {
         proxy_conn_close(c);
         return;
     }
@@ -676,6 +679,7 @@ int proxy_server_init(struct proxy_server *srv,
     srv->worker_poke = wpoke;
     srv->tls = tls;
     srv->settings = *settings;
+    uv_mutex_init(&srv->tls_mu);
     srv->handler = handler;
     srv->handler_ud = handler_ud;
     srv->stop_deadline_ms = 10000;
@@ -794,4 +798,14 @@ void proxy_server_cleanup(struct proxy_server *srv)
     free(srv->workers);
     srv->workers = NULL;
     srv->nworkers = 0;
+    uv_mutex_destroy(&srv->tls_mu);
+}
+
+void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t)
+{
+    uv_mutex_lock(&srv->tls_mu);
+    struct tls_server *old = srv->tls;
+    srv->tls = t;
+    uv_mutex_unlock(&srv->tls_mu);
+    tls_server_unref(old);
 }
