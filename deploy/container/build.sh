@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release build and install into DESTDIR (default ./dist): the steps the
+# Build and install into DESTDIR (default ./dist): the steps the
 # Containerfile runs, usable on any Debian 12 host with the build packages
 # (deploy/install-deps.sh) and no container engine.
 #   bash deploy/container/build.sh [DESTDIR]
@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dest=$(realpath -m "${1:-dist}")
-meson setup build-release --buildtype=release -Dtests=false -Db_ndebug=if-release --wipe >/dev/null 2>&1 \
-  || meson setup build-release --buildtype=release -Dtests=false -Db_ndebug=if-release
+# The project's default buildtype (debugoptimized: -O2 -g), the one every
+# test suite runs against; the installed binary is stripped below.
+meson setup build-release -Dtests=false --wipe >/dev/null 2>&1 \
+  || meson setup build-release -Dtests=false
 ninja -C build-release -j "${JOBS:-$(nproc)}"
 DESTDIR=$dest meson install -C build-release --no-rebuild --skip-subprojects >/dev/null
 strip --strip-unneeded "$dest/usr/local/bin/s3warden"
