@@ -1046,8 +1046,8 @@ static bool build_index(struct policy *p)
         const struct stmt *s = &p->stmts[i];
         bool alw = s->not_action;
         for (size_t k = 0; !alw && k < s->nactions; k++) {
-            char f;
-            size_t sl;
+            char f = 0;
+            size_t sl = 0;
             if (!indexable(s->actions[k].text, &f, &sl))
                 alw = true;
         }
@@ -1057,8 +1057,8 @@ static bool build_index(struct policy *p)
             continue;
         }
         for (size_t k = 0; k < s->nactions; k++) {
-            char f;
-            size_t sl;
+            char f = 0;
+            size_t sl = 0;
             indexable(s->actions[k].text, &f, &sl);
             size_t b;
             for (b = 0; b < nb; b++)
@@ -1087,8 +1087,8 @@ static bool build_index(struct policy *p)
                 continue;
             const struct stmt *s = &p->stmts[i];
             for (size_t k = 0; k < s->nactions; k++) {
-                char f;
-                size_t sl;
+                char f = 0;
+                size_t sl = 0;
                 indexable(s->actions[k].text, &f, &sl);
                 if (bk[b].svclen == sl && bk[b].first == f && memcmp(bk[b].svc, s->actions[k].text.ptr, sl) == 0) {
                     list[n++] = (uint32_t)i;
