@@ -217,6 +217,25 @@ int sigv4_presign(const struct sigv4_sign_params *p,
     for (size_t i = 0; i < p->n_headers; i++)
         if (is_reserved_name(p->headers[i].name))
             return sign_fail(err, S3W_E_INVAL);
+    /* S3 presigned URLs sign the literal UNSIGNED-PAYLOAD; other services
+     * sign the body's hash (sha256 of nothing for a GET). */
+    char empty_hex[65];
+    struct s3w_slice payload = p->payload;
+    if (!payload.len) {
+        if (p->uri_mode == SIGV4_URI_S3) {
+            payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+        } else {
+            uint8_t e[32];
+            sigv4_sha256("", 0, e);
+            s3w_hex_encode(e, 32, empty_hex);
+            payload = s3w_slice(empty_hex, 64);
+        }
+    }
+    enum sigv4_payload_mode pm = sigv4_payload_mode_parse(payload, NULL);
+    if (pm != SIGV4_PAYLOAD_UNSIGNED && pm != SIGV4_PAYLOAD_SIGNED)
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                           "A presigned URL signs UNSIGNED-PAYLOAD or a body "
+                           "hash, not a streaming mode.");
     sigv4_format_amz_date(p->now, amz_date);
     if ((rc = make_scope(amz_date, p->region, p->service, scope, sizeof scope,
                          &scope_len)) ||
@@ -256,8 +275,7 @@ int sigv4_presign(const struct sigv4_sign_params *p,
     if (!rc) {
         struct sigv4_request req = { p->method, s3w_buf_slice(&target),
                                      p->headers, p->n_headers };
-        rc = sign_core(&req, p->uri_mode, s3w_slice(sh, shl),
-                       S3W_SLICE_LIT("UNSIGNED-PAYLOAD"), amz_date,
+        rc = sign_core(&req, p->uri_mode, s3w_slice(sh, shl), payload, amz_date,
                        s3w_slice(scope, scope_len), p, creds, key, sig);
     }
     if (!rc) {

@@ -520,8 +520,10 @@ void sigv4_signed_cleanup(struct sigv4_signed *s);
 
 /* Presigns: appends to out the target with the X-Amz-* query parameters and
  * X-Amz-Signature added (p->target's own query is kept). Only the given
- * headers (at least Host) are signed; payload is UNSIGNED-PAYLOAD.
- * expires_s must be 1..604800. 0, or -1 with err. */
+ * headers (at least Host) are signed. Payload: p->payload if set
+ * (UNSIGNED-PAYLOAD or a hex hash), else UNSIGNED-PAYLOAD for S3 and
+ * sha256("") for other services (what each verifies). expires_s must be
+ * 1..604800. 0, or -1 with err. */
 int sigv4_presign(const struct sigv4_sign_params *p,
                   const struct sigv4_credentials *creds, int64_t expires_s,
                   struct s3w_buf *out, struct sigv4_error *err);
