@@ -10,7 +10,6 @@
  */
 #include "checksum.h"
 
-#include <limits.h>
 #include <openssl/evp.h>
 
 #include <zlib.h>
