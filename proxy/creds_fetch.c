@@ -305,6 +305,13 @@ static int64_t wall_s(void)
     return (int64_t)ts.tv_sec;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void fmt_time(int64_t t, char out[32])
 {
     if (t == 0) {
@@ -1324,7 +1331,8 @@ static void *refresh_thread(void *arg)
          * log the transition), a poke, a reload or stop */
         int64_t until = next_fetch;
         if (m->current && m->current->pub.expiration) {
-            int64_t ex = mono_ms() + (m->current->pub.expiration - wall_s()) * 1000;
+            /* in ms: wake at the second the credentials stop being served */
+            int64_t ex = mono_ms() + m->current->pub.expiration * 1000 - wall_ms();
             if (ex < until)
                 until = ex;
         }

@@ -1,0 +1,802 @@
+/*
+ * test_creds_fetch.c - the proxy's own credential manager against real
+ * local endpoints, no protocol mocks:
+ *  - tests/unit/proxy/creds/metadata_server.py speaking IMDSv2 (token PUT
+ *    enforced before any GET) and the ECS/EKS container protocol
+ *    (Authorization checked): first fetch, refresh before expiry, outage
+ *    (500s, or the server killed) during which the old credentials serve
+ *    until they expire, then NULL with exactly one ERROR line, recovery;
+ *  - moto_server with SigV4 checking ON (deploy/upstreams/moto.sh, started
+ *    in the background at the beginning so its ~10 s start overlaps the
+ *    other tests): AssumeRole on top of static keys (a wrong secret is
+ *    refused by moto, proving the signature is checked), a profile with
+ *    role_arn + source_profile, and AssumeRoleWithWebIdentity from a token
+ *    file; reload (reconfigure) keeps or replaces the chain;
+ *  - env and profile providers from temp files and a stub environment.
+ * Expiries are a few seconds and the refresh margin is 1 s (opts), so the
+ * file runs in ~30 s, also under ASan.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "creds_fetch.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+/* A stub environment: NULL-terminated name/value pairs. */
+struct env {
+    const char *kv[16][2];
+};
+static const char *env_get(void *ud, const char *name)
+{
+    const struct env *e = ud;
+    for (int i = 0; i < 16 && e->kv[i][0]; i++)
+        if (strcmp(e->kv[i][0], name) == 0)
+            return e->kv[i][1];
+    return NULL;
+}
+
+/* Log capture (called on the refresh thread). */
+struct logcap {
+    pthread_mutex_t mu;
+    int n_error, n_warn, n_info;
+    char first_error[1024];
+    char all[16384];
+};
+static void cap_log(void *ud, const char *level, const char *msg)
+{
+    struct logcap *c = ud;
+    pthread_mutex_lock(&c->mu);
+    if (strcmp(level, "ERROR") == 0) {
+        if (c->n_error++ == 0)
+            snprintf(c->first_error, sizeof c->first_error, "%s", msg);
+    } else if (strcmp(level, "WARN") == 0) {
+        c->n_warn++;
+    } else {
+        c->n_info++;
+    }
+    size_t l = strlen(c->all);
+    snprintf(c->all + l, sizeof c->all - l, "%s %s\n", level, msg);
+    pthread_mutex_unlock(&c->mu);
+}
+static int cap_count(struct logcap *c, const char *level)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = strcmp(level, "ERROR") == 0 ? c->n_error
+            : strcmp(level, "WARN") == 0 ? c->n_warn : c->n_info;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* The transition is logged by the refresh thread when it wakes at the
+ * expiry, a few ms after acquire() starts answering NULL. */
+static int wait_count(struct logcap *c, const char *level, int want, double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    int n;
+    while ((n = cap_count(c, level)) < want && now_s() < end)
+        sleep_ms(10);
+    return n;
+}
+
+static struct creds_mgr_opts test_opts(struct env *e, struct logcap *lc)
+{
+    struct creds_mgr_opts o = { 0 };
+    o.region = "us-east-1";
+    o.refresh_before_s = 1;
+    o.retry_max_ms = 300;
+    o.timeout_ms = 3000;
+    o.getenv = env_get;
+    o.getenv_ud = e;
+    o.log = cap_log;
+    o.log_ud = lc;
+    return o;
+}
+
+/* Polls until the current key is `key` (NULL: until acquire gives NULL). */
+static bool wait_key(struct creds_mgr *m, const char *key, double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    do {
+        const struct creds_snapshot *s = creds_mgr_acquire(m);
+        bool ok = key ? s && s3w_slice_eq_cstr(s->sigv4.access_key_id, key) : s == NULL;
+        if (s)
+            creds_snapshot_release(s);
+        if (ok)
+            return true;
+        sleep_ms(25);
+    } while (now_s() < end);
+    return false;
+}
+
+static char *snap_key(const struct creds_snapshot *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%.*s", (int)s->sigv4.access_key_id.len, s->sigv4.access_key_id.ptr);
+    return buf;
+}
+
+/* ---- the local metadata server ------------------------------------------ */
+
+struct msrv {
+    pid_t pid;
+    int port;
+    char dir[300], state[400], log[400], portf[400];
+};
+
+static void msrv_state(struct msrv *s, const char *key, int ttl, bool fail)
+{
+    char j[256];
+    snprintf(j, sizeof j, "{\"key\": \"%s\", \"ttl\": %d, \"fail\": %s, \"role\": \"s3w-role\"}",
+             key, ttl, fail ? "true" : "false");
+    write_file(s->state, j);
+}
+
+static void msrv_start(struct msrv *s, const char *mode, const char *auth, int port)
+{
+    const char *src = getenv("S3W_SOURCE_ROOT");
+    char script[512];
+    snprintf(script, sizeof script, "%s/tests/unit/proxy/creds/metadata_server.py",
+             src ? src : ".");
+    snprintf(s->dir, sizeof s->dir, "%s/%s", tmpdir, mode);
+    mkdir(s->dir, 0700);
+    snprintf(s->state, sizeof s->state, "%s/state.json", s->dir);
+    snprintf(s->log, sizeof s->log, "%s/requests.log", s->dir);
+    snprintf(s->portf, sizeof s->portf, "%s/port", s->dir);
+    unlink(s->portf);
+    char portarg[16];
+    snprintf(portarg, sizeof portarg, "%d", port);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        execlp("python3", "python3", script, mode, s->state, s->log, s->portf, auth, portarg,
+               (char *)NULL);
+        _exit(127);
+    }
+    s->port = 0;
+    for (int i = 0; i < 400 && !s->port; i++) {
+        FILE *f = fopen(s->portf, "r");
+        if (f) {
+            if (fscanf(f, "%d", &s->port) != 1)
+                s->port = 0;
+            fclose(f);
+        }
+        if (!s->port)
+            sleep_ms(25);
+    }
+    assert_true(s->port > 0);
+}
+
+static void msrv_stop(struct msrv *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* ---- moto_server (background start) -------------------------------------- */
+
+/* [0]: auth on (SigV4 and IAM checked: AssumeRole); [1]: auth off, for
+ * AssumeRoleWithWebIdentity - moto 5 with auth on answers any request
+ * without an Authorization header with a 500 (KeyError
+ * 'HTTP_AUTHORIZATION'), and AssumeRoleWithWebIdentity is unsigned by
+ * definition (STS API reference). */
+static struct moto_srv {
+    int port;
+    char out[300];
+    bool ready;
+    char endpoint[128], role_arn[256];
+    char akid[128], secret[128];
+} motos[2];
+
+/* A port the kernel just handed out on 127.0.0.1 (then released). */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &l) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+static void moto_start_background(struct moto_srv *mt, int auth)
+{
+    if (system("command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3' "
+               ">/dev/null 2>&1") != 0)
+        return;
+    const char *src = getenv("S3W_SOURCE_ROOT");
+    mt->port = free_port();
+    if (mt->port <= 0) {
+        mt->port = 0;
+        return;
+    }
+    snprintf(mt->out, sizeof mt->out, "%s/moto%d.out", tmpdir, auth);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "MOTO_PORT=%d MOTO_BASE=%s/moto%d MOTO_AUTH=%d bash "
+             "%s/deploy/upstreams/moto.sh start >%s.tmp 2>%s/moto%d.err && mv %s.tmp %s &",
+             mt->port, tmpdir, auth, auth, src ? src : ".", mt->out, tmpdir, auth, mt->out,
+             mt->out);
+    if (system(cmd) != 0)
+        mt->port = 0;
+}
+
+static bool moto_wait_one(struct moto_srv *mt)
+{
+    if (!mt->port)
+        return false;
+    if (mt->ready)
+        return true;
+    for (int i = 0; i < 600; i++) {
+        FILE *f = fopen(mt->out, "r");
+        if (f) {
+            char line[512];
+            while (fgets(line, sizeof line, f)) {
+                line[strcspn(line, "\r\n")] = '\0';
+#define TAKE(pfx, dst) \
+    if (!strncmp(line, pfx, strlen(pfx))) \
+        snprintf(dst, sizeof dst, "%.*s", (int)(sizeof dst - 1), line + strlen(pfx))
+                TAKE("MOTO_ENDPOINT=", mt->endpoint);
+                TAKE("MOTO_ROLE_ARN=", mt->role_arn);
+                TAKE("MOTO_BASE_ACCESS_KEY_ID=", mt->akid);
+                TAKE("MOTO_BASE_SECRET_ACCESS_KEY=", mt->secret);
+#undef TAKE
+            }
+            fclose(f);
+            mt->ready = mt->endpoint[0] != '\0';
+            return mt->ready;
+        }
+        sleep_ms(100);
+    }
+    return false;
+}
+
+static bool moto_wait(void)
+{
+    return moto_wait_one(&motos[0]) && motos[0].role_arn[0] && motos[0].akid[0] && motos[0].secret[0];
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/s3w-credfetch-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    moto_start_background(&motos[0], 1);
+    moto_start_background(&motos[1], 0);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[4096];
+    const char *src = getenv("S3W_SOURCE_ROOT");
+    for (int i = 0; i < 2; i++) {
+        if (!motos[i].port)
+            continue;
+        moto_wait_one(&motos[i]); /* never leave a half-started moto behind */
+        snprintf(cmd, sizeof cmd,
+                 "MOTO_PORT=%d MOTO_BASE=%s/moto%d bash %s/deploy/upstreams/moto.sh stop "
+                 "2>/dev/null",
+                 motos[i].port, tmpdir, i == 0 ? 1 : 0, src ? src : ".");
+        if (system(cmd) != 0)
+            fprintf(stderr, "moto.sh stop failed\n");
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- static / env / profile --------------------------------------------- */
+
+static void test_static_env_chain(void **state)
+{
+    (void)state;
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[2] = {
+        { .source = CONFIG_CRED_ENV },
+        { .source = CONFIG_CRED_STATIC, .access_key_id = "AKIASTATIC0000000001",
+          .secret_access_key = "static-secret" },
+    };
+    struct config_credentials cc = { .chain = ch, .nchain = 2, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    /* env absent: the static keys (second in the chain) win */
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 3000));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "AKIASTATIC0000000001"));
+    assert_true(s3w_slice_eq_cstr(s->sigv4.secret, "static-secret"));
+    assert_int_equal(s->sigv4.session_token.len, 0);
+    assert_int_equal(s->expiration, 0);
+    assert_string_equal(s->provider, "static");
+    creds_mgr_free(m); /* the snapshot outlives its manager */
+    assert_true(s3w_slice_eq_cstr(s->sigv4.secret, "static-secret"));
+    creds_snapshot_release(s);
+    assert_int_equal(cap_count(&lc, "ERROR"), 0);
+
+    /* env set: it comes first and wins, with the legacy token name */
+    struct env e2 = { { { "AWS_ACCESS_KEY_ID", "AKIAENV0000000000001" },
+                        { "AWS_SECRET_ACCESS_KEY", "env-secret" },
+                        { "AWS_SECURITY_TOKEN", "env-token" } } };
+    o = test_opts(&e2, &lc);
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 3000));
+    s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "AKIAENV0000000000001"));
+    assert_true(s3w_slice_eq_cstr(s->sigv4.session_token, "env-token"));
+    assert_string_equal(s->provider, "env");
+    creds_snapshot_release(s);
+    creds_mgr_free(m);
+
+    /* half an env pair and no other provider: NULL, one exact ERROR line */
+    struct env e3 = { { { "AWS_ACCESS_KEY_ID", "AKIAENV0000000000001" } } };
+    struct logcap lc3 = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    o = test_opts(&e3, &lc3);
+    cc.nchain = 1;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 1200)); /* several retries happen meanwhile */
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    assert_false(st.valid);
+    assert_true(st.attempts >= 2);
+    assert_string_equal(st.reason,
+                        "env: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+    creds_mgr_free(m);
+    assert_int_equal(lc3.n_error, 1);
+    assert_string_equal(lc3.first_error,
+                        "no valid upstream credentials: env: AWS_ACCESS_KEY_ID is set but "
+                        "AWS_SECRET_ACCESS_KEY is not; answering 503 ServiceUnavailable until "
+                        "a fetch succeeds");
+
+    /* an empty chain is refused */
+    cc.nchain = 0;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_E_CONFIG);
+    assert_null(m);
+}
+
+static void test_profile_files(void **state)
+{
+    (void)state;
+    char cred[400], conf[400];
+    snprintf(cred, sizeof cred, "%s/credentials", tmpdir);
+    snprintf(conf, sizeof conf, "%s/config", tmpdir);
+    write_file(cred, "[default]\naws_access_key_id = AKIADEFAULT000000001\n"
+                     "aws_secret_access_key = default-secret\n\n"
+                     "[work]\naws_access_key_id = AKIAWORK000000000001\n"
+                     "aws_secret_access_key = work-secret\naws_session_token = work-token\n");
+    write_file(conf, "[default]\nregion = eu-west-1\n[profile work]\nregion = us-west-2\n");
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    /* AWS_PROFILE picks the profile when the config names none */
+    struct env e = { { { "AWS_PROFILE", "work" } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_PROFILE,
+                                            .credentials_file = cred, .config_file = conf } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 3000));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "AKIAWORK000000000001"));
+    assert_true(s3w_slice_eq_cstr(s->sigv4.secret, "work-secret"));
+    assert_true(s3w_slice_eq_cstr(s->sigv4.session_token, "work-token"));
+    assert_string_equal(s->provider, "profile:work");
+    creds_snapshot_release(s);
+    creds_mgr_free(m);
+
+    /* a profile that does not exist: exact reason */
+    ch[0].profile = "nope";
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 300));
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    assert_string_equal(st.reason, "profile:nope: profile nope not found");
+    creds_mgr_free(m);
+
+    /* neither file: the provider is absent */
+    char cred2[420], conf2[420], want[1200];
+    snprintf(cred2, sizeof cred2, "%s/missing-credentials", tmpdir);
+    snprintf(conf2, sizeof conf2, "%s/missing-config", tmpdir);
+    ch[0].profile = NULL;
+    ch[0].credentials_file = cred2;
+    ch[0].config_file = conf2;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 300));
+    creds_mgr_get_status(m, &st);
+    snprintf(want, sizeof want, "profile:work: neither %s nor %s exists", cred2, conf2);
+    assert_string_equal(st.reason, want);
+    creds_mgr_free(m);
+    assert_null(strstr(lc.all, "secret"));
+}
+
+/* ---- IMDSv2 ------------------------------------------------------------- */
+
+static void test_imds_refresh_outage_recovery(void **state)
+{
+    (void)state;
+    struct msrv srv;
+    memset(&srv, 0, sizeof srv);
+    msrv_start(&srv, "imds", "", 0);
+    msrv_state(&srv, "ASIAIMDS000000000001", 4, false);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", srv.port);
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+
+    /* 1. first credentials, fetched token-first */
+    assert_true(wait_key(m, "ASIAIMDS000000000001", 5));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_eq_cstr(s->sigv4.secret, "secret-ASIAIMDS000000000001"));
+    assert_true(s3w_slice_eq_cstr(s->sigv4.session_token, "token-ASIAIMDS000000000001"));
+    assert_string_equal(s->provider, "imds");
+    int64_t exp1 = s->expiration;
+    assert_true(exp1 > time(NULL) && exp1 <= time(NULL) + 5);
+    creds_snapshot_release(s);
+    char *log = slurp(srv.log);
+    assert_string_equal(log, "PUT /latest/api/token 200\n"
+                             "GET /latest/meta-data/iam/security-credentials/ 200\n"
+                             "GET /latest/meta-data/iam/security-credentials/s3w-role 200\n");
+    free(log);
+
+    /* 2. refresh before expiry yields the new ones, with no gap */
+    msrv_state(&srv, "ASIAIMDS000000000002", 4, false);
+    double t0 = now_s();
+    while (now_s() - t0 < 6) {
+        s = creds_mgr_acquire(m);
+        assert_non_null(s); /* never a gap while the endpoint works */
+        char k[64];
+        bool second = strcmp(snap_key(s, k, sizeof k), "ASIAIMDS000000000002") == 0;
+        if (!second)
+            assert_true(time(NULL) < exp1); /* the old ones only while valid */
+        creds_snapshot_release(s);
+        if (second)
+            break;
+        sleep_ms(20);
+    }
+    assert_true(wait_key(m, "ASIAIMDS000000000002", 0.01));
+    s = creds_mgr_acquire(m);
+    int64_t exp2 = s->expiration;
+    creds_snapshot_release(s);
+
+    /* 3. outage (500s): the current ones stay until they expire, then NULL */
+    msrv_state(&srv, "ASIAIMDS000000000003", 4, true);
+    assert_true(wait_key(m, NULL, 8));
+    assert_true(time(NULL) >= exp2 - 1); /* not dropped early (1 s: clock granularity) */
+    sleep_ms(1000);                       /* more failed retries: still one ERROR */
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    assert_false(st.valid);
+    assert_int_equal(cap_count(&lc, "ERROR"), 1);
+    assert_int_equal(cap_count(&lc, "WARN"), 1);
+    char want[512];
+    snprintf(want, sizeof want,
+             "no valid upstream credentials: those from imds (access key ASIAIMDS000000000002) "
+             "expired at ");
+    assert_memory_equal(lc.first_error, want, strlen(want));
+    assert_non_null(strstr(lc.first_error, "and refreshing failed: imds: IMDS token PUT "));
+    assert_non_null(strstr(lc.first_error, "answered HTTP 500; answering 503 "
+                                           "ServiceUnavailable until a fetch succeeds"));
+
+    /* 4. recovery */
+    msrv_state(&srv, "ASIAIMDS000000000003", 4, false);
+    assert_true(wait_key(m, "ASIAIMDS000000000003", 4));
+    assert_int_equal(cap_count(&lc, "ERROR"), 1);
+    creds_mgr_free(m);
+    /* no secret or token ever reached a log line */
+    assert_null(strstr(lc.all, "secret-"));
+    assert_null(strstr(lc.all, "token-"));
+    /* and the server never saw a GET without a valid token */
+    log = slurp(srv.log);
+    assert_null(strstr(log, " 401\n"));
+    free(log);
+    msrv_stop(&srv);
+}
+
+/* ---- container endpoint -------------------------------------------------- */
+
+static void test_ecs_auth_outage_recovery(void **state)
+{
+    (void)state;
+    struct msrv srv;
+    memset(&srv, 0, sizeof srv);
+    msrv_start(&srv, "ecs", "Bearer s3w-container-token", 0);
+    msrv_state(&srv, "ASIAECS0000000000001", 3, false);
+    char url[128], tokf[400];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v2/credentials/test", srv.port);
+    snprintf(tokf, sizeof tokf, "%s/ecs-token", tmpdir);
+    write_file(tokf, "Bearer s3w-container-token\n");
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    /* the token FILE wins over the token variable (as in the SDKs) */
+    struct env e = { { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", url },
+                       { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong" },
+                       { "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokf } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_ECS } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(wait_key(m, "ASIAECS0000000000001", 5));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_true(s3w_slice_eq_cstr(s->sigv4.session_token, "token-ASIAECS0000000000001"));
+    assert_string_equal(s->provider, "ecs");
+    int64_t exp1 = s->expiration;
+    creds_snapshot_release(s);
+
+    /* outage: the server is gone; the old ones serve until expiry */
+    msrv_stop(&srv);
+    assert_true(wait_key(m, NULL, 6));
+    assert_true(time(NULL) >= exp1 - 1);
+    assert_int_equal(wait_count(&lc, "ERROR", 1, 2), 1);
+    assert_non_null(strstr(lc.first_error, "ecs: GET http://127.0.0.1:"));
+    /* recovery on the same port */
+    msrv_state(&srv, "ASIAECS0000000000002", 30, false);
+    int port = srv.port;
+    msrv_start(&srv, "ecs", "Bearer s3w-container-token", port);
+    assert_true(wait_key(m, "ASIAECS0000000000002", 5));
+    assert_int_equal(cap_count(&lc, "ERROR"), 1);
+    creds_mgr_free(m);
+
+    /* a wrong token: the endpoint's 403 is the reason */
+    struct env e2 = { { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", url },
+                        { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer wrong" } } };
+    o = test_opts(&e2, &lc);
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 500));
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    char want[300];
+    snprintf(want, sizeof want, "ecs: container endpoint %s answered HTTP 403", url);
+    assert_string_equal(st.reason, want);
+    creds_mgr_free(m);
+
+    /* a plain-http FULL_URI off the host is refused before any request */
+    struct env e3 = { { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.1.2.3/creds" },
+                        { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer t" } } };
+    o = test_opts(&e3, &lc);
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 200));
+    creds_mgr_get_status(m, &st);
+    assert_string_equal(st.reason, "ecs: AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a "
+                                   "loopback / ECS / EKS agent address");
+    creds_mgr_free(m);
+    assert_null(strstr(lc.all, "s3w-container-token"));
+    msrv_stop(&srv);
+}
+
+/* ---- STS through moto ------------------------------------------------------ */
+
+static void test_assume_role_moto(void **state)
+{
+    (void)state;
+    if (!moto_wait())
+        skip();
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_STATIC,
+                                            .access_key_id = motos[0].akid,
+                                            .secret_access_key = motos[0].secret } };
+    struct config_credentials cc = {
+        .chain = ch, .nchain = 1, .refresh_before_seconds = 300,
+        .assume_role = { .enabled = true, .role_arn = motos[0].role_arn, .session_name = "cf-test",
+                         .external_id = "ext-1", .duration_seconds = 900,
+                         .sts_endpoint = motos[0].endpoint },
+    };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 10000));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
+    assert_false(s3w_slice_eq_cstr(s->sigv4.access_key_id, motos[0].akid));
+    assert_true(s->sigv4.session_token.len > 0);
+    assert_string_equal(s->provider, "assume_role(static)");
+    int64_t left = s->expiration - (int64_t)time(NULL);
+    assert_true(left > 800 && left <= 900); /* DurationSeconds honoured */
+    creds_snapshot_release(s);
+
+    /* reload with the same chain: nothing happens */
+    assert_int_equal(creds_mgr_reconfigure(m, &cc, &o), 0);
+    /* reload with a wrong secret: moto refuses the signature; the old
+     * credentials are dropped (fail closed) with one exact-cause ERROR */
+    ch[0].secret_access_key = "not-the-secret-moto-issued-00000000000000";
+    assert_int_equal(creds_mgr_reconfigure(m, &cc, &o), 1);
+    assert_true(wait_key(m, NULL, 10));
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    char want[600];
+    /* (STS's message is cut at 160 characters by creds_parse_sts_xml) */
+    snprintf(want, sizeof want,
+             "AssumeRole %s: SignatureDoesNotMatch: The request signature we calculated does "
+             "not match the signature you provided.", motos[0].role_arn);
+    assert_memory_equal(st.reason, want, strlen(want));
+    const char *tail = " (base credentials from static)";
+    assert_true(strlen(st.reason) > strlen(tail));
+    assert_string_equal(st.reason + strlen(st.reason) - strlen(tail), tail);
+    assert_int_equal(cap_count(&lc, "ERROR"), 1);
+    assert_non_null(strstr(lc.first_error, "the reloaded credentials chain yields none"));
+    creds_mgr_free(m);
+    assert_null(strstr(lc.all, motos[0].secret));
+}
+
+static void test_profile_role_moto(void **state)
+{
+    (void)state;
+    if (!moto_wait())
+        skip();
+    char cred[400], conf[400], text[1024];
+    snprintf(cred, sizeof cred, "%s/credentials-role", tmpdir);
+    snprintf(conf, sizeof conf, "%s/config-role", tmpdir);
+    snprintf(text, sizeof text, "[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+             motos[0].akid, motos[0].secret);
+    write_file(cred, text);
+    snprintf(text, sizeof text,
+             "[profile upstream]\nrole_arn = %s\nsource_profile = base\n"
+             "role_session_name = cf-profile\nduration_seconds = 1200\nregion = us-east-1\n",
+             motos[0].role_arn);
+    write_file(conf, text);
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { "AWS_ENDPOINT_URL_STS", motos[0].endpoint } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_PROFILE, .profile = "upstream",
+                                            .credentials_file = cred, .config_file = conf } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 10000));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
+    assert_string_equal(s->provider, "profile:upstream");
+    int64_t left = s->expiration - (int64_t)time(NULL);
+    assert_true(left > 1100 && left <= 1200);
+    creds_snapshot_release(s);
+    creds_mgr_free(m);
+
+    /* role_arn with no way to get base credentials: exact reason */
+    snprintf(text, sizeof text, "[profile upstream]\nrole_arn = %s\n", motos[0].role_arn);
+    write_file(conf, text);
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 300));
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    assert_string_equal(st.reason, "profile:upstream: profile upstream has role_arn but no "
+                                   "source_profile, credential_source (Environment | "
+                                   "Ec2InstanceMetadata | EcsContainer) or "
+                                   "web_identity_token_file");
+    creds_mgr_free(m);
+}
+
+static void test_web_identity_moto(void **state)
+{
+    (void)state;
+    if (!moto_wait_one(&motos[1]))
+        skip();
+    const char *role_arn = "arn:aws:iam::123456789012:role/s3w-web";
+    char tokf[400];
+    snprintf(tokf, sizeof tokf, "%s/web-token", tmpdir);
+    write_file(tokf, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzM3dhcmRlbiJ9.c2lnbmF0dXJl\n");
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[2] = {
+        { .source = CONFIG_CRED_ENV },
+        { .source = CONFIG_CRED_WEB_IDENTITY, .token_file = tokf, .role_arn = (char *)role_arn,
+          .session_name = "cf-web", .sts_endpoint = motos[1].endpoint },
+    };
+    struct config_credentials cc = { .chain = ch, .nchain = 2, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    if (!creds_mgr_wait(m, 10000)) {
+        struct creds_mgr_status st;
+        creds_mgr_get_status(m, &st);
+        print_error("no credentials: %s\n", st.reason);
+        fail();
+    }
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
+    assert_true(s->sigv4.session_token.len > 0);
+    assert_string_equal(s->provider, "web_identity");
+    assert_true(s->expiration > time(NULL) + 60);
+    creds_snapshot_release(s);
+    creds_mgr_free(m);
+
+    /* the token file missing: exact reason (the env provider's first) */
+    char gone[420], want[1200];
+    snprintf(gone, sizeof gone, "%s/no-such-token", tmpdir);
+    ch[1].token_file = gone;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, 300));
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    snprintf(want, sizeof want,
+             "env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; web_identity: %s "
+             "does not exist", gone);
+    assert_string_equal(st.reason, want);
+    creds_mgr_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_static_env_chain),
+        cmocka_unit_test(test_profile_files),
+        cmocka_unit_test(test_imds_refresh_outage_recovery),
+        cmocka_unit_test(test_ecs_auth_outage_recovery),
+        cmocka_unit_test(test_assume_role_moto),
+        cmocka_unit_test(test_profile_role_moto),
+        cmocka_unit_test(test_web_identity_moto),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
