@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "creds_fetch.h"
 #include "pipeline.h"
 #include "proxy.h"
 #include "tls.h"
@@ -127,6 +128,11 @@ static void on_signal(uv_signal_t *h, int signum)
         } else if ((st->srv.tls != NULL) != (cfg->nlisteners > 0 && cfg->listeners[0].tls_cert_file)) {
             proxy_log("WARN", "reload: switching a listener between TLS and plain HTTP needs a restart");
         }
+        if (st->shared.creds) {
+            struct creds_mgr_opts co = { .region = cfg->upstream.region };
+            if (creds_mgr_reconfigure(st->shared.creds, &cfg->credentials, &co) < 0)
+                proxy_log("ERROR", "reload: upstream credentials chain kept (out of memory)");
+        }
         pl_shared_set_config(&st->shared, cfg);
         proxy_server_poke(&st->srv);
         proxy_log("INFO", "reload done: new requests use the new config");
@@ -171,6 +177,17 @@ static int cmd_serve(const char *config_path)
         return 2;
     }
     pl_shared_init(&st.shared, cfg, st.audit);
+    if (cfg->credentials.nchain > 0) {
+        struct creds_mgr_opts co = { .region = cfg->upstream.region };
+        if (creds_mgr_new(&cfg->credentials, &co, &st.shared.creds) != 0) {
+            proxy_log("ERROR", "cannot start the upstream credentials manager");
+            return 2;
+        }
+        /* serve at once either way: until credentials exist, requests get
+         * 503 ServiceUnavailable; a short wait avoids that at startup */
+        if (!creds_mgr_wait(st.shared.creds, 5000))
+            proxy_log("WARN", "no upstream credentials yet: answering 503 until there are");
+    }
     if (settings.tls_cert[0]) {
         st.srv.tls = tls_server_new(settings.tls_cert, settings.tls_key);
         if (!st.srv.tls)
@@ -205,6 +222,8 @@ static int cmd_serve(const char *config_path)
     st.srv.tls = NULL;
     proxy_server_cleanup(&st.srv);
     uv_loop_close(loop);
+    creds_mgr_free(st.shared.creds);
+    st.shared.creds = NULL;
     pl_shared_cleanup(&st.shared);
     audit_close(st.audit);
     curl_global_cleanup();

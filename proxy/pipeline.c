@@ -15,6 +15,7 @@
 #include "checksum.h"
 #include "chunked.h"
 #include "config.h"
+#include "creds_fetch.h"
 #include "identity.h"
 #include "policy.h"
 #include "s3err.h"
@@ -860,7 +861,16 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct proxy_conn *c = px->c;
     const struct config *cfg = px->cfg;
     struct sigv4_credentials cr;
-    if (!upstream_creds(cfg, &cr)) {
+    struct creds_mgr *mgr = shared(px->w)->creds;
+    const struct creds_snapshot *snap = mgr ? creds_mgr_acquire(mgr) : NULL;
+    bool have = false;
+    if (snap) {
+        cr = snap->sigv4;
+        have = true;
+    } else if (!mgr) {
+        have = upstream_creds(cfg, &cr);
+    }
+    if (!have) {
         struct pl_worker *pw = plw(px->w);
         if (!pw->warned_no_creds) {
             proxy_log("ERROR", "no valid upstream credentials: answering 503 until there are");
@@ -905,6 +915,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     size_t eplen = (size_t)(auth - ep) + alen;
     px->url = malloc(eplen + target.len + 1);
     if (rc != 0 || !px->url) {
+        creds_snapshot_release(snap);
         s3w_buf_cleanup(&target);
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
@@ -990,6 +1001,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct sigv4_error serr;
     memset(&sd, 0, sizeof(sd));
     if (rc != 0 || sigv4_sign_headers(&sp, &cr, &sd, &serr) != 0) {
+        creds_snapshot_release(snap);
         sigv4_signed_cleanup(&sd);
         s3w_buf_cleanup(&target);
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
@@ -1013,6 +1025,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             erc = sigv4_chunked_encoder_init(&px->enc, &encp);
         px->enc_init = erc == 0;
         if (erc != 0) {
+            creds_snapshot_release(snap);
             sigv4_signed_cleanup(&sd);
             s3w_buf_cleanup(&target);
             px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
@@ -1034,6 +1047,8 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     s3w_wipe(line, sizeof(line));
     sigv4_signed_cleanup(&sd);
     s3w_buf_cleanup(&target);
+    creds_snapshot_release(snap); /* the token header line is copied in hl */
+    snap = NULL;
 
     CURL *e = curl_easy_init();
     if (!e || !px->hl) {
@@ -1884,6 +1899,7 @@ int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
         return -1;
     s->current = cfg;
     s->audit = audit;
+    s->creds = NULL;
     return 0;
 }
 

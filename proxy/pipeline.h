@@ -11,6 +11,7 @@
 
 struct config;
 struct audit;
+struct creds_mgr;
 
 extern const struct proxy_handler pl_handler;
 
@@ -19,6 +20,9 @@ struct pl_shared {
     uv_mutex_t mu;
     struct config *current; /* guarded by mu; one reference held */
     struct audit *audit;
+    /* the proxy's own upstream credentials (creds_fetch.h); NULL = take
+     * static/env keys straight from the config */
+    struct creds_mgr *creds;
 };
 
 int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit);
