@@ -15,7 +15,9 @@ checked against the loader so it cannot drift").
    `$ s3warden ...` line is executed (from the source root, stderr merged
    into stdout) and must print exactly the lines that follow it (compared as
    JSON values when both sides are JSON, e.g. `s3warden simulate` output);
-   a trailing `[exit N]` line asserts the exit status (default 0).
+   a trailing `[exit N]` line asserts the exit status (default 0). A ```json
+   block after `<!-- docs-test: file PATH -->` must equal PATH (inputs shown
+   inline are the ones run).
 
 Needs S3W_BIN (the s3warden binary) and S3W_SOURCE_ROOT (set by meson).
 """
@@ -138,6 +140,25 @@ def check_complete_example(loader):
              f"{r.stdout}{r.stderr}")
 
 
+# ---- 2b. inputs shown inline ---------------------------------------------------
+def check_inline_files(rel):
+    """A ```json block after `<!-- docs-test: file PATH -->` must be PATH's
+    content (as JSON), so the input shown is the input the commands run."""
+    text = read(rel)
+    n = 0
+    for m in re.finditer(r"<!-- docs-test: file (\S+) -->\s*```json\n(.*?)\n```", text, re.S):
+        n += 1
+        shown, path = m.group(2), m.group(1)
+        try:
+            same = json.loads(shown) == json.loads(read(path))
+        except (ValueError, OSError) as e:
+            fail(f"{rel}: inline copy of {path}: {e}")
+            continue
+        if not same:
+            fail(f"{rel}: the ```json block shown for {path} differs from the file")
+    return n
+
+
 # ---- 3. console blocks -----------------------------------------------------------
 def as_json(s):
     try:
@@ -190,6 +211,8 @@ def main():
         return 2
     loader = check_tables()
     check_complete_example(loader)
+    if check_inline_files("README.md") < 1:
+        fail("README.md: no <!-- docs-test: file ... --> input found")
     ncmds = run_console_blocks("README.md")
     docs_dir = os.path.join(SRC, "docs")
     for name in sorted(os.listdir(docs_dir)):
