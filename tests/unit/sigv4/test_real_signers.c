@@ -152,9 +152,15 @@ struct counts {
     int verified, cross_signed, tampered, known_bad, sts;
 };
 
-static void run_signer(const char *cmdline, struct counts *ct)
+/* Output files of the three signer scripts, run concurrently by setup(). */
+static char outdir[256];
+static bool have_boto, have_curl, have_crt;
+
+static void run_signer(const char *which, struct counts *ct)
 {
-    FILE *f = popen(cmdline, "r");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.out", outdir, which);
+    FILE *f = fopen(path, "r");
     assert_non_null(f);
     size_t cap = 1 << 16;
     char *line = malloc(cap);
@@ -270,21 +276,25 @@ static void run_signer(const char *cmdline, struct counts *ct)
         free(raw);
     }
     free(line);
-    assert_int_equal(pclose(f), 0);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s.rc", outdir, which);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    int rc = -1;
+    assert_int_equal(fscanf(f, "%d", &rc), 1);
+    fclose(f);
+    assert_int_equal(rc, 0);   /* the script itself succeeded */
 }
 
 static void test_botocore(void **s)
 {
     (void)s;
-    if (!has_tool("python3 -c 'import botocore'")) {
+    if (!have_boto) {
         print_message("SKIP: python3 with botocore not found\n");
         skip();
     }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 %s/tests/unit/sigv4/real_signers/botocore_sign.py",
-             getenv("S3W_SOURCE_ROOT") ? getenv("S3W_SOURCE_ROOT") : ".");
     struct counts ct = { 0 };
-    run_signer(cmd, &ct);
+    run_signer("botocore", &ct);
     /* 12 keys + 4 queries in both forms, 1 header case, token in both,
      * 60 randomised keys/queries (30 header, 30 presigned); plus two STS
      * requests (non-S3 rules, body hash signed) */
@@ -297,15 +307,12 @@ static void test_botocore(void **s)
 static void test_curl(void **s)
 {
     (void)s;
-    if (!has_tool("curl --version") || !has_tool("python3 -c 'import socket'")) {
+    if (!have_curl) {
         print_message("SKIP: curl or python3 not found\n");
         skip();
     }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 %s/tests/unit/sigv4/real_signers/curl_sign.py",
-             getenv("S3W_SOURCE_ROOT") ? getenv("S3W_SOURCE_ROOT") : ".");
     struct counts ct = { 0 };
-    run_signer(cmd, &ct);
+    run_signer("curl", &ct);
     assert_int_equal(ct.verified, 16);
     assert_int_equal(ct.cross_signed, 16);
     assert_int_equal(ct.tampered, 16);
@@ -315,33 +322,54 @@ static void test_curl(void **s)
 static void test_awscrt(void **s)
 {
     (void)s;
-    if (!has_tool("/usr/bin/python3 -c 'import awscrt.auth'")) {
+    if (!have_crt) {
         print_message("SKIP: /usr/bin/python3 with python3-awscrt not found\n");
         skip();
     }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/unit/sigv4/real_signers/awscrt_sign.py",
-             getenv("S3W_SOURCE_ROOT") ? getenv("S3W_SOURCE_ROOT") : ".");
     struct counts ct = { 0 };
-    run_signer(cmd, &ct);
+    run_signer("awscrt", &ct);
     /* as botocore's fixed cases, plus 40 seeded random ones */
     assert_int_equal(ct.verified, 75);
     assert_int_equal(ct.cross_signed, 75);
     assert_int_equal(ct.tampered, 75);
 }
 
+/* Runs the available signer scripts at the same time (they spend their
+ * time starting Python and curl, not computing), each into its own file. */
 static int setup(void **s)
 {
     (void)s;
     RES = calloc(1, sizeof *RES);
-    return RES ? 0 : -1;
+    snprintf(outdir, sizeof outdir, "/tmp/s3w-sigv4core-signers-XXXXXX");
+    if (!RES || !mkdtemp(outdir))
+        return -1;
+    const char *src = getenv("S3W_SOURCE_ROOT") ? getenv("S3W_SOURCE_ROOT") : ".";
+    have_boto = has_tool("python3 -c 'import botocore'");
+    have_curl = has_tool("curl --version") && has_tool("python3 -c 'import socket'");
+    have_crt = has_tool("/usr/bin/python3 -c 'import awscrt.auth'");
+    char cmd[4096], dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/unit/sigv4/real_signers", src);
+    int n = 0;
+    if (have_boto)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n,
+                      " { python3 %s/botocore_sign.py > %s/botocore.out; echo $? > %s/botocore.rc; } &", dir, outdir, outdir);
+    if (have_curl)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n,
+                      " { python3 %s/curl_sign.py > %s/curl.out; echo $? > %s/curl.rc; } &", dir, outdir, outdir);
+    if (have_crt)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n,
+                      " { /usr/bin/python3 %s/awscrt_sign.py > %s/awscrt.out; echo $? > %s/awscrt.rc; } &", dir, outdir, outdir);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " wait");
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 static int teardown(void **s)
 {
     (void)s;
     free(RES);
-    return 0;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", outdir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
