@@ -630,8 +630,13 @@ static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
     }
     bq_pop(&px->q, buf, give);
     px->up_sent += give;
-    if (px->c->read_paused && px->q.len <= PX_Q_LOW)
+    if (px->c->read_paused && px->q.len <= PX_Q_LOW) {
+        /* resuming parses buffered client bytes right here, which may
+         * close the connection: px must outlive this callback */
+        px->in_cb = true;
         proxy_conn_resume_read(px->c);
+        px->in_cb = false;
+    }
     return give;
 }
 
