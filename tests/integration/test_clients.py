@@ -31,7 +31,8 @@ OTHER = "it-other"
 W = World()
 W.account(A, "owner")
 ALICE = W.user(A, "alice", "AIDAALICE00000000001", policies=[
-    policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]),
+    policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*",
+                          "arn:aws:s3:::it-alias", "arn:aws:s3:::it-alias/*"]),
            allow("s3:ListAllMyBuckets", "*"))])
 MALLORY = W.user(A, "mallory", "AIDAMALLORY000000001", policies=[
     policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/public/*"))])
@@ -39,6 +40,8 @@ DELETER = W.user(A, "deleter", "AIDADELETER000000001", policies=[
     policy(allow("s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/public/*"))])
 W.bucket(BUCKET, A)
 W.bucket(OTHER, A)
+# a bucket alias: clients say it-alias, upstream it is it-other
+W.bucket("it-alias", A, upstream_name=OTHER)
 # aws:SecureTransport comes from s3warden's own TLS listener
 TLS_ONLY = "it-tls-only"
 ALICE_TLS = W.user(A, "alice-tls", "AIDAALICETLS00000001", policies=[
@@ -57,7 +60,9 @@ PENDING = {}
 def setUpModule():
     global UP, PX, UP_OFF, PX_OFF
     UP = Moto(auth=True, buckets=[BUCKET, OTHER, TLS_ONLY]).start()
-    PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "clients").start()
+    PX = Proxy(lambda port, audit: render_config(W, UP, port, audit,
+                                                 extra={"virtual_host_domains": ["s3.test"]}),
+               "clients").start()
     UP_OFF = Moto(auth=False, buckets=[BUCKET, OTHER]).start()
     PX_OFF = Proxy(lambda port, audit: render_config(W, UP_OFF, port, audit), "clients-authoff").start()
 
@@ -488,6 +493,33 @@ class PerKeyAndExpect(Case):
         self.assertTrue(first.startswith(b"HTTP/1.1 403"), first[:300])
         self.assertIn(b"<Code>AccessDenied</Code>", first)
         self.assertUnchanged(UP, BUCKET, before)
+
+
+class Addressing(Case):
+    def test_virtual_hosted_style(self):
+        # Host: it-clients.s3.test:PORT (a configured base domain), signed
+        # by botocore for that host, sent to s3warden's address.
+        data = rand(1000)
+        vh = f"http://{BUCKET}.s3.test:{PX.port}"
+        h = sign("PUT", f"{vh}/vh/obj", ALICE, {"Content-Length": str(len(data))}, body=data)
+        r = raw(PX.endpoint, "PUT", "/vh/obj", h, data)
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "vh/obj", data)
+        h = sign("GET", f"{vh}/vh/obj", ALICE)
+        r = raw(PX.endpoint, "GET", "/vh/obj", h)
+        self.assertEqual((r.status, r.body), (200, data))
+
+    def test_bucket_alias(self):
+        data = rand(500)
+        before = UP.snapshot(BUCKET)
+        PX.client(ALICE).put_object(Bucket="it-alias", Key="aliased", Body=data)
+        self.assertStored(UP, OTHER, "aliased", data)
+        self.assertUnchanged(UP, BUCKET, before)
+        self.assertEqual(PX.client(ALICE).get_object(Bucket="it-alias", Key="aliased")["Body"].read(), data)
+        # the alias does not open the upstream bucket under its own name
+        self.assertClientError(lambda: PX.client(ALICE).get_object(Bucket=OTHER, Key="aliased"), "AccessDenied",
+                               denied_message(user_arn(A, "alice"), "s3:GetObject", f"arn:aws:s3:::{OTHER}/aliased",
+                                              no_allow("identity-based", "s3:GetObject")), 403)
 
 
 class Audit(Case):
