@@ -186,6 +186,8 @@ void up_unpause(struct proxy_worker *w, struct up_xfer *x)
     struct up_multi *m = w->up;
     if (!x->active || !m)
         return;
+    /* may run inside another transfer's curl callback: only unpause here;
+     * completions are collected on the next socket or timer event, never
+     * from inside a callback (curl refuses remove_handle there) */
     curl_easy_pause(x->easy, CURLPAUSE_CONT);
-    check_done(m);
 }
