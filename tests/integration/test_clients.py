@@ -467,6 +467,17 @@ class PerKeyAndExpect(Case):
             s.sendall((f"PUT /{BUCKET}/{key} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items())
                        + "\r\n").encode())
             first = s.recv(65536)
+            if first.startswith(b"HTTP/1.1 4"):
+                # the whole error answer (it may come in more than one read)
+                s.settimeout(3)
+                try:
+                    while b"</Error>" not in first:
+                        more = s.recv(65536)
+                        if not more:
+                            break
+                        first += more
+                except OSError:
+                    pass
             if first.startswith(b"HTTP/1.1 100"):
                 s.sendall(data)
                 rest = b""
