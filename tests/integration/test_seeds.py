@@ -105,12 +105,22 @@ W.bucket(S2_BUCKET, A, policy(
 # ---- seed 003: bucket owner, object writer B, role for account C ---------------
 S3_BUCKET = "examplebucket"
 CANON_A = hashlib.sha256(b"canonical " + A.encode()).hexdigest()
-W.bucket(S3_BUCKET, A, policy(
-    {"Sid": "111", "Effect": "Allow", "Principal": {"AWS": user_arn(B, "AccountBadmin")},
-     "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{S3_BUCKET}/*"},
-    {"Sid": "112", "Effect": "Deny", "Principal": {"AWS": user_arn(B, "AccountBadmin")},
-     "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{S3_BUCKET}/*",
-     "Condition": {"StringNotEquals": {"s3:x-amz-grant-full-control": f"id={CANON_A}"}}}))
+# The walkthrough's policy grants only s3:PutObject, yet its upload carries
+# x-amz-grant-full-control, and a PutObject with ACL headers also needs
+# s3:PutObjectAcl (issue 3's action table; S3's "required permissions" for
+# PutObject). So Sid 111 here grants both; examplebucket-literal keeps the
+# seed's text, and the test shows what that text does today.
+def s3_policy(bucket, actions):
+    return policy(
+        {"Sid": "111", "Effect": "Allow", "Principal": {"AWS": user_arn(B, "AccountBadmin")},
+         "Action": actions, "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Sid": "112", "Effect": "Deny", "Principal": {"AWS": user_arn(B, "AccountBadmin")},
+         "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"StringNotEquals": {"s3:x-amz-grant-full-control": f"id={CANON_A}"}}})
+
+
+W.bucket(S3_BUCKET, A, s3_policy(S3_BUCKET, ["s3:PutObject", "s3:PutObjectAcl"]))
+W.bucket("examplebucket-literal", A, s3_policy("examplebucket-literal", "s3:PutObject"))
 S3_BADMIN = W.user(B, "AccountBadmin", "AIDAACCOUNTBADMIN001", policies=[policy(allow("*", "*"))])
 
 # ---- seed 004: account principal in a bucket policy; explicit deny on an account
@@ -326,6 +336,16 @@ class Seed003ObjectWriter(SeedCase):
                              "--key", "HappyFace.jpg", "--body", body_file("HappyFace.jpg", data),
                              "--grant-full-control", f"id={CANON_A}"))
         self.assertStored(UP, S3_BUCKET, "HappyFace.jpg", data)
+
+    def test_literal_seed_policy_lacks_put_object_acl(self):
+        before = UP.snapshot("examplebucket-literal")
+        r = aws(PX.endpoint, S3_BADMIN, "s3api", "put-object", "--bucket", "examplebucket-literal",
+                "--key", "HappyFace.jpg", "--body", body_file("HappyFace2.jpg", b"x"),
+                "--grant-full-control", f"id={CANON_A}")
+        self.assertCliDenied(r, user_arn(B, "AccountBadmin"), "s3:PutObjectAcl",
+                             "arn:aws:s3:::examplebucket-literal/HappyFace.jpg",
+                             no_allow("resource-based", "s3:PutObjectAcl"), cross_account=True)
+        self.assertUnchanged(UP, "examplebucket-literal", before)
 
     def test_put_without_grant_denied(self):
         before = UP.snapshot(S3_BUCKET)
