@@ -13,7 +13,8 @@
  *   CRC32C     Castagnoli (reflected 0x82F63B78); ISA-L when    4 bytes
  *              S3W_HAVE_ISAL, else slicing-by-8 (see checksum.c)
  *   CRC64NVME  CRC-64/NVME: reflected 0x9a6c9329ac4bc9b5,       8 bytes
- *              init and xorout all ones, check 0xae8b14860a799888
+ *              init and xorout all ones, check 0xae8b14860a799888;
+ *              PCLMULQDQ folding on x86-64, else slicing-by-8
  *   SHA1       EVP sha1                                          20 bytes
  *   SHA256     EVP sha256                                        32 bytes
  *
@@ -112,6 +113,8 @@ uint32_t sigv4_crc32c(uint32_t crc, const void *p, size_t n);
 /* The portable slicing-by-8 CRC32C, always built (ISA-L comparison). */
 uint32_t sigv4_crc32c_sw(uint32_t crc, const void *p, size_t n);
 uint64_t sigv4_crc64nvme(uint64_t crc, const void *p, size_t n);
+/* The portable slicing-by-8 CRC64NVME, always built (PCLMUL comparison). */
+uint64_t sigv4_crc64nvme_sw(uint64_t crc, const void *p, size_t n);
 
 /* ---- base64 (RFC 4648, standard alphabet, padded) -------------------------- */
 /* Writes 4*ceil(n/3) characters and a NUL; returns the length. */

@@ -31,6 +31,7 @@ static void test_crc_check_values(void **state)
     assert_int_equal(sigv4_crc32c(0, check_input, 9), 0xe3069283u);
     assert_int_equal(sigv4_crc32c_sw(0, check_input, 9), 0xe3069283u);
     assert_true(sigv4_crc64nvme(0, check_input, 9) == 0xae8b14860a799888ull);
+    assert_true(sigv4_crc64nvme_sw(0, check_input, 9) == 0xae8b14860a799888ull);
     /* empty input leaves the initial value */
     assert_int_equal(sigv4_crc32c(0, "", 0), 0);
     assert_true(sigv4_crc64nvme(0, "", 0) == 0);
@@ -109,7 +110,27 @@ static void test_crc_random_against_reference(void **state)
             assert_int_equal(sigv4_crc32c(0, buf + off, n), ref_crc32c(buf + off, n));
             assert_int_equal(sigv4_crc32c_sw(0, buf + off, n), ref_crc32c(buf + off, n));
             assert_true(sigv4_crc64nvme(0, buf + off, n) == ref_crc64nvme(buf + off, n));
+            assert_true(sigv4_crc64nvme_sw(0, buf + off, n) == ref_crc64nvme(buf + off, n));
         }
+}
+
+static void test_crc64_fast_path_chains(void **state)
+{
+    (void)state;
+    /* Long buffers, split at every offset class, fed incrementally: the
+     * folding path (>= 64 bytes) and the table path must chain exactly. */
+    size_t n = 5000;
+    uint8_t *b = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i * 131 + 7);
+    uint64_t want = ref_crc64nvme(b, n);
+    for (size_t cut = 0; cut < 200; cut += 13) {
+        uint64_t c = sigv4_crc64nvme(0, b, cut);
+        c = sigv4_crc64nvme(c, b + cut, n - cut);
+        assert_true(c == want);
+    }
+    assert_true(sigv4_crc64nvme(0, b + 3, n - 3) == ref_crc64nvme(b + 3, n - 3));
+    free(b);
 }
 
 static const char *algo_hex_123456789[] = {
@@ -278,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_crc_check_values),
         cmocka_unit_test(test_tables_match_polynomial),
         cmocka_unit_test(test_crc_random_against_reference),
+        cmocka_unit_test(test_crc64_fast_path_chains),
         cmocka_unit_test(test_incremental_any_split),
         cmocka_unit_test(test_b64_of_empty_body),
         cmocka_unit_test(test_s3_trailer_example_crc32c),
