@@ -8,6 +8,7 @@ is denied. Upstream: moto_server with auth on.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3w_it import *  # noqa: E402,F401,F403
@@ -118,6 +119,22 @@ class Walkthrough(Case):
                                    session_arn(A, "examplerole", "narrow"), "s3:GetObject",
                                    f"arn:aws:s3:::{BUCKET}/HappyFace.jpg",
                                    no_allow("session", "s3:GetObject")), 403)
+
+
+class ZNoSecretsLogged(Case):
+    """Last (unittest runs classes by name): every credential issued by the
+    tests above has passed through the logs by now."""
+    def test_z_no_session_secret_or_token_in_logs(self):
+        # runs last in the module: every issued credential so far is checked
+        key, tok = assume("audit-check")
+        PX.client(key, token=tok).get_object(Bucket=BUCKET, Key="HappyFace.jpg")
+        time.sleep(0.5)
+        with open(PX.audit_path) as f:
+            text = f.read() + PX.log_text()
+        self.assertIn(key[0], text, "the session's access key id belongs in the audit log")
+        for secret in (key[1], tok, DAVE.secret, EVE.secret, UP.secret_key, STS_KEY_HEX):
+            self.assertNotIn(secret, text)
+        self.assertNotIn("X-Amz-Security-Token", text)
 
 
 class Refusals(Case):
