@@ -54,13 +54,7 @@ UP = PX = UP_OFF = PX_OFF = None
 
 # Features that had not landed in s3warden when this suite was frozen; each
 # is reported as SKIPPED with its reason (see README, Testing).
-PENDING = {
-    "UpstreamCredentials.test_assumed_moto_role":
-        "proxy/creds_fetch.c (assume_role on top of the chain) is not wired into serve yet: "
-        "s3warden re-signs with the chain's static key",
-    "UpstreamCredentials.test_no_valid_upstream_credentials_is_503":
-        "needs the credential manager in serve (503 ServiceUnavailable while no valid credentials)",
-}
+PENDING = {}
 
 
 def setUpModule():
