@@ -159,18 +159,29 @@ static char *snap_key(const struct creds_snapshot *s, char *buf, size_t cap)
 
 /* ---- the local metadata server ------------------------------------------ */
 
+/* Every server child, killed in group_teardown too: a failed assertion
+ * must not leave one holding the test's stdout (meson would wait on it). */
+static pid_t children[8];
+
 struct msrv {
     pid_t pid;
     int port;
     char dir[300], state[400], log[400], portf[400];
 };
 
-static void msrv_state(struct msrv *s, const char *key, int ttl, bool fail)
+static void msrv_state_x(struct msrv *s, const char *key, int ttl, bool fail, int hang, bool big)
 {
     char j[256];
-    snprintf(j, sizeof j, "{\"key\": \"%s\", \"ttl\": %d, \"fail\": %s, \"role\": \"s3w-role\"}",
-             key, ttl, fail ? "true" : "false");
+    snprintf(j, sizeof j,
+             "{\"key\": \"%s\", \"ttl\": %d, \"fail\": %s, \"role\": \"s3w-role\", "
+             "\"hang\": %d, \"big\": %s}",
+             key, ttl, fail ? "true" : "false", hang, big ? "true" : "false");
     write_file(s->state, j);
+}
+
+static void msrv_state(struct msrv *s, const char *key, int ttl, bool fail)
+{
+    msrv_state_x(s, key, ttl, fail, 0, false);
 }
 
 static void msrv_start(struct msrv *s, const char *mode, const char *auth, int port)
@@ -194,6 +205,11 @@ static void msrv_start(struct msrv *s, const char *mode, const char *auth, int p
                (char *)NULL);
         _exit(127);
     }
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (!children[i]) {
+            children[i] = s->pid;
+            break;
+        }
     s->port = 0;
     for (int i = 0; i < 400 && !s->port; i++) {
         FILE *f = fopen(s->portf, "r");
@@ -213,6 +229,9 @@ static void msrv_stop(struct msrv *s)
     if (s->pid > 0) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
+        for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+            if (children[i] == s->pid)
+                children[i] = 0;
         s->pid = 0;
     }
 }
@@ -330,6 +349,11 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+        }
     char cmd[4096];
     const char *src = getenv("S3W_SOURCE_ROOT");
     for (int i = 0; i < 2; i++) {
@@ -583,6 +607,7 @@ static void test_ecs_auth_outage_recovery(void **state)
     struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_ECS } };
     struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
     struct creds_mgr_opts o = test_opts(&e, &lc);
+    o.timeout_ms = 1500;
     struct creds_mgr *m;
     assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
     assert_true(wait_key(m, "ASIAECS0000000000001", 5));
@@ -604,17 +629,71 @@ static void test_ecs_auth_outage_recovery(void **state)
     msrv_start(&srv, "ecs", "Bearer s3w-container-token", port);
     assert_true(wait_key(m, "ASIAECS0000000000002", 5));
     assert_int_equal(cap_count(&lc, "ERROR"), 1);
+
+    /* a hung endpoint never blocks acquire(): while the refresh thread sits
+     * in a fetch (timeout 1.5 s), workers still get the current snapshot at
+     * once; the fetch then fails with curl's timeout */
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    uint64_t attempts0 = st.attempts;
+    msrv_state_x(&srv, "ASIAECS0000000000003", 30, false, 5, false);
+    creds_mgr_refresh_now(m);
+    sleep_ms(200); /* the fetch is now in flight */
+    double worst = 0;
+    for (int i = 0; i < 200; i++) {
+        double t = now_s();
+        s = creds_mgr_acquire(m);
+        t = now_s() - t;
+        assert_non_null(s);
+        assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "ASIAECS0000000000002"));
+        creds_snapshot_release(s);
+        if (t > worst)
+            worst = t;
+        sleep_ms(1);
+    }
+    assert_true(worst < 0.005);
+    creds_mgr_get_status(m, &st);
+    assert_int_equal(st.attempts, attempts0); /* still in flight: nothing finished */
+    double t0 = now_s();
+    while (st.attempts == attempts0 && now_s() - t0 < 5) {
+        sleep_ms(20);
+        creds_mgr_get_status(m, &st);
+    }
+    assert_true(st.valid); /* the old ones still serve */
+    assert_non_null(strstr(st.reason, "ecs: GET http://127.0.0.1:"));
+    assert_non_null(strstr(st.reason, ": Operation timed out after "));
+    assert_int_equal(cap_count(&lc, "WARN"), 2); /* one per outage: the kill, the hang */
+
+    /* a body over the cap is refused, not buffered */
+    msrv_state_x(&srv, "ASIAECS0000000000004", 30, false, 0, true);
+    attempts0 = st.attempts;
+    creds_mgr_refresh_now(m);
+    t0 = now_s();
+    while (st.attempts == attempts0 && now_s() - t0 < 5) {
+        sleep_ms(20);
+        creds_mgr_get_status(m, &st);
+    }
+    char want[300];
+    snprintf(want, sizeof want, "ecs: GET %s: response larger than 65536 bytes", url);
+    assert_string_equal(st.reason, want);
+
+    /* freeing the manager aborts a fetch in flight (progress callback)
+     * instead of waiting out the 1.5 s timeout and the 5 s hang */
+    msrv_state_x(&srv, "ASIAECS0000000000005", 30, false, 5, false);
+    creds_mgr_refresh_now(m);
+    sleep_ms(300);
+    t0 = now_s();
     creds_mgr_free(m);
+    assert_true(now_s() - t0 < 1.2);
 
     /* a wrong token: the endpoint's 403 is the reason */
     struct env e2 = { { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", url },
                         { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer wrong" } } };
     o = test_opts(&e2, &lc);
     assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    msrv_state(&srv, "ASIAECS0000000000006", 30, false);
     assert_false(creds_mgr_wait(m, 500));
-    struct creds_mgr_status st;
     creds_mgr_get_status(m, &st);
-    char want[300];
     snprintf(want, sizeof want, "ecs: container endpoint %s answered HTTP 403", url);
     assert_string_equal(st.reason, want);
     creds_mgr_free(m);

@@ -13,7 +13,9 @@
 Behaviour is driven by a JSON state file the test rewrites (atomic rename)
 and re-read on every request:
   {"key": "ASIA...", "ttl": 4, "fail": false, "role": "r"}
-  fail=true answers 500. The secret is "secret-" + key, the token "token-" + key.
+  fail=true answers 500; hang=N sleeps N seconds before answering; big=true
+  pads the credentials document past 64 KiB. The secret is "secret-" + key,
+  the token "token-" + key.
 Every request is appended to LOG as "METHOD PATH STATUS". Binds 127.0.0.1
 on an ephemeral port and writes it to PORT_FILE.
 
@@ -25,6 +27,7 @@ import json
 import os
 import secrets
 import sys
+import time
 
 MODE, STATE, LOG, PORT_FILE = sys.argv[1:5]
 AUTH = sys.argv[5] if len(sys.argv) > 5 else ""
@@ -38,6 +41,8 @@ def state():
 
 
 def creds_doc(st, imds):
+    if st.get("hang"):
+        time.sleep(st["hang"])
     exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=st["ttl"])
     doc = {"AccessKeyId": st["key"], "SecretAccessKey": "secret-" + st["key"],
            "Token": "token-" + st["key"], "Expiration": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -47,6 +52,8 @@ def creds_doc(st, imds):
                     .strftime("%Y-%m-%dT%H:%M:%SZ")})
     else:
         doc["RoleArn"] = "arn:aws:iam::123456789012:role/" + st.get("role", "r")
+    if st.get("big"):
+        doc["Padding"] = "x" * 70000
     return json.dumps(doc).encode()
 
 
