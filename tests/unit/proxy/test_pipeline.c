@@ -1,0 +1,327 @@
+/* test_pipeline.c - the request pipeline against a recording fake upstream:
+ *  - an allowed PUT reaches the upstream re-signed with the proxy's key,
+ *    with exactly the caller's bytes and none of the caller's credentials;
+ *  - a body that does not match its signed x-amz-content-sha256 never
+ *    reaches the upstream complete (the last byte is held back), and the
+ *    caller gets XAmzContentSHA256Mismatch;
+ *  - a denied PUT with Expect: 100-continue gets its 403 without a
+ *    "100 Continue" and the upstream sees nothing;
+ *  - an x-amz-* header the caller did not sign is refused (403) before
+ *    anything goes upstream. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "audit.h"
+#include "config.h"
+#include "pipeline.h"
+#include "proxy.h"
+#include "sigv4.h"
+#include "sockutil.h"
+
+/* ---- fake upstream ----------------------------------------------------------- */
+static struct {
+    pthread_mutex_t mu;
+    int listen_fd, port;
+    volatile int stop;
+    int requests;          /* request heads seen */
+    int complete_bodies;   /* bodies received in full */
+    size_t last_body_len;
+    char last_head[8192];
+    char last_body[4096];
+} up = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void *up_main(void *arg)
+{
+    (void)arg;
+    while (!up.stop) {
+        struct pollfd pf = { up.listen_fd, POLLIN, 0 };
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        int fd = accept(up.listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        static char buf[1 << 20];
+        size_t n = 0;
+        for (;;) {
+            bool closed;
+            n += su_read(fd, buf + n, sizeof(buf) - n, "\r\n\r\n", 1, 3000, &closed);
+            char *end = strstr(buf, "\r\n\r\n");
+            if (!end)
+                break;
+            size_t hl = (size_t)(end + 4 - buf);
+            size_t cl = 0;
+            const char *p = strcasestr(buf, "\r\nContent-Length:");
+            if (p && p < end)
+                cl = strtoul(p + 17, NULL, 10);
+            while (n < hl + cl && !closed) {
+                struct pollfd q = { fd, POLLIN, 0 };
+                if (poll(&q, 1, 3000) <= 0)
+                    break;
+                ssize_t r = recv(fd, buf + n, sizeof(buf) - n, 0);
+                if (r <= 0) {
+                    closed = true;
+                    break;
+                }
+                n += (size_t)r;
+            }
+            pthread_mutex_lock(&up.mu);
+            up.requests++;
+            snprintf(up.last_head, sizeof(up.last_head), "%.*s", (int)hl, buf);
+            size_t got = n - hl < cl ? n - hl : cl;
+            up.last_body_len = got;
+            memcpy(up.last_body, buf + hl, got < sizeof(up.last_body) ? got : sizeof(up.last_body));
+            bool full = got == cl;
+            if (full)
+                up.complete_bodies++;
+            pthread_mutex_unlock(&up.mu);
+            if (!full)
+                break;
+            su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n\r\n");
+            memmove(buf, buf + hl + cl, n - hl - cl);
+            n -= hl + cl;
+            buf[n] = 0;
+            if (n == 0) {
+                bool c2;
+                n = su_read(fd, buf, sizeof(buf), "\r\n\r\n", 1, 2000, &c2);
+                if (n == 0)
+                    break;
+            }
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+/* ---- s3warden under test ------------------------------------------------------- */
+#define AKID "AKIAPIPELINETEST0001"
+#define SECRET "pipelineSecretKey/0123456789abcdefghijkl"
+#define DENIED_AKID "AKIAPIPELINEDENIED01"
+#define DENIED_SECRET "pipelineDeniedSecret/0123456789abcdefghi"
+#define UP_AKID "AKIAUPSTREAMPIPE0001"
+
+static struct proxy_server srv;
+static struct pl_shared sh;
+static struct audit *aud;
+static pthread_t up_thread;
+static int port;
+static char host[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
+        return -1;
+    socklen_t al = sizeof(a);
+    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
+    up.port = ntohs(a.sin_port);
+    pthread_create(&up_thread, NULL, up_main, NULL);
+
+    char json[4096];
+    snprintf(json, sizeof(json),
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
+        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
+        "\"secret\":\"upstreamPipelineSecret00000000000000000000\"}]},"
+        "\"accounts\":[{\"id\":\"111111111111\"}],"
+        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAPIPELINE0000001\","
+        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
+        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]},"
+        "{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":\"AIDAPIPELINE0000002\","
+        "\"access_keys\":[{\"id\":\"" DENIED_AKID "\",\"secret\":\"" DENIED_SECRET "\"}],"
+        "\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
+        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"}]}",
+        up.port);
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load_buffer("test", json, strlen(json), NULL, &cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.items[i].text);
+    config_errors_cleanup(&errs);
+    if (rc != 0)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    aud = audit_open(NULL, true);
+    pl_shared_init(&sh, cfg, aud);
+    struct proxy_settings s;
+    proxy_settings_defaults(&s);
+    s.port = 0;
+    s.workers = 1;
+    srv.worker_init = pl_worker_init;
+    srv.worker_cleanup = pl_worker_cleanup;
+    srv.worker_poke = pl_worker_poke;
+    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
+        return -1;
+    port = srv.bound_port;
+    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    proxy_server_stop(&srv, 1000);
+    proxy_server_wait(&srv);
+    proxy_server_cleanup(&srv);
+    pl_shared_cleanup(&sh);
+    audit_close(aud);
+    curl_global_cleanup();
+    up.stop = 1;
+    pthread_join(up_thread, NULL);
+    close(up.listen_fd);
+    return 0;
+}
+
+/* A header-signed PUT of `signed_body` (its sha256 signed), with extra
+ * unsigned header lines, whose wire body is `sent_body`. */
+static void build_put(char *out, size_t cap, const char *akid, const char *secret,
+                      const char *path, const char *signed_body, const char *sent_body,
+                      const char *extra_unsigned)
+{
+    uint8_t h[32];
+    char hex[65];
+    sigv4_sha256(signed_body, strlen(signed_body), h);
+    s3w_hex_encode(h, 32, hex);
+    struct sigv4_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
+    struct sigv4_sign_params sp = {
+        .method = S3W_SLICE_LIT("PUT"), .target = s3w_slice_cstr(path),
+        .headers = hh, .n_headers = 1, .region = S3W_SLICE_LIT("us-east-1"),
+        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
+        .payload = s3w_slice_cstr(hex),
+    };
+    struct sigv4_signed sd;
+    struct sigv4_error err;
+    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
+    snprintf(out, cap,
+             "PUT %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: %s\r\nContent-Length: %zu\r\n%s\r\n%s",
+             path, host, (int)sd.authorization_len, sd.authorization, sd.amz_date, hex,
+             strlen(sent_body), extra_unsigned, sent_body);
+    sigv4_signed_cleanup(&sd);
+}
+
+static char req[16384], resp[65536];
+
+static void exchange(const char *r, const char *until)
+{
+    int fd = su_connect(port);
+    assert_true(fd >= 0);
+    su_send_str(fd, r);
+    bool closed;
+    su_read(fd, resp, sizeof(resp), until, 1, 5000, &closed);
+    close(fd);
+}
+
+static void snapshot(int *reqs, int *complete)
+{
+    usleep(200 * 1000); /* let the fake upstream record what it got */
+    pthread_mutex_lock(&up.mu);
+    *reqs = up.requests;
+    *complete = up.complete_bodies;
+    pthread_mutex_unlock(&up.mu);
+}
+
+static void test_allowed_put_resigned(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    build_put(req, sizeof(req), AKID, SECRET, "/bkt/dir/obj%20one", "hello upstream",
+              "hello upstream", "Content-Type: text/plain\r\nX-Unknown-Hop: dropped\r\n");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0 + 1);
+    assert_int_equal(c1, c0 + 1);
+    pthread_mutex_lock(&up.mu);
+    /* path-style, bucket alias, key re-encoded */
+    static const char line1[] = "PUT /real-bkt/dir/obj%20one HTTP/1.1\r\n";
+    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
+    assert_non_null(strstr(up.last_head, "Credential=" UP_AKID "/"));
+    assert_null(strstr(up.last_head, AKID));
+    assert_non_null(strstr(up.last_head, "Content-Type: text/plain\r\n"));
+    assert_null(strstr(up.last_head, "X-Unknown-Hop"));
+    assert_int_equal(up.last_body_len, strlen("hello upstream"));
+    assert_memory_equal(up.last_body, "hello upstream", up.last_body_len);
+    pthread_mutex_unlock(&up.mu);
+}
+
+static void test_tampered_body_never_completes(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    build_put(req, sizeof(req), AKID, SECRET, "/bkt/tampered", "the signed body",
+              "THE SENT! BODY", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    assert_non_null(strstr(resp, "<Code>XAmzContentSHA256Mismatch</Code>"));
+    snapshot(&r1, &c1);
+    /* the upstream may have seen the head and all but the last byte, but
+     * never a complete body: no object can have been created */
+    assert_int_equal(c1, c0);
+    pthread_mutex_lock(&up.mu);
+    if (r1 > r0)
+        assert_true(up.last_body_len < strlen("THE SENT! BODY"));
+    pthread_mutex_unlock(&up.mu);
+}
+
+static void test_denied_expect_continue(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    build_put(req, sizeof(req), DENIED_AKID, DENIED_SECRET, "/bkt/nope", "secret data",
+              "", "Expect: 100-continue\r\n");
+    /* send only the head: the proxy must answer without asking for the body */
+    char *body_start = strstr(req, "\r\n\r\n") + 4;
+    *body_start = 0;
+    exchange(req, "</Error>");
+    assert_null(strstr(resp, "100 Continue"));
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+    assert_non_null(strstr(resp, "is not authorized to perform: s3:PutObject on resource: "
+                                 "&quot;arn:aws:s3:::bkt/nope&quot;"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
+static void test_unsigned_amz_header_refused(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    build_put(req, sizeof(req), AKID, SECRET, "/bkt/acl", "x", "x", "x-amz-acl: public-read\r\n");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403"));
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allowed_put_resigned),
+        cmocka_unit_test(test_tampered_body_never_completes),
+        cmocka_unit_test(test_denied_expect_continue),
+        cmocka_unit_test(test_unsigned_amz_header_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
