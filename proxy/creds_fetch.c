@@ -458,7 +458,11 @@ static int http_do(struct fetch *f, const char *method, const char *url,
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->ch->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->ch->connect_timeout_ms);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 replaced the bitmask option */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect could carry a token away */
     curl_easy_setopt(e, CURLOPT_NOPROXY, "*");       /* link-local / configured endpoints */
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);

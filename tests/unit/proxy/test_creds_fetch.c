@@ -442,6 +442,71 @@ static void test_static_env_chain(void **state)
     assert_null(m);
 }
 
+/* SIGHUP: creds_mgr_reconfigure keeps an identical chain, switches to a
+ * different one, and drops the old credentials when the new chain yields
+ * none (fail closed); snapshots already handed out stay intact. */
+static void test_reconfigure(void **state)
+{
+    (void)state;
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { "AWS_ACCESS_KEY_ID", "AKIAHALFENV000000001" } } };
+    struct config_cred_provider a[1] = { { .source = CONFIG_CRED_STATIC,
+                                           .access_key_id = "AKIASTATICA000000001",
+                                           .secret_access_key = "secret-a" } };
+    struct config_cred_provider b[1] = { { .source = CONFIG_CRED_STATIC,
+                                           .access_key_id = "AKIASTATICB000000001",
+                                           .secret_access_key = "secret-b" } };
+    struct config_cred_provider bad[1] = { { .source = CONFIG_CRED_ENV } };
+    struct config_credentials ca = { .chain = a, .nchain = 1, .refresh_before_seconds = 300 };
+    struct config_credentials cb = { .chain = b, .nchain = 1, .refresh_before_seconds = 300 };
+    struct config_credentials cbad = { .chain = bad, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&ca, &o, &m), CREDS_MGR_OK);
+    assert_true(wait_key(m, "AKIASTATICA000000001", 3));
+    const struct creds_snapshot *held = creds_mgr_acquire(m);
+    assert_non_null(held);
+
+    /* the same chain (a separate copy of it): nothing happens */
+    struct config_cred_provider a2[1] = { { .source = CONFIG_CRED_STATIC,
+                                            .access_key_id = "AKIASTATICA000000001",
+                                            .secret_access_key = "secret-a" } };
+    struct config_credentials ca2 = { .chain = a2, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    uint64_t n0 = st.attempts;
+    assert_int_equal(creds_mgr_reconfigure(m, &ca2, &o), 0);
+    sleep_ms(100);
+    creds_mgr_get_status(m, &st);
+    assert_int_equal(st.attempts, n0); /* no refetch */
+
+    /* another secret for the same key id is a different chain */
+    a2[0].secret_access_key = "secret-a2";
+    assert_int_equal(creds_mgr_reconfigure(m, &ca2, &o), 1);
+    /* a different chain: switched */
+    assert_int_equal(creds_mgr_reconfigure(m, &cb, &o), 1);
+    assert_true(wait_key(m, "AKIASTATICB000000001", 3));
+    assert_true(s3w_slice_eq_cstr(held->sigv4.secret, "secret-a")); /* still intact */
+    creds_snapshot_release(held);
+
+    /* a chain that yields nothing: the old ones are dropped at once */
+    assert_int_equal(creds_mgr_reconfigure(m, &cbad, &o), 1);
+    assert_true(wait_key(m, NULL, 3));
+    assert_int_equal(wait_count(&lc, "ERROR", 1, 1), 1);
+    assert_string_equal(lc.first_error,
+                        "no valid upstream credentials: the reloaded credentials chain yields "
+                        "none (env: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not); "
+                        "the previous ones are dropped; answering 503 ServiceUnavailable until "
+                        "a fetch succeeds");
+    /* and back */
+    assert_int_equal(creds_mgr_reconfigure(m, &ca, &o), 1);
+    assert_true(wait_key(m, "AKIASTATICA000000001", 3));
+    assert_int_equal(creds_mgr_reconfigure(m, NULL, &o), CREDS_MGR_E_CONFIG);
+    creds_mgr_free(m);
+    assert_int_equal(cap_count(&lc, "ERROR"), 1);
+    assert_null(strstr(lc.all, "secret-"));
+}
+
 static void test_profile_files(void **state)
 {
     (void)state;
@@ -870,6 +935,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_static_env_chain),
+        cmocka_unit_test(test_reconfigure),
         cmocka_unit_test(test_profile_files),
         cmocka_unit_test(test_imds_refresh_outage_recovery),
         cmocka_unit_test(test_ecs_auth_outage_recovery),
