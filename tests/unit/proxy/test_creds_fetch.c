@@ -196,6 +196,8 @@ static void msrv_start(struct msrv *s, const char *mode, const char *auth, int p
     snprintf(s->log, sizeof s->log, "%s/requests.log", s->dir);
     snprintf(s->portf, sizeof s->portf, "%s/port", s->dir);
     unlink(s->portf);
+    if (port == 0)
+        unlink(s->log); /* a fresh server (not a restart): a fresh request log */
     char portarg[16];
     snprintf(portarg, sizeof portarg, "%d", port);
     s->pid = fork();
@@ -941,6 +943,78 @@ static void test_web_identity_moto(void **state)
     creds_mgr_free(m);
 }
 
+/* assume_role on top of another base provider (IMDS here), and a profile
+ * whose base is credential_source = Ec2InstanceMetadata; STS is the
+ * auth-off moto (the IMDS keys are not moto's; the auth-on test above
+ * proves the signature). */
+static void test_assume_role_over_imds_moto(void **state)
+{
+    (void)state;
+    if (!moto_wait_one(&motos[1]))
+        skip();
+    struct msrv srv;
+    memset(&srv, 0, sizeof srv);
+    msrv_start(&srv, "imds", "", 0);
+    msrv_state(&srv, "ASIAIMDSBASE00000001", 3600, false);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", srv.port);
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
+    struct config_credentials cc = {
+        .chain = ch, .nchain = 1, .refresh_before_seconds = 300,
+        .assume_role = { .enabled = true, .role_arn = "arn:aws:iam::123456789012:role/s3w-up",
+                         .session_name = "cf-imds", .duration_seconds = 1800,
+                         .sts_endpoint = motos[1].endpoint },
+    };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 10000));
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
+    assert_false(s3w_slice_eq_cstr(s->sigv4.access_key_id, "ASIAIMDSBASE00000001"));
+    assert_string_equal(s->provider, "assume_role(imds)");
+    int64_t left = s->expiration - (int64_t)time(NULL);
+    assert_true(left > 1700 && left <= 1800);
+    creds_snapshot_release(s);
+    creds_mgr_free(m);
+
+    char conf[400];
+    snprintf(conf, sizeof conf, "%s/config-imds", tmpdir);
+    write_file(conf, "[profile ci]\nrole_arn = arn:aws:iam::123456789012:role/s3w-ci\n"
+                     "credential_source = Ec2InstanceMetadata\n");
+    char cred[420];
+    snprintf(cred, sizeof cred, "%s/no-credentials-file", tmpdir);
+    struct env e2 = { { { "AWS_EC2_METADATA_SERVICE_ENDPOINT", ep },
+                        { "AWS_ENDPOINT_URL_STS", motos[1].endpoint } } };
+    struct config_cred_provider pch[1] = { { .source = CONFIG_CRED_PROFILE, .profile = "ci",
+                                             .credentials_file = cred, .config_file = conf } };
+    struct config_credentials pcc = { .chain = pch, .nchain = 1, .refresh_before_seconds = 300 };
+    o = test_opts(&e2, &lc);
+    assert_int_equal(creds_mgr_new(&pcc, &o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, 10000));
+    s = creds_mgr_acquire(m);
+    assert_non_null(s);
+    assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
+    assert_false(s3w_slice_eq_cstr(s->sigv4.access_key_id, "ASIAIMDSBASE00000001"));
+    assert_string_equal(s->provider, "profile:ci");
+    creds_snapshot_release(s);
+    creds_mgr_free(m);
+    /* both runs went through IMDSv2 token-first */
+    char *log = slurp(srv.log);
+    const char *seq = "PUT /latest/api/token 200\n"
+                      "GET /latest/meta-data/iam/security-credentials/ 200\n"
+                      "GET /latest/meta-data/iam/security-credentials/s3w-role 200\n";
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", seq, seq);
+    assert_string_equal(log, want);
+    free(log);
+    assert_int_equal(cap_count(&lc, "ERROR"), 0);
+    msrv_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -952,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_assume_role_moto),
         cmocka_unit_test(test_profile_role_moto),
         cmocka_unit_test(test_web_identity_moto),
+        cmocka_unit_test(test_assume_role_over_imds_moto),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
