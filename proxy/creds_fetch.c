@@ -50,6 +50,7 @@
 #define MAX_PROFILE_DEPTH 4    /* role_arn -> source_profile hops */
 #define MAX_URL 2048
 #define REASON_CAP 512
+#define POKE_MIN_INTERVAL_MS 1000 /* creds_mgr_refresh_now: at most one fetch a second */
 
 /* ---- environment snapshot ---------------------------------------------- */
 
@@ -1194,6 +1195,7 @@ static void *refresh_thread(void *arg)
     if (getrandom(&rng, sizeof rng, 0) != (ssize_t)sizeof rng || rng == 0)
         rng = (uint64_t)mono_ms() | 1;
     int64_t next_fetch = 0; /* monotonic ms; INT64_MAX = never */
+    int64_t last_end = 0;   /* monotonic ms when the last attempt finished */
     unsigned attempt = 0;
     bool drop_on_fail = false;   /* first fetch after a reload with old creds live */
     bool outage_logged = false;  /* ERROR "no valid credentials" said for this outage */
@@ -1212,8 +1214,12 @@ static void *refresh_thread(void *arg)
             attempt = 0;
         }
         if (m->poke) {
+            /* rate-limited: every request that meets ExpiredToken may poke,
+             * and STS / IMDS must not be hammered for it */
             m->poke = false;
-            next_fetch = 0;
+            int64_t earliest = last_end ? last_end + POKE_MIN_INTERVAL_MS : 0;
+            if (earliest < next_fetch)
+                next_fetch = earliest;
         }
         int64_t now = wall_s();
         if (m->current && m->current->pub.expiration && now >= m->current->pub.expiration) {
@@ -1328,6 +1334,7 @@ static void *refresh_thread(void *arg)
                     attempt++;
                 next_fetch = mono_ms() + (int64_t)d;
             }
+            last_end = mono_ms();
             pthread_cond_broadcast(&m->ready);
             continue;
         }

@@ -114,8 +114,10 @@ const struct creds_snapshot *creds_mgr_acquire(struct creds_mgr *m);
 void creds_snapshot_release(const struct creds_snapshot *s);
 
 /* Asks for a fetch now (e.g. S3 answered ExpiredToken or
- * InvalidAccessKeyId): non-blocking; the refresh thread runs it at once
- * unless a fetch is in flight. */
+ * InvalidAccessKeyId): non-blocking; any thread. The refresh thread runs it
+ * at once, but no sooner than 1 s after its previous attempt ended (many
+ * requests may poke at the same moment; they cause one fetch, and never a
+ * loop against STS/IMDS). */
 void creds_mgr_refresh_now(struct creds_mgr *m);
 
 /* Waits up to timeout_ms for valid credentials (startup, tests). True if

@@ -504,6 +504,23 @@ static void test_reconfigure(void **state)
     assert_int_equal(creds_mgr_reconfigure(m, &ca, &o), 1);
     assert_true(wait_key(m, "AKIASTATICA000000001", 3));
     assert_int_equal(creds_mgr_reconfigure(m, NULL, &o), CREDS_MGR_E_CONFIG);
+
+    /* a storm of refresh_now() (every request meeting ExpiredToken) causes
+     * at most one fetch a second */
+    creds_mgr_get_status(m, &st);
+    n0 = st.attempts;
+    double t0 = now_s();
+    int pokes = 0;
+    while (now_s() - t0 < 1.5) {
+        creds_mgr_refresh_now(m);
+        pokes++;
+        sleep_ms(1);
+    }
+    sleep_ms(100);
+    creds_mgr_get_status(m, &st);
+    assert_true(pokes > 500);
+    assert_true(st.attempts - n0 >= 1);
+    assert_true(st.attempts - n0 <= 2);
     creds_mgr_free(m);
     assert_int_equal(cap_count(&lc, "ERROR"), 1);
     assert_null(strstr(lc.all, "secret-"));
