@@ -105,7 +105,11 @@ enum body_mode {
     BM_COLLECT,    /* read whole (STS form, DeleteObjects XML), capped */
 };
 
-enum px_kind { PX_S3 = 0, PX_STS, PX_DELETE };
+/* PX_BODY_KEYS: an operation whose condition keys are in its XML body
+ * (S3MAP_F_BODY_KEYS: PutObjectTagging, PutObjectRetention,
+ * PutObjectLegalHold, CreateBucket) - collected, verified and parsed before
+ * the policy is evaluated, then forwarded as collected. */
+enum px_kind { PX_S3 = 0, PX_STS, PX_DELETE, PX_BODY_KEYS };
 
 struct px {
     struct proxy_conn *c;
@@ -1199,7 +1203,11 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     switch (px->bm) {
     case BM_COLLECT:
         if (s3w_buf_append(&px->collect, p, n) != 0) {
-            body_fail(px, 400, "MalformedXML", "The request body is larger than s3warden accepts for this operation.");
+            if (px->kind == PX_BODY_KEYS)
+                body_fail(px, s3map_error_status(S3MAP_E_TOO_BIG), s3map_error_code(S3MAP_E_TOO_BIG),
+                          s3map_strerror(S3MAP_E_TOO_BIG));
+            else
+                body_fail(px, 400, "MalformedXML", "The request body is larger than s3warden accepts for this operation.");
             return 0; /* the error response is ours, not the HTTP layer's */
         }
         return 0;
@@ -1561,10 +1569,81 @@ static void handle_delete(struct px *px)
     start_upstream(px, s3w_slice_cstr(hhex), true, md5b64);
 }
 
+/* Every authorization of the mapped request must be allowed (fail closed).
+ * Answers the denial itself and returns false. */
+static bool px_authorize_all(struct px *px)
+{
+    for (size_t i = 0; i < px->map.nauthz; i++) {
+        if (!px_authorize(px, px->map.authz[i].action, px->map.authz[i].resource)) {
+            px_fail(px, 403, "AccessDenied", px->err_msg);
+            return false;
+        }
+    }
+    if (px->map.nauthz == 0 && !(px->map.flags & S3MAP_F_DELETE_BODY)) {
+        px->decision = "ImplicitlyDenied";
+        px_fail(px, 403, "AccessDenied", "Access Denied");
+        return false;
+    }
+    return true;
+}
+
+/* S3MAP_F_BODY_KEYS: the whole body is here. Its signed hash is checked
+ * first (nothing unverified is parsed into the context, evaluated or
+ * forwarded), then its condition keys join the context, then the policy
+ * decides, then exactly these bytes go upstream. */
+static void handle_body_keys(struct px *px)
+{
+    struct s3w_slice body = s3w_buf_slice(&px->collect);
+    uint8_t h[32];
+    sigv4_sha256(body.ptr, body.len, h);
+    if (!px->anonymous && px->sv.has_payload_sha256) {
+        struct sigv4_error err;
+        if (sigv4_check_payload_sha256(&px->sv, h, &err) != 0) {
+            px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
+            return;
+        }
+    }
+    /* the values in ctx borrow from this scratch: it lives in dl_scratch,
+     * freed with px */
+    px->dl_scratch = malloc(body.len + 1);
+    if (!px->dl_scratch) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return;
+    }
+    int rc = s3map_body_context(&px->map, body, px->dl_scratch, body.len + 1, px->now * 1000,
+                                &px->ctx);
+    if (rc != 0) {
+        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
+        return;
+    }
+    if (!px_authorize_all(px))
+        return;
+    /* forward the verified bytes under their own hash (also for an
+     * UNSIGNED-PAYLOAD caller: what the policy saw is what is signed) */
+    char hhex[65];
+    s3w_hex_encode(h, 32, hhex);
+    px->q.len = 0;
+    px->q.off = 0;
+    if (bq_push(&px->q, body.ptr, body.len) != 0) {
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        return;
+    }
+    px->up_total = body.len;
+    px->verified = true;
+    px->body_done = true;
+    px->bm = BM_PLAIN;
+    s3w_wipe(px->sv.signing_key, sizeof(px->sv.signing_key));
+    /* PUT/POST always carry a length (0 for an empty CreateBucket), as on
+     * the streaming path */
+    start_upstream(px, s3w_slice_cstr(hhex), true, NULL);
+}
+
 static void px_after_collect(struct px *px)
 {
     if (px->kind == PX_STS)
         handle_sts(px);
+    else if (px->kind == PX_BODY_KEYS)
+        handle_body_keys(px);
     else
         handle_delete(px);
 }
@@ -1729,18 +1808,40 @@ static void pl_on_head(struct proxy_conn *c)
         px->identity_pols[px->nidentity++] = px->id.policies[i];
     px->boundary = px->id.boundary;
 
-    /* 3. every authorization must be allowed (fail closed) */
-    for (size_t i = 0; i < px->map.nauthz; i++) {
-        if (!px_authorize(px, px->map.authz[i].action, px->map.authz[i].resource)) {
-            px_fail(px, 403, "AccessDenied", px->err_msg);
+    /* Condition keys in the body (S3MAP_F_BODY_KEYS): without them a Deny
+     * on s3:RequestObjectTagKeys never fires and a ForAllValues allow
+     * holds vacuously (fail open). Collect the body like DeleteObjects',
+     * then verify, fill the context and evaluate in handle_body_keys.
+     * Expect: 100-continue: proxy_conn_body_start sends "100 Continue" now,
+     * after the signature but before the policy - unavoidable when the
+     * decision depends on the body; the body is still never forwarded
+     * unless the policy allows it. */
+    if (px->map.flags & S3MAP_F_BODY_KEYS) {
+        px->kind = PX_BODY_KEYS;
+        if (r->content_length > S3MAP_BODY_KEYS_MAX) {
+            px_fail(px, s3map_error_status(S3MAP_E_TOO_BIG), s3map_error_code(S3MAP_E_TOO_BIG),
+                    s3map_strerror(S3MAP_E_TOO_BIG));
             return;
         }
-    }
-    if (px->map.nauthz == 0 && !(px->map.flags & S3MAP_F_DELETE_BODY)) {
-        px->decision = "ImplicitlyDenied";
-        px_fail(px, 403, "AccessDenied", "Access Denied");
+        if (!px->anonymous && px->sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
+            px->sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
+            px_fail(px, 501, "NotImplemented",
+                    "aws-chunked bodies are not supported for this operation.");
+            return;
+        }
+        s3w_buf_init(&px->collect, S3MAP_BODY_KEYS_MAX);
+        px->bm = BM_COLLECT;
+        if (r->content_length == 0 && !r->chunked) {
+            px_after_collect(px);
+            return;
+        }
+        proxy_conn_body_start(c);
         return;
     }
+
+    /* 3. every authorization must be allowed (fail closed) */
+    if (!px_authorize_all(px))
+        return;
 
     if (px->map.flags & S3MAP_F_DELETE_BODY) {
         px->kind = PX_DELETE;
