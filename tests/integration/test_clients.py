@@ -54,7 +54,11 @@ UP = PX = UP_OFF = PX_OFF = None
 
 # Features that had not landed in s3warden when this suite was frozen; each
 # is reported as SKIPPED with its reason (see README, Testing).
-PENDING = {}
+PENDING = {
+    "UpstreamCredentials.test_upstream_first_byte_timeout_is_504":
+        "upstream.first_byte_timeout_ms is loaded by config/ but not applied by proxy/pipeline.c "
+        "(only the connect and idle timeouts reach curl)",
+}
 
 
 def setUpModule():
@@ -627,7 +631,7 @@ class UpstreamCredentials(Case):
         finally:
             px.stop()
 
-    def test_upstream_silent_is_504(self):
+    def silent_upstream_504(self, first_byte_ms, idle_ms):
         # an upstream that accepts and never answers
         lsock = socket.socket()
         lsock.bind(("127.0.0.1", 0))
@@ -653,9 +657,8 @@ class UpstreamCredentials(Case):
 
         def cfg(port, audit):
             c = render_config(W, silent, port, audit)
-            # never answers: both the first-byte and the idle timeout apply
-            c["upstream"]["first_byte_timeout_ms"] = 1000
-            c["upstream"]["idle_timeout_ms"] = 1000
+            c["upstream"]["first_byte_timeout_ms"] = first_byte_ms
+            c["upstream"]["idle_timeout_ms"] = idle_ms
             return c
         px = Proxy(cfg, "silent").start()
         try:
@@ -671,6 +674,14 @@ class UpstreamCredentials(Case):
             for c in held:
                 c.close()
             lsock.close()
+
+    def test_upstream_silent_is_504(self):
+        # never answers: both the first-byte and the idle timeout apply
+        self.silent_upstream_504(1000, 1000)
+
+    def test_upstream_first_byte_timeout_is_504(self):
+        # the first-byte timeout on its own (idle timeout left long)
+        self.silent_upstream_504(1000, 60000)
 
     def test_upstream_unreachable_is_502(self):
         class Dead(Upstream):
