@@ -428,6 +428,16 @@ class Tls(Case):
         self.assertIn("x-amz-checksum-", h.get("x-amz-trailer", ""))
         self.assertStored(UP, BUCKET, "tls/obj", data)
         self.assertEqual(s3.get_object(Bucket=BUCKET, Key="tls/obj")["Body"].read(), data)
+        # the audit record says it came over TLS 1.2+
+        deadline, recs = time.time() + 5, []
+        while time.time() < deadline:
+            recs = [r for r in self.px.audit() if r.get("eventName") == "PutObject"
+                    and "tls/obj" in json.dumps(r.get("resources"))]
+            if recs:
+                break
+            time.sleep(0.1)
+        self.assertTrue(recs)
+        self.assertIn(recs[-1]["tls"], ("TLSv1.2", "TLSv1.3"))
 
     def test_secure_transport_condition(self):
         s3, _ = self.client(ALICE_TLS)
