@@ -750,12 +750,6 @@ def quote_key(key):
 # ---------------------------------------------------------------------------
 # running a module: unittest, with a summary and the pending list
 # ---------------------------------------------------------------------------
-class Pending:
-    """Tests parked because the feature they test has not landed yet.
-    Each entry: test id suffix ("TestClass.test_name") -> reason. They are
-    reported as SKIPPED (PENDING) with the reason, never as passed."""
-
-
 def denied_message(principal_arn, action, resource_arn, why):
     """AWS's S3-form AccessDenied message (IAM-SEMANTICS.md 7.3)."""
     return (f'User: {principal_arn} is not authorized to perform: {action} '
@@ -812,7 +806,10 @@ class Case(unittest.TestCase):
 
 def main(pending=None):
     """Runs the calling module's tests; prints one line per test and a
-    summary; exit status 0 only if nothing failed."""
+    summary; exit status 0 only if nothing failed.
+    pending: the module's parked tests, "Class.test_name" -> reason: tests
+    whose feature has not landed yet, reported as SKIP (PENDING: reason),
+    never as passed."""
     pending = pending or {}
     mod = sys.modules["__main__"]
     loader = unittest.TestLoader()
