@@ -271,6 +271,18 @@ struct config_sts {
 
 struct config_index; /* private hash tables (identity.c) */
 
+/* What a request for a bucket that `buckets` does not list gets. */
+enum config_unlisted_buckets {
+    /* 403 AccessDenied "... because the bucket is not configured in
+     * s3warden": the upstream credentials may reach buckets nobody meant
+     * to expose, so an identity policy with Resource "*" must not (fail
+     * closed; the default) */
+    CONFIG_UNLISTED_DENY = 0,
+    /* the old behaviour: owned by the caller's account, no bucket policy -
+     * only the caller's identity policies can allow it */
+    CONFIG_UNLISTED_CALLER_ACCOUNT = 1,
+};
+
 struct config {
     char *source_path;   /* the file it was loaded from ("<buffer>" otherwise) */
 
@@ -290,6 +302,7 @@ struct config {
     size_t nrole_sessions;
     struct config_bucket *buckets;
     size_t nbuckets;
+    enum config_unlisted_buckets unlisted_buckets; /* default CONFIG_UNLISTED_DENY */
     struct config_policy *guardrails;
     size_t nguardrails;
     const struct policy **guardrail_ptrs; /* for policy_set.guardrails */

@@ -910,6 +910,22 @@ static void load_vhost_domains(struct ld *L, const cJSON *root)
     pop(L, m);
 }
 
+static void load_unlisted_buckets(struct ld *L, const cJSON *root)
+{
+    L->cfg->unlisted_buckets = CONFIG_UNLISTED_DENY;
+    char *v = get_str(L, root, "unlisted_buckets", false);
+    if (!v)
+        return;
+    if (strcmp(v, "caller_account") == 0) {
+        L->cfg->unlisted_buckets = CONFIG_UNLISTED_CALLER_ACCOUNT;
+    } else if (strcmp(v, "deny") != 0) {
+        size_t m = push_key(L, "unlisted_buckets");
+        errf(L, "must be \"deny\" or \"caller_account\"");
+        pop(L, m);
+    }
+    free(v);
+}
+
 static void load_upstream(struct ld *L, const cJSON *root)
 {
     const cJSON *u = field(root, "upstream");
@@ -1793,8 +1809,8 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
     } else {
         static const char *const allowed[] = {
             "listeners", "virtual_host_domains", "upstream", "credentials", "accounts",
-            "users", "roles", "role_sessions", "buckets", "guardrails", "audit", "limits",
-            "sts", NULL
+            "users", "roles", "role_sessions", "buckets", "unlisted_buckets", "guardrails",
+            "audit", "limits", "sts", NULL
         };
         check_fields(&L, root, allowed);
         /* order matters: references are checked against what came before */
@@ -1807,6 +1823,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         load_roles(&L, root);
         load_role_sessions(&L, root);
         load_buckets(&L, root);
+        load_unlisted_buckets(&L, root);
         load_guardrails(&L, root);
         load_audit(&L, root);
         load_limits(&L, root);

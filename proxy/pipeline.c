@@ -477,13 +477,31 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
 {
     struct s3w_slice b = arn_bucket(resource);
     const struct config_bucket *bc = b.len ? config_find_bucket(px->cfg, b) : NULL;
+    if (b.len && !bc && px->cfg->unlisted_buckets == CONFIG_UNLISTED_DENY) {
+        /* a bucket the config does not list: the upstream credentials may
+         * reach it, but nobody declared its owner or policy, so an identity
+         * policy with Resource "*" must not open it (fail closed; config
+         * "unlisted_buckets": "caller_account" restores the old rule) */
+        struct s3w_slice who = px->principal.arn.len ? px->principal.arn : S3W_SLICE_LIT("anonymous");
+        snprintf(px->err_msg, sizeof(px->err_msg),
+                 "User: %.*s is not authorized to perform: %.*s on resource: \"%.*s\" "
+                 "because the bucket is not configured in s3warden",
+                 (int)who.len, who.ptr, (int)action.len, action.ptr,
+                 (int)resource.len, resource.ptr);
+        px->decision = policy_decision_name(POLICY_IMPLICIT_DENY);
+        px->last_decision = POLICY_IMPLICIT_DENY;
+        size_t off = strlen(px->deciding);
+        snprintf(px->deciding + off, sizeof(px->deciding) - off, "%sunlisted_buckets:deny",
+                 off ? ";" : "");
+        return false;
+    }
     struct s3w_slice racct;
     if (bc)
         racct = s3w_slice_cstr(bc->account);
     else
-        /* a bucket the config does not list (or "*"): treated as the
-         * caller's own account with no bucket policy - only the caller's
-         * identity policies can allow it, as on AWS */
+        /* "*" (ListBuckets), or an unlisted bucket under "caller_account":
+         * the caller's own account with no bucket policy - only the
+         * caller's identity policies can allow it, as on AWS */
         racct = px->principal.account;
     struct policy_set set;
     memset(&set, 0, sizeof(set));

@@ -92,16 +92,11 @@ static void *up_main(void *arg)
             pthread_mutex_unlock(&up.mu);
             if (!full)
                 break;
-            su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n\r\n");
-            memmove(buf, buf + hl + cl, n - hl - cl);
-            n -= hl + cl;
-            buf[n] = 0;
-            if (n == 0) {
-                bool c2;
-                n = su_read(fd, buf, sizeof(buf), "\r\n\r\n", 1, 2000, &c2);
-                if (n == 0)
-                    break;
-            }
+            /* one request per connection: this thread serves one socket at
+             * a time, and an idle kept-alive one would stall the next test */
+            su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n"
+                            "Connection: close\r\n\r\n");
+            break;
         }
         close(fd);
     }
@@ -122,21 +117,13 @@ static pthread_t up_thread;
 static int port;
 static char host[64];
 
-static int setup(void **state)
+/* The test config; top_extra is spliced in as leading top-level fields
+ * ("\"name\":value,"). */
+static struct config *make_config(const char *top_extra)
 {
-    (void)state;
-    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
-        return -1;
-    socklen_t al = sizeof(a);
-    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
-    up.port = ntohs(a.sin_port);
-    pthread_create(&up_thread, NULL, up_main, NULL);
-
     char json[4096];
     snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
         "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
         "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
         "\"secret\":\"upstreamPipelineSecret00000000000000000000\"}]},"
@@ -152,7 +139,7 @@ static int setup(void **state)
         "\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
         "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
         "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"}]}",
-        up.port);
+        top_extra, up.port);
     struct config_errors errs;
     config_errors_init(&errs);
     struct config *cfg = NULL;
@@ -160,7 +147,23 @@ static int setup(void **state)
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.items[i].text);
     config_errors_cleanup(&errs);
-    if (rc != 0)
+    return rc == 0 ? cfg : NULL;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
+        return -1;
+    socklen_t al = sizeof(a);
+    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
+    up.port = ntohs(a.sin_port);
+    pthread_create(&up_thread, NULL, up_main, NULL);
+
+    struct config *cfg = make_config("");
+    if (!cfg)
         return -1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     aud = audit_open(NULL, true);
@@ -378,6 +381,77 @@ static void test_tagging_tampered_body_refused(void **state)
     assert_int_equal(r1, r0);
 }
 
+static void test_unlisted_bucket_denied(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    /* "w" may do s3:* on "*": the bucket is still refused, because the
+     * config does not list it (default "unlisted_buckets": "deny") */
+    build_put(req, sizeof(req), AKID, SECRET, "/other-bkt/x", "data", "data", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+    assert_non_null(strstr(resp, "<Message>User: arn:aws:iam::111111111111:user/w is not "
+                                 "authorized to perform: s3:PutObject on resource: "
+                                 "&quot;arn:aws:s3:::other-bkt/x&quot; because the bucket is "
+                                 "not configured in s3warden</Message>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
+/* Swaps the running snapshot (as SIGHUP does) and waits for the worker. */
+static void install_config(const char *top_extra)
+{
+    struct config *cfg = make_config(top_extra);
+    assert_non_null(cfg);
+    pl_shared_set_config(&sh, cfg);
+    proxy_server_poke(&srv);
+    usleep(100 * 1000);
+}
+
+static void test_unlisted_bucket_caller_account(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    install_config("\"unlisted_buckets\":\"caller_account\",");
+    snapshot(&r0, &c0);
+    build_put(req, sizeof(req), AKID, SECRET, "/other-bkt/x", "data", "data", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0 + 1);
+    pthread_mutex_lock(&up.mu);
+    static const char line1[] = "PUT /other-bkt/x HTTP/1.1\r\n";
+    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
+    pthread_mutex_unlock(&up.mu);
+    /* the identity policy still decides: "r" may only GetObject */
+    build_put(req, sizeof(req), DENIED_AKID, DENIED_SECRET, "/other-bkt/y", "d", "d", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(resp, "because no identity-based policy allows the s3:PutObject action"));
+    install_config("");
+}
+
+static void test_unlisted_buckets_bad_value(void **state)
+{
+    (void)state;
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"unlisted_buckets\":\"allow\",\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:1\",\"region\":\"us-east-1\"}}");
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_buffer("t.json", json, strlen(json), NULL, &cfg, &errs),
+                     CONFIG_E_INVALID);
+    assert_null(cfg);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.items[0].text,
+                        "t.json: unlisted_buckets: must be \"deny\" or \"caller_account\"");
+    config_errors_cleanup(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +462,9 @@ int main(void)
         cmocka_unit_test(test_tagging_deny_on_body_tag_key),
         cmocka_unit_test(test_tagging_other_key_allowed),
         cmocka_unit_test(test_tagging_tampered_body_refused),
+        cmocka_unit_test(test_unlisted_bucket_denied),
+        cmocka_unit_test(test_unlisted_bucket_caller_account),
+        cmocka_unit_test(test_unlisted_buckets_bad_value),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
