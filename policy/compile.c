@@ -625,6 +625,16 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
         diag(c, POLICY_SEV_WARNING, NULL,
              "%s: condition key \"%.64s\" is not an S3 or global key; it is absent from every "
              "S3 request", path, k->string);
+    } else if (s3map_condition_key_support(key) == S3MAP_KEY_NOT_EVALUATED) {
+        /* AWS sets this key from state s3warden does not see (a stored
+         * object's tags, object-lock event holds, ...). Left absent, a Deny
+         * on it would never fire and a negated Allow would always match:
+         * refuse the policy rather than decide differently from AWS. */
+        diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
+             "%s: condition key \"%.64s\" is not evaluated by s3warden (AWS sets it from "
+             "state the proxy does not see); a policy that relies on it cannot be decided as "
+             "AWS would", path, k->string);
+        return false;
     }
     char *kc = arena_strdup(&c->p->arena, key.ptr, key.len);
     if (!kc)
