@@ -20,6 +20,11 @@ pkgs=(
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
   systemd
 )
+# Node.js + npm (for the JavaScript SDK client test): Debian's, unless a
+# node is already installed some other way.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
