@@ -21,6 +21,7 @@
 #include "s3err.h"
 #include "s3map.h"
 #include "sigv4.h"
+#include "sigv4a.h"
 #include "sts.h"
 #include "upstream.h"
 
@@ -46,6 +47,9 @@ struct pl_worker {
     struct config *cfg;          /* this worker's reference to the snapshot */
     struct sigv4_keycache kc;    /* client signing keys */
     struct sigv4_keycache up_kc; /* the proxy's own signing keys */
+    /* SigV4a P-256 keys of the callers (sigv4a.h: one cache per loop, no
+     * locks); the ECDSA aws-chunked decoder takes its key from here */
+    struct sigv4a_key_cache *v4a;
     bool warned_no_creds;
 };
 
@@ -165,6 +169,7 @@ struct px {
     struct sigv4_chunked_decoder *dec;
     struct sigv4_chain_hmac chain;
     bool chain_init;
+    struct sigv4a_key *v4a_key; /* ECDSA stream: one reference, dropped in px_free */
     /* aws-chunked pass-through: re-framed in PX_RECHUNK chunks under the
      * proxy's own chunk signatures (the default; decode_aws_chunked sends a
      * plain body instead) */
@@ -433,6 +438,7 @@ static void px_free(struct px *px)
         sigv4_chunked_decoder_free(px->dec);
     if (px->chain_init)
         sigv4_chain_hmac_cleanup(&px->chain);
+    sigv4a_key_unref(px->v4a_key);
     if (px->enc_init)
         sigv4_chunked_encoder_cleanup(&px->enc);
     if (px->up_chain_init)
@@ -610,6 +616,7 @@ static bool never_forward(struct s3w_slice n)
         "x-amz-security-token", "content-length", "transfer-encoding",
         "connection", "keep-alive", "te", "trailer", "upgrade", "expect",
         "proxy-authorization", "proxy-connection",
+        "x-amz-region-set", /* SigV4a: the caller's signature's regions */
     };
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
         if (name_is(n, drop[i]))
@@ -1360,6 +1367,7 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
         .lookup = lookup_secret,
         .lookup_ud = px,
         .cache = &plw(px->w)->kc,
+        .v4a = { sigv4a_hook_verify, plw(px->w)->v4a },
     };
     if (!s3w_slice_eq_cstr(service, "s3"))
         o.n_regions = 0;
@@ -1372,6 +1380,14 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
         }
         px_fail(px, err.http_status ? err.http_status : 403,
                 err.s3_code ? err.s3_code : "AccessDenied", err.message);
+        return false;
+    }
+    /* SigV4a: the scope names no region; the signed region set must
+     * include ours (sigv4a.h). A no-op for SigV4, whose scope region
+     * sigv4_verify checked. STS is not region-bound here, as for SigV4. */
+    if (o.n_regions && sigv4a_check_region(&px->sv, region, &err) != 0) {
+        px_fail(px, err.http_status ? err.http_status : 400,
+                err.s3_code ? err.s3_code : "AuthorizationHeaderMalformed", err.message);
         return false;
     }
     return true;
@@ -1801,7 +1817,11 @@ static void pl_on_head(struct proxy_conn *c)
         .now_ms = px->now * 1000,
         .user_agent = ua ? ua->value : S3W_SLICE_NULL,
         .referer = ref ? ref->value : S3W_SLICE_NULL,
-        .region = px->anonymous ? S3W_SLICE_NULL : px->sv.region,
+        /* aws:RequestedRegion: the scope's region; for SigV4a (no region in
+         * the scope) ours, which the signed region set was checked to hold */
+        .region = px->anonymous ? S3W_SLICE_NULL
+                  : px->sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256
+                      ? s3w_slice_cstr(px->cfg->upstream.region) : px->sv.region,
         .auth_type = px->anonymous ? S3MAP_AUTH_NONE
                      : px->sv.presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
         .sig_version = px->anonymous ? S3MAP_SIG_NONE
@@ -1915,9 +1935,20 @@ static void pl_on_head(struct proxy_conn *c)
     } else {
         /* aws-chunked: verify chunk by chunk, forward the decoded body */
         enum sigv4_stream_mode sm = sigv4_stream_mode_from_value(csha ? csha->value : S3W_SLICE_NULL);
-        if (sm == SIGV4_STREAM_NONE || sigv4_stream_mode_ecdsa(sm)) {
+        if (sm == SIGV4_STREAM_NONE) {
             px_fail(px, 501, "NotImplemented", "This streaming payload mode is not supported by s3warden.");
             return;
+        }
+        bool ecdsa = sigv4_stream_mode_ecdsa(sm);
+        if (ecdsa) {
+            /* the P-256 key that just verified the request: the chunk chain
+             * is verified with it, seeded by the request's signature as
+             * sent (sigv4a.h, sigv4a_chain_ops) */
+            if (sigv4a_key_cache_last_verified(plw(px->w)->v4a, px->sv.auth.access_key_id,
+                                               &px->v4a_key) != 0) {
+                px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+                return;
+            }
         }
         const struct http_header *dcl = http_request_header(r, "x-amz-decoded-content-length");
         if (!dcl) {
@@ -1939,16 +1970,17 @@ static void pl_on_head(struct proxy_conn *c)
             .mode = sm,
             .amz_date = s3w_slice_cstr(px->sv.amz_date),
             .scope = s3w_slice(px->sv.scope, px->sv.scope_len),
-            .seed_signature = s3w_slice(px->sv.seed_signature_hex, 64),
-            .ops = &sigv4_chain_hmac_ops,
-            .ops_ctx = &px->chain,
+            .seed_signature = ecdsa ? px->sv.auth.signature
+                                    : s3w_slice(px->sv.seed_signature_hex, 64),
+            .ops = ecdsa ? &sigv4a_chain_ops : &sigv4_chain_hmac_ops,
+            .ops_ctx = ecdsa ? (void *)px->v4a_key : (void *)&px->chain,
             .decoded_length = decoded,
             .declared_trailers = tr ? tr->value : S3W_SLICE_NULL,
             .max_chunk = PX_CHUNK_MAX,
             .sink = chunk_sink,
             .sink_arg = px,
         };
-        if (sigv4_stream_mode_signed(sm)) {
+        if (sigv4_stream_mode_signed(sm) && !ecdsa) {
             if (sigv4_chain_hmac_init(&px->chain, px->sv.signing_key) != 0) {
                 px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
                 return;
@@ -1990,12 +2022,17 @@ static void pl_on_head(struct proxy_conn *c)
                 }
                 i = e + 1;
             }
+            /* the upstream request is SigV4 (HMAC) signed by the proxy:
+             * an ECDSA stream goes up in the HMAC mode of the same shape */
+            enum sigv4_stream_mode um = sm == SIGV4_STREAM_ECDSA_PAYLOAD ? SIGV4_STREAM_HMAC_PAYLOAD
+                                        : sm == SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER
+                                            ? SIGV4_STREAM_HMAC_PAYLOAD_TRAILER : sm;
             px->rechunk = ok ? malloc(PX_RECHUNK) : NULL;
             if (px->rechunk) {
                 px->passthrough = true;
-                px->smode = sm;
-                px->up_total = sigv4_chunked_encoded_length(sm, decoded, PX_RECHUNK, 64, tl, ntl);
-                payload = s3w_slice_cstr(sigv4_stream_mode_value(sm));
+                px->smode = um;
+                px->up_total = sigv4_chunked_encoded_length(um, decoded, PX_RECHUNK, 64, tl, ntl);
+                payload = s3w_slice_cstr(sigv4_stream_mode_value(um));
             }
         }
     }
@@ -2052,6 +2089,12 @@ int pl_worker_init(struct proxy_worker *w)
     uv_mutex_lock(&s->mu);
     pw->cfg = config_ref(s->current);
     uv_mutex_unlock(&s->mu);
+    pw->v4a = sigv4a_key_cache_new(64);
+    if (!pw->v4a) {
+        config_unref(pw->cfg);
+        free(pw);
+        return -1;
+    }
     sigv4_keycache_init(&pw->kc);
     sigv4_keycache_init(&pw->up_kc);
     w->handler_state = pw;
@@ -2071,6 +2114,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
         return;
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);
+    sigv4a_key_cache_free(pw->v4a);
     config_unref(pw->cfg);
     free(pw);
     w->handler_state = NULL;

@@ -12,7 +12,11 @@
  *    s3:RequestObjectTagKeys refuses a PutObjectTagging carrying that tag
  *    key (nothing upstream) and lets another key through, body intact; a
  *    tagging body that does not match its signed hash is refused before
- *    evaluation. */
+ *    evaluation;
+ *  - buckets the config does not list are refused by default, and reach
+ *    identity policies alone with "unlisted_buckets": "caller_account";
+ *  - SigV4a requests signed by python3-awscrt (aws-c-auth) are verified,
+ *    region-checked and then allowed or denied by policy like SigV4 ones. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -452,6 +456,100 @@ static void test_unlisted_buckets_bad_value(void **state)
     config_errors_cleanup(&errs);
 }
 
+/* ---- SigV4a, signed by python3-awscrt (aws-c-auth), not by our own code ---- */
+static bool build_v4a(char *out, size_t cap, const char *akid, const char *secret,
+                      const char *path, const char *region_set, const char *body)
+{
+    const char *src = getenv("S3W_SOURCE_ROOT");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "/usr/bin/python3 '%s/tests/unit/proxy/v4a/crt_sign_now.py' '%s' PUT '%s' '%s' '%s' '%s' '%s'",
+             src ? src : ".", host, path, akid, secret, region_set, body);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return false;
+    size_t n = (size_t)snprintf(out, cap, "PUT %s HTTP/1.1\r\n", path);
+    char line[2048];
+    while (fgets(line, sizeof(line), f)) {
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+            line[--l] = 0;
+        n += (size_t)snprintf(out + n, cap - n, "%s\r\n", line);
+    }
+    int st = pclose(f);
+    snprintf(out + n, cap - n, "\r\n%s", body);
+    return st == 0 && strstr(out, "AWS4-ECDSA-P256-SHA256 Credential=") != NULL;
+}
+
+static void test_v4a_allowed_put(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    if (!build_v4a(req, sizeof(req), AKID, SECRET, "/bkt/v4a-obj", "us-*", "hello v4a"))
+        fail_msg("crt_sign_now.py failed: is python3-awscrt installed for /usr/bin/python3?");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0 + 1);
+    pthread_mutex_lock(&up.mu);
+    static const char line1[] = "PUT /real-bkt/v4a-obj HTTP/1.1\r\n";
+    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
+    /* re-signed SigV4 with the proxy's key; the caller's region set stays */
+    assert_non_null(strstr(up.last_head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
+    assert_null(strcasestr(up.last_head, "x-amz-region-set"));
+    assert_null(strstr(up.last_head, AKID));
+    assert_int_equal(up.last_body_len, strlen("hello v4a"));
+    assert_memory_equal(up.last_body, "hello v4a", up.last_body_len);
+    pthread_mutex_unlock(&up.mu);
+}
+
+static void test_v4a_denied_by_policy(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    if (!build_v4a(req, sizeof(req), DENIED_AKID, DENIED_SECRET, "/bkt/v4a-no", "*", "nope"))
+        fail_msg("crt_sign_now.py failed: is python3-awscrt installed for /usr/bin/python3?");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(resp, "<Message>User: arn:aws:iam::111111111111:user/r is not "
+                                 "authorized to perform: s3:PutObject on resource: "
+                                 "&quot;arn:aws:s3:::bkt/v4a-no&quot; because no identity-based "
+                                 "policy allows the s3:PutObject action</Message>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
+static void test_v4a_wrong_region_set(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    if (!build_v4a(req, sizeof(req), AKID, SECRET, "/bkt/v4a-eu", "eu-*", "x"))
+        fail_msg("crt_sign_now.py failed: is python3-awscrt installed for /usr/bin/python3?");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request"));
+    assert_non_null(strstr(resp, "<Code>AuthorizationHeaderMalformed</Code>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
+static void test_v4a_bad_signature(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    /* signed with another secret for the same key id */
+    if (!build_v4a(req, sizeof(req), AKID, "not-the-secret-0123456789", "/bkt/v4a-forged", "*", "x"))
+        fail_msg("crt_sign_now.py failed: is python3-awscrt installed for /usr/bin/python3?");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(resp, "<Code>SignatureDoesNotMatch</Code>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +563,10 @@ int main(void)
         cmocka_unit_test(test_unlisted_bucket_denied),
         cmocka_unit_test(test_unlisted_bucket_caller_account),
         cmocka_unit_test(test_unlisted_buckets_bad_value),
+        cmocka_unit_test(test_v4a_allowed_put),
+        cmocka_unit_test(test_v4a_denied_by_policy),
+        cmocka_unit_test(test_v4a_wrong_region_set),
+        cmocka_unit_test(test_v4a_bad_signature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
