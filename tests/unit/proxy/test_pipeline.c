@@ -36,6 +36,7 @@
 #include "pipeline.h"
 #include "proxy.h"
 #include "sigv4.h"
+#include "sigv4a.h"
 #include "sockutil.h"
 
 /* ---- fake upstream ----------------------------------------------------------- */
@@ -550,6 +551,108 @@ static void test_v4a_bad_signature(void **state)
     assert_int_equal(r1, r0);
 }
 
+/* An ECDSA aws-chunked upload (STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD),
+ * signed with the sigv4a library (awscrt's Python API signs no chunks);
+ * `flip` corrupts one data byte after signing. Returns the request length. */
+static size_t build_v4a_stream(char *out, size_t cap, const char *path, const char *data,
+                               bool flip)
+{
+    struct sigv4a_key *key = NULL;
+    assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), &key), 0);
+    char dlen[24];
+    snprintf(dlen, sizeof(dlen), "%zu", strlen(data));
+    struct sigv4_header hh[] = {
+        { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) },
+        { S3W_SLICE_LIT("Content-Encoding"), S3W_SLICE_LIT("aws-chunked") },
+        { S3W_SLICE_LIT("x-amz-decoded-content-length"), s3w_slice_cstr(dlen) },
+    };
+    struct sigv4_credentials cr = { S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), S3W_SLICE_NULL };
+    struct sigv4_sign_params sp = {
+        .method = S3W_SLICE_LIT("PUT"), .target = s3w_slice_cstr(path),
+        .headers = hh, .n_headers = 3, .region = S3W_SLICE_LIT("us-east-1"),
+        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
+        .payload = S3W_SLICE_LIT(SIGV4A_STREAMING_PAYLOAD),
+    };
+    static struct sigv4a_signed sd;
+    struct sigv4_error err;
+    assert_int_equal(sigv4a_sign_headers(&sp, &cr, key, S3W_SLICE_LIT("us-east-1"), &sd, &err), 0);
+    struct sigv4_chunked_enc_params ep = {
+        .mode = SIGV4_STREAM_ECDSA_PAYLOAD,
+        .amz_date = s3w_slice_cstr(sd.amz_date),
+        .scope = s3w_slice(sd.scope, sd.scope_len),
+        .seed_signature = s3w_slice(sd.signature, sd.signature_len),
+        .ops = &sigv4a_chain_ops,
+        .ops_ctx = key,
+    };
+    struct sigv4_chunked_encoder enc;
+    assert_int_equal(sigv4_chunked_encoder_init(&enc, &ep), 0);
+    struct s3w_buf body;
+    s3w_buf_init(&body, 8192);
+    assert_int_equal(sigv4_chunked_encode_append(&enc, data, strlen(data), NULL, &body), 0);
+    assert_int_equal(sigv4_chunked_encode_finish(&enc, NULL, 0, &body), 0);
+    sigv4_chunked_encoder_cleanup(&enc);
+    sigv4a_key_unref(key);
+    if (flip) {
+        char *d = memmem(body.ptr, body.len, data, strlen(data));
+        assert_non_null(d);
+        d[0] ^= 1;
+    }
+    int n = snprintf(out, cap,
+                     "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Encoding: aws-chunked\r\n"
+                     "x-amz-decoded-content-length: %s\r\nAuthorization: %.*s\r\n"
+                     "x-amz-date: %s\r\nx-amz-content-sha256: %.*s\r\nx-amz-region-set: us-east-1\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     path, host, dlen, (int)sd.authorization_len, sd.authorization, sd.amz_date,
+                     (int)sd.content_sha256_len, sd.content_sha256, body.len);
+    assert_true(n > 0 && (size_t)n + body.len < cap);
+    memcpy(out + n, body.ptr, body.len);
+    size_t total = (size_t)n + body.len;
+    s3w_buf_cleanup(&body);
+    return total;
+}
+
+static void exchange_n(const char *r, size_t n, const char *until)
+{
+    int fd = su_connect(port);
+    assert_true(fd >= 0);
+    assert_int_equal(send(fd, r, n, 0), (ssize_t)n);
+    bool closed;
+    su_read(fd, resp, sizeof(resp), until, 1, 5000, &closed);
+    close(fd);
+}
+
+static void test_v4a_stream_verified_and_reframed(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    size_t n = build_v4a_stream(req, sizeof(req), "/bkt/v4a-stream", "streamed through v4a", false);
+    exchange_n(req, n, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0 + 1);
+    pthread_mutex_lock(&up.mu);
+    /* upstream: the HMAC streaming mode under the proxy's own signatures */
+    assert_non_null(strstr(up.last_head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
+    assert_non_null(strstr(up.last_head, "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD\r\n"));
+    assert_non_null(memmem(up.last_body, up.last_body_len, ";chunk-signature=", 17));
+    assert_non_null(memmem(up.last_body, up.last_body_len, "streamed through v4a", 20));
+    pthread_mutex_unlock(&up.mu);
+}
+
+static void test_v4a_stream_tampered_chunk(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    size_t n = build_v4a_stream(req, sizeof(req), "/bkt/v4a-stream-bad", "streamed through v4a", true);
+    exchange_n(req, n, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(resp, "<Code>SignatureDoesNotMatch</Code>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0); /* never a complete body upstream */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +670,8 @@ int main(void)
         cmocka_unit_test(test_v4a_denied_by_policy),
         cmocka_unit_test(test_v4a_wrong_region_set),
         cmocka_unit_test(test_v4a_bad_signature),
+        cmocka_unit_test(test_v4a_stream_verified_and_reframed),
+        cmocka_unit_test(test_v4a_stream_tampered_chunk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
