@@ -77,6 +77,14 @@ static struct config *load_config(const char *path)
         print_config_errors(&errs);
         proxy_log("ERROR", "config: %s: %s", path, config_strerror(rc));
         cfg = NULL;
+    } else if (cfg->nlisteners > 1) {
+        /* only listeners[0] is bound: a second entry would be silently
+         * ignored, so the config is refused (at start and on SIGHUP) */
+        proxy_log("ERROR", "config: %s: listeners: %zu listeners given, but s3warden serves "
+                  "exactly one (listeners[0]); remove the others or run one s3warden per "
+                  "listener", path, cfg->nlisteners);
+        config_unref(cfg);
+        cfg = NULL;
     }
     config_errors_cleanup(&errs);
     return cfg;
@@ -99,6 +107,10 @@ static void settings_from_config(const struct config *cfg, struct proxy_settings
         s->header_timeout_ms = cfg->limits.header_timeout_ms;
     if (cfg->limits.body_idle_timeout_ms)
         s->idle_timeout_ms = cfg->limits.body_idle_timeout_ms;
+    /* the parser's buffer is HTTP_MAX_HEAD: larger settings mean that */
+    if (cfg->limits.max_header_bytes)
+        s->max_header_bytes = cfg->limits.max_header_bytes < HTTP_MAX_HEAD
+                                  ? cfg->limits.max_header_bytes : HTTP_MAX_HEAD;
     const char *wk = getenv("S3WARDEN_WORKERS");
     if (wk)
         s->workers = atoi(wk);

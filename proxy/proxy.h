@@ -39,6 +39,10 @@ struct proxy_settings {
     uint64_t header_timeout_ms; /* first byte .. end of the request head */
     uint64_t idle_timeout_ms;   /* keep-alive idle, and body idle */
     size_t max_connections;     /* whole server; 0 = unlimited */
+    /* request head cap (config limits.max_header_bytes): over it -> 431.
+     * The parser's own buffer (HTTP_MAX_HEAD, 32 KiB) bounds it from above
+     * whatever is configured. */
+    size_t max_header_bytes;
     /* TLS (empty = plain HTTP) */
     char tls_cert[512];
     char tls_key[512];

@@ -34,6 +34,7 @@ void proxy_settings_defaults(struct proxy_settings *s)
     s->header_timeout_ms = 10000;
     s->idle_timeout_ms = 60000;
     s->max_connections = 10000;
+    s->max_header_bytes = HTTP_MAX_HEAD;
 }
 
 void proxy_log(const char *level, const char *fmt, ...)
@@ -354,6 +355,16 @@ static void conn_process(struct proxy_conn *c)
         if (ev == HTTP_EV_NEED_MORE) {
             if (c->phase == PC_WAIT_HEAD && c->in_len == 0)
                 c->head_seen_bytes = true;
+            break;
+        } else if (ev == HTTP_EV_HEAD_DONE && c->w->srv->settings.max_header_bytes &&
+                   c->hp.head_bytes > c->w->srv->settings.max_header_bytes) {
+            /* the configured cap, below the parser's fixed one: the head is
+             * complete (and bounded by HTTP_MAX_HEAD) but refused as the
+             * parser refuses an oversized one (RFC 6585 5: 431) */
+            c->hp.err_status = 431;
+            c->hp.err_code = "RequestHeaderSectionTooLarge";
+            c->hp.err_message = "Your request header section exceeds the maximum allowed size.";
+            send_parse_error(c);
             break;
         } else if (ev == HTTP_EV_HEAD_DONE) {
             c->phase = PC_HANDLING;

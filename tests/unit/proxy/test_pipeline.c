@@ -177,6 +177,7 @@ static int setup(void **state)
     proxy_settings_defaults(&s);
     s.port = 0;
     s.workers = 1;
+    s.max_header_bytes = 4096; /* limits.max_header_bytes */
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
     srv.worker_poke = pl_worker_poke;
@@ -653,6 +654,31 @@ static void test_v4a_stream_tampered_chunk(void **state)
     assert_int_equal(c1, c0); /* never a complete body upstream */
 }
 
+static void test_max_header_bytes(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    /* a head just over the configured 4096 bytes (far below the parser's
+     * own 32 KiB): 431 before any handling */
+    char pad[4200];
+    memset(pad, 'a', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = 0;
+    snprintf(req, sizeof(req), "GET /bkt/x HTTP/1.1\r\nHost: %s\r\nX-Pad: %.*s\r\n\r\n", host,
+             4096 - 40, pad);
+    assert_true(strlen(req) > 4096);
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 431"));
+    assert_non_null(strstr(resp, "<Code>RequestHeaderSectionTooLarge</Code>"));
+    /* under the cap: handled (the unsigned request is anonymous: 403) */
+    snprintf(req, sizeof(req), "GET /bkt/x HTTP/1.1\r\nHost: %s\r\nX-Pad: %.*s\r\n\r\n", host,
+             4096 - 200, pad);
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_v4a_bad_signature),
         cmocka_unit_test(test_v4a_stream_verified_and_reframed),
         cmocka_unit_test(test_v4a_stream_tampered_chunk),
+        cmocka_unit_test(test_max_header_bytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
