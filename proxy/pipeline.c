@@ -889,6 +889,27 @@ static int filtered_query(struct s3w_slice q, struct s3w_buf *out)
     return 0;
 }
 
+/* A bucket name usable as DNS labels: [a-z0-9-] labels joined by single
+ * dots, 3..63 bytes, no leading/trailing dot or hyphen (S3 bucket naming
+ * rules; names outside them stay path-style). */
+static bool dns_bucket(struct s3w_slice b)
+{
+    if (b.len < 3 || b.len > 63)
+        return false;
+    for (size_t i = 0; i < b.len; i++) {
+        char ch = b.ptr[i];
+        bool edge = i == 0 || i + 1 == b.len;
+        if (ch == '.' || ch == '-') {
+            if (edge || (ch == '.' && (b.ptr[i - 1] == '.' || b.ptr[i - 1] == '-' ||
+                                       b.ptr[i + 1] == '-')))
+                return false;
+        } else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                           bool has_body, const char *content_md5)
 {
@@ -918,9 +939,17 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct s3w_buf target;
     s3w_buf_init(&target, 16384);
     int rc = 0;
-    if (px->bucket.len) {
-        struct s3w_slice ub = px->bcfg && px->bcfg->upstream_name
-                                  ? s3w_slice_cstr(px->bcfg->upstream_name) : px->bucket;
+    struct s3w_slice ub = px->bcfg && px->bcfg->upstream_name
+                              ? s3w_slice_cstr(px->bcfg->upstream_name) : px->bucket;
+    /* upstream.addressing "virtual": BUCKET.ENDPOINT-HOST/KEY (S3 User
+     * Guide, "Virtual hosting of buckets"); a name that is not a DNS label
+     * sequence goes path-style, as the SDKs do */
+    bool vhost = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL && dns_bucket(ub);
+    if (vhost) {
+        rc |= s3w_buf_append_char(&target, '/');
+        if (px->key_len)
+            rc |= sigv4_uri_encode(s3w_slice(px->key, px->key_len), true, &target);
+    } else if (px->bucket.len) {
         rc |= s3w_buf_append_char(&target, '/');
         rc |= sigv4_uri_encode(ub, false, &target);
         if (px->key_len || (c->req.path.len > px->bucket.len + 1 &&
@@ -946,17 +975,28 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     const char *auth = strstr(ep, "://");
     auth = auth ? auth + 3 : ep;
     size_t alen = strcspn(auth, "/");
-    size_t eplen = (size_t)(auth - ep) + alen;
-    px->url = malloc(eplen + target.len + 1);
+    size_t slen = (size_t)(auth - ep); /* "http://" */
+    char vauth[S3MAP_MAX_BUCKET_BYTES + 1 + 512];
+    if (vhost) {
+        int vn = snprintf(vauth, sizeof(vauth), "%.*s.%.*s", (int)ub.len, ub.ptr, (int)alen, auth);
+        if (vn < 0 || (size_t)vn >= sizeof(vauth))
+            rc = -1;
+        else {
+            auth = vauth;
+            alen = (size_t)vn;
+        }
+    }
+    px->url = malloc(slen + alen + target.len + 1);
     if (rc != 0 || !px->url) {
         creds_snapshot_release(snap);
         s3w_buf_cleanup(&target);
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
-    memcpy(px->url, ep, eplen);
-    memcpy(px->url + eplen, target.ptr, target.len);
-    px->url[eplen + target.len] = 0;
+    memcpy(px->url, ep, slen);
+    memcpy(px->url + slen, auth, alen);
+    memcpy(px->url + slen + alen, target.ptr, target.len);
+    px->url[slen + alen + target.len] = 0;
 
     struct sigv4_header sh[HTTP_MAX_HEADERS + 8];
     size_t nsh = 0;

@@ -123,13 +123,15 @@ static int port;
 static char host[64];
 
 /* The test config; top_extra is spliced in as leading top-level fields
- * ("\"name\":value,"). */
-static struct config *make_config(const char *top_extra)
+ * ("\"name\":value,"), up_extra as leading fields of "upstream", whose
+ * endpoint host is up_host. */
+static struct config *make_config_up(const char *top_extra, const char *up_host,
+                                     const char *up_extra)
 {
     char json[4096];
     snprintf(json, sizeof(json),
         "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
+        "\"upstream\":{%s\"endpoint\":\"http://%s:%d\",\"region\":\"us-east-1\"},"
         "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
         "\"secret\":\"upstreamPipelineSecret00000000000000000000\"}]},"
         "\"accounts\":[{\"id\":\"111111111111\"}],"
@@ -144,7 +146,7 @@ static struct config *make_config(const char *top_extra)
         "\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
         "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
         "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"}]}",
-        top_extra, up.port);
+        top_extra, up_extra, up_host, up.port);
     struct config_errors errs;
     config_errors_init(&errs);
     struct config *cfg = NULL;
@@ -153,6 +155,11 @@ static struct config *make_config(const char *top_extra)
         fprintf(stderr, "%s\n", errs.items[i].text);
     config_errors_cleanup(&errs);
     return rc == 0 ? cfg : NULL;
+}
+
+static struct config *make_config(const char *top_extra)
+{
+    return make_config_up(top_extra, "127.0.0.1", "");
 }
 
 static int setup(void **state)
@@ -407,13 +414,18 @@ static void test_unlisted_bucket_denied(void **state)
 }
 
 /* Swaps the running snapshot (as SIGHUP does) and waits for the worker. */
-static void install_config(const char *top_extra)
+static void install_config_up(const char *top_extra, const char *up_host, const char *up_extra)
 {
-    struct config *cfg = make_config(top_extra);
+    struct config *cfg = make_config_up(top_extra, up_host, up_extra);
     assert_non_null(cfg);
     pl_shared_set_config(&sh, cfg);
     proxy_server_poke(&srv);
     usleep(100 * 1000);
+}
+
+static void install_config(const char *top_extra)
+{
+    install_config_up(top_extra, "127.0.0.1", "");
 }
 
 static void test_unlisted_bucket_caller_account(void **state)
@@ -679,6 +691,28 @@ static void test_max_header_bytes(void **state)
     assert_int_equal(r1, r0);
 }
 
+static void test_upstream_virtual_addressing(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    /* *.localhost resolves to loopback in curl (RFC 6761 6.3) */
+    install_config_up("", "localhost", "\"addressing\":\"virtual\",");
+    snapshot(&r0, &c0);
+    build_put(req, sizeof(req), AKID, SECRET, "/bkt/v%20obj", "vhost", "vhost", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0 + 1);
+    pthread_mutex_lock(&up.mu);
+    static const char line1[] = "PUT /v%20obj HTTP/1.1\r\n";
+    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
+    char want[128];
+    snprintf(want, sizeof(want), "\r\nHost: real-bkt.localhost:%d\r\n", up.port);
+    assert_non_null(strstr(up.last_head, want));
+    pthread_mutex_unlock(&up.mu);
+    install_config("");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_v4a_stream_verified_and_reframed),
         cmocka_unit_test(test_v4a_stream_tampered_chunk),
         cmocka_unit_test(test_max_header_bytes),
+        cmocka_unit_test(test_upstream_virtual_addressing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
