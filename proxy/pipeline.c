@@ -196,6 +196,10 @@ struct px {
     struct curl_slist *hl;
     char *url;
     bool in_cb;          /* inside a curl callback: do not remove the handle */
+    /* upstream.first_byte_timeout_ms: armed when the request (with its
+     * body) is sent, stopped by the first response header line; its own
+     * allocation because a uv handle outlives px until its close callback */
+    uv_timer_t *fbt;
     bool read_paused, write_paused;
     bool head_sent;
     bool resp_chunked;
@@ -422,8 +426,24 @@ static void px_done_audit(struct px *px)
     px->t0_ns = 0; /* audited once */
 }
 
+static void fbt_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void fbt_stop(struct px *px)
+{
+    if (!px->fbt)
+        return;
+    uv_timer_stop(px->fbt);
+    px->fbt->data = NULL;
+    uv_close((uv_handle_t *)px->fbt, fbt_closed);
+    px->fbt = NULL;
+}
+
 static void px_free(struct px *px)
 {
+    fbt_stop(px);
     if (px->xfer.easy) {
         if (px->xfer.active)
             up_abort(px->w, &px->xfer);
@@ -636,6 +656,34 @@ static bool header_signed(const struct px *px, struct s3w_slice name)
     return sigv4_result_signed(&px->sv, s3w_slice(low, name.len));
 }
 
+/* ---- first-byte timeout ---------------------------------------------------------------- */
+static void fbt_fire(uv_timer_t *t)
+{
+    struct px *px = t->data;
+    if (!px)
+        return;
+    fbt_stop(px);
+    proxy_log("WARN", "request_id=%s upstream sent no response within first_byte_timeout_ms=%u",
+              px->reqid, px->cfg->upstream.first_byte_timeout_ms);
+    /* not inside a curl callback: px_fail aborts the transfer and frees px */
+    px_fail(px, 504, "GatewayTimeout", s3err_default_message("GatewayTimeout"));
+}
+
+/* The whole request is on its way upstream: from now on the first response
+ * byte must come within upstream.first_byte_timeout_ms (504 otherwise). */
+static void fbt_arm(struct px *px)
+{
+    uint32_t ms = px->cfg->upstream.first_byte_timeout_ms;
+    if (!ms || px->fbt || px->head_sent)
+        return;
+    px->fbt = malloc(sizeof(*px->fbt));
+    if (!px->fbt)
+        return; /* the idle timeout still bounds the wait */
+    uv_timer_init(&px->w->loop, px->fbt);
+    px->fbt->data = px;
+    uv_timer_start(px->fbt, fbt_fire, ms, 0);
+}
+
 /* ---- curl callbacks ----------------------------------------------------------------------- */
 static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
 {
@@ -659,6 +707,8 @@ static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
     }
     bq_pop(&px->q, buf, give);
     px->up_sent += give;
+    if (px->up_sent == px->up_total)
+        fbt_arm(px); /* curl has the last byte of the body */
     if (px->c->read_paused && px->q.len <= PX_Q_LOW) {
         /* resuming parses buffered client bytes right here, which may
          * close the connection: px must outlive this callback */
@@ -675,6 +725,7 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     struct px *px = ud;
     size_t n = size * nitems;
+    fbt_stop(px); /* the first response byte arrived */
     struct s3w_slice line = s3w_slice(buf, n);
     while (line.len && (line.ptr[line.len - 1] == '\n' || line.ptr[line.len - 1] == '\r'))
         line.len--;
@@ -789,6 +840,7 @@ static void up_done(struct up_xfer *x, CURLcode rc)
 {
     struct px *px = x->ud;
     px->t_up_done_ns = now_ns();
+    fbt_stop(px);
     if (!px->c) {
         /* the client went away while curl ran */
         px_done_audit(px);
@@ -1175,6 +1227,8 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
+    if (c->req.is_head || !has_body || px->up_total == 0)
+        fbt_arm(px); /* no body to send: the request is all out */
     return 0;
 }
 

@@ -97,6 +97,8 @@ static void *up_main(void *arg)
             pthread_mutex_unlock(&up.mu);
             if (!full)
                 break;
+            if (strstr(up.last_head, "/slow"))
+                usleep(1000 * 1000); /* first-byte timeout test: answer late */
             /* one request per connection: this thread serves one socket at
              * a time, and an idle kept-alive one would stall the next test */
             su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n"
@@ -713,6 +715,28 @@ static void test_upstream_virtual_addressing(void **state)
     install_config("");
 }
 
+static void test_upstream_first_byte_timeout(void **state)
+{
+    (void)state;
+    install_config_up("", "127.0.0.1", "\"first_byte_timeout_ms\":300,");
+    build_put(req, sizeof(req), AKID, SECRET, "/bkt/slow", "late", "late", "");
+    uint64_t t0 = uv_hrtime();
+    exchange(req, "</Error>");
+    uint64_t ms = (uv_hrtime() - t0) / 1000000;
+    assert_non_null(strstr(resp, "HTTP/1.1 504 Gateway Timeout"));
+    assert_non_null(strstr(resp, "<Code>GatewayTimeout</Code>"));
+    /* the 300 ms timer, not the upstream's 1 s answer nor the 60 s idle
+     * timeout */
+    assert_true(ms >= 250 && ms < 900);
+    usleep(900 * 1000); /* let the fake upstream finish its late answer */
+    /* the same setting with a prompt upstream: answered normally (the
+     * timer is stopped by the first response byte) */
+    build_put(req, sizeof(req), AKID, SECRET, "/bkt/prompt", "p", "p", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    install_config("");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_v4a_stream_tampered_chunk),
         cmocka_unit_test(test_max_header_bytes),
         cmocka_unit_test(test_upstream_virtual_addressing),
+        cmocka_unit_test(test_upstream_first_byte_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
