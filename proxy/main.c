@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -18,6 +19,7 @@
 #include "audit.h"
 #include "config.h"
 #include "creds_fetch.h"
+#include "identity.h"
 #include "pipeline.h"
 #include "proxy.h"
 #include "tls.h"
@@ -43,6 +45,11 @@ static void usage(FILE *out)
             "  validate FILE...         check policy documents\n"
             "  validate --config FILE   check a config file without starting\n"
             "  simulate FILE            evaluate a request against policies (JSON)\n"
+            "  presign --config FILE --access-key-id AKID [--expires SECONDS]\n"
+            "          [--method GET|PUT|HEAD|DELETE] [--endpoint URL] s3://BUCKET/KEY\n"
+            "                           print a presigned URL for the s3warden listener,\n"
+            "                           signed with that key's secret from FILE\n"
+            "                           (default: GET, 3600 s, listeners[0])\n"
             "  --version                print the version and exit\n"
             "  --help                   print this help and exit\n"
             "\n"
@@ -243,6 +250,162 @@ static int cmd_serve(const char *config_path)
     return 0;
 }
 
+/* ---- presign ------------------------------------------------------------- */
+/* The listener's base URL: http(s)://ADDRESS:PORT, a wildcard address as
+ * 127.0.0.1 (the URL must name a host a client can reach). */
+static int listener_url(const struct config *cfg, char *out, size_t cap)
+{
+    if (cfg->nlisteners == 0)
+        return -1;
+    const struct config_listener *l = &cfg->listeners[0];
+    const char *a = l->address;
+    bool v6 = strchr(a, ':') != NULL;
+    if (strcmp(a, "0.0.0.0") == 0)
+        a = "127.0.0.1";
+    else if (strcmp(a, "::") == 0)
+        a = "::1";
+    int n = snprintf(out, cap, "%s://%s%s%s:%u", l->tls_cert_file ? "https" : "http",
+                     v6 ? "[" : "", a, v6 ? "]" : "", (unsigned)l->port);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* s3warden presign: a SigV4 query-signed URL (AWS S3 API reference,
+ * "Authenticating Requests: Using Query Parameters") for the proxy itself,
+ * in the upstream region (the one serve verifies against). Exit 0 printed,
+ * 1 the config or the key is refused, 2 usage. */
+static int cmd_presign(int argc, char **argv)
+{
+    const char *config_path = NULL, *akid = NULL, *method = "GET", *endpoint = NULL,
+               *uri = NULL;
+    long long expires = 3600;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--config") == 0 && has_val) {
+            config_path = argv[++i];
+        } else if (strcmp(a, "--access-key-id") == 0 && has_val) {
+            akid = argv[++i];
+        } else if (strcmp(a, "--method") == 0 && has_val) {
+            method = argv[++i];
+        } else if (strcmp(a, "--endpoint") == 0 && has_val) {
+            endpoint = argv[++i];
+        } else if (strcmp(a, "--expires") == 0 && has_val) {
+            char *end = NULL;
+            expires = strtoll(argv[++i], &end, 10);
+            if (!end || *end || expires < 1 || expires > 604800) {
+                fprintf(stderr, "s3warden: presign: --expires must be 1..604800 seconds "
+                        "(SigV4 presigned URLs last at most 7 days)\n");
+                return 2;
+            }
+        } else if (a[0] != '-' && !uri) {
+            uri = a;
+        } else {
+            fprintf(stderr, "s3warden: presign: unexpected argument '%s'\n", a);
+            return 2;
+        }
+    }
+    if (!config_path || !akid || !uri) {
+        fprintf(stderr, "s3warden: usage: s3warden presign --config FILE --access-key-id AKID "
+                "[--expires SECONDS] [--method GET|PUT|HEAD|DELETE] [--endpoint URL] "
+                "s3://BUCKET/KEY\n");
+        return 2;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0 &&
+        strcmp(method, "HEAD") != 0 && strcmp(method, "DELETE") != 0) {
+        fprintf(stderr, "s3warden: presign: --method must be GET, PUT, HEAD or DELETE\n");
+        return 2;
+    }
+    if (strncmp(uri, "s3://", 5) != 0 || uri[5] == 0 || uri[5] == '/') {
+        fprintf(stderr, "s3warden: presign: the object must be given as s3://BUCKET/KEY\n");
+        return 2;
+    }
+    const char *bucket = uri + 5;
+    const char *slash = strchr(bucket, '/');
+    size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
+    const char *key = slash ? slash + 1 : "";
+
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load(config_path, &cfg, &errs);
+    if (rc != CONFIG_OK) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "s3warden: %s\n", errs.items[i].text);
+        fprintf(stderr, "s3warden: presign: %s: %s\n", config_path, config_strerror(rc));
+        config_errors_cleanup(&errs);
+        return rc == CONFIG_E_INVALID ? 1 : 2;
+    }
+    config_errors_cleanup(&errs);
+
+    int ret = 1;
+    char base[600];
+    struct s3w_buf target, url;
+    s3w_buf_init(&target, 16384);
+    s3w_buf_init(&url, 32768);
+    struct config_identity id;
+    memset(&id, 0, sizeof(id));
+    uint8_t secret[SIGV4_MAX_SECRET];
+    size_t slen = 0;
+    int64_t now = (int64_t)time(NULL);
+    int ar = config_resolve(cfg, s3w_slice_cstr(akid), S3W_SLICE_NULL, now, &id, secret,
+                            sizeof(secret), &slen);
+    if (ar != CONFIG_AUTH_OK) {
+        /* session (ASIA...) keys need their token: presign long-term keys */
+        fprintf(stderr, "s3warden: presign: access key id %s: %s\n", akid,
+                ar == CONFIG_AUTH_MISSING_TOKEN
+                    ? "a session key; presign takes the long-term keys of the config"
+                    : "not an active access key of this config");
+        goto out;
+    }
+    if (endpoint) {
+        snprintf(base, sizeof(base), "%s", endpoint);
+        size_t bl = strlen(base);
+        while (bl && base[bl - 1] == '/')
+            base[--bl] = 0;
+    } else if (listener_url(cfg, base, sizeof(base)) != 0) {
+        fprintf(stderr, "s3warden: presign: the config has no usable listener; give --endpoint\n");
+        goto out;
+    }
+    const char *host = strstr(base, "://");
+    host = host ? host + 3 : base;
+    int e = s3w_buf_append_char(&target, '/');
+    e |= sigv4_uri_encode(s3w_slice(bucket, blen), false, &target);
+    if (slash) {
+        e |= s3w_buf_append_char(&target, '/');
+        e |= sigv4_uri_encode(s3w_slice_cstr(key), true, &target);
+    }
+    struct sigv4_header hh[] = { { S3W_SLICE_LIT("host"), s3w_slice_cstr(host) } };
+    struct sigv4_sign_params sp = {
+        .method = s3w_slice_cstr(method),
+        .target = s3w_buf_slice(&target),
+        .headers = hh,
+        .n_headers = 1,
+        .region = s3w_slice_cstr(cfg->upstream.region),
+        .service = S3W_SLICE_LIT("s3"),
+        .uri_mode = SIGV4_URI_S3,
+        .now = now,
+        .payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD"),
+    };
+    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice((const char *)secret, slen),
+                                    S3W_SLICE_NULL };
+    struct sigv4_error serr;
+    if (e != 0 || s3w_buf_append_cstr(&url, base) != 0 ||
+        sigv4_presign(&sp, &cr, expires, &url, &serr) != 0) {
+        fprintf(stderr, "s3warden: presign: cannot sign this request (object key too long?)\n");
+        ret = 2;
+        goto out;
+    }
+    printf("%.*s\n", (int)url.len, url.ptr);
+    ret = 0;
+out:
+    s3w_wipe(secret, sizeof(secret));
+    config_identity_cleanup(&id);
+    s3w_buf_cleanup(&target);
+    s3w_buf_cleanup(&url);
+    config_unref(cfg);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -289,6 +452,8 @@ int main(int argc, char **argv)
         return 2;
 #endif
     }
+    if (strcmp(cmd, "presign") == 0)
+        return cmd_presign(argc, argv);
     if (strcmp(cmd, "simulate") == 0) {
 #ifdef HAVE_CMD_POLICY
         return s3w_cmd_simulate(argc - 1, argv + 1);
