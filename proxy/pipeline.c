@@ -301,7 +301,45 @@ static void px_detach(struct px *px)
         px->c->ex = NULL;
 }
 
-/* Sends an S3 error and ends the exchange. */
+/* An STS Query API error (AWS STS API reference, "Common Errors"):
+ * <ErrorResponse><Error><Type>Sender|Receiver</Type><Code/><Message/>
+ * </Error><RequestId/></ErrorResponse>, so that the aws cli and the SDKs
+ * show the code STS would send instead of "Unknown". The S3 codes of the
+ * signature check map to STS's: an unknown key or a bad token is
+ * InvalidClientTokenId, an expired one ExpiredToken. */
+static int sts_error_response(struct px *px, struct s3w_buf *out)
+{
+    if (px->err_code && (strcmp(px->err_code, "InvalidAccessKeyId") == 0 ||
+                         strcmp(px->err_code, "InvalidToken") == 0)) {
+        px->status = 403;
+        px->err_code = "InvalidClientTokenId";
+        snprintf(px->err_msg, sizeof(px->err_msg),
+                 "The security token included in the request is invalid.");
+    } else if (px->err_code && strcmp(px->err_code, "ExpiredToken") == 0) {
+        px->status = 400;
+        snprintf(px->err_msg, sizeof(px->err_msg),
+                 "The security token included in the request is expired");
+    }
+    struct s3w_buf body;
+    s3w_buf_init(&body, 8192);
+    int rc = s3w_buf_printf(&body, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                                   "<Error><Type>%s</Type><Code>%s</Code><Message>",
+                            px->status >= 500 ? "Receiver" : "Sender",
+                            px->err_code ? px->err_code : "InternalFailure");
+    rc |= s3err_xml_escape(&body, s3w_slice_cstr(px->err_msg));
+    rc |= s3w_buf_printf(&body, "</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
+                         px->reqid);
+    char date[30];
+    s3err_http_date((long)time(NULL), date);
+    rc |= s3w_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n"
+                         "x-amzn-RequestId: %s\r\nDate: %s\r\n\r\n",
+                         px->status, s3err_reason(px->status), body.len, px->reqid, date);
+    rc |= s3w_buf_append(out, body.ptr, body.len);
+    s3w_buf_cleanup(&body);
+    return rc ? -1 : 0;
+}
+
+/* Sends an S3 error (STS's form for STS requests) and ends the exchange. */
 static void px_fail(struct px *px, int status, const char *code, const char *msg)
 {
     px->status = status;
@@ -316,10 +354,13 @@ static void px_fail(struct px *px, int status, const char *code, const char *msg
         s3w_buf_init(&out, 32 * 1024);
         char resource[PX_KEY_MAX + 300];
         snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
-        if (s3err_response(&out, status, code, s3w_slice_cstr(px->err_msg),
-                           s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
-                           s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
-                           false) == 0) {
+        int rc = px->kind == PX_STS
+                     ? sts_error_response(px, &out)
+                     : s3err_response(&out, status, code, s3w_slice_cstr(px->err_msg),
+                                      s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
+                                      s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
+                                      false);
+        if (rc == 0) {
             px->local_out = out.len;
             px_done_audit(px);
             px_detach(px);

@@ -737,6 +737,56 @@ static void test_upstream_first_byte_timeout(void **state)
     install_config("");
 }
 
+/* ---- STS errors in STS's XML ------------------------------------------------ */
+#define STS_FORM "Action=GetCallerIdentity&Version=2011-06-15"
+
+static void build_sts(char *out, size_t cap, const char *akid, const char *secret)
+{
+    uint8_t h[32];
+    char hex[65];
+    sigv4_sha256(STS_FORM, strlen(STS_FORM), h);
+    s3w_hex_encode(h, 32, hex);
+    struct sigv4_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
+    struct sigv4_sign_params sp = {
+        .method = S3W_SLICE_LIT("POST"), .target = S3W_SLICE_LIT("/"),
+        .headers = hh, .n_headers = 1, .region = S3W_SLICE_LIT("us-east-1"),
+        .service = S3W_SLICE_LIT("sts"), .uri_mode = SIGV4_URI_GENERIC, .now = time(NULL),
+        .payload = s3w_slice_cstr(hex),
+    };
+    struct sigv4_signed sd;
+    struct sigv4_error err;
+    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
+    snprintf(out, cap,
+             "POST / HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             host, (int)sd.authorization_len, sd.authorization, sd.amz_date, hex,
+             strlen(STS_FORM), STS_FORM);
+    sigv4_signed_cleanup(&sd);
+}
+
+static void test_sts_auth_errors_in_sts_xml(void **state)
+{
+    (void)state;
+    install_config("\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"k1\",\"key\":"
+                   "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+                   "\"active\":true}]},");
+    build_sts(req, sizeof(req), "AKIANOTACONFIGKEY001", SECRET);
+    exchange(req, "</ErrorResponse>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\n"));
+    assert_non_null(strstr(resp, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                                 "<Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
+                                 "<Message>The security token included in the request is invalid."
+                                 "</Message></Error><RequestId>"));
+    build_sts(req, sizeof(req), AKID, "wrong-secret-0123456789abcdefghijklmnopq");
+    exchange(req, "</ErrorResponse>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+    assert_non_null(strstr(resp, "<Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"));
+    assert_null(strstr(resp, "<HostId>")); /* not S3's error form */
+    install_config("");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_max_header_bytes),
         cmocka_unit_test(test_upstream_virtual_addressing),
         cmocka_unit_test(test_upstream_first_byte_timeout),
+        cmocka_unit_test(test_sts_auth_errors_in_sts_xml),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
