@@ -477,25 +477,33 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
         goto cleanup;
     }
     policy_context_init(ctx);
-    config_identity_fill_context(caller, ctx);
+    /* Every key must make it into the context: a dropped key (context full,
+     * e.g. a caller with 50 principal tags passing 50 session tags) makes a
+     * ForAllValues condition on aws:TagKeys vacuously true and a Deny on a
+     * missing key never fire - fail closed instead (InternalError). */
+    int crc = config_identity_fill_context(caller, ctx);
     char now_iso[21], epoch[24];
     iso8601(now, now_iso);
     snprintf(epoch, sizeof epoch, "%lld", (long long)now);
-    policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"), s3w_slice_cstr(now_iso));
-    policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"), s3w_slice_cstr(epoch));
-    policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"), *a.session_name);
+    crc |= policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"), s3w_slice_cstr(now_iso));
+    crc |= policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"), s3w_slice_cstr(epoch));
+    crc |= policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"), *a.session_name);
     if (a.external_id)
-        policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
+        crc |= policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
     if (a.source_identity)
-        policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"), *a.source_identity);
+        crc |= policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"), *a.source_identity);
     char reqtag_keys[TOKEN_MAX_TAGS][sizeof "aws:RequestTag/" + 128];
     for (size_t i = 0; i < a.ntags; i++) {
         int n = snprintf(reqtag_keys[i], sizeof reqtag_keys[i], "aws:RequestTag/%.*s",
                          (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
-        policy_context_set(ctx, s3w_slice(reqtag_keys[i], (size_t)n), a.tag_values[i]);
+        crc |= policy_context_set(ctx, s3w_slice(reqtag_keys[i], (size_t)n), a.tag_values[i]);
     }
     if (a.ntags)
-        policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a.tag_keys, a.ntags);
+        crc |= policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a.tag_keys, a.ntags);
+    if (crc != POLICY_CTX_OK) {
+        rc = S3W_E_TOOBIG;
+        goto cleanup;
+    }
 
     if (!may(cfg, caller, role, allow_all, "sts:AssumeRole", ctx) ||
         (a.ntags && !may(cfg, caller, role, allow_all, "sts:TagSession", ctx)) ||

@@ -613,6 +613,79 @@ static void test_role_chaining_limit(void **state)
     config_unref(cfg);
 }
 
+/* The request context of an AssumeRole must hold every key or the call
+ * fails: a caller with 50 principal tags passing 50 session tags overflows
+ * it (POLICY_CTX_MAX_KEYS), and a dropped aws:TagKeys made the trust
+ * policy's ForAllValues:StringEquals condition vacuously true - sts:TagSession
+ * was allowed for tag keys the role owner never permitted. */
+static void test_context_overflow_fails_closed(void **state)
+{
+    (void)state;
+    char tags[2048], json[8192], form[4096];
+    size_t o = 0;
+    for (int i = 0; i < 50; i++)
+        o += (size_t)snprintf(tags + o, sizeof tags - o, "%s\"t%02d\":\"v\"", i ? "," : "", i);
+    snprintf(json, sizeof json,
+             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+             "\"accounts\":[{\"id\":\"111111111111\"}],"
+             "\"users\":["
+             "{\"account\":\"111111111111\",\"name\":\"tagged\",\"unique_id\":"
+             "\"AIDATAGGED000000001\",\"tags\":{%s},\"access_keys\":[{\"id\":"
+             "\"AKIATAGGED000000001\",\"secret\":\"taggedsecrettaggedsecrettaggedsecret0001\"}],"
+             "\"policies\":[{\"name\":\"sts\",\"document\":{\"Version\":\"2012-10-17\","
+             "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]},"
+             "{\"account\":\"111111111111\",\"name\":\"plain\",\"unique_id\":"
+             "\"AIDAPLAIN0000000001\",\"access_keys\":[{\"id\":"
+             "\"AKIAPLAIN0000000001\",\"secret\":\"plainsecretplainsecretplainsecretplain01\"}],"
+             "\"policies\":[{\"name\":\"sts\",\"document\":{\"Version\":\"2012-10-17\","
+             "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]}],"
+             "\"roles\":[{\"account\":\"111111111111\",\"name\":\"guarded\",\"unique_id\":"
+             "\"AROAGUARDED0000001\",\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":["
+             "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"111111111111\"},"
+             "\"Action\":\"sts:AssumeRole\"},"
+             "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"111111111111\"},"
+             "\"Action\":\"sts:TagSession\",\"Condition\":{\"ForAllValues:StringEquals\":"
+             "{\"aws:TagKeys\":[\"project\"]}}}]}}],"
+             "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A
+             "\",\"active\":true}]}}",
+             tags);
+    struct config *cfg = load_text(json);
+    o = (size_t)snprintf(form, sizeof form, "Action=AssumeRole&RoleArn=arn:aws:iam::"
+                                            "111111111111:role/guarded&RoleSessionName=s1");
+    for (int i = 0; i < 50; i++)
+        o += (size_t)snprintf(form + o, sizeof form - o,
+                              "&Tags.member.%d.Key=k%02d&Tags.member.%d.Value=x", i + 1, i, i + 1);
+    struct sts_response r;
+    struct config_identity caller;
+    config_identity_anonymous(&caller);
+
+    /* control: the condition works when the context holds every key */
+    as_key(cfg, "AKIAPLAIN0000000001", &caller);
+    call(cfg, &caller, form, NOW, &r);
+    want_error(&r, 403, "AccessDenied",
+               "User: arn:aws:iam::111111111111:user/plain is not authorized to perform: "
+               "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/guarded");
+    sts_response_cleanup(&r);
+    call(cfg, &caller, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/guarded"
+                       "&RoleSessionName=s1&Tags.member.1.Key=project&Tags.member.1.Value=x",
+         NOW, &r);
+    assert_int_equal(r.status, 200);
+    sts_response_cleanup(&r);
+
+    /* 5 identity keys + 50 principal tags + 3 + 50 request tags + TagKeys
+     * exceed the context: refused, never allowed */
+    as_key(cfg, "AKIATAGGED000000001", &caller);
+    sts_response_init(&r);
+    assert_int_equal(sts_handle(cfg, &caller, s3w_slice_cstr(form), NOW, RID, &r), S3W_E_TOOBIG);
+    want_error(&r, 500, "InternalError", "s3warden could not process the request.");
+    assert_null(strstr(r.body.ptr, "SecretAccessKey"));
+    sts_response_cleanup(&r);
+
+    config_identity_cleanup(&caller);
+    config_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_session_extras),
         cmocka_unit_test(test_trust_conditions),
         cmocka_unit_test(test_role_chaining_limit),
+        cmocka_unit_test(test_context_overflow_fails_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
