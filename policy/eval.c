@@ -78,8 +78,10 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
         }
         /* Resource case sensitivity is UNCONFIRMED (§4.2): Allow matches
          * case-sensitively, Deny case-insensitively - the reading that
-         * denies in both. */
-        m = pattern_match(&s->resources[i], &rv, r->req->resource, s->deny);
+         * denies in both. Under NotResource a match exempts, so the
+         * reading flips: Deny+NotResource case-sensitive, Allow+NotResource
+         * case-insensitive. */
+        m = pattern_match(&s->resources[i], &rv, r->req->resource, s->deny != s->not_resource);
     }
     return s->not_resource ? !m : m;
 }

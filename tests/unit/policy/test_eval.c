@@ -300,10 +300,58 @@ static void test_unique_id_binding(void **state)
     policy_free(p);
 }
 
+/* Resource case sensitivity is UNCONFIRMED (IAM-SEMANTICS.md §4.2); eval.c
+ * takes "the reading that denies". Under NotResource that reading flips:
+ * a Deny + NotResource must match its exceptions case-sensitively (fewer
+ * exceptions, more denied) and an Allow + NotResource case-insensitively
+ * (more exclusions, less allowed). Before the fix "b/PUBLIC/secret" counted
+ * as inside the "b/public/..." exception, so the Deny never fired and the
+ * Allow on "b/..." let the read through. */
+static void test_notresource_case_denies(void **state)
+{
+    (void)state;
+    struct policy *p = compile(
+        "{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Sid\":\"All\",\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"},"
+        "{\"Sid\":\"OnlyPublic\",\"Effect\":\"Deny\",\"Action\":\"s3:GetObject\","
+        "\"NotResource\":\"arn:aws:s3:::b/public/*\"}"
+        "]}", POLICY_KIND_IDENTITY);
+    struct policy *q = compile(
+        "{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Sid\":\"NotPriv\",\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\","
+        "\"NotResource\":\"arn:aws:s3:::b/private/*\"}"
+        "]}", POLICY_KIND_IDENTITY);
+    struct policy_principal u = { .type = POLICY_PRINCIPAL_USER,
+                                  .arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:user/u"),
+                                  .account = S3W_SLICE_LIT("111111111111") };
+    static const struct { const struct policy **pol; const char *res; enum policy_decision want; } cases[] = {
+        { NULL, "arn:aws:s3:::b/public/x", POLICY_ALLOWED },
+        { NULL, "arn:aws:s3:::b/PUBLIC/secret", POLICY_EXPLICIT_DENY },
+        { NULL, "arn:aws:s3:::b/other", POLICY_EXPLICIT_DENY },
+        { (const struct policy **)1, "arn:aws:s3:::b/other", POLICY_ALLOWED },
+        { (const struct policy **)1, "arn:aws:s3:::b/private/x", POLICY_IMPLICIT_DENY },
+        { (const struct policy **)1, "arn:aws:s3:::b/PRIVATE/x", POLICY_IMPLICIT_DENY },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct policy *ids[] = { cases[i].pol ? q : p };
+        struct policy_set set = { .identity = ids, .nidentity = 1 };
+        struct policy_request rq = { &u, S3W_SLICE_LIT("s3:GetObject"), s3w_slice_cstr(cases[i].res),
+                                     S3W_SLICE_LIT("111111111111"), NULL };
+        struct policy_result res;
+        assert_int_equal(policy_evaluate(&set, &rq, &res), POLICY_OK);
+        if (res.decision != cases[i].want)
+            fprintf(stderr, "case %zu %s: got %d\n", i, cases[i].res, (int)res.decision);
+        assert_int_equal(res.decision, cases[i].want);
+    }
+    policy_free(p);
+    policy_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_principal_context),
+        cmocka_unit_test(test_notresource_case_denies),
         cmocka_unit_test(test_action_index),
         cmocka_unit_test(test_deciding_cap_and_messages),
         cmocka_unit_test(test_bad_arguments_deny),
