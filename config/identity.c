@@ -241,13 +241,21 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
         t->value = c.tag_values[i];
     }
     size_t nsession = id->ntags;
-    for (size_t i = 0; i < r->ntags && id->ntags < CONFIG_IDENTITY_MAX_TAGS; i++) {
+    for (size_t i = 0; i < r->ntags; i++) {
         bool overridden = false;
         for (size_t j = 0; j < nsession; j++)
             if (s3w_slice_eq_nocase(id->tags[j].key, s3w_slice_cstr(r->tags[i].key)))
                 overridden = true;
-        if (!overridden)
-            add_config_tags(id, &r->tags[i], 1);
+        if (overridden)
+            continue;
+        /* 50 session tags + 50 role tags exceed the identity's table: a
+         * role tag left out would make a Deny on aws:PrincipalTag/<k>
+         * never fire, so such a session fails closed */
+        if (id->ntags == CONFIG_IDENTITY_MAX_TAGS) {
+            rc = CONFIG_AUTH_INTERNAL;
+            goto cleanup;
+        }
+        add_config_tags(id, &r->tags[i], 1);
     }
     if (c.session_policy.len) {
         /* compiled per request (allocates): tokens carry the policy text,

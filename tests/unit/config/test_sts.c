@@ -686,6 +686,61 @@ static void test_context_overflow_fails_closed(void **state)
     config_unref(cfg);
 }
 
+/* A session's principal tags: up to 50 session tags plus the role's own
+ * (up to 50) not overridden by them. The identity holds 64; before, the
+ * role tags past that were silently dropped, so a Deny on a role tag
+ * (aws:PrincipalTag/restricted) never fired for a session that passed 50
+ * unrelated session tags. Such a session must fail closed, not lose tags. */
+static void test_session_role_tags_not_dropped(void **state)
+{
+    (void)state;
+    char tags[2048], json[8192], form[4096];
+    size_t o = 0;
+    for (int i = 0; i < 49; i++)
+        o += (size_t)snprintf(tags + o, sizeof tags - o, "\"r%02d\":\"v\",", i);
+    snprintf(tags + o, sizeof tags - o, "\"restricted\":\"true\"");
+    snprintf(json, sizeof json,
+             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+             "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":"
+             "\"AKIAROOT000000000001\",\"secret\":\"rootsecretrootsecretrootsecretroot000001\"}]}],"
+             "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
+             "\"AROAROLER0000000001\",\"tags\":{%s},\"trust_policy\":"
+             "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+             "{\"AWS\":\"111111111111\"},\"Action\":[\"sts:AssumeRole\",\"sts:TagSession\"]}]}}],"
+             "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A
+             "\",\"active\":true}]}}",
+             tags);
+    struct config *cfg = load_text(json);
+    struct creds c;
+    struct config_identity id;
+    config_identity_anonymous(&id);
+    struct policy_context ctx;
+    char b[64];
+
+    /* a few session tags: every role tag is there */
+    mint(cfg, "&Tags.member.1.Key=k00&Tags.member.1.Value=x", &c);
+    assert_int_equal(resolve_session(cfg, &c, NOW, &id), CONFIG_AUTH_OK);
+    policy_context_init(&ctx);
+    assert_int_equal(config_identity_fill_context(&id, &ctx), POLICY_CTX_OK);
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/restricted", b, sizeof b), "true");
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/r00", b, sizeof b), "v");
+    assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/k00", b, sizeof b), "x");
+
+    /* 50 session tags + 50 role tags do not fit: refused, not trimmed */
+    o = 0;
+    for (int i = 0; i < 50; i++)
+        o += (size_t)snprintf(form + o, sizeof form - o,
+                              "&Tags.member.%d.Key=k%02d&Tags.member.%d.Value=x", i + 1, i, i + 1);
+    mint(cfg, form, &c);
+    assert_int_equal(resolve_session(cfg, &c, NOW, &id), CONFIG_AUTH_INTERNAL);
+    assert_int_equal(id.type, CONFIG_PRINCIPAL_ANONYMOUS);
+    assert_int_equal(id.ntags, 0);
+
+    config_identity_cleanup(&id);
+    config_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_trust_conditions),
         cmocka_unit_test(test_role_chaining_limit),
         cmocka_unit_test(test_context_overflow_fails_closed),
+        cmocka_unit_test(test_session_role_tags_not_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
