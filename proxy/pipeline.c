@@ -951,6 +951,7 @@ static bool is_presign_param(struct s3w_slice k)
     static const char *const names[] = {
         "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
         "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+        "X-Amz-Region-Set", /* SigV4a presigned URLs */
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (s3w_slice_eq_nocase(k, s3w_slice_cstr(names[i])))

@@ -473,28 +473,39 @@ static void test_unlisted_buckets_bad_value(void **state)
 }
 
 /* ---- SigV4a, signed by python3-awscrt (aws-c-auth), not by our own code ---- */
-static bool build_v4a(char *out, size_t cap, const char *akid, const char *secret,
-                      const char *path, const char *region_set, const char *body)
+static bool build_v4a_form(char *out, size_t cap, const char *akid, const char *secret,
+                           const char *path, const char *region_set, const char *body,
+                           const char *form)
 {
     const char *src = getenv("S3W_SOURCE_ROOT");
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
-             "/usr/bin/python3 '%s/tests/unit/proxy/v4a/crt_sign_now.py' '%s' PUT '%s' '%s' '%s' '%s' '%s'",
-             src ? src : ".", host, path, akid, secret, region_set, body);
+             "/usr/bin/python3 '%s/tests/unit/proxy/v4a/crt_sign_now.py' '%s' PUT '%s' '%s' '%s' '%s' '%s' %s",
+             src ? src : ".", host, path, akid, secret, region_set, body, form);
     FILE *f = popen(cmd, "r");
     if (!f)
         return false;
-    size_t n = (size_t)snprintf(out, cap, "PUT %s HTTP/1.1\r\n", path);
-    char line[2048];
+    size_t n = 0;
+    char line[4096];
     while (fgets(line, sizeof(line), f)) {
         size_t l = strlen(line);
         while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
             line[--l] = 0;
-        n += (size_t)snprintf(out + n, cap - n, "%s\r\n", line);
+        if (strncmp(line, "@target ", 8) == 0)
+            n += (size_t)snprintf(out + n, cap - n, "PUT %s HTTP/1.1\r\n", line + 8);
+        else
+            n += (size_t)snprintf(out + n, cap - n, "%s\r\n", line);
     }
     int st = pclose(f);
     snprintf(out + n, cap - n, "\r\n%s", body);
-    return st == 0 && strstr(out, "AWS4-ECDSA-P256-SHA256 Credential=") != NULL;
+    return st == 0 && strncmp(out, "PUT ", 4) == 0 &&
+           (strstr(out, "AWS4-ECDSA-P256-SHA256 Credential=") || strstr(out, "X-Amz-Algorithm=AWS4-ECDSA"));
+}
+
+static bool build_v4a(char *out, size_t cap, const char *akid, const char *secret,
+                      const char *path, const char *region_set, const char *body)
+{
+    return build_v4a_form(out, cap, akid, secret, path, region_set, body, "header");
 }
 
 static void test_v4a_allowed_put(void **state)
@@ -518,6 +529,29 @@ static void test_v4a_allowed_put(void **state)
     assert_int_equal(up.last_body_len, strlen("hello v4a"));
     assert_memory_equal(up.last_body, "hello v4a", up.last_body_len);
     pthread_mutex_unlock(&up.mu);
+}
+
+static void test_v4a_presigned_put(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    snapshot(&r0, &c0);
+    if (!build_v4a_form(req, sizeof(req), AKID, SECRET, "/bkt/v4a-pre", "us-east-1", "presigned v4a",
+                        "query"))
+        fail_msg("crt_sign_now.py failed: is python3-awscrt installed for /usr/bin/python3?");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0 + 1);
+    static char head[sizeof(up.last_head)];
+    pthread_mutex_lock(&up.mu);
+    memcpy(head, up.last_head, sizeof(head)); /* assert outside the lock */
+    pthread_mutex_unlock(&up.mu);
+    /* header-signed upstream; none of the caller's query authentication */
+    static const char line1[] = "PUT /real-bkt/v4a-pre HTTP/1.1\r\n";
+    assert_true(strncmp(head, line1, sizeof(line1) - 1) == 0);
+    assert_null(strcasestr(head, "region-set"));
+    assert_non_null(strstr(head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
 }
 
 static void test_v4a_denied_by_policy(void **state)
@@ -801,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_unlisted_bucket_caller_account),
         cmocka_unit_test(test_unlisted_buckets_bad_value),
         cmocka_unit_test(test_v4a_allowed_put),
+        cmocka_unit_test(test_v4a_presigned_put),
         cmocka_unit_test(test_v4a_denied_by_policy),
         cmocka_unit_test(test_v4a_wrong_region_set),
         cmocka_unit_test(test_v4a_bad_signature),
