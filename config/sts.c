@@ -511,6 +511,16 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
         rc = access_denied(out, caller, *a.role_arn, rid);
         goto cleanup;
     }
+    /* "The source identity value can't be changed after it is set, and it
+     * persists" through role chaining (IAM User Guide, "Monitor and control
+     * actions taken with assumed roles"): a chained call passing another
+     * value is denied, or a session could shed an aws:SourceIdentity that
+     * a Deny keys on. */
+    if (a.source_identity && caller->source_identity.len &&
+        !s3w_slice_eq(*a.source_identity, caller->source_identity)) {
+        rc = access_denied(out, caller, *a.role_arn, rid);
+        goto cleanup;
+    }
 
     /* mint the session */
     struct token_claims c;

@@ -741,6 +741,52 @@ static void test_session_role_tags_not_dropped(void **state)
     config_unref(cfg);
 }
 
+/* A source identity, once set, cannot be changed by role chaining (IAM
+ * User Guide, "Monitor and control actions taken with assumed roles");
+ * before, a session with SourceIdentity=alice could assume a role passing
+ * SourceIdentity=mallory and shed the value a Deny was keyed on. */
+static void test_source_identity_sticks(void **state)
+{
+    (void)state;
+    /* rotation_config's role, with an identity policy so that its
+     * sessions may chain */
+    char json[4096];
+    const char *base = rotation_config("{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}");
+    const char *at = strstr(base, "\"max_session_duration\"");
+    assert_non_null(at);
+    snprintf(json, sizeof json, "%.*s\"policies\":[{\"name\":\"chain\",\"document\":{\"Version\":"
+             "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\","
+             "\"Resource\":\"*\"}]}}],%s", (int)(at - base), base, at);
+    struct config *cfg = load_text(json);
+    struct creds c;
+    mint(cfg, "&SourceIdentity=alice", &c);
+    struct config_identity s;
+    config_identity_anonymous(&s);
+    assert_int_equal(resolve_session(cfg, &c, NOW, &s), CONFIG_AUTH_OK);
+    assert_true(s3w_slice_eq_cstr(s.source_identity, "alice"));
+    struct sts_response r;
+#define F "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r&RoleSessionName=chained"
+    call(cfg, &s, F "&SourceIdentity=mallory", NOW, &r);
+    want_error(&r, 403, "AccessDenied",
+               "User: arn:aws:sts::111111111111:assumed-role/r/s1 is not authorized to perform: "
+               "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/r");
+    sts_response_cleanup(&r);
+    /* the same value, or none, keeps alice */
+    const char *forms[] = { F "&SourceIdentity=alice", F };
+    for (size_t i = 0; i < 2; i++) {
+        struct creds c2;
+        char si[64];
+        call(cfg, &s, forms[i], NOW, &r);
+        want_creds(&r, &c2);
+        assert_true(xml_get(r.body.ptr, "SourceIdentity", si, sizeof si));
+        assert_string_equal(si, "alice");
+        sts_response_cleanup(&r);
+    }
+#undef F
+    config_identity_cleanup(&s);
+    config_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_role_chaining_limit),
         cmocka_unit_test(test_context_overflow_fails_closed),
         cmocka_unit_test(test_session_role_tags_not_dropped),
+        cmocka_unit_test(test_source_identity_sticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
