@@ -54,11 +54,7 @@ UP = PX = UP_OFF = PX_OFF = None
 
 # Features that had not landed in s3warden when this suite was frozen; each
 # is reported as SKIPPED with its reason (see README, Testing).
-PENDING = {
-    "UpstreamCredentials.test_upstream_first_byte_timeout_is_504":
-        "upstream.first_byte_timeout_ms is loaded by config/ but not applied by proxy/pipeline.c "
-        "(only the connect and idle timeouts reach curl)",
-}
+PENDING = {}
 
 
 def setUpModule():
