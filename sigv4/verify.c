@@ -530,6 +530,22 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
         goto out;
     }
+    if (!s3 && opts->body_sha256) {
+        /* Other services (STS) authenticate the body itself: a declared
+         * x-amz-content-sha256 must be the hash of the body we hold, never
+         * UNSIGNED-PAYLOAD or a streaming mode - else the form (Action,
+         * RoleArn, Policy, ...) could be changed in flight under a valid
+         * signature. */
+        if (res->payload_mode != SIGV4_PAYLOAD_SIGNED) {
+            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "x-amz-content-sha256 must be "
+                        "the SHA-256 of the request body for this service.");
+            goto out;
+        }
+        if (!s3w_ct_equal(res->payload_sha256, 32, opts->body_sha256, 32)) {
+            sigv4_fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH);
+            goto out;
+        }
+    }
     {
         enum sigv4_payload_mode m = res->payload_mode;
         bool ecdsa_mode = m == SIGV4_PAYLOAD_STREAMING_ECDSA ||

@@ -530,6 +530,67 @@ static void test_date_header(void **s)
     s3w_buf_cleanup(&sts);
 }
 
+/* Other services (STS) authenticate the body: a declared payload hash must be
+ * the body's, and UNSIGNED-PAYLOAD is refused (else the form could be
+ * changed in flight under a valid signature). */
+static void sts_post(struct sreq *r, const char *payload)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->target, sizeof r->target, "/");
+    r->h[0] = (struct sigv4_header){ SL("Host"), SL("127.0.0.1:8443") };
+    r->h[1] = (struct sigv4_header){ SL("Content-Type"),
+                                     SL("application/x-www-form-urlencoded; charset=utf-8") };
+    struct sigv4_sign_params p = { 0 };
+    p.method = SL("POST");
+    p.target = SL(r->target);
+    p.headers = r->h;
+    p.n_headers = 2;
+    p.region = SL("us-east-1");
+    p.service = SL("sts");
+    p.uri_mode = SIGV4_URI_GENERIC;
+    p.now = NOW;
+    p.payload = SL(payload);
+    struct sigv4_credentials c = { SL("AKIAGOOD"), SL("secret-good/+="), S3W_SLICE_NULL };
+    struct sigv4_error err;
+    assert_int_equal(sigv4_sign_headers(&p, &c, &r->sg, &err), 0);
+    r->nh = 2;
+    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Date"), SL(r->sg.amz_date) };
+    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Content-SHA256"),
+        s3w_slice(r->sg.content_sha256, r->sg.content_sha256_len) };
+    r->h[r->nh++] = (struct sigv4_header){ SL("Authorization"),
+        s3w_slice(r->sg.authorization, r->sg.authorization_len) };
+    r->req = (struct sigv4_request){ SL("POST"), SL(r->target), r->h, r->nh };
+}
+
+static void test_other_service_body_is_signed(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    o.service = SL("sts");
+    o.uri_mode = SIGV4_URI_GENERIC;
+    const char *body = "Action=GetCallerIdentity&Version=2011-06-15";
+    uint8_t sha[32];
+    char hex[65];
+    sigv4_sha256(body, strlen(body), sha);
+    s3w_hex_encode(sha, 32, hex);
+    o.body_sha256 = sha;
+
+    struct sreq r;
+    sts_post(&r, hex); /* the body's own hash: accepted */
+    assert_int_equal(sigv4_verify(&r.req, NOW, &o, RES, &E), 0);
+    assert_int_equal(RES->payload_mode, SIGV4_PAYLOAD_SIGNED);
+    sigv4_result_cleanup(RES);
+
+    sts_post(&r, "UNSIGNED-PAYLOAD");
+    expect(&r.req, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400,
+           "x-amz-content-sha256 must be the SHA-256 of the request body for this service.");
+
+    sts_post(&r, HASH_A); /* validly signed, but not this body's hash */
+    expect(&r.req, NOW, &o, SIGV4_ERR_CONTENT_SHA256_MISMATCH, "XAmzContentSHA256Mismatch",
+           400, "The provided 'x-amz-content-sha256' header does not match what was computed.");
+}
+
 static int setup(void **s)
 {
     (void)s;
@@ -556,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_keycache),
         cmocka_unit_test(test_v4a_without_hook),
         cmocka_unit_test(test_date_header),
+        cmocka_unit_test(test_other_service_body_is_signed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
