@@ -1119,6 +1119,12 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
         return rc;
 
     /* global keys (IAM user guide, "AWS global condition context keys") */
+    /* aws:ResourceAccount: the account that owns the resource, the bucket
+     * owner for S3 [KEYS]; left absent, a Deny with StringEquals on it never
+     * fires. Not for ListBuckets, which names no resource. */
+    if (res->op && res->op->resource_type != S3MAP_R_NONE && f->resource_account.ptr &&
+        (rc = ctx_set(ctx, "aws:ResourceAccount", f->resource_account)))
+        return rc;
     if ((rc = ctx_set(ctx, "aws:SecureTransport", f->tls_version.ptr ? S3W_SLICE_LIT("true")
                                                                       : S3W_SLICE_LIT("false"))))
         return rc;

@@ -90,6 +90,9 @@ static void test_list_keys(void **state)
     absent("s3:signatureAge"); /* Authorization header: presigned/POST only */
     has("s3:TlsVersion", "1.3");
     has("s3:ResourceAccount", "111111111111");
+    /* the global key too: left absent, a Deny on StringEquals
+     * aws:ResourceAccount never fired (a data-perimeter bypass) */
+    has("aws:ResourceAccount", "111111111111");
     has("s3:x-amz-content-sha256", "UNSIGNED-PAYLOAD");
     has("aws:SecureTransport", "true");
     has("aws:SourceIp", "203.0.113.7");
