@@ -6,7 +6,10 @@ assumes examplerole in account A (trust: account C; Dave's policy:
 sts:AssumeRole on it) and reads objects in A's examplebucket; anything else
 is denied. Upstream: moto_server with auth on.
 """
+import hashlib
+import json
 import os
+import signal
 import sys
 import time
 
@@ -168,6 +171,58 @@ class Refusals(Case):
         self.assertClientError(lambda: PX.client(key).get_object(Bucket=BUCKET, Key="HappyFace.jpg"),
                                "InvalidAccessKeyId", status=403)
 
+
+
+def reload_with_sts_keys(keys):
+    """Rewrites the running server's config with these sts.keys and sends
+    SIGHUP; returns once the server logged the reload as done."""
+    cfg = render_config(W, UP, PX.port, PX.audit_path)
+    cfg["sts"]["keys"] = keys
+    done_before = PX.log_text().count("reload done")
+    with open(PX.config_path, "w") as f:
+        json.dump(cfg, f)
+    PX.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if PX.log_text().count("reload done") > done_before:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the reload was not applied:\n" + PX.log_tail())
+
+
+class ZKeyRotation(Case):
+    """Token keys rotate without shared state (issue 4): tokens sealed with
+    the old key keep working while it is still listed, and are refused once
+    it is removed. Runs last (Z) and restores the original keys."""
+
+    def cli_assume(self, session):
+        r = self.assertCliOk(aws(PX.endpoint, DAVE, "sts", "assume-role", "--role-arn", ROLE,
+                                 "--role-session-name", session))
+        c = json.loads(r.out)["Credentials"]
+        return (c["AccessKeyId"], c["SecretAccessKey"]), c["SessionToken"]
+
+    def get(self, key, tok):
+        return PX.client(key, token=tok).get_object(Bucket=BUCKET, Key="HappyFace.jpg")["Body"].read()
+
+    def test_rotation_through_sighup(self):
+        old = {"id": "it1", "key": STS_KEY_HEX, "active": True}
+        new_hex = hashlib.sha256(b"s3w-it sts key 2").hexdigest()
+        try:
+            key1, tok1 = self.cli_assume("before-rotation")
+            self.assertEqual(self.get(key1, tok1), DATA)
+            # step 1: a new active key; the old one is still accepted
+            reload_with_sts_keys([{"id": "it2", "key": new_hex, "active": True},
+                                  dict(old, active=False)])
+            key2, tok2 = self.cli_assume("after-rotation")
+            self.assertNotEqual(tok1, tok2)
+            self.assertEqual(self.get(key2, tok2), DATA)
+            self.assertEqual(self.get(key1, tok1), DATA)
+            # step 2: the old key is removed; its tokens are refused
+            reload_with_sts_keys([{"id": "it2", "key": new_hex, "active": True}])
+            self.assertClientError(lambda: self.get(key1, tok1), "InvalidToken", status=400)
+            self.assertEqual(self.get(key2, tok2), DATA)
+        finally:
+            reload_with_sts_keys([old])
 
 if __name__ == "__main__":
     main(PENDING)
