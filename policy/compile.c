@@ -587,7 +587,9 @@ static bool value_text(struct cctx *c, const cJSON *e, struct s3w_slice *out)
         n = snprintf(buf, sizeof(buf), "%s", cJSON_IsTrue(e) ? "true" : "false");
     else if (cJSON_IsNumber(e)) {
         double d = e->valuedouble;
-        if (d == (double)(long long)d && d < 1e15 && d > -1e15)
+        /* range first: converting an out-of-range double (or NaN) to an
+         * integer is undefined behaviour (found by the policy fuzzer) */
+        if (d < 1e15 && d > -1e15 && d == (double)(long long)d)
             n = snprintf(buf, sizeof(buf), "%lld", (long long)d);
         else
             n = snprintf(buf, sizeof(buf), "%.17g", d);
