@@ -246,6 +246,28 @@ struct config_limits {
     uint32_t max_header_bytes;       /* default 65536 */
     uint32_t header_timeout_ms;      /* default 30000 */
     uint32_t body_idle_timeout_ms;   /* default 60000 */
+    /* After SIGTERM/SIGINT, how long in-flight requests may still run
+     * before they are cut (0..3600000, default 10000). */
+    uint32_t shutdown_timeout_ms;
+};
+
+/* The admin listener (/healthz, /readyz, /metrics): plain HTTP, never the
+ * S3 listener's port. Absent from the file => enabled = false. */
+struct config_admin {
+    bool enabled;
+    char *address;   /* IPv4/IPv6 literal, default "127.0.0.1" */
+    uint16_t port;   /* default 9090; 0 = ephemeral (tests) */
+    /* /readyz wants an upstream answer within this many seconds
+     * (1..86400, default 60) */
+    uint32_t upstream_ready_window_s;
+};
+
+/* "log": {"level": ...}; messages below the level are not written. */
+enum config_log_level {
+    CONFIG_LOG_DEBUG,
+    CONFIG_LOG_INFO,
+    CONFIG_LOG_WARN,
+    CONFIG_LOG_ERROR,
 };
 
 #define CONFIG_STS_KEY_BYTES 32
@@ -309,6 +331,8 @@ struct config {
     struct config_audit audit;
     struct config_limits limits;
     struct config_sts sts;
+    struct config_admin admin;
+    enum config_log_level log_level; /* default CONFIG_LOG_INFO */
 
     /* policy engine warnings (e.g. NotPrincipal with Allow), as
      * "FILE: PATH: MESSAGE"; NULL when there are none. Log them at load. */
