@@ -370,9 +370,12 @@ STS_KEY_HEX = hashlib.sha256(b"s3w-it sts key 1").hexdigest()
 
 
 def render_config(world, upstream, port, audit_path, *, assume_role=None,
-                  tls=None, decode_aws_chunked=False, sts=True, extra=None, chain_key=None):
+                  tls=None, decode_aws_chunked=False, sts=True, extra=None, chain_key=None,
+                  admin=None):
     """The s3warden config file (format: config/load.c, README
-    "Configuration", deploy/examples/). The only place that knows it."""
+    "Configuration", deploy/examples/). The only place that knows it.
+    admin: the admin listener's settings (a port, or a dict of "admin"
+    fields; address 127.0.0.1 unless given); None: no admin listener."""
     named = lambda ps, prefix: [{"name": f"{prefix}{i}", "document": p} for i, p in enumerate(ps)]
     listener = {"address": "127.0.0.1", "port": port}
     if tls:
@@ -429,6 +432,10 @@ def render_config(world, upstream, port, audit_path, *, assume_role=None,
         cfg["guardrails"] = named(world.guardrails, "guardrail-")
     if sts:
         cfg["sts"] = {"enabled": True, "keys": [{"id": "it1", "key": STS_KEY_HEX, "active": True}]}
+    if admin is not None:
+        a = {"address": "127.0.0.1"}
+        a.update({"port": admin} if isinstance(admin, int) else admin)
+        cfg["admin"] = a
     if extra:
         cfg.update(extra)
     return cfg
@@ -440,8 +447,11 @@ def render_config(world, upstream, port, audit_path, *, assume_role=None,
 class Proxy:
     """s3warden serve --config FILE on a free port, until stop()."""
 
-    def __init__(self, config_fn, name="s3warden"):
-        """config_fn(port, audit_path) -> config dict."""
+    def __init__(self, config_fn, name="s3warden", env=None):
+        """config_fn(port, audit_path) -> config dict.
+        env: variables to set (value None: to remove) in s3warden's
+        environment, on top of the test's own."""
+        self.env = dict(env or {})
         self.port = free_port()
         self.dir = tmpdir(f"{name}-{self.port}")
         self.audit_path = os.path.join(self.dir, "audit.log")
@@ -469,8 +479,14 @@ class Proxy:
             raise AssertionError(f"s3warden binary not found at {BIN} (build first)")
         self.write_config()
         log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        for k, v in self.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
         self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
-                                     stdout=log, stderr=subprocess.STDOUT,
+                                     stdout=log, stderr=subprocess.STDOUT, env=env,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         on_cleanup(self.stop)
@@ -516,6 +532,28 @@ class Proxy:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def admin_port(self):
+        return self.config["admin"]["port"]
+
+    def admin(self, path, method="GET", wait=5.0, timeout=10):
+        """One plain-HTTP request to the admin listener (config "admin");
+        retried while the port refuses connections, up to `wait` seconds
+        (the listener may open a moment after the S3 one)."""
+        deadline = time.time() + wait
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
+            try:
+                conn.request(method, path)
+                r = conn.getresponse()
+                return AdminResponse(r.status, r.getheaders(), r.read())
+            except ConnectionRefusedError:
+                if time.time() >= deadline:
+                    raise
+                time.sleep(0.05)
+            finally:
+                conn.close()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -531,6 +569,19 @@ class Proxy:
             return s3_client(self.endpoint, key.id, key.secret, token, **cfg)
         ak, sk = key
         return s3_client(self.endpoint, ak, sk, token, **cfg)
+
+
+class AdminResponse:
+    """status, headers (lower-case names), body (bytes) and text (str)."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+        self.text = body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return f"<admin {self.status} {self.text[:600]!r}>"
 
 
 # ---------------------------------------------------------------------------
