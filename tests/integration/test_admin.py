@@ -373,6 +373,31 @@ class MetricsFormat(Case):
         self.assertRegex(dict(labels)["version"], r"^\S+$")
         self.assertEqual(v, 1)
 
+    def test_readme_lists_exactly_the_real_metrics(self):
+        # the operator guide cannot drift from the binary: README's metric
+        # table (after <!-- docs-test: metrics -->) names every family the
+        # binary exposes, with its type, and nothing else; the alert rules
+        # parse and only use metrics that exist
+        import yaml
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        m = re.search(r"<!-- docs-test: metrics -->\n((?:\|.*\n)+)", readme)
+        self.assertIsNotNone(m, "README: no metrics table after <!-- docs-test: metrics -->")
+        doc = {}
+        for row in m.group(1).splitlines()[2:]:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            doc[cells[0].strip("`")] = cells[1]
+        real = {n: f["type"] for n, f in Metrics(PX).fams.items()}
+        self.assertEqual(doc, real)
+        m = re.search(r"<!-- docs-test: alert-rules -->\n```yaml\n(.*?)```", readme, re.S)
+        self.assertIsNotNone(m, "README: no alert rules after <!-- docs-test: alert-rules -->")
+        rules = yaml.safe_load(m.group(1))["groups"][0]["rules"]
+        self.assertGreaterEqual(len(rules), 4)
+        for r in rules:
+            for name in re.findall(r"\bs3warden_\w+", r["expr"]):
+                self.assertIn(re.sub(r"_(bucket|sum|count)$", "", name) if name not in real else name,
+                              real, r["alert"])
+
     def test_parser_refuses_broken_text(self):
         # the parser is what makes the other assertions strict: prove it bites
         good = ("# HELP x_total X.\n# TYPE x_total counter\nx_total{a=\"1\"} 3\n")
