@@ -146,6 +146,7 @@ void config_free(struct config *cfg)
     free(cfg->upstream.endpoint);
     free(cfg->upstream.region);
     free(cfg->upstream.ca_file);
+    free(cfg->admin.address);
     for (size_t i = 0; i < cfg->credentials.nchain; i++)
         free_provider(&cfg->credentials.chain[i]);
     free(cfg->credentials.chain);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -1622,12 +1623,14 @@ static void load_limits(struct ld *L, const cJSON *root)
     lm->max_header_bytes = 65536;
     lm->header_timeout_ms = 30000;
     lm->body_idle_timeout_ms = 60000;
+    lm->shutdown_timeout_ms = 10000;
     if (!l)
         return;
     size_t m = push_key(L, "limits");
     if (want_object(L, l)) {
         static const char *const allowed[] = { "max_connections", "max_header_bytes",
-                                               "header_timeout_ms", "body_idle_timeout_ms", NULL };
+                                               "header_timeout_ms", "body_idle_timeout_ms",
+                                               "shutdown_timeout_ms", NULL };
         check_fields(L, l, allowed);
         get_u32(L, l, "max_connections", false, 1, 1000000, 10000, &lm->max_connections);
         /* S3 itself refuses request headers over 8 KiB of user metadata;
@@ -1636,6 +1639,158 @@ static void load_limits(struct ld *L, const cJSON *root)
         get_u32(L, l, "header_timeout_ms", false, 100, 600000, 30000, &lm->header_timeout_ms);
         get_u32(L, l, "body_idle_timeout_ms", false, 100, 3600000, 60000,
                 &lm->body_idle_timeout_ms);
+        /* drain after SIGTERM/SIGINT; 0 cuts in-flight requests at once.
+         * An hour bounds it: an orchestrator's grace period is far shorter
+         * (Kubernetes default 30 s) and kills the process anyway */
+        get_u32(L, l, "shutdown_timeout_ms", false, 0, 3600000, 10000,
+                &lm->shutdown_timeout_ms);
+    }
+    pop(L, m);
+}
+
+/* An IP literal parsed for comparison: family AF_INET/AF_INET6, 16 bytes
+ * (IPv4 in the first 4). Returns false for anything else (host names,
+ * zone ids): the admin address must be a literal, as bind() needs one. */
+struct ip_lit {
+    int family;
+    unsigned char b[16];
+};
+
+static bool parse_ip(const char *s, struct ip_lit *out)
+{
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, s, out->b) == 1) {
+        out->family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, s, out->b) == 1) {
+        out->family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+static bool ip_is_wildcard(const struct ip_lit *a)
+{
+    static const unsigned char zero[16];
+    return memcmp(a->b, zero, sizeof zero) == 0; /* 0.0.0.0 or :: */
+}
+
+/* Would binding the admin listener clash with listener l? Same port and the
+ * same address, or either side a wildcard (0.0.0.0 / ::, and :: also takes
+ * IPv4 unless IPV6_V6ONLY). The S3 listener sets SO_REUSEPORT
+ * (proxy/server.c), so such a bind would not even fail: the kernel would
+ * spread connections over both sockets and S3 clients would land on the
+ * admin endpoints. Port 0 is ephemeral and never clashes. A listener
+ * address that is not an IP literal cannot clash: serve cannot bind it. */
+static bool admin_clashes(const struct config_admin *ad, const struct ip_lit *aip,
+                          const struct config_listener *l)
+{
+    if (!l->address || ad->port == 0 || l->port != ad->port)
+        return false;
+    struct ip_lit lip;
+    if (!parse_ip(l->address, &lip))
+        return false;
+    if (ip_is_wildcard(aip) || ip_is_wildcard(&lip))
+        return true;
+    return aip->family == lip.family && memcmp(aip->b, lip.b, sizeof lip.b) == 0;
+}
+
+/* "admin": the operations listener (/healthz, /readyz, /metrics). Absent =>
+ * no admin listener. Loaded after listeners (the port clash check). */
+static void load_admin(struct ld *L, const cJSON *root)
+{
+    const cJSON *a = field(root, "admin");
+    struct config_admin *ad = &L->cfg->admin;
+    ad->enabled = false;
+    ad->port = 9090;
+    ad->upstream_ready_window_s = 60;
+    if (!a)
+        return;
+    size_t m = push_key(L, "admin");
+    if (want_object(L, a)) {
+        static const char *const admin_fields[] = { "address", "port",
+                                                    "upstream_ready_window_seconds", NULL };
+        check_fields(L, a, admin_fields);
+        ad->enabled = true;
+        struct ip_lit aip = { 0 };
+        bool addr_ok = false;
+        if (field(a, "address")) {
+            ad->address = get_str(L, a, "address", false);
+            if (ad->address) {
+                addr_ok = parse_ip(ad->address, &aip);
+                if (!addr_ok) {
+                    size_t ma = push_key(L, "address");
+                    errf(L, "must be an IPv4 or IPv6 address literal, e.g. \"127.0.0.1\" or \"::1\"");
+                    pop(L, ma);
+                }
+            }
+        } else {
+            /* loopback by default: metrics and readiness details are for
+             * the host's own agents unless the operator says otherwise */
+            ad->address = dup(L, "127.0.0.1");
+            addr_ok = ad->address && parse_ip(ad->address, &aip);
+        }
+        uint32_t port;
+        bool port_ok = get_u32(L, a, "port", false, 0, 65535, 9090, &port);
+        if (port_ok)
+            ad->port = (uint16_t)port;
+        get_u32(L, a, "upstream_ready_window_seconds", false, 1, 86400, 60,
+                &ad->upstream_ready_window_s);
+        if (addr_ok && port_ok) {
+            for (size_t i = 0; i < L->cfg->nlisteners; i++) {
+                const struct config_listener *l = &L->cfg->listeners[i];
+                if (admin_clashes(ad, &aip, l)) {
+                    size_t mp = push_key(L, "port");
+                    errf(L, "%s:%u clashes with listeners[%zu] (%s:%u): the admin listener "
+                            "needs a port of its own",
+                         ad->address, (unsigned)ad->port, i, l->address, (unsigned)l->port);
+                    pop(L, mp);
+                    break;
+                }
+            }
+        }
+    }
+    pop(L, m);
+}
+
+/* "log": {"level": ...}; default info. */
+static void load_log(struct ld *L, const cJSON *root)
+{
+    const cJSON *g = field(root, "log");
+    L->cfg->log_level = CONFIG_LOG_INFO;
+    if (!g)
+        return;
+    size_t m = push_key(L, "log");
+    if (want_object(L, g)) {
+        static const char *const log_fields[] = { "level", NULL };
+        check_fields(L, g, log_fields);
+        /* not a `static const char *const` list: test_docs_fields.py reads
+         * those as field tables */
+        static const struct {
+            const char *name;
+            enum config_log_level level;
+        } levels[] = {
+            { "debug", CONFIG_LOG_DEBUG },
+            { "info", CONFIG_LOG_INFO },
+            { "warn", CONFIG_LOG_WARN },
+            { "error", CONFIG_LOG_ERROR },
+        };
+        char *v = get_str(L, g, "level", false);
+        if (v) {
+            bool found = false;
+            for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+                if (strcmp(v, levels[i].name) == 0) {
+                    L->cfg->log_level = levels[i].level;
+                    found = true;
+                }
+            if (!found) {
+                size_t ml = push_key(L, "level");
+                errf(L, "must be \"debug\", \"info\", \"warn\" or \"error\"");
+                pop(L, ml);
+            }
+            free(v);
+        }
     }
     pop(L, m);
 }
@@ -1810,7 +1965,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         static const char *const allowed[] = {
             "listeners", "virtual_host_domains", "upstream", "credentials", "accounts",
             "users", "roles", "role_sessions", "buckets", "unlisted_buckets", "guardrails",
-            "audit", "limits", "sts", NULL
+            "audit", "limits", "sts", "admin", "log", NULL
         };
         check_fields(&L, root, allowed);
         /* order matters: references are checked against what came before */
@@ -1828,6 +1983,8 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         load_audit(&L, root);
         load_limits(&L, root);
         load_sts(&L, root);
+        load_admin(&L, root);
+        load_log(&L, root);
     }
     json_wipe(root); /* inline (demo) secrets live in the tree too */
     cJSON_Delete(root);
