@@ -140,6 +140,29 @@ case("credentials-assume-role-arn", lambda c: c.update(credentials={"chain": [{"
      "credentials.assume_role.role_arn", "must be a role ARN, arn:aws:iam::ACCOUNT:role/NAME")
 case("vhost-domain-upper", lambda c: c.update(virtual_host_domains=["S3.Local"]), "virtual_host_domains[0]",
      "must be a lower-case DNS name, e.g. \"s3.example.com\"")
+# issue 6 (operations): admin listener, shutdown drain, log level
+case("admin-not-object", lambda c: c.update(admin=9090), "admin", "must be an object, not a number")
+case("admin-unknown-field", lambda c: c.update(admin={"port": 9091, "listen": "127.0.0.1"}), "admin.listen", "unknown field")
+case("admin-address-hostname", lambda c: c.update(admin={"address": "localhost"}), "admin.address",
+     'must be an IPv4 or IPv6 address literal, e.g. "127.0.0.1" or "::1"')
+case("admin-address-empty", lambda c: c.update(admin={"address": ""}), "admin.address", "must not be empty")
+case("admin-port-range", lambda c: c.update(admin={"port": 65536}), "admin.port", "must be an integer in 0..65535")
+case("admin-port-negative", lambda c: c.update(admin={"port": -1}), "admin.port", "must be an integer in 0..65535")
+case("admin-port-string", lambda c: c.update(admin={"port": "9090"}), "admin.port", "must be an integer in 0..65535")
+case("admin-window-zero", lambda c: c.update(admin={"upstream_ready_window_seconds": 0}), "admin.upstream_ready_window_seconds",
+     "must be an integer in 1..86400")
+case("admin-window-over", lambda c: c.update(admin={"upstream_ready_window_seconds": 86401}), "admin.upstream_ready_window_seconds",
+     "must be an integer in 1..86400")
+case("admin-port-clash", lambda c: c.update(admin={"port": 8080}), "admin.port",
+     "127.0.0.1:8080 clashes with listeners[0] (127.0.0.1:8080): the admin listener needs a port of its own")
+case("admin-port-clash-wildcard", lambda c: (c["listeners"][0].update(address="0.0.0.0"), c.update(admin={"address": "10.1.2.3", "port": 8080})),
+     "admin.port", "10.1.2.3:8080 clashes with listeners[0] (0.0.0.0:8080): the admin listener needs a port of its own")
+case("limits-shutdown-timeout", lambda c: c.update(limits={"shutdown_timeout_ms": 3600001}), "limits.shutdown_timeout_ms",
+     "must be an integer in 0..3600000")
+case("log-level-unknown", lambda c: c.update(log={"level": "verbose"}), "log.level", 'must be "debug", "info", "warn" or "error"')
+case("log-level-upper", lambda c: c.update(log={"level": "INFO"}), "log.level", 'must be "debug", "info", "warn" or "error"')
+case("log-unknown-field", lambda c: c.update(log={"format": "json"}), "log.format", "unknown field")
+case("log-not-object", lambda c: c.update(log="info"), "log", "must be an object, not a string")
 
 with open(os.path.join(HERE, "EXPECTED.tsv"), "w") as tsv:
     for name, text, path, msg in cases:
