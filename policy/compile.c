@@ -690,6 +690,56 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
     return ok;
 }
 
+/* ---- global keys s3warden cannot supply ------------------------------------ */
+/*
+ * A global key AWS derives from facts the proxy cannot see (keys.c,
+ * policy_key_unknowable: Organizations membership, VPC endpoints, resource
+ * tags) is absent from every request here, while on AWS it may hold any
+ * value. Conditions AND within a statement, so the direction of one
+ * condition decides: its answer with the key absent is what s3warden always
+ * gets, and AWS may get either answer.
+ *  - Deny, false when absent: the Deny never applies where AWS may deny -
+ *    fail open, an ERROR. True when absent (negated operators, ...IfExists,
+ *    ForAllValues, Null true): it applies to every request it otherwise
+ *    matches, more than on AWS - kept, with a WARNING.
+ *  - Allow, true when absent: grants where AWS may refuse - an ERROR.
+ *    False when absent: never grants - kept, with a WARNING.
+ * The absent-key answer comes from the evaluator itself (cond_eval with no
+ * context), so this check cannot drift from evaluation (IAM-SEMANTICS.md
+ * §4.3, §4.4). Where §4.4 is UNCONFIRMED (ForAnyValue with a negated
+ * operator) the evaluator answers false, the reading that denies: a Deny so
+ * written is refused, an Allow never grants.
+ */
+static bool check_unknowable_key(struct cctx *c, const struct stmt *st, const struct cond *cd,
+                                 const struct cond_key *k, const char *path)
+{
+    const char *from = policy_key_unknowable(k->key);
+    if (!from)
+        return true;
+    struct cond one = *cd;
+    one.keys = k;
+    one.nkeys = 1;
+    bool absent_true = cond_eval(&one, NULL, st->deny);
+    int kl = (int)(k->key.len > 64 ? 64 : k->key.len);
+    int ol = (int)(cd->op_name.len > 64 ? 64 : cd->op_name.len);
+    if (st->deny != absent_true) {
+        diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
+             "%s: condition key \"%.*s\" is never set by s3warden (AWS sets it from %s): %.*s "
+             "is %s when the key is absent, so this %s %s (fail open)", path, kl, k->key.ptr,
+             from, ol, cd->op_name.ptr, absent_true ? "true" : "false",
+             st->deny ? "Deny" : "Allow",
+             st->deny ? "would never apply where AWS may deny"
+                      : "would grant where AWS may refuse");
+        return false;
+    }
+    diag(c, POLICY_SEV_WARNING, NULL,
+         "%s: condition key \"%.*s\" is never set by s3warden (AWS sets it from %s): %.*s is "
+         "%s when the key is absent, so this %s", path, kl, k->key.ptr, from, ol,
+         cd->op_name.ptr, absent_true ? "true" : "false",
+         st->deny ? "Deny applies to every request it otherwise matches" : "Allow never grants");
+    return true;
+}
+
 static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, struct stmt *st)
 {
     char p[256], pk[320];
@@ -731,7 +781,8 @@ static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, 
         size_t ki = 0;
         for (const cJSON *k = op->child; k; k = k->next) {
             snprintf(pk, sizeof(pk), "%s.%s", p, k->string);
-            if (compile_cond_key(c, cd, k, pk, &keys[ki]))
+            if (compile_cond_key(c, cd, k, pk, &keys[ki]) &&
+                check_unknowable_key(c, st, cd, &keys[ki], pk))
                 ki++;
             else
                 ok = false;

@@ -517,5 +517,6 @@ int policy_context_set_principal(struct policy_context *ctx, const struct policy
     }
     }
 #undef SET
+    rc |= policy_context_set_fixed(ctx, p->type != POLICY_PRINCIPAL_ANONYMOUS);
     return rc ? POLICY_E_ARG : POLICY_OK;
 }

@@ -163,7 +163,8 @@ struct policy_principal {
  * aws:PrincipalArn (role ARN for sessions), aws:PrincipalAccount
  * ("anonymous" for anonymous), aws:userid (AIDA... / ROLEID:session /
  * account:name / account id / "anonymous"), aws:username (users only),
- * aws:PrincipalType (Account, User, AssumedRole, FederatedUser, Anonymous).
+ * aws:PrincipalType (Account, User, AssumedRole, FederatedUser, Anonymous),
+ * and the fixed keys of policy_context_set_fixed().
  * aws:userid for sessions and federated users is built in `scratch`
  * (scratch_cap bytes, caller-owned, must outlive the evaluation).
  * Returns 0, POLICY_E_TOOBIG (scratch too small) or POLICY_E_ARG (context
@@ -172,6 +173,19 @@ struct policy_principal {
 int policy_context_set_principal(struct policy_context *ctx,
                                  const struct policy_principal *p,
                                  char *scratch, size_t scratch_cap);
+
+/*
+ * Sets the global keys whose value is the same for every request through
+ * s3warden (policy/keys.c, KEY_FIXED): aws:ViaAWSService = "false" (a caller
+ * of s3warden calls it directly, never an AWS service through forward access
+ * sessions) and, for signed requests only, aws:PrincipalIsAWSService =
+ * "false" (never an AWS service principal; AWS leaves it absent for
+ * anonymous requests). The other fixed keys are correctly absent.
+ * s3map_fill_context() and policy_context_set_principal() call it; any other
+ * builder of a request context (STS) must too. Values are static strings.
+ * Returns 0 or POLICY_E_ARG (NULL ctx, context full).
+ */
+int policy_context_set_fixed(struct policy_context *ctx, bool signed_request);
 
 /* ---- evaluate ----------------------------------------------------------- */
 /* Every policy that applies to one request. Any pointer may be NULL / any

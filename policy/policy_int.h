@@ -229,6 +229,11 @@ struct policy {
 bool policy_key_is_global(struct s3w_slice key);
 bool policy_key_is_s3(struct s3w_slice key);
 bool policy_key_is_tag(struct s3w_slice key);
+/* NULL when s3warden supplies `key` for every request (sets it, or knows its
+ * fixed value or its absence); otherwise a static phrase naming what AWS
+ * derives it from ("the tags attached to the resource"): a global key
+ * s3warden cannot know, so always absent here. keys.c has the inventory. */
+const char *policy_key_unknowable(struct s3w_slice key);
 
 /* Date / number parsing shared by condition.c and simulate tests. */
 bool policy_parse_date(struct s3w_slice s, int64_t *ms);

@@ -4,6 +4,7 @@
  * or caller buffers; every copy is bounded by a cap checked before it.
  */
 #include "s3map.h"
+#include "policy.h" /* policy_context_set_fixed */
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -1148,6 +1149,11 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
         return rc;
     if (f->region.ptr && (rc = ctx_set(ctx, "aws:RequestedRegion", f->region)))
         return rc;
+    /* aws:ViaAWSService / aws:PrincipalIsAWSService: false for every caller
+     * of s3warden (policy/keys.c); left absent, the common data-perimeter
+     * Deny `"Bool": {"aws:PrincipalIsAWSService": "false"}` never fired */
+    if (policy_context_set_fixed(ctx, f->auth_type != S3MAP_AUTH_NONE))
+        return S3MAP_E_CONTEXT_FULL;
     return S3MAP_OK;
 }
 
