@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Lifecycle with traffic running (issue 6): SIGHUP applies a new config with
 zero failed requests and refuses a broken one with zero failed requests (the
-old one keeps serving); SIGUSR1 reopens the audit log (logrotate); SIGTERM
-stops accepting, finishes the in-flight transfer, exits 0.
+old one keeps serving); SIGHUP loads a renewed TLS certificate for new
+connections with zero failed requests; SIGUSR1 reopens the audit log
+(logrotate); SIGINT with only idle keep-alive connections exits at once, not
+at the shutdown deadline; SIGTERM stops accepting, finishes the in-flight
+transfer, exits 0.
 Upstream: moto_server with auth on.
 """
 import os
+import shutil
 import signal
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -46,14 +52,18 @@ def tearDownModule():
 class Traffic:
     """GETs in a loop on one keep-alive client until stopped; counts errors."""
 
-    def __init__(self):
+    def __init__(self, px=None, verify=None):
+        self.px = px or PX
+        self.verify = verify  # CA bundle for a TLS listener
         self.ok = 0
         self.errors = []
         self.stop_flag = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
-        s3 = PX.client(ALICE)
+        s3 = self.px.client(ALICE)
+        if self.verify:
+            s3._endpoint.http_session._verify = self.verify
         while not self.stop_flag.is_set():
             try:
                 if s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read() == b"hot object":
@@ -139,6 +149,72 @@ class Lifecycle(Case):
         with open(rotated) as f:
             old = [json.loads(x) for x in f if x.strip()]
         self.assertFalse(any(r.get("eventName") == "HeadObject" for r in old))
+
+    def test_d_sighup_renews_tls_certificate_under_load(self):
+        d = tmpdir("lifecycle-tls")
+        paths = {}
+        for n in ("old", "new"):
+            cert, key = os.path.join(d, f"{n}-cert.pem"), os.path.join(d, f"{n}-key.pem")
+            p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                                "-days", "2", "-subj", f"/CN=127.0.0.1 {n}",
+                                "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            paths[n] = (cert, key)
+        live = (os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
+        for src, dst in zip(paths["old"], live):
+            shutil.copyfile(src, dst)
+        bundle = os.path.join(d, "bundle.pem")
+        with open(bundle, "w") as f:
+            for n in ("old", "new"):
+                with open(paths[n][0]) as c:
+                    f.write(c.read())
+        der = {}
+        for n in ("old", "new"):
+            with open(paths[n][0]) as c:
+                der[n] = ssl.PEM_cert_to_DER_cert(c.read())
+        tpx = Proxy(lambda port, audit: render_config(W, UP, port, audit, tls=live), "lifecycle-tls").start()
+
+        def served():
+            ctx = ssl.create_default_context(cafile=bundle)
+            with socket.create_connection(("127.0.0.1", tpx.port), timeout=5) as s:
+                with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+                    return t.getpeercert(binary_form=True)
+        self.assertEqual(served(), der["old"])
+        with Traffic(tpx, verify=bundle) as t:
+            # replace both files the way a renewal tool does: write aside, rename over
+            for src, dst in zip(paths["new"], live):
+                shutil.copyfile(src, dst + ".tmp")
+                os.rename(dst + ".tmp", dst)
+            tpx.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and served() != der["new"]:
+                time.sleep(0.1)
+        self.assertEqual(served(), der["new"], "the renewed certificate is not served after SIGHUP")
+        self.assertEqual(t.errors, [])
+        self.assertGreaterEqual(t.ok - t.before, 3)
+        # a client that trusts only the new certificate works end to end
+        s3 = tpx.client(ALICE)
+        s3._endpoint.http_session._verify = paths["new"][0]
+        self.assertEqual(s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read(), b"hot object")
+        tpx.stop()
+
+    def test_y_sigint_with_idle_keepalive_exits_at_once(self):
+        # idle keep-alive connections are not requests in flight: they must
+        # not hold the process until limits.shutdown_timeout_ms
+        ipx = Proxy(lambda port, audit: render_config(
+            W, UP, port, audit, extra={"limits": {"shutdown_timeout_ms": 30000}}), "lifecycle-idle").start()
+        s3 = ipx.client(ALICE)
+        for _ in range(3):
+            self.assertEqual(s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read(), b"hot object")
+        idle = socket.create_connection(("127.0.0.1", ipx.port), timeout=5)  # connected, nothing sent
+        t0 = time.time()
+        ipx.proc.send_signal(signal.SIGINT)
+        rc = ipx.proc.wait(35)
+        elapsed = time.time() - t0
+        idle.close()
+        self.assertEqual(rc, 0)
+        self.assertLess(elapsed, 3.0, "waited for idle connections as if they were requests")
 
     def test_z_sigterm_finishes_in_flight(self):
         data = os.urandom(8 * 1024 * 1024)
