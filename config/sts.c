@@ -32,6 +32,7 @@
 void sts_response_init(struct sts_response *r)
 {
     r->status = 500;
+    r->session_issued = false;
     s3w_buf_init(&r->body, STS_MAX_BODY_BYTES);
 }
 
@@ -583,6 +584,7 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
         rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumeRoleResult><ResponseMetadata>");
         rc = rc ? rc : xml_elem(b, "RequestId", rid);
         rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></AssumeRoleResponse>");
+        out->session_issued = rc == 0;
     }
     s3w_wipe(secret, sizeof secret);
     s3w_buf_cleanup(&token);

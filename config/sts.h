@@ -32,6 +32,7 @@
 struct sts_response {
     int status;          /* HTTP status */
     struct s3w_buf body; /* AWS XML; caller frees with sts_response_cleanup */
+    bool session_issued; /* an AssumeRole answered with new credentials (metrics) */
 };
 
 void sts_response_init(struct sts_response *r);

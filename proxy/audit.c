@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct audit {
     size_t head, count;
     bool stop, reopen, disabled;
     uint64_t dropped;
+    _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
     char *path; /* NULL = stdout */
     int fd;
 };
@@ -289,12 +291,14 @@ void audit_log(struct audit *a, const struct audit_record *r)
         s3w_buf_cleanup(&b);
         proxy_log("WARN", "audit: record for request %.*s over %d bytes, dropped",
                   (int)r->request_id.len, r->request_id.ptr, AUDIT_LINE_MAX);
+        atomic_fetch_add(&a->dropped_total, 1);
         return;
     }
     struct audit_line l = { b.len, b.ptr }; /* ownership moves to the queue */
     pthread_mutex_lock(&a->mu);
     if (a->count == AUDIT_QUEUE_LINES) {
         a->dropped++;
+        atomic_fetch_add(&a->dropped_total, 1);
         pthread_mutex_unlock(&a->mu);
         free(l.data);
         return;
@@ -332,4 +336,9 @@ void audit_close(struct audit *a)
     }
     free(a->path);
     free(a);
+}
+
+uint64_t audit_dropped_total(struct audit *a)
+{
+    return a ? atomic_load(&a->dropped_total) : 0;
 }

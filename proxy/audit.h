@@ -68,6 +68,8 @@ struct audit *audit_open(const char *path, bool disabled);
 void audit_log(struct audit *a, const struct audit_record *r);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
+/* Records lost since audit_open (queue full, or over AUDIT_LINE_MAX). */
+uint64_t audit_dropped_total(struct audit *a);
 /* Flushes the queue, stops the writer, closes. */
 void audit_close(struct audit *a);
 

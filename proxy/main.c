@@ -16,10 +16,12 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "config.h"
 #include "creds_fetch.h"
 #include "identity.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "proxy.h"
 #include "tls.h"
@@ -62,9 +64,30 @@ struct serve_state {
     struct proxy_server srv;
     struct pl_shared shared;
     struct audit *audit;
+    struct metrics *metrics;
+    struct admin *admin;
+    char admin_addr[64];
+    int admin_port;
+    uint32_t shutdown_ms; /* limits.shutdown_timeout_ms of the running config */
     uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
     bool stopping;
 };
+
+static const int log_levels[] = {
+    [CONFIG_LOG_DEBUG] = PROXY_LOG_DEBUG,
+    [CONFIG_LOG_INFO] = PROXY_LOG_INFO,
+    [CONFIG_LOG_WARN] = PROXY_LOG_WARN,
+    [CONFIG_LOG_ERROR] = PROXY_LOG_ERROR,
+};
+
+/* The parts of a config that apply without rebuilding anything. */
+static void apply_runtime_settings(struct serve_state *st, const struct config *cfg)
+{
+    proxy_log_set_level(log_levels[cfg->log_level]);
+    st->shutdown_ms = cfg->limits.shutdown_timeout_ms;
+    if (st->admin && cfg->admin.enabled)
+        admin_set_window(st->admin, cfg->admin.upstream_ready_window_s);
+}
 
 static void print_config_errors(const struct config_errors *e)
 {
@@ -130,6 +153,7 @@ static void on_signal(uv_signal_t *h, int signum)
         proxy_log("INFO", "SIGHUP: reloading %s", st->config_path);
         struct config *cfg = load_config(st->config_path);
         if (!cfg) {
+            metrics_add(&st->metrics->reload_failures, 1);
             proxy_log("ERROR", "reload refused: the running config stays in service");
             return;
         }
@@ -140,6 +164,7 @@ static void on_signal(uv_signal_t *h, int signum)
                                                   cfg->listeners[0].tls_key_file);
             if (!t) {
                 proxy_log("ERROR", "reload refused: the new certificate or key cannot be used");
+                metrics_add(&st->metrics->reload_failures, 1);
                 config_unref(cfg);
                 return;
             }
@@ -152,8 +177,17 @@ static void on_signal(uv_signal_t *h, int signum)
             if (creds_mgr_reconfigure(st->shared.creds, &cfg->credentials, &co) < 0)
                 proxy_log("ERROR", "reload: upstream credentials chain kept (out of memory)");
         }
+        if (cfg->admin.enabled != (st->admin != NULL) ||
+            (st->admin && (strcmp(cfg->admin.address ? cfg->admin.address : "127.0.0.1",
+                                  st->admin_addr) != 0 ||
+                           (cfg->admin.port != 0 && cfg->admin.port != st->admin_port))))
+            proxy_log("WARN", "reload: the admin listener's address or port changed; "
+                      "that takes a restart (it keeps serving where it is)");
+        apply_runtime_settings(st, cfg);
         pl_shared_set_config(&st->shared, cfg);
         proxy_server_poke(&st->srv);
+        metrics_add(&st->metrics->reloads, 1);
+        atomic_store(&st->metrics->last_reload_ok_s, (int64_t)time(NULL));
         proxy_log("INFO", "reload done: new requests use the new config");
         return;
     }
@@ -165,8 +199,11 @@ static void on_signal(uv_signal_t *h, int signum)
     if (st->stopping)
         return;
     st->stopping = true;
-    proxy_log("INFO", "signal %d: stopping (in-flight requests get 10 s)", signum);
-    proxy_server_stop(&st->srv, 10000);
+    /* /readyz says 503 from now on, so load balancers stop sending */
+    atomic_store(&st->metrics->draining, 1);
+    proxy_log("INFO", "signal %d: stopping: no new connections, in-flight requests get %u ms",
+              signum, st->shutdown_ms);
+    proxy_server_stop(&st->srv, st->shutdown_ms);
     uv_close((uv_handle_t *)&st->sig_hup, NULL);
     uv_close((uv_handle_t *)&st->sig_term, NULL);
     uv_close((uv_handle_t *)&st->sig_int, NULL);
@@ -178,9 +215,11 @@ static int cmd_serve(const char *config_path)
     struct serve_state st;
     memset(&st, 0, sizeof(st));
     st.config_path = config_path;
+    proxy_log_init();
     struct config *cfg = load_config(config_path);
     if (!cfg)
         return 2;
+    apply_runtime_settings(&st, cfg);
     struct proxy_settings settings;
     settings_from_config(cfg, &settings);
     if (cfg->audit.kind != CONFIG_AUDIT_NONE)
@@ -218,6 +257,31 @@ static int cmd_serve(const char *config_path)
     signal(SIGPIPE, SIG_IGN);
     if (proxy_server_init(&st.srv, &settings, &pl_handler, &st.shared) != 0)
         return 2;
+    st.metrics = metrics_new((size_t)st.srv.nworkers);
+    if (!st.metrics) {
+        proxy_log("ERROR", "out of memory");
+        return 2;
+    }
+    for (int i = 0; i < st.srv.nworkers; i++)
+        st.srv.workers[i].metrics = &st.metrics->shards[i];
+    st.shared.metrics = st.metrics;
+    if (cfg->admin.enabled) {
+        struct admin_opts ao = {
+            .address = cfg->admin.address,
+            .port = cfg->admin.port,
+            .upstream_window_s = cfg->admin.upstream_ready_window_s,
+            .version = S3W_VERSION,
+            .metrics = st.metrics,
+            .shared = &st.shared,
+            .s3 = &st.srv,
+            .audit = st.audit,
+        };
+        if (admin_start(&ao, &st.admin) != 0)
+            return 2;
+        snprintf(st.admin_addr, sizeof(st.admin_addr), "%s",
+                 cfg->admin.address ? cfg->admin.address : "127.0.0.1");
+        st.admin_port = admin_port(st.admin);
+    }
     if (proxy_server_start(&st.srv) != 0) {
         proxy_log("ERROR", "cannot start worker threads");
         return 2;
@@ -237,6 +301,9 @@ static int cmd_serve(const char *config_path)
     uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     uv_run(loop, UV_RUN_DEFAULT);
     proxy_server_wait(&st.srv);
+    /* the admin listener goes last: /healthz answers while requests drain */
+    admin_stop(st.admin);
+    st.admin = NULL;
     tls_server_unref(st.srv.tls);
     st.srv.tls = NULL;
     proxy_server_cleanup(&st.srv);
@@ -244,6 +311,7 @@ static int cmd_serve(const char *config_path)
     creds_mgr_free(st.shared.creds);
     st.shared.creds = NULL;
     pl_shared_cleanup(&st.shared);
+    metrics_free(st.metrics);
     audit_close(st.audit);
     curl_global_cleanup();
     proxy_log("INFO", "stopped");

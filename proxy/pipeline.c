@@ -23,6 +23,7 @@
 #include "sigv4.h"
 #include "sigv4a.h"
 #include "sts.h"
+#include "metrics.h"
 #include "upstream.h"
 
 /* ---- limits -------------------------------------------------------------------- */
@@ -133,6 +134,7 @@ struct px {
 
     /* authentication */
     bool anonymous;
+    bool sig_failed;     /* refused by signature verification (metrics) */
     struct sigv4_request sreq;
     struct sigv4_header shdr[HTTP_MAX_HEADERS];
     struct s3map_header mhdr[HTTP_MAX_HEADERS];
@@ -405,6 +407,35 @@ static bool audited_flag(struct px *px)
     return px->t0_ns == 0; /* px_done_audit clears it: one record per request */
 }
 
+/* The request's figures into the metrics (metrics.h); next to the audit
+ * record so both always count the same requests. */
+static void px_count(struct px *px, uint64_t end)
+{
+    struct metrics *m = shared(px->w)->metrics;
+    if (!m)
+        return;
+    const struct s3map_op *op = px->map.op;
+    size_t opi = px->kind == PX_STS ? METRICS_OP_STS
+                 : op && op >= s3map_ops_table && op < s3map_ops_table + s3map_ops_count
+                     ? (size_t)(op - s3map_ops_table)
+                     : METRICS_OP_UNKNOWN;
+    enum metrics_decision d = metrics_decision_from_name(px->decision);
+    uint64_t up_ns = px->t_up_ns ? (px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns : 0;
+    struct proxy_conn *c = px->c;
+    uint64_t in = c ? c->bytes_in - c->mark_in - c->in_len : 0;
+    uint64_t out = (c ? c->bytes_out - c->mark_out : 0) + px->local_out;
+    metrics_request(m, px->w->metrics, opi, d, px->status, end - px->t0_ns, px->t_up_ns != 0,
+                    up_ns, in, out);
+    if (px->sig_failed)
+        metrics_signature_failure(m, px->err_code);
+    if (d == METRICS_DEC_EXPLICIT_DENY || d == METRICS_DEC_IMPLICIT_DENY) {
+        /* the first deciding policy: decidingStatements up to its ':' */
+        const char *colon = strchr(px->deciding, ':');
+        metrics_policy_denial(m, s3w_slice(px->deciding, colon ? (size_t)(colon - px->deciding)
+                                                               : strlen(px->deciding)), d);
+    }
+}
+
 static void px_done_audit(struct px *px)
 {
     if (audited_flag(px))
@@ -458,6 +489,7 @@ static void px_done_audit(struct px *px)
         ? (int64_t)(((px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns) / 1000000)
         : -1;
     audit_log(shared(px->w)->audit, &r);
+    px_count(px, end);
     proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
               px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",
               px->map.op ? px->map.op->name : (px->kind == PX_STS ? "sts" : "-"),
@@ -773,6 +805,7 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
     if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
         const char *sp = memchr(line.ptr, ' ', line.len);
         px->up_status = sp ? atoi(sp + 1) : 0;
+        metrics_upstream_answered(shared(px->w)->metrics); /* /readyz */
         s3w_buf_reset(&px->resp_head);
         px->up_has_cl = false;
         return n;
@@ -1514,6 +1547,7 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
             px->anonymous = true;
             return true;
         }
+        px->sig_failed = true;
         px_fail(px, err.http_status ? err.http_status : 403,
                 err.s3_code ? err.s3_code : "AccessDenied", err.message);
         return false;
@@ -1522,6 +1556,7 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
      * include ours (sigv4a.h). A no-op for SigV4, whose scope region
      * sigv4_verify checked. STS is not region-bound here, as for SigV4. */
     if (o.n_regions && sigv4a_check_region(&px->sv, region, &err) != 0) {
+        px->sig_failed = true;
         px_fail(px, err.http_status ? err.http_status : 400,
                 err.s3_code ? err.s3_code : "AuthorizationHeaderMalformed", err.message);
         return false;
@@ -1549,6 +1584,8 @@ static void handle_sts(struct px *px)
                s3w_slice_cstr(px->reqid), &r);
     px->status = r.status;
     px->decision = r.status == 200 ? "Allowed" : "Denied";
+    if (r.session_issued && shared(px->w)->metrics)
+        metrics_add(&shared(px->w)->metrics->sts_sessions, 1);
     struct s3w_buf out;
     s3w_buf_init(&out, r.body.len + 1024);
     char date[30];
@@ -2197,6 +2234,7 @@ int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
     s->current = cfg;
     s->audit = audit;
     s->creds = NULL;
+    s->metrics = NULL;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 struct config;
 struct audit;
 struct creds_mgr;
+struct metrics;
 
 extern const struct proxy_handler pl_handler;
 
@@ -23,6 +24,8 @@ struct pl_shared {
     /* the proxy's own upstream credentials (creds_fetch.h); NULL = take
      * static/env keys straight from the config */
     struct creds_mgr *creds;
+    /* counters for the admin listener's /metrics (metrics.h); NULL = none */
+    struct metrics *metrics;
 };
 
 int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit);

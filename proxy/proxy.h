@@ -30,6 +30,7 @@ struct proxy_worker;
 struct proxy_server;
 struct tls_server;
 struct tls_conn;
+struct metrics_shard;
 
 /* ---- settings (from the config file, with defaults) ------------------------ */
 struct proxy_settings {
@@ -162,6 +163,7 @@ struct proxy_worker {
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */
     void *handler_state;    /* pipeline state per worker */
+    struct metrics_shard *metrics; /* this worker's counters; NULL = none */
 };
 
 struct proxy_server {
@@ -213,9 +215,18 @@ void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t);
 /* A fresh request id (16 upper-case hex, like S3's), into out[17]. */
 void proxy_worker_request_id(struct proxy_worker *w, char out[17]);
 
-/* Logging: one line per event on stderr, with a level. Never pass
- * authorization material. */
+/* Logging: one line per event on stderr, with a level ("DEBUG", "INFO",
+ * "WARN", "ERROR"): "2026-11-22T12:00:00.123Z INFO message" for people, or
+ * "<6>INFO message" when stderr is journald's stream (proxy_log_init).
+ * Never pass authorization material. */
+enum { PROXY_LOG_DEBUG = 0, PROXY_LOG_INFO, PROXY_LOG_WARN, PROXY_LOG_ERROR };
 void proxy_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Reads JOURNAL_STREAM once (startup). */
+void proxy_log_init(void);
+/* Lines below `level` (PROXY_LOG_*) are dropped; any thread. */
+void proxy_log_set_level(int level);
+/* Whether a line at this level would be written (skip building it if not). */
+bool proxy_log_enabled(const char *level);
 
 #endif

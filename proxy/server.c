@@ -17,9 +17,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "s3err.h"
 #include "tls.h"
 
@@ -37,16 +39,64 @@ void proxy_settings_defaults(struct proxy_settings *s)
     s->max_header_bytes = HTTP_MAX_HEAD;
 }
 
+/* ---- logging ---------------------------------------------------------------- */
+static atomic_int log_min_level = PROXY_LOG_INFO;
+static atomic_bool log_journald;
+
+static int level_of(const char *name)
+{
+    switch (name[0]) {
+    case 'D': return PROXY_LOG_DEBUG;
+    case 'W': return PROXY_LOG_WARN;
+    case 'E': return PROXY_LOG_ERROR;
+    default: return PROXY_LOG_INFO;
+    }
+}
+
+void proxy_log_set_level(int level)
+{
+    atomic_store(&log_min_level, level);
+}
+
+bool proxy_log_enabled(const char *level)
+{
+    return level_of(level) >= atomic_load_explicit(&log_min_level, memory_order_relaxed);
+}
+
+/* systemd passes JOURNAL_STREAM=DEV:INODE for the stream it connected to
+ * stdout/stderr; when stderr is that stream, journald reads a "<N>" syslog
+ * priority prefix and adds its own timestamp (systemd.exec(5),
+ * $JOURNAL_STREAM; sd-daemon(3), SD_ERR etc.). */
+void proxy_log_init(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    struct stat st;
+    unsigned long long dev, ino;
+    bool j = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+             fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+             (unsigned long long)st.st_ino == ino;
+    atomic_store(&log_journald, j);
+}
+
 void proxy_log(const char *level, const char *fmt, ...)
 {
+    int lv = level_of(level);
+    if (lv < atomic_load_explicit(&log_min_level, memory_order_relaxed))
+        return;
     char line[2048];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+    int n;
+    if (atomic_load_explicit(&log_journald, memory_order_relaxed)) {
+        static const int prio[] = { 7, 6, 4, 3 }; /* debug, info, warning, err */
+        n = snprintf(line, sizeof(line), "<%d>%s ", prio[lv], level);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level);
+    }
     if (n < 0)
         return;
     va_list ap;
@@ -560,9 +610,13 @@ static void on_connection(uv_stream_t *server, int status)
     size_t maxc = w->srv->settings.max_connections;
     if (maxc > 0 && total > maxc) {
         proxy_log("WARN", "max_connections=%zu reached, refusing a connection", maxc);
+        if (w->metrics)
+            metrics_bump(&w->metrics->conns_refused, 1);
         proxy_conn_close(c);
         return;
     }
+    if (w->metrics)
+        metrics_bump(&w->metrics->conns_total, 1);
     uv_tcp_nodelay(&c->tcp, 1);
     struct sockaddr_storage ss;
     int len = sizeof(ss);

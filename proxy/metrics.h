@@ -1,0 +1,145 @@
+/*
+ * metrics.h - counters and histograms for the admin listener's /metrics,
+ * in the Prometheus text exposition format (version 0.0.4).
+ *
+ * Hot path: each worker owns a shard and is its only writer, so a request
+ * costs a handful of relaxed atomic loads and stores on cache lines no other
+ * thread writes (no locked instructions, no allocation). The admin thread
+ * reads the shards while they change; relaxed atomics make that well
+ * defined, and a scrape sees each counter at some recent value, which is
+ * all Prometheus asks of a counter.
+ *
+ * Label sets that depend on the traffic (signature failure reasons, the
+ * policy that denied) live in small mutex-guarded families shared by the
+ * workers; they are touched only on refusals and are capped, so a flood of
+ * bad requests can neither grow memory nor the number of series.
+ */
+#ifndef S3W_PROXY_METRICS_H
+#define S3W_PROXY_METRICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "bytes.h"
+
+/* Histogram upper bounds, seconds (plus +Inf). Spans a cached small GET
+ * (about a millisecond) to a multi-gigabyte transfer. */
+#define METRICS_NBUCKETS 16
+extern const double metrics_bucket_bounds[METRICS_NBUCKETS];
+
+/* Request decisions, as the audit record names them. */
+enum metrics_decision {
+    METRICS_DEC_NONE = 0,     /* not evaluated: refused before authorization */
+    METRICS_DEC_ALLOWED,
+    METRICS_DEC_EXPLICIT_DENY,
+    METRICS_DEC_IMPLICIT_DENY,
+    METRICS_DEC_DENIED,       /* STS: the local STS refused the call */
+    METRICS_NDEC
+};
+
+/* HTTP statuses with a series of their own; anything else is counted under
+ * its class ("2xx" .. "5xx"). */
+#define METRICS_NSTATUS 32
+
+struct metrics_hist {
+    _Atomic uint64_t bucket[METRICS_NBUCKETS + 1]; /* not cumulative; last = +Inf */
+    _Atomic uint64_t sum_us;
+};
+
+/* One per worker; only that worker writes it. */
+struct metrics_shard {
+    _Atomic uint64_t *requests; /* [op][decision][status] */
+    struct metrics_hist request_duration;
+    struct metrics_hist upstream_duration;
+    _Atomic uint64_t bytes_in, bytes_out;
+    _Atomic uint64_t conns_total, conns_refused;
+    char pad[64];               /* keep the next shard's counters off this line */
+};
+
+/* A counter family with up to two traffic-dependent labels. */
+#define METRICS_FAMILY_CAP 256
+#define METRICS_LABEL_MAX 128
+struct metrics_family_entry {
+    char a[METRICS_LABEL_MAX];
+    char b[32];
+    uint64_t n;
+};
+struct metrics_family {
+    uv_mutex_t mu;
+    struct metrics_family_entry *e;
+    size_t n;
+};
+
+struct metrics {
+    struct metrics_shard *shards;
+    size_t nshards;
+    size_t nops;               /* s3map operations; +1 "sts", +1 "unknown" */
+    struct metrics_family sigfail;  /* reason */
+    struct metrics_family denials;  /* policy, decision */
+    _Atomic uint64_t reloads, reload_failures;
+    _Atomic int64_t last_reload_ok_s; /* unix seconds; start counts as a load */
+    _Atomic uint64_t sts_sessions;
+    /* the last time the upstream answered anything (uv_hrtime ns; 0 = never),
+     * from requests or from the admin's probe */
+    _Atomic uint64_t upstream_answer_ns;
+    _Atomic int draining;
+};
+
+/* Allocates the shards (one per worker). NULL on allocation failure. */
+struct metrics *metrics_new(size_t nshards);
+void metrics_free(struct metrics *m);
+
+/* Per request, on the worker that served it. `op_index` is the index in
+ * s3map's operation table, METRICS_OP_STS or METRICS_OP_UNKNOWN. */
+#define METRICS_OP_STS ((size_t)-2)
+#define METRICS_OP_UNKNOWN ((size_t)-1)
+void metrics_request(const struct metrics *m, struct metrics_shard *s, size_t op_index,
+                     enum metrics_decision d, int status, uint64_t duration_ns,
+                     bool went_upstream, uint64_t upstream_ns, uint64_t bytes_in,
+                     uint64_t bytes_out);
+
+/* The decision name of the audit record ("Allowed", ...) as an index;
+ * NULL is METRICS_DEC_NONE. */
+enum metrics_decision metrics_decision_from_name(const char *name);
+
+/* Refusals (any worker). */
+void metrics_signature_failure(struct metrics *m, const char *reason);
+void metrics_policy_denial(struct metrics *m, struct s3w_slice policy,
+                           enum metrics_decision d);
+
+/* Any thread. */
+void metrics_upstream_answered(struct metrics *m);
+static inline void metrics_add(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+/* For single-writer counters (a worker's shard): no locked instruction. */
+static inline void metrics_bump(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* Figures owned by other modules, gathered by the caller of
+ * metrics_render (the admin listener) at scrape time. */
+struct metrics_scrape {
+    const char *version;
+    uint64_t conns_active;
+    bool have_creds_mgr;          /* false: static keys from the config */
+    bool creds_valid;
+    uint64_t creds_attempts, creds_successes;
+    uint64_t audit_dropped;
+    bool ready;
+};
+
+/* Appends the whole exposition to `out`. 0 or S3W_E_TOOBIG. */
+int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w_buf *out);
+
+/* Seconds since the upstream last answered; negative if it never did. */
+double metrics_upstream_age_s(const struct metrics *m);
+
+#endif
