@@ -191,3 +191,65 @@ void up_unpause(struct proxy_worker *w, struct up_xfer *x)
      * from inside a callback (curl refuses remove_handle there) */
     curl_easy_pause(x->easy, CURLPAUSE_CONT);
 }
+
+/* ---- small upstream error bodies ------------------------------------------ */
+void up_errbody_add(struct up_errbody *e, const char *p, size_t n)
+{
+    size_t room = sizeof(e->buf) - e->len;
+    if (n > room) {
+        e->over = true;
+        n = room;
+    }
+    memcpy(e->buf + e->len, p, n);
+    e->len += n;
+}
+
+static const char *find_bytes(const char *hay, size_t hl, const char *needle)
+{
+    size_t nl = strlen(needle);
+    for (size_t i = 0; nl <= hl && i <= hl - nl; i++)
+        if (memcmp(hay + i, needle, nl) == 0)
+            return hay + i;
+    return NULL;
+}
+
+bool up_errbody_code(const struct up_errbody *e, char *out, size_t cap)
+{
+    if (cap == 0)
+        return false;
+    out[0] = 0;
+    if (e->over || cap < 2)
+        return false;
+    const char *open = find_bytes(e->buf, e->len, "<Code>");
+    if (!open)
+        return false;
+    const char *v = open + 6;
+    size_t rest = e->len - (size_t)(v - e->buf);
+    const char *close = find_bytes(v, rest, "</Code>");
+    if (!close)
+        return false;
+    size_t n = (size_t)(close - v);
+    if (n == 0 || n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        if (!ok)
+            return false;
+    }
+    memcpy(out, v, n);
+    out[n] = 0;
+    return true;
+}
+
+bool up_code_is_credential_error(const char *code)
+{
+    static const char *const codes[] = {
+        "ExpiredToken", "InvalidToken", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+    };
+    for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    return false;
+}

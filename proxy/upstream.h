@@ -11,6 +11,9 @@
 #ifndef S3W_PROXY_UPSTREAM_H
 #define S3W_PROXY_UPSTREAM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -38,5 +41,35 @@ int up_start(struct proxy_worker *w, struct up_xfer *x);
 void up_abort(struct proxy_worker *w, struct up_xfer *x);
 /* Resumes a paused transfer (curl_easy_pause CONT) and lets curl run. */
 void up_unpause(struct proxy_worker *w, struct up_xfer *x);
+
+/* ---- small upstream error bodies -------------------------------------------
+ * The audit record's errorCode and the credential refresh need the <Code> of
+ * an upstream S3 error (<Error><Code>NoSuchKey</Code>...). The body still
+ * streams to the client untouched; its first UP_ERRBODY_MAX bytes are also
+ * copied here (fixed storage, no allocation). A body that did not fit whole
+ * is never parsed: big bodies are not buffered for this. */
+#define UP_ERRBODY_MAX 4096
+#define UP_ERRCODE_MAX 64
+
+struct up_errbody {
+    char buf[UP_ERRBODY_MAX];
+    size_t len;
+    bool over; /* more bytes came than fit */
+};
+
+/* Appends response body bytes (any number; the excess only sets `over`). */
+void up_errbody_add(struct up_errbody *e, const char *p, size_t n);
+
+/* The first <Code> element of the body, NUL-terminated into out (cap >= 2),
+ * when the whole body is held, the element is closed, and its text is a
+ * plain S3 error code: 1..cap-1 bytes of [A-Za-z0-9._-] (nothing that
+ * could break a log line). Returns false otherwise (out is then ""). */
+bool up_errbody_code(const struct up_errbody *e, char *out, size_t cap);
+
+/* True for the codes with which S3 refuses the proxy's own credentials on a
+ * 403 - they may have been rotated or expired since they were fetched:
+ * ExpiredToken, InvalidToken, InvalidAccessKeyId, SignatureDoesNotMatch
+ * (S3 API reference, "Error responses"). */
+bool up_code_is_credential_error(const char *code);
 
 #endif
