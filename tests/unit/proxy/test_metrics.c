@@ -1,0 +1,242 @@
+/* test_metrics.c - the /metrics exposition (Prometheus text format 0.0.4):
+ * shards summed, statuses and decisions labelled, histograms cumulative with
+ * _sum and _count, label values escaped, traffic-dependent label sets capped.
+ * Expected values are written by hand from the inputs, never read back from
+ * the code under test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+#include "s3map.h"
+
+static size_t op_index(const char *name)
+{
+    const struct s3map_op *op = s3map_op_by_name(s3w_slice_cstr(name));
+    assert_non_null(op);
+    return (size_t)(op - s3map_ops_table);
+}
+
+static char *render(struct metrics *m)
+{
+    struct metrics_scrape x = { .version = "9.9.9", .conns_active = 3, .ready = true };
+    struct s3w_buf b;
+    s3w_buf_init(&b, 1u << 22);
+    assert_int_equal(metrics_render(m, &x, &b), 0);
+    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
+    return b.ptr; /* freed by the caller */
+}
+
+/* The value of the sample line that starts with `series` followed by a
+ * space, or -1 if there is none. */
+static double sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    }
+    return -1;
+}
+
+/* Every sample belongs to a family announced by a TYPE line before it,
+ * and every line is a comment or "name[{labels}] value". */
+static void check_format(const char *text)
+{
+    char family[128] = "";
+    const char *p = text;
+    size_t lines = 0;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl); /* the format ends every line with \n */
+        size_t len = (size_t)(nl - p);
+        if (strncmp(p, "# TYPE ", 7) == 0) {
+            const char *sp = memchr(p + 7, ' ', len - 7);
+            assert_non_null(sp);
+            snprintf(family, sizeof(family), "%.*s", (int)(sp - p - 7), p + 7);
+        } else if (p[0] != '#') {
+            assert_true(family[0] != 0);
+            size_t fl = strlen(family);
+            assert_true(strncmp(p, family, fl) == 0);
+            char c = p[fl];
+            /* histogram suffixes or the bare name */
+            assert_true(c == ' ' || c == '{' || strncmp(p + fl, "_bucket{", 8) == 0 ||
+                        strncmp(p + fl, "_sum ", 5) == 0 || strncmp(p + fl, "_count ", 7) == 0);
+            const char *sp = p + len;
+            while (sp > p && sp[-1] != ' ')
+                sp--;
+            char *end = NULL;
+            strtod(sp, &end);
+            assert_ptr_equal(end, nl);
+        }
+        lines++;
+        p = nl + 1;
+    }
+    assert_true(lines > 40);
+}
+
+static void test_requests_summed_over_shards(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(2);
+    assert_non_null(m);
+    size_t get = op_index("GetObject"), put = op_index("PutObject");
+    metrics_request(m, &m->shards[0], get, METRICS_DEC_ALLOWED, 200, 1000000, true, 500000, 100, 2000);
+    metrics_request(m, &m->shards[1], get, METRICS_DEC_ALLOWED, 200, 1000000, true, 500000, 100, 2000);
+    metrics_request(m, &m->shards[1], put, METRICS_DEC_EXPLICIT_DENY, 403, 1000000, false, 0, 5000, 300);
+    metrics_request(m, &m->shards[0], METRICS_OP_STS, METRICS_DEC_DENIED, 403, 1000, false, 0, 1, 1);
+    metrics_request(m, &m->shards[0], METRICS_OP_UNKNOWN, METRICS_DEC_NONE, 400, 1000, false, 0, 1, 1);
+    char *t = render(m);
+    check_format(t);
+    assert_true(sample(t, "s3warden_requests_total{operation=\"GetObject\",decision=\"Allowed\",status=\"200\"}") == 2);
+    assert_true(sample(t, "s3warden_requests_total{operation=\"PutObject\",decision=\"ExplicitlyDenied\",status=\"403\"}") == 1);
+    assert_true(sample(t, "s3warden_requests_total{operation=\"sts\",decision=\"Denied\",status=\"403\"}") == 1);
+    assert_true(sample(t, "s3warden_requests_total{operation=\"unknown\",decision=\"none\",status=\"400\"}") == 1);
+    /* series that never happened are not written */
+    assert_null(strstr(t, "operation=\"GetObject\",decision=\"Allowed\",status=\"404\""));
+    assert_true(sample(t, "s3warden_received_bytes_total") == 100 + 100 + 5000 + 1 + 1);
+    assert_true(sample(t, "s3warden_sent_bytes_total") == 2000 + 2000 + 300 + 1 + 1);
+    assert_true(sample(t, "s3warden_connections_active") == 3);
+    assert_true(sample(t, "s3warden_build_info{version=\"9.9.9\"}") == 1);
+    assert_true(sample(t, "s3warden_request_duration_seconds_count") == 5);
+    assert_true(sample(t, "s3warden_upstream_duration_seconds_count") == 2);
+    free(t);
+    metrics_free(m);
+}
+
+static void test_status_labels(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(1);
+    size_t get = op_index("GetObject");
+    int statuses[] = { 206, 299, 418, 503, 0, 700 };
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        metrics_request(m, &m->shards[0], get, METRICS_DEC_ALLOWED, statuses[i], 1, false, 0, 0, 0);
+    char *t = render(m);
+    const char *pre = "s3warden_requests_total{operation=\"GetObject\",decision=\"Allowed\",status=";
+    char s[200];
+    snprintf(s, sizeof(s), "%s\"206\"}", pre);
+    assert_true(sample(t, s) == 1);
+    snprintf(s, sizeof(s), "%s\"2xx\"}", pre); /* 299: not a status S3 uses */
+    assert_true(sample(t, s) == 1);
+    snprintf(s, sizeof(s), "%s\"4xx\"}", pre);
+    assert_true(sample(t, s) == 1);
+    snprintf(s, sizeof(s), "%s\"503\"}", pre);
+    assert_true(sample(t, s) == 1);
+    snprintf(s, sizeof(s), "%s\"5xx\"}", pre); /* 0 and 700: no valid status */
+    assert_true(sample(t, s) == 2);
+    free(t);
+    metrics_free(m);
+}
+
+static void test_histogram_cumulative(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(2);
+    size_t get = op_index("GetObject");
+    /* 0.5 ms, 1 ms (on the bound: le is "less or equal"), 3 ms, 200 s */
+    metrics_request(m, &m->shards[0], get, METRICS_DEC_ALLOWED, 200, 500000, true, 250000, 0, 0);
+    metrics_request(m, &m->shards[1], get, METRICS_DEC_ALLOWED, 200, 1000000, false, 0, 0, 0);
+    metrics_request(m, &m->shards[0], get, METRICS_DEC_ALLOWED, 200, 3000000, false, 0, 0, 0);
+    metrics_request(m, &m->shards[1], get, METRICS_DEC_ALLOWED, 200, 200000000000ull, false, 0, 0, 0);
+    char *t = render(m);
+    check_format(t);
+    assert_true(sample(t, "s3warden_request_duration_seconds_bucket{le=\"0.001\"}") == 2);
+    assert_true(sample(t, "s3warden_request_duration_seconds_bucket{le=\"0.0025\"}") == 2);
+    assert_true(sample(t, "s3warden_request_duration_seconds_bucket{le=\"0.005\"}") == 3);
+    assert_true(sample(t, "s3warden_request_duration_seconds_bucket{le=\"120\"}") == 3);
+    assert_true(sample(t, "s3warden_request_duration_seconds_bucket{le=\"+Inf\"}") == 4);
+    assert_true(sample(t, "s3warden_request_duration_seconds_count") == 4);
+    double sum = sample(t, "s3warden_request_duration_seconds_sum");
+    assert_true(sum > 200.0044 && sum < 200.0046); /* 0.0005 + 0.001 + 0.003 + 200 */
+    assert_true(sample(t, "s3warden_upstream_duration_seconds_bucket{le=\"0.001\"}") == 1);
+    assert_true(sample(t, "s3warden_upstream_duration_seconds_count") == 1);
+    free(t);
+    metrics_free(m);
+}
+
+static void test_label_escaping(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(1);
+    metrics_signature_failure(m, "Bad\"Code\\x\ny");
+    metrics_signature_failure(m, "SignatureDoesNotMatch");
+    metrics_signature_failure(m, "SignatureDoesNotMatch");
+    metrics_policy_denial(m, S3W_SLICE_LIT("bucket-policy"), METRICS_DEC_EXPLICIT_DENY);
+    metrics_policy_denial(m, S3W_SLICE_NULL, METRICS_DEC_IMPLICIT_DENY);
+    char *t = render(m);
+    check_format(t);
+    assert_true(sample(t, "s3warden_signature_failures_total{reason=\"Bad\\\"Code\\\\x\\ny\"}") == 1);
+    assert_true(sample(t, "s3warden_signature_failures_total{reason=\"SignatureDoesNotMatch\"}") == 2);
+    assert_true(sample(t, "s3warden_policy_denials_total{policy=\"bucket-policy\",decision=\"ExplicitlyDenied\"}") == 1);
+    assert_true(sample(t, "s3warden_policy_denials_total{policy=\"none\",decision=\"ImplicitlyDenied\"}") == 1);
+    free(t);
+    metrics_free(m);
+}
+
+/* A flood of distinct labels (a config with many policies, or an attacker
+ * choosing error paths) cannot grow the series without bound. */
+static void test_family_capped(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(1);
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "policy-%03d", i);
+        metrics_policy_denial(m, s3w_slice_cstr(name), METRICS_DEC_EXPLICIT_DENY);
+    }
+    char *t = render(m);
+    size_t series = 0;
+    for (const char *p = strstr(t, "\ns3warden_policy_denials_total{"); p;
+         p = strstr(p + 1, "\ns3warden_policy_denials_total{"))
+        series++;
+    /* METRICS_FAMILY_CAP - METRICS_NDEC named series, then "other" */
+    assert_int_equal(series, 256 - 5 + 1);
+    assert_true(sample(t, "s3warden_policy_denials_total{policy=\"policy-250\",decision=\"ExplicitlyDenied\"}") == 1);
+    assert_true(sample(t, "s3warden_policy_denials_total{policy=\"policy-251\",decision=\"ExplicitlyDenied\"}") == -1);
+    assert_true(sample(t, "s3warden_policy_denials_total{policy=\"other\",decision=\"ExplicitlyDenied\"}") == 49);
+    free(t);
+    metrics_free(m);
+}
+
+static void test_decision_names_and_upstream_age(void **state)
+{
+    (void)state;
+    assert_int_equal(metrics_decision_from_name(NULL), METRICS_DEC_NONE);
+    assert_int_equal(metrics_decision_from_name("Allowed"), METRICS_DEC_ALLOWED);
+    assert_int_equal(metrics_decision_from_name("ExplicitlyDenied"), METRICS_DEC_EXPLICIT_DENY);
+    assert_int_equal(metrics_decision_from_name("ImplicitlyDenied"), METRICS_DEC_IMPLICIT_DENY);
+    assert_int_equal(metrics_decision_from_name("Denied"), METRICS_DEC_DENIED);
+    assert_int_equal(metrics_decision_from_name("allowed"), METRICS_DEC_NONE);
+    struct metrics *m = metrics_new(1);
+    assert_true(metrics_upstream_age_s(m) < 0);
+    char *t = render(m);
+    assert_true(sample(t, "s3warden_upstream_last_answer_timestamp_seconds") == 0);
+    free(t);
+    metrics_upstream_answered(m);
+    double age = metrics_upstream_age_s(m);
+    assert_true(age >= 0 && age < 5);
+    t = render(m);
+    assert_true(sample(t, "s3warden_upstream_last_answer_timestamp_seconds") > 1.7e9);
+    free(t);
+    metrics_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_requests_summed_over_shards),
+        cmocka_unit_test(test_status_labels),
+        cmocka_unit_test(test_histogram_cumulative),
+        cmocka_unit_test(test_label_escaping),
+        cmocka_unit_test(test_family_capped),
+        cmocka_unit_test(test_decision_names_and_upstream_age),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
