@@ -710,9 +710,78 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
  * operator) the evaluator answers false, the reading that denies: a Deny so
  * written is refused, an Allow never grants.
  */
-static bool check_unknowable_key(struct cctx *c, const struct stmt *st, const struct cond *cd,
-                                 const struct cond_key *k, const char *path)
+/*
+ * A policy variable naming such a key (${aws:PrincipalOrgID}) has no value
+ * here. Without a default the entry or value holding it matches nothing
+ * (IAM-SEMANTICS.md §5; eval.c resource_matches, condition.c match_one):
+ *  - in Resource, or in a condition value of a plain operator, the
+ *    statement applies to fewer requests than on AWS (`narrows`): an ERROR
+ *    in a Deny, a WARNING in an Allow;
+ *  - in NotResource of a Deny, or a value of a negated operator, it applies
+ *    to more: a WARNING in a Deny, an ERROR in an Allow (an Allow with such
+ *    a NotResource entry never applies - eval.c - so it narrows).
+ * With a default ('${key, 'x'}') the default always stands in for a value AWS
+ * may have, in either direction: an ERROR.
+ */
+static bool check_unknowable_vars(struct cctx *c, const struct stmt *st,
+                                  const struct pattern *pt, const char *path, bool narrows)
 {
+    if (!pt->has_var)
+        return true;
+    bool ok = true;
+    for (size_t i = 0; i < pt->ntoks; i++) {
+        const struct pat_tok *t = &pt->toks[i];
+        const char *from = t->kind == TOK_VAR ? policy_key_unknowable(t->text) : NULL;
+        if (!from)
+            continue;
+        int kl = (int)(t->text.len > 64 ? 64 : t->text.len);
+        const char *eff = st->deny ? "Deny" : "Allow";
+        if (t->has_default) {
+            diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
+                 "%s: policy variable ${%.*s} names a key s3warden never sets (AWS sets it from "
+                 "%s): its default always stands in for a value AWS may have, so this %s may "
+                 "decide otherwise than AWS (fail open)", path, kl, t->text.ptr, from, eff);
+            ok = false;
+        } else if (st->deny == narrows) {
+            diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
+                 "%s: policy variable ${%.*s} names a key s3warden never sets (AWS sets it from "
+                 "%s): without a value it matches nothing, so this %s (fail open)", path, kl,
+                 t->text.ptr, from,
+                 st->deny ? "Deny applies to fewer requests than on AWS"
+                          : "Allow grants more than on AWS");
+            ok = false;
+        } else {
+            diag(c, POLICY_SEV_WARNING, NULL,
+                 "%s: policy variable ${%.*s} names a key s3warden never sets (AWS sets it from "
+                 "%s): without a value it matches nothing, so this %s", path, kl, t->text.ptr,
+                 from, st->deny ? "Deny applies to more requests than on AWS"
+                                : "Allow grants less than on AWS");
+        }
+    }
+    return ok;
+}
+
+static bool check_unknowable_key(struct cctx *c, const struct stmt *st, const struct cond *cd,
+                                 const struct cond_key *k, const char *path, bool arr)
+{
+    if (c->p->vars && (cd->family == FAM_STRING || cd->family == FAM_ARN)) {
+        bool ok = true;
+        for (size_t i = 0; i < k->nvals; i++) {
+            char p[352];
+            if (arr)
+                snprintf(p, sizeof(p), "%s[%zu]", path, i);
+            else
+                snprintf(p, sizeof(p), "%s", path);
+            const struct cond_value *v = &k->vals[i];
+            if (cd->family == FAM_STRING)
+                ok = check_unknowable_vars(c, st, &v->pat, p, !cd->negated) && ok;
+            else
+                for (size_t a = 0; a < ARN_PARTS; a++)
+                    ok = check_unknowable_vars(c, st, &v->arn[a], p, !cd->negated) && ok;
+        }
+        if (!ok)
+            return false;
+    }
     const char *from = policy_key_unknowable(k->key);
     if (!from)
         return true;
@@ -782,7 +851,7 @@ static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, 
         for (const cJSON *k = op->child; k; k = k->next) {
             snprintf(pk, sizeof(pk), "%s.%s", p, k->string);
             if (compile_cond_key(c, cd, k, pk, &keys[ki]) &&
-                check_unknowable_key(c, st, cd, &keys[ki], pk))
+                check_unknowable_key(c, st, cd, &keys[ki], pk, cJSON_IsArray(k)))
                 ki++;
             else
                 ok = false;
@@ -1044,6 +1113,16 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
             st->nresources = acc.n;
             st->not_resource = nr != NULL;
             st->has_resource = true;
+            for (size_t i = 0; i < acc.n; i++) {
+                char rp[272];
+                if (cJSON_IsArray(r))
+                    snprintf(rp, sizeof(rp), "%s[%zu]", p, i);
+                else
+                    snprintf(rp, sizeof(rp), "%s", p);
+                /* Resource narrows; a Deny's NotResource widens; an Allow
+                 * with such a NotResource entry never applies (eval.c) */
+                check_unknowable_vars(c, st, &acc.r[i], rp, !st->not_resource || !st->deny);
+            }
         }
     }
 

@@ -409,6 +409,104 @@ static void test_supplied_keys_not_judged(void **state)
     }
 }
 
+/* ---- policy variables naming such keys ---------------------------------------- */
+
+/*
+ * ${key} with no value matches nothing (IAM-SEMANTICS.md §5). By hand: in
+ * Resource, or a value of a plain operator, the statement applies to fewer
+ * requests (refused in a Deny); in a Deny's NotResource or a value of a
+ * negated operator, to more (refused in an Allow); an Allow whose
+ * NotResource entry has no value does not apply at all. A default stands in
+ * for a value AWS may have: refused either way.
+ */
+static const struct {
+    const char *effect, *elem, *path, *var, *from;
+    int outcome; /* 0 warning (applies less / more, fail closed), 1 error, 2 error (default) */
+} var_cases[] = {
+    { "Deny", "\"Resource\":\"arn:aws:s3:::b/${aws:PrincipalOrgID}/*\"", "Resource",
+      "aws:PrincipalOrgID", ORG, 1 },
+    { "Deny", "\"NotResource\":[\"arn:aws:s3:::b/${aws:PrincipalOrgID}/*\"]", "NotResource[0]",
+      "aws:PrincipalOrgID", ORG, 0 },
+    { "Allow", "\"Resource\":[\"arn:aws:s3:::c/*\",\"arn:aws:s3:::b/${aws:SourceVpce}/*\"]",
+      "Resource[1]", "aws:SourceVpce", VPCE, 0 },
+    { "Allow", "\"NotResource\":\"arn:aws:s3:::b/${aws:SourceVpce}/*\"", "NotResource",
+      "aws:SourceVpce", VPCE, 0 },
+    { "Allow", "\"Resource\":\"arn:aws:s3:::b/${aws:ResourceTag/team, 'none'}/*\"", "Resource",
+      "aws:ResourceTag/team", TAGS, 2 },
+    { "Deny", "\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"s3:prefix\":"
+      "\"${aws:PrincipalOrgID}/\"}}", "Condition.StringEquals.s3:prefix", "aws:PrincipalOrgID", ORG, 1 },
+    { "Deny", "\"Resource\":\"*\",\"Condition\":{\"StringNotLike\":{\"s3:prefix\":"
+      "[\"home/\",\"${aws:PrincipalOrgID}/*\"]}}", "Condition.StringNotLike.s3:prefix[1]",
+      "aws:PrincipalOrgID", ORG, 0 },
+    { "Allow", "\"Resource\":\"*\",\"Condition\":{\"StringLike\":{\"s3:prefix\":"
+      "\"${aws:PrincipalOrgID}/*\"}}", "Condition.StringLike.s3:prefix", "aws:PrincipalOrgID", ORG, 0 },
+    { "Allow", "\"Resource\":\"*\",\"Condition\":{\"ArnNotLike\":{\"aws:PrincipalArn\":"
+      "\"arn:aws:iam::111111111111:role/${aws:PrincipalOrgID}\"}}",
+      "Condition.ArnNotLike.aws:PrincipalArn", "aws:PrincipalOrgID", ORG, 1 },
+};
+
+static void test_unknowable_variables(void **state)
+{
+    (void)state;
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(var_cases) / sizeof(var_cases[0]); i++) {
+        bool deny = !strcmp(var_cases[i].effect, "Deny");
+        char json[1024], want[POLICY_DIAG_TEXT_MAX], head[256];
+        snprintf(json, sizeof(json),
+                 "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"S\",\"Effect\":"
+                 "\"%s\",\"Action\":\"s3:GetObject\",%s}]}", var_cases[i].effect,
+                 var_cases[i].elem);
+        snprintf(head, sizeof(head),
+                 "Statement[0](Sid \"S\").%s: policy variable ${%s} names a key s3warden never "
+                 "sets (AWS sets it from %s): ", var_cases[i].path, var_cases[i].var,
+                 var_cases[i].from);
+        if (var_cases[i].outcome == 2)
+            snprintf(want, sizeof(want), "%sits default always stands in for a value AWS may "
+                     "have, so this %s may decide otherwise than AWS (fail open)", head,
+                     var_cases[i].effect);
+        else if (var_cases[i].outcome == 1)
+            snprintf(want, sizeof(want), "%swithout a value it matches nothing, so this %s (fail "
+                     "open)", head, deny ? "Deny applies to fewer requests than on AWS"
+                                         : "Allow grants more than on AWS");
+        else
+            snprintf(want, sizeof(want), "%swithout a value it matches nothing, so this %s", head,
+                     deny ? "Deny applies to more requests than on AWS"
+                          : "Allow grants less than on AWS");
+        assert_true(strlen(want) < sizeof(want) - 1);
+        bool refused = var_cases[i].outcome != 0;
+        struct policy *p = NULL;
+        int rc = compile_kind(json, POLICY_KIND_IDENTITY, &p);
+        bool ok = rc == (refused ? POLICY_E_INVALID : POLICY_OK) && diags.n == 1 &&
+                  diags.items[0].severity == (refused ? POLICY_SEV_ERROR : POLICY_SEV_WARNING) &&
+                  !strcmp(diags.items[0].text, want) &&
+                  (refused ? diags.items[0].s3_message &&
+                                 !strcmp(diags.items[0].s3_message, S3M_CONDKEY)
+                           : diags.items[0].s3_message == NULL);
+        if (!ok) {
+            fprintf(stderr, "FAIL var case %zu: rc %d, %zu diags\n  want %s\n  got  %s\n", i, rc,
+                    diags.n, want, diags.n ? diags.items[0].text : "(none)");
+            failed++;
+        }
+        policy_free(p);
+    }
+    assert_int_equal(failed, 0);
+
+    /* without Version 2012-10-17, ${...} is literal text [VARS]: nothing to judge */
+    struct policy *p = NULL;
+    assert_int_equal(compile_kind("{\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\","
+                                  "\"Resource\":\"arn:aws:s3:::b/${aws:PrincipalOrgID}/*\"}]}",
+                                  POLICY_KIND_IDENTITY, &p), POLICY_OK);
+    assert_int_equal(diags.n, 0);
+    policy_free(p);
+    /* a variable s3warden sets is not judged */
+    assert_int_equal(compile_kind("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+                                  "\"Deny\",\"Action\":\"s3:*\",\"Resource\":"
+                                  "\"arn:aws:s3:::b/${aws:username}/*\"}]}",
+                                  POLICY_KIND_IDENTITY, &p), POLICY_OK);
+    assert_int_equal(diags.n, 0);
+    policy_free(p);
+}
+
 /* ---- what the kept (warned) forms decide ----------------------------------- */
 
 static enum policy_decision decide(const struct policy *identity, const struct policy *bucket,
@@ -550,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_unconfirmed_foranyvalue_negated_absent_is_false),
         cmocka_unit_test(test_names_statement_and_key),
         cmocka_unit_test(test_supplied_keys_not_judged),
+        cmocka_unit_test(test_unknowable_variables),
         cmocka_unit_test(test_kept_forms_fail_closed),
         cmocka_unit_test(test_via_aws_service_deny_fires),
         cmocka_unit_test(test_principal_is_aws_service_deny_fires),
