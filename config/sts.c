@@ -431,6 +431,12 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
     if (collect_tags(f, &a, out, rid))
         return 0;
 
+    /* AWS STS refuses root credentials for AssumeRole whatever the trust
+     * policy says (API reference, AssumeRole: "You must use credentials for
+     * an IAM user or an IAM role"), with this exact message. */
+    if (caller->type == CONFIG_PRINCIPAL_ACCOUNT)
+        return sts_error(out, 403, "Sender", "AccessDenied",
+                         "Roles may not be assumed by root accounts.", rid);
     const struct config_role *role = config_find_role_arn(cfg, *a.role_arn);
     if (!role)
         return access_denied(out, caller, *a.role_arn, rid);

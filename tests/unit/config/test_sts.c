@@ -358,6 +358,11 @@ static char *rotation_config(const char *keys)
              "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
              "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":"
              "\"AKIAROOT000000000001\",\"secret\":\"rootsecretrootsecretrootsecretroot000001\"}]}],"
+             "\"users\":[{\"account\":\"111111111111\",\"name\":\"caller\",\"unique_id\":"
+             "\"AIDACALLER000000001\",\"access_keys\":[{\"id\":\"AKIACALLER0000000001\","
+             "\"secret\":\"callersecretcallersecretcallersecret0001\"}],\"policies\":[{\"name\":"
+             "\"sts\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+             "\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]}],"
              "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
              "\"AROAROLER0000000001\",\"max_session_duration\":43200,\"trust_policy\":"
              "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
@@ -368,11 +373,13 @@ static char *rotation_config(const char *keys)
     return buf;
 }
 
+/* AssumeRole as the account's IAM user "caller" (root may not assume
+ * roles: test_root_may_not_assume_roles). */
 static void mint(struct config *cfg, const char *extra, struct creds *c)
 {
     struct config_identity root;
     config_identity_anonymous(&root);
-    as_key(cfg, "AKIAROOT000000000001", &root);
+    as_key(cfg, "AKIACALLER0000000001", &root);
     char form[2048];
     snprintf(form, sizeof form,
              "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r&RoleSessionName=s1%s",
@@ -382,6 +389,36 @@ static void mint(struct config *cfg, const char *extra, struct creds *c)
     want_creds(&r, c);
     sts_response_cleanup(&r);
     config_identity_cleanup(&root);
+}
+
+/* The trust policy trusts the account, yet STS refuses its root user. */
+static void test_root_may_not_assume_roles(void **state)
+{
+    (void)state;
+    struct config *cfg = load_text(rotation_config("{\"id\":\"a\",\"key\":\"" KEY_A
+                                                   "\",\"active\":true}"));
+    struct config_identity root;
+    config_identity_anonymous(&root);
+    as_key(cfg, "AKIAROOT000000000001", &root);
+    assert_int_equal(root.type, CONFIG_PRINCIPAL_ACCOUNT);
+    struct sts_response r;
+    call(cfg, &root, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                     "&RoleSessionName=s1", NOW, &r);
+    want_error(&r, 403, "AccessDenied", "Roles may not be assumed by root accounts.");
+    assert_false(r.session_issued);
+    sts_response_cleanup(&r);
+    /* the same request from an IAM user of the account is granted */
+    struct config_identity user;
+    config_identity_anonymous(&user);
+    as_key(cfg, "AKIACALLER0000000001", &user);
+    call(cfg, &user, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                     "&RoleSessionName=s1", NOW, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.session_issued);
+    sts_response_cleanup(&r);
+    config_identity_cleanup(&user);
+    config_identity_cleanup(&root);
+    config_unref(cfg);
 }
 
 static void test_token_tamper_and_forgery(void **state)
@@ -704,6 +741,11 @@ static void test_session_role_tags_not_dropped(void **state)
              "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
              "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":"
              "\"AKIAROOT000000000001\",\"secret\":\"rootsecretrootsecretrootsecretroot000001\"}]}],"
+             "\"users\":[{\"account\":\"111111111111\",\"name\":\"caller\",\"unique_id\":"
+             "\"AIDACALLER000000001\",\"access_keys\":[{\"id\":\"AKIACALLER0000000001\","
+             "\"secret\":\"callersecretcallersecretcallersecret0001\"}],\"policies\":[{\"name\":"
+             "\"sts\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+             "\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]}],"
              "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
              "\"AROAROLER0000000001\",\"tags\":{%s},\"trust_policy\":"
              "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
@@ -793,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_seed003_dave_assumes_examplerole),
         cmocka_unit_test(test_seed003_denials),
         cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_root_may_not_assume_roles),
         cmocka_unit_test(test_token_tamper_and_forgery),
         cmocka_unit_test(test_key_rotation),
         cmocka_unit_test(test_session_extras),
