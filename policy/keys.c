@@ -178,9 +178,10 @@ int policy_context_set_fixed(struct policy_context *ctx, bool signed_request)
      * "always included in the request context for most services" (S3 is not
      * among the exceptions) [KEYS aws:ViaAWSService] */
     int rc = policy_context_set(ctx, S3W_SLICE_LIT("aws:ViaAWSService"), S3W_SLICE_LIT("false"));
-    /* present "for all signed API requests that use AWS credentials", true
-     * only when the caller is an AWS service principal [KEYS
-     * aws:PrincipalIsAWSService]: absent for anonymous requests */
+    /* "present in the request context for all signed API requests that use
+     * AWS credentials. Anonymous requests do not include this key"; true
+     * only when an AWS service principal calls [KEYS
+     * aws:PrincipalIsAWSService] */
     if (signed_request)
         rc |= policy_context_set(ctx, S3W_SLICE_LIT("aws:PrincipalIsAWSService"),
                                  S3W_SLICE_LIT("false"));

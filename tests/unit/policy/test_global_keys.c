@@ -164,8 +164,10 @@ static void test_fixed_keys_set(void **state)
     assert_ctx(&c, "aws:PrincipalIsAWSService", "false");
     assert_int_equal(s3_context(&c, S3MAP_AUTH_QUERY, "198.51.100.7"), S3MAP_OK);
     assert_ctx(&c, "aws:PrincipalIsAWSService", "false");
-    /* anonymous: aws:PrincipalIsAWSService is present "for all signed API
-     * requests" only [KEYS]; aws:ViaAWSService is always there */
+    /* anonymous: aws:PrincipalIsAWSService "is present in the request context
+     * for all signed API requests that use AWS credentials. Anonymous
+     * requests do not include this key." [KEYS]; aws:ViaAWSService is
+     * always there */
     assert_int_equal(s3_context(&c, S3MAP_AUTH_NONE, "198.51.100.7"), S3MAP_OK);
     assert_ctx(&c, "aws:ViaAWSService", "false");
     assert_ctx(&c, "aws:PrincipalIsAWSService", NULL);
@@ -638,6 +640,39 @@ static void test_principal_is_aws_service_deny_fires(void **state)
     policy_free(bucket);
 }
 
+/*
+ * AWS's own example for aws:PrincipalIsAWSService [KEYS]: deny PutObject
+ * unless from vpc-111bbb22 or from a service principal. Under s3warden the
+ * VPC is unknowable (StringNotEqualsIfExists is true when absent: a
+ * warning, kept) and no caller is a service principal, so it denies every
+ * signed PutObject - the fail-closed reading of a network perimeter.
+ */
+static void test_aws_example_network_perimeter(void **state)
+{
+    (void)state;
+    struct policy *bucket = NULL;
+    assert_int_equal(
+        compile_kind("{\"Version\":\"2012-10-17\",\"Statement\":["
+                     "{\"Sid\":\"Read\",\"Effect\":\"Allow\",\"Principal\":\"*\","
+                     "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"},"
+                     "{\"Sid\":\"Expected-network+service-principal\",\"Effect\":\"Deny\","
+                     "\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::b/*\",\"Condition\":{\"StringNotEqualsIfExists\":"
+                     "{\"aws:SourceVpc\":\"vpc-111bbb22\"},\"BoolIfExists\":"
+                     "{\"aws:PrincipalIsAWSService\":\"false\"}}}]}",
+                     POLICY_KIND_RESOURCE, &bucket), POLICY_OK);
+    assert_int_equal(diags.n, 1);
+    assert_int_equal(diags.items[0].severity, POLICY_SEV_WARNING);
+    assert_string_equal(diags.items[0].text,
+                        "Statement[1](Sid \"Expected-network+service-principal\").Condition."
+                        "StringNotEqualsIfExists.aws:SourceVpc: condition key \"aws:SourceVpc\" "
+                        "is never set by s3warden (AWS sets it from " VPCE "): "
+                        "StringNotEqualsIfExists is true when the key is absent, so this Deny "
+                        "applies to every request it otherwise matches");
+    assert_int_equal(decide(NULL, bucket, &alice, "198.51.100.7"), POLICY_EXPLICIT_DENY);
+    policy_free(bucket);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_kept_forms_fail_closed),
         cmocka_unit_test(test_via_aws_service_deny_fires),
         cmocka_unit_test(test_principal_is_aws_service_deny_fires),
+        cmocka_unit_test(test_aws_example_network_perimeter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
