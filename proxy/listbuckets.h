@@ -1,0 +1,32 @@
+/*
+ * listbuckets.h - ListBuckets answered as S3 answers the caller.
+ *
+ * S3's ListBuckets "returns a list of all buckets owned by the
+ * authenticated sender of the request" (S3 API Reference, ListBuckets).
+ * Through s3warden the upstream lists every bucket the proxy's own
+ * credentials own; passed on unfiltered, a partner would learn the names of
+ * all of them. So the upstream's answer is rewritten: a bucket stays only
+ * if the config lists it (by its upstream name) with the caller's account
+ * as owner, and it is shown under the name clients use. Under
+ * "unlisted_buckets": "caller_account" an unlisted bucket counts as the
+ * caller's (the rule that mode applies to every other request), so it
+ * stays under its own name.
+ */
+#ifndef S3W_PROXY_LISTBUCKETS_H
+#define S3W_PROXY_LISTBUCKETS_H
+
+#include "bytes.h"
+
+struct config;
+
+/* The largest upstream ListBuckets body s3warden filters (10,000 buckets,
+ * S3's default quota, take about 1.5 MB). */
+#define LISTBUCKETS_MAX_BODY (8u * 1024 * 1024)
+
+/* Copies the ListAllMyBucketsResult document `xml` into `out` keeping only
+ * the caller's buckets (above). 0, S3W_E_INVAL when `xml` is not such a
+ * document (the caller must then not forward it), or S3W_E_TOOBIG. */
+int listbuckets_filter(const struct config *cfg, struct s3w_slice caller_account,
+                       struct s3w_slice xml, struct s3w_buf *out);
+
+#endif
