@@ -197,6 +197,12 @@ struct px {
     struct up_xfer xfer;
     struct curl_slist *hl;
     char *url;
+    /* x-amz-copy-source as sent upstream: rebuilt from the authorized,
+     * parsed source with the source bucket's upstream_name */
+    struct s3w_buf copy_src;
+    /* an upstream error's first bytes and its <Code> (upstream.h) */
+    struct up_errbody errbody;
+    char up_code[UP_ERRCODE_MAX];
     bool in_cb;          /* inside a curl callback: do not remove the handle */
     /* upstream.first_byte_timeout_ms: armed when the request (with its
      * body) is sent, stopped by the first response header line; its own
@@ -524,6 +530,7 @@ static void px_free(struct px *px)
     }
     curl_slist_free_all(px->hl);
     free(px->url);
+    s3w_buf_cleanup(&px->copy_src);
     free(px->q.buf);
     if (px->sha)
         EVP_MD_CTX_free(px->sha);
@@ -877,6 +884,8 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
     if (px->resp_collect) {
         if (s3w_buf_append(&px->resp_body, buf, n) != 0)
             return 0;
+        if (px->up_status >= 300)
+            up_errbody_add(&px->errbody, buf, n);
         return n;
     }
     if (!px->head_sent) {
@@ -892,6 +901,8 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
         px->write_paused = true;
         return CURL_WRITEFUNC_PAUSE;
     }
+    if (px->up_status >= 300)
+        up_errbody_add(&px->errbody, buf, n); /* curl hands these bytes once */
     px->in_cb = true;
     if (px->resp_chunked) {
         char hdr[24];
@@ -909,6 +920,25 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 static void finish_delete(struct px *px);
+
+/* An upstream error answer, complete: its <Code> (small bodies only, see
+ * up_errbody) is the audit record's errorCode. A 403 refusing the proxy's
+ * own credentials asks the manager for fresh ones - they may have been
+ * rotated or revoked since the last fetch (it runs at most one fetch a
+ * second however many requests ask); this client gets the upstream's
+ * answer as it came. */
+static void px_upstream_error(struct px *px)
+{
+    if (!up_errbody_code(&px->errbody, px->up_code, sizeof(px->up_code)))
+        return;
+    px->err_code = px->up_code;
+    struct creds_mgr *mgr = shared(px->w)->creds;
+    if (px->up_status == 403 && mgr && up_code_is_credential_error(px->up_code)) {
+        proxy_log("WARN", "request_id=%s upstream refused the proxy's credentials (%s): refreshing them",
+                  px->reqid, px->up_code);
+        creds_mgr_refresh_now(mgr);
+    }
+}
 
 static void up_done(struct up_xfer *x, CURLcode rc)
 {
@@ -936,6 +966,8 @@ static void up_done(struct up_xfer *x, CURLcode rc)
         px_fail(px, status, code, s3err_default_message(code));
         return;
     }
+    if (px->up_status >= 300)
+        px_upstream_error(px);
     if (px->resp_collect) {
         finish_delete(px);
         return;
@@ -992,9 +1024,19 @@ static bool is_presign_param(struct s3w_slice k)
     return false;
 }
 
+/* A query parameter name that decodes to x-amz-copy-source (s3map reads it
+ * as the header: presigners hoist x-amz-* headers into the query). */
+static bool is_copy_source_param(struct s3w_slice k)
+{
+    char name[32];
+    long n = k.len < 3 * sizeof(name) ? pl_pct_decode(k, name, sizeof(name)) : -1;
+    return n > 0 && s3w_slice_eq_nocase(s3w_slice(name, (size_t)n), S3W_SLICE_LIT("x-amz-copy-source"));
+}
+
 /* The query without the presigned-URL parameters (they are the caller's
- * authentication, replaced by the proxy's header signature). */
-static int filtered_query(struct s3w_slice q, struct s3w_buf *out)
+ * authentication, replaced by the proxy's header signature) and, with
+ * drop_copy_source, without x-amz-copy-source (sent as a rebuilt header). */
+static int filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_buf *out)
 {
     size_t i = 0;
     bool first = true;
@@ -1004,7 +1046,7 @@ static int filtered_query(struct s3w_slice q, struct s3w_buf *out)
         struct s3w_slice part = s3w_slice(q.ptr + i, end - i);
         const char *eq = memchr(part.ptr, '=', part.len);
         struct s3w_slice k = s3w_slice(part.ptr, eq ? (size_t)(eq - part.ptr) : part.len);
-        if (part.len && !is_presign_param(k)) {
+        if (part.len && !is_presign_param(k) && !(drop_copy_source && is_copy_source_param(k))) {
             if (!first && s3w_buf_append_char(out, '&') != 0)
                 return -1;
             if (s3w_buf_append_slice(out, part) != 0)
@@ -1090,7 +1132,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     if (c->req.has_query) {
         struct s3w_buf q;
         s3w_buf_init(&q, 16384);
-        rc |= filtered_query(c->req.query, &q);
+        rc |= filtered_query(c->req.query, (px->map.flags & S3MAP_F_COPY) != 0, &q);
         if (q.len) {
             rc |= s3w_buf_append_char(&target, '?');
             rc |= s3w_buf_append(&target, q.ptr, q.len);
@@ -1133,6 +1175,8 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
         if (never_forward(n))
             continue;
+        if ((px->map.flags & S3MAP_F_COPY) && name_is(n, "x-amz-copy-source"))
+            continue; /* rebuilt below */
         if (decoded && (name_is(n, "x-amz-decoded-content-length") || name_is(n, "x-amz-trailer")))
             continue;
         if (px->kind == PX_DELETE && (name_is(n, "content-md5") || name_prefix(n, "x-amz-checksum-") ||
@@ -1181,6 +1225,26 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     }
     if (content_md5)
         rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-MD5"), s3w_slice_cstr(content_md5), true);
+    if (rc == 0 && (px->map.flags & S3MAP_F_COPY)) {
+        /* the source that was authorized, named as the upstream knows it:
+         * a local bucket's upstream_name, as for the target (S3 API
+         * reference, CopyObject: "/bucket/key?versionId=", URL-encoded) */
+        const struct s3map_copy_source *cs = &px->map.copy;
+        const struct config_bucket *sb = config_find_bucket(cfg, cs->bucket);
+        struct s3w_slice sbn = sb && sb->upstream_name ? s3w_slice_cstr(sb->upstream_name) : cs->bucket;
+        s3w_buf_init(&px->copy_src, 4 * (S3MAP_ARN_MAX + S3MAP_MAX_QUERY_BYTES));
+        rc |= s3w_buf_append_char(&px->copy_src, '/');
+        rc |= sigv4_uri_encode(sbn, false, &px->copy_src);
+        rc |= s3w_buf_append_char(&px->copy_src, '/');
+        rc |= sigv4_uri_encode(cs->key, true, &px->copy_src);
+        if (cs->version_id.ptr) {
+            rc |= s3w_buf_append_cstr(&px->copy_src, "?versionId=");
+            rc |= sigv4_uri_encode(cs->version_id, false, &px->copy_src);
+        }
+        if (rc == 0)
+            rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("x-amz-copy-source"),
+                             s3w_buf_slice(&px->copy_src), true);
+    }
     /* curl adds these unless told not to; none of them is wanted upstream */
     px->hl = curl_slist_append(px->hl, "Accept:");
     px->hl = curl_slist_append(px->hl, "Expect:");
@@ -1886,6 +1950,14 @@ static void pl_on_head(struct proxy_conn *c)
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
         return;
     }
+    /* A raw '#' starts a fragment for curl, which sends the URL cut there:
+     * the upstream would run another operation than the whole query mapped
+     * to (?versionId=null#&acl authorizes GetObjectAcl, performs GetObject).
+     * No S3 client sends one; a key byte '#' comes as %23 (RFC 3986 3.5). */
+    if (memchr(r->target.ptr, '#', r->target.len)) {
+        px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
+        return;
+    }
     if (r->chunked && !http_request_header(r, "x-amz-decoded-content-length")) {
         /* S3 wants a length; an aws-chunked body may come with
          * Transfer-Encoding: chunked (the SDKs' unsigned-trailer uploads)
@@ -2079,6 +2151,15 @@ static void pl_on_head(struct proxy_conn *c)
     struct s3w_slice payload = S3W_SLICE_LIT(EMPTY_SHA256);
     char hexhash[65];
     bool has_body = s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST");
+    if (r->chunked && (px->anonymous || px->sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
+                       px->sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED)) {
+        /* HTTP chunked framing carries a length only for aws-chunked bodies
+         * (x-amz-decoded-content-length, checked by the decoder); any other
+         * body would go upstream with Content-Length 0 at once - an empty
+         * object written before its hash was checked. S3 wants a length. */
+        px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
+        return;
+    }
     px->up_total = r->content_length;
     if (r->content_length == 0 && !r->chunked) {
         px->bm = BM_NONE;
