@@ -268,6 +268,7 @@ int admin_start(const struct admin_opts *o, struct admin **out)
     snprintf(s.listen_addr, sizeof(s.listen_addr), "%s", o->address ? o->address : "127.0.0.1");
     s.port = o->port;
     s.workers = 1;
+    s.exclusive = true;
     s.header_timeout_ms = 5000;
     s.idle_timeout_ms = 30000;
     s.max_connections = 64; /* probes and scrapers, not clients */

@@ -44,6 +44,9 @@ struct proxy_settings {
      * The parser's own buffer (HTTP_MAX_HEAD, 32 KiB) bounds it from above
      * whatever is configured. */
     size_t max_header_bytes;
+    /* one socket, without SO_REUSEPORT (the admin listener: a second
+     * process of the same user must fail to bind, not share the port) */
+    bool exclusive;
     /* TLS (empty = plain HTTP) */
     char tls_cert[512];
     char tls_key[512];

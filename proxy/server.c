@@ -694,7 +694,7 @@ static void on_wake(uv_async_t *a)
     worker_maybe_finish(w);
 }
 
-static int make_listen_fd(const char *addr, int port, int *bound)
+static int make_listen_fd(const char *addr, int port, bool reuseport, int *bound)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -716,7 +716,7 @@ static int make_listen_fd(const char *addr, int port, int *bound)
     /* SO_REUSEPORT: the kernel spreads new connections over the workers'
      * sockets, so no accept lock and no cross-thread hand-off. */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
         bind(fd, (struct sockaddr *)&ss, sl) != 0) {
         int e = -errno;
         close(fd);
@@ -749,6 +749,8 @@ int proxy_server_init(struct proxy_server *srv,
     srv->handler_ud = handler_ud;
     srv->stop_deadline_ms = 10000;
     int n = settings->workers > 0 ? settings->workers : (int)uv_available_parallelism();
+    if (settings->exclusive)
+        n = 1;
     if (n < 1)
         n = 1;
     if (n > 256)
@@ -771,7 +773,7 @@ int proxy_server_init(struct proxy_server *srv,
         uv_loop_init(&w->loop);
         w->loop.data = w;
         int bound = port;
-        int fd = make_listen_fd(settings->listen_addr, port, &bound);
+        int fd = make_listen_fd(settings->listen_addr, port, !settings->exclusive, &bound);
         if (fd < 0) {
             proxy_log("ERROR", "cannot listen on %s:%d: %s", settings->listen_addr,
                       port, strerror(-fd));
