@@ -349,6 +349,16 @@ static int compile_arn_parts(struct arena *a, struct s3w_slice v, bool vars,
      * so a wildcard never spans a `:` between components [OPS "ARN"]. */
     size_t start = 0, part = 0;
     for (size_t i = 0; i <= v.len && part < ARN_PARTS; i++) {
+        /* a colon inside a policy variable (${aws:PrincipalAccount}) is part
+         * of the key name, not a component separator; its value is then
+         * matched within its component [VARS "arn:aws:iam::${aws:...}"] */
+        if (vars && i + 1 < v.len && v.ptr[i] == '$' && v.ptr[i + 1] == '{') {
+            const char *close = memchr(v.ptr + i, '}', v.len - i);
+            if (close) {
+                i = (size_t)(close - v.ptr);
+                continue;
+            }
+        }
         if (i == v.len || (v.ptr[i] == ':' && part < ARN_PARTS - 1)) {
             if (i == v.len && part != ARN_PARTS - 1)
                 break;
