@@ -16,6 +16,7 @@
 #
 # Env: S3W_DEMO_DIR (/tmp/s3warden-demo: logs, audit log, aws cli profiles),
 #      S3W_DEMO_PORT (7470), S3W_DEMO_MOTO_PORT (7490),
+#      S3W_DEMO_ADMIN_PORT (7480: /healthz, /readyz, /metrics),
 #      S3W_DEMO_SKIP_BUILD=1 with S3W_BIN=... to use an existing binary
 #      (the integration test does this).
 # Everything listens on 127.0.0.1 only.
@@ -26,6 +27,7 @@ root=$PWD
 STATE=${S3W_DEMO_DIR:-/tmp/s3warden-demo}
 PORT=${S3W_DEMO_PORT:-7470}
 MOTO_PORT=${S3W_DEMO_MOTO_PORT:-7490}
+ADMIN_PORT=${S3W_DEMO_ADMIN_PORT:-7480}
 # moto's own signature check (auth on) refuses correctly signed listings with
 # a '/' in the prefix (`aws s3 ls s3://bucket/dir/`) - moto's bug, see
 # DESIGN.md - so the demo runs it with auth off by default; s3warden checks
@@ -109,12 +111,13 @@ do_start() {
   up_sk=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$STATE/moto.env")
 
   # demo.json as shipped, with the ports of this run.
-  "$PY" - "$root/deploy/examples/demo.json" "$STATE/demo.json" "$PORT" "$MOTO_PORT" <<'PY'
+  "$PY" - "$root/deploy/examples/demo.json" "$STATE/demo.json" "$PORT" "$MOTO_PORT" "$ADMIN_PORT" <<'PY'
 import json, sys
-src, dst, port, moto_port = sys.argv[1:]
+src, dst, port, moto_port, admin_port = sys.argv[1:]
 cfg = json.load(open(src))
 cfg["listeners"][0]["port"] = int(port)
 cfg["upstream"]["endpoint"] = f"http://127.0.0.1:{moto_port}"
+cfg["admin"] = {"address": "127.0.0.1", "port": int(admin_port)}
 json.dump(cfg, open(dst, "w"), indent=2)
 PY
   "$BIN" validate --config "$STATE/demo.json" >&2
@@ -181,6 +184,8 @@ EOF
 
 s3warden is running on $ENDPOINT in front of moto_server (127.0.0.1:$MOTO_PORT).
 Config: deploy/examples/demo.json (copy with this run's ports: $STATE/demo.json)
+Health and metrics: curl http://127.0.0.1:$ADMIN_PORT/readyz
+                    curl http://127.0.0.1:$ADMIN_PORT/metrics
 
 The scenario (seeds 000 and 002): acme (111111111111) owns s3://$BUCKET and
 shares it with the role sessions of partner-reader in the partner account

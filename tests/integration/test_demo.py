@@ -18,10 +18,11 @@ class Demo(Case):
     @classmethod
     def setUpClass(cls):
         cls.dir = tmpdir("demo")
-        cls.port, cls.moto_port = free_ports(2)
+        cls.port, cls.moto_port, cls.admin_port = free_ports(3)
         cls.env = dict(os.environ, S3W_DEMO_SKIP_BUILD="1", S3W_BIN=BIN, S3W_PYTHON=PY,
                        S3W_DEMO_DIR=cls.dir, S3W_DEMO_PORT=str(cls.port),
-                       S3W_DEMO_MOTO_PORT=str(cls.moto_port))
+                       S3W_DEMO_MOTO_PORT=str(cls.moto_port),
+                       S3W_DEMO_ADMIN_PORT=str(cls.admin_port))
         on_cleanup(cls.stop)
         cls.start = subprocess.run(["bash", os.path.join(ROOT, "deploy/demo.sh")], env=cls.env,
                                    capture_output=True, text=True, timeout=240)
@@ -67,6 +68,31 @@ class Demo(Case):
             recs = [json.loads(line) for line in f if line.strip()]
         denied = [x for x in recs if x.get("userIdentity", {}).get("principalId") == "AIDAPARTNERINTERN001"]
         self.assertTrue(denied and denied[-1]["decision"] != "Allowed", recs[-3:])
+
+    def test_2b_admin_listener(self):
+        # the demo's admin listener: ready, and the requests above counted
+        # under their operation, decision and deciding policy
+        import urllib.request
+        base = f"http://127.0.0.1:{self.admin_port}"
+        with urllib.request.urlopen(base + "/readyz", timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            lines = r.read().decode().splitlines()
+        self.assertEqual(lines[0], "config: ok")
+        self.assertTrue(lines[1].startswith("credentials: ok"), lines)
+        self.assertTrue(lines[2].startswith("upstream: ok (answered "), lines)
+        self.assertEqual(lines[-1], "ready")
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                samples[name] = float(value)
+        self.assertGreaterEqual(samples.get('s3warden_requests_total{operation="GetObject",'
+                                            'decision="Allowed",status="200"}', 0), 1, text)
+        self.assertGreaterEqual(samples.get('s3warden_policy_denials_total{policy="bucket-policy",'
+                                            'decision="ExplicitlyDenied"}', 0), 1, text)
+        self.assertEqual(samples.get("s3warden_ready"), 1)
 
     def test_3_stop_leaves_nothing_running(self):
         pids = []
