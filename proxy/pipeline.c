@@ -23,6 +23,7 @@
 #include "sigv4.h"
 #include "sigv4a.h"
 #include "sts.h"
+#include "listbuckets.h"
 #include "metrics.h"
 #include "upstream.h"
 
@@ -212,6 +213,7 @@ struct px {
     bool head_sent;
     bool resp_chunked;
     bool resp_collect;   /* DeleteObjects: merge upstream's answer */
+    bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
     int up_status;
     bool up_has_cl;
     struct s3w_buf resp_head;
@@ -920,6 +922,7 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 static void finish_delete(struct px *px);
+static void finish_list_buckets(struct px *px);
 
 /* An upstream error answer, complete: its <Code> (small bodies only, see
  * up_errbody) is the audit record's errorCode. A 403 refusing the proxy's
@@ -969,7 +972,10 @@ static void up_done(struct up_xfer *x, CURLcode rc)
     if (px->up_status >= 300)
         px_upstream_error(px);
     if (px->resp_collect) {
-        finish_delete(px);
+        if (px->list_buckets)
+            finish_list_buckets(px);
+        else
+            finish_delete(px);
         return;
     }
     struct proxy_conn *c = px->c;
@@ -1713,6 +1719,28 @@ static void respond_xml(struct px *px, int status, struct s3w_buf *body)
     s3w_buf_cleanup(&out);
 }
 
+/* ListBuckets: the upstream lists the proxy's own buckets; the caller gets
+ * those its account owns in the config (listbuckets.h). An answer that
+ * cannot be filtered is not passed on. */
+static void finish_list_buckets(struct px *px)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, LISTBUCKETS_MAX_BODY);
+    struct s3w_slice up = s3w_buf_slice(&px->resp_body);
+    if (px->up_status != 200) {
+        s3w_buf_append(&b, up.ptr, up.len); /* an error document */
+        respond_xml(px, px->up_status ? px->up_status : 502, &b);
+    } else if (listbuckets_filter(px->cfg, px->id_set ? px->id.account : S3W_SLICE_NULL, up,
+                                  &b) == 0) {
+        respond_xml(px, 200, &b);
+    } else {
+        proxy_log("WARN", "request_id=%s ListBuckets: the upstream's answer is not a bucket "
+                  "list s3warden can filter; refused", px->reqid);
+        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+    }
+    s3w_buf_cleanup(&b);
+}
+
 static void finish_delete(struct px *px)
 {
     /* merge: upstream's DeleteResult plus our AccessDenied entries */
@@ -2293,6 +2321,12 @@ static void pl_on_head(struct proxy_conn *c)
     /* the caller's signing key is no longer needed once the decoder has its
      * own copy in the chain state */
     s3w_wipe(px->sv.signing_key, sizeof(px->sv.signing_key));
+    if (px->map.op && strcmp(px->map.op->name, "ListBuckets") == 0) {
+        px->list_buckets = true;
+        px->resp_collect = true;
+        s3w_buf_cleanup(&px->resp_body);
+        s3w_buf_init(&px->resp_body, LISTBUCKETS_MAX_BODY);
+    }
     if (start_upstream(px, payload, has_body, NULL) != 0)
         return;
     /* Expect: 100-continue is answered here, after signature and policy */

@@ -94,6 +94,25 @@ class Demo(Case):
                                             'decision="ExplicitlyDenied"}', 0), 1, text)
         self.assertEqual(samples.get("s3warden_ready"), 1)
 
+    def test_2c_list_buckets_shows_the_callers_buckets_only(self):
+        # The upstream holds a bucket the config does not list; S3 lists a
+        # caller's own account's buckets, so through s3warden acme's admin
+        # sees acme-shared only and the partner's user sees none.
+        env = cli_env()
+        env.update(AWS_ACCESS_KEY_ID="moto", AWS_SECRET_ACCESS_KEY="moto")
+        p = subprocess.run(["aws", "--endpoint-url", f"http://127.0.0.1:{self.moto_port}", "s3", "mb",
+                            "s3://upstream-only-bucket"], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        direct = subprocess.run(["aws", "--endpoint-url", f"http://127.0.0.1:{self.moto_port}", "s3", "ls"],
+                                env=env, capture_output=True, text=True, timeout=60).stdout
+        self.assertIn("upstream-only-bucket", direct)
+        r = self.aws("acme-admin", "s3", "ls")
+        self.assertCliOk(r)
+        self.assertEqual([line.split()[-1] for line in r.out.splitlines()], ["acme-shared"])
+        r = self.aws("partner-intern", "s3api", "list-buckets", "--query", "Buckets[].Name", "--output", "json")
+        self.assertCliOk(r)
+        self.assertEqual(json.loads(r.out), [])
+
     def test_3_stop_leaves_nothing_running(self):
         pids = []
         for f in ("s3warden.pid", "moto/moto.pid"):
