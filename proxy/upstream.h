@@ -44,11 +44,13 @@ void up_unpause(struct proxy_worker *w, struct up_xfer *x);
 
 /* ---- small upstream error bodies -------------------------------------------
  * The audit record's errorCode and the credential refresh need the <Code> of
- * an upstream S3 error (<Error><Code>NoSuchKey</Code>...). The body still
- * streams to the client untouched; its first UP_ERRBODY_MAX bytes are also
- * copied here (fixed storage, no allocation). A body that did not fit whole
- * is never parsed: big bodies are not buffered for this. */
-#define UP_ERRBODY_MAX 4096
+ * an upstream S3 error (<Error><Code>NoSuchKey</Code>...). The pipeline
+ * allocates one of these only for an error status; the body streams to the
+ * client while its first UP_ERRBODY_MAX bytes are copied here. A body that
+ * did not fit whole is never parsed: big bodies are not buffered for this.
+ * 16 KiB holds S3's largest credential errors (SignatureDoesNotMatch with
+ * its StringToSign/CanonicalRequest and their byte dumps). */
+#define UP_ERRBODY_MAX (16 * 1024)
 #define UP_ERRCODE_MAX 64
 
 struct up_errbody {
