@@ -182,8 +182,6 @@ struct px {
     bool enc_init;
     struct sigv4_chain_hmac up_chain;
     bool up_chain_init;
-    char *rechunk;
-    size_t rechunk_len;
     struct s3w_buf collect;
 
     /* DeleteObjects */
@@ -545,7 +543,6 @@ static void px_free(struct px *px)
         sigv4_chunked_encoder_cleanup(&px->enc);
     if (px->up_chain_init)
         sigv4_chain_hmac_cleanup(&px->up_chain);
-    free(px->rechunk);
     s3w_buf_cleanup(&px->collect);
     s3w_buf_cleanup(&px->resp_head);
     s3w_buf_cleanup(&px->resp_body);
@@ -1295,6 +1292,11 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         if (erc == 0)
             erc = sigv4_chunked_encoder_init(&px->enc, &encp);
         px->enc_init = erc == 0;
+        /* fixed-size chunks, so the Content-Length is known up front; a
+         * client chunk of exactly that size goes out with its verified
+         * SHA-256 reused (chunked.h, buffered framing) */
+        if (erc == 0)
+            erc = sigv4_chunked_encoder_buffer(&px->enc, PX_RECHUNK);
         if (erc != 0) {
             creds_snapshot_release(snap);
             sigv4_signed_cleanup(&sd);
@@ -1395,17 +1397,10 @@ static void body_fail(struct px *px, int status, const char *code, const char *m
     px_fail(px, status, code, px->err_msg);
 }
 
-static int emit_rechunk(struct px *px)
+static int rechunk_out(void *arg, const void *p, size_t n)
 {
-    char hdr[SIGV4_CHUNK_HDR_MAX];
-    size_t hl = 0;
-    if (sigv4_chunked_encode_chunk(&px->enc, px->rechunk, px->rechunk_len, NULL, hdr, &hl) != 0)
-        return -1;
-    if (bq_push(&px->q, hdr, hl) != 0 || bq_push(&px->q, px->rechunk, px->rechunk_len) != 0 ||
-        bq_push(&px->q, "\r\n", 2) != 0)
-        return -1;
-    px->rechunk_len = 0;
-    return 0;
+    struct px *px = arg;
+    return bq_push(&px->q, p, n);
 }
 
 static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
@@ -1420,28 +1415,16 @@ static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
     }
     /* re-frame: verified bytes go out in fixed-size chunks signed with the
      * proxy's key, so the upstream Content-Length is known in advance */
-    const uint8_t *d = piece->data;
-    size_t n = piece->len;
-    while (n > 0) {
-        size_t take = PX_RECHUNK - px->rechunk_len < n ? PX_RECHUNK - px->rechunk_len : n;
-        memcpy(px->rechunk + px->rechunk_len, d, take);
-        px->rechunk_len += take;
-        d += take;
-        n -= take;
-        if (px->rechunk_len == PX_RECHUNK && emit_rechunk(px) != 0)
-            return -1;
-    }
+    if (piece->len && sigv4_chunked_encode_write(&px->enc, piece->data, piece->len, piece->sha256,
+                                                 rechunk_out, px) != 0)
+        return -1;
     if (piece->last) {
-        if (px->rechunk_len && emit_rechunk(px) != 0)
-            return -1;
         const struct sigv4_trailer *tr = NULL;
         size_t ntr = sigv4_chunked_trailers(px->dec, &tr);
-        struct s3w_buf end;
-        s3w_buf_init(&end, 8192);
-        int rc = sigv4_chunked_encode_finish(&px->enc, tr, ntr, &end);
-        if (rc == 0)
-            rc = bq_push(&px->q, end.ptr, end.len);
-        s3w_buf_cleanup(&end);
+        struct s3w_buf scratch;
+        s3w_buf_init(&scratch, 8192);
+        int rc = sigv4_chunked_encode_write_finish(&px->enc, tr, ntr, &scratch, rechunk_out, px);
+        s3w_buf_cleanup(&scratch);
         if (rc != 0)
             return -1;
         /* the trailers, checksums and signatures verified: the final chunk
@@ -2309,8 +2292,7 @@ static void pl_on_head(struct proxy_conn *c)
             enum sigv4_stream_mode um = sm == SIGV4_STREAM_ECDSA_PAYLOAD ? SIGV4_STREAM_HMAC_PAYLOAD
                                         : sm == SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER
                                             ? SIGV4_STREAM_HMAC_PAYLOAD_TRAILER : sm;
-            px->rechunk = ok ? malloc(PX_RECHUNK) : NULL;
-            if (px->rechunk) {
+            if (ok) {
                 px->passthrough = true;
                 px->smode = um;
                 px->up_total = sigv4_chunked_encoded_length(um, decoded, PX_RECHUNK, 64, tl, ntl);
