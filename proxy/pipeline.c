@@ -199,9 +199,12 @@ struct px {
     /* x-amz-copy-source as sent upstream: rebuilt from the authorized,
      * parsed source with the source bucket's upstream_name */
     struct s3w_buf copy_src;
-    /* an upstream error's first bytes and its <Code> (upstream.h) */
-    struct up_errbody errbody;
+    /* an upstream error's first bytes and its <Code> (upstream.h);
+     * allocated when the upstream answers an error status */
+    struct up_errbody *errbody;
     char up_code[UP_ERRCODE_MAX];
+    uint64_t up_cl;      /* the upstream's Content-Length */
+    bool err_hold;       /* a small 400/403 held whole (px_upstream_error) */
     bool in_cb;          /* inside a curl callback: do not remove the handle */
     /* upstream.first_byte_timeout_ms: armed when the request (with its
      * body) is sent, stopped by the first response header line; its own
@@ -531,6 +534,7 @@ static void px_free(struct px *px)
     curl_slist_free_all(px->hl);
     free(px->url);
     s3w_buf_cleanup(&px->copy_src);
+    free(px->errbody);
     free(px->q.buf);
     if (px->sha)
         EVP_MD_CTX_free(px->sha);
@@ -811,13 +815,29 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
     if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
         const char *sp = memchr(line.ptr, ' ', line.len);
         px->up_status = sp ? atoi(sp + 1) : 0;
+        if (px->up_status >= 300 && !px->errbody)
+            px->errbody = malloc(sizeof(*px->errbody)); /* NULL: no errorCode */
+        if (px->errbody) {
+            px->errbody->len = 0;
+            px->errbody->over = false;
+        }
+        px->up_cl = 0;
         metrics_upstream_answered(shared(px->w)->metrics); /* /readyz */
         s3w_buf_reset(&px->resp_head);
         px->up_has_cl = false;
         return n;
     }
     if (line.len == 0) {
-        if (px->up_status >= 200 && !px->head_sent && !px->resp_collect) {
+        /* A small 400/403 may be S3 refusing the proxy's own credentials,
+         * and then its body names them: ExpiredToken and InvalidToken echo
+         * the session token in <Token-0>, SignatureDoesNotMatch carries the
+         * canonical request with the x-amz-security-token value. Hold it
+         * whole (bounded by UP_ERRBODY_MAX); up_done answers it. */
+        if ((px->up_status == 400 || px->up_status == 403) && px->errbody && px->up_has_cl &&
+            px->up_cl > 0 && px->up_cl <= UP_ERRBODY_MAX && px->c && !px->c->req.is_head &&
+            !px->resp_collect)
+            px->err_hold = true;
+        if (px->up_status >= 200 && !px->head_sent && !px->resp_collect && !px->err_hold) {
             px->in_cb = true;
             start_response_head(px);
             px->in_cb = false;
@@ -840,8 +860,13 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
         name_is(name, "trailer") || name_is(name, "upgrade") ||
         name_is(name, "proxy-connection"))
         return n;
-    if (name_is(name, "content-length"))
+    if (name_is(name, "content-length")) {
         px->up_has_cl = true;
+        px->up_cl = 0;
+        for (size_t i = 0; i < value.len && px->up_cl <= UINT32_MAX; i++)
+            px->up_cl = value.ptr[i] >= '0' && value.ptr[i] <= '9'
+                            ? px->up_cl * 10 + (uint64_t)(value.ptr[i] - '0') : UINT64_MAX;
+    }
     if (name_is(name, "x-amz-request-id"))
         snprintf(px->up_reqid, sizeof(px->up_reqid), "%.*s", (int)value.len, value.ptr);
     if (s3w_buf_append_slice(&px->resp_head, name) != 0 ||
@@ -883,8 +908,12 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
     if (px->resp_collect) {
         if (s3w_buf_append(&px->resp_body, buf, n) != 0)
             return 0;
-        if (px->up_status >= 300)
-            up_errbody_add(&px->errbody, buf, n);
+        if (px->up_status >= 300 && px->errbody)
+            up_errbody_add(px->errbody, buf, n);
+        return n;
+    }
+    if (px->err_hold) {
+        up_errbody_add(px->errbody, buf, n); /* at most up_cl <= the cap */
         return n;
     }
     if (!px->head_sent) {
@@ -900,8 +929,8 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
         px->write_paused = true;
         return CURL_WRITEFUNC_PAUSE;
     }
-    if (px->up_status >= 300)
-        up_errbody_add(&px->errbody, buf, n); /* curl hands these bytes once */
+    if (px->up_status >= 300 && px->errbody)
+        up_errbody_add(px->errbody, buf, n); /* curl hands these bytes once */
     px->in_cb = true;
     if (px->resp_chunked) {
         char hdr[24];
@@ -929,11 +958,14 @@ static void finish_list_buckets(struct px *px);
  * answer as it came. */
 static void px_upstream_error(struct px *px)
 {
-    if (!up_errbody_code(&px->errbody, px->up_code, sizeof(px->up_code)))
+    if (!px->errbody || !up_errbody_code(px->errbody, px->up_code, sizeof(px->up_code)))
         return;
     px->err_code = px->up_code;
     struct creds_mgr *mgr = shared(px->w)->creds;
-    if (px->up_status == 403 && mgr && up_code_is_credential_error(px->up_code)) {
+    /* S3 answers ExpiredToken and InvalidToken with 400, the other two
+     * with 403 (S3 API reference, "List of error codes") */
+    if ((px->up_status == 400 || px->up_status == 403) && mgr &&
+        up_code_is_credential_error(px->up_code)) {
         proxy_log("WARN", "request_id=%s upstream refused the proxy's credentials (%s): refreshing them",
                   px->reqid, px->up_code);
         creds_mgr_refresh_now(mgr);
@@ -975,11 +1007,31 @@ static void up_done(struct up_xfer *x, CURLcode rc)
             finish_delete(px);
         return;
     }
+    if (px->err_hold && px->up_code[0] && up_code_is_credential_error(px->up_code)) {
+        /* the upstream's status and code, none of its body (the proxy's
+         * key id, token, canonical request): no secret in an error */
+        snprintf(px->err_msg, sizeof(px->err_msg),
+                 "The upstream storage service refused s3warden's own credentials (%s); "
+                 "s3warden is fetching new ones. Retry the request.", px->up_code);
+        px_fail(px, px->up_status, px->up_code, px->err_msg);
+        return;
+    }
     struct proxy_conn *c = px->c;
+    /* a write that fails closes c at once, and pl_on_abort would free px
+     * under us: it only detaches while in_cb is set */
+    px->in_cb = true;
     if (!px->head_sent)
         start_response_head(px);
+    if (px->err_hold && px->c)
+        proxy_conn_write(px->c, px->errbody->buf, px->errbody->len); /* held, not a credential error */
     if (px->resp_chunked && px->c)
         proxy_conn_write(px->c, "0\r\n\r\n", 5);
+    px->in_cb = false;
+    if (!px->c) {
+        px_done_audit(px);
+        px_free(px);
+        return;
+    }
     px_done_audit(px);
     px_detach(px);
     px->c = NULL;
@@ -1218,6 +1270,12 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             continue;
         }
         bool sig = header_signed(px, n);
+        /* an anonymous request has no signature to cover its x-amz-*
+         * headers: S3 takes them as sent, and the policy has just been
+         * evaluated on them (a Deny on a Null s3:x-amz-server-side-encryption
+         * passed because of the header, so the upstream must get it) */
+        if (px->anonymous && name_prefix(n, "x-amz-"))
+            sig = true;
         /* pass-through framing headers were verified by the decoder */
         if (px->passthrough && (name_is(n, "x-amz-decoded-content-length") ||
                                 name_is(n, "x-amz-trailer")))

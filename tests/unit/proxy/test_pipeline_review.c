@@ -41,6 +41,8 @@
 
 /* ---- fake upstream ----------------------------------------------------------- */
 #define BIG_ERR_BYTES (48 * 1024)
+#define UP_AKID "AKIAUPSTREAMREVIEW01"
+#define UP_TOKEN "UPSTREAMSESSIONTOKEN0123456789"
 
 static struct {
     pthread_mutex_t mu;
@@ -55,12 +57,19 @@ static struct {
 
 static void up_answer(int fd, const char *head)
 {
-    static const char *const errs[][3] = {
-        /* path marker, status line, S3 error code */
-        { "/err-expired", "403 Forbidden", "ExpiredToken" },
-        { "/err-badkey", "403 Forbidden", "InvalidAccessKeyId" },
-        { "/err-denied", "403 Forbidden", "AccessDenied" },
-        { "/err-nokey", "404 Not Found", "NoSuchKey" },
+    /* S3's credential errors name the credentials they refuse: the token
+     * (<Token-0>), the key id, the canonical request with the token header */
+    static const char *const errs[][4] = {
+        /* path marker, status line, S3 error code, extra elements */
+        { "/err-expired", "400 Bad Request", "ExpiredToken",
+          "<Token-0>" UP_TOKEN "</Token-0>" },
+        { "/err-badkey", "403 Forbidden", "InvalidAccessKeyId",
+          "<AWSAccessKeyId>" UP_AKID "</AWSAccessKeyId>" },
+        { "/err-sig", "403 Forbidden", "SignatureDoesNotMatch",
+          "<AWSAccessKeyId>" UP_AKID "</AWSAccessKeyId><CanonicalRequest>GET\n/real-bkt/err-sig\n\n"
+          "x-amz-security-token:" UP_TOKEN "\n</CanonicalRequest>" },
+        { "/err-denied", "403 Forbidden", "AccessDenied", "" },
+        { "/err-nokey", "404 Not Found", "NoSuchKey", "" },
     };
     char line[256];
     const char *sp = strchr(head, ' ');
@@ -69,11 +78,11 @@ static void up_answer(int fd, const char *head)
     for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
         if (!strstr(line, errs[i][0]))
             continue;
-        char body[512], out[1024];
+        char body[1024], out[2048];
         int bl = snprintf(body, sizeof(body),
                           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
-                          "<Message>upstream says so</Message><RequestId>UPERR</RequestId></Error>",
-                          errs[i][2]);
+                          "<Message>upstream says so</Message>%s<RequestId>UPERR</RequestId></Error>",
+                          errs[i][2], errs[i][3]);
         snprintf(out, sizeof(out),
                  "HTTP/1.1 %s\r\nx-amz-request-id: UPSTREAM1\r\nContent-Type: application/xml\r\n"
                  "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
@@ -153,7 +162,6 @@ static void *up_main(void *arg)
 #define SECRET "reviewSecretKey/0123456789abcdefghijklmn"
 #define ACL_AKID "AKIAREVIEWACLONLY001"
 #define ACL_SECRET "reviewAclOnlySecret/0123456789abcdefghij"
-#define UP_AKID "AKIAUPSTREAMREVIEW01"
 
 static struct proxy_server srv;
 static struct pl_shared sh;
@@ -183,7 +191,16 @@ static struct config *make_config(void)
         "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObjectAcl\","
         "\"s3:GetObjectVersionAcl\"],\"Resource\":\"*\"}]}}]}],"
         "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"},"
-        "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"}]}",
+        "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"},"
+        /* public write, but only server-side encrypted (the usual "deny
+         * unencrypted uploads" statement) */
+        "{\"name\":\"pub\",\"account\":\"111111111111\",\"upstream_name\":\"real-pub\","
+        "\"policy\":{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Sid\":\"PublicWrite\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
+        "\"Resource\":\"arn:aws:s3:::pub/*\"},"
+        "{\"Sid\":\"RequireSSE\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
+        "\"Resource\":\"arn:aws:s3:::pub/*\",\"Condition\":{\"Null\":"
+        "{\"s3:x-amz-server-side-encryption\":\"true\"}}}]}}]}",
         up.port);
     struct config_errors errs;
     config_errors_init(&errs);
@@ -329,6 +346,8 @@ static void snapshot(int *reqs, int *complete)
     pthread_mutex_unlock(&up.mu);
 }
 
+#define assert_prefix(s, p) assert_true(strncmp((s), (p), strlen(p)) == 0)
+
 static void last_head(char *out, size_t cap)
 {
     pthread_mutex_lock(&up.mu);
@@ -366,7 +385,7 @@ static void test_fragment_in_query_refused(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
     char head[8192];
     last_head(head, sizeof(head));
-    assert_true(strncmp(head, "GET /real-bkt/a%23b HTTP/1.1\r\n", 30) == 0);
+    assert_prefix(head, "GET /real-bkt/a%23b HTTP/1.1\r\n");
 }
 
 /* ---- R2: x-amz-copy-source and bucket aliases ----------------------------------- */
@@ -383,7 +402,7 @@ static void test_copy_source_uses_upstream_name(void **state)
     snapshot(&r1, &c1);
     assert_int_equal(r1, r0 + 1);
     last_head(head, sizeof(head));
-    assert_true(strncmp(head, "PUT /real-bkt/dst HTTP/1.1\r\n", 28) == 0);
+    assert_prefix(head, "PUT /real-bkt/dst HTTP/1.1\r\n");
     /* the authorized source (local "src") is upstream "real-src" */
     assert_non_null(strstr(head, "\r\nx-amz-copy-source: /real-src/dir/a%20b.txt?versionId=v1.2\r\n"));
     assert_null(strstr(head, "/src/dir"));
@@ -407,7 +426,7 @@ static void test_copy_source_query_param_mapped(void **state)
     exchange(req, "\r\n\r\n");
     last_head(head, sizeof(head));
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
-    assert_true(strncmp(head, "PUT /real-bkt/dst3 HTTP/1.1\r\n", 29) == 0);
+    assert_prefix(head, "PUT /real-bkt/dst3 HTTP/1.1\r\n");
     assert_non_null(strstr(head, "\r\nx-amz-copy-source: /real-src/k3\r\n"));
 }
 
@@ -433,6 +452,43 @@ static void test_te_chunked_plain_payload_refused(void **state)
         assert_int_equal(r1, r0);
         assert_int_equal(c1, c0);
     }
+}
+
+/* ---- R6: anonymous x-amz-* headers ----------------------------------------------- */
+static void test_anonymous_amz_header_forwarded(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    char head[8192];
+    snapshot(&r0, &c0);
+    /* without the header the bucket policy's Deny fires */
+    snprintf(req, sizeof(req), "PUT /pub/plain HTTP/1.1\r\nHost: %s\r\nContent-Length: 4\r\n\r\ndata",
+             host);
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+    /* with it the policy allows - on the condition that the upstream
+     * encrypts: the header the policy saw must reach it (an anonymous
+     * request has no signature, so S3 takes its x-amz-* headers as sent) */
+    snprintf(req, sizeof(req),
+             "PUT /pub/sealed HTTP/1.1\r\nHost: %s\r\nx-amz-server-side-encryption: AES256\r\n"
+             "Content-Length: 4\r\n\r\ndata", host);
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0 + 1);
+    last_head(head, sizeof(head));
+    assert_prefix(head, "PUT /real-pub/sealed HTTP/1.1\r\n");
+    assert_non_null(strstr(head, "\r\nx-amz-server-side-encryption: AES256\r\n"));
+    /* still never the caller's own authentication material */
+    snprintf(req, sizeof(req),
+             "PUT /pub/tok HTTP/1.1\r\nHost: %s\r\nx-amz-server-side-encryption: AES256\r\n"
+             "x-amz-security-token: CALLERTOKEN\r\nContent-Length: 4\r\n\r\ndata", host);
+    exchange(req, "\r\n\r\n");
+    last_head(head, sizeof(head));
+    assert_null(strstr(head, "CALLERTOKEN"));
 }
 
 /* ---- gap (a): refresh the proxy's credentials on a credential error ------------- */
@@ -463,24 +519,36 @@ static void test_upstream_denied_no_refresh(void **state)
     build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/err-denied", NULL, NULL, "", "", "");
     exchange(req, "</Error>");
     assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
-    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+    /* held (a small 403) and then passed on as it came */
+    assert_non_null(strstr(resp, "<Error><Code>AccessDenied</Code><Message>upstream says so"
+                                 "</Message><RequestId>UPERR</RequestId></Error>"));
     assert_false(refreshed_within(n0, 1300));
 }
 
 static void test_upstream_expired_token_refreshes(void **state)
 {
     (void)state;
-    static const char *const paths[] = { "/bkt/err-expired", "/bkt/err-badkey" };
-    static const char *const codes[] = { "<Code>ExpiredToken</Code>", "<Code>InvalidAccessKeyId</Code>" };
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const paths[] = { "/bkt/err-expired", "/bkt/err-badkey", "/bkt/err-sig" };
+    static const char *const status[] = { "HTTP/1.1 400 Bad Request\r\n", "HTTP/1.1 403 Forbidden\r\n",
+                                          "HTTP/1.1 403 Forbidden\r\n" };
+    static const char *const codes[] = { "ExpiredToken", "InvalidAccessKeyId", "SignatureDoesNotMatch" };
+    for (size_t i = 0; i < 3; i++) {
         usleep(1100 * 1000);
         uint64_t n0 = attempts();
         build(req, sizeof(req), AKID, SECRET, "GET", paths[i], NULL, NULL, "", "", "");
         exchange(req, "</Error>");
-        /* the client still gets the upstream's answer */
-        assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
-        assert_non_null(strstr(resp, codes[i]));
-        assert_non_null(strstr(resp, "<RequestId>UPERR</RequestId>"));
+        /* the client gets the upstream's status and code... */
+        assert_non_null(strstr(resp, status[i]));
+        char want[512];
+        snprintf(want, sizeof(want),
+                 "<Error><Code>%s</Code><Message>The upstream storage service refused s3warden&apos;s "
+                 "own credentials (%s); s3warden is fetching new ones. Retry the request.</Message>",
+                 codes[i], codes[i]);
+        assert_non_null(strstr(resp, want));
+        /* ...and none of what names the proxy's credentials */
+        assert_null(strstr(resp, UP_TOKEN));
+        assert_null(strstr(resp, UP_AKID));
+        assert_null(strstr(resp, "UPERR"));
         assert_true(refreshed_within(n0, 2500));
     }
 }
@@ -617,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_copy_source_uses_upstream_name),
         cmocka_unit_test(test_copy_source_query_param_mapped),
         cmocka_unit_test(test_te_chunked_plain_payload_refused),
+        cmocka_unit_test(test_anonymous_amz_header_forwarded),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_audit_upstream_error_code),
