@@ -884,6 +884,7 @@ static unsigned action_types(struct s3w_slice act)
         { "s3:putbucketacl", 1u << S3MAP_R_BUCKET },
         { "s3:putbucketobjectlockconfiguration", 1u << S3MAP_R_BUCKET },
         { "s3:putbucketownershipcontrols", 1u << S3MAP_R_BUCKET },
+        { "s3:tagresource", 1u << S3MAP_R_BUCKET },
     };
     unsigned t = 0;
     for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
@@ -936,6 +937,7 @@ static bool known_s3_action(struct s3w_slice pattern)
         "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention", "s3:GetObjectVersion",
         "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketObjectLockConfiguration",
         "s3:PutBucketOwnershipControls", "s3:PutObjectVersionAcl", "s3:PutObjectVersionTagging",
+        "s3:TagResource", /* CreateBucket with tags (s3map.c create_bucket_keys) */
     };
     for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
         if (action_glob(pattern, extra[i]))

@@ -1513,17 +1513,16 @@ int s3map_parse_delete(struct s3w_slice body, char *scratch, size_t scratch_cap,
 
 /* ---- PutObjectTagging body ------------------------------------------------------ */
 
-static int parse_tagging(struct xp *x, struct s3map_tag_set *out)
+/* <Tag><Key>k</Key><Value>v</Value></Tag>... up to and including </list>
+ * (the list's opening tag already read, '>' included) into tags[0..cap). */
+static int parse_tag_entries(struct xp *x, const char *list, struct s3map_qparam *tags,
+                             size_t cap, size_t *n)
 {
-    if (xp_prolog_root(x, "Tagging") || !xp_skip(x) || !xp_open(x, "TagSet"))
-        return S3MAP_E_MALFORMED_XML;
-    bool empty = xp_lit(x, "/>"); /* an empty set removes every tag */
-    if (!empty && !xp_lit(x, ">"))
-        return S3MAP_E_MALFORMED_XML;
-    while (!empty) {
+    *n = 0;
+    for (;;) {
         if (!xp_skip(x))
             return S3MAP_E_MALFORMED_XML;
-        if (xp_close(x, "TagSet"))
+        if (xp_close(x, list))
             break;
         if (!xp_open(x, "Tag") || !xp_lit(x, ">"))
             return S3MAP_E_MALFORMED_XML;
@@ -1548,12 +1547,26 @@ static int parse_tagging(struct xp *x, struct s3map_tag_set *out)
         }
         if (!hk || !hv)
             return S3MAP_E_MALFORMED_XML;
-        if (out->n == S3MAP_MAX_TAGS)
+        if (*n == cap)
             return S3MAP_E_INVALID_TAG; /* "Object tags cannot be greater than 10" */
-        out->tags[out->n].name = k;
-        out->tags[out->n].value = v.ptr ? v : S3W_SLICE_LIT("");
-        out->n++;
+        tags[*n].name = k;
+        tags[*n].value = v.ptr ? v : S3W_SLICE_LIT("");
+        (*n)++;
     }
+    return S3MAP_OK;
+}
+
+static int parse_tagging(struct xp *x, struct s3map_tag_set *out)
+{
+    out->n = 0;
+    if (xp_prolog_root(x, "Tagging") || !xp_skip(x) || !xp_open(x, "TagSet"))
+        return S3MAP_E_MALFORMED_XML;
+    bool empty = xp_lit(x, "/>"); /* an empty set removes every tag */
+    if (!empty && !xp_lit(x, ">"))
+        return S3MAP_E_MALFORMED_XML;
+    int rc;
+    if (!empty && (rc = parse_tag_entries(x, "TagSet", out->tags, S3MAP_MAX_TAGS, &out->n)))
+        return rc;
     if (!xp_skip(x) || !xp_close(x, "Tagging") || !xp_skip(x) || x->p != x->end)
         return S3MAP_E_MALFORMED_XML;
     /* the tag rules proper (lengths, duplicates) */
@@ -1666,6 +1679,99 @@ static int xp_flat_doc(struct xp *x, const char *root, const char *const *names,
     return S3MAP_OK;
 }
 
+/*
+ * CreateBucket: <CreateBucketConfiguration> with LocationConstraint and Tags
+ * (Location and Bucket are for directory buckets: skipped). The service
+ * authorization reference lists aws:RequestTag/${TagKey} and aws:TagKeys for
+ * s3:CreateBucket; "included in the request context when tags are passed in
+ * the request" [KEYS aws:RequestTag]. Left absent, a Deny on a forbidden tag
+ * never fired and a ForAllValues allow-list of tag keys held vacuously.
+ * Bucket tags: at most 50, key 1..128 and value 0..256 characters, keys
+ * unique (S3 User Guide, bucket tagging); equal ignoring case is refused too,
+ * as for object tags (condition key names are case-insensitive).
+ */
+static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k,
+                              struct policy_context *ctx)
+{
+    static const char pfx[] = "aws:RequestTag/";
+    struct s3map_qparam tags[S3MAP_MAX_BUCKET_TAGS];
+    size_t n = 0;
+    struct s3w_slice loc = S3W_SLICE_NULL;
+    bool have_tags = false;
+    int rc;
+    if (xp_prolog_root(x, "CreateBucketConfiguration"))
+        return S3MAP_E_MALFORMED_XML;
+    for (;;) {
+        if (!xp_skip(x))
+            return S3MAP_E_MALFORMED_XML;
+        if (xp_close(x, "CreateBucketConfiguration"))
+            break;
+        if (xp_open(x, "LocationConstraint")) {
+            if (loc.ptr || !xp_element_text(x, "LocationConstraint", &loc))
+                return S3MAP_E_MALFORMED_XML;
+            if (!loc.ptr)
+                loc = S3W_SLICE_LIT("");
+        } else if (xp_open(x, "Tags")) {
+            if (have_tags)
+                return S3MAP_E_MALFORMED_XML;
+            have_tags = true;
+            if (xp_lit(x, "/>"))
+                continue;
+            if (!xp_lit(x, ">"))
+                return S3MAP_E_MALFORMED_XML;
+            if ((rc = parse_tag_entries(x, "Tags", tags, S3MAP_MAX_BUCKET_TAGS, &n))) {
+                if (rc == S3MAP_E_INVALID_TAG)
+                    res->detail = "Bucket tags cannot be greater than 50";
+                return rc;
+            }
+        } else if (!xp_skip_element(x, 8)) {
+            return S3MAP_E_MALFORMED_XML;
+        }
+    }
+    if (!xp_skip(x) || x->p != x->end)
+        return S3MAP_E_MALFORMED_XML;
+    if (loc.ptr && (k & S3MAP_K_LOCATION_CONSTRAINT) &&
+        (rc = ctx_set(ctx, "s3:locationconstraint", loc)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (tags[i].name.len == 0 || utf8_chars(tags[i].name) > 128 ||
+            utf8_chars(tags[i].value) > 256) {
+            res->detail = "tag key or value length";
+            return S3MAP_E_INVALID_TAG;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (s3w_slice_eq_nocase(tags[j].name, tags[i].name)) {
+                res->detail = "Cannot provide multiple Tags with the same key";
+                return S3MAP_E_INVALID_TAG;
+            }
+        res->bucket_tag_keys[i] = tags[i].name;
+        size_t kl = sizeof pfx - 1 + tags[i].name.len;
+        char *kp = scratch_take(res, kl);
+        if (!kp)
+            return S3MAP_E_TOO_BIG;
+        memcpy(kp, pfx, sizeof pfx - 1);
+        memcpy(kp + sizeof pfx - 1, tags[i].name.ptr, tags[i].name.len);
+        if (policy_context_set(ctx, s3w_slice(kp, kl), tags[i].value))
+            return S3MAP_E_CONTEXT_FULL;
+    }
+    /* aws:TagKeys only when tags were passed: "included ... when tags are
+     * passed in the request"; <Tags/> passes an empty set */
+    if (have_tags &&
+        policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), res->bucket_tag_keys, n))
+        return S3MAP_E_CONTEXT_FULL;
+    /* "You must have the s3:TagResource permission to create a general
+     * purpose bucket with tags" (API reference, CreateBucketConfiguration
+     * Tags): a second authorization on the bucket, as x-amz-acl adds
+     * s3:PutBucketAcl */
+    if (n > 0) {
+        if (res->nauthz == 0)
+            return S3MAP_E_INVALID_ARGUMENT; /* not mapped: decide nothing */
+        if ((rc = add_authz(res, "s3:TagResource", res->authz[0].resource)))
+            return rc;
+    }
+    return S3MAP_OK;
+}
+
 static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
                      struct policy_context *ctx)
 {
@@ -1704,17 +1810,8 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
             return rc;
         return S3MAP_OK;
     }
-    if (!strcmp(a, "s3:CreateBucket")) {
-        /* Location, Bucket (directory buckets) and Tags are not keys here */
-        static const char *const names[] = { "LocationConstraint" };
-        struct s3w_slice v[1];
-        if ((rc = xp_flat_doc(x, "CreateBucketConfiguration", names, v, 1, true)))
-            return rc;
-        if (v[0].ptr && (k & S3MAP_K_LOCATION_CONSTRAINT) &&
-            (rc = ctx_set(ctx, "s3:locationconstraint", v[0])))
-            return rc;
-        return S3MAP_OK;
-    }
+    if (!strcmp(a, "s3:CreateBucket"))
+        return create_bucket_keys(res, x, k, ctx);
     return S3MAP_OK;
 }
 

@@ -57,6 +57,7 @@
 #define S3MAP_MAX_QUERY_BYTES 8192    /* raw query string */
 #define S3MAP_MAX_QUERY_PARAMS 64
 #define S3MAP_MAX_TAGS 10             /* S3: at most 10 tags per object */
+#define S3MAP_MAX_BUCKET_TAGS 50      /* S3: at most 50 tags per bucket */
 #define S3MAP_MAX_AUTHZ 12            /* authorizations per request (not per key) */
 /* "arn:aws:s3:::" + bucket + "/" + key */
 #define S3MAP_ARN_MAX (13 + S3MAP_MAX_BUCKET_BYTES + 1 + S3MAP_MAX_KEY_BYTES)
@@ -289,6 +290,7 @@ struct s3map_result {
     struct s3map_qparam q[S3MAP_MAX_QUERY_PARAMS];
     size_t nq;
     struct s3w_slice tag_keys[S3MAP_MAX_TAGS];
+    struct s3w_slice bucket_tag_keys[S3MAP_MAX_BUCKET_TAGS]; /* aws:TagKeys, CreateBucket */
     struct s3w_slice hval[S3MAP_TRACKED_HEADERS]; /* headers the mapping reads */
     uint32_t hseen, hdup;
     size_t scratch_used;
@@ -406,7 +408,10 @@ int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *
  *                      s3:object-lock-retain-until-date, s3:object-lock-remaining-retention-days
  *   PutObjectLegalHold <LegalHold><Status/></LegalHold>                 -> s3:object-lock-legal-hold
  *   CreateBucket       <CreateBucketConfiguration><LocationConstraint/> -> s3:locationconstraint
- *                      (an empty body is fine: us-east-1, key absent)
+ *                      <Tags><Tag><Key/><Value/></Tag>..</Tags>          -> aws:RequestTag/<k>,
+ *                                                                        aws:TagKeys, and one
+ *                      more authorization, s3:TagResource on the bucket (res->authz)
+ *                      (an empty body is fine: us-east-1, keys absent)
  * Values are decoded into scratch (>= body.len bytes), which the context then
  * borrows, like res. now_ms as in s3map_conn_facts. Errors:
  * S3MAP_E_MALFORMED_XML, S3MAP_E_INVALID_TAG, S3MAP_E_TOO_BIG (body over

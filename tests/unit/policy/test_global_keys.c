@@ -673,6 +673,157 @@ static void test_aws_example_network_perimeter(void **state)
     policy_free(bucket);
 }
 
+/* ---- CreateBucket with tags: aws:RequestTag/<k>, aws:TagKeys, s3:TagResource ---- */
+
+static char body_scratch[8192];
+
+static int create_bucket(struct policy_context *ctx, const char *body)
+{
+    int rc;
+    mreq = (struct s3map_request){ S3W_SLICE_LIT("PUT"), S3W_SLICE_LIT("b"), S3W_SLICE_LIT(""),
+                                   S3W_SLICE_LIT(""), NULL, 0 };
+    policy_context_init(ctx);
+    struct s3map_conn_facts f = { .tls_version = S3W_SLICE_LIT("1.3"), .now_ms = 1700000000000LL,
+                                  .auth_type = S3MAP_AUTH_HEADER, .sig_version = S3MAP_SIG_V4,
+                                  .signature_age_ms = -1,
+                                  .resource_account = S3W_SLICE_LIT("111111111111") };
+    if ((rc = s3map_map(&mreq, &mres)) || (rc = s3map_fill_context(&mres, &mreq, &f, ctx)))
+        return rc;
+    assert_string_equal(mres.op->actions[0], "s3:CreateBucket");
+    return s3map_body_context(&mres, s3w_slice_cstr(body), body_scratch, sizeof body_scratch,
+                              1700000000000LL, ctx);
+}
+
+static void test_create_bucket_tags(void **state)
+{
+    (void)state;
+    static struct policy_context c;
+    assert_int_equal(create_bucket(&c, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/"
+                                       "doc/2006-03-01/\"><LocationConstraint>eu-west-1"
+                                       "</LocationConstraint><Tags><Tag><Key>team</Key><Value>blue"
+                                       "</Value></Tag><Tag><Key>env</Key><Value/></Tag></Tags>"
+                                       "</CreateBucketConfiguration>"), S3MAP_OK);
+    assert_ctx(&c, "s3:locationconstraint", "eu-west-1");
+    assert_ctx(&c, "aws:RequestTag/team", "blue");
+    assert_ctx(&c, "aws:requesttag/env", ""); /* key names are case-insensitive */
+    const struct policy_ctx_entry *e = policy_context_get(&c, S3W_SLICE_LIT("aws:TagKeys"));
+    assert_non_null(e);
+    assert_true(e->multi);
+    assert_int_equal(e->nvalues, 2);
+    assert_true(s3w_slice_eq_cstr(e->values[0], "team") && s3w_slice_eq_cstr(e->values[1], "env"));
+    /* "You must have the s3:TagResource permission to create a general
+     * purpose bucket with tags" (API reference) */
+    assert_int_equal(mres.nauthz, 2);
+    assert_true(s3w_slice_eq_cstr(mres.authz[0].action, "s3:CreateBucket"));
+    assert_true(s3w_slice_eq_cstr(mres.authz[1].action, "s3:TagResource"));
+    assert_true(s3w_slice_eq_cstr(mres.authz[1].resource, "arn:aws:s3:::b"));
+
+    /* an empty <Tags/> passes an empty set: aws:TagKeys present and empty,
+     * no tag to authorize */
+    assert_int_equal(create_bucket(&c, "<CreateBucketConfiguration><Tags/>"
+                                       "</CreateBucketConfiguration>"), S3MAP_OK);
+    e = policy_context_get(&c, S3W_SLICE_LIT("aws:TagKeys"));
+    assert_non_null(e);
+    assert_int_equal(e->nvalues, 0);
+    assert_int_equal(mres.nauthz, 1);
+    /* no Tags element: no tag keys at all */
+    assert_int_equal(create_bucket(&c, "<CreateBucketConfiguration><LocationConstraint>eu-west-1"
+                                       "</LocationConstraint></CreateBucketConfiguration>"), S3MAP_OK);
+    assert_null(policy_context_get(&c, S3W_SLICE_LIT("aws:TagKeys")));
+    assert_int_equal(mres.nauthz, 1);
+
+    /* refused: a second Tags, keys equal ignoring case, 51 tags */
+    assert_int_equal(create_bucket(&c, "<CreateBucketConfiguration><Tags/><Tags/>"
+                                       "</CreateBucketConfiguration>"), S3MAP_E_MALFORMED_XML);
+    assert_int_equal(create_bucket(&c, "<CreateBucketConfiguration><Tags><Tag><Key>Env</Key><Value>1"
+                                       "</Value></Tag><Tag><Key>env</Key><Value>2</Value></Tag>"
+                                       "</Tags></CreateBucketConfiguration>"), S3MAP_E_INVALID_TAG);
+    char big[4096];
+    size_t o = (size_t)snprintf(big, sizeof big, "<CreateBucketConfiguration><Tags>");
+    for (int i = 0; i < 51; i++)
+        o += (size_t)snprintf(big + o, sizeof big - o, "<Tag><Key>k%d</Key><Value>v</Value></Tag>", i);
+    snprintf(big + o, sizeof big - o, "</Tags></CreateBucketConfiguration>");
+    assert_int_equal(create_bucket(&c, big), S3MAP_E_INVALID_TAG);
+    assert_string_equal(mres.detail, "Bucket tags cannot be greater than 50");
+}
+
+/* A tag guardrail on CreateBucket now applies: before, aws:TagKeys was
+ * absent, so the Deny never fired and the ForAllValues allow-list held. */
+static void test_create_bucket_tag_policy(void **state)
+{
+    (void)state;
+    struct policy *id = NULL;
+    assert_int_equal(
+        compile_kind("{\"Version\":\"2012-10-17\",\"Statement\":["
+                     "{\"Effect\":\"Allow\",\"Action\":[\"s3:CreateBucket\",\"s3:TagResource\"],"
+                     "\"Resource\":\"*\",\"Condition\":{\"ForAllValues:StringEquals\":"
+                     "{\"aws:TagKeys\":[\"team\",\"env\"]}}},"
+                     "{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":"
+                     "{\"StringEquals\":{\"aws:RequestTag/env\":\"prod\"}}}]}",
+                     POLICY_KIND_IDENTITY, &id), POLICY_OK);
+    static const struct {
+        const char *tags;
+        enum policy_decision want;
+    } tcases[] = {
+        { "<Tag><Key>team</Key><Value>blue</Value></Tag>", POLICY_ALLOWED },
+        { "<Tag><Key>owner</Key><Value>x</Value></Tag>", POLICY_IMPLICIT_DENY },
+        { "<Tag><Key>env</Key><Value>prod</Value></Tag>", POLICY_EXPLICIT_DENY },
+    };
+    for (size_t i = 0; i < sizeof tcases / sizeof tcases[0]; i++) {
+        static struct policy_context c;
+        char body[512], scratch[64];
+        snprintf(body, sizeof body, "<CreateBucketConfiguration><Tags>%s</Tags>"
+                 "</CreateBucketConfiguration>", tcases[i].tags);
+        assert_int_equal(create_bucket(&c, body), S3MAP_OK);
+        assert_int_equal(policy_context_set_principal(&c, &alice, scratch, sizeof scratch),
+                         POLICY_OK);
+        const struct policy *ids[1] = { id };
+        struct policy_set set = { .identity = ids, .nidentity = 1 };
+        /* every authorization must be allowed, the proxy's rule */
+        enum policy_decision got = POLICY_ALLOWED;
+        for (size_t a = 0; a < mres.nauthz && got == POLICY_ALLOWED; a++) {
+            struct policy_request rq = { .principal = &alice, .action = mres.authz[a].action,
+                                         .resource = mres.authz[a].resource,
+                                         .resource_account = S3W_SLICE_LIT("111111111111"),
+                                         .ctx = &c };
+            struct policy_result res;
+            assert_int_equal(policy_evaluate(&set, &rq, &res), POLICY_OK);
+            got = res.decision;
+        }
+        if (got != tcases[i].want)
+            fail_msg("case %zu: decision %d, want %d", i, got, tcases[i].want);
+    }
+    policy_free(id);
+
+    /* Allowed CreateBucket but not TagResource: a tagged CreateBucket is denied */
+    assert_int_equal(compile_kind("{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":"
+                                  "\"Allow\",\"Action\":\"s3:CreateBucket\",\"Resource\":\"*\"}}",
+                                  POLICY_KIND_IDENTITY, &id), POLICY_OK);
+    assert_int_equal(diags.n, 0);
+    static struct policy_context c;
+    char scratch[64];
+    assert_int_equal(create_bucket(&c, "<CreateBucketConfiguration><Tags><Tag><Key>team</Key>"
+                                       "<Value>blue</Value></Tag></Tags></CreateBucketConfiguration>"),
+                     S3MAP_OK);
+    assert_int_equal(policy_context_set_principal(&c, &alice, scratch, sizeof scratch), POLICY_OK);
+    const struct policy *ids[1] = { id };
+    struct policy_set set = { .identity = ids, .nidentity = 1 };
+    struct policy_request rq = { .principal = &alice, .action = mres.authz[1].action,
+                                 .resource = mres.authz[1].resource,
+                                 .resource_account = S3W_SLICE_LIT("111111111111"), .ctx = &c };
+    struct policy_result res;
+    assert_int_equal(policy_evaluate(&set, &rq, &res), POLICY_OK);
+    assert_int_equal(res.decision, POLICY_IMPLICIT_DENY);
+    policy_free(id);
+    /* s3:TagResource is an action s3warden authorizes: no "misspelt?" warning */
+    assert_int_equal(compile_kind("{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":"
+                                  "\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:TagResource\","
+                                  "\"Resource\":\"arn:aws:s3:::b\"}}", POLICY_KIND_RESOURCE, &id),
+                     POLICY_OK);
+    assert_int_equal(diags.n, 0);
+    policy_free(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +839,8 @@ int main(void)
         cmocka_unit_test(test_via_aws_service_deny_fires),
         cmocka_unit_test(test_principal_is_aws_service_deny_fires),
         cmocka_unit_test(test_aws_example_network_perimeter),
+        cmocka_unit_test(test_create_bucket_tags),
+        cmocka_unit_test(test_create_bucket_tag_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
