@@ -87,9 +87,8 @@ static const struct global_key global_keys[] = {
     { "aws:SourceVpc", KEY_UNKNOWABLE, VPCE },
     { "aws:SourceVpcArn", KEY_UNKNOWABLE, VPCE },
     { "aws:SourceVpce", KEY_UNKNOWABLE, VPCE },
-    /* set by STS AssumeRole/TagSession (config/sts.c). Gap: AWS also sets
-     * it (and aws:RequestTag/..) on s3:CreateBucket with tags, which s3map
-     * does not fill yet */
+    /* set by STS AssumeRole/TagSession (config/sts.c) and, with
+     * aws:RequestTag/<k>, by s3map for CreateBucket with tags */
     { "aws:TagKeys", KEY_SET, NULL },
     { "aws:TokenIssueTime", KEY_SET, NULL },
     { "aws:UserAgent", KEY_SET, NULL },
