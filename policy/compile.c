@@ -692,27 +692,9 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
 
 /* ---- global keys s3warden cannot supply ------------------------------------ */
 /*
- * A global key AWS derives from facts the proxy cannot see (keys.c,
- * policy_key_unknowable: Organizations membership, VPC endpoints, resource
- * tags) is absent from every request here, while on AWS it may hold any
- * value. Conditions AND within a statement, so the direction of one
- * condition decides: its answer with the key absent is what s3warden always
- * gets, and AWS may get either answer.
- *  - Deny, false when absent: the Deny never applies where AWS may deny -
- *    fail open, an ERROR. True when absent (negated operators, ...IfExists,
- *    ForAllValues, Null true): it applies to every request it otherwise
- *    matches, more than on AWS - kept, with a WARNING.
- *  - Allow, true when absent: grants where AWS may refuse - an ERROR.
- *    False when absent: never grants - kept, with a WARNING.
- * The absent-key answer comes from the evaluator itself (cond_eval with no
- * context), so this check cannot drift from evaluation (IAM-SEMANTICS.md
- * §4.3, §4.4). Where §4.4 is UNCONFIRMED (ForAnyValue with a negated
- * operator) the evaluator answers false, the reading that denies: a Deny so
- * written is refused, an Allow never grants.
- */
-/*
- * A policy variable naming such a key (${aws:PrincipalOrgID}) has no value
- * here. Without a default the entry or value holding it matches nothing
+ * A policy variable naming a global key s3warden cannot supply (keys.c,
+ * policy_key_unknowable), ${aws:PrincipalOrgID} say, has no value here.
+ * Without a default the entry or value holding it matches nothing
  * (IAM-SEMANTICS.md §5; eval.c resource_matches, condition.c match_one):
  *  - in Resource, or in a condition value of a plain operator, the
  *    statement applies to fewer requests than on AWS (`narrows`): an ERROR
@@ -761,6 +743,25 @@ static bool check_unknowable_vars(struct cctx *c, const struct stmt *st,
     return ok;
 }
 
+/*
+ * A global key AWS derives from facts the proxy cannot see (keys.c,
+ * policy_key_unknowable: Organizations membership, VPC endpoints, resource
+ * tags) is absent from every request here, while on AWS it may hold any
+ * value. Conditions AND within a statement, so the direction of one
+ * condition decides: its answer with the key absent is what s3warden always
+ * gets, and AWS may get either answer.
+ *  - Deny, false when absent: the Deny never applies where AWS may deny -
+ *    fail open, an ERROR. True when absent (negated operators, ...IfExists,
+ *    ForAllValues, Null true): it applies to every request it otherwise
+ *    matches, more than on AWS - kept, with a WARNING.
+ *  - Allow, true when absent: grants where AWS may refuse - an ERROR.
+ *    False when absent: never grants - kept, with a WARNING.
+ * The absent-key answer comes from the evaluator itself (cond_eval with no
+ * context), so this check cannot drift from evaluation (IAM-SEMANTICS.md
+ * §4.3, §4.4). Where §4.4 is UNCONFIRMED (ForAnyValue with a negated
+ * operator) the evaluator answers false, the reading that denies: a Deny so
+ * written is refused, an Allow never grants.
+ */
 static bool check_unknowable_key(struct cctx *c, const struct stmt *st, const struct cond *cd,
                                  const struct cond_key *k, const char *path, bool arr)
 {
