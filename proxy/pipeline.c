@@ -40,6 +40,11 @@
 #define PX_MAX_POLICIES 64
 #define PX_DELETE_RESP_MAX ((size_t)4 << 20)
 #define PX_RECHUNK ((size_t)64 << 10) /* upstream aws-chunked chunk size */
+/* The largest body sent upstream: S3's limit for one PUT (PutObject,
+ * UploadPart: 5 GiB, S3 User Guide "Uploading objects"), far below what a
+ * curl_off_t holds - a Content-Length of 2^63 or more was a negative
+ * INFILESIZE, and curl sent the request with no framing at all. */
+#define PX_MAX_BODY ((uint64_t)5 << 30)
 
 static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -2229,6 +2234,10 @@ static void pl_on_head(struct proxy_conn *c)
         px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
         return;
     }
+    if (r->content_length > PX_MAX_BODY) {
+        px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
+        return;
+    }
     px->up_total = r->content_length;
     if (r->content_length == 0 && !r->chunked) {
         px->bm = BM_NONE;
@@ -2287,6 +2296,10 @@ static void pl_on_head(struct proxy_conn *c)
                 return;
             }
             decoded = decoded * 10 + (uint64_t)(d - '0');
+        }
+        if (decoded > PX_MAX_BODY) {
+            px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
+            return;
         }
         const struct http_header *tr = http_request_header(r, "x-amz-trailer");
         struct sigv4_chunked_params cp = {

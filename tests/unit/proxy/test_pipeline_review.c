@@ -454,6 +454,46 @@ static void test_te_chunked_plain_payload_refused(void **state)
     }
 }
 
+/* ---- R7: body lengths curl cannot carry ----------------------------------------- */
+static void test_body_length_capped(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    /* Content-Length >= 2^63 is a negative curl_off_t: curl sent the PUT
+     * with no framing at all - an empty object at once, and the client's
+     * "body" raw on the upstream connection (a smuggled request) */
+    static const char *const lens[] = { "9223372036854775808", "18446744073709551615",
+                                        "5368709121" /* 5 GiB + 1: S3's single-PUT limit */ };
+    for (size_t i = 0; i < 3; i++) {
+        snapshot(&r0, &c0);
+        char framing[64];
+        snprintf(framing, sizeof(framing), "Content-Length: %s\r\n", lens[i]);
+        build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/huge", NULL, "UNSIGNED-PAYLOAD", framing,
+              "", "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+        assert_non_null(strstr(resp, "<Code>EntityTooLarge</Code><Message>Your proposed upload "
+                                     "exceeds the maximum allowed object size.</Message>"));
+        snapshot(&r1, &c1);
+        assert_int_equal(r1, r0);
+    }
+    /* the same through x-amz-decoded-content-length (aws-chunked) */
+    static const char *const dlens[] = { "9223372036854775808", "5368709121" };
+    for (size_t i = 0; i < 2; i++) {
+        snapshot(&r0, &c0);
+        char hdrs[160];
+        snprintf(hdrs, sizeof(hdrs),
+                 "Content-Encoding: aws-chunked\r\nx-amz-decoded-content-length: %s\r\n", dlens[i]);
+        build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/huge-chunked", hdrs,
+              "STREAMING-UNSIGNED-PAYLOAD-TRAILER", NULL, "", "5\r\nhello\r\n0\r\n\r\n");
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+        assert_non_null(strstr(resp, "<Code>EntityTooLarge</Code>"));
+        snapshot(&r1, &c1);
+        assert_int_equal(r1, r0);
+    }
+}
+
 /* ---- R6: anonymous x-amz-* headers ----------------------------------------------- */
 static void test_anonymous_amz_header_forwarded(void **state)
 {
@@ -686,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_copy_source_query_param_mapped),
         cmocka_unit_test(test_te_chunked_plain_payload_refused),
         cmocka_unit_test(test_anonymous_amz_header_forwarded),
+        cmocka_unit_test(test_body_length_capped),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_audit_upstream_error_code),
