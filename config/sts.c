@@ -489,6 +489,7 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
      * ForAllValues condition on aws:TagKeys vacuously true and a Deny on a
      * missing key never fire - fail closed instead (InternalError). */
     int crc = config_identity_fill_context(caller, ctx);
+    crc |= policy_context_set_fixed(ctx, true); /* STS calls are signed (policy/keys.c) */
     char now_iso[21], epoch[24];
     iso8601(now, now_iso);
     snprintf(epoch, sizeof epoch, "%lld", (long long)now);

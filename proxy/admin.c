@@ -4,6 +4,7 @@
 #include "admin.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ struct admin {
     uv_thread_t prober;
     uv_mutex_t mu;
     uv_cond_t cv;
-    bool stop;
+    atomic_bool stop;
     bool prober_started;
     bool upstream_warned; /* logged "not answering" once per outage */
 };
@@ -179,6 +180,17 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* Stops a probe in flight within about a second once admin_stop asks
+ * (libcurl calls this at least once per second, CURLOPT_XFERINFOFUNCTION). */
+static int probe_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return atomic_load(&((struct admin *)ud)->stop) ? 1 : 0;
+}
+
 /* HEAD / on the upstream endpoint: any HTTP answer (S3 says 403 or 307 to
  * an anonymous HEAD) proves it is reachable and speaking HTTP. */
 static bool probe(struct admin *a)
@@ -205,6 +217,9 @@ static bool probe(struct admin *a)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ct > 0 && ct < timeout ? ct : timeout);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, probe_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->upstream.tls_verify ? 1L : 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->upstream.tls_verify ? 2L : 0L);
         if (cfg->upstream.ca_file)
@@ -213,6 +228,11 @@ static bool probe(struct admin *a)
         long code = 0;
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
         ok = rc == CURLE_OK && code > 0;
+        if (rc == CURLE_ABORTED_BY_CALLBACK) {
+            curl_easy_cleanup(e);
+            config_unref(cfg);
+            return false; /* stopping: no verdict */
+        }
         if (!ok && !a->upstream_warned)
             proxy_log("WARN", "admin: upstream %s does not answer: %s", cfg->upstream.endpoint,
                       curl_easy_strerror(rc));
@@ -229,7 +249,7 @@ static void prober_main(void *arg)
 {
     struct admin *a = arg;
     uv_mutex_lock(&a->mu);
-    while (!a->stop) {
+    while (!atomic_load(&a->stop)) {
         uint32_t win = atomic_load(&a->window_s);
         double age = metrics_upstream_age_s(a->o.metrics);
         if (age < 0 || age >= win / 2.0) {
@@ -237,7 +257,7 @@ static void prober_main(void *arg)
             if (probe(a))
                 metrics_upstream_answered(a->o.metrics);
             uv_mutex_lock(&a->mu);
-            if (a->stop)
+            if (atomic_load(&a->stop))
                 break;
         }
         /* look again a few times per window (traffic may keep it fresh) */
@@ -313,7 +333,7 @@ void admin_stop(struct admin *a)
     if (!a)
         return;
     uv_mutex_lock(&a->mu);
-    a->stop = true;
+    atomic_store(&a->stop, true);
     uv_cond_signal(&a->cv);
     uv_mutex_unlock(&a->mu);
     if (a->prober_started)

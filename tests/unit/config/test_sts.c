@@ -421,6 +421,37 @@ static void test_root_may_not_assume_roles(void **state)
     config_unref(cfg);
 }
 
+/* aws:ViaAWSService and aws:PrincipalIsAWSService are "false" for a
+ * caller of the local STS, as on AWS for a signed call by an IAM user: a
+ * trust-policy Deny keyed on them fires (it never did while they were
+ * absent). */
+static void test_trust_policy_sees_fixed_global_keys(void **state)
+{
+    (void)state;
+    char json[4096];
+    const char *base = rotation_config("{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}");
+    const char *at = strstr(base, "]}}],\"sts\"");
+    assert_non_null(at);
+    for (int k = 0; k < 2; k++) {
+        snprintf(json, sizeof json, "%.*s,{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":"
+                 "\"sts:AssumeRole\",\"Condition\":{\"Bool\":{\"%s\":\"false\"}}}%s",
+                 (int)(at - base), base, k ? "aws:PrincipalIsAWSService" : "aws:ViaAWSService", at);
+        struct config *cfg = load_text(json);
+        struct config_identity user;
+        config_identity_anonymous(&user);
+        as_key(cfg, "AKIACALLER0000000001", &user);
+        struct sts_response r;
+        call(cfg, &user, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                         "&RoleSessionName=s1", NOW, &r);
+        want_error(&r, 403, "AccessDenied",
+                   "User: arn:aws:iam::111111111111:user/caller is not authorized to perform: "
+                   "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/r");
+        sts_response_cleanup(&r);
+        config_identity_cleanup(&user);
+        config_unref(cfg);
+    }
+}
+
 static void test_token_tamper_and_forgery(void **state)
 {
     (void)state;
@@ -836,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_seed003_denials),
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_root_may_not_assume_roles),
+        cmocka_unit_test(test_trust_policy_sees_fixed_global_keys),
         cmocka_unit_test(test_token_tamper_and_forgery),
         cmocka_unit_test(test_key_rotation),
         cmocka_unit_test(test_session_extras),
