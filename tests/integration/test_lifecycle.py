@@ -214,7 +214,8 @@ class Lifecycle(Case):
         elapsed = time.time() - t0
         idle.close()
         self.assertEqual(rc, 0)
-        self.assertLess(elapsed, 3.0, "waited for idle connections as if they were requests")
+        # far below the 30 s deadline; slack for a loaded machine or a sanitizer build
+        self.assertLess(elapsed, 5.0, "waited for idle connections as if they were requests")
 
     def test_z_sigterm_finishes_in_flight(self):
         data = os.urandom(8 * 1024 * 1024)
