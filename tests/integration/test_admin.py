@@ -516,10 +516,11 @@ class Traffic(Case):
         # STS did not
         self.assertEqual(m1.get("s3warden_upstream_duration_seconds_count")
                          - m0.get("s3warden_upstream_duration_seconds_count"), 4)
-        # every one of these clients has hung up: back to the connections
-        # open before (boto3 clients of other tests may keep theirs alive)
+        # every one of these clients has hung up: not more connections open
+        # than before (boto3 clients of earlier tests may hold keep-alive
+        # ones, which may also close meanwhile)
         act0 = m0.get("s3warden_connections_active")
-        act = wait_until(lambda: Metrics(PX).get("s3warden_connections_active") == act0, 5)
+        act = wait_until(lambda: Metrics(PX).get("s3warden_connections_active") <= act0, 5)
         self.assertTrue(act, (act0, Metrics(PX).get("s3warden_connections_active")))
 
 
