@@ -30,6 +30,7 @@ ALICE = W.user(A, "alice", "AIDAALICE00000000001", policies=[
     policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", OBJ]),
            allow("s3:ListAllMyBuckets", "*"),
            allow("sts:AssumeRole", ROLE))])
+BOB = W.user(A, "bob", "AIDABOB0000000000001")  # no policy at all
 W.role(A, "admin-reader", "AROAADMINREADER00001",
        policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
                "Action": "sts:AssumeRole"}),
@@ -522,6 +523,66 @@ class Traffic(Case):
         act0 = m0.get("s3warden_connections_active")
         act = wait_until(lambda: Metrics(PX).get("s3warden_connections_active") <= act0, 5)
         self.assertTrue(act, (act0, Metrics(PX).get("s3warden_connections_active")))
+
+
+class Refusals(Case):
+    def test_signature_failure_reasons_and_implicit_denials(self):
+        m0 = Metrics(PX)
+        url = f"{PX.endpoint}/{BUCKET}/hello"
+        ghost = Key("user:nobody")
+        r = raw(PX.endpoint, "GET", f"/{BUCKET}/hello", sign("GET", url, ghost))
+        self.assertEqual((r.status, r.code), (403, "InvalidAccessKeyId"), r)
+        old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+        r = raw(PX.endpoint, "GET", f"/{BUCKET}/hello", sign("GET", url, ALICE, when=old))
+        self.assertEqual((r.status, r.code), (403, "RequestTimeTooSkewed"), r)
+        # BOB has no policy at all: implicitly denied, no statement decided
+        r = raw(PX.endpoint, "GET", f"/{BUCKET}/hello", sign("GET", url, BOB))
+        self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+        # and may not assume the role (the trust policy delegates to his
+        # identity policy, which has no sts:AssumeRole)
+        rc = aws(PX.endpoint, BOB, "sts", "assume-role", "--role-arn", ROLE, "--role-session-name", "bob-session")
+        self.assertCliError(rc, "AccessDenied")
+        m1 = wait_until(lambda: (lambda m: m if sum(m.series("s3warden_requests_total").values())
+                                 - sum(m0.series("s3warden_requests_total").values()) >= 4
+                                 else None)(Metrics(PX)), 5) or Metrics(PX)
+        self.assertEqual(delta(m0.series("s3warden_signature_failures_total"),
+                               m1.series("s3warden_signature_failures_total")),
+                         {(("reason", "InvalidAccessKeyId"),): 1, (("reason", "RequestTimeTooSkewed"),): 1})
+        req = delta(m0.series("s3warden_requests_total"), m1.series("s3warden_requests_total"))
+        req = {tuple(v for _, v in sorted(k)): n for k, n in req.items()}
+        self.assertEqual(req, {("none", "unknown", "403"): 2,
+                               ("ImplicitlyDenied", "GetObject", "403"): 1,
+                               ("Denied", "sts", "403"): 1})
+        self.assertEqual(delta(m0.series("s3warden_policy_denials_total"),
+                               m1.series("s3warden_policy_denials_total")),
+                         {(("decision", "ImplicitlyDenied"), ("policy", "none")): 1})
+        self.assertEqual(m1.get("s3warden_sts_sessions_issued_total"),
+                         m0.get("s3warden_sts_sessions_issued_total"))
+
+    def test_max_connections_refused_counted(self):
+        px = start_proxy("admin-maxc", extra={"limits": {"max_connections": 2}}).start()
+        # the harness's own connect (Proxy.start waits for the port) is gone
+        self.assertTrue(wait_until(lambda: Metrics(px).get("s3warden_connections_active") == 0, 5))
+        total0 = Metrics(px).get("s3warden_connections_total")
+        held = [socket.create_connection(("127.0.0.1", px.port), timeout=5) for _ in range(2)]
+        try:
+            self.assertTrue(wait_until(lambda: Metrics(px).get("s3warden_connections_active") == 2, 5))
+            extra = socket.create_connection(("127.0.0.1", px.port), timeout=5)
+            extra.settimeout(5)
+            try:
+                self.assertEqual(extra.recv(1), b"", "a connection past max_connections was served")
+            except ConnectionResetError:
+                pass
+            extra.close()
+            m = Metrics(px)
+            self.assertEqual(m.get("s3warden_connections_refused_total"), 1)
+            # the refused one is not counted as accepted
+            self.assertEqual(m.get("s3warden_connections_total") - total0, 2)
+            self.assertEqual(m.get("s3warden_connections_active"), 2)
+            self.assertIn("WARN max_connections=2 reached", px.log_text())
+        finally:
+            for s in held:
+                s.close()
 
 
 class Reload(Case):
