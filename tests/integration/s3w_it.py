@@ -548,6 +548,9 @@ class Proxy:
                 r = conn.getresponse()
                 return AdminResponse(r.status, r.getheaders(), r.read())
             except ConnectionRefusedError:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise AssertionError(f"s3warden exited with {self.proc.returncode}:\n"
+                                         + self.log_tail())
                 if time.time() >= deadline:
                     raise
                 time.sleep(0.05)
