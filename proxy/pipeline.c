@@ -1726,7 +1726,18 @@ static void handle_sts(struct px *px)
 static void xml_text(struct s3w_buf *b, const char *tag, struct s3w_slice v)
 {
     s3w_buf_printf(b, "<%s>", tag);
-    s3err_xml_escape(b, v);
+    /* a raw CR would reach the upstream's XML parser as LF (XML 1.0 2.11,
+     * end-of-line handling): another key than the one authorized. As a
+     * character reference it stays a CR. */
+    size_t start = 0;
+    for (size_t i = 0; i <= v.len; i++) {
+        if (i < v.len && v.ptr[i] != '\r')
+            continue;
+        s3err_xml_escape(b, s3w_slice(v.ptr + start, i - start));
+        if (i < v.len)
+            s3w_buf_append_cstr(b, "&#13;");
+        start = i + 1;
+    }
     s3w_buf_printf(b, "</%s>", tag);
 }
 

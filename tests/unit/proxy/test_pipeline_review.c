@@ -494,6 +494,28 @@ static void test_body_length_capped(void **state)
     }
 }
 
+/* ---- R8: DeleteObjects keys with a carriage return ------------------------------ */
+static void test_delete_objects_cr_key(void **state)
+{
+    (void)state;
+    char body[4096];
+    /* the keys s3warden authorizes hold a CR (one as a character
+     * reference, one raw); an XML parser turns a raw CR in the rebuilt body
+     * into LF (XML 1.0 2.11), so the upstream would delete other keys */
+    snprintf(body, sizeof(body),
+             "<Delete><Object><Key>a&#13;b</Key></Object><Object><Key>c\rd</Key></Object></Delete>");
+    build(req, sizeof(req), AKID, SECRET, "POST", "/bkt?delete", NULL, NULL, NULL, body, body);
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    usleep(150 * 1000);
+    pthread_mutex_lock(&up.mu);
+    char got[4096];
+    snprintf(got, sizeof(got), "%.*s", (int)up.last_body_len, up.last_body);
+    pthread_mutex_unlock(&up.mu);
+    assert_non_null(strstr(got, "<Object><Key>a&#13;b</Key></Object><Object><Key>c&#13;d</Key></Object>"));
+    assert_null(strchr(got, '\r'));
+}
+
 /* ---- R6: anonymous x-amz-* headers ----------------------------------------------- */
 static void test_anonymous_amz_header_forwarded(void **state)
 {
@@ -727,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_te_chunked_plain_payload_refused),
         cmocka_unit_test(test_anonymous_amz_header_forwarded),
         cmocka_unit_test(test_body_length_capped),
+        cmocka_unit_test(test_delete_objects_cr_key),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_audit_upstream_error_code),
