@@ -16,7 +16,7 @@
 #
 # Env: S3W_DEMO_DIR (/tmp/s3warden-demo: logs, audit log, aws cli profiles),
 #      S3W_DEMO_PORT (7470), S3W_DEMO_MOTO_PORT (7490),
-#      S3W_DEMO_ADMIN_PORT (7480: /healthz, /readyz, /metrics),
+#      S3W_DEMO_ADMIN_PORT (7471: /healthz, /readyz, /metrics),
 #      S3W_DEMO_SKIP_BUILD=1 with S3W_BIN=... to use an existing binary
 #      (the integration test does this).
 # Everything listens on 127.0.0.1 only.
@@ -27,7 +27,7 @@ root=$PWD
 STATE=${S3W_DEMO_DIR:-/tmp/s3warden-demo}
 PORT=${S3W_DEMO_PORT:-7470}
 MOTO_PORT=${S3W_DEMO_MOTO_PORT:-7490}
-ADMIN_PORT=${S3W_DEMO_ADMIN_PORT:-7480}
+ADMIN_PORT=${S3W_DEMO_ADMIN_PORT:-7471}
 # moto's own signature check (auth on) refuses correctly signed listings with
 # a '/' in the prefix (`aws s3 ls s3://bucket/dir/`) - moto's bug, see
 # DESIGN.md - so the demo runs it with auth off by default; s3warden checks

@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import sys
@@ -104,23 +105,43 @@ def tmpdir(name):
     return d
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Ports for servers the tests start come from below the kernel's ephemeral
+# range (net.ipv4.ip_local_port_range, 32768-60999 by default): a port
+# from bind(port 0) is free only until some client's outgoing connection
+# takes it as its source port, which made a server's later bind fail now
+# and then with several modules running at once.
+_PORT_LO, _PORT_HI = 20000, 32000
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    hi = min(_PORT_HI, _ephemeral_low())
+    rng = random.SystemRandom()
+    got = []
+    for _ in range(2000):
+        if len(got) == n:
+            return got
+        p = rng.randrange(_PORT_LO, hi)
+        if p in got:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        got.append(p)
+    raise RuntimeError("no free port found below the ephemeral range")
+
+
+def free_port():
+    return free_ports(1)[0]
 
 
 def _parse_env(text):
