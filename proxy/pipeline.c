@@ -1005,20 +1005,23 @@ static void up_done(struct up_xfer *x, CURLcode rc)
     }
     if (px->up_status >= 300)
         px_upstream_error(px);
+    if ((px->err_hold || px->resp_collect) && (px->up_status == 400 || px->up_status == 403) &&
+        px->up_code[0] && up_code_is_credential_error(px->up_code)) {
+        /* the upstream's status and code, none of its body (the proxy's
+         * key id, token, canonical request): no secret in an error. The
+         * collected answers (DeleteObjects, ListBuckets) too: they would
+         * pass the error document on. */
+        snprintf(px->err_msg, sizeof(px->err_msg),
+                 "The upstream storage service refused s3warden's own credentials (%s); "
+                 "s3warden is fetching new ones. Retry the request.", px->up_code);
+        px_fail(px, px->up_status, px->up_code, px->err_msg);
+        return;
+    }
     if (px->resp_collect) {
         if (px->list_buckets)
             finish_list_buckets(px);
         else
             finish_delete(px);
-        return;
-    }
-    if (px->err_hold && px->up_code[0] && up_code_is_credential_error(px->up_code)) {
-        /* the upstream's status and code, none of its body (the proxy's
-         * key id, token, canonical request): no secret in an error */
-        snprintf(px->err_msg, sizeof(px->err_msg),
-                 "The upstream storage service refused s3warden's own credentials (%s); "
-                 "s3warden is fetching new ones. Retry the request.", px->up_code);
-        px_fail(px, px->up_status, px->up_code, px->err_msg);
         return;
     }
     struct proxy_conn *c = px->c;

@@ -192,6 +192,8 @@ static struct config *make_config(void)
         "\"s3:GetObjectVersionAcl\"],\"Resource\":\"*\"}]}}]}],"
         "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"},"
         "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"},"
+        /* a bucket whose upstream answers SignatureDoesNotMatch (up_answer) */
+        "{\"name\":\"err-sig-b\",\"account\":\"111111111111\"},"
         /* public write, but only server-side encrypted (the usual "deny
          * unencrypted uploads" statement) */
         "{\"name\":\"pub\",\"account\":\"111111111111\",\"upstream_name\":\"real-pub\","
@@ -587,6 +589,24 @@ static void test_upstream_denied_no_refresh(void **state)
     assert_false(refreshed_within(n0, 1300));
 }
 
+/* DeleteObjects collects the upstream's answer to merge it: a credential
+ * error must not pass through that way either */
+static void test_collected_credential_error_scrubbed(void **state)
+{
+    (void)state;
+    usleep(1100 * 1000);
+    uint64_t n0 = attempts();
+    static const char body[] = "<Delete><Object><Key>k</Key></Object></Delete>";
+    build(req, sizeof(req), AKID, SECRET, "POST", "/err-sig-b?delete", NULL, NULL, NULL, body, body);
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+    assert_non_null(strstr(resp, "<Code>SignatureDoesNotMatch</Code><Message>The upstream storage "
+                                 "service refused s3warden&apos;s own credentials"));
+    assert_null(strstr(resp, UP_TOKEN));
+    assert_null(strstr(resp, UP_AKID));
+    assert_true(refreshed_within(n0, 2500));
+}
+
 static void test_upstream_expired_token_refreshes(void **state)
 {
     (void)state;
@@ -752,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_delete_objects_cr_key),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
+        cmocka_unit_test(test_collected_credential_error_scrubbed),
         cmocka_unit_test(test_audit_upstream_error_code),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
