@@ -1,6 +1,6 @@
-/* test_pipeline_review.c - findings of the security review of the request
- * pipeline (/tmp/s6/review.md), each as a test that failed before its fix,
- * against a recording fake upstream (the style of test_pipeline.c):
+/* test_pipeline_review.c - findings of a security review of the request
+ * pipeline, each as a test that failed before its fix, against a recording
+ * fake upstream (the style of test_pipeline.c):
  *  - R1 a raw '#' in the request target: curl drops everything after it
  *    from the URL it sends, so the operation authorized (from the whole
  *    query) and the one the upstream performs differ; refused as InvalidURI;
@@ -11,9 +11,18 @@
  *  - R3 Transfer-Encoding: chunked without an aws-chunked payload: the
  *    upstream got Content-Length: 0 at once (an empty object created before
  *    the signed hash was checked); refused 411 MissingContentLength;
- *  - gap (a): an upstream 403 ExpiredToken (and the other credential codes)
- *    for the proxy's own request makes the credential manager fetch again;
- *    other errors do not; the client still gets the upstream's answer;
+ *  - R4 an upstream credential error (ExpiredToken, InvalidToken,
+ *    InvalidAccessKeyId, SignatureDoesNotMatch) reaches the client with its
+ *    status and code but without the upstream's body, which names the
+ *    proxy's key id and session token - also on collected answers;
+ *  - R6 an anonymous request's x-amz-* headers, which the policy evaluated,
+ *    reach the upstream (a Deny on unencrypted uploads held only on paper);
+ *  - R7 bodies over 5 GiB are EntityTooLarge: from 2^63 on curl sent the PUT
+ *    unframed (an empty object, and the client's bytes as a new request);
+ *  - R8 a CR in a DeleteObjects key goes upstream as &#13;, not as a raw CR
+ *    that the upstream's XML parser reads as LF (another key);
+ *  - gap (a): those credential errors make the credential manager fetch
+ *    again; other errors do not;
  *  - gap (b): the audit record's errorCode is the upstream's <Code> when its
  *    error body is small; null for a big one (never buffered for this). */
 #include <pthread.h>
