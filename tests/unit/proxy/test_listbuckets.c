@@ -107,12 +107,163 @@ static void test_empty_and_malformed(void **state)
     config_unref(cfg);
 }
 
+
+/* Review (review2): the upstream document is scanned, not trusted. Every
+ * shape below is well-formed XML that a client parser reads as a bucket
+ * list; s3warden must never pass a bucket the caller does not own, so each
+ * is either filtered exactly or refused (S3W_E_INVAL -> 500). Before the
+ * strict scanner, each of these passed "secret-internal" or "partner-data"
+ * (owned by 222222222222) to account 111111111111 or 333333333333. */
+#define NOT_FOR_YOU(cfg, acct, doc) check(cfg, acct, doc, S3W_E_INVAL, NULL)
+
+static void test_prefixed_or_attributed_elements_refused(void **state)
+{
+    (void)state;
+    struct config *cfg = load("");
+    /* namespace prefixes: no "<Buckets>" and no "<Bucket>" in the text, so
+     * the whole document used to be copied as it was */
+    NOT_FOR_YOU(cfg, "111111111111",
+                "<ListAllMyBucketsResult xmlns:s3=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                "<s3:Buckets><s3:Bucket><s3:Name>secret-internal</s3:Name></s3:Bucket>"
+                "</s3:Buckets></ListAllMyBucketsResult>");
+    NOT_FOR_YOU(cfg, "111111111111",
+                "<s3:ListAllMyBucketsResult xmlns:s3=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                "<s3:Buckets><s3:Bucket><s3:Name>secret-internal</s3:Name></s3:Bucket>"
+                "</s3:Buckets></s3:ListAllMyBucketsResult>");
+    /* attributes on Buckets and Bucket: same effect */
+    NOT_FOR_YOU(cfg, "111111111111",
+                HEAD "<Buckets xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                "<Bucket xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                "<Name>secret-internal</Name></Bucket></Buckets></ListAllMyBucketsResult>");
+    /* "<Bucket >" (space before '>') is the same element: filtered */
+    check(cfg, "111111111111",
+          HEAD "<Buckets>" B("real-acme") "<Bucket ><Name >secret-internal</Name ></Bucket >"
+          "</Buckets></ListAllMyBucketsResult>", 0,
+          HEAD "<Buckets>" B("acme-shared") "</Buckets></ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
+static void test_buckets_outside_the_first_list_refused(void **state)
+{
+    (void)state;
+    struct config *cfg = load("");
+    /* everything after the first </Buckets> used to be copied as it was */
+    NOT_FOR_YOU(cfg, "111111111111",
+                HEAD "<Buckets>" B("real-acme") "</Buckets><Buckets>" B("secret-internal")
+                "</Buckets></ListAllMyBucketsResult>");
+    /* a Bucket nested in a kept Bucket */
+    NOT_FOR_YOU(cfg, "111111111111",
+                HEAD "<Buckets><Bucket><Name>real-acme</Name>" B("secret-internal")
+                "</Bucket></Buckets></ListAllMyBucketsResult>");
+    /* a second Name in a kept Bucket (a client may read the last one) */
+    NOT_FOR_YOU(cfg, "111111111111",
+                HEAD "<Buckets><Bucket><Name>real-acme</Name><Name>partner-data</Name>"
+                "</Bucket></Buckets></ListAllMyBucketsResult>");
+    /* a Bucket before <Buckets>, or in Owner */
+    NOT_FOR_YOU(cfg, "111111111111",
+                HEAD B("secret-internal") "<Buckets>" B("real-acme")
+                "</Buckets></ListAllMyBucketsResult>");
+    NOT_FOR_YOU(cfg, "111111111111",
+                "<ListAllMyBucketsResult><Owner><ID>x</ID>" B("secret-internal") "</Owner>"
+                "<Buckets/></ListAllMyBucketsResult>");
+    /* text after the root, or a second root */
+    NOT_FOR_YOU(cfg, "111111111111",
+                HEAD "<Buckets/></ListAllMyBucketsResult><ListAllMyBucketsResult><Buckets>"
+                B("secret-internal") "</Buckets></ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
+static void test_escaped_names_refused(void **state)
+{
+    (void)state;
+    /* caller_account mode keeps a bucket no config entry names; a Name a
+     * client decodes to a configured bucket of another account must not be
+     * taken for an unlisted one */
+    struct config *cfg = load(",\"unlisted_buckets\":\"caller_account\"");
+    NOT_FOR_YOU(cfg, "333333333333",
+                HEAD "<Buckets>" B("partner&#45;data") "</Buckets></ListAllMyBucketsResult>");
+    NOT_FOR_YOU(cfg, "333333333333",
+                HEAD "<Buckets>" B("<![CDATA[partner-data]]>") "</Buckets></ListAllMyBucketsResult>");
+    NOT_FOR_YOU(cfg, "333333333333",
+                HEAD "<Buckets>" B(" partner-data") "</Buckets></ListAllMyBucketsResult>");
+    NOT_FOR_YOU(cfg, "333333333333",
+                HEAD "<Buckets>" B("partner-data<!-- -->") "</Buckets></ListAllMyBucketsResult>");
+    /* a DTD could define an entity that expands to any name */
+    NOT_FOR_YOU(cfg, "333333333333",
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY n \"partner-data\">]>"
+                "<ListAllMyBucketsResult><Buckets>" B("&n;")
+                "</Buckets></ListAllMyBucketsResult>");
+    /* a comment hiding the end of a Bucket */
+    NOT_FOR_YOU(cfg, "333333333333",
+                HEAD "<Buckets><Bucket><Name>secret-internal</Name><!--</Bucket>-->"
+                "<Name>partner-data</Name></Bucket></Buckets></ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
+static void test_bucket_arn_dropped(void **state)
+{
+    (void)state;
+    struct config *cfg = load("");
+    /* BucketArn (S3 API Reference, Bucket) names the upstream bucket: a
+     * renamed bucket would show its upstream name there */
+    check(cfg, "111111111111",
+          HEAD "<Buckets><Bucket><Name>real-acme</Name>"
+          "<CreationDate>2026-01-02T03:04:05.000Z</CreationDate>"
+          "<BucketArn>arn:aws:s3:::real-acme</BucketArn></Bucket></Buckets>"
+          "</ListAllMyBucketsResult>", 0,
+          HEAD "<Buckets>" B("acme-shared") "</Buckets></ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
+static void test_s3_and_moto_layouts(void **state)
+{
+    (void)state;
+    struct config *cfg = load("");
+    /* indented as moto's template writes it; the filtered list keeps the
+     * document's other whitespace */
+    const char *moto =
+        "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01\">\n"
+        "  <Owner>\n    <ID>bcaf1ffd86f41161ca5fb16fd081034f</ID>\n"
+        "    <DisplayName>webfile</DisplayName>\n  </Owner>\n  <Buckets>\n"
+        "      <Bucket>\n        <Name>secret-internal</Name>\n"
+        "        <CreationDate>2026-01-02T03:04:05.000Z</CreationDate>\n      </Bucket>\n"
+        "      <Bucket>\n        <Name>real-acme</Name>\n"
+        "        <CreationDate>2026-01-02T03:04:05.000Z</CreationDate>\n      </Bucket>\n"
+        "  </Buckets>\n</ListAllMyBucketsResult>\n";
+    check(cfg, "111111111111", moto, 0,
+          "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01\">\n"
+          "  <Owner>\n    <ID>bcaf1ffd86f41161ca5fb16fd081034f</ID>\n"
+          "    <DisplayName>webfile</DisplayName>\n  </Owner>\n  <Buckets>"
+          B("acme-shared") "</Buckets>\n</ListAllMyBucketsResult>\n");
+    /* moto 5 (the integration suite's upstream): Owner after Buckets */
+    check(cfg, "111111111111",
+          "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ListAllMyBucketsResult "
+          "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets>" B("real-acme")
+          B("secret-internal") "</Buckets><Owner><DisplayName>webfile</DisplayName>"
+          "<ID>bcaf1ffd86f41161ca5fb16fd081034f</ID></Owner></ListAllMyBucketsResult>", 0,
+          "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ListAllMyBucketsResult "
+          "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets>" B("acme-shared")
+          "</Buckets><Owner><DisplayName>webfile</DisplayName>"
+          "<ID>bcaf1ffd86f41161ca5fb16fd081034f</ID></Owner></ListAllMyBucketsResult>");
+    /* S3's own: no whitespace, Prefix echoed, self-closing empty elements */
+    check(cfg, "222222222222",
+          HEAD "<Buckets>" BR("partner-data") B("real-acme") "</Buckets><Prefix/>"
+          "</ListAllMyBucketsResult>", 0,
+          HEAD "<Buckets>" BR("partner-data") "</Buckets><Prefix/></ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_owner_sees_own_buckets_renamed),
         cmocka_unit_test(test_caller_account_mode_keeps_unlisted),
         cmocka_unit_test(test_empty_and_malformed),
+        cmocka_unit_test(test_prefixed_or_attributed_elements_refused),
+        cmocka_unit_test(test_buckets_outside_the_first_list_refused),
+        cmocka_unit_test(test_escaped_names_refused),
+        cmocka_unit_test(test_bucket_arn_dropped),
+        cmocka_unit_test(test_s3_and_moto_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
