@@ -149,8 +149,13 @@ static size_t family_find(const struct metrics_family *f, struct s3w_slice a, co
  * counted there, so the number of series stays bounded. */
 static void family_inc(struct metrics_family *f, struct s3w_slice a, const char *b)
 {
-    if (a.len >= METRICS_LABEL_MAX)
+    if (a.len >= METRICS_LABEL_MAX) {
+        /* cut on a character boundary: the first byte left out must not
+         * be a UTF-8 continuation byte (10xxxxxx) */
         a.len = METRICS_LABEL_MAX - 1;
+        while (a.len > 0 && ((unsigned char)a.ptr[a.len] & 0xc0) == 0x80)
+            a.len--;
+    }
     uv_mutex_lock(&f->mu);
     size_t i = family_find(f, a, b);
     if (i == f->n && f->n >= METRICS_FAMILY_CAP - METRICS_NDEC) {
@@ -188,8 +193,13 @@ void metrics_policy_denial(struct metrics *m, struct s3w_slice policy, enum metr
 
 void metrics_upstream_answered(struct metrics *m)
 {
-    if (m)
-        atomic_store_explicit(&m->upstream_answer_ns, uv_hrtime(), memory_order_relaxed);
+    if (!m)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store_explicit(&m->upstream_answer_wall_ms,
+                          (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, memory_order_relaxed);
+    atomic_store_explicit(&m->upstream_answer_ns, uv_hrtime(), memory_order_relaxed);
 }
 
 double metrics_upstream_age_s(const struct metrics *m)
@@ -212,17 +222,59 @@ static int head(struct s3w_buf *o, const char *name, const char *type, const cha
     return s3w_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value: \ " and newline escaped (the format's only escapes). */
+/* The length of the well-formed UTF-8 character at p (RFC 3629, section
+ * 4: no overlong forms, no surrogates, nothing past U+10FFFF), 0 if there
+ * is none. p is NUL-terminated, so reading up to the NUL is safe. */
+static size_t utf8_char_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* A label value: \ " and newline escaped (the format's only escapes).
+ * The format requires UTF-8 and a scraper refuses the whole exposition
+ * over one bad byte; names come from the config, which does not check
+ * them, so a byte that is not UTF-8 is written as U+FFFD. */
 static int label_value(struct s3w_buf *o, const char *v)
 {
     int e = 0;
-    for (; *v && e == 0; v++) {
-        if (*v == '\\' || *v == '"')
+    while (*v && e == 0) {
+        size_t n = utf8_char_len((const unsigned char *)v);
+        if (n == 0) {
+            e = s3w_buf_append_cstr(o, "\xef\xbf\xbd");
+            v++;
+        } else if (*v == '\\' || *v == '"') {
             e = s3w_buf_append_char(o, '\\') | s3w_buf_append_char(o, *v);
-        else if (*v == '\n')
+            v++;
+        } else if (*v == '\n') {
             e = s3w_buf_append_cstr(o, "\\n");
-        else
-            e = s3w_buf_append_char(o, *v);
+            v++;
+        } else {
+            e = s3w_buf_append(o, v, n);
+            v += n;
+        }
     }
     return e;
 }
@@ -357,11 +409,15 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
     e |= scalar(o, "s3warden_sts_sessions_issued_total", "counter",
                 "Role sessions issued by the local STS (AssumeRole answered 200).",
                 ld(&m->sts_sessions));
-    double age = metrics_upstream_age_s(m);
+    /* the wall-clock moment of the answer, stored with it: "now" in whole
+     * seconds minus the age moved back and forth by up to a second */
+    int64_t wall_ms = atomic_load_explicit(&m->upstream_answer_wall_ms, memory_order_relaxed);
+    if (metrics_upstream_age_s(m) < 0 || wall_ms < 0)
+        wall_ms = 0;
     e |= head(o, "s3warden_upstream_last_answer_timestamp_seconds", "gauge",
               "When the upstream last answered a request or a probe (unix time; 0 = never).");
-    e |= s3w_buf_printf(o, "s3warden_upstream_last_answer_timestamp_seconds %.3f\n",
-                        age < 0 ? 0.0 : (double)time(NULL) - age);
+    e |= s3w_buf_printf(o, "s3warden_upstream_last_answer_timestamp_seconds %lld.%03lld\n",
+                        (long long)(wall_ms / 1000), (long long)(wall_ms % 1000));
     e |= scalar(o, "s3warden_audit_dropped_total", "counter",
                 "Audit records dropped because the writer could not keep up.", x->audit_dropped);
     e |= scalar(o, "s3warden_ready", "gauge", "1 when /readyz answers 200.", x->ready);

@@ -86,6 +86,7 @@ struct metrics {
     /* the last time the upstream answered anything (uv_hrtime ns; 0 = never),
      * from requests or from the admin's probe */
     _Atomic uint64_t upstream_answer_ns;
+    _Atomic int64_t upstream_answer_wall_ms; /* the same moment, unix ms (for the gauge) */
     _Atomic int draining;
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -228,6 +229,57 @@ static void test_decision_names_and_upstream_age(void **state)
     metrics_free(m);
 }
 
+/* Review (review2): label values must be UTF-8 (Prometheus text format
+ * 0.0.4: "label_value can be any sequence of UTF-8 characters"); a
+ * scraper refuses the whole exposition otherwise. A policy name cut at
+ * METRICS_LABEL_MAX - 1 bytes used to split a multi-byte character. */
+static void test_label_values_stay_utf8(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(1);
+    char name[200];
+    memset(name, 'a', 126);
+    memcpy(name + 126, "\xc3\xa9-tail", 7); /* U+00E9 across bytes 126..127 */
+    metrics_policy_denial(m, s3w_slice(name, 133), METRICS_DEC_EXPLICIT_DENY);
+    /* a byte that is no UTF-8 at all (config names are not checked) */
+    metrics_policy_denial(m, S3W_SLICE_LIT("bad\xff" "name"), METRICS_DEC_EXPLICIT_DENY);
+    char *t = render(m);
+    check_format(t);
+    char want[300];
+    snprintf(want, sizeof(want),
+             "s3warden_policy_denials_total{policy=\"%.126s\",decision=\"ExplicitlyDenied\"}", name);
+    assert_true(sample(t, want) == 1);
+    assert_true(sample(t, "s3warden_policy_denials_total{policy=\"bad\xef\xbf\xbdname\","
+                          "decision=\"ExplicitlyDenied\"}") == 1);
+    free(t);
+    metrics_free(m);
+}
+
+/* The last-answer timestamp is wall-clock time of the answer, not whole
+ * seconds of "now" minus the age (that moved backwards by up to a second
+ * from one scrape to the next). */
+static void test_upstream_timestamp_not_truncated(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(1);
+    struct timespec ts;
+    /* the old error was the fraction of the current second: wait until it
+     * is at least 0.2 s, so the check is decisive */
+    do {
+        clock_gettime(CLOCK_REALTIME, &ts);
+    } while (ts.tv_nsec < 200000000L || ts.tv_nsec > 900000000L);
+    double before = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    metrics_upstream_answered(m);
+    char *t = render(m);
+    double v = sample(t, "s3warden_upstream_last_answer_timestamp_seconds");
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double after = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    assert_true(v >= before - 0.002);
+    assert_true(v <= after + 0.002);
+    free(t);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +289,8 @@ int main(void)
         cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_family_capped),
         cmocka_unit_test(test_decision_names_and_upstream_age),
+        cmocka_unit_test(test_label_values_stay_utf8),
+        cmocka_unit_test(test_upstream_timestamp_not_truncated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
