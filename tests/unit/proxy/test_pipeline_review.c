@@ -181,15 +181,16 @@ static int port;
 static char host[64];
 static char audit_path[64];
 
-static struct config *make_config(void)
+/* top_extra: leading top-level fields ("\"name\":value,") */
+static struct config *make_config_top(const char *top_extra)
 {
     char json[4096];
     snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
         "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
         "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
         "\"secret\":\"upstreamReviewSecret0000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"111111111111\"}],"
+        "\"accounts\":[{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}],"
         "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAREVIEW00000001\","
         "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
         "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
@@ -203,6 +204,8 @@ static struct config *make_config(void)
         "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"},"
         /* a bucket whose upstream answers SignatureDoesNotMatch (up_answer) */
         "{\"name\":\"err-sig-b\",\"account\":\"111111111111\"},"
+        /* another account's bucket, no bucket policy: closed to "w" */
+        "{\"name\":\"other\",\"account\":\"222222222222\",\"upstream_name\":\"real-other\"},"
         /* public write, but only server-side encrypted (the usual "deny
          * unencrypted uploads" statement) */
         "{\"name\":\"pub\",\"account\":\"111111111111\",\"upstream_name\":\"real-pub\","
@@ -212,7 +215,7 @@ static struct config *make_config(void)
         "{\"Sid\":\"RequireSSE\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
         "\"Resource\":\"arn:aws:s3:::pub/*\",\"Condition\":{\"Null\":"
         "{\"s3:x-amz-server-side-encryption\":\"true\"}}}]}}]}",
-        up.port);
+        top_extra, up.port);
     struct config_errors errs;
     config_errors_init(&errs);
     struct config *cfg = NULL;
@@ -221,6 +224,11 @@ static struct config *make_config(void)
         fprintf(stderr, "%s\n", errs.items[i].text);
     config_errors_cleanup(&errs);
     return rc == 0 ? cfg : NULL;
+}
+
+static struct config *make_config(void)
+{
+    return make_config_top("");
 }
 
 static int setup(void **state)
@@ -527,6 +535,51 @@ static void test_delete_objects_cr_key(void **state)
     assert_null(strchr(got, '\r'));
 }
 
+/* ---- R9: a configured bucket's upstream name is not an unlisted bucket -------- */
+static void install_config(const char *top_extra)
+{
+    struct config *cfg = make_config_top(top_extra);
+    assert_non_null(cfg);
+    pl_shared_set_config(&sh, cfg);
+    proxy_server_poke(&srv);
+    usleep(100 * 1000);
+}
+
+static void test_upstream_name_not_unlisted(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    char head[8192];
+    install_config("\"unlisted_buckets\":\"caller_account\",");
+    snapshot(&r0, &c0);
+    /* "other" belongs to 222222222222 and has no bucket policy: closed */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/other/x", NULL, NULL, "", "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+    /* its upstream name is the same bucket: not an unlisted one that the
+     * caller's own identity policy (s3:* on *) may open */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/real-other/x", NULL, NULL, "", "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+    assert_non_null(strstr(resp, "<Message>User: arn:aws:iam::111111111111:user/w is not authorized "
+                                 "to perform: s3:GetObject on resource: &quot;arn:aws:s3:::real-other/x"
+                                 "&quot; because the bucket is not configured in s3warden</Message>"));
+    /* nor as a copy source */
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/stolen", "x-amz-copy-source: /real-other/x\r\n",
+          NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+    /* a bucket nobody configured still follows "caller_account" */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/free-bkt/x", NULL, NULL, "", "", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    last_head(head, sizeof(head));
+    assert_prefix(head, "GET /free-bkt/x HTTP/1.1\r\n");
+    install_config("");
+}
+
 /* ---- R6: anonymous x-amz-* headers ----------------------------------------------- */
 static void test_anonymous_amz_header_forwarded(void **state)
 {
@@ -779,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_anonymous_amz_header_forwarded),
         cmocka_unit_test(test_body_length_capped),
         cmocka_unit_test(test_delete_objects_cr_key),
+        cmocka_unit_test(test_upstream_name_not_unlisted),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_collected_credential_error_scrubbed),
