@@ -32,7 +32,10 @@ struct admin {
     uv_cond_t cv;
     atomic_bool stop;
     bool prober_started;
+    bool poked;           /* guarded by mu: admin_set_window asked for a look */
     bool upstream_warned; /* logged "not answering" once per outage */
+    /* prober thread only: the endpoint readiness was last measured on */
+    char endpoint[1024];
 };
 
 /* ---- readiness ---------------------------------------------------------------- */
@@ -245,16 +248,56 @@ static bool probe(struct admin *a)
     return ok;
 }
 
+/* The running config's upstream endpoint (cut at 1023 bytes). */
+static void current_endpoint(struct admin *a, char out[1024])
+{
+    struct pl_shared *sh = a->o.shared;
+    out[0] = 0;
+    uv_mutex_lock(&sh->mu);
+    if (sh->current && sh->current->upstream.endpoint)
+        snprintf(out, 1024, "%s", sh->current->upstream.endpoint);
+    uv_mutex_unlock(&sh->mu);
+}
+
+static bool current_endpoint_is(struct admin *a, const char *ep)
+{
+    char now[1024];
+    current_endpoint(a, now);
+    return strcmp(now, ep) == 0;
+}
+
+/* A reload that points the proxy at another upstream (SIGHUP) makes the
+ * last answer, from the old endpoint, say nothing about the new one:
+ * readiness starts over ("never answered") and the probe goes out at once.
+ * main.c's reload calls admin_set_window, which wakes this thread, so the
+ * change is seen within the reload. Prober thread only. */
+static void check_endpoint_change(struct admin *a)
+{
+    char now[sizeof(a->endpoint)];
+    current_endpoint(a, now);
+    if (strcmp(now, a->endpoint) == 0)
+        return;
+    if (a->endpoint[0]) {
+        atomic_store(&a->o.metrics->upstream_answer_ns, 0);
+        a->upstream_warned = false;
+        proxy_log("INFO", "admin: upstream endpoint changed to %s; ready once it answers", now);
+    }
+    memcpy(a->endpoint, now, sizeof(now));
+}
+
 static void prober_main(void *arg)
 {
     struct admin *a = arg;
     uv_mutex_lock(&a->mu);
     while (!atomic_load(&a->stop)) {
+        check_endpoint_change(a);
         uint32_t win = atomic_load(&a->window_s);
         double age = metrics_upstream_age_s(a->o.metrics);
         if (age < 0 || age >= win / 2.0) {
             uv_mutex_unlock(&a->mu);
-            if (probe(a))
+            /* an answer from the endpoint a reload has just replaced
+             * counts for nothing */
+            if (probe(a) && current_endpoint_is(a, a->endpoint))
                 metrics_upstream_answered(a->o.metrics);
             uv_mutex_lock(&a->mu);
             if (atomic_load(&a->stop))
@@ -266,7 +309,11 @@ static void prober_main(void *arg)
             period_ms = 250;
         if (period_ms > 10000)
             period_ms = 10000;
-        uv_cond_timedwait(&a->cv, &a->mu, period_ms * 1000000ull);
+        /* a poke that came while the probe ran (mutex released) is not
+         * lost: the loop goes round again at once */
+        if (!a->poked)
+            uv_cond_timedwait(&a->cv, &a->mu, period_ms * 1000000ull);
+        a->poked = false;
     }
     uv_mutex_unlock(&a->mu);
 }
@@ -303,6 +350,7 @@ int admin_start(const struct admin_opts *o, struct admin **out)
         free(a);
         return rc < 0 ? rc : -rc;
     }
+    current_endpoint(a, a->endpoint); /* before the prober: see check_endpoint_change */
     if (uv_thread_create(&a->prober, prober_main, a) == 0)
         a->prober_started = true;
     else
@@ -324,6 +372,7 @@ void admin_set_window(struct admin *a, uint32_t upstream_window_s)
         return;
     atomic_store(&a->window_s, upstream_window_s);
     uv_mutex_lock(&a->mu);
+    a->poked = true;
     uv_cond_signal(&a->cv);
     uv_mutex_unlock(&a->mu);
 }
