@@ -827,7 +827,10 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
     if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
         const char *sp = memchr(line.ptr, ' ', line.len);
         px->up_status = sp ? atoi(sp + 1) : 0;
-        if (px->up_status >= 300 && !px->errbody)
+        /* only an answer with a body can name its error (not HEAD, not 304:
+         * the frequent bodiless ones allocate nothing) */
+        if (px->up_status >= 300 && px->up_status != 304 && !px->errbody && px->c &&
+            !px->c->req.is_head)
             px->errbody = malloc(sizeof(*px->errbody)); /* NULL: no errorCode */
         if (px->errbody) {
             px->errbody->len = 0;
