@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +312,112 @@ static void test_readyz_after_endpoint_change(void **state)
     assert_true(seen);
 }
 
+/* ---- proxy_log (server.c), as the admin and the lifecycle use it ---------- */
+
+/* Runs fn with stderr on a pipe; returns what was written (caller frees). */
+static char *capture_stderr(void (*fn)(void))
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+    close(p[1]);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    size_t cap = 16384, len = 0;
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    ssize_t n;
+    while ((n = read(p[0], buf + len, cap - len)) > 0)
+        len += (size_t)n;
+    close(p[0]);
+    buf[len] = 0;
+    return buf;
+}
+
+static void log_levels_fn(void)
+{
+    proxy_log_set_level(PROXY_LOG_WARN);
+    proxy_log("INFO", "dropped-info");
+    proxy_log("DEBUG", "dropped-debug");
+    proxy_log("WARN", "kept-warn %d", 1);
+    proxy_log("ERROR", "kept-error");
+    proxy_log_set_level(PROXY_LOG_INFO);
+}
+
+static void test_log_level_filter(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    proxy_log_init();
+    char *t = capture_stderr(log_levels_fn);
+    assert_null(strstr(t, "dropped"));
+    /* "2026-11-22T12:00:00.123Z WARN kept-warn 1" */
+    const char *w = strstr(t, " WARN kept-warn 1\n");
+    assert_non_null(w);
+    assert_int_equal(w - t, 24);
+    assert_true(t[4] == '-' && t[10] == 'T' && t[19] == '.' && t[23] == 'Z');
+    assert_non_null(strstr(t, " ERROR kept-error\n"));
+    free(t);
+}
+
+static void log_long_fn(void)
+{
+    char big[5000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    proxy_log("INFO", "%s", big);
+    proxy_log("INFO", "after");
+}
+
+static void test_log_long_line_truncated_whole(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    proxy_log_init();
+    char *t = capture_stderr(log_long_fn);
+    /* one line of 2047 bytes (2048-byte buffer, newline kept), then the
+     * next line intact */
+    const char *nl = strchr(t, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl - t + 1, 2047);
+    assert_non_null(strstr(nl + 1, " INFO after\n"));
+    free(t);
+}
+
+static void log_journal_fn(void)
+{
+    struct stat st;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    char v[64];
+    snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    proxy_log_init();
+    proxy_log("WARN", "to-journal");
+    proxy_log("DEBUG", "filtered");
+    /* another stream than stderr: people's format again */
+    setenv("JOURNAL_STREAM", "1:1", 1);
+    proxy_log_init();
+    proxy_log("INFO", "to-people");
+    unsetenv("JOURNAL_STREAM");
+    proxy_log_init();
+}
+
+static void test_log_journald_prefix(void **state)
+{
+    (void)state;
+    char *t = capture_stderr(log_journal_fn);
+    /* sd-daemon(3): <4> is LOG_WARNING; journald stamps the time */
+    assert_true(strncmp(t, "<4>WARN to-journal\n", 19) == 0);
+    assert_null(strstr(t, "filtered"));
+    const char *p = t + 19;
+    assert_true(p[0] == '2' && strstr(p, "Z INFO to-people\n") != NULL);
+    free(t);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -322,6 +429,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_huge_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readyz_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readyz_after_endpoint_change, setup, teardown),
+        cmocka_unit_test(test_log_level_filter),
+        cmocka_unit_test(test_log_long_line_truncated_whole),
+        cmocka_unit_test(test_log_journald_prefix),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
