@@ -25,8 +25,8 @@
  * Kept buckets are written back as <Bucket><Name>local</Name> followed by
  * their CreationDate and BucketRegion elements byte for byte; any other
  * child is dropped (BucketArn names the upstream bucket; an element added
- * to S3's answer later may too). Outside <Buckets> the document is copied
- * as it came. */
+ * to S3's answer later may too). Owner is rewritten (other_child); the
+ * rest outside <Buckets> is copied as it came. */
 #include "listbuckets.h"
 
 #include <string.h>
@@ -276,9 +276,13 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct sca
     return rc;
 }
 
-/* A child of the root other than Buckets: a text-only element, or Owner
- * with text-only children. Copied as it came. */
-static int other_child(struct scan *s, const struct tok *open, struct s3w_buf *out)
+/* A child of the root other than Buckets: a text-only element, copied as
+ * it came, or Owner with text-only children. S3's Owner is the requester;
+ * the upstream's is the proxy's own account (its canonical user ID and
+ * display name, which may be an e-mail address), so the caller gets its
+ * own account ID instead (none for an anonymous caller). */
+static int other_child(struct scan *s, const struct tok *open, struct s3w_slice account,
+                       struct s3w_buf *out)
 {
     if (reserved(open->name))
         return S3W_E_INVAL;
@@ -294,6 +298,11 @@ static int other_child(struct scan *s, const struct tok *open, struct s3w_buf *o
                 leaf(s, &t, &text) != 0)
                 return S3W_E_INVAL;
         }
+        if (account.len == 0)
+            return 0;
+        int rc = s3w_buf_append_cstr(out, "<Owner><ID>");
+        rc = rc ? rc : s3w_buf_append_slice(out, account);
+        return rc ? rc : s3w_buf_append_cstr(out, "</ID></Owner>");
     } else if (leaf(s, open, &text) != 0) {
         return S3W_E_INVAL;
     }
@@ -337,7 +346,7 @@ int listbuckets_filter(const struct config *cfg, struct s3w_slice account,
         if (t.kind != T_START && t.kind != T_EMPTY)
             return S3W_E_INVAL;
         if (!s3w_slice_eq_cstr(t.name, "Buckets")) {
-            rc = other_child(&s, &t, out);
+            rc = other_child(&s, &t, account, out);
             continue;
         }
         if (seen_buckets)

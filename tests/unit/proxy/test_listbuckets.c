@@ -14,9 +14,12 @@
 #include "config.h"
 #include "listbuckets.h"
 
-#define HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
-             "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" \
-             "<Owner><ID>abc123</ID><DisplayName>proxy</DisplayName></Owner>"
+#define ROOT "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
+             "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+/* the upstream's Owner is the proxy's own account */
+#define HEAD ROOT "<Owner><ID>abc123</ID><DisplayName>proxy</DisplayName></Owner>"
+/* what the caller sees: its own account as the owner, as S3 answers */
+#define OWNED(acct) ROOT "<Owner><ID>" acct "</ID></Owner>"
 #define B(n) "<Bucket><Name>" n "</Name><CreationDate>2026-01-02T03:04:05.000Z</CreationDate></Bucket>"
 #define BR(n) "<Bucket><Name>" n "</Name><CreationDate>2026-01-02T03:04:05.000Z</CreationDate>" \
               "<BucketRegion>us-east-1</BucketRegion></Bucket>"
@@ -68,14 +71,14 @@ static void test_owner_sees_own_buckets_renamed(void **state)
     (void)state;
     struct config *cfg = load("");
     check(cfg, "111111111111", UPSTREAM, 0,
-          HEAD "<Buckets>" B("acme-shared") B("acme-logs")
+          OWNED("111111111111") "<Buckets>" B("acme-shared") B("acme-logs")
           "</Buckets><ContinuationToken>tok</ContinuationToken></ListAllMyBucketsResult>");
     check(cfg, "222222222222", UPSTREAM, 0,
-          HEAD "<Buckets>" BR("partner-data")
+          OWNED("222222222222") "<Buckets>" BR("partner-data")
           "</Buckets><ContinuationToken>tok</ContinuationToken></ListAllMyBucketsResult>");
     /* an account owning nothing sees nothing, the unlisted bucket included */
     check(cfg, "333333333333", UPSTREAM, 0,
-          HEAD "<Buckets></Buckets><ContinuationToken>tok</ContinuationToken>"
+          OWNED("333333333333") "<Buckets></Buckets><ContinuationToken>tok</ContinuationToken>"
           "</ListAllMyBucketsResult>");
     config_unref(cfg);
 }
@@ -85,7 +88,7 @@ static void test_caller_account_mode_keeps_unlisted(void **state)
     (void)state;
     struct config *cfg = load(",\"unlisted_buckets\":\"caller_account\"");
     check(cfg, "333333333333", UPSTREAM, 0,
-          HEAD "<Buckets>" B("secret-internal")
+          OWNED("333333333333") "<Buckets>" B("secret-internal")
           "</Buckets><ContinuationToken>tok</ContinuationToken></ListAllMyBucketsResult>");
     config_unref(cfg);
 }
@@ -94,8 +97,8 @@ static void test_empty_and_malformed(void **state)
 {
     (void)state;
     struct config *cfg = load("");
-    const char *empty = HEAD "<Buckets/></ListAllMyBucketsResult>";
-    check(cfg, "111111111111", empty, 0, empty);
+    check(cfg, "111111111111", HEAD "<Buckets/></ListAllMyBucketsResult>", 0,
+          OWNED("111111111111") "<Buckets/></ListAllMyBucketsResult>");
     /* not a ListBuckets answer, or cut short: never forwarded as it is */
     check(cfg, "111111111111", "<Error><Code>X</Code></Error>", S3W_E_INVAL, NULL);
     check(cfg, "111111111111", HEAD "<Buckets>" B("real-acme"), S3W_E_INVAL, NULL);
@@ -137,9 +140,9 @@ static void test_prefixed_or_attributed_elements_refused(void **state)
                 "<Name>secret-internal</Name></Bucket></Buckets></ListAllMyBucketsResult>");
     /* "<Bucket >" (space before '>') is the same element: filtered */
     check(cfg, "111111111111",
-          HEAD "<Buckets>" B("real-acme") "<Bucket ><Name >secret-internal</Name ></Bucket >"
-          "</Buckets></ListAllMyBucketsResult>", 0,
-          HEAD "<Buckets>" B("acme-shared") "</Buckets></ListAllMyBucketsResult>");
+          HEAD "<Buckets>" B("real-acme")
+          "<Bucket ><Name >secret-internal</Name ></Bucket ></Buckets></ListAllMyBucketsResult>", 0,
+          OWNED("111111111111") "<Buckets>" B("acme-shared") "</Buckets></ListAllMyBucketsResult>");
     config_unref(cfg);
 }
 
@@ -211,7 +214,7 @@ static void test_bucket_arn_dropped(void **state)
           "<CreationDate>2026-01-02T03:04:05.000Z</CreationDate>"
           "<BucketArn>arn:aws:s3:::real-acme</BucketArn></Bucket></Buckets>"
           "</ListAllMyBucketsResult>", 0,
-          HEAD "<Buckets>" B("acme-shared") "</Buckets></ListAllMyBucketsResult>");
+          OWNED("111111111111") "<Buckets>" B("acme-shared") "</Buckets></ListAllMyBucketsResult>");
     config_unref(cfg);
 }
 
@@ -232,8 +235,7 @@ static void test_s3_and_moto_layouts(void **state)
         "  </Buckets>\n</ListAllMyBucketsResult>\n";
     check(cfg, "111111111111", moto, 0,
           "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01\">\n"
-          "  <Owner>\n    <ID>bcaf1ffd86f41161ca5fb16fd081034f</ID>\n"
-          "    <DisplayName>webfile</DisplayName>\n  </Owner>\n  <Buckets>"
+          "  <Owner><ID>111111111111</ID></Owner>\n  <Buckets>"
           B("acme-shared") "</Buckets>\n</ListAllMyBucketsResult>\n");
     /* moto 5 (the integration suite's upstream): Owner after Buckets */
     check(cfg, "111111111111",
@@ -243,13 +245,33 @@ static void test_s3_and_moto_layouts(void **state)
           "<ID>bcaf1ffd86f41161ca5fb16fd081034f</ID></Owner></ListAllMyBucketsResult>", 0,
           "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ListAllMyBucketsResult "
           "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets>" B("acme-shared")
-          "</Buckets><Owner><DisplayName>webfile</DisplayName>"
-          "<ID>bcaf1ffd86f41161ca5fb16fd081034f</ID></Owner></ListAllMyBucketsResult>");
+          "</Buckets><Owner><ID>111111111111</ID></Owner></ListAllMyBucketsResult>");
     /* S3's own: no whitespace, Prefix echoed, self-closing empty elements */
     check(cfg, "222222222222",
           HEAD "<Buckets>" BR("partner-data") B("real-acme") "</Buckets><Prefix/>"
           "</ListAllMyBucketsResult>", 0,
-          HEAD "<Buckets>" BR("partner-data") "</Buckets><Prefix/></ListAllMyBucketsResult>");
+          OWNED("222222222222") "<Buckets>" BR("partner-data") "</Buckets><Prefix/>"
+          "</ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
+static void test_owner_is_the_caller(void **state)
+{
+    (void)state;
+    struct config *cfg = load("");
+    /* S3 names the requester as Owner; the upstream's Owner is the proxy's
+     * own account (canonical ID, display name): never passed on */
+    check(cfg, "111111111111",
+          ROOT "<Owner><ID>79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be</ID>"
+          "<DisplayName>upstream-account@example.com</DisplayName></Owner><Buckets/>"
+          "</ListAllMyBucketsResult>", 0,
+          OWNED("111111111111") "<Buckets/></ListAllMyBucketsResult>");
+    /* no caller account (anonymous): no Owner */
+    check(cfg, "", HEAD "<Buckets/></ListAllMyBucketsResult>", 0,
+          ROOT "<Buckets/></ListAllMyBucketsResult>");
+    /* a nested element in Owner is not S3's */
+    NOT_FOR_YOU(cfg, "111111111111",
+                ROOT "<Owner><ID><x/></ID></Owner><Buckets/></ListAllMyBucketsResult>");
     config_unref(cfg);
 }
 
@@ -264,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_escaped_names_refused),
         cmocka_unit_test(test_bucket_arn_dropped),
         cmocka_unit_test(test_s3_and_moto_layouts),
+        cmocka_unit_test(test_owner_is_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
