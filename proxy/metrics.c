@@ -46,7 +46,7 @@ static void status_label(size_t i, char out[8])
     if (i < NCODES)
         snprintf(out, 8, "%d", status_codes[i]);
     else
-        snprintf(out, 8, "%zuxx", i - NCODES + 1);
+        snprintf(out, 8, "%cxx", (char)('1' + (i - NCODES) % 5)); /* "1xx".."5xx" */
 }
 
 static size_t nslots(const struct metrics *m)
