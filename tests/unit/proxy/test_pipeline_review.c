@@ -580,6 +580,69 @@ static void test_upstream_name_not_unlisted(void **state)
     install_config("");
 }
 
+/* ---- R10: whole-body checksum headers on plain bodies --------------------------- */
+/* base64 digests of "hello" (python3: zlib.crc32, hashlib.md5/sha256) */
+#define HELLO_CRC32 "NhCmhg=="
+#define HELLO_MD5 "XUFAKrxLKna5cZ2REBfFkg=="
+#define HELLO_SHA256 "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
+
+static void test_body_checksum_headers_verified(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    char head[8192];
+    /* UNSIGNED-PAYLOAD: the signature does not cover the body, the signed
+     * checksum does; a body changed in flight never completes upstream
+     * (many S3-compatible stores do not check it themselves) */
+    static const char *const hdrs[] = { "x-amz-checksum-crc32: " HELLO_CRC32 "\r\n",
+                                        "x-amz-checksum-sha256: " HELLO_SHA256 "\r\n" };
+    static const char *const algo[] = { "CRC32", "SHA256" };
+    for (size_t i = 0; i < 2; i++) {
+        snapshot(&r0, &c0);
+        build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/ck", hdrs[i], "UNSIGNED-PAYLOAD", NULL,
+              "", "hellp");
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+        char want[160];
+        snprintf(want, sizeof(want),
+                 "<Code>BadDigest</Code><Message>The %s you specified did not match the calculated "
+                 "checksum.</Message>", algo[i]);
+        assert_non_null(strstr(resp, want));
+        snapshot(&r1, &c1);
+        assert_int_equal(c1, c0); /* never a complete body upstream */
+        /* the right body goes through, checksum header and all */
+        build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/ck", hdrs[i], "UNSIGNED-PAYLOAD", NULL,
+              "", "hello");
+        exchange(req, "\r\n\r\n");
+        assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+        snapshot(&r1, &c1);
+        assert_int_equal(c1, c0 + 1);
+        last_head(head, sizeof(head));
+        assert_non_null(strstr(head, hdrs[i]));
+    }
+    /* Content-MD5 (S3 takes it unsigned) */
+    snapshot(&r0, &c0);
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/md5", NULL, "UNSIGNED-PAYLOAD",
+          "Content-MD5: " HELLO_MD5 "\r\nContent-Length: 5\r\n", "", "hellp");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+    assert_non_null(strstr(resp, "<Code>BadDigest</Code><Message>The Content-MD5 you specified did "
+                                 "not match what we received.</Message>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0);
+    /* two whole-body checksums: S3 takes one */
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/two",
+          "x-amz-checksum-crc32: " HELLO_CRC32 "\r\nx-amz-checksum-sha256: " HELLO_SHA256 "\r\n",
+          "UNSIGNED-PAYLOAD", NULL, "", "hello");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+    assert_non_null(strstr(resp, "<Code>InvalidRequest</Code><Message>Expecting a single "
+                                 "x-amz-checksum- header. Multiple checksum Types are not "
+                                 "allowed.</Message>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(c1, c0);
+}
+
 /* ---- R6: anonymous x-amz-* headers ----------------------------------------------- */
 static void test_anonymous_amz_header_forwarded(void **state)
 {
@@ -833,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_body_length_capped),
         cmocka_unit_test(test_delete_objects_cr_key),
         cmocka_unit_test(test_upstream_name_not_unlisted),
+        cmocka_unit_test(test_body_checksum_headers_verified),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_collected_credential_error_scrubbed),
