@@ -252,6 +252,11 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct sca
         const char *shown;
         if (i < cfg->nbuckets) {
             const struct config_bucket *cb = &cfg->buckets[i];
+            /* an upstream bucket named like a configured bucket that lives
+             * elsewhere (upstream_name) is not "unlisted": requests for that
+             * name go to the configured bucket, so it is not the caller's */
+            if (slice_is(name, cb->name))
+                listed = true;
             if (!slice_is(name, cb->upstream_name ? cb->upstream_name : cb->name))
                 continue;
             listed = true;

@@ -93,6 +93,21 @@ static void test_caller_account_mode_keeps_unlisted(void **state)
     config_unref(cfg);
 }
 
+/* Review (review2): "acme-shared" is a local name (upstream "real-acme",
+ * account 111111111111). An upstream bucket literally named "acme-shared"
+ * is not unlisted: a request for /acme-shared reaches real-acme, so listing
+ * it to another account under caller_account named a bucket it cannot use
+ * and that belongs to someone else. */
+static void test_caller_account_mode_skips_local_names(void **state)
+{
+    (void)state;
+    struct config *cfg = load(",\"unlisted_buckets\":\"caller_account\"");
+    check(cfg, "333333333333",
+          HEAD "<Buckets>" B("acme-shared") B("other-unlisted") "</Buckets></ListAllMyBucketsResult>",
+          0, OWNED("333333333333") "<Buckets>" B("other-unlisted") "</Buckets></ListAllMyBucketsResult>");
+    config_unref(cfg);
+}
+
 static void test_empty_and_malformed(void **state)
 {
     (void)state;
@@ -280,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_owner_sees_own_buckets_renamed),
         cmocka_unit_test(test_caller_account_mode_keeps_unlisted),
+        cmocka_unit_test(test_caller_account_mode_skips_local_names),
         cmocka_unit_test(test_empty_and_malformed),
         cmocka_unit_test(test_prefixed_or_attributed_elements_refused),
         cmocka_unit_test(test_buckets_outside_the_first_list_refused),
