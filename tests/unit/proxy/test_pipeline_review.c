@@ -358,7 +358,7 @@ static void exchange(const char *r, const char *until)
 
 static void snapshot(int *reqs, int *complete)
 {
-    usleep(150 * 1000); /* let the fake upstream record what it got */
+    usleep(100 * 1000); /* let the fake upstream record what it got */
     pthread_mutex_lock(&up.mu);
     *reqs = up.requests;
     *complete = up.complete_bodies;
