@@ -21,6 +21,10 @@
  *    unframed (an empty object, and the client's bytes as a new request);
  *  - R8 a CR in a DeleteObjects key goes upstream as &#13;, not as a raw CR
  *    that the upstream's XML parser reads as LF (another key);
+ *  - R9 a configured bucket's upstream_name is not an "unlisted" bucket
+ *    that caller_account mode opens to identity policies alone;
+ *  - R10 x-amz-checksum-<algo> / Content-MD5 of a plain body are verified
+ *    by s3warden, the last byte held back until they match (BadDigest);
  *  - gap (a): those credential errors make the credential manager fetch
  *    again; other errors do not;
  *  - gap (b): the audit record's errorCode is the upstream's <Code> when its
