@@ -209,8 +209,8 @@ struct kept_child {
 
 /* One Bucket, after its start tag: checked whole, then written out once
  * per local bucket of the caller that maps onto its upstream name. */
-static int bucket(const struct config *cfg, struct s3w_slice account, struct scan *s,
-                  struct s3w_buf *out)
+static int bucket(const struct config *cfg, struct s3w_slice account, struct s3w_slice prefix,
+                  struct scan *s, struct s3w_buf *out)
 {
     struct s3w_slice name = S3W_SLICE_NULL;
     bool have_name = false;
@@ -271,6 +271,8 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct sca
                 break;
             shown = NULL;
         }
+        if (!s3w_slice_starts_with(shown ? s3w_slice_cstr(shown) : name, prefix))
+            continue;
         rc = s3w_buf_append_cstr(out, "<Bucket><Name>");
         rc = rc ? rc : shown ? s3w_buf_append_cstr(out, shown) : s3w_buf_append_slice(out, name);
         rc = rc ? rc : s3w_buf_append_cstr(out, "</Name>");
@@ -316,6 +318,13 @@ static int other_child(struct scan *s, const struct tok *open, struct s3w_slice 
 
 int listbuckets_filter(const struct config *cfg, struct s3w_slice account,
                        struct s3w_slice xml, struct s3w_buf *out)
+{
+    return listbuckets_filter_prefix(cfg, account, S3W_SLICE_NULL, xml, out);
+}
+
+int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice account,
+                              struct s3w_slice prefix, struct s3w_slice xml,
+                              struct s3w_buf *out)
 {
     if (!xml.ptr)
         return S3W_E_INVAL;
@@ -371,7 +380,7 @@ int listbuckets_filter(const struct config *cfg, struct s3w_slice account,
                 break;
             if (!tok_is(&t, T_START, "Bucket"))
                 return S3W_E_INVAL;
-            rc = bucket(cfg, account, &s, out);
+            rc = bucket(cfg, account, prefix, &s, out);
         }
         rc = s3w_buf_append_cstr(out, "</Buckets>");
     }

@@ -29,4 +29,14 @@ struct config;
 int listbuckets_filter(const struct config *cfg, struct s3w_slice caller_account,
                        struct s3w_slice xml, struct s3w_buf *out);
 
+/* The same, keeping only the buckets whose name AS THE CALLER SEES IT
+ * starts with `prefix` (the client's ListBuckets `prefix` parameter,
+ * percent-decoded; empty = all). The upstream must then be asked with no
+ * query at all: its `prefix` would match upstream names, and its
+ * pagination (max-buckets, ContinuationToken) would count buckets the
+ * caller does not see. */
+int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice caller_account,
+                              struct s3w_slice prefix, struct s3w_slice xml,
+                              struct s3w_buf *out);
+
 #endif

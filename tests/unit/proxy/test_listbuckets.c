@@ -290,6 +290,33 @@ static void test_owner_is_the_caller(void **state)
     config_unref(cfg);
 }
 
+/* prefix applies to the names the caller sees: "acme-shared" is found by
+ * "acme-s" although its upstream name is "real-acme", and "real" finds
+ * nothing (the upstream name is never the caller's business). */
+static void test_prefix_on_local_names(void **state)
+{
+    (void)state;
+    struct config *cfg = load("");
+    struct s3w_buf out;
+    s3w_buf_init(&out, LISTBUCKETS_MAX_BODY);
+    assert_int_equal(listbuckets_filter_prefix(cfg, S3W_SLICE_LIT("111111111111"),
+                                               S3W_SLICE_LIT("acme-s"), s3w_slice_cstr(UPSTREAM),
+                                               &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    assert_string_equal(out.ptr, OWNED("111111111111") "<Buckets>" B("acme-shared")
+                        "</Buckets><ContinuationToken>tok</ContinuationToken>"
+                        "</ListAllMyBucketsResult>");
+    s3w_buf_reset(&out);
+    assert_int_equal(listbuckets_filter_prefix(cfg, S3W_SLICE_LIT("111111111111"),
+                                               S3W_SLICE_LIT("real"), s3w_slice_cstr(UPSTREAM),
+                                               &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    assert_string_equal(out.ptr, OWNED("111111111111") "<Buckets></Buckets><ContinuationToken>tok"
+                        "</ContinuationToken></ListAllMyBucketsResult>");
+    s3w_buf_cleanup(&out);
+    config_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_bucket_arn_dropped),
         cmocka_unit_test(test_s3_and_moto_layouts),
         cmocka_unit_test(test_owner_is_the_caller),
+        cmocka_unit_test(test_prefix_on_local_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
