@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "pipeline.h"
 
 /* One element or text run of the document. */
 enum tok_kind { T_EOF, T_TEXT, T_START, T_EMPTY, T_END, T_DECL };
@@ -399,4 +400,24 @@ int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice account
     if (rc == 0 && t.kind != T_EOF)
         return S3W_E_INVAL;
     return rc;
+}
+
+int listbuckets_filter_query(const struct config *cfg, struct s3w_slice account,
+                             struct s3w_slice q, struct s3w_slice xml, struct s3w_buf *out)
+{
+    char prefix[1024];
+    long plen = 0;
+    size_t i = 0;
+    while (i < q.len) {
+        const char *amp = memchr(q.ptr + i, '&', q.len - i);
+        size_t end = amp ? (size_t)(amp - q.ptr) : q.len;
+        struct s3w_slice part = s3w_slice(q.ptr + i, end - i);
+        if (s3w_slice_starts_with(part, S3W_SLICE_LIT("prefix="))) {
+            plen = pl_pct_decode(s3w_slice(part.ptr + 7, part.len - 7), prefix, sizeof(prefix));
+            if (plen < 0)
+                return S3W_E_INVAL;
+        }
+        i = end + 1;
+    }
+    return listbuckets_filter_prefix(cfg, account, s3w_slice(prefix, (size_t)plen), xml, out);
 }

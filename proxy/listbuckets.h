@@ -39,4 +39,12 @@ int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice caller_
                               struct s3w_slice prefix, struct s3w_slice xml,
                               struct s3w_buf *out);
 
+/* listbuckets_filter_prefix with the prefix taken from the client's raw
+ * query string (`prefix=...`, percent-encoded; other parameters ignored:
+ * the answer is one page). S3W_E_INVAL also for a prefix that does not
+ * decode or is over 1024 bytes. */
+int listbuckets_filter_query(const struct config *cfg, struct s3w_slice caller_account,
+                             struct s3w_slice raw_query, struct s3w_slice xml,
+                             struct s3w_buf *out);
+
 #endif

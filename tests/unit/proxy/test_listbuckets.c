@@ -313,6 +313,19 @@ static void test_prefix_on_local_names(void **state)
     assert_int_equal(s3w_buf_append_char(&out, 0), 0);
     assert_string_equal(out.ptr, OWNED("111111111111") "<Buckets></Buckets><ContinuationToken>tok"
                         "</ContinuationToken></ListAllMyBucketsResult>");
+    /* from the raw query: percent-decoded, other parameters ignored */
+    s3w_buf_reset(&out);
+    assert_int_equal(listbuckets_filter_query(cfg, S3W_SLICE_LIT("111111111111"),
+                                              S3W_SLICE_LIT("max-buckets=1&prefix=acme%2Dl"),
+                                              s3w_slice_cstr(UPSTREAM), &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    assert_string_equal(out.ptr, OWNED("111111111111") "<Buckets>" B("acme-logs")
+                        "</Buckets><ContinuationToken>tok</ContinuationToken>"
+                        "</ListAllMyBucketsResult>");
+    s3w_buf_reset(&out);
+    assert_int_equal(listbuckets_filter_query(cfg, S3W_SLICE_LIT("111111111111"),
+                                              S3W_SLICE_LIT("prefix=%zz"),
+                                              s3w_slice_cstr(UPSTREAM), &out), S3W_E_INVAL);
     s3w_buf_cleanup(&out);
     config_unref(cfg);
 }
