@@ -209,6 +209,7 @@ void config_free(struct config *cfg)
         free(cfg->buckets[i].account);
         free(cfg->buckets[i].upstream_name);
         policy_free(cfg->buckets[i].policy);
+        free(cfg->buckets[i].policy_json);
     }
     free(cfg->buckets);
     free_policies(cfg->guardrails, cfg->nguardrails);

@@ -228,6 +228,11 @@ struct config_bucket {
     char *account;       /* owner account id */
     char *upstream_name; /* the name sent upstream (default = name) */
     struct policy *policy; /* optional bucket policy */
+    /* the bucket policy's JSON text as the config gives it (NUL-terminated;
+     * NULL iff policy is NULL): a policy_file's bytes as written, an inline
+     * "policy" object printed without whitespace. GetBucketPolicy answers
+     * it, so a caller reads the document s3warden enforces. */
+    char *policy_json;
 };
 
 enum config_audit_kind {

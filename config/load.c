@@ -114,6 +114,9 @@ struct ld {
     struct smap names;      /* "u/<account>/<lower name>", "r/<account>/<lower name>" */
     struct smap role_arns;  /* role ARN -> role */
     struct smap buckets;    /* bucket name */
+    /* the source text of the policy get_policy() compiled last (malloc'd,
+     * NULL after a failure); load_buckets takes it for policy_json */
+    char *policy_text;
 };
 
 static void ld_put(struct ld *L, struct smap *m, const char *k, const void *v)
@@ -579,7 +582,7 @@ static struct policy *compile_text(struct ld *L, const char *file, const char *j
 }
 
 static struct policy *compile_json(struct ld *L, const cJSON *doc, enum policy_kind kind,
-                                   const char *name, const char *bucket)
+                                   const char *name, const char *bucket, char **text_out)
 {
     if (!cJSON_IsObject(doc)) {
         errf(L, "must be a policy document (a JSON object), not %s", json_type_name(doc));
@@ -591,12 +594,16 @@ static struct policy *compile_json(struct ld *L, const cJSON *doc, enum policy_k
         return NULL;
     }
     struct policy *p = compile_text(L, L->file, text, strlen(text), kind, name, bucket);
+    if (p && text_out && !(*text_out = strdup(text)))
+        L->nomem = true;
     cJSON_free(text);
     return p;
 }
 
 /* A policy given inline as `<key>` (an object) or in `<key>_file`. Sets
- * *present when either was given. */
+ * *present when either was given. The compiled document's text stays in
+ * L->policy_text until the next call: the file's bytes as written, or the
+ * inline object printed without whitespace (cJSON keeps the key order). */
 static struct policy *get_policy(struct ld *L, const cJSON *obj, const char *key,
                                  enum policy_kind kind, const char *name,
                                  const char *bucket, bool required, bool *present)
@@ -605,6 +612,8 @@ static struct policy *get_policy(struct ld *L, const cJSON *obj, const char *key
     snprintf(kf, sizeof kf, "%s_file", key);
     const cJSON *vi = field(obj, key), *vf = field(obj, kf);
     *present = vi || vf;
+    free(L->policy_text);
+    L->policy_text = NULL;
     if (vi && vf) {
         size_t m = push_key(L, key);
         errf(L, "only one of %s, %s may be set", key, kf);
@@ -622,7 +631,7 @@ static struct policy *get_policy(struct ld *L, const cJSON *obj, const char *key
     struct policy *p = NULL;
     if (vi) {
         size_t m = push_key(L, key);
-        p = compile_json(L, vi, kind, name, bucket);
+        p = compile_json(L, vi, kind, name, bucket, &L->policy_text);
         pop(L, m);
     } else {
         char *fname = get_str(L, obj, kf, true);
@@ -633,6 +642,13 @@ static struct policy *get_policy(struct ld *L, const cJSON *obj, const char *key
         char *text = read_file_capped(L, fname, CONFIG_MAX_POLICY_BYTES, &n);
         if (text) {
             p = compile_text(L, fname, text, n, kind, name, bucket);
+            if (p) {
+                /* kept as written (GetBucketPolicy), in n + 1 bytes, not
+                 * the read buffer's CONFIG_MAX_POLICY_BYTES */
+                char *t = realloc(text, n + 1);
+                L->policy_text = t ? t : text;
+                text = NULL;
+            }
             free(text);
         }
         pop(L, m);
@@ -1570,11 +1586,13 @@ static void load_buckets(struct ld *L, const cJSON *root)
                             "starting and ending with a letter or digit)");
                     pop(L, mu);
                 }
-                if (!b->upstream_name && b->name)
-                    b->upstream_name = dup(L, b->name);
                 bool present;
                 b->policy = get_policy(L, it, "policy", POLICY_KIND_RESOURCE, "bucket-policy",
                                        b->name, false, &present);
+                /* GetBucketPolicy answers the document s3warden enforces */
+                b->policy_json = b->policy ? L->policy_text : NULL;
+                if (b->policy_json)
+                    L->policy_text = NULL;
             }
             pop(L, mi);
         }
@@ -1994,6 +2012,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
     smap_free(&L.names);
     smap_free(&L.role_arns);
     smap_free(&L.buckets);
+    free(L.policy_text);
     int rc = CONFIG_OK;
     if (L.nomem)
         rc = CONFIG_E_NOMEM;
