@@ -1586,6 +1586,23 @@ static void load_buckets(struct ld *L, const cJSON *root)
                             "starting and ending with a letter or digit)");
                     pop(L, mu);
                 }
+                bool explicit_up = b->upstream_name != NULL;
+                if (!b->upstream_name && b->name)
+                    b->upstream_name = dup(L, b->name);
+                /* one upstream bucket, one owner and one bucket policy: two
+                 * local names for it would let a caller pick the weaker */
+                for (size_t j = 0; b->upstream_name && j + 1 < L->cfg->nbuckets; j++) {
+                    if (!bs[j].upstream_name || strcmp(bs[j].upstream_name, b->upstream_name) != 0)
+                        continue;
+                    if (!explicit_up && bs[j].name && b->name && strcmp(bs[j].name, b->name) == 0)
+                        break; /* reported above as a duplicate bucket */
+                    size_t mu = push_key(L, explicit_up ? "upstream_name" : "name");
+                    errf(L, "upstream bucket %s is already used by bucket %s (buckets[%zu]): "
+                            "each upstream bucket has one owner and one bucket policy",
+                         b->upstream_name, bs[j].name ? bs[j].name : "?", j);
+                    pop(L, mu);
+                    break;
+                }
                 bool present;
                 b->policy = get_policy(L, it, "policy", POLICY_KIND_RESOURCE, "bucket-policy",
                                        b->name, false, &present);

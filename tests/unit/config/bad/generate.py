@@ -108,6 +108,12 @@ case("role-session-name-short", lambda c: c.update(role_sessions=[dict(SESSION, 
      "role_sessions[0].session_name", "must be 2..64 characters of [A-Za-z0-9+=,.@_-]")
 case("bucket-name-upper", lambda c: c["buckets"][0].update(name="ExampleBucket"), "buckets[0].name",
      "invalid bucket name (3..63 of a-z, 0-9, '.', '-'; starting and ending with a letter or digit)")
+case("bucket-upstream-shared", lambda c: c["buckets"].append({"name": "alias", "account": "333333333333", "upstream_name": "examplebucket"}),
+     "buckets[1].upstream_name",
+     "upstream bucket examplebucket is already used by bucket examplebucket (buckets[0]): each upstream bucket has one owner and one bucket policy")
+case("bucket-upstream-shared-default", lambda c: c["buckets"].insert(0, {"name": "alias", "account": "333333333333", "upstream_name": "examplebucket"}),
+     "buckets[1].name",
+     "upstream bucket examplebucket is already used by bucket alias (buckets[0]): each upstream bucket has one owner and one bucket policy")
 case("bucket-duplicate", lambda c: c["buckets"].append({"name": "examplebucket", "account": "111111111111"}), "buckets[1].name",
      "duplicate bucket examplebucket")
 case("bucket-policy-bad-effect", lambda c: c["buckets"][0].update(policy={"Version": "2012-10-17", "Statement": [
