@@ -164,6 +164,10 @@ struct px {
     char deciding[512];
     bool cross_account;
     struct s3w_slice resource_account;
+    /* Get/Put/DeleteBucketPolicy by the bucket owner's root user: the
+     * bucket policy is left out of the evaluation (lockout recovery,
+     * bucket_policy_root_exempt); guardrails still apply */
+    bool skip_bucket_policy;
 
     /* request body */
     enum body_mode bm;
@@ -638,7 +642,7 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
     memset(&set, 0, sizeof(set));
     set.guardrails = px->guardrails;
     set.nguardrails = px->nguardrails;
-    set.resource = bc ? bc->policy : NULL;
+    set.resource = bc && !px->skip_bucket_policy ? bc->policy : NULL;
     set.identity = px->identity_pols;
     set.nidentity = px->nidentity;
     set.boundary = px->boundary ? &px->boundary : NULL;
@@ -1855,17 +1859,19 @@ static void append_denied_errors(struct px *px, struct s3w_buf *b)
     }
 }
 
-static void respond_xml(struct px *px, int status, struct s3w_buf *body)
+/* A complete answer made here (never from the upstream); ends the exchange. */
+static void respond_local(struct px *px, int status, const char *content_type,
+                          struct s3w_slice body)
 {
     struct s3w_buf out;
-    s3w_buf_init(&out, body->len + 1024);
+    s3w_buf_init(&out, body.len + 1024);
     char date[30];
     s3err_http_date((long)time(NULL), date);
-    s3w_buf_printf(&out, "HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\n"
+    s3w_buf_printf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                    "Content-Length: %zu\r\nx-amz-request-id: %s\r\nDate: %s\r\n"
                    "Server: s3warden\r\n\r\n",
-                   status, s3err_reason(status), body->len, px->reqid, date);
-    s3w_buf_append(&out, body->ptr, body->len);
+                   status, s3err_reason(status), content_type, body.len, px->reqid, date);
+    s3w_buf_append(&out, body.ptr, body.len);
     px->status = status;
     px->local_out = out.len;
     struct proxy_conn *c = px->c;
@@ -1875,6 +1881,100 @@ static void respond_xml(struct px *px, int status, struct s3w_buf *body)
     px_free(px);
     proxy_conn_respond(c, out.ptr, out.len, false);
     s3w_buf_cleanup(&out);
+}
+
+static void respond_xml(struct px *px, int status, struct s3w_buf *body)
+{
+    respond_local(px, status, "application/xml", s3w_buf_slice(body));
+}
+
+/* ---- the bucket policy API, answered here ------------------------------------------------------
+ * s3warden enforces the bucket policy of its config (buckets[].policy), not
+ * the upstream bucket's. Forwarded, GetBucketPolicy showed another document
+ * than the one enforced, and Put/DeleteBucketPolicy changed the real
+ * bucket's policy: a local s3:* grant opened the bucket outside s3warden
+ * (review L8). So these never reach the upstream.
+ * Order as on S3 (API Reference, GetBucketPolicy / PutBucketPolicy /
+ * DeleteBucketPolicy, "Permissions"): without the permission, 403
+ * AccessDenied (px_authorize_all); with it but "not using an identity that
+ * belongs to the bucket owner's account", 405 MethodNotAllowed; then the
+ * operation - Get answers the configured document, Put and Delete are
+ * refused (501: the policy lives in the config). GetBucketPolicyStatus is
+ * still forwarded (see README "Limitations"). */
+enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE };
+
+static enum bp_op bucket_policy_op(const struct px *px)
+{
+    const char *n = px->map.op ? px->map.op->name : NULL;
+    if (!n || !px->bucket.len)
+        return BP_NONE;
+    if (strcmp(n, "GetBucketPolicy") == 0)
+        return BP_GET;
+    if (strcmp(n, "PutBucketPolicy") == 0)
+        return BP_PUT;
+    if (strcmp(n, "DeleteBucketPolicy") == 0)
+        return BP_DELETE;
+    return BP_NONE;
+}
+
+/* The account owning the requested bucket: the configured owner, or for
+ * an unlisted bucket under "caller_account" the caller's (px_authorize's
+ * rule). */
+static struct s3w_slice bucket_owner(const struct px *px)
+{
+    return px->bcfg ? s3w_slice_cstr(px->bcfg->account) : px->principal.account;
+}
+
+/* "To ensure that bucket owners don't inadvertently lock themselves out of
+ * their own buckets, the root principal in a bucket owner's AWS account can
+ * perform the GetBucketPolicy, PutBucketPolicy, and DeleteBucketPolicy API
+ * actions, even if their bucket policy explicitly denies the root
+ * principal's access. Bucket owner root principals can only be blocked from
+ * performing these API actions by VPC endpoint policies and AWS
+ * Organizations policies." (same pages). So for the owner's root the bucket
+ * policy is left out; guardrails (s3warden's SCPs) still decide. Put and
+ * Delete get the exemption too: they end in 501 either way, and the root
+ * then learns where the policy really lives instead of a 403. */
+static bool bucket_policy_root_exempt(const struct px *px)
+{
+    return px->id_set && px->id.type == CONFIG_PRINCIPAL_ACCOUNT &&
+           px->principal.account.len && s3w_slice_eq(px->principal.account, bucket_owner(px));
+}
+
+#define BP_READONLY_MSG                                                                       \
+    "s3warden enforces the bucket policy from its configuration (buckets[].policy); change " \
+    "it there and reload with SIGHUP."
+
+/* After every authorization allowed the request. */
+static void handle_bucket_policy(struct px *px, enum bp_op op)
+{
+    struct s3w_slice owner = bucket_owner(px);
+    /* x-amz-expected-bucket-owner: "If the account ID that you provide does
+     * not match the actual owner of the bucket, the request fails with the
+     * HTTP status code 403 Forbidden (access denied)" (API Reference). The
+     * upstream would compare it with its own bucket's owner (the proxy's
+     * account); the owner that counts here is the configured one. */
+    const struct http_header *exp = http_request_header(&px->c->req, "x-amz-expected-bucket-owner");
+    if (exp && !s3w_slice_eq(exp->value, owner)) {
+        px_fail(px, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+    if (!px->principal.account.len || !s3w_slice_eq(px->principal.account, owner)) {
+        px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
+        return;
+    }
+    if (op != BP_GET) {
+        px_fail(px, 501, "NotImplemented", BP_READONLY_MSG);
+        return;
+    }
+    const char *doc = px->bcfg ? px->bcfg->policy_json : NULL;
+    if (!doc) {
+        px_fail(px, 404, "NoSuchBucketPolicy", "The bucket policy does not exist");
+        return;
+    }
+    /* S3 answers the document itself as the body (GetBucketPolicy,
+     * "Response Syntax": the policy JSON, not wrapped in XML) */
+    respond_local(px, 200, "application/json", s3w_slice_cstr(doc));
 }
 
 /* ListBuckets: the upstream lists the proxy's own buckets; the caller gets
@@ -2309,8 +2409,14 @@ static void pl_on_head(struct proxy_conn *c)
     }
 
     /* 3. every authorization must be allowed (fail closed) */
+    enum bp_op bp = bucket_policy_op(px);
+    px->skip_bucket_policy = bp != BP_NONE && bucket_policy_root_exempt(px);
     if (!px_authorize_all(px))
         return;
+    if (bp != BP_NONE) {
+        handle_bucket_policy(px, bp);
+        return;
+    }
 
     if (px->map.flags & S3MAP_F_DELETE_BODY) {
         px->kind = PX_DELETE;

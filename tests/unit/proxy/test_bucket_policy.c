@@ -1,0 +1,521 @@
+/* test_bucket_policy.c - GetBucketPolicy / PutBucketPolicy /
+ * DeleteBucketPolicy are answered by s3warden and never reach the upstream
+ * (review L8: forwarded, Get showed the upstream bucket's policy instead of
+ * the enforced one, and Put/Delete changed the real bucket's policy), in
+ * S3's order (API Reference, "Permissions" of each): 403 AccessDenied
+ * without the permission, then 405 MethodNotAllowed for an identity outside
+ * the bucket owner's account, then Get answers the configured document (404
+ * NoSuchBucketPolicy without one) and Put/Delete are 501 NotImplemented.
+ * The owner's root user is exempt from the bucket policy for these three
+ * (lockout recovery), not from guardrails. A recording fake upstream (the
+ * style of test_pipeline_review.c) proves nothing was sent; a forwarded
+ * GetBucketPolicyStatus shows the recorder sees requests. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "audit.h"
+#include "config.h"
+#include "pipeline.h"
+#include "proxy.h"
+#include "sigv4.h"
+#include "sockutil.h"
+
+/* ---- fake upstream: counts request heads, answers 200 ------------------------ */
+static struct {
+    pthread_mutex_t mu;
+    int listen_fd, port;
+    volatile int stop;
+    int requests;
+    char last_head[4096];
+} up = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void *up_main(void *arg)
+{
+    (void)arg;
+    while (!up.stop) {
+        struct pollfd pf = { up.listen_fd, POLLIN, 0 };
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        int fd = accept(up.listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        static char buf[65536];
+        bool closed;
+        su_read(fd, buf, sizeof(buf), "\r\n\r\n", 1, 3000, &closed);
+        pthread_mutex_lock(&up.mu);
+        up.requests++;
+        snprintf(up.last_head, sizeof(up.last_head), "%.4000s", buf);
+        pthread_mutex_unlock(&up.mu);
+        su_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 0\r\n"
+                        "Connection: close\r\n\r\n");
+        close(fd);
+    }
+    return NULL;
+}
+
+/* ---- s3warden under test -------------------------------------------------------- */
+#define OWNER "111111111111"
+#define PARTNER "222222222222"
+#define ADMIN_AKID "AKIABPOLADMIN0000001"
+#define ADMIN_SECRET "bpolAdminSecret/0123456789abcdefghijklmn"
+#define READER_AKID "AKIABPOLREADER000001"
+#define READER_SECRET "bpolReaderSecret/0123456789abcdefghijklm"
+#define PARTNER_AKID "AKIABPOLPARTNER00001"
+#define PARTNER_SECRET "bpolPartnerSecret/0123456789abcdefghijkl"
+#define ROOT_AKID "AKIABPOLOWNERROOT001"
+#define ROOT_SECRET "bpolOwnerRootSecret/0123456789abcdefghij"
+#define PROOT_AKID "AKIABPOLPARTNERROOT1"
+#define PROOT_SECRET "bpolPartnerRootSecret/0123456789abcdefgh"
+
+/* The bucket policy of "pol" as written in the config (with blanks) and
+ * as S3 would hand it back: compact, keys in the order written. It lets
+ * the partner account manage the policy, and denies every account root
+ * user (aws:PrincipalType "Account") - the lockout AWS's root rule undoes
+ * for the owner's root only. */
+#define POL_INLINE                                                                              \
+    "{ \"Version\": \"2012-10-17\", \"Statement\": ["                                            \
+    "{ \"Sid\": \"PartnerManages\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"" PARTNER \
+    "\"}, \"Action\": [\"s3:GetBucketPolicy\", \"s3:PutBucketPolicy\", \"s3:DeleteBucketPolicy\"," \
+    " \"s3:GetBucketPolicyStatus\"], \"Resource\": \"arn:aws:s3:::pol\" },"                       \
+    "{ \"Sid\": \"NoRoot\", \"Effect\": \"Deny\", \"Principal\": \"*\", \"Action\": \"s3:*\","      \
+    " \"Resource\": [\"arn:aws:s3:::pol\", \"arn:aws:s3:::pol/*\"], \"Condition\": {"             \
+    "\"StringEquals\": {\"aws:PrincipalType\": \"Account\"} } } ] }"
+#define POL_COMPACT                                                                             \
+    "{\"Version\":\"2012-10-17\",\"Statement\":["                                               \
+    "{\"Sid\":\"PartnerManages\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"222222222222\"},"  \
+    "\"Action\":[\"s3:GetBucketPolicy\",\"s3:PutBucketPolicy\",\"s3:DeleteBucketPolicy\","        \
+    "\"s3:GetBucketPolicyStatus\"],\"Resource\":\"arn:aws:s3:::pol\"},"                           \
+    "{\"Sid\":\"NoRoot\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\","            \
+    "\"Resource\":[\"arn:aws:s3:::pol\",\"arn:aws:s3:::pol/*\"],\"Condition\":{"                  \
+    "\"StringEquals\":{\"aws:PrincipalType\":\"Account\"}}}]}"
+
+#define S3_ALL "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"
+
+static struct proxy_server srv;
+static struct pl_shared sh;
+static struct audit *aud;
+static pthread_t up_thread;
+static int port;
+static char host[64];
+static char audit_path[64];
+
+static struct config *make_config(const char *top_extra)
+{
+    static char json[8192];
+    snprintf(json, sizeof(json),
+        "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
+        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMBPOL0001\","
+        "\"secret\":\"upstreamBpolSecret000000000000000000000000\"}]},"
+        "\"accounts\":[{\"id\":\"" OWNER "\",\"access_keys\":[{\"id\":\"" ROOT_AKID "\",\"secret\":\"" ROOT_SECRET "\"}]},"
+        "{\"id\":\"" PARTNER "\",\"access_keys\":[{\"id\":\"" PROOT_AKID "\",\"secret\":\"" PROOT_SECRET "\"}]}],"
+        "\"users\":["
+        "{\"account\":\"" OWNER "\",\"name\":\"admin\",\"unique_id\":\"AIDABPOLADMIN000001\","
+        "\"access_keys\":[{\"id\":\"" ADMIN_AKID "\",\"secret\":\"" ADMIN_SECRET "\"}],"
+        "\"policies\":[{\"name\":\"all\",\"document\":" S3_ALL "}]},"
+        /* no policy at all: every request is implicitly denied */
+        "{\"account\":\"" OWNER "\",\"name\":\"reader\",\"unique_id\":\"AIDABPOLREADER00001\","
+        "\"access_keys\":[{\"id\":\"" READER_AKID "\",\"secret\":\"" READER_SECRET "\"}]},"
+        "{\"account\":\"" PARTNER "\",\"name\":\"partner\",\"unique_id\":\"AIDABPOLPARTNER0001\","
+        "\"access_keys\":[{\"id\":\"" PARTNER_AKID "\",\"secret\":\"" PARTNER_SECRET "\"}],"
+        "\"policies\":[{\"name\":\"all\",\"document\":" S3_ALL "}]}],"
+        "\"buckets\":["
+        "{\"name\":\"pol\",\"account\":\"" OWNER "\",\"upstream_name\":\"real-pol\",\"policy\":" POL_INLINE "},"
+        "{\"name\":\"nopol\",\"account\":\"" OWNER "\"},"
+        /* anyone may read the policy - but only the owner's account gets it */
+        "{\"name\":\"pub\",\"account\":\"" OWNER "\",\"policy\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetBucketPolicy\","
+        "\"Resource\":\"arn:aws:s3:::pub\"}]}},"
+        "{\"name\":\"guarded\",\"account\":\"" OWNER "\",\"policy\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetBucketPolicy\","
+        "\"Resource\":\"arn:aws:s3:::guarded\"}]}}],"
+        /* a guardrail (s3warden's SCP) binds the owner's root here as an
+         * Organizations policy does on AWS */
+        "\"guardrails\":[{\"name\":\"guard\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Sid\":\"NoPolicyReadOnGuarded\",\"Effect\":\"Deny\",\"Action\":\"s3:GetBucketPolicy\","
+        "\"Resource\":\"arn:aws:s3:::guarded\"},"
+        "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}}]}",
+        top_extra, up.port);
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load_buffer("test", json, strlen(json), NULL, &cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.items[i].text);
+    config_errors_cleanup(&errs);
+    return rc == 0 ? cfg : NULL;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
+        return -1;
+    socklen_t al = sizeof(a);
+    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
+    up.port = ntohs(a.sin_port);
+    pthread_create(&up_thread, NULL, up_main, NULL);
+
+    struct config *cfg = make_config("");
+    if (!cfg)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(audit_path, sizeof(audit_path), "/tmp/s3w-bpol-audit-XXXXXX");
+    int afd = mkstemp(audit_path);
+    if (afd < 0)
+        return -1;
+    close(afd);
+    aud = audit_open(audit_path, false);
+    if (!aud)
+        return -1;
+    pl_shared_init(&sh, cfg, aud);
+    struct proxy_settings s;
+    proxy_settings_defaults(&s);
+    s.port = 0;
+    s.workers = 1;
+    srv.worker_init = pl_worker_init;
+    srv.worker_cleanup = pl_worker_cleanup;
+    srv.worker_poke = pl_worker_poke;
+    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
+        return -1;
+    port = srv.bound_port;
+    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    proxy_server_stop(&srv, 1000);
+    proxy_server_wait(&srv);
+    proxy_server_cleanup(&srv);
+    pl_shared_cleanup(&sh);
+    audit_close(aud);
+    unlink(audit_path);
+    curl_global_cleanup();
+    up.stop = 1;
+    pthread_join(up_thread, NULL);
+    close(up.listen_fd);
+    return 0;
+}
+
+/* A header-signed request (akid NULL: anonymous); `extra` are signed
+ * "name: value\r\n" lines beside Host. */
+static char req[16384], resp[128 * 1024];
+
+static void build(const char *akid, const char *secret, const char *method, const char *target,
+                  const char *extra, const char *body)
+{
+    uint8_t h[32];
+    char hex[65];
+    sigv4_sha256(body, strlen(body), h);
+    s3w_hex_encode(h, 32, hex);
+    if (!akid) {
+        snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n\r\n%s",
+                 method, target, host, extra ? extra : "", strlen(body), body);
+        return;
+    }
+    struct sigv4_header hh[4] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    size_t nh = 1;
+    if (extra) {
+        const char *colon = strchr(extra, ':');
+        const char *eol = strstr(extra, "\r\n");
+        assert_non_null(colon);
+        assert_non_null(eol);
+        hh[nh++] = (struct sigv4_header){ s3w_slice(extra, (size_t)(colon - extra)),
+                                          s3w_slice(colon + 2, (size_t)(eol - colon - 2)) };
+    }
+    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
+    struct sigv4_sign_params sp = {
+        .method = s3w_slice_cstr(method), .target = s3w_slice_cstr(target),
+        .headers = hh, .n_headers = nh, .region = S3W_SLICE_LIT("us-east-1"),
+        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
+        .payload = s3w_slice_cstr(hex),
+    };
+    struct sigv4_signed sd;
+    struct sigv4_error err;
+    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
+    snprintf(req, sizeof(req),
+             "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: %s\r\n%sContent-Length: %zu\r\n\r\n%s",
+             method, target, host, (int)sd.authorization_len, sd.authorization, sd.amz_date, hex,
+             extra ? extra : "", strlen(body), body);
+    sigv4_signed_cleanup(&sd);
+}
+
+/* Sends req, reads the whole answer (Content-Length bytes after the head). */
+static void exchange(void)
+{
+    int fd = su_connect(port);
+    assert_true(fd >= 0);
+    su_send_str(fd, req);
+    bool closed;
+    size_t n = su_read(fd, resp, sizeof(resp), "\r\n\r\n", 1, 5000, &closed);
+    const char *end = strstr(resp, "\r\n\r\n");
+    assert_non_null(end);
+    const char *cl = strcasestr(resp, "\r\nContent-Length: ");
+    assert_non_null(cl);
+    size_t want = (size_t)(end + 4 - resp) + strtoul(cl + 18, NULL, 10);
+    while (n < want && !closed) {
+        struct pollfd q = { fd, POLLIN, 0 };
+        if (poll(&q, 1, 5000) <= 0)
+            break;
+        ssize_t r = recv(fd, resp + n, sizeof(resp) - 1 - n, 0);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        resp[n] = 0;
+    }
+    close(fd);
+}
+
+static int upstream_requests(void)
+{
+    usleep(100 * 1000); /* anything sent has reached the recorder by now */
+    pthread_mutex_lock(&up.mu);
+    int n = up.requests;
+    pthread_mutex_unlock(&up.mu);
+    return n;
+}
+
+static const char *body_of(const char *r)
+{
+    const char *e = strstr(r, "\r\n\r\n");
+    return e ? e + 4 : "";
+}
+
+/* An S3 error document with exactly this code and message. */
+static void assert_error(int status, const char *reason, const char *code, const char *msg)
+{
+    char line[128], want[2048];
+    snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason);
+    if (strncmp(resp, line, strlen(line)) != 0)
+        fprintf(stderr, "got: %s\n", resp);
+    assert_true(strncmp(resp, line, strlen(line)) == 0);
+    snprintf(want, sizeof(want), "<Code>%s</Code><Message>%s</Message>", code, msg);
+    if (!strstr(body_of(resp), want))
+        fprintf(stderr, "want %s\ngot: %s\n", want, resp);
+    assert_non_null(strstr(body_of(resp), want));
+}
+
+#define MSG_405 "The specified method is not allowed against this resource."
+#define MSG_501 "s3warden enforces the bucket policy from its configuration (buckets[].policy); " \
+                "change it there and reload with SIGHUP."
+
+/* ---- the owner's account: Get answers the config, Put/Delete refused ---------- */
+static void test_owner_get_put_delete(void **state)
+{
+    (void)state;
+    int r0 = upstream_requests();
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policy", NULL, "");
+    exchange();
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_non_null(strstr(resp, "\r\nContent-Type: application/json\r\n"));
+    char cl[64];
+    snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", strlen(POL_COMPACT));
+    assert_non_null(strstr(resp, cl));
+    assert_string_equal(body_of(resp), POL_COMPACT);
+
+    /* no bucket policy: S3's NoSuchBucketPolicy */
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/nopol?policy", NULL, "");
+    exchange();
+    assert_error(404, "Not Found", "NoSuchBucketPolicy", "The bucket policy does not exist");
+
+    /* Put and Delete never change the upstream bucket's policy */
+    build(ADMIN_AKID, ADMIN_SECRET, "PUT", "/pol?policy", NULL,
+          "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\","
+          "\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::real-pol/*\"}]}");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
+    build(ADMIN_AKID, ADMIN_SECRET, "DELETE", "/pol?policy", NULL, "");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
+    build(ADMIN_AKID, ADMIN_SECRET, "DELETE", "/nopol?policy", NULL, "");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
+    assert_int_equal(upstream_requests(), r0);
+
+    /* control: the recorder does see forwarded requests (policy status is
+     * still the upstream's answer) */
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus", NULL, "");
+    exchange();
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_int_equal(upstream_requests(), r0 + 1);
+    pthread_mutex_lock(&up.mu);
+    assert_true(strncmp(up.last_head, "GET /real-pol?policyStatus", 26) == 0);
+    pthread_mutex_unlock(&up.mu);
+}
+
+/* ---- 403 comes before everything ------------------------------------------------ */
+static void test_no_permission_is_403(void **state)
+{
+    (void)state;
+    int r0 = upstream_requests();
+    static const char *const methods[] = { "GET", "PUT", "DELETE" };
+    static const char *const actions[] = { "s3:GetBucketPolicy", "s3:PutBucketPolicy",
+                                           "s3:DeleteBucketPolicy" };
+    for (size_t i = 0; i < 3; i++) {
+        build(READER_AKID, READER_SECRET, methods[i], "/pol?policy", NULL, i == 1 ? "{}" : "");
+        exchange();
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "User: arn:aws:iam::" OWNER ":user/reader is not authorized to perform: %s on "
+                 "resource: &quot;arn:aws:s3:::pol&quot; because no identity-based policy allows "
+                 "the %s action",
+                 actions[i], actions[i]);
+        assert_error(403, "Forbidden", "AccessDenied", msg);
+    }
+    /* a partner without a bucket policy grant: 403, not 405 */
+    build(PARTNER_AKID, PARTNER_SECRET, "GET", "/nopol?policy", NULL, "");
+    exchange();
+    assert_error(403, "Forbidden", "AccessDenied",
+                 "User: arn:aws:iam::" PARTNER ":user/partner is not authorized to perform: "
+                 "s3:GetBucketPolicy on resource: &quot;arn:aws:s3:::nopol&quot; because no "
+                 "resource-based policy allows the s3:GetBucketPolicy action");
+    assert_int_equal(upstream_requests(), r0);
+}
+
+/* ---- allowed, but not the owner's account: 405 -------------------------------- */
+static void test_other_account_is_405(void **state)
+{
+    (void)state;
+    int r0 = upstream_requests();
+    /* the bucket policy grants the partner account all three: AWS still
+     * answers 405 to an identity outside the owner's account */
+    build(PARTNER_AKID, PARTNER_SECRET, "GET", "/pol?policy", NULL, "");
+    exchange();
+    assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
+    assert_null(strstr(resp, "PartnerManages")); /* no policy text leaks */
+    build(PARTNER_AKID, PARTNER_SECRET, "PUT", "/pol?policy", NULL, "{}");
+    exchange();
+    assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
+    build(PARTNER_AKID, PARTNER_SECRET, "DELETE", "/pol?policy", NULL, "");
+    exchange();
+    assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
+    /* anonymous, allowed by Principal "*": no account, 405 */
+    build(NULL, NULL, "GET", "/pub?policy", NULL, "");
+    exchange();
+    assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
+    assert_int_equal(upstream_requests(), r0);
+}
+
+/* ---- the owner's root: exempt from the bucket policy, not from guardrails ------ */
+static void test_owner_root_lockout_recovery(void **state)
+{
+    (void)state;
+    int r0 = upstream_requests();
+    /* "NoRoot" denies every root user s3:* on pol; the owner's root still
+     * reads the policy ... */
+    build(ROOT_AKID, ROOT_SECRET, "GET", "/pol?policy", NULL, "");
+    exchange();
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_string_equal(body_of(resp), POL_COMPACT);
+    /* ... and is told where to change it rather than refused */
+    build(ROOT_AKID, ROOT_SECRET, "PUT", "/pol?policy", NULL, "{}");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
+    build(ROOT_AKID, ROOT_SECRET, "DELETE", "/pol?policy", NULL, "");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
+    /* the exemption is for these three operations only */
+    build(ROOT_AKID, ROOT_SECRET, "GET", "/pol/obj", NULL, "");
+    exchange();
+    assert_error(403, "Forbidden", "AccessDenied",
+                 "User: arn:aws:iam::" OWNER ":root is not authorized to perform: s3:GetObject on "
+                 "resource: &quot;arn:aws:s3:::pol/obj&quot; with an explicit deny in a "
+                 "resource-based policy");
+    /* and for the owner's root only: the partner's root stays denied */
+    build(PROOT_AKID, PROOT_SECRET, "GET", "/pol?policy", NULL, "");
+    exchange();
+    assert_error(403, "Forbidden", "AccessDenied",
+                 "User: arn:aws:iam::" PARTNER ":root is not authorized to perform: "
+                 "s3:GetBucketPolicy on resource: &quot;arn:aws:s3:::pol&quot; with an explicit "
+                 "deny in a resource-based policy");
+    /* a guardrail binds the root as an Organizations policy does on AWS */
+    build(ROOT_AKID, ROOT_SECRET, "GET", "/guarded?policy", NULL, "");
+    exchange();
+    assert_true(strncmp(resp, "HTTP/1.1 403 Forbidden\r\n", 24) == 0);
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+    assert_non_null(strstr(resp, "with an explicit deny in a service control policy"));
+    /* an IAM user of the owner's account gets no such exemption */
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/guarded?policy", NULL, "");
+    exchange();
+    assert_true(strncmp(resp, "HTTP/1.1 403 Forbidden\r\n", 24) == 0);
+    assert_int_equal(upstream_requests(), r0);
+}
+
+/* ---- x-amz-expected-bucket-owner is the configured owner ----------------------- */
+static void test_expected_bucket_owner(void **state)
+{
+    (void)state;
+    int r0 = upstream_requests();
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policy",
+          "x-amz-expected-bucket-owner: " PARTNER "\r\n", "");
+    exchange();
+    assert_error(403, "Forbidden", "AccessDenied", "Access Denied");
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policy",
+          "x-amz-expected-bucket-owner: " OWNER "\r\n", "");
+    exchange();
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_string_equal(body_of(resp), POL_COMPACT);
+    assert_int_equal(upstream_requests(), r0);
+}
+
+/* ---- an unlisted bucket under "caller_account": the caller owns it --------------- */
+static void test_unlisted_caller_account(void **state)
+{
+    (void)state;
+    struct config *cfg = make_config("\"unlisted_buckets\":\"caller_account\",");
+    assert_non_null(cfg);
+    pl_shared_set_config(&sh, cfg);
+    proxy_server_poke(&srv);
+    usleep(100 * 1000);
+    int r0 = upstream_requests();
+    /* s3warden enforces no bucket policy there: none to show, none to set
+     * upstream (the real bucket's policy is out of reach either way) */
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");
+    exchange();
+    assert_error(404, "Not Found", "NoSuchBucketPolicy", "The bucket policy does not exist");
+    build(ADMIN_AKID, ADMIN_SECRET, "PUT", "/free-bkt?policy", NULL, "{}");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
+    assert_int_equal(upstream_requests(), r0);
+    cfg = make_config("");
+    assert_non_null(cfg);
+    pl_shared_set_config(&sh, cfg);
+    proxy_server_poke(&srv);
+    usleep(100 * 1000);
+    /* under the default (deny) the unlisted bucket is refused first */
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");
+    exchange();
+    assert_error(403, "Forbidden", "AccessDenied",
+                 "User: arn:aws:iam::" OWNER ":user/admin is not authorized to perform: "
+                 "s3:GetBucketPolicy on resource: &quot;arn:aws:s3:::free-bkt&quot; because the "
+                 "bucket is not configured in s3warden");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_owner_get_put_delete),
+        cmocka_unit_test(test_no_permission_is_403),
+        cmocka_unit_test(test_other_account_is_405),
+        cmocka_unit_test(test_owner_root_lockout_recovery),
+        cmocka_unit_test(test_expected_bucket_owner),
+        cmocka_unit_test(test_unlisted_caller_account),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
