@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The bucket policy API through s3warden with the aws cli (and boto3):
+get-bucket-policy answers the policy s3warden enforces (config
+buckets[].policy), put-bucket-policy and delete-bucket-policy never change
+the upstream bucket's own policy (review L8), in S3's order (S3 API
+Reference, GetBucketPolicy / PutBucketPolicy / DeleteBucketPolicy,
+"Permissions"): 403 AccessDenied without the permission, 405
+MethodNotAllowed for an identity outside the bucket owner's account (the
+seed-001 partner role allowed by the bucket policy), then the operation.
+The owner's root user reads the policy even when the policy denies it
+(AWS's lockout rule).
+
+Upstream: moto_server, auth off (the check here is what reaches it). Each
+upstream bucket carries a policy of its own, set straight on moto: it must
+never be shown through s3warden, nor changed or deleted.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+A, B = "111111111111", "222222222222"
+EC2_TRUST = policy({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                    "Action": "sts:AssumeRole"})
+
+
+def res(bucket):
+    return [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+
+
+W = World()
+W.account(A)
+W.account(B)
+
+# seed 001's setup: account A's bucket shared with account B's EC2 role
+SHARED = "mybucket2share"
+ROLE = "ec2role2accessmybucket2share"
+W.role(B, ROLE, "AROAEC2ROLE000000001", EC2_TRUST,
+       policies=[policy(allow("s3:*", res(SHARED) + res("bp-nopolicy")))])
+PARTNER = W.session(ROLE, "i-0b10b10b10b10b10b")
+SHARED_POLICY = policy({"Sid": "PartnerRole", "Effect": "Allow",
+                        "Principal": {"AWS": [role_arn(B, ROLE)]}, "Action": ["s3:*"],
+                        "Resource": res(SHARED)})
+W.bucket(SHARED, A, SHARED_POLICY)
+# every root user is denied s3:* here; the owner's root may still read the
+# policy (lockout recovery)
+LOCKED = "bp-lockedout"
+LOCKED_POLICY = policy({"Sid": "NoRootUsers", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                        "Resource": res(LOCKED),
+                        "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}})
+W.bucket(LOCKED, A, LOCKED_POLICY)
+W.bucket("bp-nopolicy", A)
+ADMIN = W.user(A, "admin", "AIDAADMINA0000000001", policies=[policy(allow("s3:*", "*"))])
+LISTER = W.user(A, "lister", "AIDALISTERA000000001",
+                policies=[policy(allow("s3:ListBucket", res(SHARED)))])
+ROOT_A = W.root(A)
+
+# the upstream buckets' own policies: what a forwarded call would touch
+UPSTREAM_POLICY = json.dumps(policy({"Sid": "UpstreamOnly", "Effect": "Allow",
+                                     "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                                     "Action": "s3:GetObject",
+                                     "Resource": f"arn:aws:s3:::{SHARED}/upstream-only/*"}))
+
+MSG_405 = "The specified method is not allowed against this resource."
+MSG_501 = ("s3warden enforces the bucket policy from its configuration (buckets[].policy); "
+           "change it there and reload with SIGHUP.")
+
+UP = PX = None
+
+
+def setUpModule():
+    global UP, PX
+    UP = Moto(auth=False, buckets=list(W.buckets)).start()
+    UP.s3().put_bucket_policy(Bucket=SHARED, Policy=UPSTREAM_POLICY)
+    PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "bucket-policy").start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+def compact(doc):
+    """The inline policy as s3warden keeps it: the config's JSON object
+    without whitespace, keys in the order written (render_config writes
+    them in this order)."""
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def policy_file(doc):
+    p = os.path.join(tmpdir("bp-files"), "policy.json")
+    with open(p, "w") as f:
+        json.dump(doc, f)
+    return p
+
+
+class BucketPolicyCase(Case):
+    def assertUpstreamPolicyUnchanged(self):
+        self.assertEqual(UP.s3().get_bucket_policy(Bucket=SHARED)["Policy"], UPSTREAM_POLICY)
+
+    def test_owner_gets_the_enforced_policy(self):
+        r = self.assertCliOk(aws(PX.endpoint, ADMIN, "s3api", "get-bucket-policy", "--bucket", SHARED))
+        self.assertEqual(json.loads(r.out)["Policy"], compact(SHARED_POLICY))
+        self.assertNotIn("UpstreamOnly", r.out)
+        # boto3: the same document, byte for byte
+        got = PX.client(ADMIN).get_bucket_policy(Bucket=SHARED)["Policy"]
+        self.assertEqual(got, compact(SHARED_POLICY))
+
+    def test_no_policy_is_404(self):
+        r = aws(PX.endpoint, ADMIN, "s3api", "get-bucket-policy", "--bucket", "bp-nopolicy")
+        self.assertCliError(r, "NoSuchBucketPolicy", "The bucket policy does not exist")
+
+    def test_put_and_delete_never_reach_the_upstream(self):
+        opened = policy({"Effect": "Allow", "Principal": "*", "Action": "s3:*",
+                         "Resource": res(SHARED)})
+        r = aws(PX.endpoint, ADMIN, "s3api", "put-bucket-policy", "--bucket", SHARED,
+                "--policy", f"file://{policy_file(opened)}")
+        self.assertCliError(r, "NotImplemented", MSG_501)
+        self.assertUpstreamPolicyUnchanged()
+        r = aws(PX.endpoint, ADMIN, "s3api", "delete-bucket-policy", "--bucket", SHARED)
+        self.assertCliError(r, "NotImplemented", MSG_501)
+        self.assertUpstreamPolicyUnchanged()
+        # and s3warden still enforces (and shows) its own
+        r = self.assertCliOk(aws(PX.endpoint, ADMIN, "s3api", "get-bucket-policy", "--bucket", SHARED))
+        self.assertEqual(json.loads(r.out)["Policy"], compact(SHARED_POLICY))
+
+    def test_no_permission_is_403_first(self):
+        arn = user_arn(A, "lister")
+        for op, action in (("get-bucket-policy", "s3:GetBucketPolicy"),
+                           ("delete-bucket-policy", "s3:DeleteBucketPolicy")):
+            r = aws(PX.endpoint, LISTER, "s3api", op, "--bucket", SHARED)
+            self.assertCliError(r, "AccessDenied", denied_message(
+                arn, action, f"arn:aws:s3:::{SHARED}", no_allow("identity-based", action)))
+        self.assertUpstreamPolicyUnchanged()
+
+    def test_partner_allowed_by_bucket_policy_gets_405(self):
+        """seed 001's partner role: the bucket policy grants it s3:* on the
+        bucket, its own policy too - S3 still answers 405 to an identity
+        outside the owner's account."""
+        # the grant is real: the partner reads and writes objects
+        self.assertCliOk(aws(PX.endpoint, PARTNER, "s3api", "list-objects-v2", "--bucket", SHARED))
+        r = aws(PX.endpoint, PARTNER, "s3api", "get-bucket-policy", "--bucket", SHARED)
+        self.assertCliError(r, "MethodNotAllowed", MSG_405)
+        self.assertNotIn("PartnerRole", r.out + r.err)
+        r = aws(PX.endpoint, PARTNER, "s3api", "put-bucket-policy", "--bucket", SHARED,
+                "--policy", f"file://{policy_file(SHARED_POLICY)}")
+        self.assertCliError(r, "MethodNotAllowed", MSG_405)
+        r = aws(PX.endpoint, PARTNER, "s3api", "delete-bucket-policy", "--bucket", SHARED)
+        self.assertCliError(r, "MethodNotAllowed", MSG_405)
+        self.assertUpstreamPolicyUnchanged()
+        # without a bucket policy grant the partner gets 403, not 405
+        r = aws(PX.endpoint, PARTNER, "s3api", "get-bucket-policy", "--bucket", "bp-nopolicy")
+        self.assertCliError(r, "AccessDenied")
+
+    def test_owner_root_reads_a_policy_that_denies_it(self):
+        r = self.assertCliOk(aws(PX.endpoint, ROOT_A, "s3api", "get-bucket-policy", "--bucket", LOCKED))
+        self.assertEqual(json.loads(r.out)["Policy"], compact(LOCKED_POLICY))
+        # the policy still binds the root for everything else
+        r = aws(PX.endpoint, ROOT_A, "s3api", "list-objects-v2", "--bucket", LOCKED)
+        self.assertCliError(r, "AccessDenied", denied_message(
+            f"arn:aws:iam::{A}:root", "s3:ListBucket", f"arn:aws:s3:::{LOCKED}",
+            explicit("resource-based")))
+        # and an IAM user of the owner's account has no such exemption
+        r = aws(PX.endpoint, ADMIN, "s3api", "get-bucket-policy", "--bucket", LOCKED)
+        self.assertCliOk(r)  # admin is no root user: NoRootUsers does not apply
+        r = aws(PX.endpoint, ROOT_A, "s3api", "delete-bucket-policy", "--bucket", LOCKED)
+        self.assertCliError(r, "NotImplemented", MSG_501)
+
+
+if __name__ == "__main__":
+    main()
