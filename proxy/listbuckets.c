@@ -88,6 +88,11 @@ static int next_tok(struct scan *s, struct tok *t)
         if (x + 1 >= s->end || (size_t)(s->end - q) < 5 || memcmp(q, "?xml", 4) != 0 ||
             !is_ws(q[4]))
             return -1;
+        /* version, encoding, standalone: names, '=', quoted values of
+         * name characters (XML 1.0, 2.8) - no markup hidden in a value */
+        for (const char *c = q + 4; c < x; c++)
+            if (!is_name_char(*c) && !is_ws(*c) && *c != '=' && *c != '"' && *c != '\'')
+                return -1;
         s->p = x + 2;
         t->kind = T_DECL;
         t->e = s->p;
@@ -104,7 +109,10 @@ static int next_tok(struct scan *s, struct tok *t)
     t->name = s3w_slice(n0, (size_t)(q - n0));
     const char *a0 = q;
     char quote = 0;
+    /* attribute values: no '<' (XML 1.0, AttValue) and no reference */
     while (q < s->end && (quote || (*q != '>' && *q != '<'))) {
+        if (*q == '<' || *q == '&')
+            return -1;
         if (quote && *q == quote)
             quote = 0;
         else if (!quote && (*q == '"' || *q == '\''))

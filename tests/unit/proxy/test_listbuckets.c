@@ -206,6 +206,14 @@ static void test_escaped_names_refused(void **state)
                 HEAD "<Buckets>" B(" partner-data") "</Buckets></ListAllMyBucketsResult>");
     NOT_FOR_YOU(cfg, "333333333333",
                 HEAD "<Buckets>" B("partner-data<!-- -->") "</Buckets></ListAllMyBucketsResult>");
+    /* markup inside the XML declaration (found by fuzz_listbuckets) */
+    NOT_FOR_YOU(cfg, "333333333333",
+                "<?xml version=\"<Name>partner-data</Name>\"?><ListAllMyBucketsResult><Buckets/>"
+                "</ListAllMyBucketsResult>");
+    /* markup inside the root's attribute value (fuzz_listbuckets) */
+    NOT_FOR_YOU(cfg, "333333333333",
+                "<ListAllMyBucketsResult xmlns=\"<Name>partner-data</Name>\"><Buckets/>"
+                "</ListAllMyBucketsResult>");
     /* a DTD could define an entity that expands to any name */
     NOT_FOR_YOU(cfg, "333333333333",
                 "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY n \"partner-data\">]>"
