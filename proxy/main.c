@@ -149,6 +149,10 @@ static void settings_from_config(const struct config *cfg, struct proxy_settings
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct serve_state *st = h->data;
+    if (st->stopping) {
+        proxy_log("INFO", "signal %d ignored: stopping", signum);
+        return;
+    }
     if (signum == SIGHUP) {
         proxy_log("INFO", "SIGHUP: reloading %s", st->config_path);
         struct config *cfg = load_config(st->config_path);
@@ -196,18 +200,20 @@ static void on_signal(uv_signal_t *h, int signum)
         audit_reopen(st->audit);
         return;
     }
-    if (st->stopping)
-        return;
     st->stopping = true;
     /* /readyz says 503 from now on, so load balancers stop sending */
     atomic_store(&st->metrics->draining, 1);
     proxy_log("INFO", "signal %d: stopping: no new connections, in-flight requests get %u ms",
               signum, st->shutdown_ms);
     proxy_server_stop(&st->srv, st->shutdown_ms);
-    uv_close((uv_handle_t *)&st->sig_hup, NULL);
-    uv_close((uv_handle_t *)&st->sig_term, NULL);
-    uv_close((uv_handle_t *)&st->sig_int, NULL);
-    uv_close((uv_handle_t *)&st->sig_usr1, NULL);
+    /* the handlers stay installed until the drain is over (closing the
+     * last handler of a signal restores its default action, and a SIGHUP,
+     * logrotate's SIGUSR1 or a second SIGTERM would then kill the process
+     * and cut the requests in flight); unref lets uv_run return */
+    uv_unref((uv_handle_t *)&st->sig_hup);
+    uv_unref((uv_handle_t *)&st->sig_term);
+    uv_unref((uv_handle_t *)&st->sig_int);
+    uv_unref((uv_handle_t *)&st->sig_usr1);
 }
 
 static int cmd_serve(const char *config_path)
@@ -284,6 +290,7 @@ static int cmd_serve(const char *config_path)
     }
     if (proxy_server_start(&st.srv) != 0) {
         proxy_log("ERROR", "cannot start worker threads");
+        admin_stop(st.admin);
         return 2;
     }
     proxy_log("INFO", "s3warden %s listening on %s:%d (%s) with %d workers, upstream %s",
@@ -304,6 +311,11 @@ static int cmd_serve(const char *config_path)
     /* the admin listener goes last: /healthz answers while requests drain */
     admin_stop(st.admin);
     st.admin = NULL;
+    uv_close((uv_handle_t *)&st.sig_hup, NULL);
+    uv_close((uv_handle_t *)&st.sig_term, NULL);
+    uv_close((uv_handle_t *)&st.sig_int, NULL);
+    uv_close((uv_handle_t *)&st.sig_usr1, NULL);
+    uv_run(loop, UV_RUN_DEFAULT); /* the close callbacks, before uv_loop_close */
     tls_server_unref(st.srv.tls);
     st.srv.tls = NULL;
     proxy_server_cleanup(&st.srv);

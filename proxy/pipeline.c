@@ -1216,7 +1216,10 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     } else {
         rc |= s3w_buf_append_char(&target, '/');
     }
-    if (c->req.has_query) {
+    /* ListBuckets: the upstream gets no query - its prefix would match
+     * upstream names and its pagination count buckets the caller does not
+     * see; the prefix is applied to the caller's names (listbuckets.h) */
+    if (c->req.has_query && !px->list_buckets) {
         struct s3w_buf q;
         s3w_buf_init(&q, 16384);
         rc |= filtered_query(c->req.query, (px->map.flags & S3MAP_F_COPY) != 0, &q);
@@ -1988,8 +1991,8 @@ static void finish_list_buckets(struct px *px)
     if (px->up_status != 200) {
         s3w_buf_append(&b, up.ptr, up.len); /* an error document */
         respond_xml(px, px->up_status ? px->up_status : 502, &b);
-    } else if (listbuckets_filter(px->cfg, px->id_set ? px->id.account : S3W_SLICE_NULL, up,
-                                  &b) == 0) {
+    } else if (listbuckets_filter_query(px->cfg, px->id_set ? px->id.account : S3W_SLICE_NULL,
+                                        px->c->req.query, up, &b) == 0) {
         respond_xml(px, 200, &b);
     } else {
         proxy_log("WARN", "request_id=%s ListBuckets: the upstream's answer is not a bucket "

@@ -793,6 +793,29 @@ class Shutdown(Case):
         # 30 s deadline is a cap, not a sleep)
         self.assertLess(time.time() - t_done, 3.0)
 
+    def test_signals_during_drain_do_not_kill(self):
+        # SIGHUP, logrotate's SIGUSR1 and a second SIGTERM while requests
+        # drain: ignored, the request completes, exit 0 (closing the signal
+        # handlers at the first SIGTERM restored the default actions, and
+        # each of these killed the process mid-transfer)
+        data = big_object()
+        px = start_proxy("admin-sigs", extra={"limits": {"shutdown_timeout_ms": 30000}}).start()
+        conn, r = slow_get(px, "big")
+        self.assertEqual(r.status, 200)
+        got = r.read(256 * 1024)
+        px.proc.send_signal(signal.SIGTERM)
+        self.assertIsNotNone(wait_until(lambda: (lambda x: x if x.status == 503 else None)(px.admin("/readyz")), 5))
+        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
+            px.proc.send_signal(sig)
+            time.sleep(0.2)
+            self.assertTrue(px.alive(), f"{sig.name} during the drain killed s3warden")
+        got += read_rest(r, len(data))
+        conn.close()
+        self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(data).digest())
+        self.assertEqual(px.proc.wait(15), 0)
+        # one stop, not four; the later signals reached no handler that acts
+        self.assertEqual(px.log_text().count(": stopping: no new connections"), 1, px.log_tail())
+
     def test_sigterm_deadline_cuts_slow_request(self):
         data = big_object()
         px = start_proxy("admin-cut", extra={"limits": {"shutdown_timeout_ms": 1000}}).start()

@@ -544,6 +544,14 @@ class Addressing(Case):
                                f"User: {user_arn(A, 'alice')} is not authorized to perform: s3:GetObject on "
                                f"resource: \"arn:aws:s3:::{ALIAS_UP}/aliased\" because the bucket is not "
                                "configured in s3warden", 403)
+        # ListBuckets shows the alias, and a prefix applies to the names the
+        # caller sees (the upstream's own names would match "it-alias-up")
+        names = [b["Name"] for b in PX.client(ALICE).list_buckets()["Buckets"]]
+        self.assertIn("it-alias", names)
+        self.assertNotIn(ALIAS_UP, names)
+        for prefix, want in (("it-alias", ["it-alias"]), ("it-alias-up", [])):
+            got = [b["Name"] for b in PX.client(ALICE).list_buckets(Prefix=prefix).get("Buckets", [])]
+            self.assertEqual(got, want, prefix)
 
 
 class Audit(Case):

@@ -112,6 +112,12 @@ class Demo(Case):
         r = self.aws("partner-intern", "s3api", "list-buckets", "--query", "Buckets[].Name", "--output", "json")
         self.assertCliOk(r)
         self.assertEqual(json.loads(r.out), [])
+        # a prefix applies to the names the caller sees, not the upstream's
+        for prefix, want in (("acme", ["acme-shared"]), ("upstream", []), ("acme-shared-", [])):
+            r = self.aws("acme-admin", "s3api", "list-buckets", "--prefix", prefix,
+                         "--query", "Buckets[].Name", "--output", "json")
+            self.assertCliOk(r)
+            self.assertEqual(json.loads(r.out) or [], want, prefix)
 
     def test_3_stop_leaves_nothing_running(self):
         pids = []
