@@ -108,6 +108,12 @@ void proxy_log(const char *level, const char *fmt, ...)
     size_t len = (size_t)n + (size_t)m;
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
+    /* one event, one line: a control byte in a message (a config error
+     * quoting a file, a credential endpoint's error text) must not start a
+     * line, or a journald entry, of its own */
+    for (size_t i = (size_t)n; i < len; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
     line[len++] = '\n';
     /* one write(2) per line so lines from several threads never interleave */
     ssize_t w = write(STDERR_FILENO, line, len);

@@ -419,6 +419,25 @@ static void test_log_journald_prefix(void **state)
     free(t);
 }
 
+static void log_control_fn(void)
+{
+    proxy_log("ERROR", "config: %s", "bad\nINFO forged line\r\x1b[31m");
+}
+
+/* One event, one line: control bytes in a message become '?', so a value
+ * quoted into a message cannot forge a line (or a journald entry). */
+static void test_log_control_bytes(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    proxy_log_init();
+    char *t = capture_stderr(log_control_fn);
+    const char *m = strstr(t, " ERROR config: ");
+    assert_non_null(m);
+    assert_string_equal(m, " ERROR config: bad?INFO forged line??[31m\n");
+    free(t);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -433,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_log_level_filter),
         cmocka_unit_test(test_log_long_line_truncated_whole),
         cmocka_unit_test(test_log_journald_prefix),
+        cmocka_unit_test(test_log_control_bytes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
