@@ -119,6 +119,20 @@ class Kubernetes(Case):
         c = dep["spec"]["template"]["spec"]["containers"][0]
         self.assertIn(self.one("Service")["spec"]["ports"][0]["targetPort"], {p["name"] for p in c["ports"]})
 
+    def test_networkpolicy_keeps_the_admin_port_to_prometheus(self):
+        dep = self.one("Deployment")
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        np = self.one("NetworkPolicy")
+        self.assertEqual(np["spec"]["podSelector"]["matchLabels"], labels)
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        rules = {r["ports"][0]["port"]: r for r in np["spec"]["ingress"]}
+        # the S3 port open, the admin port only from the Prometheus pods
+        self.assertEqual(set(rules), {ports["s3"], ports["admin"]})
+        self.assertNotIn("from", rules[ports["s3"]])
+        self.assertEqual(rules[ports["admin"]]["from"][0]["podSelector"]["matchLabels"],
+                         {"app.kubernetes.io/name": "prometheus"})
+
     def test_configmap_config_loads(self):
         # The ConfigMap's config with its /etc/s3warden paths moved to a temp
         # dir and test secrets in the Secret's file names.
