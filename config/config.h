@@ -372,6 +372,10 @@ void config_unref(struct config *cfg);
 /* ---- lookups (no allocation, O(1) hash tables) ------------------------- */
 const struct config_bucket *config_find_bucket(const struct config *cfg,
                                                struct s3w_slice name);
+/* The bucket whose upstream_name (default: its name) this is; an upstream
+ * bucket serves at most one configured bucket (the loader refuses two). */
+const struct config_bucket *config_find_bucket_upstream(const struct config *cfg,
+                                                        struct s3w_slice upstream_name);
 const struct config_role *config_find_role_arn(const struct config *cfg,
                                                struct s3w_slice arn);
 const struct config_account *config_find_account(const struct config *cfg,

@@ -42,6 +42,7 @@ struct table {
 struct config_index {
     struct table keys;
     struct table buckets;
+    struct table upstream_buckets; /* by upstream_name (unique: load.c) */
     struct table roles;
     struct table accounts;
 };
@@ -96,6 +97,7 @@ int config_index_build(struct config *cfg)
     for (size_t i = 0; i < cfg->nusers; i++)
         nkeys += cfg->users[i].nkeys;
     if (table_init(&ix->keys, nkeys) || table_init(&ix->buckets, cfg->nbuckets) ||
+        table_init(&ix->upstream_buckets, cfg->nbuckets) ||
         table_init(&ix->roles, cfg->nroles) || table_init(&ix->accounts, cfg->naccounts))
         return CONFIG_E_NOMEM;
     for (size_t i = 0; i < cfg->nusers; i++)
@@ -109,8 +111,13 @@ int config_index_build(struct config *cfg)
     for (size_t i = 0; i < cfg->nrole_sessions; i++)
         table_put(&ix->keys, cfg->role_sessions[i].key.id, &cfg->role_sessions[i].key,
                   &cfg->role_sessions[i], CONFIG_KEY_ROLE_SESSION);
-    for (size_t i = 0; i < cfg->nbuckets; i++)
+    for (size_t i = 0; i < cfg->nbuckets; i++) {
         table_put(&ix->buckets, cfg->buckets[i].name, &cfg->buckets[i], NULL, 0);
+        table_put(&ix->upstream_buckets,
+                  cfg->buckets[i].upstream_name ? cfg->buckets[i].upstream_name
+                                                : cfg->buckets[i].name,
+                  &cfg->buckets[i], NULL, 0);
+    }
     for (size_t i = 0; i < cfg->nroles; i++)
         table_put(&ix->roles, cfg->roles[i].arn, &cfg->roles[i], NULL, 0);
     for (size_t i = 0; i < cfg->naccounts; i++)
@@ -124,6 +131,7 @@ void config_index_free(struct config_index *ix)
         return;
     free(ix->keys.slots);
     free(ix->buckets.slots);
+    free(ix->upstream_buckets.slots);
     free(ix->roles.slots);
     free(ix->accounts.slots);
     free(ix);
@@ -144,6 +152,14 @@ const struct config_access_key *config_index_find_key(const struct config *cfg,
 const struct config_bucket *config_find_bucket(const struct config *cfg, struct s3w_slice name)
 {
     const struct slot *s = cfg && cfg->index ? table_get(&cfg->index->buckets, name) : NULL;
+    return s ? s->val : NULL;
+}
+
+const struct config_bucket *config_find_bucket_upstream(const struct config *cfg,
+                                                        struct s3w_slice upstream_name)
+{
+    const struct slot *s =
+        cfg && cfg->index ? table_get(&cfg->index->upstream_buckets, upstream_name) : NULL;
     return s ? s->val : NULL;
 }
 

@@ -255,40 +255,33 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct s3w
     if (!have_name)
         return S3W_E_INVAL;
 
-    bool listed = false;
-    int rc = 0;
-    for (size_t i = 0; i <= cfg->nbuckets && rc == 0; i++) {
-        const char *shown;
-        if (i < cfg->nbuckets) {
-            const struct config_bucket *cb = &cfg->buckets[i];
-            /* an upstream bucket named like a configured bucket that lives
-             * elsewhere (upstream_name) is not "unlisted": requests for that
-             * name go to the configured bucket, so it is not the caller's */
-            if (slice_is(name, cb->name))
-                listed = true;
-            if (!slice_is(name, cb->upstream_name ? cb->upstream_name : cb->name))
-                continue;
-            listed = true;
-            if (!slice_is(account, cb->account))
-                continue;
-            shown = cb->name;
-        } else {
-            /* "unlisted_buckets": "caller_account": a bucket no entry names
-             * is the caller's, under its own name */
-            if (listed || cfg->unlisted_buckets != CONFIG_UNLISTED_CALLER_ACCOUNT ||
-                account.len == 0)
-                break;
-            shown = NULL;
-        }
-        if (!s3w_slice_starts_with(shown ? s3w_slice_cstr(shown) : name, prefix))
-            continue;
-        rc = s3w_buf_append_cstr(out, "<Bucket><Name>");
-        rc = rc ? rc : shown ? s3w_buf_append_cstr(out, shown) : s3w_buf_append_slice(out, name);
-        rc = rc ? rc : s3w_buf_append_cstr(out, "</Name>");
-        for (size_t k = 0; k < nkept && rc == 0; k++)
-            rc = s3w_buf_append(out, kept[k].p, (size_t)(kept[k].e - kept[k].p));
-        rc = rc ? rc : s3w_buf_append_cstr(out, "</Bucket>");
+    /* the configured bucket this upstream bucket is (upstream names are
+     * unique: load.c), found by hash, not by a scan per listed bucket */
+    const struct config_bucket *cb = config_find_bucket_upstream(cfg, name);
+    const char *shown;
+    if (cb) {
+        if (!slice_is(account, cb->account))
+            return 0;
+        shown = cb->name;
+    } else {
+        /* "unlisted_buckets": "caller_account": a bucket no entry names is
+         * the caller's, under its own name - but not an upstream bucket
+         * named like a configured bucket that lives elsewhere
+         * (upstream_name): requests for that name go to the configured
+         * bucket, so it is not the caller's */
+        if (config_find_bucket(cfg, name) || cfg->unlisted_buckets != CONFIG_UNLISTED_CALLER_ACCOUNT ||
+            account.len == 0)
+            return 0;
+        shown = NULL;
     }
+    if (!s3w_slice_starts_with(shown ? s3w_slice_cstr(shown) : name, prefix))
+        return 0;
+    int rc = s3w_buf_append_cstr(out, "<Bucket><Name>");
+    rc = rc ? rc : shown ? s3w_buf_append_cstr(out, shown) : s3w_buf_append_slice(out, name);
+    rc = rc ? rc : s3w_buf_append_cstr(out, "</Name>");
+    for (size_t k = 0; k < nkept && rc == 0; k++)
+        rc = s3w_buf_append(out, kept[k].p, (size_t)(kept[k].e - kept[k].p));
+    rc = rc ? rc : s3w_buf_append_cstr(out, "</Bucket>");
     return rc;
 }
 

@@ -608,10 +608,7 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
     /* A configured bucket's upstream_name is that bucket, not an unlisted
      * one: under "caller_account" it would be reachable with the caller's
      * identity policies alone, past the bucket's owner and policy. */
-    bool alias = false;
-    for (size_t i = 0; b.len && !bc && i < px->cfg->nbuckets && !alias; i++)
-        alias = px->cfg->buckets[i].upstream_name &&
-                s3w_slice_eq_cstr(b, px->cfg->buckets[i].upstream_name);
+    bool alias = b.len && !bc && config_find_bucket_upstream(px->cfg, b) != NULL;
     if (b.len && !bc && (alias || px->cfg->unlisted_buckets == CONFIG_UNLISTED_DENY)) {
         /* a bucket the config does not list: the upstream credentials may
          * reach it, but nobody declared its owner or policy, so an identity
