@@ -923,11 +923,13 @@ static size_t utf8_chars(struct s3w_slice s)
 }
 
 /* S3 tag rules (User Guide, "Categorizing your storage using tags"): at most
- * 10 tags, key 1..128 and value 0..256 Unicode characters, keys unique. */
-static int check_tags(struct s3map_result *res, const struct s3map_qparam *tags, size_t n)
+ * `max` tags (10 on an object, 50 on a bucket), key 1..128 and value 0..256
+ * Unicode characters, keys unique. */
+static int check_tags(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
+                      size_t max, const char *too_many)
 {
-    if (n > S3MAP_MAX_TAGS) {
-        res->detail = "Object tags cannot be greater than 10";
+    if (n > max) {
+        res->detail = too_many;
         return S3MAP_E_INVALID_TAG;
     }
     for (size_t i = 0; i < n; i++) {
@@ -953,7 +955,7 @@ static int set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tag
                         uint64_t bits, struct policy_context *ctx)
 {
     static const char pfx[] = "s3:RequestObjectTag/";
-    int rc = check_tags(res, tags, n);
+    int rc = check_tags(res, tags, n, S3MAP_MAX_TAGS, "Object tags cannot be greater than 10");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -1733,17 +1735,10 @@ static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k
     if (loc.ptr && (k & S3MAP_K_LOCATION_CONSTRAINT) &&
         (rc = ctx_set(ctx, "s3:locationconstraint", loc)))
         return rc;
+    if ((rc = check_tags(res, tags, n, S3MAP_MAX_BUCKET_TAGS,
+                         "Bucket tags cannot be greater than 50")))
+        return rc;
     for (size_t i = 0; i < n; i++) {
-        if (tags[i].name.len == 0 || utf8_chars(tags[i].name) > 128 ||
-            utf8_chars(tags[i].value) > 256) {
-            res->detail = "tag key or value length";
-            return S3MAP_E_INVALID_TAG;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (s3w_slice_eq_nocase(tags[j].name, tags[i].name)) {
-                res->detail = "Cannot provide multiple Tags with the same key";
-                return S3MAP_E_INVALID_TAG;
-            }
         res->bucket_tag_keys[i] = tags[i].name;
         size_t kl = sizeof pfx - 1 + tags[i].name.len;
         char *kp = scratch_take(res, kl);
