@@ -10,7 +10,6 @@
  * (lockout recovery), not from guardrails. A recording fake upstream (the
  * style of test_pipeline_review.c) proves nothing was sent; a forwarded
  * GetBucketPolicyStatus shows the recorder sees requests. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,46 +21,16 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
-#include "audit.h"
-#include "config.h"
-#include "pipeline.h"
-#include "proxy.h"
-#include "sigv4.h"
+#include "pipeline_rig.h"
 #include "sockutil.h"
 
-/* ---- fake upstream: counts request heads, answers 200 ------------------------ */
-static struct {
-    pthread_mutex_t mu;
-    int listen_fd, port;
-    volatile int stop;
-    int requests;
-    char last_head[4096];
-} up = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static void *up_main(void *arg)
+/* ---- fake upstream: records request heads, answers 200 ------------------------ */
+static void up_answer(int fd, const char *head)
 {
-    (void)arg;
-    while (!up.stop) {
-        struct pollfd pf = { up.listen_fd, POLLIN, 0 };
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        int fd = accept(up.listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        static char buf[65536];
-        bool closed;
-        su_read(fd, buf, sizeof(buf), "\r\n\r\n", 1, 3000, &closed);
-        pthread_mutex_lock(&up.mu);
-        up.requests++;
-        snprintf(up.last_head, sizeof(up.last_head), "%.4000s", buf);
-        pthread_mutex_unlock(&up.mu);
-        su_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 0\r\n"
-                        "Connection: close\r\n\r\n");
-        close(fd);
-    }
-    return NULL;
+    (void)head;
+    su_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 0\r\n"
+                    "Connection: close\r\n\r\n");
 }
 
 /* ---- s3warden under test -------------------------------------------------------- */
@@ -102,14 +71,6 @@ static void *up_main(void *arg)
 
 #define S3_ALL "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"
 
-static struct proxy_server srv;
-static struct pl_shared sh;
-static struct audit *aud;
-static pthread_t up_thread;
-static int port;
-static char host[64];
-static char audit_path[64];
-
 static struct config *make_config(const char *top_extra)
 {
     static char json[8192];
@@ -146,70 +107,26 @@ static struct config *make_config(const char *top_extra)
         "{\"Sid\":\"NoPolicyReadOnGuarded\",\"Effect\":\"Deny\",\"Action\":\"s3:GetBucketPolicy\","
         "\"Resource\":\"arn:aws:s3:::guarded\"},"
         "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}}]}",
-        top_extra, up.port);
-    struct config_errors errs;
-    config_errors_init(&errs);
-    struct config *cfg = NULL;
-    int rc = config_load_buffer("test", json, strlen(json), NULL, &cfg, &errs);
-    for (size_t i = 0; i < errs.n; i++)
-        fprintf(stderr, "%s\n", errs.items[i].text);
-    config_errors_cleanup(&errs);
-    return rc == 0 ? cfg : NULL;
+        top_extra, rig_up_port());
+    return rig_config_from_json(json);
+}
+
+static struct config *initial_config(void)
+{
+    return make_config("");
 }
 
 static int setup(void **state)
 {
     (void)state;
-    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
-        return -1;
-    socklen_t al = sizeof(a);
-    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
-    up.port = ntohs(a.sin_port);
-    pthread_create(&up_thread, NULL, up_main, NULL);
-
-    struct config *cfg = make_config("");
-    if (!cfg)
-        return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(audit_path, sizeof(audit_path), "/tmp/s3w-bpol-audit-XXXXXX");
-    int afd = mkstemp(audit_path);
-    if (afd < 0)
-        return -1;
-    close(afd);
-    aud = audit_open(audit_path, false);
-    if (!aud)
-        return -1;
-    pl_shared_init(&sh, cfg, aud);
-    struct proxy_settings s;
-    proxy_settings_defaults(&s);
-    s.port = 0;
-    s.workers = 1;
-    srv.worker_init = pl_worker_init;
-    srv.worker_cleanup = pl_worker_cleanup;
-    srv.worker_poke = pl_worker_poke;
-    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
-        return -1;
-    port = srv.bound_port;
-    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    return 0;
+    struct rig_opts o = { .make_config = initial_config, .answer = up_answer, .audit_file = true };
+    return rig_start(&o);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    proxy_server_stop(&srv, 1000);
-    proxy_server_wait(&srv);
-    proxy_server_cleanup(&srv);
-    pl_shared_cleanup(&sh);
-    audit_close(aud);
-    unlink(audit_path);
-    curl_global_cleanup();
-    up.stop = 1;
-    pthread_join(up_thread, NULL);
-    close(up.listen_fd);
-    return 0;
+    return rig_stop();
 }
 
 /* A header-signed request (akid NULL: anonymous); `extra` are signed
@@ -219,75 +136,21 @@ static char req[16384], resp[128 * 1024];
 static void build(const char *akid, const char *secret, const char *method, const char *target,
                   const char *extra, const char *body)
 {
-    uint8_t h[32];
-    char hex[65];
-    sigv4_sha256(body, strlen(body), h);
-    s3w_hex_encode(h, 32, hex);
-    if (!akid) {
-        snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n\r\n%s",
-                 method, target, host, extra ? extra : "", strlen(body), body);
-        return;
-    }
-    struct sigv4_header hh[4] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
-    size_t nh = 1;
-    if (extra) {
-        const char *colon = strchr(extra, ':');
-        const char *eol = strstr(extra, "\r\n");
-        assert_non_null(colon);
-        assert_non_null(eol);
-        hh[nh++] = (struct sigv4_header){ s3w_slice(extra, (size_t)(colon - extra)),
-                                          s3w_slice(colon + 2, (size_t)(eol - colon - 2)) };
-    }
-    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
-    struct sigv4_sign_params sp = {
-        .method = s3w_slice_cstr(method), .target = s3w_slice_cstr(target),
-        .headers = hh, .n_headers = nh, .region = S3W_SLICE_LIT("us-east-1"),
-        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
-        .payload = s3w_slice_cstr(hex),
-    };
-    struct sigv4_signed sd;
-    struct sigv4_error err;
-    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
-    snprintf(req, sizeof(req),
-             "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: %s\r\n%sContent-Length: %zu\r\n\r\n%s",
-             method, target, host, (int)sd.authorization_len, sd.authorization, sd.amz_date, hex,
-             extra ? extra : "", strlen(body), body);
-    sigv4_signed_cleanup(&sd);
+    struct rig_req r = { .akid = akid, .secret = secret, .method = method, .target = target,
+                         .signed_hdrs = extra, .body = body };
+    rig_build(req, sizeof(req), &r);
 }
 
 /* Sends req, reads the whole answer (Content-Length bytes after the head). */
 static void exchange(void)
 {
-    int fd = su_connect(port);
-    assert_true(fd >= 0);
-    su_send_str(fd, req);
-    bool closed;
-    size_t n = su_read(fd, resp, sizeof(resp), "\r\n\r\n", 1, 5000, &closed);
-    const char *end = strstr(resp, "\r\n\r\n");
-    assert_non_null(end);
-    const char *cl = strcasestr(resp, "\r\nContent-Length: ");
-    assert_non_null(cl);
-    size_t want = (size_t)(end + 4 - resp) + strtoul(cl + 18, NULL, 10);
-    while (n < want && !closed) {
-        struct pollfd q = { fd, POLLIN, 0 };
-        if (poll(&q, 1, 5000) <= 0)
-            break;
-        ssize_t r = recv(fd, resp + n, sizeof(resp) - 1 - n, 0);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        resp[n] = 0;
-    }
-    close(fd);
+    rig_exchange(req, strlen(req), NULL, resp, sizeof(resp));
 }
 
 static int upstream_requests(void)
 {
-    usleep(100 * 1000); /* anything sent has reached the recorder by now */
-    pthread_mutex_lock(&up.mu);
-    int n = up.requests;
-    pthread_mutex_unlock(&up.mu);
+    int n;
+    rig_counts(100, &n, NULL); /* anything sent has reached the recorder by now */
     return n;
 }
 
@@ -354,9 +217,9 @@ static void test_owner_get_put_delete(void **state)
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
     assert_int_equal(upstream_requests(), r0 + 1);
-    pthread_mutex_lock(&up.mu);
-    assert_true(strncmp(up.last_head, "GET /real-pol?policyStatus", 26) == 0);
-    pthread_mutex_unlock(&up.mu);
+    static struct rig_seen seen;
+    rig_seen(&seen);
+    assert_true(strncmp(seen.last_head, "GET /real-pol?policyStatus", 26) == 0);
 }
 
 /* ---- 403 comes before everything ------------------------------------------------ */
@@ -478,11 +341,7 @@ static void test_expected_bucket_owner(void **state)
 static void test_unlisted_caller_account(void **state)
 {
     (void)state;
-    struct config *cfg = make_config("\"unlisted_buckets\":\"caller_account\",");
-    assert_non_null(cfg);
-    pl_shared_set_config(&sh, cfg);
-    proxy_server_poke(&srv);
-    usleep(100 * 1000);
+    rig_install_config(make_config("\"unlisted_buckets\":\"caller_account\","));
     int r0 = upstream_requests();
     /* s3warden enforces no bucket policy there: none to show, none to set
      * upstream (the real bucket's policy is out of reach either way) */
@@ -493,11 +352,7 @@ static void test_unlisted_caller_account(void **state)
     exchange();
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
     assert_int_equal(upstream_requests(), r0);
-    cfg = make_config("");
-    assert_non_null(cfg);
-    pl_shared_set_config(&sh, cfg);
-    proxy_server_poke(&srv);
-    usleep(100 * 1000);
+    rig_install_config(make_config(""));
     /* under the default (deny) the unlisted bucket is refused first */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");
     exchange();

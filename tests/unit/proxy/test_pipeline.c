@@ -17,7 +17,6 @@
  *    identity policies alone with "unlisted_buckets": "caller_account";
  *  - SigV4a requests signed by python3-awscrt (aws-c-auth) are verified,
  *    region-checked and then allowed or denied by policy like SigV4 ones. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,85 +28,19 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
+#include <uv.h>
 
-#include "audit.h"
-#include "config.h"
-#include "pipeline.h"
-#include "proxy.h"
+#include "pipeline_rig.h"
 #include "sigv4.h"
 #include "sigv4a.h"
 #include "sockutil.h"
 
-/* ---- fake upstream ----------------------------------------------------------- */
-static struct {
-    pthread_mutex_t mu;
-    int listen_fd, port;
-    volatile int stop;
-    int requests;          /* request heads seen */
-    int complete_bodies;   /* bodies received in full */
-    size_t last_body_len;
-    char last_head[8192];
-    char last_body[4096];
-} up = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static void *up_main(void *arg)
+/* ---- fake upstream's answer --------------------------------------------------- */
+static void up_answer(int fd, const char *head)
 {
-    (void)arg;
-    while (!up.stop) {
-        struct pollfd pf = { up.listen_fd, POLLIN, 0 };
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        int fd = accept(up.listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        static char buf[1 << 20];
-        size_t n = 0;
-        for (;;) {
-            bool closed;
-            n += su_read(fd, buf + n, sizeof(buf) - n, "\r\n\r\n", 1, 3000, &closed);
-            char *end = strstr(buf, "\r\n\r\n");
-            if (!end)
-                break;
-            size_t hl = (size_t)(end + 4 - buf);
-            size_t cl = 0;
-            const char *p = strcasestr(buf, "\r\nContent-Length:");
-            if (p && p < end)
-                cl = strtoul(p + 17, NULL, 10);
-            while (n < hl + cl && !closed) {
-                struct pollfd q = { fd, POLLIN, 0 };
-                if (poll(&q, 1, 3000) <= 0)
-                    break;
-                ssize_t r = recv(fd, buf + n, sizeof(buf) - n, 0);
-                if (r <= 0) {
-                    closed = true;
-                    break;
-                }
-                n += (size_t)r;
-            }
-            pthread_mutex_lock(&up.mu);
-            up.requests++;
-            snprintf(up.last_head, sizeof(up.last_head), "%.*s", (int)hl, buf);
-            size_t got = n - hl < cl ? n - hl : cl;
-            up.last_body_len = got;
-            memcpy(up.last_body, buf + hl, got < sizeof(up.last_body) ? got : sizeof(up.last_body));
-            bool full = got == cl;
-            if (full)
-                up.complete_bodies++;
-            pthread_mutex_unlock(&up.mu);
-            if (!full)
-                break;
-            if (strstr(up.last_head, "/slow"))
-                usleep(1000 * 1000); /* first-byte timeout test: answer late */
-            /* one request per connection: this thread serves one socket at
-             * a time, and an idle kept-alive one would stall the next test */
-            su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n"
-                            "Connection: close\r\n\r\n");
-            break;
-        }
-        close(fd);
-    }
-    return NULL;
+    if (strstr(head, "/slow"))
+        usleep(1000 * 1000); /* first-byte timeout test: answer late */
+    rig_answer_ok(fd, head);
 }
 
 /* ---- s3warden under test ------------------------------------------------------- */
@@ -116,13 +49,6 @@ static void *up_main(void *arg)
 #define DENIED_AKID "AKIAPIPELINEDENIED01"
 #define DENIED_SECRET "pipelineDeniedSecret/0123456789abcdefghi"
 #define UP_AKID "AKIAUPSTREAMPIPE0001"
-
-static struct proxy_server srv;
-static struct pl_shared sh;
-static struct audit *aud;
-static pthread_t up_thread;
-static int port;
-static char host[64];
 
 /* The test config; top_extra is spliced in as leading top-level fields
  * ("\"name\":value,"), up_extra as leading fields of "upstream", whose
@@ -148,15 +74,8 @@ static struct config *make_config_up(const char *top_extra, const char *up_host,
         "\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
         "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
         "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"}]}",
-        top_extra, up_extra, up_host, up.port);
-    struct config_errors errs;
-    config_errors_init(&errs);
-    struct config *cfg = NULL;
-    int rc = config_load_buffer("test", json, strlen(json), NULL, &cfg, &errs);
-    for (size_t i = 0; i < errs.n; i++)
-        fprintf(stderr, "%s\n", errs.items[i].text);
-    config_errors_cleanup(&errs);
-    return rc == 0 ? cfg : NULL;
+        top_extra, up_extra, up_host, rig_up_port());
+    return rig_config_from_json(json);
 }
 
 static struct config *make_config(const char *top_extra)
@@ -164,102 +83,52 @@ static struct config *make_config(const char *top_extra)
     return make_config_up(top_extra, "127.0.0.1", "");
 }
 
+static struct config *initial_config(void)
+{
+    return make_config("");
+}
+
 static int setup(void **state)
 {
     (void)state;
-    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
-        return -1;
-    socklen_t al = sizeof(a);
-    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
-    up.port = ntohs(a.sin_port);
-    pthread_create(&up_thread, NULL, up_main, NULL);
-
-    struct config *cfg = make_config("");
-    if (!cfg)
-        return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    aud = audit_open(NULL, true);
-    pl_shared_init(&sh, cfg, aud);
-    struct proxy_settings s;
-    proxy_settings_defaults(&s);
-    s.port = 0;
-    s.workers = 1;
-    s.max_header_bytes = 4096; /* limits.max_header_bytes */
-    srv.worker_init = pl_worker_init;
-    srv.worker_cleanup = pl_worker_cleanup;
-    srv.worker_poke = pl_worker_poke;
-    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
-        return -1;
-    port = srv.bound_port;
-    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    return 0;
+    struct rig_opts o = { .make_config = initial_config, .answer = up_answer,
+                          .max_header_bytes = 4096 /* limits.max_header_bytes */ };
+    return rig_start(&o);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    proxy_server_stop(&srv, 1000);
-    proxy_server_wait(&srv);
-    proxy_server_cleanup(&srv);
-    pl_shared_cleanup(&sh);
-    audit_close(aud);
-    curl_global_cleanup();
-    up.stop = 1;
-    pthread_join(up_thread, NULL);
-    close(up.listen_fd);
-    return 0;
+    return rig_stop();
 }
 
 /* A header-signed PUT of `signed_body` (its sha256 signed), with extra
- * unsigned header lines, whose wire body is `sent_body`. */
+ * unsigned header lines, whose wire body is `sent_body`. The unsigned lines
+ * follow Content-Length, hence the framing override. */
 static void build_put(char *out, size_t cap, const char *akid, const char *secret,
                       const char *path, const char *signed_body, const char *sent_body,
                       const char *extra_unsigned)
 {
-    uint8_t h[32];
-    char hex[65];
-    sigv4_sha256(signed_body, strlen(signed_body), h);
-    s3w_hex_encode(h, 32, hex);
-    struct sigv4_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
-    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
-    struct sigv4_sign_params sp = {
-        .method = S3W_SLICE_LIT("PUT"), .target = s3w_slice_cstr(path),
-        .headers = hh, .n_headers = 1, .region = S3W_SLICE_LIT("us-east-1"),
-        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
-        .payload = s3w_slice_cstr(hex),
-    };
-    struct sigv4_signed sd;
-    struct sigv4_error err;
-    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
-    snprintf(out, cap,
-             "PUT %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: %s\r\nContent-Length: %zu\r\n%s\r\n%s",
-             path, host, (int)sd.authorization_len, sd.authorization, sd.amz_date, hex,
-             strlen(sent_body), extra_unsigned, sent_body);
-    sigv4_signed_cleanup(&sd);
+    char framing[512];
+    int n = snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n%s", strlen(sent_body),
+                     extra_unsigned);
+    assert_true(n > 0 && (size_t)n < sizeof(framing));
+    struct rig_req r = { .akid = akid, .secret = secret, .method = "PUT", .target = path,
+                         .body = signed_body, .framing = framing, .wire_body = sent_body };
+    rig_build(out, cap, &r);
 }
 
 static char req[16384], resp[65536];
+static struct rig_seen seen; /* what the fake upstream recorded, copied */
 
 static void exchange(const char *r, const char *until)
 {
-    int fd = su_connect(port);
-    assert_true(fd >= 0);
-    su_send_str(fd, r);
-    bool closed;
-    su_read(fd, resp, sizeof(resp), until, 1, 5000, &closed);
-    close(fd);
+    rig_exchange(r, strlen(r), until, resp, sizeof(resp));
 }
 
 static void snapshot(int *reqs, int *complete)
 {
-    usleep(200 * 1000); /* let the fake upstream record what it got */
-    pthread_mutex_lock(&up.mu);
-    *reqs = up.requests;
-    *complete = up.complete_bodies;
-    pthread_mutex_unlock(&up.mu);
+    rig_counts(200, reqs, complete); /* let the fake upstream record what it got */
 }
 
 static void test_allowed_put_resigned(void **state)
@@ -274,17 +143,16 @@ static void test_allowed_put_resigned(void **state)
     snapshot(&r1, &c1);
     assert_int_equal(r1, r0 + 1);
     assert_int_equal(c1, c0 + 1);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     /* path-style, bucket alias, key re-encoded */
     static const char line1[] = "PUT /real-bkt/dir/obj%20one HTTP/1.1\r\n";
-    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
-    assert_non_null(strstr(up.last_head, "Credential=" UP_AKID "/"));
-    assert_null(strstr(up.last_head, AKID));
-    assert_non_null(strstr(up.last_head, "Content-Type: text/plain\r\n"));
-    assert_null(strstr(up.last_head, "X-Unknown-Hop"));
-    assert_int_equal(up.last_body_len, strlen("hello upstream"));
-    assert_memory_equal(up.last_body, "hello upstream", up.last_body_len);
-    pthread_mutex_unlock(&up.mu);
+    assert_true(strncmp(seen.last_head, line1, sizeof(line1) - 1) == 0);
+    assert_non_null(strstr(seen.last_head, "Credential=" UP_AKID "/"));
+    assert_null(strstr(seen.last_head, AKID));
+    assert_non_null(strstr(seen.last_head, "Content-Type: text/plain\r\n"));
+    assert_null(strstr(seen.last_head, "X-Unknown-Hop"));
+    assert_int_equal(seen.last_body_len, strlen("hello upstream"));
+    assert_memory_equal(seen.last_body, "hello upstream", seen.last_body_len);
 }
 
 static void test_tampered_body_never_completes(void **state)
@@ -301,10 +169,9 @@ static void test_tampered_body_never_completes(void **state)
     /* the upstream may have seen the head and all but the last byte, but
      * never a complete body: no object can have been created */
     assert_int_equal(c1, c0);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     if (r1 > r0)
-        assert_true(up.last_body_len < strlen("THE SENT! BODY"));
-    pthread_mutex_unlock(&up.mu);
+        assert_true(seen.last_body_len < strlen("THE SENT! BODY"));
 }
 
 static void test_denied_expect_continue(void **state)
@@ -372,12 +239,11 @@ static void test_tagging_other_key_allowed(void **state)
     snapshot(&r1, &c1);
     assert_int_equal(r1, r0 + 1);
     assert_int_equal(c1, c0 + 1);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     static const char line1[] = "PUT /real-bkt/tagged?tagging HTTP/1.1\r\n";
-    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
-    assert_int_equal(up.last_body_len, strlen(TAGGING("public")));
-    assert_memory_equal(up.last_body, TAGGING("public"), up.last_body_len);
-    pthread_mutex_unlock(&up.mu);
+    assert_true(strncmp(seen.last_head, line1, sizeof(line1) - 1) == 0);
+    assert_int_equal(seen.last_body_len, strlen(TAGGING("public")));
+    assert_memory_equal(seen.last_body, TAGGING("public"), seen.last_body_len);
 }
 
 static void test_tagging_tampered_body_refused(void **state)
@@ -418,11 +284,7 @@ static void test_unlisted_bucket_denied(void **state)
 /* Swaps the running snapshot (as SIGHUP does) and waits for the worker. */
 static void install_config_up(const char *top_extra, const char *up_host, const char *up_extra)
 {
-    struct config *cfg = make_config_up(top_extra, up_host, up_extra);
-    assert_non_null(cfg);
-    pl_shared_set_config(&sh, cfg);
-    proxy_server_poke(&srv);
-    usleep(100 * 1000);
+    rig_install_config(make_config_up(top_extra, up_host, up_extra));
 }
 
 static void install_config(const char *top_extra)
@@ -441,10 +303,9 @@ static void test_unlisted_bucket_caller_account(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
     snapshot(&r1, &c1);
     assert_int_equal(c1, c0 + 1);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     static const char line1[] = "PUT /other-bkt/x HTTP/1.1\r\n";
-    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
-    pthread_mutex_unlock(&up.mu);
+    assert_true(strncmp(seen.last_head, line1, sizeof(line1) - 1) == 0);
     /* the identity policy still decides: "r" may only GetObject */
     build_put(req, sizeof(req), DENIED_AKID, DENIED_SECRET, "/other-bkt/y", "d", "d", "");
     exchange(req, "</Error>");
@@ -481,7 +342,7 @@ static bool build_v4a_form(char *out, size_t cap, const char *akid, const char *
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
              "/usr/bin/python3 '%s/tests/unit/proxy/v4a/crt_sign_now.py' '%s' PUT '%s' '%s' '%s' '%s' '%s' %s",
-             src ? src : ".", host, path, akid, secret, region_set, body, form);
+             src ? src : ".", rig_host(), path, akid, secret, region_set, body, form);
     FILE *f = popen(cmd, "r");
     if (!f)
         return false;
@@ -519,16 +380,15 @@ static void test_v4a_allowed_put(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
     snapshot(&r1, &c1);
     assert_int_equal(c1, c0 + 1);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     static const char line1[] = "PUT /real-bkt/v4a-obj HTTP/1.1\r\n";
-    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
+    assert_true(strncmp(seen.last_head, line1, sizeof(line1) - 1) == 0);
     /* re-signed SigV4 with the proxy's key; the caller's region set stays */
-    assert_non_null(strstr(up.last_head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
-    assert_null(strcasestr(up.last_head, "x-amz-region-set"));
-    assert_null(strstr(up.last_head, AKID));
-    assert_int_equal(up.last_body_len, strlen("hello v4a"));
-    assert_memory_equal(up.last_body, "hello v4a", up.last_body_len);
-    pthread_mutex_unlock(&up.mu);
+    assert_non_null(strstr(seen.last_head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
+    assert_null(strcasestr(seen.last_head, "x-amz-region-set"));
+    assert_null(strstr(seen.last_head, AKID));
+    assert_int_equal(seen.last_body_len, strlen("hello v4a"));
+    assert_memory_equal(seen.last_body, "hello v4a", seen.last_body_len);
 }
 
 static void test_v4a_presigned_put(void **state)
@@ -543,10 +403,8 @@ static void test_v4a_presigned_put(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
     snapshot(&r1, &c1);
     assert_int_equal(c1, c0 + 1);
-    static char head[sizeof(up.last_head)];
-    pthread_mutex_lock(&up.mu);
-    memcpy(head, up.last_head, sizeof(head)); /* assert outside the lock */
-    pthread_mutex_unlock(&up.mu);
+    rig_seen(&seen);
+    const char *head = seen.last_head;
     /* header-signed upstream; none of the caller's query authentication */
     static const char line1[] = "PUT /real-bkt/v4a-pre HTTP/1.1\r\n";
     assert_true(strncmp(head, line1, sizeof(line1) - 1) == 0);
@@ -611,7 +469,7 @@ static size_t build_v4a_stream(char *out, size_t cap, const char *path, const ch
     char dlen[24];
     snprintf(dlen, sizeof(dlen), "%zu", strlen(data));
     struct sigv4_header hh[] = {
-        { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) },
+        { S3W_SLICE_LIT("Host"), s3w_slice_cstr(rig_host()) },
         { S3W_SLICE_LIT("Content-Encoding"), S3W_SLICE_LIT("aws-chunked") },
         { S3W_SLICE_LIT("x-amz-decoded-content-length"), s3w_slice_cstr(dlen) },
     };
@@ -651,7 +509,7 @@ static size_t build_v4a_stream(char *out, size_t cap, const char *path, const ch
                      "x-amz-decoded-content-length: %s\r\nAuthorization: %.*s\r\n"
                      "x-amz-date: %s\r\nx-amz-content-sha256: %.*s\r\nx-amz-region-set: us-east-1\r\n"
                      "Content-Length: %zu\r\n\r\n",
-                     path, host, dlen, (int)sd.authorization_len, sd.authorization, sd.amz_date,
+                     path, rig_host(), dlen, (int)sd.authorization_len, sd.authorization, sd.amz_date,
                      (int)sd.content_sha256_len, sd.content_sha256, body.len);
     assert_true(n > 0 && (size_t)n + body.len < cap);
     memcpy(out + n, body.ptr, body.len);
@@ -662,12 +520,8 @@ static size_t build_v4a_stream(char *out, size_t cap, const char *path, const ch
 
 static void exchange_n(const char *r, size_t n, const char *until)
 {
-    int fd = su_connect(port);
-    assert_true(fd >= 0);
-    assert_int_equal(send(fd, r, n, 0), (ssize_t)n);
-    bool closed;
-    su_read(fd, resp, sizeof(resp), until, 1, 5000, &closed);
-    close(fd);
+    rig_exchange(r, n, until, resp, sizeof(resp));
+    assert_int_equal(rig_last_sent(), n);
 }
 
 static void test_v4a_stream_verified_and_reframed(void **state)
@@ -680,13 +534,12 @@ static void test_v4a_stream_verified_and_reframed(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
     snapshot(&r1, &c1);
     assert_int_equal(c1, c0 + 1);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     /* upstream: the HMAC streaming mode under the proxy's own signatures */
-    assert_non_null(strstr(up.last_head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
-    assert_non_null(strstr(up.last_head, "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD\r\n"));
-    assert_non_null(memmem(up.last_body, up.last_body_len, ";chunk-signature=", 17));
-    assert_non_null(memmem(up.last_body, up.last_body_len, "streamed through v4a", 20));
-    pthread_mutex_unlock(&up.mu);
+    assert_non_null(strstr(seen.last_head, "AWS4-HMAC-SHA256 Credential=" UP_AKID "/"));
+    assert_non_null(strstr(seen.last_head, "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD\r\n"));
+    assert_non_null(memmem(seen.last_body, seen.last_body_len, ";chunk-signature=", 17));
+    assert_non_null(memmem(seen.last_body, seen.last_body_len, "streamed through v4a", 20));
 }
 
 static void test_v4a_stream_tampered_chunk(void **state)
@@ -712,14 +565,14 @@ static void test_max_header_bytes(void **state)
     char pad[4200];
     memset(pad, 'a', sizeof(pad) - 1);
     pad[sizeof(pad) - 1] = 0;
-    snprintf(req, sizeof(req), "GET /bkt/x HTTP/1.1\r\nHost: %s\r\nX-Pad: %.*s\r\n\r\n", host,
+    snprintf(req, sizeof(req), "GET /bkt/x HTTP/1.1\r\nHost: %s\r\nX-Pad: %.*s\r\n\r\n", rig_host(),
              4096 - 40, pad);
     assert_true(strlen(req) > 4096);
     exchange(req, "</Error>");
     assert_non_null(strstr(resp, "HTTP/1.1 431"));
     assert_non_null(strstr(resp, "<Code>RequestHeaderSectionTooLarge</Code>"));
     /* under the cap: handled (the unsigned request is anonymous: 403) */
-    snprintf(req, sizeof(req), "GET /bkt/x HTTP/1.1\r\nHost: %s\r\nX-Pad: %.*s\r\n\r\n", host,
+    snprintf(req, sizeof(req), "GET /bkt/x HTTP/1.1\r\nHost: %s\r\nX-Pad: %.*s\r\n\r\n", rig_host(),
              4096 - 200, pad);
     exchange(req, "</Error>");
     assert_non_null(strstr(resp, "HTTP/1.1 403"));
@@ -739,13 +592,12 @@ static void test_upstream_virtual_addressing(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
     snapshot(&r1, &c1);
     assert_int_equal(c1, c0 + 1);
-    pthread_mutex_lock(&up.mu);
+    rig_seen(&seen);
     static const char line1[] = "PUT /v%20obj HTTP/1.1\r\n";
-    assert_true(strncmp(up.last_head, line1, sizeof(line1) - 1) == 0);
+    assert_true(strncmp(seen.last_head, line1, sizeof(line1) - 1) == 0);
     char want[128];
-    snprintf(want, sizeof(want), "\r\nHost: real-bkt.localhost:%d\r\n", up.port);
-    assert_non_null(strstr(up.last_head, want));
-    pthread_mutex_unlock(&up.mu);
+    snprintf(want, sizeof(want), "\r\nHost: real-bkt.localhost:%d\r\n", rig_up_port());
+    assert_non_null(strstr(seen.last_head, want));
     install_config("");
 }
 
@@ -776,28 +628,11 @@ static void test_upstream_first_byte_timeout(void **state)
 
 static void build_sts(char *out, size_t cap, const char *akid, const char *secret)
 {
-    uint8_t h[32];
-    char hex[65];
-    sigv4_sha256(STS_FORM, strlen(STS_FORM), h);
-    s3w_hex_encode(h, 32, hex);
-    struct sigv4_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
-    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
-    struct sigv4_sign_params sp = {
-        .method = S3W_SLICE_LIT("POST"), .target = S3W_SLICE_LIT("/"),
-        .headers = hh, .n_headers = 1, .region = S3W_SLICE_LIT("us-east-1"),
-        .service = S3W_SLICE_LIT("sts"), .uri_mode = SIGV4_URI_GENERIC, .now = time(NULL),
-        .payload = s3w_slice_cstr(hex),
-    };
-    struct sigv4_signed sd;
-    struct sigv4_error err;
-    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
-    snprintf(out, cap,
-             "POST / HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             host, (int)sd.authorization_len, sd.authorization, sd.amz_date, hex,
-             strlen(STS_FORM), STS_FORM);
-    sigv4_signed_cleanup(&sd);
+    struct rig_req r = { .akid = akid, .secret = secret, .method = "POST", .target = "/",
+                         .service = "sts",
+                         .unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n",
+                         .body = STS_FORM };
+    rig_build(out, cap, &r);
 }
 
 static void test_sts_auth_errors_in_sts_xml(void **state)

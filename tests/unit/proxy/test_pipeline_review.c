@@ -29,7 +29,6 @@
  *    again; other errors do not;
  *  - gap (b): the audit record's errorCode is the upstream's <Code> when its
  *    error body is small; null for a big one (never buffered for this). */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,14 +40,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "audit.h"
-#include "config.h"
-#include "creds_fetch.h"
-#include "pipeline.h"
-#include "proxy.h"
-#include "sigv4.h"
+#include "pipeline_rig.h"
 #include "sockutil.h"
 #include "upstream.h"
 
@@ -56,17 +50,6 @@
 #define BIG_ERR_BYTES (48 * 1024)
 #define UP_AKID "AKIAUPSTREAMREVIEW01"
 #define UP_TOKEN "UPSTREAMSESSIONTOKEN0123456789"
-
-static struct {
-    pthread_mutex_t mu;
-    int listen_fd, port;
-    volatile int stop;
-    int requests;          /* request heads seen */
-    int complete_bodies;   /* bodies received in full (incl. empty ones) */
-    size_t last_body_len;
-    char last_head[8192];
-    char last_body[4096];
-} up = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void up_answer(int fd, const char *head)
 {
@@ -120,70 +103,11 @@ static void up_answer(int fd, const char *head)
                     "Connection: close\r\n\r\n");
 }
 
-static void *up_main(void *arg)
-{
-    (void)arg;
-    while (!up.stop) {
-        struct pollfd pf = { up.listen_fd, POLLIN, 0 };
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        int fd = accept(up.listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        static char buf[1 << 20];
-        size_t n = 0;
-        bool closed;
-        n += su_read(fd, buf + n, sizeof(buf) - n, "\r\n\r\n", 1, 3000, &closed);
-        char *end = strstr(buf, "\r\n\r\n");
-        if (!end) {
-            close(fd);
-            continue;
-        }
-        size_t hl = (size_t)(end + 4 - buf);
-        size_t cl = 0;
-        const char *p = strcasestr(buf, "\r\nContent-Length:");
-        if (p && p < end)
-            cl = strtoul(p + 17, NULL, 10);
-        while (n < hl + cl && !closed) {
-            struct pollfd q = { fd, POLLIN, 0 };
-            if (poll(&q, 1, 3000) <= 0)
-                break;
-            ssize_t r = recv(fd, buf + n, sizeof(buf) - n, 0);
-            if (r <= 0)
-                break;
-            n += (size_t)r;
-        }
-        pthread_mutex_lock(&up.mu);
-        up.requests++;
-        snprintf(up.last_head, sizeof(up.last_head), "%.*s", (int)hl, buf);
-        size_t got = n - hl < cl ? n - hl : cl;
-        up.last_body_len = got;
-        memcpy(up.last_body, buf + hl, got < sizeof(up.last_body) ? got : sizeof(up.last_body));
-        bool full = got == cl;
-        if (full)
-            up.complete_bodies++;
-        pthread_mutex_unlock(&up.mu);
-        if (full)
-            up_answer(fd, up.last_head);
-        close(fd); /* one request per connection */
-    }
-    return NULL;
-}
-
 /* ---- s3warden under test ------------------------------------------------------- */
 #define AKID "AKIAREVIEWTEST000001"
 #define SECRET "reviewSecretKey/0123456789abcdefghijklmn"
 #define ACL_AKID "AKIAREVIEWACLONLY001"
 #define ACL_SECRET "reviewAclOnlySecret/0123456789abcdefghij"
-
-static struct proxy_server srv;
-static struct pl_shared sh;
-static struct audit *aud;
-static struct creds_mgr *mgr;
-static pthread_t up_thread;
-static int port;
-static char host[64];
-static char audit_path[64];
 
 /* top_extra: leading top-level fields ("\"name\":value,") */
 static struct config *make_config_top(const char *top_extra)
@@ -219,15 +143,8 @@ static struct config *make_config_top(const char *top_extra)
         "{\"Sid\":\"RequireSSE\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
         "\"Resource\":\"arn:aws:s3:::pub/*\",\"Condition\":{\"Null\":"
         "{\"s3:x-amz-server-side-encryption\":\"true\"}}}]}}]}",
-        top_extra, up.port);
-    struct config_errors errs;
-    config_errors_init(&errs);
-    struct config *cfg = NULL;
-    int rc = config_load_buffer("test", json, strlen(json), NULL, &cfg, &errs);
-    for (size_t i = 0; i < errs.n; i++)
-        fprintf(stderr, "%s\n", errs.items[i].text);
-    config_errors_cleanup(&errs);
-    return rc == 0 ? cfg : NULL;
+        top_extra, rig_up_port());
+    return rig_config_from_json(json);
 }
 
 static struct config *make_config(void)
@@ -238,63 +155,17 @@ static struct config *make_config(void)
 static int setup(void **state)
 {
     (void)state;
-    up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(up.listen_fd, 16) != 0)
-        return -1;
-    socklen_t al = sizeof(a);
-    getsockname(up.listen_fd, (struct sockaddr *)&a, &al);
-    up.port = ntohs(a.sin_port);
-    pthread_create(&up_thread, NULL, up_main, NULL);
-
-    struct config *cfg = make_config();
-    if (!cfg)
-        return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(audit_path, sizeof(audit_path), "/tmp/s3w-review-audit-XXXXXX");
-    int afd = mkstemp(audit_path);
-    if (afd < 0)
-        return -1;
-    close(afd);
-    aud = audit_open(audit_path, false);
-    if (!aud)
-        return -1;
-    pl_shared_init(&sh, cfg, aud);
     /* the proxy's credentials through a manager, as main() runs them, so a
      * refresh can be observed */
-    struct creds_mgr_opts co = { .region = "us-east-1" };
-    if (creds_mgr_new(&cfg->credentials, &co, &mgr) != 0 || !creds_mgr_wait(mgr, 3000))
-        return -1;
-    sh.creds = mgr;
-    struct proxy_settings s;
-    proxy_settings_defaults(&s);
-    s.port = 0;
-    s.workers = 1;
-    srv.worker_init = pl_worker_init;
-    srv.worker_cleanup = pl_worker_cleanup;
-    srv.worker_poke = pl_worker_poke;
-    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
-        return -1;
-    port = srv.bound_port;
-    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    return 0;
+    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .audit_file = true,
+                          .creds_manager = true };
+    return rig_start(&o);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    proxy_server_stop(&srv, 1000);
-    proxy_server_wait(&srv);
-    proxy_server_cleanup(&srv);
-    creds_mgr_free(mgr);
-    pl_shared_cleanup(&sh);
-    audit_close(aud);
-    unlink(audit_path);
-    curl_global_cleanup();
-    up.stop = 1;
-    pthread_join(up_thread, NULL);
-    close(up.listen_fd);
-    return 0;
+    return rig_stop();
 }
 
 /* A header-signed request: `target` as sent; `signed_hdrs` are "name: value"
@@ -307,75 +178,31 @@ static void build(char *out, size_t cap, const char *akid, const char *secret,
                   const char *payload, const char *framing, const char *body,
                   const char *wire_body)
 {
-    uint8_t h[32];
-    char hex[65];
-    sigv4_sha256(body, strlen(body), h);
-    s3w_hex_encode(h, 32, hex);
-    if (!payload)
-        payload = hex;
-    struct sigv4_header hh[8] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
-    size_t nh = 1;
-    const char *p = signed_hdrs;
-    while (p && *p && nh < 8) {
-        const char *colon = strchr(p, ':');
-        const char *eol = strstr(p, "\r\n");
-        assert_non_null(colon);
-        assert_non_null(eol);
-        const char *v = colon + 1;
-        while (*v == ' ')
-            v++;
-        hh[nh++] = (struct sigv4_header){ s3w_slice(p, (size_t)(colon - p)),
-                                          s3w_slice(v, (size_t)(eol - v)) };
-        p = eol + 2;
-    }
-    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret), S3W_SLICE_NULL };
-    struct sigv4_sign_params sp = {
-        .method = s3w_slice_cstr(method), .target = s3w_slice_cstr(target),
-        .headers = hh, .n_headers = nh, .region = S3W_SLICE_LIT("us-east-1"),
-        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
-        .payload = s3w_slice_cstr(payload),
-    };
-    struct sigv4_signed sd;
-    struct sigv4_error err;
-    assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
-    char cl[64];
-    snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", strlen(wire_body));
-    snprintf(out, cap,
-             "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: %s\r\n%s%s\r\n%s",
-             method, target, host, (int)sd.authorization_len, sd.authorization, sd.amz_date,
-             payload, signed_hdrs ? signed_hdrs : "", framing ? framing : cl, wire_body);
-    sigv4_signed_cleanup(&sd);
+    struct rig_req r = { .akid = akid, .secret = secret, .method = method, .target = target,
+                         .signed_hdrs = signed_hdrs, .payload = payload, .framing = framing,
+                         .body = body, .wire_body = wire_body };
+    rig_build(out, cap, &r);
 }
 
 static char req[16384], resp[128 * 1024];
 
 static void exchange(const char *r, const char *until)
 {
-    int fd = su_connect(port);
-    assert_true(fd >= 0);
-    su_send_str(fd, r);
-    bool closed;
-    su_read(fd, resp, sizeof(resp), until, 1, 5000, &closed);
-    close(fd);
+    rig_exchange(r, strlen(r), until, resp, sizeof(resp));
 }
 
 static void snapshot(int *reqs, int *complete)
 {
-    usleep(100 * 1000); /* let the fake upstream record what it got */
-    pthread_mutex_lock(&up.mu);
-    *reqs = up.requests;
-    *complete = up.complete_bodies;
-    pthread_mutex_unlock(&up.mu);
+    rig_counts(100, reqs, complete); /* let the fake upstream record what it got */
 }
 
 #define assert_prefix(s, p) assert_true(strncmp((s), (p), strlen(p)) == 0)
 
 static void last_head(char *out, size_t cap)
 {
-    pthread_mutex_lock(&up.mu);
-    snprintf(out, cap, "%s", up.last_head);
-    pthread_mutex_unlock(&up.mu);
+    static struct rig_seen seen;
+    rig_seen(&seen);
+    snprintf(out, cap, "%s", seen.last_head);
 }
 
 /* ---- R1: '#' in the target ------------------------------------------------------ */
@@ -531,10 +358,10 @@ static void test_delete_objects_cr_key(void **state)
     exchange(req, "\r\n\r\n");
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
     usleep(150 * 1000);
-    pthread_mutex_lock(&up.mu);
+    static struct rig_seen seen;
+    rig_seen(&seen);
     char got[4096];
-    snprintf(got, sizeof(got), "%.*s", (int)up.last_body_len, up.last_body);
-    pthread_mutex_unlock(&up.mu);
+    snprintf(got, sizeof(got), "%.*s", (int)seen.last_body_len, seen.last_body);
     assert_non_null(strstr(got, "<Object><Key>a&#13;b</Key></Object><Object><Key>c&#13;d</Key></Object>"));
     assert_null(strchr(got, '\r'));
 }
@@ -542,11 +369,7 @@ static void test_delete_objects_cr_key(void **state)
 /* ---- R9: a configured bucket's upstream name is not an unlisted bucket -------- */
 static void install_config(const char *top_extra)
 {
-    struct config *cfg = make_config_top(top_extra);
-    assert_non_null(cfg);
-    pl_shared_set_config(&sh, cfg);
-    proxy_server_poke(&srv);
-    usleep(100 * 1000);
+    rig_install_config(make_config_top(top_extra));
 }
 
 static void test_upstream_name_not_unlisted(void **state)
@@ -656,7 +479,7 @@ static void test_anonymous_amz_header_forwarded(void **state)
     snapshot(&r0, &c0);
     /* without the header the bucket policy's Deny fires */
     snprintf(req, sizeof(req), "PUT /pub/plain HTTP/1.1\r\nHost: %s\r\nContent-Length: 4\r\n\r\ndata",
-             host);
+             rig_host());
     exchange(req, "</Error>");
     assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
     assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
@@ -667,7 +490,7 @@ static void test_anonymous_amz_header_forwarded(void **state)
      * request has no signature, so S3 takes its x-amz-* headers as sent) */
     snprintf(req, sizeof(req),
              "PUT /pub/sealed HTTP/1.1\r\nHost: %s\r\nx-amz-server-side-encryption: AES256\r\n"
-             "Content-Length: 4\r\n\r\ndata", host);
+             "Content-Length: 4\r\n\r\ndata", rig_host());
     exchange(req, "\r\n\r\n");
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
     snapshot(&r1, &c1);
@@ -678,7 +501,7 @@ static void test_anonymous_amz_header_forwarded(void **state)
     /* still never the caller's own authentication material */
     snprintf(req, sizeof(req),
              "PUT /pub/tok HTTP/1.1\r\nHost: %s\r\nx-amz-server-side-encryption: AES256\r\n"
-             "x-amz-security-token: CALLERTOKEN\r\nContent-Length: 4\r\n\r\ndata", host);
+             "x-amz-security-token: CALLERTOKEN\r\nContent-Length: 4\r\n\r\ndata", rig_host());
     exchange(req, "\r\n\r\n");
     last_head(head, sizeof(head));
     assert_null(strstr(head, "CALLERTOKEN"));
@@ -688,7 +511,7 @@ static void test_anonymous_amz_header_forwarded(void **state)
 static uint64_t attempts(void)
 {
     struct creds_mgr_status st;
-    creds_mgr_get_status(mgr, &st);
+    creds_mgr_get_status(rig_creds_mgr(), &st);
     return st.attempts;
 }
 
@@ -771,7 +594,7 @@ static bool audit_line(const char *key, char *out, size_t cap)
     char want[256];
     snprintf(want, sizeof(want), "\"key\":\"%s\"", key);
     for (int t = 0; t < 40; t++) {
-        FILE *f = fopen(audit_path, "r");
+        FILE *f = fopen(rig_audit_path(), "r");
         if (f) {
             static char line[AUDIT_LINE_MAX + 2];
             while (fgets(line, sizeof(line), f)) {
@@ -809,7 +632,7 @@ static void test_audit_upstream_error_code(void **state)
 
     /* a big error body is streamed, not kept: errorCode stays null */
     build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/err-big", NULL, NULL, "", "", "");
-    int fd = su_connect(port);
+    int fd = su_connect(rig_port());
     assert_true(fd >= 0);
     su_send_str(fd, req);
     bool closed;

@@ -1,0 +1,119 @@
+/* pipeline_rig.h - the shared test rig of the request-pipeline unit tests
+ * (test_pipeline.c, test_pipeline_review.c, test_bucket_policy.c):
+ *  - a recording fake upstream on 127.0.0.1:0: one thread, one request per
+ *    connection; it reads a head and its Content-Length body, records what
+ *    it saw and answers through a pluggable callback;
+ *  - s3warden's proxy_server with pl_handler / pl_shared, an audit log and
+ *    optionally a credential manager, on a config the test builds;
+ *  - a header-signed request builder (sigv4_sign_headers) and exchange().
+ * One rig per test process: the state is file-global in pipeline_rig.c, as
+ * each test's copy was before. Failures inside the helpers are cmocka
+ * assertions, so they fail the calling test. */
+#ifndef S3W_TEST_PIPELINE_RIG_H
+#define S3W_TEST_PIPELINE_RIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "creds_fetch.h"
+#include "pipeline.h"
+#include "proxy.h"
+
+/* What the fake upstream keeps of the last request: the head whole up to
+ * RIG_HEAD_MAX - 1 bytes (NUL-terminated), the first RIG_BODY_MAX bytes of
+ * the body (last_body_len is the count received, which may be more). */
+#define RIG_HEAD_MAX 8192
+#define RIG_BODY_MAX 4096
+
+/* Answers one request on fd, called on the upstream thread only for a
+ * request whose body arrived in full; `head` is its NUL-terminated head.
+ * The connection is closed after it returns. */
+typedef void (*rig_answer_fn)(int fd, const char *head);
+
+/* The default answer: 200, x-amz-request-id UPSTREAM1, empty body,
+ * Connection: close (one request per connection: the thread serves one
+ * socket at a time, and an idle kept-alive one would stall the next test). */
+void rig_answer_ok(int fd, const char *head);
+
+struct rig_opts {
+    /* Builds the config to start with; called once the fake upstream
+     * listens, so it can use rig_up_port(). Required. */
+    struct config *(*make_config)(void);
+    rig_answer_fn answer;     /* NULL: rig_answer_ok */
+    bool audit_file;          /* audit to a fresh temp file (rig_audit_path())
+                                 rather than audit_open(NULL, disabled) */
+    bool creds_manager;       /* the proxy's credentials through a creds_mgr,
+                                 as main() runs them (rig_creds_mgr()) */
+    size_t max_header_bytes;  /* 0: proxy_settings_defaults() */
+};
+
+/* Starts the fake upstream, then s3warden on 127.0.0.1:0 (one worker).
+ * 0, or -1 when anything failed (cmocka group setup result). */
+int rig_start(const struct rig_opts *o);
+/* Stops both and frees everything rig_start made (unlinks the audit file). */
+int rig_stop(void);
+
+int rig_up_port(void);          /* the fake upstream's port */
+int rig_port(void);             /* s3warden's port */
+const char *rig_host(void);     /* "127.0.0.1:<rig_port()>" */
+const char *rig_audit_path(void);
+struct creds_mgr *rig_creds_mgr(void);
+
+/* A config from JSON text (name "test"); its errors go to stderr. NULL on
+ * error. */
+struct config *rig_config_from_json(const char *json);
+/* Swaps the running snapshot (as SIGHUP does; takes over cfg, which must
+ * not be NULL) and waits 100 ms for the worker to pick it up. */
+void rig_install_config(struct config *cfg);
+
+/* ---- what the fake upstream saw ------------------------------------------- */
+struct rig_seen {
+    int requests;          /* request heads seen */
+    int complete_bodies;   /* bodies received in full (incl. empty ones) */
+    size_t last_body_len;  /* bytes of the last body received */
+    char last_head[RIG_HEAD_MAX];
+    char last_body[RIG_BODY_MAX];
+};
+
+/* Sleeps settle_ms (so that whatever was sent has been recorded), then
+ * reads the two counters under the lock. Either pointer may be NULL. */
+void rig_counts(int settle_ms, int *requests, int *complete_bodies);
+/* A consistent copy of everything recorded (no sleep), to assert on
+ * outside the lock. */
+void rig_seen(struct rig_seen *out);
+
+/* ---- requests ------------------------------------------------------------- */
+struct rig_req {
+    const char *akid, *secret; /* akid NULL: anonymous, nothing signed */
+    const char *method;        /* NULL: "PUT" */
+    const char *target;        /* request target as sent */
+    const char *service;       /* NULL: "s3" (S3 URI rules); else generic */
+    /* "name: value\r\n" lines, signed beside Host (at most 7) and sent
+     * after x-amz-content-sha256 */
+    const char *signed_hdrs;
+    const char *unsigned_hdrs; /* "name: value\r\n" lines sent unsigned,
+                                  after signed_hdrs */
+    const char *payload;       /* x-amz-content-sha256 value; NULL: the hex
+                                  sha256 of body */
+    const char *body;          /* the body the signature covers; NULL: "" */
+    /* the framing line(s) ending the head; NULL: "Content-Length: <len of
+     * wire_body>\r\n" */
+    const char *framing;
+    const char *wire_body;     /* sent after the head; NULL: body */
+};
+
+/* Writes the request into out (NUL-terminated) and returns its length;
+ * asserts that it fits. */
+size_t rig_build(char *out, size_t cap, const struct rig_req *r);
+
+/* Connects to s3warden, sends len bytes of req (stopping quietly when the
+ * peer refuses more: see rig_last_sent()) and
+ * reads into resp (NUL-terminated): until `until` has appeared once, the
+ * peer closes or 5 s pass; until NULL: the head and then Content-Length
+ * bytes of body. Returns the bytes read. */
+size_t rig_exchange(const char *req, size_t len, const char *until, char *resp, size_t cap);
+/* The bytes of the request the last rig_exchange() got sent. */
+size_t rig_last_sent(void);
+
+#endif
