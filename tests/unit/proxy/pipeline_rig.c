@@ -76,6 +76,7 @@ static void *up_main(void *arg)
         up.seen.requests++;
         memcpy(up.seen.last_head, head, sizeof(head));
         up.seen.last_body_len = got;
+        up.seen.last_body_kept = got < RIG_BODY_MAX ? got : RIG_BODY_MAX;
         memcpy(up.seen.last_body, buf + hl, got < RIG_BODY_MAX ? got : RIG_BODY_MAX);
         if (full)
             up.seen.complete_bodies++;

@@ -72,6 +72,7 @@ struct rig_seen {
     int requests;          /* request heads seen */
     int complete_bodies;   /* bodies received in full (incl. empty ones) */
     size_t last_body_len;  /* bytes of the last body received */
+    size_t last_body_kept; /* of those, the bytes in last_body (<= RIG_BODY_MAX) */
     char last_head[RIG_HEAD_MAX];
     char last_body[RIG_BODY_MAX];
 };

@@ -361,7 +361,7 @@ static void test_delete_objects_cr_key(void **state)
     static struct rig_seen seen;
     rig_seen(&seen);
     char got[4096];
-    snprintf(got, sizeof(got), "%.*s", (int)seen.last_body_len, seen.last_body);
+    snprintf(got, sizeof(got), "%.*s", (int)seen.last_body_kept, seen.last_body);
     assert_non_null(strstr(got, "<Object><Key>a&#13;b</Key></Object><Object><Key>c&#13;d</Key></Object>"));
     assert_null(strchr(got, '\r'));
 }
