@@ -101,6 +101,10 @@ struct config_upstream {
     uint32_t idle_timeout_ms;       /* default 60000 */
     uint32_t max_connections;       /* default 512 (total) */
     uint32_t max_connections_per_host; /* default 128 */
+    /* requests of one identity (user, role with all its sessions, account
+     * root, anonymous) in flight upstream at once, across workers; over it
+     * 503 SlowDown. Default a quarter of max_connections (at least 1). */
+    uint32_t max_connections_per_identity;
     /* Compat for old S3-compatible stores that do not understand
      * aws-chunked uploads: decode the body and send it with a plain
      * Content-Length. Default false (forward aws-chunked re-signed). */
@@ -251,6 +255,12 @@ struct config_limits {
     uint32_t max_header_bytes;       /* default 65536 */
     uint32_t header_timeout_ms;      /* default 30000 */
     uint32_t body_idle_timeout_ms;   /* default 60000 */
+    /* no progress writing a response to the client for this long ends the
+     * exchange (a client that does not read); default 60000 */
+    uint32_t send_timeout_ms;
+    /* request bodies slower than this (bytes/s, over 10 s windows while
+     * s3warden reads them) get 400 RequestTimeout; 0 = off; default 1024 */
+    uint32_t min_body_rate;
     /* After SIGTERM/SIGINT, how long in-flight requests may still run
      * before they are cut (0..3600000, default 10000). */
     uint32_t shutdown_timeout_ms;

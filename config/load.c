@@ -954,7 +954,8 @@ static void load_upstream(struct ld *L, const cJSON *root)
         static const char *const allowed[] = {
             "endpoint", "region", "addressing", "tls_verify", "ca_file",
             "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms",
-            "max_connections", "max_connections_per_host", "decode_aws_chunked", NULL
+            "max_connections", "max_connections_per_host",
+            "max_connections_per_identity", "decode_aws_chunked", NULL
         };
         check_fields(L, u, allowed);
         up->endpoint = get_str(L, u, "endpoint", true);
@@ -988,6 +989,11 @@ static void load_upstream(struct ld *L, const cJSON *root)
         get_u32(L, u, "max_connections", false, 1, 100000, 512, &up->max_connections);
         get_u32(L, u, "max_connections_per_host", false, 1, 100000, 128,
                 &up->max_connections_per_host);
+        /* one identity must not be able to hold every upstream connection
+         * (a few hundred unread GETs did): a quarter by default */
+        uint32_t per_id = up->max_connections / 4 ? up->max_connections / 4 : 1;
+        get_u32(L, u, "max_connections_per_identity", false, 1, 100000, per_id,
+                &up->max_connections_per_identity);
         get_bool(L, u, "decode_aws_chunked", false, &up->decode_aws_chunked);
     }
     pop(L, m);
@@ -1658,6 +1664,8 @@ static void load_limits(struct ld *L, const cJSON *root)
     lm->max_header_bytes = 65536;
     lm->header_timeout_ms = 30000;
     lm->body_idle_timeout_ms = 60000;
+    lm->send_timeout_ms = 60000;
+    lm->min_body_rate = 1024;
     lm->shutdown_timeout_ms = 10000;
     if (!l)
         return;
@@ -1665,6 +1673,7 @@ static void load_limits(struct ld *L, const cJSON *root)
     if (want_object(L, l)) {
         static const char *const allowed[] = { "max_connections", "max_header_bytes",
                                                "header_timeout_ms", "body_idle_timeout_ms",
+                                               "send_timeout_ms", "min_body_rate",
                                                "shutdown_timeout_ms", NULL };
         check_fields(L, l, allowed);
         get_u32(L, l, "max_connections", false, 1, 1000000, 10000, &lm->max_connections);
@@ -1674,6 +1683,9 @@ static void load_limits(struct ld *L, const cJSON *root)
         get_u32(L, l, "header_timeout_ms", false, 100, 600000, 30000, &lm->header_timeout_ms);
         get_u32(L, l, "body_idle_timeout_ms", false, 100, 3600000, 60000,
                 &lm->body_idle_timeout_ms);
+        get_u32(L, l, "send_timeout_ms", false, 100, 3600000, 60000, &lm->send_timeout_ms);
+        /* 0 turns it off; a megabyte a second is the most a minimum may ask */
+        get_u32(L, l, "min_body_rate", false, 0, 1048576, 1024, &lm->min_body_rate);
         /* drain after SIGTERM/SIGINT; 0 cuts in-flight requests at once.
          * An hour bounds it: an orchestrator's grace period is far shorter
          * (Kubernetes default 30 s) and kills the process anyway */

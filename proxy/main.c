@@ -137,6 +137,9 @@ static void settings_from_config(const struct config *cfg, struct proxy_settings
         s->header_timeout_ms = cfg->limits.header_timeout_ms;
     if (cfg->limits.body_idle_timeout_ms)
         s->idle_timeout_ms = cfg->limits.body_idle_timeout_ms;
+    if (cfg->limits.send_timeout_ms)
+        s->send_timeout_ms = cfg->limits.send_timeout_ms;
+    s->min_body_rate = cfg->limits.min_body_rate;
     /* the parser's buffer is HTTP_MAX_HEAD: larger settings mean that */
     if (cfg->limits.max_header_bytes)
         s->max_header_bytes = cfg->limits.max_header_bytes < HTTP_MAX_HEAD

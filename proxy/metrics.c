@@ -337,6 +337,31 @@ static int render_family(struct s3w_buf *o, struct metrics_family *f, const char
     return e;
 }
 
+const char *const metrics_refusal_names[METRICS_NREFUSE] = {
+    [METRICS_REFUSE_IDENTITY_UPSTREAM] = "identity_upstream_limit",
+    [METRICS_REFUSE_AUDIT] = "audit_unwritable",
+};
+const char *const metrics_timeout_names[METRICS_NTIMEOUT] = {
+    [METRICS_TIMEOUT_HEADER] = "header",
+    [METRICS_TIMEOUT_BODY_IDLE] = "body_idle",
+    [METRICS_TIMEOUT_BODY_RATE] = "body_rate",
+    [METRICS_TIMEOUT_SEND] = "send",
+};
+
+/* A counter family with one fixed label: every value is written, zeros too,
+ * so that a rate() over it exists before the first event. */
+static int render_fixed(struct s3w_buf *o, const struct metrics *m, const char *name,
+                        const char *help, size_t off, const char *const *names, size_t n)
+{
+    int e = head(o, name, "counter", help);
+    for (size_t k = 0; k < n && e == 0; k++) {
+        uint64_t v = shard_sum(m, off + k * sizeof(_Atomic uint64_t));
+        e |= s3w_buf_printf(o, "%s{reason=\"%s\"} %llu\n", name, names[k],
+                            (unsigned long long)v);
+    }
+    return e;
+}
+
 int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w_buf *o)
 {
     int e = head(o, "s3warden_build_info", "gauge", "The running s3warden's version; always 1.");
@@ -381,8 +406,17 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                 "Client connections accepted on the S3 listener.",
                 shard_sum(m, offsetof(struct metrics_shard, conns_total)));
     e |= scalar(o, "s3warden_connections_refused_total", "counter",
-                "Client connections closed at once because limits.max_connections was reached.",
+                "Client connections refused (503 SlowDown, then closed) because "
+                "limits.max_connections was reached.",
                 shard_sum(m, offsetof(struct metrics_shard, conns_refused)));
+    e |= render_fixed(o, m, "s3warden_requests_refused_total",
+                      "Requests refused with 503 SlowDown to protect the others, by reason.",
+                      offsetof(struct metrics_shard, refused), metrics_refusal_names,
+                      METRICS_NREFUSE);
+    e |= render_fixed(o, m, "s3warden_client_timeouts_total",
+                      "Client connections ended because the client was too slow, by what it was slow at.",
+                      offsetof(struct metrics_shard, timeouts), metrics_timeout_names,
+                      METRICS_NTIMEOUT);
 
     e |= head(o, "s3warden_signature_failures_total", "counter",
               "Requests refused by signature verification, by the S3 error code returned.");

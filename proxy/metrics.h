@@ -50,6 +50,24 @@ struct metrics_hist {
     _Atomic uint64_t sum_us;
 };
 
+/* Requests refused with 503 SlowDown to protect the rest, by reason. */
+enum metrics_refusal {
+    METRICS_REFUSE_IDENTITY_UPSTREAM = 0, /* upstream.max_connections_per_identity */
+    METRICS_REFUSE_AUDIT,                 /* the audit record cannot be written */
+    METRICS_NREFUSE
+};
+extern const char *const metrics_refusal_names[METRICS_NREFUSE];
+
+/* Client connections the server ended because the client was too slow. */
+enum metrics_timeout {
+    METRICS_TIMEOUT_HEADER = 0, /* limits.header_timeout_ms */
+    METRICS_TIMEOUT_BODY_IDLE,  /* limits.body_idle_timeout_ms, mid-body */
+    METRICS_TIMEOUT_BODY_RATE,  /* limits.min_body_rate */
+    METRICS_TIMEOUT_SEND,       /* limits.send_timeout_ms: answers not read */
+    METRICS_NTIMEOUT
+};
+extern const char *const metrics_timeout_names[METRICS_NTIMEOUT];
+
 /* One per worker; only that worker writes it. */
 struct metrics_shard {
     _Atomic uint64_t *requests; /* [op][decision][status] */
@@ -57,6 +75,8 @@ struct metrics_shard {
     struct metrics_hist upstream_duration;
     _Atomic uint64_t bytes_in, bytes_out;
     _Atomic uint64_t conns_total, conns_refused;
+    _Atomic uint64_t refused[METRICS_NREFUSE];
+    _Atomic uint64_t timeouts[METRICS_NTIMEOUT];
     char pad[64];               /* keep the next shard's counters off this line */
 };
 

@@ -26,6 +26,7 @@
 #include "listbuckets.h"
 #include "metrics.h"
 #include "upstream.h"
+#include "ident_limit.h"
 
 /* ---- limits -------------------------------------------------------------------- */
 #define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
@@ -209,6 +210,8 @@ struct px {
     struct s3w_buf newbody;
 
     /* upstream */
+    int ident_slot;      /* ident_limit slot held (ident_held) */
+    bool ident_held;
     struct up_xfer xfer;
     struct curl_slist *hl;
     char *url;
@@ -542,6 +545,8 @@ static void fbt_stop(struct px *px)
 static void px_free(struct px *px)
 {
     fbt_stop(px);
+    if (px->ident_held)
+        ident_limit_release(shared(px->w)->ident, px->ident_slot);
     if (px->xfer.easy) {
         if (px->xfer.active)
             up_abort(px->w, &px->xfer);
@@ -916,7 +921,7 @@ static void start_response_head(struct px *px)
     s3w_buf_append(&h, px->resp_head.ptr, px->resp_head.len);
     if (px->resp_chunked)
         s3w_buf_append_cstr(&h, "Transfer-Encoding: chunked\r\n");
-    if (!c->req.keep_alive)
+    if (proxy_conn_announce_close(c))
         s3w_buf_append_cstr(&h, "Connection: close\r\n");
     s3w_buf_append_cstr(&h, "\r\n");
     px->head_sent = true;
@@ -1163,10 +1168,38 @@ static bool dns_bucket(struct s3w_slice b)
     return true;
 }
 
+/* upstream.max_connections_per_identity: an identity that already has that
+ * many requests in flight upstream (on any worker) gets 503 SlowDown, which
+ * the SDKs retry with backoff, so that one caller holding transfers open
+ * (GETs it never reads, PUTs that trickle) cannot starve the others. Role
+ * sessions count against their role: new session names do not buy more. */
+static bool px_take_upstream_slot(struct px *px)
+{
+    struct pl_shared *s = shared(px->w);
+    if (!s->ident)
+        return true;
+    struct s3w_slice key = px->id_set ? px->id.principal_arn : s3w_slice_cstr("anonymous");
+    uint32_t max = px->cfg->upstream.max_connections_per_identity;
+    int slot = ident_limit_acquire(s->ident, key, max ? max : 1);
+    if (slot == IDENT_LIMIT_FULL) {
+        if (px->w->metrics)
+            metrics_bump(&px->w->metrics->refused[METRICS_REFUSE_IDENTITY_UPSTREAM], 1);
+        proxy_log("INFO", "request_id=%s identity %.*s has max_connections_per_identity=%u "
+                  "requests upstream: 503 SlowDown", px->reqid, (int)key.len, key.ptr, max);
+        px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
+        return false;
+    }
+    px->ident_slot = slot;
+    px->ident_held = slot >= 0;
+    return true;
+}
+
 static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                           bool has_body, const char *content_md5)
 {
     struct proxy_conn *c = px->c;
+    if (!px->ident_held && !px_take_upstream_slot(px))
+        return -1;
     const struct config *cfg = px->cfg;
     struct sigv4_credentials cr;
     struct creds_mgr *mgr = shared(px->w)->creds;
@@ -1709,10 +1742,12 @@ static void pl_on_abort(struct proxy_conn *c)
     if (!px)
         return;
     px->c = NULL;
+    /* the server ended it (a timeout: abort_code, abort_status), or the
+     * client went away (499, nginx's "client closed request") */
     if (!px->status)
-        px->status = 499; /* nginx's "client closed request" */
+        px->status = c->abort_status ? c->abort_status : 499;
     if (!px->err_code)
-        px->err_code = "ClientClosed"; /* the answer did not reach the end */
+        px->err_code = c->abort_code ? c->abort_code : "ClientClosed";
     if (px->in_cb)
         return; /* the curl callback returns an error; up_done frees */
     px_done_audit(px);
@@ -2623,6 +2658,12 @@ int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
     s->audit = audit;
     s->creds = NULL;
     s->metrics = NULL;
+    /* the configured identities plus anonymous: far below this */
+    s->ident = ident_limit_new(8192);
+    if (!s->ident) {
+        uv_mutex_destroy(&s->mu);
+        return -1;
+    }
     return 0;
 }
 
@@ -2639,6 +2680,8 @@ void pl_shared_cleanup(struct pl_shared *s)
 {
     config_unref(s->current);
     s->current = NULL;
+    ident_limit_free(s->ident);
+    s->ident = NULL;
     uv_mutex_destroy(&s->mu);
 }
 

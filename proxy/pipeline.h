@@ -26,6 +26,9 @@ struct pl_shared {
     struct creds_mgr *creds;
     /* counters for the admin listener's /metrics (metrics.h); NULL = none */
     struct metrics *metrics;
+    /* upstream exchanges in flight per identity, across workers
+     * (upstream.max_connections_per_identity) */
+    struct ident_limit *ident;
 };
 
 int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit);

@@ -44,6 +44,16 @@ struct proxy_settings {
      * The parser's own buffer (HTTP_MAX_HEAD, 32 KiB) bounds it from above
      * whatever is configured. */
     size_t max_header_bytes;
+    /* A response the client does not read: no write progress for this long
+     * ends the exchange and closes the connection (frees the upstream
+     * transfer behind it). 0 = never. */
+    uint64_t send_timeout_ms;
+    /* A request body that arrives slower than this many bytes a second,
+     * averaged over each body_rate_window_ms while s3warden reads it (not
+     * while it holds the client back), is answered 400 RequestTimeout and
+     * the connection closed. 0 = no minimum. */
+    uint32_t min_body_rate;
+    uint64_t body_rate_window_ms;
     /* one socket, without SO_REUSEPORT (the admin listener: a second
      * process of the same user must fail to bind, not share the port) */
     bool exclusive;
@@ -79,6 +89,12 @@ struct proxy_handler {
 #define PROXY_IN_CAP (64 * 1024)
 #define PROXY_OUT_HIGH (256 * 1024) /* pause producers above this */
 #define PROXY_OUT_LOW (64 * 1024)
+/* Writes handed to the socket and not yet done above which no further
+ * pipelined request is parsed (with PROXY_OUT_HIGH: a client that sends
+ * requests and never reads their answers is not read from either), and
+ * below which parsing resumes. */
+#define PROXY_PIPELINE_HIGH 32
+#define PROXY_PIPELINE_LOW 8
 
 enum proxy_conn_phase {
     PC_WAIT_HEAD = 0, /* reading a request head */
@@ -90,6 +106,7 @@ enum proxy_conn_phase {
 struct proxy_conn {
     uv_tcp_t tcp; /* first: container_of from the stream */
     uv_timer_t timer;
+    uv_timer_t send_timer;   /* settings.send_timeout_ms while out_pending > 0 */
     uv_shutdown_t shutdown_req;
     struct proxy_worker *w;
     struct proxy_conn *prev, *next; /* worker's list */
@@ -105,11 +122,22 @@ struct proxy_conn {
     bool response_started;   /* bytes of the current response were written */
     bool lingering;          /* FIN sent, draining the client before close */
     bool drain_wanted;       /* out_pending passed the high-water mark */
+    bool head_blocked;       /* no pipelined head parsed: answers not read */
+    bool close_announced;    /* "Connection: close" sent: close after it */
+    bool rate_reset;         /* reading was held back: restart the rate window */
     enum proxy_conn_phase phase;
     struct http_parser hp;
     struct http_request req;
     size_t in_len;
     size_t out_pending;      /* bytes handed to uv_write, not yet written */
+    size_t writes_pending;   /* uv_write requests not yet done */
+    uint64_t send_progress_ms; /* loop time of the last write progress */
+    uint64_t rate_mark_ms, rate_mark_bytes; /* body rate window start */
+    /* Why the server ends the exchange, for the handler's on_abort (audit):
+     * an S3 error code and the status answered ("RequestTimeout", 400), or
+     * NULL and 0 when the client went away. */
+    const char *abort_code;
+    int abort_status;
     uint64_t bytes_in, bytes_out;
     uint64_t mark_in, mark_out; /* counters when the current request began */
     uint64_t requests;       /* served on this connection */
@@ -144,6 +172,14 @@ void proxy_conn_resume_read(struct proxy_conn *c);
 /* Closes now (aborting the exchange through on_abort). */
 void proxy_conn_close(struct proxy_conn *c);
 
+/* For a handler that streams a response head: whether the connection will
+ * close after this response (the client asked to, its body was not read
+ * whole, it half-closed, or the server is stopping). A true answer is
+ * remembered: the head must then say "Connection: close" and the
+ * connection closes after the response. proxy_conn_respond() does this by
+ * itself; responses given to it carry no Connection header. */
+bool proxy_conn_announce_close(struct proxy_conn *c);
+
 /* Whether the request arrived over TLS, and its protocol version name
  * ("TLSv1.3"), or NULL. */
 const char *proxy_conn_tls_version(const struct proxy_conn *c);
@@ -165,6 +201,11 @@ struct proxy_worker {
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */
+    /* max_connections refusals: answered, lingering ones counted (bounded),
+     * and logged once per interval with a count */
+    size_t refused_lingering;
+    uint64_t refused_unlogged;
+    uint64_t refused_log_ms;
     void *handler_state;    /* pipeline state per worker */
     struct metrics_shard *metrics; /* this worker's counters; NULL = none */
 };

@@ -37,6 +37,9 @@ void proxy_settings_defaults(struct proxy_settings *s)
     s->idle_timeout_ms = 60000;
     s->max_connections = 10000;
     s->max_header_bytes = HTTP_MAX_HEAD;
+    s->send_timeout_ms = 60000;
+    s->min_body_rate = 0;
+    s->body_rate_window_ms = 10000;
 }
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -165,6 +168,26 @@ void proxy_conn_close(struct proxy_conn *c)
     c->reading = false;
     uv_close((uv_handle_t *)&c->tcp, on_handle_close);
     uv_close((uv_handle_t *)&c->timer, on_handle_close);
+    uv_close((uv_handle_t *)&c->send_timer, on_handle_close);
+}
+
+/* The handler's exchange ends because the server ends it (a timeout): it
+ * learns why through abort_code / abort_status (its audit record). */
+static void conn_abort_exchange(struct proxy_conn *c, const char *code, int status)
+{
+    if (!c->ex)
+        return;
+    c->abort_code = code;
+    c->abort_status = status;
+    if (c->w->srv->handler->on_abort)
+        c->w->srv->handler->on_abort(c);
+    c->ex = NULL;
+}
+
+static void count_timeout(struct proxy_conn *c, enum metrics_timeout t)
+{
+    if (c->w->metrics)
+        metrics_bump(&c->w->metrics->timeouts[t], 1);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -215,6 +238,7 @@ static void on_write(uv_write_t *req, int status)
     struct conn_write *wr = (struct conn_write *)req;
     struct proxy_conn *c = wr->c;
     c->out_pending -= wr->n;
+    c->writes_pending--;
     free(wr);
     if (c->closing)
         return;
@@ -222,11 +246,40 @@ static void on_write(uv_write_t *req, int status)
         proxy_conn_close(c);
         return;
     }
+    c->send_progress_ms = uv_now(&c->w->loop);
     if (c->drain_wanted && c->out_pending <= PROXY_OUT_LOW) {
         c->drain_wanted = false;
         if (c->ex && c->w->srv->handler->on_drain)
             c->w->srv->handler->on_drain(c);
     }
+    if (c->head_blocked && !c->closing && c->out_pending <= PROXY_OUT_LOW &&
+        c->writes_pending <= PROXY_PIPELINE_LOW) {
+        c->head_blocked = false;
+        conn_process(c); /* the client reads again: parse what it sent */
+    }
+}
+
+/* No write progress for settings.send_timeout_ms while answers wait: the
+ * client does not read. Ending the exchange frees what it holds upstream
+ * (one stalled reader must not keep an upstream connection forever). The
+ * timer runs while out_pending > 0 and is re-armed for the remainder
+ * rather than restarted on every write. */
+static void on_send_timer(uv_timer_t *t)
+{
+    struct proxy_conn *c = t->data;
+    if (c->closing || c->out_pending == 0)
+        return;
+    uint64_t limit = c->w->srv->settings.send_timeout_ms;
+    uint64_t idle = uv_now(&c->w->loop) - c->send_progress_ms;
+    if (idle < limit) {
+        uv_timer_start(&c->send_timer, on_send_timer, limit - idle, 0);
+        return;
+    }
+    count_timeout(c, METRICS_TIMEOUT_SEND);
+    proxy_log("INFO", "peer=%s client read nothing for send_timeout_ms=%llu with %zu bytes "
+              "unsent: connection closed", c->peer_ip, (unsigned long long)limit, c->out_pending);
+    conn_abort_exchange(c, "ClientSendTimeout", 0);
+    proxy_conn_close(c);
 }
 
 /* Raw bytes to the socket (after TLS, if any). */
@@ -252,7 +305,14 @@ int proxy_conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
         proxy_conn_close(c);
         return rc;
     }
+    if (c->out_pending == 0) {
+        c->send_progress_ms = uv_now(&c->w->loop);
+        uint64_t limit = c->w->srv->settings.send_timeout_ms;
+        if (limit && !uv_is_active((uv_handle_t *)&c->send_timer))
+            uv_timer_start(&c->send_timer, on_send_timer, limit, 0);
+    }
     c->out_pending += n;
+    c->writes_pending++;
     if (c->out_pending > PROXY_OUT_HIGH)
         c->drain_wanted = true;
     return 0;
@@ -275,13 +335,28 @@ static bool request_complete(const struct proxy_conn *c)
            (c->phase == PC_HANDLING && c->hp.body_less);
 }
 
+/* Whether the connection ends after the current response. A client that
+ * half-closed still gets answers to the requests it sent before (they are
+ * in c->in); it is closed once none is left. */
+static bool conn_will_close(const struct proxy_conn *c)
+{
+    return c->close_announced || !c->req.keep_alive || !request_complete(c) ||
+           (c->eof && c->in_len == 0) || atomic_load(&c->w->srv->stop);
+}
+
+bool proxy_conn_announce_close(struct proxy_conn *c)
+{
+    if (conn_will_close(c))
+        c->close_announced = true;
+    return c->close_announced;
+}
+
 static void conn_exchange_end(struct proxy_conn *c, bool close)
 {
     c->ex = NULL;
     c->response_done = true;
     c->requests++;
-    if (close || !c->req.keep_alive || !request_complete(c) || c->eof ||
-        atomic_load(&c->w->srv->stop)) {
+    if (close || conn_will_close(c)) {
         conn_close_gracefully(c);
         return;
     }
@@ -293,6 +368,8 @@ static void conn_exchange_end(struct proxy_conn *c, bool close)
     c->response_started = false;
     c->response_done = false;
     c->read_paused = false;
+    c->abort_code = NULL;
+    c->abort_status = 0;
     conn_arm_timer(c);
     if (!c->in_parse)
         conn_process(c);
@@ -305,7 +382,21 @@ void proxy_conn_respond(struct proxy_conn *c, const void *resp, size_t n,
 {
     if (c->closing || c->lingering)
         return;
-    proxy_conn_write(c, resp, n);
+    if (close)
+        c->close_announced = true;
+    const char *eol = proxy_conn_announce_close(c) ? memchr(resp, '\n', n) : NULL;
+    if (eol) {
+        /* the client must know before it sends its next request on this
+         * connection (RFC 9112 9.6): "Connection: close" after the status
+         * line */
+        static const char hdr[] = "Connection: close\r\n";
+        size_t first = (size_t)(eol - (const char *)resp) + 1;
+        proxy_conn_write(c, resp, first);
+        proxy_conn_write(c, hdr, sizeof(hdr) - 1);
+        proxy_conn_write(c, (const char *)resp + first, n - first);
+    } else {
+        proxy_conn_write(c, resp, n);
+    }
     if (c->closing)
         return;
     conn_exchange_end(c, close);
@@ -334,6 +425,7 @@ void proxy_conn_body_start(struct proxy_conn *c)
         }
         http_parser_body(&c->hp);
         c->phase = PC_BODY;
+        c->rate_reset = true; /* the rate window starts with the first body read */
     }
     conn_arm_timer(c);
     if (!c->in_parse)
@@ -343,6 +435,7 @@ void proxy_conn_body_start(struct proxy_conn *c)
 void proxy_conn_pause_read(struct proxy_conn *c)
 {
     c->read_paused = true;
+    c->rate_reset = true;
     conn_update_read(c);
 }
 
@@ -395,6 +488,15 @@ static void conn_process(struct proxy_conn *c)
     while (!c->closing && !c->lingering) {
         if (c->phase == PC_BODY_DONE)
             break;
+        if (c->phase == PC_WAIT_HEAD && (c->out_pending > PROXY_OUT_HIGH ||
+                                         c->writes_pending > PROXY_PIPELINE_HIGH)) {
+            /* earlier answers are not read: take no further request (and
+             * read no further bytes) until they are, so a client that
+             * pipelines and never reads costs bounded memory; on_write
+             * resumes, the send timeout ends it */
+            c->head_blocked = true;
+            break;
+        }
         if (c->phase == PC_HANDLING && !c->hp.body_less)
             break;
         if (c->phase == PC_HANDLING && c->hp.state != HTTP_ST_DONE)
@@ -445,6 +547,15 @@ static void conn_process(struct proxy_conn *c)
         }
     }
     c->in_parse = false;
+    if (c->eof && !c->closing && !c->lingering && c->in_len == 0) {
+        /* half-closed, and every byte it sent is parsed: nothing more will
+         * come. Between requests that is the end (once the answers are
+         * out); inside a head or a body the client left mid-request. */
+        if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes)
+            conn_close_gracefully(c);
+        else if (c->phase == PC_WAIT_HEAD || c->phase == PC_BODY)
+            proxy_conn_close(c);
+    }
     conn_update_read(c);
     if (c->tls && !c->closing && !c->lingering)
         tls_conn_pump(c); /* plaintext OpenSSL still holds, now that there is room */
@@ -467,6 +578,55 @@ static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof(c->in) - c->in_len;
 }
 
+/* The server ends a request whose client is too slow: S3 answers a stalled
+ * upload with 400 RequestTimeout; the handler's exchange is aborted first
+ * and told why. */
+static void conn_timeout(struct proxy_conn *c, enum metrics_timeout t)
+{
+    count_timeout(c, t);
+    conn_abort_exchange(c, "RequestTimeout", 400);
+    if (!c->response_started) {
+        c->hp.err_status = 400;
+        c->hp.err_code = "RequestTimeout";
+        c->hp.err_message = s3err_default_message("RequestTimeout");
+        send_parse_error(c);
+    } else {
+        proxy_conn_close(c);
+    }
+}
+
+/* limits.min_body_rate: a body that trickles in (a few bytes a second, each
+ * read restarting the idle timer) would hold its upstream transfer for
+ * ever. Checked on each read once a window has passed; a window in which
+ * s3warden itself held the client back (backpressure) does not count. */
+static bool conn_body_rate_ok(struct proxy_conn *c)
+{
+    const struct proxy_settings *st = &c->w->srv->settings;
+    if (!st->min_body_rate)
+        return true;
+    uint64_t now = uv_now(&c->w->loop);
+    if (c->rate_reset) {
+        c->rate_reset = false;
+        c->rate_mark_ms = now;
+        c->rate_mark_bytes = c->bytes_in;
+        return true;
+    }
+    uint64_t el = now - c->rate_mark_ms;
+    if (el < st->body_rate_window_ms)
+        return true;
+    uint64_t got = c->bytes_in - c->rate_mark_bytes;
+    if (got * 1000 >= (uint64_t)st->min_body_rate * el) {
+        c->rate_mark_ms = now;
+        c->rate_mark_bytes = c->bytes_in;
+        return true;
+    }
+    proxy_log("INFO", "peer=%s request body at %llu bytes/s, below min_body_rate=%u: "
+              "connection closed", c->peer_ip, (unsigned long long)(got * 1000 / el),
+              st->min_body_rate);
+    conn_timeout(c, METRICS_TIMEOUT_BODY_RATE);
+    return false;
+}
+
 /* Plain bytes are now in c->in[old_len .. c->in_len). */
 void proxy_conn_on_plain(struct proxy_conn *c, size_t n);
 void proxy_conn_on_plain(struct proxy_conn *c, size_t n)
@@ -477,6 +637,8 @@ void proxy_conn_on_plain(struct proxy_conn *c, size_t n)
         conn_arm_timer(c);
     } else if (c->phase == PC_BODY) {
         conn_arm_timer(c); /* body idle timeout restarts with each read */
+        if (!conn_body_rate_ok(c))
+            return;
     }
     conn_process(c);
 }
@@ -498,11 +660,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->eof = true;
         c->reading = false;
         uv_read_stop(s);
-        /* A client that half-closes after a complete request still gets
-         * its answer; one that leaves mid-request or idle is gone. */
+        if (nread != UV_EOF) {
+            proxy_conn_close(c); /* reset: nobody to answer */
+            return;
+        }
+        /* A client that half-closes after its requests (`nc -N`) still gets
+         * every answer: the current one, and those of the requests already
+         * in c->in. One that leaves mid-request or idle is gone; the parse
+         * loop tells which, once it needs bytes that will not come. */
         if (c->phase == PC_HANDLING || c->phase == PC_BODY_DONE)
             return;
-        proxy_conn_close(c);
+        if (!c->in_parse)
+            conn_process(c);
         return;
     }
     if (c->tls) {
@@ -518,7 +687,7 @@ static void conn_update_read(struct proxy_conn *c)
     if (c->closing)
         return;
     bool want = !c->eof && (c->lingering ||
-                (!c->read_paused && c->in_len < sizeof(c->in)));
+                (!c->read_paused && !c->head_blocked && c->in_len < sizeof(c->in)));
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = true;
@@ -538,18 +707,8 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     if ((c->phase == PC_WAIT_HEAD && c->head_seen_bytes) || c->phase == PC_BODY) {
-        /* S3 answers a stalled upload with 400 RequestTimeout */
-        if (c->ex && c->w->srv->handler->on_abort)
-            c->w->srv->handler->on_abort(c);
-        c->ex = NULL;
-        if (!c->response_started) {
-            c->hp.err_status = 400;
-            c->hp.err_code = "RequestTimeout";
-            c->hp.err_message = s3err_default_message("RequestTimeout");
-            send_parse_error(c);
-        } else {
-            proxy_conn_close(c);
-        }
+        conn_timeout(c, c->phase == PC_BODY ? METRICS_TIMEOUT_BODY_IDLE
+                                            : METRICS_TIMEOUT_HEADER);
         return;
     }
     proxy_conn_close(c); /* idle keep-alive connection */
@@ -587,40 +746,176 @@ static void free_on_close(uv_handle_t *h)
     free(h->data);
 }
 
+/* ---- connections past limits.max_connections ----------------------------------
+ * Answered "503 SlowDown" with "Connection: close" (S3's answer to "too much
+ * at once", which SDKs retry with backoff) rather than reset without a word,
+ * in a small struct of their own (not a proxy_conn and its 64 KiB buffer):
+ * the answer is written, our side shut down, and the client's bytes read and
+ * dropped for a moment so that our close is no RST that destroys the answer
+ * (RFC 9112 9.6). At most REFUSED_LINGER_MAX linger per worker; past that,
+ * and on a TLS listener (no handshake is done for a refusal), the connection
+ * is closed at once. The WARN line is written once per REFUSED_LOG_MS, with
+ * the count since the last one. */
+#define REFUSED_LINGER_MAX 256
+#define REFUSED_LINGER_MS 1000
+#define REFUSED_LOG_MS 10000
+
+struct refused_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wr;
+    uv_shutdown_t sd;
+    struct proxy_worker *w;
+    int handles;
+    size_t len;
+    char resp[768];
+};
+
+static void refused_closed(uv_handle_t *h)
+{
+    struct refused_conn *r = h->data;
+    if (--r->handles > 0)
+        return;
+    r->w->refused_lingering--;
+    free(r);
+}
+
+static void refused_close(struct refused_conn *r)
+{
+    if (uv_is_closing((uv_handle_t *)&r->tcp))
+        return;
+    uv_close((uv_handle_t *)&r->tcp, refused_closed);
+    uv_close((uv_handle_t *)&r->timer, refused_closed);
+}
+
+static void refused_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    static _Thread_local char sink[4096]; /* bytes read only to be dropped */
+    (void)h;
+    *buf = uv_buf_init(sink, sizeof(sink));
+}
+
+static void refused_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread < 0)
+        refused_close(s->data);
+}
+
+static void refused_timer(uv_timer_t *t)
+{
+    refused_close(t->data);
+}
+
+static void refused_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    (void)req; /* the timer or the client's EOF closes */
+}
+
+static void refused_written(uv_write_t *req, int status)
+{
+    struct refused_conn *r = req->data;
+    if (status < 0 || uv_shutdown(&r->sd, (uv_stream_t *)&r->tcp, refused_shutdown) != 0)
+        refused_close(r);
+}
+
+static void refuse_connection(struct proxy_worker *w, uv_stream_t *server)
+{
+    uint64_t now = uv_now(&w->loop);
+    w->refused_unlogged++;
+    if (w->refused_log_ms == 0 || now - w->refused_log_ms >= REFUSED_LOG_MS) {
+        proxy_log("WARN", "max_connections=%zu reached: refused %llu connection%s since the "
+                  "last report (503 SlowDown)", w->srv->settings.max_connections,
+                  (unsigned long long)w->refused_unlogged, w->refused_unlogged == 1 ? "" : "s");
+        w->refused_unlogged = 0;
+        w->refused_log_ms = now ? now : 1;
+    }
+    if (w->metrics)
+        metrics_bump(&w->metrics->conns_refused, 1);
+    struct refused_conn *r = malloc(sizeof(*r));
+    if (!r)
+        return; /* the connection stays in the backlog until the next accept */
+    memset(r, 0, offsetof(struct refused_conn, resp));
+    r->w = w;
+    uv_tcp_init(&w->loop, &r->tcp);
+    r->tcp.data = r;
+    w->refused_lingering++;
+    r->handles = 1;
+    if (uv_accept(server, (uv_stream_t *)&r->tcp) != 0) {
+        uv_close((uv_handle_t *)&r->tcp, refused_closed);
+        return;
+    }
+    uv_timer_init(&w->loop, &r->timer);
+    r->timer.data = r;
+    r->handles = 2;
+    bool tls;
+    uv_mutex_lock(&w->srv->tls_mu);
+    tls = w->srv->tls != NULL;
+    uv_mutex_unlock(&w->srv->tls_mu);
+    char rid[17];
+    proxy_worker_request_id(w, rid);
+    struct s3w_buf out;
+    s3w_buf_init(&out, sizeof(r->resp));
+    if (tls || w->refused_lingering > REFUSED_LINGER_MAX ||
+        s3err_response(&out, 503, "SlowDown", s3w_slice_cstr(s3err_default_message("SlowDown")),
+                       S3W_SLICE_NULL, s3w_slice_cstr(rid), s3w_slice_cstr(w->srv->host_id),
+                       false, true) != 0) {
+        s3w_buf_cleanup(&out);
+        refused_close(r);
+        return;
+    }
+    memcpy(r->resp, out.ptr, out.len);
+    r->len = out.len;
+    s3w_buf_cleanup(&out);
+    r->wr.data = r;
+    uv_buf_t b = uv_buf_init(r->resp, (unsigned)r->len);
+    if (uv_write(&r->wr, (uv_stream_t *)&r->tcp, &b, 1, refused_written) != 0 ||
+        uv_read_start((uv_stream_t *)&r->tcp, refused_alloc, refused_read) != 0) {
+        refused_close(r);
+        return;
+    }
+    uv_timer_start(&r->timer, refused_timer, REFUSED_LINGER_MS, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct proxy_worker *w = server->data;
     if (status < 0)
         return;
-    struct proxy_conn *c = malloc(sizeof(*c));
-    if (!c)
+    size_t maxc = w->srv->settings.max_connections;
+    /* counted before anything is allocated; the workers share the limit */
+    if (atomic_fetch_add(&w->srv->nconns, 1) >= maxc && maxc > 0) {
+        atomic_fetch_sub(&w->srv->nconns, 1);
+        refuse_connection(w, server);
         return;
+    }
+    struct proxy_conn *c = malloc(sizeof(*c));
+    if (!c) {
+        atomic_fetch_sub(&w->srv->nconns, 1);
+        return;
+    }
     memset(c, 0, offsetof(struct proxy_conn, in));
     c->w = w;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
     c->open_handles = 1;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        atomic_fetch_sub(&w->srv->nconns, 1);
         uv_close((uv_handle_t *)&c->tcp, free_on_close);
         return;
     }
     uv_timer_init(&w->loop, &c->timer);
     c->timer.data = c;
-    c->open_handles = 2;
+    uv_timer_init(&w->loop, &c->send_timer);
+    c->send_timer.data = c;
+    c->open_handles = 3;
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
-    size_t total = atomic_fetch_add(&w->srv->nconns, 1) + 1;
-    size_t maxc = w->srv->settings.max_connections;
-    if (maxc > 0 && total > maxc) {
-        proxy_log("WARN", "max_connections=%zu reached, refusing a connection", maxc);
-        if (w->metrics)
-            metrics_bump(&w->metrics->conns_refused, 1);
-        proxy_conn_close(c);
-        return;
-    }
     if (w->metrics)
         metrics_bump(&w->metrics->conns_total, 1);
     uv_tcp_nodelay(&c->tcp, 1);

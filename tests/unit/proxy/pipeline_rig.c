@@ -210,6 +210,8 @@ int rig_start(const struct rig_opts *o)
     s.workers = 1;
     if (o->max_header_bytes)
         s.max_header_bytes = o->max_header_bytes; /* limits.max_header_bytes */
+    if (o->tune)
+        o->tune(&s);
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
     srv.worker_poke = pl_worker_poke;

@@ -46,6 +46,8 @@ struct rig_opts {
     bool creds_manager;       /* the proxy's credentials through a creds_mgr,
                                  as main() runs them (rig_creds_mgr()) */
     size_t max_header_bytes;  /* 0: proxy_settings_defaults() */
+    /* changes the server settings after the defaults (timeouts, limits) */
+    void (*tune)(struct proxy_settings *s);
 };
 
 /* Starts the fake upstream, then s3warden on 127.0.0.1:0 (one worker).

@@ -1,0 +1,427 @@
+/* test_conn_hardening.c - a hostile probe's findings against the connection
+ * layer (proxy/server.c), each a test that failed before its fix, through
+ * the real server and pipeline in front of the recording fake upstream:
+ *  - a request refused before its body is read says "Connection: close"
+ *    (the connection closes after it; a keep-alive client sent its next
+ *    request into a closing socket);
+ *  - requests pipelined before a half-close (`printf ... | nc -N`) are all
+ *    answered, then the connection closes;
+ *  - a client that pipelines requests and never reads is no longer read
+ *    from once its answers pile up (bounded memory), and is disconnected
+ *    after limits.send_timeout_ms;
+ *  - a response the client stops reading ends after send_timeout_ms and
+ *    frees the upstream transfer (the single-threaded fake upstream serves
+ *    the next request only once that transfer is gone), audited with
+ *    errorCode ClientSendTimeout;
+ *  - a request body that trickles in under limits.min_body_rate gets 400
+ *    RequestTimeout and nothing completes upstream;
+ *  - connections past limits.max_connections get 503 SlowDown with
+ *    "Connection: close" instead of a reset without a word;
+ *  - ident_limit, the per-identity count behind
+ *    upstream.max_connections_per_identity (the pipeline side runs against
+ *    a real store in tests/integration/test_hardening.py). */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ident_limit.h"
+#include "pipeline_rig.h"
+#include "sockutil.h"
+
+#define AKID "AKIAHARDENTEST000001"
+#define SECRET "hardenTestSecret000000000000000000000000"
+#define BIG_BYTES ((size_t)48 << 20)
+#define SEND_TIMEOUT_MS 1000
+
+/* /bkt/big answers 48 MiB (more than every socket buffer on the way);
+ * anything else the default 200 */
+static void up_answer(int fd, const char *head)
+{
+    if (!strstr(head, " /real-bkt/big ")) {
+        rig_answer_ok(fd, head);
+        return;
+    }
+    char h[256];
+    int n = snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                     "x-amz-request-id: BIG\r\nConnection: close\r\n\r\n", BIG_BYTES);
+    su_send(fd, h, (size_t)n);
+    static char chunk[64 * 1024];
+    memset(chunk, 'b', sizeof(chunk));
+    for (size_t sent = 0; sent < BIG_BYTES; sent += sizeof(chunk)) {
+        ssize_t w = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
+        if (w <= 0)
+            return; /* s3warden dropped the transfer */
+    }
+}
+
+static struct config *make_config(void)
+{
+    char json[4096];
+    snprintf(json, sizeof(json),
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
+        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMHARDEN01\","
+        "\"secret\":\"upstreamHardenSecret00000000000000000000\"}]},"
+        "\"accounts\":[{\"id\":\"111111111111\"}],"
+        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAHARDEN00000001\","
+        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
+        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]}],"
+        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"}]}",
+        rig_up_port());
+    return rig_config_from_json(json);
+}
+
+static void tune(struct proxy_settings *s)
+{
+    s->send_timeout_ms = SEND_TIMEOUT_MS;
+    s->min_body_rate = 1000;
+    s->body_rate_window_ms = 500;
+    s->max_connections = 8;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .audit_file = true,
+                          .tune = tune };
+    return rig_start(&o);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rig_stop();
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The head of the first answer in buf, NUL-terminated into out. */
+static void first_head(const char *buf, char *out, size_t cap)
+{
+    const char *end = strstr(buf, "\r\n\r\n");
+    size_t n = end ? (size_t)(end - buf) : strlen(buf);
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), buf);
+}
+
+/* The last cap - 1 bytes of the audit log (earlier tests write thousands
+ * of records). */
+static size_t audit_text(char *out, size_t cap)
+{
+    FILE *f = fopen(rig_audit_path(), "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, sz > (long)cap - 1 ? sz - ((long)cap - 1) : 0, SEEK_SET);
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = 0;
+    return n;
+}
+
+/* An anonymous PUT is denied at its head, before its 1000-byte body is
+ * read: the connection cannot be reused (the body would be read as the
+ * next request), so the answer must say so. */
+static void test_refused_before_body_says_close(void **state)
+{
+    (void)state;
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    char req[512];
+    snprintf(req, sizeof(req), "PUT /bkt/k HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\n",
+             rig_host());
+    su_send_str(fd, req);
+    char resp[8192], head[4096];
+    bool closed;
+    su_read(fd, resp, sizeof(resp), "</Error>", 1, 5000, &closed);
+    first_head(resp, head, sizeof(head));
+    assert_non_null(strstr(head, "HTTP/1.1 403 Forbidden"));
+    assert_non_null(strstr(head, "\r\nConnection: close"));
+    assert_true(su_closed_within(fd, 5000));
+    close(fd);
+}
+
+/* A denied request whose body is complete keeps the connection: no
+ * "Connection: close" where the server does not close. */
+static void test_complete_request_keeps_alive(void **state)
+{
+    (void)state;
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    char req[512];
+    snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
+    su_send_str(fd, req);
+    char resp[8192], head[4096];
+    bool closed;
+    su_read(fd, resp, sizeof(resp), "</Error>", 1, 5000, &closed);
+    first_head(resp, head, sizeof(head));
+    assert_non_null(strstr(head, "HTTP/1.1 403 Forbidden"));
+    assert_null(strstr(head, "Connection: close"));
+    /* and the next request on it is answered */
+    su_send_str(fd, req);
+    su_read(fd, resp, sizeof(resp), "</Error>", 1, 5000, &closed);
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    close(fd);
+}
+
+/* Three requests, then FIN: the first goes upstream (the FIN arrives while
+ * it runs), the other two are denied here. Every one is answered, the last
+ * with "Connection: close", then the server closes. */
+static void test_pipelined_then_half_close_all_answered(void **state)
+{
+    (void)state;
+    char one[4096], req[16384];
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = "/bkt/obj" };
+    size_t n = rig_build(one, sizeof(one), &r);
+    memcpy(req, one, n);
+    int m = snprintf(req + n, sizeof(req) - n,
+                     "GET /bkt/a HTTP/1.1\r\nHost: %s\r\n\r\nGET /bkt/b HTTP/1.1\r\nHost: %s\r\n\r\n",
+                     rig_host(), rig_host());
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    su_send(fd, req, n + (size_t)m);
+    shutdown(fd, SHUT_WR);
+    char resp[65536];
+    bool closed;
+    su_read(fd, resp, sizeof(resp), NULL, 0, 5000, &closed);
+    close(fd);
+    assert_true(closed);
+    assert_int_equal(count_of(resp, "HTTP/1.1 "), 3);
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    assert_int_equal(count_of(resp, "HTTP/1.1 403 Forbidden"), 2);
+    const char *last = strstr(strstr(strstr(resp, "HTTP/1.1 ") + 1, "HTTP/1.1 ") + 1, "HTTP/1.1 ");
+    char head[4096];
+    first_head(last, head, sizeof(head));
+    assert_non_null(strstr(head, "\r\nConnection: close"));
+}
+
+static double since_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A client that sends denied requests back to back and never reads: once
+ * the unread answers pass the high-water mark, s3warden parses and reads
+ * nothing more from it, so what the client manages to send stays bounded
+ * by the socket buffers (before: every request was read and every answer
+ * queued, without end). Then send_timeout_ms disconnects it. */
+static void test_pipelining_client_that_never_reads(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)rig_port()),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    char req[4096], pad[2048];
+    memset(pad, 'p', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = 0;
+    int rl = snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\nX-Pad: %s\r\n\r\n",
+                      rig_host(), pad);
+    const size_t cap = (size_t)64 << 20;
+    size_t sent = 0, off = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (sent < cap && since_ms(&t0) < 4000) {
+        ssize_t w = send(fd, req + off, (size_t)rl - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            sent += (size_t)w;
+            off = (off + (size_t)w) % (size_t)rl;
+        } else {
+            struct pollfd pf = { fd, POLLOUT, 0 };
+            poll(&pf, 1, 50);
+        }
+    }
+    /* Kernel buffers on both sides take some megabytes; the server's own
+     * queue is 256 KiB of answers. Unbounded, 64 MiB go through in well
+     * under the 4 s. */
+    print_message("sent %zu bytes of pipelined requests without reading\n", sent);
+    assert_true(sent < ((size_t)16 << 20));
+    /* not read for longer than send_timeout_ms: the server gives up */
+    usleep((SEND_TIMEOUT_MS + 1000) * 1000);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    assert_true(su_closed_within(fd, 10000));
+    close(fd);
+}
+
+/* A GET whose answer the client stops reading: after send_timeout_ms the
+ * exchange ends, the upstream transfer is dropped (the fake upstream,
+ * one connection at a time, then serves the next request), and the audit
+ * record says why. */
+static void test_send_timeout_frees_upstream(void **state)
+{
+    (void)state;
+    char req[4096];
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = "/bkt/big" };
+    size_t n = rig_build(req, sizeof(req), &r);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)rig_port()),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    su_send(fd, req, n);
+    char head[4096];
+    bool closed;
+    su_read(fd, head, 512, "\r\n\r\n", 1, 5000, &closed);
+    assert_non_null(strstr(head, "HTTP/1.1 200 OK"));
+    /* stop reading; the next request must still get through, which it can
+     * only once s3warden dropped the stalled transfer */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char req2[4096], resp[8192];
+    struct rig_req r2 = { .akid = AKID, .secret = SECRET, .method = "GET", .target = "/bkt/small" };
+    size_t n2 = rig_build(req2, sizeof(req2), &r2);
+    rig_exchange(req2, n2, NULL, resp, sizeof(resp));
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    double waited = since_ms(&t0);
+    print_message("second request answered after %.0f ms\n", waited);
+    assert_true(waited >= SEND_TIMEOUT_MS - 100);
+    assert_true(su_closed_within(fd, 10000));
+    close(fd);
+    char audit[1 << 16];
+    audit_text(audit, sizeof(audit));
+    const char *rec = strstr(audit, "\"ClientSendTimeout\"");
+    assert_non_null(rec);
+}
+
+/* 10 bytes every 100 ms is 100 bytes/s, under the 1000 asked for: 400
+ * RequestTimeout within a window or two, and the body never completes
+ * upstream. */
+static void test_trickled_body_under_min_rate(void **state)
+{
+    (void)state;
+    int before = 0, after = 0;
+    rig_counts(0, NULL, &before);
+    char body[20001];
+    memset(body, 'x', sizeof(body) - 1);
+    body[sizeof(body) - 1] = 0;
+    char req[32768];
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "PUT", .target = "/bkt/slow",
+                         .body = body, .wire_body = "" };
+    char framing[64];
+    snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", strlen(body));
+    r.framing = framing;
+    size_t n = rig_build(req, sizeof(req), &r);
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    su_send(fd, req, n);
+    char resp[8192];
+    bool closed = false;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t got = 0;
+    for (int i = 0; i < 60 && got == 0; i++) {
+        su_send(fd, body, 10);
+        got = su_read(fd, resp, sizeof(resp), "</Error>", 1, 100, &closed);
+    }
+    print_message("answered after %.0f ms\n", since_ms(&t0));
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request"));
+    assert_non_null(strstr(resp, "<Code>RequestTimeout</Code>"));
+    assert_non_null(strstr(resp, "\r\nConnection: close"));
+    close(fd);
+    rig_counts(300, NULL, &after);
+    assert_int_equal(after, before);
+    char audit[1 << 16];
+    audit_text(audit, sizeof(audit));
+    assert_non_null(strstr(audit, "\"RequestTimeout\""));
+}
+
+/* max_connections 8: eight held, the ninth is answered 503 SlowDown and
+ * told the connection closes. */
+static void test_max_connections_answered(void **state)
+{
+    (void)state;
+    int held[8];
+    for (int i = 0; i < 8; i++) {
+        held[i] = su_connect(rig_port());
+        assert_true(held[i] >= 0);
+    }
+    usleep(200 * 1000); /* every one accepted and counted */
+    for (int k = 0; k < 3; k++) {
+        int fd = su_connect(rig_port());
+        assert_true(fd >= 0);
+        char req[256];
+        snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
+        su_send_str(fd, req);
+        char resp[4096];
+        bool closed;
+        su_read(fd, resp, sizeof(resp), NULL, 0, 5000, &closed);
+        assert_true(closed);
+        assert_non_null(strstr(resp, "HTTP/1.1 503 "));
+        assert_non_null(strstr(resp, "\r\nConnection: close"));
+        assert_non_null(strstr(resp, "<Code>SlowDown</Code>"));
+        close(fd);
+    }
+    for (int i = 0; i < 8; i++)
+        close(held[i]);
+    usleep(300 * 1000); /* the next test gets its connections */
+}
+
+static void test_ident_limit(void **state)
+{
+    (void)state;
+    struct ident_limit *l = ident_limit_new(4);
+    assert_non_null(l);
+    struct s3w_slice a = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/a");
+    struct s3w_slice b = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/b");
+    int s1 = ident_limit_acquire(l, a, 2);
+    int s2 = ident_limit_acquire(l, a, 2);
+    assert_true(s1 >= 0 && s1 == s2);
+    assert_int_equal(ident_limit_acquire(l, a, 2), IDENT_LIMIT_FULL);
+    assert_int_equal(ident_limit_held(l, a), 2);
+    /* another identity has its own count */
+    int sb = ident_limit_acquire(l, b, 2);
+    assert_true(sb >= 0 && sb != s1);
+    assert_int_equal(ident_limit_held(l, b), 1);
+    ident_limit_release(l, s1);
+    assert_int_equal(ident_limit_held(l, a), 1);
+    assert_true(ident_limit_acquire(l, a, 2) >= 0);
+    /* a full table lets new identities through uncounted (it holds every
+     * configured identity; this one has 16 slots) */
+    char name[32];
+    int untracked = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "id-%d", i);
+        int s = ident_limit_acquire(l, s3w_slice_cstr(name), 1);
+        assert_true(s >= 0 || s == IDENT_LIMIT_UNTRACKED);
+        untracked += s == IDENT_LIMIT_UNTRACKED;
+    }
+    assert_int_equal(untracked, 40 - 14);
+    ident_limit_free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ident_limit),
+        cmocka_unit_test(test_refused_before_body_says_close),
+        cmocka_unit_test(test_complete_request_keeps_alive),
+        cmocka_unit_test(test_pipelined_then_half_close_all_answered),
+        cmocka_unit_test(test_pipelining_client_that_never_reads),
+        cmocka_unit_test(test_send_timeout_frees_upstream),
+        cmocka_unit_test(test_trickled_body_under_min_rate),
+        cmocka_unit_test(test_max_connections_answered),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
