@@ -201,11 +201,8 @@ struct proxy_worker {
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */
-    /* max_connections refusals: answered, lingering ones counted (bounded),
-     * and logged once per interval with a count */
+    /* max_connections refusals still lingering (bounded) */
     size_t refused_lingering;
-    uint64_t refused_unlogged;
-    uint64_t refused_log_ms;
     void *handler_state;    /* pipeline state per worker */
     struct metrics_shard *metrics; /* this worker's counters; NULL = none */
 };
@@ -218,6 +215,10 @@ struct proxy_server {
     int nworkers;
     atomic_int stop;        /* 1 = graceful stop requested */
     atomic_size_t nconns;   /* across workers, for max_connections */
+    /* max_connections refusals not yet logged, and when the last WARN line
+     * was written (uv_hrtime ms; one line per interval across workers) */
+    atomic_uint_fast64_t refused_unlogged;
+    atomic_uint_fast64_t refused_log_ms;
     uint64_t stop_deadline_ms;
     struct tls_server *tls; /* guarded by tls_mu once workers run */
     uv_mutex_t tls_mu;

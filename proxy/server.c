@@ -823,14 +823,16 @@ static void refused_written(uv_write_t *req, int status)
 
 static void refuse_connection(struct proxy_worker *w, uv_stream_t *server)
 {
-    uint64_t now = uv_now(&w->loop);
-    w->refused_unlogged++;
-    if (w->refused_log_ms == 0 || now - w->refused_log_ms >= REFUSED_LOG_MS) {
+    struct proxy_server *srv = w->srv;
+    uint64_t now = uv_hrtime() / 1000000 + 1; /* 0 = never logged */
+    atomic_fetch_add(&srv->refused_unlogged, 1);
+    uint64_t last = atomic_load(&srv->refused_log_ms);
+    if ((last == 0 || now - last >= REFUSED_LOG_MS) &&
+        atomic_compare_exchange_strong(&srv->refused_log_ms, &last, now)) {
+        uint64_t n = atomic_exchange(&srv->refused_unlogged, 0);
         proxy_log("WARN", "max_connections=%zu reached: refused %llu connection%s since the "
-                  "last report (503 SlowDown)", w->srv->settings.max_connections,
-                  (unsigned long long)w->refused_unlogged, w->refused_unlogged == 1 ? "" : "s");
-        w->refused_unlogged = 0;
-        w->refused_log_ms = now ? now : 1;
+                  "last report (503 SlowDown)", srv->settings.max_connections,
+                  (unsigned long long)n, n == 1 ? "" : "s");
     }
     if (w->metrics)
         metrics_bump(&w->metrics->conns_refused, 1);

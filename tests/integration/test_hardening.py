@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Hardening against callers that hold resources (a hostile probe's
+findings 3 and 6), with real clients through s3warden in front of
+moto_server (auth on):
+  - one identity that opens GETs of a large object and never reads them
+    holds at most upstream.max_connections_per_identity upstream exchanges:
+    its next request gets 503 SlowDown while another identity is served;
+    a role's sessions share their role's count;
+  - limits.send_timeout_ms ends those stalled exchanges (audited with
+    errorCode ClientSendTimeout) and the identity is served again;
+  - an upload trickled under limits.min_body_rate gets 400 RequestTimeout
+    and creates nothing upstream;
+  - a flood of connections past limits.max_connections: every one answered
+    503 SlowDown, and the WARN line written once per interval with a count
+    (one line per refused connection before).
+"""
+import os
+import socket
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+A = "111111111111"
+BUCKET = "it-hardening"
+BIG = 16 << 20
+PER_IDENTITY = 3
+SEND_TIMEOUT_MS = 3000
+W = World()
+W.account(A)
+ALL = policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))
+HOG = W.user(A, "hog", "AIDAHOG0000000000001", policies=[ALL])
+OTHER = W.user(A, "other", "AIDAOTHER00000000001", policies=[ALL])
+W.role(A, "worker", "AROAWORKER0000000001",
+       trust=policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                     "Action": "sts:AssumeRole"}),
+       policies=[ALL])
+S1 = W.session("worker", "pod-1")
+S2 = W.session("worker", "pod-2")
+W.bucket(BUCKET, A)
+
+UP = PX = None
+
+
+def config(port, audit):
+    cfg = render_config(W, UP, port, audit)
+    cfg["upstream"]["max_connections_per_identity"] = PER_IDENTITY
+    cfg["limits"] = {"send_timeout_ms": SEND_TIMEOUT_MS, "min_body_rate": 1000}
+    return cfg
+
+
+def setUpModule():
+    global UP, PX
+    UP = Moto(auth=True, buckets=[BUCKET]).start()
+    UP.put(BUCKET, "big", b"B" * BIG)
+    UP.put(BUCKET, "small", b"small object")
+    PX = Proxy(config, "hardening").start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+def held_get(key, obj="big"):
+    """A signed GET whose answer is never read past its status line."""
+    url = f"{PX.endpoint}/{BUCKET}/{obj}"
+    h = sign("GET", url, key)
+    s = socket.create_connection(("127.0.0.1", PX.port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = f"GET /{BUCKET}/{obj} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+    s.sendall(req.encode())
+    first = s.recv(64)
+    assert first.startswith(b"HTTP/1.1 200"), first
+    return s
+
+
+def no_retry(key):
+    return PX.client(key, retries={"max_attempts": 1, "mode": "standard"})
+
+
+class Hardening(unittest.TestCase):
+    def assert_code(self, fn, status, code):
+        with self.assertRaises(ClientError) as cm:
+            fn()
+        err = cm.exception.response
+        self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
+        self.assertEqual(err["Error"]["Code"], code, err)
+
+    def test_1_identity_cannot_hold_every_upstream_connection(self):
+        t0 = time.time()
+        held = [held_get(HOG) for _ in range(PER_IDENTITY)]
+        try:
+            hog, other = no_retry(HOG), no_retry(OTHER)
+            self.assert_code(lambda: hog.get_object(Bucket=BUCKET, Key="small"), 503, "SlowDown")
+            # another identity is served meanwhile
+            self.assertEqual(other.get_object(Bucket=BUCKET, Key="small")["Body"].read(),
+                             b"small object")
+            # after send_timeout_ms without reading, the stalled exchanges end
+            # and free their upstream transfers: the hog is served again
+            deadline = time.time() + SEND_TIMEOUT_MS / 1000 + 10
+            while True:
+                try:
+                    body = hog.get_object(Bucket=BUCKET, Key="small")["Body"].read()
+                    break
+                except ClientError as e:
+                    self.assertEqual(e.response["Error"]["Code"], "SlowDown")
+                    self.assertLess(time.time(), deadline, "stalled exchanges were never ended")
+                    time.sleep(0.2)
+            self.assertEqual(body, b"small object")
+            self.assertGreaterEqual(time.time() - t0, SEND_TIMEOUT_MS / 1000 - 0.5)
+            # each stalled GET is audited, with why it ended (the other two
+            # end a moment after the first; the sockets are still open)
+            sent_timeouts = lambda: [r for r in PX.audit() if r.get("errorCode") == "ClientSendTimeout"]
+            deadline = time.time() + 5
+            while len(sent_timeouts()) < PER_IDENTITY and time.time() < deadline:
+                time.sleep(0.1)
+        finally:
+            for s in held:
+                s.close()
+        recs = sent_timeouts()
+        self.assertEqual(len(recs), PER_IDENTITY, recs)
+        self.assertTrue(all(r["userIdentity"]["arn"] == user_arn(A, "hog") and r["httpStatus"] == 200
+                            for r in recs), recs)
+
+    def test_2_sessions_count_against_their_role(self):
+        held = [held_get(S1) for _ in range(PER_IDENTITY)]
+        try:
+            # a new session name buys no more room
+            self.assert_code(lambda: no_retry(S2).get_object(Bucket=BUCKET, Key="small"),
+                             503, "SlowDown")
+        finally:
+            for s in held:
+                s.close()
+        # the client closed: its exchanges end at once and the role has room
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.assertEqual(no_retry(S2).get_object(Bucket=BUCKET, Key="small")["Body"].read(),
+                                 b"small object")
+                break
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "SlowDown")
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.2)
+
+    def test_3_trickled_upload_refused(self):
+        body = b"t" * 100000
+        url = f"{PX.endpoint}/{BUCKET}/trickled"
+        h = sign("PUT", url, OTHER, body=body)
+        h["Content-Length"] = str(len(body))
+        s = socket.create_connection(("127.0.0.1", PX.port), timeout=30)
+        s.sendall((f"PUT /{BUCKET}/trickled HTTP/1.1\r\n" +
+                   "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode())
+        s.settimeout(0.5)
+        got, sent, t0 = b"", 0, time.time()
+        while b"</Error>" not in got and time.time() - t0 < 30:
+            try:
+                s.sendall(body[sent:sent + 20])  # 40 bytes/s, under 1000
+                sent += 20
+            except OSError:
+                pass
+            try:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            except socket.timeout:
+                pass
+        s.close()
+        self.assertTrue(got.startswith(b"HTTP/1.1 400 "), got)
+        self.assertIn(b"<Code>RequestTimeout</Code>", got)
+        self.assertIn(b"\r\nConnection: close", got)
+        self.assertLess(time.time() - t0, 25)
+        # nothing was created upstream
+        keys = [o["Key"] for o in UP.s3().list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+        self.assertNotIn("trickled", keys)
+        self.assertTrue(any(r.get("errorCode") == "RequestTimeout" and r["httpStatus"] == 400
+                            for r in PX.audit()))
+
+    def test_4_connection_flood_answered_and_logged_once(self):
+        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit),
+                                            limits={"max_connections": 2}), "hardening-maxc").start()
+        try:
+            time.sleep(0.3)  # the harness's own probe connection is gone
+            held = [socket.create_connection(("127.0.0.1", px.port), timeout=5) for _ in range(2)]
+            time.sleep(0.3)
+            answers = []
+            for _ in range(200):
+                s = socket.create_connection(("127.0.0.1", px.port), timeout=5)
+                got = b""
+                try:
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        got += chunk
+                except ConnectionResetError:
+                    pass
+                s.close()
+                answers.append(got)
+            for s in held:
+                s.close()
+            slow = [a for a in answers if a.startswith(b"HTTP/1.1 503 ") and b"<Code>SlowDown</Code>" in a]
+            self.assertEqual(len(slow), 200)
+            warn = [l for l in px.log_text().splitlines() if "max_connections=2 reached" in l]
+            self.assertEqual(len(warn), 1, warn)
+            self.assertIn("refused 1 connection since the last report", warn[0])
+        finally:
+            px.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
