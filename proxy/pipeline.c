@@ -199,6 +199,9 @@ struct px {
     struct sigv4_chain_hmac up_chain;
     bool up_chain_init;
     struct s3w_buf collect;
+    /* PX_BODY_KEYS: the body's decoded values, which px->ctx borrows until
+     * px is freed; allocated once at its final size, never grown */
+    char *bk_scratch;
 
     /* DeleteObjects */
     struct s3map_delete_list *dl;
@@ -572,6 +575,7 @@ static void px_free(struct px *px)
     s3w_buf_cleanup(&px->newbody);
     free(px->dl);
     free(px->dl_scratch);
+    free(px->bk_scratch);
     free(px->dl_denied);
     sigv4_result_cleanup(&px->sv);
     if (px->id_set)
@@ -1258,6 +1262,13 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     size_t nsh = 0;
     rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
     bool decoded = px->bm == BM_CHUNKED && !px->passthrough;
+    /* decoded: the Content-Encoding codings other than aws-chunked, of
+     * every such header in order, sent as one field after the loop. Its own
+     * storage, complete before anything borrows it (a slice into a buffer
+     * that a second header grew was read freed by the signer); the codings
+     * are a part of the head, so its cap cannot be hit. */
+    struct s3w_buf ce;
+    s3w_buf_init(&ce, HTTP_MAX_HEAD);
     for (size_t i = 0; i < c->req.nheaders && rc == 0; i++) {
         struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
         if (never_forward(n))
@@ -1270,35 +1281,25 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                                       name_is(n, "x-amz-sdk-checksum-algorithm")))
             continue;
         if (decoded && name_is(n, "content-encoding")) {
-            /* drop the aws-chunked coding: the upstream gets the decoded body */
-            char rest[512];
-            size_t rl = 0;
+            /* the upstream gets the decoded body: drop the aws-chunked
+             * coding, keep the others (RFC 9110 8.4: a list, in the order
+             * they were applied) */
             size_t j = 0;
             while (j < v.len) {
                 const char *comma = memchr(v.ptr + j, ',', v.len - j);
                 size_t e = comma ? (size_t)(comma - v.ptr) : v.len;
                 struct s3w_slice tok = s3w_slice(v.ptr + j, e - j);
-                while (tok.len && tok.ptr[0] == ' ')
+                while (tok.len && (tok.ptr[0] == ' ' || tok.ptr[0] == '\t'))
                     tok.ptr++, tok.len--;
-                while (tok.len && tok.ptr[tok.len - 1] == ' ')
+                while (tok.len && (tok.ptr[tok.len - 1] == ' ' || tok.ptr[tok.len - 1] == '\t'))
                     tok.len--;
-                if (tok.len && !name_is(tok, "aws-chunked") && rl + tok.len + 1 < sizeof(rest)) {
-                    if (rl)
-                        rest[rl++] = ',';
-                    memcpy(rest + rl, tok.ptr, tok.len);
-                    rl += tok.len;
+                if (tok.len && !name_is(tok, "aws-chunked")) {
+                    if (ce.len)
+                        rc |= s3w_buf_append_char(&ce, ',');
+                    rc |= s3w_buf_append_slice(&ce, tok);
                 }
                 j = e + 1;
             }
-            if (rl == 0)
-                continue;
-            /* rest lives on this stack frame: copy into the collect buffer
-             * arena is overkill; sign and send it now */
-            rc |= add_header(px, sh, &nsh, n, s3w_slice(rest, rl), false);
-            /* signing needs stable storage: keep it in resp_body (unused yet) */
-            size_t off = px->resp_body.len;
-            if (s3w_buf_append(&px->resp_body, rest, rl) == 0 && nsh < HTTP_MAX_HEADERS + 8)
-                sh[nsh++] = (struct sigv4_header){ n, s3w_slice(px->resp_body.ptr + off, rl) };
             continue;
         }
         bool sig = header_signed(px, n);
@@ -1316,6 +1317,8 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             continue;
         rc |= add_header(px, sh, &nsh, n, v, true);
     }
+    if (ce.len)
+        rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-Encoding"), s3w_buf_slice(&ce), true);
     if (content_md5)
         rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-MD5"), s3w_slice_cstr(content_md5), true);
     if (rc == 0 && (px->map.flags & S3MAP_F_COPY)) {
@@ -1358,7 +1361,10 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct sigv4_signed sd;
     struct sigv4_error serr;
     memset(&sd, 0, sizeof(sd));
-    if (rc != 0 || sigv4_sign_headers(&sp, &cr, &sd, &serr) != 0) {
+    if (rc == 0)
+        rc = sigv4_sign_headers(&sp, &cr, &sd, &serr);
+    s3w_buf_cleanup(&ce); /* the signer was the last to borrow it */
+    if (rc != 0) {
         creds_snapshot_release(snap);
         sigv4_signed_cleanup(&sd);
         s3w_buf_cleanup(&target);
@@ -2160,14 +2166,12 @@ static void handle_body_keys(struct px *px)
             return;
         }
     }
-    /* the values in ctx borrow from this scratch: it lives in dl_scratch,
-     * freed with px */
-    px->dl_scratch = malloc(body.len + 1);
-    if (!px->dl_scratch) {
+    px->bk_scratch = malloc(body.len + 1);
+    if (!px->bk_scratch) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
-    int rc = s3map_body_context(&px->map, body, px->dl_scratch, body.len + 1, px->now * 1000,
+    int rc = s3map_body_context(&px->map, body, px->bk_scratch, body.len + 1, px->now * 1000,
                                 &px->ctx);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
