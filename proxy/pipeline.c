@@ -1146,6 +1146,35 @@ static int filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_
     return 0;
 }
 
+/* Keys are forwarded so that no hop can reinterpret them (DESIGN.md,
+ * Invariants): a hop that removes dot-segments (RFC 3986 5.2.4: load
+ * balancers, HTTP libraries) would turn the authorized key a/../b into b,
+ * another object, so a segment that is exactly "." or ".." goes as %2E
+ * per dot; S3 decodes it back to the same key, and the signer's canonical
+ * URI, decoded and re-encoded as S3 does (canonical.c), covers that key. */
+int pl_key_path_encode(struct s3w_slice key, struct s3w_buf *out)
+{
+    size_t i = 0;
+    int rc = 0;
+    while (rc == 0 && key.len) {
+        const char *slash = memchr(key.ptr + i, '/', key.len - i);
+        size_t e = slash ? (size_t)(slash - key.ptr) : key.len;
+        struct s3w_slice seg = s3w_slice(key.ptr + i, e - i);
+        if (s3w_slice_eq_cstr(seg, ".") || s3w_slice_eq_cstr(seg, "..")) {
+            for (size_t k = 0; k < seg.len && rc == 0; k++)
+                rc = s3w_buf_append_cstr(out, "%2E");
+        } else {
+            rc = sigv4_uri_encode(seg, false, out);
+        }
+        if (!slash)
+            break;
+        if (rc == 0)
+            rc = s3w_buf_append_char(out, '/');
+        i = e + 1;
+    }
+    return rc;
+}
+
 /* A bucket name usable as DNS labels: [a-z0-9-] labels joined by single
  * dots, 3..63 bytes, no leading/trailing dot or hyphen (S3 bucket naming
  * rules; names outside them stay path-style). */
@@ -1205,14 +1234,14 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     if (vhost) {
         rc |= s3w_buf_append_char(&target, '/');
         if (px->key_len)
-            rc |= sigv4_uri_encode(s3w_slice(px->key, px->key_len), true, &target);
+            rc |= pl_key_path_encode(s3w_slice(px->key, px->key_len), &target);
     } else if (px->bucket.len) {
         rc |= s3w_buf_append_char(&target, '/');
         rc |= sigv4_uri_encode(ub, false, &target);
         if (px->key_len || (c->req.path.len > px->bucket.len + 1 &&
                             c->req.path.ptr[c->req.path.len - 1] == '/' && px->key_len)) {
             rc |= s3w_buf_append_char(&target, '/');
-            rc |= sigv4_uri_encode(s3w_slice(px->key, px->key_len), true, &target);
+            rc |= pl_key_path_encode(s3w_slice(px->key, px->key_len), &target);
         }
     } else {
         rc |= s3w_buf_append_char(&target, '/');
@@ -1332,7 +1361,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         rc |= s3w_buf_append_char(&px->copy_src, '/');
         rc |= sigv4_uri_encode(sbn, false, &px->copy_src);
         rc |= s3w_buf_append_char(&px->copy_src, '/');
-        rc |= sigv4_uri_encode(cs->key, true, &px->copy_src);
+        rc |= pl_key_path_encode(cs->key, &px->copy_src);
         if (cs->version_id.ptr) {
             rc |= s3w_buf_append_cstr(&px->copy_src, "?versionId=");
             rc |= sigv4_uri_encode(cs->version_id, false, &px->copy_src);

@@ -5,7 +5,11 @@
  *    rewritten value (aws-chunked dropped, the other codings kept in order)
  *    used to be parked in a buffer that the next one grew, and the signer
  *    read the freed block (ASan: heap-use-after-free; without ASan the
- *    upstream signature covered wiped bytes). */
+ *    upstream signature covered wiped bytes);
+ *  - keys with "." / ".." segments go upstream with those segments as %2E,
+ *    so no hop that removes dot-segments can turn an authorized key into
+ *    another one; the x-amz-copy-source the proxy rebuilds too;
+ *  - pl_key_path_encode, the encoding itself, segment by segment. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -259,11 +263,119 @@ static void test_content_encoding_order_kept(void **state)
                        "Content-Encoding: aws-chunked\r\nContent-Encoding: aws-chunked\r\n", NULL);
 }
 
+/* ---- 5: dot-segments go upstream as %2E ----------------------------------------- */
+static void get_forwarded_as(const char *target, const char *want_line)
+{
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = target };
+    rig_build(req, sizeof(req), &r);
+    rig_exchange(req, strlen(req), "\r\n\r\n", resp, sizeof(resp));
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    rig_counts(100, NULL, NULL);
+    rig_seen(&seen);
+    if (strncmp(seen.last_head, want_line, strlen(want_line)) != 0)
+        fail_msg("%s went upstream as\n%.*s\nwanted\n%s", target,
+                 (int)strcspn(seen.last_head, "\r"), seen.last_head, want_line);
+    assert_upstream_signature(seen.last_head);
+}
+
+static void test_dot_segments_forwarded_encoded(void **state)
+{
+    (void)state;
+    /* the probe's key, however the client spelled it */
+    get_forwarded_as("/bkt/allowed/../denied/obj.txt",
+                     "GET /real-bkt/allowed/%2E%2E/denied/obj.txt HTTP/1.1\r\n");
+    get_forwarded_as("/bkt/allowed/%2e%2e/denied/obj.txt",
+                     "GET /real-bkt/allowed/%2E%2E/denied/obj.txt HTTP/1.1\r\n");
+    get_forwarded_as("/bkt/allowed%2F..%2Fdenied/obj.txt",
+                     "GET /real-bkt/allowed/%2E%2E/denied/obj.txt HTTP/1.1\r\n");
+    get_forwarded_as("/bkt/a/./b", "GET /real-bkt/a/%2E/b HTTP/1.1\r\n");
+    /* leading, trailing, the whole key */
+    get_forwarded_as("/bkt/../x", "GET /real-bkt/%2E%2E/x HTTP/1.1\r\n");
+    get_forwarded_as("/bkt/d/..", "GET /real-bkt/d/%2E%2E HTTP/1.1\r\n");
+    get_forwarded_as("/bkt/..", "GET /real-bkt/%2E%2E HTTP/1.1\r\n");
+    /* not dot-segments: as before */
+    get_forwarded_as("/bkt/a/.../.b/c../d", "GET /real-bkt/a/.../.b/c../d HTTP/1.1\r\n");
+    get_forwarded_as("/bkt/a//b/", "GET /real-bkt/a//b/ HTTP/1.1\r\n");
+}
+
+static void test_copy_source_dot_segments(void **state)
+{
+    (void)state;
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "PUT", .target = "/bkt/dst",
+                         .signed_hdrs = "x-amz-copy-source: /src/a/%2E%2E/b/./c?versionId=v1\r\n" };
+    rig_build(req, sizeof(req), &r);
+    rig_exchange(req, strlen(req), "\r\n\r\n", resp, sizeof(resp));
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    rig_counts(100, NULL, NULL);
+    rig_seen(&seen);
+    char got[1024];
+    header_values(seen.last_head, "x-amz-copy-source", got, sizeof(got));
+    assert_string_equal(got, "/real-src/a/%2E%2E/b/%2E/c?versionId=v1");
+    assert_upstream_signature(seen.last_head);
+}
+
+/* ---- the encoding ----------------------------------------------------------------- */
+static void enc(const char *key, const char *want)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, 4096);
+    assert_int_equal(pl_key_path_encode(s3w_slice_cstr(key), &b), 0);
+    if (b.len != strlen(want) || (b.len && memcmp(b.ptr, want, b.len) != 0))
+        fail_msg("key \"%s\" encoded as \"%.*s\", wanted \"%s\"", key, (int)b.len, b.ptr, want);
+    s3w_buf_cleanup(&b);
+}
+
+static void test_key_path_encode(void **state)
+{
+    (void)state;
+    enc("", "");
+    enc(".", "%2E");
+    enc("..", "%2E%2E");
+    enc("...", "...");
+    enc(".a", ".a");
+    enc("a.", "a.");
+    enc("a..", "a..");
+    enc("..a", "..a");
+    enc("a/./b", "a/%2E/b");
+    enc("a/../b", "a/%2E%2E/b");
+    enc("../a", "%2E%2E/a");
+    enc("./a", "%2E/a");
+    enc("a/..", "a/%2E%2E");
+    enc("a/.", "a/%2E");
+    enc("a/../..", "a/%2E%2E/%2E%2E");
+    enc("../../", "%2E%2E/%2E%2E/");
+    /* empty segments stay empty: there is nothing to encode in them */
+    enc("a//b", "a//b");
+    enc("/..//./", "/%2E%2E//%2E/");
+    enc("a/", "a/");
+    /* the rest as sigv4_uri_encode: the unreserved set, '/' kept */
+    enc("sp ace/+=%/ü", "sp%20ace/%2B%3D%25/%C3%BC");
+    enc("x/.. /. ./..%", "x/..%20/.%20./..%25");
+}
+
+/* A cap hit is an error, never a silently shortened key. */
+static void test_key_path_encode_cap(void **state)
+{
+    (void)state;
+    struct s3w_buf b;
+    s3w_buf_init(&b, 9); /* "a/%2E%2E/b" is 10 */
+    assert_int_not_equal(pl_key_path_encode(S3W_SLICE_LIT("a/../b"), &b), 0);
+    s3w_buf_cleanup(&b);
+    s3w_buf_init(&b, 10);
+    assert_int_equal(pl_key_path_encode(S3W_SLICE_LIT("a/../b"), &b), 0);
+    assert_int_equal(b.len, 10);
+    s3w_buf_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_path_encode),
+        cmocka_unit_test(test_key_path_encode_cap),
         cmocka_unit_test(test_content_encoding_twice_decoded),
         cmocka_unit_test(test_content_encoding_order_kept),
+        cmocka_unit_test(test_dot_segments_forwarded_encoded),
+        cmocka_unit_test(test_copy_source_dot_segments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
