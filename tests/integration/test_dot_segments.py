@@ -14,7 +14,7 @@ Invariants).
 Not every normalizer can be made safe this way: nginx's proxy_pass with a
 URI part decodes the path (%2E and %2F alike) before it normalizes, so no
 spelling of a key survives it; nginx without a URI part passes the path
-as sent (docs/deploy.md, "Between s3warden and the store").
+as sent (docs/config.md, `upstream`).
 
 moto runs with auth off: its signature check re-encodes an encoded path
 (DESIGN.md, "Known limits of moto"); test_rgw.py checks the %2E path
