@@ -1073,6 +1073,28 @@ static void up_done(struct up_xfer *x, CURLcode rc)
 }
 
 /* ---- upstream request --------------------------------------------------------------------- */
+/* One line onto the upstream header list. curl_slist_append answers NULL
+ * when it cannot allocate, without freeing the list: assigned blindly, the
+ * list leaked and the next line started a new one, and the request went
+ * out without the lines before it. */
+static int hl_append(struct px *px, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(px->hl, line);
+    if (!l)
+        return -1;
+    px->hl = l;
+    return 0;
+}
+
+/* A header line of the proxy's own signature: -1 if it would not fit (the
+ * caps of sigv4_signed and CREDS_MAX_TOKEN keep it under the line). */
+static int hl_append_fmt(struct px *px, char *line, size_t cap, const char *name,
+                         struct s3w_slice value)
+{
+    int n = snprintf(line, cap, "%s: %.*s", name, (int)value.len, value.ptr);
+    return n < 0 || (size_t)n >= cap ? -1 : hl_append(px, line);
+}
+
 static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
                       struct s3w_slice name, struct s3w_slice value, bool sign)
 {
@@ -1085,12 +1107,8 @@ static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
     else
         n = snprintf(line, sizeof(line), "%.*s: %.*s", (int)name.len, name.ptr,
                      (int)value.len, value.ptr);
-    if (n < 0)
+    if (n < 0 || hl_append(px, line) != 0)
         return -1;
-    struct curl_slist *l = curl_slist_append(px->hl, line);
-    if (!l)
-        return -1;
-    px->hl = l;
     if (sign) {
         if (*nsh >= HTTP_MAX_HEADERS + 4)
             return -1;
@@ -1371,9 +1389,9 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                              s3w_buf_slice(&px->copy_src), true);
     }
     /* curl adds these unless told not to; none of them is wanted upstream */
-    px->hl = curl_slist_append(px->hl, "Accept:");
-    px->hl = curl_slist_append(px->hl, "Expect:");
-    px->hl = curl_slist_append(px->hl, "Transfer-Encoding:");
+    rc |= rc == 0 ? hl_append(px, "Accept:") : 0;
+    rc |= rc == 0 ? hl_append(px, "Expect:") : 0;
+    rc |= rc == 0 ? hl_append(px, "Transfer-Encoding:") : 0;
 
     struct sigv4_sign_params sp = {
         .method = c->req.method,
@@ -1431,27 +1449,21 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         }
     }
     char line[4200];
-    snprintf(line, sizeof(line), "Authorization: %.*s", (int)sd.authorization_len, sd.authorization);
-    px->hl = curl_slist_append(px->hl, line);
-    snprintf(line, sizeof(line), "x-amz-date: %s", sd.amz_date);
-    px->hl = curl_slist_append(px->hl, line);
-    snprintf(line, sizeof(line), "x-amz-content-sha256: %.*s", (int)sd.content_sha256_len, sd.content_sha256);
-    px->hl = curl_slist_append(px->hl, line);
-    if (sd.security_token.len) {
-        snprintf(line, sizeof(line), "x-amz-security-token: %.*s",
-                 (int)sd.security_token.len, sd.security_token.ptr);
-        px->hl = curl_slist_append(px->hl, line);
-    }
+    rc = hl_append_fmt(px, line, sizeof(line), "Authorization",
+                       s3w_slice(sd.authorization, sd.authorization_len));
+    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-date", s3w_slice_cstr(sd.amz_date));
+    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-content-sha256",
+                        s3w_slice(sd.content_sha256, sd.content_sha256_len));
+    if (sd.security_token.len)
+        rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-security-token", sd.security_token);
     s3w_wipe(line, sizeof(line));
     sigv4_signed_cleanup(&sd);
     s3w_buf_cleanup(&target);
     creds_snapshot_release(snap); /* the token header line is copied in hl */
     snap = NULL;
 
-    CURL *e = curl_easy_init();
-    if (!e || !px->hl) {
-        if (e)
-            curl_easy_cleanup(e);
+    CURL *e = rc == 0 ? curl_easy_init() : NULL;
+    if (!e) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
