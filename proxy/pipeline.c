@@ -1168,8 +1168,10 @@ static int filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_
  * Invariants): a hop that removes dot-segments (RFC 3986 5.2.4: load
  * balancers, HTTP libraries) would turn the authorized key a/../b into b,
  * another object, so a segment that is exactly "." or ".." goes as %2E
- * per dot; S3 decodes it back to the same key, and the signer's canonical
- * URI, decoded and re-encoded as S3 does (canonical.c), covers that key. */
+ * per dot; S3 decodes it back to the same key. The signer's canonical URI
+ * decodes each segment once and re-encodes it as S3 does (canonical.c),
+ * so it holds ".." for the %2E%2E sent: what S3 computes too (RGW and moto
+ * both refuse a signature over a literal %2E%2E). */
 int pl_key_path_encode(struct s3w_slice key, struct s3w_buf *out)
 {
     size_t i = 0;
