@@ -16,7 +16,7 @@ pkgs=(
   libssl-dev zlib1g-dev libuv1-dev node-llhttp libcjson-dev libcmocka-dev
   libcurl4-openssl-dev libisal-dev
   python3 python3-venv python3-awscrt curl ca-certificates
-  s3cmd nginx-light wrk openssl
+  s3cmd nginx-light haproxy wrk openssl
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
   systemd
 )
@@ -34,10 +34,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
-# nginx-light and radosgw may start system services on install; tests start
-# their own instances on other ports, so stop the packaged ones if running.
+# nginx-light, haproxy and radosgw may start system services on install; tests
+# start their own instances on other ports, so stop the packaged ones if running.
 if command -v systemctl >/dev/null 2>&1; then
   $SUDO systemctl stop nginx 2>/dev/null || true
+  $SUDO systemctl stop haproxy 2>/dev/null || true
 fi
 
 # A Python with boto3, the aws cli and moto: use one that has them.

@@ -200,6 +200,9 @@ struct px {
     struct sigv4_chain_hmac up_chain;
     bool up_chain_init;
     struct s3w_buf collect;
+    /* PX_BODY_KEYS: the body's decoded values, which px->ctx borrows until
+     * px is freed; allocated once at its final size, never grown */
+    char *bk_scratch;
 
     /* DeleteObjects */
     struct s3map_delete_list *dl;
@@ -577,6 +580,7 @@ static void px_free(struct px *px)
     s3w_buf_cleanup(&px->newbody);
     free(px->dl);
     free(px->dl_scratch);
+    free(px->bk_scratch);
     free(px->dl_denied);
     sigv4_result_cleanup(&px->sv);
     if (px->id_set)
@@ -1074,6 +1078,28 @@ static void up_done(struct up_xfer *x, CURLcode rc)
 }
 
 /* ---- upstream request --------------------------------------------------------------------- */
+/* One line onto the upstream header list. curl_slist_append answers NULL
+ * when it cannot allocate, without freeing the list: assigned blindly, the
+ * list leaked and the next line started a new one, and the request went
+ * out without the lines before it. */
+static int hl_append(struct px *px, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(px->hl, line);
+    if (!l)
+        return -1;
+    px->hl = l;
+    return 0;
+}
+
+/* A header line of the proxy's own signature: -1 if it would not fit (the
+ * caps of sigv4_signed and CREDS_MAX_TOKEN keep it under the line). */
+static int hl_append_fmt(struct px *px, char *line, size_t cap, const char *name,
+                         struct s3w_slice value)
+{
+    int n = snprintf(line, cap, "%s: %.*s", name, (int)value.len, value.ptr);
+    return n < 0 || (size_t)n >= cap ? -1 : hl_append(px, line);
+}
+
 static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
                       struct s3w_slice name, struct s3w_slice value, bool sign)
 {
@@ -1086,12 +1112,8 @@ static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
     else
         n = snprintf(line, sizeof(line), "%.*s: %.*s", (int)name.len, name.ptr,
                      (int)value.len, value.ptr);
-    if (n < 0)
+    if (n < 0 || hl_append(px, line) != 0)
         return -1;
-    struct curl_slist *l = curl_slist_append(px->hl, line);
-    if (!l)
-        return -1;
-    px->hl = l;
     if (sign) {
         if (*nsh >= HTTP_MAX_HEADERS + 4)
             return -1;
@@ -1145,6 +1167,37 @@ static int filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_
         i = end + 1;
     }
     return 0;
+}
+
+/* Keys are forwarded so that no hop can reinterpret them (DESIGN.md,
+ * Invariants): a hop that removes dot-segments (RFC 3986 5.2.4: load
+ * balancers, HTTP libraries) would turn the authorized key a/../b into b,
+ * another object, so a segment that is exactly "." or ".." goes as %2E
+ * per dot; S3 decodes it back to the same key. The signer's canonical URI
+ * decodes each segment once and re-encodes it as S3 does (canonical.c),
+ * so it holds ".." for the %2E%2E sent: what S3 computes too (RGW and moto
+ * both refuse a signature over a literal %2E%2E). */
+int pl_key_path_encode(struct s3w_slice key, struct s3w_buf *out)
+{
+    size_t i = 0;
+    int rc = 0;
+    while (rc == 0 && key.len) {
+        const char *slash = memchr(key.ptr + i, '/', key.len - i);
+        size_t e = slash ? (size_t)(slash - key.ptr) : key.len;
+        struct s3w_slice seg = s3w_slice(key.ptr + i, e - i);
+        if (s3w_slice_eq_cstr(seg, ".") || s3w_slice_eq_cstr(seg, "..")) {
+            for (size_t k = 0; k < seg.len && rc == 0; k++)
+                rc = s3w_buf_append_cstr(out, "%2E");
+        } else {
+            rc = sigv4_uri_encode(seg, false, out);
+        }
+        if (!slash)
+            break;
+        if (rc == 0)
+            rc = s3w_buf_append_char(out, '/');
+        i = e + 1;
+    }
+    return rc;
 }
 
 /* A bucket name usable as DNS labels: [a-z0-9-] labels joined by single
@@ -1234,14 +1287,14 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     if (vhost) {
         rc |= s3w_buf_append_char(&target, '/');
         if (px->key_len)
-            rc |= sigv4_uri_encode(s3w_slice(px->key, px->key_len), true, &target);
+            rc |= pl_key_path_encode(s3w_slice(px->key, px->key_len), &target);
     } else if (px->bucket.len) {
         rc |= s3w_buf_append_char(&target, '/');
         rc |= sigv4_uri_encode(ub, false, &target);
         if (px->key_len || (c->req.path.len > px->bucket.len + 1 &&
                             c->req.path.ptr[c->req.path.len - 1] == '/' && px->key_len)) {
             rc |= s3w_buf_append_char(&target, '/');
-            rc |= sigv4_uri_encode(s3w_slice(px->key, px->key_len), true, &target);
+            rc |= pl_key_path_encode(s3w_slice(px->key, px->key_len), &target);
         }
     } else {
         rc |= s3w_buf_append_char(&target, '/');
@@ -1291,6 +1344,13 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     size_t nsh = 0;
     rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
     bool decoded = px->bm == BM_CHUNKED && !px->passthrough;
+    /* decoded: the Content-Encoding codings other than aws-chunked, of
+     * every such header in order, sent as one field after the loop. Its own
+     * storage, complete before anything borrows it (a slice into a buffer
+     * that a second header grew was read freed by the signer); the codings
+     * are a part of the head, so its cap cannot be hit. */
+    struct s3w_buf ce;
+    s3w_buf_init(&ce, HTTP_MAX_HEAD);
     for (size_t i = 0; i < c->req.nheaders && rc == 0; i++) {
         struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
         if (never_forward(n))
@@ -1303,35 +1363,25 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                                       name_is(n, "x-amz-sdk-checksum-algorithm")))
             continue;
         if (decoded && name_is(n, "content-encoding")) {
-            /* drop the aws-chunked coding: the upstream gets the decoded body */
-            char rest[512];
-            size_t rl = 0;
+            /* the upstream gets the decoded body: drop the aws-chunked
+             * coding, keep the others (RFC 9110 8.4: a list, in the order
+             * they were applied) */
             size_t j = 0;
             while (j < v.len) {
                 const char *comma = memchr(v.ptr + j, ',', v.len - j);
                 size_t e = comma ? (size_t)(comma - v.ptr) : v.len;
                 struct s3w_slice tok = s3w_slice(v.ptr + j, e - j);
-                while (tok.len && tok.ptr[0] == ' ')
+                while (tok.len && (tok.ptr[0] == ' ' || tok.ptr[0] == '\t'))
                     tok.ptr++, tok.len--;
-                while (tok.len && tok.ptr[tok.len - 1] == ' ')
+                while (tok.len && (tok.ptr[tok.len - 1] == ' ' || tok.ptr[tok.len - 1] == '\t'))
                     tok.len--;
-                if (tok.len && !name_is(tok, "aws-chunked") && rl + tok.len + 1 < sizeof(rest)) {
-                    if (rl)
-                        rest[rl++] = ',';
-                    memcpy(rest + rl, tok.ptr, tok.len);
-                    rl += tok.len;
+                if (tok.len && !name_is(tok, "aws-chunked")) {
+                    if (ce.len)
+                        rc |= s3w_buf_append_char(&ce, ',');
+                    rc |= s3w_buf_append_slice(&ce, tok);
                 }
                 j = e + 1;
             }
-            if (rl == 0)
-                continue;
-            /* rest lives on this stack frame: copy into the collect buffer
-             * arena is overkill; sign and send it now */
-            rc |= add_header(px, sh, &nsh, n, s3w_slice(rest, rl), false);
-            /* signing needs stable storage: keep it in resp_body (unused yet) */
-            size_t off = px->resp_body.len;
-            if (s3w_buf_append(&px->resp_body, rest, rl) == 0 && nsh < HTTP_MAX_HEADERS + 8)
-                sh[nsh++] = (struct sigv4_header){ n, s3w_slice(px->resp_body.ptr + off, rl) };
             continue;
         }
         bool sig = header_signed(px, n);
@@ -1349,6 +1399,8 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             continue;
         rc |= add_header(px, sh, &nsh, n, v, true);
     }
+    if (ce.len)
+        rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-Encoding"), s3w_buf_slice(&ce), true);
     if (content_md5)
         rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-MD5"), s3w_slice_cstr(content_md5), true);
     if (rc == 0 && (px->map.flags & S3MAP_F_COPY)) {
@@ -1362,7 +1414,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         rc |= s3w_buf_append_char(&px->copy_src, '/');
         rc |= sigv4_uri_encode(sbn, false, &px->copy_src);
         rc |= s3w_buf_append_char(&px->copy_src, '/');
-        rc |= sigv4_uri_encode(cs->key, true, &px->copy_src);
+        rc |= pl_key_path_encode(cs->key, &px->copy_src);
         if (cs->version_id.ptr) {
             rc |= s3w_buf_append_cstr(&px->copy_src, "?versionId=");
             rc |= sigv4_uri_encode(cs->version_id, false, &px->copy_src);
@@ -1372,9 +1424,9 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                              s3w_buf_slice(&px->copy_src), true);
     }
     /* curl adds these unless told not to; none of them is wanted upstream */
-    px->hl = curl_slist_append(px->hl, "Accept:");
-    px->hl = curl_slist_append(px->hl, "Expect:");
-    px->hl = curl_slist_append(px->hl, "Transfer-Encoding:");
+    rc |= rc == 0 ? hl_append(px, "Accept:") : 0;
+    rc |= rc == 0 ? hl_append(px, "Expect:") : 0;
+    rc |= rc == 0 ? hl_append(px, "Transfer-Encoding:") : 0;
 
     struct sigv4_sign_params sp = {
         .method = c->req.method,
@@ -1391,7 +1443,10 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct sigv4_signed sd;
     struct sigv4_error serr;
     memset(&sd, 0, sizeof(sd));
-    if (rc != 0 || sigv4_sign_headers(&sp, &cr, &sd, &serr) != 0) {
+    if (rc == 0)
+        rc = sigv4_sign_headers(&sp, &cr, &sd, &serr);
+    s3w_buf_cleanup(&ce); /* the signer was the last to borrow it */
+    if (rc != 0) {
         creds_snapshot_release(snap);
         sigv4_signed_cleanup(&sd);
         s3w_buf_cleanup(&target);
@@ -1429,27 +1484,21 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         }
     }
     char line[4200];
-    snprintf(line, sizeof(line), "Authorization: %.*s", (int)sd.authorization_len, sd.authorization);
-    px->hl = curl_slist_append(px->hl, line);
-    snprintf(line, sizeof(line), "x-amz-date: %s", sd.amz_date);
-    px->hl = curl_slist_append(px->hl, line);
-    snprintf(line, sizeof(line), "x-amz-content-sha256: %.*s", (int)sd.content_sha256_len, sd.content_sha256);
-    px->hl = curl_slist_append(px->hl, line);
-    if (sd.security_token.len) {
-        snprintf(line, sizeof(line), "x-amz-security-token: %.*s",
-                 (int)sd.security_token.len, sd.security_token.ptr);
-        px->hl = curl_slist_append(px->hl, line);
-    }
+    rc = hl_append_fmt(px, line, sizeof(line), "Authorization",
+                       s3w_slice(sd.authorization, sd.authorization_len));
+    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-date", s3w_slice_cstr(sd.amz_date));
+    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-content-sha256",
+                        s3w_slice(sd.content_sha256, sd.content_sha256_len));
+    if (sd.security_token.len)
+        rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-security-token", sd.security_token);
     s3w_wipe(line, sizeof(line));
     sigv4_signed_cleanup(&sd);
     s3w_buf_cleanup(&target);
     creds_snapshot_release(snap); /* the token header line is copied in hl */
     snap = NULL;
 
-    CURL *e = curl_easy_init();
-    if (!e || !px->hl) {
-        if (e)
-            curl_easy_cleanup(e);
+    CURL *e = rc == 0 ? curl_easy_init() : NULL;
+    if (!e) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
@@ -2195,14 +2244,12 @@ static void handle_body_keys(struct px *px)
             return;
         }
     }
-    /* the values in ctx borrow from this scratch: it lives in dl_scratch,
-     * freed with px */
-    px->dl_scratch = malloc(body.len + 1);
-    if (!px->dl_scratch) {
+    px->bk_scratch = malloc(body.len + 1);
+    if (!px->bk_scratch) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
-    int rc = s3map_body_context(&px->map, body, px->dl_scratch, body.len + 1, px->now * 1000,
+    int rc = s3map_body_context(&px->map, body, px->bk_scratch, body.len + 1, px->now * 1000,
                                 &px->ctx);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));

@@ -53,4 +53,11 @@ int pl_route(struct s3w_slice host, struct s3w_slice path,
  * returns the length. */
 long pl_pct_decode(struct s3w_slice in, char *out, size_t cap);
 
+/* Appends the (decoded) object key as the path it is sent upstream with:
+ * sigv4_uri_encode per '/'-separated segment, and a segment that is exactly
+ * "." or ".." with each dot as %2E, so that no hop that removes
+ * dot-segments can make it another key. 0, or the s3w_buf error of a cap
+ * hit (out then holds a partial path). Public for tests. */
+int pl_key_path_encode(struct s3w_slice key, struct s3w_buf *out);
+
 #endif

@@ -714,17 +714,19 @@ def signing_key(secret, date, service="s3"):
     return k
 
 
-def aws_chunked(key, url, data, chunk_size=65536, bad_chunk=None, method="PUT", headers=None):
+def aws_chunked(key, url, data, chunk_size=65536, bad_chunk=None, method="PUT", headers=None,
+                content_encoding="aws-chunked"):
     """A STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload signed by hand (the chunk
     signature chain of the S3 docs, "Signature Calculations for the
     Authorization Header: Transferring Payload in Multiple Chunks").
     bad_chunk: index of a chunk whose signature is corrupted.
+    content_encoding: the Content-Encoding value (holding aws-chunked).
     Returns (headers, body bytes)."""
     import hmac
     h = dict(headers or {})
     chunks = [data[i:i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
     sizes = sum(len(f"{len(c):x}".encode()) + len(";chunk-signature=") + 64 + 4 + len(c) for c in chunks)
-    h.update({"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+    h.update({"Content-Encoding": content_encoding, "x-amz-decoded-content-length": str(len(data)),
               "Content-Length": str(sizes)})
     hdrs = sign(method, url, key, h, payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
     amzdate = hdrs["X-Amz-Date"]
