@@ -21,7 +21,11 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
+
+import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3w_it import *  # noqa: E402,F401,F403
@@ -158,6 +162,149 @@ class Restic(Case):
 
     def test_init_backup_restore_other_region(self):
         self.run_restic(PX_EU, "repo-eu")
+
+
+class RgwTrailerUploads(Case):
+    """What deploy/upstreams/rgw.sh and test_rgw.py say of RGW 16 (Pacific)
+    and trailer uploads, and why the tests run s3warden with
+    decode_aws_chunked in front of it."""
+
+    def test_rgw_refuses_trailer_upload_sent_straight(self):
+        data = os.urandom(2000)
+        u = f"{UP.endpoint}/{BUCKET}/direct/trailer"
+        h, body = unsigned_trailer((UP.access_key, UP.secret_key), u, data, crc32_b64(data))
+        r = raw(UP.endpoint, "PUT", f"/{BUCKET}/direct/trailer", h, body)
+        self.assertEqual((r.status, r.code), (400, "XAmzContentSHA256Mismatch"), r)
+        self.assertIsNone(UP.get(BUCKET, "direct/trailer"))
+
+    def test_decoded_by_s3warden(self):
+        data = os.urandom(2000)
+        u = f"{PX.endpoint}/{BUCKET}/decoded/trailer"
+        h, body = unsigned_trailer(ALICE, u, data, crc32_b64(data))
+        r = raw(PX.endpoint, "PUT", f"/{BUCKET}/decoded/trailer", h, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "decoded/trailer", data)
+
+
+SIGV2_REFUSED = (400, "InvalidRequest", "The authorization mechanism you have provided is not "
+                 "supported. Please use AWS4-HMAC-SHA256.")
+
+
+def fetch(url):
+    """GET url with urllib: (status, body, S3 error code, message)."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.read(), None, None
+    except urllib.error.HTTPError as e:
+        r = RawResponse(e.code, dict(e.headers), e.read())
+        return r.status, r.body, r.code, r.message
+
+
+def aws_cli(home, key, *args):
+    """The aws cli with the config file HOME/aws-config as a user has it
+    (cli_env writes the tests' own, with s3v4, only when there is none)."""
+    exe = os.path.join(PYBIN, "aws") if os.path.exists(os.path.join(PYBIN, "aws")) else "aws"
+    return subprocess.run([exe] + list(args), env=cli_env(key, home=home), capture_output=True,
+                          text=True, timeout=60)
+
+
+class PresignedSigV2(Case):
+    """The README's "Presigned URLs" section, as a user follows it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.data = os.urandom(1234)
+        UP.put(BUCKET, "presign/obj", cls.data)
+        cls.obj = f"s3://{BUCKET}/presign/obj"
+
+    def assertRefused(self, url):
+        self.assertIn("Signature=", url)
+        self.assertNotIn("X-Amz-Signature=", url)  # SigV2's query
+        status, _, code, msg = fetch(url)
+        self.assertEqual((status, code, msg), SIGV2_REFUSED, url)
+
+    def assertWorks(self, url):
+        self.assertIn("X-Amz-Algorithm=AWS4-HMAC-SHA256", url)
+        status, body, code, _ = fetch(url)
+        self.assertEqual((status, code), (200, None), url)
+        self.assertEqual(body, self.data)
+
+    def cli_home(self, name, config):
+        home = tmpdir(name)
+        with open(os.path.join(home, "aws-config"), "w") as f:
+            f.write(config)
+        return home
+
+    def test_aws_cli_default_us_east_1_is_sigv2(self):
+        home = self.cli_home("presign-cli-default", "[default]\nregion = us-east-1\n")
+        r = aws_cli(home, ALICE, "--endpoint-url", PX.endpoint, "s3", "presign", self.obj)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRefused(r.stdout.strip())
+
+    def test_aws_cli_s3v4_setting_works(self):
+        # README: aws configure set default.s3.signature_version s3v4
+        home = self.cli_home("presign-cli-s3v4", "[default]\nregion = us-east-1\n")
+        r = aws_cli(home, ALICE, "configure", "set", "default.s3.signature_version", "s3v4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(home, "aws-config")) as f:
+            self.assertEqual(f.read(), "[default]\nregion = us-east-1\ns3 =\n"
+                             "    signature_version = s3v4\n")
+        r = aws_cli(home, ALICE, "--endpoint-url", PX.endpoint, "s3", "presign", self.obj)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertWorks(r.stdout.strip())
+
+    def test_aws_cli_other_region_is_sigv4(self):
+        home = self.cli_home("presign-cli-eu", f"[default]\nregion = {OTHER_REGION}\n")
+        r = aws_cli(home, ALICE, "--region", OTHER_REGION, "--endpoint-url", PX_EU.endpoint,
+                    "s3", "presign", self.obj)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertWorks(r.stdout.strip())
+
+    def boto3_url(self, px, region, **cfg):
+        from botocore.config import Config
+        c = boto3.client("s3", endpoint_url=px.endpoint, region_name=region,
+                         aws_access_key_id=ALICE.id, aws_secret_access_key=ALICE.secret,
+                         config=Config(**cfg) if cfg else None)
+        return c.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presign/obj"})
+
+    def test_boto3_default_us_east_1_is_sigv2(self):
+        self.assertRefused(self.boto3_url(PX, "us-east-1"))
+
+    def test_boto3_s3v4_setting_works(self):
+        self.assertWorks(self.boto3_url(PX, "us-east-1", signature_version="s3v4"))
+
+    def test_boto3_other_region_is_sigv4(self):
+        self.assertWorks(self.boto3_url(PX_EU, OTHER_REGION))
+
+    def test_s3cmd_signurl_is_always_sigv2(self):
+        d = tmpdir("presign-s3cmd")
+        hostport = urllib.parse.urlparse(PX.endpoint).netloc
+        cfg = os.path.join(d, "s3cfg")
+        with open(cfg, "w") as f:
+            f.write(f"[default]\naccess_key = {ALICE.id}\nsecret_key = {ALICE.secret}\n"
+                    f"host_base = {hostport}\nhost_bucket = {hostport}\nuse_https = False\n"
+                    "signature_v2 = False\nproxy_host =\n")
+        p = subprocess.run(["s3cmd", "-c", cfg, "signurl", self.obj, "+300"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRefused(p.stdout.strip())
+
+    def test_s3warden_presign_works(self):
+        p = subprocess.run([BIN, "presign", "--config", PX.config_path, "--access-key-id", ALICE.id,
+                            "--endpoint", PX.endpoint, self.obj], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertWorks(p.stdout.strip())
+
+    def test_refused_url_reaches_nothing(self):
+        # the audit record of a refused SigV2 URL: refused before evaluation
+        home = self.cli_home("presign-cli-audit", "[default]\nregion = us-east-1\n")
+        r = aws_cli(home, ALICE, "--endpoint-url", PX.endpoint, "s3", "presign", f"s3://{BUCKET}/presign/obj2")
+        fetch(r.stdout.strip())
+        rec = [a for a in PX.audit() if a.get("requestParameters", {}).get("key") == "presign/obj2"]
+        self.assertEqual(len(rec), 1, rec)
+        self.assertEqual((rec[0]["httpStatus"], rec[0]["errorCode"], rec[0]["upstreamLatencyMs"]),
+                         (400, "InvalidRequest", None))
 
 
 if __name__ == "__main__":
