@@ -726,7 +726,7 @@ static bool name_prefix(struct s3w_slice n, const char *pre)
     return n.len >= l && s3w_slice_eq_nocase(s3w_slice(n.ptr, l), s3w_slice(pre, l));
 }
 
-/* Standard headers S3 takes unsigned (DESIGN.md, Invariants). */
+/* Standard headers S3 takes unsigned (README.md, "Security invariants"). */
 static bool safe_unsigned(struct s3w_slice n)
 {
     static const char *const safe[] = {
@@ -810,7 +810,7 @@ static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
     if (give > remaining)
         give = (size_t)remaining;
     /* Hold back the last byte until the body verified: without it the
-     * upstream cannot complete the object (DESIGN.md, Invariants). */
+     * upstream cannot complete the object (README.md, "Security invariants"). */
     if (!px->verified && px->up_sent + give >= px->up_total)
         give = px->up_total - px->up_sent > 0 ? (size_t)(px->up_total - px->up_sent - 1) : 0;
     if (give == 0) {
@@ -1623,7 +1623,7 @@ static void px_after_collect(struct px *px);
 /* Whole-body checksums of a plain body (BM_PLAIN, BM_SIGNED). S3 checks
  * x-amz-checksum-<algo> and Content-MD5 itself (User Guide, "Checking
  * object integrity"); many S3-compatible stores do not, so s3warden does
- * and holds the last byte back until they match (DESIGN.md, Invariants:
+ * and holds the last byte back until they match (README.md, "Security invariants":
  * nothing the caller checksummed completes upstream altered). Returns
  * false after answering the error. */
 static bool px_checksums_init(struct px *px)
