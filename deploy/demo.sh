@@ -30,8 +30,9 @@ MOTO_PORT=${S3W_DEMO_MOTO_PORT:-7490}
 ADMIN_PORT=${S3W_DEMO_ADMIN_PORT:-7471}
 # moto's own signature check (auth on) refuses correctly signed listings with
 # a '/' in the prefix (`aws s3 ls s3://bucket/dir/`) - moto's bug, see
-# DESIGN.md - so the demo runs it with auth off by default; s3warden checks
-# every client signature itself either way. S3W_DEMO_MOTO_AUTH=1 turns it on.
+# README.md, "Known limits of moto" - so the demo runs it with auth off by
+# default; s3warden checks every client signature itself either way.
+# S3W_DEMO_MOTO_AUTH=1 turns it on.
 MOTO_AUTH=${S3W_DEMO_MOTO_AUTH:-0}
 ENDPOINT=http://127.0.0.1:$PORT
 BUCKET=acme-shared

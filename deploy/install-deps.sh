@@ -18,6 +18,7 @@ pkgs=(
   python3 python3-venv python3-awscrt curl ca-certificates
   s3cmd nginx-light haproxy wrk openssl
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
+  restic
   systemd
 )
 # Node.js + npm (for the JavaScript SDK client test): Debian's, unless a

@@ -827,7 +827,8 @@ static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, 
         snprintf(p, sizeof(p), "%s.%s", path, op->string);
         struct cond *cd = &conds[i];
         if (!cond_parse_operator(s3w_slice_cstr(op->string), cd)) {
-            /* fail closed: an unknown operator is never ignored (DESIGN.md) */
+            /* fail closed: an unknown operator is never ignored
+             * (README.md, "Security invariants") */
             diag(c, POLICY_SEV_ERROR, S3M_CONDOP, "%s: unknown condition operator \"%.64s\"",
                  path, op->string);
             ok = false;

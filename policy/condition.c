@@ -73,7 +73,8 @@ bool cond_parse_operator(struct s3w_slice name, struct cond *out)
     memset(out, 0, sizeof(*out));
     out->op_name = name;
     /* Operator names are matched exactly as AWS spells them: an unknown
-     * spelling is a load-time error, never ignored (DESIGN.md). */
+     * spelling is a load-time error, never ignored (README.md, "Security
+     * invariants"). */
     if (take_prefix(&s, "ForAllValues:"))
         out->set = SET_FORALL;
     else if (take_prefix(&s, "ForAnyValue:"))

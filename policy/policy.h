@@ -9,7 +9,7 @@
  *      indexed by action) and reports every problem as a diagnostic
  *      `<path>: <message>` with a severity. Any ERROR means no policy is
  *      returned: the caller must refuse the config / the PutBucketPolicy
- *      (fail closed - DESIGN.md "Invariants"). WARNINGs still compile.
+ *      (fail closed - README.md, "Security invariants"). WARNINGs still compile.
  *   2. Per request: policy_evaluate() runs AWS's evaluation logic
  *      (IAM-SEMANTICS.md §1-3, 6) over a struct policy_set. It does no JSON
  *      work and no heap allocation; it only reads the compiled policies, the

@@ -1,6 +1,6 @@
 /*
  * cmd_policy.c - file/CLI wrappers around the pure policy functions: reading
- * files is I/O, so it lives in proxy/ (DESIGN.md "Layout").
+ * files is I/O, so it lives in proxy/ (policy/ is pure: no I/O).
  */
 #include <stdio.h>
 #include <stdlib.h>

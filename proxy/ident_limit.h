@@ -1,8 +1,8 @@
 /*
  * ident_limit.h - how many upstream exchanges each identity has in flight,
  * across every worker, so that one identity cannot hold every upstream
- * connection (DESIGN.md, Invariants: "no single identity can hold every
- * upstream connection"; upstream.max_connections_per_identity).
+ * connection (README.md, "Security invariants": "no single identity can
+ * hold every upstream connection"; upstream.max_connections_per_identity).
  *
  * A fixed open-addressing table of (64-bit key hash, count) slots, claimed
  * with compare-and-swap and never freed: the keys are the configured

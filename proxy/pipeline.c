@@ -237,6 +237,7 @@ struct px {
     bool resp_chunked;
     bool resp_collect;   /* DeleteObjects: merge upstream's answer */
     bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
+    bool bucket_location; /* GetBucketLocation: answer s3warden's region */
     int up_status;
     bool up_has_cl;
     struct s3w_buf resp_head;
@@ -729,7 +730,7 @@ static bool name_prefix(struct s3w_slice n, const char *pre)
     return n.len >= l && s3w_slice_eq_nocase(s3w_slice(n.ptr, l), s3w_slice(pre, l));
 }
 
-/* Standard headers S3 takes unsigned (DESIGN.md, Invariants). */
+/* Standard headers S3 takes unsigned (README.md, "Security invariants"). */
 static bool safe_unsigned(struct s3w_slice n)
 {
     static const char *const safe[] = {
@@ -813,7 +814,7 @@ static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
     if (give > remaining)
         give = (size_t)remaining;
     /* Hold back the last byte until the body verified: without it the
-     * upstream cannot complete the object (DESIGN.md, Invariants). */
+     * upstream cannot complete the object (README.md, "Security invariants"). */
     if (!px->verified && px->up_sent + give >= px->up_total)
         give = px->up_total - px->up_sent > 0 ? (size_t)(px->up_total - px->up_sent - 1) : 0;
     if (give == 0) {
@@ -984,6 +985,7 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
 
 static void finish_delete(struct px *px);
 static void finish_list_buckets(struct px *px);
+static void finish_bucket_location(struct px *px);
 
 /* An upstream error answer, complete: its <Code> (small bodies only, see
  * up_errbody) is the audit record's errorCode. A 403 refusing the proxy's
@@ -1050,6 +1052,8 @@ static void up_done(struct up_xfer *x, CURLcode rc)
     if (px->resp_collect) {
         if (px->list_buckets)
             finish_list_buckets(px);
+        else if (px->bucket_location)
+            finish_bucket_location(px);
         else
             finish_delete(px);
         return;
@@ -1668,7 +1672,7 @@ static void px_after_collect(struct px *px);
 /* Whole-body checksums of a plain body (BM_PLAIN, BM_SIGNED). S3 checks
  * x-amz-checksum-<algo> and Content-MD5 itself (User Guide, "Checking
  * object integrity"); many S3-compatible stores do not, so s3warden does
- * and holds the last byte back until they match (DESIGN.md, Invariants:
+ * and holds the last byte back until they match (README.md, "Security invariants":
  * nothing the caller checksummed completes upstream altered). Returns
  * false after answering the error. */
 static bool px_checksums_init(struct px *px)
@@ -1829,11 +1833,26 @@ static enum sigv4_lookup_status lookup_secret(void *ud, struct s3w_slice akid,
     }
 }
 
+/* GET /bucket?location: GetBucketLocation, before s3map has mapped it. */
+static bool location_request(const struct px *px)
+{
+    const struct http_request *r = &px->c->req;
+    return s3w_slice_eq_cstr(r->method, "GET") && px->bucket.len && px->key_len == 0 &&
+           (s3w_slice_eq_cstr(r->query, "location") || s3w_slice_eq_cstr(r->query, "location="));
+}
+
 static bool verify_request(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 {
-    struct s3w_slice region = s3w_slice_cstr(px->cfg->upstream.region);
+    /* GetBucketLocation signed for us-east-1 is taken too, as S3's global
+     * endpoint takes it for a bucket in any region: a client asks before it
+     * knows the region to sign for (minio-go, and so restic, signs this one
+     * request for us-east-1 and then signs for the answer, which is ours:
+     * finish_bucket_location). Any other request must name our region. */
+    struct s3w_slice regions[2] = { s3w_slice_cstr(px->cfg->upstream.region),
+                                    S3W_SLICE_LIT("us-east-1") };
+    struct s3w_slice region = regions[0];
     struct sigv4_verify_opts o = {
-        .regions = &region,
+        .regions = regions,
         .n_regions = 1,
         .service = service,
         .uri_mode = sigv4_uri_mode_for_service(service),
@@ -1845,6 +1864,8 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
     };
     if (!s3w_slice_eq_cstr(service, "s3"))
         o.n_regions = 0;
+    else if (location_request(px))
+        o.n_regions = 2;
     struct sigv4_error err;
     memset(&err, 0, sizeof(err));
     if (sigv4_verify(&px->sreq, px->now, &o, &px->sv, &err) != 0) {
@@ -2079,6 +2100,42 @@ static void finish_list_buckets(struct px *px)
         proxy_log("WARN", "request_id=%s ListBuckets: the upstream's answer is not a bucket "
                   "list s3warden can filter; refused", px->reqid);
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+    }
+    s3w_buf_cleanup(&b);
+}
+
+/* GetBucketLocation: a client signs its next requests for the region this
+ * names (minio-go, and so restic, looks it up and caches it per bucket).
+ * Through s3warden that is s3warden's own region, upstream.region - the
+ * only one verify_request accepts - never the upstream's: RGW answers its
+ * zonegroup ("default"), and every request signed for that got 400
+ * AuthorizationHeaderMalformed. The upstream is still asked, so a bucket it
+ * does not have is 404 NoSuchBucket as on S3 and its errors pass as they
+ * came; a 200 answer is replaced whole (nothing of the upstream's location
+ * leaks). The form is S3's (API Reference, GetBucketLocation, "Response
+ * Syntax"): an empty LocationConstraint for us-east-1, else the region. */
+#define PX_LOCATION_MAX_BODY (64u * 1024)
+
+static void finish_bucket_location(struct px *px)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, PX_LOCATION_MAX_BODY + 1024);
+    if (px->up_status != 200) {
+        struct s3w_slice up = s3w_buf_slice(&px->resp_body);
+        s3w_buf_append(&b, up.ptr, up.len); /* an error document */
+        respond_xml(px, px->up_status ? px->up_status : 502, &b);
+    } else {
+        struct s3w_slice region = s3w_slice_cstr(px->cfg->upstream.region);
+        s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"");
+        if (s3w_slice_eq_cstr(region, "us-east-1")) {
+            s3w_buf_append_cstr(&b, "/>");
+        } else {
+            s3w_buf_append_char(&b, '>');
+            s3err_xml_escape(&b, region);
+            s3w_buf_append_cstr(&b, "</LocationConstraint>");
+        }
+        respond_xml(px, 200, &b);
     }
     s3w_buf_cleanup(&b);
 }
@@ -2681,6 +2738,12 @@ static void pl_on_head(struct proxy_conn *c)
         px->resp_collect = true;
         s3w_buf_cleanup(&px->resp_body);
         s3w_buf_init(&px->resp_body, LISTBUCKETS_MAX_BODY);
+    }
+    if (px->map.op && strcmp(px->map.op->name, "GetBucketLocation") == 0) {
+        px->bucket_location = true;
+        px->resp_collect = true;
+        s3w_buf_cleanup(&px->resp_body);
+        s3w_buf_init(&px->resp_body, PX_LOCATION_MAX_BODY);
     }
     if (start_upstream(px, payload, has_body, NULL) != 0)
         return;

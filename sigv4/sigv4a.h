@@ -29,8 +29,7 @@
  *
  * Thread safety: a struct sigv4a_key is immutable once made and may be used
  * from any thread (its reference count is atomic). A struct sigv4a_key_cache
- * is NOT thread-safe: one per worker loop (DESIGN.md: no locks on the request
- * path).
+ * is NOT thread-safe: one per worker loop (no locks on the request path).
  */
 #ifndef S3W_SIGV4A_H
 #define S3W_SIGV4A_H

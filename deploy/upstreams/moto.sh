@@ -12,7 +12,7 @@
 #   0 auth off: any key is accepted. moto's own signature check re-encodes an
 #     already-encoded URL, so with auth on it refuses correctly signed
 #     requests for keys holding + = % or non-ASCII and for prefix=dir/
-#     (see DESIGN.md, "Known limits of moto"); the odd-keys matrix runs
+#     (see README.md, "Known limits of moto"); the odd-keys matrix runs
 #     against this mode instead.
 #
 # Env: MOTO_PORT (7490), MOTO_BASE (/tmp/s3warden-moto/$MOTO_PORT, wiped on

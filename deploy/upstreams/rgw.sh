@@ -12,9 +12,11 @@
 #  - its error bodies carry an empty <Message>; aws cli v1 crashes on them, so
 #    tests assert RGW-originated error codes with botocore, not the cli;
 #  - CompleteMultipartUpload answers an empty ETag (HEAD shows the right one);
-#  - Pacific predates checksum trailers: a STREAMING-UNSIGNED-PAYLOAD-TRAILER
-#    body is stored with its aws-chunked framing (s3warden's upstream
-#    compatibility mode exists for this);
+#  - Pacific (16) predates checksum trailers: it refuses a
+#    STREAMING-UNSIGNED-PAYLOAD-TRAILER upload (the SDKs' default over TLS)
+#    with 400 XAmzContentSHA256Mismatch and stores nothing, so s3warden runs
+#    with upstream.decode_aws_chunked in front of it (checked by
+#    tests/integration/test_interop.py, RgwTrailerUploads);
 #  - with STS on (RGW_STS=1) a bad signature is reported as AccessDenied.
 #
 # "start" wipes $RGW_BASE and builds a fresh cluster; "stop" stops the daemons

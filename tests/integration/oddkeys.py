@@ -1,6 +1,6 @@
 """The odd-keys matrix, shared by test_rgw.py (Ceph RGW: strict SigV4) and
 test_odd_keys.py (moto_server with auth off: moto's own signer refuses these
-keys with auth on, DESIGN.md "Known limits of moto").
+keys with auth on, README.md, "Known limits of moto").
 
 A test class mixes in OddKeys and sets UP (upstream), PX (s3warden), BUCKET
 and KEY (the client's Key) as class attributes in setUpClass.

@@ -210,7 +210,8 @@ class Upstream:
 class Moto(Upstream):
     """deploy/upstreams/moto.sh on a free port. auth=True: moto checks SigV4
     and IAM (the proxy's user, key and an assumable role are created by the
-    script); auth=False: any key works (the odd-keys matrix, DESIGN.md)."""
+    script); auth=False: any key works (the odd-keys matrix, README.md
+    "Known limits of moto")."""
 
     def __init__(self, auth=True, buckets=()):
         self.auth = auth and not DIRECT

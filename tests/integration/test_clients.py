@@ -8,7 +8,7 @@ moto prove s3warden forwarded exactly what the client sent.
 
 moto with auth on refuses correctly signed list requests whose query holds
 a "/" (prefix=dir/, and the delimiter=/ that `aws s3 ls` and `sync` always
-send; DESIGN.md, "Known limits of moto"; the aws cli straight to moto fails
+send; README.md, "Known limits of moto"; the aws cli straight to moto fails
 the same way). Those clients run against a second s3warden in front of a
 moto with auth off (PX_OFF/UP_OFF); test_rgw.py runs them against RGW.
 """

@@ -3,7 +3,7 @@
 with /) through s3warden in front of moto_server with auth OFF.
 
 moto with auth on refuses correctly signed requests for exactly these keys
-(its signature check re-encodes an already encoded URL; DESIGN.md, "Known
+(its signature check re-encodes an already encoded URL; README.md, "Known
 limits of moto"), so here moto only stores; s3warden still verifies every
 client signature, and test_rgw.py runs the same matrix against RGW, which
 checks s3warden's upstream signatures strictly.

@@ -6,7 +6,7 @@ prefixes, signed payload hashes and chunk signatures.
 Needs radosgw (deploy/install-deps.sh installs it): if it is missing the
 module FAILS with that message - it is never skipped silently.
 RGW's error bodies have an empty <Message> that crashes the aws cli v1, so
-RGW-originated error codes are asserted with botocore (shared/upstreams).
+RGW-originated error codes are asserted with botocore (deploy/upstreams/rgw.sh).
 """
 import os
 import sys
@@ -30,8 +30,9 @@ UP = PX = None
 def setUpModule():
     global UP, PX
     UP = Rgw(buckets=[BUCKET]).start()
-    # decode_aws_chunked: RGW (Pacific) predates checksum trailers and would
-    # store the aws-chunked framing as the object (shared/upstreams/README.md).
+    # decode_aws_chunked: RGW 16 (Pacific) predates checksum trailers and
+    # refuses a trailer upload sent as it came (400 XAmzContentSHA256Mismatch;
+    # test_interop.py, RgwTrailerUploads).
     PX = Proxy(lambda port, audit: render_config(W, UP, port, audit, decode_aws_chunked=True), "rgw").start()
 
 
@@ -79,7 +80,7 @@ class ThroughRgw(OddKeys, Case):
         h, body = unsigned_trailer(ALICE, u, data, crc32_b64(data))
         r = raw(PX.endpoint, "PUT", f"/{BUCKET}/raw/trailer", h, body)
         self.assertEqual(r.status, 200, r)
-        # 2000 bytes stored, not the 2043 bytes of framing RGW keeps alone
+        # 200 and the 2000 bytes stored: RGW alone refuses this upload
         self.assertStored(UP, BUCKET, "raw/trailer", data)
 
     def test_content_encoding_twice_decoded_for_rgw(self):

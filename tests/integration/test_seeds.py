@@ -143,7 +143,8 @@ PENDING = {}
 def setUpModule():
     global UP, PX
     # auth off: the seeds use `aws s3 ls` (delimiter=/), which moto with auth
-    # on refuses (DESIGN.md); re-signing is covered by test_clients.py.
+    # on refuses (README.md, "Known limits of moto"); re-signing is covered by
+    # test_clients.py.
     UP = Moto(auth=False, buckets=list(W.buckets)).start()
     PX = Proxy(lambda port, audit: render_config(W, UP, port, audit), "seeds").start()
 

@@ -3,8 +3,8 @@
 
 moto never checks x-amz-content-sha256 nor aws-chunked chunk signatures, so
 whatever reaches it is stored: every test here that finds nothing stored
-proves s3warden itself refused (DESIGN.md, Invariants: no upstream write
-completes with a body that differs from what the caller signed). Requests
+proves s3warden itself refused (README.md, "Security invariants": no
+upload completes with a byte s3warden did not verify). Requests
 are built with botocore's signer and sent with http.client, so the bytes on
 the wire are exactly the ones under test.
 """

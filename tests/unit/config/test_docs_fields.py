@@ -19,6 +19,21 @@ checked against the loader so it cannot drift").
    block after `<!-- docs-test: file PATH -->` must equal PATH (inputs shown
    inline are the ones run).
 
+4. Statements checked against the code (issue 19):
+   - every `NAME.md` a file of the repository names (docs, scripts, code
+     comments, tests) exists in the repository, relative to that file or to
+     the root; the design notes kept outside it (EXTERNAL_NOTES) may be
+     named by code comments only, never by the user guide (README.md,
+     docs/, config/FORMAT.md, deploy/);
+   - every `README.md, "Section"` (or `README "Section"`) names a heading
+     of README.md;
+   - the unlisted-buckets default is the loader's (config/load.c,
+     load_unlisted_buckets): the docs/config.md row says so, and every
+     paragraph of the guide that gives an unlisted bucket the caller's own
+     account names the `caller_account` setting that does it;
+   - the refusal of SigV2 presigned URLs the README quotes is the message
+     sigv4/verify.c sends.
+
 Needs S3W_BIN (the s3warden binary) and S3W_SOURCE_ROOT (set by meson).
 """
 import json
@@ -205,6 +220,103 @@ def run_console_blocks(rel):
     return n
 
 
+# ---- 4. statements checked against the code ------------------------------------
+# Design notes the authors keep beside the repository, not in it: code
+# comments may cite them for the reasoning behind a rule; the user guide
+# may not (a reader of the repository cannot open them).
+EXTERNAL_NOTES = {"IAM-SEMANTICS.md", "STYLE.md"}
+USER_GUIDE = ("README.md", "docs/", "config/FORMAT.md", "deploy/")
+SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", "subprojects"}
+
+
+def repo_files():
+    """Text files of the source tree (build directories, tests/testdata and
+    fetched packages left out), as paths relative to SRC."""
+    out = []
+    for d, dirs, files in os.walk(SRC):
+        rel = os.path.relpath(d, SRC)
+        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith("build")
+                         and os.path.join(rel, x) not in ("tests/testdata", "./tests/testdata"))
+        for f in sorted(files):
+            path = os.path.normpath(os.path.join(rel, f))
+            try:
+                if os.path.getsize(os.path.join(SRC, path)) > 2_000_000:
+                    continue
+                out.append((path, read(path)))
+            except (UnicodeDecodeError, OSError):
+                continue
+    return out
+
+
+def check_references(files):
+    """Every NAME.md a file names exists; README sections named exist."""
+    headings = {re.sub(r"^#+\s*", "", l).strip() for l in read("README.md").splitlines()
+                if re.match(r"^#{1,6} ", l)}
+    n = 0
+    me = os.path.relpath(os.path.abspath(__file__), SRC)
+    for path, text in files:
+        if path == me:  # its own docstring describes the patterns
+            continue
+        flat = re.sub(r"https?://\S+", "", text)
+        for m in re.finditer(r"(?<![\w/.-])((?:\.\.?/|[\w-]+/)*[\w-]+\.md)\b", flat):
+            n += 1
+            ref = m.group(1)
+            line = flat.count("\n", 0, m.start()) + 1
+            here = os.path.normpath(os.path.join(os.path.dirname(path), ref))
+            if os.path.exists(os.path.join(SRC, here)) or os.path.exists(os.path.join(SRC, ref)):
+                continue
+            if os.path.basename(ref) in EXTERNAL_NOTES and ref == os.path.basename(ref) and \
+                    not path.startswith(USER_GUIDE):
+                continue
+            fail(f"{path}:{line}: names {ref}, which is not in the repository")
+        # a section named across a line break of a comment: join the lines
+        joined = re.sub(r"\s*\n\s*(?:\*|#|//)?\s*", " ", text)
+        for m in re.finditer(r'README(?:\.md)?,? "([^"]+)"', joined):
+            if m.group(1) not in headings:
+                fail(f"{path}: names README section \"{m.group(1)}\", which README.md does not have")
+    if n < 20:
+        fail(f"only {n} .md references found - has the search stopped working?")
+
+
+def paragraphs(text):
+    return [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def check_unlisted_default():
+    load = read("config/load.c")
+    m = re.search(r"static void load_unlisted_buckets\(.*?\{\s*L->cfg->unlisted_buckets = "
+                  r"CONFIG_UNLISTED_(\w+);", load, re.S)
+    if not m:
+        fail("config/load.c: load_unlisted_buckets no longer starts by setting the default")
+        return
+    default = m.group(1).lower()
+    if f'"{default}"' not in load:
+        fail(f"config/load.c: the default {default!r} is not a value the loader accepts")
+    row = next((l for l in read("docs/config.md").splitlines() if l.startswith("| `unlisted_buckets` |")), "")
+    if f'`"{default}"` (default)' not in row:
+        fail(f'docs/config.md: the unlisted_buckets row does not give the loader\'s default "{default}"')
+    for rel in ["README.md"] + [os.path.join("docs", f) for f in sorted(os.listdir(os.path.join(SRC, "docs")))
+                                if f.endswith(".md")]:
+        for para in paragraphs(read(rel)):
+            flat = " ".join(para.split())
+            if re.search(r"not listed|unlisted|not in the config|does not list", flat) and \
+                    re.search(r"caller's own|caller's account", flat) and "caller_account" not in flat:
+                fail(f"{rel}: gives unlisted buckets the caller's own account without naming the "
+                     f"\"caller_account\" setting (default: \"{default}\"): {flat[:160]}...")
+
+
+def check_sigv2_message():
+    verify = read("sigv4/verify.c")
+    m = re.search(r'query_has\(query, "AWSAccessKeyId"\).*?SIGV4_ERR_INVALID_REQUEST,\s*((?:"[^"]*"\s*)+)\)',
+                  verify, re.S)
+    if not m:
+        fail("sigv4/verify.c: the SigV2 presigned-URL refusal was not found")
+        return
+    msg = "".join(re.findall(r'"([^"]*)"', m.group(1)))
+    if f"400 InvalidRequest: {msg}" not in read("README.md"):
+        fail(f"README.md: the SigV2 refusal it quotes is not sigv4/verify.c's: 400 InvalidRequest: {msg}")
+
+
 def main():
     if not BIN or not os.access(BIN, os.X_OK):
         print("S3W_BIN must name the s3warden binary", file=sys.stderr)
@@ -218,6 +330,9 @@ def main():
     for name in sorted(os.listdir(docs_dir)):
         if name.endswith(".md"):
             ncmds += run_console_blocks(os.path.join("docs", name))
+    check_references(repo_files())
+    check_unlisted_default()
+    check_sigv2_message()
     if ncmds < 10:
         fail(f"only {ncmds} documented s3warden commands were found and run")
     for f in failures:

@@ -8,7 +8,7 @@
  *
  * Keys here are plain: moto's own check re-encodes an already encoded URL
  * and refuses correctly signed requests for keys with + = % or non-ASCII and
- * for prefix=dir/ (DESIGN.md, "Known limits of moto"); those inputs are
+ * for prefix=dir/ (README.md, "Known limits of moto"); those inputs are
  * proven against botocore, curl and aws-c-auth byte for byte in
  * test_real_signers.c instead.
  */
