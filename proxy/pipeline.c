@@ -1173,8 +1173,8 @@ static int filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_
     return 0;
 }
 
-/* Keys are forwarded so that no hop can reinterpret them (DESIGN.md,
- * Invariants): a hop that removes dot-segments (RFC 3986 5.2.4: load
+/* Keys are forwarded so that no hop can reinterpret them (README,
+ * "Security invariants"): a hop that removes dot-segments (RFC 3986 5.2.4: load
  * balancers, HTTP libraries) would turn the authorized key a/../b into b,
  * another object, so a segment that is exactly "." or ".." goes as %2E
  * per dot; S3 decodes it back to the same key. The signer's canonical URI

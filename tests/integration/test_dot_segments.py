@@ -8,8 +8,8 @@ the store sits a load balancer that normalizes paths (HAProxy's
 path as sent - the same removal HTTP libraries do). A raw /../ in the
 forwarded path would make it "denied/obj.txt": a write lands on, and a read
 returns, an object the policy denies. s3warden sends such segments as %2E,
-which no such hop touches and S3 decodes back to the same key (DESIGN.md,
-Invariants).
+which no such hop touches and S3 decodes back to the same key (README,
+"Security invariants").
 
 Not every normalizer can be made safe this way: nginx's proxy_pass with a
 URI part decodes the path (%2E and %2F alike) before it normalizes, so no
@@ -17,7 +17,7 @@ spelling of a key survives it; nginx without a URI part passes the path
 as sent (docs/config.md, `upstream`).
 
 moto runs with auth off: its signature check re-encodes an encoded path
-(DESIGN.md, "Known limits of moto"); test_rgw.py checks the %2E path
+(README, "Known limits of moto"); test_rgw.py checks the %2E path
 against RGW's strict SigV4 (the odd-keys matrix).
 """
 import os
