@@ -2,6 +2,7 @@
 """soak.py - s3warden under mixed traffic for a long time: memory, errors, audit.
 
     python3 tests/soak/soak.py --binary build/proxy/s3warden --minutes 30 [--workers 12]
+    (--only put_denied_big,get_small: just those ops; --keep DIR: keep the logs; --help)
 
 Starts moto_server (auth on) and s3warden in front of it (tests/integration/
 s3w_it.py), on 127.0.0.1 only, then runs WORKERS client threads until the time
@@ -97,6 +98,9 @@ def parse_args():
                    help="per worker, a bound besides time")
     p.add_argument("--timeout", type=float, default=30.0, help="client socket timeout (s)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--only", metavar="OP,OP",
+                   help="run only these ops (same weights among them): to find which "
+                        "traffic a failure or a growth follows")
     p.add_argument("--keep", metavar="DIR",
                    help="copy s3warden's config, log and audit log here at the end")
     a = p.parse_args()
@@ -166,6 +170,9 @@ OPS = {
 }
 VANISH = ("vanish_put", "vanish_get")
 FAIL_CLASSES = ("unexpected", "no_answer", "timeout", "cut")
+ONLY = set(ARGS.only.split(",")) if ARGS.only else set()
+if ONLY - set(OPS):
+    sys.exit(f"soak: unknown op(s) {sorted(ONLY - set(OPS))}; ops: {', '.join(OPS)}")
 
 
 class Req:
@@ -194,7 +201,7 @@ class Worker(threading.Thread):
         self.conn = None
         self.prev_op = None
         self.n = 0
-        self.ops = list(OPS)
+        self.ops = [o for o in OPS if not ONLY or o in ONLY]
         self.weights = [OPS[o][0] for o in self.ops]
         self.crash = None
 
@@ -539,7 +546,8 @@ def fmt_t(sec):
 
 def main():
     t_setup = time.time()
-    print(f"soak: {ARGS.minutes:g} min, {ARGS.workers} workers, binary {it.BIN}", flush=True)
+    print(f"soak: {ARGS.minutes:g} min, {ARGS.workers} workers, binary {it.BIN}"
+          + (f", only {ARGS.only}" if ONLY else ""), flush=True)
     up = it.Moto(auth=True, buckets=[BUCKET]).start()
     s3 = up.s3()
     for i, b in enumerate(SMALL):
