@@ -65,6 +65,11 @@ vanish_get by count per worker-owned key.
 Memory: VmRSS (and open fds) of s3warden from /proc/PID/status every
 --sample-seconds (30); the verdict compares the first sample at or after the
 warm-up (60 s) with the last one taken before traffic stops: within 5 %.
+To tell allocator growth from a leak when it fails: rerun with
+MALLOC_MMAP_THRESHOLD_=65536 in the environment (s3warden inherits it; glibc
+then keeps serving large buffers from mmap instead of growing its heaps), and
+against an ASan build (-Db_sanitize=address): LeakSanitizer reports at the
+graceful exit, in the log --keep saves.
 
 At the end s3warden gets SIGTERM and must exit 0; the uploads that vanished
 must not exist upstream. Exit status 0 only when every verdict passes.
