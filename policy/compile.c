@@ -1133,6 +1133,18 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
     if (cn) {
         snprintf(p, sizeof(p), "%s.Condition", c->base);
         compile_condition(c, cn, p, st);
+        /* Does a condition narrow the statement to named principal ARNs?
+         * Only a plain positive test does: a negated, IfExists or
+         * ForAllValues one also holds when the key is absent. */
+        for (size_t i = 0; i < st->nconds; i++) {
+            const struct cond *cd = &st->conds[i];
+            if (cd->negated || cd->if_exists || cd->set != SET_NONE ||
+                (cd->family != FAM_STRING && cd->family != FAM_ARN))
+                continue;
+            for (size_t k = 0; k < cd->nkeys; k++)
+                if (s3w_slice_eq_nocase(cd->keys[k].key, S3W_SLICE_LIT("aws:PrincipalArn")))
+                    st->principal_arn_cond = true;
+        }
     }
     if (c->s3only)
         check_applies(c, st);
