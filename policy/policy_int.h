@@ -98,6 +98,8 @@ enum prin_kind {
     PRIN_SERVICE,      /* {"Service": ...}: never one of our callers */
     PRIN_FEDERATED,    /* {"Federated": ...}: identity provider */
     PRIN_CANONICAL,    /* {"CanonicalUser": 64 hex} */
+    PRIN_CLOUDFRONT_OAI, /* arn:aws:iam::cloudfront:user/CloudFront Origin
+                            Access Identity ID: never one of our callers */
 };
 
 struct prin_entry {
