@@ -226,7 +226,14 @@ async function runOurs(inp) {
 async function runOracle(caller, inp) {
   const req = JSON.parse(JSON.stringify(inp.request))
   delete req.principalId
-  if (caller.type === 'anonymous') req.principal = anonymousPrincipal
+  if (caller.type === 'anonymous') {
+    req.principal = anonymousPrincipal
+    // s3warden sets these for an unsigned request (policy/eval.c,
+    // IAM-SEMANTICS.md 6: aws:PrincipalAccount is "anonymous" [KEYS]); the
+    // simulator sets none: it is given the same values
+    req.contextVariables = { 'aws:PrincipalAccount': 'anonymous', 'aws:userid': 'anonymous',
+      'aws:PrincipalType': 'Anonymous', ...req.contextVariables }
+  }
   // The account root user has full access [EL]; the simulator gives it none
   // of its own, so it gets the equivalent identity policy (class
   // root-full-access in known-classes.mjs).

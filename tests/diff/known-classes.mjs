@@ -38,12 +38,35 @@ export const CLASSES = {
     decides: '"If you do not pass a policy to this operation, ... the resulting federated user session has no permissions" (only a resource policy that names the federated user grants) - STS API Reference, GetFederationToken, https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html; IAM-SEMANTICS.md 1.1 step 7',
     match: (inp, caller, ours, theirs) => caller.type === 'federated' && !inp.sessionPolicy && isDeny(ours) && theirs.result === 'Allowed',
   },
-  'epoch-time-with-date-operators': {
+  'epoch-time-in-date-operators': {
     kind: 'aws-docs',
-    title: 'aws:EpochTime compared with a Date operator: the simulator does not read the epoch value as a date',
-    decides: '"aws:EpochTime ... This key is compatible with date condition operators or numeric condition operators" - IAM User Guide, AWS global condition context keys, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-epochtime',
+    title: 'epoch time in a Date comparison (the key aws:EpochTime, or an epoch value in the policy): the simulator does not read it as a date',
+    decides: 'Date condition operators: "You must specify date/time values with one of the W3C implementations of the ISO 8601 date formats or in epoch (UNIX) time" - IAM User Guide, Condition operators, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date; aws:EpochTime "is compatible with date condition operators or numeric condition operators" - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-epochtime',
     match: (inp) => allStatements(inp).some(({ s }) => Object.entries(s.Condition || {}).some(([op, keys]) =>
-      /Date/.test(op) && Object.keys(keys).some((k) => k.toLowerCase() === 'aws:epochtime'))),
+      /Date/.test(op) && Object.entries(keys).some(([k, v]) => k.toLowerCase() === 'aws:epochtime' || list(v).some((x) => /^\d+$/.test(String(x)))))),
+  },
+  'ip-prefix-zero': {
+    kind: 'aws-docs',
+    title: 'a /0 CIDR (0.0.0.0/0, ::/0) covers every address; the simulator matches no address with it',
+    decides: 'IP address operators take "the standard CIDR format (for example, 203.0.113.0/24 or 2001:DB8:1234:5678::/64)" - IAM User Guide, Condition operators, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IPAddress; a /0 prefix fixes no bit, so it holds every address (RFC 4632 section 3.1)',
+    match: (inp) => allStatements(inp).some(({ s }) => Object.entries(s.Condition || {}).some(([op, keys]) =>
+      /IpAddress/.test(op) && Object.values(keys).some((v) => list(v).some((x) => /\/0$/.test(String(x)))))),
+  },
+  'session-arn-grant-not-limited-by-session-policy': {
+    kind: 'aws-docs',
+    title: 'a bucket policy naming the session\'s own ARN (assumed-role or federated-user) is not limited by the session policy; the simulator limits it',
+    decides: '"A resource-based policy can specify the ARN of the user or role as a principal. ... [if it] specifies the ARN of the session as a principal ... the permissions of the session are the union of the resource-based policy and the intersection of the identity-based policy and the session policy" - IAM User Guide, Session policies, https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session (IAM-SEMANTICS.md 1.3, 1.4)',
+    match: (inp, caller, ours, theirs) => ['session', 'federated'].includes(caller.type) && inp.sessionPolicy &&
+      ours.result === 'Allowed' && theirs.result === 'ImplicitlyDenied' &&
+      stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Allow' && s.Principal && list(s.Principal.AWS).includes(caller.arn)),
+  },
+  'notprincipal-session-needs-role-and-account': {
+    kind: 'denies',
+    title: 'Deny + NotPrincipal exempts a role session only when it lists the session, its role and the account; the simulator exempts on the session ARN alone',
+    decides: 'AWS\'s example lists all three and says it "works as intended"; whether fewer suffice is UNCONFIRMED (IAM-SEMANTICS.md 3, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html); s3warden denies - eval.c notprincipal_exempts, seeds.json seed 002 cases',
+    match: (inp, caller, ours, theirs) => caller.type === 'session' && ours.result === 'ExplicitlyDenied' &&
+      stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Deny' && s.NotPrincipal && list(s.NotPrincipal.AWS).includes(caller.arn) &&
+        !(list(s.NotPrincipal.AWS).includes(caller.role) && list(s.NotPrincipal.AWS).some((a) => a === caller.acct || a === `arn:aws:iam::${caller.acct}:root`))),
   },
   'ifexists-with-set-operator-key-absent': {
     kind: 'aws-docs',
