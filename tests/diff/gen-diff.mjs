@@ -115,6 +115,7 @@ const FAMILIES = {
       `arn:aws:iam::${A}:root`, `arn:aws:iam::${X}:*`, 'arn:aws:iam::*:user/${aws:username}'] } },
   Null: { ops: ['Null'], keys: { 'aws:MultiFactorAuthAge': ['true', 'false'], 'aws:username': ['true', 'false'],
     'aws:PrincipalTag/team': ['true', 'false'], 'aws:Referer': ['true', 'false'], 's3:RequestObjectTagKeys': ['true', 'false'] } },
+  Binary: { ops: ['BinaryEquals'], keys: { 'aws:Referer': ['aHR0cDovL3d3dy5leGFtcGxlLmNvbS9wYWdl', 'aHR0cDovL2V2aWwudGVzdC94'] } },
   Set: { ops: ['ForAnyValue:StringEquals', 'ForAllValues:StringEquals', 'ForAnyValue:StringLike', 'ForAllValues:StringLike',
     'ForAnyValue:StringNotEquals', 'ForAllValues:StringNotEquals', 'ForAllValues:StringNotLike', 'ForAnyValue:StringEqualsIgnoreCase'],
     keys: { 's3:RequestObjectTagKeys': ['env', 'team', 'cost*', 'Env', 'owner'] } },

@@ -120,6 +120,16 @@ export const CLASSES = {
     match: (inp, caller, ours, theirs) => ['session', 'federated'].includes(caller.type) && isDeny(ours) && theirs.result === 'Allowed' &&
       stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Allow' && starPrincipal(s)),
   },
+  'binary-operator-on-a-value-that-is-not-base64': {
+    kind: 'denies',
+    title: 'BinaryEquals on a request value that is not base-64: s3warden cannot compare it and takes the reading that denies (the Deny applies, the Allow does not)',
+    decides: 'BinaryEquals "compares the value of the specified key byte for byte against a base-64 encoded representation of the binary value in the policy" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_BinaryEquals); no S3 key is binary and AWS does not say what a text value means there; s3warden reads context values for Binary as base-64 (as the IAM policy simulator API does) and an unreadable one as indeterminate - condition.c cond_eval',
+    match: (inp) => allStatements(inp).some(({ s }) => Object.entries(s.Condition || {}).some(([op, keys]) =>
+      /^Binary/.test(op) && Object.keys(keys).some((k) => {
+        const e = Object.entries(inp.request.contextVariables).find(([ck]) => ck.toLowerCase() === k.toLowerCase())
+        return e && list(e[1]).some((v) => !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0)
+      }))),
+  },
   'wildcard-in-request-resource': {
     kind: 'harness',
     title: 'an object key holding * or ? (the ${*} and ${?} escapes need one): the simulator reads the request resource as a pattern',
