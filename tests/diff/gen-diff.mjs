@@ -54,7 +54,8 @@ const ACTIONS = {
   's3:GetObject': 'object', 's3:PutObject': 'object', 's3:DeleteObject': 'object',
   's3:ListBucket': 'bucket', 's3:GetBucketTagging': 'bucket',
 }
-const OBJECTS = ['bkt/k', 'bkt/home/alice/x', 'bkt/home/bob/x', 'bkt/public/p', 'bkt/a*b', 'bkt/a?b', 'bkt/a$b', 'bkt/axb']
+const OBJECTS = ['bkt/k', 'bkt/home/alice/x', 'bkt/home/bob/x', 'bkt/public/p', 'bkt/a*b', 'bkt/a?b', 'bkt/a$b', 'bkt/axb',
+  'bkt/home/AIDAALICE00000000001/x', `bkt/${A}/x`, 'bkt/User/x', 'bkt/blue/x']
 const principalArns = () => [`arn:aws:iam::${A}:user/alice`, `arn:aws:iam::${X}:user/bob`,
   `arn:aws:iam::${A}:role/R1`, `arn:aws:iam::${X}:role/R2`, `arn:aws:sts::${A}:assumed-role/R1/s1`,
   `arn:aws:sts::${X}:assumed-role/R2/s2`, `arn:aws:sts::${A}:federated-user/fred`,
@@ -72,7 +73,9 @@ function genResource(identitySide) {
   const shapes = ['*', 'arn:aws:s3:::bkt', 'arn:aws:s3:::bkt/*', 'arn:aws:s3:::bkt/k', 'arn:aws:s3:::bk?',
     'arn:aws:s3:::bkt/home/${aws:username}/*', "arn:aws:s3:::bkt/home/${aws:username, 'alice'}/*",
     'arn:aws:s3:::bkt/a${*}b', 'arn:aws:s3:::bkt/a${?}b', 'arn:aws:s3:::bkt/a${$}b', 'arn:aws:s3:::bkt/a?b',
-    'arn:aws:s3:::bkt/public/*', 'arn:aws:s3:::*/k', 'arn:aws:s3:::bkt/${aws:PrincipalTag/team}/*']
+    'arn:aws:s3:::bkt/public/*', 'arn:aws:s3:::*/k', 'arn:aws:s3:::bkt/${aws:PrincipalTag/team}/*',
+    'arn:aws:s3:::bkt/home/${aws:userid}/*', 'arn:aws:s3:::bkt/${aws:PrincipalAccount}/*',
+    "arn:aws:s3:::bkt/${aws:PrincipalTag/team, 'public'}/*", 'arn:aws:s3:::bkt/${aws:PrincipalType}/*']
   const v = some(shapes, 2)
   return chance(0.12) ? { NotResource: one(v) } : { Resource: one(v) }
 }
@@ -101,8 +104,13 @@ const FAMILIES = {
       'aws:userid': ['AROAROLEONE000000001:*', 'AIDAALICE00000000001', `${A}:fred`, 'AROAROLEONE000000001:s1', '*:s?'],
       'aws:username': ['alice', 'bob', '${aws:PrincipalTag/team}', "${aws:PrincipalTag/team, 'alice'}"],
       'aws:PrincipalAccount': [A, X, 'anonymous'],
-      'aws:PrincipalType': ['User', 'AssumedRole', 'Account', 'FederatedUser', 'Anonymous'],
-      's3:prefix': ['home/${aws:username}/', 'home/${aws:username}/*', 'home/', 'public/*', '${*}', '${$}x'],
+      'aws:PrincipalType': ['User', 'AssumedRole', 'Account', 'FederatedUser', 'Anonymous', '${aws:PrincipalType}'],
+      'aws:PrincipalArn': ['arn:aws:iam::${aws:PrincipalAccount}:*', 'arn:aws:*:*:${aws:PrincipalAccount}:user/${aws:username}', "${aws:PrincipalTag/arn, 'none'}"],
+      'aws:SourceIp': ['${aws:SourceIp}', '192.0.2.*'],
+      'aws:CurrentTime': ['${aws:CurrentTime}', '2024-06-01T*'],
+      'aws:SecureTransport': ['${aws:SecureTransport}', "${aws:Referer, 'true'}"],
+      's3:prefix': ['home/${aws:username}/', 'home/${aws:username}/*', 'home/', 'public/*', '${*}', '${$}x', '${?}x',
+        'home/${aws:userid}/*', "home/${aws:username, 'alice'}/"],
       's3:x-amz-acl': ['bucket-owner-full-control', 'public-read', 'private'] } },
   Numeric: { ops: ['NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals'],
     keys: { 'aws:MultiFactorAuthAge': ['3600', '300', '0', '86400'], 's3:max-keys': ['10', '100', '1000', '1.5'] } },
@@ -180,7 +188,8 @@ function genContext(c, action) {
     if (c.type === 'session' || c.type === 'federated') cv['aws:TokenIssueTime'] = pick(['2024-06-01T00:00:00Z', '2020-01-01T00:00:00Z'])
   }
   if (action === 's3:ListBucket') {
-    if (chance(0.7)) cv['s3:prefix'] = pick(['home/alice/', 'home/bob/', 'public/x', '*', '$x', 'home/'])
+    if (chance(0.7)) cv['s3:prefix'] = pick(['home/alice/', 'home/bob/', 'public/x', '*', '$x', '?x', 'home/',
+      'home/AIDAALICE00000000001/x'])
     if (chance(0.5)) cv['s3:max-keys'] = pick(['10', '100', '1000'])
   }
   if (action === 's3:PutObject') {

@@ -130,6 +130,27 @@ export const CLASSES = {
         return e && list(e[1]).some((v) => !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0)
       }))),
   },
+  'resource-case-in-a-deny': {
+    kind: 'denies',
+    title: 'a Deny\'s Resource matches case-insensitively (an Allow\'s case-sensitively; under NotResource the other way round); the simulator is case-sensitive both ways',
+    decides: 'Whether Resource matching is case-sensitive is UNCONFIRMED (IAM-SEMANTICS.md 4.2; no statement in the IAM User Guide); s3warden takes the reading that denies either way - eval.c resource_matches, test_eval test_notresource_case_denies',
+    match: (inp, caller, ours, theirs) => ours.result === 'ExplicitlyDenied' && allStatements(inp).some(({ s }) =>
+      s.Effect === 'Deny' && (s.Resource || s.NotResource) &&
+      (/[A-Z]/.test(inp.request.resource.resource) || list(s.Resource || s.NotResource).some((r) => /[A-Z]/.test(r.split(':::')[1] || '')) ||
+       Object.values(inp.request.contextVariables).some((v) => list(v).some((x) => /[A-Z]/.test(x))))),
+  },
+  'not-ip-address-across-families': {
+    kind: 'aws-docs',
+    title: 'NotIpAddress with an IPv4 range and an IPv6 caller (or the reverse): the address is not in the range, so it matches; the simulator does not match',
+    decides: 'NotIpAddress: "Negated matching for IP address or range" - IAM User Guide, Condition operators, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IPAddress; AWS\'s own IPv4+IPv6 example (S3 User Guide, bucket policy examples, "Allowing IPv4 and IPv6 addresses") lists both families in one NotIpAddress for this reason',
+    match: (inp) => {
+      const ip = list(inp.request.contextVariables['aws:SourceIp'])[0]
+      if (!ip) return false
+      const v6 = ip.includes(':')
+      return allStatements(inp).some(({ s }) => Object.entries(s.Condition || {}).some(([op, keys]) =>
+        /^NotIpAddress/.test(op) && Object.values(keys).some((v) => list(v).some((x) => String(x).includes(':') !== v6))))
+    },
+  },
   'wildcard-in-request-resource': {
     kind: 'harness',
     title: 'an object key holding * or ? (the ${*} and ${?} escapes need one): the simulator reads the request resource as a pattern',
