@@ -60,13 +60,19 @@ export const CLASSES = {
       ours.result === 'Allowed' && theirs.result === 'ImplicitlyDenied' &&
       stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Allow' && s.Principal && list(s.Principal.AWS).includes(caller.arn)),
   },
-  'notprincipal-session-needs-role-and-account': {
+  'notprincipal-exemption-needs-every-level': {
     kind: 'denies',
-    title: 'Deny + NotPrincipal exempts a role session only when it lists the session, its role and the account; the simulator exempts on the session ARN alone',
-    decides: 'AWS\'s example lists all three and says it "works as intended"; whether fewer suffice is UNCONFIRMED (IAM-SEMANTICS.md 3, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html); s3warden denies - eval.c notprincipal_exempts, seeds.json seed 002 cases',
-    match: (inp, caller, ours, theirs) => caller.type === 'session' && ours.result === 'ExplicitlyDenied' &&
-      stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Deny' && s.NotPrincipal && list(s.NotPrincipal.AWS).includes(caller.arn) &&
-        !(list(s.NotPrincipal.AWS).includes(caller.role) && list(s.NotPrincipal.AWS).some((a) => a === caller.acct || a === `arn:aws:iam::${caller.acct}:root`))),
+    title: 'Deny + NotPrincipal exempts a caller only when it lists the caller\'s account and the caller itself (for a role session: the session, its role and the account); the simulator exempts on one entry',
+    decides: '"When you use NotPrincipal with Deny, you must also specify the account ARN of the not-denied principal" and AWS\'s session example lists the assumed-role ARN, the role ARN and the account (IAM User Guide, NotPrincipal, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html); whether fewer entries suffice for a session is UNCONFIRMED (IAM-SEMANTICS.md 3) and s3warden denies - eval.c notprincipal_exempts, seeds.json seed 002 cases',
+    match: (inp, caller, ours, theirs) => !['root', 'anonymous'].includes(caller.type) && ours.result === 'ExplicitlyDenied' &&
+      stmtsOf(inp.resourcePolicy).some((s) => {
+        if (s.Effect !== 'Deny' || !s.NotPrincipal) return false
+        const l = list(s.NotPrincipal.AWS)
+        const names = l.includes(caller.arn) || (caller.role && l.includes(caller.role))
+        const all = l.includes(caller.arn) && (!caller.role || l.includes(caller.role)) &&
+          l.some((a) => a === caller.acct || a === `arn:aws:iam::${caller.acct}:root`)
+        return names && !all
+      }),
   },
   'ifexists-with-set-operator-key-absent': {
     kind: 'aws-docs',
@@ -130,14 +136,19 @@ export const CLASSES = {
         return e && list(e[1]).some((v) => !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0)
       }))),
   },
-  'resource-case-in-a-deny': {
+  'resource-case-reading-that-denies': {
     kind: 'denies',
-    title: 'a Deny\'s Resource matches case-insensitively (an Allow\'s case-sensitively; under NotResource the other way round); the simulator is case-sensitive both ways',
+    title: 'resources match in the case that denies: a Deny\'s Resource and an Allow\'s NotResource case-insensitively (an Allow\'s Resource and a Deny\'s NotResource case-sensitively); the simulator is case-sensitive throughout',
     decides: 'Whether Resource matching is case-sensitive is UNCONFIRMED (IAM-SEMANTICS.md 4.2; no statement in the IAM User Guide); s3warden takes the reading that denies either way - eval.c resource_matches, test_eval test_notresource_case_denies',
-    match: (inp, caller, ours, theirs) => ours.result === 'ExplicitlyDenied' && allStatements(inp).some(({ s }) =>
-      s.Effect === 'Deny' && (s.Resource || s.NotResource) &&
-      (/[A-Z]/.test(inp.request.resource.resource) || list(s.Resource || s.NotResource).some((r) => /[A-Z]/.test(r.split(':::')[1] || '')) ||
-       Object.values(inp.request.contextVariables).some((v) => list(v).some((x) => /[A-Z]/.test(x))))),
+    match: (inp, caller, ours, theirs) => ours.result !== 'Allowed' && allStatements(inp).some(({ s }) =>
+      (s.Effect === 'Deny' ? (s.Resource || s.NotResource) : s.NotResource) &&
+      (/[A-Z]/.test(inp.request.resource.resource) || list(s.Resource || s.NotResource).some((r) => {
+        // upper case in the pattern's own text, or in the value of a variable it uses
+        const vars = [...r.matchAll(/\$\{([^},]+)[^}]*\}/g)].map((m) => m[1].trim().toLowerCase())
+        const text = r.replace(/\$\{[^}]*\}/g, '')
+        return /[A-Z]/.test(text.split(':::')[1] || '') || Object.entries(inp.request.contextVariables).some(([k, v]) =>
+          vars.includes(k.toLowerCase()) && list(v).some((x) => /[A-Z]/.test(x)))
+      }))),
   },
   'not-ip-address-across-families': {
     kind: 'aws-docs',
