@@ -36,6 +36,11 @@
 #define S3M_SYNTAX "Invalid policy syntax."
 #define S3M_SIZE "Policy exceeds the maximum allowed document size."
 #define S3M_NO_APPLY "Action does not apply to any resource(s) in statement"
+/* IAM's MalformedPolicyDocument text for a Sid that is not alphanumeric
+ * (IAM's grammar: Sid is [0-9A-Za-z]* in identity policies; S3 bucket
+ * policies take any string, spaces included). */
+#define IAMM_SID "Statement IDs (SID) must be alpha-numeric. Check that your input " \
+                 "satisfies the regular expression [0-9A-Za-z]*"
 
 struct cctx {
     struct policy *p;
@@ -106,6 +111,31 @@ static bool check_dups(struct cctx *c, const cJSON *obj, const char *path)
                 ok = false;
             }
     return ok;
+}
+
+/* In a Condition block (an operator repeated) or an operator's object (a key
+ * repeated) a repeat is documented practice: AWS's own S3 Storage Lens
+ * bucket policy example repeats "StringEquals". A JSON reader would keep one
+ * of the two, and which one varies; s3warden keeps and evaluates every
+ * entry - operators and keys AND, so all must match - and says so. Each
+ * repeated name is reported once. */
+static void warn_dups(struct cctx *c, const cJSON *obj, const char *path, const char *what)
+{
+    for (const cJSON *a = obj->child; a; a = a->next) {
+        bool seen_before = false;
+        for (const cJSON *z = obj->child; z != a && !seen_before; z = z->next)
+            seen_before = z->string && a->string && strcmp(z->string, a->string) == 0;
+        if (seen_before || !a->string)
+            continue;
+        size_t n = 1;
+        for (const cJSON *b = a->next; b; b = b->next)
+            n += b->string && strcmp(a->string, b->string) == 0;
+        if (n > 1)
+            diag(c, POLICY_SEV_WARNING, NULL,
+                 "%s: %s \"%.64s\" appears %zu times; every entry is evaluated and all must "
+                 "match (a JSON reader that keeps only one would decide differently)", path, what,
+                 a->string, n);
+    }
 }
 
 /* Calls fn for a string or an array of strings; reports other shapes. */
@@ -218,6 +248,42 @@ static bool add_prin(struct cctx *c, struct prin_acc *acc, uint8_t kind, struct 
     return true;
 }
 
+/* Principals that can never be the caller of a request through s3warden:
+ * AWS services and CloudFront origin access identities reach S3 directly.
+ * Their statements load (AWS's own examples use them) and never apply; in a
+ * bucket policy that is worth a warning, since the statement does nothing
+ * here. Trust policies (any_service) name services routinely: no warning. */
+static void warn_never_caller(struct cctx *c, const char *path, const char *what,
+                              struct s3w_slice v)
+{
+    if (c->s3only)
+        diag(c, POLICY_SEV_WARNING, NULL,
+             "%s: %s \"%.*s\" reaches S3 directly, so no caller of s3warden can ever match it; "
+             "this entry never applies here", path, what, (int)(v.len > 160 ? 160 : v.len),
+             v.ptr);
+}
+
+/* arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL
+ * (S3 User Guide bucket policy examples, CloudFront developer guide). */
+static bool prin_cloudfront_oai(struct cctx *c, struct prin_acc *acc, struct s3w_slice v,
+                                struct s3w_slice res, const char *path)
+{
+    static const char pre[] = "user/CloudFront Origin Access Identity ";
+    size_t pl = sizeof(pre) - 1;
+    bool ok = res.len > pl && memcmp(res.ptr, pre, pl) == 0;
+    for (size_t i = pl; ok && i < res.len; i++)
+        ok = (res.ptr[i] >= 'A' && res.ptr[i] <= 'Z') || (res.ptr[i] >= '0' && res.ptr[i] <= '9');
+    if (!ok) {
+        diag(c, POLICY_SEV_ERROR, S3M_PRINCIPAL,
+             "%s: not a CloudFront origin access identity (arn:aws:iam::cloudfront:user/"
+             "CloudFront Origin Access Identity ID): \"%.*s\"", path,
+             (int)(v.len > 160 ? 160 : v.len), v.ptr);
+        return false;
+    }
+    warn_never_caller(c, path, "CloudFront origin access identity", v);
+    return add_prin(c, acc, PRIN_CLOUDFRONT_OAI, v, S3W_SLICE_NULL);
+}
+
 static bool prin_aws(struct cctx *c, const cJSON *j, const char *path, void *arg)
 {
     struct prin_acc *acc = arg;
@@ -252,6 +318,9 @@ static bool prin_aws(struct cctx *c, const cJSON *j, const char *path, void *arg
              (int)(v.len > 160 ? 160 : v.len), v.ptr);
         return false;
     }
+    if (s3w_slice_eq_cstr(part[1], "aws") && s3w_slice_eq_cstr(part[2], "iam") &&
+        part[3].len == 0 && s3w_slice_eq_cstr(part[4], "cloudfront"))
+        return prin_cloudfront_oai(c, acc, v, part[5], path);
     bool part_ok = s3w_slice_eq_cstr(part[1], "aws") || s3w_slice_eq_cstr(part[1], "aws-cn") ||
                    s3w_slice_eq_cstr(part[1], "aws-us-gov");
     if (!part_ok || part[3].len != 0 || !all_digits(part[4], 12)) {
@@ -299,6 +368,7 @@ static bool prin_service(struct cctx *c, const cJSON *j, const char *path, void 
              (int)(v.len > 160 ? 160 : v.len), v.ptr);
         return false;
     }
+    warn_never_caller(c, path, "service principal", v);
     return add_prin(c, arg, PRIN_SERVICE, v, S3W_SLICE_NULL);
 }
 
@@ -817,7 +887,8 @@ static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, 
         diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s: must be an object", path);
         return false;
     }
-    bool ok = check_dups(c, v, path);
+    bool ok = true;
+    warn_dups(c, v, path, "condition operator");
     size_t n = (size_t)cJSON_GetArraySize(v);
     struct cond *conds = arena_alloc(&c->p->arena, (n ? n : 1) * sizeof(*conds));
     if (!conds)
@@ -844,7 +915,7 @@ static bool compile_condition(struct cctx *c, const cJSON *v, const char *path, 
             ok = false;
             continue;
         }
-        ok = check_dups(c, op, p) && ok;
+        warn_dups(c, op, p, "condition key");
         size_t nk = (size_t)cJSON_GetArraySize(op);
         struct cond_key *keys = arena_alloc(&c->p->arena, nk * sizeof(*keys));
         if (!keys)
@@ -1037,6 +1108,17 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
             diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s.Sid: must be a string", c->base);
         else if (sid->valuestring[0])
             st->sid = arena_strdup(&c->p->arena, sid->valuestring, strlen(sid->valuestring));
+        /* IAM stores identity and boundary policies and refuses any Sid
+         * that is not letters and digits; S3 takes any string */
+        if (cJSON_IsString(sid) &&
+            (c->p->kind == POLICY_KIND_IDENTITY || c->p->kind == POLICY_KIND_BOUNDARY)) {
+            bool alnum = true;
+            for (const char *q = sid->valuestring; alnum && *q; q++)
+                alnum = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                        (*q >= '0' && *q <= '9');
+            if (!alnum)
+                diag(c, POLICY_SEV_ERROR, IAMM_SID, "%s.Sid: %s", c->base, IAMM_SID);
+        }
     }
 
     /* Effect */
@@ -1134,6 +1216,18 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
     if (cn) {
         snprintf(p, sizeof(p), "%s.Condition", c->base);
         compile_condition(c, cn, p, st);
+        /* Does a condition narrow the statement to named principal ARNs?
+         * Only a plain positive test does: a negated, IfExists or
+         * ForAllValues one also holds when the key is absent. */
+        for (size_t i = 0; i < st->nconds; i++) {
+            const struct cond *cd = &st->conds[i];
+            if (cd->negated || cd->if_exists || cd->set != SET_NONE ||
+                (cd->family != FAM_STRING && cd->family != FAM_ARN))
+                continue;
+            for (size_t k = 0; k < cd->nkeys; k++)
+                if (s3w_slice_eq_nocase(cd->keys[k].key, S3W_SLICE_LIT("aws:PrincipalArn")))
+                    st->principal_arn_cond = true;
+        }
     }
     if (c->s3only)
         check_applies(c, st);

@@ -88,16 +88,21 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
 
 /* ---- principal matching ---------------------------------------------------- */
 static enum grant_kind entry_grant(const struct prin_entry *e, const struct policy_principal *p,
-                                   bool deny)
+                                   const struct stmt *s)
 {
     bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
     switch (e->kind) {
     case PRIN_ANY:
-        return GRANT_DIRECT;
     case PRIN_AWS_ANY:
-        /* Whether {"AWS":"*"} covers unsigned S3 requests is UNCONFIRMED
-         * (§2): it does in a Deny, it does not in an Allow. */
-        return anon ? (deny ? GRANT_DIRECT : GRANT_NONE) : GRANT_DIRECT;
+        /* "For anonymous users, these two methods are equivalent" [S3-PRIN]:
+         * {"AWS":"*"} admits unsigned requests exactly as "*" does.
+         * AWS documents that a grant naming the session ARN is not limited
+         * by the session policy and one naming the role is; it says nothing
+         * of "*" (§1.3, §1.4). We take the reading that denies: a "*" Allow
+         * reaches a session only through its session policy - unless the
+         * statement narrows it with aws:PrincipalArn, the one "*" form AWS
+         * documents as not limited [PRIN "IAM role principals"]. */
+        return s->principal_arn_cond ? GRANT_DIRECT : GRANT_ANY;
     case PRIN_ACCOUNT:
         return !anon && s3w_slice_eq(e->account, p->account) ? GRANT_ACCOUNT : GRANT_NONE;
     case PRIN_USER:
@@ -175,8 +180,9 @@ static bool notprincipal_exempts(const struct stmt *s, const struct policy_princ
                             p->type == POLICY_PRINCIPAL_ROLE_SESSION ||
                             p->type == POLICY_PRINCIPAL_FEDERATED))
         return false;
+    /* "*" and {"AWS":"*"} are equivalent for anonymous callers [S3-PRIN] */
     for (size_t i = 0; i < s->nprins; i++)
-        if (s->prins[i].kind == PRIN_ANY || (s->prins[i].kind == PRIN_AWS_ANY && !anon))
+        if (s->prins[i].kind == PRIN_ANY || s->prins[i].kind == PRIN_AWS_ANY)
             return true;
     if (anon)
         return false;
@@ -208,7 +214,7 @@ static enum grant_kind principal_grant(const struct stmt *s, const struct policy
     if (s->prin_mode == PM_PRINCIPAL) {
         enum grant_kind best = GRANT_NONE;
         for (size_t i = 0; i < s->nprins && best != GRANT_DIRECT; i++) {
-            enum grant_kind g = entry_grant(&s->prins[i], p, s->deny);
+            enum grant_kind g = entry_grant(&s->prins[i], p, s);
             if (g > best)
                 best = g;
         }
@@ -222,7 +228,7 @@ static enum grant_kind principal_grant(const struct stmt *s, const struct policy
     if (p->type == POLICY_PRINCIPAL_ANONYMOUS)
         return GRANT_NONE;
     for (size_t i = 0; i < s->nprins; i++)
-        if (entry_grant(&s->prins[i], p, false) != GRANT_NONE)
+        if (entry_grant(&s->prins[i], p, s) != GRANT_NONE)
             return GRANT_NONE;
     return GRANT_ACCOUNT;
 }
@@ -416,9 +422,10 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
         finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_GUARDRAIL, NULL);
         return POLICY_OK;
     }
-    /* Anonymous: only a resource policy naming everyone can allow. */
+    /* Anonymous: only a resource policy naming everyone can allow
+     * (GRANT_ANY; no session policy limits an unsigned caller). */
     if (anon) {
-        if (rbp.grant == GRANT_DIRECT)
+        if (rbp.grant >= GRANT_ANY)
             finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
         else
             finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
@@ -434,14 +441,17 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
     if (same_account) {
         /* §1.2/§1.3: union; what the resource policy named decides which
          * implicit denies still cut its Allow. */
-        if (rbp.grant == GRANT_DIRECT ||
+        if (rbp.grant == GRANT_DIRECT || (rbp.grant == GRANT_ANY && ses_ok) ||
             (rbp.grant == GRANT_ROLE && bnd_ok && ses_ok) || identity_side) {
             finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
             return POLICY_OK;
         }
-        /* the bucket policy granted the role: blame what cut the grant */
+        /* the bucket policy granted the role or everyone: blame what cut
+         * the grant */
         if (rbp.grant == GRANT_ROLE)
             id_src = !bnd_ok ? POLICY_SRC_BOUNDARY : POLICY_SRC_SESSION;
+        else if (rbp.grant == GRANT_ANY)
+            id_src = POLICY_SRC_SESSION;
         finish(res, POLICY_IMPLICIT_DENY, id_src, NULL);
         return POLICY_OK;
     }

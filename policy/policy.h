@@ -73,7 +73,9 @@ struct policy_diag {
     char text[POLICY_DIAG_TEXT_MAX];
     /* The MalformedPolicy message S3's PutBucketPolicy would return for this
      * problem (IAM-SEMANTICS.md §7.2), e.g. "Invalid principal in policy";
-     * a static string, never NULL for errors, NULL for warnings. */
+     * where IAM, not S3, refuses the document (a non-alphanumeric Sid in an
+     * identity or boundary policy) IAM's MalformedPolicyDocument text.
+     * A static string, never NULL for errors, NULL for warnings. */
     const char *s3_message;
 };
 

@@ -98,6 +98,8 @@ enum prin_kind {
     PRIN_SERVICE,      /* {"Service": ...}: never one of our callers */
     PRIN_FEDERATED,    /* {"Federated": ...}: identity provider */
     PRIN_CANONICAL,    /* {"CanonicalUser": 64 hex} */
+    PRIN_CLOUDFRONT_OAI, /* arn:aws:iam::cloudfront:user/CloudFront Origin
+                            Access Identity ID: never one of our callers */
 };
 
 struct prin_entry {
@@ -113,7 +115,8 @@ enum grant_kind {
     GRANT_NONE = 0,
     GRANT_ACCOUNT, /* account principal: delegates, identity must grant */
     GRANT_ROLE,    /* role ARN/id: limited by boundary and session policy */
-    GRANT_DIRECT,  /* user, session, federated-user ARN, "*": stands alone */
+    GRANT_ANY,     /* "*" or {"AWS":"*"}: limited by the session policy */
+    GRANT_DIRECT,  /* user, session, federated-user ARN: stands alone */
 };
 
 /* ---- conditions -------------------------------------------------------- */
@@ -199,6 +202,9 @@ struct stmt {
     size_t nresources;
     const struct cond *conds;
     size_t nconds;
+    /* A positive condition on aws:PrincipalArn: a "*" grant so narrowed is
+     * not limited by the session policy (IAM-SEMANTICS.md §1.3). */
+    bool principal_arn_cond;
 };
 
 /* Action index: statements whose actions are all of the form

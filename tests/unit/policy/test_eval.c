@@ -347,6 +347,53 @@ static void test_notresource_case_denies(void **state)
     policy_free(q);
 }
 
+/* A Condition block that repeats an operator, or an operator that repeats a
+ * key (AWS's S3 Storage Lens example does the first), loads with a warning
+ * and every entry is evaluated: they AND. A reader keeping only the first
+ * or only the last entry would allow one of the two denied requests. */
+static void test_repeated_condition_entries(void **state)
+{
+    (void)state;
+    struct policy *ops = compile(
+        "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\","
+        "\"Action\":\"s3:GetObject\",\"Resource\":\"*\",\"Condition\":{"
+        "\"StringLike\":{\"aws:Referer\":\"http://*\"},"
+        "\"StringLike\":{\"aws:Referer\":\"*.com/*\"}}}}", POLICY_KIND_IDENTITY);
+    struct policy *keys = compile(
+        "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\","
+        "\"Action\":\"s3:GetObject\",\"Resource\":\"*\",\"Condition\":{"
+        "\"StringLike\":{\"aws:Referer\":\"http://*\",\"aws:Referer\":\"*.com/*\"}}}}",
+        POLICY_KIND_IDENTITY);
+    struct policy_principal u = { .type = POLICY_PRINCIPAL_USER,
+                                  .arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:user/u"),
+                                  .account = S3W_SLICE_LIT("111111111111") };
+    static const struct { const char *referer; enum policy_decision want; } cases[] = {
+        { "http://example.com/page", POLICY_ALLOWED },
+        { "https://example.com/page", POLICY_IMPLICIT_DENY }, /* fails the first entry */
+        { "http://example.org/page", POLICY_IMPLICIT_DENY },  /* fails the second */
+    };
+    static struct policy_context ctx;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            const struct policy *ids[] = { k ? keys : ops };
+            struct policy_set set = { .identity = ids, .nidentity = 1 };
+            policy_context_init(&ctx);
+            assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:Referer"),
+                                                s3w_slice_cstr(cases[i].referer)), 0);
+            struct policy_request rq = { &u, S3W_SLICE_LIT("s3:GetObject"),
+                                         S3W_SLICE_LIT("arn:aws:s3:::b/k"),
+                                         S3W_SLICE_LIT("111111111111"), &ctx };
+            struct policy_result res;
+            assert_int_equal(policy_evaluate(&set, &rq, &res), POLICY_OK);
+            if (res.decision != cases[i].want)
+                fprintf(stderr, "%s, %s: got %d\n", k ? "keys" : "operators", cases[i].referer,
+                        (int)res.decision);
+            assert_int_equal(res.decision, cases[i].want);
+        }
+    policy_free(ops);
+    policy_free(keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_deciding_cap_and_messages),
         cmocka_unit_test(test_bad_arguments_deny),
         cmocka_unit_test(test_unique_id_binding),
+        cmocka_unit_test(test_repeated_condition_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,10 @@ static enum policy_kind kind_of(const char *k, char *bucket, size_t cap)
         return POLICY_KIND_RESOURCE;
     if (!strncmp(k, "guardrail", 9))
         return POLICY_KIND_GUARDRAIL;
+    if (!strncmp(k, "boundary", 8))
+        return POLICY_KIND_BOUNDARY;
+    if (!strncmp(k, "session", 7))
+        return POLICY_KIND_SESSION;
     return POLICY_KIND_IDENTITY;
 }
 

@@ -4,7 +4,9 @@
 //   cp .../oracle-diff.mjs . && node oracle-diff.mjs .../seeds.json .../conditions.json
 // Every disagreement left is a case with a "note" saying why AWS wins (or why
 // the case is UNCONFIRMED and we deny). Session policies and guardrails are
-// skipped (the oracle has no session policies; its SCP model differs).
+// skipped here. Generated cases over the whole language, session policies
+// and guardrails included, are in tests/diff (run-diff.sh, in the unit
+// suite), with the known disagreements listed by class.
 import { runSimulation, anonymousPrincipal } from '@cloud-copilot/iam-simulate'
 import fs from 'fs'
 const files = process.argv.slice(2)
