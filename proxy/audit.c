@@ -33,7 +33,7 @@ struct audit {
     uint64_t dropped;               /* since the writer last logged it */
     _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
     atomic_bool blocked;            /* !audit_accepting() */
-    audit_writev_fn writev;
+    _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
     char *path; /* NULL = stdout */
     /* writer thread only (and audit_open before it starts) */
     int fd;
@@ -302,14 +302,13 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
 
 /* The writer thread owns fd, seekable, torn and resume; the rest is
  * guarded by mu, but for the atomics. */
-static int out_fd_init(struct audit *a, int fd)
+static void out_fd_init(struct audit *a, int fd)
 {
     struct stat st;
     a->fd = fd;
     a->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     a->torn = 0;
     a->resume = 0;
-    return 0;
 }
 
 /* A regular file that does not end in '\n' holds a partial line (a crash
@@ -351,8 +350,10 @@ static void cut_partial_tail(struct audit *a)
 
 static int open_out(struct audit *a)
 {
-    if (!a->path)
-        return out_fd_init(a, STDOUT_FILENO);
+    if (!a->path) {
+        out_fd_init(a, STDOUT_FILENO);
+        return 0;
+    }
     /* read too: cut_partial_tail looks at the last line */
     int fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
@@ -408,14 +409,18 @@ static int write_lines(struct audit *a, struct audit_line **lines, size_t n, siz
     int vn = (int)n;
     int err = 0;
     while (left > 0) {
-        ssize_t w = a->writev(a->fd, v, vn);
+        ssize_t w = atomic_load(&a->writev)(a->fd, v, vn);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* stdout may be a non-blocking pipe (a container runtime's) */
+            /* stdout may be a non-blocking pipe (a container runtime's);
+             * a reader that takes nothing for AUDIT_RETRY_MS is a failing
+             * output like a full disk (and audit_close cannot hang on it) */
             struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
-            if (poll(&pfd, 1, AUDIT_RETRY_MS) >= 0)
+            if (poll(&pfd, 1, AUDIT_RETRY_MS) > 0)
                 continue;
+            err = EAGAIN;
+            break;
         }
         if (w <= 0) {
             err = w < 0 ? errno : EIO;
@@ -455,7 +460,7 @@ static void set_state(struct audit *a, int err)
         proxy_log("ERROR", "audit: cannot write %s: %s; refusing new requests (503 SlowDown) "
                   "until it can", a->path ? a->path : "stdout", strerror(err));
     else if (!err && a->werr)
-        proxy_log("INFO", "audit: writing %s again; %zu records were waiting",
+        proxy_log("INFO", "audit: writing %s again; %zu records still to write",
                   a->path ? a->path : "stdout", a->count);
     a->werr = err;
     atomic_store(&a->blocked, err != 0 || a->count >= AUDIT_QUEUE_LINES);
@@ -550,7 +555,7 @@ struct audit *audit_open(const char *path, bool disabled)
         return NULL;
     a->fd = -1;
     a->disabled = disabled;
-    a->writev = writev;
+    atomic_init(&a->writev, writev);
     if (disabled)
         return a;
     if (path && strcmp(path, "-") != 0) {
@@ -586,7 +591,7 @@ struct audit *audit_open(const char *path, bool disabled)
 void audit_set_writev(struct audit *a, audit_writev_fn fn)
 {
     if (a)
-        a->writev = fn ? fn : writev;
+        atomic_store(&a->writev, fn ? fn : writev);
 }
 
 static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop)
