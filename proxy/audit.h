@@ -8,7 +8,7 @@
  *
  * Writing never blocks a worker loop: lines go into a queue that a writer
  * thread drains to the file (or stdout). No request is served without its
- * record (DESIGN.md, Invariants):
+ * record (README, "When the log cannot be written"):
  *  - a record never exceeds AUDIT_LINE_MAX: each field has a cap on its
  *    escaped length (audit.c), chosen so that all of them together fit; a
  *    value over its cap is cut on a character boundary (an escape stays

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""No request is served without its audit record (DESIGN.md, Invariants;
-README "Audit log"), with real clients through s3warden in front of moto:
+"""No request is served without its audit record (README "Audit log",
+"When the log cannot be written"), with real clients through s3warden in
+front of moto:
 
 - a 17,000-byte User-Agent (boto3's user_agent_extra): the request is
   served and its record is in the log, the value cut and listed in
