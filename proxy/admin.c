@@ -75,6 +75,13 @@ bool admin_ready(struct admin *a, struct s3w_buf *r)
         s3w_buf_printf(r, "upstream: ok (answered %.0fs ago)\n", age);
     }
 
+    /* no request is served without its record: while records cannot be
+     * written the pipeline refuses requests, so the replica is not ready */
+    char why[256];
+    bool audit_ok = audit_status(a->o.audit, why, sizeof(why));
+    s3w_buf_printf(r, "audit: %s\n", why);
+    ready &= audit_ok;
+
     if (atomic_load(&a->o.metrics->draining)) {
         s3w_buf_append_cstr(r, "shutdown: draining\n");
         ready = false;

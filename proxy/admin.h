@@ -7,7 +7,8 @@
  *   GET /healthz  200 "ok" while the process runs (also while draining)
  *   GET /readyz   200 when the config is loaded, the proxy's upstream
  *                 credentials are valid, the upstream answered within the
- *                 window and the server is not draining; 503 otherwise.
+ *                 window, the audit log is being written (audit.h) and
+ *                 the server is not draining; 503 otherwise.
  *                 The body names each check.
  *   GET /metrics  Prometheus text format (metrics.h)
  *

@@ -3,32 +3,43 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "proxy.h"
 
 struct audit_line {
+    struct audit_line *next;
     size_t len;
-    char *data;
+    char data[];
 };
 
 struct audit {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
-    struct audit_line q[AUDIT_QUEUE_LINES];
-    size_t head, count;
+    struct audit_line *head, *tail; /* oldest first; the writer pops */
+    size_t count;
     bool stop, reopen, disabled;
-    uint64_t dropped;
+    int werr;                       /* errno of the failing output; 0 = writing works */
+    uint64_t dropped;               /* since the writer last logged it */
     _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
+    atomic_bool blocked;            /* !audit_accepting() */
+    _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
     char *path; /* NULL = stdout */
+    /* writer thread only (and audit_open before it starts) */
     int fd;
+    bool seekable;  /* a regular file: a partial line can be cut */
+    size_t torn;    /* bytes of a partial line still to cut off the file's end */
+    size_t resume;  /* bytes of the oldest queued line already written */
 };
 
 /* ---- formatting -------------------------------------------------------------- */
@@ -61,52 +72,142 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return need;
 }
 
-int audit_json_escape(struct s3w_buf *out, struct s3w_slice s)
+/* Caps on each field's escaped value (bytes of the line). With the fixed
+ * part of a record (names, punctuation, numbers: under AUDIT_FIXED_MAX,
+ * measured by tests/unit/proxy/test_audit_limits.c) and the longest
+ * "truncated" list they stay under AUDIT_LINE_MAX, so every record fits.
+ * Each is generous for what the field legitimately holds: S3 keys are at
+ * most 1024 bytes, bucket names 63, IAM ARNs about 600, SDK user agents a
+ * few hundred; the caps bind only on hostile or broken input. */
+#define CAP_REQUEST_ID 64
+#define CAP_UP_REQUEST_ID 256
+#define CAP_SOURCE_IP 128
+#define CAP_USER_AGENT 2048
+#define CAP_ID_TYPE 32
+#define CAP_PRINCIPAL_ID 256
+#define CAP_ARN 1024
+#define CAP_ACCOUNT_ID 64
+#define CAP_ACCESS_KEY_ID 128
+#define CAP_ISSUER_ARN 1024
+#define CAP_SESSION_NAME 128
+#define CAP_EVENT_NAME 64
+#define CAP_BUCKET 256
+#define CAP_KEY 2048
+#define CAP_ACTION 64              /* each of at most AUDIT_MAX_AUTHZ */
+#define CAP_RESOURCES 4096         /* all resources together ... */
+#define CAP_RESOURCE (CAP_KEY + 320) /* ... and one: an ARN around a whole key */
+#define CAP_DECISION 64
+#define CAP_DECIDING 1024
+#define CAP_ERROR_CODE 128
+#define CAP_TLS 32
+#define AUDIT_FIXED_MAX 1024
+#define AUDIT_TRUNCATED_MAX 512
+_Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGENT +
+               CAP_ID_TYPE + CAP_PRINCIPAL_ID + CAP_ARN + CAP_ACCOUNT_ID +
+               CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
+               CAP_BUCKET + CAP_KEY + AUDIT_MAX_AUTHZ * CAP_ACTION + CAP_RESOURCES +
+               CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + AUDIT_FIXED_MAX +
+               AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
+               "the field caps must let every record fit AUDIT_LINE_MAX");
+
+int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool *truncated)
 {
     const unsigned char *p = (const unsigned char *)s.ptr;
-    size_t i = 0;
+    size_t i = 0, used = 0;
     while (i < s.len) {
         unsigned char c = p[i];
-        int rc;
+        char esc[8];
+        const void *piece = p + i;
+        size_t plen = 1, adv = 1;
         if (c == '"' || c == '\\') {
-            char e[2] = { '\\', (char)c };
-            rc = s3w_buf_append(out, e, 2);
-            i++;
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            piece = esc;
+            plen = 2;
         } else if (c < 0x20 || c == 0x7f) {
-            rc = s3w_buf_printf(out, "\\u%04x", c);
-            i++;
-        } else if (c < 0x80) {
-            rc = s3w_buf_append_char(out, (char)c);
-            i++;
-        } else {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            piece = esc;
+            plen = 6;
+        } else if (c >= 0x80) {
             size_t n = utf8_len(p + i, s.len - i);
             if (n == 0) {
-                rc = s3w_buf_append_cstr(out, "\\ufffd");
-                i++;
+                piece = "\\ufffd";
+                plen = 6;
             } else {
-                rc = s3w_buf_append(out, p + i, n);
-                i += n;
+                plen = adv = n;
             }
         }
+        if (plen > cap - used) {
+            /* cut before the whole character or escape: the value stays
+             * valid JSON and valid UTF-8 */
+            if (truncated)
+                *truncated = true;
+            return 0;
+        }
+        int rc = s3w_buf_append(out, piece, plen);
         if (rc != 0)
             return rc;
+        used += plen;
+        i += adv;
     }
     return 0;
 }
 
-static int jstr(struct s3w_buf *b, const char *name, struct s3w_slice v, bool comma)
+/* Names as they appear in "truncated" (the field's path in the record). */
+enum field {
+    F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
+    F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
+    F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
+    F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+    [F_REQUEST_ID] = "requestID",
+    [F_UP_REQUEST_ID] = "upstreamRequestID",
+    [F_SOURCE_IP] = "sourceIPAddress",
+    [F_USER_AGENT] = "userAgent",
+    [F_ID_TYPE] = "userIdentity.type",
+    [F_PRINCIPAL_ID] = "userIdentity.principalId",
+    [F_ARN] = "userIdentity.arn",
+    [F_ACCOUNT_ID] = "userIdentity.accountId",
+    [F_ACCESS_KEY_ID] = "userIdentity.accessKeyId",
+    [F_ISSUER_ARN] = "userIdentity.sessionContext.sessionIssuer.arn",
+    [F_SESSION_NAME] = "userIdentity.sessionContext.sessionName",
+    [F_EVENT_NAME] = "eventName",
+    [F_BUCKET] = "requestParameters.bucketName",
+    [F_KEY] = "requestParameters.key",
+    [F_ACTIONS] = "actions",
+    [F_RESOURCES] = "resources",
+    [F_DECISION] = "decision",
+    [F_DECIDING] = "decidingStatements",
+    [F_ERROR_CODE] = "errorCode",
+    [F_TLS] = "tls",
+};
+
+struct fmt {
+    struct s3w_buf *b;
+    uint32_t truncated; /* bit per enum field */
+};
+
+/* A string value (quoted, capped) or null for a NULL slice. */
+static int jval(struct fmt *f, struct s3w_slice v, size_t cap, enum field id)
 {
-    int rc = s3w_buf_printf(b, "%s\"%s\":", comma ? "," : "", name);
-    if (rc)
-        return rc;
     if (!v.ptr)
-        return s3w_buf_append_cstr(b, "null");
-    rc = s3w_buf_append_char(b, '"');
-    if (!rc)
-        rc = audit_json_escape(b, v);
-    if (!rc)
-        rc = s3w_buf_append_char(b, '"');
+        return s3w_buf_append_cstr(f->b, "null");
+    bool cut = false;
+    int rc = s3w_buf_append_char(f->b, '"');
+    rc = rc ?: audit_json_escape(f->b, v, cap, &cut);
+    rc = rc ?: s3w_buf_append_char(f->b, '"');
+    if (cut)
+        f->truncated |= 1u << id;
     return rc;
+}
+
+static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma, size_t cap,
+                enum field id)
+{
+    int rc = s3w_buf_printf(f->b, "%s\"%s\":", comma ? "," : "", name);
+    return rc ?: jval(f, v, cap, id);
 }
 
 int audit_format(const struct audit_record *r, struct s3w_buf *b)
@@ -118,48 +219,58 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
     snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)(r->time_ms % 1000));
+    struct fmt f = { b, 0 };
+    size_t nauthz = r->nauthz < AUDIT_MAX_AUTHZ ? r->nauthz : AUDIT_MAX_AUTHZ;
     int rc = s3w_buf_append_cstr(b, "{\"eventVersion\":\"1.0\"");
-    rc = rc ?: jstr(b, "eventTime", s3w_slice_cstr(when), true);
-    rc = rc ?: jstr(b, "eventSource", S3W_SLICE_LIT("s3warden"), true);
-    rc = rc ?: jstr(b, "requestID", r->request_id, true);
-    rc = rc ?: jstr(b, "upstreamRequestID", r->upstream_request_id.len ? r->upstream_request_id : S3W_SLICE_NULL, true);
-    rc = rc ?: jstr(b, "sourceIPAddress", r->source_ip, true);
-    rc = rc ?: jstr(b, "userAgent", r->user_agent, true);
+    rc = rc ?: jstr(&f, "eventTime", s3w_slice_cstr(when), true, sizeof(when), F_COUNT);
+    rc = rc ?: s3w_buf_append_cstr(b, ",\"eventSource\":\"s3warden\"");
+    rc = rc ?: jstr(&f, "requestID", r->request_id, true, CAP_REQUEST_ID, F_REQUEST_ID);
+    rc = rc ?: jstr(&f, "upstreamRequestID",
+                    r->upstream_request_id.len ? r->upstream_request_id : S3W_SLICE_NULL, true,
+                    CAP_UP_REQUEST_ID, F_UP_REQUEST_ID);
+    rc = rc ?: jstr(&f, "sourceIPAddress", r->source_ip, true, CAP_SOURCE_IP, F_SOURCE_IP);
+    rc = rc ?: jstr(&f, "userAgent", r->user_agent, true, CAP_USER_AGENT, F_USER_AGENT);
     rc = rc ?: s3w_buf_append_cstr(b, ",\"userIdentity\":{");
-    rc = rc ?: jstr(b, "type", r->identity_type, false);
-    rc = rc ?: jstr(b, "principalId", r->principal_id, true);
-    rc = rc ?: jstr(b, "arn", r->arn, true);
-    rc = rc ?: jstr(b, "accountId", r->account_id, true);
-    rc = rc ?: jstr(b, "accessKeyId", r->access_key_id, true);
+    rc = rc ?: jstr(&f, "type", r->identity_type, false, CAP_ID_TYPE, F_ID_TYPE);
+    rc = rc ?: jstr(&f, "principalId", r->principal_id, true, CAP_PRINCIPAL_ID, F_PRINCIPAL_ID);
+    rc = rc ?: jstr(&f, "arn", r->arn, true, CAP_ARN, F_ARN);
+    rc = rc ?: jstr(&f, "accountId", r->account_id, true, CAP_ACCOUNT_ID, F_ACCOUNT_ID);
+    rc = rc ?: jstr(&f, "accessKeyId", r->access_key_id, true, CAP_ACCESS_KEY_ID, F_ACCESS_KEY_ID);
     if (!rc && r->session_role_arn.len) {
         rc = s3w_buf_append_cstr(b, ",\"sessionContext\":{\"sessionIssuer\":{\"type\":\"Role\"");
-        rc = rc ?: jstr(b, "arn", r->session_role_arn, true);
+        rc = rc ?: jstr(&f, "arn", r->session_role_arn, true, CAP_ISSUER_ARN, F_ISSUER_ARN);
         rc = rc ?: s3w_buf_append_cstr(b, "}");
-        rc = rc ?: jstr(b, "sessionName", r->session_name, true);
+        rc = rc ?: jstr(&f, "sessionName", r->session_name, true, CAP_SESSION_NAME, F_SESSION_NAME);
         rc = rc ?: s3w_buf_append_cstr(b, "}");
     }
     rc = rc ?: s3w_buf_append_cstr(b, "}");
-    rc = rc ?: jstr(b, "eventName", r->event_name, true);
+    rc = rc ?: jstr(&f, "eventName", r->event_name, true, CAP_EVENT_NAME, F_EVENT_NAME);
     rc = rc ?: s3w_buf_append_cstr(b, ",\"requestParameters\":{");
-    rc = rc ?: jstr(b, "bucketName", r->bucket, false);
-    rc = rc ?: jstr(b, "key", r->key, true);
+    rc = rc ?: jstr(&f, "bucketName", r->bucket, false, CAP_BUCKET, F_BUCKET);
+    rc = rc ?: jstr(&f, "key", r->key, true, CAP_KEY, F_KEY);
     rc = rc ?: s3w_buf_append_cstr(b, "},\"actions\":[");
-    for (size_t i = 0; !rc && i < r->nauthz && i < AUDIT_MAX_AUTHZ; i++) {
-        rc = s3w_buf_append_cstr(b, i ? ",\"" : "\"");
-        rc = rc ?: audit_json_escape(b, r->actions[i]);
-        rc = rc ?: s3w_buf_append_char(b, '"');
+    for (size_t i = 0; !rc && i < nauthz; i++) {
+        rc = i ? s3w_buf_append_char(b, ',') : 0;
+        rc = rc ?: jval(&f, r->actions[i].ptr ? r->actions[i] : S3W_SLICE_LIT(""), CAP_ACTION,
+                        F_ACTIONS);
     }
     rc = rc ?: s3w_buf_append_cstr(b, "],\"resources\":[");
-    for (size_t i = 0; !rc && i < r->nauthz && i < AUDIT_MAX_AUTHZ; i++) {
-        rc = s3w_buf_append_cstr(b, i ? ",\"" : "\"");
-        rc = rc ?: audit_json_escape(b, r->resources[i]);
-        rc = rc ?: s3w_buf_append_char(b, '"');
+    /* the resources share one budget: a CopyObject's two ARNs may each
+     * hold a whole key, 12 of a multi-action request get a fair share */
+    size_t res_cap = nauthz ? CAP_RESOURCES / nauthz : 0;
+    if (res_cap > CAP_RESOURCE)
+        res_cap = CAP_RESOURCE;
+    for (size_t i = 0; !rc && i < nauthz; i++) {
+        rc = i ? s3w_buf_append_char(b, ',') : 0;
+        rc = rc ?: jval(&f, r->resources[i].ptr ? r->resources[i] : S3W_SLICE_LIT(""), res_cap,
+                        F_RESOURCES);
     }
     rc = rc ?: s3w_buf_append_char(b, ']');
-    rc = rc ?: jstr(b, "decision", r->decision, true);
-    rc = rc ?: jstr(b, "decidingStatements", r->deciding, true);
+    rc = rc ?: jstr(&f, "decision", r->decision, true, CAP_DECISION, F_DECISION);
+    rc = rc ?: jstr(&f, "decidingStatements", r->deciding, true, CAP_DECIDING, F_DECIDING);
     rc = rc ?: s3w_buf_printf(b, ",\"crossAccount\":%s", r->cross_account ? "true" : "false");
-    rc = rc ?: jstr(b, "errorCode", r->error_code.len ? r->error_code : S3W_SLICE_NULL, true);
+    rc = rc ?: jstr(&f, "errorCode", r->error_code.len ? r->error_code : S3W_SLICE_NULL, true,
+                    CAP_ERROR_CODE, F_ERROR_CODE);
     rc = rc ?: s3w_buf_printf(b, ",\"httpStatus\":%d,\"bytesIn\":%llu,\"bytesOut\":%llu,"
                               "\"latencyMs\":%lld",
                               r->http_status, (unsigned long long)r->bytes_in,
@@ -170,79 +281,268 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
         else
             rc = s3w_buf_append_cstr(b, ",\"upstreamLatencyMs\":null");
     }
-    rc = rc ?: jstr(b, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true);
+    rc = rc ?: jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
+    if (!rc && f.truncated) {
+        rc = s3w_buf_append_cstr(b, ",\"truncated\":[");
+        bool first = true;
+        for (int i = 0; !rc && i < F_COUNT; i++) {
+            if (!(f.truncated & (1u << i)))
+                continue;
+            rc = s3w_buf_printf(b, "%s\"%s\"", first ? "" : ",", field_names[i]);
+            first = false;
+        }
+        rc = rc ?: s3w_buf_append_char(b, ']');
+    }
     rc = rc ?: s3w_buf_append_cstr(b, "}\n");
     return rc;
 }
 
 /* ---- writer ------------------------------------------------------------------- */
+#define BATCH_LINES 64
+
+/* The writer thread owns fd, seekable, torn and resume; the rest is
+ * guarded by mu, but for the atomics. */
+static void out_fd_init(struct audit *a, int fd)
+{
+    struct stat st;
+    a->fd = fd;
+    a->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    a->torn = 0;
+    a->resume = 0;
+}
+
+/* A regular file that does not end in '\n' holds a partial line (a crash
+ * or a full disk mid-write under an older build): cut it back to its last
+ * complete line, so that every line of the file parses. Lines are at most
+ * AUDIT_LINE_MAX, so the last newline is within that many bytes of the
+ * end; a file without one there is not ours: left alone, and our first
+ * line starts on a line of its own. */
+static void cut_partial_tail(struct audit *a)
+{
+    struct stat st;
+    if (!a->seekable || fstat(a->fd, &st) != 0 || st.st_size == 0)
+        return;
+    size_t win = st.st_size < AUDIT_LINE_MAX + 1 ? (size_t)st.st_size : AUDIT_LINE_MAX + 1;
+    char *tail = malloc(win);
+    if (!tail)
+        return;
+    off_t from = st.st_size - (off_t)win;
+    if (pread(a->fd, tail, win, from) == (ssize_t)win && tail[win - 1] != '\n') {
+        size_t nl = win;
+        while (nl > 0 && tail[nl - 1] != '\n')
+            nl--;
+        if (nl > 0 || from == 0) {
+            off_t keep = from + (off_t)nl;
+            if (ftruncate(a->fd, keep) == 0)
+                proxy_log("WARN", "audit: %s ended in a partial line; cut %lld bytes",
+                          a->path, (long long)(st.st_size - keep));
+            else
+                proxy_log("ERROR", "audit: %s ends in a partial line that cannot be cut: %s",
+                          a->path, strerror(errno));
+        } else {
+            static const char nlc = '\n';
+            if (write(a->fd, &nlc, 1) != 1)
+                proxy_log("ERROR", "audit: cannot write to %s: %s", a->path, strerror(errno));
+        }
+    }
+    free(tail);
+}
+
 static int open_out(struct audit *a)
 {
     if (!a->path) {
-        a->fd = STDOUT_FILENO;
+        out_fd_init(a, STDOUT_FILENO);
         return 0;
     }
-    int fd = open(a->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    /* read too: cut_partial_tail looks at the last line */
+    int fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
         proxy_log("ERROR", "audit: cannot open %s: %s", a->path, strerror(errno));
         return -1;
     }
-    a->fd = fd;
+    out_fd_init(a, fd);
+    cut_partial_tail(a);
     return 0;
 }
 
-static void write_all(int fd, const char *p, size_t n)
+/* Cuts the partial line a failed write left at the end of the file.
+ * O_APPEND writes go to the end, so nothing is written before this
+ * succeeds. Sizes come from fstat, not from a remembered offset: a
+ * logrotate copytruncate may have emptied the file meanwhile. */
+static int cut_torn(struct audit *a)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
+    struct stat st;
+    if (fstat(a->fd, &st) != 0)
+        return errno;
+    if ((uint64_t)st.st_size < a->torn) {
+        a->torn = 0; /* the file was cut under us: nothing of ours left */
+        return 0;
     }
+    if (ftruncate(a->fd, st.st_size - (off_t)a->torn) != 0)
+        return errno;
+    a->torn = 0;
+    return 0;
+}
+
+/* Writes lines[0..n) as whole lines. Returns 0, or the errno of the
+ * failure with *done set to the number of lines complete in the output.
+ * What a failure leaves of a line is cut from a file (now, or before the
+ * next write) and finished later on a pipe or terminal, which cannot be
+ * cut. Writer thread only. */
+static int write_lines(struct audit *a, struct audit_line **lines, size_t n, size_t *done)
+{
+    *done = 0;
+    if (a->torn) {
+        int e = cut_torn(a);
+        if (e)
+            return e;
+    }
+    struct iovec iov[BATCH_LINES];
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t skip = i == 0 ? a->resume : 0;
+        iov[i].iov_base = lines[i]->data + skip;
+        iov[i].iov_len = lines[i]->len - skip;
+        left += iov[i].iov_len;
+    }
+    struct iovec *v = iov;
+    int vn = (int)n;
+    int err = 0;
+    while (left > 0) {
+        ssize_t w = atomic_load(&a->writev)(a->fd, v, vn);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* stdout may be a non-blocking pipe (a container runtime's);
+             * a reader that takes nothing for AUDIT_RETRY_MS is a failing
+             * output like a full disk (and audit_close cannot hang on it) */
+            struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
+            if (poll(&pfd, 1, AUDIT_RETRY_MS) > 0)
+                continue;
+            err = EAGAIN;
+            break;
+        }
+        if (w <= 0) {
+            err = w < 0 ? errno : EIO;
+            break;
+        }
+        left -= (size_t)w;
+        /* step over what was written: whole lines first */
+        size_t k = (size_t)w;
+        while (vn > 0 && k >= v->iov_len) {
+            k -= v->iov_len;
+            v++;
+            vn--;
+            (*done)++;
+            a->resume = 0;
+        }
+        if (vn > 0 && k > 0) {
+            v->iov_base = (char *)v->iov_base + k;
+            v->iov_len -= k;
+            a->resume += k; /* of the line at v */
+        }
+    }
+    if (!err)
+        return 0;
+    if (a->seekable && a->resume) {
+        a->torn = a->resume;
+        a->resume = 0;
+        cut_torn(a); /* if it fails, write_lines tries again first */
+    }
+    return err;
+}
+
+/* The writer's verdict on the output, under mu: blocked while a write
+ * fails or the backlog is full. Logs each change once. */
+static void set_state(struct audit *a, int err)
+{
+    if (err && !a->werr)
+        proxy_log("ERROR", "audit: cannot write %s: %s; refusing new requests (503 SlowDown) "
+                  "until it can", a->path ? a->path : "stdout", strerror(err));
+    else if (!err && a->werr)
+        proxy_log("INFO", "audit: writing %s again; %zu records still to write",
+                  a->path ? a->path : "stdout", a->count);
+    a->werr = err;
+    atomic_store(&a->blocked, err != 0 || a->count >= AUDIT_QUEUE_LINES);
+}
+
+/* Waits AUDIT_RETRY_MS, or less for stop or reopen; a record queued
+ * meanwhile does not make the failing output be tried again sooner. */
+static void wait_retry(struct audit *a)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += (long)AUDIT_RETRY_MS * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    while (!a->stop && !a->reopen)
+        if (pthread_cond_timedwait(&a->cv, &a->mu, &ts) == ETIMEDOUT)
+            break;
 }
 
 static void *writer_main(void *arg)
 {
     struct audit *a = arg;
     pthread_mutex_lock(&a->mu);
+    bool last_try = false;
     for (;;) {
-        while (a->count == 0 && !a->stop && !a->reopen)
-            pthread_cond_wait(&a->cv, &a->mu);
+        if (a->werr && !a->stop && !a->reopen)
+            wait_retry(a);
+        else
+            while (a->count == 0 && !a->stop && !a->reopen)
+                pthread_cond_wait(&a->cv, &a->mu);
         if (a->reopen) {
             a->reopen = false;
             if (a->path) {
                 int old = a->fd;
-                if (open_out(a) == 0 && old >= 0 && old != STDOUT_FILENO)
+                if (a->torn && cut_torn(a) != 0)
+                    proxy_log("ERROR", "audit: %s keeps a partial last line: %s", a->path,
+                              strerror(errno));
+                if (open_out(a) == 0)
                     close(old);
             }
         }
         if (a->dropped) {
-            proxy_log("WARN", "audit: queue full, %llu records dropped",
+            proxy_log("WARN", "audit: %llu records of refused requests dropped (backlog full)",
                       (unsigned long long)a->dropped);
             a->dropped = 0;
         }
         if (a->count == 0 && a->stop)
             break;
-        /* take everything queued, write outside the lock */
-        struct audit_line batch[64];
+        if (a->stop && a->werr) {
+            if (last_try) {
+                proxy_log("ERROR", "audit: stopping with %zu records unwritten to %s: %s",
+                          a->count, a->path ? a->path : "stdout", strerror(a->werr));
+                atomic_fetch_add(&a->dropped_total, a->count);
+                while (a->head) {
+                    struct audit_line *l = a->head;
+                    a->head = l->next;
+                    free(l);
+                }
+                a->tail = NULL;
+                a->count = 0;
+                break;
+            }
+            last_try = true;
+        }
+        /* the oldest lines stay queued until written: audit_log only
+         * appends, so they stay valid outside the lock */
+        struct audit_line *batch[BATCH_LINES];
         size_t n = 0;
-        while (a->count > 0 && n < 64) {
-            batch[n++] = a->q[a->head];
-            a->head = (a->head + 1) % AUDIT_QUEUE_LINES;
-            a->count--;
-        }
-        int fd = a->fd;
+        for (struct audit_line *l = a->head; l && n < BATCH_LINES; l = l->next)
+            batch[n++] = l;
         pthread_mutex_unlock(&a->mu);
-        for (size_t i = 0; i < n; i++) {
-            if (fd >= 0)
-                write_all(fd, batch[i].data, batch[i].len);
-            free(batch[i].data);
-        }
+        size_t done = 0;
+        int err = n ? write_lines(a, batch, n, &done) : 0;
         pthread_mutex_lock(&a->mu);
+        for (size_t i = 0; i < done; i++) {
+            a->head = batch[i]->next;
+            free(batch[i]);
+        }
+        if (!a->head)
+            a->tail = NULL;
+        a->count -= done;
+        set_state(a, err);
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
@@ -255,6 +555,7 @@ struct audit *audit_open(const char *path, bool disabled)
         return NULL;
     a->fd = -1;
     a->disabled = disabled;
+    atomic_init(&a->writev, writev);
     if (disabled)
         return a;
     if (path && strcmp(path, "-") != 0) {
@@ -270,10 +571,16 @@ struct audit *audit_open(const char *path, bool disabled)
         return NULL;
     }
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
         if (a->path)
             close(a->fd);
+        pthread_cond_destroy(&a->cv);
+        pthread_mutex_destroy(&a->mu);
         free(a->path);
         free(a);
         return NULL;
@@ -281,32 +588,85 @@ struct audit *audit_open(const char *path, bool disabled)
     return a;
 }
 
-void audit_log(struct audit *a, const struct audit_record *r)
+void audit_set_writev(struct audit *a, audit_writev_fn fn)
+{
+    if (a)
+        atomic_store(&a->writev, fn ? fn : writev);
+}
+
+static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop)
 {
     if (!a || a->disabled)
         return;
     struct s3w_buf b;
     s3w_buf_init(&b, AUDIT_LINE_MAX);
-    if (audit_format(r, &b) != 0) {
+    int rc = audit_format(r, &b);
+    struct audit_line *l = rc == 0 ? malloc(sizeof(*l) + b.len) : NULL;
+    if (!l) {
+        /* the field caps make every record fit: only memory can fail */
         s3w_buf_cleanup(&b);
-        proxy_log("WARN", "audit: record for request %.*s over %d bytes, dropped",
-                  (int)r->request_id.len, r->request_id.ptr, AUDIT_LINE_MAX);
+        proxy_log("ERROR", "audit: record for request %.*s lost: %s",
+                  (int)r->request_id.len, r->request_id.ptr,
+                  rc == 0 || rc == S3W_E_NOMEM ? "out of memory" : "over the line cap");
         atomic_fetch_add(&a->dropped_total, 1);
         return;
     }
-    struct audit_line l = { b.len, b.ptr }; /* ownership moves to the queue */
+    l->next = NULL;
+    l->len = b.len;
+    memcpy(l->data, b.ptr, b.len);
+    s3w_buf_cleanup(&b);
     pthread_mutex_lock(&a->mu);
-    if (a->count == AUDIT_QUEUE_LINES) {
+    if (may_drop && a->count >= AUDIT_QUEUE_LINES) {
         a->dropped++;
         atomic_fetch_add(&a->dropped_total, 1);
         pthread_mutex_unlock(&a->mu);
-        free(l.data);
+        free(l);
         return;
     }
-    a->q[(a->head + a->count) % AUDIT_QUEUE_LINES] = l;
+    if (a->tail)
+        a->tail->next = l;
+    else
+        a->head = l;
+    a->tail = l;
     a->count++;
+    if (a->count >= AUDIT_QUEUE_LINES)
+        atomic_store(&a->blocked, true);
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
+}
+
+void audit_log(struct audit *a, const struct audit_record *r)
+{
+    enqueue(a, r, false);
+}
+
+void audit_log_refusal(struct audit *a, const struct audit_record *r)
+{
+    enqueue(a, r, true);
+}
+
+bool audit_accepting(struct audit *a)
+{
+    return !a || a->disabled || !atomic_load_explicit(&a->blocked, memory_order_relaxed);
+}
+
+bool audit_status(struct audit *a, char *out, size_t cap)
+{
+    if (!a || a->disabled) {
+        snprintf(out, cap, "off");
+        return true;
+    }
+    pthread_mutex_lock(&a->mu);
+    int err = a->werr;
+    size_t waiting = a->count;
+    pthread_mutex_unlock(&a->mu);
+    if (err)
+        snprintf(out, cap, "not writable (%s); %zu records waiting", strerror(err), waiting);
+    else if (waiting >= AUDIT_QUEUE_LINES)
+        snprintf(out, cap, "behind: %zu records waiting to be written", waiting);
+    else
+        snprintf(out, cap, "ok");
+    return !err && waiting < AUDIT_QUEUE_LINES;
 }
 
 void audit_reopen(struct audit *a)

@@ -6,10 +6,24 @@
  * (actions, resources, decision, decidingStatements, crossAccount) and
  * transfer figures.
  *
- * Writing never blocks a worker loop: lines go into a bounded queue that a
- * writer thread drains to the file (or stdout). When the queue is full the
- * line is dropped and counted (a slow disk must not stall S3 traffic); the
- * count is reported on stderr by the writer.
+ * Writing never blocks a worker loop: lines go into a queue that a writer
+ * thread drains to the file (or stdout). No request is served without its
+ * record (README, "When the log cannot be written"):
+ *  - a record never exceeds AUDIT_LINE_MAX: each field has a cap on its
+ *    escaped length (audit.c), chosen so that all of them together fit; a
+ *    value over its cap is cut on a character boundary (an escape stays
+ *    whole) and the record lists the field in "truncated";
+ *  - the record of a served request is never dropped. When a write fails
+ *    (no space, I/O error) the writer keeps the lines, cuts any partial
+ *    line it left at the end of the file (or, on a pipe, finishes it
+ *    later), retries every AUDIT_RETRY_MS, and until a write succeeds
+ *    audit_accepting() is false: the pipeline refuses new requests with
+ *    503 SlowDown and /readyz says not ready. The same holds while
+ *    AUDIT_QUEUE_LINES records wait (the disk is too slow): the queue only
+ *    grows past that by the records of requests already in flight;
+ *  - the record of a refused request is queued while that backlog has
+ *    room, and otherwise dropped and counted (audit_dropped_total), as are
+ *    records still unwritten when the writer stops.
  *
  * The record deliberately has no field that could carry authorization
  * material: no Authorization value, signature, secret, session token or
@@ -21,12 +35,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bytes.h"
 
+struct iovec;
+
 #define AUDIT_LINE_MAX (16 * 1024)
-#define AUDIT_QUEUE_LINES 4096
+#define AUDIT_QUEUE_LINES 4096  /* backlog over which new requests are refused */
 #define AUDIT_MAX_AUTHZ 16
+#define AUDIT_RETRY_MS 500      /* a failed write is retried this often */
 
 /* Everything one record says. Slices are borrowed for the call. */
 struct audit_record {
@@ -62,23 +80,48 @@ struct audit_record {
 
 struct audit;
 
-/* path NULL or "-" = stdout; disabled = no output at all. NULL on error. */
+/* path NULL or "-" = stdout; disabled = no output at all. NULL on error.
+ * A file that ends in a partial line (a crash mid-write) is cut back to
+ * its last complete line first. */
 struct audit *audit_open(const char *path, bool disabled);
-/* Formats and queues a line (any thread). */
+/* Formats and queues the record of a request that is being served (any
+ * thread). Never dropped (see above). */
 void audit_log(struct audit *a, const struct audit_record *r);
+/* The record of a request refused because audit_accepting() was false:
+ * queued while fewer than AUDIT_QUEUE_LINES wait, else dropped and
+ * counted. */
+void audit_log_refusal(struct audit *a, const struct audit_record *r);
+/* Whether new requests may be served: false while records cannot be
+ * written or the backlog is full. One relaxed atomic load (request path).
+ * True for NULL and for a disabled log. */
+bool audit_accepting(struct audit *a);
+/* The /readyz line's text without the "audit: " prefix: "ok", "off", or
+ * why not ("not writable (No space left on device); 12 records
+ * waiting"). Returns audit_accepting(). */
+bool audit_status(struct audit *a, char *out, size_t cap);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
-/* Records lost since audit_open (queue full, or over AUDIT_LINE_MAX). */
+/* Records never written since audit_open: refusals beyond the backlog,
+ * records that could not be formatted (no memory), records still waiting
+ * when audit_close gave up on a failing output. */
 uint64_t audit_dropped_total(struct audit *a);
-/* Flushes the queue, stops the writer, closes. */
+/* Writes what is queued (one last try if the output is failing), stops
+ * the writer, closes. */
 void audit_close(struct audit *a);
 
 /* Formats a record as one JSON line with a trailing '\n' (exposed for
- * tests). 0 or S3W_E_TOOBIG. */
+ * tests). Always fits AUDIT_LINE_MAX; 0, or S3W_E_NOMEM. */
 int audit_format(const struct audit_record *r, struct s3w_buf *out);
 
 /* Appends s as a JSON string body (no quotes), escaping as RFC 8259 asks;
- * bytes that are not valid UTF-8 become U+FFFD. */
-int audit_json_escape(struct s3w_buf *out, struct s3w_slice s);
+ * bytes that are not valid UTF-8 become U+FFFD. At most `cap` bytes are
+ * appended: the value is cut before the character (or escape) that would
+ * pass it, and *truncated set. 0 or an s3w_buf error. */
+int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool *truncated);
+
+/* Test seam: the writev the writer thread uses (default writev(2)), so a
+ * test can fail a write part-way through a line. Set before traffic. */
+typedef ssize_t (*audit_writev_fn)(int fd, const struct iovec *iov, int iovcnt);
+void audit_set_writev(struct audit *a, audit_writev_fn fn);
 
 #endif

@@ -453,7 +453,8 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
     e |= s3w_buf_printf(o, "s3warden_upstream_last_answer_timestamp_seconds %lld.%03lld\n",
                         (long long)(wall_ms / 1000), (long long)(wall_ms % 1000));
     e |= scalar(o, "s3warden_audit_dropped_total", "counter",
-                "Audit records dropped because the writer could not keep up.", x->audit_dropped);
+                "Audit records never written: refused requests' records past the backlog, and "
+                "records unwritten at exit with the output failing.", x->audit_dropped);
     e |= scalar(o, "s3warden_ready", "gauge", "1 when /readyz answers 200.", x->ready);
     e |= scalar(o, "s3warden_draining", "gauge", "1 after SIGTERM/SIGINT, while in-flight requests finish.",
                 (uint64_t)atomic_load(&m->draining));

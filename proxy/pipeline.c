@@ -246,6 +246,15 @@ struct px {
 
     /* outcome */
     size_t local_out;    /* a local response about to be written (audit) */
+    bool audit_refusal;  /* refused because the audit log is blocked (audit.h) */
+    /* what the audit record says of the client, kept when the client goes
+     * away (pl_on_abort) because the record is written after c is gone */
+    bool gone;
+    char gone_ip[sizeof(((struct proxy_conn *)0)->peer_ip)];
+    char *gone_ua;       /* NULL: no User-Agent */
+    size_t gone_ua_len;
+    uint64_t gone_in, gone_out;
+    const char *gone_tls;
     enum policy_decision last_decision;
     int status;
     const char *err_code;
@@ -441,7 +450,7 @@ static bool audited_flag(struct px *px)
 
 /* The request's figures into the metrics (metrics.h); next to the audit
  * record so both always count the same requests. */
-static void px_count(struct px *px, uint64_t end)
+static void px_count(struct px *px, uint64_t end, uint64_t in, uint64_t out)
 {
     struct metrics *m = shared(px->w)->metrics;
     if (!m)
@@ -453,9 +462,6 @@ static void px_count(struct px *px, uint64_t end)
                      : METRICS_OP_UNKNOWN;
     enum metrics_decision d = metrics_decision_from_name(px->decision);
     uint64_t up_ns = px->t_up_ns ? (px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns : 0;
-    struct proxy_conn *c = px->c;
-    uint64_t in = c ? c->bytes_in - c->mark_in - c->in_len : 0;
-    uint64_t out = (c ? c->bytes_out - c->mark_out : 0) + px->local_out;
     metrics_request(m, px->w->metrics, opi, d, px->status, end - px->t0_ns, px->t_up_ns != 0,
                     up_ns, in, out);
     if (px->sig_failed)
@@ -489,6 +495,12 @@ static void px_done_audit(struct px *px)
         r.bytes_out = c->bytes_out - c->mark_out + px->local_out;
         const char *tv = proxy_conn_tls_version(c);
         r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
+    } else if (px->gone) {
+        r.source_ip = s3w_slice_cstr(px->gone_ip);
+        r.user_agent = px->gone_ua ? s3w_slice(px->gone_ua, px->gone_ua_len) : S3W_SLICE_NULL;
+        r.bytes_in = px->gone_in;
+        r.bytes_out = px->gone_out;
+        r.tls = px->gone_tls ? s3w_slice_cstr(px->gone_tls) : S3W_SLICE_NULL;
     }
     r.identity_type = s3w_slice_cstr(identity_type_name(px));
     if (px->id_set) {
@@ -520,8 +532,11 @@ static void px_done_audit(struct px *px)
     r.upstream_latency_ms = px->t_up_ns
         ? (int64_t)(((px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns) / 1000000)
         : -1;
-    audit_log(shared(px->w)->audit, &r);
-    px_count(px, end);
+    if (px->audit_refusal)
+        audit_log_refusal(shared(px->w)->audit, &r);
+    else
+        audit_log(shared(px->w)->audit, &r);
+    px_count(px, end, r.bytes_in, r.bytes_out);
     proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
               px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",
               px->map.op ? px->map.op->name : (px->kind == PX_STS ? "sts" : "-"),
@@ -551,6 +566,7 @@ static void px_free(struct px *px)
     fbt_stop(px);
     if (px->ident_held)
         ident_limit_release(shared(px->w)->ident, px->ident_slot);
+    free(px->gone_ua);
     if (px->xfer.easy) {
         if (px->xfer.active)
             up_abort(px->w, &px->xfer);
@@ -1794,6 +1810,17 @@ static void pl_on_abort(struct proxy_conn *c)
     c->ex = NULL;
     if (!px)
         return;
+    /* the record is written once the upstream side is done, without c */
+    px->gone = true;
+    snprintf(px->gone_ip, sizeof(px->gone_ip), "%s", c->peer_ip);
+    const struct http_header *ua = http_request_header(&c->req, "user-agent");
+    if (ua && (px->gone_ua = malloc(ua->value.len ? ua->value.len : 1)) != NULL) {
+        memcpy(px->gone_ua, ua->value.ptr, ua->value.len);
+        px->gone_ua_len = ua->value.len;
+    }
+    px->gone_in = c->bytes_in - c->mark_in - c->in_len;
+    px->gone_out = c->bytes_out - c->mark_out + px->local_out;
+    px->gone_tls = proxy_conn_tls_version(c);
     px->c = NULL;
     /* the server ended it (a timeout: abort_code, abort_status), or the
      * client went away (499, nginx's "client closed request") */
@@ -2365,6 +2392,15 @@ static void pl_on_head(struct proxy_conn *c)
     s3w_buf_init(&px->newbody, 0);
     c->ex = px;
     struct http_request *r = &c->req;
+
+    /* No request is served without its audit record (audit.h): while
+     * records cannot be written, refuse as S3 does when it needs the
+     * client to back off. */
+    if (!audit_accepting(shared(w)->audit)) {
+        px->audit_refusal = true;
+        px_fail(px, 503, "SlowDown", "Please reduce your request rate.");
+        return;
+    }
 
     /* methods S3 has (405 MethodNotAllowed otherwise) */
     static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };

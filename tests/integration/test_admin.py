@@ -73,6 +73,7 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN
 JOURNAL_LINE = re.compile(r"^<([0-7])>(DEBUG|INFO|WARN|ERROR) ")
 SYSLOG_PRIO = {"DEBUG": 7, "INFO": 6, "WARN": 4, "ERROR": 3}
 READY_UPSTREAM = r"upstream: ok \(answered \d+s ago\)\n"
+AUDIT_OK = r"audit: ok\n"
 # the proxy's credentials in render_config: a chain with one static provider
 CREDS_OK = r"credentials: ok \(static\)\n"
 
@@ -361,7 +362,7 @@ class Endpoints(Case):
         r = wait_until(lambda: (lambda x: x if x.status == 200 else None)(PX.admin("/readyz")), 5)
         r = r or PX.admin("/readyz")
         self.assertEqual(r.status, 200, r)
-        self.assertRegex(r.text, r"\Aconfig: ok\n" + CREDS_OK + READY_UPSTREAM + r"ready\n\Z")
+        self.assertRegex(r.text, r"\Aconfig: ok\n" + CREDS_OK + READY_UPSTREAM + AUDIT_OK + r"ready\n\Z")
         m = Metrics(PX)
         self.assertEqual(m.get("s3warden_ready"), 1)
         self.assertEqual(m.get("s3warden_draining"), 0)
@@ -684,7 +685,7 @@ class Readiness(Case):
             r = wait_until(lambda: (lambda x: x if x.status == 503 else None)(px.admin("/readyz")), 15)
             self.assertIsNotNone(r, "still ready with the upstream down")
             m = re.fullmatch(r"config: ok\n" + CREDS_OK + r"upstream: no answer for (\d+)s \(window 2s\)\n"
-                             r"not ready\n", r.text)
+                             + AUDIT_OK + r"not ready\n", r.text)
             self.assertIsNotNone(m, r)
             self.assertGreaterEqual(int(m.group(1)), 2)
             self.assertEqual(Metrics(px).get("s3warden_ready"), 0)
@@ -696,7 +697,7 @@ class Readiness(Case):
         # no client traffic: the admin's own probe must find it again
         r = wait_until(lambda: (lambda x: x if x.status == 200 else None)(px.admin("/readyz")), 20)
         self.assertIsNotNone(r, px.admin("/readyz"))
-        self.assertRegex(r.text, r"\Aconfig: ok\n" + CREDS_OK + READY_UPSTREAM + r"ready\n\Z")
+        self.assertRegex(r.text, r"\Aconfig: ok\n" + CREDS_OK + READY_UPSTREAM + AUDIT_OK + r"ready\n\Z")
         self.assertEqual(Metrics(px).get("s3warden_ready"), 1)
         self.assertEqual(px.audit(), [], "the probe is not a client request")
 
@@ -711,7 +712,7 @@ class Readiness(Case):
                          mutate=env_chain).start()
         r = px.admin("/readyz")
         self.assertEqual(r.status, 503, r)
-        m = re.fullmatch(r"config: ok\ncredentials: not valid \((.+)\)\nupstream: [^\n]+\nnot ready\n", r.text)
+        m = re.fullmatch(r"config: ok\ncredentials: not valid \((.+)\)\nupstream: [^\n]+\naudit: ok\nnot ready\n", r.text)
         self.assertIsNotNone(m, r)
         reason = m.group(1)
         self.assertIn("AWS_ACCESS_KEY_ID", reason)
@@ -782,7 +783,7 @@ class Shutdown(Case):
         px.proc.send_signal(signal.SIGTERM)
         rz = wait_until(lambda: (lambda x: x if x.status == 503 else None)(px.admin("/readyz")), 5)
         self.assertIsNotNone(rz, "/readyz still 200 after SIGTERM")
-        self.assertRegex(rz.text, r"\Aconfig: ok\n" + CREDS_OK + READY_UPSTREAM + r"shutdown: draining\n"
+        self.assertRegex(rz.text, r"\Aconfig: ok\n" + CREDS_OK + READY_UPSTREAM + AUDIT_OK + r"shutdown: draining\n"
                                   r"not ready\n\Z")
         self.assertEqual(px.admin("/healthz").text, "ok\n")
         m = Metrics(px)

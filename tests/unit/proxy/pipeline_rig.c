@@ -139,6 +139,11 @@ const char *rig_audit_path(void)
     return audit_path;
 }
 
+struct audit *rig_audit(void)
+{
+    return aud;
+}
+
 struct creds_mgr *rig_creds_mgr(void)
 {
     return mgr;

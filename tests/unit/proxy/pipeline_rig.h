@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "audit.h"
 #include "config.h"
 #include "creds_fetch.h"
 #include "pipeline.h"
@@ -60,6 +61,7 @@ int rig_up_port(void);          /* the fake upstream's port */
 int rig_port(void);             /* s3warden's port */
 const char *rig_host(void);     /* "127.0.0.1:<rig_port()>" */
 const char *rig_audit_path(void);
+struct audit *rig_audit(void);   /* the audit log s3warden writes to */
 struct creds_mgr *rig_creds_mgr(void);
 
 /* A config from JSON text (name "test"); its errors go to stderr. NULL on

@@ -253,6 +253,7 @@ static void test_readyz_report(void **state)
     assert_string_equal(body_of(r), "config: ok\n"
                                     "credentials: ok (static keys from the config)\n"
                                     "upstream: never answered\n"
+                                    "audit: off\n"
                                     "not ready\n");
     free(r);
     metrics_upstream_answered(f->metrics);
@@ -261,6 +262,7 @@ static void test_readyz_report(void **state)
     assert_string_equal(body_of(r), "config: ok\n"
                                     "credentials: ok (static keys from the config)\n"
                                     "upstream: ok (answered 0s ago)\n"
+                                    "audit: off\n"
                                     "ready\n");
     free(r);
     r = get(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -272,6 +274,7 @@ static void test_readyz_report(void **state)
     assert_string_equal(body_of(r), "config: ok\n"
                                     "credentials: ok (static keys from the config)\n"
                                     "upstream: ok (answered 0s ago)\n"
+                                    "audit: off\n"
                                     "shutdown: draining\n"
                                     "not ready\n");
     free(r);
@@ -303,6 +306,7 @@ static void test_readyz_after_endpoint_change(void **state)
             assert_string_equal(body_of(r), "config: ok\n"
                                             "credentials: ok (static keys from the config)\n"
                                             "upstream: never answered\n"
+                                            "audit: off\n"
                                             "not ready\n");
         free(r);
         if (!seen) {

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""No request is served without its audit record (README "Audit log",
+"When the log cannot be written"), with real clients through s3warden in
+front of moto:
+
+- a 17,000-byte User-Agent (boto3's user_agent_extra): the request is
+  served and its record is in the log, the value cut and listed in
+  "truncated" (the record used to be dropped);
+- the audit log on a small tmpfs that fills up: new requests get 503
+  SlowDown (exact code), /readyz says "audit: not writable (No space left
+  on device)" and is 503, the file never keeps a torn line; once space is
+  freed, requests are served again, /readyz is ready, and every request
+  that was served has its record (nothing dropped).
+
+Needs root for `mount -t tmpfs` (skipped otherwise); the mount is removed
+at the end.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+from botocore.exceptions import ClientError  # noqa: E402
+
+A = "111111111111"
+BUCKET = "it-audit"
+W = World()
+W.account(A)
+ALICE = W.user(A, "alice", "AIDAALICEAUDIT000001", policies=[
+    policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))])
+W.bucket(BUCKET, A)
+
+UP = PX = None
+MNT = None
+TMPFS_BYTES = 1024 * 1024
+
+
+def wait_until(fn, timeout=10.0, step=0.1):
+    end = time.time() + timeout
+    v = fn()
+    while not v and time.time() < end:
+        time.sleep(step)
+        v = fn()
+    return v
+
+
+def umount():
+    if MNT and os.path.ismount(MNT):
+        subprocess.run(["umount", "-l", MNT], check=False)
+
+
+def setUpModule():
+    global UP, PX, MNT
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("mounting a tmpfs needs root")
+    MNT = tmpdir("audit-tmpfs")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0755", "tmpfs", MNT],
+                   check=True)
+    on_cleanup(umount)
+    UP = Moto(auth=True, buckets=[BUCKET]).start()
+    audit_path = os.path.join(MNT, "audit.log")
+
+    def cfg(port, _audit):
+        return render_config(W, UP, port, audit_path, admin=free_port())
+    PX = Proxy(cfg, "audit-hardening")
+    PX.audit_path = audit_path
+    PX.start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+def records_by_key():
+    """key -> [records]; every line must parse (json.loads raises on a
+    torn line) and the file must end with a newline."""
+    with open(PX.audit_path, "rb") as f:
+        data = f.read()
+    if data:
+        assert data.endswith(b"\n"), "the audit log ends in a partial line: %r" % data[-80:]
+    out = {}
+    for line in data.split(b"\n")[:-1]:
+        r = json.loads(line)
+        k = (r.get("requestParameters") or {}).get("key")
+        out.setdefault(k, []).append(r)
+    return out
+
+
+def dropped_total():
+    m = re.search(r"^s3warden_audit_dropped_total (\d+)$", PX.admin("/metrics").text, re.M)
+    return int(m.group(1))
+
+
+class AuditHardening(unittest.TestCase):
+    def setUp(self):
+        self.s3 = PX.client(ALICE)
+
+    def test_1_long_user_agent_recorded(self):
+        s3 = PX.client(ALICE, user_agent_extra="probe/" + "U" * 17000)
+        s3.put_object(Bucket=BUCKET, Key="ua-long", Body=b"x")
+        self.assertEqual(UP.get(BUCKET, "ua-long"), b"x")
+        recs = wait_until(lambda: records_by_key().get("ua-long"), 5)
+        self.assertTrue(recs, "the served request has no audit record")
+        r = recs[-1]
+        self.assertEqual(r["httpStatus"], 200)
+        self.assertEqual(r["truncated"], ["userAgent"])
+        self.assertEqual(len(r["userAgent"]), 2048)
+        self.assertIn("probe/UUUU", r["userAgent"])
+
+    def test_2_full_disk_refuses_then_recovers(self):
+        served = []   # keys whose PUT was answered 200
+        self.s3.put_object(Bucket=BUCKET, Key="before-full", Body=b"b")
+        served.append("before-full")
+        self.assertTrue(wait_until(lambda: "before-full" in records_by_key(), 5))
+        self.assertEqual(PX.admin("/readyz").status, 200)
+
+        # fill the filesystem; the audit file's last page may still take a
+        # few lines, so send requests until one is refused
+        filler = os.path.join(MNT, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            for size in (65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * size)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+        refused = None
+        for i in range(40):
+            key = f"during-{i}"
+            try:
+                self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"d")
+                served.append(key)
+            except ClientError as e:
+                refused = e
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(refused, "never refused with the audit disk full")
+        self.assertEqual(refused.response["ResponseMetadata"]["HTTPStatusCode"], 503)
+        self.assertEqual(refused.response["Error"]["Code"], "SlowDown")
+        self.assertEqual(refused.response["Error"]["Message"], "Please reduce your request rate.")
+        # refused before anything happened: the object is not upstream
+        self.assertIsNone(UP.get(BUCKET, key))
+        # a GET is refused the same way
+        with self.assertRaises(ClientError) as cm:
+            self.s3.get_object(Bucket=BUCKET, Key="before-full")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 503)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "SlowDown")
+
+        rz = PX.admin("/readyz")
+        self.assertEqual(rz.status, 503, rz)
+        self.assertRegex(rz.text, r"\naudit: not writable \(No space left on device\); "
+                                  r"\d+ records waiting\n(.*\n)?not ready\n\Z")
+        self.assertIn("audit: cannot write", PX.log_text())
+        # no torn line left while it is full (records_by_key checks)
+        records_by_key()
+
+        # space again: the writer retries by itself
+        os.unlink(filler)
+        rz = wait_until(lambda: (lambda x: x if x.status == 200 else None)(PX.admin("/readyz")), 10)
+        self.assertIsNotNone(rz, PX.admin("/readyz"))
+        self.assertIn("\naudit: ok\n", rz.text)
+        for i in range(3):
+            key = f"after-{i}"
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"a")
+            served.append(key)
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="after-0")["Body"].read(), b"a")
+
+        # every served request has its record, and every line parses
+        recs = wait_until(lambda: (lambda r: r if all(k in r for k in served) else None)(
+            records_by_key()), 5)
+        self.assertIsNotNone(recs, "served requests without a record: %s" % [
+            k for k in served if k not in records_by_key()])
+        for k in served:
+            self.assertIn(200, [r["httpStatus"] for r in recs[k]], k)
+        refusals = [r for rs in recs.values() for r in rs if r.get("errorCode") == "SlowDown"]
+        self.assertTrue(refusals, "the refusals are recorded once there is room")
+        self.assertTrue(all(r["httpStatus"] == 503 for r in refusals))
+        self.assertEqual(dropped_total(), 0)
+        self.assertIn("audit: writing", PX.log_text())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,588 @@
+/* test_audit_limits.c - no request without its record (audit.h):
+ *  - a record over the line cap used to be dropped: a 17,000-byte
+ *    User-Agent, or 3,000 bytes of 0xFF (each a 6-byte escape), now give a
+ *    record with the value cut and marked, still valid JSON (cJSON parses
+ *    it) and valid UTF-8; every field at its most hostile at once still fits;
+ *  - a write that fails part-way through a line (a full disk) used to leave
+ *    a torn line and lose the record silently: the partial line is cut, the
+ *    log says not writable (audit_accepting() false, which refuses
+ *    requests) and every record is written once the output works again;
+ *  - on a pipe, which cannot be cut, the line is finished instead;
+ *  - a file left ending in a partial line is cut back when opened;
+ *  - only a refused request's record may be dropped, and only beyond the
+ *    backlog. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "audit.h"
+#include "testutil.h"
+
+/* The fixed part of a record (names, punctuation, the widest numbers)
+ * that audit.c budgets as AUDIT_FIXED_MAX beside the field caps. */
+#define FIXED_MAX 1024
+#define CAP_USER_AGENT 2048 /* audit.c */
+
+/* RFC 3629: well-formed UTF-8, no surrogates, no overlongs. */
+static bool valid_utf8(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t need;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 4;
+        } else {
+            return false;
+        }
+        if (i + need > n)
+            return false;
+        for (size_t k = 1; k < need; k++)
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+        if ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] > 0x9f) ||
+            (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] > 0x8f))
+            return false;
+        i += need;
+    }
+    return true;
+}
+
+static void base_record(struct audit_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->time_ms = 1700000000123;
+    r->request_id = S3W_SLICE_LIT("0123456789ABCDEF");
+    r->source_ip = S3W_SLICE_LIT("127.0.0.1");
+    r->user_agent = S3W_SLICE_LIT("aws-cli/2");
+    r->identity_type = S3W_SLICE_LIT("IAMUser");
+    r->event_name = S3W_SLICE_LIT("GetObject");
+    r->bucket = S3W_SLICE_LIT("b");
+    r->key = S3W_SLICE_LIT("k");
+    r->actions[0] = S3W_SLICE_LIT("s3:GetObject");
+    r->resources[0] = S3W_SLICE_LIT("arn:aws:s3:::b/k");
+    r->nauthz = 1;
+    r->decision = S3W_SLICE_LIT("Allowed");
+    r->http_status = 200;
+    r->upstream_latency_ms = -1;
+}
+
+/* Formats r, checks the line is whole, within the cap, valid UTF-8 and
+ * JSON; returns the parsed object (caller deletes). */
+static cJSON *format_parse(const struct audit_record *r, size_t *len)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format(r, &b), 0);
+    assert_true(b.len <= AUDIT_LINE_MAX);
+    assert_true(b.len > 0 && b.ptr[b.len - 1] == '\n');
+    assert_null(memchr(b.ptr, '\n', b.len - 1));
+    assert_true(valid_utf8((const unsigned char *)b.ptr, b.len));
+    cJSON *j = cJSON_ParseWithLength(b.ptr, b.len);
+    if (!j)
+        fail_msg("not JSON: %.200s", b.ptr);
+    if (len)
+        *len = b.len;
+    s3w_buf_cleanup(&b);
+    return j;
+}
+
+static bool listed_truncated(const cJSON *j, const char *field)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "truncated");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, t)
+        if (cJSON_IsString(e) && strcmp(e->valuestring, field) == 0)
+            return true;
+    return false;
+}
+
+static const char *jget(const cJSON *j, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    assert_true(cJSON_IsString(v));
+    return v->valuestring;
+}
+
+static void test_long_user_agent_truncated(void **state)
+{
+    (void)state;
+    static char ua[17000];
+    memset(ua, 'A', sizeof(ua));
+    memcpy(ua, "probe/1.0 ", 10);
+    struct audit_record r;
+    base_record(&r);
+    r.user_agent = s3w_slice(ua, sizeof(ua));
+    cJSON *j = format_parse(&r, NULL);
+    const char *got = jget(j, "userAgent");
+    assert_int_equal(strlen(got), CAP_USER_AGENT);
+    assert_memory_equal(got, ua, CAP_USER_AGENT);
+    assert_true(listed_truncated(j, "userAgent"));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "truncated")), 1);
+    /* the rest of the record is whole */
+    assert_string_equal(jget(j, "requestID"), "0123456789ABCDEF");
+    assert_string_equal(jget(j, "decision"), "Allowed");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "httpStatus")->valueint, 200);
+    cJSON_Delete(j);
+}
+
+static void test_ff_bytes_truncated(void **state)
+{
+    (void)state;
+    static char ff[3000];
+    memset(ff, 0xff, sizeof(ff));
+    struct audit_record r;
+    base_record(&r);
+    r.user_agent = s3w_slice(ff, sizeof(ff));
+    r.key = s3w_slice(ff, 1024); /* the longest key S3 allows */
+    cJSON *j = format_parse(&r, NULL);
+    /* each byte is U+FFFD (EF BF BD once parsed), written as a whole
+     * 6-byte escape: 2048 / 6 = 341 of them */
+    const char *got = jget(j, "userAgent");
+    assert_int_equal(strlen(got), 341 * 3);
+    for (size_t i = 0; i < 341; i++)
+        assert_memory_equal(got + 3 * i, "\xef\xbf\xbd", 3);
+    assert_true(listed_truncated(j, "userAgent"));
+    /* 1024 escapes do not fit the key's 2048 either */
+    assert_true(listed_truncated(j, "requestParameters.key"));
+    assert_int_equal(strlen(jget(cJSON_GetObjectItemCaseSensitive(j, "requestParameters"), "key")),
+                     341 * 3);
+    cJSON_Delete(j);
+}
+
+static void test_cut_on_character_boundary(void **state)
+{
+    (void)state;
+    /* "x" then 3-byte characters: 1 + 682 * 3 = 2047, the next one would
+     * pass 2048; then control bytes, each a 6-byte escape, after 2 bytes */
+    static char ua[4000];
+    ua[0] = 'x';
+    for (size_t i = 1; i + 3 <= sizeof(ua); i += 3)
+        memcpy(ua + i, "\xe2\x82\xac", 3); /* U+20AC */
+    struct audit_record r;
+    base_record(&r);
+    r.user_agent = s3w_slice(ua, 1 + 3 * 1300);
+    cJSON *j = format_parse(&r, NULL);
+    assert_int_equal(strlen(jget(j, "userAgent")), 1 + 682 * 3);
+    cJSON_Delete(j);
+
+    static char ctl[2000];
+    memset(ctl, 0x01, sizeof(ctl));
+    ctl[0] = 'a';
+    ctl[1] = 'b';
+    r.user_agent = s3w_slice(ctl, sizeof(ctl));
+    size_t len;
+    j = format_parse(&r, &len);
+    /* 2 + 341 * 6 = 2048: exactly full, escapes whole */
+    assert_int_equal(strlen(jget(j, "userAgent")), 2 + 341);
+    assert_true(listed_truncated(j, "userAgent"));
+    cJSON_Delete(j);
+
+    /* exactly at the cap is not truncated */
+    memset(ua, 'z', CAP_USER_AGENT);
+    r.user_agent = s3w_slice(ua, CAP_USER_AGENT);
+    j = format_parse(&r, NULL);
+    assert_int_equal(strlen(jget(j, "userAgent")), CAP_USER_AGENT);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    cJSON_Delete(j);
+}
+
+/* Every field at its most hostile at once: 20,000 control bytes (6-byte
+ * escapes) in each, 16 actions and resources. */
+static void test_everything_hostile_fits(void **state)
+{
+    (void)state;
+    static char v[20000];
+    memset(v, 0x1f, sizeof(v));
+    struct s3w_slice h = s3w_slice(v, sizeof(v));
+    struct audit_record r;
+    memset(&r, 0, sizeof(r));
+    r.time_ms = 1700000000123;
+    r.request_id = r.upstream_request_id = r.source_ip = r.user_agent = h;
+    r.identity_type = r.principal_id = r.arn = r.account_id = r.access_key_id = h;
+    r.session_role_arn = r.session_name = r.event_name = r.bucket = r.key = h;
+    for (size_t i = 0; i < AUDIT_MAX_AUTHZ; i++)
+        r.actions[i] = r.resources[i] = h;
+    r.nauthz = AUDIT_MAX_AUTHZ;
+    r.decision = r.deciding = r.error_code = r.tls = h;
+    r.cross_account = true;
+    r.http_status = -2147483647 - 1;
+    r.bytes_in = r.bytes_out = UINT64_MAX;
+    r.latency_ms = r.upstream_latency_ms = INT64_MAX;
+    size_t len;
+    cJSON *j = format_parse(&r, &len);
+    const char *fields[] = {
+        "requestID", "upstreamRequestID", "sourceIPAddress", "userAgent", "userIdentity.type",
+        "userIdentity.principalId", "userIdentity.arn", "userIdentity.accountId",
+        "userIdentity.accessKeyId", "userIdentity.sessionContext.sessionIssuer.arn",
+        "userIdentity.sessionContext.sessionName", "eventName", "requestParameters.bucketName",
+        "requestParameters.key", "actions", "resources", "decision", "decidingStatements",
+        "errorCode", "tls",
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (!listed_truncated(j, fields[i]))
+            fail_msg("%s not marked truncated", fields[i]);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "resources")),
+                     AUDIT_MAX_AUTHZ);
+    print_message("most hostile record: %zu bytes of %d\n", len, AUDIT_LINE_MAX);
+    cJSON_Delete(j);
+
+    /* the fixed part audit.c budgets for: every field empty, the widest
+     * numbers, a session context, 16 empty actions and resources */
+    struct s3w_slice e = S3W_SLICE_LIT("");
+    r.request_id = r.upstream_request_id = r.source_ip = r.user_agent = e;
+    r.identity_type = r.principal_id = r.arn = r.account_id = r.access_key_id = e;
+    r.session_role_arn = S3W_SLICE_LIT("x");
+    r.session_name = r.event_name = r.bucket = r.key = e;
+    for (size_t i = 0; i < AUDIT_MAX_AUTHZ; i++)
+        r.actions[i] = r.resources[i] = e;
+    r.decision = r.deciding = e;
+    r.error_code = r.tls = S3W_SLICE_LIT("x");
+    j = format_parse(&r, &len);
+    print_message("fixed part: %zu bytes (budget %d)\n", len, FIXED_MAX);
+    assert_true(len <= FIXED_MAX);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    cJSON_Delete(j);
+}
+
+/* ---- the writer ------------------------------------------------------------------ */
+/* A disk that fills up: while `full`, a write puts at most `room` bytes
+ * in the file and then fails with ENOSPC, as write(2) does on a full
+ * filesystem. */
+static struct {
+    atomic_int full;
+    atomic_size_t room;
+    atomic_int calls;
+} disk;
+
+static ssize_t fake_writev(int fd, const struct iovec *iov, int n)
+{
+    atomic_fetch_add(&disk.calls, 1);
+    if (!atomic_load(&disk.full))
+        return writev(fd, iov, n);
+    size_t room = atomic_exchange(&disk.room, 0);
+    if (room == 0) {
+        errno = ENOSPC;
+        return -1;
+    }
+    size_t put = 0;
+    for (int i = 0; i < n && put < room; i++) {
+        size_t k = iov[i].iov_len < room - put ? iov[i].iov_len : room - put;
+        ssize_t w = write(fd, iov[i].iov_base, k);
+        assert_true(w == (ssize_t)k);
+        put += k;
+    }
+    return (ssize_t)put;
+}
+
+static bool wait_for(bool (*cond)(struct audit *), struct audit *a, int ms)
+{
+    for (int t = 0; t < ms / 10; t++) {
+        if (cond(a))
+            return true;
+        usleep(10 * 1000);
+    }
+    return cond(a);
+}
+
+static bool is_blocked(struct audit *a)
+{
+    return !audit_accepting(a);
+}
+
+static bool is_accepting(struct audit *a)
+{
+    return audit_accepting(a);
+}
+
+static const char *limits_path;
+
+static bool written_one(struct audit *a)
+{
+    (void)a;
+    size_t len;
+    char *s = tu_read_file(limits_path, &len);
+    bool one = s && len > 0 && s[len - 1] == '\n' && memchr(s, '\n', len) == s + len - 1;
+    free(s);
+    return one;
+}
+
+static void record_n(struct audit_record *r, char *id, int n)
+{
+    base_record(r);
+    snprintf(id, 17, "REQ%013d", n);
+    r->request_id = s3w_slice(id, 16);
+}
+
+/* Every line of the file parses; returns how many, and their requestIDs
+ * in order into ids (each 17 bytes). */
+static size_t read_lines(const char *path, char ids[][17], size_t max, size_t *size)
+{
+    size_t n = 0, len;
+    char *s = tu_read_file(path, &len);
+    assert_non_null(s);
+    *size = len;
+    if (len)
+        assert_true(s[len - 1] == '\n');
+    size_t lines = 0;
+    for (char *p = s; p < s + len;) {
+        char *nl = memchr(p, '\n', (size_t)(s + len - p));
+        assert_non_null(nl);
+        cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
+        if (!j)
+            fail_msg("line %zu is not JSON: %.80s", lines + 1, p);
+        if (n < max)
+            snprintf(ids[n++], 17, "%s", jget(j, "requestID"));
+        cJSON_Delete(j);
+        lines++;
+        p = nl + 1;
+    }
+    free(s);
+    return lines;
+}
+
+static void test_full_disk_no_torn_line(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    limits_path = path;
+    struct audit *a = audit_open(path, false);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    struct audit_record r;
+    char id[17];
+    char st[256];
+
+    record_n(&r, id, 1);
+    audit_log(a, &r);
+    assert_true(wait_for(written_one, a, 2000));
+    assert_true(audit_status(a, st, sizeof(st)));
+    assert_string_equal(st, "ok");
+
+    /* the disk fills up 100 bytes into the next line */
+    atomic_store(&disk.room, 100);
+    atomic_store(&disk.full, 1);
+    record_n(&r, id, 2);
+    audit_log(a, &r);
+    assert_true(wait_for(is_blocked, a, 2000));
+    assert_false(audit_status(a, st, sizeof(st)));
+    assert_string_equal(st, "not writable (No space left on device); 1 records waiting");
+    char ids[8][17];
+    size_t size;
+    /* the 100 bytes written of line 2 are gone again: one whole line */
+    assert_int_equal(read_lines(path, ids, 8, &size), 1);
+    assert_string_equal(ids[0], "REQ0000000000001");
+
+    /* records of requests in flight while it is full wait, in order */
+    record_n(&r, id, 3);
+    audit_log(a, &r);
+    record_n(&r, id, 4);
+    audit_log(a, &r);
+    int calls = atomic_load(&disk.calls);
+    usleep(3 * AUDIT_RETRY_MS * 1000);
+    /* retried every AUDIT_RETRY_MS, not on every record queued */
+    assert_true(atomic_load(&disk.calls) - calls <= 5);
+    assert_true(is_blocked(a));
+    assert_int_equal(read_lines(path, ids, 8, &size), 1);
+
+    /* space comes back: every record is written, none twice */
+    atomic_store(&disk.full, 0);
+    assert_true(wait_for(is_accepting, a, 3000));
+    assert_true(audit_status(a, st, sizeof(st)));
+    assert_string_equal(st, "ok");
+    audit_close(a);
+    assert_int_equal(read_lines(path, ids, 8, &size), 4);
+    for (int i = 0; i < 4; i++) {
+        char want[17];
+        snprintf(want, sizeof(want), "REQ%013d", i + 1);
+        assert_string_equal(ids[i], want);
+    }
+    unlink(path);
+}
+
+/* Full at exit: one last try, then the records are counted as lost; the
+ * file still holds only whole lines. */
+static void test_full_disk_at_exit(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct audit *a = audit_open(path, false);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    atomic_store(&disk.room, 30);
+    atomic_store(&disk.full, 1);
+    struct audit_record r;
+    char id[17];
+    record_n(&r, id, 1);
+    audit_log(a, &r);
+    assert_true(wait_for(is_blocked, a, 2000));
+    /* a refusal's record is kept while the backlog has room */
+    record_n(&r, id, 2);
+    audit_log_refusal(a, &r);
+    char st[256];
+    audit_status(a, st, sizeof(st));
+    assert_string_equal(st, "not writable (No space left on device); 2 records waiting");
+    assert_int_equal(audit_dropped_total(a), 0);
+    audit_close(a);
+    char ids[4][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, 4, &size), 0);
+    assert_int_equal(size, 0);
+    atomic_store(&disk.full, 0);
+    unlink(path);
+}
+
+/* Only a refusal's record may be dropped, and only past the backlog; a
+ * served request's record is queued even then. */
+static void test_backlog_full(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct audit *a = audit_open(path, false);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    atomic_store(&disk.room, 0);
+    atomic_store(&disk.full, 1);
+    struct audit_record r;
+    char id[17];
+    for (int i = 0; i < AUDIT_QUEUE_LINES; i++) {
+        record_n(&r, id, i);
+        audit_log(a, &r);
+    }
+    assert_true(wait_for(is_blocked, a, 2000));
+    record_n(&r, id, 999990);
+    audit_log_refusal(a, &r);
+    assert_int_equal(audit_dropped_total(a), 1);
+    record_n(&r, id, 999991);
+    audit_log(a, &r);
+    assert_int_equal(audit_dropped_total(a), 1);
+    char st[256];
+    assert_false(audit_status(a, st, sizeof(st)));
+    assert_string_equal(st, "not writable (No space left on device); 4097 records waiting");
+    atomic_store(&disk.full, 0);
+    assert_true(wait_for(is_accepting, a, 5000));
+    audit_close(a);
+    static char ids[AUDIT_QUEUE_LINES + 2][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, AUDIT_QUEUE_LINES + 2, &size), AUDIT_QUEUE_LINES + 1);
+    assert_string_equal(ids[AUDIT_QUEUE_LINES], "REQ0000000999991");
+    unlink(path);
+}
+
+/* A pipe cannot be cut: the line is finished when writing works again,
+ * and no byte of it is written twice. */
+static void test_pipe_line_finished(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int saved = dup(STDOUT_FILENO);
+    fflush(stdout);
+    dup2(p[1], STDOUT_FILENO);
+    close(p[1]);
+    struct audit *a = audit_open(NULL, false);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    atomic_store(&disk.room, 77);
+    atomic_store(&disk.full, 1);
+    struct audit_record r;
+    char id[17];
+    record_n(&r, id, 1);
+    audit_log(a, &r);
+    assert_true(wait_for(is_blocked, a, 2000));
+    record_n(&r, id, 2);
+    audit_log(a, &r);
+    atomic_store(&disk.full, 0);
+    assert_true(wait_for(is_accepting, a, 3000));
+    audit_close(a);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    static char got[2 * AUDIT_LINE_MAX];
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(p[0], got + n, sizeof(got) - 1 - n)) > 0)
+        n += (size_t)k;
+    close(p[0]);
+    got[n] = 0;
+    char *nl = strchr(got, '\n');
+    assert_non_null(nl);
+    assert_non_null(strstr(got, "\"requestID\":\"REQ0000000000001\""));
+    assert_non_null(strstr(nl + 1, "\"requestID\":\"REQ0000000000002\""));
+    assert_true(strchr(nl + 1, '\n') == got + n - 1);
+    cJSON *j = cJSON_ParseWithLength(got, (size_t)(nl - got));
+    assert_non_null(j);
+    cJSON_Delete(j);
+}
+
+/* A file that ends in a partial line (a crash mid-write) is cut back to
+ * its last whole line on open. */
+static void test_open_cuts_partial_tail(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char whole[] = "{\"requestID\":\"OLD0000000000001\"}\n";
+    static const char torn[] = "{\"requestID\":\"OLD00000";
+    assert_int_equal(write(fd, whole, sizeof(whole) - 1), (ssize_t)sizeof(whole) - 1);
+    assert_int_equal(write(fd, torn, sizeof(torn) - 1), (ssize_t)sizeof(torn) - 1);
+    close(fd);
+    struct audit *a = audit_open(path, false);
+    assert_non_null(a);
+    struct audit_record r;
+    char id[17];
+    record_n(&r, id, 1);
+    audit_log(a, &r);
+    audit_close(a);
+    char ids[4][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, 4, &size), 2);
+    assert_string_equal(ids[0], "OLD0000000000001");
+    assert_string_equal(ids[1], "REQ0000000000001");
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_user_agent_truncated),
+        cmocka_unit_test(test_ff_bytes_truncated),
+        cmocka_unit_test(test_cut_on_character_boundary),
+        cmocka_unit_test(test_everything_hostile_fits),
+        cmocka_unit_test(test_full_disk_no_torn_line),
+        cmocka_unit_test(test_full_disk_at_exit),
+        cmocka_unit_test(test_backlog_full),
+        cmocka_unit_test(test_pipe_line_finished),
+        cmocka_unit_test(test_open_cuts_partial_tail),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

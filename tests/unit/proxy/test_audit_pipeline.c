@@ -1,0 +1,288 @@
+/* test_audit_pipeline.c - no request is served without its audit record,
+ * through the whole pipeline against a recording fake upstream:
+ *  - a 17,000-byte User-Agent: the request was served and its record
+ *    dropped (over the line cap); now the record is there, the value cut
+ *    and listed in "truncated";
+ *  - a log that cannot be written (a full disk, injected into the writer)
+ *    makes s3warden refuse new requests with 503 SlowDown before they reach
+ *    the upstream, and serve again once writing works, with every record;
+ *  - the record of a request whose client went away (499) had no
+ *    sourceIPAddress, userAgent or byte counts: they are kept now. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "audit.h"
+#include "pipeline_rig.h"
+#include "sockutil.h"
+#include "testutil.h"
+
+#define AKID "AKIAAUDITPIPE0000001"
+#define SECRET "auditPipeSecretKey/0123456789abcdefghijk"
+
+static void up_answer(int fd, const char *head)
+{
+    if (strstr(head, "/slow-"))
+        usleep(800 * 1000); /* the client gives up meanwhile */
+    rig_answer_ok(fd, head);
+}
+
+static struct config *make_config(void)
+{
+    char json[4096];
+    snprintf(json, sizeof(json),
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
+        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMAUDIT001\","
+        "\"secret\":\"upstreamAuditSecret0000000000000000000000\"}]},"
+        "\"accounts\":[{\"id\":\"111111111111\"}],"
+        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAAUDITPIPE00001\","
+        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
+        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
+        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]}],"
+        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\"}]}",
+        rig_up_port());
+    return rig_config_from_json(json);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .audit_file = true };
+    return rig_start(&o);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rig_stop();
+}
+
+static char req[64 * 1024], resp[64 * 1024];
+
+/* A signed GET of /bkt/<key> with extra unsigned header lines. */
+static size_t get_req(const char *key, const char *unsigned_hdrs)
+{
+    char target[256];
+    snprintf(target, sizeof(target), "/bkt/%s", key);
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = target,
+                         .unsigned_hdrs = unsigned_hdrs };
+    return rig_build(req, sizeof(req), &r);
+}
+
+/* The parsed audit record of the request for `key` (or, with
+ * by_error, the first whose errorCode is `key`; waits for the writer);
+ * every line of the file must parse. NULL if none in 3 s. */
+static cJSON *audit_find(const char *key, bool by_error)
+{
+    for (int t = 0; t < 60; t++) {
+        size_t len;
+        char *s = tu_read_file(rig_audit_path(), &len);
+        cJSON *found = NULL;
+        for (char *p = s; s && p < s + len && !found;) {
+            char *nl = memchr(p, '\n', (size_t)(s + len - p));
+            if (!nl)
+                fail_msg("a partial last line in the audit log");
+            cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
+            if (!j)
+                fail_msg("an audit line is not JSON: %.100s", p);
+            const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "requestParameters");
+            const cJSON *k = by_error ? cJSON_GetObjectItemCaseSensitive(j, "errorCode")
+                                      : cJSON_GetObjectItemCaseSensitive(rp, "key");
+            if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0)
+                found = j;
+            else
+                cJSON_Delete(j);
+            p = nl + 1;
+        }
+        free(s);
+        if (found)
+            return found;
+        usleep(50 * 1000);
+    }
+    return NULL;
+}
+
+static cJSON *audit_record_of(const char *key)
+{
+    return audit_find(key, false);
+}
+
+static const char *jstr(const cJSON *j, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *j, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    assert_true(cJSON_IsNumber(v));
+    return v->valuedouble;
+}
+
+static bool truncated_has(const cJSON *j, const char *field)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "truncated"))
+        if (cJSON_IsString(e) && strcmp(e->valuestring, field) == 0)
+            return true;
+    return false;
+}
+
+static void test_long_user_agent_recorded(void **state)
+{
+    (void)state;
+    static char hdr[17100];
+    memcpy(hdr, "User-Agent: ", 12);
+    memset(hdr + 12, 'U', 17000);
+    memcpy(hdr + 12 + 17000, "\r\n", 3);
+    size_t n = get_req("ua-long", hdr);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    cJSON *j = audit_record_of("ua-long");
+    if (!j)
+        fail_msg("the served request has no audit record");
+    assert_int_equal((int)jnum(j, "httpStatus"), 200);
+    assert_int_equal(strlen(jstr(j, "userAgent")), 2048);
+    assert_true(truncated_has(j, "userAgent"));
+    cJSON_Delete(j);
+}
+
+static void test_ff_user_agent_recorded(void **state)
+{
+    (void)state;
+    static char hdr[3100];
+    memcpy(hdr, "User-Agent: ", 12);
+    memset(hdr + 12, 0xff, 3000);
+    memcpy(hdr + 12 + 3000, "\r\n", 3);
+    size_t n = get_req("ua-ff", hdr);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    cJSON *j = audit_record_of("ua-ff");
+    if (!j)
+        fail_msg("the served request has no audit record");
+    assert_int_equal(strlen(jstr(j, "userAgent")), 341 * 3); /* U+FFFD each */
+    assert_true(truncated_has(j, "userAgent"));
+    cJSON_Delete(j);
+}
+
+/* ---- a full disk ---------------------------------------------------------------- */
+static atomic_int disk_full;
+
+static ssize_t full_writev(int fd, const struct iovec *iov, int n)
+{
+    if (atomic_load(&disk_full)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return writev(fd, iov, n);
+}
+
+static bool wait_accepting(bool want)
+{
+    for (int t = 0; t < 300; t++) {
+        if (audit_accepting(rig_audit()) == want)
+            return true;
+        usleep(10 * 1000);
+    }
+    return false;
+}
+
+static void test_unwritable_log_refuses(void **state)
+{
+    (void)state;
+    audit_set_writev(rig_audit(), full_writev);
+    atomic_store(&disk_full, 1);
+    /* served while the writer had not failed yet; its record waits */
+    size_t n = get_req("full-1", NULL);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_true(wait_accepting(false));
+
+    int before;
+    rig_counts(0, &before, NULL);
+    n = get_req("full-2", NULL);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_true(strncmp(resp, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
+    assert_non_null(strstr(resp, "<Code>SlowDown</Code><Message>Please reduce your request rate."
+                                 "</Message>"));
+    int after;
+    rig_counts(100, &after, NULL);
+    assert_int_equal(after, before); /* nothing went upstream */
+
+    /* space again: served, and every record is in the file */
+    atomic_store(&disk_full, 0);
+    assert_true(wait_accepting(true));
+    n = get_req("full-3", NULL);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    const char *keys[] = { "full-1", "full-3" };
+    for (int i = 0; i < 2; i++) {
+        cJSON *j = audit_record_of(keys[i]);
+        if (!j)
+            fail_msg("no audit record for %s", keys[i]);
+        assert_int_equal((int)jnum(j, "httpStatus"), 200);
+        cJSON_Delete(j);
+    }
+    /* the refusal is recorded too (the backlog had room); it was refused
+     * before routing, so it names no bucket or key */
+    cJSON *j = audit_find("SlowDown", true);
+    if (!j)
+        fail_msg("no audit record for the refusal");
+    assert_int_equal((int)jnum(j, "httpStatus"), 503);
+    cJSON_Delete(j);
+    audit_set_writev(rig_audit(), NULL);
+}
+
+/* ---- a client that goes away ------------------------------------------------------ */
+static void test_client_gone_record(void **state)
+{
+    (void)state;
+    /* an upload that stops 10 bytes into its 1000 */
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "PUT",
+                         .target = "/bkt/slow-gone", .payload = "UNSIGNED-PAYLOAD",
+                         .unsigned_hdrs = "User-Agent: gone-client/1.0\r\n",
+                         .framing = "Content-Length: 1000\r\n", .wire_body = "0123456789" };
+    size_t n = rig_build(req, sizeof(req), &r);
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    su_send(fd, req, n);
+    usleep(200 * 1000);
+    close(fd);
+    cJSON *j = audit_record_of("slow-gone");
+    if (!j)
+        fail_msg("no audit record for the abandoned request");
+    assert_int_equal((int)jnum(j, "httpStatus"), 499);
+    assert_string_equal(jstr(j, "errorCode"), "ClientClosed");
+    assert_non_null(jstr(j, "sourceIPAddress"));
+    assert_string_equal(jstr(j, "sourceIPAddress"), "127.0.0.1");
+    assert_non_null(jstr(j, "userAgent"));
+    assert_string_equal(jstr(j, "userAgent"), "gone-client/1.0");
+    assert_int_equal((int)jnum(j, "bytesIn"), (int)n);
+    assert_int_equal((int)jnum(j, "bytesOut"), 0);
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_user_agent_recorded),
+        cmocka_unit_test(test_ff_user_agent_recorded),
+        cmocka_unit_test(test_client_gone_record),
+        cmocka_unit_test(test_unwritable_log_refuses),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
