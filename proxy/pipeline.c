@@ -2398,7 +2398,9 @@ static void pl_on_head(struct proxy_conn *c)
      * client to back off. */
     if (!audit_accepting(shared(w)->audit)) {
         px->audit_refusal = true;
-        px_fail(px, 503, "SlowDown", "Please reduce your request rate.");
+        if (w->metrics)
+            metrics_bump(&w->metrics->refused[METRICS_REFUSE_AUDIT], 1);
+        px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
         return;
     }
 

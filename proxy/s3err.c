@@ -96,6 +96,7 @@ const char *s3err_default_message(const char *code)
         { "BadGateway", "The upstream storage service could not be reached." },
         { "GatewayTimeout", "The upstream storage service did not answer in time." },
         { "ServiceUnavailable", "Please reduce your request rate." },
+        { "SlowDown", "Please reduce your request rate." },
         { "InternalError", "We encountered an internal error. Please try again." },
         { "MethodNotAllowed", "The specified method is not allowed against this resource." },
         { "NotImplemented", "A header you provided implies functionality that is not implemented." },
