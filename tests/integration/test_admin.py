@@ -564,8 +564,13 @@ class Refusals(Case):
 
     def test_max_connections_refused_counted(self):
         px = start_proxy("admin-maxc", extra={"limits": {"max_connections": 2}}).start()
-        # the harness's own connect (Proxy.start waits for the port) is gone
-        self.assertTrue(wait_until(lambda: Metrics(px).get("s3warden_connections_active") == 0, 5))
+        # the harness's own connect (Proxy.start waits for the port) is gone:
+        # accepted and closed (a gauge at 0 before the server even accepted
+        # it let it count against the limit later, refusing a held one)
+        def probe_gone():
+            m = Metrics(px)
+            return m.get("s3warden_connections_total") >= 1 and m.get("s3warden_connections_active") == 0
+        self.assertTrue(wait_until(probe_gone, 5))
         total0 = Metrics(px).get("s3warden_connections_total")
         held = [socket.create_connection(("127.0.0.1", px.port), timeout=5) for _ in range(2)]
         try:
