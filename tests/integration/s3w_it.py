@@ -140,6 +140,16 @@ def free_ports(n):
     raise RuntimeError("no free port found below the ephemeral range")
 
 
+def wait_until(fn, timeout=10.0, step=0.1):
+    """fn() until truthy or timeout; returns the last value."""
+    end = time.time() + timeout
+    v = fn()
+    while not v and time.time() < end:
+        time.sleep(step)
+        v = fn()
+    return v
+
+
 def free_port():
     return free_ports(1)[0]
 

@@ -269,16 +269,6 @@ def delta(before, after):
     return {k: after.get(k, 0) - before.get(k, 0) for k in keys if after.get(k, 0) != before.get(k, 0)}
 
 
-def wait_until(fn, timeout=10.0, step=0.1):
-    """fn() until truthy or timeout; returns the last value."""
-    end = time.time() + timeout
-    v = fn()
-    while not v and time.time() < end:
-        time.sleep(step)
-        v = fn()
-    return v
-
-
 def slow_get(px, key, rcvbuf=256 * 1024):
     """A signed GET on a connection whose receive buffer is small, so the
     transfer stays in flight while the test does not read."""

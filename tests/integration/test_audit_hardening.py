@@ -41,15 +41,6 @@ MNT = None
 TMPFS_BYTES = 1024 * 1024
 
 
-def wait_until(fn, timeout=10.0, step=0.1):
-    end = time.time() + timeout
-    v = fn()
-    while not v and time.time() < end:
-        time.sleep(step)
-        v = fn()
-    return v
-
-
 def umount():
     if MNT and os.path.ismount(MNT):
         subprocess.run(["umount", "-l", MNT], check=False)
