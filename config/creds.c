@@ -251,7 +251,11 @@ int64_t creds_parse_time(const char *s, size_t len)
         return -1;
     struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
                      .tm_hour = h, .tm_min = m, .tm_sec = sec };
-    return (int64_t)timegm(&tm) - off;
+    int64_t t = (int64_t)timegm(&tm) - off;
+    /* An expiration at or before the epoch is as malformed as any other
+     * nonsense: 0 would read as "does not expire" to every caller, and a
+     * negative value other than -1 would slip past a == -1 check. */
+    return t > 0 ? t : -1;
 }
 
 int64_t creds_refresh_at(int64_t now, int64_t expiration, uint32_t refresh_before)
