@@ -14,9 +14,11 @@
  * the action's result, and credentials only with session_issued; every
  * issued session token verifies (config_resolve) as a session of the role
  * named in RoleArn with the session name asked for; non-200 never issues.
+ * S3W_FUZZ_TRACE=1 prints each input's status and error code.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +140,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sts_response r;
     sts_response_init(&r);
     int rc = sts_handle(cfg, caller, form, NOW, S3W_SLICE_LIT("fuzz-request-id"), &r);
+    static int trace = -1;
+    if (trace < 0)
+        trace = getenv("S3W_FUZZ_TRACE") != NULL;
+    if (trace) { /* for writing seeds: what each input got */
+        struct s3w_slice code = xml_field(&r.body, "<Code>", "</Code>");
+        fprintf(stderr, "fuzz_sts: %d %.*s\n", r.status, (int)code.len, code.ptr ? code.ptr : "");
+    }
     if (r.status < 200 || r.status > 599 || r.body.len == 0)
         abort();
     if (rc != 0 && r.status != 500)
