@@ -17,7 +17,7 @@
 #                          holds the logs and any crash-* artifacts)
 #   S3W_FUZZ_NO_MERGE=1    leave tests/fuzz/corpus alone
 # Runs under nice -n 19 with one job. Per target it prints the seconds run,
-# executions, coverage (cov/ft of libFuzzer's first and last stat lines) and
+# executions, coverage (cov/ft when the seeds were loaded, and at the end) and
 # the crash/leak/timeout artifacts found; any artifact makes the exit status
 # non-zero. A crash is reproduced with `build-fuzz/tests/fuzz/fuzz_<t> FILE`;
 # minimize it with -minimize_crash=1 and add it to the corpus so the replay
@@ -59,7 +59,8 @@ for t in $targets; do
         -artifact_prefix="$work/$t-" "$scratch" "$seeds" >"$log" 2>&1
     rc=$?
     t1=$(date +%s)
-    first=$(stat_of "$log" | head -n 1)
+    # start: once the seed corpus is loaded (INITED), before any fuzzing
+    first=$(grep -m1 ' INITED ' "$log" | stat_of /dev/stdin)
     last=$(stat_of "$log" | tail -n 1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     findings=$(ls "$work/$t-"* 2>/dev/null | wc -l)
