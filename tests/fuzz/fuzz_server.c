@@ -31,7 +31,12 @@
  * partial one, so each input is one bounded exchange. Invariants (trap):
  * s3warden answers every input with at least one byte that begins
  * "HTTP/1.1 " or closes without a byte (never a partial status line), and
- * it closes within 10 s (a stuck connection). S3W_FUZZ_TRACE=1 prints the
+ * it closes within 10 s (a stuck connection); and the upstream never sees a
+ * request the input's caller may not make (fail closed): an unsigned
+ * request, the policy-less reader, or a request signed for service "sts"
+ * reaches only the public "pub" bucket, the other account's user also
+ * "shared" (its bucket policy), as the bucket names on the upstream request
+ * line show. S3W_FUZZ_TRACE=1 prints the
  * status line each input got (to check what a new seed reaches).
  */
 #include <arpa/inet.h>
@@ -76,7 +81,13 @@ static const struct {
 static pthread_mutex_t up_mu = PTHREAD_MUTEX_INITIALIZER;
 static char up_answer[64 * 1024]; /* guarded by up_mu */
 static size_t up_answer_len;
-static int up_port;
+static int up_port, up_lfd;
+/* guarded by up_mu: upstream connections accepted and not yet done, and
+ * the first request line the upstream saw that the current input's caller
+ * may not cause (see allowed()) */
+static int up_active;
+static unsigned up_allowed;
+static char up_violation[256];
 
 static const char default_answer[] =
     "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n"
@@ -110,6 +121,49 @@ static const char *find_ci(const char *p, size_t n, const char *needle)
     return NULL;
 }
 
+/* Which upstream buckets the current input's caller may reach (bits):
+ * the caller cannot forge a signature, so an unsigned request, the reader
+ * (no policy of its own) and a request signed for service "sts" may only
+ * ever reach the "pub" bucket (Principal "*"), the other account's user also
+ * "shared"; the owner's admin and root reach anything. */
+enum { ALLOW_PUB = 1, ALLOW_SHARED = 2, ALLOW_ALL = 4 };
+
+static bool path_is_bucket(const char *path, size_t n, const char *bucket)
+{
+    size_t k = strlen(bucket);
+    return n > k && path[0] == '/' && memcmp(path + 1, bucket, k) == 0 &&
+           (n == k + 1 || path[k + 1] == '/' || path[k + 1] == '?' || path[k + 1] == ' ');
+}
+
+/* Called once per upstream request head; records the first request line
+ * the caller of the current input may not cause. */
+static void check_request_line(const char *buf, size_t n)
+{
+    const char *eol = memchr(buf, '\r', n);
+    size_t ll = eol ? (size_t)(eol - buf) : n;
+    const char *sp = memchr(buf, ' ', ll);
+    const char *path = sp ? sp + 1 : buf + ll;
+    size_t pl = (size_t)(buf + ll - path);
+    pthread_mutex_lock(&up_mu);
+    bool ok = (up_allowed & ALLOW_ALL) ||
+              ((up_allowed & ALLOW_PUB) && path_is_bucket(path, pl, "pub")) ||
+              ((up_allowed & ALLOW_SHARED) && path_is_bucket(path, pl, "shared"));
+    if (!ok && !up_violation[0])
+        snprintf(up_violation, sizeof(up_violation), "%.*s", (int)(ll < 200 ? ll : 200), buf);
+    pthread_mutex_unlock(&up_mu);
+}
+
+/* True once nothing of this input can still reach the upstream: no
+ * connection waits in the listen queue and none is being served. */
+static bool upstream_quiet(void)
+{
+    struct pollfd pf = { up_lfd, POLLIN, 0 };
+    pthread_mutex_lock(&up_mu);
+    bool quiet = up_active == 0 && poll(&pf, 1, 0) == 0;
+    pthread_mutex_unlock(&up_mu);
+    return quiet;
+}
+
 /* One upstream connection: reads a head and its Content-Length body (at
  * most 2 s: s3warden may hold a body back), answers, closes. */
 static void *up_conn(void *arg)
@@ -117,7 +171,7 @@ static void *up_conn(void *arg)
     int fd = (int)(intptr_t)arg;
     static __thread char buf[256 * 1024];
     size_t n = 0, want = 0;
-    bool have_head = false;
+    bool have_head = false, checked = false;
     int64_t deadline = now_ms() + 2000;
     for (;;) {
         if (!have_head) {
@@ -132,6 +186,10 @@ static void *up_conn(void *arg)
         }
         if (have_head && n >= want)
             break;
+        if (have_head && !checked) {
+            check_request_line(buf, n);
+            checked = true;
+        }
         int64_t left = deadline - now_ms();
         struct pollfd pf = { fd, POLLIN, 0 };
         if (left <= 0 || n == sizeof(buf) || poll(&pf, 1, (int)left) <= 0)
@@ -141,6 +199,8 @@ static void *up_conn(void *arg)
             break;
         n += (size_t)r;
     }
+    if (have_head && !checked)
+        check_request_line(buf, n);
     if (have_head && n >= want) {
         static __thread char ans[sizeof(up_answer)];
         pthread_mutex_lock(&up_mu);
@@ -151,6 +211,9 @@ static void *up_conn(void *arg)
         shutdown(fd, SHUT_WR);
     }
     close(fd);
+    pthread_mutex_lock(&up_mu);
+    up_active--;
+    pthread_mutex_unlock(&up_mu);
     return NULL;
 }
 
@@ -158,10 +221,17 @@ static void *up_main(void *arg)
 {
     int lfd = (int)(intptr_t)arg;
     for (;;) {
+        struct pollfd pf = { lfd, POLLIN, 0 };
+        if (poll(&pf, 1, 1000) <= 0)
+            continue;
+        /* accept and count under the lock: upstream_quiet() sees either a
+         * pending connection or an active one, never neither */
+        pthread_mutex_lock(&up_mu);
         int fd = accept(lfd, NULL, NULL);
+        if (fd >= 0)
+            up_active++;
+        pthread_mutex_unlock(&up_mu);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
             usleep(1000);
             continue;
         }
@@ -169,8 +239,12 @@ static void *up_main(void *arg)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &at, up_conn, (void *)(intptr_t)fd) != 0)
+        if (pthread_create(&t, &at, up_conn, (void *)(intptr_t)fd) != 0) {
             close(fd);
+            pthread_mutex_lock(&up_mu);
+            up_active--;
+            pthread_mutex_unlock(&up_mu);
+        }
         pthread_attr_destroy(&at);
     }
     return NULL;
@@ -252,6 +326,7 @@ static void start_once(void)
     started = true;
     proxy_log_set_level(PROXY_LOG_ERROR + 1); /* one line per request otherwise */
     int lfd = listen_loopback(&up_port);
+    up_lfd = lfd;
     pthread_t t;
     if (pthread_create(&t, NULL, up_main, (void *)(intptr_t)lfd) != 0)
         abort();
@@ -430,7 +505,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cut = p + i;
             break;
         }
+    unsigned who = (mode >> 1) & 3;
     pthread_mutex_lock(&up_mu);
+    up_violation[0] = 0;
+    if (!(mode & 1) || (mode & 8) || who == 1)
+        up_allowed = ALLOW_PUB;
+    else if (who == 2)
+        up_allowed = ALLOW_PUB | ALLOW_SHARED;
+    else
+        up_allowed = ALLOW_ALL;
     if (cut) {
         const char *a = cut + sizeof(sep) - 1;
         size_t an = (size_t)(p + n - a);
@@ -469,6 +552,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             l++;
         fprintf(stderr, "fuzz_server: %.*s\n", (int)l, head);
     }
+    /* what s3warden sent upstream for this input has arrived (it answers
+     * or closes the client only after writing it), unless a connection of
+     * an aborted exchange is still closing: wait for that, briefly */
+    for (int i = 0; i < 2000 && !upstream_quiet(); i++)
+        usleep(100);
+    pthread_mutex_lock(&up_mu);
+    if (up_violation[0]) {
+        fprintf(stderr, "fuzz_server: the upstream saw \"%s\" for a caller that may not "
+                        "cause it (mode 0x%02x)\n", up_violation, mode);
+        __builtin_trap();
+    }
+    pthread_mutex_unlock(&up_mu);
     if (got > 0 && got < 8 && memcmp(head, "HTTP/1.1 ", got) != 0)
         __builtin_trap();
     if (got >= 8 && memcmp(head, "HTTP/1.1", 8) != 0)
