@@ -364,7 +364,9 @@ static struct s3w_slice xml_find(const char *p, const char *end, const char *tag
     return s3w_slice(a, (size_t)(b - a));
 }
 
-/* Copies XML text, decoding the five predefined entities. */
+/* Copies XML text, decoding the five predefined entities. A NUL byte is
+ * refused: it is no XML character (XML 1.0, 2.2), and copied it would cut
+ * the C string short (an empty key id, a shortened secret). */
 static bool xml_copy(char *dst, size_t cap, struct s3w_slice s)
 {
     static const struct { const char *ent; char c; } ents[] = {
@@ -387,6 +389,8 @@ static bool xml_copy(char *dst, size_t cap, struct s3w_slice s)
             }
             if (!ok)
                 return false;
+        } else if (c == '\0') {
+            return false;
         }
         if (o + 1 >= cap)
             return false;

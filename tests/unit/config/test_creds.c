@@ -220,6 +220,21 @@ static void test_sts_xml(void **state)
     assert_int_equal(creds_parse_sts_xml(missing, sizeof missing - 1, &c, &e), CREDS_E_INVALID);
     assert_string_equal(e.message, "STS Credentials lack AccessKeyId, SecretAccessKey, "
                                    "SessionToken or Expiration");
+
+    /* a NUL byte is no XML character: copied, it would cut the C string
+     * (an empty key id, or a shortened secret) */
+    static const char nul_id[] = "<Credentials><AccessKeyId>\0\0ASIAX</AccessKeyId>"
+                                 "<SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>"
+                                 "<Expiration>2017-05-17T15:09:54Z</Expiration></Credentials>";
+    assert_int_equal(creds_parse_sts_xml(nul_id, sizeof nul_id - 1, &c, &e), CREDS_E_INVALID);
+    assert_string_equal(e.message, "a credential field is too long or badly escaped");
+    assert_string_equal(c.access_key_id, "");
+    static const char nul_secret[] = "<Credentials><AccessKeyId>ASIAX</AccessKeyId>"
+                                     "<SecretAccessKey>abc\0def</SecretAccessKey>"
+                                     "<SessionToken>t</SessionToken>"
+                                     "<Expiration>2017-05-17T15:09:54Z</Expiration></Credentials>";
+    assert_int_equal(creds_parse_sts_xml(nul_secret, sizeof nul_secret - 1, &c, &e),
+                     CREDS_E_INVALID);
 }
 
 /* ---- time ---- */
