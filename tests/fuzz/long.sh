@@ -60,7 +60,7 @@ for t in $targets; do
     rc=$?
     t1=$(date +%s)
     # start: once the seed corpus is loaded (INITED), before any fuzzing
-    first=$(grep -m1 ' INITED ' "$log" | stat_of /dev/stdin)
+    first=$(grep -m1 -P '\tINITED ' "$log" | stat_of /dev/stdin)
     last=$(stat_of "$log" | tail -n 1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     findings=$(ls "$work/$t-"* 2>/dev/null | wc -l)
