@@ -195,6 +195,8 @@ static void *up_conn(void *arg)
         if (left <= 0 || n == sizeof(buf) || poll(&pf, 1, (int)left) <= 0)
             break;
         ssize_t r = recv(fd, buf + n, sizeof(buf) - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r <= 0)
             break;
         n += (size_t)r;
@@ -438,12 +440,23 @@ static bool build_signed(uint8_t mode, const char *p, size_t n, struct s3w_buf *
 /* ---- one exchange ------------------------------------------------------------------ */
 static int connect_proxy(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.bound_port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-        abort();
-    return fd;
+    /* libFuzzer's -timeout alarm (SIGALRM, no SA_RESTART) can interrupt a
+     * connect on a busy machine: try again with a fresh socket rather
+     * than report the harness's own failure as a finding */
+    int err = 0;
+    for (int i = 0; i < 100; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        err = errno;
+        if (fd >= 0)
+            close(fd);
+        usleep(10000);
+    }
+    fprintf(stderr, "fuzz_server: cannot connect to s3warden: %s\n", strerror(err));
+    abort();
 }
 
 #define HEAD_KEEP 96
@@ -473,6 +486,8 @@ static void exchange(const char *req, size_t len, char head[HEAD_KEEP], size_t *
             continue;
         if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = recv(fd, buf, sizeof(buf), 0);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
             if (r <= 0)
                 break; /* closed (or reset): the exchange is over */
             for (ssize_t i = 0; i < r && *got < HEAD_KEEP; i++)
