@@ -64,7 +64,7 @@ for t in $targets; do
     last=$(stat_of "$log" | tail -n 1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     findings=$(ls "$work/$t-"* 2>/dev/null | wc -l)
-    if [ "$findings" -gt 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; }; then
+    if [ "$findings" -gt 0 ] || [ "$rc" -ne 0 ]; then
         status=1
     fi
     set -- $first; c0=${2:-?}; f0=${3:-?}
