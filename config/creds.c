@@ -251,7 +251,11 @@ int64_t creds_parse_time(const char *s, size_t len)
         return -1;
     struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
                      .tm_hour = h, .tm_min = m, .tm_sec = sec };
-    return (int64_t)timegm(&tm) - off;
+    int64_t t = (int64_t)timegm(&tm) - off;
+    /* An expiration at or before the epoch is as malformed as any other
+     * nonsense: 0 would read as "does not expire" to every caller, and a
+     * negative value other than -1 would slip past a == -1 check. */
+    return t > 0 ? t : -1;
 }
 
 int64_t creds_refresh_at(int64_t now, int64_t expiration, uint32_t refresh_before)
@@ -360,7 +364,9 @@ static struct s3w_slice xml_find(const char *p, const char *end, const char *tag
     return s3w_slice(a, (size_t)(b - a));
 }
 
-/* Copies XML text, decoding the five predefined entities. */
+/* Copies XML text, decoding the five predefined entities. A NUL byte is
+ * refused: it is no XML character (XML 1.0, 2.2), and copied it would cut
+ * the C string short (an empty key id, a shortened secret). */
 static bool xml_copy(char *dst, size_t cap, struct s3w_slice s)
 {
     static const struct { const char *ent; char c; } ents[] = {
@@ -383,6 +389,8 @@ static bool xml_copy(char *dst, size_t cap, struct s3w_slice s)
             }
             if (!ok)
                 return false;
+        } else if (c == '\0') {
+            return false;
         }
         if (o + 1 >= cap)
             return false;

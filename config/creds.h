@@ -130,7 +130,9 @@ int creds_form_web_identity(const char *role_arn, const char *session_name,
 
 /* ---- time ---------------------------------------------------------------- */
 /* ISO 8601 UTC as AWS writes it: 2017-05-17T15:09:54Z, with optional
- * fractional seconds (.123Z) or a +00:00 / -05:00 offset. -1 if malformed. */
+ * fractional seconds (.123Z) or a +00:00 / -05:00 offset. -1 if malformed
+ * or not after 1970-01-01T00:00:00Z (so never 0, which means "does not
+ * expire" in struct creds). */
 int64_t creds_parse_time(const char *s, size_t len);
 
 /* When to fetch again: `refresh_before` seconds before expiry, but no

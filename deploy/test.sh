@@ -62,7 +62,7 @@ echo "=== build (libFuzzer, clang)"
 # Only the fuzz targets (and the libraries they link) are built with clang
 # here; the unit tests were built and run above.
 if CC=clang configure build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-     -Dfuzz_seconds="${S3W_FUZZ_SECONDS:-15}" &&
+     -Dfuzz_seconds="${S3W_FUZZ_SECONDS:-10}" &&
    fuzz_targets=$(ninja -C build-fuzz -t targets all | grep -E '^tests/fuzz/fuzz_[a-z0-9_]+: ' | cut -d: -f1) &&
    ninja -C build-fuzz $fuzz_targets >/dev/null; then
   run_suite "fuzz smoke" build-fuzz --suite fuzz-smoke --no-rebuild

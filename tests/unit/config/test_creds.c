@@ -179,6 +179,12 @@ static void test_metadata_json(void **state)
                      CREDS_E_INVALID);
     assert_string_equal(e.message, "invalid Expiration \"tomorrow\"");
     assert_string_equal(c.access_key_id, ""); /* nothing half-filled */
+    /* the epoch itself would read as 0, "never expires" */
+    static const char epoch[] = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\","
+                                "\"Expiration\":\"1970-01-01T01:00:00+01:00\"}";
+    assert_int_equal(creds_parse_metadata_json(epoch, sizeof epoch - 1, &c, &e),
+                     CREDS_E_INVALID);
+    assert_string_equal(e.message, "invalid Expiration \"1970-01-01T01:00:00+01:00\"");
     assert_int_equal(creds_parse_metadata_json("<html>", 6, &c, &e), CREDS_E_INVALID);
 }
 
@@ -214,6 +220,21 @@ static void test_sts_xml(void **state)
     assert_int_equal(creds_parse_sts_xml(missing, sizeof missing - 1, &c, &e), CREDS_E_INVALID);
     assert_string_equal(e.message, "STS Credentials lack AccessKeyId, SecretAccessKey, "
                                    "SessionToken or Expiration");
+
+    /* a NUL byte is no XML character: copied, it would cut the C string
+     * (an empty key id, or a shortened secret) */
+    static const char nul_id[] = "<Credentials><AccessKeyId>\0\0ASIAX</AccessKeyId>"
+                                 "<SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>"
+                                 "<Expiration>2017-05-17T15:09:54Z</Expiration></Credentials>";
+    assert_int_equal(creds_parse_sts_xml(nul_id, sizeof nul_id - 1, &c, &e), CREDS_E_INVALID);
+    assert_string_equal(e.message, "a credential field is too long or badly escaped");
+    assert_string_equal(c.access_key_id, "");
+    static const char nul_secret[] = "<Credentials><AccessKeyId>ASIAX</AccessKeyId>"
+                                     "<SecretAccessKey>abc\0def</SecretAccessKey>"
+                                     "<SessionToken>t</SessionToken>"
+                                     "<Expiration>2017-05-17T15:09:54Z</Expiration></Credentials>";
+    assert_int_equal(creds_parse_sts_xml(nul_secret, sizeof nul_secret - 1, &c, &e),
+                     CREDS_E_INVALID);
 }
 
 /* ---- time ---- */
@@ -230,6 +251,12 @@ static void test_times(void **state)
     assert_int_equal(T("2017-05-17T15:09:54"), -1);
     assert_int_equal(T("2017-05-17T15:09:54Zjunk"), -1);
     assert_int_equal(T("2017-05-17T15:09:54.Z"), -1);
+    /* at or before the epoch: -1 too, never 0 ("does not expire") nor
+     * another negative number */
+    assert_int_equal(T("1970-01-01T00:00:00Z"), -1);
+    assert_int_equal(T("1970-01-01T01:00:00+01:00"), -1);
+    assert_int_equal(T("1949-12-31T23:59:59Z"), -1);
+    assert_int_equal(T("1970-01-01T00:00:01Z"), 1);
 #undef T
 
     /* refresh 300 s before a 1 h expiry */
