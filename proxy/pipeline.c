@@ -864,6 +864,10 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
     if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
         const char *sp = memchr(line.ptr, ' ', line.len);
         px->up_status = sp ? atoi(sp + 1) : 0;
+        /* RFC 9110 15: a status is three digits, 100..599; anything else
+         * is no answer to pass on (502, found by the server fuzz target) */
+        if (px->up_status < 100 || px->up_status > 599)
+            return 0;
         /* only an answer with a body can name its error (not HEAD, not 304:
          * the frequent bodiless ones allocate nothing) */
         if (px->up_status >= 300 && px->up_status != 304 && !px->errbody && px->c &&

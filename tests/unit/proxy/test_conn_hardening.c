@@ -17,6 +17,7 @@
  *    RequestTimeout and nothing completes upstream;
  *  - connections past limits.max_connections get 503 SlowDown with
  *    "Connection: close" instead of a reset without a word;
+ *  - an upstream status outside 100..599 is 502, not passed on;
  *  - ident_limit, the per-identity count behind
  *    upstream.max_connections_per_identity (the pipeline side runs against
  *    a real store in tests/integration/test_hardening.py). */
@@ -46,6 +47,10 @@
  * anything else the default 200 */
 static void up_answer(int fd, const char *head)
 {
+    if (strstr(head, " /real-bkt/badstatus ")) {
+        su_send_str(fd, "HTTP/1.1 855 Weird\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+        return;
+    }
     if (!strstr(head, " /real-bkt/big ")) {
         rig_answer_ok(fd, head);
         return;
@@ -378,6 +383,20 @@ static void test_max_connections_answered(void **state)
     usleep(300 * 1000); /* the next test gets its connections */
 }
 
+/* An upstream status outside 100..599 is not passed on (it was, as
+ * "HTTP/1.1 855 Unknown"): 502 BadGateway. */
+static void test_upstream_status_out_of_range(void **state)
+{
+    (void)state;
+    char req[4096], resp[8192];
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = "/bkt/badstatus" };
+    size_t n = rig_build(req, sizeof(req), &r);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_non_null(strstr(resp, "HTTP/1.1 502 "));
+    assert_non_null(strstr(resp, "<Code>BadGateway</Code>"));
+    assert_null(strstr(resp, "855"));
+}
+
 static void test_ident_limit(void **state)
 {
     (void)state;
@@ -421,7 +440,8 @@ int main(void)
         cmocka_unit_test(test_pipelining_client_that_never_reads),
         cmocka_unit_test(test_send_timeout_frees_upstream),
         cmocka_unit_test(test_trickled_body_under_min_rate),
-        cmocka_unit_test(test_max_connections_answered),
+        cmocka_unit_test(test_upstream_status_out_of_range),
+        cmocka_unit_test(test_max_connections_answered), /* last: its closes linger */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
