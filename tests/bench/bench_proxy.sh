@@ -12,7 +12,9 @@
 # 15 min skew window; s3warden does no replay protection, as S3 does none).
 #
 # Usage: tests/bench/bench_proxy.sh [S3WARDEN_BIN] [SECONDS]
-# Env: BENCH_CONNS (32), BENCH_THREADS (2), S3WARDEN_WORKERS (cores).
+# Env: BENCH_CONNS (32), BENCH_THREADS (2), S3WARDEN_WORKERS (cores),
+# BENCH_PERF=1: also count s3warden's CPU time, syscalls and context
+# switches per 1 KiB GET with perf stat (needs perf and the rights for it).
 # Prints req/s for 1 KiB GETs and MB/s for 1 MiB and 64 MiB GETs, and each
 # as a ratio to nginx. Needs nginx, wrk and python3 with botocore.
 set -euo pipefail
@@ -137,7 +139,24 @@ for key in 1k 1m 64m; do
     case $target in
       direct) read -r rps bps < <(run_wrk "http://127.0.0.1:$ORIGIN/bkt/$key") ;;
       nginx) read -r rps bps < <(run_wrk "http://127.0.0.1:$NGX/bkt/$key") ;;
-      s3warden) read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H") ;;
+      s3warden)
+        if [ -n "${BENCH_PERF:-}" ] && [ "$key" = 1k ]; then
+          # cost per request, counted rather than timed: CPU, syscalls and
+          # context switches of the s3warden process over the wrk run
+          perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock \
+            -p "${PIDS[0]}" -o "$W/perf.csv" &
+          perf_pid=$!
+          sleep 0.2
+          read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H")
+          kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+          reqs=$(echo "$rps * $SECS" | bc -l)
+          awk -F, -v n="$reqs" '
+            /raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
+            END {printf "perf (s3warden, 1 KiB GET): %.1f CPU us, %.1f syscalls, %.2f context switches per request\n", tc*1000/n, sc/n, cs/n}' \
+            "$W/perf.csv" >&2
+        else
+          read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H")
+        fi ;;
     esac
     R[$key.$target]=$rps; B[$key.$target]=$bps
     printf '%-8s %-8s %14s %14.1f\n' "$key" "$target" "$rps" "$(echo "$bps / 1048576" | bc -l)"
