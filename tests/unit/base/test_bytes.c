@@ -1,4 +1,4 @@
-/* Unit tests for sigv4/bytes.c: capped buffers, hex, constant-time compare. */
+/* Unit tests for base/bytes.c: capped buffers, hex, constant-time compare. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

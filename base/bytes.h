@@ -1,9 +1,9 @@
 /*
  * bytes.h - the few byte primitives every s3warden module shares.
  *
- * Lives in sigv4/ because sigv4 is the lowest module and every other module
- * already depends on it; it is deliberately small (see STYLE.md, "no utils.c
- * junk drawer").
+ * Lives in base/, below every module, so that policy/ and config/ get a
+ * slice type without linking sigv4; it is deliberately small (see STYLE.md,
+ * "no utils.c junk drawer").
  *
  *  - struct s3w_slice: a borrowed {ptr, len} view. Never NUL-terminated by
  *    contract; never outlives the buffer it points into.
