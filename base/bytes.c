@@ -1,4 +1,5 @@
 #include "bytes.h"
+#include "codec.h"
 
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -24,6 +25,22 @@ bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix)
 {
     return s.len >= prefix.len &&
            (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+struct s3w_slice s3w_slice_trim(struct s3w_slice s)
+{
+    while (s.len && is_ws(s.ptr[0])) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len && is_ws(s.ptr[s.len - 1]))
+        s.len--;
+    return s;
 }
 
 void s3w_buf_init(struct s3w_buf *b, size_t max)
@@ -131,23 +148,13 @@ void s3w_hex_encode(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n)
 {
     if (in.len != 2 * n)
         return S3W_E_INVAL;
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval((unsigned char)in.ptr[2 * i]);
-        int lo = hexval((unsigned char)in.ptr[2 * i + 1]);
+        int hi = s3w_hex_digit((unsigned char)in.ptr[2 * i]);
+        int lo = s3w_hex_digit((unsigned char)in.ptr[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return S3W_E_INVAL;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -53,6 +53,10 @@ bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b);
 
 bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix);
 
+/* s without leading and trailing whitespace: SP, HTAB, and CR/LF (so that an
+ * obs-fold continuation, were one to get through a parser, reads as space). */
+struct s3w_slice s3w_slice_trim(struct s3w_slice s);
+
 /* ---- error vocabulary shared by the primitives ---------------------------- */
 enum {
     S3W_OK = 0,

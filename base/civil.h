@@ -1,0 +1,30 @@
+/*
+ * civil.h - UTC calendar arithmetic without the C library's time zone
+ * machinery (gmtime_r/strftime/timegm cost more than a request's mapping
+ * and timegm is not ISO C). H. Hinnant's public-domain algorithms for the
+ * proleptic Gregorian calendar; times are seconds since 1970-01-01T00:00:00Z.
+ */
+#ifndef S3W_CIVIL_H
+#define S3W_CIVIL_H
+
+#include "bytes.h"
+
+/* Days since 1970-01-01 of year y, month m (1..12), day d (1..31). */
+int64_t s3w_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* The inverse: a day number since 1970-01-01 to year, month, day. */
+void s3w_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/* True if d is a day of month m of year y (leap years included). */
+bool s3w_civil_valid(int64_t y, unsigned m, unsigned d);
+
+/* "2023-11-14T22:13:20Z" (ISO 8601 extended, whole seconds, UTC) and a NUL.
+ * Returns false (and writes "") for a year outside 0..9999. */
+#define S3W_ISO8601_LEN 20
+bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1]);
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fff...]Z" (the form S3, STS and IAM write;
+ * a fraction is accepted and dropped). Rejects an invalid calendar date. */
+bool s3w_iso8601_parse(struct s3w_slice s, int64_t *secs);
+
+#endif
