@@ -57,6 +57,15 @@ bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix);
  * obs-fold continuation, were one to get through a parser, reads as space). */
 struct s3w_slice s3w_slice_trim(struct s3w_slice s);
 
+/* One HTTP header field, the type every module passes headers in (HTTP
+ * parser, SigV4, S3 mapping, upstream signing). Name as sent: compare it
+ * with s3w_slice_eq_nocase. Value: the HTTP layer trims leading and trailing
+ * SP/HTAB and rejects obs-fold before anything else sees it. */
+struct s3w_header {
+    struct s3w_slice name;
+    struct s3w_slice value;
+};
+
 /* ---- error vocabulary shared by the primitives ---------------------------- */
 enum {
     S3W_OK = 0,

@@ -94,17 +94,13 @@ const char *s3map_error_code(int err);
 int s3map_error_status(int err);
 
 /* ---- input ----------------------------------------------------------------- */
-struct s3map_header {
-    struct s3w_slice name;  /* matched ASCII case-insensitively */
-    struct s3w_slice value; /* leading/trailing spaces and tabs are ignored */
-};
 
 struct s3map_request {
     struct s3w_slice method;  /* "GET", "PUT", "HEAD", "POST", "DELETE" (exact) */
     struct s3w_slice bucket;  /* empty for the service (GET /) */
     struct s3w_slice key;     /* URL-decoded object key; empty for bucket requests */
     struct s3w_slice query;   /* raw query string without '?', still %-encoded */
-    const struct s3map_header *headers;
+    const struct s3w_header *headers;
     size_t nheaders;
 };
 

@@ -618,7 +618,7 @@ static int sts_call(struct fetch *f, const char *endpoint, const char *region,
         char hash[65];
         sigv4_sha256(form->ptr, form->len, d);
         s3w_hex_encode(d, 32, hash);
-        struct sigv4_header sh[2] = {
+        struct s3w_header sh[2] = {
             { S3W_SLICE_LIT("content-type"), S3W_SLICE_LIT(ctype) },
             { S3W_SLICE_LIT("host"), s3w_slice_cstr(host) },
         };

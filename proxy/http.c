@@ -99,7 +99,7 @@ static int on_header_value_complete(llhttp_t *ll)
     }
     while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
         vlen--;
-    struct http_header *h = &r->headers[r->nheaders++];
+    struct s3w_header *h = &r->headers[r->nheaders++];
     h->name = s3w_slice(r->arena + hp->cur_name_off, hp->cur_name_len);
     h->value = s3w_slice(v, vlen);
     if (s3w_slice_eq_nocase(h->name, S3W_SLICE_LIT("host"))) {
@@ -148,7 +148,7 @@ static int on_headers_complete(llhttp_t *ll)
     r->content_length = r->has_content_length ? ll->content_length : 0;
     r->keep_alive = llhttp_should_keep_alive(ll) != 0;
     r->is_head = ll->method == HTTP_HEAD;
-    const struct http_header *e = http_request_header(r, "expect");
+    const struct s3w_header *e = http_request_header(r, "expect");
     if (e) {
         if (!s3w_slice_eq_nocase(e->value, S3W_SLICE_LIT("100-continue"))) {
             set_error(hp, 417, "ExpectationFailed",
@@ -367,7 +367,7 @@ void http_parser_next(struct http_parser *hp)
     hp->body_less = false;
 }
 
-const struct http_header *http_request_header(const struct http_request *req,
+const struct s3w_header *http_request_header(const struct http_request *req,
                                               const char *name)
 {
     struct s3w_slice n = s3w_slice_cstr(name);

@@ -38,11 +38,6 @@
 #define HTTP_MAX_HEAD       (32 * 1024)
 #define HTTP_MAX_HEADERS    128
 
-struct http_header {
-    struct s3w_slice name;  /* as sent (case kept); compare with _nocase */
-    struct s3w_slice value; /* leading/trailing SP and HTAB trimmed */
-};
-
 /* One parsed request head. Every slice points into `arena` and stays valid
  * until the parser starts the next request (http_parser_next). */
 struct http_request {
@@ -52,7 +47,7 @@ struct http_request {
     struct s3w_slice query;  /* target after '?', without it (may be empty) */
     bool has_query;          /* a '?' was present */
     int version_minor;       /* HTTP/1.x */
-    struct http_header headers[HTTP_MAX_HEADERS];
+    struct s3w_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
     bool has_content_length;
     uint64_t content_length;
@@ -126,7 +121,7 @@ void http_parser_body(struct http_parser *hp);
 void http_parser_next(struct http_parser *hp);
 
 /* Finds a header (case-insensitive name); the first one, or NULL. */
-const struct http_header *http_request_header(const struct http_request *req,
+const struct s3w_header *http_request_header(const struct http_request *req,
                                               const char *name);
 
 /* Number of headers named `name`. */

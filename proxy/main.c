@@ -457,7 +457,7 @@ static int cmd_presign(int argc, char **argv)
         e |= s3w_buf_append_char(&target, '/');
         e |= sigv4_uri_encode(s3w_slice_cstr(key), true, &target);
     }
-    struct sigv4_header hh[] = { { S3W_SLICE_LIT("host"), s3w_slice_cstr(host) } };
+    struct s3w_header hh[] = { { S3W_SLICE_LIT("host"), s3w_slice_cstr(host) } };
     struct sigv4_sign_params sp = {
         .method = s3w_slice_cstr(method),
         .target = s3w_buf_slice(&target),

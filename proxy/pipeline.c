@@ -143,8 +143,8 @@ struct px {
     bool anonymous;
     bool sig_failed;     /* refused by signature verification (metrics) */
     struct sigv4_request sreq;
-    struct sigv4_header shdr[HTTP_MAX_HEADERS];
-    struct s3map_header mhdr[HTTP_MAX_HEADERS];
+    struct s3w_header shdr[HTTP_MAX_HEADERS];
+    struct s3w_header mhdr[HTTP_MAX_HEADERS];
     struct sigv4_result sv;
     struct config_identity id;
     bool id_set;
@@ -489,7 +489,7 @@ static void px_done_audit(struct px *px)
     r.upstream_request_id = s3w_slice_cstr(px->up_reqid);
     if (c) {
         r.source_ip = s3w_slice_cstr(c->peer_ip);
-        const struct http_header *ua = http_request_header(&c->req, "user-agent");
+        const struct s3w_header *ua = http_request_header(&c->req, "user-agent");
         r.user_agent = ua ? ua->value : S3W_SLICE_NULL;
         r.bytes_in = c->bytes_in - c->mark_in - c->in_len;
         r.bytes_out = c->bytes_out - c->mark_out + px->local_out;
@@ -1124,7 +1124,7 @@ static int hl_append_fmt(struct px *px, char *line, size_t cap, const char *name
     return n < 0 || (size_t)n >= cap ? -1 : hl_append(px, line);
 }
 
-static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
+static int add_header(struct px *px, struct s3w_header *sh, size_t *nsh,
                       struct s3w_slice name, struct s3w_slice value, bool sign)
 {
     char line[16384];
@@ -1141,7 +1141,7 @@ static int add_header(struct px *px, struct sigv4_header *sh, size_t *nsh,
     if (sign) {
         if (*nsh >= HTTP_MAX_HEADERS + 4)
             return -1;
-        sh[(*nsh)++] = (struct sigv4_header){ name, value };
+        sh[(*nsh)++] = (struct s3w_header){ name, value };
     }
     return 0;
 }
@@ -1364,7 +1364,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     memcpy(px->url + slen + alen, target.ptr, target.len);
     px->url[slen + alen + target.len] = 0;
 
-    struct sigv4_header sh[HTTP_MAX_HEADERS + 8];
+    struct s3w_header sh[HTTP_MAX_HEADERS + 8];
     size_t nsh = 0;
     rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
     bool decoded = px->bm == BM_CHUNKED && !px->passthrough;
@@ -1715,7 +1715,7 @@ static bool px_checksums_init(struct px *px)
         if (!px->ck_want.ptr)
             px->ck_want = S3W_SLICE_LIT("");
     }
-    const struct http_header *md5 = http_request_header(r, "content-md5");
+    const struct s3w_header *md5 = http_request_header(r, "content-md5");
     if (md5) {
         if (http_request_header_count(r, "content-md5") > 1) {
             px_fail(px, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
@@ -1817,7 +1817,7 @@ static void pl_on_abort(struct proxy_conn *c)
     /* the record is written once the upstream side is done, without c */
     px->gone = true;
     snprintf(px->gone_ip, sizeof(px->gone_ip), "%s", c->peer_ip);
-    const struct http_header *ua = http_request_header(&c->req, "user-agent");
+    const struct s3w_header *ua = http_request_header(&c->req, "user-agent");
     if (ua && (px->gone_ua = malloc(ua->value.len ? ua->value.len : 1)) != NULL) {
         memcpy(px->gone_ua, ua->value.ptr, ua->value.len);
         px->gone_ua_len = ua->value.len;
@@ -2090,7 +2090,7 @@ static void handle_bucket_policy(struct px *px, enum bp_op op)
      * HTTP status code 403 Forbidden (access denied)" (API Reference). The
      * upstream would compare it with its own bucket's owner (the proxy's
      * account); the owner that counts here is the configured one. */
-    const struct http_header *exp = http_request_header(&px->c->req, "x-amz-expected-bucket-owner");
+    const struct s3w_header *exp = http_request_header(&px->c->req, "x-amz-expected-bucket-owner");
     if (exp && !s3w_slice_eq(exp->value, owner)) {
         px_fail(px, 403, "AccessDenied", "Access Denied");
         return;
@@ -2432,7 +2432,7 @@ static void pl_on_head(struct proxy_conn *c)
         px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
         return;
     }
-    const struct http_header *host = http_request_header(r, "host");
+    const struct s3w_header *host = http_request_header(r, "host");
     if (!host) {
         px_fail(px, 400, "InvalidRequest", "Missing Host header.");
         return;
@@ -2457,13 +2457,13 @@ static void pl_on_head(struct proxy_conn *c)
 
     /* headers in the shapes the libraries take */
     for (size_t i = 0; i < r->nheaders; i++) {
-        px->shdr[i] = (struct sigv4_header){ r->headers[i].name, r->headers[i].value };
-        px->mhdr[i] = (struct s3map_header){ r->headers[i].name, r->headers[i].value };
+        px->shdr[i] = (struct s3w_header){ r->headers[i].name, r->headers[i].value };
+        px->mhdr[i] = (struct s3w_header){ r->headers[i].name, r->headers[i].value };
     }
     px->sreq = (struct sigv4_request){ r->method, r->target, px->shdr, r->nheaders };
 
     /* STS: a POST to / signed for service "sts" (the Query API) */
-    const struct http_header *authz = http_request_header(r, "authorization");
+    const struct s3w_header *authz = http_request_header(r, "authorization");
     if (authz && s3w_slice_eq_cstr(r->method, "POST") && r->path.len == 1 && !px->bucket.len) {
         struct sigv4_auth *a = &px->sv.auth;
         struct sigv4_error e;
@@ -2520,9 +2520,9 @@ static void pl_on_head(struct proxy_conn *c)
         snprintf(px->tlsver, sizeof(px->tlsver), "%s", tv + 4);
         tls = s3w_slice_cstr(px->tlsver);
     }
-    const struct http_header *ua = http_request_header(r, "user-agent");
-    const struct http_header *ref = http_request_header(r, "referer");
-    const struct http_header *csha = http_request_header(r, "x-amz-content-sha256");
+    const struct s3w_header *ua = http_request_header(r, "user-agent");
+    const struct s3w_header *ref = http_request_header(r, "referer");
+    const struct s3w_header *csha = http_request_header(r, "x-amz-content-sha256");
     struct s3map_conn_facts facts = {
         .source_ip = s3w_slice_cstr(c->peer_ip),
         .tls_version = tls,
@@ -2681,7 +2681,7 @@ static void pl_on_head(struct proxy_conn *c)
                 return;
             }
         }
-        const struct http_header *dcl = http_request_header(r, "x-amz-decoded-content-length");
+        const struct s3w_header *dcl = http_request_header(r, "x-amz-decoded-content-length");
         if (!dcl) {
             px_fail(px, 411, "MissingContentLength",
                     "You must provide the x-amz-decoded-content-length header with aws-chunked uploads.");
@@ -2700,7 +2700,7 @@ static void pl_on_head(struct proxy_conn *c)
             px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
             return;
         }
-        const struct http_header *tr = http_request_header(r, "x-amz-trailer");
+        const struct s3w_header *tr = http_request_header(r, "x-amz-trailer");
         struct sigv4_chunked_params cp = {
             .mode = sm,
             .amz_date = s3w_slice_cstr(px->sv.amz_date),

@@ -404,7 +404,7 @@ static int append_lower(struct s3w_buf *out, struct s3w_slice s)
 /* Repeated headers: every value in request order joined with "," (not
  * sorted, not de-duplicated: get-header-key-duplicate expects
  * "value2,value2,value1"). */
-int sigv4_canonical_headers(const struct sigv4_header *headers, size_t n,
+int sigv4_canonical_headers(const struct s3w_header *headers, size_t n,
                             struct s3w_slice signed_headers,
                             struct s3w_buf *out)
 {

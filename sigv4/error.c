@@ -138,12 +138,12 @@ int sigv4_int_pct_decode(struct s3w_slice in, char *out, size_t cap,
     return 0;
 }
 
-const struct sigv4_header *sigv4_int_find_header(const struct sigv4_header *h,
+const struct s3w_header *sigv4_int_find_header(const struct s3w_header *h,
                                                  size_t n,
                                                  struct s3w_slice name,
                                                  size_t *count)
 {
-    const struct sigv4_header *first = NULL;
+    const struct s3w_header *first = NULL;
     size_t c = 0;
     for (size_t i = 0; i < n; i++) {
         if (h[i].name.len == name.len && s3w_slice_eq_nocase(h[i].name, name)) {

@@ -24,7 +24,7 @@ static int slice_cmp(const void *a, const void *b)
 /* Lower-cases every header name into lbuf, sorts, de-duplicates and joins
  * with ';' into out[cap] (AWS: "SignedHeaders: ... lowercase, sorted by
  * character code, separated by semicolons"). */
-static int signed_list(const struct sigv4_header *h, size_t n, char *out,
+static int signed_list(const struct s3w_header *h, size_t n, char *out,
                        size_t cap, size_t *out_len)
 {
     char lbuf[4096];
@@ -130,7 +130,7 @@ int sigv4_sign_headers(const struct sigv4_sign_params *p,
                        const struct sigv4_credentials *creds,
                        struct sigv4_signed *out, struct sigv4_error *err)
 {
-    struct sigv4_header hs[SIGV4_MAX_HEADERS + 3];
+    struct s3w_header hs[SIGV4_MAX_HEADERS + 3];
     char sh[2048];
     size_t shl, n = 0;
     int rc;
@@ -157,13 +157,13 @@ int sigv4_sign_headers(const struct sigv4_sign_params *p,
             return sign_fail(err, S3W_E_INVAL);
         hs[n++] = p->headers[i];
     }
-    hs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-date"),
+    hs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-date"),
                                      s3w_slice(out->amz_date, 16) };
-    hs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-content-sha256"),
+    hs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-content-sha256"),
                                      s3w_slice(out->content_sha256,
                                                out->content_sha256_len) };
     if (creds->session_token.len) {
-        hs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-security-token"),
+        hs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-security-token"),
                                          creds->session_token };
         out->security_token = creds->session_token;
     }

@@ -129,19 +129,12 @@ const char *sigv4_errcode_s3(enum sigv4_errcode code);
 
 /* ==== request model ========================================================= */
 
-/* One header as received, in request order. Name case is preserved; value is
- * the raw field value (the HTTP layer has already rejected obs-fold). */
-struct sigv4_header {
-    struct s3w_slice name;
-    struct s3w_slice value;
-};
-
 /* A request as it came off the wire. All slices are borrowed. */
 struct sigv4_request {
     struct s3w_slice method;          /* "GET" */
     struct s3w_slice target;          /* raw request-target, `path?query`,
                                          exactly as on the wire (not decoded) */
-    const struct sigv4_header *headers;
+    const struct s3w_header *headers;
     size_t n_headers;
 };
 
@@ -250,7 +243,7 @@ int sigv4_canonical_query(struct s3w_slice raw_query, bool exclude_signature,
  * every header of that name (case-insensitive) in request order, each
  * trimmed with inner runs of whitespace collapsed to one space, joined with
  * ",". A signed header absent from the request is S3W_E_INVAL. */
-int sigv4_canonical_headers(const struct sigv4_header *headers, size_t n,
+int sigv4_canonical_headers(const struct s3w_header *headers, size_t n,
                             struct s3w_slice signed_headers,
                             struct s3w_buf *out);
 
@@ -483,7 +476,7 @@ struct sigv4_sign_params {
     /* Headers that will be sent and must be signed, INCLUDING Host. Do not
      * pass x-amz-date, x-amz-content-sha256, x-amz-security-token or
      * Authorization: the signer adds those. Borrowed. */
-    const struct sigv4_header *headers;
+    const struct s3w_header *headers;
     size_t n_headers;
     struct s3w_slice region;
     struct s3w_slice service;         /* "s3" */

@@ -40,7 +40,7 @@ static inline struct s3w_slice sigv4_int_trim(struct s3w_slice s)
 
 /* First header named `name` (case-insensitive); NULL if none. *count gets
  * how many there are (may be NULL). */
-const struct sigv4_header *sigv4_int_find_header(const struct sigv4_header *h,
+const struct s3w_header *sigv4_int_find_header(const struct s3w_header *h,
                                                  size_t n,
                                                  struct s3w_slice name,
                                                  size_t *count);

@@ -945,7 +945,7 @@ static int slice_cmp(const void *a, const void *b)
 
 /* Lower-cases the names of hdrs into arena, sorts them, drops repeats and
  * joins them with ';' into out. */
-static int signed_header_list(const struct sigv4_header *hdrs, size_t n, char *arena,
+static int signed_header_list(const struct s3w_header *hdrs, size_t n, char *arena,
                               size_t arena_cap, struct s3w_slice *names, struct s3w_buf *out)
 {
     size_t used = 0;
@@ -1008,7 +1008,7 @@ int sigv4a_sign_headers(const struct sigv4_sign_params *p, const struct sigv4_cr
 {
     int rc = -1;
     struct s3w_buf scope, signed_h, creq, sts;
-    struct sigv4_header hdrs[SIGV4_MAX_HEADERS];
+    struct s3w_header hdrs[SIGV4_MAX_HEADERS];
     struct s3w_slice names[SIGV4_MAX_HEADERS];
     char arena[4096];
     char amz_date[17];
@@ -1029,11 +1029,11 @@ int sigv4a_sign_headers(const struct sigv4_sign_params *p, const struct sigv4_cr
 
     size_t n = p->n_headers;
     memcpy(hdrs, p->headers, n * sizeof hdrs[0]);
-    hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-date"), s3w_slice(amz_date, 16) };
-    hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-content-sha256"), payload };
-    hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-region-set"), region_set };
+    hdrs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-date"), s3w_slice(amz_date, 16) };
+    hdrs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-content-sha256"), payload };
+    hdrs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-region-set"), region_set };
     if (creds->session_token.len)
-        hdrs[n++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-security-token"),
+        hdrs[n++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-security-token"),
                                            creds->session_token };
     if (signed_header_list(hdrs, n, arena, sizeof arena, names, &signed_h) != 0) {
         sigv4_failf(err, SIGV4_ERR_INTERNAL, "Header names too long or invalid for signing.");

@@ -333,7 +333,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         }
     }
     size_t nauth = 0;
-    const struct sigv4_header *ah = sigv4_int_find_header(
+    const struct s3w_header *ah = sigv4_int_find_header(
         req->headers, req->n_headers, S3W_SLICE_LIT("authorization"), &nauth);
     if (ah) {
         if (nauth > 1 || query_has(query, "X-Amz-Algorithm") ||
@@ -380,7 +380,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         res->amz_date[16] = '\0';
     } else {
         size_t nd = 0;
-        const struct sigv4_header *dh = sigv4_int_find_header(
+        const struct s3w_header *dh = sigv4_int_find_header(
             req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), &nd);
         if (dh) {
             amz_date = sigv4_int_trim(dh->value);
@@ -503,7 +503,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     struct s3w_slice payload;
     char body_hex[65];
     size_t ncs = 0;
-    const struct sigv4_header *cs = sigv4_int_find_header(
+    const struct s3w_header *cs = sigv4_int_find_header(
         req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-content-sha256"),
         &ncs);
     if (ncs > 1) {
@@ -570,7 +570,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         res->session_token = a->security_token;
     } else {
         size_t nt = 0;
-        const struct sigv4_header *th = sigv4_int_find_header(
+        const struct s3w_header *th = sigv4_int_find_header(
             req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-security-token"),
             &nt);
         if (nt > 1) {
@@ -646,7 +646,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         /* v4a: the regions travel in X-Amz-Region-Set (signed header or
          * query parameter); the caller checks them against its region. */
         if (!pre) {
-            const struct sigv4_header *rs = sigv4_int_find_header(
+            const struct s3w_header *rs = sigv4_int_find_header(
                 req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-region-set"),
                 NULL);
             if (rs)

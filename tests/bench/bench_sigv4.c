@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     struct sigv4_error err;
 
     /* A typical SDK GetObject: botocore's header set. */
-    struct sigv4_header h[8] = {
+    struct s3w_header h[8] = {
         { S3W_SLICE_LIT("Host"), S3W_SLICE_LIT("examplebucket.s3.us-east-1.amazonaws.com") },
         { S3W_SLICE_LIT("User-Agent"), S3W_SLICE_LIT("Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.11.4") },
         { S3W_SLICE_LIT("Accept-Encoding"), S3W_SLICE_LIT("identity") },
@@ -71,9 +71,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "sign: %s\n", err.message);
         return 1;
     }
-    h[4] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(sg.amz_date, 16) };
-    h[5] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Content-SHA256"), S3W_SLICE_LIT("UNSIGNED-PAYLOAD") };
-    h[6] = (struct sigv4_header){ S3W_SLICE_LIT("Authorization"), s3w_slice(sg.authorization, sg.authorization_len) };
+    h[4] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(sg.amz_date, 16) };
+    h[5] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Content-SHA256"), S3W_SLICE_LIT("UNSIGNED-PAYLOAD") };
+    h[6] = (struct s3w_header){ S3W_SLICE_LIT("Authorization"), s3w_slice(sg.authorization, sg.authorization_len) };
     struct sigv4_request rq = { p.method, p.target, h, 7 };
 
     static const struct s3w_slice regions[] = { S3W_SLICE_LIT("us-east-1") };

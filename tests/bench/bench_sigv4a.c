@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     report("ECDSA verify (string to sign)", n, now_s() - t);
 
     /* 4. a whole header-signed request through sigv4_verify + hook */
-    struct sigv4_header in[2] = {
+    struct s3w_header in[2] = {
         { S3W_SLICE_LIT("Host"), S3W_SLICE_LIT("examplebucket.s3.amazonaws.com") },
         { S3W_SLICE_LIT("Range"), S3W_SLICE_LIT("bytes=0-9") },
     };
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     struct sigv4_error err;
     if (sigv4a_sign_headers(&sp, &cr, key, S3W_SLICE_LIT("us-east-1"), &s, &err))
         die("sign_headers");
-    struct sigv4_header h[6] = {
+    struct s3w_header h[6] = {
         in[0], in[1],
         { S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(s.amz_date, 16) },
         { S3W_SLICE_LIT("X-Amz-Region-Set"), s.region_set },

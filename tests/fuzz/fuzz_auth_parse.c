@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t tl = size < 4096 ? size : 4096;
     memcpy(target, "/b/k?", 5);
     memcpy(target + 5, data, tl);
-    struct sigv4_header h[4] = {
+    struct s3w_header h[4] = {
         { S3W_SLICE_LIT("Host"), S3W_SLICE_LIT("b.s3.amazonaws.com") },
         { S3W_SLICE_LIT("X-Amz-Date"), S3W_SLICE_LIT("20240101T000000Z") },
         { S3W_SLICE_LIT("X-Amz-Content-SHA256"), S3W_SLICE_LIT("UNSIGNED-PAYLOAD") },

@@ -130,7 +130,7 @@ static void fuzz_body_keys(const char *p, size_t n)
 static void fuzz_request(const char *p, size_t n)
 {
     struct s3w_slice part[4] = { S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
-    struct s3map_header h[16];
+    struct s3w_header h[16];
     size_t nh = 0, k = 0, start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && p[i] != '\n')

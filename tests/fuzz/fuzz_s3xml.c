@@ -43,7 +43,7 @@ static void inside_either(struct s3w_slice s, const char *buf, size_t cap)
 }
 
 static void map_or_die(const char *method, const char *bucket, const char *key, const char *query,
-                       const struct s3map_header *h, size_t nh)
+                       const struct s3w_header *h, size_t nh)
 {
     struct s3map_request req = { s3w_slice_cstr(method), s3w_slice_cstr(bucket),
                                  s3w_slice_cstr(key), s3w_slice_cstr(query), h, nh };
@@ -61,7 +61,7 @@ static void fuzz_delete(const char *p, size_t n, uint8_t sel)
         abort();
     if (dlist.n > S3MAP_DELETE_MAX_KEYS)
         abort();
-    static const struct s3map_header bypass[] = {
+    static const struct s3w_header bypass[] = {
         { S3W_SLICE_LIT("x-amz-bypass-governance-retention"), S3W_SLICE_LIT("true") },
     };
     map_or_die("POST", "bkt", "", "delete", bypass, sel & 1);

@@ -365,7 +365,7 @@ static bool build_signed(uint8_t mode, const char *p, size_t n, struct s3w_buf *
         return false;
     struct s3w_slice method = s3w_slice(p, (size_t)(sp - p));
     struct s3w_slice target = s3w_slice(sp + 1, (size_t)(eol - sp - 1));
-    struct sigv4_header h[MAX_SIGNED + 1] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct s3w_header h[MAX_SIGNED + 1] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
     size_t nh = 1;
     struct s3w_slice payload = S3W_SLICE_NULL;
     bool framed = false;
@@ -389,7 +389,7 @@ static bool build_signed(uint8_t mode, const char *p, size_t n, struct s3w_buf *
         if (s3w_slice_eq_nocase(name, S3W_SLICE_LIT("x-amz-content-sha256")))
             payload = value;
         else
-            h[nh++] = (struct sigv4_header){ name, value };
+            h[nh++] = (struct s3w_header){ name, value };
         if (s3w_slice_eq_nocase(name, S3W_SLICE_LIT("content-length")) ||
             s3w_slice_eq_nocase(name, S3W_SLICE_LIT("transfer-encoding")))
             framed = true;

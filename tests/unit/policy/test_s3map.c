@@ -18,10 +18,10 @@
 static struct s3map_result res;
 
 #define H(n, v) { S3W_SLICE_LIT(n), S3W_SLICE_LIT(v) }
-#define NOHDR ((const struct s3map_header *)NULL), 0
+#define NOHDR ((const struct s3w_header *)NULL), 0
 
 static int map(const char *method, const char *bucket, const char *key, const char *query,
-               const struct s3map_header *h, size_t nh)
+               const struct s3w_header *h, size_t nh)
 {
     struct s3map_request req = {
         s3w_slice_cstr(method), s3w_slice_cstr(bucket), s3w_slice_cstr(key),
@@ -120,7 +120,7 @@ static void test_multipart(void **state)
     EXPECT("CreateMultipartUpload", "s3:PutObject arn:aws:s3:::b/k");
     assert_int_equal(map("PUT", "b", "k", "partNumber=1&uploadId=U", NOHDR), 0);
     EXPECT("UploadPart", "s3:PutObject arn:aws:s3:::b/k");
-    static const struct s3map_header cp[] = { H("X-Amz-Copy-Source", "src/o%2B1?versionId=V9") };
+    static const struct s3w_header cp[] = { H("X-Amz-Copy-Source", "src/o%2B1?versionId=V9") };
     assert_int_equal(map("PUT", "b", "k", "uploadId=U&partNumber=1", cp, 1), 0);
     EXPECT("UploadPartCopy", "s3:PutObject arn:aws:s3:::b/k",
            "s3:GetObjectVersion arn:aws:s3:::src/o+1");
@@ -131,7 +131,7 @@ static void test_multipart(void **state)
     assert_int_equal(map("DELETE", "b", "k", "uploadId=U", NOHDR), 0);
     EXPECT("AbortMultipartUpload", "s3:AbortMultipartUpload arn:aws:s3:::b/k");
     /* ACL and tagging headers on CreateMultipartUpload, as on PutObject */
-    static const struct s3map_header h[] = { H("x-amz-grant-read", "id=\"x\""),
+    static const struct s3w_header h[] = { H("x-amz-grant-read", "id=\"x\""),
                                              H("x-amz-tagging", "a=b") };
     assert_int_equal(map("POST", "b", "k", "uploads", h, 2), 0);
     EXPECT("CreateMultipartUpload", "s3:PutObject arn:aws:s3:::b/k",
@@ -143,13 +143,13 @@ static void test_put_and_copy(void **state)
     (void)state;
     assert_int_equal(map("PUT", "b", "k", "", NOHDR), 0);
     EXPECT("PutObject", "s3:PutObject arn:aws:s3:::b/k");
-    static const struct s3map_header acl[] = { H("x-amz-acl", "public-read") };
+    static const struct s3w_header acl[] = { H("x-amz-acl", "public-read") };
     assert_int_equal(map("PUT", "b", "k", "", acl, 1), 0);
     EXPECT("PutObject", "s3:PutObject arn:aws:s3:::b/k", "s3:PutObjectAcl arn:aws:s3:::b/k");
-    static const struct s3map_header grant[] = { H("X-AMZ-GRANT-FULL-CONTROL", "id=\"c\"") };
+    static const struct s3w_header grant[] = { H("X-AMZ-GRANT-FULL-CONTROL", "id=\"c\"") };
     assert_int_equal(map("PUT", "b", "k", "", grant, 1), 0);
     EXPECT("PutObject", "s3:PutObject arn:aws:s3:::b/k", "s3:PutObjectAcl arn:aws:s3:::b/k");
-    static const struct s3map_header all[] = {
+    static const struct s3w_header all[] = {
         H("x-amz-acl", "private"), H("x-amz-tagging", "k=v"),
         H("x-amz-object-lock-mode", "GOVERNANCE"),
         H("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"),
@@ -164,18 +164,18 @@ static void test_put_and_copy(void **state)
     assert_int_equal(map("PUT", "b", "k", "x-amz-acl=public-read&X-Amz-Signature=00", NOHDR), 0);
     EXPECT("PutObject", "s3:PutObject arn:aws:s3:::b/k", "s3:PutObjectAcl arn:aws:s3:::b/k");
 
-    static const struct s3map_header copy[] = { H("x-amz-copy-source", "/src/dir/a%20b.txt") };
+    static const struct s3w_header copy[] = { H("x-amz-copy-source", "/src/dir/a%20b.txt") };
     assert_int_equal(map("PUT", "b", "k", "", copy, 1), 0);
     EXPECT("CopyObject", "s3:PutObject arn:aws:s3:::b/k", "s3:GetObject arn:aws:s3:::src/dir/a b.txt");
     assert_true(res.flags & S3MAP_F_COPY);
-    static const struct s3map_header copyv[] = {
+    static const struct s3w_header copyv[] = {
         H("x-amz-copy-source", "src/k?versionId=3%2F4"), H("x-amz-tagging", "a=1"),
     };
     /* tagging directive absent = COPY: x-amz-tagging is ignored by S3 */
     assert_int_equal(map("PUT", "b", "k", "", copyv, 2), 0);
     EXPECT("CopyObject", "s3:PutObject arn:aws:s3:::b/k", "s3:GetObjectVersion arn:aws:s3:::src/k");
     assert_true(s3w_slice_eq_cstr(res.copy.version_id, "3/4"));
-    static const struct s3map_header copyr[] = {
+    static const struct s3w_header copyr[] = {
         H("x-amz-copy-source", "src/k"), H("x-amz-tagging", "a=1"),
         H("x-amz-tagging-directive", "REPLACE"), H("x-amz-acl", "private"),
     };
@@ -191,7 +191,7 @@ static void test_deletes_and_buckets(void **state)
     EXPECT("DeleteObject", "s3:DeleteObject arn:aws:s3:::b/k");
     assert_int_equal(map("DELETE", "b", "k", "versionId=v", NOHDR), 0);
     EXPECT("DeleteObject", "s3:DeleteObjectVersion arn:aws:s3:::b/k");
-    static const struct s3map_header bypass[] = { H("x-amz-bypass-governance-retention", "True") };
+    static const struct s3w_header bypass[] = { H("x-amz-bypass-governance-retention", "True") };
     assert_int_equal(map("DELETE", "b", "k", "versionId=v", bypass, 1), 0);
     EXPECT("DeleteObject", "s3:DeleteObjectVersion arn:aws:s3:::b/k",
            "s3:BypassGovernanceRetention arn:aws:s3:::b/k");
@@ -204,14 +204,14 @@ static void test_deletes_and_buckets(void **state)
     assert_int_equal(map("PUT", "b", "", "", NOHDR), 0);
     EXPECT("CreateBucket", "s3:CreateBucket arn:aws:s3:::b");
     /* CreateBucket "Permissions": ACL private (or none) needs no s3:PutBucketAcl */
-    static const struct s3map_header cbp[] = { H("x-amz-acl", "private") };
+    static const struct s3w_header cbp[] = { H("x-amz-acl", "private") };
     assert_int_equal(map("PUT", "b", "", "", cbp, 1), 0);
     EXPECT("CreateBucket", "s3:CreateBucket arn:aws:s3:::b");
-    static const struct s3map_header cbg[] = { H("x-amz-acl", "private"),
+    static const struct s3w_header cbg[] = { H("x-amz-acl", "private"),
                                                H("x-amz-grant-read", "id=\"x\"") };
     assert_int_equal(map("PUT", "b", "", "", cbg, 2), 0);
     EXPECT("CreateBucket", "s3:CreateBucket arn:aws:s3:::b", "s3:PutBucketAcl arn:aws:s3:::b");
-    static const struct s3map_header cb[] = {
+    static const struct s3w_header cb[] = {
         H("x-amz-acl", "public-read"), H("x-amz-bucket-object-lock-enabled", "true"),
         H("x-amz-object-ownership", "BucketOwnerEnforced"),
     };
@@ -279,23 +279,23 @@ static void test_refusals(void **state)
                "InvalidArgument", 400, "Version id cannot be the empty string");
     expect_err(map("DELETE", "b", "k", "versionId", NOHDR), S3MAP_E_INVALID_ARGUMENT,
                "InvalidArgument", 400, "Version id cannot be the empty string");
-    static const struct s3map_header dup[] = { H("x-amz-acl", "private"),
+    static const struct s3w_header dup[] = { H("x-amz-acl", "private"),
                                                H("x-amz-acl", "public-read") };
     expect_err(map("PUT", "b", "k", "", dup, 2), S3MAP_E_INVALID_ARGUMENT, "InvalidArgument",
                400, "header given more than once");
-    static const struct s3map_header one[] = { H("x-amz-acl", "private") };
+    static const struct s3w_header one[] = { H("x-amz-acl", "private") };
     expect_err(map("PUT", "b", "k", "x-amz-acl=public-read", one, 1), S3MAP_E_INVALID_ARGUMENT,
                "InvalidArgument", 400, "header given more than once");
-    static const struct s3map_header two_src[] = { H("x-amz-copy-source", "a/b"),
+    static const struct s3w_header two_src[] = { H("x-amz-copy-source", "a/b"),
                                                    H("x-amz-copy-source", "c/d") };
     expect_err(map("PUT", "b", "k", "", two_src, 2), S3MAP_E_INVALID_ARGUMENT,
                "InvalidArgument", 400, "x-amz-copy-source given more than once");
-    static const struct s3map_header ap[] = {
+    static const struct s3w_header ap[] = {
         H("x-amz-copy-source", "arn%3Aaws%3As3%3Aus-west-2%3A123456789012%3Aaccesspoint%2Fap%2Fobject%2Fk"),
     };
     expect_err(map("PUT", "b", "k", "", ap, 1), S3MAP_E_NOT_IMPLEMENTED, "NotImplemented", 501,
                "access point copy sources");
-    static const struct s3map_header nokey[] = { H("x-amz-copy-source", "/srcbucket") };
+    static const struct s3w_header nokey[] = { H("x-amz-copy-source", "/srcbucket") };
     expect_err(map("PUT", "b", "k", "", nokey, 1), S3MAP_E_INVALID_ARGUMENT, "InvalidArgument",
                400, "malformed x-amz-copy-source");
 

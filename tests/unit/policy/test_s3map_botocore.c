@@ -251,7 +251,7 @@ static void test_botocore_requests(void **state)
 {
     (void)state;
     static struct s3map_result res;
-    static struct s3map_header h[128];
+    static struct s3w_header h[128];
     size_t n = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < n; i++) {
         const struct bcase *c = &cases[i];

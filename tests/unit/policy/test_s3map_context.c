@@ -42,7 +42,7 @@ static struct s3map_conn_facts facts(void)
 }
 
 static int run(const char *method, const char *bucket, const char *key, const char *query,
-               const struct s3map_header *h, size_t nh, const struct s3map_conn_facts *f)
+               const struct s3w_header *h, size_t nh, const struct s3map_conn_facts *f)
 {
     static struct s3map_request req;
     req = (struct s3map_request){
@@ -77,7 +77,7 @@ static void test_list_keys(void **state)
 {
     (void)state;
     struct s3map_conn_facts f = facts();
-    static const struct s3map_header acl[] = { H("x-amz-acl", "public-read") };
+    static const struct s3w_header acl[] = { H("x-amz-acl", "public-read") };
     assert_int_equal(run("GET", "b", "", "list-type=2&prefix=home%2Falice%2F&delimiter=%2F"
                          "&max-keys=100", acl, 1, &f), 0);
     has("s3:prefix", "home/alice/");
@@ -123,7 +123,7 @@ static void test_put_object_keys(void **state)
     f.auth_type = S3MAP_AUTH_QUERY;
     f.sig_version = S3MAP_SIG_V4A;
     f.referer = S3W_SLICE_LIT("https://example.com/");
-    static const struct s3map_header h[] = {
+    static const struct s3w_header h[] = {
         H("x-amz-acl", "bucket-owner-full-control"),
         H("x-amz-grant-read", "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""),
         H("x-amz-grant-write", "id=w"), H("x-amz-grant-read-acp", "id=ra"),
@@ -186,7 +186,7 @@ static void test_copy_and_version_keys(void **state)
     f.sig_version = S3MAP_SIG_NONE;
     f.signature_age_ms = -1;
     f.source_ip = S3W_SLICE_NULL;
-    static const struct s3map_header h[] = {
+    static const struct s3w_header h[] = {
         H("x-amz-copy-source", "/src/public/a%20b.txt?versionId=V1"),
         H("x-amz-metadata-directive", "COPY"),
     };
@@ -229,7 +229,7 @@ static void test_tagging_errors(void **state)
         "malformed x-amz-tagging",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct s3map_header h[] = { { S3W_SLICE_LIT("x-amz-tagging"), s3w_slice_cstr(bad[i]) } };
+        struct s3w_header h[] = { { S3W_SLICE_LIT("x-amz-tagging"), s3w_slice_cstr(bad[i]) } };
         int rc = run("PUT", "b", "k", "", h, 1, &f);
         if (rc != S3MAP_E_INVALID_TAG)
             fail_msg("tagging \"%s\": %d", bad[i], rc);
@@ -237,13 +237,13 @@ static void test_tagging_errors(void **state)
         assert_string_equal(res.detail, why[i]);
     }
     /* exactly 10 is fine */
-    struct s3map_header ok[] = {
+    struct s3w_header ok[] = {
         { S3W_SLICE_LIT("x-amz-tagging"), S3W_SLICE_LIT("a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10") },
     };
     assert_int_equal(run("PUT", "b", "k", "", ok, 1, &f), 0);
     has("s3:RequestObjectTag/j", "10");
 
-    struct s3map_header baddate[] = {
+    struct s3w_header baddate[] = {
         { S3W_SLICE_LIT("x-amz-object-lock-retain-until-date"), S3W_SLICE_LIT("tomorrow") },
     };
     assert_int_equal(run("PUT", "b", "k", "", baddate, 1, &f), S3MAP_E_INVALID_ARGUMENT);
@@ -492,7 +492,7 @@ static void test_filled_keys_are_filled(void **state)
     f.auth_type = S3MAP_AUTH_QUERY; /* s3:signatureAge is a presigned-URL key */
     assert_int_equal(run("GET", "b", "", "list-type=2&prefix=p&delimiter=d&max-keys=1", NULL, 0, &f), 0);
     collect();
-    static const struct s3map_header put[] = {
+    static const struct s3w_header put[] = {
         H("x-amz-acl", "private"), H("x-amz-grant-read", "a"), H("x-amz-grant-write", "a"),
         H("x-amz-grant-read-acp", "a"), H("x-amz-grant-write-acp", "a"),
         H("x-amz-grant-full-control", "a"), H("x-amz-server-side-encryption", "aws:kms"),
@@ -506,14 +506,14 @@ static void test_filled_keys_are_filled(void **state)
     };
     assert_int_equal(run("PUT", "b", "k", "", put, sizeof put / sizeof put[0], &f), 0);
     collect();
-    static const struct s3map_header copy[] = {
+    static const struct s3w_header copy[] = {
         H("x-amz-copy-source", "s/k"), H("x-amz-metadata-directive", "REPLACE"),
     };
     assert_int_equal(run("PUT", "b", "k", "", copy, 2, &f), 0);
     collect();
     assert_int_equal(run("GET", "b", "k", "versionId=v", NULL, 0, &f), 0);
     collect();
-    static const struct s3map_header own[] = { H("x-amz-object-ownership", "BucketOwnerEnforced") };
+    static const struct s3w_header own[] = { H("x-amz-object-ownership", "BucketOwnerEnforced") };
     assert_int_equal(run("PUT", "b", "", "", own, 1, &f), 0);
     assert_int_equal(s3map_body_context(&res, S3W_SLICE_LIT("<CreateBucketConfiguration><LocationConstraint>"
                                                             "eu-west-1</LocationConstraint>"

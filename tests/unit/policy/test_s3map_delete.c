@@ -166,7 +166,7 @@ static void test_per_key_authz(void **state)
 {
     (void)state;
     static struct s3map_result res;
-    static const struct s3map_header bypass[] = {
+    static const struct s3w_header bypass[] = {
         { S3W_SLICE_LIT("x-amz-bypass-governance-retention"), S3W_SLICE_LIT("true") },
     };
     struct s3map_request req = { S3W_SLICE_LIT("POST"), S3W_SLICE_LIT("bkt"), S3W_SLICE_NULL,

@@ -65,7 +65,7 @@ struct synth {
     char bucket[64];
     char key[64];
     char query[256];
-    struct s3map_header hdr[4];
+    struct s3w_header hdr[4];
     size_t nhdr;
     struct s3map_request req;
 };

@@ -275,7 +275,7 @@ size_t rig_build(char *out, size_t cap, const struct rig_req *r)
     sigv4_sha256(body, strlen(body), h);
     s3w_hex_encode(h, 32, hex);
     const char *payload = r->payload ? r->payload : hex;
-    struct sigv4_header hh[8] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct s3w_header hh[8] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
     size_t nh = 1;
     for (const char *p = sh_lines; *p;) {
         const char *colon = strchr(p, ':');
@@ -287,7 +287,7 @@ size_t rig_build(char *out, size_t cap, const struct rig_req *r)
         const char *v = colon + 1;
         while (*v == ' ')
             v++;
-        hh[nh++] = (struct sigv4_header){ s3w_slice(p, (size_t)(colon - p)),
+        hh[nh++] = (struct s3w_header){ s3w_slice(p, (size_t)(colon - p)),
                                           s3w_slice(v, (size_t)(eol - v)) };
         p = eol + 2;
     }

@@ -156,7 +156,7 @@ static void test_no_secrets(void **state)
     /* 1. a correctly header-signed GET (ends in 502: no upstream) */
     char host[64];
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    struct sigv4_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct s3w_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
     struct sigv4_credentials cr = { S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), S3W_SLICE_NULL };
     struct sigv4_sign_params sp = {
         .method = S3W_SLICE_LIT("GET"), .target = S3W_SLICE_LIT("/bkt/obj"),

@@ -110,7 +110,7 @@ static int verify_url(const char *method, const char *secret, struct sigv4_error
     *nl = 0;
     assert_true(strncmp(out, base, sizeof(base) - 1) == 0);
     const char *target = out + sizeof(base) - 1;
-    struct sigv4_header h[] = { { S3W_SLICE_LIT("Host"), S3W_SLICE_LIT("127.0.0.1:7470") } };
+    struct s3w_header h[] = { { S3W_SLICE_LIT("Host"), S3W_SLICE_LIT("127.0.0.1:7470") } };
     struct sigv4_request r = { s3w_slice_cstr(method), s3w_slice_cstr(target), h, 1 };
     struct s3w_slice region = S3W_SLICE_LIT("us-west-2");
     struct sigv4_verify_opts o = {

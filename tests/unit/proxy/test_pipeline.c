@@ -468,7 +468,7 @@ static size_t build_v4a_stream(char *out, size_t cap, const char *path, const ch
     assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), &key), 0);
     char dlen[24];
     snprintf(dlen, sizeof(dlen), "%zu", strlen(data));
-    struct sigv4_header hh[] = {
+    struct s3w_header hh[] = {
         { S3W_SLICE_LIT("Host"), s3w_slice_cstr(rig_host()) },
         { S3W_SLICE_LIT("Content-Encoding"), S3W_SLICE_LIT("aws-chunked") },
         { S3W_SLICE_LIT("x-amz-decoded-content-length"), s3w_slice_cstr(dlen) },

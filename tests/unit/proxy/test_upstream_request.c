@@ -86,7 +86,7 @@ static void assert_upstream_signature(const char *head)
 {
     static char copy[RIG_HEAD_MAX];
     snprintf(copy, sizeof(copy), "%s", head);
-    static struct sigv4_header hh[64];
+    static struct s3w_header hh[64];
     size_t nh = 0;
     char *sp1 = strchr(copy, ' ');
     assert_non_null(sp1);
@@ -103,7 +103,7 @@ static void assert_upstream_signature(const char *head)
         char *v = colon + 1;
         while (*v == ' ')
             v++;
-        hh[nh++] = (struct sigv4_header){ s3w_slice(line, (size_t)(colon - line)),
+        hh[nh++] = (struct s3w_header){ s3w_slice(line, (size_t)(colon - line)),
                                           s3w_slice(v, (size_t)(eol - v)) };
         line = eol + 2;
     }
@@ -151,7 +151,7 @@ static size_t build_chunked(char *out, size_t cap, const char *path, const char 
 {
     char dlen[24];
     snprintf(dlen, sizeof(dlen), "%zu", strlen(data));
-    struct sigv4_header hh[16] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(rig_host()) },
+    struct s3w_header hh[16] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(rig_host()) },
                                    { S3W_SLICE_LIT("x-amz-decoded-content-length"),
                                      s3w_slice_cstr(dlen) } };
     size_t nh = 2;
@@ -162,7 +162,7 @@ static size_t build_chunked(char *out, size_t cap, const char *path, const char 
         const char *v = colon + 1;
         while (*v == ' ')
             v++;
-        hh[nh++] = (struct sigv4_header){ s3w_slice(p, (size_t)(colon - p)),
+        hh[nh++] = (struct s3w_header){ s3w_slice(p, (size_t)(colon - p)),
                                           s3w_slice(v, (size_t)(eol - v)) };
         p = eol + 2;
     }

@@ -136,7 +136,7 @@ static void test_query(void **s)
 static void test_headers(void **s)
 {
     (void)s;
-    struct sigv4_header h[] = {
+    struct s3w_header h[] = {
         { SL("Host"), SL("example.com") },
         { SL("My-Header1"), SL("  a   b   c  ") },
         { SL("X-Amz-Meta-Dup"), SL("value2") },

@@ -50,7 +50,7 @@ static int hexval(char c)
  * Authorization is byte-identical to the client's. */
 static bool cross_sign_header(const struct treq *t, const struct sigv4_result *r)
 {
-    struct sigv4_header hs[TR_MAX_HEADERS];
+    struct s3w_header hs[TR_MAX_HEADERS];
     size_t n = 0;
     struct s3w_slice payload = S3W_SLICE_NULL, authz = S3W_SLICE_NULL;
     for (size_t i = 0; i < t->nh; i++) {
@@ -115,8 +115,8 @@ static bool cross_sign_query(const struct treq *t, const struct sigv4_result *r)
         }
         i = j + 1;
     }
-    struct sigv4_header hs[1];
-    const struct sigv4_header *host = NULL;
+    struct s3w_header hs[1];
+    const struct s3w_header *host = NULL;
     for (size_t k = 0; k < t->nh; k++)
         if (s3w_slice_eq_nocase(t->h[k].name, S3W_SLICE_LIT("host")))
             host = &t->h[k];

@@ -45,7 +45,7 @@ static int free_port(void)
 /* One HTTP/1.1 exchange with Connection: close. Returns the status code and
  * copies up to cap-1 bytes of the response body into body. */
 static int http(const char *method, const char *target,
-                const struct sigv4_header *h, size_t nh, const char *payload,
+                const struct s3w_header *h, size_t nh, const char *payload,
                 char *body, size_t cap)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -91,7 +91,7 @@ static int http(const char *method, const char *target,
 static int signed_call(const char *method, const char *target, const char *payload_mode,
                        const char *body, const char *use_secret, char *resp, size_t cap)
 {
-    struct sigv4_header h[8] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct s3w_header h[8] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
     char hash[65];
     struct s3w_slice payload;
     if (payload_mode) {
@@ -116,10 +116,10 @@ static int signed_call(const char *method, const char *target, const char *paylo
     struct sigv4_signed *sg = calloc(1, sizeof *sg);
     struct sigv4_error err;
     assert_int_equal(sigv4_sign_headers(&p, &c, sg, &err), 0);
-    h[1] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(sg->amz_date, 16) };
-    h[2] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Content-SHA256"),
+    h[1] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(sg->amz_date, 16) };
+    h[2] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Content-SHA256"),
                                   s3w_slice(sg->content_sha256, sg->content_sha256_len) };
-    h[3] = (struct sigv4_header){ S3W_SLICE_LIT("Authorization"),
+    h[3] = (struct s3w_header){ S3W_SLICE_LIT("Authorization"),
                                   s3w_slice(sg->authorization, sg->authorization_len) };
     int st = http(method, target, h, 4, body, resp, cap);
     sigv4_signed_cleanup(sg);

@@ -35,7 +35,7 @@ static const struct s3w_slice ex_regions[] = { S3W_SLICE_LIT("us-east-1") };
 struct example {
     char *json;
     char strs[32][512];     /* header names/values, request line */
-    struct sigv4_header h[16];
+    struct s3w_header h[16];
     size_t nh;
     char method[16], target[256];
     char creq[2048], sts[512], sig[80], key_hex[80], authz[512], sh[256];
@@ -140,7 +140,7 @@ static void header_example(const char *file, bool chunked)
     assert_true(payload.len > 0);
 
     /* request without Authorization, as the signer saw it */
-    struct sigv4_header plain[16];
+    struct s3w_header plain[16];
     size_t np = 0;
     for (size_t i = 0; i < ex->nh; i++)
         if (!s3w_slice_eq_nocase(ex->h[i].name, S3W_SLICE_LIT("authorization")))
@@ -168,7 +168,7 @@ static void header_example(const char *file, bool chunked)
     assert_string_equal(hex, ex->sig);
 
     /* our signer reproduces the documented Authorization */
-    struct sigv4_header to_sign[16];
+    struct s3w_header to_sign[16];
     size_t ns = 0;
     for (size_t i = 0; i < np; i++)
         if (!s3w_slice_eq_nocase(plain[i].name, S3W_SLICE_LIT("x-amz-date")) &&
@@ -282,7 +282,7 @@ static void test_presigned_get_object(void **state)
     assert_non_null(json_get(ex->json, "path", path, sizeof path, NULL));
     const char *want_target = strstr(url, ".com") + 4;
 
-    struct sigv4_header hh[1] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
+    struct s3w_header hh[1] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
     struct sigv4_sign_params sp = { 0 };
     sp.method = S3W_SLICE_LIT("GET");
     sp.target = s3w_slice_cstr(path);

@@ -44,7 +44,7 @@ struct treq {
     char buf[16384];           /* unfolded copy of the request */
     size_t used;
     struct s3w_slice method, target, body;
-    struct sigv4_header h[MAXH];
+    struct s3w_header h[MAXH];
     size_t nh;
 };
 
@@ -81,7 +81,7 @@ static void parse_http(struct treq *r, const char *text, size_t len)
             eol = end;
         if (*p == ' ' || *p == '\t') {
             assert_true(r->nh > 0);
-            struct sigv4_header *last = &r->h[r->nh - 1];
+            struct s3w_header *last = &r->h[r->nh - 1];
             /* Values are stored last-first, so extending in place works. */
             assert_ptr_equal(last->value.ptr + last->value.len, r->buf + r->used);
             tstore(r, " ", 1);
@@ -511,7 +511,7 @@ static void test_own_signer_matches_crt_layout(void **state)
     for (size_t i = 0; i < sizeof header_cases / sizeof header_cases[0]; i++) {
         struct crt_case *c = crt_find(header_cases[i]);
         /* Same request: the caller's headers (not the ones the signer adds). */
-        struct sigv4_header in[MAXH];
+        struct s3w_header in[MAXH];
         size_t n = 0;
         struct s3w_slice token = S3W_SLICE_NULL, payload = S3W_SLICE_NULL;
         for (size_t j = 0; j < c->r.nh; j++) {
@@ -548,14 +548,14 @@ static void test_own_signer_matches_crt_layout(void **state)
         /* And the request we would send verifies. */
         memcpy(r.h, in, n * sizeof in[0]);
         r.nh = n;
-        r.h[r.nh++] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(s.amz_date, 16) };
-        r.h[r.nh++] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Region-Set"), s.region_set };
-        r.h[r.nh++] = (struct sigv4_header){ S3W_SLICE_LIT("x-amz-content-sha256"),
+        r.h[r.nh++] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Date"), s3w_slice(s.amz_date, 16) };
+        r.h[r.nh++] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Region-Set"), s.region_set };
+        r.h[r.nh++] = (struct s3w_header){ S3W_SLICE_LIT("x-amz-content-sha256"),
                                              s3w_slice(s.content_sha256, s.content_sha256_len) };
         if (s.security_token.len)
-            r.h[r.nh++] = (struct sigv4_header){ S3W_SLICE_LIT("X-Amz-Security-Token"),
+            r.h[r.nh++] = (struct s3w_header){ S3W_SLICE_LIT("X-Amz-Security-Token"),
                                                  s.security_token };
-        r.h[r.nh++] = (struct sigv4_header){ S3W_SLICE_LIT("Authorization"),
+        r.h[r.nh++] = (struct s3w_header){ S3W_SLICE_LIT("Authorization"),
                                              s3w_slice(s.authorization, s.authorization_len) };
         r.method = c->r.method;
         r.target = c->r.target;
@@ -630,7 +630,7 @@ static void test_signer_refuses_bad_input(void **state)
     assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), &key), 0);
     assert_int_equal(sigv4a_key_public_xy(key, x, y), 0);
     assert_int_equal(sigv4a_key_from_public(x, y, &pub), 0);
-    struct sigv4_header h[2] = {
+    struct s3w_header h[2] = {
         { S3W_SLICE_LIT("Host"), S3W_SLICE_LIT("b.s3.amazonaws.com") },
         { S3W_SLICE_LIT("X-Amz-Date"), S3W_SLICE_LIT("20260102T030405Z") },
     };

@@ -25,7 +25,7 @@
 struct treq {
     char *buf;
     size_t len;
-    struct sigv4_header h[TR_MAX_HEADERS];
+    struct s3w_header h[TR_MAX_HEADERS];
     size_t nh;
     struct sigv4_request req;
     struct s3w_slice body;
@@ -65,7 +65,7 @@ static inline int treq_parse(struct treq *t, char *buf, size_t len)
             break;
         }
         if ((buf[i] == ' ' || buf[i] == '\t') && t->nh) {
-            struct sigv4_header *p = &t->h[t->nh - 1];
+            struct s3w_header *p = &t->h[t->nh - 1];
             p->value.len = (size_t)(buf + le - p->value.ptr);
         } else {
             size_t c = i;

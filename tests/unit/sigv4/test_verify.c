@@ -30,7 +30,7 @@ static const struct s3w_slice eu_west_1[] = { S3W_SLICE_LIT("eu-west-1") };
 struct sreq {
     struct sigv4_signed sg;
     char target[512];
-    struct sigv4_header h[24];
+    struct s3w_header h[24];
     size_t nh;
     struct sigv4_request req;
 };
@@ -54,9 +54,9 @@ static void make(struct sreq *r, const char *akid, const char *secret,
 {
     memset(r, 0, sizeof *r);
     snprintf(r->target, sizeof r->target, "%s", target);
-    r->h[0] = (struct sigv4_header){ SL("Host"), SL("bucket.s3.amazonaws.com") };
-    r->h[1] = (struct sigv4_header){ SL("x-amz-meta-a"), SL("one") };
-    r->h[2] = (struct sigv4_header){ SL("Content-Type"), SL("text/plain") };
+    r->h[0] = (struct s3w_header){ SL("Host"), SL("bucket.s3.amazonaws.com") };
+    r->h[1] = (struct s3w_header){ SL("x-amz-meta-a"), SL("one") };
+    r->h[2] = (struct s3w_header){ SL("Content-Type"), SL("text/plain") };
     struct sigv4_sign_params p = { 0 };
     p.method = SL("PUT");
     p.target = SL(r->target);
@@ -71,12 +71,12 @@ static void make(struct sreq *r, const char *akid, const char *secret,
     struct sigv4_error err;
     assert_int_equal(sigv4_sign_headers(&p, &c, &r->sg, &err), 0);
     r->nh = 3;
-    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Date"), SL(r->sg.amz_date) };
-    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Content-SHA256"),
+    r->h[r->nh++] = (struct s3w_header){ SL("X-Amz-Date"), SL(r->sg.amz_date) };
+    r->h[r->nh++] = (struct s3w_header){ SL("X-Amz-Content-SHA256"),
         s3w_slice(r->sg.content_sha256, r->sg.content_sha256_len) };
     if (r->sg.security_token.len)
-        r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Security-Token"), r->sg.security_token };
-    r->h[r->nh++] = (struct sigv4_header){ SL("Authorization"),
+        r->h[r->nh++] = (struct s3w_header){ SL("X-Amz-Security-Token"), r->sg.security_token };
+    r->h[r->nh++] = (struct s3w_header){ SL("Authorization"),
         s3w_slice(r->sg.authorization, r->sg.authorization_len) };
     r->req = (struct sigv4_request){ SL("PUT"), SL(r->target), r->h, r->nh };
 }
@@ -273,16 +273,16 @@ static void test_header_rules(void **s)
     /* an x-amz-* header that is not signed */
     make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
     r->h[r->nh] = r->h[r->nh - 1];
-    r->h[r->nh - 1] = (struct sigv4_header){ SL("X-Amz-Meta-Unsigned"), SL("v") };
+    r->h[r->nh - 1] = (struct s3w_header){ SL("X-Amz-Meta-Unsigned"), SL("v") };
     r->req.n_headers = ++r->nh;
     expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
     /* an unsigned standard header is fine (S3 takes e.g. Content-MD5) */
-    r->h[r->nh - 2] = (struct sigv4_header){ SL("Content-MD5"), SL("xx") };
+    r->h[r->nh - 2] = (struct s3w_header){ SL("Content-MD5"), SL("xx") };
     assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
 
     /* host not signed */
-    struct sigv4_header h2[8];
-    h2[0] = (struct sigv4_header){ SL("x-amz-meta-a"), SL("one") };
+    struct s3w_header h2[8];
+    h2[0] = (struct s3w_header){ SL("x-amz-meta-a"), SL("one") };
     struct sigv4_sign_params p = { 0 };
     p.method = SL("GET");
     p.target = SL("/bucket/key");
@@ -294,10 +294,10 @@ static void test_header_rules(void **s)
     struct sigv4_credentials c = { SL("AKIAGOOD"), SL("secret-good/+="), S3W_SLICE_NULL };
     struct sigv4_signed *sg = calloc(1, sizeof *sg);
     assert_int_equal(sigv4_sign_headers(&p, &c, sg, &E), 0);
-    h2[1] = (struct sigv4_header){ SL("Host"), SL("bucket.s3.amazonaws.com") };
-    h2[2] = (struct sigv4_header){ SL("x-amz-date"), SL(sg->amz_date) };
-    h2[3] = (struct sigv4_header){ SL("x-amz-content-sha256"), SL("UNSIGNED-PAYLOAD") };
-    h2[4] = (struct sigv4_header){ SL("Authorization"), SL(sg->authorization) };
+    h2[1] = (struct s3w_header){ SL("Host"), SL("bucket.s3.amazonaws.com") };
+    h2[2] = (struct s3w_header){ SL("x-amz-date"), SL(sg->amz_date) };
+    h2[3] = (struct s3w_header){ SL("x-amz-content-sha256"), SL("UNSIGNED-PAYLOAD") };
+    h2[4] = (struct s3w_header){ SL("Authorization"), SL(sg->authorization) };
     struct sigv4_request rq = { SL("GET"), SL("/bucket/key"), h2, 5 };
     expect(&rq, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
     free(sg);
@@ -369,7 +369,7 @@ static void test_presigned(void **s)
     (void)s;
     struct tlookup lk = { keys, 5, 0, "" };
     struct sigv4_verify_opts o = opts(&lk);
-    struct sigv4_header hh[2] = { { SL("Host"), SL("bucket.s3.amazonaws.com") } };
+    struct s3w_header hh[2] = { { SL("Host"), SL("bucket.s3.amazonaws.com") } };
     struct sigv4_sign_params p = { 0 };
     p.method = SL("GET");
     p.target = SL("/bucket/a%20b?versionId=3");
@@ -390,7 +390,7 @@ static void test_presigned(void **s)
     expect(&rq, NOW + 601, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
     expect(&rq, NOW - 901, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403, "Request is not valid yet");
     /* an unsigned x-amz-* header on a presigned request */
-    hh[1] = (struct sigv4_header){ SL("x-amz-acl"), SL("public-read") };
+    hh[1] = (struct s3w_header){ SL("x-amz-acl"), SL("public-read") };
     rq.n_headers = 2;
     expect(&rq, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, NULL);
     rq.n_headers = 1;
@@ -475,7 +475,7 @@ static void test_v4a_without_hook(void **s)
     (void)s;
     struct tlookup lk = { keys, 5, 0, "" };
     struct sigv4_verify_opts o = opts(&lk);
-    struct sigv4_header h[] = {
+    struct s3w_header h[] = {
         { SL("Host"), SL("bucket.s3.amazonaws.com") },
         { SL("X-Amz-Date"), SL("20231114T221320Z") },
         { SL("X-Amz-Region-Set"), SL("us-east-1") },
@@ -495,7 +495,7 @@ static void test_date_header(void **s)
     (void)s;
     struct tlookup lk = { keys, 5, 0, "" };
     struct sigv4_verify_opts o = opts(&lk);
-    struct sigv4_header h[4] = {
+    struct s3w_header h[4] = {
         { SL("Host"), SL("bucket.s3.amazonaws.com") },
         { SL("Date"), SL("Tue, 14 Nov 2023 22:13:20 GMT") },
         { SL("x-amz-content-sha256"), SL("UNSIGNED-PAYLOAD") },
@@ -516,7 +516,7 @@ static void test_date_header(void **s)
     s3w_hex_encode(sig, 32, hex);
     snprintf(authz, sizeof authz, "AWS4-HMAC-SHA256 Credential=AKIAGOOD/20231114/us-east-1/s3/aws4_request,"
              "SignedHeaders=date;host;x-amz-content-sha256,Signature=%s", hex);
-    h[3] = (struct sigv4_header){ SL("Authorization"), SL(authz) };
+    h[3] = (struct s3w_header){ SL("Authorization"), SL(authz) };
     rq.n_headers = 4;
     assert_int_equal(sigv4_verify(&rq, NOW + 1, &o, RES, &E), 0);
     assert_string_equal(RES->amz_date, "20231114T221320Z");
@@ -537,8 +537,8 @@ static void sts_post(struct sreq *r, const char *payload)
 {
     memset(r, 0, sizeof *r);
     snprintf(r->target, sizeof r->target, "/");
-    r->h[0] = (struct sigv4_header){ SL("Host"), SL("127.0.0.1:8443") };
-    r->h[1] = (struct sigv4_header){ SL("Content-Type"),
+    r->h[0] = (struct s3w_header){ SL("Host"), SL("127.0.0.1:8443") };
+    r->h[1] = (struct s3w_header){ SL("Content-Type"),
                                      SL("application/x-www-form-urlencoded; charset=utf-8") };
     struct sigv4_sign_params p = { 0 };
     p.method = SL("POST");
@@ -554,10 +554,10 @@ static void sts_post(struct sreq *r, const char *payload)
     struct sigv4_error err;
     assert_int_equal(sigv4_sign_headers(&p, &c, &r->sg, &err), 0);
     r->nh = 2;
-    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Date"), SL(r->sg.amz_date) };
-    r->h[r->nh++] = (struct sigv4_header){ SL("X-Amz-Content-SHA256"),
+    r->h[r->nh++] = (struct s3w_header){ SL("X-Amz-Date"), SL(r->sg.amz_date) };
+    r->h[r->nh++] = (struct s3w_header){ SL("X-Amz-Content-SHA256"),
         s3w_slice(r->sg.content_sha256, r->sg.content_sha256_len) };
-    r->h[r->nh++] = (struct sigv4_header){ SL("Authorization"),
+    r->h[r->nh++] = (struct s3w_header){ SL("Authorization"),
         s3w_slice(r->sg.authorization, r->sg.authorization_len) };
     r->req = (struct sigv4_request){ SL("POST"), SL(r->target), r->h, r->nh };
 }
