@@ -4,7 +4,9 @@
  * or caller buffers; every copy is bounded by a cap checked before it.
  */
 #include "s3map.h"
+#include "s3map_int.h"
 #include "policy.h" /* policy_context_set_fixed */
+#include "codec.h"
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -58,16 +60,6 @@ int s3map_error_status(int err)
 }
 
 /* ---- small helpers ----------------------------------------------------------- */
-
-/* slice == NUL-terminated literal, without a strlen per compare */
-static bool eqz(struct s3w_slice s, const char *z)
-{
-    size_t i = 0;
-    for (; i < s.len; i++)
-        if (!z[i] || z[i] != s.ptr[i])
-            return false;
-    return z[i] == 0;
-}
 
 static bool in_list(struct s3w_slice s, const char *const *list)
 {
@@ -145,7 +137,7 @@ static struct s3w_slice trim_ows(struct s3w_slice s)
 }
 
 /* Bump allocation from the result's scratch. */
-static char *scratch_take(struct s3map_result *res, size_t n)
+char *s3map__scratch_take(struct s3map_result *res, size_t n)
 {
     if (n > sizeof res->scratch - res->scratch_used)
         return NULL;
@@ -200,7 +192,7 @@ int s3map_parse_query(struct s3w_slice raw, char *scratch, size_t scratch_cap,
     return S3MAP_OK;
 }
 
-static const struct s3map_qparam *q_get(const struct s3map_result *res, const char *name)
+const struct s3map_qparam *s3map__q_get(const struct s3map_result *res, const char *name)
 {
     for (size_t i = 0; i < res->nq; i++)
         if (eqz(res->q[i].name, name))
@@ -233,14 +225,6 @@ static bool is_header_param(struct s3w_slice name)
  * The headers the mapping reads are classified once per request (one pass
  * over the headers and the x-amz-* query parameters) into res->hval; a name
  * seen twice is remembered and refused when it is read. */
-
-enum hdr_id {
-    H_COPY_SOURCE, H_TAGGING, H_TAGGING_DIRECTIVE, H_LOCK_MODE, H_LOCK_RETAIN_UNTIL,
-    H_LOCK_LEGAL_HOLD, H_BYPASS_GOVERNANCE, H_BUCKET_LOCK, H_OBJECT_OWNERSHIP, H_ACL,
-    H_GRANT_READ, H_GRANT_WRITE, H_GRANT_READ_ACP, H_GRANT_WRITE_ACP, H_GRANT_FULL_CONTROL,
-    H_SSE, H_SSE_KMS_KEY_ID, H_SSE_CUSTOMER_ALGORITHM, H_STORAGE_CLASS, H_METADATA_DIRECTIVE,
-    H_WEBSITE_REDIRECT, H_IF_MATCH, H_IF_NONE_MATCH, H__COUNT
-};
 
 #define HNAME(s) { s, sizeof(s) - 1 }
 static const struct {
@@ -303,7 +287,7 @@ static void hdr_classify(const struct s3map_request *req, struct s3map_result *r
 
 /* 1 found (*v set, trimmed), 0 absent, S3MAP_E_INVALID_ARGUMENT when given
  * more than once (we will not pick one of two values to authorize). */
-static int hdr_get(const struct s3map_result *res, enum hdr_id h, struct s3w_slice *v)
+int s3map__hdr_get(const struct s3map_result *res, enum hdr_id h, struct s3w_slice *v)
 {
     uint32_t bit = 1u << h;
     if (res->hdup & bit)
@@ -317,14 +301,14 @@ static int hdr_get(const struct s3map_result *res, enum hdr_id h, struct s3w_sli
 static int hdr_present(const struct s3map_result *res, enum hdr_id h)
 {
     struct s3w_slice v;
-    return hdr_get(res, h, &v);
+    return s3map__hdr_get(res, h, &v);
 }
 
 /* 1 when the header is "true" (case-insensitive), 0 otherwise, or error. */
 static int hdr_true(const struct s3map_result *res, enum hdr_id h)
 {
     struct s3w_slice v;
-    int rc = hdr_get(res, h, &v);
+    int rc = s3map__hdr_get(res, h, &v);
     if (rc <= 0)
         return rc;
     return s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true"));
@@ -426,7 +410,7 @@ static size_t make_arn(char *buf, size_t cap, struct s3w_slice bucket, struct s3
     return o;
 }
 
-static int add_authz(struct s3map_result *res, const char *action, struct s3w_slice resource)
+int s3map__add_authz(struct s3map_result *res, const char *action, struct s3w_slice resource)
 {
     if (res->nauthz == S3MAP_MAX_AUTHZ)
         return S3MAP_E_TOO_BIG; /* cannot happen with the table; fail closed */
@@ -540,7 +524,7 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
 static int add_actions(struct s3map_result *res, const char *const *acts, struct s3w_slice arn)
 {
     for (; *acts; acts++) {
-        int rc = add_authz(res, *acts, arn);
+        int rc = s3map__add_authz(res, *acts, arn);
         if (rc)
             return rc;
     }
@@ -569,7 +553,7 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
     if (arn.len == 0)
         return S3MAP_E_TOO_BIG; /* cannot happen within the caps; never authorize "" */
 
-    const struct s3map_qparam *ver = q_get(res, "versionId");
+    const struct s3map_qparam *ver = s3map__q_get(res, "versionId");
     if (ver) {
         if (ver->value.len == 0) {
             /* S3 refuses it too; we will not guess between "no version"
@@ -598,7 +582,7 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
     if (x & S3MAP_X_OBJECT_ACL) {
         if ((rc = any_acl_header(res)) < 0)
             return rc;
-        if (rc && (rc = add_authz(res, "s3:PutObjectAcl", arn)))
+        if (rc && (rc = s3map__add_authz(res, "s3:PutObjectAcl", arn)))
             return rc;
     }
     if (x & S3MAP_X_BUCKET_ACL) {
@@ -607,11 +591,11 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
         if ((rc = any_acl_header(res)) < 0)
             return rc;
         struct s3w_slice acl;
-        int only_private = rc && hdr_get(res, H_ACL, &acl) == 1 && eqz(acl, "private");
+        int only_private = rc && s3map__hdr_get(res, H_ACL, &acl) == 1 && eqz(acl, "private");
         for (int h = H_GRANT_READ; only_private && h <= H_GRANT_FULL_CONTROL; h++)
             if (hdr_present(res, (enum hdr_id)h))
                 only_private = 0;
-        if (rc && !only_private && (rc = add_authz(res, "s3:PutBucketAcl", arn)))
+        if (rc && !only_private && (rc = s3map__add_authz(res, "s3:PutBucketAcl", arn)))
             return rc;
     }
     if (x & S3MAP_X_OBJECT_TAGGING) {
@@ -622,13 +606,13 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
              * the default (COPY) ignores it (API reference, CopyObject). Any
              * other value S3 rejects - count it as a tag write anyway. */
             struct s3w_slice d;
-            int drc = hdr_get(res, H_TAGGING_DIRECTIVE, &d);
+            int drc = s3map__hdr_get(res, H_TAGGING_DIRECTIVE, &d);
             if (drc < 0)
                 return drc;
             if (drc == 0 || eqz(d, "COPY"))
                 rc = 0;
         }
-        if (rc && (rc = add_authz(res, "s3:PutObjectTagging", arn)))
+        if (rc && (rc = s3map__add_authz(res, "s3:PutObjectTagging", arn)))
             return rc;
     }
     if (x & S3MAP_X_RETENTION) {
@@ -636,13 +620,13 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
         int b = hdr_present(res, H_LOCK_RETAIN_UNTIL);
         if (a < 0 || b < 0)
             return S3MAP_E_INVALID_ARGUMENT;
-        if ((a || b) && (rc = add_authz(res, "s3:PutObjectRetention", arn)))
+        if ((a || b) && (rc = s3map__add_authz(res, "s3:PutObjectRetention", arn)))
             return rc;
     }
     if (x & S3MAP_X_LEGAL_HOLD) {
         if ((rc = hdr_present(res, H_LOCK_LEGAL_HOLD)) < 0)
             return rc;
-        if (rc && (rc = add_authz(res, "s3:PutObjectLegalHold", arn)))
+        if (rc && (rc = s3map__add_authz(res, "s3:PutObjectLegalHold", arn)))
             return rc;
     }
     if (x & S3MAP_X_BYPASS_GOVERNANCE) {
@@ -651,30 +635,30 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
         if (rc) {
             res->flags |= S3MAP_F_BYPASS_GOVERNANCE;
             if (!(x & S3MAP_X_DELETE_BODY) &&
-                (rc = add_authz(res, "s3:BypassGovernanceRetention", arn)))
+                (rc = s3map__add_authz(res, "s3:BypassGovernanceRetention", arn)))
                 return rc;
         }
     }
     if (x & S3MAP_X_BUCKET_LOCK) {
         if ((rc = hdr_true(res, H_BUCKET_LOCK)) < 0)
             return rc;
-        if (rc && ((rc = add_authz(res, "s3:PutBucketObjectLockConfiguration", arn)) ||
-                   (rc = add_authz(res, "s3:PutBucketVersioning", arn))))
+        if (rc && ((rc = s3map__add_authz(res, "s3:PutBucketObjectLockConfiguration", arn)) ||
+                   (rc = s3map__add_authz(res, "s3:PutBucketVersioning", arn))))
             return rc;
     }
     if (x & S3MAP_X_OWNERSHIP) {
         if ((rc = hdr_present(res, H_OBJECT_OWNERSHIP)) < 0)
             return rc;
-        if (rc && (rc = add_authz(res, "s3:PutBucketOwnershipControls", arn)))
+        if (rc && (rc = s3map__add_authz(res, "s3:PutBucketOwnershipControls", arn)))
             return rc;
     }
     if (x & S3MAP_X_COPY_SOURCE) {
         struct s3w_slice v;
-        if ((rc = hdr_get(res, H_COPY_SOURCE, &v)) < 0)
+        if ((rc = s3map__hdr_get(res, H_COPY_SOURCE, &v)) < 0)
             return rc;
         if (rc == 0)
             return S3MAP_E_NOT_IMPLEMENTED; /* table says copy ops need it */
-        char *sp = scratch_take(res, v.len);
+        char *sp = s3map__scratch_take(res, v.len);
         if (!sp)
             return S3MAP_E_TOO_BIG;
         rc = s3map_parse_copy_source(v, sp, v.len, &res->copy);
@@ -691,8 +675,9 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
             return S3MAP_E_TOO_BIG;
         /* Reading a specific version of the source needs s3:GetObjectVersion
          * (service authorization reference, CopyObject / UploadPartCopy). */
-        if ((rc = add_authz(res, res->copy.version_id.ptr ? "s3:GetObjectVersion"
-                                                          : "s3:GetObject", src)))
+        if ((rc = s3map__add_authz(res, res->copy.version_id.ptr ? "s3:GetObjectVersion"
+                                                                 : "s3:GetObject",
+                                   src)))
             return rc;
     }
     return S3MAP_OK;
@@ -723,7 +708,7 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res)
         res->detail = "query string over the cap";
         return S3MAP_E_TOO_BIG;
     }
-    char *qs = scratch_take(res, req->query.len);
+    char *qs = s3map__scratch_take(res, req->query.len);
     int rc = s3map_parse_query(req->query, qs, req->query.len, res->q, S3MAP_MAX_QUERY_PARAMS,
                                &res->nq);
     if (rc) {
@@ -742,13 +727,10 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res)
 
 /* ---- condition keys ----------------------------------------------------------- */
 
-static int ctx_set_s(struct policy_context *ctx, struct s3w_slice key, struct s3w_slice v)
+int s3map__ctx_set(struct policy_context *ctx, struct s3w_slice key, struct s3w_slice v)
 {
     return policy_context_set(ctx, key, v) ? S3MAP_E_CONTEXT_FULL : S3MAP_OK;
 }
-
-/* key is a string literal: its length is known at compile time */
-#define ctx_set(ctx, key, v) ctx_set_s((ctx), S3W_SLICE_LIT(key), (v))
 
 /* header -> key when the op takes the key and the header is there */
 /* a literal as a static slice initializer */
@@ -806,7 +788,7 @@ static struct s3w_slice fmt_i64(struct s3map_result *res, int64_t v)
     } while (u);
     if (v < 0)
         tmp[n++] = '-';
-    char *p = scratch_take(res, n);
+    char *p = s3map__scratch_take(res, n);
     if (!p)
         return S3W_SLICE_NULL;
     for (size_t i = 0; i < n; i++)
@@ -894,7 +876,7 @@ static struct s3w_slice fmt_iso8601(struct s3map_result *res, int64_t ms)
     civil_from_days(days, &y, &mo, &d);
     if (y < 0 || y > 9999)
         return S3W_SLICE_NULL;
-    char *p = scratch_take(res, 20);
+    char *p = s3map__scratch_take(res, 20);
     if (!p)
         return S3W_SLICE_NULL;
     put2(p, (int)(y / 100));
@@ -914,7 +896,7 @@ static struct s3w_slice fmt_iso8601(struct s3map_result *res, int64_t ms)
 }
 
 /* Unicode characters in UTF-8 bytes (S3's tag limits count characters). */
-static size_t utf8_chars(struct s3w_slice s)
+size_t s3map__utf8_chars(struct s3w_slice s)
 {
     size_t n = 0;
     for (size_t i = 0; i < s.len; i++)
@@ -925,7 +907,7 @@ static size_t utf8_chars(struct s3w_slice s)
 /* S3 tag rules (User Guide, "Categorizing your storage using tags"): at most
  * `max` tags (10 on an object, 50 on a bucket), key 1..128 and value 0..256
  * Unicode characters, keys unique. */
-static int check_tags(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
+int s3map__check_tags(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
                       size_t max, const char *too_many)
 {
     if (n > max) {
@@ -933,8 +915,8 @@ static int check_tags(struct s3map_result *res, const struct s3map_qparam *tags,
         return S3MAP_E_INVALID_TAG;
     }
     for (size_t i = 0; i < n; i++) {
-        if (tags[i].name.len == 0 || utf8_chars(tags[i].name) > 128 ||
-            utf8_chars(tags[i].value) > 256) {
+        if (tags[i].name.len == 0 || s3map__utf8_chars(tags[i].name) > 128 ||
+            s3map__utf8_chars(tags[i].value) > 256) {
             res->detail = "tag key or value length";
             return S3MAP_E_INVALID_TAG;
         }
@@ -951,11 +933,12 @@ static int check_tags(struct s3map_result *res, const struct s3map_qparam *tags,
 }
 
 /* s3:RequestObjectTag/<k> per tag and s3:RequestObjectTagKeys (the key set). */
-static int set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
+int s3map__set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
                         uint64_t bits, struct policy_context *ctx)
 {
     static const char pfx[] = "s3:RequestObjectTag/";
-    int rc = check_tags(res, tags, n, S3MAP_MAX_TAGS, "Object tags cannot be greater than 10");
+    int rc = s3map__check_tags(res, tags, n, S3MAP_MAX_TAGS,
+                               "Object tags cannot be greater than 10");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -963,7 +946,7 @@ static int set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tag
         if (!(bits & S3MAP_K_REQUEST_OBJECT_TAG))
             continue;
         size_t kl = sizeof pfx - 1 + tags[i].name.len;
-        char *kp = scratch_take(res, kl);
+        char *kp = s3map__scratch_take(res, kl);
         if (!kp)
             return S3MAP_E_TOO_BIG;
         memcpy(kp, pfx, sizeof pfx - 1);
@@ -984,7 +967,7 @@ static int tagging_keys(struct s3map_result *res, struct s3w_slice v, uint64_t b
 {
     struct s3map_qparam tags[S3MAP_MAX_TAGS + 1];
     size_t n;
-    char *sp = scratch_take(res, v.len);
+    char *sp = s3map__scratch_take(res, v.len);
     if (!sp)
         return S3MAP_E_TOO_BIG;
     int rc = s3map_parse_query(v, sp, v.len, tags, S3MAP_MAX_TAGS + 1, &n);
@@ -996,7 +979,7 @@ static int tagging_keys(struct s3map_result *res, struct s3w_slice v, uint64_t b
         res->detail = "malformed x-amz-tagging";
         return S3MAP_E_INVALID_TAG;
     }
-    return set_tag_keys(res, tags, n, bits, ctx);
+    return s3map__set_tag_keys(res, tags, n, bits, ctx);
 }
 
 int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *tags,
@@ -1005,13 +988,13 @@ int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *
     uint64_t k = res->op ? res->op->keys : 0;
     if (!(k & (S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS)))
         return S3MAP_OK;
-    return set_tag_keys(res, tags->tags, tags->n, k, ctx);
+    return s3map__set_tag_keys(res, tags->tags, tags->n, k, ctx);
 }
 
 /* s3:object-lock-remaining-retention-days from a retain-until date: whole
  * days from now, a started day counting as a day. S3MAP_E_INVALID_ARGUMENT
  * when the date is not ISO 8601. */
-static int retention_days(struct s3map_result *res, struct s3w_slice date, int64_t now_ms,
+int s3map__retention_days(struct s3map_result *res, struct s3w_slice date, int64_t now_ms,
                           struct policy_context *ctx)
 {
     int64_t until;
@@ -1039,25 +1022,25 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
     for (size_t i = 0; i < sizeof q_keys / sizeof q_keys[0]; i++) {
         if (!(k & q_keys[i].bit))
             continue;
-        const struct s3map_qparam *qp = q_get(res, q_keys[i].param);
+        const struct s3map_qparam *qp = s3map__q_get(res, q_keys[i].param);
         /* absent parameter -> absent key (a Null condition can tell) */
-        if (qp && (rc = ctx_set_s(ctx, q_keys[i].key, qp->value.ptr ? qp->value
+        if (qp && (rc = s3map__ctx_set(ctx, q_keys[i].key, qp->value.ptr ? qp->value
                                                                     : S3W_SLICE_LIT(""))))
             return rc;
     }
     for (size_t i = 0; i < sizeof hdr_keys / sizeof hdr_keys[0]; i++) {
         if (!(k & hdr_keys[i].bit))
             continue;
-        if ((rc = hdr_get(res, hdr_keys[i].header, &v)) < 0)
+        if ((rc = s3map__hdr_get(res, hdr_keys[i].header, &v)) < 0)
             return rc;
-        if (rc && (rc = ctx_set_s(ctx, hdr_keys[i].key, v)))
+        if (rc && (rc = s3map__ctx_set(ctx, hdr_keys[i].key, v)))
             return rc;
     }
     if ((k & S3MAP_K_COPY_SOURCE) && (res->flags & S3MAP_F_COPY)) {
         /* decoded "bucket/key", the form AWS's examples match
          * ("amzn-s3-demo-source-bucket/public/" then a star) */
         size_t n = res->copy.bucket.len + 1 + res->copy.key.len;
-        char *p = scratch_take(res, n);
+        char *p = s3map__scratch_take(res, n);
         if (!p)
             return S3MAP_E_TOO_BIG;
         memcpy(p, res->copy.bucket.ptr, res->copy.bucket.len);
@@ -1070,15 +1053,15 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
         (rc = ctx_set(ctx, "s3:versionid", res->version_id)))
         return rc;
     if (k & (S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS)) {
-        if ((rc = hdr_get(res, H_TAGGING, &v)) < 0)
+        if ((rc = s3map__hdr_get(res, H_TAGGING, &v)) < 0)
             return rc;
         if (rc && (rc = tagging_keys(res, v, k, ctx)))
             return rc;
     }
     if (k & S3MAP_K_LOCK_REMAINING_DAYS) {
-        if ((rc = hdr_get(res, H_LOCK_RETAIN_UNTIL, &v)) < 0)
+        if ((rc = s3map__hdr_get(res, H_LOCK_RETAIN_UNTIL, &v)) < 0)
             return rc;
-        if (rc && (rc = retention_days(res, v, f->now_ms, ctx))) {
+        if (rc && (rc = s3map__retention_days(res, v, f->now_ms, ctx))) {
             if (rc == S3MAP_E_INVALID_ARGUMENT)
                 res->detail = "x-amz-object-lock-retain-until-date is not an ISO 8601 date";
             return rc;
@@ -1259,7 +1242,8 @@ static bool xp_entity(struct xp *x)
     uint32_t cp = 0;
     size_t digits = 0;
     while (x->p < x->end && *x->p != ';') {
-        int d = hex ? hexval(*x->p) : (*x->p >= '0' && *x->p <= '9' ? *x->p - '0' : -1);
+        int d = hex ? s3w_hex_digit((unsigned char)*x->p)
+                    : (*x->p >= '0' && *x->p <= '9' ? *x->p - '0' : -1);
         if (d < 0 || ++digits > 8)
             return false;
         cp = cp * (hex ? 16u : 10u) + (uint32_t)d;
@@ -1573,8 +1557,8 @@ static int parse_tagging(struct xp *x, struct s3map_tag_set *out)
         return S3MAP_E_MALFORMED_XML;
     /* the tag rules proper (lengths, duplicates) */
     for (size_t i = 0; i < out->n; i++) {
-        if (out->tags[i].name.len == 0 || utf8_chars(out->tags[i].name) > 128 ||
-            utf8_chars(out->tags[i].value) > 256)
+        if (out->tags[i].name.len == 0 || s3map__utf8_chars(out->tags[i].name) > 128 ||
+            s3map__utf8_chars(out->tags[i].value) > 256)
             return S3MAP_E_INVALID_TAG;
         for (size_t j = 0; j < i; j++)
             if (s3w_slice_eq(out->tags[j].name, out->tags[i].name))
@@ -1735,13 +1719,13 @@ static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k
     if (loc.ptr && (k & S3MAP_K_LOCATION_CONSTRAINT) &&
         (rc = ctx_set(ctx, "s3:locationconstraint", loc)))
         return rc;
-    if ((rc = check_tags(res, tags, n, S3MAP_MAX_BUCKET_TAGS,
+    if ((rc = s3map__check_tags(res, tags, n, S3MAP_MAX_BUCKET_TAGS,
                          "Bucket tags cannot be greater than 50")))
         return rc;
     for (size_t i = 0; i < n; i++) {
         res->bucket_tag_keys[i] = tags[i].name;
         size_t kl = sizeof pfx - 1 + tags[i].name.len;
-        char *kp = scratch_take(res, kl);
+        char *kp = s3map__scratch_take(res, kl);
         if (!kp)
             return S3MAP_E_TOO_BIG;
         memcpy(kp, pfx, sizeof pfx - 1);
@@ -1761,7 +1745,7 @@ static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k
     if (n > 0) {
         if (res->nauthz == 0)
             return S3MAP_E_INVALID_ARGUMENT; /* not mapped: decide nothing */
-        if ((rc = add_authz(res, "s3:TagResource", res->authz[0].resource)))
+        if ((rc = s3map__add_authz(res, "s3:TagResource", res->authz[0].resource)))
             return rc;
     }
     return S3MAP_OK;
@@ -1778,7 +1762,7 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
         tags.n = 0;
         if ((rc = parse_tagging(x, &tags)))
             return rc;
-        return set_tag_keys(res, tags.tags, tags.n, k, ctx);
+        return s3map__set_tag_keys(res, tags.tags, tags.n, k, ctx);
     }
     if (!strcmp(a, "s3:PutObjectRetention")) {
         static const char *const names[] = { "Mode", "RetainUntilDate" };
@@ -1791,7 +1775,7 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
             (rc = ctx_set(ctx, "s3:object-lock-retain-until-date", v[1])))
             return rc;
         if (v[1].ptr && (k & S3MAP_K_LOCK_REMAINING_DAYS) &&
-            (rc = retention_days(res, v[1], now_ms, ctx)))
+            (rc = s3map__retention_days(res, v[1], now_ms, ctx)))
             return rc == S3MAP_E_INVALID_ARGUMENT ? S3MAP_E_MALFORMED_XML : rc;
         return S3MAP_OK;
     }
