@@ -313,7 +313,7 @@ def main():
     w(" * and tests/testdata/s3-operations/s3-operations.json")
     w(" *   sha256 %s" % hashlib.sha256(raw_ops).hexdigest())
     w(" */")
-    w('#include "s3map.h"')
+    w('#include "s3ops.h"')
     w("")
     for i, o in enumerate(ops):
         w("/* %s (%s) */" % (o["name"], o["basis"]))

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "policy_int.h"
-#include "s3map.h"
+#include "s3ops.h"
 
 enum key_source { KEY_SET = 0, KEY_FIXED, KEY_UNKNOWABLE };
 

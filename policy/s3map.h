@@ -50,6 +50,7 @@
 
 #include "bytes.h"
 #include "context.h"
+#include "s3ops.h"
 
 /* ---- limits ---------------------------------------------------------------- */
 #define S3MAP_MAX_KEY_BYTES 1024      /* S3's object key limit (KeyTooLongError) */
@@ -135,109 +136,6 @@ struct s3map_conn_facts {
     struct s3w_slice content_sha256;   /* s3:x-amz-content-sha256 (the header value) */
     struct s3w_slice resource_account; /* s3:ResourceAccount: the bucket owner's account */
 };
-
-/* ---- operation table (generated, read-only) -------------------------------- */
-enum s3map_target {
-    S3MAP_T_SERVICE = 0, /* "/" : no bucket */
-    S3MAP_T_BUCKET,      /* "/{Bucket}" */
-    S3MAP_T_OBJECT,      /* "/{Bucket}/{Key+}" */
-};
-
-enum s3map_resource_type {
-    S3MAP_R_NONE = 0, /* resource "*" (ListBuckets) */
-    S3MAP_R_BUCKET,
-    S3MAP_R_OBJECT,
-};
-
-/* One operation of the S3 model. Lists are NULL-terminated. */
-struct s3map_op {
-    const char *name;                  /* "GetObject" */
-    const char *method;                /* "GET" */
-    uint8_t target;                    /* enum s3map_target */
-    uint8_t resource_type;             /* enum s3map_resource_type */
-    bool deprecated;
-    /* NULL when requests reach this operation. Otherwise why they never do,
-     * and `routed_as` the operation the same wire request maps to (e.g. the
-     * deprecated PutBucketLifecycle is byte-for-byte PutBucketLifecycleConfiguration;
-     * ListDirectoryBuckets lives on the s3express-control endpoint). */
-    const char *unrouted_reason;
-    const char *routed_as;
-    const char *const *selectors;      /* required query params: "uploads", "list-type=2" */
-    const char *const *optional;       /* selector params it also accepts ("partNumber") */
-    uint64_t selector_mask;            /* the two lists as bits over s3map_selector_names[] */
-    uint64_t optional_mask;
-    int8_t copy_source;                /* +1 header required, -1 must be absent, 0 either */
-    const char *const *actions;        /* IAM actions on the request's resource */
-    const char *const *version_actions;/* replace `actions` when ?versionId is given; NULL = same */
-    uint32_t extras;                   /* S3MAP_X_* conditional authorizations */
-    uint64_t keys;                     /* condition keys its actions take (internal bits) */
-};
-
-/* Conditional authorizations (bits of s3map_op.extras). */
-enum {
-    S3MAP_X_OBJECT_ACL = 1u << 0,   /* x-amz-acl / x-amz-grant-*  -> s3:PutObjectAcl */
-    S3MAP_X_OBJECT_TAGGING = 1u << 1, /* x-amz-tagging -> s3:PutObjectTagging
-                                       * (CopyObject: only with tagging-directive REPLACE) */
-    S3MAP_X_RETENTION = 1u << 2,    /* x-amz-object-lock-mode/-retain-until-date -> s3:PutObjectRetention */
-    S3MAP_X_LEGAL_HOLD = 1u << 3,   /* x-amz-object-lock-legal-hold -> s3:PutObjectLegalHold */
-    S3MAP_X_BYPASS_GOVERNANCE = 1u << 4, /* x-amz-bypass-governance-retention: true
-                                          * -> s3:BypassGovernanceRetention */
-    S3MAP_X_COPY_SOURCE = 1u << 5,  /* s3:GetObject (s3:GetObjectVersion) on the source */
-    S3MAP_X_BUCKET_ACL = 1u << 6,   /* CreateBucket ACL headers -> s3:PutBucketAcl */
-    S3MAP_X_BUCKET_LOCK = 1u << 7,  /* x-amz-bucket-object-lock-enabled: true ->
-                                     * s3:PutBucketObjectLockConfiguration + s3:PutBucketVersioning */
-    S3MAP_X_OWNERSHIP = 1u << 8,    /* x-amz-object-ownership -> s3:PutBucketOwnershipControls */
-    S3MAP_X_DELETE_BODY = 1u << 9,  /* DeleteObjects: s3:DeleteObject(Version) per body key */
-    S3MAP_X_BODY_KEYS = 1u << 10,   /* condition keys in the XML body (s3map_body_context) */
-};
-
-/* Condition keys an operation's actions take (bits of s3map_op.keys); the
- * ones s3map can fill from a request. */
-#define S3MAP_K_PREFIX                  (1ull << 0)
-#define S3MAP_K_DELIMITER               (1ull << 1)
-#define S3MAP_K_MAX_KEYS                (1ull << 2)
-#define S3MAP_K_ACL                     (1ull << 3)
-#define S3MAP_K_GRANT_READ              (1ull << 4)
-#define S3MAP_K_GRANT_WRITE             (1ull << 5)
-#define S3MAP_K_GRANT_READ_ACP          (1ull << 6)
-#define S3MAP_K_GRANT_WRITE_ACP         (1ull << 7)
-#define S3MAP_K_GRANT_FULL_CONTROL      (1ull << 8)
-#define S3MAP_K_COPY_SOURCE             (1ull << 9)
-#define S3MAP_K_SSE                     (1ull << 10)
-#define S3MAP_K_SSE_KMS_KEY_ID          (1ull << 11)
-#define S3MAP_K_SSE_CUSTOMER_ALGORITHM  (1ull << 12)
-#define S3MAP_K_STORAGE_CLASS           (1ull << 13)
-#define S3MAP_K_METADATA_DIRECTIVE      (1ull << 14)
-#define S3MAP_K_WEBSITE_REDIRECT        (1ull << 15)
-#define S3MAP_K_OBJECT_OWNERSHIP        (1ull << 16)
-#define S3MAP_K_VERSIONID               (1ull << 17)
-#define S3MAP_K_REQUEST_OBJECT_TAG      (1ull << 18)
-#define S3MAP_K_REQUEST_OBJECT_TAG_KEYS (1ull << 19)
-#define S3MAP_K_CONTENT_SHA256          (1ull << 20)
-#define S3MAP_K_AUTH_TYPE               (1ull << 21)
-#define S3MAP_K_SIGNATURE_VERSION       (1ull << 22)
-#define S3MAP_K_SIGNATURE_AGE           (1ull << 23)
-#define S3MAP_K_TLS_VERSION             (1ull << 24)
-#define S3MAP_K_RESOURCE_ACCOUNT        (1ull << 25)
-#define S3MAP_K_LOCK_MODE               (1ull << 26)
-#define S3MAP_K_LOCK_RETAIN_UNTIL       (1ull << 27)
-#define S3MAP_K_LOCK_LEGAL_HOLD         (1ull << 28)
-#define S3MAP_K_LOCK_REMAINING_DAYS     (1ull << 29)
-#define S3MAP_K_IF_MATCH                (1ull << 30)
-#define S3MAP_K_IF_NONE_MATCH           (1ull << 31)
-#define S3MAP_K_LOCATION_CONSTRAINT     (1ull << 32)
-
-/* Generated tables (policy/s3ops_table.c); NULL-terminated name lists. */
-extern const struct s3map_op *const s3map_ops_table;
-extern const size_t s3map_ops_count;
-extern const char *const s3map_known_query_names[];
-extern const char *const s3map_selector_names[];
-extern const char *const s3map_condition_keys[];
-extern const char *const s3map_condition_key_families[];
-
-size_t s3map_op_count(void);
-const struct s3map_op *s3map_op_at(size_t i);          /* NULL past the end */
-const struct s3map_op *s3map_op_by_name(struct s3w_slice name); /* exact; NULL if unknown */
 
 /* ---- result ---------------------------------------------------------------- */
 struct s3map_authz {
@@ -417,27 +315,5 @@ int s3map_tagging_context(struct s3map_result *res, const struct s3map_tag_set *
 
 int s3map_body_context(struct s3map_result *res, struct s3w_slice body, char *scratch,
                        size_t scratch_cap, int64_t now_ms, struct policy_context *ctx);
-
-/* ---- validator support ------------------------------------------------------- */
-/* True when key is an S3 condition key of AWS's service authorization
- * reference (s3:prefix, s3:x-amz-acl, ...; case-insensitive), including the
- * tag families s3:RequestObjectTag/<k>, s3:ExistingObjectTag/<k>,
- * s3:AccessPointTag/<k> (non-empty <k>). Global aws: keys are not S3 keys. */
-bool s3map_is_known_condition_key(struct s3w_slice key);
-
-/* What s3warden does with an S3 condition key (for the policy validator: a
- * policy that relies on a NOT_EVALUATED key cannot be decided as AWS would -
- * e.g. a Deny on s3:ExistingObjectTag/<k> would never fire - so it should be
- * refused at load time rather than silently weakened). */
-enum s3map_key_support {
-    S3MAP_KEY_UNKNOWN = 0,    /* not an S3 condition key */
-    S3MAP_KEY_FILLED,         /* set from the request (when the request carries it) */
-    S3MAP_KEY_NOT_APPLICABLE, /* access points, Access Grants: features s3warden does not
-                               * front; absent, as on AWS for plain bucket requests */
-    S3MAP_KEY_NOT_EVALUATED,  /* AWS sets it, s3warden cannot (stored object tags,
-                               * object-lock event holds, ...) */
-};
-
-enum s3map_key_support s3map_condition_key_support(struct s3w_slice key);
 
 #endif

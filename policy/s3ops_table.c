@@ -6,7 +6,7 @@
  * and tests/testdata/s3-operations/s3-operations.json
  *   sha256 0eed9856b79ad9a8b4429e6942ae1575e2905c7a3fd912cec5d084927fba6a7e
  */
-#include "s3map.h"
+#include "s3ops.h"
 
 /* AbortMultipartUpload (aws_doc) */
 static const char *const sel_0[] = { "uploadId", NULL };
