@@ -8,331 +8,135 @@
  */
 #include "s3map.h"
 #include "s3map_int.h"
-#include "codec.h"
+#include "xml.h"
+
+/* ---- reading a body -------------------------------------------------------------- */
+
+/* The root, its children, and up to 8 levels inside a child that is skipped
+ * (CreateBucketConfiguration's Location and elements S3 may add later). */
+#define BODY_MAX_DEPTH 9
+
+/* A body being read: the reader, and the scratch its decoded values go to
+ * (as large as the body: decoding never lengthens text). */
+struct body {
+    struct s3w_xml x;
+    char *out, *out_end;
+};
+
+static void body_init(struct body *b, struct s3w_slice doc, char *scratch)
+{
+    s3w_xml_init(&b->x, doc, BODY_MAX_DEPTH, 0);
+    b->out = scratch;
+    b->out_end = scratch + doc.len;
+}
+
+/* The start tag of the root element `root`, whose only attributes may be
+ * namespace declarations (S3's xmlns). */
+static bool open_root(struct body *b, const char *root)
+{
+    if (s3w_xml_next_tag(&b->x) || b->x.kind != S3W_XML_START || b->x.empty ||
+        !eqz(b->x.name, root))
+        return false;
+    struct s3w_slice attrs = b->x.attrs, n, v;
+    while (s3w_xml_attr_next(&attrs, &n, &v))
+        if (!eqz(n, "xmlns") && !s3w_slice_starts_with(n, S3W_SLICE_LIT("xmlns:")))
+            return false;
+    return true;
+}
+
+/* The next child of the open element: 1 at its start tag, 0 at the open
+ * element's end tag, -1 on an error (text between elements included). */
+static int next_child(struct body *b)
+{
+    if (s3w_xml_next_tag(&b->x))
+        return -1;
+    return b->x.kind == S3W_XML_START ? 1 : b->x.kind == S3W_XML_END ? 0 : -1;
+}
+
+/* The current start tag is <name>, written as S3 documents it: without
+ * attributes (or whitespace), so <Keys> is not <Key> and <Key a="1"> is
+ * some other element. */
+static bool is(const struct body *b, const char *name)
+{
+    return b->x.attrs.len == 0 && eqz(b->x.name, name);
+}
+
+/* The current element as a leaf, its text decoded into scratch. The value
+ * is never NULL: <Key/> and <Key></Key> give an empty one. */
+static bool leaf(struct body *b, struct s3w_slice *out)
+{
+    struct s3w_slice raw;
+    if (s3w_xml_leaf(&b->x, &raw))
+        return false;
+    long n = s3w_xml_decode(raw, b->out, (size_t)(b->out_end - b->out));
+    if (n < 0)
+        return false;
+    *out = s3w_slice(b->out, (size_t)n);
+    b->out += n;
+    return true;
+}
+
+/* The children of the open element, up to its end tag: each one named in
+ * names[] is a leaf read once into vals[] (ptr NULL when absent); any other
+ * child is skipped when skip_unknown, else refused. */
+static bool flat_children(struct body *b, const char *const *names, struct s3w_slice *vals,
+                          size_t nnames, bool skip_unknown)
+{
+    for (size_t i = 0; i < nnames; i++)
+        vals[i] = S3W_SLICE_NULL;
+    int c;
+    while ((c = next_child(b)) == 1) {
+        size_t i = 0;
+        while (i < nnames && !is(b, names[i]))
+            i++;
+        if (i < nnames) {
+            if (vals[i].ptr || !leaf(b, &vals[i]))
+                return false;
+        } else if (!skip_unknown || s3w_xml_skip(&b->x)) {
+            return false;
+        }
+    }
+    return c == 0;
+}
+
+/* After the root's end tag: only whitespace and comments. */
+static bool at_end(struct body *b)
+{
+    return s3w_xml_next_tag(&b->x) == 0 && b->x.kind == S3W_XML_EOF;
+}
 
 /* ---- DeleteObjects body -------------------------------------------------------- */
 
-struct xp {
-    const char *p, *end;
-    char *out;      /* scratch write position */
-    char *out_end;
-};
-
-static bool xp_lit(struct xp *x, const char *lit)
+static bool delete_object(struct body *b, struct s3map_delete_object *obj)
 {
-    size_t n = strlen(lit);
-    if ((size_t)(x->end - x->p) < n || memcmp(x->p, lit, n) != 0)
+    /* ETag, LastModifiedTime, Size: conditional delete fields, not
+     * authorization inputs - read (once each) and dropped */
+    static const char *const names[] = { "Key", "VersionId", "ETag", "LastModifiedTime", "Size" };
+    struct s3w_slice v[5];
+    if (!flat_children(b, names, v, 5, false))
         return false;
-    x->p += n;
-    return true;
-}
-
-static bool is_xml_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* whitespace and comments between elements */
-static bool xp_skip(struct xp *x)
-{
-    for (;;) {
-        while (x->p < x->end && is_xml_ws(*x->p))
-            x->p++;
-        if (!xp_lit(x, "<!--"))
-            return true;
-        for (;;) {
-            if (x->end - x->p < 3)
-                return false;
-            if (x->p[0] == '-' && x->p[1] == '-') {
-                if (x->p[2] != '>')
-                    return false; /* "--" is not allowed inside a comment */
-                x->p += 3;
-                break;
-            }
-            x->p++;
-        }
-    }
-}
-
-static bool put_utf8(struct xp *x, uint32_t cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | cp >> 6);
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | cp >> 12);
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | cp >> 18);
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    if ((size_t)(x->out_end - x->out) < n)
+    *obj = (struct s3map_delete_object){ v[0], v[1] };
+    if (!obj->key.ptr || obj->key.len == 0 || obj->key.len > S3MAP_MAX_KEY_BYTES)
         return false;
-    memcpy(x->out, b, n);
-    x->out += n;
-    return true;
+    return !(obj->version_id.ptr && obj->version_id.len == 0);
 }
 
-/* XML 1.0 "Char": #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] */
-static bool xml_char_ok(uint32_t c)
-{
-    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
-           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
-}
-
-static bool xp_entity(struct xp *x)
-{
-    static const struct { const char *name; char c; } named[] = {
-        { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' },
-    };
-    x->p++; /* '&' */
-    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
-        if (xp_lit(x, named[i].name)) {
-            if (x->out == x->out_end)
-                return false;
-            *x->out++ = named[i].c;
-            return true;
-        }
-    if (!xp_lit(x, "#"))
-        return false; /* undeclared entity */
-    bool hex = xp_lit(x, "x");
-    uint32_t cp = 0;
-    size_t digits = 0;
-    while (x->p < x->end && *x->p != ';') {
-        int d = hex ? s3w_hex_digit((unsigned char)*x->p)
-                    : (*x->p >= '0' && *x->p <= '9' ? *x->p - '0' : -1);
-        if (d < 0 || ++digits > 8)
-            return false;
-        cp = cp * (hex ? 16u : 10u) + (uint32_t)d;
-        x->p++;
-    }
-    if (x->p == x->end || digits == 0 || !xml_char_ok(cp))
-        return false;
-    x->p++; /* ';' */
-    return put_utf8(x, cp);
-}
-
-/* Text content up to the next tag; entities and CDATA decoded into scratch. */
-static bool xp_text(struct xp *x, struct s3w_slice *out)
-{
-    char *start = x->out;
-    while (x->p < x->end) {
-        char c = *x->p;
-        if (c == '<') {
-            if (!xp_lit(x, "<![CDATA["))
-                break;
-            for (;;) {
-                if (x->end - x->p < 3)
-                    return false;
-                if (x->p[0] == ']' && x->p[1] == ']' && x->p[2] == '>') {
-                    x->p += 3;
-                    break;
-                }
-                if ((unsigned char)*x->p < 0x20 && !is_xml_ws(*x->p))
-                    return false;
-                if (x->out == x->out_end)
-                    return false;
-                *x->out++ = *x->p++;
-            }
-            continue;
-        }
-        if (c == '&') {
-            if (!xp_entity(x))
-                return false;
-            continue;
-        }
-        if ((unsigned char)c < 0x20 && !is_xml_ws(c))
-            return false;
-        if (x->out == x->out_end)
-            return false;
-        *x->out++ = c;
-        x->p++;
-    }
-    *out = s3w_slice(start, (size_t)(x->out - start));
-    return true;
-}
-
-/* <Name>text</Name> or <Name/>, the opening "<Name" already matched. */
-static bool xp_element_text(struct xp *x, const char *name, struct s3w_slice *out)
-{
-    if (xp_lit(x, "/>")) {
-        *out = s3w_slice(x->out, 0);
-        return true;
-    }
-    if (!xp_lit(x, ">") || !xp_text(x, out) || !xp_lit(x, "</") || !xp_lit(x, name))
-        return false;
-    while (x->p < x->end && is_xml_ws(*x->p))
-        x->p++;
-    return xp_lit(x, ">");
-}
-
-/* "<Name" followed by '>', '/' or whitespace (so <Keys> is not <Key>). */
-static bool xp_open(struct xp *x, const char *name)
-{
-    const char *save = x->p;
-    if (!xp_lit(x, "<") || !xp_lit(x, name) || x->p == x->end ||
-        (*x->p != '>' && *x->p != '/')) {
-        x->p = save;
-        return false;
-    }
-    return true;
-}
-
-static bool xp_object(struct xp *x, struct s3map_delete_object *obj)
-{
-    bool have_key = false, have_ver = false, have_etag = false, have_mtime = false,
-         have_size = false;
-    struct s3w_slice ignored;
-    *obj = (struct s3map_delete_object){ S3W_SLICE_NULL, S3W_SLICE_NULL };
-    if (!xp_lit(x, ">"))
-        return false;
-    for (;;) {
-        if (!xp_skip(x))
-            return false;
-        if (xp_lit(x, "</Object")) {
-            while (x->p < x->end && is_xml_ws(*x->p))
-                x->p++;
-            if (!xp_lit(x, ">"))
-                return false;
-            break;
-        }
-        if (xp_open(x, "Key")) {
-            if (have_key || !xp_element_text(x, "Key", &obj->key))
-                return false;
-            have_key = true;
-        } else if (xp_open(x, "VersionId")) {
-            if (have_ver || !xp_element_text(x, "VersionId", &obj->version_id))
-                return false;
-            have_ver = true;
-        } else if (xp_open(x, "ETag")) {
-            /* conditional delete fields: not authorization inputs */
-            if (have_etag || !xp_element_text(x, "ETag", &ignored))
-                return false;
-            have_etag = true;
-        } else if (xp_open(x, "LastModifiedTime")) {
-            if (have_mtime || !xp_element_text(x, "LastModifiedTime", &ignored))
-                return false;
-            have_mtime = true;
-        } else if (xp_open(x, "Size")) {
-            if (have_size || !xp_element_text(x, "Size", &ignored))
-                return false;
-            have_size = true;
-        } else {
-            return false;
-        }
-    }
-    if (!have_key || obj->key.len == 0 || obj->key.len > S3MAP_MAX_KEY_BYTES)
-        return false;
-    if (have_ver && obj->version_id.len == 0)
-        return false;
-    if (have_ver && !obj->version_id.ptr)
-        obj->version_id = S3W_SLICE_LIT("");
-    return true;
-}
-
-/* attributes of a root element: only namespace declarations */
-static bool xp_ns_attrs(struct xp *x)
-{
-    for (;;) {
-        bool ws = false;
-        while (x->p < x->end && is_xml_ws(*x->p)) {
-            x->p++;
-            ws = true;
-        }
-        if (xp_lit(x, ">"))
-            return true;
-        if (!ws || !xp_lit(x, "xmlns"))
-            return false;
-        if (x->p < x->end && *x->p == ':') {
-            x->p++;
-            while (x->p < x->end && *x->p != '=' && !is_xml_ws(*x->p))
-                x->p++;
-        }
-        while (x->p < x->end && is_xml_ws(*x->p))
-            x->p++;
-        if (!xp_lit(x, "="))
-            return false;
-        while (x->p < x->end && is_xml_ws(*x->p))
-            x->p++;
-        if (x->p == x->end || (*x->p != '"' && *x->p != '\''))
-            return false;
-        char q = *x->p++;
-        while (x->p < x->end && *x->p != q && *x->p != '<')
-            x->p++;
-        if (x->p == x->end || *x->p != q)
-            return false;
-        x->p++;
-    }
-}
-
-/* "</Name" ws* ">" */
-static bool xp_close(struct xp *x, const char *name)
-{
-    const char *save = x->p;
-    if (!xp_lit(x, "</") || !xp_lit(x, name)) {
-        x->p = save;
-        return false;
-    }
-    while (x->p < x->end && is_xml_ws(*x->p))
-        x->p++;
-    if (!xp_lit(x, ">")) {
-        x->p = save;
-        return false;
-    }
-    return true;
-}
-
-/* [BOM] [<?xml ...?>] ws/comments "<root" [namespace attributes] ">" */
-static int xp_prolog_root(struct xp *x, const char *root)
-{
-    xp_lit(x, "\xEF\xBB\xBF"); /* UTF-8 byte order mark */
-    if (xp_lit(x, "<?xml")) {
-        while (x->end - x->p >= 2 && !(x->p[0] == '?' && x->p[1] == '>'))
-            x->p++;
-        if (!xp_lit(x, "?>"))
-            return S3MAP_E_MALFORMED_XML;
-    }
-    if (!xp_skip(x) || !xp_lit(x, "<") || !xp_lit(x, root) || x->p == x->end ||
-        !(is_xml_ws(*x->p) || *x->p == '>') || !xp_ns_attrs(x))
-        return S3MAP_E_MALFORMED_XML;
-    return S3MAP_OK;
-}
-
-static int parse_delete(struct xp *x, struct s3map_delete_list *out)
+static int parse_delete(struct body *b, struct s3map_delete_list *out)
 {
     bool have_quiet = false;
-    if (xp_prolog_root(x, "Delete"))
+    if (!open_root(b, "Delete"))
         return S3MAP_E_MALFORMED_XML;
-    for (;;) {
-        if (!xp_skip(x))
-            return S3MAP_E_MALFORMED_XML;
-        if (xp_lit(x, "</Delete")) {
-            while (x->p < x->end && is_xml_ws(*x->p))
-                x->p++;
-            if (!xp_lit(x, ">"))
-                return S3MAP_E_MALFORMED_XML;
-            break;
-        }
-        if (xp_open(x, "Object")) {
+    int c;
+    while ((c = next_child(b)) == 1) {
+        if (is(b, "Object")) {
             if (out->n == S3MAP_DELETE_MAX_KEYS)
                 return S3MAP_E_MALFORMED_XML; /* S3: at most 1000 keys */
-            if (!xp_object(x, &out->objects[out->n]))
+            if (!delete_object(b, &out->objects[out->n]))
                 return S3MAP_E_MALFORMED_XML;
             out->n++;
-        } else if (xp_open(x, "Quiet")) {
+        } else if (is(b, "Quiet")) {
             struct s3w_slice q;
-            if (have_quiet || !xp_element_text(x, "Quiet", &q))
+            if (have_quiet || !leaf(b, &q))
                 return S3MAP_E_MALFORMED_XML;
             have_quiet = true;
             /* xsd:boolean */
@@ -344,7 +148,7 @@ static int parse_delete(struct xp *x, struct s3map_delete_list *out)
             return S3MAP_E_MALFORMED_XML;
         }
     }
-    if (!xp_skip(x) || x->p != x->end || out->n == 0)
+    if (c < 0 || !at_end(b) || out->n == 0)
         return S3MAP_E_MALFORMED_XML;
     return S3MAP_OK;
 }
@@ -358,8 +162,9 @@ int s3map_parse_delete(struct s3w_slice body, char *scratch, size_t scratch_cap,
         return S3MAP_E_MALFORMED_XML;
     if (scratch_cap < body.len)
         return S3MAP_E_TOO_BIG;
-    struct xp x = { body.ptr, body.ptr + body.len, scratch, scratch + body.len };
-    int rc = parse_delete(&x, out);
+    struct body b;
+    body_init(&b, body, scratch);
+    int rc = parse_delete(&b, out);
     if (rc)
         out->n = 0; /* nothing half-parsed is ever authorized */
     return rc;
@@ -367,61 +172,36 @@ int s3map_parse_delete(struct s3w_slice body, char *scratch, size_t scratch_cap,
 
 /* ---- PutObjectTagging body ------------------------------------------------------ */
 
-/* <Tag><Key>k</Key><Value>v</Value></Tag>... up to and including </list>
- * (the list's opening tag already read, '>' included) into tags[0..cap). */
-static int parse_tag_entries(struct xp *x, const char *list, struct s3map_qparam *tags,
-                             size_t cap, size_t *n)
+/* <Tag><Key>k</Key><Value>v</Value></Tag>... up to the end tag of the open
+ * list element (TagSet, Tags) into tags[0..cap). */
+static int tag_entries(struct body *b, struct s3map_qparam *tags, size_t cap, size_t *n)
 {
+    static const char *const names[] = { "Key", "Value" };
     *n = 0;
-    for (;;) {
-        if (!xp_skip(x))
-            return S3MAP_E_MALFORMED_XML;
-        if (xp_close(x, list))
-            break;
-        if (!xp_open(x, "Tag") || !xp_lit(x, ">"))
-            return S3MAP_E_MALFORMED_XML;
-        struct s3w_slice k = S3W_SLICE_NULL, v = S3W_SLICE_NULL;
-        bool hk = false, hv = false;
-        for (;;) {
-            if (!xp_skip(x))
-                return S3MAP_E_MALFORMED_XML;
-            if (xp_close(x, "Tag"))
-                break;
-            if (xp_open(x, "Key")) {
-                if (hk || !xp_element_text(x, "Key", &k))
-                    return S3MAP_E_MALFORMED_XML;
-                hk = true;
-            } else if (xp_open(x, "Value")) {
-                if (hv || !xp_element_text(x, "Value", &v))
-                    return S3MAP_E_MALFORMED_XML;
-                hv = true;
-            } else {
-                return S3MAP_E_MALFORMED_XML;
-            }
-        }
-        if (!hk || !hv)
+    int c;
+    while ((c = next_child(b)) == 1) {
+        struct s3w_slice kv[2];
+        if (!is(b, "Tag") || !flat_children(b, names, kv, 2, false) || !kv[0].ptr || !kv[1].ptr)
             return S3MAP_E_MALFORMED_XML;
         if (*n == cap)
             return S3MAP_E_INVALID_TAG; /* "Object tags cannot be greater than 10" */
-        tags[*n].name = k;
-        tags[*n].value = v.ptr ? v : S3W_SLICE_LIT("");
+        tags[*n].name = kv[0];
+        tags[*n].value = kv[1];
         (*n)++;
     }
-    return S3MAP_OK;
+    return c == 0 ? S3MAP_OK : S3MAP_E_MALFORMED_XML;
 }
 
-static int parse_tagging(struct xp *x, struct s3map_tag_set *out)
+static int parse_tagging(struct body *b, struct s3map_tag_set *out)
 {
     out->n = 0;
-    if (xp_prolog_root(x, "Tagging") || !xp_skip(x) || !xp_open(x, "TagSet"))
+    if (!open_root(b, "Tagging") || next_child(b) != 1 || !is(b, "TagSet"))
         return S3MAP_E_MALFORMED_XML;
-    bool empty = xp_lit(x, "/>"); /* an empty set removes every tag */
-    if (!empty && !xp_lit(x, ">"))
-        return S3MAP_E_MALFORMED_XML;
-    int rc;
-    if (!empty && (rc = parse_tag_entries(x, "TagSet", out->tags, S3MAP_MAX_TAGS, &out->n)))
+    /* <TagSet/>, an empty set, removes every tag */
+    int rc = tag_entries(b, out->tags, S3MAP_MAX_TAGS, &out->n);
+    if (rc)
         return rc;
-    if (!xp_skip(x) || !xp_close(x, "Tagging") || !xp_skip(x) || x->p != x->end)
+    if (next_child(b) != 0 || !at_end(b)) /* </Tagging>, then nothing */
         return S3MAP_E_MALFORMED_XML;
     /* the tag rules proper (lengths, duplicates) */
     for (size_t i = 0; i < out->n; i++) {
@@ -443,8 +223,9 @@ int s3map_parse_tagging(struct s3w_slice body, char *scratch, size_t scratch_cap
         return S3MAP_E_MALFORMED_XML;
     if (scratch_cap < body.len)
         return S3MAP_E_TOO_BIG;
-    struct xp x = { body.ptr, body.ptr + body.len, scratch, scratch + body.len };
-    int rc = parse_tagging(&x, out);
+    struct body b;
+    body_init(&b, body, scratch);
+    int rc = parse_tagging(&b, out);
     if (rc)
         out->n = 0;
     return rc;
@@ -452,83 +233,12 @@ int s3map_parse_tagging(struct s3w_slice body, char *scratch, size_t scratch_cap
 
 /* ---- other bodies with condition keys --------------------------------------------- */
 
-/* Skips one element whose "<" is at x->p: <name attrs/> or <name attrs>
- * content </name>, nested up to depth. Its text goes to scratch and is
- * dropped (scratch is sized for the whole body, so it always fits). */
-static bool xp_skip_element(struct xp *x, int depth)
+/* <Root> leaf children </Root>: each child named in names[] read into vals[]
+ * (once); any other child is refused. */
+static int flat_doc(struct body *b, const char *root, const char *const *names,
+                    struct s3w_slice *vals, size_t nnames)
 {
-    if (depth == 0 || !xp_lit(x, "<"))
-        return false;
-    const char *name = x->p;
-    while (x->p < x->end && !is_xml_ws(*x->p) && *x->p != '>' && *x->p != '/' && *x->p != '<')
-        x->p++;
-    size_t nlen = (size_t)(x->p - name);
-    if (nlen == 0 || *name == '!' || *name == '?')
-        return false;
-    while (x->p < x->end && *x->p != '>' && *x->p != '<')
-        x->p++; /* attributes: not needed (no '<' or '>' allowed unescaped in them) */
-    if (x->p == x->end || *x->p == '<')
-        return false;
-    if (x->p[-1] == '/') { /* <name/> */
-        x->p++;
-        return true;
-    }
-    x->p++;
-    for (;;) {
-        struct s3w_slice t;
-        char *mark = x->out;
-        if (!xp_text(x, &t))
-            return false;
-        x->out = mark;
-        if (x->end - x->p >= 2 && x->p[0] == '<' && x->p[1] == '/') {
-            x->p += 2;
-            if ((size_t)(x->end - x->p) < nlen || memcmp(x->p, name, nlen) != 0)
-                return false;
-            x->p += nlen;
-            while (x->p < x->end && is_xml_ws(*x->p))
-                x->p++;
-            return xp_lit(x, ">");
-        }
-        if (xp_lit(x, "<!--")) { /* a comment inside content */
-            x->p -= 4;
-            if (!xp_skip(x))
-                return false;
-            continue;
-        }
-        if (x->p == x->end || !xp_skip_element(x, depth - 1))
-            return false;
-    }
-}
-
-/* <Root> children </Root>: each child named in names[] is read as text into
- * vals[] (once), unknown ones are skipped when skip_unknown, else refused. */
-static int xp_flat_doc(struct xp *x, const char *root, const char *const *names,
-                       struct s3w_slice *vals, size_t nnames, bool skip_unknown)
-{
-    if (xp_prolog_root(x, root))
-        return S3MAP_E_MALFORMED_XML;
-    for (size_t i = 0; i < nnames; i++)
-        vals[i] = S3W_SLICE_NULL;
-    for (;;) {
-        if (!xp_skip(x))
-            return S3MAP_E_MALFORMED_XML;
-        if (xp_close(x, root))
-            break;
-        size_t i = 0;
-        for (; i < nnames; i++)
-            if (xp_open(x, names[i]))
-                break;
-        if (i < nnames) {
-            if (vals[i].ptr || !xp_element_text(x, names[i], &vals[i]))
-                return S3MAP_E_MALFORMED_XML;
-            if (!vals[i].ptr)
-                vals[i] = S3W_SLICE_LIT("");
-            continue;
-        }
-        if (!skip_unknown || !xp_skip_element(x, 8))
-            return S3MAP_E_MALFORMED_XML;
-    }
-    if (!xp_skip(x) || x->p != x->end)
+    if (!open_root(b, root) || !flat_children(b, names, vals, nnames, false) || !at_end(b))
         return S3MAP_E_MALFORMED_XML;
     return S3MAP_OK;
 }
@@ -544,7 +254,7 @@ static int xp_flat_doc(struct xp *x, const char *root, const char *const *names,
  * unique (S3 User Guide, bucket tagging); equal ignoring case is refused too,
  * as for object tags (condition key names are case-insensitive).
  */
-static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k,
+static int create_bucket_keys(struct s3map_result *res, struct body *b, uint64_t k,
                               struct policy_context *ctx)
 {
     static const char pfx[] = "aws:RequestTag/";
@@ -552,37 +262,27 @@ static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k
     size_t n = 0;
     struct s3w_slice loc = S3W_SLICE_NULL;
     bool have_tags = false;
-    int rc;
-    if (xp_prolog_root(x, "CreateBucketConfiguration"))
+    int rc, c;
+    if (!open_root(b, "CreateBucketConfiguration"))
         return S3MAP_E_MALFORMED_XML;
-    for (;;) {
-        if (!xp_skip(x))
-            return S3MAP_E_MALFORMED_XML;
-        if (xp_close(x, "CreateBucketConfiguration"))
-            break;
-        if (xp_open(x, "LocationConstraint")) {
-            if (loc.ptr || !xp_element_text(x, "LocationConstraint", &loc))
+    while ((c = next_child(b)) == 1) {
+        if (is(b, "LocationConstraint")) {
+            if (loc.ptr || !leaf(b, &loc))
                 return S3MAP_E_MALFORMED_XML;
-            if (!loc.ptr)
-                loc = S3W_SLICE_LIT("");
-        } else if (xp_open(x, "Tags")) {
+        } else if (is(b, "Tags")) {
             if (have_tags)
                 return S3MAP_E_MALFORMED_XML;
-            have_tags = true;
-            if (xp_lit(x, "/>"))
-                continue;
-            if (!xp_lit(x, ">"))
-                return S3MAP_E_MALFORMED_XML;
-            if ((rc = parse_tag_entries(x, "Tags", tags, S3MAP_MAX_BUCKET_TAGS, &n))) {
+            have_tags = true; /* <Tags/> too: an empty set */
+            if ((rc = tag_entries(b, tags, S3MAP_MAX_BUCKET_TAGS, &n))) {
                 if (rc == S3MAP_E_INVALID_TAG)
                     res->detail = "Bucket tags cannot be greater than 50";
                 return rc;
             }
-        } else if (!xp_skip_element(x, 8)) {
+        } else if (s3w_xml_skip(&b->x)) { /* Location, Bucket: directory buckets */
             return S3MAP_E_MALFORMED_XML;
         }
     }
-    if (!xp_skip(x) || x->p != x->end)
+    if (c < 0 || !at_end(b))
         return S3MAP_E_MALFORMED_XML;
     if (loc.ptr && (k & S3MAP_K_LOCATION_CONSTRAINT) &&
         (rc = ctx_set(ctx, "s3:locationconstraint", loc)))
@@ -619,7 +319,7 @@ static int create_bucket_keys(struct s3map_result *res, struct xp *x, uint64_t k
     return S3MAP_OK;
 }
 
-static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
+static int body_keys(struct s3map_result *res, struct body *b, int64_t now_ms,
                      struct policy_context *ctx)
 {
     const char *a = res->op->actions[0];
@@ -628,14 +328,14 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
     if (!strcmp(a, "s3:PutObjectTagging")) {
         struct s3map_tag_set tags;
         tags.n = 0;
-        if ((rc = parse_tagging(x, &tags)))
+        if ((rc = parse_tagging(b, &tags)))
             return rc;
         return s3map__set_tag_keys(res, tags.tags, tags.n, k, ctx);
     }
     if (!strcmp(a, "s3:PutObjectRetention")) {
         static const char *const names[] = { "Mode", "RetainUntilDate" };
         struct s3w_slice v[2];
-        if ((rc = xp_flat_doc(x, "Retention", names, v, 2, false)))
+        if ((rc = flat_doc(b, "Retention", names, v, 2)))
             return rc;
         if (v[0].ptr && (k & S3MAP_K_LOCK_MODE) && (rc = ctx_set(ctx, "s3:object-lock-mode", v[0])))
             return rc;
@@ -650,7 +350,7 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
     if (!strcmp(a, "s3:PutObjectLegalHold")) {
         static const char *const names[] = { "Status" };
         struct s3w_slice v[1];
-        if ((rc = xp_flat_doc(x, "LegalHold", names, v, 1, false)))
+        if ((rc = flat_doc(b, "LegalHold", names, v, 1)))
             return rc;
         if (v[0].ptr && (k & S3MAP_K_LOCK_LEGAL_HOLD) &&
             (rc = ctx_set(ctx, "s3:object-lock-legal-hold", v[0])))
@@ -658,7 +358,7 @@ static int body_keys(struct s3map_result *res, struct xp *x, int64_t now_ms,
         return S3MAP_OK;
     }
     if (!strcmp(a, "s3:CreateBucket"))
-        return create_bucket_keys(res, x, k, ctx);
+        return create_bucket_keys(res, b, k, ctx);
     return S3MAP_OK;
 }
 
@@ -674,8 +374,9 @@ int s3map_body_context(struct s3map_result *res, struct s3w_slice body, char *sc
         return strcmp(res->op->actions[0], "s3:CreateBucket") ? S3MAP_E_MALFORMED_XML
                                                                : S3MAP_OK;
     }
-    struct xp x = { body.ptr, body.ptr + body.len, scratch, scratch + body.len };
-    int rc = body_keys(res, &x, now_ms, ctx);
+    struct body b;
+    body_init(&b, body, scratch);
+    int rc = body_keys(res, &b, now_ms, ctx);
     if (rc == S3MAP_E_INVALID_TAG && !res->detail)
         res->detail = "invalid TagSet";
     return rc;
