@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "xml.h"
+
 void creds_wipe(struct creds *c)
 {
     s3w_wipe(c, sizeof *c);
@@ -346,59 +348,51 @@ cleanup:
 
 /* ---- STS XML -------------------------------------------------------------------- */
 
-/* Finds <tag>text</tag> within [p, end); returns the text slice or an empty
- * slice with ptr NULL. */
-static struct s3w_slice xml_find(const char *p, const char *end, const char *tag)
+/* STS answers: <...Response><...Result><Credentials><AccessKeyId>..., or
+ * <ErrorResponse><Error><Code>... (STS API reference, "Common Errors") */
+#define STS_XML_MAX_DEPTH 8
+
+/* Decodes an element's raw text into dst[cap] as a C string. A NUL byte
+ * cannot come out: the reader refuses it raw and as &#0; (XML 1.0, 2.2 has
+ * no such character), and copied it would cut the C string short (an empty
+ * key id, a shortened secret). */
+static bool text_copy(char *dst, size_t cap, struct s3w_slice raw)
 {
-    char open[48], close[48];
-    int no = snprintf(open, sizeof open, "<%s>", tag);
-    int nc = snprintf(close, sizeof close, "</%s>", tag);
-    size_t n = (size_t)(end - p);
-    const char *a = memmem(p, n, open, (size_t)no);
-    if (!a)
-        return S3W_SLICE_NULL;
-    a += no;
-    const char *b = memmem(a, (size_t)(end - a), close, (size_t)nc);
-    if (!b)
-        return S3W_SLICE_NULL;
-    return s3w_slice(a, (size_t)(b - a));
+    long n = s3w_xml_decode(raw, dst, cap - 1);
+    dst[n < 0 ? 0 : n] = '\0';
+    return n >= 0;
 }
 
-/* Copies XML text, decoding the five predefined entities. A NUL byte is
- * refused: it is no XML character (XML 1.0, 2.2), and copied it would cut
- * the C string short (an empty key id, a shortened secret). */
-static bool xml_copy(char *dst, size_t cap, struct s3w_slice s)
+/* For an error message: as much of the text as fits (a reference cut in
+ * two is dropped). */
+static void text_copy_cut(char *dst, size_t cap, struct s3w_slice raw)
 {
-    static const struct { const char *ent; char c; } ents[] = {
-        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
-    };
-    size_t o = 0;
-    for (size_t i = 0; i < s.len;) {
-        char c = s.ptr[i];
-        size_t adv = 1;
-        if (c == '&') {
-            bool ok = false;
-            for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
-                size_t el = strlen(ents[e].ent);
-                if (s.len - i >= el && memcmp(s.ptr + i, ents[e].ent, el) == 0) {
-                    c = ents[e].c;
-                    adv = el;
-                    ok = true;
-                    break;
-                }
-            }
-            if (!ok)
-                return false;
-        } else if (c == '\0') {
-            return false;
-        }
-        if (o + 1 >= cap)
-            return false;
-        dst[o++] = c;
-        i += adv;
+    for (size_t k = raw.len < cap - 1 ? raw.len : cap - 1, tries = 0; tries < 12 && k > 0;
+         tries++, k--)
+        if (text_copy(dst, cap, s3w_slice(raw.ptr, k)))
+            return;
+    dst[0] = '\0';
+}
+
+enum { F_ID, F_SECRET, F_TOKEN, F_EXPIRATION, F__COUNT };
+
+/* The children of <Credentials> (just read) as raw texts: fields the
+ * answer may hold in any order, others skipped. */
+static int sts_credentials(struct s3w_xml *x, struct s3w_slice f[F__COUNT])
+{
+    static const char *const names[F__COUNT] = { "AccessKeyId", "SecretAccessKey", "SessionToken",
+                                                 "Expiration" };
+    for (;;) {
+        if (s3w_xml_next_tag(x))
+            return S3W_E_INVAL;
+        if (x->kind == S3W_XML_END)
+            return 0;
+        size_t i = 0;
+        while (i < F__COUNT && !s3w_slice_eq_cstr(x->name, names[i]))
+            i++;
+        if (i == F__COUNT ? s3w_xml_skip(x) : (f[i].ptr || s3w_xml_leaf(x, &f[i])))
+            return S3W_E_INVAL; /* malformed, or a field given twice */
     }
-    dst[o] = '\0';
-    return true;
 }
 
 int creds_parse_sts_xml(const char *xml, size_t len, struct creds *out, struct creds_error *err)
@@ -406,30 +400,49 @@ int creds_parse_sts_xml(const char *xml, size_t len, struct creds *out, struct c
     memset(out, 0, sizeof *out);
     if (len > CREDS_MAX_INPUT)
         return fail(err, CREDS_E_INVALID, "STS response larger than %u bytes", CREDS_MAX_INPUT);
-    const char *end = xml + len;
-    if (memmem(xml, len, "<ErrorResponse", 14)) {
-        char code[64] = "", msg[160] = "";
-        xml_copy(code, sizeof code, xml_find(xml, end, "Code"));
-        xml_copy(msg, sizeof msg, xml_find(xml, end, "Message"));
-        return fail(err, CREDS_E_REMOTE, "%s: %s", code[0] ? code : "UnknownError", msg);
+    struct s3w_xml x;
+    s3w_xml_init(&x, s3w_slice(xml, len), STS_XML_MAX_DEPTH, 0);
+    struct s3w_slice f[F__COUNT] = { S3W_SLICE_NULL }, code = S3W_SLICE_NULL,
+                     msg = S3W_SLICE_NULL;
+    bool error_doc = false, have_creds = false, ok = true;
+    while (ok && (ok = s3w_xml_next(&x) == 0) && x.kind != S3W_XML_EOF) {
+        if (x.kind != S3W_XML_START)
+            continue;
+        if (x.depth == 1)
+            error_doc = s3w_slice_eq_cstr(x.name, "ErrorResponse");
+        else if (error_doc && !code.ptr && s3w_slice_eq_cstr(x.name, "Code"))
+            ok = s3w_xml_leaf(&x, &code) == 0;
+        else if (error_doc && !msg.ptr && s3w_slice_eq_cstr(x.name, "Message"))
+            ok = s3w_xml_leaf(&x, &msg) == 0;
+        if (!error_doc && !have_creds && s3w_slice_eq_cstr(x.name, "Credentials")) {
+            have_creds = true;
+            if (sts_credentials(&x, f) != 0)
+                return fail(err, CREDS_E_INVALID, "a credential field is too long or badly escaped");
+        }
     }
-    struct s3w_slice cr = xml_find(xml, end, "Credentials");
-    if (!cr.ptr)
+    if (error_doc) {
+        /* what STS said, even if the rest of its answer does not parse */
+        char c[64] = "", m[160] = "";
+        if (code.ptr)
+            text_copy_cut(c, sizeof c, code);
+        if (msg.ptr)
+            text_copy_cut(m, sizeof m, msg);
+        return fail(err, CREDS_E_REMOTE, "%s: %s", c[0] ? c : "UnknownError", m);
+    }
+    if (!ok)
+        return fail(err, CREDS_E_INVALID, "STS response is not well-formed XML");
+    if (!have_creds)
         return fail(err, CREDS_E_INVALID, "STS response has no Credentials");
-    const char *ce = cr.ptr + cr.len;
-    struct s3w_slice id = xml_find(cr.ptr, ce, "AccessKeyId");
-    struct s3w_slice sk = xml_find(cr.ptr, ce, "SecretAccessKey");
-    struct s3w_slice tok = xml_find(cr.ptr, ce, "SessionToken");
-    struct s3w_slice exp = xml_find(cr.ptr, ce, "Expiration");
-    if (!id.len || !sk.len || !tok.len || !exp.len)
+    if (!f[F_ID].len || !f[F_SECRET].len || !f[F_TOKEN].len || !f[F_EXPIRATION].len)
         return fail(err, CREDS_E_INVALID,
                     "STS Credentials lack AccessKeyId, SecretAccessKey, SessionToken or Expiration");
-    if (!xml_copy(out->access_key_id, sizeof out->access_key_id, id) ||
-        !xml_copy(out->secret_access_key, sizeof out->secret_access_key, sk) ||
-        !xml_copy(out->session_token, sizeof out->session_token, tok)) {
+    if (!text_copy(out->access_key_id, sizeof out->access_key_id, f[F_ID]) ||
+        !text_copy(out->secret_access_key, sizeof out->secret_access_key, f[F_SECRET]) ||
+        !text_copy(out->session_token, sizeof out->session_token, f[F_TOKEN])) {
         creds_wipe(out);
         return fail(err, CREDS_E_INVALID, "a credential field is too long or badly escaped");
     }
+    struct s3w_slice exp = f[F_EXPIRATION];
     out->expiration = creds_parse_time(exp.ptr, exp.len);
     if (out->expiration < 0) {
         creds_wipe(out);
