@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proxy.h"
+#include "xml.h"
 
 struct up_multi {
     CURLM *multi;
@@ -204,15 +205,6 @@ void up_errbody_add(struct up_errbody *e, const char *p, size_t n)
     e->len += n;
 }
 
-static const char *find_bytes(const char *hay, size_t hl, const char *needle)
-{
-    size_t nl = strlen(needle);
-    for (size_t i = 0; nl <= hl && i <= hl - nl; i++)
-        if (memcmp(hay + i, needle, nl) == 0)
-            return hay + i;
-    return NULL;
-}
-
 bool up_errbody_code(const struct up_errbody *e, char *out, size_t cap)
 {
     if (cap == 0)
@@ -220,26 +212,31 @@ bool up_errbody_code(const struct up_errbody *e, char *out, size_t cap)
     out[0] = 0;
     if (e->over || cap < 2)
         return false;
-    const char *open = find_bytes(e->buf, e->len, "<Code>");
-    if (!open)
+    /* the first <Code> element, wherever it is (S3 puts it under <Error>),
+     * read as XML: not found in a comment or CDATA, nor after anything
+     * malformed */
+    struct s3w_xml x;
+    s3w_xml_init(&x, s3w_slice(e->buf, e->len), S3W_XML_MAX_DEPTH, 0);
+    do {
+        if (s3w_xml_next(&x) != 0)
+            return false;
+    } while (x.kind != S3W_XML_EOF &&
+             !(x.kind == S3W_XML_START && x.attrs.len == 0 && s3w_slice_eq_cstr(x.name, "Code")));
+    struct s3w_slice v;
+    if (x.kind == S3W_XML_EOF || s3w_xml_leaf(&x, &v) != 0)
         return false;
-    const char *v = open + 6;
-    size_t rest = e->len - (size_t)(v - e->buf);
-    const char *close = find_bytes(v, rest, "</Code>");
-    if (!close)
+    if (v.len == 0 || v.len >= cap)
         return false;
-    size_t n = (size_t)(close - v);
-    if (n == 0 || n >= cap)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = v[i];
+    /* raw text: with no '&' allowed, it is its own decoding */
+    for (size_t i = 0; i < v.len; i++) {
+        char ch = v.ptr[i];
         bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
                   (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
         if (!ok)
             return false;
     }
-    memcpy(out, v, n);
-    out[n] = 0;
+    memcpy(out, v.ptr, v.len);
+    out[v.len] = 0;
     return true;
 }
 
