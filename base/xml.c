@@ -426,8 +426,12 @@ int s3w_xml_escape(struct s3w_buf *out, struct s3w_slice s, unsigned flags)
         case '&': rc = s3w_buf_append_cstr(out, "&amp;"); break;
         case '<': rc = s3w_buf_append_cstr(out, "&lt;"); break;
         case '>': rc = s3w_buf_append_cstr(out, "&gt;"); break;
-        case '"': rc = quotes ? s3w_buf_append_cstr(out, "&quot;") : s3w_buf_append_char(out, c); break;
-        case '\'': rc = quotes ? s3w_buf_append_cstr(out, "&apos;") : s3w_buf_append_char(out, c); break;
+        case '"':
+            rc = quotes ? s3w_buf_append_cstr(out, "&quot;") : s3w_buf_append_char(out, c);
+            break;
+        case '\'':
+            rc = quotes ? s3w_buf_append_cstr(out, "&apos;") : s3w_buf_append_char(out, c);
+            break;
         default: rc = s3w_buf_append_char(out, is_bad_ctl(c) ? '?' : c);
         }
         if (rc != 0)

@@ -417,7 +417,8 @@ int creds_parse_sts_xml(const char *xml, size_t len, struct creds *out, struct c
         if (!error_doc && !have_creds && s3w_slice_eq_cstr(x.name, "Credentials")) {
             have_creds = true;
             if (sts_credentials(&x, f) != 0)
-                return fail(err, CREDS_E_INVALID, "a credential field is too long or badly escaped");
+                return fail(err, CREDS_E_INVALID,
+                            "a credential field is too long or badly escaped");
         }
     }
     if (error_doc) {

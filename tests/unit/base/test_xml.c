@@ -56,7 +56,8 @@ static void test_tokens(void **state)
     want("\xEF\xBB\xBF<?xml version=\"1.0\" encoding='UTF-8'?>\n<a xmlns=\"u\" >t</a >\n", 0,
          "T(\n)S(a)T(t)E(a)T(\n)F");
     want("<!-- c --><a><!--x--><b/></a><!-- d -->", 0, "S(a)S(b/)E(b)E(a)F");
-    want("<a>&amp;&#65;&#x42;<![CDATA[<&>]]></a>", 0, "S(a)T(&amp;&#65;&#x42;<![CDATA[<&>]]>)E(a)F");
+    want("<a>&amp;&#65;&#x42;<![CDATA[<&>]]></a>", 0,
+         "S(a)T(&amp;&#65;&#x42;<![CDATA[<&>]]>)E(a)F");
     want("<s3:a x:y='1'></s3:a>", 0, "S(s3:a)E(s3:a)F");
 }
 
@@ -126,7 +127,8 @@ static void test_leaf_and_skip(void **state)
     (void)state;
     struct s3w_xml x;
     struct s3w_slice t;
-    s3w_xml_init(&x, s3w_slice_cstr("<r> <k>v&lt;1</k><e/><f></f><s a='1'><x><y/>t</x></s><z/></r>"),
+    s3w_xml_init(&x,
+                 s3w_slice_cstr("<r> <k>v&lt;1</k><e/><f></f><s a='1'><x><y/>t</x></s><z/></r>"),
                  8, 0);
     assert_int_equal(s3w_xml_next_tag(&x), 0);
     assert_true(s3w_slice_eq_cstr(x.name, "r"));
@@ -174,7 +176,8 @@ static void test_decode(void **state)
 {
     (void)state;
     char out[64];
-    static const char raw[] = "a&amp;&lt;&gt;&quot;&apos;&#65;&#x42;&#xe9;&#x1F600;<![CDATA[&lt;]]>";
+    static const char raw[] =
+        "a&amp;&lt;&gt;&quot;&apos;&#65;&#x42;&#xe9;&#x1F600;<![CDATA[&lt;]]>";
     long n = s3w_xml_decode(s3w_slice(raw, sizeof raw - 1), out, sizeof out);
     static const char want_s[] = "a&<>\"'AB\xC3\xA9\xF0\x9F\x98\x80&lt;";
     assert_int_equal(n, sizeof want_s - 1);
