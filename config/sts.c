@@ -23,6 +23,7 @@
 
 #include "policy.h"
 #include "token.h"
+#include "xml.h"
 
 #define STS_NS "https://sts.amazonaws.com/doc/2011-06-15/"
 #define MAX_PARAMS 160
@@ -125,26 +126,16 @@ static const struct s3w_slice *param(const struct form *f, const char *name)
 
 /* ---- XML ----------------------------------------------------------------- */
 
-/* Text nodes: only &, < and > need escaping (XML 1.0 §2.4). */
+/* Text nodes: only &, < and > need escaping (XML 1.0 §2.4); quotes stay
+ * as STS writes them ("Value 'x' at 'roleArn'"). One escaper: base/xml. */
 static int xml_text(struct s3w_buf *b, struct s3w_slice s)
 {
-    int rc = 0;
-    for (size_t i = 0; i < s.len && !rc; i++) {
-        switch (s.ptr[i]) {
-        case '&': rc = s3w_buf_append_cstr(b, "&amp;"); break;
-        case '<': rc = s3w_buf_append_cstr(b, "&lt;"); break;
-        case '>': rc = s3w_buf_append_cstr(b, "&gt;"); break;
-        default: rc = s3w_buf_append_char(b, s.ptr[i]);
-        }
-    }
-    return rc;
+    return s3w_xml_escape(b, s, 0);
 }
 
 static int xml_elem(struct s3w_buf *b, const char *tag, struct s3w_slice v)
 {
-    int rc = s3w_buf_printf(b, "<%s>", tag);
-    rc = rc ? rc : xml_text(b, v);
-    return rc ? rc : s3w_buf_printf(b, "</%s>", tag);
+    return s3w_xml_elem(b, tag, v, 0);
 }
 
 static int sts_error(struct sts_response *out, int status, const char *type, const char *code,

@@ -5,26 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "xml.h"
+
 int s3err_xml_escape(struct s3w_buf *out, struct s3w_slice s)
 {
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        int rc;
-        switch (c) {
-        case '&': rc = s3w_buf_append_cstr(out, "&amp;"); break;
-        case '<': rc = s3w_buf_append_cstr(out, "&lt;"); break;
-        case '>': rc = s3w_buf_append_cstr(out, "&gt;"); break;
-        case '"': rc = s3w_buf_append_cstr(out, "&quot;"); break;
-        case '\'': rc = s3w_buf_append_cstr(out, "&apos;"); break;
-        default:
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                c = '?';
-            rc = s3w_buf_append_char(out, (char)c);
-        }
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return s3w_xml_escape(out, s, S3W_XML_ESC_QUOTES);
 }
 
 static int elem(struct s3w_buf *out, const char *name, struct s3w_slice v)
