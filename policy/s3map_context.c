@@ -8,6 +8,7 @@
 #include "s3map.h"
 #include "s3map_int.h"
 #include "policy.h" /* policy_context_set_fixed */
+#include "civil.h"
 
 /* ---- condition keys ----------------------------------------------------------- */
 
@@ -80,103 +81,19 @@ static struct s3w_slice fmt_i64(struct s3map_result *res, int64_t v)
     return s3w_slice(p, n);
 }
 
-/* Days from now until an ISO 8601 retain-until date ("2030-01-01T00:00:00Z",
- * optional fraction), rounded up; -1 when it does not parse. */
-static bool parse_uint(const char *p, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static int64_t days_from_civil(int y, int m, int d)
-{
-    /* H. Hinnant's algorithm: days since 1970-01-01 of a proleptic
-     * Gregorian date */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static bool parse_iso8601_ms(struct s3w_slice s, int64_t *ms)
-{
-    int y, mo, d, h, mi, se;
-    const char *p = s.ptr;
-    if (s.len < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
-        p[16] != ':' || !parse_uint(p, 4, &y) || !parse_uint(p + 5, 2, &mo) ||
-        !parse_uint(p + 8, 2, &d) || !parse_uint(p + 11, 2, &h) ||
-        !parse_uint(p + 14, 2, &mi) || !parse_uint(p + 17, 2, &se))
-        return false;
-    size_t i = 19;
-    if (p[i] == '.') {
-        i++;
-        while (i < s.len && p[i] >= '0' && p[i] <= '9')
-            i++;
-    }
-    if (i + 1 != s.len || p[i] != 'Z')
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return false;
-    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000;
-    return true;
-}
-
-/* H. Hinnant's inverse: a day number since 1970-01-01 -> y, m, d */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static void put2(char *p, int v)
-{
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-}
-
-/* aws:CurrentTime, "2023-11-14T22:13:20Z" (whole seconds, UTC). Written by
- * hand: gmtime_r + strftime cost more than the rest of the mapping. */
+/* aws:CurrentTime, "2023-11-14T22:13:20Z" (whole seconds, UTC), by
+ * base/civil's arithmetic: gmtime_r + strftime cost more than the rest of
+ * the mapping. */
 static struct s3w_slice fmt_iso8601(struct s3map_result *res, int64_t ms)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((86399 - secs) / 86400);
-    int64_t sod = secs - days * 86400, y;
-    int mo, d;
-    civil_from_days(days, &y, &mo, &d);
-    if (y < 0 || y > 9999)
+    char t[S3W_ISO8601_LEN + 1];
+    if (!s3w_iso8601_format(ms >= 0 ? ms / 1000 : -((999 - ms) / 1000), t))
         return S3W_SLICE_NULL;
-    char *p = s3map__scratch_take(res, 20);
+    char *p = s3map__scratch_take(res, S3W_ISO8601_LEN);
     if (!p)
         return S3W_SLICE_NULL;
-    put2(p, (int)(y / 100));
-    put2(p + 2, (int)(y % 100));
-    p[4] = '-';
-    put2(p + 5, mo);
-    p[7] = '-';
-    put2(p + 8, d);
-    p[10] = 'T';
-    put2(p + 11, (int)(sod / 3600));
-    p[13] = ':';
-    put2(p + 14, (int)(sod / 60 % 60));
-    p[16] = ':';
-    put2(p + 17, (int)(sod % 60));
-    p[19] = 'Z';
-    return s3w_slice(p, 20);
+    memcpy(p, t, S3W_ISO8601_LEN);
+    return s3w_slice(p, S3W_ISO8601_LEN);
 }
 
 /* Unicode characters in UTF-8 bytes (S3's tag limits count characters). */
@@ -282,8 +199,9 @@ int s3map__retention_days(struct s3map_result *res, struct s3w_slice date, int64
                           struct policy_context *ctx)
 {
     int64_t until;
-    if (!parse_iso8601_ms(date, &until))
+    if (!s3w_iso8601_parse(date, &until))
         return S3MAP_E_INVALID_ARGUMENT;
+    until *= 1000; /* a fraction of a second is dropped, as before */
     int64_t diff = until - now_ms, days = diff / 86400000;
     if (diff > 0 && diff % 86400000)
         days++;
