@@ -257,7 +257,6 @@ static int flat_doc(struct body *b, const char *root, const char *const *names,
 static int create_bucket_keys(struct s3map_result *res, struct body *b, uint64_t k,
                               struct policy_context *ctx)
 {
-    static const char pfx[] = "aws:RequestTag/";
     struct s3map_qparam tags[S3MAP_MAX_BUCKET_TAGS];
     size_t n = 0;
     struct s3w_slice loc = S3W_SLICE_NULL;
@@ -288,18 +287,13 @@ static int create_bucket_keys(struct s3map_result *res, struct body *b, uint64_t
         (rc = ctx_set(ctx, "s3:locationconstraint", loc)))
         return rc;
     if ((rc = s3map__check_tags(res, tags, n, S3MAP_MAX_BUCKET_TAGS,
-                         "Bucket tags cannot be greater than 50")))
+                                "Bucket tags cannot be greater than 50")))
         return rc;
     for (size_t i = 0; i < n; i++) {
         res->bucket_tag_keys[i] = tags[i].name;
-        size_t kl = sizeof pfx - 1 + tags[i].name.len;
-        char *kp = s3map__scratch_take(res, kl);
-        if (!kp)
-            return S3MAP_E_TOO_BIG;
-        memcpy(kp, pfx, sizeof pfx - 1);
-        memcpy(kp + sizeof pfx - 1, tags[i].name.ptr, tags[i].name.len);
-        if (policy_context_set(ctx, s3w_slice(kp, kl), tags[i].value))
-            return S3MAP_E_CONTEXT_FULL;
+        if ((rc = s3map__set_tag_key(res, S3W_SLICE_LIT("aws:RequestTag/"), tags[i].name,
+                                     tags[i].value, ctx)))
+            return rc;
     }
     /* aws:TagKeys only when tags were passed: "included ... when tags are
      * passed in the request"; <Tags/> passes an empty set */

@@ -133,11 +133,24 @@ int s3map__check_tags(struct s3map_result *res, const struct s3map_qparam *tags,
     return S3MAP_OK;
 }
 
+int s3map__set_tag_key(struct s3map_result *res, struct s3w_slice prefix, struct s3w_slice tag,
+                       struct s3w_slice value, struct policy_context *ctx)
+{
+    size_t kl = prefix.len + tag.len;
+    char *kp = s3map__scratch_take(res, kl);
+    if (!kp)
+        return S3MAP_E_TOO_BIG;
+    memcpy(kp, prefix.ptr, prefix.len);
+    memcpy(kp + prefix.len, tag.ptr, tag.len);
+    if (policy_context_set(ctx, s3w_slice(kp, kl), value.ptr ? value : S3W_SLICE_LIT("")))
+        return S3MAP_E_CONTEXT_FULL;
+    return S3MAP_OK;
+}
+
 /* s3:RequestObjectTag/<k> per tag and s3:RequestObjectTagKeys (the key set). */
 int s3map__set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
                         uint64_t bits, struct policy_context *ctx)
 {
-    static const char pfx[] = "s3:RequestObjectTag/";
     int rc = s3map__check_tags(res, tags, n, S3MAP_MAX_TAGS,
                                "Object tags cannot be greater than 10");
     if (rc)
@@ -146,15 +159,9 @@ int s3map__set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tag
         res->tag_keys[i] = tags[i].name;
         if (!(bits & S3MAP_K_REQUEST_OBJECT_TAG))
             continue;
-        size_t kl = sizeof pfx - 1 + tags[i].name.len;
-        char *kp = s3map__scratch_take(res, kl);
-        if (!kp)
-            return S3MAP_E_TOO_BIG;
-        memcpy(kp, pfx, sizeof pfx - 1);
-        memcpy(kp + sizeof pfx - 1, tags[i].name.ptr, tags[i].name.len);
-        struct s3w_slice val = tags[i].value.ptr ? tags[i].value : S3W_SLICE_LIT("");
-        if (policy_context_set(ctx, s3w_slice(kp, kl), val))
-            return S3MAP_E_CONTEXT_FULL;
+        if ((rc = s3map__set_tag_key(res, S3W_SLICE_LIT("s3:RequestObjectTag/"), tags[i].name,
+                                     tags[i].value, ctx)))
+            return rc;
     }
     if ((bits & S3MAP_K_REQUEST_OBJECT_TAG_KEYS) &&
         policy_context_set_multi(ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"), res->tag_keys, n))

@@ -48,6 +48,10 @@ size_t s3map__utf8_chars(struct s3w_slice s);
 /* S3's tag rules; sets res->detail (too_many when over max). */
 int s3map__check_tags(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
                       size_t max, const char *too_many);
+/* Sets the key prefix+tag ("aws:RequestTag/" + k) to value, the key
+ * written into the result's scratch. */
+int s3map__set_tag_key(struct s3map_result *res, struct s3w_slice prefix, struct s3w_slice tag,
+                       struct s3w_slice value, struct policy_context *ctx);
 /* s3:RequestObjectTag/<k> per tag and s3:RequestObjectTagKeys. */
 int s3map__set_tag_keys(struct s3map_result *res, const struct s3map_qparam *tags, size_t n,
                         uint64_t bits, struct policy_context *ctx);
