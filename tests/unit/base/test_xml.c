@@ -59,6 +59,12 @@ static void test_tokens(void **state)
     want("<a>&amp;&#65;&#x42;<![CDATA[<&>]]></a>", 0,
          "S(a)T(&amp;&#65;&#x42;<![CDATA[<&>]]>)E(a)F");
     want("<s3:a x:y='1'></s3:a>", 0, "S(s3:a)E(s3:a)F");
+    /* markup inside a comment or CDATA is no token: the old substring
+     * searches took an upstream's <Code> or an STS secret from a comment */
+    want("<r><!-- <Code>ExpiredToken</Code> --><Code>NoSuchKey</Code></r>", 0,
+         "S(r)S(Code)T(NoSuchKey)E(Code)E(r)F");
+    want("<r><k><![CDATA[<Code>x</Code>]]></k></r>", 0,
+         "S(r)S(k)T(<![CDATA[<Code>x</Code>]]>)E(k)E(r)F");
 }
 
 static void test_refused(void **state)
