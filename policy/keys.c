@@ -8,7 +8,7 @@
  * each with where its value comes from under s3warden:
  *
  *   KEY_SET        s3warden sets it per request from the request, the
- *                  connection or the caller's identity (s3map.c,
+ *                  connection or the caller's identity (s3map_context.c,
  *                  eval.c policy_context_set_principal, config identities);
  *   KEY_FIXED      the same for every request through s3warden, stated by
  *                  policy_context_set_fixed(): aws:ViaAWSService = false,
