@@ -218,6 +218,17 @@ static void test_sts_xml(void **state)
                                   "<AccessKeyId>A</AccessKeyId></Credentials></AssumeRoleResult>"
                                   "</AssumeRoleResponse>";
     assert_int_equal(creds_parse_sts_xml(missing, sizeof missing - 1, &c, &e), CREDS_E_INVALID);
+
+    /* a commented-out element is no element: the old substring reader took
+     * the secret from the comment */
+    static const char commented[] =
+        "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+        "<!-- <SecretAccessKey>forged</SecretAccessKey> -->"
+        "<AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>real</SecretAccessKey>"
+        "<SessionToken>t</SessionToken><Expiration>2017-05-17T15:09:54Z</Expiration>"
+        "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+    assert_int_equal(creds_parse_sts_xml(commented, sizeof commented - 1, &c, &e), CREDS_OK);
+    assert_string_equal(c.secret_access_key, "real");
     assert_string_equal(e.message, "STS Credentials lack AccessKeyId, SecretAccessKey, "
                                    "SessionToken or Expiration");
 

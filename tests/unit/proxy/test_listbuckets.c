@@ -122,6 +122,12 @@ static void test_empty_and_malformed(void **state)
     check(cfg, "111111111111", HEAD "<Buckets><Bucket><CreationDate/></Bucket></Buckets>"
           "</ListAllMyBucketsResult>", S3W_E_INVAL, NULL);
     check(cfg, "111111111111", HEAD B("real-acme") "</ListAllMyBucketsResult>", S3W_E_INVAL, NULL);
+    /* an unknown entity or a control byte in a field is refused, not copied
+     * to the client as the old scanner did */
+    check(cfg, "111111111111", HEAD "<Buckets><Bucket><Name>real-acme</Name><CreationDate>"
+          "&bogus;</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>", S3W_E_INVAL, NULL);
+    check(cfg, "111111111111", HEAD "<Buckets><Bucket><Name>real-acme</Name><CreationDate>"
+          "\x01</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>", S3W_E_INVAL, NULL);
     config_unref(cfg);
 }
 
