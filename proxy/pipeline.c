@@ -12,40 +12,14 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
-#include "checksum.h"
-#include "chunked.h"
-#include "config.h"
 #include "creds_fetch.h"
-#include "identity.h"
-#include "policy.h"
+#include "exchange.h"
 #include "s3err.h"
-#include "s3map.h"
-#include "sigv4.h"
-#include "sigv4a.h"
 #include "sts.h"
 #include "listbuckets.h"
 #include "metrics.h"
 #include "upstream.h"
 #include "ident_limit.h"
-
-/* ---- limits -------------------------------------------------------------------- */
-#define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
-/* Request-body queue toward curl: one verified aws-chunked chunk must fit
- * (the decoder releases a signed chunk whole, after its signature
- * verified), so the cap is the decoder's chunk cap plus one client read. */
-#define PX_CHUNK_MAX ((size_t)8 << 20)
-#define PX_Q_MAX (PX_CHUNK_MAX + PROXY_IN_CAP + 4096)
-#define PX_Q_HIGH ((size_t)512 << 10)  /* stop reading the client above this */
-#define PX_Q_LOW ((size_t)128 << 10)   /* and start again below this */
-#define PX_RESP_HEAD_MAX (64 * 1024)
-#define PX_MAX_POLICIES 64
-#define PX_DELETE_RESP_MAX ((size_t)4 << 20)
-#define PX_RECHUNK ((size_t)64 << 10) /* upstream aws-chunked chunk size */
-/* The largest body sent upstream: S3's limit for one PUT (PutObject,
- * UploadPart: 5 GiB, S3 User Guide "Uploading objects"), far below what a
- * curl_off_t holds - a Content-Length of 2^63 or more was a negative
- * INFILESIZE, and curl sent the request with no framing at all. */
-#define PX_MAX_BODY ((uint64_t)5 << 30)
 
 static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -62,11 +36,6 @@ struct pl_worker {
 };
 
 /* ---- body queue (bounded FIFO) --------------------------------------------------- */
-struct bodyq {
-    char *buf;
-    size_t off, len, cap;
-};
-
 static int bq_push(struct bodyq *q, const void *p, size_t n)
 {
     if (n == 0)
@@ -108,161 +77,9 @@ static size_t bq_pop(struct bodyq *q, char *dst, size_t n)
     return n;
 }
 
-/* ---- the exchange ------------------------------------------------------------------ */
-enum body_mode {
-    BM_NONE = 0,   /* no body */
-    BM_PLAIN,      /* UNSIGNED-PAYLOAD or anonymous: passes as it came */
-    BM_SIGNED,     /* sha256 declared: hashed while streaming, last byte held */
-    BM_CHUNKED,    /* aws-chunked: verified and decoded, last byte held */
-    BM_COLLECT,    /* read whole (STS form, DeleteObjects XML), capped */
-};
-
-/* PX_BODY_KEYS: an operation whose condition keys are in its XML body
- * (S3MAP_F_BODY_KEYS: PutObjectTagging, PutObjectRetention,
- * PutObjectLegalHold, CreateBucket) - collected, verified and parsed before
- * the policy is evaluated, then forwarded as collected. */
-enum px_kind { PX_S3 = 0, PX_STS, PX_DELETE, PX_BODY_KEYS };
-
-struct px {
-    struct proxy_conn *c;
-    struct proxy_worker *w;
-    struct config *cfg;
-    char reqid[17];
-    uint64_t t0_ns, t_up_ns, t_up_done_ns;
-    int64_t now;
-    enum px_kind kind;
-
-    /* routing */
-    struct s3w_slice host;
-    struct s3w_slice bucket;
-    char key[PX_KEY_MAX];
-    size_t key_len;
-    const struct config_bucket *bcfg;
-
-    /* authentication */
-    bool anonymous;
-    bool sig_failed;     /* refused by signature verification (metrics) */
-    struct sigv4_request sreq;
-    struct s3w_header shdr[HTTP_MAX_HEADERS];
-    struct s3w_header mhdr[HTTP_MAX_HEADERS];
-    struct sigv4_result sv;
-    struct config_identity id;
-    bool id_set;
-
-    /* authorization */
-    struct s3map_result map;
-    struct s3map_request mreq;
-    struct policy_context ctx;
-    struct policy_principal principal;
-    const struct policy *guardrails[PX_MAX_POLICIES];
-    size_t nguardrails;
-    const struct policy *identity_pols[PX_MAX_POLICIES];
-    size_t nidentity;
-    const struct policy *boundary;
-    char principal_scratch[512];
-    char tlsver[8];
-    const char *decision;
-    char deciding[512];
-    bool cross_account;
-    struct s3w_slice resource_account;
-    /* Get/Put/DeleteBucketPolicy by the bucket owner's root user: the
-     * bucket policy is left out of the evaluation (lockout recovery,
-     * bucket_policy_root_exempt); guardrails still apply */
-    bool skip_bucket_policy;
-
-    /* request body */
-    enum body_mode bm;
-    struct bodyq q;
-    uint64_t up_total;   /* bytes curl will send */
-    uint64_t up_sent;
-    bool body_done;      /* the whole client body arrived */
-    bool verified;       /* the body may be completed upstream */
-    bool body_failed;
-    EVP_MD_CTX *sha;
-    /* a whole-body checksum the caller sent with a plain body
-     * (x-amz-checksum-<algo>, Content-MD5): computed while the body
-     * streams, checked before its last byte may go (px_checksums_init) */
-    struct sigv4_cksum ck;
-    struct s3w_slice ck_want;    /* base64 as sent; ptr NULL = none */
-    EVP_MD_CTX *md5;
-    struct s3w_slice md5_want;
-    struct sigv4_chunked_decoder *dec;
-    struct sigv4_chain_hmac chain;
-    bool chain_init;
-    struct sigv4a_key *v4a_key; /* ECDSA stream: one reference, dropped in px_free */
-    /* aws-chunked pass-through: re-framed in PX_RECHUNK chunks under the
-     * proxy's own chunk signatures (the default; decode_aws_chunked sends a
-     * plain body instead) */
-    bool passthrough;
-    enum sigv4_stream_mode smode;
-    struct sigv4_chunked_encoder enc;
-    bool enc_init;
-    struct sigv4_chain_hmac up_chain;
-    bool up_chain_init;
-    struct s3w_buf collect;
-    /* PX_BODY_KEYS: the body's decoded values, which px->ctx borrows until
-     * px is freed; allocated once at its final size, never grown */
-    char *bk_scratch;
-
-    /* DeleteObjects */
-    struct s3map_delete_list *dl;
-    char *dl_scratch;
-    bool *dl_denied;
-    size_t ndenied;
-    bool any_explicit;
-    struct s3w_buf newbody;
-
-    /* upstream */
-    int ident_slot;      /* ident_limit slot held (ident_held) */
-    bool ident_held;
-    struct up_xfer xfer;
-    struct curl_slist *hl;
-    char *url;
-    /* x-amz-copy-source as sent upstream: rebuilt from the authorized,
-     * parsed source with the source bucket's upstream_name */
-    struct s3w_buf copy_src;
-    /* an upstream error's first bytes and its <Code> (upstream.h);
-     * allocated when the upstream answers an error status */
-    struct up_errbody *errbody;
-    char up_code[UP_ERRCODE_MAX];
-    uint64_t up_cl;      /* the upstream's Content-Length */
-    bool err_hold;       /* a small 400/403 held whole (px_upstream_error) */
-    bool in_cb;          /* inside a curl callback: do not remove the handle */
-    /* upstream.first_byte_timeout_ms: armed when the request (with its
-     * body) is sent, stopped by the first response header line; its own
-     * allocation because a uv handle outlives px until its close callback */
-    uv_timer_t *fbt;
-    bool read_paused, write_paused;
-    bool head_sent;
-    bool resp_chunked;
-    bool resp_collect;   /* DeleteObjects: merge upstream's answer */
-    bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
-    bool bucket_location; /* GetBucketLocation: answer s3warden's region */
-    int up_status;
-    bool up_has_cl;
-    struct s3w_buf resp_head;
-    struct s3w_buf resp_body;
-    char up_reqid[128];
-
-    /* outcome */
-    size_t local_out;    /* a local response about to be written (audit) */
-    bool audit_refusal;  /* refused because the audit log is blocked (audit.h) */
-    /* what the audit record says of the client, kept when the client goes
-     * away (pl_on_abort) because the record is written after c is gone */
-    bool gone;
-    char gone_ip[sizeof(((struct proxy_conn *)0)->peer_ip)];
-    char *gone_ua;       /* NULL: no User-Agent */
-    size_t gone_ua_len;
-    uint64_t gone_in, gone_out;
-    const char *gone_tls;
-    enum policy_decision last_decision;
-    int status;
-    const char *err_code;
-    char err_msg[1024];
-};
-
-static void px_free(struct px *px);
 static void px_done_audit(struct px *px);
+static void px_free(struct px *px);
+static void px_finish(struct px *px, enum px_end end, struct s3w_slice resp);
 
 static uint64_t now_ns(void)
 {
@@ -277,6 +94,43 @@ static struct pl_worker *plw(struct proxy_worker *w)
 static struct pl_shared *shared(struct proxy_worker *w)
 {
     return w->srv->handler_ud;
+}
+
+/* ---- the decision ------------------------------------------------------------------ */
+const char *px_decision_name(enum px_decision d)
+{
+    switch (d) {
+    case PX_DEC_ALLOWED: return "Allowed";
+    case PX_DEC_EXPLICIT_DENY: return "ExplicitlyDenied";
+    case PX_DEC_IMPLICIT_DENY: return "ImplicitlyDenied";
+    case PX_DEC_PARTIAL: return "PartiallyAllowed";
+    case PX_DEC_DENIED: return "Denied";
+    case PX_DEC_NONE: break;
+    }
+    return NULL;
+}
+
+enum px_decision px_decision_from_policy(enum policy_decision d)
+{
+    switch (d) {
+    case POLICY_ALLOWED: return PX_DEC_ALLOWED;
+    case POLICY_EXPLICIT_DENY: return PX_DEC_EXPLICIT_DENY;
+    case POLICY_IMPLICIT_DENY: break;
+    }
+    return PX_DEC_IMPLICIT_DENY; /* fail closed */
+}
+
+static enum metrics_decision metrics_decision_of(enum px_decision d)
+{
+    switch (d) {
+    case PX_DEC_ALLOWED: return METRICS_DEC_ALLOWED;
+    case PX_DEC_EXPLICIT_DENY: return METRICS_DEC_EXPLICIT_DENY;
+    case PX_DEC_IMPLICIT_DENY: return METRICS_DEC_IMPLICIT_DENY;
+    case PX_DEC_PARTIAL: return METRICS_DEC_PARTIAL;
+    case PX_DEC_DENIED: return METRICS_DEC_DENIED;
+    case PX_DEC_NONE: break;
+    }
+    return METRICS_DEC_NONE;
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -352,31 +206,31 @@ static void px_detach(struct px *px)
  * InvalidClientTokenId, an expired one ExpiredToken. */
 static int sts_error_response(struct px *px, struct s3w_buf *out)
 {
-    if (px->err_code && (strcmp(px->err_code, "InvalidAccessKeyId") == 0 ||
-                         strcmp(px->err_code, "InvalidToken") == 0)) {
-        px->status = 403;
-        px->err_code = "InvalidClientTokenId";
-        snprintf(px->err_msg, sizeof(px->err_msg),
+    if (px->out.err_code && (strcmp(px->out.err_code, "InvalidAccessKeyId") == 0 ||
+                         strcmp(px->out.err_code, "InvalidToken") == 0)) {
+        px->out.status = 403;
+        px->out.err_code = "InvalidClientTokenId";
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The security token included in the request is invalid.");
-    } else if (px->err_code && strcmp(px->err_code, "ExpiredToken") == 0) {
-        px->status = 400;
-        snprintf(px->err_msg, sizeof(px->err_msg),
+    } else if (px->out.err_code && strcmp(px->out.err_code, "ExpiredToken") == 0) {
+        px->out.status = 400;
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The security token included in the request is expired");
     }
     struct s3w_buf body;
     s3w_buf_init(&body, 8192);
     int rc = s3w_buf_printf(&body, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
                                    "<Error><Type>%s</Type><Code>%s</Code><Message>",
-                            px->status >= 500 ? "Receiver" : "Sender",
-                            px->err_code ? px->err_code : "InternalFailure");
-    rc |= s3err_xml_escape(&body, s3w_slice_cstr(px->err_msg));
+                            px->out.status >= 500 ? "Receiver" : "Sender",
+                            px->out.err_code ? px->out.err_code : "InternalFailure");
+    rc |= s3err_xml_escape(&body, s3w_slice_cstr(px->out.err_msg));
     rc |= s3w_buf_printf(&body, "</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
                          px->reqid);
     char date[30];
     s3err_http_date((long)time(NULL), date);
     rc |= s3w_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n"
                          "x-amzn-RequestId: %s\r\nDate: %s\r\n\r\n",
-                         px->status, s3err_reason(px->status), body.len, px->reqid, date);
+                         px->out.status, s3err_reason(px->out.status), body.len, px->reqid, date);
     rc |= s3w_buf_append(out, body.ptr, body.len);
     s3w_buf_cleanup(&body);
     return rc ? -1 : 0;
@@ -385,56 +239,42 @@ static int sts_error_response(struct px *px, struct s3w_buf *out)
 /* Sends an S3 error (STS's form for STS requests) and ends the exchange. */
 static void px_fail(struct px *px, int status, const char *code, const char *msg)
 {
-    px->status = status;
-    px->err_code = code;
-    if (msg != px->err_msg)
-        snprintf(px->err_msg, sizeof(px->err_msg), "%s", msg ? msg : "");
-    if (px->xfer.active && !px->in_cb)
-        up_abort(px->w, &px->xfer);
+    px->out.status = status;
+    px->out.err_code = code;
+    if (msg != px->out.err_msg)
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg), "%s", msg ? msg : "");
+    if (px->up.xfer.active && !px->in_cb)
+        up_abort(px->w, &px->up.xfer);
     struct proxy_conn *c = px->c;
-    if (c && !px->head_sent) {
+    if (c && !px->resp.head_sent) {
         struct s3w_buf out;
         s3w_buf_init(&out, 32 * 1024);
         char resource[PX_KEY_MAX + 300];
         snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
         int rc = px->kind == PX_STS
                      ? sts_error_response(px, &out)
-                     : s3err_response(&out, status, code, s3w_slice_cstr(px->err_msg),
+                     : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg),
                                       s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
                                       s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
                                       false);
-        if (rc == 0) {
-            px->local_out = out.len;
-            px_done_audit(px);
-            px_detach(px);
-            px->c = NULL;
-            proxy_conn_respond(c, out.ptr, out.len, false);
-        } else {
-            px_done_audit(px);
-            px_detach(px);
-            px->c = NULL;
-            proxy_conn_close(c);
-        }
+        if (rc == 0)
+            px_finish(px, PX_END_RESPOND, s3w_buf_slice(&out));
+        else
+            px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
         s3w_buf_cleanup(&out);
-    } else if (c) {
-        /* the response already started: all we can do is cut it */
-        px_done_audit(px);
-        px_detach(px);
-        px->c = NULL;
-        proxy_conn_close(c);
     } else {
-        px_done_audit(px);
+        /* the response already started (or the client is gone): all we
+         * can do is cut it */
+        px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
     }
-    if (!px->in_cb)
-        px_free(px);
 }
 
 /* ---- audit ------------------------------------------------------------------------------- */
 static const char *identity_type_name(const struct px *px)
 {
-    if (!px->id_set)
+    if (!px->auth.id_set)
         return "Anonymous";
-    switch (px->id.type) {
+    switch (px->auth.id.type) {
     case CONFIG_PRINCIPAL_ACCOUNT: return "Root";
     case CONFIG_PRINCIPAL_USER: return "IAMUser";
     case CONFIG_PRINCIPAL_ASSUMED_ROLE: return "AssumedRole";
@@ -445,7 +285,7 @@ static const char *identity_type_name(const struct px *px)
 
 static bool audited_flag(struct px *px)
 {
-    return px->t0_ns == 0; /* px_done_audit clears it: one record per request */
+    return px->out.t0_ns == 0; /* px_done_audit clears it: one record per request */
 }
 
 /* The request's figures into the metrics (metrics.h); next to the audit
@@ -455,22 +295,22 @@ static void px_count(struct px *px, uint64_t end, uint64_t in, uint64_t out)
     struct metrics *m = shared(px->w)->metrics;
     if (!m)
         return;
-    const struct s3map_op *op = px->map.op;
+    const struct s3map_op *op = px->authz.map.op;
     size_t opi = px->kind == PX_STS ? METRICS_OP_STS
                  : op && op >= s3map_ops_table && op < s3map_ops_table + s3map_ops_count
                      ? (size_t)(op - s3map_ops_table)
                      : METRICS_OP_UNKNOWN;
-    enum metrics_decision d = metrics_decision_from_name(px->decision);
-    uint64_t up_ns = px->t_up_ns ? (px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns : 0;
-    metrics_request(m, px->w->metrics, opi, d, px->status, end - px->t0_ns, px->t_up_ns != 0,
+    enum metrics_decision d = metrics_decision_of(px->authz.decision);
+    uint64_t up_ns = px->up.t_ns ? (px->up.t_done_ns ? px->up.t_done_ns : end) - px->up.t_ns : 0;
+    metrics_request(m, px->w->metrics, opi, d, px->out.status, end - px->out.t0_ns, px->up.t_ns != 0,
                     up_ns, in, out);
-    if (px->sig_failed)
-        metrics_signature_failure(m, px->err_code);
+    if (px->auth.sig_failed)
+        metrics_signature_failure(m, px->out.err_code);
     if (d == METRICS_DEC_EXPLICIT_DENY || d == METRICS_DEC_IMPLICIT_DENY) {
         /* the first deciding policy: decidingStatements up to its ':' */
-        const char *colon = strchr(px->deciding, ':');
-        metrics_policy_denial(m, s3w_slice(px->deciding, colon ? (size_t)(colon - px->deciding)
-                                                               : strlen(px->deciding)), d);
+        const char *colon = strchr(px->authz.deciding, ':');
+        metrics_policy_denial(m, s3w_slice(px->authz.deciding, colon ? (size_t)(colon - px->authz.deciding)
+                                                               : strlen(px->authz.deciding)), d);
     }
 }
 
@@ -486,64 +326,65 @@ static void px_done_audit(struct px *px)
     clock_gettime(CLOCK_REALTIME, &ts);
     r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     r.request_id = s3w_slice_cstr(px->reqid);
-    r.upstream_request_id = s3w_slice_cstr(px->up_reqid);
+    r.upstream_request_id = s3w_slice_cstr(px->resp.up_reqid);
     if (c) {
         r.source_ip = s3w_slice_cstr(c->peer_ip);
         const struct s3w_header *ua = http_request_header(&c->req, "user-agent");
         r.user_agent = ua ? ua->value : S3W_SLICE_NULL;
         r.bytes_in = c->bytes_in - c->mark_in - c->in_len;
-        r.bytes_out = c->bytes_out - c->mark_out + px->local_out;
+        r.bytes_out = c->bytes_out - c->mark_out + px->out.local_out;
         const char *tv = proxy_conn_tls_version(c);
         r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
-    } else if (px->gone) {
-        r.source_ip = s3w_slice_cstr(px->gone_ip);
-        r.user_agent = px->gone_ua ? s3w_slice(px->gone_ua, px->gone_ua_len) : S3W_SLICE_NULL;
-        r.bytes_in = px->gone_in;
-        r.bytes_out = px->gone_out;
-        r.tls = px->gone_tls ? s3w_slice_cstr(px->gone_tls) : S3W_SLICE_NULL;
+    } else if (px->out.gone) {
+        r.source_ip = s3w_slice_cstr(px->out.gone_ip);
+        r.user_agent = px->out.gone_ua ? s3w_slice(px->out.gone_ua, px->out.gone_ua_len) : S3W_SLICE_NULL;
+        r.bytes_in = px->out.gone_in;
+        r.bytes_out = px->out.gone_out;
+        r.tls = px->out.gone_tls ? s3w_slice_cstr(px->out.gone_tls) : S3W_SLICE_NULL;
     }
     r.identity_type = s3w_slice_cstr(identity_type_name(px));
-    if (px->id_set) {
-        r.principal_id = px->id.userid;
-        r.arn = px->id.arn;
-        r.account_id = px->id.account;
-        r.access_key_id = px->id.access_key_id;
-        if (px->id.type == CONFIG_PRINCIPAL_ASSUMED_ROLE) {
-            r.session_role_arn = px->id.principal_arn;
-            r.session_name = px->id.session_name;
+    if (px->auth.id_set) {
+        r.principal_id = px->auth.id.userid;
+        r.arn = px->auth.id.arn;
+        r.account_id = px->auth.id.account;
+        r.access_key_id = px->auth.id.access_key_id;
+        if (px->auth.id.type == CONFIG_PRINCIPAL_ASSUMED_ROLE) {
+            r.session_role_arn = px->auth.id.principal_arn;
+            r.session_name = px->auth.id.session_name;
         }
     }
     r.event_name = px->kind == PX_STS ? S3W_SLICE_LIT("sts")
-                   : px->map.op ? s3w_slice_cstr(px->map.op->name) : S3W_SLICE_NULL;
-    r.bucket = px->bucket;
-    r.key = s3w_slice(px->key, px->key_len);
-    for (size_t i = 0; i < px->map.nauthz && i < AUDIT_MAX_AUTHZ; i++) {
-        r.actions[i] = px->map.authz[i].action;
-        r.resources[i] = px->map.authz[i].resource;
+                   : px->authz.map.op ? s3w_slice_cstr(px->authz.map.op->name) : S3W_SLICE_NULL;
+    r.bucket = px->route.bucket;
+    r.key = s3w_slice(px->route.key, px->route.key_len);
+    for (size_t i = 0; i < px->authz.map.nauthz && i < AUDIT_MAX_AUTHZ; i++) {
+        r.actions[i] = px->authz.map.authz[i].action;
+        r.resources[i] = px->authz.map.authz[i].resource;
         r.nauthz = i + 1;
     }
-    r.decision = px->decision ? s3w_slice_cstr(px->decision) : S3W_SLICE_NULL;
-    r.deciding = px->deciding[0] ? s3w_slice_cstr(px->deciding) : S3W_SLICE_NULL;
-    r.cross_account = px->cross_account;
-    r.error_code = px->err_code ? s3w_slice_cstr(px->err_code) : S3W_SLICE_NULL;
-    r.http_status = px->status;
+    const char *decision = px_decision_name(px->authz.decision);
+    r.decision = decision ? s3w_slice_cstr(decision) : S3W_SLICE_NULL;
+    r.deciding = px->authz.deciding[0] ? s3w_slice_cstr(px->authz.deciding) : S3W_SLICE_NULL;
+    r.cross_account = px->authz.cross_account;
+    r.error_code = px->out.err_code ? s3w_slice_cstr(px->out.err_code) : S3W_SLICE_NULL;
+    r.http_status = px->out.status;
     uint64_t end = now_ns();
-    r.latency_ms = (int64_t)((end - px->t0_ns) / 1000000);
-    r.upstream_latency_ms = px->t_up_ns
-        ? (int64_t)(((px->t_up_done_ns ? px->t_up_done_ns : end) - px->t_up_ns) / 1000000)
+    r.latency_ms = (int64_t)((end - px->out.t0_ns) / 1000000);
+    r.upstream_latency_ms = px->up.t_ns
+        ? (int64_t)(((px->up.t_done_ns ? px->up.t_done_ns : end) - px->up.t_ns) / 1000000)
         : -1;
-    if (px->audit_refusal)
+    if (px->out.audit_refusal)
         audit_log_refusal(shared(px->w)->audit, &r);
     else
         audit_log(shared(px->w)->audit, &r);
     px_count(px, end, r.bytes_in, r.bytes_out);
     proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
               px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",
-              px->map.op ? px->map.op->name : (px->kind == PX_STS ? "sts" : "-"),
-              px->decision ? px->decision : "-", px->status,
-              px->err_code ? " error=" : "", px->err_code ? px->err_code : "",
-              px->map.detail ? " detail=" : "", px->map.detail ? px->map.detail : "");
-    px->t0_ns = 0; /* audited once */
+              px->authz.map.op ? px->authz.map.op->name : (px->kind == PX_STS ? "sts" : "-"),
+              decision ? decision : "-", px->out.status,
+              px->out.err_code ? " error=" : "", px->out.err_code ? px->out.err_code : "",
+              px->authz.map.detail ? " detail=" : "", px->authz.map.detail ? px->authz.map.detail : "");
+    px->out.t0_ns = 0; /* audited once */
 }
 
 static void fbt_closed(uv_handle_t *h)
@@ -553,64 +394,90 @@ static void fbt_closed(uv_handle_t *h)
 
 static void fbt_stop(struct px *px)
 {
-    if (!px->fbt)
+    if (!px->up.fbt)
         return;
-    uv_timer_stop(px->fbt);
-    px->fbt->data = NULL;
-    uv_close((uv_handle_t *)px->fbt, fbt_closed);
-    px->fbt = NULL;
+    uv_timer_stop(px->up.fbt);
+    px->up.fbt->data = NULL;
+    uv_close((uv_handle_t *)px->up.fbt, fbt_closed);
+    px->up.fbt = NULL;
 }
 
 static void px_free(struct px *px)
 {
     fbt_stop(px);
-    if (px->ident_held)
-        ident_limit_release(shared(px->w)->ident, px->ident_slot);
-    free(px->gone_ua);
-    if (px->xfer.easy) {
-        if (px->xfer.active)
-            up_abort(px->w, &px->xfer);
-        curl_easy_cleanup(px->xfer.easy);
+    if (px->up.ident_held)
+        ident_limit_release(shared(px->w)->ident, px->up.ident_slot);
+    free(px->out.gone_ua);
+    if (px->up.xfer.easy) {
+        if (px->up.xfer.active)
+            up_abort(px->w, &px->up.xfer);
+        curl_easy_cleanup(px->up.xfer.easy);
     }
-    curl_slist_free_all(px->hl);
-    free(px->url);
-    s3w_buf_cleanup(&px->copy_src);
-    free(px->errbody);
-    free(px->q.buf);
-    if (px->sha)
-        EVP_MD_CTX_free(px->sha);
-    sigv4_cksum_cleanup(&px->ck);
-    if (px->md5)
-        EVP_MD_CTX_free(px->md5);
-    if (px->dec)
-        sigv4_chunked_decoder_free(px->dec);
-    if (px->chain_init)
-        sigv4_chain_hmac_cleanup(&px->chain);
-    sigv4a_key_unref(px->v4a_key);
-    if (px->enc_init)
-        sigv4_chunked_encoder_cleanup(&px->enc);
-    if (px->up_chain_init)
-        sigv4_chain_hmac_cleanup(&px->up_chain);
-    s3w_buf_cleanup(&px->collect);
-    s3w_buf_cleanup(&px->resp_head);
-    s3w_buf_cleanup(&px->resp_body);
-    s3w_buf_cleanup(&px->newbody);
-    free(px->dl);
-    free(px->dl_scratch);
-    free(px->bk_scratch);
-    free(px->dl_denied);
-    sigv4_result_cleanup(&px->sv);
-    if (px->id_set)
-        config_identity_cleanup(&px->id);
+    curl_slist_free_all(px->up.hl);
+    free(px->up.url);
+    s3w_buf_cleanup(&px->up.copy_src);
+    free(px->resp.errbody);
+    free(px->body.q.buf);
+    if (px->body.sha)
+        EVP_MD_CTX_free(px->body.sha);
+    sigv4_cksum_cleanup(&px->body.ck);
+    if (px->body.md5)
+        EVP_MD_CTX_free(px->body.md5);
+    if (px->body.dec)
+        sigv4_chunked_decoder_free(px->body.dec);
+    if (px->body.chain_init)
+        sigv4_chain_hmac_cleanup(&px->body.chain);
+    sigv4a_key_unref(px->body.v4a_key);
+    if (px->body.enc_init)
+        sigv4_chunked_encoder_cleanup(&px->body.enc);
+    if (px->body.up_chain_init)
+        sigv4_chain_hmac_cleanup(&px->body.up_chain);
+    s3w_buf_cleanup(&px->body.collect);
+    s3w_buf_cleanup(&px->resp.head);
+    s3w_buf_cleanup(&px->resp.body);
+    s3w_buf_cleanup(&px->del.newbody);
+    free(px->del.dl);
+    free(px->del.dl_scratch);
+    free(px->body.bk_scratch);
+    free(px->del.denied);
+    sigv4_result_cleanup(&px->auth.sv);
+    if (px->auth.id_set)
+        config_identity_cleanup(&px->auth.id);
     config_unref(px->cfg);
     s3w_wipe(px, sizeof(*px));
     free(px);
 }
 
+/* Ends the exchange, whichever way it ends: writes its audit record (once),
+ * detaches px from its connection and frees it, then tells the connection
+ * how the response ends - `resp` is a whole local response to send
+ * (PX_END_RESPOND), the streamed response is complete (PX_END_FINISH), or
+ * the connection is cut (PX_END_CLOSE). The connection may go on with the
+ * next pipelined request at once, so px is gone before that. Inside a curl
+ * callback (in_cb) px outlives the call: up_done frees it. */
+static void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
+{
+    struct proxy_conn *c = px->c;
+    if (c && end == PX_END_RESPOND)
+        px->out.local_out = resp.len;
+    px_done_audit(px);
+    px_detach(px);
+    px->c = NULL;
+    if (!px->in_cb)
+        px_free(px);
+    if (!c)
+        return;
+    switch (end) {
+    case PX_END_RESPOND: proxy_conn_respond(c, resp.ptr, resp.len, false); break;
+    case PX_END_FINISH: proxy_conn_finish(c, false); break;
+    case PX_END_CLOSE: proxy_conn_close(c); break;
+    }
+}
+
 /* ---- identity -> policy principal ----------------------------------------------------- */
 static void build_principal(struct px *px)
 {
-    config_identity_principal(&px->id, &px->principal);
+    config_identity_principal(&px->auth.id, &px->authz.principal);
 }
 
 /* Bucket named by an S3 ARN ("arn:aws:s3:::bucket/key" -> "bucket"). */
@@ -640,16 +507,16 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
          * reach it, but nobody declared its owner or policy, so an identity
          * policy with Resource "*" must not open it (fail closed; config
          * "unlisted_buckets": "caller_account" restores the old rule) */
-        struct s3w_slice who = px->principal.arn.len ? px->principal.arn : S3W_SLICE_LIT("anonymous");
-        snprintf(px->err_msg, sizeof(px->err_msg),
+        struct s3w_slice who = px->authz.principal.arn.len ? px->authz.principal.arn : S3W_SLICE_LIT("anonymous");
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "User: %.*s is not authorized to perform: %.*s on resource: \"%.*s\" "
                  "because the bucket is not configured in s3warden",
                  (int)who.len, who.ptr, (int)action.len, action.ptr,
                  (int)resource.len, resource.ptr);
-        px->decision = policy_decision_name(POLICY_IMPLICIT_DENY);
-        px->last_decision = POLICY_IMPLICIT_DENY;
-        size_t off = strlen(px->deciding);
-        snprintf(px->deciding + off, sizeof(px->deciding) - off, "%sunlisted_buckets:deny",
+        px->authz.decision = PX_DEC_IMPLICIT_DENY;
+        px->authz.last = POLICY_IMPLICIT_DENY;
+        size_t off = strlen(px->authz.deciding);
+        snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%sunlisted_buckets:deny",
                  off ? ";" : "");
         return false;
     }
@@ -660,31 +527,31 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
         /* "*" (ListBuckets), or an unlisted bucket under "caller_account":
          * the caller's own account with no bucket policy - only the
          * caller's identity policies can allow it, as on AWS */
-        racct = px->principal.account;
+        racct = px->authz.principal.account;
     struct policy_set set;
     memset(&set, 0, sizeof(set));
-    set.guardrails = px->guardrails;
-    set.nguardrails = px->nguardrails;
-    set.resource = bc && !px->skip_bucket_policy ? bc->policy : NULL;
-    set.identity = px->identity_pols;
-    set.nidentity = px->nidentity;
-    set.boundary = px->boundary ? &px->boundary : NULL;
-    set.nboundary = px->boundary ? 1 : 0;
-    set.session = px->id_set ? px->id.session_policy : NULL;
+    set.guardrails = px->authz.guardrails;
+    set.nguardrails = px->authz.nguardrails;
+    set.resource = bc && !px->authz.skip_bucket_policy ? bc->policy : NULL;
+    set.identity = px->authz.identity_pols;
+    set.nidentity = px->authz.nidentity;
+    set.boundary = px->authz.boundary ? &px->authz.boundary : NULL;
+    set.nboundary = px->authz.boundary ? 1 : 0;
+    set.session = px->auth.id_set ? px->auth.id.session_policy : NULL;
     struct policy_request preq = {
-        .principal = &px->principal,
+        .principal = &px->authz.principal,
         .action = action,
         .resource = resource,
         .resource_account = racct,
-        .ctx = &px->ctx,
+        .ctx = &px->authz.ctx,
     };
-    if (px->principal.account.len && !s3w_slice_eq(px->principal.account, racct))
-        px->cross_account = true;
+    if (px->authz.principal.account.len && !s3w_slice_eq(px->authz.principal.account, racct))
+        px->authz.cross_account = true;
     struct policy_result res;
     int rc = policy_evaluate(&set, &preq, &res);
-    size_t off = strlen(px->deciding);
-    for (size_t i = 0; i < res.ndeciding && off + 1 < sizeof(px->deciding); i++) {
-        int n = snprintf(px->deciding + off, sizeof(px->deciding) - off, "%s%s:%s%s",
+    size_t off = strlen(px->authz.deciding);
+    for (size_t i = 0; i < res.ndeciding && off + 1 < sizeof(px->authz.deciding); i++) {
+        int n = snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%s%s:%s%s",
                          off ? ";" : "", res.deciding[i].policy ? res.deciding[i].policy : "?",
                          res.deciding[i].sid ? "" : "#",
                          res.deciding[i].sid ? res.deciding[i].sid : "");
@@ -692,20 +559,20 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
             break;
         if (!res.deciding[i].sid) {
             size_t o2 = off + (size_t)n;
-            if (o2 < sizeof(px->deciding))
-                snprintf(px->deciding + o2, sizeof(px->deciding) - o2, "%u", res.deciding[i].index);
+            if (o2 < sizeof(px->authz.deciding))
+                snprintf(px->authz.deciding + o2, sizeof(px->authz.deciding) - o2, "%u", res.deciding[i].index);
         }
-        off = strlen(px->deciding);
+        off = strlen(px->authz.deciding);
     }
-    px->decision = policy_decision_name(res.decision);
-    px->last_decision = rc == POLICY_OK ? res.decision : POLICY_IMPLICIT_DENY;
+    px->authz.last = rc == POLICY_OK ? res.decision : POLICY_IMPLICIT_DENY;
+    px->authz.decision = px_decision_from_policy(px->authz.last);
     if (rc == POLICY_OK && res.decision == POLICY_ALLOWED)
         return true;
     if (rc != POLICY_OK)
         res.decision = POLICY_IMPLICIT_DENY;
-    policy_access_denied_message(&preq, &res, px->err_msg, sizeof(px->err_msg));
-    if (!px->err_msg[0])
-        snprintf(px->err_msg, sizeof(px->err_msg), "Access Denied");
+    policy_access_denied_message(&preq, &res, px->out.err_msg, sizeof(px->out.err_msg));
+    if (!px->out.err_msg[0])
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg), "Access Denied");
     return false;
 }
 
@@ -778,14 +645,14 @@ static bool never_forward(struct s3w_slice n)
 
 static bool header_signed(const struct px *px, struct s3w_slice name)
 {
-    if (px->anonymous)
+    if (px->auth.anonymous)
         return false;
     char low[128];
     if (name.len >= sizeof(low))
         return false;
     for (size_t i = 0; i < name.len; i++)
         low[i] = (char)tolower((unsigned char)name.ptr[i]);
-    return sigv4_result_signed(&px->sv, s3w_slice(low, name.len));
+    return sigv4_result_signed(&px->auth.sv, s3w_slice(low, name.len));
 }
 
 /* ---- first-byte timeout ---------------------------------------------------------------- */
@@ -806,14 +673,14 @@ static void fbt_fire(uv_timer_t *t)
 static void fbt_arm(struct px *px)
 {
     uint32_t ms = px->cfg->upstream.first_byte_timeout_ms;
-    if (!ms || px->fbt || px->head_sent)
+    if (!ms || px->up.fbt || px->resp.head_sent)
         return;
-    px->fbt = malloc(sizeof(*px->fbt));
-    if (!px->fbt)
+    px->up.fbt = malloc(sizeof(*px->up.fbt));
+    if (!px->up.fbt)
         return; /* the idle timeout still bounds the wait */
-    uv_timer_init(&px->w->loop, px->fbt);
-    px->fbt->data = px;
-    uv_timer_start(px->fbt, fbt_fire, ms, 0);
+    uv_timer_init(&px->w->loop, px->up.fbt);
+    px->up.fbt->data = px;
+    uv_timer_start(px->up.fbt, fbt_fire, ms, 0);
 }
 
 /* ---- curl callbacks ----------------------------------------------------------------------- */
@@ -821,27 +688,27 @@ static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
 {
     struct px *px = ud;
     size_t max = size * nitems;
-    if (!px->c || px->body_failed)
+    if (!px->c || px->body.failed)
         return CURL_READFUNC_ABORT;
-    uint64_t remaining = px->up_total - px->up_sent;
+    uint64_t remaining = px->body.up_total - px->body.up_sent;
     if (remaining == 0)
         return 0;
-    size_t give = px->q.len < max ? px->q.len : max;
+    size_t give = px->body.q.len < max ? px->body.q.len : max;
     if (give > remaining)
         give = (size_t)remaining;
     /* Hold back the last byte until the body verified: without it the
      * upstream cannot complete the object (README.md, "Security invariants"). */
-    if (!px->verified && px->up_sent + give >= px->up_total)
-        give = px->up_total - px->up_sent > 0 ? (size_t)(px->up_total - px->up_sent - 1) : 0;
+    if (!px->body.verified && px->body.up_sent + give >= px->body.up_total)
+        give = px->body.up_total - px->body.up_sent > 0 ? (size_t)(px->body.up_total - px->body.up_sent - 1) : 0;
     if (give == 0) {
-        px->read_paused = true;
+        px->up.read_paused = true;
         return CURL_READFUNC_PAUSE;
     }
-    bq_pop(&px->q, buf, give);
-    px->up_sent += give;
-    if (px->up_sent == px->up_total)
+    bq_pop(&px->body.q, buf, give);
+    px->body.up_sent += give;
+    if (px->body.up_sent == px->body.up_total)
         fbt_arm(px); /* curl has the last byte of the body */
-    if (px->c->read_paused && px->q.len <= PX_Q_LOW) {
+    if (px->c->read_paused && px->body.q.len <= PX_Q_LOW) {
         /* resuming parses buffered client bytes right here, which may
          * close the connection: px must outlive this callback */
         px->in_cb = true;
@@ -863,24 +730,24 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
         line.len--;
     if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
         const char *sp = memchr(line.ptr, ' ', line.len);
-        px->up_status = sp ? atoi(sp + 1) : 0;
+        px->resp.status = sp ? atoi(sp + 1) : 0;
         /* RFC 9110 15: a status is three digits, 100..599; anything else
          * is no answer to pass on (502, found by the server fuzz target) */
-        if (px->up_status < 100 || px->up_status > 599)
+        if (px->resp.status < 100 || px->resp.status > 599)
             return 0;
         /* only an answer with a body can name its error (not HEAD, not 304:
          * the frequent bodiless ones allocate nothing) */
-        if (px->up_status >= 300 && px->up_status != 304 && !px->errbody && px->c &&
+        if (px->resp.status >= 300 && px->resp.status != 304 && !px->resp.errbody && px->c &&
             !px->c->req.is_head)
-            px->errbody = malloc(sizeof(*px->errbody)); /* NULL: no errorCode */
-        if (px->errbody) {
-            px->errbody->len = 0;
-            px->errbody->over = false;
+            px->resp.errbody = malloc(sizeof(*px->resp.errbody)); /* NULL: no errorCode */
+        if (px->resp.errbody) {
+            px->resp.errbody->len = 0;
+            px->resp.errbody->over = false;
         }
-        px->up_cl = 0;
+        px->resp.cl = 0;
         metrics_upstream_answered(shared(px->w)->metrics); /* /readyz */
-        s3w_buf_reset(&px->resp_head);
-        px->up_has_cl = false;
+        s3w_buf_reset(&px->resp.head);
+        px->resp.has_cl = false;
         return n;
     }
     if (line.len == 0) {
@@ -889,11 +756,11 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
          * the session token in <Token-0>, SignatureDoesNotMatch carries the
          * canonical request with the x-amz-security-token value. Hold it
          * whole (bounded by UP_ERRBODY_MAX); up_done answers it. */
-        if ((px->up_status == 400 || px->up_status == 403) && px->errbody && px->up_has_cl &&
-            px->up_cl > 0 && px->up_cl <= UP_ERRBODY_MAX && px->c && !px->c->req.is_head &&
-            !px->resp_collect)
-            px->err_hold = true;
-        if (px->up_status >= 200 && !px->head_sent && !px->resp_collect && !px->err_hold) {
+        if ((px->resp.status == 400 || px->resp.status == 403) && px->resp.errbody && px->resp.has_cl &&
+            px->resp.cl > 0 && px->resp.cl <= UP_ERRBODY_MAX && px->c && !px->c->req.is_head &&
+            !px->resp.collect)
+            px->resp.err_hold = true;
+        if (px->resp.status >= 200 && !px->resp.head_sent && !px->resp.collect && !px->resp.err_hold) {
             px->in_cb = true;
             start_response_head(px);
             px->in_cb = false;
@@ -902,7 +769,7 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
         }
         return n;
     }
-    if (px->up_status < 200)
+    if (px->resp.status < 200)
         return n;
     const char *colon = memchr(line.ptr, ':', line.len);
     if (!colon)
@@ -917,18 +784,18 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
         name_is(name, "proxy-connection"))
         return n;
     if (name_is(name, "content-length")) {
-        px->up_has_cl = true;
-        px->up_cl = 0;
-        for (size_t i = 0; i < value.len && px->up_cl <= UINT32_MAX; i++)
-            px->up_cl = value.ptr[i] >= '0' && value.ptr[i] <= '9'
-                            ? px->up_cl * 10 + (uint64_t)(value.ptr[i] - '0') : UINT64_MAX;
+        px->resp.has_cl = true;
+        px->resp.cl = 0;
+        for (size_t i = 0; i < value.len && px->resp.cl <= UINT32_MAX; i++)
+            px->resp.cl = value.ptr[i] >= '0' && value.ptr[i] <= '9'
+                            ? px->resp.cl * 10 + (uint64_t)(value.ptr[i] - '0') : UINT64_MAX;
     }
     if (name_is(name, "x-amz-request-id"))
-        snprintf(px->up_reqid, sizeof(px->up_reqid), "%.*s", (int)value.len, value.ptr);
-    if (s3w_buf_append_slice(&px->resp_head, name) != 0 ||
-        s3w_buf_append_cstr(&px->resp_head, ": ") != 0 ||
-        s3w_buf_append_slice(&px->resp_head, value) != 0 ||
-        s3w_buf_append_cstr(&px->resp_head, "\r\n") != 0)
+        snprintf(px->resp.up_reqid, sizeof(px->resp.up_reqid), "%.*s", (int)value.len, value.ptr);
+    if (s3w_buf_append_slice(&px->resp.head, name) != 0 ||
+        s3w_buf_append_cstr(&px->resp.head, ": ") != 0 ||
+        s3w_buf_append_slice(&px->resp.head, value) != 0 ||
+        s3w_buf_append_cstr(&px->resp.head, "\r\n") != 0)
         return 0; /* upstream header block over the cap: abort */
     return n;
 }
@@ -936,21 +803,21 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
 static void start_response_head(struct px *px)
 {
     struct proxy_conn *c = px->c;
-    if (!c || px->head_sent)
+    if (!c || px->resp.head_sent)
         return;
     struct s3w_buf h;
     s3w_buf_init(&h, PX_RESP_HEAD_MAX + 1024);
-    bool nobody = c->req.is_head || px->up_status == 204 || px->up_status == 304;
-    px->resp_chunked = !px->up_has_cl && !nobody;
-    s3w_buf_printf(&h, "HTTP/1.1 %d %s\r\n", px->up_status, s3err_reason(px->up_status));
-    s3w_buf_append(&h, px->resp_head.ptr, px->resp_head.len);
-    if (px->resp_chunked)
+    bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
+    px->resp.chunked = !px->resp.has_cl && !nobody;
+    s3w_buf_printf(&h, "HTTP/1.1 %d %s\r\n", px->resp.status, s3err_reason(px->resp.status));
+    s3w_buf_append(&h, px->resp.head.ptr, px->resp.head.len);
+    if (px->resp.chunked)
         s3w_buf_append_cstr(&h, "Transfer-Encoding: chunked\r\n");
     if (proxy_conn_announce_close(c))
         s3w_buf_append_cstr(&h, "Connection: close\r\n");
     s3w_buf_append_cstr(&h, "\r\n");
-    px->head_sent = true;
-    px->status = px->up_status;
+    px->resp.head_sent = true;
+    px->out.status = px->resp.status;
     proxy_conn_write(c, h.ptr, h.len);
     s3w_buf_cleanup(&h);
 }
@@ -961,18 +828,18 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
     size_t n = size * nitems;
     if (!px->c)
         return 0;
-    if (px->resp_collect) {
-        if (s3w_buf_append(&px->resp_body, buf, n) != 0)
+    if (px->resp.collect) {
+        if (s3w_buf_append(&px->resp.body, buf, n) != 0)
             return 0;
-        if (px->up_status >= 300 && px->errbody)
-            up_errbody_add(px->errbody, buf, n);
+        if (px->resp.status >= 300 && px->resp.errbody)
+            up_errbody_add(px->resp.errbody, buf, n);
         return n;
     }
-    if (px->err_hold) {
-        up_errbody_add(px->errbody, buf, n); /* at most up_cl <= the cap */
+    if (px->resp.err_hold) {
+        up_errbody_add(px->resp.errbody, buf, n); /* at most up_cl <= the cap */
         return n;
     }
-    if (!px->head_sent) {
+    if (!px->resp.head_sent) {
         px->in_cb = true;
         start_response_head(px);
         px->in_cb = false;
@@ -982,13 +849,13 @@ static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
     if (px->c->out_pending > PROXY_OUT_HIGH) {
         /* the client is behind: curl keeps these bytes and we resume it
          * from on_drain */
-        px->write_paused = true;
+        px->resp.write_paused = true;
         return CURL_WRITEFUNC_PAUSE;
     }
-    if (px->up_status >= 300 && px->errbody)
-        up_errbody_add(px->errbody, buf, n); /* curl hands these bytes once */
+    if (px->resp.status >= 300 && px->resp.errbody)
+        up_errbody_add(px->resp.errbody, buf, n); /* curl hands these bytes once */
     px->in_cb = true;
-    if (px->resp_chunked) {
+    if (px->resp.chunked) {
         char hdr[24];
         int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
         proxy_conn_write(px->c, hdr, (size_t)hl);
@@ -1015,16 +882,16 @@ static void finish_bucket_location(struct px *px);
  * answer as it came. */
 static void px_upstream_error(struct px *px)
 {
-    if (!px->errbody || !up_errbody_code(px->errbody, px->up_code, sizeof(px->up_code)))
+    if (!px->resp.errbody || !up_errbody_code(px->resp.errbody, px->resp.up_code, sizeof(px->resp.up_code)))
         return;
-    px->err_code = px->up_code;
+    px->out.err_code = px->resp.up_code;
     struct creds_mgr *mgr = shared(px->w)->creds;
     /* S3 answers ExpiredToken and InvalidToken with 400, the other two
      * with 403 (S3 API reference, "List of error codes") */
-    if ((px->up_status == 400 || px->up_status == 403) && mgr &&
-        up_code_is_credential_error(px->up_code)) {
+    if ((px->resp.status == 400 || px->resp.status == 403) && mgr &&
+        up_code_is_credential_error(px->resp.up_code)) {
         proxy_log("WARN", "request_id=%s upstream refused the proxy's credentials (%s): refreshing them",
-                  px->reqid, px->up_code);
+                  px->reqid, px->resp.up_code);
         creds_mgr_refresh_now(mgr);
     }
 }
@@ -1032,16 +899,15 @@ static void px_upstream_error(struct px *px)
 static void up_done(struct up_xfer *x, CURLcode rc)
 {
     struct px *px = x->ud;
-    px->t_up_done_ns = now_ns();
+    px->up.t_done_ns = now_ns();
     fbt_stop(px);
     if (!px->c) {
         /* the client went away while curl ran */
-        px_done_audit(px);
-        px_free(px);
+        px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
         return;
     }
-    if (px->body_failed) {
-        px_fail(px, px->status, px->err_code, px->err_msg);
+    if (px->body.failed) {
+        px_fail(px, px->out.status, px->out.err_code, px->out.err_msg);
         return;
     }
     if (rc != CURLE_OK) {
@@ -1055,50 +921,40 @@ static void up_done(struct up_xfer *x, CURLcode rc)
         px_fail(px, status, code, s3err_default_message(code));
         return;
     }
-    if (px->up_status >= 300)
+    if (px->resp.status >= 300)
         px_upstream_error(px);
-    if ((px->err_hold || px->resp_collect) && (px->up_status == 400 || px->up_status == 403) &&
-        px->up_code[0] && up_code_is_credential_error(px->up_code)) {
+    if ((px->resp.err_hold || px->resp.collect) && (px->resp.status == 400 || px->resp.status == 403) &&
+        px->resp.up_code[0] && up_code_is_credential_error(px->resp.up_code)) {
         /* the upstream's status and code, none of its body (the proxy's
          * key id, token, canonical request): no secret in an error. The
          * collected answers (DeleteObjects, ListBuckets) too: they would
          * pass the error document on. */
-        snprintf(px->err_msg, sizeof(px->err_msg),
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The upstream storage service refused s3warden's own credentials (%s); "
-                 "s3warden is fetching new ones. Retry the request.", px->up_code);
-        px_fail(px, px->up_status, px->up_code, px->err_msg);
+                 "s3warden is fetching new ones. Retry the request.", px->resp.up_code);
+        px_fail(px, px->resp.status, px->resp.up_code, px->out.err_msg);
         return;
     }
-    if (px->resp_collect) {
-        if (px->list_buckets)
+    if (px->resp.collect) {
+        if (px->resp.list_buckets)
             finish_list_buckets(px);
-        else if (px->bucket_location)
+        else if (px->resp.bucket_location)
             finish_bucket_location(px);
         else
             finish_delete(px);
         return;
     }
-    struct proxy_conn *c = px->c;
     /* a write that fails closes c at once, and pl_on_abort would free px
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
-    if (!px->head_sent)
+    if (!px->resp.head_sent)
         start_response_head(px);
-    if (px->err_hold && px->c)
-        proxy_conn_write(px->c, px->errbody->buf, px->errbody->len); /* held, not a credential error */
-    if (px->resp_chunked && px->c)
+    if (px->resp.err_hold && px->c)
+        proxy_conn_write(px->c, px->resp.errbody->buf, px->resp.errbody->len); /* held, not a credential error */
+    if (px->resp.chunked && px->c)
         proxy_conn_write(px->c, "0\r\n\r\n", 5);
     px->in_cb = false;
-    if (!px->c) {
-        px_done_audit(px);
-        px_free(px);
-        return;
-    }
-    px_done_audit(px);
-    px_detach(px);
-    px->c = NULL;
-    px_free(px);
-    proxy_conn_finish(c, false);
+    px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
 }
 
 /* ---- upstream request --------------------------------------------------------------------- */
@@ -1108,10 +964,10 @@ static void up_done(struct up_xfer *x, CURLcode rc)
  * out without the lines before it. */
 static int hl_append(struct px *px, const char *line)
 {
-    struct curl_slist *l = curl_slist_append(px->hl, line);
+    struct curl_slist *l = curl_slist_append(px->up.hl, line);
     if (!l)
         return -1;
-    px->hl = l;
+    px->up.hl = l;
     return 0;
 }
 
@@ -1255,7 +1111,7 @@ static bool px_take_upstream_slot(struct px *px)
     struct pl_shared *s = shared(px->w);
     if (!s->ident)
         return true;
-    struct s3w_slice key = px->id_set ? px->id.principal_arn : s3w_slice_cstr("anonymous");
+    struct s3w_slice key = px->auth.id_set ? px->auth.id.principal_arn : s3w_slice_cstr("anonymous");
     uint32_t max = px->cfg->upstream.max_connections_per_identity;
     int slot = ident_limit_acquire(s->ident, key, max ? max : 1);
     if (slot == IDENT_LIMIT_FULL) {
@@ -1266,8 +1122,8 @@ static bool px_take_upstream_slot(struct px *px)
         px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
         return false;
     }
-    px->ident_slot = slot;
-    px->ident_held = slot >= 0;
+    px->up.ident_slot = slot;
+    px->up.ident_held = slot >= 0;
     return true;
 }
 
@@ -1275,7 +1131,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
                           bool has_body, const char *content_md5)
 {
     struct proxy_conn *c = px->c;
-    if (!px->ident_held && !px_take_upstream_slot(px))
+    if (!px->up.ident_held && !px_take_upstream_slot(px))
         return -1;
     const struct config *cfg = px->cfg;
     struct sigv4_credentials cr;
@@ -1302,23 +1158,23 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     struct s3w_buf target;
     s3w_buf_init(&target, 16384);
     int rc = 0;
-    struct s3w_slice ub = px->bcfg && px->bcfg->upstream_name
-                              ? s3w_slice_cstr(px->bcfg->upstream_name) : px->bucket;
+    struct s3w_slice ub = px->route.bcfg && px->route.bcfg->upstream_name
+                              ? s3w_slice_cstr(px->route.bcfg->upstream_name) : px->route.bucket;
     /* upstream.addressing "virtual": BUCKET.ENDPOINT-HOST/KEY (S3 User
      * Guide, "Virtual hosting of buckets"); a name that is not a DNS label
      * sequence goes path-style, as the SDKs do */
     bool vhost = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL && dns_bucket(ub);
     if (vhost) {
         rc |= s3w_buf_append_char(&target, '/');
-        if (px->key_len)
-            rc |= pl_key_path_encode(s3w_slice(px->key, px->key_len), &target);
-    } else if (px->bucket.len) {
+        if (px->route.key_len)
+            rc |= pl_key_path_encode(s3w_slice(px->route.key, px->route.key_len), &target);
+    } else if (px->route.bucket.len) {
         rc |= s3w_buf_append_char(&target, '/');
         rc |= sigv4_uri_encode(ub, false, &target);
-        if (px->key_len || (c->req.path.len > px->bucket.len + 1 &&
-                            c->req.path.ptr[c->req.path.len - 1] == '/' && px->key_len)) {
+        if (px->route.key_len || (c->req.path.len > px->route.bucket.len + 1 &&
+                            c->req.path.ptr[c->req.path.len - 1] == '/' && px->route.key_len)) {
             rc |= s3w_buf_append_char(&target, '/');
-            rc |= pl_key_path_encode(s3w_slice(px->key, px->key_len), &target);
+            rc |= pl_key_path_encode(s3w_slice(px->route.key, px->route.key_len), &target);
         }
     } else {
         rc |= s3w_buf_append_char(&target, '/');
@@ -1326,10 +1182,10 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     /* ListBuckets: the upstream gets no query - its prefix would match
      * upstream names and its pagination count buckets the caller does not
      * see; the prefix is applied to the caller's names (listbuckets.h) */
-    if (c->req.has_query && !px->list_buckets) {
+    if (c->req.has_query && !px->resp.list_buckets) {
         struct s3w_buf q;
         s3w_buf_init(&q, 16384);
-        rc |= filtered_query(c->req.query, (px->map.flags & S3MAP_F_COPY) != 0, &q);
+        rc |= filtered_query(c->req.query, (px->authz.map.flags & S3MAP_F_COPY) != 0, &q);
         if (q.len) {
             rc |= s3w_buf_append_char(&target, '?');
             rc |= s3w_buf_append(&target, q.ptr, q.len);
@@ -1352,22 +1208,22 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             alen = (size_t)vn;
         }
     }
-    px->url = malloc(slen + alen + target.len + 1);
-    if (rc != 0 || !px->url) {
+    px->up.url = malloc(slen + alen + target.len + 1);
+    if (rc != 0 || !px->up.url) {
         creds_snapshot_release(snap);
         s3w_buf_cleanup(&target);
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
-    memcpy(px->url, ep, slen);
-    memcpy(px->url + slen, auth, alen);
-    memcpy(px->url + slen + alen, target.ptr, target.len);
-    px->url[slen + alen + target.len] = 0;
+    memcpy(px->up.url, ep, slen);
+    memcpy(px->up.url + slen, auth, alen);
+    memcpy(px->up.url + slen + alen, target.ptr, target.len);
+    px->up.url[slen + alen + target.len] = 0;
 
     struct s3w_header sh[HTTP_MAX_HEADERS + 8];
     size_t nsh = 0;
     rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
-    bool decoded = px->bm == BM_CHUNKED && !px->passthrough;
+    bool decoded = px->body.bm == BM_CHUNKED && !px->body.passthrough;
     /* decoded: the Content-Encoding codings other than aws-chunked, of
      * every such header in order, sent as one field after the loop. Its own
      * storage, complete before anything borrows it (a slice into a buffer
@@ -1379,7 +1235,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
         if (never_forward(n))
             continue;
-        if ((px->map.flags & S3MAP_F_COPY) && name_is(n, "x-amz-copy-source"))
+        if ((px->authz.map.flags & S3MAP_F_COPY) && name_is(n, "x-amz-copy-source"))
             continue; /* rebuilt below */
         if (decoded && (name_is(n, "x-amz-decoded-content-length") || name_is(n, "x-amz-trailer")))
             continue;
@@ -1413,10 +1269,10 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
          * headers: S3 takes them as sent, and the policy has just been
          * evaluated on them (a Deny on a Null s3:x-amz-server-side-encryption
          * passed because of the header, so the upstream must get it) */
-        if (px->anonymous && name_prefix(n, "x-amz-"))
+        if (px->auth.anonymous && name_prefix(n, "x-amz-"))
             sig = true;
         /* pass-through framing headers were verified by the decoder */
-        if (px->passthrough && (name_is(n, "x-amz-decoded-content-length") ||
+        if (px->body.passthrough && (name_is(n, "x-amz-decoded-content-length") ||
                                 name_is(n, "x-amz-trailer")))
             sig = true;
         if (!sig && !safe_unsigned(n))
@@ -1427,25 +1283,25 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-Encoding"), s3w_buf_slice(&ce), true);
     if (content_md5)
         rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-MD5"), s3w_slice_cstr(content_md5), true);
-    if (rc == 0 && (px->map.flags & S3MAP_F_COPY)) {
+    if (rc == 0 && (px->authz.map.flags & S3MAP_F_COPY)) {
         /* the source that was authorized, named as the upstream knows it:
          * a local bucket's upstream_name, as for the target (S3 API
          * reference, CopyObject: "/bucket/key?versionId=", URL-encoded) */
-        const struct s3map_copy_source *cs = &px->map.copy;
+        const struct s3map_copy_source *cs = &px->authz.map.copy;
         const struct config_bucket *sb = config_find_bucket(cfg, cs->bucket);
         struct s3w_slice sbn = sb && sb->upstream_name ? s3w_slice_cstr(sb->upstream_name) : cs->bucket;
-        s3w_buf_init(&px->copy_src, 4 * (S3MAP_ARN_MAX + S3MAP_MAX_QUERY_BYTES));
-        rc |= s3w_buf_append_char(&px->copy_src, '/');
-        rc |= sigv4_uri_encode(sbn, false, &px->copy_src);
-        rc |= s3w_buf_append_char(&px->copy_src, '/');
-        rc |= pl_key_path_encode(cs->key, &px->copy_src);
+        s3w_buf_init(&px->up.copy_src, 4 * (S3MAP_ARN_MAX + S3MAP_MAX_QUERY_BYTES));
+        rc |= s3w_buf_append_char(&px->up.copy_src, '/');
+        rc |= sigv4_uri_encode(sbn, false, &px->up.copy_src);
+        rc |= s3w_buf_append_char(&px->up.copy_src, '/');
+        rc |= pl_key_path_encode(cs->key, &px->up.copy_src);
         if (cs->version_id.ptr) {
-            rc |= s3w_buf_append_cstr(&px->copy_src, "?versionId=");
-            rc |= sigv4_uri_encode(cs->version_id, false, &px->copy_src);
+            rc |= s3w_buf_append_cstr(&px->up.copy_src, "?versionId=");
+            rc |= sigv4_uri_encode(cs->version_id, false, &px->up.copy_src);
         }
         if (rc == 0)
             rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("x-amz-copy-source"),
-                             s3w_buf_slice(&px->copy_src), true);
+                             s3w_buf_slice(&px->up.copy_src), true);
     }
     /* curl adds these unless told not to; none of them is wanted upstream */
     rc |= rc == 0 ? hl_append(px, "Accept:") : 0;
@@ -1477,28 +1333,28 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
-    if (px->passthrough) {
+    if (px->body.passthrough) {
         struct sigv4_chunked_enc_params encp = {
-            .mode = px->smode,
+            .mode = px->body.smode,
             .amz_date = s3w_slice_cstr(sd.amz_date),
             .scope = s3w_slice(sd.scope, sd.scope_len),
             .seed_signature = s3w_slice(sd.seed_signature_hex, 64),
             .ops = &sigv4_chain_hmac_ops,
-            .ops_ctx = &px->up_chain,
+            .ops_ctx = &px->body.up_chain,
         };
         int erc = 0;
-        if (sigv4_stream_mode_signed(px->smode)) {
-            erc = sigv4_chain_hmac_init(&px->up_chain, sd.signing_key);
-            px->up_chain_init = erc == 0;
+        if (sigv4_stream_mode_signed(px->body.smode)) {
+            erc = sigv4_chain_hmac_init(&px->body.up_chain, sd.signing_key);
+            px->body.up_chain_init = erc == 0;
         }
         if (erc == 0)
-            erc = sigv4_chunked_encoder_init(&px->enc, &encp);
-        px->enc_init = erc == 0;
+            erc = sigv4_chunked_encoder_init(&px->body.enc, &encp);
+        px->body.enc_init = erc == 0;
         /* fixed-size chunks, so the Content-Length is known up front; a
          * client chunk of exactly that size goes out with its verified
          * SHA-256 reused (chunked.h, buffered framing) */
         if (erc == 0)
-            erc = sigv4_chunked_encoder_buffer(&px->enc, PX_RECHUNK);
+            erc = sigv4_chunked_encoder_buffer(&px->body.enc, PX_RECHUNK);
         if (erc != 0) {
             creds_snapshot_release(snap);
             sigv4_signed_cleanup(&sd);
@@ -1526,16 +1382,16 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
-    px->xfer.easy = e;
-    px->xfer.done = up_done;
-    px->xfer.ud = px;
+    px->up.xfer.easy = e;
+    px->up.xfer.done = up_done;
+    px->up.xfer.ud = px;
     char method[16];
     snprintf(method, sizeof(method), "%.*s", (int)c->req.method.len, c->req.method.ptr);
-    curl_easy_setopt(e, CURLOPT_URL, px->url);
+    curl_easy_setopt(e, CURLOPT_URL, px->up.url);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, px->hl);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, px->up.hl);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, up_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, px);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, up_write);
@@ -1558,19 +1414,19 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (has_body) {
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)px->up_total);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)px->body.up_total);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, up_read);
         curl_easy_setopt(e, CURLOPT_READDATA, px);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     } else {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
-    px->t_up_ns = now_ns();
-    if (up_start(px->w, &px->xfer) != 0) {
+    px->up.t_ns = now_ns();
+    if (up_start(px->w, &px->up.xfer) != 0) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return -1;
     }
-    if (c->req.is_head || !has_body || px->up_total == 0)
+    if (c->req.is_head || !has_body || px->body.up_total == 0)
         fbt_arm(px); /* no body to send: the request is all out */
     return 0;
 }
@@ -1578,74 +1434,74 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
 /* ---- request body -------------------------------------------------------------------------- */
 static void body_fail(struct px *px, int status, const char *code, const char *msg)
 {
-    px->body_failed = true;
-    px->status = status;
-    px->err_code = code;
-    snprintf(px->err_msg, sizeof(px->err_msg), "%s", msg);
-    if (px->xfer.active) {
+    px->body.failed = true;
+    px->out.status = status;
+    px->out.err_code = code;
+    snprintf(px->out.err_msg, sizeof(px->out.err_msg), "%s", msg);
+    if (px->up.xfer.active) {
         /* let curl call us: up_read answers ABORT, up_done sends the error */
-        if (px->read_paused) {
-            px->read_paused = false;
-            up_unpause(px->w, &px->xfer);
+        if (px->up.read_paused) {
+            px->up.read_paused = false;
+            up_unpause(px->w, &px->up.xfer);
         }
         return;
     }
-    px_fail(px, status, code, px->err_msg);
+    px_fail(px, status, code, px->out.err_msg);
 }
 
 static int rechunk_out(void *arg, const void *p, size_t n)
 {
     struct px *px = arg;
-    return bq_push(&px->q, p, n);
+    return bq_push(&px->body.q, p, n);
 }
 
 static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
 {
     struct px *px = arg;
-    if (!px->passthrough) {
-        if (bq_push(&px->q, piece->data, piece->len) != 0)
+    if (!px->body.passthrough) {
+        if (bq_push(&px->body.q, piece->data, piece->len) != 0)
             return -1;
         if (piece->last)
-            px->verified = true;
+            px->body.verified = true;
         return 0;
     }
     /* re-frame: verified bytes go out in fixed-size chunks signed with the
      * proxy's key, so the upstream Content-Length is known in advance */
-    if (piece->len && sigv4_chunked_encode_write(&px->enc, piece->data, piece->len, piece->sha256,
+    if (piece->len && sigv4_chunked_encode_write(&px->body.enc, piece->data, piece->len, piece->sha256,
                                                  rechunk_out, px) != 0)
         return -1;
     if (piece->last) {
         const struct sigv4_trailer *tr = NULL;
-        size_t ntr = sigv4_chunked_trailers(px->dec, &tr);
+        size_t ntr = sigv4_chunked_trailers(px->body.dec, &tr);
         struct s3w_buf scratch;
         s3w_buf_init(&scratch, 8192);
-        int rc = sigv4_chunked_encode_write_finish(&px->enc, tr, ntr, &scratch, rechunk_out, px);
+        int rc = sigv4_chunked_encode_write_finish(&px->body.enc, tr, ntr, &scratch, rechunk_out, px);
         s3w_buf_cleanup(&scratch);
         if (rc != 0)
             return -1;
         /* the trailers, checksums and signatures verified: the final chunk
          * may now go out */
-        px->verified = true;
+        px->body.verified = true;
     }
     return 0;
 }
 
 static void wake_curl_reader(struct px *px)
 {
-    if (px->read_paused && px->xfer.active) {
-        px->read_paused = false;
-        up_unpause(px->w, &px->xfer);
+    if (px->up.read_paused && px->up.xfer.active) {
+        px->up.read_paused = false;
+        up_unpause(px->w, &px->up.xfer);
     }
 }
 
 static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
 {
     struct px *px = c->ex;
-    if (!px || px->body_failed)
+    if (!px || px->body.failed)
         return 0;
-    switch (px->bm) {
+    switch (px->body.bm) {
     case BM_COLLECT:
-        if (s3w_buf_append(&px->collect, p, n) != 0) {
+        if (s3w_buf_append(&px->body.collect, p, n) != 0) {
             if (px->kind == PX_BODY_KEYS)
                 body_fail(px, s3map_error_status(S3MAP_E_TOO_BIG), s3map_error_code(S3MAP_E_TOO_BIG),
                           s3map_strerror(S3MAP_E_TOO_BIG));
@@ -1655,22 +1511,22 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
         }
         return 0;
     case BM_SIGNED:
-        EVP_DigestUpdate(px->sha, p, n);
+        EVP_DigestUpdate(px->body.sha, p, n);
         /* fall through */
     case BM_PLAIN:
-        if (px->ck_want.ptr)
-            sigv4_cksum_update(&px->ck, p, n);
-        if (px->md5)
-            EVP_DigestUpdate(px->md5, p, n);
-        if (bq_push(&px->q, p, n) != 0) {
+        if (px->body.ck_want.ptr)
+            sigv4_cksum_update(&px->body.ck, p, n);
+        if (px->body.md5)
+            EVP_DigestUpdate(px->body.md5, p, n);
+        if (bq_push(&px->body.q, p, n) != 0) {
             body_fail(px, 500, "InternalError", "InternalError");
             return 0;
         }
         break;
     case BM_CHUNKED: {
-        int rc = sigv4_chunked_decode(px->dec, p, n);
+        int rc = sigv4_chunked_decode(px->body.dec, p, n);
         if (rc != 0) {
-            struct sigv4_chunk_error ce = sigv4_chunked_error(px->dec);
+            struct sigv4_chunk_error ce = sigv4_chunked_error(px->body.dec);
             body_fail(px, ce.http_status ? ce.http_status : 400,
                       ce.code ? ce.code : "InvalidRequest",
                       ce.message ? ce.message : "Invalid aws-chunked body.");
@@ -1681,7 +1537,7 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     case BM_NONE:
         return 0;
     }
-    if (px->q.len > PX_Q_HIGH)
+    if (px->body.q.len > PX_Q_HIGH)
         proxy_conn_pause_read(c);
     wake_curl_reader(px);
     return 0;
@@ -1702,18 +1558,18 @@ static bool px_checksums_init(struct px *px)
         enum sigv4_cksum_algo a = sigv4_cksum_algo_from_header(r->headers[i].name);
         if (a == SIGV4_CKSUM_NONE)
             continue;
-        if (px->ck_want.ptr) {
+        if (px->body.ck_want.ptr) {
             px_fail(px, 400, "InvalidRequest", "Expecting a single x-amz-checksum- header. "
                                                "Multiple checksum Types are not allowed.");
             return false;
         }
-        if (sigv4_cksum_init(&px->ck, a) != 0) {
+        if (sigv4_cksum_init(&px->body.ck, a) != 0) {
             px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
             return false;
         }
-        px->ck_want = r->headers[i].value;
-        if (!px->ck_want.ptr)
-            px->ck_want = S3W_SLICE_LIT("");
+        px->body.ck_want = r->headers[i].value;
+        if (!px->body.ck_want.ptr)
+            px->body.ck_want = S3W_SLICE_LIT("");
     }
     const struct s3w_header *md5 = http_request_header(r, "content-md5");
     if (md5) {
@@ -1721,26 +1577,26 @@ static bool px_checksums_init(struct px *px)
             px_fail(px, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
             return false;
         }
-        px->md5 = EVP_MD_CTX_new();
-        if (!px->md5 || EVP_DigestInit_ex(px->md5, EVP_md5(), NULL) != 1) {
+        px->body.md5 = EVP_MD_CTX_new();
+        if (!px->body.md5 || EVP_DigestInit_ex(px->body.md5, EVP_md5(), NULL) != 1) {
             px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
             return false;
         }
-        px->md5_want = md5->value;
+        px->body.md5_want = md5->value;
     }
-    if (px->ck_want.ptr || px->md5)
-        px->verified = false;
+    if (px->body.ck_want.ptr || px->body.md5)
+        px->body.verified = false;
     return true;
 }
 
 /* The whole body is in: false (and the error under way) on a mismatch. */
 static bool px_checksums_match(struct px *px)
 {
-    if (px->ck_want.ptr) {
-        const char *name = sigv4_cksum_algo_name(px->ck.algo);
+    if (px->body.ck_want.ptr) {
+        const char *name = sigv4_cksum_algo_name(px->body.ck.algo);
         uint8_t d[SIGV4_CKSUM_MAX_DIGEST];
-        int n = sigv4_cksum_final(&px->ck, d);
-        if (n < 0 || !sigv4_cksum_b64_matches(px->ck_want, d, (size_t)n)) {
+        int n = sigv4_cksum_final(&px->body.ck, d);
+        if (n < 0 || !sigv4_cksum_b64_matches(px->body.ck_want, d, (size_t)n)) {
             char msg[128];
             snprintf(msg, sizeof(msg), "The %s you specified did not match the calculated checksum.",
                      name);
@@ -1748,10 +1604,10 @@ static bool px_checksums_match(struct px *px)
             return false;
         }
     }
-    if (px->md5) {
+    if (px->body.md5) {
         uint8_t d[EVP_MAX_MD_SIZE];
         unsigned int n = 0;
-        if (EVP_DigestFinal_ex(px->md5, d, &n) != 1 || !sigv4_cksum_b64_matches(px->md5_want, d, n)) {
+        if (EVP_DigestFinal_ex(px->body.md5, d, &n) != 1 || !sigv4_cksum_b64_matches(px->body.md5_want, d, n)) {
             body_fail(px, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
             return false;
         }
@@ -1762,38 +1618,38 @@ static bool px_checksums_match(struct px *px)
 static void pl_on_body_end(struct proxy_conn *c)
 {
     struct px *px = c->ex;
-    if (!px || px->body_failed)
+    if (!px || px->body.failed)
         return;
-    px->body_done = true;
-    if (px->bm == BM_COLLECT) {
+    px->body.done = true;
+    if (px->body.bm == BM_COLLECT) {
         px_after_collect(px);
         return;
     }
-    if (px->bm == BM_SIGNED) {
+    if (px->body.bm == BM_SIGNED) {
         uint8_t got[32];
         unsigned int len = 0;
-        EVP_DigestFinal_ex(px->sha, got, &len);
+        EVP_DigestFinal_ex(px->body.sha, got, &len);
         struct sigv4_error err;
-        if (sigv4_check_payload_sha256(&px->sv, got, &err) != 0) {
+        if (sigv4_check_payload_sha256(&px->auth.sv, got, &err) != 0) {
             body_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
             return;
         }
-        px->verified = true;
-    } else if (px->bm == BM_CHUNKED) {
-        int rc = sigv4_chunked_finish(px->dec);
+        px->body.verified = true;
+    } else if (px->body.bm == BM_CHUNKED) {
+        int rc = sigv4_chunked_finish(px->body.dec);
         if (rc != 0) {
-            struct sigv4_chunk_error ce = sigv4_chunked_error(px->dec);
+            struct sigv4_chunk_error ce = sigv4_chunked_error(px->body.dec);
             body_fail(px, ce.http_status ? ce.http_status : 400,
                       ce.code ? ce.code : "IncompleteBody",
                       ce.message ? ce.message : "Invalid aws-chunked body.");
             return;
         }
-        px->verified = true;
+        px->body.verified = true;
     } else {
-        px->verified = true;
+        px->body.verified = true;
     }
-    if ((px->bm == BM_SIGNED || px->bm == BM_PLAIN) && !px_checksums_match(px)) {
-        px->verified = false;
+    if ((px->body.bm == BM_SIGNED || px->body.bm == BM_PLAIN) && !px_checksums_match(px)) {
+        px->body.verified = false;
         return;
     }
     wake_curl_reader(px);
@@ -1802,9 +1658,9 @@ static void pl_on_body_end(struct proxy_conn *c)
 static void pl_on_drain(struct proxy_conn *c)
 {
     struct px *px = c->ex;
-    if (px && px->write_paused && px->xfer.active) {
-        px->write_paused = false;
-        up_unpause(px->w, &px->xfer);
+    if (px && px->resp.write_paused && px->up.xfer.active) {
+        px->resp.write_paused = false;
+        up_unpause(px->w, &px->up.xfer);
     }
 }
 
@@ -1815,27 +1671,26 @@ static void pl_on_abort(struct proxy_conn *c)
     if (!px)
         return;
     /* the record is written once the upstream side is done, without c */
-    px->gone = true;
-    snprintf(px->gone_ip, sizeof(px->gone_ip), "%s", c->peer_ip);
+    px->out.gone = true;
+    snprintf(px->out.gone_ip, sizeof(px->out.gone_ip), "%s", c->peer_ip);
     const struct s3w_header *ua = http_request_header(&c->req, "user-agent");
-    if (ua && (px->gone_ua = malloc(ua->value.len ? ua->value.len : 1)) != NULL) {
-        memcpy(px->gone_ua, ua->value.ptr, ua->value.len);
-        px->gone_ua_len = ua->value.len;
+    if (ua && (px->out.gone_ua = malloc(ua->value.len ? ua->value.len : 1)) != NULL) {
+        memcpy(px->out.gone_ua, ua->value.ptr, ua->value.len);
+        px->out.gone_ua_len = ua->value.len;
     }
-    px->gone_in = c->bytes_in - c->mark_in - c->in_len;
-    px->gone_out = c->bytes_out - c->mark_out + px->local_out;
-    px->gone_tls = proxy_conn_tls_version(c);
+    px->out.gone_in = c->bytes_in - c->mark_in - c->in_len;
+    px->out.gone_out = c->bytes_out - c->mark_out + px->out.local_out;
+    px->out.gone_tls = proxy_conn_tls_version(c);
     px->c = NULL;
     /* the server ended it (a timeout: abort_code, abort_status), or the
      * client went away (499, nginx's "client closed request") */
-    if (!px->status)
-        px->status = c->abort_status ? c->abort_status : 499;
-    if (!px->err_code)
-        px->err_code = c->abort_code ? c->abort_code : "ClientClosed";
+    if (!px->out.status)
+        px->out.status = c->abort_status ? c->abort_status : 499;
+    if (!px->out.err_code)
+        px->out.err_code = c->abort_code ? c->abort_code : "ClientClosed";
     if (px->in_cb)
-        return; /* the curl callback returns an error; up_done frees */
-    px_done_audit(px);
-    px_free(px);
+        return; /* the curl callback returns an error; up_done finishes */
+    px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
 }
 
 /* ---- STS ----------------------------------------------------------------------------------- */
@@ -1848,13 +1703,13 @@ static enum sigv4_lookup_status lookup_secret(void *ud, struct s3w_slice akid,
                                               char *secret_out, size_t *secret_len)
 {
     struct px *px = ud;
-    if (px->id_set)
-        config_identity_cleanup(&px->id);
-    int rc = config_resolve(px->cfg, akid, token, px->now, &px->id,
+    if (px->auth.id_set)
+        config_identity_cleanup(&px->auth.id);
+    int rc = config_resolve(px->cfg, akid, token, px->now, &px->auth.id,
                             (uint8_t *)secret_out, SIGV4_MAX_SECRET, secret_len);
     switch (rc) {
     case CONFIG_AUTH_OK:
-        px->id_set = true;
+        px->auth.id_set = true;
         return SIGV4_LOOKUP_OK;
     case CONFIG_AUTH_UNKNOWN_KEY: return SIGV4_LOOKUP_UNKNOWN_KEY;
     case CONFIG_AUTH_INVALID_TOKEN: return SIGV4_LOOKUP_INVALID_TOKEN;
@@ -1868,7 +1723,7 @@ static enum sigv4_lookup_status lookup_secret(void *ud, struct s3w_slice akid,
 static bool location_request(const struct px *px)
 {
     const struct http_request *r = &px->c->req;
-    return s3w_slice_eq_cstr(r->method, "GET") && px->bucket.len && px->key_len == 0 &&
+    return s3w_slice_eq_cstr(r->method, "GET") && px->route.bucket.len && px->route.key_len == 0 &&
            (s3w_slice_eq_cstr(r->query, "location") || s3w_slice_eq_cstr(r->query, "location="));
 }
 
@@ -1899,12 +1754,12 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
         o.n_regions = 2;
     struct sigv4_error err;
     memset(&err, 0, sizeof(err));
-    if (sigv4_verify(&px->sreq, px->now, &o, &px->sv, &err) != 0) {
+    if (sigv4_verify(&px->auth.sreq, px->now, &o, &px->auth.sv, &err) != 0) {
         if (err.code == SIGV4_ERR_ANONYMOUS) {
-            px->anonymous = true;
+            px->auth.anonymous = true;
             return true;
         }
-        px->sig_failed = true;
+        px->auth.sig_failed = true;
         px_fail(px, err.http_status ? err.http_status : 403,
                 err.s3_code ? err.s3_code : "AccessDenied", err.message);
         return false;
@@ -1912,8 +1767,8 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
     /* SigV4a: the scope names no region; the signed region set must
      * include ours (sigv4a.h). A no-op for SigV4, whose scope region
      * sigv4_verify checked. STS is not region-bound here, as for SigV4. */
-    if (o.n_regions && sigv4a_check_region(&px->sv, region, &err) != 0) {
-        px->sig_failed = true;
+    if (o.n_regions && sigv4a_check_region(&px->auth.sv, region, &err) != 0) {
+        px->auth.sig_failed = true;
         px_fail(px, err.http_status ? err.http_status : 400,
                 err.s3_code ? err.s3_code : "AuthorizationHeaderMalformed", err.message);
         return false;
@@ -1924,10 +1779,10 @@ static bool verify_request(struct px *px, struct s3w_slice service, const uint8_
 static void handle_sts(struct px *px)
 {
     uint8_t h[32];
-    sigv4_sha256(px->collect.ptr, px->collect.len, h);
+    sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
     if (!verify_request(px, S3W_SLICE_LIT("sts"), h))
         return;
-    if (px->anonymous || !px->id_set) {
+    if (px->auth.anonymous || !px->auth.id_set) {
         px_fail(px, 403, "AccessDenied", "STS requests must be signed.");
         return;
     }
@@ -1937,10 +1792,10 @@ static void handle_sts(struct px *px)
 #else
     struct sts_response r;
     sts_response_init(&r);
-    sts_handle(px->cfg, &px->id, s3w_buf_slice(&px->collect), px->now,
+    sts_handle(px->cfg, &px->auth.id, s3w_buf_slice(&px->body.collect), px->now,
                s3w_slice_cstr(px->reqid), &r);
-    px->status = r.status;
-    px->decision = r.status == 200 ? "Allowed" : "Denied";
+    px->out.status = r.status;
+    px->authz.decision = r.status == 200 ? PX_DEC_ALLOWED : PX_DEC_DENIED;
     if (r.session_issued && shared(px->w)->metrics)
         metrics_add(&shared(px->w)->metrics->sts_sessions, 1);
     struct s3w_buf out;
@@ -1952,13 +1807,7 @@ static void handle_sts(struct px *px)
                    r.status, s3err_reason(r.status), r.body.len, px->reqid, date);
     s3w_buf_append(&out, r.body.ptr, r.body.len);
     sts_response_cleanup(&r);
-    px->local_out = out.len;
-    struct proxy_conn *c = px->c;
-    px_done_audit(px);
-    px_detach(px);
-    px->c = NULL;
-    px_free(px);
-    proxy_conn_respond(c, out.ptr, out.len, false);
+    px_finish(px, PX_END_RESPOND, s3w_buf_slice(&out));
     s3w_buf_cleanup(&out);
 #endif
 }
@@ -1984,13 +1833,13 @@ static void xml_text(struct s3w_buf *b, const char *tag, struct s3w_slice v)
 
 static void append_denied_errors(struct px *px, struct s3w_buf *b)
 {
-    for (size_t i = 0; i < px->dl->n; i++) {
-        if (!px->dl_denied[i])
+    for (size_t i = 0; i < px->del.dl->n; i++) {
+        if (!px->del.denied[i])
             continue;
         s3w_buf_append_cstr(b, "<Error>");
-        xml_text(b, "Key", px->dl->objects[i].key);
-        if (px->dl->objects[i].version_id.ptr)
-            xml_text(b, "VersionId", px->dl->objects[i].version_id);
+        xml_text(b, "Key", px->del.dl->objects[i].key);
+        if (px->del.dl->objects[i].version_id.ptr)
+            xml_text(b, "VersionId", px->del.dl->objects[i].version_id);
         s3w_buf_append_cstr(b, "<Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
     }
 }
@@ -2008,14 +1857,8 @@ static void respond_local(struct px *px, int status, const char *content_type,
                    "Server: s3warden\r\n\r\n",
                    status, s3err_reason(status), content_type, body.len, px->reqid, date);
     s3w_buf_append(&out, body.ptr, body.len);
-    px->status = status;
-    px->local_out = out.len;
-    struct proxy_conn *c = px->c;
-    px_done_audit(px);
-    px_detach(px);
-    px->c = NULL;
-    px_free(px);
-    proxy_conn_respond(c, out.ptr, out.len, false);
+    px->out.status = status;
+    px_finish(px, PX_END_RESPOND, s3w_buf_slice(&out));
     s3w_buf_cleanup(&out);
 }
 
@@ -2041,8 +1884,8 @@ enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE };
 
 static enum bp_op bucket_policy_op(const struct px *px)
 {
-    const char *n = px->map.op ? px->map.op->name : NULL;
-    if (!n || !px->bucket.len)
+    const char *n = px->authz.map.op ? px->authz.map.op->name : NULL;
+    if (!n || !px->route.bucket.len)
         return BP_NONE;
     if (strcmp(n, "GetBucketPolicy") == 0)
         return BP_GET;
@@ -2058,7 +1901,7 @@ static enum bp_op bucket_policy_op(const struct px *px)
  * rule). */
 static struct s3w_slice bucket_owner(const struct px *px)
 {
-    return px->bcfg ? s3w_slice_cstr(px->bcfg->account) : px->principal.account;
+    return px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account) : px->authz.principal.account;
 }
 
 /* "To ensure that bucket owners don't inadvertently lock themselves out of
@@ -2073,8 +1916,8 @@ static struct s3w_slice bucket_owner(const struct px *px)
  * then learns where the policy really lives instead of a 403. */
 static bool bucket_policy_root_exempt(const struct px *px)
 {
-    return px->id_set && px->id.type == CONFIG_PRINCIPAL_ACCOUNT &&
-           px->principal.account.len && s3w_slice_eq(px->principal.account, bucket_owner(px));
+    return px->auth.id_set && px->auth.id.type == CONFIG_PRINCIPAL_ACCOUNT &&
+           px->authz.principal.account.len && s3w_slice_eq(px->authz.principal.account, bucket_owner(px));
 }
 
 #define BP_READONLY_MSG                                                                       \
@@ -2095,7 +1938,7 @@ static void handle_bucket_policy(struct px *px, enum bp_op op)
         px_fail(px, 403, "AccessDenied", "Access Denied");
         return;
     }
-    if (!px->principal.account.len || !s3w_slice_eq(px->principal.account, owner)) {
+    if (!px->authz.principal.account.len || !s3w_slice_eq(px->authz.principal.account, owner)) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
         return;
     }
@@ -2103,7 +1946,7 @@ static void handle_bucket_policy(struct px *px, enum bp_op op)
         px_fail(px, 501, "NotImplemented", BP_READONLY_MSG);
         return;
     }
-    const char *doc = px->bcfg ? px->bcfg->policy_json : NULL;
+    const char *doc = px->route.bcfg ? px->route.bcfg->policy_json : NULL;
     if (!doc) {
         px_fail(px, 404, "NoSuchBucketPolicy", "The bucket policy does not exist");
         return;
@@ -2120,11 +1963,11 @@ static void finish_list_buckets(struct px *px)
 {
     struct s3w_buf b;
     s3w_buf_init(&b, LISTBUCKETS_MAX_BODY);
-    struct s3w_slice up = s3w_buf_slice(&px->resp_body);
-    if (px->up_status != 200) {
+    struct s3w_slice up = s3w_buf_slice(&px->resp.body);
+    if (px->resp.status != 200) {
         s3w_buf_append(&b, up.ptr, up.len); /* an error document */
-        respond_xml(px, px->up_status ? px->up_status : 502, &b);
-    } else if (listbuckets_filter_query(px->cfg, px->id_set ? px->id.account : S3W_SLICE_NULL,
+        respond_xml(px, px->resp.status ? px->resp.status : 502, &b);
+    } else if (listbuckets_filter_query(px->cfg, px->auth.id_set ? px->auth.id.account : S3W_SLICE_NULL,
                                         px->c->req.query, up, &b) == 0) {
         respond_xml(px, 200, &b);
     } else {
@@ -2151,10 +1994,10 @@ static void finish_bucket_location(struct px *px)
 {
     struct s3w_buf b;
     s3w_buf_init(&b, PX_LOCATION_MAX_BODY + 1024);
-    if (px->up_status != 200) {
-        struct s3w_slice up = s3w_buf_slice(&px->resp_body);
+    if (px->resp.status != 200) {
+        struct s3w_slice up = s3w_buf_slice(&px->resp.body);
         s3w_buf_append(&b, up.ptr, up.len); /* an error document */
-        respond_xml(px, px->up_status ? px->up_status : 502, &b);
+        respond_xml(px, px->resp.status ? px->resp.status : 502, &b);
     } else {
         struct s3w_slice region = s3w_slice_cstr(px->cfg->upstream.region);
         s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -2176,15 +2019,15 @@ static void finish_delete(struct px *px)
     /* merge: upstream's DeleteResult plus our AccessDenied entries */
     struct s3w_buf b;
     s3w_buf_init(&b, PX_DELETE_RESP_MAX + 1024 * 1024);
-    struct s3w_slice up = s3w_buf_slice(&px->resp_body);
+    struct s3w_slice up = s3w_buf_slice(&px->resp.body);
     const char *end = NULL;
     for (size_t i = up.len; i >= 17 && !end; i--)
         if (memcmp(up.ptr + i - 15, "</DeleteResult>", 15) == 0)
             end = up.ptr + i - 15;
-    if (px->up_status != 200 || !end) {
+    if (px->resp.status != 200 || !end) {
         /* upstream refused the whole request: pass its answer through */
         s3w_buf_append(&b, up.ptr, up.len);
-        respond_xml(px, px->up_status ? px->up_status : 502, &b);
+        respond_xml(px, px->resp.status ? px->resp.status : 502, &b);
         s3w_buf_cleanup(&b);
         return;
     }
@@ -2197,56 +2040,56 @@ static void finish_delete(struct px *px)
 
 static void handle_delete(struct px *px)
 {
-    if (px->sv.has_payload_sha256) {
+    if (px->auth.sv.has_payload_sha256) {
         uint8_t h[32];
-        sigv4_sha256(px->collect.ptr, px->collect.len, h);
+        sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
         struct sigv4_error err;
-        if (sigv4_check_payload_sha256(&px->sv, h, &err) != 0) {
+        if (sigv4_check_payload_sha256(&px->auth.sv, h, &err) != 0) {
             px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
             return;
         }
     }
-    px->dl = calloc(1, sizeof(*px->dl));
-    px->dl_scratch = malloc(px->collect.len + 1);
-    if (!px->dl || !px->dl_scratch) {
+    px->del.dl = calloc(1, sizeof(*px->del.dl));
+    px->del.dl_scratch = malloc(px->body.collect.len + 1);
+    if (!px->del.dl || !px->del.dl_scratch) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
-    int rc = s3map_parse_delete(s3w_buf_slice(&px->collect), px->dl_scratch,
-                                px->collect.len + 1, px->dl);
+    int rc = s3map_parse_delete(s3w_buf_slice(&px->body.collect), px->del.dl_scratch,
+                                px->body.collect.len + 1, px->del.dl);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
         return;
     }
-    px->dl_denied = calloc(px->dl->n ? px->dl->n : 1, sizeof(bool));
-    if (!px->dl_denied) {
+    px->del.denied = calloc(px->del.dl->n ? px->del.dl->n : 1, sizeof(bool));
+    if (!px->del.denied) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
     char arn[S3MAP_ARN_MAX];
     size_t allowed = 0;
-    for (size_t i = 0; i < px->dl->n; i++) {
+    for (size_t i = 0; i < px->del.dl->n; i++) {
         struct s3map_authz az[2];
         size_t naz = 0;
-        rc = s3map_delete_authz(&px->map, px->bucket, &px->dl->objects[i], arn, sizeof(arn),
-                                az, &naz, &px->ctx);
+        rc = s3map_delete_authz(&px->authz.map, px->route.bucket, &px->del.dl->objects[i], arn, sizeof(arn),
+                                az, &naz, &px->authz.ctx);
         bool ok = rc == 0;
         for (size_t k = 0; ok && k < naz; k++)
             ok = px_authorize(px, az[k].action, az[k].resource);
-        px->dl_denied[i] = !ok;
-        if (!ok && px->last_decision == POLICY_EXPLICIT_DENY)
-            px->any_explicit = true;
+        px->del.denied[i] = !ok;
+        if (!ok && px->authz.last == POLICY_EXPLICIT_DENY)
+            px->del.any_explicit = true;
         if (ok)
             allowed++;
         else
-            px->ndenied++;
+            px->del.ndenied++;
     }
-    px->err_msg[0] = 0;
-    bool explicit_deny = px->any_explicit;
-    px->decision = px->ndenied == 0 ? "Allowed"
-                   : allowed ? "PartiallyAllowed"
-                   : explicit_deny ? policy_decision_name(POLICY_EXPLICIT_DENY)
-                                   : policy_decision_name(POLICY_IMPLICIT_DENY);
+    px->out.err_msg[0] = 0;
+    bool explicit_deny = px->del.any_explicit;
+    px->authz.decision = px->del.ndenied == 0 ? PX_DEC_ALLOWED
+                         : allowed ? PX_DEC_PARTIAL
+                         : explicit_deny ? PX_DEC_EXPLICIT_DENY
+                                         : PX_DEC_IMPLICIT_DENY;
     if (allowed == 0) {
         struct s3w_buf b;
         s3w_buf_init(&b, PX_DELETE_RESP_MAX);
@@ -2259,42 +2102,42 @@ static void handle_delete(struct px *px)
         return;
     }
     /* the rewritten body: only the allowed keys */
-    s3w_buf_init(&px->newbody, S3MAP_DELETE_MAX_BODY * 2);
-    s3w_buf_append_cstr(&px->newbody, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    s3w_buf_init(&px->del.newbody, S3MAP_DELETE_MAX_BODY * 2);
+    s3w_buf_append_cstr(&px->del.newbody, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                         "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-    if (px->dl->quiet)
-        s3w_buf_append_cstr(&px->newbody, "<Quiet>true</Quiet>");
-    for (size_t i = 0; i < px->dl->n; i++) {
-        if (px->dl_denied[i])
+    if (px->del.dl->quiet)
+        s3w_buf_append_cstr(&px->del.newbody, "<Quiet>true</Quiet>");
+    for (size_t i = 0; i < px->del.dl->n; i++) {
+        if (px->del.denied[i])
             continue;
-        s3w_buf_append_cstr(&px->newbody, "<Object>");
-        xml_text(&px->newbody, "Key", px->dl->objects[i].key);
-        if (px->dl->objects[i].version_id.ptr)
-            xml_text(&px->newbody, "VersionId", px->dl->objects[i].version_id);
-        s3w_buf_append_cstr(&px->newbody, "</Object>");
+        s3w_buf_append_cstr(&px->del.newbody, "<Object>");
+        xml_text(&px->del.newbody, "Key", px->del.dl->objects[i].key);
+        if (px->del.dl->objects[i].version_id.ptr)
+            xml_text(&px->del.newbody, "VersionId", px->del.dl->objects[i].version_id);
+        s3w_buf_append_cstr(&px->del.newbody, "</Object>");
     }
-    if (s3w_buf_append_cstr(&px->newbody, "</Delete>") != 0) {
+    if (s3w_buf_append_cstr(&px->del.newbody, "</Delete>") != 0) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
     /* DeleteObjects requires Content-MD5 (or a checksum): ours, of our body */
     uint8_t md5[16];
     unsigned int ml = 0;
-    EVP_Digest(px->newbody.ptr, px->newbody.len, md5, &ml, EVP_md5(), NULL);
+    EVP_Digest(px->del.newbody.ptr, px->del.newbody.len, md5, &ml, EVP_md5(), NULL);
     char md5b64[32];
     sigv4_b64_encode(md5, 16, md5b64);
     uint8_t h[32];
     char hhex[65];
-    sigv4_sha256(px->newbody.ptr, px->newbody.len, h);
+    sigv4_sha256(px->del.newbody.ptr, px->del.newbody.len, h);
     s3w_hex_encode(h, 32, hhex);
-    px->q.len = 0;
-    bq_push(&px->q, px->newbody.ptr, px->newbody.len);
-    px->up_total = px->newbody.len;
-    px->verified = true;
-    px->body_done = true;
-    px->bm = BM_PLAIN;
-    px->resp_collect = true;
-    s3w_buf_init(&px->resp_body, PX_DELETE_RESP_MAX);
+    px->body.q.len = 0;
+    bq_push(&px->body.q, px->del.newbody.ptr, px->del.newbody.len);
+    px->body.up_total = px->del.newbody.len;
+    px->body.verified = true;
+    px->body.done = true;
+    px->body.bm = BM_PLAIN;
+    px->resp.collect = true;
+    s3w_buf_init(&px->resp.body, PX_DELETE_RESP_MAX);
     start_upstream(px, s3w_slice_cstr(hhex), true, md5b64);
 }
 
@@ -2302,14 +2145,14 @@ static void handle_delete(struct px *px)
  * Answers the denial itself and returns false. */
 static bool px_authorize_all(struct px *px)
 {
-    for (size_t i = 0; i < px->map.nauthz; i++) {
-        if (!px_authorize(px, px->map.authz[i].action, px->map.authz[i].resource)) {
-            px_fail(px, 403, "AccessDenied", px->err_msg);
+    for (size_t i = 0; i < px->authz.map.nauthz; i++) {
+        if (!px_authorize(px, px->authz.map.authz[i].action, px->authz.map.authz[i].resource)) {
+            px_fail(px, 403, "AccessDenied", px->out.err_msg);
             return false;
         }
     }
-    if (px->map.nauthz == 0 && !(px->map.flags & S3MAP_F_DELETE_BODY)) {
-        px->decision = "ImplicitlyDenied";
+    if (px->authz.map.nauthz == 0 && !(px->authz.map.flags & S3MAP_F_DELETE_BODY)) {
+        px->authz.decision = PX_DEC_IMPLICIT_DENY;
         px_fail(px, 403, "AccessDenied", "Access Denied");
         return false;
     }
@@ -2322,23 +2165,23 @@ static bool px_authorize_all(struct px *px)
  * decides, then exactly these bytes go upstream. */
 static void handle_body_keys(struct px *px)
 {
-    struct s3w_slice body = s3w_buf_slice(&px->collect);
+    struct s3w_slice body = s3w_buf_slice(&px->body.collect);
     uint8_t h[32];
     sigv4_sha256(body.ptr, body.len, h);
-    if (!px->anonymous && px->sv.has_payload_sha256) {
+    if (!px->auth.anonymous && px->auth.sv.has_payload_sha256) {
         struct sigv4_error err;
-        if (sigv4_check_payload_sha256(&px->sv, h, &err) != 0) {
+        if (sigv4_check_payload_sha256(&px->auth.sv, h, &err) != 0) {
             px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
             return;
         }
     }
-    px->bk_scratch = malloc(body.len + 1);
-    if (!px->bk_scratch) {
+    px->body.bk_scratch = malloc(body.len + 1);
+    if (!px->body.bk_scratch) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
-    int rc = s3map_body_context(&px->map, body, px->bk_scratch, body.len + 1, px->now * 1000,
-                                &px->ctx);
+    int rc = s3map_body_context(&px->authz.map, body, px->body.bk_scratch, body.len + 1, px->now * 1000,
+                                &px->authz.ctx);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
         return;
@@ -2349,17 +2192,17 @@ static void handle_body_keys(struct px *px)
      * UNSIGNED-PAYLOAD caller: what the policy saw is what is signed) */
     char hhex[65];
     s3w_hex_encode(h, 32, hhex);
-    px->q.len = 0;
-    px->q.off = 0;
-    if (bq_push(&px->q, body.ptr, body.len) != 0) {
+    px->body.q.len = 0;
+    px->body.q.off = 0;
+    if (bq_push(&px->body.q, body.ptr, body.len) != 0) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
-    px->up_total = body.len;
-    px->verified = true;
-    px->body_done = true;
-    px->bm = BM_PLAIN;
-    s3w_wipe(px->sv.signing_key, sizeof(px->sv.signing_key));
+    px->body.up_total = body.len;
+    px->body.verified = true;
+    px->body.done = true;
+    px->body.bm = BM_PLAIN;
+    s3w_wipe(px->auth.sv.signing_key, sizeof(px->auth.sv.signing_key));
     /* PUT/POST always carry a length (0 for an empty CreateBucket), as on
      * the streaming path */
     start_upstream(px, s3w_slice_cstr(hhex), true, NULL);
@@ -2386,14 +2229,14 @@ static void pl_on_head(struct proxy_conn *c)
     }
     px->c = c;
     px->w = w;
-    px->t0_ns = now_ns();
+    px->out.t0_ns = now_ns();
     px->now = (int64_t)time(NULL);
     proxy_worker_request_id(w, px->reqid);
     px->cfg = config_ref(plw(w)->cfg);
-    s3w_buf_init(&px->collect, 0);
-    s3w_buf_init(&px->resp_head, PX_RESP_HEAD_MAX);
-    s3w_buf_init(&px->resp_body, 4096);
-    s3w_buf_init(&px->newbody, 0);
+    s3w_buf_init(&px->body.collect, 0);
+    s3w_buf_init(&px->resp.head, PX_RESP_HEAD_MAX);
+    s3w_buf_init(&px->resp.body, 4096);
+    s3w_buf_init(&px->del.newbody, 0);
     c->ex = px;
     struct http_request *r = &c->req;
 
@@ -2401,7 +2244,7 @@ static void pl_on_head(struct proxy_conn *c)
      * records cannot be written, refuse as S3 does when it needs the
      * client to back off. */
     if (!audit_accepting(shared(w)->audit)) {
-        px->audit_refusal = true;
+        px->out.audit_refusal = true;
         if (w->metrics)
             metrics_bump(&w->metrics->refused[METRICS_REFUSE_AUDIT], 1);
         px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
@@ -2437,35 +2280,30 @@ static void pl_on_head(struct proxy_conn *c)
         px_fail(px, 400, "InvalidRequest", "Missing Host header.");
         return;
     }
-    px->host = host->value;
+    px->route.host = host->value;
     struct s3w_slice key_raw;
-    if (pl_route(px->host, r->path, px->cfg->virtual_host_domains,
-                 px->cfg->nvirtual_host_domains, &px->bucket, &key_raw) != 0) {
+    if (pl_route(px->route.host, r->path, px->cfg->virtual_host_domains,
+                 px->cfg->nvirtual_host_domains, &px->route.bucket, &key_raw) != 0) {
         px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
         return;
     }
-    long kl = pl_pct_decode(key_raw, px->key, sizeof(px->key) - 1);
+    long kl = pl_pct_decode(key_raw, px->route.key, sizeof(px->route.key) - 1);
     if (kl < 0) {
         px_fail(px, kl == -1 && key_raw.len > S3MAP_MAX_KEY_BYTES ? 400 : 400,
                 key_raw.len > 3 * S3MAP_MAX_KEY_BYTES ? "KeyTooLongError" : "InvalidURI",
                 "Couldn't parse the specified URI.");
         return;
     }
-    px->key_len = (size_t)kl;
-    if (px->bucket.len)
-        px->bcfg = config_find_bucket(px->cfg, px->bucket);
+    px->route.key_len = (size_t)kl;
+    if (px->route.bucket.len)
+        px->route.bcfg = config_find_bucket(px->cfg, px->route.bucket);
 
-    /* headers in the shapes the libraries take */
-    for (size_t i = 0; i < r->nheaders; i++) {
-        px->shdr[i] = (struct s3w_header){ r->headers[i].name, r->headers[i].value };
-        px->mhdr[i] = (struct s3w_header){ r->headers[i].name, r->headers[i].value };
-    }
-    px->sreq = (struct sigv4_request){ r->method, r->target, px->shdr, r->nheaders };
+    px->auth.sreq = (struct sigv4_request){ r->method, r->target, r->headers, r->nheaders };
 
     /* STS: a POST to / signed for service "sts" (the Query API) */
     const struct s3w_header *authz = http_request_header(r, "authorization");
-    if (authz && s3w_slice_eq_cstr(r->method, "POST") && r->path.len == 1 && !px->bucket.len) {
-        struct sigv4_auth *a = &px->sv.auth;
+    if (authz && s3w_slice_eq_cstr(r->method, "POST") && r->path.len == 1 && !px->route.bucket.len) {
+        struct sigv4_auth *a = &px->auth.sv.auth;
         struct sigv4_error e;
         if (sigv4_parse_authorization(authz->value, a, &e) == 0 &&
             s3w_slice_eq_cstr(a->service, "sts")) {
@@ -2479,8 +2317,8 @@ static void pl_on_head(struct proxy_conn *c)
                 px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
                 return;
             }
-            s3w_buf_init(&px->collect, STS_MAX_FORM_BYTES);
-            px->bm = BM_COLLECT;
+            s3w_buf_init(&px->body.collect, STS_MAX_FORM_BYTES);
+            px->body.bm = BM_COLLECT;
             if (r->content_length == 0 && !r->chunked) {
                 px_after_collect(px);
                 return;
@@ -2494,21 +2332,21 @@ static void pl_on_head(struct proxy_conn *c)
     /* 2. signature and identity */
     if (!verify_request(px, S3W_SLICE_LIT("s3"), NULL))
         return;
-    if (px->anonymous) {
-        config_identity_anonymous(&px->id);
-        px->id_set = true;
+    if (px->auth.anonymous) {
+        config_identity_anonymous(&px->auth.id);
+        px->auth.id_set = true;
     }
 
     /* 1. operation, 3. context */
-    px->mreq = (struct s3map_request){
+    px->authz.mreq = (struct s3map_request){
         .method = r->method,
-        .bucket = px->bucket,
-        .key = s3w_slice(px->key, px->key_len),
+        .bucket = px->route.bucket,
+        .key = s3w_slice(px->route.key, px->route.key_len),
         .query = r->query,
-        .headers = px->mhdr,
+        .headers = r->headers,
         .nheaders = r->nheaders,
     };
-    int rc = s3map_map(&px->mreq, &px->map);
+    int rc = s3map_map(&px->authz.mreq, &px->authz.map);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
         return;
@@ -2517,8 +2355,8 @@ static void pl_on_head(struct proxy_conn *c)
     const char *tv = proxy_conn_tls_version(c);
     struct s3w_slice tls = S3W_SLICE_NULL;
     if (tv && strncmp(tv, "TLSv", 4) == 0) {
-        snprintf(px->tlsver, sizeof(px->tlsver), "%s", tv + 4);
-        tls = s3w_slice_cstr(px->tlsver);
+        snprintf(px->authz.tlsver, sizeof(px->authz.tlsver), "%s", tv + 4);
+        tls = s3w_slice_cstr(px->authz.tlsver);
     }
     const struct s3w_header *ua = http_request_header(r, "user-agent");
     const struct s3w_header *ref = http_request_header(r, "referer");
@@ -2531,32 +2369,32 @@ static void pl_on_head(struct proxy_conn *c)
         .referer = ref ? ref->value : S3W_SLICE_NULL,
         /* aws:RequestedRegion: the scope's region; for SigV4a (no region in
          * the scope) ours, which the signed region set was checked to hold */
-        .region = px->anonymous ? S3W_SLICE_NULL
-                  : px->sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256
-                      ? s3w_slice_cstr(px->cfg->upstream.region) : px->sv.region,
-        .auth_type = px->anonymous ? S3MAP_AUTH_NONE
-                     : px->sv.presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
-        .sig_version = px->anonymous ? S3MAP_SIG_NONE
-                       : px->sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256 ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
-        .signature_age_ms = px->anonymous ? -1 : px->sv.age_s * 1000,
+        .region = px->auth.anonymous ? S3W_SLICE_NULL
+                  : px->auth.sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256
+                      ? s3w_slice_cstr(px->cfg->upstream.region) : px->auth.sv.region,
+        .auth_type = px->auth.anonymous ? S3MAP_AUTH_NONE
+                     : px->auth.sv.presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
+        .sig_version = px->auth.anonymous ? S3MAP_SIG_NONE
+                       : px->auth.sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256 ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
+        .signature_age_ms = px->auth.anonymous ? -1 : px->auth.sv.age_s * 1000,
         .content_sha256 = csha ? csha->value : S3W_SLICE_NULL,
-        .resource_account = px->bcfg ? s3w_slice_cstr(px->bcfg->account) : px->principal.account,
+        .resource_account = px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account) : px->authz.principal.account,
     };
-    policy_context_init(&px->ctx);
-    rc = s3map_fill_context(&px->map, &px->mreq, &facts, &px->ctx);
+    policy_context_init(&px->authz.ctx);
+    rc = s3map_fill_context(&px->authz.map, &px->authz.mreq, &facts, &px->authz.ctx);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
         return;
     }
-    if (config_identity_fill_context(&px->id, &px->ctx) != 0) {
+    if (config_identity_fill_context(&px->auth.id, &px->authz.ctx) != 0) {
         px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
         return;
     }
-    for (size_t i = 0; i < px->cfg->nguardrails && px->nguardrails < PX_MAX_POLICIES; i++)
-        px->guardrails[px->nguardrails++] = px->cfg->guardrails[i].compiled;
-    for (size_t i = 0; i < px->id.npolicies && px->nidentity < PX_MAX_POLICIES; i++)
-        px->identity_pols[px->nidentity++] = px->id.policies[i];
-    px->boundary = px->id.boundary;
+    for (size_t i = 0; i < px->cfg->nguardrails && px->authz.nguardrails < PX_MAX_POLICIES; i++)
+        px->authz.guardrails[px->authz.nguardrails++] = px->cfg->guardrails[i].compiled;
+    for (size_t i = 0; i < px->auth.id.npolicies && px->authz.nidentity < PX_MAX_POLICIES; i++)
+        px->authz.identity_pols[px->authz.nidentity++] = px->auth.id.policies[i];
+    px->authz.boundary = px->auth.id.boundary;
 
     /* Condition keys in the body (S3MAP_F_BODY_KEYS): without them a Deny
      * on s3:RequestObjectTagKeys never fires and a ForAllValues allow
@@ -2566,21 +2404,21 @@ static void pl_on_head(struct proxy_conn *c)
      * after the signature but before the policy - unavoidable when the
      * decision depends on the body; the body is still never forwarded
      * unless the policy allows it. */
-    if (px->map.flags & S3MAP_F_BODY_KEYS) {
+    if (px->authz.map.flags & S3MAP_F_BODY_KEYS) {
         px->kind = PX_BODY_KEYS;
         if (r->content_length > S3MAP_BODY_KEYS_MAX) {
             px_fail(px, s3map_error_status(S3MAP_E_TOO_BIG), s3map_error_code(S3MAP_E_TOO_BIG),
                     s3map_strerror(S3MAP_E_TOO_BIG));
             return;
         }
-        if (!px->anonymous && px->sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
-            px->sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
+        if (!px->auth.anonymous && px->auth.sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
+            px->auth.sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
             px_fail(px, 501, "NotImplemented",
                     "aws-chunked bodies are not supported for this operation.");
             return;
         }
-        s3w_buf_init(&px->collect, S3MAP_BODY_KEYS_MAX);
-        px->bm = BM_COLLECT;
+        s3w_buf_init(&px->body.collect, S3MAP_BODY_KEYS_MAX);
+        px->body.bm = BM_COLLECT;
         if (r->content_length == 0 && !r->chunked) {
             px_after_collect(px);
             return;
@@ -2591,7 +2429,7 @@ static void pl_on_head(struct proxy_conn *c)
 
     /* 3. every authorization must be allowed (fail closed) */
     enum bp_op bp = bucket_policy_op(px);
-    px->skip_bucket_policy = bp != BP_NONE && bucket_policy_root_exempt(px);
+    px->authz.skip_bucket_policy = bp != BP_NONE && bucket_policy_root_exempt(px);
     if (!px_authorize_all(px))
         return;
     if (bp != BP_NONE) {
@@ -2599,19 +2437,19 @@ static void pl_on_head(struct proxy_conn *c)
         return;
     }
 
-    if (px->map.flags & S3MAP_F_DELETE_BODY) {
+    if (px->authz.map.flags & S3MAP_F_DELETE_BODY) {
         px->kind = PX_DELETE;
         if (r->content_length > S3MAP_DELETE_MAX_BODY) {
             px_fail(px, 400, "MalformedXML", s3map_strerror(S3MAP_E_MALFORMED_XML));
             return;
         }
-        if (!px->anonymous && px->sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
-            px->sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
+        if (!px->auth.anonymous && px->auth.sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
+            px->auth.sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
             px_fail(px, 501, "NotImplemented", "aws-chunked DeleteObjects bodies are not supported.");
             return;
         }
-        s3w_buf_init(&px->collect, S3MAP_DELETE_MAX_BODY);
-        px->bm = BM_COLLECT;
+        s3w_buf_init(&px->body.collect, S3MAP_DELETE_MAX_BODY);
+        px->body.bm = BM_COLLECT;
         if (r->content_length == 0 && !r->chunked) {
             px_after_collect(px);
             return;
@@ -2624,8 +2462,8 @@ static void pl_on_head(struct proxy_conn *c)
     struct s3w_slice payload = S3W_SLICE_LIT(EMPTY_SHA256);
     char hexhash[65];
     bool has_body = s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST");
-    if (r->chunked && (px->anonymous || px->sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
-                       px->sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED)) {
+    if (r->chunked && (px->auth.anonymous || px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
+                       px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED)) {
         /* HTTP chunked framing carries a length only for aws-chunked bodies
          * (x-amz-decoded-content-length, checked by the decoder); any other
          * body would go upstream with Content-Length 0 at once - an empty
@@ -2637,31 +2475,31 @@ static void pl_on_head(struct proxy_conn *c)
         px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
         return;
     }
-    px->up_total = r->content_length;
+    px->body.up_total = r->content_length;
     if (r->content_length == 0 && !r->chunked) {
-        px->bm = BM_NONE;
-        px->verified = true;
-        if (!px->anonymous && px->sv.has_payload_sha256) {
+        px->body.bm = BM_NONE;
+        px->body.verified = true;
+        if (!px->auth.anonymous && px->auth.sv.has_payload_sha256) {
             uint8_t h[32];
             sigv4_sha256("", 0, h);
             struct sigv4_error err;
-            if (sigv4_check_payload_sha256(&px->sv, h, &err) != 0) {
+            if (sigv4_check_payload_sha256(&px->auth.sv, h, &err) != 0) {
                 px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
                 return;
             }
         }
-    } else if (px->anonymous || px->sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED) {
-        px->bm = BM_PLAIN;
-        px->verified = true;
+    } else if (px->auth.anonymous || px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED) {
+        px->body.bm = BM_PLAIN;
+        px->body.verified = true;
         payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
-    } else if (px->sv.payload_mode == SIGV4_PAYLOAD_SIGNED) {
-        px->bm = BM_SIGNED;
-        px->sha = EVP_MD_CTX_new();
-        if (!px->sha || EVP_DigestInit_ex(px->sha, EVP_sha256(), NULL) != 1) {
+    } else if (px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED) {
+        px->body.bm = BM_SIGNED;
+        px->body.sha = EVP_MD_CTX_new();
+        if (!px->body.sha || EVP_DigestInit_ex(px->body.sha, EVP_sha256(), NULL) != 1) {
             px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
             return;
         }
-        s3w_hex_encode(px->sv.payload_sha256, 32, hexhash);
+        s3w_hex_encode(px->auth.sv.payload_sha256, 32, hexhash);
         payload = s3w_slice(hexhash, 64);
     } else {
         /* aws-chunked: verify chunk by chunk, forward the decoded body */
@@ -2675,8 +2513,8 @@ static void pl_on_head(struct proxy_conn *c)
             /* the P-256 key that just verified the request: the chunk chain
              * is verified with it, seeded by the request's signature as
              * sent (sigv4a.h, sigv4a_chain_ops) */
-            if (sigv4a_key_cache_last_verified(plw(px->w)->v4a, px->sv.auth.access_key_id,
-                                               &px->v4a_key) != 0) {
+            if (sigv4a_key_cache_last_verified(plw(px->w)->v4a, px->auth.sv.auth.access_key_id,
+                                               &px->body.v4a_key) != 0) {
                 px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
                 return;
             }
@@ -2703,12 +2541,12 @@ static void pl_on_head(struct proxy_conn *c)
         const struct s3w_header *tr = http_request_header(r, "x-amz-trailer");
         struct sigv4_chunked_params cp = {
             .mode = sm,
-            .amz_date = s3w_slice_cstr(px->sv.amz_date),
-            .scope = s3w_slice(px->sv.scope, px->sv.scope_len),
-            .seed_signature = ecdsa ? px->sv.auth.signature
-                                    : s3w_slice(px->sv.seed_signature_hex, 64),
+            .amz_date = s3w_slice_cstr(px->auth.sv.amz_date),
+            .scope = s3w_slice(px->auth.sv.scope, px->auth.sv.scope_len),
+            .seed_signature = ecdsa ? px->auth.sv.auth.signature
+                                    : s3w_slice(px->auth.sv.seed_signature_hex, 64),
             .ops = ecdsa ? &sigv4a_chain_ops : &sigv4_chain_hmac_ops,
-            .ops_ctx = ecdsa ? (void *)px->v4a_key : (void *)&px->chain,
+            .ops_ctx = ecdsa ? (void *)px->body.v4a_key : (void *)&px->body.chain,
             .decoded_length = decoded,
             .declared_trailers = tr ? tr->value : S3W_SLICE_NULL,
             .max_chunk = PX_CHUNK_MAX,
@@ -2716,18 +2554,18 @@ static void pl_on_head(struct proxy_conn *c)
             .sink_arg = px,
         };
         if (sigv4_stream_mode_signed(sm) && !ecdsa) {
-            if (sigv4_chain_hmac_init(&px->chain, px->sv.signing_key) != 0) {
+            if (sigv4_chain_hmac_init(&px->body.chain, px->auth.sv.signing_key) != 0) {
                 px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
                 return;
             }
-            px->chain_init = true;
+            px->body.chain_init = true;
         }
-        if (sigv4_chunked_decoder_new(&px->dec, &cp) != 0) {
+        if (sigv4_chunked_decoder_new(&px->body.dec, &cp) != 0) {
             px_fail(px, 400, "InvalidRequest", "Invalid aws-chunked request headers.");
             return;
         }
-        px->bm = BM_CHUNKED;
-        px->up_total = decoded;
+        px->body.bm = BM_CHUNKED;
+        px->body.up_total = decoded;
         payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
         if (!px->cfg->upstream.decode_aws_chunked) {
             /* pass-through: same streaming mode upstream, re-framed and
@@ -2763,29 +2601,29 @@ static void pl_on_head(struct proxy_conn *c)
                                         : sm == SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER
                                             ? SIGV4_STREAM_HMAC_PAYLOAD_TRAILER : sm;
             if (ok) {
-                px->passthrough = true;
-                px->smode = um;
-                px->up_total = sigv4_chunked_encoded_length(um, decoded, PX_RECHUNK, 64, tl, ntl);
+                px->body.passthrough = true;
+                px->body.smode = um;
+                px->body.up_total = sigv4_chunked_encoded_length(um, decoded, PX_RECHUNK, 64, tl, ntl);
                 payload = s3w_slice_cstr(sigv4_stream_mode_value(um));
             }
         }
     }
-    if ((px->bm == BM_PLAIN || px->bm == BM_SIGNED) && !px_checksums_init(px))
+    if ((px->body.bm == BM_PLAIN || px->body.bm == BM_SIGNED) && !px_checksums_init(px))
         return;
     /* the caller's signing key is no longer needed once the decoder has its
      * own copy in the chain state */
-    s3w_wipe(px->sv.signing_key, sizeof(px->sv.signing_key));
-    if (px->map.op && strcmp(px->map.op->name, "ListBuckets") == 0) {
-        px->list_buckets = true;
-        px->resp_collect = true;
-        s3w_buf_cleanup(&px->resp_body);
-        s3w_buf_init(&px->resp_body, LISTBUCKETS_MAX_BODY);
+    s3w_wipe(px->auth.sv.signing_key, sizeof(px->auth.sv.signing_key));
+    if (px->authz.map.op && strcmp(px->authz.map.op->name, "ListBuckets") == 0) {
+        px->resp.list_buckets = true;
+        px->resp.collect = true;
+        s3w_buf_cleanup(&px->resp.body);
+        s3w_buf_init(&px->resp.body, LISTBUCKETS_MAX_BODY);
     }
-    if (px->map.op && strcmp(px->map.op->name, "GetBucketLocation") == 0) {
-        px->bucket_location = true;
-        px->resp_collect = true;
-        s3w_buf_cleanup(&px->resp_body);
-        s3w_buf_init(&px->resp_body, PX_LOCATION_MAX_BODY);
+    if (px->authz.map.op && strcmp(px->authz.map.op->name, "GetBucketLocation") == 0) {
+        px->resp.bucket_location = true;
+        px->resp.collect = true;
+        s3w_buf_cleanup(&px->resp.body);
+        s3w_buf_init(&px->resp.body, PX_LOCATION_MAX_BODY);
     }
     if (start_upstream(px, payload, has_body, NULL) != 0)
         return;
