@@ -577,6 +577,11 @@ static bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slic
 }
 
 /* ---- upstream credentials ------------------------------------------------------------ */
+/* Without a credential manager (pl_shared.creds NULL: an embedding that
+ * runs none, the unit rigs and the fuzz target), the static keys of the
+ * config's chain. main() always runs a manager when the chain has a
+ * provider, and every other source (env, profile, IMDS, ...) is read by
+ * the manager alone, never per request. */
 static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *cr)
 {
     for (size_t i = 0; i < cfg->credentials.nchain; i++) {
@@ -586,16 +591,6 @@ static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *c
             cr->secret = s3w_slice_cstr(p->secret_access_key);
             cr->session_token = s3w_slice_cstr(p->session_token);
             return true;
-        }
-        if (p->source == CONFIG_CRED_ENV) {
-            const char *a = getenv("AWS_ACCESS_KEY_ID");
-            const char *s = getenv("AWS_SECRET_ACCESS_KEY");
-            if (a && s && *a && *s) {
-                cr->access_key_id = s3w_slice_cstr(a);
-                cr->secret = s3w_slice_cstr(s);
-                cr->session_token = s3w_slice_cstr(getenv("AWS_SESSION_TOKEN"));
-                return true;
-            }
         }
     }
     return false;
@@ -1786,10 +1781,6 @@ static void handle_sts(struct px *px)
         px_fail(px, 403, "AccessDenied", "STS requests must be signed.");
         return;
     }
-#ifndef S3W_HAVE_STS
-    px_fail(px, 501, "NotImplemented", "The local STS is not built into this s3warden.");
-    return;
-#else
     struct sts_response r;
     sts_response_init(&r);
     sts_handle(px->cfg, &px->auth.id, s3w_buf_slice(&px->body.collect), px->now,
@@ -1809,7 +1800,6 @@ static void handle_sts(struct px *px)
     sts_response_cleanup(&r);
     px_finish(px, PX_END_RESPOND, s3w_buf_slice(&out));
     s3w_buf_cleanup(&out);
-#endif
 }
 
 /* ---- DeleteObjects -------------------------------------------------------------------------- */

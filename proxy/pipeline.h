@@ -22,7 +22,7 @@ struct pl_shared {
     struct config *current; /* guarded by mu; one reference held */
     struct audit *audit;
     /* the proxy's own upstream credentials (creds_fetch.h); NULL = take
-     * static/env keys straight from the config */
+     * the static keys straight from the config (no other source) */
     struct creds_mgr *creds;
     /* counters for the admin listener's /metrics (metrics.h); NULL = none */
     struct metrics *metrics;
