@@ -103,6 +103,37 @@ enum px_decision {
 const char *px_decision_name(enum px_decision d);
 enum px_decision px_decision_from_policy(enum policy_decision d);
 
+/* The request headers the pipeline reads, found in one pass over the head
+ * when the exchange starts (the first of each name); they point into
+ * c->req, which does not change while px is attached. */
+struct px_headers {
+    const struct s3w_header *host;
+    const struct s3w_header *authorization;
+    const struct s3w_header *user_agent;
+    const struct s3w_header *referer;
+    const struct s3w_header *content_sha256;
+    const struct s3w_header *decoded_length; /* x-amz-decoded-content-length */
+    const struct s3w_header *trailer;        /* x-amz-trailer */
+    const struct s3w_header *content_md5;
+    size_t ncontent_md5;                     /* more than one is refused */
+    const struct s3w_header *expected_owner; /* x-amz-expected-bucket-owner */
+};
+
+/* How the body of a streamed request goes upstream (px_choose_body_mode):
+ * bm, or the S3 error to refuse it with (status != 0). */
+struct px_body_choice {
+    enum body_mode bm;
+    int status;
+    const char *code;
+};
+
+/* Pure: the body mode of a request that streams its body upstream, from
+ * who signed (anonymous), how (the payload mode of x-amz-content-sha256),
+ * and its framing. Refuses HTTP chunked framing without aws-chunked (411:
+ * no length to sign and hold back) and a body over PX_MAX_BODY (400). */
+struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mode pm,
+                                          bool chunked, uint64_t content_length);
+
 /* How px_finish() ends the exchange toward the client. */
 enum px_end {
     PX_END_RESPOND, /* send a complete local response */
@@ -118,6 +149,7 @@ struct px {
     int64_t now;           /* unix seconds when the head arrived */
     enum px_kind kind;
     bool in_cb;            /* inside a curl callback: do not remove the handle */
+    struct px_headers hdr;
 
     struct {
         struct s3w_slice host;

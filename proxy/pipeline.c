@@ -80,6 +80,12 @@ static size_t bq_pop(struct bodyq *q, char *dst, size_t n)
 static void px_done_audit(struct px *px);
 static void px_free(struct px *px);
 static void px_finish(struct px *px, enum px_end end, struct s3w_slice resp);
+static void px_fail_internal(struct px *px);
+
+static struct s3w_slice hdr_value(const struct s3w_header *h)
+{
+    return h ? h->value : S3W_SLICE_NULL;
+}
 
 static uint64_t now_ns(void)
 {
@@ -269,6 +275,12 @@ static void px_fail(struct px *px, int status, const char *code, const char *msg
     }
 }
 
+/* 500 InternalError: an allocation or a library call failed (fail closed). */
+static void px_fail_internal(struct px *px)
+{
+    px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+}
+
 /* ---- audit ------------------------------------------------------------------------------- */
 static const char *identity_type_name(const struct px *px)
 {
@@ -329,8 +341,7 @@ static void px_done_audit(struct px *px)
     r.upstream_request_id = s3w_slice_cstr(px->resp.up_reqid);
     if (c) {
         r.source_ip = s3w_slice_cstr(c->peer_ip);
-        const struct s3w_header *ua = http_request_header(&c->req, "user-agent");
-        r.user_agent = ua ? ua->value : S3W_SLICE_NULL;
+        r.user_agent = hdr_value(px->hdr.user_agent);
         r.bytes_in = c->bytes_in - c->mark_in - c->in_len;
         r.bytes_out = c->bytes_out - c->mark_out + px->out.local_out;
         const char *tv = proxy_conn_tls_version(c);
@@ -1207,7 +1218,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     if (rc != 0 || !px->up.url) {
         creds_snapshot_release(snap);
         s3w_buf_cleanup(&target);
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return -1;
     }
     memcpy(px->up.url, ep, slen);
@@ -1325,7 +1336,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
         creds_snapshot_release(snap);
         sigv4_signed_cleanup(&sd);
         s3w_buf_cleanup(&target);
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return -1;
     }
     if (px->body.passthrough) {
@@ -1354,7 +1365,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
             creds_snapshot_release(snap);
             sigv4_signed_cleanup(&sd);
             s3w_buf_cleanup(&target);
-            px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+            px_fail_internal(px);
             return -1;
         }
     }
@@ -1374,7 +1385,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
 
     CURL *e = rc == 0 ? curl_easy_init() : NULL;
     if (!e) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return -1;
     }
     px->up.xfer.easy = e;
@@ -1418,7 +1429,7 @@ static int start_upstream(struct px *px, struct s3w_slice payload_hash,
     }
     px->up.t_ns = now_ns();
     if (up_start(px->w, &px->up.xfer) != 0) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return -1;
     }
     if (c->req.is_head || !has_body || px->body.up_total == 0)
@@ -1442,6 +1453,22 @@ static void body_fail(struct px *px, int status, const char *code, const char *m
         return;
     }
     px_fail(px, status, code, px->out.err_msg);
+}
+
+/* The body's SHA-256 against the one the caller signed, if it signed one
+ * (x-amz-content-sha256 of 64 hex digits; anonymous and UNSIGNED-PAYLOAD
+ * requests have none). The one check of a signed payload hash, before any
+ * of the body completes upstream or is parsed. false after answering 400
+ * XAmzContentSHA256Mismatch (through curl if a transfer runs). */
+static bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32])
+{
+    if (px->auth.anonymous || !px->auth.sv.has_payload_sha256)
+        return true;
+    struct sigv4_error err;
+    if (sigv4_check_payload_sha256(&px->auth.sv, sha256, &err) == 0)
+        return true;
+    body_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
+    return false;
 }
 
 static int rechunk_out(void *arg, const void *p, size_t n)
@@ -1514,7 +1541,7 @@ static int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
         if (px->body.md5)
             EVP_DigestUpdate(px->body.md5, p, n);
         if (bq_push(&px->body.q, p, n) != 0) {
-            body_fail(px, 500, "InternalError", "InternalError");
+            body_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
             return 0;
         }
         break;
@@ -1559,22 +1586,22 @@ static bool px_checksums_init(struct px *px)
             return false;
         }
         if (sigv4_cksum_init(&px->body.ck, a) != 0) {
-            px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+            px_fail_internal(px);
             return false;
         }
         px->body.ck_want = r->headers[i].value;
         if (!px->body.ck_want.ptr)
             px->body.ck_want = S3W_SLICE_LIT("");
     }
-    const struct s3w_header *md5 = http_request_header(r, "content-md5");
+    const struct s3w_header *md5 = px->hdr.content_md5;
     if (md5) {
-        if (http_request_header_count(r, "content-md5") > 1) {
+        if (px->hdr.ncontent_md5 > 1) {
             px_fail(px, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
             return false;
         }
         px->body.md5 = EVP_MD_CTX_new();
         if (!px->body.md5 || EVP_DigestInit_ex(px->body.md5, EVP_md5(), NULL) != 1) {
-            px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+            px_fail_internal(px);
             return false;
         }
         px->body.md5_want = md5->value;
@@ -1624,11 +1651,8 @@ static void pl_on_body_end(struct proxy_conn *c)
         uint8_t got[32];
         unsigned int len = 0;
         EVP_DigestFinal_ex(px->body.sha, got, &len);
-        struct sigv4_error err;
-        if (sigv4_check_payload_sha256(&px->auth.sv, got, &err) != 0) {
-            body_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
+        if (!px_payload_hash_ok(px, got))
             return;
-        }
         px->body.verified = true;
     } else if (px->body.bm == BM_CHUNKED) {
         int rc = sigv4_chunked_finish(px->body.dec);
@@ -1668,7 +1692,7 @@ static void pl_on_abort(struct proxy_conn *c)
     /* the record is written once the upstream side is done, without c */
     px->out.gone = true;
     snprintf(px->out.gone_ip, sizeof(px->out.gone_ip), "%s", c->peer_ip);
-    const struct s3w_header *ua = http_request_header(&c->req, "user-agent");
+    const struct s3w_header *ua = px->hdr.user_agent;
     if (ua && (px->out.gone_ua = malloc(ua->value.len ? ua->value.len : 1)) != NULL) {
         memcpy(px->out.gone_ua, ua->value.ptr, ua->value.len);
         px->out.gone_ua_len = ua->value.len;
@@ -1923,7 +1947,7 @@ static void handle_bucket_policy(struct px *px, enum bp_op op)
      * HTTP status code 403 Forbidden (access denied)" (API Reference). The
      * upstream would compare it with its own bucket's owner (the proxy's
      * account); the owner that counts here is the configured one. */
-    const struct s3w_header *exp = http_request_header(&px->c->req, "x-amz-expected-bucket-owner");
+    const struct s3w_header *exp = px->hdr.expected_owner;
     if (exp && !s3w_slice_eq(exp->value, owner)) {
         px_fail(px, 403, "AccessDenied", "Access Denied");
         return;
@@ -1963,7 +1987,7 @@ static void finish_list_buckets(struct px *px)
     } else {
         proxy_log("WARN", "request_id=%s ListBuckets: the upstream's answer is not a bucket "
                   "list s3warden can filter; refused", px->reqid);
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
     }
     s3w_buf_cleanup(&b);
 }
@@ -2030,19 +2054,14 @@ static void finish_delete(struct px *px)
 
 static void handle_delete(struct px *px)
 {
-    if (px->auth.sv.has_payload_sha256) {
-        uint8_t h[32];
-        sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
-        struct sigv4_error err;
-        if (sigv4_check_payload_sha256(&px->auth.sv, h, &err) != 0) {
-            px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
-            return;
-        }
-    }
+    uint8_t h[32];
+    sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
+    if (!px_payload_hash_ok(px, h))
+        return;
     px->del.dl = calloc(1, sizeof(*px->del.dl));
     px->del.dl_scratch = malloc(px->body.collect.len + 1);
     if (!px->del.dl || !px->del.dl_scratch) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return;
     }
     int rc = s3map_parse_delete(s3w_buf_slice(&px->body.collect), px->del.dl_scratch,
@@ -2053,7 +2072,7 @@ static void handle_delete(struct px *px)
     }
     px->del.denied = calloc(px->del.dl->n ? px->del.dl->n : 1, sizeof(bool));
     if (!px->del.denied) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return;
     }
     char arn[S3MAP_ARN_MAX];
@@ -2107,7 +2126,7 @@ static void handle_delete(struct px *px)
         s3w_buf_append_cstr(&px->del.newbody, "</Object>");
     }
     if (s3w_buf_append_cstr(&px->del.newbody, "</Delete>") != 0) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return;
     }
     /* DeleteObjects requires Content-MD5 (or a checksum): ours, of our body */
@@ -2116,9 +2135,8 @@ static void handle_delete(struct px *px)
     EVP_Digest(px->del.newbody.ptr, px->del.newbody.len, md5, &ml, EVP_md5(), NULL);
     char md5b64[32];
     sigv4_b64_encode(md5, 16, md5b64);
-    uint8_t h[32];
     char hhex[65];
-    sigv4_sha256(px->del.newbody.ptr, px->del.newbody.len, h);
+    sigv4_sha256(px->del.newbody.ptr, px->del.newbody.len, h); /* h: ours now */
     s3w_hex_encode(h, 32, hhex);
     px->body.q.len = 0;
     bq_push(&px->body.q, px->del.newbody.ptr, px->del.newbody.len);
@@ -2158,16 +2176,11 @@ static void handle_body_keys(struct px *px)
     struct s3w_slice body = s3w_buf_slice(&px->body.collect);
     uint8_t h[32];
     sigv4_sha256(body.ptr, body.len, h);
-    if (!px->auth.anonymous && px->auth.sv.has_payload_sha256) {
-        struct sigv4_error err;
-        if (sigv4_check_payload_sha256(&px->auth.sv, h, &err) != 0) {
-            px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
-            return;
-        }
-    }
+    if (!px_payload_hash_ok(px, h))
+        return;
     px->body.bk_scratch = malloc(body.len + 1);
     if (!px->body.bk_scratch) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return;
     }
     int rc = s3map_body_context(&px->authz.map, body, px->body.bk_scratch, body.len + 1, px->now * 1000,
@@ -2185,7 +2198,7 @@ static void handle_body_keys(struct px *px)
     px->body.q.len = 0;
     px->body.q.off = 0;
     if (bq_push(&px->body.q, body.ptr, body.len) != 0) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+        px_fail_internal(px);
         return;
     }
     px->body.up_total = body.len;
@@ -2208,39 +2221,76 @@ static void px_after_collect(struct px *px)
         handle_delete(px);
 }
 
-/* ---- the request head ------------------------------------------------------------------------ */
-static void pl_on_head(struct proxy_conn *c)
+/* ---- the request head: the stages ------------------------------------------------------------ */
+/* The request headers the pipeline reads, found in one pass over the head
+ * (the first of each name, as http_request_header; Content-MD5 counted). */
+static void px_read_headers(struct px *px)
 {
-    struct proxy_worker *w = c->w;
-    struct px *px = calloc(1, sizeof(*px));
-    if (!px) {
-        proxy_conn_close(c);
-        return;
+    static const struct {
+        const char *name;
+        size_t off;
+    } want[] = {
+        { "host", offsetof(struct px_headers, host) },
+        { "authorization", offsetof(struct px_headers, authorization) },
+        { "user-agent", offsetof(struct px_headers, user_agent) },
+        { "referer", offsetof(struct px_headers, referer) },
+        { "x-amz-content-sha256", offsetof(struct px_headers, content_sha256) },
+        { "x-amz-decoded-content-length", offsetof(struct px_headers, decoded_length) },
+        { "x-amz-trailer", offsetof(struct px_headers, trailer) },
+        { "content-md5", offsetof(struct px_headers, content_md5) },
+        { "x-amz-expected-bucket-owner", offsetof(struct px_headers, expected_owner) },
+    };
+    const struct http_request *r = &px->c->req;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        struct s3w_slice n = r->headers[i].name;
+        for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+            if (!s3w_slice_eq_nocase(n, s3w_slice_cstr(want[k].name)))
+                continue;
+            const struct s3w_header **slot =
+                (const struct s3w_header **)((char *)&px->hdr + want[k].off);
+            if (!*slot)
+                *slot = &r->headers[i];
+            if (slot == &px->hdr.content_md5)
+                px->hdr.ncontent_md5++;
+            break;
+        }
     }
+}
+
+static struct px *px_new(struct proxy_conn *c)
+{
+    struct px *px = calloc(1, sizeof(*px));
+    if (!px)
+        return NULL;
     px->c = c;
-    px->w = w;
+    px->w = c->w;
     px->out.t0_ns = now_ns();
     px->now = (int64_t)time(NULL);
-    proxy_worker_request_id(w, px->reqid);
-    px->cfg = config_ref(plw(w)->cfg);
+    proxy_worker_request_id(c->w, px->reqid);
+    px->cfg = config_ref(plw(c->w)->cfg);
     s3w_buf_init(&px->body.collect, 0);
     s3w_buf_init(&px->resp.head, PX_RESP_HEAD_MAX);
     s3w_buf_init(&px->resp.body, 4096);
     s3w_buf_init(&px->del.newbody, 0);
     c->ex = px;
-    struct http_request *r = &c->req;
+    px_read_headers(px);
+    return px;
+}
 
+/* Stage 0: what is refused before anything is read of the request. */
+static bool stage_admit(struct px *px)
+{
+    const struct http_request *r = &px->c->req;
     /* No request is served without its audit record (audit.h): while
      * records cannot be written, refuse as S3 does when it needs the
      * client to back off. */
-    if (!audit_accepting(shared(w)->audit)) {
+    if (!audit_accepting(shared(px->w)->audit)) {
         px->out.audit_refusal = true;
-        if (w->metrics)
-            metrics_bump(&w->metrics->refused[METRICS_REFUSE_AUDIT], 1);
+        if (px->w->metrics)
+            metrics_bump(&px->w->metrics->refused[METRICS_REFUSE_AUDIT], 1);
         px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
-        return;
+        return false;
     }
-
     /* methods S3 has (405 MethodNotAllowed otherwise) */
     static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
     bool known = false;
@@ -2248,7 +2298,7 @@ static void pl_on_head(struct proxy_conn *c)
         known |= s3w_slice_eq_cstr(r->method, methods[i]);
     if (!known) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
-        return;
+        return false;
     }
     /* A raw '#' starts a fragment for curl, which sends the URL cut there:
      * the upstream would run another operation than the whole query mapped
@@ -2256,78 +2306,105 @@ static void pl_on_head(struct proxy_conn *c)
      * No S3 client sends one; a key byte '#' comes as %23 (RFC 3986 3.5). */
     if (memchr(r->target.ptr, '#', r->target.len)) {
         px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
-        return;
+        return false;
     }
-    if (r->chunked && !http_request_header(r, "x-amz-decoded-content-length")) {
+    if (r->chunked && !px->hdr.decoded_length) {
         /* S3 wants a length; an aws-chunked body may come with
          * Transfer-Encoding: chunked (the SDKs' unsigned-trailer uploads)
          * because x-amz-decoded-content-length gives the length */
         px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
-        return;
+        return false;
     }
-    const struct s3w_header *host = http_request_header(r, "host");
-    if (!host) {
+    if (!px->hdr.host) {
         px_fail(px, 400, "InvalidRequest", "Missing Host header.");
-        return;
+        return false;
     }
-    px->route.host = host->value;
+    return true;
+}
+
+/* Stage 1: bucket and key from the Host header and the path. */
+static bool stage_route(struct px *px)
+{
+    const struct http_request *r = &px->c->req;
+    px->route.host = px->hdr.host->value;
     struct s3w_slice key_raw;
     if (pl_route(px->route.host, r->path, px->cfg->virtual_host_domains,
                  px->cfg->nvirtual_host_domains, &px->route.bucket, &key_raw) != 0) {
         px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
-        return;
+        return false;
     }
     long kl = pl_pct_decode(key_raw, px->route.key, sizeof(px->route.key) - 1);
     if (kl < 0) {
-        px_fail(px, kl == -1 && key_raw.len > S3MAP_MAX_KEY_BYTES ? 400 : 400,
-                key_raw.len > 3 * S3MAP_MAX_KEY_BYTES ? "KeyTooLongError" : "InvalidURI",
+        px_fail(px, 400, key_raw.len > 3 * S3MAP_MAX_KEY_BYTES ? "KeyTooLongError" : "InvalidURI",
                 "Couldn't parse the specified URI.");
-        return;
+        return false;
     }
     px->route.key_len = (size_t)kl;
     if (px->route.bucket.len)
         px->route.bcfg = config_find_bucket(px->cfg, px->route.bucket);
+    return true;
+}
 
-    px->auth.sreq = (struct sigv4_request){ r->method, r->target, r->headers, r->nheaders };
-
-    /* STS: a POST to / signed for service "sts" (the Query API) */
-    const struct s3w_header *authz = http_request_header(r, "authorization");
-    if (authz && s3w_slice_eq_cstr(r->method, "POST") && r->path.len == 1 && !px->route.bucket.len) {
-        struct sigv4_auth *a = &px->auth.sv.auth;
-        struct sigv4_error e;
-        if (sigv4_parse_authorization(authz->value, a, &e) == 0 &&
-            s3w_slice_eq_cstr(a->service, "sts")) {
-            memset(a, 0, sizeof(*a));
-            px->kind = PX_STS;
-            if (!px->cfg->sts.enabled) {
-                px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
-                return;
-            }
-            if (r->content_length > STS_MAX_FORM_BYTES) {
-                px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
-                return;
-            }
-            s3w_buf_init(&px->body.collect, STS_MAX_FORM_BYTES);
-            px->body.bm = BM_COLLECT;
-            if (r->content_length == 0 && !r->chunked) {
-                px_after_collect(px);
-                return;
-            }
-            proxy_conn_body_start(c);
-            return;
-        }
-        memset(a, 0, sizeof(*a));
-    }
-
-    /* 2. signature and identity */
-    if (!verify_request(px, S3W_SLICE_LIT("s3"), NULL))
+/* Reads the whole request body (capped by the operation) before the
+ * exchange goes on in px_after_collect: the STS form, DeleteObjects' key
+ * list, the XML of an operation with condition keys in its body. */
+static void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
+{
+    px->kind = kind;
+    s3w_buf_cleanup(&px->body.collect);
+    s3w_buf_init(&px->body.collect, cap);
+    px->body.bm = BM_COLLECT;
+    const struct http_request *r = &px->c->req;
+    if (r->content_length == 0 && !r->chunked) {
+        px_after_collect(px);
         return;
+    }
+    proxy_conn_body_start(px->c);
+}
+
+/* An STS Query API call: a POST to / signed for service "sts". Answers or
+ * starts collecting its form and returns true; false for an S3 request. */
+static bool stage_sts(struct px *px)
+{
+    const struct http_request *r = &px->c->req;
+    if (!px->hdr.authorization || !s3w_slice_eq_cstr(r->method, "POST") || r->path.len != 1 ||
+        px->route.bucket.len)
+        return false;
+    struct sigv4_auth a;
+    struct sigv4_error e;
+    bool sts = sigv4_parse_authorization(px->hdr.authorization->value, &a, &e) == 0 &&
+               s3w_slice_eq_cstr(a.service, "sts");
+    s3w_wipe(&a, sizeof(a));
+    if (!sts)
+        return false;
+    px->kind = PX_STS;
+    if (!px->cfg->sts.enabled)
+        px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
+    else if (r->content_length > STS_MAX_FORM_BYTES)
+        px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
+    else
+        px_collect_body(px, PX_STS, STS_MAX_FORM_BYTES);
+    return true;
+}
+
+/* Stage 2: the signature, and who signed (anonymous when nothing is). */
+static bool stage_authenticate(struct px *px)
+{
+    if (!verify_request(px, S3W_SLICE_LIT("s3"), NULL))
+        return false;
     if (px->auth.anonymous) {
         config_identity_anonymous(&px->auth.id);
         px->auth.id_set = true;
     }
+    return true;
+}
 
-    /* 1. operation, 3. context */
+/* Stage 3: the S3 operation, its authorizations, and the request context
+ * the policies are evaluated on. */
+static bool stage_context(struct px *px)
+{
+    struct proxy_conn *c = px->c;
+    const struct http_request *r = &c->req;
     px->authz.mreq = (struct s3map_request){
         .method = r->method,
         .bucket = px->route.bucket,
@@ -2339,7 +2416,7 @@ static void pl_on_head(struct proxy_conn *c)
     int rc = s3map_map(&px->authz.mreq, &px->authz.map);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
-        return;
+        return false;
     }
     build_principal(px);
     const char *tv = proxy_conn_tls_version(c);
@@ -2348,44 +2425,215 @@ static void pl_on_head(struct proxy_conn *c)
         snprintf(px->authz.tlsver, sizeof(px->authz.tlsver), "%s", tv + 4);
         tls = s3w_slice_cstr(px->authz.tlsver);
     }
-    const struct s3w_header *ua = http_request_header(r, "user-agent");
-    const struct s3w_header *ref = http_request_header(r, "referer");
-    const struct s3w_header *csha = http_request_header(r, "x-amz-content-sha256");
+    bool anon = px->auth.anonymous;
+    const struct sigv4_result *sv = &px->auth.sv;
+    bool v4a = sv->algorithm == SIGV4_ALG_ECDSA_P256_SHA256;
     struct s3map_conn_facts facts = {
         .source_ip = s3w_slice_cstr(c->peer_ip),
         .tls_version = tls,
         .now_ms = px->now * 1000,
-        .user_agent = ua ? ua->value : S3W_SLICE_NULL,
-        .referer = ref ? ref->value : S3W_SLICE_NULL,
+        .user_agent = hdr_value(px->hdr.user_agent),
+        .referer = hdr_value(px->hdr.referer),
         /* aws:RequestedRegion: the scope's region; for SigV4a (no region in
          * the scope) ours, which the signed region set was checked to hold */
-        .region = px->auth.anonymous ? S3W_SLICE_NULL
-                  : px->auth.sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256
-                      ? s3w_slice_cstr(px->cfg->upstream.region) : px->auth.sv.region,
-        .auth_type = px->auth.anonymous ? S3MAP_AUTH_NONE
-                     : px->auth.sv.presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
-        .sig_version = px->auth.anonymous ? S3MAP_SIG_NONE
-                       : px->auth.sv.algorithm == SIGV4_ALG_ECDSA_P256_SHA256 ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
-        .signature_age_ms = px->auth.anonymous ? -1 : px->auth.sv.age_s * 1000,
-        .content_sha256 = csha ? csha->value : S3W_SLICE_NULL,
-        .resource_account = px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account) : px->authz.principal.account,
+        .region = anon ? S3W_SLICE_NULL : v4a ? s3w_slice_cstr(px->cfg->upstream.region) : sv->region,
+        .auth_type = anon ? S3MAP_AUTH_NONE : sv->presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
+        .sig_version = anon ? S3MAP_SIG_NONE : v4a ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
+        .signature_age_ms = anon ? -1 : sv->age_s * 1000,
+        .content_sha256 = hdr_value(px->hdr.content_sha256),
+        .resource_account = px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account)
+                                           : px->authz.principal.account,
     };
     policy_context_init(&px->authz.ctx);
     rc = s3map_fill_context(&px->authz.map, &px->authz.mreq, &facts, &px->authz.ctx);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
-        return;
+        return false;
     }
     if (config_identity_fill_context(&px->auth.id, &px->authz.ctx) != 0) {
-        px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
-        return;
+        px_fail_internal(px);
+        return false;
     }
     for (size_t i = 0; i < px->cfg->nguardrails && px->authz.nguardrails < PX_MAX_POLICIES; i++)
         px->authz.guardrails[px->authz.nguardrails++] = px->cfg->guardrails[i].compiled;
     for (size_t i = 0; i < px->auth.id.npolicies && px->authz.nidentity < PX_MAX_POLICIES; i++)
         px->authz.identity_pols[px->authz.nidentity++] = px->auth.id.policies[i];
     px->authz.boundary = px->auth.id.boundary;
+    return true;
+}
 
+/* An operation answered from a collected body takes a body whose hash is
+ * signed (or UNSIGNED-PAYLOAD): an aws-chunked one is not collected. */
+static bool collectable_payload(const struct px *px)
+{
+    return px->auth.anonymous || px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
+           px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED;
+}
+
+/* aws-chunked (BM_CHUNKED): the decoder that verifies the body chunk by
+ * chunk before any of it goes on, and - unless upstream.decode_aws_chunked
+ * - the re-framing under the proxy's own chunk signatures, in the same
+ * streaming mode (px_upstream_encoder). Sets the signed payload value. */
+static bool px_chunked_init(struct px *px, struct s3w_slice *payload)
+{
+    const struct sigv4_result *sv = &px->auth.sv;
+    enum sigv4_stream_mode sm = sigv4_stream_mode_from_value(hdr_value(px->hdr.content_sha256));
+    if (sm == SIGV4_STREAM_NONE) {
+        px_fail(px, 501, "NotImplemented", "This streaming payload mode is not supported by s3warden.");
+        return false;
+    }
+    bool ecdsa = sigv4_stream_mode_ecdsa(sm);
+    /* the P-256 key that just verified the request: the chunk chain is
+     * verified with it, seeded by the request's signature as sent
+     * (sigv4a.h, sigv4a_chain_ops) */
+    if (ecdsa && sigv4a_key_cache_last_verified(plw(px->w)->v4a, sv->auth.access_key_id,
+                                                &px->body.v4a_key) != 0) {
+        px_fail_internal(px);
+        return false;
+    }
+    struct sigv4_chunked_framing fr;
+    int frc = sigv4_chunked_framing_parse(hdr_value(px->hdr.decoded_length),
+                                          hdr_value(px->hdr.trailer), &fr);
+    if (frc == SIGV4_FRAMING_E_NO_LENGTH) {
+        px_fail(px, 411, "MissingContentLength",
+                "You must provide the x-amz-decoded-content-length header with aws-chunked uploads.");
+        return false;
+    }
+    if (frc != 0) {
+        px_fail(px, 400, "InvalidArgument", "Invalid x-amz-decoded-content-length.");
+        return false;
+    }
+    if (fr.decoded_length > PX_MAX_BODY) {
+        px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
+        return false;
+    }
+    struct sigv4_chunked_params cp = {
+        .mode = sm,
+        .amz_date = s3w_slice_cstr(sv->amz_date),
+        .scope = s3w_slice(sv->scope, sv->scope_len),
+        .seed_signature = ecdsa ? sv->auth.signature : s3w_slice(sv->seed_signature_hex, 64),
+        .ops = ecdsa ? &sigv4a_chain_ops : &sigv4_chain_hmac_ops,
+        .ops_ctx = ecdsa ? (void *)px->body.v4a_key : (void *)&px->body.chain,
+        .decoded_length = fr.decoded_length,
+        .declared_trailers = fr.trailer_names,
+        .max_chunk = PX_CHUNK_MAX,
+        .sink = chunk_sink,
+        .sink_arg = px,
+    };
+    if (sigv4_stream_mode_signed(sm) && !ecdsa) {
+        if (sigv4_chain_hmac_init(&px->body.chain, sv->signing_key) != 0) {
+            px_fail_internal(px);
+            return false;
+        }
+        px->body.chain_init = true;
+    }
+    if (sigv4_chunked_decoder_new(&px->body.dec, &cp) != 0) {
+        px_fail(px, 400, "InvalidRequest", "Invalid aws-chunked request headers.");
+        return false;
+    }
+    px->body.up_total = fr.decoded_length;
+    *payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+    if (!px->cfg->upstream.decode_aws_chunked && fr.sized) {
+        /* pass-through: same streaming mode upstream, re-framed and
+         * re-signed; the encoded length needs the trailers' sizes, which
+         * the declared names fix (base64 of the digest). The upstream
+         * request is SigV4 (HMAC) signed by the proxy: an ECDSA stream goes
+         * up in the HMAC mode of the same shape. */
+        enum sigv4_stream_mode um = sm == SIGV4_STREAM_ECDSA_PAYLOAD ? SIGV4_STREAM_HMAC_PAYLOAD
+                                    : sm == SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER
+                                        ? SIGV4_STREAM_HMAC_PAYLOAD_TRAILER : sm;
+        px->body.passthrough = true;
+        px->body.smode = um;
+        px->body.up_total = sigv4_chunked_encoded_length(um, fr.decoded_length, PX_RECHUNK, 64,
+                                                         fr.trailers, fr.ntrailers);
+        *payload = s3w_slice_cstr(sigv4_stream_mode_value(um));
+    }
+    return true;
+}
+
+/* The body-mode choice (pure; exchange.h). */
+struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mode pm,
+                                          bool chunked, uint64_t content_length)
+{
+    struct px_body_choice ch = { .bm = BM_NONE };
+    bool plain = anonymous || pm == SIGV4_PAYLOAD_UNSIGNED;
+    if (chunked && (plain || pm == SIGV4_PAYLOAD_SIGNED)) {
+        /* HTTP chunked framing carries a length only for aws-chunked bodies
+         * (x-amz-decoded-content-length, checked by the decoder); any other
+         * body would go upstream with Content-Length 0 at once - an empty
+         * object written before its hash was checked. S3 wants a length. */
+        ch.status = 411;
+        ch.code = "MissingContentLength";
+    } else if (content_length > PX_MAX_BODY) {
+        ch.status = 400;
+        ch.code = "EntityTooLarge";
+    } else if (content_length == 0 && !chunked) {
+        ch.bm = BM_NONE;
+    } else if (plain) {
+        ch.bm = BM_PLAIN;
+    } else if (pm == SIGV4_PAYLOAD_SIGNED) {
+        ch.bm = BM_SIGNED;
+    } else {
+        ch.bm = BM_CHUNKED; /* aws-chunked: verified chunk by chunk */
+    }
+    return ch;
+}
+
+/* Stage 4: how the body goes upstream, and the payload hash the proxy
+ * signs it with (into payload, which may borrow hexhash). */
+static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexhash[65])
+{
+    const struct http_request *r = &px->c->req;
+    struct px_body_choice ch = px_choose_body_mode(px->auth.anonymous, px->auth.sv.payload_mode,
+                                                   r->chunked, r->content_length);
+    if (ch.status) {
+        px_fail(px, ch.status, ch.code, s3err_default_message(ch.code));
+        return false;
+    }
+    px->body.bm = ch.bm;
+    px->body.up_total = r->content_length;
+    *payload = S3W_SLICE_LIT(EMPTY_SHA256);
+    switch (ch.bm) {
+    case BM_NONE:
+        px->body.verified = true;
+        uint8_t h[32];
+        sigv4_sha256("", 0, h);
+        if (!px_payload_hash_ok(px, h))
+            return false;
+        break;
+    case BM_PLAIN:
+        px->body.verified = true;
+        *payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+        break;
+    case BM_SIGNED:
+        px->body.sha = EVP_MD_CTX_new();
+        if (!px->body.sha || EVP_DigestInit_ex(px->body.sha, EVP_sha256(), NULL) != 1) {
+            px_fail_internal(px);
+            return false;
+        }
+        s3w_hex_encode(px->auth.sv.payload_sha256, 32, hexhash);
+        *payload = s3w_slice(hexhash, 64);
+        break;
+    case BM_CHUNKED:
+        if (!px_chunked_init(px, payload))
+            return false;
+        break;
+    case BM_COLLECT:
+        break;
+    }
+    if ((px->body.bm == BM_PLAIN || px->body.bm == BM_SIGNED) && !px_checksums_init(px))
+        return false;
+    /* the caller's signing key is no longer needed once the decoder has its
+     * own copy in the chain state */
+    s3w_wipe(px->auth.sv.signing_key, sizeof(px->auth.sv.signing_key));
+    return true;
+}
+
+/* Stage 5: authorize and send the request on its way - answered here,
+ * collected first, or streamed upstream. */
+static void stage_dispatch(struct px *px)
+{
+    const struct http_request *r = &px->c->req;
     /* Condition keys in the body (S3MAP_F_BODY_KEYS): without them a Deny
      * on s3:RequestObjectTagKeys never fires and a ForAllValues allow
      * holds vacuously (fail open). Collect the body like DeleteObjects',
@@ -2396,28 +2644,18 @@ static void pl_on_head(struct proxy_conn *c)
      * unless the policy allows it. */
     if (px->authz.map.flags & S3MAP_F_BODY_KEYS) {
         px->kind = PX_BODY_KEYS;
-        if (r->content_length > S3MAP_BODY_KEYS_MAX) {
+        if (r->content_length > S3MAP_BODY_KEYS_MAX)
             px_fail(px, s3map_error_status(S3MAP_E_TOO_BIG), s3map_error_code(S3MAP_E_TOO_BIG),
                     s3map_strerror(S3MAP_E_TOO_BIG));
-            return;
-        }
-        if (!px->auth.anonymous && px->auth.sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
-            px->auth.sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
+        else if (!collectable_payload(px))
             px_fail(px, 501, "NotImplemented",
                     "aws-chunked bodies are not supported for this operation.");
-            return;
-        }
-        s3w_buf_init(&px->body.collect, S3MAP_BODY_KEYS_MAX);
-        px->body.bm = BM_COLLECT;
-        if (r->content_length == 0 && !r->chunked) {
-            px_after_collect(px);
-            return;
-        }
-        proxy_conn_body_start(c);
+        else
+            px_collect_body(px, PX_BODY_KEYS, S3MAP_BODY_KEYS_MAX);
         return;
     }
 
-    /* 3. every authorization must be allowed (fail closed) */
+    /* every authorization must be allowed (fail closed) */
     enum bp_op bp = bucket_policy_op(px);
     px->authz.skip_bucket_policy = bp != BP_NONE && bucket_policy_root_exempt(px);
     if (!px_authorize_all(px))
@@ -2426,199 +2664,55 @@ static void pl_on_head(struct proxy_conn *c)
         handle_bucket_policy(px, bp);
         return;
     }
-
     if (px->authz.map.flags & S3MAP_F_DELETE_BODY) {
         px->kind = PX_DELETE;
-        if (r->content_length > S3MAP_DELETE_MAX_BODY) {
+        if (r->content_length > S3MAP_DELETE_MAX_BODY)
             px_fail(px, 400, "MalformedXML", s3map_strerror(S3MAP_E_MALFORMED_XML));
-            return;
-        }
-        if (!px->auth.anonymous && px->auth.sv.payload_mode != SIGV4_PAYLOAD_SIGNED &&
-            px->auth.sv.payload_mode != SIGV4_PAYLOAD_UNSIGNED) {
+        else if (!collectable_payload(px))
             px_fail(px, 501, "NotImplemented", "aws-chunked DeleteObjects bodies are not supported.");
-            return;
-        }
-        s3w_buf_init(&px->body.collect, S3MAP_DELETE_MAX_BODY);
-        px->body.bm = BM_COLLECT;
-        if (r->content_length == 0 && !r->chunked) {
-            px_after_collect(px);
-            return;
-        }
-        proxy_conn_body_start(c);
+        else
+            px_collect_body(px, PX_DELETE, S3MAP_DELETE_MAX_BODY);
         return;
     }
 
-    /* 5. the body and the upstream request */
-    struct s3w_slice payload = S3W_SLICE_LIT(EMPTY_SHA256);
+    struct s3w_slice payload;
     char hexhash[65];
+    if (!stage_body_mode(px, &payload, hexhash))
+        return;
+    const char *op = px->authz.map.op ? px->authz.map.op->name : "";
+    if (strcmp(op, "ListBuckets") == 0 || strcmp(op, "GetBucketLocation") == 0) {
+        /* answered from the upstream's whole answer (finish_list_buckets,
+         * finish_bucket_location) */
+        bool lb = op[0] == 'L';
+        px->resp.list_buckets = lb;
+        px->resp.bucket_location = !lb;
+        px->resp.collect = true;
+        s3w_buf_cleanup(&px->resp.body);
+        s3w_buf_init(&px->resp.body, lb ? LISTBUCKETS_MAX_BODY : PX_LOCATION_MAX_BODY);
+    }
     bool has_body = s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST");
-    if (r->chunked && (px->auth.anonymous || px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
-                       px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED)) {
-        /* HTTP chunked framing carries a length only for aws-chunked bodies
-         * (x-amz-decoded-content-length, checked by the decoder); any other
-         * body would go upstream with Content-Length 0 at once - an empty
-         * object written before its hash was checked. S3 wants a length. */
-        px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
-        return;
-    }
-    if (r->content_length > PX_MAX_BODY) {
-        px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
-        return;
-    }
-    px->body.up_total = r->content_length;
-    if (r->content_length == 0 && !r->chunked) {
-        px->body.bm = BM_NONE;
-        px->body.verified = true;
-        if (!px->auth.anonymous && px->auth.sv.has_payload_sha256) {
-            uint8_t h[32];
-            sigv4_sha256("", 0, h);
-            struct sigv4_error err;
-            if (sigv4_check_payload_sha256(&px->auth.sv, h, &err) != 0) {
-                px_fail(px, 400, "XAmzContentSHA256Mismatch", err.message);
-                return;
-            }
-        }
-    } else if (px->auth.anonymous || px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED) {
-        px->body.bm = BM_PLAIN;
-        px->body.verified = true;
-        payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
-    } else if (px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED) {
-        px->body.bm = BM_SIGNED;
-        px->body.sha = EVP_MD_CTX_new();
-        if (!px->body.sha || EVP_DigestInit_ex(px->body.sha, EVP_sha256(), NULL) != 1) {
-            px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
-            return;
-        }
-        s3w_hex_encode(px->auth.sv.payload_sha256, 32, hexhash);
-        payload = s3w_slice(hexhash, 64);
-    } else {
-        /* aws-chunked: verify chunk by chunk, forward the decoded body */
-        enum sigv4_stream_mode sm = sigv4_stream_mode_from_value(csha ? csha->value : S3W_SLICE_NULL);
-        if (sm == SIGV4_STREAM_NONE) {
-            px_fail(px, 501, "NotImplemented", "This streaming payload mode is not supported by s3warden.");
-            return;
-        }
-        bool ecdsa = sigv4_stream_mode_ecdsa(sm);
-        if (ecdsa) {
-            /* the P-256 key that just verified the request: the chunk chain
-             * is verified with it, seeded by the request's signature as
-             * sent (sigv4a.h, sigv4a_chain_ops) */
-            if (sigv4a_key_cache_last_verified(plw(px->w)->v4a, px->auth.sv.auth.access_key_id,
-                                               &px->body.v4a_key) != 0) {
-                px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
-                return;
-            }
-        }
-        const struct s3w_header *dcl = http_request_header(r, "x-amz-decoded-content-length");
-        if (!dcl) {
-            px_fail(px, 411, "MissingContentLength",
-                    "You must provide the x-amz-decoded-content-length header with aws-chunked uploads.");
-            return;
-        }
-        uint64_t decoded = 0;
-        for (size_t i = 0; i < dcl->value.len; i++) {
-            char d = dcl->value.ptr[i];
-            if (d < '0' || d > '9' || decoded > (UINT64_MAX - 9) / 10) {
-                px_fail(px, 400, "InvalidArgument", "Invalid x-amz-decoded-content-length.");
-                return;
-            }
-            decoded = decoded * 10 + (uint64_t)(d - '0');
-        }
-        if (decoded > PX_MAX_BODY) {
-            px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
-            return;
-        }
-        const struct s3w_header *tr = http_request_header(r, "x-amz-trailer");
-        struct sigv4_chunked_params cp = {
-            .mode = sm,
-            .amz_date = s3w_slice_cstr(px->auth.sv.amz_date),
-            .scope = s3w_slice(px->auth.sv.scope, px->auth.sv.scope_len),
-            .seed_signature = ecdsa ? px->auth.sv.auth.signature
-                                    : s3w_slice(px->auth.sv.seed_signature_hex, 64),
-            .ops = ecdsa ? &sigv4a_chain_ops : &sigv4_chain_hmac_ops,
-            .ops_ctx = ecdsa ? (void *)px->body.v4a_key : (void *)&px->body.chain,
-            .decoded_length = decoded,
-            .declared_trailers = tr ? tr->value : S3W_SLICE_NULL,
-            .max_chunk = PX_CHUNK_MAX,
-            .sink = chunk_sink,
-            .sink_arg = px,
-        };
-        if (sigv4_stream_mode_signed(sm) && !ecdsa) {
-            if (sigv4_chain_hmac_init(&px->body.chain, px->auth.sv.signing_key) != 0) {
-                px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
-                return;
-            }
-            px->body.chain_init = true;
-        }
-        if (sigv4_chunked_decoder_new(&px->body.dec, &cp) != 0) {
-            px_fail(px, 400, "InvalidRequest", "Invalid aws-chunked request headers.");
-            return;
-        }
-        px->body.bm = BM_CHUNKED;
-        px->body.up_total = decoded;
-        payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
-        if (!px->cfg->upstream.decode_aws_chunked) {
-            /* pass-through: same streaming mode upstream, re-framed and
-             * re-signed; the encoded length needs the trailers' sizes,
-             * which the declared names fix (base64 of the digest) */
-            struct sigv4_trailer tl[SIGV4_CHUNK_MAX_TRAILERS];
-            size_t ntl = 0;
-            static const char pad[64] = { 0 };
-            struct s3w_slice names = tr ? tr->value : S3W_SLICE_NULL;
-            size_t i = 0;
-            bool ok = true;
-            while (i < names.len && ok) {
-                const char *comma = memchr(names.ptr + i, ',', names.len - i);
-                size_t e = comma ? (size_t)(comma - names.ptr) : names.len;
-                struct s3w_slice nm = s3w_slice(names.ptr + i, e - i);
-                while (nm.len && nm.ptr[0] == ' ')
-                    nm.ptr++, nm.len--;
-                while (nm.len && nm.ptr[nm.len - 1] == ' ')
-                    nm.len--;
-                enum sigv4_cksum_algo al = sigv4_cksum_algo_from_header(nm);
-                if (nm.len) {
-                    if (al == SIGV4_CKSUM_NONE || ntl == SIGV4_CHUNK_MAX_TRAILERS)
-                        ok = false;
-                    else
-                        tl[ntl++] = (struct sigv4_trailer){
-                            nm, s3w_slice(pad, 4 * ((sigv4_cksum_digest_len(al) + 2) / 3)) };
-                }
-                i = e + 1;
-            }
-            /* the upstream request is SigV4 (HMAC) signed by the proxy:
-             * an ECDSA stream goes up in the HMAC mode of the same shape */
-            enum sigv4_stream_mode um = sm == SIGV4_STREAM_ECDSA_PAYLOAD ? SIGV4_STREAM_HMAC_PAYLOAD
-                                        : sm == SIGV4_STREAM_ECDSA_PAYLOAD_TRAILER
-                                            ? SIGV4_STREAM_HMAC_PAYLOAD_TRAILER : sm;
-            if (ok) {
-                px->body.passthrough = true;
-                px->body.smode = um;
-                px->body.up_total = sigv4_chunked_encoded_length(um, decoded, PX_RECHUNK, 64, tl, ntl);
-                payload = s3w_slice_cstr(sigv4_stream_mode_value(um));
-            }
-        }
-    }
-    if ((px->body.bm == BM_PLAIN || px->body.bm == BM_SIGNED) && !px_checksums_init(px))
-        return;
-    /* the caller's signing key is no longer needed once the decoder has its
-     * own copy in the chain state */
-    s3w_wipe(px->auth.sv.signing_key, sizeof(px->auth.sv.signing_key));
-    if (px->authz.map.op && strcmp(px->authz.map.op->name, "ListBuckets") == 0) {
-        px->resp.list_buckets = true;
-        px->resp.collect = true;
-        s3w_buf_cleanup(&px->resp.body);
-        s3w_buf_init(&px->resp.body, LISTBUCKETS_MAX_BODY);
-    }
-    if (px->authz.map.op && strcmp(px->authz.map.op->name, "GetBucketLocation") == 0) {
-        px->resp.bucket_location = true;
-        px->resp.collect = true;
-        s3w_buf_cleanup(&px->resp.body);
-        s3w_buf_init(&px->resp.body, PX_LOCATION_MAX_BODY);
-    }
     if (start_upstream(px, payload, has_body, NULL) != 0)
         return;
     /* Expect: 100-continue is answered here, after signature and policy */
-    proxy_conn_body_start(c);
+    proxy_conn_body_start(px->c);
+}
+
+static void pl_on_head(struct proxy_conn *c)
+{
+    struct px *px = px_new(c);
+    if (!px) {
+        proxy_conn_close(c);
+        return;
+    }
+    if (!stage_admit(px) || !stage_route(px))
+        return;
+    px->auth.sreq = (struct sigv4_request){ c->req.method, c->req.target, c->req.headers,
+                                            c->req.nheaders };
+    if (stage_sts(px))
+        return;
+    if (!stage_authenticate(px) || !stage_context(px))
+        return;
+    stage_dispatch(px);
 }
 
 const struct proxy_handler pl_handler = {
