@@ -42,6 +42,7 @@
 #include "config.h"
 #include "identity.h"
 #include "policy.h"
+#include "pipeline.h"
 #include "proxy.h"
 #include "s3map.h"
 #include "sigv4.h"
@@ -289,5 +290,94 @@ struct px {
         char err_msg[1024];
     } out;
 };
+
+/* ---- per-worker state (pipeline.c) ------------------------------------------ */
+struct pl_worker {
+    struct config *cfg;          /* this worker's reference to the snapshot */
+    struct sigv4_keycache kc;    /* client signing keys */
+    struct sigv4_keycache up_kc; /* the proxy's own signing keys */
+    /* SigV4a P-256 keys of the callers (sigv4a.h: one cache per loop, no
+     * locks); the ECDSA aws-chunked decoder takes its key from here */
+    struct sigv4a_key_cache *v4a;
+    bool warned_no_creds;
+};
+
+static inline struct s3w_slice hdr_value(const struct s3w_header *h)
+{
+    return h ? h->value : S3W_SLICE_NULL;
+}
+
+static inline uint64_t now_ns(void)
+{
+    return uv_hrtime();
+}
+
+static inline struct pl_worker *plw(struct proxy_worker *w)
+{
+    return w->handler_state;
+}
+
+static inline struct pl_shared *shared(struct proxy_worker *w)
+{
+    return w->srv->handler_ud;
+}
+
+/* The bucket policy API, answered locally (local_ops.c). */
+enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE };
+
+/* GetBucketLocation: the upstream's answer is collected up to this. */
+#define PX_LOCATION_MAX_BODY (64u * 1024)
+
+/* ---- the stages' functions, by file (the map is at the top of pipeline.c) ---
+ * Each that answers the client itself follows the idiom above: false (or
+ * -1) after answering, px then finished. */
+
+/* pipeline.c */
+bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource);
+bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
+bool px_authorize_all(struct px *px);
+void px_after_collect(struct px *px);
+
+/* exchange.c */
+enum px_decision px_decision_from_policy(enum policy_decision d);
+void px_fail(struct px *px, int status, const char *code, const char *msg);
+void px_fail_internal(struct px *px);
+void px_finish(struct px *px, enum px_end end, struct s3w_slice resp);
+void pl_on_abort(struct proxy_conn *c);
+
+/* body.c */
+int px_bq_push(struct bodyq *q, const void *p, size_t n);
+size_t px_bq_pop(struct bodyq *q, char *dst, size_t n);
+bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32]);
+int pl_on_body(struct proxy_conn *c, const char *p, size_t n);
+bool px_checksums_init(struct px *px);
+void pl_on_body_end(struct proxy_conn *c);
+bool px_chunked_init(struct px *px, struct s3w_slice *payload);
+struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mode pm,
+                                          bool chunked, uint64_t content_length);
+
+/* relay.c */
+void px_fbt_stop(struct px *px);
+int px_start_upstream(struct px *px, struct s3w_slice payload_hash,
+                          bool has_body, const char *content_md5);
+void pl_on_drain(struct proxy_conn *c);
+
+/* upstream_build.c */
+bool px_header_signed(const struct px *px, struct s3w_slice name);
+
+/* local_ops.c */
+enum bp_op px_bucket_policy_op(const struct px *px);
+bool px_bucket_policy_root_exempt(const struct px *px);
+void px_bucket_policy(struct px *px, enum bp_op op);
+void px_finish_list_buckets(struct px *px);
+void px_finish_bucket_location(struct px *px);
+void px_finish_delete(struct px *px);
+void px_delete_objects(struct px *px);
+void px_body_keys(struct px *px);
+
+/* sts_endpoint.c */
+int px_sts_error_response(struct px *px, struct s3w_buf *out);
+void px_sts(struct px *px);
+
 
 #endif
