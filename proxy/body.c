@@ -407,3 +407,32 @@ struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mod
     }
     return ch;
 }
+
+/* Pass-through aws-chunked: the encoder that re-frames the verified body
+ * in PX_RECHUNK chunks under the proxy's own chunk signatures, seeded by
+ * the upstream request's signature. 0 or -1. */
+int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd)
+{
+    struct sigv4_chunked_enc_params encp = {
+        .mode = px->body.smode,
+        .amz_date = s3w_slice_cstr(sd->amz_date),
+        .scope = s3w_slice(sd->scope, sd->scope_len),
+        .seed_signature = s3w_slice(sd->seed_signature_hex, 64),
+        .ops = &sigv4_chain_hmac_ops,
+        .ops_ctx = &px->body.up_chain,
+    };
+    int erc = 0;
+    if (sigv4_stream_mode_signed(px->body.smode)) {
+        erc = sigv4_chain_hmac_init(&px->body.up_chain, sd->signing_key);
+        px->body.up_chain_init = erc == 0;
+    }
+    if (erc == 0)
+        erc = sigv4_chunked_encoder_init(&px->body.enc, &encp);
+    px->body.enc_init = erc == 0;
+    /* fixed-size chunks, so the Content-Length is known up front; a client
+     * chunk of exactly that size goes out with its verified SHA-256 reused
+     * (chunked.h, buffered framing) */
+    if (erc == 0)
+        erc = sigv4_chunked_encoder_buffer(&px->body.enc, PX_RECHUNK);
+    return erc == 0 ? 0 : -1;
+}

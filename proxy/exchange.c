@@ -236,8 +236,7 @@ static void px_free(struct px *px)
         curl_easy_cleanup(px->up.xfer.easy);
     }
     curl_slist_free_all(px->up.hl);
-    free(px->up.url);
-    s3w_buf_cleanup(&px->up.copy_src);
+    ub_request_cleanup(&px->up.req);
     free(px->resp.errbody);
     free(px->body.q.buf);
     if (px->body.sha)

@@ -48,6 +48,7 @@
 #include "sigv4.h"
 #include "sigv4a.h"
 #include "upstream.h"
+#include "upstream_build.h"
 
 /* ---- limits ---------------------------------------------------------------- */
 #define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
@@ -240,11 +241,8 @@ struct px {
         int ident_slot;      /* ident_limit slot held (ident_held) */
         bool ident_held;
         struct up_xfer xfer;
-        struct curl_slist *hl;
-        char *url;
-        /* x-amz-copy-source as sent upstream: rebuilt from the authorized,
-         * parsed source with the source bucket's upstream_name */
-        struct s3w_buf copy_src;
+        struct ub_request req; /* as built and signed (upstream_build.h) */
+        struct curl_slist *hl; /* req's lines for curl */
         /* upstream.first_byte_timeout_ms: armed when the request (with its
          * body) is sent, stopped by the first response header line; its own
          * allocation because a uv handle outlives px until its close callback */
@@ -353,17 +351,15 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n);
 bool px_checksums_init(struct px *px);
 void pl_on_body_end(struct proxy_conn *c);
 bool px_chunked_init(struct px *px, struct s3w_slice *payload);
+int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);
 struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mode pm,
                                           bool chunked, uint64_t content_length);
 
 /* relay.c */
 void px_fbt_stop(struct px *px);
-int px_start_upstream(struct px *px, struct s3w_slice payload_hash,
-                          bool has_body, const char *content_md5);
+int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
+                      const char *content_md5);
 void pl_on_drain(struct proxy_conn *c);
-
-/* upstream_build.c */
-bool px_header_signed(const struct px *px, struct s3w_slice name);
 
 /* local_ops.c */
 enum bp_op px_bucket_policy_op(const struct px *px);

@@ -372,6 +372,7 @@ static struct px *px_new(struct proxy_conn *c)
     s3w_buf_init(&px->resp.head, PX_RESP_HEAD_MAX);
     s3w_buf_init(&px->resp.body, 4096);
     s3w_buf_init(&px->del.newbody, 0);
+    ub_request_init(&px->up.req);
     c->ex = px;
     px_read_headers(px);
     return px;

@@ -381,8 +381,8 @@ static int hl_append_fmt(struct px *px, char *line, size_t cap, const char *name
     return n < 0 || (size_t)n >= cap ? -1 : hl_append(px, line);
 }
 
-static int add_header(struct px *px, struct s3w_header *sh, size_t *nsh,
-                      struct s3w_slice name, struct s3w_slice value, bool sign)
+/* The caller's headers as curl lines (curl's "name;" sends an empty one). */
+static int hl_append_header(struct px *px, struct s3w_slice name, struct s3w_slice value)
 {
     char line[16384];
     if (name.len + value.len + 3 > sizeof(line))
@@ -393,14 +393,7 @@ static int add_header(struct px *px, struct s3w_header *sh, size_t *nsh,
     else
         n = snprintf(line, sizeof(line), "%.*s: %.*s", (int)name.len, name.ptr,
                      (int)value.len, value.ptr);
-    if (n < 0 || hl_append(px, line) != 0)
-        return -1;
-    if (sign) {
-        if (*nsh >= HTTP_MAX_HEADERS + 4)
-            return -1;
-        sh[(*nsh)++] = (struct s3w_header){ name, value };
-    }
-    return 0;
+    return n < 0 ? -1 : hl_append(px, line);
 }
 
 /* upstream.max_connections_per_identity: an identity that already has that
@@ -429,267 +422,119 @@ static bool px_take_upstream_slot(struct px *px)
     return true;
 }
 
-int px_start_upstream(struct px *px, struct s3w_slice payload_hash,
-                          bool has_body, const char *content_md5)
+/* The proxy's credentials for this request: the manager's current ones (a
+ * reference in *snap, released by the caller once the signed lines are
+ * copied) or, without a manager, the config's static keys. false after
+ * answering 503. */
+static bool px_upstream_creds(struct px *px, struct sigv4_credentials *cr,
+                              const struct creds_snapshot **snap)
 {
-    struct proxy_conn *c = px->c;
-    if (!px->up.ident_held && !px_take_upstream_slot(px))
-        return -1;
-    const struct config *cfg = px->cfg;
-    struct sigv4_credentials cr;
     struct creds_mgr *mgr = shared(px->w)->creds;
-    const struct creds_snapshot *snap = mgr ? creds_mgr_acquire(mgr) : NULL;
-    bool have = false;
-    if (snap) {
-        cr = snap->sigv4;
-        have = true;
-    } else if (!mgr) {
-        have = upstream_creds(cfg, &cr);
+    *snap = mgr ? creds_mgr_acquire(mgr) : NULL;
+    if (*snap) {
+        *cr = (*snap)->sigv4;
+        return true;
     }
-    if (!have) {
-        struct pl_worker *pw = plw(px->w);
-        if (!pw->warned_no_creds) {
-            proxy_log("ERROR", "no valid upstream credentials: answering 503 until there are");
-            pw->warned_no_creds = true;
-        }
-        px_fail(px, 503, "ServiceUnavailable",
-                "s3warden has no valid credentials for the upstream at the moment.");
-        return -1;
+    if (!mgr && upstream_creds(px->cfg, cr))
+        return true;
+    struct pl_worker *pw = plw(px->w);
+    if (!pw->warned_no_creds) {
+        proxy_log("ERROR", "no valid upstream credentials: answering 503 until there are");
+        pw->warned_no_creds = true;
     }
-    /* target: path-style on the configured endpoint, with the bucket alias */
-    struct s3w_buf target;
-    s3w_buf_init(&target, 16384);
-    int rc = 0;
-    struct s3w_slice ub = px->route.bcfg && px->route.bcfg->upstream_name
-                              ? s3w_slice_cstr(px->route.bcfg->upstream_name) : px->route.bucket;
-    /* upstream.addressing "virtual": BUCKET.ENDPOINT-HOST/KEY (S3 User
-     * Guide, "Virtual hosting of buckets"); a name that is not a DNS label
-     * sequence goes path-style, as the SDKs do */
-    bool vhost = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL && ub_dns_bucket(ub);
-    if (vhost) {
-        rc |= s3w_buf_append_char(&target, '/');
-        if (px->route.key_len)
-            rc |= pl_key_path_encode(s3w_slice(px->route.key, px->route.key_len), &target);
-    } else if (px->route.bucket.len) {
-        rc |= s3w_buf_append_char(&target, '/');
-        rc |= sigv4_uri_encode(ub, false, &target);
-        if (px->route.key_len || (c->req.path.len > px->route.bucket.len + 1 &&
-                            c->req.path.ptr[c->req.path.len - 1] == '/' && px->route.key_len)) {
-            rc |= s3w_buf_append_char(&target, '/');
-            rc |= pl_key_path_encode(s3w_slice(px->route.key, px->route.key_len), &target);
-        }
-    } else {
-        rc |= s3w_buf_append_char(&target, '/');
-    }
-    /* ListBuckets: the upstream gets no query - its prefix would match
-     * upstream names and its pagination count buckets the caller does not
-     * see; the prefix is applied to the caller's names (listbuckets.h) */
-    if (c->req.has_query && !px->resp.list_buckets) {
-        struct s3w_buf q;
-        s3w_buf_init(&q, 16384);
-        rc |= ub_filtered_query(c->req.query, (px->authz.map.flags & S3MAP_F_COPY) != 0, &q);
-        if (q.len) {
-            rc |= s3w_buf_append_char(&target, '?');
-            rc |= s3w_buf_append(&target, q.ptr, q.len);
-        }
-        s3w_buf_cleanup(&q);
-    }
-    /* endpoint authority for Host */
-    const char *ep = cfg->upstream.endpoint;
-    const char *auth = strstr(ep, "://");
-    auth = auth ? auth + 3 : ep;
-    size_t alen = strcspn(auth, "/");
-    size_t slen = (size_t)(auth - ep); /* "http://" */
-    char vauth[S3MAP_MAX_BUCKET_BYTES + 1 + 512];
-    if (vhost) {
-        int vn = snprintf(vauth, sizeof(vauth), "%.*s.%.*s", (int)ub.len, ub.ptr, (int)alen, auth);
-        if (vn < 0 || (size_t)vn >= sizeof(vauth))
-            rc = -1;
-        else {
-            auth = vauth;
-            alen = (size_t)vn;
-        }
-    }
-    px->up.url = malloc(slen + alen + target.len + 1);
-    if (rc != 0 || !px->up.url) {
-        creds_snapshot_release(snap);
-        s3w_buf_cleanup(&target);
-        px_fail_internal(px);
-        return -1;
-    }
-    memcpy(px->up.url, ep, slen);
-    memcpy(px->up.url + slen, auth, alen);
-    memcpy(px->up.url + slen + alen, target.ptr, target.len);
-    px->up.url[slen + alen + target.len] = 0;
+    px_fail(px, 503, "ServiceUnavailable",
+            "s3warden has no valid credentials for the upstream at the moment.");
+    return false;
+}
 
-    struct s3w_header sh[HTTP_MAX_HEADERS + 8];
-    size_t nsh = 0;
-    rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Host"), s3w_slice(auth, alen), true);
-    bool decoded = px->body.bm == BM_CHUNKED && !px->body.passthrough;
-    /* decoded: the Content-Encoding codings other than aws-chunked, of
-     * every such header in order, sent as one field after the loop. Its own
-     * storage, complete before anything borrows it (a slice into a buffer
-     * that a second header grew was read freed by the signer); the codings
-     * are a part of the head, so its cap cannot be hit. */
-    struct s3w_buf ce;
-    s3w_buf_init(&ce, HTTP_MAX_HEAD);
-    for (size_t i = 0; i < c->req.nheaders && rc == 0; i++) {
-        struct s3w_slice n = c->req.headers[i].name, v = c->req.headers[i].value;
-        if (ub_never_forward(n))
-            continue;
-        if ((px->authz.map.flags & S3MAP_F_COPY) && ub_name_is(n, "x-amz-copy-source"))
-            continue; /* rebuilt below */
-        if (decoded && (ub_name_is(n, "x-amz-decoded-content-length") || ub_name_is(n, "x-amz-trailer")))
-            continue;
-        if (px->kind == PX_DELETE && (ub_name_is(n, "content-md5") || ub_name_prefix(n, "x-amz-checksum-") ||
-                                      ub_name_is(n, "x-amz-sdk-checksum-algorithm")))
-            continue;
-        if (decoded && ub_name_is(n, "content-encoding")) {
-            /* the upstream gets the decoded body: drop the aws-chunked
-             * coding, keep the others (RFC 9110 8.4: a list, in the order
-             * they were applied) */
-            size_t j = 0;
-            while (j < v.len) {
-                const char *comma = memchr(v.ptr + j, ',', v.len - j);
-                size_t e = comma ? (size_t)(comma - v.ptr) : v.len;
-                struct s3w_slice tok = s3w_slice(v.ptr + j, e - j);
-                while (tok.len && (tok.ptr[0] == ' ' || tok.ptr[0] == '\t'))
-                    tok.ptr++, tok.len--;
-                while (tok.len && (tok.ptr[tok.len - 1] == ' ' || tok.ptr[tok.len - 1] == '\t'))
-                    tok.len--;
-                if (tok.len && !ub_name_is(tok, "aws-chunked")) {
-                    if (ce.len)
-                        rc |= s3w_buf_append_char(&ce, ',');
-                    rc |= s3w_buf_append_slice(&ce, tok);
-                }
-                j = e + 1;
-            }
-            continue;
-        }
-        bool sig = px_header_signed(px, n);
-        /* an anonymous request has no signature to cover its x-amz-*
-         * headers: S3 takes them as sent, and the policy has just been
-         * evaluated on them (a Deny on a Null s3:x-amz-server-side-encryption
-         * passed because of the header, so the upstream must get it) */
-        if (px->auth.anonymous && ub_name_prefix(n, "x-amz-"))
-            sig = true;
-        /* pass-through framing headers were verified by the decoder */
-        if (px->body.passthrough && (ub_name_is(n, "x-amz-decoded-content-length") ||
-                                ub_name_is(n, "x-amz-trailer")))
-            sig = true;
-        if (!sig && !ub_safe_unsigned(n))
-            continue;
-        rc |= add_header(px, sh, &nsh, n, v, true);
-    }
-    if (ce.len)
-        rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-Encoding"), s3w_buf_slice(&ce), true);
-    if (content_md5)
-        rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("Content-MD5"), s3w_slice_cstr(content_md5), true);
-    if (rc == 0 && (px->authz.map.flags & S3MAP_F_COPY)) {
-        /* the source that was authorized, named as the upstream knows it:
-         * a local bucket's upstream_name, as for the target (S3 API
-         * reference, CopyObject: "/bucket/key?versionId=", URL-encoded) */
+static struct s3w_slice upstream_bucket(const struct config_bucket *b, struct s3w_slice name)
+{
+    return b && b->upstream_name ? s3w_slice_cstr(b->upstream_name) : name;
+}
+
+/* Builds the upstream request into px->up.req (upstream_build.h) and signs
+ * it with cr. 0 or -1. */
+static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
+                             struct s3w_slice payload, const char *content_md5,
+                             struct sigv4_signed *sd)
+{
+    const struct http_request *r = &px->c->req;
+    const struct config *cfg = px->cfg;
+    struct ub_request *u = &px->up.req;
+    bool copy = (px->authz.map.flags & S3MAP_F_COPY) != 0;
+    struct ub_target_in t = {
+        .endpoint = cfg->upstream.endpoint,
+        .virtual_addressing = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL,
+        .bucket = px->route.bucket,
+        .upstream_bucket = upstream_bucket(px->route.bcfg, px->route.bucket),
+        .key = s3w_slice(px->route.key, px->route.key_len),
+        /* ListBuckets: the upstream gets no query - its prefix would match
+         * upstream names and its pagination count buckets the caller does
+         * not see; the prefix is applied to the caller's names
+         * (listbuckets.h) */
+        .query = px->resp.list_buckets ? S3W_SLICE_NULL : r->query,
+        .drop_copy_source = copy,
+    };
+    struct ub_header_rules hr = {
+        .anonymous = px->auth.anonymous,
+        .sv = &px->auth.sv,
+        .decoded = px->body.bm == BM_CHUNKED && !px->body.passthrough,
+        .passthrough = px->body.passthrough,
+        .copy = copy,
+        .own_body = px->kind == PX_DELETE,
+    };
+    if (ub_build_target(u, &t) != 0 ||
+        ub_build_headers(u, &hr, r->headers, r->nheaders,
+                         content_md5 ? s3w_slice_cstr(content_md5) : S3W_SLICE_NULL) != 0)
+        return -1;
+    if (copy) {
+        /* the source that was authorized, named as the upstream knows it */
         const struct s3map_copy_source *cs = &px->authz.map.copy;
         const struct config_bucket *sb = config_find_bucket(cfg, cs->bucket);
-        struct s3w_slice sbn = sb && sb->upstream_name ? s3w_slice_cstr(sb->upstream_name) : cs->bucket;
-        s3w_buf_init(&px->up.copy_src, 4 * (S3MAP_ARN_MAX + S3MAP_MAX_QUERY_BYTES));
-        rc |= s3w_buf_append_char(&px->up.copy_src, '/');
-        rc |= sigv4_uri_encode(sbn, false, &px->up.copy_src);
-        rc |= s3w_buf_append_char(&px->up.copy_src, '/');
-        rc |= pl_key_path_encode(cs->key, &px->up.copy_src);
-        if (cs->version_id.ptr) {
-            rc |= s3w_buf_append_cstr(&px->up.copy_src, "?versionId=");
-            rc |= sigv4_uri_encode(cs->version_id, false, &px->up.copy_src);
-        }
-        if (rc == 0)
-            rc |= add_header(px, sh, &nsh, S3W_SLICE_LIT("x-amz-copy-source"),
-                             s3w_buf_slice(&px->up.copy_src), true);
+        if (ub_build_copy_source(u, upstream_bucket(sb, cs->bucket), cs->key, cs->version_id) != 0)
+            return -1;
     }
+    return ub_sign(u, r->method, cr, s3w_slice_cstr(cfg->upstream.region), px->now, payload,
+                   &plw(px->w)->up_kc, sd);
+}
+
+/* The built request's lines onto curl's list, then the proxy's signature. */
+static int px_upstream_lines(struct px *px, const struct sigv4_signed *sd)
+{
+    const struct ub_request *u = &px->up.req;
+    int rc = 0;
+    for (size_t i = 0; i < u->nheaders && rc == 0; i++)
+        rc = hl_append_header(px, u->headers[i].name, u->headers[i].value);
     /* curl adds these unless told not to; none of them is wanted upstream */
     rc |= rc == 0 ? hl_append(px, "Accept:") : 0;
     rc |= rc == 0 ? hl_append(px, "Expect:") : 0;
     rc |= rc == 0 ? hl_append(px, "Transfer-Encoding:") : 0;
-
-    struct sigv4_sign_params sp = {
-        .method = c->req.method,
-        .target = s3w_buf_slice(&target),
-        .headers = sh,
-        .n_headers = nsh,
-        .region = s3w_slice_cstr(cfg->upstream.region),
-        .service = S3W_SLICE_LIT("s3"),
-        .uri_mode = SIGV4_URI_S3,
-        .now = px->now,
-        .payload = payload_hash,
-        .cache = &plw(px->w)->up_kc,
-    };
-    struct sigv4_signed sd;
-    struct sigv4_error serr;
-    memset(&sd, 0, sizeof(sd));
-    if (rc == 0)
-        rc = sigv4_sign_headers(&sp, &cr, &sd, &serr);
-    s3w_buf_cleanup(&ce); /* the signer was the last to borrow it */
-    if (rc != 0) {
-        creds_snapshot_release(snap);
-        sigv4_signed_cleanup(&sd);
-        s3w_buf_cleanup(&target);
-        px_fail_internal(px);
-        return -1;
-    }
-    if (px->body.passthrough) {
-        struct sigv4_chunked_enc_params encp = {
-            .mode = px->body.smode,
-            .amz_date = s3w_slice_cstr(sd.amz_date),
-            .scope = s3w_slice(sd.scope, sd.scope_len),
-            .seed_signature = s3w_slice(sd.seed_signature_hex, 64),
-            .ops = &sigv4_chain_hmac_ops,
-            .ops_ctx = &px->body.up_chain,
-        };
-        int erc = 0;
-        if (sigv4_stream_mode_signed(px->body.smode)) {
-            erc = sigv4_chain_hmac_init(&px->body.up_chain, sd.signing_key);
-            px->body.up_chain_init = erc == 0;
-        }
-        if (erc == 0)
-            erc = sigv4_chunked_encoder_init(&px->body.enc, &encp);
-        px->body.enc_init = erc == 0;
-        /* fixed-size chunks, so the Content-Length is known up front; a
-         * client chunk of exactly that size goes out with its verified
-         * SHA-256 reused (chunked.h, buffered framing) */
-        if (erc == 0)
-            erc = sigv4_chunked_encoder_buffer(&px->body.enc, PX_RECHUNK);
-        if (erc != 0) {
-            creds_snapshot_release(snap);
-            sigv4_signed_cleanup(&sd);
-            s3w_buf_cleanup(&target);
-            px_fail_internal(px);
-            return -1;
-        }
-    }
     char line[4200];
-    rc = hl_append_fmt(px, line, sizeof(line), "Authorization",
-                       s3w_slice(sd.authorization, sd.authorization_len));
-    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-date", s3w_slice_cstr(sd.amz_date));
+    rc |= hl_append_fmt(px, line, sizeof(line), "Authorization",
+                        s3w_slice(sd->authorization, sd->authorization_len));
+    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-date", s3w_slice_cstr(sd->amz_date));
     rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-content-sha256",
-                        s3w_slice(sd.content_sha256, sd.content_sha256_len));
-    if (sd.security_token.len)
-        rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-security-token", sd.security_token);
+                        s3w_slice(sd->content_sha256, sd->content_sha256_len));
+    if (sd->security_token.len)
+        rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-security-token", sd->security_token);
     s3w_wipe(line, sizeof(line));
-    sigv4_signed_cleanup(&sd);
-    s3w_buf_cleanup(&target);
-    creds_snapshot_release(snap); /* the token header line is copied in hl */
-    snap = NULL;
+    return rc ? -1 : 0;
+}
 
-    CURL *e = rc == 0 ? curl_easy_init() : NULL;
-    if (!e) {
-        px_fail_internal(px);
+/* The curl easy handle of the transfer, added to the worker's multi. */
+static int px_curl_start(struct px *px, bool has_body)
+{
+    const struct http_request *r = &px->c->req;
+    const struct config *cfg = px->cfg;
+    CURL *e = curl_easy_init();
+    if (!e)
         return -1;
-    }
     px->up.xfer.easy = e;
     px->up.xfer.done = up_done;
     px->up.xfer.ud = px;
     char method[16];
-    snprintf(method, sizeof(method), "%.*s", (int)c->req.method.len, c->req.method.ptr);
-    curl_easy_setopt(e, CURLOPT_URL, px->up.url);
+    snprintf(method, sizeof(method), "%.*s", (int)r->method.len, r->method.ptr);
+    curl_easy_setopt(e, CURLOPT_URL, px->up.req.url.ptr);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -712,7 +557,7 @@ int px_start_upstream(struct px *px, struct s3w_slice payload_hash,
         curl_easy_setopt(e, CURLOPT_CAINFO, cfg->upstream.ca_file);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 128L * 1024);
-    if (c->req.is_head) {
+    if (r->is_head) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (has_body) {
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -724,11 +569,31 @@ int px_start_upstream(struct px *px, struct s3w_slice payload_hash,
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
     px->up.t_ns = now_ns();
-    if (up_start(px->w, &px->up.xfer) != 0) {
+    return up_start(px->w, &px->up.xfer);
+}
+
+int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
+                      const char *content_md5)
+{
+    if (!px->up.ident_held && !px_take_upstream_slot(px))
+        return -1;
+    struct sigv4_credentials cr;
+    const struct creds_snapshot *snap;
+    if (!px_upstream_creds(px, &cr, &snap))
+        return -1;
+    struct sigv4_signed sd;
+    int rc = px_build_upstream(px, &cr, payload_hash, content_md5, &sd);
+    if (rc == 0 && px->body.passthrough)
+        rc = px_body_reframe_init(px, &sd);
+    if (rc == 0)
+        rc = px_upstream_lines(px, &sd);
+    sigv4_signed_cleanup(&sd);
+    creds_snapshot_release(snap); /* the token header line is copied in hl */
+    if (rc != 0 || px_curl_start(px, has_body) != 0) {
         px_fail_internal(px);
         return -1;
     }
-    if (c->req.is_head || !has_body || px->body.up_total == 0)
+    if (px->c->req.is_head || !has_body || px->body.up_total == 0)
         fbt_arm(px); /* no body to send: the request is all out */
     return 0;
 }

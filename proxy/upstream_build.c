@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "sigv4.h"
+#include "pipeline.h"
+#include "s3map.h"
 
 /* ---- header policy ---------------------------------------------------------------------- */
 bool ub_name_is(struct s3w_slice n, const char *s)
@@ -61,16 +61,16 @@ bool ub_never_forward(struct s3w_slice n)
     return false;
 }
 
-bool px_header_signed(const struct px *px, struct s3w_slice name)
+static bool header_signed(const struct ub_header_rules *r, struct s3w_slice name)
 {
-    if (px->auth.anonymous)
+    if (r->anonymous || !r->sv)
         return false;
     char low[128];
     if (name.len >= sizeof(low))
         return false;
     for (size_t i = 0; i < name.len; i++)
         low[i] = (char)tolower((unsigned char)name.ptr[i]);
-    return sigv4_result_signed(&px->auth.sv, s3w_slice(low, name.len));
+    return sigv4_result_signed(r->sv, s3w_slice(low, name.len));
 }
 
 static bool is_presign_param(struct s3w_slice k)
@@ -170,4 +170,185 @@ bool ub_dns_bucket(struct s3w_slice b)
         }
     }
     return true;
+}
+
+/* ---- the request ----------------------------------------------------------------- */
+void ub_request_init(struct ub_request *u)
+{
+    memset(u, 0, sizeof(*u));
+    s3w_buf_init(&u->target, 16384);
+    s3w_buf_init(&u->url, 16384 + UB_AUTHORITY_MAX + 16);
+    /* the codings are a part of the head, so this cap cannot be hit */
+    s3w_buf_init(&u->content_encoding, HTTP_MAX_HEAD);
+    s3w_buf_init(&u->copy_source, 4 * (S3MAP_ARN_MAX + S3MAP_MAX_QUERY_BYTES));
+}
+
+void ub_request_cleanup(struct ub_request *u)
+{
+    s3w_buf_cleanup(&u->target);
+    s3w_buf_cleanup(&u->url);
+    s3w_buf_cleanup(&u->content_encoding);
+    s3w_buf_cleanup(&u->copy_source);
+}
+
+int ub_build_target(struct ub_request *u, const struct ub_target_in *in)
+{
+    struct s3w_buf *t = &u->target;
+    int rc = 0;
+    /* upstream.addressing "virtual": BUCKET.ENDPOINT-HOST/KEY (S3 User
+     * Guide, "Virtual hosting of buckets") */
+    bool vhost = in->virtual_addressing && ub_dns_bucket(in->upstream_bucket);
+    rc |= s3w_buf_append_char(t, '/');
+    if (vhost) {
+        if (in->key.len)
+            rc |= pl_key_path_encode(in->key, t);
+    } else if (in->bucket.len) {
+        rc |= sigv4_uri_encode(in->upstream_bucket, false, t);
+        if (in->key.len) {
+            rc |= s3w_buf_append_char(t, '/');
+            rc |= pl_key_path_encode(in->key, t);
+        }
+    }
+    if (in->query.len) {
+        struct s3w_buf q;
+        s3w_buf_init(&q, 16384);
+        rc |= ub_filtered_query(in->query, in->drop_copy_source, &q);
+        if (q.len) {
+            rc |= s3w_buf_append_char(t, '?');
+            rc |= s3w_buf_append(t, q.ptr, q.len);
+        }
+        s3w_buf_cleanup(&q);
+    }
+    /* the endpoint's authority is the Host */
+    const char *ep = in->endpoint;
+    const char *auth = strstr(ep, "://");
+    auth = auth ? auth + 3 : ep;
+    size_t alen = strcspn(auth, "/");
+    size_t slen = (size_t)(auth - ep); /* "http://" */
+    int n = vhost ? snprintf(u->authority, sizeof(u->authority), "%.*s.%.*s",
+                             (int)in->upstream_bucket.len, in->upstream_bucket.ptr, (int)alen, auth)
+                  : snprintf(u->authority, sizeof(u->authority), "%.*s", (int)alen, auth);
+    if (n < 0 || (size_t)n >= sizeof(u->authority))
+        return -1;
+    u->authority_len = (size_t)n;
+    rc |= s3w_buf_append(&u->url, ep, slen);
+    rc |= s3w_buf_append(&u->url, u->authority, u->authority_len);
+    rc |= s3w_buf_append(&u->url, t->ptr, t->len);
+    rc |= s3w_buf_append_char(&u->url, 0);
+    return rc ? -1 : 0;
+}
+
+enum ub_verdict ub_header_verdict(const struct ub_header_rules *r, struct s3w_slice n)
+{
+    if (ub_never_forward(n))
+        return UB_DROP;
+    if (r->copy && ub_name_is(n, "x-amz-copy-source"))
+        return UB_DROP; /* rebuilt */
+    bool framing = ub_name_is(n, "x-amz-decoded-content-length") || ub_name_is(n, "x-amz-trailer");
+    if (r->decoded && framing)
+        return UB_DROP;
+    if (r->own_body && (ub_name_is(n, "content-md5") || ub_name_prefix(n, "x-amz-checksum-") ||
+                        ub_name_is(n, "x-amz-sdk-checksum-algorithm")))
+        return UB_DROP;
+    if (r->decoded && ub_name_is(n, "content-encoding"))
+        return UB_CONTENT_ENCODING;
+    /* an anonymous request has no signature to cover its x-amz-* headers:
+     * S3 takes them as sent, and the policy has just been evaluated on
+     * them (a Deny on a Null s3:x-amz-server-side-encryption passed
+     * because of the header, so the upstream must get it); pass-through
+     * framing headers were verified by the decoder */
+    if (header_signed(r, n) || (r->anonymous && ub_name_prefix(n, "x-amz-")) ||
+        (r->passthrough && framing) || ub_safe_unsigned(n))
+        return UB_FORWARD;
+    return UB_DROP;
+}
+
+int ub_strip_aws_chunked(struct s3w_slice v, struct s3w_buf *out)
+{
+    int rc = 0;
+    size_t j = 0;
+    while (j < v.len) {
+        const char *comma = memchr(v.ptr + j, ',', v.len - j);
+        size_t e = comma ? (size_t)(comma - v.ptr) : v.len;
+        struct s3w_slice tok = s3w_slice(v.ptr + j, e - j);
+        while (tok.len && (tok.ptr[0] == ' ' || tok.ptr[0] == '\t'))
+            tok.ptr++, tok.len--;
+        while (tok.len && (tok.ptr[tok.len - 1] == ' ' || tok.ptr[tok.len - 1] == '\t'))
+            tok.len--;
+        if (tok.len && !ub_name_is(tok, "aws-chunked")) {
+            if (out->len)
+                rc |= s3w_buf_append_char(out, ',');
+            rc |= s3w_buf_append_slice(out, tok);
+        }
+        j = e + 1;
+    }
+    return rc;
+}
+
+static int add(struct ub_request *u, struct s3w_slice name, struct s3w_slice value)
+{
+    if (u->nheaders >= UB_MAX_HEADERS)
+        return -1;
+    u->headers[u->nheaders++] = (struct s3w_header){ name, value };
+    return 0;
+}
+
+int ub_build_headers(struct ub_request *u, const struct ub_header_rules *r,
+                     const struct s3w_header *in, size_t n, struct s3w_slice content_md5)
+{
+    int rc = add(u, S3W_SLICE_LIT("Host"), s3w_slice(u->authority, u->authority_len));
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        switch (ub_header_verdict(r, in[i].name)) {
+        case UB_FORWARD: rc = add(u, in[i].name, in[i].value); break;
+        case UB_CONTENT_ENCODING: rc = ub_strip_aws_chunked(in[i].value, &u->content_encoding); break;
+        case UB_DROP: break;
+        }
+    }
+    /* after the loop: the buffer is complete before the header borrows it
+     * (a slice into a buffer that a second Content-Encoding grew was read
+     * freed by the signer) */
+    if (rc == 0 && u->content_encoding.len)
+        rc = add(u, S3W_SLICE_LIT("Content-Encoding"), s3w_buf_slice(&u->content_encoding));
+    if (rc == 0 && content_md5.ptr)
+        rc = add(u, S3W_SLICE_LIT("Content-MD5"), content_md5);
+    return rc ? -1 : 0;
+}
+
+int ub_build_copy_source(struct ub_request *u, struct s3w_slice upstream_bucket,
+                         struct s3w_slice key, struct s3w_slice version_id)
+{
+    struct s3w_buf *b = &u->copy_source;
+    s3w_buf_reset(b);
+    int rc = s3w_buf_append_char(b, '/');
+    rc |= sigv4_uri_encode(upstream_bucket, false, b);
+    rc |= s3w_buf_append_char(b, '/');
+    rc |= pl_key_path_encode(key, b);
+    if (version_id.ptr) {
+        rc |= s3w_buf_append_cstr(b, "?versionId=");
+        rc |= sigv4_uri_encode(version_id, false, b);
+    }
+    if (rc == 0)
+        rc = add(u, S3W_SLICE_LIT("x-amz-copy-source"), s3w_buf_slice(b));
+    return rc ? -1 : 0;
+}
+
+int ub_sign(const struct ub_request *u, struct s3w_slice method, const struct sigv4_credentials *cr,
+            struct s3w_slice region, int64_t now, struct s3w_slice payload,
+            struct sigv4_keycache *cache, struct sigv4_signed *sd)
+{
+    struct sigv4_sign_params sp = {
+        .method = method,
+        .target = s3w_buf_slice(&u->target),
+        .headers = u->headers,
+        .n_headers = u->nheaders,
+        .region = region,
+        .service = S3W_SLICE_LIT("s3"),
+        .uri_mode = SIGV4_URI_S3,
+        .now = now,
+        .payload = payload,
+        .cache = cache,
+    };
+    struct sigv4_error err;
+    memset(sd, 0, sizeof(*sd));
+    return sigv4_sign_headers(&sp, cr, sd, &err) == 0 ? 0 : -1;
 }
