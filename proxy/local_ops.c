@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "codec.h"
 #include "listbuckets.h"
 #include "s3err.h"
 
@@ -325,7 +326,7 @@ void px_delete_objects(struct px *px)
     unsigned int ml = 0;
     EVP_Digest(px->del.newbody.ptr, px->del.newbody.len, md5, &ml, EVP_md5(), NULL);
     char md5b64[32];
-    sigv4_b64_encode(md5, 16, md5b64);
+    s3w_b64_encode(md5, 16, md5b64);
     char hhex[65];
     sigv4_sha256(px->del.newbody.ptr, px->del.newbody.len, h); /* h: ours now */
     s3w_hex_encode(h, 32, hhex);

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "codec.h"
 #include "exchange.h"
 #include "ident_limit.h"
 #include "listbuckets.h"
@@ -51,23 +52,12 @@ static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /* ---- routing ------------------------------------------------------------------------ */
+/* Kept for the callers outside proxy/'s request path until they call
+ * s3w_pct_decode themselves (pipeline.h). */
 long pl_pct_decode(struct s3w_slice in, char *out, size_t cap)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < in.len; i++) {
-        char ch = in.ptr[i];
-        if (ch == '%') {
-            uint8_t b;
-            if (i + 2 >= in.len || s3w_hex_decode(s3w_slice(in.ptr + i + 1, 2), &b, 1) != 0)
-                return -1;
-            ch = (char)b;
-            i += 2;
-        }
-        if (o >= cap)
-            return -1;
-        out[o++] = ch;
-    }
-    return (long)o;
+    long n = s3w_pct_decode(in, out, cap, 0);
+    return n < 0 ? -1 : n;
 }
 
 int pl_route(struct s3w_slice host, struct s3w_slice path,
@@ -434,7 +424,7 @@ static bool stage_route(struct px *px)
         px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
         return false;
     }
-    long kl = pl_pct_decode(key_raw, px->route.key, sizeof(px->route.key) - 1);
+    long kl = s3w_pct_decode(key_raw, px->route.key, sizeof(px->route.key) - 1, 0);
     if (kl < 0) {
         px_fail(px, 400, key_raw.len > 3 * S3MAP_MAX_KEY_BYTES ? "KeyTooLongError" : "InvalidURI",
                 "Couldn't parse the specified URI.");

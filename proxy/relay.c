@@ -181,8 +181,7 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
         return n;
     struct s3w_slice name = s3w_slice(line.ptr, (size_t)(colon - line.ptr));
     struct s3w_slice value = s3w_slice(colon + 1, line.len - name.len - 1);
-    while (value.len && (value.ptr[0] == ' ' || value.ptr[0] == '\t'))
-        value.ptr++, value.len--;
+    value = s3w_slice_trim(value);
     if (ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
         ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
         ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "pipeline.h"
 #include "s3map.h"
 
@@ -91,7 +92,7 @@ static bool is_presign_param(struct s3w_slice k)
 static bool is_copy_source_param(struct s3w_slice k)
 {
     char name[32];
-    long n = k.len < 3 * sizeof(name) ? pl_pct_decode(k, name, sizeof(name)) : -1;
+    long n = k.len < 3 * sizeof(name) ? s3w_pct_decode(k, name, sizeof(name), 0) : -1;
     return n > 0 && s3w_slice_eq_nocase(s3w_slice(name, (size_t)n), S3W_SLICE_LIT("x-amz-copy-source"));
 }
 
@@ -270,11 +271,7 @@ int ub_strip_aws_chunked(struct s3w_slice v, struct s3w_buf *out)
     while (j < v.len) {
         const char *comma = memchr(v.ptr + j, ',', v.len - j);
         size_t e = comma ? (size_t)(comma - v.ptr) : v.len;
-        struct s3w_slice tok = s3w_slice(v.ptr + j, e - j);
-        while (tok.len && (tok.ptr[0] == ' ' || tok.ptr[0] == '\t'))
-            tok.ptr++, tok.len--;
-        while (tok.len && (tok.ptr[tok.len - 1] == ' ' || tok.ptr[tok.len - 1] == '\t'))
-            tok.len--;
+        struct s3w_slice tok = s3w_slice_trim(s3w_slice(v.ptr + j, e - j));
         if (tok.len && !ub_name_is(tok, "aws-chunked")) {
             if (out->len)
                 rc |= s3w_buf_append_char(out, ',');

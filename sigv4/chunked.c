@@ -1330,11 +1330,7 @@ int sigv4_chunked_framing_parse(struct s3w_slice decoded_length, struct s3w_slic
     while (i < trailer.len && out->sized) {
         const char *comma = memchr(trailer.ptr + i, ',', trailer.len - i);
         size_t e = comma ? (size_t)(comma - trailer.ptr) : trailer.len;
-        struct s3w_slice nm = s3w_slice(trailer.ptr + i, e - i);
-        while (nm.len && nm.ptr[0] == ' ')
-            nm.ptr++, nm.len--;
-        while (nm.len && nm.ptr[nm.len - 1] == ' ')
-            nm.len--;
+        struct s3w_slice nm = s3w_slice_trim(s3w_slice(trailer.ptr + i, e - i));
         if (nm.len) {
             enum sigv4_cksum_algo al = sigv4_cksum_algo_from_header(nm);
             if (al == SIGV4_CKSUM_NONE || out->ntrailers == SIGV4_CHUNK_MAX_TRAILERS)
