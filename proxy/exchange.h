@@ -330,10 +330,13 @@ enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE };
  * Each that answers the client itself follows the idiom above: false (or
  * -1) after answering, px then finished. */
 
-/* pipeline.c */
+/* authorize.c */
+void px_build_principal(struct px *px);
 bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource);
-bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
 bool px_authorize_all(struct px *px);
+
+/* pipeline.c */
+bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
 void px_after_collect(struct px *px);
 
 /* exchange.c */
