@@ -336,7 +336,12 @@ bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resou
 bool px_authorize_all(struct px *px);
 
 /* pipeline.c */
+/* Verifies the caller's signature for `service` (body_sha: the collected
+ * body's hash, or NULL) and resolves its identity; anonymous when nothing
+ * is signed. */
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
+/* The body collected by px_collect_body is whole: the exchange goes on by
+ * its kind (STS, DeleteObjects, body keys). */
 void px_after_collect(struct px *px);
 
 /* exchange.c */
@@ -355,11 +360,12 @@ bool px_checksums_init(struct px *px);
 void pl_on_body_end(struct proxy_conn *c);
 bool px_chunked_init(struct px *px, struct s3w_slice *payload);
 int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);
-struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mode pm,
-                                          bool chunked, uint64_t content_length);
 
 /* relay.c */
 void px_fbt_stop(struct px *px);
+/* Builds, signs and starts the upstream transfer with the body as
+ * px->body sets it up; payload_hash is the x-amz-content-sha256 the proxy
+ * signs, content_md5 a Content-MD5 of its own body (or NULL). */
 int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
                       const char *content_md5);
 void pl_on_drain(struct proxy_conn *c);
@@ -377,6 +383,5 @@ void px_body_keys(struct px *px);
 /* sts_endpoint.c */
 int px_sts_error_response(struct px *px, struct s3w_buf *out);
 void px_sts(struct px *px);
-
 
 #endif

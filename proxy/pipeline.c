@@ -99,10 +99,6 @@ int pl_route(struct s3w_slice host, struct s3w_slice path,
 }
 
 /* ---- authentication: the signature and the caller's identity --------------------------------- */
-struct lookup_ctx {
-    struct px *px;
-};
-
 static enum sigv4_lookup_status lookup_secret(void *ud, struct s3w_slice akid,
                                               struct s3w_slice token,
                                               char *secret_out, size_t *secret_len)
