@@ -17,7 +17,7 @@ const double metrics_bucket_bounds[METRICS_NBUCKETS] = {
 };
 
 static const char *const dec_names[METRICS_NDEC] = {
-    "none", "Allowed", "ExplicitlyDenied", "ImplicitlyDenied", "Denied",
+    "none", "Allowed", "ExplicitlyDenied", "ImplicitlyDenied", "Denied", "PartiallyAllowed",
 };
 
 /* Statuses S3 and s3warden answer with; the last five slots are the
@@ -144,9 +144,14 @@ static size_t family_find(const struct metrics_family *f, struct s3w_slice a, co
     return i;
 }
 
-/* Adds one to the entry (a, b), creating it. The last METRICS_NDEC slots
- * are kept for ("other", b): past that many distinct labels, new ones are
- * counted there, so the number of series stays bounded. */
+/* Slots kept at the end of a family for ("other", b): one per value b can
+ * take - a denial's decision (two), a signature failure's "" (one) - with
+ * room to spare. */
+#define METRICS_FAMILY_OTHER 5
+
+/* Adds one to the entry (a, b), creating it. The last METRICS_FAMILY_OTHER
+ * slots are kept for ("other", b): past that many distinct labels, new ones
+ * are counted there, so the number of series stays bounded. */
 static void family_inc(struct metrics_family *f, struct s3w_slice a, const char *b)
 {
     if (a.len >= METRICS_LABEL_MAX) {
@@ -158,7 +163,7 @@ static void family_inc(struct metrics_family *f, struct s3w_slice a, const char 
     }
     uv_mutex_lock(&f->mu);
     size_t i = family_find(f, a, b);
-    if (i == f->n && f->n >= METRICS_FAMILY_CAP - METRICS_NDEC) {
+    if (i == f->n && f->n >= METRICS_FAMILY_CAP - METRICS_FAMILY_OTHER) {
         a = S3W_SLICE_LIT("other");
         i = family_find(f, a, b);
     }

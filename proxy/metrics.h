@@ -38,6 +38,7 @@ enum metrics_decision {
     METRICS_DEC_EXPLICIT_DENY,
     METRICS_DEC_IMPLICIT_DENY,
     METRICS_DEC_DENIED,       /* STS: the local STS refused the call */
+    METRICS_DEC_PARTIAL,      /* DeleteObjects: some keys allowed, some denied */
     METRICS_NDEC
 };
 

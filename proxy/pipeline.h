@@ -22,7 +22,7 @@ struct pl_shared {
     struct config *current; /* guarded by mu; one reference held */
     struct audit *audit;
     /* the proxy's own upstream credentials (creds_fetch.h); NULL = take
-     * static/env keys straight from the config */
+     * the static keys straight from the config (no other source) */
     struct creds_mgr *creds;
     /* counters for the admin listener's /metrics (metrics.h); NULL = none */
     struct metrics *metrics;
@@ -50,7 +50,8 @@ int pl_route(struct s3w_slice host, struct s3w_slice path,
              struct s3w_slice *bucket, struct s3w_slice *key_raw);
 
 /* Percent-decodes `in` into out (cap bytes); -1 on a bad escape or overflow;
- * returns the length. */
+ * returns the length. A wrapper of s3w_pct_decode (codec.h), which new code
+ * calls directly; it goes once listbuckets.c does too. */
 long pl_pct_decode(struct s3w_slice in, char *out, size_t cap);
 
 /* Appends the (decoded) object key as the path it is sent upstream with:

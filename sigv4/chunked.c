@@ -1306,3 +1306,42 @@ uint64_t sigv4_chunked_encoded_length(enum sigv4_stream_mode mode,
         total += 24 + sig_len + 2; /* "x-amz-trailer-signature:" sig CRLF */
     return total + 2;
 }
+
+/* ---- the framing headers ------------------------------------------------------ */
+int sigv4_chunked_framing_parse(struct s3w_slice decoded_length, struct s3w_slice trailer,
+                                struct sigv4_chunked_framing *out)
+{
+    /* a placeholder as long as the longest base64 digest (SHA-256: 44) */
+    static const char pad[64] = { 0 };
+    memset(out, 0, sizeof(*out));
+    if (!decoded_length.ptr)
+        return SIGV4_FRAMING_E_NO_LENGTH;
+    if (decoded_length.len == 0)
+        return SIGV4_FRAMING_E_BAD_LENGTH;
+    for (size_t i = 0; i < decoded_length.len; i++) {
+        char d = decoded_length.ptr[i];
+        if (d < '0' || d > '9' || out->decoded_length > (UINT64_MAX - (uint64_t)(d - '0')) / 10)
+            return SIGV4_FRAMING_E_BAD_LENGTH;
+        out->decoded_length = out->decoded_length * 10 + (uint64_t)(d - '0');
+    }
+    out->trailer_names = trailer.ptr ? trailer : S3W_SLICE_NULL;
+    out->sized = true;
+    size_t i = 0;
+    while (i < trailer.len && out->sized) {
+        const char *comma = memchr(trailer.ptr + i, ',', trailer.len - i);
+        size_t e = comma ? (size_t)(comma - trailer.ptr) : trailer.len;
+        struct s3w_slice nm = s3w_slice_trim(s3w_slice(trailer.ptr + i, e - i));
+        if (nm.len) {
+            enum sigv4_cksum_algo al = sigv4_cksum_algo_from_header(nm);
+            if (al == SIGV4_CKSUM_NONE || out->ntrailers == SIGV4_CHUNK_MAX_TRAILERS)
+                out->sized = false;
+            else
+                out->trailers[out->ntrailers++] = (struct sigv4_trailer){
+                    nm, s3w_slice(pad, 4 * ((sigv4_cksum_digest_len(al) + 2) / 3)) };
+        }
+        i = e + 1;
+    }
+    if (!out->sized)
+        out->ntrailers = 0;
+    return 0;
+}

@@ -367,4 +367,35 @@ uint64_t sigv4_chunked_encoded_length(enum sigv4_stream_mode mode,
                                       const struct sigv4_trailer *trailers,
                                       size_t ntrailers);
 
+/* ---- the framing headers ----------------------------------------------------------
+ * What an aws-chunked request declares in its head, before any body byte:
+ * x-amz-decoded-content-length, the payload's length (decimal digits), and
+ * x-amz-trailer, the names of its trailing checksum headers (AWS S3 API
+ * reference, "Signature calculations for the Authorization header:
+ * Transferring payload in multiple chunks"). Pure: no allocation; the
+ * slices borrow the header values and a static placeholder. */
+struct sigv4_chunked_framing {
+    uint64_t decoded_length;
+    struct s3w_slice trailer_names; /* x-amz-trailer as sent; empty: none */
+    /* The declared trailers, each with a placeholder value as long as its
+     * base64 digest will be - what sigv4_chunked_encoded_length needs to
+     * size a re-framed body in advance. Set only when `sized`: every name
+     * is a checksum header, at most SIGV4_CHUNK_MAX_TRAILERS of them. */
+    struct sigv4_trailer trailers[SIGV4_CHUNK_MAX_TRAILERS];
+    size_t ntrailers;
+    bool sized;
+};
+
+enum {
+    SIGV4_FRAMING_E_NO_LENGTH = -220,  /* 411 MissingContentLength: no x-amz-decoded-content-length */
+    SIGV4_FRAMING_E_BAD_LENGTH = -221, /* 400 InvalidArgument: not digits, empty, or over 2^64 - 1 */
+};
+
+/* Reads the two header values (ptr NULL: the header is absent) into out.
+ * 0, or SIGV4_FRAMING_E_*. A trailer list that cannot be sized is no error
+ * here (sized stays false): the decoder refuses the names it does not take
+ * (sigv4_chunked_decoder_new). */
+int sigv4_chunked_framing_parse(struct s3w_slice decoded_length, struct s3w_slice trailer,
+                                struct sigv4_chunked_framing *out);
+
 #endif

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "audit.h"
+#include "metrics.h"
 #include "pipeline_rig.h"
 #include "sigv4.h"
 #include "sockutil.h"
@@ -118,6 +119,7 @@ static struct proxy_server srv;
 static struct pl_shared sh;
 static struct audit *aud;
 static struct creds_mgr *mgr;
+static struct metrics *met;
 static pthread_t up_thread;
 static bool up_running;
 static int port;
@@ -147,6 +149,11 @@ struct audit *rig_audit(void)
 struct creds_mgr *rig_creds_mgr(void)
 {
     return mgr;
+}
+
+struct metrics *rig_metrics(void)
+{
+    return met;
 }
 
 struct config *rig_config_from_json(const char *json)
@@ -220,7 +227,18 @@ int rig_start(const struct rig_opts *o)
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
     srv.worker_poke = pl_worker_poke;
-    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
+    if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0)
+        return -1;
+    if (o->metrics) {
+        /* as main() wires them: one shard per worker */
+        met = metrics_new((size_t)srv.nworkers);
+        if (!met)
+            return -1;
+        for (int i = 0; i < srv.nworkers; i++)
+            srv.workers[i].metrics = &met->shards[i];
+        sh.metrics = met;
+    }
+    if (proxy_server_start(&srv) != 0)
         return -1;
     port = srv.bound_port;
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
@@ -236,6 +254,8 @@ int rig_stop(void)
         creds_mgr_free(mgr);
     mgr = NULL;
     pl_shared_cleanup(&sh);
+    metrics_free(met);
+    met = NULL;
     audit_close(aud);
     aud = NULL;
     if (audit_path[0])

@@ -49,6 +49,7 @@ struct rig_opts {
     size_t max_header_bytes;  /* 0: proxy_settings_defaults() */
     /* changes the server settings after the defaults (timeouts, limits) */
     void (*tune)(struct proxy_settings *s);
+    bool metrics;             /* count requests, as main() does (rig_metrics()) */
 };
 
 /* Starts the fake upstream, then s3warden on 127.0.0.1:0 (one worker).
@@ -63,6 +64,7 @@ const char *rig_host(void);     /* "127.0.0.1:<rig_port()>" */
 const char *rig_audit_path(void);
 struct audit *rig_audit(void);   /* the audit log s3warden writes to */
 struct creds_mgr *rig_creds_mgr(void);
+struct metrics *rig_metrics(void); /* NULL unless rig_opts.metrics */
 
 /* A config from JSON text (name "test"); its errors go to stderr. NULL on
  * error. */

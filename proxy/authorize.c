@@ -1,0 +1,135 @@
+/*
+ * authorize.c - the authorization stage: every (action, resource) the
+ * mapped S3 operation needs is evaluated against the guardrails, the
+ * resource's bucket policy (the configured one), the caller's identity
+ * policies, its permissions boundary and session policy, with AWS's logic
+ * (policy.h: an explicit deny wins; cross-account needs both sides). Fail
+ * closed: an unlisted bucket, an evaluation error, or an operation with no
+ * authorization at all is denied. The decision and the deciding statements
+ * go to px->authz for the audit record; a denial's message is AWS's
+ * wording (policy_access_denied_message).
+ */
+#include "exchange.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the policies that decide ------------------------------------------------------------- */
+void px_build_principal(struct px *px)
+{
+    config_identity_principal(&px->auth.id, &px->authz.principal);
+}
+
+/* Bucket named by an S3 ARN ("arn:aws:s3:::bucket/key" -> "bucket"). */
+static struct s3w_slice arn_bucket(struct s3w_slice arn)
+{
+    static const char pre[] = "arn:aws:s3:::";
+    if (arn.len <= sizeof(pre) - 1 || memcmp(arn.ptr, pre, sizeof(pre) - 1) != 0)
+        return S3W_SLICE_NULL;
+    const char *b = arn.ptr + sizeof(pre) - 1;
+    size_t n = arn.len - (sizeof(pre) - 1);
+    const char *slash = memchr(b, '/', n);
+    return s3w_slice(b, slash ? (size_t)(slash - b) : n);
+}
+
+/* Evaluates one (action, resource). Returns true when allowed; otherwise
+ * sets the AccessDenied message. */
+bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource)
+{
+    struct s3w_slice b = arn_bucket(resource);
+    const struct config_bucket *bc = b.len ? config_find_bucket(px->cfg, b) : NULL;
+    /* A configured bucket's upstream_name is that bucket, not an unlisted
+     * one: under "caller_account" it would be reachable with the caller's
+     * identity policies alone, past the bucket's owner and policy. */
+    bool alias = b.len && !bc && config_find_bucket_upstream(px->cfg, b) != NULL;
+    if (b.len && !bc && (alias || px->cfg->unlisted_buckets == CONFIG_UNLISTED_DENY)) {
+        /* a bucket the config does not list: the upstream credentials may
+         * reach it, but nobody declared its owner or policy, so an identity
+         * policy with Resource "*" must not open it (fail closed; config
+         * "unlisted_buckets": "caller_account" restores the old rule) */
+        struct s3w_slice who = px->authz.principal.arn.len ? px->authz.principal.arn : S3W_SLICE_LIT("anonymous");
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "User: %.*s is not authorized to perform: %.*s on resource: \"%.*s\" "
+                 "because the bucket is not configured in s3warden",
+                 (int)who.len, who.ptr, (int)action.len, action.ptr,
+                 (int)resource.len, resource.ptr);
+        px->authz.decision = PX_DEC_IMPLICIT_DENY;
+        px->authz.last = POLICY_IMPLICIT_DENY;
+        size_t off = strlen(px->authz.deciding);
+        snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%sunlisted_buckets:deny",
+                 off ? ";" : "");
+        return false;
+    }
+    struct s3w_slice racct;
+    if (bc)
+        racct = s3w_slice_cstr(bc->account);
+    else
+        /* "*" (ListBuckets), or an unlisted bucket under "caller_account":
+         * the caller's own account with no bucket policy - only the
+         * caller's identity policies can allow it, as on AWS */
+        racct = px->authz.principal.account;
+    struct policy_set set;
+    memset(&set, 0, sizeof(set));
+    set.guardrails = px->authz.guardrails;
+    set.nguardrails = px->authz.nguardrails;
+    set.resource = bc && !px->authz.skip_bucket_policy ? bc->policy : NULL;
+    set.identity = px->authz.identity_pols;
+    set.nidentity = px->authz.nidentity;
+    set.boundary = px->authz.boundary ? &px->authz.boundary : NULL;
+    set.nboundary = px->authz.boundary ? 1 : 0;
+    set.session = px->auth.id_set ? px->auth.id.session_policy : NULL;
+    struct policy_request preq = {
+        .principal = &px->authz.principal,
+        .action = action,
+        .resource = resource,
+        .resource_account = racct,
+        .ctx = &px->authz.ctx,
+    };
+    if (px->authz.principal.account.len && !s3w_slice_eq(px->authz.principal.account, racct))
+        px->authz.cross_account = true;
+    struct policy_result res;
+    int rc = policy_evaluate(&set, &preq, &res);
+    size_t off = strlen(px->authz.deciding);
+    for (size_t i = 0; i < res.ndeciding && off + 1 < sizeof(px->authz.deciding); i++) {
+        int n = snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%s%s:%s%s",
+                         off ? ";" : "", res.deciding[i].policy ? res.deciding[i].policy : "?",
+                         res.deciding[i].sid ? "" : "#",
+                         res.deciding[i].sid ? res.deciding[i].sid : "");
+        if (n < 0)
+            break;
+        if (!res.deciding[i].sid) {
+            size_t o2 = off + (size_t)n;
+            if (o2 < sizeof(px->authz.deciding))
+                snprintf(px->authz.deciding + o2, sizeof(px->authz.deciding) - o2, "%u", res.deciding[i].index);
+        }
+        off = strlen(px->authz.deciding);
+    }
+    px->authz.last = rc == POLICY_OK ? res.decision : POLICY_IMPLICIT_DENY;
+    px->authz.decision = px_decision_from_policy(px->authz.last);
+    if (rc == POLICY_OK && res.decision == POLICY_ALLOWED)
+        return true;
+    if (rc != POLICY_OK)
+        res.decision = POLICY_IMPLICIT_DENY;
+    policy_access_denied_message(&preq, &res, px->out.err_msg, sizeof(px->out.err_msg));
+    if (!px->out.err_msg[0])
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg), "Access Denied");
+    return false;
+}
+
+/* Every authorization of the mapped request must be allowed (fail closed).
+ * Answers the denial itself and returns false. */
+bool px_authorize_all(struct px *px)
+{
+    for (size_t i = 0; i < px->authz.map.nauthz; i++) {
+        if (!px_authorize(px, px->authz.map.authz[i].action, px->authz.map.authz[i].resource)) {
+            px_fail(px, 403, "AccessDenied", px->out.err_msg);
+            return false;
+        }
+    }
+    if (px->authz.map.nauthz == 0 && !(px->authz.map.flags & S3MAP_F_DELETE_BODY)) {
+        px->authz.decision = PX_DEC_IMPLICIT_DENY;
+        px_fail(px, 403, "AccessDenied", "Access Denied");
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,325 @@
+/*
+ * exchange.c - the life of one exchange (struct px, exchange.h): how it
+ * fails (px_fail: an S3 error, or STS's form, then the end), how it ends
+ * (px_finish: the audit record once, detach from the connection, free),
+ * what the audit record and the metrics say of it (px_done_audit,
+ * px_count), and the client going away in the middle (pl_on_abort).
+ *
+ * Ownership: px is freed only here (px_free, from px_finish). Inside a
+ * curl callback (px->in_cb) px_finish only audits and detaches: the
+ * callback returns an error to curl and up_done (relay.c) finishes.
+ */
+#include "exchange.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "ident_limit.h"
+#include "metrics.h"
+#include "s3err.h"
+
+static void px_done_audit(struct px *px);
+static void px_free(struct px *px);
+
+/* ---- the decision ------------------------------------------------------------------ */
+const char *px_decision_name(enum px_decision d)
+{
+    switch (d) {
+    case PX_DEC_ALLOWED: return "Allowed";
+    case PX_DEC_EXPLICIT_DENY: return "ExplicitlyDenied";
+    case PX_DEC_IMPLICIT_DENY: return "ImplicitlyDenied";
+    case PX_DEC_PARTIAL: return "PartiallyAllowed";
+    case PX_DEC_DENIED: return "Denied";
+    case PX_DEC_NONE: break;
+    }
+    return NULL;
+}
+
+enum px_decision px_decision_from_policy(enum policy_decision d)
+{
+    switch (d) {
+    case POLICY_ALLOWED: return PX_DEC_ALLOWED;
+    case POLICY_EXPLICIT_DENY: return PX_DEC_EXPLICIT_DENY;
+    case POLICY_IMPLICIT_DENY: break;
+    }
+    return PX_DEC_IMPLICIT_DENY; /* fail closed */
+}
+
+static enum metrics_decision metrics_decision_of(enum px_decision d)
+{
+    switch (d) {
+    case PX_DEC_ALLOWED: return METRICS_DEC_ALLOWED;
+    case PX_DEC_EXPLICIT_DENY: return METRICS_DEC_EXPLICIT_DENY;
+    case PX_DEC_IMPLICIT_DENY: return METRICS_DEC_IMPLICIT_DENY;
+    case PX_DEC_PARTIAL: return METRICS_DEC_PARTIAL;
+    case PX_DEC_DENIED: return METRICS_DEC_DENIED;
+    case PX_DEC_NONE: break;
+    }
+    return METRICS_DEC_NONE;
+}
+
+/* ---- responses ------------------------------------------------------------------------ */
+static void px_detach(struct px *px)
+{
+    if (px->c && px->c->ex == px)
+        px->c->ex = NULL;
+}
+
+/* Sends an S3 error (STS's form for STS requests) and ends the exchange. */
+void px_fail(struct px *px, int status, const char *code, const char *msg)
+{
+    px->out.status = status;
+    px->out.err_code = code;
+    if (msg != px->out.err_msg)
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg), "%s", msg ? msg : "");
+    if (px->up.xfer.active && !px->in_cb)
+        up_abort(px->w, &px->up.xfer);
+    struct proxy_conn *c = px->c;
+    if (c && !px->resp.head_sent) {
+        struct s3w_buf out;
+        s3w_buf_init(&out, 32 * 1024);
+        char resource[PX_KEY_MAX + 300];
+        snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
+        int rc = px->kind == PX_STS
+                     ? px_sts_error_response(px, &out)
+                     : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg),
+                                      s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
+                                      s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
+                                      false);
+        if (rc == 0)
+            px_finish(px, PX_END_RESPOND, s3w_buf_slice(&out));
+        else
+            px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
+        s3w_buf_cleanup(&out);
+    } else {
+        /* the response already started (or the client is gone): all we
+         * can do is cut it */
+        px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
+    }
+}
+
+/* 500 InternalError: an allocation or a library call failed (fail closed). */
+void px_fail_internal(struct px *px)
+{
+    px_fail(px, 500, "InternalError", s3err_default_message("InternalError"));
+}
+
+/* ---- audit ------------------------------------------------------------------------------- */
+static const char *identity_type_name(const struct px *px)
+{
+    if (!px->auth.id_set)
+        return "Anonymous";
+    switch (px->auth.id.type) {
+    case CONFIG_PRINCIPAL_ACCOUNT: return "Root";
+    case CONFIG_PRINCIPAL_USER: return "IAMUser";
+    case CONFIG_PRINCIPAL_ASSUMED_ROLE: return "AssumedRole";
+    case CONFIG_PRINCIPAL_FEDERATED_USER: return "FederatedUser";
+    default: return "Anonymous";
+    }
+}
+
+static bool audited_flag(struct px *px)
+{
+    return px->out.t0_ns == 0; /* px_done_audit clears it: one record per request */
+}
+
+/* The request's figures into the metrics (metrics.h); next to the audit
+ * record so both always count the same requests. */
+static void px_count(struct px *px, uint64_t end, uint64_t in, uint64_t out)
+{
+    struct metrics *m = shared(px->w)->metrics;
+    if (!m)
+        return;
+    const struct s3map_op *op = px->authz.map.op;
+    size_t opi = px->kind == PX_STS ? METRICS_OP_STS
+                 : op && op >= s3map_ops_table && op < s3map_ops_table + s3map_ops_count
+                     ? (size_t)(op - s3map_ops_table)
+                     : METRICS_OP_UNKNOWN;
+    enum metrics_decision d = metrics_decision_of(px->authz.decision);
+    uint64_t up_ns = px->up.t_ns ? (px->up.t_done_ns ? px->up.t_done_ns : end) - px->up.t_ns : 0;
+    metrics_request(m, px->w->metrics, opi, d, px->out.status, end - px->out.t0_ns, px->up.t_ns != 0,
+                    up_ns, in, out);
+    if (px->auth.sig_failed)
+        metrics_signature_failure(m, px->out.err_code);
+    if (d == METRICS_DEC_EXPLICIT_DENY || d == METRICS_DEC_IMPLICIT_DENY) {
+        /* the first deciding policy: decidingStatements up to its ':' */
+        const char *colon = strchr(px->authz.deciding, ':');
+        metrics_policy_denial(m, s3w_slice(px->authz.deciding, colon ? (size_t)(colon - px->authz.deciding)
+                                                               : strlen(px->authz.deciding)), d);
+    }
+}
+
+static void px_done_audit(struct px *px)
+{
+    if (audited_flag(px))
+        return;
+    struct audit_record r;
+    memset(&r, 0, sizeof(r));
+    struct proxy_conn *c = px->c;
+    r.time_ms = (int64_t)px->now * 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    r.request_id = s3w_slice_cstr(px->reqid);
+    r.upstream_request_id = s3w_slice_cstr(px->resp.up_reqid);
+    if (c) {
+        r.source_ip = s3w_slice_cstr(c->peer_ip);
+        r.user_agent = hdr_value(px->hdr.user_agent);
+        r.bytes_in = c->bytes_in - c->mark_in - c->in_len;
+        r.bytes_out = c->bytes_out - c->mark_out + px->out.local_out;
+        const char *tv = proxy_conn_tls_version(c);
+        r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
+    } else if (px->out.gone) {
+        r.source_ip = s3w_slice_cstr(px->out.gone_ip);
+        r.user_agent = px->out.gone_ua ? s3w_slice(px->out.gone_ua, px->out.gone_ua_len) : S3W_SLICE_NULL;
+        r.bytes_in = px->out.gone_in;
+        r.bytes_out = px->out.gone_out;
+        r.tls = px->out.gone_tls ? s3w_slice_cstr(px->out.gone_tls) : S3W_SLICE_NULL;
+    }
+    r.identity_type = s3w_slice_cstr(identity_type_name(px));
+    if (px->auth.id_set) {
+        r.principal_id = px->auth.id.userid;
+        r.arn = px->auth.id.arn;
+        r.account_id = px->auth.id.account;
+        r.access_key_id = px->auth.id.access_key_id;
+        if (px->auth.id.type == CONFIG_PRINCIPAL_ASSUMED_ROLE) {
+            r.session_role_arn = px->auth.id.principal_arn;
+            r.session_name = px->auth.id.session_name;
+        }
+    }
+    r.event_name = px->kind == PX_STS ? S3W_SLICE_LIT("sts")
+                   : px->authz.map.op ? s3w_slice_cstr(px->authz.map.op->name) : S3W_SLICE_NULL;
+    r.bucket = px->route.bucket;
+    r.key = s3w_slice(px->route.key, px->route.key_len);
+    for (size_t i = 0; i < px->authz.map.nauthz && i < AUDIT_MAX_AUTHZ; i++) {
+        r.actions[i] = px->authz.map.authz[i].action;
+        r.resources[i] = px->authz.map.authz[i].resource;
+        r.nauthz = i + 1;
+    }
+    const char *decision = px_decision_name(px->authz.decision);
+    r.decision = decision ? s3w_slice_cstr(decision) : S3W_SLICE_NULL;
+    r.deciding = px->authz.deciding[0] ? s3w_slice_cstr(px->authz.deciding) : S3W_SLICE_NULL;
+    r.cross_account = px->authz.cross_account;
+    r.error_code = px->out.err_code ? s3w_slice_cstr(px->out.err_code) : S3W_SLICE_NULL;
+    r.http_status = px->out.status;
+    uint64_t end = now_ns();
+    r.latency_ms = (int64_t)((end - px->out.t0_ns) / 1000000);
+    r.upstream_latency_ms = px->up.t_ns
+        ? (int64_t)(((px->up.t_done_ns ? px->up.t_done_ns : end) - px->up.t_ns) / 1000000)
+        : -1;
+    if (px->out.audit_refusal)
+        audit_log_refusal(shared(px->w)->audit, &r);
+    else
+        audit_log(shared(px->w)->audit, &r);
+    px_count(px, end, r.bytes_in, r.bytes_out);
+    proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
+              px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",
+              px->authz.map.op ? px->authz.map.op->name : (px->kind == PX_STS ? "sts" : "-"),
+              decision ? decision : "-", px->out.status,
+              px->out.err_code ? " error=" : "", px->out.err_code ? px->out.err_code : "",
+              px->authz.map.detail ? " detail=" : "", px->authz.map.detail ? px->authz.map.detail : "");
+    px->out.t0_ns = 0; /* audited once */
+}
+
+static void px_free(struct px *px)
+{
+    px_fbt_stop(px);
+    if (px->up.ident_held)
+        ident_limit_release(shared(px->w)->ident, px->up.ident_slot);
+    free(px->out.gone_ua);
+    if (px->up.xfer.easy) {
+        if (px->up.xfer.active)
+            up_abort(px->w, &px->up.xfer);
+        curl_easy_cleanup(px->up.xfer.easy);
+    }
+    curl_slist_free_all(px->up.hl);
+    ub_request_cleanup(&px->up.req);
+    free(px->resp.errbody);
+    free(px->body.q.buf);
+    if (px->body.sha)
+        EVP_MD_CTX_free(px->body.sha);
+    sigv4_cksum_cleanup(&px->body.ck);
+    if (px->body.md5)
+        EVP_MD_CTX_free(px->body.md5);
+    if (px->body.dec)
+        sigv4_chunked_decoder_free(px->body.dec);
+    if (px->body.chain_init)
+        sigv4_chain_hmac_cleanup(&px->body.chain);
+    sigv4a_key_unref(px->body.v4a_key);
+    if (px->body.enc_init)
+        sigv4_chunked_encoder_cleanup(&px->body.enc);
+    if (px->body.up_chain_init)
+        sigv4_chain_hmac_cleanup(&px->body.up_chain);
+    s3w_buf_cleanup(&px->body.collect);
+    s3w_buf_cleanup(&px->resp.head);
+    s3w_buf_cleanup(&px->resp.body);
+    s3w_buf_cleanup(&px->del.newbody);
+    free(px->del.dl);
+    free(px->del.dl_scratch);
+    free(px->body.bk_scratch);
+    free(px->del.denied);
+    sigv4_result_cleanup(&px->auth.sv);
+    if (px->auth.id_set)
+        config_identity_cleanup(&px->auth.id);
+    config_unref(px->cfg);
+    s3w_wipe(px, sizeof(*px));
+    free(px);
+}
+
+/* Ends the exchange, whichever way it ends: writes its audit record (once),
+ * detaches px from its connection and frees it, then tells the connection
+ * how the response ends - `resp` is a whole local response to send
+ * (PX_END_RESPOND), the streamed response is complete (PX_END_FINISH), or
+ * the connection is cut (PX_END_CLOSE). The connection may go on with the
+ * next pipelined request at once, so px is gone before that. Inside a curl
+ * callback (in_cb) px outlives the call: up_done frees it. */
+void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
+{
+    struct proxy_conn *c = px->c;
+    if (c && end == PX_END_RESPOND)
+        px->out.local_out = resp.len;
+    px_done_audit(px);
+    px_detach(px);
+    px->c = NULL;
+    if (!px->in_cb)
+        px_free(px);
+    if (!c)
+        return;
+    switch (end) {
+    case PX_END_RESPOND: proxy_conn_respond(c, resp.ptr, resp.len, false); break;
+    case PX_END_FINISH: proxy_conn_finish(c, false); break;
+    case PX_END_CLOSE: proxy_conn_close(c); break;
+    }
+}
+
+void pl_on_abort(struct proxy_conn *c)
+{
+    struct px *px = c->ex;
+    c->ex = NULL;
+    if (!px)
+        return;
+    /* the record is written once the upstream side is done, without c */
+    px->out.gone = true;
+    snprintf(px->out.gone_ip, sizeof(px->out.gone_ip), "%s", c->peer_ip);
+    const struct s3w_header *ua = px->hdr.user_agent;
+    if (ua && (px->out.gone_ua = malloc(ua->value.len ? ua->value.len : 1)) != NULL) {
+        memcpy(px->out.gone_ua, ua->value.ptr, ua->value.len);
+        px->out.gone_ua_len = ua->value.len;
+    }
+    px->out.gone_in = c->bytes_in - c->mark_in - c->in_len;
+    px->out.gone_out = c->bytes_out - c->mark_out + px->out.local_out;
+    px->out.gone_tls = proxy_conn_tls_version(c);
+    px->c = NULL;
+    /* the server ended it (a timeout: abort_code, abort_status), or the
+     * client went away (499, nginx's "client closed request") */
+    if (!px->out.status)
+        px->out.status = c->abort_status ? c->abort_status : 499;
+    if (!px->out.err_code)
+        px->out.err_code = c->abort_code ? c->abort_code : "ClientClosed";
+    if (px->in_cb)
+        return; /* the curl callback returns an error; up_done finishes */
+    px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
+}

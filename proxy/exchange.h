@@ -1,0 +1,387 @@
+/*
+ * exchange.h - one request's state on its way through the pipeline
+ * (private to proxy/; pipeline.c holds the map of stages).
+ *
+ * A struct px lives from pl_on_head until px_finish(): it is allocated once
+ * per request, owned by the request alone, and reached from its connection
+ * through c->ex while the connection still has it. Its fields are grouped
+ * by the stage that fills them, in the order a request meets them:
+ *
+ *   route     which bucket and key the request names;
+ *   auth      the caller's signature and identity;
+ *   authz     the S3 operation, its condition keys and the decision;
+ *   body      the request body on its way upstream (verified first);
+ *   del       DeleteObjects: the keys and which of them were denied;
+ *   up        the upstream transfer (curl) and its request;
+ *   resp      the upstream's answer on its way to the client;
+ *   out       what the audit record and the metrics say of the request.
+ *
+ * Each buffer has one purpose, and a slice held in px points only into
+ * memory that no longer grows: the request head (c->req, until px is
+ * detached), the config snapshot px holds a reference to, or a buffer of
+ * px's own that is complete before anything borrows it.
+ *
+ * Error idiom: a function that answered the client itself (an S3 error
+ * through px_fail, or a local answer) returns false, or -1 where it
+ * returns an int; the exchange is then already finished, and px must not be
+ * touched again. Every path ends in px_finish(), which writes the audit
+ * record once, detaches px from its connection and frees it.
+ */
+#ifndef S3W_PROXY_EXCHANGE_H
+#define S3W_PROXY_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "checksum.h"
+#include "chunked.h"
+#include "config.h"
+#include "identity.h"
+#include "policy.h"
+#include "pipeline.h"
+#include "proxy.h"
+#include "s3map.h"
+#include "sigv4.h"
+#include "sigv4a.h"
+#include "upstream.h"
+#include "upstream_build.h"
+
+/* ---- limits ---------------------------------------------------------------- */
+#define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
+/* Request-body queue toward curl: one verified aws-chunked chunk must fit
+ * (the decoder releases a signed chunk whole, after its signature
+ * verified), so the cap is the decoder's chunk cap plus one client read. */
+#define PX_CHUNK_MAX ((size_t)8 << 20)
+#define PX_Q_MAX (PX_CHUNK_MAX + PROXY_IN_CAP + 4096)
+#define PX_Q_HIGH ((size_t)512 << 10)  /* stop reading the client above this */
+#define PX_Q_LOW ((size_t)128 << 10)   /* and start again below this */
+#define PX_RESP_HEAD_MAX (64 * 1024)
+#define PX_MAX_POLICIES 64
+#define PX_DELETE_RESP_MAX ((size_t)4 << 20)
+#define PX_RECHUNK ((size_t)64 << 10) /* upstream aws-chunked chunk size */
+/* The largest body sent upstream: S3's limit for one PUT (PutObject,
+ * UploadPart: 5 GiB, S3 User Guide "Uploading objects"), far below what a
+ * curl_off_t holds - a Content-Length of 2^63 or more was a negative
+ * INFILESIZE, and curl sent the request with no framing at all. */
+#define PX_MAX_BODY ((uint64_t)5 << 30)
+
+/* ---- body queue (bounded FIFO) --------------------------------------------- */
+struct bodyq {
+    char *buf;
+    size_t off, len, cap;
+};
+
+enum body_mode {
+    BM_NONE = 0,   /* no body */
+    BM_PLAIN,      /* UNSIGNED-PAYLOAD or anonymous: passes as it came */
+    BM_SIGNED,     /* sha256 declared: hashed while streaming, last byte held */
+    BM_CHUNKED,    /* aws-chunked: verified and decoded, last byte held */
+    BM_COLLECT,    /* read whole (STS form, DeleteObjects XML), capped */
+};
+
+/* PX_BODY_KEYS: an operation whose condition keys are in its XML body
+ * (S3MAP_F_BODY_KEYS: PutObjectTagging, PutObjectRetention,
+ * PutObjectLegalHold, CreateBucket) - collected, verified and parsed before
+ * the policy is evaluated, then forwarded as collected. */
+enum px_kind { PX_S3 = 0, PX_STS, PX_DELETE, PX_BODY_KEYS };
+
+/* The request's authorization decision, as the audit record and the
+ * metrics name it (px_decision_name). PX_DEC_NONE: refused before any
+ * policy was evaluated. */
+enum px_decision {
+    PX_DEC_NONE = 0,
+    PX_DEC_ALLOWED,
+    PX_DEC_EXPLICIT_DENY,
+    PX_DEC_IMPLICIT_DENY,
+    PX_DEC_PARTIAL,       /* DeleteObjects: some keys allowed, some denied */
+    PX_DEC_DENIED,        /* STS: the local STS refused the call */
+};
+
+/* "Allowed", "ExplicitlyDenied", ... or NULL for PX_DEC_NONE. */
+const char *px_decision_name(enum px_decision d);
+enum px_decision px_decision_from_policy(enum policy_decision d);
+
+/* The request headers the pipeline reads, found in one pass over the head
+ * when the exchange starts (the first of each name); they point into
+ * c->req, which does not change while px is attached. */
+struct px_headers {
+    const struct s3w_header *host;
+    const struct s3w_header *authorization;
+    const struct s3w_header *user_agent;
+    const struct s3w_header *referer;
+    const struct s3w_header *content_sha256;
+    const struct s3w_header *decoded_length; /* x-amz-decoded-content-length */
+    const struct s3w_header *trailer;        /* x-amz-trailer */
+    const struct s3w_header *content_md5;
+    size_t ncontent_md5;                     /* more than one is refused */
+    const struct s3w_header *expected_owner; /* x-amz-expected-bucket-owner */
+};
+
+/* How the body of a streamed request goes upstream (px_choose_body_mode):
+ * bm, or the S3 error to refuse it with (status != 0). */
+struct px_body_choice {
+    enum body_mode bm;
+    int status;
+    const char *code;
+};
+
+/* Pure: the body mode of a request that streams its body upstream, from
+ * who signed (anonymous), how (the payload mode of x-amz-content-sha256),
+ * and its framing. Refuses HTTP chunked framing without aws-chunked (411:
+ * no length to sign and hold back) and a body over PX_MAX_BODY (400). */
+struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mode pm,
+                                          bool chunked, uint64_t content_length);
+
+/* How px_finish() ends the exchange toward the client. */
+enum px_end {
+    PX_END_RESPOND, /* send a complete local response */
+    PX_END_FINISH,  /* the streamed response is complete */
+    PX_END_CLOSE,   /* cut the connection (or the client is already gone) */
+};
+
+struct px {
+    struct proxy_conn *c;  /* NULL once detached (answered, or the client left) */
+    struct proxy_worker *w;
+    struct config *cfg;    /* one reference, dropped in px_free */
+    char reqid[17];
+    int64_t now;           /* unix seconds when the head arrived */
+    enum px_kind kind;
+    bool in_cb;            /* inside a curl callback: do not remove the handle */
+    struct px_headers hdr;
+
+    struct {
+        struct s3w_slice host;
+        struct s3w_slice bucket;
+        char key[PX_KEY_MAX]; /* decoded */
+        size_t key_len;
+        const struct config_bucket *bcfg;
+    } route;
+
+    struct {
+        bool anonymous;
+        bool sig_failed;     /* refused by signature verification (metrics) */
+        struct sigv4_request sreq;
+        struct sigv4_result sv;
+        struct config_identity id;
+        bool id_set;
+    } auth;
+
+    struct {
+        struct s3map_result map;
+        struct s3map_request mreq;
+        struct policy_context ctx;
+        struct policy_principal principal;
+        const struct policy *guardrails[PX_MAX_POLICIES];
+        size_t nguardrails;
+        const struct policy *identity_pols[PX_MAX_POLICIES];
+        size_t nidentity;
+        const struct policy *boundary;
+        char tlsver[8];      /* aws:SecureTransport's version, borrowed by ctx */
+        char deciding[512];
+        bool cross_account;
+        /* Get/Put/DeleteBucketPolicy by the bucket owner's root user: the
+         * bucket policy is left out of the evaluation (lockout recovery,
+         * bucket_policy_root_exempt); guardrails still apply */
+        bool skip_bucket_policy;
+        enum policy_decision last; /* of the last px_authorize */
+        enum px_decision decision; /* of the request */
+    } authz;
+
+    struct {
+        enum body_mode bm;
+        struct bodyq q;      /* verified bytes waiting for curl */
+        uint64_t up_total;   /* bytes curl will send */
+        uint64_t up_sent;
+        bool done;           /* the whole client body arrived */
+        bool verified;       /* the body may be completed upstream */
+        bool failed;
+        EVP_MD_CTX *sha;
+        /* a whole-body checksum the caller sent with a plain body
+         * (x-amz-checksum-<algo>, Content-MD5): computed while the body
+         * streams, checked before its last byte may go (px_checksums_init) */
+        struct sigv4_cksum ck;
+        struct s3w_slice ck_want;    /* base64 as sent; ptr NULL = none */
+        EVP_MD_CTX *md5;
+        struct s3w_slice md5_want;
+        struct sigv4_chunked_decoder *dec;
+        struct sigv4_chain_hmac chain;
+        bool chain_init;
+        struct sigv4a_key *v4a_key; /* ECDSA stream: one reference, dropped in px_free */
+        /* aws-chunked pass-through: re-framed in PX_RECHUNK chunks under the
+         * proxy's own chunk signatures (the default; decode_aws_chunked sends a
+         * plain body instead) */
+        bool passthrough;
+        enum sigv4_stream_mode smode;
+        struct sigv4_chunked_encoder enc;
+        bool enc_init;
+        struct sigv4_chain_hmac up_chain;
+        bool up_chain_init;
+        /* BM_COLLECT: the whole request body (STS form, DeleteObjects,
+         * body keys), capped by the operation */
+        struct s3w_buf collect;
+        /* PX_BODY_KEYS: the body's decoded values, which authz.ctx borrows
+         * until px is freed; allocated once at its final size, never grown */
+        char *bk_scratch;
+    } body;
+
+    struct {
+        struct s3map_delete_list *dl;
+        char *dl_scratch;    /* the decoded keys dl points into */
+        bool *denied;        /* per key of dl */
+        size_t ndenied;
+        bool any_explicit;
+        struct s3w_buf newbody; /* the allowed keys, as sent upstream */
+    } del;
+
+    struct {
+        int ident_slot;      /* ident_limit slot held (ident_held) */
+        bool ident_held;
+        struct up_xfer xfer;
+        struct ub_request req; /* as built and signed (upstream_build.h) */
+        struct curl_slist *hl; /* req's lines for curl */
+        /* upstream.first_byte_timeout_ms: armed when the request (with its
+         * body) is sent, stopped by the first response header line; its own
+         * allocation because a uv handle outlives px until its close callback */
+        uv_timer_t *fbt;
+        bool read_paused;    /* curl's read callback paused: no body bytes yet */
+        uint64_t t_ns, t_done_ns;
+    } up;
+
+    struct {
+        /* an upstream error's first bytes and its <Code> (upstream.h);
+         * allocated when the upstream answers an error status */
+        struct up_errbody *errbody;
+        char up_code[UP_ERRCODE_MAX];
+        int status;          /* the upstream's */
+        bool has_cl;
+        uint64_t cl;         /* the upstream's Content-Length */
+        bool err_hold;       /* a small 400/403 held whole (px_upstream_error) */
+        bool write_paused;   /* curl's write callback paused: client behind */
+        bool head_sent;
+        bool chunked;        /* sent to the client with chunked framing */
+        bool collect;        /* collected whole into body, answered by finish_* */
+        bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
+        bool bucket_location; /* GetBucketLocation: answer s3warden's region */
+        struct s3w_buf head; /* the header lines passed on */
+        struct s3w_buf body; /* resp.collect: the whole answer */
+        char up_reqid[128];
+    } resp;
+
+    struct {
+        uint64_t t0_ns;      /* 0 once audited: one record per request */
+        size_t local_out;    /* a local response about to be written (audit) */
+        bool audit_refusal;  /* refused because the audit log is blocked (audit.h) */
+        /* what the audit record says of the client, kept when the client goes
+         * away (pl_on_abort) because the record is written after c is gone */
+        bool gone;
+        char gone_ip[sizeof(((struct proxy_conn *)0)->peer_ip)];
+        char *gone_ua;       /* NULL: no User-Agent */
+        size_t gone_ua_len;
+        uint64_t gone_in, gone_out;
+        const char *gone_tls;
+        int status;
+        const char *err_code;
+        char err_msg[1024];
+    } out;
+};
+
+/* ---- per-worker state (pipeline.c) ------------------------------------------ */
+struct pl_worker {
+    struct config *cfg;          /* this worker's reference to the snapshot */
+    struct sigv4_keycache kc;    /* client signing keys */
+    struct sigv4_keycache up_kc; /* the proxy's own signing keys */
+    /* SigV4a P-256 keys of the callers (sigv4a.h: one cache per loop, no
+     * locks); the ECDSA aws-chunked decoder takes its key from here */
+    struct sigv4a_key_cache *v4a;
+    bool warned_no_creds;
+};
+
+static inline struct s3w_slice hdr_value(const struct s3w_header *h)
+{
+    return h ? h->value : S3W_SLICE_NULL;
+}
+
+static inline uint64_t now_ns(void)
+{
+    return uv_hrtime();
+}
+
+static inline struct pl_worker *plw(struct proxy_worker *w)
+{
+    return w->handler_state;
+}
+
+static inline struct pl_shared *shared(struct proxy_worker *w)
+{
+    return w->srv->handler_ud;
+}
+
+/* The bucket policy API, answered locally (local_ops.c). */
+enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE };
+
+/* GetBucketLocation: the upstream's answer is collected up to this. */
+#define PX_LOCATION_MAX_BODY (64u * 1024)
+
+/* ---- the stages' functions, by file (the map is at the top of pipeline.c) ---
+ * Each that answers the client itself follows the idiom above: false (or
+ * -1) after answering, px then finished. */
+
+/* authorize.c */
+void px_build_principal(struct px *px);
+bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource);
+bool px_authorize_all(struct px *px);
+
+/* pipeline.c */
+/* Verifies the caller's signature for `service` (body_sha: the collected
+ * body's hash, or NULL) and resolves its identity; anonymous when nothing
+ * is signed. */
+bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
+/* The body collected by px_collect_body is whole: the exchange goes on by
+ * its kind (STS, DeleteObjects, body keys). */
+void px_after_collect(struct px *px);
+
+/* exchange.c */
+enum px_decision px_decision_from_policy(enum policy_decision d);
+void px_fail(struct px *px, int status, const char *code, const char *msg);
+void px_fail_internal(struct px *px);
+void px_finish(struct px *px, enum px_end end, struct s3w_slice resp);
+void pl_on_abort(struct proxy_conn *c);
+
+/* body.c */
+int px_bq_push(struct bodyq *q, const void *p, size_t n);
+size_t px_bq_pop(struct bodyq *q, char *dst, size_t n);
+bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32]);
+int pl_on_body(struct proxy_conn *c, const char *p, size_t n);
+bool px_checksums_init(struct px *px);
+void pl_on_body_end(struct proxy_conn *c);
+bool px_chunked_init(struct px *px, struct s3w_slice *payload);
+int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);
+
+/* relay.c */
+void px_fbt_stop(struct px *px);
+/* Builds, signs and starts the upstream transfer with the body as
+ * px->body sets it up; payload_hash is the x-amz-content-sha256 the proxy
+ * signs, content_md5 a Content-MD5 of its own body (or NULL). */
+int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
+                      const char *content_md5);
+void pl_on_drain(struct proxy_conn *c);
+
+/* local_ops.c */
+enum bp_op px_bucket_policy_op(const struct px *px);
+bool px_bucket_policy_root_exempt(const struct px *px);
+void px_bucket_policy(struct px *px, enum bp_op op);
+void px_finish_list_buckets(struct px *px);
+void px_finish_bucket_location(struct px *px);
+void px_finish_delete(struct px *px);
+void px_delete_objects(struct px *px);
+void px_body_keys(struct px *px);
+
+/* sts_endpoint.c */
+int px_sts_error_response(struct px *px, struct s3w_buf *out);
+void px_sts(struct px *px);
+
+#endif
