@@ -432,6 +432,10 @@ int s3w_xml_escape(struct s3w_buf *out, struct s3w_slice s, unsigned flags)
         case '\'':
             rc = quotes ? s3w_buf_append_cstr(out, "&apos;") : s3w_buf_append_char(out, c);
             break;
+        case '\r':
+            rc = flags & S3W_XML_ESC_CR ? s3w_buf_append_cstr(out, "&#13;")
+                                        : s3w_buf_append_char(out, c);
+            break;
         default: rc = s3w_buf_append_char(out, is_bad_ctl(c) ? '?' : c);
         }
         if (rc != 0)

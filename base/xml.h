@@ -109,6 +109,10 @@ enum {
     /* also escape '"' and '\'' (attribute values, and S3 error messages,
      * which S3 itself writes with &quot;) */
     S3W_XML_ESC_QUOTES = 1 << 0,
+    /* CR as "&#13;": a raw CR reaches the next XML parser as LF (XML 1.0
+     * section 2.11, end-of-line handling), so an object key sent on
+     * upstream would be another key than the one authorized */
+    S3W_XML_ESC_CR = 1 << 1,
 };
 
 /* Appends s to out as XML character data: '&', '<', '>' (and the quotes

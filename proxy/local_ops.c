@@ -20,24 +20,15 @@
 #include "codec.h"
 #include "listbuckets.h"
 #include "s3err.h"
+#include "xml.h"
 
 /* ---- DeleteObjects -------------------------------------------------------------------------- */
+/* A key or version id written back into XML: S3's escaping, and a CR kept
+ * as a reference (S3W_XML_ESC_CR: the upstream must read the key that was
+ * authorized). */
 static void xml_text(struct s3w_buf *b, const char *tag, struct s3w_slice v)
 {
-    s3w_buf_printf(b, "<%s>", tag);
-    /* a raw CR would reach the upstream's XML parser as LF (XML 1.0 2.11,
-     * end-of-line handling): another key than the one authorized. As a
-     * character reference it stays a CR. */
-    size_t start = 0;
-    for (size_t i = 0; i <= v.len; i++) {
-        if (i < v.len && v.ptr[i] != '\r')
-            continue;
-        s3err_xml_escape(b, s3w_slice(v.ptr + start, i - start));
-        if (i < v.len)
-            s3w_buf_append_cstr(b, "&#13;");
-        start = i + 1;
-    }
-    s3w_buf_printf(b, "</%s>", tag);
+    s3w_xml_elem(b, tag, v, S3W_XML_ESC_QUOTES | S3W_XML_ESC_CR);
 }
 
 static void append_denied_errors(struct px *px, struct s3w_buf *b)
@@ -212,7 +203,7 @@ void px_finish_bucket_location(struct px *px)
             s3w_buf_append_cstr(&b, "/>");
         } else {
             s3w_buf_append_char(&b, '>');
-            s3err_xml_escape(&b, region);
+            s3w_xml_escape(&b, region, S3W_XML_ESC_QUOTES);
             s3w_buf_append_cstr(&b, "</LocationConstraint>");
         }
         respond_xml(px, 200, &b);

@@ -52,14 +52,6 @@ static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /* ---- routing ------------------------------------------------------------------------ */
-/* Kept for the callers outside proxy/'s request path until they call
- * s3w_pct_decode themselves (pipeline.h). */
-long pl_pct_decode(struct s3w_slice in, char *out, size_t cap)
-{
-    long n = s3w_pct_decode(in, out, cap, 0);
-    return n < 0 ? -1 : n;
-}
-
 int pl_route(struct s3w_slice host, struct s3w_slice path,
              char *const *vhost_domains, size_t ndomains,
              struct s3w_slice *bucket, struct s3w_slice *key_raw)

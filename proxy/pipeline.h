@@ -49,11 +49,6 @@ int pl_route(struct s3w_slice host, struct s3w_slice path,
              char *const *vhost_domains, size_t ndomains,
              struct s3w_slice *bucket, struct s3w_slice *key_raw);
 
-/* Percent-decodes `in` into out (cap bytes); -1 on a bad escape or overflow;
- * returns the length. A wrapper of s3w_pct_decode (codec.h), which new code
- * calls directly; it goes once listbuckets.c does too. */
-long pl_pct_decode(struct s3w_slice in, char *out, size_t cap);
-
 /* Appends the (decoded) object key as the path it is sent upstream with:
  * sigv4_uri_encode per '/'-separated segment, and a segment that is exactly
  * "." or ".." with each dot as %2E, so that no hop that removes

@@ -7,19 +7,10 @@
 
 #include "xml.h"
 
-int s3err_xml_escape(struct s3w_buf *out, struct s3w_slice s)
-{
-    return s3w_xml_escape(out, s, S3W_XML_ESC_QUOTES);
-}
-
+/* S3 writes its error documents with the quotes as entities too. */
 static int elem(struct s3w_buf *out, const char *name, struct s3w_slice v)
 {
-    int rc = s3w_buf_printf(out, "<%s>", name);
-    if (rc == 0)
-        rc = s3err_xml_escape(out, v);
-    if (rc == 0)
-        rc = s3w_buf_printf(out, "</%s>", name);
-    return rc;
+    return s3w_xml_elem(out, name, v, S3W_XML_ESC_QUOTES);
 }
 
 int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,

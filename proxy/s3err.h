@@ -16,11 +16,6 @@
 
 #include "bytes.h"
 
-/* Appends `s` to `out` with XML's five special characters escaped. Control
- * characters (other than TAB/LF/CR) are not allowed in XML 1.0 and are
- * replaced by '?'. */
-int s3err_xml_escape(struct s3w_buf *out, struct s3w_slice s);
-
 /* Appends the <Error> document. `resource` may be empty (element omitted). */
 int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
               struct s3w_slice resource, struct s3w_slice request_id,

@@ -13,6 +13,7 @@
 
 #include "metrics.h"
 #include "s3err.h"
+#include "xml.h"
 #include "sts.h"
 
 /* An STS Query API error (AWS STS API reference, "Common Errors"):
@@ -40,7 +41,7 @@ int px_sts_error_response(struct px *px, struct s3w_buf *out)
                                    "<Error><Type>%s</Type><Code>%s</Code><Message>",
                             px->out.status >= 500 ? "Receiver" : "Sender",
                             px->out.err_code ? px->out.err_code : "InternalFailure");
-    rc |= s3err_xml_escape(&body, s3w_slice_cstr(px->out.err_msg));
+    rc |= s3w_xml_escape(&body, s3w_slice_cstr(px->out.err_msg), S3W_XML_ESC_QUOTES);
     rc |= s3w_buf_printf(&body, "</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
                          px->reqid);
     char date[30];

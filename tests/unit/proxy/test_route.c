@@ -52,24 +52,12 @@ static void test_route_bad(void **state)
     assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT(""), domains, 2, &b, &k), -1);
 }
 
-static void test_pct_decode(void **state)
-{
-    (void)state;
-    char out[64];
-    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("a%20b+c%2Fd%e2%82%ac"), out, sizeof(out)), 10);
-    assert_memory_equal(out, "a b+c/d\xe2\x82\xac", 10);
-    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("bad%2"), out, sizeof(out)), -1);
-    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("bad%zz"), out, sizeof(out)), -1);
-    assert_int_equal(pl_pct_decode(S3W_SLICE_LIT("toolong"), out, 3), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_style),
         cmocka_unit_test(test_virtual_hosted),
         cmocka_unit_test(test_route_bad),
-        cmocka_unit_test(test_pct_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
