@@ -10,6 +10,36 @@
  *  - struct s3w_buf: a growable buffer with a hard cap fixed at init; going
  *    over the cap is an error (S3W_E_TOOBIG), never a silent realloc.
  *  - hex, constant-time compare, secure wipe.
+ *
+ * How errors are written, one idiom per layer (base, sigv4, policy, config;
+ * proxy at the end). New code follows it; old code moves to it when touched.
+ *
+ *  1. Codes. A function that can fail returns int: 0 on success, else a
+ *     negative value of its module's one error enum (S3W_E_* here,
+ *     SIGV4_E_*, POLICY_E_*, CONFIG_E_*, TOKEN_E_*, CREDS_E_*, ...), each
+ *     with a <module>_strerror(). Codes are only meaningful with their own
+ *     enum: most enums start at -1, so a caller that crosses a module
+ *     boundary translates (`if (rc) return MY_E_INTERNAL;`) rather than
+ *     passing another module's number up. A predicate that cannot fail for
+ *     a reason worth naming returns bool; a length-or-error returns long
+ *     (negative = error). No errno, no global "last error".
+ *  2. Accumulating. A run of steps that all must succeed and that share
+ *     one error check (appending to a buffer, filling a context) keeps the
+ *     first error and skips the rest:  rc = rc ? rc : step();
+ *     Not `rc |= step()` (two negative codes OR into a third, meaningless
+ *     one) and not the GNU `rc ?: step()`. Any other sequence returns
+ *     early:  if (rc) return rc;
+ *  3. Cleanup. A function that holds resources (heap, locks, secrets on the
+ *     stack) has one exit: every failure sets rc and does `goto cleanup`,
+ *     and the label frees and wipes in reverse order of acquisition. A
+ *     function that holds nothing returns directly.
+ *  4. Messages. A parser that must explain itself (policy, config) takes
+ *     an error struct or a `const char **why` next to the code; the code
+ *     still says whether it failed. No secret in any message.
+ *  5. proxy/ handlers speak HTTP instead: a stage that has already answered
+ *     the client (error response sent, exchange finishing) returns false,
+ *     and its caller stops at once; true means "go on". They never return
+ *     a module code; they translate it into an S3 error response.
  */
 #ifndef S3W_BYTES_H
 #define S3W_BYTES_H
@@ -73,6 +103,9 @@ enum {
     S3W_E_TOOBIG = -2,  /* a capped buffer would exceed its cap */
     S3W_E_INVAL = -3,   /* malformed input */
 };
+
+/* A static, human-readable name for an S3W_E_* code. */
+const char *s3w_strerror(int err);
 
 /* ---- capped growable buffer ------------------------------------------------ */
 struct s3w_buf {

@@ -42,15 +42,17 @@ static void put_digits(char *p, int64_t v, int n)
 
 bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
 {
+    /* 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z; checked first so that
+     * the arithmetic below cannot overflow on an absurd input */
+    if (secs < -62167219200 || secs > 253402300799) {
+        out[0] = '\0';
+        return false;
+    }
     /* floor division: times before 1970 are valid dates too */
     int64_t days = secs >= 0 ? secs / 86400 : -((86399 - secs) / 86400);
     int64_t sod = secs - days * 86400, y;
     unsigned m, d;
     s3w_civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999) {
-        out[0] = '\0';
-        return false;
-    }
     put_digits(out, y, 4);
     out[4] = '-';
     put_digits(out + 5, m, 2);
