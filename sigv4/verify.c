@@ -17,21 +17,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "civil.h"
 #include "sigv4_core_int.h"
 
 /* ---- dates ------------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int digits(const char *p, size_t n, unsigned *out)
 {
@@ -45,21 +34,12 @@ static int digits(const char *p, size_t n, unsigned *out)
     return 0;
 }
 
-static bool leap(unsigned y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 static int mkdate(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi,
                   unsigned s, int64_t *out)
 {
-    static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-                                        31, 30, 31 };
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60)
+    if (y < 1970 || !s3w_civil_valid(y, mo, d) || h > 23 || mi > 59 || s > 60)
         return -1;
-    if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
-        return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = s3w_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
     return 0;
 }
 
@@ -81,17 +61,9 @@ void sigv4_format_amz_date(int64_t t, char out[17])
         rem += 86400;
         days--;
     }
-    /* civil_from_days (H. Hinnant) */
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int64_t y;
+    unsigned m, d;
+    s3w_civil_from_days(days, &y, &m, &d);
     unsigned v[6] = { (unsigned)(y % 10000), m, d, (unsigned)(rem / 3600),
                       (unsigned)(rem / 60 % 60), (unsigned)(rem % 60) };
     char *p = out;
@@ -383,7 +355,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         const struct s3w_header *dh = sigv4_int_find_header(
             req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), &nd);
         if (dh) {
-            amz_date = sigv4_int_trim(dh->value);
+            amz_date = s3w_slice_trim(dh->value);
             if (nd > 1 || sigv4_parse_amz_date(amz_date, &t)) {
                 sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
                             "AWS authentication requires a valid Date or "
@@ -396,7 +368,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             dh = sigv4_int_find_header(req->headers, req->n_headers,
                                        S3W_SLICE_LIT("date"), &nd);
             if (!dh || nd > 1 ||
-                parse_http_date(sigv4_int_trim(dh->value), &t)) {
+                parse_http_date(s3w_slice_trim(dh->value), &t)) {
                 sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
                             "AWS authentication requires a valid Date or "
                             "x-amz-date header");
@@ -511,7 +483,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         goto out;
     }
     if (cs && (!pre || sigv4_result_signed(res, cs->name))) {
-        payload = sigv4_int_trim(cs->value);
+        payload = s3w_slice_trim(cs->value);
     } else if (!s3 && opts->body_sha256) {
         /* Other services sign the body hash itself, presigned or not
          * (aws-c-auth query-signed cases). */
@@ -578,7 +550,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             goto out;
         }
         if (th)
-            res->session_token = sigv4_int_trim(th->value);
+            res->session_token = s3w_slice_trim(th->value);
     }
     if (!opts->lookup) {
         sigv4_fail(err, SIGV4_ERR_INTERNAL);
@@ -650,7 +622,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
                 req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-region-set"),
                 NULL);
             if (rs)
-                a->region_set = sigv4_int_trim(rs->value);
+                a->region_set = s3w_slice_trim(rs->value);
         }
         if (a->region_set.len == 0) {
             sigv4_failf(err, scope_err, "%sthe X-Amz-Region-Set is missing.",
