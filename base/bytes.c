@@ -38,8 +38,7 @@ bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b)
 
 bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix)
 {
-    return s.len >= prefix.len &&
-           (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
+    return s.len >= prefix.len && (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
 }
 
 static bool is_ws(char c)

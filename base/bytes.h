@@ -99,9 +99,9 @@ struct s3w_header {
 /* ---- error vocabulary shared by the primitives ---------------------------- */
 enum {
     S3W_OK = 0,
-    S3W_E_NOMEM = -1,   /* allocation failed */
-    S3W_E_TOOBIG = -2,  /* a capped buffer would exceed its cap */
-    S3W_E_INVAL = -3,   /* malformed input */
+    S3W_E_NOMEM = -1,  /* allocation failed */
+    S3W_E_TOOBIG = -2, /* a capped buffer would exceed its cap */
+    S3W_E_INVAL = -3,  /* malformed input */
 };
 
 /* A static, human-readable name for an S3W_E_* code. */
@@ -109,10 +109,10 @@ const char *s3w_strerror(int err);
 
 /* ---- capped growable buffer ------------------------------------------------ */
 struct s3w_buf {
-    char *ptr;   /* owned; NUL-terminated for convenience (not counted in len) */
+    char *ptr; /* owned; NUL-terminated for convenience (not counted in len) */
     size_t len;
-    size_t cap;  /* allocated */
-    size_t max;  /* hard cap on len, fixed at init */
+    size_t cap; /* allocated */
+    size_t max; /* hard cap on len, fixed at init */
 };
 
 void s3w_buf_init(struct s3w_buf *b, size_t max);
@@ -124,8 +124,7 @@ int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s);
 int s3w_buf_append_cstr(struct s3w_buf *b, const char *s);
 int s3w_buf_append_char(struct s3w_buf *b, char c);
 /* printf-style append; S3W_E_TOOBIG if the result would pass max. */
-int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline struct s3w_slice s3w_buf_slice(const struct s3w_buf *b)
 {
     return (struct s3w_slice){ b->ptr, b->len };
