@@ -32,7 +32,9 @@
  *  3. Cleanup. A function that holds resources (heap, locks, secrets on the
  *     stack) has one exit: every failure sets rc and does `goto cleanup`,
  *     and the label frees and wipes in reverse order of acquisition. A
- *     function that holds nothing returns directly.
+ *     function that holds nothing returns directly. Where only a failure
+ *     has something to undo (success hands the resources to the caller and
+ *     returns first), the label is `fail:` instead.
  *  4. Messages. A parser that must explain itself (policy, config) takes
  *     an error struct or a `const char **why` next to the code; the code
  *     still says whether it failed. No secret in any message.
