@@ -69,6 +69,23 @@ bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
     return true;
 }
 
+bool s3w_iso8601_format_ms(int64_t ms, char out[S3W_ISO8601_MS_LEN + 1])
+{
+    /* the range of s3w_iso8601_format, checked before the floor division */
+    if (ms < -62167219200000 || ms > 253402300799999) {
+        out[0] = '\0';
+        return false;
+    }
+    int64_t secs = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    if (!s3w_iso8601_format(secs, out))
+        return false;
+    out[19] = '.';
+    put_digits(out + 20, ms - secs * 1000, 3);
+    out[23] = 'Z';
+    out[24] = '\0';
+    return true;
+}
+
 static bool digits(const char *p, size_t n, unsigned *out)
 {
     unsigned v = 0;

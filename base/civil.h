@@ -26,6 +26,11 @@ bool s3w_civil_valid(int64_t y, unsigned m, unsigned d);
 #define S3W_ISO8601_LEN 20
 bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1]);
 
+/* The same from milliseconds, with them: "2023-11-14T22:13:20.123Z" (log
+ * lines, CloudTrail's eventTime). Times before 1970 floor, as above. */
+#define S3W_ISO8601_MS_LEN 24
+bool s3w_iso8601_format_ms(int64_t ms, char out[S3W_ISO8601_MS_LEN + 1]);
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fff...]Z" (the form S3, STS and IAM write;
  * a fraction of any length is accepted and dropped, not rounded). Rejects an
  * invalid calendar date (2023-02-29) and hour > 23 or minute > 59; second

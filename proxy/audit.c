@@ -213,10 +213,8 @@ static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma,
 
 int audit_format(const struct audit_record *r, struct s3w_buf *b)
 {
-    /* CloudTrail's eventTime: ISO 8601 in UTC with milliseconds */
-    char when[96] = "";
-    if (s3w_iso8601_format(r->time_ms / 1000, when))
-        snprintf(when + 19, sizeof(when) - 19, ".%03dZ", (int)(r->time_ms % 1000));
+    char when[96];
+    s3w_iso8601_format_ms(r->time_ms, when); /* CloudTrail's eventTime */
     struct fmt f = { b, 0 };
     size_t nauthz = r->nauthz < AUDIT_MAX_AUTHZ ? r->nauthz : AUDIT_MAX_AUTHZ;
     int rc = s3w_buf_append_cstr(b, "{\"eventVersion\":\"1.0\"");

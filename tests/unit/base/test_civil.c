@@ -124,6 +124,29 @@ static void test_iso8601_format(void **state)
     assert_false(s3w_iso8601_format(INT64_MIN, out));
 }
 
+static void test_iso8601_format_ms(void **state)
+{
+    (void)state;
+    char out[S3W_ISO8601_MS_LEN + 1];
+    assert_true(s3w_iso8601_format_ms(1700000000123, out));
+    assert_string_equal(out, "2023-11-14T22:13:20.123Z");
+    assert_true(s3w_iso8601_format_ms(1700000000000, out));
+    assert_string_equal(out, "2023-11-14T22:13:20.000Z");
+    assert_true(s3w_iso8601_format_ms(-1, out));
+    assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+    assert_true(s3w_iso8601_format_ms(-1000, out));
+    assert_string_equal(out, "1969-12-31T23:59:59.000Z");
+    assert_true(s3w_iso8601_format_ms(253402300799999, out));
+    assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+    assert_true(s3w_iso8601_format_ms(-62167219200000, out));
+    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+    assert_false(s3w_iso8601_format_ms(253402300800000, out));
+    assert_string_equal(out, "");
+    assert_false(s3w_iso8601_format_ms(-62167219200001, out));
+    assert_false(s3w_iso8601_format_ms(INT64_MIN, out));
+    assert_false(s3w_iso8601_format_ms(INT64_MAX, out));
+}
+
 /* Agrees with the C library on a spread of times (what the copies that
  * called gmtime_r + strftime printed). */
 static void test_iso8601_format_matches_gmtime(void **state)
@@ -223,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_days_known_points),
         cmocka_unit_test(test_civil_valid),
         cmocka_unit_test(test_iso8601_format),
+        cmocka_unit_test(test_iso8601_format_ms),
         cmocka_unit_test(test_iso8601_format_matches_gmtime),
         cmocka_unit_test(test_iso8601_parse),
         cmocka_unit_test(test_iso8601_parse_rejects),
