@@ -6,6 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+const char *s3w_strerror(int err)
+{
+    switch (err) {
+    case S3W_OK:
+        return "ok";
+    case S3W_E_NOMEM:
+        return "out of memory";
+    case S3W_E_TOOBIG:
+        return "over the size cap";
+    case S3W_E_INVAL:
+        return "malformed input";
+    }
+    return "unknown error";
+}
+
 static inline unsigned char lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
@@ -23,8 +38,7 @@ bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b)
 
 bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix)
 {
-    return s.len >= prefix.len &&
-           (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
+    return s.len >= prefix.len && (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
 }
 
 static bool is_ws(char c)
@@ -77,8 +91,10 @@ static int reserve(struct s3w_buf *b, size_t extra)
         return S3W_OK;
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < need)
-        ncap *= 2;
-    if (ncap > b->max + 1)
+        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    /* need <= max + 1 here, so this cannot shrink below need; written as
+     * ncap - 1 > max so that max == SIZE_MAX does not wrap to 0 */
+    if (ncap - 1 > b->max)
         ncap = b->max + 1;
     char *p = malloc(ncap);
     if (!p)

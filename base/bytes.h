@@ -10,6 +10,38 @@
  *  - struct s3w_buf: a growable buffer with a hard cap fixed at init; going
  *    over the cap is an error (S3W_E_TOOBIG), never a silent realloc.
  *  - hex, constant-time compare, secure wipe.
+ *
+ * How errors are written, one idiom per layer (base, sigv4, policy, config;
+ * proxy at the end). New code follows it; old code moves to it when touched.
+ *
+ *  1. Codes. A function that can fail returns int: 0 on success, else a
+ *     negative value of its module's one error enum (S3W_E_* here,
+ *     SIGV4_E_*, POLICY_E_*, CONFIG_E_*, TOKEN_E_*, CREDS_E_*, ...), each
+ *     with a <module>_strerror(). Codes are only meaningful with their own
+ *     enum: most enums start at -1, so a caller that crosses a module
+ *     boundary translates (`if (rc) return MY_E_INTERNAL;`) rather than
+ *     passing another module's number up. A predicate that cannot fail for
+ *     a reason worth naming returns bool; a length-or-error returns long
+ *     (negative = error). No errno, no global "last error".
+ *  2. Accumulating. A run of steps that all must succeed and that share
+ *     one error check (appending to a buffer, filling a context) keeps the
+ *     first error and skips the rest:  rc = rc ? rc : step();
+ *     Not `rc |= step()` (two negative codes OR into a third, meaningless
+ *     one) and not the GNU `rc ?: step()`. Any other sequence returns
+ *     early:  if (rc) return rc;
+ *  3. Cleanup. A function that holds resources (heap, locks, secrets on the
+ *     stack) has one exit: every failure sets rc and does `goto cleanup`,
+ *     and the label frees and wipes in reverse order of acquisition. A
+ *     function that holds nothing returns directly. Where only a failure
+ *     has something to undo (success hands the resources to the caller and
+ *     returns first), the label is `fail:` instead.
+ *  4. Messages. A parser that must explain itself (policy, config) takes
+ *     an error struct or a `const char **why` next to the code; the code
+ *     still says whether it failed. No secret in any message.
+ *  5. proxy/ handlers speak HTTP instead: a stage that has already answered
+ *     the client (error response sent, exchange finishing) returns false,
+ *     and its caller stops at once; true means "go on". They never return
+ *     a module code; they translate it into an S3 error response.
  */
 #ifndef S3W_BYTES_H
 #define S3W_BYTES_H
@@ -69,17 +101,20 @@ struct s3w_header {
 /* ---- error vocabulary shared by the primitives ---------------------------- */
 enum {
     S3W_OK = 0,
-    S3W_E_NOMEM = -1,   /* allocation failed */
-    S3W_E_TOOBIG = -2,  /* a capped buffer would exceed its cap */
-    S3W_E_INVAL = -3,   /* malformed input */
+    S3W_E_NOMEM = -1,  /* allocation failed */
+    S3W_E_TOOBIG = -2, /* a capped buffer would exceed its cap */
+    S3W_E_INVAL = -3,  /* malformed input */
 };
+
+/* A static, human-readable name for an S3W_E_* code. */
+const char *s3w_strerror(int err);
 
 /* ---- capped growable buffer ------------------------------------------------ */
 struct s3w_buf {
-    char *ptr;   /* owned; NUL-terminated for convenience (not counted in len) */
+    char *ptr; /* owned; NUL-terminated for convenience (not counted in len) */
     size_t len;
-    size_t cap;  /* allocated */
-    size_t max;  /* hard cap on len, fixed at init */
+    size_t cap; /* allocated */
+    size_t max; /* hard cap on len, fixed at init */
 };
 
 void s3w_buf_init(struct s3w_buf *b, size_t max);
@@ -91,8 +126,7 @@ int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s);
 int s3w_buf_append_cstr(struct s3w_buf *b, const char *s);
 int s3w_buf_append_char(struct s3w_buf *b, char c);
 /* printf-style append; S3W_E_TOOBIG if the result would pass max. */
-int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline struct s3w_slice s3w_buf_slice(const struct s3w_buf *b)
 {
     return (struct s3w_slice){ b->ptr, b->len };

@@ -42,15 +42,17 @@ static void put_digits(char *p, int64_t v, int n)
 
 bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
 {
+    /* 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z; checked first so that
+     * the arithmetic below cannot overflow on an absurd input */
+    if (secs < -62167219200 || secs > 253402300799) {
+        out[0] = '\0';
+        return false;
+    }
     /* floor division: times before 1970 are valid dates too */
     int64_t days = secs >= 0 ? secs / 86400 : -((86399 - secs) / 86400);
     int64_t sod = secs - days * 86400, y;
     unsigned m, d;
     s3w_civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999) {
-        out[0] = '\0';
-        return false;
-    }
     put_digits(out, y, 4);
     out[4] = '-';
     put_digits(out + 5, m, 2);
@@ -64,6 +66,23 @@ bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
     put_digits(out + 17, sod % 60, 2);
     out[19] = 'Z';
     out[20] = '\0';
+    return true;
+}
+
+bool s3w_iso8601_format_ms(int64_t ms, char out[S3W_ISO8601_MS_LEN + 1])
+{
+    /* the range of s3w_iso8601_format, checked before the floor division */
+    if (ms < -62167219200000 || ms > 253402300799999) {
+        out[0] = '\0';
+        return false;
+    }
+    int64_t secs = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    if (!s3w_iso8601_format(secs, out))
+        return false;
+    out[19] = '.';
+    put_digits(out + 20, ms - secs * 1000, 3);
+    out[23] = 'Z';
+    out[24] = '\0';
     return true;
 }
 
@@ -83,8 +102,8 @@ bool s3w_iso8601_parse(struct s3w_slice s, int64_t *secs)
 {
     const char *p = s.ptr;
     unsigned y, mo, d, h, mi, se;
-    if (s.len < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
-        p[16] != ':' || !digits(p, 4, &y) || !digits(p + 5, 2, &mo) || !digits(p + 8, 2, &d) ||
+    if (s.len < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' ||
+        !digits(p, 4, &y) || !digits(p + 5, 2, &mo) || !digits(p + 8, 2, &d) ||
         !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &se))
         return false;
     size_t i = 19;

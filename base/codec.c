@@ -70,28 +70,34 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-long s3w_b64_decode(struct s3w_slice in, uint8_t *out, size_t cap)
+long s3w_b64_decode(struct s3w_slice in, uint8_t *out, size_t cap, unsigned flags)
 {
     if (in.len % 4)
         return S3W_E_INVAL;
+    if (in.len == 0)
+        return 0;
+    size_t pad = in.ptr[in.len - 1] != '=' ? 0 : in.ptr[in.len - 2] == '=' ? 2 : 1;
+    /* checked before anything is written: on TOOBIG out is untouched */
+    if (in.len / 4 * 3 - pad > cap)
+        return S3W_E_TOOBIG;
     size_t o = 0;
     for (size_t i = 0; i < in.len; i += 4) {
+        bool last = i + 4 == in.len;
         int v[4];
-        size_t pad = 0;
         for (size_t j = 0; j < 4; j++) {
             unsigned char c = (unsigned char)in.ptr[i + j];
-            if (c == '=' && i + 4 == in.len && j >= 2) {
+            if (c == '=' && last && j >= 4 - pad)
                 v[j] = 0;
-                pad++;
-            } else if (pad || (v[j] = b64_value(c)) < 0) {
-                return S3W_E_INVAL; /* data after padding, or not base64 */
-            }
+            else if ((v[j] = b64_value(c)) < 0)
+                return S3W_E_INVAL; /* not base64, or '=' before the end */
         }
         uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
                      (uint32_t)v[3];
-        size_t take = 3 - pad;
-        if (cap - o < take)
-            return S3W_E_TOOBIG;
+        size_t take = last ? 3 - pad : 3;
+        /* RFC 4648 section 3.5: the bits the padding leaves unused are zero
+         * in a canonical encoding; otherwise two strings decode alike */
+        if (take < 3 && !(flags & S3W_B64_NONCANONICAL) && (w & (0xffffffu >> (8 * take))))
+            return S3W_E_INVAL;
         out[o++] = (uint8_t)(w >> 16);
         if (take > 1)
             out[o++] = (uint8_t)(w >> 8);

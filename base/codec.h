@@ -33,9 +33,18 @@ long s3w_pct_decode(struct s3w_slice in, char *out, size_t cap, unsigned flags);
  * length written (without the NUL). */
 size_t s3w_b64_encode(const uint8_t *in, size_t n, char *out);
 
+enum {
+    /* Accept set bits in the padding's unused low bits ("QR==" as "QQ=="):
+     * only for callers that accepted them before base/ existed. */
+    S3W_B64_NONCANONICAL = 1 << 0,
+};
+
 /* Strict decode: length a multiple of 4, '=' only as the last one or two
- * characters, no whitespace. Returns the decoded length (0 for empty input)
- * or S3W_E_INVAL / S3W_E_TOOBIG. */
-long s3w_b64_decode(struct s3w_slice in, uint8_t *out, size_t cap);
+ * characters, no whitespace, and (unless S3W_B64_NONCANONICAL) the unused
+ * bits before the padding zero. Returns the decoded length (0 for empty
+ * input: a caller for which empty is an error checks in.len itself) or
+ * S3W_E_INVAL / S3W_E_TOOBIG. On S3W_E_TOOBIG nothing is written; on
+ * S3W_E_INVAL out may hold a prefix of the decoding. */
+long s3w_b64_decode(struct s3w_slice in, uint8_t *out, size_t cap, unsigned flags);
 
 #endif

@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include "civil.h"
 
 #include "xml.h"
 
@@ -69,15 +70,11 @@ int creds_from_env(creds_getenv_fn get, void *ud, struct creds *out, struct cred
 
 /* ---- INI files ---------------------------------------------------------------- */
 
+/* SP, HTAB and CR (a CRLF file): the line ends at the LF, so trimming LF
+ * as well, as s3w_slice_trim does, changes nothing here. */
 static struct s3w_slice trim(const char *p, size_t n)
 {
-    while (n && (*p == ' ' || *p == '\t' || *p == '\r')) {
-        p++;
-        n--;
-    }
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-        n--;
-    return s3w_slice(p, n);
+    return s3w_slice_trim(s3w_slice(p, n));
 }
 
 struct setter {
@@ -251,9 +248,9 @@ int64_t creds_parse_time(const char *s, size_t len)
     }
     if (i != len)
         return -1;
-    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-                     .tm_hour = h, .tm_min = m, .tm_sec = sec };
-    int64_t t = (int64_t)timegm(&tm) - off;
+    /* a day past the month's end (02-31) rolls over, as timegm() did */
+    int64_t t = s3w_days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 +
+                sec - off;
     /* An expiration at or before the epoch is as malformed as any other
      * nonsense: 0 would read as "does not expire" to every caller, and a
      * negative value other than -1 would slip past a == -1 check. */

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "civil.h"
 #include "index.h"
 #include "policy.h"
 #include "token.h"
@@ -185,14 +185,6 @@ static int copy_secret(const char *secret, uint8_t *out, size_t cap, size_t *len
     return CONFIG_AUTH_OK;
 }
 
-static void iso8601(int64_t t, char out[21])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct s3w_slice token,
                          int64_t now, struct config_identity *id, uint8_t *secret_out,
                          size_t secret_cap, size_t *secret_len)
@@ -221,8 +213,8 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
                            (int)c.session_name.len, c.session_name.ptr);
     id->userid = store_printf(id, &ok, "%s:%.*s", r->unique_id, (int)c.session_name.len,
                               c.session_name.ptr);
-    char ts[21];
-    iso8601(c.issued, ts);
+    char ts[S3W_ISO8601_LEN + 1];
+    s3w_iso8601_format(c.issued, ts);
     id->token_issue_time = store_printf(id, &ok, "%s", ts);
     if (!ok) {
         rc = CONFIG_AUTH_INTERNAL;
@@ -377,26 +369,28 @@ static int set(struct policy_context *ctx, const char *k, struct s3w_slice v)
 int config_identity_fill_context(const struct config_identity *id, struct policy_context *ctx)
 {
     int rc = POLICY_CTX_OK;
-    rc |= set(ctx, "aws:userid", id->userid);
-    rc |= set(ctx, "aws:PrincipalAccount", id->account);
-    rc |= set(ctx, "aws:PrincipalType", s3w_slice_cstr(config_principal_type_name(id->type)));
+    rc = rc ? rc : set(ctx, "aws:userid", id->userid);
+    rc = rc ? rc : set(ctx, "aws:PrincipalAccount", id->account);
+    rc = rc ? rc
+            : set(ctx, "aws:PrincipalType",
+                  s3w_slice_cstr(config_principal_type_name(id->type)));
     if (id->type == CONFIG_PRINCIPAL_ANONYMOUS)
         return rc ? POLICY_CTX_E_FULL : POLICY_CTX_OK;
     /* aws:PrincipalArn: signed requests only [KEYS] */
-    rc |= set(ctx, "aws:PrincipalArn", id->principal_arn);
+    rc = rc ? rc : set(ctx, "aws:PrincipalArn", id->principal_arn);
     /* aws:username: IAM users only [KEYS] */
     if (id->type == CONFIG_PRINCIPAL_USER)
-        rc |= set(ctx, "aws:username", id->username);
+        rc = rc ? rc : set(ctx, "aws:username", id->username);
     for (size_t i = 0; i < id->ntags; i++)
-        rc |= policy_context_set(ctx, id->tags[i].context_key, id->tags[i].value);
+        rc = rc ? rc : policy_context_set(ctx, id->tags[i].context_key, id->tags[i].value);
     if (id->is_session) {
         /* temporary credentials: MFA not present (we issue no MFA sessions);
          * long-term keys leave the key absent, as AWS does [KEYS] */
-        rc |= set(ctx, "aws:MultiFactorAuthPresent", S3W_SLICE_LIT("false"));
+        rc = rc ? rc : set(ctx, "aws:MultiFactorAuthPresent", S3W_SLICE_LIT("false"));
         if (id->token_issue_time.len)
-            rc |= set(ctx, "aws:TokenIssueTime", id->token_issue_time);
+            rc = rc ? rc : set(ctx, "aws:TokenIssueTime", id->token_issue_time);
         if (id->source_identity.len)
-            rc |= set(ctx, "aws:SourceIdentity", id->source_identity);
+            rc = rc ? rc : set(ctx, "aws:SourceIdentity", id->source_identity);
     }
     return rc ? POLICY_CTX_E_FULL : POLICY_CTX_OK;
 }

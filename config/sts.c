@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "civil.h"
+#include "codec.h"
 #include "policy.h"
 #include "token.h"
 #include "xml.h"
@@ -54,14 +55,6 @@ struct form {
     char *store; /* decoded bytes; STS_MAX_FORM_BYTES */
 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* application/x-www-form-urlencoded: '+' is a space, %XX a byte. Decodes
  * into the form's store; returns false on a malformed escape or too many
  * parameters. */
@@ -69,24 +62,13 @@ static bool decode_part(struct form *f, size_t *used, const char *s, size_t n,
                         struct s3w_slice *out)
 {
     char *d = f->store + *used;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= n)
-                return false;
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-            if (h < 0 || l < 0)
-                return false;
-            c = (char)(h * 16 + l);
-            i += 2;
-        }
-        d[o++] = c;
-    }
-    *out = s3w_slice(d, o);
-    *used += o;
+    /* decoding never lengthens: n bytes of store are enough (parse_form
+     * sizes the store to the body) */
+    long o = s3w_pct_decode(s3w_slice(s, n), d, n, S3W_PCT_PLUS_SPACE);
+    if (o < 0)
+        return false;
+    *out = s3w_slice(d, (size_t)o);
+    *used += (size_t)o;
     return true;
 }
 
@@ -235,14 +217,6 @@ static bool parse_i64(struct s3w_slice s, int64_t *out)
     }
     *out = v;
     return true;
-}
-
-static void iso8601(int64_t t, char out[21])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ---- GetCallerIdentity ------------------------------------------------------ */
@@ -480,25 +454,38 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
      * ForAllValues condition on aws:TagKeys vacuously true and a Deny on a
      * missing key never fire - fail closed instead (InternalError). */
     int crc = config_identity_fill_context(caller, ctx);
-    crc |= policy_context_set_fixed(ctx, true); /* STS calls are signed (policy/keys.c) */
-    char now_iso[21], epoch[24];
-    iso8601(now, now_iso);
+    /* STS calls are signed (policy/keys.c) */
+    crc = crc ? crc : policy_context_set_fixed(ctx, true);
+    char now_iso[S3W_ISO8601_LEN + 1], epoch[24];
+    s3w_iso8601_format(now, now_iso);
     snprintf(epoch, sizeof epoch, "%lld", (long long)now);
-    crc |= policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"), s3w_slice_cstr(now_iso));
-    crc |= policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"), s3w_slice_cstr(epoch));
-    crc |= policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"), *a.session_name);
+    crc = crc ? crc
+              : policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"),
+                                   s3w_slice_cstr(now_iso));
+    crc = crc ? crc
+              : policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"),
+                                   s3w_slice_cstr(epoch));
+    crc = crc ? crc
+              : policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"),
+                                   *a.session_name);
     if (a.external_id)
-        crc |= policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
+        crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
     if (a.source_identity)
-        crc |= policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"), *a.source_identity);
+        crc = crc ? crc
+                  : policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"),
+                                       *a.source_identity);
     char reqtag_keys[TOKEN_MAX_TAGS][sizeof "aws:RequestTag/" + 128];
     for (size_t i = 0; i < a.ntags; i++) {
         int n = snprintf(reqtag_keys[i], sizeof reqtag_keys[i], "aws:RequestTag/%.*s",
                          (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
-        crc |= policy_context_set(ctx, s3w_slice(reqtag_keys[i], (size_t)n), a.tag_values[i]);
+        crc = crc ? crc
+                  : policy_context_set(ctx, s3w_slice(reqtag_keys[i], (size_t)n),
+                                       a.tag_values[i]);
     }
     if (a.ntags)
-        crc |= policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a.tag_keys, a.ntags);
+        crc = crc ? crc
+                  : policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a.tag_keys,
+                                             a.ntags);
     if (crc != POLICY_CTX_OK) {
         rc = S3W_E_TOOBIG;
         goto cleanup;
@@ -554,8 +541,8 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
         rc = S3W_E_INVAL;
     } else {
         struct s3w_buf *b = &out->body;
-        char exp[21];
-        iso8601(c.expires, exp);
+        char exp[S3W_ISO8601_LEN + 1];
+        s3w_iso8601_format(c.expires, exp);
         s3w_buf_reset(b);
         out->status = 200;
         rc = s3w_buf_append_cstr(b, "<AssumeRoleResponse xmlns=\"" STS_NS "\"><AssumeRoleResult>");

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
+#include "codec.h"
 #include "policy_int.h"
 
 /* ---- operator names ----------------------------------------------------- */
@@ -130,17 +132,6 @@ bool policy_parse_number(struct s3w_slice s, double *out)
     return true;
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* H. Hinnant's days_from_civil (public domain algorithm) */
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool digits_n(struct s3w_slice s, size_t at, size_t n, unsigned *v)
 {
     unsigned x = 0;
@@ -185,11 +176,7 @@ bool policy_parse_date(struct s3w_slice s, int64_t *ms)
     if (!digits_n(s, 0, 4, &y) || s.len < 10 || s.ptr[4] != '-' || !digits_n(s, 5, 2, &mo) ||
         s.ptr[7] != '-' || !digits_n(s, 8, 2, &d))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31)
-        return false;
-    static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+    if (!s3w_civil_valid(y, mo, d))
         return false;
     i = 10;
     int64_t off_min = 0;
@@ -236,7 +223,7 @@ bool policy_parse_date(struct s3w_slice s, int64_t *ms)
         if (i != s.len)
             return false;
     }
-    int64_t days = days_from_civil(y, mo, d);
+    int64_t days = s3w_days_from_civil(y, mo, d);
     int64_t secs = days * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off_min * 60;
     *ms = secs * 1000 + frac_ms;
     return true;
@@ -301,45 +288,6 @@ static bool prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
         return true;
     uint8_t mask = (uint8_t)(0xffu << (8 - rem));
     return (a[full] & mask) == (b[full] & mask);
-}
-
-static int b64v(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Strict standard base64 with padding; returns decoded length or -1. */
-static long b64_decode(struct s3w_slice s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    if (s.len % 4 != 0)
-        return -1;
-    for (size_t i = 0; i < s.len; i += 4) {
-        int v[4];
-        size_t pad = 0;
-        for (int k = 0; k < 4; k++) {
-            char c = s.ptr[i + (size_t)k];
-            if (c == '=' && i + 4 == s.len && k >= 2) {
-                v[k] = 0;
-                pad++;
-            } else if (pad || (v[k] = b64v(c)) < 0) {
-                return -1;
-            }
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        size_t take = 3 - pad;
-        if (n + take > cap)
-            return -1;
-        out[n++] = (uint8_t)(w >> 16);
-        if (take > 1) out[n++] = (uint8_t)(w >> 8);
-        if (take > 2) out[n++] = (uint8_t)w;
-    }
-    return (long)n;
 }
 
 /* ---- value compile ------------------------------------------------------ */
@@ -423,7 +371,8 @@ int cond_compile_value(struct arena *a, const struct cond *c, struct s3w_slice v
         return 0;
     case FAM_BINARY: {
         uint8_t tmp[2048];
-        long n = b64_decode(v, tmp, sizeof(tmp));
+        /* empty and non-canonical values were always accepted here */
+        long n = s3w_b64_decode(v, tmp, sizeof(tmp), S3W_B64_NONCANONICAL);
         if (n < 0) {
             *why = "BinaryEquals value is not base-64";
             return -1;
@@ -518,7 +467,7 @@ static int match_one(const struct cond *c, const struct cond_value *v,
         return -1;
     case FAM_BINARY: {
         uint8_t tmp[2048];
-        long n = b64_decode(r, tmp, sizeof(tmp));
+        long n = s3w_b64_decode(r, tmp, sizeof(tmp), S3W_B64_NONCANONICAL);
         if (n < 0)
             return -1;
         return (size_t)n == v->bin.len && memcmp(tmp, v->bin.ptr, (size_t)n) == 0;

@@ -1,5 +1,6 @@
 /* audit.c - the audit log writer (see audit.h). */
 #include "audit.h"
+#include "civil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,8 +197,8 @@ static int jval(struct fmt *f, struct s3w_slice v, size_t cap, enum field id)
         return s3w_buf_append_cstr(f->b, "null");
     bool cut = false;
     int rc = s3w_buf_append_char(f->b, '"');
-    rc = rc ?: audit_json_escape(f->b, v, cap, &cut);
-    rc = rc ?: s3w_buf_append_char(f->b, '"');
+    rc = rc ? rc : audit_json_escape(f->b, v, cap, &cut);
+    rc = rc ? rc : s3w_buf_append_char(f->b, '"');
     if (cut)
         f->truncated |= 1u << id;
     return rc;
@@ -207,54 +208,52 @@ static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma,
                 enum field id)
 {
     int rc = s3w_buf_printf(f->b, "%s\"%s\":", comma ? "," : "", name);
-    return rc ?: jval(f, v, cap, id);
+    return rc ? rc : jval(f, v, cap, id);
 }
 
 int audit_format(const struct audit_record *r, struct s3w_buf *b)
 {
     char when[96];
-    time_t secs = (time_t)(r->time_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(r->time_ms % 1000));
+    s3w_iso8601_format_ms(r->time_ms, when); /* CloudTrail's eventTime */
     struct fmt f = { b, 0 };
     size_t nauthz = r->nauthz < AUDIT_MAX_AUTHZ ? r->nauthz : AUDIT_MAX_AUTHZ;
     int rc = s3w_buf_append_cstr(b, "{\"eventVersion\":\"1.0\"");
-    rc = rc ?: jstr(&f, "eventTime", s3w_slice_cstr(when), true, sizeof(when), F_COUNT);
-    rc = rc ?: s3w_buf_append_cstr(b, ",\"eventSource\":\"s3warden\"");
-    rc = rc ?: jstr(&f, "requestID", r->request_id, true, CAP_REQUEST_ID, F_REQUEST_ID);
-    rc = rc ?: jstr(&f, "upstreamRequestID",
+    rc = rc ? rc : jstr(&f, "eventTime", s3w_slice_cstr(when), true, sizeof(when), F_COUNT);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"eventSource\":\"s3warden\"");
+    rc = rc ? rc : jstr(&f, "requestID", r->request_id, true, CAP_REQUEST_ID, F_REQUEST_ID);
+    rc = rc ? rc : jstr(&f, "upstreamRequestID",
                     r->upstream_request_id.len ? r->upstream_request_id : S3W_SLICE_NULL, true,
                     CAP_UP_REQUEST_ID, F_UP_REQUEST_ID);
-    rc = rc ?: jstr(&f, "sourceIPAddress", r->source_ip, true, CAP_SOURCE_IP, F_SOURCE_IP);
-    rc = rc ?: jstr(&f, "userAgent", r->user_agent, true, CAP_USER_AGENT, F_USER_AGENT);
-    rc = rc ?: s3w_buf_append_cstr(b, ",\"userIdentity\":{");
-    rc = rc ?: jstr(&f, "type", r->identity_type, false, CAP_ID_TYPE, F_ID_TYPE);
-    rc = rc ?: jstr(&f, "principalId", r->principal_id, true, CAP_PRINCIPAL_ID, F_PRINCIPAL_ID);
-    rc = rc ?: jstr(&f, "arn", r->arn, true, CAP_ARN, F_ARN);
-    rc = rc ?: jstr(&f, "accountId", r->account_id, true, CAP_ACCOUNT_ID, F_ACCOUNT_ID);
-    rc = rc ?: jstr(&f, "accessKeyId", r->access_key_id, true, CAP_ACCESS_KEY_ID, F_ACCESS_KEY_ID);
+    rc = rc ? rc : jstr(&f, "sourceIPAddress", r->source_ip, true, CAP_SOURCE_IP, F_SOURCE_IP);
+    rc = rc ? rc : jstr(&f, "userAgent", r->user_agent, true, CAP_USER_AGENT, F_USER_AGENT);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"userIdentity\":{");
+    rc = rc ? rc : jstr(&f, "type", r->identity_type, false, CAP_ID_TYPE, F_ID_TYPE);
+    rc = rc ? rc : jstr(&f, "principalId", r->principal_id, true, CAP_PRINCIPAL_ID, F_PRINCIPAL_ID);
+    rc = rc ? rc : jstr(&f, "arn", r->arn, true, CAP_ARN, F_ARN);
+    rc = rc ? rc : jstr(&f, "accountId", r->account_id, true, CAP_ACCOUNT_ID, F_ACCOUNT_ID);
+    rc = rc ? rc
+            : jstr(&f, "accessKeyId", r->access_key_id, true, CAP_ACCESS_KEY_ID, F_ACCESS_KEY_ID);
     if (!rc && r->session_role_arn.len) {
         rc = s3w_buf_append_cstr(b, ",\"sessionContext\":{\"sessionIssuer\":{\"type\":\"Role\"");
-        rc = rc ?: jstr(&f, "arn", r->session_role_arn, true, CAP_ISSUER_ARN, F_ISSUER_ARN);
-        rc = rc ?: s3w_buf_append_cstr(b, "}");
-        rc = rc ?: jstr(&f, "sessionName", r->session_name, true, CAP_SESSION_NAME, F_SESSION_NAME);
-        rc = rc ?: s3w_buf_append_cstr(b, "}");
+        rc = rc ? rc : jstr(&f, "arn", r->session_role_arn, true, CAP_ISSUER_ARN, F_ISSUER_ARN);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+        rc = rc ? rc
+                : jstr(&f, "sessionName", r->session_name, true, CAP_SESSION_NAME,
+                       F_SESSION_NAME);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "}");
     }
-    rc = rc ?: s3w_buf_append_cstr(b, "}");
-    rc = rc ?: jstr(&f, "eventName", r->event_name, true, CAP_EVENT_NAME, F_EVENT_NAME);
-    rc = rc ?: s3w_buf_append_cstr(b, ",\"requestParameters\":{");
-    rc = rc ?: jstr(&f, "bucketName", r->bucket, false, CAP_BUCKET, F_BUCKET);
-    rc = rc ?: jstr(&f, "key", r->key, true, CAP_KEY, F_KEY);
-    rc = rc ?: s3w_buf_append_cstr(b, "},\"actions\":[");
+    rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+    rc = rc ? rc : jstr(&f, "eventName", r->event_name, true, CAP_EVENT_NAME, F_EVENT_NAME);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"requestParameters\":{");
+    rc = rc ? rc : jstr(&f, "bucketName", r->bucket, false, CAP_BUCKET, F_BUCKET);
+    rc = rc ? rc : jstr(&f, "key", r->key, true, CAP_KEY, F_KEY);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "},\"actions\":[");
     for (size_t i = 0; !rc && i < nauthz; i++) {
         rc = i ? s3w_buf_append_char(b, ',') : 0;
-        rc = rc ?: jval(&f, r->actions[i].ptr ? r->actions[i] : S3W_SLICE_LIT(""), CAP_ACTION,
+        rc = rc ? rc : jval(&f, r->actions[i].ptr ? r->actions[i] : S3W_SLICE_LIT(""), CAP_ACTION,
                         F_ACTIONS);
     }
-    rc = rc ?: s3w_buf_append_cstr(b, "],\"resources\":[");
+    rc = rc ? rc : s3w_buf_append_cstr(b, "],\"resources\":[");
     /* the resources share one budget: a CopyObject's two ARNs may each
      * hold a whole key, 12 of a multi-action request get a fair share */
     size_t res_cap = nauthz ? CAP_RESOURCES / nauthz : 0;
@@ -262,16 +261,16 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
         res_cap = CAP_RESOURCE;
     for (size_t i = 0; !rc && i < nauthz; i++) {
         rc = i ? s3w_buf_append_char(b, ',') : 0;
-        rc = rc ?: jval(&f, r->resources[i].ptr ? r->resources[i] : S3W_SLICE_LIT(""), res_cap,
+        rc = rc ? rc : jval(&f, r->resources[i].ptr ? r->resources[i] : S3W_SLICE_LIT(""), res_cap,
                         F_RESOURCES);
     }
-    rc = rc ?: s3w_buf_append_char(b, ']');
-    rc = rc ?: jstr(&f, "decision", r->decision, true, CAP_DECISION, F_DECISION);
-    rc = rc ?: jstr(&f, "decidingStatements", r->deciding, true, CAP_DECIDING, F_DECIDING);
-    rc = rc ?: s3w_buf_printf(b, ",\"crossAccount\":%s", r->cross_account ? "true" : "false");
-    rc = rc ?: jstr(&f, "errorCode", r->error_code.len ? r->error_code : S3W_SLICE_NULL, true,
+    rc = rc ? rc : s3w_buf_append_char(b, ']');
+    rc = rc ? rc : jstr(&f, "decision", r->decision, true, CAP_DECISION, F_DECISION);
+    rc = rc ? rc : jstr(&f, "decidingStatements", r->deciding, true, CAP_DECIDING, F_DECIDING);
+    rc = rc ? rc : s3w_buf_printf(b, ",\"crossAccount\":%s", r->cross_account ? "true" : "false");
+    rc = rc ? rc : jstr(&f, "errorCode", r->error_code.len ? r->error_code : S3W_SLICE_NULL, true,
                     CAP_ERROR_CODE, F_ERROR_CODE);
-    rc = rc ?: s3w_buf_printf(b, ",\"httpStatus\":%d,\"bytesIn\":%llu,\"bytesOut\":%llu,"
+    rc = rc ? rc : s3w_buf_printf(b, ",\"httpStatus\":%d,\"bytesIn\":%llu,\"bytesOut\":%llu,"
                               "\"latencyMs\":%lld",
                               r->http_status, (unsigned long long)r->bytes_in,
                               (unsigned long long)r->bytes_out, (long long)r->latency_ms);
@@ -281,7 +280,7 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
         else
             rc = s3w_buf_append_cstr(b, ",\"upstreamLatencyMs\":null");
     }
-    rc = rc ?: jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
+    rc = rc ? rc : jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
     if (!rc && f.truncated) {
         rc = s3w_buf_append_cstr(b, ",\"truncated\":[");
         bool first = true;
@@ -291,9 +290,9 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
             rc = s3w_buf_printf(b, "%s\"%s\"", first ? "" : ",", field_names[i]);
             first = false;
         }
-        rc = rc ?: s3w_buf_append_char(b, ']');
+        rc = rc ? rc : s3w_buf_append_char(b, ']');
     }
-    rc = rc ?: s3w_buf_append_cstr(b, "}\n");
+    rc = rc ? rc : s3w_buf_append_cstr(b, "}\n");
     return rc;
 }
 

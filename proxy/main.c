@@ -438,7 +438,7 @@ static int cmd_presign(int argc, char **argv)
                 ar == CONFIG_AUTH_MISSING_TOKEN
                     ? "a session key; presign takes the long-term keys of the config"
                     : "not an active access key of this config");
-        goto out;
+        goto cleanup;
     }
     if (endpoint) {
         snprintf(base, sizeof(base), "%s", endpoint);
@@ -447,7 +447,7 @@ static int cmd_presign(int argc, char **argv)
             base[--bl] = 0;
     } else if (listener_url(cfg, base, sizeof(base)) != 0) {
         fprintf(stderr, "s3warden: presign: the config has no usable listener; give --endpoint\n");
-        goto out;
+        goto cleanup;
     }
     const char *host = strstr(base, "://");
     host = host ? host + 3 : base;
@@ -476,11 +476,11 @@ static int cmd_presign(int argc, char **argv)
         sigv4_presign(&sp, &cr, expires, &url, &serr) != 0) {
         fprintf(stderr, "s3warden: presign: cannot sign this request (object key too long?)\n");
         ret = 2;
-        goto out;
+        goto cleanup;
     }
     printf("%.*s\n", (int)url.len, url.ptr);
     ret = 0;
-out:
+cleanup:
     s3w_wipe(secret, sizeof(secret));
     config_identity_cleanup(&id);
     s3w_buf_cleanup(&target);

@@ -96,7 +96,7 @@ int sigv4_parse_authorization(struct s3w_slice value, struct sigv4_auth *out,
 {
     auth_reset(out);
     out->store_used = 0;
-    value = sigv4_int_trim(value);
+    value = s3w_slice_trim(value);
 
     size_t sp = 0;
     while (sp < value.len && value.ptr[sp] != ' ')
@@ -217,15 +217,14 @@ int sigv4_parse_presigned(struct s3w_slice raw_query, struct sigv4_auth *out,
         /* Names are compared decoded, as the canonical query sees them, so
          * "X-Amz-Signatur%65" cannot hide from one and not the other. */
         char kbuf[32];
-        size_t kl;
+        long kl = 0;
         if (eq > 3 * sizeof kbuf ||
-            sigv4_int_pct_decode(s3w_slice(piece.ptr, eq), kbuf, sizeof kbuf,
-                                 &kl) != 0)
+            (kl = s3w_pct_decode(s3w_slice(piece.ptr, eq), kbuf, sizeof kbuf, 0)) < 0)
             continue; /* too long or undecodable: not one of ours (the
                          canonical query rejects a bad escape later) */
         int id = -1;
         for (int q = 0; q < QP_COUNT; q++)
-            if (s3w_slice_eq_cstr(s3w_slice(kbuf, kl), qp_names[q]))
+            if (s3w_slice_eq_cstr(s3w_slice(kbuf, (size_t)kl), qp_names[q]))
                 id = q;
         if (id < 0)
             continue;
@@ -236,19 +235,18 @@ int sigv4_parse_presigned(struct s3w_slice raw_query, struct sigv4_auth *out,
         struct s3w_slice raw = eq < piece.len
             ? s3w_slice(piece.ptr + eq + 1, piece.len - eq - 1)
             : S3W_SLICE_NULL;
-        size_t dl;
-        int rc = sigv4_int_pct_decode(raw, out->store + out->store_used,
-                                      sizeof out->store - out->store_used, &dl);
-        if (rc == S3W_E_TOOBIG)
+        long dl = s3w_pct_decode(raw, out->store + out->store_used,
+                                 sizeof out->store - out->store_used, 0);
+        if (dl == S3W_E_TOOBIG)
             return sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
                                "Error parsing the query string: the parameter "
                                "%s is too long.", qp_names[id]);
-        if (rc)
+        if (dl < 0)
             return sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
                                "Error parsing the query string: the parameter "
                                "%s is not properly encoded.", qp_names[id]);
-        v[id] = s3w_slice(out->store + out->store_used, dl);
-        out->store_used += dl;
+        v[id] = s3w_slice(out->store + out->store_used, (size_t)dl);
+        out->store_used += (size_t)dl;
         seen[id] = true;
     }
 

@@ -137,12 +137,10 @@ static int uri_s3(struct s3w_slice p, struct s3w_buf *out)
                 else if (take >= 2 && p.ptr[k + take - 2] == '%')
                     take -= 2;
             }
-            size_t dl;
-            rc = sigv4_int_pct_decode(s3w_slice(p.ptr + k, take), dec,
-                                      sizeof dec, &dl);
-            if (rc)
-                return rc;
-            rc = sigv4_uri_encode(s3w_slice(dec, dl), false, out);
+            long dl = s3w_pct_decode(s3w_slice(p.ptr + k, take), dec, sizeof dec, 0);
+            if (dl < 0)
+                return (int)dl;
+            rc = sigv4_uri_encode(s3w_slice(dec, (size_t)dl), false, out);
             if (rc)
                 return rc;
             k += take;
@@ -263,12 +261,10 @@ static int qcomp(struct s3w_slice raw, char *scratch, size_t cap, size_t *pos,
             else if (raw.ptr[i + take - 2] == '%')
                 take -= 2;
         }
-        size_t dl;
-        int rc = sigv4_int_pct_decode(s3w_slice(raw.ptr + i, take), dec,
-                                      sizeof dec, &dl);
-        if (rc)
-            return rc;
-        struct s3w_slice d = s3w_slice(dec, dl);
+        long dl = s3w_pct_decode(s3w_slice(raw.ptr + i, take), dec, sizeof dec, 0);
+        if (dl < 0)
+            return (int)dl;
+        struct s3w_slice d = s3w_slice(dec, (size_t)dl);
         size_t el = enc_len(d, false);
         if (el > cap - *pos)
             return S3W_E_TOOBIG;
@@ -358,7 +354,7 @@ int sigv4_canonical_query(struct s3w_slice raw_query, bool exclude_signature,
  * and a continuation collapses to a single space. */
 static int append_trimall(struct s3w_buf *out, struct s3w_slice v)
 {
-    v = sigv4_int_trim(v);
+    v = s3w_slice_trim(v);
     size_t i = 0;
     while (i < v.len) {
         size_t j = i;

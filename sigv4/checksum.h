@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "bytes.h"
+#include "codec.h"
 
 enum sigv4_cksum_algo {
     SIGV4_CKSUM_NONE = 0,
@@ -116,12 +117,22 @@ uint64_t sigv4_crc64nvme(uint64_t crc, const void *p, size_t n);
 /* The portable slicing-by-8 CRC64NVME, always built (PCLMUL comparison). */
 uint64_t sigv4_crc64nvme_sw(uint64_t crc, const void *p, size_t n);
 
-/* ---- base64 (RFC 4648, standard alphabet, padded) -------------------------- */
-/* Writes 4*ceil(n/3) characters and a NUL; returns the length. */
-size_t sigv4_b64_encode(const uint8_t *in, size_t n, char *out);
-/* Strict decode: length a multiple of 4, '=' only as final padding, no
- * whitespace, and unused pad bits zero (canonical). Returns the decoded
- * length, or S3W_E_INVAL; S3W_E_TOOBIG if it would not fit out_cap. */
-int sigv4_b64_decode(struct s3w_slice in, uint8_t *out, size_t out_cap);
+/* ---- base64 (RFC 4648, standard alphabet, padded): base/codec.h ---------- */
+/* Writes 4*ceil(n/3) characters and a NUL; returns the length. The name is
+ * kept for the proxy's Content-MD5; new code calls s3w_b64_encode. */
+static inline size_t sigv4_b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    return s3w_b64_encode(in, n, out);
+}
+
+/* s3w_b64_decode, canonical, except that empty input is S3W_E_INVAL: a
+ * checksum value is never empty. Returns the decoded length, or
+ * S3W_E_INVAL; S3W_E_TOOBIG if it would not fit out_cap. */
+static inline int sigv4_b64_decode(struct s3w_slice in, uint8_t *out, size_t out_cap)
+{
+    if (in.len == 0)
+        return S3W_E_INVAL;
+    return (int)s3w_b64_decode(in, out, out_cap, 0);
+}
 
 #endif

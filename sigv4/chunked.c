@@ -616,13 +616,8 @@ static int parse_size_line(struct sigv4_chunked_decoder *d, struct s3w_slice l)
     size_t i = 0;
     uint64_t size = 0;
     while (i < l.len && i < 17) {
-        unsigned char c = (unsigned char)l.ptr[i];
-        int v;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            v = (c | 0x20) - 'a' + 10;
-        else
+        int v = s3w_hex_digit((unsigned char)l.ptr[i]);
+        if (v < 0)
             break;
         size = size << 4 | (uint64_t)v;
         i++;

@@ -102,42 +102,6 @@ void sigv4_int_sanitize(struct s3w_slice s, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int sigv4_int_pct_decode(struct s3w_slice in, char *out, size_t cap,
-                         size_t *out_len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < in.len; i++) {
-        char c = in.ptr[i];
-        if (c == '%') {
-            int hi, lo;
-            if (in.len - i < 3)
-                return S3W_E_INVAL;
-            hi = hexval(in.ptr[i + 1]);
-            lo = hexval(in.ptr[i + 2]);
-            if (hi < 0 || lo < 0)
-                return S3W_E_INVAL;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        }
-        if (n >= cap)
-            return S3W_E_TOOBIG;
-        out[n++] = c;
-    }
-    *out_len = n;
-    return 0;
-}
-
 const struct s3w_header *sigv4_int_find_header(const struct s3w_header *h,
                                                  size_t n,
                                                  struct s3w_slice name,

@@ -550,17 +550,6 @@ static bool glob_match(const char *p, size_t pn, const char *s, size_t sn)
     return pi == pn;
 }
 
-static struct s3w_slice trim_ows(struct s3w_slice s)
-{
-    while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
-        s.ptr++;
-        s.len--;
-    }
-    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
 int sigv4a_region_set_check(struct s3w_slice set, struct s3w_slice region)
 {
     bool match = false;
@@ -574,7 +563,13 @@ int sigv4a_region_set_check(struct s3w_slice set, struct s3w_slice region)
         size_t j = i;
         while (j < set.len && set.ptr[j] != ',')
             j++;
-        struct s3w_slice e = trim_ows(s3w_slice(set.ptr + i, j - i));
+        struct s3w_slice e = s3w_slice(set.ptr + i, j - i);
+        /* Entries are trimmed of OWS (SP, HTAB). s3w_slice_trim also takes
+         * CR and LF, which only a presigned (percent-decoded) set can hold:
+         * such an entry stays whole, so it is never empty and matches no
+         * region (ours comes from config), exactly as before. */
+        if (!memchr(e.ptr, '\r', e.len) && !memchr(e.ptr, '\n', e.len))
+            e = s3w_slice_trim(e);
         if (e.len == 0)
             return SIGV4A_E_REGION_SET;
         if (!match && glob_match(e.ptr, e.len, region.ptr, region.len))

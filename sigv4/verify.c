@@ -17,21 +17,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "civil.h"
 #include "sigv4_core_int.h"
 
 /* ---- dates ------------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int digits(const char *p, size_t n, unsigned *out)
 {
@@ -45,21 +34,12 @@ static int digits(const char *p, size_t n, unsigned *out)
     return 0;
 }
 
-static bool leap(unsigned y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 static int mkdate(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi,
                   unsigned s, int64_t *out)
 {
-    static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-                                        31, 30, 31 };
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60)
+    if (y < 1970 || !s3w_civil_valid(y, mo, d) || h > 23 || mi > 59 || s > 60)
         return -1;
-    if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
-        return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = s3w_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
     return 0;
 }
 
@@ -81,17 +61,9 @@ void sigv4_format_amz_date(int64_t t, char out[17])
         rem += 86400;
         days--;
     }
-    /* civil_from_days (H. Hinnant) */
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int64_t y;
+    unsigned m, d;
+    s3w_civil_from_days(days, &y, &m, &d);
     unsigned v[6] = { (unsigned)(y % 10000), m, d, (unsigned)(rem / 3600),
                       (unsigned)(rem / 60 % 60), (unsigned)(rem % 60) };
     char *p = out;
@@ -344,10 +316,10 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
                         "X-Amz-Algorithm query parameter, Signature query "
                         "string parameter or the Authorization header should "
                         "be specified");
-            goto out;
+            goto cleanup;
         }
         if (sigv4_parse_authorization(ah->value, a, err))
-            goto out;
+            goto cleanup;
     } else if (sigv4_parse_presigned(query, a, err)) {
         /* SIGV4_ERR_ANONYMOUS when there is no auth at all - but a SigV2
          * presigned URL is not anonymous: treating it so would let the
@@ -358,7 +330,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
                         "The authorization mechanism you have provided is not "
                         "supported. Please use AWS4-HMAC-SHA256.");
-        goto out;
+        goto cleanup;
     }
     const bool pre = a->presigned;
     const enum sigv4_errcode scope_err = pre ? SIGV4_ERR_QUERY_PARAMS
@@ -374,7 +346,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
                         "X-Amz-Date must be in the ISO8601 Long Format "
                         "\"yyyyMMdd'T'HHmmss'Z'\"");
-            goto out;
+            goto cleanup;
         }
         memcpy(res->amz_date, amz_date.ptr, 16);
         res->amz_date[16] = '\0';
@@ -383,12 +355,12 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         const struct s3w_header *dh = sigv4_int_find_header(
             req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), &nd);
         if (dh) {
-            amz_date = sigv4_int_trim(dh->value);
+            amz_date = s3w_slice_trim(dh->value);
             if (nd > 1 || sigv4_parse_amz_date(amz_date, &t)) {
                 sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
                             "AWS authentication requires a valid Date or "
                             "x-amz-date header");
-                goto out;
+                goto cleanup;
             }
             memcpy(res->amz_date, amz_date.ptr, 16);
             res->amz_date[16] = '\0';
@@ -396,11 +368,11 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             dh = sigv4_int_find_header(req->headers, req->n_headers,
                                        S3W_SLICE_LIT("date"), &nd);
             if (!dh || nd > 1 ||
-                parse_http_date(sigv4_int_trim(dh->value), &t)) {
+                parse_http_date(s3w_slice_trim(dh->value), &t)) {
                 sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
                             "AWS authentication requires a valid Date or "
                             "x-amz-date header");
-                goto out;
+                goto cleanup;
             }
             /* The string to sign always carries the ISO 8601 basic form. */
             sigv4_format_amz_date(t, res->amz_date);
@@ -413,7 +385,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         /* S3's wording (no values echoed) */
         sigv4_failf(err, scope_err, "%sInvalid credential date. Date is not "
                     "the same as X-Amz-Date.", prefix);
-        goto out;
+        goto cleanup;
     }
     if (a->algorithm == SIGV4_ALG_HMAC_SHA256 && !region_ok(opts, a->region)) {
         char r1[48], r2[48];
@@ -421,7 +393,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         sigv4_int_sanitize(opts->regions[0], r2, sizeof r2);
         sigv4_failf(err, scope_err, "%sthe region '%s' is wrong; expecting "
                     "'%s'", prefix, r1, r2);
-        goto out;
+        goto cleanup;
     }
     if (!s3w_slice_eq(a->service, opts->service)) {
         char s1[48], s2[48];
@@ -429,13 +401,13 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         sigv4_int_sanitize(opts->service, s2, sizeof s2);
         sigv4_failf(err, scope_err, "%sincorrect service \"%s\". This "
                     "endpoint belongs to \"%s\".", prefix, s1, s2);
-        goto out;
+        goto cleanup;
     }
     if (a->scope.len >= sizeof res->scope) {
         sigv4_failf(err, scope_err, "%sthe Credential is mal-formed; "
                     "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
                     "aws4_request\".", prefix);
-        goto out;
+        goto cleanup;
     }
 
     /* -- time ------------------------------------------------------------ */
@@ -447,39 +419,39 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         if (e < 1) {
             sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
                         "X-Amz-Expires must be greater than 0");
-            goto out;
+            goto cleanup;
         }
         if (e > SIGV4_MAX_EXPIRES) {
             sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
                         "X-Amz-Expires must be less than a week (in seconds); "
                         "that is, the given X-Amz-Expires must be less than "
                         "604800 seconds");
-            goto out;
+            goto cleanup;
         }
         if (t > now + skew) {
             sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
                         "Request is not valid yet");
-            goto out;
+            goto cleanup;
         }
         if (now > t + e) {
             sigv4_fail(err, SIGV4_ERR_EXPIRED);
-            goto out;
+            goto cleanup;
         }
         res->expires_s = e;
     } else if (now - t > skew || t - now > skew) {
         sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);
-        goto out;
+        goto cleanup;
     }
     res->request_time = t;
     res->age_s = now - t;
 
     /* -- signed-header rules --------------------------------------------- */
     if (check_signed_list(a->signed_headers, pre, err))
-        goto out;
+        goto cleanup;
     res->signed_headers = a->signed_headers;
     if (!sigv4_result_signed(res, S3W_SLICE_LIT("host"))) {
         sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
-        goto out;
+        goto cleanup;
     }
     /* S3 rejects any x-amz-* header the caller did not sign (S3 API
      * Reference, sigv4-query-string-auth / header auth); the proxy forwards
@@ -494,7 +466,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
                                     S3W_SLICE_LIT("x-amz-")) &&
                 !sigv4_result_signed(res, n)) {
                 sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
-                goto out;
+                goto cleanup;
             }
         }
     }
@@ -508,10 +480,10 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         &ncs);
     if (ncs > 1) {
         sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
-        goto out;
+        goto cleanup;
     }
     if (cs && (!pre || sigv4_result_signed(res, cs->name))) {
-        payload = sigv4_int_trim(cs->value);
+        payload = s3w_slice_trim(cs->value);
     } else if (!s3 && opts->body_sha256) {
         /* Other services sign the body hash itself, presigned or not
          * (aws-c-auth query-signed cases). */
@@ -523,12 +495,12 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     } else {
         sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "Missing required header "
                     "for this request: x-amz-content-sha256");
-        goto out;
+        goto cleanup;
     }
     res->payload_mode = sigv4_payload_mode_parse(payload, res->payload_sha256);
     if (!res->payload_mode) {
         sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
-        goto out;
+        goto cleanup;
     }
     if (!s3 && opts->body_sha256) {
         /* Other services (STS) authenticate the body itself: a declared
@@ -539,11 +511,11 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         if (res->payload_mode != SIGV4_PAYLOAD_SIGNED) {
             sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "x-amz-content-sha256 must be "
                         "the SHA-256 of the request body for this service.");
-            goto out;
+            goto cleanup;
         }
         if (!s3w_ct_equal(res->payload_sha256, 32, opts->body_sha256, 32)) {
             sigv4_fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH);
-            goto out;
+            goto cleanup;
         }
     }
     {
@@ -560,7 +532,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "The payload mode %s "
                         "cannot be used with this signature.",
                         sigv4_payload_mode_name(m));
-            goto out;
+            goto cleanup;
         }
     }
     res->has_payload_sha256 = res->payload_mode == SIGV4_PAYLOAD_SIGNED;
@@ -575,38 +547,38 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             &nt);
         if (nt > 1) {
             sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
-            goto out;
+            goto cleanup;
         }
         if (th)
-            res->session_token = sigv4_int_trim(th->value);
+            res->session_token = s3w_slice_trim(th->value);
     }
     if (!opts->lookup) {
         sigv4_fail(err, SIGV4_ERR_INTERNAL);
-        goto out;
+        goto cleanup;
     }
     switch (opts->lookup(opts->lookup_ud, a->access_key_id, res->session_token,
                          secret, &secret_len)) {
     case SIGV4_LOOKUP_OK:
         if (secret_len > sizeof secret) {
             sigv4_fail(err, SIGV4_ERR_INTERNAL);
-            goto out;
+            goto cleanup;
         }
         break;
     case SIGV4_LOOKUP_UNKNOWN_KEY:
         sigv4_fail(err, SIGV4_ERR_INVALID_ACCESS_KEY_ID);
-        goto out;
+        goto cleanup;
     case SIGV4_LOOKUP_MISSING_TOKEN:
         sigv4_fail(err, SIGV4_ERR_MISSING_SECURITY_HEADER);
-        goto out;
+        goto cleanup;
     case SIGV4_LOOKUP_INVALID_TOKEN:
         sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
-        goto out;
+        goto cleanup;
     case SIGV4_LOOKUP_EXPIRED_TOKEN:
         sigv4_fail(err, SIGV4_ERR_EXPIRED_TOKEN);
-        goto out;
+        goto cleanup;
     default:
         sigv4_fail(err, SIGV4_ERR_INTERNAL);
-        goto out;
+        goto cleanup;
     }
 
     /* -- canonical request, string to sign, signature --------------------- */
@@ -616,7 +588,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         /* a signed header is absent, or a bad %-escape in path or query:
          * what the client signed cannot be what we received */
         sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
-        goto out;
+        goto cleanup;
     }
     if (crc) {
         sigv4_fail(err, crc == S3W_E_TOOBIG ? SIGV4_ERR_INVALID_REQUEST
@@ -624,7 +596,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         if (crc == S3W_E_TOOBIG)
             snprintf(err->message, sizeof err->message,
                      "The request is too large to authenticate.");
-        goto out;
+        goto cleanup;
     }
     struct s3w_slice alg = a->algorithm == SIGV4_ALG_HMAC_SHA256
         ? S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC)
@@ -633,7 +605,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
                         s3w_buf_slice(creqp));
     if (!sts_len) {
         sigv4_fail(err, SIGV4_ERR_INTERNAL);
-        goto out;
+        goto cleanup;
     }
 
     if (a->algorithm == SIGV4_ALG_ECDSA_P256_SHA256) {
@@ -641,7 +613,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
             sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
                         "AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported by "
                         "this endpoint.");
-            goto out;
+            goto cleanup;
         }
         /* v4a: the regions travel in X-Amz-Region-Set (signed header or
          * query parameter); the caller checks them against its region. */
@@ -650,12 +622,12 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
                 req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-region-set"),
                 NULL);
             if (rs)
-                a->region_set = sigv4_int_trim(rs->value);
+                a->region_set = s3w_slice_trim(rs->value);
         }
         if (a->region_set.len == 0) {
             sigv4_failf(err, scope_err, "%sthe X-Amz-Region-Set is missing.",
                         pre ? "Error parsing the query string; " : HDR_PREFIX);
-            goto out;
+            goto cleanup;
         }
         int vr = opts->v4a.verify(opts->v4a.ctx, a->access_key_id,
                                   s3w_slice(secret, secret_len),
@@ -663,7 +635,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         if (vr != 0) {
             sigv4_fail(err, vr > 0 ? SIGV4_ERR_SIGNATURE_MISMATCH
                                    : SIGV4_ERR_INTERNAL);
-            goto out;
+            goto cleanup;
         }
     } else {
         if (opts->cache)
@@ -681,7 +653,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
         ok = s3w_ct_equal(sig, 32, ok ? given : sig, 32) && ok;
         if (!ok) {
             sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
-            goto out;
+            goto cleanup;
         }
         memcpy(res->seed_signature, sig, 32);
         s3w_hex_encode(sig, 32, res->seed_signature_hex);
@@ -701,7 +673,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     res->scope_len = a->scope.len;
     rc = 0;
 
-out:
+cleanup:
     s3w_wipe(secret, sizeof secret);
     s3w_wipe(key, sizeof key);
     s3w_wipe(sig, sizeof sig);
