@@ -679,6 +679,15 @@ static void test_errbody_code(void **state)
         "<Error><Code>A\r\nINFO forged</Code></Error>", /* log injection */
         "<Error><Code>&lt;x&gt;</Code></Error>",
     };
+    /* a <Code> inside a comment is no element: the old substring search
+     * took ExpiredToken here and made the proxy refresh its own
+     * credentials on an upstream's say-so */
+    static const char commented[] =
+        "<Error><!-- <Code>ExpiredToken</Code> --><Code>NoSuchKey</Code></Error>";
+    memset(&e, 0, sizeof(e));
+    up_errbody_add(&e, commented, sizeof(commented) - 1);
+    assert_true(up_errbody_code(&e, code, sizeof(code)));
+    assert_string_equal(code, "NoSuchKey");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&e, 0, sizeof(e));
         up_errbody_add(&e, bad[i], strlen(bad[i]));
