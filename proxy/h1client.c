@@ -42,6 +42,7 @@ struct h1c_conn {
     struct h1c_req *req;
     llhttp_t ll;
     bool reading, want_pause, in_cb, doomed, msg_done, sent_all, toobig, resolving;
+    int doom_err;   /* why a callback's call failed the connection */
     /* writes */
     struct wbuf out[2];
     int cur;        /* the buffer that gathers */
@@ -112,6 +113,7 @@ static void req_done(struct h1c_pool *p, struct h1c_req *r, int err)
 static void dispatch_waiting(struct h1c_pool *p);
 static void start_read(struct h1c_conn *c);
 static void close_handles(struct h1c_conn *c);
+static void finish_doomed(struct h1c_conn *c);
 
 /* ---- timers -------------------------------------------------------------------- */
 
@@ -183,7 +185,7 @@ static void on_written(uv_write_t *w, int status)
         r->cb->on_drain(r);
         c->in_cb = false;
         if (c->doomed)
-            conn_close(c);
+            finish_doomed(c);
     }
 }
 
@@ -398,7 +400,7 @@ static bool parse(struct h1c_conn *c, const char *p, size_t n)
     c->req->got_bytes = true;
     llhttp_errno_t err = llhttp_execute(&c->ll, p, n);
     if (c->doomed) {
-        conn_close(c);
+        finish_doomed(c);
         return false;
     }
     if (err == HPE_PAUSED && c->msg_done) {
@@ -817,12 +819,28 @@ static void conn_close(struct h1c_conn *c)
 
 static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only);
 
+/* After a callback: a connection failed or closed inside it ends now, and
+ * its request (unless the callback aborted it) learns why. */
+static void finish_doomed(struct h1c_conn *c)
+{
+    struct h1c_req *r = c->req;
+    c->doomed = false;
+    if (r) {
+        c->req = NULL;
+        r->conn = NULL;
+    }
+    conn_close(c);
+    if (r)
+        req_done(c->pool, r, c->doom_err ? c->doom_err : H1C_E_IO);
+}
+
 static void conn_fail(struct h1c_conn *c, int err)
 {
     struct h1c_req *r = c->req;
     struct h1c_pool *p = c->pool;
     if (c->in_cb) {
         c->doomed = true;
+        c->doom_err = err;
         return;
     }
     c->req = NULL;
