@@ -40,19 +40,14 @@ struct h1c_conn {
     enum conn_state state;
     int handles; /* open uv handles, freed at 0 */
     struct h1c_req *req;
-    llhttp_t ll;
-    bool reading, want_pause, in_cb, doomed, msg_done, sent_all, toobig, resolving;
+    struct h1resp resp;
+    bool reading, want_pause, in_cb, doomed, sent_all, resolving;
     int doom_err;   /* why a callback's call failed the connection */
     /* writes */
     struct wbuf out[2];
     int cur;        /* the buffer that gathers */
     bool writing;   /* out[!cur] is in flight */
-    /* answer head, slices into head[] */
-    char *head;     /* H1C_MAX_HEAD, allocated on first use */
-    size_t head_len;
-    struct s3w_header hdrs[H1C_MAX_HEADERS];
-    size_t nhdrs;
-    bool in_value;
+    char *head;     /* H1R_MAX_HEAD: the answer head's storage */
     /* reads */
     char *in;       /* H1C_READ_BUF */
     /* TLS */
@@ -76,7 +71,6 @@ struct h1c_pool {
     bool have_addr, numeric;
     uint64_t addr_at;
     struct h1c_stats st;
-    llhttp_settings_t settings;
     struct h1c_req *starting; /* inside h1c_start: its failure is returned */
     int start_err;
 };
@@ -244,101 +238,33 @@ static int conn_write(struct h1c_conn *c, const void *p, size_t n)
 
 /* ---- answer parsing --------------------------------------------------------------- */
 
-static struct h1c_conn *conn_of(llhttp_t *ll)
+/* The parser's callbacks, passed on to the request's; a connection failed
+ * or closed inside one ends when the parser returns (finish_doomed). */
+static int resp_head(void *ud, int status, const struct s3w_header *h, size_t n)
 {
-    return (struct h1c_conn *)((char *)ll - offsetof(struct h1c_conn, ll));
-}
-
-static int head_add(struct h1c_conn *c, const char *at, size_t n, bool value)
-{
-    if (H1C_MAX_HEAD - c->head_len < n) {
-        c->toobig = true;
-        return -1;
-    }
-    if (value != c->in_value || c->nhdrs == 0) {
-        if (!value) {
-            if (c->nhdrs == H1C_MAX_HEADERS) {
-                c->toobig = true;
-                return -1;
-            }
-            c->nhdrs++;
-            c->hdrs[c->nhdrs - 1].name = s3w_slice(c->head + c->head_len, 0);
-            c->hdrs[c->nhdrs - 1].value = s3w_slice(c->head + c->head_len, 0);
-        } else {
-            c->hdrs[c->nhdrs - 1].value = s3w_slice(c->head + c->head_len, 0);
-        }
-        c->in_value = value;
-    }
-    memcpy(c->head + c->head_len, at, n);
-    c->head_len += n;
-    struct s3w_slice *s = value ? &c->hdrs[c->nhdrs - 1].value : &c->hdrs[c->nhdrs - 1].name;
-    s->len += n;
-    return 0;
-}
-
-static int on_header_field(llhttp_t *ll, const char *at, size_t n)
-{
-    return head_add(conn_of(ll), at, n, false) ? HPE_USER : 0;
-}
-
-static int on_header_value(llhttp_t *ll, const char *at, size_t n)
-{
-    struct h1c_conn *c = conn_of(ll);
-    /* llhttp hands an obsolete line folding over as a second piece of the
-     * same value, without its CR LF: joined here it reads as the space RFC
-     * 9112 section 5.2 allows in its place. A CR or LF inside a value would
-     * split one header into two when relayed: never let one through. */
-    if (c->nhdrs == 0 || memchr(at, '\r', n) || memchr(at, '\n', n))
-        return HPE_USER;
-    return head_add(c, at, n, true) ? HPE_USER : 0;
-}
-
-static int on_headers_complete(llhttp_t *ll)
-{
-    struct h1c_conn *c = conn_of(ll);
+    struct h1c_conn *c = ud;
     struct h1c_req *r = c->req;
-    int status = llhttp_get_status_code(ll);
-    /* We never send Expect: 100-continue, and no 1xx is passed on: an
-     * interim answer here is a confused or hostile upstream. */
-    if (status < 200 || status > 599 || !r) {
-        llhttp_set_error_reason(ll, "unexpected status");
-        return HPE_USER;
-    }
-    for (size_t i = 0; i < c->nhdrs; i++)
-        c->hdrs[i].value = s3w_slice_trim(c->hdrs[i].value);
     r->status = status;
     r->head_done = true;
     c->in_cb = true;
-    int rc = r->cb->on_head(r, status, c->hdrs, c->nhdrs);
+    int rc = r->cb->on_head(r, status, h, n);
     c->in_cb = false;
-    if (c->doomed || rc < 0)
-        return HPE_USER;
-    /* The answers to HEAD, and 204 and 304, have no body whatever their
-     * Content-Length says (RFC 9110 sections 8.6, 15.3.5, 15.4.5); llhttp
-     * knows the request method only when told. Bytes that follow are
-     * caught as bytes after the end. */
-    return r->is_head || status == 204 || status == 304 ? 1 : 0;
+    return c->doomed || rc < 0 ? -1 : 0;
 }
 
-static int on_body(llhttp_t *ll, const char *at, size_t n)
+static int resp_body(void *ud, const char *p, size_t n)
 {
-    struct h1c_conn *c = conn_of(ll);
+    struct h1c_conn *c = ud;
     struct h1c_req *r = c->req;
     c->in_cb = true;
-    int rc = r->cb->on_body(r, at, n);
+    int rc = r->cb->on_body(r, p, n);
     c->in_cb = false;
     if (c->doomed || rc < 0)
-        return HPE_USER;
-    if (rc == H1C_PAUSE)
-        c->want_pause = true; /* takes effect after this read */
-    return 0;
+        return -1;
+    return rc == H1C_PAUSE ? 1 : 0; /* a pause takes effect after this read */
 }
 
-static int on_message_complete(llhttp_t *ll)
-{
-    conn_of(ll)->msg_done = true;
-    return HPE_PAUSED; /* whatever follows is checked by the caller */
-}
+static const struct h1resp_cb RESP_CB = { resp_head, resp_body };
 
 /* A TLS 1.3 server sends its session ticket after the handshake, so the
  * session is taken when an answer ended, for the pool's next connection. */
@@ -365,15 +291,13 @@ static void answer_done(struct h1c_conn *c)
     struct h1c_pool *p = c->pool;
     /* everything of the request left for the kernel: nothing gathered, and
      * libuv holds nothing back (its write callback may still be pending) */
-    bool reusable = llhttp_should_keep_alive(&c->ll) && r->body_given == r->body_len &&
+    bool reusable = h1resp_keep_alive(&c->resp) && r->body_given == r->body_len &&
                     !c->out[c->cur].len && c->tcp.write_queue_size == 0 && !p->closing;
     c->req = NULL;
     r->conn = NULL;
     keep_session(c);
     if (reusable) {
-        llhttp_reset(&c->ll);
-        c->head_len = c->nhdrs = 0;
-        c->in_value = c->msg_done = c->want_pause = c->sent_all = false;
+        c->want_pause = c->sent_all = false;
         c->state = C_IDLE;
         c->next = p->idle;
         p->idle = c;
@@ -398,29 +322,32 @@ static bool parse(struct h1c_conn *c, const char *p, size_t n)
         return false;
     }
     c->req->got_bytes = true;
-    llhttp_errno_t err = llhttp_execute(&c->ll, p, n);
+    int rc = h1resp_feed(&c->resp, p, n);
     if (c->doomed) {
         finish_doomed(c);
         return false;
     }
-    if (err == HPE_PAUSED && c->msg_done) {
-        const char *end = llhttp_get_error_pos(&c->ll);
-        if (end != p + n) {
-            c->pool->st.closed_protocol++;
-            conn_fail(c, H1C_E_PROTOCOL); /* bytes after the end of the answer */
-            return false;
-        }
+    if (c->resp.pause) {
+        c->resp.pause = false;
+        c->want_pause = true;
+    }
+    switch (rc) {
+    case H1R_MORE:
+        if (c->state == C_BUSY)
+            arm(c, c->pool->o.idle_timeout_ms);
+        return true;
+    case H1R_DONE:
         answer_done(c);
         return false;
-    }
-    if (err != HPE_OK) {
+    case H1R_E_TOOBIG:
         c->pool->st.closed_protocol++;
-        conn_fail(c, c->toobig ? H1C_E_TOOBIG : H1C_E_PROTOCOL);
+        conn_fail(c, H1C_E_TOOBIG);
+        return false;
+    default: /* H1R_E_PROTOCOL; H1R_E_REFUSED: the caller's on_head/on_body */
+        c->pool->st.closed_protocol++;
+        conn_fail(c, H1C_E_PROTOCOL);
         return false;
     }
-    if (c->state == C_BUSY)
-        arm(c, c->pool->o.idle_timeout_ms);
-    return true;
 }
 
 /* ---- reads ------------------------------------------------------------------------- */
@@ -479,12 +406,7 @@ static bool tls_pump(struct h1c_conn *c)
 static void on_eof(struct h1c_conn *c)
 {
     /* an answer delimited by the end of the connection ends here */
-    if (c->req && c->req->head_done && llhttp_message_needs_eof(&c->ll)) {
-        llhttp_errno_t e = llhttp_finish(&c->ll); /* on_message_complete pauses */
-        if ((e != HPE_OK && e != HPE_PAUSED) || !c->msg_done) {
-            conn_fail(c, H1C_E_CLOSED);
-            return;
-        }
+    if (c->req && c->req->head_done && h1resp_eof(&c->resp) == H1R_DONE) {
         struct h1c_req *r = c->req;
         c->req = NULL;
         r->conn = NULL;
@@ -557,6 +479,7 @@ static void send_head(struct h1c_conn *c)
     struct h1c_req *r = c->req;
     c->state = C_BUSY;
     c->sent_all = false;
+    h1resp_start(&c->resp, r->is_head);
     int rc = conn_write(c, r->head.ptr, r->head.len);
     if (rc) {
         conn_fail(c, rc);
@@ -746,7 +669,7 @@ static struct h1c_conn *conn_new(struct h1c_pool *p)
     if (!c)
         return NULL;
     c->in = malloc(H1C_READ_BUF);
-    c->head = malloc(H1C_MAX_HEAD);
+    c->head = malloc(H1R_MAX_HEAD);
     if (!c->in || !c->head) {
         free(c->in);
         free(c->head);
@@ -758,7 +681,7 @@ static struct h1c_conn *conn_new(struct h1c_pool *p)
     uv_timer_init(p->loop, &c->timer);
     c->tcp.data = c->timer.data = c->gai.data = c;
     c->handles = 2;
-    llhttp_init(&c->ll, HTTP_RESPONSE, &p->settings);
+    h1resp_init(&c->resp, c->head, &RESP_CB, c);
     p->nopen++;
     p->st.connects++;
     return c;
@@ -997,12 +920,6 @@ struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
     }
     if (o->ssl_ctx)
         SSL_CTX_up_ref(o->ssl_ctx);
-    llhttp_settings_init(&p->settings);
-    p->settings.on_header_field = on_header_field;
-    p->settings.on_header_value = on_header_value;
-    p->settings.on_headers_complete = on_headers_complete;
-    p->settings.on_body = on_body;
-    p->settings.on_message_complete = on_message_complete;
     /* a numeric host needs no resolver (and no thread-pool round trip) */
     struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;

@@ -21,8 +21,8 @@
  *                             body was sent included: that connection is
  *                             then closed, not reused).
  *
- * Framing is never guessed (RFC 9112 section 6; request smuggling): llhttp
- * parses answers in strict mode, and an answer with both Content-Length and
+ * Framing is never guessed (RFC 9112 section 6; request smuggling): the
+ * answer is parsed by h1resp.h, and an answer with both Content-Length and
  * Transfer-Encoding, two Content-Lengths, a bad chunk, a body on HEAD, 204
  * or 304, a 1xx (we never send Expect), or bytes after its end fails the
  * request with H1C_E_PROTOCOL and the connection is closed, never reused.
@@ -43,14 +43,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <llhttp.h>
 #include <openssl/ssl.h>
 #include <uv.h>
 
 #include "bytes.h"
+#include "h1resp.h"
 
-#define H1C_MAX_HEAD (64 * 1024) /* answer head bytes; S3 heads are < 8 KiB */
-#define H1C_MAX_HEADERS 128
+#define H1C_MAX_HEAD H1R_MAX_HEAD /* answer head bytes; S3 heads are < 8 KiB */
+#define H1C_MAX_HEADERS H1R_MAX_HEADERS
 #define H1C_PAUSE 1
 
 enum {
