@@ -17,18 +17,24 @@
 
 #include "proxy.h"
 
+/* A block of whole lines: one record from audit_log, or a worker's batch
+ * (audit_batch_log). The writer queues and writes blocks. */
 struct audit_line {
     struct audit_line *next;
-    size_t len;
+    size_t len, cap;
+    size_t nlines;
     char data[];
 };
+
+#define BATCH_BYTES (64 * 1024) /* a worker's block is handed over at this size */
 
 struct audit {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
     struct audit_line *head, *tail; /* oldest first; the writer pops */
-    size_t count;
+    size_t count;                   /* lines queued */
+    _Atomic size_t queued;          /* count, for the workers' lock-free look */
     bool stop, reopen, disabled;
     int werr;                       /* errno of the failing output; 0 = writing works */
     uint64_t dropped;               /* since the writer last logged it */
@@ -40,7 +46,7 @@ struct audit {
     int fd;
     bool seekable;  /* a regular file: a partial line can be cut */
     size_t torn;    /* bytes of a partial line still to cut off the file's end */
-    size_t resume;  /* bytes of the oldest queued line already written */
+    size_t resume;  /* bytes of the oldest queued block already written */
 };
 
 /* ---- formatting -------------------------------------------------------------- */
@@ -383,8 +389,8 @@ static int cut_torn(struct audit *a)
     return 0;
 }
 
-/* Writes lines[0..n) as whole lines. Returns 0, or the errno of the
- * failure with *done set to the number of lines complete in the output.
+/* Writes blocks lines[0..n) as whole lines. Returns 0, or the errno of the
+ * failure with *done set to the number of blocks complete in the output.
  * What a failure leaves of a line is cut from a file (now, or before the
  * next write) and finished later on a pipe or terminal, which cannot be
  * cut. Writer thread only. */
@@ -444,8 +450,14 @@ static int write_lines(struct audit *a, struct audit_line **lines, size_t n, siz
     if (!err)
         return 0;
     if (a->seekable && a->resume) {
-        a->torn = a->resume;
-        a->resume = 0;
+        /* cut back to the start of the partial line: its block resumes
+         * there, the block's whole lines before it stay written */
+        const struct audit_line *b = lines[*done];
+        size_t start = a->resume;
+        while (start > 0 && b->data[start - 1] != '\n')
+            start--;
+        a->torn = a->resume - start;
+        a->resume = start;
         cut_torn(a); /* if it fails, write_lines tries again first */
     }
     return err;
@@ -520,6 +532,7 @@ static void *writer_main(void *arg)
                 }
                 a->tail = NULL;
                 a->count = 0;
+                atomic_store_explicit(&a->queued, 0, memory_order_relaxed);
                 break;
             }
             last_try = true;
@@ -536,11 +549,12 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&a->mu);
         for (size_t i = 0; i < done; i++) {
             a->head = batch[i]->next;
+            a->count -= batch[i]->nlines;
             free(batch[i]);
         }
         if (!a->head)
             a->tail = NULL;
-        a->count -= done;
+        atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
         set_state(a, err);
     }
     pthread_mutex_unlock(&a->mu);
@@ -593,45 +607,66 @@ void audit_set_writev(struct audit *a, audit_writev_fn fn)
         atomic_store(&a->writev, fn ? fn : writev);
 }
 
+/* Hands a block to the writer: one lock and one wake-up for all its
+ * lines. */
+static void queue_block(struct audit *a, struct audit_line *l)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->tail)
+        a->tail->next = l;
+    else
+        a->head = l;
+    a->tail = l;
+    a->count += l->nlines;
+    atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
+    if (a->count >= AUDIT_QUEUE_LINES)
+        atomic_store(&a->blocked, true);
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void lost(struct audit *a, const struct audit_record *r, int rc)
+{
+    /* the field caps make every record fit: only memory can fail */
+    proxy_log("ERROR", "audit: record for request %.*s lost: %s", (int)r->request_id.len,
+              r->request_id.ptr, rc == 0 || rc == S3W_E_NOMEM ? "out of memory" : "over the line cap");
+    atomic_fetch_add(&a->dropped_total, 1);
+}
+
+/* A refusal's record is dropped once AUDIT_QUEUE_LINES wait (`extra`:
+ * lines of the caller's own batch not queued yet). */
+static bool refusal_dropped(struct audit *a, size_t extra)
+{
+    if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < AUDIT_QUEUE_LINES)
+        return false;
+    pthread_mutex_lock(&a->mu);
+    a->dropped++;
+    pthread_mutex_unlock(&a->mu);
+    atomic_fetch_add(&a->dropped_total, 1);
+    return true;
+}
+
 static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop)
 {
     if (!a || a->disabled)
+        return;
+    if (may_drop && refusal_dropped(a, 0))
         return;
     struct s3w_buf b;
     s3w_buf_init(&b, AUDIT_LINE_MAX);
     int rc = audit_format(r, &b);
     struct audit_line *l = rc == 0 ? malloc(sizeof(*l) + b.len) : NULL;
     if (!l) {
-        /* the field caps make every record fit: only memory can fail */
         s3w_buf_cleanup(&b);
-        proxy_log("ERROR", "audit: record for request %.*s lost: %s",
-                  (int)r->request_id.len, r->request_id.ptr,
-                  rc == 0 || rc == S3W_E_NOMEM ? "out of memory" : "over the line cap");
-        atomic_fetch_add(&a->dropped_total, 1);
+        lost(a, r, rc);
         return;
     }
     l->next = NULL;
-    l->len = b.len;
+    l->len = l->cap = b.len;
+    l->nlines = 1;
     memcpy(l->data, b.ptr, b.len);
     s3w_buf_cleanup(&b);
-    pthread_mutex_lock(&a->mu);
-    if (may_drop && a->count >= AUDIT_QUEUE_LINES) {
-        a->dropped++;
-        atomic_fetch_add(&a->dropped_total, 1);
-        pthread_mutex_unlock(&a->mu);
-        free(l);
-        return;
-    }
-    if (a->tail)
-        a->tail->next = l;
-    else
-        a->head = l;
-    a->tail = l;
-    a->count++;
-    if (a->count >= AUDIT_QUEUE_LINES)
-        atomic_store(&a->blocked, true);
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
+    queue_block(a, l);
 }
 
 void audit_log(struct audit *a, const struct audit_record *r)
@@ -700,4 +735,82 @@ void audit_close(struct audit *a)
 uint64_t audit_dropped_total(struct audit *a)
 {
     return a ? atomic_load(&a->dropped_total) : 0;
+}
+
+/* ---- per-worker batches -------------------------------------------------------- */
+
+struct audit_batch {
+    struct audit *a;
+    struct audit_line *blk; /* being filled; NULL until the next record */
+    struct s3w_buf scratch; /* one record's line, reused (never held a secret) */
+};
+
+struct audit_batch *audit_batch_new(struct audit *a)
+{
+    struct audit_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->a = a;
+    s3w_buf_init(&b->scratch, AUDIT_LINE_MAX);
+    return b;
+}
+
+static void batch_add(struct audit_batch *b, const struct audit_record *r, bool may_drop)
+{
+    struct audit *a = b->a;
+    if (!a || a->disabled)
+        return;
+    if (may_drop && refusal_dropped(a, b->blk ? b->blk->nlines : 0))
+        return;
+    s3w_buf_reset(&b->scratch);
+    int rc = audit_format(r, &b->scratch);
+    if (!rc && !b->blk) {
+        b->blk = malloc(sizeof(*b->blk) + BATCH_BYTES + AUDIT_LINE_MAX);
+        if (b->blk) {
+            b->blk->next = NULL;
+            b->blk->len = b->blk->nlines = 0;
+            b->blk->cap = BATCH_BYTES + AUDIT_LINE_MAX;
+        }
+    }
+    if (rc || !b->blk) {
+        lost(a, r, rc);
+        return;
+    }
+    memcpy(b->blk->data + b->blk->len, b->scratch.ptr, b->scratch.len);
+    b->blk->len += b->scratch.len;
+    b->blk->nlines++;
+    if (b->blk->len >= BATCH_BYTES)
+        audit_batch_flush(b);
+}
+
+void audit_batch_log(struct audit_batch *b, const struct audit_record *r)
+{
+    batch_add(b, r, false);
+}
+
+void audit_batch_log_refusal(struct audit_batch *b, const struct audit_record *r)
+{
+    batch_add(b, r, true);
+}
+
+bool audit_batch_pending(const struct audit_batch *b)
+{
+    return b && b->blk;
+}
+
+void audit_batch_flush(struct audit_batch *b)
+{
+    if (!b || !b->blk)
+        return;
+    queue_block(b->a, b->blk);
+    b->blk = NULL;
+}
+
+void audit_batch_free(struct audit_batch *b)
+{
+    if (!b)
+        return;
+    audit_batch_flush(b);
+    s3w_buf_cleanup(&b->scratch);
+    free(b);
 }

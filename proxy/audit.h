@@ -119,6 +119,24 @@ int audit_format(const struct audit_record *r, struct s3w_buf *out);
  * pass it, and *truncated set. 0 or an s3w_buf error. */
 int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool *truncated);
 
+/* ---- a worker's batch ----------------------------------------------------------
+ * A worker formats its records into its own block and hands the whole
+ * block to the writer when it reaches 64 KiB or when the worker flushes it
+ * (on a short timer, and before it stops): one lock and one wake-up per
+ * block, no allocation per record. Records keep their order per worker.
+ * The rules above hold per record: a served request's record is never
+ * dropped, a refusal's is dropped once AUDIT_QUEUE_LINES records wait.
+ * Not thread-safe: one batch per worker thread. */
+struct audit_batch;
+struct audit_batch *audit_batch_new(struct audit *a);
+void audit_batch_log(struct audit_batch *b, const struct audit_record *r);
+void audit_batch_log_refusal(struct audit_batch *b, const struct audit_record *r);
+/* Records wait in the batch (the worker's timer should run). */
+bool audit_batch_pending(const struct audit_batch *b);
+void audit_batch_flush(struct audit_batch *b);
+/* Flushes, then frees. */
+void audit_batch_free(struct audit_batch *b);
+
 /* Test seam: the writev the writer thread uses (default writev(2)), so a
  * test can fail a write part-way through a line. Set before traffic. */
 typedef ssize_t (*audit_writev_fn)(int fd, const struct iovec *iov, int iovcnt);

@@ -423,6 +423,76 @@ static void test_full_disk_no_torn_line(void **state)
     unlink(path);
 }
 
+static bool written_three(struct audit *a)
+{
+    (void)a;
+    char ids[8][17];
+    size_t size;
+    return read_lines(limits_path, ids, 8, &size) == 3;
+}
+
+/* A worker's batch is one block of several lines: a disk that fills up in
+ * the middle of its second line keeps the first (whole), cuts the partial
+ * second, and writes the rest when space comes back - each line once, in
+ * order. audit_batch_free hands over what is left. */
+static void test_batch_full_disk_mid_block(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-batch-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    limits_path = path;
+    struct audit *a = audit_open(path, false);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    struct audit_batch *b = audit_batch_new(a);
+    assert_non_null(b);
+    struct audit_record r;
+    char id[17];
+    struct s3w_buf one;
+    s3w_buf_init(&one, AUDIT_LINE_MAX);
+    record_n(&r, id, 1);
+    assert_int_equal(audit_format(&r, &one), 0);
+
+    for (int i = 1; i <= 3; i++) {
+        record_n(&r, id, i);
+        audit_batch_log(b, &r);
+    }
+    assert_true(audit_batch_pending(b));
+    /* nothing reaches the writer before the flush */
+    usleep(50 * 1000);
+    char ids[16][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, 16, &size), 0);
+
+    atomic_store(&disk.room, one.len + one.len / 2);
+    atomic_store(&disk.full, 1);
+    audit_batch_flush(b);
+    assert_false(audit_batch_pending(b));
+    assert_true(wait_for(is_blocked, a, 2000));
+    assert_int_equal(read_lines(path, ids, 16, &size), 1);
+    assert_string_equal(ids[0], "REQ0000000000001");
+    assert_int_equal(size, one.len);
+
+    for (int i = 4; i <= 5; i++) {
+        record_n(&r, id, i);
+        audit_batch_log(b, &r);
+    }
+    atomic_store(&disk.full, 0);
+    assert_true(wait_for(written_three, a, 3000));
+    audit_batch_free(b); /* records 4 and 5 */
+    audit_close(a);
+    assert_int_equal(read_lines(path, ids, 16, &size), 5);
+    for (int i = 0; i < 5; i++) {
+        char want[17];
+        snprintf(want, sizeof(want), "REQ%013d", i + 1);
+        assert_string_equal(ids[i], want);
+    }
+    s3w_buf_cleanup(&one);
+    unlink(path);
+}
+
 /* Full at exit: one last try, then the records are counted as lost; the
  * file still holds only whole lines. */
 static void test_full_disk_at_exit(void **state)
@@ -579,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_cut_on_character_boundary),
         cmocka_unit_test(test_everything_hostile_fits),
         cmocka_unit_test(test_full_disk_no_torn_line),
+        cmocka_unit_test(test_batch_full_disk_mid_block),
         cmocka_unit_test(test_full_disk_at_exit),
         cmocka_unit_test(test_backlog_full),
         cmocka_unit_test(test_pipe_line_finished),

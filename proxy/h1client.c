@@ -1,0 +1,958 @@
+/* h1client.c - HTTP/1.1 client of the data plane (see h1client.h).
+ *
+ * A connection's life: RESOLVE -> CONNECT -> (HANDSHAKE) -> BUSY <-> IDLE,
+ * and CLOSING from any of them. One uv_timer per connection serves whichever
+ * timeout the state needs (connect, first byte, idle between bytes, keep-
+ * alive). Writes are double-buffered (h2o's doublebuffer): bytes handed over
+ * while a write is in flight gather in the other buffer and leave in one
+ * write when it completes; the buffers stay with the connection, so a
+ * reused connection allocates nothing.
+ */
+#include "h1client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#define H1C_READ_BUF (64 * 1024)
+#define H1C_RAW_BUF (16 * 1024 + 512) /* one TLS record */
+#define H1C_ADDR_TTL_MS 30000         /* a resolved name is reused this long */
+
+enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING };
+
+struct wbuf {
+    char *ptr;
+    size_t len, cap;
+};
+
+struct h1c_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t gai;
+    uv_write_t wreq;
+    struct h1c_pool *pool;
+    struct h1c_conn *next; /* idle list, newest first */
+    enum conn_state state;
+    int handles; /* open uv handles, freed at 0 */
+    struct h1c_req *req;
+    struct h1resp resp;
+    bool reading, want_pause, in_cb, doomed, sent_all, resolving;
+    int doom_err;   /* why a callback's call failed the connection */
+    /* writes */
+    struct wbuf out[2];
+    int cur;        /* the buffer that gathers */
+    bool writing;   /* out[!cur] is in flight */
+    char *head;     /* H1R_MAX_HEAD: the answer head's storage */
+    /* reads */
+    char *in;       /* H1C_READ_BUF */
+    /* TLS */
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    char *raw;      /* H1C_RAW_BUF of ciphertext */
+};
+
+struct h1c_pool {
+    uv_loop_t *loop;
+    struct h1c_pool_opts o;
+    char *host;
+    SSL_SESSION *session;
+    struct h1c_conn *idle;
+    unsigned nidle, nopen;
+    struct h1c_req *wait_head, *wait_tail;
+    unsigned nwaiting;
+    bool closing;
+    /* resolved address cache */
+    struct sockaddr_storage addr;
+    bool have_addr, numeric;
+    uint64_t addr_at;
+    struct h1c_stats st;
+    struct h1c_req *starting; /* inside h1c_start: its failure is returned */
+    int start_err;
+};
+
+const char *h1c_strerror(int err)
+{
+    switch (err) {
+    case H1C_OK: return "ok";
+    case H1C_E_RESOLVE: return "the upstream host name did not resolve";
+    case H1C_E_CONNECT: return "could not connect to the upstream";
+    case H1C_E_TLS: return "TLS handshake with the upstream failed";
+    case H1C_E_TIMEOUT: return "the upstream timed out";
+    case H1C_E_PROTOCOL: return "the upstream's answer was not well-framed HTTP/1.1";
+    case H1C_E_CLOSED: return "the upstream closed the connection before its answer ended";
+    case H1C_E_IO: return "reading from or writing to the upstream failed";
+    case H1C_E_NOMEM: return "out of memory";
+    case H1C_E_TOOBIG: return "the upstream's answer head is too large";
+    }
+    return "unknown error";
+}
+
+static void conn_fail(struct h1c_conn *c, int err);
+static void conn_close(struct h1c_conn *c);
+
+/* on_done, except inside h1c_start, whose caller gets the error instead. */
+static void req_done(struct h1c_pool *p, struct h1c_req *r, int err)
+{
+    if (r == p->starting) {
+        p->start_err = err;
+        return;
+    }
+    r->cb->on_done(r, err);
+}
+static void dispatch_waiting(struct h1c_pool *p);
+static void start_read(struct h1c_conn *c);
+static void close_handles(struct h1c_conn *c);
+static void finish_doomed(struct h1c_conn *c);
+
+/* ---- timers -------------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct h1c_conn *c = t->data;
+    if (c->state == C_IDLE)
+        conn_close(c); /* keep-alive expired */
+    else
+        conn_fail(c, H1C_E_TIMEOUT);
+}
+
+static void arm(struct h1c_conn *c, uint32_t ms)
+{
+    if (ms)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&c->timer);
+}
+
+/* ---- writes -------------------------------------------------------------------- */
+
+static int wbuf_append(struct wbuf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 16 * 1024;
+        while (cap - b->len < n)
+            cap *= 2;
+        char *np = realloc(b->ptr, cap);
+        if (!np)
+            return H1C_E_NOMEM;
+        b->ptr = np;
+        b->cap = cap;
+    }
+    memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static void flush(struct h1c_conn *c);
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct h1c_conn *c = w->data;
+    c->writing = false;
+    c->out[!c->cur].len = 0;
+    if (c->state == C_CLOSING)
+        return;
+    if (status < 0) {
+        conn_fail(c, H1C_E_IO);
+        return;
+    }
+    if (c->out[c->cur].len) {
+        flush(c);
+        return;
+    }
+    struct h1c_req *r = c->req;
+    if (!r || c->state != C_BUSY)
+        return;
+    if (r->body_given == r->body_len && !c->sent_all) {
+        c->sent_all = true;
+        if (!r->got_bytes)
+            arm(c, c->pool->o.first_byte_timeout_ms);
+    } else if (!r->got_bytes) {
+        arm(c, c->pool->o.idle_timeout_ms); /* the upstream takes body bytes */
+    }
+    if (r->body_given < r->body_len && r->cb->on_drain) {
+        c->in_cb = true;
+        r->cb->on_drain(r);
+        c->in_cb = false;
+        if (c->doomed)
+            finish_doomed(c);
+    }
+}
+
+static void flush(struct h1c_conn *c)
+{
+    if (c->writing || !c->out[c->cur].len || c->state == C_CLOSING)
+        return;
+    struct wbuf *b = &c->out[c->cur];
+    c->cur = !c->cur;
+    c->writing = true;
+    uv_buf_t ub = uv_buf_init(b->ptr, (unsigned)b->len);
+    c->wreq.data = c;
+    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &ub, 1, on_written);
+    if (rc < 0) {
+        c->writing = false;
+        b->len = 0;
+        conn_fail(c, H1C_E_IO);
+    }
+}
+
+/* Ciphertext the TLS engine produced goes to the gathering buffer. */
+static int drain_wbio(struct h1c_conn *c)
+{
+    char tmp[16 * 1024];
+    int n;
+    while ((n = BIO_read(c->wbio, tmp, sizeof tmp)) > 0)
+        if (wbuf_append(&c->out[c->cur], tmp, (size_t)n))
+            return H1C_E_NOMEM;
+    return 0;
+}
+
+/* Plaintext toward the upstream: through TLS when the pool has it. */
+static int conn_write(struct h1c_conn *c, const void *p, size_t n)
+{
+    int rc;
+    if (!c->ssl) {
+        rc = wbuf_append(&c->out[c->cur], p, n);
+    } else {
+        rc = 0;
+        while (n && !rc) {
+            int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+            if (w <= 0) {
+                ERR_clear_error();
+                return H1C_E_TLS;
+            }
+            p = (const char *)p + w;
+            n -= (size_t)w;
+            rc = drain_wbio(c);
+        }
+    }
+    if (rc)
+        return rc;
+    flush(c);
+    return 0;
+}
+
+/* ---- answer parsing --------------------------------------------------------------- */
+
+/* The parser's callbacks, passed on to the request's; a connection failed
+ * or closed inside one ends when the parser returns (finish_doomed). */
+static int resp_head(void *ud, int status, const struct s3w_header *h, size_t n)
+{
+    struct h1c_conn *c = ud;
+    struct h1c_req *r = c->req;
+    r->status = status;
+    r->head_done = true;
+    c->in_cb = true;
+    int rc = r->cb->on_head(r, status, h, n);
+    c->in_cb = false;
+    return c->doomed || rc < 0 ? -1 : 0;
+}
+
+static int resp_body(void *ud, const char *p, size_t n)
+{
+    struct h1c_conn *c = ud;
+    struct h1c_req *r = c->req;
+    c->in_cb = true;
+    int rc = r->cb->on_body(r, p, n);
+    c->in_cb = false;
+    if (c->doomed || rc < 0)
+        return -1;
+    return rc == H1C_PAUSE ? 1 : 0; /* a pause takes effect after this read */
+}
+
+static const struct h1resp_cb RESP_CB = { resp_head, resp_body };
+
+/* A TLS 1.3 server sends its session ticket after the handshake, so the
+ * session is taken when an answer ended, for the pool's next connection. */
+static void keep_session(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    if (!c->ssl)
+        return;
+    /* a copy: SSL_free of a connection closed without close_notify marks
+     * its own session object not resumable (OpenSSL ssl_clear_bad_session) */
+    SSL_SESSION *s = SSL_get0_session(c->ssl);
+    SSL_SESSION *copy = s && SSL_SESSION_is_resumable(s) ? SSL_SESSION_dup(s) : NULL;
+    if (copy) {
+        SSL_SESSION_free(p->session);
+        p->session = copy;
+    }
+}
+
+/* The answer ended: the connection goes back to the pool when both sides of
+ * the exchange are complete and the upstream keeps it open. */
+static void answer_done(struct h1c_conn *c)
+{
+    struct h1c_req *r = c->req;
+    struct h1c_pool *p = c->pool;
+    /* everything of the request left for the kernel: nothing gathered, and
+     * libuv holds nothing back (its write callback may still be pending) */
+    bool reusable = h1resp_keep_alive(&c->resp) && r->body_given == r->body_len &&
+                    !c->out[c->cur].len && c->tcp.write_queue_size == 0 && !p->closing;
+    c->req = NULL;
+    r->conn = NULL;
+    keep_session(c);
+    if (reusable) {
+        c->want_pause = c->sent_all = false;
+        c->state = C_IDLE;
+        c->next = p->idle;
+        p->idle = c;
+        p->nidle++;
+        arm(c, p->o.keepalive_ms);
+        start_read(c); /* to notice the upstream closing it */
+    } else {
+        conn_close(c);
+    }
+    r->cb->on_done(r, H1C_OK);
+    dispatch_waiting(p);
+}
+
+/* Feeds answer bytes to the parser. Returns false when c was failed or
+ * closed (the caller must not touch it). */
+static bool parse(struct h1c_conn *c, const char *p, size_t n)
+{
+    if (!c->req) {
+        /* bytes on an idle connection: nothing was asked */
+        c->pool->st.closed_protocol++;
+        conn_close(c);
+        return false;
+    }
+    c->req->got_bytes = true;
+    int rc = h1resp_feed(&c->resp, p, n);
+    if (c->doomed) {
+        finish_doomed(c);
+        return false;
+    }
+    if (c->resp.pause) {
+        c->resp.pause = false;
+        c->want_pause = true;
+    }
+    switch (rc) {
+    case H1R_MORE:
+        if (c->state == C_BUSY)
+            arm(c, c->pool->o.idle_timeout_ms);
+        return true;
+    case H1R_DONE:
+        answer_done(c);
+        return false;
+    case H1R_E_TOOBIG:
+        c->pool->st.closed_protocol++;
+        conn_fail(c, H1C_E_TOOBIG);
+        return false;
+    default: /* H1R_E_PROTOCOL; H1R_E_REFUSED: the caller's on_head/on_body */
+        c->pool->st.closed_protocol++;
+        conn_fail(c, H1C_E_PROTOCOL);
+        return false;
+    }
+}
+
+/* ---- reads ------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    struct h1c_conn *c = h->data;
+    if (c->ssl) {
+        buf->base = c->raw;
+        buf->len = H1C_RAW_BUF;
+    } else {
+        buf->base = c->in;
+        buf->len = H1C_READ_BUF;
+    }
+}
+
+static void pause_reading(struct h1c_conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void handshake_step(struct h1c_conn *c);
+static void on_eof(struct h1c_conn *c);
+
+/* Pulls plaintext out of TLS and parses it until there is none, the reader
+ * paused, or c ended. false: c is gone. */
+static bool tls_pump(struct h1c_conn *c)
+{
+    while (!c->want_pause) {
+        int n = SSL_read(c->ssl, c->in, H1C_READ_BUF);
+        if (n > 0) {
+            if (!parse(c, c->in, (size_t)n))
+                return false;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        ERR_clear_error();
+        if (drain_wbio(c) == 0)
+            flush(c); /* key updates, alerts */
+        if (e == SSL_ERROR_WANT_READ)
+            return true;
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            on_eof(c); /* close_notify: the end of the stream */
+            return false;
+        }
+        conn_fail(c, H1C_E_TLS);
+        return false;
+    }
+    return true;
+}
+
+static void on_eof(struct h1c_conn *c)
+{
+    /* an answer delimited by the end of the connection ends here */
+    if (c->req && c->req->head_done && h1resp_eof(&c->resp) == H1R_DONE) {
+        struct h1c_req *r = c->req;
+        c->req = NULL;
+        r->conn = NULL;
+        keep_session(c);
+        conn_close(c);
+        req_done(c->pool, r, H1C_OK);
+        return;
+    }
+    if (c->state == C_IDLE) {
+        conn_close(c); /* the upstream retired a kept-alive connection */
+        return;
+    }
+    conn_fail(c, H1C_E_CLOSED);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct h1c_conn *c = s->data;
+    (void)buf;
+    if (nread == 0 || c->state == C_CLOSING)
+        return;
+    if (nread < 0) {
+        /* over TLS only close_notify ends an answer: a bare TCP end of an
+         * answer read until the end could be a truncation attack */
+        if (nread == UV_EOF && !(c->ssl && c->req))
+            on_eof(c);
+        else
+            conn_fail(c, nread == UV_EOF ? H1C_E_CLOSED : H1C_E_IO);
+        return;
+    }
+    if (!c->ssl) {
+        if (parse(c, c->in, (size_t)nread) && c->want_pause)
+            pause_reading(c);
+        return;
+    }
+    if (BIO_write(c->rbio, c->raw, (int)nread) != (int)nread) {
+        conn_fail(c, H1C_E_NOMEM);
+        return;
+    }
+    if (c->state == C_HANDSHAKE) {
+        handshake_step(c);
+        return;
+    }
+    if (tls_pump(c) && c->want_pause)
+        pause_reading(c);
+}
+
+static void start_read(struct h1c_conn *c)
+{
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+void h1c_resume(struct h1c_req *r)
+{
+    struct h1c_conn *c = r->conn;
+    if (!c || !c->want_pause)
+        return;
+    c->want_pause = false;
+    if (c->ssl && !tls_pump(c))
+        return; /* plaintext TLS held back while paused */
+    if (!c->want_pause)
+        start_read(c);
+}
+
+/* ---- sending a request on a ready connection -------------------------------------- */
+
+static void send_head(struct h1c_conn *c)
+{
+    struct h1c_req *r = c->req;
+    c->state = C_BUSY;
+    c->sent_all = false;
+    h1resp_start(&c->resp, r->is_head);
+    int rc = conn_write(c, r->head.ptr, r->head.len);
+    if (rc) {
+        conn_fail(c, rc);
+        return;
+    }
+    start_read(c);
+    arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
+    if (r->body_len == 0)
+        c->sent_all = !c->writing && !c->out[c->cur].len;
+}
+
+/* ---- TLS handshake ----------------------------------------------------------------- */
+
+static bool is_ip_literal(const char *h)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
+}
+
+static int tls_start(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    c->ssl = SSL_new(p->o.ssl_ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    c->raw = malloc(H1C_RAW_BUF);
+    if (!c->ssl || !c->rbio || !c->wbio || !c->raw) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->rbio = c->wbio = NULL;
+        return H1C_E_NOMEM;
+    }
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_connect_state(c->ssl);
+    bool ip = is_ip_literal(p->host);
+    if (!ip)
+        SSL_set_tlsext_host_name(c->ssl, p->host); /* RFC 6066: no SNI for addresses */
+    if (p->o.tls_verify) {
+        SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->host) != 1
+               : X509_VERIFY_PARAM_set1_host(vp, p->host, 0) != 1)
+            return H1C_E_TLS;
+    }
+    if (p->session)
+        SSL_set_session(c->ssl, p->session);
+    c->state = C_HANDSHAKE;
+    start_read(c);
+    handshake_step(c);
+    return 0;
+}
+
+static void handshake_step(struct h1c_conn *c)
+{
+    int rc = SSL_do_handshake(c->ssl);
+    if (drain_wbio(c)) {
+        conn_fail(c, H1C_E_NOMEM);
+        return;
+    }
+    flush(c);
+    if (c->state == C_CLOSING)
+        return;
+    if (rc == 1) {
+        if (SSL_session_reused(c->ssl))
+            c->pool->st.tls_resumed++;
+        send_head(c);
+        /* application data may have come with the last handshake flight */
+        if (c->state == C_BUSY)
+            tls_pump(c);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        return;
+    }
+    if (c->req) {
+        long v = SSL_get_verify_result(c->ssl);
+        unsigned long le = ERR_peek_error();
+        if (v != X509_V_OK)
+            snprintf(c->req->detail, sizeof c->req->detail, "certificate verification: %s",
+                     X509_verify_cert_error_string(v));
+        else if (le)
+            ERR_error_string_n(le, c->req->detail, sizeof c->req->detail);
+    }
+    ERR_clear_error();
+    conn_fail(c, H1C_E_TLS);
+}
+
+/* ---- connecting -------------------------------------------------------------------- */
+
+static void on_connected(uv_connect_t *cr, int status)
+{
+    struct h1c_conn *c = cr->data;
+    if (c->state == C_CLOSING)
+        return;
+    if (status < 0) {
+        if (c->req)
+            snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(status));
+        conn_fail(c, status == UV_ETIMEDOUT ? H1C_E_TIMEOUT : H1C_E_CONNECT);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (c->pool->o.ssl_ctx) {
+        int rc = tls_start(c);
+        if (rc)
+            conn_fail(c, rc);
+        return;
+    }
+    send_head(c);
+}
+
+static void connect_addr(struct h1c_conn *c, const struct sockaddr *sa)
+{
+    c->state = C_CONNECT;
+    c->connect_req.data = c;
+    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connected);
+    if (rc < 0) {
+        if (c->req)
+            snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(rc));
+        conn_fail(c, H1C_E_CONNECT);
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+    struct h1c_conn *c = g->data;
+    struct h1c_pool *p = c->pool;
+    c->resolving = false;
+    if (c->state == C_CLOSING) {
+        uv_freeaddrinfo(res);
+        close_handles(c); /* the close deferred while resolving */
+        return;
+    }
+    if (status < 0 || !res) {
+        if (c->req)
+            snprintf(c->req->detail, sizeof c->req->detail, "%s: %s", p->host,
+                     uv_strerror(status));
+        uv_freeaddrinfo(res);
+        conn_fail(c, H1C_E_RESOLVE);
+        return;
+    }
+    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+    p->have_addr = true;
+    p->addr_at = uv_now(p->loop);
+    uv_freeaddrinfo(res);
+    connect_addr(c, (const struct sockaddr *)&p->addr);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct h1c_conn *c = h->data;
+    if (--c->handles)
+        return;
+    struct h1c_pool *p = c->pool;
+    if (c->ssl)
+        SSL_free(c->ssl); /* frees its BIOs */
+    free(c->raw);
+    free(c->in);
+    free(c->head);
+    free(c->out[0].ptr);
+    free(c->out[1].ptr);
+    free(c);
+    p->nopen--;
+    if (p->closing && p->nopen == 0) {
+        SSL_SESSION_free(p->session);
+        if (p->o.ssl_ctx)
+            SSL_CTX_free(p->o.ssl_ctx);
+        free(p->host);
+        free(p);
+        return;
+    }
+    dispatch_waiting(p);
+}
+
+static void close_handles(struct h1c_conn *c)
+{
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static struct h1c_conn *conn_new(struct h1c_pool *p)
+{
+    struct h1c_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->in = malloc(H1C_READ_BUF);
+    c->head = malloc(H1R_MAX_HEAD);
+    if (!c->in || !c->head) {
+        free(c->in);
+        free(c->head);
+        free(c);
+        return NULL;
+    }
+    c->pool = p;
+    uv_tcp_init(p->loop, &c->tcp);
+    uv_timer_init(p->loop, &c->timer);
+    c->tcp.data = c->timer.data = c->gai.data = c;
+    c->handles = 2;
+    h1resp_init(&c->resp, c->head, &RESP_CB, c);
+    p->nopen++;
+    p->st.connects++;
+    return c;
+}
+
+static void conn_open(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    arm(c, p->o.connect_timeout_ms);
+    if (p->have_addr && (p->numeric || uv_now(p->loop) - p->addr_at < H1C_ADDR_TTL_MS)) {
+        connect_addr(c, (const struct sockaddr *)&p->addr);
+        return;
+    }
+    c->state = C_RESOLVE;
+    c->resolving = true;
+    char port[8];
+    snprintf(port, sizeof port, "%u", p->o.port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    if (uv_getaddrinfo(p->loop, &c->gai, on_resolved, p->host, port, &hints) < 0) {
+        c->resolving = false;
+        conn_fail(c, H1C_E_RESOLVE);
+    }
+}
+
+/* ---- ending connections ------------------------------------------------------------ */
+
+static void unlink_idle(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    for (struct h1c_conn **pp = &p->idle; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            p->nidle--;
+            return;
+        }
+}
+
+static void conn_close(struct h1c_conn *c)
+{
+    if (c->in_cb) {
+        c->doomed = true; /* closed when the callback returns */
+        return;
+    }
+    if (c->state == C_CLOSING)
+        return;
+    if (c->state == C_IDLE)
+        unlink_idle(c);
+    c->state = C_CLOSING;
+    if (c->req)
+        c->req->conn = NULL;
+    c->req = NULL;
+    if (c->resolving) {
+        uv_cancel((uv_req_t *)&c->gai); /* on_resolved comes back and closes */
+        return;
+    }
+    close_handles(c);
+}
+
+static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only);
+
+/* After a callback: a connection failed or closed inside it ends now, and
+ * its request (unless the callback aborted it) learns why. */
+static void finish_doomed(struct h1c_conn *c)
+{
+    struct h1c_req *r = c->req;
+    c->doomed = false;
+    if (r) {
+        c->req = NULL;
+        r->conn = NULL;
+    }
+    conn_close(c);
+    if (r)
+        req_done(c->pool, r, c->doom_err ? c->doom_err : H1C_E_IO);
+}
+
+static void conn_fail(struct h1c_conn *c, int err)
+{
+    struct h1c_req *r = c->req;
+    struct h1c_pool *p = c->pool;
+    if (c->in_cb) {
+        c->doomed = true;
+        c->doom_err = err;
+        return;
+    }
+    c->req = NULL;
+    if (r)
+        r->conn = NULL;
+    bool retry = r && r->reused && !r->retried && !r->got_bytes && r->body_given == 0 &&
+                 (err == H1C_E_CLOSED || err == H1C_E_IO) && !p->closing;
+    conn_close(c);
+    if (!r)
+        return;
+    if (retry) {
+        r->retried = true;
+        p->st.retries++;
+        start_on(p, r, true);
+        return;
+    }
+    req_done(p, r, err);
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static void attach(struct h1c_conn *c, struct h1c_req *r)
+{
+    c->req = r;
+    r->conn = c;
+}
+
+/* Starts r on an idle connection (unless fresh_only), a new one, or queues
+ * it when the pool is full. */
+static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
+{
+    if (!fresh_only && p->idle) {
+        struct h1c_conn *c = p->idle;
+        p->idle = c->next;
+        p->nidle--;
+        p->st.reuses++;
+        r->reused = true;
+        attach(c, r);
+        send_head(c);
+        return;
+    }
+    if (p->nopen >= p->o.max_conns && p->idle) {
+        conn_close(p->idle); /* make room: its slot is freed when it closed */
+    }
+    if (p->nopen >= p->o.max_conns) {
+        r->next_waiting = NULL;
+        if (p->wait_tail)
+            p->wait_tail->next_waiting = r;
+        else
+            p->wait_head = r;
+        p->wait_tail = r;
+        p->nwaiting++;
+        return;
+    }
+    struct h1c_conn *c = conn_new(p);
+    if (!c) {
+        req_done(p, r, H1C_E_NOMEM);
+        return;
+    }
+    r->reused = false;
+    attach(c, r);
+    conn_open(c);
+}
+
+static void dispatch_waiting(struct h1c_pool *p)
+{
+    while (p->wait_head && (p->idle || p->nopen < p->o.max_conns)) {
+        struct h1c_req *r = p->wait_head;
+        p->wait_head = r->next_waiting;
+        if (!p->wait_head)
+            p->wait_tail = NULL;
+        p->nwaiting--;
+        start_on(p, r, false);
+    }
+}
+
+int h1c_start(struct h1c_pool *p, struct h1c_req *r)
+{
+    r->pool = p;
+    r->conn = NULL;
+    r->body_given = 0;
+    r->reused = r->retried = r->got_bytes = r->head_done = false;
+    r->status = 0;
+    r->detail[0] = '\0';
+    if (p->closing)
+        return H1C_E_CONNECT;
+    p->starting = r;
+    p->start_err = 0;
+    start_on(p, r, false);
+    p->starting = NULL;
+    return p->start_err;
+}
+
+int h1c_send(struct h1c_req *r, const void *p, size_t n)
+{
+    struct h1c_conn *c = r->conn;
+    if (!c || c->state != C_BUSY)
+        return H1C_E_CLOSED;
+    r->body_given += n;
+    int rc = conn_write(c, p, n);
+    if (rc) {
+        conn_fail(c, rc);
+        return rc;
+    }
+    if (r->body_given == r->body_len && !c->writing && !c->out[c->cur].len)
+        c->sent_all = true;
+    return 0;
+}
+
+size_t h1c_pending(const struct h1c_req *r)
+{
+    const struct h1c_conn *c = r->conn;
+    if (!c)
+        return 0;
+    return c->out[0].len + c->out[1].len;
+}
+
+void h1c_abort(struct h1c_req *r)
+{
+    struct h1c_pool *p = r->pool;
+    if (r->conn) {
+        struct h1c_conn *c = r->conn;
+        c->req = NULL;
+        r->conn = NULL;
+        conn_close(c);
+        return;
+    }
+    /* still waiting for a connection */
+    for (struct h1c_req **pp = &p->wait_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next_waiting)
+        if (*pp == r) {
+            *pp = r->next_waiting;
+            if (p->wait_tail == r)
+                p->wait_tail = prev;
+            p->nwaiting--;
+            return;
+        }
+}
+
+/* ---- pools ------------------------------------------------------------------------------ */
+
+struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
+{
+    struct h1c_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->loop = loop;
+    p->o = *o;
+    if (p->o.max_conns == 0)
+        p->o.max_conns = 1;
+    p->host = strdup(o->host);
+    if (!p->host) {
+        free(p);
+        return NULL;
+    }
+    if (o->ssl_ctx)
+        SSL_CTX_up_ref(o->ssl_ctx);
+    /* a numeric host needs no resolver (and no thread-pool round trip) */
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
+    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0)
+        p->have_addr = p->numeric = true;
+    return p;
+}
+
+void h1c_pool_close(struct h1c_pool *p)
+{
+    p->closing = true;
+    while (p->idle)
+        conn_close(p->idle);
+    while (p->wait_head) {
+        struct h1c_req *r = p->wait_head;
+        p->wait_head = r->next_waiting;
+        p->nwaiting--;
+        r->cb->on_done(r, H1C_E_CONNECT);
+    }
+    p->wait_tail = NULL;
+    if (p->nopen == 0) {
+        SSL_SESSION_free(p->session);
+        if (p->o.ssl_ctx)
+            SSL_CTX_free(p->o.ssl_ctx);
+        free(p->host);
+        free(p);
+    }
+}
+
+void h1c_pool_stats(const struct h1c_pool *p, struct h1c_stats *s)
+{
+    *s = p->st;
+    s->open = p->nopen;
+    s->idle = p->nidle;
+    s->waiting = p->nwaiting;
+}

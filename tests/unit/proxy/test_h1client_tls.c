@@ -1,0 +1,234 @@
+/* TLS toward the upstream (proxy/h1client.c) against a real TLS server:
+ * `openssl s_server -www` on 127.0.0.1 with a certificate made here for
+ * DNS:localhost. Verification on: the right CA and name pass, an unknown CA
+ * and a name the certificate does not carry fail with H1C_E_TLS and say why;
+ * verification off: the same unknown CA passes. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/ssl.h>
+
+#include "h1client.h"
+
+static char dir[] = "/tmp/s3w-h1tls-XXXXXX";
+static char cert[128], key[128];
+static pid_t server;
+static int port;
+static uv_loop_t *loop;
+
+struct result {
+    struct h1c_req r;
+    bool done;
+    int err, status;
+    char body[65536];
+    size_t body_len;
+};
+
+static int cb_head(struct h1c_req *r, int status, const struct s3w_header *h, size_t n)
+{
+    (void)h;
+    (void)n;
+    ((struct result *)r->ud)->status = status;
+    return 0;
+}
+
+static int cb_body(struct h1c_req *r, const char *p, size_t n)
+{
+    struct result *res = r->ud;
+    if (res->body_len + n <= sizeof res->body) {
+        memcpy(res->body + res->body_len, p, n);
+        res->body_len += n;
+    }
+    return 0;
+}
+
+static void cb_done(struct h1c_req *r, int err)
+{
+    struct result *res = r->ud;
+    res->done = true;
+    res->err = err;
+}
+
+static const struct h1c_callbacks CB = { cb_head, cb_body, NULL, cb_done };
+
+static int free_port(void)
+{
+    uv_tcp_t t;
+    struct sockaddr_in a;
+    uv_tcp_init(loop, &t);
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    uv_tcp_bind(&t, (struct sockaddr *)&a, 0);
+    int len = sizeof a;
+    uv_tcp_getsockname(&t, (struct sockaddr *)&a, &len);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return ntohs(a.sin_port);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    loop = uv_default_loop();
+    assert_non_null(mkdtemp(dir));
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout %s -out %s "
+             ">/dev/null 2>&1", key, cert);
+    assert_int_equal(system(cmd), 0);
+    port = free_port();
+    server = fork();
+    if (server == 0) {
+        char acc[32];
+        snprintf(acc, sizeof acc, "127.0.0.1:%d", port);
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
+               "-www", "-quiet", (char *)NULL);
+        _exit(127);
+    }
+    /* wait until it listens */
+    for (int i = 0; i < 100; i++) {
+        char probe[128];
+        snprintf(probe, sizeof probe, "exec 3<>/dev/tcp/127.0.0.1/%d", port);
+        char sh[256];
+        snprintf(sh, sizeof sh, "bash -c '%s' 2>/dev/null", probe);
+        if (system(sh) == 0)
+            return 0;
+        usleep(50 * 1000);
+    }
+    fail_msg("openssl s_server did not start");
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static SSL_CTX *client_ctx(bool with_ca)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(ctx);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (with_ca)
+        assert_int_equal(SSL_CTX_load_verify_locations(ctx, cert, NULL), 1);
+    return ctx;
+}
+
+static struct h1c_stats last_stats;
+
+/* n requests, one after the other, on one pool (s_server -www closes each
+ * connection after its answer, so each is a new TLS connection). */
+static struct result *fetch_n(const char *host, SSL_CTX *ctx, bool verify, int n)
+{
+    struct h1c_pool_opts o = {
+        .host = host, .port = (uint16_t)port, .ssl_ctx = ctx, .tls_verify = verify,
+        .max_conns = 2, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
+        .idle_timeout_ms = 3000, .keepalive_ms = 1000,
+    };
+    struct h1c_pool *p = h1c_pool_new(loop, &o);
+    SSL_CTX_free(ctx); /* the pool holds its own reference */
+    assert_non_null(p);
+    struct result *res = NULL;
+    for (int k = 0; k < n; k++) {
+        free(res);
+        res = calloc(1, sizeof *res);
+        res->r.cb = &CB;
+        res->r.ud = res;
+        res->r.head = s3w_slice_cstr("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        assert_int_equal(h1c_start(p, &res->r), 0);
+        for (int i = 0; i < 2000 && !res->done; i++)
+            uv_run(loop, UV_RUN_ONCE);
+        assert_true(res->done);
+        if (res->err)
+            break;
+    }
+    h1c_pool_stats(p, &last_stats);
+    h1c_pool_close(p);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return res;
+}
+
+static struct result *fetch(const char *host, SSL_CTX *ctx, bool verify)
+{
+    return fetch_n(host, ctx, verify, 1);
+}
+
+static void test_session_resumed_across_connections(void **state)
+{
+    (void)state;
+    struct result *r = fetch_n("localhost", client_ctx(true), true, 3);
+    assert_int_equal(r->err, H1C_OK);
+    assert_int_equal(last_stats.connects, 3);
+    assert_int_equal(last_stats.tls_resumed, 2);
+    free(r);
+}
+
+static void test_verified_by_name(void **state)
+{
+    (void)state;
+    struct result *r = fetch("localhost", client_ctx(true), true);
+    if (r->err)
+        fail_msg("err %s: %s", h1c_strerror(r->err), r->r.detail);
+    assert_int_equal(r->status, 200);
+    assert_non_null(memmem(r->body, r->body_len, "s_server", 8));
+    free(r);
+}
+
+static void test_unknown_ca_refused(void **state)
+{
+    (void)state;
+    struct result *r = fetch("localhost", client_ctx(false), true);
+    assert_int_equal(r->err, H1C_E_TLS);
+    assert_string_equal(r->r.detail, "certificate verification: self-signed certificate");
+    free(r);
+}
+
+static void test_wrong_name_refused(void **state)
+{
+    (void)state;
+    /* the certificate names DNS:localhost only, not the address */
+    struct result *r = fetch("127.0.0.1", client_ctx(true), true);
+    assert_int_equal(r->err, H1C_E_TLS);
+    assert_string_equal(r->r.detail, "certificate verification: IP address mismatch");
+    free(r);
+}
+
+static void test_verify_off_accepts_unknown_ca(void **state)
+{
+    (void)state;
+    struct result *r = fetch("127.0.0.1", client_ctx(false), false);
+    assert_int_equal(r->err, H1C_OK);
+    assert_int_equal(r->status, 200);
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verified_by_name),
+        cmocka_unit_test(test_unknown_ca_refused),
+        cmocka_unit_test(test_wrong_name_refused),
+        cmocka_unit_test(test_verify_off_accepts_unknown_ca),
+        cmocka_unit_test(test_session_resumed_across_connections),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
