@@ -14,7 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "proxy.h"
+#include "log.h"
 
 struct audit_line {
     struct audit_line *next;

@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proxy.h"
+#include "log.h"
 
 #define DEFAULT_TIMEOUT_MS 5000u
 #define DEFAULT_CONNECT_TIMEOUT_MS 1000u

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "log.h"
 #include "proxy.h"
 
 #define TLS_RAW_CAP (16 * 1024 + 512) /* one TLS record and change */
