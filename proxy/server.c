@@ -136,7 +136,7 @@ static void conn_close_gracefully(struct proxy_conn *c)
         c->w->srv->handler->on_abort(c);
     c->ex = NULL;
     if (c->tls)
-        tls_conn_shutdown(c);
+        tls_conn_shutdown(c->tls);
     c->shutdown_req.data = c;
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
         proxy_conn_close(c);
@@ -201,8 +201,7 @@ static void on_send_timer(uv_timer_t *t)
 }
 
 /* Raw bytes to the socket (after TLS, if any). */
-int proxy_conn_write_raw(struct proxy_conn *c, const void *p, size_t n);
-int proxy_conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
+static int conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
 {
     if (c->closing)
         return UV_ECANCELED;
@@ -243,8 +242,8 @@ int proxy_conn_write(struct proxy_conn *c, const void *p, size_t n)
     c->response_started = true;
     c->bytes_out += n;
     if (c->tls)
-        return tls_conn_write(c, p, n);
-    return proxy_conn_write_raw(c, p, n);
+        return tls_conn_write(c->tls, p, n);
+    return conn_write_raw(c, p, n);
 }
 
 static bool request_complete(const struct proxy_conn *c)
@@ -476,7 +475,7 @@ static void conn_process(struct proxy_conn *c)
     }
     conn_update_read(c);
     if (c->tls && !c->closing && !c->lingering)
-        tls_conn_pump(c); /* plaintext OpenSSL still holds, now that there is room */
+        tls_conn_pump(c->tls); /* plaintext OpenSSL still holds, now that there is room */
 }
 
 static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
@@ -484,7 +483,7 @@ static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
     (void)suggested;
     struct proxy_conn *c = hd->data;
     if (c->tls) {
-        tls_conn_alloc(c, buf);
+        tls_conn_alloc(c->tls, buf);
         return;
     }
     if (c->lingering) {
@@ -545,10 +544,11 @@ static bool conn_body_rate_ok(struct proxy_conn *c)
     return false;
 }
 
-/* Plain bytes are now in c->in[old_len .. c->in_len). */
-void proxy_conn_on_plain(struct proxy_conn *c, size_t n);
-void proxy_conn_on_plain(struct proxy_conn *c, size_t n)
+/* n plain bytes were appended at c->in + c->in_len (by the socket, or by
+ * TLS from the room conn_tls_plain_room offered). */
+static void conn_on_plain(struct proxy_conn *c, size_t n)
 {
+    c->in_len += n;
     c->bytes_in += n;
     if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes) {
         c->head_seen_bytes = true;
@@ -593,11 +593,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->tls) {
-        tls_conn_on_read(c, (size_t)nread);
+        tls_conn_on_read(c->tls, (size_t)nread);
         return;
     }
-    c->in_len += (size_t)nread;
-    proxy_conn_on_plain(c, (size_t)nread);
+    conn_on_plain(c, (size_t)nread);
 }
 
 static void conn_update_read(struct proxy_conn *c)
@@ -799,6 +798,37 @@ static void refuse_connection(struct proxy_worker *w, uv_stream_t *server)
     uv_timer_start(&r->timer, refused_timer, REFUSED_LINGER_MS, 0);
 }
 
+/* ---- what the connection offers the TLS layer (tls.h) ---------------------------- */
+static int conn_tls_write_raw(void *ud, const void *p, size_t n)
+{
+    return conn_write_raw(ud, p, n);
+}
+
+static uv_buf_t conn_tls_plain_room(void *ud)
+{
+    struct proxy_conn *c = ud;
+    if (c->closing || c->read_paused)
+        return uv_buf_init(NULL, 0);
+    return uv_buf_init(c->in + c->in_len, (unsigned)(sizeof(c->in) - c->in_len));
+}
+
+static void conn_tls_on_plain(void *ud, size_t n)
+{
+    conn_on_plain(ud, n);
+}
+
+static void conn_tls_close(void *ud)
+{
+    proxy_conn_close(ud);
+}
+
+static const struct tls_conn_io conn_tls_io = {
+    .write_raw = conn_tls_write_raw,
+    .plain_room = conn_tls_plain_room,
+    .on_plain = conn_tls_on_plain,
+    .close = conn_tls_close,
+};
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct proxy_worker *w = server->data;
@@ -849,9 +879,13 @@ static void on_connection(uv_stream_t *server, int status)
     }
     http_parser_init(&c->hp, &c->req, handler_body, c);
     uv_mutex_lock(&w->srv->tls_mu);
-    int trc = w->srv->tls ? tls_conn_new(c, w->srv->tls) : 0;
+    bool tls_failed = false;
+    if (w->srv->tls) {
+        c->tls = tls_conn_new(w->srv->tls, &conn_tls_io, c);
+        tls_failed = c->tls == NULL;
+    }
     uv_mutex_unlock(&w->srv->tls_mu);
-    if (trc != 0) {
+    if (tls_failed) {
         proxy_conn_close(c);
         return;
     }
