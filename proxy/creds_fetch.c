@@ -112,16 +112,33 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void fmt_time(int64_t t, char out[32])
+#define TIME_LEN 32
+
+static void fmt_time(int64_t t, char out[TIME_LEN])
 {
     if (t == 0) {
-        snprintf(out, 32, "never");
+        snprintf(out, TIME_LEN, "never");
         return;
     }
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(out, TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Waits on cv for at most ms (the condition variables run on
+ * CLOCK_MONOTONIC, creds_mgr_new). */
+static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
 }
 
 const struct creds_snapshot *creds_mgr_acquire(struct creds_mgr *m)
@@ -159,16 +176,8 @@ bool creds_mgr_wait(struct creds_mgr *m, uint32_t timeout_ms)
             return false;
         if (left > 100)
             left = 100; /* re-check: an expiry does not signal */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
         pthread_mutex_lock(&m->mu);
-        pthread_cond_timedwait(&m->ready, &m->mu, &ts);
+        cond_wait_ms(&m->ready, &m->mu, left);
         pthread_mutex_unlock(&m->mu);
     }
 }
@@ -190,6 +199,22 @@ void creds_mgr_get_status(struct creds_mgr *m, struct creds_mgr_status *st)
 
 /* ---- the refresh thread --------------------------------------------------- */
 
+/* The refresh thread's own state: only that thread touches it, so it needs
+ * no lock; m->mu guards what it shares with the API (current, reason,
+ * counters, the latest chain). */
+struct refresher {
+    struct creds_mgr *m;
+    struct chain *ch;        /* the chain fetched from; one reference */
+    uint64_t gen_seen;       /* m->gen that ch came from; 0 = none yet */
+    uint64_t rng;            /* backoff jitter */
+    int64_t next_fetch;      /* monotonic ms; INT64_MAX = never */
+    int64_t last_end;        /* monotonic ms when the last attempt finished */
+    unsigned attempt;        /* failures in a row, for the backoff */
+    bool drop_on_fail;       /* first fetch after a reload with old creds live */
+    bool outage_logged;      /* ERROR "no valid credentials" said for this outage */
+    bool warn_logged;        /* WARN "refresh failing, old ones still used" said */
+};
+
 static uint64_t rng_next(uint64_t *s)
 {
     /* xorshift64*: jitter only, not security */
@@ -206,189 +231,234 @@ static void set_current(struct creds_mgr *m, struct snap *s)
     snap_unref(old); /* wipes unless a worker still holds it */
 }
 
-static void timed_wait(struct creds_mgr *m, int64_t until_mono)
+/* Step: a reload installed a new chain. It is fetched from at once; the
+ * first attempt decides whether the old credentials survive (see
+ * creds_mgr_reconfigure: on failure they are dropped, fail closed). */
+static void take_new_chain(struct refresher *r)
 {
-    struct timespec ts;
-    int64_t left = until_mono - mono_ms();
-    if (left <= 0)
+    struct creds_mgr *m = r->m;
+    if (m->gen == r->gen_seen)
         return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (left % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
+    cf_chain_unref(r->ch);
+    r->ch = m->latest;
+    atomic_fetch_add(&r->ch->refs, 1);
+    r->drop_on_fail = r->gen_seen != 0 && m->current != NULL;
+    r->gen_seen = m->gen;
+    r->next_fetch = 0;
+    r->attempt = 0;
+}
+
+/* Step: creds_mgr_refresh_now asked for a fetch. Rate-limited: every
+ * request that meets ExpiredToken may poke, and STS / IMDS must not be
+ * hammered for it. */
+static void take_poke(struct refresher *r)
+{
+    struct creds_mgr *m = r->m;
+    if (!m->poke)
+        return;
+    m->poke = false;
+    int64_t earliest = r->last_end ? r->last_end + POKE_MIN_INTERVAL_MS : 0;
+    if (earliest < r->next_fetch)
+        r->next_fetch = earliest;
+}
+
+/* Step: the current credentials expired without a successful refresh. They
+ * stop being served (acquire already refuses them) and the outage is
+ * logged once. */
+static void drop_if_expired(struct refresher *r)
+{
+    struct creds_mgr *m = r->m;
+    struct snap *cur = m->current;
+    if (!cur || !cur->pub.expiration || wall_s() < cur->pub.expiration)
+        return;
+    char kid[CREDS_MAX_KEY_ID + 1], at[TIME_LEN], from[64];
+    snprintf(kid, sizeof kid, "%s", cur->c.access_key_id);
+    snprintf(from, sizeof from, "%s", cur->provider);
+    fmt_time(cur->pub.expiration, at);
+    set_current(m, NULL);
+    if (r->outage_logged)
+        return;
+    mlog(m, "ERROR",
+         "no valid upstream credentials: those from %s (access key %s) expired at "
+         "%s and refreshing failed: %s; answering 503 ServiceUnavailable until a "
+         "fetch succeeds",
+         from, kid, at, m->reason[0] ? m->reason : "no attempt finished yet");
+    r->outage_logged = true;
+}
+
+static void snap_discard(struct snap *s)
+{
+    if (!s)
+        return;
+    creds_wipe(&s->c);
+    free(s);
+}
+
+/* Walks the chain, without the lock (network I/O). NULL with `reason` set
+ * when it yields nothing. */
+static struct snap *walk_chain(struct refresher *r, char *reason, size_t rcap)
+{
+    struct snap *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(reason, rcap, "out of memory");
+        return NULL;
     }
-    pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+    struct fetch f = { &r->m->stop, r->ch };
+    if (cf_fetch_chain(&f, &s->c, s->provider, sizeof s->provider, reason, rcap) != CREDS_OK) {
+        snap_discard(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Fetched credentials that are already expired are a failure, not a
+ * success (a clock skew or a stale cache on the endpoint's side). */
+static struct snap *reject_expired(struct snap *s, int64_t now, char *reason, size_t rcap)
+{
+    if (!s || !s->c.expiration || s->c.expiration > now)
+        return s;
+    char at[TIME_LEN];
+    fmt_time(s->c.expiration, at);
+    snprintf(reason, rcap, "%s returned credentials that expired at %s", s->provider, at);
+    snap_discard(s);
+    return NULL;
+}
+
+/* Step: the fetch succeeded. Publish (logging only a transition: first
+ * credentials, recovery, or the first after a reload) and schedule the
+ * refresh before expiry. */
+static void publish(struct refresher *r, struct snap *fresh, int64_t now)
+{
+    struct creds_mgr *m = r->m;
+    atomic_init(&fresh->refs, 1);
+    fresh->pub.sigv4.access_key_id = s3w_slice_cstr(fresh->c.access_key_id);
+    fresh->pub.sigv4.secret = s3w_slice_cstr(fresh->c.secret_access_key);
+    fresh->pub.sigv4.session_token = s3w_slice_cstr(fresh->c.session_token);
+    fresh->pub.expiration = fresh->c.expiration;
+    fresh->pub.provider = fresh->provider;
+    if (!m->current || r->outage_logged || r->warn_logged || r->drop_on_fail) {
+        char at[TIME_LEN];
+        fmt_time(fresh->c.expiration, at);
+        mlog(m, "INFO", "upstream credentials from %s (access key %s, expire %s)",
+             fresh->provider, fresh->c.access_key_id, at);
+    }
+    set_current(m, fresh);
+    m->successes++;
+    m->reason[0] = '\0';
+    r->outage_logged = r->warn_logged = r->drop_on_fail = false;
+    r->attempt = 0;
+    int64_t exp = fresh->pub.expiration;
+    if (exp == 0) {
+        r->next_fetch = INT64_MAX; /* static keys: nothing to refresh */
+    } else {
+        int64_t at_s = creds_refresh_at(now, exp, r->ch->refresh_before);
+        r->next_fetch = mono_ms() + (at_s - now) * 1000;
+    }
+}
+
+/* Step: the fetch failed. Log the transition once (credentials dropped
+ * after a reload / old ones still in use / none at all) and retry with
+ * jittered exponential backoff. */
+static void record_failure(struct refresher *r, const char *reason)
+{
+    struct creds_mgr *m = r->m;
+    snprintf(m->reason, sizeof m->reason, "%s", reason);
+    if (r->drop_on_fail && m->current) {
+        set_current(m, NULL);
+        mlog(m, "ERROR",
+             "no valid upstream credentials: the reloaded credentials chain yields "
+             "none (%s); the previous ones are dropped; answering 503 "
+             "ServiceUnavailable until a fetch succeeds", reason);
+        r->outage_logged = true;
+    } else if (m->current) {
+        if (!r->warn_logged) {
+            char at[TIME_LEN];
+            fmt_time(m->current->pub.expiration, at);
+            mlog(m, "WARN",
+                 "refreshing upstream credentials failed (%s); the current ones "
+                 "(from %s, access key %s) stay in use until they expire at %s",
+                 reason, m->current->provider, m->current->c.access_key_id, at);
+            r->warn_logged = true;
+        }
+    } else if (!r->outage_logged) {
+        mlog(m, "ERROR",
+             "no valid upstream credentials: %s; answering 503 ServiceUnavailable "
+             "until a fetch succeeds", reason);
+        r->outage_logged = true;
+    }
+    r->drop_on_fail = false;
+    uint64_t d = creds_retry_delay_ms(r->attempt, (double)(rng_next(&r->rng) >> 11) * 0x1.0p-53);
+    if (r->ch->retry_max_ms && d > r->ch->retry_max_ms)
+        d = r->ch->retry_max_ms;
+    if (r->attempt < 16)
+        r->attempt++;
+    r->next_fetch = mono_ms() + (int64_t)d;
+}
+
+/* Step: one attempt. Called and returns with m->mu held; releases it for
+ * the fetch. A result that a stop or a reload made stale is thrown away
+ * (the loop then fetches from the new chain). */
+static void fetch_once(struct refresher *r)
+{
+    struct creds_mgr *m = r->m;
+    char reason[REASON_CAP];
+    pthread_mutex_unlock(&m->mu);
+    struct snap *fresh = walk_chain(r, reason, sizeof reason);
+    pthread_mutex_lock(&m->mu);
+    if (atomic_load(&m->stop) || m->gen != r->gen_seen) {
+        snap_discard(fresh);
+        return;
+    }
+    m->attempts++;
+    int64_t now = wall_s();
+    fresh = reject_expired(fresh, now, reason, sizeof reason);
+    if (fresh)
+        publish(r, fresh, now);
+    else
+        record_failure(r, reason);
+    r->last_end = mono_ms();
+    pthread_cond_broadcast(&m->ready);
+}
+
+/* Step: sleep until the next fetch, the current credentials' expiry (to
+ * log the transition), a poke, a reload or stop. */
+static void sleep_until_due(struct refresher *r)
+{
+    struct creds_mgr *m = r->m;
+    int64_t until = r->next_fetch;
+    if (m->current && m->current->pub.expiration) {
+        /* in ms: wake at the second the credentials stop being served */
+        int64_t ex = mono_ms() + m->current->pub.expiration * 1000 - wall_ms();
+        if (ex < until)
+            until = ex;
+    }
+    if (until == INT64_MAX) {
+        pthread_cond_wait(&m->cv, &m->mu);
+        return;
+    }
+    int64_t left = until - mono_ms();
+    if (left > 0)
+        cond_wait_ms(&m->cv, &m->mu, left);
 }
 
 static void *refresh_thread(void *arg)
 {
-    struct creds_mgr *m = arg;
-    struct chain *ch = NULL;
-    uint64_t gen_seen = 0, rng = 0;
-    if (getrandom(&rng, sizeof rng, 0) != (ssize_t)sizeof rng || rng == 0)
-        rng = (uint64_t)mono_ms() | 1;
-    int64_t next_fetch = 0; /* monotonic ms; INT64_MAX = never */
-    int64_t last_end = 0;   /* monotonic ms when the last attempt finished */
-    unsigned attempt = 0;
-    bool drop_on_fail = false;   /* first fetch after a reload with old creds live */
-    bool outage_logged = false;  /* ERROR "no valid credentials" said for this outage */
-    bool warn_logged = false;    /* WARN "refresh failing, old ones still used" said */
-    struct snap *fresh = NULL;
-
+    struct refresher r = { .m = arg };
+    if (getrandom(&r.rng, sizeof r.rng, 0) != (ssize_t)sizeof r.rng || r.rng == 0)
+        r.rng = (uint64_t)mono_ms() | 1;
+    struct creds_mgr *m = r.m;
     pthread_mutex_lock(&m->mu);
     while (!atomic_load(&m->stop)) {
-        if (m->gen != gen_seen) {
-            cf_chain_unref(ch);
-            ch = m->latest;
-            atomic_fetch_add(&ch->refs, 1);
-            drop_on_fail = gen_seen != 0 && m->current != NULL;
-            gen_seen = m->gen;
-            next_fetch = 0;
-            attempt = 0;
-        }
-        if (m->poke) {
-            /* rate-limited: every request that meets ExpiredToken may poke,
-             * and STS / IMDS must not be hammered for it */
-            m->poke = false;
-            int64_t earliest = last_end ? last_end + POKE_MIN_INTERVAL_MS : 0;
-            if (earliest < next_fetch)
-                next_fetch = earliest;
-        }
-        int64_t now = wall_s();
-        if (m->current && m->current->pub.expiration && now >= m->current->pub.expiration) {
-            char kid[CREDS_MAX_KEY_ID + 1], at[32], from[64];
-            snprintf(kid, sizeof kid, "%s", m->current->c.access_key_id);
-            snprintf(from, sizeof from, "%s", m->current->provider);
-            fmt_time(m->current->pub.expiration, at);
-            set_current(m, NULL);
-            if (!outage_logged) {
-                mlog(m, "ERROR",
-                     "no valid upstream credentials: those from %s (access key %s) expired at "
-                     "%s and refreshing failed: %s; answering 503 ServiceUnavailable until a "
-                     "fetch succeeds",
-                     from, kid, at,
-                     m->reason[0] ? m->reason : "no attempt finished yet");
-                outage_logged = true;
-            }
-        }
-        if (mono_ms() >= next_fetch) {
-            pthread_mutex_unlock(&m->mu);
-            struct fetch f = { &m->stop, ch };
-            fresh = calloc(1, sizeof *fresh);
-            char reason[REASON_CAP];
-            int rc;
-            if (!fresh) {
-                rc = CREDS_E_REMOTE;
-                snprintf(reason, sizeof reason, "out of memory");
-            } else {
-                rc = cf_fetch_chain(&f, &fresh->c, fresh->provider, sizeof fresh->provider, reason,
-                                    sizeof reason);
-            }
-            pthread_mutex_lock(&m->mu);
-            if (atomic_load(&m->stop) || m->gen != gen_seen) {
-                /* stopping, or a reload replaced the chain mid-fetch: redo */
-                if (fresh)
-                    creds_wipe(&fresh->c);
-                free(fresh);
-                fresh = NULL;
-                continue;
-            }
-            m->attempts++;
-            now = wall_s();
-            if (rc == CREDS_OK && fresh->c.expiration && fresh->c.expiration <= now) {
-                rc = CREDS_E_INVALID;
-                char at[32];
-                fmt_time(fresh->c.expiration, at);
-                snprintf(reason, sizeof reason, "%s returned credentials that expired at %s",
-                         fresh->provider, at);
-            }
-            if (rc == CREDS_OK) {
-                atomic_init(&fresh->refs, 1);
-                fresh->pub.sigv4.access_key_id = s3w_slice_cstr(fresh->c.access_key_id);
-                fresh->pub.sigv4.secret = s3w_slice_cstr(fresh->c.secret_access_key);
-                fresh->pub.sigv4.session_token = s3w_slice_cstr(fresh->c.session_token);
-                fresh->pub.expiration = fresh->c.expiration;
-                fresh->pub.provider = fresh->provider;
-                bool was_valid = m->current != NULL;
-                char at[32];
-                fmt_time(fresh->c.expiration, at);
-                if (!was_valid || outage_logged || warn_logged || drop_on_fail)
-                    mlog(m, "INFO", "upstream credentials from %s (access key %s, expire %s)",
-                         fresh->provider, fresh->c.access_key_id, at);
-                set_current(m, fresh);
-                fresh = NULL;
-                m->successes++;
-                m->reason[0] = '\0';
-                outage_logged = warn_logged = drop_on_fail = false;
-                attempt = 0;
-                int64_t exp = m->current->pub.expiration;
-                if (exp == 0) {
-                    next_fetch = INT64_MAX; /* static keys: nothing to refresh */
-                } else {
-                    int64_t at_s = creds_refresh_at(now, exp, ch->refresh_before);
-                    next_fetch = mono_ms() + (at_s - now) * 1000;
-                }
-            } else {
-                if (fresh) {
-                    creds_wipe(&fresh->c);
-                    free(fresh);
-                    fresh = NULL;
-                }
-                snprintf(m->reason, sizeof m->reason, "%s", reason);
-                if (drop_on_fail && m->current) {
-                    set_current(m, NULL);
-                    mlog(m, "ERROR",
-                         "no valid upstream credentials: the reloaded credentials chain yields "
-                         "none (%s); the previous ones are dropped; answering 503 "
-                         "ServiceUnavailable until a fetch succeeds", reason);
-                    outage_logged = true;
-                } else if (m->current) {
-                    if (!warn_logged) {
-                        char at[32];
-                        fmt_time(m->current->pub.expiration, at);
-                        mlog(m, "WARN",
-                             "refreshing upstream credentials failed (%s); the current ones "
-                             "(from %s, access key %s) stay in use until they expire at %s",
-                             reason, m->current->provider, m->current->c.access_key_id, at);
-                        warn_logged = true;
-                    }
-                } else if (!outage_logged) {
-                    mlog(m, "ERROR",
-                         "no valid upstream credentials: %s; answering 503 ServiceUnavailable "
-                         "until a fetch succeeds", reason);
-                    outage_logged = true;
-                }
-                drop_on_fail = false;
-                uint64_t d = creds_retry_delay_ms(attempt,
-                                                  (double)(rng_next(&rng) >> 11) * 0x1.0p-53);
-                if (ch->retry_max_ms && d > ch->retry_max_ms)
-                    d = ch->retry_max_ms;
-                if (attempt < 16)
-                    attempt++;
-                next_fetch = mono_ms() + (int64_t)d;
-            }
-            last_end = mono_ms();
-            pthread_cond_broadcast(&m->ready);
-            continue;
-        }
-        /* sleep until the next fetch, the current credentials' expiry (to
-         * log the transition), a poke, a reload or stop */
-        int64_t until = next_fetch;
-        if (m->current && m->current->pub.expiration) {
-            /* in ms: wake at the second the credentials stop being served */
-            int64_t ex = mono_ms() + m->current->pub.expiration * 1000 - wall_ms();
-            if (ex < until)
-                until = ex;
-        }
-        if (until == INT64_MAX)
-            pthread_cond_wait(&m->cv, &m->mu);
+        take_new_chain(&r);
+        take_poke(&r);
+        drop_if_expired(&r);
+        if (mono_ms() >= r.next_fetch)
+            fetch_once(&r);
         else
-            timed_wait(m, until);
+            sleep_until_due(&r);
     }
     pthread_mutex_unlock(&m->mu);
-    cf_chain_unref(ch);
+    cf_chain_unref(r.ch);
     return NULL;
 }
 
