@@ -185,6 +185,17 @@ int cf_err(struct creds_error *err, int rc, const char *fmt, ...)
     return rc;
 }
 
+int cf_err_prefix(struct creds_error *err, int rc, const char *fmt, ...)
+{
+    char what[sizeof err->message], why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err->message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return cf_err(err, rc, "%s: %s", what, why);
+}
+
 
 /* Walks the chain (first provider that yields wins, as the SDKs' default
  * chain: any failure moves on to the next one), then assume_role on top.

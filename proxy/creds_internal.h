@@ -91,6 +91,9 @@ int cf_fetch_chain(struct fetch *f, struct creds *out, char *label, size_t lcap,
 /* Formats err->message and returns rc, for "return cf_err(err, CREDS_E_..., ...)". */
 int cf_err(struct creds_error *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Puts what was being done before err->message ("IMDS: <message>"); rc. */
+int cf_err_prefix(struct creds_error *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- the providers (creds_providers.c) -------------------------------- */
 

@@ -237,11 +237,8 @@ int cf_assume_role(struct fetch *f, const struct creds *base, const char *role_a
     else
         rc = sts_call(f, ep, region, &form, base, out, err);
     s3w_buf_cleanup(&form);
-    if (rc != CREDS_OK) {
-        char tmp[sizeof err->message];
-        snprintf(tmp, sizeof tmp, "%s", err->message);
-        cf_err(err, rc, "AssumeRole %.120s: %s", role_arn, tmp);
-    }
+    if (rc != CREDS_OK)
+        cf_err_prefix(err, rc, "AssumeRole %.120s", role_arn);
     return rc;
 }
 
@@ -268,15 +265,35 @@ static int web_identity(struct fetch *f, const char *token_file, const char *rol
         rc = cf_err(err, CREDS_E_INVALID, "AssumeRoleWithWebIdentity parameters too long");
     if (rc == CREDS_OK) {
         rc = sts_call(f, ep, f->ch->region, &form, NULL, out, err);
-        if (rc != CREDS_OK) {
-            char tmp[sizeof err->message];
-            snprintf(tmp, sizeof tmp, "%s", err->message);
-            cf_err(err, rc, "AssumeRoleWithWebIdentity %.120s: %s", role_arn, tmp);
-        }
+        if (rc != CREDS_OK)
+            cf_err_prefix(err, rc, "AssumeRoleWithWebIdentity %.120s", role_arn);
     }
     s3w_buf_cleanup(&tok);
     s3w_buf_cleanup(&form);
     return rc;
+}
+
+/* ---- the metadata credentials document (IMDS, container endpoint) ------------ */
+
+/* The last request of IMDS and of the container endpoint: GET the
+ * credentials document (the JSON both speak) and parse it. Errors read
+ * "<status_what> <url> answered HTTP <n>" (the URL's query cut) and
+ * "<parse_what>: <why the document is refused>". */
+static int get_metadata_creds(struct fetch *f, const char *url, const struct curl_slist *h,
+                              const char *status_what, const char *parse_what,
+                              struct s3w_buf *resp, struct creds *out, struct creds_error *err)
+{
+    long status = 0;
+    int rc = cf_http_do(f, "GET", url, h, NULL, 0, &status, resp, err);
+    if (rc != CREDS_OK)
+        return rc;
+    if (status != 200) {
+        size_t ul = strcspn(url, "?");
+        return cf_err(err, CREDS_E_REMOTE, "%s %.*s answered HTTP %ld", status_what,
+                      (int)(ul > 300 ? 300 : ul), url, status);
+    }
+    rc = creds_parse_metadata_json(resp->ptr, resp->len, out, err);
+    return rc == CREDS_OK ? rc : cf_err_prefix(err, rc, "%s", parse_what);
 }
 
 /* ---- IMDSv2 ------------------------------------------------------------------ */
@@ -360,20 +377,7 @@ static int imds(struct fetch *f, const char *endpoint_cfg, struct creds *out,
     snprintf(url, sizeof url, "%.*s%s%.*s", (int)el, ep, CREDS_IMDS_ROLE_PATH, (int)role.len,
              role.ptr);
     /* 3. the credentials */
-    rc = cf_http_do(f, "GET", url, h, NULL, 0, &status, &resp, err);
-    if (rc != CREDS_OK)
-        goto cleanup;
-    if (status != 200) {
-        rc = cf_err(err, CREDS_E_REMOTE, "IMDS credentials GET %.300s answered HTTP %ld", url,
-                    status);
-        goto cleanup;
-    }
-    rc = creds_parse_metadata_json(resp.ptr, resp.len, out, err);
-    if (rc != CREDS_OK) {
-        char tmp[sizeof err->message];
-        snprintf(tmp, sizeof tmp, "%s", err->message);
-        cf_err(err, rc, "IMDS: %s", tmp);
-    }
+    rc = get_metadata_creds(f, url, h, "IMDS credentials GET", "IMDS", &resp, out, err);
 cleanup:
     s3w_wipe(tokhdr, sizeof tokhdr);
     cf_slist_free_wiped(h);
@@ -459,22 +463,8 @@ static int ecs(struct fetch *f, const struct prov *p, struct creds *out,
             goto cleanup;
         }
     }
-    long status = 0;
-    rc = cf_http_do(f, "GET", url, h, NULL, 0, &status, &resp, err);
-    if (rc != CREDS_OK)
-        goto cleanup;
-    if (status != 200) {
-        size_t ul = strcspn(url, "?");
-        rc = cf_err(err, CREDS_E_REMOTE, "container endpoint %.*s answered HTTP %ld",
-                    (int)(ul > 300 ? 300 : ul), url, status);
-        goto cleanup;
-    }
-    rc = creds_parse_metadata_json(resp.ptr, resp.len, out, err);
-    if (rc != CREDS_OK) {
-        char tmp[sizeof err->message];
-        snprintf(tmp, sizeof tmp, "%s", err->message);
-        cf_err(err, rc, "container endpoint: %s", tmp);
-    }
+    rc = get_metadata_creds(f, url, h, "container endpoint", "container endpoint", &resp, out,
+                            err);
 cleanup:
     s3w_wipe(auth, sizeof auth);
     cf_slist_free_wiped(h);
