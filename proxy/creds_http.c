@@ -14,6 +14,7 @@
  */
 #include "creds_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,26 @@ void cf_slist_free_wiped(struct curl_slist *h)
         if (it->data)
             s3w_wipe(it->data, strlen(it->data));
     curl_slist_free_all(h);
+}
+
+int cf_header_add(struct curl_slist **h, struct creds_error *err, const char *fmt, ...)
+{
+    char line[CREDS_MAX_TOKEN + 128]; /* the longest: a session token */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    struct curl_slist *t = NULL;
+    if (n >= 0 && (size_t)n < sizeof line)
+        t = curl_slist_append(*h, line);
+    s3w_wipe(line, sizeof line);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return cf_err(err, CREDS_E_INVALID, "a request header is longer than %zu bytes",
+                      sizeof line - 1);
+    if (!t)
+        return cf_err(err, CREDS_E_REMOTE, "out of memory (headers)");
+    *h = t;
+    return CREDS_OK;
 }
 
 /* One request. `body` NULL = no body (GET); method "PUT"/"POST" send

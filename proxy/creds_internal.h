@@ -120,6 +120,11 @@ int cf_http_do(struct fetch *f, const char *method, const char *url,
                const struct curl_slist *hdrs, const char *body, size_t blen, long *status,
                struct s3w_buf *resp, struct creds_error *err);
 
+/* Appends one formatted header line to *h (the line buffer is wiped: it
+ * may hold a token or a signature). A line over the token cap is refused,
+ * never cut. */
+int cf_header_add(struct curl_slist **h, struct creds_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The headers may hold a token or a signature: wiped before they are freed. */
 void cf_slist_free_wiped(struct curl_slist *h);
 

@@ -132,7 +132,59 @@ static int sts_endpoint(const struct chain *ch, const char *configured, const ch
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-/* POSTs a form to STS, signed with `base` when non-NULL; parses the XML. */
+#define STS_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
+
+/* Signs the STS POST with `base` (SigV4, service "sts", generic URI rules:
+ * STS is not S3) and appends X-Amz-Date, X-Amz-Content-Sha256, the session
+ * token if any, and Authorization to *h. */
+static int sts_sign(const struct s3w_buf *form, const char *host, const char *target,
+                    const char *region, const struct creds *base, struct curl_slist **h,
+                    struct creds_error *err)
+{
+    uint8_t d[32];
+    char hash[65];
+    sigv4_sha256(form->ptr, form->len, d);
+    s3w_hex_encode(d, 32, hash);
+    struct s3w_header sh[2] = {
+        { S3W_SLICE_LIT("content-type"), S3W_SLICE_LIT(STS_CONTENT_TYPE) },
+        { S3W_SLICE_LIT("host"), s3w_slice_cstr(host) },
+    };
+    struct sigv4_sign_params sp = {
+        .method = S3W_SLICE_LIT("POST"),
+        .target = s3w_slice_cstr(target),
+        .headers = sh,
+        .n_headers = 2,
+        .region = s3w_slice_cstr(region),
+        .service = S3W_SLICE_LIT("sts"),
+        .uri_mode = SIGV4_URI_GENERIC,
+        .now = (int64_t)time(NULL),
+        .payload = s3w_slice(hash, 64),
+    };
+    struct sigv4_credentials sc = {
+        s3w_slice_cstr(base->access_key_id), s3w_slice_cstr(base->secret_access_key),
+        s3w_slice_cstr(base->session_token),
+    };
+    struct sigv4_signed sd;
+    memset(&sd, 0, sizeof sd);
+    struct sigv4_error se;
+    if (sigv4_sign_headers(&sp, &sc, &sd, &se) != 0)
+        return cf_err(err, CREDS_E_INVALID, "signing the STS request failed: %s", se.message);
+    int rc = cf_header_add(h, err, "X-Amz-Date: %s", sd.amz_date);
+    if (rc == CREDS_OK)
+        rc = cf_header_add(h, err, "X-Amz-Content-Sha256: %.*s", (int)sd.content_sha256_len,
+                           sd.content_sha256);
+    if (rc == CREDS_OK && sd.security_token.len)
+        rc = cf_header_add(h, err, "X-Amz-Security-Token: %.*s", (int)sd.security_token.len,
+                           sd.security_token.ptr);
+    if (rc == CREDS_OK)
+        rc = cf_header_add(h, err, "Authorization: %.*s", (int)sd.authorization_len,
+                           sd.authorization);
+    sigv4_signed_cleanup(&sd);
+    return rc;
+}
+
+/* POSTs a form to STS, signed with `base` when non-NULL; parses the XML.
+ * A non-200 answer is a failure even if its body parses. */
 static int sts_call(struct fetch *f, const char *endpoint, const char *region,
                     struct s3w_buf *form, const struct creds *base, struct creds *out,
                     struct creds_error *err)
@@ -140,82 +192,29 @@ static int sts_call(struct fetch *f, const char *endpoint, const char *region,
     char host[256], target[1024];
     if (url_parts(endpoint, host, sizeof host, target, sizeof target) != 0)
         return cf_err(err, CREDS_E_INVALID, "bad STS endpoint %.200s", endpoint);
-    static const char ctype[] = "application/x-www-form-urlencoded; charset=utf-8";
-    struct curl_slist *h = NULL, *t;
-    char line[4200];
-    int rc = CREDS_OK;
-    struct sigv4_signed sd;
-    memset(&sd, 0, sizeof sd);
-    bool signed_ = false;
-#define ADDH(...)                                                                     \
-    do {                                                                              \
-        snprintf(line, sizeof line, __VA_ARGS__);                                     \
-        if (!(t = curl_slist_append(h, line))) {                                      \
-            rc = cf_err(err, CREDS_E_REMOTE, "out of memory (headers)");             \
-            goto cleanup;                                                             \
-        }                                                                             \
-        h = t;                                                                        \
-    } while (0)
-    ADDH("Host: %s", host);
-    ADDH("Content-Type: %s", ctype);
-    ADDH("Accept:");
-    ADDH("Expect:");
-    if (base) {
-        uint8_t d[32];
-        char hash[65];
-        sigv4_sha256(form->ptr, form->len, d);
-        s3w_hex_encode(d, 32, hash);
-        struct s3w_header sh[2] = {
-            { S3W_SLICE_LIT("content-type"), S3W_SLICE_LIT(ctype) },
-            { S3W_SLICE_LIT("host"), s3w_slice_cstr(host) },
-        };
-        struct sigv4_sign_params sp = {
-            .method = S3W_SLICE_LIT("POST"),
-            .target = s3w_slice_cstr(target),
-            .headers = sh,
-            .n_headers = 2,
-            .region = s3w_slice_cstr(region),
-            .service = S3W_SLICE_LIT("sts"),
-            .uri_mode = SIGV4_URI_GENERIC, /* STS: non-S3 canonical rules */
-            .now = (int64_t)time(NULL),
-            .payload = s3w_slice(hash, 64),
-        };
-        struct sigv4_credentials sc = {
-            s3w_slice_cstr(base->access_key_id), s3w_slice_cstr(base->secret_access_key),
-            s3w_slice_cstr(base->session_token),
-        };
-        struct sigv4_error se;
-        if (sigv4_sign_headers(&sp, &sc, &sd, &se) != 0) {
-            rc = cf_err(err, CREDS_E_INVALID, "signing the STS request failed: %s", se.message);
-            goto cleanup;
-        }
-        signed_ = true;
-        ADDH("X-Amz-Date: %s", sd.amz_date);
-        ADDH("X-Amz-Content-Sha256: %.*s", (int)sd.content_sha256_len, sd.content_sha256);
-        if (sd.security_token.len)
-            ADDH("X-Amz-Security-Token: %.*s", (int)sd.security_token.len,
-                 sd.security_token.ptr);
-        ADDH("Authorization: %.*s", (int)sd.authorization_len, sd.authorization);
-    }
-#undef ADDH
+    struct curl_slist *h = NULL;
+    int rc = cf_header_add(&h, err, "Host: %s", host);
+    if (rc == CREDS_OK)
+        rc = cf_header_add(&h, err, "Content-Type: %s", STS_CONTENT_TYPE);
+    if (rc == CREDS_OK)
+        rc = cf_header_add(&h, err, "Accept:");
+    if (rc == CREDS_OK)
+        rc = cf_header_add(&h, err, "Expect:");
+    if (rc == CREDS_OK && base)
+        rc = sts_sign(form, host, target, region, base, &h, err);
     struct s3w_buf resp;
     s3w_buf_init(&resp, CREDS_MAX_INPUT);
     long status = 0;
-    rc = cf_http_do(f, "POST", endpoint, h, form->ptr, form->len, &status, &resp, err);
+    if (rc == CREDS_OK)
+        rc = cf_http_do(f, "POST", endpoint, h, form->ptr, form->len, &status, &resp, err);
     if (rc == CREDS_OK) {
         rc = creds_parse_sts_xml(resp.ptr ? resp.ptr : "", resp.len, out, err);
-        if (rc == CREDS_OK && status != 200) {
+        if (rc == CREDS_OK && status != 200)
             creds_wipe(out);
+        if ((rc == CREDS_OK || rc == CREDS_E_INVALID) && status != 200)
             rc = cf_err(err, CREDS_E_REMOTE, "STS answered HTTP %ld", status);
-        } else if (rc == CREDS_E_INVALID && status != 200) {
-            rc = cf_err(err, CREDS_E_REMOTE, "STS answered HTTP %ld", status);
-        }
     }
     s3w_buf_cleanup(&resp);
-cleanup:
-    s3w_wipe(line, sizeof line);
-    if (signed_)
-        sigv4_signed_cleanup(&sd);
     cf_slist_free_wiped(h);
     return rc;
 }
@@ -311,6 +310,51 @@ static bool role_name_ok(struct s3w_slice s)
     return true;
 }
 
+/* Step 1: a session token (PUT), returned as the header list for the GETs. */
+static int imds_session(struct fetch *f, const char *ep, size_t el, struct s3w_buf *resp,
+                        struct curl_slist **tok_h, struct creds_error *err)
+{
+    char url[MAX_URL + 200];
+    snprintf(url, sizeof url, "%.*s%s", (int)el, ep, CREDS_IMDS_TOKEN_PATH);
+    struct curl_slist *h = NULL;
+    long status = 0;
+    int rc = cf_header_add(&h, err, "%s: %s", CREDS_IMDS_TOKEN_TTL_HEADER, IMDS_TOKEN_TTL);
+    if (rc == CREDS_OK)
+        rc = cf_header_add(&h, err, "Content-Type:");
+    if (rc == CREDS_OK)
+        rc = cf_http_do(f, "PUT", url, h, "", 0, &status, resp, err);
+    cf_slist_free_wiped(h);
+    if (rc != CREDS_OK)
+        return rc;
+    struct s3w_slice tk = rtrim(s3w_buf_slice(resp));
+    if (status != 200 || tk.len == 0 || tk.len > 400 || memchr(tk.ptr, '\n', tk.len) ||
+        memchr(tk.ptr, '\r', tk.len))
+        return cf_err(err, CREDS_E_REMOTE, "IMDS token PUT %s answered HTTP %ld", url, status);
+    return cf_header_add(tok_h, err, "%s: %.*s", CREDS_IMDS_TOKEN_HEADER, (int)tk.len, tk.ptr);
+}
+
+/* Step 2: the instance's role (the first line of the role list), as the
+ * URL of its credentials. No role attached is "absent", not a failure. */
+static int imds_role_url(struct fetch *f, const char *ep, size_t el, const struct curl_slist *h,
+                         struct s3w_buf *resp, char *url, size_t ucap, struct creds_error *err)
+{
+    long status = 0;
+    snprintf(url, ucap, "%.*s%s", (int)el, ep, CREDS_IMDS_ROLE_PATH);
+    int rc = cf_http_do(f, "GET", url, h, NULL, 0, &status, resp, err);
+    if (rc != CREDS_OK)
+        return rc;
+    if (status == 404)
+        return cf_err(err, CREDS_E_ABSENT, "IMDS: no instance role attached (HTTP 404)");
+    struct s3w_slice role = s3w_buf_slice(resp);
+    role.len = role.ptr ? strcspn(role.ptr, "\r\n") : 0;
+    if (status != 200 || !role_name_ok(role))
+        return cf_err(err, CREDS_E_REMOTE, "IMDS role list answered HTTP %ld%s", status,
+                      status == 200 ? " with no valid role name" : "");
+    snprintf(url, ucap, "%.*s%s%.*s", (int)el, ep, CREDS_IMDS_ROLE_PATH, (int)role.len,
+             role.ptr);
+    return CREDS_OK;
+}
+
 static int imds(struct fetch *f, const char *endpoint_cfg, struct creds *out,
                 struct creds_error *err)
 {
@@ -324,62 +368,17 @@ static int imds(struct fetch *f, const char *endpoint_cfg, struct creds *out,
     size_t el = strlen(ep);
     while (el && ep[el - 1] == '/')
         el--;
-    char url[MAX_URL + 200], tokhdr[512], line[256];
-    struct curl_slist *h = NULL, *t;
+    if (el > MAX_URL)
+        return cf_err(err, CREDS_E_INVALID, "IMDS endpoint too long");
+    char url[MAX_URL + 200];
+    struct curl_slist *h = NULL; /* the session token */
     struct s3w_buf resp;
     s3w_buf_init(&resp, CREDS_MAX_INPUT);
-    long status = 0;
-    int rc;
-    if (el > MAX_URL) {
-        rc = cf_err(err, CREDS_E_INVALID, "IMDS endpoint too long");
-        goto cleanup;
-    }
-    /* 1. session token */
-    snprintf(url, sizeof url, "%.*s%s", (int)el, ep, CREDS_IMDS_TOKEN_PATH);
-    snprintf(line, sizeof line, "%s: %s", CREDS_IMDS_TOKEN_TTL_HEADER, IMDS_TOKEN_TTL);
-    if (!(h = curl_slist_append(NULL, line)) || !(t = curl_slist_append(h, "Content-Type:"))) {
-        rc = cf_err(err, CREDS_E_REMOTE, "out of memory (headers)");
-        goto cleanup;
-    }
-    rc = cf_http_do(f, "PUT", url, h, "", 0, &status, &resp, err);
-    cf_slist_free_wiped(h);
-    h = NULL;
-    if (rc != CREDS_OK)
-        goto cleanup;
-    struct s3w_slice tk = rtrim(s3w_buf_slice(&resp));
-    if (status != 200 || tk.len == 0 || tk.len > 400 || memchr(tk.ptr, '\n', tk.len) ||
-        memchr(tk.ptr, '\r', tk.len)) {
-        rc = cf_err(err, CREDS_E_REMOTE, "IMDS token PUT %.*s%s answered HTTP %ld", (int)el, ep,
-                    CREDS_IMDS_TOKEN_PATH, status);
-        goto cleanup;
-    }
-    snprintf(tokhdr, sizeof tokhdr, "%s: %.*s", CREDS_IMDS_TOKEN_HEADER, (int)tk.len, tk.ptr);
-    if (!(h = curl_slist_append(NULL, tokhdr))) {
-        rc = cf_err(err, CREDS_E_REMOTE, "out of memory (headers)");
-        goto cleanup;
-    }
-    /* 2. the role name */
-    snprintf(url, sizeof url, "%.*s%s", (int)el, ep, CREDS_IMDS_ROLE_PATH);
-    rc = cf_http_do(f, "GET", url, h, NULL, 0, &status, &resp, err);
-    if (rc != CREDS_OK)
-        goto cleanup;
-    if (status == 404) {
-        rc = cf_err(err, CREDS_E_ABSENT, "IMDS: no instance role attached (HTTP 404)");
-        goto cleanup;
-    }
-    struct s3w_slice role = s3w_buf_slice(&resp);
-    role.len = role.ptr ? strcspn(role.ptr, "\r\n") : 0; /* first line: the role */
-    if (status != 200 || !role_name_ok(role)) {
-        rc = cf_err(err, CREDS_E_REMOTE, "IMDS role list answered HTTP %ld%s", status,
-                    status == 200 ? " with no valid role name" : "");
-        goto cleanup;
-    }
-    snprintf(url, sizeof url, "%.*s%s%.*s", (int)el, ep, CREDS_IMDS_ROLE_PATH, (int)role.len,
-             role.ptr);
-    /* 3. the credentials */
-    rc = get_metadata_creds(f, url, h, "IMDS credentials GET", "IMDS", &resp, out, err);
-cleanup:
-    s3w_wipe(tokhdr, sizeof tokhdr);
+    int rc = imds_session(f, ep, el, &resp, &h, err);
+    if (rc == CREDS_OK)
+        rc = imds_role_url(f, ep, el, h, &resp, url, sizeof url, err);
+    if (rc == CREDS_OK)
+        rc = get_metadata_creds(f, url, h, "IMDS credentials GET", "IMDS", &resp, out, err);
     cf_slist_free_wiped(h);
     s3w_buf_cleanup(&resp);
     return rc;
@@ -454,14 +453,9 @@ static int ecs(struct fetch *f, const struct prov *p, struct creds *out,
         goto cleanup;
     }
     if (auth[0]) {
-        char line[CREDS_MAX_TOKEN + 32];
-        snprintf(line, sizeof line, "Authorization: %s", auth);
-        h = curl_slist_append(NULL, line);
-        s3w_wipe(line, sizeof line);
-        if (!h) {
-            rc = cf_err(err, CREDS_E_REMOTE, "out of memory (headers)");
+        rc = cf_header_add(&h, err, "Authorization: %s", auth);
+        if (rc != CREDS_OK)
             goto cleanup;
-        }
     }
     rc = get_metadata_creds(f, url, h, "container endpoint", "container endpoint", &resp, out,
                             err);
