@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "civil.h"
 #include "creds_internal.h"
 #include "log.h"
 
@@ -112,18 +113,15 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define TIME_LEN 32
+#define TIME_LEN (S3W_ISO8601_LEN + 1)
 
+/* An expiry for a log line: "2026-11-22T12:00:00Z", or "never" (0). */
 static void fmt_time(int64_t t, char out[TIME_LEN])
 {
-    if (t == 0) {
+    if (t == 0)
         snprintf(out, TIME_LEN, "never");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else if (!s3w_iso8601_format(t, out))
+        snprintf(out, TIME_LEN, "%lld", (long long)t); /* beyond year 9999 */
 }
 
 /* Waits on cv for at most ms (the condition variables run on

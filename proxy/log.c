@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "civil.h"
+
 static atomic_int log_min_level = PROXY_LOG_INFO;
 static atomic_bool log_journald;
 
@@ -60,11 +62,10 @@ void proxy_log(const char *level, const char *fmt, ...)
     } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level);
+        char day[S3W_ISO8601_LEN + 1]; /* "2026-11-22T12:00:00Z": add the ms */
+        if (!s3w_iso8601_format((int64_t)ts.tv_sec, day))
+            return;
+        n = snprintf(line, sizeof(line), "%.19s.%03ldZ %s ", day, ts.tv_nsec / 1000000, level);
     }
     if (n < 0)
         return;
