@@ -196,7 +196,6 @@ int cf_err_prefix(struct creds_error *err, int rc, const char *fmt, ...)
     return cf_err(err, rc, "%s: %s", what, why);
 }
 
-
 /* Walks the chain (first provider that yields wins, as the SDKs' default
  * chain: any failure moves on to the next one), then assume_role on top.
  * `reason` collects every provider's failure ("imds: ...; ecs: ..."). */

@@ -15,6 +15,12 @@
  * and the refresh thread that decides when to fetch and what to log. What
  * it fetches from (the chain) is creds_chain.c, the providers are
  * creds_providers.c, the HTTP request is creds_http.c (creds_internal.h).
+ *
+ * The refresh loop, each turn under the mutex: take_new_chain (a reload),
+ * take_poke (refresh_now, rate-limited), drop_if_expired (stop serving and
+ * log the outage once), then either fetch_once (the lock is released for
+ * the network; publish or record_failure decide what is served, what is
+ * logged and when the next fetch is) or sleep_until_due.
  */
 #include "creds_fetch.h"
 
@@ -284,14 +290,6 @@ static void drop_if_expired(struct refresher *r)
     r->outage_logged = true;
 }
 
-static void snap_discard(struct snap *s)
-{
-    if (!s)
-        return;
-    creds_wipe(&s->c);
-    free(s);
-}
-
 /* Walks the chain, without the lock (network I/O). NULL with `reason` set
  * when it yields nothing. */
 static struct snap *walk_chain(struct refresher *r, char *reason, size_t rcap)
@@ -301,9 +299,10 @@ static struct snap *walk_chain(struct refresher *r, char *reason, size_t rcap)
         snprintf(reason, rcap, "out of memory");
         return NULL;
     }
+    atomic_init(&s->refs, 1);
     struct fetch f = { &r->m->stop, r->ch };
     if (cf_fetch_chain(&f, &s->c, s->provider, sizeof s->provider, reason, rcap) != CREDS_OK) {
-        snap_discard(s);
+        snap_unref(s);
         return NULL;
     }
     return s;
@@ -318,7 +317,7 @@ static struct snap *reject_expired(struct snap *s, int64_t now, char *reason, si
     char at[TIME_LEN];
     fmt_time(s->c.expiration, at);
     snprintf(reason, rcap, "%s returned credentials that expired at %s", s->provider, at);
-    snap_discard(s);
+    snap_unref(s);
     return NULL;
 }
 
@@ -328,7 +327,6 @@ static struct snap *reject_expired(struct snap *s, int64_t now, char *reason, si
 static void publish(struct refresher *r, struct snap *fresh, int64_t now)
 {
     struct creds_mgr *m = r->m;
-    atomic_init(&fresh->refs, 1);
     fresh->pub.sigv4.access_key_id = s3w_slice_cstr(fresh->c.access_key_id);
     fresh->pub.sigv4.secret = s3w_slice_cstr(fresh->c.secret_access_key);
     fresh->pub.sigv4.session_token = s3w_slice_cstr(fresh->c.session_token);
@@ -404,7 +402,7 @@ static void fetch_once(struct refresher *r)
     struct snap *fresh = walk_chain(r, reason, sizeof reason);
     pthread_mutex_lock(&m->mu);
     if (atomic_load(&m->stop) || m->gen != r->gen_seen) {
-        snap_discard(fresh);
+        snap_unref(fresh);
         return;
     }
     m->attempts++;
