@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "config.h"
 #include "creds_fetch.h"
+#include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "proxy.h"

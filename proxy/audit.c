@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "proxy.h"
+#include "log.h"
 
 /* A block of whole lines: one record from audit_log, or a worker's batch
  * (audit_batch_log). The writer queues and writes blocks. */

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "creds_fetch.h"
 #include "identity.h"
+#include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "proxy.h"

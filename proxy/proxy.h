@@ -24,6 +24,7 @@
 
 #include "bytes.h"
 #include "http.h"
+#include "log.h" /* for the handler (pipeline.c), which logs through it */
 
 struct proxy_conn;
 struct proxy_worker;
@@ -259,19 +260,5 @@ void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t);
 
 /* A fresh request id (16 upper-case hex, like S3's), into out[17]. */
 void proxy_worker_request_id(struct proxy_worker *w, char out[17]);
-
-/* Logging: one line per event on stderr, with a level ("DEBUG", "INFO",
- * "WARN", "ERROR"): "2026-11-22T12:00:00.123Z INFO message" for people, or
- * "<6>INFO message" when stderr is journald's stream (proxy_log_init).
- * Never pass authorization material. */
-enum { PROXY_LOG_DEBUG = 0, PROXY_LOG_INFO, PROXY_LOG_WARN, PROXY_LOG_ERROR };
-void proxy_log(const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Reads JOURNAL_STREAM once (startup). */
-void proxy_log_init(void);
-/* Lines below `level` (PROXY_LOG_*) are dropped; any thread. */
-void proxy_log_set_level(int level);
-/* Whether a line at this level would be written (skip building it if not). */
-bool proxy_log_enabled(const char *level);
 
 #endif

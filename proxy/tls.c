@@ -1,14 +1,16 @@
 /* tls.c - OpenSSL termination over memory BIOs (see tls.h). */
 #include "tls.h"
 
+#include <limits.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "proxy.h"
+#include "log.h"
 
 #define TLS_RAW_CAP (16 * 1024 + 512) /* one TLS record and change */
 
@@ -21,13 +23,11 @@ struct tls_conn {
     SSL *ssl;
     BIO *rbio, *wbio; /* owned by ssl */
     struct tls_server *srv;
+    const struct tls_conn_io *io;
+    void *ud;               /* the connection, passed back to io */
     bool pumping;
     char raw[TLS_RAW_CAP];
 };
-
-/* Declared in server.c, used only by this file. */
-int proxy_conn_write_raw(struct proxy_conn *c, const void *p, size_t n);
-void proxy_conn_on_plain(struct proxy_conn *c, size_t n);
 
 static void log_ssl_error(const char *what)
 {
@@ -82,11 +82,11 @@ void tls_server_unref(struct tls_server *t)
     }
 }
 
-int tls_conn_new(struct proxy_conn *c, struct tls_server *srv)
+struct tls_conn *tls_conn_new(struct tls_server *srv, const struct tls_conn_io *io, void *ud)
 {
     struct tls_conn *t = calloc(1, sizeof(*t));
     if (!t)
-        return -1;
+        return NULL;
     t->ssl = SSL_new(srv->ctx);
     t->rbio = BIO_new(BIO_s_mem());
     t->wbio = BIO_new(BIO_s_mem());
@@ -95,14 +95,15 @@ int tls_conn_new(struct proxy_conn *c, struct tls_server *srv)
         BIO_free(t->wbio);
         SSL_free(t->ssl);
         free(t);
-        return -1;
+        return NULL;
     }
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_accept_state(t->ssl);
     tls_server_ref(srv);
     t->srv = srv;
-    c->tls = t;
-    return 0;
+    t->io = io;
+    t->ud = ud;
+    return t;
 }
 
 void tls_conn_free(struct tls_conn *t)
@@ -114,95 +115,86 @@ void tls_conn_free(struct tls_conn *t)
     free(t);
 }
 
-void tls_conn_alloc(struct proxy_conn *c, uv_buf_t *buf)
+void tls_conn_alloc(struct tls_conn *t, uv_buf_t *buf)
 {
-    buf->base = c->tls->raw;
-    buf->len = sizeof(c->tls->raw);
+    buf->base = t->raw;
+    buf->len = sizeof(t->raw);
 }
 
-static int flush_wbio(struct proxy_conn *c)
+static int flush_wbio(struct tls_conn *t)
 {
     char tmp[16 * 1024];
     int n;
-    while ((n = BIO_read(c->tls->wbio, tmp, sizeof(tmp))) > 0) {
-        int rc = proxy_conn_write_raw(c, tmp, (size_t)n);
+    while ((n = BIO_read(t->wbio, tmp, sizeof(tmp))) > 0) {
+        int rc = t->io->write_raw(t->ud, tmp, (size_t)n);
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-void tls_conn_pump(struct proxy_conn *c)
+void tls_conn_pump(struct tls_conn *t)
 {
-    struct tls_conn *t = c->tls;
-    if (!t || t->pumping || c->closing)
+    if (!t || t->pumping)
         return;
     t->pumping = true;
     for (;;) {
-        if (c->closing)
+        uv_buf_t room = t->io->plain_room(t->ud); /* none when closing */
+        if (room.len == 0)
             break;
-        size_t room = sizeof(c->in) - c->in_len;
-        if (room == 0 || c->read_paused)
-            break;
-        int n = SSL_read(t->ssl, c->in + c->in_len, (int)room);
+        int n = SSL_read(t->ssl, room.base, room.len > INT_MAX ? INT_MAX : (int)room.len);
         if (n <= 0) {
             int e = SSL_get_error(t->ssl, n);
-            flush_wbio(c); /* handshake records */
+            flush_wbio(t); /* handshake records */
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
                 break;
-            if (e == SSL_ERROR_ZERO_RETURN) {
-                /* close_notify: like EOF */
-                ERR_clear_error();
-                proxy_conn_close(c);
-                break;
-            }
-            ERR_clear_error(); /* handshake failures are the client's */
-            proxy_conn_close(c);
+            /* SSL_ERROR_ZERO_RETURN (close_notify) is like EOF; anything
+             * else is a handshake or record failure, the client's */
+            ERR_clear_error();
+            t->io->close(t->ud);
             break;
         }
-        c->in_len += (size_t)n;
-        flush_wbio(c);
-        proxy_conn_on_plain(c, (size_t)n);
+        flush_wbio(t);
+        t->io->on_plain(t->ud, (size_t)n);
     }
     t->pumping = false;
 }
 
-void tls_conn_on_read(struct proxy_conn *c, size_t n)
+void tls_conn_on_read(struct tls_conn *t, size_t n)
 {
-    if (BIO_write(c->tls->rbio, c->tls->raw, (int)n) != (int)n) {
-        proxy_conn_close(c);
+    if (BIO_write(t->rbio, t->raw, (int)n) != (int)n) {
+        t->io->close(t->ud);
         return;
     }
-    tls_conn_pump(c);
-    if (!c->closing)
-        flush_wbio(c);
+    tls_conn_pump(t);
+    flush_wbio(t); /* stops at once if the connection closed meanwhile */
 }
 
-int tls_conn_write(struct proxy_conn *c, const void *p, size_t n)
+int tls_conn_write(struct tls_conn *t, const void *p, size_t n)
 {
     const char *s = p;
     while (n > 0) {
         int chunk = n > (1 << 20) ? (1 << 20) : (int)n;
-        int w = SSL_write(c->tls->ssl, s, chunk);
+        int w = SSL_write(t->ssl, s, chunk);
         if (w <= 0) {
             ERR_clear_error();
-            proxy_conn_close(c);
+            t->io->close(t->ud);
             return UV_EPROTO;
         }
         s += w;
         n -= (size_t)w;
-        int rc = flush_wbio(c);
+        int rc = flush_wbio(t);
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-void tls_conn_shutdown(struct proxy_conn *c)
+void tls_conn_shutdown(struct tls_conn *t)
 {
-    if (SSL_is_init_finished(c->tls->ssl)) {
-        SSL_shutdown(c->tls->ssl);
-        flush_wbio(c);
+    if (SSL_is_init_finished(t->ssl)) {
+        SSL_shutdown(t->ssl);
+        flush_wbio(t);
     }
     ERR_clear_error();
 }

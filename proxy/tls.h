@@ -6,6 +6,11 @@
  *
  * TLS 1.2 is the minimum (S3 itself refuses older versions since 2024); the
  * negotiated version feeds s3:TlsVersion and aws:SecureTransport.
+ *
+ * Layering: this file knows nothing of the server's connection. The
+ * connection gives tls_conn_new a table of upcalls (struct tls_conn_io) and
+ * an opaque pointer passed back to each; the server includes tls.h, and
+ * nothing here includes the server's header or calls into server.c.
  */
 #ifndef S3W_PROXY_TLS_H
 #define S3W_PROXY_TLS_H
@@ -14,9 +19,27 @@
 
 #include <uv.h>
 
-struct proxy_conn;
 struct tls_server;
 struct tls_conn;
+
+/* What the connection offers the TLS layer. Each is called only from
+ * inside a tls_conn_* call below, on the connection's loop, with `ud`. */
+struct tls_conn_io {
+    /* Ciphertext for the socket (copied). 0, or non-zero when the bytes
+     * cannot be sent (the connection is closing): stop writing. */
+    int (*write_raw)(void *ud, const void *p, size_t n);
+    /* Where plaintext may go now: the free tail of the connection's input
+     * buffer. A zero length means none is wanted now (the buffer is full,
+     * reading is paused for backpressure, or the connection is closing);
+     * OpenSSL keeps the rest until the next tls_conn_pump. */
+    uv_buf_t (*plain_room)(void *ud);
+    /* n plaintext bytes were written at the start of the last plain_room
+     * buffer. The connection may parse, answer, or close from here. */
+    void (*on_plain)(void *ud, size_t n);
+    /* The session ended (close_notify) or failed (a bad handshake, a
+     * record that does not decrypt): close the connection now. */
+    void (*close)(void *ud);
+};
 
 /* Loads the certificate chain and key (PEM). Returns NULL and logs why. The
  * context is reference counted: connections keep the one they started with
@@ -25,16 +48,24 @@ struct tls_server *tls_server_new(const char *cert_file, const char *key_file);
 void tls_server_ref(struct tls_server *t);
 void tls_server_unref(struct tls_server *t);
 
-int tls_conn_new(struct proxy_conn *c, struct tls_server *t);
+/* A server-side session on `srv` (referenced until tls_conn_free). `io`
+ * must outlive the session (a static table); `ud` is passed to each upcall.
+ * NULL: out of memory. */
+struct tls_conn *tls_conn_new(struct tls_server *srv, const struct tls_conn_io *io, void *ud);
+/* Frees the session (from the connection's last close callback, never from
+ * inside an upcall). NULL is a no-op. */
 void tls_conn_free(struct tls_conn *t);
 /* Gives libuv the ciphertext buffer. */
-void tls_conn_alloc(struct proxy_conn *c, uv_buf_t *buf);
+void tls_conn_alloc(struct tls_conn *t, uv_buf_t *buf);
 /* n ciphertext bytes arrived in the buffer from tls_conn_alloc. */
-void tls_conn_on_read(struct proxy_conn *c, size_t n);
-/* Pulls more plaintext if the input buffer has room (after backpressure). */
-void tls_conn_pump(struct proxy_conn *c);
-int tls_conn_write(struct proxy_conn *c, const void *p, size_t n);
-void tls_conn_shutdown(struct proxy_conn *c);
+void tls_conn_on_read(struct tls_conn *t, size_t n);
+/* Pulls more plaintext if the connection has room (after backpressure). */
+void tls_conn_pump(struct tls_conn *t);
+/* Encrypts and sends plaintext. 0, or a negative uv error (a failed
+ * SSL_write also closes the connection through io->close). */
+int tls_conn_write(struct tls_conn *t, const void *p, size_t n);
+/* Sends close_notify if the handshake finished. */
+void tls_conn_shutdown(struct tls_conn *t);
 const char *tls_conn_version(const struct tls_conn *t);
 
 #endif

@@ -1,0 +1,169 @@
+/*
+ * test_log.c - the diagnostic log (log.h) as an operator and journald see
+ * it: stderr is pointed at a temporary file, each test reads back exactly
+ * what was written.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+
+static FILE *capture;
+static int saved_stderr = -1;
+
+static int setup(void **state)
+{
+    (void)state;
+    capture = tmpfile();
+    saved_stderr = dup(STDERR_FILENO);
+    return capture && saved_stderr >= 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    proxy_log_init();
+    proxy_log_set_level(PROXY_LOG_INFO);
+    close(saved_stderr);
+    fclose(capture);
+    return 0;
+}
+
+/* stderr goes to the capture file until end() (cmocka's own messages
+ * must not be captured, so assertions run after end()). */
+static void begin(void)
+{
+    fflush(stderr);
+    assert_int_equal(ftruncate(fileno(capture), 0), 0);
+    assert_true(dup2(fileno(capture), STDERR_FILENO) >= 0);
+    lseek(STDERR_FILENO, 0, SEEK_SET);
+}
+
+/* What was written since begin(). */
+static char *end(void)
+{
+    static char buf[8192];
+    long len = lseek(STDERR_FILENO, 0, SEEK_CUR);
+    assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+    size_t n = 0;
+    if (len > 0 && len < (long)sizeof buf)
+        n = (size_t)pread(fileno(capture), buf, (size_t)len, 0);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_line_for_people(void **state)
+{
+    (void)state;
+    begin();
+    proxy_log("INFO", "listening on %s:%d", "127.0.0.1", 8080);
+    char *l = end();
+    /* "2026-11-22T12:00:00.123Z INFO listening on 127.0.0.1:8080\n" */
+    assert_int_equal(strlen(l), 24 + 1 + strlen("INFO listening on 127.0.0.1:8080") + 1);
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] == 'd')
+            assert_true(l[i] >= '0' && l[i] <= '9');
+        else
+            assert_int_equal(l[i], shape[i]);
+    }
+    assert_string_equal(l + 25, "INFO listening on 127.0.0.1:8080\n");
+}
+
+/* One event, one line: a control byte in a message cannot start a line
+ * (or a journald entry) of its own. */
+static void test_control_bytes_replaced(void **state)
+{
+    (void)state;
+    begin();
+    proxy_log("ERROR", "config: %s", "bad\nINFO forged line\x1b[0m\x7f");
+    char *l = end();
+    assert_string_equal(l + 25, "ERROR config: bad?INFO forged line?[0m?\n");
+}
+
+static void test_levels(void **state)
+{
+    (void)state;
+    proxy_log_set_level(PROXY_LOG_WARN);
+    assert_false(proxy_log_enabled("INFO"));
+    assert_false(proxy_log_enabled("DEBUG"));
+    assert_true(proxy_log_enabled("WARN"));
+    assert_true(proxy_log_enabled("ERROR"));
+    begin();
+    proxy_log("INFO", "dropped");
+    proxy_log("DEBUG", "dropped");
+    assert_string_equal(end(), "");
+    begin();
+    proxy_log("WARN", "kept");
+    assert_string_equal(end() + 25, "WARN kept\n");
+    proxy_log_set_level(PROXY_LOG_DEBUG);
+    begin();
+    proxy_log("DEBUG", "now kept");
+    assert_string_equal(end() + 25, "DEBUG now kept\n");
+    proxy_log_set_level(PROXY_LOG_INFO);
+}
+
+/* journald: only when JOURNAL_STREAM names this very stderr. */
+static void test_journald_prefix(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(fstat(fileno(capture), &st), 0);
+    char js[64];
+    snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    begin();
+    proxy_log_init();
+    proxy_log("WARN", "w");
+    proxy_log("ERROR", "e");
+    proxy_log("INFO", "i");
+    assert_string_equal(end(), "<4>WARN w\n<3>ERROR e\n<6>INFO i\n");
+
+    /* another stream (stderr redirected away from journald): people's form */
+    snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino + 1);
+    setenv("JOURNAL_STREAM", js, 1);
+    begin();
+    proxy_log_init();
+    proxy_log("INFO", "i");
+    assert_string_equal(end() + 25, "INFO i\n");
+    unsetenv("JOURNAL_STREAM");
+    proxy_log_init();
+}
+
+/* A long message is cut to one bounded line, still ending in a newline. */
+static void test_long_message_cut(void **state)
+{
+    (void)state;
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    begin();
+    proxy_log("INFO", "%s", big);
+    char *l = end();
+    assert_int_equal(strlen(l), 2047);
+    assert_ptr_equal(strchr(l, '\n'), l + 2046);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_for_people),
+        cmocka_unit_test(test_control_bytes_replaced),
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_journald_prefix),
+        cmocka_unit_test(test_long_message_cut),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,357 @@
+/*
+ * test_tls.c - the TLS layer (tls.h) on its own, through its upcall table:
+ * a fake connection (an input buffer, a pause flag, a closing flag, the
+ * ciphertext it was asked to send) and a real OpenSSL client over memory
+ * BIOs, against a self-signed certificate made at start-up. No sockets and
+ * no server: what tls.c needs from a connection is exactly struct
+ * tls_conn_io.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "tls.h"
+
+static char cert_path[256], key_path[256];
+
+/* ---- the fake connection --------------------------------------------------- */
+
+struct fake_conn {
+    char in[64];           /* small: backpressure is easy to reach */
+    size_t in_len;
+    bool paused;
+    bool closing;
+    int closes;
+    int plain_calls;
+    char wire[64 * 1024];  /* ciphertext the layer sent to the "socket" */
+    size_t wire_len;
+};
+
+static int fake_write_raw(void *ud, const void *p, size_t n)
+{
+    struct fake_conn *c = ud;
+    if (c->closing)
+        return -125; /* like UV_ECANCELED */
+    assert_true(c->wire_len + n <= sizeof c->wire);
+    memcpy(c->wire + c->wire_len, p, n);
+    c->wire_len += n;
+    return 0;
+}
+
+static uv_buf_t fake_plain_room(void *ud)
+{
+    struct fake_conn *c = ud;
+    if (c->closing || c->paused)
+        return uv_buf_init(NULL, 0);
+    return uv_buf_init(c->in + c->in_len, (unsigned)(sizeof c->in - c->in_len));
+}
+
+static void fake_on_plain(void *ud, size_t n)
+{
+    struct fake_conn *c = ud;
+    c->in_len += n;
+    c->plain_calls++;
+}
+
+static void fake_close(void *ud)
+{
+    struct fake_conn *c = ud;
+    c->closing = true;
+    c->closes++;
+}
+
+static const struct tls_conn_io fake_io = {
+    .write_raw = fake_write_raw,
+    .plain_room = fake_plain_room,
+    .on_plain = fake_on_plain,
+    .close = fake_close,
+};
+
+/* ---- a client over memory BIOs ------------------------------------------------ */
+
+struct pair {
+    struct tls_server *srv;
+    struct tls_conn *t;
+    struct fake_conn c;
+    SSL_CTX *cctx;
+    SSL *cli;
+    BIO *crbio, *cwbio; /* the client's: crbio <- server, cwbio -> server */
+};
+
+/* Ciphertext the client wrote goes to the server the way libuv would hand
+ * it over (tls_conn_alloc, then tls_conn_on_read); what the server sent
+ * goes to the client. */
+static void shuttle(struct pair *p)
+{
+    char tmp[4096];
+    int n;
+    while ((n = BIO_read(p->cwbio, tmp, sizeof tmp)) > 0) {
+        for (int off = 0; off < n && !p->c.closing;) {
+            uv_buf_t b;
+            tls_conn_alloc(p->t, &b);
+            size_t k = (size_t)(n - off) < b.len ? (size_t)(n - off) : b.len;
+            memcpy(b.base, tmp + off, k);
+            tls_conn_on_read(p->t, k);
+            off += (int)k;
+        }
+    }
+    if (p->c.wire_len) {
+        assert_int_equal(BIO_write(p->crbio, p->c.wire, (int)p->c.wire_len),
+                         (int)p->c.wire_len);
+        p->c.wire_len = 0;
+    }
+}
+
+static void pair_open(struct pair *p, int client_max_version)
+{
+    memset(p, 0, sizeof *p);
+    p->srv = tls_server_new(cert_path, key_path);
+    assert_non_null(p->srv);
+    p->t = tls_conn_new(p->srv, &fake_io, &p->c);
+    assert_non_null(p->t);
+    p->cctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(p->cctx);
+    SSL_CTX_set_min_proto_version(p->cctx, TLS1_VERSION);
+    if (client_max_version) {
+        SSL_CTX_set_max_proto_version(p->cctx, client_max_version);
+        SSL_CTX_set_security_level(p->cctx, 0); /* let the client offer TLS 1.1 */
+    }
+    p->cli = SSL_new(p->cctx);
+    p->crbio = BIO_new(BIO_s_mem());
+    p->cwbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(p->crbio, -1); /* empty = "no data yet", not EOF */
+    SSL_set_bio(p->cli, p->crbio, p->cwbio);
+    SSL_set_connect_state(p->cli);
+}
+
+/* Runs the handshake; true if both ends finished it. */
+static bool pair_handshake(struct pair *p)
+{
+    for (int i = 0; i < 20 && !p->c.closing; i++) {
+        int r = SSL_do_handshake(p->cli);
+        /* before shuttling: writing into the client's BIO resets its retry
+         * flags, which SSL_get_error reads */
+        int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(p->cli, r);
+        shuttle(p);
+        if (r == 1) {
+            shuttle(p); /* session tickets, the client's Finished */
+            return !p->c.closing;
+        }
+        if (e != SSL_ERROR_WANT_READ)
+            return false;
+    }
+    return false;
+}
+
+static void pair_close(struct pair *p)
+{
+    tls_conn_free(p->t);
+    tls_server_unref(p->srv);
+    SSL_free(p->cli);
+    SSL_CTX_free(p->cctx);
+    ERR_clear_error();
+}
+
+static void client_send(struct pair *p, const char *s)
+{
+    assert_int_equal(SSL_write(p->cli, s, (int)strlen(s)), (int)strlen(s));
+    shuttle(p);
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_handshake_and_both_directions(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    assert_true(pair_handshake(&p));
+    assert_string_equal(tls_conn_version(p.t), "TLSv1.3");
+
+    client_send(&p, "GET / HTTP/1.1\r\n");
+    assert_int_equal(p.c.in_len, 16);
+    assert_memory_equal(p.c.in, "GET / HTTP/1.1\r\n", 16);
+
+    assert_int_equal(tls_conn_write(p.t, "HTTP/1.1 200 OK\r\n", 17), 0);
+    shuttle(&p);
+    char got[64];
+    assert_int_equal(SSL_read(p.cli, got, sizeof got), 17);
+    assert_memory_equal(got, "HTTP/1.1 200 OK\r\n", 17);
+    assert_int_equal(p.c.closes, 0);
+    pair_close(&p);
+}
+
+/* A paused or full connection gets no plaintext; OpenSSL keeps it, and
+ * tls_conn_pump delivers it once there is room again. */
+static void test_backpressure_holds_plaintext_until_pump(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    assert_true(pair_handshake(&p));
+
+    p.c.paused = true;
+    client_send(&p, "0123456789");
+    assert_int_equal(p.c.in_len, 0);
+    assert_int_equal(p.c.plain_calls, 0);
+    p.c.paused = false;
+    tls_conn_pump(p.t);
+    assert_int_equal(p.c.in_len, 10);
+    assert_memory_equal(p.c.in, "0123456789", 10);
+
+    /* 100 bytes into a 64-byte buffer: it fills, the rest waits */
+    char big[101];
+    memset(big, 'x', 100);
+    big[100] = '\0';
+    p.c.in_len = 0;
+    client_send(&p, big);
+    assert_int_equal(p.c.in_len, sizeof p.c.in);
+    p.c.in_len = 0; /* the connection consumed it */
+    tls_conn_pump(p.t);
+    assert_int_equal(p.c.in_len, 100 - sizeof p.c.in);
+    assert_int_equal(p.c.closes, 0);
+    pair_close(&p);
+}
+
+static void test_close_notify_closes_once(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    assert_true(pair_handshake(&p));
+    SSL_shutdown(p.cli);
+    shuttle(&p);
+    assert_int_equal(p.c.closes, 1);
+    assert_int_equal(p.c.in_len, 0);
+    pair_close(&p);
+}
+
+/* Plain HTTP to a TLS listener: not a ClientHello, so the connection is
+ * closed and not one byte reaches it as plaintext. */
+static void test_plaintext_client_is_closed(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    uv_buf_t b;
+    tls_conn_alloc(p.t, &b);
+    memcpy(b.base, req, sizeof req - 1);
+    tls_conn_on_read(p.t, sizeof req - 1);
+    assert_int_equal(p.c.closes, 1);
+    assert_int_equal(p.c.in_len, 0);
+    assert_int_equal(p.c.plain_calls, 0);
+    pair_close(&p);
+}
+
+/* TLS 1.2 is the minimum (tls.h): a TLS 1.1 client does not get through. */
+static void test_tls11_client_is_refused(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, TLS1_1_VERSION);
+    assert_false(pair_handshake(&p));
+    assert_int_equal(p.c.closes, 1);
+    assert_int_equal(p.c.plain_calls, 0);
+    pair_close(&p);
+}
+
+/* Once the connection is closing, the layer writes nothing more and
+ * delivers nothing more. */
+static void test_nothing_after_closing(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    assert_true(pair_handshake(&p));
+    p.c.closing = true;
+    assert_int_not_equal(tls_conn_write(p.t, "late", 4), 0);
+    assert_int_equal(p.c.wire_len, 0);
+    assert_int_equal(SSL_write(p.cli, "more", 4), 4);
+    char tmp[512];
+    int n = BIO_read(p.cwbio, tmp, sizeof tmp);
+    assert_true(n > 0);
+    uv_buf_t b;
+    tls_conn_alloc(p.t, &b);
+    memcpy(b.base, tmp, (size_t)n);
+    tls_conn_on_read(p.t, (size_t)n);
+    assert_int_equal(p.c.plain_calls, 0);
+    assert_int_equal(p.c.in_len, 0);
+    pair_close(&p);
+}
+
+/* ---- a self-signed certificate for the run ------------------------------------ */
+
+static int make_cert(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/s3w_test_tls_XXXXXX";
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", dir);
+    snprintf(key_path, sizeof key_path, "%s/key.pem", dir);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    if (!key || !x)
+        return -1;
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+                               -1, 0);
+    X509_set_issuer_name(x, nm);
+    if (X509_sign(x, key, EVP_sha256()) <= 0)
+        return -1;
+    FILE *cf = fopen(cert_path, "w");
+    FILE *kf = fopen(key_path, "w");
+    if (!cf || !kf)
+        return -1;
+    int ok = PEM_write_X509(cf, x) && PEM_write_PrivateKey(kf, key, NULL, NULL, 0, NULL, NULL);
+    fclose(cf);
+    fclose(kf);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return ok ? 0 : -1;
+}
+
+static int remove_cert(void **state)
+{
+    (void)state;
+    unlink(cert_path);
+    unlink(key_path);
+    char *slash = strrchr(cert_path, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(cert_path);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handshake_and_both_directions),
+        cmocka_unit_test(test_backpressure_holds_plaintext_until_pump),
+        cmocka_unit_test(test_close_notify_closes_once),
+        cmocka_unit_test(test_plaintext_client_is_closed),
+        cmocka_unit_test(test_tls11_client_is_refused),
+        cmocka_unit_test(test_nothing_after_closing),
+    };
+    return cmocka_run_group_tests(tests, make_cert, remove_cert);
+}
