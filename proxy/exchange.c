@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "ident_limit.h"
+#include "log.h"
 #include "metrics.h"
 #include "s3err.h"
 

@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "listbuckets.h"
+#include "log.h"
 #include "s3err.h"
 #include "xml.h"
 

@@ -43,6 +43,7 @@
 #include "exchange.h"
 #include "ident_limit.h"
 #include "listbuckets.h"
+#include "log.h"
 #include "metrics.h"
 #include "s3err.h"
 #include "sts.h"

@@ -24,7 +24,6 @@
 
 #include "bytes.h"
 #include "http.h"
-#include "log.h" /* for the handler (pipeline.c), which logs through it */
 
 struct proxy_conn;
 struct proxy_worker;

@@ -21,6 +21,7 @@
 
 #include "creds_fetch.h"
 #include "ident_limit.h"
+#include "log.h"
 #include "metrics.h"
 #include "s3err.h"
 #include "upstream_build.h"

@@ -58,6 +58,7 @@
 #include "audit.h"
 #include "config.h"
 #include "pipeline.h"
+#include "log.h"
 #include "proxy.h"
 #include "sigv4.h"
 

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "log.h"
 #include "proxy.h"
 
 struct fx {
