@@ -269,7 +269,7 @@ void pl_on_body_end(struct proxy_conn *c)
         return;
     px->body.done = true;
     if (px->body.bm == BM_COLLECT) {
-        px_after_collect(px);
+        px->body.collected(px);
         return;
     }
     if (px->body.bm == BM_SIGNED) {

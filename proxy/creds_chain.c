@@ -14,23 +14,12 @@
  */
 #include "creds_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_TIMEOUT_MS 5000u
 #define DEFAULT_CONNECT_TIMEOUT_MS 1000u
-
-static const char *const env_names[E_N] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "HOME",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
-    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-    "AWS_ENDPOINT_URL_STS",
-};
 
 static void free_str(char **s)
 {
@@ -122,7 +111,7 @@ struct chain *cf_chain_new(const struct config_credentials *cc,
     creds_getenv_fn get = o && o->getenv ? o->getenv : sys_getenv;
     void *ud = o && o->getenv ? o->getenv_ud : NULL;
     for (int i = 0; ok && i < E_N; i++) {
-        const char *v = get(ud, env_names[i]);
+        const char *v = get(ud, cf_env_names[i]);
         ok = dup_to(&c->env[i], v && *v ? v : NULL);
     }
     if (!ok) {
@@ -165,35 +154,6 @@ bool cf_chain_same(const struct chain *a, const struct chain *b)
             return false;
     }
     return true;
-}
-
-const char *cf_chain_env(void *ud, const char *name)
-{
-    const struct chain *c = ud;
-    for (int i = 0; i < E_N; i++)
-        if (strcmp(env_names[i], name) == 0)
-            return c->env[i];
-    return NULL;
-}
-
-int cf_err(struct creds_error *err, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-int cf_err_prefix(struct creds_error *err, int rc, const char *fmt, ...)
-{
-    char what[sizeof err->message], why[sizeof err->message];
-    snprintf(why, sizeof why, "%s", err->message);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return cf_err(err, rc, "%s: %s", what, why);
 }
 
 /* Walks the chain (first provider that yields wins, as the SDKs' default

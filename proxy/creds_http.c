@@ -18,6 +18,26 @@
 #include <stdio.h>
 #include <string.h>
 
+int cf_err(struct creds_error *err, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cf_err_prefix(struct creds_error *err, int rc, const char *fmt, ...)
+{
+    char what[sizeof err->message], why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err->message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return cf_err(err, rc, "%s: %s", what, why);
+}
+
 struct sink {
     struct s3w_buf *b;
     bool overflow;

@@ -78,8 +78,6 @@ void cf_chain_unref(struct chain *c);
 /* Same configuration, compared in constant time (some strings are
  * secrets); the environment is the process's and is not compared. */
 bool cf_chain_same(const struct chain *a, const struct chain *b);
-/* A creds_getenv_fn over the chain's environment snapshot (ud: the chain). */
-const char *cf_chain_env(void *ud, const char *name);
 
 /* Walks the chain (the first provider that yields wins, as the SDKs'
  * default chain), then the chain's assume_role on top. label: the provider
@@ -88,7 +86,8 @@ const char *cf_chain_env(void *ud, const char *name);
 int cf_fetch_chain(struct fetch *f, struct creds *out, char *label, size_t lcap,
                    char *reason, size_t rcap);
 
-/* Formats err->message and returns rc, for "return cf_err(err, CREDS_E_..., ...)". */
+/* Formats err->message and returns rc, for "return cf_err(err, CREDS_E_..., ...)"
+ * (creds_http.c, below the chain and the providers). */
 int cf_err(struct creds_error *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Puts what was being done before err->message ("IMDS: <message>"); rc. */
@@ -96,6 +95,12 @@ int cf_err_prefix(struct creds_error *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- the providers (creds_providers.c) -------------------------------- */
+
+/* The environment variables a chain snapshots at creation (env[i] holds
+ * the value of cf_env_names[i]). */
+extern const char *const cf_env_names[E_N];
+/* A creds_getenv_fn over the chain's environment snapshot (ud: the chain). */
+const char *cf_chain_env(void *ud, const char *name);
 
 /* Fetches from one provider; label gets its name ("profile:dev"). */
 int cf_provider_fetch(struct fetch *f, const struct prov *p, char *label, size_t lcap,

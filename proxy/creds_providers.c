@@ -41,6 +41,25 @@
 
 #include "sigv4.h"
 
+const char *const cf_env_names[E_N] = {
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "HOME",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+    "AWS_ENDPOINT_URL_STS",
+};
+
+const char *cf_chain_env(void *ud, const char *name)
+{
+    const struct chain *c = ud;
+    for (int i = 0; i < E_N; i++)
+        if (strcmp(cf_env_names[i], name) == 0)
+            return c->env[i];
+    return NULL;
+}
+
 #define IMDS_TOKEN_TTL "21600" /* 6 h, the SDKs' value */
 #define MAX_PROFILE_DEPTH 4    /* role_arn -> source_profile hops */
 #define MAX_URL 2048

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "s3err.h"
+#include "xml.h"
 
 static void px_done_audit(struct px *px);
 static void px_free(struct px *px);
@@ -69,6 +70,60 @@ static void px_detach(struct px *px)
         px->c->ex = NULL;
 }
 
+static void fbt_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void px_fbt_stop(struct px *px)
+{
+    if (!px->up.fbt)
+        return;
+    uv_timer_stop(px->up.fbt);
+    px->up.fbt->data = NULL;
+    uv_close((uv_handle_t *)px->up.fbt, fbt_closed);
+    px->up.fbt = NULL;
+}
+
+/* An STS Query API error (AWS STS API reference, "Common Errors"):
+ * <ErrorResponse><Error><Type>Sender|Receiver</Type><Code/><Message/>
+ * </Error><RequestId/></ErrorResponse>, so that the aws cli and the SDKs
+ * show the code STS would send instead of "Unknown". The S3 codes of the
+ * signature check map to STS's: an unknown key or a bad token is
+ * InvalidClientTokenId, an expired one ExpiredToken. */
+static int sts_error_response(struct px *px, struct s3w_buf *out)
+{
+    if (px->out.err_code && (strcmp(px->out.err_code, "InvalidAccessKeyId") == 0 ||
+                         strcmp(px->out.err_code, "InvalidToken") == 0)) {
+        px->out.status = 403;
+        px->out.err_code = "InvalidClientTokenId";
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The security token included in the request is invalid.");
+    } else if (px->out.err_code && strcmp(px->out.err_code, "ExpiredToken") == 0) {
+        px->out.status = 400;
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The security token included in the request is expired");
+    }
+    struct s3w_buf body;
+    s3w_buf_init(&body, 8192);
+    int rc = s3w_buf_printf(&body, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                                   "<Error><Type>%s</Type><Code>%s</Code><Message>",
+                            px->out.status >= 500 ? "Receiver" : "Sender",
+                            px->out.err_code ? px->out.err_code : "InternalFailure");
+    rc = rc ? rc : s3w_xml_escape(&body, s3w_slice_cstr(px->out.err_msg), S3W_XML_ESC_QUOTES);
+    rc = rc ? rc : s3w_buf_printf(&body, "</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
+                         px->reqid);
+    char date[30];
+    s3err_http_date((long)time(NULL), date);
+    rc = rc ? rc : s3w_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n"
+                         "x-amzn-RequestId: %s\r\nDate: %s\r\n\r\n",
+                         px->out.status, s3err_reason(px->out.status), body.len, px->reqid, date);
+    rc = rc ? rc : s3w_buf_append(out, body.ptr, body.len);
+    s3w_buf_cleanup(&body);
+    return rc ? -1 : 0;
+}
+
+
 /* Sends an S3 error (STS's form for STS requests) and ends the exchange. */
 void px_fail(struct px *px, int status, const char *code, const char *msg)
 {
@@ -85,7 +140,7 @@ void px_fail(struct px *px, int status, const char *code, const char *msg)
         char resource[PX_KEY_MAX + 300];
         snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
         int rc = px->kind == PX_STS
-                     ? px_sts_error_response(px, &out)
+                     ? sts_error_response(px, &out)
                      : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg),
                                       s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
                                       s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,

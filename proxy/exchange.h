@@ -221,8 +221,11 @@ struct px {
         struct sigv4_chain_hmac up_chain;
         bool up_chain_init;
         /* BM_COLLECT: the whole request body (STS form, DeleteObjects,
-         * body keys), capped by the operation */
+         * body keys), capped by the operation, and who goes on once it is
+         * complete (set by the dispatch stage, so the body path calls no
+         * stage back) */
         struct s3w_buf collect;
+        void (*collected)(struct px *px);
         /* PX_BODY_KEYS: the body's decoded values, which authz.ctx borrows
          * until px is freed; allocated once at its final size, never grown */
         char *bk_scratch;
@@ -263,7 +266,8 @@ struct px {
         bool write_paused;   /* curl's write callback paused: client behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */
-        bool collect;        /* collected whole into body, answered by finish_* */
+        bool collect;        /* collected whole into body, answered by `collected` */
+        void (*collected)(struct px *px); /* px_finish_list_buckets, ... */
         bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
         bool bucket_location; /* GetBucketLocation: answer s3warden's region */
         struct s3w_buf head; /* the header lines passed on */
@@ -342,7 +346,6 @@ bool px_authorize_all(struct px *px);
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
 /* The body collected by px_collect_body is whole: the exchange goes on by
  * its kind (STS, DeleteObjects, body keys). */
-void px_after_collect(struct px *px);
 
 /* exchange.c */
 enum px_decision px_decision_from_policy(enum policy_decision d);
@@ -381,7 +384,6 @@ void px_delete_objects(struct px *px);
 void px_body_keys(struct px *px);
 
 /* sts_endpoint.c */
-int px_sts_error_response(struct px *px, struct s3w_buf *out);
 void px_sts(struct px *px);
 
 #endif

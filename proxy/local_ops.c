@@ -329,6 +329,7 @@ void px_delete_objects(struct px *px)
     px->body.done = true;
     px->body.bm = BM_PLAIN;
     px->resp.collect = true;
+    px->resp.collected = px_finish_delete;
     s3w_buf_init(&px->resp.body, PX_DELETE_RESP_MAX);
     px_start_upstream(px, s3w_slice_cstr(hhex), true, md5b64);
 }

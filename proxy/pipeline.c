@@ -170,11 +170,16 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
     return true;
 }
 
-void px_after_collect(struct px *px)
+/* The request body is complete: the exchange goes on by its kind. An STS
+ * call is verified here, now that the form's hash (its payload) is known. */
+static void px_after_collect(struct px *px)
 {
-    if (px->kind == PX_STS)
-        px_sts(px);
-    else if (px->kind == PX_BODY_KEYS)
+    if (px->kind == PX_STS) {
+        uint8_t h[32];
+        sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
+        if (px_verify(px, S3W_SLICE_LIT("sts"), h))
+            px_sts(px);
+    } else if (px->kind == PX_BODY_KEYS)
         px_body_keys(px);
     else
         px_delete_objects(px);
@@ -314,6 +319,7 @@ static void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
     s3w_buf_cleanup(&px->body.collect);
     s3w_buf_init(&px->body.collect, cap);
     px->body.bm = BM_COLLECT;
+    px->body.collected = px_after_collect;
     const struct http_request *r = &px->c->req;
     if (r->content_length == 0 && !r->chunked) {
         px_after_collect(px);
@@ -538,6 +544,7 @@ static void stage_dispatch(struct px *px)
         px->resp.list_buckets = lb;
         px->resp.bucket_location = !lb;
         px->resp.collect = true;
+        px->resp.collected = lb ? px_finish_list_buckets : px_finish_bucket_location;
         s3w_buf_cleanup(&px->resp.body);
         s3w_buf_init(&px->resp.body, lb ? LISTBUCKETS_MAX_BODY : PX_LOCATION_MAX_BODY);
     }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <uv.h>
 
@@ -257,7 +258,12 @@ void proxy_server_cleanup(struct proxy_server *srv);
  * the caller's reference. Connections keep the context they started with. */
 void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t);
 
-/* A fresh request id (16 upper-case hex, like S3's), into out[17]. */
-void proxy_worker_request_id(struct proxy_worker *w, char out[17]);
+/* A fresh request id (16 upper-case hex, like S3's), into out[17]: the
+ * worker's prefix and its request counter (worker thread only). */
+static inline void proxy_worker_request_id(struct proxy_worker *w, char out[17])
+{
+    snprintf(out, 17, "%s%08llX", w->reqid_prefix,
+             (unsigned long long)(++w->req_counter & 0xffffffffULL));
+}
 
 #endif

@@ -28,21 +28,6 @@
 
 static void start_response_head(struct px *px);
 
-static void fbt_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-void px_fbt_stop(struct px *px)
-{
-    if (!px->up.fbt)
-        return;
-    uv_timer_stop(px->up.fbt);
-    px->up.fbt->data = NULL;
-    uv_close((uv_handle_t *)px->up.fbt, fbt_closed);
-    px->up.fbt = NULL;
-}
-
 /* ---- upstream credentials ------------------------------------------------------------ */
 /* Without a credential manager (pl_shared.creds NULL: an embedding that
  * runs none, the unit rigs and the fuzz target), the static keys of the
@@ -337,12 +322,7 @@ static void up_done(struct up_xfer *x, CURLcode rc)
         return;
     }
     if (px->resp.collect) {
-        if (px->resp.list_buckets)
-            px_finish_list_buckets(px);
-        else if (px->resp.bucket_location)
-            px_finish_bucket_location(px);
-        else
-            px_finish_delete(px);
+        px->resp.collected(px);
         return;
     }
     /* a write that fails closes c at once, and pl_on_abort would free px

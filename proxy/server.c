@@ -39,12 +39,6 @@ void proxy_settings_defaults(struct proxy_settings *s)
     s->body_rate_window_ms = 10000;
 }
 
-void proxy_worker_request_id(struct proxy_worker *w, char out[17])
-{
-    snprintf(out, 17, "%s%08llX", w->reqid_prefix,
-             (unsigned long long)(++w->req_counter & 0xffffffffULL));
-}
-
 /* ---- connections past limits.max_connections ----------------------------------
  * Answered "503 SlowDown" with "Connection: close" (S3's answer to "too much
  * at once", which SDKs retry with backoff) rather than reset without a word,
