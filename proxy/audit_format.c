@@ -1,0 +1,263 @@
+/* audit_format.c - one audit record as one JSON line (see audit.h): the
+ * per-field caps that make every record fit AUDIT_LINE_MAX, and RFC 8259
+ * escaping that never emits invalid UTF-8. */
+#include "audit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "civil.h"
+
+/* ---- formatting -------------------------------------------------------------- */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    /* length of a valid UTF-8 sequence at p, or 0 (RFC 3629 table) */
+    unsigned char c = p[0];
+    size_t need;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 4;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (c == 0xe0 && p[1] < 0xa0)
+        return 0;
+    if (c == 0xed && p[1] > 0x9f)
+        return 0; /* surrogates */
+    if (c == 0xf0 && p[1] < 0x90)
+        return 0;
+    if (c == 0xf4 && p[1] > 0x8f)
+        return 0;
+    return need;
+}
+
+/* Caps on each field's escaped value (bytes of the line). With the fixed
+ * part of a record (names, punctuation, numbers: under AUDIT_FIXED_MAX,
+ * measured by tests/unit/proxy/test_audit_limits.c) and the longest
+ * "truncated" list they stay under AUDIT_LINE_MAX, so every record fits.
+ * Each is generous for what the field legitimately holds: S3 keys are at
+ * most 1024 bytes, bucket names 63, IAM ARNs about 600, SDK user agents a
+ * few hundred; the caps bind only on hostile or broken input. */
+#define CAP_REQUEST_ID 64
+#define CAP_UP_REQUEST_ID 256
+#define CAP_SOURCE_IP 128
+#define CAP_USER_AGENT 2048
+#define CAP_ID_TYPE 32
+#define CAP_PRINCIPAL_ID 256
+#define CAP_ARN 1024
+#define CAP_ACCOUNT_ID 64
+#define CAP_ACCESS_KEY_ID 128
+#define CAP_ISSUER_ARN 1024
+#define CAP_SESSION_NAME 128
+#define CAP_EVENT_NAME 64
+#define CAP_BUCKET 256
+#define CAP_KEY 2048
+#define CAP_ACTION 64              /* each of at most AUDIT_MAX_AUTHZ */
+#define CAP_RESOURCES 4096         /* all resources together ... */
+#define CAP_RESOURCE (CAP_KEY + 320) /* ... and one: an ARN around a whole key */
+#define CAP_DECISION 64
+#define CAP_DECIDING 1024
+#define CAP_ERROR_CODE 128
+#define CAP_TLS 32
+#define AUDIT_FIXED_MAX 1024
+#define AUDIT_TRUNCATED_MAX 512
+_Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGENT +
+               CAP_ID_TYPE + CAP_PRINCIPAL_ID + CAP_ARN + CAP_ACCOUNT_ID +
+               CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
+               CAP_BUCKET + CAP_KEY + AUDIT_MAX_AUTHZ * CAP_ACTION + CAP_RESOURCES +
+               CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + AUDIT_FIXED_MAX +
+               AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
+               "the field caps must let every record fit AUDIT_LINE_MAX");
+
+int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool *truncated)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t i = 0, used = 0;
+    while (i < s.len) {
+        unsigned char c = p[i];
+        char esc[8];
+        const void *piece = p + i;
+        size_t plen = 1, adv = 1;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            piece = esc;
+            plen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            piece = esc;
+            plen = 6;
+        } else if (c >= 0x80) {
+            size_t n = utf8_len(p + i, s.len - i);
+            if (n == 0) {
+                piece = "\\ufffd";
+                plen = 6;
+            } else {
+                plen = adv = n;
+            }
+        }
+        if (plen > cap - used) {
+            /* cut before the whole character or escape: the value stays
+             * valid JSON and valid UTF-8 */
+            if (truncated)
+                *truncated = true;
+            return 0;
+        }
+        int rc = s3w_buf_append(out, piece, plen);
+        if (rc != 0)
+            return rc;
+        used += plen;
+        i += adv;
+    }
+    return 0;
+}
+
+/* Names as they appear in "truncated" (the field's path in the record). */
+enum field {
+    F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
+    F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
+    F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
+    F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+    [F_REQUEST_ID] = "requestID",
+    [F_UP_REQUEST_ID] = "upstreamRequestID",
+    [F_SOURCE_IP] = "sourceIPAddress",
+    [F_USER_AGENT] = "userAgent",
+    [F_ID_TYPE] = "userIdentity.type",
+    [F_PRINCIPAL_ID] = "userIdentity.principalId",
+    [F_ARN] = "userIdentity.arn",
+    [F_ACCOUNT_ID] = "userIdentity.accountId",
+    [F_ACCESS_KEY_ID] = "userIdentity.accessKeyId",
+    [F_ISSUER_ARN] = "userIdentity.sessionContext.sessionIssuer.arn",
+    [F_SESSION_NAME] = "userIdentity.sessionContext.sessionName",
+    [F_EVENT_NAME] = "eventName",
+    [F_BUCKET] = "requestParameters.bucketName",
+    [F_KEY] = "requestParameters.key",
+    [F_ACTIONS] = "actions",
+    [F_RESOURCES] = "resources",
+    [F_DECISION] = "decision",
+    [F_DECIDING] = "decidingStatements",
+    [F_ERROR_CODE] = "errorCode",
+    [F_TLS] = "tls",
+};
+
+struct fmt {
+    struct s3w_buf *b;
+    uint32_t truncated; /* bit per enum field */
+};
+
+/* A string value (quoted, capped) or null for a NULL slice. */
+static int jval(struct fmt *f, struct s3w_slice v, size_t cap, enum field id)
+{
+    if (!v.ptr)
+        return s3w_buf_append_cstr(f->b, "null");
+    bool cut = false;
+    int rc = s3w_buf_append_char(f->b, '"');
+    rc = rc ? rc : audit_json_escape(f->b, v, cap, &cut);
+    rc = rc ? rc : s3w_buf_append_char(f->b, '"');
+    if (cut)
+        f->truncated |= 1u << id;
+    return rc;
+}
+
+static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma, size_t cap,
+                enum field id)
+{
+    int rc = s3w_buf_printf(f->b, "%s\"%s\":", comma ? "," : "", name);
+    return rc ? rc : jval(f, v, cap, id);
+}
+
+int audit_format(const struct audit_record *r, struct s3w_buf *b)
+{
+    char when[96];
+    s3w_iso8601_format_ms(r->time_ms, when); /* CloudTrail's eventTime */
+    struct fmt f = { b, 0 };
+    size_t nauthz = r->nauthz < AUDIT_MAX_AUTHZ ? r->nauthz : AUDIT_MAX_AUTHZ;
+    int rc = s3w_buf_append_cstr(b, "{\"eventVersion\":\"1.0\"");
+    rc = rc ? rc : jstr(&f, "eventTime", s3w_slice_cstr(when), true, sizeof(when), F_COUNT);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"eventSource\":\"s3warden\"");
+    rc = rc ? rc : jstr(&f, "requestID", r->request_id, true, CAP_REQUEST_ID, F_REQUEST_ID);
+    rc = rc ? rc : jstr(&f, "upstreamRequestID",
+                    r->upstream_request_id.len ? r->upstream_request_id : S3W_SLICE_NULL, true,
+                    CAP_UP_REQUEST_ID, F_UP_REQUEST_ID);
+    rc = rc ? rc : jstr(&f, "sourceIPAddress", r->source_ip, true, CAP_SOURCE_IP, F_SOURCE_IP);
+    rc = rc ? rc : jstr(&f, "userAgent", r->user_agent, true, CAP_USER_AGENT, F_USER_AGENT);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"userIdentity\":{");
+    rc = rc ? rc : jstr(&f, "type", r->identity_type, false, CAP_ID_TYPE, F_ID_TYPE);
+    rc = rc ? rc : jstr(&f, "principalId", r->principal_id, true, CAP_PRINCIPAL_ID, F_PRINCIPAL_ID);
+    rc = rc ? rc : jstr(&f, "arn", r->arn, true, CAP_ARN, F_ARN);
+    rc = rc ? rc : jstr(&f, "accountId", r->account_id, true, CAP_ACCOUNT_ID, F_ACCOUNT_ID);
+    rc = rc ? rc
+            : jstr(&f, "accessKeyId", r->access_key_id, true, CAP_ACCESS_KEY_ID, F_ACCESS_KEY_ID);
+    if (!rc && r->session_role_arn.len) {
+        rc = s3w_buf_append_cstr(b, ",\"sessionContext\":{\"sessionIssuer\":{\"type\":\"Role\"");
+        rc = rc ? rc : jstr(&f, "arn", r->session_role_arn, true, CAP_ISSUER_ARN, F_ISSUER_ARN);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+        rc = rc ? rc
+                : jstr(&f, "sessionName", r->session_name, true, CAP_SESSION_NAME,
+                       F_SESSION_NAME);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+    }
+    rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+    rc = rc ? rc : jstr(&f, "eventName", r->event_name, true, CAP_EVENT_NAME, F_EVENT_NAME);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"requestParameters\":{");
+    rc = rc ? rc : jstr(&f, "bucketName", r->bucket, false, CAP_BUCKET, F_BUCKET);
+    rc = rc ? rc : jstr(&f, "key", r->key, true, CAP_KEY, F_KEY);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "},\"actions\":[");
+    for (size_t i = 0; !rc && i < nauthz; i++) {
+        rc = i ? s3w_buf_append_char(b, ',') : 0;
+        rc = rc ? rc : jval(&f, r->actions[i].ptr ? r->actions[i] : S3W_SLICE_LIT(""), CAP_ACTION,
+                        F_ACTIONS);
+    }
+    rc = rc ? rc : s3w_buf_append_cstr(b, "],\"resources\":[");
+    /* the resources share one budget: a CopyObject's two ARNs may each
+     * hold a whole key, 12 of a multi-action request get a fair share */
+    size_t res_cap = nauthz ? CAP_RESOURCES / nauthz : 0;
+    if (res_cap > CAP_RESOURCE)
+        res_cap = CAP_RESOURCE;
+    for (size_t i = 0; !rc && i < nauthz; i++) {
+        rc = i ? s3w_buf_append_char(b, ',') : 0;
+        rc = rc ? rc : jval(&f, r->resources[i].ptr ? r->resources[i] : S3W_SLICE_LIT(""), res_cap,
+                        F_RESOURCES);
+    }
+    rc = rc ? rc : s3w_buf_append_char(b, ']');
+    rc = rc ? rc : jstr(&f, "decision", r->decision, true, CAP_DECISION, F_DECISION);
+    rc = rc ? rc : jstr(&f, "decidingStatements", r->deciding, true, CAP_DECIDING, F_DECIDING);
+    rc = rc ? rc : s3w_buf_printf(b, ",\"crossAccount\":%s", r->cross_account ? "true" : "false");
+    rc = rc ? rc : jstr(&f, "errorCode", r->error_code.len ? r->error_code : S3W_SLICE_NULL, true,
+                    CAP_ERROR_CODE, F_ERROR_CODE);
+    rc = rc ? rc : s3w_buf_printf(b, ",\"httpStatus\":%d,\"bytesIn\":%llu,\"bytesOut\":%llu,"
+                              "\"latencyMs\":%lld",
+                              r->http_status, (unsigned long long)r->bytes_in,
+                              (unsigned long long)r->bytes_out, (long long)r->latency_ms);
+    if (!rc) {
+        if (r->upstream_latency_ms >= 0)
+            rc = s3w_buf_printf(b, ",\"upstreamLatencyMs\":%lld", (long long)r->upstream_latency_ms);
+        else
+            rc = s3w_buf_append_cstr(b, ",\"upstreamLatencyMs\":null");
+    }
+    rc = rc ? rc : jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
+    if (!rc && f.truncated) {
+        rc = s3w_buf_append_cstr(b, ",\"truncated\":[");
+        bool first = true;
+        for (int i = 0; !rc && i < F_COUNT; i++) {
+            if (!(f.truncated & (1u << i)))
+                continue;
+            rc = s3w_buf_printf(b, "%s\"%s\"", first ? "" : ",", field_names[i]);
+            first = false;
+        }
+        rc = rc ? rc : s3w_buf_append_char(b, ']');
+    }
+    rc = rc ? rc : s3w_buf_append_cstr(b, "}\n");
+    return rc;
+}
+
