@@ -8,72 +8,13 @@
  * write when it completes; the buffers stay with the connection, so a
  * reused connection allocates nothing.
  */
-#include "h1client.h"
+#include "h1client_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
-
-#define H1C_READ_BUF (64 * 1024)
-#define H1C_RAW_BUF (16 * 1024 + 512) /* one TLS record */
-#define H1C_ADDR_TTL_MS 30000         /* a resolved name is reused this long */
-
-enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING };
-
-struct wbuf {
-    char *ptr;
-    size_t len, cap;
-};
-
-struct h1c_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t connect_req;
-    uv_getaddrinfo_t gai;
-    uv_write_t wreq;
-    struct h1c_pool *pool;
-    struct h1c_conn *next; /* idle list, newest first */
-    enum conn_state state;
-    int handles; /* open uv handles, freed at 0 */
-    struct h1c_req *req;
-    struct h1resp resp;
-    bool reading, want_pause, in_cb, doomed, sent_all, resolving;
-    int doom_err;   /* why a callback's call failed the connection */
-    /* writes */
-    struct wbuf out[2];
-    int cur;        /* the buffer that gathers */
-    bool writing;   /* out[!cur] is in flight */
-    char *head;     /* H1R_MAX_HEAD: the answer head's storage */
-    /* reads */
-    char *in;       /* H1C_READ_BUF */
-    /* TLS */
-    SSL *ssl;
-    BIO *rbio, *wbio;
-    char *raw;      /* H1C_RAW_BUF of ciphertext */
-};
-
-struct h1c_pool {
-    uv_loop_t *loop;
-    struct h1c_pool_opts o;
-    char *host;
-    SSL_SESSION *session;
-    struct h1c_conn *idle;
-    unsigned nidle, nopen;
-    struct h1c_req *wait_head, *wait_tail;
-    unsigned nwaiting;
-    bool closing;
-    /* resolved address cache */
-    struct sockaddr_storage addr;
-    bool have_addr, numeric;
-    uint64_t addr_at;
-    struct h1c_stats st;
-    struct h1c_req *starting; /* inside h1c_start: its failure is returned */
-    int start_err;
-};
 
 const char *h1c_strerror(int err)
 {
@@ -92,7 +33,7 @@ const char *h1c_strerror(int err)
     return "unknown error";
 }
 
-static void conn_fail(struct h1c_conn *c, int err);
+void h1c__conn_fail(struct h1c_conn *c, int err);
 static void conn_close(struct h1c_conn *c);
 
 /* on_done, except inside h1c_start, whose caller gets the error instead. */
@@ -105,7 +46,7 @@ static void req_done(struct h1c_pool *p, struct h1c_req *r, int err)
     r->cb->on_done(r, err);
 }
 static void dispatch_waiting(struct h1c_pool *p);
-static void start_read(struct h1c_conn *c);
+void h1c__start_read(struct h1c_conn *c);
 static void close_handles(struct h1c_conn *c);
 static void finish_doomed(struct h1c_conn *c);
 
@@ -117,7 +58,7 @@ static void on_timer(uv_timer_t *t)
     if (c->state == C_IDLE)
         conn_close(c); /* keep-alive expired */
     else
-        conn_fail(c, H1C_E_TIMEOUT);
+        h1c__conn_fail(c, H1C_E_TIMEOUT);
 }
 
 static void arm(struct h1c_conn *c, uint32_t ms)
@@ -130,7 +71,7 @@ static void arm(struct h1c_conn *c, uint32_t ms)
 
 /* ---- writes -------------------------------------------------------------------- */
 
-static int wbuf_append(struct wbuf *b, const void *p, size_t n)
+int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n)
 {
     if (b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap : 16 * 1024;
@@ -147,7 +88,7 @@ static int wbuf_append(struct wbuf *b, const void *p, size_t n)
     return 0;
 }
 
-static void flush(struct h1c_conn *c);
+void h1c__flush(struct h1c_conn *c);
 
 static void on_written(uv_write_t *w, int status)
 {
@@ -157,11 +98,11 @@ static void on_written(uv_write_t *w, int status)
     if (c->state == C_CLOSING)
         return;
     if (status < 0) {
-        conn_fail(c, H1C_E_IO);
+        h1c__conn_fail(c, H1C_E_IO);
         return;
     }
     if (c->out[c->cur].len) {
-        flush(c);
+        h1c__flush(c);
         return;
     }
     struct h1c_req *r = c->req;
@@ -183,7 +124,7 @@ static void on_written(uv_write_t *w, int status)
     }
 }
 
-static void flush(struct h1c_conn *c)
+void h1c__flush(struct h1c_conn *c)
 {
     if (c->writing || !c->out[c->cur].len || c->state == C_CLOSING)
         return;
@@ -196,19 +137,8 @@ static void flush(struct h1c_conn *c)
     if (rc < 0) {
         c->writing = false;
         b->len = 0;
-        conn_fail(c, H1C_E_IO);
+        h1c__conn_fail(c, H1C_E_IO);
     }
-}
-
-/* Ciphertext the TLS engine produced goes to the gathering buffer. */
-static int drain_wbio(struct h1c_conn *c)
-{
-    char tmp[16 * 1024];
-    int n;
-    while ((n = BIO_read(c->wbio, tmp, sizeof tmp)) > 0)
-        if (wbuf_append(&c->out[c->cur], tmp, (size_t)n))
-            return H1C_E_NOMEM;
-    return 0;
 }
 
 /* Plaintext toward the upstream: through TLS when the pool has it. */
@@ -216,7 +146,7 @@ static int conn_write(struct h1c_conn *c, const void *p, size_t n)
 {
     int rc;
     if (!c->ssl) {
-        rc = wbuf_append(&c->out[c->cur], p, n);
+        rc = h1c__wbuf_append(&c->out[c->cur], p, n);
     } else {
         rc = 0;
         while (n && !rc) {
@@ -227,12 +157,12 @@ static int conn_write(struct h1c_conn *c, const void *p, size_t n)
             }
             p = (const char *)p + w;
             n -= (size_t)w;
-            rc = drain_wbio(c);
+            rc = h1c__drain_wbio(c);
         }
     }
     if (rc)
         return rc;
-    flush(c);
+    h1c__flush(c);
     return 0;
 }
 
@@ -266,23 +196,6 @@ static int resp_body(void *ud, const char *p, size_t n)
 
 static const struct h1resp_cb RESP_CB = { resp_head, resp_body };
 
-/* A TLS 1.3 server sends its session ticket after the handshake, so the
- * session is taken when an answer ended, for the pool's next connection. */
-static void keep_session(struct h1c_conn *c)
-{
-    struct h1c_pool *p = c->pool;
-    if (!c->ssl)
-        return;
-    /* a copy: SSL_free of a connection closed without close_notify marks
-     * its own session object not resumable (OpenSSL ssl_clear_bad_session) */
-    SSL_SESSION *s = SSL_get0_session(c->ssl);
-    SSL_SESSION *copy = s && SSL_SESSION_is_resumable(s) ? SSL_SESSION_dup(s) : NULL;
-    if (copy) {
-        SSL_SESSION_free(p->session);
-        p->session = copy;
-    }
-}
-
 /* The answer ended: the connection goes back to the pool when both sides of
  * the exchange are complete and the upstream keeps it open. */
 static void answer_done(struct h1c_conn *c)
@@ -295,7 +208,7 @@ static void answer_done(struct h1c_conn *c)
                     !c->out[c->cur].len && c->tcp.write_queue_size == 0 && !p->closing;
     c->req = NULL;
     r->conn = NULL;
-    keep_session(c);
+    h1c__keep_session(c);
     if (reusable) {
         c->want_pause = c->sent_all = false;
         c->state = C_IDLE;
@@ -303,7 +216,7 @@ static void answer_done(struct h1c_conn *c)
         p->idle = c;
         p->nidle++;
         arm(c, p->o.keepalive_ms);
-        start_read(c); /* to notice the upstream closing it */
+        h1c__start_read(c); /* to notice the upstream closing it */
     } else {
         conn_close(c);
     }
@@ -313,7 +226,7 @@ static void answer_done(struct h1c_conn *c)
 
 /* Feeds answer bytes to the parser. Returns false when c was failed or
  * closed (the caller must not touch it). */
-static bool parse(struct h1c_conn *c, const char *p, size_t n)
+bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
 {
     if (!c->req) {
         /* bytes on an idle connection: nothing was asked */
@@ -341,11 +254,11 @@ static bool parse(struct h1c_conn *c, const char *p, size_t n)
         return false;
     case H1R_E_TOOBIG:
         c->pool->st.closed_protocol++;
-        conn_fail(c, H1C_E_TOOBIG);
+        h1c__conn_fail(c, H1C_E_TOOBIG);
         return false;
     default: /* H1R_E_PROTOCOL; H1R_E_REFUSED: the caller's on_head/on_body */
         c->pool->st.closed_protocol++;
-        conn_fail(c, H1C_E_PROTOCOL);
+        h1c__conn_fail(c, H1C_E_PROTOCOL);
         return false;
     }
 }
@@ -373,44 +286,16 @@ static void pause_reading(struct h1c_conn *c)
     }
 }
 
-static void handshake_step(struct h1c_conn *c);
-static void on_eof(struct h1c_conn *c);
+void h1c__on_eof(struct h1c_conn *c);
 
-/* Pulls plaintext out of TLS and parses it until there is none, the reader
- * paused, or c ended. false: c is gone. */
-static bool tls_pump(struct h1c_conn *c)
-{
-    while (!c->want_pause) {
-        int n = SSL_read(c->ssl, c->in, H1C_READ_BUF);
-        if (n > 0) {
-            if (!parse(c, c->in, (size_t)n))
-                return false;
-            continue;
-        }
-        int e = SSL_get_error(c->ssl, n);
-        ERR_clear_error();
-        if (drain_wbio(c) == 0)
-            flush(c); /* key updates, alerts */
-        if (e == SSL_ERROR_WANT_READ)
-            return true;
-        if (e == SSL_ERROR_ZERO_RETURN) {
-            on_eof(c); /* close_notify: the end of the stream */
-            return false;
-        }
-        conn_fail(c, H1C_E_TLS);
-        return false;
-    }
-    return true;
-}
-
-static void on_eof(struct h1c_conn *c)
+void h1c__on_eof(struct h1c_conn *c)
 {
     /* an answer delimited by the end of the connection ends here */
     if (c->req && c->req->head_done && h1resp_eof(&c->resp) == H1R_DONE) {
         struct h1c_req *r = c->req;
         c->req = NULL;
         r->conn = NULL;
-        keep_session(c);
+        h1c__keep_session(c);
         conn_close(c);
         req_done(c->pool, r, H1C_OK);
         return;
@@ -419,7 +304,7 @@ static void on_eof(struct h1c_conn *c)
         conn_close(c); /* the upstream retired a kept-alive connection */
         return;
     }
-    conn_fail(c, H1C_E_CLOSED);
+    h1c__conn_fail(c, H1C_E_CLOSED);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -432,29 +317,29 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         /* over TLS only close_notify ends an answer: a bare TCP end of an
          * answer read until the end could be a truncation attack */
         if (nread == UV_EOF && !(c->ssl && c->req))
-            on_eof(c);
+            h1c__on_eof(c);
         else
-            conn_fail(c, nread == UV_EOF ? H1C_E_CLOSED : H1C_E_IO);
+            h1c__conn_fail(c, nread == UV_EOF ? H1C_E_CLOSED : H1C_E_IO);
         return;
     }
     if (!c->ssl) {
-        if (parse(c, c->in, (size_t)nread) && c->want_pause)
+        if (h1c__parse(c, c->in, (size_t)nread) && c->want_pause)
             pause_reading(c);
         return;
     }
     if (BIO_write(c->rbio, c->raw, (int)nread) != (int)nread) {
-        conn_fail(c, H1C_E_NOMEM);
+        h1c__conn_fail(c, H1C_E_NOMEM);
         return;
     }
     if (c->state == C_HANDSHAKE) {
-        handshake_step(c);
+        h1c__handshake_step(c);
         return;
     }
-    if (tls_pump(c) && c->want_pause)
+    if (h1c__tls_pump(c) && c->want_pause)
         pause_reading(c);
 }
 
-static void start_read(struct h1c_conn *c)
+void h1c__start_read(struct h1c_conn *c)
 {
     if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
         c->reading = true;
@@ -466,15 +351,15 @@ void h1c_resume(struct h1c_req *r)
     if (!c || !c->want_pause)
         return;
     c->want_pause = false;
-    if (c->ssl && !tls_pump(c))
+    if (c->ssl && !h1c__tls_pump(c))
         return; /* plaintext TLS held back while paused */
     if (!c->want_pause)
-        start_read(c);
+        h1c__start_read(c);
 }
 
 /* ---- sending a request on a ready connection -------------------------------------- */
 
-static void send_head(struct h1c_conn *c)
+void h1c__send_head(struct h1c_conn *c)
 {
     struct h1c_req *r = c->req;
     c->state = C_BUSY;
@@ -482,94 +367,16 @@ static void send_head(struct h1c_conn *c)
     h1resp_start(&c->resp, r->is_head);
     int rc = conn_write(c, r->head.ptr, r->head.len);
     if (rc) {
-        conn_fail(c, rc);
+        h1c__conn_fail(c, rc);
         return;
     }
-    start_read(c);
+    h1c__start_read(c);
     arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
     if (r->body_len == 0)
         c->sent_all = !c->writing && !c->out[c->cur].len;
 }
 
 /* ---- TLS handshake ----------------------------------------------------------------- */
-
-static bool is_ip_literal(const char *h)
-{
-    struct in6_addr a6;
-    struct in_addr a4;
-    return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
-}
-
-static int tls_start(struct h1c_conn *c)
-{
-    struct h1c_pool *p = c->pool;
-    c->ssl = SSL_new(p->o.ssl_ctx);
-    c->rbio = BIO_new(BIO_s_mem());
-    c->wbio = BIO_new(BIO_s_mem());
-    c->raw = malloc(H1C_RAW_BUF);
-    if (!c->ssl || !c->rbio || !c->wbio || !c->raw) {
-        BIO_free(c->rbio);
-        BIO_free(c->wbio);
-        c->rbio = c->wbio = NULL;
-        return H1C_E_NOMEM;
-    }
-    SSL_set_bio(c->ssl, c->rbio, c->wbio);
-    SSL_set_connect_state(c->ssl);
-    bool ip = is_ip_literal(p->host);
-    if (!ip)
-        SSL_set_tlsext_host_name(c->ssl, p->host); /* RFC 6066: no SNI for addresses */
-    if (p->o.tls_verify) {
-        SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
-        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->host) != 1
-               : X509_VERIFY_PARAM_set1_host(vp, p->host, 0) != 1)
-            return H1C_E_TLS;
-    }
-    if (p->session)
-        SSL_set_session(c->ssl, p->session);
-    c->state = C_HANDSHAKE;
-    start_read(c);
-    handshake_step(c);
-    return 0;
-}
-
-static void handshake_step(struct h1c_conn *c)
-{
-    int rc = SSL_do_handshake(c->ssl);
-    if (drain_wbio(c)) {
-        conn_fail(c, H1C_E_NOMEM);
-        return;
-    }
-    flush(c);
-    if (c->state == C_CLOSING)
-        return;
-    if (rc == 1) {
-        if (SSL_session_reused(c->ssl))
-            c->pool->st.tls_resumed++;
-        send_head(c);
-        /* application data may have come with the last handshake flight */
-        if (c->state == C_BUSY)
-            tls_pump(c);
-        return;
-    }
-    int e = SSL_get_error(c->ssl, rc);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        ERR_clear_error();
-        return;
-    }
-    if (c->req) {
-        long v = SSL_get_verify_result(c->ssl);
-        unsigned long le = ERR_peek_error();
-        if (v != X509_V_OK)
-            snprintf(c->req->detail, sizeof c->req->detail, "certificate verification: %s",
-                     X509_verify_cert_error_string(v));
-        else if (le)
-            ERR_error_string_n(le, c->req->detail, sizeof c->req->detail);
-    }
-    ERR_clear_error();
-    conn_fail(c, H1C_E_TLS);
-}
 
 /* ---- connecting -------------------------------------------------------------------- */
 
@@ -581,17 +388,17 @@ static void on_connected(uv_connect_t *cr, int status)
     if (status < 0) {
         if (c->req)
             snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(status));
-        conn_fail(c, status == UV_ETIMEDOUT ? H1C_E_TIMEOUT : H1C_E_CONNECT);
+        h1c__conn_fail(c, status == UV_ETIMEDOUT ? H1C_E_TIMEOUT : H1C_E_CONNECT);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     if (c->pool->o.ssl_ctx) {
-        int rc = tls_start(c);
+        int rc = h1c__tls_start(c);
         if (rc)
-            conn_fail(c, rc);
+            h1c__conn_fail(c, rc);
         return;
     }
-    send_head(c);
+    h1c__send_head(c);
 }
 
 static void connect_addr(struct h1c_conn *c, const struct sockaddr *sa)
@@ -602,7 +409,7 @@ static void connect_addr(struct h1c_conn *c, const struct sockaddr *sa)
     if (rc < 0) {
         if (c->req)
             snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(rc));
-        conn_fail(c, H1C_E_CONNECT);
+        h1c__conn_fail(c, H1C_E_CONNECT);
     }
 }
 
@@ -621,7 +428,7 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
             snprintf(c->req->detail, sizeof c->req->detail, "%s: %s", p->host,
                      uv_strerror(status));
         uv_freeaddrinfo(res);
-        conn_fail(c, H1C_E_RESOLVE);
+        h1c__conn_fail(c, H1C_E_RESOLVE);
         return;
     }
     memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
@@ -702,7 +509,7 @@ static void conn_open(struct h1c_conn *c)
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     if (uv_getaddrinfo(p->loop, &c->gai, on_resolved, p->host, port, &hints) < 0) {
         c->resolving = false;
-        conn_fail(c, H1C_E_RESOLVE);
+        h1c__conn_fail(c, H1C_E_RESOLVE);
     }
 }
 
@@ -757,7 +564,7 @@ static void finish_doomed(struct h1c_conn *c)
         req_done(c->pool, r, c->doom_err ? c->doom_err : H1C_E_IO);
 }
 
-static void conn_fail(struct h1c_conn *c, int err)
+void h1c__conn_fail(struct h1c_conn *c, int err)
 {
     struct h1c_req *r = c->req;
     struct h1c_pool *p = c->pool;
@@ -802,7 +609,7 @@ static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
         p->st.reuses++;
         r->reused = true;
         attach(c, r);
-        send_head(c);
+        h1c__send_head(c);
         return;
     }
     if (p->nopen >= p->o.max_conns && p->idle) {
@@ -865,7 +672,7 @@ int h1c_send(struct h1c_req *r, const void *p, size_t n)
     r->body_given += n;
     int rc = conn_write(c, p, n);
     if (rc) {
-        conn_fail(c, rc);
+        h1c__conn_fail(c, rc);
         return rc;
     }
     if (r->body_given == r->body_len && !c->writing && !c->out[c->cur].len)

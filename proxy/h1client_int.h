@@ -1,0 +1,86 @@
+/*
+ * h1client_int.h - private to h1client.c and h1client_tls.c: a pool's and
+ * a connection's state, and the steps each file calls in the other.
+ */
+#ifndef S3W_PROXY_H1CLIENT_INT_H
+#define S3W_PROXY_H1CLIENT_INT_H
+
+#include "h1client.h"
+
+#define H1C_READ_BUF (64 * 1024)
+#define H1C_RAW_BUF (16 * 1024 + 512) /* one TLS record */
+#define H1C_ADDR_TTL_MS 30000         /* a resolved name is reused this long */
+
+enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING };
+
+struct wbuf {
+    char *ptr;
+    size_t len, cap;
+};
+
+struct h1c_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t gai;
+    uv_write_t wreq;
+    struct h1c_pool *pool;
+    struct h1c_conn *next; /* idle list, newest first */
+    enum conn_state state;
+    int handles; /* open uv handles, freed at 0 */
+    struct h1c_req *req;
+    struct h1resp resp;
+    bool reading, want_pause, in_cb, doomed, sent_all, resolving;
+    int doom_err;   /* why a callback's call failed the connection */
+    /* writes */
+    struct wbuf out[2];
+    int cur;        /* the buffer that gathers */
+    bool writing;   /* out[!cur] is in flight */
+    char *head;     /* H1R_MAX_HEAD: the answer head's storage */
+    /* reads */
+    char *in;       /* H1C_READ_BUF */
+    /* TLS */
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    char *raw;      /* H1C_RAW_BUF of ciphertext */
+};
+
+struct h1c_pool {
+    uv_loop_t *loop;
+    struct h1c_pool_opts o;
+    char *host;
+    SSL_SESSION *session;
+    struct h1c_conn *idle;
+    unsigned nidle, nopen;
+    struct h1c_req *wait_head, *wait_tail;
+    unsigned nwaiting;
+    bool closing;
+    /* resolved address cache */
+    struct sockaddr_storage addr;
+    bool have_addr, numeric;
+    uint64_t addr_at;
+    struct h1c_stats st;
+    struct h1c_req *starting; /* inside h1c_start: its failure is returned */
+    int start_err;
+};
+
+/* h1client.c */
+/* Appends to a connection's write buffer, growing it. 0 or H1C_E_NOMEM. */
+int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n);
+void h1c__conn_fail(struct h1c_conn *c, int err);
+bool h1c__parse(struct h1c_conn *c, const char *p, size_t n);
+void h1c__flush(struct h1c_conn *c);
+void h1c__on_eof(struct h1c_conn *c);
+void h1c__send_head(struct h1c_conn *c);
+void h1c__start_read(struct h1c_conn *c);
+
+/* h1client_tls.c */
+int h1c__tls_start(struct h1c_conn *c);
+void h1c__handshake_step(struct h1c_conn *c);
+/* Plaintext out of TLS, parsed, until none, a pause, or c ended (false). */
+bool h1c__tls_pump(struct h1c_conn *c);
+/* Ciphertext the engine produced, into the gathering write buffer. */
+int h1c__drain_wbio(struct h1c_conn *c);
+void h1c__keep_session(struct h1c_conn *c);
+
+#endif

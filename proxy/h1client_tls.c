@@ -1,0 +1,145 @@
+/* h1client_tls.c - TLS toward the upstream for h1client.c: OpenSSL
+ * through memory BIOs, so the socket stays a plain libuv stream (as
+ * tls.c does for clients). SNI and host-name (or address) verification,
+ * sessions resumed across a pool's connections. */
+#include "h1client_int.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+/* Ciphertext the TLS engine produced goes to the gathering buffer. */
+int h1c__drain_wbio(struct h1c_conn *c)
+{
+    char tmp[16 * 1024];
+    int n;
+    while ((n = BIO_read(c->wbio, tmp, sizeof tmp)) > 0)
+        if (h1c__wbuf_append(&c->out[c->cur], tmp, (size_t)n))
+            return H1C_E_NOMEM;
+    return 0;
+}
+
+/* A TLS 1.3 server sends its session ticket after the handshake, so the
+ * session is taken when an answer ended, for the pool's next connection. */
+void h1c__keep_session(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    if (!c->ssl)
+        return;
+    /* a copy: SSL_free of a connection closed without close_notify marks
+     * its own session object not resumable (OpenSSL ssl_clear_bad_session) */
+    SSL_SESSION *s = SSL_get0_session(c->ssl);
+    SSL_SESSION *copy = s && SSL_SESSION_is_resumable(s) ? SSL_SESSION_dup(s) : NULL;
+    if (copy) {
+        SSL_SESSION_free(p->session);
+        p->session = copy;
+    }
+}
+
+/* Pulls plaintext out of TLS and parses it until there is none, the reader
+ * paused, or c ended. false: c is gone. */
+bool h1c__tls_pump(struct h1c_conn *c)
+{
+    while (!c->want_pause) {
+        int n = SSL_read(c->ssl, c->in, H1C_READ_BUF);
+        if (n > 0) {
+            if (!h1c__parse(c, c->in, (size_t)n))
+                return false;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        ERR_clear_error();
+        if (h1c__drain_wbio(c) == 0)
+            h1c__flush(c); /* key updates, alerts */
+        if (e == SSL_ERROR_WANT_READ)
+            return true;
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            h1c__on_eof(c); /* close_notify: the end of the stream */
+            return false;
+        }
+        h1c__conn_fail(c, H1C_E_TLS);
+        return false;
+    }
+    return true;
+}
+
+static bool is_ip_literal(const char *h)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
+}
+
+int h1c__tls_start(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    c->ssl = SSL_new(p->o.ssl_ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    c->raw = malloc(H1C_RAW_BUF);
+    if (!c->ssl || !c->rbio || !c->wbio || !c->raw) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->rbio = c->wbio = NULL;
+        return H1C_E_NOMEM;
+    }
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_connect_state(c->ssl);
+    bool ip = is_ip_literal(p->host);
+    if (!ip)
+        SSL_set_tlsext_host_name(c->ssl, p->host); /* RFC 6066: no SNI for addresses */
+    if (p->o.tls_verify) {
+        SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->host) != 1
+               : X509_VERIFY_PARAM_set1_host(vp, p->host, 0) != 1)
+            return H1C_E_TLS;
+    }
+    if (p->session)
+        SSL_set_session(c->ssl, p->session);
+    c->state = C_HANDSHAKE;
+    h1c__start_read(c);
+    h1c__handshake_step(c);
+    return 0;
+}
+
+void h1c__handshake_step(struct h1c_conn *c)
+{
+    int rc = SSL_do_handshake(c->ssl);
+    if (h1c__drain_wbio(c)) {
+        h1c__conn_fail(c, H1C_E_NOMEM);
+        return;
+    }
+    h1c__flush(c);
+    if (c->state == C_CLOSING)
+        return;
+    if (rc == 1) {
+        if (SSL_session_reused(c->ssl))
+            c->pool->st.tls_resumed++;
+        h1c__send_head(c);
+        /* application data may have come with the last handshake flight */
+        if (c->state == C_BUSY)
+            h1c__tls_pump(c);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        return;
+    }
+    if (c->req) {
+        long v = SSL_get_verify_result(c->ssl);
+        unsigned long le = ERR_peek_error();
+        if (v != X509_V_OK)
+            snprintf(c->req->detail, sizeof c->req->detail, "certificate verification: %s",
+                     X509_verify_cert_error_string(v));
+        else if (le)
+            ERR_error_string_n(le, c->req->detail, sizeof c->req->detail);
+    }
+    ERR_clear_error();
+    h1c__conn_fail(c, H1C_E_TLS);
+}
