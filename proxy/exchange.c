@@ -267,9 +267,9 @@ static void px_done_audit(struct px *px)
         ? (int64_t)(((px->up.t_done_ns ? px->up.t_done_ns : end) - px->up.t_ns) / 1000000)
         : -1;
     if (px->out.audit_refusal)
-        audit_log_refusal(shared(px->w)->audit, &r);
+        audit_batch_log_refusal(plw(px->w)->audit, &r);
     else
-        audit_log(shared(px->w)->audit, &r);
+        audit_batch_log(plw(px->w)->audit, &r);
     px_count(px, end, r.bytes_in, r.bytes_out);
     proxy_log("INFO", "request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
               px->reqid, (int)r.access_key_id.len, r.access_key_id.ptr ? r.access_key_id.ptr : "",

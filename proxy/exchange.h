@@ -302,6 +302,11 @@ struct pl_worker {
      * locks); the ECDSA aws-chunked decoder takes its key from here */
     struct sigv4a_key_cache *v4a;
     bool warned_no_creds;
+    /* this worker's audit records, handed to the writer once per loop
+     * iteration (audit_check) or when 64 KiB are gathered: one lock and
+     * one wake-up per batch, not per request */
+    struct audit_batch *audit;
+    uv_check_t *audit_check;
 };
 
 static inline struct s3w_slice hdr_value(const struct s3w_header *h)

@@ -617,6 +617,18 @@ void pl_shared_cleanup(struct pl_shared *s)
     uv_mutex_destroy(&s->mu);
 }
 
+/* After each turn of the worker's loop: the records of the requests that
+ * ended in it go to the writer together. */
+static void on_audit_check(uv_check_t *h)
+{
+    audit_batch_flush(h->data);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
 int pl_worker_init(struct proxy_worker *w)
 {
     struct pl_worker *pw = calloc(1, sizeof(*pw));
@@ -635,6 +647,17 @@ int pl_worker_init(struct proxy_worker *w)
     sigv4_keycache_init(&pw->kc);
     sigv4_keycache_init(&pw->up_kc);
     w->handler_state = pw;
+    pw->audit = audit_batch_new(s->audit);
+    uv_check_t *chk = malloc(sizeof(*chk));
+    if (!pw->audit || !chk) {
+        free(chk);
+        return -1; /* pl_worker_cleanup frees what was made */
+    }
+    uv_check_init(&w->loop, chk);
+    chk->data = pw->audit;
+    uv_check_start(chk, on_audit_check);
+    uv_unref((uv_handle_t *)chk); /* it must not keep the loop running */
+    pw->audit_check = chk;
     const struct config_upstream *u = &pw->cfg->upstream;
     int n = w->srv->nworkers > 0 ? w->srv->nworkers : 1;
     long total = u->max_connections ? (long)u->max_connections / n : 0;
@@ -649,6 +672,10 @@ void pl_worker_cleanup(struct proxy_worker *w)
     struct pl_worker *pw = w->handler_state;
     if (!pw)
         return;
+    /* the worker's last records, before audit_close in main() */
+    audit_batch_free(pw->audit);
+    if (pw->audit_check)
+        uv_close((uv_handle_t *)pw->audit_check, free_handle);
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);
     sigv4a_key_cache_free(pw->v4a);
