@@ -357,7 +357,15 @@ static int listener_url(const struct config *cfg, char *out, size_t cap)
  * "Authenticating Requests: Using Query Parameters") for the proxy itself,
  * in the upstream region (the one serve verifies against). Exit 0 printed,
  * 1 the config or the key is refused, 2 usage. */
-static int cmd_presign(int argc, char **argv)
+struct presign_args {
+    const char *config_path, *akid, *method, *endpoint, *uri;
+    long long expires;
+    const char *bucket, *key, *slash; /* of uri; slash NULL: the bucket alone */
+    size_t blen;
+};
+
+/* The command line of `presign`; 0, or 2 after a usage message. */
+static int presign_parse_args(int argc, char **argv, struct presign_args *pa)
 {
     const char *config_path = NULL, *akid = NULL, *method = "GET", *endpoint = NULL,
                *uri = NULL;
@@ -405,8 +413,23 @@ static int cmd_presign(int argc, char **argv)
     }
     const char *bucket = uri + 5;
     const char *slash = strchr(bucket, '/');
-    size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
-    const char *key = slash ? slash + 1 : "";
+    *pa = (struct presign_args){
+        .config_path = config_path, .akid = akid, .method = method, .endpoint = endpoint,
+        .uri = uri, .expires = expires, .bucket = bucket, .slash = slash,
+        .key = slash ? slash + 1 : "", .blen = slash ? (size_t)(slash - bucket) : strlen(bucket),
+    };
+    return 0;
+}
+
+static int cmd_presign(int argc, char **argv)
+{
+    struct presign_args pa;
+    if (presign_parse_args(argc, argv, &pa) != 0)
+        return 2;
+    const char *config_path = pa.config_path, *akid = pa.akid, *method = pa.method;
+    const char *endpoint = pa.endpoint, *bucket = pa.bucket, *key = pa.key, *slash = pa.slash;
+    size_t blen = pa.blen;
+    long long expires = pa.expires;
 
     struct config_errors errs;
     config_errors_init(&errs);
