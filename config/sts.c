@@ -346,237 +346,321 @@ static struct policy *allow_all_policy(void)
     return p;
 }
 
-static int assume_role(const struct config *cfg, const struct config_identity *caller,
-                       const struct form *f, int64_t now, struct s3w_slice rid,
-                       struct sts_response *out)
+/* A step of assume_role() that has written an error response to the caller
+ * returns ANSWERED: assume_role() stops and returns 0 (the response is
+ * ready). 0 means go on; a negative S3W_E_* is an internal error. */
+#define ANSWERED 1
+
+static int answered(int rc)
 {
-    struct ar a;
-    memset(&a, 0, sizeof a);
-    a.role_arn = param(f, "RoleArn");
-    a.session_name = param(f, "RoleSessionName");
-    a.duration = param(f, "DurationSeconds");
-    a.external_id = param(f, "ExternalId");
-    a.policy = param(f, "Policy");
-    a.source_identity = param(f, "SourceIdentity");
+    return rc ? rc : ANSWERED;
+}
 
-    /* parameter constraints, in the API reference's order */
-    if (check_member(out, rid, "roleArn", a.role_arn, true, 20, 2048, NULL, NULL) ||
-        check_member(out, rid, "roleSessionName", a.session_name, true, 2, 64, "+=,.@-",
+/* Whether the parameters meet the API reference's constraints (checked in
+ * its order), and which features s3warden refuses; reads them into *a. */
+static int read_params(const struct config *cfg, const struct form *f, struct ar *a,
+                       struct sts_response *out, struct s3w_slice rid)
+{
+    memset(a, 0, sizeof *a);
+    a->role_arn = param(f, "RoleArn");
+    a->session_name = param(f, "RoleSessionName");
+    a->duration = param(f, "DurationSeconds");
+    a->external_id = param(f, "ExternalId");
+    a->policy = param(f, "Policy");
+    a->source_identity = param(f, "SourceIdentity");
+
+    if (check_member(out, rid, "roleArn", a->role_arn, true, 20, 2048, NULL, NULL) ||
+        check_member(out, rid, "roleSessionName", a->session_name, true, 2, 64, "+=,.@-",
                      "[\\w+=,.@-]*") ||
-        check_member(out, rid, "externalId", a.external_id, false, 2, 1224, "+=,.@:/-",
+        check_member(out, rid, "externalId", a->external_id, false, 2, 1224, "+=,.@:/-",
                      "[\\w+=,.@:\\/-]*") ||
-        check_member(out, rid, "sourceIdentity", a.source_identity, false, 2, 64, "+=,.@-",
+        check_member(out, rid, "sourceIdentity", a->source_identity, false, 2, 64, "+=,.@-",
                      "[\\w+=,.@-]*") ||
-        check_member(out, rid, "policy", a.policy, false, 1, 131072, NULL, NULL))
-        return 0;
+        check_member(out, rid, "policy", a->policy, false, 1, 131072, NULL, NULL))
+        return ANSWERED;
     if (param(f, "PolicyArns.member.1.arn"))
-        return sts_error(out, 400, "Sender", "InvalidParameterValue",
-                         "PolicyArns (managed session policies) are not supported by s3warden; "
-                         "pass the session policy inline in Policy.", rid);
+        return answered(sts_error(out, 400, "Sender", "InvalidParameterValue",
+                                  "PolicyArns (managed session policies) are not supported by "
+                                  "s3warden; pass the session policy inline in Policy.",
+                                  rid));
     if (param(f, "SerialNumber") || param(f, "TokenCode"))
-        return sts_error(out, 400, "Sender", "InvalidParameterValue",
-                         "MFA (SerialNumber, TokenCode) is not supported by s3warden.", rid);
-    a.duration_s = cfg->sts.default_duration_seconds;
-    if (a.duration) {
+        return answered(sts_error(out, 400, "Sender", "InvalidParameterValue",
+                                  "MFA (SerialNumber, TokenCode) is not supported by s3warden.",
+                                  rid));
+    a->duration_s = cfg->sts.default_duration_seconds;
+    if (a->duration) {
         char sv[160];
-        shown(*a.duration, sv, sizeof sv);
-        if (!parse_i64(*a.duration, &a.duration_s))
-            return validation(out, rid, "1 validation error detected: Value '%s' at "
-                                        "'durationSeconds' failed to satisfy constraint: Member "
-                                        "must be an integer", sv);
-        if (a.duration_s < 900)
-            return validation(out, rid, "1 validation error detected: Value '%s' at "
-                                        "'durationSeconds' failed to satisfy constraint: Member "
-                                        "must have value greater than or equal to 900", sv);
-        if (a.duration_s > 43200)
-            return validation(out, rid, "1 validation error detected: Value '%s' at "
-                                        "'durationSeconds' failed to satisfy constraint: Member "
-                                        "must have value less than or equal to 43200", sv);
+        shown(*a->duration, sv, sizeof sv);
+        if (!parse_i64(*a->duration, &a->duration_s))
+            return answered(validation(out, rid, "1 validation error detected: Value '%s' at "
+                                                 "'durationSeconds' failed to satisfy constraint: "
+                                                 "Member must be an integer", sv));
+        if (a->duration_s < 900)
+            return answered(validation(out, rid, "1 validation error detected: Value '%s' at "
+                                                 "'durationSeconds' failed to satisfy constraint: "
+                                                 "Member must have value greater than or equal "
+                                                 "to 900", sv));
+        if (a->duration_s > 43200)
+            return answered(validation(out, rid, "1 validation error detected: Value '%s' at "
+                                                 "'durationSeconds' failed to satisfy constraint: "
+                                                 "Member must have value less than or equal to "
+                                                 "43200", sv));
     }
-    if (collect_tags(f, &a, out, rid))
-        return 0;
+    if (collect_tags(f, a, out, rid))
+        return ANSWERED;
+    return 0;
+}
 
+/* Which role is asked for (never by a root account), and the session's
+ * duration within the role's maximum and the one-hour chaining limit. */
+static int find_role(const struct config *cfg, const struct config_identity *caller,
+                     struct ar *a, const struct config_role **rolep, struct sts_response *out,
+                     struct s3w_slice rid)
+{
     /* AWS STS refuses root credentials for AssumeRole whatever the trust
      * policy says (API reference, AssumeRole: "You must use credentials for
      * an IAM user or an IAM role"), with this exact message. */
     if (caller->type == CONFIG_PRINCIPAL_ACCOUNT)
-        return sts_error(out, 403, "Sender", "AccessDenied",
-                         "Roles may not be assumed by root accounts.", rid);
-    const struct config_role *role = config_find_role_arn(cfg, *a.role_arn);
+        return answered(sts_error(out, 403, "Sender", "AccessDenied",
+                                  "Roles may not be assumed by root accounts.", rid));
+    const struct config_role *role = config_find_role_arn(cfg, *a->role_arn);
     if (!role)
-        return access_denied(out, caller, *a.role_arn, rid);
+        return answered(access_denied(out, caller, *a->role_arn, rid));
     bool chained = caller->type == CONFIG_PRINCIPAL_ASSUMED_ROLE;
-    if (!a.duration && a.duration_s > role->max_session_duration)
-        a.duration_s = role->max_session_duration;
-    if (chained && a.duration && a.duration_s > CHAINED_MAX_DURATION)
-        return validation(out, rid, "The requested DurationSeconds exceeds the 1 hour session "
-                                    "limit for roles assumed by role chaining.");
-    if (chained && a.duration_s > CHAINED_MAX_DURATION)
-        a.duration_s = CHAINED_MAX_DURATION;
-    if (a.duration_s > role->max_session_duration)
-        return validation(out, rid, "The requested DurationSeconds exceeds the MaxSessionDuration "
-                                    "set for this role.");
+    if (!a->duration && a->duration_s > role->max_session_duration)
+        a->duration_s = role->max_session_duration;
+    if (chained && a->duration && a->duration_s > CHAINED_MAX_DURATION)
+        return answered(validation(out, rid, "The requested DurationSeconds exceeds the 1 hour "
+                                             "session limit for roles assumed by role chaining."));
+    if (chained && a->duration_s > CHAINED_MAX_DURATION)
+        a->duration_s = CHAINED_MAX_DURATION;
+    if (a->duration_s > role->max_session_duration)
+        return answered(validation(out, rid, "The requested DurationSeconds exceeds the "
+                                             "MaxSessionDuration set for this role."));
+    *rolep = role;
+    return 0;
+}
 
-    /* session policy: must compile as one (and then only narrows) */
+/* Whether the session policy, if any, fits and compiles as one (it then
+ * only narrows); the token carries its text and it is compiled again on
+ * use. */
+static int check_session_policy(const struct ar *a, struct sts_response *out,
+                                struct s3w_slice rid)
+{
+    if (!a->policy)
+        return 0;
+    if (a->policy->len > SESSION_POLICY_MAX)
+        return answered(sts_error(out, 400, "Sender", "PackedPolicyTooLarge",
+                                  "Packed size of the session policy and tags exceeds the limit.",
+                                  rid));
+    struct policy_diags *d = malloc(sizeof *d);
+    if (!d)
+        return S3W_E_NOMEM;
+    policy_diags_init(d);
+    struct policy_compile_opts o = { .kind = POLICY_KIND_SESSION, .name = "session-policy" };
     struct policy *sp = NULL;
-    if (a.policy) {
-        if (a.policy->len > SESSION_POLICY_MAX)
-            return sts_error(out, 400, "Sender", "PackedPolicyTooLarge",
-                             "Packed size of the session policy and tags exceeds the limit.", rid);
-        struct policy_diags *d = malloc(sizeof *d);
-        if (!d)
-            return S3W_E_NOMEM;
-        policy_diags_init(d);
-        struct policy_compile_opts o = { .kind = POLICY_KIND_SESSION, .name = "session-policy" };
-        int prc = policy_compile(a.policy->ptr, a.policy->len, &o, &sp, d);
-        if (prc != POLICY_OK) {
-            char msg[POLICY_DIAG_TEXT_MAX + 64];
-            snprintf(msg, sizeof msg, "The policy is not valid: %s",
-                     d->n ? d->items[0].text : policy_strerror(prc));
-            free(d);
-            return sts_error(out, 400, "Sender", "MalformedPolicyDocument", msg, rid);
-        }
+    int prc = policy_compile(a->policy->ptr, a->policy->len, &o, &sp, d);
+    if (prc != POLICY_OK) {
+        char msg[POLICY_DIAG_TEXT_MAX + 64];
+        snprintf(msg, sizeof msg, "The policy is not valid: %s",
+                 d->n ? d->items[0].text : policy_strerror(prc));
         free(d);
-        policy_free(sp); /* the token carries the text; compiled again on use */
+        return answered(sts_error(out, 400, "Sender", "MalformedPolicyDocument", msg, rid));
     }
+    free(d);
+    policy_free(sp);
+    return 0;
+}
 
-    /* request context for the trust policy conditions */
-    struct policy_context *ctx = malloc(sizeof *ctx);
-    struct policy *allow_all = allow_all_policy();
-    int rc = 0;
-    if (!ctx || !allow_all) {
-        rc = S3W_E_NOMEM;
-        goto cleanup;
-    }
-    policy_context_init(ctx);
-    /* Every key must make it into the context: a dropped key (context full,
-     * e.g. a caller with 50 principal tags passing 50 session tags) makes a
-     * ForAllValues condition on aws:TagKeys vacuously true and a Deny on a
-     * missing key never fire - fail closed instead (InternalError). */
+/* The bytes the trust-check context borrows (policy/context.h): they must
+ * outlive every evaluation of that context. */
+struct ar_ctx_text {
+    char now_iso[S3W_ISO8601_LEN + 1], epoch[24];
+    char reqtag_keys[TOKEN_MAX_TAGS][sizeof "aws:RequestTag/" + 128];
+};
+
+/* The request context the trust policy's conditions see: the caller's
+ * identity keys, the time, and the STS request keys. Every key must make it
+ * into the context: a dropped key (context full, e.g. a caller with 50
+ * principal tags passing 50 session tags) makes a ForAllValues condition on
+ * aws:TagKeys vacuously true and a Deny on a missing key never fire - fail
+ * closed instead (S3W_E_TOOBIG, InternalError). */
+static int build_context(const struct config_identity *caller, const struct ar *a, int64_t now,
+                         struct ar_ctx_text *txt, struct policy_context *ctx)
+{
     int crc = config_identity_fill_context(caller, ctx);
     /* STS calls are signed (policy/keys.c) */
     crc = crc ? crc : policy_context_set_fixed(ctx, true);
-    char now_iso[S3W_ISO8601_LEN + 1], epoch[24];
-    s3w_iso8601_format(now, now_iso);
-    snprintf(epoch, sizeof epoch, "%lld", (long long)now);
+    s3w_iso8601_format(now, txt->now_iso);
+    snprintf(txt->epoch, sizeof txt->epoch, "%lld", (long long)now);
     crc = crc ? crc
               : policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"),
-                                   s3w_slice_cstr(now_iso));
+                                   s3w_slice_cstr(txt->now_iso));
     crc = crc ? crc
               : policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"),
-                                   s3w_slice_cstr(epoch));
+                                   s3w_slice_cstr(txt->epoch));
     crc = crc ? crc
               : policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"),
-                                   *a.session_name);
-    if (a.external_id)
-        crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a.external_id);
-    if (a.source_identity)
+                                   *a->session_name);
+    if (a->external_id)
+        crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("sts:ExternalId"), *a->external_id);
+    if (a->source_identity)
         crc = crc ? crc
                   : policy_context_set(ctx, S3W_SLICE_LIT("sts:SourceIdentity"),
-                                       *a.source_identity);
-    char reqtag_keys[TOKEN_MAX_TAGS][sizeof "aws:RequestTag/" + 128];
-    for (size_t i = 0; i < a.ntags; i++) {
-        int n = snprintf(reqtag_keys[i], sizeof reqtag_keys[i], "aws:RequestTag/%.*s",
-                         (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
+                                       *a->source_identity);
+    for (size_t i = 0; i < a->ntags; i++) {
+        int n = snprintf(txt->reqtag_keys[i], sizeof txt->reqtag_keys[i], "aws:RequestTag/%.*s",
+                         (int)a->tag_keys[i].len, a->tag_keys[i].ptr);
         crc = crc ? crc
-                  : policy_context_set(ctx, s3w_slice(reqtag_keys[i], (size_t)n),
-                                       a.tag_values[i]);
+                  : policy_context_set(ctx, s3w_slice(txt->reqtag_keys[i], (size_t)n),
+                                       a->tag_values[i]);
     }
-    if (a.ntags)
+    if (a->ntags)
         crc = crc ? crc
-                  : policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a.tag_keys,
-                                             a.ntags);
-    if (crc != POLICY_CTX_OK) {
-        rc = S3W_E_TOOBIG;
-        goto cleanup;
-    }
+                  : policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"), a->tag_keys,
+                                             a->ntags);
+    return crc != POLICY_CTX_OK ? S3W_E_TOOBIG : 0;
+}
 
+/* Whether the caller may assume the role with what it asks for (session
+ * tags, source identity), under the trust policy and its own policies. */
+static int authorize(const struct config *cfg, const struct config_identity *caller,
+                     const struct config_role *role, const struct policy *allow_all,
+                     const struct ar *a, const struct policy_context *ctx,
+                     struct sts_response *out, struct s3w_slice rid)
+{
     if (!may(cfg, caller, role, allow_all, "sts:AssumeRole", ctx) ||
-        (a.ntags && !may(cfg, caller, role, allow_all, "sts:TagSession", ctx)) ||
-        (a.source_identity && !may(cfg, caller, role, allow_all, "sts:SetSourceIdentity", ctx))) {
-        rc = access_denied(out, caller, *a.role_arn, rid);
-        goto cleanup;
-    }
+        (a->ntags && !may(cfg, caller, role, allow_all, "sts:TagSession", ctx)) ||
+        (a->source_identity &&
+         !may(cfg, caller, role, allow_all, "sts:SetSourceIdentity", ctx)))
+        return answered(access_denied(out, caller, *a->role_arn, rid));
     /* "The source identity value can't be changed after it is set, and it
      * persists" through role chaining (IAM User Guide, "Monitor and control
      * actions taken with assumed roles"): a chained call passing another
      * value is denied, or a session could shed an aws:SourceIdentity that
      * a Deny keys on. */
-    if (a.source_identity && caller->source_identity.len &&
-        !s3w_slice_eq(*a.source_identity, caller->source_identity)) {
-        rc = access_denied(out, caller, *a.role_arn, rid);
-        goto cleanup;
-    }
+    if (a->source_identity && caller->source_identity.len &&
+        !s3w_slice_eq(*a->source_identity, caller->source_identity))
+        return answered(access_denied(out, caller, *a->role_arn, rid));
+    return 0;
+}
 
-    /* mint the session */
+/* The AssumeRoleResponse document for a minted session. */
+static int write_response(struct sts_response *out, const struct config_role *role,
+                          const struct token_claims *c, const char *akid, const char *secret,
+                          const struct s3w_buf *token, bool packed, struct s3w_slice rid)
+{
+    struct s3w_buf *b = &out->body;
+    char exp[S3W_ISO8601_LEN + 1];
+    s3w_iso8601_format(c->expires, exp);
+    s3w_buf_reset(b);
+    out->status = 200;
+    int rc = s3w_buf_append_cstr(b, "<AssumeRoleResponse xmlns=\"" STS_NS "\"><AssumeRoleResult>");
+    if (!rc && c->source_identity.len)
+        rc = xml_elem(b, "SourceIdentity", c->source_identity);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "<AssumedRoleUser>");
+    rc = rc ? rc : s3w_buf_append_cstr(b, "<Arn>");
+    rc = rc ? rc : s3w_buf_printf(b, "arn:aws:sts::%s:assumed-role/%s/", role->account,
+                                  role->name);
+    rc = rc ? rc : xml_text(b, c->session_name);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</Arn><AssumedRoleId>");
+    rc = rc ? rc : s3w_buf_printf(b, "%s:", role->unique_id);
+    rc = rc ? rc : xml_text(b, c->session_name);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumedRoleId></AssumedRoleUser><Credentials>");
+    rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
+    rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
+    rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(token));
+    rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</Credentials>");
+    if (!rc && packed)
+        /* percentage of the packed limit used; ours is the token size */
+        rc = s3w_buf_printf(b, "<PackedPolicySize>%zu</PackedPolicySize>",
+                            token->len * 100 / TOKEN_MAX_B64);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumeRoleResult><ResponseMetadata>");
+    rc = rc ? rc : xml_elem(b, "RequestId", rid);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></AssumeRoleResponse>");
+    out->session_issued = rc == 0;
+    return rc;
+}
+
+/* The session: its claims sealed into a token with a fresh key pair, and
+ * the response that hands them out; a too-large token is the caller's
+ * PackedPolicyTooLarge. */
+static int mint_session(const struct config *cfg, const struct config_identity *caller,
+                        const struct config_role *role, const struct ar *a, int64_t now,
+                        struct sts_response *out, struct s3w_slice rid)
+{
     struct token_claims c;
     memset(&c, 0, sizeof c);
     c.issued = now;
-    c.expires = now + a.duration_s;
+    c.expires = now + a->duration_s;
     c.role_arn = s3w_slice_cstr(role->arn);
     c.role_unique_id = s3w_slice_cstr(role->unique_id);
-    c.session_name = *a.session_name;
-    c.source_identity = a.source_identity ? *a.source_identity : S3W_SLICE_NULL;
+    c.session_name = *a->session_name;
+    c.source_identity = a->source_identity ? *a->source_identity : S3W_SLICE_NULL;
     /* a source identity set once sticks through role chaining */
-    if (!a.source_identity && caller->source_identity.len)
+    if (!a->source_identity && caller->source_identity.len)
         c.source_identity = caller->source_identity;
-    c.session_policy = a.policy ? *a.policy : S3W_SLICE_NULL;
+    c.session_policy = a->policy ? *a->policy : S3W_SLICE_NULL;
     c.caller_arn = caller->arn;
     char tagkeys[TOKEN_MAX_TAGS][TOKEN_TAG_PREFIX_LEN + 128 + 1];
-    for (size_t i = 0; i < a.ntags; i++) {
+    for (size_t i = 0; i < a->ntags; i++) {
         int n = snprintf(tagkeys[i], sizeof tagkeys[i], TOKEN_TAG_PREFIX "%.*s",
-                         (int)a.tag_keys[i].len, a.tag_keys[i].ptr);
+                         (int)a->tag_keys[i].len, a->tag_keys[i].ptr);
         c.tag_ctx_keys[i] = s3w_slice(tagkeys[i], (size_t)n);
-        c.tag_values[i] = a.tag_values[i];
+        c.tag_values[i] = a->tag_values[i];
     }
-    c.ntags = a.ntags;
+    c.ntags = a->ntags;
     struct s3w_buf token;
     s3w_buf_init(&token, TOKEN_MAX_B64);
     char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    int rc;
     int trc = token_seal(&cfg->sts, &c, &token, akid, secret);
-    if (trc == TOKEN_E_TOOBIG) {
+    if (trc == TOKEN_E_TOOBIG)
         rc = sts_error(out, 400, "Sender", "PackedPolicyTooLarge",
                        "Packed size of the session policy and tags exceeds the limit.", rid);
-    } else if (trc != TOKEN_OK) {
+    else if (trc != TOKEN_OK)
         rc = S3W_E_INVAL;
-    } else {
-        struct s3w_buf *b = &out->body;
-        char exp[S3W_ISO8601_LEN + 1];
-        s3w_iso8601_format(c.expires, exp);
-        s3w_buf_reset(b);
-        out->status = 200;
-        rc = s3w_buf_append_cstr(b, "<AssumeRoleResponse xmlns=\"" STS_NS "\"><AssumeRoleResult>");
-        if (!rc && c.source_identity.len)
-            rc = xml_elem(b, "SourceIdentity", c.source_identity);
-        rc = rc ? rc : s3w_buf_append_cstr(b, "<AssumedRoleUser>");
-        rc = rc ? rc : s3w_buf_append_cstr(b, "<Arn>");
-        rc = rc ? rc : s3w_buf_printf(b, "arn:aws:sts::%s:assumed-role/%s/", role->account,
-                                      role->name);
-        rc = rc ? rc : xml_text(b, c.session_name);
-        rc = rc ? rc : s3w_buf_append_cstr(b, "</Arn><AssumedRoleId>");
-        rc = rc ? rc : s3w_buf_printf(b, "%s:", role->unique_id);
-        rc = rc ? rc : xml_text(b, c.session_name);
-        rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumedRoleId></AssumedRoleUser><Credentials>");
-        rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
-        rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
-        rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(&token));
-        rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
-        rc = rc ? rc : s3w_buf_append_cstr(b, "</Credentials>");
-        if (!rc && (a.policy || a.ntags))
-            /* percentage of the packed limit used; ours is the token size */
-            rc = s3w_buf_printf(b, "<PackedPolicySize>%zu</PackedPolicySize>",
-                                token.len * 100 / TOKEN_MAX_B64);
-        rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumeRoleResult><ResponseMetadata>");
-        rc = rc ? rc : xml_elem(b, "RequestId", rid);
-        rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></AssumeRoleResponse>");
-        out->session_issued = rc == 0;
-    }
+    else
+        rc = write_response(out, role, &c, akid, secret, &token, a->policy || a->ntags, rid);
     s3w_wipe(secret, sizeof secret);
     s3w_buf_cleanup(&token);
+    return rc;
+}
+
+/* AssumeRole: returns 0 once a response (credentials or an STS error) is
+ * written, or a negative S3W_E_* for an internal error. */
+static int assume_role(const struct config *cfg, const struct config_identity *caller,
+                       const struct form *f, int64_t now, struct s3w_slice rid,
+                       struct sts_response *out)
+{
+    struct ar a;
+    const struct config_role *role = NULL;
+    struct ar_ctx_text txt;
+    struct policy_context *ctx = NULL;
+    struct policy *allow_all = NULL;
+
+    int rc = read_params(cfg, f, &a, out, rid);
+    rc = rc ? rc : find_role(cfg, caller, &a, &role, out, rid);
+    rc = rc ? rc : check_session_policy(&a, out, rid);
+    if (rc)
+        goto cleanup;
+
+    ctx = malloc(sizeof *ctx);
+    allow_all = allow_all_policy();
+    if (!ctx || !allow_all) {
+        rc = S3W_E_NOMEM;
+        goto cleanup;
+    }
+    policy_context_init(ctx);
+    rc = build_context(caller, &a, now, &txt, ctx);
+    rc = rc ? rc : authorize(cfg, caller, role, allow_all, &a, ctx, out, rid);
+    rc = rc ? rc : mint_session(cfg, caller, role, &a, now, out, rid);
+
 cleanup:
     free(ctx);
     policy_free(allow_all);
-    return rc;
+    return rc == ANSWERED ? 0 : rc;
 }
 
 int sts_handle(const struct config *cfg, const struct config_identity *caller,

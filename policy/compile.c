@@ -1076,12 +1076,11 @@ static void check_applies(struct cctx *c, const struct stmt *st)
 static const char *const stmt_keys[] = { "Sid", "Effect", "Principal", "NotPrincipal", "Action",
                                          "NotAction", "Resource", "NotResource", "Condition" };
 
-static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_array,
-                         struct stmt *st)
+/* The statement's name in diagnostics, "Statement[i](Sid "...")", in
+ * c->base. */
+static void name_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_array)
 {
-    char p[256];
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(s, "Sid");
-    st->index = idx;
     if (in_array)
         snprintf(c->base, sizeof(c->base), "Statement[%u]", idx);
     else
@@ -1090,10 +1089,11 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
         size_t bl = strlen(c->base);
         snprintf(c->base + bl, sizeof(c->base) - bl, "(Sid \"%.64s\")", sid->valuestring);
     }
-    if (!cJSON_IsObject(s)) {
-        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s: a statement must be an object", c->base);
-        return;
-    }
+}
+
+/* Whether the statement's elements are known and each given once. */
+static void check_stmt_elements(struct cctx *c, const cJSON *s)
+{
     check_dups(c, s, c->base);
     for (const cJSON *k = s->child; k; k = k->next) {
         bool known = false;
@@ -1103,25 +1103,36 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
             diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s: unknown element \"%.64s\"", c->base,
                  k->string);
     }
-    if (sid) {
-        if (!cJSON_IsString(sid))
-            diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s.Sid: must be a string", c->base);
-        else if (sid->valuestring[0])
-            st->sid = arena_strdup(&c->p->arena, sid->valuestring, strlen(sid->valuestring));
-        /* IAM stores identity and boundary policies and refuses any Sid
-         * that is not letters and digits; S3 takes any string */
-        if (cJSON_IsString(sid) &&
-            (c->p->kind == POLICY_KIND_IDENTITY || c->p->kind == POLICY_KIND_BOUNDARY)) {
-            bool alnum = true;
-            for (const char *q = sid->valuestring; alnum && *q; q++)
-                alnum = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-                        (*q >= '0' && *q <= '9');
-            if (!alnum)
-                diag(c, POLICY_SEV_ERROR, IAMM_SID, "%s.Sid: %s", c->base, IAMM_SID);
-        }
-    }
+}
 
-    /* Effect */
+/* Whether the Sid, if any, is a string (letters and digits only where IAM
+ * stores the policy); keeps it for diagnostics and decisions. */
+static void compile_sid(struct cctx *c, const cJSON *s, struct stmt *st)
+{
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(s, "Sid");
+    if (!sid)
+        return;
+    if (!cJSON_IsString(sid))
+        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s.Sid: must be a string", c->base);
+    else if (sid->valuestring[0])
+        st->sid = arena_strdup(&c->p->arena, sid->valuestring, strlen(sid->valuestring));
+    /* IAM stores identity and boundary policies and refuses any Sid
+     * that is not letters and digits; S3 takes any string */
+    if (cJSON_IsString(sid) &&
+        (c->p->kind == POLICY_KIND_IDENTITY || c->p->kind == POLICY_KIND_BOUNDARY)) {
+        bool alnum = true;
+        for (const char *q = sid->valuestring; alnum && *q; q++)
+            alnum = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                    (*q >= '0' && *q <= '9');
+        if (!alnum)
+            diag(c, POLICY_SEV_ERROR, IAMM_SID, "%s.Sid: %s", c->base, IAMM_SID);
+    }
+}
+
+/* Whether the statement allows or denies: Effect is required and exactly
+ * "Allow" or "Deny". */
+static void compile_effect(struct cctx *c, const cJSON *s, struct stmt *st)
+{
     const cJSON *eff = cJSON_GetObjectItemCaseSensitive(s, "Effect");
     if (!eff) {
         diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s: missing required field Effect", c->base);
@@ -1134,8 +1145,15 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
     } else {
         st->deny = strcmp(eff->valuestring, "Deny") == 0;
     }
+}
 
-    /* Principal / NotPrincipal */
+/* Whom the statement applies to: Principal or NotPrincipal, required in
+ * bucket policies, refused in identity-based ones (guardrails may name a
+ * Principal). */
+static void compile_principals(struct cctx *c, const cJSON *s, struct stmt *st)
+{
+    char p[256];
+    const cJSON *eff = cJSON_GetObjectItemCaseSensitive(s, "Effect");
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(s, "Principal");
     const cJSON *np = cJSON_GetObjectItemCaseSensitive(s, "NotPrincipal");
     enum policy_kind kind = c->p->kind;
@@ -1160,8 +1178,13 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
                  "%s.NotPrincipal: NotPrincipal with Allow grants to everyone not listed, "
                  "anonymous callers included; AWS strongly advises against it", c->base);
     }
+}
 
-    /* Action / NotAction */
+/* Which actions the statement covers: exactly one of Action and
+ * NotAction. */
+static void compile_actions(struct cctx *c, const cJSON *s, struct stmt *st)
+{
+    char p[256];
     const cJSON *ac = cJSON_GetObjectItemCaseSensitive(s, "Action");
     const cJSON *na = cJSON_GetObjectItemCaseSensitive(s, "NotAction");
     if (ac && na) {
@@ -1180,55 +1203,87 @@ static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_a
             st->not_action = na != NULL;
         }
     }
+}
 
-    /* Resource / NotResource */
+/* Which resources the statement covers: exactly one of Resource and
+ * NotResource, with no variable that can never have a value where that
+ * would widen it. */
+static void compile_resources(struct cctx *c, const cJSON *s, struct stmt *st)
+{
+    char p[256];
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(s, "Resource");
     const cJSON *nr = cJSON_GetObjectItemCaseSensitive(s, "NotResource");
     if (rs && nr) {
         diag(c, POLICY_SEV_ERROR, S3M_RESOURCE,
              "%s: Resource and NotResource cannot both be present", c->base);
-    } else if (!rs && !nr) {
+        return;
+    }
+    if (!rs && !nr) {
         diag(c, POLICY_SEV_ERROR, S3M_RESOURCE, "%s: missing required field Resource", c->base);
-    } else {
-        const cJSON *r = rs ? rs : nr;
-        snprintf(p, sizeof(p), "%s.%s", c->base, rs ? "Resource" : "NotResource");
-        size_t n = count_strings(r);
-        struct res_acc acc = { arena_alloc(&c->p->arena, (n ? n : 1) * sizeof(struct pattern)), 0 };
-        if (acc.r && each_string(c, r, p, S3M_RESOURCE, compile_resource, &acc)) {
-            st->resources = acc.r;
-            st->nresources = acc.n;
-            st->not_resource = nr != NULL;
-            st->has_resource = true;
-            for (size_t i = 0; i < acc.n; i++) {
-                char rp[272];
-                if (cJSON_IsArray(r))
-                    snprintf(rp, sizeof(rp), "%s[%zu]", p, i);
-                else
-                    snprintf(rp, sizeof(rp), "%s", p);
-                /* Resource narrows; a Deny's NotResource widens; an Allow
-                 * with such a NotResource entry never applies (eval.c) */
-                check_unknowable_vars(c, st, &acc.r[i], rp, !st->not_resource || !st->deny);
-            }
-        }
+        return;
     }
+    const cJSON *r = rs ? rs : nr;
+    snprintf(p, sizeof(p), "%s.%s", c->base, rs ? "Resource" : "NotResource");
+    size_t n = count_strings(r);
+    struct res_acc acc = { arena_alloc(&c->p->arena, (n ? n : 1) * sizeof(struct pattern)), 0 };
+    if (!acc.r || !each_string(c, r, p, S3M_RESOURCE, compile_resource, &acc))
+        return;
+    st->resources = acc.r;
+    st->nresources = acc.n;
+    st->not_resource = nr != NULL;
+    st->has_resource = true;
+    for (size_t i = 0; i < acc.n; i++) {
+        char rp[272];
+        if (cJSON_IsArray(r))
+            snprintf(rp, sizeof(rp), "%s[%zu]", p, i);
+        else
+            snprintf(rp, sizeof(rp), "%s", p);
+        /* Resource narrows; a Deny's NotResource widens; an Allow
+         * with such a NotResource entry never applies (eval.c) */
+        check_unknowable_vars(c, st, &acc.r[i], rp, !st->not_resource || !st->deny);
+    }
+}
 
+/* The statement's conditions, and whether one narrows it to named
+ * principal ARNs: only a plain positive test does; a negated, IfExists or
+ * ForAllValues one also holds when the key is absent. */
+static void compile_conditions(struct cctx *c, const cJSON *s, struct stmt *st)
+{
+    char p[256];
     const cJSON *cn = cJSON_GetObjectItemCaseSensitive(s, "Condition");
-    if (cn) {
-        snprintf(p, sizeof(p), "%s.Condition", c->base);
-        compile_condition(c, cn, p, st);
-        /* Does a condition narrow the statement to named principal ARNs?
-         * Only a plain positive test does: a negated, IfExists or
-         * ForAllValues one also holds when the key is absent. */
-        for (size_t i = 0; i < st->nconds; i++) {
-            const struct cond *cd = &st->conds[i];
-            if (cd->negated || cd->if_exists || cd->set != SET_NONE ||
-                (cd->family != FAM_STRING && cd->family != FAM_ARN))
-                continue;
-            for (size_t k = 0; k < cd->nkeys; k++)
-                if (s3w_slice_eq_nocase(cd->keys[k].key, S3W_SLICE_LIT("aws:PrincipalArn")))
-                    st->principal_arn_cond = true;
-        }
+    if (!cn)
+        return;
+    snprintf(p, sizeof(p), "%s.Condition", c->base);
+    compile_condition(c, cn, p, st);
+    for (size_t i = 0; i < st->nconds; i++) {
+        const struct cond *cd = &st->conds[i];
+        if (cd->negated || cd->if_exists || cd->set != SET_NONE ||
+            (cd->family != FAM_STRING && cd->family != FAM_ARN))
+            continue;
+        for (size_t k = 0; k < cd->nkeys; k++)
+            if (s3w_slice_eq_nocase(cd->keys[k].key, S3W_SLICE_LIT("aws:PrincipalArn")))
+                st->principal_arn_cond = true;
     }
+}
+
+/* One statement, element by element in a fixed order (the order of its
+ * diagnostics). */
+static void compile_stmt(struct cctx *c, const cJSON *s, unsigned idx, bool in_array,
+                         struct stmt *st)
+{
+    st->index = idx;
+    name_stmt(c, s, idx, in_array);
+    if (!cJSON_IsObject(s)) {
+        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s: a statement must be an object", c->base);
+        return;
+    }
+    check_stmt_elements(c, s);
+    compile_sid(c, s, st);
+    compile_effect(c, s, st);
+    compile_principals(c, s, st);
+    compile_actions(c, s, st);
+    compile_resources(c, s, st);
+    compile_conditions(c, s, st);
     if (c->s3only)
         check_applies(c, st);
 }
@@ -1350,6 +1405,142 @@ static bool build_index(struct policy *p)
 }
 
 /* ---- entry point ---------------------------------------------------------- */
+/* Whether the text is one JSON object within the size cap (leading space
+ * allowed outside bucket policies, trailing space and NULs allowed); *root
+ * is the parsed document whenever the parse succeeded, for the caller to
+ * free. */
+static int parse_document(struct cctx *c, const char *json, size_t len, size_t cap,
+                          cJSON **root)
+{
+    const struct policy_compile_opts *opts = c->o;
+    if (len > cap) {
+        diag(c, POLICY_SEV_ERROR, S3M_SIZE,
+             "Policy: %zu bytes exceeds the %zu-byte limit for %s policies", len, cap,
+             opts->kind == POLICY_KIND_RESOURCE ? "bucket" : "these");
+        return POLICY_E_TOOBIG;
+    }
+    size_t first = 0;
+    if (opts->kind != POLICY_KIND_RESOURCE)
+        while (first < len && (json[first] == ' ' || json[first] == '\n' || json[first] == '\r' ||
+                               json[first] == '\t'))
+            first++;
+    if (first >= len || json[first] != '{') {
+        diag(c, POLICY_SEV_ERROR, S3M_JSON, "Policy: the document must be a JSON object starting "
+             "with '{'");
+        return POLICY_E_INVALID;
+    }
+    const char *end = NULL;
+    *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    if (!*root) {
+        /* cJSON reports the error position through return_parse_end; its
+         * global cJSON_GetErrorPtr() would race between reloading threads */
+        const char *ep = end;
+        size_t at = (ep && ep >= json && ep <= json + len) ? (size_t)(ep - json) : 0;
+        diag(c, POLICY_SEV_ERROR, S3M_JSON, "Policy: invalid JSON near byte %zu", at);
+        return POLICY_E_INVALID;
+    }
+    if (end && (size_t)(end - json) < len) {
+        size_t i = (size_t)(end - json);
+        while (i < len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t' ||
+                           json[i] == '\0'))
+            i++;
+        if (i < len) {
+            diag(c, POLICY_SEV_ERROR, S3M_JSON, "Policy: trailing data after the JSON object at "
+                 "byte %zu", i);
+            return POLICY_E_INVALID;
+        }
+    }
+    if (!cJSON_IsObject(*root)) {
+        diag(c, POLICY_SEV_ERROR, S3M_JSON, "Policy: the document must be a JSON object");
+        return POLICY_E_INVALID;
+    }
+    return POLICY_OK;
+}
+
+/* Whether the top-level elements are known and unique, and Version and Id
+ * valid; Version 2012-10-17 turns on policy variables. */
+static void compile_header(struct cctx *c, const cJSON *root)
+{
+    check_dups(c, root, "Policy");
+    for (const cJSON *k = root->child; k; k = k->next)
+        if (strcmp(k->string, "Version") && strcmp(k->string, "Id") && strcmp(k->string, "Statement"))
+            diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "Policy: unknown element \"%.64s\"", k->string);
+
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "Version");
+    if (ver) {
+        if (cJSON_IsString(ver) && strcmp(ver->valuestring, "2012-10-17") == 0)
+            c->p->vars = true;
+        else if (!(cJSON_IsString(ver) && strcmp(ver->valuestring, "2008-10-17") == 0))
+            diag(c, POLICY_SEV_ERROR, S3M_SYNTAX,
+                 "Version: invalid version %s%.32s%s (must be \"2012-10-17\" or \"2008-10-17\")",
+                 cJSON_IsString(ver) ? "\"" : "", cJSON_IsString(ver) ? ver->valuestring : "(not a string)",
+                 cJSON_IsString(ver) ? "\"" : "");
+    }
+    /* Without Version (or 2008-10-17) ${...} is literal text [VARS][VER]. */
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "Id");
+    if (id && !cJSON_IsString(id))
+        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "Id: must be a string");
+}
+
+/* The statements: Statement is one object or a non-empty array of them,
+ * each compiled into p->stmts. */
+static int compile_statements(struct cctx *c, const cJSON *root)
+{
+    struct policy *p = c->p;
+    const cJSON *sts = cJSON_GetObjectItemCaseSensitive(root, "Statement");
+    if (!sts) {
+        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "Policy: missing required field Statement");
+        return POLICY_E_INVALID;
+    }
+    bool arr = cJSON_IsArray(sts);
+    if (!arr && !cJSON_IsObject(sts)) {
+        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "Statement: must be an object or an array of objects");
+        return POLICY_E_INVALID;
+    }
+    size_t n = arr ? (size_t)cJSON_GetArraySize(sts) : 1;
+    if (n == 0) {
+        diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "Statement: must hold at least one statement");
+        return POLICY_E_INVALID;
+    }
+    p->stmts = arena_alloc(&p->arena, n * sizeof(*p->stmts));
+    if (!p->stmts)
+        return POLICY_E_NOMEM;
+    p->nstmts = n;
+    unsigned idx = 0;
+    for (const cJSON *s = arr ? sts->child : sts; s && idx < n; s = arr ? s->next : NULL, idx++)
+        compile_stmt(c, s, idx, arr, &p->stmts[idx]);
+    return POLICY_OK;
+}
+
+/* Whether Sids are unique within the policy (IAM requires it [GRAM]). */
+static void check_duplicate_sids(struct cctx *c)
+{
+    const struct policy *p = c->p;
+    for (size_t i = 0; i < p->nstmts; i++)
+        for (size_t j = i + 1; p->stmts[i].sid && j < p->nstmts; j++)
+            if (p->stmts[j].sid && strcmp(p->stmts[i].sid, p->stmts[j].sid) == 0)
+                diag(c, POLICY_SEV_ERROR, S3M_SYNTAX,
+                     "Statement[%zu](Sid \"%.64s\"): duplicate Sid, also used by Statement[%zu]", j,
+                     p->stmts[j].sid, i);
+}
+
+/* Whether a valid guardrail allows anything at all: one made only of Denys
+ * denies every request, which is seldom what its author meant. */
+static void check_guardrail_allows(struct cctx *c)
+{
+    const struct policy *p = c->p;
+    if (p->kind != POLICY_KIND_GUARDRAIL || c->errors)
+        return;
+    bool any_allow = false;
+    for (size_t i = 0; i < p->nstmts; i++)
+        any_allow = any_allow || !p->stmts[i].deny;
+    if (!any_allow)
+        diag(c, POLICY_SEV_WARNING, NULL,
+             "Statement: a guardrail without an Allow statement denies every request (each "
+             "guardrail must allow, as every SCP level must); add an Allow of \"*\" on "
+             "\"*\" beside the Denys");
+}
+
 int policy_compile(const char *json, size_t len, const struct policy_compile_opts *opts,
                    struct policy **out, struct policy_diags *diags)
 {
@@ -1378,118 +1569,24 @@ int policy_compile(const char *json, size_t len, const struct policy_compile_opt
         rc = POLICY_E_NOMEM;
         goto cleanup;
     }
-    if (len > cap) {
-        diag(&c, POLICY_SEV_ERROR, S3M_SIZE,
-             "Policy: %zu bytes exceeds the %zu-byte limit for %s policies", len, cap,
-             opts->kind == POLICY_KIND_RESOURCE ? "bucket" : "these");
-        rc = POLICY_E_TOOBIG;
+    rc = parse_document(&c, json, len, cap, &root);
+    if (rc)
         goto cleanup;
-    }
-    size_t first = 0;
-    if (opts->kind != POLICY_KIND_RESOURCE)
-        while (first < len && (json[first] == ' ' || json[first] == '\n' || json[first] == '\r' ||
-                               json[first] == '\t'))
-            first++;
-    if (first >= len || json[first] != '{') {
-        diag(&c, POLICY_SEV_ERROR, S3M_JSON, "Policy: the document must be a JSON object starting "
-             "with '{'");
+    compile_header(&c, root);
+    rc = compile_statements(&c, root);
+    if (rc)
         goto cleanup;
-    }
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-    if (!root) {
-        /* cJSON reports the error position through return_parse_end; its
-         * global cJSON_GetErrorPtr() would race between reloading threads */
-        const char *ep = end;
-        size_t at = (ep && ep >= json && ep <= json + len) ? (size_t)(ep - json) : 0;
-        diag(&c, POLICY_SEV_ERROR, S3M_JSON, "Policy: invalid JSON near byte %zu", at);
-        goto cleanup;
-    }
-    if (end && (size_t)(end - json) < len) {
-        size_t i = (size_t)(end - json);
-        while (i < len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t' ||
-                           json[i] == '\0'))
-            i++;
-        if (i < len) {
-            diag(&c, POLICY_SEV_ERROR, S3M_JSON, "Policy: trailing data after the JSON object at "
-                 "byte %zu", i);
-            goto cleanup;
-        }
-    }
-    if (!cJSON_IsObject(root)) {
-        diag(&c, POLICY_SEV_ERROR, S3M_JSON, "Policy: the document must be a JSON object");
-        goto cleanup;
-    }
-    check_dups(&c, root, "Policy");
-    for (const cJSON *k = root->child; k; k = k->next)
-        if (strcmp(k->string, "Version") && strcmp(k->string, "Id") && strcmp(k->string, "Statement"))
-            diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX, "Policy: unknown element \"%.64s\"", k->string);
-
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "Version");
-    if (ver) {
-        if (cJSON_IsString(ver) && strcmp(ver->valuestring, "2012-10-17") == 0)
-            p->vars = true;
-        else if (!(cJSON_IsString(ver) && strcmp(ver->valuestring, "2008-10-17") == 0))
-            diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX,
-                 "Version: invalid version %s%.32s%s (must be \"2012-10-17\" or \"2008-10-17\")",
-                 cJSON_IsString(ver) ? "\"" : "", cJSON_IsString(ver) ? ver->valuestring : "(not a string)",
-                 cJSON_IsString(ver) ? "\"" : "");
-    }
-    /* Without Version (or 2008-10-17) ${...} is literal text [VARS][VER]. */
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "Id");
-    if (id && !cJSON_IsString(id))
-        diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX, "Id: must be a string");
-
-    const cJSON *sts = cJSON_GetObjectItemCaseSensitive(root, "Statement");
-    if (!sts) {
-        diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX, "Policy: missing required field Statement");
-        goto cleanup;
-    }
-    bool arr = cJSON_IsArray(sts);
-    if (!arr && !cJSON_IsObject(sts)) {
-        diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX, "Statement: must be an object or an array of objects");
-        goto cleanup;
-    }
-    size_t n = arr ? (size_t)cJSON_GetArraySize(sts) : 1;
-    if (n == 0) {
-        diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX, "Statement: must hold at least one statement");
-        goto cleanup;
-    }
-    p->stmts = arena_alloc(&p->arena, n * sizeof(*p->stmts));
-    if (!p->stmts) {
-        rc = POLICY_E_NOMEM;
-        goto cleanup;
-    }
-    p->nstmts = n;
-    unsigned idx = 0;
-    for (const cJSON *s = arr ? sts->child : sts; s && idx < n; s = arr ? s->next : NULL, idx++)
-        compile_stmt(&c, s, idx, arr, &p->stmts[idx]);
-
-    /* duplicate Sids (IAM requires unique Sids within a policy [GRAM]) */
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; p->stmts[i].sid && j < n; j++)
-            if (p->stmts[j].sid && strcmp(p->stmts[i].sid, p->stmts[j].sid) == 0)
-                diag(&c, POLICY_SEV_ERROR, S3M_SYNTAX,
-                     "Statement[%zu](Sid \"%.64s\"): duplicate Sid, also used by Statement[%zu]", j,
-                     p->stmts[j].sid, i);
-
-    if (p->kind == POLICY_KIND_GUARDRAIL && !c.errors) {
-        bool any_allow = false;
-        for (size_t i = 0; i < n; i++)
-            any_allow = any_allow || !p->stmts[i].deny;
-        if (!any_allow)
-            diag(&c, POLICY_SEV_WARNING, NULL,
-                 "Statement: a guardrail without an Allow statement denies every request (each "
-                 "guardrail must allow, as every SCP level must); add an Allow of \"*\" on "
-                 "\"*\" beside the Denys");
-    }
+    check_duplicate_sids(&c);
+    check_guardrail_allows(&c);
     if (p->arena.failed) {
         diag(&c, POLICY_SEV_ERROR, S3M_SIZE, "Policy: too large to compile");
         rc = POLICY_E_TOOBIG;
         goto cleanup;
     }
-    if (c.errors)
+    if (c.errors) {
+        rc = POLICY_E_INVALID;
         goto cleanup;
+    }
     if (!build_index(p)) {
         rc = POLICY_E_NOMEM;
         goto cleanup;

@@ -332,12 +332,162 @@ static void finish(struct policy_result *res, enum policy_decision d, enum polic
     }
 }
 
+/* Whether the action is "service:Name"; lays out in r its lower-cased form
+ * and the key (service, first letter of the name) of its statement bucket. */
+static bool prepare_action(struct ereq *r, const struct policy_request *req)
+{
+    r->req = req;
+    r->pr = req->principal;
+    r->action_ok = false;
+    r->action_len = 0;
+    if (req->action.len < ACTION_MAX) {
+        for (size_t i = 0; i < req->action.len; i++) {
+            char ch = req->action.ptr[i];
+            r->action[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        }
+        r->action_len = req->action.len;
+        const char *colon = memchr(r->action, ':', r->action_len);
+        if (colon && colon > r->action && (size_t)(colon - r->action) + 1 < r->action_len) {
+            r->svclen = (size_t)(colon - r->action);
+            r->first = colon[1];
+            r->action_ok = true;
+        }
+    }
+    return r->action_ok;
+}
+
+/* What each kind of policy said (step 1): the explicit deny, first source
+ * in evaluation order, and the allows and limits the later steps weigh. */
+struct verdicts {
+    bool deny;
+    enum policy_source deny_src;
+    bool guard_ok;      /* every guardrail policy allows */
+    struct pol_out rbp; /* the resource policy */
+    bool id_allow;      /* some identity policy allows (or the root user) */
+    bool bnd_ok;        /* every permissions boundary allows */
+    bool ses_ok;        /* the session policy allows, or there is none */
+};
+
+static void note_deny(struct verdicts *v, const struct pol_out *o, enum policy_source src)
+{
+    if (o->deny && !v->deny)
+        v->deny = true, v->deny_src = src;
+}
+
+/* The principal's side of step 1: identity policies, boundaries and the
+ * session policy. An anonymous caller has none of them. */
+static void eval_principal_side(const struct policy_set *set, const struct ereq *r,
+                                struct verdicts *v, struct refs *denies, struct refs *allows)
+{
+    struct pol_out o;
+    for (size_t i = 0; i < set->nidentity; i++) {
+        eval_policy(set->identity[i], POLICY_SRC_IDENTITY, r, &o, denies, allows);
+        v->id_allow = v->id_allow || o.allow;
+        note_deny(v, &o, POLICY_SRC_IDENTITY);
+    }
+    /* The account root user has full access in its own account [EL]. */
+    if (r->pr->type == POLICY_PRINCIPAL_ROOT)
+        v->id_allow = true;
+    for (size_t i = 0; i < set->nboundary; i++) {
+        eval_policy(set->boundary[i], POLICY_SRC_BOUNDARY, r, &o, denies, allows);
+        v->bnd_ok = v->bnd_ok && o.allow;
+        note_deny(v, &o, POLICY_SRC_BOUNDARY);
+    }
+    if (set->session) {
+        eval_policy(set->session, POLICY_SRC_SESSION, r, &o, denies, allows);
+        v->ses_ok = o.allow;
+        note_deny(v, &o, POLICY_SRC_SESSION);
+    } else if (r->pr->type == POLICY_PRINCIPAL_FEDERATED) {
+        /* GetFederationToken without a session policy grants nothing [EL] */
+        v->ses_ok = false;
+    }
+}
+
+/* Step 1: every policy in the set is evaluated; an explicit deny anywhere
+ * wins, and the Allows are gathered as we go. */
+static void gather_verdicts(const struct policy_set *set, const struct ereq *r, bool anon,
+                            struct verdicts *v, struct refs *denies, struct refs *allows)
+{
+    struct pol_out o;
+    v->deny = false;
+    v->deny_src = POLICY_SRC_NONE;
+    v->guard_ok = true;
+    v->id_allow = false;
+    v->bnd_ok = true;
+    v->ses_ok = true;
+    for (size_t i = 0; i < set->nguardrails; i++) {
+        eval_policy(set->guardrails[i], POLICY_SRC_GUARDRAIL, r, &o, denies, allows);
+        /* every guardrail policy must allow, as every SCP level must [EL] */
+        v->guard_ok = v->guard_ok && o.allow;
+        note_deny(v, &o, POLICY_SRC_GUARDRAIL);
+    }
+    eval_policy(set->resource, POLICY_SRC_RESOURCE, r, &v->rbp, denies, allows);
+    note_deny(v, &v->rbp, POLICY_SRC_RESOURCE);
+    if (!anon)
+        eval_principal_side(set, r, v, denies, allows);
+}
+
+/* The policy kind to blame when the principal's side does not allow. */
+static enum policy_source identity_blame(const struct verdicts *v)
+{
+    return !v->id_allow ? POLICY_SRC_IDENTITY
+           : !v->bnd_ok ? POLICY_SRC_BOUNDARY
+                        : POLICY_SRC_SESSION;
+}
+
+/* Anonymous: only a resource policy naming everyone can allow (GRANT_ANY;
+ * no session policy limits an unsigned caller). */
+static void decide_anonymous(const struct verdicts *v, const struct refs *allows,
+                             struct policy_result *res)
+{
+    if (v->rbp.grant >= GRANT_ANY)
+        finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, allows);
+    else
+        finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
+}
+
+/* §1.2/§1.3 same account: union; what the resource policy named decides
+ * which implicit denies still cut its Allow. */
+static void decide_same_account(const struct verdicts *v, const struct refs *allows,
+                                struct policy_result *res)
+{
+    const enum grant_kind g = v->rbp.grant;
+    bool identity_side = v->id_allow && v->bnd_ok && v->ses_ok;
+    if (g == GRANT_DIRECT || (g == GRANT_ANY && v->ses_ok) ||
+        (g == GRANT_ROLE && v->bnd_ok && v->ses_ok) || identity_side) {
+        finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, allows);
+        return;
+    }
+    /* the bucket policy granted the role or everyone: blame what cut
+     * the grant */
+    enum policy_source src = identity_blame(v);
+    if (g == GRANT_ROLE)
+        src = !v->bnd_ok ? POLICY_SRC_BOUNDARY : POLICY_SRC_SESSION;
+    else if (g == GRANT_ANY)
+        src = POLICY_SRC_SESSION;
+    finish(res, POLICY_IMPLICIT_DENY, src, NULL);
+}
+
+/* §1.5 cross-account: both the resource policy and the principal's own
+ * account (identity policies and their limits) must allow. An account
+ * principal delegates: the identity side must grant (seed 004). */
+static void decide_cross_account(const struct verdicts *v, const struct refs *allows,
+                                 struct policy_result *res)
+{
+    if (v->rbp.grant == GRANT_NONE)
+        finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
+    else if (!(v->id_allow && v->bnd_ok && v->ses_ok))
+        finish(res, POLICY_IMPLICIT_DENY, identity_blame(v), NULL);
+    else
+        finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, allows);
+}
+
 int policy_evaluate(const struct policy_set *set, const struct policy_request *req,
                     struct policy_result *res)
 {
     struct ereq r;
     struct refs denies, allows; /* only n/total need zeroing (hot path) */
-    struct pol_out o;
+    struct verdicts v;
 
     if (!res)
         return POLICY_E_ARG;
@@ -347,126 +497,24 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
     denies.n = denies.total = allows.n = allows.total = 0;
     if (!set || !req || !req->principal)
         return POLICY_E_ARG;
-
-    r.req = req;
-    r.pr = req->principal;
-    r.action_ok = false;
-    r.action_len = 0;
-    if (req->action.len < ACTION_MAX) {
-        for (size_t i = 0; i < req->action.len; i++) {
-            char ch = req->action.ptr[i];
-            r.action[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-        }
-        r.action_len = req->action.len;
-        const char *colon = memchr(r.action, ':', r.action_len);
-        if (colon && colon > r.action && (size_t)(colon - r.action) + 1 < r.action_len) {
-            r.svclen = (size_t)(colon - r.action);
-            r.first = colon[1];
-            r.action_ok = true;
-        }
-    }
-    if (!r.action_ok)
+    if (!prepare_action(&r, req))
         return POLICY_E_ARG; /* not "service:Name": deny (res is zeroed) */
 
     const struct policy_principal *p = req->principal;
     bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
+    gather_verdicts(set, &r, anon, &v, &denies, &allows);
 
-    /* Step 1: explicit deny anywhere wins; gather Allows as we go. */
-    bool guard_ok = true, deny = false;
-    enum policy_source deny_src = POLICY_SRC_NONE;
-    for (size_t i = 0; i < set->nguardrails; i++) {
-        eval_policy(set->guardrails[i], POLICY_SRC_GUARDRAIL, &r, &o, &denies, &allows);
-        /* every guardrail policy must allow, as every SCP level must [EL] */
-        guard_ok = guard_ok && o.allow;
-        if (o.deny && !deny)
-            deny = true, deny_src = POLICY_SRC_GUARDRAIL;
-    }
-    struct pol_out rbp;
-    eval_policy(set->resource, POLICY_SRC_RESOURCE, &r, &rbp, &denies, &allows);
-    if (rbp.deny && !deny)
-        deny = true, deny_src = POLICY_SRC_RESOURCE;
-
-    bool id_allow = false, bnd_ok = true, ses_ok = true;
-    if (!anon) {
-        for (size_t i = 0; i < set->nidentity; i++) {
-            eval_policy(set->identity[i], POLICY_SRC_IDENTITY, &r, &o, &denies, &allows);
-            id_allow = id_allow || o.allow;
-            if (o.deny && !deny)
-                deny = true, deny_src = POLICY_SRC_IDENTITY;
-        }
-        /* The account root user has full access in its own account [EL]. */
-        if (p->type == POLICY_PRINCIPAL_ROOT)
-            id_allow = true;
-        for (size_t i = 0; i < set->nboundary; i++) {
-            eval_policy(set->boundary[i], POLICY_SRC_BOUNDARY, &r, &o, &denies, &allows);
-            bnd_ok = bnd_ok && o.allow;
-            if (o.deny && !deny)
-                deny = true, deny_src = POLICY_SRC_BOUNDARY;
-        }
-        if (set->session) {
-            eval_policy(set->session, POLICY_SRC_SESSION, &r, &o, &denies, &allows);
-            ses_ok = o.allow;
-            if (o.deny && !deny)
-                deny = true, deny_src = POLICY_SRC_SESSION;
-        } else if (p->type == POLICY_PRINCIPAL_FEDERATED) {
-            /* GetFederationToken without a session policy grants nothing [EL] */
-            ses_ok = false;
-        }
-    }
-    if (deny) {
-        finish(res, POLICY_EXPLICIT_DENY, deny_src, &denies);
-        return POLICY_OK;
-    }
-    /* Step 2/3: guardrails must allow (RCP/SCP). */
-    if (!guard_ok) {
+    /* Step 2/3: no explicit deny; then the guardrails must allow (RCP/SCP). */
+    if (v.deny)
+        finish(res, POLICY_EXPLICIT_DENY, v.deny_src, &denies);
+    else if (!v.guard_ok)
         finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_GUARDRAIL, NULL);
-        return POLICY_OK;
-    }
-    /* Anonymous: only a resource policy naming everyone can allow
-     * (GRANT_ANY; no session policy limits an unsigned caller). */
-    if (anon) {
-        if (rbp.grant >= GRANT_ANY)
-            finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
-        else
-            finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
-        return POLICY_OK;
-    }
-
-    bool identity_side = id_allow && bnd_ok && ses_ok;
-    enum policy_source id_src = !id_allow ? POLICY_SRC_IDENTITY
-                                : !bnd_ok ? POLICY_SRC_BOUNDARY
-                                          : POLICY_SRC_SESSION;
-    bool same_account = p->account.len && s3w_slice_eq(p->account, req->resource_account);
-
-    if (same_account) {
-        /* §1.2/§1.3: union; what the resource policy named decides which
-         * implicit denies still cut its Allow. */
-        if (rbp.grant == GRANT_DIRECT || (rbp.grant == GRANT_ANY && ses_ok) ||
-            (rbp.grant == GRANT_ROLE && bnd_ok && ses_ok) || identity_side) {
-            finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
-            return POLICY_OK;
-        }
-        /* the bucket policy granted the role or everyone: blame what cut
-         * the grant */
-        if (rbp.grant == GRANT_ROLE)
-            id_src = !bnd_ok ? POLICY_SRC_BOUNDARY : POLICY_SRC_SESSION;
-        else if (rbp.grant == GRANT_ANY)
-            id_src = POLICY_SRC_SESSION;
-        finish(res, POLICY_IMPLICIT_DENY, id_src, NULL);
-        return POLICY_OK;
-    }
-    /* §1.5 cross-account: both the resource policy and the principal's own
-     * account (identity policies and their limits) must allow. An account
-     * principal delegates: the identity side must grant (seed 004). */
-    if (rbp.grant == GRANT_NONE) {
-        finish(res, POLICY_IMPLICIT_DENY, POLICY_SRC_RESOURCE, NULL);
-        return POLICY_OK;
-    }
-    if (!identity_side) {
-        finish(res, POLICY_IMPLICIT_DENY, id_src, NULL);
-        return POLICY_OK;
-    }
-    finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, &allows);
+    else if (anon)
+        decide_anonymous(&v, &allows, res);
+    else if (p->account.len && s3w_slice_eq(p->account, req->resource_account))
+        decide_same_account(&v, &allows, res);
+    else
+        decide_cross_account(&v, &allows, res);
     return POLICY_OK;
 }
 

@@ -482,54 +482,71 @@ static int add_actions(struct s3map_result *res, const char *const *acts, struct
     return S3MAP_OK;
 }
 
-static int authorizations(const struct s3map_request *req, struct s3map_result *res)
+/* The ARN the operation acts on: "*", the bucket or the object; *arn is
+ * built in res->arn[0]. */
+static int target_arn(const struct s3map_request *req, struct s3map_result *res,
+                      struct s3w_slice *arn)
 {
-    const struct s3map_op *op = res->op;
-    struct s3w_slice arn;
-    int rc;
-
-    switch (op->resource_type) {
+    switch (res->op->resource_type) {
     case S3MAP_R_NONE:
-        arn = S3W_SLICE_LIT("*");
+        *arn = S3W_SLICE_LIT("*");
         break;
     case S3MAP_R_BUCKET:
-        arn = s3w_slice(res->arn[0], make_arn(res->arn[0], S3MAP_ARN_MAX, req->bucket,
-                                              S3W_SLICE_NULL, false));
+        *arn = s3w_slice(res->arn[0], make_arn(res->arn[0], S3MAP_ARN_MAX, req->bucket,
+                                               S3W_SLICE_NULL, false));
         break;
     default:
-        arn = s3w_slice(res->arn[0], make_arn(res->arn[0], S3MAP_ARN_MAX, req->bucket,
-                                              req->key, true));
+        *arn = s3w_slice(res->arn[0], make_arn(res->arn[0], S3MAP_ARN_MAX, req->bucket,
+                                               req->key, true));
         break;
     }
-    if (arn.len == 0)
+    if (arn->len == 0)
         return S3MAP_E_TOO_BIG; /* cannot happen within the caps; never authorize "" */
+    return S3MAP_OK;
+}
 
-    const struct s3map_qparam *ver = s3map__q_get(res, "versionId");
-    if (ver) {
-        if (ver->value.len == 0) {
-            /* S3 refuses it too; we will not guess between "no version"
-             * and "the version named empty" */
-            res->detail = "Version id cannot be the empty string";
-            return S3MAP_E_INVALID_ARGUMENT;
-        }
-        res->flags |= S3MAP_F_VERSIONED;
-        res->version_id = ver->value;
+/* Whether the request names a version (?versionId, never empty); *ver is
+ * the parameter or NULL. */
+static int version_id(struct s3map_result *res, const struct s3map_qparam **ver)
+{
+    *ver = s3map__q_get(res, "versionId");
+    if (!*ver)
+        return S3MAP_OK;
+    if ((*ver)->value.len == 0) {
+        /* S3 refuses it too; we will not guess between "no version"
+         * and "the version named empty" */
+        res->detail = "Version id cannot be the empty string";
+        return S3MAP_E_INVALID_ARGUMENT;
     }
+    res->flags |= S3MAP_F_VERSIONED;
+    res->version_id = (*ver)->value;
+    return S3MAP_OK;
+}
 
-    uint32_t x = op->extras;
-    if (x & S3MAP_X_BODY_KEYS)
+/* The operation's own actions from the table (the version actions with
+ * ?versionId), or none here when they come per key from the body. */
+static int table_actions(struct s3map_result *res, const struct s3map_qparam *ver,
+                         struct s3w_slice arn)
+{
+    const struct s3map_op *op = res->op;
+    if (op->extras & S3MAP_X_BODY_KEYS)
         res->flags |= S3MAP_F_BODY_KEYS;
-    if (x & S3MAP_X_DELETE_BODY) {
+    if (op->extras & S3MAP_X_DELETE_BODY) {
         /* per key from the body: s3map_delete_authz() */
         res->flags |= S3MAP_F_DELETE_BODY;
-    } else {
-        /* ?versionId switches to the version actions (API reference, GetObject
-         * "Permissions": with versionId you need s3:GetObjectVersion). */
-        rc = add_actions(res, ver && op->version_actions ? op->version_actions : op->actions, arn);
-        if (rc)
-            return rc;
+        return S3MAP_OK;
     }
+    /* ?versionId switches to the version actions (API reference, GetObject
+     * "Permissions": with versionId you need s3:GetObjectVersion). */
+    return add_actions(res, ver && op->version_actions ? op->version_actions : op->actions, arn);
+}
 
+/* The ACL writes that headers make: any ACL header on an object write, a
+ * non-private ACL or any grant on CreateBucket. */
+static int acl_actions(struct s3map_result *res, struct s3w_slice arn)
+{
+    uint32_t x = res->op->extras;
+    int rc;
     if (x & S3MAP_X_OBJECT_ACL) {
         if ((rc = any_acl_header(res)) < 0)
             return rc;
@@ -549,23 +566,40 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
         if (rc && !only_private && (rc = s3map__add_authz(res, "s3:PutBucketAcl", arn)))
             return rc;
     }
-    if (x & S3MAP_X_OBJECT_TAGGING) {
-        if ((rc = hdr_present(res, H_TAGGING)) < 0)
-            return rc;
-        if (rc && op->copy_source > 0) {
-            /* CopyObject applies x-amz-tagging only with directive REPLACE;
-             * the default (COPY) ignores it (API reference, CopyObject). Any
-             * other value S3 rejects - count it as a tag write anyway. */
-            struct s3w_slice d;
-            int drc = s3map__hdr_get(res, H_TAGGING_DIRECTIVE, &d);
-            if (drc < 0)
-                return drc;
-            if (drc == 0 || eqz(d, "COPY"))
-                rc = 0;
-        }
-        if (rc && (rc = s3map__add_authz(res, "s3:PutObjectTagging", arn)))
-            return rc;
+    return S3MAP_OK;
+}
+
+/* The tag write that x-amz-tagging makes (on a copy, only with directive
+ * REPLACE or a value S3 rejects). */
+static int tagging_action(struct s3map_result *res, struct s3w_slice arn)
+{
+    int rc;
+    if (!(res->op->extras & S3MAP_X_OBJECT_TAGGING))
+        return S3MAP_OK;
+    if ((rc = hdr_present(res, H_TAGGING)) < 0)
+        return rc;
+    if (rc && res->op->copy_source > 0) {
+        /* CopyObject applies x-amz-tagging only with directive REPLACE;
+         * the default (COPY) ignores it (API reference, CopyObject). Any
+         * other value S3 rejects - count it as a tag write anyway. */
+        struct s3w_slice d;
+        int drc = s3map__hdr_get(res, H_TAGGING_DIRECTIVE, &d);
+        if (drc < 0)
+            return drc;
+        if (drc == 0 || eqz(d, "COPY"))
+            rc = 0;
     }
+    if (rc && (rc = s3map__add_authz(res, "s3:PutObjectTagging", arn)))
+        return rc;
+    return S3MAP_OK;
+}
+
+/* The Object Lock actions that headers ask for: retention, legal hold,
+ * bypassing governance mode, and object lock on a new bucket. */
+static int object_lock_actions(struct s3map_result *res, struct s3w_slice arn)
+{
+    uint32_t x = res->op->extras;
+    int rc;
     if (x & S3MAP_X_RETENTION) {
         int a = hdr_present(res, H_LOCK_MODE);
         int b = hdr_present(res, H_LOCK_RETAIN_UNTIL);
@@ -597,41 +631,73 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
                    (rc = s3map__add_authz(res, "s3:PutBucketVersioning", arn))))
             return rc;
     }
-    if (x & S3MAP_X_OWNERSHIP) {
-        if ((rc = hdr_present(res, H_OBJECT_OWNERSHIP)) < 0)
-            return rc;
-        if (rc && (rc = s3map__add_authz(res, "s3:PutBucketOwnershipControls", arn)))
-            return rc;
-    }
-    if (x & S3MAP_X_COPY_SOURCE) {
-        struct s3w_slice v;
-        if ((rc = s3map__hdr_get(res, H_COPY_SOURCE, &v)) < 0)
-            return rc;
-        if (rc == 0)
-            return S3MAP_E_NOT_IMPLEMENTED; /* table says copy ops need it */
-        char *sp = s3map__scratch_take(res, v.len);
-        if (!sp)
-            return S3MAP_E_TOO_BIG;
-        rc = s3map_parse_copy_source(v, sp, v.len, &res->copy);
-        if (rc) {
-            res->detail = rc == S3MAP_E_NOT_IMPLEMENTED ? "access point copy sources"
-                                                        : "malformed x-amz-copy-source";
-            return rc;
-        }
-        res->flags |= S3MAP_F_COPY;
-        struct s3w_slice src = s3w_slice(res->arn[1], make_arn(res->arn[1], S3MAP_ARN_MAX,
-                                                               res->copy.bucket, res->copy.key,
-                                                               true));
-        if (src.len == 0)
-            return S3MAP_E_TOO_BIG;
-        /* Reading a specific version of the source needs s3:GetObjectVersion
-         * (service authorization reference, CopyObject / UploadPartCopy). */
-        if ((rc = s3map__add_authz(res, res->copy.version_id.ptr ? "s3:GetObjectVersion"
-                                                                 : "s3:GetObject",
-                                   src)))
-            return rc;
-    }
     return S3MAP_OK;
+}
+
+/* The ownership controls that x-amz-object-ownership sets on a new
+ * bucket. */
+static int ownership_action(struct s3map_result *res, struct s3w_slice arn)
+{
+    int rc;
+    if (!(res->op->extras & S3MAP_X_OWNERSHIP))
+        return S3MAP_OK;
+    if ((rc = hdr_present(res, H_OBJECT_OWNERSHIP)) < 0)
+        return rc;
+    if (rc && (rc = s3map__add_authz(res, "s3:PutBucketOwnershipControls", arn)))
+        return rc;
+    return S3MAP_OK;
+}
+
+/* The read of the copy source (a version of it with versionId), for the
+ * operations that copy; the source's ARN is built in res->arn[1]. */
+static int copy_source_action(struct s3map_result *res)
+{
+    struct s3w_slice v;
+    int rc;
+    if (!(res->op->extras & S3MAP_X_COPY_SOURCE))
+        return S3MAP_OK;
+    if ((rc = s3map__hdr_get(res, H_COPY_SOURCE, &v)) < 0)
+        return rc;
+    if (rc == 0)
+        return S3MAP_E_NOT_IMPLEMENTED; /* table says copy ops need it */
+    char *sp = s3map__scratch_take(res, v.len);
+    if (!sp)
+        return S3MAP_E_TOO_BIG;
+    rc = s3map_parse_copy_source(v, sp, v.len, &res->copy);
+    if (rc) {
+        res->detail = rc == S3MAP_E_NOT_IMPLEMENTED ? "access point copy sources"
+                                                    : "malformed x-amz-copy-source";
+        return rc;
+    }
+    res->flags |= S3MAP_F_COPY;
+    struct s3w_slice src = s3w_slice(res->arn[1], make_arn(res->arn[1], S3MAP_ARN_MAX,
+                                                           res->copy.bucket, res->copy.key,
+                                                           true));
+    if (src.len == 0)
+        return S3MAP_E_TOO_BIG;
+    /* Reading a specific version of the source needs s3:GetObjectVersion
+     * (service authorization reference, CopyObject / UploadPartCopy). */
+    return s3map__add_authz(res, res->copy.version_id.ptr ? "s3:GetObjectVersion"
+                                                          : "s3:GetObject",
+                            src);
+}
+
+/* Every action the request needs, in a fixed order: the table's, then
+ * those its headers add. */
+static int authorizations(const struct s3map_request *req, struct s3map_result *res)
+{
+    const struct s3map_qparam *ver = NULL;
+    struct s3w_slice arn = S3W_SLICE_NULL;
+
+    int rc = target_arn(req, res, &arn);
+    rc = rc ? rc : version_id(res, &ver);
+    rc = rc ? rc : table_actions(res, ver, arn);
+    rc = rc ? rc : acl_actions(res, arn);
+    rc = rc ? rc : tagging_action(res, arn);
+    rc = rc ? rc : object_lock_actions(res, arn);
+    rc = rc ? rc : ownership_action(res, arn);
+    rc = rc ? rc : copy_source_action(res);
+    return rc;
 }
 
 int s3map_map(const struct s3map_request *req, struct s3map_result *res)

@@ -218,16 +218,12 @@ int s3map__retention_days(struct s3map_result *res, struct s3w_slice date, int64
     return ctx_set(ctx, "s3:object-lock-remaining-retention-days", d);
 }
 
-int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req,
-                       const struct s3map_conn_facts *f, struct policy_context *ctx)
+/* The keys read straight from the query and the headers, as the table
+ * lists them for the operation (bits k). */
+static int request_keys(struct s3map_result *res, uint64_t k, struct policy_context *ctx)
 {
     int rc;
-    uint64_t k = res->op ? res->op->keys : 0;
     struct s3w_slice v;
-    /* the header values were classified by s3map_map(); they still point
-     * into req, which is why the contract asks for the same request */
-    (void)req;
-
     for (size_t i = 0; i < sizeof q_keys / sizeof q_keys[0]; i++) {
         if (!(k & q_keys[i].bit))
             continue;
@@ -245,6 +241,16 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
         if (rc && (rc = s3map__ctx_set(ctx, hdr_keys[i].key, v)))
             return rc;
     }
+    return S3MAP_OK;
+}
+
+/* The keys s3map_map() had to work out: the decoded copy source, the
+ * version id, the request's tags, and the remaining retention days. */
+static int derived_keys(struct s3map_result *res, uint64_t k, const struct s3map_conn_facts *f,
+                        struct policy_context *ctx)
+{
+    int rc;
+    struct s3w_slice v;
     if ((k & S3MAP_K_COPY_SOURCE) && (res->flags & S3MAP_F_COPY)) {
         /* decoded "bucket/key", the form AWS's examples match
          * ("amzn-s3-demo-source-bucket/public/" then a star) */
@@ -276,8 +282,15 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
             return rc;
         }
     }
+    return S3MAP_OK;
+}
 
-    /* authentication facts (service authorization reference, S3 condition keys) */
+/* The authentication facts (service authorization reference, S3 condition
+ * keys); facts out of range are a caller bug and decide nothing. */
+static int auth_keys(struct s3map_result *res, uint64_t k, const struct s3map_conn_facts *f,
+                     struct policy_context *ctx)
+{
+    int rc;
     if ((k & S3MAP_K_CONTENT_SHA256) && f->content_sha256.ptr &&
         (rc = ctx_set(ctx, "s3:x-amz-content-sha256", f->content_sha256)))
         return rc;
@@ -312,8 +325,15 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
     if ((k & S3MAP_K_RESOURCE_ACCOUNT) && f->resource_account.ptr &&
         (rc = ctx_set(ctx, "s3:ResourceAccount", f->resource_account)))
         return rc;
+    return S3MAP_OK;
+}
 
-    /* global keys (IAM user guide, "AWS global condition context keys") */
+/* The global keys (IAM user guide, "AWS global condition context keys"),
+ * set whatever the operation, then the fixed ones. */
+static int global_keys(struct s3map_result *res, const struct s3map_conn_facts *f,
+                       struct policy_context *ctx)
+{
+    int rc;
     /* aws:ResourceAccount: the account that owns the resource, the bucket
      * owner for S3 [KEYS]; left absent, a Deny with StringEquals on it never
      * fires. Not for ListBuckets, which names no resource. */
@@ -325,18 +345,16 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
         return rc;
     if (f->source_ip.ptr && (rc = ctx_set(ctx, "aws:SourceIp", f->source_ip)))
         return rc;
-    {
-        struct s3w_slice t = fmt_iso8601(res, f->now_ms);
-        if (!t.ptr)
-            return S3MAP_E_TOO_BIG;
-        if ((rc = ctx_set(ctx, "aws:CurrentTime", t)))
-            return rc;
-        struct s3w_slice e = fmt_i64(res, f->now_ms / 1000);
-        if (!e.ptr)
-            return S3MAP_E_TOO_BIG;
-        if ((rc = ctx_set(ctx, "aws:EpochTime", e)))
-            return rc;
-    }
+    struct s3w_slice t = fmt_iso8601(res, f->now_ms);
+    if (!t.ptr)
+        return S3MAP_E_TOO_BIG;
+    if ((rc = ctx_set(ctx, "aws:CurrentTime", t)))
+        return rc;
+    struct s3w_slice e = fmt_i64(res, f->now_ms / 1000);
+    if (!e.ptr)
+        return S3MAP_E_TOO_BIG;
+    if ((rc = ctx_set(ctx, "aws:EpochTime", e)))
+        return rc;
     if (f->user_agent.ptr && (rc = ctx_set(ctx, "aws:UserAgent", f->user_agent)))
         return rc;
     if (f->referer.ptr && (rc = ctx_set(ctx, "aws:Referer", f->referer)))
@@ -349,4 +367,19 @@ int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req
     if (policy_context_set_fixed(ctx, f->auth_type != S3MAP_AUTH_NONE))
         return S3MAP_E_CONTEXT_FULL;
     return S3MAP_OK;
+}
+
+int s3map_fill_context(struct s3map_result *res, const struct s3map_request *req,
+                       const struct s3map_conn_facts *f, struct policy_context *ctx)
+{
+    uint64_t k = res->op ? res->op->keys : 0;
+    /* the header values were classified by s3map_map(); they still point
+     * into req, which is why the contract asks for the same request */
+    (void)req;
+
+    int rc = request_keys(res, k, ctx);
+    rc = rc ? rc : derived_keys(res, k, f, ctx);
+    rc = rc ? rc : auth_keys(res, k, f, ctx);
+    rc = rc ? rc : global_keys(res, f, ctx);
+    return rc;
 }

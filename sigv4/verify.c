@@ -9,8 +9,12 @@
  * signature, compared in constant time. Only after all of that does the
  * caller get an identity.
  *
- * Secrets: the secret copied from the callback, the signing key and the
- * computed signature live on this stack frame and are wiped on every exit;
+ * Each step is a static function below, called in that order from
+ * sigv4_verify(); the first that fails decides the error.
+ *
+ * Secrets: the secret copied from the callback lives on sigv4_verify()'s
+ * stack frame, the signing key and the computed signature on
+ * check_hmac_signature()'s; each is wiped on every exit of its frame;
  * the signing key handed out in the result is wiped by
  * sigv4_result_cleanup(). No message ever carries a secret or signature.
  */
@@ -276,27 +280,11 @@ int sigv4_check_payload_sha256(const struct sigv4_result *res,
     return sigv4_fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH);
 }
 
-int sigv4_verify(const struct sigv4_request *req, int64_t now,
-                 const struct sigv4_verify_opts *opts,
-                 struct sigv4_result *res, struct sigv4_error *err)
+/* Which auth form the request uses and what it says: the Authorization
+ * header or the presigned query parameters, never both, never SigV2. */
+static int parse_auth(const struct sigv4_request *req, struct sigv4_auth *a,
+                      struct sigv4_error *err)
 {
-    char secret[SIGV4_MAX_SECRET];
-    size_t secret_len = 0;
-    uint8_t key[32], sig[32], given[32];
-    char sts[512];
-    size_t sts_len;
-    struct s3w_buf own;
-    struct s3w_buf *creqp = opts->scratch ? opts->scratch : &own;
-    int rc = -1;
-    struct sigv4_auth *a = &res->auth;
-    const bool s3 = opts->uri_mode == SIGV4_URI_S3;
-
-    s3w_buf_init(&own, SIGV4_MAX_CANONICAL);
-    s3w_buf_reset(creqp);
-    memset(&res->access_key_id, 0,
-           sizeof *res - offsetof(struct sigv4_result, access_key_id));
-
-    /* -- which form ------------------------------------------------------ */
     struct s3w_slice query = S3W_SLICE_NULL;
     for (size_t i = 0; i < req->target.len; i++) {
         if (req->target.ptr[i] == '?') {
@@ -310,359 +298,397 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     if (ah) {
         if (nauth > 1 || query_has(query, "X-Amz-Algorithm") ||
             query_has(query, "X-Amz-Signature") ||
-            query_has(query, "X-Amz-Credential")) {
-            sigv4_failf(err, SIGV4_ERR_INVALID_ARGUMENT,
-                        "Only one auth mechanism allowed; only the "
-                        "X-Amz-Algorithm query parameter, Signature query "
-                        "string parameter or the Authorization header should "
-                        "be specified");
-            goto cleanup;
-        }
-        if (sigv4_parse_authorization(ah->value, a, err))
-            goto cleanup;
-    } else if (sigv4_parse_presigned(query, a, err)) {
-        /* SIGV4_ERR_ANONYMOUS when there is no auth at all - but a SigV2
-         * presigned URL is not anonymous: treating it so would let the
-         * caller's URL through under the anonymous principal instead of
-         * refusing it as S3 (SigV4-only) does. */
-        if (err && err->code == SIGV4_ERR_ANONYMOUS &&
-            (query_has(query, "AWSAccessKeyId") || query_has(query, "Signature")))
-            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
-                        "The authorization mechanism you have provided is not "
-                        "supported. Please use AWS4-HMAC-SHA256.");
-        goto cleanup;
+            query_has(query, "X-Amz-Credential"))
+            return sigv4_failf(err, SIGV4_ERR_INVALID_ARGUMENT,
+                               "Only one auth mechanism allowed; only the "
+                               "X-Amz-Algorithm query parameter, Signature "
+                               "query string parameter or the Authorization "
+                               "header should be specified");
+        return sigv4_parse_authorization(ah->value, a, err);
     }
-    const bool pre = a->presigned;
-    const enum sigv4_errcode scope_err = pre ? SIGV4_ERR_QUERY_PARAMS
-                                             : SIGV4_ERR_HEADER_MALFORMED;
-    const char *prefix = pre ? QRY_PREFIX : HDR_PREFIX;
+    if (sigv4_parse_presigned(query, a, err) == 0)
+        return 0;
+    /* SIGV4_ERR_ANONYMOUS when there is no auth at all - but a SigV2
+     * presigned URL is not anonymous: treating it so would let the
+     * caller's URL through under the anonymous principal instead of
+     * refusing it as S3 (SigV4-only) does. */
+    if (err && err->code == SIGV4_ERR_ANONYMOUS &&
+        (query_has(query, "AWSAccessKeyId") || query_has(query, "Signature")))
+        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                    "The authorization mechanism you have provided is not "
+                    "supported. Please use AWS4-HMAC-SHA256.");
+    return -1;
+}
 
-    /* -- request time ---------------------------------------------------- */
-    struct s3w_slice amz_date;
-    int64_t t;
-    if (pre) {
-        amz_date = a->amz_date;
-        if (sigv4_parse_amz_date(amz_date, &t)) {
-            sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
-                        "X-Amz-Date must be in the ISO8601 Long Format "
-                        "\"yyyyMMdd'T'HHmmss'Z'\"");
-            goto cleanup;
-        }
-        memcpy(res->amz_date, amz_date.ptr, 16);
+/* When the request was signed: X-Amz-Date (query or header) or else an
+ * IMF-fixdate Date header; *amz_date is the form the string to sign
+ * carries, copied to res->amz_date. */
+static int request_time(const struct sigv4_request *req,
+                        const struct sigv4_auth *a, struct sigv4_result *res,
+                        struct s3w_slice *amz_date, int64_t *t,
+                        struct sigv4_error *err)
+{
+    if (a->presigned) {
+        *amz_date = a->amz_date;
+        if (sigv4_parse_amz_date(*amz_date, t))
+            return sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                               "X-Amz-Date must be in the ISO8601 Long Format "
+                               "\"yyyyMMdd'T'HHmmss'Z'\"");
+        memcpy(res->amz_date, amz_date->ptr, 16);
         res->amz_date[16] = '\0';
-    } else {
-        size_t nd = 0;
-        const struct s3w_header *dh = sigv4_int_find_header(
-            req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), &nd);
-        if (dh) {
-            amz_date = s3w_slice_trim(dh->value);
-            if (nd > 1 || sigv4_parse_amz_date(amz_date, &t)) {
-                sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
-                            "AWS authentication requires a valid Date or "
-                            "x-amz-date header");
-                goto cleanup;
-            }
-            memcpy(res->amz_date, amz_date.ptr, 16);
-            res->amz_date[16] = '\0';
-        } else {
-            dh = sigv4_int_find_header(req->headers, req->n_headers,
-                                       S3W_SLICE_LIT("date"), &nd);
-            if (!dh || nd > 1 ||
-                parse_http_date(s3w_slice_trim(dh->value), &t)) {
-                sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
-                            "AWS authentication requires a valid Date or "
-                            "x-amz-date header");
-                goto cleanup;
-            }
-            /* The string to sign always carries the ISO 8601 basic form. */
-            sigv4_format_amz_date(t, res->amz_date);
-            amz_date = s3w_slice(res->amz_date, 16);
-        }
+        return 0;
     }
+    size_t nd = 0;
+    const struct s3w_header *dh = sigv4_int_find_header(
+        req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), &nd);
+    if (dh) {
+        *amz_date = s3w_slice_trim(dh->value);
+        if (nd > 1 || sigv4_parse_amz_date(*amz_date, t))
+            return sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
+                               "AWS authentication requires a valid Date or "
+                               "x-amz-date header");
+        memcpy(res->amz_date, amz_date->ptr, 16);
+        res->amz_date[16] = '\0';
+        return 0;
+    }
+    dh = sigv4_int_find_header(req->headers, req->n_headers,
+                               S3W_SLICE_LIT("date"), &nd);
+    if (!dh || nd > 1 || parse_http_date(s3w_slice_trim(dh->value), t))
+        return sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
+                           "AWS authentication requires a valid Date or "
+                           "x-amz-date header");
+    /* The string to sign always carries the ISO 8601 basic form. */
+    sigv4_format_amz_date(*t, res->amz_date);
+    *amz_date = s3w_slice(res->amz_date, 16);
+    return 0;
+}
 
-    /* -- credential scope ------------------------------------------------ */
-    if (memcmp(a->date.ptr, amz_date.ptr, 8) != 0) {
+/* Whether the credential scope names the request's date, an accepted
+ * region, this service, and fits the result. */
+static int check_scope(const struct sigv4_auth *a, struct s3w_slice amz_date,
+                       const struct sigv4_verify_opts *opts,
+                       const struct sigv4_result *res, struct sigv4_error *err)
+{
+    const enum sigv4_errcode scope_err = a->presigned
+        ? SIGV4_ERR_QUERY_PARAMS : SIGV4_ERR_HEADER_MALFORMED;
+    const char *prefix = a->presigned ? QRY_PREFIX : HDR_PREFIX;
+
+    if (memcmp(a->date.ptr, amz_date.ptr, 8) != 0)
         /* S3's wording (no values echoed) */
-        sigv4_failf(err, scope_err, "%sInvalid credential date. Date is not "
-                    "the same as X-Amz-Date.", prefix);
-        goto cleanup;
-    }
+        return sigv4_failf(err, scope_err, "%sInvalid credential date. Date "
+                           "is not the same as X-Amz-Date.", prefix);
     if (a->algorithm == SIGV4_ALG_HMAC_SHA256 && !region_ok(opts, a->region)) {
         char r1[48], r2[48];
         sigv4_int_sanitize(a->region, r1, sizeof r1);
         sigv4_int_sanitize(opts->regions[0], r2, sizeof r2);
-        sigv4_failf(err, scope_err, "%sthe region '%s' is wrong; expecting "
-                    "'%s'", prefix, r1, r2);
-        goto cleanup;
+        return sigv4_failf(err, scope_err, "%sthe region '%s' is wrong; "
+                           "expecting '%s'", prefix, r1, r2);
     }
     if (!s3w_slice_eq(a->service, opts->service)) {
         char s1[48], s2[48];
         sigv4_int_sanitize(a->service, s1, sizeof s1);
         sigv4_int_sanitize(opts->service, s2, sizeof s2);
-        sigv4_failf(err, scope_err, "%sincorrect service \"%s\". This "
-                    "endpoint belongs to \"%s\".", prefix, s1, s2);
-        goto cleanup;
+        return sigv4_failf(err, scope_err, "%sincorrect service \"%s\". This "
+                           "endpoint belongs to \"%s\".", prefix, s1, s2);
     }
-    if (a->scope.len >= sizeof res->scope) {
-        sigv4_failf(err, scope_err, "%sthe Credential is mal-formed; "
-                    "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
-                    "aws4_request\".", prefix);
-        goto cleanup;
-    }
+    if (a->scope.len >= sizeof res->scope)
+        return sigv4_failf(err, scope_err, "%sthe Credential is mal-formed; "
+                           "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
+                           "aws4_request\".", prefix);
+    return 0;
+}
 
-    /* -- time ------------------------------------------------------------ */
+/* Whether the request time t is still good at `now`: within the skew for a
+ * header signature, within X-Amz-Expires (capped at a week) for a presigned
+ * URL. */
+static int check_time(const struct sigv4_auth *a, int64_t t, int64_t now,
+                      const struct sigv4_verify_opts *opts,
+                      struct sigv4_result *res, struct sigv4_error *err)
+{
     int64_t skew = opts->max_skew_s > 0 ? opts->max_skew_s : SIGV4_MAX_SKEW_S;
-    if (pre) {
+    if (a->presigned) {
         int64_t e = 0;
         for (size_t i = 0; i < a->expires.len; i++)
             e = e * 10 + (a->expires.ptr[i] - '0');
-        if (e < 1) {
-            sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
-                        "X-Amz-Expires must be greater than 0");
-            goto cleanup;
-        }
-        if (e > SIGV4_MAX_EXPIRES) {
-            sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
-                        "X-Amz-Expires must be less than a week (in seconds); "
-                        "that is, the given X-Amz-Expires must be less than "
-                        "604800 seconds");
-            goto cleanup;
-        }
-        if (t > now + skew) {
-            sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
-                        "Request is not valid yet");
-            goto cleanup;
-        }
-        if (now > t + e) {
-            sigv4_fail(err, SIGV4_ERR_EXPIRED);
-            goto cleanup;
-        }
+        if (e < 1)
+            return sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                               "X-Amz-Expires must be greater than 0");
+        if (e > SIGV4_MAX_EXPIRES)
+            return sigv4_failf(err, SIGV4_ERR_QUERY_PARAMS,
+                               "X-Amz-Expires must be less than a week (in "
+                               "seconds); that is, the given X-Amz-Expires "
+                               "must be less than 604800 seconds");
+        if (t > now + skew)
+            return sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
+                               "Request is not valid yet");
+        if (now > t + e)
+            return sigv4_fail(err, SIGV4_ERR_EXPIRED);
         res->expires_s = e;
     } else if (now - t > skew || t - now > skew) {
-        sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);
-        goto cleanup;
+        return sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);
     }
     res->request_time = t;
     res->age_s = now - t;
+    return 0;
+}
 
-    /* -- signed-header rules --------------------------------------------- */
-    if (check_signed_list(a->signed_headers, pre, err))
-        goto cleanup;
+/* Whether SignedHeaders is well formed and covers host and, for S3, every
+ * x-amz-* header the request carries. */
+static int check_signed_headers(const struct sigv4_request *req,
+                                const struct sigv4_auth *a, bool s3,
+                                struct sigv4_result *res,
+                                struct sigv4_error *err)
+{
+    if (check_signed_list(a->signed_headers, a->presigned, err))
+        return -1;
     res->signed_headers = a->signed_headers;
-    if (!sigv4_result_signed(res, S3W_SLICE_LIT("host"))) {
-        sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
-        goto cleanup;
-    }
+    if (!sigv4_result_signed(res, S3W_SLICE_LIT("host")))
+        return sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
     /* S3 rejects any x-amz-* header the caller did not sign (S3 API
      * Reference, sigv4-query-string-auth / header auth); the proxy forwards
      * x-amz-* headers, so it must not vouch for unsigned ones. This is an
      * S3 rule: other services (STS) take e.g. an unsigned
      * x-amz-security-token (the 2015 suite's post-sts-header-after). */
-    if (s3) {
-        for (size_t i = 0; i < req->n_headers; i++) {
-            struct s3w_slice n = req->headers[i].name;
-            if (n.len >= 6 &&
-                s3w_slice_eq_nocase(s3w_slice(n.ptr, 6),
-                                    S3W_SLICE_LIT("x-amz-")) &&
-                !sigv4_result_signed(res, n)) {
-                sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
-                goto cleanup;
-            }
-        }
+    if (!s3)
+        return 0;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        struct s3w_slice n = req->headers[i].name;
+        if (n.len >= 6 &&
+            s3w_slice_eq_nocase(s3w_slice(n.ptr, 6), S3W_SLICE_LIT("x-amz-")) &&
+            !sigv4_result_signed(res, n))
+            return sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
     }
+    return 0;
+}
 
-    /* -- payload ---------------------------------------------------------- */
-    struct s3w_slice payload;
-    char body_hex[65];
+/* The payload hash the client signed (*payload, which may point into
+ * body_hex) and the mode it names; refuses a mode this signature or
+ * service cannot carry. */
+static int payload_mode(const struct sigv4_request *req,
+                        const struct sigv4_auth *a, bool s3,
+                        const struct sigv4_verify_opts *opts,
+                        struct sigv4_result *res, char body_hex[65],
+                        struct s3w_slice *payload, struct sigv4_error *err)
+{
+    const bool pre = a->presigned;
     size_t ncs = 0;
     const struct s3w_header *cs = sigv4_int_find_header(
         req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-content-sha256"),
         &ncs);
-    if (ncs > 1) {
-        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
-        goto cleanup;
-    }
+    if (ncs > 1)
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
     if (cs && (!pre || sigv4_result_signed(res, cs->name))) {
-        payload = s3w_slice_trim(cs->value);
+        *payload = s3w_slice_trim(cs->value);
     } else if (!s3 && opts->body_sha256) {
         /* Other services sign the body hash itself, presigned or not
          * (aws-c-auth query-signed cases). */
         s3w_hex_encode(opts->body_sha256, 32, body_hex);
-        payload = s3w_slice(body_hex, 64);
+        *payload = s3w_slice(body_hex, 64);
     } else if (pre) {
         /* S3 presigned URLs sign the literal UNSIGNED-PAYLOAD. */
-        payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
+        *payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
     } else {
-        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "Missing required header "
-                    "for this request: x-amz-content-sha256");
-        goto cleanup;
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "Missing required "
+                           "header for this request: x-amz-content-sha256");
     }
-    res->payload_mode = sigv4_payload_mode_parse(payload, res->payload_sha256);
-    if (!res->payload_mode) {
-        sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
-        goto cleanup;
-    }
+    res->payload_mode = sigv4_payload_mode_parse(*payload, res->payload_sha256);
+    if (!res->payload_mode)
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, BAD_PAYLOAD_MSG);
     if (!s3 && opts->body_sha256) {
         /* Other services (STS) authenticate the body itself: a declared
          * x-amz-content-sha256 must be the hash of the body we hold, never
          * UNSIGNED-PAYLOAD or a streaming mode - else the form (Action,
          * RoleArn, Policy, ...) could be changed in flight under a valid
          * signature. */
-        if (res->payload_mode != SIGV4_PAYLOAD_SIGNED) {
-            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "x-amz-content-sha256 must be "
-                        "the SHA-256 of the request body for this service.");
-            goto cleanup;
-        }
-        if (!s3w_ct_equal(res->payload_sha256, 32, opts->body_sha256, 32)) {
-            sigv4_fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH);
-            goto cleanup;
-        }
+        if (res->payload_mode != SIGV4_PAYLOAD_SIGNED)
+            return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                               "x-amz-content-sha256 must be the SHA-256 of "
+                               "the request body for this service.");
+        if (!s3w_ct_equal(res->payload_sha256, 32, opts->body_sha256, 32))
+            return sigv4_fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH);
     }
-    {
-        enum sigv4_payload_mode m = res->payload_mode;
-        bool ecdsa_mode = m == SIGV4_PAYLOAD_STREAMING_ECDSA ||
-                          m == SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER;
-        bool hmac_mode = m == SIGV4_PAYLOAD_STREAMING_HMAC ||
-                         m == SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER;
-        bool streaming = ecdsa_mode || hmac_mode ||
-                         m == SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
-        if ((ecdsa_mode && a->algorithm != SIGV4_ALG_ECDSA_P256_SHA256) ||
-            (hmac_mode && a->algorithm != SIGV4_ALG_HMAC_SHA256) ||
-            (streaming && pre)) {
-            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "The payload mode %s "
-                        "cannot be used with this signature.",
-                        sigv4_payload_mode_name(m));
-            goto cleanup;
-        }
-    }
+    enum sigv4_payload_mode m = res->payload_mode;
+    bool ecdsa_mode = m == SIGV4_PAYLOAD_STREAMING_ECDSA ||
+                      m == SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER;
+    bool hmac_mode = m == SIGV4_PAYLOAD_STREAMING_HMAC ||
+                     m == SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER;
+    bool streaming = ecdsa_mode || hmac_mode ||
+                     m == SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+    if ((ecdsa_mode && a->algorithm != SIGV4_ALG_ECDSA_P256_SHA256) ||
+        (hmac_mode && a->algorithm != SIGV4_ALG_HMAC_SHA256) ||
+        (streaming && pre))
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST, "The payload mode "
+                           "%s cannot be used with this signature.",
+                           sigv4_payload_mode_name(m));
     res->has_payload_sha256 = res->payload_mode == SIGV4_PAYLOAD_SIGNED;
+    return 0;
+}
 
-    /* -- session token and secret ---------------------------------------- */
-    if (pre) {
+/* The session token presented (query or one header) and the secret of the
+ * access key id, from the caller's lookup, which may refuse either. */
+static int lookup_secret(const struct sigv4_request *req,
+                         const struct sigv4_auth *a,
+                         const struct sigv4_verify_opts *opts,
+                         struct sigv4_result *res,
+                         char secret[SIGV4_MAX_SECRET], size_t *secret_len,
+                         struct sigv4_error *err)
+{
+    if (a->presigned) {
         res->session_token = a->security_token;
     } else {
         size_t nt = 0;
         const struct s3w_header *th = sigv4_int_find_header(
             req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-security-token"),
             &nt);
-        if (nt > 1) {
-            sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
-            goto cleanup;
-        }
+        if (nt > 1)
+            return sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
         if (th)
             res->session_token = s3w_slice_trim(th->value);
     }
-    if (!opts->lookup) {
-        sigv4_fail(err, SIGV4_ERR_INTERNAL);
-        goto cleanup;
-    }
+    if (!opts->lookup)
+        return sigv4_fail(err, SIGV4_ERR_INTERNAL);
     switch (opts->lookup(opts->lookup_ud, a->access_key_id, res->session_token,
-                         secret, &secret_len)) {
+                         secret, secret_len)) {
     case SIGV4_LOOKUP_OK:
-        if (secret_len > sizeof secret) {
-            sigv4_fail(err, SIGV4_ERR_INTERNAL);
-            goto cleanup;
-        }
-        break;
+        if (*secret_len > SIGV4_MAX_SECRET)
+            return sigv4_fail(err, SIGV4_ERR_INTERNAL);
+        return 0;
     case SIGV4_LOOKUP_UNKNOWN_KEY:
-        sigv4_fail(err, SIGV4_ERR_INVALID_ACCESS_KEY_ID);
-        goto cleanup;
+        return sigv4_fail(err, SIGV4_ERR_INVALID_ACCESS_KEY_ID);
     case SIGV4_LOOKUP_MISSING_TOKEN:
-        sigv4_fail(err, SIGV4_ERR_MISSING_SECURITY_HEADER);
-        goto cleanup;
+        return sigv4_fail(err, SIGV4_ERR_MISSING_SECURITY_HEADER);
     case SIGV4_LOOKUP_INVALID_TOKEN:
-        sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
-        goto cleanup;
+        return sigv4_fail(err, SIGV4_ERR_INVALID_TOKEN);
     case SIGV4_LOOKUP_EXPIRED_TOKEN:
-        sigv4_fail(err, SIGV4_ERR_EXPIRED_TOKEN);
-        goto cleanup;
+        return sigv4_fail(err, SIGV4_ERR_EXPIRED_TOKEN);
     default:
-        sigv4_fail(err, SIGV4_ERR_INTERNAL);
-        goto cleanup;
+        return sigv4_fail(err, SIGV4_ERR_INTERNAL);
     }
+}
 
-    /* -- canonical request, string to sign, signature --------------------- */
+/* The string to sign for what we received, built in sts[512] through the
+ * canonical request in creq; a signed header that is absent or a bad
+ * %-escape means what the client signed cannot be this request. */
+static int string_to_sign(const struct sigv4_request *req,
+                          const struct sigv4_auth *a,
+                          const struct sigv4_verify_opts *opts,
+                          struct s3w_slice payload, struct s3w_slice amz_date,
+                          struct s3w_buf *creq, char sts[512], size_t *sts_len,
+                          struct sigv4_error *err)
+{
     int crc = sigv4_canonical_request(req, opts->uri_mode, a->signed_headers,
-                                      payload, pre, creqp);
-    if (crc == S3W_E_INVAL) {
-        /* a signed header is absent, or a bad %-escape in path or query:
-         * what the client signed cannot be what we received */
-        sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
-        goto cleanup;
-    }
+                                      payload, a->presigned, creq);
+    if (crc == S3W_E_INVAL)
+        return sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
     if (crc) {
         sigv4_fail(err, crc == S3W_E_TOOBIG ? SIGV4_ERR_INVALID_REQUEST
                                             : SIGV4_ERR_INTERNAL);
         if (crc == S3W_E_TOOBIG)
             snprintf(err->message, sizeof err->message,
                      "The request is too large to authenticate.");
-        goto cleanup;
+        return -1;
     }
     struct s3w_slice alg = a->algorithm == SIGV4_ALG_HMAC_SHA256
         ? S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC)
         : S3W_SLICE_LIT(SIGV4_ALGORITHM_ECDSA);
-    sts_len = sts_build(sts, sizeof sts, alg, amz_date, a->scope,
-                        s3w_buf_slice(creqp));
-    if (!sts_len) {
-        sigv4_fail(err, SIGV4_ERR_INTERNAL);
+    *sts_len = sts_build(sts, 512, alg, amz_date, a->scope,
+                         s3w_buf_slice(creq));
+    if (!*sts_len)
+        return sigv4_fail(err, SIGV4_ERR_INTERNAL);
+    return 0;
+}
+
+/* Whether a SigV4a (ECDSA) signature verifies, through the endpoint's
+ * verifier, over the regions in X-Amz-Region-Set. */
+static int check_v4a_signature(const struct sigv4_request *req,
+                               struct sigv4_auth *a,
+                               const struct sigv4_verify_opts *opts,
+                               struct s3w_slice secret, struct s3w_slice sts,
+                               struct sigv4_error *err)
+{
+    if (!opts->v4a.verify)
+        return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
+                           "AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported "
+                           "by this endpoint.");
+    /* v4a: the regions travel in X-Amz-Region-Set (signed header or
+     * query parameter); the caller checks them against its region. */
+    if (!a->presigned) {
+        const struct s3w_header *rs = sigv4_int_find_header(
+            req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-region-set"),
+            NULL);
+        if (rs)
+            a->region_set = s3w_slice_trim(rs->value);
+    }
+    if (a->region_set.len == 0)
+        return sigv4_failf(err, a->presigned ? SIGV4_ERR_QUERY_PARAMS
+                                             : SIGV4_ERR_HEADER_MALFORMED,
+                           "%sthe X-Amz-Region-Set is missing.",
+                           a->presigned ? "Error parsing the query string; "
+                                        : HDR_PREFIX);
+    int vr = opts->v4a.verify(opts->v4a.ctx, a->access_key_id, secret, sts,
+                              a->signature);
+    if (vr != 0)
+        return sigv4_fail(err, vr > 0 ? SIGV4_ERR_SIGNATURE_MISMATCH
+                                      : SIGV4_ERR_INTERNAL);
+    return 0;
+}
+
+/* Whether a SigV4 (HMAC) signature is the one the secret makes, compared in
+ * constant time; on a match the seed signature and signing key go to res
+ * for the chunk signatures that follow. */
+static int check_hmac_signature(const struct sigv4_auth *a,
+                                const struct sigv4_verify_opts *opts,
+                                struct s3w_slice secret, struct s3w_slice sts,
+                                struct sigv4_result *res,
+                                struct sigv4_error *err)
+{
+    uint8_t key[32], sig[32], given[32];
+    int rc = 0;
+
+    if (opts->cache)
+        sigv4_keycache_get(opts->cache, secret, a->date, a->region,
+                           a->service, key);
+    else
+        sigv4_signing_key(secret, a->date, a->region, a->service, key);
+    sigv4_signature(key, sts, sig);
+    /* Hex is decoded first so the compare is over 32 raw bytes in
+     * constant time; a signature that is not 64 hex digits cannot
+     * match. */
+    bool ok = a->signature.len == 64 &&
+              s3w_hex_decode(a->signature, given, 32) == 0;
+    ok = s3w_ct_equal(sig, 32, ok ? given : sig, 32) && ok;
+    if (!ok) {
+        rc = sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
         goto cleanup;
     }
+    memcpy(res->seed_signature, sig, 32);
+    s3w_hex_encode(sig, 32, res->seed_signature_hex);
+    memcpy(res->signing_key, key, 32);
 
-    if (a->algorithm == SIGV4_ALG_ECDSA_P256_SHA256) {
-        if (!opts->v4a.verify) {
-            sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
-                        "AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported by "
-                        "this endpoint.");
-            goto cleanup;
-        }
-        /* v4a: the regions travel in X-Amz-Region-Set (signed header or
-         * query parameter); the caller checks them against its region. */
-        if (!pre) {
-            const struct s3w_header *rs = sigv4_int_find_header(
-                req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-region-set"),
-                NULL);
-            if (rs)
-                a->region_set = s3w_slice_trim(rs->value);
-        }
-        if (a->region_set.len == 0) {
-            sigv4_failf(err, scope_err, "%sthe X-Amz-Region-Set is missing.",
-                        pre ? "Error parsing the query string; " : HDR_PREFIX);
-            goto cleanup;
-        }
-        int vr = opts->v4a.verify(opts->v4a.ctx, a->access_key_id,
-                                  s3w_slice(secret, secret_len),
-                                  s3w_slice(sts, sts_len), a->signature);
-        if (vr != 0) {
-            sigv4_fail(err, vr > 0 ? SIGV4_ERR_SIGNATURE_MISMATCH
-                                   : SIGV4_ERR_INTERNAL);
-            goto cleanup;
-        }
-    } else {
-        if (opts->cache)
-            sigv4_keycache_get(opts->cache, s3w_slice(secret, secret_len),
-                               a->date, a->region, a->service, key);
-        else
-            sigv4_signing_key(s3w_slice(secret, secret_len), a->date,
-                              a->region, a->service, key);
-        sigv4_signature(key, s3w_slice(sts, sts_len), sig);
-        /* Hex is decoded first so the compare is over 32 raw bytes in
-         * constant time; a signature that is not 64 hex digits cannot
-         * match. */
-        bool ok = a->signature.len == 64 &&
-                  s3w_hex_decode(a->signature, given, 32) == 0;
-        ok = s3w_ct_equal(sig, 32, ok ? given : sig, 32) && ok;
-        if (!ok) {
-            sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
-            goto cleanup;
-        }
-        memcpy(res->seed_signature, sig, 32);
-        s3w_hex_encode(sig, 32, res->seed_signature_hex);
-        memcpy(res->signing_key, key, 32);
-    }
+cleanup:
+    s3w_wipe(key, sizeof key);
+    s3w_wipe(sig, sizeof sig);
+    s3w_wipe(given, sizeof given);
+    return rc;
+}
 
-    /* -- success ----------------------------------------------------------- */
+/* Whether the signature verifies under the algorithm it names. */
+static int check_signature(const struct sigv4_request *req,
+                           struct sigv4_auth *a,
+                           const struct sigv4_verify_opts *opts,
+                           struct s3w_slice secret, struct s3w_slice sts,
+                           struct sigv4_result *res, struct sigv4_error *err)
+{
+    if (a->algorithm == SIGV4_ALG_ECDSA_P256_SHA256)
+        return check_v4a_signature(req, a, opts, secret, sts, err);
+    return check_hmac_signature(a, opts, secret, sts, res, err);
+}
+
+/* Hands the verified identity from the parsed auth to the caller. */
+static void fill_result(struct sigv4_result *res, const struct sigv4_auth *a)
+{
     res->algorithm = a->algorithm;
-    res->presigned = pre;
+    res->presigned = a->presigned;
     res->access_key_id = a->access_key_id;
     res->region = a->region;
     res->service = a->service;
@@ -671,13 +697,46 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     memcpy(res->scope, a->scope.ptr, a->scope.len);
     res->scope[a->scope.len] = '\0';
     res->scope_len = a->scope.len;
-    rc = 0;
+}
 
-cleanup:
+/* The steps run in the order the file header gives; each fails closed and
+ * the first failure is the error the client sees (tests pin which one). */
+int sigv4_verify(const struct sigv4_request *req, int64_t now,
+                 const struct sigv4_verify_opts *opts,
+                 struct sigv4_result *res, struct sigv4_error *err)
+{
+    char secret[SIGV4_MAX_SECRET];
+    size_t secret_len = 0;
+    char sts[512], body_hex[65];
+    size_t sts_len = 0;
+    struct s3w_slice amz_date = S3W_SLICE_NULL, payload = S3W_SLICE_NULL;
+    int64_t t = 0;
+    struct s3w_buf own;
+    struct s3w_buf *creqp = opts->scratch ? opts->scratch : &own;
+    struct sigv4_auth *a = &res->auth;
+    const bool s3 = opts->uri_mode == SIGV4_URI_S3;
+    int rc;
+
+    s3w_buf_init(&own, SIGV4_MAX_CANONICAL);
+    s3w_buf_reset(creqp);
+    memset(&res->access_key_id, 0,
+           sizeof *res - offsetof(struct sigv4_result, access_key_id));
+
+    rc = parse_auth(req, a, err);
+    rc = rc ? rc : request_time(req, a, res, &amz_date, &t, err);
+    rc = rc ? rc : check_scope(a, amz_date, opts, res, err);
+    rc = rc ? rc : check_time(a, t, now, opts, res, err);
+    rc = rc ? rc : check_signed_headers(req, a, s3, res, err);
+    rc = rc ? rc : payload_mode(req, a, s3, opts, res, body_hex, &payload, err);
+    rc = rc ? rc : lookup_secret(req, a, opts, res, secret, &secret_len, err);
+    rc = rc ? rc : string_to_sign(req, a, opts, payload, amz_date, creqp, sts,
+                                  &sts_len, err);
+    rc = rc ? rc : check_signature(req, a, opts, s3w_slice(secret, secret_len),
+                                   s3w_slice(sts, sts_len), res, err);
+    if (rc == 0)
+        fill_result(res, a);
+
     s3w_wipe(secret, sizeof secret);
-    s3w_wipe(key, sizeof key);
-    s3w_wipe(sig, sizeof sig);
-    s3w_wipe(given, sizeof given);
     s3w_buf_cleanup(&own);
     s3w_buf_reset(creqp);
     if (rc)
