@@ -318,6 +318,10 @@ static void px_free(struct px *px)
     free(px->body.bk_scratch);
     free(px->del.denied);
     sigv4_result_cleanup(&px->auth.sv);
+    if (px->auth.parsed) {
+        s3w_wipe(px->auth.parsed, sizeof(*px->auth.parsed));
+        free(px->auth.parsed);
+    }
     if (px->auth.id_set)
         config_identity_cleanup(&px->auth.id);
     config_unref(px->cfg);

@@ -165,6 +165,10 @@ struct px {
         bool anonymous;
         bool sig_failed;     /* refused by signature verification (metrics) */
         struct sigv4_request sreq;
+        /* the Authorization header of a POST to /, parsed once by stage_sts
+         * to read its scope's service, then handed to sigv4_verify
+         * (sreq.auth); NULL for every other request */
+        struct sigv4_auth *parsed;
         struct sigv4_result sv;
         struct config_identity id;
         bool id_set;

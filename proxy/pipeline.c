@@ -141,6 +141,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         .lookup_ud = px,
         .cache = &plw(px->w)->kc,
         .v4a = { sigv4a_hook_verify, plw(px->w)->v4a },
+        .parsed_auth = px->auth.parsed, /* stage_sts read it already */
     };
     if (!s3w_slice_eq_cstr(service, "s3"))
         o.n_regions = 0;
@@ -336,12 +337,16 @@ static bool stage_sts(struct px *px)
     if (!px->hdr.authorization || !s3w_slice_eq_cstr(r->method, "POST") || r->path.len != 1 ||
         px->route.bucket.len)
         return false;
-    struct sigv4_auth a;
     struct sigv4_error e;
-    bool sts = sigv4_parse_authorization(px->hdr.authorization->value, &a, &e) == 0 &&
-               s3w_slice_eq_cstr(a.service, "sts");
-    s3w_wipe(&a, sizeof(a));
-    if (!sts)
+    px->auth.parsed = malloc(sizeof(*px->auth.parsed));
+    if (!px->auth.parsed)
+        return false; /* verified the usual way: parsed there */
+    if (sigv4_parse_authorization(px->hdr.authorization->value, px->auth.parsed, &e) != 0) {
+        free(px->auth.parsed);
+        px->auth.parsed = NULL;
+        return false;
+    }
+    if (!s3w_slice_eq_cstr(px->auth.parsed->service, "sts"))
         return false;
     px->kind = PX_STS;
     if (!px->cfg->sts.enabled)

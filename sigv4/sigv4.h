@@ -394,6 +394,12 @@ struct sigv4_verify_opts {
      * the steady state does no allocation at all. NULL: a buffer is
      * allocated and freed per call. Never holds a secret. */
     struct s3w_buf *scratch;
+    /* Optional: the request's own Authorization header, already parsed by
+     * sigv4_parse_authorization (a caller that had to read its scope first,
+     * as the proxy does to route an STS call). Taken instead of parsing the
+     * header again; every other check is unchanged (one Authorization
+     * header, no query signature beside it). NULL: parsed here. */
+    const struct sigv4_auth *parsed_auth;
 };
 
 /* Outcome of a successful verification. Slices point into the request

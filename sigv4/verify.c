@@ -281,9 +281,10 @@ int sigv4_check_payload_sha256(const struct sigv4_result *res,
 }
 
 /* Which auth form the request uses and what it says: the Authorization
- * header or the presigned query parameters, never both, never SigV2. */
-static int parse_auth(const struct sigv4_request *req, struct sigv4_auth *a,
-                      struct sigv4_error *err)
+ * header or the presigned query parameters, never both, never SigV2.
+ * `parsed`: the header as the caller already parsed it, or NULL. */
+static int parse_auth(const struct sigv4_request *req, const struct sigv4_auth *parsed,
+                      struct sigv4_auth *a, struct sigv4_error *err)
 {
     struct s3w_slice query = S3W_SLICE_NULL;
     for (size_t i = 0; i < req->target.len; i++) {
@@ -304,6 +305,10 @@ static int parse_auth(const struct sigv4_request *req, struct sigv4_auth *a,
                                "X-Amz-Algorithm query parameter, Signature "
                                "query string parameter or the Authorization "
                                "header should be specified");
+        if (parsed) {
+            *a = *parsed; /* parsed by the caller from this very header */
+            return 0;
+        }
         return sigv4_parse_authorization(ah->value, a, err);
     }
     if (sigv4_parse_presigned(query, a, err) == 0)
@@ -722,7 +727,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     memset(&res->access_key_id, 0,
            sizeof *res - offsetof(struct sigv4_result, access_key_id));
 
-    rc = parse_auth(req, a, err);
+    rc = parse_auth(req, opts->parsed_auth, a, err);
     rc = rc ? rc : request_time(req, a, res, &amz_date, &t, err);
     rc = rc ? rc : check_scope(a, amz_date, opts, res, err);
     rc = rc ? rc : check_time(a, t, now, opts, res, err);

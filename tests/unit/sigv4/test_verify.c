@@ -161,6 +161,36 @@ static void test_ok_and_result(void **s)
     free(r);
 }
 
+/* opts.parsed_auth: the caller's own parse of the Authorization header is
+ * taken instead of a second parse - shown by a parse whose signature was
+ * changed, which then fails although the header itself is right. */
+static void test_parsed_auth_taken(void **s)
+{
+    (void)s;
+    struct sreq *r = calloc(1, sizeof *r);
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key?acl", HASH_A, NOW);
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sigv4_auth *a = calloc(1, sizeof *a);
+    struct sigv4_error pe;
+    struct s3w_slice hv = s3w_slice(r->sg.authorization, r->sg.authorization_len);
+    assert_int_equal(sigv4_parse_authorization(hv, a, &pe), 0);
+    o.parsed_auth = a;
+    assert_int_equal(sigv4_verify(&r->req, NOW + 10, &o, RES, &E), 0);
+    assert_true(s3w_slice_eq_cstr(RES->access_key_id, "AKIAGOOD"));
+    sigv4_result_cleanup(RES);
+
+    char forged[2048];
+    snprintf(forged, sizeof forged, "%.*s", (int)hv.len, hv.ptr);
+    char *sig = strstr(forged, "Signature=") + 10;
+    sig[0] = sig[0] == '0' ? '1' : '0';
+    assert_int_equal(sigv4_parse_authorization(s3w_slice_cstr(forged), a, &pe), 0);
+    expect(&r->req, NOW + 10, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403,
+           MISMATCH);
+    free(a);
+    free(r);
+}
+
 static void test_signature_failures(void **s)
 {
     (void)s;
@@ -609,6 +639,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_and_result),
+        cmocka_unit_test(test_parsed_auth_taken),
         cmocka_unit_test(test_signature_failures),
         cmocka_unit_test(test_scope_and_time),
         cmocka_unit_test(test_header_rules),
