@@ -311,6 +311,9 @@ struct pl_worker {
      * one wake-up per batch, not per request */
     struct audit_batch *audit;
     uv_check_t *audit_check;
+    /* the canonical request of each signature check, reused (never holds
+     * a secret): no allocation per request for it */
+    struct s3w_buf canon;
 };
 
 static inline struct s3w_slice hdr_value(const struct s3w_header *h)

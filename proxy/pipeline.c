@@ -142,6 +142,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         .cache = &plw(px->w)->kc,
         .v4a = { sigv4a_hook_verify, plw(px->w)->v4a },
         .parsed_auth = px->auth.parsed, /* stage_sts read it already */
+        .scratch = &plw(px->w)->canon,
     };
     if (!s3w_slice_eq_cstr(service, "s3"))
         o.n_regions = 0;
@@ -651,6 +652,7 @@ int pl_worker_init(struct proxy_worker *w)
     }
     sigv4_keycache_init(&pw->kc);
     sigv4_keycache_init(&pw->up_kc);
+    s3w_buf_init(&pw->canon, SIGV4_MAX_CANONICAL);
     w->handler_state = pw;
     pw->audit = audit_batch_new(s->audit);
     uv_check_t *chk = malloc(sizeof(*chk));
@@ -683,6 +685,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
         uv_close((uv_handle_t *)pw->audit_check, free_handle);
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);
+    s3w_buf_cleanup(&pw->canon);
     sigv4a_key_cache_free(pw->v4a);
     config_unref(pw->cfg);
     free(pw);
