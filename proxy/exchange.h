@@ -311,8 +311,9 @@ struct pl_worker {
      * one wake-up per batch, not per request */
     struct audit_batch *audit;
     uv_check_t *audit_check;
-    /* the canonical request of each signature check, reused (never holds
-     * a secret): no allocation per request for it */
+    /* the canonical request of each signature check, reused (sigv4_verify
+     * wipes what it used: a signed session token is in it): no allocation
+     * per request for it */
     struct s3w_buf canon;
 };
 

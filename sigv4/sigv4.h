@@ -391,8 +391,9 @@ struct sigv4_verify_opts {
     /* Optional per-worker scratch buffer for the canonical request (init it
      * with s3w_buf_init(b, SIGV4_MAX_CANONICAL) once, clean it up at worker
      * exit). sigv4_verify() resets it and leaves its storage allocated, so
-     * the steady state does no allocation at all. NULL: a buffer is
-     * allocated and freed per call. Never holds a secret. */
+     * the steady state does no allocation at all; the bytes a call used are
+     * wiped before it returns (a signed session token is part of the
+     * canonical request). NULL: a buffer is allocated and freed per call. */
     struct s3w_buf *scratch;
     /* Optional: the request's own Authorization header, already parsed by
      * sigv4_parse_authorization (a caller that had to read its scope first,

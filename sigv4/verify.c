@@ -743,6 +743,11 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
 
     s3w_wipe(secret, sizeof secret);
     s3w_buf_cleanup(&own);
+    /* the canonical request carries a signed X-Amz-Security-Token (header
+     * or query): the caller's session token must not stay in a reused
+     * buffer; only the bytes used are wiped, not the whole capacity */
+    if (creqp->ptr)
+        s3w_wipe(creqp->ptr, creqp->len);
     s3w_buf_reset(creqp);
     if (rc)
         sigv4_result_cleanup(res);

@@ -380,6 +380,15 @@ static void test_tokens(void **s)
     assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
     assert_true(s3w_slice_eq_cstr(RES->session_token, "session-token-1"));
     assert_true(sigv4_result_signed(RES, SL("x-amz-security-token")));
+    /* a reused scratch buffer does not keep the signed token afterwards */
+    struct s3w_buf scratch;
+    s3w_buf_init(&scratch, SIGV4_MAX_CANONICAL);
+    o.scratch = &scratch;
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_non_null(scratch.ptr);
+    assert_null(memmem(scratch.ptr, scratch.cap, "session-token-1", 15));
+    o.scratch = NULL;
+    s3w_buf_cleanup(&scratch);
     make(r, "ASIATEMP", "temp-secret", "session-token-2", "/bucket/key", HASH_A, NOW);
     expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_TOKEN, "InvalidToken", 400,
            "The provided token is malformed or otherwise invalid.");
