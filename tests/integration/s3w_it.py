@@ -561,6 +561,15 @@ class Proxy:
             pass
         return out
 
+    def audit_where(self, pred, n=1, timeout=5.0):
+        """The audit records for which pred is true, once at least n exist
+        (or the timeout passed): records reach the file a moment after the
+        response, as each worker hands its records to the writer thread
+        after its loop turn."""
+        return wait_until(lambda: (lambda m: m if len(m) >= n else None)(
+            [a for a in self.audit() if pred(a)]), timeout) or \
+            [a for a in self.audit() if pred(a)]
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 

@@ -320,7 +320,7 @@ class PresignedSigV2(Case):
         home = self.cli_home("presign-cli-audit", "[default]\nregion = us-east-1\n")
         r = aws_cli(home, ALICE, "--endpoint-url", PX.endpoint, "s3", "presign", f"s3://{BUCKET}/presign/obj2")
         fetch(r.stdout.strip())
-        rec = [a for a in PX.audit() if a.get("requestParameters", {}).get("key") == "presign/obj2"]
+        rec = PX.audit_where(lambda a: a.get("requestParameters", {}).get("key") == "presign/obj2")
         self.assertEqual(len(rec), 1, rec)
         self.assertEqual((rec[0]["httpStatus"], rec[0]["errorCode"], rec[0]["upstreamLatencyMs"]),
                          (400, "InvalidRequest", None))
