@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 
@@ -711,6 +712,15 @@ void h1c_abort(struct h1c_req *r)
 
 /* ---- pools ------------------------------------------------------------------------------ */
 
+static bool is_localhost(const char *h)
+{
+    size_t n = strlen(h);
+    if (n && h[n - 1] == '.')
+        n--; /* the root label */
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0);
+}
+
 struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
 {
     struct h1c_pool *p = calloc(1, sizeof *p);
@@ -727,10 +737,14 @@ struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
     }
     if (o->ssl_ctx)
         SSL_CTX_up_ref(o->ssl_ctx);
-    /* a numeric host needs no resolver (and no thread-pool round trip) */
+    /* a numeric host needs no resolver (and no thread-pool round trip);
+     * nor do localhost names, which are the loopback address (RFC 6761
+     * section 6.3, as curl resolves them: virtual-hosted buckets of a
+     * local store are BUCKET.localhost) */
     struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
-    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0)
+    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0 ||
+        (is_localhost(p->host) && uv_ip4_addr("127.0.0.1", o->port, a4) == 0))
         p->have_addr = p->numeric = true;
     return p;
 }

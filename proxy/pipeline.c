@@ -23,7 +23,7 @@
  *                                    body.c             px_choose_body_mode, px_chunked_init
  *   upstream request (pure)          upstream_build.c   ub_* (target, headers, query,
  *                                                         copy source, signature)
- *   upstream transfer (curl)         relay.c            px_start_upstream
+ *   upstream exchange                relay.c            px_start_upstream
  *   request body streamed, verified  body.c             pl_on_body, pl_on_body_end,
  *                                                         px_payload_hash_ok
  *   response relayed                 relay.c            up_header, up_write, up_done,
@@ -239,6 +239,8 @@ static struct px *px_new(struct proxy_conn *c)
     s3w_buf_init(&px->resp.body, 4096);
     s3w_buf_init(&px->del.newbody, 0);
     ub_request_init(&px->up.req);
+    /* the caller's forwarded headers fit in the HTTP layer's input buffer */
+    s3w_buf_init(&px->up.head, PROXY_IN_CAP + 16384);
     c->ex = px;
     px_read_headers(px);
     return px;
@@ -665,12 +667,7 @@ int pl_worker_init(struct proxy_worker *w)
     uv_check_start(chk, on_audit_check);
     uv_unref((uv_handle_t *)chk); /* it must not keep the loop running */
     pw->audit_check = chk;
-    const struct config_upstream *u = &pw->cfg->upstream;
-    int n = w->srv->nworkers > 0 ? w->srv->nworkers : 1;
-    long total = u->max_connections ? (long)u->max_connections / n : 0;
-    if (u->max_connections && total < 1)
-        total = 1;
-    return up_worker_init(w, total, (long)u->max_connections_per_host);
+    return up_worker_init(w, pw->cfg, w->srv->nworkers);
 }
 
 void pl_worker_cleanup(struct proxy_worker *w)
@@ -711,6 +708,7 @@ void pl_worker_poke(struct proxy_worker *w)
         sigv4_keycache_cleanup(&pw->kc);
         sigv4_keycache_init(&pw->kc);
         pw->warned_no_creds = false;
+        up_worker_reconfigure(w, cur);
         return;
     }
     uv_mutex_unlock(&s->mu);
