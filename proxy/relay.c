@@ -29,7 +29,6 @@
 #include "s3err.h"
 #include "upstream_build.h"
 
-static void start_response_head(struct px *px);
 static void relay_done(struct px *px, int err);
 
 /* ---- upstream credentials ------------------------------------------------------------ */
@@ -123,33 +122,46 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     if ((status == 400 || status == 403) && px->resp.errbody && px->resp.has_cl && px->resp.cl > 0 &&
         px->resp.cl <= UP_ERRBODY_MAX && !px->resp.collect)
         px->resp.err_hold = true;
-    if (px->resp.collect || px->resp.err_hold)
-        return 0;
-    px->in_cb = true;
-    start_response_head(px);
-    return px_client_gone(px) ? -1 : 0;
+    return 0; /* the head goes with the first body bytes (relay_out) */
 }
 
-static void start_response_head(struct px *px)
+/* Writes to the client: the response head first when it has not gone
+ * yet (the status line, the upstream's header lines, the framing), then
+ * n body bytes in the response's framing, then (last) the end of a chunked
+ * body - all in one write. The head waits for the first body bytes so that
+ * a small answer leaves in one system call. */
+static void relay_out(struct px *px, const char *p, size_t n, bool last)
 {
     struct proxy_conn *c = px->c;
-    if (!c || px->resp.head_sent)
-        return;
-    struct s3w_buf h;
-    s3w_buf_init(&h, PX_RESP_HEAD_MAX + 1024);
-    bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
-    px->resp.chunked = !px->resp.has_cl && !nobody;
-    s3w_buf_printf(&h, "HTTP/1.1 %d %s\r\n", px->resp.status, s3err_reason(px->resp.status));
-    s3w_buf_append(&h, px->resp.head.ptr, px->resp.head.len);
-    if (px->resp.chunked)
-        s3w_buf_append_cstr(&h, "Transfer-Encoding: chunked\r\n");
-    if (proxy_conn_announce_close(c))
-        s3w_buf_append_cstr(&h, "Connection: close\r\n");
-    s3w_buf_append_cstr(&h, "\r\n");
-    px->resp.head_sent = true;
-    px->out.status = px->resp.status;
-    proxy_conn_write(c, h.ptr, h.len);
-    s3w_buf_cleanup(&h);
+    uv_buf_t v[8];
+    size_t k = 0;
+    char status[64], tail[64], chunk[24];
+    if (!px->resp.head_sent) {
+        bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
+        px->resp.chunked = !px->resp.has_cl && !nobody;
+        int sl = snprintf(status, sizeof(status), "HTTP/1.1 %d %s\r\n", px->resp.status,
+                          s3err_reason(px->resp.status));
+        int tl = snprintf(tail, sizeof(tail), "%s%s\r\n",
+                          px->resp.chunked ? "Transfer-Encoding: chunked\r\n" : "",
+                          proxy_conn_announce_close(c) ? "Connection: close\r\n" : "");
+        v[k++] = uv_buf_init(status, (unsigned)sl);
+        v[k++] = uv_buf_init(px->resp.head.ptr, (unsigned)px->resp.head.len);
+        v[k++] = uv_buf_init(tail, (unsigned)tl);
+        px->resp.head_sent = true;
+        px->out.status = px->resp.status;
+    }
+    if (n && px->resp.chunked) {
+        int hl = snprintf(chunk, sizeof(chunk), "%zx\r\n", n);
+        v[k++] = uv_buf_init(chunk, (unsigned)hl);
+    }
+    if (n)
+        v[k++] = uv_buf_init((char *)p, (unsigned)n);
+    if (n && px->resp.chunked)
+        v[k++] = uv_buf_init("\r\n", 2);
+    if (last && px->resp.chunked)
+        v[k++] = uv_buf_init("0\r\n\r\n", 5);
+    if (k)
+        proxy_conn_writev(c, v, k);
 }
 
 static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
@@ -162,17 +174,7 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
     if (px->resp.err_hold)
         return 0; /* at most Content-Length <= UP_ERRBODY_MAX, in errbody */
     px->in_cb = true;
-    if (px->resp.chunked) {
-        char hdr[24];
-        int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
-        proxy_conn_write(px->c, hdr, (size_t)hl);
-        if (px->c)
-            proxy_conn_write(px->c, p, n);
-        if (px->c)
-            proxy_conn_write(px->c, "\r\n", 2);
-    } else {
-        proxy_conn_write(px->c, p, n);
-    }
+    relay_out(px, p, n, false);
     if (px_client_gone(px))
         return -1;
     if (px->c->out_pending > PROXY_OUT_HIGH) {
@@ -260,12 +262,10 @@ static void relay_done(struct px *px, int err)
     /* a write that fails closes c at once, and pl_on_abort would free px
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
-    if (!px->resp.head_sent)
-        start_response_head(px);
-    if (px->resp.err_hold && px->c)
-        proxy_conn_write(px->c, px->resp.errbody->buf, px->resp.errbody->len); /* held, not a credential error */
-    if (px->resp.chunked && px->c)
-        proxy_conn_write(px->c, "0\r\n\r\n", 5);
+    if (px->resp.err_hold) /* held, not a credential error */
+        relay_out(px, px->resp.errbody->buf, px->resp.errbody->len, true);
+    else
+        relay_out(px, NULL, 0, true);
     px->in_cb = false;
     px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
 }
