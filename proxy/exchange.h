@@ -309,11 +309,13 @@ struct pl_worker {
      * locks); the ECDSA aws-chunked decoder takes its key from here */
     struct sigv4a_key_cache *v4a;
     bool warned_no_creds;
-    /* this worker's audit records, handed to the writer once per loop
-     * iteration (audit_check) or when 64 KiB are gathered: one lock and
-     * one wake-up per batch, not per request */
+    /* this worker's audit records (and its request log lines, log.h),
+     * handed on PL_FLUSH_MS after the first of them (audit_check arms
+     * flush_timer) or when 64 KiB are gathered: one lock and one wake-up
+     * per batch, not per request */
     struct audit_batch *audit;
     uv_check_t *audit_check;
+    uv_timer_t *flush_timer;
     /* the canonical request of each signature check, reused (sigv4_verify
      * wipes what it used: a signed session token is in it): no allocation
      * per request for it */

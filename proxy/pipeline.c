@@ -625,11 +625,26 @@ void pl_shared_cleanup(struct pl_shared *s)
     uv_mutex_destroy(&s->mu);
 }
 
-/* After each turn of the worker's loop: the records of the requests that
- * ended in it go to the writer together. */
+/* The audit records and request log lines of a worker go out together,
+ * PL_FLUSH_MS after the first of them (or when a batch is full): one
+ * hand-over to the audit writer and one write(2) of log lines for many
+ * requests, not one each. The check runs after every turn of the loop
+ * and arms the timer; the timer does not keep the loop alive. */
+#define PL_FLUSH_MS 10
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    struct pl_worker *pw = t->data;
+    audit_batch_flush(pw->audit);
+    proxy_log_flush();
+}
+
 static void on_audit_check(uv_check_t *h)
 {
-    audit_batch_flush(h->data);
+    struct pl_worker *pw = h->data;
+    if (!uv_is_active((uv_handle_t *)pw->flush_timer) &&
+        (audit_batch_pending(pw->audit) || proxy_log_pending()))
+        uv_timer_start(pw->flush_timer, on_flush_timer, PL_FLUSH_MS, 0);
 }
 
 static void free_handle(uv_handle_t *h)
@@ -658,15 +673,21 @@ int pl_worker_init(struct proxy_worker *w)
     w->handler_state = pw;
     pw->audit = audit_batch_new(s->audit);
     uv_check_t *chk = malloc(sizeof(*chk));
-    if (!pw->audit || !chk) {
+    uv_timer_t *tm = malloc(sizeof(*tm));
+    if (!pw->audit || !chk || !tm) {
         free(chk);
+        free(tm);
         return -1; /* pl_worker_cleanup frees what was made */
     }
     uv_check_init(&w->loop, chk);
-    chk->data = pw->audit;
+    chk->data = pw;
     uv_check_start(chk, on_audit_check);
     uv_unref((uv_handle_t *)chk); /* it must not keep the loop running */
     pw->audit_check = chk;
+    uv_timer_init(&w->loop, tm);
+    tm->data = pw;
+    uv_unref((uv_handle_t *)tm);
+    pw->flush_timer = tm;
     return up_worker_init(w, pw->cfg, w->srv->nworkers);
 }
 
@@ -680,6 +701,9 @@ void pl_worker_cleanup(struct proxy_worker *w)
     audit_batch_free(pw->audit);
     if (pw->audit_check)
         uv_close((uv_handle_t *)pw->audit_check, free_handle);
+    if (pw->flush_timer)
+        uv_close((uv_handle_t *)pw->flush_timer, free_handle);
+    proxy_log_flush(); /* on the worker's thread: its last lines */
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);
     s3w_buf_cleanup(&pw->canon);

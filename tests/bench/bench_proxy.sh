@@ -161,9 +161,9 @@ for key in 1k 1m 64m; do
           read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H")
           kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
           if [ -n "${BENCH_RECORD:-}" ]; then kill -INT "$rec_pid"; wait "$rec_pid" 2>/dev/null || true; fi
+          reqs=$(echo "$rps * $SECS" | bc -l)
           if [ -n "${BENCH_STRACE:-}" ]; then kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null || true
             echo "strace: $reqs requests" >> "$BENCH_STRACE"; fi
-          reqs=$(echo "$rps * $SECS" | bc -l)
           awk -F, -v n="$reqs" '
             /raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
             END {printf "perf (s3warden, 1 KiB GET): %.1f CPU us, %.1f syscalls, %.2f context switches per request\n", tc*1000/n, sc/n, cs/n}' \
