@@ -71,14 +71,8 @@ static void body_fail(struct px *px, int status, const char *code, const char *m
     px->out.status = status;
     px->out.err_code = code;
     snprintf(px->out.err_msg, sizeof(px->out.err_msg), "%s", msg);
-    if (px->up.xfer.active) {
-        /* let curl call us: up_read answers ABORT, up_done sends the error */
-        if (px->up.read_paused) {
-            px->up.read_paused = false;
-            up_unpause(px->w, &px->up.xfer);
-        }
-        return;
-    }
+    /* px_fail closes the upstream connection: what went up of the body
+     * never completes there */
     px_fail(px, status, code, px->out.err_msg);
 }
 
@@ -135,14 +129,6 @@ static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
     return 0;
 }
 
-static void wake_curl_reader(struct px *px)
-{
-    if (px->up.read_paused && px->up.xfer.active) {
-        px->up.read_paused = false;
-        up_unpause(px->w, &px->up.xfer);
-    }
-}
-
 int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
 {
     struct px *px = c->ex;
@@ -188,7 +174,7 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     }
     if (px->body.q.len > PX_Q_HIGH)
         proxy_conn_pause_read(c);
-    wake_curl_reader(px);
+    px_relay_body(px); /* px may be gone */
     return 0;
 }
 
@@ -292,11 +278,9 @@ void pl_on_body_end(struct proxy_conn *c)
     } else {
         px->body.verified = true;
     }
-    if ((px->body.bm == BM_SIGNED || px->body.bm == BM_PLAIN) && !px_checksums_match(px)) {
-        px->body.verified = false;
-        return;
-    }
-    wake_curl_reader(px);
+    if ((px->body.bm == BM_SIGNED || px->body.bm == BM_PLAIN) && !px_checksums_match(px))
+        return; /* answered: px is gone */
+    px_relay_body(px);
 }
 
 /* aws-chunked (BM_CHUNKED): the decoder that verifies the body chunk by

@@ -180,12 +180,9 @@ static void on_send_timer(uv_timer_t *t)
 }
 
 /* Raw bytes to the socket (after TLS, if any). */
-static int conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
+/* Queues n bytes (copied) behind what is pending. */
+static int conn_queue(struct proxy_conn *c, const uv_buf_t *v, size_t nv, size_t n)
 {
-    if (c->closing)
-        return UV_ECANCELED;
-    if (n == 0)
-        return 0;
     struct conn_write *wr = malloc(sizeof(*wr) + n);
     if (!wr) {
         proxy_conn_close(c);
@@ -193,7 +190,11 @@ static int conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
     }
     wr->c = c;
     wr->n = n;
-    memcpy(wr->data, p, n);
+    size_t at = 0;
+    for (size_t i = 0; i < nv; i++) {
+        memcpy(wr->data + at, v[i].base, v[i].len);
+        at += v[i].len;
+    }
     uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
     int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc != 0) {
@@ -214,6 +215,53 @@ static int conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
     return 0;
 }
 
+#define CONN_MAX_IOV 8
+
+static int conn_write_rawv(struct proxy_conn *c, const uv_buf_t *in, size_t nv)
+{
+    if (c->closing)
+        return UV_ECANCELED;
+    uv_buf_t v[CONN_MAX_IOV];
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < nv && k < CONN_MAX_IOV; i++)
+        if (in[i].len) {
+            v[k++] = in[i];
+            n += in[i].len;
+        }
+    if (n == 0)
+        return 0;
+    if (c->out_pending == 0) {
+        /* Nothing queued: written at once when the socket takes it all,
+         * which spares an allocation, a copy and libuv's re-arming of the
+         * socket's poll interest (an epoll_ctl) per response */
+        int w = uv_try_write((uv_stream_t *)&c->tcp, v, (unsigned)k);
+        if (w < 0 && w != UV_EAGAIN) {
+            proxy_conn_close(c);
+            return w;
+        }
+        if (w > 0) {
+            c->send_progress_ms = uv_now(&c->w->loop);
+            size_t done = (size_t)w, i = 0;
+            n -= done;
+            while (done && done >= v[i].len)
+                done -= v[i++].len;
+            if (n == 0)
+                return 0;
+            v[i].base += done;
+            v[i].len -= done;
+            memmove(v, v + i, (k - i) * sizeof(v[0]));
+            k -= i;
+        }
+    }
+    return conn_queue(c, v, k, n);
+}
+
+static int conn_write_raw(struct proxy_conn *c, const void *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    return conn_write_rawv(c, &b, 1);
+}
+
 int proxy_conn_write(struct proxy_conn *c, const void *p, size_t n)
 {
     if (c->closing || c->lingering)
@@ -223,6 +271,33 @@ int proxy_conn_write(struct proxy_conn *c, const void *p, size_t n)
     if (c->tls)
         return tls_conn_write(c->tls, p, n);
     return conn_write_raw(c, p, n);
+}
+
+int proxy_conn_writev(struct proxy_conn *c, const uv_buf_t *v, size_t nv)
+{
+    if (c->closing || c->lingering)
+        return UV_ECANCELED;
+    c->response_started = true;
+    size_t n = 0;
+    for (size_t i = 0; i < nv; i++)
+        n += v[i].len;
+    c->bytes_out += n;
+    if (!c->tls)
+        return conn_write_rawv(c, v, nv > CONN_MAX_IOV ? CONN_MAX_IOV : nv);
+    /* one TLS record for small pieces */
+    char one[16384];
+    if (n <= sizeof(one)) {
+        size_t at = 0;
+        for (size_t i = 0; i < nv; i++) {
+            memcpy(one + at, v[i].base, v[i].len);
+            at += v[i].len;
+        }
+        return tls_conn_write(c->tls, one, n);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nv && rc == 0; i++)
+        rc = tls_conn_write(c->tls, v[i].base, v[i].len);
+    return rc;
 }
 
 static bool request_complete(const struct proxy_conn *c)

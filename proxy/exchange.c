@@ -6,8 +6,9 @@
  * px_count), and the client going away in the middle (pl_on_abort).
  *
  * Ownership: px is freed only here (px_free, from px_finish). Inside a
- * curl callback (px->in_cb) px_finish only audits and detaches: the
- * callback returns an error to curl and up_done (relay.c) finishes.
+ * relay callback that writes to the client (px->in_cb) px_finish only
+ * audits and detaches: relay.c finishes once the write returned
+ * (px_client_gone). Freeing px aborts its upstream request.
  */
 #include "exchange.h"
 
@@ -70,21 +71,6 @@ static void px_detach(struct px *px)
         px->c->ex = NULL;
 }
 
-static void fbt_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-void px_fbt_stop(struct px *px)
-{
-    if (!px->up.fbt)
-        return;
-    uv_timer_stop(px->up.fbt);
-    px->up.fbt->data = NULL;
-    uv_close((uv_handle_t *)px->up.fbt, fbt_closed);
-    px->up.fbt = NULL;
-}
-
 /* An STS Query API error (AWS STS API reference, "Common Errors"):
  * <ErrorResponse><Error><Type>Sender|Receiver</Type><Code/><Message/>
  * </Error><RequestId/></ErrorResponse>, so that the aws cli and the SDKs
@@ -131,8 +117,7 @@ void px_fail(struct px *px, int status, const char *code, const char *msg)
     px->out.err_code = code;
     if (msg != px->out.err_msg)
         snprintf(px->out.err_msg, sizeof(px->out.err_msg), "%s", msg ? msg : "");
-    if (px->up.xfer.active && !px->in_cb)
-        up_abort(px->w, &px->up.xfer);
+    px_relay_abort(px); /* the upstream never completes what it got */
     struct proxy_conn *c = px->c;
     if (c && !px->resp.head_sent) {
         struct s3w_buf out;
@@ -282,16 +267,11 @@ static void px_done_audit(struct px *px)
 
 static void px_free(struct px *px)
 {
-    px_fbt_stop(px);
+    px_relay_abort(px);
     if (px->up.ident_held)
         ident_limit_release(shared(px->w)->ident, px->up.ident_slot);
     free(px->out.gone_ua);
-    if (px->up.xfer.easy) {
-        if (px->up.xfer.active)
-            up_abort(px->w, &px->up.xfer);
-        curl_easy_cleanup(px->up.xfer.easy);
-    }
-    curl_slist_free_all(px->up.hl);
+    s3w_buf_cleanup(&px->up.head); /* the proxy's session token */
     ub_request_cleanup(&px->up.req);
     free(px->resp.errbody);
     free(px->body.q.buf);
@@ -325,7 +305,9 @@ static void px_free(struct px *px)
     if (px->auth.id_set)
         config_identity_cleanup(&px->auth.id);
     config_unref(px->cfg);
-    s3w_wipe(px, sizeof(*px));
+    /* not the whole struct (60 KiB): what held key material was wiped by
+     * its own cleanup above - the signing key (sigv4_result_cleanup), the
+     * chunk chains, the upstream request head with the proxy's token */
     free(px);
 }
 
@@ -334,8 +316,8 @@ static void px_free(struct px *px)
  * how the response ends - `resp` is a whole local response to send
  * (PX_END_RESPOND), the streamed response is complete (PX_END_FINISH), or
  * the connection is cut (PX_END_CLOSE). The connection may go on with the
- * next pipelined request at once, so px is gone before that. Inside a curl
- * callback (in_cb) px outlives the call: up_done frees it. */
+ * next pipelined request at once, so px is gone before that. Inside a
+ * relay callback (in_cb) px outlives the call: relay.c frees it. */
 void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
 {
     struct proxy_conn *c = px->c;
@@ -380,6 +362,6 @@ void pl_on_abort(struct proxy_conn *c)
     if (!px->out.err_code)
         px->out.err_code = c->abort_code ? c->abort_code : "ClientClosed";
     if (px->in_cb)
-        return; /* the curl callback returns an error; up_done finishes */
+        return; /* relay.c finishes once its write returned */
     px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
 }

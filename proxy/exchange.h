@@ -12,7 +12,7 @@
  *   authz     the S3 operation, its condition keys and the decision;
  *   body      the request body on its way upstream (verified first);
  *   del       DeleteObjects: the keys and which of them were denied;
- *   up        the upstream transfer (curl) and its request;
+ *   up        the upstream request and its exchange (h1client.h);
  *   resp      the upstream's answer on its way to the client;
  *   out       what the audit record and the metrics say of the request.
  *
@@ -34,7 +34,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "checksum.h"
@@ -47,12 +46,13 @@
 #include "s3map.h"
 #include "sigv4.h"
 #include "sigv4a.h"
+#include "h1client.h"
 #include "upstream.h"
 #include "upstream_build.h"
 
 /* ---- limits ---------------------------------------------------------------- */
 #define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
-/* Request-body queue toward curl: one verified aws-chunked chunk must fit
+/* Request-body queue toward the upstream: one verified aws-chunked chunk must fit
  * (the decoder releases a signed chunk whole, after its signature
  * verified), so the cap is the decoder's chunk cap plus one client read. */
 #define PX_CHUNK_MAX ((size_t)8 << 20)
@@ -150,7 +150,7 @@ struct px {
     char reqid[17];
     int64_t now;           /* unix seconds when the head arrived */
     enum px_kind kind;
-    bool in_cb;            /* inside a curl callback: do not remove the handle */
+    bool in_cb;            /* inside a relay callback: px outlives client writes */
     struct px_headers hdr;
 
     struct {
@@ -197,8 +197,8 @@ struct px {
 
     struct {
         enum body_mode bm;
-        struct bodyq q;      /* verified bytes waiting for curl */
-        uint64_t up_total;   /* bytes curl will send */
+        struct bodyq q;      /* verified bytes waiting to go upstream */
+        uint64_t up_total;   /* the upstream request's Content-Length */
         uint64_t up_sent;
         bool done;           /* the whole client body arrived */
         bool verified;       /* the body may be completed upstream */
@@ -247,14 +247,17 @@ struct px {
     struct {
         int ident_slot;      /* ident_limit slot held (ident_held) */
         bool ident_held;
-        struct up_xfer xfer;
         struct ub_request req; /* as built and signed (upstream_build.h) */
-        struct curl_slist *hl; /* req's lines for curl */
-        /* upstream.first_byte_timeout_ms: armed when the request (with its
-         * body) is sent, stopped by the first response header line; its own
-         * allocation because a uv handle outlives px until its close callback */
-        uv_timer_t *fbt;
-        bool read_paused;    /* curl's read callback paused: no body bytes yet */
+        /* the request head as sent (request line, req's headers, the
+         * proxy's signature, Content-Length): it holds the proxy's session
+         * token, wiped when px is freed */
+        struct s3w_buf head;
+        struct h1c_req hreq; /* toward the upstream (h1client.h) */
+        bool active;         /* hreq started, its on_done not yet run */
+        bool writable;       /* the connection took the head: body may go */
+        /* inside h1c_send: a failure's on_done waits until it returned */
+        bool sending, done_deferred;
+        int done_err;
         uint64_t t_ns, t_done_ns;
     } up;
 
@@ -267,7 +270,7 @@ struct px {
         bool has_cl;
         uint64_t cl;         /* the upstream's Content-Length */
         bool err_hold;       /* a small 400/403 held whole (px_upstream_error) */
-        bool write_paused;   /* curl's write callback paused: client behind */
+        bool write_paused;   /* upstream reading paused: the client is behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */
         bool collect;        /* collected whole into body, answered by `collected` */
@@ -306,11 +309,13 @@ struct pl_worker {
      * locks); the ECDSA aws-chunked decoder takes its key from here */
     struct sigv4a_key_cache *v4a;
     bool warned_no_creds;
-    /* this worker's audit records, handed to the writer once per loop
-     * iteration (audit_check) or when 64 KiB are gathered: one lock and
-     * one wake-up per batch, not per request */
+    /* this worker's audit records (and its request log lines, log.h),
+     * handed on PL_FLUSH_MS after the first of them (audit_check arms
+     * flush_timer) or when 64 KiB are gathered: one lock and one wake-up
+     * per batch, not per request */
     struct audit_batch *audit;
     uv_check_t *audit_check;
+    uv_timer_t *flush_timer;
     /* the canonical request of each signature check, reused (sigv4_verify
      * wipes what it used: a signed session token is in it): no allocation
      * per request for it */
@@ -378,12 +383,18 @@ bool px_chunked_init(struct px *px, struct s3w_slice *payload);
 int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);
 
 /* relay.c */
-void px_fbt_stop(struct px *px);
 /* Builds, signs and starts the upstream transfer with the body as
  * px->body sets it up; payload_hash is the x-amz-content-sha256 the proxy
  * signs, content_md5 a Content-MD5 of its own body (or NULL). */
 int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
                       const char *content_md5);
+/* More verified body bytes (or the body's verification) arrived: sends what
+ * may go. px may be gone when it returns (a failed send ends the exchange). */
+void px_relay_body(struct px *px);
+/* Ends the upstream exchange without an answer (the client's body failed
+ * its checks, or the client went away): the connection is closed, so the
+ * upstream never completes the request. */
+void px_relay_abort(struct px *px);
 void pl_on_drain(struct proxy_conn *c);
 
 /* local_ops.c */

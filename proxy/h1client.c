@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 
@@ -77,9 +78,16 @@ int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n)
         size_t cap = b->cap ? b->cap : 16 * 1024;
         while (cap - b->len < n)
             cap *= 2;
-        char *np = realloc(b->ptr, cap);
+        /* not realloc: the old block may hold a request head (the proxy's
+         * signature and session token), wiped before it is freed */
+        char *np = malloc(cap);
         if (!np)
             return H1C_E_NOMEM;
+        if (b->ptr) {
+            memcpy(np, b->ptr, b->len);
+            s3w_wipe(b->ptr, b->cap);
+            free(b->ptr);
+        }
         b->ptr = np;
         b->cap = cap;
     }
@@ -88,13 +96,33 @@ int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n)
     return 0;
 }
 
+/* Bytes that left for the kernel: plaintext (a request head holds the
+ * proxy's session token) is wiped; TLS records are ciphertext. */
+static void written(struct h1c_conn *c, struct wbuf *b, size_t n)
+{
+    if (!c->ssl)
+        s3w_wipe(b->ptr, n);
+    if (n < b->len)
+        memmove(b->ptr, b->ptr + n, b->len - n);
+    b->len -= n;
+}
+
+/* The request's last byte left: its answer must start within the
+ * first-byte timeout. */
+static void sent_all(struct h1c_conn *c)
+{
+    c->sent_all = true;
+    if (!c->req->got_bytes)
+        arm(c, c->pool->o.first_byte_timeout_ms);
+}
+
 void h1c__flush(struct h1c_conn *c);
 
 static void on_written(uv_write_t *w, int status)
 {
     struct h1c_conn *c = w->data;
     c->writing = false;
-    c->out[!c->cur].len = 0;
+    written(c, &c->out[!c->cur], c->out[!c->cur].len);
     if (c->state == C_CLOSING)
         return;
     if (status < 0) {
@@ -108,13 +136,10 @@ static void on_written(uv_write_t *w, int status)
     struct h1c_req *r = c->req;
     if (!r || c->state != C_BUSY)
         return;
-    if (r->body_given == r->body_len && !c->sent_all) {
-        c->sent_all = true;
-        if (!r->got_bytes)
-            arm(c, c->pool->o.first_byte_timeout_ms);
-    } else if (!r->got_bytes) {
+    if (r->body_given == r->body_len && !c->sent_all)
+        sent_all(c);
+    else if (!r->got_bytes)
         arm(c, c->pool->o.idle_timeout_ms); /* the upstream takes body bytes */
-    }
     if (r->body_given < r->body_len && r->cb->on_drain) {
         c->in_cb = true;
         r->cb->on_drain(r);
@@ -129,6 +154,27 @@ void h1c__flush(struct h1c_conn *c)
     if (c->writing || !c->out[c->cur].len || c->state == C_CLOSING)
         return;
     struct wbuf *b = &c->out[c->cur];
+    struct h1c_req *r = c->req;
+    if (r && c->state == C_BUSY && r->body_given == r->body_len && c->tcp.write_queue_size == 0) {
+        /* The request's last bytes: written at once when the socket takes
+         * them, which spares libuv's write request and its re-arming of
+         * the socket's poll interest (an epoll_ctl per request). With body
+         * still to come the write goes through uv_write, whose completion
+         * asks the caller for more (on_drain). */
+        uv_buf_t ub = uv_buf_init(b->ptr, (unsigned)b->len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            h1c__conn_fail(c, H1C_E_IO);
+            return;
+        }
+        if (n > 0)
+            written(c, b, (size_t)n);
+        if (b->len == 0) {
+            if (!c->sent_all)
+                sent_all(c);
+            return;
+        }
+    }
     c->cur = !c->cur;
     c->writing = true;
     uv_buf_t ub = uv_buf_init(b->ptr, (unsigned)b->len);
@@ -136,7 +182,7 @@ void h1c__flush(struct h1c_conn *c)
     int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &ub, 1, on_written);
     if (rc < 0) {
         c->writing = false;
-        b->len = 0;
+        written(c, b, b->len);
         h1c__conn_fail(c, H1C_E_IO);
     }
 }
@@ -278,12 +324,17 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     }
 }
 
+/* The caller's client is behind: the upstream is not read, and its idle
+ * timeout does not run meanwhile (the client's own timeouts bound the
+ * wait); h1c_resume arms it again. */
 static void pause_reading(struct h1c_conn *c)
 {
     if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
+    if (c->state == C_BUSY)
+        uv_timer_stop(&c->timer);
 }
 
 void h1c__on_eof(struct h1c_conn *c);
@@ -351,6 +402,7 @@ void h1c_resume(struct h1c_req *r)
     if (!c || !c->want_pause)
         return;
     c->want_pause = false;
+    arm(c, c->pool->o.idle_timeout_ms);
     if (c->ssl && !h1c__tls_pump(c))
         return; /* plaintext TLS held back while paused */
     if (!c->want_pause)
@@ -371,9 +423,8 @@ void h1c__send_head(struct h1c_conn *c)
         return;
     }
     h1c__start_read(c);
-    arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
-    if (r->body_len == 0)
-        c->sent_all = !c->writing && !c->out[c->cur].len;
+    if (!c->sent_all)
+        arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
 }
 
 /* ---- TLS handshake ----------------------------------------------------------------- */
@@ -675,8 +726,6 @@ int h1c_send(struct h1c_req *r, const void *p, size_t n)
         h1c__conn_fail(c, rc);
         return rc;
     }
-    if (r->body_given == r->body_len && !c->writing && !c->out[c->cur].len)
-        c->sent_all = true;
     return 0;
 }
 
@@ -711,6 +760,15 @@ void h1c_abort(struct h1c_req *r)
 
 /* ---- pools ------------------------------------------------------------------------------ */
 
+static bool is_localhost(const char *h)
+{
+    size_t n = strlen(h);
+    if (n && h[n - 1] == '.')
+        n--; /* the root label */
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0);
+}
+
 struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
 {
     struct h1c_pool *p = calloc(1, sizeof *p);
@@ -727,10 +785,14 @@ struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
     }
     if (o->ssl_ctx)
         SSL_CTX_up_ref(o->ssl_ctx);
-    /* a numeric host needs no resolver (and no thread-pool round trip) */
+    /* a numeric host needs no resolver (and no thread-pool round trip);
+     * nor do localhost names, which are the loopback address (RFC 6761
+     * section 6.3, as curl resolves them: virtual-hosted buckets of a
+     * local store are BUCKET.localhost) */
     struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
-    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0)
+    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0 ||
+        (is_localhost(p->host) && uv_ip4_addr("127.0.0.1", o->port, a4) == 0))
         p->have_addr = p->numeric = true;
     return p;
 }

@@ -1,10 +1,12 @@
 /* log.c - the diagnostic log (contract in log.h). */
 #include "log.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +14,16 @@
 #include "civil.h"
 
 static atomic_int log_min_level = PROXY_LOG_INFO;
+
+/* A worker's DEBUG and INFO lines (one per request), written together: at
+ * most PIPE_BUF bytes, so that one write(2) of whole lines stays atomic
+ * on a pipe or journald's stream and lines of several threads never
+ * interleave. */
+struct log_batch {
+    size_t len;
+    char buf[PIPE_BUF];
+};
+static __thread struct log_batch *tl_batch;
 static atomic_bool log_journald;
 
 static int level_of(const char *name)
@@ -85,7 +97,45 @@ void proxy_log(const char *level, const char *fmt, ...)
         if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
             line[i] = '?';
     line[len++] = '\n';
+    struct log_batch *b = tl_batch;
+    if (b && lv <= PROXY_LOG_INFO && len <= sizeof(b->buf)) {
+        if (b->len + len > sizeof(b->buf))
+            proxy_log_flush();
+        memcpy(b->buf + b->len, line, len);
+        b->len += len;
+        return;
+    }
+    proxy_log_flush(); /* this thread's earlier lines first */
     /* one write(2) per line so lines from several threads never interleave */
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+/* ---- per-thread batches ------------------------------------------------------------ */
+void proxy_log_batch_begin(void)
+{
+    if (!tl_batch)
+        tl_batch = calloc(1, sizeof(*tl_batch)); /* NULL: lines go one by one */
+}
+
+bool proxy_log_pending(void)
+{
+    return tl_batch && tl_batch->len > 0;
+}
+
+void proxy_log_flush(void)
+{
+    struct log_batch *b = tl_batch;
+    if (!b || b->len == 0)
+        return;
+    ssize_t w = write(STDERR_FILENO, b->buf, b->len);
+    (void)w;
+    b->len = 0;
+}
+
+void proxy_log_batch_end(void)
+{
+    proxy_log_flush();
+    free(tl_batch);
+    tl_batch = NULL;
 }

@@ -11,6 +11,11 @@
  * replaced so that one event is one line; each line is one write(2), so
  * lines from several threads never interleave. Any thread.
  *
+ * A thread that logs a line per request (a worker) batches its DEBUG and
+ * INFO lines: proxy_log_batch_begin, then proxy_log_flush on a short timer
+ * and proxy_log_batch_end when it ends. A WARN or ERROR line writes the
+ * thread's batch first, then itself, at once.
+ *
  * Never pass authorization material (no secret in any log): the access
  * key id, request id and decision only.
  */
@@ -28,5 +33,12 @@ void proxy_log_init(void);
 void proxy_log_set_level(int level);
 /* Whether a line at this level would be written (skip building it if not). */
 bool proxy_log_enabled(const char *level);
+/* This thread's DEBUG/INFO lines gather in a buffer of its own (at most
+ * PIPE_BUF bytes, then written whole) until proxy_log_flush. */
+void proxy_log_batch_begin(void);
+void proxy_log_flush(void);
+bool proxy_log_pending(void);
+/* Flushes and stops batching on this thread. */
+void proxy_log_batch_end(void);
 
 #endif

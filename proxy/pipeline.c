@@ -23,7 +23,7 @@
  *                                    body.c             px_choose_body_mode, px_chunked_init
  *   upstream request (pure)          upstream_build.c   ub_* (target, headers, query,
  *                                                         copy source, signature)
- *   upstream transfer (curl)         relay.c            px_start_upstream
+ *   upstream exchange                relay.c            px_start_upstream
  *   request body streamed, verified  body.c             pl_on_body, pl_on_body_end,
  *                                                         px_payload_hash_ok
  *   response relayed                 relay.c            up_header, up_write, up_done,
@@ -239,6 +239,8 @@ static struct px *px_new(struct proxy_conn *c)
     s3w_buf_init(&px->resp.body, 4096);
     s3w_buf_init(&px->del.newbody, 0);
     ub_request_init(&px->up.req);
+    /* the caller's forwarded headers fit in the HTTP layer's input buffer */
+    s3w_buf_init(&px->up.head, PROXY_IN_CAP + 16384);
     c->ex = px;
     px_read_headers(px);
     return px;
@@ -623,11 +625,26 @@ void pl_shared_cleanup(struct pl_shared *s)
     uv_mutex_destroy(&s->mu);
 }
 
-/* After each turn of the worker's loop: the records of the requests that
- * ended in it go to the writer together. */
+/* The audit records and request log lines of a worker go out together,
+ * PL_FLUSH_MS after the first of them (or when a batch is full): one
+ * hand-over to the audit writer and one write(2) of log lines for many
+ * requests, not one each. The check runs after every turn of the loop
+ * and arms the timer; the timer does not keep the loop alive. */
+#define PL_FLUSH_MS 10
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    struct pl_worker *pw = t->data;
+    audit_batch_flush(pw->audit);
+    proxy_log_flush();
+}
+
 static void on_audit_check(uv_check_t *h)
 {
-    audit_batch_flush(h->data);
+    struct pl_worker *pw = h->data;
+    if (!uv_is_active((uv_handle_t *)pw->flush_timer) &&
+        (audit_batch_pending(pw->audit) || proxy_log_pending()))
+        uv_timer_start(pw->flush_timer, on_flush_timer, PL_FLUSH_MS, 0);
 }
 
 static void free_handle(uv_handle_t *h)
@@ -656,21 +673,22 @@ int pl_worker_init(struct proxy_worker *w)
     w->handler_state = pw;
     pw->audit = audit_batch_new(s->audit);
     uv_check_t *chk = malloc(sizeof(*chk));
-    if (!pw->audit || !chk) {
+    uv_timer_t *tm = malloc(sizeof(*tm));
+    if (!pw->audit || !chk || !tm) {
         free(chk);
+        free(tm);
         return -1; /* pl_worker_cleanup frees what was made */
     }
     uv_check_init(&w->loop, chk);
-    chk->data = pw->audit;
+    chk->data = pw;
     uv_check_start(chk, on_audit_check);
     uv_unref((uv_handle_t *)chk); /* it must not keep the loop running */
     pw->audit_check = chk;
-    const struct config_upstream *u = &pw->cfg->upstream;
-    int n = w->srv->nworkers > 0 ? w->srv->nworkers : 1;
-    long total = u->max_connections ? (long)u->max_connections / n : 0;
-    if (u->max_connections && total < 1)
-        total = 1;
-    return up_worker_init(w, total, (long)u->max_connections_per_host);
+    uv_timer_init(&w->loop, tm);
+    tm->data = pw;
+    uv_unref((uv_handle_t *)tm);
+    pw->flush_timer = tm;
+    return up_worker_init(w, pw->cfg, w->srv->nworkers);
 }
 
 void pl_worker_cleanup(struct proxy_worker *w)
@@ -683,6 +701,9 @@ void pl_worker_cleanup(struct proxy_worker *w)
     audit_batch_free(pw->audit);
     if (pw->audit_check)
         uv_close((uv_handle_t *)pw->audit_check, free_handle);
+    if (pw->flush_timer)
+        uv_close((uv_handle_t *)pw->flush_timer, free_handle);
+    proxy_log_flush(); /* on the worker's thread: its last lines */
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);
     s3w_buf_cleanup(&pw->canon);
@@ -711,6 +732,7 @@ void pl_worker_poke(struct proxy_worker *w)
         sigv4_keycache_cleanup(&pw->kc);
         sigv4_keycache_init(&pw->kc);
         pw->warned_no_creds = false;
+        up_worker_reconfigure(w, cur);
         return;
     }
     uv_mutex_unlock(&s->mu);

@@ -151,6 +151,9 @@ struct proxy_conn {
 /* Writes bytes (copied). Returns 0 or a negative uv error; on error the
  * connection is closing. */
 int proxy_conn_write(struct proxy_conn *c, const void *p, size_t n);
+/* The same for several pieces, sent as one write when the socket takes
+ * them (a response head with its first body bytes: one system call). */
+int proxy_conn_writev(struct proxy_conn *c, const uv_buf_t *v, size_t nv);
 
 /* Sends a complete local response (head + body in one buffer) and ends the
  * exchange: the connection continues with the next pipelined request, or

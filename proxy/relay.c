@@ -1,16 +1,19 @@
 /*
- * relay.c - the upstream transfer through libcurl (upstream.h) and the
- * answer relayed to the client: curl's read callback feeds it the verified
- * body (body.c), its header and write callbacks pass the upstream's status,
- * headers and body on with backpressure both ways, up_done ends the
- * exchange. The upstream request itself is built by upstream_build.c; this
- * file only takes the proxy's credentials, hands the result to curl and
- * arms upstream.first_byte_timeout_ms. The data plane will replace this
- * file with its own HTTP/1.1 client; nothing else needs to change.
+ * relay.c - the upstream exchange and the answer relayed to the client.
+ * The upstream request is built and signed by upstream_build.c; this file
+ * writes its head, feeds it the verified body (body.c) through the
+ * worker's connection pool for the origin (upstream.h, h1client.h), and
+ * passes the upstream's status, headers and body on, with backpressure
+ * both ways: body bytes go only while the connection keeps up
+ * (UP_SEND_WINDOW), and the upstream is not read while the client is
+ * behind (PROXY_OUT_HIGH). The connect, first-byte and idle timeouts of
+ * upstream.* are the pool's.
  *
  * Re-entrancy: a write to the client may close the connection and call
- * pl_on_abort; px->in_cb is set around such writes so that px outlives the
- * callback (exchange.h).
+ * pl_on_abort; px->in_cb is set around such writes so that pl_on_abort
+ * only detaches px, and px_client_gone ends the exchange once the write
+ * returned. Freeing px aborts its upstream request, which h1client allows
+ * from inside its own callbacks.
  */
 #include "exchange.h"
 
@@ -26,7 +29,7 @@
 #include "s3err.h"
 #include "upstream_build.h"
 
-static void start_response_head(struct px *px);
+static void relay_done(struct px *px, int err);
 
 /* ---- upstream credentials ------------------------------------------------------------ */
 /* Without a credential manager (pl_shared.creds NULL: an embedding that
@@ -48,216 +51,138 @@ static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *c
     return false;
 }
 
-/* ---- first-byte timeout ---------------------------------------------------------------- */
-static void fbt_fire(uv_timer_t *t)
+/* Body bytes handed to the upstream connection and not yet written: more
+ * wait in px->body.q (bounded, PX_Q_HIGH) and then in the client's socket. */
+#define UP_SEND_WINDOW ((size_t)256 << 10)
+#define UP_SEND_MAX ((size_t)64 << 10) /* one h1c_send */
+
+/* After a relay callback wrote to the client: a write that failed closed
+ * the connection, and pl_on_abort only detached px (in_cb). Ends the
+ * exchange then; true when px is gone. */
+static bool px_client_gone(struct px *px)
 {
-    struct px *px = t->data;
-    if (!px)
-        return;
-    px_fbt_stop(px);
-    proxy_log("WARN", "request_id=%s upstream sent no response within first_byte_timeout_ms=%u",
-              px->reqid, px->cfg->upstream.first_byte_timeout_ms);
-    /* not inside a curl callback: px_fail aborts the transfer and frees px */
-    px_fail(px, 504, "GatewayTimeout", s3err_default_message("GatewayTimeout"));
+    px->in_cb = false;
+    if (px->c)
+        return false;
+    px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
+    return true;
 }
 
-/* The whole request is on its way upstream: from now on the first response
- * byte must come within upstream.first_byte_timeout_ms (504 otherwise). */
-static void fbt_arm(struct px *px)
+/* ---- the answer ------------------------------------------------------------------------ */
+static bool hop_by_hop(struct s3w_slice name)
 {
-    uint32_t ms = px->cfg->upstream.first_byte_timeout_ms;
-    if (!ms || px->up.fbt || px->resp.head_sent)
-        return;
-    px->up.fbt = malloc(sizeof(*px->up.fbt));
-    if (!px->up.fbt)
-        return; /* the idle timeout still bounds the wait */
-    uv_timer_init(&px->w->loop, px->up.fbt);
-    px->up.fbt->data = px;
-    uv_timer_start(px->up.fbt, fbt_fire, ms, 0);
+    return ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
+           ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
+           ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
+           ub_name_is(name, "proxy-connection");
 }
 
-/* ---- curl callbacks ----------------------------------------------------------------------- */
-static size_t up_read(char *buf, size_t size, size_t nitems, void *ud)
+static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
 {
-    struct px *px = ud;
-    size_t max = size * nitems;
-    if (!px->c || px->body.failed)
-        return CURL_READFUNC_ABORT;
-    uint64_t remaining = px->body.up_total - px->body.up_sent;
-    if (remaining == 0)
-        return 0;
-    size_t give = px->body.q.len < max ? px->body.q.len : max;
-    if (give > remaining)
-        give = (size_t)remaining;
-    /* Hold back the last byte until the body verified: without it the
-     * upstream cannot complete the object (README.md, "Security invariants"). */
-    if (!px->body.verified && px->body.up_sent + give >= px->body.up_total)
-        give = px->body.up_total - px->body.up_sent > 0 ? (size_t)(px->body.up_total - px->body.up_sent - 1) : 0;
-    if (give == 0) {
-        px->up.read_paused = true;
-        return CURL_READFUNC_PAUSE;
+    struct px *px = hr->ud;
+    px->resp.status = status;
+    metrics_upstream_answered(shared(px->w)->metrics); /* /readyz */
+    /* only an answer with a body can name its error (not HEAD, not 304:
+     * the frequent bodiless ones allocate nothing) */
+    if (status >= 300 && status != 304 && !px->resp.errbody && !px->c->req.is_head)
+        px->resp.errbody = malloc(sizeof(*px->resp.errbody)); /* NULL: no errorCode */
+    if (px->resp.errbody) {
+        px->resp.errbody->len = 0;
+        px->resp.errbody->over = false;
     }
-    px_bq_pop(&px->body.q, buf, give);
-    px->body.up_sent += give;
-    if (px->body.up_sent == px->body.up_total)
-        fbt_arm(px); /* curl has the last byte of the body */
-    if (px->c->read_paused && px->body.q.len <= PX_Q_LOW) {
-        /* resuming parses buffered client bytes right here, which may
-         * close the connection: px must outlive this callback */
-        px->in_cb = true;
-        proxy_conn_resume_read(px->c);
-        px->in_cb = false;
-    }
-    return give;
-}
-
-static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
-{
-    struct px *px = ud;
-    size_t n = size * nitems;
-    px_fbt_stop(px); /* the first response byte arrived */
-    struct s3w_slice line = s3w_slice(buf, n);
-    while (line.len && (line.ptr[line.len - 1] == '\n' || line.ptr[line.len - 1] == '\r'))
-        line.len--;
-    if (line.len >= 5 && memcmp(line.ptr, "HTTP/", 5) == 0) {
-        const char *sp = memchr(line.ptr, ' ', line.len);
-        px->resp.status = sp ? atoi(sp + 1) : 0;
-        /* RFC 9110 15: a status is three digits, 100..599; anything else
-         * is no answer to pass on (502, found by the server fuzz target) */
-        if (px->resp.status < 100 || px->resp.status > 599)
-            return 0;
-        /* only an answer with a body can name its error (not HEAD, not 304:
-         * the frequent bodiless ones allocate nothing) */
-        if (px->resp.status >= 300 && px->resp.status != 304 && !px->resp.errbody && px->c &&
-            !px->c->req.is_head)
-            px->resp.errbody = malloc(sizeof(*px->resp.errbody)); /* NULL: no errorCode */
-        if (px->resp.errbody) {
-            px->resp.errbody->len = 0;
-            px->resp.errbody->over = false;
+    px->resp.has_cl = false;
+    px->resp.cl = 0;
+    s3w_buf_reset(&px->resp.head);
+    for (size_t i = 0; i < n; i++) {
+        struct s3w_slice name = h[i].name, value = h[i].value;
+        if (hop_by_hop(name))
+            continue;
+        if (ub_name_is(name, "content-length")) {
+            /* h1resp accepted exactly one, of digits */
+            px->resp.has_cl = true;
+            px->resp.cl = 0;
+            for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
+                px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
+                                  ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
+        } else if (ub_name_is(name, "x-amz-request-id") && value.len < sizeof(px->resp.up_reqid)) {
+            memcpy(px->resp.up_reqid, value.ptr, value.len);
+            px->resp.up_reqid[value.len] = '\0';
         }
-        px->resp.cl = 0;
-        metrics_upstream_answered(shared(px->w)->metrics); /* /readyz */
-        s3w_buf_reset(&px->resp.head);
-        px->resp.has_cl = false;
-        return n;
+        if (s3w_buf_append_slice(&px->resp.head, name) != 0 ||
+            s3w_buf_append(&px->resp.head, ": ", 2) != 0 ||
+            s3w_buf_append_slice(&px->resp.head, value) != 0 ||
+            s3w_buf_append(&px->resp.head, "\r\n", 2) != 0)
+            return -1; /* over PX_RESP_HEAD_MAX: 502 */
     }
-    if (line.len == 0) {
-        /* A small 400/403 may be S3 refusing the proxy's own credentials,
-         * and then its body names them: ExpiredToken and InvalidToken echo
-         * the session token in <Token-0>, SignatureDoesNotMatch carries the
-         * canonical request with the x-amz-security-token value. Hold it
-         * whole (bounded by UP_ERRBODY_MAX); up_done answers it. */
-        if ((px->resp.status == 400 || px->resp.status == 403) && px->resp.errbody && px->resp.has_cl &&
-            px->resp.cl > 0 && px->resp.cl <= UP_ERRBODY_MAX && px->c && !px->c->req.is_head &&
-            !px->resp.collect)
-            px->resp.err_hold = true;
-        if (px->resp.status >= 200 && !px->resp.head_sent && !px->resp.collect && !px->resp.err_hold) {
-            px->in_cb = true;
-            start_response_head(px);
-            px->in_cb = false;
-            if (!px->c)
-                return 0;
-        }
-        return n;
-    }
-    if (px->resp.status < 200)
-        return n;
-    const char *colon = memchr(line.ptr, ':', line.len);
-    if (!colon)
-        return n;
-    struct s3w_slice name = s3w_slice(line.ptr, (size_t)(colon - line.ptr));
-    struct s3w_slice value = s3w_slice(colon + 1, line.len - name.len - 1);
-    value = s3w_slice_trim(value);
-    if (ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
-        ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
-        ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
-        ub_name_is(name, "proxy-connection"))
-        return n;
-    if (ub_name_is(name, "content-length")) {
-        px->resp.has_cl = true;
-        px->resp.cl = 0;
-        for (size_t i = 0; i < value.len && px->resp.cl <= UINT32_MAX; i++)
-            px->resp.cl = value.ptr[i] >= '0' && value.ptr[i] <= '9'
-                            ? px->resp.cl * 10 + (uint64_t)(value.ptr[i] - '0') : UINT64_MAX;
-    }
-    if (ub_name_is(name, "x-amz-request-id"))
-        snprintf(px->resp.up_reqid, sizeof(px->resp.up_reqid), "%.*s", (int)value.len, value.ptr);
-    if (s3w_buf_append_slice(&px->resp.head, name) != 0 ||
-        s3w_buf_append_cstr(&px->resp.head, ": ") != 0 ||
-        s3w_buf_append_slice(&px->resp.head, value) != 0 ||
-        s3w_buf_append_cstr(&px->resp.head, "\r\n") != 0)
-        return 0; /* upstream header block over the cap: abort */
-    return n;
+    /* A small 400/403 may be S3 refusing the proxy's own credentials, and
+     * then its body names them: ExpiredToken and InvalidToken echo the
+     * session token in <Token-0>, SignatureDoesNotMatch carries the
+     * canonical request with the x-amz-security-token value. Hold it whole
+     * (bounded by UP_ERRBODY_MAX); relay_done answers it. */
+    if ((status == 400 || status == 403) && px->resp.errbody && px->resp.has_cl && px->resp.cl > 0 &&
+        px->resp.cl <= UP_ERRBODY_MAX && !px->resp.collect)
+        px->resp.err_hold = true;
+    return 0; /* the head goes with the first body bytes (relay_out) */
 }
 
-static void start_response_head(struct px *px)
+/* Writes to the client: the response head first when it has not gone
+ * yet (the status line, the upstream's header lines, the framing), then
+ * n body bytes in the response's framing, then (last) the end of a chunked
+ * body - all in one write. The head waits for the first body bytes so that
+ * a small answer leaves in one system call. */
+static void relay_out(struct px *px, const char *p, size_t n, bool last)
 {
     struct proxy_conn *c = px->c;
-    if (!c || px->resp.head_sent)
-        return;
-    struct s3w_buf h;
-    s3w_buf_init(&h, PX_RESP_HEAD_MAX + 1024);
-    bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
-    px->resp.chunked = !px->resp.has_cl && !nobody;
-    s3w_buf_printf(&h, "HTTP/1.1 %d %s\r\n", px->resp.status, s3err_reason(px->resp.status));
-    s3w_buf_append(&h, px->resp.head.ptr, px->resp.head.len);
-    if (px->resp.chunked)
-        s3w_buf_append_cstr(&h, "Transfer-Encoding: chunked\r\n");
-    if (proxy_conn_announce_close(c))
-        s3w_buf_append_cstr(&h, "Connection: close\r\n");
-    s3w_buf_append_cstr(&h, "\r\n");
-    px->resp.head_sent = true;
-    px->out.status = px->resp.status;
-    proxy_conn_write(c, h.ptr, h.len);
-    s3w_buf_cleanup(&h);
+    uv_buf_t v[8];
+    size_t k = 0;
+    char status[64], tail[64], chunk[24];
+    if (!px->resp.head_sent) {
+        bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
+        px->resp.chunked = !px->resp.has_cl && !nobody;
+        int sl = snprintf(status, sizeof(status), "HTTP/1.1 %d %s\r\n", px->resp.status,
+                          s3err_reason(px->resp.status));
+        int tl = snprintf(tail, sizeof(tail), "%s%s\r\n",
+                          px->resp.chunked ? "Transfer-Encoding: chunked\r\n" : "",
+                          proxy_conn_announce_close(c) ? "Connection: close\r\n" : "");
+        v[k++] = uv_buf_init(status, (unsigned)sl);
+        v[k++] = uv_buf_init(px->resp.head.ptr, (unsigned)px->resp.head.len);
+        v[k++] = uv_buf_init(tail, (unsigned)tl);
+        px->resp.head_sent = true;
+        px->out.status = px->resp.status;
+    }
+    if (n && px->resp.chunked) {
+        int hl = snprintf(chunk, sizeof(chunk), "%zx\r\n", n);
+        v[k++] = uv_buf_init(chunk, (unsigned)hl);
+    }
+    if (n)
+        v[k++] = uv_buf_init((char *)p, (unsigned)n);
+    if (n && px->resp.chunked)
+        v[k++] = uv_buf_init("\r\n", 2);
+    if (last && px->resp.chunked)
+        v[k++] = uv_buf_init("0\r\n\r\n", 5);
+    if (k)
+        proxy_conn_writev(c, v, k);
 }
 
-static size_t up_write(char *buf, size_t size, size_t nitems, void *ud)
+static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
 {
-    struct px *px = ud;
-    size_t n = size * nitems;
-    if (!px->c)
-        return 0;
-    if (px->resp.collect) {
-        if (s3w_buf_append(&px->resp.body, buf, n) != 0)
-            return 0;
-        if (px->resp.status >= 300 && px->resp.errbody)
-            up_errbody_add(px->resp.errbody, buf, n);
-        return n;
-    }
-    if (px->resp.err_hold) {
-        up_errbody_add(px->resp.errbody, buf, n); /* at most up_cl <= the cap */
-        return n;
-    }
-    if (!px->resp.head_sent) {
-        px->in_cb = true;
-        start_response_head(px);
-        px->in_cb = false;
-        if (!px->c)
-            return 0;
-    }
-    if (px->c->out_pending > PROXY_OUT_HIGH) {
-        /* the client is behind: curl keeps these bytes and we resume it
-         * from on_drain */
-        px->resp.write_paused = true;
-        return CURL_WRITEFUNC_PAUSE;
-    }
+    struct px *px = hr->ud;
     if (px->resp.status >= 300 && px->resp.errbody)
-        up_errbody_add(px->resp.errbody, buf, n); /* curl hands these bytes once */
+        up_errbody_add(px->resp.errbody, p, n);
+    if (px->resp.collect)
+        return s3w_buf_append(&px->resp.body, p, n) == 0 ? 0 : -1; /* over its cap: 502 */
+    if (px->resp.err_hold)
+        return 0; /* at most Content-Length <= UP_ERRBODY_MAX, in errbody */
     px->in_cb = true;
-    if (px->resp.chunked) {
-        char hdr[24];
-        int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
-        proxy_conn_write(px->c, hdr, (size_t)hl);
-        if (px->c)
-            proxy_conn_write(px->c, buf, n);
-        if (px->c)
-            proxy_conn_write(px->c, "\r\n", 2);
-    } else {
-        proxy_conn_write(px->c, buf, n);
+    relay_out(px, p, n, false);
+    if (px_client_gone(px))
+        return -1;
+    if (px->c->out_pending > PROXY_OUT_HIGH) {
+        /* the client is behind: the upstream is read again from on_drain */
+        px->resp.write_paused = true;
+        return H1C_PAUSE;
     }
-    px->in_cb = false;
-    return px->c ? n : 0;
+    return 0;
 }
 
 /* An upstream error answer, complete: its <Code> (small bodies only, see
@@ -282,13 +207,23 @@ static void px_upstream_error(struct px *px)
     }
 }
 
-static void up_done(struct up_xfer *x, CURLcode rc)
+static void up_on_done(struct h1c_req *hr, int err)
 {
-    struct px *px = x->ud;
+    struct px *px = hr->ud;
+    px->up.active = false;
+    if (px->up.sending) {
+        /* inside h1c_send (send_body): ended once it returned */
+        px->up.done_deferred = true;
+        px->up.done_err = err;
+        return;
+    }
+    relay_done(px, err);
+}
+
+static void relay_done(struct px *px, int err)
+{
     px->up.t_done_ns = now_ns();
-    px_fbt_stop(px);
     if (!px->c) {
-        /* the client went away while curl ran */
         px_finish(px, PX_END_CLOSE, S3W_SLICE_NULL);
         return;
     }
@@ -296,15 +231,14 @@ static void up_done(struct up_xfer *x, CURLcode rc)
         px_fail(px, px->out.status, px->out.err_code, px->out.err_msg);
         return;
     }
-    if (rc != CURLE_OK) {
-        int status = 502;
-        const char *code = "BadGateway";
-        if (rc == CURLE_OPERATION_TIMEDOUT) {
-            status = 504;
-            code = "GatewayTimeout";
-        }
-        proxy_log("WARN", "request_id=%s upstream error: %s", px->reqid, curl_easy_strerror(rc));
-        px_fail(px, status, code, s3err_default_message(code));
+    if (err) {
+        bool timeout = err == H1C_E_TIMEOUT;
+        const char *code = timeout ? "GatewayTimeout" : "BadGateway";
+        const char *detail = px->up.hreq.detail;
+        proxy_log("WARN", "request_id=%s upstream %.*s: %s%s%s", px->reqid,
+                  (int)px->up.req.authority_len, px->up.req.authority, h1c_strerror(err),
+                  detail[0] ? ": " : "", detail);
+        px_fail(px, timeout ? 504 : 502, code, s3err_default_message(code));
         return;
     }
     if (px->resp.status >= 300)
@@ -328,54 +262,91 @@ static void up_done(struct up_xfer *x, CURLcode rc)
     /* a write that fails closes c at once, and pl_on_abort would free px
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
-    if (!px->resp.head_sent)
-        start_response_head(px);
-    if (px->resp.err_hold && px->c)
-        proxy_conn_write(px->c, px->resp.errbody->buf, px->resp.errbody->len); /* held, not a credential error */
-    if (px->resp.chunked && px->c)
-        proxy_conn_write(px->c, "0\r\n\r\n", 5);
+    if (px->resp.err_hold) /* held, not a credential error */
+        relay_out(px, px->resp.errbody->buf, px->resp.errbody->len, true);
+    else
+        relay_out(px, NULL, 0, true);
     px->in_cb = false;
     px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
 }
 
-/* ---- upstream request --------------------------------------------------------------------- */
-/* One line onto the upstream header list. curl_slist_append answers NULL
- * when it cannot allocate, without freeing the list: assigned blindly, the
- * list leaked and the next line started a new one, and the request went
- * out without the lines before it. */
-static int hl_append(struct px *px, const char *line)
+/* ---- the request body ------------------------------------------------------------------- */
+/* Hands verified body bytes to the connection while it keeps up. The last
+ * byte is held back until the body verified: without it the upstream
+ * cannot complete the object (README.md, "Security invariants"). false
+ * when px is gone or its exchange failed (then on_done follows). */
+static bool send_body(struct px *px)
 {
-    struct curl_slist *l = curl_slist_append(px->up.hl, line);
-    if (!l)
-        return -1;
-    px->up.hl = l;
-    return 0;
+    struct h1c_req *hr = &px->up.hreq;
+    while (px->body.q.len && h1c_pending(hr) < UP_SEND_WINDOW) {
+        uint64_t remaining = px->body.up_total - px->body.up_sent;
+        size_t give = px->body.q.len < UP_SEND_MAX ? px->body.q.len : UP_SEND_MAX;
+        if (give > remaining)
+            give = (size_t)remaining;
+        if (!px->body.verified && px->body.up_sent + give >= px->body.up_total)
+            give = remaining > 0 ? (size_t)(remaining - 1) : 0;
+        if (give == 0)
+            break;
+        px->up.sending = true;
+        int rc = h1c_send(hr, px->body.q.buf + px->body.q.off, give);
+        px->up.sending = false;
+        if (px->up.done_deferred) {
+            px->up.done_deferred = false;
+            relay_done(px, px->up.done_err);
+            return false;
+        }
+        if (rc != 0)
+            return false; /* on_done follows */
+        px->body.q.off += give;
+        px->body.q.len -= give;
+        if (px->body.q.len == 0)
+            px->body.q.off = 0;
+        px->body.up_sent += give;
+    }
+    return true;
 }
 
-/* A header line of the proxy's own signature: -1 if it would not fit (the
- * caps of sigv4_signed and CREDS_MAX_TOKEN keep it under the line). */
-static int hl_append_fmt(struct px *px, char *line, size_t cap, const char *name,
-                         struct s3w_slice value)
+/* Sends what may go, then reads the client again once the queue drained
+ * below PX_Q_LOW, and sends what that read queued. */
+static void relay_body(struct px *px)
 {
-    int n = snprintf(line, cap, "%s: %.*s", name, (int)value.len, value.ptr);
-    return n < 0 || (size_t)n >= cap ? -1 : hl_append(px, line);
+    for (;;) {
+        if (!px->up.active || !px->up.writable || !send_body(px))
+            return;
+        struct proxy_conn *c = px->c;
+        if (!c || !c->read_paused || px->body.q.len > PX_Q_LOW)
+            return;
+        /* resuming parses buffered client bytes right here (pl_on_body,
+         * which queues more or fails), and may close the connection */
+        px->in_cb = true;
+        proxy_conn_resume_read(c);
+        if (px_client_gone(px))
+            return;
+    }
 }
 
-/* The caller's headers as curl lines (curl's "name;" sends an empty one). */
-static int hl_append_header(struct px *px, struct s3w_slice name, struct s3w_slice value)
+void px_relay_body(struct px *px)
 {
-    char line[16384];
-    if (name.len + value.len + 3 > sizeof(line))
-        return -1;
-    int n;
-    if (value.len == 0)
-        n = snprintf(line, sizeof(line), "%.*s;", (int)name.len, name.ptr);
-    else
-        n = snprintf(line, sizeof(line), "%.*s: %.*s", (int)name.len, name.ptr,
-                     (int)value.len, value.ptr);
-    return n < 0 ? -1 : hl_append(px, line);
+    if (!px->in_cb) /* inside relay_body's resume, which sends next */
+        relay_body(px);
 }
 
+static void up_on_drain(struct h1c_req *hr)
+{
+    struct px *px = hr->ud;
+    px->up.writable = true;
+    relay_body(px);
+}
+
+void px_relay_abort(struct px *px)
+{
+    if (px->up.active) {
+        h1c_abort(&px->up.hreq);
+        px->up.active = false;
+    }
+}
+
+/* ---- the request ------------------------------------------------------------------------ */
 /* upstream.max_connections_per_identity: an identity that already has that
  * many requests in flight upstream (on any worker) gets 503 SlowDown, which
  * the SDKs retry with backoff, so that one caller holding transfers open
@@ -478,78 +449,75 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
                    &plw(px->w)->up_kc, sd);
 }
 
-/* The built request's lines onto curl's list, then the proxy's signature. */
-static int px_upstream_lines(struct px *px, const struct sigv4_signed *sd)
+/* The request head: the request line, the built headers (Host first),
+ * the proxy's signature and the body's length. */
+static int px_build_head(struct px *px, const struct sigv4_signed *sd, bool has_body)
 {
     const struct ub_request *u = &px->up.req;
-    int rc = 0;
-    for (size_t i = 0; i < u->nheaders && rc == 0; i++)
-        rc = hl_append_header(px, u->headers[i].name, u->headers[i].value);
-    /* curl adds these unless told not to; none of them is wanted upstream */
-    rc |= rc == 0 ? hl_append(px, "Accept:") : 0;
-    rc |= rc == 0 ? hl_append(px, "Expect:") : 0;
-    rc |= rc == 0 ? hl_append(px, "Transfer-Encoding:") : 0;
-    char line[4200];
-    rc |= hl_append_fmt(px, line, sizeof(line), "Authorization",
-                        s3w_slice(sd->authorization, sd->authorization_len));
-    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-date", s3w_slice_cstr(sd->amz_date));
-    rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-content-sha256",
-                        s3w_slice(sd->content_sha256, sd->content_sha256_len));
-    if (sd->security_token.len)
-        rc |= hl_append_fmt(px, line, sizeof(line), "x-amz-security-token", sd->security_token);
-    s3w_wipe(line, sizeof(line));
+    struct s3w_buf *b = &px->up.head;
+    struct s3w_slice method = px->c->req.method;
+    int rc = s3w_buf_append_slice(b, method);
+    rc = rc ? rc : s3w_buf_append_char(b, ' ');
+    rc = rc ? rc : s3w_buf_append(b, u->target.ptr, u->target.len);
+    rc = rc ? rc : s3w_buf_append_cstr(b, " HTTP/1.1\r\n");
+    for (size_t i = 0; i < u->nheaders && rc == 0; i++) {
+        rc = s3w_buf_append_slice(b, u->headers[i].name);
+        rc = rc ? rc : s3w_buf_append(b, ": ", 2);
+        rc = rc ? rc : s3w_buf_append_slice(b, u->headers[i].value);
+        rc = rc ? rc : s3w_buf_append(b, "\r\n", 2);
+    }
+    rc = rc ? rc : s3w_buf_append_cstr(b, "Authorization: ");
+    rc = rc ? rc : s3w_buf_append(b, sd->authorization, sd->authorization_len);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "\r\nx-amz-date: ");
+    rc = rc ? rc : s3w_buf_append_cstr(b, sd->amz_date);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "\r\nx-amz-content-sha256: ");
+    rc = rc ? rc : s3w_buf_append(b, sd->content_sha256, sd->content_sha256_len);
+    if (sd->security_token.len) {
+        rc = rc ? rc : s3w_buf_append_cstr(b, "\r\nx-amz-security-token: ");
+        rc = rc ? rc : s3w_buf_append_slice(b, sd->security_token);
+    }
+    if (has_body) {
+        char n[24];
+        int nl = snprintf(n, sizeof(n), "%llu", (unsigned long long)px->body.up_total);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "\r\nContent-Length: ");
+        rc = rc ? rc : s3w_buf_append(b, n, (size_t)nl);
+    }
+    rc = rc ? rc : s3w_buf_append(b, "\r\n\r\n", 4);
     return rc ? -1 : 0;
 }
 
-/* The curl easy handle of the transfer, added to the worker's multi. */
-static int px_curl_start(struct px *px, bool has_body)
+static const struct h1c_callbacks UP_CB = { up_on_head, up_on_body, up_on_drain, up_on_done };
+
+/* Hands the request to the pool of its origin. false after answering. */
+static bool px_send_request(struct px *px, bool has_body)
 {
-    const struct http_request *r = &px->c->req;
-    const struct config *cfg = px->cfg;
-    CURL *e = curl_easy_init();
-    if (!e)
-        return -1;
-    px->up.xfer.easy = e;
-    px->up.xfer.done = up_done;
-    px->up.xfer.ud = px;
-    char method[16];
-    snprintf(method, sizeof(method), "%.*s", (int)r->method.len, r->method.ptr);
-    curl_easy_setopt(e, CURLOPT_URL, px->up.req.url.ptr);
-    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, px->up.hl);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, up_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, px);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, up_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, px);
-    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
-    if (cfg->upstream.idle_timeout_ms) {
-        /* stalled transfers: under 1 byte/s for the idle timeout */
-        long secs = (long)(cfg->upstream.idle_timeout_ms + 999) / 1000;
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
+    const char *why = NULL;
+    struct h1c_pool *pool = up_pool(px->w, s3w_buf_slice(&px->up.req.url), &why);
+    if (!pool) {
+        proxy_log("ERROR", "request_id=%s upstream %.*s: %s", px->reqid,
+                  (int)px->up.req.authority_len, px->up.req.authority, why);
+        px_fail(px, 502, "BadGateway", s3err_default_message("BadGateway"));
+        return false;
     }
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->upstream.tls_verify ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->upstream.tls_verify ? 2L : 0L);
-    if (cfg->upstream.ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->upstream.ca_file);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
-    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 128L * 1024);
-    if (r->is_head) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (has_body) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)px->body.up_total);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, up_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, px);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    } else {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    }
+    struct h1c_req *hr = &px->up.hreq;
+    hr->cb = &UP_CB;
+    hr->ud = px;
+    hr->head = s3w_buf_slice(&px->up.head);
+    hr->body_len = has_body ? px->body.up_total : 0;
+    hr->is_head = px->c->req.is_head;
     px->up.t_ns = now_ns();
-    return up_start(px->w, &px->up.xfer);
+    int rc = h1c_start(pool, hr);
+    if (rc != 0) {
+        proxy_log("WARN", "request_id=%s upstream %.*s: %s", px->reqid,
+                  (int)px->up.req.authority_len, px->up.req.authority, h1c_strerror(rc));
+        if (rc == H1C_E_NOMEM)
+            px_fail_internal(px);
+        else
+            px_fail(px, 502, "BadGateway", s3err_default_message("BadGateway"));
+        return false;
+    }
+    px->up.active = true;
+    return true;
 }
 
 int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
@@ -566,23 +534,21 @@ int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_bod
     if (rc == 0 && px->body.passthrough)
         rc = px_body_reframe_init(px, &sd);
     if (rc == 0)
-        rc = px_upstream_lines(px, &sd);
+        rc = px_build_head(px, &sd, has_body);
     sigv4_signed_cleanup(&sd);
-    creds_snapshot_release(snap); /* the token header line is copied in hl */
-    if (rc != 0 || px_curl_start(px, has_body) != 0) {
+    creds_snapshot_release(snap); /* the token is copied into the head */
+    if (rc != 0) {
         px_fail_internal(px);
         return -1;
     }
-    if (px->c->req.is_head || !has_body || px->body.up_total == 0)
-        fbt_arm(px); /* no body to send: the request is all out */
-    return 0;
+    return px_send_request(px, has_body) ? 0 : -1;
 }
 
 void pl_on_drain(struct proxy_conn *c)
 {
     struct px *px = c->ex;
-    if (px && px->resp.write_paused && px->up.xfer.active) {
+    if (px && px->resp.write_paused && px->up.active) {
         px->resp.write_paused = false;
-        up_unpause(px->w, &px->up.xfer);
+        h1c_resume(&px->up.hreq); /* may deliver held bytes, and end px */
     }
 }

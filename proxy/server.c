@@ -343,7 +343,10 @@ int proxy_server_init(struct proxy_server *srv,
 static void worker_main(void *arg)
 {
     struct proxy_worker *w = arg;
+    /* a line per request: batched, flushed by the handler's timer (log.h) */
+    proxy_log_batch_begin();
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    proxy_log_batch_end();
 }
 
 int proxy_server_start(struct proxy_server *srv)

@@ -1,196 +1,265 @@
-/* upstream.c - curl multi-socket on a uv loop (see upstream.h). */
+/* upstream.c - a worker's pools toward the upstream origins (upstream.h),
+ * and the upstream's small error bodies. */
 #include "upstream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
 
 #include "proxy.h"
 #include "xml.h"
 
-struct up_multi {
-    CURLM *multi;
-    uv_timer_t timer;
-    struct proxy_worker *w;
-    bool in_check;
+#define UP_ORIGIN_MAX 300 /* "https://" + authority */
+
+struct up_origin {
+    char key[UP_ORIGIN_MAX]; /* scheme://authority, as the url starts */
+    size_t key_len;
+    struct h1c_pool *pool;
 };
 
-struct up_sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct up_multi *m;
+struct up_pools {
+    uv_loop_t *loop;
+    struct up_origin *o;
+    size_t n, cap;
+    /* what the pools are made with, from the config's upstream section */
+    SSL_CTX *ssl;          /* NULL until an https origin is used */
+    bool ssl_failed;
+    char *ca_file;
+    bool tls_verify;
+    unsigned max_conns;
+    uint32_t connect_ms, first_byte_ms, idle_ms;
 };
 
-static void check_done(struct up_multi *m)
+/* An upstream connection left idle this long is closed: under the 60 s of
+ * common S3-compatible servers and load balancers, so that the proxy, not
+ * the upstream, retires it (a request sent as the upstream closes is what
+ * the client's retry rule is for). */
+#define UP_KEEPALIVE_MS 30000
+
+static unsigned pool_conns(const struct config_upstream *u, int nworkers)
 {
-    if (m->in_check)
-        return;
-    m->in_check = true;
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(m->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        struct up_xfer *x = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        CURLcode rc = msg->data.result;
-        curl_multi_remove_handle(m->multi, msg->easy_handle);
-        if (x) {
-            x->active = 0;
-            x->done(x, rc);
-        }
-    }
-    m->in_check = false;
+    unsigned per_host = u->max_connections_per_host ? u->max_connections_per_host : 128;
+    unsigned total = u->max_connections ? u->max_connections / (unsigned)(nworkers > 0 ? nworkers : 1) : 0;
+    if (u->max_connections && total < 1)
+        total = 1;
+    return total && total < per_host ? total : per_host;
 }
 
-static void on_poll(uv_poll_t *p, int status, int events)
+static void settings_from(struct up_pools *m, const struct config_upstream *u, int nworkers)
 {
-    struct up_sock *s = p->data;
-    struct up_multi *m = s->m;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    curl_multi_socket_action(m->multi, s->fd, flags, &running);
-    check_done(m);
+    free(m->ca_file);
+    m->ca_file = u->ca_file ? strdup(u->ca_file) : NULL;
+    m->tls_verify = u->tls_verify;
+    m->max_conns = pool_conns(u, nworkers);
+    m->connect_ms = u->connect_timeout_ms;
+    m->first_byte_ms = u->first_byte_timeout_ms;
+    m->idle_ms = u->idle_timeout_ms;
 }
 
-static void on_timeout(uv_timer_t *t)
+static bool settings_differ(const struct up_pools *m, const struct config_upstream *u, int nworkers)
 {
-    struct up_multi *m = t->data;
-    int running;
-    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(m);
+    bool ca_differs = (m->ca_file == NULL) != (u->ca_file == NULL) ||
+                      (m->ca_file && strcmp(m->ca_file, u->ca_file) != 0);
+    return ca_differs || m->tls_verify != u->tls_verify || m->max_conns != pool_conns(u, nworkers) ||
+           m->connect_ms != u->connect_timeout_ms || m->first_byte_ms != u->first_byte_timeout_ms ||
+           m->idle_ms != u->idle_timeout_ms;
 }
 
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+static void close_pools(struct up_pools *m)
 {
-    (void)multi;
-    struct up_multi *m = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&m->timer);
-    else
-        uv_timer_start(&m->timer, on_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
+    for (size_t i = 0; i < m->n; i++)
+        h1c_pool_close(m->o[i].pool);
+    m->n = 0;
+    SSL_CTX_free(m->ssl);
+    m->ssl = NULL;
+    m->ssl_failed = false;
 }
 
-static void free_sock(uv_handle_t *h)
+int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers)
 {
-    free(h->data);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
-                     void *socketp)
-{
-    (void)easy;
-    struct up_multi *m = userp;
-    struct up_sock *s = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            uv_poll_stop(&s->poll);
-            curl_multi_assign(m->multi, fd, NULL);
-            uv_close((uv_handle_t *)&s->poll, free_sock);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
-            return -1;
-        s->fd = fd;
-        s->m = m;
-        if (uv_poll_init_socket(&m->w->loop, &s->poll, fd) != 0) {
-            free(s);
-            return -1;
-        }
-        s->poll.data = s;
-        curl_multi_assign(m->multi, fd, s);
-    }
-    int ev = 0;
-    if (what & CURL_POLL_IN)
-        ev |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        ev |= UV_WRITABLE;
-    uv_poll_start(&s->poll, ev, on_poll);
-    return 0;
-}
-
-int up_worker_init(struct proxy_worker *w, long max_total_conns, long max_host_conns)
-{
-    struct up_multi *m = calloc(1, sizeof(*m));
+    struct up_pools *m = calloc(1, sizeof(*m));
     if (!m)
         return -1;
-    m->multi = curl_multi_init();
-    if (!m->multi) {
-        free(m);
-        return -1;
-    }
-    m->w = w;
-    uv_timer_init(&w->loop, &m->timer);
-    m->timer.data = m;
-    curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
-    curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
-    if (max_total_conns > 0) {
-        curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_total_conns);
-        curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, max_total_conns);
-    }
-    if (max_host_conns > 0)
-        curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_conns);
+    m->loop = &w->loop;
+    settings_from(m, &cfg->upstream, nworkers);
     w->up = m;
     return 0;
 }
 
-static void free_multi(uv_handle_t *h)
-{
-    struct up_multi *m = h->data;
-    free(m);
-}
-
 void up_worker_cleanup(struct proxy_worker *w)
 {
-    struct up_multi *m = w->up;
+    struct up_pools *m = w->up;
     if (!m)
         return;
-    /* curl closes its cached connections here, calling socket_cb REMOVE */
-    curl_multi_cleanup(m->multi);
-    m->multi = NULL;
-    uv_close((uv_handle_t *)&m->timer, free_multi);
+    close_pools(m);
+    free(m->o);
+    free(m->ca_file);
+    free(m);
     w->up = NULL;
 }
 
-int up_start(struct proxy_worker *w, struct up_xfer *x)
+void up_worker_reconfigure(struct proxy_worker *w, const struct config *cfg)
 {
-    struct up_multi *m = w->up;
-    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
-    if (curl_multi_add_handle(m->multi, x->easy) != CURLM_OK)
-        return -1;
-    x->active = 1;
-    return 0;
+    struct up_pools *m = w->up;
+    int nworkers = w->srv && w->srv->nworkers > 0 ? w->srv->nworkers : 1;
+    if (!m || !settings_differ(m, &cfg->upstream, nworkers))
+        return;
+    close_pools(m);
+    settings_from(m, &cfg->upstream, nworkers);
 }
 
-void up_abort(struct proxy_worker *w, struct up_xfer *x)
+/* The TLS context of the worker's https pools: TLS 1.2 or later, the
+ * system's CAs or ca_file. Made once per settings; NULL when it cannot be
+ * (a ca_file that does not load: every https request fails with 502 and
+ * the reason in the log, rather than trusting less or more than asked). */
+static SSL_CTX *client_ssl(struct up_pools *m, const char **why)
 {
-    struct up_multi *m = w->up;
-    if (!x->active || !m)
-        return;
-    curl_multi_remove_handle(m->multi, x->easy);
-    x->active = 0;
+    if (m->ssl || m->ssl_failed) {
+        *why = "the upstream TLS context could not be made (ca_file)";
+        return m->ssl;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    bool ok = ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1;
+    if (ok)
+        ok = m->ca_file ? SSL_CTX_load_verify_locations(ctx, m->ca_file, NULL) == 1
+                        : SSL_CTX_set_default_verify_paths(ctx) == 1;
+    ERR_clear_error();
+    if (!ok) {
+        SSL_CTX_free(ctx);
+        m->ssl_failed = true;
+        *why = "the upstream TLS context could not be made (ca_file)";
+        return NULL;
+    }
+    m->ssl = ctx;
+    return ctx;
 }
 
-void up_unpause(struct proxy_worker *w, struct up_xfer *x)
+/* Splits "scheme://authority/..." into the origin key, TLS or not, host
+ * (without IPv6 brackets) and port. false when it is not such a URL. */
+static bool parse_origin(struct s3w_slice url, size_t *key_len, bool *tls, char *host, size_t hcap,
+                         uint16_t *port)
 {
-    struct up_multi *m = w->up;
-    if (!x->active || !m)
-        return;
-    /* may run inside another transfer's curl callback: only unpause here;
-     * completions are collected on the next socket or timer event, never
-     * from inside a callback (curl refuses remove_handle there) */
-    curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    size_t at;
+    if (s3w_slice_starts_with(url, S3W_SLICE_LIT("https://"))) {
+        *tls = true;
+        at = 8;
+    } else if (s3w_slice_starts_with(url, S3W_SLICE_LIT("http://"))) {
+        *tls = false;
+        at = 7;
+    } else {
+        return false;
+    }
+    size_t end = at;
+    while (end < url.len && url.ptr[end] != '/' && url.ptr[end] != '?')
+        end++;
+    struct s3w_slice auth = s3w_slice(url.ptr + at, end - at);
+    if (auth.len == 0 || end >= UP_ORIGIN_MAX)
+        return false;
+    *key_len = end;
+    struct s3w_slice h = auth, p = S3W_SLICE_NULL;
+    if (auth.ptr[0] == '[') {
+        const char *rb = memchr(auth.ptr, ']', auth.len);
+        if (!rb)
+            return false;
+        h = s3w_slice(auth.ptr + 1, (size_t)(rb - auth.ptr) - 1);
+        size_t rest = auth.len - (size_t)(rb + 1 - auth.ptr);
+        if (rest) {
+            if (rb[1] != ':')
+                return false;
+            p = s3w_slice(rb + 2, rest - 1);
+        }
+    } else {
+        const char *colon = memchr(auth.ptr, ':', auth.len);
+        if (colon) {
+            h = s3w_slice(auth.ptr, (size_t)(colon - auth.ptr));
+            p = s3w_slice(colon + 1, auth.len - h.len - 1);
+        }
+    }
+    if (h.len == 0 || h.len >= hcap)
+        return false;
+    memcpy(host, h.ptr, h.len);
+    host[h.len] = '\0';
+    unsigned long v = *tls ? 443 : 80;
+    if (p.ptr) {
+        v = 0;
+        if (p.len == 0 || p.len > 5)
+            return false;
+        for (size_t i = 0; i < p.len; i++) {
+            if (p.ptr[i] < '0' || p.ptr[i] > '9')
+                return false;
+            v = v * 10 + (unsigned long)(p.ptr[i] - '0');
+        }
+        if (v == 0 || v > 65535)
+            return false;
+    }
+    *port = (uint16_t)v;
+    return true;
+}
+
+struct h1c_pool *up_pool(struct proxy_worker *w, struct s3w_slice url, const char **why)
+{
+    struct up_pools *m = w->up;
+    size_t key_len;
+    bool tls;
+    char host[UP_ORIGIN_MAX];
+    uint16_t port;
+    *why = "the upstream endpoint is not an http:// or https:// URL";
+    if (!m || !parse_origin(url, &key_len, &tls, host, sizeof(host), &port))
+        return NULL;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->o[i].key_len == key_len && memcmp(m->o[i].key, url.ptr, key_len) == 0)
+            return m->o[i].pool;
+    SSL_CTX *ssl = NULL;
+    if (tls && !(ssl = client_ssl(m, why)))
+        return NULL;
+    *why = "out of memory";
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 4;
+        struct up_origin *no = realloc(m->o, nc * sizeof(*no));
+        if (!no)
+            return NULL;
+        m->o = no;
+        m->cap = nc;
+    }
+    struct h1c_pool_opts o = {
+        .host = host,
+        .port = port,
+        .ssl_ctx = ssl,
+        .tls_verify = m->tls_verify,
+        .max_conns = m->max_conns,
+        .connect_timeout_ms = m->connect_ms,
+        .first_byte_timeout_ms = m->first_byte_ms,
+        .idle_timeout_ms = m->idle_ms,
+        .keepalive_ms = UP_KEEPALIVE_MS,
+    };
+    struct h1c_pool *p = h1c_pool_new(m->loop, &o);
+    if (!p)
+        return NULL;
+    struct up_origin *e = &m->o[m->n++];
+    memcpy(e->key, url.ptr, key_len);
+    e->key_len = key_len;
+    e->pool = p;
+    return p;
+}
+
+void up_worker_stats(struct proxy_worker *w, struct h1c_stats *sum)
+{
+    struct up_pools *m = w->up;
+    memset(sum, 0, sizeof(*sum));
+    for (size_t i = 0; m && i < m->n; i++) {
+        struct h1c_stats s;
+        h1c_pool_stats(m->o[i].pool, &s);
+        sum->connects += s.connects;
+        sum->reuses += s.reuses;
+        sum->retries += s.retries;
+        sum->closed_protocol += s.closed_protocol;
+        sum->tls_resumed += s.tls_resumed;
+        sum->open += s.open;
+        sum->idle += s.idle;
+        sum->waiting += s.waiting;
+    }
 }
 
 /* ---- small upstream error bodies ------------------------------------------ */

@@ -1,12 +1,9 @@
 /*
- * upstream.h - libcurl's multi-socket API driven by a worker's uv loop.
- *
- * One CURLM per worker (its connection cache gives keep-alive reuse toward
- * the upstream); curl tells us which sockets to watch
- * (CURLMOPT_SOCKETFUNCTION -> uv_poll) and when to call it back
- * (CURLMOPT_TIMERFUNCTION -> uv_timer), as in curl's docs/examples/multi-uv.c.
- * A transfer's completion is delivered to its struct up_xfer's `done`
- * callback, outside any curl callback, so `done` may free the easy handle.
+ * upstream.h - a worker's connections toward the upstream store: one
+ * h1client pool (h1client.h) per origin (scheme, host, port) the worker
+ * sends to - one for path-style addressing, one per bucket host for
+ * virtual-hosted addressing - made on first use, with the TLS context
+ * of the config's upstream section (ca_file, tls_verify).
  */
 #ifndef S3W_PROXY_UPSTREAM_H
 #define S3W_PROXY_UPSTREAM_H
@@ -14,33 +11,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <curl/curl.h>
-#include <uv.h>
+#include "bytes.h"
+#include "config.h"
+#include "h1client.h"
 
 struct proxy_worker;
 
-struct up_xfer {
-    CURL *easy;
-    void (*done)(struct up_xfer *x, CURLcode rc);
-    void *ud;
-    int active;   /* added to the multi */
-};
-
-struct up_multi;
-
-/* Sets up w->up; returns 0 or -1. */
-int up_worker_init(struct proxy_worker *w, long max_total_conns, long max_host_conns);
-/* Closes the uv handles (loop must run afterwards) and the multi. */
+/* Sets up w->up for the config's upstream section; 0 or -1. nworkers
+ * shares upstream.max_connections between the workers. */
+int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers);
+/* Closes the pools (run the loop afterwards: busy connections close as
+ * their requests end). */
 void up_worker_cleanup(struct proxy_worker *w);
+/* A new config snapshot: when its upstream section differs in anything a
+ * pool was made with, the pools are closed (requests on their connections
+ * finish; requests still waiting for one fail) and made again on use. */
+void up_worker_reconfigure(struct proxy_worker *w, const struct config *cfg);
 
-/* Starts a transfer; x->easy configured by the caller with CURLOPT_PRIVATE
- * left to this module. 0 or -1. */
-int up_start(struct proxy_worker *w, struct up_xfer *x);
-/* Removes an active transfer without calling done (client went away).
- * Must not be called from inside a curl callback. */
-void up_abort(struct proxy_worker *w, struct up_xfer *x);
-/* Resumes a paused transfer (curl_easy_pause CONT) and lets curl run. */
-void up_unpause(struct proxy_worker *w, struct up_xfer *x);
+/* The pool toward the origin of url ("scheme://authority/..." as
+ * upstream_build made it). NULL when the origin cannot be used (an
+ * unsupported scheme, no TLS context, no memory): *why says so. */
+struct h1c_pool *up_pool(struct proxy_worker *w, struct s3w_slice url, const char **why);
+
+/* The sums over the worker's pools (metrics, tests). */
+void up_worker_stats(struct proxy_worker *w, struct h1c_stats *sum);
 
 /* ---- small upstream error bodies -------------------------------------------
  * The audit record's errorCode and the credential refresh need the <Code> of

@@ -433,7 +433,7 @@ struct sigv4_result {
 };
 
 /* Verifies a request's SigV4 (header or presigned) at time `now` (unix
- * seconds). Returns 0 and fills *res, or -1 and fills *err (res is then
+ * seconds). Returns 0 and fills *res, or -1 and fills *err (res's key is then
  * wiped). Checks, in S3's order: auth form and parse; algorithm; scope
  * (date == X-Amz-Date's day, region accepted, service, terminator); time
  * skew (header form) or expiry (query form, X-Amz-Expires 1..604800);

@@ -14,7 +14,9 @@
 # Usage: tests/bench/bench_proxy.sh [S3WARDEN_BIN] [SECONDS]
 # Env: BENCH_CONNS (32), BENCH_THREADS (2), S3WARDEN_WORKERS (cores),
 # BENCH_PERF=1: also count s3warden's CPU time, syscalls and context
-# switches per 1 KiB GET with perf stat (needs perf and the rights for it).
+# switches per 1 KiB GET with perf stat (needs perf and the rights for it);
+# BENCH_RECORD=FILE: also `perf record -g` s3warden over that run into FILE;
+# BENCH_STRACE=FILE: its system calls by name (strace -c; slows it down).
 # Prints req/s for 1 KiB GETs and MB/s for 1 MiB and 64 MiB GETs, and each
 # as a ratio to nginx. Needs nginx, wrk and python3 with botocore.
 set -euo pipefail
@@ -146,10 +148,22 @@ for key in 1k 1m 64m; do
           perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock \
             -p "${PIDS[0]}" -o "$W/perf.csv" &
           perf_pid=$!
+          if [ -n "${BENCH_STRACE:-}" ]; then
+            strace -f -c -p "${PIDS[0]}" -o "$BENCH_STRACE" 2>/dev/null &
+            st_pid=$!
+            sleep 0.3
+          fi
+          if [ -n "${BENCH_RECORD:-}" ]; then
+            perf record -q -g -p "${PIDS[0]}" -o "$BENCH_RECORD" 2>/dev/null &
+            rec_pid=$!
+          fi
           sleep 0.2
           read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H")
           kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+          if [ -n "${BENCH_RECORD:-}" ]; then kill -INT "$rec_pid"; wait "$rec_pid" 2>/dev/null || true; fi
           reqs=$(echo "$rps * $SECS" | bc -l)
+          if [ -n "${BENCH_STRACE:-}" ]; then kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null || true
+            echo "strace: $reqs requests" >> "$BENCH_STRACE"; fi
           awk -F, -v n="$reqs" '
             /raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
             END {printf "perf (s3warden, 1 KiB GET): %.1f CPU us, %.1f syscalls, %.2f context switches per request\n", tc*1000/n, sc/n, cs/n}' \

@@ -565,7 +565,7 @@ class Proxy:
         """The audit records for which pred is true, once at least n exist
         (or the timeout passed): records reach the file a moment after the
         response, as each worker hands its records to the writer thread
-        after its loop turn."""
+        10 ms after the first of a batch."""
         return wait_until(lambda: (lambda m: m if len(m) >= n else None)(
             [a for a in self.audit() if pred(a)]), timeout) or \
             [a for a in self.audit() if pred(a)]
