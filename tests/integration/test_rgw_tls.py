@@ -44,7 +44,6 @@ def make_ca(d):
                 "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem")
-    os.chmod(os.path.join(d, "server.key"), 0o644)  # radosgw may run as another user
     return tuple(os.path.join(d, n) for n in ("ca.pem", "server.pem", "server.key"))
 
 
