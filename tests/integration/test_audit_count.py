@@ -306,6 +306,7 @@ class AuditCount(Case):
         self.assertEqual([r for r, c in own.items() if c > 1], [], "doubled audit records")
         missing = [r for r in rids if ids[r] < rids[r]]
         self.assertEqual(missing[:5], [], f"{len(missing)} responses without an audit record")
+        print(f"  {sum(own.values())} audit records", file=sys.stderr)
         self.assertGreaterEqual(sum(own.values()), n)
         # the stop was under load: connections were cut or refused
         self.assertTrue(errors)
