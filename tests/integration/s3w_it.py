@@ -163,9 +163,10 @@ def _parse_env(text):
     return out
 
 
-def s3_client(endpoint, ak, sk, token=None, **cfg):
+def s3_client(endpoint, ak, sk, token=None, verify=None, **cfg):
     """A boto3 S3 client, path-style, no retries (a retry would hide the
-    first answer), default checksum behaviour unless overridden."""
+    first answer), default checksum behaviour unless overridden.
+    verify: a CA bundle for an https endpoint (None: the system's CAs)."""
     s3cfg = {"addressing_style": "path"}
     # s3v4 also for presigned URLs (botocore presigns with SigV2 otherwise)
     opts = dict(retries={"max_attempts": 1, "mode": "standard"}, s3=s3cfg,
@@ -174,7 +175,7 @@ def s3_client(endpoint, ak, sk, token=None, **cfg):
     conf = Config(**opts)
     return boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
                         aws_access_key_id=ak, aws_secret_access_key=sk,
-                        aws_session_token=token, config=conf)
+                        aws_session_token=token, config=conf, verify=verify)
 
 
 # ---------------------------------------------------------------------------
@@ -187,9 +188,10 @@ class Upstream:
     endpoint = None
     access_key = None
     secret_key = None
+    ca_file = None  # the CA bundle of an https endpoint
 
     def s3(self):
-        return s3_client(self.endpoint, self.access_key, self.secret_key)
+        return s3_client(self.endpoint, self.access_key, self.secret_key, verify=self.ca_file)
 
     def get(self, bucket, key):
         """Bytes of an object straight from the upstream, or None."""
@@ -269,12 +271,16 @@ def require_rgw():
 
 
 class Rgw(Upstream):
-    """deploy/upstreams/rgw.sh on free ports (HTTP, mon v1, mon v2)."""
+    """deploy/upstreams/rgw.sh on free ports (HTTP, mon v1, mon v2).
+    tls=(cert_file, key_file, ca_file): RGW also serves HTTPS (beast's
+    ssl_endpoint, on one more free port) with that certificate, and
+    `endpoint` is the https one, checked against ca_file by s3()."""
 
-    def __init__(self, buckets=()):
+    def __init__(self, buckets=(), tls=None):
         self.buckets = list(buckets)
         self.base = None
         self.started = False
+        self.tls = tls
 
     def _env(self):
         return dict(os.environ, RGW_BASE=self.base, RGW_PORT=str(self.port),
@@ -294,10 +300,65 @@ class Rgw(Upstream):
         self.endpoint = self.info["RGW_ENDPOINT"]
         self.access_key = self.info["AWS_ACCESS_KEY_ID"]
         self.secret_key = self.info["AWS_SECRET_ACCESS_KEY"]
+        if self.tls:
+            self._restart_with_tls()
         s3 = self.s3()
         for b in self.buckets:
             s3.create_bucket(Bucket=b)
         return self
+
+    def s3(self):
+        if not self.tls:
+            return super().s3()
+        # Pacific predates checksum trailers, the SDKs' default over https
+        # (MissingContentLength): a direct client sends plain bodies
+        return s3_client(self.endpoint, self.access_key, self.secret_key, verify=self.ca_file,
+                         request_checksum_calculation="when_required")
+
+    def _restart_with_tls(self):
+        """radosgw reads its frontends once, at start: rgw.sh's radosgw is
+        stopped and started again on the same cluster with an ssl_endpoint
+        added to its ceph.conf line, its PID where rgw.sh's stop finds it."""
+        cert, key, ca = self.tls
+        self.tls_port = free_port()
+        conf = self.info["CEPH_CONF"]
+        with open(conf) as f:
+            text = f.read()
+        line = f"rgw frontends = beast endpoint=127.0.0.1:{self.port}"
+        if line + "\n" not in text:
+            raise RuntimeError(f"rgw.sh's ceph.conf has no line {line!r}")
+        text = text.replace(line + "\n", f"{line} ssl_endpoint=127.0.0.1:{self.tls_port} "
+                            f"ssl_certificate={cert} ssl_private_key={key}\n")
+        with open(conf, "w") as f:
+            f.write(text)
+        pidfile = os.path.join(self.base, "pids", "rgw.pid")
+        with open(pidfile) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGTERM)
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        if not wait_until(gone, 30):
+            os.kill(pid, signal.SIGKILL)
+            wait_until(gone, 5)
+        # started from a shell that exits at once, so that radosgw is not
+        # this process's child: rgw.sh stop waits for its PID to vanish
+        r = subprocess.run(["bash", "-c", 'setsid "$@" >>"$LOG" 2>&1 </dev/null & echo $!', "rgw",
+                            "radosgw", "-c", conf, "-n", "client.rgw.a", "-f"],
+                           env=dict(self._env(), LOG=os.path.join(self.base, "log", "rgw.stdout")),
+                           capture_output=True, text=True, timeout=30)
+        with open(pidfile, "w") as f:
+            f.write(r.stdout.strip() + "\n")
+        self.endpoint = f"https://127.0.0.1:{self.tls_port}"
+        self.ca_file = ca
+        up = lambda: subprocess.run(["curl", "-sf", "--noproxy", "*", "--cacert", ca, "-o", "/dev/null",
+                                     self.endpoint + "/"], capture_output=True).returncode == 0
+        if not wait_until(up, 120, 0.5):
+            raise RuntimeError(f"radosgw did not answer on {self.endpoint}")
 
     def stop(self):
         if self.started:
