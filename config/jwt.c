@@ -75,7 +75,7 @@ long jwt_b64url_decode(struct s3w_slice in, uint8_t *out, size_t cap)
         tmp[i] = c;
     }
     memset(tmp + in.len, '=', padded - in.len);
-    long n = s3w_b64_decode(s3w_slice(tmp, padded), out, cap);
+    long n = s3w_b64_decode(s3w_slice(tmp, padded), out, cap, 0);
     free(tmp);
     return n;
 }
