@@ -531,6 +531,34 @@ static int parse_header(struct s3w_slice part, cJSON **hdr, enum jwt_alg *alg, c
     return JWT_OK;
 }
 
+int jwt_peek_issuer(struct s3w_slice token, char *out, size_t cap)
+{
+    if (token.len > JWT_MAX_TOKEN)
+        return JWT_E_TOOBIG;
+    const char *d1 = memchr(token.ptr, '.', token.len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', token.len - (size_t)(d1 + 1 - token.ptr)) : NULL;
+    if (!d1 || !d2)
+        return JWT_E_MALFORMED;
+    char *payload = NULL;
+    size_t plen;
+    int rc = b64url_dup(s3w_slice(d1 + 1, (size_t)(d2 - d1 - 1)), JWT_MAX_TOKEN, &payload, &plen);
+    if (rc)
+        return rc;
+    cJSON *claims = cJSON_ParseWithLength(payload, plen);
+    const char *iss = cJSON_IsObject(claims) ? json_str(claims, "iss") : NULL;
+    if (!cJSON_IsObject(claims))
+        rc = JWT_E_MALFORMED;
+    else if (!iss)
+        rc = JWT_E_CLAIM;
+    else if (strlen(iss) >= cap || strlen(iss) > JWT_MAX_CLAIM)
+        rc = JWT_E_TOOBIG;
+    else
+        memcpy(out, iss, strlen(iss) + 1);
+    cJSON_Delete(claims);
+    free(payload);
+    return rc;
+}
+
 int jwt_verify(struct s3w_slice token, const struct jwks *keys, const struct jwt_expect *expect,
                struct jwt_claims *out)
 {

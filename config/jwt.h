@@ -118,6 +118,12 @@ struct jwt_claims {
 int jwt_verify(struct s3w_slice token, const struct jwks *keys, const struct jwt_expect *expect,
                struct jwt_claims *out);
 
+/* The unverified "iss" of a compact JWS, so the caller can pick the
+ * provider (and its keys) to verify it with; nothing else may be trusted
+ * before jwt_verify. Copies it NUL-terminated into out (cap bytes).
+ * Returns 0, JWT_E_TOOBIG, JWT_E_MALFORMED or JWT_E_CLAIM (no iss). */
+int jwt_peek_issuer(struct s3w_slice token, char *out, size_t cap);
+
 /* base64url without padding (RFC 7515 section 2), as JWS uses it. Returns the
  * decoded length or S3W_E_INVAL / S3W_E_TOOBIG. */
 long jwt_b64url_decode(struct s3w_slice in, uint8_t *out, size_t cap);

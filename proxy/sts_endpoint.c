@@ -1,7 +1,7 @@
 /*
  * sts_endpoint.c - the local STS (config/sts.h) behind s3warden's own
- * endpoint: a POST to / signed for service "sts" (stage_sts in pipeline.c
- * collects its form). The form's hash is the payload the signature covers;
+ * endpoint: a POST to / signed for service "sts", or an unsigned
+ * AssumeRoleWithWebIdentity (stage_sts in pipeline.c collects its form). The form's hash is the payload the signature covers;
  * the call is answered here, and its errors in STS's Query API form.
  */
 #include "exchange.h"
@@ -17,14 +17,20 @@
 
 void px_sts(struct px *px)
 {
-    if (px->auth.anonymous || !px->auth.id_set) {
+    /* unsigned: only AssumeRoleWithWebIdentity goes on (sts_handle_ex) */
+    bool unsigned_call = px->auth.anonymous;
+    if (!unsigned_call && !px->auth.id_set) {
         px_fail(px, 403, "AccessDenied", "STS requests must be signed.");
         return;
     }
+    /* a GET carries its parameters in the query (stage_sts) */
+    struct s3w_slice form = s3w_slice_eq_cstr(px->c->req.method, "GET")
+                                ? px->c->req.query
+                                : s3w_buf_slice(&px->body.collect);
     struct sts_response r;
     sts_response_init(&r);
-    sts_handle(px->cfg, &px->auth.id, s3w_buf_slice(&px->body.collect), px->now,
-               s3w_slice_cstr(px->reqid), &r);
+    sts_handle_ex(px->cfg, unsigned_call ? NULL : &px->auth.id, form, px->now,
+                  s3w_slice_cstr(px->reqid), NULL, &r);
     px->out.status = r.status;
     px->authz.decision = r.status == 200 ? PX_DEC_ALLOWED : PX_DEC_DENIED;
     if (r.session_issued && shared(px->w)->metrics)
