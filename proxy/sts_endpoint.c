@@ -31,6 +31,16 @@ void px_sts(struct px *px)
     sts_response_init(&r);
     sts_handle_ex(px->cfg, unsigned_call ? NULL : &px->auth.id, form, px->now,
                   s3w_slice_cstr(px->reqid), NULL, &r);
+    if (r.wi_provider[0]) {
+        size_t a = strlen(r.wi_provider) + 1, b = strlen(r.wi_sub) + 1, c = strlen(r.wi_aud) + 1;
+        free(px->auth.web_identity);
+        px->auth.web_identity = malloc(a + b + c);
+        if (px->auth.web_identity) {
+            memcpy(px->auth.web_identity, r.wi_provider, a);
+            memcpy(px->auth.web_identity + a, r.wi_sub, b);
+            memcpy(px->auth.web_identity + a + b, r.wi_aud, c);
+        }
+    }
     px->out.status = r.status;
     px->authz.decision = r.status == 200 ? PX_DEC_ALLOWED : PX_DEC_DENIED;
     if (r.session_issued && shared(px->w)->metrics)
