@@ -953,6 +953,75 @@ cleanup:
     return finished(rc);
 }
 
+/* ---- GetSessionToken ---------------------------------------------------------
+ * Temporary credentials for an IAM user (or an account root) that act with
+ * the caller's own policies (API reference, GetSessionToken): 900..129600
+ * seconds, 43200 by default; a root's session is held to one hour; session
+ * credentials cannot call it. No permission is needed to call it. */
+
+#define GST_MAX_DURATION 129600
+#define GST_DEFAULT_DURATION 43200
+#define GST_ROOT_DURATION 3600
+
+static int get_session_token(const struct config *cfg, const struct config_identity *caller,
+                             const struct form *f, int64_t now, struct s3w_slice rid,
+                             struct sts_response *out)
+{
+    if (caller->is_session || (caller->type != CONFIG_PRINCIPAL_USER &&
+                               caller->type != CONFIG_PRINCIPAL_ACCOUNT))
+        return finished(sts_error(out, 403, "Sender", "AccessDenied",
+                                  "Cannot call GetSessionToken with session credentials", rid));
+    if (param(f, "SerialNumber") || param(f, "TokenCode"))
+        return finished(sts_error(out, 400, "Sender", "InvalidParameterValue",
+                                  "MFA (SerialNumber, TokenCode) is not supported by s3warden.",
+                                  rid));
+    struct ar a;
+    memset(&a, 0, sizeof a);
+    a.duration = param(f, "DurationSeconds");
+    bool root = caller->type == CONFIG_PRINCIPAL_ACCOUNT;
+    int rc = read_duration(&a, root ? GST_ROOT_DURATION : GST_DEFAULT_DURATION, GST_MAX_DURATION,
+                           out, rid);
+    if (rc)
+        return finished(rc);
+    if (root && a.duration_s > GST_ROOT_DURATION)
+        a.duration_s = GST_ROOT_DURATION; /* "defaults to one hour" for root */
+
+    struct token_claims c;
+    memset(&c, 0, sizeof c);
+    c.issued = now;
+    c.expires = now + a.duration_s;
+    /* no role: config/identity.c resolves the session to the caller again,
+     * by the long-term key it called with and its unique id */
+    c.role_unique_id = caller->userid;
+    c.session_name = caller->access_key_id;
+    c.caller_arn = caller->arn;
+    struct s3w_buf token;
+    s3w_buf_init(&token, TOKEN_MAX_B64);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    char exp[S3W_ISO8601_LEN + 1];
+    s3w_iso8601_format(c.expires, exp);
+    rc = token_seal(&cfg->sts, &c, &token, akid, secret) == TOKEN_OK ? 0 : S3W_E_INVAL;
+    struct s3w_buf *b = &out->body;
+    if (!rc) {
+        s3w_buf_reset(b);
+        out->status = 200;
+        rc = s3w_buf_append_cstr(b, "<GetSessionTokenResponse xmlns=\"" STS_NS "\">"
+                                    "<GetSessionTokenResult><Credentials>");
+        rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
+        rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
+        rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(&token));
+        rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</Credentials></GetSessionTokenResult>"
+                                              "<ResponseMetadata>");
+        rc = rc ? rc : xml_elem(b, "RequestId", rid);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></GetSessionTokenResponse>");
+        out->session_issued = rc == 0;
+    }
+    s3w_wipe(secret, sizeof secret);
+    s3w_buf_cleanup(&token);
+    return rc;
+}
+
 int sts_handle(const struct config *cfg, const struct config_identity *caller,
                struct s3w_slice form_body, int64_t now, struct s3w_slice request_id,
                struct sts_response *out)
@@ -1015,6 +1084,8 @@ int sts_handle_ex(const struct config *cfg, const struct config_identity *caller
         rc = get_caller_identity(caller, request_id, out);
     } else if (s3w_slice_eq_cstr(*action, "AssumeRole")) {
         rc = assume_role(cfg, caller, f, now, request_id, out);
+    } else if (s3w_slice_eq_cstr(*action, "GetSessionToken")) {
+        rc = get_session_token(cfg, caller, f, now, request_id, out);
     } else {
         char a[160], msg[256];
         shown(*action, a, sizeof a);

@@ -5,7 +5,8 @@
  * "sts"), resolves the caller to an identity (identity.h), reads the whole
  * form body (capped at STS_MAX_FORM_BYTES) and calls sts_handle() with the
  * current time; it sends back the status and XML body (Content-Type
- * text/xml). Supported actions: AssumeRole, GetCallerIdentity, and, unsigned,
+ * text/xml). Supported actions: AssumeRole, GetCallerIdentity, GetSessionToken,
+ * and, unsigned,
  * AssumeRoleWithWebIdentity (OIDC ID tokens of configured providers).
  *
  * Session tokens are self-contained (no shared state between replicas):

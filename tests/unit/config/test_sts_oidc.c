@@ -17,6 +17,7 @@
 #include <openssl/rsa.h>
 
 #include "config.h"
+#include "identity.h"
 #include "jwt.h"
 #include "sts.h"
 
@@ -129,7 +130,12 @@ static struct config *load_cfg(bool pinned)
     snprintf(json, sizeof json,
         "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
         "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
-        "\"accounts\":[{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}],"
+        "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":\"AKIAROOT00000000001\","
+        "\"secret\":\"rootsecretrootsecretrootsecretrootsecre\"}]},{\"id\":\"222222222222\"}],"
+        "\"users\":[{\"account\":\"111111111111\",\"name\":\"dev\",\"unique_id\":\"AIDADEV000000000001\","
+        "\"access_keys\":[{\"id\":\"AKIADEV000000000001\",\"secret\":\"devsecretdevsecretdevsecretdevsecretdevs\"}],"
+        "\"policies\":[{\"name\":\"p\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":"
+        "[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
         "\"oidc_providers\":[{\"account\":\"111111111111\",\"url\":\"" ISSUER "\","
         "\"client_ids\":[\"sts.amazonaws.com\"]%s%s}],"
         "\"roles\":[{\"account\":\"111111111111\",\"name\":\"k8s-app\",\"unique_id\":\"AROAK8SAPP000000001\","
@@ -589,6 +595,106 @@ static void test_key_source(void **state)
     config_unref(cfg);
 }
 
+/* ---- GetSessionToken ----------------------------------------------------------- */
+
+static void xml_text_of(const char *xml, const char *tag, char *out, size_t cap)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
+    assert_non_null(b);
+    a += strlen(open);
+    assert_true((size_t)(b - a) < cap);
+    memcpy(out, a, (size_t)(b - a));
+    out[b - a] = '\0';
+}
+
+static void gst_as(const char *akid, const char *form, struct config_identity *caller)
+{
+    uint8_t sec[128];
+    size_t n;
+    config_identity_anonymous(caller);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), S3W_SLICE_NULL, NOW, caller, sec,
+                                    sizeof sec, &n), CONFIG_AUTH_OK);
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    assert_int_equal(sts_handle(g_cfg, caller, s3w_slice_cstr(form), NOW, S3W_SLICE_LIT("r"),
+                                &g_r), 0);
+    s3w_buf_append_char(&g_r.body, '\0');
+}
+
+static void test_get_session_token(void **state)
+{
+    (void)state;
+    struct config_identity dev, sess;
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&Version=2011-06-15", &dev);
+    assert_int_equal(g_r.status, 200);
+    assert_non_null(strstr(g_r.body.ptr, "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult><Credentials>"));
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-15T10:13:20Z</Expiration>")); /* 12 h */
+    char akid[64], secret[64], token[8192];
+    xml_text_of(g_r.body.ptr, "AccessKeyId", akid, sizeof akid);
+    xml_text_of(g_r.body.ptr, "SecretAccessKey", secret, sizeof secret);
+    xml_text_of(g_r.body.ptr, "SessionToken", token, sizeof token);
+    /* the session acts as the user, with the user's own policies */
+    uint8_t sec[128];
+    size_t n;
+    config_identity_anonymous(&sess);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW + 60,
+                                    &sess, sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    assert_int_equal(sess.type, CONFIG_PRINCIPAL_USER);
+    assert_true(s3w_slice_eq_cstr(sess.userid, "AIDADEV000000000001"));
+    assert_true(s3w_slice_eq_cstr(sess.arn, "arn:aws:iam::111111111111:user/dev"));
+    assert_int_equal(sess.npolicies, 1);
+    assert_true(sess.is_session);
+    assert_int_equal(n, strlen(secret));
+    assert_memory_equal(sec, secret, n);
+    /* expired after 12 h */
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token),
+                                    NOW + 43200, &sess, sec, sizeof sec, &n),
+                     CONFIG_AUTH_EXPIRED_TOKEN);
+    config_identity_cleanup(&sess);
+
+    /* session credentials cannot call it */
+    config_identity_anonymous(&sess);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW,
+                                    &sess, sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    sts_handle(g_cfg, &sess, S3W_SLICE_LIT("Action=GetSessionToken"), NOW, S3W_SLICE_LIT("r"), &g_r);
+    s3w_buf_append_char(&g_r.body, '\0');
+    want_error(403, "AccessDenied", "Cannot call GetSessionToken with session credentials");
+    config_identity_cleanup(&sess);
+
+    /* DurationSeconds bounds: 900..129600 */
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&DurationSeconds=129600", &dev);
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-16T10:13:20Z</Expiration>"));
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&DurationSeconds=129601", &dev);
+    want_error(400, "ValidationError", "1 validation error detected: Value '129601' at "
+               "'durationSeconds' failed to satisfy constraint: Member must have value less "
+               "than or equal to 129600");
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&DurationSeconds=899", &dev);
+    want_error(400, "ValidationError", "1 validation error detected: Value '899' at "
+               "'durationSeconds' failed to satisfy constraint: Member must have value greater "
+               "than or equal to 900");
+    config_identity_cleanup(&dev);
+
+    /* root: held to one hour */
+    struct config_identity root;
+    gst_as("AKIAROOT00000000001", "Action=GetSessionToken&DurationSeconds=7200", &root);
+    assert_int_equal(g_r.status, 200);
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-14T23:13:20Z</Expiration>"));
+    xml_text_of(g_r.body.ptr, "AccessKeyId", akid, sizeof akid);
+    xml_text_of(g_r.body.ptr, "SessionToken", token, sizeof token);
+    config_identity_anonymous(&sess);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW,
+                                    &sess, sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    assert_int_equal(sess.type, CONFIG_PRINCIPAL_ACCOUNT);
+    assert_true(s3w_slice_eq_cstr(sess.userid, "111111111111"));
+    config_identity_cleanup(&sess);
+    config_identity_cleanup(&root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_unsigned_other_actions_refused),
         cmocka_unit_test(test_session_tags_need_tag_session),
         cmocka_unit_test(test_key_source),
+        cmocka_unit_test(test_get_session_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
