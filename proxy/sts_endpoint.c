@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "oidc_fetch.h"
 #include "s3err.h"
 #include "sts.h"
 
@@ -27,10 +28,13 @@ void px_sts(struct px *px)
     struct s3w_slice form = s3w_slice_eq_cstr(px->c->req.method, "GET")
                                 ? px->c->req.query
                                 : s3w_buf_slice(&px->body.collect);
+    struct sts_key_source keys;
+    if (shared(px->w)->oidc)
+        keys = oidc_keys_source(shared(px->w)->oidc);
     struct sts_response r;
     sts_response_init(&r);
     sts_handle_ex(px->cfg, unsigned_call ? NULL : &px->auth.id, form, px->now,
-                  s3w_slice_cstr(px->reqid), NULL, &r);
+                  s3w_slice_cstr(px->reqid), shared(px->w)->oidc ? &keys : NULL, &r);
     if (r.wi_provider[0]) {
         size_t a = strlen(r.wi_provider) + 1, b = strlen(r.wi_sub) + 1, c = strlen(r.wi_aud) + 1;
         free(px->auth.web_identity);
