@@ -13,7 +13,9 @@ then S3 calls allowed or denied by a bucket policy keyed on aws:userid.
 Trust policies with StringEquals on :sub admit a Kubernetes service account
 and a GitHub Actions branch and refuse others; the issuer rotates its key
 (old tokens refused, new ones accepted without a restart); with the issuer
-down the cached keys keep working. Upstream: moto_server with auth on.
+down the cached keys keep working. GetSessionToken: `aws sts
+get-session-token` for an IAM user, whose temporary keys act with the
+user's own policies. Upstream: moto_server with auth on.
 (The JS SDK's fromTokenFile is not run: tests/integration/js installs the
 SDK from npm at test time, nothing of it is available offline.)
 """
@@ -165,6 +167,10 @@ W.bucket(BUCKET, A, policy=policy(
      "Condition": {"StringNotLike": {"aws:userid": [f"{K8S_ROLE_ID}:*"]}}}))
 W.role(A, "k8s-uploader", K8S_ROLE_ID, trust(K8S_SUB))
 W.role(A, "gh-deploy", GH_ROLE_ID, trust(GH_SUB), policies=[policy(allow("s3:*", "*"))])
+# GetSessionToken: a user whose own policy reads one bucket
+GST_BUCKET = W.bucket("gst-data", A)
+DEV = W.user(A, "dev", "AIDADEV0000000000001",
+             policies=[policy(allow("s3:GetObject", f"arn:aws:s3:::{GST_BUCKET}/*"))])
 
 UP = PX = NGX = None
 KEY1 = new_key("key-2026-1")
@@ -185,8 +191,9 @@ def setUpModule():
     make_ca()
     publish(KEY1)
     NGX = Nginx().start()
-    UP = Moto(auth=True, buckets=[BUCKET]).start()
+    UP = Moto(auth=True, buckets=[BUCKET, GST_BUCKET]).start()
     UP.put(BUCKET, "hello.txt", b"hello from the bucket")
+    UP.put(GST_BUCKET, "report.csv", b"a,b\n1,2\n")
     PX = Proxy(config, "oidc").start()
     # the fetcher starts at once; wait for its first success
     assert wait_until(lambda: "signing keys fetched" in PX.log_text(), timeout=15), PX.log_tail()
@@ -348,6 +355,32 @@ class WebIdentity(Case):
         NGX.stop()
         self.assertEqual(wi(K8S_ROLE, token(KEY2, K8S_SUB))["SubjectFromWebIdentityToken"],
                          K8S_SUB)
+
+
+class SessionToken(Case):
+    def test_get_session_token_acts_as_the_user(self):
+        r = self.assertCliOk(aws(PX.endpoint, DEV, "sts", "get-session-token",
+                                 "--duration-seconds", "900"))
+        c = json.loads(r.out)["Credentials"]
+        self.assertTrue(c["AccessKeyId"].startswith("ASIA"), c)
+        key, tok = (c["AccessKeyId"], c["SecretAccessKey"]), c["SessionToken"]
+        s3 = PX.client(key, tok)
+        self.assertEqual(s3.get_object(Bucket=GST_BUCKET, Key="report.csv")["Body"].read(),
+                         b"a,b\n1,2\n")
+        # the user's own policies: no PutObject
+        self.assertClientError(lambda: s3.put_object(Bucket=GST_BUCKET, Key="x", Body=b"x"),
+                               "AccessDenied")
+        sts = boto3.client("sts", endpoint_url=PX.endpoint, region_name=REGION,
+                           aws_access_key_id=key[0], aws_secret_access_key=key[1],
+                           aws_session_token=tok, config=Config(retries={"max_attempts": 1}))
+        self.assertEqual(sts.get_caller_identity()["Arn"], user_arn(A, "dev"))
+        self.assertClientError(lambda: sts.get_session_token(), "AccessDenied",
+                               "Cannot call GetSessionToken with session credentials", status=403)
+        self.assertCliError(aws(PX.endpoint, DEV, "sts", "get-session-token", "--duration-seconds",
+                                "129601"), "ValidationError",
+                            "1 validation error detected: Value '129601' at 'durationSeconds' "
+                            "failed to satisfy constraint: Member must have value less than or "
+                            "equal to 129600")
 
 
 OIDC_KID_WAIT = 5.5  # proxy/oidc_fetch.h OIDC_KID_REFETCH_MS, and a margin
