@@ -151,7 +151,18 @@ static struct config *load_cfg(bool pinned)
         "{\"account\":\"111111111111\",\"name\":\"tagged\",\"unique_id\":\"AROATAGGED000000001\","
         "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
         "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":[\"sts:AssumeRoleWithWebIdentity\"%s],"
-        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"*\"}}}]}}],"
+        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"*\"}}}]}},"
+        /* a Deny on "*" reaches web identities; "*" alone never admits one */
+        "{\"account\":\"111111111111\",\"name\":\"deny-b\",\"unique_id\":\"AROADENYB0000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\","
+        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"system:serviceaccount:*\"}}},"
+        "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"sts:*\","
+        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"system:serviceaccount:team-b:*\"}}}]}},"
+        "{\"account\":\"111111111111\",\"name\":\"star\",\"unique_id\":\"AROASTAR00000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":\"*\",\"Action\":\"sts:AssumeRoleWithWebIdentity\"},"
+        "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\"}]}}],"
         "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}]}}",
         pinned ? ",\"jwks\":" : "", pinned ? g_jwks_doc : "", "");
     struct config_errors errs;
@@ -409,6 +420,20 @@ static void test_sub_refused_by_trust_policy(void **state)
     want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
     /* a role that does not exist: the same answer */
     call_wi(g_cfg, "arn:aws:iam::111111111111:role/nope",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                       "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    /* a Deny on "*" with a :sub condition refuses team-b, admits team-a */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/deny-b",
+            make_token(RS_HDR, CLAIMS("system:serviceaccount:team-b:app", "sts.amazonaws.com",
+                                      "1700003600", ""), rsa_priv, "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/deny-b",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                       "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    /* "*" and {"AWS": "*"} never admit a web identity (fail closed) */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/star",
             make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
                        "SHA256"), "", NULL);
     want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
