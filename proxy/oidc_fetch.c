@@ -51,6 +51,7 @@ struct entry {
     int64_t last_end_ms; /* monotonic: when the last attempt ended; 0 = none */
     uint32_t failures;   /* in a row */
     bool poke, busy;
+    bool active;         /* configured now (or asked for since): fetched */
     struct entry *next;
 };
 
@@ -78,8 +79,13 @@ static bool same(const char *a, const char *b)
 static struct entry *find_or_add(struct oidc_keys *k, const struct config_oidc_provider *p)
 {
     for (struct entry *e = k->entries; e; e = e->next)
-        if (strcmp(e->url, p->url) == 0 && same(e->ca_file, p->ca_file))
+        if (strcmp(e->url, p->url) == 0 && same(e->ca_file, p->ca_file)) {
+            if (!e->active) {
+                e->active = true;
+                pthread_cond_signal(&k->cv);
+            }
             return e;
+        }
     struct entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
@@ -91,6 +97,7 @@ static struct entry *find_or_add(struct oidc_keys *k, const struct config_oidc_p
         free(e);
         return NULL;
     }
+    e->active = true;
     e->next = k->entries;
     k->entries = e; /* due_ms 0: fetched at once */
     pthread_cond_signal(&k->cv);
@@ -145,6 +152,8 @@ struct sts_key_source oidc_keys_source(struct oidc_keys *k)
 void oidc_keys_configure(struct oidc_keys *k, const struct config *cfg)
 {
     pthread_mutex_lock(&k->mu);
+    for (struct entry *e = k->entries; e; e = e->next)
+        e->active = false;
     for (size_t i = 0; i < cfg->noidc_providers; i++)
         if (!cfg->oidc_providers[i].pinned && !find_or_add(k, &cfg->oidc_providers[i]))
             proxy_log("ERROR", "oidc: out of memory registering %s", cfg->oidc_providers[i].url);
@@ -365,6 +374,8 @@ static void *run(void *arg)
         int64_t now = mono_ms(), wait = 60000;
         struct entry *due = NULL;
         for (struct entry *e = k->entries; e && !due; e = e->next) {
+            if (!e->active)
+                continue;
             if (e->poke || e->due_ms <= now)
                 due = e;
             else if (e->due_ms - now < wait)

@@ -40,8 +40,8 @@ struct oidc_keys *oidc_keys_new(void);
 
 /* Registers every provider of cfg that pins no keys, so the thread fetches
  * them now rather than on the first token (start-up and each reload).
- * Providers no longer configured are kept (a few bytes) but never fetched
- * again. Any thread. */
+ * Providers no longer configured keep their entry (a few bytes) but are
+ * not fetched again unless a token asks for them. Any thread. */
 void oidc_keys_configure(struct oidc_keys *k, const struct config *cfg);
 
 /* The sts_key_source for sts_handle_ex (arg: k). */
