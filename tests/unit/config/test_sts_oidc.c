@@ -159,6 +159,11 @@ static struct config *load_cfg(bool pinned)
         "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"system:serviceaccount:*\"}}},"
         "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"sts:*\","
         "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"system:serviceaccount:team-b:*\"}}}]}},"
+        "{\"account\":\"111111111111\",\"name\":\"tagged-ok\",\"unique_id\":\"AROATAGGEDOK0000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":[\"sts:AssumeRoleWithWebIdentity\","
+        "\"sts:TagSession\"],\"Condition\":{\"StringEquals\":{\"" HP ":sub\":\"system:serviceaccount:team-a:app\","
+        "\"aws:RequestTag/team\":\"a\"}}}]}},"
         "{\"account\":\"111111111111\",\"name\":\"star\",\"unique_id\":\"AROASTAR00000000001\","
         "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
         "\"Principal\":\"*\",\"Action\":\"sts:AssumeRoleWithWebIdentity\"},"
@@ -553,6 +558,19 @@ static void test_unsigned_other_actions_refused(void **state)
     want_error(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
 }
 
+static void xml_text_of(const char *xml, const char *tag, char *out, size_t cap)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
+    assert_non_null(b);
+    a += strlen(open);
+    assert_true((size_t)(b - a) < cap);
+    memcpy(out, a, (size_t)(b - a));
+    out[b - a] = '\0';
+}
+
 /* Session tags from the token need sts:TagSession. */
 static void test_session_tags_need_tag_session(void **state)
 {
@@ -563,6 +581,25 @@ static void test_session_tags_need_tag_session(void **state)
     call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged",
             make_token(RS_HDR, claims, rsa_priv, "SHA256"), "", NULL);
     want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    /* with sts:TagSession (and a condition on the tag) the tags become the
+     * session's principal tags */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged-ok",
+            make_token(RS_HDR, claims, rsa_priv, "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    char akid[64], token[8192];
+    xml_text_of(g_r.body.ptr, "AccessKeyId", akid, sizeof akid);
+    xml_text_of(g_r.body.ptr, "SessionToken", token, sizeof token);
+    struct config_identity id;
+    uint8_t sec[128];
+    size_t n;
+    config_identity_anonymous(&id);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW, &id,
+                                    sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    assert_true(s3w_slice_eq_cstr(id.userid, "AROATAGGEDOK0000001:web1"));
+    assert_int_equal(id.ntags, 1);
+    assert_true(s3w_slice_eq_cstr(id.tags[0].context_key, "aws:PrincipalTag/team"));
+    assert_true(s3w_slice_eq_cstr(id.tags[0].value, "a"));
+    config_identity_cleanup(&id);
     /* without tags the same role is assumed */
     call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged",
             make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
@@ -621,19 +658,6 @@ static void test_key_source(void **state)
 }
 
 /* ---- GetSessionToken ----------------------------------------------------------- */
-
-static void xml_text_of(const char *xml, const char *tag, char *out, size_t cap)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
-    assert_non_null(b);
-    a += strlen(open);
-    assert_true((size_t)(b - a) < cap);
-    memcpy(out, a, (size_t)(b - a));
-    out[b - a] = '\0';
-}
 
 static void gst_as(const char *akid, const char *form, struct config_identity *caller)
 {
