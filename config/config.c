@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
 
@@ -204,6 +205,22 @@ void config_free(struct config *cfg)
         policy_free(s->session_policy);
     }
     free(cfg->role_sessions);
+    for (size_t i = 0; i < cfg->noidc_providers; i++) {
+        struct config_oidc_provider *o = &cfg->oidc_providers[i];
+        free(o->account);
+        free(o->url);
+        free(o->host_path);
+        free(o->arn);
+        for (size_t k = 0; k < o->nclient_ids; k++)
+            free(o->client_ids[k]);
+        free(o->client_ids);
+        free(o->audiences);
+        if (o->pinned)
+            jwks_cleanup(o->pinned);
+        free(o->pinned);
+        free(o->ca_file);
+    }
+    free(cfg->oidc_providers);
     for (size_t i = 0; i < cfg->nbuckets; i++) {
         free(cfg->buckets[i].name);
         free(cfg->buckets[i].account);
@@ -237,6 +254,18 @@ void config_unref(struct config *cfg)
      * finished (the classic shared_ptr ordering). */
     if (__atomic_fetch_sub(&cfg->refs, 1, __ATOMIC_ACQ_REL) == 1)
         config_free(cfg);
+}
+
+const struct config_oidc_provider *config_find_oidc_provider(const struct config *cfg,
+                                                             struct s3w_slice account,
+                                                             struct s3w_slice issuer)
+{
+    for (size_t i = 0; i < cfg->noidc_providers; i++) {
+        const struct config_oidc_provider *o = &cfg->oidc_providers[i];
+        if (s3w_slice_eq_cstr(account, o->account) && s3w_slice_eq_cstr(issuer, o->url))
+            return o;
+    }
+    return NULL;
 }
 
 bool config_valid_iam_name(const char *s, size_t min, size_t max)

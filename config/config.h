@@ -306,6 +306,30 @@ struct config_sts {
     uint32_t default_duration_seconds; /* 3600 */
 };
 
+/* An OpenID Connect identity provider whose ID tokens the local STS's
+ * AssumeRoleWithWebIdentity accepts (IAM's CreateOpenIDConnectProvider).
+ * Registered in one account; only that account's roles can trust it. */
+struct jwks; /* config/jwt.h */
+
+#define CONFIG_OIDC_MAX_PROVIDERS 64
+#define CONFIG_OIDC_MAX_CLIENT_IDS 100 /* IAM: ClientIDList <= 100 */
+
+struct config_oidc_provider {
+    char *account;   /* 12 digits */
+    char *url;       /* "https://HOST/PATH": the tokens' exact "iss" */
+    char *host_path; /* "HOST/PATH": prefix of the condition keys ("HOST/PATH:sub") */
+    char *arn;       /* "arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH" */
+    char **client_ids; /* "aud" (or "azp") values accepted; at least one */
+    struct s3w_slice *audiences; /* the same as slices (jwt_expect) */
+    size_t nclient_ids;
+    /* pinned keys (air-gapped sites: "jwks" inline or "jwks_file"); NULL =
+     * discovery at URL/.well-known/openid-configuration (proxy/oidc_fetch.c) */
+    struct jwks *pinned;
+    char *ca_file;   /* optional CA bundle for the discovery fetches */
+    uint32_t leeway_seconds;       /* exp/nbf/iat tolerance; default 60 */
+    uint32_t max_jwks_age_seconds; /* fetched keys kept on failure; default 86400 */
+};
+
 struct config_index; /* private hash tables (identity.c) */
 
 /* What a request for a bucket that `buckets` does not list gets. */
@@ -337,6 +361,8 @@ struct config {
     size_t nroles;
     struct config_role_session *role_sessions;
     size_t nrole_sessions;
+    struct config_oidc_provider *oidc_providers;
+    size_t noidc_providers;
     struct config_bucket *buckets;
     size_t nbuckets;
     enum config_unlisted_buckets unlisted_buckets; /* default CONFIG_UNLISTED_DENY */
@@ -390,5 +416,10 @@ const struct config_role *config_find_role_arn(const struct config *cfg,
                                                struct s3w_slice arn);
 const struct config_account *config_find_account(const struct config *cfg,
                                                  struct s3w_slice id);
+/* The provider of `account` whose URL is exactly `issuer` (a token's iss);
+ * NULL when that account has none. Linear: providers are few. */
+const struct config_oidc_provider *config_find_oidc_provider(const struct config *cfg,
+                                                             struct s3w_slice account,
+                                                             struct s3w_slice issuer);
 
 #endif

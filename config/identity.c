@@ -185,6 +185,37 @@ static int copy_secret(const char *secret, uint8_t *out, size_t cap, size_t *len
     return CONFIG_AUTH_OK;
 }
 
+/* A GetSessionToken session (config/sts.c): the token names no role; its
+ * session name is the long-term access key the user (or account root)
+ * called with and its unique id the user's (the account id for root). The
+ * key must still belong to that same user: a user deleted and recreated
+ * under the same name is another user (IAM-SEMANTICS §2). The session acts
+ * with the user's own policies, as on AWS. */
+static int resolve_user_session(const struct config *cfg, const struct token_claims *c,
+                                struct config_identity *id)
+{
+    int kind = 0;
+    const void *owner = NULL;
+    if (!config_index_find_key(cfg, c->session_name, &kind, &owner))
+        return CONFIG_AUTH_INVALID_TOKEN;
+    if (kind == CONFIG_KEY_USER &&
+        s3w_slice_eq_cstr(c->role_unique_id, ((const struct config_user *)owner)->unique_id))
+        fill_user(id, owner);
+    else if (kind == CONFIG_KEY_ROOT &&
+             s3w_slice_eq_cstr(c->role_unique_id, ((const struct config_account *)owner)->id))
+        fill_root(id, owner);
+    else
+        return CONFIG_AUTH_INVALID_TOKEN;
+    bool ok = true;
+    char ts[S3W_ISO8601_LEN + 1];
+    s3w_iso8601_format(c->issued, ts);
+    id->token_issue_time = store_printf(id, &ok, "%s", ts);
+    id->caller_arn = c->caller_arn;
+    id->expiration = c->expires;
+    id->is_session = true;
+    return ok ? CONFIG_AUTH_OK : CONFIG_AUTH_INTERNAL;
+}
+
 static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct s3w_slice token,
                          int64_t now, struct config_identity *id, uint8_t *secret_out,
                          size_t secret_cap, size_t *secret_len)
@@ -201,6 +232,12 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
     if (trc != TOKEN_OK)
         return trc == TOKEN_E_INTERNAL ? CONFIG_AUTH_INTERNAL : CONFIG_AUTH_INVALID_TOKEN;
     int rc = CONFIG_AUTH_INVALID_TOKEN;
+    if (c.role_arn.len == 0) {
+        rc = resolve_user_session(cfg, &c, id);
+        if (rc == CONFIG_AUTH_OK)
+            rc = copy_secret(secret, secret_out, secret_cap, secret_len);
+        goto cleanup;
+    }
     /* The role must still exist with the same unique id: a role deleted and
      * recreated under the same name is a different role (IAM unique-id
      * semantics, IAM-SEMANTICS §2). */

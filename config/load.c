@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
 #include "token.h"
@@ -114,6 +115,9 @@ struct ld {
     struct smap names;      /* "u/<account>/<lower name>", "r/<account>/<lower name>" */
     struct smap role_arns;  /* role ARN -> role */
     struct smap buckets;    /* bucket name */
+    /* the account of the role whose trust policy is being compiled: its
+     * Federated principals must be OIDC providers of that account */
+    const char *trust_account;
     /* the source text of the policy get_policy() compiled last (malloc'd,
      * NULL after a failure); load_buckets takes it for policy_json */
     char *policy_text;
@@ -471,6 +475,90 @@ static void add_diag(struct ld *L, struct config_errors **listp, const char *fil
     config_errors_add(*listp, file, full, "%s", sep ? sep + 2 : t);
 }
 
+/* A warning at an explicit config path (trust-policy checks). */
+static void warn_at(struct ld *L, const char *file, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void warn_at(struct ld *L, const char *file, const char *path, const char *fmt, ...)
+{
+    if (!L->cfg->warnings && !(L->cfg->warnings = calloc(1, sizeof *L->cfg->warnings))) {
+        L->nomem = true;
+        return;
+    }
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    config_errors_add(L->cfg->warnings, file, path, "%s", msg);
+}
+
+/* Whether the statement's Condition tests "<host_path>:aud" or ":sub" (any
+ * operator; key names are case-insensitive [COND]). */
+static bool conditions_name_aud_or_sub(const cJSON *stmt, const char *host_path)
+{
+    const cJSON *cond = cJSON_GetObjectItemCaseSensitive(stmt, "Condition");
+    size_t hl = strlen(host_path);
+    for (const cJSON *op = cJSON_IsObject(cond) ? cond->child : NULL; op; op = op->next)
+        for (const cJSON *k = cJSON_IsObject(op) ? op->child : NULL; k; k = k->next)
+            if (strlen(k->string) == hl + 4 && strncasecmp(k->string, host_path, hl) == 0 &&
+                (strcasecmp(k->string + hl, ":aud") == 0 ||
+                 strcasecmp(k->string + hl, ":sub") == 0))
+                return true;
+    return false;
+}
+
+/* A trust statement's {"Federated": ...} principals (IAM User Guide,
+ * "Creating a role for web identity or OpenID Connect Federation"): an
+ * OIDC provider ARN must be one oidc_providers configures, in the role's
+ * own account (an error otherwise: the role could never be assumed, or
+ * the operator meant another provider). A statement that trusts a provider
+ * without testing :aud or :sub lets any token the issuer signs for a
+ * configured client id assume the role: AWS warns, so do we. Other
+ * Federated values (SAML providers, Cognito, Google's accounts.google.com)
+ * are never matched by s3warden's STS. */
+static void trust_check_federated(struct ld *L, const char *file, const cJSON *stmt,
+                                  const char *spath, bool *bad)
+{
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(stmt, "Principal");
+    const cJSON *fed = cJSON_IsObject(pr) ? cJSON_GetObjectItemCaseSensitive(pr, "Federated")
+                                          : NULL;
+    if (!fed)
+        return;
+    char p[CONFIG_PATH_MAX + 96];
+    snprintf(p, sizeof p, "%s.Principal.Federated", spath);
+    const cJSON *one = cJSON_IsString(fed) ? fed : NULL;
+    for (const cJSON *v = one ? one : (cJSON_IsArray(fed) ? fed->child : NULL); v;
+         v = one ? NULL : v->next) {
+        if (!cJSON_IsString(v))
+            continue; /* the engine reports it */
+        const char *arn = v->valuestring;
+        if (strncmp(arn, "arn:aws:iam::", 13) != 0 || !strstr(arn, ":oidc-provider/")) {
+            warn_at(L, file, p, "\"%.200s\" is not an OIDC provider ARN; s3warden's STS "
+                    "accepts web identities only from oidc_providers, so this principal "
+                    "never matches", arn);
+            continue;
+        }
+        const struct config_oidc_provider *o = NULL;
+        for (size_t i = 0; i < L->cfg->noidc_providers && !o; i++)
+            if (L->cfg->oidc_providers[i].arn && strcmp(L->cfg->oidc_providers[i].arn, arn) == 0)
+                o = &L->cfg->oidc_providers[i];
+        if (!o) {
+            config_errors_add(L->errs, file, p, "names OIDC provider %.300s, which "
+                              "oidc_providers does not configure", arn);
+            *bad = true;
+        } else if (L->trust_account && strcmp(o->account, L->trust_account) != 0) {
+            config_errors_add(L->errs, file, p, "names OIDC provider %.300s of account %s; "
+                              "a role can only trust providers of its own account (%s)",
+                              arn, o->account, L->trust_account);
+            *bad = true;
+        } else if (!conditions_name_aud_or_sub(stmt, o->host_path)) {
+            warn_at(L, file, spath, "trusts OIDC provider %.300s without a condition on "
+                    "%s:aud or %s:sub: any token the issuer signs for one of its client ids "
+                    "can assume the role", arn, o->host_path, o->host_path);
+        }
+    }
+}
+
 static char *trust_rewrite(struct ld *L, const char *file, const char *json, size_t len, bool *bad)
 {
     *bad = false;
@@ -513,6 +601,8 @@ static char *trust_rewrite(struct ld *L, const char *file, const char *json, siz
         } else if (!cJSON_AddStringToObject(s, "Resource", "*")) {
             L->nomem = true;
             *bad = true;
+        } else {
+            trust_check_federated(L, file, s, p, bad);
         }
     }
     char *out = *bad ? NULL : cJSON_PrintUnformatted(doc);
@@ -1425,6 +1515,170 @@ static void load_users(struct ld *L, const cJSON *root)
     pop(L, m);
 }
 
+/* ---- oidc_providers ---------------------------------------------------------- */
+
+/* IAM's provider URL: https, at most 255 characters, a host and an
+ * optional path, no query, fragment or user info (CreateOpenIDConnectProvider). */
+static bool valid_oidc_url(const char *u)
+{
+    size_t n = strlen(u);
+    if (n > 255 || strncmp(u, "https://", 8) != 0 || n == 8 || u[8] == '/')
+        return false;
+    for (size_t i = 8; i < n; i++)
+        if ((unsigned char)u[i] <= ' ' || u[i] == '?' || u[i] == '#' || u[i] == '@' ||
+            (unsigned char)u[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static void oidc_pinned_keys(struct ld *L, const cJSON *it, struct config_oidc_provider *o)
+{
+    const cJSON *inl = field(it, "jwks");
+    char *file = get_str(L, it, "jwks_file", false);
+    if (!inl && !file)
+        return;
+    size_t m = push_key(L, inl ? "jwks" : "jwks_file");
+    char *text = NULL;
+    size_t len = 0;
+    if (inl && file)
+        errf(L, "give the pinned keys either inline (jwks) or in jwks_file, not both");
+    else if (inl && !cJSON_IsObject(inl))
+        errf(L, "must be a JWKS object ({\"keys\": [...]}), not %s", json_type_name(inl));
+    else if (inl && !(text = cJSON_PrintUnformatted(inl)))
+        L->nomem = true;
+    else if (inl)
+        len = strlen(text);
+    else
+        text = read_file_capped(L, file, CONFIG_MAX_POLICY_BYTES, &len);
+    if (text) {
+        char err[256] = "";
+        struct jwks *k = calloc(1, sizeof *k);
+        int rc = k ? jwks_parse(s3w_slice(text, len), k, err, sizeof err) : JWT_E_INTERNAL;
+        if (rc == JWT_E_INTERNAL)
+            L->nomem = true;
+        else if (rc)
+            errf(L, "%s", err);
+        else if (k->n == 0)
+            errf(L, "has no usable signing key (RSA of 2048 bits or more, or EC P-256/P-384, "
+                    "with \"use\": \"sig\" or no \"use\")");
+        if (!rc && k->n) {
+            o->pinned = k;
+            k = NULL;
+        }
+        if (k)
+            jwks_cleanup(k);
+        free(k);
+        if (inl)
+            cJSON_free(text);
+        else
+            free(text);
+    }
+    free(file);
+    pop(L, m);
+}
+
+static void oidc_client_ids(struct ld *L, const cJSON *it, struct config_oidc_provider *o)
+{
+    const cJSON *ids = field(it, "client_ids");
+    size_t m = push_key(L, "client_ids");
+    if (!ids) {
+        errf(L, "is required: the audiences (client ids) tokens must be issued for, e.g. "
+                "[\"sts.amazonaws.com\"]");
+    } else if (want_array(L, ids)) {
+        size_t n = (size_t)cJSON_GetArraySize(ids);
+        if (n == 0 || n > CONFIG_OIDC_MAX_CLIENT_IDS)
+            errf(L, "must list 1..%d client ids", CONFIG_OIDC_MAX_CLIENT_IDS);
+        o->client_ids = alloc_array(L, n, sizeof *o->client_ids);
+        o->audiences = alloc_array(L, n, sizeof *o->audiences);
+        size_t i = 0;
+        for (const cJSON *c = ids->child; c && o->client_ids && o->audiences; c = c->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (!cJSON_IsString(c) || !c->valuestring[0] || strlen(c->valuestring) > 255) {
+                errf(L, "must be a string of 1..255 characters");
+            } else if ((o->client_ids[o->nclient_ids] = dup(L, c->valuestring))) {
+                o->audiences[o->nclient_ids] = s3w_slice_cstr(o->client_ids[o->nclient_ids]);
+                o->nclient_ids++;
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
+static void load_oidc_providers(struct ld *L, const cJSON *root)
+{
+    const cJSON *arr = field(root, "oidc_providers");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "oidc_providers");
+    if (want_array(L, arr)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        if (n > CONFIG_OIDC_MAX_PROVIDERS)
+            errf(L, "at most %d providers", CONFIG_OIDC_MAX_PROVIDERS);
+        struct config_oidc_provider *os = L->cfg->oidc_providers =
+            alloc_array(L, n, sizeof *os);
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it && os && i < CONFIG_OIDC_MAX_PROVIDERS;
+             it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            if (want_object(L, it)) {
+                static const char *const allowed[] = {
+                    "account", "url", "client_ids", "jwks", "jwks_file", "ca_file",
+                    "leeway_seconds", "max_jwks_age_seconds", NULL
+                };
+                check_fields(L, it, allowed);
+                struct config_oidc_provider *o = &os[L->cfg->noidc_providers++];
+                o->account = get_account_ref(L, it);
+                o->url = get_str(L, it, "url", true);
+                if (o->url) {
+                    size_t mu = push_key(L, "url");
+                    if (!valid_oidc_url(o->url)) {
+                        errf(L, "must be the issuer's https:// URL (host and optional path, no "
+                                "query, fragment or user info, at most 255 characters), exactly "
+                                "as its tokens' \"iss\" claim says");
+                    } else {
+                        /* the ARN and key prefix drop the scheme and a
+                         * trailing '/' (IAM shows the provider that way) */
+                        size_t hl = strlen(o->url + 8);
+                        if (o->url[8 + hl - 1] == '/')
+                            hl--;
+                        o->host_path = dupf(L, "%.*s", (int)hl, o->url + 8);
+                        if (o->account && o->host_path)
+                            o->arn = dupf(L, "arn:aws:iam::%s:oidc-provider/%s", o->account,
+                                          o->host_path);
+                        for (size_t j = 0; o->arn && j + 1 < L->cfg->noidc_providers; j++)
+                            if (os[j].arn && strcmp(os[j].arn, o->arn) == 0) {
+                                errf(L, "duplicate provider %s (also oidc_providers[%zu])",
+                                     o->arn, j);
+                                break;
+                            }
+                    }
+                    pop(L, mu);
+                }
+                oidc_client_ids(L, it, o);
+                oidc_pinned_keys(L, it, o);
+                char *ca = get_str(L, it, "ca_file", false);
+                if (ca) {
+                    size_t mc = push_key(L, "ca_file");
+                    struct stat st;
+                    o->ca_file = resolve_path(L, ca);
+                    if (o->pinned)
+                        errf(L, "has no use with pinned keys (nothing is fetched)");
+                    else if (o->ca_file && stat(o->ca_file, &st) != 0)
+                        errf(L, "cannot read file '%s': %s", ca, strerror(errno));
+                    pop(L, mc);
+                    free(ca);
+                }
+                get_u32(L, it, "leeway_seconds", false, 0, 600, 60, &o->leeway_seconds);
+                get_u32(L, it, "max_jwks_age_seconds", false, 300, 30 * 86400, 86400,
+                        &o->max_jwks_age_seconds);
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
 static void load_roles(struct ld *L, const cJSON *root)
 {
     const cJSON *arr = field(root, "roles");
@@ -1472,8 +1726,10 @@ static void load_roles(struct ld *L, const cJSON *root)
                 /* A trust policy is a resource policy on the role: Principal
                  * is required, and it must allow the caller explicitly
                  * (IAM-SEMANTICS §1.1 "Exceptions"). */
+                L->trust_account = r->account;
                 r->trust_policy = get_policy(L, it, "trust_policy", KIND_TRUST,
                                              "trust-policy", NULL, true, &present);
+                L->trust_account = NULL;
                 get_named_policies(L, it, "policies", POLICY_KIND_IDENTITY, &r->policies,
                                    &r->npolicies, &r->policy_ptrs);
                 r->boundary = get_policy(L, it, "permission_boundary", POLICY_KIND_BOUNDARY,
@@ -2011,8 +2267,8 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
     } else {
         static const char *const allowed[] = {
             "listeners", "virtual_host_domains", "upstream", "credentials", "accounts",
-            "users", "roles", "role_sessions", "buckets", "unlisted_buckets", "guardrails",
-            "audit", "limits", "sts", "admin", "log", NULL
+            "users", "oidc_providers", "roles", "role_sessions", "buckets",
+            "unlisted_buckets", "guardrails", "audit", "limits", "sts", "admin", "log", NULL
         };
         check_fields(&L, root, allowed);
         /* order matters: references are checked against what came before */
@@ -2022,6 +2278,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         load_credentials(&L, root);
         load_accounts(&L, root);
         load_users(&L, root);
+        load_oidc_providers(&L, root);
         load_roles(&L, root);
         load_role_sessions(&L, root);
         load_buckets(&L, root);

@@ -20,8 +20,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "civil.h"
 #include "codec.h"
+#include "jwt.h"
 #include "policy.h"
 #include "token.h"
 #include "xml.h"
@@ -35,6 +38,7 @@ void sts_response_init(struct sts_response *r)
 {
     r->status = 500;
     r->session_issued = false;
+    r->wi_provider[0] = r->wi_sub[0] = r->wi_aud[0] = '\0';
     s3w_buf_init(&r->body, STS_MAX_BODY_BYTES);
 }
 
@@ -356,6 +360,36 @@ static int answered(int rc)
     return rc ? rc : ANSWERED;
 }
 
+/* DurationSeconds: an integer in 900..max (43200 for the AssumeRole
+ * calls, 129600 for GetSessionToken: API reference), `dflt` when absent.
+ * Returns 0, or ANSWERED once a ValidationError is written. */
+static int read_duration(struct ar *a, int64_t dflt, int64_t max, struct sts_response *out,
+                         struct s3w_slice rid)
+{
+    a->duration_s = dflt;
+    if (!a->duration)
+        return 0;
+    char sv[160];
+    shown(*a->duration, sv, sizeof sv);
+    char lim[64] = "";
+    const char *what = NULL;
+    if (!parse_i64(*a->duration, &a->duration_s)) {
+        what = "be an integer";
+    } else if (a->duration_s < 900) {
+        what = "have value greater than or equal to ";
+        snprintf(lim, sizeof lim, "900");
+    } else if (a->duration_s > max) {
+        what = "have value less than or equal to ";
+        snprintf(lim, sizeof lim, "%lld", (long long)max);
+    }
+    if (!what)
+        return 0;
+    char msg[400];
+    snprintf(msg, sizeof msg, "1 validation error detected: Value '%s' at 'durationSeconds' "
+             "failed to satisfy constraint: Member must %s%s", sv, what, lim);
+    return answered(sts_error(out, 400, "Sender", "ValidationError", msg, rid));
+}
+
 /* Whether the parameters meet the API reference's constraints (checked in
  * its order), and which features s3warden refuses; reads them into *a. */
 static int read_params(const struct config *cfg, const struct form *f, struct ar *a,
@@ -387,25 +421,8 @@ static int read_params(const struct config *cfg, const struct form *f, struct ar
         return answered(sts_error(out, 400, "Sender", "InvalidParameterValue",
                                   "MFA (SerialNumber, TokenCode) is not supported by s3warden.",
                                   rid));
-    a->duration_s = cfg->sts.default_duration_seconds;
-    if (a->duration) {
-        char sv[160];
-        shown(*a->duration, sv, sizeof sv);
-        if (!parse_i64(*a->duration, &a->duration_s))
-            return answered(validation(out, rid, "1 validation error detected: Value '%s' at "
-                                                 "'durationSeconds' failed to satisfy constraint: "
-                                                 "Member must be an integer", sv));
-        if (a->duration_s < 900)
-            return answered(validation(out, rid, "1 validation error detected: Value '%s' at "
-                                                 "'durationSeconds' failed to satisfy constraint: "
-                                                 "Member must have value greater than or equal "
-                                                 "to 900", sv));
-        if (a->duration_s > 43200)
-            return answered(validation(out, rid, "1 validation error detected: Value '%s' at "
-                                                 "'durationSeconds' failed to satisfy constraint: "
-                                                 "Member must have value less than or equal to "
-                                                 "43200", sv));
-    }
+    if (read_duration(a, cfg->sts.default_duration_seconds, 43200, out, rid))
+        return ANSWERED;
     if (collect_tags(f, a, out, rid))
         return ANSWERED;
     return 0;
@@ -545,17 +562,30 @@ static int authorize(const struct config *cfg, const struct config_identity *cal
     return 0;
 }
 
-/* The AssumeRoleResponse document for a minted session. */
+/* What AssumeRoleWithWebIdentity adds to its result. */
+struct wi_result {
+    struct s3w_slice sub, provider, aud;
+};
+
+/* The AssumeRoleResponse (or AssumeRoleWithWebIdentityResponse, wi set)
+ * document for a minted session. */
 static int write_response(struct sts_response *out, const struct config_role *role,
                           const struct token_claims *c, const char *akid, const char *secret,
-                          const struct s3w_buf *token, bool packed, struct s3w_slice rid)
+                          const struct s3w_buf *token, bool packed, const struct wi_result *wi,
+                          struct s3w_slice rid)
 {
     struct s3w_buf *b = &out->body;
+    const char *op = wi ? "AssumeRoleWithWebIdentity" : "AssumeRole";
     char exp[S3W_ISO8601_LEN + 1];
     s3w_iso8601_format(c->expires, exp);
     s3w_buf_reset(b);
     out->status = 200;
-    int rc = s3w_buf_append_cstr(b, "<AssumeRoleResponse xmlns=\"" STS_NS "\"><AssumeRoleResult>");
+    int rc = s3w_buf_printf(b, "<%sResponse xmlns=\"" STS_NS "\"><%sResult>", op, op);
+    if (!rc && wi) {
+        rc = xml_elem(b, "SubjectFromWebIdentityToken", wi->sub);
+        rc = rc ? rc : xml_elem(b, "Provider", wi->provider);
+        rc = rc ? rc : xml_elem(b, "Audience", wi->aud);
+    }
     if (!rc && c->source_identity.len)
         rc = xml_elem(b, "SourceIdentity", c->source_identity);
     rc = rc ? rc : s3w_buf_append_cstr(b, "<AssumedRoleUser>");
@@ -576,9 +606,9 @@ static int write_response(struct sts_response *out, const struct config_role *ro
         /* percentage of the packed limit used; ours is the token size */
         rc = s3w_buf_printf(b, "<PackedPolicySize>%zu</PackedPolicySize>",
                             token->len * 100 / TOKEN_MAX_B64);
-    rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumeRoleResult><ResponseMetadata>");
+    rc = rc ? rc : s3w_buf_printf(b, "</%sResult><ResponseMetadata>", op);
     rc = rc ? rc : xml_elem(b, "RequestId", rid);
-    rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></AssumeRoleResponse>");
+    rc = rc ? rc : s3w_buf_printf(b, "</ResponseMetadata></%sResponse>", op);
     out->session_issued = rc == 0;
     return rc;
 }
@@ -586,8 +616,9 @@ static int write_response(struct sts_response *out, const struct config_role *ro
 /* The session: its claims sealed into a token with a fresh key pair, and
  * the response that hands them out; a too-large token is the caller's
  * PackedPolicyTooLarge. */
-static int mint_session(const struct config *cfg, const struct config_identity *caller,
-                        const struct config_role *role, const struct ar *a, int64_t now,
+static int mint_session(const struct config *cfg, struct s3w_slice caller_arn,
+                        struct s3w_slice caller_source_identity, const struct config_role *role,
+                        const struct ar *a, const struct wi_result *wi, int64_t now,
                         struct sts_response *out, struct s3w_slice rid)
 {
     struct token_claims c;
@@ -599,10 +630,10 @@ static int mint_session(const struct config *cfg, const struct config_identity *
     c.session_name = *a->session_name;
     c.source_identity = a->source_identity ? *a->source_identity : S3W_SLICE_NULL;
     /* a source identity set once sticks through role chaining */
-    if (!a->source_identity && caller->source_identity.len)
-        c.source_identity = caller->source_identity;
+    if (!a->source_identity && caller_source_identity.len)
+        c.source_identity = caller_source_identity;
     c.session_policy = a->policy ? *a->policy : S3W_SLICE_NULL;
-    c.caller_arn = caller->arn;
+    c.caller_arn = caller_arn;
     char tagkeys[TOKEN_MAX_TAGS][TOKEN_TAG_PREFIX_LEN + 128 + 1];
     for (size_t i = 0; i < a->ntags; i++) {
         int n = snprintf(tagkeys[i], sizeof tagkeys[i], TOKEN_TAG_PREFIX "%.*s",
@@ -622,7 +653,7 @@ static int mint_session(const struct config *cfg, const struct config_identity *
     else if (trc != TOKEN_OK)
         rc = S3W_E_INVAL;
     else
-        rc = write_response(out, role, &c, akid, secret, &token, a->policy || a->ntags, rid);
+        rc = write_response(out, role, &c, akid, secret, &token, a->policy || a->ntags, wi, rid);
     s3w_wipe(secret, sizeof secret);
     s3w_buf_cleanup(&token);
     return rc;
@@ -655,7 +686,8 @@ static int assume_role(const struct config *cfg, const struct config_identity *c
     policy_context_init(ctx);
     rc = build_context(caller, &a, now, &txt, ctx);
     rc = rc ? rc : authorize(cfg, caller, role, allow_all, &a, ctx, out, rid);
-    rc = rc ? rc : mint_session(cfg, caller, role, &a, now, out, rid);
+    rc = rc ? rc : mint_session(cfg, caller->arn, caller->source_identity, role, &a, NULL, now,
+                                out, rid);
 
 cleanup:
     free(ctx);
@@ -663,9 +695,343 @@ cleanup:
     return rc == ANSWERED ? 0 : rc;
 }
 
+/* ---- AssumeRoleWithWebIdentity ---------------------------------------------
+ * An unsigned call (API reference: "does not require the use of AWS
+ * security credentials"): the OIDC ID token is the proof. The token is
+ * verified with config/jwt against the provider of the role's account whose
+ * URL is its iss; the trust policy then decides with the provider as
+ * principal ({"Federated": ARN}) and the condition keys AWS sets from the
+ * token ("Available keys for AWS web identity federation"). */
+
+#define WI_NOT_AUTHORIZED "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+static int wi_error(struct sts_response *out, int status, const char *code, const char *msg,
+                    struct s3w_slice rid)
+{
+    return answered(sts_error(out, status, "Sender", code, msg, rid));
+}
+
+/* Bytes the web identity's context borrows. */
+struct wi_ctx_text {
+    char now_iso[S3W_ISO8601_LEN + 1], epoch[24];
+    char key_sub[300], key_aud[300], key_amr[300], key_email[300];
+    char reqtag_keys[TOKEN_MAX_TAGS][sizeof "aws:RequestTag/" + 128];
+};
+
+static int wi_context(const struct config_oidc_provider *o, const struct jwt_claims *cl,
+                      const struct ar *a, int64_t now, struct wi_ctx_text *t,
+                      struct policy_context *ctx)
+{
+    int crc = policy_context_set_fixed(ctx, false);
+    s3w_iso8601_format(now, t->now_iso);
+    snprintf(t->epoch, sizeof t->epoch, "%lld", (long long)now);
+    int n1 = snprintf(t->key_sub, sizeof t->key_sub, "%s:sub", o->host_path);
+    int n2 = snprintf(t->key_aud, sizeof t->key_aud, "%s:aud", o->host_path);
+    int n3 = snprintf(t->key_amr, sizeof t->key_amr, "%s:amr", o->host_path);
+    int n4 = snprintf(t->key_email, sizeof t->key_email, "%s:email", o->host_path);
+    if (n1 < 0 || n4 < 0 || (size_t)n4 >= sizeof t->key_email)
+        return S3W_E_TOOBIG; /* host_path is at most 247 bytes */
+    crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("aws:CurrentTime"),
+                                         s3w_slice_cstr(t->now_iso));
+    crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("aws:EpochTime"),
+                                         s3w_slice_cstr(t->epoch));
+    crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("aws:FederatedProvider"),
+                                         s3w_slice_cstr(o->arn));
+    crc = crc ? crc : policy_context_set(ctx, S3W_SLICE_LIT("sts:RoleSessionName"),
+                                         *a->session_name);
+    crc = crc ? crc : policy_context_set(ctx, s3w_slice(t->key_sub, (size_t)n1), cl->sub);
+    crc = crc ? crc : policy_context_set(ctx, s3w_slice(t->key_aud, (size_t)n2), cl->aud);
+    if (cl->namr)
+        crc = crc ? crc : policy_context_set_multi(ctx, s3w_slice(t->key_amr, (size_t)n3),
+                                                   cl->amr, cl->namr);
+    if (cl->email.len)
+        crc = crc ? crc : policy_context_set(ctx, s3w_slice(t->key_email, (size_t)n4),
+                                             cl->email);
+    for (size_t i = 0; i < a->ntags; i++) {
+        int n = snprintf(t->reqtag_keys[i], sizeof t->reqtag_keys[i], "aws:RequestTag/%.*s",
+                         (int)a->tag_keys[i].len, a->tag_keys[i].ptr);
+        crc = crc ? crc : policy_context_set(ctx, s3w_slice(t->reqtag_keys[i], (size_t)n),
+                                             a->tag_values[i]);
+    }
+    if (a->ntags)
+        crc = crc ? crc : policy_context_set_multi(ctx, S3W_SLICE_LIT("aws:TagKeys"),
+                                                   a->tag_keys, a->ntags);
+    return crc != POLICY_CTX_OK ? S3W_E_TOOBIG : 0;
+}
+
+/* Session tags from the token's "https://aws.amazon.com/tags" claim
+ * (IAM User Guide, "Passing session tags using AssumeRoleWithWebIdentity"):
+ * {"principal_tags": {"K": ["V"]}, "transitive_tag_keys": [...]}, one
+ * value per key. A claim that does not have that shape is the IdP's fault:
+ * IDPRejectedClaim. The strings live in `doc` (freed by the caller). */
+static int wi_tags(const struct jwt_claims *cl, struct ar *a, cJSON **doc,
+                   struct sts_response *out, struct s3w_slice rid)
+{
+    *doc = NULL;
+    if (!cl->aws_tags.len)
+        return 0;
+    *doc = cJSON_ParseWithLength(cl->aws_tags.ptr, cl->aws_tags.len);
+    const cJSON *pt = *doc ? cJSON_GetObjectItemCaseSensitive(*doc, "principal_tags") : NULL;
+    bool ok = cJSON_IsObject(pt);
+    for (const cJSON *t = ok ? pt->child : NULL; t && ok; t = t->next) {
+        const cJSON *v = cJSON_IsArray(t) && cJSON_GetArraySize(t) == 1 ? t->child : NULL;
+        size_t kl = strlen(t->string);
+        ok = v && cJSON_IsString(v) && kl >= 1 && kl <= 128 && strlen(v->valuestring) <= 256 &&
+             a->ntags < TOKEN_MAX_TAGS;
+        for (size_t j = 0; ok && j < a->ntags; j++)
+            ok = !s3w_slice_eq_nocase(a->tag_keys[j], s3w_slice_cstr(t->string));
+        if (ok) {
+            a->tag_keys[a->ntags] = s3w_slice_cstr(t->string);
+            a->tag_values[a->ntags++] = s3w_slice_cstr(v->valuestring);
+        }
+    }
+    if (!ok)
+        return wi_error(out, 403, "IDPRejectedClaim",
+                        "The https://aws.amazon.com/tags claim of the token is not valid: it "
+                        "must hold principal_tags, at most 50 keys of 1..128 characters, each "
+                        "with exactly one value of at most 256 characters.", rid);
+    return 0;
+}
+
+/* The token against the provider's keys; a JWT error becomes the STS
+ * error AWS answers for it. */
+static int wi_verify(const struct config_oidc_provider *o, struct s3w_slice token, int64_t now,
+                     const struct sts_key_source *src, struct jwt_claims *cl,
+                     struct sts_response *out, struct s3w_slice rid)
+{
+    const struct jwks *keys = o->pinned;
+    if (!keys && src)
+        keys = src->get(src->arg, o);
+    if (!keys)
+        return wi_error(out, 400, "IDPCommunicationError",
+                        "Couldn't retrieve verification key from your identity provider, please "
+                        "reference AssumeRoleWithWebIdentity documentation for requirements", rid);
+    struct jwt_expect e = { .issuer = s3w_slice_cstr(o->url), .audiences = o->audiences,
+                            .naudiences = o->nclient_ids, .now = now,
+                            .leeway = o->leeway_seconds };
+    int jrc = jwt_verify(token, keys, &e, cl);
+    if (keys != o->pinned)
+        src->put(src->arg, keys);
+    if (jrc == JWT_OK)
+        return 0;
+    if (jrc == JWT_E_INTERNAL)
+        return S3W_E_NOMEM;
+    /* a key rotated in at the issuer: fetch again, and let the caller
+     * retry (the SDKs retry IDPCommunicationError) */
+    if (jrc == JWT_E_KID_UNKNOWN && keys != o->pinned && src->kid_unknown(src->arg, o))
+        return wi_error(out, 400, "IDPCommunicationError",
+                        "The token's signing key is not among the identity provider's keys "
+                        "yet; they are being fetched again, retry shortly.", rid);
+    return wi_error(out, 400, jwt_sts_code(jrc), jwt_strerror(jrc), rid);
+}
+
+static void keep_wi(char *dst, struct s3w_slice v)
+{
+    size_t n = v.len < STS_WI_MAX - 1 ? v.len : STS_WI_MAX - 1;
+    memcpy(dst, v.ptr, n);
+    dst[n] = '\0';
+}
+
+/* 0 once a response is written (ANSWERED), else the internal error. */
+static int finished(int rc)
+{
+    return rc == ANSWERED ? 0 : rc;
+}
+
+static int assume_role_wi(const struct config *cfg, const struct form *f, int64_t now,
+                          const struct sts_key_source *src, struct s3w_slice rid,
+                          struct sts_response *out)
+{
+    struct ar a;
+    memset(&a, 0, sizeof a);
+    a.role_arn = param(f, "RoleArn");
+    a.session_name = param(f, "RoleSessionName");
+    a.duration = param(f, "DurationSeconds");
+    a.policy = param(f, "Policy");
+    const struct s3w_slice *token = param(f, "WebIdentityToken");
+    if (check_member(out, rid, "roleArn", a.role_arn, true, 20, 2048, NULL, NULL) ||
+        check_member(out, rid, "roleSessionName", a.session_name, true, 2, 64, "+=,.@-",
+                     "[\\w+=,.@-]*") ||
+        check_member(out, rid, "policy", a.policy, false, 1, 131072, NULL, NULL))
+        return 0; /* a ValidationError is written */
+    /* checked without echoing the value: the token is a credential */
+    if (!token || token->len < 4 || token->len > JWT_MAX_TOKEN)
+        return finished(answered(validation(
+            out, rid, "1 validation error detected: Value at 'webIdentityToken' failed to "
+                      "satisfy constraint: Member must %s", !token ? "not be null"
+                      : token->len < 4 ? "have length greater than or equal to 4"
+                                       : "have length less than or equal to 20000")));
+    if (param(f, "PolicyArns.member.1.arn"))
+        return finished(wi_error(out, 400, "InvalidParameterValue",
+                        "PolicyArns (managed session policies) are not supported by s3warden; "
+                        "pass the session policy inline in Policy.", rid));
+    if (param(f, "ProviderId"))
+        return finished(wi_error(out, 400, "InvalidParameterValue",
+                        "ProviderId is for OAuth 2.0 access tokens, which s3warden does not "
+                        "accept; send an OpenID Connect ID token without ProviderId.", rid));
+    int rc = read_duration(&a, cfg->sts.default_duration_seconds, 43200, out, rid);
+    rc = rc ? rc : check_session_policy(&a, out, rid);
+    if (rc)
+        return finished(rc);
+
+    /* the role first, then its account's provider for the token's iss: a
+     * caller learns nothing about other accounts' providers */
+    const struct config_role *role = config_find_role_arn(cfg, *a.role_arn);
+    if (!role)
+        return finished(wi_error(out, 403, "AccessDenied", WI_NOT_AUTHORIZED, rid));
+    char iss[JWT_MAX_CLAIM + 1];
+    int prc = jwt_peek_issuer(*token, iss, sizeof iss);
+    if (prc)
+        return finished(wi_error(out, 400, "InvalidIdentityToken", jwt_strerror(prc), rid));
+    const struct config_oidc_provider *o =
+        config_find_oidc_provider(cfg, s3w_slice_cstr(role->account), s3w_slice_cstr(iss));
+    if (!o) {
+        char msg[200 + sizeof iss];
+        char shown_iss[160];
+        shown(s3w_slice_cstr(iss), shown_iss, sizeof shown_iss);
+        snprintf(msg, sizeof msg, "No OpenIDConnect provider found in your account for %s",
+                 shown_iss);
+        return finished(wi_error(out, 400, "InvalidIdentityToken", msg, rid));
+    }
+
+    struct jwt_claims *cl = malloc(sizeof *cl);
+    struct wi_ctx_text *txt = malloc(sizeof *txt);
+    struct policy_context *ctx = malloc(sizeof *ctx);
+    struct policy *allow_all = allow_all_policy();
+    cJSON *tagdoc = NULL;
+    if (!cl || !txt || !ctx || !allow_all) {
+        rc = S3W_E_NOMEM;
+        goto cleanup;
+    }
+    rc = wi_verify(o, *token, now, src, cl, out, rid);
+    if (!rc) {
+        keep_wi(out->wi_provider, s3w_slice_cstr(o->arn));
+        keep_wi(out->wi_sub, cl->sub);
+        keep_wi(out->wi_aud, cl->aud);
+    }
+    rc = rc ? rc : wi_tags(cl, &a, &tagdoc, out, rid);
+    if (rc)
+        goto cleanup;
+    if (!a.duration && a.duration_s > role->max_session_duration)
+        a.duration_s = role->max_session_duration;
+    if (a.duration_s > role->max_session_duration) {
+        rc = answered(validation(out, rid, "The requested DurationSeconds exceeds the "
+                                           "MaxSessionDuration set for this role."));
+        goto cleanup;
+    }
+    policy_context_init(ctx);
+    rc = wi_context(o, cl, &a, now, txt, ctx);
+    if (rc)
+        goto cleanup;
+    struct policy_principal pr = { .type = POLICY_PRINCIPAL_WEB_IDENTITY,
+                                   .arn = s3w_slice_cstr(o->arn) };
+    const struct policy *const aa[1] = { allow_all };
+    struct policy_set trust = { .resource = role->trust_policy, .identity = aa, .nidentity = 1 };
+    struct policy_request req = { .principal = &pr, .resource = s3w_slice_cstr(role->arn),
+                                  .resource_account = S3W_SLICE_NULL, .ctx = ctx };
+    struct policy_result res;
+    bool ok = true;
+    for (int i = 0; i < (a.ntags ? 2 : 1) && ok; i++) {
+        req.action = i ? S3W_SLICE_LIT("sts:TagSession")
+                       : S3W_SLICE_LIT("sts:AssumeRoleWithWebIdentity");
+        ok = policy_evaluate(&trust, &req, &res) == POLICY_OK && res.decision == POLICY_ALLOWED;
+    }
+    if (!ok) {
+        rc = wi_error(out, 403, "AccessDenied", WI_NOT_AUTHORIZED, rid);
+        goto cleanup;
+    }
+    struct wi_result wr = { .sub = cl->sub, .provider = s3w_slice_cstr(o->host_path),
+                            .aud = cl->aud };
+    rc = mint_session(cfg, s3w_slice_cstr(o->arn), S3W_SLICE_NULL, role, &a, &wr, now, out, rid);
+
+cleanup:
+    cJSON_Delete(tagdoc);
+    free(cl);
+    free(txt);
+    free(ctx);
+    policy_free(allow_all);
+    return finished(rc);
+}
+
+/* ---- GetSessionToken ---------------------------------------------------------
+ * Temporary credentials for an IAM user (or an account root) that act with
+ * the caller's own policies (API reference, GetSessionToken): 900..129600
+ * seconds, 43200 by default; a root's session is held to one hour; session
+ * credentials cannot call it. No permission is needed to call it. */
+
+#define GST_MAX_DURATION 129600
+#define GST_DEFAULT_DURATION 43200
+#define GST_ROOT_DURATION 3600
+
+static int get_session_token(const struct config *cfg, const struct config_identity *caller,
+                             const struct form *f, int64_t now, struct s3w_slice rid,
+                             struct sts_response *out)
+{
+    if (caller->is_session || (caller->type != CONFIG_PRINCIPAL_USER &&
+                               caller->type != CONFIG_PRINCIPAL_ACCOUNT))
+        return finished(sts_error(out, 403, "Sender", "AccessDenied",
+                                  "Cannot call GetSessionToken with session credentials", rid));
+    if (param(f, "SerialNumber") || param(f, "TokenCode"))
+        return finished(sts_error(out, 400, "Sender", "InvalidParameterValue",
+                                  "MFA (SerialNumber, TokenCode) is not supported by s3warden.",
+                                  rid));
+    struct ar a;
+    memset(&a, 0, sizeof a);
+    a.duration = param(f, "DurationSeconds");
+    bool root = caller->type == CONFIG_PRINCIPAL_ACCOUNT;
+    int rc = read_duration(&a, root ? GST_ROOT_DURATION : GST_DEFAULT_DURATION, GST_MAX_DURATION,
+                           out, rid);
+    if (rc)
+        return finished(rc);
+    if (root && a.duration_s > GST_ROOT_DURATION)
+        a.duration_s = GST_ROOT_DURATION; /* "defaults to one hour" for root */
+
+    struct token_claims c;
+    memset(&c, 0, sizeof c);
+    c.issued = now;
+    c.expires = now + a.duration_s;
+    /* no role: config/identity.c resolves the session to the caller again,
+     * by the long-term key it called with and its unique id */
+    c.role_unique_id = caller->userid;
+    c.session_name = caller->access_key_id;
+    c.caller_arn = caller->arn;
+    struct s3w_buf token;
+    s3w_buf_init(&token, TOKEN_MAX_B64);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    char exp[S3W_ISO8601_LEN + 1];
+    s3w_iso8601_format(c.expires, exp);
+    rc = token_seal(&cfg->sts, &c, &token, akid, secret) == TOKEN_OK ? 0 : S3W_E_INVAL;
+    struct s3w_buf *b = &out->body;
+    if (!rc) {
+        s3w_buf_reset(b);
+        out->status = 200;
+        rc = s3w_buf_append_cstr(b, "<GetSessionTokenResponse xmlns=\"" STS_NS "\">"
+                                    "<GetSessionTokenResult><Credentials>");
+        rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
+        rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
+        rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(&token));
+        rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</Credentials></GetSessionTokenResult>"
+                                              "<ResponseMetadata>");
+        rc = rc ? rc : xml_elem(b, "RequestId", rid);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "</ResponseMetadata></GetSessionTokenResponse>");
+        out->session_issued = rc == 0;
+    }
+    s3w_wipe(secret, sizeof secret);
+    s3w_buf_cleanup(&token);
+    return rc;
+}
+
 int sts_handle(const struct config *cfg, const struct config_identity *caller,
                struct s3w_slice form_body, int64_t now, struct s3w_slice request_id,
                struct sts_response *out)
+{
+    return sts_handle_ex(cfg, caller, form_body, now, request_id, NULL, out);
+}
+
+int sts_handle_ex(const struct config *cfg, const struct config_identity *caller,
+                  struct s3w_slice form_body, int64_t now, struct s3w_slice request_id,
+                  const struct sts_key_source *keys, struct sts_response *out)
 {
     if (form_body.len > STS_MAX_FORM_BYTES) {
         sts_error(out, 413, "Sender", "ValidationError", "The request body is too large.",
@@ -705,7 +1071,11 @@ int sts_handle(const struct config *cfg, const struct config_identity *caller,
                        request_id);
         goto cleanup;
     }
-    if (caller->type == CONFIG_PRINCIPAL_ANONYMOUS) {
+    if (s3w_slice_eq_cstr(*action, "AssumeRoleWithWebIdentity")) {
+        rc = assume_role_wi(cfg, f, now, keys, request_id, out);
+        goto cleanup;
+    }
+    if (!caller || caller->type == CONFIG_PRINCIPAL_ANONYMOUS) {
         rc = sts_error(out, 403, "Sender", "MissingAuthenticationToken",
                        "Request is missing Authentication Token", request_id);
         goto cleanup;
@@ -714,6 +1084,8 @@ int sts_handle(const struct config *cfg, const struct config_identity *caller,
         rc = get_caller_identity(caller, request_id, out);
     } else if (s3w_slice_eq_cstr(*action, "AssumeRole")) {
         rc = assume_role(cfg, caller, f, now, request_id, out);
+    } else if (s3w_slice_eq_cstr(*action, "GetSessionToken")) {
+        rc = get_session_token(cfg, caller, f, now, request_id, out);
     } else {
         char a[160], msg[256];
         shown(*action, a, sizeof a);

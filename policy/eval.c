@@ -91,6 +91,12 @@ static enum grant_kind entry_grant(const struct prin_entry *e, const struct poli
                                    const struct stmt *s)
 {
     bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
+    /* a web identity is granted by its provider's ARN alone, never by "*"
+     * or an account; a Deny on "*" still reaches it (fail closed) */
+    if (p->type == POLICY_PRINCIPAL_WEB_IDENTITY)
+        return (e->kind == PRIN_FEDERATED && s3w_slice_eq(e->value, p->arn)) ||
+                       (s->deny && (e->kind == PRIN_ANY || e->kind == PRIN_AWS_ANY))
+                   ? GRANT_DIRECT : GRANT_NONE;
     switch (e->kind) {
     case PRIN_ANY:
     case PRIN_AWS_ANY:
@@ -134,7 +140,7 @@ static enum grant_kind entry_grant(const struct prin_entry *e, const struct poli
         return p->canonical_id.len && s3w_slice_eq(e->value, p->canonical_id) ? GRANT_ACCOUNT
                                                                               : GRANT_NONE;
     default:
-        return GRANT_NONE; /* Service / Federated: never one of our callers */
+        return GRANT_NONE; /* Service / Federated: only web identities, above */
     }
 }
 
@@ -573,6 +579,8 @@ int policy_context_set_principal(struct policy_context *ctx, const struct policy
         SET("aws:PrincipalType", role ? S3W_SLICE_LIT("AssumedRole") : S3W_SLICE_LIT("FederatedUser"));
         break;
     }
+    case POLICY_PRINCIPAL_WEB_IDENTITY:
+        return POLICY_E_ARG; /* the STS sets a web identity's keys itself */
     }
 #undef SET
     rc |= policy_context_set_fixed(ctx, p->type != POLICY_PRINCIPAL_ANONYMOUS);

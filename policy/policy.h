@@ -141,6 +141,10 @@ enum policy_principal_type {
     POLICY_PRINCIPAL_USER,          /* IAM user */
     POLICY_PRINCIPAL_ROLE_SESSION,  /* sts assumed-role session */
     POLICY_PRINCIPAL_FEDERATED,     /* sts federated-user (GetFederationToken) */
+    /* the bearer of an OIDC token, in the trust-policy check of
+     * AssumeRoleWithWebIdentity only: arn is the provider's ARN, matched
+     * by {"Federated": ARN} and by nothing else */
+    POLICY_PRINCIPAL_WEB_IDENTITY,
 };
 
 /* The caller, as config/identities resolved it. All slices borrowed for the

@@ -61,6 +61,9 @@ struct audit_record {
     struct s3w_slice access_key_id;
     struct s3w_slice session_role_arn;  /* sessionContext.sessionIssuer.arn */
     struct s3w_slice session_name;
+    /* AssumeRoleWithWebIdentity: userIdentity.webIdFederationData (provider
+     * ARN, the token's sub and aud); empty otherwise */
+    struct s3w_slice wi_provider, wi_sub, wi_aud;
     struct s3w_slice event_name;    /* S3 operation */
     struct s3w_slice bucket;
     struct s3w_slice key;

@@ -66,13 +66,16 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 #define CAP_DECIDING 1024
 #define CAP_ERROR_CODE 128
 #define CAP_TLS 32
+#define CAP_WI_PROVIDER 256 /* an OIDC provider ARN: 13 + 12 + 15 + 255 at most */
+#define CAP_WI_CLAIM 192    /* the token's sub and aud, each */
 #define AUDIT_FIXED_MAX 1024
 #define AUDIT_TRUNCATED_MAX 512
 _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGENT +
                CAP_ID_TYPE + CAP_PRINCIPAL_ID + CAP_ARN + CAP_ACCOUNT_ID +
                CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
                CAP_BUCKET + CAP_KEY + AUDIT_MAX_AUTHZ * CAP_ACTION + CAP_RESOURCES +
-               CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + AUDIT_FIXED_MAX +
+               CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + CAP_WI_PROVIDER +
+               2 * CAP_WI_CLAIM + AUDIT_FIXED_MAX +
                AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
                "the field caps must let every record fit AUDIT_LINE_MAX");
 
@@ -124,7 +127,7 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_COUNT
+    F_WEB_IDENTITY, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -148,6 +151,7 @@ static const char *const field_names[F_COUNT] = {
     [F_DECIDING] = "decidingStatements",
     [F_ERROR_CODE] = "errorCode",
     [F_TLS] = "tls",
+    [F_WEB_IDENTITY] = "userIdentity.webIdFederationData",
 };
 
 struct fmt {
@@ -206,6 +210,16 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
                 : jstr(&f, "sessionName", r->session_name, true, CAP_SESSION_NAME,
                        F_SESSION_NAME);
         rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+    }
+    if (!rc && r->wi_provider.len) {
+        /* CloudTrail's webIdFederationData, with the claims AWS keys on */
+        rc = s3w_buf_append_cstr(b, ",\"webIdFederationData\":{");
+        rc = rc ? rc : jstr(&f, "federatedProvider", r->wi_provider, false, CAP_WI_PROVIDER,
+                            F_WEB_IDENTITY);
+        rc = rc ? rc : s3w_buf_append_cstr(b, ",\"attributes\":{");
+        rc = rc ? rc : jstr(&f, "sub", r->wi_sub, false, CAP_WI_CLAIM, F_WEB_IDENTITY);
+        rc = rc ? rc : jstr(&f, "aud", r->wi_aud, true, CAP_WI_CLAIM, F_WEB_IDENTITY);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "}}");
     }
     rc = rc ? rc : s3w_buf_append_cstr(b, "}");
     rc = rc ? rc : jstr(&f, "eventName", r->event_name, true, CAP_EVENT_NAME, F_EVENT_NAME);

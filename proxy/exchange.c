@@ -231,6 +231,12 @@ static void px_done_audit(struct px *px)
             r.session_name = px->auth.id.session_name;
         }
     }
+    if (px->auth.web_identity) {
+        const char *w = px->auth.web_identity, *sub = w + strlen(w) + 1;
+        r.wi_provider = s3w_slice_cstr(w);
+        r.wi_sub = s3w_slice_cstr(sub);
+        r.wi_aud = s3w_slice_cstr(sub + strlen(sub) + 1);
+    }
     r.event_name = px->kind == PX_STS ? S3W_SLICE_LIT("sts")
                    : px->authz.map.op ? s3w_slice_cstr(px->authz.map.op->name) : S3W_SLICE_NULL;
     r.bucket = px->route.bucket;
@@ -271,6 +277,7 @@ static void px_free(struct px *px)
     if (px->up.ident_held)
         ident_limit_release(shared(px->w)->ident, px->up.ident_slot);
     free(px->out.gone_ua);
+    free(px->auth.web_identity);
     s3w_buf_cleanup(&px->up.head); /* the proxy's session token */
     ub_request_cleanup(&px->up.req);
     free(px->resp.errbody);

@@ -172,6 +172,10 @@ struct px {
         struct sigv4_result sv;
         struct config_identity id;
         bool id_set;
+        /* AssumeRoleWithWebIdentity once the token verified: provider ARN,
+         * sub and aud, NUL-separated, for the audit record (px_sts sets
+         * it, px_free frees it); never the token. NULL otherwise */
+        char *web_identity;
     } auth;
 
     struct {

@@ -23,6 +23,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "oidc_fetch.h"
 #include "pipeline.h"
 #include "proxy.h"
 #include "tls.h"
@@ -192,6 +193,8 @@ static void on_signal(uv_signal_t *h, int signum)
             proxy_log("WARN", "reload: the admin listener's address or port changed; "
                       "that takes a restart (it keeps serving where it is)");
         apply_runtime_settings(st, cfg);
+        if (st->shared.oidc)
+            oidc_keys_configure(st->shared.oidc, cfg);
         pl_shared_set_config(&st->shared, cfg);
         proxy_server_poke(&st->srv);
         metrics_add(&st->metrics->reloads, 1);
@@ -245,6 +248,14 @@ static int cmd_serve(const char *config_path)
         return 2;
     }
     pl_shared_init(&st.shared, cfg, st.audit);
+    /* OIDC discovery runs beside the workers from the start, so a reload
+     * that adds a provider finds it running */
+    st.shared.oidc = oidc_keys_new();
+    if (!st.shared.oidc) {
+        proxy_log("ERROR", "cannot start the OIDC key fetcher");
+        return 2;
+    }
+    oidc_keys_configure(st.shared.oidc, cfg);
     if (cfg->credentials.nchain > 0) {
         struct creds_mgr_opts co = { .region = cfg->upstream.region };
         if (creds_mgr_new(&cfg->credentials, &co, &st.shared.creds) != 0) {
@@ -325,6 +336,7 @@ static int cmd_serve(const char *config_path)
     proxy_server_cleanup(&st.srv);
     uv_loop_close(loop);
     creds_mgr_free(st.shared.creds);
+    oidc_keys_free(st.shared.oidc);
     st.shared.creds = NULL;
     pl_shared_cleanup(&st.shared);
     metrics_free(st.metrics);

@@ -176,7 +176,9 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
  * call is verified here, now that the form's hash (its payload) is known. */
 static void px_after_collect(struct px *px)
 {
-    if (px->kind == PX_STS) {
+    if (px->kind == PX_STS && px->auth.anonymous) {
+        px_sts(px); /* unsigned: AssumeRoleWithWebIdentity or refused there */
+    } else if (px->kind == PX_STS) {
         uint8_t h[32];
         sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
         if (px_verify(px, S3W_SLICE_LIT("sts"), h))
@@ -332,13 +334,45 @@ static void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
     proxy_conn_body_start(px->c);
 }
 
-/* An STS Query API call: a POST to / signed for service "sts". Answers or
- * starts collecting its form and returns true; false for an S3 request. */
+/* Whether the query string holds the parameter Action=AssumeRoleWithWebIdentity. */
+static bool query_is_web_identity(struct s3w_slice q)
+{
+    static const char want[] = "Action=AssumeRoleWithWebIdentity";
+    for (size_t i = 0; i + sizeof want - 1 <= q.len; i++)
+        if ((i == 0 || q.ptr[i - 1] == '&') && memcmp(q.ptr + i, want, sizeof want - 1) == 0 &&
+            (i + sizeof want - 1 == q.len || q.ptr[i + sizeof want - 1] == '&'))
+            return true;
+    return false;
+}
+
+/* An STS Query API call: a POST to / signed for service "sts", or the one
+ * call AWS takes unsigned, AssumeRoleWithWebIdentity (its token is the
+ * proof): a POST to / without any signature, whose form sts_handle_ex
+ * refuses unless that is its Action, or a GET /?Action=AssumeRoleWithWebIdentity.
+ * Answers or starts collecting its form and returns true; false for an S3
+ * request. */
 static bool stage_sts(struct px *px)
 {
     const struct http_request *r = &px->c->req;
-    if (!px->hdr.authorization || !s3w_slice_eq_cstr(r->method, "POST") || r->path.len != 1 ||
-        px->route.bucket.len)
+    if (r->path.len != 1 || px->route.bucket.len)
+        return false;
+    bool get = s3w_slice_eq_cstr(r->method, "GET");
+    if (!px->hdr.authorization && !memmem(r->query.ptr, r->query.len, "X-Amz-", 6) &&
+        ((get && query_is_web_identity(r->query)) ||
+         (s3w_slice_eq_cstr(r->method, "POST") && !r->query.len))) {
+        px->kind = PX_STS;
+        px->auth.anonymous = true;
+        if (!px->cfg->sts.enabled)
+            px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
+        else if (get)
+            px_sts(px);
+        else if (r->content_length > STS_MAX_FORM_BYTES)
+            px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
+        else
+            px_collect_body(px, PX_STS, STS_MAX_FORM_BYTES);
+        return true;
+    }
+    if (!px->hdr.authorization || !s3w_slice_eq_cstr(r->method, "POST"))
         return false;
     struct sigv4_error e;
     px->auth.parsed = malloc(sizeof(*px->auth.parsed));

@@ -13,6 +13,7 @@ struct config;
 struct audit;
 struct creds_mgr;
 struct metrics;
+struct oidc_keys;
 
 extern const struct proxy_handler pl_handler;
 
@@ -29,6 +30,9 @@ struct pl_shared {
     /* upstream exchanges in flight per identity, across workers
      * (upstream.max_connections_per_identity) */
     struct ident_limit *ident;
+    /* signing keys of OIDC providers that pin none (oidc_fetch.h); NULL =
+     * only pinned keys verify */
+    struct oidc_keys *oidc;
 };
 
 int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit);

@@ -1,7 +1,7 @@
 /*
  * sts_endpoint.c - the local STS (config/sts.h) behind s3warden's own
- * endpoint: a POST to / signed for service "sts" (stage_sts in pipeline.c
- * collects its form). The form's hash is the payload the signature covers;
+ * endpoint: a POST to / signed for service "sts", or an unsigned
+ * AssumeRoleWithWebIdentity (stage_sts in pipeline.c collects its form). The form's hash is the payload the signature covers;
  * the call is answered here, and its errors in STS's Query API form.
  */
 #include "exchange.h"
@@ -12,19 +12,39 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "oidc_fetch.h"
 #include "s3err.h"
 #include "sts.h"
 
 void px_sts(struct px *px)
 {
-    if (px->auth.anonymous || !px->auth.id_set) {
+    /* unsigned: only AssumeRoleWithWebIdentity goes on (sts_handle_ex) */
+    bool unsigned_call = px->auth.anonymous;
+    if (!unsigned_call && !px->auth.id_set) {
         px_fail(px, 403, "AccessDenied", "STS requests must be signed.");
         return;
     }
+    /* a GET carries its parameters in the query (stage_sts) */
+    struct s3w_slice form = s3w_slice_eq_cstr(px->c->req.method, "GET")
+                                ? px->c->req.query
+                                : s3w_buf_slice(&px->body.collect);
+    struct sts_key_source keys;
+    if (shared(px->w)->oidc)
+        keys = oidc_keys_source(shared(px->w)->oidc);
     struct sts_response r;
     sts_response_init(&r);
-    sts_handle(px->cfg, &px->auth.id, s3w_buf_slice(&px->body.collect), px->now,
-               s3w_slice_cstr(px->reqid), &r);
+    sts_handle_ex(px->cfg, unsigned_call ? NULL : &px->auth.id, form, px->now,
+                  s3w_slice_cstr(px->reqid), shared(px->w)->oidc ? &keys : NULL, &r);
+    if (r.wi_provider[0]) {
+        size_t a = strlen(r.wi_provider) + 1, b = strlen(r.wi_sub) + 1, c = strlen(r.wi_aud) + 1;
+        free(px->auth.web_identity);
+        px->auth.web_identity = malloc(a + b + c);
+        if (px->auth.web_identity) {
+            memcpy(px->auth.web_identity, r.wi_provider, a);
+            memcpy(px->auth.web_identity + a, r.wi_sub, b);
+            memcpy(px->auth.web_identity + a + b, r.wi_aud, c);
+        }
+    }
     px->out.status = r.status;
     px->authz.decision = r.status == 200 ? PX_DEC_ALLOWED : PX_DEC_DENIED;
     if (r.session_issued && shared(px->w)->metrics)

@@ -13,7 +13,8 @@
  * Invariants (abort): every call answers a status and a body; a 200 carries
  * the action's result, and credentials only with session_issued; every
  * issued session token verifies (config_resolve) as a session of the role
- * named in RoleArn with the session name asked for; non-200 never issues.
+ * named in RoleArn with the session name asked for, or (GetSessionToken)
+ * as the calling user or root itself; non-200 never issues.
  * S3W_FUZZ_TRACE=1 prints each input's status and error code.
  */
 #include <stddef.h>
@@ -110,9 +111,27 @@ static void setup(void)
     sts_response_cleanup(&r);
 }
 
-/* The issued credentials verify as a session of the role asked for. */
-static void check_issued(const struct sts_response *r, struct s3w_slice form)
+/* The issued credentials verify as a session of the role asked for, or
+ * (GetSessionToken) as the caller itself. */
+static void check_issued(const struct sts_response *r, struct s3w_slice form,
+                         const struct config_identity *caller)
 {
+    if (memmem(r->body.ptr, r->body.len, "<GetSessionTokenResponse", 24)) {
+        struct s3w_slice akid = xml_field(&r->body, "<AccessKeyId>", "</AccessKeyId>");
+        struct s3w_slice tok = xml_field(&r->body, "<SessionToken>", "</SessionToken>");
+        char k[64];
+        if (!akid.len || akid.len >= sizeof k || !tok.len)
+            abort();
+        memcpy(k, akid.ptr, akid.len);
+        k[akid.len] = 0;
+        static struct config_identity id;
+        resolve(k, tok, &id);
+        if (id.type != caller->type || !s3w_slice_eq(id.userid, caller->userid) ||
+            caller->is_session)
+            abort();
+        config_identity_cleanup(&id);
+        return;
+    }
     struct s3w_slice akid = xml_field(&r->body, "<AccessKeyId>", "</AccessKeyId>");
     struct s3w_slice tok = xml_field(&r->body, "<SessionToken>", "</SessionToken>");
     struct s3w_slice arn = xml_field(&r->body, "<Arn>", "</Arn>");
@@ -156,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r.status != 200 && r.session_issued)
         abort();
     if (r.session_issued)
-        check_issued(&r, form);
+        check_issued(&r, form, caller);
     sts_response_cleanup(&r);
     return 0;
 }

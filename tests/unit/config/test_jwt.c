@@ -1,0 +1,456 @@
+/* Unit tests for config/jwt.c: JWKS parsing and ID-token verification, with
+ * keys and tokens made here with OpenSSL (RSA 2048, P-256, P-384). Every
+ * refusal asserts its exact error and the STS code it becomes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+
+#include "jwt.h"
+
+#define NOW 1700000000LL
+#define ISSUER "https://issuer.example.test/realms/partner"
+
+static EVP_PKEY *rsa_priv, *p256_priv, *p384_priv, *rsa_other;
+
+/* ---- encoding helpers ---------------------------------------------------------- */
+
+static void b64url(const uint8_t *in, size_t n, char *out)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n) v |= in[i + 2];
+        out[o++] = A[(v >> 18) & 63];
+        out[o++] = A[(v >> 12) & 63];
+        if (i + 1 < n) out[o++] = A[(v >> 6) & 63];
+        if (i + 2 < n) out[o++] = A[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static void b64url_str(const char *s, char *out)
+{
+    b64url((const uint8_t *)s, strlen(s), out);
+}
+
+static void bn_b64url(EVP_PKEY *k, const char *param, size_t pad, char *out)
+{
+    BIGNUM *bn = NULL;
+    assert_int_equal(EVP_PKEY_get_bn_param(k, param, &bn), 1);
+    uint8_t buf[600];
+    int n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
+    assert_true(n > 0);
+    b64url(buf, (size_t)n, out);
+    BN_free(bn);
+}
+
+static void rsa_jwk(EVP_PKEY *k, const char *kid, const char *extra, char *out, size_t cap)
+{
+    char n[400], e[16];
+    bn_b64url(k, OSSL_PKEY_PARAM_RSA_N, 0, n);
+    bn_b64url(k, OSSL_PKEY_PARAM_RSA_E, 0, e);
+    snprintf(out, cap, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, n, e,
+             extra);
+}
+
+static void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out,
+                   size_t cap)
+{
+    char x[80], y[80];
+    bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_X, clen, x);
+    bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_Y, clen, y);
+    snprintf(out, cap, "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
+             kid, crv, x, y);
+}
+
+static struct jwks g_keys;
+
+static void load_jwks(const char *json)
+{
+    char err[256] = "";
+    jwks_cleanup(&g_keys);
+    int rc = jwks_parse(s3w_slice_cstr(json), &g_keys, err, sizeof err);
+    if (rc)
+        fail_msg("jwks_parse: %s", err);
+}
+
+static void standard_jwks(void)
+{
+    char a[1200], b[400], c[400], d[1200], doc[4000];
+    rsa_jwk(rsa_priv, "rsa1", ",\"use\":\"sig\",\"alg\":\"RS256\"", a, sizeof a);
+    ec_jwk(p256_priv, "ec256", "P-256", 32, b, sizeof b);
+    ec_jwk(p384_priv, "ec384", "P-384", 48, c, sizeof c);
+    rsa_jwk(rsa_other, "rsa-any", "", d, sizeof d);
+    snprintf(doc, sizeof doc, "{\"keys\":[%s,%s,%s,%s]}", a, b, c, d);
+    load_jwks(doc);
+    assert_int_equal(g_keys.n, 4);
+}
+
+/* Signs header.payload with key and alg name; ES signatures as JWS r||s. */
+static char *make_token(const char *header, const char *claims, EVP_PKEY *key, const char *md_name)
+{
+    static char tok[24000];
+    char h[4096], p[16000];
+    b64url_str(header, h);
+    b64url_str(claims, p);
+    int n = snprintf(tok, sizeof tok, "%s.%s", h, p);
+    uint8_t sig[600];
+    size_t slen = sizeof sig;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestSignInit_ex(md, NULL, md_name, NULL, NULL, key, NULL), 1);
+    assert_int_equal(EVP_DigestSign(md, sig, &slen, (uint8_t *)tok, (size_t)n), 1);
+    EVP_MD_CTX_free(md);
+    if (EVP_PKEY_is_a(key, "EC")) {
+        const uint8_t *q = sig;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)slen);
+        size_t clen = EVP_PKEY_get_bits(key) / 8;
+        uint8_t raw[96];
+        BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, (int)clen);
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + clen, (int)clen);
+        ECDSA_SIG_free(es);
+        memcpy(sig, raw, 2 * clen);
+        slen = 2 * clen;
+    }
+    tok[n++] = '.';
+    b64url(sig, slen, tok + n);
+    return tok;
+}
+
+static const struct s3w_slice AUDS[] = { S3W_SLICE_LIT("sts.amazonaws.com"),
+                                          S3W_SLICE_LIT("partner-app") };
+
+static int verify(const char *token, struct jwt_claims *c)
+{
+    struct jwt_expect e = { S3W_SLICE_LIT(ISSUER), AUDS, 2, NOW, 60 };
+    return jwt_verify(s3w_slice_cstr(token), &g_keys, &e, c);
+}
+
+#define GOOD_CLAIMS                                                                              \
+    "{\"iss\":\"" ISSUER "\",\"sub\":\"system:serviceaccount:ns:app\","                            \
+    "\"aud\":\"sts.amazonaws.com\",\"exp\":1700003600,\"iat\":1699999990}"
+
+static struct jwt_claims claims;
+
+static int setup(void **state)
+{
+    (void)state;
+    rsa_priv = EVP_RSA_gen(2048);
+    rsa_other = EVP_RSA_gen(2048);
+    p256_priv = EVP_EC_gen("P-256");
+    p384_priv = EVP_EC_gen("P-384");
+    assert_non_null(rsa_priv);
+    assert_non_null(p384_priv);
+    standard_jwks();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    jwks_cleanup(&g_keys);
+    EVP_PKEY_free(rsa_priv);
+    EVP_PKEY_free(rsa_other);
+    EVP_PKEY_free(p256_priv);
+    EVP_PKEY_free(p384_priv);
+    return 0;
+}
+
+/* ---- accepted ------------------------------------------------------------------ */
+
+static void test_each_alg_verifies(void **state)
+{
+    (void)state;
+    struct { const char *hdr; EVP_PKEY **key; const char *md; enum jwt_alg alg; } t[] = {
+        { "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"JWT\"}", &rsa_priv, "SHA256", JWT_ALG_RS256 },
+        { "{\"alg\":\"RS384\",\"kid\":\"rsa-any\"}", &rsa_other, "SHA384", JWT_ALG_RS384 },
+        { "{\"alg\":\"RS512\",\"kid\":\"rsa-any\"}", &rsa_other, "SHA512", JWT_ALG_RS512 },
+        { "{\"alg\":\"ES256\",\"kid\":\"ec256\"}", &p256_priv, "SHA256", JWT_ALG_ES256 },
+        { "{\"alg\":\"ES384\",\"kid\":\"ec384\"}", &p384_priv, "SHA384", JWT_ALG_ES384 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const char *tok = make_token(t[i].hdr, GOOD_CLAIMS, *t[i].key, t[i].md);
+        assert_int_equal(verify(tok, &claims), JWT_OK);
+        assert_int_equal(claims.alg, t[i].alg);
+    }
+    assert_true(s3w_slice_eq_cstr(claims.iss, ISSUER));
+    assert_true(s3w_slice_eq_cstr(claims.sub, "system:serviceaccount:ns:app"));
+    assert_true(s3w_slice_eq_cstr(claims.aud, "sts.amazonaws.com"));
+    assert_true(s3w_slice_eq_cstr(claims.kid, "ec384"));
+    assert_int_equal(claims.exp, 1700003600);
+}
+
+static void test_audience_array_azp_amr_tags(void **state)
+{
+    (void)state;
+    const char *tok = make_token(
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+        "{\"iss\":\"" ISSUER "\",\"sub\":\"repo:org/repo:ref:refs/heads/main\","
+        "\"aud\":[\"other\",\"partner-app\"],\"exp\":1700003600,\"amr\":[\"pwd\",\"mfa\"],"
+        "\"email\":\"ci@example.test\",\"https://aws.amazon.com/tags\":"
+        "{\"principal_tags\":{\"team\":[\"blue\"]}}}",
+        rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_OK);
+    assert_true(s3w_slice_eq_cstr(claims.aud, "partner-app"));
+    assert_int_equal(claims.namr, 2);
+    assert_true(s3w_slice_eq_cstr(claims.amr[1], "mfa"));
+    assert_true(s3w_slice_eq_cstr(claims.email, "ci@example.test"));
+    assert_true(s3w_slice_eq_cstr(claims.aws_tags, "{\"principal_tags\":{\"team\":[\"blue\"]}}"));
+
+    /* no aud: the client id in azp (Google) */
+    tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                     "{\"iss\":\"" ISSUER "\",\"sub\":\"1\",\"azp\":\"partner-app\",\"exp\":1700003600}",
+                     rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_OK);
+    assert_true(s3w_slice_eq_cstr(claims.aud, "partner-app"));
+}
+
+static void test_single_key_serves_token_without_kid(void **state)
+{
+    (void)state;
+    char jwk[1200], doc[1300];
+    rsa_jwk(rsa_priv, "only", "", jwk, sizeof jwk);
+    snprintf(doc, sizeof doc, "{\"keys\":[%s]}", jwk);
+    load_jwks(doc);
+    const char *tok = make_token("{\"alg\":\"RS256\"}", GOOD_CLAIMS, rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_OK);
+    standard_jwks();
+    /* with several keys a kid is required */
+    assert_int_equal(verify(tok, &claims), JWT_E_KID_UNKNOWN);
+}
+
+/* ---- refused: header and key ------------------------------------------------- */
+
+static void test_alg_none_and_hmac_refused(void **state)
+{
+    (void)state;
+    char h[200], p[600], tok[1200];
+    b64url_str("{\"alg\":\"none\",\"kid\":\"rsa1\"}", h);
+    b64url_str(GOOD_CLAIMS, p);
+    snprintf(tok, sizeof tok, "%s.%s.", h, p);
+    assert_int_equal(verify(tok, &claims), JWT_E_MALFORMED); /* empty signature */
+    snprintf(tok, sizeof tok, "%s.%s.AAAA", h, p);
+    assert_int_equal(verify(tok, &claims), JWT_E_ALG);
+    assert_string_equal(jwt_sts_code(JWT_E_ALG), "InvalidIdentityToken");
+
+    /* HS256 with the RSA public key (its JWK n) as the HMAC secret: the
+     * classic key-confusion forgery */
+    char n[400];
+    bn_b64url(rsa_priv, OSSL_PKEY_PARAM_RSA_N, 0, n);
+    b64url_str("{\"alg\":\"HS256\",\"kid\":\"rsa1\"}", h);
+    int len = snprintf(tok, sizeof tok, "%s.%s", h, p);
+    uint8_t mac[32];
+    unsigned mlen = 0;
+    HMAC(EVP_sha256(), n, (int)strlen(n), (uint8_t *)tok, (size_t)len, mac, &mlen);
+    tok[len++] = '.';
+    b64url(mac, mlen, tok + len);
+    assert_int_equal(verify(tok, &claims), JWT_E_ALG);
+}
+
+static void test_unknown_kid_and_wrong_key_type(void **state)
+{
+    (void)state;
+    const char *tok = make_token("{\"alg\":\"RS256\",\"kid\":\"gone\"}", GOOD_CLAIMS, rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_KID_UNKNOWN);
+    /* ES256 naming an RSA key */
+    tok = make_token("{\"alg\":\"ES256\",\"kid\":\"rsa-any\"}", GOOD_CLAIMS, p256_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_KEY_MISMATCH);
+    /* RS384 naming the key whose JWK says alg RS256 */
+    tok = make_token("{\"alg\":\"RS384\",\"kid\":\"rsa1\"}", GOOD_CLAIMS, rsa_priv, "SHA384");
+    assert_int_equal(verify(tok, &claims), JWT_E_KEY_MISMATCH);
+    /* ES384 naming the P-256 key */
+    tok = make_token("{\"alg\":\"ES384\",\"kid\":\"ec256\"}", GOOD_CLAIMS, p384_priv, "SHA384");
+    assert_int_equal(verify(tok, &claims), JWT_E_KEY_MISMATCH);
+}
+
+static void test_enc_key_not_usable(void **state)
+{
+    (void)state;
+    char jwk[1200], doc[1300];
+    rsa_jwk(rsa_priv, "enc1", ",\"use\":\"enc\"", jwk, sizeof jwk);
+    snprintf(doc, sizeof doc, "{\"keys\":[%s]}", jwk);
+    load_jwks(doc);
+    assert_int_equal(g_keys.n, 0);
+    const char *tok = make_token("{\"alg\":\"RS256\",\"kid\":\"enc1\"}", GOOD_CLAIMS, rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_KID_UNKNOWN);
+    standard_jwks();
+}
+
+static void test_bad_signature(void **state)
+{
+    (void)state;
+    /* signed by another RSA key than the one the kid names */
+    char *tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", GOOD_CLAIMS, rsa_other, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_SIGNATURE);
+    /* a claim changed after signing */
+    tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec256\"}", GOOD_CLAIMS, p256_priv, "SHA256");
+    char forged[24000];
+    char *d1 = strchr(tok, '.'), *d2 = strchr(d1 + 1, '.');
+    char p[800];
+    b64url_str("{\"iss\":\"" ISSUER "\",\"sub\":\"system:serviceaccount:ns:admin\","
+               "\"aud\":\"sts.amazonaws.com\",\"exp\":1700003600}", p);
+    snprintf(forged, sizeof forged, "%.*s.%s%s", (int)(d1 - tok), tok, p, d2);
+    assert_int_equal(verify(forged, &claims), JWT_E_SIGNATURE);
+    assert_string_equal(jwt_sts_code(JWT_E_SIGNATURE), "InvalidIdentityToken");
+}
+
+static void test_malformed_shapes(void **state)
+{
+    (void)state;
+    const char *tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", GOOD_CLAIMS, rsa_priv, "SHA256");
+    char t[24000];
+    /* truncated: the signature cut short */
+    snprintf(t, sizeof t, "%.*s", (int)strlen(tok) - 10, tok);
+    assert_int_equal(verify(t, &claims), JWT_E_SIGNATURE);
+    /* truncated before the second dot */
+    snprintf(t, sizeof t, "%.*s", (int)(strchr(tok, '.') - tok + 5), tok);
+    assert_int_equal(verify(t, &claims), JWT_E_MALFORMED);
+    /* five parts (JWE) */
+    snprintf(t, sizeof t, "%s.a.b", tok);
+    assert_int_equal(verify(t, &claims), JWT_E_MALFORMED);
+    /* standard base64 padding is not base64url */
+    snprintf(t, sizeof t, "%s=", tok);
+    assert_int_equal(verify(t, &claims), JWT_E_MALFORMED);
+    assert_int_equal(verify("not a token", &claims), JWT_E_MALFORMED);
+    /* oversized */
+    static char big[JWT_MAX_TOKEN + 2];
+    memset(big, 'A', sizeof big - 1);
+    big[10] = '.';
+    big[20] = '.';
+    assert_int_equal(verify(big, &claims), JWT_E_TOOBIG);
+    /* a header with "crit" */
+    tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"exp\"]}", GOOD_CLAIMS, rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_MALFORMED);
+    /* an escaped NUL inside the issuer */
+    tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                     "{\"iss\":\"" ISSUER "\\u0000.evil\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":1700003600}", rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_MALFORMED);
+}
+
+static void test_duplicates_refused(void **state)
+{
+    (void)state;
+    const char *tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                                 "{\"iss\":\"" ISSUER "\",\"sub\":\"system:serviceaccount:ns:app\","
+                                 "\"sub\":\"system:serviceaccount:ns:admin\","
+                                 "\"aud\":\"sts.amazonaws.com\",\"exp\":1700003600}",
+                                 rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_DUPLICATE);
+    tok = make_token("{\"alg\":\"RS256\",\"alg\":\"none\",\"kid\":\"rsa1\"}", GOOD_CLAIMS, rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_DUPLICATE);
+}
+
+/* ---- refused: claims ----------------------------------------------------------- */
+
+static void check_claims_err(const char *claims_json, int want)
+{
+    const char *tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", claims_json, rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), want);
+}
+
+static void test_claims_refused(void **state)
+{
+    (void)state;
+    check_claims_err("{\"iss\":\"https://issuer.example.test/realms/other\",\"sub\":\"x\","
+                     "\"aud\":\"sts.amazonaws.com\",\"exp\":1700003600}", JWT_E_ISSUER);
+    check_claims_err("{\"iss\":\"" ISSUER "/\",\"sub\":\"x\",\"aud\":\"sts.amazonaws.com\","
+                     "\"exp\":1700003600}", JWT_E_ISSUER);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"someone-else\","
+                     "\"exp\":1700003600}", JWT_E_AUDIENCE);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":[\"a\",\"b\"],"
+                     "\"azp\":\"partner-app\",\"exp\":1700003600}", JWT_E_AUDIENCE);
+    assert_string_equal(jwt_strerror(JWT_E_AUDIENCE), "Incorrect token audience");
+    /* expired: exp + leeway (60 s) <= now */
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":1699999940}", JWT_E_EXPIRED);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":1699999941}", JWT_OK);
+    assert_string_equal(jwt_sts_code(JWT_E_EXPIRED), "ExpiredTokenException");
+    /* not yet valid */
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":1700003600,\"nbf\":1700000061}", JWT_E_NOT_YET_VALID);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":1700003600,\"iat\":1700000100}", JWT_E_NOT_YET_VALID);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":1700003600,\"nbf\":1700000060}", JWT_OK);
+    /* required claims and types */
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\"}", JWT_E_CLAIM);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":\"partner-app\","
+                     "\"exp\":\"1700003600\"}", JWT_E_CLAIM);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"aud\":\"partner-app\",\"exp\":1700003600}",
+                     JWT_E_CLAIM);
+    check_claims_err("{\"iss\":\"" ISSUER "\",\"sub\":\"x\",\"aud\":7,\"exp\":1700003600}",
+                     JWT_E_CLAIM);
+}
+
+static void test_claim_too_long(void **state)
+{
+    (void)state;
+    static char c[4000];
+    char sub[JWT_MAX_CLAIM + 2];
+    memset(sub, 's', sizeof sub - 1);
+    sub[sizeof sub - 1] = '\0';
+    snprintf(c, sizeof c, "{\"iss\":\"" ISSUER "\",\"sub\":\"%s\",\"aud\":\"partner-app\","
+             "\"exp\":1700003600}", sub);
+    check_claims_err(c, JWT_E_TOOBIG);
+}
+
+/* ---- JWKS errors ----------------------------------------------------------------- */
+
+static void test_jwks_errors(void **state)
+{
+    (void)state;
+    struct jwks k;
+    char err[256];
+    assert_int_equal(jwks_parse(S3W_SLICE_LIT("{\"keys\":"), &k, err, sizeof err), JWT_E_MALFORMED);
+    assert_string_equal(err, "the JWKS is not valid JSON");
+    assert_int_equal(jwks_parse(S3W_SLICE_LIT("{\"key\":[]}"), &k, err, sizeof err), JWT_E_MALFORMED);
+    assert_string_equal(err, "a JWKS needs a \"keys\" array");
+    assert_int_equal(jwks_parse(S3W_SLICE_LIT("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"),
+                                &k, err, sizeof err), JWT_E_MALFORMED);
+    assert_string_equal(err, "keys[0]: RSA key without valid \"n\" and \"e\" (or under 2048 bits)");
+    /* a point not on the curve */
+    assert_int_equal(jwks_parse(S3W_SLICE_LIT("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+                                              "\"x\":\"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+                                              "\"y\":\"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}"),
+                                &k, err, sizeof err), JWT_E_MALFORMED);
+    assert_string_equal(err, "keys[0]: EC key without a valid point \"x\", \"y\" on its curve");
+    /* keys of other kinds are skipped, not errors */
+    assert_int_equal(jwks_parse(S3W_SLICE_LIT("{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"},"
+                                              "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AA\"},"
+                                              "{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP\",\"n\":\"AA\",\"e\":\"AQAB\"}]}"),
+                                &k, err, sizeof err), JWT_OK);
+    assert_int_equal(k.n, 0);
+    jwks_cleanup(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_alg_verifies),
+        cmocka_unit_test(test_audience_array_azp_amr_tags),
+        cmocka_unit_test(test_single_key_serves_token_without_kid),
+        cmocka_unit_test(test_alg_none_and_hmac_refused),
+        cmocka_unit_test(test_unknown_kid_and_wrong_key_type),
+        cmocka_unit_test(test_enc_key_not_usable),
+        cmocka_unit_test(test_bad_signature),
+        cmocka_unit_test(test_malformed_shapes),
+        cmocka_unit_test(test_duplicates_refused),
+        cmocka_unit_test(test_claims_refused),
+        cmocka_unit_test(test_claim_too_long),
+        cmocka_unit_test(test_jwks_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,762 @@
+/* AssumeRoleWithWebIdentity in the local STS (config/sts.c) and the
+ * oidc_providers config (config/load.c): tokens made here with OpenSSL,
+ * pinned or source-provided keys, and every refusal with the exact STS
+ * error AWS answers (code, status, message). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+
+#include "config.h"
+#include "identity.h"
+#include "jwt.h"
+#include "sts.h"
+
+#define NOW 1700000000LL
+#define ISSUER "https://oidc.example.test/id/CLUSTER1"
+#define HP "oidc.example.test/id/CLUSTER1"
+#define PROVIDER_ARN "arn:aws:iam::111111111111:oidc-provider/" HP
+#define KEY_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define ROLE "arn:aws:iam::111111111111:role/k8s-app"
+
+static EVP_PKEY *rsa_priv, *p256_priv, *p384_priv, *rsa_other;
+
+/* ---- encoding helpers ---------------------------------------------------------- */
+
+static void b64url(const uint8_t *in, size_t n, char *out)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n) v |= in[i + 2];
+        out[o++] = A[(v >> 18) & 63];
+        out[o++] = A[(v >> 12) & 63];
+        if (i + 1 < n) out[o++] = A[(v >> 6) & 63];
+        if (i + 2 < n) out[o++] = A[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static void b64url_str(const char *s, char *out)
+{
+    b64url((const uint8_t *)s, strlen(s), out);
+}
+
+static void bn_b64url(EVP_PKEY *k, const char *param, size_t pad, char *out)
+{
+    BIGNUM *bn = NULL;
+    assert_int_equal(EVP_PKEY_get_bn_param(k, param, &bn), 1);
+    uint8_t buf[600];
+    int n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
+    assert_true(n > 0);
+    b64url(buf, (size_t)n, out);
+    BN_free(bn);
+}
+
+static void rsa_jwk(EVP_PKEY *k, const char *kid, const char *extra, char *out, size_t cap)
+{
+    char n[400], e[16];
+    bn_b64url(k, OSSL_PKEY_PARAM_RSA_N, 0, n);
+    bn_b64url(k, OSSL_PKEY_PARAM_RSA_E, 0, e);
+    snprintf(out, cap, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, n, e,
+             extra);
+}
+
+static void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out,
+                   size_t cap)
+{
+    char x[80], y[80];
+    bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_X, clen, x);
+    bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_Y, clen, y);
+    snprintf(out, cap, "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
+             kid, crv, x, y);
+}
+
+/* Signs header.payload with key and alg name; ES signatures as JWS r||s. */
+static char *make_token(const char *header, const char *claims, EVP_PKEY *key, const char *md_name)
+{
+    static char tok[24000];
+    char h[4096], p[16000];
+    b64url_str(header, h);
+    b64url_str(claims, p);
+    int n = snprintf(tok, sizeof tok, "%s.%s", h, p);
+    uint8_t sig[600];
+    size_t slen = sizeof sig;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestSignInit_ex(md, NULL, md_name, NULL, NULL, key, NULL), 1);
+    assert_int_equal(EVP_DigestSign(md, sig, &slen, (uint8_t *)tok, (size_t)n), 1);
+    EVP_MD_CTX_free(md);
+    if (EVP_PKEY_is_a(key, "EC")) {
+        const uint8_t *q = sig;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)slen);
+        size_t clen = EVP_PKEY_get_bits(key) / 8;
+        uint8_t raw[96];
+        BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, (int)clen);
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + clen, (int)clen);
+        ECDSA_SIG_free(es);
+        memcpy(sig, raw, 2 * clen);
+        slen = 2 * clen;
+    }
+    tok[n++] = '.';
+    b64url(sig, slen, tok + n);
+    return tok;
+}
+
+
+static char g_jwks_doc[8000];
+
+/* The config: one provider with the JWKS pinned (or discovered when
+ * `pinned` is false), roles trusting it on :sub (a k8s service account and
+ * a GitHub Actions repository), one trusting it with sts:TagSession. */
+static struct config *load_cfg(bool pinned)
+{
+    char a[1200], b[400], enc[1200];
+    rsa_jwk(rsa_priv, "rsa1", ",\"use\":\"sig\",\"alg\":\"RS256\"", a, sizeof a);
+    ec_jwk(p256_priv, "ec256", "P-256", 32, b, sizeof b);
+    rsa_jwk(rsa_other, "enc1", ",\"use\":\"enc\"", enc, sizeof enc);
+    snprintf(g_jwks_doc, sizeof g_jwks_doc, "{\"keys\":[%s,%s,%s]}", a, b, enc);
+    static char json[20000];
+    snprintf(json, sizeof json,
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+        "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":\"AKIAROOT00000000001\","
+        "\"secret\":\"rootsecretrootsecretrootsecretrootsecre\"}]},{\"id\":\"222222222222\"}],"
+        "\"users\":[{\"account\":\"111111111111\",\"name\":\"dev\",\"unique_id\":\"AIDADEV000000000001\","
+        "\"access_keys\":[{\"id\":\"AKIADEV000000000001\",\"secret\":\"devsecretdevsecretdevsecretdevsecretdevs\"}],"
+        "\"policies\":[{\"name\":\"p\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":"
+        "[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
+        "\"oidc_providers\":[{\"account\":\"111111111111\",\"url\":\"" ISSUER "\","
+        "\"client_ids\":[\"sts.amazonaws.com\"]%s%s}],"
+        "\"roles\":[{\"account\":\"111111111111\",\"name\":\"k8s-app\",\"unique_id\":\"AROAK8SAPP000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\","
+        "\"Condition\":{\"StringEquals\":{\"" HP ":sub\":\"system:serviceaccount:team-a:app\","
+        "\"" HP ":aud\":\"sts.amazonaws.com\"}}}]}},"
+        "{\"account\":\"111111111111\",\"name\":\"gh-deploy\",\"unique_id\":\"AROAGHDEPLOY0000001\","
+        "\"max_session_duration\":7200,"
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":[\"sts:AssumeRoleWithWebIdentity\"],"
+        "\"Condition\":{\"StringEquals\":{\"" HP ":sub\":\"repo:acme/site:ref:refs/heads/main\"}}}]}},"
+        "{\"account\":\"111111111111\",\"name\":\"tagged\",\"unique_id\":\"AROATAGGED000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":[\"sts:AssumeRoleWithWebIdentity\"%s],"
+        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"*\"}}}]}},"
+        /* a Deny on "*" reaches web identities; "*" alone never admits one */
+        "{\"account\":\"111111111111\",\"name\":\"deny-b\",\"unique_id\":\"AROADENYB0000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\","
+        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"system:serviceaccount:*\"}}},"
+        "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"sts:*\","
+        "\"Condition\":{\"StringLike\":{\"" HP ":sub\":\"system:serviceaccount:team-b:*\"}}}]}},"
+        "{\"account\":\"111111111111\",\"name\":\"tagged-ok\",\"unique_id\":\"AROATAGGEDOK0000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":{\"Federated\":\"" PROVIDER_ARN "\"},\"Action\":[\"sts:AssumeRoleWithWebIdentity\","
+        "\"sts:TagSession\"],\"Condition\":{\"StringEquals\":{\"" HP ":sub\":\"system:serviceaccount:team-a:app\","
+        "\"aws:RequestTag/team\":\"a\"}}}]}},"
+        "{\"account\":\"111111111111\",\"name\":\"star\",\"unique_id\":\"AROASTAR00000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Principal\":\"*\",\"Action\":\"sts:AssumeRoleWithWebIdentity\"},"
+        "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\"}]}}],"
+        "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}]}}",
+        pinned ? ",\"jwks\":" : "", pinned ? g_jwks_doc : "", "");
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load_buffer("oidc.json", json, strlen(json), NULL, &cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.items[i].text);
+    assert_int_equal(rc, CONFIG_OK);
+    config_errors_cleanup(&errs);
+    return cfg;
+}
+
+static struct config *g_cfg;
+
+/* A key source like proxy/oidc_fetch.c's, for providers without pins. */
+static struct jwks g_src_keys;
+static bool g_src_has, g_src_refetch;
+static int g_src_gets, g_src_puts, g_src_kid_calls;
+
+static const struct jwks *src_get(void *arg, const struct config_oidc_provider *p)
+{
+    (void)arg;
+    (void)p;
+    g_src_gets++;
+    return g_src_has ? &g_src_keys : NULL;
+}
+static void src_put(void *arg, const struct jwks *k)
+{
+    (void)arg;
+    assert_ptr_equal(k, &g_src_keys);
+    g_src_puts++;
+}
+static bool src_kid_unknown(void *arg, const struct config_oidc_provider *p)
+{
+    (void)arg;
+    (void)p;
+    g_src_kid_calls++;
+    return g_src_refetch;
+}
+static const struct sts_key_source SRC = { src_get, src_put, src_kid_unknown, NULL };
+
+static struct sts_response g_r;
+
+static void call_wi(const struct config *cfg, const char *role, const char *token,
+                    const char *extra, const struct sts_key_source *src)
+{
+    static char form[30000];
+    snprintf(form, sizeof form,
+             "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=%s"
+             "&RoleSessionName=web1&WebIdentityToken=%s%s", role, token, extra);
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    assert_int_equal(sts_handle_ex(cfg, NULL, s3w_slice_cstr(form), NOW, S3W_SLICE_LIT("rid1"),
+                                   src, &g_r), 0);
+    assert_int_equal(s3w_buf_append_char(&g_r.body, '\0'), 0);
+}
+
+static void want_error(int status, const char *code, const char *msg)
+{
+    char want[2048];
+    snprintf(want, sizeof want, "<Code>%s</Code><Message>%s</Message>", code, msg);
+    if (g_r.status != status || !strstr(g_r.body.ptr, want))
+        fail_msg("want %d %s, got %d %s", status, want, g_r.status, g_r.body.ptr);
+}
+
+#define CLAIMS(sub, aud, exp, more)                                                            \
+    "{\"iss\":\"" ISSUER "\",\"sub\":\"" sub "\",\"aud\":\"" aud "\",\"exp\":" exp              \
+    ",\"iat\":1699999990" more "}"
+#define K8S "system:serviceaccount:team-a:app"
+#define RS_HDR "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"JWT\"}"
+
+static int setup(void **state)
+{
+    (void)state;
+    rsa_priv = EVP_RSA_gen(2048);
+    rsa_other = EVP_RSA_gen(2048);
+    p256_priv = EVP_EC_gen("P-256");
+    p384_priv = EVP_EC_gen("P-384");
+    assert_non_null(rsa_priv);
+    g_cfg = load_cfg(true);
+    sts_response_init(&g_r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sts_response_cleanup(&g_r);
+    config_unref(g_cfg);
+    jwks_cleanup(&g_src_keys);
+    EVP_PKEY_free(rsa_priv);
+    EVP_PKEY_free(rsa_other);
+    EVP_PKEY_free(p256_priv);
+    EVP_PKEY_free(p384_priv);
+    return 0;
+}
+
+/* ---- config ------------------------------------------------------------------ */
+
+static void test_provider_loaded(void **state)
+{
+    (void)state;
+    assert_int_equal(g_cfg->noidc_providers, 1);
+    const struct config_oidc_provider *o = &g_cfg->oidc_providers[0];
+    assert_string_equal(o->arn, PROVIDER_ARN);
+    assert_string_equal(o->host_path, HP);
+    assert_int_equal(o->leeway_seconds, 60);
+    assert_int_equal(o->max_jwks_age_seconds, 86400);
+    assert_non_null(o->pinned);
+    assert_ptr_equal(config_find_oidc_provider(g_cfg, S3W_SLICE_LIT("111111111111"),
+                                               S3W_SLICE_LIT(ISSUER)), o);
+    assert_null(config_find_oidc_provider(g_cfg, S3W_SLICE_LIT("222222222222"),
+                                          S3W_SLICE_LIT(ISSUER)));
+    assert_null(g_cfg->warnings); /* every trust statement tests :sub */
+}
+
+/* One config with one mistake: exactly that error, at its path. */
+static void load_bad(const char *providers, const char *trust, const char *want_path,
+                     const char *want_msg)
+{
+    char json[8000];
+    snprintf(json, sizeof json,
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+        "\"accounts\":[{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}],"
+        "\"oidc_providers\":[%s],"
+        "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":\"AROAROLER0000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[%s]}}]}", providers, trust);
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load_buffer("bad.json", json, strlen(json), NULL, &cfg, &errs);
+    if (rc != CONFIG_E_INVALID || errs.n != 1 || strcmp(errs.items[0].path, want_path) ||
+        strcmp(errs.items[0].message, want_msg)) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "got: %s\n", errs.items[i].text);
+        fail_msg("want %s: %s", want_path, want_msg);
+    }
+    config_errors_cleanup(&errs);
+}
+
+#define GOODP "{\"account\":\"111111111111\",\"url\":\"" ISSUER "\",\"client_ids\":[\"sts.amazonaws.com\"]}"
+#define FED_STMT(arn, cond)                                                                     \
+    "{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":\"" arn "\"},"                         \
+    "\"Action\":\"sts:AssumeRoleWithWebIdentity\"" cond "}"
+#define AWS_STMT                                                                                \
+    "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"111111111111\"},\"Action\":\"sts:AssumeRole\"}"
+#define SUBCOND ",\"Condition\":{\"StringEquals\":{\"" HP ":sub\":\"x\"}}"
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    load_bad("{\"account\":\"111111111111\",\"url\":\"http://oidc.example.test\","
+             "\"client_ids\":[\"a\"]}", AWS_STMT,
+             "oidc_providers[0].url",
+             "must be the issuer's https:// URL (host and optional path, no query, fragment or "
+             "user info, at most 255 characters), exactly as its tokens' \"iss\" claim says");
+    load_bad("{\"account\":\"111111111111\",\"url\":\"" ISSUER "\"}", FED_STMT(PROVIDER_ARN, SUBCOND),
+             "oidc_providers[0].client_ids",
+             "is required: the audiences (client ids) tokens must be issued for, e.g. "
+             "[\"sts.amazonaws.com\"]");
+    load_bad("{\"account\":\"111111111111\",\"url\":\"" ISSUER "\",\"client_ids\":[]}",
+             FED_STMT(PROVIDER_ARN, SUBCOND), "oidc_providers[0].client_ids",
+             "must list 1..100 client ids");
+    load_bad("{\"account\":\"111111111111\",\"url\":\"" ISSUER "\",\"client_ids\":[\"a\"],"
+             "\"jwks\":{\"keys\":[]}}", FED_STMT(PROVIDER_ARN, SUBCOND), "oidc_providers[0].jwks",
+             "has no usable signing key (RSA of 2048 bits or more, or EC P-256/P-384, with "
+             "\"use\": \"sig\" or no \"use\")");
+    load_bad("{\"account\":\"111111111111\",\"url\":\"" ISSUER "\",\"client_ids\":[\"a\"],"
+             "\"leeway_seconds\":9999}", FED_STMT(PROVIDER_ARN, SUBCOND),
+             "oidc_providers[0].leeway_seconds", "must be an integer in 0..600");
+    load_bad(GOODP "," GOODP, FED_STMT(PROVIDER_ARN, SUBCOND), "oidc_providers[1].url",
+             "duplicate provider " PROVIDER_ARN " (also oidc_providers[0])");
+    load_bad(GOODP, FED_STMT("arn:aws:iam::111111111111:oidc-provider/other.example/x", SUBCOND),
+             "roles[0].trust_policy.Statement[0].Principal.Federated",
+             "names OIDC provider arn:aws:iam::111111111111:oidc-provider/other.example/x, "
+             "which oidc_providers does not configure");
+    load_bad("{\"account\":\"222222222222\",\"url\":\"" ISSUER "\",\"client_ids\":[\"a\"]}",
+             FED_STMT("arn:aws:iam::222222222222:oidc-provider/" HP, SUBCOND),
+             "roles[0].trust_policy.Statement[0].Principal.Federated",
+             "names OIDC provider arn:aws:iam::222222222222:oidc-provider/" HP " of account "
+             "222222222222; a role can only trust providers of its own account (111111111111)");
+}
+
+static void test_config_warns_without_aud_or_sub(void **state)
+{
+    (void)state;
+    char json[4000];
+    snprintf(json, sizeof json,
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+        "\"accounts\":[{\"id\":\"111111111111\"}],\"oidc_providers\":[" GOODP "],"
+        "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":\"AROAROLER0000000001\","
+        "\"trust_policy\":{\"Version\":\"2012-10-17\",\"Statement\":[" FED_STMT(PROVIDER_ARN, "")
+        "]}}]}");
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_buffer("w.json", json, strlen(json), NULL, &cfg, &errs), CONFIG_OK);
+    assert_non_null(cfg->warnings);
+    assert_int_equal(cfg->warnings->n, 1);
+    assert_string_equal(cfg->warnings->items[0].path, "roles[0].trust_policy.Statement[0]");
+    assert_string_equal(cfg->warnings->items[0].message,
+                        "trusts OIDC provider " PROVIDER_ARN " without a condition on " HP
+                        ":aud or " HP ":sub: any token the issuer signs for one of its client "
+                        "ids can assume the role");
+    config_unref(cfg);
+    config_errors_cleanup(&errs);
+}
+
+/* ---- AssumeRoleWithWebIdentity ---------------------------------------------------- */
+
+static void test_k8s_service_account_assumes(void **state)
+{
+    (void)state;
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""),
+                                    rsa_priv, "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    const char *b = g_r.body.ptr;
+    assert_non_null(strstr(b, "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>"));
+    assert_non_null(strstr(b, "<SubjectFromWebIdentityToken>" K8S "</SubjectFromWebIdentityToken>"));
+    assert_non_null(strstr(b, "<Provider>" HP "</Provider><Audience>sts.amazonaws.com</Audience>"));
+    assert_non_null(strstr(b, "<Arn>arn:aws:sts::111111111111:assumed-role/k8s-app/web1</Arn>"
+                              "<AssumedRoleId>AROAK8SAPP000000001:web1</AssumedRoleId>"));
+    assert_non_null(strstr(b, "<AccessKeyId>ASIA"));
+    assert_non_null(strstr(b, "<Expiration>2023-11-14T23:13:20Z</Expiration>")); /* 1 h */
+    assert_non_null(strstr(b, "</AssumeRoleWithWebIdentityResult>"));
+    assert_string_equal(g_r.wi_provider, PROVIDER_ARN);
+    assert_string_equal(g_r.wi_sub, K8S);
+    assert_string_equal(g_r.wi_aud, "sts.amazonaws.com");
+    assert_null(strstr(b, "eyJ")); /* the token is never echoed */
+
+    /* ES256 too, a longer session within the role's maximum */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/gh-deploy",
+            make_token("{\"alg\":\"ES256\",\"kid\":\"ec256\"}",
+                       CLAIMS("repo:acme/site:ref:refs/heads/main", "sts.amazonaws.com",
+                              "1700003600", ""), p256_priv, "SHA256"),
+            "&DurationSeconds=7200", NULL);
+    assert_int_equal(g_r.status, 200);
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-15T00:13:20Z</Expiration>"));
+}
+
+static void test_sub_refused_by_trust_policy(void **state)
+{
+    (void)state;
+    /* another service account / another branch: the :sub condition refuses */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS("system:serviceaccount:team-b:app",
+                                                   "sts.amazonaws.com", "1700003600", ""),
+                                    rsa_priv, "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/gh-deploy",
+            make_token(RS_HDR, CLAIMS("repo:acme/site:ref:refs/heads/feature", "sts.amazonaws.com",
+                                      "1700003600", ""), rsa_priv, "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    /* a role that does not exist: the same answer */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/nope",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                       "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    /* a Deny on "*" with a :sub condition refuses team-b, admits team-a */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/deny-b",
+            make_token(RS_HDR, CLAIMS("system:serviceaccount:team-b:app", "sts.amazonaws.com",
+                                      "1700003600", ""), rsa_priv, "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/deny-b",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                       "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    /* "*" and {"AWS": "*"} never admit a web identity (fail closed) */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/star",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                       "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    /* over the role's MaxSessionDuration */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""),
+                                    rsa_priv, "SHA256"), "&DurationSeconds=7200", NULL);
+    want_error(400, "ValidationError",
+               "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+}
+
+static void test_token_refusals(void **state)
+{
+    (void)state;
+    const char *ok = CLAIMS(K8S, "sts.amazonaws.com", "1700003600", "");
+    /* wrong issuer: no provider for it in the role's account */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, "{\"iss\":\"https://evil.example\",\"sub\":\"" K8S
+                                    "\",\"aud\":\"sts.amazonaws.com\",\"exp\":1700003600}",
+                                    rsa_priv, "SHA256"), "", NULL);
+    want_error(400, "InvalidIdentityToken",
+               "No OpenIDConnect provider found in your account for https://evil.example");
+    /* wrong audience */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS(K8S, "other-app", "1700003600", ""), rsa_priv,
+                                    "SHA256"), "", NULL);
+    want_error(400, "InvalidIdentityToken", "Incorrect token audience");
+    /* expired, beyond the 60 s leeway; within it passes */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1699999900", ""),
+                                    rsa_priv, "SHA256"), "", NULL);
+    want_error(400, "ExpiredTokenException", "Token expired");
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1699999950", ""),
+                                    rsa_priv, "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    /* not yet valid */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600",
+                                                   ",\"nbf\":1700000500"), rsa_priv, "SHA256"),
+            "", NULL);
+    want_error(400, "InvalidIdentityToken",
+               "the token is not valid yet (nbf or iat in the future)");
+    /* unknown kid; a key whose use is "enc" is no signing key */
+    call_wi(g_cfg, ROLE, make_token("{\"alg\":\"RS256\",\"kid\":\"rsa9\"}", ok, rsa_priv, "SHA256"),
+            "", NULL);
+    want_error(400, "InvalidIdentityToken", "no signing key of the provider matches the token's kid");
+    call_wi(g_cfg, ROLE, make_token("{\"alg\":\"RS256\",\"kid\":\"enc1\"}", ok, rsa_other, "SHA256"),
+            "", NULL);
+    want_error(400, "InvalidIdentityToken", "no signing key of the provider matches the token's kid");
+    /* signed by another key under a known kid */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, ok, rsa_other, "SHA256"), "", NULL);
+    want_error(400, "InvalidIdentityToken", "the token's signature does not verify");
+    /* duplicate claims */
+    call_wi(g_cfg, ROLE, make_token(RS_HDR, "{\"iss\":\"" ISSUER "\",\"sub\":\"" K8S "\",\"sub\":"
+                                    "\"system:serviceaccount:team-b:app\",\"aud\":\"sts.amazonaws.com\","
+                                    "\"exp\":1700003600}", rsa_priv, "SHA256"), "", NULL);
+    want_error(400, "InvalidIdentityToken", "the token repeats a header parameter or claim");
+
+    /* alg none; HS256 keyed with the RSA public key */
+    char h[200], p[800], tok[2400], n[400];
+    b64url_str("{\"alg\":\"none\",\"kid\":\"rsa1\"}", h);
+    b64url_str(ok, p);
+    snprintf(tok, sizeof tok, "%s.%s.AAAA", h, p);
+    call_wi(g_cfg, ROLE, tok, "", NULL);
+    want_error(400, "InvalidIdentityToken", "the token's signing algorithm is not allowed");
+    bn_b64url(rsa_priv, OSSL_PKEY_PARAM_RSA_N, 0, n);
+    b64url_str("{\"alg\":\"HS256\",\"kid\":\"rsa1\"}", h);
+    int len = snprintf(tok, sizeof tok, "%s.%s", h, p);
+    uint8_t mac[32];
+    unsigned mlen = 0;
+    HMAC(EVP_sha256(), n, (int)strlen(n), (uint8_t *)tok, (size_t)len, mac, &mlen);
+    tok[len++] = '.';
+    b64url(mac, mlen, tok + len);
+    call_wi(g_cfg, ROLE, tok, "", NULL);
+    want_error(400, "InvalidIdentityToken", "the token's signing algorithm is not allowed");
+
+    /* truncated: the signature cut short, then the token cut in its payload */
+    char *t = make_token(RS_HDR, ok, rsa_priv, "SHA256");
+    t[strlen(t) - 4] = '\0';
+    call_wi(g_cfg, ROLE, t, "", NULL);
+    want_error(400, "InvalidIdentityToken", "the token is not a well-formed JWT");
+    t = make_token(RS_HDR, ok, rsa_priv, "SHA256");
+    *(strchr(t, '.') + 20) = '\0';
+    call_wi(g_cfg, ROLE, t, "", NULL);
+    want_error(400, "InvalidIdentityToken", "the token is not a well-formed JWT");
+
+    /* oversized: over STS's 20,000-character limit, never echoed */
+    static char big[20100];
+    memset(big, 'A', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    call_wi(g_cfg, ROLE, big, "", NULL);
+    want_error(400, "ValidationError", "1 validation error detected: Value at 'webIdentityToken' "
+               "failed to satisfy constraint: Member must have length less than or equal to 20000");
+    assert_null(strstr(g_r.body.ptr, "AAAA"));
+    /* missing */
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    sts_handle_ex(g_cfg, NULL, S3W_SLICE_LIT("Action=AssumeRoleWithWebIdentity&RoleArn=" ROLE
+                                             "&RoleSessionName=x1"), NOW, S3W_SLICE_LIT("r"), NULL, &g_r);
+    s3w_buf_append_char(&g_r.body, '\0');
+    want_error(400, "ValidationError", "1 validation error detected: Value at 'webIdentityToken' "
+               "failed to satisfy constraint: Member must not be null");
+    /* nothing was vouched for */
+    assert_string_equal(g_r.wi_sub, "");
+}
+
+/* Unsigned, only AssumeRoleWithWebIdentity is answered. */
+static void test_unsigned_other_actions_refused(void **state)
+{
+    (void)state;
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    sts_handle_ex(g_cfg, NULL, S3W_SLICE_LIT("Action=AssumeRole&RoleArn=" ROLE "&RoleSessionName=x1"),
+                  NOW, S3W_SLICE_LIT("r"), NULL, &g_r);
+    s3w_buf_append_char(&g_r.body, '\0');
+    want_error(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    sts_handle_ex(g_cfg, NULL, S3W_SLICE_LIT("Action=GetCallerIdentity"), NOW, S3W_SLICE_LIT("r"),
+                  NULL, &g_r);
+    s3w_buf_append_char(&g_r.body, '\0');
+    want_error(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+}
+
+static void xml_text_of(const char *xml, const char *tag, char *out, size_t cap)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
+    assert_non_null(b);
+    a += strlen(open);
+    assert_true((size_t)(b - a) < cap);
+    memcpy(out, a, (size_t)(b - a));
+    out[b - a] = '\0';
+}
+
+/* Session tags from the token need sts:TagSession. */
+static void test_session_tags_need_tag_session(void **state)
+{
+    (void)state;
+    const char *claims = CLAIMS(K8S, "sts.amazonaws.com", "1700003600",
+                                ",\"https://aws.amazon.com/tags\":{\"principal_tags\":"
+                                "{\"team\":[\"a\"]},\"transitive_tag_keys\":[\"team\"]}");
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged",
+            make_token(RS_HDR, claims, rsa_priv, "SHA256"), "", NULL);
+    want_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    /* with sts:TagSession (and a condition on the tag) the tags become the
+     * session's principal tags */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged-ok",
+            make_token(RS_HDR, claims, rsa_priv, "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    char akid[64], token[8192];
+    xml_text_of(g_r.body.ptr, "AccessKeyId", akid, sizeof akid);
+    xml_text_of(g_r.body.ptr, "SessionToken", token, sizeof token);
+    struct config_identity id;
+    uint8_t sec[128];
+    size_t n;
+    config_identity_anonymous(&id);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW, &id,
+                                    sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    assert_true(s3w_slice_eq_cstr(id.userid, "AROATAGGEDOK0000001:web1"));
+    assert_int_equal(id.ntags, 1);
+    assert_true(s3w_slice_eq_cstr(id.tags[0].context_key, "aws:PrincipalTag/team"));
+    assert_true(s3w_slice_eq_cstr(id.tags[0].value, "a"));
+    config_identity_cleanup(&id);
+    /* without tags the same role is assumed */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                       "SHA256"), "", NULL);
+    assert_int_equal(g_r.status, 200);
+    /* a malformed tags claim is the IdP's */
+    call_wi(g_cfg, "arn:aws:iam::111111111111:role/tagged",
+            make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600",
+                                      ",\"https://aws.amazon.com/tags\":{\"principal_tags\":"
+                                      "{\"team\":\"a\"}}"), rsa_priv, "SHA256"), "", NULL);
+    want_error(403, "IDPRejectedClaim",
+               "The https://aws.amazon.com/tags claim of the token is not valid: it must hold "
+               "principal_tags, at most 50 keys of 1..128 characters, each with exactly one "
+               "value of at most 256 characters.");
+}
+
+/* A provider without pinned keys: the source's keys, IDPCommunicationError
+ * without any, and a refetch on an unknown kid. */
+static void test_key_source(void **state)
+{
+    (void)state;
+    struct config *cfg = load_cfg(false);
+    const char *tok = make_token(RS_HDR, CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""),
+                                 rsa_priv, "SHA256");
+    call_wi(cfg, ROLE, tok, "", NULL);
+    want_error(400, "IDPCommunicationError", "Couldn't retrieve verification key from your "
+               "identity provider, please reference AssumeRoleWithWebIdentity documentation for "
+               "requirements");
+    g_src_has = false;
+    call_wi(cfg, ROLE, tok, "", &SRC);
+    want_error(400, "IDPCommunicationError", "Couldn't retrieve verification key from your "
+               "identity provider, please reference AssumeRoleWithWebIdentity documentation for "
+               "requirements");
+    char err[256];
+    assert_int_equal(jwks_parse(s3w_slice_cstr(g_jwks_doc), &g_src_keys, err, sizeof err), 0);
+    g_src_has = true;
+    g_src_gets = g_src_puts = 0;
+    call_wi(cfg, ROLE, tok, "", &SRC);
+    assert_int_equal(g_r.status, 200);
+    assert_int_equal(g_src_gets, 1);
+    assert_int_equal(g_src_puts, 1);
+    /* a kid the keys lack: refetch started -> retryable; rate-limited -> invalid */
+    const char *rot = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa2\"}",
+                                 CLAIMS(K8S, "sts.amazonaws.com", "1700003600", ""), rsa_priv,
+                                 "SHA256");
+    g_src_refetch = true;
+    call_wi(cfg, ROLE, rot, "", &SRC);
+    want_error(400, "IDPCommunicationError", "The token's signing key is not among the identity "
+               "provider's keys yet; they are being fetched again, retry shortly.");
+    g_src_refetch = false;
+    call_wi(cfg, ROLE, rot, "", &SRC);
+    want_error(400, "InvalidIdentityToken", "no signing key of the provider matches the token's kid");
+    assert_int_equal(g_src_kid_calls, 2);
+    assert_int_equal(g_src_gets, g_src_puts);
+    config_unref(cfg);
+}
+
+/* ---- GetSessionToken ----------------------------------------------------------- */
+
+static void gst_as(const char *akid, const char *form, struct config_identity *caller)
+{
+    uint8_t sec[128];
+    size_t n;
+    config_identity_anonymous(caller);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), S3W_SLICE_NULL, NOW, caller, sec,
+                                    sizeof sec, &n), CONFIG_AUTH_OK);
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    assert_int_equal(sts_handle(g_cfg, caller, s3w_slice_cstr(form), NOW, S3W_SLICE_LIT("r"),
+                                &g_r), 0);
+    s3w_buf_append_char(&g_r.body, '\0');
+}
+
+static void test_get_session_token(void **state)
+{
+    (void)state;
+    struct config_identity dev, sess;
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&Version=2011-06-15", &dev);
+    assert_int_equal(g_r.status, 200);
+    assert_non_null(strstr(g_r.body.ptr, "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult><Credentials>"));
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-15T10:13:20Z</Expiration>")); /* 12 h */
+    char akid[64], secret[64], token[8192];
+    xml_text_of(g_r.body.ptr, "AccessKeyId", akid, sizeof akid);
+    xml_text_of(g_r.body.ptr, "SecretAccessKey", secret, sizeof secret);
+    xml_text_of(g_r.body.ptr, "SessionToken", token, sizeof token);
+    /* the session acts as the user, with the user's own policies */
+    uint8_t sec[128];
+    size_t n;
+    config_identity_anonymous(&sess);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW + 60,
+                                    &sess, sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    assert_int_equal(sess.type, CONFIG_PRINCIPAL_USER);
+    assert_true(s3w_slice_eq_cstr(sess.userid, "AIDADEV000000000001"));
+    assert_true(s3w_slice_eq_cstr(sess.arn, "arn:aws:iam::111111111111:user/dev"));
+    assert_int_equal(sess.npolicies, 1);
+    assert_true(sess.is_session);
+    assert_int_equal(n, strlen(secret));
+    assert_memory_equal(sec, secret, n);
+    /* expired after 12 h */
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token),
+                                    NOW + 43200, &sess, sec, sizeof sec, &n),
+                     CONFIG_AUTH_EXPIRED_TOKEN);
+    config_identity_cleanup(&sess);
+
+    /* session credentials cannot call it */
+    config_identity_anonymous(&sess);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW,
+                                    &sess, sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    sts_response_cleanup(&g_r);
+    sts_response_init(&g_r);
+    sts_handle(g_cfg, &sess, S3W_SLICE_LIT("Action=GetSessionToken"), NOW, S3W_SLICE_LIT("r"), &g_r);
+    s3w_buf_append_char(&g_r.body, '\0');
+    want_error(403, "AccessDenied", "Cannot call GetSessionToken with session credentials");
+    config_identity_cleanup(&sess);
+
+    /* DurationSeconds bounds: 900..129600 */
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&DurationSeconds=129600", &dev);
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-16T10:13:20Z</Expiration>"));
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&DurationSeconds=129601", &dev);
+    want_error(400, "ValidationError", "1 validation error detected: Value '129601' at "
+               "'durationSeconds' failed to satisfy constraint: Member must have value less "
+               "than or equal to 129600");
+    gst_as("AKIADEV000000000001", "Action=GetSessionToken&DurationSeconds=899", &dev);
+    want_error(400, "ValidationError", "1 validation error detected: Value '899' at "
+               "'durationSeconds' failed to satisfy constraint: Member must have value greater "
+               "than or equal to 900");
+    config_identity_cleanup(&dev);
+
+    /* root: held to one hour */
+    struct config_identity root;
+    gst_as("AKIAROOT00000000001", "Action=GetSessionToken&DurationSeconds=7200", &root);
+    assert_int_equal(g_r.status, 200);
+    assert_non_null(strstr(g_r.body.ptr, "<Expiration>2023-11-14T23:13:20Z</Expiration>"));
+    xml_text_of(g_r.body.ptr, "AccessKeyId", akid, sizeof akid);
+    xml_text_of(g_r.body.ptr, "SessionToken", token, sizeof token);
+    config_identity_anonymous(&sess);
+    assert_int_equal(config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_slice_cstr(token), NOW,
+                                    &sess, sec, sizeof sec, &n), CONFIG_AUTH_OK);
+    assert_int_equal(sess.type, CONFIG_PRINCIPAL_ACCOUNT);
+    assert_true(s3w_slice_eq_cstr(sess.userid, "111111111111"));
+    config_identity_cleanup(&sess);
+    config_identity_cleanup(&root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provider_loaded),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_warns_without_aud_or_sub),
+        cmocka_unit_test(test_k8s_service_account_assumes),
+        cmocka_unit_test(test_sub_refused_by_trust_policy),
+        cmocka_unit_test(test_token_refusals),
+        cmocka_unit_test(test_unsigned_other_actions_refused),
+        cmocka_unit_test(test_session_tags_need_tag_session),
+        cmocka_unit_test(test_key_source),
+        cmocka_unit_test(test_get_session_token),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
