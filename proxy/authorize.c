@@ -101,6 +101,8 @@ bool authz_decide(const struct authz_subject *s, struct s3w_slice action,
     v->cross_account = s->principal->account.len &&
                        !s3w_slice_eq(s->principal->account, v->resource_account);
     int rc = policy_evaluate_traced(&set, &preq, &v->res, trace);
+    if (trace)
+        trace->req = NULL; /* preq dies here: the caller points it again */
     if (rc != POLICY_OK)
         v->res.decision = POLICY_IMPLICIT_DENY;
     v->decision = v->res.decision;

@@ -57,7 +57,9 @@ struct authz_verdict {
 /*
  * Decides one (action, resource). Returns true when allowed; otherwise
  * writes AWS's AccessDenied message into msg (NUL-terminated, cap bytes).
- * trace (may be NULL) receives the evaluation trace (policy/trace.h).
+ * trace (may be NULL) receives the evaluation trace (policy/trace.h);
+ * its `req` is left NULL (the request was this function's): point it at a
+ * policy_request of the same action, resource and context to render it.
  */
 bool authz_decide(const struct authz_subject *s, struct s3w_slice action,
                   struct s3w_slice resource, struct policy_trace *trace,
