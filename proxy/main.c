@@ -54,6 +54,9 @@ static void usage(FILE *out)
             "          [--json] GET|PUT|DELETE|HEAD|LIST|COPY s3://BUCKET/KEY [s3://DST]\n"
             "                           decide one request as serve would and say why\n"
             "                           (exit 0 allowed, 3 denied)\n"
+            "  replay --config CANDIDATE [--json] AUDIT_FILE...\n"
+            "                           decide recorded requests again under CANDIDATE\n"
+            "                           (plain or gzip, - is stdin; exit 1 if any flips)\n"
             "  presign --config FILE --access-key-id AKID [--expires SECONDS]\n"
             "          [--method GET|PUT|HEAD|DELETE] [--endpoint URL] s3://BUCKET/KEY\n"
             "                           print a presigned URL for the s3warden listener,\n"
@@ -569,6 +572,8 @@ int main(int argc, char **argv)
         return cmd_presign(argc, argv);
     if (strcmp(cmd, "explain") == 0)
         return s3w_cmd_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return s3w_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "simulate") == 0) {
 #ifdef HAVE_CMD_POLICY
         return s3w_cmd_simulate(argc - 1, argv + 1);
