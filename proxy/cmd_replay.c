@@ -86,6 +86,27 @@ static bool hex4(const char *p, unsigned *v)
     return true;
 }
 
+/* The closing quote of a JSON string whose body starts at b, or NULL; *esc
+ * set when the body has a backslash. Record strings are short (keys, ARNs,
+ * times): one pass looking for both bytes beats two memchr calls. */
+static const char *string_end(const char *b, const char *end, bool *esc)
+{
+    const char *q = b;
+    *esc = false;
+    while (q < end) {
+        char c = *q;
+        if (c == '"')
+            return q;
+        if (c == '\\') {
+            *esc = true;
+            q += 2;
+            continue;
+        }
+        q++;
+    }
+    return NULL;
+}
+
 /* A JSON string at s->p into *out: a slice of the line when it has no
  * escape, else decoded into the record's scratch. */
 static bool str(struct scan *s, struct s3w_slice *out)
@@ -94,16 +115,9 @@ static bool str(struct scan *s, struct s3w_slice *out)
     if (s->p >= s->end || *s->p != '"')
         return false;
     const char *b = ++s->p;
-    const char *q = b;
-    bool esc = false;
-    while (q < s->end && *q != '"') {
-        if (*q == '\\') {
-            esc = true;
-            q++;
-        }
-        q++;
-    }
-    if (q >= s->end)
+    bool esc;
+    const char *q = string_end(b, s->end, &esc);
+    if (!q)
         return false;
     s->p = q + 1;
     if (!esc) {
@@ -171,10 +185,9 @@ static bool skip(struct scan *s, int depth)
         return false;
     char c = *s->p;
     if (c == '"') {
-        const char *q = s->p + 1;
-        while (q < s->end && *q != '"')
-            q += *q == '\\' ? 2 : 1;
-        if (q >= s->end)
+        bool esc;
+        const char *q = string_end(s->p + 1, s->end, &esc);
+        if (!q)
             return false;
         s->p = q + 1;
         return true;
@@ -241,39 +254,55 @@ static bool value_or_null(struct scan *s, struct s3w_slice *out)
     return str(s, out);
 }
 
+/* k equals the literal l (length from sizeof: no strlen per member) */
+#define KEQ(k, l) ((k).len == sizeof(l) - 1 && memcmp((k).ptr, l, sizeof(l) - 1) == 0)
+
 static bool m_identity(struct scan *s, struct s3w_slice k)
 {
-    if (s3w_slice_eq_cstr(k, "type"))
+    if (KEQ(k, "type"))
         return value_or_null(s, &s->r->id_type);
-    if (s3w_slice_eq_cstr(k, "arn"))
+    if (KEQ(k, "arn"))
         return value_or_null(s, &s->r->arn);
     return skip(s, 1);
 }
 
 static bool m_params(struct scan *s, struct s3w_slice k)
 {
-    if (s3w_slice_eq_cstr(k, "bucketName"))
+    if (KEQ(k, "bucketName"))
         return value_or_null(s, &s->r->bucket);
-    if (s3w_slice_eq_cstr(k, "key"))
+    if (KEQ(k, "key"))
         return value_or_null(s, &s->r->key);
     return skip(s, 1);
 }
 
+/* The record's keys are the members of one JSON object written from a
+ * policy_context, so distinct: they are appended without the search
+ * policy_context_set does (a hand-edited duplicate would be shadowed by
+ * its first occurrence, as policy_context_get reads). */
 static bool m_context(struct scan *s, struct s3w_slice k)
 {
     struct rec *r = s->r;
+    if (r->ctx.n == POLICY_CTX_MAX_KEYS)
+        return false;
+    struct policy_ctx_entry *e = &r->ctx.entries[r->ctx.n];
     ws(s);
     if (s->p < s->end && *s->p == '[') {
         size_t n;
         if (!str_array(s, r->values + r->nvalues, REPLAY_MAX_VALUES - r->nvalues, &n))
             return false;
-        if (policy_context_set_multi(&r->ctx, k, r->values + r->nvalues, n) != 0)
-            return false;
+        *e = (struct policy_ctx_entry){ .key = k, .values = r->values + r->nvalues, .nvalues = n,
+                                        .multi = true };
         r->nvalues += n;
-        return true;
+    } else {
+        if (!str(s, &e->one))
+            return false;
+        e->key = k;
+        e->values = &e->one;
+        e->nvalues = 1;
+        e->multi = false;
     }
-    struct s3w_slice v;
-    return str(s, &v) && policy_context_set(&r->ctx, k, v) == 0;
+    r->ctx.n++;
+    return true;
 }
 
 static bool m_top(struct scan *s, struct s3w_slice k)
@@ -281,39 +310,39 @@ static bool m_top(struct scan *s, struct s3w_slice k)
     struct rec *r = s->r;
     switch (k.len ? k.ptr[0] : 0) {
     case 'a':
-        if (s3w_slice_eq_cstr(k, "actions"))
+        if (KEQ(k, "actions"))
             return str_array(s, r->actions, AUDIT_MAX_AUTHZ, &r->nactions);
         break;
     case 'd':
-        if (s3w_slice_eq_cstr(k, "decision"))
+        if (KEQ(k, "decision"))
             return value_or_null(s, &r->decision);
-        if (s3w_slice_eq_cstr(k, "decidingStatements"))
+        if (KEQ(k, "decidingStatements"))
             return value_or_null(s, &r->deciding);
         break;
     case 'e':
-        if (s3w_slice_eq_cstr(k, "eventName"))
+        if (KEQ(k, "eventName"))
             return value_or_null(s, &r->event_name);
-        if (s3w_slice_eq_cstr(k, "eventTime"))
+        if (KEQ(k, "eventTime"))
             return value_or_null(s, &r->event_time);
         break;
     case 'r':
-        if (s3w_slice_eq_cstr(k, "resources"))
+        if (KEQ(k, "resources"))
             return str_array(s, r->resources, AUDIT_MAX_AUTHZ, &r->nresources);
-        if (s3w_slice_eq_cstr(k, "requestID"))
+        if (KEQ(k, "requestID"))
             return value_or_null(s, &r->request_id);
-        if (s3w_slice_eq_cstr(k, "requestParameters"))
+        if (KEQ(k, "requestParameters"))
             return object(s, m_params);
-        if (s3w_slice_eq_cstr(k, "requestContext")) {
+        if (KEQ(k, "requestContext")) {
             r->has_context = true;
             return object(s, m_context);
         }
         break;
     case 'u':
-        if (s3w_slice_eq_cstr(k, "userIdentity"))
+        if (KEQ(k, "userIdentity"))
             return object(s, m_identity);
         break;
     case 't':
-        if (s3w_slice_eq_cstr(k, "truncated")) {
+        if (KEQ(k, "truncated")) {
             struct s3w_slice names[32];
             size_t n;
             if (!str_array(s, names, 32, &n))
@@ -364,6 +393,19 @@ struct group {
     char *message;
 };
 
+/* A caller as the candidate defines it, with its condition keys laid out
+ * once (config_identity_fill_context searches the context per key). */
+struct caller {
+    char arn[1024];
+    size_t arn_len;
+    bool ok;
+    struct config_identity id;
+    struct policy_principal principal;
+    struct policy_context keys;
+};
+
+#define REPLAY_CALLERS 8
+
 struct replay {
     const struct config *cfg;
     bool json;
@@ -372,12 +414,9 @@ struct replay {
     struct group *groups;
     size_t ngroups;
     uint64_t groups_dropped;
-    /* the last caller resolved (records of one caller come in runs) */
-    char last_arn[1024];
-    size_t last_arn_len;
-    bool last_ok;
-    struct config_identity id;
-    struct policy_principal principal;
+    /* the callers resolved last (a log has few callers, interleaved) */
+    struct caller callers[REPLAY_CALLERS];
+    size_t next_caller;
 };
 
 static struct s3w_slice bucket_of(struct s3w_slice arn)
@@ -425,35 +464,51 @@ static void add_flip(struct replay *rp, const struct rec *r, struct s3w_slice wh
         rp->ngroups++;
 }
 
-/* The caller of a record under the candidate config. */
-static bool resolve(struct replay *rp, const struct rec *r)
+/* The caller of a record under the candidate config, or NULL. */
+static const struct caller *resolve(struct replay *rp, const struct rec *r)
 {
-    bool anon = s3w_slice_eq_cstr(r->id_type, "Anonymous") || !r->arn.len;
+    bool anon = KEQ(r->id_type, "Anonymous") || !r->arn.len;
     struct s3w_slice arn = anon ? S3W_SLICE_LIT("anonymous") : r->arn;
-    if (rp->last_arn_len == arn.len && memcmp(rp->last_arn, arn.ptr, arn.len) == 0)
-        return rp->last_ok;
-    if (arn.len >= sizeof(rp->last_arn))
-        return false;
-    memcpy(rp->last_arn, arn.ptr, arn.len);
-    rp->last_arn[arn.len] = '\0';
-    rp->last_arn_len = arn.len;
+    for (size_t i = 0; i < REPLAY_CALLERS; i++) {
+        const struct caller *c = &rp->callers[i];
+        if (c->arn_len == arn.len && memcmp(c->arn, arn.ptr, arn.len) == 0)
+            return c->ok ? c : NULL;
+    }
+    if (arn.len >= sizeof(rp->callers[0].arn))
+        return NULL;
+    struct caller *c = &rp->callers[rp->next_caller];
+    rp->next_caller = (rp->next_caller + 1) % REPLAY_CALLERS;
+    memcpy(c->arn, arn.ptr, arn.len);
+    c->arn[arn.len] = '\0';
+    c->arn_len = arn.len;
     const char *why;
-    rp->last_ok = s3w_explain_identity(rp->cfg, rp->last_arn, 0, &rp->id, &why) == 0;
-    if (rp->last_ok)
-        config_identity_principal(&rp->id, &rp->principal);
-    return rp->last_ok;
+    c->ok = s3w_explain_identity(rp->cfg, c->arn, 0, &c->id, &why) == 0;
+    if (c->ok) {
+        config_identity_principal(&c->id, &c->principal);
+        policy_context_init(&c->keys);
+        c->ok = config_identity_fill_context(&c->id, &c->keys) == 0;
+    }
+    return c->ok ? c : NULL;
 }
 
 /* Keys that come from the caller as the config defines it: the recorded
- * ones are replaced by the candidate's (a tag removed there is gone). */
+ * ones are replaced by the candidate's (a tag removed there is gone). The
+ * keys of a session's token (aws:TokenIssueTime, aws:SourceIdentity) stay
+ * as recorded: the config cannot know them; the recorded one comes first
+ * and is the one read. */
 static bool identity_key(struct s3w_slice k)
 {
-    static const char *const keys[] = { "aws:userid", "aws:username", "aws:PrincipalArn",
-                                        "aws:PrincipalAccount", "aws:PrincipalType" };
+    static const struct s3w_slice keys[] = {
+        S3W_SLICE_LIT("aws:userid"), S3W_SLICE_LIT("aws:username"),
+        S3W_SLICE_LIT("aws:PrincipalArn"), S3W_SLICE_LIT("aws:PrincipalAccount"),
+        S3W_SLICE_LIT("aws:PrincipalType"),
+    };
+    if (k.len < 10 || (k.ptr[0] | 0x20) != 'a' || k.ptr[3] != ':')
+        return false;
     if (k.len > 17 && s3w_slice_eq_nocase(s3w_slice(k.ptr, 17), S3W_SLICE_LIT("aws:PrincipalTag/")))
         return true;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (s3w_slice_eq_nocase(k, s3w_slice_cstr(keys[i])))
+        if (k.len == keys[i].len && s3w_slice_eq_nocase(k, keys[i]))
             return true;
     return false;
 }
@@ -480,12 +535,12 @@ static enum why_not replayable(const struct rec *r, bool was_allowed, bool was_d
 
 static void replay_record(struct replay *rp, struct rec *r)
 {
-    bool was_allowed = s3w_slice_eq_cstr(r->decision, "Allowed");
-    bool was_denied = s3w_slice_eq_cstr(r->decision, "ExplicitlyDenied") ||
-                      s3w_slice_eq_cstr(r->decision, "ImplicitlyDenied") ||
-                      s3w_slice_eq_cstr(r->decision, "Denied");
+    bool was_allowed = KEQ(r->decision, "Allowed");
+    bool was_denied = KEQ(r->decision, "ExplicitlyDenied") || KEQ(r->decision, "ImplicitlyDenied") ||
+                      KEQ(r->decision, "Denied");
     enum why_not w0 = replayable(r, was_allowed, was_denied);
-    if (w0 == NR_COUNT && !resolve(rp, r))
+    const struct caller *who_c = w0 == NR_COUNT ? resolve(rp, r) : NULL;
+    if (w0 == NR_COUNT && !who_c)
         w0 = NR_PRINCIPAL;
     if (w0 != NR_COUNT) {
         not_replayable(rp, w0);
@@ -501,19 +556,25 @@ static void replay_record(struct replay *rp, struct rec *r)
             w++;
         }
     r->ctx.n = w;
-    if (config_identity_fill_context(&rp->id, &r->ctx) != 0) {
+    if (w + who_c->keys.n > POLICY_CTX_MAX_KEYS) {
         not_replayable(rp, NR_CONTEXT_FULL);
         return;
     }
+    for (size_t i = 0; i < who_c->keys.n; i++) {
+        struct policy_ctx_entry *e = &r->ctx.entries[r->ctx.n++];
+        *e = who_c->keys.entries[i];
+        if (!e->multi)
+            e->values = &e->one;
+    }
     struct authz_subject subj;
-    authz_subject_init(&subj, rp->cfg, &rp->id, &rp->principal, &r->ctx);
+    authz_subject_init(&subj, rp->cfg, &who_c->id, &who_c->principal, &r->ctx);
     /* the bucket owner's root on its bucket policy: left out, as serve does */
-    if (rp->id.type == CONFIG_PRINCIPAL_ACCOUNT && r->bucket.len &&
+    if (who_c->id.type == CONFIG_PRINCIPAL_ACCOUNT && r->bucket.len &&
         (s3w_slice_eq_cstr(r->event_name, "GetBucketPolicy") ||
          s3w_slice_eq_cstr(r->event_name, "PutBucketPolicy") ||
          s3w_slice_eq_cstr(r->event_name, "DeleteBucketPolicy"))) {
         const struct config_bucket *bc = config_find_bucket(rp->cfg, r->bucket);
-        subj.skip_bucket_policy = bc && s3w_slice_eq_cstr(rp->principal.account, bc->account);
+        subj.skip_bucket_policy = bc && s3w_slice_eq_cstr(who_c->principal.account, bc->account);
     }
     struct authz_verdict v;
     char msg[1024];
@@ -531,7 +592,7 @@ static void replay_record(struct replay *rp, struct rec *r)
         rp->unchanged++;
         return;
     }
-    struct s3w_slice who = rp->principal.arn.len ? rp->principal.arn : S3W_SLICE_LIT("anonymous");
+    struct s3w_slice who = who_c->principal.arn.len ? who_c->principal.arn : S3W_SLICE_LIT("anonymous");
     if (!allowed) {
         rp->newly_denied++;
         add_flip(rp, r, who, r->actions[at], r->resources[at], true, &v, msg);
@@ -744,7 +805,8 @@ int s3w_cmd_replay(int argc, char **argv)
     rp->cfg = cfg;
     rp->json = json;
     rp->groups = groups;
-    config_identity_anonymous(&rp->id);
+    for (size_t i = 0; i < REPLAY_CALLERS; i++)
+        config_identity_anonymous(&rp->callers[i].id);
     r->scratch = scratch;
     r->scratch_cap = REPLAY_LINE_MAX;
     policy_context_init(&r->ctx);
@@ -765,7 +827,8 @@ done:
             free(rp->groups[i].deciding);
             free(rp->groups[i].message);
         }
-        config_identity_cleanup(&rp->id);
+        for (size_t i = 0; i < REPLAY_CALLERS; i++)
+            config_identity_cleanup(&rp->callers[i].id);
     }
     free(rp);
     free(r);
