@@ -257,8 +257,10 @@ struct pol_out {
     enum grant_kind grant; /* strongest Allow grant (resource policies) */
 };
 
-/* true when the statement applies to the request */
-static bool eval_stmt(const struct policy *pol, const struct stmt *s, enum policy_source src,
+/* true when the statement applies to the request. Inlined into both of its
+ * callers: the serving path must not pay a call per statement because
+ * explain's trace_policy calls it too. */
+static inline __attribute__((always_inline)) bool eval_stmt(const struct policy *pol, const struct stmt *s, enum policy_source src,
                       const struct ereq *r, struct pol_out *o, struct refs *denies,
                       struct refs *allows)
 {
@@ -528,14 +530,12 @@ static void decide_cross_account(const struct verdicts *v, const struct refs *al
         finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, allows);
 }
 
-int policy_evaluate(const struct policy_set *set, const struct policy_request *req,
-                    struct policy_result *res)
-{
-    return policy_evaluate_traced(set, req, res, NULL);
-}
-
-int policy_evaluate_traced(const struct policy_set *set, const struct policy_request *req,
-                           struct policy_result *res, struct policy_trace *trace)
+/* One body for both entry points, inlined into each: policy_evaluate's
+ * copy has trace == NULL as a constant. */
+static inline __attribute__((always_inline)) int evaluate(const struct policy_set *set,
+                                                           const struct policy_request *req,
+                                                           struct policy_result *res,
+                                                           struct policy_trace *trace)
 {
     struct ereq r;
     struct refs denies, allows; /* only n/total need zeroing (hot path) */
@@ -571,6 +571,18 @@ int policy_evaluate_traced(const struct policy_set *set, const struct policy_req
     else
         decide_cross_account(&v, &allows, res);
     return POLICY_OK;
+}
+
+int policy_evaluate(const struct policy_set *set, const struct policy_request *req,
+                    struct policy_result *res)
+{
+    return evaluate(set, req, res, NULL);
+}
+
+int policy_evaluate_traced(const struct policy_set *set, const struct policy_request *req,
+                           struct policy_result *res, struct policy_trace *trace)
+{
+    return evaluate(set, req, res, trace);
 }
 
 const char *policy_decision_name(enum policy_decision d)
