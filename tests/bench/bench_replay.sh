@@ -6,8 +6,9 @@
 # actions, resources, decision, a ~25-key requestContext; a mix of the demo
 # config's callers, operations and keys, allowed and denied), then times
 #   taskset -c 0 s3warden replay --config deploy/examples/demo.json LOG
-# against the same config (no flips) and against one with a guardrail (a
-# fifth of the records flip), from a plain file and from gzip.
+# against the same config (no flips) and against one with a guardrail (1
+# in 45 records flips: the admin's PUTs outside incoming/), from a plain
+# file and from gzip.
 #
 # Usage: tests/bench/bench_replay.sh [S3WARDEN_BIN] [RECORDS]
 # (default build/proxy/s3warden, 1000000). Prints records/s and max RSS.
