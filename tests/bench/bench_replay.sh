@@ -82,14 +82,19 @@ echo "records: $N ($((SIZE / N)) bytes each, $((SIZE / 1048576)) MiB)"
 run() { # name config file
   local t0 t1 rc=0
   t0=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$W/rss" taskset -c 0 "$BIN" replay --config "$2" "$3" >"$W/out" || rc=$?
+  /usr/bin/time -f "%M %U %S" -o "$W/rss" taskset -c 0 "$BIN" replay --config "$2" "$3" >"$W/out" || rc=$?
   t1=$(date +%s.%N)
   [ "$rc" -le 1 ] || { echo "bench: replay failed ($rc)" >&2; cat "$W/out" >&2; exit 1; }
   "$PY" - "$1" "$t0" "$t1" "$N" "$(tail -1 "$W/rss")" "$W/out" <<'PYEOF'
 import sys
-name, t0, t1, n, rss, out = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+name, t0, t1, n, res, out = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+rss, usr, sys_ = res.split()
+cpu = float(usr) + float(sys_)
 lines = {l.split("  ")[0].strip(): l.split()[-1] for l in open(out) if l[:1].isalpha() and "  " in l}
-print(f"{name:28s} {n / (t1 - t0):>12,.0f} records/s  {t1 - t0:6.2f} s  max RSS {rss / 1024:.1f} MiB"
+# wall-clock rate, and the rate per second of CPU the process used (the
+# same on an idle machine; on a busy one the CPU figure is the fairer)
+print(f"{name:22s} {n / (t1 - t0):>10,.0f} records/s wall, {n / cpu:>10,.0f} per CPU-second;"
+      f" {t1 - t0:5.2f} s, max RSS {int(rss) / 1024:.1f} MiB"
       f"  (unchanged {lines.get('unchanged')}, newly denied {lines.get('newly denied')},"
       f" not replayable {lines.get('not replayable')})")
 PYEOF
