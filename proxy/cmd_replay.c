@@ -22,6 +22,9 @@
 
 #include <cJSON.h>
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "audit.h"
 #include "context.h"
@@ -87,12 +90,30 @@ static bool hex4(const char *p, unsigned *v)
 }
 
 /* The closing quote of a JSON string whose body starts at b, or NULL; *esc
- * set when the body has a backslash. Record strings are short (keys, ARNs,
- * times): one pass looking for both bytes beats two memchr calls. */
+ * set when the body has a backslash. Replay's speed is this scan's: 16
+ * bytes a step looking for both '"' and '\\' (SSE2, every x86-64), the
+ * tail a byte a step. */
 static const char *string_end(const char *b, const char *end, bool *esc)
 {
     const char *q = b;
     *esc = false;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+        if (!m) {
+            q += 16;
+            continue;
+        }
+        q += __builtin_ctz(m);
+        if (*q == '"')
+            return q;
+        *esc = true;
+        q += 2; /* the escaped byte may be a quote */
+    }
+#endif
     while (q < end) {
         char c = *q;
         if (c == '"')
