@@ -358,6 +358,76 @@ fail:
     return rc;
 }
 
+/* A role session named by its ARN, "arn:aws:sts::A:assumed-role/R/S" (the
+ * role's path is not in it: IAM ARNs reference). */
+static int session_from_arn(const struct config *cfg, struct s3w_slice arn,
+                            struct config_identity *id)
+{
+    static const char pre[] = "arn:aws:sts::";
+    if (!s3w_slice_starts_with(arn, S3W_SLICE_LIT("arn:aws:sts::")))
+        return CONFIG_AUTH_UNKNOWN_KEY;
+    struct s3w_slice rest = s3w_slice(arn.ptr + sizeof(pre) - 1, arn.len - (sizeof(pre) - 1));
+    const char *colon = memchr(rest.ptr, ':', rest.len);
+    if (!colon)
+        return CONFIG_AUTH_UNKNOWN_KEY;
+    struct s3w_slice acct = s3w_slice(rest.ptr, (size_t)(colon - rest.ptr));
+    struct s3w_slice res = s3w_slice(colon + 1, rest.len - acct.len - 1);
+    if (!s3w_slice_starts_with(res, S3W_SLICE_LIT("assumed-role/")))
+        return CONFIG_AUTH_UNKNOWN_KEY;
+    res.ptr += 13, res.len -= 13;
+    const char *slash = memchr(res.ptr, '/', res.len);
+    if (!slash || slash == res.ptr || (size_t)(slash - res.ptr) + 1 >= res.len)
+        return CONFIG_AUTH_UNKNOWN_KEY;
+    struct s3w_slice role = s3w_slice(res.ptr, (size_t)(slash - res.ptr));
+    struct s3w_slice session = s3w_slice(slash + 1, res.len - role.len - 1);
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        const struct config_role *r = &cfg->roles[i];
+        if (!s3w_slice_eq_cstr(acct, r->account) || !s3w_slice_eq_cstr(role, r->name))
+            continue;
+        fill_role_common(id, r);
+        bool ok = true;
+        id->arn = store_printf(id, &ok, "%.*s", (int)arn.len, arn.ptr);
+        id->userid = store_printf(id, &ok, "%s:%.*s", r->unique_id, (int)session.len, session.ptr);
+        id->session_name = store_printf(id, &ok, "%.*s", (int)session.len, session.ptr);
+        if (!ok)
+            return CONFIG_AUTH_INTERNAL;
+        add_config_tags(id, r->tags, r->ntags);
+        return CONFIG_AUTH_OK;
+    }
+    return CONFIG_AUTH_UNKNOWN_KEY;
+}
+
+int config_identity_from_arn(const struct config *cfg, struct s3w_slice arn,
+                             struct config_identity *id)
+{
+    config_identity_cleanup(id);
+    if (!cfg)
+        return CONFIG_AUTH_UNKNOWN_KEY;
+    reset(id);
+    int rc = CONFIG_AUTH_UNKNOWN_KEY;
+    for (size_t i = 0; i < cfg->nusers; i++)
+        if (s3w_slice_eq_cstr(arn, cfg->users[i].arn)) {
+            fill_user(id, &cfg->users[i]);
+            return CONFIG_AUTH_OK;
+        }
+    for (size_t i = 0; i < cfg->naccounts; i++)
+        if (s3w_slice_eq_cstr(arn, cfg->accounts[i].root_arn)) {
+            fill_root(id, &cfg->accounts[i]);
+            return CONFIG_AUTH_OK;
+        }
+    for (size_t i = 0; i < cfg->nrole_sessions; i++)
+        if (s3w_slice_eq_cstr(arn, cfg->role_sessions[i].arn)) {
+            fill_static_session(id, &cfg->role_sessions[i]);
+            return CONFIG_AUTH_OK;
+        }
+    rc = session_from_arn(cfg, arn, id);
+    if (rc != CONFIG_AUTH_OK) {
+        reset(id);
+        config_identity_anonymous(id);
+    }
+    return rc;
+}
+
 enum sigv4_lookup_status config_sigv4_lookup(void *ud, struct s3w_slice access_key_id,
                                              struct s3w_slice session_token, char *secret_out,
                                              size_t *secret_len)

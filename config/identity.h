@@ -139,6 +139,16 @@ int config_resolve(const struct config *cfg, struct s3w_slice access_key_id,
                    struct config_identity *id, uint8_t *secret_out,
                    size_t secret_cap, size_t *secret_len);
 
+/* The identity an ARN names, with no key and no secret (`explain`,
+ * `replay`): an IAM user, an account root, a static role session, or any
+ * session "arn:aws:sts::A:assumed-role/R/S" of a configured role R (as the
+ * local STS would issue it: the role's policies, boundary and tags, no
+ * session policy, no session tags). Returns CONFIG_AUTH_OK, or
+ * CONFIG_AUTH_UNKNOWN_KEY (id left anonymous) when the config has no such
+ * principal. */
+int config_identity_from_arn(const struct config *cfg, struct s3w_slice arn,
+                             struct config_identity *id);
+
 /* The sigv4 secret-lookup callback (sigv4.h sigv4_lookup_fn), for
  * sigv4_verify_opts.lookup with lookup_ud = a struct config_sigv4_lookup.
  * On OK the identity is filled; on failure lookup->err says why. */

@@ -580,3 +580,12 @@ bool cond_eval(const struct cond *c, const struct policy_context *ctx, bool fail
             return false;
     return true;
 }
+
+const struct cond_key *cond_failing_key(const struct cond *c, const struct policy_context *ctx,
+                                        bool fail_result)
+{
+    for (size_t i = 0; i < c->nkeys; i++)
+        if (!eval_key(c, &c->keys[i], ctx, fail_result))
+            return &c->keys[i];
+    return NULL;
+}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "policy_int.h"
+#include "trace.h"
 
 /* ---- action / resource matching ----------------------------------------- */
 /* Plain glob for actions (both sides already lower-case, no variables). */
@@ -46,6 +47,7 @@ struct ereq {
     char first;
     size_t svclen;
     bool action_ok;
+    struct policy_trace *trace; /* explain only; NULL when serving */
 };
 
 static bool action_matches(const struct stmt *s, const struct ereq *r)
@@ -261,20 +263,23 @@ struct pol_out {
     enum grant_kind grant; /* strongest Allow grant (resource policies) */
 };
 
-static void eval_stmt(const struct policy *pol, const struct stmt *s, enum policy_source src,
+/* true when the statement applies to the request. Inlined into both of its
+ * callers: the serving path must not pay a call per statement because
+ * explain's trace_policy calls it too. */
+static inline __attribute__((always_inline)) bool eval_stmt(const struct policy *pol, const struct stmt *s, enum policy_source src,
                       const struct ereq *r, struct pol_out *o, struct refs *denies,
                       struct refs *allows)
 {
     if (!action_matches(s, r))
-        return;
+        return false;
     enum grant_kind g = principal_grant(s, r->pr);
     if (g == GRANT_NONE)
-        return;
+        return false;
     if (!resource_matches(s, r))
-        return;
+        return false;
     for (size_t i = 0; i < s->nconds; i++)
         if (!cond_eval(&s->conds[i], r->req->ctx, s->deny))
-            return;
+            return false;
     if (s->deny) {
         o->deny = true;
         add_ref(denies, pol, s, src);
@@ -283,6 +288,45 @@ static void eval_stmt(const struct policy *pol, const struct stmt *s, enum polic
         if (g > o->grant)
             o->grant = g;
         add_ref(allows, pol, s, src);
+    }
+    return true;
+}
+
+/* Why a statement eval_stmt refused does not apply: the first element that
+ * failed, in eval_stmt's order (explain only). */
+static void why_not(const struct stmt *s, const struct ereq *r, struct policy_trace_entry *e)
+{
+    if (!action_matches(s, r)) {
+        e->why = s->not_action ? POLICY_TRACE_NOTACTION : POLICY_TRACE_ACTION;
+    } else if (principal_grant(s, r->pr) == GRANT_NONE) {
+        e->why = s->prin_mode == PM_NOTPRINCIPAL ? POLICY_TRACE_NOTPRINCIPAL : POLICY_TRACE_PRINCIPAL;
+    } else if (!resource_matches(s, r)) {
+        e->why = s->not_resource ? POLICY_TRACE_NOTRESOURCE : POLICY_TRACE_RESOURCE;
+    } else {
+        e->why = POLICY_TRACE_CONDITION;
+        for (size_t i = 0; i < s->nconds; i++) {
+            const struct cond_key *k = cond_failing_key(&s->conds[i], r->req->ctx, s->deny);
+            if (k) {
+                e->cond = (uint16_t)i;
+                e->key = (uint16_t)(k - s->conds[i].keys);
+                break;
+            }
+        }
+    }
+}
+
+/* explain: every statement in document order (the action index only skips
+ * statements that cannot match), each recorded with why it did not apply */
+static void trace_policy(const struct policy *pol, enum policy_source src, const struct ereq *r,
+                         struct pol_out *o, struct refs *denies, struct refs *allows)
+{
+    for (size_t i = 0; i < pol->nstmts; i++) {
+        const struct stmt *s = &pol->stmts[i];
+        struct policy_trace_entry e = { .policy = pol, .source = src, .stmt = (unsigned)i,
+                                        .why = POLICY_TRACE_MATCHED };
+        if (!eval_stmt(pol, s, src, r, o, denies, allows))
+            why_not(s, r, &e);
+        policy_trace_add(r->trace, &e);
     }
 }
 
@@ -314,6 +358,10 @@ static void eval_policy(const struct policy *pol, enum policy_source src, const 
     memset(o, 0, sizeof(*o));
     if (!pol)
         return;
+    if (r->trace) {
+        trace_policy(pol, src, r, o, denies, allows);
+        return;
+    }
     if (r->action_ok) {
         const struct action_bucket *b = find_bucket(pol, r);
         for (size_t i = 0; b && i < b->n; i++)
@@ -488,8 +536,12 @@ static void decide_cross_account(const struct verdicts *v, const struct refs *al
         finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, allows);
 }
 
-int policy_evaluate(const struct policy_set *set, const struct policy_request *req,
-                    struct policy_result *res)
+/* One body for both entry points, inlined into each: policy_evaluate's
+ * copy has trace == NULL as a constant. */
+static inline __attribute__((always_inline)) int evaluate(const struct policy_set *set,
+                                                           const struct policy_request *req,
+                                                           struct policy_result *res,
+                                                           struct policy_trace *trace)
 {
     struct ereq r;
     struct refs denies, allows; /* only n/total need zeroing (hot path) */
@@ -505,6 +557,9 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
         return POLICY_E_ARG;
     if (!prepare_action(&r, req))
         return POLICY_E_ARG; /* not "service:Name": deny (res is zeroed) */
+    r.trace = trace;
+    if (trace)
+        trace->req = req;
 
     const struct policy_principal *p = req->principal;
     bool anon = p->type == POLICY_PRINCIPAL_ANONYMOUS;
@@ -522,6 +577,18 @@ int policy_evaluate(const struct policy_set *set, const struct policy_request *r
     else
         decide_cross_account(&v, &allows, res);
     return POLICY_OK;
+}
+
+int policy_evaluate(const struct policy_set *set, const struct policy_request *req,
+                    struct policy_result *res)
+{
+    return evaluate(set, req, res, NULL);
+}
+
+int policy_evaluate_traced(const struct policy_set *set, const struct policy_request *req,
+                           struct policy_result *res, struct policy_trace *trace)
+{
+    return evaluate(set, req, res, trace);
 }
 
 const char *policy_decision_name(enum policy_decision d)

@@ -178,6 +178,10 @@ int cond_compile_value(struct arena *a, const struct cond *c, struct s3w_slice v
 bool cond_eval(const struct cond *c, const struct policy_context *ctx,
                bool fail_result);
 
+/* explain: the first key of c for which cond_eval fails, NULL when c holds */
+const struct cond_key *cond_failing_key(const struct cond *c, const struct policy_context *ctx,
+                                        bool fail_result);
+
 /* ---- statements ----------------------------------------------------------- */
 enum prin_mode { PM_NONE = 0, PM_PRINCIPAL, PM_NOTPRINCIPAL };
 

@@ -40,8 +40,9 @@
 #include "bytes.h"
 
 struct iovec;
+struct policy_context;
 
-#define AUDIT_LINE_MAX (16 * 1024)
+#define AUDIT_LINE_MAX (24 * 1024)
 #define AUDIT_QUEUE_LINES 4096  /* backlog over which new requests are refused */
 #define AUDIT_MAX_AUTHZ 16
 #define AUDIT_RETRY_MS 500      /* a failed write is retried this often */
@@ -79,6 +80,10 @@ struct audit_record {
     int64_t latency_ms;
     int64_t upstream_latency_ms;    /* -1: no upstream call */
     struct s3w_slice tls;           /* "TLSv1.3" or empty */
+    /* requestContext: the condition keys the policies were evaluated on
+     * (NULL when the request never reached evaluation); borrowed until
+     * audit_format returns */
+    const struct policy_context *context;
 };
 
 struct audit;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "civil.h"
+#include "context.h"
 
 /* ---- formatting -------------------------------------------------------------- */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -68,6 +69,9 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 #define CAP_TLS 32
 #define CAP_WI_PROVIDER 256 /* an OIDC provider ARN: 13 + 12 + 15 + 255 at most */
 #define CAP_WI_CLAIM 192    /* the token's sub and aud, each */
+/* requestContext, all keys and values together: a typical request's ~25
+ * keys take 1-2 KiB; a long prefix, copy source and 10 tags still fit */
+#define CAP_CONTEXT 8192
 #define AUDIT_FIXED_MAX 1024
 #define AUDIT_TRUNCATED_MAX 512
 _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGENT +
@@ -75,7 +79,7 @@ _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGE
                CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
                CAP_BUCKET + CAP_KEY + AUDIT_MAX_AUTHZ * CAP_ACTION + CAP_RESOURCES +
                CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + CAP_WI_PROVIDER +
-               2 * CAP_WI_CLAIM + AUDIT_FIXED_MAX +
+               2 * CAP_WI_CLAIM + CAP_CONTEXT + AUDIT_FIXED_MAX +
                AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
                "the field caps must let every record fit AUDIT_LINE_MAX");
 
@@ -127,7 +131,7 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_WEB_IDENTITY, F_COUNT
+    F_WEB_IDENTITY, F_CONTEXT, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -152,6 +156,7 @@ static const char *const field_names[F_COUNT] = {
     [F_ERROR_CODE] = "errorCode",
     [F_TLS] = "tls",
     [F_WEB_IDENTITY] = "userIdentity.webIdFederationData",
+    [F_CONTEXT] = "requestContext",
 };
 
 struct fmt {
@@ -178,6 +183,69 @@ static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma,
 {
     int rc = s3w_buf_printf(f->b, "%s\"%s\":", comma ? "," : "", name);
     return rc ? rc : jval(f, v, cap, id);
+}
+
+/* Keys whose value could be authorization material. None is a condition
+ * key s3warden sets (the engine never sees the Authorization header, the
+ * security token or a presigned URL's signature: s3map leaves the SigV4
+ * query parameters out of the header equivalents), so this only guards
+ * against a future key: the record must never hold a secret, token or
+ * signature (README.md, "Security invariants"). aws:TokenIssueTime is a
+ * time, not a token. */
+static bool context_key_secret(struct s3w_slice k)
+{
+    static const char *const bad[] = { "token", "secret", "signature", "authorization",
+                                       "credential", "password" };
+    if (s3w_slice_eq_nocase(k, S3W_SLICE_LIT("aws:TokenIssueTime")) ||
+        s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureversion")) ||
+        s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureAge")))
+        return false;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t n = strlen(bad[i]);
+        for (size_t j = 0; j + n <= k.len; j++)
+            if (s3w_slice_eq_nocase(s3w_slice(k.ptr + j, n), s3w_slice(bad[i], n)))
+                return true;
+    }
+    return false;
+}
+
+/* "requestContext":{"key":"value","multi":["a","b"],...}. The keys share
+ * CAP_CONTEXT; a key whose value does not fit whole is left out (a cut
+ * value would be decided again on a value the request never had) and the
+ * record says "requestContext" in "truncated". */
+static int context_json(struct fmt *f, const struct policy_context *ctx)
+{
+    struct s3w_buf *b = f->b;
+    int rc = s3w_buf_append_cstr(b, ",\"requestContext\":{");
+    size_t start = b->len;
+    bool first = true;
+    for (size_t i = 0; !rc && i < ctx->n; i++) {
+        const struct policy_ctx_entry *e = &ctx->entries[i];
+        if (context_key_secret(e->key))
+            continue;
+        size_t mark = b->len;
+        size_t room = CAP_CONTEXT - (mark - start);
+        bool cut = false;
+        rc = s3w_buf_append_cstr(b, first ? "\"" : ",\"");
+        rc = rc ? rc : audit_json_escape(b, e->key, room, &cut);
+        rc = rc ? rc : s3w_buf_append_cstr(b, e->multi ? "\":[" : "\":");
+        for (size_t j = 0; !rc && j < e->nvalues && !cut; j++) {
+            rc = j ? s3w_buf_append_char(b, ',') : 0;
+            rc = rc ? rc : s3w_buf_append_char(b, '"');
+            size_t used = b->len - start;
+            rc = rc ? rc : audit_json_escape(b, e->values[j], used < CAP_CONTEXT ? CAP_CONTEXT - used : 0, &cut);
+            rc = rc ? rc : s3w_buf_append_char(b, '"');
+        }
+        rc = rc ? rc : (e->multi ? s3w_buf_append_char(b, ']') : 0);
+        if (!rc && (cut || b->len - start > CAP_CONTEXT)) {
+            b->len = mark; /* leave the whole key out */
+            b->ptr[mark] = '\0';
+            f->truncated |= 1u << F_CONTEXT;
+            continue;
+        }
+        first = false;
+    }
+    return rc ? rc : s3w_buf_append_char(b, '}');
 }
 
 int audit_format(const struct audit_record *r, struct s3w_buf *b)
@@ -260,6 +328,8 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
             rc = s3w_buf_append_cstr(b, ",\"upstreamLatencyMs\":null");
     }
     rc = rc ? rc : jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
+    if (!rc && r->context)
+        rc = context_json(&f, r->context);
     if (!rc && f.truncated) {
         rc = s3w_buf_append_cstr(b, ",\"truncated\":[");
         bool first = true;

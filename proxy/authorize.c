@@ -9,7 +9,10 @@
  * go to px->authz for the audit record; a denial's message is AWS's
  * wording (policy_access_denied_message).
  */
+#include "authorize.h"
 #include "exchange.h"
+
+#include "trace.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,88 +35,130 @@ static struct s3w_slice arn_bucket(struct s3w_slice arn)
     return s3w_slice(b, slash ? (size_t)(slash - b) : n);
 }
 
-/* Evaluates one (action, resource). Returns true when allowed; otherwise
- * sets the AccessDenied message. */
-bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource)
+void authz_subject_init(struct authz_subject *s, const struct config *cfg,
+                        const struct config_identity *id,
+                        const struct policy_principal *principal,
+                        const struct policy_context *ctx)
 {
+    *s = (struct authz_subject){
+        .cfg = cfg, .principal = principal,
+        .guardrails = cfg->guardrail_ptrs, .nguardrails = cfg->nguardrails,
+        .identity = id->policies, .nidentity = id->npolicies,
+        .boundary = id->boundary, .session = id->session_policy, .ctx = ctx,
+    };
+}
+
+bool authz_decide(const struct authz_subject *s, struct s3w_slice action,
+                  struct s3w_slice resource, struct policy_trace *trace,
+                  struct authz_verdict *v, char *msg, size_t cap)
+{
+    memset(v, 0, sizeof(*v));
+    v->decision = POLICY_IMPLICIT_DENY;
     struct s3w_slice b = arn_bucket(resource);
-    const struct config_bucket *bc = b.len ? config_find_bucket(px->cfg, b) : NULL;
+    const struct config_bucket *bc = b.len ? config_find_bucket(s->cfg, b) : NULL;
     /* A configured bucket's upstream_name is that bucket, not an unlisted
      * one: under "caller_account" it would be reachable with the caller's
      * identity policies alone, past the bucket's owner and policy. */
-    bool alias = b.len && !bc && config_find_bucket_upstream(px->cfg, b) != NULL;
-    if (b.len && !bc && (alias || px->cfg->unlisted_buckets == CONFIG_UNLISTED_DENY)) {
+    bool alias = b.len && !bc && config_find_bucket_upstream(s->cfg, b) != NULL;
+    if (b.len && !bc && (alias || s->cfg->unlisted_buckets == CONFIG_UNLISTED_DENY)) {
         /* a bucket the config does not list: the upstream credentials may
          * reach it, but nobody declared its owner or policy, so an identity
          * policy with Resource "*" must not open it (fail closed; config
          * "unlisted_buckets": "caller_account" restores the old rule) */
-        struct s3w_slice who = px->authz.principal.arn.len ? px->authz.principal.arn : S3W_SLICE_LIT("anonymous");
-        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+        struct s3w_slice who = s->principal->arn.len ? s->principal->arn : S3W_SLICE_LIT("anonymous");
+        snprintf(msg, cap,
                  "User: %.*s is not authorized to perform: %.*s on resource: \"%.*s\" "
                  "because the bucket is not configured in s3warden",
                  (int)who.len, who.ptr, (int)action.len, action.ptr,
                  (int)resource.len, resource.ptr);
-        px->authz.decision = PX_DEC_IMPLICIT_DENY;
-        px->authz.last = POLICY_IMPLICIT_DENY;
-        size_t off = strlen(px->authz.deciding);
-        snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%sunlisted_buckets:deny",
-                 off ? ";" : "");
+        v->unlisted = true;
         return false;
     }
-    struct s3w_slice racct;
     if (bc)
-        racct = s3w_slice_cstr(bc->account);
+        v->resource_account = s3w_slice_cstr(bc->account);
     else
         /* "*" (ListBuckets), or an unlisted bucket under "caller_account":
          * the caller's own account with no bucket policy - only the
          * caller's identity policies can allow it, as on AWS */
-        racct = px->authz.principal.account;
+        v->resource_account = s->principal->account;
     struct policy_set set;
     memset(&set, 0, sizeof(set));
-    set.guardrails = px->authz.guardrails;
-    set.nguardrails = px->authz.nguardrails;
-    set.resource = bc && !px->authz.skip_bucket_policy ? bc->policy : NULL;
-    set.identity = px->authz.identity_pols;
-    set.nidentity = px->authz.nidentity;
-    set.boundary = px->authz.boundary ? &px->authz.boundary : NULL;
-    set.nboundary = px->authz.boundary ? 1 : 0;
-    set.session = px->auth.id_set ? px->auth.id.session_policy : NULL;
+    set.guardrails = s->guardrails;
+    set.nguardrails = s->nguardrails;
+    set.resource = v->bucket_policy = bc && !s->skip_bucket_policy ? bc->policy : NULL;
+    set.identity = s->identity;
+    set.nidentity = s->nidentity;
+    set.boundary = s->boundary ? &s->boundary : NULL;
+    set.nboundary = s->boundary ? 1 : 0;
+    set.session = s->session;
     struct policy_request preq = {
-        .principal = &px->authz.principal,
+        .principal = s->principal,
         .action = action,
         .resource = resource,
-        .resource_account = racct,
+        .resource_account = v->resource_account,
+        .ctx = s->ctx,
+    };
+    v->cross_account = s->principal->account.len &&
+                       !s3w_slice_eq(s->principal->account, v->resource_account);
+    int rc = policy_evaluate_traced(&set, &preq, &v->res, trace);
+    if (trace)
+        trace->req = NULL; /* preq dies here: the caller points it again */
+    if (rc != POLICY_OK)
+        v->res.decision = POLICY_IMPLICIT_DENY;
+    v->decision = v->res.decision;
+    if (v->decision == POLICY_ALLOWED)
+        return true;
+    policy_access_denied_message(&preq, &v->res, msg, cap);
+    if (cap && !msg[0])
+        snprintf(msg, cap, "Access Denied");
+    return false;
+}
+
+/* Evaluates one (action, resource) for the request. Returns true when
+ * allowed; otherwise sets the AccessDenied message. */
+bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource)
+{
+    struct authz_subject s = {
+        .cfg = px->cfg,
+        .principal = &px->authz.principal,
+        .guardrails = px->authz.guardrails,
+        .nguardrails = px->authz.nguardrails,
+        .identity = px->authz.identity_pols,
+        .nidentity = px->authz.nidentity,
+        .boundary = px->authz.boundary,
+        .session = px->auth.id_set ? px->auth.id.session_policy : NULL,
+        .skip_bucket_policy = px->authz.skip_bucket_policy,
         .ctx = &px->authz.ctx,
     };
-    if (px->authz.principal.account.len && !s3w_slice_eq(px->authz.principal.account, racct))
-        px->authz.cross_account = true;
-    struct policy_result res;
-    int rc = policy_evaluate(&set, &preq, &res);
+    struct authz_verdict v;
+    bool ok = authz_decide(&s, action, resource, NULL, &v, px->out.err_msg, sizeof(px->out.err_msg));
     size_t off = strlen(px->authz.deciding);
-    for (size_t i = 0; i < res.ndeciding && off + 1 < sizeof(px->authz.deciding); i++) {
-        int n = snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%s%s:%s%s",
-                         off ? ";" : "", res.deciding[i].policy ? res.deciding[i].policy : "?",
-                         res.deciding[i].sid ? "" : "#",
-                         res.deciding[i].sid ? res.deciding[i].sid : "");
-        if (n < 0)
-            break;
-        if (!res.deciding[i].sid) {
-            size_t o2 = off + (size_t)n;
-            if (o2 < sizeof(px->authz.deciding))
-                snprintf(px->authz.deciding + o2, sizeof(px->authz.deciding) - o2, "%u", res.deciding[i].index);
+    if (v.unlisted) {
+        snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%sunlisted_buckets:deny",
+                 off ? ";" : "");
+    } else {
+        if (v.cross_account)
+            px->authz.cross_account = true;
+        const struct policy_result *res = &v.res;
+        for (size_t i = 0; i < res->ndeciding && off + 1 < sizeof(px->authz.deciding); i++) {
+            int n = snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%s%s:%s%s",
+                             off ? ";" : "", res->deciding[i].policy ? res->deciding[i].policy : "?",
+                             res->deciding[i].sid ? "" : "#",
+                             res->deciding[i].sid ? res->deciding[i].sid : "");
+            if (n < 0)
+                break;
+            if (!res->deciding[i].sid) {
+                size_t o2 = off + (size_t)n;
+                if (o2 < sizeof(px->authz.deciding))
+                    snprintf(px->authz.deciding + o2, sizeof(px->authz.deciding) - o2, "%u",
+                             res->deciding[i].index);
+            }
+            off = strlen(px->authz.deciding);
         }
-        off = strlen(px->authz.deciding);
     }
-    px->authz.last = rc == POLICY_OK ? res.decision : POLICY_IMPLICIT_DENY;
+    px->authz.last = v.decision;
     px->authz.decision = px_decision_from_policy(px->authz.last);
-    if (rc == POLICY_OK && res.decision == POLICY_ALLOWED)
-        return true;
-    if (rc != POLICY_OK)
-        res.decision = POLICY_IMPLICIT_DENY;
-    policy_access_denied_message(&preq, &res, px->out.err_msg, sizeof(px->out.err_msg));
-    if (!px->out.err_msg[0])
-        snprintf(px->out.err_msg, sizeof(px->out.err_msg), "Access Denied");
-    return false;
+    return ok;
 }
 
 /* Every authorization of the mapped request must be allowed (fail closed).

@@ -213,6 +213,9 @@ static void px_done_audit(struct px *px)
         r.bytes_out = c->bytes_out - c->mark_out + px->out.local_out;
         const char *tv = proxy_conn_tls_version(c);
         r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
+        /* what the policies read (header values borrow from c->req, so
+         * only while the connection is alive) */
+        r.context = px->authz.ctx.n ? &px->authz.ctx : NULL;
     } else if (px->out.gone) {
         r.source_ip = s3w_slice_cstr(px->out.gone_ip);
         r.user_agent = px->out.gone_ua ? s3w_slice(px->out.gone_ua, px->out.gone_ua_len) : S3W_SLICE_NULL;

@@ -32,6 +32,7 @@
 #include "cmd_policy.h"
 #define HAVE_CMD_POLICY 1
 #endif
+#include "cmd_explain.h"
 #if __has_include("cmd_config.h")
 #include "cmd_config.h"
 #define HAVE_CMD_CONFIG 1
@@ -49,6 +50,14 @@ static void usage(FILE *out)
             "  validate FILE...         check policy documents\n"
             "  validate --config FILE   check a config file without starting\n"
             "  simulate FILE            evaluate a request against policies (JSON)\n"
+            "  explain --config FILE --as AKID|ARN|anonymous [--header 'N: v']...\n"
+            "          [--source-ip IP] [--tls] [--context KEY=VALUE]... [--time T]\n"
+            "          [--json] GET|PUT|DELETE|HEAD|LIST|COPY s3://BUCKET/KEY [s3://DST]\n"
+            "                           decide one request as serve would and say why\n"
+            "                           (exit 0 allowed, 3 denied)\n"
+            "  replay --config CANDIDATE [--json] AUDIT_FILE...\n"
+            "                           decide recorded requests again under CANDIDATE\n"
+            "                           (plain or gzip, - is stdin; exit 1 if any flips)\n"
             "  presign --config FILE --access-key-id AKID [--expires SECONDS]\n"
             "          [--method GET|PUT|HEAD|DELETE] [--endpoint URL] s3://BUCKET/KEY\n"
             "                           print a presigned URL for the s3warden listener,\n"
@@ -573,6 +582,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "presign") == 0)
         return cmd_presign(argc, argv);
+    if (strcmp(cmd, "explain") == 0)
+        return s3w_cmd_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return s3w_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "simulate") == 0) {
 #ifdef HAVE_CMD_POLICY
         return s3w_cmd_simulate(argc - 1, argv + 1);

@@ -1,0 +1,359 @@
+/*
+ * trace.c - the evaluation trace (trace.h): recording, and the words that
+ * say why a statement did not apply. Only explain/replay come here; the
+ * serving path never does.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy_int.h"
+#include "trace.h"
+
+void policy_trace_init(struct policy_trace *t, struct policy_trace_entry *entries, size_t cap)
+{
+    memset(t, 0, sizeof(*t));
+    t->entries = entries;
+    t->cap = entries ? cap : 0;
+}
+
+void policy_trace_add(struct policy_trace *t, const struct policy_trace_entry *e)
+{
+    if (t->n < t->cap)
+        t->entries[t->n++] = *e;
+    else
+        t->dropped++;
+}
+
+const char *policy_trace_why_name(enum policy_trace_why w)
+{
+    switch (w) {
+    case POLICY_TRACE_MATCHED: return "matched";
+    case POLICY_TRACE_ACTION: return "action";
+    case POLICY_TRACE_NOTACTION: return "notaction";
+    case POLICY_TRACE_PRINCIPAL: return "principal";
+    case POLICY_TRACE_NOTPRINCIPAL: return "notprincipal";
+    case POLICY_TRACE_RESOURCE: return "resource";
+    case POLICY_TRACE_NOTRESOURCE: return "notresource";
+    case POLICY_TRACE_CONDITION: return "condition";
+    }
+    return "?";
+}
+
+static const struct stmt *entry_stmt(const struct policy_trace_entry *e)
+{
+    return e->policy && e->stmt < e->policy->nstmts ? &e->policy->stmts[e->stmt] : NULL;
+}
+
+void policy_trace_statement(const struct policy_trace_entry *e, struct policy_trace_stmt *out)
+{
+    const struct stmt *s = entry_stmt(e);
+    *out = (struct policy_trace_stmt){ .policy = e->policy ? e->policy->name : "?",
+                                       .sid = s ? s->sid : NULL, .index = e->stmt,
+                                       .deny = s && s->deny };
+}
+
+static const struct cond *entry_cond(const struct policy_trace_entry *e)
+{
+    const struct stmt *s = entry_stmt(e);
+    if (!s || e->why != POLICY_TRACE_CONDITION || e->cond >= s->nconds)
+        return NULL;
+    const struct cond *c = &s->conds[e->cond];
+    return e->key < c->nkeys ? c : NULL;
+}
+
+bool policy_trace_condition(const struct policy_trace_entry *e, struct s3w_slice *op,
+                            struct s3w_slice *key)
+{
+    const struct cond *c = entry_cond(e);
+    if (!c)
+        return false;
+    *op = c->op_name;
+    *key = c->keys[e->key].key;
+    return true;
+}
+
+/* ---- text ------------------------------------------------------------------ */
+struct out {
+    char *buf;
+    size_t cap, len; /* len: untruncated */
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void put_quoted(struct out *o, struct s3w_slice s)
+{
+    put(o, "\"%.*s\"", (int)s.len, s.ptr);
+}
+
+/* At most this many values are listed; the rest are counted. */
+#define LIST_MAX 8
+
+static void put_more(struct out *o, size_t n)
+{
+    if (n > LIST_MAX)
+        put(o, ", ... %zu more", n - LIST_MAX);
+}
+
+static void put_actions(struct out *o, const struct stmt *s)
+{
+    put(o, "[");
+    for (size_t i = 0; i < s->nactions && i < LIST_MAX; i++) {
+        put(o, "%s", i ? ", " : "");
+        put_quoted(o, s->actions[i].text);
+    }
+    put_more(o, s->nactions);
+    put(o, "]");
+}
+
+static void put_patterns(struct out *o, const struct pattern *p, size_t n)
+{
+    put(o, "[");
+    for (size_t i = 0; i < n && i < LIST_MAX; i++) {
+        put(o, "%s", i ? ", " : "");
+        put_quoted(o, p[i].raw);
+    }
+    put_more(o, n);
+    put(o, "]");
+}
+
+/* Resource entries whose policy variable has no value in the request
+ * (they match nothing, IAM-SEMANTICS.md §5). */
+static void put_unresolved(struct out *o, const struct pattern *p, size_t n,
+                           const struct policy_context *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct pat_vars rv;
+        if (pattern_resolve(&p[i], ctx, &rv))
+            continue;
+        for (size_t k = 0; k < p[i].ntoks; k++)
+            if (p[i].toks[k].kind == TOK_VAR && !p[i].toks[k].has_default &&
+                !(ctx && policy_context_get(ctx, p[i].toks[k].text))) {
+                put(o, "; ${%.*s} has no value in the request", (int)p[i].toks[k].text.len,
+                    p[i].toks[k].text.ptr);
+                return;
+            }
+    }
+}
+
+static const char *prin_kind_name(uint8_t k)
+{
+    switch (k) {
+    case PRIN_ANY: return "*";
+    case PRIN_AWS_ANY: return "AWS";
+    case PRIN_SERVICE: return "Service";
+    case PRIN_FEDERATED: return "Federated";
+    case PRIN_CANONICAL: return "CanonicalUser";
+    default: return "AWS";
+    }
+}
+
+static void put_principals(struct out *o, const struct stmt *s)
+{
+    put(o, "[");
+    for (size_t i = 0; i < s->nprins && i < LIST_MAX; i++) {
+        const struct prin_entry *e = &s->prins[i];
+        put(o, "%s", i ? ", " : "");
+        if (e->kind == PRIN_ANY) {
+            put(o, "\"*\"");
+            continue;
+        }
+        put(o, "%s:", prin_kind_name(e->kind));
+        put_quoted(o, e->value.len ? e->value : S3W_SLICE_LIT("*"));
+        if (e->bound_id.len)
+            put(o, " (unique id %.*s)", (int)e->bound_id.len, e->bound_id.ptr);
+    }
+    put_more(o, s->nprins);
+    put(o, "]");
+}
+
+static void put_caller(struct out *o, const struct policy_request *req)
+{
+    const struct policy_principal *p = req ? req->principal : NULL;
+    if (!p || p->type == POLICY_PRINCIPAL_ANONYMOUS) {
+        put(o, "anonymous");
+        return;
+    }
+    put(o, "%.*s", (int)p->arn.len, p->arn.ptr);
+    if (p->unique_id.len)
+        put(o, " (unique id %.*s)", (int)p->unique_id.len, p->unique_id.ptr);
+}
+
+static void put_request_values(struct out *o, const struct policy_ctx_entry *ce)
+{
+    put(o, "[");
+    for (size_t i = 0; i < ce->nvalues && i < LIST_MAX; i++) {
+        put(o, "%s", i ? ", " : "");
+        put_quoted(o, ce->values[i]);
+    }
+    put_more(o, ce->nvalues);
+    put(o, "]");
+}
+
+static void put_policy_values(struct out *o, const struct cond_key *k)
+{
+    put(o, "[");
+    for (size_t i = 0; i < k->nvals && i < LIST_MAX; i++) {
+        put(o, "%s", i ? ", " : "");
+        put_quoted(o, k->vals[i].pat.raw);
+    }
+    put_more(o, k->nvals);
+    put(o, "]");
+}
+
+/* A request value the operator cannot read (an indeterminate comparison:
+ * the statement takes the reading that denies). */
+static bool unreadable(const struct cond *c, struct s3w_slice v)
+{
+    double d;
+    int64_t ms;
+    uint8_t ip[16], fam, pfx;
+    switch (c->family) {
+    case FAM_NUMERIC: return !policy_parse_number(v, &d);
+    case FAM_DATE: return !policy_parse_date(v, &ms);
+    case FAM_BOOL:
+        return !s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true")) &&
+               !s3w_slice_eq_nocase(v, S3W_SLICE_LIT("false"));
+    case FAM_IP: return !policy_parse_cidr(v, false, ip, &fam, &pfx);
+    default: return false;
+    }
+}
+
+static void explain_condition(struct out *o, const struct stmt *s, const struct cond *c,
+                              const struct cond_key *k, const struct policy_context *ctx)
+{
+    const struct policy_ctx_entry *ce = ctx ? policy_context_get(ctx, k->key) : NULL;
+    bool empty = !ce || ce->nvalues == 0 || (ce->nvalues == 1 && ce->values[0].len == 0);
+    put(o, "%.*s ", (int)c->op_name.len, c->op_name.ptr);
+    put_quoted(o, k->key);
+    put(o, ": ");
+    if (c->family == FAM_NULL) {
+        put(o, "the key is %s in the request, policy wants Null ", empty ? "absent" : "present");
+        put_policy_values(o, k);
+        return;
+    }
+    if (c->set == SET_FORANY && empty) {
+        put(o, "the key is absent or empty in the request: ForAnyValue is false%s",
+            !ce ? " (missing key)" : "");
+        return;
+    }
+    if (!ce) {
+        /* a plain operator on a missing key: false (negated: true) §4.3 */
+        put(o, "the key is absent from the request (missing key; the operator is not ...IfExists)");
+        return;
+    }
+    if (c->set == SET_NONE && ce->multi && ce->nvalues != 1) {
+        put(o, "a single-valued operator on a multi-valued key (%zu request values): "
+               "undefined, taken as the reading that denies", ce->nvalues);
+        return;
+    }
+    put(o, "request ");
+    put_request_values(o, ce);
+    put(o, ", policy ");
+    put_policy_values(o, k);
+    for (size_t i = 0; i < ce->nvalues; i++)
+        if (unreadable(c, ce->values[i])) {
+            put(o, ": request value \"%.*s\" cannot be read by the operator (the reading that "
+                   "denies: the %s statement %s)", (int)ce->values[i].len, ce->values[i].ptr,
+                s->deny ? "Deny" : "Allow", s->deny ? "applies" : "does not apply");
+            return;
+        }
+    if (c->set == SET_FORALL)
+        put(o, c->negated ? ": ForAllValues: some request value matches a policy value"
+                          : ": ForAllValues: some request value matches no policy value");
+    else if (c->set == SET_FORANY)
+        put(o, c->negated ? ": ForAnyValue: every request value matches a policy value"
+                          : ": ForAnyValue: no request value matches a policy value");
+    else
+        put(o, c->negated ? ": a value matches (negated operator)" : ": no match");
+    if (c->if_exists)
+        put(o, " (IfExists: the key is present, so it is compared)");
+}
+
+size_t policy_trace_explain(const struct policy_trace *t, const struct policy_trace_entry *e,
+                            char *buf, size_t cap)
+{
+    struct out o = { buf, cap, 0 };
+    if (cap)
+        buf[0] = '\0';
+    const struct stmt *s = entry_stmt(e);
+    const struct policy_request *req = t ? t->req : NULL;
+    const struct policy_context *ctx = req ? req->ctx : NULL;
+    struct s3w_slice action = req ? req->action : S3W_SLICE_NULL;
+    struct s3w_slice resource = req ? req->resource : S3W_SLICE_NULL;
+    if (!s) {
+        put(&o, "unknown statement");
+        return o.len;
+    }
+    switch ((enum policy_trace_why)e->why) {
+    case POLICY_TRACE_MATCHED:
+        put(&o, "applies");
+        break;
+    case POLICY_TRACE_ACTION:
+        put(&o, "Action: ");
+        put_quoted(&o, action);
+        put(&o, " matches none of ");
+        put_actions(&o, s);
+        break;
+    case POLICY_TRACE_NOTACTION:
+        put(&o, "NotAction: ");
+        put_quoted(&o, action);
+        put(&o, " is listed in ");
+        put_actions(&o, s);
+        break;
+    case POLICY_TRACE_PRINCIPAL:
+        put(&o, "Principal: the caller ");
+        put_caller(&o, req);
+        put(&o, " is none of ");
+        put_principals(&o, s);
+        break;
+    case POLICY_TRACE_NOTPRINCIPAL:
+        put(&o, "NotPrincipal: the caller ");
+        put_caller(&o, req);
+        if (s->deny)
+            put(&o, " is exempted by ");
+        else
+            put(&o, " is named or anonymous in ");
+        put_principals(&o, s);
+        break;
+    case POLICY_TRACE_RESOURCE:
+        if (!s->has_resource) {
+            put(&o, "Resource: the statement names no resource");
+            break;
+        }
+        put(&o, "Resource: ");
+        put_quoted(&o, resource);
+        put(&o, " matches none of ");
+        put_patterns(&o, s->resources, s->nresources);
+        put_unresolved(&o, s->resources, s->nresources, ctx);
+        break;
+    case POLICY_TRACE_NOTRESOURCE:
+        put(&o, "NotResource: ");
+        put_quoted(&o, resource);
+        put(&o, " is listed in ");
+        put_patterns(&o, s->resources, s->nresources);
+        put_unresolved(&o, s->resources, s->nresources, ctx);
+        break;
+    case POLICY_TRACE_CONDITION: {
+        const struct cond *c = entry_cond(e);
+        if (!c) {
+            put(&o, "Condition: not met");
+            break;
+        }
+        put(&o, "Condition ");
+        explain_condition(&o, s, c, &c->keys[e->key], ctx);
+        break;
+    }
+    }
+    return o.len;
+}

@@ -1,0 +1,861 @@
+/*
+ * cmd_replay.c - `s3warden replay --config CANDIDATE AUDIT_FILE...`
+ * (cmd_explain.h): every recorded request decided again under a candidate
+ * config, from the condition keys its audit record carries
+ * (requestContext, which holds its time as aws:CurrentTime), with the
+ * caller as the candidate config defines it, by authz_decide - the
+ * function `serve` runs - and compared with the recorded decision.
+ *
+ * It streams: one line buffer (a record is at most AUDIT_LINE_MAX bytes),
+ * one record's decoded strings, and a bounded table of flip groups, so a
+ * log of any size replays in constant memory. The JSON of a record is
+ * scanned in place, with no allocation per record: only the fields replay
+ * reads are decoded.
+ */
+#include "cmd_explain.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "audit.h"
+#include "context.h"
+
+#define REPLAY_LINE_MAX (AUDIT_LINE_MAX + 1)
+#define REPLAY_MAX_VALUES 512   /* values of multi-valued keys in one record */
+#define REPLAY_MAX_GROUPS 4096  /* flip groups kept; further ones are counted */
+#define REPLAY_DEPTH_MAX 16
+
+/* ---- one record, scanned ------------------------------------------------------ */
+struct rec {
+    struct s3w_slice request_id, event_time, id_type, arn, event_name, bucket, key;
+    struct s3w_slice actions[AUDIT_MAX_AUTHZ], resources[AUDIT_MAX_AUTHZ];
+    size_t nactions, nresources;
+    struct s3w_slice decision, deciding;
+    bool has_context, context_truncated;
+    struct policy_context ctx;
+    struct s3w_slice values[REPLAY_MAX_VALUES];
+    size_t nvalues;
+    /* decoded strings (escapes) */
+    char *scratch;
+    size_t scratch_used, scratch_cap;
+};
+
+struct scan {
+    const char *p, *end;
+    struct rec *r;
+    bool bad;
+};
+
+static void ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
+        s->p++;
+}
+
+static bool eat(struct scan *s, char c)
+{
+    ws(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static bool hex4(const char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexv(p[i]);
+        if (h < 0)
+            return false;
+        *v = *v << 4 | (unsigned)h;
+    }
+    return true;
+}
+
+/* The closing quote of a JSON string whose body starts at b, or NULL; *esc
+ * set when the body has a backslash. Replay's speed is this scan's: 16
+ * bytes a step looking for both '"' and '\\' (SSE2, every x86-64), the
+ * tail a byte a step. */
+static const char *string_end(const char *b, const char *end, bool *esc)
+{
+    const char *q = b;
+    *esc = false;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+        if (!m) {
+            q += 16;
+            continue;
+        }
+        q += __builtin_ctz(m);
+        if (*q == '"')
+            return q;
+        *esc = true;
+        q += 2; /* the escaped byte may be a quote */
+    }
+#endif
+    while (q < end) {
+        char c = *q;
+        if (c == '"')
+            return q;
+        if (c == '\\') {
+            *esc = true;
+            q += 2;
+            continue;
+        }
+        q++;
+    }
+    return NULL;
+}
+
+/* A JSON string at s->p into *out: a slice of the line when it has no
+ * escape, else decoded into the record's scratch. */
+static bool str(struct scan *s, struct s3w_slice *out)
+{
+    ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    const char *b = ++s->p;
+    bool esc;
+    const char *q = string_end(b, s->end, &esc);
+    if (!q)
+        return false;
+    s->p = q + 1;
+    if (!esc) {
+        *out = s3w_slice(b, (size_t)(q - b));
+        return true;
+    }
+    struct rec *r = s->r;
+    char *o = r->scratch + r->scratch_used;
+    size_t n = 0, room = r->scratch_cap - r->scratch_used;
+    for (const char *c = b; c < q; c++) {
+        if (n + 4 > room)
+            return false;
+        if (*c != '\\') {
+            o[n++] = *c;
+            continue;
+        }
+        c++;
+        switch (*c) {
+        case 'n': o[n++] = '\n'; break;
+        case 't': o[n++] = '\t'; break;
+        case 'r': o[n++] = '\r'; break;
+        case 'b': o[n++] = '\b'; break;
+        case 'f': o[n++] = '\f'; break;
+        case 'u': {
+            unsigned cp;
+            if (q - c < 5 || !hex4(c + 1, &cp))
+                return false;
+            c += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff && q - c >= 7 && c[1] == '\\' && c[2] == 'u') {
+                unsigned lo;
+                if (hex4(c + 3, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    c += 6;
+                }
+            }
+            if (cp < 0x80) {
+                o[n++] = (char)cp;
+            } else if (cp < 0x800) {
+                o[n++] = (char)(0xc0 | cp >> 6);
+                o[n++] = (char)(0x80 | (cp & 0x3f));
+            } else if (cp < 0x10000) {
+                o[n++] = (char)(0xe0 | cp >> 12);
+                o[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                o[n++] = (char)(0x80 | (cp & 0x3f));
+            } else {
+                o[n++] = (char)(0xf0 | cp >> 18);
+                o[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
+                o[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                o[n++] = (char)(0x80 | (cp & 0x3f));
+            }
+            break;
+        }
+        default: o[n++] = *c; break; /* \" \\ \/ */
+        }
+    }
+    r->scratch_used += n;
+    *out = s3w_slice(o, n);
+    return true;
+}
+
+static bool skip(struct scan *s, int depth)
+{
+    ws(s);
+    if (s->p >= s->end || depth > REPLAY_DEPTH_MAX)
+        return false;
+    char c = *s->p;
+    if (c == '"') {
+        bool esc;
+        const char *q = string_end(s->p + 1, s->end, &esc);
+        if (!q)
+            return false;
+        s->p = q + 1;
+        return true;
+    }
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        s->p++;
+        if (eat(s, close))
+            return true;
+        do {
+            /* an object member's name, then its value */
+            if (c == '{' && (!skip(s, depth + 1) || !eat(s, ':')))
+                return false;
+            if (!skip(s, depth + 1))
+                return false;
+        } while (eat(s, ','));
+        return eat(s, close);
+    }
+    while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ')
+        s->p++;
+    return true;
+}
+
+/* ["a","b"] into out[0..*n) (at most max; more is an error) */
+static bool str_array(struct scan *s, struct s3w_slice *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (!eat(s, '['))
+        return false;
+    if (eat(s, ']'))
+        return true;
+    do {
+        if (*n == max || !str(s, &out[(*n)++]))
+            return false;
+    } while (eat(s, ','));
+    return eat(s, ']');
+}
+
+/* Scans an object, calling f for each key with s->p at its value. */
+typedef bool (*member_fn)(struct scan *s, struct s3w_slice key);
+
+static bool object(struct scan *s, member_fn f)
+{
+    if (!eat(s, '{'))
+        return false;
+    if (eat(s, '}'))
+        return true;
+    do {
+        struct s3w_slice k;
+        if (!str(s, &k) || !eat(s, ':') || !f(s, k))
+            return false;
+    } while (eat(s, ','));
+    return eat(s, '}');
+}
+
+static bool value_or_null(struct scan *s, struct s3w_slice *out)
+{
+    ws(s);
+    if (s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0) {
+        s->p += 4;
+        *out = S3W_SLICE_NULL;
+        return true;
+    }
+    return str(s, out);
+}
+
+/* k equals the literal l (length from sizeof: no strlen per member) */
+#define KEQ(k, l) ((k).len == sizeof(l) - 1 && memcmp((k).ptr, l, sizeof(l) - 1) == 0)
+
+static bool m_identity(struct scan *s, struct s3w_slice k)
+{
+    if (KEQ(k, "type"))
+        return value_or_null(s, &s->r->id_type);
+    if (KEQ(k, "arn"))
+        return value_or_null(s, &s->r->arn);
+    return skip(s, 1);
+}
+
+static bool m_params(struct scan *s, struct s3w_slice k)
+{
+    if (KEQ(k, "bucketName"))
+        return value_or_null(s, &s->r->bucket);
+    if (KEQ(k, "key"))
+        return value_or_null(s, &s->r->key);
+    return skip(s, 1);
+}
+
+/* The record's keys are the members of one JSON object written from a
+ * policy_context, so distinct: they are appended without the search
+ * policy_context_set does (a hand-edited duplicate would be shadowed by
+ * its first occurrence, as policy_context_get reads). */
+static bool m_context(struct scan *s, struct s3w_slice k)
+{
+    struct rec *r = s->r;
+    if (r->ctx.n == POLICY_CTX_MAX_KEYS)
+        return false;
+    struct policy_ctx_entry *e = &r->ctx.entries[r->ctx.n];
+    ws(s);
+    if (s->p < s->end && *s->p == '[') {
+        size_t n;
+        if (!str_array(s, r->values + r->nvalues, REPLAY_MAX_VALUES - r->nvalues, &n))
+            return false;
+        *e = (struct policy_ctx_entry){ .key = k, .values = r->values + r->nvalues, .nvalues = n,
+                                        .multi = true };
+        r->nvalues += n;
+    } else {
+        if (!str(s, &e->one))
+            return false;
+        e->key = k;
+        e->values = &e->one;
+        e->nvalues = 1;
+        e->multi = false;
+    }
+    r->ctx.n++;
+    return true;
+}
+
+static bool m_top(struct scan *s, struct s3w_slice k)
+{
+    struct rec *r = s->r;
+    switch (k.len ? k.ptr[0] : 0) {
+    case 'a':
+        if (KEQ(k, "actions"))
+            return str_array(s, r->actions, AUDIT_MAX_AUTHZ, &r->nactions);
+        break;
+    case 'd':
+        if (KEQ(k, "decision"))
+            return value_or_null(s, &r->decision);
+        if (KEQ(k, "decidingStatements"))
+            return value_or_null(s, &r->deciding);
+        break;
+    case 'e':
+        if (KEQ(k, "eventName"))
+            return value_or_null(s, &r->event_name);
+        if (KEQ(k, "eventTime"))
+            return value_or_null(s, &r->event_time);
+        break;
+    case 'r':
+        if (KEQ(k, "resources"))
+            return str_array(s, r->resources, AUDIT_MAX_AUTHZ, &r->nresources);
+        if (KEQ(k, "requestID"))
+            return value_or_null(s, &r->request_id);
+        if (KEQ(k, "requestParameters"))
+            return object(s, m_params);
+        if (KEQ(k, "requestContext")) {
+            r->has_context = true;
+            return object(s, m_context);
+        }
+        break;
+    case 'u':
+        if (KEQ(k, "userIdentity"))
+            return object(s, m_identity);
+        break;
+    case 't':
+        if (KEQ(k, "truncated")) {
+            struct s3w_slice names[32];
+            size_t n;
+            if (!str_array(s, names, 32, &n))
+                return false;
+            for (size_t i = 0; i < n; i++)
+                if (s3w_slice_eq_cstr(names[i], "requestContext"))
+                    r->context_truncated = true;
+            return true;
+        }
+        break;
+    }
+    return skip(s, 1);
+}
+
+static bool scan_record(struct rec *r, const char *line, size_t len)
+{
+    r->request_id = r->event_time = r->id_type = r->arn = r->event_name = S3W_SLICE_NULL;
+    r->bucket = r->key = r->decision = r->deciding = S3W_SLICE_NULL;
+    r->nactions = r->nresources = r->nvalues = r->scratch_used = 0;
+    r->has_context = r->context_truncated = false;
+    r->ctx.n = 0;
+    struct scan s = { line, line + len, r, false };
+    return object(&s, m_top);
+}
+
+/* ---- outcome -------------------------------------------------------------------- */
+enum why_not {
+    NR_PARSE, NR_NO_CONTEXT, NR_CAPPED, NR_NO_AUTHZ, NR_PRINCIPAL, NR_DECISION, NR_CONTEXT_FULL,
+    NR_COUNT
+};
+
+static const char *const why_not_text[NR_COUNT] = {
+    [NR_PARSE] = "not an s3warden audit record",
+    [NR_NO_CONTEXT] = "no requestContext (refused before evaluation, or an older record)",
+    [NR_CAPPED] = "requestContext was capped in the record",
+    [NR_NO_AUTHZ] = "no recorded authorization (DeleteObjects is authorized per key)",
+    [NR_PRINCIPAL] = "the caller is not in the candidate config",
+    [NR_DECISION] = "no allow/deny decision recorded",
+    [NR_CONTEXT_FULL] = "too many condition keys",
+};
+
+struct group {
+    char *key; /* "principal\taction\tbucket" */
+    uint64_t count;
+    bool newly_denied;
+    char *example; /* request id, time, key */
+    char *deciding;
+    char *message;
+};
+
+/* A caller as the candidate defines it, with its condition keys laid out
+ * once (config_identity_fill_context searches the context per key). */
+struct caller {
+    char arn[1024];
+    size_t arn_len;
+    bool ok;
+    struct config_identity id;
+    struct policy_principal principal;
+    struct policy_context keys;
+};
+
+#define REPLAY_CALLERS 8
+
+struct replay {
+    const struct config *cfg;
+    bool json;
+    uint64_t read, unchanged, newly_denied, newly_allowed, not_replayable;
+    uint64_t why[NR_COUNT];
+    struct group *groups;
+    size_t ngroups;
+    uint64_t groups_dropped;
+    /* the callers resolved last (a log has few callers, interleaved) */
+    struct caller callers[REPLAY_CALLERS];
+    size_t next_caller;
+};
+
+static struct s3w_slice bucket_of(struct s3w_slice arn)
+{
+    static const char pre[] = "arn:aws:s3:::";
+    if (arn.len <= sizeof(pre) - 1 || memcmp(arn.ptr, pre, sizeof(pre) - 1) != 0)
+        return S3W_SLICE_LIT("*");
+    const char *b = arn.ptr + sizeof(pre) - 1;
+    size_t n = arn.len - (sizeof(pre) - 1);
+    const char *slash = memchr(b, '/', n);
+    return s3w_slice(b, slash ? (size_t)(slash - b) : n);
+}
+
+static void add_flip(struct replay *rp, const struct rec *r, struct s3w_slice who,
+                     struct s3w_slice action, struct s3w_slice resource, bool denied,
+                     const struct authz_verdict *v, const char *msg)
+{
+    char key[2048];
+    struct s3w_slice b = bucket_of(resource);
+    snprintf(key, sizeof(key), "%s\t%.*s\t%.*s\t%.*s", denied ? "D" : "A", (int)who.len, who.ptr,
+             (int)action.len, action.ptr, (int)b.len, b.ptr);
+    for (size_t i = 0; i < rp->ngroups; i++)
+        if (strcmp(rp->groups[i].key, key) == 0) {
+            rp->groups[i].count++;
+            return;
+        }
+    if (rp->ngroups == REPLAY_MAX_GROUPS) {
+        rp->groups_dropped++;
+        return;
+    }
+    char ex[4096], dec[1024];
+    snprintf(ex, sizeof(ex), "%.*s %.*s %.*s s3://%.*s/%.*s (request %.*s)",
+             (int)r->event_time.len, r->event_time.ptr, (int)r->event_name.len, r->event_name.ptr,
+             (int)action.len, action.ptr, (int)r->bucket.len, r->bucket.ptr, (int)r->key.len,
+             r->key.ptr, (int)r->request_id.len, r->request_id.ptr);
+    s3w_explain_deciding(v, dec, sizeof(dec));
+    struct group *g = &rp->groups[rp->ngroups];
+    g->key = strdup(key);
+    g->example = strdup(ex);
+    g->deciding = strdup(dec);
+    g->message = strdup(denied ? msg : "");
+    g->count = 1;
+    g->newly_denied = denied;
+    if (g->key && g->example && g->deciding && g->message)
+        rp->ngroups++;
+}
+
+/* The caller of a record under the candidate config, or NULL. */
+static const struct caller *resolve(struct replay *rp, const struct rec *r)
+{
+    bool anon = KEQ(r->id_type, "Anonymous") || !r->arn.len;
+    struct s3w_slice arn = anon ? S3W_SLICE_LIT("anonymous") : r->arn;
+    for (size_t i = 0; i < REPLAY_CALLERS; i++) {
+        const struct caller *c = &rp->callers[i];
+        if (c->arn_len == arn.len && memcmp(c->arn, arn.ptr, arn.len) == 0)
+            return c->ok ? c : NULL;
+    }
+    if (arn.len >= sizeof(rp->callers[0].arn))
+        return NULL;
+    struct caller *c = &rp->callers[rp->next_caller];
+    rp->next_caller = (rp->next_caller + 1) % REPLAY_CALLERS;
+    memcpy(c->arn, arn.ptr, arn.len);
+    c->arn[arn.len] = '\0';
+    c->arn_len = arn.len;
+    const char *why;
+    c->ok = s3w_explain_identity(rp->cfg, c->arn, 0, &c->id, &why) == 0;
+    if (c->ok) {
+        config_identity_principal(&c->id, &c->principal);
+        policy_context_init(&c->keys);
+        c->ok = config_identity_fill_context(&c->id, &c->keys) == 0;
+    }
+    return c->ok ? c : NULL;
+}
+
+/* Keys that come from the caller as the config defines it: the recorded
+ * ones are replaced by the candidate's (a tag removed there is gone). The
+ * keys of a session's token (aws:TokenIssueTime, aws:SourceIdentity) stay
+ * as recorded: the config cannot know them; the recorded one comes first
+ * and is the one read. */
+static bool identity_key(struct s3w_slice k)
+{
+    static const struct s3w_slice keys[] = {
+        S3W_SLICE_LIT("aws:userid"), S3W_SLICE_LIT("aws:username"),
+        S3W_SLICE_LIT("aws:PrincipalArn"), S3W_SLICE_LIT("aws:PrincipalAccount"),
+        S3W_SLICE_LIT("aws:PrincipalType"),
+    };
+    if (k.len < 10 || (k.ptr[0] | 0x20) != 'a' || k.ptr[3] != ':')
+        return false;
+    if (k.len > 17 && s3w_slice_eq_nocase(s3w_slice(k.ptr, 17), S3W_SLICE_LIT("aws:PrincipalTag/")))
+        return true;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (k.len == keys[i].len && s3w_slice_eq_nocase(k, keys[i]))
+            return true;
+    return false;
+}
+
+static void not_replayable(struct replay *rp, enum why_not w)
+{
+    rp->not_replayable++;
+    rp->why[w]++;
+}
+
+/* Why a scanned record cannot be decided again, or NR_COUNT when it can. */
+static enum why_not replayable(const struct rec *r, bool was_allowed, bool was_denied)
+{
+    if (!r->has_context)
+        return NR_NO_CONTEXT;
+    if (r->context_truncated)
+        return NR_CAPPED;
+    if (!r->nactions || r->nactions != r->nresources)
+        return NR_NO_AUTHZ;
+    if (!was_allowed && !was_denied)
+        return NR_DECISION;
+    return NR_COUNT;
+}
+
+static void replay_record(struct replay *rp, struct rec *r)
+{
+    bool was_allowed = KEQ(r->decision, "Allowed");
+    bool was_denied = KEQ(r->decision, "ExplicitlyDenied") || KEQ(r->decision, "ImplicitlyDenied") ||
+                      KEQ(r->decision, "Denied");
+    enum why_not w0 = replayable(r, was_allowed, was_denied);
+    const struct caller *who_c = w0 == NR_COUNT ? resolve(rp, r) : NULL;
+    if (w0 == NR_COUNT && !who_c)
+        w0 = NR_PRINCIPAL;
+    if (w0 != NR_COUNT) {
+        not_replayable(rp, w0);
+        return;
+    }
+    /* the recorded keys, the caller's replaced by the candidate's */
+    size_t w = 0;
+    for (size_t i = 0; i < r->ctx.n; i++)
+        if (!identity_key(r->ctx.entries[i].key)) {
+            r->ctx.entries[w] = r->ctx.entries[i];
+            if (!r->ctx.entries[w].multi)
+                r->ctx.entries[w].values = &r->ctx.entries[w].one;
+            w++;
+        }
+    r->ctx.n = w;
+    if (w + who_c->keys.n > POLICY_CTX_MAX_KEYS) {
+        not_replayable(rp, NR_CONTEXT_FULL);
+        return;
+    }
+    for (size_t i = 0; i < who_c->keys.n; i++) {
+        struct policy_ctx_entry *e = &r->ctx.entries[r->ctx.n++];
+        *e = who_c->keys.entries[i];
+        if (!e->multi)
+            e->values = &e->one;
+    }
+    struct authz_subject subj;
+    authz_subject_init(&subj, rp->cfg, &who_c->id, &who_c->principal, &r->ctx);
+    /* the bucket owner's root on its bucket policy: left out, as serve does */
+    if (who_c->id.type == CONFIG_PRINCIPAL_ACCOUNT && r->bucket.len &&
+        (s3w_slice_eq_cstr(r->event_name, "GetBucketPolicy") ||
+         s3w_slice_eq_cstr(r->event_name, "PutBucketPolicy") ||
+         s3w_slice_eq_cstr(r->event_name, "DeleteBucketPolicy"))) {
+        const struct config_bucket *bc = config_find_bucket(rp->cfg, r->bucket);
+        subj.skip_bucket_policy = bc && s3w_slice_eq_cstr(who_c->principal.account, bc->account);
+    }
+    struct authz_verdict v;
+    char msg[1024];
+    bool allowed = true;
+    size_t at = 0;
+    struct authz_verdict allow_v;
+    memset(&allow_v, 0, sizeof(allow_v));
+    for (size_t i = 0; i < r->nactions && allowed; i++) {
+        allowed = authz_decide(&subj, r->actions[i], r->resources[i], NULL, &v, msg, sizeof(msg));
+        at = i;
+        if (allowed && i == 0)
+            allow_v = v;
+    }
+    if (allowed == was_allowed) {
+        rp->unchanged++;
+        return;
+    }
+    struct s3w_slice who = who_c->principal.arn.len ? who_c->principal.arn : S3W_SLICE_LIT("anonymous");
+    if (!allowed) {
+        rp->newly_denied++;
+        add_flip(rp, r, who, r->actions[at], r->resources[at], true, &v, msg);
+    } else {
+        rp->newly_allowed++;
+        add_flip(rp, r, who, r->actions[0], r->resources[0], false, &allow_v, "");
+    }
+}
+
+/* ---- input ------------------------------------------------------------------------ */
+static int replay_file(struct replay *rp, const char *path, char *line, struct rec *r)
+{
+    int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "s3warden: replay: %s: cannot open\n", path);
+        return -1;
+    }
+    /* gzread reads plain files as they are (zlib "transparent" mode) */
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        fprintf(stderr, "s3warden: replay: %s: cannot read\n", path);
+        return -1;
+    }
+    gzbuffer(gz, 256 * 1024);
+    size_t have = 0;
+    bool skipping = false; /* inside a line longer than any record */
+    int rc = 0;
+    for (;;) {
+        int n = gzread(gz, line + have, (unsigned)(REPLAY_LINE_MAX - have));
+        if (n < 0) {
+            int e;
+            fprintf(stderr, "s3warden: replay: %s: %s\n", path, gzerror(gz, &e));
+            rc = -1;
+            break;
+        }
+        size_t end = have + (size_t)n;
+        size_t start = 0;
+        for (;;) {
+            char *nl = memchr(line + start, '\n', end - start);
+            if (!nl)
+                break;
+            size_t len = (size_t)(nl - (line + start));
+            if (skipping) {
+                skipping = false;
+            } else if (len) {
+                rp->read++;
+                if (!scan_record(r, line + start, len))
+                    not_replayable(rp, NR_PARSE);
+                else
+                    replay_record(rp, r);
+            }
+            start += len + 1;
+        }
+        if (n == 0) {
+            if (end > start && !skipping) { /* a last line without '\n' */
+                rp->read++;
+                if (!scan_record(r, line + start, end - start))
+                    not_replayable(rp, NR_PARSE);
+                else
+                    replay_record(rp, r);
+            }
+            break;
+        }
+        memmove(line, line + start, end - start);
+        have = end - start;
+        if (have == REPLAY_LINE_MAX) {
+            /* longer than any record: count it once and drop the rest */
+            if (!skipping) {
+                rp->read++;
+                not_replayable(rp, NR_PARSE);
+            }
+            skipping = true;
+            have = 0;
+        }
+    }
+    gzclose(gz);
+    return rc;
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+static int cmp_group(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    if (x->newly_denied != y->newly_denied)
+        return x->newly_denied ? -1 : 1;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static void split3(const char *key, char out[3][1024])
+{
+    const char *p = strchr(key, '\t') + 1;
+    for (int i = 0; i < 3; i++) {
+        const char *t = strchr(p, '\t');
+        size_t n = t ? (size_t)(t - p) : strlen(p);
+        snprintf(out[i], sizeof(out[i]), "%.*s", (int)n, p);
+        p = t ? t + 1 : p + n;
+    }
+}
+
+static void print_text(const struct replay *rp)
+{
+    printf("records read      %llu\n", (unsigned long long)rp->read);
+    printf("unchanged         %llu\n", (unsigned long long)rp->unchanged);
+    printf("newly denied      %llu\n", (unsigned long long)rp->newly_denied);
+    printf("newly allowed     %llu\n", (unsigned long long)rp->newly_allowed);
+    printf("not replayable    %llu\n", (unsigned long long)rp->not_replayable);
+    for (int i = 0; i < NR_COUNT; i++)
+        if (rp->why[i])
+            printf("  %-15llu %s\n", (unsigned long long)rp->why[i], why_not_text[i]);
+    for (size_t i = 0; i < rp->ngroups; i++) {
+        const struct group *g = &rp->groups[i];
+        char f[3][1024];
+        split3(g->key, f);
+        printf("\n%s  %s  %s  %s  (%llu)\n", g->newly_denied ? "NEWLY DENIED " : "NEWLY ALLOWED",
+               f[0], f[1], f[2], (unsigned long long)g->count);
+        printf("  e.g.      %s\n", g->example);
+        printf("  deciding  %s\n", g->deciding);
+        if (g->message[0])
+            printf("  message   %s\n", g->message);
+    }
+    if (rp->groups_dropped)
+        printf("\n(%llu flips in further groups not listed)\n", (unsigned long long)rp->groups_dropped);
+}
+
+static void print_json(const struct replay *rp)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "read", (double)rp->read);
+    cJSON_AddNumberToObject(o, "unchanged", (double)rp->unchanged);
+    cJSON_AddNumberToObject(o, "newlyDenied", (double)rp->newly_denied);
+    cJSON_AddNumberToObject(o, "newlyAllowed", (double)rp->newly_allowed);
+    cJSON_AddNumberToObject(o, "notReplayable", (double)rp->not_replayable);
+    cJSON *why = cJSON_AddObjectToObject(o, "notReplayableWhy");
+    for (int i = 0; i < NR_COUNT; i++)
+        if (rp->why[i])
+            cJSON_AddNumberToObject(why, why_not_text[i], (double)rp->why[i]);
+    cJSON *flips = cJSON_AddArrayToObject(o, "flips");
+    for (size_t i = 0; i < rp->ngroups; i++) {
+        const struct group *g = &rp->groups[i];
+        char f[3][1024];
+        split3(g->key, f);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "change", g->newly_denied ? "newlyDenied" : "newlyAllowed");
+        cJSON_AddStringToObject(x, "principal", f[0]);
+        cJSON_AddStringToObject(x, "action", f[1]);
+        cJSON_AddStringToObject(x, "bucket", f[2]);
+        cJSON_AddNumberToObject(x, "count", (double)g->count);
+        cJSON_AddStringToObject(x, "example", g->example);
+        cJSON_AddStringToObject(x, "deciding", g->deciding);
+        cJSON_AddStringToObject(x, "message", g->message);
+        cJSON_AddItemToArray(flips, x);
+    }
+    cJSON_AddNumberToObject(o, "flipGroupsNotListed", (double)rp->groups_dropped);
+    char *t = cJSON_Print(o);
+    if (t)
+        printf("%s\n", t);
+    cJSON_free(t);
+    cJSON_Delete(o);
+}
+
+int s3w_cmd_replay(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    bool json = false;
+    int first_file = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "s3warden: replay: unknown option '%s'\n", argv[i]);
+            first_file = -1;
+            break;
+        } else {
+            first_file = i;
+            break;
+        }
+    }
+    if (!config_path || first_file <= 0) {
+        fprintf(stderr, "s3warden: usage: s3warden replay --config CANDIDATE [--json] "
+                "AUDIT_FILE... (plain or gzip; - reads stdin)\n");
+        return 2;
+    }
+    struct config_errors errs;
+    config_errors_init(&errs);
+    struct config *cfg = NULL;
+    int rc = config_load(config_path, &cfg, &errs);
+    if (rc != CONFIG_OK) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "s3warden: %s\n", errs.items[i].text);
+        fprintf(stderr, "s3warden: replay: %s: %s\n", config_path, config_strerror(rc));
+        config_errors_cleanup(&errs);
+        return 2;
+    }
+    config_errors_cleanup(&errs);
+    int ret = 2;
+    struct replay *rp = calloc(1, sizeof(*rp));
+    struct rec *r = calloc(1, sizeof(*r));
+    char *line = malloc(REPLAY_LINE_MAX);
+    char *scratch = malloc(REPLAY_LINE_MAX);
+    struct group *groups = calloc(REPLAY_MAX_GROUPS, sizeof(*groups));
+    if (!rp || !r || !line || !scratch || !groups) {
+        fprintf(stderr, "s3warden: replay: out of memory\n");
+        goto done;
+    }
+    rp->cfg = cfg;
+    rp->json = json;
+    rp->groups = groups;
+    for (size_t i = 0; i < REPLAY_CALLERS; i++)
+        config_identity_anonymous(&rp->callers[i].id);
+    r->scratch = scratch;
+    r->scratch_cap = REPLAY_LINE_MAX;
+    policy_context_init(&r->ctx);
+    for (int i = first_file; i < argc; i++)
+        if (replay_file(rp, argv[i], line, r) != 0)
+            goto done;
+    qsort(rp->groups, rp->ngroups, sizeof(rp->groups[0]), cmp_group);
+    if (json)
+        print_json(rp);
+    else
+        print_text(rp);
+    ret = rp->newly_denied || rp->newly_allowed ? 1 : 0;
+done:
+    if (rp) {
+        for (size_t i = 0; i < rp->ngroups; i++) {
+            free(rp->groups[i].key);
+            free(rp->groups[i].example);
+            free(rp->groups[i].deciding);
+            free(rp->groups[i].message);
+        }
+        for (size_t i = 0; i < REPLAY_CALLERS; i++)
+            config_identity_cleanup(&rp->callers[i].id);
+    }
+    free(rp);
+    free(r);
+    free(line);
+    free(scratch);
+    free(groups);
+    config_unref(cfg);
+    return ret;
+}

@@ -1,0 +1,136 @@
+/*
+ * test_audit_context.c - the audit record's requestContext (issue 16): the
+ * condition keys the policies were evaluated on, single- and multi-valued,
+ * so that `replay` can decide the request again; never a key that could
+ * hold a secret, token or signature; capped, a key that does not fit left
+ * out whole and "requestContext" named in "truncated".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <cmocka.h>
+
+#include "audit.h"
+#include "context.h"
+
+static void base_record(struct audit_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->time_ms = 1700000000123;
+    r->request_id = S3W_SLICE_LIT("0123456789ABCDEF");
+    r->identity_type = S3W_SLICE_LIT("IAMUser");
+    r->event_name = S3W_SLICE_LIT("PutObject");
+    r->decision = S3W_SLICE_LIT("Allowed");
+    r->http_status = 200;
+    r->upstream_latency_ms = -1;
+}
+
+static cJSON *format(const struct audit_record *r, size_t *len)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format(r, &b), 0);
+    assert_true(b.len <= AUDIT_LINE_MAX);
+    assert_int_equal(b.ptr[b.len - 1], '\n');
+    if (len)
+        *len = b.len;
+    cJSON *j = cJSON_ParseWithLength(b.ptr, b.len);
+    assert_non_null(j);
+    s3w_buf_cleanup(&b);
+    return j;
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    static struct policy_context ctx;
+    struct s3w_slice tags[2] = { S3W_SLICE_LIT("team"), S3W_SLICE_LIT("cost \"center\"") };
+    policy_context_init(&ctx);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:SourceIp"), S3W_SLICE_LIT("192.0.2.7")), 0);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("s3:prefix"), S3W_SLICE_LIT("")), 0);
+    assert_int_equal(policy_context_set_multi(&ctx, S3W_SLICE_LIT("s3:RequestObjectTagKeys"), tags, 2), 0);
+    assert_int_equal(policy_context_set_multi(&ctx, S3W_SLICE_LIT("aws:TagKeys"), NULL, 0), 0);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:TokenIssueTime"),
+                                        S3W_SLICE_LIT("2026-01-01T00:00:00Z")), 0);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("s3:signatureversion"),
+                                        S3W_SLICE_LIT("AWS4-HMAC-SHA256")), 0);
+    /* keys that could carry authorization material never reach the log */
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("s3:x-amz-security-token"),
+                                        S3W_SLICE_LIT("FQoGZXIvYXdzEXAMPLETOKEN")), 0);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("s3:X-Amz-Signature"),
+                                        S3W_SLICE_LIT("deadbeefsignature")), 0);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:PrincipalTag/api-secret"),
+                                        S3W_SLICE_LIT("hunter2")), 0);
+    struct audit_record r;
+    base_record(&r);
+    r.context = &ctx;
+    cJSON *j = format(&r, NULL);
+    char *txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "requestContext"));
+    assert_string_equal(txt,
+        "{\"aws:SourceIp\":\"192.0.2.7\",\"s3:prefix\":\"\",\"s3:RequestObjectTagKeys\":"
+        "[\"team\",\"cost \\\"center\\\"\"],\"aws:TagKeys\":[],\"aws:TokenIssueTime\":"
+        "\"2026-01-01T00:00:00Z\",\"s3:signatureversion\":\"AWS4-HMAC-SHA256\"}");
+    cJSON_free(txt);
+    assert_null(cJSON_GetObjectItem(j, "truncated"));
+    cJSON_Delete(j);
+
+    /* no context (refused before evaluation): no requestContext at all */
+    r.context = NULL;
+    j = format(&r, NULL);
+    assert_null(cJSON_GetObjectItem(j, "requestContext"));
+    cJSON_Delete(j);
+}
+
+static void test_capped(void **state)
+{
+    (void)state;
+    static struct policy_context ctx;
+    static char big[3][3000], name[3][32];
+    policy_context_init(&ctx);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:SourceIp"), S3W_SLICE_LIT("192.0.2.7")), 0);
+    for (int i = 0; i < 3; i++) {
+        memset(big[i], 'a' + i, sizeof(big[i]));
+        snprintf(name[i], sizeof(name[i]), "s3:ExistingObjectTag/k%d", i);
+        assert_int_equal(policy_context_set(&ctx, s3w_slice_cstr(name[i]),
+                                            s3w_slice(big[i], sizeof(big[i]))), 0);
+    }
+    /* a value of all control bytes: 6 escaped bytes each, over the cap alone */
+    static char ctl[2000];
+    memset(ctl, 1, sizeof(ctl));
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:Referer"), s3w_slice(ctl, sizeof(ctl))), 0);
+    assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("aws:userid"), S3W_SLICE_LIT("AIDAEXAMPLE")), 0);
+    struct audit_record r;
+    base_record(&r);
+    r.context = &ctx;
+    size_t len;
+    cJSON *j = format(&r, &len);
+    cJSON *c = cJSON_GetObjectItem(j, "requestContext");
+    /* two 3000-byte values fit the 8 KiB budget, the third and the
+     * escaped one do not and are left out whole; later small keys still go in */
+    assert_string_equal(cJSON_GetObjectItem(c, "aws:SourceIp")->valuestring, "192.0.2.7");
+    assert_int_equal(strlen(cJSON_GetObjectItem(c, "s3:ExistingObjectTag/k0")->valuestring), 3000);
+    assert_int_equal(strlen(cJSON_GetObjectItem(c, "s3:ExistingObjectTag/k1")->valuestring), 3000);
+    assert_null(cJSON_GetObjectItem(c, "s3:ExistingObjectTag/k2"));
+    assert_null(cJSON_GetObjectItem(c, "aws:Referer"));
+    assert_string_equal(cJSON_GetObjectItem(c, "aws:userid")->valuestring, "AIDAEXAMPLE");
+    cJSON *t = cJSON_GetObjectItem(j, "truncated");
+    assert_non_null(t);
+    assert_int_equal(cJSON_GetArraySize(t), 1);
+    assert_string_equal(cJSON_GetArrayItem(t, 0)->valuestring, "requestContext");
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_capped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""`s3warden replay` on hand-made records (issue 16): each reason a record
+is not replayable is counted under its own words; a record with escapes
+(\\u0041, a surrogate pair, \\") decides on the decoded values; garbage,
+truncated JSON, a line longer than any record and a last line without a
+newline neither crash nor stop the run; usage exits 2.
+The integration test (test_replay.py) replays real traffic.
+
+Needs S3W_BIN and S3W_SOURCE_ROOT (set by meson)."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ["S3W_BIN"]
+SRC = os.environ["S3W_SOURCE_ROOT"]
+SEED2 = os.path.join(SRC, "deploy", "examples", "seed002-restrict-to-role.json")
+FAILS = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL:", what)
+
+
+def record(**over):
+    r = {"eventVersion": "1.0", "eventTime": "2026-12-04T20:00:00.000Z", "eventSource": "s3warden",
+         "requestID": "0000000000000001",
+         "userIdentity": {"type": "IAMUser", "principalId": "AIDAADMIN", "arn": "arn:aws:iam::111111111111:user/admin",
+                          "accountId": "111111111111", "accessKeyId": "AKIAADMIN00000000001"},
+         "eventName": "GetObject", "requestParameters": {"bucketName": "otherbucket", "key": "k"},
+         "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::otherbucket/k"],
+         "decision": "Allowed", "decidingStatements": "s3-full:#0", "crossAccount": False,
+         "errorCode": None, "httpStatus": 200, "bytesIn": 0, "bytesOut": 1, "latencyMs": 1,
+         "upstreamLatencyMs": 1, "tls": None,
+         "requestContext": {"aws:SourceIp": "127.0.0.1", "aws:CurrentTime": "2026-12-04T20:00:00Z",
+                            "aws:userid": "AIDAADMIN"}}
+    for k, v in over.items():
+        if v is None:
+            r.pop(k, None)
+        else:
+            r[k] = v
+    return json.dumps(r, separators=(",", ":"))
+
+
+def replay(cfg, data, *extra):
+    with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as f:
+        f.write(data)
+    r = subprocess.run([BIN, "replay", "--config", cfg, "--json", *extra, f.name], capture_output=True,
+                       timeout=60)
+    os.unlink(f.name)
+    return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else None), r.stderr.decode()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="s3w-replay-")
+    with open(SEED2) as f:
+        cfg = json.load(f)
+    same = os.path.join(tmp, "same.json")
+    json.dump(cfg, open(same, "w"))
+    # the candidate: otherbucket gets a policy denying keys under "secret/"
+    cfg["buckets"] = [dict(b, policy={"Version": "2012-10-17", "Statement": [
+        {"Sid": "NoSecrets", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::otherbucket/secret/*"}]}) if b["name"] == "otherbucket" else b
+        for b in cfg["buckets"]]
+    cand = os.path.join(tmp, "cand.json")
+    json.dump(cfg, open(cand, "w"))
+
+    lines = [
+        record(),                                                        # unchanged
+        # escapes decoded: "secret/\u0041\ud83d\ude00\"q" is secret/A😀"q
+        record(requestID="0000000000000002",
+               requestParameters={"bucketName": "otherbucket", "key": "secret/A\U0001F600\"q"},
+               resources=["arn:aws:s3:::otherbucket/secret/A\U0001F600\"q"]).replace("A\\ud83d", "\\u0041\\ud83d"),
+        record(requestID="3", requestContext=None),                     # no context
+        record(requestID="4", truncated=["requestContext"]),            # capped
+        record(requestID="5", actions=[], resources=[], eventName="DeleteObjects"),  # per key
+        record(requestID="6", userIdentity={"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/gone"}),
+        record(requestID="7", decision="PartiallyAllowed"),
+        "this is not json",
+        record()[:200],                                                  # cut
+        "{\"deep\":" + "[" * 100 + "]" * 100 + "}",
+        "{\"x\":\"" + "y" * 40000 + "\"}",                               # longer than a record
+        "",
+        record(requestID="8", requestParameters={"bucketName": "otherbucket", "key": "secret/x"},
+               resources=["arn:aws:s3:::otherbucket/secret/x"]),         # last, no newline
+    ]
+    data = ("\n".join(lines)).encode()
+    check("\\u0041\\ud83d\\ude00" in lines[1], "the record holds the escapes")
+    rc, out, err = replay(cand, data)
+    check(out is not None, f"no output: {err}")
+    if out:
+        check(rc == 1, f"rc {rc}")
+        check(out["read"] == 12, f"read {out['read']}")   # the empty line is not a record
+        check((out["unchanged"], out["newlyDenied"], out["newlyAllowed"]) == (1, 2, 0), out)
+        why = out["notReplayableWhy"]
+        check(why == {"not an s3warden audit record": 4,
+                      "no requestContext (refused before evaluation, or an older record)": 1,
+                      "requestContext was capped in the record": 1,
+                      "no recorded authorization (DeleteObjects is authorized per key)": 1,
+                      "the caller is not in the candidate config": 1,
+                      "no allow/deny decision recorded": 1}, why)
+        f = out["flips"][0]
+        check((f["principal"], f["action"], f["bucket"], f["count"], f["deciding"]) ==
+              ("arn:aws:iam::111111111111:user/admin", "s3:GetObject", "otherbucket", 2,
+               "bucket-policy:NoSecrets"), f)
+        check("s3://otherbucket/secret/A\U0001F600\"q (request 0000000000000002)" in f["example"], f["example"])
+    rc, out, _ = replay(same, data)
+    check(rc == 0 and out["newlyDenied"] == 0 and out["unchanged"] == 3, f"same config: {rc} {out}")
+    # gzip: the same answer
+    rc, out, _ = replay(cand, gzip.compress(data))
+    check(rc == 1 and out["newlyDenied"] == 2 and out["read"] == 12, f"gzip: {out}")
+    # usage and unreadable input
+    for args in (["replay"], ["replay", "--config", cand], ["replay", "--json", "x.log"]):
+        r = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and "usage: s3warden replay" in r.stderr, f"{args}: {r.returncode} {r.stderr}")
+    r = subprocess.run([BIN, "replay", "--config", cand, "/nonexistent.log"], capture_output=True, text=True)
+    check(r.returncode == 2 and "/nonexistent.log: cannot open" in r.stderr, r.stderr)
+    print(f"{len(FAILS)} failures")
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
