@@ -50,6 +50,8 @@
 #include "upstream.h"
 #include "upstream_build.h"
 
+struct config_cors_rule;
+
 /* ---- limits ---------------------------------------------------------------- */
 #define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
 /* Request-body queue toward curl: one verified aws-chunked chunk must fit
@@ -295,6 +297,15 @@ struct px {
         const char *err_code;
         char err_msg[1024];
     } out;
+
+    /* CORS (cors.c, cors_answer.h): the rule of the bucket's config that
+     * matched the request's Origin and method (NULL: none), whose
+     * Access-Control-* headers every answer to the request carries; origin
+     * points into c->req, read only while px is attached */
+    struct {
+        const struct config_cors_rule *rule;
+        struct s3w_slice origin;
+    } cors;
 };
 
 /* ---- per-worker state (pipeline.c) ------------------------------------------ */

@@ -40,6 +40,7 @@
 
 #include "audit.h"
 #include "codec.h"
+#include "cors_answer.h"
 #include "exchange.h"
 #include "ident_limit.h"
 #include "listbuckets.h"
@@ -259,9 +260,10 @@ static bool stage_admit(struct px *px)
         return false;
     }
     /* methods S3 has (405 MethodNotAllowed otherwise) */
-    static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
+    /* and OPTIONS: CORS preflights, answered by s3warden (cors.c) */
+    static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS" };
     bool known = false;
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 6; i++)
         known |= s3w_slice_eq_cstr(r->method, methods[i]);
     if (!known) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
@@ -521,7 +523,7 @@ static void stage_dispatch(struct px *px)
     /* every authorization must be allowed (fail closed) */
     enum bp_op bp = px_bucket_policy_op(px);
     px->authz.skip_bucket_policy = bp != BP_NONE && px_bucket_policy_root_exempt(px);
-    if (!px_authorize_all(px))
+    if (!px_authorize_all(px) || px_bucket_cors(px))
         return;
     if (bp != BP_NONE) {
         px_bucket_policy(px, bp);
@@ -568,7 +570,7 @@ static void pl_on_head(struct proxy_conn *c)
         proxy_conn_close(c);
         return;
     }
-    if (!stage_admit(px) || !stage_route(px))
+    if (!stage_admit(px) || !stage_route(px) || px_cors(px))
         return;
     px->auth.sreq = (struct sigv4_request){ c->req.method, c->req.target, c->req.headers,
                                             c->req.nheaders };

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cors_answer.h"
 #include "creds_fetch.h"
 #include "ident_limit.h"
 #include "log.h"
@@ -171,7 +172,7 @@ static size_t up_header(char *buf, size_t size, size_t nitems, void *ud)
     if (ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
         ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
         ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
-        ub_name_is(name, "proxy-connection"))
+        ub_name_is(name, "proxy-connection") || cors_upstream_header(name))
         return n;
     if (ub_name_is(name, "content-length")) {
         px->resp.has_cl = true;
@@ -201,6 +202,7 @@ static void start_response_head(struct px *px)
     px->resp.chunked = !px->resp.has_cl && !nobody;
     s3w_buf_printf(&h, "HTTP/1.1 %d %s\r\n", px->resp.status, s3err_reason(px->resp.status));
     s3w_buf_append(&h, px->resp.head.ptr, px->resp.head.len);
+    px_cors_append(px, &h);
     if (px->resp.chunked)
         s3w_buf_append_cstr(&h, "Transfer-Encoding: chunked\r\n");
     if (proxy_conn_announce_close(c))
