@@ -21,6 +21,7 @@
 #include "ident_limit.h"
 #include "log.h"
 #include "metrics.h"
+#include "post_object.h"
 #include "s3err.h"
 #include "xml.h"
 
@@ -317,6 +318,7 @@ static void px_free(struct px *px)
     free(px->del.dl);
     free(px->del.dl_scratch);
     free(px->body.bk_scratch);
+    px_post_free(px->post.po);
     free(px->del.denied);
     sigv4_result_cleanup(&px->auth.sv);
     if (px->auth.parsed) {

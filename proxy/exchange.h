@@ -51,6 +51,7 @@
 #include "upstream_build.h"
 
 struct config_cors_rule;
+struct px_post;
 
 /* ---- limits ---------------------------------------------------------------- */
 #define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
@@ -306,6 +307,14 @@ struct px {
         const struct config_cors_rule *rule;
         struct s3w_slice origin;
     } cors;
+
+    /* POST Object (post_object.c): the form, the policy and the PutObject
+     * it becomes; upreq, once set, is the request the upstream gets in
+     * place of c->req (relay.c) */
+    struct {
+        struct px_post *po;
+        const struct http_request *upreq;
+    } post;
 };
 
 /* ---- per-worker state (pipeline.c) ------------------------------------------ */

@@ -46,6 +46,7 @@
 #include "listbuckets.h"
 #include "log.h"
 #include "metrics.h"
+#include "post_object.h"
 #include "s3err.h"
 #include "sts.h"
 #include "upstream.h"
@@ -574,7 +575,7 @@ static void pl_on_head(struct proxy_conn *c)
         return;
     px->auth.sreq = (struct sigv4_request){ c->req.method, c->req.target, c->req.headers,
                                             c->req.nheaders };
-    if (stage_sts(px))
+    if (stage_sts(px) || px_post_object(px))
         return;
     if (!stage_authenticate(px) || !stage_context(px))
         return;

@@ -440,7 +440,7 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
                              struct s3w_slice payload, const char *content_md5,
                              struct sigv4_signed *sd)
 {
-    const struct http_request *r = &px->c->req;
+    const struct http_request *r = px->post.upreq ? px->post.upreq : &px->c->req; /* POST Object */
     const struct config *cfg = px->cfg;
     struct ub_request *u = &px->up.req;
     bool copy = (px->authz.map.flags & S3MAP_F_COPY) != 0;
@@ -506,7 +506,7 @@ static int px_upstream_lines(struct px *px, const struct sigv4_signed *sd)
 /* The curl easy handle of the transfer, added to the worker's multi. */
 static int px_curl_start(struct px *px, bool has_body)
 {
-    const struct http_request *r = &px->c->req;
+    const struct http_request *r = px->post.upreq ? px->post.upreq : &px->c->req; /* POST Object */
     const struct config *cfg = px->cfg;
     CURL *e = curl_easy_init();
     if (!e)

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Browser uploads through s3warden (issue 17): POST Object with SigV4 POST
+policies and CORS answered by s3warden.
+
+Real clients: boto3's generate_presigned_post, its fields sent by `curl -F`
+(and by the JS SDK's @aws-sdk/s3-presigned-post when npm can fetch it);
+every stored object read back byte for byte straight from the upstream
+(moto_server, auth on: it checks s3warden's own signature on the PutObject
+each form becomes). Refusals assert S3's code and message and that nothing
+was stored. CORS: preflights with curl, GetBucketCors with boto3. The real
+browser (headless Chromium over its DevTools protocol) is in
+test_post_cors_browser below when the chromium package is installed.
+"""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3w_it import *  # noqa: E402,F401,F403
+
+A = "111111111111"
+BUCKET = "post-web"
+LOCKED = "post-locked"
+ORIGIN = "https://app.partner.example"
+
+W = World()
+W.account(A)
+UPLOADER = W.user(A, "uploader", "AIDAPOSTUPLOADER0001", policies=[policy(
+    allow(["s3:PutObject", "s3:GetObject"], [f"arn:aws:s3:::{BUCKET}/*", f"arn:aws:s3:::{LOCKED}/*"]),
+    allow("s3:GetBucketCORS", f"arn:aws:s3:::{BUCKET}"))])
+READER = W.user(A, "reader", "AIDAPOSTREADER000001", policies=[policy(
+    allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/*"))])
+W.bucket(BUCKET, A)
+W.bucket(LOCKED, A, policy({"Sid": "NoSecrets", "Effect": "Deny", "Principal": "*",
+                            "Action": "s3:PutObject",
+                            "Resource": f"arn:aws:s3:::{LOCKED}/secret/*"}))
+
+CORS = {"CORSRules": [{"ID": "partner", "AllowedOrigins": ["https://*.partner.example",
+                                                           "http://127.0.0.1:*"],
+                       "AllowedMethods": ["GET", "POST", "HEAD"], "AllowedHeaders": ["*"],
+                       "ExposeHeaders": ["ETag", "x-amz-request-id"], "MaxAgeSeconds": 600}]}
+
+UP = PX = None
+
+
+def config(port, audit):
+    cfg = render_config(W, UP, port, audit)
+    for b in cfg["buckets"]:
+        if b["name"] == BUCKET:
+            b["cors"] = CORS
+    return cfg
+
+
+def setUpModule():
+    global UP, PX
+    UP = Moto(auth=True, buckets=[BUCKET, LOCKED]).start()
+    PX = Proxy(config, "post-cors").start()
+
+
+def tearDownModule():
+    cleanup_all()
+
+
+def presigned(key, bucket=BUCKET, who=UPLOADER, fields=None, conditions=None, expires=600):
+    return PX.client(who).generate_presigned_post(bucket, key, Fields=fields, Conditions=conditions,
+                                                  ExpiresIn=expires)
+
+
+def post_curl(post, path, extra=(), drop=(), override=None, file_type=None):
+    """curl -F with the presigned fields (as strings: never curl's @file or
+    <file forms), then the file last; (status, headers text, body)."""
+    args = ["-o", "-", "-D", "-", "-w", "\n%{http_code}"]
+    fields = dict(post["fields"])
+    fields.update(override or {})
+    for k, v in list(fields.items()) + list(extra):
+        if k not in drop:
+            args += ["--form-string", f"{k}={v}"]
+    args += ["-F", f"file=@{path}" + (f";type={file_type}" if file_type else "")]
+    p = curl(*args, post["url"])
+    out, _, code = p.stdout.rpartition(b"\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    return int(code or 0), head.decode("latin-1"), body
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def rand(n):
+    return os.urandom(n)
+
+
+class Post(unittest.TestCase):
+    def setUp(self):
+        self.dir = tmpdir("post")
+
+    def error(self, body, code, message):
+        text = body.decode()
+        self.assertIn(f"<Code>{code}</Code>", text)
+        self.assertIn(f"<Message>{message}</Message>", text)
+
+    def test_boto3_presigned_post_stores_bytes(self):
+        data = rand(300_000)
+        post = presigned("uploads/a.bin")
+        self.assertTrue(post["url"].startswith(PX.endpoint), post["url"])
+        code, head, body = post_curl(post, write(os.path.join(self.dir, "a.bin"), data))
+        self.assertEqual(code, 204, head + body.decode(errors="replace"))
+        self.assertEqual(UP.get(BUCKET, "uploads/a.bin"), data)
+        self.assertRegex(head, r'(?i)\r\nETag: "%s"' % hashlib.md5(data).hexdigest())
+        rec = PX.audit_where(lambda r: r.get("eventName") == "PostObject"
+                             and r.get("requestParameters", {}).get("key") == "uploads/a.bin")
+        self.assertTrue(rec, "no PostObject audit record")
+
+    def test_filename_status_201_and_metadata(self):
+        data = b"hello from a form\r\n--not a boundary\r\n"
+        post = presigned("uploads/${filename}",
+                         fields={"success_action_status": "201", "x-amz-meta-note": "from curl",
+                                 "Content-Type": "text/plain"},
+                         conditions=[{"success_action_status": "201"}, {"x-amz-meta-note": "from curl"},
+                                     ["starts-with", "$Content-Type", "text/"],
+                                     ["content-length-range", 1, 1000]])
+        code, head, body = post_curl(post, write(os.path.join(self.dir, "note.txt"), data))
+        self.assertEqual(code, 201, body)
+        self.assertIn(b"<Bucket>post-web</Bucket><Key>uploads/note.txt</Key>", body)
+        self.assertEqual(UP.get(BUCKET, "uploads/note.txt"), data)
+        h = UP.s3().head_object(Bucket=BUCKET, Key="uploads/note.txt")
+        self.assertEqual(h["Metadata"], {"note": "from curl"})
+        self.assertEqual(h["ContentType"], "text/plain")
+
+    def test_redirect_303(self):
+        post = presigned("uploads/r.txt", fields={"success_action_redirect": "https://app.partner.example/done"},
+                         conditions=[{"success_action_redirect": "https://app.partner.example/done"}])
+        code, head, _ = post_curl(post, write(os.path.join(self.dir, "r.txt"), b"r"))
+        self.assertEqual(code, 303)
+        loc = re.search(r"(?i)\r\nLocation: (\S+)", head).group(1)
+        self.assertTrue(loc.startswith("https://app.partner.example/done?bucket=post-web&key=uploads%2Fr.txt&etag="), loc)
+        self.assertEqual(UP.get(BUCKET, "uploads/r.txt"), b"r")
+
+    def test_policy_refusals_store_nothing(self):
+        f = write(os.path.join(self.dir, "x.bin"), rand(2000))
+        post = presigned("uploads/range.bin", conditions=[["content-length-range", 1, 1000]])
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 400)
+        self.error(body, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        # a field changed after signing: the key outside the signed one
+        post = presigned("uploads/k.bin")
+        code, _, body = post_curl(post, f, override={"key": "elsewhere/k.bin"})
+        self.assertEqual(code, 403)
+        self.error(body, "AccessDenied", "Invalid according to Policy: Policy Condition failed: "
+                                         "[&quot;eq&quot;, &quot;$key&quot;, &quot;uploads/k.bin&quot;]")
+        # a field no condition covers
+        code, _, body = post_curl(post, f, extra=[("x-amz-meta-evil", "1")])
+        self.assertEqual(code, 403)
+        self.error(body, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-evil")
+        # the policy itself changed: the signature no longer matches
+        forged = dict(post)
+        forged["fields"] = dict(post["fields"])
+        doc = json.loads(base64_dec(post["fields"]["policy"]))
+        doc["conditions"].append(["starts-with", "$x-amz-meta-evil", ""])
+        forged["fields"]["policy"] = base64_enc(json.dumps(doc))
+        code, _, body = post_curl(forged, f, extra=[("x-amz-meta-evil", "1")])
+        self.assertEqual(code, 403)
+        self.error(body, "SignatureDoesNotMatch", "The request signature we calculated does not match "
+                   "the signature you provided. Check your key and signing method.")
+        # expired
+        post = presigned("uploads/old.bin", expires=-5)
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 403)
+        self.error(body, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        for k in ("uploads/range.bin", "elsewhere/k.bin", "uploads/k.bin", "uploads/old.bin"):
+            self.assertIsNone(UP.get(BUCKET, k), k)
+
+    def test_authorization_denials(self):
+        f = write(os.path.join(self.dir, "d.bin"), b"denied")
+        # the signer's own policies do not allow s3:PutObject
+        post = presigned("uploads/by-reader.bin", who=READER)
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 403, body)
+        self.assertIn(b"<Code>AccessDenied</Code>", body)
+        self.assertIn(b"s3:PutObject", body)
+        # the bucket policy denies the key
+        post = presigned("secret/x.bin", bucket=LOCKED)
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 403, body)
+        self.assertIn(b"explicit deny in a resource-based policy", body)
+        self.assertIsNone(UP.get(BUCKET, "uploads/by-reader.bin"))
+        self.assertIsNone(UP.get(LOCKED, "secret/x.bin"))
+        # and the same signer may store elsewhere in that bucket
+        post = presigned("open/x.bin", bucket=LOCKED)
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 204, body)
+        self.assertEqual(UP.get(LOCKED, "open/x.bin"), b"denied")
+        rec = PX.audit_where(lambda r: r.get("eventName") == "PostObject"
+                             and r.get("requestParameters", {}).get("key") == "secret/x.bin")
+        self.assertTrue(rec)
+
+    def test_malformed_bodies(self):
+        url = f"{PX.endpoint}/{BUCKET}"
+        p = curl("-o", "-", "-w", "\n%{http_code}", "-H", "Content-Type: multipart/form-data",
+                 "--data-binary", "x", url)
+        body, _, code = p.stdout.rpartition(b"\n")
+        self.assertEqual(code, b"400")
+        self.error(body, "MalformedPOSTRequest",
+                   "The body of your POST request is not well-formed multipart/form-data.")
+        # a part after the file
+        post = presigned("uploads/after.bin")
+        f = write(os.path.join(self.dir, "after.bin"), b"after")
+        args = []
+        for k, v in post["fields"].items():
+            args += ["--form-string", f"{k}={v}"]
+        args += ["-F", f"file=@{f}", "--form-string", "submit=Upload"]
+        p = curl("-o", "-", "-w", "\n%{http_code}", *args, post["url"])
+        body, _, code = p.stdout.rpartition(b"\n")
+        self.assertEqual(code, b"400", body)
+        self.assertIn(b"<Code>MalformedPOSTRequest</Code>", body)
+        self.assertIsNone(UP.get(BUCKET, "uploads/after.bin"))
+
+    def test_js_sdk_presigned_post(self):
+        js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+        need = ["@aws-sdk/client-s3", "@aws-sdk/s3-presigned-post"]
+        if not all(os.path.isdir(os.path.join(js, "node_modules", n)) for n in need):
+            p = subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund"] + need,
+                               cwd=js, capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 0, "npm install failed: " + p.stderr[-2000:])
+        data = rand(40_000)
+        f = write(os.path.join(self.dir, "js.bin"), data)
+        env = dict(os.environ, S3W_ENDPOINT=PX.endpoint, S3W_BUCKET=BUCKET, S3W_KEY="uploads/js/${filename}",
+                   S3W_FILE=f, AWS_ACCESS_KEY_ID=UPLOADER.id, AWS_SECRET_ACCESS_KEY=UPLOADER.secret,
+                   AWS_REGION="us-east-1")
+        p = subprocess.run(["node", os.path.join(js, "presigned_post.mjs")], env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("status 204", p.stdout)
+        self.assertEqual(UP.get(BUCKET, "uploads/js/js.bin"), data)
+
+
+def base64_dec(s):
+    import base64
+    return base64.b64decode(s).decode()
+
+
+def base64_enc(s):
+    import base64
+    return base64.b64encode(s.encode()).decode()
+
+
+class Cors(unittest.TestCase):
+    def preflight(self, origin, method, headers=None, bucket=BUCKET):
+        args = ["-o", "-", "-D", "-", "-w", "\n%{http_code}", "-X", "OPTIONS", "-H", f"Origin: {origin}",
+                "-H", f"Access-Control-Request-Method: {method}"]
+        if headers:
+            args += ["-H", f"Access-Control-Request-Headers: {headers}"]
+        p = curl(*args, f"{PX.endpoint}/{bucket}/uploads/x")
+        out, _, code = p.stdout.rpartition(b"\n")
+        return int(code), out.decode()
+
+    def test_preflight(self):
+        code, out = self.preflight(ORIGIN, "POST", "content-type")
+        self.assertEqual(code, 200, out)
+        self.assertIn(f"Access-Control-Allow-Origin: {ORIGIN}\r\n", out)
+        self.assertIn("Access-Control-Allow-Methods: GET, POST, HEAD\r\n", out)
+        self.assertIn("Access-Control-Max-Age: 600\r\n", out)
+        code, out = self.preflight("https://evil.example", "POST")
+        self.assertEqual(code, 403, out)
+        self.assertIn("<Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not "
+                      "allowed.", out)
+        code, out = self.preflight(ORIGIN, "DELETE")
+        self.assertEqual(code, 403, out)
+        code, out = self.preflight(ORIGIN, "GET", bucket=LOCKED)
+        self.assertEqual(code, 403, out)
+        self.assertIn("CORSResponse: CORS is not enabled for this bucket.", out)
+
+    def test_get_bucket_cors_and_actual_headers(self):
+        s3 = PX.client(UPLOADER)
+        rules = s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
+        self.assertEqual(rules, [{"ID": "partner", "AllowedHeaders": ["*"],
+                                  "AllowedMethods": ["GET", "POST", "HEAD"],
+                                  "AllowedOrigins": ["https://*.partner.example", "http://127.0.0.1:*"],
+                                  "ExposeHeaders": ["ETag", "x-amz-request-id"], "MaxAgeSeconds": 600}])
+        UP.put(BUCKET, "uploads/get.txt", b"get me")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "uploads/get.txt"})
+        p = curl("-D", "-", "-o", "/dev/null", "-H", f"Origin: {ORIGIN}", url)
+        self.assertIn(f"Access-Control-Allow-Origin: {ORIGIN}\r\n", p.stdout.decode())
+        self.assertIn("Access-Control-Expose-Headers: ETag, x-amz-request-id\r\n", p.stdout.decode())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
