@@ -30,6 +30,7 @@
 #include "multipart.h"
 #include "postpolicy.h"
 #include "s3err.h"
+#include "s3ops.h"
 #include "xml.h"
 
 #define POST_MAX_POLICY (32 * 1024) /* decoded; S3's form fields before the file are 20 KB */
@@ -485,6 +486,13 @@ bool px_post_object(struct px *px)
     }
     po->px = px;
     px->post.po = po;
+    /* audited as S3 names it, refusals before the authorization included */
+    const struct s3map_op *put = s3map_op_by_name(S3W_SLICE_LIT("PutObject"));
+    if (put) {
+        po->op = *put;
+        po->op.name = "PostObject";
+        px->authz.map.op = &po->op;
+    }
     const struct s3w_header *ct = http_request_header(r, "content-type");
     int st = mp_init(&po->form, hdr_value(ct), r->content_length, on_file_start, on_file_data, po);
     if (st != MP_OK) {
