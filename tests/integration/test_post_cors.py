@@ -8,13 +8,20 @@ every stored object read back byte for byte straight from the upstream
 (moto_server, auth on: it checks s3warden's own signature on the PutObject
 each form becomes). Refusals assert S3's code and message and that nothing
 was stored. CORS: preflights with curl, GetBucketCors with boto3. The real
-browser (headless Chromium over its DevTools protocol) is in
-test_post_cors_browser below when the chromium package is installed.
+browser: headless Chromium (Debian's chromium), driven over its DevTools
+protocol, opens an upload page served from another origin (python's
+http.server), which uploads with a presigned POST and downloads with a
+presigned GET through s3warden; a page from an origin the CORS rules do not
+allow is refused by the browser. Screenshots go to the test's tmp dir
+(S3W_SCREENSHOT_DIR keeps copies).
 """
+import base64
 import hashlib
 import json
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import unittest
@@ -288,6 +295,183 @@ class Cors(unittest.TestCase):
         p = curl("-D", "-", "-o", "/dev/null", "-H", f"Origin: {ORIGIN}", url)
         self.assertIn(f"Access-Control-Allow-Origin: {ORIGIN}\r\n", p.stdout.decode())
         self.assertIn("Access-Control-Expose-Headers: ETag, x-amz-request-id\r\n", p.stdout.decode())
+
+
+# ---------------------------------------------------------------------------
+# the real browser: headless Chromium over its DevTools protocol
+# ---------------------------------------------------------------------------
+class DevTools:
+    """A minimal client of Chrome's DevTools protocol over its WebSocket
+    (RFC 6455: masked text frames out, unmasked frames in); no library."""
+
+    def __init__(self, ws_url):
+        import socket
+        from urllib.parse import urlparse
+        u = urlparse(ws_url)
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=30)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1)
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(head.decode(errors="replace"))
+        self.next_id = 0
+        self.events = []
+
+    def _read(self, n):
+        b = b""
+        while len(b) < n:
+            chunk = self.sock.recv(n - len(b))
+            if not chunk:
+                raise EOFError("devtools closed")
+            b += chunk
+        return b
+
+    def _frame(self):
+        msg = b""
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            msg += self._read(n)
+            if b0 & 0x80:
+                return msg
+
+    def call(self, method, **params):
+        self.next_id += 1
+        mid = self.next_id
+        data = json.dumps({"id": mid, "method": method, "params": params}).encode()
+        mask = os.urandom(4)
+        n = len(data)
+        head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else
+                                bytes([0x80 | 126]) + struct.pack(">H", n) if n < 65536 else
+                                bytes([0x80 | 127]) + struct.pack(">Q", n))
+        self.sock.sendall(head + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(data)))
+        while True:
+            m = json.loads(self._frame())
+            if m.get("id") == mid:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Partner upload</title></head>
+<body style="font-family: sans-serif">
+<h1>Partner upload page</h1>
+<p>served from <span id="origin"></span>, uploading to s3warden</p>
+<pre id="result"></pre>
+<script id="cfg" type="application/json">CFG</script>
+<script>
+const cfg = JSON.parse(document.getElementById("cfg").textContent);
+document.getElementById("origin").textContent = location.origin;
+(async () => {
+  const out = document.getElementById("result");
+  try {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(cfg.post.fields)) form.append(k, v);
+    form.append("file", new Blob([cfg.content], {type: "text/plain"}), cfg.filename);
+    let r = await fetch(cfg.post.url, {method: "POST", body: form});
+    const up = `upload ${r.status} etag ${r.headers.get("ETag")}`;
+    /* a header of the page's own: the browser preflights this GET */
+    r = await fetch(cfg.get, {headers: {"x-partner-page": "1"}});
+    out.textContent = `${up}; download ${r.status}: ${await r.text()}`;
+  } catch (e) {
+    out.textContent = "blocked: " + e;
+  }
+})();
+</script></body></html>
+"""
+
+
+@unittest.skipUnless(shutil.which("chromium"), "chromium is not installed (deploy/install-deps.sh)")
+class Browser(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tmpdir("browser")
+        cls.site = os.path.join(cls.dir, "site")
+        os.makedirs(cls.site, exist_ok=True)
+        cls.port = free_port()
+        cls.web = subprocess.Popen([sys.executable, "-m", "http.server", str(cls.port), "--bind",
+                                    "127.0.0.1", "--directory", cls.site],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        on_cleanup(lambda: (cls.web.terminate(), cls.web.wait(10)))
+        profile = os.path.join(cls.dir, "profile")
+        cls.chrome = subprocess.Popen(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+                                       "--no-first-run", "--no-proxy-server", "--remote-debugging-port=0",
+                                       f"--user-data-dir={profile}", "--window-size=900,500",
+                                       "about:blank"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        on_cleanup(lambda: (cls.chrome.terminate(), cls.chrome.wait(20)))
+        active = os.path.join(profile, "DevToolsActivePort")
+        def read_active():
+            with open(active) as f:
+                return f.read()
+        wait_until(lambda: os.path.exists(active) and read_active().count("\n") >= 1, timeout=30)
+        dport = int(read_active().split()[0])
+        wait_until(lambda: curl(f"http://127.0.0.1:{cls.port}/").returncode == 0, timeout=10)
+        pages = json.loads(curl(f"http://127.0.0.1:{dport}/json/list").stdout)
+        page = [p for p in pages if p.get("type") == "page"][0]
+        cls.dt = DevTools(page["webSocketDebuggerUrl"])
+        on_cleanup(cls.dt.sock.close)
+        cls.dt.call("Page.enable")
+        cls.dt.call("Runtime.enable")
+        cls.dt.call("Network.enable")
+
+    def open_page(self, name, origin_host, key, content):
+        post = presigned(key, conditions=[["content-length-range", 1, 10000]])
+        get = PX.client(UPLOADER).generate_presigned_url(
+            "get_object", Params={"Bucket": BUCKET, "Key": key.replace("${filename}", "browser.txt")})
+        cfg = {"post": post, "get": get, "content": content, "filename": "browser.txt"}
+        with open(os.path.join(self.site, name), "w") as f:
+            f.write(PAGE.replace("CFG", json.dumps(cfg).replace("</", "<\\/")))
+        self.dt.call("Page.navigate", url=f"http://{origin_host}:{self.port}/{name}")
+        result = {}
+
+        def done():
+            r = self.dt.call("Runtime.evaluate", returnByValue=True,
+                             expression="document.getElementById('result') ? "
+                                        "document.getElementById('result').textContent : ''")
+            result["text"] = r.get("result", {}).get("value") or ""
+            return result["text"]
+        wait_until(done, timeout=30, step=0.3)
+        shot = self.dt.call("Page.captureScreenshot", format="png")
+        path = os.path.join(self.dir, name.replace(".html", ".png"))
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        keep = os.environ.get("S3W_SCREENSHOT_DIR")  # the tmp dir goes at the end
+        if keep:
+            shutil.copy(path, keep)
+        print(f"screenshot: {path}", file=sys.stderr)
+        return result["text"]
+
+    def test_upload_and_download_from_another_origin(self):
+        content = "uploaded by a real browser " + os.urandom(8).hex()
+        text = self.open_page("upload.html", "127.0.0.1", "uploads/browser/${filename}", content)
+        etag = hashlib.md5(content.encode()).hexdigest()
+        self.assertEqual(text, f'upload 204 etag "{etag}"; download 200: {content}')
+        self.assertEqual(UP.get(BUCKET, "uploads/browser/browser.txt"), content.encode())
+        self.assertTrue(PX.audit_where(lambda r: r.get("eventName") == "PostObject" and
+                                       r.get("requestParameters", {}).get("key") == "uploads/browser/browser.txt"))
+
+    def test_disallowed_origin_refused_by_the_browser(self):
+        # http://localhost:PORT is another origin than http://127.0.0.1:*,
+        # which the bucket's CORS rules allow
+        self.dt.events.clear()
+        text = self.open_page("elsewhere.html", "localhost", "uploads/elsewhere/${filename}", "nope")
+        self.assertEqual(text, "blocked: TypeError: Failed to fetch")
+        # and it is CORS that refused it, not the network
+        cors = [e["params"]["corsErrorStatus"] for e in self.dt.events
+                if e.get("method") == "Network.loadingFailed" and "corsErrorStatus" in e["params"]]
+        self.assertTrue(cors, "no CORS failure among the browser's network events")
+        self.assertEqual(cors[0]["corsError"], "MissingAllowOriginHeader", cors)
 
 
 if __name__ == "__main__":
