@@ -228,6 +228,25 @@ class Post(unittest.TestCase):
         self.assertIn(b"<Code>MalformedPOSTRequest</Code>", body)
         self.assertIsNone(UP.get(BUCKET, "uploads/after.bin"))
 
+    def test_s3warden_presign_post(self):
+        p = subprocess.run([BIN, "presign", "--post", "--config", PX.config_path, "--access-key-id",
+                            UPLOADER.id, "--max-size", "100", "--expires", "300",
+                            f"s3://{BUCKET}/cli/"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        post = json.loads(p.stdout)
+        self.assertEqual(post["url"], f"{PX.endpoint}/{BUCKET}")
+        self.assertEqual(post["fields"]["key"], "cli/${filename}")
+        doc = json.loads(base64_dec(post["fields"]["policy"]))
+        self.assertIn(["starts-with", "$key", "cli/"], doc["conditions"])
+        self.assertIn(["content-length-range", 0, 100], doc["conditions"])
+        code, _, body = post_curl(post, write(os.path.join(self.dir, "cli.txt"), b"from the cli"))
+        self.assertEqual(code, 204, body)
+        self.assertEqual(UP.get(BUCKET, "cli/cli.txt"), b"from the cli")
+        code, _, body = post_curl(post, write(os.path.join(self.dir, "big.txt"), b"x" * 101))
+        self.assertEqual(code, 400, body)
+        self.error(body, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        self.assertIsNone(UP.get(BUCKET, "cli/big.txt"))
+
     def test_js_sdk_presigned_post(self):
         js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
         need = ["@aws-sdk/client-s3", "@aws-sdk/s3-presigned-post"]
