@@ -41,7 +41,7 @@ static struct config *make_config(void)
 {
     static char json[8192];
     snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],\"virtual_host_domains\":[\"s3.test\"],"
         "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
         "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMPOST0001\","
         "\"secret\":\"upstreamPostSecret000000000000000000000000\"}]},"
@@ -71,6 +71,8 @@ static int teardown(void **state)
 }
 
 static char req[64 * 1024], resp[64 * 1024], body[48 * 1024];
+/* the request line's target and Host: path style by default */
+static const char *target = "/forms", *vhost = NULL;
 
 #define B "----s3wPostBoundary"
 
@@ -121,9 +123,9 @@ static void post(const char *akid, const char *secret, const char *conditions,
     n += (size_t)snprintf(body + n, sizeof(body) - n,
                           "--" B "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n"
                           "Content-Type: text/plain\r\n\r\n%s%s", file, tail ? tail : "\r\n--" B "--\r\n");
-    int hl = snprintf(req, sizeof(req), "POST /forms HTTP/1.1\r\nHost: %s\r\n"
+    int hl = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: %s\r\n"
                       "Content-Type: multipart/form-data; boundary=" B "\r\nContent-Length: %zu\r\n\r\n",
-                      rig_host(), n);
+                      target, vhost ? vhost : rig_host(), n);
     memcpy(req + hl, body, n);
     rig_exchange(req, (size_t)hl + n, NULL, resp, sizeof(resp));
 }
@@ -172,6 +174,26 @@ static void test_upload_becomes_put(void **state)
     assert_null(strstr(seen.last_head, "x-amz-signature"));
     assert_int_equal(seen.last_body_len, 19);
     assert_memory_equal(seen.last_body, "file\r\n---s3w 19 byt", 19);
+}
+
+static void test_virtual_host_and_201(void **state)
+{
+    (void)state;
+    target = "/";
+    vhost = "forms.s3.test";
+    static const char *const fields[] = { "key=uploads/v.txt", "x-amz-meta-note=hi",
+                                          "Content-Type=text/plain", "success_action_status=201", NULL };
+    post(AKID, SECRET, COND_OK ",{\"success_action_status\":\"201\"}", fields, "vhost", NULL, true);
+    target = "/forms";
+    vhost = NULL;
+    assert_resp("HTTP/1.1 201 Created\r\n", NULL, NULL);
+    assert_non_null(strstr(resp, "<PostResponse><Location>http://forms.s3.test/uploads/v.txt</Location>"
+                                 "<Bucket>forms</Bucket><Key>uploads/v.txt</Key>"
+                                 "<ETag>\"0123456789abcdef0123456789abcdef\"</ETag></PostResponse>"));
+    static struct rig_seen seen;
+    rig_seen(&seen);
+    assert_true(strncmp(seen.last_head, "PUT /forms/uploads/v.txt HTTP/1.1\r\n", 35) == 0);
+    assert_memory_equal(seen.last_body, "vhost", 5);
 }
 
 static void test_refusals_reach_nothing(void **state)
@@ -223,6 +245,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upload_becomes_put),
+        cmocka_unit_test(test_virtual_host_and_201),
         cmocka_unit_test(test_refusals_reach_nothing),
         cmocka_unit_test(test_part_after_file_never_completes),
     };
