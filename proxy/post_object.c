@@ -124,6 +124,22 @@ static bool header_value_ok(struct s3w_slice v)
     return true;
 }
 
+/* A header name: an RFC 9110 5.6.2 token (a field name with ':' or a blank
+ * in it would split into another header upstream). */
+static bool header_name_ok(struct s3w_slice n)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (!n.len)
+        return false;
+    for (size_t i = 0; i < n.len; i++) {
+        unsigned char c = (unsigned char)n.ptr[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c && strchr(extra, c))))
+            return false;
+    }
+    return true;
+}
+
 static bool name_is(struct s3w_slice n, const char *s)
 {
     return s3w_slice_eq_nocase(n, s3w_slice_cstr(s));
@@ -154,7 +170,10 @@ static int build_headers(struct px_post *po)
         if (name_is(n, "acl"))
             hn = S3W_SLICE_LIT("x-amz-acl");
         else if (name_is(n, "tagging") || name_prefix(n, "x-amz-checksum-") ||
-                 name_prefix(n, "x-amz-copy-source") || name_is(n, "Content-MD5"))
+                 name_prefix(n, "x-amz-copy-source") || name_is(n, "Content-MD5") ||
+                 /* framing of an aws-chunked body: this PUT's body is plain */
+                 name_is(n, "x-amz-decoded-content-length") || name_is(n, "x-amz-trailer") ||
+                 name_is(n, "x-amz-sdk-checksum-algorithm") || name_is(n, "x-amz-content-sha256"))
             return post_err(po, 501, "NotImplemented",
                             "s3warden does not support the POST field %.*s.", (int)n.len, n.ptr);
         else if (name_prefix(n, "x-amz-") && !name_is(n, "x-amz-algorithm") &&
@@ -163,7 +182,7 @@ static int build_headers(struct px_post *po)
             hn = n;
         if (!hn.ptr)
             continue;
-        if (!header_value_ok(v) || !header_value_ok(n))
+        if (!header_value_ok(v) || !header_name_ok(n))
             return post_err(po, 400, "InvalidArgument", "The value of the POST field %.*s is not "
                             "a valid header value.", (int)(n.len > 100 ? 100 : n.len), n.ptr);
         po->hdrs[po->nhdrs++] = (struct s3w_header){ hn, v };

@@ -217,6 +217,18 @@ static void test_refusals_reach_nothing(void **state)
     post(RAKID, RSECRET, COND_OK, FIELDS_OK, "f", NULL, true);
     assert_resp("HTTP/1.1 403 Forbidden\r\n", "<Code>AccessDenied</Code>",
                 "is not authorized to perform: s3:PutObject");
+    /* fields that cannot become headers of the PUT as they are */
+    static const char *const colon[] = { "key=uploads/${filename}", "x-amz-meta-note=hi",
+                                         "Content-Type=text/plain", "x-amz-meta-a:b=1", NULL };
+    post(AKID, SECRET, COND_OK ",{\"x-amz-meta-a:b\":\"1\"}", colon, "f", NULL, true);
+    assert_resp("HTTP/1.1 400 Bad Request\r\n", "<Code>InvalidArgument</Code>",
+                "The value of the POST field x-amz-meta-a:b is not a valid header value.");
+    static const char *const framing[] = { "key=uploads/${filename}", "x-amz-meta-note=hi",
+                                           "Content-Type=text/plain", "x-amz-decoded-content-length=1",
+                                           NULL };
+    post(AKID, SECRET, COND_OK ",{\"x-amz-decoded-content-length\":\"1\"}", framing, "f", NULL, true);
+    assert_resp("HTTP/1.1 501 Not Implemented\r\n", "<Code>NotImplemented</Code>",
+                "s3warden does not support the POST field x-amz-decoded-content-length.");
     /* unsigned: anonymous, and nobody let anyone in */
     post(AKID, SECRET, COND_OK, FIELDS_OK, "f", NULL, false);
     assert_resp("HTTP/1.1 403 Forbidden\r\n", "<Code>AccessDenied</Code>", NULL);
