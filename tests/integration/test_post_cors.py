@@ -38,9 +38,14 @@ W = World()
 W.account(A)
 UPLOADER = W.user(A, "uploader", "AIDAPOSTUPLOADER0001", policies=[policy(
     allow(["s3:PutObject", "s3:GetObject"], [f"arn:aws:s3:::{BUCKET}/*", f"arn:aws:s3:::{LOCKED}/*"]),
-    allow("s3:GetBucketCORS", f"arn:aws:s3:::{BUCKET}"))])
+    allow("s3:GetBucketCORS", f"arn:aws:s3:::{BUCKET}"),
+    allow("sts:AssumeRole", role_arn(A, "post-role")))])
 READER = W.user(A, "reader", "AIDAPOSTREADER000001", policies=[policy(
     allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/*"))])
+ROLE = W.role(A, "post-role", "AROAPOSTROLE00000001",
+              policy({"Effect": "Allow", "Principal": {"AWS": user_arn(A, "uploader")},
+                      "Action": "sts:AssumeRole"}),
+              policies=[policy(allow("s3:PutObject", f"arn:aws:s3:::{BUCKET}/session/*"))])
 W.bucket(BUCKET, A)
 W.bucket(LOCKED, A, policy({"Sid": "NoSecrets", "Effect": "Deny", "Principal": "*",
                             "Action": "s3:PutObject",
@@ -246,6 +251,37 @@ class Post(unittest.TestCase):
         self.assertEqual(code, 400, body)
         self.error(body, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         self.assertIsNone(UP.get(BUCKET, "cli/big.txt"))
+
+    def test_session_credentials(self):
+        """A role session's POST: x-amz-security-token is a field (and a
+        condition); the session's own policies decide."""
+        import boto3
+        c = boto3.client("sts", endpoint_url=PX.endpoint, region_name=REGION,
+                         aws_access_key_id=UPLOADER.id, aws_secret_access_key=UPLOADER.secret
+                         ).assume_role(RoleArn=ROLE, RoleSessionName="browser")["Credentials"]
+        s3 = PX.client((c["AccessKeyId"], c["SecretAccessKey"]), c["SessionToken"])
+        post = s3.generate_presigned_post(BUCKET, "session/s.txt", ExpiresIn=300)
+        self.assertEqual(post["fields"]["x-amz-security-token"], c["SessionToken"])
+        f = write(os.path.join(self.dir, "s.txt"), b"session upload")
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 204, body)
+        self.assertEqual(UP.get(BUCKET, "session/s.txt"), b"session upload")
+        rec = PX.audit_where(lambda r: r.get("eventName") == "PostObject" and
+                             r.get("requestParameters", {}).get("key") == "session/s.txt")
+        self.assertTrue(rec)
+        self.assertEqual(rec[-1]["userIdentity"]["type"], "AssumedRole", rec[-1])
+        # the session's policies allow session/* only
+        post = s3.generate_presigned_post(BUCKET, "uploads/s.txt", ExpiresIn=300)
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 403, body)
+        self.assertIn(b"assumed-role/post-role/browser is not authorized to perform: s3:PutObject", body)
+        # a token that is not the session's
+        post = s3.generate_presigned_post(BUCKET, "session/t.txt", ExpiresIn=300)
+        code, _, body = post_curl(post, f, override={"x-amz-security-token": c["SessionToken"][:-8] + "AAAAAAAA"})
+        self.assertEqual(code, 400, body)
+        self.assertIn(b"<Code>InvalidToken</Code>", body)
+        self.assertIsNone(UP.get(BUCKET, "uploads/s.txt"))
+        self.assertIsNone(UP.get(BUCKET, "session/t.txt"))
 
     def test_js_sdk_presigned_post(self):
         js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
