@@ -6,7 +6,7 @@ Real clients: boto3's generate_presigned_post, its fields sent by `curl -F`
 (and by the JS SDK's @aws-sdk/s3-presigned-post when npm can fetch it);
 every stored object read back byte for byte straight from the upstream
 (moto_server, auth on: it checks s3warden's own signature on the PutObject
-each form becomes). Refusals assert S3's code and message and that nothing
+each form becomes; and Ceph RGW, whose checks are stricter). Refusals assert S3's code and message and that nothing
 was stored. CORS: preflights with curl, GetBucketCors with boto3. The real
 browser: headless Chromium (Debian's chromium), driven over its DevTools
 protocol, opens an upload page served from another origin (python's
@@ -350,6 +350,40 @@ class Cors(unittest.TestCase):
         p = curl("-D", "-", "-o", "/dev/null", "-H", f"Origin: {ORIGIN}", url)
         self.assertIn(f"Access-Control-Allow-Origin: {ORIGIN}\r\n", p.stdout.decode())
         self.assertIn("Access-Control-Expose-Headers: ETag, x-amz-request-id\r\n", p.stdout.decode())
+
+
+class ThroughRgw(unittest.TestCase):
+    """The same forms in front of Ceph RGW (strict SigV4 and payload
+    checks): the PutObject each becomes is one RGW accepts, and an upload
+    aborted before its last byte stores nothing there either."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rgw = Rgw(buckets=[BUCKET]).start()
+        cls.px = Proxy(lambda port, audit: render_config(W, cls.rgw, port, audit), "post-rgw").start()
+        cls.dir = tmpdir("post-rgw")
+
+    def test_upload_and_abort(self):
+        data = rand(1 << 20)
+        post = self.px.client(UPLOADER).generate_presigned_post(
+            BUCKET, "uploads/${filename}", Conditions=[["starts-with", "$key", "uploads/"],
+                                                      ["content-length-range", 1, 2 << 20]],
+            ExpiresIn=300)
+        code, head, body = post_curl(post, write(os.path.join(self.dir, "rgw.bin"), data))
+        self.assertEqual(code, 204, body)
+        self.assertEqual(self.rgw.get(BUCKET, "uploads/rgw.bin"), data)
+        # a part after the file: the PUT to RGW started, and was aborted
+        args = []
+        for k, v in post["fields"].items():
+            args += ["--form-string", f"{k}={v}"]
+        args += ["-F", f"file=@{write(os.path.join(self.dir, 'late.bin'), data)}",
+                 "--form-string", "submit=Upload"]
+        p = curl("-o", "-", "-w", "\n%{http_code}", *args, post["url"])
+        out, _, code = p.stdout.rpartition(b"\n")
+        self.assertEqual(code, b"400", out)
+        self.assertIn(b"<Code>MalformedPOSTRequest</Code>", out)
+        self.assertIsNone(self.rgw.get(BUCKET, "uploads/late.bin"))
+        self.assertEqual(self.rgw.uploads(BUCKET), [])
 
 
 # ---------------------------------------------------------------------------
