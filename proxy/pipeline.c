@@ -10,8 +10,12 @@
  *     (request headers read once)                         px_read_headers
  *   admit (audit up, method, Host)   pipeline.c         stage_admit
  *   route (bucket, key)              pipeline.c         stage_route, pl_route
+ *   CORS: preflight answered,        cors.c             px_cors (OPTIONS), px_cors_wrap,
+ *     headers of every answer                             px_cors_append, px_bucket_cors
  *   STS endpoint                     pipeline.c         stage_sts
  *                                    sts_endpoint.c     px_sts
+ *   POST Object (browser form):      post_object.c      px_post_object, px_post_body,
+ *     policy, authz, PutObject                            px_post_body_end
  *   authenticate (signature, who)    pipeline.c         stage_authenticate, px_verify
  *   context (operation, keys)        pipeline.c         stage_context
  *   authorize                        authorize.c        px_authorize_all, px_authorize
