@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cors.h"
 #include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
@@ -227,6 +228,7 @@ void config_free(struct config *cfg)
         free(cfg->buckets[i].upstream_name);
         policy_free(cfg->buckets[i].policy);
         free(cfg->buckets[i].policy_json);
+        config_cors_free(cfg->buckets[i].cors);
     }
     free(cfg->buckets);
     free_policies(cfg->guardrails, cfg->nguardrails);

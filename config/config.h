@@ -227,6 +227,8 @@ struct config_role_session {
     struct policy *session_policy; /* optional */
 };
 
+struct config_cors;
+
 struct config_bucket {
     char *name;          /* the name clients use */
     char *account;       /* owner account id */
@@ -237,6 +239,7 @@ struct config_bucket {
      * "policy" object printed without whitespace. GetBucketPolicy answers
      * it, so a caller reads the document s3warden enforces. */
     char *policy_json;
+    struct config_cors *cors; /* CORS rules s3warden answers (cors.h); NULL: none */
 };
 
 enum config_audit_kind {

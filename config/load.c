@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "cors.h"
 #include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
@@ -1824,7 +1825,8 @@ static void load_buckets(struct ld *L, const cJSON *root)
             size_t mi = push_idx(L, i);
             if (want_object(L, it)) {
                 static const char *const allowed[] = { "name", "account", "policy",
-                                                       "policy_file", "upstream_name", NULL };
+                                                       "policy_file", "upstream_name", "cors",
+                                                       NULL };
                 check_fields(L, it, allowed);
                 struct config_bucket *b = &bs[L->cfg->nbuckets];
                 b->name = get_str(L, it, "name", true);
@@ -1872,6 +1874,7 @@ static void load_buckets(struct ld *L, const cJSON *root)
                 b->policy_json = b->policy ? L->policy_text : NULL;
                 if (b->policy_json)
                     L->policy_text = NULL;
+                b->cors = config_cors_load(field(it, "cors"), L->file, L->path, L->errs, &L->nomem);
             }
             pop(L, mi);
         }

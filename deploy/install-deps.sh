@@ -20,6 +20,7 @@ pkgs=(
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
   restic
   systemd
+  chromium  # the headless browser of tests/integration/test_post_cors.py
 )
 # Node.js + npm (for the JavaScript SDK client test): Debian's, unless a
 # node is already installed some other way.

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "post_object.h"
 #include "s3err.h"
 
 /* ---- body queue (bounded FIFO) --------------------------------------------------- */
@@ -134,6 +135,8 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     struct px *px = c->ex;
     if (!px || px->body.failed)
         return 0;
+    if (px->post.po) /* POST Object: only the form's file goes on (post_object.c) */
+        return px_post_body(px, p, n);
     switch (px->body.bm) {
     case BM_COLLECT:
         if (s3w_buf_append(&px->body.collect, p, n) != 0) {
@@ -253,6 +256,10 @@ void pl_on_body_end(struct proxy_conn *c)
     struct px *px = c->ex;
     if (!px || px->body.failed)
         return;
+    if (px->post.po) {
+        px_post_body_end(px);
+        return;
+    }
     px->body.done = true;
     if (px->body.bm == BM_COLLECT) {
         px->body.collected(px);

@@ -18,9 +18,11 @@
 #include <time.h>
 
 #include "audit.h"
+#include "cors_answer.h"
 #include "ident_limit.h"
 #include "log.h"
 #include "metrics.h"
+#include "post_object.h"
 #include "s3err.h"
 #include "xml.h"
 
@@ -306,6 +308,7 @@ static void px_free(struct px *px)
     free(px->del.dl);
     free(px->del.dl_scratch);
     free(px->body.bk_scratch);
+    px_post_free(px->post.po);
     free(px->del.denied);
     sigv4_result_cleanup(&px->auth.sv);
     if (px->auth.parsed) {
@@ -331,6 +334,11 @@ static void px_free(struct px *px)
 void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
 {
     struct proxy_conn *c = px->c;
+    struct s3w_buf cors; /* resp with the request's CORS headers (cors.c) */
+    if (c && end == PX_END_RESPOND && px_cors_wrap(px, resp, &cors))
+        resp = s3w_buf_slice(&cors);
+    else
+        s3w_buf_init(&cors, 0);
     if (c && end == PX_END_RESPOND)
         px->out.local_out = resp.len;
     px_done_audit(px);
@@ -338,13 +346,14 @@ void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
     px->c = NULL;
     if (!px->in_cb)
         px_free(px);
-    if (!c)
-        return;
-    switch (end) {
-    case PX_END_RESPOND: proxy_conn_respond(c, resp.ptr, resp.len, false); break;
-    case PX_END_FINISH: proxy_conn_finish(c, false); break;
-    case PX_END_CLOSE: proxy_conn_close(c); break;
+    if (c) {
+        switch (end) {
+        case PX_END_RESPOND: proxy_conn_respond(c, resp.ptr, resp.len, false); break;
+        case PX_END_FINISH: proxy_conn_finish(c, false); break;
+        case PX_END_CLOSE: proxy_conn_close(c); break;
+        }
     }
+    s3w_buf_cleanup(&cors);
 }
 
 void pl_on_abort(struct proxy_conn *c)

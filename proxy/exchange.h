@@ -50,6 +50,9 @@
 #include "upstream.h"
 #include "upstream_build.h"
 
+struct config_cors_rule;
+struct px_post;
+
 /* ---- limits ---------------------------------------------------------------- */
 #define PX_KEY_MAX (S3MAP_MAX_KEY_BYTES + 1)
 /* Request-body queue toward the upstream: one verified aws-chunked chunk must fit
@@ -302,6 +305,23 @@ struct px {
         const char *err_code;
         char err_msg[1024];
     } out;
+
+    /* CORS (cors.c, cors_answer.h): the rule of the bucket's config that
+     * matched the request's Origin and method (NULL: none), whose
+     * Access-Control-* headers every answer to the request carries; origin
+     * points into c->req, read only while px is attached */
+    struct {
+        const struct config_cors_rule *rule;
+        struct s3w_slice origin;
+    } cors;
+
+    /* POST Object (post_object.c): the form, the policy and the PutObject
+     * it becomes; upreq, once set, is the request the upstream gets in
+     * place of c->req (relay.c) */
+    struct {
+        struct px_post *po;
+        const struct http_request *upreq;
+    } post;
 };
 
 /* ---- per-worker state (pipeline.c) ------------------------------------------ */

@@ -30,6 +30,7 @@
 
 #if __has_include("cmd_policy.h")
 #include "cmd_policy.h"
+#include "cmd_presign_post.h"
 #define HAVE_CMD_POLICY 1
 #endif
 #include "cmd_explain.h"
@@ -63,6 +64,10 @@ static void usage(FILE *out)
             "                           print a presigned URL for the s3warden listener,\n"
             "                           signed with that key's secret from FILE\n"
             "                           (default: GET, 3600 s, listeners[0])\n"
+            "  presign --post --config FILE --access-key-id AKID [--expires SECONDS]\n"
+            "          [--max-size BYTES] [--endpoint URL] s3://BUCKET/PREFIX\n"
+            "                           print a POST policy and the form fields of a\n"
+            "                           browser upload under PREFIX (JSON: url, fields)\n"
             "  --version                print the version and exit\n"
             "  --help                   print this help and exit\n"
             "\n"
@@ -358,7 +363,7 @@ static int cmd_serve(const char *config_path)
 /* ---- presign ------------------------------------------------------------- */
 /* The listener's base URL: http(s)://ADDRESS:PORT, a wildcard address as
  * 127.0.0.1 (the URL must name a host a client can reach). */
-static int listener_url(const struct config *cfg, char *out, size_t cap)
+int listener_url(const struct config *cfg, char *out, size_t cap)
 {
     if (cfg->nlisteners == 0)
         return -1;
@@ -444,6 +449,9 @@ static int presign_parse_args(int argc, char **argv, struct presign_args *pa)
 
 static int cmd_presign(int argc, char **argv)
 {
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--post") == 0)
+            return cmd_presign_post(argc, argv);
     struct presign_args pa;
     if (presign_parse_args(argc, argv, &pa) != 0)
         return 2;

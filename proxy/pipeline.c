@@ -10,8 +10,12 @@
  *     (request headers read once)                         px_read_headers
  *   admit (audit up, method, Host)   pipeline.c         stage_admit
  *   route (bucket, key)              pipeline.c         stage_route, pl_route
+ *   CORS: preflight answered,        cors.c             px_cors (OPTIONS), px_cors_wrap,
+ *     headers of every answer                             px_cors_append, px_bucket_cors
  *   STS endpoint                     pipeline.c         stage_sts
  *                                    sts_endpoint.c     px_sts
+ *   POST Object (browser form):      post_object.c      px_post_object, px_post_body,
+ *     policy, authz, PutObject                            px_post_body_end
  *   authenticate (signature, who)    pipeline.c         stage_authenticate, px_verify
  *   context (operation, keys)        pipeline.c         stage_context
  *   authorize                        authorize.c        px_authorize_all, px_authorize
@@ -40,11 +44,13 @@
 
 #include "audit.h"
 #include "codec.h"
+#include "cors_answer.h"
 #include "exchange.h"
 #include "ident_limit.h"
 #include "listbuckets.h"
 #include "log.h"
 #include "metrics.h"
+#include "post_object.h"
 #include "s3err.h"
 #include "sts.h"
 #include "upstream.h"
@@ -263,9 +269,10 @@ static bool stage_admit(struct px *px)
         return false;
     }
     /* methods S3 has (405 MethodNotAllowed otherwise) */
-    static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
+    /* and OPTIONS: CORS preflights, answered by s3warden (cors.c) */
+    static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS" };
     bool known = false;
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 6; i++)
         known |= s3w_slice_eq_cstr(r->method, methods[i]);
     if (!known) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
@@ -557,7 +564,7 @@ static void stage_dispatch(struct px *px)
     /* every authorization must be allowed (fail closed) */
     enum bp_op bp = px_bucket_policy_op(px);
     px->authz.skip_bucket_policy = bp != BP_NONE && px_bucket_policy_root_exempt(px);
-    if (!px_authorize_all(px))
+    if (!px_authorize_all(px) || px_bucket_cors(px))
         return;
     if (bp != BP_NONE) {
         px_bucket_policy(px, bp);
@@ -604,11 +611,11 @@ static void pl_on_head(struct proxy_conn *c)
         proxy_conn_close(c);
         return;
     }
-    if (!stage_admit(px) || !stage_route(px))
+    if (!stage_admit(px) || !stage_route(px) || px_cors(px))
         return;
     px->auth.sreq = (struct sigv4_request){ c->req.method, c->req.target, c->req.headers,
                                             c->req.nheaders };
-    if (stage_sts(px))
+    if (stage_sts(px) || px_post_object(px))
         return;
     if (!stage_authenticate(px) || !stage_context(px))
         return;

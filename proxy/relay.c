@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cors_answer.h"
 #include "creds_fetch.h"
 #include "ident_limit.h"
 #include "log.h"
@@ -74,7 +75,8 @@ static bool hop_by_hop(struct s3w_slice name)
     return ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
            ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
            ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
-           ub_name_is(name, "proxy-connection");
+           ub_name_is(name, "proxy-connection") ||
+           cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
 }
 
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
@@ -122,6 +124,8 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     if ((status == 400 || status == 403) && px->resp.errbody && px->resp.has_cl && px->resp.cl > 0 &&
         px->resp.cl <= UP_ERRBODY_MAX && !px->resp.collect)
         px->resp.err_hold = true;
+    if (!px->resp.collect)
+        px_cors_append(px, &px->resp.head); /* over PX_RESP_HEAD_MAX: none */
     return 0; /* the head goes with the first body bytes (relay_out) */
 }
 
@@ -347,6 +351,13 @@ void px_relay_abort(struct px *px)
 }
 
 /* ---- the request ------------------------------------------------------------------------ */
+/* The request as it goes upstream: the client's, or the PutObject a POST
+ * Object form becomes (post_object.c). */
+static const struct http_request *px_up_request(const struct px *px)
+{
+    return px->post.upreq ? px->post.upreq : &px->c->req;
+}
+
 /* upstream.max_connections_per_identity: an identity that already has that
  * many requests in flight upstream (on any worker) gets 503 SlowDown, which
  * the SDKs retry with backoff, so that one caller holding transfers open
@@ -409,7 +420,7 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
                              struct s3w_slice payload, const char *content_md5,
                              struct sigv4_signed *sd)
 {
-    const struct http_request *r = &px->c->req;
+    const struct http_request *r = px_up_request(px);
     const struct config *cfg = px->cfg;
     struct ub_request *u = &px->up.req;
     bool copy = (px->authz.map.flags & S3MAP_F_COPY) != 0;
@@ -455,7 +466,7 @@ static int px_build_head(struct px *px, const struct sigv4_signed *sd, bool has_
 {
     const struct ub_request *u = &px->up.req;
     struct s3w_buf *b = &px->up.head;
-    struct s3w_slice method = px->c->req.method;
+    struct s3w_slice method = px_up_request(px)->method;
     int rc = s3w_buf_append_slice(b, method);
     rc = rc ? rc : s3w_buf_append_char(b, ' ');
     rc = rc ? rc : s3w_buf_append(b, u->target.ptr, u->target.len);

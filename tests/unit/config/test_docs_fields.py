@@ -63,12 +63,16 @@ def read(rel):
 
 # ---- 1. field tables -------------------------------------------------------
 def loader_tables():
-    text = read("config/load.c")
     out = []
-    for m in re.finditer(r"static const char \*const (\w+)\[\]\s*=\s*\{(.*?)\};", text, re.S):
-        names = re.findall(r'"([^"]*)"', m.group(2))
-        line = text.count("\n", 0, m.start()) + 1
-        out.append((f"config/load.c:{line} {m.group(1)}[]", frozenset(names)))
+    # the loader's tables, and those of the sections it hands to their own
+    # files (config/cors.c: its tables are named *_fields)
+    for rel, pat in (("config/load.c", r"\w+"), ("config/cors.c", r"\w+_fields")):
+        text = read(rel)
+        for m in re.finditer(r"static const char \*const (" + pat + r")\[\]\s*=\s*\{(.*?)\};",
+                             text, re.S):
+            names = re.findall(r'"([^"]*)"', m.group(2))
+            line = text.count("\n", 0, m.start()) + 1
+            out.append((f"{rel}:{line} {m.group(1)}[]", frozenset(names)))
     return out
 
 
