@@ -245,9 +245,15 @@ enum config_audit_kind {
     CONFIG_AUDIT_NONE = 2,
 };
 
+enum config_audit_on_backlog {
+    CONFIG_AUDIT_REFUSE = 0, /* default: 503 SlowDown while records cannot be written */
+    CONFIG_AUDIT_DROP = 1,   /* serve anyway; records past the backlog dropped, counted */
+};
+
 struct config_audit {
     enum config_audit_kind kind;
     char *path; /* CONFIG_AUDIT_FILE only */
+    enum config_audit_on_backlog on_backlog; /* "on_backlog" */
 };
 
 struct config_limits {

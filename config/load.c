@@ -1638,9 +1638,18 @@ static void load_audit(struct ld *L, const cJSON *root)
         return;
     size_t m = push_key(L, "audit");
     if (want_object(L, a)) {
-        static const char *const allowed[] = { "output", NULL };
+        static const char *const allowed[] = { "output", "on_backlog", NULL };
         check_fields(L, a, allowed);
-        char *o = get_str(L, a, "output", true);
+        char *ob = get_str(L, a, "on_backlog", false);
+        if (ob && strcmp(ob, "drop") == 0) {
+            au->on_backlog = CONFIG_AUDIT_DROP;
+        } else if (ob && strcmp(ob, "refuse") != 0) {
+            size_t mk = push_key(L, "on_backlog");
+            errf(L, "must be \"refuse\" or \"drop\"");
+            pop(L, mk);
+        }
+        free(ob);
+        char *o = get_str(L, a, "output", false);
         if (o) {
             if (strcmp(o, "stdout") == 0)
                 au->kind = CONFIG_AUDIT_STDOUT;

@@ -39,7 +39,10 @@ struct audit {
     int werr;                       /* errno of the failing output; 0 = writing works */
     uint64_t dropped;               /* since the writer last logged it */
     _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
-    atomic_bool blocked;            /* !audit_accepting() */
+    atomic_bool blocked;            /* the output fails or the backlog is full */
+    enum audit_on_backlog on_backlog;
+    enum audit_format_kind format;
+    struct audit_cloudtrail_opts ct; /* strings owned */
     _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
     char *path; /* NULL = stdout */
     /* writer thread only (and audit_open before it starts) */
@@ -214,7 +217,11 @@ static int write_lines(struct audit *a, struct audit_line **lines, size_t n, siz
  * fails or the backlog is full. Logs each change once. */
 static void set_state(struct audit *a, int err)
 {
-    if (err && !a->werr)
+    if (err && !a->werr && a->on_backlog == AUDIT_ON_BACKLOG_DROP)
+        proxy_log("ERROR", "audit: cannot write %s: %s; dropping records once %d wait "
+                  "(on_backlog drop) until it can", a->path ? a->path : "stdout", strerror(err),
+                  AUDIT_QUEUE_LINES);
+    else if (err && !a->werr)
         proxy_log("ERROR", "audit: cannot write %s: %s; refusing new requests (503 SlowDown) "
                   "until it can", a->path ? a->path : "stdout", strerror(err));
     else if (!err && a->werr)
@@ -308,25 +315,40 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+static void free_opts(struct audit *a)
+{
+    free((char *)a->ct.region);
+    free((char *)a->ct.account_id);
+    free(a->path);
+}
+
 struct audit *audit_open(const char *path, bool disabled)
+{
+    struct audit_options o = { .path = path, .disabled = disabled };
+    return audit_open_opts(&o);
+}
+
+struct audit *audit_open_opts(const struct audit_options *o)
 {
     struct audit *a = calloc(1, sizeof(*a));
     if (!a)
         return NULL;
     a->fd = -1;
-    a->disabled = disabled;
+    a->disabled = o->disabled;
+    a->on_backlog = o->on_backlog;
+    a->format = o->format;
     atomic_init(&a->writev, writev);
-    if (disabled)
+    if (a->disabled)
         return a;
-    if (path && strcmp(path, "-") != 0) {
-        a->path = strdup(path);
-        if (!a->path) {
-            free(a);
-            return NULL;
-        }
-    }
-    if (open_out(a) != 0) {
-        free(a->path);
+    bool nomem = false;
+    if (o->path && strcmp(o->path, "-") != 0)
+        nomem |= !(a->path = strdup(o->path));
+    if (o->cloudtrail.region)
+        nomem |= !(a->ct.region = strdup(o->cloudtrail.region));
+    if (o->cloudtrail.account_id)
+        nomem |= !(a->ct.account_id = strdup(o->cloudtrail.account_id));
+    if (nomem || open_out(a) != 0) {
+        free_opts(a);
         free(a);
         return NULL;
     }
@@ -341,7 +363,7 @@ struct audit *audit_open(const char *path, bool disabled)
             close(a->fd);
         pthread_cond_destroy(&a->cv);
         pthread_mutex_destroy(&a->mu);
-        free(a->path);
+        free_opts(a);
         free(a);
         return NULL;
     }
@@ -381,7 +403,8 @@ static void lost(struct audit *a, const struct audit_record *r, int rc)
 }
 
 /* A refusal's record is dropped once AUDIT_QUEUE_LINES wait (`extra`:
- * lines of the caller's own batch not queued yet). */
+ * lines of the caller's own batch not queued yet); so is any record with
+ * on_backlog "drop". */
 static bool refusal_dropped(struct audit *a, size_t extra)
 {
     if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < AUDIT_QUEUE_LINES)
@@ -393,15 +416,23 @@ static bool refusal_dropped(struct audit *a, size_t extra)
     return true;
 }
 
+/* The record in the configured format. */
+static int format_record(const struct audit *a, const struct audit_record *r, struct s3w_buf *b)
+{
+    (void)a;
+    return audit_format(r, b);
+}
+
 static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop)
 {
     if (!a || a->disabled)
         return;
+    may_drop |= a->on_backlog == AUDIT_ON_BACKLOG_DROP;
     if (may_drop && refusal_dropped(a, 0))
         return;
     struct s3w_buf b;
     s3w_buf_init(&b, AUDIT_LINE_MAX);
-    int rc = audit_format(r, &b);
+    int rc = format_record(a, r, &b);
     struct audit_line *l = rc == 0 ? malloc(sizeof(*l) + b.len) : NULL;
     if (!l) {
         s3w_buf_cleanup(&b);
@@ -428,7 +459,8 @@ void audit_log_refusal(struct audit *a, const struct audit_record *r)
 
 bool audit_accepting(struct audit *a)
 {
-    return !a || a->disabled || !atomic_load_explicit(&a->blocked, memory_order_relaxed);
+    return !a || a->disabled || a->on_backlog == AUDIT_ON_BACKLOG_DROP ||
+           !atomic_load_explicit(&a->blocked, memory_order_relaxed);
 }
 
 bool audit_status(struct audit *a, char *out, size_t cap)
@@ -441,13 +473,18 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     int err = a->werr;
     size_t waiting = a->count;
     pthread_mutex_unlock(&a->mu);
+    bool drop = a->on_backlog == AUDIT_ON_BACKLOG_DROP;
+    const char *dropping = drop ? "; dropping records (on_backlog drop)" : "";
     if (err)
-        snprintf(out, cap, "not writable (%s); %zu records waiting", strerror(err), waiting);
+        snprintf(out, cap, "not writable (%s); %zu records waiting%s", strerror(err), waiting,
+                 dropping);
     else if (waiting >= AUDIT_QUEUE_LINES)
-        snprintf(out, cap, "behind: %zu records waiting to be written", waiting);
+        snprintf(out, cap, "behind: %zu records waiting to be written%s", waiting, dropping);
     else
         snprintf(out, cap, "ok");
-    return !err && waiting < AUDIT_QUEUE_LINES;
+    /* with "drop" requests are served whatever the output does: the
+     * replica stays ready, and the line says what is being lost */
+    return drop || (!err && waiting < AUDIT_QUEUE_LINES);
 }
 
 void audit_reopen(struct audit *a)
@@ -475,7 +512,7 @@ void audit_close(struct audit *a)
         pthread_mutex_destroy(&a->mu);
         pthread_cond_destroy(&a->cv);
     }
-    free(a->path);
+    free_opts(a);
     free(a);
 }
 
@@ -507,10 +544,11 @@ static void batch_add(struct audit_batch *b, const struct audit_record *r, bool 
     struct audit *a = b->a;
     if (!a || a->disabled)
         return;
+    may_drop |= a->on_backlog == AUDIT_ON_BACKLOG_DROP;
     if (may_drop && refusal_dropped(a, b->blk ? b->blk->nlines : 0))
         return;
     s3w_buf_reset(&b->scratch);
-    int rc = audit_format(r, &b->scratch);
+    int rc = format_record(a, r, &b->scratch);
     if (!rc && !b->blk) {
         b->blk = malloc(sizeof(*b->blk) + BATCH_BYTES + AUDIT_LINE_MAX);
         if (b->blk) {

@@ -80,10 +80,44 @@ struct audit_record {
 
 struct audit;
 
+/* What happens while records cannot be written (audit.on_backlog). */
+enum audit_on_backlog {
+    /* new requests are refused (above); no served request lacks its record */
+    AUDIT_ON_BACKLOG_REFUSE = 0,
+    /* requests are always served; once AUDIT_QUEUE_LINES records wait,
+     * every new record (served or not) is dropped and counted in
+     * audit_dropped_total. For those who prefer availability to a
+     * complete trail, and say so in their config. */
+    AUDIT_ON_BACKLOG_DROP = 1,
+};
+
+/* The shape of a record (audit.format). */
+enum audit_format_kind {
+    AUDIT_FORMAT_S3WARDEN = 0,   /* audit_format() */
+    AUDIT_FORMAT_CLOUDTRAIL = 1, /* audit_format_cloudtrail() */
+};
+
+/* Settings of the CloudTrail record that no request carries. Strings are
+ * copied by audit_open_opts. */
+struct audit_cloudtrail_opts {
+    const char *region;     /* awsRegion; NULL: "us-east-1" */
+    const char *account_id; /* recipientAccountId when the record has no bucket owner */
+};
+
+struct audit_options {
+    const char *path;       /* NULL or "-": stdout */
+    bool disabled;          /* no output at all */
+    enum audit_on_backlog on_backlog;
+    enum audit_format_kind format;
+    struct audit_cloudtrail_opts cloudtrail;
+};
+
 /* path NULL or "-" = stdout; disabled = no output at all. NULL on error.
  * A file that ends in a partial line (a crash mid-write) is cut back to
- * its last complete line first. */
+ * its last complete line first. Same as audit_open_opts with the other
+ * options at their defaults (refuse, s3warden format). */
 struct audit *audit_open(const char *path, bool disabled);
+struct audit *audit_open_opts(const struct audit_options *o);
 /* Formats and queues the record of a request that is being served (any
  * thread). Never dropped (see above). */
 void audit_log(struct audit *a, const struct audit_record *r);
@@ -93,17 +127,20 @@ void audit_log(struct audit *a, const struct audit_record *r);
 void audit_log_refusal(struct audit *a, const struct audit_record *r);
 /* Whether new requests may be served: false while records cannot be
  * written or the backlog is full. One relaxed atomic load (request path).
- * True for NULL and for a disabled log. */
+ * True for NULL, for a disabled log, and with AUDIT_ON_BACKLOG_DROP. */
 bool audit_accepting(struct audit *a);
 /* The /readyz line's text without the "audit: " prefix: "ok", "off", or
  * why not ("not writable (No space left on device); 12 records
- * waiting"). Returns audit_accepting(). */
+ * waiting"); with AUDIT_ON_BACKLOG_DROP the same text followed by
+ * "; dropping records (on_backlog drop)" while it applies. Returns
+ * whether requests are served (audit_accepting's verdict). */
 bool audit_status(struct audit *a, char *out, size_t cap);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
-/* Records never written since audit_open: refusals beyond the backlog,
- * records that could not be formatted (no memory), records still waiting
- * when audit_close gave up on a failing output. */
+/* Records never written since audit_open: refusals beyond the backlog
+ * (any record beyond it with AUDIT_ON_BACKLOG_DROP), records that could
+ * not be formatted (no memory), records still waiting when audit_close
+ * gave up on a failing output. */
 uint64_t audit_dropped_total(struct audit *a);
 /* Writes what is queued (one last try if the output is failing), stops
  * the writer, closes. */

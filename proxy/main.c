@@ -232,10 +232,13 @@ static int cmd_serve(const char *config_path)
     apply_runtime_settings(&st, cfg);
     struct proxy_settings settings;
     settings_from_config(cfg, &settings);
-    if (cfg->audit.kind != CONFIG_AUDIT_NONE)
-        st.audit = audit_open(cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL, false);
-    else
-        st.audit = audit_open(NULL, true);
+    struct audit_options aopt = {
+        .path = cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL,
+        .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
+        .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
+                                                                  : AUDIT_ON_BACKLOG_REFUSE,
+    };
+    st.audit = audit_open_opts(&aopt);
     if (!st.audit) {
         config_unref(cfg);
         return 2;
