@@ -215,6 +215,8 @@ void config_free(struct config *cfg)
     free_policies(cfg->guardrails, cfg->nguardrails);
     free(cfg->guardrail_ptrs);
     free(cfg->audit.path);
+    free(cfg->audit.region);
+    free(cfg->audit.account_id);
     for (size_t i = 0; i < cfg->sts.nkeys; i++)
         free(cfg->sts.keys[i].id);
     /* the whole struct, STS keys included, is wiped before it is released */

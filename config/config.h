@@ -250,10 +250,21 @@ enum config_audit_on_backlog {
     CONFIG_AUDIT_DROP = 1,   /* serve anyway; records past the backlog dropped, counted */
 };
 
+enum config_audit_format {
+    CONFIG_AUDIT_FORMAT_S3WARDEN = 0,
+    CONFIG_AUDIT_FORMAT_CLOUDTRAIL = 1,
+};
+
 struct config_audit {
     enum config_audit_kind kind;
     char *path; /* CONFIG_AUDIT_FILE only */
     enum config_audit_on_backlog on_backlog; /* "on_backlog" */
+    enum config_audit_format format;         /* "format" */
+    /* CloudTrail's awsRegion ("region"; NULL: upstream.region) and the
+     * recipientAccountId of records without a bucket owner ("account_id";
+     * NULL: the caller's account) */
+    char *region;
+    char *account_id;
 };
 
 struct config_limits {

@@ -1638,7 +1638,8 @@ static void load_audit(struct ld *L, const cJSON *root)
         return;
     size_t m = push_key(L, "audit");
     if (want_object(L, a)) {
-        static const char *const allowed[] = { "output", "on_backlog", NULL };
+        static const char *const allowed[] = { "output", "on_backlog", "format", "region",
+                                               "account_id", NULL };
         check_fields(L, a, allowed);
         char *ob = get_str(L, a, "on_backlog", false);
         if (ob && strcmp(ob, "drop") == 0) {
@@ -1649,6 +1650,22 @@ static void load_audit(struct ld *L, const cJSON *root)
             pop(L, mk);
         }
         free(ob);
+        char *fm = get_str(L, a, "format", false);
+        if (fm && strcmp(fm, "cloudtrail") == 0) {
+            au->format = CONFIG_AUDIT_FORMAT_CLOUDTRAIL;
+        } else if (fm && strcmp(fm, "s3warden") != 0) {
+            size_t mk = push_key(L, "format");
+            errf(L, "must be \"s3warden\" or \"cloudtrail\"");
+            pop(L, mk);
+        }
+        free(fm);
+        au->region = get_str(L, a, "region", false);
+        au->account_id = get_str(L, a, "account_id", false);
+        if (au->account_id && !all_digits(au->account_id, 12)) {
+            size_t mk = push_key(L, "account_id");
+            errf(L, "must be a 12-digit account id");
+            pop(L, mk);
+        }
         char *o = get_str(L, a, "output", false);
         if (o) {
             if (strcmp(o, "stdout") == 0)

@@ -419,7 +419,8 @@ static bool refusal_dropped(struct audit *a, size_t extra)
 /* The record in the configured format. */
 static int format_record(const struct audit *a, const struct audit_record *r, struct s3w_buf *b)
 {
-    (void)a;
+    if (a->format == AUDIT_FORMAT_CLOUDTRAIL)
+        return audit_format_cloudtrail(r, &a->ct, b);
     return audit_format(r, b);
 }
 

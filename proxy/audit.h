@@ -76,6 +76,13 @@ struct audit_record {
     int64_t latency_ms;
     int64_t upstream_latency_ms;    /* -1: no upstream call */
     struct s3w_slice tls;           /* "TLSv1.3" or empty */
+    /* For the CloudTrail format (audit_cloudtrail.c); empty when unknown,
+     * and then left out of the record. */
+    struct s3w_slice host;          /* the request's Host header */
+    struct s3w_slice bucket_account; /* the bucket's owner account */
+    struct s3w_slice auth_method;   /* "AuthHeader" or "QueryString"; empty: anonymous */
+    struct s3w_slice cipher_suite;  /* the TLS cipher suite (OpenSSL's name) */
+    int64_t session_created_ms;     /* an assumed role session's start; 0: unknown */
 };
 
 struct audit;
@@ -149,6 +156,13 @@ void audit_close(struct audit *a);
 /* Formats a record as one JSON line with a trailing '\n' (exposed for
  * tests). Always fits AUDIT_LINE_MAX; 0, or S3W_E_NOMEM. */
 int audit_format(const struct audit_record *r, struct s3w_buf *out);
+
+/* Formats a record as an S3 event exactly as CloudTrail writes it (one
+ * JSON line, trailing '\n'; docs/audit-cloudtrail.md cites the reference
+ * for each field), with s3warden's own fields under additionalEventData.
+ * Always fits AUDIT_LINE_MAX; 0, or S3W_E_NOMEM. */
+int audit_format_cloudtrail(const struct audit_record *r, const struct audit_cloudtrail_opts *o,
+                            struct s3w_buf *out);
 
 /* Appends s as a JSON string body (no quotes), escaping as RFC 8259 asks;
  * bytes that are not valid UTF-8 become U+FFFD. At most `cap` bytes are

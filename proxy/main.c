@@ -237,6 +237,10 @@ static int cmd_serve(const char *config_path)
         .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
         .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
                                                                   : AUDIT_ON_BACKLOG_REFUSE,
+        .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
+                                                                      : AUDIT_FORMAT_S3WARDEN,
+        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream.region,
+                        .account_id = cfg->audit.account_id },
     };
     st.audit = audit_open_opts(&aopt);
     if (!st.audit) {
