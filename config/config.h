@@ -255,6 +255,24 @@ enum config_audit_format {
     CONFIG_AUDIT_FORMAT_CLOUDTRAIL = 1,
 };
 
+/* audit.sinks[]: a receiver records are delivered to, from a spool. */
+enum config_audit_sink_type {
+    CONFIG_AUDIT_SINK_SYSLOG = 1,
+};
+
+struct config_audit_sink {
+    enum config_audit_sink_type type;
+    char *spool_dir;          /* required */
+    uint64_t max_spool_bytes; /* default 1 GiB */
+    /* syslog */
+    char *address;            /* receiver host */
+    uint32_t port;            /* default 514, 6514 with TLS */
+    uint32_t facility;        /* 0..23, default 16 (local0) */
+    bool tls;                 /* "tls" object present */
+    char *ca_file;            /* tls.ca_file, optional */
+    char *server_name;        /* tls.server_name, optional */
+};
+
 struct config_audit {
     enum config_audit_kind kind;
     char *path; /* CONFIG_AUDIT_FILE only */
@@ -265,6 +283,8 @@ struct config_audit {
      * NULL: the caller's account) */
     char *region;
     char *account_id;
+    struct config_audit_sink *sinks; /* "sinks", besides "output" */
+    size_t nsinks;
 };
 
 struct config_limits {

@@ -1629,6 +1629,50 @@ static void load_guardrails(struct ld *L, const cJSON *root)
                        &L->cfg->nguardrails, &L->cfg->guardrail_ptrs);
 }
 
+/* audit.sinks[i] */
+static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_sink *k)
+{
+    static const char *const allowed[] = { "type", "address", "port", "facility", "tls",
+                                           "spool_dir", "max_spool_bytes", NULL };
+    check_fields(L, it, allowed);
+    char *type = get_str(L, it, "type", true);
+    if (type && strcmp(type, "syslog") == 0) {
+        k->type = CONFIG_AUDIT_SINK_SYSLOG;
+    } else if (type) {
+        size_t mk = push_key(L, "type");
+        errf(L, "must be \"syslog\"");
+        pop(L, mk);
+    }
+    free(type);
+    char *dir = get_str(L, it, "spool_dir", true);
+    if (dir) {
+        k->spool_dir = resolve_path(L, dir);
+        free(dir);
+    }
+    uint32_t max_spool = 0;
+    get_u32(L, it, "max_spool_bytes", false, 65536, 4294967295u, 1u << 30, &max_spool);
+    k->max_spool_bytes = max_spool;
+    k->address = get_str(L, it, "address", true);
+    const cJSON *tls = field(it, "tls");
+    if (tls) {
+        size_t mt = push_key(L, "tls");
+        if (want_object(L, tls)) {
+            static const char *const tls_allowed[] = { "ca_file", "server_name", NULL };
+            check_fields(L, tls, tls_allowed);
+            k->tls = true;
+            char *ca = get_str(L, tls, "ca_file", false);
+            if (ca) {
+                k->ca_file = resolve_path(L, ca);
+                free(ca);
+            }
+            k->server_name = get_str(L, tls, "server_name", false);
+        }
+        pop(L, mt);
+    }
+    get_u32(L, it, "port", false, 1, 65535, k->tls ? 6514 : 514, &k->port);
+    get_u32(L, it, "facility", false, 0, 23, 16, &k->facility);
+}
+
 static void load_audit(struct ld *L, const cJSON *root)
 {
     const cJSON *a = field(root, "audit");
@@ -1639,8 +1683,29 @@ static void load_audit(struct ld *L, const cJSON *root)
     size_t m = push_key(L, "audit");
     if (want_object(L, a)) {
         static const char *const allowed[] = { "output", "on_backlog", "format", "region",
-                                               "account_id", NULL };
+                                               "account_id", "sinks", NULL };
         check_fields(L, a, allowed);
+        const cJSON *sinks = field(a, "sinks");
+        if (sinks) {
+            size_t ms = push_key(L, "sinks");
+            if (want_array(L, sinks)) {
+                size_t n = (size_t)cJSON_GetArraySize(sinks);
+                if (n > 8) {
+                    errf(L, "at most 8 sinks");
+                } else if (n) {
+                    au->sinks = alloc_array(L, n, sizeof(*au->sinks));
+                    size_t i = 0;
+                    for (const cJSON *it = sinks->child; it && au->sinks; it = it->next, i++) {
+                        size_t mi = push_idx(L, i);
+                        if (want_object(L, it))
+                            load_audit_sink(L, it, &au->sinks[i]);
+                        pop(L, mi);
+                    }
+                    au->nsinks = au->sinks ? n : 0;
+                }
+            }
+            pop(L, ms);
+        }
         char *ob = get_str(L, a, "on_backlog", false);
         if (ob && strcmp(ob, "drop") == 0) {
             au->on_backlog = CONFIG_AUDIT_DROP;

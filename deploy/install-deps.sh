@@ -19,7 +19,7 @@ pkgs=(
   s3cmd nginx-light haproxy wrk openssl
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
   restic
-  systemd
+  systemd rsyslog
 )
 # Node.js + npm (for the JavaScript SDK client test): Debian's, unless a
 # node is already installed some other way.

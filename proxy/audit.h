@@ -111,9 +111,29 @@ struct audit_cloudtrail_opts {
     const char *account_id; /* recipientAccountId when the record has no bucket owner */
 };
 
+/* A delivered sink (audit_sink.h): records are spooled in spool_dir and
+ * sent from there. */
+enum audit_sink_type { AUDIT_SINK_SYSLOG = 1 };
+struct audit_sink_conf {
+    enum audit_sink_type type;
+    const char *spool_dir;
+    uint64_t max_spool_bytes;
+    /* AUDIT_SINK_SYSLOG */
+    const char *host;
+    uint16_t port;
+    int facility;
+    bool tls;
+    const char *ca_file;
+    const char *server_name;
+};
+#define AUDIT_MAX_SINKS 8
+#define AUDIT_SINK_DRAIN_MS 5000 /* audit_close tries this long to deliver the spools */
+
 struct audit_options {
     const char *path;       /* NULL or "-": stdout */
-    bool disabled;          /* no output at all */
+    bool disabled;          /* no output at all (sinks may still be given) */
+    const struct audit_sink_conf *sinks;
+    size_t nsinks;          /* at most AUDIT_MAX_SINKS */
     enum audit_on_backlog on_backlog;
     enum audit_format_kind format;
     struct audit_cloudtrail_opts cloudtrail;
@@ -142,6 +162,10 @@ bool audit_accepting(struct audit *a);
  * "; dropping records (on_backlog drop)" while it applies. Returns
  * whether requests are served (audit_accepting's verdict). */
 bool audit_status(struct audit *a, char *out, size_t cap);
+/* The delivered sinks, for metrics: how many, and one's figures and name. */
+struct audit_sink_stats;
+size_t audit_sink_count(struct audit *a);
+const char *audit_sink_stats_at(struct audit *a, size_t i, struct audit_sink_stats *st);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
 /* Records never written since audit_open: refusals beyond the backlog

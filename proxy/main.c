@@ -232,7 +232,20 @@ static int cmd_serve(const char *config_path)
     apply_runtime_settings(&st, cfg);
     struct proxy_settings settings;
     settings_from_config(cfg, &settings);
+    struct audit_sink_conf sinks[AUDIT_MAX_SINKS];
+    size_t nsinks = 0;
+    for (size_t i = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++) {
+        const struct config_audit_sink *k = &cfg->audit.sinks[i];
+        sinks[nsinks++] = (struct audit_sink_conf){
+            .type = AUDIT_SINK_SYSLOG, .spool_dir = k->spool_dir,
+            .max_spool_bytes = k->max_spool_bytes, .host = k->address,
+            .port = (uint16_t)k->port, .facility = (int)k->facility, .tls = k->tls,
+            .ca_file = k->ca_file, .server_name = k->server_name,
+        };
+    }
     struct audit_options aopt = {
+        .sinks = sinks,
+        .nsinks = nsinks,
         .path = cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL,
         .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
         .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
