@@ -222,6 +222,10 @@ void config_free(struct config *cfg)
         free(cfg->audit.sinks[i].address);
         free(cfg->audit.sinks[i].ca_file);
         free(cfg->audit.sinks[i].server_name);
+        free(cfg->audit.sinks[i].bucket);
+        free(cfg->audit.sinks[i].prefix);
+        free(cfg->audit.sinks[i].account_id);
+        free(cfg->audit.sinks[i].region);
     }
     free(cfg->audit.sinks);
     for (size_t i = 0; i < cfg->sts.nkeys; i++)

@@ -258,6 +258,7 @@ enum config_audit_format {
 /* audit.sinks[]: a receiver records are delivered to, from a spool. */
 enum config_audit_sink_type {
     CONFIG_AUDIT_SINK_SYSLOG = 1,
+    CONFIG_AUDIT_SINK_S3 = 2,
 };
 
 struct config_audit_sink {
@@ -271,6 +272,13 @@ struct config_audit_sink {
     bool tls;                 /* "tls" object present */
     char *ca_file;            /* tls.ca_file, optional */
     char *server_name;        /* tls.server_name, optional */
+    /* s3: through the upstream, with the proxy's credentials */
+    char *bucket;             /* required */
+    char *prefix;             /* optional */
+    char *account_id;         /* default audit.account_id (one is required) */
+    char *region;             /* default audit.region, then upstream.region */
+    uint32_t batch_seconds;   /* default 300 */
+    uint32_t batch_bytes;     /* default 4 MiB */
 };
 
 struct config_audit {

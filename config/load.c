@@ -1632,18 +1632,38 @@ static void load_guardrails(struct ld *L, const cJSON *root)
 /* audit.sinks[i] */
 static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_sink *k)
 {
-    static const char *const allowed[] = { "type", "address", "port", "facility", "tls",
-                                           "spool_dir", "max_spool_bytes", NULL };
-    check_fields(L, it, allowed);
     char *type = get_str(L, it, "type", true);
     if (type && strcmp(type, "syslog") == 0) {
         k->type = CONFIG_AUDIT_SINK_SYSLOG;
+    } else if (type && strcmp(type, "s3") == 0) {
+        k->type = CONFIG_AUDIT_SINK_S3;
     } else if (type) {
         size_t mk = push_key(L, "type");
-        errf(L, "must be \"syslog\"");
+        errf(L, "must be \"syslog\" or \"s3\"");
         pop(L, mk);
     }
     free(type);
+    if (k->type == CONFIG_AUDIT_SINK_S3) {
+        static const char *const s3_allowed[] = { "type", "bucket", "prefix", "account_id",
+                                                  "region", "batch_seconds", "batch_bytes",
+                                                  "spool_dir", "max_spool_bytes", NULL };
+        check_fields(L, it, s3_allowed);
+        k->bucket = get_str(L, it, "bucket", true);
+        k->prefix = get_str(L, it, "prefix", false);
+        k->account_id = get_str(L, it, "account_id", false);
+        if (k->account_id && !all_digits(k->account_id, 12)) {
+            size_t mk = push_key(L, "account_id");
+            errf(L, "must be a 12-digit account id");
+            pop(L, mk);
+        }
+        k->region = get_str(L, it, "region", false);
+        get_u32(L, it, "batch_seconds", false, 1, 3600, 300, &k->batch_seconds);
+        get_u32(L, it, "batch_bytes", false, 65536, 256u << 20, 4u << 20, &k->batch_bytes);
+    } else {
+        static const char *const allowed[] = { "type", "address", "port", "facility", "tls",
+                                               "spool_dir", "max_spool_bytes", NULL };
+        check_fields(L, it, allowed);
+    }
     char *dir = get_str(L, it, "spool_dir", true);
     if (dir) {
         k->spool_dir = resolve_path(L, dir);
@@ -1652,6 +1672,8 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
     uint32_t max_spool = 0;
     get_u32(L, it, "max_spool_bytes", false, 65536, 4294967295u, 1u << 30, &max_spool);
     k->max_spool_bytes = max_spool;
+    if (k->type == CONFIG_AUDIT_SINK_S3)
+        return;
     k->address = get_str(L, it, "address", true);
     const cJSON *tls = field(it, "tls");
     if (tls) {
@@ -1730,6 +1752,20 @@ static void load_audit(struct ld *L, const cJSON *root)
             size_t mk = push_key(L, "account_id");
             errf(L, "must be a 12-digit account id");
             pop(L, mk);
+        }
+        for (size_t i = 0; i < au->nsinks; i++) {
+            struct config_audit_sink *k = &au->sinks[i];
+            if (k->type != CONFIG_AUDIT_SINK_S3)
+                continue;
+            size_t ms = push_key(L, "sinks");
+            size_t mi = push_idx(L, i);
+            /* the objects are CloudTrail log files: CloudTrail's records */
+            if (au->format != CONFIG_AUDIT_FORMAT_CLOUDTRAIL)
+                errf(L, "an s3 sink needs \"format\": \"cloudtrail\"");
+            else if (!k->account_id && !au->account_id)
+                errf(L, "an s3 sink needs \"account_id\" (here or in audit)");
+            pop(L, mi);
+            pop(L, ms);
         }
         char *o = get_str(L, a, "output", false);
         if (o) {

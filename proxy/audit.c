@@ -49,6 +49,7 @@ struct audit {
     char *path; /* NULL = stdout */
     bool null_out; /* no output of its own: only the sinks */
     struct audit_sink *sinks[AUDIT_MAX_SINKS];
+    void *s3_t[AUDIT_MAX_SINKS]; /* an S3 sink's transport, for its credentials */
     size_t nsinks;
     int spool_err; /* writer thread: the sinks' append failing (logged once) */
     /* writer thread only (and audit_open before it starts) */
@@ -377,6 +378,16 @@ static int open_sinks(struct audit *a, const struct audit_options *o)
                 .ca_file = c->ca_file, .server_name = c->server_name,
             };
             err = audit_syslog_transport(&so, &tr);
+        } else if (c->type == AUDIT_SINK_S3) {
+            struct audit_s3_opts so = {
+                .endpoint = c->endpoint, .virtual_host = c->virtual_host,
+                .tls_verify = c->tls_verify, .ca_file = c->ca_file, .bucket = c->bucket,
+                .prefix = c->prefix, .account = c->account, .region = c->region,
+                .batch_ms = c->batch_ms, .batch_bytes = c->batch_bytes,
+            };
+            err = audit_s3_transport(&so, &tr);
+            if (!err)
+                a->s3_t[k] = tr.t;
         }
         if (err) {
             proxy_log("ERROR", "audit: cannot set up sink %zu: %s", k, strerror(err));
@@ -611,6 +622,15 @@ void audit_close(struct audit *a)
     }
     free_opts(a);
     free(a);
+}
+
+void audit_set_creds(struct audit *a, struct creds_mgr *m)
+{
+    if (!a)
+        return;
+    for (size_t k = 0; k < a->nsinks; k++)
+        if (a->s3_t[k])
+            audit_s3_transport_set_creds(a->s3_t[k], m);
 }
 
 size_t audit_sink_count(struct audit *a)

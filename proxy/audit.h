@@ -113,7 +113,7 @@ struct audit_cloudtrail_opts {
 
 /* A delivered sink (audit_sink.h): records are spooled in spool_dir and
  * sent from there. */
-enum audit_sink_type { AUDIT_SINK_SYSLOG = 1 };
+enum audit_sink_type { AUDIT_SINK_SYSLOG = 1, AUDIT_SINK_S3 = 2 };
 struct audit_sink_conf {
     enum audit_sink_type type;
     const char *spool_dir;
@@ -123,8 +123,18 @@ struct audit_sink_conf {
     uint16_t port;
     int facility;
     bool tls;
-    const char *ca_file;
+    const char *ca_file;     /* syslog TLS, or the S3 upstream's */
     const char *server_name;
+    /* AUDIT_SINK_S3: CloudTrail's layout in a bucket, through the upstream */
+    const char *endpoint;
+    bool virtual_host;
+    bool tls_verify;
+    const char *bucket;
+    const char *prefix;
+    const char *account;
+    const char *region;
+    uint32_t batch_ms;
+    size_t batch_bytes;
 };
 #define AUDIT_MAX_SINKS 8
 #define AUDIT_SINK_DRAIN_MS 5000 /* audit_close tries this long to deliver the spools */
@@ -166,6 +176,10 @@ bool audit_status(struct audit *a, char *out, size_t cap);
 struct audit_sink_stats;
 size_t audit_sink_count(struct audit *a);
 const char *audit_sink_stats_at(struct audit *a, size_t i, struct audit_sink_stats *st);
+/* The proxy's own credentials, for the S3 sinks (NULL before audit_close
+ * while the manager is freed). */
+struct creds_mgr;
+void audit_set_creds(struct audit *a, struct creds_mgr *m);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
 /* Records never written since audit_open: refusals beyond the backlog

@@ -90,4 +90,24 @@ int audit_syslog_transport(const struct audit_syslog_opts *o, struct audit_trans
 size_t audit_syslog_frame(char *out, size_t cap, int facility, const char *hostname, int pid,
                           int64_t now_ms, const char *msg, size_t msg_len);
 
+/* S3: each delivery one gzip object {"Records":[...]} under CloudTrail's
+ * key layout, PUT through the upstream with the proxy's credentials. */
+struct creds_mgr;
+struct audit_s3_opts {
+    const char *endpoint;    /* the upstream, "https://host[:port]" */
+    bool virtual_host;       /* bucket.host rather than host/bucket */
+    bool tls_verify;
+    const char *ca_file;
+    const char *bucket;
+    const char *prefix;      /* may be empty */
+    const char *account;     /* the ACCOUNT of the layout */
+    const char *region;      /* the REGION of the layout, and the signing region */
+    uint32_t batch_ms;       /* deliver at least this often (records waiting) */
+    size_t batch_bytes;      /* ... or once this much waits */
+    uint32_t timeout_ms;
+};
+int audit_s3_transport(const struct audit_s3_opts *o, struct audit_transport *out);
+/* The proxy's credentials manager (NULL: none yet; deliveries wait). */
+void audit_s3_transport_set_creds(void *t, struct creds_mgr *m);
+
 #endif
