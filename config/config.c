@@ -234,6 +234,19 @@ void config_free(struct config *cfg)
     free_policies(cfg->guardrails, cfg->nguardrails);
     free(cfg->guardrail_ptrs);
     free(cfg->audit.path);
+    free(cfg->audit.region);
+    free(cfg->audit.account_id);
+    for (size_t i = 0; i < cfg->audit.nsinks; i++) {
+        free(cfg->audit.sinks[i].spool_dir);
+        free(cfg->audit.sinks[i].address);
+        free(cfg->audit.sinks[i].ca_file);
+        free(cfg->audit.sinks[i].server_name);
+        free(cfg->audit.sinks[i].bucket);
+        free(cfg->audit.sinks[i].prefix);
+        free(cfg->audit.sinks[i].account_id);
+        free(cfg->audit.sinks[i].region);
+    }
+    free(cfg->audit.sinks);
     for (size_t i = 0; i < cfg->sts.nkeys; i++)
         free(cfg->sts.keys[i].id);
     /* the whole struct, STS keys included, is wiped before it is released */

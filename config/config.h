@@ -248,9 +248,54 @@ enum config_audit_kind {
     CONFIG_AUDIT_NONE = 2,
 };
 
+enum config_audit_on_backlog {
+    CONFIG_AUDIT_REFUSE = 0, /* default: 503 SlowDown while records cannot be written */
+    CONFIG_AUDIT_DROP = 1,   /* serve anyway; records past the backlog dropped, counted */
+};
+
+enum config_audit_format {
+    CONFIG_AUDIT_FORMAT_S3WARDEN = 0,
+    CONFIG_AUDIT_FORMAT_CLOUDTRAIL = 1,
+};
+
+/* audit.sinks[]: a receiver records are delivered to, from a spool. */
+enum config_audit_sink_type {
+    CONFIG_AUDIT_SINK_SYSLOG = 1,
+    CONFIG_AUDIT_SINK_S3 = 2,
+};
+
+struct config_audit_sink {
+    enum config_audit_sink_type type;
+    char *spool_dir;          /* required */
+    uint64_t max_spool_bytes; /* default 1 GiB */
+    /* syslog */
+    char *address;            /* receiver host */
+    uint32_t port;            /* default 514, 6514 with TLS */
+    uint32_t facility;        /* 0..23, default 16 (local0) */
+    bool tls;                 /* "tls" object present */
+    char *ca_file;            /* tls.ca_file, optional */
+    char *server_name;        /* tls.server_name, optional */
+    /* s3: through the upstream, with the proxy's credentials */
+    char *bucket;             /* required */
+    char *prefix;             /* optional */
+    char *account_id;         /* default audit.account_id (one is required) */
+    char *region;             /* default audit.region, then upstream.region */
+    uint32_t batch_seconds;   /* default 300 */
+    uint32_t batch_bytes;     /* default 4 MiB */
+};
+
 struct config_audit {
     enum config_audit_kind kind;
     char *path; /* CONFIG_AUDIT_FILE only */
+    enum config_audit_on_backlog on_backlog; /* "on_backlog" */
+    enum config_audit_format format;         /* "format" */
+    /* CloudTrail's awsRegion ("region"; NULL: upstream.region) and the
+     * recipientAccountId of records without a bucket owner ("account_id";
+     * NULL: the caller's account) */
+    char *region;
+    char *account_id;
+    struct config_audit_sink *sinks; /* "sinks", besides "output" */
+    size_t nsinks;
 };
 
 struct config_limits {

@@ -1888,6 +1888,72 @@ static void load_guardrails(struct ld *L, const cJSON *root)
                        &L->cfg->nguardrails, &L->cfg->guardrail_ptrs);
 }
 
+/* audit.sinks[i] */
+static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_sink *k)
+{
+    char *type = get_str(L, it, "type", true);
+    if (type && strcmp(type, "syslog") == 0) {
+        k->type = CONFIG_AUDIT_SINK_SYSLOG;
+    } else if (type && strcmp(type, "s3") == 0) {
+        k->type = CONFIG_AUDIT_SINK_S3;
+    } else if (type) {
+        size_t mk = push_key(L, "type");
+        errf(L, "must be \"syslog\" or \"s3\"");
+        pop(L, mk);
+    }
+    free(type);
+    if (k->type == CONFIG_AUDIT_SINK_S3) {
+        static const char *const s3_allowed[] = { "type", "bucket", "prefix", "account_id",
+                                                  "region", "batch_seconds", "batch_bytes",
+                                                  "spool_dir", "max_spool_bytes", NULL };
+        check_fields(L, it, s3_allowed);
+        k->bucket = get_str(L, it, "bucket", true);
+        k->prefix = get_str(L, it, "prefix", false);
+        k->account_id = get_str(L, it, "account_id", false);
+        if (k->account_id && !all_digits(k->account_id, 12)) {
+            size_t mk = push_key(L, "account_id");
+            errf(L, "must be a 12-digit account id");
+            pop(L, mk);
+        }
+        k->region = get_str(L, it, "region", false);
+        get_u32(L, it, "batch_seconds", false, 1, 3600, 300, &k->batch_seconds);
+        get_u32(L, it, "batch_bytes", false, 65536, 256u << 20, 4u << 20, &k->batch_bytes);
+    } else {
+        static const char *const allowed[] = { "type", "address", "port", "facility", "tls",
+                                               "spool_dir", "max_spool_bytes", NULL };
+        check_fields(L, it, allowed);
+    }
+    char *dir = get_str(L, it, "spool_dir", true);
+    if (dir) {
+        k->spool_dir = resolve_path(L, dir);
+        free(dir);
+    }
+    uint32_t max_spool = 0;
+    get_u32(L, it, "max_spool_bytes", false, 65536, 4294967295u, 1u << 30, &max_spool);
+    k->max_spool_bytes = max_spool;
+    if (k->type == CONFIG_AUDIT_SINK_S3)
+        return;
+    k->address = get_str(L, it, "address", true);
+    const cJSON *tls = field(it, "tls");
+    if (tls) {
+        size_t mt = push_key(L, "tls");
+        if (want_object(L, tls)) {
+            static const char *const tls_allowed[] = { "ca_file", "server_name", NULL };
+            check_fields(L, tls, tls_allowed);
+            k->tls = true;
+            char *ca = get_str(L, tls, "ca_file", false);
+            if (ca) {
+                k->ca_file = resolve_path(L, ca);
+                free(ca);
+            }
+            k->server_name = get_str(L, tls, "server_name", false);
+        }
+        pop(L, mt);
+    }
+    get_u32(L, it, "port", false, 1, 65535, k->tls ? 6514 : 514, &k->port);
+    get_u32(L, it, "facility", false, 0, 23, 16, &k->facility);
+}
+
 static void load_audit(struct ld *L, const cJSON *root)
 {
     const cJSON *a = field(root, "audit");
@@ -1897,9 +1963,70 @@ static void load_audit(struct ld *L, const cJSON *root)
         return;
     size_t m = push_key(L, "audit");
     if (want_object(L, a)) {
-        static const char *const allowed[] = { "output", NULL };
+        static const char *const allowed[] = { "output", "on_backlog", "format", "region",
+                                               "account_id", "sinks", NULL };
         check_fields(L, a, allowed);
-        char *o = get_str(L, a, "output", true);
+        const cJSON *sinks = field(a, "sinks");
+        if (sinks) {
+            size_t ms = push_key(L, "sinks");
+            if (want_array(L, sinks)) {
+                size_t n = (size_t)cJSON_GetArraySize(sinks);
+                if (n > 8) {
+                    errf(L, "at most 8 sinks");
+                } else if (n) {
+                    au->sinks = alloc_array(L, n, sizeof(*au->sinks));
+                    size_t i = 0;
+                    for (const cJSON *it = sinks->child; it && au->sinks; it = it->next, i++) {
+                        size_t mi = push_idx(L, i);
+                        if (want_object(L, it))
+                            load_audit_sink(L, it, &au->sinks[i]);
+                        pop(L, mi);
+                    }
+                    au->nsinks = au->sinks ? n : 0;
+                }
+            }
+            pop(L, ms);
+        }
+        char *ob = get_str(L, a, "on_backlog", false);
+        if (ob && strcmp(ob, "drop") == 0) {
+            au->on_backlog = CONFIG_AUDIT_DROP;
+        } else if (ob && strcmp(ob, "refuse") != 0) {
+            size_t mk = push_key(L, "on_backlog");
+            errf(L, "must be \"refuse\" or \"drop\"");
+            pop(L, mk);
+        }
+        free(ob);
+        char *fm = get_str(L, a, "format", false);
+        if (fm && strcmp(fm, "cloudtrail") == 0) {
+            au->format = CONFIG_AUDIT_FORMAT_CLOUDTRAIL;
+        } else if (fm && strcmp(fm, "s3warden") != 0) {
+            size_t mk = push_key(L, "format");
+            errf(L, "must be \"s3warden\" or \"cloudtrail\"");
+            pop(L, mk);
+        }
+        free(fm);
+        au->region = get_str(L, a, "region", false);
+        au->account_id = get_str(L, a, "account_id", false);
+        if (au->account_id && !all_digits(au->account_id, 12)) {
+            size_t mk = push_key(L, "account_id");
+            errf(L, "must be a 12-digit account id");
+            pop(L, mk);
+        }
+        for (size_t i = 0; i < au->nsinks; i++) {
+            struct config_audit_sink *k = &au->sinks[i];
+            if (k->type != CONFIG_AUDIT_SINK_S3)
+                continue;
+            size_t ms = push_key(L, "sinks");
+            size_t mi = push_idx(L, i);
+            /* the objects are CloudTrail log files: CloudTrail's records */
+            if (au->format != CONFIG_AUDIT_FORMAT_CLOUDTRAIL)
+                errf(L, "an s3 sink needs \"format\": \"cloudtrail\"");
+            else if (!k->account_id && !au->account_id)
+                errf(L, "an s3 sink needs \"account_id\" (here or in audit)");
+            pop(L, mi);
+            pop(L, ms);
+        }
+        char *o = get_str(L, a, "output", false);
         if (o) {
             if (strcmp(o, "stdout") == 0)
                 au->kind = CONFIG_AUDIT_STDOUT;

@@ -19,7 +19,7 @@ pkgs=(
   s3cmd nginx-light haproxy wrk openssl
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
   restic
-  systemd
+  systemd rsyslog
   chromium  # the headless browser of tests/integration/test_post_cors.py
 )
 # Node.js + npm (for the JavaScript SDK client test): Debian's, unless a

@@ -156,6 +156,7 @@ static void admin_on_head(struct proxy_conn *c)
         .conns_active = atomic_load(&a->o.s3->nconns),
         .have_creds_mgr = a->o.shared->creds != NULL,
         .audit_dropped = audit_dropped_total(a->o.audit),
+        .audit = a->o.audit,
     };
     if (x.have_creds_mgr) {
         struct creds_mgr_status cs;

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "audit_sink.h"
 #include "log.h"
 
 /* A block of whole lines: one record from audit_log, or a worker's batch
@@ -23,6 +24,7 @@ struct audit_line {
     struct audit_line *next;
     size_t len, cap;
     size_t nlines;
+    uint32_t spooled; /* bit per sink: appended to its spool */
     char data[];
 };
 
@@ -39,9 +41,17 @@ struct audit {
     int werr;                       /* errno of the failing output; 0 = writing works */
     uint64_t dropped;               /* since the writer last logged it */
     _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
-    atomic_bool blocked;            /* !audit_accepting() */
+    atomic_bool blocked;            /* the output fails or the backlog is full */
+    enum audit_on_backlog on_backlog;
+    enum audit_format_kind format;
+    struct audit_cloudtrail_opts ct; /* strings owned */
     _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
     char *path; /* NULL = stdout */
+    bool null_out; /* no output of its own: only the sinks */
+    struct audit_sink *sinks[AUDIT_MAX_SINKS];
+    void *s3_t[AUDIT_MAX_SINKS]; /* an S3 sink's transport, for its credentials */
+    size_t nsinks;
+    int spool_err; /* writer thread: the sinks' append failing (logged once) */
     /* writer thread only (and audit_open before it starts) */
     int fd;
     bool seekable;  /* a regular file: a partial line can be cut */
@@ -144,6 +154,10 @@ static int cut_torn(struct audit *a)
 static int write_lines(struct audit *a, struct audit_line **lines, size_t n, size_t *done)
 {
     *done = 0;
+    if (a->null_out) {
+        *done = n;
+        return 0;
+    }
     if (a->torn) {
         int e = cut_torn(a);
         if (e)
@@ -210,11 +224,43 @@ static int write_lines(struct audit *a, struct audit_line **lines, size_t n, siz
     return err;
 }
 
+/* Appends blocks lines[0..n) to every sink's spool, each block once per
+ * sink. Spools come before the output: a block in the output is in every
+ * spool. Returns 0, or the errno of the first failure with *ok set to the
+ * blocks spooled everywhere (the output gets only those). Writer thread. */
+static int spool_lines(struct audit *a, struct audit_line **lines, size_t n, size_t *ok)
+{
+    *ok = n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < a->nsinks; k++) {
+            if (lines[i]->spooled & (1u << k))
+                continue;
+            int err = audit_sink_append(a->sinks[k], lines[i]->data, lines[i]->len);
+            if (err) {
+                if (!a->spool_err)
+                    proxy_log("ERROR", "audit: cannot spool records for %s: %s",
+                              audit_sink_name(a->sinks[k]), strerror(err));
+                a->spool_err = err;
+                *ok = i;
+                return err;
+            }
+            lines[i]->spooled |= 1u << k;
+        }
+    if (a->spool_err)
+        proxy_log("INFO", "audit: spooling records again");
+    a->spool_err = 0;
+    return 0;
+}
+
 /* The writer's verdict on the output, under mu: blocked while a write
  * fails or the backlog is full. Logs each change once. */
 static void set_state(struct audit *a, int err)
 {
-    if (err && !a->werr)
+    if (err && !a->werr && a->on_backlog == AUDIT_ON_BACKLOG_DROP)
+        proxy_log("ERROR", "audit: cannot write %s: %s; dropping records once %d wait "
+                  "(on_backlog drop) until it can", a->path ? a->path : "stdout", strerror(err),
+                  AUDIT_QUEUE_LINES);
+    else if (err && !a->werr)
         proxy_log("ERROR", "audit: cannot write %s: %s; refusing new requests (503 SlowDown) "
                   "until it can", a->path ? a->path : "stdout", strerror(err));
     else if (!err && a->werr)
@@ -291,8 +337,11 @@ static void *writer_main(void *arg)
         for (struct audit_line *l = a->head; l && n < BATCH_LINES; l = l->next)
             batch[n++] = l;
         pthread_mutex_unlock(&a->mu);
-        size_t done = 0;
-        int err = n ? write_lines(a, batch, n, &done) : 0;
+        size_t done = 0, spooled = n;
+        int serr = a->nsinks && n ? spool_lines(a, batch, n, &spooled) : 0;
+        int err = spooled ? write_lines(a, batch, spooled, &done) : 0;
+        if (!err)
+            err = serr;
         pthread_mutex_lock(&a->mu);
         for (size_t i = 0; i < done; i++) {
             a->head = batch[i]->next;
@@ -308,25 +357,90 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+static void close_sinks(struct audit *a, uint32_t drain_ms)
+{
+    for (size_t k = 0; k < a->nsinks; k++)
+        audit_sink_free(a->sinks[k], drain_ms);
+    a->nsinks = 0;
+}
+
+static int open_sinks(struct audit *a, const struct audit_options *o)
+{
+    if (o->nsinks > AUDIT_MAX_SINKS)
+        return -1;
+    for (size_t k = 0; k < o->nsinks; k++) {
+        const struct audit_sink_conf *c = &o->sinks[k];
+        struct audit_transport tr;
+        int err = EINVAL;
+        if (c->type == AUDIT_SINK_SYSLOG) {
+            struct audit_syslog_opts so = {
+                .host = c->host, .port = c->port, .facility = c->facility, .tls = c->tls,
+                .ca_file = c->ca_file, .server_name = c->server_name,
+            };
+            err = audit_syslog_transport(&so, &tr);
+        } else if (c->type == AUDIT_SINK_S3) {
+            struct audit_s3_opts so = {
+                .endpoint = c->endpoint, .virtual_host = c->virtual_host,
+                .tls_verify = c->tls_verify, .ca_file = c->ca_file, .bucket = c->bucket,
+                .prefix = c->prefix, .account = c->account, .region = c->region,
+                .batch_ms = c->batch_ms, .batch_bytes = c->batch_bytes,
+            };
+            err = audit_s3_transport(&so, &tr);
+            if (!err)
+                a->s3_t[k] = tr.t;
+        }
+        if (err) {
+            proxy_log("ERROR", "audit: cannot set up sink %zu: %s", k, strerror(err));
+            return -1;
+        }
+        a->sinks[k] = audit_sink_new(c->spool_dir, c->max_spool_bytes, tr);
+        if (!a->sinks[k])
+            return -1;
+        a->nsinks = k + 1;
+    }
+    return 0;
+}
+
+static void free_opts(struct audit *a)
+{
+    free((char *)a->ct.region);
+    free((char *)a->ct.account_id);
+    free(a->path);
+}
+
 struct audit *audit_open(const char *path, bool disabled)
+{
+    struct audit_options o = { .path = path, .disabled = disabled };
+    return audit_open_opts(&o);
+}
+
+struct audit *audit_open_opts(const struct audit_options *o)
 {
     struct audit *a = calloc(1, sizeof(*a));
     if (!a)
         return NULL;
     a->fd = -1;
-    a->disabled = disabled;
+    a->disabled = o->disabled;
+    a->on_backlog = o->on_backlog;
+    a->format = o->format;
     atomic_init(&a->writev, writev);
-    if (disabled)
+    if (a->disabled && o->nsinks == 0)
         return a;
-    if (path && strcmp(path, "-") != 0) {
-        a->path = strdup(path);
-        if (!a->path) {
-            free(a);
-            return NULL;
-        }
-    }
-    if (open_out(a) != 0) {
-        free(a->path);
+    /* no output of its own, sinks only */
+    a->null_out = a->disabled;
+    a->disabled = false;
+    bool nomem = false;
+    if (o->path && strcmp(o->path, "-") != 0)
+        nomem |= !(a->path = strdup(o->path));
+    if (o->cloudtrail.region)
+        nomem |= !(a->ct.region = strdup(o->cloudtrail.region));
+    if (o->cloudtrail.account_id)
+        nomem |= !(a->ct.account_id = strdup(o->cloudtrail.account_id));
+    if (nomem || (!a->null_out && open_out(a) != 0) || open_sinks(a, o) != 0) {
+        close_sinks(a, 0);
+        if (a->path && a->fd >= 0)
+            close(a->fd);
+        free_opts(a);
         free(a);
         return NULL;
     }
@@ -337,11 +451,12 @@ struct audit *audit_open(const char *path, bool disabled)
     pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
+        close_sinks(a, 0);
         if (a->path)
             close(a->fd);
         pthread_cond_destroy(&a->cv);
         pthread_mutex_destroy(&a->mu);
-        free(a->path);
+        free_opts(a);
         free(a);
         return NULL;
     }
@@ -381,7 +496,8 @@ static void lost(struct audit *a, const struct audit_record *r, int rc)
 }
 
 /* A refusal's record is dropped once AUDIT_QUEUE_LINES wait (`extra`:
- * lines of the caller's own batch not queued yet). */
+ * lines of the caller's own batch not queued yet); so is any record with
+ * on_backlog "drop". */
 static bool refusal_dropped(struct audit *a, size_t extra)
 {
     if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < AUDIT_QUEUE_LINES)
@@ -393,15 +509,24 @@ static bool refusal_dropped(struct audit *a, size_t extra)
     return true;
 }
 
+/* The record in the configured format. */
+static int format_record(const struct audit *a, const struct audit_record *r, struct s3w_buf *b)
+{
+    if (a->format == AUDIT_FORMAT_CLOUDTRAIL)
+        return audit_format_cloudtrail(r, &a->ct, b);
+    return audit_format(r, b);
+}
+
 static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop)
 {
     if (!a || a->disabled)
         return;
+    may_drop |= a->on_backlog == AUDIT_ON_BACKLOG_DROP;
     if (may_drop && refusal_dropped(a, 0))
         return;
     struct s3w_buf b;
     s3w_buf_init(&b, AUDIT_LINE_MAX);
-    int rc = audit_format(r, &b);
+    int rc = format_record(a, r, &b);
     struct audit_line *l = rc == 0 ? malloc(sizeof(*l) + b.len) : NULL;
     if (!l) {
         s3w_buf_cleanup(&b);
@@ -409,6 +534,7 @@ static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop
         return;
     }
     l->next = NULL;
+    l->spooled = 0;
     l->len = l->cap = b.len;
     l->nlines = 1;
     memcpy(l->data, b.ptr, b.len);
@@ -428,7 +554,8 @@ void audit_log_refusal(struct audit *a, const struct audit_record *r)
 
 bool audit_accepting(struct audit *a)
 {
-    return !a || a->disabled || !atomic_load_explicit(&a->blocked, memory_order_relaxed);
+    return !a || a->disabled || a->on_backlog == AUDIT_ON_BACKLOG_DROP ||
+           !atomic_load_explicit(&a->blocked, memory_order_relaxed);
 }
 
 bool audit_status(struct audit *a, char *out, size_t cap)
@@ -441,13 +568,29 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     int err = a->werr;
     size_t waiting = a->count;
     pthread_mutex_unlock(&a->mu);
+    bool sinks_ok = true;
+    char sinks_txt[1024] = "";
+    for (size_t k = 0, used = 0; k < a->nsinks && used < sizeof(sinks_txt); k++) {
+        char one[400];
+        sinks_ok &= audit_sink_status(a->sinks[k], one, sizeof(one));
+        int w = snprintf(sinks_txt + used, sizeof(sinks_txt) - used, "; %s", one);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    bool drop = a->on_backlog == AUDIT_ON_BACKLOG_DROP;
+    const char *dropping = drop ? "; dropping records (on_backlog drop)" : "";
     if (err)
-        snprintf(out, cap, "not writable (%s); %zu records waiting", strerror(err), waiting);
+        snprintf(out, cap, "not writable (%s); %zu records waiting%s", strerror(err), waiting,
+                 dropping);
     else if (waiting >= AUDIT_QUEUE_LINES)
-        snprintf(out, cap, "behind: %zu records waiting to be written", waiting);
+        snprintf(out, cap, "behind: %zu records waiting to be written%s", waiting, dropping);
     else
         snprintf(out, cap, "ok");
-    return !err && waiting < AUDIT_QUEUE_LINES;
+    size_t used = strlen(out);
+    if (used < cap)
+        snprintf(out + used, cap - used, "%s", sinks_txt);
+    /* with "drop" requests are served whatever the output does: the
+     * replica stays ready, and the line says what is being lost */
+    return drop || (!err && waiting < AUDIT_QUEUE_LINES && sinks_ok);
 }
 
 void audit_reopen(struct audit *a)
@@ -470,13 +613,35 @@ void audit_close(struct audit *a)
         pthread_cond_signal(&a->cv);
         pthread_mutex_unlock(&a->mu);
         pthread_join(a->thread, NULL);
+        /* every record is in the spools now: deliver what can be */
+        close_sinks(a, AUDIT_SINK_DRAIN_MS);
         if (a->path && a->fd >= 0)
             close(a->fd);
         pthread_mutex_destroy(&a->mu);
         pthread_cond_destroy(&a->cv);
     }
-    free(a->path);
+    free_opts(a);
     free(a);
+}
+
+void audit_set_creds(struct audit *a, struct creds_mgr *m)
+{
+    if (!a)
+        return;
+    for (size_t k = 0; k < a->nsinks; k++)
+        if (a->s3_t[k])
+            audit_s3_transport_set_creds(a->s3_t[k], m);
+}
+
+size_t audit_sink_count(struct audit *a)
+{
+    return a && !a->disabled ? a->nsinks : 0;
+}
+
+const char *audit_sink_stats_at(struct audit *a, size_t i, struct audit_sink_stats *st)
+{
+    audit_sink_stats(a->sinks[i], st);
+    return audit_sink_name(a->sinks[i]);
 }
 
 uint64_t audit_dropped_total(struct audit *a)
@@ -507,14 +672,16 @@ static void batch_add(struct audit_batch *b, const struct audit_record *r, bool 
     struct audit *a = b->a;
     if (!a || a->disabled)
         return;
+    may_drop |= a->on_backlog == AUDIT_ON_BACKLOG_DROP;
     if (may_drop && refusal_dropped(a, b->blk ? b->blk->nlines : 0))
         return;
     s3w_buf_reset(&b->scratch);
-    int rc = audit_format(r, &b->scratch);
+    int rc = format_record(a, r, &b->scratch);
     if (!rc && !b->blk) {
         b->blk = malloc(sizeof(*b->blk) + BATCH_BYTES + AUDIT_LINE_MAX);
         if (b->blk) {
             b->blk->next = NULL;
+            b->blk->spooled = 0;
             b->blk->len = b->blk->nlines = 0;
             b->blk->cap = BATCH_BYTES + AUDIT_LINE_MAX;
         }

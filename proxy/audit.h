@@ -84,14 +84,85 @@ struct audit_record {
      * (NULL when the request never reached evaluation); borrowed until
      * audit_format returns */
     const struct policy_context *context;
+    /* For the CloudTrail format (audit_cloudtrail.c); empty when unknown,
+     * and then left out of the record. */
+    struct s3w_slice host;          /* the request's Host header */
+    struct s3w_slice bucket_account; /* the bucket's owner account */
+    struct s3w_slice auth_method;   /* "AuthHeader" or "QueryString"; empty: anonymous */
+    struct s3w_slice cipher_suite;  /* the TLS cipher suite (OpenSSL's name) */
+    int64_t session_created_ms;     /* an assumed role session's start; 0: unknown */
 };
 
 struct audit;
 
+/* What happens while records cannot be written (audit.on_backlog). */
+enum audit_on_backlog {
+    /* new requests are refused (above); no served request lacks its record */
+    AUDIT_ON_BACKLOG_REFUSE = 0,
+    /* requests are always served; once AUDIT_QUEUE_LINES records wait,
+     * every new record (served or not) is dropped and counted in
+     * audit_dropped_total. For those who prefer availability to a
+     * complete trail, and say so in their config. */
+    AUDIT_ON_BACKLOG_DROP = 1,
+};
+
+/* The shape of a record (audit.format). */
+enum audit_format_kind {
+    AUDIT_FORMAT_S3WARDEN = 0,   /* audit_format() */
+    AUDIT_FORMAT_CLOUDTRAIL = 1, /* audit_format_cloudtrail() */
+};
+
+/* Settings of the CloudTrail record that no request carries. Strings are
+ * copied by audit_open_opts. */
+struct audit_cloudtrail_opts {
+    const char *region;     /* awsRegion; NULL: "us-east-1" */
+    const char *account_id; /* recipientAccountId when the record has no bucket owner */
+};
+
+/* A delivered sink (audit_sink.h): records are spooled in spool_dir and
+ * sent from there. */
+enum audit_sink_type { AUDIT_SINK_SYSLOG = 1, AUDIT_SINK_S3 = 2 };
+struct audit_sink_conf {
+    enum audit_sink_type type;
+    const char *spool_dir;
+    uint64_t max_spool_bytes;
+    /* AUDIT_SINK_SYSLOG */
+    const char *host;
+    uint16_t port;
+    int facility;
+    bool tls;
+    const char *ca_file;     /* syslog TLS, or the S3 upstream's */
+    const char *server_name;
+    /* AUDIT_SINK_S3: CloudTrail's layout in a bucket, through the upstream */
+    const char *endpoint;
+    bool virtual_host;
+    bool tls_verify;
+    const char *bucket;
+    const char *prefix;
+    const char *account;
+    const char *region;
+    uint32_t batch_ms;
+    size_t batch_bytes;
+};
+#define AUDIT_MAX_SINKS 8
+#define AUDIT_SINK_DRAIN_MS 5000 /* audit_close tries this long to deliver the spools */
+
+struct audit_options {
+    const char *path;       /* NULL or "-": stdout */
+    bool disabled;          /* no output at all (sinks may still be given) */
+    const struct audit_sink_conf *sinks;
+    size_t nsinks;          /* at most AUDIT_MAX_SINKS */
+    enum audit_on_backlog on_backlog;
+    enum audit_format_kind format;
+    struct audit_cloudtrail_opts cloudtrail;
+};
+
 /* path NULL or "-" = stdout; disabled = no output at all. NULL on error.
  * A file that ends in a partial line (a crash mid-write) is cut back to
- * its last complete line first. */
+ * its last complete line first. Same as audit_open_opts with the other
+ * options at their defaults (refuse, s3warden format). */
 struct audit *audit_open(const char *path, bool disabled);
+struct audit *audit_open_opts(const struct audit_options *o);
 /* Formats and queues the record of a request that is being served (any
  * thread). Never dropped (see above). */
 void audit_log(struct audit *a, const struct audit_record *r);
@@ -101,17 +172,28 @@ void audit_log(struct audit *a, const struct audit_record *r);
 void audit_log_refusal(struct audit *a, const struct audit_record *r);
 /* Whether new requests may be served: false while records cannot be
  * written or the backlog is full. One relaxed atomic load (request path).
- * True for NULL and for a disabled log. */
+ * True for NULL, for a disabled log, and with AUDIT_ON_BACKLOG_DROP. */
 bool audit_accepting(struct audit *a);
 /* The /readyz line's text without the "audit: " prefix: "ok", "off", or
  * why not ("not writable (No space left on device); 12 records
- * waiting"). Returns audit_accepting(). */
+ * waiting"); with AUDIT_ON_BACKLOG_DROP the same text followed by
+ * "; dropping records (on_backlog drop)" while it applies. Returns
+ * whether requests are served (audit_accepting's verdict). */
 bool audit_status(struct audit *a, char *out, size_t cap);
+/* The delivered sinks, for metrics: how many, and one's figures and name. */
+struct audit_sink_stats;
+size_t audit_sink_count(struct audit *a);
+const char *audit_sink_stats_at(struct audit *a, size_t i, struct audit_sink_stats *st);
+/* The proxy's own credentials, for the S3 sinks (NULL before audit_close
+ * while the manager is freed). */
+struct creds_mgr;
+void audit_set_creds(struct audit *a, struct creds_mgr *m);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
-/* Records never written since audit_open: refusals beyond the backlog,
- * records that could not be formatted (no memory), records still waiting
- * when audit_close gave up on a failing output. */
+/* Records never written since audit_open: refusals beyond the backlog
+ * (any record beyond it with AUDIT_ON_BACKLOG_DROP), records that could
+ * not be formatted (no memory), records still waiting when audit_close
+ * gave up on a failing output. */
 uint64_t audit_dropped_total(struct audit *a);
 /* Writes what is queued (one last try if the output is failing), stops
  * the writer, closes. */
@@ -120,6 +202,13 @@ void audit_close(struct audit *a);
 /* Formats a record as one JSON line with a trailing '\n' (exposed for
  * tests). Always fits AUDIT_LINE_MAX; 0, or S3W_E_NOMEM. */
 int audit_format(const struct audit_record *r, struct s3w_buf *out);
+
+/* Formats a record as an S3 event exactly as CloudTrail writes it (one
+ * JSON line, trailing '\n'; docs/audit-cloudtrail.md cites the reference
+ * for each field), with s3warden's own fields under additionalEventData.
+ * Always fits AUDIT_LINE_MAX; 0, or S3W_E_NOMEM. */
+int audit_format_cloudtrail(const struct audit_record *r, const struct audit_cloudtrail_opts *o,
+                            struct s3w_buf *out);
 
 /* Appends s as a JSON string body (no quotes), escaping as RFC 8259 asks;
  * bytes that are not valid UTF-8 become U+FFFD. At most `cap` bytes are

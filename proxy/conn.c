@@ -424,6 +424,11 @@ const char *proxy_conn_tls_version(const struct proxy_conn *c)
     return c->tls ? tls_conn_version(c->tls) : NULL;
 }
 
+const char *proxy_conn_tls_cipher(const struct proxy_conn *c)
+{
+    return c->tls ? tls_conn_cipher(c->tls) : NULL;
+}
+
 static void send_parse_error(struct proxy_conn *c)
 {
     char rid[17];

@@ -218,6 +218,9 @@ static void px_done_audit(struct px *px)
         /* what the policies read (header values borrow from c->req, so
          * only while the connection is alive) */
         r.context = px->authz.ctx.n ? &px->authz.ctx : NULL;
+        r.host = hdr_value(px->hdr.host);
+        const char *cs = proxy_conn_tls_cipher(c);
+        r.cipher_suite = cs ? s3w_slice_cstr(cs) : S3W_SLICE_NULL;
     } else if (px->out.gone) {
         r.source_ip = s3w_slice_cstr(px->out.gone_ip);
         r.user_agent = px->out.gone_ua ? s3w_slice(px->out.gone_ua, px->out.gone_ua_len) : S3W_SLICE_NULL;
@@ -225,6 +228,12 @@ static void px_done_audit(struct px *px)
         r.bytes_out = px->out.gone_out;
         r.tls = px->out.gone_tls ? s3w_slice_cstr(px->out.gone_tls) : S3W_SLICE_NULL;
     }
+    /* CloudTrail's additionalEventData.AuthenticationMethod and the
+     * bucket owner as recipientAccountId (audit_cloudtrail.c) */
+    if (!px->auth.anonymous && px->auth.id_set)
+        r.auth_method = px->auth.sv.presigned ? S3W_SLICE_LIT("QueryString") : S3W_SLICE_LIT("AuthHeader");
+    if (px->route.bcfg && px->route.bcfg->account)
+        r.bucket_account = s3w_slice_cstr(px->route.bcfg->account);
     r.identity_type = s3w_slice_cstr(identity_type_name(px));
     if (px->auth.id_set) {
         r.principal_id = px->auth.id.userid;

@@ -249,10 +249,38 @@ static int cmd_serve(const char *config_path)
     apply_runtime_settings(&st, cfg);
     struct proxy_settings settings;
     settings_from_config(cfg, &settings);
-    if (cfg->audit.kind != CONFIG_AUDIT_NONE)
-        st.audit = audit_open(cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL, false);
-    else
-        st.audit = audit_open(NULL, true);
+    struct audit_sink_conf sinks[AUDIT_MAX_SINKS];
+    size_t nsinks = 0;
+    for (size_t i = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++) {
+        const struct config_audit_sink *k = &cfg->audit.sinks[i];
+        const char *region = k->region ? k->region
+                             : cfg->audit.region ? cfg->audit.region : cfg->upstream.region;
+        sinks[nsinks++] = (struct audit_sink_conf){
+            .type = k->type == CONFIG_AUDIT_SINK_S3 ? AUDIT_SINK_S3 : AUDIT_SINK_SYSLOG,
+            .spool_dir = k->spool_dir, .max_spool_bytes = k->max_spool_bytes,
+            .host = k->address, .port = (uint16_t)k->port, .facility = (int)k->facility,
+            .tls = k->tls, .server_name = k->server_name,
+            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? cfg->upstream.ca_file : k->ca_file,
+            .endpoint = cfg->upstream.endpoint,
+            .virtual_host = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL,
+            .tls_verify = cfg->upstream.tls_verify, .bucket = k->bucket, .prefix = k->prefix,
+            .account = k->account_id ? k->account_id : cfg->audit.account_id, .region = region,
+            .batch_ms = k->batch_seconds * 1000u, .batch_bytes = k->batch_bytes,
+        };
+    }
+    struct audit_options aopt = {
+        .sinks = sinks,
+        .nsinks = nsinks,
+        .path = cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL,
+        .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
+        .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
+                                                                  : AUDIT_ON_BACKLOG_REFUSE,
+        .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
+                                                                      : AUDIT_FORMAT_S3WARDEN,
+        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream.region,
+                        .account_id = cfg->audit.account_id },
+    };
+    st.audit = audit_open_opts(&aopt);
     if (!st.audit) {
         config_unref(cfg);
         return 2;
@@ -280,6 +308,7 @@ static int cmd_serve(const char *config_path)
          * 503 ServiceUnavailable; a short wait avoids that at startup */
         if (!creds_mgr_wait(st.shared.creds, 5000))
             proxy_log("WARN", "no upstream credentials yet: answering 503 until there are");
+        audit_set_creds(st.audit, st.shared.creds);
     }
     if (settings.tls_cert[0]) {
         st.srv.tls = tls_server_new(settings.tls_cert, settings.tls_key);
@@ -349,12 +378,14 @@ static int cmd_serve(const char *config_path)
     st.srv.tls = NULL;
     proxy_server_cleanup(&st.srv);
     uv_loop_close(loop);
+    /* the audit sinks deliver their last records with the proxy's
+     * credentials: before those go */
+    audit_close(st.audit);
     creds_mgr_free(st.shared.creds);
     oidc_keys_free(st.shared.oidc);
     st.shared.creds = NULL;
     pl_shared_cleanup(&st.shared);
     metrics_free(st.metrics);
-    audit_close(st.audit);
     curl_global_cleanup();
     proxy_log("INFO", "stopped");
     return 0;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
+#include "audit_sink.h"
 #include "s3map.h"
 
 const double metrics_bucket_bounds[METRICS_NBUCKETS] = {
@@ -290,6 +292,41 @@ static int scalar(struct s3w_buf *o, const char *name, const char *type, const c
     return head(o, name, type, help) | s3w_buf_printf(o, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* The delivered audit sinks (audit.sinks), one series each by name. */
+static int render_sinks(struct s3w_buf *o, struct audit *a)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        { "s3warden_audit_sink_delivered_batches_total", "counter",
+          "Batches of audit records a sink's receiver took." },
+        { "s3warden_audit_sink_pending_bytes", "gauge",
+          "Audit records spooled for a sink, not yet delivered (bytes)." },
+        { "s3warden_audit_sink_oldest_pending_seconds", "gauge",
+          "Age of the oldest audit record a sink has not delivered (0: none)." },
+        { "s3warden_audit_sink_up", "gauge", "1 when a sink's last delivery succeeded." },
+    };
+    size_t n = audit_sink_count(a);
+    int e = 0;
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        e |= head(o, fam[f].name, fam[f].type, fam[f].help);
+        for (size_t i = 0; i < n; i++) {
+            struct audit_sink_stats st;
+            const char *sink = audit_sink_stats_at(a, i, &st);
+            e |= s3w_buf_printf(o, "%s{sink=\"", fam[f].name) | label_value(o, sink);
+            if (f == 0)
+                e |= s3w_buf_printf(o, "\"} %llu\n", (unsigned long long)st.delivered_batches);
+            else if (f == 1)
+                e |= s3w_buf_printf(o, "\"} %llu\n", (unsigned long long)st.pending_bytes);
+            else if (f == 2)
+                e |= s3w_buf_printf(o, "\"} %.3f\n", st.oldest_pending_s);
+            else
+                e |= s3w_buf_printf(o, "\"} %d\n", st.up ? 1 : 0);
+        }
+    }
+    return e;
+}
+
 static int render_hist(struct s3w_buf *o, const struct metrics *m, const char *name,
                        const char *help, size_t offset)
 {
@@ -460,6 +497,7 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
     e |= scalar(o, "s3warden_audit_dropped_total", "counter",
                 "Audit records never written: refused requests' records past the backlog, and "
                 "records unwritten at exit with the output failing.", x->audit_dropped);
+    e |= render_sinks(o, x->audit);
     e |= scalar(o, "s3warden_ready", "gauge", "1 when /readyz answers 200.", x->ready);
     e |= scalar(o, "s3warden_draining", "gauge", "1 after SIGTERM/SIGINT, while in-flight requests finish.",
                 (uint64_t)atomic_load(&m->draining));

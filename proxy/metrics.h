@@ -148,6 +148,8 @@ static inline void metrics_bump(_Atomic uint64_t *c, uint64_t v)
 
 /* Figures owned by other modules, gathered by the caller of
  * metrics_render (the admin listener) at scrape time. */
+struct audit;
+
 struct metrics_scrape {
     const char *version;
     uint64_t conns_active;
@@ -155,6 +157,7 @@ struct metrics_scrape {
     bool creds_valid;
     uint64_t creds_attempts, creds_successes;
     uint64_t audit_dropped;
+    struct audit *audit;          /* its delivered sinks' figures; may be NULL */
     bool ready;
 };
 

@@ -187,6 +187,7 @@ bool proxy_conn_announce_close(struct proxy_conn *c);
 /* Whether the request arrived over TLS, and its protocol version name
  * ("TLSv1.3"), or NULL. */
 const char *proxy_conn_tls_version(const struct proxy_conn *c);
+const char *proxy_conn_tls_cipher(const struct proxy_conn *c);
 
 /* ---- workers and server ----------------------------------------------------- */
 struct proxy_worker {

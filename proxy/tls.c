@@ -203,3 +203,9 @@ const char *tls_conn_version(const struct tls_conn *t)
 {
     return SSL_get_version(t->ssl);
 }
+
+const char *tls_conn_cipher(const struct tls_conn *t)
+{
+    const SSL_CIPHER *c = t && t->ssl ? SSL_get_current_cipher(t->ssl) : NULL;
+    return c ? SSL_CIPHER_get_name(c) : NULL;
+}

@@ -67,5 +67,7 @@ int tls_conn_write(struct tls_conn *t, const void *p, size_t n);
 /* Sends close_notify if the handshake finished. */
 void tls_conn_shutdown(struct tls_conn *t);
 const char *tls_conn_version(const struct tls_conn *t);
+/* The negotiated cipher suite (OpenSSL's name), or NULL. */
+const char *tls_conn_cipher(const struct tls_conn *t);
 
 #endif

@@ -68,6 +68,10 @@ FAMILIES = {
     "s3warden_ready": "gauge",
     "s3warden_draining": "gauge",
     "s3warden_audit_dropped_total": "counter",
+    "s3warden_audit_sink_delivered_batches_total": "counter",
+    "s3warden_audit_sink_pending_bytes": "gauge",
+    "s3warden_audit_sink_oldest_pending_seconds": "gauge",
+    "s3warden_audit_sink_up": "gauge",
 }
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) ")
 JOURNAL_LINE = re.compile(r"^<([0-7])>(DEBUG|INFO|WARN|ERROR) ")

@@ -10,11 +10,16 @@ front of moto:
   SlowDown (exact code), /readyz says "audit: not writable (No space left
   on device)" and is 503, the file never keeps a torn line; once space is
   freed, requests are served again, /readyz is ready, and every request
-  that was served has its record (nothing dropped).
+  that was served has its record (nothing dropped);
+- with "on_backlog": "drop" (a second s3warden on its own tmpfs): the same
+  full disk does not refuse (requests served, /readyz ready and saying it
+  drops), records past the 4096 waiting are dropped and counted, and once
+  space is back the file's lines plus the dropped count equal the requests.
 
 Needs root for `mount -t tmpfs` (skipped otherwise); the mount is removed
 at the end.
 """
+import http.client
 import json
 import os
 import re
@@ -36,42 +41,54 @@ ALICE = W.user(A, "alice", "AIDAALICEAUDIT000001", policies=[
     policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))])
 W.bucket(BUCKET, A)
 
-UP = PX = None
-MNT = None
+UP = PX = PXD = None
+MNT = MNT_DROP = None
 TMPFS_BYTES = 1024 * 1024
+# the drop test's file takes 4096+ records of ~600 bytes once space is back
+TMPFS_DROP_BYTES = 8 * 1024 * 1024
 
 
-def umount():
-    if MNT and os.path.ismount(MNT):
-        subprocess.run(["umount", "-l", MNT], check=False)
+def mount_tmpfs(name, size):
+    mnt = tmpdir(name)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise unittest.SkipTest("cannot mount a tmpfs: %s" % r.stderr.strip())
+    on_cleanup(lambda: os.path.ismount(mnt) and subprocess.run(["umount", "-l", mnt], check=False))
+    return mnt
+
+
+def audit_proxy(name, mnt, audit_extra=None):
+    audit_path = os.path.join(mnt, "audit.log")
+
+    def cfg(port, _audit):
+        c = render_config(W, UP, port, audit_path, admin=free_port())
+        c["audit"].update(audit_extra or {})
+        return c
+    px = Proxy(cfg, name)
+    px.audit_path = audit_path
+    return px.start()
 
 
 def setUpModule():
-    global UP, PX, MNT
+    global UP, PX, PXD, MNT, MNT_DROP
     if os.geteuid() != 0:
         raise unittest.SkipTest("mounting a tmpfs needs root")
-    MNT = tmpdir("audit-tmpfs")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0755", "tmpfs", MNT],
-                   check=True)
-    on_cleanup(umount)
+    MNT = mount_tmpfs("audit-tmpfs", TMPFS_BYTES)
+    MNT_DROP = mount_tmpfs("audit-tmpfs-drop", TMPFS_DROP_BYTES)
     UP = Moto(auth=True, buckets=[BUCKET]).start()
-    audit_path = os.path.join(MNT, "audit.log")
-
-    def cfg(port, _audit):
-        return render_config(W, UP, port, audit_path, admin=free_port())
-    PX = Proxy(cfg, "audit-hardening")
-    PX.audit_path = audit_path
-    PX.start()
+    PX = audit_proxy("audit-hardening", MNT)
+    PXD = audit_proxy("audit-drop", MNT_DROP, {"on_backlog": "drop"})
 
 
 def tearDownModule():
     cleanup_all()
 
 
-def records_by_key():
+def records_by_key(px=None):
     """key -> [records]; every line must parse (json.loads raises on a
     torn line) and the file must end with a newline."""
-    with open(PX.audit_path, "rb") as f:
+    with open((px or PX).audit_path, "rb") as f:
         data = f.read()
     if data:
         assert data.endswith(b"\n"), "the audit log ends in a partial line: %r" % data[-80:]
@@ -83,9 +100,25 @@ def records_by_key():
     return out
 
 
-def dropped_total():
-    m = re.search(r"^s3warden_audit_dropped_total (\d+)$", PX.admin("/metrics").text, re.M)
+def dropped_total(px=None):
+    m = re.search(r"^s3warden_audit_dropped_total (\d+)$", (px or PX).admin("/metrics").text, re.M)
     return int(m.group(1))
+
+
+def fill(mnt):
+    """Fills the filesystem at mnt; returns the filler's path."""
+    filler = os.path.join(mnt, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
 
 
 class AuditHardening(unittest.TestCase):
@@ -117,17 +150,7 @@ class AuditHardening(unittest.TestCase):
 
         # fill the filesystem; the audit file's last page may still take a
         # few lines, so send requests until one is refused
-        filler = os.path.join(MNT, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            for size in (65536, 4096, 1):
-                try:
-                    while True:
-                        os.write(fd, b"\0" * size)
-                except OSError:
-                    pass
-        finally:
-            os.close(fd)
+        filler = fill(MNT)
         refused = None
         for i in range(40):
             key = f"during-{i}"
@@ -181,6 +204,61 @@ class AuditHardening(unittest.TestCase):
         self.assertTrue(all(r["httpStatus"] == 503 for r in refusals))
         self.assertEqual(dropped_total(), 0)
         self.assertIn("audit: writing", PX.log_text())
+
+
+class AuditOnBacklogDrop(unittest.TestCase):
+    """"on_backlog": "drop": availability over a complete trail, counted."""
+
+    def test_full_disk_serves_and_counts(self):
+        s3 = PXD.client(ALICE)
+        sent = 0
+        s3.put_object(Bucket=BUCKET, Key="drop-before", Body=b"b")
+        sent += 1
+        self.assertTrue(wait_until(lambda: "drop-before" in records_by_key(PXD), 5))
+        filler = fill(MNT_DROP)
+        # the file's last page may still take a few lines: wait until the
+        # writer fails, while every request is served
+        for i in range(40):
+            s3.put_object(Bucket=BUCKET, Key=f"drop-during-{i}", Body=b"d")
+            sent += 1
+            self.assertEqual(UP.get(BUCKET, f"drop-during-{i}"), b"d")
+            if "not writable" in PXD.admin("/readyz").text:
+                break
+            time.sleep(0.1)
+        rz = PXD.admin("/readyz")
+        self.assertEqual(rz.status, 200, rz)
+        self.assertRegex(rz.text, r"\naudit: not writable \(No space left on device\); \d+ records "
+                                  r"waiting; dropping records \(on_backlog drop\)\n")
+        self.assertIn("dropping records once 4096 wait (on_backlog drop)", PXD.log_text())
+        # past the backlog: anonymous GETs (403 AccessDenied, no upstream
+        # call) over one keep-alive connection, all answered, none refused
+        conn = http.client.HTTPConnection("127.0.0.1", PXD.port, timeout=10)
+        statuses = {}
+        for i in range(4200):
+            conn.request("GET", f"/{BUCKET}/anon-{i}")
+            resp = conn.getresponse()
+            resp.read()
+            statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            sent += 1
+        conn.close()
+        self.assertEqual(statuses, {403: 4200})
+        dropped = dropped_total(PXD)
+        self.assertGreater(dropped, 0)
+        self.assertEqual(PXD.admin("/readyz").status, 200)
+
+        os.unlink(filler)
+        rz = wait_until(lambda: (lambda x: x if "\naudit: ok\n" in x.text else None)(
+            PXD.admin("/readyz")), 15)
+        self.assertIsNotNone(rz, PXD.admin("/readyz"))
+        s3.put_object(Bucket=BUCKET, Key="drop-after", Body=b"a")
+        sent += 1
+        recs = wait_until(lambda: (lambda r: r if "drop-after" in r else None)(
+            records_by_key(PXD)), 5)
+        self.assertIsNotNone(recs)
+        written = sum(len(v) for v in recs.values())
+        # nothing lost silently: every request is in the file or counted
+        self.assertEqual(written + dropped_total(PXD), sent,
+                         "written %d + dropped %d != %d requests" % (written, dropped, sent))
 
 
 if __name__ == "__main__":

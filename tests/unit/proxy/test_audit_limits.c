@@ -568,6 +568,66 @@ static void test_backlog_full(void **state)
     unlink(path);
 }
 
+static bool written_all_drop(struct audit *a)
+{
+    char st[256];
+    audit_status(a, st, sizeof(st));
+    return strcmp(st, "ok") == 0;
+}
+
+static bool not_ok(struct audit *a)
+{
+    char st[256];
+    audit_status(a, st, sizeof(st));
+    return strcmp(st, "ok") != 0;
+}
+
+/* on_backlog "drop": requests stay admitted (and /readyz ready) while the
+ * output fails; past the backlog every record is dropped and counted, a
+ * served request's as well as a refusal's; what was kept is written once
+ * the output works again. */
+static void test_backlog_drop(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct audit_options o = { .path = path, .on_backlog = AUDIT_ON_BACKLOG_DROP };
+    struct audit *a = audit_open_opts(&o);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    atomic_store(&disk.room, 0);
+    atomic_store(&disk.full, 1);
+    struct audit_record r;
+    char id[17];
+    record_n(&r, id, 0);
+    audit_log(a, &r);
+    assert_true(wait_for(not_ok, a, 2000));
+    assert_true(audit_accepting(a));
+    char st[256];
+    assert_true(audit_status(a, st, sizeof(st)));
+    assert_string_equal(st, "not writable (No space left on device); 1 records waiting; "
+                            "dropping records (on_backlog drop)");
+    for (int i = 1; i < AUDIT_QUEUE_LINES + 5; i++) {
+        record_n(&r, id, i);
+        audit_log(a, &r);
+    }
+    assert_true(audit_accepting(a));
+    assert_int_equal(audit_dropped_total(a), 5);
+    record_n(&r, id, 999990);
+    audit_log_refusal(a, &r);
+    assert_int_equal(audit_dropped_total(a), 6);
+    atomic_store(&disk.full, 0);
+    assert_true(wait_for(written_all_drop, a, 5000));
+    audit_close(a);
+    static char ids[AUDIT_QUEUE_LINES + 2][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, AUDIT_QUEUE_LINES + 2, &size), AUDIT_QUEUE_LINES);
+    assert_string_equal(ids[AUDIT_QUEUE_LINES - 1], "REQ0000000004095");
+    unlink(path);
+}
+
 /* A pipe cannot be cut: the line is finished when writing works again,
  * and no byte of it is written twice. */
 static void test_pipe_line_finished(void **state)
@@ -652,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_batch_full_disk_mid_block),
         cmocka_unit_test(test_full_disk_at_exit),
         cmocka_unit_test(test_backlog_full),
+        cmocka_unit_test(test_backlog_drop),
         cmocka_unit_test(test_pipe_line_finished),
         cmocka_unit_test(test_open_cuts_partial_tail),
     };

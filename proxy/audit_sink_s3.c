@@ -1,0 +1,310 @@
+/* audit_sink_s3.c - the S3 transport of a delivered audit sink
+ * (audit_sink.h): each batch of spooled records becomes one gzip object
+ * {"Records":[...]} under CloudTrail's key layout
+ *   PREFIX/AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/
+ *     ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz
+ * (AWS CloudTrail User Guide, "Finding your CloudTrail log files"), PUT
+ * through the configured upstream with the proxy's own credentials,
+ * signed with SigV4. Runs on the sink's thread (blocking libcurl).
+ *
+ * UNIQUE is derived from the batch's first record, so a batch sent again
+ * after a failure whose upload in fact succeeded (a lost answer) lands on
+ * the same key: the retry overwrites the object with the same records or
+ * more, instead of adding a second object that repeats them. */
+#include "audit_sink.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <zlib.h>
+
+#include "bytes.h"
+#include "creds_fetch.h"
+#include "log.h"
+#include "sigv4.h"
+
+struct s3_t {
+    char *endpoint;          /* scheme://host[:port], no trailing slash */
+    char *host;              /* host[:port] of the endpoint */
+    bool https, virtual_host, tls_verify;
+    char *ca_file;
+    char *bucket, *prefix, *account, *region;
+    uint32_t timeout_ms;
+    _Atomic(struct creds_mgr *) creds;
+    char name[400];
+    struct sigv4_keycache keys;
+    int last_status;         /* logged once per change */
+};
+
+static size_t discard(char *p, size_t sz, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return sz * n;
+}
+
+/* {"Records":[line,line,...]} of buf's '\n'-terminated lines, gzip'd. */
+static int gzip_records(const char *buf, size_t len, char **outp, size_t *outlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    /* 15 + 16: a gzip wrapper (RFC 1952), as CloudTrail's .json.gz */
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return ENOMEM;
+    size_t cap = deflateBound(&z, (uLong)(len + 16)) + 64;
+    char *out = malloc(cap);
+    if (!out) {
+        deflateEnd(&z);
+        return ENOMEM;
+    }
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    /* the pieces in order: head, each line and its separator, tail */
+    static const char head[] = "{\"Records\":[", tail[] = "]}\n";
+    int zr = Z_OK;
+    z.next_in = (Bytef *)head;
+    z.avail_in = sizeof(head) - 1;
+    zr = deflate(&z, Z_NO_FLUSH);
+    for (size_t i = 0; zr == Z_OK && i < len;) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        size_t ll = (size_t)(nl - (buf + i));
+        if (i) {
+            z.next_in = (Bytef *)",";
+            z.avail_in = 1;
+            zr = deflate(&z, Z_NO_FLUSH);
+        }
+        z.next_in = (Bytef *)(buf + i);
+        z.avail_in = (uInt)ll;
+        zr = zr == Z_OK ? deflate(&z, Z_NO_FLUSH) : zr;
+        i += ll + 1;
+    }
+    z.next_in = (Bytef *)tail;
+    z.avail_in = sizeof(tail) - 1;
+    if (zr == Z_OK)
+        zr = deflate(&z, Z_FINISH);
+    *outlen = cap - z.avail_out;
+    deflateEnd(&z);
+    if (zr != Z_STREAM_END) {
+        free(out);
+        return EIO;
+    }
+    *outp = out;
+    return 0;
+}
+
+static int s3_deliver(void *t, const char *buf, size_t len)
+{
+    struct s3_t *s = t;
+    struct creds_mgr *cm = atomic_load(&s->creds);
+    const struct creds_snapshot *cr = cm ? creds_mgr_acquire(cm) : NULL;
+    if (!cr)
+        return EAGAIN; /* no credentials (yet): stays spooled */
+    int err = 0;
+    char *gz = NULL;
+    size_t gzlen = 0;
+    struct s3w_buf target, url;
+    s3w_buf_init(&target, 4096);
+    s3w_buf_init(&url, 8192);
+    struct curl_slist *hl = NULL;
+    CURL *easy = NULL;
+    struct sigv4_signed sig;
+    memset(&sig, 0, sizeof(sig));
+    if ((err = gzip_records(buf, len, &gz, &gzlen)) != 0)
+        goto done;
+
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    const char *nl = memchr(buf, '\n', len);
+    uint8_t first[32];
+    sigv4_sha256(buf, nl ? (size_t)(nl - buf) : len, first);
+    char unique[17];
+    for (int i = 0; i < 8; i++)
+        snprintf(unique + 2 * i, 3, "%02x", first[i]);
+    char key[1024];
+    snprintf(key, sizeof(key),
+             "%s%sAWSLogs/%s/CloudTrail/%s/%04d/%02d/%02d/%s_CloudTrail_%s_%04d%02d%02dT%02d%02dZ_%s"
+             ".json.gz",
+             s->prefix, s->prefix[0] ? "/" : "", s->account, s->region, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, s->account, s->region, tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, unique);
+    char host[600];
+    if (s->virtual_host)
+        snprintf(host, sizeof(host), "%s.%s", s->bucket, s->host);
+    else
+        snprintf(host, sizeof(host), "%s", s->host);
+    int rc = s3w_buf_append_char(&target, '/');
+    if (!s->virtual_host) {
+        rc = rc ? rc : sigv4_uri_encode(s3w_slice_cstr(s->bucket), false, &target);
+        rc = rc ? rc : s3w_buf_append_char(&target, '/');
+    }
+    rc = rc ? rc : sigv4_uri_encode(s3w_slice_cstr(key), true, &target);
+    rc = rc ? rc : s3w_buf_printf(&url, "%s://%s%.*s", s->https ? "https" : "http", host,
+                                  (int)target.len, target.ptr);
+    if (rc) {
+        err = ENOMEM;
+        goto done;
+    }
+    uint8_t h[32];
+    sigv4_sha256(gz, gzlen, h);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    struct s3w_header hdr = { .name = S3W_SLICE_LIT("host"), .value = s3w_slice_cstr(host) };
+    struct sigv4_sign_params p = {
+        .method = S3W_SLICE_LIT("PUT"),
+        .target = s3w_slice(target.ptr, target.len),
+        .headers = &hdr,
+        .n_headers = 1,
+        .region = s3w_slice_cstr(s->region),
+        .service = S3W_SLICE_LIT("s3"),
+        .uri_mode = SIGV4_URI_S3,
+        .now = (int64_t)now,
+        .payload = s3w_slice(hex, 64),
+        .cache = &s->keys,
+    };
+    struct sigv4_error serr;
+    if (sigv4_sign_headers(&p, &cr->sigv4, &sig, &serr) != 0) {
+        err = EINVAL;
+        goto done;
+    }
+    char line[4300];
+    snprintf(line, sizeof(line), "Authorization: %.*s", (int)sig.authorization_len,
+             sig.authorization);
+    hl = curl_slist_append(hl, line);
+    snprintf(line, sizeof(line), "x-amz-date: %s", sig.amz_date);
+    hl = curl_slist_append(hl, line);
+    snprintf(line, sizeof(line), "x-amz-content-sha256: %.*s", (int)sig.content_sha256_len,
+             sig.content_sha256);
+    hl = curl_slist_append(hl, line);
+    if (sig.security_token.len) {
+        char tok[8192];
+        int tn = snprintf(tok, sizeof(tok), "x-amz-security-token: %.*s",
+                          (int)sig.security_token.len, sig.security_token.ptr);
+        if (tn > 0 && (size_t)tn < sizeof(tok))
+            hl = curl_slist_append(hl, tok);
+        OPENSSL_cleanse(tok, sizeof(tok));
+    }
+    hl = curl_slist_append(hl, "Content-Type: application/x-gzip");
+    hl = curl_slist_append(hl, "Expect:");
+    easy = curl_easy_init();
+    if (!easy || !hl) {
+        err = ENOMEM;
+        goto done;
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url.ptr);
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, gz);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)gzlen);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
+    if (s->ca_file)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, s->ca_file);
+    CURLcode cc = curl_easy_perform(easy);
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK)
+        err = cc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNREFUSED;
+    else if (status != 200)
+        err = status == 403 ? EACCES : EIO;
+    if (err && status && status != s->last_status)
+        proxy_log("ERROR", "audit: %s answered %ld to a batch upload", s->name, status);
+    s->last_status = (int)status;
+done:
+    if (easy)
+        curl_easy_cleanup(easy);
+    for (struct curl_slist *l = hl; l; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data)); /* the security token is a secret */
+    curl_slist_free_all(hl);
+    sigv4_signed_cleanup(&sig);
+    creds_snapshot_release(cr);
+    free(gz);
+    s3w_buf_cleanup(&target);
+    s3w_buf_cleanup(&url);
+    return err;
+}
+
+static void s3_free(void *t)
+{
+    struct s3_t *s = t;
+    if (!s)
+        return;
+    sigv4_keycache_cleanup(&s->keys);
+    free(s->endpoint);
+    free(s->host);
+    free(s->ca_file);
+    free(s->bucket);
+    free(s->prefix);
+    free(s->account);
+    free(s->region);
+    free(s);
+}
+
+static char *dup_or_empty(const char *v)
+{
+    return strdup(v ? v : "");
+}
+
+int audit_s3_transport(const struct audit_s3_opts *o, struct audit_transport *out)
+{
+    if (!o->endpoint || !o->bucket || !o->account || !o->region)
+        return EINVAL;
+    struct s3_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return ENOMEM;
+    sigv4_keycache_init(&s->keys);
+    const char *e = o->endpoint;
+    s->https = strncmp(e, "https://", 8) == 0;
+    const char *hp = strstr(e, "://");
+    hp = hp ? hp + 3 : e;
+    size_t hl = strcspn(hp, "/");
+    s->endpoint = strdup(e);
+    s->host = strndup(hp, hl);
+    s->virtual_host = o->virtual_host;
+    s->tls_verify = o->tls_verify;
+    s->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
+    s->bucket = strdup(o->bucket);
+    /* the prefix without slashes at its ends: the layout adds its own */
+    const char *pf = o->prefix ? o->prefix : "";
+    while (*pf == '/')
+        pf++;
+    s->prefix = dup_or_empty(pf);
+    if (s->prefix)
+        for (size_t n = strlen(s->prefix); n > 0 && s->prefix[n - 1] == '/'; n--)
+            s->prefix[n - 1] = '\0';
+    s->account = strdup(o->account);
+    s->region = strdup(o->region);
+    s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
+    atomic_init(&s->creds, NULL);
+    snprintf(s->name, sizeof(s->name), "s3 %s/%s%s", o->bucket, s->prefix ? s->prefix : "",
+             s->prefix && s->prefix[0] ? "/" : "");
+    if (!s->endpoint || !s->host || (o->ca_file && !s->ca_file) || !s->bucket || !s->prefix ||
+        !s->account || !s->region) {
+        s3_free(s);
+        return ENOMEM;
+    }
+    *out = (struct audit_transport){
+        .deliver = s3_deliver,
+        .free = s3_free,
+        .name = s->name,
+        .t = s,
+        .max_batch = o->batch_bytes ? o->batch_bytes : 4u << 20,
+        .linger_ms = o->batch_ms,
+    };
+    return 0;
+}
+
+void audit_s3_transport_set_creds(void *t, struct creds_mgr *m)
+{
+    atomic_store(&((struct s3_t *)t)->creds, m);
+}
