@@ -1,38 +1,48 @@
 #!/usr/bin/env bash
-# bench_proxy.sh - s3warden vs a plain nginx reverse proxy vs the upstream
-# itself, in one run on one machine (issue 5, "Benchmark").
+# bench_proxy.sh - s3warden against a plain nginx reverse proxy, both in
+# front of the same nginx origin, in one run on one machine (issue 12).
 #
-# Upstream: nginx serving /bkt/<key> files from a temp dir (fast, does no
-# auth: it ignores the proxy's signature). Compared, all with wrk over
-# keep-alive connections:
-#   direct  - wrk -> origin nginx
-#   nginx   - wrk -> nginx proxy_pass (HTTP/1.1 keepalive pool) -> origin
-#   s3warden- wrk -> s3warden (SigV4 verify, policy, audit, re-sign) -> origin
-# s3warden gets a valid header-signed GET (signed once, replayed within the
-# 15 min skew window; s3warden does no replay protection, as S3 does none).
+#   nginx    - wrk -> nginx proxy_pass (HTTP/1.1 keep-alive pool) -> origin
+#   s3warden - wrk -> s3warden (SigV4 verify, policy, audit to a file, the
+#              request log line, re-sign) -> origin
+#
+# The origin (its own nginx instance) serves /bkt/<key> files and answers
+# every PUT 200 without storing it; it does no auth and ignores the proxy's
+# signature. s3warden gets valid SigV4 header signatures (signed once,
+# replayed within the 15 min skew window, as S3 does no replay protection);
+# its PUTs carry the body's SHA-256 as signed payload, verified by s3warden
+# before the last byte goes on.
+#
+# Printed, s3warden and nginx side by side:
+#   - 1 KiB GET and 1 KiB PUT at c32 and c256: req/s and the ratio;
+#   - per 1 KiB GET and PUT at c32 (BENCH_PERF=1, needs perf): CPU time,
+#     system calls and context switches per request, counted with perf stat
+#     over the run (s3warden's process; the proxy nginx's master and workers);
+#   - 1 MiB and 64 MiB GET and PUT: MB/s and the ratio;
+#   - idle keep-alive connections: RSS per connection over BENCH_IDLE (10000)
+#     connections that each made one request.
 #
 # Usage: tests/bench/bench_proxy.sh [S3WARDEN_BIN] [SECONDS]
-# Env: BENCH_CONNS (32), BENCH_THREADS (2), S3WARDEN_WORKERS (cores),
-# BENCH_PERF=1: also count s3warden's CPU time, syscalls and context
-# switches per 1 KiB GET with perf stat (needs perf and the rights for it);
-# BENCH_RECORD=FILE: also `perf record -g` s3warden over that run into FILE;
-# BENCH_STRACE=FILE: its system calls by name (strace -c; slows it down).
-# Prints req/s for 1 KiB GETs and MB/s for 1 MiB and 64 MiB GETs, and each
-# as a ratio to nginx. Needs nginx, wrk and python3 with botocore.
+# Env: BENCH_THREADS (2), S3WARDEN_WORKERS (cores), BENCH_PERF=1,
+# BENCH_RECORD=FILE (perf record -g of s3warden over the 1 KiB GET run),
+# BENCH_STRACE=FILE (its system calls by name over that run; slows it),
+# BENCH_IDLE=N (0 skips the idle test), BENCH_ONLY="1k" (only the small runs).
+# Needs nginx, wrk, bc and python3 with botocore.
 set -euo pipefail
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
 SECS=${2:-10}
-CONNS=${BENCH_CONNS:-32}
 THREADS=${BENCH_THREADS:-2}
+IDLE=${BENCH_IDLE:-10000}
 PY=${S3W_PYTHON:-python3}
-for t in nginx wrk "$PY"; do command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }; done
+for t in nginx wrk bc "$PY"; do command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }; done
 [ -x "$BIN" ] || { echo "bench: s3warden binary $BIN not found" >&2; exit 2; }
+ulimit -n 20000 2>/dev/null || true
 
 W=$(mktemp -d /tmp/s3w-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null || true
+  for n in origin proxy; do if [ -f "$W/$n.pid" ]; then kill "$(cat "$W/$n.pid")" 2>/dev/null || true; fi; done
   sleep 0.3
   rm -rf "$W"
 }
@@ -42,144 +52,256 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 ORIGIN=$(free_port); NGX=$(free_port); S3W=$(free_port)
 
 chmod 755 "$W"
-mkdir -p "$W/root/bkt" "$W/logs"
-head -c 1024 /dev/urandom > "$W/root/bkt/1k"
-head -c $((1 << 20)) /dev/urandom > "$W/root/bkt/1m"
-head -c $((64 << 20)) /dev/urandom > "$W/root/bkt/64m"
+mkdir -p "$W/root/bkt" "$W/logs" "$W/body"
+for k in 1k:1024 1m:$((1 << 20)) 64m:$((64 << 20)); do
+  head -c "${k#*:}" /dev/urandom > "$W/root/bkt/${k%%:*}"
+  cp "$W/root/bkt/${k%%:*}" "$W/body/${k%%:*}"
+done
+chmod -R a+rwX "$W/root" "$W/logs" # nginx's workers (not root) store the PUTs
 
-cat > "$W/nginx.conf" <<EOF
+nginx_conf() { # name port body
+  cat > "$W/$1.conf" <<EOF
 worker_processes auto;
-pid $W/nginx.pid;
-error_log $W/logs/error.log warn;
-events { worker_connections 4096; }
+pid $W/$1.pid;
+error_log $W/logs/$1-error.log warn;
+events { worker_connections 16384; }
+worker_rlimit_nofile 20000;
 http {
   access_log off;
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_requests 1000000;
-  client_body_temp_path $W/logs; proxy_temp_path $W/logs;
+  keepalive_timeout 300s;
+  client_max_body_size 0;
+  client_body_temp_path $W/logs/$1-body; proxy_temp_path $W/logs/$1-proxy;
   fastcgi_temp_path $W/logs; uwsgi_temp_path $W/logs; scgi_temp_path $W/logs;
-  server { listen 127.0.0.1:$ORIGIN; root $W/root; }
-  upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
-  server {
-    listen 127.0.0.1:$NGX;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering on;
-    }
-  }
+  $3
 }
 EOF
-nginx -c "$W/nginx.conf" -p "$W" 2>/dev/null
+  nginx -c "$W/$1.conf" -p "$W" 2>/dev/null
+}
+# the origin stores PUT bodies (WebDAV PUT: the whole body is read first)
+nginx_conf origin "$ORIGIN" "server { listen 127.0.0.1:$ORIGIN; root $W/root;
+    location / { dav_methods PUT; create_full_put_path on; } }"
+nginx_conf proxy "$NGX" "upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
+  server { listen 127.0.0.1:$NGX;
+    location / { proxy_pass http://origin; proxy_http_version 1.1;
+                 proxy_set_header Connection \"\"; proxy_buffering on; proxy_request_buffering off; } }"
 
 cat > "$W/s3w.json" <<EOF
 {
   "listeners": [{"address": "127.0.0.1", "port": $S3W}],
-  "upstream": {"endpoint": "http://127.0.0.1:$ORIGIN", "region": "us-east-1"},
+  "upstream": {"endpoint": "http://127.0.0.1:$ORIGIN", "region": "us-east-1",
+               "max_connections": 4096, "max_connections_per_host": 1024,
+               "max_connections_per_identity": 4096},
   "credentials": {"chain": [{"type": "static", "access_key_id": "AKIABENCHUPSTREAM001",
                              "secret": "benchupstreamsecretbenchupstreamsecret01"}]},
   "accounts": [{"id": "111111111111"}],
   "users": [{"account": "111111111111", "name": "bench", "unique_id": "AIDABENCH0000000001",
              "access_keys": [{"id": "AKIABENCHCLIENT00001", "secret": "benchclientsecretbenchclientsecretbench1"}],
-             "policies": [{"name": "read", "document": {"Version": "2012-10-17",
-               "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/*"}]}}]}],
+             "policies": [{"name": "rw", "document": {"Version": "2012-10-17",
+               "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                              "Resource": "arn:aws:s3:::bkt/*"}]}}]}],
   "buckets": [{"name": "bkt", "account": "111111111111",
                "policy": {"Version": "2012-10-17", "Statement": [{"Sid": "NoDeletes", "Effect": "Deny",
                  "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::bkt/*"}]}}],
+  "limits": {"max_connections": 15000},
   "audit": {"output": "$W/logs/audit.log"}
 }
 EOF
 "$BIN" serve --config "$W/s3w.json" 2> "$W/logs/s3w.log" &
 PIDS+=($!)
+S3W_PID=$!
 for _ in $(seq 1 50); do
   (exec 3<>/dev/tcp/127.0.0.1/$S3W) 2>/dev/null && break
   sleep 0.1
 done
 
-# wrk -H arguments carrying a valid SigV4 header signature for GET /bkt/KEY
-sign() {
-  "$PY" - "$S3W" "$1" <<'EOF'
-import sys, botocore.auth, botocore.awsrequest, botocore.credentials
-port, key = sys.argv[1], sys.argv[2]
+# header lines with a valid SigV4 signature for METHOD /bkt/KEY (PUT: the
+# body file's SHA-256 signed)
+sign() { # method key [bodyfile]
+  "$PY" - "$S3W" "$@" <<'EOF'
+import hashlib, sys, botocore.auth, botocore.awsrequest, botocore.credentials
+port, method, key = sys.argv[1], sys.argv[2], sys.argv[3]
 c = botocore.credentials.Credentials('AKIABENCHCLIENT00001', 'benchclientsecretbenchclientsecretbench1')
-r = botocore.awsrequest.AWSRequest(method='GET', url='http://127.0.0.1:%s/bkt/%s' % (port, key))
-r.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
+r = botocore.awsrequest.AWSRequest(method=method, url='http://127.0.0.1:%s/bkt/%s' % (port, key))
+h = 'UNSIGNED-PAYLOAD'
+if len(sys.argv) > 4:
+    h = hashlib.sha256(open(sys.argv[4], 'rb').read()).hexdigest()
+r.headers['x-amz-content-sha256'] = h
 class A(botocore.auth.S3SigV4Auth):
-    def payload(self, request): return 'UNSIGNED-PAYLOAD'
+    def payload(self, request): return h
 A(c, 's3', 'us-east-1').add_auth(r)
 for k in ('Authorization', 'X-Amz-Date', 'x-amz-content-sha256'):
     print('%s: %s' % (k, r.headers[k]))
 EOF
 }
 
-run_wrk() { # url [header lines] -> "req/s bytes/s"
-  local url=$1; shift
-  local args=()
-  while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done <<< "${1:-}"
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "${args[@]}" "$url")
-  local rps bps non2xx
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  bps=$(echo "$out" | awk '/Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v);
-        m=1; if(u=="KB")m=1024; if(u=="MB")m=1048576; if(u=="GB")m=1073741824; printf "%.0f", v*m}')
-  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  [ -n "$non2xx" ] && echo "bench: $url had $non2xx non-2xx answers" >&2
-  echo "$rps $bps"
+# a wrk script sending PUT with the body file and the header lines
+put_script() { # bodyfile headers -> script path
+  local s="$W/put-$(basename "$1").lua"
+  { echo "wrk.method = \"PUT\""
+    echo "local f = io.open(\"$1\", \"rb\"); wrk.body = f:read(\"*a\"); f:close()"
+    while IFS= read -r h; do
+      [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""
+    done <<< "$2"
+  } > "$s"
+  echo "$s"
 }
 
-printf '%-8s %-8s %14s %14s\n' size target req/s MB/s
-declare -A R B
-for key in 1k 1m 64m; do
-  H=$(sign "$key")
-  # the signed check must pass, or the numbers mean nothing
-  code=$(curl -s -o /dev/null -w '%{http_code}' \
-         -H "$(sed -n 1p <<< "$H")" -H "$(sed -n 2p <<< "$H")" -H "$(sed -n 3p <<< "$H")" \
-         "http://127.0.0.1:$S3W/bkt/$key")
-  [ "$code" = 200 ] || { echo "bench: s3warden answered $code for /bkt/$key" >&2; cat "$W/logs/s3w.log" >&2; exit 1; }
-  for target in direct nginx s3warden; do
-    case $target in
-      direct) read -r rps bps < <(run_wrk "http://127.0.0.1:$ORIGIN/bkt/$key") ;;
-      nginx) read -r rps bps < <(run_wrk "http://127.0.0.1:$NGX/bkt/$key") ;;
-      s3warden)
-        if [ -n "${BENCH_PERF:-}" ] && [ "$key" = 1k ]; then
-          # cost per request, counted rather than timed: CPU, syscalls and
-          # context switches of the s3warden process over the wrk run
-          perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock \
-            -p "${PIDS[0]}" -o "$W/perf.csv" &
-          perf_pid=$!
-          if [ -n "${BENCH_STRACE:-}" ]; then
-            strace -f -c -p "${PIDS[0]}" -o "$BENCH_STRACE" 2>/dev/null &
-            st_pid=$!
-            sleep 0.3
-          fi
-          if [ -n "${BENCH_RECORD:-}" ]; then
-            perf record -q -g -p "${PIDS[0]}" -o "$BENCH_RECORD" 2>/dev/null &
-            rec_pid=$!
-          fi
-          sleep 0.2
-          read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H")
-          kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
-          if [ -n "${BENCH_RECORD:-}" ]; then kill -INT "$rec_pid"; wait "$rec_pid" 2>/dev/null || true; fi
-          reqs=$(echo "$rps * $SECS" | bc -l)
-          if [ -n "${BENCH_STRACE:-}" ]; then kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null || true
-            echo "strace: $reqs requests" >> "$BENCH_STRACE"; fi
-          awk -F, -v n="$reqs" '
-            /raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
-            END {printf "perf (s3warden, 1 KiB GET): %.1f CPU us, %.1f syscalls, %.2f context switches per request\n", tc*1000/n, sc/n, cs/n}' \
-            "$W/perf.csv" >&2
-        else
-          read -r rps bps < <(run_wrk "http://127.0.0.1:$S3W/bkt/$key" "$H")
-        fi ;;
-    esac
-    R[$key.$target]=$rps; B[$key.$target]=$bps
-    printf '%-8s %-8s %14s %14.1f\n' "$key" "$target" "$rps" "$(echo "$bps / 1048576" | bc -l)"
-  done
-done
-echo
+run_wrk() { # conns url headers [script] -> "req/s bytes/s"
+  local conns=$1 url=$2 hdrs=${3:-} script=${4:-}
+  local args=()
+  if [ -n "$script" ]; then args+=(-s "$script"); else
+    while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done <<< "$hdrs"; fi
+  local out
+  out=$(wrk -t"$THREADS" -c"$conns" -d"${SECS}s" "${args[@]}" "$url")
+  local non2xx errs
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  errs=$(echo "$out" | awk '/Socket errors/ {print}')
+  if [ -n "$non2xx" ]; then echo "bench: $url had $non2xx non-2xx answers (ports: nginx $NGX, s3warden $S3W)" >&2; fi
+  if [ -n "$errs" ]; then echo "bench: $url: $errs" >&2; fi
+  echo "$out" | awk '/Requests\/sec/ {r=$2} /Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v);
+        m=1; if(u=="KB")m=1024; if(u=="MB")m=1048576; if(u=="GB")m=1073741824; b=v*m}
+        END {printf "%s %.0f\n", r, b}'
+}
+
+perf_start() { # pids -> perf pid
+  perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$1" -o "$W/perf.csv" >/dev/null 2>&1 &
+  echo $!
+}
+perf_report() { # perf pid, requests -> "cpu_us syscalls cs"
+  kill -INT "$1"
+  while kill -0 "$1" 2>/dev/null; do sleep 0.1; done # not our child: no wait
+  awk -F, -v n="$2" '/raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
+    END {printf "%.1f %.1f %.2f\n", tc*1000/n, sc/n, cs/n}' "$W/perf.csv"
+}
+ngx_pids() { pgrep -d, -f "nginx.*$W/proxy.conf" || true; }
+
+check_ok() { # method key headers [bodyfile]
+  local code
+  local args=(-s -o /dev/null -w '%{http_code}' -X "$1")
+  while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done <<< "$3"
+  if [ -n "${4:-}" ]; then args+=(--data-binary "@$4" -H "Content-Type:"); fi
+  code=$(curl "${args[@]}" "http://127.0.0.1:$S3W/bkt/$2")
+  case $code in 2??) ;; *) echo "bench: s3warden answered $code for $1 /bkt/$2" >&2; tail -20 "$W/logs/s3w.log" >&2; exit 1 ;; esac
+}
+
+declare -A R B P
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
-echo "s3warden / nginx proxy_pass:"
-echo "  1 KiB GET  req/s ratio: $(ratio "${R[1k.s3warden]}" "${R[1k.nginx]}")"
-echo "  1 MiB GET  MB/s  ratio: $(ratio "${B[1m.s3warden]}" "${B[1m.nginx]}")"
-echo "  64 MiB GET MB/s  ratio: $(ratio "${B[64m.s3warden]}" "${B[64m.nginx]}")"
+
+small() { # method conns
+  local m=$1 c=$2 key=1k hdr script="" target
+  if [ "$m" = PUT ]; then hdr=$(sign PUT "$key" "$W/body/$key"); check_ok PUT "$key" "$hdr" "$W/body/$key"
+  else hdr=$(sign GET "$key"); check_ok GET "$key" "$hdr"; fi
+  for target in nginx s3warden; do
+    local url port pp="" rps bps
+    [ $target = nginx ] && port=$NGX || port=$S3W
+    url="http://127.0.0.1:$port/bkt/$key"
+    if [ "$m" = PUT ]; then
+      script=$(put_script "$W/body/$key" "$([ $target = s3warden ] && echo "$hdr")")
+    fi
+    if [ -n "${BENCH_PERF:-}" ] && [ "$c" = 32 ]; then
+      local pids
+      [ $target = nginx ] && pids=$(ngx_pids) || pids=$S3W_PID
+      pp=$(perf_start "$pids")
+      if [ $target = s3warden ] && [ "$m" = GET ]; then
+        if [ -n "${BENCH_STRACE:-}" ]; then strace -f -c -p "$S3W_PID" -o "$BENCH_STRACE" 2>/dev/null & st=$!; fi
+        if [ -n "${BENCH_RECORD:-}" ]; then perf record -q -g -p "$S3W_PID" -o "$BENCH_RECORD" 2>/dev/null & rec=$!; fi
+      fi
+      sleep 0.2
+    fi
+    if [ "$m" = PUT ]; then read -r rps bps < <(run_wrk "$c" "$url" "" "$script")
+    else read -r rps bps < <(run_wrk "$c" "$url" "$([ $target = s3warden ] && echo "$hdr")"); fi
+    if [ -n "$pp" ]; then
+      P[$m.$target]=$(perf_report "$pp" "$(echo "$rps * $SECS" | bc -l)")
+      if [ $target = s3warden ] && [ "$m" = GET ]; then
+        if [ -n "${BENCH_RECORD:-}" ]; then kill -INT "$rec"; wait "$rec" 2>/dev/null || true; fi
+        if [ -n "${BENCH_STRACE:-}" ]; then kill -INT "$st"; wait "$st" 2>/dev/null || true
+          echo "strace: $(echo "$rps * $SECS" | bc -l) requests" >> "$BENCH_STRACE"; fi
+      fi
+    fi
+    R[$m.$c.$target]=$rps
+  done
+  printf '%-12s %6s %12s %12s %8s\n' "1 KiB $m" "c$c" "${R[$m.$c.nginx]}" "${R[$m.$c.s3warden]}" \
+    "$(ratio "${R[$m.$c.s3warden]}" "${R[$m.$c.nginx]}")"
+}
+
+big() { # method key
+  local m=$1 key=$2 hdr script="" target size
+  size=$(stat -c %s "$W/body/$key")
+  if [ "$m" = PUT ]; then hdr=$(sign PUT "$key" "$W/body/$key"); check_ok PUT "$key" "$hdr" "$W/body/$key"
+  else hdr=$(sign GET "$key"); check_ok GET "$key" "$hdr"; fi
+  for target in nginx s3warden; do
+    local url port rps bps
+    [ $target = nginx ] && port=$NGX || port=$S3W
+    url="http://127.0.0.1:$port/bkt/$key"
+    if [ "$m" = PUT ]; then
+      script=$(put_script "$W/body/$key" "$([ $target = s3warden ] && echo "$hdr")")
+      read -r rps bps < <(run_wrk 8 "$url" "" "$script")
+      bps=$(echo "$rps * $size" | bc -l) # request bodies: wrk counts only answers
+    else
+      read -r rps bps < <(run_wrk 8 "$url" "$([ $target = s3warden ] && echo "$hdr")")
+    fi
+    B[$m.$key.$target]=$bps
+  done
+  printf '%-12s %6s %12.1f %12.1f %8s\n' "$key $m" "c8" "$(echo "${B[$m.$key.nginx]} / 1048576" | bc -l)" \
+    "$(echo "${B[$m.$key.s3warden]} / 1048576" | bc -l)" "$(ratio "${B[$m.$key.s3warden]}" "${B[$m.$key.nginx]}")"
+}
+
+echo "wrk -t$THREADS -d${SECS}s; s3warden: $("$BIN" --version 2>/dev/null | head -1)"
+printf '%-12s %6s %12s %12s %8s\n' request conns "nginx req/s" "s3w req/s" ratio
+for m in GET PUT; do for c in 32 256; do small "$m" "$c"; done; done
+if [ -n "${BENCH_PERF:-}" ]; then
+  echo
+  printf '%-12s %-9s %12s %12s %12s\n' "per request" target "CPU us" syscalls "ctx switches"
+  for m in GET PUT; do for t in nginx s3warden; do
+    read -r a b c <<< "${P[$m.$t]}"
+    printf '%-12s %-9s %12s %12s %12s\n' "1 KiB $m c32" "$t" "$a" "$b" "$c"
+  done; done
+fi
+if [ "${BENCH_ONLY:-}" != 1k ]; then
+  echo
+  printf '%-12s %6s %12s %12s %8s\n' request conns "nginx MB/s" "s3w MB/s" ratio
+  for key in 1m 64m; do for m in GET PUT; do big "$m" "$key"; done; done
+fi
+
+# idle keep-alive connections: each makes one GET, then stays open
+idle_rss() { # port pids headers -> KiB per connection
+  local before after
+  before=$(for p in ${2//,/ }; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s+=$1} END {print s}')
+  "$PY" - "$1" "$IDLE" "$3" "$W/idle.ready" <<'EOF' &
+import socket, sys, time
+port, n, hdrs, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+extra = ''.join(h + '\r\n' for h in hdrs.split('\n') if h)
+req = ('GET /bkt/1k HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n' % (port, extra)).encode()
+socks = []
+for i in range(n):
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(req)
+    got = b''
+    while b'\r\n\r\n' not in got or len(got) < got.index(b'\r\n\r\n') + 4 + 1024:
+        d = s.recv(65536)
+        if not d: raise SystemExit('connection %d closed' % i)
+        got += d
+    assert got.startswith(b'HTTP/1.1 200'), got[:100]
+    socks.append(s)
+open(ready, 'w').close()
+time.sleep(600)
+EOF
+  local cl=$!
+  for _ in $(seq 1 1200); do [ -f "$W/idle.ready" ] && break; sleep 0.1; done
+  [ -f "$W/idle.ready" ] || { echo "bench: idle connections did not open" >&2; kill $cl; return 1; }
+  sleep 1
+  after=$(for p in ${2//,/ }; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s+=$1} END {print s}')
+  kill $cl; wait $cl 2>/dev/null || true
+  rm -f "$W/idle.ready"
+  echo "scale=2; ($after - $before) / $IDLE" | bc -l
+}
+if [ "$IDLE" -gt 0 ]; then
+  echo
+  hdr=$(sign GET 1k)
+  ng=$(idle_rss "$NGX" "$(ngx_pids)" "")
+  sw=$(idle_rss "$S3W" "$S3W_PID" "$hdr")
+  printf 'idle keep-alive connection (%s): nginx %s KiB, s3warden %s KiB of RSS each\n' "$IDLE" "$ng" "$sw"
+fi
 echo "audit records written: $(wc -l < "$W/logs/audit.log")"
