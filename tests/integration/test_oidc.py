@@ -15,9 +15,10 @@ and a GitHub Actions branch and refuse others; the issuer rotates its key
 (old tokens refused, new ones accepted without a restart); with the issuer
 down the cached keys keep working. GetSessionToken: `aws sts
 get-session-token` for an IAM user, whose temporary keys act with the
-user's own policies. Upstream: moto_server with auth on.
-(The JS SDK's fromTokenFile is not run: tests/integration/js installs the
-SDK from npm at test time, nothing of it is available offline.)
+user's own policies. The JS SDK v3's fromTokenFile does the same from the
+environment, its STS client pointed at s3warden with clientConfig.endpoint
+(tests/integration/js/web_identity.mjs; the SDK is installed from npm at
+test time). Upstream: moto_server with auth on.
 """
 import base64
 import json
@@ -280,6 +281,52 @@ class WebIdentity(Case):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.split(), [f"{K8S_ROLE_ID}:pod-7f9c", "AccessDenied"])
         self.assertEqual(UP.get(BUCKET, "from-pod.txt"), b"pod data")
+
+    def test_js_sdk_from_token_file(self):
+        """The JS SDK v3's fromTokenFile, its STS client pointed at s3warden."""
+        js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+        need = ["@aws-sdk/client-s3", "@aws-sdk/credential-providers"]
+        if not all(os.path.isdir(os.path.join(js, "node_modules", n)) for n in need):
+            p = subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund"] + need,
+                               cwd=js, capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 0, "npm install failed: " + p.stderr[-2000:])
+        env = cli_env()
+        env.update(AWS_ROLE_ARN=K8S_ROLE, AWS_WEB_IDENTITY_TOKEN_FILE=token_file(token(KEY1, K8S_SUB)),
+                   AWS_ROLE_SESSION_NAME="js-pod", AWS_REGION=REGION, S3W_ENDPOINT=PX.endpoint,
+                   S3W_BUCKET=BUCKET, S3W_KEY="hello.txt", S3W_DENIED_KEY="hello.txt")
+        p = subprocess.run(["node", os.path.join(js, "web_identity.mjs")], env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        out = json.loads(p.stdout)
+        self.assertEqual(out["get"], {"ok": True,
+                                      "body": base64.b64encode(b"hello from the bucket").decode()})
+        arn = session_arn(A, "k8s-uploader", "js-pod")
+        self.assertEqual(out["delete"], {
+            "ok": False, "name": "AccessDenied", "code": "AccessDenied", "status": 403,
+            "message": denied_message(arn, "s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/hello.txt",
+                                      no_allow("identity-based", "s3:DeleteObject"))})
+        self.assertEqual(UP.get(BUCKET, "hello.txt"), b"hello from the bucket")
+        c = out["credentials"]
+        self.assertTrue(c["ok"] and c["hasSessionToken"] and c["accessKeyId"].startswith("ASIA"), c)
+        self.assertEqual(c["accountId"], A)
+        # s3warden issued the session (not AWS): the JS SDK's own STS call is
+        # audited with the web identity, and the S3 calls carry the
+        # session's aws:userid
+        sts = PX.audit_where(lambda a: a.get("eventName") == "sts" and
+                             a["userIdentity"].get("webIdFederationData") and
+                             (a.get("userAgent") or "").startswith("aws-sdk-js/"))
+        self.assertTrue(sts, PX.audit()[-3:])
+        self.assertEqual(sts[-1]["userIdentity"]["webIdFederationData"],
+                         {"federatedProvider": PROVIDER_ARN,
+                          "attributes": {"sub": K8S_SUB, "aud": "sts.amazonaws.com"}})
+        for op, decision in (("GetObject", "Allowed"), ("DeleteObject", "ImplicitlyDenied")):
+            recs = PX.audit_where(lambda a: a.get("eventName") == op and
+                                  a["userIdentity"].get("accessKeyId") == c["accessKeyId"])
+            self.assertTrue(recs, PX.audit()[-3:])
+            ui = recs[-1]["userIdentity"]
+            self.assertEqual((ui["principalId"], ui["arn"]), (f"{K8S_ROLE_ID}:js-pod", arn))
+            self.assertEqual(recs[-1]["requestContext"]["aws:userid"], f"{K8S_ROLE_ID}:js-pod")
+            self.assertEqual(recs[-1]["decision"], decision, recs[-1])
 
     def test_sub_admits_one_subject_refuses_another(self):
         self.assertEqual(wi(GH_ROLE, token(KEY1, GH_SUB))["AssumedRoleUser"]["AssumedRoleId"],
