@@ -175,7 +175,8 @@ perf_report() { # perf pid, requests -> "cpu_us syscalls cs"
   awk -F, -v n="$2" '/raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
     END {printf "%.1f %.1f %.2f\n", tc*1000/n, sc/n, cs/n}' "$W/perf.csv"
 }
-ngx_pids() { pgrep -d, -f "nginx.*$W/proxy.conf" || true; }
+ngx_pids() { # the proxy nginx's master and its workers
+  local m; m=$(cat "$W/proxy.pid"); echo "$m,$(pgrep -d, -P "$m")"; }
 
 check_ok() { # method key headers [bodyfile]
   local code
