@@ -88,6 +88,20 @@ int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool 
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t i = 0, used = 0;
     while (i < s.len) {
+        /* a run of printable ASCII that needs no escape goes in one piece
+         * (most values are nothing else) */
+        size_t run = 0;
+        while (i + run < s.len && run < cap - used && p[i + run] >= 0x20 && p[i + run] < 0x7f &&
+               p[i + run] != '"' && p[i + run] != '\\')
+            run++;
+        if (run) {
+            int rc = s3w_buf_append(out, p + i, run);
+            if (rc != 0)
+                return rc;
+            used += run;
+            i += run;
+            continue;
+        }
         unsigned char c = p[i];
         char esc[8];
         const void *piece = p + i;
@@ -181,7 +195,9 @@ static int jval(struct fmt *f, struct s3w_slice v, size_t cap, enum field id)
 static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma, size_t cap,
                 enum field id)
 {
-    int rc = s3w_buf_printf(f->b, "%s\"%s\":", comma ? "," : "", name);
+    int rc = comma ? s3w_buf_append(f->b, ",\"", 2) : s3w_buf_append_char(f->b, '"');
+    rc = rc ? rc : s3w_buf_append_cstr(f->b, name);
+    rc = rc ? rc : s3w_buf_append(f->b, "\":", 2);
     return rc ? rc : jval(f, v, cap, id);
 }
 
