@@ -156,6 +156,8 @@ class SyslogSink(unittest.TestCase):
             s3.get_object(Bucket=BUCKET, Key=f"k{i}")["Body"].read()
         with self.assertRaises(ClientError):
             s3.get_object(Bucket=BUCKET + "-unlisted", Key="nope")
+        # a worker hands its records on 10 ms after the first of a batch
+        wait_until(lambda: len(file_request_ids(px)) >= 21, 5)
         self.assertTrue(self.wait_delivered(px, rs), "records not delivered")
         ids = file_request_ids(px)
         self.assertEqual(len(ids), 21)
@@ -273,6 +275,7 @@ class S3Sink(unittest.TestCase):
             s3.get_object(Bucket=BUCKET, Key=f"t{i}")["Body"].read()
         with self.assertRaises(ClientError):
             s3.get_object(Bucket=BUCKET + "-unlisted", Key="nope")
+        wait_until(lambda: len(file_event_ids(px)) >= 31, 5)
         want = file_event_ids(px)
         self.assertEqual(len(want), 31)
         got = wait_until(lambda: (lambda g: g if set(want) <= set(g[0]) else None)(
@@ -300,6 +303,7 @@ class S3Sink(unittest.TestCase):
         s3 = px.client(ALICE)
         for i in range(10):
             s3.put_object(Bucket=BUCKET, Key=f"u{i}", Body=b"y")
+        wait_until(lambda: len(file_event_ids(px)) >= 10, 5)
         want = file_event_ids(px)
         self.assertEqual(len(want), 10)
         time.sleep(0.5)
