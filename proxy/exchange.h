@@ -406,6 +406,9 @@ void pl_on_body_end(struct proxy_conn *c);
 bool px_chunked_init(struct px *px, struct s3w_slice *payload);
 int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);
 
+/* pipeline.c */
+bool px_fill_context(struct px *px, struct s3map_conn_facts *facts);
+
 /* relay.c */
 /* Builds, signs and starts the upstream transfer with the body as
  * px->body sets it up; payload_hash is the x-amz-content-sha256 the proxy

@@ -434,18 +434,11 @@ static bool stage_context(struct px *px)
         return false;
     }
     px_build_principal(px);
-    const char *tv = proxy_conn_tls_version(c);
-    struct s3w_slice tls = S3W_SLICE_NULL;
-    if (tv && strncmp(tv, "TLSv", 4) == 0) {
-        snprintf(px->authz.tlsver, sizeof(px->authz.tlsver), "%s", tv + 4);
-        tls = s3w_slice_cstr(px->authz.tlsver);
-    }
     bool anon = px->auth.anonymous;
     const struct sigv4_result *sv = &px->auth.sv;
     bool v4a = sv->algorithm == SIGV4_ALG_ECDSA_P256_SHA256;
     struct s3map_conn_facts facts = {
         .source_ip = s3w_slice_cstr(c->peer_ip),
-        .tls_version = tls,
         .now_ms = px->now * 1000,
         .user_agent = hdr_value(px->hdr.user_agent),
         .referer = hdr_value(px->hdr.referer),
@@ -456,11 +449,25 @@ static bool stage_context(struct px *px)
         .sig_version = anon ? S3MAP_SIG_NONE : v4a ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
         .signature_age_ms = anon ? -1 : sv->age_s * 1000,
         .content_sha256 = hdr_value(px->hdr.content_sha256),
-        .resource_account = px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account)
-                                           : px->authz.principal.account,
     };
+    return px_fill_context(px, &facts);
+}
+
+/* The end of the context stage, shared by POST Object (post_object.c):
+ * what the connection adds to the caller's facts (TLS version, the
+ * resource's account), the condition keys, the identity's keys, and the
+ * policies to evaluate. false after answering. */
+bool px_fill_context(struct px *px, struct s3map_conn_facts *facts)
+{
+    const char *tv = px->c ? proxy_conn_tls_version(px->c) : NULL;
+    if (tv && strncmp(tv, "TLSv", 4) == 0) {
+        snprintf(px->authz.tlsver, sizeof(px->authz.tlsver), "%s", tv + 4);
+        facts->tls_version = s3w_slice_cstr(px->authz.tlsver);
+    }
+    facts->resource_account = px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account)
+                                             : px->authz.principal.account;
     policy_context_init(&px->authz.ctx);
-    rc = s3map_fill_context(&px->authz.map, &px->authz.mreq, &facts, &px->authz.ctx);
+    int rc = s3map_fill_context(&px->authz.map, &px->authz.mreq, facts, &px->authz.ctx);
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
         return false;

@@ -422,30 +422,8 @@ static bool post_context(struct px_post *po)
         .auth_type = anon ? S3MAP_AUTH_NONE : S3MAP_AUTH_POST,
         .sig_version = anon ? S3MAP_SIG_NONE : S3MAP_SIG_V4,
         .signature_age_ms = anon ? -1 : (px->now - po->signed_at) * 1000,
-        .resource_account = px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account)
-                                           : px->authz.principal.account,
     };
-    const char *tv = proxy_conn_tls_version(c);
-    if (tv && strncmp(tv, "TLSv", 4) == 0) {
-        snprintf(px->authz.tlsver, sizeof(px->authz.tlsver), "%s", tv + 4);
-        facts.tls_version = s3w_slice_cstr(px->authz.tlsver);
-    }
-    policy_context_init(&px->authz.ctx);
-    rc = s3map_fill_context(&px->authz.map, &px->authz.mreq, &facts, &px->authz.ctx);
-    if (rc != 0) {
-        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
-        return false;
-    }
-    if (config_identity_fill_context(&px->auth.id, &px->authz.ctx) != 0) {
-        px_fail_internal(px);
-        return false;
-    }
-    for (size_t i = 0; i < px->cfg->nguardrails && px->authz.nguardrails < PX_MAX_POLICIES; i++)
-        px->authz.guardrails[px->authz.nguardrails++] = px->cfg->guardrails[i].compiled;
-    for (size_t i = 0; i < px->auth.id.npolicies && px->authz.nidentity < PX_MAX_POLICIES; i++)
-        px->authz.identity_pols[px->authz.nidentity++] = px->auth.id.policies[i];
-    px->authz.boundary = px->auth.id.boundary;
-    return true;
+    return px_fill_context(px, &facts);
 }
 
 static void post_collected(struct px *px);
