@@ -26,7 +26,10 @@
 # Env: BENCH_THREADS (2), S3WARDEN_WORKERS (cores), BENCH_PERF=1,
 # BENCH_RECORD=FILE (perf record -g of s3warden over the 1 KiB GET run),
 # BENCH_STRACE=FILE (its system calls by name over that run; slows it),
-# BENCH_IDLE=N (0 skips the idle test), BENCH_ONLY="1k" (only the small runs).
+# BENCH_IDLE=N (0 skips the idle test), BENCH_ONLY="1k" (only the small runs),
+# BENCH_CONFIG_FILTER=SCRIPT (run as `$PY SCRIPT CONFIG WORKDIR ORIGIN_PORT`
+# before s3warden starts; it may rewrite s3warden's config in place and
+# start what that config needs, e.g. another upstream or an audit sink).
 # Needs nginx, wrk, bc and python3 with botocore.
 set -euo pipefail
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
@@ -108,6 +111,9 @@ cat > "$W/s3w.json" <<EOF
   "audit": {"output": "$W/logs/audit.log"}
 }
 EOF
+if [ -n "${BENCH_CONFIG_FILTER:-}" ]; then
+  "$PY" "$BENCH_CONFIG_FILTER" "$W/s3w.json" "$W" "$ORIGIN"
+fi
 "$BIN" serve --config "$W/s3w.json" 2> "$W/logs/s3w.log" &
 PIDS+=($!)
 S3W_PID=$!
