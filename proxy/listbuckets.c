@@ -434,7 +434,8 @@ int listbuckets_merge(const struct s3w_slice *docs, size_t n, struct s3w_buf *ou
         }
     }
     if (rc == 0) {
-        qsort(items, nitems, sizeof(*items), item_cmp);
+        if (nitems > 1)
+            qsort(items, nitems, sizeof(*items), item_cmp);
         rc = s3w_buf_append(out, docs[0].ptr, f0);
         rc = rc ? rc : s3w_buf_append_cstr(out, nitems ? "<Buckets>" : "<Buckets/>");
         for (size_t i = 0; i < nitems && rc == 0; i++)
