@@ -251,7 +251,9 @@ static int s3_deliver(void *t, const char *buf, size_t len)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK)
         err = cc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNREFUSED;
-    else if (status != 200)
+    else if (status < 200 || status > 299)
+        /* S3 answers 200; a store that answers a PUT 201 or 204 (RFC 9110
+         * 9.3.4: WebDAV servers, nginx's dav module) holds the object too */
         err = status == 403 ? EACCES : EIO;
     if (err && status && status != s->last_status)
         proxy_log("ERROR", "audit: %s answered %ld to a batch upload", s->name, status);
