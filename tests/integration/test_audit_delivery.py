@@ -20,10 +20,14 @@ lost across SIGHUP, SIGUSR1 and SIGTERM.
   makes with the openssl CLI: one message per request; rsyslogd stopped
   30 s under traffic, then started again: nothing lost (duplicates
   counted by requestID and printed).
-- SIGUSR1 (reopen), SIGHUP (reload; one that changes audit.sinks, which
-  takes a restart) and SIGTERM while boto3 traffic runs with a syslog
-  sink: every response a client saw has its record in the audit file and
-  at rsyslogd, and the sink's spool is drained.
+- SIGUSR1 (reopen, after a logrotate-style rename), SIGHUP (a reload that
+  adds a sink: audit settings take a restart, so the running sink keeps
+  every record and the new one gets none) and SIGTERM while boto3 traffic
+  runs with a syslog sink: every answer a client saw has its record, once,
+  in the audit files and at rsyslogd, and the spool was drained at stop.
+- A reload that changes audit settings says they take a restart
+  (audit_reload_check); expected to fail until proxy/main.c's SIGHUP
+  handler calls it.
 """
 import gzip
 import json
@@ -37,6 +41,8 @@ import sys
 import threading
 import time
 import unittest
+
+import botocore.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3w_it import *  # noqa: E402,F401,F403
@@ -82,6 +88,14 @@ def stop_gateway(rgw):
     if not wait_until(gone, 30):
         os.kill(pid, signal.SIGKILL)
         wait_until(gone, 5)
+
+
+def gateway_pid_alive(rgw):
+    try:
+        os.kill(gateway_pid(rgw), 0)
+        return True
+    except (ProcessLookupError, OSError, ValueError):
+        return False
 
 
 def start_gateway(rgw):
@@ -286,15 +300,17 @@ CT_FIELDS = ("eventVersion", "userIdentity", "eventTime", "eventSource", "eventN
 
 
 def trail(prefix):
-    """eventID -> record, eventID -> count, and the keys, over every
-    object under PREFIX/ in the trail bucket (read straight from RGW)."""
+    """eventID -> record, eventID -> count, and key -> its first record,
+    over every object under PREFIX/ in the trail bucket (read straight
+    from RGW)."""
     s3 = UP.s3()
-    recs, counts, keys = {}, {}, []
+    recs, counts, keys = {}, {}, {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=TRAIL, Prefix=prefix + "/"):
         for o in page.get("Contents", []):
-            keys.append(o["Key"])
             body = s3.get_object(Bucket=TRAIL, Key=o["Key"])["Body"].read()
-            for r in json.loads(gzip.decompress(body))["Records"]:
+            batch = json.loads(gzip.decompress(body))["Records"]
+            keys[o["Key"]] = batch[0]
+            for r in batch:
                 recs[r["eventID"]] = r
                 counts[r["eventID"]] = counts.get(r["eventID"], 0) + 1
     return recs, counts, keys
@@ -356,9 +372,14 @@ class RgwTrail(Case):
         self.assertEqual(set(counts.values()), {1}, "a record delivered twice with RGW up")
         self.assertEqual(self.count_tag(recs, "s3w-it/boto1"), n_boto)
         self.assertEqual(self.count_tag(recs, "exec-env/s3w-it-cli1"), n_cli)
-        for k in keys:
+        for k, first in keys.items():
             self.assertRegex(k, r"^trail1/AWSLogs/%s/CloudTrail/%s/\d{4}/\d\d/\d\d/%s_CloudTrail_%s_"
                                 r"\d{8}T\d{4}Z_[0-9a-f]{16}\.json\.gz$" % (A, REGION, A, REGION))
+            # the date and minute are the batch's first record's, so that
+            # a batch sent again later lands on the same key
+            t = first["eventTime"]
+            self.assertIn("/%s/%s/%s/" % (t[0:4], t[5:7], t[8:10]), k)
+            self.assertIn("_%s%s%sT%s%sZ_" % (t[0:4], t[5:7], t[8:10], t[11:13], t[14:16]), k)
         names = {}
         for r in recs.values():
             for f in CT_FIELDS:
@@ -386,6 +407,8 @@ class RgwTrail(Case):
         n = sum(boto_round(s3, i, "out2") for i in range(3))
         self.wait_trail(px, "trail2")
         stop_gateway(UP)
+        # whatever fails below, the next tests get their upstream back
+        self.addCleanup(lambda: UP.s3() and (gateway_pid_alive(UP) or start_gateway(UP)))
         t_end, i, down_seen = time.time() + 12, 0, False
         while time.time() < t_end:
             n += boto_round(s3, 100 + i, "out2")
@@ -496,6 +519,142 @@ class SyslogTls(unittest.TestCase):
         dups = sum(c - 1 for c in got.values())
         print(f"\n  syslog over TLS, rsyslogd down 30 s: {n} requests, {len(got)} records "
               f"received, {dups} duplicates (by requestID)", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# signals under traffic
+# ---------------------------------------------------------------------------
+class Traffic(threading.Thread):
+    """boto3 requests through px in a loop until stopped: a PUT, a GET, a
+    denied PUT. `seen` holds the x-amz-request-id of every answer (s3warden
+    passes the upstream's on; its own answers carry its own); requests that
+    got no answer (the listener closed by SIGTERM) are only counted."""
+
+    def __init__(self, px, tag):
+        super().__init__(daemon=True)
+        self.s3 = tagged(px, tag)
+        self.tag = tag
+        self.seen, self.unanswered = [], 0
+        self.halt = threading.Event()
+
+    def one(self, fn, **k):
+        try:
+            r = fn(**k)
+            if "Body" in r:
+                r["Body"].read()
+        except ClientError as e:
+            r = e.response
+        except (EndpointConnectionError, botocore.exceptions.ConnectionError,
+                botocore.exceptions.HTTPClientError):
+            self.unanswered += 1
+            time.sleep(0.05)
+            return
+        self.seen.append(r["ResponseMetadata"]["RequestId"])
+
+    def run(self):
+        i = 0
+        while not self.halt.is_set():
+            self.one(self.s3.put_object, Bucket=BUCKET, Key=f"{self.tag}/{i}", Body=b"s" * 64)
+            self.one(self.s3.get_object, Bucket=BUCKET, Key=f"{self.tag}/{i}")
+            self.one(self.s3.put_object, Bucket=TRAIL, Key="forged", Body=b"x")
+            i += 1
+
+
+def records(*paths):
+    out = []
+    for p in paths:
+        with open(p, "rb") as f:
+            out += [json.loads(l) for l in f.read().split(b"\n") if l.strip()]
+    return out
+
+
+class Signals(Case):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(RSYSLOGD, os.X_OK):
+            raise AssertionError("rsyslogd is not installed (Debian package rsyslog). Run: "
+                                 "sudo bash deploy/install-deps.sh")
+
+    # s3warden's SIGHUP handler (proxy/main.c) does not call
+    # audit_reload_check yet: a reload that changes audit settings is
+    # ignored without a word. Expected to fail until it does; then drop
+    # the decorator.
+    @unittest.expectedFailure
+    def test_7_reload_changing_sinks_says_restart(self):
+        rs = Rsyslog("rsyslog-sig-7").start()
+        sink = {"type": "syslog", "address": "127.0.0.1", "port": rs.port,
+                "spool_dir": os.path.join(tmpdir("spool-s7"), "sl")}
+        px = proxy_with("deliv-sig-7", [sink])
+        px.config["audit"]["format"] = "s3warden"  # the same setting, spelt out: no change
+        px.write_config()
+        px.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: px.log_text().count("reload done") == 1, 5))
+        self.assertNotIn("reload: audit", px.log_text())
+        px.config["audit"]["sinks"] = [dict(sink, port=rs.port + 1)]
+        px.write_config()
+        px.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: px.log_text().count("reload done") == 2, 5))
+        self.assertIn("WARN reload: audit sinks changed; audit settings take a restart: records "
+                      "keep going where they went (the running output, format and sinks)",
+                      px.log_text())
+
+    def test_6_usr1_hup_term_under_traffic(self):
+        rs = Rsyslog("rsyslog-sig-6").start()
+        rs2 = Rsyslog("rsyslog-sig-6b").start()
+        spool = os.path.join(tmpdir("spool-s6"), "sl")
+        px = proxy_with("deliv-sig-6", [{"type": "syslog", "address": "127.0.0.1",
+                                         "port": rs.port, "spool_dir": spool}])
+        loads = [Traffic(px, f"sig6-{k}") for k in range(2)]
+        for t in loads:
+            t.start()
+        self.assertTrue(wait_until(lambda: len(px.audit()) >= 30, 10), px.log_tail())
+        # logrotate: the file renamed, then SIGUSR1 to reopen
+        rotated = px.audit_path + ".1"
+        os.rename(px.audit_path, rotated)
+        px.proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.5)
+        # a reload that adds a sink: audit settings take a restart, the
+        # running sink keeps every record, the new one gets none
+        px.config["audit"]["sinks"].append({"type": "syslog", "address": "127.0.0.1",
+                                            "port": rs2.port,
+                                            "spool_dir": os.path.join(tmpdir("spool-s6b"), "sl")})
+        px.write_config()
+        px.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload done" in px.log_text(), 5), px.log_tail())
+        time.sleep(1.5)
+        answered_before_term = sum(len(t.seen) for t in loads)
+        px.proc.send_signal(signal.SIGTERM)
+        rc = px.proc.wait(30)
+        for t in loads:
+            t.halt.set()
+            t.join(30)
+        px.proc = None
+        self.assertEqual(rc, 0)
+        log = px.log_text()
+        self.assertIn("SIGUSR1: reopening the audit log", log)
+        tail = "\n".join(l for l in log.splitlines() if "request_id=" not in l)
+        self.assertFalse("records unwritten" in log, tail)
+        self.assertFalse("stay in" in log, tail)  # the spool was drained at stop
+        seen = [rid for t in loads for rid in t.seen]
+        recs = records(rotated, px.audit_path)
+        before = records(rotated)
+        self.assertTrue(before and len(recs) > len(before), "SIGUSR1 did not reopen the file: %d, %d records; %d answers; %s" % (
+            len(before), len(recs), answered_before_term, log[:3000]))
+        ids = [r["requestID"] for r in recs]
+        self.assertEqual(len(ids), len(set(ids)), "a record written twice")
+        known = set(ids) | {r.get("upstreamRequestID") for r in recs}
+        missing = [rid for rid in seen if rid not in known]
+        self.assertEqual(missing, [], "answers without a record")
+        self.assertGreaterEqual(len(recs), len(seen))
+        self.assertGreater(answered_before_term, 100)
+        # every record reached the syslog sink before s3warden exited
+        got = rs.ids()
+        self.assertEqual(set(got), set(ids))
+        self.assertEqual(rs2.ids(), {})
+        print(f"\n  SIGUSR1, SIGHUP (sinks changed), SIGTERM under traffic: {len(seen)} answers "
+              f"({sum(t.unanswered for t in loads)} requests unanswered after SIGTERM), "
+              f"{len(recs)} records in the file, {len(got)} at rsyslogd, "
+              f"{sum(c - 1 for c in got.values())} duplicates", file=sys.stderr)
 
 
 if __name__ == "__main__":
