@@ -57,8 +57,12 @@ static int gzip_records(const char *buf, size_t len, char **outp, size_t *outlen
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
-    /* 15 + 16: a gzip wrapper (RFC 1952), as CloudTrail's .json.gz */
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    /* 15 + 16: a gzip wrapper (RFC 1952), as CloudTrail's .json.gz.
+     * Level 1: the sink runs beside the workers, and on 4 MiB of the
+     * benchmark's records level 6 took 1.8 times the CPU (4.1 against
+     * 2.3 us a record) for an object a sixth smaller (3.4% of the
+     * records' size against 4.1%) */
+    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return ENOMEM;
     size_t cap = deflateBound(&z, (uLong)(len + 16)) + 64;
     char *out = malloc(cap);
