@@ -19,7 +19,7 @@ pkgs=(
   s3cmd nginx-light haproxy wrk openssl
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
   restic
-  systemd rsyslog
+  systemd rsyslog rsyslog-gnutls  # rsyslog-gnutls: the TLS syslog receiver of test_audit_delivery.py
   chromium  # the headless browser of tests/integration/test_post_cors.py
 )
 # Node.js + npm (for the JavaScript SDK client test): Debian's, unless a

@@ -30,6 +30,15 @@ struct audit_line {
 
 #define BATCH_BYTES (64 * 1024) /* a worker's block is handed over at this size */
 
+/* The settings the running audit was opened with, each as one text, for
+ * audit_reload_check to compare with a reloaded config's. */
+enum { SET_OUTPUT, SET_FORMAT, SET_ON_BACKLOG, SET_CLOUDTRAIL, SET_SINKS, AUDIT_SETTINGS };
+static const char *const setting_names[AUDIT_SETTINGS] = {
+    [SET_OUTPUT] = "output", [SET_FORMAT] = "format", [SET_ON_BACKLOG] = "on_backlog",
+    [SET_CLOUDTRAIL] = "region/account_id", [SET_SINKS] = "sinks",
+};
+#define SETTINGS_MAX (64 * 1024)
+
 struct audit {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -52,6 +61,7 @@ struct audit {
     void *s3_t[AUDIT_MAX_SINKS]; /* an S3 sink's transport, for its credentials */
     size_t nsinks;
     int spool_err; /* writer thread: the sinks' append failing (logged once) */
+    struct s3w_buf settings[AUDIT_SETTINGS]; /* as opened, for audit_reload_check */
     /* writer thread only (and audit_open before it starts) */
     int fd;
     bool seekable;  /* a regular file: a partial line can be cut */
@@ -401,8 +411,73 @@ static int open_sinks(struct audit *a, const struct audit_options *o)
     return 0;
 }
 
+static const char *or_dash(const char *v)
+{
+    return v ? v : "-";
+}
+
+/* Each setting of o as one text in d[]; equal texts, equal settings. */
+static int describe(const struct audit_options *o, struct s3w_buf d[AUDIT_SETTINGS])
+{
+    bool to_stdout = !o->path || strcmp(o->path, "-") == 0;
+    int rc = s3w_buf_printf(&d[SET_OUTPUT], "%s", o->disabled ? "none"
+                            : to_stdout ? "stdout" : o->path);
+    rc = rc ? rc : s3w_buf_printf(&d[SET_FORMAT], "%d", (int)o->format);
+    rc = rc ? rc : s3w_buf_printf(&d[SET_ON_BACKLOG], "%d", (int)o->on_backlog);
+    rc = rc ? rc : s3w_buf_printf(&d[SET_CLOUDTRAIL], "%s|%s", or_dash(o->cloudtrail.region),
+                                  or_dash(o->cloudtrail.account_id));
+    for (size_t k = 0; !rc && k < o->nsinks; k++) {
+        const struct audit_sink_conf *c = &o->sinks[k];
+        rc = s3w_buf_printf(&d[SET_SINKS],
+                            "%d|%s|%llu|%s|%u|%d|%d|%s|%s|%s|%d|%d|%s|%s|%s|%s|%u|%zu\n",
+                            (int)c->type, or_dash(c->spool_dir),
+                            (unsigned long long)c->max_spool_bytes, or_dash(c->host),
+                            (unsigned)c->port, c->facility, (int)c->tls, or_dash(c->ca_file),
+                            or_dash(c->server_name), or_dash(c->endpoint), (int)c->virtual_host,
+                            (int)c->tls_verify, or_dash(c->bucket), or_dash(c->prefix),
+                            or_dash(c->account), or_dash(c->region), (unsigned)c->batch_ms,
+                            c->batch_bytes);
+    }
+    return rc;
+}
+
+bool audit_reload_check(struct audit *a, const struct audit_options *o)
+{
+    if (!a)
+        return true;
+    struct s3w_buf d[AUDIT_SETTINGS];
+    for (int i = 0; i < AUDIT_SETTINGS; i++)
+        s3w_buf_init(&d[i], SETTINGS_MAX);
+    char changed[200] = "";
+    size_t used = 0;
+    if (describe(o, d) != 0) {
+        snprintf(changed, sizeof(changed), "(settings too large to compare)");
+    } else {
+        for (int i = 0; i < AUDIT_SETTINGS; i++) {
+            if (d[i].len == a->settings[i].len &&
+                memcmp(d[i].ptr, a->settings[i].ptr, d[i].len) == 0)
+                continue;
+            int w = snprintf(changed + used, sizeof(changed) - used, "%s%s", used ? ", " : "",
+                             setting_names[i]);
+            used += w > 0 && (size_t)w < sizeof(changed) - used ? (size_t)w : 0;
+        }
+    }
+    for (int i = 0; i < AUDIT_SETTINGS; i++)
+        s3w_buf_cleanup(&d[i]);
+    if (!changed[0])
+        return true;
+    /* the writer and the sinks' threads hold records in flight (queued
+     * blocks, spools being delivered): swapping them under traffic could
+     * lose or split a record, so the running audit stays as it is */
+    proxy_log("WARN", "reload: audit %s changed; audit settings take a restart: records keep "
+              "going where they went (the running output, format and sinks)", changed);
+    return false;
+}
+
 static void free_opts(struct audit *a)
 {
+    for (int i = 0; i < AUDIT_SETTINGS; i++)
+        s3w_buf_cleanup(&a->settings[i]);
     free((char *)a->ct.region);
     free((char *)a->ct.account_id);
     free(a->path);
@@ -424,6 +499,13 @@ struct audit *audit_open_opts(const struct audit_options *o)
     a->on_backlog = o->on_backlog;
     a->format = o->format;
     atomic_init(&a->writev, writev);
+    for (int i = 0; i < AUDIT_SETTINGS; i++)
+        s3w_buf_init(&a->settings[i], SETTINGS_MAX);
+    if (describe(o, a->settings) != 0) {
+        free_opts(a);
+        free(a);
+        return NULL;
+    }
     if (a->disabled && o->nsinks == 0)
         return a;
     /* no output of its own, sinks only */

@@ -191,6 +191,13 @@ void audit_set_creds(struct audit *a, struct creds_mgr *m);
 /* The same for the k-th sink of audit_options.sinks only (an S3 sink
  * writes through its own upstream, with that upstream's credentials). */
 void audit_set_sink_creds(struct audit *a, size_t k, struct creds_mgr *m);
+/* A reload (SIGHUP) keeps the running audit: its writer and the sinks'
+ * threads hold records in flight, and none may be lost or split. So a
+ * reloaded config's audit settings (o, built as for audit_open_opts) are
+ * compared with the running ones: when any differs, a WARN names which
+ * ("reload: audit sinks changed; audit settings take a restart: ...")
+ * and false is returned; true when they are the same. */
+bool audit_reload_check(struct audit *a, const struct audit_options *o);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
 /* Records never written since audit_open: refusals beyond the backlog

@@ -166,6 +166,44 @@ static void settings_from_config(const struct config *cfg, struct proxy_settings
         s->workers = atoi(wk);
 }
 
+/* The audit settings of cfg; sinks[] holds what aopt points to. */
+static void audit_options_from(const struct config *cfg,
+                               struct audit_sink_conf sinks[AUDIT_MAX_SINKS],
+                               struct audit_options *aopt)
+{
+    size_t nsinks = 0;
+    for (size_t i = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++) {
+        const struct config_audit_sink *k = &cfg->audit.sinks[i];
+        const struct config_upstream *up = k->upstream ? k->upstream : cfg->upstream;
+        const char *region = k->region ? k->region
+                             : cfg->audit.region ? cfg->audit.region : up->region;
+        sinks[nsinks++] = (struct audit_sink_conf){
+            .type = k->type == CONFIG_AUDIT_SINK_S3 ? AUDIT_SINK_S3 : AUDIT_SINK_SYSLOG,
+            .spool_dir = k->spool_dir, .max_spool_bytes = k->max_spool_bytes,
+            .host = k->address, .port = (uint16_t)k->port, .facility = (int)k->facility,
+            .tls = k->tls, .server_name = k->server_name,
+            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? up->ca_file : k->ca_file,
+            .endpoint = up->endpoint,
+            .virtual_host = up->addressing == CONFIG_ADDRESSING_VIRTUAL,
+            .tls_verify = up->tls_verify, .bucket = k->bucket, .prefix = k->prefix,
+            .account = k->account_id ? k->account_id : cfg->audit.account_id, .region = region,
+            .batch_ms = k->batch_seconds * 1000u, .batch_bytes = k->batch_bytes,
+        };
+    }
+    *aopt = (struct audit_options){
+        .sinks = sinks,
+        .nsinks = nsinks,
+        .path = cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL,
+        .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
+        .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
+                                                                  : AUDIT_ON_BACKLOG_REFUSE,
+        .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
+                                                                      : AUDIT_FORMAT_S3WARDEN,
+        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream->region,
+                        .account_id = cfg->audit.account_id },
+    };
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct serve_state *st = h->data;
@@ -211,6 +249,12 @@ static void on_signal(uv_signal_t *h, int signum)
                            (cfg->admin.port != 0 && cfg->admin.port != st->admin_port))))
             proxy_log("WARN", "reload: the admin listener's address or port changed; "
                       "that takes a restart (it keeps serving where it is)");
+        /* the running audit stays (records in flight): a change to its
+         * settings is logged as taking a restart */
+        struct audit_sink_conf sinks[AUDIT_MAX_SINKS];
+        struct audit_options aopt;
+        audit_options_from(cfg, sinks, &aopt);
+        audit_reload_check(st->audit, &aopt);
         apply_runtime_settings(st, cfg);
         if (st->shared.oidc)
             oidc_keys_configure(st->shared.oidc, cfg);
@@ -255,37 +299,8 @@ static int cmd_serve(const char *config_path)
     struct proxy_settings settings;
     settings_from_config(cfg, &settings);
     struct audit_sink_conf sinks[AUDIT_MAX_SINKS];
-    size_t nsinks = 0;
-    for (size_t i = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++) {
-        const struct config_audit_sink *k = &cfg->audit.sinks[i];
-        const struct config_upstream *up = k->upstream ? k->upstream : cfg->upstream;
-        const char *region = k->region ? k->region
-                             : cfg->audit.region ? cfg->audit.region : up->region;
-        sinks[nsinks++] = (struct audit_sink_conf){
-            .type = k->type == CONFIG_AUDIT_SINK_S3 ? AUDIT_SINK_S3 : AUDIT_SINK_SYSLOG,
-            .spool_dir = k->spool_dir, .max_spool_bytes = k->max_spool_bytes,
-            .host = k->address, .port = (uint16_t)k->port, .facility = (int)k->facility,
-            .tls = k->tls, .server_name = k->server_name,
-            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? up->ca_file : k->ca_file,
-            .endpoint = up->endpoint,
-            .virtual_host = up->addressing == CONFIG_ADDRESSING_VIRTUAL,
-            .tls_verify = up->tls_verify, .bucket = k->bucket, .prefix = k->prefix,
-            .account = k->account_id ? k->account_id : cfg->audit.account_id, .region = region,
-            .batch_ms = k->batch_seconds * 1000u, .batch_bytes = k->batch_bytes,
-        };
-    }
-    struct audit_options aopt = {
-        .sinks = sinks,
-        .nsinks = nsinks,
-        .path = cfg->audit.kind == CONFIG_AUDIT_FILE ? cfg->audit.path : NULL,
-        .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
-        .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
-                                                                  : AUDIT_ON_BACKLOG_REFUSE,
-        .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
-                                                                      : AUDIT_FORMAT_S3WARDEN,
-        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream->region,
-                        .account_id = cfg->audit.account_id },
-    };
+    struct audit_options aopt;
+    audit_options_from(cfg, sinks, &aopt);
     st.audit = audit_open_opts(&aopt);
     if (!st.audit) {
         config_unref(cfg);
