@@ -167,8 +167,9 @@ void px_finish_list_buckets(struct px *px)
     if (px->resp.status != 200) {
         s3w_buf_append(&b, up.ptr, up.len); /* an error document */
         respond_xml(px, px->resp.status ? px->resp.status : 502, &b);
-    } else if (listbuckets_filter_query(px->cfg, px->auth.id_set ? px->auth.id.account : S3W_SLICE_NULL,
-                                        px->c->req.query, up, &b) == 0) {
+    } else if (listbuckets_filter_upstream(px->cfg, px_upstream(px),
+                                           px->auth.id_set ? px->auth.id.account : S3W_SLICE_NULL,
+                                           px->c->req.query, up, &b) == 0) {
         respond_xml(px, 200, &b);
     } else {
         proxy_log("WARN", "request_id=%s ListBuckets: the upstream's answer is not a bucket "
