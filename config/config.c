@@ -145,18 +145,27 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nvirtual_host_domains; i++)
         free(cfg->virtual_host_domains[i]);
     free(cfg->virtual_host_domains);
-    free(cfg->upstream.endpoint);
-    free(cfg->upstream.region);
-    free(cfg->upstream.ca_file);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        free(cfg->upstreams[i].name);
+        free(cfg->upstreams[i].endpoint);
+        free(cfg->upstreams[i].region);
+        free(cfg->upstreams[i].ca_file);
+    }
+    free(cfg->upstreams);
     free(cfg->admin.address);
-    for (size_t i = 0; i < cfg->credentials.nchain; i++)
-        free_provider(&cfg->credentials.chain[i]);
-    free(cfg->credentials.chain);
-    free(cfg->credentials.assume_role.role_arn);
-    free(cfg->credentials.assume_role.external_id);
-    free(cfg->credentials.assume_role.session_name);
-    free(cfg->credentials.assume_role.sts_endpoint);
-    free(cfg->credentials.assume_role.region);
+    for (size_t k = 0; k < cfg->ncredential_sets; k++) {
+        struct config_credentials *cr = &cfg->credential_sets[k];
+        free(cr->name);
+        for (size_t i = 0; i < cr->nchain; i++)
+            free_provider(&cr->chain[i]);
+        free(cr->chain);
+        free(cr->assume_role.role_arn);
+        free(cr->assume_role.external_id);
+        free(cr->assume_role.session_name);
+        free(cr->assume_role.sts_endpoint);
+        free(cr->assume_role.region);
+    }
+    free(cfg->credential_sets);
     for (size_t i = 0; i < cfg->naccounts; i++) {
         free(cfg->accounts[i].id);
         free(cfg->accounts[i].name);

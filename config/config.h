@@ -90,7 +90,15 @@ enum config_addressing {
     CONFIG_ADDRESSING_VIRTUAL = 1, /* https://bucket.endpoint/key */
 };
 
+enum config_readiness {
+    CONFIG_READINESS_REQUIRED = 0, /* /readyz is not ready while it is down */
+    CONFIG_READINESS_OPTIONAL = 1, /* listed by /readyz, never makes it unready */
+};
+
+/* A store s3warden forwards to ("upstreams" entries; the legacy "upstream"
+ * object is the one named "default"). */
 struct config_upstream {
+    char *name;       /* unique; the metrics label upstream="NAME" */
     char *endpoint;   /* "https://s3.us-east-1.amazonaws.com", "http://127.0.0.1:5000" */
     char *region;     /* signing region, e.g. "us-east-1" */
     enum config_addressing addressing;
@@ -109,6 +117,10 @@ struct config_upstream {
      * aws-chunked uploads: decode the body and send it with a plain
      * Content-Length. Default false (forward aws-chunked re-signed). */
     bool decode_aws_chunked;
+    /* the proxy's credentials toward it: an index into
+     * config.credential_sets (0: the top-level "credentials") */
+    size_t credentials;
+    enum config_readiness readiness; /* default required */
 };
 
 /* The proxy's own credentials toward S3: an ordered chain of providers,
@@ -154,6 +166,7 @@ struct config_assume_role {
 };
 
 struct config_credentials {
+    char *name; /* "default": the top-level "credentials" (or the SDKs' chain) */
     struct config_cred_provider *chain;
     size_t nchain;
     struct config_assume_role assume_role;
@@ -233,6 +246,9 @@ struct config_bucket {
     char *name;          /* the name clients use */
     char *account;       /* owner account id */
     char *upstream_name; /* the name sent upstream (default = name) */
+    /* the store it lives on ("upstream"; default: config.upstream); points
+     * into config.upstreams, never NULL after a successful load */
+    const struct config_upstream *upstream;
     struct policy *policy; /* optional bucket policy */
     /* the bucket policy's JSON text as the config gives it (NUL-terminated;
      * NULL iff policy is NULL): a policy_file's bytes as written, an inline
@@ -275,7 +291,9 @@ struct config_audit_sink {
     bool tls;                 /* "tls" object present */
     char *ca_file;            /* tls.ca_file, optional */
     char *server_name;        /* tls.server_name, optional */
-    /* s3: through the upstream, with the proxy's credentials */
+    /* s3: through an upstream ("upstream"; default: config.upstream), with
+     * the proxy's credentials toward it */
+    const struct config_upstream *upstream;
     char *bucket;             /* required */
     char *prefix;             /* optional */
     char *account_id;         /* default audit.account_id (one is required) */
@@ -399,8 +417,16 @@ struct config {
     size_t nlisteners;
     char **virtual_host_domains; /* base domains for bucket.DOMAIN requests */
     size_t nvirtual_host_domains;
-    struct config_upstream upstream;
-    struct config_credentials credentials;
+    /* the stores ("upstreams", plus the legacy "upstream" as "default") */
+    struct config_upstream *upstreams;
+    size_t nupstreams;
+    /* the default upstream ("default_upstream"): one of upstreams. Its region
+     * is s3warden's own: the one clients sign for and GetBucketLocation says. */
+    const struct config_upstream *upstream;
+    /* credential chains: [0] is "default" (the top-level "credentials", or
+     * the SDKs' chain without one), then "credential_sets" */
+    struct config_credentials *credential_sets;
+    size_t ncredential_sets;
     struct config_account *accounts;
     size_t naccounts;
     struct config_user *users;
@@ -456,10 +482,15 @@ void config_unref(struct config *cfg);
 /* ---- lookups (no allocation, O(1) hash tables) ------------------------- */
 const struct config_bucket *config_find_bucket(const struct config *cfg,
                                                struct s3w_slice name);
-/* The bucket whose upstream_name (default: its name) this is; an upstream
- * bucket serves at most one configured bucket (the loader refuses two). */
+/* The bucket on upstream `up` whose upstream_name (default: its name) this
+ * is; an upstream bucket serves at most one configured bucket (the loader
+ * refuses two on one upstream). */
 const struct config_bucket *config_find_bucket_upstream(const struct config *cfg,
+                                                        const struct config_upstream *up,
                                                         struct s3w_slice upstream_name);
+/* The upstream named `name`; NULL when there is none. Linear: few. */
+const struct config_upstream *config_find_upstream(const struct config *cfg,
+                                                   struct s3w_slice name);
 const struct config_role *config_find_role_arn(const struct config *cfg,
                                                struct s3w_slice arn);
 const struct config_account *config_find_account(const struct config *cfg,

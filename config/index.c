@@ -42,7 +42,9 @@ struct table {
 struct config_index {
     struct table keys;
     struct table buckets;
-    struct table upstream_buckets; /* by upstream_name (unique: load.c) */
+    /* by upstream_name, owner = the upstream (unique per upstream: load.c;
+     * one name may be on two upstreams) */
+    struct table upstream_buckets;
     struct table roles;
     struct table accounts;
 };
@@ -59,30 +61,45 @@ static int table_init(struct table *t, size_t n)
     return CONFIG_OK;
 }
 
-static void table_put(struct table *t, const char *key, const void *val,
-                      const void *owner, int kind)
+/* by_owner: a key is unique per owner, not in the whole table */
+static void table_put_as(struct table *t, const char *key, const void *val,
+                         const void *owner, int kind, bool by_owner)
 {
     size_t len = strlen(key);
     size_t i = (size_t)hash_bytes(key, len) & t->mask;
     while (t->slots[i].key) {
-        if (t->slots[i].keylen == len && memcmp(t->slots[i].key, key, len) == 0)
+        if (t->slots[i].keylen == len && memcmp(t->slots[i].key, key, len) == 0 &&
+            (!by_owner || t->slots[i].owner == owner))
             return; /* first one wins; the loader already refused duplicates */
         i = (i + 1) & t->mask;
     }
     t->slots[i] = (struct slot){ key, len, val, owner, kind };
 }
 
-static const struct slot *table_get(const struct table *t, struct s3w_slice k)
+static void table_put(struct table *t, const char *key, const void *val,
+                      const void *owner, int kind)
+{
+    table_put_as(t, key, val, owner, kind, false);
+}
+
+static const struct slot *table_get_as(const struct table *t, struct s3w_slice k,
+                                       const void *owner, bool by_owner)
 {
     if (!t->slots || (k.len && !k.ptr))
         return NULL;
     size_t i = (size_t)hash_bytes(k.ptr, k.len) & t->mask;
     while (t->slots[i].key) {
-        if (t->slots[i].keylen == k.len && memcmp(t->slots[i].key, k.ptr, k.len) == 0)
+        if (t->slots[i].keylen == k.len && memcmp(t->slots[i].key, k.ptr, k.len) == 0 &&
+            (!by_owner || t->slots[i].owner == owner))
             return &t->slots[i];
         i = (i + 1) & t->mask;
     }
     return NULL;
+}
+
+static const struct slot *table_get(const struct table *t, struct s3w_slice k)
+{
+    return table_get_as(t, k, NULL, false);
 }
 
 int config_index_build(struct config *cfg)
@@ -113,10 +130,10 @@ int config_index_build(struct config *cfg)
                   &cfg->role_sessions[i], CONFIG_KEY_ROLE_SESSION);
     for (size_t i = 0; i < cfg->nbuckets; i++) {
         table_put(&ix->buckets, cfg->buckets[i].name, &cfg->buckets[i], NULL, 0);
-        table_put(&ix->upstream_buckets,
-                  cfg->buckets[i].upstream_name ? cfg->buckets[i].upstream_name
-                                                : cfg->buckets[i].name,
-                  &cfg->buckets[i], NULL, 0);
+        table_put_as(&ix->upstream_buckets,
+                     cfg->buckets[i].upstream_name ? cfg->buckets[i].upstream_name
+                                                   : cfg->buckets[i].name,
+                     &cfg->buckets[i], cfg->buckets[i].upstream, 0, true);
     }
     for (size_t i = 0; i < cfg->nroles; i++)
         table_put(&ix->roles, cfg->roles[i].arn, &cfg->roles[i], NULL, 0);
@@ -156,11 +173,22 @@ const struct config_bucket *config_find_bucket(const struct config *cfg, struct 
 }
 
 const struct config_bucket *config_find_bucket_upstream(const struct config *cfg,
+                                                        const struct config_upstream *up,
                                                         struct s3w_slice upstream_name)
 {
-    const struct slot *s =
-        cfg && cfg->index ? table_get(&cfg->index->upstream_buckets, upstream_name) : NULL;
+    const struct slot *s = cfg && cfg->index
+                               ? table_get_as(&cfg->index->upstream_buckets, upstream_name, up, true)
+                               : NULL;
     return s ? s->val : NULL;
+}
+
+const struct config_upstream *config_find_upstream(const struct config *cfg,
+                                                   struct s3w_slice name)
+{
+    for (size_t i = 0; cfg && i < cfg->nupstreams; i++)
+        if (s3w_slice_eq_cstr(name, cfg->upstreams[i].name))
+            return &cfg->upstreams[i];
+    return NULL;
 }
 
 const struct config_role *config_find_role_arn(const struct config *cfg, struct s3w_slice arn)

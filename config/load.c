@@ -1034,58 +1034,74 @@ static void load_unlisted_buckets(struct ld *L, const cJSON *root)
     free(v);
 }
 
+/* The fields every upstream has, from the object u (checked by the caller:
+ * "upstream" takes exactly these, an "upstreams" entry a few more). */
+static void load_upstream_fields(struct ld *L, const cJSON *u, struct config_upstream *up)
+{
+    up->endpoint = get_str(L, u, "endpoint", true);
+    if (up->endpoint && !is_http_url(up->endpoint)) {
+        size_t me = push_key(L, "endpoint");
+        errf(L, "must be an http:// or https:// URL");
+        pop(L, me);
+    }
+    up->region = get_str(L, u, "region", true);
+    char *addr = get_str(L, u, "addressing", false);
+    up->addressing = CONFIG_ADDRESSING_PATH;
+    if (addr) {
+        if (strcmp(addr, "virtual") == 0)
+            up->addressing = CONFIG_ADDRESSING_VIRTUAL;
+        else if (strcmp(addr, "path") != 0) {
+            size_t ma = push_key(L, "addressing");
+            errf(L, "must be \"path\" or \"virtual\"");
+            pop(L, ma);
+        }
+        free(addr);
+    }
+    get_bool(L, u, "tls_verify", true, &up->tls_verify);
+    char *ca = get_str(L, u, "ca_file", false);
+    if (ca) {
+        up->ca_file = resolve_path(L, ca);
+        free(ca);
+    }
+    get_u32(L, u, "connect_timeout_ms", false, 1, 600000, 5000, &up->connect_timeout_ms);
+    get_u32(L, u, "first_byte_timeout_ms", false, 1, 3600000, 60000, &up->first_byte_timeout_ms);
+    get_u32(L, u, "idle_timeout_ms", false, 1, 3600000, 60000, &up->idle_timeout_ms);
+    get_u32(L, u, "max_connections", false, 1, 100000, 512, &up->max_connections);
+    get_u32(L, u, "max_connections_per_host", false, 1, 100000, 128,
+            &up->max_connections_per_host);
+    /* one identity must not be able to hold every upstream connection
+     * (a few hundred unread GETs did): a quarter by default */
+    uint32_t per_id = up->max_connections / 4 ? up->max_connections / 4 : 1;
+    get_u32(L, u, "max_connections_per_identity", false, 1, 100000, per_id,
+            &up->max_connections_per_identity);
+    get_bool(L, u, "decode_aws_chunked", false, &up->decode_aws_chunked);
+}
+
+static const char *const upstream_fields[] = {
+    "endpoint", "region", "addressing", "tls_verify", "ca_file",
+    "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms",
+    "max_connections", "max_connections_per_host",
+    "max_connections_per_identity", "decode_aws_chunked", NULL
+};
+
+/* The legacy "upstream" object: the upstream named "default", with the
+ * top-level credentials (credential set 0), and the default upstream. */
 static void load_upstream(struct ld *L, const cJSON *root)
 {
     const cJSON *u = field(root, "upstream");
     size_t m = push_key(L, "upstream");
-    struct config_upstream *up = &L->cfg->upstream;
     if (!u) {
         errf(L, "is required");
     } else if (want_object(L, u)) {
-        static const char *const allowed[] = {
-            "endpoint", "region", "addressing", "tls_verify", "ca_file",
-            "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms",
-            "max_connections", "max_connections_per_host",
-            "max_connections_per_identity", "decode_aws_chunked", NULL
-        };
-        check_fields(L, u, allowed);
-        up->endpoint = get_str(L, u, "endpoint", true);
-        if (up->endpoint && !is_http_url(up->endpoint)) {
-            size_t me = push_key(L, "endpoint");
-            errf(L, "must be an http:// or https:// URL");
-            pop(L, me);
+        struct config_upstream *up = L->cfg->upstreams = alloc_array(L, 1, sizeof *up);
+        if (up) {
+            L->cfg->nupstreams = 1;
+            L->cfg->upstream = up;
+            up->name = dup(L, "default");
+            up->credentials = 0;
+            check_fields(L, u, upstream_fields);
+            load_upstream_fields(L, u, up);
         }
-        up->region = get_str(L, u, "region", true);
-        char *addr = get_str(L, u, "addressing", false);
-        up->addressing = CONFIG_ADDRESSING_PATH;
-        if (addr) {
-            if (strcmp(addr, "virtual") == 0)
-                up->addressing = CONFIG_ADDRESSING_VIRTUAL;
-            else if (strcmp(addr, "path") != 0) {
-                size_t ma = push_key(L, "addressing");
-                errf(L, "must be \"path\" or \"virtual\"");
-                pop(L, ma);
-            }
-            free(addr);
-        }
-        get_bool(L, u, "tls_verify", true, &up->tls_verify);
-        char *ca = get_str(L, u, "ca_file", false);
-        if (ca) {
-            up->ca_file = resolve_path(L, ca);
-            free(ca);
-        }
-        get_u32(L, u, "connect_timeout_ms", false, 1, 600000, 5000, &up->connect_timeout_ms);
-        get_u32(L, u, "first_byte_timeout_ms", false, 1, 3600000, 60000, &up->first_byte_timeout_ms);
-        get_u32(L, u, "idle_timeout_ms", false, 1, 3600000, 60000, &up->idle_timeout_ms);
-        get_u32(L, u, "max_connections", false, 1, 100000, 512, &up->max_connections);
-        get_u32(L, u, "max_connections_per_host", false, 1, 100000, 128,
-                &up->max_connections_per_host);
-        /* one identity must not be able to hold every upstream connection
-         * (a few hundred unread GETs did): a quarter by default */
-        uint32_t per_id = up->max_connections / 4 ? up->max_connections / 4 : 1;
-        get_u32(L, u, "max_connections_per_identity", false, 1, 100000, per_id,
-                &up->max_connections_per_identity);
-        get_bool(L, u, "decode_aws_chunked", false, &up->decode_aws_chunked);
     }
     pop(L, m);
 }
@@ -1192,10 +1208,11 @@ static bool valid_role_arn(const char *a)
     return strncmp(p + 12, ":role/", 6) == 0 && p[18] != '\0';
 }
 
-static void load_credentials(struct ld *L, const cJSON *root)
+/* A credential chain from the object c (the top-level "credentials" or a
+ * credential set; NULL: the SDKs' default chain). The caller pushed c's
+ * key. */
+static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_credentials *cr)
 {
-    const cJSON *c = field(root, "credentials");
-    struct config_credentials *cr = &L->cfg->credentials;
     cr->refresh_before_seconds = 300;
     if (!c) {
         /* the SDKs' default chain, minus web identity (needs its settings) */
@@ -1209,7 +1226,6 @@ static void load_credentials(struct ld *L, const cJSON *root)
         }
         return;
     }
-    size_t m = push_key(L, "credentials");
     if (want_object(L, c)) {
         static const char *const allowed[] = { "chain", "assume_role", "refresh_before_seconds", NULL };
         check_fields(L, c, allowed);
@@ -1269,7 +1285,21 @@ static void load_credentials(struct ld *L, const cJSON *root)
             pop(L, ma);
         }
     }
-    pop(L, m);
+}
+
+/* The top-level "credentials": credential set 0, named "default". */
+static void load_credentials(struct ld *L, const cJSON *root)
+{
+    struct config_credentials *cr = L->cfg->credential_sets = alloc_array(L, 1, sizeof *cr);
+    if (!cr)
+        return;
+    L->cfg->ncredential_sets = 1;
+    cr->name = dup(L, "default");
+    const cJSON *c = field(root, "credentials");
+    size_t m = c ? push_key(L, "credentials") : 0;
+    load_credentials_fields(L, c, cr);
+    if (c)
+        pop(L, m);
 }
 
 static void load_access_keys(struct ld *L, const cJSON *obj, struct config_access_key **keys,
@@ -1853,10 +1883,12 @@ static void load_buckets(struct ld *L, const cJSON *root)
                 bool explicit_up = b->upstream_name != NULL;
                 if (!b->upstream_name && b->name)
                     b->upstream_name = dup(L, b->name);
+                b->upstream = L->cfg->upstream;
                 /* one upstream bucket, one owner and one bucket policy: two
                  * local names for it would let a caller pick the weaker */
                 for (size_t j = 0; b->upstream_name && j + 1 < L->cfg->nbuckets; j++) {
-                    if (!bs[j].upstream_name || strcmp(bs[j].upstream_name, b->upstream_name) != 0)
+                    if (!bs[j].upstream_name || strcmp(bs[j].upstream_name, b->upstream_name) != 0 ||
+                        bs[j].upstream != b->upstream)
                         continue;
                     if (!explicit_up && bs[j].name && b->name && strcmp(bs[j].name, b->name) == 0)
                         break; /* reported above as a duplicate bucket */
@@ -1907,6 +1939,7 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
                                                   "region", "batch_seconds", "batch_bytes",
                                                   "spool_dir", "max_spool_bytes", NULL };
         check_fields(L, it, s3_allowed);
+        k->upstream = L->cfg->upstream;
         k->bucket = get_str(L, it, "bucket", true);
         k->prefix = get_str(L, it, "prefix", false);
         k->account_id = get_str(L, it, "account_id", false);

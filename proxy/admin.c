@@ -222,8 +222,8 @@ static bool probe(struct admin *a)
             timeout = 5000;
         if (timeout < 500)
             timeout = 500;
-        long ct = (long)cfg->upstream.connect_timeout_ms;
-        curl_easy_setopt(e, CURLOPT_URL, cfg->upstream.endpoint);
+        long ct = (long)cfg->upstream->connect_timeout_ms;
+        curl_easy_setopt(e, CURLOPT_URL, cfg->upstream->endpoint);
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
@@ -232,10 +232,10 @@ static bool probe(struct admin *a)
         curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, probe_progress);
         curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->upstream.tls_verify ? 1L : 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->upstream.tls_verify ? 2L : 0L);
-        if (cfg->upstream.ca_file)
-            curl_easy_setopt(e, CURLOPT_CAINFO, cfg->upstream.ca_file);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->upstream->tls_verify ? 1L : 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->upstream->tls_verify ? 2L : 0L);
+        if (cfg->upstream->ca_file)
+            curl_easy_setopt(e, CURLOPT_CAINFO, cfg->upstream->ca_file);
         CURLcode rc = curl_easy_perform(e);
         long code = 0;
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
@@ -246,10 +246,10 @@ static bool probe(struct admin *a)
             return false; /* stopping: no verdict */
         }
         if (!ok && !a->upstream_warned)
-            proxy_log("WARN", "admin: upstream %s does not answer: %s", cfg->upstream.endpoint,
+            proxy_log("WARN", "admin: upstream %s does not answer: %s", cfg->upstream->endpoint,
                       curl_easy_strerror(rc));
         else if (ok && a->upstream_warned)
-            proxy_log("INFO", "admin: upstream %s answers again", cfg->upstream.endpoint);
+            proxy_log("INFO", "admin: upstream %s answers again", cfg->upstream->endpoint);
         a->upstream_warned = !ok;
         curl_easy_cleanup(e);
     }
@@ -263,8 +263,8 @@ static void current_endpoint(struct admin *a, char out[1024])
     struct pl_shared *sh = a->o.shared;
     out[0] = 0;
     uv_mutex_lock(&sh->mu);
-    if (sh->current && sh->current->upstream.endpoint)
-        snprintf(out, 1024, "%s", sh->current->upstream.endpoint);
+    if (sh->current && sh->current->upstream->endpoint)
+        snprintf(out, 1024, "%s", sh->current->upstream->endpoint);
     uv_mutex_unlock(&sh->mu);
 }
 

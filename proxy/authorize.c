@@ -59,7 +59,7 @@ bool authz_decide(const struct authz_subject *s, struct s3w_slice action,
     /* A configured bucket's upstream_name is that bucket, not an unlisted
      * one: under "caller_account" it would be reachable with the caller's
      * identity policies alone, past the bucket's owner and policy. */
-    bool alias = b.len && !bc && config_find_bucket_upstream(s->cfg, b) != NULL;
+    bool alias = b.len && !bc && config_find_bucket_upstream(s->cfg, s->cfg->upstream, b) != NULL;
     if (b.len && !bc && (alias || s->cfg->unlisted_buckets == CONFIG_UNLISTED_DENY)) {
         /* a bucket the config does not list: the upstream credentials may
          * reach it, but nobody declared its owner or policy, so an identity

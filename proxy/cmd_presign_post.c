@@ -134,7 +134,7 @@ int cmd_presign_post(int argc, char **argv)
     strftime(date, sizeof date, "%Y%m%d", &tm);
     strftime(amz, sizeof amz, "%Y%m%dT%H%M%SZ", &tm);
     s3w_iso8601_format(now + a.expires, exp);
-    snprintf(cred, sizeof cred, "%s/%s/%s/s3/aws4_request", a.akid, date, cfg->upstream.region);
+    snprintf(cred, sizeof cred, "%s/%s/%s/s3/aws4_request", a.akid, date, cfg->upstream->region);
     snprintf(key, sizeof key, "%s${filename}", prefix);
 
     pol = cJSON_CreateObject();
@@ -167,7 +167,7 @@ int cmd_presign_post(int argc, char **argv)
     uint8_t sk[32], mac[32];
     char sig[65];
     sigv4_signing_key(s3w_slice((const char *)secret, slen), s3w_slice_cstr(date),
-                      s3w_slice_cstr(cfg->upstream.region), S3W_SLICE_LIT("s3"), sk);
+                      s3w_slice_cstr(cfg->upstream->region), S3W_SLICE_LIT("s3"), sk);
     sigv4_signature(sk, s3w_slice_cstr(b64), mac);
     s3w_wipe(sk, sizeof sk);
     s3w_hex_encode(mac, 32, sig);

@@ -166,7 +166,7 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct s3w
 
     /* the configured bucket this upstream bucket is (upstream names are
      * unique: load.c), found by hash, not by a scan per listed bucket */
-    const struct config_bucket *cb = config_find_bucket_upstream(cfg, name);
+    const struct config_bucket *cb = config_find_bucket_upstream(cfg, cfg->upstream, name);
     const char *shown;
     if (cb) {
         if (!slice_is(account, cb->account))

@@ -197,7 +197,7 @@ void px_finish_bucket_location(struct px *px)
         s3w_buf_append(&b, up.ptr, up.len); /* an error document */
         respond_xml(px, px->resp.status ? px->resp.status : 502, &b);
     } else {
-        struct s3w_slice region = s3w_slice_cstr(px->cfg->upstream.region);
+        struct s3w_slice region = s3w_slice_cstr(px->cfg->upstream->region);
         s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                                 "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"");
         if (s3w_slice_eq_cstr(region, "us-east-1")) {

@@ -196,8 +196,8 @@ static void on_signal(uv_signal_t *h, int signum)
             proxy_log("WARN", "reload: switching a listener between TLS and plain HTTP needs a restart");
         }
         if (st->shared.creds) {
-            struct creds_mgr_opts co = { .region = cfg->upstream.region };
-            if (creds_mgr_reconfigure(st->shared.creds, &cfg->credentials, &co) < 0)
+            struct creds_mgr_opts co = { .region = cfg->upstream->region };
+            if (creds_mgr_reconfigure(st->shared.creds, &cfg->credential_sets[0], &co) < 0)
                 proxy_log("ERROR", "reload: upstream credentials chain kept (out of memory)");
         }
         if (cfg->admin.enabled != (st->admin != NULL) ||
@@ -254,16 +254,16 @@ static int cmd_serve(const char *config_path)
     for (size_t i = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++) {
         const struct config_audit_sink *k = &cfg->audit.sinks[i];
         const char *region = k->region ? k->region
-                             : cfg->audit.region ? cfg->audit.region : cfg->upstream.region;
+                             : cfg->audit.region ? cfg->audit.region : cfg->upstream->region;
         sinks[nsinks++] = (struct audit_sink_conf){
             .type = k->type == CONFIG_AUDIT_SINK_S3 ? AUDIT_SINK_S3 : AUDIT_SINK_SYSLOG,
             .spool_dir = k->spool_dir, .max_spool_bytes = k->max_spool_bytes,
             .host = k->address, .port = (uint16_t)k->port, .facility = (int)k->facility,
             .tls = k->tls, .server_name = k->server_name,
-            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? cfg->upstream.ca_file : k->ca_file,
-            .endpoint = cfg->upstream.endpoint,
-            .virtual_host = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL,
-            .tls_verify = cfg->upstream.tls_verify, .bucket = k->bucket, .prefix = k->prefix,
+            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? cfg->upstream->ca_file : k->ca_file,
+            .endpoint = cfg->upstream->endpoint,
+            .virtual_host = cfg->upstream->addressing == CONFIG_ADDRESSING_VIRTUAL,
+            .tls_verify = cfg->upstream->tls_verify, .bucket = k->bucket, .prefix = k->prefix,
             .account = k->account_id ? k->account_id : cfg->audit.account_id, .region = region,
             .batch_ms = k->batch_seconds * 1000u, .batch_bytes = k->batch_bytes,
         };
@@ -277,7 +277,7 @@ static int cmd_serve(const char *config_path)
                                                                   : AUDIT_ON_BACKLOG_REFUSE,
         .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
                                                                       : AUDIT_FORMAT_S3WARDEN,
-        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream.region,
+        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream->region,
                         .account_id = cfg->audit.account_id },
     };
     st.audit = audit_open_opts(&aopt);
@@ -298,9 +298,9 @@ static int cmd_serve(const char *config_path)
         return 2;
     }
     oidc_keys_configure(st.shared.oidc, cfg);
-    if (cfg->credentials.nchain > 0) {
-        struct creds_mgr_opts co = { .region = cfg->upstream.region };
-        if (creds_mgr_new(&cfg->credentials, &co, &st.shared.creds) != 0) {
+    if (cfg->credential_sets[0].nchain > 0) {
+        struct creds_mgr_opts co = { .region = cfg->upstream->region };
+        if (creds_mgr_new(&cfg->credential_sets[0], &co, &st.shared.creds) != 0) {
             proxy_log("ERROR", "cannot start the upstream credentials manager");
             return 2;
         }
@@ -353,7 +353,7 @@ static int cmd_serve(const char *config_path)
     }
     proxy_log("INFO", "s3warden %s listening on %s:%d (%s) with %d workers, upstream %s",
               S3W_VERSION, settings.listen_addr, st.srv.bound_port,
-              st.srv.tls ? "https" : "http", st.srv.nworkers, cfg->upstream.endpoint);
+              st.srv.tls ? "https" : "http", st.srv.nworkers, cfg->upstream->endpoint);
     uv_loop_t *loop = uv_default_loop();
     uv_signal_init(loop, &st.sig_hup);
     uv_signal_init(loop, &st.sig_term);
@@ -547,7 +547,7 @@ static int cmd_presign(int argc, char **argv)
         .target = s3w_buf_slice(&target),
         .headers = hh,
         .n_headers = 1,
-        .region = s3w_slice_cstr(cfg->upstream.region),
+        .region = s3w_slice_cstr(cfg->upstream->region),
         .service = S3W_SLICE_LIT("s3"),
         .uri_mode = SIGV4_URI_S3,
         .now = now,

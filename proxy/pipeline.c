@@ -134,7 +134,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
      * knows the region to sign for (minio-go, and so restic, signs this one
      * request for us-east-1 and then signs for the answer, which is ours:
      * px_finish_bucket_location). Any other request must name our region. */
-    struct s3w_slice regions[2] = { s3w_slice_cstr(px->cfg->upstream.region),
+    struct s3w_slice regions[2] = { s3w_slice_cstr(px->cfg->upstream->region),
                                     S3W_SLICE_LIT("us-east-1") };
     struct s3w_slice region = regions[0];
     struct sigv4_verify_opts o = {
@@ -444,7 +444,7 @@ static bool stage_context(struct px *px)
         .referer = hdr_value(px->hdr.referer),
         /* aws:RequestedRegion: the scope's region; for SigV4a (no region in
          * the scope) ours, which the signed region set was checked to hold */
-        .region = anon ? S3W_SLICE_NULL : v4a ? s3w_slice_cstr(px->cfg->upstream.region) : sv->region,
+        .region = anon ? S3W_SLICE_NULL : v4a ? s3w_slice_cstr(px->cfg->upstream->region) : sv->region,
         .auth_type = anon ? S3MAP_AUTH_NONE : sv->presigned ? S3MAP_AUTH_QUERY : S3MAP_AUTH_HEADER,
         .sig_version = anon ? S3MAP_SIG_NONE : v4a ? S3MAP_SIG_V4A : S3MAP_SIG_V4,
         .signature_age_ms = anon ? -1 : sv->age_s * 1000,

@@ -255,11 +255,11 @@ static int verify_policy(struct px_post *po, struct s3w_slice policy)
         return post_err(po, 400, "AuthorizationQueryParametersError",
                         "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
                         "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
-    if (!s3w_slice_eq_cstr(part[2], px->cfg->upstream.region))
+    if (!s3w_slice_eq_cstr(part[2], px->cfg->upstream->region))
         return post_err(po, 400, "AuthorizationQueryParametersError",
                         "Error parsing the X-Amz-Credential parameter; the region '%.*s' is wrong; "
                         "expecting '%s'", (int)(part[2].len > 64 ? 64 : part[2].len), part[2].ptr,
-                        px->cfg->upstream.region);
+                        px->cfg->upstream->region);
     po->signed_at = amz_date(date);
     if (po->signed_at < 0 || memcmp(date.ptr, part[1].ptr, 8) != 0)
         return post_err(po, 400, "AuthorizationQueryParametersError",

@@ -40,8 +40,8 @@ static void relay_done(struct px *px, int err);
  * the manager alone, never per request. */
 static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *cr)
 {
-    for (size_t i = 0; i < cfg->credentials.nchain; i++) {
-        const struct config_cred_provider *p = &cfg->credentials.chain[i];
+    for (size_t i = 0; i < cfg->credential_sets[0].nchain; i++) {
+        const struct config_cred_provider *p = &cfg->credential_sets[0].chain[i];
         if (p->source == CONFIG_CRED_STATIC && p->access_key_id && p->secret_access_key) {
             cr->access_key_id = s3w_slice_cstr(p->access_key_id);
             cr->secret = s3w_slice_cstr(p->secret_access_key);
@@ -369,7 +369,7 @@ static bool px_take_upstream_slot(struct px *px)
     if (!s->ident)
         return true;
     struct s3w_slice key = px->auth.id_set ? px->auth.id.principal_arn : s3w_slice_cstr("anonymous");
-    uint32_t max = px->cfg->upstream.max_connections_per_identity;
+    uint32_t max = px->cfg->upstream->max_connections_per_identity;
     int slot = ident_limit_acquire(s->ident, key, max ? max : 1);
     if (slot == IDENT_LIMIT_FULL) {
         if (px->w->metrics)
@@ -425,8 +425,8 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
     struct ub_request *u = &px->up.req;
     bool copy = (px->authz.map.flags & S3MAP_F_COPY) != 0;
     struct ub_target_in t = {
-        .endpoint = cfg->upstream.endpoint,
-        .virtual_addressing = cfg->upstream.addressing == CONFIG_ADDRESSING_VIRTUAL,
+        .endpoint = cfg->upstream->endpoint,
+        .virtual_addressing = cfg->upstream->addressing == CONFIG_ADDRESSING_VIRTUAL,
         .bucket = px->route.bucket,
         .upstream_bucket = upstream_bucket(px->route.bcfg, px->route.bucket),
         .key = s3w_slice(px->route.key, px->route.key_len),
@@ -456,7 +456,7 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
         if (ub_build_copy_source(u, upstream_bucket(sb, cs->bucket), cs->key, cs->version_id) != 0)
             return -1;
     }
-    return ub_sign(u, r->method, cr, s3w_slice_cstr(cfg->upstream.region), px->now, payload,
+    return ub_sign(u, r->method, cr, s3w_slice_cstr(cfg->upstream->region), px->now, payload,
                    &plw(px->w)->up_kc, sd);
 }
 

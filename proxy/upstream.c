@@ -83,7 +83,7 @@ int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworker
     if (!m)
         return -1;
     m->loop = &w->loop;
-    settings_from(m, &cfg->upstream, nworkers);
+    settings_from(m, cfg->upstream, nworkers);
     w->up = m;
     return 0;
 }
@@ -104,10 +104,10 @@ void up_worker_reconfigure(struct proxy_worker *w, const struct config *cfg)
 {
     struct up_pools *m = w->up;
     int nworkers = w->srv && w->srv->nworkers > 0 ? w->srv->nworkers : 1;
-    if (!m || !settings_differ(m, &cfg->upstream, nworkers))
+    if (!m || !settings_differ(m, cfg->upstream, nworkers))
         return;
     close_pools(m);
-    settings_from(m, &cfg->upstream, nworkers);
+    settings_from(m, cfg->upstream, nworkers);
 }
 
 /* The TLS context of the worker's https pools: TLS 1.2 or later, the

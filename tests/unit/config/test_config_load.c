@@ -55,7 +55,7 @@ static void test_full_config_fields(void **state)
     assert_int_equal(cfg->nvirtual_host_domains, 2);
     assert_string_equal(cfg->virtual_host_domains[1], "s3.example.com");
 
-    const struct config_upstream *u = &cfg->upstream;
+    const struct config_upstream *u = cfg->upstream;
     assert_string_equal(u->endpoint, "http://127.0.0.1:5000");
     assert_string_equal(u->region, "us-east-1");
     assert_int_equal(u->addressing, CONFIG_ADDRESSING_VIRTUAL);
@@ -68,7 +68,7 @@ static void test_full_config_fields(void **state)
     assert_int_equal(u->max_connections_per_host, 16);
     assert_true(u->decode_aws_chunked);
 
-    const struct config_credentials *cr = &cfg->credentials;
+    const struct config_credentials *cr = &cfg->credential_sets[0];
     assert_int_equal(cr->nchain, 6);
     assert_int_equal(cr->chain[0].source, CONFIG_CRED_ENV);
     assert_int_equal(cr->chain[1].source, CONFIG_CRED_STATIC);
@@ -201,15 +201,15 @@ static void test_minimal_defaults(void **state)
     struct config *cfg = NULL;
     assert_int_equal(config_load_buffer("min.json", json, sizeof json - 1, NULL, &cfg, &errs),
                      CONFIG_OK);
-    assert_int_equal(cfg->upstream.addressing, CONFIG_ADDRESSING_PATH);
-    assert_true(cfg->upstream.tls_verify);
-    assert_int_equal(cfg->upstream.connect_timeout_ms, 5000);
-    assert_false(cfg->upstream.decode_aws_chunked);
+    assert_int_equal(cfg->upstream->addressing, CONFIG_ADDRESSING_PATH);
+    assert_true(cfg->upstream->tls_verify);
+    assert_int_equal(cfg->upstream->connect_timeout_ms, 5000);
+    assert_false(cfg->upstream->decode_aws_chunked);
     /* no credentials section: env, profile, ecs, imds like the SDKs */
-    assert_int_equal(cfg->credentials.nchain, 4);
-    assert_int_equal(cfg->credentials.chain[0].source, CONFIG_CRED_ENV);
-    assert_int_equal(cfg->credentials.chain[3].source, CONFIG_CRED_IMDS);
-    assert_false(cfg->credentials.assume_role.enabled);
+    assert_int_equal(cfg->credential_sets[0].nchain, 4);
+    assert_int_equal(cfg->credential_sets[0].chain[0].source, CONFIG_CRED_ENV);
+    assert_int_equal(cfg->credential_sets[0].chain[3].source, CONFIG_CRED_IMDS);
+    assert_false(cfg->credential_sets[0].assume_role.enabled);
     assert_int_equal(cfg->audit.kind, CONFIG_AUDIT_STDOUT);
     assert_false(cfg->sts.enabled);
     assert_int_equal(cfg->limits.max_header_bytes, 65536);

@@ -212,7 +212,7 @@ int rig_start(const struct rig_opts *o)
     if (o->creds_manager) {
         /* as main() runs them, so a refresh can be observed */
         struct creds_mgr_opts co = { .region = "us-east-1" };
-        if (creds_mgr_new(&cfg->credentials, &co, &mgr) != 0 || !creds_mgr_wait(mgr, 3000))
+        if (creds_mgr_new(&cfg->credential_sets[0], &co, &mgr) != 0 || !creds_mgr_wait(mgr, 3000))
             return -1;
         sh.creds = mgr;
     }
