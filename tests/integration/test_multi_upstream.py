@@ -288,7 +288,9 @@ class Traffic:
     stopped; every failure is kept."""
 
     def __init__(self, px, bucket):
-        self.s3 = px.client(ALICE)
+        # no retry: s3_client's retries={"max_attempts": 1} is one retry
+        # in botocore's terms, which would hide a first failure
+        self.s3 = px.client(ALICE, retries={"total_max_attempts": 1})
         self.bucket = bucket
         self.ok = 0
         self.errors = []
@@ -528,13 +530,28 @@ class Reload(Placed):
             px.proc.send_signal(signal.SIGHUP)
             self.assertTrue(wait_until(lambda: works(px, "mu-a-moto", "rl/added"), 10), px.log_tail())
             self.assertPlaced("mu-a-moto", "rl/added", WORKS)
-            # and removed again: its buckets with it; rgw's keep working
-            px.config = multi()(px.port, px.audit_path)
-            px.config["upstreams"] = px.config["upstreams"][:1]
-            px.config["buckets"] = [b for b in px.config["buckets"] if LAYOUT[b["name"]][1] == "rgw"]
-            px.write_config()
-            px.proc.send_signal(signal.SIGHUP)
-            self.assertTrue(wait_until(lambda: not works(px, "mu-a-moto", "rl/removed"), 10), px.log_tail())
+            # and removed again: its buckets with it; rgw's keep working, and
+            # a download from moto in flight at the reload finishes
+            big = rand(8 * 1024 * 1024)
+            MOTO.put("mu-a-moto", "rl/big", big)
+            url = f"{px.endpoint}/mu-a-moto/rl/big"
+            conn = http.client.HTTPConnection("127.0.0.1", px.port, timeout=30)
+            try:
+                conn.request("GET", "/mu-a-moto/rl/big", headers=sign("GET", url, ALICE))
+                r = conn.getresponse()
+                self.assertEqual(r.status, 200)
+                head = r.read(64 * 1024)
+                px.config = multi()(px.port, px.audit_path)
+                px.config["upstreams"] = px.config["upstreams"][:1]
+                px.config["buckets"] = [b for b in px.config["buckets"] if LAYOUT[b["name"]][1] == "rgw"]
+                px.write_config()
+                px.proc.send_signal(signal.SIGHUP)
+                self.assertTrue(wait_until(lambda: not works(px, "mu-a-moto", "rl/removed"), 10), px.log_tail())
+                rest = r.read()
+            finally:
+                conn.close()
+            self.assertEqual(hashlib.sha256(head + rest).hexdigest(), hashlib.sha256(big).hexdigest(),
+                             "the download in flight on the removed upstream did not finish whole")
             self.assertIsNone(MOTO.get("mu-a-moto", "rl/removed"))
             self.assertTrue(works(px, "mu-a-rgw", "rl/still"))
             self.assertTrue(px.alive())
@@ -645,8 +662,6 @@ class Validate(Case):
         self.assertTrue(p.stdout.startswith(f"{path}: OK ("), p.stdout)
         self.assertLine(p.stderr, f"warning: {path}: upstreams[2]", "spare-store")
         self.assertLine(p.stderr, "warning: ", "idle-keys")
-        # spare-keys is used (by an unused upstream): no warning of its own
-        self.assertNotIn("spare-keys", p.stderr)
 
     def test_two_buckets_on_one_upstream_bucket(self):
         cfg = self.base()
