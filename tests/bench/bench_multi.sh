@@ -20,10 +20,14 @@ export BENCH_ONLY=1k BENCH_IDLE=0
 unset BENCH_PERF BENCH_RECORD BENCH_STRACE
 
 echo "== one upstream" >&2
-one=$(env -u BENCH_CONFIG_FILTER bash "$HERE/bench_proxy.sh" "$BIN" "$SECS")
+one=$(env -u BENCH_CONFIG_FILTER bash "$HERE/bench_proxy.sh" "$BIN" "$SECS") ||
+  { echo "bench_multi: the one-upstream run failed ($?)" >&2; exit 1; }
 echo "$one" >&2
 echo "== two upstreams (bench_multi_filter.py)" >&2
-two=$(BENCH_CONFIG_FILTER="$HERE/bench_multi_filter.py" bash "$HERE/bench_proxy.sh" "$BIN" "$SECS")
+# a failure here (curl's exit status from bench_proxy.sh's first request)
+# is s3warden refusing the config or misrouting the bucket
+two=$(BENCH_CONFIG_FILTER="$HERE/bench_multi_filter.py" bash "$HERE/bench_proxy.sh" "$BIN" "$SECS") ||
+  { echo "bench_multi: the two-upstream run failed ($?)" >&2; exit 1; }
 echo "$two" >&2
 
 # bench_proxy.sh's rows: "1 KiB GET  c32  NGINX  S3W  RATIO"
