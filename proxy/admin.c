@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "proxy.h"
 #include "s3err.h"
+#include "upstream_state.h"
 
 #define ADMIN_METRICS_MAX (16u * 1024 * 1024) /* bounded: series are capped */
 
@@ -34,47 +35,92 @@ struct admin {
     atomic_bool stop;
     bool prober_started;
     bool poked;           /* guarded by mu: admin_set_window asked for a look */
-    bool upstream_warned; /* logged "not answering" once per outage */
-    /* prober thread only: the endpoint readiness was last measured on */
-    char endpoint[1024];
 };
 
 /* ---- readiness ---------------------------------------------------------------- */
-bool admin_ready(struct admin *a, struct s3w_buf *r)
+/* The running config, referenced (NULL before the first). */
+static struct config *current_config(struct admin *a)
 {
-    bool ready = true;
     struct pl_shared *sh = a->o.shared;
     uv_mutex_lock(&sh->mu);
-    bool have_cfg = sh->current != NULL;
+    struct config *cfg = sh->current ? config_ref(sh->current) : NULL;
     uv_mutex_unlock(&sh->mu);
-    s3w_buf_append_cstr(r, have_cfg ? "config: ok\n" : "config: not loaded\n");
-    ready &= have_cfg;
+    return cfg;
+}
 
-    if (sh->creds) {
+/* What /readyz says of one upstream (its credentials, then its answers),
+ * and its metrics row. A config with only the legacy "upstream" keeps the
+ * lines it always had ("credentials: ...", "upstream: ..."); with named
+ * upstreams each line names its upstream. True when the upstream does not
+ * keep the replica from being ready: it answers with valid credentials,
+ * or it is optional, or nothing uses it. */
+static bool upstream_ready(struct admin *a, const struct config *cfg,
+                           const struct config_upstream *up, struct s3w_buf *r,
+                           struct metrics_upstream *row)
+{
+    struct upstream_state *us = a->o.shared->ups;
+    bool legacy = cfg->nupstreams == 1 && strcmp(up->name, "default") == 0;
+    char cl[96], ul[96];
+    snprintf(cl, sizeof(cl), legacy ? "credentials" : "credentials %s", up->name);
+    snprintf(ul, sizeof(ul), legacy ? "upstream" : "upstream %s", up->name);
+    bool used = ups_in_use(cfg, up);
+    bool optional = up->readiness == CONFIG_READINESS_OPTIONAL;
+    const char *tag = optional ? " [optional]" : used ? "" : " [unused]";
+    *row = (struct metrics_upstream){ .name = up->name };
+
+    bool ok = true;
+    struct creds_mgr *m = ups_creds_for(us, cfg, up);
+    row->have_creds_mgr = m != NULL;
+    if (m) {
         struct creds_mgr_status cs;
-        creds_mgr_get_status(sh->creds, &cs);
+        creds_mgr_get_status(m, &cs);
+        row->creds_valid = cs.valid;
+        row->creds_attempts = cs.attempts;
+        row->creds_successes = cs.successes;
         if (cs.valid) {
-            s3w_buf_printf(r, "credentials: ok (%s)\n", cs.provider);
+            s3w_buf_printf(r, "%s: ok (%s)\n", cl, cs.provider);
         } else {
-            s3w_buf_printf(r, "credentials: not valid (%s)\n",
-                           cs.reason[0] ? cs.reason : "none fetched yet");
-            ready = false;
+            s3w_buf_printf(r, "%s: not valid (%s)%s\n", cl,
+                           cs.reason[0] ? cs.reason : "none fetched yet", tag);
+            ok = false;
         }
     } else {
-        s3w_buf_append_cstr(r, "credentials: ok (static keys from the config)\n");
+        s3w_buf_printf(r, "%s: ok (static keys from the config)\n", cl);
     }
 
+    const struct ups_upstream *u = ups_find(us, up->name);
     uint32_t win = atomic_load(&a->window_s);
-    double age = metrics_upstream_age_s(a->o.metrics);
+    double age = ups_age_s(u);
     if (age < 0) {
-        s3w_buf_append_cstr(r, "upstream: never answered\n");
-        ready = false;
+        s3w_buf_printf(r, "%s: never answered%s\n", ul, tag);
+        ok = false;
     } else if (age > win) {
-        s3w_buf_printf(r, "upstream: no answer for %.0fs (window %us)\n", age, win);
-        ready = false;
+        s3w_buf_printf(r, "%s: no answer for %.0fs (window %us)%s\n", ul, age, win, tag);
+        ok = false;
     } else {
-        s3w_buf_printf(r, "upstream: ok (answered %.0fs ago)\n", age);
+        s3w_buf_printf(r, "%s: ok (answered %.0fs ago)%s\n", ul, age, tag);
     }
+    row->answer_wall_ms = age < 0 || !u ? 0 : atomic_load_explicit(&u->answer_wall_ms, memory_order_relaxed);
+    row->ready = ok;
+    return ok || optional || !used;
+}
+
+/* /readyz's report on cfg (NULL: none loaded) into r, and the upstreams'
+ * metrics rows (up to cap; their names point into cfg). */
+static bool ready_report(struct admin *a, const struct config *cfg, struct s3w_buf *r,
+                         struct metrics_upstream *rows, size_t cap, size_t *nrows)
+{
+    bool ready = true;
+    s3w_buf_append_cstr(r, cfg ? "config: ok\n" : "config: not loaded\n");
+    ready &= cfg != NULL;
+    size_t n = 0;
+    for (size_t i = 0; cfg && i < cfg->nupstreams; i++) {
+        struct metrics_upstream scratch;
+        ready &= upstream_ready(a, cfg, &cfg->upstreams[i], r, n < cap ? &rows[n] : &scratch);
+        n += n < cap;
+    }
+    if (nrows)
+        *nrows = n;
 
     /* no request is served without its record: while records cannot be
      * written the pipeline refuses requests, so the replica is not ready */
@@ -88,6 +134,14 @@ bool admin_ready(struct admin *a, struct s3w_buf *r)
         ready = false;
     }
     s3w_buf_append_cstr(r, ready ? "ready\n" : "not ready\n");
+    return ready;
+}
+
+bool admin_ready(struct admin *a, struct s3w_buf *r)
+{
+    struct config *cfg = current_config(a);
+    bool ready = ready_report(a, cfg, r, NULL, 0, NULL);
+    config_unref(cfg);
     return ready;
 }
 
@@ -151,23 +205,18 @@ static void admin_on_head(struct proxy_conn *c)
         s3w_buf_cleanup(&body);
         return;
     }
+    struct metrics_upstream rows[UPS_MAX];
     struct metrics_scrape x = {
         .version = a->version,
         .conns_active = atomic_load(&a->o.s3->nconns),
-        .have_creds_mgr = a->o.shared->creds != NULL,
+        .upstreams = rows,
         .audit_dropped = audit_dropped_total(a->o.audit),
         .audit = a->o.audit,
     };
-    if (x.have_creds_mgr) {
-        struct creds_mgr_status cs;
-        creds_mgr_get_status(a->o.shared->creds, &cs);
-        x.creds_valid = cs.valid;
-        x.creds_attempts = cs.attempts;
-        x.creds_successes = cs.successes;
-    }
+    struct config *cfg = current_config(a); /* the rows' names point into it */
     struct s3w_buf scratch;
     s3w_buf_init(&scratch, 4096);
-    x.ready = admin_ready(a, &scratch);
+    x.ready = ready_report(a, cfg, &scratch, rows, UPS_MAX, &x.nupstreams);
     s3w_buf_cleanup(&scratch);
     s3w_buf_init(&body, ADMIN_METRICS_MAX);
     if (metrics_render(a->o.metrics, &x, &body) != 0) {
@@ -178,6 +227,7 @@ static void admin_on_head(struct proxy_conn *c)
                 body.ptr ? body.ptr : "", body.len);
     }
     s3w_buf_cleanup(&body);
+    config_unref(cfg);
 }
 
 static const struct proxy_handler admin_handler = {
@@ -203,95 +253,120 @@ static int probe_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     return atomic_load(&((struct admin *)ud)->stop) ? 1 : 0;
 }
 
-/* HEAD / on the upstream endpoint: any HTTP answer (S3 says 403 or 307 to
- * an anonymous HEAD) proves it is reachable and speaking HTTP. */
-static bool probe(struct admin *a)
+/* HEAD / on an upstream's endpoint: any HTTP answer (S3 says 403 or 307 to
+ * an anonymous HEAD) proves it is reachable and speaking HTTP. -1 when the
+ * prober is stopping (no verdict), else 1 (answered) or 0. */
+static int probe(struct admin *a, const struct config_upstream *up, struct ups_upstream *u)
 {
-    struct pl_shared *sh = a->o.shared;
-    uv_mutex_lock(&sh->mu);
-    struct config *cfg = sh->current ? config_ref(sh->current) : NULL;
-    uv_mutex_unlock(&sh->mu);
-    if (!cfg)
-        return false;
     CURL *e = curl_easy_init();
-    bool ok = false;
-    if (e) {
-        uint32_t win = atomic_load(&a->window_s);
-        long timeout = win * 1000L / 2;
-        if (timeout > 5000)
-            timeout = 5000;
-        if (timeout < 500)
-            timeout = 500;
-        long ct = (long)cfg->upstream->connect_timeout_ms;
-        curl_easy_setopt(e, CURLOPT_URL, cfg->upstream->endpoint);
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ct > 0 && ct < timeout ? ct : timeout);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, probe_progress);
-        curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->upstream->tls_verify ? 1L : 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->upstream->tls_verify ? 2L : 0L);
-        if (cfg->upstream->ca_file)
-            curl_easy_setopt(e, CURLOPT_CAINFO, cfg->upstream->ca_file);
-        CURLcode rc = curl_easy_perform(e);
-        long code = 0;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-        ok = rc == CURLE_OK && code > 0;
-        if (rc == CURLE_ABORTED_BY_CALLBACK) {
-            curl_easy_cleanup(e);
-            config_unref(cfg);
-            return false; /* stopping: no verdict */
-        }
-        if (!ok && !a->upstream_warned)
-            proxy_log("WARN", "admin: upstream %s does not answer: %s", cfg->upstream->endpoint,
-                      curl_easy_strerror(rc));
-        else if (ok && a->upstream_warned)
-            proxy_log("INFO", "admin: upstream %s answers again", cfg->upstream->endpoint);
-        a->upstream_warned = !ok;
-        curl_easy_cleanup(e);
-    }
-    config_unref(cfg);
+    if (!e)
+        return 0;
+    uint32_t win = atomic_load(&a->window_s);
+    long timeout = win * 1000L / 2;
+    if (timeout > 5000)
+        timeout = 5000;
+    if (timeout < 500)
+        timeout = 500;
+    long ct = (long)up->connect_timeout_ms;
+    curl_easy_setopt(e, CURLOPT_URL, up->endpoint);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ct > 0 && ct < timeout ? ct : timeout);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, probe_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, up->tls_verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, up->tls_verify ? 2L : 0L);
+    if (up->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, up->ca_file);
+    CURLcode rc = curl_easy_perform(e);
+    long code = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(e);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return -1;
+    bool ok = rc == CURLE_OK && code > 0;
+    if (!ok && !u->warned)
+        proxy_log("WARN", "admin: upstream %s (%s) does not answer: %s", up->name, up->endpoint,
+                  curl_easy_strerror(rc));
+    else if (ok && u->warned)
+        proxy_log("INFO", "admin: upstream %s (%s) answers again", up->name, up->endpoint);
+    u->warned = !ok;
     return ok;
 }
 
-/* The running config's upstream endpoint (cut at 1023 bytes). */
-static void current_endpoint(struct admin *a, char out[1024])
-{
-    struct pl_shared *sh = a->o.shared;
-    out[0] = 0;
-    uv_mutex_lock(&sh->mu);
-    if (sh->current && sh->current->upstream->endpoint)
-        snprintf(out, 1024, "%s", sh->current->upstream->endpoint);
-    uv_mutex_unlock(&sh->mu);
-}
-
-static bool current_endpoint_is(struct admin *a, const char *ep)
-{
-    char now[1024];
-    current_endpoint(a, now);
-    return strcmp(now, ep) == 0;
-}
-
-/* A reload that points the proxy at another upstream (SIGHUP) makes the
+/* A reload that points an upstream at another endpoint (SIGHUP) makes its
  * last answer, from the old endpoint, say nothing about the new one:
  * readiness starts over ("never answered") and the probe goes out at once.
  * main.c's reload calls admin_set_window, which wakes this thread, so the
  * change is seen within the reload. Prober thread only. */
-static void check_endpoint_change(struct admin *a)
+static void check_endpoint_change(struct ups_upstream *u, const struct config_upstream *up)
 {
-    char now[sizeof(a->endpoint)];
-    current_endpoint(a, now);
-    if (strcmp(now, a->endpoint) == 0)
+    if (u->probed_endpoint && strcmp(u->probed_endpoint, up->endpoint) == 0)
         return;
-    if (a->endpoint[0]) {
-        atomic_store(&a->o.metrics->upstream_answer_ns, 0);
-        a->upstream_warned = false;
-        proxy_log("INFO", "admin: upstream endpoint changed to %s; ready once it answers", now);
+    if (u->probed_endpoint) {
+        atomic_store(&u->answer_ns, 0);
+        u->warned = false;
+        proxy_log("INFO", "admin: upstream %s: endpoint changed to %s; ready once it answers",
+                  up->name, up->endpoint);
     }
-    memcpy(a->endpoint, now, sizeof(now));
+    free(u->probed_endpoint);
+    u->probed_endpoint = strdup(up->endpoint);
+}
+
+/* The endpoints readiness is measured on from the start: before the
+ * prober runs, so that a reload that comes before its first round is seen
+ * as a change. */
+static void note_endpoints(struct admin *a)
+{
+    struct config *cfg = current_config(a);
+    for (size_t i = 0; cfg && i < cfg->nupstreams; i++) {
+        struct ups_upstream *u = ups_find(a->o.shared->ups, cfg->upstreams[i].name);
+        if (u && !u->probed_endpoint)
+            u->probed_endpoint = strdup(cfg->upstreams[i].endpoint);
+    }
+    config_unref(cfg);
+}
+
+/* The upstream still has the endpoint it was probed on in the running
+ * config: an answer from an endpoint a reload has just replaced counts
+ * for nothing. */
+static bool endpoint_current(struct admin *a, const char *name, const char *endpoint)
+{
+    struct config *cfg = current_config(a);
+    const struct config_upstream *up = cfg ? config_find_upstream(cfg, s3w_slice_cstr(name)) : NULL;
+    bool same = up && strcmp(up->endpoint, endpoint) == 0;
+    config_unref(cfg);
+    return same;
+}
+
+/* One round: each upstream of the running config whose last answer is
+ * older than half the window is probed, one after the other. false when
+ * stopping. Called without a->mu. */
+static bool probe_round(struct admin *a)
+{
+    struct config *cfg = current_config(a);
+    bool go_on = true;
+    uint32_t win = atomic_load(&a->window_s);
+    for (size_t i = 0; cfg && i < cfg->nupstreams && go_on; i++) {
+        const struct config_upstream *up = &cfg->upstreams[i];
+        struct ups_upstream *u = ups_find(a->o.shared->ups, up->name);
+        if (!u)
+            continue;
+        check_endpoint_change(u, up);
+        double age = ups_age_s(u);
+        if (age >= 0 && age < win / 2.0)
+            continue;
+        int ok = probe(a, up, u);
+        if (ok < 0 || atomic_load(&a->stop))
+            go_on = false;
+        else if (ok && endpoint_current(a, up->name, up->endpoint))
+            ups_answered(u);
+    }
+    config_unref(cfg);
+    return go_on;
 }
 
 static void prober_main(void *arg)
@@ -299,20 +374,13 @@ static void prober_main(void *arg)
     struct admin *a = arg;
     uv_mutex_lock(&a->mu);
     while (!atomic_load(&a->stop)) {
-        check_endpoint_change(a);
-        uint32_t win = atomic_load(&a->window_s);
-        double age = metrics_upstream_age_s(a->o.metrics);
-        if (age < 0 || age >= win / 2.0) {
-            uv_mutex_unlock(&a->mu);
-            /* an answer from the endpoint a reload has just replaced
-             * counts for nothing */
-            if (probe(a) && current_endpoint_is(a, a->endpoint))
-                metrics_upstream_answered(a->o.metrics);
-            uv_mutex_lock(&a->mu);
-            if (atomic_load(&a->stop))
-                break;
-        }
+        uv_mutex_unlock(&a->mu);
+        bool go_on = probe_round(a);
+        uv_mutex_lock(&a->mu);
+        if (!go_on || atomic_load(&a->stop))
+            break;
         /* look again a few times per window (traffic may keep it fresh) */
+        uint32_t win = atomic_load(&a->window_s);
         uint64_t period_ms = win * 1000ull / 4;
         if (period_ms < 250)
             period_ms = 250;
@@ -359,7 +427,7 @@ int admin_start(const struct admin_opts *o, struct admin **out)
         free(a);
         return rc < 0 ? rc : -rc;
     }
-    current_endpoint(a, a->endpoint); /* before the prober: see check_endpoint_change */
+    note_endpoints(a); /* before the prober: see check_endpoint_change */
     if (uv_thread_create(&a->prober, prober_main, a) == 0)
         a->prober_started = true;
     else

@@ -633,6 +633,12 @@ void audit_set_creds(struct audit *a, struct creds_mgr *m)
             audit_s3_transport_set_creds(a->s3_t[k], m);
 }
 
+void audit_set_sink_creds(struct audit *a, size_t k, struct creds_mgr *m)
+{
+    if (a && k < a->nsinks && a->s3_t[k])
+        audit_s3_transport_set_creds(a->s3_t[k], m);
+}
+
 size_t audit_sink_count(struct audit *a)
 {
     return a && !a->disabled ? a->nsinks : 0;

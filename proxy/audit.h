@@ -188,6 +188,9 @@ const char *audit_sink_stats_at(struct audit *a, size_t i, struct audit_sink_sta
  * while the manager is freed). */
 struct creds_mgr;
 void audit_set_creds(struct audit *a, struct creds_mgr *m);
+/* The same for the k-th sink of audit_options.sinks only (an S3 sink
+ * writes through its own upstream, with that upstream's credentials). */
+void audit_set_sink_creds(struct audit *a, size_t k, struct creds_mgr *m);
 /* Reopens the file on the writer thread (logrotate; SIGUSR1). */
 void audit_reopen(struct audit *a);
 /* Records never written since audit_open: refusals beyond the backlog

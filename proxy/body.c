@@ -353,7 +353,7 @@ bool px_chunked_init(struct px *px, struct s3w_slice *payload)
     }
     px->body.up_total = fr.decoded_length;
     *payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
-    if (!px->cfg->upstream->decode_aws_chunked && fr.sized) {
+    if (!px_upstream(px)->decode_aws_chunked && fr.sized) {
         /* pass-through: same streaming mode upstream, re-framed and
          * re-signed; the encoded length needs the trailers' sizes, which
          * the declared names fix (base64 of the digest). The upstream

@@ -254,6 +254,9 @@ struct px {
     struct {
         int ident_slot;      /* ident_limit slot held (ident_held) */
         bool ident_held;
+        /* the store it goes to (px_upstream): the bucket's, or the
+         * default; in px->cfg */
+        const struct config_upstream *to;
         struct ub_request req; /* as built and signed (upstream_build.h) */
         /* the request head as sent (request line, req's headers, the
          * proxy's signature, Content-Length): it holds the proxy's session
@@ -422,6 +425,9 @@ void px_relay_body(struct px *px);
  * its checks, or the client went away): the connection is closed, so the
  * upstream never completes the request. */
 void px_relay_abort(struct px *px);
+/* The upstream the exchange goes to: px->up.to when set (ListBuckets
+ * toward one store), else its bucket's, else the default. */
+const struct config_upstream *px_upstream(const struct px *px);
 void pl_on_drain(struct proxy_conn *c);
 
 /* local_ops.c */

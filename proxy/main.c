@@ -27,6 +27,7 @@
 #include "pipeline.h"
 #include "proxy.h"
 #include "tls.h"
+#include "upstream_state.h"
 
 #if __has_include("cmd_policy.h")
 #include "cmd_policy.h"
@@ -195,10 +196,14 @@ static void on_signal(uv_signal_t *h, int signum)
         } else if ((st->srv.tls != NULL) != (cfg->nlisteners > 0 && cfg->listeners[0].tls_cert_file)) {
             proxy_log("WARN", "reload: switching a listener between TLS and plain HTTP needs a restart");
         }
-        if (st->shared.creds) {
-            struct creds_mgr_opts co = { .region = cfg->upstream->region };
-            if (creds_mgr_reconfigure(st->shared.creds, &cfg->credential_sets[0], &co) < 0)
-                proxy_log("ERROR", "reload: upstream credentials chain kept (out of memory)");
+        /* new upstreams get their state and new credential sets their
+         * managers before any request can name them; changed sets fetch
+         * from their new chain at once */
+        if (ups_apply(st->shared.ups, cfg, true) != 0) {
+            proxy_log("ERROR", "reload refused: the running config stays in service");
+            metrics_add(&st->metrics->reload_failures, 1);
+            config_unref(cfg);
+            return;
         }
         if (cfg->admin.enabled != (st->admin != NULL) ||
             (st->admin && (strcmp(cfg->admin.address ? cfg->admin.address : "127.0.0.1",
@@ -253,17 +258,18 @@ static int cmd_serve(const char *config_path)
     size_t nsinks = 0;
     for (size_t i = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++) {
         const struct config_audit_sink *k = &cfg->audit.sinks[i];
+        const struct config_upstream *up = k->upstream ? k->upstream : cfg->upstream;
         const char *region = k->region ? k->region
-                             : cfg->audit.region ? cfg->audit.region : cfg->upstream->region;
+                             : cfg->audit.region ? cfg->audit.region : up->region;
         sinks[nsinks++] = (struct audit_sink_conf){
             .type = k->type == CONFIG_AUDIT_SINK_S3 ? AUDIT_SINK_S3 : AUDIT_SINK_SYSLOG,
             .spool_dir = k->spool_dir, .max_spool_bytes = k->max_spool_bytes,
             .host = k->address, .port = (uint16_t)k->port, .facility = (int)k->facility,
             .tls = k->tls, .server_name = k->server_name,
-            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? cfg->upstream->ca_file : k->ca_file,
-            .endpoint = cfg->upstream->endpoint,
-            .virtual_host = cfg->upstream->addressing == CONFIG_ADDRESSING_VIRTUAL,
-            .tls_verify = cfg->upstream->tls_verify, .bucket = k->bucket, .prefix = k->prefix,
+            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? up->ca_file : k->ca_file,
+            .endpoint = up->endpoint,
+            .virtual_host = up->addressing == CONFIG_ADDRESSING_VIRTUAL,
+            .tls_verify = up->tls_verify, .bucket = k->bucket, .prefix = k->prefix,
             .account = k->account_id ? k->account_id : cfg->audit.account_id, .region = region,
             .batch_ms = k->batch_seconds * 1000u, .batch_bytes = k->batch_bytes,
         };
@@ -289,7 +295,10 @@ static int cmd_serve(const char *config_path)
         proxy_log("ERROR", "curl_global_init failed");
         return 2;
     }
-    pl_shared_init(&st.shared, cfg, st.audit);
+    if (pl_shared_init(&st.shared, cfg, st.audit) != 0) {
+        proxy_log("ERROR", "cannot set up the shared state");
+        return 2;
+    }
     /* OIDC discovery runs beside the workers from the start, so a reload
      * that adds a provider finds it running */
     st.shared.oidc = oidc_keys_new();
@@ -298,17 +307,17 @@ static int cmd_serve(const char *config_path)
         return 2;
     }
     oidc_keys_configure(st.shared.oidc, cfg);
-    if (cfg->credential_sets[0].nchain > 0) {
-        struct creds_mgr_opts co = { .region = cfg->upstream->region };
-        if (creds_mgr_new(&cfg->credential_sets[0], &co, &st.shared.creds) != 0) {
-            proxy_log("ERROR", "cannot start the upstream credentials manager");
-            return 2;
-        }
-        /* serve at once either way: until credentials exist, requests get
-         * 503 ServiceUnavailable; a short wait avoids that at startup */
-        if (!creds_mgr_wait(st.shared.creds, 5000))
-            proxy_log("WARN", "no upstream credentials yet: answering 503 until there are");
-        audit_set_creds(st.audit, st.shared.creds);
+    if (ups_apply(st.shared.ups, cfg, true) != 0)
+        return 2;
+    /* serve at once either way: until an upstream's credentials exist, its
+     * requests get 503 ServiceUnavailable; a short wait avoids that at
+     * startup */
+    ups_wait_creds(st.shared.ups, cfg, 5000);
+    for (size_t i = 0, k = 0; i < cfg->audit.nsinks && i < AUDIT_MAX_SINKS; i++, k++) {
+        const struct config_audit_sink *sk = &cfg->audit.sinks[i];
+        if (sk->type == CONFIG_AUDIT_SINK_S3)
+            audit_set_sink_creds(st.audit, k,
+                                 ups_creds_for(st.shared.ups, cfg, sk->upstream ? sk->upstream : cfg->upstream));
     }
     if (settings.tls_cert[0]) {
         st.srv.tls = tls_server_new(settings.tls_cert, settings.tls_key);
@@ -381,10 +390,8 @@ static int cmd_serve(const char *config_path)
     /* the audit sinks deliver their last records with the proxy's
      * credentials: before those go */
     audit_close(st.audit);
-    creds_mgr_free(st.shared.creds);
     oidc_keys_free(st.shared.oidc);
-    st.shared.creds = NULL;
-    pl_shared_cleanup(&st.shared);
+    pl_shared_cleanup(&st.shared); /* and the credential managers */
     metrics_free(st.metrics);
     curl_global_cleanup();
     proxy_log("INFO", "stopped");

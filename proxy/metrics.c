@@ -198,26 +198,6 @@ void metrics_policy_denial(struct metrics *m, struct s3w_slice policy, enum metr
     family_inc(&m->denials, policy, dec_names[(unsigned)d < METRICS_NDEC ? d : 0]);
 }
 
-void metrics_upstream_answered(struct metrics *m)
-{
-    if (!m)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store_explicit(&m->upstream_answer_wall_ms,
-                          (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, memory_order_relaxed);
-    atomic_store_explicit(&m->upstream_answer_ns, uv_hrtime(), memory_order_relaxed);
-}
-
-double metrics_upstream_age_s(const struct metrics *m)
-{
-    uint64_t t = atomic_load_explicit(&m->upstream_answer_ns, memory_order_relaxed);
-    if (t == 0)
-        return -1;
-    uint64_t now = uv_hrtime();
-    return now > t ? (double)(now - t) / 1e9 : 0;
-}
-
 /* ---- rendering ------------------------------------------------------------ */
 static uint64_t ld(const _Atomic uint64_t *p)
 {
@@ -404,6 +384,53 @@ static int render_fixed(struct s3w_buf *o, const struct metrics *m, const char *
     return e;
 }
 
+/* The per-upstream families, one sample per upstream (label upstream="NAME"). */
+static int upstream_family(struct s3w_buf *o, const struct metrics_scrape *x, const char *name,
+                           const char *type, const char *help, int which)
+{
+    int e = head(o, name, type, help);
+    for (size_t i = 0; i < x->nupstreams; i++) {
+        const struct metrics_upstream *u = &x->upstreams[i];
+        uint64_t att = u->creds_attempts, ok = u->creds_successes;
+        e |= s3w_buf_printf(o, "%s{upstream=\"", name);
+        e |= label_value(o, u->name);
+        switch (which) {
+        case 0: /* the wall-clock moment of the answer, stored with it */
+            e |= s3w_buf_printf(o, "\"} %lld.%03lld\n", (long long)(u->answer_wall_ms / 1000),
+                                (long long)(u->answer_wall_ms % 1000));
+            break;
+        case 1:
+            e |= s3w_buf_printf(o, "\"} %llu\n", (unsigned long long)ok);
+            break;
+        case 2:
+            e |= s3w_buf_printf(o, "\"} %llu\n", (unsigned long long)(att > ok ? att - ok : 0));
+            break;
+        case 3:
+            e |= s3w_buf_printf(o, "\"} %d\n", !u->have_creds_mgr || u->creds_valid);
+            break;
+        default:
+            e |= s3w_buf_printf(o, "\"} %d\n", u->ready);
+            break;
+        }
+    }
+    return e;
+}
+
+static int render_upstreams(struct s3w_buf *o, const struct metrics_scrape *x)
+{
+    int e = upstream_family(o, x, "s3warden_credential_refreshes_total", "counter",
+                            "Successful fetches of the proxy's own credentials toward an upstream.", 1);
+    e |= upstream_family(o, x, "s3warden_credential_refresh_failures_total", "counter",
+                         "Failed fetches of the proxy's own credentials toward an upstream.", 2);
+    e |= upstream_family(o, x, "s3warden_credentials_valid", "gauge",
+                         "1 when the proxy holds valid credentials toward the upstream.", 3);
+    e |= upstream_family(o, x, "s3warden_upstream_last_answer_timestamp_seconds", "gauge",
+                         "When the upstream last answered a request or a probe (unix time; 0 = never).", 0);
+    e |= upstream_family(o, x, "s3warden_upstream_ready", "gauge",
+                         "1 when /readyz counts the upstream as answering with valid credentials.", 4);
+    return e;
+}
+
 int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w_buf *o)
 {
     int e = head(o, "s3warden_build_info", "gauge", "The running s3warden's version; always 1.");
@@ -467,14 +494,7 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
               "Requests denied by policy evaluation, by the first deciding policy.");
     e |= render_family(o, &m->denials, "s3warden_policy_denials_total", "policy", "decision");
 
-    uint64_t att = x->creds_attempts, ok = x->creds_successes;
-    e |= scalar(o, "s3warden_credential_refreshes_total", "counter",
-                "Successful fetches of the proxy's own upstream credentials.", ok);
-    e |= scalar(o, "s3warden_credential_refresh_failures_total", "counter",
-                "Failed fetches of the proxy's own upstream credentials.", att > ok ? att - ok : 0);
-    e |= scalar(o, "s3warden_credentials_valid", "gauge",
-                "1 when the proxy holds valid upstream credentials.",
-                !x->have_creds_mgr || x->creds_valid);
+    e |= render_upstreams(o, x);
     e |= scalar(o, "s3warden_config_reloads_total", "counter",
                 "Config reloads applied (SIGHUP).", ld(&m->reloads));
     e |= scalar(o, "s3warden_config_reload_failures_total", "counter",
@@ -485,15 +505,6 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
     e |= scalar(o, "s3warden_sts_sessions_issued_total", "counter",
                 "Role sessions issued by the local STS (AssumeRole answered 200).",
                 ld(&m->sts_sessions));
-    /* the wall-clock moment of the answer, stored with it: "now" in whole
-     * seconds minus the age moved back and forth by up to a second */
-    int64_t wall_ms = atomic_load_explicit(&m->upstream_answer_wall_ms, memory_order_relaxed);
-    if (metrics_upstream_age_s(m) < 0 || wall_ms < 0)
-        wall_ms = 0;
-    e |= head(o, "s3warden_upstream_last_answer_timestamp_seconds", "gauge",
-              "When the upstream last answered a request or a probe (unix time; 0 = never).");
-    e |= s3w_buf_printf(o, "s3warden_upstream_last_answer_timestamp_seconds %lld.%03lld\n",
-                        (long long)(wall_ms / 1000), (long long)(wall_ms % 1000));
     e |= scalar(o, "s3warden_audit_dropped_total", "counter",
                 "Audit records never written: refused requests' records past the backlog, and "
                 "records unwritten at exit with the output failing.", x->audit_dropped);

@@ -104,10 +104,6 @@ struct metrics {
     _Atomic uint64_t reloads, reload_failures;
     _Atomic int64_t last_reload_ok_s; /* unix seconds; start counts as a load */
     _Atomic uint64_t sts_sessions;
-    /* the last time the upstream answered anything (uv_hrtime ns; 0 = never),
-     * from requests or from the admin's probe */
-    _Atomic uint64_t upstream_answer_ns;
-    _Atomic int64_t upstream_answer_wall_ms; /* the same moment, unix ms (for the gauge) */
     _Atomic int draining;
 };
 
@@ -133,8 +129,6 @@ void metrics_signature_failure(struct metrics *m, const char *reason);
 void metrics_policy_denial(struct metrics *m, struct s3w_slice policy,
                            enum metrics_decision d);
 
-/* Any thread. */
-void metrics_upstream_answered(struct metrics *m);
 static inline void metrics_add(_Atomic uint64_t *c, uint64_t v)
 {
     atomic_fetch_add_explicit(c, v, memory_order_relaxed);
@@ -150,12 +144,21 @@ static inline void metrics_bump(_Atomic uint64_t *c, uint64_t v)
  * metrics_render (the admin listener) at scrape time. */
 struct audit;
 
-struct metrics_scrape {
-    const char *version;
-    uint64_t conns_active;
+/* One upstream's figures, labelled upstream="NAME". */
+struct metrics_upstream {
+    const char *name;
+    int64_t answer_wall_ms;       /* its last answer, unix ms; 0 = never */
     bool have_creds_mgr;          /* false: static keys from the config */
     bool creds_valid;
     uint64_t creds_attempts, creds_successes;
+    bool ready;                   /* what /readyz says of it */
+};
+
+struct metrics_scrape {
+    const char *version;
+    uint64_t conns_active;
+    const struct metrics_upstream *upstreams;
+    size_t nupstreams;
     uint64_t audit_dropped;
     struct audit *audit;          /* its delivered sinks' figures; may be NULL */
     bool ready;
@@ -163,8 +166,5 @@ struct metrics_scrape {
 
 /* Appends the whole exposition to `out`. 0 or S3W_E_TOOBIG. */
 int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w_buf *out);
-
-/* Seconds since the upstream last answered; negative if it never did. */
-double metrics_upstream_age_s(const struct metrics *m);
 
 #endif

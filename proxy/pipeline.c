@@ -54,6 +54,7 @@
 #include "s3err.h"
 #include "sts.h"
 #include "upstream.h"
+#include "upstream_state.h"
 
 static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -644,11 +645,17 @@ int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
         return -1;
     s->current = cfg;
     s->audit = audit;
-    s->creds = NULL;
     s->metrics = NULL;
+    s->ups = ups_new();
+    if (!s->ups || ups_apply(s->ups, cfg, false) != 0) {
+        ups_free(s->ups);
+        uv_mutex_destroy(&s->mu);
+        return -1;
+    }
     /* the configured identities plus anonymous: far below this */
     s->ident = ident_limit_new(8192);
     if (!s->ident) {
+        ups_free(s->ups);
         uv_mutex_destroy(&s->mu);
         return -1;
     }
@@ -657,6 +664,9 @@ int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
 
 void pl_shared_set_config(struct pl_shared *s, struct config *cfg)
 {
+    /* upstreams new in cfg get their state entries before any request
+     * can name them (main.c's reload has made them already) */
+    ups_apply(s->ups, cfg, false);
     uv_mutex_lock(&s->mu);
     struct config *old = s->current;
     s->current = cfg;
@@ -670,6 +680,8 @@ void pl_shared_cleanup(struct pl_shared *s)
     s->current = NULL;
     ident_limit_free(s->ident);
     s->ident = NULL;
+    ups_free(s->ups);
+    s->ups = NULL;
     uv_mutex_destroy(&s->mu);
 }
 

@@ -11,7 +11,7 @@
 
 struct config;
 struct audit;
-struct creds_mgr;
+struct upstream_state;
 struct metrics;
 struct oidc_keys;
 
@@ -22,9 +22,10 @@ struct pl_shared {
     uv_mutex_t mu;
     struct config *current; /* guarded by mu; one reference held */
     struct audit *audit;
-    /* the proxy's own upstream credentials (creds_fetch.h); NULL = take
-     * the static keys straight from the config (no other source) */
-    struct creds_mgr *creds;
+    /* each upstream's last answer and each credential set's manager
+     * (upstream_state.h); a set without a manager takes its static keys
+     * straight from the config */
+    struct upstream_state *ups;
     /* counters for the admin listener's /metrics (metrics.h); NULL = none */
     struct metrics *metrics;
     /* upstream exchanges in flight per identity, across workers

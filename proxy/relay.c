@@ -29,19 +29,20 @@
 #include "metrics.h"
 #include "s3err.h"
 #include "upstream_build.h"
+#include "upstream_state.h"
 
 static void relay_done(struct px *px, int err);
 
 /* ---- upstream credentials ------------------------------------------------------------ */
-/* Without a credential manager (pl_shared.creds NULL: an embedding that
- * runs none, the unit rigs and the fuzz target), the static keys of the
- * config's chain. main() always runs a manager when the chain has a
+/* Without a credential manager for the set (upstream_state.h: an
+ * embedding that runs none, the unit rigs and the fuzz target), the static
+ * keys of the set's chain. main() always runs a manager for a set with a
  * provider, and every other source (env, profile, IMDS, ...) is read by
  * the manager alone, never per request. */
-static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *cr)
+static bool upstream_creds(const struct config_credentials *set, struct sigv4_credentials *cr)
 {
-    for (size_t i = 0; i < cfg->credential_sets[0].nchain; i++) {
-        const struct config_cred_provider *p = &cfg->credential_sets[0].chain[i];
+    for (size_t i = 0; i < set->nchain; i++) {
+        const struct config_cred_provider *p = &set->chain[i];
         if (p->source == CONFIG_CRED_STATIC && p->access_key_id && p->secret_access_key) {
             cr->access_key_id = s3w_slice_cstr(p->access_key_id);
             cr->secret = s3w_slice_cstr(p->secret_access_key);
@@ -50,6 +51,14 @@ static bool upstream_creds(const struct config *cfg, struct sigv4_credentials *c
         }
     }
     return false;
+}
+
+const struct config_upstream *px_upstream(const struct px *px)
+{
+    if (px->up.to)
+        return px->up.to;
+    const struct config_bucket *b = px->route.bcfg;
+    return b && b->upstream ? b->upstream : px->cfg->upstream;
 }
 
 /* Body bytes handed to the upstream connection and not yet written: more
@@ -83,7 +92,7 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
 {
     struct px *px = hr->ud;
     px->resp.status = status;
-    metrics_upstream_answered(shared(px->w)->metrics); /* /readyz */
+    ups_answered(ups_find(shared(px->w)->ups, px_upstream(px)->name)); /* /readyz */
     /* only an answer with a body can name its error (not HEAD, not 304:
      * the frequent bodiless ones allocate nothing) */
     if (status >= 300 && status != 304 && !px->resp.errbody && !px->c->req.is_head)
@@ -200,7 +209,7 @@ static void px_upstream_error(struct px *px)
     if (!px->resp.errbody || !up_errbody_code(px->resp.errbody, px->resp.up_code, sizeof(px->resp.up_code)))
         return;
     px->out.err_code = px->resp.up_code;
-    struct creds_mgr *mgr = shared(px->w)->creds;
+    struct creds_mgr *mgr = ups_creds_for(shared(px->w)->ups, px->cfg, px_upstream(px));
     /* S3 answers ExpiredToken and InvalidToken with 400, the other two
      * with 403 (S3 API reference, "List of error codes") */
     if ((px->resp.status == 400 || px->resp.status == 403) && mgr &&
@@ -369,7 +378,7 @@ static bool px_take_upstream_slot(struct px *px)
     if (!s->ident)
         return true;
     struct s3w_slice key = px->auth.id_set ? px->auth.id.principal_arn : s3w_slice_cstr("anonymous");
-    uint32_t max = px->cfg->upstream->max_connections_per_identity;
+    uint32_t max = px_upstream(px)->max_connections_per_identity;
     int slot = ident_limit_acquire(s->ident, key, max ? max : 1);
     if (slot == IDENT_LIMIT_FULL) {
         if (px->w->metrics)
@@ -391,17 +400,19 @@ static bool px_take_upstream_slot(struct px *px)
 static bool px_upstream_creds(struct px *px, struct sigv4_credentials *cr,
                               const struct creds_snapshot **snap)
 {
-    struct creds_mgr *mgr = shared(px->w)->creds;
+    const struct config_upstream *up = px_upstream(px);
+    struct creds_mgr *mgr = ups_creds_for(shared(px->w)->ups, px->cfg, up);
     *snap = mgr ? creds_mgr_acquire(mgr) : NULL;
     if (*snap) {
         *cr = (*snap)->sigv4;
         return true;
     }
-    if (!mgr && upstream_creds(px->cfg, cr))
+    if (!mgr && upstream_creds(&px->cfg->credential_sets[up->credentials], cr))
         return true;
     struct pl_worker *pw = plw(px->w);
     if (!pw->warned_no_creds) {
-        proxy_log("ERROR", "no valid upstream credentials: answering 503 until there are");
+        proxy_log("ERROR", "upstream %s: no valid credentials: answering 503 until there are",
+                  up->name);
         pw->warned_no_creds = true;
     }
     px_fail(px, 503, "ServiceUnavailable",
@@ -422,11 +433,12 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
 {
     const struct http_request *r = px_up_request(px);
     const struct config *cfg = px->cfg;
+    const struct config_upstream *up = px_upstream(px);
     struct ub_request *u = &px->up.req;
     bool copy = (px->authz.map.flags & S3MAP_F_COPY) != 0;
     struct ub_target_in t = {
-        .endpoint = cfg->upstream->endpoint,
-        .virtual_addressing = cfg->upstream->addressing == CONFIG_ADDRESSING_VIRTUAL,
+        .endpoint = up->endpoint,
+        .virtual_addressing = up->addressing == CONFIG_ADDRESSING_VIRTUAL,
         .bucket = px->route.bucket,
         .upstream_bucket = upstream_bucket(px->route.bcfg, px->route.bucket),
         .key = s3w_slice(px->route.key, px->route.key_len),
@@ -456,7 +468,7 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
         if (ub_build_copy_source(u, upstream_bucket(sb, cs->bucket), cs->key, cs->version_id) != 0)
             return -1;
     }
-    return ub_sign(u, r->method, cr, s3w_slice_cstr(cfg->upstream->region), px->now, payload,
+    return ub_sign(u, r->method, cr, s3w_slice_cstr(up->region), px->now, payload,
                    &plw(px->w)->up_kc, sd);
 }
 
@@ -503,7 +515,7 @@ static const struct h1c_callbacks UP_CB = { up_on_head, up_on_body, up_on_drain,
 static bool px_send_request(struct px *px, bool has_body)
 {
     const char *why = NULL;
-    struct h1c_pool *pool = up_pool(px->w, s3w_buf_slice(&px->up.req.url), &why);
+    struct h1c_pool *pool = up_pool(px->w, px_upstream(px), s3w_buf_slice(&px->up.req.url), &why);
     if (!pool) {
         proxy_log("ERROR", "request_id=%s upstream %.*s: %s", px->reqid,
                   (int)px->up.req.authority_len, px->up.req.authority, why);
@@ -531,9 +543,35 @@ static bool px_send_request(struct px *px, bool has_body)
     return true;
 }
 
+/* CopyObject and UploadPartCopy are one request to one store: a source on
+ * another upstream would have to be read through s3warden and written
+ * again - not done silently. false after answering 501. */
+static bool px_copy_within_upstream(struct px *px)
+{
+    if (!(px->authz.map.flags & S3MAP_F_COPY))
+        return true;
+    const struct s3map_copy_source *cs = &px->authz.map.copy;
+    const struct config_bucket *sb = config_find_bucket(px->cfg, cs->bucket);
+    const struct config_upstream *from = sb && sb->upstream ? sb->upstream : px->cfg->upstream;
+    const struct config_upstream *to = px_upstream(px);
+    if (from == to)
+        return true;
+    char msg[512];
+    snprintf(msg, sizeof(msg),
+             "%s from bucket %.*s (upstream %s) to bucket %.*s (upstream %s): "
+             "s3warden does not copy between upstreams",
+             px->authz.map.op ? px->authz.map.op->name : "CopyObject", (int)cs->bucket.len,
+             cs->bucket.ptr, from->name, (int)px->route.bucket.len, px->route.bucket.ptr, to->name);
+    proxy_log("INFO", "request_id=%s %s", px->reqid, msg);
+    px_fail(px, 501, "NotImplemented", msg);
+    return false;
+}
+
 int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
                       const char *content_md5)
 {
+    if (!px_copy_within_upstream(px))
+        return -1;
     if (!px->up.ident_held && !px_take_upstream_slot(px))
         return -1;
     struct sigv4_credentials cr;

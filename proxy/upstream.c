@@ -19,7 +19,9 @@ struct up_origin {
     struct h1c_pool *pool;
 };
 
+/* The pools toward one upstream (by name), made with its settings. */
 struct up_pools {
+    char *name;
     uv_loop_t *loop;
     struct up_origin *o;
     size_t n, cap;
@@ -30,6 +32,14 @@ struct up_pools {
     bool tls_verify;
     unsigned max_conns;
     uint32_t connect_ms, first_byte_ms, idle_ms;
+};
+
+/* A worker's pools: one group per upstream it has sent to. */
+struct up_set {
+    uv_loop_t *loop;
+    int nworkers;
+    struct up_pools **g;
+    size_t n, cap;
 };
 
 /* An upstream connection left idle this long is closed: under the 60 s of
@@ -79,35 +89,78 @@ static void close_pools(struct up_pools *m)
 
 int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers)
 {
-    struct up_pools *m = calloc(1, sizeof(*m));
-    if (!m)
+    (void)cfg; /* groups are made on first use, with the upstream's settings */
+    struct up_set *set = calloc(1, sizeof(*set));
+    if (!set)
         return -1;
-    m->loop = &w->loop;
-    settings_from(m, cfg->upstream, nworkers);
-    w->up = m;
+    set->loop = &w->loop;
+    set->nworkers = nworkers;
+    w->up = set;
     return 0;
+}
+
+static void free_group(struct up_pools *m)
+{
+    close_pools(m);
+    free(m->o);
+    free(m->ca_file);
+    free(m->name);
+    free(m);
 }
 
 void up_worker_cleanup(struct proxy_worker *w)
 {
-    struct up_pools *m = w->up;
-    if (!m)
+    struct up_set *set = w->up;
+    if (!set)
         return;
-    close_pools(m);
-    free(m->o);
-    free(m->ca_file);
-    free(m);
+    for (size_t i = 0; i < set->n; i++)
+        free_group(set->g[i]);
+    free(set->g);
+    free(set);
     w->up = NULL;
 }
 
+/* An upstream the new config no longer has: its pools close (requests on
+ * their connections finish), the group stays empty. One whose settings
+ * changed: its pools close and are made again on use. The others keep
+ * their connections. */
 void up_worker_reconfigure(struct proxy_worker *w, const struct config *cfg)
 {
-    struct up_pools *m = w->up;
-    int nworkers = w->srv && w->srv->nworkers > 0 ? w->srv->nworkers : 1;
-    if (!m || !settings_differ(m, cfg->upstream, nworkers))
-        return;
-    close_pools(m);
-    settings_from(m, cfg->upstream, nworkers);
+    struct up_set *set = w->up;
+    for (size_t i = 0; set && i < set->n; i++) {
+        struct up_pools *m = set->g[i];
+        const struct config_upstream *u = config_find_upstream(cfg, s3w_slice_cstr(m->name));
+        if (!u) {
+            close_pools(m);
+        } else if (settings_differ(m, u, set->nworkers)) {
+            close_pools(m);
+            settings_from(m, u, set->nworkers);
+        }
+    }
+}
+
+static struct up_pools *group(struct up_set *set, const struct config_upstream *u)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->g[i]->name, u->name) == 0)
+            return set->g[i];
+    if (set->n == set->cap) {
+        size_t nc = set->cap ? set->cap * 2 : 4;
+        struct up_pools **ng = realloc(set->g, nc * sizeof(*ng));
+        if (!ng)
+            return NULL;
+        set->g = ng;
+        set->cap = nc;
+    }
+    struct up_pools *m = calloc(1, sizeof(*m));
+    if (!m || !(m->name = strdup(u->name))) {
+        free(m);
+        return NULL;
+    }
+    m->loop = set->loop;
+    settings_from(m, u, set->nworkers);
+    set->g[set->n++] = m;
+    return m;
 }
 
 /* The TLS context of the worker's https pools: TLS 1.2 or later, the
@@ -198,15 +251,19 @@ static bool parse_origin(struct s3w_slice url, size_t *key_len, bool *tls, char 
     return true;
 }
 
-struct h1c_pool *up_pool(struct proxy_worker *w, struct s3w_slice url, const char **why)
+struct h1c_pool *up_pool(struct proxy_worker *w, const struct config_upstream *u,
+                         struct s3w_slice url, const char **why)
 {
-    struct up_pools *m = w->up;
     size_t key_len;
     bool tls;
     char host[UP_ORIGIN_MAX];
     uint16_t port;
     *why = "the upstream endpoint is not an http:// or https:// URL";
-    if (!m || !parse_origin(url, &key_len, &tls, host, sizeof(host), &port))
+    if (!w->up || !parse_origin(url, &key_len, &tls, host, sizeof(host), &port))
+        return NULL;
+    *why = "out of memory";
+    struct up_pools *m = group(w->up, u);
+    if (!m)
         return NULL;
     for (size_t i = 0; i < m->n; i++)
         if (m->o[i].key_len == key_len && memcmp(m->o[i].key, url.ptr, key_len) == 0)
@@ -246,19 +303,22 @@ struct h1c_pool *up_pool(struct proxy_worker *w, struct s3w_slice url, const cha
 
 void up_worker_stats(struct proxy_worker *w, struct h1c_stats *sum)
 {
-    struct up_pools *m = w->up;
     memset(sum, 0, sizeof(*sum));
-    for (size_t i = 0; m && i < m->n; i++) {
-        struct h1c_stats s;
-        h1c_pool_stats(m->o[i].pool, &s);
-        sum->connects += s.connects;
-        sum->reuses += s.reuses;
-        sum->retries += s.retries;
-        sum->closed_protocol += s.closed_protocol;
-        sum->tls_resumed += s.tls_resumed;
-        sum->open += s.open;
-        sum->idle += s.idle;
-        sum->waiting += s.waiting;
+    struct up_set *set = w->up;
+    for (size_t g = 0; set && g < set->n; g++) {
+        const struct up_pools *m = set->g[g];
+        for (size_t i = 0; i < m->n; i++) {
+            struct h1c_stats s;
+            h1c_pool_stats(m->o[i].pool, &s);
+            sum->connects += s.connects;
+            sum->reuses += s.reuses;
+            sum->retries += s.retries;
+            sum->closed_protocol += s.closed_protocol;
+            sum->tls_resumed += s.tls_resumed;
+            sum->open += s.open;
+            sum->idle += s.idle;
+            sum->waiting += s.waiting;
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 /*
- * upstream.h - a worker's connections toward the upstream store: one
- * h1client pool (h1client.h) per origin (scheme, host, port) the worker
- * sends to - one for path-style addressing, one per bucket host for
- * virtual-hosted addressing - made on first use, with the TLS context
- * of the config's upstream section (ca_file, tls_verify).
+ * upstream.h - a worker's connections toward the upstream stores: per
+ * upstream (by name), one h1client pool (h1client.h) per origin (scheme,
+ * host, port) the worker sends to - one for path-style addressing, one per
+ * bucket host for virtual-hosted addressing - made on first use, with the
+ * TLS context and limits of that upstream's section (ca_file, tls_verify,
+ * timeouts, max_connections).
  */
 #ifndef S3W_PROXY_UPSTREAM_H
 #define S3W_PROXY_UPSTREAM_H
@@ -23,15 +24,18 @@ int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworker
 /* Closes the pools (run the loop afterwards: busy connections close as
  * their requests end). */
 void up_worker_cleanup(struct proxy_worker *w);
-/* A new config snapshot: when its upstream section differs in anything a
- * pool was made with, the pools are closed (requests on their connections
- * finish; requests still waiting for one fail) and made again on use. */
+/* A new config snapshot: an upstream whose section differs in anything its
+ * pools were made with, or that is gone, has its pools closed (requests on
+ * their connections finish; requests still waiting for one fail); they are
+ * made again on use. Other upstreams keep their connections. */
 void up_worker_reconfigure(struct proxy_worker *w, const struct config *cfg);
 
 /* The pool toward the origin of url ("scheme://authority/..." as
- * upstream_build made it). NULL when the origin cannot be used (an
- * unsupported scheme, no TLS context, no memory): *why says so. */
-struct h1c_pool *up_pool(struct proxy_worker *w, struct s3w_slice url, const char **why);
+ * upstream_build made it) among upstream u's (made with u's settings on
+ * first use). NULL when the origin cannot be used (an unsupported scheme,
+ * no TLS context, no memory): *why says so. */
+struct h1c_pool *up_pool(struct proxy_worker *w, const struct config_upstream *u,
+                         struct s3w_slice url, const char **why);
 
 /* The sums over the worker's pools (metrics, tests). */
 void up_worker_stats(struct proxy_worker *w, struct h1c_stats *sum);

@@ -65,6 +65,7 @@ FAMILIES = {
     "s3warden_config_last_reload_success_timestamp_seconds": "gauge",
     "s3warden_sts_sessions_issued_total": "counter",
     "s3warden_upstream_last_answer_timestamp_seconds": "gauge",
+    "s3warden_upstream_ready": "gauge",
     "s3warden_ready": "gauge",
     "s3warden_draining": "gauge",
     "s3warden_audit_dropped_total": "counter",
@@ -360,8 +361,8 @@ class Endpoints(Case):
         m = Metrics(PX)
         self.assertEqual(m.get("s3warden_ready"), 1)
         self.assertEqual(m.get("s3warden_draining"), 0)
-        self.assertEqual(m.get("s3warden_credentials_valid"), 1)
-        self.assertGreater(m.get("s3warden_upstream_last_answer_timestamp_seconds"), time.time() - 120)
+        self.assertEqual(m.get("s3warden_credentials_valid", upstream="default"), 1)
+        self.assertGreater(m.get("s3warden_upstream_last_answer_timestamp_seconds", upstream="default"), time.time() - 120)
 
 
 class MetricsFormat(Case):
@@ -716,10 +717,10 @@ class Readiness(Case):
         reason = m.group(1)
         self.assertIn("AWS_ACCESS_KEY_ID", reason)
         met = Metrics(px)
-        self.assertEqual(met.get("s3warden_credentials_valid"), 0)
+        self.assertEqual(met.get("s3warden_credentials_valid", upstream="default"), 0)
         self.assertEqual(met.get("s3warden_ready"), 0)
-        self.assertGreaterEqual(met.get("s3warden_credential_refresh_failures_total"), 1)
-        self.assertEqual(met.get("s3warden_credential_refreshes_total"), 0)
+        self.assertGreaterEqual(met.get("s3warden_credential_refresh_failures_total", upstream="default"), 1)
+        self.assertEqual(met.get("s3warden_credential_refreshes_total", upstream="default"), 0)
         # an allowed request is answered 503 (and counted so); one raw
         # request, as a client with retries would send it twice
         url = f"{px.endpoint}/{BUCKET}/x"

@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "metrics.h"
+#include "upstream_state.h"
 #include "pipeline_rig.h"
 #include "sigv4.h"
 #include "sockutil.h"
@@ -214,7 +215,8 @@ int rig_start(const struct rig_opts *o)
         struct creds_mgr_opts co = { .region = "us-east-1" };
         if (creds_mgr_new(&cfg->credential_sets[0], &co, &mgr) != 0 || !creds_mgr_wait(mgr, 3000))
             return -1;
-        sh.creds = mgr;
+        if (ups_adopt_creds(sh.ups, cfg->credential_sets[0].name, mgr) != 0)
+            return -1; /* sh.ups frees it */
     }
     struct proxy_settings s;
     proxy_settings_defaults(&s);
@@ -250,10 +252,8 @@ int rig_stop(void)
     proxy_server_stop(&srv, 1000);
     proxy_server_wait(&srv);
     proxy_server_cleanup(&srv);
-    if (mgr)
-        creds_mgr_free(mgr);
+    pl_shared_cleanup(&sh); /* and mgr */
     mgr = NULL;
-    pl_shared_cleanup(&sh);
     metrics_free(met);
     met = NULL;
     audit_close(aud);

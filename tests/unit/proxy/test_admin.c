@@ -4,7 +4,7 @@
  * pipelined requests), and the /readyz report line by line (spec: "Admin
  * HTTP endpoints" of issue 6). The upstream endpoints are closed ports on
  * 127.0.0.1, so the prober never gets an answer: the test decides when the
- * upstream "answered" with metrics_upstream_answered. Expected texts are
+ * upstream "answered" with ups_answered. Expected texts are
  * written by hand from the spec. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +32,7 @@
 #include "pipeline.h"
 #include "log.h"
 #include "proxy.h"
+#include "upstream_state.h"
 
 struct fx {
     struct pl_shared shared;
@@ -257,7 +258,7 @@ static void test_readyz_report(void **state)
                                     "audit: off\n"
                                     "not ready\n");
     free(r);
-    metrics_upstream_answered(f->metrics);
+    ups_answered(ups_find(f->shared.ups, "default"));
     r = get(f->port, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_true(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0);
     assert_string_equal(body_of(r), "config: ok\n"
@@ -291,7 +292,7 @@ static void test_readyz_report(void **state)
 static void test_readyz_after_endpoint_change(void **state)
 {
     struct fx *f = *state;
-    metrics_upstream_answered(f->metrics); /* the old endpoint answered */
+    ups_answered(ups_find(f->shared.ups, "default")); /* the old endpoint answered */
     char *r = get(f->port, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_true(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0);
     free(r);

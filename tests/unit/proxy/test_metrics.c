@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "upstream_state.h"
 #include "s3map.h"
 
 static size_t op_index(const char *name)
@@ -22,6 +23,23 @@ static size_t op_index(const char *name)
     const struct s3map_op *op = s3map_op_by_name(s3w_slice_cstr(name));
     assert_non_null(op);
     return (size_t)(op - s3map_ops_table);
+}
+
+/* One upstream "default" whose last answer is u's, as admin.c reports it. */
+static char *render_up(struct metrics *m, const struct ups_upstream *u)
+{
+    struct metrics_upstream row = {
+        .name = "default",
+        .answer_wall_ms = ups_age_s(u) < 0 ? 0 : atomic_load(&u->answer_wall_ms),
+        .ready = ups_age_s(u) >= 0,
+    };
+    struct metrics_scrape x = { .version = "9.9.9", .conns_active = 3, .ready = true,
+                                .upstreams = &row, .nupstreams = 1 };
+    struct s3w_buf b;
+    s3w_buf_init(&b, 1u << 22);
+    assert_int_equal(metrics_render(m, &x, &b), 0);
+    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
+    return b.ptr; /* freed by the caller */
 }
 
 static char *render(struct metrics *m)
@@ -216,15 +234,18 @@ static void test_decision_names_and_upstream_age(void **state)
     assert_int_equal(metrics_decision_from_name("Denied"), METRICS_DEC_DENIED);
     assert_int_equal(metrics_decision_from_name("allowed"), METRICS_DEC_NONE);
     struct metrics *m = metrics_new(1);
-    assert_true(metrics_upstream_age_s(m) < 0);
-    char *t = render(m);
-    assert_true(sample(t, "s3warden_upstream_last_answer_timestamp_seconds") == 0);
+    struct ups_upstream u = { .name = (char *)"default" };
+    assert_true(ups_age_s(&u) < 0);
+    char *t = render_up(m, &u);
+    assert_true(sample(t, "s3warden_upstream_last_answer_timestamp_seconds{upstream=\"default\"}") == 0);
+    assert_true(sample(t, "s3warden_upstream_ready{upstream=\"default\"}") == 0);
     free(t);
-    metrics_upstream_answered(m);
-    double age = metrics_upstream_age_s(m);
+    ups_answered(&u);
+    double age = ups_age_s(&u);
     assert_true(age >= 0 && age < 5);
-    t = render(m);
-    assert_true(sample(t, "s3warden_upstream_last_answer_timestamp_seconds") > 1.7e9);
+    t = render_up(m, &u);
+    assert_true(sample(t, "s3warden_upstream_last_answer_timestamp_seconds{upstream=\"default\"}") > 1.7e9);
+    assert_true(sample(t, "s3warden_upstream_ready{upstream=\"default\"}") == 1);
     free(t);
     metrics_free(m);
 }
@@ -269,9 +290,10 @@ static void test_upstream_timestamp_not_truncated(void **state)
         clock_gettime(CLOCK_REALTIME, &ts);
     } while (ts.tv_nsec < 200000000L || ts.tv_nsec > 900000000L);
     double before = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    metrics_upstream_answered(m);
-    char *t = render(m);
-    double v = sample(t, "s3warden_upstream_last_answer_timestamp_seconds");
+    struct ups_upstream u = { .name = (char *)"default" };
+    ups_answered(&u);
+    char *t = render_up(m, &u);
+    double v = sample(t, "s3warden_upstream_last_answer_timestamp_seconds{upstream=\"default\"}");
     clock_gettime(CLOCK_REALTIME, &ts);
     double after = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     assert_true(v >= before - 0.002);
