@@ -424,7 +424,8 @@ struct config {
      * is s3warden's own: the one clients sign for and GetBucketLocation says. */
     const struct config_upstream *upstream;
     /* credential chains: [0] is "default" (the top-level "credentials", or
-     * the SDKs' chain without one), then "credential_sets" */
+     * the SDKs' chain without one), then "credential_sets", then the
+     * upstreams' own chains (an object "credentials", named "upstream:NAME") */
     struct config_credentials *credential_sets;
     size_t ncredential_sets;
     struct config_account *accounts;

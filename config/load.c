@@ -122,6 +122,17 @@ struct ld {
     /* the source text of the policy get_policy() compiled last (malloc'd,
      * NULL after a failure); load_buckets takes it for policy_json */
     char *policy_text;
+    /* per slot of cfg->upstreams: its "upstreams" entry and that entry's
+     * index (entry NULL: the legacy "upstream"), for what is resolved once
+     * the credential sets are loaded, and for warnings' paths */
+    struct up_src {
+        const cJSON *entry;
+        size_t idx;
+    } *up_src;
+    /* credential_sets slots a name can reach: "default" and the
+     * "credential_sets" entries (the upstreams' own chains come after) */
+    size_t ncred_named;
+    bool top_credentials; /* the top-level "credentials" is given */
 };
 
 static void ld_put(struct ld *L, struct smap *m, const char *k, const void *v)
@@ -219,13 +230,18 @@ static const char *json_type_name(const cJSON *v)
     return "invalid";
 }
 
-/* Reports unknown and duplicate fields of obj. `allowed` ends with NULL. */
-static void check_fields(struct ld *L, const cJSON *obj, const char *const *allowed)
+/* Reports unknown and duplicate fields of obj: known are those of
+ * `allowed` and of `more` (may be NULL), each ending with NULL. */
+static void check_fields2(struct ld *L, const cJSON *obj, const char *const *allowed,
+                          const char *const *more)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         bool known = false;
         for (size_t i = 0; allowed[i]; i++)
             if (strcmp(it->string, allowed[i]) == 0)
+                known = true;
+        for (size_t i = 0; more && more[i]; i++)
+            if (strcmp(it->string, more[i]) == 0)
                 known = true;
         size_t m = push_key(L, it->string);
         if (!known)
@@ -237,6 +253,11 @@ static void check_fields(struct ld *L, const cJSON *obj, const char *const *allo
             }
         pop(L, m);
     }
+}
+
+static void check_fields(struct ld *L, const cJSON *obj, const char *const *allowed)
+{
+    check_fields2(L, obj, allowed, NULL);
 }
 
 /* Is obj an object? Reports "must be an object" at the current path. */
@@ -1084,26 +1105,194 @@ static const char *const upstream_fields[] = {
     "max_connections_per_identity", "decode_aws_chunked", NULL
 };
 
-/* The legacy "upstream" object: the upstream named "default", with the
- * top-level credentials (credential set 0), and the default upstream. */
-static void load_upstream(struct ld *L, const cJSON *root)
+static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_credentials *cr,
+                                    const char *const *more);
+
+/* What an "upstreams" entry has besides upstream_fields. */
+static const char *const upstreams_fields[] = { "name", "credentials", "readiness", NULL };
+
+/* Upstream and credential-set names: 1..64 of [A-Za-z0-9_.-]. They are
+ * metrics label values and log words: no spaces, quotes or separators. */
+static bool valid_ref_name(const char *s)
 {
-    const cJSON *u = field(root, "upstream");
-    size_t m = push_key(L, "upstream");
-    if (!u) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* "a, b, c" for messages that say what there is to name; capped. */
+struct namelist {
+    char buf[600];
+    size_t len;
+};
+
+static void namelist_add(struct namelist *l, const char *name)
+{
+    if (!name || l->len + 1 >= sizeof l->buf)
+        return;
+    int w = snprintf(l->buf + l->len, sizeof l->buf - l->len, "%s%s", l->len ? ", " : "", name);
+    if (w < 0 || (size_t)w >= sizeof l->buf - l->len)
+        snprintf(l->buf + sizeof l->buf - 5, 5, "...");
+    l->len = strlen(l->buf);
+}
+
+/* The upstream named `name` among those loaded so far (linear: few). */
+static const struct config_upstream *upstream_named(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        if (cfg->upstreams[i].name && strcmp(cfg->upstreams[i].name, name) == 0)
+            return &cfg->upstreams[i];
+    return NULL;
+}
+
+/* A reference to an upstream in field `key` of the current object (a
+ * bucket's, an audit sink's "upstream"): the upstream, or NULL with an
+ * error naming those there are. */
+static const struct config_upstream *upstream_ref(struct ld *L, const char *key, const char *name)
+{
+    const struct config_upstream *up = upstream_named(L->cfg, name);
+    if (!up) {
+        struct namelist nl = { .len = 0 };
+        for (size_t i = 0; i < L->cfg->nupstreams; i++)
+            namelist_add(&nl, L->cfg->upstreams[i].name);
+        size_t m = push_key(L, key);
+        errf(L, "no upstream named \"%s\" (upstreams: %s)", name, nl.buf);
+        pop(L, m);
+    }
+    return up;
+}
+
+/* One "upstreams" entry into `up`; `own` is the credential set its own
+ * chain goes to (an object "credentials"); a name or none is resolved by
+ * resolve_upstream_credentials() once the sets are loaded. */
+static void load_upstreams_entry(struct ld *L, const cJSON *it, struct config_upstream *up,
+                                 struct config_credentials *own, size_t own_idx)
+{
+    check_fields2(L, it, upstream_fields, upstreams_fields);
+    up->name = get_str(L, it, "name", true);
+    if (up->name) {
+        size_t mn = push_key(L, "name");
+        if (!valid_ref_name(up->name)) {
+            errf(L, "must be 1..64 characters of [A-Za-z0-9_.-]");
+        } else {
+            for (struct config_upstream *o = L->cfg->upstreams; o < up; o++) {
+                if (!o->name || strcmp(o->name, up->name) != 0)
+                    continue;
+                if (L->up_src[o - L->cfg->upstreams].entry)
+                    errf(L, "duplicate upstream %s", up->name);
+                else
+                    errf(L, "duplicate upstream default (the \"upstream\" object is the "
+                            "upstream named default)");
+                break;
+            }
+        }
+        pop(L, mn);
+    }
+    load_upstream_fields(L, it, up);
+    const cJSON *c = field(it, "credentials");
+    if (cJSON_IsObject(c) && own) {
+        /* not a name a credential set can have (no ':'), and stable across
+         * reloads while the upstream keeps its name */
+        own->name = dupf(L, "upstream:%s", up->name ? up->name : "?");
+        up->credentials = own_idx;
+        size_t mc = push_key(L, "credentials");
+        load_credentials_fields(L, c, own, NULL);
+        pop(L, mc);
+    }
+    char *r = get_str(L, it, "readiness", false);
+    up->readiness = CONFIG_READINESS_REQUIRED;
+    if (r) {
+        if (strcmp(r, "optional") == 0) {
+            up->readiness = CONFIG_READINESS_OPTIONAL;
+        } else if (strcmp(r, "required") != 0) {
+            size_t mr = push_key(L, "readiness");
+            errf(L, "must be \"required\" or \"optional\"");
+            pop(L, mr);
+        }
+        free(r);
+    }
+}
+
+/* The stores: the legacy "upstream" object (the upstream named "default",
+ * with the top-level credentials, set 0) and the "upstreams" entries, in
+ * that order, and "default_upstream". cfg->upstreams and
+ * cfg->credential_sets are allocated here, once and at their full size:
+ * buckets and audit sinks keep pointers into the first. */
+static void load_upstreams(struct ld *L, const cJSON *root)
+{
+    const cJSON *u = field(root, "upstream"), *arr = field(root, "upstreams");
+    const cJSON *sets = field(root, "credential_sets");
+    size_t nlegacy = u ? 1 : 0;
+    size_t narr = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
+    size_t nsets = cJSON_IsArray(sets) ? (size_t)cJSON_GetArraySize(sets) : 0;
+    size_t nown = 0;
+    for (const cJSON *it = cJSON_IsArray(arr) ? arr->child : NULL; it; it = it->next)
+        if (cJSON_IsObject(it) && cJSON_IsObject(field(it, "credentials")))
+            nown++;
+    struct config *cfg = L->cfg;
+    cfg->credential_sets = alloc_array(L, 1 + nsets + nown, sizeof *cfg->credential_sets);
+    cfg->upstreams = alloc_array(L, nlegacy + narr, sizeof *cfg->upstreams);
+    L->up_src = alloc_array(L, nlegacy + narr, sizeof *L->up_src);
+    if (!cfg->credential_sets || !cfg->upstreams || !L->up_src)
+        return;
+    cfg->ncredential_sets = 1 + nsets + nown;
+    L->ncred_named = 1 + nsets;
+    cfg->nupstreams = nlegacy + narr;
+    if (!u && !arr) {
+        size_t m = push_key(L, "upstream");
         errf(L, "is required");
-    } else if (want_object(L, u)) {
-        struct config_upstream *up = L->cfg->upstreams = alloc_array(L, 1, sizeof *up);
-        if (up) {
-            L->cfg->nupstreams = 1;
-            L->cfg->upstream = up;
+        pop(L, m);
+        return;
+    }
+    if (u) {
+        size_t m = push_key(L, "upstream");
+        if (want_object(L, u)) {
+            struct config_upstream *up = &cfg->upstreams[0];
             up->name = dup(L, "default");
             up->credentials = 0;
             check_fields(L, u, upstream_fields);
             load_upstream_fields(L, u, up);
         }
+        pop(L, m);
     }
-    pop(L, m);
+    if (arr) {
+        size_t m = push_key(L, "upstreams");
+        if (want_array(L, arr)) {
+            if (narr == 0 && !u)
+                errf(L, "at least one upstream is required");
+            size_t i = 0, own = L->ncred_named;
+            for (const cJSON *it = arr->child; it; it = it->next, i++) {
+                size_t mi = push_idx(L, i);
+                L->up_src[nlegacy + i] = (struct up_src){ it, i };
+                if (want_object(L, it)) {
+                    bool has_own = cJSON_IsObject(field(it, "credentials"));
+                    load_upstreams_entry(L, it, &cfg->upstreams[nlegacy + i],
+                                         has_own ? &cfg->credential_sets[own] : NULL, own);
+                    own += has_own;
+                }
+                pop(L, mi);
+            }
+        }
+        pop(L, m);
+    }
+    char *d = get_str(L, root, "default_upstream", false);
+    if (d) {
+        cfg->upstream = upstream_ref(L, "default_upstream", d);
+        free(d);
+    } else if (u || narr == 1) {
+        cfg->upstream = &cfg->upstreams[0];
+    } else if (narr > 1) {
+        size_t m = push_key(L, "default_upstream");
+        errf(L, "is required: \"upstreams\" has %zu entries and there is no \"upstream\"", narr);
+        pop(L, m);
+    }
 }
 
 static const char *const cred_types[] = { "static", "env", "profile", "imds", "ecs",
@@ -1208,10 +1397,12 @@ static bool valid_role_arn(const char *a)
     return strncmp(p + 12, ":role/", 6) == 0 && p[18] != '\0';
 }
 
-/* A credential chain from the object c (the top-level "credentials" or a
- * credential set; NULL: the SDKs' default chain). The caller pushed c's
- * key. */
-static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_credentials *cr)
+/* A credential chain from the object c (the top-level "credentials", a
+ * "credential_sets" entry, an upstream's own; NULL: the SDKs' default
+ * chain), which may also have the fields of `more` (the caller loads them).
+ * The caller pushed c's key. */
+static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_credentials *cr,
+                                    const char *const *more)
 {
     cr->refresh_before_seconds = 300;
     if (!c) {
@@ -1228,7 +1419,7 @@ static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_
     }
     if (want_object(L, c)) {
         static const char *const allowed[] = { "chain", "assume_role", "refresh_before_seconds", NULL };
-        check_fields(L, c, allowed);
+        check_fields2(L, c, allowed, more);
         get_u32(L, c, "refresh_before_seconds", false, 60, 3600, 300, &cr->refresh_before_seconds);
         const cJSON *ch = field(c, "chain");
         size_t mc = push_key(L, "chain");
@@ -1287,19 +1478,108 @@ static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_
     }
 }
 
-/* The top-level "credentials": credential set 0, named "default". */
+/* What a "credential_sets" entry has besides the fields of "credentials". */
+static const char *const credential_set_fields[] = { "name", NULL };
+
+/* The credentials of each "upstreams" entry that has no chain of its own:
+ * a credential set's name ("default": set 0, the top-level "credentials" or,
+ * without them, the SDKs' chain), or none: the top-level "credentials",
+ * which must then be given - an upstream without a word about its
+ * credentials does not quietly get the host's ambient ones. */
+static void resolve_upstream_credentials(struct ld *L)
+{
+    struct config *cfg = L->cfg;
+    for (size_t s = 0; s < cfg->nupstreams; s++) {
+        const cJSON *it = L->up_src[s].entry;
+        if (!cJSON_IsObject(it))
+            continue; /* the legacy "upstream", or an error reported */
+        const cJSON *c = field(it, "credentials");
+        if (cJSON_IsObject(c))
+            continue; /* its own chain */
+        size_t m = push_key(L, "upstreams");
+        push_idx(L, L->up_src[s].idx);
+        if (!c) {
+            if (!L->top_credentials)
+                errf(L, "has no \"credentials\" and there is no top-level \"credentials\" "
+                        "(give its own, or name a credential set)");
+        } else {
+            size_t mc = push_key(L, "credentials");
+            if (!cJSON_IsString(c)) {
+                errf(L, "must be an object (the upstream's own chain) or the name of a "
+                        "credential set, not %s", json_type_name(c));
+            } else if (!c->valuestring[0]) {
+                errf(L, "must not be empty");
+            } else {
+                size_t k = 0;
+                while (k < L->ncred_named && (!cfg->credential_sets[k].name ||
+                                              strcmp(cfg->credential_sets[k].name,
+                                                     c->valuestring) != 0))
+                    k++;
+                if (k < L->ncred_named) {
+                    cfg->upstreams[s].credentials = k;
+                } else {
+                    struct namelist nl = { .len = 0 };
+                    for (size_t j = 0; j < L->ncred_named; j++)
+                        namelist_add(&nl, cfg->credential_sets[j].name);
+                    errf(L, "no credential set named \"%s\" (credential sets: %s)",
+                         c->valuestring, nl.buf);
+                }
+            }
+            pop(L, mc);
+        }
+        pop(L, m);
+    }
+}
+
+/* The top-level "credentials": credential set 0, named "default"; then
+ * the "credential_sets" entries, sets 1..n (load_upstreams allocated them,
+ * and put the upstreams' own chains after them). */
 static void load_credentials(struct ld *L, const cJSON *root)
 {
-    struct config_credentials *cr = L->cfg->credential_sets = alloc_array(L, 1, sizeof *cr);
-    if (!cr)
+    struct config_credentials *sets = L->cfg->credential_sets;
+    if (!sets)
         return;
-    L->cfg->ncredential_sets = 1;
-    cr->name = dup(L, "default");
+    sets[0].name = dup(L, "default");
     const cJSON *c = field(root, "credentials");
+    L->top_credentials = c != NULL;
     size_t m = c ? push_key(L, "credentials") : 0;
-    load_credentials_fields(L, c, cr);
+    load_credentials_fields(L, c, &sets[0], NULL);
     if (c)
         pop(L, m);
+    const cJSON *arr = field(root, "credential_sets");
+    if (arr) {
+        m = push_key(L, "credential_sets");
+        size_t i = 0;
+        for (const cJSON *it = want_array(L, arr) ? arr->child : NULL;
+             it && 1 + i < L->ncred_named; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            struct config_credentials *cr = &sets[1 + i];
+            if (want_object(L, it)) {
+                cr->name = get_str(L, it, "name", true);
+                size_t mn = push_key(L, "name");
+                if (cr->name && !valid_ref_name(cr->name)) {
+                    errf(L, "must be 1..64 characters of [A-Za-z0-9_.-]");
+                } else if (cr->name && strcmp(cr->name, "default") == 0) {
+                    errf(L, "\"default\" is the name of the top-level \"credentials\"; "
+                            "choose another name");
+                } else {
+                    for (size_t j = 1; cr->name && j < 1 + i; j++)
+                        if (sets[j].name && strcmp(sets[j].name, cr->name) == 0) {
+                            errf(L, "duplicate credential set %s", cr->name);
+                            break;
+                        }
+                }
+                pop(L, mn);
+                /* a "credentials" object, so the same loader (an entry
+                 * without "chain" gets its "is required") */
+                load_credentials_fields(L, it, cr, credential_set_fields);
+            }
+            pop(L, mi);
+        }
+        pop(L, m);
+    }
+    if (L->up_src)
+        resolve_upstream_credentials(L);
 }
 
 static void load_access_keys(struct ld *L, const cJSON *obj, struct config_access_key **keys,
@@ -1855,8 +2135,8 @@ static void load_buckets(struct ld *L, const cJSON *root)
             size_t mi = push_idx(L, i);
             if (want_object(L, it)) {
                 static const char *const allowed[] = { "name", "account", "policy",
-                                                       "policy_file", "upstream_name", "cors",
-                                                       NULL };
+                                                       "policy_file", "upstream_name", "upstream",
+                                                       "cors", NULL };
                 check_fields(L, it, allowed);
                 struct config_bucket *b = &bs[L->cfg->nbuckets];
                 b->name = get_str(L, it, "name", true);
@@ -1884,18 +2164,32 @@ static void load_buckets(struct ld *L, const cJSON *root)
                 if (!b->upstream_name && b->name)
                     b->upstream_name = dup(L, b->name);
                 b->upstream = L->cfg->upstream;
+                char *store = get_str(L, it, "upstream", false);
+                bool bad_store = false;
+                if (store) {
+                    b->upstream = upstream_ref(L, "upstream", store);
+                    bad_store = !b->upstream;
+                    free(store);
+                }
                 /* one upstream bucket, one owner and one bucket policy: two
-                 * local names for it would let a caller pick the weaker */
-                for (size_t j = 0; b->upstream_name && j + 1 < L->cfg->nbuckets; j++) {
+                 * local names for it would let a caller pick the weaker. The
+                 * same name on two stores is two buckets. */
+                for (size_t j = 0; b->upstream_name && !bad_store && j + 1 < L->cfg->nbuckets; j++) {
                     if (!bs[j].upstream_name || strcmp(bs[j].upstream_name, b->upstream_name) != 0 ||
                         bs[j].upstream != b->upstream)
                         continue;
                     if (!explicit_up && bs[j].name && b->name && strcmp(bs[j].name, b->name) == 0)
                         break; /* reported above as a duplicate bucket */
                     size_t mu = push_key(L, explicit_up ? "upstream_name" : "name");
-                    errf(L, "upstream bucket %s is already used by bucket %s (buckets[%zu]): "
-                            "each upstream bucket has one owner and one bucket policy",
-                         b->upstream_name, bs[j].name ? bs[j].name : "?", j);
+                    if (L->cfg->nupstreams > 1 && b->upstream && b->upstream->name)
+                        errf(L, "upstream bucket %s on upstream %s is already used by bucket %s "
+                                "(buckets[%zu]): each upstream bucket has one owner and one "
+                                "bucket policy",
+                             b->upstream_name, b->upstream->name, bs[j].name ? bs[j].name : "?", j);
+                    else
+                        errf(L, "upstream bucket %s is already used by bucket %s (buckets[%zu]): "
+                                "each upstream bucket has one owner and one bucket policy",
+                             b->upstream_name, bs[j].name ? bs[j].name : "?", j);
                     pop(L, mu);
                     break;
                 }
@@ -1935,11 +2229,17 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
     }
     free(type);
     if (k->type == CONFIG_AUDIT_SINK_S3) {
-        static const char *const s3_allowed[] = { "type", "bucket", "prefix", "account_id",
-                                                  "region", "batch_seconds", "batch_bytes",
-                                                  "spool_dir", "max_spool_bytes", NULL };
+        static const char *const s3_allowed[] = { "type", "upstream", "bucket", "prefix",
+                                                  "account_id", "region", "batch_seconds",
+                                                  "batch_bytes", "spool_dir", "max_spool_bytes",
+                                                  NULL };
         check_fields(L, it, s3_allowed);
         k->upstream = L->cfg->upstream;
+        char *store = get_str(L, it, "upstream", false);
+        if (store) {
+            k->upstream = upstream_ref(L, "upstream", store);
+            free(store);
+        }
         k->bucket = get_str(L, it, "bucket", true);
         k->prefix = get_str(L, it, "prefix", false);
         k->account_id = get_str(L, it, "account_id", false);
@@ -2354,6 +2654,50 @@ static void load_sts(struct ld *L, const cJSON *root)
 
 /* Wipes every string value of a cJSON tree before it is freed. Iterative
  * over siblings, recursive over depth (cJSON bounds nesting at 1000). */
+/* Warnings (`validate --config` prints them): an upstream nothing uses
+ * and that is not the default (a bucket meant for it that does not name
+ * it goes to the default one), a credential set no upstream uses. */
+static void warn_unused_upstreams(struct ld *L)
+{
+    const struct config *cfg = L->cfg;
+    if (!L->up_src || !cfg->credential_sets)
+        return;
+    char path[64];
+    for (size_t s = 0; s < cfg->nupstreams; s++) {
+        const struct config_upstream *up = &cfg->upstreams[s];
+        bool used = !up->name || up == cfg->upstream;
+        for (size_t i = 0; !used && i < cfg->nbuckets; i++)
+            used = cfg->buckets[i].upstream == up;
+        for (size_t i = 0; !used && i < cfg->audit.nsinks; i++)
+            used = cfg->audit.sinks[i].type == CONFIG_AUDIT_SINK_S3 &&
+                   cfg->audit.sinks[i].upstream == up;
+        if (used)
+            continue;
+        if (L->up_src[s].entry)
+            snprintf(path, sizeof path, "upstreams[%zu]", L->up_src[s].idx);
+        else
+            snprintf(path, sizeof path, "upstream");
+        warn_at(L, L->file, path, "no bucket or audit sink names upstream %s, and it is not "
+                "the default upstream (%s): nothing is sent to it", up->name,
+                cfg->upstream && cfg->upstream->name ? cfg->upstream->name : "?");
+    }
+    /* "default" without a top-level "credentials" is the SDKs' chain, there
+     * whether anything uses it or not */
+    for (size_t k = L->top_credentials ? 0 : 1; k < L->ncred_named; k++) {
+        bool used = !cfg->credential_sets[k].name;
+        for (size_t s = 0; !used && s < cfg->nupstreams; s++)
+            used = cfg->upstreams[s].name && cfg->upstreams[s].credentials == k;
+        if (used)
+            continue;
+        if (k)
+            snprintf(path, sizeof path, "credential_sets[%zu]", k - 1);
+        else
+            snprintf(path, sizeof path, "credentials");
+        warn_at(L, L->file, path, "no upstream uses credential set %s",
+                cfg->credential_sets[k].name);
+    }
+}
+
 static void json_wipe(cJSON *n)
 {
     for (; n; n = n->next) {
@@ -2429,7 +2773,8 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
                           json_type_name(root));
     } else {
         static const char *const allowed[] = {
-            "listeners", "virtual_host_domains", "upstream", "credentials", "accounts",
+            "listeners", "virtual_host_domains", "upstream", "upstreams", "default_upstream",
+            "credentials", "credential_sets", "accounts",
             "users", "oidc_providers", "roles", "role_sessions", "buckets",
             "unlisted_buckets", "guardrails", "audit", "limits", "sts", "admin", "log", NULL
         };
@@ -2437,7 +2782,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         /* order matters: references are checked against what came before */
         load_listeners(&L, root);
         load_vhost_domains(&L, root);
-        load_upstream(&L, root);
+        load_upstreams(&L, root);
         load_credentials(&L, root);
         load_accounts(&L, root);
         load_users(&L, root);
@@ -2452,6 +2797,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
         load_sts(&L, root);
         load_admin(&L, root);
         load_log(&L, root);
+        warn_unused_upstreams(&L);
     }
     json_wipe(root); /* inline (demo) secrets live in the tree too */
     cJSON_Delete(root);
@@ -2462,6 +2808,7 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
     smap_free(&L.role_arns);
     smap_free(&L.buckets);
     free(L.policy_text);
+    free(L.up_src);
     int rc = CONFIG_OK;
     if (L.nomem)
         rc = CONFIG_E_NOMEM;

@@ -257,6 +257,7 @@ struct px {
         /* the store it goes to (px_upstream): the bucket's, or the
          * default; in px->cfg */
         const struct config_upstream *to;
+        struct px_fan *fan; /* ListBuckets toward several (relay_fan.c) */
         struct ub_request req; /* as built and signed (upstream_build.h) */
         /* the request head as sent (request line, req's headers, the
          * proxy's signature, Content-Length): it holds the proxy's session
@@ -428,6 +429,28 @@ void px_relay_abort(struct px *px);
 /* The upstream the exchange goes to: px->up.to when set (ListBuckets
  * toward one store), else its bucket's, else the default. */
 const struct config_upstream *px_upstream(const struct px *px);
+
+/* relay.c's pieces that relay_fan.c shares. */
+struct sigv4_signed;
+struct creds_snapshot;
+/* upstream.max_connections_per_identity: false after answering 503 */
+bool px_take_upstream_slot(struct px *px);
+/* The proxy's credentials toward `up` (*snap released by the caller);
+ * false after answering 503. */
+bool px_upstream_creds_for(struct px *px, const struct config_upstream *up,
+                           struct sigv4_credentials *cr, const struct creds_snapshot **snap);
+/* Appends the request head for u, signed sd, to b; 0 or -1. */
+int relay_build_head(struct s3w_buf *b, struct s3w_slice method, const struct ub_request *u,
+                     const struct sigv4_signed *sd, bool has_body, uint64_t body_len);
+
+/* ListBuckets toward several upstreams at once (relay_fan.c): each
+ * answer is filtered to the caller's buckets and the lists merged
+ * (listbuckets.h); any upstream failing answers 503 ServiceUnavailable
+ * naming it in the log. -1 after answering. */
+int px_list_buckets_fan(struct px *px, const struct config_upstream *const *ups, size_t n,
+                        struct s3w_slice payload_hash);
+/* Ends a fan-out in flight (px_relay_abort); no-op without one. */
+void px_fan_abort(struct px *px);
 void pl_on_drain(struct proxy_conn *c);
 
 /* local_ops.c */
@@ -435,6 +458,10 @@ enum bp_op px_bucket_policy_op(const struct px *px);
 bool px_bucket_policy_root_exempt(const struct px *px);
 void px_bucket_policy(struct px *px, enum bp_op op);
 void px_finish_list_buckets(struct px *px);
+/* The upstreams one ListBuckets asks at most (relay_fan.c). */
+#define PX_FAN_MAX 16
+void px_finish_list_buckets_of(struct px *px, const struct config_upstream *const *ups,
+                               const struct s3w_slice *bodies, size_t n);
 void px_finish_bucket_location(struct px *px);
 void px_finish_delete(struct px *px);
 void px_delete_objects(struct px *px);

@@ -30,6 +30,7 @@
  * rest outside <Buckets> is copied as it came. */
 #include "listbuckets.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -126,8 +127,9 @@ struct kept_child {
 
 /* One Bucket, after its start tag: checked whole, then written out once
  * per local bucket of the caller that maps onto its upstream name. */
-static int bucket(const struct config *cfg, struct s3w_slice account, struct s3w_slice prefix,
-                  struct s3w_xml *x, struct s3w_buf *out)
+static int bucket(const struct config *cfg, const struct config_upstream *up,
+                  struct s3w_slice account, struct s3w_slice prefix, struct s3w_xml *x,
+                  struct s3w_buf *out)
 {
     struct s3w_slice name = S3W_SLICE_NULL;
     bool have_name = false;
@@ -166,7 +168,7 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct s3w
 
     /* the configured bucket this upstream bucket is (upstream names are
      * unique: load.c), found by hash, not by a scan per listed bucket */
-    const struct config_bucket *cb = config_find_bucket_upstream(cfg, cfg->upstream, name);
+    const struct config_bucket *cb = config_find_bucket_upstream(cfg, up, name);
     const char *shown;
     if (cb) {
         if (!slice_is(account, cb->account))
@@ -179,7 +181,7 @@ static int bucket(const struct config *cfg, struct s3w_slice account, struct s3w
          * (upstream_name): requests for that name go to the configured
          * bucket, so it is not the caller's */
         if (config_find_bucket(cfg, name) || cfg->unlisted_buckets != CONFIG_UNLISTED_CALLER_ACCOUNT ||
-            account.len == 0)
+            account.len == 0 || up != cfg->upstream) /* unlisted buckets are the default's */
             return 0;
         shown = NULL;
     }
@@ -227,8 +229,9 @@ static int other_child(struct s3w_xml *x, struct s3w_slice account, struct s3w_b
 }
 
 /* <Buckets>, at its start tag: each Bucket filtered into out. */
-static int buckets(const struct config *cfg, struct s3w_slice account, struct s3w_slice prefix,
-                   struct s3w_xml *x, struct s3w_buf *out)
+static int buckets(const struct config *cfg, const struct config_upstream *up,
+                   struct s3w_slice account, struct s3w_slice prefix, struct s3w_xml *x,
+                   struct s3w_buf *out)
 {
     if (x->empty) { /* "<Buckets/>" as it came, and its END */
         int rc = s3w_buf_append_slice(out, x->raw);
@@ -244,7 +247,7 @@ static int buckets(const struct config *cfg, struct s3w_slice account, struct s3
             break;
         if (!start_is(x, "Bucket") || x->empty)
             return S3W_E_INVAL;
-        rc = bucket(cfg, account, prefix, x, out);
+        rc = bucket(cfg, up, account, prefix, x, out);
     }
     return s3w_buf_append_cstr(out, "</Buckets>");
 }
@@ -255,9 +258,9 @@ int listbuckets_filter(const struct config *cfg, struct s3w_slice account,
     return listbuckets_filter_prefix(cfg, account, S3W_SLICE_NULL, xml, out);
 }
 
-int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice account,
-                              struct s3w_slice prefix, struct s3w_slice xml,
-                              struct s3w_buf *out)
+static int filter(const struct config *cfg, const struct config_upstream *up,
+                  struct s3w_slice account, struct s3w_slice prefix, struct s3w_slice xml,
+                  struct s3w_buf *out)
 {
     if (!xml.ptr)
         return S3W_E_INVAL;
@@ -295,7 +298,7 @@ int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice account
         if (seen_buckets)
             return S3W_E_INVAL;
         seen_buckets = true;
-        rc = buckets(cfg, account, prefix, &x, out);
+        rc = buckets(cfg, up, account, prefix, &x, out);
     }
     /* after the root: whitespace only (the reader refuses anything else) */
     while (rc == 0) {
@@ -308,8 +311,22 @@ int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice account
     return rc;
 }
 
+int listbuckets_filter_prefix(const struct config *cfg, struct s3w_slice account,
+                              struct s3w_slice prefix, struct s3w_slice xml,
+                              struct s3w_buf *out)
+{
+    return filter(cfg, cfg->upstream, account, prefix, xml, out);
+}
+
 int listbuckets_filter_query(const struct config *cfg, struct s3w_slice account,
                              struct s3w_slice q, struct s3w_slice xml, struct s3w_buf *out)
+{
+    return listbuckets_filter_upstream(cfg, cfg->upstream, account, q, xml, out);
+}
+
+int listbuckets_filter_upstream(const struct config *cfg, const struct config_upstream *up,
+                                struct s3w_slice account, struct s3w_slice q,
+                                struct s3w_slice xml, struct s3w_buf *out)
 {
     char prefix[1024];
     long plen = 0;
@@ -327,5 +344,104 @@ int listbuckets_filter_query(const struct config *cfg, struct s3w_slice account,
         }
         i = end + 1;
     }
-    return listbuckets_filter_prefix(cfg, account, s3w_slice(prefix, (size_t)plen), xml, out);
+    return filter(cfg, up, account, s3w_slice(prefix, (size_t)plen), xml, out);
+}
+
+/* ---- merging ------------------------------------------------------------------------------- */
+/* The documents merged are this file's own output: the Buckets element is
+ * "<Buckets>" + "<Bucket><Name>N</Name>...</Bucket>"... + "</Buckets>" or
+ * "<Buckets/>" as it came, the names plain and the other children leaves
+ * without markup in their text, so the items are found by their tags. */
+struct lb_item {
+    struct s3w_slice whole, name;
+};
+
+static int buckets_span(struct s3w_slice d, size_t *from, size_t *to, size_t *inner_from,
+                        size_t *inner_to)
+{
+    const char *open = memmem(d.ptr, d.len, "<Buckets>", 9);
+    const char *empty = memmem(d.ptr, d.len, "<Buckets/>", 10);
+    if (open && (!empty || open < empty)) {
+        const char *close = memmem(open, d.len - (size_t)(open - d.ptr), "</Buckets>", 10);
+        if (!close)
+            return S3W_E_INVAL;
+        *from = (size_t)(open - d.ptr);
+        *to = (size_t)(close - d.ptr) + 10;
+        *inner_from = *from + 9;
+        *inner_to = (size_t)(close - d.ptr);
+        return 0;
+    }
+    if (!empty)
+        return S3W_E_INVAL;
+    *from = (size_t)(empty - d.ptr);
+    *to = *from + 10;
+    *inner_from = *inner_to = *to;
+    return 0;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct lb_item *x = a, *y = b;
+    size_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
+    int c = memcmp(x->name.ptr, y->name.ptr, n);
+    return c ? c : (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+int listbuckets_merge(const struct s3w_slice *docs, size_t n, struct s3w_buf *out)
+{
+    if (n == 0)
+        return S3W_E_INVAL;
+    size_t cap = 0, nitems = 0;
+    struct lb_item *items = NULL;
+    int rc = 0;
+    size_t f0 = 0, t0 = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t from, to, a, b;
+        if (buckets_span(docs[i], &from, &to, &a, &b) != 0) {
+            rc = S3W_E_INVAL;
+            break;
+        }
+        if (i == 0) {
+            f0 = from;
+            t0 = to;
+        }
+        const char *p = docs[i].ptr + a, *end = docs[i].ptr + b;
+        while (p < end) {
+            const char *e = memmem(p, (size_t)(end - p), "</Bucket>", 9);
+            if (!e || (size_t)(end - p) < 20 || memcmp(p, "<Bucket><Name>", 14) != 0) {
+                rc = S3W_E_INVAL;
+                break;
+            }
+            e += 9;
+            const char *ne = memmem(p + 14, (size_t)(e - p - 14), "</Name>", 7);
+            if (!ne) {
+                rc = S3W_E_INVAL;
+                break;
+            }
+            if (nitems == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                struct lb_item *ni = realloc(items, nc * sizeof(*ni));
+                if (!ni) {
+                    rc = S3W_E_NOMEM;
+                    break;
+                }
+                items = ni;
+                cap = nc;
+            }
+            items[nitems++] = (struct lb_item){ s3w_slice(p, (size_t)(e - p)),
+                                                s3w_slice(p + 14, (size_t)(ne - p - 14)) };
+            p = e;
+        }
+    }
+    if (rc == 0) {
+        qsort(items, nitems, sizeof(*items), item_cmp);
+        rc = s3w_buf_append(out, docs[0].ptr, f0);
+        rc = rc ? rc : s3w_buf_append_cstr(out, nitems ? "<Buckets>" : "<Buckets/>");
+        for (size_t i = 0; i < nitems && rc == 0; i++)
+            rc = s3w_buf_append_slice(out, items[i].whole);
+        rc = rc ? rc : nitems ? s3w_buf_append_cstr(out, "</Buckets>") : 0;
+        rc = rc ? rc : s3w_buf_append(out, docs[0].ptr + t0, docs[0].len - t0);
+    }
+    free(items);
+    return rc;
 }

@@ -47,4 +47,18 @@ int listbuckets_filter_query(const struct config *cfg, struct s3w_slice caller_a
                              struct s3w_slice raw_query, struct s3w_slice xml,
                              struct s3w_buf *out);
 
+/* The same for the answer of upstream `up` (buckets are looked up among
+ * up's; an unlisted bucket counts as the caller's only on the default
+ * upstream, where requests for unlisted buckets go). */
+struct config_upstream;
+int listbuckets_filter_upstream(const struct config *cfg, const struct config_upstream *up,
+                                struct s3w_slice caller_account, struct s3w_slice raw_query,
+                                struct s3w_slice xml, struct s3w_buf *out);
+
+/* One document from n that listbuckets_filter* wrote (one per upstream):
+ * the first one's, with the Bucket elements of all of them, sorted by
+ * name, as S3 lists them. 0, S3W_E_INVAL for a document this file did not
+ * write, or an s3w_buf error. */
+int listbuckets_merge(const struct s3w_slice *docs, size_t n, struct s3w_buf *out);
+
 #endif

@@ -178,6 +178,38 @@ void px_finish_list_buckets(struct px *px)
     s3w_buf_cleanup(&b);
 }
 
+/* ListBuckets answered by several upstreams (relay_fan.c), each 200:
+ * every answer filtered as above, then merged into one list. */
+void px_finish_list_buckets_of(struct px *px, const struct config_upstream *const *ups,
+                               const struct s3w_slice *bodies, size_t n)
+{
+    struct s3w_slice account = px->auth.id_set ? px->auth.id.account : S3W_SLICE_NULL;
+    struct s3w_buf filtered[PX_FAN_MAX];
+    struct s3w_slice docs[PX_FAN_MAX];
+    struct s3w_buf b;
+    s3w_buf_init(&b, LISTBUCKETS_MAX_BODY);
+    int rc = 0;
+    size_t i = 0;
+    for (; i < n && rc == 0; i++) {
+        s3w_buf_init(&filtered[i], LISTBUCKETS_MAX_BODY);
+        rc = listbuckets_filter_upstream(px->cfg, ups[i], account, px->c->req.query, bodies[i],
+                                         &filtered[i]);
+        if (rc != 0)
+            proxy_log("WARN", "request_id=%s ListBuckets: the answer of upstream %s is not a "
+                      "bucket list s3warden can filter; refused", px->reqid, ups[i]->name);
+        docs[i] = s3w_buf_slice(&filtered[i]);
+    }
+    if (rc == 0)
+        rc = listbuckets_merge(docs, n, &b);
+    while (i > 0)
+        s3w_buf_cleanup(&filtered[--i]);
+    if (rc == 0)
+        respond_xml(px, 200, &b);
+    else
+        px_fail_internal(px);
+    s3w_buf_cleanup(&b);
+}
+
 /* GetBucketLocation: a client signs its next requests for the region this
  * names (minio-go, and so restic, looks it up and caches it per bucket).
  * Through s3warden that is s3warden's own region, upstream.region - the

@@ -545,6 +545,44 @@ static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexha
 
 /* Stage 5: authorize and send the request on its way - answered here,
  * collected first, or streamed upstream. */
+/* ListBuckets: the upstreams that hold a bucket of the caller's account
+ * (the default too under "unlisted_buckets": "caller_account", where
+ * unlisted buckets live). One is asked as any request goes (px->up.to);
+ * several at once (relay_fan.c). true when the request goes on to the
+ * one-upstream path; false when the fan-out took it (or answered). */
+static bool stage_list_buckets_where(struct px *px, struct s3w_slice payload)
+{
+    const struct config *cfg = px->cfg;
+    struct s3w_slice account = px->auth.id_set ? px->auth.id.account : S3W_SLICE_NULL;
+    const struct config_upstream *ups[PX_FAN_MAX + 1];
+    size_t n = 0;
+    bool more = false;
+    if (cfg->unlisted_buckets == CONFIG_UNLISTED_CALLER_ACCOUNT && account.len)
+        ups[n++] = cfg->upstream;
+    for (size_t i = 0; i < cfg->nbuckets && account.len; i++) {
+        const struct config_bucket *b = &cfg->buckets[i];
+        if (!s3w_slice_eq_cstr(account, b->account))
+            continue;
+        size_t k = 0;
+        while (k < n && ups[k] != b->upstream)
+            k++;
+        if (k < n)
+            continue;
+        if (n == PX_FAN_MAX + 1) {
+            more = true;
+            break;
+        }
+        ups[n++] = b->upstream;
+    }
+    if (n <= 1) {
+        /* none: the default is asked, and the caller gets an empty list */
+        px->up.to = n ? ups[0] : cfg->upstream;
+        return true;
+    }
+    px_list_buckets_fan(px, ups, more ? PX_FAN_MAX + 1 : n, payload);
+    return false;
+}
+
 static void stage_dispatch(struct px *px)
 {
     const struct http_request *r = &px->c->req;
@@ -594,6 +632,8 @@ static void stage_dispatch(struct px *px)
     if (!stage_body_mode(px, &payload, hexhash))
         return;
     const char *op = px->authz.map.op ? px->authz.map.op->name : "";
+    if (strcmp(op, "ListBuckets") == 0 && !stage_list_buckets_where(px, payload))
+        return;
     if (strcmp(op, "ListBuckets") == 0 || strcmp(op, "GetBucketLocation") == 0) {
         /* answered from the upstream's whole answer (px_finish_list_buckets,
          * px_finish_bucket_location) */

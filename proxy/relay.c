@@ -353,6 +353,7 @@ static void up_on_drain(struct h1c_req *hr)
 
 void px_relay_abort(struct px *px)
 {
+    px_fan_abort(px);
     if (px->up.active) {
         h1c_abort(&px->up.hreq);
         px->up.active = false;
@@ -372,7 +373,7 @@ static const struct http_request *px_up_request(const struct px *px)
  * the SDKs retry with backoff, so that one caller holding transfers open
  * (GETs it never reads, PUTs that trickle) cannot starve the others. Role
  * sessions count against their role: new session names do not buy more. */
-static bool px_take_upstream_slot(struct px *px)
+bool px_take_upstream_slot(struct px *px)
 {
     struct pl_shared *s = shared(px->w);
     if (!s->ident)
@@ -400,7 +401,12 @@ static bool px_take_upstream_slot(struct px *px)
 static bool px_upstream_creds(struct px *px, struct sigv4_credentials *cr,
                               const struct creds_snapshot **snap)
 {
-    const struct config_upstream *up = px_upstream(px);
+    return px_upstream_creds_for(px, px_upstream(px), cr, snap);
+}
+
+bool px_upstream_creds_for(struct px *px, const struct config_upstream *up,
+                           struct sigv4_credentials *cr, const struct creds_snapshot **snap)
+{
     struct creds_mgr *mgr = ups_creds_for(shared(px->w)->ups, px->cfg, up);
     *snap = mgr ? creds_mgr_acquire(mgr) : NULL;
     if (*snap) {
@@ -476,9 +482,13 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
  * the proxy's signature and the body's length. */
 static int px_build_head(struct px *px, const struct sigv4_signed *sd, bool has_body)
 {
-    const struct ub_request *u = &px->up.req;
-    struct s3w_buf *b = &px->up.head;
-    struct s3w_slice method = px_up_request(px)->method;
+    return relay_build_head(&px->up.head, px_up_request(px)->method, &px->up.req, sd, has_body,
+                            px->body.up_total);
+}
+
+int relay_build_head(struct s3w_buf *b, struct s3w_slice method, const struct ub_request *u,
+                     const struct sigv4_signed *sd, bool has_body, uint64_t body_len)
+{
     int rc = s3w_buf_append_slice(b, method);
     rc = rc ? rc : s3w_buf_append_char(b, ' ');
     rc = rc ? rc : s3w_buf_append(b, u->target.ptr, u->target.len);
@@ -501,7 +511,7 @@ static int px_build_head(struct px *px, const struct sigv4_signed *sd, bool has_
     }
     if (has_body) {
         char n[24];
-        int nl = snprintf(n, sizeof(n), "%llu", (unsigned long long)px->body.up_total);
+        int nl = snprintf(n, sizeof(n), "%llu", (unsigned long long)body_len);
         rc = rc ? rc : s3w_buf_append_cstr(b, "\r\nContent-Length: ");
         rc = rc ? rc : s3w_buf_append(b, n, (size_t)nl);
     }

@@ -10,14 +10,19 @@ checked against the loader so it cannot drift").
    one loader table. A field added to or removed from either side fails here.
 2. The README's complete example config (the ```json block after the marker
    `<!-- docs-test: complete-config -->`) must pass `s3warden validate
-   --config` and use every top-level section the loader accepts.
+   --config` and use every top-level section the loader accepts, but for
+   those of several upstreams (`upstreams`, `default_upstream`,
+   `credential_sets`), which the worked examples of docs/config.md
+   (docs/examples/multi-upstream-*.json) use instead: each of those must
+   validate without a warning, and together with the README's they use
+   every top-level section.
 3. Every ```console block in README.md and docs/*.md is run: each
    `$ s3warden ...` line is executed (from the source root, stderr merged
    into stdout) and must print exactly the lines that follow it (compared as
    JSON values when both sides are JSON, e.g. `s3warden simulate` output);
    a trailing `[exit N]` line asserts the exit status (default 0). A ```json
-   block after `<!-- docs-test: file PATH -->` must equal PATH (inputs shown
-   inline are the ones run).
+   block after `<!-- docs-test: file PATH -->` (README.md, docs/config.md)
+   must equal PATH (inputs shown inline are the ones run).
 
 4. Statements checked against the code (issue 19):
    - every `NAME.md` a file of the repository names (docs, scripts, code
@@ -139,9 +144,26 @@ def check_complete_example(loader):
         fail(f"README.md: the complete example is not JSON: {e}")
         return
     root = next((n for w, n in loader if "listeners" in n and "sts" in n), frozenset())
-    missing = sorted(root - set(cfg))
+    used = set(cfg)
+    multi = sorted(f for f in os.listdir(os.path.join(SRC, "docs", "examples"))
+                   if f.startswith("multi-upstream-") and f.endswith(".json"))
+    if len(multi) < 3:
+        fail(f"docs/examples: {len(multi)} multi-upstream-*.json worked examples, want 3")
+    for name in multi:
+        rel = os.path.join("docs", "examples", name)
+        mtext = read(rel)
+        used |= set(json.loads(mtext))
+        validate(rel, mtext, warnings_ok=False)
+    missing = sorted(root - used)
     if missing:
-        fail(f"README.md: the complete example does not use the top-level fields {missing}")
+        fail(f"README.md: the complete example (with docs/examples/multi-upstream-*.json) "
+             f"does not use the top-level fields {missing}")
+    validate("README.md: the complete example", text, warnings_ok=True)
+
+
+def validate(what, text, warnings_ok):
+    """`s3warden validate --config` on text must say OK (and, unless
+    warnings_ok, print nothing else)."""
     env = dict(os.environ)
     # secrets the example names by environment variable: fresh random values
     for var in re.findall(r'"secret_env":\s*"([^"]+)"', text):
@@ -154,9 +176,8 @@ def check_complete_example(loader):
             f.write(text)
         r = subprocess.run([BIN, "validate", "--config", path], env=env, capture_output=True,
                            text=True, timeout=60)
-    if r.returncode != 0 or "OK (" not in r.stdout:
-        fail(f"README.md: the complete example does not validate (exit {r.returncode}):\n"
-             f"{r.stdout}{r.stderr}")
+    if r.returncode != 0 or "OK (" not in r.stdout or (r.stderr and not warnings_ok):
+        fail(f"{what} does not validate cleanly (exit {r.returncode}):\n{r.stdout}{r.stderr}")
 
 
 # ---- 2b. inputs shown inline ---------------------------------------------------
@@ -329,6 +350,9 @@ def main():
     check_complete_example(loader)
     if check_inline_files("README.md") < 1:
         fail("README.md: no <!-- docs-test: file ... --> input found")
+    if check_inline_files("docs/config.md") < 3:
+        fail("docs/config.md: the three worked examples of several upstreams are not shown "
+             "with <!-- docs-test: file ... -->")
     ncmds = run_console_blocks("README.md")
     docs_dir = os.path.join(SRC, "docs")
     for name in sorted(os.listdir(docs_dir)):

@@ -344,6 +344,51 @@ static void test_prefix_on_local_names(void **state)
     config_unref(cfg);
 }
 
+/* Several upstreams (relay_fan.c): each answer filtered on its own, then
+ * one list, sorted by name as S3 sorts it, in the first answer's frame. */
+static void test_merge_sorts_across_answers(void **state)
+{
+    (void)state;
+    struct s3w_slice docs[3] = {
+        s3w_slice_cstr(OWNED("111111111111") "<Buckets>" B("m-two") BR("z-last") "</Buckets>"
+                       "</ListAllMyBucketsResult>"),
+        s3w_slice_cstr(ROOT "<Buckets/></ListAllMyBucketsResult>"),
+        s3w_slice_cstr(ROOT "<Buckets>" B("a-first") B("m-one") "</Buckets></ListAllMyBucketsResult>"),
+    };
+    struct s3w_buf out;
+    s3w_buf_init(&out, LISTBUCKETS_MAX_BODY);
+    assert_int_equal(listbuckets_merge(docs, 3, &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    assert_string_equal(out.ptr, OWNED("111111111111") "<Buckets>" B("a-first") B("m-one") B("m-two")
+                                 BR("z-last") "</Buckets></ListAllMyBucketsResult>");
+    s3w_buf_cleanup(&out);
+
+    /* nothing anywhere: an empty Buckets in the first frame */
+    struct s3w_slice none[2] = {
+        s3w_slice_cstr(OWNED("111111111111") "<Buckets/></ListAllMyBucketsResult>"),
+        s3w_slice_cstr(ROOT "<Buckets></Buckets></ListAllMyBucketsResult>"),
+    };
+    s3w_buf_init(&out, LISTBUCKETS_MAX_BODY);
+    assert_int_equal(listbuckets_merge(none, 2, &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    assert_string_equal(out.ptr, OWNED("111111111111") "<Buckets/></ListAllMyBucketsResult>");
+    s3w_buf_cleanup(&out);
+
+    /* a document the filter did not write is refused, not merged */
+    struct s3w_slice bad[2] = {
+        s3w_slice_cstr(ROOT "<Buckets>" B("a") "</Buckets></ListAllMyBucketsResult>"),
+        s3w_slice_cstr(ROOT "<Buckets><Bucket><CreationDate>x</CreationDate></Bucket></Buckets>"
+                       "</ListAllMyBucketsResult>"),
+    };
+    s3w_buf_init(&out, LISTBUCKETS_MAX_BODY);
+    assert_int_equal(listbuckets_merge(bad, 2, &out), S3W_E_INVAL);
+    s3w_buf_cleanup(&out);
+    struct s3w_slice nobuckets[1] = { s3w_slice_cstr(ROOT "</ListAllMyBucketsResult>") };
+    s3w_buf_init(&out, LISTBUCKETS_MAX_BODY);
+    assert_int_equal(listbuckets_merge(nobuckets, 1, &out), S3W_E_INVAL);
+    s3w_buf_cleanup(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_s3_and_moto_layouts),
         cmocka_unit_test(test_owner_is_the_caller),
         cmocka_unit_test(test_prefix_on_local_names),
+        cmocka_unit_test(test_merge_sorts_across_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
