@@ -431,6 +431,10 @@ void px_relay_abort(struct px *px);
 const struct config_upstream *px_upstream(const struct px *px);
 
 /* relay.c's pieces that relay_fan.c shares. */
+/* Answers an upstream exchange that failed with H1C_E_* err: 503
+ * ServiceUnavailable when the store cannot be reached (connect, resolve),
+ * 504 GatewayTimeout, else 502 BadGateway. */
+void px_fail_upstream(struct px *px, int err);
 struct sigv4_signed;
 struct creds_snapshot;
 /* upstream.max_connections_per_identity: false after answering 503 */

@@ -198,6 +198,23 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
     return 0;
 }
 
+void px_fail_upstream(struct px *px, int err)
+{
+    if (err == H1C_E_NOMEM) {
+        px_fail_internal(px);
+    } else if (err == H1C_E_CONNECT || err == H1C_E_RESOLVE) {
+        /* the store is not there (stopped, its name gone): unavailable, and
+         * the SDKs retry 503 with backoff; the other upstreams' buckets are
+         * served as ever */
+        px_fail(px, 503, "ServiceUnavailable",
+                "s3warden cannot reach the store that holds this bucket at the moment. "
+                "Please retry the request.");
+    } else {
+        const char *code = err == H1C_E_TIMEOUT ? "GatewayTimeout" : "BadGateway";
+        px_fail(px, err == H1C_E_TIMEOUT ? 504 : 502, code, s3err_default_message(code));
+    }
+}
+
 /* An upstream error answer, complete: its <Code> (small bodies only, see
  * up_errbody) is the audit record's errorCode. A 403 refusing the proxy's
  * own credentials asks the manager for fresh ones - they may have been
@@ -245,13 +262,11 @@ static void relay_done(struct px *px, int err)
         return;
     }
     if (err) {
-        bool timeout = err == H1C_E_TIMEOUT;
-        const char *code = timeout ? "GatewayTimeout" : "BadGateway";
         const char *detail = px->up.hreq.detail;
-        proxy_log("WARN", "request_id=%s upstream %.*s: %s%s%s", px->reqid,
-                  (int)px->up.req.authority_len, px->up.req.authority, h1c_strerror(err),
-                  detail[0] ? ": " : "", detail);
-        px_fail(px, timeout ? 504 : 502, code, s3err_default_message(code));
+        proxy_log("WARN", "request_id=%s upstream %s (%.*s): %s%s%s", px->reqid,
+                  px_upstream(px)->name, (int)px->up.req.authority_len, px->up.req.authority,
+                  h1c_strerror(err), detail[0] ? ": " : "", detail);
+        px_fail_upstream(px, err);
         return;
     }
     if (px->resp.status >= 300)
@@ -541,12 +556,9 @@ static bool px_send_request(struct px *px, bool has_body)
     px->up.t_ns = now_ns();
     int rc = h1c_start(pool, hr);
     if (rc != 0) {
-        proxy_log("WARN", "request_id=%s upstream %.*s: %s", px->reqid,
+        proxy_log("WARN", "request_id=%s upstream %s (%.*s): %s", px->reqid, px_upstream(px)->name,
                   (int)px->up.req.authority_len, px->up.req.authority, h1c_strerror(rc));
-        if (rc == H1C_E_NOMEM)
-            px_fail_internal(px);
-        else
-            px_fail(px, 502, "BadGateway", s3err_default_message("BadGateway"));
+        px_fail_upstream(px, rc);
         return false;
     }
     px->up.active = true;

@@ -169,11 +169,9 @@ static bool fan_start_one(struct px *px, struct fan_sub *s, struct s3w_slice pay
     s->hr.body_len = 0;
     rc = h1c_start(pool, &s->hr);
     if (rc != 0) {
-        proxy_log("WARN", "request_id=%s upstream %s: %s", px->reqid, s->up->name, h1c_strerror(rc));
-        if (rc == H1C_E_NOMEM)
-            px_fail_internal(px);
-        else
-            px_fail(px, 502, "BadGateway", s3err_default_message("BadGateway"));
+        proxy_log("WARN", "request_id=%s ListBuckets: upstream %s: %s", px->reqid, s->up->name,
+                  h1c_strerror(rc));
+        px_fail_upstream(px, rc);
         return false;
     }
     s->active = true;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Runs the binary with stdout and stderr captured together; returns the
  * exit code. */
@@ -58,6 +59,49 @@ static void test_invalid(void **state)
     assert_string_equal(out, want);
 }
 
+/* Several upstreams: an unknown upstream name is an error with its path;
+ * an upstream nothing names and a credential set nothing uses are
+ * warnings, printed before the OK line (exit 0). */
+static void test_upstreams(void **state)
+{
+    (void)state;
+    char out[4096], want[16384];
+    char f[2048];
+    snprintf(f, sizeof f, "%s", src("tests/unit/config/bad/upstreams-bucket-unknown.json"));
+    assert_int_equal(run(f, out, sizeof out), 1);
+    snprintf(want, sizeof want,
+             "%s: buckets[1].upstream: no upstream named \"rgw2\" (upstreams: rgw, moto)\n"
+             "%s: invalid (1 errors)\n", f, f);
+    assert_string_equal(out, want);
+
+    char tmp[] = "/tmp/s3w-validate-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *w = fdopen(fd, "w");
+    assert_non_null(w);
+    fputs("{\"listeners\": [{\"address\": \"127.0.0.1\", \"port\": 8080}],"
+          " \"credentials\": {\"chain\": [{\"type\": \"env\"}]},"
+          " \"upstreams\": [{\"name\": \"aws\", \"endpoint\": \"https://s3.us-east-1.amazonaws.com\","
+          "                 \"region\": \"us-east-1\"},"
+          "                {\"name\": \"archive\", \"endpoint\": \"http://127.0.0.1:9000\","
+          "                 \"region\": \"us-east-1\", \"credentials\": \"default\"}],"
+          " \"default_upstream\": \"aws\","
+          " \"credential_sets\": [{\"name\": \"old-role\", \"chain\": [{\"type\": \"imds\"}]}],"
+          " \"accounts\": [{\"id\": \"111111111111\"}],"
+          " \"buckets\": [{\"name\": \"lake\", \"account\": \"111111111111\"}]}", w);
+    fclose(w);
+    int rc = run(tmp, out, sizeof out);
+    unlink(tmp);
+    assert_int_equal(rc, 0);
+    snprintf(want, sizeof want,
+             "warning: %s: upstreams[1]: no bucket or audit sink names upstream archive, and it "
+             "is not the default upstream (aws): nothing is sent to it\n"
+             "warning: %s: credential_sets[0]: no upstream uses credential set old-role\n"
+             "%s: OK (1 accounts, 0 users, 0 roles, 0 role sessions, 0 access keys, 1 buckets, "
+             "0 guardrails, sts disabled)\n", tmp, tmp, tmp);
+    assert_string_equal(out, want);
+}
+
 static void test_unreadable(void **state)
 {
     (void)state;
@@ -71,6 +115,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_upstreams),
         cmocka_unit_test(test_unreadable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

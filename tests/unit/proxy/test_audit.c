@@ -1,7 +1,7 @@
 /* test_audit.c - the audit record's format, and proof that no secret,
  * signature, session token or Authorization value reaches the audit log or
  * the stderr log: real signed, presigned and forged requests go through the
- * real pipeline (upstream unreachable, so they end in 502 / 4xx) and both
+ * real pipeline (upstream unreachable, so they end in 503 / 4xx) and both
  * outputs are searched for every piece of authorization material. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,7 +153,7 @@ static void test_no_secrets(void **state)
     assert_int_equal(proxy_server_start(&srv), 0);
     int port = srv.bound_port;
 
-    /* 1. a correctly header-signed GET (ends in 502: no upstream) */
+    /* 1. a correctly header-signed GET (ends in 503: nothing listens upstream) */
     char host[64];
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
     struct s3w_header hh[] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(host) } };
@@ -177,7 +177,7 @@ static void test_no_secrets(void **state)
              "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nConnection: close\r\n\r\n",
              host, (int)sd.authorization_len, sd.authorization, sd.amz_date);
     send_recv(port, req);
-    assert_non_null(strstr(resp, "HTTP/1.1 502"));
+    assert_non_null(strstr(resp, "HTTP/1.1 503"));
     sigv4_signed_cleanup(&sd);
 
     /* 2. a presigned URL carrying a session token (refused: long-term key) */
@@ -218,7 +218,7 @@ static void test_no_secrets(void **state)
 
     /* the records are there ... */
     assert_true(file_has(audit_path, "\"accessKeyId\":\"" AKID "\""));
-    assert_true(file_has(audit_path, "\"httpStatus\":502"));
+    assert_true(file_has(audit_path, "\"httpStatus\":503"));
     assert_true(file_has(audit_path, "\"errorCode\":\"SignatureDoesNotMatch\"") ||
                 file_has(audit_path, "\"errorCode\":\"RequestTimeTooSkewed\""));
     assert_true(file_has(log_path, "key_id=" AKID));
