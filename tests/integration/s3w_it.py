@@ -534,6 +534,47 @@ def render_config(world, upstream, port, audit_path, *, assume_role=None,
     return cfg
 
 
+def render_multi_config(world, upstreams, port, audit_path, *, default_upstream=None,
+                        bucket_upstreams=None, credential_sets=None, credentials=None,
+                        sts=True, extra=None, admin=None):
+    """render_config's file with several named upstreams (issue 14) in place
+    of the single `upstream` + `credentials`.
+    upstreams: a list of dicts, each with "name" and "store" (an Upstream:
+    its endpoint and, unless "key" = (access key id, secret) or
+    "credentials" says otherwise, its own admin key as a static chain); any
+    other item is copied into the `upstreams[]` entry as it is (readiness,
+    decode_aws_chunked, credentials as a credential set's name, ...).
+    bucket_upstreams: {client-side bucket name: upstream name} for
+    `buckets[].upstream`; a bucket not in it names none (the default).
+    credential_sets: the `credential_sets` list as it is; credentials: the
+    top-level `credentials` object (the set named "default")."""
+    cfg = render_config(world, upstreams[0]["store"], port, audit_path, sts=sts, admin=admin)
+    del cfg["upstream"], cfg["credentials"]
+    entries = []
+    for u in upstreams:
+        store = u["store"]
+        ak, sk = u.get("key") or (store.access_key, store.secret_key)
+        e = {"name": u["name"], "endpoint": store.endpoint, "region": REGION, "addressing": "path",
+             "credentials": {"chain": [{"type": "static", "access_key_id": ak, "secret": sk}]}}
+        if store.ca_file:
+            e["ca_file"] = store.ca_file
+        e.update({k: v for k, v in u.items() if k not in ("name", "store", "key")})
+        entries.append(e)
+    cfg["upstreams"] = entries
+    if credentials is not None:
+        cfg["credentials"] = credentials
+    if credential_sets is not None:
+        cfg["credential_sets"] = credential_sets
+    if default_upstream is not None:
+        cfg["default_upstream"] = default_upstream
+    for b in cfg["buckets"]:
+        if b["name"] in (bucket_upstreams or {}):
+            b["upstream"] = bucket_upstreams[b["name"]]
+    if extra:
+        cfg.update(extra)
+    return cfg
+
+
 # ---------------------------------------------------------------------------
 # s3warden
 # ---------------------------------------------------------------------------
