@@ -575,11 +575,9 @@ class Signals(Case):
             raise AssertionError("rsyslogd is not installed (Debian package rsyslog). Run: "
                                  "sudo bash deploy/install-deps.sh")
 
-    # s3warden's SIGHUP handler (proxy/main.c) does not call
-    # audit_reload_check yet: a reload that changes audit settings is
-    # ignored without a word. Expected to fail until it does; then drop
-    # the decorator.
-    @unittest.expectedFailure
+    # s3warden's SIGHUP handler (proxy/main.c) keeps the running audit and
+    # says, with audit_reload_check, that changed audit settings take a
+    # restart
     def test_7_reload_changing_sinks_says_restart(self):
         rs = Rsyslog("rsyslog-sig-7").start()
         sink = {"type": "syslog", "address": "127.0.0.1", "port": rs.port,
