@@ -378,6 +378,11 @@ static int cmd_serve(const char *config_path)
     proxy_log("INFO", "s3warden %s listening on %s:%d (%s) with %d workers, upstream %s",
               S3W_VERSION, settings.listen_addr, st.srv.bound_port,
               st.srv.tls ? "https" : "http", st.srv.nworkers, cfg->upstream->endpoint);
+    for (size_t i = 0; cfg->nupstreams > 1 && i < cfg->nupstreams; i++)
+        proxy_log("INFO", "upstream %s: %s (region %s)%s%s", cfg->upstreams[i].name,
+                  cfg->upstreams[i].endpoint, cfg->upstreams[i].region,
+                  &cfg->upstreams[i] == cfg->upstream ? ", the default" : "",
+                  cfg->upstreams[i].readiness == CONFIG_READINESS_OPTIONAL ? ", optional" : "");
     uv_loop_t *loop = uv_default_loop();
     uv_signal_init(loop, &st.sig_hup);
     uv_signal_init(loop, &st.sig_term);
