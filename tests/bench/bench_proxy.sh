@@ -24,7 +24,8 @@
 #
 # Usage: tests/bench/bench_proxy.sh [S3WARDEN_BIN] [SECONDS]
 # Env: BENCH_THREADS (2), S3WARDEN_WORKERS (cores), BENCH_PERF=1,
-# BENCH_RECORD=FILE (perf record -g of s3warden over the 1 KiB GET run),
+# BENCH_RECORD=FILE (perf record -g of s3warden over the 1 KiB GET run;
+# BENCH_RECORD_OPTS replaces -g, e.g. "--call-graph dwarf"),
 # BENCH_STRACE=FILE (its system calls by name over that run; slows it),
 # BENCH_IDLE=N (0 skips the idle test), BENCH_ONLY="1k" (only the small runs),
 # BENCH_CONFIG_FILTER=SCRIPT (run as `$PY SCRIPT CONFIG WORKDIR ORIGIN_PORT`
@@ -213,7 +214,7 @@ small() { # method conns
       pp=$(perf_start "$pids")
       if [ $target = s3warden ] && [ "$m" = GET ]; then
         if [ -n "${BENCH_STRACE:-}" ]; then strace -f -c -p "$S3W_PID" -o "$BENCH_STRACE" 2>/dev/null & st=$!; fi
-        if [ -n "${BENCH_RECORD:-}" ]; then perf record -q -g -p "$S3W_PID" -o "$BENCH_RECORD" 2>/dev/null & rec=$!; fi
+        if [ -n "${BENCH_RECORD:-}" ]; then perf record -q ${BENCH_RECORD_OPTS:--g} -p "$S3W_PID" -o "$BENCH_RECORD" 2>/dev/null & rec=$!; fi
       fi
       sleep 0.2
     fi
