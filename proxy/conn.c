@@ -13,6 +13,13 @@
  * answered strictly in order and a request's body can never be mistaken for
  * the next request's head. A connection is freed only from the close
  * callback of the last of its three handles (tcp, timer, send_timer).
+ *
+ * Memory: the read buffer and the parser's head store (struct conn_bufs)
+ * come from the worker when bytes are to be read and go back to it when the
+ * connection is between requests with nothing buffered (conn_go_idle), so
+ * an idle keep-alive connection holds only struct proxy_conn. What goes
+ * back is wiped where it held request bytes: a head may carry a session
+ * token, and the next borrower is another client.
  */
 #include "conn.h"
 
@@ -33,6 +40,86 @@ static void conn_update_read(struct proxy_conn *c);
 static void conn_arm_timer(struct proxy_conn *c);
 static void on_timer(uv_timer_t *t);
 
+/* ---- read buffer and head store, lent while a request is in progress ------------- */
+struct conn_bufs {
+    struct conn_bufs *next; /* the worker's spares */
+    size_t in_used;         /* most of in[] written since lent: wiped on return */
+    struct http_head_store head;
+    char in[PROXY_IN_CAP];
+};
+
+/* Gives c a read buffer and head store (a spare of its worker's, or a new
+ * one) if it has none. false: out of memory. */
+static bool conn_bufs_get(struct proxy_conn *c)
+{
+    if (c->bufs)
+        return true;
+    struct proxy_worker *w = c->w;
+    struct conn_bufs *b = w->spare_bufs;
+    if (b) {
+        w->spare_bufs = b->next;
+        w->nspare_bufs--;
+    } else if (!(b = malloc(sizeof(*b)))) {
+        return false;
+    }
+    b->next = NULL;
+    b->in_used = 0;
+    c->bufs = b;
+    c->in = b->in;
+    http_parser_lend(&c->hp, &b->head);
+    return true;
+}
+
+static void conn_bufs_note_used(struct proxy_conn *c, size_t end)
+{
+    if (end > c->bufs->in_used)
+        c->bufs->in_used = end;
+}
+
+/* Wipes what held the client's bytes and hands the buffers to the worker's
+ * spares (or frees them past PROXY_SPARE_BUFS). Between requests only, or
+ * when the connection is gone. */
+static void conn_bufs_put(struct proxy_conn *c)
+{
+    struct conn_bufs *b = c->bufs;
+    if (!b)
+        return;
+    s3w_wipe(b->in, b->in_used);
+    if (!http_parser_take_back(&c->hp)) /* mid-request: the connection is gone */
+        s3w_wipe(b->head.arena, c->hp.arena_used);
+    c->bufs = NULL;
+    c->in = NULL;
+    c->in_len = 0;
+    struct proxy_worker *w = c->w;
+    if (w->nspare_bufs >= PROXY_SPARE_BUFS) {
+        free(b);
+        return;
+    }
+    b->next = w->spare_bufs;
+    w->spare_bufs = b;
+    w->nspare_bufs++;
+}
+
+/* Between requests with nothing buffered and nothing of a head seen: the
+ * buffers go back until the next bytes arrive (on_alloc). */
+static void conn_go_idle(struct proxy_conn *c)
+{
+    if (c->bufs && !c->closing && !c->lingering && !c->in_parse &&
+        c->phase == PC_WAIT_HEAD && !c->head_seen_bytes && c->in_len == 0 &&
+        !c->ex && c->hp.state == HTTP_ST_HEAD && c->hp.head_bytes == 0)
+        conn_bufs_put(c);
+}
+
+void proxy_worker_free_spares(struct proxy_worker *w)
+{
+    while (w->spare_bufs) {
+        struct conn_bufs *b = w->spare_bufs;
+        w->spare_bufs = b->next;
+        free(b);
+    }
+    w->nspare_bufs = 0;
+}
+
 static void on_handle_close(uv_handle_t *h)
 {
     struct proxy_conn *c = h->data;
@@ -48,7 +135,7 @@ static void on_handle_close(uv_handle_t *h)
     w->nconns--;
     atomic_fetch_sub(&w->srv->nconns, 1);
     tls_conn_free(c->tls);
-    s3w_wipe(c->in, c->in_len);
+    conn_bufs_put(c);
     free(c);
     proxy_worker_maybe_finish(w);
 }
@@ -532,9 +619,12 @@ static void conn_process(struct proxy_conn *c)
         else if (c->phase == PC_WAIT_HEAD || c->phase == PC_BODY)
             proxy_conn_close(c);
     }
+    conn_go_idle(c);
     conn_update_read(c);
-    if (c->tls && !c->closing && !c->lingering)
+    if (c->tls && !c->closing && !c->lingering) {
         tls_conn_pump(c->tls); /* plaintext OpenSSL still holds, now that there is room */
+        conn_go_idle(c); /* the pump asks for room even when nothing comes */
+    }
 }
 
 static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
@@ -545,13 +635,17 @@ static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
         tls_conn_alloc(c->tls, buf);
         return;
     }
+    if (!conn_bufs_get(c)) {
+        *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS: closed */
+        return;
+    }
     if (c->lingering) {
         buf->base = c->in;
-        buf->len = sizeof(c->in);
+        buf->len = PROXY_IN_CAP;
         return;
     }
     buf->base = c->in + c->in_len;
-    buf->len = sizeof(c->in) - c->in_len;
+    buf->len = PROXY_IN_CAP - c->in_len;
 }
 
 /* The server ends a request whose client is too slow: S3 answers a stalled
@@ -608,6 +702,7 @@ static bool conn_body_rate_ok(struct proxy_conn *c)
 static void conn_on_plain(struct proxy_conn *c, size_t n)
 {
     c->in_len += n;
+    conn_bufs_note_used(c, c->in_len);
     c->bytes_in += n;
     if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes) {
         c->head_seen_bytes = true;
@@ -626,11 +721,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct proxy_conn *c = s->data;
     if (c->closing)
         return;
-    if (nread == 0)
+    if (nread == 0) {
+        conn_go_idle(c); /* nothing came after all */
         return;
+    }
     if (c->lingering) {
         if (nread < 0)
             proxy_conn_close(c);
+        else
+            conn_bufs_note_used(c, (size_t)nread);
         return; /* discard */
     }
     if (nread < 0) {
@@ -653,6 +752,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->tls) {
         tls_conn_on_read(c->tls, (size_t)nread);
+        conn_go_idle(c); /* handshake or alert records: no plaintext */
         return;
     }
     conn_on_plain(c, (size_t)nread);
@@ -663,7 +763,7 @@ static void conn_update_read(struct proxy_conn *c)
     if (c->closing)
         return;
     bool want = !c->eof && (c->lingering ||
-                (!c->read_paused && !c->head_blocked && c->in_len < sizeof(c->in)));
+                (!c->read_paused && !c->head_blocked && c->in_len < PROXY_IN_CAP));
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = true;
@@ -732,9 +832,9 @@ static int conn_tls_write_raw(void *ud, const void *p, size_t n)
 static uv_buf_t conn_tls_plain_room(void *ud)
 {
     struct proxy_conn *c = ud;
-    if (c->closing || c->read_paused)
+    if (c->closing || c->read_paused || !conn_bufs_get(c))
         return uv_buf_init(NULL, 0);
-    return uv_buf_init(c->in + c->in_len, (unsigned)(sizeof(c->in) - c->in_len));
+    return uv_buf_init(c->in + c->in_len, (unsigned)(PROXY_IN_CAP - c->in_len));
 }
 
 static void conn_tls_on_plain(void *ud, size_t n)
@@ -763,7 +863,7 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server)
         atomic_fetch_sub(&w->srv->nconns, 1);
         return;
     }
-    memset(c, 0, offsetof(struct proxy_conn, in));
+    memset(c, 0, sizeof(*c));
     c->w = w;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
@@ -794,7 +894,7 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server)
         else if (ss.ss_family == AF_INET6)
             uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
     }
-    http_parser_init(&c->hp, &c->req, handler_body, c);
+    http_parser_init_lent(&c->hp, &c->req, handler_body, c);
     uv_mutex_lock(&w->srv->tls_mu);
     bool tls_failed = false;
     if (w->srv->tls) {
@@ -823,6 +923,7 @@ void proxy_worker_maybe_finish(struct proxy_worker *w)
 {
     if (!w->stopping || w->nconns > 0)
         return;
+    proxy_worker_free_spares(w);
     if (w->srv->worker_cleanup && !w->cleaned)
         w->srv->worker_cleanup(w);
     w->cleaned = true;

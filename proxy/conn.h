@@ -20,4 +20,8 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server);
  * the stop request and by each connection's last close callback. */
 void proxy_worker_maybe_finish(struct proxy_worker *w);
 
+/* Frees the worker's spare read buffers and head stores (its connections
+ * are gone). */
+void proxy_worker_free_spares(struct proxy_worker *w);
+
 #endif

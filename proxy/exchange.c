@@ -330,7 +330,7 @@ static void px_free(struct px *px)
     /* not the whole struct (60 KiB): what held key material was wiped by
      * its own cleanup above - the signing key (sigv4_result_cleanup), the
      * chunk chains, the upstream request head with the proxy's token */
-    free(px);
+    px_recycle(px);
 }
 
 /* Ends the exchange, whichever way it ends: writes its audit record (once),

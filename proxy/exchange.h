@@ -71,6 +71,8 @@ struct px_post;
  * curl_off_t holds - a Content-Length of 2^63 or more was a negative
  * INFILESIZE, and curl sent the request with no framing at all. */
 #define PX_MAX_BODY ((uint64_t)5 << 30)
+/* ended exchanges a worker keeps for its next requests */
+#define PX_SPARES 8
 
 /* ---- body queue (bounded FIFO) --------------------------------------------- */
 struct bodyq {
@@ -348,7 +350,14 @@ struct pl_worker {
      * wipes what it used: a signed session token is in it): no allocation
      * per request for it */
     struct s3w_buf canon;
+    /* ended exchanges kept for the next requests (px_new, px_recycle) */
+    struct px *spare_px[PX_SPARES];
+    size_t nspare_px;
 };
+
+/* The end of px_free: px goes to its worker's spares (or is freed). Every
+ * cleanup has run; what held a decrypted session token is wiped here. */
+void px_recycle(struct px *px);
 
 static inline struct s3w_slice hdr_value(const struct s3w_header *h)
 {

@@ -1,7 +1,10 @@
 /* http.c - strict HTTP/1.1 request parsing (see http.h for the rules). */
 #include "http.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "bytes.h"
 
 static struct http_parser *hp_of(llhttp_t *ll)
 {
@@ -25,13 +28,15 @@ static void set_error(struct http_parser *hp, int status, const char *code,
 static int arena_put(struct http_parser *hp, const char *at, size_t n)
 {
     struct http_request *r = hp->req;
-    if (n > sizeof(r->arena) - r->arena_len) {
+    if (n > HTTP_MAX_HEAD - r->arena_len) {
         set_error(hp, 431, "RequestHeaderSectionTooLarge",
                   "Your request header section exceeds the maximum allowed size.");
         return -1;
     }
     memcpy(r->arena + r->arena_len, at, n);
     r->arena_len += n;
+    if (r->arena_len > hp->arena_used)
+        hp->arena_used = r->arena_len;
     return 0;
 }
 
@@ -189,26 +194,75 @@ static int on_message_complete(llhttp_t *ll)
     return HPE_PAUSED;
 }
 
-void http_parser_init(struct http_parser *hp, struct http_request *req,
-                      http_body_fn body_fn, void *ud)
+/* shared by every parser: llhttp only reads it */
+static const llhttp_settings_t ll_settings = {
+    .on_message_begin = on_message_begin,
+    .on_method = on_method,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_parser_init_lent(struct http_parser *hp, struct http_request *req,
+                           http_body_fn body_fn, void *ud)
 {
     memset(hp, 0, sizeof(*hp));
-    llhttp_settings_init(&hp->settings);
-    hp->settings.on_message_begin = on_message_begin;
-    hp->settings.on_method = on_method;
-    hp->settings.on_url = on_url;
-    hp->settings.on_header_field = on_header_field;
-    hp->settings.on_header_value = on_header_value;
-    hp->settings.on_header_value_complete = on_header_value_complete;
-    hp->settings.on_headers_complete = on_headers_complete;
-    hp->settings.on_body = on_body;
-    hp->settings.on_message_complete = on_message_complete;
-    llhttp_init(&hp->ll, HTTP_REQUEST, &hp->settings);
+    llhttp_init(&hp->ll, HTTP_REQUEST, &ll_settings);
     hp->ll.data = hp;
     hp->req = req;
     hp->on_body = body_fn;
     hp->ud = ud;
-    memset(req, 0, offsetof(struct http_request, arena));
+    memset(req, 0, sizeof(*req));
+}
+
+void http_parser_init(struct http_parser *hp, struct http_request *req,
+                      http_body_fn body_fn, void *ud)
+{
+    struct http_head_store *own = req->own_store;
+    http_parser_init_lent(hp, req, body_fn, ud);
+    if (!own)
+        own = malloc(sizeof(*own)); /* NULL: every head is refused (500) */
+    req->own_store = own;
+    if (own)
+        http_parser_lend(hp, own);
+}
+
+void http_request_free_store(struct http_request *req)
+{
+    if (!req->own_store)
+        return;
+    s3w_wipe(req->own_store->arena, sizeof(req->own_store->arena));
+    free(req->own_store);
+    req->own_store = NULL;
+    req->headers = NULL;
+    req->arena = NULL;
+}
+
+void http_parser_lend(struct http_parser *hp, struct http_head_store *st)
+{
+    hp->lent = st;
+    hp->req->headers = st->headers;
+    hp->req->arena = st->arena;
+    hp->arena_used = 0;
+}
+
+struct http_head_store *http_parser_take_back(struct http_parser *hp)
+{
+    struct http_request *r = hp->req;
+    struct http_head_store *st = hp->lent;
+    if (!st || hp->state != HTTP_ST_HEAD || hp->head_bytes != 0)
+        return NULL;
+    s3w_wipe(st->arena, hp->arena_used);
+    hp->lent = NULL;
+    hp->arena_used = 0;
+    memset(r, 0, offsetof(struct http_request, headers));
+    r->headers = NULL;
+    r->arena = NULL;
+    return st;
 }
 
 /* Scans head bytes before llhttp sees them. Returns how many bytes belong to
@@ -289,6 +343,12 @@ enum http_event http_parser_feed(struct http_parser *hp, const char *data,
     case HTTP_ST_DONE:
         return HTTP_EV_MESSAGE_DONE;
     case HTTP_ST_HEAD: {
+        if (!hp->req->arena) {
+            /* the owner lent no store: a bug - fail closed */
+            set_error(hp, 500, "InternalError",
+                      "We encountered an internal error. Please try again.");
+            return HTTP_EV_ERROR;
+        }
         bool end = false;
         long n = scan_head(hp, data, len, &end);
         if (n < 0)
@@ -352,7 +412,7 @@ void http_parser_body(struct http_parser *hp)
 void http_parser_next(struct http_parser *hp)
 {
     struct http_request *r = hp->req;
-    memset(r, 0, offsetof(struct http_request, arena));
+    memset(r, 0, offsetof(struct http_request, headers));
     hp->state = HTTP_ST_HEAD;
     hp->head_bytes = 0;
     hp->line_len = 0;

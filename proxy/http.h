@@ -38,8 +38,19 @@
 #define HTTP_MAX_HEAD       (32 * 1024)
 #define HTTP_MAX_HEADERS    128
 
+/* Where a request head is parsed to: the header table and the arena every
+ * slice of it points into (about 36 KiB). It is not part of struct
+ * http_request so that a connection idle between requests holds none: the
+ * connection lends the parser one only while a request is in progress
+ * (http_parser_lend, http_parser_take_back). */
+struct http_head_store {
+    struct s3w_header headers[HTTP_MAX_HEADERS];
+    char arena[HTTP_MAX_HEAD];
+};
+
 /* One parsed request head. Every slice points into `arena` and stays valid
- * until the parser starts the next request (http_parser_next). */
+ * until the parser starts the next request (http_parser_next) or its store
+ * is taken back. */
 struct http_request {
     struct s3w_slice method;
     struct s3w_slice target; /* raw request-target, e.g. "/b/k?acl" */
@@ -47,7 +58,6 @@ struct http_request {
     struct s3w_slice query;  /* target after '?', without it (may be empty) */
     bool has_query;          /* a '?' was present */
     int version_minor;       /* HTTP/1.x */
-    struct s3w_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
     bool has_content_length;
     uint64_t content_length;
@@ -56,7 +66,13 @@ struct http_request {
     bool expect_continue;  /* Expect: 100-continue */
     bool is_head;          /* HEAD: the response has no body */
     size_t arena_len;
-    char arena[HTTP_MAX_HEAD];
+    /* the store's (NULL while none is lent); kept last: a new request
+     * clears every field before them */
+    struct s3w_header *headers; /* HTTP_MAX_HEADERS of them */
+    char *arena;                /* HTTP_MAX_HEAD bytes */
+    /* the store http_parser_init allocated for a standalone parser, reused
+     * by a later http_parser_init of the same request; NULL when lent */
+    struct http_head_store *own_store;
 };
 
 enum http_event {
@@ -82,7 +98,6 @@ typedef int (*http_body_fn)(void *ud, const char *p, size_t n);
 
 struct http_parser {
     llhttp_t ll;
-    llhttp_settings_t settings;
     struct http_request *req; /* borrowed, owned by the caller */
     enum http_state state;
     /* head scanner (bare LF / CR, obs-fold, sizes) */
@@ -97,6 +112,10 @@ struct http_parser {
     size_t method_off, method_len;
     bool have_host;
     bool body_less; /* head done and message done at once */
+    /* the most of the arena any request used since the store was lent:
+     * what http_parser_take_back wipes */
+    size_t arena_used;
+    struct http_head_store *lent;
     http_body_fn on_body;
     void *ud;
     /* error, set with HTTP_EV_ERROR; strings are static */
@@ -105,8 +124,27 @@ struct http_parser {
     const char *err_message;
 };
 
+/* A standalone parser: the head store is allocated here on the first init
+ * of `req` (which must start zeroed, e.g. static) and kept in it for later
+ * inits; http_request_free_store() frees it. */
 void http_parser_init(struct http_parser *hp, struct http_request *req,
                       http_body_fn on_body, void *ud);
+
+/* A parser whose head store its owner lends before feeding it a head and
+ * takes back between requests (a connection, conn.c). Feeding a head with
+ * no store lent is refused (500). */
+void http_parser_init_lent(struct http_parser *hp, struct http_request *req,
+                           http_body_fn on_body, void *ud);
+/* Lends `st` for the heads to come: the request's headers and arena are
+ * in it from now on. */
+void http_parser_lend(struct http_parser *hp, struct http_head_store *st);
+/* Takes the lent store back, between requests only (state HTTP_ST_HEAD,
+ * nothing of a head fed): the part of its arena that held request bytes
+ * (which may have carried a session token) is wiped first, and the
+ * request no longer points into it. Returns the store, or NULL. */
+struct http_head_store *http_parser_take_back(struct http_parser *hp);
+/* Frees what http_parser_init allocated for `req`. */
+void http_request_free_store(struct http_request *req);
 
 /* Feeds bytes. *consumed is how many were used; the rest must be fed again
  * (after acting on the event). Never consumes past the end of a head or a

@@ -15,6 +15,11 @@
 
 static atomic_int log_min_level = PROXY_LOG_INFO;
 
+/* the date and time to the second of this thread's last line: a request's
+ * line need not recompute the civil date */
+static __thread int64_t tl_sec = -1;
+static __thread char tl_day[S3W_ISO8601_LEN + 1];
+
 /* A worker's DEBUG and INFO lines (one per request), written together: at
  * most PIPE_BUF bytes, so that one write(2) of whole lines stays atomic
  * on a pipe or journald's stream and lines of several threads never
@@ -61,6 +66,94 @@ void proxy_log_init(void)
     atomic_store(&log_journald, j);
 }
 
+/* Bytes into a line of `cap` bytes at most; past it they are dropped, as
+ * vsnprintf truncates. */
+struct line_out {
+    char *p;
+    size_t len, cap;
+};
+
+static void out_put(struct line_out *o, const char *s, size_t n)
+{
+    if (n > o->cap - o->len)
+        n = o->cap - o->len;
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void out_unsigned(struct line_out *o, unsigned long long v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    out_put(o, d + i, sizeof(d) - i);
+}
+
+static void out_signed(struct line_out *o, long long v)
+{
+    if (v < 0) {
+        out_put(o, "-", 1);
+        out_unsigned(o, 0ULL - (unsigned long long)v);
+    } else {
+        out_unsigned(o, (unsigned long long)v);
+    }
+}
+
+/* printf for the conversions the request path's lines use (%s, %.*s, %d,
+ * %u, %ld, %zu, %llu and %%, no flags or widths): the line of every
+ * request without vfprintf's machinery. false for anything else, or a NULL
+ * string (glibc's "(null)" rules): the caller formats with vsnprintf. */
+static bool format_simple(struct line_out *o, const char *fmt, va_list ap)
+{
+    for (const char *f = fmt; *f;) {
+        const char *pct = strchr(f, '%');
+        if (!pct) {
+            out_put(o, f, strlen(f));
+            break;
+        }
+        out_put(o, f, (size_t)(pct - f));
+        f = pct + 1;
+        if (f[0] == '%') {
+            out_put(o, "%", 1);
+            f++;
+        } else if (f[0] == 's') {
+            const char *v = va_arg(ap, const char *);
+            if (!v)
+                return false;
+            out_put(o, v, strlen(v));
+            f++;
+        } else if (f[0] == '.' && f[1] == '*' && f[2] == 's') {
+            int prec = va_arg(ap, int);
+            const char *v = va_arg(ap, const char *);
+            if (!v || prec < 0)
+                return false;
+            const char *nul = memchr(v, '\0', (size_t)prec);
+            out_put(o, v, nul ? (size_t)(nul - v) : (size_t)prec);
+            f += 3;
+        } else if (f[0] == 'd') {
+            out_signed(o, va_arg(ap, int));
+            f++;
+        } else if (f[0] == 'u') {
+            out_unsigned(o, va_arg(ap, unsigned));
+            f++;
+        } else if (f[0] == 'l' && f[1] == 'd') {
+            out_signed(o, va_arg(ap, long));
+            f += 2;
+        } else if (f[0] == 'z' && f[1] == 'u') {
+            out_unsigned(o, va_arg(ap, size_t));
+            f += 2;
+        } else if (f[0] == 'l' && f[1] == 'l' && f[2] == 'u') {
+            out_unsigned(o, va_arg(ap, unsigned long long));
+            f += 3;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
 void proxy_log(const char *level, const char *fmt, ...)
 {
     int lv = level_of(level);
@@ -74,22 +167,48 @@ void proxy_log(const char *level, const char *fmt, ...)
     } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        char day[S3W_ISO8601_LEN + 1]; /* "2026-11-22T12:00:00Z": add the ms */
-        if (!s3w_iso8601_format((int64_t)ts.tv_sec, day))
+        /* "2026-11-22T12:00:00Z": the ms go before the Z */
+        if ((int64_t)ts.tv_sec != tl_sec) {
+            if (!s3w_iso8601_format((int64_t)ts.tv_sec, tl_day))
+                return;
+            tl_sec = (int64_t)ts.tv_sec;
+        }
+        size_t ll = strlen(level);
+        if (ll > 16)
             return;
-        n = snprintf(line, sizeof(line), "%.19s.%03ldZ %s ", day, ts.tv_nsec / 1000000, level);
+        long ms = ts.tv_nsec / 1000000;
+        memcpy(line, tl_day, 19);
+        line[19] = '.';
+        line[20] = (char)('0' + ms / 100);
+        line[21] = (char)('0' + ms / 10 % 10);
+        line[22] = (char)('0' + ms % 10);
+        line[23] = 'Z';
+        line[24] = ' ';
+        memcpy(line + 25, level, ll);
+        line[25 + ll] = ' ';
+        n = 26 + (int)ll;
     }
     if (n < 0)
         return;
-    va_list ap;
+    /* at most sizeof(line) - 2 bytes, and the newline */
+    struct line_out o = { line, (size_t)n, sizeof(line) - 2 };
+    va_list ap, again;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_copy(again, ap);
+    bool done = format_simple(&o, fmt, ap);
     va_end(ap);
-    if (m < 0)
-        return;
-    size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2;
+    if (!done) {
+        int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, again);
+        if (m < 0) {
+            va_end(again);
+            return;
+        }
+        o.len = (size_t)n + (size_t)m;
+        if (o.len > sizeof(line) - 2)
+            o.len = sizeof(line) - 2;
+    }
+    va_end(again);
+    size_t len = o.len;
     /* one event, one line: a control byte in a message (a config error
      * quoting a file, a credential endpoint's error text) must not start a
      * line, or a journald entry, of its own */

@@ -438,7 +438,7 @@ static bool post_start(struct px_post *po)
     u->method = S3W_SLICE_LIT("PUT");
     u->query = S3W_SLICE_LIT("");
     u->target = u->path = px->c->req.path;
-    memcpy(u->headers, po->hdrs, po->nhdrs * sizeof(po->hdrs[0]));
+    u->headers = po->hdrs; /* po outlives the upstream request */
     u->nheaders = po->nhdrs;
     u->has_content_length = true;
     u->content_length = po->form.file_len;

@@ -7,10 +7,13 @@
  * the request path is shared between workers except the read-only config
  * snapshot (reference counted) and the audit queue.
  *
- * Connection lifetime: a struct proxy_conn embeds its uv handles, the HTTP
- * parser and the request head; it is freed only from the close callback of
- * the last of its handles (libuv: memory of a handle may be released only in
- * or after its close callback).
+ * Connection lifetime: a struct proxy_conn embeds its uv handles and the HTTP
+ * parser; it is freed only from the close callback of the last of its
+ * handles (libuv: memory of a handle may be released only in or after its
+ * close callback). Its read buffer and the store its request head is parsed
+ * into (struct conn_bufs, about 100 KiB) are its own only while a request is
+ * in progress or bytes are buffered: an idle keep-alive connection gives
+ * them back to its worker (conn.c), so ten thousand of them cost little.
  */
 #ifndef S3W_PROXY_H
 #define S3W_PROXY_H
@@ -27,6 +30,7 @@
 #include "http.h"
 
 struct proxy_conn;
+struct conn_bufs;
 struct proxy_worker;
 struct proxy_server;
 struct tls_server;
@@ -88,6 +92,9 @@ struct proxy_handler {
 
 /* ---- connection ------------------------------------------------------------- */
 #define PROXY_IN_CAP (64 * 1024)
+/* read buffers and head stores a worker keeps for its next requests, at
+ * most (the rest of those given back are freed) */
+#define PROXY_SPARE_BUFS 32
 #define PROXY_OUT_HIGH (256 * 1024) /* pause producers above this */
 #define PROXY_OUT_LOW (64 * 1024)
 /* Writes handed to the socket and not yet done above which no further
@@ -129,6 +136,10 @@ struct proxy_conn {
     enum proxy_conn_phase phase;
     struct http_parser hp;
     struct http_request req;
+    /* lent by the worker while a request is in progress or bytes are
+     * buffered (NULL when idle); in is bufs->in, of PROXY_IN_CAP bytes */
+    struct conn_bufs *bufs;
+    char *in;
     size_t in_len;
     size_t out_pending;      /* bytes handed to uv_write, not yet written */
     size_t writes_pending;   /* uv_write requests not yet done */
@@ -145,7 +156,6 @@ struct proxy_conn {
     struct tls_conn *tls;    /* NULL for plain HTTP */
     char peer_ip[64];
     void *ex;                /* the handler's per-request state */
-    char in[PROXY_IN_CAP];
 };
 
 /* Writes bytes (copied). Returns 0 or a negative uv error; on error the
@@ -203,6 +213,8 @@ struct proxy_worker {
     bool cleaned;
     size_t nconns;
     struct proxy_conn *conns;
+    struct conn_bufs *spare_bufs; /* given back by idle connections */
+    size_t nspare_bufs;           /* at most PROXY_SPARE_BUFS */
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */

@@ -394,6 +394,7 @@ void proxy_server_cleanup(struct proxy_server *srv)
         uv_walk(&w->loop, walk_close, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
+        proxy_worker_free_spares(w);
     }
     free(srv->workers);
     srv->workers = NULL;

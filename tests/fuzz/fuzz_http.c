@@ -26,7 +26,7 @@ static void check_slice(struct s3w_slice s)
 {
     if (s.len == 0)
         return;
-    if (s.ptr < req.arena || s.ptr + s.len > req.arena + sizeof(req.arena))
+    if (s.ptr < req.arena || s.ptr + s.len > req.arena + HTTP_MAX_HEAD)
         __builtin_trap();
 }
 

@@ -156,6 +156,38 @@ static void test_long_message_cut(void **state)
     assert_ptr_equal(strchr(l, '\n'), l + 2046);
 }
 
+/* The request path's conversions are formatted without vfprintf; the
+ * message must be byte for byte what printf makes of it, and anything
+ * else (flags, widths, other conversions, NULL strings) still printf's. */
+#define SAME_AS_PRINTF(...)                                              \
+    do {                                                                 \
+        char want[1024];                                                 \
+        int wn = snprintf(want, sizeof want, "INFO " __VA_ARGS__);       \
+        assert_true(wn > 0 && (size_t)wn < sizeof want - 1);             \
+        want[wn] = '\n';                                                 \
+        want[wn + 1] = '\0';                                             \
+        begin();                                                         \
+        proxy_log("INFO", __VA_ARGS__);                                  \
+        assert_string_equal(end() + 25, want);                           \
+    } while (0)
+
+static void test_conversions_as_printf(void **state)
+{
+    (void)state;
+    const char *volatile nul = NULL; /* opaque: printf of a NULL %s is what is tested */
+    SAME_AS_PRINTF("request_id=%s key_id=%.*s op=%s decision=%s status=%d%s%s%s%s",
+                   "0000000100000001", 20, "AKIABENCHCLIENT00001xyz", "GetObject", "Allowed",
+                   200, "", "", " detail=", "a b");
+    SAME_AS_PRINTF("%d %d %u %u %ld %ld %zu %llu %%", 0, -2147483647 - 1, 0u, 4294967295u,
+                   -9223372036854775807L - 1, 42L, (size_t)18446744073709551615ULL,
+                   18446744073709551615ULL);
+    SAME_AS_PRINTF("cut %.*s|%.*s|%.*s", 3, "abcdef", 0, "x", 9, "ab\0cd");
+    SAME_AS_PRINTF("%s%%%s", "", "end");
+    /* printf's own */
+    SAME_AS_PRINTF("%5d|%-4s|%x|%.2f|%c", 7, "ab", 255u, 1.5, 'z');
+    SAME_AS_PRINTF("null %s and %.*s", nul, 8, nul);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_journald_prefix),
         cmocka_unit_test(test_long_message_cut),
+        cmocka_unit_test(test_conversions_as_printf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,298 @@
+/* test_conn_bufs.c - a connection holds its read buffer and head store only
+ * while a request is in progress (conn.c): an idle keep-alive connection
+ * gives them back to its worker, the next connection gets them wiped of
+ * the previous client's bytes, and pipelined or partly sent requests are
+ * never lost across a give-back. One worker, so every connection shares
+ * its spares. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "proxy.h"
+#include "sockutil.h"
+#include "tls.h"
+
+static struct proxy_server srv;
+static int port;
+static char rbuf[64 * 1024];
+
+#define SECRET "FQoGZXIvYXdzEsecretSESSIONtoken0123456789"
+
+/* what the handler saw, read by the test once the answer arrived */
+static const char *first_in;        /* the read buffer of the request to /first */
+static const char *second_in;       /* ... and of /second, on another connection */
+static bool second_saw_secret;      /* /first's bytes still in /second's buffers */
+
+static void answer(struct proxy_conn *c)
+{
+    char resp[512];
+    int n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%.*s",
+                     (int)c->req.target.len, (int)c->req.target.len, c->req.target.ptr);
+    c->ex = NULL;
+    proxy_conn_respond(c, resp, (size_t)n, false);
+}
+
+static void on_later(uv_timer_t *t)
+{
+    struct proxy_conn *c = t->data;
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    answer(c);
+}
+
+static void on_head(struct proxy_conn *c)
+{
+    struct s3w_slice p = c->req.path;
+    if (s3w_slice_eq_cstr(p, "/first")) {
+        first_in = c->in;
+    } else if (s3w_slice_eq_cstr(p, "/second")) {
+        second_in = c->in;
+        second_saw_secret = memmem(c->in, PROXY_IN_CAP, SECRET, strlen(SECRET)) != NULL ||
+                            memmem(c->req.arena, HTTP_MAX_HEAD, SECRET, strlen(SECRET)) != NULL;
+    }
+    if (p.len >= 6 && memcmp(p.ptr, "/async", 6) == 0) {
+        /* answered from the loop later: the exchange ends outside the
+         * parse loop, with the next request's bytes buffered */
+        uv_timer_t *t = malloc(sizeof(*t));
+        assert_non_null(t);
+        uv_timer_init(&c->w->loop, t);
+        t->data = c;
+        c->ex = t;
+        uv_timer_start(t, on_later, 20, 0);
+        return;
+    }
+    answer(c);
+}
+
+static void on_abort(struct proxy_conn *c)
+{
+    c->ex = NULL; /* the timers here outlive no connection in these tests */
+}
+
+static const struct proxy_handler handler = {
+    .on_head = on_head,
+    .on_abort = on_abort,
+};
+
+static int setup(void **state)
+{
+    (void)state;
+    struct proxy_settings s;
+    proxy_settings_defaults(&s);
+    s.port = 0;
+    s.workers = 1;
+    s.header_timeout_ms = 3000;
+    s.idle_timeout_ms = 5000;
+    memset(&srv, 0, sizeof(srv));
+    if (proxy_server_init(&srv, &s, &handler, NULL) != 0)
+        return -1;
+    port = srv.bound_port;
+    return proxy_server_start(&srv);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    proxy_server_stop(&srv, 1000);
+    proxy_server_wait(&srv);
+    proxy_server_cleanup(&srv);
+    return 0;
+}
+
+static void expect_answers(int fd, int n, const char *const *targets)
+{
+    bool closed;
+    su_read(fd, rbuf, sizeof(rbuf), "HTTP/1.1 200 OK", n, 3000, &closed);
+    /* the last answer's body follows its head */
+    const char *last = targets[n - 1];
+    for (int i = 0; i < 100 && !strstr(rbuf, last); i++) {
+        size_t have = strlen(rbuf);
+        su_read(fd, rbuf + have, sizeof(rbuf) - have, last, 1, 50, &closed);
+    }
+    assert_false(closed);
+    const char *at = rbuf;
+    for (int i = 0; i < n; i++) {
+        const char *t = strstr(at, targets[i]);
+        assert_non_null(t);
+        at = t + strlen(targets[i]);
+    }
+}
+
+/* The buffers an idle connection gave back serve the next connection, and
+ * nothing of the first client's head (its session token) is left in them. */
+static void test_idle_buffers_reused_wiped(void **state)
+{
+    (void)state;
+    int a = su_connect(port);
+    assert_true(a >= 0);
+    su_send_str(a, "GET /first HTTP/1.1\r\nHost: h\r\nX-Amz-Security-Token: " SECRET "\r\n\r\n");
+    expect_answers(a, 1, (const char *const[]){ "/first" });
+    /* a is idle and open; b is served from what a gave back */
+    int b = su_connect(port);
+    assert_true(b >= 0);
+    su_send_str(b, "GET /second HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect_answers(b, 1, (const char *const[]){ "/second" });
+    assert_non_null(first_in);
+    assert_ptr_equal(second_in, first_in);
+    assert_false(second_saw_secret);
+    /* and a, idle without buffers, is served again */
+    su_send_str(a, "GET /again HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect_answers(a, 1, (const char *const[]){ "/again" });
+    close(a);
+    close(b);
+}
+
+/* Pipelined bytes after a request stay with the connection: a second head
+ * sent partly with the first and finished after the first answer, and a
+ * third whole one behind an answer given later from the loop. */
+static void test_pipelined_across_give_back(void **state)
+{
+    (void)state;
+    int fd = su_connect(port);
+    assert_true(fd >= 0);
+    su_send_str(fd, "GET /p1 HTTP/1.1\r\nHost: h\r\n\r\nGET /p2 HT");
+    expect_answers(fd, 1, (const char *const[]){ "/p1" });
+    su_send_str(fd, "TP/1.1\r\nHost: h\r\n\r\n");
+    expect_answers(fd, 1, (const char *const[]){ "/p2" });
+    su_send_str(fd, "GET /async1 HTTP/1.1\r\nHost: h\r\n\r\nGET /p3 HTTP/1.1\r\nHost: h\r\n\r\n"
+                    "GET /async2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect_answers(fd, 3, (const char *const[]){ "/async1", "/p3", "/async2" });
+    /* a head trickling in over an idle connection */
+    su_send_str(fd, "GET /tr");
+    usleep(30000);
+    su_send_str(fd, "ickle HTTP/1.1\r\nHo");
+    usleep(30000);
+    su_send_str(fd, "st: h\r\n\r\n");
+    expect_answers(fd, 1, (const char *const[]){ "/trickle" });
+    close(fd);
+}
+
+/* ---- the same over TLS: OpenSSL asks for plaintext room on every record,
+ * handshake ones included, and an idle connection still holds nothing ---- */
+static char tls_dir[64], cert_path[128], key_path[128];
+
+static int make_cert(void)
+{
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/s3w_test_conn_bufs_XXXXXX");
+    if (!mkdtemp(tls_dir))
+        return -1;
+    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", tls_dir);
+    snprintf(key_path, sizeof key_path, "%s/key.pem", tls_dir);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    if (!key || !x)
+        return -1;
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
+    X509_set_issuer_name(x, nm);
+    int ok = X509_sign(x, key, EVP_sha256()) > 0;
+    FILE *cf = fopen(cert_path, "w"), *kf = fopen(key_path, "w");
+    ok = ok && cf && kf && PEM_write_X509(cf, x) &&
+         PEM_write_PrivateKey(kf, key, NULL, NULL, 0, NULL, NULL);
+    if (cf)
+        fclose(cf);
+    if (kf)
+        fclose(kf);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return ok ? 0 : -1;
+}
+
+static SSL_CTX *cctx;
+
+static int setup_tls(void **state)
+{
+    if (make_cert() != 0 || setup(state) != 0)
+        return -1;
+    struct tls_server *t = tls_server_new(cert_path, key_path);
+    if (!t)
+        return -1;
+    proxy_server_set_tls(&srv, t);
+    cctx = SSL_CTX_new(TLS_client_method());
+    return cctx ? 0 : -1;
+}
+
+static int teardown_tls(void **state)
+{
+    teardown(state);
+    SSL_CTX_free(cctx);
+    unlink(cert_path);
+    unlink(key_path);
+    rmdir(tls_dir);
+    return 0;
+}
+
+static SSL *tls_open(int *fd)
+{
+    *fd = su_connect(port);
+    assert_true(*fd >= 0);
+    SSL *s = SSL_new(cctx);
+    assert_non_null(s);
+    SSL_set_fd(s, *fd);
+    assert_int_equal(SSL_connect(s), 1);
+    return s;
+}
+
+/* One request and its whole answer (its body is the target). */
+static void tls_get(SSL *s, const char *target, const char *extra)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: h\r\n%s\r\n", target, extra);
+    assert_int_equal(SSL_write(s, req, n), n);
+    size_t got = 0;
+    rbuf[0] = '\0';
+    while (!strstr(rbuf, "\r\n\r\n") || !strstr(strstr(rbuf, "\r\n\r\n"), target)) {
+        int r = SSL_read(s, rbuf + got, (int)(sizeof rbuf - 1 - got));
+        assert_true(r > 0);
+        got += (size_t)r;
+        rbuf[got] = '\0';
+    }
+    assert_non_null(strstr(rbuf, "HTTP/1.1 200 OK"));
+}
+
+static void test_tls_idle_buffers_reused_wiped(void **state)
+{
+    (void)state;
+    first_in = second_in = NULL;
+    int fa, fb;
+    SSL *a = tls_open(&fa);
+    tls_get(a, "/first", "X-Amz-Security-Token: " SECRET "\r\n");
+    usleep(50000); /* the session tickets after the answer: a's last records */
+    SSL *b = tls_open(&fb);
+    tls_get(b, "/second", "");
+    assert_non_null(first_in);
+    assert_ptr_equal(second_in, first_in);
+    assert_false(second_saw_secret);
+    tls_get(a, "/again", "");
+    SSL_free(a);
+    SSL_free(b);
+    close(fa);
+    close(fb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idle_buffers_reused_wiped),
+        cmocka_unit_test(test_pipelined_across_give_back),
+    };
+    const struct CMUnitTest tls_tests[] = {
+        cmocka_unit_test(test_tls_idle_buffers_reused_wiped),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    return rc | cmocka_run_group_tests(tls_tests, setup_tls, teardown_tls);
+}
