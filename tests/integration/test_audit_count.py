@@ -49,15 +49,17 @@ ORIGIN = None
 
 
 class Nginx(Upstream):
-    """nginx in one foreground process serving BUCKET/1k; it ignores the
-    proxy's signature (endpoint, access_key and secret_key are what
-    render_config needs of an upstream)."""
+    """nginx in one foreground process serving BUCKET/1k and storing what
+    is PUT under self.root; it ignores the proxy's signature (endpoint,
+    access_key and secret_key are what render_config needs of an
+    upstream)."""
 
     def start(self):
         if shutil.which("nginx") is None:
             raise AssertionError("nginx is not installed. Run: sudo bash deploy/install-deps.sh")
         self.port = free_port()
         d = tmpdir(f"nginx-{self.port}")
+        self.root = os.path.join(d, "root")
         os.makedirs(os.path.join(d, "root", BUCKET), exist_ok=True)
         with open(os.path.join(d, "root", BUCKET, "1k"), "wb") as f:
             f.write(os.urandom(1024))
@@ -78,6 +80,10 @@ http {{
     listen 127.0.0.1:{self.port};
     root {d}/root;
     add_header x-amz-request-id $request_id always;
+    # PUT stores the object under root/ (test_audit_count_sinks.py's S3
+    # audit sink delivers its batches here)
+    client_max_body_size 0;
+    location / {{ dav_methods PUT; create_full_put_path on; }}
   }}
 }}
 """)
