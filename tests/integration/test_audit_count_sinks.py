@@ -147,16 +147,18 @@ class AuditCountSinks(Case):
         self.assertEqual(len(rids), TOTAL, "request ids repeated in responses")
 
         # delivered: every record in the file, nothing pending for either
-        # sink, and rsyslogd has written out all it took
+        # sink (the receivers took it all). Within 30 s: a sink that needs
+        # several times the load's own duration to catch up could not
+        # sustain its rate (the syslog sink's 256 KiB batches needed 83 s)
         t1 = time.time()
-        drained = lambda: (lines(px.audit_path) >= TOTAL
-                           and set(pending(px).values()) == {0}
-                           and lines(rs.out) >= TOTAL)
-        self.assertTrue(wait_until(drained, 90, 0.5),
-                        f"not delivered 90 s after the load: {lines(px.audit_path)} records in "
-                        f"the file, {lines(rs.out)} at rsyslogd, pending bytes {pending(px)}; "
-                        f"{px.log_tail()}")
+        spooled = lambda: lines(px.audit_path) >= TOTAL and set(pending(px).values()) == {0}
+        self.assertTrue(wait_until(spooled, 30, 0.5),
+                        f"not delivered 30 s after the load: {lines(px.audit_path)} records in "
+                        f"the file, pending bytes {pending(px)}; {px.log_tail()}")
         drain = time.time() - t1
+        # rsyslogd writes out what it took a moment later (if it falls
+        # short, the tally below says which are missing)
+        wait_until(lambda: lines(rs.out) >= TOTAL, 15, 0.2)
         time.sleep(1.5)  # past batch_seconds: nothing more may come
         self.assertEqual(set(pending(px).values()), {0})
 
