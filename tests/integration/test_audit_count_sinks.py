@@ -59,13 +59,16 @@ def tearDownModule():
 
 class Tally:
     """One sink's records: own counts each record's requestID, seen the id
-    its response carried (what a client tallied)."""
+    its response carried (what a client tallied), kinds the CloudTrail
+    (eventName, errorCode) of each."""
 
     def __init__(self):
         self.own, self.seen = collections.Counter(), collections.Counter()
+        self.kinds = collections.Counter()
 
     def add(self, rec):
         self.own[rec["requestID"]] += 1
+        self.kinds[(rec["eventName"], rec.get("errorCode"))] += 1
         self.seen[rec["additionalEventData"].get("upstreamRequestID") or rec["requestID"]] += 1
 
     def dups(self):
@@ -154,7 +157,7 @@ class AuditCountSinks(Case):
         spooled = lambda: lines(px.audit_path) >= TOTAL and set(pending(px).values()) == {0}
         self.assertTrue(wait_until(spooled, 30, 0.5),
                         f"not delivered 30 s after the load: {lines(px.audit_path)} records in "
-                        f"the file, pending bytes {pending(px)}; {px.log_tail()}")
+                        f"the file, pending bytes {pending(px)}; {px.admin('/readyz').text}")
         drain = time.time() - t1
         # rsyslogd writes out what it took a moment later (if it falls
         # short, the tally below says which are missing)
@@ -180,6 +183,8 @@ class AuditCountSinks(Case):
                 self.assertEqual(t.dups(), 0, f"records doubled at {name}")
                 self.assertEqual(sum(t.own.values()), TOTAL, name)
                 self.assertEqual(t.seen, rids, name)
+                self.assertEqual(t.kinds, {("GetObject", None): TOTAL * 9 // 10,
+                                           ("DeleteObject", "AccessDenied"): TOTAL // 10})
         # the same records everywhere
         self.assertEqual(set(got["syslog"].own), set(got["file"].own))
         self.assertEqual(set(got["s3"].own), set(got["file"].own))
