@@ -156,7 +156,7 @@ class Refused(Case):
         self.assertEqual((r.status, r.code), (502, "BadGateway"), r)
         rid = r.headers.get("x-amz-request-id")
         self.assertTrue(rid, r.headers)
-        line = (f"request_id={rid} upstream {authority}: "
+        line = (f"request_id={rid} upstream default ({authority}): "
                 f"TLS handshake with the upstream failed: certificate verification: {reason}")
         self.assertTrue(wait_until(lambda: line in px.log_text(), 5), px.log_tail())
         self.assertClientError(lambda: px.client(ALICE).get_object(Bucket=BUCKET, Key="refused/x"),
