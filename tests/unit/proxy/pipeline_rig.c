@@ -380,3 +380,23 @@ size_t rig_exchange(const char *req, size_t len, const char *until, char *resp, 
     close(fd);
     return n;
 }
+
+int rig_upstream_requests(void)
+{
+    int n;
+    rig_counts(100, &n, NULL);
+    return n;
+}
+
+const char *rig_body_of(const char *r)
+{
+    const char *e = strstr(r, "\r\n\r\n");
+    return e ? e + 4 : "";
+}
+
+void rig_assert_status(const char *resp, const char *line)
+{
+    if (strncmp(resp, line, strlen(line)) != 0)
+        fprintf(stderr, "want %sgot: %s\n", line, resp);
+    assert_true(strncmp(resp, line, strlen(line)) == 0);
+}

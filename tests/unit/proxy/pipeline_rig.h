@@ -123,4 +123,14 @@ size_t rig_exchange(const char *req, size_t len, const char *until, char *resp, 
 /* The bytes of the request the last rig_exchange() got sent. */
 size_t rig_last_sent(void);
 
+/* ---- small checks shared by the rig tests ----------------------------------- */
+/* Request heads the fake upstream has seen, after 100 ms (whatever was
+ * sent has reached the recorder by then). */
+int rig_upstream_requests(void);
+/* The body of a response held whole in r ("" without a head's end). */
+const char *rig_body_of(const char *r);
+/* Asserts that resp starts with the status line `line` (printing both
+ * when it does not). */
+void rig_assert_status(const char *resp, const char *line);
+
 #endif

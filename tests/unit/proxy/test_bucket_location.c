@@ -102,26 +102,6 @@ static void get(const char *akid, const char *secret, const char *target)
     rig_exchange(req, strlen(req), NULL, resp, sizeof(resp));
 }
 
-static int upstream_requests(void)
-{
-    int n;
-    rig_counts(100, &n, NULL);
-    return n;
-}
-
-static const char *body_of(const char *r)
-{
-    const char *e = strstr(r, "\r\n\r\n");
-    return e ? e + 4 : "";
-}
-
-static void assert_status(const char *line)
-{
-    if (strncmp(resp, line, strlen(line)) != 0)
-        fprintf(stderr, "want %sgot: %s\n", line, resp);
-    assert_true(strncmp(resp, line, strlen(line)) == 0);
-}
-
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 #define LC_OPEN "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 
@@ -129,64 +109,64 @@ static void assert_status(const char *line)
 static void test_answers_own_region(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     /* minio-go's lookup: "?location=", signed for us-east-1 */
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt?location=");
-    assert_status("HTTP/1.1 200 OK\r\n");
-    assert_string_equal(body_of(resp), XML_DECL LC_OPEN ">eu-west-3</LocationConstraint>");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_string_equal(rig_body_of(resp), XML_DECL LC_OPEN ">eu-west-3</LocationConstraint>");
     assert_null(strstr(resp, "default"));
     /* the upstream was asked (the bucket exists there) */
-    assert_int_equal(upstream_requests(), r0 + 1);
+    assert_int_equal(rig_upstream_requests(), r0 + 1);
     struct rig_seen seen;
     rig_seen(&seen);
     assert_true(strncmp(seen.last_head, "GET /bkt?location", 17) == 0);
     /* "?location" as the SDKs send it */
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt?location");
-    assert_status("HTTP/1.1 200 OK\r\n");
-    assert_string_equal(body_of(resp), XML_DECL LC_OPEN ">eu-west-3</LocationConstraint>");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_string_equal(rig_body_of(resp), XML_DECL LC_OPEN ">eu-west-3</LocationConstraint>");
 }
 
 static void test_other_requests_need_own_region(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt?list-type=2");
-    assert_status("HTTP/1.1 400 Bad Request\r\n");
-    assert_non_null(strstr(body_of(resp), "<Code>AuthorizationHeaderMalformed</Code><Message>The "
+    rig_assert_status(resp, "HTTP/1.1 400 Bad Request\r\n");
+    assert_non_null(strstr(rig_body_of(resp), "<Code>AuthorizationHeaderMalformed</Code><Message>The "
                                           "authorization header is malformed; the region "
                                           "&apos;us-east-1&apos; is wrong; expecting "
                                           "&apos;eu-west-3&apos;</Message>"));
     /* not a location lookup once another parameter comes with it */
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt?location&versionId=1");
-    assert_status("HTTP/1.1 400 Bad Request\r\n");
+    rig_assert_status(resp, "HTTP/1.1 400 Bad Request\r\n");
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt/key?location");
-    assert_status("HTTP/1.1 400 Bad Request\r\n");
-    assert_int_equal(upstream_requests(), r0);
+    rig_assert_status(resp, "HTTP/1.1 400 Bad Request\r\n");
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 static void test_upstream_error_passes(void **state)
 {
     (void)state;
     get(ADMIN_AKID, ADMIN_SECRET, "/ghost?location");
-    assert_status("HTTP/1.1 404 Not Found\r\n");
-    assert_string_equal(body_of(resp), UP_NOSUCHBUCKET);
+    rig_assert_status(resp, "HTTP/1.1 404 Not Found\r\n");
+    assert_string_equal(rig_body_of(resp), UP_NOSUCHBUCKET);
 }
 
 static void test_denied_before_upstream(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     get(READER_AKID, READER_SECRET, "/bkt?location");
-    assert_status("HTTP/1.1 403 Forbidden\r\n");
-    assert_non_null(strstr(body_of(resp), "<Code>AccessDenied</Code><Message>User: "
+    rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
+    assert_non_null(strstr(rig_body_of(resp), "<Code>AccessDenied</Code><Message>User: "
                                           "arn:aws:iam::" OWNER ":user/reader is not authorized to "
                                           "perform: s3:GetBucketLocation on resource: "
                                           "&quot;arn:aws:s3:::bkt&quot; because no identity-based "
                                           "policy allows the s3:GetBucketLocation action</Message>"));
     /* a bucket the config does not list */
     get(ADMIN_AKID, ADMIN_SECRET, "/unlisted?location");
-    assert_status("HTTP/1.1 403 Forbidden\r\n");
-    assert_int_equal(upstream_requests(), r0);
+    rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 /* ---- s3warden in us-east-1: S3's empty form ---------------------------------------- */
@@ -195,8 +175,8 @@ static void test_us_east_1_empty(void **state)
     (void)state;
     rig_install_config(make_config("us-east-1"));
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt?location");
-    assert_status("HTTP/1.1 200 OK\r\n");
-    assert_string_equal(body_of(resp), XML_DECL LC_OPEN "/>");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_string_equal(rig_body_of(resp), XML_DECL LC_OPEN "/>");
     rig_install_config(make_config("eu-west-3"));
 }
 

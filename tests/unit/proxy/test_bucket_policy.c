@@ -147,19 +147,6 @@ static void exchange(void)
     rig_exchange(req, strlen(req), NULL, resp, sizeof(resp));
 }
 
-static int upstream_requests(void)
-{
-    int n;
-    rig_counts(100, &n, NULL); /* anything sent has reached the recorder by now */
-    return n;
-}
-
-static const char *body_of(const char *r)
-{
-    const char *e = strstr(r, "\r\n\r\n");
-    return e ? e + 4 : "";
-}
-
 /* An S3 error document with exactly this code and message. */
 static void assert_error(int status, const char *reason, const char *code, const char *msg)
 {
@@ -169,9 +156,9 @@ static void assert_error(int status, const char *reason, const char *code, const
         fprintf(stderr, "got: %s\n", resp);
     assert_true(strncmp(resp, line, strlen(line)) == 0);
     snprintf(want, sizeof(want), "<Code>%s</Code><Message>%s</Message>", code, msg);
-    if (!strstr(body_of(resp), want))
+    if (!strstr(rig_body_of(resp), want))
         fprintf(stderr, "want %s\ngot: %s\n", want, resp);
-    assert_non_null(strstr(body_of(resp), want));
+    assert_non_null(strstr(rig_body_of(resp), want));
 }
 
 #define MSG_405 "The specified method is not allowed against this resource."
@@ -182,7 +169,7 @@ static void assert_error(int status, const char *reason, const char *code, const
 static void test_owner_get_put_delete(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policy", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
@@ -190,7 +177,7 @@ static void test_owner_get_put_delete(void **state)
     char cl[64];
     snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", strlen(POL_COMPACT));
     assert_non_null(strstr(resp, cl));
-    assert_string_equal(body_of(resp), POL_COMPACT);
+    assert_string_equal(rig_body_of(resp), POL_COMPACT);
 
     /* no bucket policy: S3's NoSuchBucketPolicy */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/nopol?policy", NULL, "");
@@ -209,14 +196,14 @@ static void test_owner_get_put_delete(void **state)
     build(ADMIN_AKID, ADMIN_SECRET, "DELETE", "/nopol?policy", NULL, "");
     exchange();
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 
     /* control: the recorder does see forwarded requests (policy status is
      * still the upstream's answer) */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    assert_int_equal(upstream_requests(), r0 + 1);
+    assert_int_equal(rig_upstream_requests(), r0 + 1);
     static struct rig_seen seen;
     rig_seen(&seen);
     assert_true(strncmp(seen.last_head, "GET /real-pol?policyStatus", 26) == 0);
@@ -226,7 +213,7 @@ static void test_owner_get_put_delete(void **state)
 static void test_no_permission_is_403(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     static const char *const methods[] = { "GET", "PUT", "DELETE" };
     static const char *const actions[] = { "s3:GetBucketPolicy", "s3:PutBucketPolicy",
                                            "s3:DeleteBucketPolicy" };
@@ -248,14 +235,14 @@ static void test_no_permission_is_403(void **state)
                  "User: arn:aws:iam::" PARTNER ":user/partner is not authorized to perform: "
                  "s3:GetBucketPolicy on resource: &quot;arn:aws:s3:::nopol&quot; because no "
                  "resource-based policy allows the s3:GetBucketPolicy action");
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 /* ---- allowed, but not the owner's account: 405 -------------------------------- */
 static void test_other_account_is_405(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     /* the bucket policy grants the partner account all three: AWS still
      * answers 405 to an identity outside the owner's account */
     build(PARTNER_AKID, PARTNER_SECRET, "GET", "/pol?policy", NULL, "");
@@ -272,20 +259,20 @@ static void test_other_account_is_405(void **state)
     build(NULL, NULL, "GET", "/pub?policy", NULL, "");
     exchange();
     assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 /* ---- the owner's root: exempt from the bucket policy, not from guardrails ------ */
 static void test_owner_root_lockout_recovery(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     /* "NoRoot" denies every root user s3:* on pol; the owner's root still
      * reads the policy ... */
     build(ROOT_AKID, ROOT_SECRET, "GET", "/pol?policy", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    assert_string_equal(body_of(resp), POL_COMPACT);
+    assert_string_equal(rig_body_of(resp), POL_COMPACT);
     /* ... and is told where to change it rather than refused */
     build(ROOT_AKID, ROOT_SECRET, "PUT", "/pol?policy", NULL, "{}");
     exchange();
@@ -317,14 +304,14 @@ static void test_owner_root_lockout_recovery(void **state)
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/guarded?policy", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 403 Forbidden\r\n", 24) == 0);
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 /* ---- x-amz-expected-bucket-owner is the configured owner ----------------------- */
 static void test_expected_bucket_owner(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policy",
           "x-amz-expected-bucket-owner: " PARTNER "\r\n", "");
     exchange();
@@ -333,8 +320,8 @@ static void test_expected_bucket_owner(void **state)
           "x-amz-expected-bucket-owner: " OWNER "\r\n", "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    assert_string_equal(body_of(resp), POL_COMPACT);
-    assert_int_equal(upstream_requests(), r0);
+    assert_string_equal(rig_body_of(resp), POL_COMPACT);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 /* ---- an unlisted bucket under "caller_account": the caller owns it --------------- */
@@ -342,7 +329,7 @@ static void test_unlisted_caller_account(void **state)
 {
     (void)state;
     rig_install_config(make_config("\"unlisted_buckets\":\"caller_account\","));
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     /* s3warden enforces no bucket policy there: none to show, none to set
      * upstream (the real bucket's policy is out of reach either way) */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");
@@ -351,7 +338,7 @@ static void test_unlisted_caller_account(void **state)
     build(ADMIN_AKID, ADMIN_SECRET, "PUT", "/free-bkt?policy", NULL, "{}");
     exchange();
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
     rig_install_config(make_config(""));
     /* under the default (deny) the unlisted bucket is refused first */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");

@@ -74,13 +74,6 @@ static int teardown(void **state)
 
 static char req[16384], resp[64 * 1024];
 
-static int upstream_requests(void)
-{
-    int n;
-    rig_counts(100, &n, NULL);
-    return n;
-}
-
 static void raw(const char *r)
 {
     rig_exchange(r, strlen(r), NULL, resp, sizeof(resp));
@@ -159,7 +152,7 @@ static void test_match_first_rule(void **state)
 static void test_preflight_allowed(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     snprintf(req, sizeof(req),
              "OPTIONS /web/user/a.txt HTTP/1.1\r\nHost: %s\r\nOrigin: https://app.partner.example\r\n"
              "Access-Control-Request-Method: POST\r\n"
@@ -184,7 +177,7 @@ static void test_preflight_allowed(void **state)
     assert_starts("HTTP/1.1 200 OK\r\n");
     assert_has("\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: HEAD\r\n");
     assert_null(strstr(resp, "Allow-Credentials"));
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 #define NOT_ALLOWED                                                                            \
@@ -196,7 +189,7 @@ static void test_preflight_allowed(void **state)
 static void test_preflight_refused(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     static const char *const cases[][3] = {
         /* origin, method, headers */
         { "https://partner.example", "POST", NULL },          /* no subdomain: '*' needs one */
@@ -239,7 +232,7 @@ static void test_preflight_refused(void **state)
     assert_starts("HTTP/1.1 400 Bad Request\r\n");
     assert_has("<Code>BadRequest</Code><Message>Invalid Access-Control-Request-Method: "
                "null</Message>");
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 /* ---- actual requests ---------------------------------------------------------------- */
@@ -284,7 +277,7 @@ static void test_actual_response_headers(void **state)
 static void test_get_bucket_cors(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = "/web?cors",
                          .body = "" };
     rig_build(req, sizeof(req), &r);
@@ -310,7 +303,7 @@ static void test_get_bucket_cors(void **state)
     raw(req);
     assert_starts("HTTP/1.1 501 Not Implemented\r\n");
     assert_has("<Code>NotImplemented</Code>");
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 }
 
 int main(void)

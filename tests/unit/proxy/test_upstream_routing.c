@@ -104,39 +104,19 @@ static void send_req(const char *method, const char *target, const char *signed_
     rig_exchange(req, strlen(req), NULL, resp, sizeof(resp));
 }
 
-static int upstream_requests(void)
-{
-    int n;
-    rig_counts(100, &n, NULL);
-    return n;
-}
-
-static const char *body_of(const char *r)
-{
-    const char *e = strstr(r, "\r\n\r\n");
-    return e ? e + 4 : "";
-}
-
-static void assert_status(const char *line)
-{
-    if (strncmp(resp, line, strlen(line)) != 0)
-        fprintf(stderr, "want %sgot: %s\n", line, resp);
-    assert_true(strncmp(resp, line, strlen(line)) == 0);
-}
-
 static void test_request_goes_to_its_buckets_upstream(void **state)
 {
     (void)state;
     struct rig_seen seen;
     send_req("GET", "/west-bkt/k", NULL);
-    assert_status("HTTP/1.1 200 OK\r\n");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
     rig_seen(&seen);
     assert_true(strncmp(seen.last_head, "GET /west-real/k HTTP/1.1\r\n", 27) == 0);
     assert_non_null(strstr(seen.last_head, "Credential=" WEST_AKID "/"));
     assert_non_null(strstr(seen.last_head, "/eu-west-1/s3/aws4_request"));
 
     send_req("GET", "/east-bkt/k", NULL);
-    assert_status("HTTP/1.1 200 OK\r\n");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
     rig_seen(&seen);
     assert_true(strncmp(seen.last_head, "GET /east-bkt/k HTTP/1.1\r\n", 26) == 0);
     assert_non_null(strstr(seen.last_head, "Credential=" EAST_AKID "/"));
@@ -147,36 +127,36 @@ static void test_request_goes_to_its_buckets_upstream(void **state)
 static void test_copy_across_upstreams_refused(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     send_req("PUT", "/west-bkt/copy", "x-amz-copy-source: /east-bkt/k\r\n");
-    assert_status("HTTP/1.1 501 Not Implemented\r\n");
-    assert_non_null(strstr(body_of(resp), "<Code>NotImplemented</Code><Message>CopyObject from "
+    rig_assert_status(resp, "HTTP/1.1 501 Not Implemented\r\n");
+    assert_non_null(strstr(rig_body_of(resp), "<Code>NotImplemented</Code><Message>CopyObject from "
                                           "bucket east-bkt (upstream east) to bucket west-bkt "
                                           "(upstream west): s3warden does not copy between "
                                           "upstreams</Message>"));
     send_req("PUT", "/east-bkt/part?partNumber=1&uploadId=u1",
              "x-amz-copy-source: /west-bkt/k\r\n");
-    assert_status("HTTP/1.1 501 Not Implemented\r\n");
-    assert_non_null(strstr(body_of(resp), "<Message>UploadPartCopy from bucket west-bkt "
+    rig_assert_status(resp, "HTTP/1.1 501 Not Implemented\r\n");
+    assert_non_null(strstr(rig_body_of(resp), "<Message>UploadPartCopy from bucket west-bkt "
                                           "(upstream west) to bucket east-bkt (upstream east)"));
-    assert_int_equal(upstream_requests(), r0);
+    assert_int_equal(rig_upstream_requests(), r0);
 
     /* within one upstream: sent, the source named as that upstream knows it */
     send_req("PUT", "/west-bkt/copy", "x-amz-copy-source: /west-bkt/k\r\n");
-    assert_status("HTTP/1.1 200 OK\r\n");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
     struct rig_seen seen;
     rig_seen(&seen);
     assert_non_null(strstr(seen.last_head, "x-amz-copy-source: /west-real/k"));
-    assert_int_equal(upstream_requests(), r0 + 1);
+    assert_int_equal(rig_upstream_requests(), r0 + 1);
 }
 
 static void test_list_buckets_merged(void **state)
 {
     (void)state;
-    int r0 = upstream_requests();
+    int r0 = rig_upstream_requests();
     send_req("GET", "/", NULL);
-    assert_status("HTTP/1.1 200 OK\r\n");
-    assert_string_equal(body_of(resp),
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_string_equal(rig_body_of(resp),
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         "<Owner><ID>" OWNER "</ID></Owner><Buckets>"
@@ -184,7 +164,7 @@ static void test_list_buckets_merged(void **state)
         "<Bucket><Name>west-bkt</Name><CreationDate>2026-01-02T03:04:05.000Z</CreationDate></Bucket>"
         "</Buckets></ListAllMyBucketsResult>");
     /* one request per upstream */
-    assert_int_equal(upstream_requests(), r0 + 2);
+    assert_int_equal(rig_upstream_requests(), r0 + 2);
 }
 
 int main(void)
