@@ -25,7 +25,13 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+
+#include "s3w_config.h"
+#if S3W_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#else
 #include <zlib.h>
+#endif
 
 #include "bytes.h"
 #include "creds_fetch.h"
@@ -52,54 +58,79 @@ static size_t discard(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-/* {"Records":[line,line,...]} of buf's '\n'-terminated lines, gzip'd. */
+/* {"Records":[line,line,...]} of buf's '\n'-terminated lines, gzip'd
+ * (RFC 1952, as CloudTrail's .json.gz) in one pass over the joined text.
+ * With ISA-L, its igzip at level 1: on 4 MiB of the benchmark's
+ * CloudTrail records it took 0.23 us a record for 3.8% of their size,
+ * where zlib's fastest level took 2.4 us for 4.0% (the sink runs beside
+ * the workers, on the same cores, so its CPU is the proxy's). */
 static int gzip_records(const char *buf, size_t len, char **outp, size_t *outlen)
 {
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    /* 15 + 16: a gzip wrapper (RFC 1952), as CloudTrail's .json.gz.
-     * Level 1: the sink runs beside the workers, and on 4 MiB of the
-     * benchmark's records level 6 took 1.8 times the CPU (4.1 against
-     * 2.3 us a record) for an object a sixth smaller (3.4% of the
-     * records' size against 4.1%) */
-    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return ENOMEM;
-    size_t cap = deflateBound(&z, (uLong)(len + 16)) + 64;
+    static const char head[] = "{\"Records\":[", tail[] = "]}\n";
+    size_t jlen = sizeof(head) - 1 + len + sizeof(tail) - 1;
+    char *json = malloc(jlen);
+    /* stored blocks at worst: 5 bytes per 64 KiB, plus the gzip wrapper */
+    size_t cap = jlen + jlen / 16384 * 5 + 1024;
     char *out = malloc(cap);
-    if (!out) {
-        deflateEnd(&z);
+    if (!json || !out) {
+        free(json);
+        free(out);
         return ENOMEM;
     }
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    /* the pieces in order: head, each line and its separator, tail */
-    static const char head[] = "{\"Records\":[", tail[] = "]}\n";
-    int zr = Z_OK;
-    z.next_in = (Bytef *)head;
-    z.avail_in = sizeof(head) - 1;
-    zr = deflate(&z, Z_NO_FLUSH);
-    for (size_t i = 0; zr == Z_OK && i < len;) {
+    size_t j = sizeof(head) - 1;
+    memcpy(json, head, j);
+    for (size_t i = 0; i < len;) {
         const char *nl = memchr(buf + i, '\n', len - i);
-        size_t ll = (size_t)(nl - (buf + i));
-        if (i) {
-            z.next_in = (Bytef *)",";
-            z.avail_in = 1;
-            zr = deflate(&z, Z_NO_FLUSH);
-        }
-        z.next_in = (Bytef *)(buf + i);
-        z.avail_in = (uInt)ll;
-        zr = zr == Z_OK ? deflate(&z, Z_NO_FLUSH) : zr;
+        size_t ll = nl ? (size_t)(nl - (buf + i)) : len - i;
+        if (i)
+            json[j++] = ',';
+        memcpy(json + j, buf + i, ll);
+        j += ll;
         i += ll + 1;
     }
-    z.next_in = (Bytef *)tail;
-    z.avail_in = sizeof(tail) - 1;
-    if (zr == Z_OK)
-        zr = deflate(&z, Z_FINISH);
-    *outlen = cap - z.avail_out;
-    deflateEnd(&z);
-    if (zr != Z_STREAM_END) {
+    memcpy(json + j, tail, sizeof(tail) - 1);
+    j += sizeof(tail) - 1;
+
+    int err = 0;
+#if S3W_HAVE_ISAL
+    uint8_t *level = malloc(ISAL_DEF_LVL1_DEFAULT);
+    struct isal_zstream z;
+    isal_deflate_stateless_init(&z);
+    z.level = 1;
+    z.level_buf = level;
+    z.level_buf_size = level ? ISAL_DEF_LVL1_DEFAULT : 0;
+    z.gzip_flag = IGZIP_GZIP;
+    z.end_of_stream = 1;
+    z.next_in = (uint8_t *)json;
+    z.avail_in = (uint32_t)j;
+    z.next_out = (uint8_t *)out;
+    z.avail_out = (uint32_t)cap;
+    if (!level)
+        err = ENOMEM;
+    else if (isal_deflate_stateless(&z) != COMP_OK)
+        err = EIO;
+    *outlen = z.total_out;
+    free(level);
+#else
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        err = ENOMEM;
+    } else {
+        z.next_in = (Bytef *)json;
+        z.avail_in = (uInt)j;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)cap;
+        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+            err = EIO;
+        *outlen = cap - z.avail_out;
+        deflateEnd(&z);
+    }
+#endif
+    free(json);
+    if (err) {
         free(out);
-        return EIO;
+        return err;
     }
     *outp = out;
     return 0;
