@@ -342,6 +342,20 @@ static int cmd_serve(const char *config_path)
     st.srv.worker_init = pl_worker_init;
     st.srv.worker_cleanup = pl_worker_cleanup;
     st.srv.worker_poke = pl_worker_poke;
+    /* The handlers are in place before any listener is bound: a SIGHUP
+     * sent as soon as the port answers (a reload right after start) would
+     * otherwise meet the default action and end the process. They run in
+     * uv_run below, once everything has started. */
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_init(loop, &st.sig_hup);
+    uv_signal_init(loop, &st.sig_term);
+    uv_signal_init(loop, &st.sig_int);
+    uv_signal_init(loop, &st.sig_usr1);
+    st.sig_hup.data = st.sig_term.data = st.sig_int.data = st.sig_usr1.data = &st;
+    uv_signal_start(&st.sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&st.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&st.sig_int, on_signal, SIGINT);
+    uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     signal(SIGPIPE, SIG_IGN);
     if (proxy_server_init(&st.srv, &settings, &pl_handler, &st.shared) != 0)
         return 2;
@@ -383,16 +397,6 @@ static int cmd_serve(const char *config_path)
                   cfg->upstreams[i].endpoint, cfg->upstreams[i].region,
                   &cfg->upstreams[i] == cfg->upstream ? ", the default" : "",
                   cfg->upstreams[i].readiness == CONFIG_READINESS_OPTIONAL ? ", optional" : "");
-    uv_loop_t *loop = uv_default_loop();
-    uv_signal_init(loop, &st.sig_hup);
-    uv_signal_init(loop, &st.sig_term);
-    uv_signal_init(loop, &st.sig_int);
-    uv_signal_init(loop, &st.sig_usr1);
-    st.sig_hup.data = st.sig_term.data = st.sig_int.data = st.sig_usr1.data = &st;
-    uv_signal_start(&st.sig_hup, on_signal, SIGHUP);
-    uv_signal_start(&st.sig_term, on_signal, SIGTERM);
-    uv_signal_start(&st.sig_int, on_signal, SIGINT);
-    uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     uv_run(loop, UV_RUN_DEFAULT);
     proxy_server_wait(&st.srv);
     /* the admin listener goes last: /healthz answers while requests drain */

@@ -199,6 +199,24 @@ class Lifecycle(Case):
         self.assertEqual(s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read(), b"hot object")
         tpx.stop()
 
+    def test_e_sighup_as_soon_as_the_port_answers(self):
+        """A reload sent the moment the listener accepts (a service manager's
+        reload right after start) is handled, never the default action of
+        SIGHUP, which ends the process: the handlers are in place before any
+        listener is bound (the kernel completes connections from listen(),
+        before the admin listener and the workers have started). Ten fresh
+        processes with an admin listener, each signalled as soon as a
+        connection to its port succeeds."""
+        for i in range(10):
+            px = Proxy(lambda port, audit: render_config(W, UP, port, audit, admin=free_port()),
+                       f"lifecycle-hup{i}").start()
+            px.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: "reload done" in px.log_text() or not px.alive(), 10))
+            self.assertTrue(px.alive(), f"start {i}: SIGHUP ended the process "
+                            f"(exit {px.proc.returncode}):\n{px.log_tail()}")
+            self.assertIn("INFO reload done: new requests use the new config", px.log_text())
+            px.stop()
+
     def test_y_sigint_with_idle_keepalive_exits_at_once(self):
         # idle keep-alive connections are not requests in flight: they must
         # not hold the process until limits.shutdown_timeout_ms
