@@ -15,11 +15,33 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/rsa.h>
 #include <openssl/evp.h>
 
 #include "jwt_fixture.h"
 
 EVP_PKEY *rsa_priv, *p256_priv, *p384_priv, *rsa_other;
+
+void jwt_fixture_keys_new(void)
+{
+    rsa_priv = EVP_RSA_gen(2048);
+    rsa_other = EVP_RSA_gen(2048);
+    p256_priv = EVP_EC_gen("P-256");
+    p384_priv = EVP_EC_gen("P-384");
+    assert_non_null(rsa_priv);
+    assert_non_null(rsa_other);
+    assert_non_null(p256_priv);
+    assert_non_null(p384_priv);
+}
+
+void jwt_fixture_keys_free(void)
+{
+    EVP_PKEY_free(rsa_priv);
+    EVP_PKEY_free(rsa_other);
+    EVP_PKEY_free(p256_priv);
+    EVP_PKEY_free(p384_priv);
+    rsa_priv = rsa_other = p256_priv = p384_priv = NULL;
+}
 
 /* ---- encoding helpers ---------------------------------------------------------- */
 

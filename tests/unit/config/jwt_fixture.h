@@ -15,8 +15,12 @@
 
 #include <openssl/evp.h>
 
-/* The test's signing keys: RSA 2048 (two), P-256, P-384. */
+/* The test's signing keys: RSA 2048 (two), P-256, P-384; made fresh by
+ * jwt_fixture_keys_new() in a group setup, freed by jwt_fixture_keys_free()
+ * in its teardown. */
 extern EVP_PKEY *rsa_priv, *p256_priv, *p384_priv, *rsa_other;
+void jwt_fixture_keys_new(void);
+void jwt_fixture_keys_free(void);
 
 /* base64url without padding (RFC 7515 section 2) of in[0..n) into out. */
 void b64url(const uint8_t *in, size_t n, char *out);

@@ -10,10 +10,8 @@
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rsa.h>
 
 #include "jwt.h"
 #include "jwt_fixture.h"
@@ -63,12 +61,7 @@ static struct jwt_claims claims;
 static int setup(void **state)
 {
     (void)state;
-    rsa_priv = EVP_RSA_gen(2048);
-    rsa_other = EVP_RSA_gen(2048);
-    p256_priv = EVP_EC_gen("P-256");
-    p384_priv = EVP_EC_gen("P-384");
-    assert_non_null(rsa_priv);
-    assert_non_null(p384_priv);
+    jwt_fixture_keys_new();
     standard_jwks();
     return 0;
 }
@@ -77,10 +70,7 @@ static int teardown(void **state)
 {
     (void)state;
     jwks_cleanup(&g_keys);
-    EVP_PKEY_free(rsa_priv);
-    EVP_PKEY_free(rsa_other);
-    EVP_PKEY_free(p256_priv);
-    EVP_PKEY_free(p384_priv);
+    jwt_fixture_keys_free();
     return 0;
 }
 

@@ -11,10 +11,8 @@
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rsa.h>
 
 #include "config.h"
 #include "identity.h"
@@ -158,11 +156,7 @@ static void want_error(int status, const char *code, const char *msg)
 static int setup(void **state)
 {
     (void)state;
-    rsa_priv = EVP_RSA_gen(2048);
-    rsa_other = EVP_RSA_gen(2048);
-    p256_priv = EVP_EC_gen("P-256");
-    p384_priv = EVP_EC_gen("P-384");
-    assert_non_null(rsa_priv);
+    jwt_fixture_keys_new();
     g_cfg = load_cfg(true);
     sts_response_init(&g_r);
     return 0;
@@ -174,10 +168,7 @@ static int teardown(void **state)
     sts_response_cleanup(&g_r);
     config_unref(g_cfg);
     jwks_cleanup(&g_src_keys);
-    EVP_PKEY_free(rsa_priv);
-    EVP_PKEY_free(rsa_other);
-    EVP_PKEY_free(p256_priv);
-    EVP_PKEY_free(p384_priv);
+    jwt_fixture_keys_free();
     return 0;
 }
 
