@@ -1,7 +1,7 @@
 /*
  * audit_fixture.c - audit records and their lines for the tests of the
- * audit formats (test_audit_limits): a plain record to change one field
- * of, and the checks every formatted line must pass whatever it holds.
+ * audit formats: a plain record to change one field of, and the checks
+ * every formatted line must pass whatever it holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,22 +67,38 @@ void base_record(struct audit_record *r)
     r->upstream_latency_ms = -1;
 }
 
+/* Checks b holds one whole line within the cap, valid UTF-8 and JSON;
+ * returns it parsed and frees b. */
+static cJSON *line_parse(struct s3w_buf *b, size_t *len)
+{
+    assert_true(b->len <= AUDIT_LINE_MAX);
+    assert_true(b->len > 0 && b->ptr[b->len - 1] == '\n');
+    assert_null(memchr(b->ptr, '\n', b->len - 1));
+    assert_true(valid_utf8((const unsigned char *)b->ptr, b->len));
+    cJSON *j = cJSON_ParseWithLength(b->ptr, b->len);
+    if (!j)
+        fail_msg("not JSON: %.200s", b->ptr);
+    if (len)
+        *len = b->len;
+    s3w_buf_cleanup(b);
+    return j;
+}
+
 cJSON *format_parse(const struct audit_record *r, size_t *len)
 {
     struct s3w_buf b;
     s3w_buf_init(&b, AUDIT_LINE_MAX);
     assert_int_equal(audit_format(r, &b), 0);
-    assert_true(b.len <= AUDIT_LINE_MAX);
-    assert_true(b.len > 0 && b.ptr[b.len - 1] == '\n');
-    assert_null(memchr(b.ptr, '\n', b.len - 1));
-    assert_true(valid_utf8((const unsigned char *)b.ptr, b.len));
-    cJSON *j = cJSON_ParseWithLength(b.ptr, b.len);
-    if (!j)
-        fail_msg("not JSON: %.200s", b.ptr);
-    if (len)
-        *len = b.len;
-    s3w_buf_cleanup(&b);
-    return j;
+    return line_parse(&b, len);
+}
+
+cJSON *format_parse_cloudtrail(const struct audit_record *r,
+                               const struct audit_cloudtrail_opts *o, size_t *len)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format_cloudtrail(r, o, &b), 0);
+    return line_parse(&b, len);
 }
 
 bool listed_truncated(const cJSON *j, const char *field)

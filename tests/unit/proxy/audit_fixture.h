@@ -23,6 +23,10 @@ void base_record(struct audit_record *r);
  * len is not NULL. Fails the running test otherwise. */
 cJSON *format_parse(const struct audit_record *r, size_t *len);
 
+/* The same with audit_format_cloudtrail() and o. */
+cJSON *format_parse_cloudtrail(const struct audit_record *r,
+                               const struct audit_cloudtrail_opts *o, size_t *len);
+
 /* Whether the record's "truncated" list names field. */
 bool listed_truncated(const cJSON *j, const char *field);
 
