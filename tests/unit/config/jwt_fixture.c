@@ -86,8 +86,7 @@ void rsa_jwk(EVP_PKEY *k, const char *kid, const char *extra, char *out, size_t 
              extra);
 }
 
-void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out,
-                   size_t cap)
+void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out, size_t cap)
 {
     char x[80], y[80];
     bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_X, clen, x);

@@ -35,8 +35,7 @@ void bn_b64url(EVP_PKEY *k, const char *param, size_t pad, char *out);
 void rsa_jwk(EVP_PKEY *k, const char *kid, const char *extra, char *out, size_t cap);
 
 /* The public JWK of an EC key on crv, coordinates clen bytes long. */
-void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out,
-            size_t cap);
+void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out, size_t cap);
 
 /* header.claims signed with key and digest md_name ("SHA256"); ES
  * signatures as JWS r||s. Returns a static buffer, valid until the next
