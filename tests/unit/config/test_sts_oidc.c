@@ -11,14 +11,13 @@
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rsa.h>
 
 #include "config.h"
 #include "identity.h"
 #include "jwt.h"
+#include "jwt_fixture.h"
 #include "sts.h"
 
 #define NOW 1700000000LL
@@ -27,92 +26,6 @@
 #define PROVIDER_ARN "arn:aws:iam::111111111111:oidc-provider/" HP
 #define KEY_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define ROLE "arn:aws:iam::111111111111:role/k8s-app"
-
-static EVP_PKEY *rsa_priv, *p256_priv, *p384_priv, *rsa_other;
-
-/* ---- encoding helpers ---------------------------------------------------------- */
-
-static void b64url(const uint8_t *in, size_t n, char *out)
-{
-    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n) v |= in[i + 2];
-        out[o++] = A[(v >> 18) & 63];
-        out[o++] = A[(v >> 12) & 63];
-        if (i + 1 < n) out[o++] = A[(v >> 6) & 63];
-        if (i + 2 < n) out[o++] = A[v & 63];
-    }
-    out[o] = '\0';
-}
-
-static void b64url_str(const char *s, char *out)
-{
-    b64url((const uint8_t *)s, strlen(s), out);
-}
-
-static void bn_b64url(EVP_PKEY *k, const char *param, size_t pad, char *out)
-{
-    BIGNUM *bn = NULL;
-    assert_int_equal(EVP_PKEY_get_bn_param(k, param, &bn), 1);
-    uint8_t buf[600];
-    int n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
-    assert_true(n > 0);
-    b64url(buf, (size_t)n, out);
-    BN_free(bn);
-}
-
-static void rsa_jwk(EVP_PKEY *k, const char *kid, const char *extra, char *out, size_t cap)
-{
-    char n[400], e[16];
-    bn_b64url(k, OSSL_PKEY_PARAM_RSA_N, 0, n);
-    bn_b64url(k, OSSL_PKEY_PARAM_RSA_E, 0, e);
-    snprintf(out, cap, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, n, e,
-             extra);
-}
-
-static void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *out,
-                   size_t cap)
-{
-    char x[80], y[80];
-    bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_X, clen, x);
-    bn_b64url(k, OSSL_PKEY_PARAM_EC_PUB_Y, clen, y);
-    snprintf(out, cap, "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
-             kid, crv, x, y);
-}
-
-/* Signs header.payload with key and alg name; ES signatures as JWS r||s. */
-static char *make_token(const char *header, const char *claims, EVP_PKEY *key, const char *md_name)
-{
-    static char tok[24000];
-    char h[4096], p[16000];
-    b64url_str(header, h);
-    b64url_str(claims, p);
-    int n = snprintf(tok, sizeof tok, "%s.%s", h, p);
-    uint8_t sig[600];
-    size_t slen = sizeof sig;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestSignInit_ex(md, NULL, md_name, NULL, NULL, key, NULL), 1);
-    assert_int_equal(EVP_DigestSign(md, sig, &slen, (uint8_t *)tok, (size_t)n), 1);
-    EVP_MD_CTX_free(md);
-    if (EVP_PKEY_is_a(key, "EC")) {
-        const uint8_t *q = sig;
-        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)slen);
-        size_t clen = EVP_PKEY_get_bits(key) / 8;
-        uint8_t raw[96];
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, (int)clen);
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + clen, (int)clen);
-        ECDSA_SIG_free(es);
-        memcpy(sig, raw, 2 * clen);
-        slen = 2 * clen;
-    }
-    tok[n++] = '.';
-    b64url(sig, slen, tok + n);
-    return tok;
-}
-
 
 static char g_jwks_doc[8000];
 
@@ -243,11 +156,7 @@ static void want_error(int status, const char *code, const char *msg)
 static int setup(void **state)
 {
     (void)state;
-    rsa_priv = EVP_RSA_gen(2048);
-    rsa_other = EVP_RSA_gen(2048);
-    p256_priv = EVP_EC_gen("P-256");
-    p384_priv = EVP_EC_gen("P-384");
-    assert_non_null(rsa_priv);
+    jwt_fixture_keys_new();
     g_cfg = load_cfg(true);
     sts_response_init(&g_r);
     return 0;
@@ -259,10 +168,7 @@ static int teardown(void **state)
     sts_response_cleanup(&g_r);
     config_unref(g_cfg);
     jwks_cleanup(&g_src_keys);
-    EVP_PKEY_free(rsa_priv);
-    EVP_PKEY_free(rsa_other);
-    EVP_PKEY_free(p256_priv);
-    EVP_PKEY_free(p384_priv);
+    jwt_fixture_keys_free();
     return 0;
 }
 

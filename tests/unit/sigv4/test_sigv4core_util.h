@@ -130,11 +130,16 @@ static inline void creq_tail(struct s3w_slice creq, struct s3w_slice *signed_h,
 /* ---- tiny JSON string reader (enough for the S3 example files) ---------- */
 
 /* Decodes the JSON string starting at p (at the opening quote) into out.
- * Returns a pointer after the closing quote, or NULL. */
+ * Returns a pointer after the closing quote, or NULL. *olen is set on every
+ * path (0 on failure): callers check the result with cmocka's assertions,
+ * which the compiler cannot see never return, so a length left unset on
+ * failure would be read uninitialised as far as it can tell. */
 static inline const char *json_str_at(const char *p, char *out, size_t cap,
                                       size_t *olen)
 {
     size_t n = 0;
+    if (olen)
+        *olen = 0;
     if (*p != '"')
         return NULL;
     p++;
