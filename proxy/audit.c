@@ -454,8 +454,10 @@ bool audit_reload_check(struct audit *a, const struct audit_options *o)
         snprintf(changed, sizeof(changed), "(settings too large to compare)");
     } else {
         for (int i = 0; i < AUDIT_SETTINGS; i++) {
+            /* an empty setting (no sinks) has no buffer: memcmp may not
+             * be given NULL, even for 0 bytes */
             if (d[i].len == a->settings[i].len &&
-                memcmp(d[i].ptr, a->settings[i].ptr, d[i].len) == 0)
+                (d[i].len == 0 || memcmp(d[i].ptr, a->settings[i].ptr, d[i].len) == 0))
                 continue;
             int w = snprintf(changed + used, sizeof(changed) - used, "%s%s", used ? ", " : "",
                              setting_names[i]);

@@ -17,7 +17,7 @@ tallied with its x-amz-request-id, and matched with the audit file:
     there are at least as many records as responses;
   - issue 13, "100,000 requests under load with each sink": the same load
     with "format": "cloudtrail" and both delivered sinks besides the file:
-    syslog to Debian's rsyslogd on plain TCP (test_audit_delivery.py's
+    syslog to Debian's rsyslogd on plain TCP (s3w_rsyslog.py's
     Rsyslog: each message's MSG part, the record, one line in a file), and
     S3 with its bucket on the same nginx (its dav module stores each PUT
     .json.gz under its root, CloudTrail's key layout, {"Records": [...]}).
@@ -47,7 +47,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3w_it import *  # noqa: E402,F401,F403
-from test_audit_delivery import Rsyslog  # noqa: E402
+from s3w_rsyslog import Rsyslog  # noqa: E402
 
 A = "111111111111"
 BUCKET = "bkt"
