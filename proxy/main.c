@@ -177,18 +177,33 @@ static void audit_options_from(const struct config *cfg,
         const struct config_upstream *up = k->upstream ? k->upstream : cfg->upstream;
         const char *region = k->region ? k->region
                              : cfg->audit.region ? cfg->audit.region : up->region;
-        sinks[nsinks++] = (struct audit_sink_conf){
-            .type = k->type == CONFIG_AUDIT_SINK_S3 ? AUDIT_SINK_S3 : AUDIT_SINK_SYSLOG,
+        /* each type gets only its own fields: audit_reload_check compares
+         * them, and a reload that changes the upstream a syslog sink never
+         * uses must not say the sink changed */
+        struct audit_sink_conf *c = &sinks[nsinks++];
+        *c = (struct audit_sink_conf){
             .spool_dir = k->spool_dir, .max_spool_bytes = k->max_spool_bytes,
-            .host = k->address, .port = (uint16_t)k->port, .facility = (int)k->facility,
-            .tls = k->tls, .server_name = k->server_name,
-            .ca_file = k->type == CONFIG_AUDIT_SINK_S3 ? up->ca_file : k->ca_file,
-            .endpoint = up->endpoint,
-            .virtual_host = up->addressing == CONFIG_ADDRESSING_VIRTUAL,
-            .tls_verify = up->tls_verify, .bucket = k->bucket, .prefix = k->prefix,
-            .account = k->account_id ? k->account_id : cfg->audit.account_id, .region = region,
             .batch_ms = k->batch_seconds * 1000u, .batch_bytes = k->batch_bytes,
         };
+        if (k->type == CONFIG_AUDIT_SINK_S3) {
+            c->type = AUDIT_SINK_S3;
+            c->ca_file = up->ca_file;
+            c->endpoint = up->endpoint;
+            c->virtual_host = up->addressing == CONFIG_ADDRESSING_VIRTUAL;
+            c->tls_verify = up->tls_verify;
+            c->bucket = k->bucket;
+            c->prefix = k->prefix;
+            c->account = k->account_id ? k->account_id : cfg->audit.account_id;
+            c->region = region;
+        } else {
+            c->type = AUDIT_SINK_SYSLOG;
+            c->host = k->address;
+            c->port = (uint16_t)k->port;
+            c->facility = (int)k->facility;
+            c->tls = k->tls;
+            c->server_name = k->server_name;
+            c->ca_file = k->ca_file;
+        }
     }
     *aopt = (struct audit_options){
         .sinks = sinks,
@@ -199,9 +214,13 @@ static void audit_options_from(const struct config *cfg,
                                                                   : AUDIT_ON_BACKLOG_REFUSE,
         .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
                                                                       : AUDIT_FORMAT_S3WARDEN,
-        .cloudtrail = { .region = cfg->audit.region ? cfg->audit.region : cfg->upstream->region,
-                        .account_id = cfg->audit.account_id },
     };
+    /* only the CloudTrail format writes them (and the reload check compares them) */
+    if (aopt->format == AUDIT_FORMAT_CLOUDTRAIL)
+        aopt->cloudtrail = (struct audit_cloudtrail_opts){
+            .region = cfg->audit.region ? cfg->audit.region : cfg->upstream->region,
+            .account_id = cfg->audit.account_id,
+        };
 }
 
 static void on_signal(uv_signal_t *h, int signum)

@@ -506,6 +506,11 @@ class Signals(Case):
                 "spool_dir": os.path.join(tmpdir("spool-s7"), "sl")}
         px = proxy_with("deliv-sig-7", [sink])
         px.config["audit"]["format"] = "s3warden"  # the same setting, spelt out: no change
+        # the upstream's address and region are no syslog sink's settings
+        # (nor the s3warden format's): changing them is no audit change
+        up = px.config["upstream"]
+        up["endpoint"] = up["endpoint"].replace("127.0.0.1", "localhost")
+        up["region"] = "eu-west-3"
         px.write_config()
         px.proc.send_signal(signal.SIGHUP)
         self.assertTrue(wait_until(lambda: px.log_text().count("reload done") == 1, 5))
