@@ -210,17 +210,25 @@ static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma,
  * time, not a token. */
 static bool context_key_secret(struct s3w_slice k)
 {
-    static const char *const bad[] = { "token", "secret", "signature", "authorization",
-                                       "credential", "password" };
-    if (s3w_slice_eq_nocase(k, S3W_SLICE_LIT("aws:TokenIssueTime")) ||
-        s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureversion")) ||
-        s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureAge")))
-        return false;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        size_t n = strlen(bad[i]);
-        for (size_t j = 0; j + n <= k.len; j++)
-            if (s3w_slice_eq_nocase(s3w_slice(k.ptr + j, n), s3w_slice(bad[i], n)))
-                return true;
+    static const struct {
+        const char *w;
+        size_t n;
+    } bad[] = { { "token", 5 },       { "secret", 6 },      { "signature", 9 },
+                { "authorization", 13 }, { "credential", 10 }, { "password", 8 } };
+    /* one pass (this runs for every key of every record): a word is
+     * compared only where the key has its first letter */
+    for (size_t j = 0; j < k.len; j++) {
+        unsigned char c = (unsigned char)k.ptr[j] | 0x20;
+        if (c != 't' && c != 's' && c != 'a' && c != 'c' && c != 'p')
+            continue;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            if (bad[i].w[0] != c || bad[i].n > k.len - j ||
+                !s3w_slice_eq_nocase(s3w_slice(k.ptr + j, bad[i].n), s3w_slice(bad[i].w, bad[i].n)))
+                continue;
+            return !(s3w_slice_eq_nocase(k, S3W_SLICE_LIT("aws:TokenIssueTime")) ||
+                     s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureversion")) ||
+                     s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureAge")));
+        }
     }
     return false;
 }

@@ -253,24 +253,34 @@ static void px_buf_presize(struct s3w_buf *b, size_t max, size_t cap)
 }
 
 /* The inline stores of a px that its users never read past their own
- * lengths: the identity's (store_len is zeroed here, and by
- * config_identity_anonymous and _cleanup), the operation mapping's private
- * ones (s3map_map resets their counts). About half of struct px. */
+ * lengths: the presigned parameters' (store_used is zeroed here), the
+ * identity's (store_len is zeroed here, and by config_identity_anonymous
+ * and _cleanup), the operation mapping's private ones (s3map_map resets
+ * their counts), the request context's entries (n is zeroed here, and
+ * policy_context_set fills every field of an entry it adds); and the
+ * upstream request, which ub_request_init clears whole in px_new. About
+ * two thirds of struct px. */
 #define PX_KEEP(f) { offsetof(struct px, f), sizeof(((struct px *)0)->f) }
 static const struct {
     size_t off, len;
 } px_keep[] = {
+    PX_KEEP(auth.sv.auth.store),
     PX_KEEP(auth.id.store),
     PX_KEEP(authz.map.q),
     PX_KEEP(authz.map.arn),
     PX_KEEP(authz.map.scratch),
+    PX_KEEP(authz.ctx.entries),
+    PX_KEEP(up.req),
 };
-_Static_assert(offsetof(struct px, auth.id.store) < offsetof(struct px, authz.map.q) &&
+_Static_assert(offsetof(struct px, auth.sv.auth.store) < offsetof(struct px, auth.id.store) &&
+               offsetof(struct px, auth.id.store) < offsetof(struct px, authz.map.q) &&
                offsetof(struct px, authz.map.q) < offsetof(struct px, authz.map.arn) &&
-               offsetof(struct px, authz.map.arn) < offsetof(struct px, authz.map.scratch),
+               offsetof(struct px, authz.map.arn) < offsetof(struct px, authz.map.scratch) &&
+               offsetof(struct px, authz.map.scratch) < offsetof(struct px, authz.ctx.entries) &&
+               offsetof(struct px, authz.ctx.entries) < offsetof(struct px, up.req),
                "px_keep is in struct order");
 
-/* A spare px as calloc would give it, but for px_keep (about 30 KiB less
+/* A spare px as calloc would give it, but for px_keep (about 40 KiB less
  * to clear per request). */
 static void px_zero_reused(struct px *px)
 {
@@ -289,6 +299,10 @@ void px_recycle(struct px *px)
      * before id_set (px_free cleans only a set identity) */
     size_t used = px->auth.id.store_len;
     s3w_wipe(px->auth.id.store, used < sizeof(px->auth.id.store) ? used : sizeof(px->auth.id.store));
+    /* and a presigned URL's decoded security token, kept out of px_zero_reused */
+    used = px->auth.sv.auth.store_used;
+    s3w_wipe(px->auth.sv.auth.store,
+             used < sizeof(px->auth.sv.auth.store) ? used : sizeof(px->auth.sv.auth.store));
     if (!pw || px->w->stopping || pw->nspare_px >= PX_SPARES) {
         free(px);
         return;

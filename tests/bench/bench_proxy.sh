@@ -15,7 +15,8 @@
 #
 # Printed, s3warden and nginx side by side:
 #   - 1 KiB GET and 1 KiB PUT at c32 and c256: req/s and the ratio;
-#   - per 1 KiB GET and PUT at c32 (BENCH_PERF=1, needs perf): CPU time,
+#   - per 1 KiB GET and PUT at c32 (BENCH_PERF=1, needs perf; BENCH_PERF_CONNS=256
+#     counts the c256 runs instead): CPU time,
 #     system calls and context switches per request, counted with perf stat
 #     over the run (s3warden's process; the proxy nginx's master and workers);
 #   - 1 MiB and 64 MiB GET and PUT: MB/s and the ratio;
@@ -208,7 +209,7 @@ small() { # method conns
     if [ "$m" = PUT ]; then
       script=$(put_script "$W/body/$key" "$([ $target = s3warden ] && echo "$hdr")")
     fi
-    if [ -n "${BENCH_PERF:-}" ] && [ "$c" = 32 ]; then
+    if [ -n "${BENCH_PERF:-}" ] && [ "$c" = "${BENCH_PERF_CONNS:-32}" ]; then
       local pids
       [ $target = nginx ] && pids=$(ngx_pids) || pids=$S3W_PID
       pp=$(perf_start "$pids")
@@ -308,7 +309,7 @@ if [ -n "${BENCH_PERF:-}" ]; then
   printf '%-12s %-9s %12s %12s %12s\n' "per request" target "CPU us" syscalls "ctx switches"
   for m in GET PUT; do for t in nginx s3warden; do
     read -r a b c <<< "${P[$m.$t]}"
-    printf '%-12s %-9s %12s %12s %12s\n' "1 KiB $m c32" "$t" "$a" "$b" "$c"
+    printf '%-12s %-9s %12s %12s %12s\n' "1 KiB $m c${BENCH_PERF_CONNS:-32}" "$t" "$a" "$b" "$c"
   done; done
 fi
 if [ "${BENCH_ONLY:-}" != 1k ]; then
