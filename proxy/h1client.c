@@ -53,9 +53,24 @@ static void finish_doomed(struct h1c_conn *c);
 
 /* ---- timers -------------------------------------------------------------------- */
 
+/* The timer is lazy: arm() moves a deadline and starts the uv timer only
+ * when the deadline comes before the moment it is already set for; a
+ * timer that fires early finds the later deadline and sleeps on until it
+ * (or finds none, and stops). A request re-arms several times (sent,
+ * answered, idle), and most of those become a store instead of two timer
+ * heap updates. */
 static void on_timer(uv_timer_t *t)
 {
     struct h1c_conn *c = t->data;
+    uint64_t now = uv_now(c->pool->loop);
+    if (!c->deadline)
+        return; /* disarmed since it was set */
+    if (c->deadline > now) {
+        c->timer_at = c->deadline;
+        uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+        return;
+    }
+    c->deadline = 0;
     if (c->state == C_IDLE)
         conn_close(c); /* keep-alive expired */
     else
@@ -64,10 +79,15 @@ static void on_timer(uv_timer_t *t)
 
 static void arm(struct h1c_conn *c, uint32_t ms)
 {
-    if (ms)
+    if (!ms) {
+        c->deadline = 0; /* a running timer finds nothing to do */
+        return;
+    }
+    c->deadline = uv_now(c->pool->loop) + ms;
+    if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_at > c->deadline) {
+        c->timer_at = c->deadline;
         uv_timer_start(&c->timer, on_timer, ms, 0);
-    else
-        uv_timer_stop(&c->timer);
+    }
 }
 
 /* ---- writes -------------------------------------------------------------------- */
@@ -334,7 +354,7 @@ static void pause_reading(struct h1c_conn *c)
         c->reading = false;
     }
     if (c->state == C_BUSY)
-        uv_timer_stop(&c->timer);
+        arm(c, 0);
 }
 
 void h1c__on_eof(struct h1c_conn *c);

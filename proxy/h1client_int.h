@@ -21,6 +21,8 @@ struct wbuf {
 struct h1c_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uint64_t deadline; /* loop time the state's timeout ends at; 0: none */
+    uint64_t timer_at; /* loop time the uv timer fires at, when active */
     uv_connect_t connect_req;
     uv_getaddrinfo_t gai;
     uv_write_t wreq;

@@ -311,14 +311,19 @@ void px_recycle(struct px *px)
     pw->spare_px[pw->nspare_px++] = px;
 }
 
-/* A px from the worker's spares, or a new one. */
+/* A px from the worker's spares, or a new one; either way cleared but
+ * for px_keep (a new one too: under many requests at once most come from
+ * malloc, and calloc would clear, and fault in, all 60 KiB of each). */
 static struct px *px_alloc(struct proxy_worker *w)
 {
     struct pl_worker *pw = w->handler_state;
-    if (!pw || pw->nspare_px == 0)
-        return calloc(1, sizeof(struct px));
-    struct px *px = pw->spare_px[--pw->nspare_px];
-    ASAN_UNPOISON_MEMORY_REGION(px, sizeof(*px));
+    struct px *px;
+    if (pw && pw->nspare_px > 0) {
+        px = pw->spare_px[--pw->nspare_px];
+        ASAN_UNPOISON_MEMORY_REGION(px, sizeof(*px));
+    } else if (!(px = malloc(sizeof(*px)))) {
+        return NULL;
+    }
     px_zero_reused(px);
     return px;
 }

@@ -609,6 +609,77 @@ static void test_first_byte_timeout_and_refused(void **state)
     free(b);
 }
 
+static void stop_loop(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
+
+/* Runs the loop for about ms milliseconds. */
+static void run_for(uint32_t ms)
+{
+    bool over = false;
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    t.data = &over;
+    uv_timer_start(&t, stop_loop, ms, 0);
+    while (!over)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* One timer serves each state's timeout, moved lazily (h1client.c, arm):
+ * a first-byte timeout still pending when the answer came must not close
+ * the connection at keep-alive, the keep-alive still ends the connection
+ * when it is due, and a request on a connection whose timer is set for a
+ * later keep-alive gets its shorter first-byte timeout. */
+static void test_timeouts_follow_the_state(void **state)
+{
+    (void)state;
+    h1c_pool_close(pool);
+    struct h1c_pool_opts o = {
+        .host = "127.0.0.1", .port = (uint16_t)fk.port, .max_conns = 2,
+        .connect_timeout_ms = 2000, .first_byte_timeout_ms = 100,
+        .idle_timeout_ms = 2000, .keepalive_ms = 400,
+    };
+    pool = h1c_pool_new(loop, &o);
+    assert_non_null(pool);
+    static const struct step s[] = {
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb", 0 },
+        { SILENT, NULL, 0 },
+    };
+    script(s, 3);
+    struct h1c_stats st;
+    struct result *a = get("/a");
+    assert_int_equal(a->err, H1C_OK);
+    run_for(250); /* past the first byte's 100 ms, inside the keep-alive */
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.idle, 1);
+    struct result *b = get("/b");
+    assert_int_equal(b->err, H1C_OK);
+    assert_int_equal(fk.accepts, 1); /* the same connection */
+    run_for(700); /* past the keep-alive */
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.idle, 0);
+
+    /* a new connection, then a silent answer on it once reused: the timer
+     * is set for the keep-alive's 400 ms, the request's is 100 */
+    script(s + 1, 2);
+    struct result *c = get("/c");
+    assert_int_equal(c->err, H1C_OK);
+    uint64_t t0 = uv_now(loop);
+    struct result *d = get("/d");
+    assert_int_equal(d->err, H1C_E_TIMEOUT);
+    uv_update_time(loop);
+    assert_true(uv_now(loop) - t0 < 350);
+    assert_int_equal(fk.accepts, 1); /* script() counts again from 0 */
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
 static void test_abort_closes_connection(void **state)
 {
     (void)state;
@@ -652,6 +723,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_waiting_requests_bounded_by_max_conns, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_first_byte_timeout_and_refused, per_test_setup,
+                                        per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_timeouts_follow_the_state, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_abort_closes_connection, per_test_setup,
                                         per_test_teardown),
