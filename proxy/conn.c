@@ -40,6 +40,23 @@ static void conn_update_read(struct proxy_conn *c);
 static void conn_arm_timer(struct proxy_conn *c);
 static void on_timer(uv_timer_t *t);
 
+/* The connection's timer is lazy (as an upstream connection's): setting it
+ * moves a deadline, and the uv timer is started only when it must fire
+ * sooner than it is set to; one that fires early sleeps on to the
+ * deadline. A request stops and restarts it at least twice. ms 0: none. */
+static void conn_timer_set(struct proxy_conn *c, uint64_t ms)
+{
+    if (!ms) {
+        c->deadline = 0;
+        return;
+    }
+    c->deadline = uv_now(&c->w->loop) + ms;
+    if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_at > c->deadline) {
+        c->timer_at = c->deadline;
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+    }
+}
+
 /* ---- read buffer and head store, lent while a request is in progress ------------- */
 struct conn_bufs {
     struct conn_bufs *next; /* the worker's spares */
@@ -189,7 +206,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
      * it. */
     c->lingering = true;
     c->in_len = 0;
-    uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+    conn_timer_set(c, LINGER_MS);
     conn_update_read(c);
 }
 
@@ -591,11 +608,11 @@ static void conn_process(struct proxy_conn *c)
             c->phase = PC_HANDLING;
             c->response_done = false;
             c->response_started = false;
-            uv_timer_stop(&c->timer);
+            conn_timer_set(c, 0);
             h->on_head(c);
         } else if (ev == HTTP_EV_MESSAGE_DONE) {
             c->phase = PC_BODY_DONE;
-            uv_timer_stop(&c->timer);
+            conn_timer_set(c, 0);
             if (c->ex && h->on_body_end)
                 h->on_body_end(c);
         } else {
@@ -776,8 +793,15 @@ static void conn_update_read(struct proxy_conn *c)
 static void on_timer(uv_timer_t *t)
 {
     struct proxy_conn *c = t->data;
-    if (c->closing)
+    if (c->closing || !c->deadline)
         return;
+    uint64_t now = uv_now(&c->w->loop);
+    if (c->deadline > now) {
+        c->timer_at = c->deadline;
+        uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+        return;
+    }
+    c->deadline = 0;
     if (c->lingering) {
         proxy_conn_close(c);
         return;
@@ -800,12 +824,9 @@ static void conn_arm_timer(struct proxy_conn *c)
         ms = c->head_seen_bytes ? s->header_timeout_ms : s->idle_timeout_ms;
     else if (c->phase == PC_BODY)
         ms = s->idle_timeout_ms;
-    else {
-        uv_timer_stop(&c->timer);
-        return;
-    }
-    if (ms > 0)
-        uv_timer_start(&c->timer, on_timer, ms, 0);
+    else
+        ms = 0;
+    conn_timer_set(c, ms);
 }
 
 static int handler_body(void *ud, const char *p, size_t n)

@@ -114,6 +114,7 @@ enum proxy_conn_phase {
 struct proxy_conn {
     uv_tcp_t tcp; /* first: container_of from the stream */
     uv_timer_t timer;
+    uint64_t deadline, timer_at; /* the timer's (conn_timer_set): loop times */
     uv_timer_t send_timer;   /* settings.send_timeout_ms while out_pending > 0 */
     uv_shutdown_t shutdown_req;
     struct proxy_worker *w;

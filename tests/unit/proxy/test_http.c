@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -323,6 +325,46 @@ static void test_srv_header_timeout(void **state)
     close(fd);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One timer per connection, moved lazily (conn.c, conn_timer_set): the
+ * header timeout (300 ms) started after the idle one (2000 ms) still ends
+ * a stalled head at 300 ms; a header timeout left set when the head came
+ * complete does not close the keep-alive connection after the answer; the
+ * idle timeout still closes it when due. */
+static void test_srv_timeouts_follow_the_phase(void **state)
+{
+    (void)state;
+    bool closed;
+    int fd = su_connect(port);
+    su_send_str(fd, "GET /slow HTTP/1.1\r\nHost: h\r\n");
+    int64_t t0 = mono_ms();
+    su_read(fd, rbuf, sizeof(rbuf), "</Error>", 1, 3000, &closed);
+    assert_non_null(strstr(rbuf, "<Code>RequestTimeout</Code>"));
+    assert_true(mono_ms() - t0 < 1500);
+    close(fd);
+
+    fd = su_connect(port);
+    su_send_str(fd, "GET /one HTTP/1.1\r\nHost: h\r\n\r\n");
+    su_read(fd, rbuf, sizeof(rbuf), "GET /one 0", 1, 2000, &closed);
+    assert_false(closed);
+    usleep(700 * 1000); /* past the header timeout, inside the idle one */
+    su_send_str(fd, "GET /two HTTP/1.1\r\nHost: h\r\n\r\n");
+    su_read(fd, rbuf, sizeof(rbuf), "GET /two 0", 1, 2000, &closed);
+    assert_non_null(strstr(rbuf, "HTTP/1.1 200 OK"));
+    assert_false(closed);
+    t0 = mono_ms();
+    assert_true(su_closed_within(fd, 4000)); /* the idle timeout, 2000 ms */
+    int64_t waited = mono_ms() - t0;
+    assert_true(waited > 1000 && waited < 3500);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest parser[] = {
@@ -336,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_srv_expect_continue),
         cmocka_unit_test(test_srv_refusals),
         cmocka_unit_test(test_srv_header_timeout),
+        cmocka_unit_test(test_srv_timeouts_follow_the_phase),
     };
     int rc = cmocka_run_group_tests_name("http parser", parser, NULL, NULL);
     rc |= cmocka_run_group_tests_name("http server", server, setup, teardown);
