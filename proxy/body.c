@@ -214,7 +214,7 @@ bool px_checksums_init(struct px *px)
             return false;
         }
         px->body.md5 = EVP_MD_CTX_new();
-        if (!px->body.md5 || EVP_DigestInit_ex(px->body.md5, EVP_md5(), NULL) != 1) {
+        if (!px->body.md5 || EVP_DigestInit_ex(px->body.md5, sigv4_md_md5(), NULL) != 1) {
             px_fail_internal(px);
             return false;
         }

@@ -617,7 +617,7 @@ static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexha
         break;
     case BM_SIGNED:
         px->body.sha = EVP_MD_CTX_new();
-        if (!px->body.sha || EVP_DigestInit_ex(px->body.sha, EVP_sha256(), NULL) != 1) {
+        if (!px->body.sha || EVP_DigestInit_ex(px->body.sha, sigv4_md_sha256(), NULL) != 1) {
             px_fail_internal(px);
             return false;
         }

@@ -11,6 +11,8 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/sha.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 
 #include "sigv4.h"
 
@@ -22,6 +24,29 @@ void sigv4_sha256(const void *msg, size_t len, uint8_t out[32])
     SHA256_Init(&c);
     SHA256_Update(&c, msg, len);
     SHA256_Final(out, &c);
+}
+
+static EVP_MD *md_sha256, *md_md5;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+/* Kept for the process's life: freeing them at exit would race a thread
+ * still hashing. */
+static void md_fetch(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+const struct evp_md_st *sigv4_md_sha256(void)
+{
+    pthread_once(&md_once, md_fetch);
+    return md_sha256;
+}
+
+const struct evp_md_st *sigv4_md_md5(void)
+{
+    pthread_once(&md_once, md_fetch);
+    return md_md5;
 }
 
 /* RFC 2104 with B = 64. The ipad/opad blocks and the hash states are derived

@@ -283,6 +283,14 @@ void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
                        size_t msg_len, uint8_t out[32]);
 void sigv4_sha256(const void *msg, size_t len, uint8_t out[32]);
 
+/* SHA-256 and MD5 for an EVP_MD_CTX that hashes a stream (a request body),
+ * fetched once per process: EVP_sha256() and EVP_md5() make each
+ * EVP_DigestInit_ex fetch the algorithm again, under the provider's locks.
+ * NULL if the provider has none (EVP_DigestInit_ex then fails). */
+struct evp_md_st;
+const struct evp_md_st *sigv4_md_sha256(void);
+const struct evp_md_st *sigv4_md_md5(void);
+
 /* ==== signing-key cache ======================================================
  * Small, fixed-size, owned by the caller (one per worker thread; not
  * thread-safe by design: no locks on the request path). A hit costs a few
