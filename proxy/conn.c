@@ -50,7 +50,7 @@ static void conn_timer_set(struct proxy_conn *c, uint64_t ms)
         c->deadline = 0;
         return;
     }
-    c->deadline = uv_now(&c->w->loop) + ms;
+    c->deadline = uv_now(c->timer.loop) + ms;
     if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_at > c->deadline) {
         c->timer_at = c->deadline;
         uv_timer_start(&c->timer, on_timer, ms, 0);
@@ -795,7 +795,7 @@ static void on_timer(uv_timer_t *t)
     struct proxy_conn *c = t->data;
     if (c->closing || !c->deadline)
         return;
-    uint64_t now = uv_now(&c->w->loop);
+    uint64_t now = uv_now(t->loop);
     if (c->deadline > now) {
         c->timer_at = c->deadline;
         uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);

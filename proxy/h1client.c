@@ -62,7 +62,7 @@ static void finish_doomed(struct h1c_conn *c);
 static void on_timer(uv_timer_t *t)
 {
     struct h1c_conn *c = t->data;
-    uint64_t now = uv_now(c->pool->loop);
+    uint64_t now = uv_now(t->loop);
     if (!c->deadline)
         return; /* disarmed since it was set */
     if (c->deadline > now) {
@@ -83,7 +83,7 @@ static void arm(struct h1c_conn *c, uint32_t ms)
         c->deadline = 0; /* a running timer finds nothing to do */
         return;
     }
-    c->deadline = uv_now(c->pool->loop) + ms;
+    c->deadline = uv_now(c->timer.loop) + ms;
     if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_at > c->deadline) {
         c->timer_at = c->deadline;
         uv_timer_start(&c->timer, on_timer, ms, 0);
