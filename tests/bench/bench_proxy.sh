@@ -16,7 +16,7 @@
 # Printed, s3warden and nginx side by side:
 #   - 1 KiB GET and 1 KiB PUT at c32 and c256: req/s and the ratio;
 #   - per 1 KiB GET and PUT at c32 (BENCH_PERF=1, needs perf; BENCH_PERF_CONNS=256
-#     counts the c256 runs instead): CPU time,
+#     counts the c256 runs instead): CPU time (and its user-mode part),
 #     system calls and context switches per request, counted with perf stat
 #     over the run (s3warden's process; the proxy nginx's master and workers);
 #   - 1 MiB and 64 MiB GET and PUT: MB/s and the ratio;
@@ -173,15 +173,30 @@ run_wrk() { # conns url headers [script] -> "req/s bytes/s"
         END {printf "%s %.0f\n", r, b}'
 }
 
+utime() { # pids (comma-separated) -> their user-mode CPU time so far, in clock ticks
+  local t=0 p
+  for p in ${1//,/ }; do
+    t=$((t + $(awk '{print $14}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
 perf_start() { # pids -> perf pid
+  echo "$1" > "$W/perf.pids"
+  utime "$1" > "$W/perf.ut0"
   perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$1" -o "$W/perf.csv" >/dev/null 2>&1 &
   echo $!
 }
-perf_report() { # perf pid, requests -> "cpu_us syscalls cs"
+# "user us": the user-mode part of the CPU time (/proc/PID/stat utime, in
+# ticks of 1/CLK_TCK s), i.e. the program's own code and libraries: the
+# kernel's loopback TCP, which both proxies pay alike, and a virtual
+# machine's cost of each context switch move the total but not this
+perf_report() { # perf pid, requests -> "cpu_us syscalls cs user_us"
   kill -INT "$1"
   while kill -0 "$1" 2>/dev/null; do sleep 0.1; done # not our child: no wait
-  awk -F, -v n="$2" '/raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
-    END {printf "%.1f %.1f %.2f\n", tc*1000/n, sc/n, cs/n}' "$W/perf.csv"
+  local ut=$(( $(utime "$(cat "$W/perf.pids")") - $(cat "$W/perf.ut0") ))
+  awk -F, -v n="$2" -v ut="$ut" -v hz="$(getconf CLK_TCK)" \
+    '/raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
+    END {printf "%.1f %.1f %.2f %.1f\n", tc*1000/n, sc/n, cs/n, ut*1e6/hz/n}' "$W/perf.csv"
 }
 ngx_pids() { # the proxy nginx's master and its workers
   local m; m=$(cat "$W/proxy.pid"); echo "$m,$(pgrep -d, -P "$m")"; }
@@ -306,10 +321,10 @@ printf '%-12s %6s %12s %12s %8s\n' request conns "nginx req/s" "s3w req/s" ratio
 for m in GET PUT; do for c in 32 256; do small "$m" "$c"; done; done
 if [ -n "${BENCH_PERF:-}" ]; then
   echo
-  printf '%-12s %-9s %12s %12s %12s\n' "per request" target "CPU us" syscalls "ctx switches"
+  printf '%-12s %-9s %12s %12s %12s %12s\n' "per request" target "CPU us" syscalls "ctx switches" "user us"
   for m in GET PUT; do for t in nginx s3warden; do
-    read -r a b c <<< "${P[$m.$t]}"
-    printf '%-12s %-9s %12s %12s %12s\n' "1 KiB $m c${BENCH_PERF_CONNS:-32}" "$t" "$a" "$b" "$c"
+    read -r a b c d <<< "${P[$m.$t]}"
+    printf '%-12s %-9s %12s %12s %12s %12s\n' "1 KiB $m c${BENCH_PERF_CONNS:-32}" "$t" "$a" "$b" "$c" "$d"
   done; done
 fi
 if [ "${BENCH_ONLY:-}" != 1k ]; then
