@@ -331,9 +331,26 @@ class Rgw(Upstream):
                             f"ssl_certificate={cert} ssl_private_key={key}\n")
         with open(conf, "w") as f:
             f.write(text)
-        pidfile = os.path.join(self.base, "pids", "rgw.pid")
-        with open(pidfile) as f:
-            pid = int(f.read())
+        self.stop_gateway()
+        self.endpoint = f"https://127.0.0.1:{self.tls_port}"
+        self.ca_file = ca
+        self.start_gateway()
+
+    def gateway_pid(self):
+        with open(os.path.join(self.base, "pids", "rgw.pid")) as f:
+            return int(f.read())
+
+    def gateway_alive(self):
+        try:
+            os.kill(self.gateway_pid(), 0)
+            return True
+        except (ProcessLookupError, OSError, ValueError):
+            return False
+
+    def stop_gateway(self):
+        """Stops radosgw alone: the monitor and the OSD keep the objects and
+        keys, for start_gateway to serve them again."""
+        pid = self.gateway_pid()
         os.kill(pid, signal.SIGTERM)
 
         def gone():
@@ -345,17 +362,20 @@ class Rgw(Upstream):
         if not wait_until(gone, 30):
             os.kill(pid, signal.SIGKILL)
             wait_until(gone, 5)
-        # started from a shell that exits at once, so that radosgw is not
-        # this process's child: rgw.sh stop waits for its PID to vanish
+
+    def start_gateway(self):
+        """radosgw again on the same cluster, port and ceph.conf, until its
+        endpoint answers. Started from a shell that exits at once, so that
+        radosgw is not this process's child, its PID where rgw.sh's stop
+        finds it (rgw.sh stop waits for that PID to vanish)."""
         r = subprocess.run(["bash", "-c", 'setsid "$@" >>"$LOG" 2>&1 </dev/null & echo $!', "rgw",
-                            "radosgw", "-c", conf, "-n", "client.rgw.a", "-f"],
+                            "radosgw", "-c", self.info["CEPH_CONF"], "-n", "client.rgw.a", "-f"],
                            env=dict(self._env(), LOG=os.path.join(self.base, "log", "rgw.stdout")),
                            capture_output=True, text=True, timeout=30)
-        with open(pidfile, "w") as f:
+        with open(os.path.join(self.base, "pids", "rgw.pid"), "w") as f:
             f.write(r.stdout.strip() + "\n")
-        self.endpoint = f"https://127.0.0.1:{self.tls_port}"
-        self.ca_file = ca
-        up = lambda: subprocess.run(["curl", "-sf", "--noproxy", "*", "--cacert", ca, "-o", "/dev/null",
+        ca = ["--cacert", self.ca_file] if self.ca_file else []
+        up = lambda: subprocess.run(["curl", "-sf", "--noproxy", "*", *ca, "-o", "/dev/null",
                                      self.endpoint + "/"], capture_output=True).returncode == 0
         if not wait_until(up, 120, 0.5):
             raise RuntimeError(f"radosgw did not answer on {self.endpoint}")

@@ -66,58 +66,6 @@ RX = None  # rsyslogd listening on plain TCP, shared by the signal tests
 # ---------------------------------------------------------------------------
 # receivers
 # ---------------------------------------------------------------------------
-def gateway_pid(rgw):
-    with open(os.path.join(rgw.base, "pids", "rgw.pid")) as f:
-        return int(f.read())
-
-
-def stop_gateway(rgw):
-    """Stops radosgw only (the monitor and the OSD keep the objects, which
-    live in the OSD's memory)."""
-    pid = gateway_pid(rgw)
-    os.kill(pid, signal.SIGTERM)
-
-    def gone():
-        try:
-            os.kill(pid, 0)
-            return False
-        except ProcessLookupError:
-            return True
-    if not wait_until(gone, 30):
-        os.kill(pid, signal.SIGKILL)
-        wait_until(gone, 5)
-
-
-def gateway_pid_alive(rgw):
-    try:
-        os.kill(gateway_pid(rgw), 0)
-        return True
-    except (ProcessLookupError, OSError, ValueError):
-        return False
-
-
-def start_gateway(rgw):
-    """radosgw again on the same cluster and port, its PID where rgw.sh's
-    stop finds it (started from a shell that exits at once, so that it is
-    not this process's child)."""
-    conf = rgw.info["CEPH_CONF"]
-    r = subprocess.run(["bash", "-c", 'setsid "$@" >>"$LOG" 2>&1 </dev/null & echo $!', "rgw",
-                        "radosgw", "-c", conf, "-n", "client.rgw.a", "-f"],
-                       env=dict(os.environ, LOG=os.path.join(rgw.base, "log", "rgw.stdout")),
-                       capture_output=True, text=True, timeout=30)
-    with open(os.path.join(rgw.base, "pids", "rgw.pid"), "w") as f:
-        f.write(r.stdout.strip() + "\n")
-
-    def up():
-        try:
-            rgw.s3().head_bucket(Bucket=TRAIL)
-            return True
-        except Exception:
-            return False
-    if not wait_until(up, 120, 0.5):
-        raise AssertionError("radosgw did not answer again on " + rgw.endpoint)
-
-
 def make_ca(d):
     """A test CA and a server certificate for 127.0.0.1 (name "syslog.test"
     and IP 127.0.0.1), with the openssl CLI. Returns (ca, cert, key)."""
@@ -328,9 +276,9 @@ class RgwTrail(Case):
         s3 = tagged(px, "s3w-it/out2")
         n = sum(boto_round(s3, i, "out2") for i in range(3))
         self.wait_trail(px, "trail2")
-        stop_gateway(UP)
+        UP.stop_gateway()
         # whatever fails below, the next tests get their upstream back
-        self.addCleanup(lambda: UP.s3() and (gateway_pid_alive(UP) or start_gateway(UP)))
+        self.addCleanup(lambda: UP.s3() and (UP.gateway_alive() or UP.start_gateway()))
         t_end, i, down_seen = time.time() + 12, 0, False
         while time.time() < t_end:
             n += boto_round(s3, 100 + i, "out2")
@@ -341,7 +289,7 @@ class RgwTrail(Case):
                                            % TRAIL, rz))
             time.sleep(0.1)
         self.assertTrue(down_seen, "readyz never said the S3 sink was down")
-        start_gateway(UP)
+        UP.start_gateway()
         for j in range(3):
             n += boto_round(s3, 1000 + j, "out2")
         recs, counts, keys = self.wait_trail(px, "trail2", 40)

@@ -411,41 +411,6 @@ class Rotation(Placed):
 
 
 # ---------------------------------------------------------------------------
-def gateway_pid():
-    with open(os.path.join(RGW.base, "pids", "rgw.pid")) as f:
-        return int(f.read())
-
-
-def stop_gateway():
-    """radosgw alone (the cluster keeps the objects and keys)."""
-    pid = gateway_pid()
-    os.kill(pid, signal.SIGTERM)
-
-    def gone():
-        try:
-            os.kill(pid, 0)
-            return False
-        except ProcessLookupError:
-            return True
-    if not wait_until(gone, 30):
-        os.kill(pid, signal.SIGKILL)
-        wait_until(gone, 5)
-
-
-def start_gateway():
-    """radosgw again on the same port and cluster (as Rgw._restart_with_tls
-    does: from a shell that exits, its PID where rgw.sh stop finds it)."""
-    r = subprocess.run(["bash", "-c", 'setsid "$@" >>"$LOG" 2>&1 </dev/null & echo $!', "rgw",
-                        "radosgw", "-c", RGW.info["CEPH_CONF"], "-n", "client.rgw.a", "-f"],
-                       env=dict(RGW._env(), LOG=os.path.join(RGW.base, "log", "rgw.stdout")),
-                       capture_output=True, text=True, timeout=30)
-    with open(os.path.join(RGW.base, "pids", "rgw.pid"), "w") as f:
-        f.write(r.stdout.strip() + "\n")
-    up = lambda: curl("-sf", "-o", "/dev/null", RGW.endpoint + "/").returncode == 0
-    if not wait_until(up, 120, 0.5):
-        raise AssertionError(f"radosgw did not answer on {RGW.endpoint} again")
-
-
 class Outage(Placed):
     def test_rgw_down_moto_serves_then_recovers(self):
         # the same layout with rgw optional: /readyz stays 200 through it
@@ -459,7 +424,7 @@ class Outage(Placed):
             self.assertRegex(r.text, upstream_line("rgw", "ok", px is px_opt))
             self.assertRegex(r.text, upstream_line("moto", "ok"))
         s3.put_object(Bucket="mu-a-rgw", Key="outage/before", Body=b"before")
-        stop_gateway()
+        RGW.stop_gateway()
         # each check in a subTest: one mismatch does not hide the others
         try:
             for name, client in (("required", s3), ("optional", s3o)):
@@ -500,7 +465,7 @@ class Outage(Placed):
                 self.assertRegex(r.text, upstream_line("moto", "ok"))
                 self.assertTrue(r.text.endswith("\nready\n"), r)
         finally:
-            start_gateway()
+            RGW.start_gateway()
         # back: no client traffic needed for /readyz (the admin's probe).
         # The optional one was 200 all along: wait for its rgw line.
         for px in (PX, px_opt):
