@@ -109,7 +109,7 @@ static int reserve(struct s3w_buf *b, size_t extra)
     return S3W_OK;
 }
 
-int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n)
+int s3w_buf_append_grow(struct s3w_buf *b, const void *p, size_t n)
 {
     int rc = reserve(b, n);
     if (rc)
@@ -121,19 +121,30 @@ int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n)
     return S3W_OK;
 }
 
-int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s)
+/* mag in decimal, after a '-' when neg, as one append (all or nothing). */
+static int append_dec(struct s3w_buf *b, unsigned long long mag, bool neg)
 {
-    return s3w_buf_append(b, s.ptr, s.len);
+    char d[21]; /* -9223372036854775808, 18446744073709551615 */
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    if (neg)
+        d[--i] = '-';
+    return s3w_buf_append(b, d + i, sizeof(d) - i);
 }
 
-int s3w_buf_append_cstr(struct s3w_buf *b, const char *s)
+int s3w_buf_append_u64(struct s3w_buf *b, unsigned long long v)
 {
-    return s3w_buf_append(b, s, strlen(s));
+    return append_dec(b, v, false);
 }
 
-int s3w_buf_append_char(struct s3w_buf *b, char c)
+int s3w_buf_append_i64(struct s3w_buf *b, long long v)
 {
-    return s3w_buf_append(b, &c, 1);
+    /* -(v + 1) + 1: LLONG_MIN's magnitude does not fit a long long */
+    return v >= 0 ? append_dec(b, (unsigned long long)v, false)
+                  : append_dec(b, (unsigned long long)(-(v + 1)) + 1, true);
 }
 
 int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)

@@ -121,10 +121,37 @@ void s3w_buf_init(struct s3w_buf *b, size_t max);
 /* Frees the storage after wiping it (buffers may hold secrets). */
 void s3w_buf_cleanup(struct s3w_buf *b);
 void s3w_buf_reset(struct s3w_buf *b);
-int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n);
-int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s);
-int s3w_buf_append_cstr(struct s3w_buf *b, const char *s);
-int s3w_buf_append_char(struct s3w_buf *b, char c);
+/* The appends below, when the bytes fit the storage already there (the
+ * common case: record and header formatting append many short pieces),
+ * are a copy in the caller; s3w_buf_append_grow is the rest. */
+int s3w_buf_append_grow(struct s3w_buf *b, const void *p, size_t n);
+static inline int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n)
+{
+    /* len + n + 1 <= cap (the NUL) and len + n <= max; cap 0 has no storage */
+    if (n < b->cap - b->len && n <= b->max - b->len) {
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        b->ptr[b->len] = '\0';
+        return S3W_OK;
+    }
+    return s3w_buf_append_grow(b, p, n);
+}
+static inline int s3w_buf_append_slice(struct s3w_buf *b, struct s3w_slice s)
+{
+    return s3w_buf_append(b, s.ptr, s.len);
+}
+/* (strlen of a literal is folded at compile time) */
+static inline int s3w_buf_append_cstr(struct s3w_buf *b, const char *s)
+{
+    return s3w_buf_append(b, s, strlen(s));
+}
+static inline int s3w_buf_append_char(struct s3w_buf *b, char c)
+{
+    return s3w_buf_append(b, &c, 1);
+}
+/* v in decimal, as printf's %lld and %llu write it. */
+int s3w_buf_append_i64(struct s3w_buf *b, long long v);
+int s3w_buf_append_u64(struct s3w_buf *b, unsigned long long v);
 /* printf-style append; S3W_E_TOOBIG if the result would pass max. */
 int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline struct s3w_slice s3w_buf_slice(const struct s3w_buf *b)

@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "bytes.h"
 
@@ -29,6 +32,73 @@ static void test_buf_printf(void **state)
     assert_string_equal(b.ptr, "a=42");
     assert_int_equal(s3w_buf_printf(&b, "%020d", 1), S3W_E_TOOBIG);
     assert_string_equal(b.ptr, "a=42");
+    s3w_buf_cleanup(&b);
+}
+
+/* The inline append copies without growing when the bytes fit the storage;
+ * storage allocated beyond max (pipeline.c presizes buffers) must still
+ * not let len pass max, and a piece that just fills the storage (no room
+ * for the NUL) goes through the growing path. */
+static void test_buf_append_fast_path_bounds(void **state)
+{
+    (void)state;
+    struct s3w_buf b;
+    s3w_buf_init(&b, 8);
+    b.ptr = malloc(64);
+    assert_non_null(b.ptr);
+    b.cap = 64;
+    b.ptr[0] = '\0';
+    assert_int_equal(s3w_buf_append_cstr(&b, "1234567"), S3W_OK);
+    assert_int_equal(s3w_buf_append_char(&b, '8'), S3W_OK);
+    assert_int_equal(s3w_buf_append_char(&b, 'x'), S3W_E_TOOBIG);
+    assert_int_equal(b.len, 8);
+    assert_string_equal(b.ptr, "12345678");
+    s3w_buf_cleanup(&b);
+
+    s3w_buf_init(&b, 1000);
+    assert_int_equal(s3w_buf_append_char(&b, 'a'), S3W_OK); /* first storage: 64 */
+    assert_int_equal(b.cap, 64);
+    char fill[63];
+    memset(fill, 'b', sizeof(fill));
+    assert_int_equal(s3w_buf_append(&b, fill, sizeof(fill)), S3W_OK); /* len 64: grows */
+    assert_true(b.cap > 64);
+    assert_int_equal(b.len, 64);
+    assert_int_equal(b.ptr[0], 'a');
+    assert_int_equal(b.ptr[63], 'b');
+    assert_int_equal(b.ptr[64], '\0');
+    s3w_buf_cleanup(&b);
+}
+
+/* s3w_buf_append_i64/_u64 write what printf's %lld/%llu write. */
+static void test_buf_append_decimal(void **state)
+{
+    (void)state;
+    static const long long sv[] = { 0, 1, -1, 9, 10, -10, 99, 100, 12345, -987654321,
+                                    LLONG_MAX, LLONG_MIN, LLONG_MIN + 1 };
+    static const unsigned long long uv[] = { 0, 7, 10, 4294967295ull, 4294967296ull,
+                                             10000000000000000000ull, ULLONG_MAX };
+    char want[32];
+    struct s3w_buf b;
+    s3w_buf_init(&b, 64);
+    for (size_t i = 0; i < sizeof(sv) / sizeof(sv[0]); i++) {
+        s3w_buf_reset(&b);
+        snprintf(want, sizeof(want), "%lld", sv[i]);
+        assert_int_equal(s3w_buf_append_i64(&b, sv[i]), S3W_OK);
+        assert_string_equal(b.ptr, want);
+    }
+    for (size_t i = 0; i < sizeof(uv) / sizeof(uv[0]); i++) {
+        s3w_buf_reset(&b);
+        snprintf(want, sizeof(want), "%llu", uv[i]);
+        assert_int_equal(s3w_buf_append_u64(&b, uv[i]), S3W_OK);
+        assert_string_equal(b.ptr, want);
+    }
+    s3w_buf_cleanup(&b);
+    /* over the cap: refused whole, the buffer unchanged */
+    s3w_buf_init(&b, 4);
+    assert_int_equal(s3w_buf_append_cstr(&b, "ab"), S3W_OK);
+    assert_int_equal(s3w_buf_append_u64(&b, 123), S3W_E_TOOBIG);
+    assert_int_equal(s3w_buf_append_i64(&b, -12), S3W_E_TOOBIG);
+    assert_string_equal(b.ptr, "ab");
     s3w_buf_cleanup(&b);
 }
 
@@ -62,6 +132,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_cap_is_enforced),
         cmocka_unit_test(test_buf_printf),
+        cmocka_unit_test(test_buf_append_fast_path_bounds),
+        cmocka_unit_test(test_buf_append_decimal),
         cmocka_unit_test(test_hex_roundtrip),
         cmocka_unit_test(test_ct_equal_and_slices),
     };
