@@ -10,10 +10,14 @@
 #                 the bench's origin nginx (its dav module stores the PUT
 #                 .json.gz objects under root/, answering 201): each batch
 #                 is gzip'd, SigV4-signed and PUT through the upstream as
-#                 in production.
+#                 in production. Every record is written twice: to the
+#                 file and to the sink's spool;
+#   s3only      - the CloudTrail format and the S3 sink alone ("output":
+#                 "none"): the sink in place of the file, each record
+#                 written once, as in the file run.
 #
-# The two alternate BENCH_ROUNDS times (default 2: file, cloudtrail,
-# file, cloudtrail); on a machine shared with other work a run's figures
+# The three alternate BENCH_ROUNDS times (default 2: file, cloudtrail,
+# s3only, file, ...); on a machine shared with other work a run's figures
 # move by tens of percent with the neighbours, so each variant's best is
 # compared (highest req/s, lowest CPU per request).
 # Printed: every run's own output; then the best req/s of each variant and
@@ -24,7 +28,8 @@
 #
 # Usage: tests/bench/bench_audit.sh [S3WARDEN_BIN] [SECONDS (5)]
 # Env: as bench_proxy.sh (BENCH_THREADS, S3WARDEN_WORKERS, BENCH_PERF,
-# BENCH_RECORD=FILE records the cloudtrail runs' 1 KiB GET), BENCH_ROUNDS.
+# BENCH_RECORD=FILE records the 1 KiB GET of the cloudtrail and s3only runs
+# in FILE.cloudtrail and FILE.s3only), BENCH_ROUNDS.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
@@ -45,6 +50,8 @@ import json, os, sys
 path, work, origin = sys.argv[1], sys.argv[2], sys.argv[3]
 with open(path) as f:
     c = json.load(f)
+if os.environ.get("BENCH_AUDIT_S3ONLY"):
+    c["audit"]["output"] = "none"
 c["audit"].update({"format": "cloudtrail", "account_id": "111111111111", "sinks": [
     {"type": "s3", "bucket": "trail", "prefix": "bench", "batch_seconds": 1,
      "spool_dir": os.path.join(os.environ["BENCH_AUDIT_SPOOL"], "s3")}]})
@@ -52,10 +59,12 @@ with open(path, "w") as f:
     json.dump(c, f)
 EOF
 
-run() { # name round [filter]
+run() { # name round [filter [s3only]]
   local name=$1 out=$D/$1.$2.out
   if [ -n "${3:-}" ]; then
-    BENCH_CONFIG_FILTER=$3 BENCH_AUDIT_SPOOL=$D bash "$HERE/bench_proxy.sh" "$BIN" "$SECS" > "$out"
+    mkdir -p "$D/$name"
+    BENCH_RECORD=${BENCH_RECORD:+$BENCH_RECORD.$name} BENCH_CONFIG_FILTER=$3 \
+      BENCH_AUDIT_SPOOL=$D/$name BENCH_AUDIT_S3ONLY=${4:-} bash "$HERE/bench_proxy.sh" "$BIN" "$SECS" > "$out"
   else
     env -u BENCH_RECORD bash "$HERE/bench_proxy.sh" "$BIN" "$SECS" > "$out"
   fi
@@ -79,34 +88,39 @@ for r in $(seq 1 "$ROUNDS"); do
   run file "$r"
   echo "== round $r: cloudtrail format + S3 sink"
   run cloudtrail "$r" "$D/filter.py"
+  echo "== round $r: cloudtrail format + S3 sink, no file output"
+  run s3only "$r" "$D/filter.py" 1
 done
 
 echo
-printf '%-14s %12s %16s %8s\n' "1 KiB, best" "file req/s" "cloudtrail+S3" ratio
+# each sink variant against the file run: req/s (best), and with perf
+# s3warden's CPU per request (lowest), also over the proxy nginx's of the
+# same run: on a shared machine the clock speed and the neighbours change
+# between runs, and nginx (whose work is the same in all) shows how much
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+printf '%-16s %10s %12s %7s %10s %7s\n' "1 KiB, best" "file" "cloudtrail" ratio "s3only" ratio
 for m in GET PUT; do for c in c32 c256; do
-  a=$(rps file "$m" "$c"); b=$(rps cloudtrail "$m" "$c")
-  printf '%-14s %12s %16s %8s\n' "$m $c" "$a" "$b" "$(echo "scale=3; $b / $a" | bc -l)"
+  a=$(rps file "$m" "$c"); b=$(rps cloudtrail "$m" "$c"); o=$(rps s3only "$m" "$c")
+  printf '%-16s %10s %12s %7s %10s %7s\n' "$m $c req/s" "$a" "$b" "$(ratio "$b" "$a")" "$o" "$(ratio "$o" "$a")"
 done; done
 if [ -n "${BENCH_PERF:-}" ]; then
-  # s3warden's CPU per request, and the same over the proxy nginx's of the
-  # same run: on a shared machine the clock speed and the neighbours change
-  # between runs, and nginx (whose work is the same in both) shows how much
-  printf '\n%-14s %12s %16s %8s\n' "CPU us/req, min" "file" "cloudtrail+S3" ratio
   for m in GET PUT; do
-    a=$(cpu file "$m" s3warden); b=$(cpu cloudtrail "$m" s3warden)
-    na=$(cpu file "$m" nginx); nb=$(cpu cloudtrail "$m" nginx)
-    printf '%-14s %12s %16s %8s\n' "$m c32" "$a" "$b" "$(echo "scale=3; $b / $a" | bc -l)"
-    printf '%-14s %12s %16s %8s\n' "  / nginx's" "$(echo "scale=3; $a / $na" | bc -l)" \
-      "$(echo "scale=3; $b / $nb" | bc -l)" "$(echo "scale=3; ($b / $nb) / ($a / $na)" | bc -l)"
+    a=$(cpu file "$m" s3warden); b=$(cpu cloudtrail "$m" s3warden); o=$(cpu s3only "$m" s3warden)
+    na=$(cpu file "$m" nginx); nb=$(cpu cloudtrail "$m" nginx); no=$(cpu s3only "$m" nginx)
+    printf '%-16s %10s %12s %7s %10s %7s\n' "$m c32 CPU us" "$a" "$b" "$(ratio "$b" "$a")" "$o" "$(ratio "$o" "$a")"
+    printf '%-16s %10s %12s %7s %10s %7s\n' "  / nginx's" "$(ratio "$a" "$na")" "$(ratio "$b" "$nb")" \
+      "$(ratio "$(ratio "$b" "$nb")" "$(ratio "$a" "$na")")" "$(ratio "$o" "$no")" \
+      "$(ratio "$(ratio "$o" "$no")" "$(ratio "$a" "$na")")"
   done
 fi
-spool=$D/s3/audit.spool
-if [ -f "$spool" ]; then
-  echo
-  echo "S3 sink: $(stat -c %s "$spool") bytes of records spooled;" \
-       "delivered up to byte $(cat "$D/s3/audit.offset" 2>/dev/null || echo 0) when s3warden stopped;" \
+echo
+for v in cloudtrail s3only; do
+  spool=$D/$v/s3/audit.spool
+  if [ ! -f "$spool" ]; then
+    echo "bench: the $v runs' S3 sink spool was not created" >&2
+    exit 1
+  fi
+  echo "S3 sink ($v, last round): $(stat -c %s "$spool") bytes of records spooled;" \
+       "delivered up to byte $(cat "$D/$v/s3/audit.offset" 2>/dev/null || echo 0) when s3warden stopped;" \
        "$(du -k "$spool" | cut -f1) KiB on disk (delivered parts freed)"
-else
-  echo "bench: the S3 sink's spool was not created" >&2
-  exit 1
-fi
+done

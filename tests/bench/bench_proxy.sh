@@ -334,4 +334,4 @@ if [ "${BENCH_ONLY:-}" != 1k ]; then
 fi
 
 if [ -n "$IDLE_LINE" ]; then echo; echo "$IDLE_LINE"; fi
-echo "audit records written: $(wc -l < "$W/logs/audit.log")"
+if [ -f "$W/logs/audit.log" ]; then echo "audit records written: $(wc -l < "$W/logs/audit.log")"; fi
