@@ -172,7 +172,7 @@ static void num(struct ct *f, const char *n, long long v)
 {
     name(f, n);
     if (!f->rc)
-        f->rc = s3w_buf_printf(f->b, "%lld", v);
+        f->rc = s3w_buf_append_i64(f->b, v);
 }
 
 static void boolean(struct ct *f, const char *n, bool v)

@@ -3,6 +3,7 @@
  * escaping that never emits invalid UTF-8. */
 #include "audit.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,6 +84,20 @@ _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGE
                AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
                "the field caps must let every record fit AUDIT_LINE_MAX");
 
+/* The bytes that go into a JSON string as they are: printable ASCII but
+ * the quote and the backslash. */
+#define PLAIN_16(b) \
+    plain(b), plain(b + 1), plain(b + 2), plain(b + 3), plain(b + 4), plain(b + 5), plain(b + 6), \
+        plain(b + 7), plain(b + 8), plain(b + 9), plain(b + 10), plain(b + 11), plain(b + 12), \
+        plain(b + 13), plain(b + 14), plain(b + 15)
+#define plain(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+static const bool json_plain[256] = {
+    PLAIN_16(0x00), PLAIN_16(0x10), PLAIN_16(0x20), PLAIN_16(0x30),
+    PLAIN_16(0x40), PLAIN_16(0x50), PLAIN_16(0x60), PLAIN_16(0x70),
+};
+#undef plain
+#undef PLAIN_16
+
 int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool *truncated)
 {
     const unsigned char *p = (const unsigned char *)s.ptr;
@@ -90,9 +105,8 @@ int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool 
     while (i < s.len) {
         /* a run of printable ASCII that needs no escape goes in one piece
          * (most values are nothing else) */
-        size_t run = 0;
-        while (i + run < s.len && run < cap - used && p[i + run] >= 0x20 && p[i + run] < 0x7f &&
-               p[i + run] != '"' && p[i + run] != '\\')
+        size_t run = 0, most = s.len - i < cap - used ? s.len - i : cap - used;
+        while (run < most && json_plain[p[i + run]])
             run++;
         if (run) {
             int rc = s3w_buf_append(out, p + i, run);
@@ -210,19 +224,24 @@ static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma,
  * time, not a token. */
 static bool context_key_secret(struct s3w_slice k)
 {
+    /* the words' first four letters, lower case, as the bytes lie in memory
+     * (so compared with a four-byte load); all six differ */
     static const struct {
-        const char *w;
+        char w[14];
         size_t n;
     } bad[] = { { "token", 5 },       { "secret", 6 },      { "signature", 9 },
                 { "authorization", 13 }, { "credential", 10 }, { "password", 8 } };
-    /* one pass (this runs for every key of every record): a word is
-     * compared only where the key has its first letter */
-    for (size_t j = 0; j < k.len; j++) {
-        unsigned char c = (unsigned char)k.ptr[j] | 0x20;
-        if (c != 't' && c != 's' && c != 'a' && c != 'c' && c != 'p')
-            continue;
+    /* one pass (this runs for every key of every record): at each offset
+     * the key's next four bytes, lower-cased (| 0x20 makes a letter lower
+     * case and no other byte a letter), against the words' first four */
+    for (size_t j = 0; j + 4 <= k.len; j++) {
+        uint32_t w;
+        memcpy(&w, k.ptr + j, 4);
+        w |= 0x20202020u;
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-            if (bad[i].w[0] != c || bad[i].n > k.len - j ||
+            uint32_t h;
+            memcpy(&h, bad[i].w, 4);
+            if (w != h || bad[i].n > k.len - j ||
                 !s3w_slice_eq_nocase(s3w_slice(k.ptr + j, bad[i].n), s3w_slice(bad[i].w, bad[i].n)))
                 continue;
             return !(s3w_slice_eq_nocase(k, S3W_SLICE_LIT("aws:TokenIssueTime")) ||
@@ -338,19 +357,22 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
     rc = rc ? rc : s3w_buf_append_char(b, ']');
     rc = rc ? rc : jstr(&f, "decision", r->decision, true, CAP_DECISION, F_DECISION);
     rc = rc ? rc : jstr(&f, "decidingStatements", r->deciding, true, CAP_DECIDING, F_DECIDING);
-    rc = rc ? rc : s3w_buf_printf(b, ",\"crossAccount\":%s", r->cross_account ? "true" : "false");
+    rc = rc ? rc : s3w_buf_append_cstr(b, r->cross_account ? ",\"crossAccount\":true"
+                                                          : ",\"crossAccount\":false");
     rc = rc ? rc : jstr(&f, "errorCode", r->error_code.len ? r->error_code : S3W_SLICE_NULL, true,
                     CAP_ERROR_CODE, F_ERROR_CODE);
-    rc = rc ? rc : s3w_buf_printf(b, ",\"httpStatus\":%d,\"bytesIn\":%llu,\"bytesOut\":%llu,"
-                              "\"latencyMs\":%lld",
-                              r->http_status, (unsigned long long)r->bytes_in,
-                              (unsigned long long)r->bytes_out, (long long)r->latency_ms);
-    if (!rc) {
-        if (r->upstream_latency_ms >= 0)
-            rc = s3w_buf_printf(b, ",\"upstreamLatencyMs\":%lld", (long long)r->upstream_latency_ms);
-        else
-            rc = s3w_buf_append_cstr(b, ",\"upstreamLatencyMs\":null");
-    }
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"httpStatus\":");
+    rc = rc ? rc : s3w_buf_append_i64(b, r->http_status);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"bytesIn\":");
+    rc = rc ? rc : s3w_buf_append_u64(b, r->bytes_in);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"bytesOut\":");
+    rc = rc ? rc : s3w_buf_append_u64(b, r->bytes_out);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"latencyMs\":");
+    rc = rc ? rc : s3w_buf_append_i64(b, r->latency_ms);
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"upstreamLatencyMs\":");
+    if (!rc)
+        rc = r->upstream_latency_ms >= 0 ? s3w_buf_append_i64(b, r->upstream_latency_ms)
+                                         : s3w_buf_append_cstr(b, "null");
     rc = rc ? rc : jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
     if (!rc && r->context)
         rc = context_json(&f, r->context);

@@ -61,6 +61,45 @@ static void test_values(void **state)
     cJSON_Delete(j);
 }
 
+/* Each of the six words, in any case, anywhere in a key (first bytes,
+ * middle, last bytes), keeps the key out; keys that only share a prefix
+ * of a word, or are one of the three exceptions, stay. */
+static void test_secret_words(void **state)
+{
+    (void)state;
+    static const char *const out[] = {
+        "token", "aws:Token", "x/TOKEN/y", "s3:x-amz-security-token", "secretkey",
+        "aws:PrincipalTag/api-SECRET", "signature", "x-Signature-y", "Authorization",
+        "s3:authorization", "credential", "aws:RequestTag/Credentials", "password",
+        "aws:PrincipalTag/db_PassWord", "aws:TokenIssueTimes",
+    };
+    static const char *const kept[] = {
+        "toke", "aws:tokn", "secre", "s3:signatur", "s3:authType", "authorizatio", "credentia",
+        "passwor", "aws:TokenIssueTime", "s3:SignatureVersion", "s3:signatureAge", "aws:userid",
+        "aws:SecureTransport", "s3:x-amz-content-sha256",
+    };
+    static struct policy_context ctx;
+    policy_context_init(&ctx);
+    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+        assert_int_equal(policy_context_set(&ctx, s3w_slice_cstr(out[i]), S3W_SLICE_LIT("v")), 0);
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        assert_int_equal(policy_context_set(&ctx, s3w_slice_cstr(kept[i]), S3W_SLICE_LIT("v")), 0);
+    struct audit_record r;
+    base_record(&r);
+    r.context = &ctx;
+    cJSON *j = format_parse(&r, NULL);
+    const cJSON *rc = cJSON_GetObjectItem(j, "requestContext");
+    assert_non_null(rc);
+    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+        if (cJSON_GetObjectItemCaseSensitive(rc, out[i]))
+            fail_msg("key %s was logged", out[i]);
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        if (!cJSON_GetObjectItemCaseSensitive(rc, kept[i]))
+            fail_msg("key %s was left out", kept[i]);
+    assert_int_equal(cJSON_GetArraySize(rc), (int)(sizeof(kept) / sizeof(kept[0])));
+    cJSON_Delete(j);
+}
+
 static void test_capped(void **state)
 {
     (void)state;
@@ -104,6 +143,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_secret_words),
         cmocka_unit_test(test_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
