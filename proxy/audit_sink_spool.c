@@ -165,7 +165,12 @@ int audit_sink_append(struct audit_sink *s, const char *data, size_t len)
          * older one, so the figure errs towards older) */
         s->marks[MARKS - 1].end = at + len;
     }
-    pthread_cond_signal(&s->cv);
+    /* the sink thread waits on cv for this only when everything before
+     * was delivered; otherwise it is delivering, or napping (a backoff, a
+     * linger) until a time of its own, which a signal would only wake to
+     * nap again: once per append, the most of its context switches */
+    if (at == s->committed)
+        pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
