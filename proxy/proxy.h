@@ -279,8 +279,14 @@ void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t);
  * worker's prefix and its request counter (worker thread only). */
 static inline void proxy_worker_request_id(struct proxy_worker *w, char out[17])
 {
-    snprintf(out, 17, "%s%08llX", w->reqid_prefix,
-             (unsigned long long)(++w->req_counter & 0xffffffffULL));
+    /* the prefix, then the counter's low 32 bits as %08X would write them
+     * (this runs per request: no printf) */
+    static const char hex[] = "0123456789ABCDEF";
+    uint32_t n = (uint32_t)++w->req_counter;
+    memcpy(out, w->reqid_prefix, 8);
+    for (int i = 15; i >= 8; i--, n >>= 4)
+        out[i] = hex[n & 15];
+    out[16] = '\0';
 }
 
 #endif

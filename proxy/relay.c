@@ -138,6 +138,26 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     return 0; /* the head goes with the first body bytes (relay_out) */
 }
 
+/* "HTTP/1.1 NNN Reason\r\n" into out (64 bytes): the status as
+ * the upstream sent it (h1resp passes on 200-599 only), the reason S3
+ * gives it. Its length. */
+static size_t status_line(char *out, int status)
+{
+    const char *reason = s3err_reason(status);
+    size_t rl = strlen(reason);
+    if (rl > 64 - 15)
+        rl = 64 - 15;
+    memcpy(out, "HTTP/1.1 ", 9);
+    out[9] = (char)('0' + status / 100 % 10);
+    out[10] = (char)('0' + status / 10 % 10);
+    out[11] = (char)('0' + status % 10);
+    out[12] = ' ';
+    memcpy(out + 13, reason, rl);
+    out[13 + rl] = '\r';
+    out[14 + rl] = '\n';
+    return 15 + rl;
+}
+
 /* Writes to the client: the response head first when it has not gone
  * yet (the status line, the upstream's header lines, the framing), then
  * n body bytes in the response's framing, then (last) the end of a chunked
@@ -148,24 +168,31 @@ static void relay_out(struct px *px, const char *p, size_t n, bool last)
     struct proxy_conn *c = px->c;
     uv_buf_t v[8];
     size_t k = 0;
-    char status[64], tail[64], chunk[24];
+    char status[64], chunk[24];
     if (!px->resp.head_sent) {
         bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
         px->resp.chunked = !px->resp.has_cl && !nobody;
-        int sl = snprintf(status, sizeof(status), "HTTP/1.1 %d %s\r\n", px->resp.status,
-                          s3err_reason(px->resp.status));
-        int tl = snprintf(tail, sizeof(tail), "%s%s\r\n",
-                          px->resp.chunked ? "Transfer-Encoding: chunked\r\n" : "",
-                          proxy_conn_announce_close(c) ? "Connection: close\r\n" : "");
-        v[k++] = uv_buf_init(status, (unsigned)sl);
+        v[k++] = uv_buf_init(status, (unsigned)status_line(status, px->resp.status));
         v[k++] = uv_buf_init(px->resp.head.ptr, (unsigned)px->resp.head.len);
-        v[k++] = uv_buf_init(tail, (unsigned)tl);
+        /* the framing and the end of the head, one of four */
+        static const char *const tails[2][2] = {
+            { "\r\n", "Connection: close\r\n\r\n" },
+            { "Transfer-Encoding: chunked\r\n\r\n",
+              "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" },
+        };
+        const char *tail = tails[px->resp.chunked][proxy_conn_announce_close(c)];
+        v[k++] = uv_buf_init((char *)tail, (unsigned)strlen(tail));
         px->resp.head_sent = true;
         px->out.status = px->resp.status;
     }
     if (n && px->resp.chunked) {
-        int hl = snprintf(chunk, sizeof(chunk), "%zx\r\n", n);
-        v[k++] = uv_buf_init(chunk, (unsigned)hl);
+        /* the chunk size in hex, then CRLF */
+        size_t at = sizeof(chunk) - 2;
+        chunk[at] = '\r';
+        chunk[at + 1] = '\n';
+        for (size_t m = n; m; m >>= 4)
+            chunk[--at] = "0123456789abcdef"[m & 15];
+        v[k++] = uv_buf_init(chunk + at, (unsigned)(sizeof(chunk) - at));
     }
     if (n)
         v[k++] = uv_buf_init((char *)p, (unsigned)n);
@@ -601,6 +628,7 @@ int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_bod
     if (!px_upstream_creds(px, &cr, &snap))
         return -1;
     struct sigv4_signed sd;
+    sd.authorization_len = 0; /* px_build_upstream may fail before it signs */
     int rc = px_build_upstream(px, &cr, payload_hash, content_md5, &sd);
     if (rc == 0 && px->body.passthrough)
         rc = px_body_reframe_init(px, &sd);
