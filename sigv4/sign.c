@@ -67,17 +67,32 @@ static bool is_reserved_name(struct s3w_slice n)
            s3w_slice_eq_nocase(n, S3W_SLICE_LIT("x-amz-security-token"));
 }
 
+/* Appends n bytes at out[*at] when they fit cap with a NUL after them
+ * (which is written); false, out untouched past *at, when not. Every
+ * request is signed: its pieces are copied, not printed. */
+static bool put(char *out, size_t cap, size_t *at, const char *p, size_t n)
+{
+    if (n >= cap - *at)
+        return false;
+    if (n)
+        memcpy(out + *at, p, n);
+    *at += n;
+    out[*at] = '\0';
+    return true;
+}
+
 /* scope = DATE/REGION/SERVICE/aws4_request into out[cap]. */
 static int make_scope(const char amz_date[17], struct s3w_slice region,
                       struct s3w_slice service, char *out, size_t cap,
                       size_t *len)
 {
-    int n = snprintf(out, cap, "%.8s/%.*s/%.*s/aws4_request", amz_date,
-                     (int)region.len, region.ptr ? region.ptr : "",
-                     (int)service.len, service.ptr ? service.ptr : "");
-    if (n < 0 || (size_t)n >= cap || region.len == 0 || service.len == 0)
+    size_t at = 0;
+    if (region.len == 0 || service.len == 0 || cap == 0 || !put(out, cap, &at, amz_date, 8) ||
+        !put(out, cap, &at, "/", 1) || !put(out, cap, &at, region.ptr, region.len) ||
+        !put(out, cap, &at, "/", 1) || !put(out, cap, &at, service.ptr, service.len) ||
+        !put(out, cap, &at, "/aws4_request", 13))
         return S3W_E_INVAL;
-    *len = (size_t)n;
+    *len = at;
     return 0;
 }
 
@@ -179,23 +194,39 @@ int sigv4_sign_headers(const struct sigv4_sign_params *p,
         return sign_fail(err, rc);
     }
     s3w_hex_encode(out->seed_signature, 32, out->seed_signature_hex);
-    int w = snprintf(out->authorization, sizeof out->authorization,
-                     "AWS4-HMAC-SHA256 Credential=%.*s/%s, SignedHeaders=%.*s, "
-                     "Signature=%s", (int)creds->access_key_id.len,
-                     creds->access_key_id.ptr, out->scope, (int)shl, sh,
-                     out->seed_signature_hex);
-    if (w < 0 || (size_t)w >= sizeof out->authorization) {
+    static const char alg[] = "AWS4-HMAC-SHA256 Credential=", sh_[] = ", SignedHeaders=",
+                      sig[] = ", Signature=";
+    char *a = out->authorization;
+    size_t cap = sizeof out->authorization, w = 0;
+    if (!put(a, cap, &w, alg, sizeof(alg) - 1) ||
+        !put(a, cap, &w, creds->access_key_id.ptr, creds->access_key_id.len) ||
+        !put(a, cap, &w, "/", 1) || !put(a, cap, &w, out->scope, out->scope_len) ||
+        !put(a, cap, &w, sh_, sizeof(sh_) - 1) || !put(a, cap, &w, sh, shl) ||
+        !put(a, cap, &w, sig, sizeof(sig) - 1) || !put(a, cap, &w, out->seed_signature_hex, 64)) {
         sigv4_signed_cleanup(out);
         return sign_fail(err, S3W_E_TOOBIG);
     }
-    out->authorization_len = (size_t)w;
+    out->authorization_len = w;
     return 0;
 }
 
+_Static_assert(offsetof(struct sigv4_signed, authorization) == 0 &&
+                   offsetof(struct sigv4_signed, authorization_len) ==
+                       sizeof(((struct sigv4_signed *)0)->authorization),
+               "sigv4_signed_cleanup wipes the authorization, then the rest");
+
 void sigv4_signed_cleanup(struct sigv4_signed *s)
 {
-    if (s)
-        s3w_wipe(s, sizeof *s);
+    if (!s)
+        return;
+    /* all of it but the authorization header's unused room (4 KiB, which
+     * sigv4_sign_headers zeroed and did not write): every request is
+     * signed */
+    size_t n = s->authorization_len < sizeof s->authorization ? s->authorization_len + 1
+                                                                : sizeof s->authorization;
+    s3w_wipe(s->authorization, n);
+    s3w_wipe(&s->authorization_len,
+             sizeof *s - offsetof(struct sigv4_signed, authorization_len));
 }
 
 int sigv4_presign(const struct sigv4_sign_params *p,

@@ -524,6 +524,9 @@ struct sigv4_signed {
 int sigv4_sign_headers(const struct sigv4_sign_params *p,
                        const struct sigv4_credentials *creds,
                        struct sigv4_signed *out, struct sigv4_error *err);
+/* Wipes *s (the signing key is a secret). `s` was given to
+ * sigv4_sign_headers (which zeroes it first), or its authorization_len is
+ * 0. */
 void sigv4_signed_cleanup(struct sigv4_signed *s);
 
 /* Presigns: appends to out the target with the X-Amz-* query parameters and
