@@ -243,16 +243,14 @@ static void test_seed003_denials(void **state)
     /* Carol is in account C (trusted) but has no identity policy allowing
      * sts:AssumeRole: cross-account callers need both sides */
     as_key(cfg, "AKIAACCOUNTCCAROL001", &who);
-    call_fails(cfg, &who, form,
-               403, "AccessDenied",
+    call_fails(cfg, &who, form, 403, "AccessDenied",
                "User: arn:aws:iam::333333333333:user/Carol is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/examplerole");
 
     /* AccountAadmin (account A, identity policy Allow *) is not named by the
      * trust policy: a trust policy must allow explicitly */
     as_key(cfg, "AKIAACCOUNTAADMIN001", &who);
-    call_fails(cfg, &who, form,
-               403, "AccessDenied",
+    call_fails(cfg, &who, form, 403, "AccessDenied",
                "User: arn:aws:iam::111111111111:user/AccountAadmin is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/examplerole");
 
@@ -273,8 +271,8 @@ static void test_seed003_denials(void **state)
 
     /* anonymous callers never reach AssumeRole */
     config_identity_anonymous(&who);
-    call_fails(cfg, &who, form,
-               403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+    call_fails(cfg, &who, form, 403, "MissingAuthenticationToken",
+               "Request is missing Authentication Token");
     config_identity_cleanup(&who);
     config_unref(cfg);
 }
@@ -661,10 +659,10 @@ static void test_trust_conditions(void **state)
     sts_response_cleanup(&r);
     /* no external id */
     call_fails(cfg, &p, F "&RoleSessionName=job-1", 403, "AccessDenied", denied);
-    call_fails(cfg, &p, F "&RoleSessionName=job-1&ExternalId=wrong-ext",
-               403, "AccessDenied", denied);
-    call_fails(cfg, &p, F "&RoleSessionName=other&ExternalId=secret-ext-42",
-               403, "AccessDenied", denied);
+    call_fails(cfg, &p, F "&RoleSessionName=job-1&ExternalId=wrong-ext", 403, "AccessDenied",
+               denied);
+    call_fails(cfg, &p, F "&RoleSessionName=other&ExternalId=secret-ext-42", 403,
+               "AccessDenied", denied);
     /* tags without sts:TagSession in the trust policy */
     call_fails(cfg, &p, F "&RoleSessionName=job-1&ExternalId=secret-ext-42"
                           "&Tags.member.1.Key=k&Tags.member.1.Value=v",
@@ -739,8 +737,7 @@ static void test_context_overflow_fails_closed(void **state)
 
     /* control: the condition works when the context holds every key */
     as_key(cfg, "AKIAPLAIN0000000001", &caller);
-    call_fails(cfg, &caller, form,
-               403, "AccessDenied",
+    call_fails(cfg, &caller, form, 403, "AccessDenied",
                "User: arn:aws:iam::111111111111:user/plain is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/guarded");
     call(cfg, &caller, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/guarded"
@@ -824,8 +821,7 @@ static void test_source_identity_sticks(void **state)
     assert_true(s3w_slice_eq_cstr(s.source_identity, "alice"));
     struct sts_response r;
 #define F "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r&RoleSessionName=chained"
-    call_fails(cfg, &s, F "&SourceIdentity=mallory",
-               403, "AccessDenied",
+    call_fails(cfg, &s, F "&SourceIdentity=mallory", 403, "AccessDenied",
                "User: arn:aws:sts::111111111111:assumed-role/r/s1 is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/r");
     /* the same value, or none, keeps alice */

@@ -203,7 +203,8 @@ static void test_allowed_put_resigned(void **state)
 {
     (void)state;
     size_t n = build_put(req, sizeof(req), AKID, SECRET, "/bkt/dir/obj%20one", "hello upstream",
-                         "hello upstream", "Content-Type: text/plain\r\nX-Unknown-Hop: dropped\r\n");
+                         "hello upstream",
+                         "Content-Type: text/plain\r\nX-Unknown-Hop: dropped\r\n");
     /* path-style, bucket alias, key re-encoded */
     expect_forwarded(n, "PUT /real-bkt/dir/obj%20one HTTP/1.1\r\n");
     assert_non_null(strstr(seen.last_head, "Credential=" UP_AKID "/"));
@@ -365,7 +366,8 @@ static size_t build_v4a_form(char *out, size_t cap, const char *akid, const char
     int st = pclose(f);
     snprintf(out + n, cap - n, "\r\n%s", body);
     if (!(st == 0 && strncmp(out, "PUT ", 4) == 0 &&
-          (strstr(out, "AWS4-ECDSA-P256-SHA256 Credential=") || strstr(out, "X-Amz-Algorithm=AWS4-ECDSA"))))
+          (strstr(out, "AWS4-ECDSA-P256-SHA256 Credential=") ||
+           strstr(out, "X-Amz-Algorithm=AWS4-ECDSA"))))
         fail_msg("crt_sign_now.py failed: is python3-awscrt installed for /usr/bin/python3?");
     return strlen(out);
 }
