@@ -77,63 +77,37 @@ static const char msg_signature[] =
     "provided. Check your key and signing method.";
 static const char msg_terminated[] = "The request body terminated unexpectedly";
 
+static const struct sigv4_chunk_error chunk_errors[] = {
+    { SIGV4_CHUNK_E_SIGNATURE, 403, "SignatureDoesNotMatch", msg_signature },
+    { SIGV4_CHUNK_E_INCOMPLETE, 400, "IncompleteBody", msg_terminated },
+    { SIGV4_CHUNK_E_FRAMING, 400, "IncompleteBody", msg_terminated },
+    { SIGV4_CHUNK_E_LENGTH, 400, "IncompleteBody",
+      "You did not provide the number of bytes specified by the Content-Length HTTP header." },
+    /* Not an S3 limit but ours (bounded memory per connection). */
+    { SIGV4_CHUNK_E_TOOBIG, 400, "InvalidArgument",
+      "Chunk or chunk line exceeds the size this endpoint accepts" },
+    { SIGV4_CHUNK_E_CHECKSUM, 400, "BadDigest",
+      "The checksum you specified did not match the calculated checksum." },
+    { SIGV4_CHUNK_E_TRAILER, 400, "InvalidRequest",
+      "The trailing headers do not match the x-amz-trailer header" },
+    { SIGV4_CHUNK_E_PARAM, 400, "InvalidRequest",
+      "The value specified in the x-amz-trailer header is not supported" },
+    { SIGV4_CHUNK_E_CHUNKSIZE, 400, "InvalidChunkSizeError",
+      "Only the last chunk is allowed to have a size less than 8192 bytes" },
+};
+
 struct sigv4_chunk_error sigv4_chunk_error_for(int rc)
 {
     struct sigv4_chunk_error e = { rc, 0, "", "" };
-    switch (rc) {
-    case SIGV4_CHUNK_OK:
-        break;
-    case SIGV4_CHUNK_E_SIGNATURE:
-        e.http_status = 403;
-        e.code = "SignatureDoesNotMatch";
-        e.message = msg_signature;
-        break;
-    case SIGV4_CHUNK_E_INCOMPLETE:
-    case SIGV4_CHUNK_E_FRAMING:
-        e.http_status = 400;
-        e.code = "IncompleteBody";
-        e.message = msg_terminated;
-        break;
-    case SIGV4_CHUNK_E_LENGTH:
-        e.http_status = 400;
-        e.code = "IncompleteBody";
-        e.message = "You did not provide the number of bytes specified by the "
-                    "Content-Length HTTP header.";
-        break;
-    case SIGV4_CHUNK_E_TOOBIG:
-        /* Not an S3 limit but ours (bounded memory per connection). */
-        e.http_status = 400;
-        e.code = "InvalidArgument";
-        e.message = "Chunk or chunk line exceeds the size this endpoint accepts";
-        break;
-    case SIGV4_CHUNK_E_CHECKSUM:
-        e.http_status = 400;
-        e.code = "BadDigest";
-        e.message = "The checksum you specified did not match the calculated checksum.";
-        break;
-    case SIGV4_CHUNK_E_TRAILER:
-        e.http_status = 400;
-        e.code = "InvalidRequest";
-        e.message = "The trailing headers do not match the x-amz-trailer header";
-        break;
-    case SIGV4_CHUNK_E_PARAM:
-        e.http_status = 400;
-        e.code = "InvalidRequest";
-        e.message = "The value specified in the x-amz-trailer header is not supported";
-        break;
-    case SIGV4_CHUNK_E_CHUNKSIZE:
-        e.http_status = 400;
-        e.code = "InvalidChunkSizeError";
-        e.message = "Only the last chunk is allowed to have a size less than 8192 bytes";
-        break;
-    case SIGV4_CHUNK_E_SINK:
-    case SIGV4_CHUNK_E_INTERNAL:
-    default:
-        e.http_status = 500;
-        e.code = "InternalError";
-        e.message = "We encountered an internal error. Please try again.";
-        break;
-    }
+    if (rc == SIGV4_CHUNK_OK)
+        return e;
+    for (size_t i = 0; i < sizeof chunk_errors / sizeof chunk_errors[0]; i++)
+        if (chunk_errors[i].rc == rc)
+            return chunk_errors[i];
+    /* SIGV4_CHUNK_E_SINK, SIGV4_CHUNK_E_INTERNAL and anything else */
+    e.http_status = 500;
+    e.code = "InternalError";
+    e.message = "We encountered an internal error. Please try again.";
     return e;
 }
 
@@ -151,18 +125,16 @@ int sigv4_chain_hmac_init(struct sigv4_chain_hmac *h, const uint8_t key[32])
     h->work = EVP_MD_CTX_new();
     if (!h->inner || !h->outer || !h->work)
         goto cleanup;
-    memset(pad, 0x36, sizeof pad);
-    for (int i = 0; i < 32; i++)
-        pad[i] ^= key[i];
-    if (!EVP_DigestInit_ex(h->inner, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(h->inner, pad, sizeof pad))
-        goto cleanup;
-    memset(pad, 0x5c, sizeof pad);
-    for (int i = 0; i < 32; i++)
-        pad[i] ^= key[i];
-    if (!EVP_DigestInit_ex(h->outer, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(h->outer, pad, sizeof pad))
-        goto cleanup;
+    EVP_MD_CTX *const prefix[2] = { h->inner, h->outer };
+    static const uint8_t fill[2] = { 0x36, 0x5c }; /* ipad, opad */
+    for (int k = 0; k < 2; k++) {
+        memset(pad, fill[k], sizeof pad);
+        for (int i = 0; i < 32; i++)
+            pad[i] ^= key[i];
+        if (!EVP_DigestInit_ex(prefix[k], EVP_sha256(), NULL) ||
+            !EVP_DigestUpdate(prefix[k], pad, sizeof pad))
+            goto cleanup;
+    }
     rc = SIGV4_CHUNK_OK;
 cleanup:
     s3w_wipe(pad, sizeof pad);
@@ -195,16 +167,24 @@ int sigv4_chain_hmac_mac(struct sigv4_chain_hmac *h, const void *msg, size_t n,
     return ok ? SIGV4_CHUNK_OK : SIGV4_CHUNK_E_INTERNAL;
 }
 
-static int hmac_verify(void *ctx, struct s3w_slice sts, struct s3w_slice sig)
+/* The chain HMAC of sts as 64 lower-case hex digits and a NUL. */
+static int hmac_hex(void *ctx, struct s3w_slice sts, char hex[65])
 {
     uint8_t mac[32];
-    char hex[65];
     int rc = sigv4_chain_hmac_mac(ctx, sts.ptr, sts.len, mac);
+    if (rc == SIGV4_CHUNK_OK)
+        s3w_hex_encode(mac, sizeof mac, hex);
+    s3w_wipe(mac, sizeof mac);
+    return rc;
+}
+
+static int hmac_verify(void *ctx, struct s3w_slice sts, struct s3w_slice sig)
+{
+    char hex[65];
+    int rc = hmac_hex(ctx, sts, hex);
     if (rc != SIGV4_CHUNK_OK)
         return rc;
-    s3w_hex_encode(mac, sizeof mac, hex);
     bool ok = s3w_ct_equal(hex, 64, sig.ptr, sig.len);
-    s3w_wipe(mac, sizeof mac);
     s3w_wipe(hex, sizeof hex);
     return ok ? SIGV4_CHUNK_OK : SIGV4_CHUNK_E_SIGNATURE;
 }
@@ -212,14 +192,12 @@ static int hmac_verify(void *ctx, struct s3w_slice sts, struct s3w_slice sig)
 static int hmac_sign(void *ctx, struct s3w_slice sts, char *out, size_t out_cap,
                      size_t *out_len)
 {
-    uint8_t mac[32];
     char hex[65];
     if (out_cap < 64)
         return SIGV4_CHUNK_E_INTERNAL;
-    int rc = sigv4_chain_hmac_mac(ctx, sts.ptr, sts.len, mac);
+    int rc = hmac_hex(ctx, sts, hex);
     if (rc != SIGV4_CHUNK_OK)
         return rc;
-    s3w_hex_encode(mac, sizeof mac, hex);
     memcpy(out, hex, 64);
     *out_len = 64;
     return SIGV4_CHUNK_OK;
@@ -1155,22 +1133,12 @@ int sigv4_chunked_encode_finish(struct sigv4_chunked_encoder *e,
     if (ntrailers && !sigv4_stream_mode_trailer(e->mode))
         return SIGV4_CHUNK_E_PARAM;
     e->finished = true;
+    /* the final chunk: size 0, signed over the hash of nothing */
     char hdr[SIGV4_CHUNK_HDR_MAX];
     size_t o = 0;
-    hdr[o++] = '0';
-    if (sigv4_stream_mode_signed(e->mode)) {
-        char sig[SIGV4_CHUNK_SIG_MAX];
-        size_t sl = 0;
-        int rc = enc_sign(e, e->ops->payload_algo, empty_sha, true, sig, &sl);
-        if (rc)
-            return rc;
-        memcpy(hdr + o, ";chunk-signature=", 17);
-        o += 17;
-        memcpy(hdr + o, sig, sl);
-        o += sl;
-    }
-    hdr[o++] = '\r';
-    hdr[o++] = '\n';
+    int rc = enc_header(e, 0, empty_sha, hdr, &o);
+    if (rc)
+        return rc;
     if (s3w_buf_append(out, hdr, o))
         return SIGV4_CHUNK_E_TOOBIG;
     for (size_t i = 0; i < ntrailers; i++)
@@ -1184,7 +1152,7 @@ int sigv4_chunked_encode_finish(struct sigv4_chunked_encoder *e,
         size_t sl = 0;
         if (sha256_trailers(trailers, ntrailers, th))
             return SIGV4_CHUNK_E_INTERNAL;
-        int rc = enc_sign(e, e->ops->trailer_algo, th, false, sig, &sl);
+        rc = enc_sign(e, e->ops->trailer_algo, th, false, sig, &sl);
         if (rc)
             return rc;
         if (s3w_buf_append_cstr(out, "x-amz-trailer-signature:") ||

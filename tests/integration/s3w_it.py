@@ -39,6 +39,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -964,6 +965,54 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 def quote_key(key):
     return urllib.parse.quote(key, safe="/~")
+
+
+class BackgroundTraffic:
+    """Requests in a loop on a thread of their own, from entering the `with`
+    block until leaving it, to show that something (a reload, a rotation)
+    fails none of them. A subclass's request(i) makes the i-th request
+    (i = 1, 2, ...) and returns None when it succeeded, else what went wrong;
+    an exception counts as a failure too. On entry it waits for 3 requests
+    and takes `before` = ok; on exit for 3 more (traffic kept flowing)."""
+
+    def __init__(self):
+        self.ok = 0
+        self.errors = []
+        self.stop_flag = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def request(self, i):
+        raise NotImplementedError
+
+    def run(self):
+        i = 0
+        while not self.stop_flag.is_set():
+            i += 1
+            try:
+                err = self.request(i)
+            except Exception as e:  # every failure counts
+                err = f"request {i}: {e!r}"
+            if err is None:
+                self.ok += 1
+            else:
+                self.errors.append(err)
+
+    def wait_for(self, n, timeout=20):
+        """Waits until n more requests completed (a loaded machine is slow)."""
+        target, deadline = self.ok + len(self.errors) + n, time.time() + timeout
+        while self.ok + len(self.errors) < target and time.time() < deadline:
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self.t.start()
+        self.wait_for(3)
+        self.before = self.ok
+        return self
+
+    def __exit__(self, *exc):
+        self.wait_for(3)
+        self.stop_flag.set()
+        self.t.join(30)
 
 
 # ---------------------------------------------------------------------------

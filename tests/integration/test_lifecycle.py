@@ -15,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,46 +48,19 @@ def tearDownModule():
     cleanup_all()
 
 
-class Traffic:
-    """GETs in a loop on one keep-alive client until stopped; counts errors."""
+class Traffic(BackgroundTraffic):
+    """GETs of the hot object on one keep-alive client."""
 
     def __init__(self, px=None, verify=None):
-        self.px = px or PX
-        self.verify = verify  # CA bundle for a TLS listener
-        self.ok = 0
-        self.errors = []
-        self.stop_flag = threading.Event()
-        self.t = threading.Thread(target=self.run, daemon=True)
+        super().__init__()
+        self.s3 = (px or PX).client(ALICE)
+        if verify:  # CA bundle for a TLS listener
+            self.s3._endpoint.http_session._verify = verify
 
-    def run(self):
-        s3 = self.px.client(ALICE)
-        if self.verify:
-            s3._endpoint.http_session._verify = self.verify
-        while not self.stop_flag.is_set():
-            try:
-                if s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read() == b"hot object":
-                    self.ok += 1
-                else:
-                    self.errors.append("wrong body")
-            except Exception as e:  # every failure counts
-                self.errors.append(repr(e))
-
-    def wait_for(self, n, timeout=20):
-        """Waits until n more requests completed (a loaded machine is slow)."""
-        target, deadline = self.ok + len(self.errors) + n, time.time() + timeout
-        while self.ok + len(self.errors) < target and time.time() < deadline:
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self.t.start()
-        self.wait_for(3)
-        self.before = self.ok
-        return self
-
-    def __exit__(self, *exc):
-        self.wait_for(3)  # traffic kept flowing after the signal
-        self.stop_flag.set()
-        self.t.join(30)
+    def request(self, i):
+        if self.s3.get_object(Bucket=BUCKET, Key="hot")["Body"].read() != b"hot object":
+            return f"request {i}: wrong body"
+        return None
 
 
 def write_config(cfg):

@@ -30,7 +30,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -289,49 +288,22 @@ class Copies(Placed):
 
 
 # ---------------------------------------------------------------------------
-class Traffic:
-    """PUT then GET of fresh objects in one bucket, in a thread, until
-    stopped; every failure is kept."""
+class Traffic(BackgroundTraffic):
+    """PUT then GET of fresh objects traffic/<i> in one bucket."""
 
     def __init__(self, px, bucket):
+        super().__init__()
         # no retry: s3_client's retries={"max_attempts": 1} is one retry
         # in botocore's terms, which would hide a first failure
         self.s3 = px.client(ALICE, retries={"total_max_attempts": 1})
         self.bucket = bucket
-        self.ok = 0
-        self.errors = []
-        self.stop_flag = threading.Event()
-        self.t = threading.Thread(target=self.run, daemon=True)
 
-    def run(self):
-        i = 0
-        while not self.stop_flag.is_set():
-            i += 1
-            key, body = f"traffic/{i}", f"traffic {i} ".encode() * 50
-            try:
-                self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-                if self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read() == body:
-                    self.ok += 1
-                else:
-                    self.errors.append(f"{key}: wrong body")
-            except Exception as e:  # every failure counts
-                self.errors.append(f"{key}: {e!r}")
-
-    def wait_for(self, n, timeout=20):
-        target, deadline = self.ok + len(self.errors) + n, time.time() + timeout
-        while self.ok + len(self.errors) < target and time.time() < deadline:
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self.t.start()
-        self.wait_for(3)
-        self.before = self.ok
-        return self
-
-    def __exit__(self, *exc):
-        self.wait_for(3)  # it kept flowing after the reload
-        self.stop_flag.set()
-        self.t.join(30)
+    def request(self, i):
+        key, body = f"traffic/{i}", f"traffic {i} ".encode() * 50
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        if self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read() != body:
+            return f"{key}: wrong body"
+        return None
 
 
 WORKS = b"written by works()"

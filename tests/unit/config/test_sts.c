@@ -102,6 +102,16 @@ static void want_error(const struct sts_response *r, int status, const char *cod
                            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
 }
 
+/* Calls STS with form at NOW and asserts the error answer (want_error). */
+static void call_fails(const struct config *cfg, const struct config_identity *caller,
+                       const char *form, int status, const char *code, const char *message)
+{
+    struct sts_response r;
+    call(cfg, caller, form, NOW, &r);
+    want_error(&r, status, code, message);
+    sts_response_cleanup(&r);
+}
+
 struct creds {
     char akid[64], secret[64], token[12000], expiration[32], arn[256], role_id[256];
 };
@@ -227,50 +237,42 @@ static void test_seed003_denials(void **state)
     struct config *cfg = load_file("deploy/examples/seed003-assume-role-cross-account.json");
     struct config_identity who;
     config_identity_anonymous(&who);
-    struct sts_response r;
     static const char form[] = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::"
                                "111111111111:role/examplerole&RoleSessionName=test";
 
     /* Carol is in account C (trusted) but has no identity policy allowing
      * sts:AssumeRole: cross-account callers need both sides */
     as_key(cfg, "AKIAACCOUNTCCAROL001", &who);
-    call(cfg, &who, form, NOW, &r);
-    want_error(&r, 403, "AccessDenied",
+    call_fails(cfg, &who, form, 403, "AccessDenied",
                "User: arn:aws:iam::333333333333:user/Carol is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/examplerole");
-    sts_response_cleanup(&r);
 
     /* AccountAadmin (account A, identity policy Allow *) is not named by the
      * trust policy: a trust policy must allow explicitly */
     as_key(cfg, "AKIAACCOUNTAADMIN001", &who);
-    call(cfg, &who, form, NOW, &r);
-    want_error(&r, 403, "AccessDenied",
+    call_fails(cfg, &who, form, 403, "AccessDenied",
                "User: arn:aws:iam::111111111111:user/AccountAadmin is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/examplerole");
-    sts_response_cleanup(&r);
 
     /* Dave: identity policy allows only examplerole; untrustedrole trusts B */
     as_key(cfg, "AKIAACCOUNTCDAVE0001", &who);
-    call(cfg, &who, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/untrustedrole"
-                    "&RoleSessionName=test", NOW, &r);
-    want_error(&r, 403, "AccessDenied",
+    call_fails(cfg, &who, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/untrustedrole"
+                          "&RoleSessionName=test",
+               403, "AccessDenied",
                "User: arn:aws:iam::333333333333:user/Dave is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/untrustedrole");
-    sts_response_cleanup(&r);
 
     /* a role that does not exist looks exactly like a denied one */
-    call(cfg, &who, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/nosuchrole"
-                    "&RoleSessionName=test", NOW, &r);
-    want_error(&r, 403, "AccessDenied",
+    call_fails(cfg, &who, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/nosuchrole"
+                          "&RoleSessionName=test",
+               403, "AccessDenied",
                "User: arn:aws:iam::333333333333:user/Dave is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/nosuchrole");
-    sts_response_cleanup(&r);
 
     /* anonymous callers never reach AssumeRole */
     config_identity_anonymous(&who);
-    call(cfg, &who, form, NOW, &r);
-    want_error(&r, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
-    sts_response_cleanup(&r);
+    call_fails(cfg, &who, form, 403, "MissingAuthenticationToken",
+               "Request is missing Authentication Token");
     config_identity_cleanup(&who);
     config_unref(cfg);
 }
@@ -282,7 +284,6 @@ static void test_validation_errors(void **state)
     struct config_identity dave;
     config_identity_anonymous(&dave);
     as_key(cfg, "AKIAACCOUNTCDAVE0001", &dave);
-    struct sts_response r;
 #define ROLE "RoleArn=arn:aws:iam::111111111111:role/examplerole"
     static const struct {
         const char *form;
@@ -336,9 +337,7 @@ static void test_validation_errors(void **state)
           "The request body is not a valid application/x-www-form-urlencoded form." },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        call(cfg, &dave, cases[i].form, NOW, &r);
-        want_error(&r, cases[i].status, cases[i].code, cases[i].message);
-        sts_response_cleanup(&r);
+        call_fails(cfg, &dave, cases[i].form, cases[i].status, cases[i].code, cases[i].message);
     }
 #undef ROLE
     config_identity_cleanup(&dave);
@@ -349,13 +348,24 @@ static void test_validation_errors(void **state)
 
 #define KEY_A "aa00000000000000000000000000000000000000000000000000000000000001"
 #define KEY_B "bb00000000000000000000000000000000000000000000000000000000000002"
+/* the STS key list of most tests: key a, active */
+#define KEY_A_ACTIVE "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"
 
-static char *rotation_config(const char *keys)
+/* How every inline config here starts: a listener and an upstream that
+ * nothing connects to. */
+#define CONFIG_HEAD                                                                        \
+    "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"                             \
+    "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+
+/* Account 111111111111 with a root key, its user "caller" allowed sts:*,
+ * and role "r" trusting the account (AssumeRole, TagSession,
+ * SetSourceIdentity); role_extra ("\"name\":value,") is spliced into the
+ * role, STS signs with `keys`. The text lives in a static buffer. */
+static char *rotation_config_role(const char *keys, const char *role_extra)
 {
-    static char buf[4096];
-    snprintf(buf, sizeof buf,
-             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+    static char buf[8192];
+    int n = snprintf(buf, sizeof buf,
+             CONFIG_HEAD
              "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":"
              "\"AKIAROOT000000000001\",\"secret\":\"rootsecretrootsecretrootsecretroot000001\"}]}],"
              "\"users\":[{\"account\":\"111111111111\",\"name\":\"caller\",\"unique_id\":"
@@ -364,13 +374,30 @@ static char *rotation_config(const char *keys)
              "\"sts\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
              "\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]}],"
              "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
-             "\"AROAROLER0000000001\",\"max_session_duration\":43200,\"trust_policy\":"
+             "\"AROAROLER0000000001\",%s\"max_session_duration\":43200,\"trust_policy\":"
              "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
              "{\"AWS\":\"111111111111\"},\"Action\":[\"sts:AssumeRole\",\"sts:TagSession\","
              "\"sts:SetSourceIdentity\"]}]}}],"
              "\"sts\":{\"enabled\":true,\"keys\":[%s]}}",
-             keys);
+             role_extra, keys);
+    assert_true(n > 0 && (size_t)n < sizeof buf);
     return buf;
+}
+
+static char *rotation_config(const char *keys)
+{
+    return rotation_config_role(keys, "");
+}
+
+/* Appends n session tags "&Tags.member.<i>.Key=k<i-1>&...Value=x" to the
+ * form whose first o bytes are written; returns the new length. */
+static size_t append_session_tags(char *form, size_t cap, size_t o, int n)
+{
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(form + o, cap - o, "&Tags.member.%d.Key=k%02d&Tags.member.%d.Value=x",
+                              i + 1, i, i + 1);
+    assert_true(o < cap);
+    return o;
 }
 
 /* AssumeRole as the account's IAM user "caller" (root may not assume
@@ -395,8 +422,7 @@ static void mint(struct config *cfg, const char *extra, struct creds *c)
 static void test_root_may_not_assume_roles(void **state)
 {
     (void)state;
-    struct config *cfg = load_text(rotation_config("{\"id\":\"a\",\"key\":\"" KEY_A
-                                                   "\",\"active\":true}"));
+    struct config *cfg = load_text(rotation_config(KEY_A_ACTIVE));
     struct config_identity root;
     config_identity_anonymous(&root);
     as_key(cfg, "AKIAROOT000000000001", &root);
@@ -429,7 +455,7 @@ static void test_trust_policy_sees_fixed_global_keys(void **state)
 {
     (void)state;
     char json[4096];
-    const char *base = rotation_config("{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}");
+    const char *base = rotation_config(KEY_A_ACTIVE);
     const char *at = strstr(base, "]}}],\"sts\"");
     assert_non_null(at);
     for (int k = 0; k < 2; k++) {
@@ -440,13 +466,11 @@ static void test_trust_policy_sees_fixed_global_keys(void **state)
         struct config_identity user;
         config_identity_anonymous(&user);
         as_key(cfg, "AKIACALLER0000000001", &user);
-        struct sts_response r;
-        call(cfg, &user, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
-                         "&RoleSessionName=s1", NOW, &r);
-        want_error(&r, 403, "AccessDenied",
+        call_fails(cfg, &user, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                               "&RoleSessionName=s1",
+                   403, "AccessDenied",
                    "User: arn:aws:iam::111111111111:user/caller is not authorized to perform: "
                    "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/r");
-        sts_response_cleanup(&r);
         config_identity_cleanup(&user);
         config_unref(cfg);
     }
@@ -455,8 +479,7 @@ static void test_trust_policy_sees_fixed_global_keys(void **state)
 static void test_token_tamper_and_forgery(void **state)
 {
     (void)state;
-    struct config *cfg = load_text(rotation_config(
-        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct config *cfg = load_text(rotation_config(KEY_A_ACTIVE));
     struct creds c;
     mint(cfg, "", &c);
     struct config_identity id;
@@ -504,8 +527,7 @@ static void test_token_tamper_and_forgery(void **state)
 static void test_key_rotation(void **state)
 {
     (void)state;
-    struct config *v1 = load_text(rotation_config(
-        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct config *v1 = load_text(rotation_config(KEY_A_ACTIVE));
     struct creds old;
     mint(v1, "", &old);
     /* rotate: b becomes active, a still accepted */
@@ -544,8 +566,7 @@ static void test_key_rotation(void **state)
 static void test_session_extras(void **state)
 {
     (void)state;
-    struct config *cfg = load_text(rotation_config(
-        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct config *cfg = load_text(rotation_config(KEY_A_ACTIVE));
     struct creds c;
     mint(cfg, "&DurationSeconds=43200&SourceIdentity=alice%40example.com"
               "&Tags.member.1.Key=team&Tags.member.1.Value=blue"
@@ -595,13 +616,11 @@ static void test_session_extras(void **state)
     struct config_identity root;
     config_identity_anonymous(&root);
     as_key(cfg, "AKIAROOT000000000001", &root);
-    struct sts_response r;
-    call(cfg, &root, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
-                     "&RoleSessionName=s1&Tags.member.1.Key=team&Tags.member.1.Value=a"
-                     "&Tags.member.2.Key=TEAM&Tags.member.2.Value=b", NOW, &r);
-    want_error(&r, 400, "InvalidParameterValue",
+    call_fails(cfg, &root, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                           "&RoleSessionName=s1&Tags.member.1.Key=team&Tags.member.1.Value=a"
+                           "&Tags.member.2.Key=TEAM&Tags.member.2.Value=b",
+               400, "InvalidParameterValue",
                "Duplicate tag keys found. Please note that Tag keys are case insensitive.");
-    sts_response_cleanup(&r);
     config_identity_cleanup(&root);
     config_unref(cfg);
 }
@@ -612,8 +631,7 @@ static void test_trust_conditions(void **state)
 {
     (void)state;
     static const char json[] =
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+        CONFIG_HEAD
         "\"accounts\":[{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}],"
         "\"users\":[{\"account\":\"222222222222\",\"name\":\"partner\",\"unique_id\":"
         "\"AIDAPARTNER00000001\",\"tags\":{\"dept\":\"eng\"},\"access_keys\":[{\"id\":"
@@ -626,7 +644,7 @@ static void test_trust_conditions(void **state)
         "\"Action\":\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":{\"sts:ExternalId\":"
         "\"secret-ext-42\",\"aws:PrincipalTag/dept\":\"eng\"},\"StringLike\":"
         "{\"sts:RoleSessionName\":\"job-*\"}}}]}}],"
-        "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}]}}";
+        "\"sts\":{\"enabled\":true,\"keys\":[" KEY_A_ACTIVE "]}}";
     struct config *cfg = load_text(json);
     struct config_identity p;
     config_identity_anonymous(&p);
@@ -639,20 +657,16 @@ static void test_trust_conditions(void **state)
     call(cfg, &p, F "&RoleSessionName=job-1&ExternalId=secret-ext-42", NOW, &r);
     assert_int_equal(r.status, 200);
     sts_response_cleanup(&r);
-    call(cfg, &p, F "&RoleSessionName=job-1", NOW, &r); /* no external id */
-    want_error(&r, 403, "AccessDenied", denied);
-    sts_response_cleanup(&r);
-    call(cfg, &p, F "&RoleSessionName=job-1&ExternalId=wrong-ext", NOW, &r);
-    want_error(&r, 403, "AccessDenied", denied);
-    sts_response_cleanup(&r);
-    call(cfg, &p, F "&RoleSessionName=other&ExternalId=secret-ext-42", NOW, &r);
-    want_error(&r, 403, "AccessDenied", denied);
-    sts_response_cleanup(&r);
+    /* no external id */
+    call_fails(cfg, &p, F "&RoleSessionName=job-1", 403, "AccessDenied", denied);
+    call_fails(cfg, &p, F "&RoleSessionName=job-1&ExternalId=wrong-ext", 403, "AccessDenied",
+               denied);
+    call_fails(cfg, &p, F "&RoleSessionName=other&ExternalId=secret-ext-42", 403,
+               "AccessDenied", denied);
     /* tags without sts:TagSession in the trust policy */
-    call(cfg, &p, F "&RoleSessionName=job-1&ExternalId=secret-ext-42"
-                    "&Tags.member.1.Key=k&Tags.member.1.Value=v", NOW, &r);
-    want_error(&r, 403, "AccessDenied", denied);
-    sts_response_cleanup(&r);
+    call_fails(cfg, &p, F "&RoleSessionName=job-1&ExternalId=secret-ext-42"
+                          "&Tags.member.1.Key=k&Tags.member.1.Value=v",
+               403, "AccessDenied", denied);
 #undef F
     config_identity_cleanup(&p);
     config_unref(cfg);
@@ -662,21 +676,18 @@ static void test_trust_conditions(void **state)
 static void test_role_chaining_limit(void **state)
 {
     (void)state;
-    struct config *cfg = load_text(rotation_config(
-        "{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}"));
+    struct config *cfg = load_text(rotation_config(KEY_A_ACTIVE));
     struct creds c;
     mint(cfg, "", &c);
     struct config_identity s;
     config_identity_anonymous(&s);
     assert_int_equal(resolve_session(cfg, &c, NOW, &s), CONFIG_AUTH_OK);
-    struct sts_response r;
     /* the trust policy names account 111111111111: the session is in it */
-    call(cfg, &s, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
-                  "&RoleSessionName=chained&DurationSeconds=7200", NOW, &r);
-    want_error(&r, 400, "ValidationError",
+    call_fails(cfg, &s, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r"
+                        "&RoleSessionName=chained&DurationSeconds=7200",
+               400, "ValidationError",
                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed "
                "by role chaining.");
-    sts_response_cleanup(&r);
     config_identity_cleanup(&s);
     config_unref(cfg);
 }
@@ -694,8 +705,7 @@ static void test_context_overflow_fails_closed(void **state)
     for (int i = 0; i < 50; i++)
         o += (size_t)snprintf(tags + o, sizeof tags - o, "%s\"t%02d\":\"v\"", i ? "," : "", i);
     snprintf(json, sizeof json,
-             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
+             CONFIG_HEAD
              "\"accounts\":[{\"id\":\"111111111111\"}],"
              "\"users\":["
              "{\"account\":\"111111111111\",\"name\":\"tagged\",\"unique_id\":"
@@ -715,26 +725,21 @@ static void test_context_overflow_fails_closed(void **state)
              "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"111111111111\"},"
              "\"Action\":\"sts:TagSession\",\"Condition\":{\"ForAllValues:StringEquals\":"
              "{\"aws:TagKeys\":[\"project\"]}}}]}}],"
-             "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A
-             "\",\"active\":true}]}}",
+             "\"sts\":{\"enabled\":true,\"keys\":[" KEY_A_ACTIVE "]}}",
              tags);
     struct config *cfg = load_text(json);
     o = (size_t)snprintf(form, sizeof form, "Action=AssumeRole&RoleArn=arn:aws:iam::"
                                             "111111111111:role/guarded&RoleSessionName=s1");
-    for (int i = 0; i < 50; i++)
-        o += (size_t)snprintf(form + o, sizeof form - o,
-                              "&Tags.member.%d.Key=k%02d&Tags.member.%d.Value=x", i + 1, i, i + 1);
+    append_session_tags(form, sizeof form, o, 50);
     struct sts_response r;
     struct config_identity caller;
     config_identity_anonymous(&caller);
 
     /* control: the condition works when the context holds every key */
     as_key(cfg, "AKIAPLAIN0000000001", &caller);
-    call(cfg, &caller, form, NOW, &r);
-    want_error(&r, 403, "AccessDenied",
+    call_fails(cfg, &caller, form, 403, "AccessDenied",
                "User: arn:aws:iam::111111111111:user/plain is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/guarded");
-    sts_response_cleanup(&r);
     call(cfg, &caller, "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/guarded"
                        "&RoleSessionName=s1&Tags.member.1.Key=project&Tags.member.1.Value=x",
          NOW, &r);
@@ -762,29 +767,13 @@ static void test_context_overflow_fails_closed(void **state)
 static void test_session_role_tags_not_dropped(void **state)
 {
     (void)state;
-    char tags[2048], json[8192], form[4096];
-    size_t o = 0;
+    /* rotation_config's role with 50 tags of its own */
+    char tags[2048], form[4096];
+    size_t o = (size_t)snprintf(tags, sizeof tags, "\"tags\":{");
     for (int i = 0; i < 49; i++)
         o += (size_t)snprintf(tags + o, sizeof tags - o, "\"r%02d\":\"v\",", i);
-    snprintf(tags + o, sizeof tags - o, "\"restricted\":\"true\"");
-    snprintf(json, sizeof json,
-             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:2\",\"region\":\"us-east-1\"},"
-             "\"accounts\":[{\"id\":\"111111111111\",\"access_keys\":[{\"id\":"
-             "\"AKIAROOT000000000001\",\"secret\":\"rootsecretrootsecretrootsecretroot000001\"}]}],"
-             "\"users\":[{\"account\":\"111111111111\",\"name\":\"caller\",\"unique_id\":"
-             "\"AIDACALLER000000001\",\"access_keys\":[{\"id\":\"AKIACALLER0000000001\","
-             "\"secret\":\"callersecretcallersecretcallersecret0001\"}],\"policies\":[{\"name\":"
-             "\"sts\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
-             "\"Allow\",\"Action\":\"sts:*\",\"Resource\":\"*\"}]}}]}],"
-             "\"roles\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
-             "\"AROAROLER0000000001\",\"tags\":{%s},\"trust_policy\":"
-             "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
-             "{\"AWS\":\"111111111111\"},\"Action\":[\"sts:AssumeRole\",\"sts:TagSession\"]}]}}],"
-             "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"a\",\"key\":\"" KEY_A
-             "\",\"active\":true}]}}",
-             tags);
-    struct config *cfg = load_text(json);
+    snprintf(tags + o, sizeof tags - o, "\"restricted\":\"true\"},");
+    struct config *cfg = load_text(rotation_config_role(KEY_A_ACTIVE, tags));
     struct creds c;
     struct config_identity id;
     config_identity_anonymous(&id);
@@ -801,10 +790,7 @@ static void test_session_role_tags_not_dropped(void **state)
     assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/k00", b, sizeof b), "x");
 
     /* 50 session tags + 50 role tags do not fit: refused, not trimmed */
-    o = 0;
-    for (int i = 0; i < 50; i++)
-        o += (size_t)snprintf(form + o, sizeof form - o,
-                              "&Tags.member.%d.Key=k%02d&Tags.member.%d.Value=x", i + 1, i, i + 1);
+    append_session_tags(form, sizeof form, 0, 50);
     mint(cfg, form, &c);
     assert_int_equal(resolve_session(cfg, &c, NOW, &id), CONFIG_AUTH_INTERNAL);
     assert_int_equal(id.type, CONFIG_PRINCIPAL_ANONYMOUS);
@@ -823,14 +809,10 @@ static void test_source_identity_sticks(void **state)
     (void)state;
     /* rotation_config's role, with an identity policy so that its
      * sessions may chain */
-    char json[4096];
-    const char *base = rotation_config("{\"id\":\"a\",\"key\":\"" KEY_A "\",\"active\":true}");
-    const char *at = strstr(base, "\"max_session_duration\"");
-    assert_non_null(at);
-    snprintf(json, sizeof json, "%.*s\"policies\":[{\"name\":\"chain\",\"document\":{\"Version\":"
-             "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\","
-             "\"Resource\":\"*\"}]}}],%s", (int)(at - base), base, at);
-    struct config *cfg = load_text(json);
+    struct config *cfg = load_text(rotation_config_role(
+        KEY_A_ACTIVE, "\"policies\":[{\"name\":\"chain\",\"document\":{\"Version\":"
+                      "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\","
+                      "\"Resource\":\"*\"}]}}],"));
     struct creds c;
     mint(cfg, "&SourceIdentity=alice", &c);
     struct config_identity s;
@@ -839,11 +821,9 @@ static void test_source_identity_sticks(void **state)
     assert_true(s3w_slice_eq_cstr(s.source_identity, "alice"));
     struct sts_response r;
 #define F "Action=AssumeRole&RoleArn=arn:aws:iam::111111111111:role/r&RoleSessionName=chained"
-    call(cfg, &s, F "&SourceIdentity=mallory", NOW, &r);
-    want_error(&r, 403, "AccessDenied",
+    call_fails(cfg, &s, F "&SourceIdentity=mallory", 403, "AccessDenied",
                "User: arn:aws:sts::111111111111:assumed-role/r/s1 is not authorized to perform: "
                "sts:AssumeRole on resource: arn:aws:iam::111111111111:role/r");
-    sts_response_cleanup(&r);
     /* the same value, or none, keeps alice */
     const char *forms[] = { F "&SourceIdentity=alice", F };
     for (size_t i = 0; i < 2; i++) {

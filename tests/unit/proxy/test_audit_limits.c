@@ -254,6 +254,59 @@ static void record_n(struct audit_record *r, char *id, int n)
     r->request_id = s3w_slice(id, 16);
 }
 
+/* Logs the record of served request n (requestID "REQ<n, 13 digits>"). */
+static void log_n(struct audit *a, int n)
+{
+    struct audit_record r;
+    char id[17];
+    record_n(&r, id, n);
+    audit_log(a, &r);
+}
+
+/* The same for a refused request (audit_log_refusal). */
+static void log_refusal_n(struct audit *a, int n)
+{
+    struct audit_record r;
+    char id[17];
+    record_n(&r, id, n);
+    audit_log_refusal(a, &r);
+}
+
+/* Makes a fresh empty file from the mkstemp template path. */
+static void temp_file(char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* Opens the log on path (NULL: stdout), writing through fake_writev. */
+static struct audit *open_faked(const char *path, enum audit_on_backlog on_backlog)
+{
+    struct audit_options o = { .path = path, .on_backlog = on_backlog };
+    struct audit *a = audit_open_opts(&o);
+    assert_non_null(a);
+    audit_set_writev(a, fake_writev);
+    return a;
+}
+
+/* From now on the disk takes `room` more bytes, then fails with ENOSPC. */
+static void disk_fills(size_t room)
+{
+    atomic_store(&disk.room, room);
+    atomic_store(&disk.full, 1);
+}
+
+/* ids[0..n-1] are REQ..1 to REQ..n, in order */
+static void assert_ids_in_order(char ids[][17], int n)
+{
+    for (int i = 0; i < n; i++) {
+        char want[17];
+        snprintf(want, sizeof(want), "REQ%013d", i + 1);
+        assert_string_equal(ids[i], want);
+    }
+}
+
 /* Every line of the file parses; returns how many, and their requestIDs
  * in order into ids (each 17 bytes). */
 static size_t read_lines(const char *path, char ids[][17], size_t max, size_t *size)
@@ -285,28 +338,19 @@ static void test_full_disk_no_torn_line(void **state)
 {
     (void)state;
     char path[] = "/tmp/s3w-audit-limits-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    temp_file(path);
     limits_path = path;
-    struct audit *a = audit_open(path, false);
-    assert_non_null(a);
-    audit_set_writev(a, fake_writev);
-    struct audit_record r;
-    char id[17];
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
     char st[256];
 
-    record_n(&r, id, 1);
-    audit_log(a, &r);
+    log_n(a, 1);
     assert_true(wait_for(written_one, a, 2000));
     assert_true(audit_status(a, st, sizeof(st)));
     assert_string_equal(st, "ok");
 
     /* the disk fills up 100 bytes into the next line */
-    atomic_store(&disk.room, 100);
-    atomic_store(&disk.full, 1);
-    record_n(&r, id, 2);
-    audit_log(a, &r);
+    disk_fills(100);
+    log_n(a, 2);
     assert_true(wait_for(is_blocked, a, 2000));
     assert_false(audit_status(a, st, sizeof(st)));
     assert_string_equal(st, "not writable (No space left on device); 1 records waiting");
@@ -317,10 +361,8 @@ static void test_full_disk_no_torn_line(void **state)
     assert_string_equal(ids[0], "REQ0000000000001");
 
     /* records of requests in flight while it is full wait, in order */
-    record_n(&r, id, 3);
-    audit_log(a, &r);
-    record_n(&r, id, 4);
-    audit_log(a, &r);
+    log_n(a, 3);
+    log_n(a, 4);
     int calls = atomic_load(&disk.calls);
     usleep(3 * AUDIT_RETRY_MS * 1000);
     /* retried every AUDIT_RETRY_MS, not on every record queued */
@@ -335,11 +377,7 @@ static void test_full_disk_no_torn_line(void **state)
     assert_string_equal(st, "ok");
     audit_close(a);
     assert_int_equal(read_lines(path, ids, 8, &size), 4);
-    for (int i = 0; i < 4; i++) {
-        char want[17];
-        snprintf(want, sizeof(want), "REQ%013d", i + 1);
-        assert_string_equal(ids[i], want);
-    }
+    assert_ids_in_order(ids, 4);
     unlink(path);
 }
 
@@ -359,13 +397,9 @@ static void test_batch_full_disk_mid_block(void **state)
 {
     (void)state;
     char path[] = "/tmp/s3w-audit-batch-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    temp_file(path);
     limits_path = path;
-    struct audit *a = audit_open(path, false);
-    assert_non_null(a);
-    audit_set_writev(a, fake_writev);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
     struct audit_batch *b = audit_batch_new(a);
     assert_non_null(b);
     struct audit_record r;
@@ -386,8 +420,7 @@ static void test_batch_full_disk_mid_block(void **state)
     size_t size;
     assert_int_equal(read_lines(path, ids, 16, &size), 0);
 
-    atomic_store(&disk.room, one.len + one.len / 2);
-    atomic_store(&disk.full, 1);
+    disk_fills(one.len + one.len / 2);
     audit_batch_flush(b);
     assert_false(audit_batch_pending(b));
     assert_true(wait_for(is_blocked, a, 2000));
@@ -404,11 +437,7 @@ static void test_batch_full_disk_mid_block(void **state)
     audit_batch_free(b); /* records 4 and 5 */
     audit_close(a);
     assert_int_equal(read_lines(path, ids, 16, &size), 5);
-    for (int i = 0; i < 5; i++) {
-        char want[17];
-        snprintf(want, sizeof(want), "REQ%013d", i + 1);
-        assert_string_equal(ids[i], want);
-    }
+    assert_ids_in_order(ids, 5);
     s3w_buf_cleanup(&one);
     unlink(path);
 }
@@ -419,22 +448,13 @@ static void test_full_disk_at_exit(void **state)
 {
     (void)state;
     char path[] = "/tmp/s3w-audit-limits-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    struct audit *a = audit_open(path, false);
-    assert_non_null(a);
-    audit_set_writev(a, fake_writev);
-    atomic_store(&disk.room, 30);
-    atomic_store(&disk.full, 1);
-    struct audit_record r;
-    char id[17];
-    record_n(&r, id, 1);
-    audit_log(a, &r);
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
+    disk_fills(30);
+    log_n(a, 1);
     assert_true(wait_for(is_blocked, a, 2000));
     /* a refusal's record is kept while the backlog has room */
-    record_n(&r, id, 2);
-    audit_log_refusal(a, &r);
+    log_refusal_n(a, 2);
     char st[256];
     audit_status(a, st, sizeof(st));
     assert_string_equal(st, "not writable (No space left on device); 2 records waiting");
@@ -454,26 +474,15 @@ static void test_backlog_full(void **state)
 {
     (void)state;
     char path[] = "/tmp/s3w-audit-limits-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    struct audit *a = audit_open(path, false);
-    assert_non_null(a);
-    audit_set_writev(a, fake_writev);
-    atomic_store(&disk.room, 0);
-    atomic_store(&disk.full, 1);
-    struct audit_record r;
-    char id[17];
-    for (int i = 0; i < AUDIT_QUEUE_LINES; i++) {
-        record_n(&r, id, i);
-        audit_log(a, &r);
-    }
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
+    disk_fills(0);
+    for (int i = 0; i < AUDIT_QUEUE_LINES; i++)
+        log_n(a, i);
     assert_true(wait_for(is_blocked, a, 2000));
-    record_n(&r, id, 999990);
-    audit_log_refusal(a, &r);
+    log_refusal_n(a, 999990);
     assert_int_equal(audit_dropped_total(a), 1);
-    record_n(&r, id, 999991);
-    audit_log(a, &r);
+    log_n(a, 999991);
     assert_int_equal(audit_dropped_total(a), 1);
     char st[256];
     assert_false(audit_status(a, st, sizeof(st)));
@@ -510,33 +519,21 @@ static void test_backlog_drop(void **state)
 {
     (void)state;
     char path[] = "/tmp/s3w-audit-limits-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    struct audit_options o = { .path = path, .on_backlog = AUDIT_ON_BACKLOG_DROP };
-    struct audit *a = audit_open_opts(&o);
-    assert_non_null(a);
-    audit_set_writev(a, fake_writev);
-    atomic_store(&disk.room, 0);
-    atomic_store(&disk.full, 1);
-    struct audit_record r;
-    char id[17];
-    record_n(&r, id, 0);
-    audit_log(a, &r);
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_DROP);
+    disk_fills(0);
+    log_n(a, 0);
     assert_true(wait_for(not_ok, a, 2000));
     assert_true(audit_accepting(a));
     char st[256];
     assert_true(audit_status(a, st, sizeof(st)));
     assert_string_equal(st, "not writable (No space left on device); 1 records waiting; "
                             "dropping records (on_backlog drop)");
-    for (int i = 1; i < AUDIT_QUEUE_LINES + 5; i++) {
-        record_n(&r, id, i);
-        audit_log(a, &r);
-    }
+    for (int i = 1; i < AUDIT_QUEUE_LINES + 5; i++)
+        log_n(a, i);
     assert_true(audit_accepting(a));
     assert_int_equal(audit_dropped_total(a), 5);
-    record_n(&r, id, 999990);
-    audit_log_refusal(a, &r);
+    log_refusal_n(a, 999990);
     assert_int_equal(audit_dropped_total(a), 6);
     atomic_store(&disk.full, 0);
     assert_true(wait_for(written_all_drop, a, 5000));
@@ -559,18 +556,11 @@ static void test_pipe_line_finished(void **state)
     fflush(stdout);
     dup2(p[1], STDOUT_FILENO);
     close(p[1]);
-    struct audit *a = audit_open(NULL, false);
-    assert_non_null(a);
-    audit_set_writev(a, fake_writev);
-    atomic_store(&disk.room, 77);
-    atomic_store(&disk.full, 1);
-    struct audit_record r;
-    char id[17];
-    record_n(&r, id, 1);
-    audit_log(a, &r);
+    struct audit *a = open_faked(NULL, AUDIT_ON_BACKLOG_REFUSE);
+    disk_fills(77);
+    log_n(a, 1);
     assert_true(wait_for(is_blocked, a, 2000));
-    record_n(&r, id, 2);
-    audit_log(a, &r);
+    log_n(a, 2);
     atomic_store(&disk.full, 0);
     assert_true(wait_for(is_accepting, a, 3000));
     audit_close(a);
@@ -608,10 +598,7 @@ static void test_open_cuts_partial_tail(void **state)
     close(fd);
     struct audit *a = audit_open(path, false);
     assert_non_null(a);
-    struct audit_record r;
-    char id[17];
-    record_n(&r, id, 1);
-    audit_log(a, &r);
+    log_n(a, 1);
     audit_close(a);
     char ids[4][17];
     size_t size;

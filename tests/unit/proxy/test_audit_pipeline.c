@@ -134,19 +134,35 @@ static double jnum(const cJSON *j, const char *name)
     return v->valuedouble;
 }
 
+/* Sends the signed GET of /bkt/<key> with the extra unsigned header lines
+ * and asserts that it was served (200). */
+static void get_served(const char *key, const char *unsigned_hdrs)
+{
+    size_t n = get_req(key, unsigned_hdrs);
+    rig_exchange(req, n, NULL, resp, sizeof(resp));
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+}
+
+/* A GET of /bkt/<key> with a User-Agent of n bytes `c`, served; returns
+ * its audit record. */
+static cJSON *served_with_user_agent(const char *key, char c, size_t n)
+{
+    static char hdr[17100];
+    assert_true(12 + n + 3 <= sizeof(hdr));
+    memcpy(hdr, "User-Agent: ", 12);
+    memset(hdr + 12, c, n);
+    memcpy(hdr + 12 + n, "\r\n", 3);
+    get_served(key, hdr);
+    cJSON *j = audit_record_of(key);
+    if (!j)
+        fail_msg("the served request has no audit record");
+    return j;
+}
+
 static void test_long_user_agent_recorded(void **state)
 {
     (void)state;
-    static char hdr[17100];
-    memcpy(hdr, "User-Agent: ", 12);
-    memset(hdr + 12, 'U', 17000);
-    memcpy(hdr + 12 + 17000, "\r\n", 3);
-    size_t n = get_req("ua-long", hdr);
-    rig_exchange(req, n, NULL, resp, sizeof(resp));
-    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    cJSON *j = audit_record_of("ua-long");
-    if (!j)
-        fail_msg("the served request has no audit record");
+    cJSON *j = served_with_user_agent("ua-long", 'U', 17000);
     assert_int_equal((int)jnum(j, "httpStatus"), 200);
     assert_int_equal(strlen(jstr(j, "userAgent")), 2048);
     assert_true(listed_truncated(j, "userAgent"));
@@ -156,16 +172,7 @@ static void test_long_user_agent_recorded(void **state)
 static void test_ff_user_agent_recorded(void **state)
 {
     (void)state;
-    static char hdr[3100];
-    memcpy(hdr, "User-Agent: ", 12);
-    memset(hdr + 12, 0xff, 3000);
-    memcpy(hdr + 12 + 3000, "\r\n", 3);
-    size_t n = get_req("ua-ff", hdr);
-    rig_exchange(req, n, NULL, resp, sizeof(resp));
-    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    cJSON *j = audit_record_of("ua-ff");
-    if (!j)
-        fail_msg("the served request has no audit record");
+    cJSON *j = served_with_user_agent("ua-ff", (char)0xff, 3000);
     assert_int_equal(strlen(jstr(j, "userAgent")), 341 * 3); /* U+FFFD each */
     assert_true(listed_truncated(j, "userAgent"));
     cJSON_Delete(j);
@@ -199,14 +206,12 @@ static void test_unwritable_log_refuses(void **state)
     audit_set_writev(rig_audit(), full_writev);
     atomic_store(&disk_full, 1);
     /* served while the writer had not failed yet; its record waits */
-    size_t n = get_req("full-1", NULL);
-    rig_exchange(req, n, NULL, resp, sizeof(resp));
-    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    get_served("full-1", NULL);
     assert_true(wait_accepting(false));
 
     int before;
     rig_counts(0, &before, NULL);
-    n = get_req("full-2", NULL);
+    size_t n = get_req("full-2", NULL);
     rig_exchange(req, n, NULL, resp, sizeof(resp));
     assert_true(strncmp(resp, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
     assert_non_null(strstr(resp, "<Code>SlowDown</Code><Message>Please reduce your request rate."
@@ -218,9 +223,7 @@ static void test_unwritable_log_refuses(void **state)
     /* space again: served, and every record is in the file */
     atomic_store(&disk_full, 0);
     assert_true(wait_accepting(true));
-    n = get_req("full-3", NULL);
-    rig_exchange(req, n, NULL, resp, sizeof(resp));
-    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    get_served("full-3", NULL);
     const char *keys[] = { "full-1", "full-3" };
     for (int i = 0; i < 2; i++) {
         cJSON *j = audit_record_of(keys[i]);

@@ -14,12 +14,10 @@
 
 #include <cmocka.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "proxy.h"
+#include "server_fixture.h"
 #include "sockutil.h"
 #include "tls.h"
 
@@ -87,25 +85,14 @@ static const struct proxy_handler handler = {
 static int setup(void **state)
 {
     (void)state;
-    struct proxy_settings s;
-    proxy_settings_defaults(&s);
-    s.port = 0;
-    s.workers = 1;
-    s.header_timeout_ms = 3000;
-    s.idle_timeout_ms = 5000;
-    memset(&srv, 0, sizeof(srv));
-    if (proxy_server_init(&srv, &s, &handler, NULL) != 0)
-        return -1;
-    port = srv.bound_port;
-    return proxy_server_start(&srv);
+    port = fx_server_start(&srv, &handler, 1, 3000, 5000);
+    return port < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    proxy_server_stop(&srv, 1000);
-    proxy_server_wait(&srv);
-    proxy_server_cleanup(&srv);
+    fx_server_stop(&srv);
     return 0;
 }
 
@@ -179,46 +166,14 @@ static void test_pipelined_across_give_back(void **state)
 
 /* ---- the same over TLS: OpenSSL asks for plaintext room on every record,
  * handshake ones included, and an idle connection still holds nothing ---- */
-static char tls_dir[64], cert_path[128], key_path[128];
-
-static int make_cert(void)
-{
-    snprintf(tls_dir, sizeof tls_dir, "/tmp/s3w_test_conn_bufs_XXXXXX");
-    if (!mkdtemp(tls_dir))
-        return -1;
-    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", tls_dir);
-    snprintf(key_path, sizeof key_path, "%s/key.pem", tls_dir);
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    if (!key || !x)
-        return -1;
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *nm = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
-    X509_set_issuer_name(x, nm);
-    int ok = X509_sign(x, key, EVP_sha256()) > 0;
-    FILE *cf = fopen(cert_path, "w"), *kf = fopen(key_path, "w");
-    ok = ok && cf && kf && PEM_write_X509(cf, x) &&
-         PEM_write_PrivateKey(kf, key, NULL, NULL, 0, NULL, NULL);
-    if (cf)
-        fclose(cf);
-    if (kf)
-        fclose(kf);
-    X509_free(x);
-    EVP_PKEY_free(key);
-    return ok ? 0 : -1;
-}
-
+static struct fx_cert cert;
 static SSL_CTX *cctx;
 
 static int setup_tls(void **state)
 {
-    if (make_cert() != 0 || setup(state) != 0)
+    if (fx_cert_make(&cert, "/tmp/s3w_test_conn_bufs_XXXXXX") != 0 || setup(state) != 0)
         return -1;
-    struct tls_server *t = tls_server_new(cert_path, key_path);
+    struct tls_server *t = tls_server_new(cert.cert, cert.key);
     if (!t)
         return -1;
     proxy_server_set_tls(&srv, t);
@@ -230,9 +185,7 @@ static int teardown_tls(void **state)
 {
     teardown(state);
     SSL_CTX_free(cctx);
-    unlink(cert_path);
-    unlink(key_path);
-    rmdir(tls_dir);
+    fx_cert_remove(&cert);
     return 0;
 }
 

@@ -135,6 +135,30 @@ static struct creds_mgr_opts test_opts(struct env *e, struct logcap *lc)
     return o;
 }
 
+/* A new manager over cc that has credentials within wait_ms. */
+static struct creds_mgr *mgr_ready(const struct config_credentials *cc,
+                                   const struct creds_mgr_opts *o, int wait_ms)
+{
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(cc, o, &m), CREDS_MGR_OK);
+    assert_true(creds_mgr_wait(m, wait_ms));
+    return m;
+}
+
+/* A new manager over cc gets no credentials within wait_ms and gives
+ * exactly `reason`; it is freed again. */
+static void expect_reason(const struct config_credentials *cc, const struct creds_mgr_opts *o,
+                          int wait_ms, const char *reason)
+{
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(cc, o, &m), CREDS_MGR_OK);
+    assert_false(creds_mgr_wait(m, wait_ms));
+    struct creds_mgr_status st;
+    creds_mgr_get_status(m, &st);
+    assert_string_equal(st.reason, reason);
+    creds_mgr_free(m);
+}
+
 /* Polls until the current key is `key` (NULL: until acquire gives NULL). */
 static bool wait_key(struct creds_mgr *m, const char *key, double timeout_s)
 {
@@ -236,6 +260,16 @@ static void msrv_stop(struct msrv *s)
                 children[i] = 0;
         s->pid = 0;
     }
+}
+
+/* A fresh IMDS server handing out `key` for ttl seconds; its endpoint
+ * URL into ep. */
+static void imds_start(struct msrv *s, const char *key, int ttl, char ep[64])
+{
+    memset(s, 0, sizeof *s);
+    msrv_start(s, "imds", "", 0);
+    msrv_state(s, key, ttl, false);
+    snprintf(ep, 64, "http://127.0.0.1:%d", s->port);
 }
 
 static char *slurp(const char *path)
@@ -387,10 +421,8 @@ static void test_static_env_chain(void **state)
     };
     struct config_credentials cc = { .chain = ch, .nchain = 2, .refresh_before_seconds = 300 };
     struct creds_mgr_opts o = test_opts(&e, &lc);
-    struct creds_mgr *m;
     /* env absent: the static keys (second in the chain) win */
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 3000));
+    struct creds_mgr *m = mgr_ready(&cc, &o, 3000);
     const struct creds_snapshot *s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "AKIASTATIC0000000001"));
@@ -408,8 +440,7 @@ static void test_static_env_chain(void **state)
                         { "AWS_SECRET_ACCESS_KEY", "env-secret" },
                         { "AWS_SECURITY_TOKEN", "env-token" } } };
     o = test_opts(&e2, &lc);
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 3000));
+    m = mgr_ready(&cc, &o, 3000);
     s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "AKIAENV0000000000001"));
@@ -544,9 +575,7 @@ static void test_profile_files(void **state)
                                             .credentials_file = cred, .config_file = conf } };
     struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
     struct creds_mgr_opts o = test_opts(&e, &lc);
-    struct creds_mgr *m;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 3000));
+    struct creds_mgr *m = mgr_ready(&cc, &o, 3000);
     const struct creds_snapshot *s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_eq_cstr(s->sigv4.access_key_id, "AKIAWORK000000000001"));
@@ -558,12 +587,7 @@ static void test_profile_files(void **state)
 
     /* a profile that does not exist: exact reason */
     ch[0].profile = "nope";
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_false(creds_mgr_wait(m, 300));
-    struct creds_mgr_status st;
-    creds_mgr_get_status(m, &st);
-    assert_string_equal(st.reason, "profile:nope: profile nope not found");
-    creds_mgr_free(m);
+    expect_reason(&cc, &o, 300, "profile:nope: profile nope not found");
 
     /* neither file: the provider is absent */
     char cred2[420], conf2[420], want[1200];
@@ -572,12 +596,8 @@ static void test_profile_files(void **state)
     ch[0].profile = NULL;
     ch[0].credentials_file = cred2;
     ch[0].config_file = conf2;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_false(creds_mgr_wait(m, 300));
-    creds_mgr_get_status(m, &st);
     snprintf(want, sizeof want, "profile:work: neither %s nor %s exists", cred2, conf2);
-    assert_string_equal(st.reason, want);
-    creds_mgr_free(m);
+    expect_reason(&cc, &o, 300, want);
     assert_null(strstr(lc.all, "secret"));
 }
 
@@ -587,11 +607,8 @@ static void test_imds_refresh_outage_recovery(void **state)
 {
     (void)state;
     struct msrv srv;
-    memset(&srv, 0, sizeof srv);
-    msrv_start(&srv, "imds", "", 0);
-    msrv_state(&srv, "ASIAIMDS000000000001", 5, false);
     char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", srv.port);
+    imds_start(&srv, "ASIAIMDS000000000001", 5, ep);
     struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
     struct env e = { { { NULL, NULL } } };
     struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
@@ -784,24 +801,16 @@ static void test_ecs_auth_outage_recovery(void **state)
     struct env e2 = { { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", url },
                         { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer wrong" } } };
     o = test_opts(&e2, &lc);
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
     msrv_state(&srv, "ASIAECS0000000000006", 30, false);
-    assert_false(creds_mgr_wait(m, 500));
-    creds_mgr_get_status(m, &st);
     snprintf(want, sizeof want, "ecs: container endpoint %s answered HTTP 403", url);
-    assert_string_equal(st.reason, want);
-    creds_mgr_free(m);
+    expect_reason(&cc, &o, 500, want);
 
     /* a plain-http FULL_URI off the host is refused before any request */
     struct env e3 = { { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.1.2.3/creds" },
                         { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer t" } } };
     o = test_opts(&e3, &lc);
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_false(creds_mgr_wait(m, 200));
-    creds_mgr_get_status(m, &st);
-    assert_string_equal(st.reason, "ecs: AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a "
-                                   "loopback / ECS / EKS agent address");
-    creds_mgr_free(m);
+    expect_reason(&cc, &o, 200, "ecs: AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a "
+                  "loopback / ECS / EKS agent address");
     assert_null(strstr(lc.all, "s3w-container-token"));
     msrv_stop(&srv);
 }
@@ -825,9 +834,7 @@ static void test_assume_role_moto(void **state)
                          .sts_endpoint = motos[0].endpoint },
     };
     struct creds_mgr_opts o = test_opts(&e, &lc);
-    struct creds_mgr *m;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 10000));
+    struct creds_mgr *m = mgr_ready(&cc, &o, 10000);
     const struct creds_snapshot *s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
@@ -884,9 +891,7 @@ static void test_profile_role_moto(void **state)
                                             .credentials_file = cred, .config_file = conf } };
     struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
     struct creds_mgr_opts o = test_opts(&e, &lc);
-    struct creds_mgr *m;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 10000));
+    struct creds_mgr *m = mgr_ready(&cc, &o, 10000);
     const struct creds_snapshot *s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
@@ -899,15 +904,10 @@ static void test_profile_role_moto(void **state)
     /* role_arn with no way to get base credentials: exact reason */
     snprintf(text, sizeof text, "[profile upstream]\nrole_arn = %s\n", motos[0].role_arn);
     write_file(conf, text);
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_false(creds_mgr_wait(m, 300));
-    struct creds_mgr_status st;
-    creds_mgr_get_status(m, &st);
-    assert_string_equal(st.reason, "profile:upstream: profile upstream has role_arn but no "
-                                   "source_profile, credential_source (Environment | "
-                                   "Ec2InstanceMetadata | EcsContainer) or "
-                                   "web_identity_token_file");
-    creds_mgr_free(m);
+    expect_reason(&cc, &o, 300, "profile:upstream: profile upstream has role_arn but no "
+                  "source_profile, credential_source (Environment | "
+                  "Ec2InstanceMetadata | EcsContainer) or "
+                  "web_identity_token_file");
 }
 
 static void test_web_identity_moto(void **state)
@@ -949,15 +949,10 @@ static void test_web_identity_moto(void **state)
     char gone[420], want[1200];
     snprintf(gone, sizeof gone, "%s/no-such-token", tmpdir);
     ch[1].token_file = gone;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_false(creds_mgr_wait(m, 300));
-    struct creds_mgr_status st;
-    creds_mgr_get_status(m, &st);
     snprintf(want, sizeof want,
              "env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; web_identity: %s "
              "does not exist", gone);
-    assert_string_equal(st.reason, want);
-    creds_mgr_free(m);
+    expect_reason(&cc, &o, 300, want);
 }
 
 /* assume_role on top of another base provider (IMDS here), and a profile
@@ -970,11 +965,8 @@ static void test_assume_role_over_imds_moto(void **state)
     if (!moto_wait_one(&motos[1]))
         skip();
     struct msrv srv;
-    memset(&srv, 0, sizeof srv);
-    msrv_start(&srv, "imds", "", 0);
-    msrv_state(&srv, "ASIAIMDSBASE00000001", 3600, false);
     char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", srv.port);
+    imds_start(&srv, "ASIAIMDSBASE00000001", 3600, ep);
     struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
     struct env e = { { { NULL, NULL } } };
     struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
@@ -985,9 +977,7 @@ static void test_assume_role_over_imds_moto(void **state)
                          .sts_endpoint = motos[1].endpoint },
     };
     struct creds_mgr_opts o = test_opts(&e, &lc);
-    struct creds_mgr *m;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 10000));
+    struct creds_mgr *m = mgr_ready(&cc, &o, 10000);
     const struct creds_snapshot *s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));
@@ -1010,8 +1000,7 @@ static void test_assume_role_over_imds_moto(void **state)
                                              .credentials_file = cred, .config_file = conf } };
     struct config_credentials pcc = { .chain = pch, .nchain = 1, .refresh_before_seconds = 300 };
     o = test_opts(&e2, &lc);
-    assert_int_equal(creds_mgr_new(&pcc, &o, &m), CREDS_MGR_OK);
-    assert_true(creds_mgr_wait(m, 10000));
+    m = mgr_ready(&pcc, &o, 10000);
     s = creds_mgr_acquire(m);
     assert_non_null(s);
     assert_true(s3w_slice_starts_with(s->sigv4.access_key_id, S3W_SLICE_LIT("ASIA")));

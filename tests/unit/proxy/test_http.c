@@ -16,6 +16,7 @@
 
 #include "http.h"
 #include "proxy.h"
+#include "server_fixture.h"
 #include "sockutil.h"
 
 /* ---- parser level ------------------------------------------------------------ */
@@ -216,25 +217,14 @@ static const struct proxy_handler echo = {
 static int setup(void **state)
 {
     (void)state;
-    struct proxy_settings s;
-    proxy_settings_defaults(&s);
-    s.port = 0;
-    s.workers = 2;
-    s.header_timeout_ms = 300;
-    s.idle_timeout_ms = 2000;
-    memset(&srv, 0, sizeof(srv));
-    if (proxy_server_init(&srv, &s, &echo, NULL) != 0)
-        return -1;
-    port = srv.bound_port;
-    return proxy_server_start(&srv);
+    port = fx_server_start(&srv, &echo, 2, 300, 2000);
+    return port < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    proxy_server_stop(&srv, 1000);
-    proxy_server_wait(&srv);
-    proxy_server_cleanup(&srv);
+    fx_server_stop(&srv);
     return 0;
 }
 

@@ -19,14 +19,12 @@
 #include <cmocka.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
+#include "server_fixture.h"
 #include "tls.h"
 
-static char cert_path[256], key_path[256];
+static struct fx_cert cert; /* made for the run, see make_cert */
 
 /* ---- the fake connection --------------------------------------------------- */
 
@@ -119,7 +117,7 @@ static void shuttle(struct pair *p)
 static void pair_open(struct pair *p, int client_max_version)
 {
     memset(p, 0, sizeof *p);
-    p->srv = tls_server_new(cert_path, key_path);
+    p->srv = tls_server_new(cert.cert, cert.key);
     assert_non_null(p->srv);
     p->t = tls_conn_new(p->srv, &fake_io, &p->c);
     assert_non_null(p->t);
@@ -299,47 +297,13 @@ static void test_nothing_after_closing(void **state)
 static int make_cert(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/s3w_test_tls_XXXXXX";
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", dir);
-    snprintf(key_path, sizeof key_path, "%s/key.pem", dir);
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    if (!key || !x)
-        return -1;
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *nm = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-                               -1, 0);
-    X509_set_issuer_name(x, nm);
-    if (X509_sign(x, key, EVP_sha256()) <= 0)
-        return -1;
-    FILE *cf = fopen(cert_path, "w");
-    FILE *kf = fopen(key_path, "w");
-    if (!cf || !kf)
-        return -1;
-    int ok = PEM_write_X509(cf, x) && PEM_write_PrivateKey(kf, key, NULL, NULL, 0, NULL, NULL);
-    fclose(cf);
-    fclose(kf);
-    X509_free(x);
-    EVP_PKEY_free(key);
-    return ok ? 0 : -1;
+    return fx_cert_make(&cert, "/tmp/s3w_test_tls_XXXXXX");
 }
 
 static int remove_cert(void **state)
 {
     (void)state;
-    unlink(cert_path);
-    unlink(key_path);
-    char *slash = strrchr(cert_path, '/');
-    if (slash) {
-        *slash = '\0';
-        rmdir(cert_path);
-    }
+    fx_cert_remove(&cert);
     return 0;
 }
 
