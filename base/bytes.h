@@ -129,7 +129,8 @@ static inline int s3w_buf_append(struct s3w_buf *b, const void *p, size_t n)
 {
     /* len + n + 1 <= cap (the NUL) and len + n <= max; cap 0 has no storage */
     if (n < b->cap - b->len && n <= b->max - b->len) {
-        memcpy(b->ptr + b->len, p, n);
+        if (n) /* p may be NULL then (an empty slice) */
+            memcpy(b->ptr + b->len, p, n);
         b->len += n;
         b->ptr[b->len] = '\0';
         return S3W_OK;
