@@ -224,31 +224,35 @@ static int jstr(struct fmt *f, const char *name, struct s3w_slice v, bool comma,
  * time, not a token. */
 static bool context_key_secret(struct s3w_slice k)
 {
-    /* the words' first four letters, lower case, as the bytes lie in memory
-     * (so compared with a four-byte load); all six differ */
     static const struct {
-        char w[14];
+        const char *w;
         size_t n;
     } bad[] = { { "token", 5 },       { "secret", 6 },      { "signature", 9 },
                 { "authorization", 13 }, { "credential", 10 }, { "password", 8 } };
     /* one pass (this runs for every key of every record): at each offset
-     * the key's next four bytes, lower-cased (| 0x20 makes a letter lower
-     * case and no other byte a letter), against the words' first four */
-    for (size_t j = 0; j + 4 <= k.len; j++) {
-        uint32_t w;
-        memcpy(&w, k.ptr + j, 4);
-        w |= 0x20202020u;
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-            uint32_t h;
-            memcpy(&h, bad[i].w, 4);
-            if (w != h || bad[i].n > k.len - j ||
-                !s3w_slice_eq_nocase(s3w_slice(k.ptr + j, bad[i].n), s3w_slice(bad[i].w, bad[i].n)))
-                continue;
-            return !(s3w_slice_eq_nocase(k, S3W_SLICE_LIT("aws:TokenIssueTime")) ||
-                     s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureversion")) ||
-                     s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureAge")));
+     * the next two bytes, lower-cased (| 0x20 makes a letter lower case and
+     * no other byte a letter), against the words' first two, which all
+     * differ: most offsets are one switch, with no word compared */
+#define PAIR(a, b) ((unsigned)(a) << 8 | (unsigned)(b))
+    for (size_t j = 0; j + 5 <= k.len; j++) {
+        size_t i;
+        switch (PAIR(k.ptr[j] | 0x20, k.ptr[j + 1] | 0x20)) {
+        case PAIR('t', 'o'): i = 0; break;
+        case PAIR('s', 'e'): i = 1; break;
+        case PAIR('s', 'i'): i = 2; break;
+        case PAIR('a', 'u'): i = 3; break;
+        case PAIR('c', 'r'): i = 4; break;
+        case PAIR('p', 'a'): i = 5; break;
+        default: continue;
         }
+        if (bad[i].n > k.len - j ||
+            !s3w_slice_eq_nocase(s3w_slice(k.ptr + j, bad[i].n), s3w_slice(bad[i].w, bad[i].n)))
+            continue;
+        return !(s3w_slice_eq_nocase(k, S3W_SLICE_LIT("aws:TokenIssueTime")) ||
+                 s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureversion")) ||
+                 s3w_slice_eq_nocase(k, S3W_SLICE_LIT("s3:signatureAge")));
     }
+#undef PAIR
     return false;
 }
 
