@@ -203,6 +203,7 @@ int sigv4_sign_headers(const struct sigv4_sign_params *p,
         !put(a, cap, &w, "/", 1) || !put(a, cap, &w, out->scope, out->scope_len) ||
         !put(a, cap, &w, sh_, sizeof(sh_) - 1) || !put(a, cap, &w, sh, shl) ||
         !put(a, cap, &w, sig, sizeof(sig) - 1) || !put(a, cap, &w, out->seed_signature_hex, 64)) {
+        out->authorization_len = w; /* what the cleanup wipes of it */
         sigv4_signed_cleanup(out);
         return sign_fail(err, S3W_E_TOOBIG);
     }
