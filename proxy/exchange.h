@@ -355,6 +355,10 @@ struct pl_worker {
     size_t nspare_px;
 };
 
+/* A px from the worker's spares, or a new one; cleared but for the stores
+ * its users never read past their own lengths (pipeline_worker.c). NULL
+ * when out of memory. */
+struct px *px_alloc(struct proxy_worker *w);
 /* The end of px_free: px goes to its worker's spares (or is freed). Every
  * cleanup has run; what held a decrypted session token is wiped here. */
 void px_recycle(struct px *px);

@@ -1,0 +1,267 @@
+/*
+ * pipeline_worker.c - what the pipeline keeps beyond one request: the
+ * state all workers share (the config snapshot, upstream and identity
+ * state), each worker's own (its snapshot, key caches, audit batch and its
+ * flush timer), and the worker's spare exchanges (px_alloc, px_recycle).
+ * The stages of a request are in pipeline.c.
+ */
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
+
+#include "audit.h"
+#include "exchange.h"
+#include "ident_limit.h"
+#include "log.h"
+#include "upstream.h"
+#include "upstream_state.h"
+
+/* ---- spare exchanges ---------------------------------------------------------------- */
+/* The inline stores of a px that its users never read past their own
+ * lengths: the presigned parameters' (store_used is zeroed here), the
+ * identity's (store_len is zeroed here, and by config_identity_anonymous
+ * and _cleanup), the operation mapping's private ones (s3map_map resets
+ * their counts), the request context's entries (n is zeroed here, and
+ * policy_context_set fills every field of an entry it adds); and the
+ * upstream request, which ub_request_init clears whole in px_new. About
+ * two thirds of struct px. */
+#define PX_KEEP(f) { offsetof(struct px, f), sizeof(((struct px *)0)->f) }
+static const struct {
+    size_t off, len;
+} px_keep[] = {
+    PX_KEEP(auth.sv.auth.store),
+    PX_KEEP(auth.id.store),
+    PX_KEEP(authz.map.q),
+    PX_KEEP(authz.map.arn),
+    PX_KEEP(authz.map.scratch),
+    PX_KEEP(authz.ctx.entries),
+    PX_KEEP(up.req),
+};
+_Static_assert(offsetof(struct px, auth.sv.auth.store) < offsetof(struct px, auth.id.store) &&
+               offsetof(struct px, auth.id.store) < offsetof(struct px, authz.map.q) &&
+               offsetof(struct px, authz.map.q) < offsetof(struct px, authz.map.arn) &&
+               offsetof(struct px, authz.map.arn) < offsetof(struct px, authz.map.scratch) &&
+               offsetof(struct px, authz.map.scratch) < offsetof(struct px, authz.ctx.entries) &&
+               offsetof(struct px, authz.ctx.entries) < offsetof(struct px, up.req),
+               "px_keep is in struct order");
+
+/* A spare px as calloc would give it, but for px_keep (about 40 KiB less
+ * to clear per request). */
+static void px_zero_reused(struct px *px)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof(px_keep) / sizeof(px_keep[0]); i++) {
+        memset((char *)px + at, 0, px_keep[i].off - at);
+        at = px_keep[i].off + px_keep[i].len;
+    }
+    memset((char *)px + at, 0, sizeof(*px) - at);
+}
+
+void px_recycle(struct px *px)
+{
+    struct pl_worker *pw = px->w->handler_state;
+    /* config_resolve may have decrypted a token into the store and failed
+     * before id_set (px_free cleans only a set identity) */
+    size_t used = px->auth.id.store_len;
+    s3w_wipe(px->auth.id.store, used < sizeof(px->auth.id.store) ? used : sizeof(px->auth.id.store));
+    /* and a presigned URL's decoded security token, kept out of px_zero_reused */
+    used = px->auth.sv.auth.store_used;
+    s3w_wipe(px->auth.sv.auth.store,
+             used < sizeof(px->auth.sv.auth.store) ? used : sizeof(px->auth.sv.auth.store));
+    if (!pw || px->w->stopping || pw->nspare_px >= PX_SPARES) {
+        free(px);
+        return;
+    }
+    ASAN_POISON_MEMORY_REGION(px, sizeof(*px)); /* a use after px_free still shows */
+    pw->spare_px[pw->nspare_px++] = px;
+}
+
+/* A px from the worker's spares, or a new one; either way cleared but
+ * for px_keep (a new one too: under many requests at once most come from
+ * malloc, and calloc would clear, and fault in, all 60 KiB of each). */
+struct px *px_alloc(struct proxy_worker *w)
+{
+    struct pl_worker *pw = w->handler_state;
+    struct px *px;
+    if (pw && pw->nspare_px > 0) {
+        px = pw->spare_px[--pw->nspare_px];
+        ASAN_UNPOISON_MEMORY_REGION(px, sizeof(*px));
+    } else if (!(px = malloc(sizeof(*px)))) {
+        return NULL;
+    }
+    px_zero_reused(px);
+    return px;
+}
+
+/* ---- shared state and worker hooks ------------------------------------------------------------ */
+int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
+{
+    if (uv_mutex_init(&s->mu) != 0)
+        return -1;
+    s->current = cfg;
+    s->audit = audit;
+    s->metrics = NULL;
+    s->ups = ups_new();
+    if (!s->ups || ups_apply(s->ups, cfg, false) != 0) {
+        ups_free(s->ups);
+        uv_mutex_destroy(&s->mu);
+        return -1;
+    }
+    /* the configured identities plus anonymous: far below this */
+    s->ident = ident_limit_new(8192);
+    if (!s->ident) {
+        ups_free(s->ups);
+        uv_mutex_destroy(&s->mu);
+        return -1;
+    }
+    return 0;
+}
+
+void pl_shared_set_config(struct pl_shared *s, struct config *cfg)
+{
+    /* upstreams new in cfg get their state entries before any request
+     * can name them (main.c's reload has made them already) */
+    ups_apply(s->ups, cfg, false);
+    uv_mutex_lock(&s->mu);
+    struct config *old = s->current;
+    s->current = cfg;
+    uv_mutex_unlock(&s->mu);
+    config_unref(old);
+}
+
+void pl_shared_cleanup(struct pl_shared *s)
+{
+    config_unref(s->current);
+    s->current = NULL;
+    ident_limit_free(s->ident);
+    s->ident = NULL;
+    ups_free(s->ups);
+    s->ups = NULL;
+    uv_mutex_destroy(&s->mu);
+}
+
+/* The audit records and request log lines of a worker go out together,
+ * PL_FLUSH_MS after the first of them (or when a batch is full): one
+ * hand-over to the audit writer and one write(2) of log lines for many
+ * requests, not one each. The check runs after every turn of the loop
+ * and arms the timer; the timer does not keep the loop alive. */
+#define PL_FLUSH_MS 10
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    struct pl_worker *pw = t->data;
+    audit_batch_flush(pw->audit);
+    proxy_log_flush();
+}
+
+static void on_audit_check(uv_check_t *h)
+{
+    struct pl_worker *pw = h->data;
+    if (!uv_is_active((uv_handle_t *)pw->flush_timer) &&
+        (audit_batch_pending(pw->audit) || proxy_log_pending()))
+        uv_timer_start(pw->flush_timer, on_flush_timer, PL_FLUSH_MS, 0);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+int pl_worker_init(struct proxy_worker *w)
+{
+    struct pl_worker *pw = calloc(1, sizeof(*pw));
+    if (!pw)
+        return -1;
+    struct pl_shared *s = shared(w);
+    uv_mutex_lock(&s->mu);
+    pw->cfg = config_ref(s->current);
+    uv_mutex_unlock(&s->mu);
+    pw->v4a = sigv4a_key_cache_new(64);
+    if (!pw->v4a) {
+        config_unref(pw->cfg);
+        free(pw);
+        return -1;
+    }
+    sigv4_keycache_init(&pw->kc);
+    sigv4_keycache_init(&pw->up_kc);
+    s3w_buf_init(&pw->canon, SIGV4_MAX_CANONICAL);
+    w->handler_state = pw;
+    pw->audit = audit_batch_new(s->audit);
+    uv_check_t *chk = malloc(sizeof(*chk));
+    uv_timer_t *tm = malloc(sizeof(*tm));
+    if (!pw->audit || !chk || !tm) {
+        free(chk);
+        free(tm);
+        return -1; /* pl_worker_cleanup frees what was made */
+    }
+    uv_check_init(&w->loop, chk);
+    chk->data = pw;
+    uv_check_start(chk, on_audit_check);
+    uv_unref((uv_handle_t *)chk); /* it must not keep the loop running */
+    pw->audit_check = chk;
+    uv_timer_init(&w->loop, tm);
+    tm->data = pw;
+    uv_unref((uv_handle_t *)tm);
+    pw->flush_timer = tm;
+    return up_worker_init(w, pw->cfg, w->srv->nworkers);
+}
+
+void pl_worker_cleanup(struct proxy_worker *w)
+{
+    up_worker_cleanup(w);
+    struct pl_worker *pw = w->handler_state;
+    if (!pw)
+        return;
+    /* the worker's last records, before audit_close in main() */
+    audit_batch_free(pw->audit);
+    if (pw->audit_check)
+        uv_close((uv_handle_t *)pw->audit_check, free_handle);
+    if (pw->flush_timer)
+        uv_close((uv_handle_t *)pw->flush_timer, free_handle);
+    proxy_log_flush(); /* on the worker's thread: its last lines */
+    sigv4_keycache_cleanup(&pw->kc);
+    sigv4_keycache_cleanup(&pw->up_kc);
+    s3w_buf_cleanup(&pw->canon);
+    while (pw->nspare_px > 0) {
+        struct px *px = pw->spare_px[--pw->nspare_px];
+        ASAN_UNPOISON_MEMORY_REGION(px, sizeof(*px));
+        free(px);
+    }
+    sigv4a_key_cache_free(pw->v4a);
+    config_unref(pw->cfg);
+    free(pw);
+    w->handler_state = NULL;
+}
+
+void pl_worker_poke(struct proxy_worker *w)
+{
+    struct pl_worker *pw = w->handler_state;
+    if (!pw)
+        return;
+    struct pl_shared *s = shared(w);
+    uv_mutex_lock(&s->mu);
+    struct config *cur = s->current;
+    if (cur != pw->cfg) {
+        config_ref(cur);
+        uv_mutex_unlock(&s->mu);
+        /* requests in flight keep their own reference: they finish on the
+         * snapshot they started with */
+        config_unref(pw->cfg);
+        pw->cfg = cur;
+        /* a new snapshot may hold new secrets: forget cached keys */
+        sigv4_keycache_cleanup(&pw->kc);
+        sigv4_keycache_init(&pw->kc);
+        pw->warned_no_creds = false;
+        up_worker_reconfigure(w, cur);
+        return;
+    }
+    uv_mutex_unlock(&s->mu);
+}
