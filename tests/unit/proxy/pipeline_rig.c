@@ -272,6 +272,27 @@ int rig_stop(void)
     return 0;
 }
 
+static const struct rig_opts *group_opts;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return rig_start(group_opts);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    return rig_stop();
+}
+
+int rig_run_tests(const char *name, const struct CMUnitTest *tests, size_t n,
+                  const struct rig_opts *o)
+{
+    group_opts = o;
+    return _cmocka_run_group_tests(name, tests, n, group_setup, group_teardown);
+}
+
 /* ---- requests ------------------------------------------------------------------ */
 size_t rig_build(char *out, size_t cap, const struct rig_req *r)
 {

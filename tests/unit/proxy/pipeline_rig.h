@@ -57,6 +57,12 @@ struct rig_opts {
 int rig_start(const struct rig_opts *o);
 /* Stops both and frees everything rig_start made (unlinks the audit file). */
 int rig_stop(void);
+struct CMUnitTest;
+/* Runs the cmocka group `tests` with the rig started from *o before it and
+ * stopped after it (each rig test's group setup and teardown). */
+int rig_run_tests(const char *name, const struct CMUnitTest *tests, size_t n,
+                  const struct rig_opts *o);
+#define rig_run_group(tests, o) rig_run_tests(#tests, tests, sizeof(tests) / sizeof((tests)[0]), o)
 
 int rig_up_port(void);          /* the fake upstream's port */
 int rig_port(void);             /* s3warden's port */

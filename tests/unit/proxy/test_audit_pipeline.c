@@ -58,18 +58,9 @@ static struct config *make_config(void)
     return rig_config_from_json(json);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .audit_file = true };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = {
+    .make_config = make_config, .answer = up_answer, .audit_file = true,
+};
 
 static char req[64 * 1024], resp[64 * 1024];
 
@@ -279,5 +270,5 @@ int main(void)
         cmocka_unit_test(test_client_gone_record),
         cmocka_unit_test(test_unwritable_log_refuses),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

@@ -79,18 +79,7 @@ static struct config *initial_config(void)
     return make_config("eu-west-3");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = initial_config, .answer = up_answer };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = { .make_config = initial_config, .answer = up_answer };
 
 static char req[16384], resp[64 * 1024];
 
@@ -189,5 +178,5 @@ int main(void)
         cmocka_unit_test(test_denied_before_upstream),
         cmocka_unit_test(test_us_east_1_empty),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

@@ -116,18 +116,9 @@ static struct config *initial_config(void)
     return make_config("");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = initial_config, .answer = up_answer, .audit_file = true };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = {
+    .make_config = initial_config, .answer = up_answer, .audit_file = true,
+};
 
 /* A header-signed request (akid NULL: anonymous); `extra` are signed
  * "name: value\r\n" lines beside Host. */
@@ -359,5 +350,5 @@ int main(void)
         cmocka_unit_test(test_expected_bucket_owner),
         cmocka_unit_test(test_unlisted_caller_account),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

@@ -94,19 +94,9 @@ static void tune(struct proxy_settings *s)
     s->max_connections = 8;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .audit_file = true,
-                          .tune = tune };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = {
+    .make_config = make_config, .answer = up_answer, .audit_file = true, .tune = tune,
+};
 
 static size_t count_of(const char *hay, const char *needle)
 {
@@ -443,5 +433,5 @@ int main(void)
         cmocka_unit_test(test_upstream_status_out_of_range),
         cmocka_unit_test(test_max_connections_answered), /* last: its closes linger */
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

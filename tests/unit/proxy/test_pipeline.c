@@ -88,19 +88,10 @@ static struct config *initial_config(void)
     return make_config("");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = initial_config, .answer = up_answer,
-                          .max_header_bytes = 4096 /* limits.max_header_bytes */ };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = {
+    .make_config = initial_config, .answer = up_answer,
+    .max_header_bytes = 4096 /* limits.max_header_bytes */,
+};
 
 /* A header-signed PUT of `signed_body` (its sha256 signed), with extra
  * unsigned header lines, whose wire body is `sent_body`. The unsigned lines
@@ -618,5 +609,5 @@ int main(void)
         cmocka_unit_test(test_upstream_first_byte_timeout),
         cmocka_unit_test(test_sts_auth_errors_in_sts_xml),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

@@ -60,18 +60,9 @@ static struct config *make_config(void)
     return rig_config_from_json(json);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .metrics = true };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = {
+    .make_config = make_config, .answer = up_answer, .metrics = true,
+};
 
 static char req[16384], resp[64 * 1024];
 
@@ -133,5 +124,5 @@ int main(void)
         cmocka_unit_test(test_partly_allowed_delete_counted),
         cmocka_unit_test(test_allowed_and_denied_counted),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

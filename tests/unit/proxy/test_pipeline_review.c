@@ -152,21 +152,11 @@ static struct config *make_config(void)
     return make_config_top("");
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    /* the proxy's credentials through a manager, as main() runs them, so a
-     * refresh can be observed */
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer, .audit_file = true,
-                          .creds_manager = true };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+/* the proxy's credentials through a manager, as main() runs them, so a
+ * refresh can be observed */
+static const struct rig_opts opts = {
+    .make_config = make_config, .answer = up_answer, .audit_file = true, .creds_manager = true,
+};
 
 /* A header-signed request: `target` as sent; `signed_hdrs` are "name: value"
  * lines (CRLF-terminated) that are signed beside Host; `payload` is the
@@ -738,5 +728,5 @@ int main(void)
         cmocka_unit_test(test_collected_credential_error_scrubbed),
         cmocka_unit_test(test_audit_upstream_error_code),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

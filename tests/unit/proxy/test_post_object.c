@@ -57,18 +57,7 @@ static struct config *make_config(void)
     return rig_config_from_json(json);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };
 
 static char req[64 * 1024], resp[64 * 1024], body[48 * 1024];
 /* the request line's target and Host: path style by default */
@@ -261,5 +250,5 @@ int main(void)
         cmocka_unit_test(test_refusals_reach_nothing),
         cmocka_unit_test(test_part_after_file_never_completes),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

@@ -79,18 +79,7 @@ static struct config *make_config(void)
     return rig_config_from_json(json);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };
 
 static char req[8192];
 static char resp[1 << 20];
@@ -206,5 +195,5 @@ int main(void)
         cmocka_unit_test(test_chunked_answer_connection_close),
         cmocka_unit_test(test_status_line_and_length),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

@@ -50,18 +50,7 @@ static struct config *make_config(void)
     return rig_config_from_json(json);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = { .make_config = make_config };
 
 static char req[64 * 1024], resp[64 * 1024];
 static struct rig_seen seen;
@@ -377,5 +366,5 @@ int main(void)
         cmocka_unit_test(test_dot_segments_forwarded_encoded),
         cmocka_unit_test(test_copy_source_dot_segments),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }

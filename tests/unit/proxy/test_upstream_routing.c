@@ -81,18 +81,7 @@ static struct config *make_config(void)
     return rig_config_from_json(json);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    struct rig_opts o = { .make_config = make_config, .answer = up_answer };
-    return rig_start(&o);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return rig_stop();
-}
+static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };
 
 static char req[16384], resp[64 * 1024];
 
@@ -174,5 +163,5 @@ int main(void)
         cmocka_unit_test(test_copy_across_upstreams_refused),
         cmocka_unit_test(test_list_buckets_merged),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return rig_run_group(tests, &opts);
 }
