@@ -29,6 +29,10 @@ struct audit_line {
 };
 
 #define BATCH_BYTES (64 * 1024) /* a worker's block is handed over at this size */
+#define BATCH_BLOCK (BATCH_BYTES + AUDIT_LINE_MAX) /* a worker's block's room */
+/* Written blocks kept for the workers' next batches (struct audit.spare):
+ * each worker holds one filling and takes at most one spare at a time. */
+#define SPARE_BLOCKS 8
 
 /* The settings the running audit was opened with, each as one text, for
  * audit_reload_check to compare with a reloaded config's. */
@@ -44,6 +48,8 @@ struct audit {
     pthread_cond_t cv;
     pthread_t thread;
     struct audit_line *head, *tail; /* oldest first; the writer pops */
+    struct audit_line *spare;       /* written blocks of BATCH_BLOCK, for reuse */
+    size_t nspare;
     size_t count;                   /* lines queued */
     _Atomic size_t queued;          /* count, for the workers' lock-free look */
     bool stop, reopen, disabled;
@@ -356,7 +362,13 @@ static void *writer_main(void *arg)
         for (size_t i = 0; i < done; i++) {
             a->head = batch[i]->next;
             a->count -= batch[i]->nlines;
-            free(batch[i]);
+            if (batch[i]->cap == BATCH_BLOCK && a->nspare < SPARE_BLOCKS) {
+                batch[i]->next = a->spare;
+                a->spare = batch[i];
+                a->nspare++;
+            } else {
+                free(batch[i]);
+            }
         }
         if (!a->head)
             a->tail = NULL;
@@ -555,9 +567,16 @@ void audit_set_writev(struct audit *a, audit_writev_fn fn)
 
 /* Hands a block to the writer: one lock and one wake-up for all its
  * lines. */
-static void queue_block(struct audit *a, struct audit_line *l)
+/* Queues l; *spare (a worker's) gets a written block to fill next if it
+ * has none and the writer kept one: no allocation per batch. */
+static void queue_block(struct audit *a, struct audit_line *l, struct audit_line **spare)
 {
     pthread_mutex_lock(&a->mu);
+    if (spare && !*spare && a->spare) {
+        *spare = a->spare;
+        a->spare = a->spare->next;
+        a->nspare--;
+    }
     if (a->tail)
         a->tail->next = l;
     else
@@ -623,7 +642,7 @@ static void enqueue(struct audit *a, const struct audit_record *r, bool may_drop
     l->nlines = 1;
     memcpy(l->data, b.ptr, b.len);
     s3w_buf_cleanup(&b);
-    queue_block(a, l);
+    queue_block(a, l, NULL);
 }
 
 void audit_log(struct audit *a, const struct audit_record *r)
@@ -704,6 +723,11 @@ void audit_close(struct audit *a)
         pthread_mutex_destroy(&a->mu);
         pthread_cond_destroy(&a->cv);
     }
+    while (a->spare) {
+        struct audit_line *l = a->spare;
+        a->spare = l->next;
+        free(l);
+    }
     free_opts(a);
     free(a);
 }
@@ -744,6 +768,7 @@ uint64_t audit_dropped_total(struct audit *a)
 struct audit_batch {
     struct audit *a;
     struct audit_line *blk; /* being filled; NULL until the next record */
+    struct audit_line *spare; /* the next blk, from the writer (queue_block) */
     struct s3w_buf scratch; /* one record's line, reused (never held a secret) */
 };
 
@@ -768,12 +793,13 @@ static void batch_add(struct audit_batch *b, const struct audit_record *r, bool 
     s3w_buf_reset(&b->scratch);
     int rc = format_record(a, r, &b->scratch);
     if (!rc && !b->blk) {
-        b->blk = malloc(sizeof(*b->blk) + BATCH_BYTES + AUDIT_LINE_MAX);
+        b->blk = b->spare ? b->spare : malloc(sizeof(*b->blk) + BATCH_BLOCK);
+        b->spare = NULL;
         if (b->blk) {
             b->blk->next = NULL;
             b->blk->spooled = 0;
             b->blk->len = b->blk->nlines = 0;
-            b->blk->cap = BATCH_BYTES + AUDIT_LINE_MAX;
+            b->blk->cap = BATCH_BLOCK;
         }
     }
     if (rc || !b->blk) {
@@ -806,7 +832,7 @@ void audit_batch_flush(struct audit_batch *b)
 {
     if (!b || !b->blk)
         return;
-    queue_block(b->a, b->blk);
+    queue_block(b->a, b->blk, &b->spare);
     b->blk = NULL;
 }
 
@@ -815,6 +841,7 @@ void audit_batch_free(struct audit_batch *b)
     if (!b)
         return;
     audit_batch_flush(b);
+    free(b->spare);
     s3w_buf_cleanup(&b->scratch);
     free(b);
 }
