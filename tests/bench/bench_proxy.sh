@@ -180,9 +180,19 @@ utime() { # pids (comma-separated) -> their user-mode CPU time so far, in clock 
   done
   echo "$t"
 }
+nvcsw() { # pids (comma-separated) -> their threads' involuntary context switches so far
+  local p
+  for p in ${1//,/ }; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+    awk '/^nonvoluntary_ctxt_switches/ {s+=$2} END {print s+0}'
+}
+tcp_segs() { # TCP segments the whole machine has sent so far (loopback: each is also received)
+  awk '/^Tcp:/ {if (!h) {for (i=1;i<=NF;i++) if ($i=="OutSegs") c=i; h=1} else print $c}' /proc/net/snmp
+}
 perf_start() { # pids -> perf pid
   echo "$1" > "$W/perf.pids"
   utime "$1" > "$W/perf.ut0"
+  nvcsw "$1" > "$W/perf.nv0"
+  tcp_segs > "$W/perf.seg0"
   perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$1" -o "$W/perf.csv" >/dev/null 2>&1 &
   echo $!
 }
@@ -190,13 +200,18 @@ perf_start() { # pids -> perf pid
 # ticks of 1/CLK_TCK s), i.e. the program's own code and libraries: the
 # kernel's loopback TCP, which both proxies pay alike, and a virtual
 # machine's cost of each context switch move the total but not this
-perf_report() { # perf pid, requests -> "cpu_us syscalls cs user_us"
+# "invol": the part of the context switches that were preemptions (the
+# thread could have run on); "TCP segs": segments sent on the whole machine
+# per request (client, proxy and origin: 4 is one segment per message)
+perf_report() { # perf pid, requests -> "cpu_us syscalls cs user_us invol segs"
+  local segs=$(( $(tcp_segs) - $(cat "$W/perf.seg0") ))
   kill -INT "$1"
   while kill -0 "$1" 2>/dev/null; do sleep 0.1; done # not our child: no wait
   local ut=$(( $(utime "$(cat "$W/perf.pids")") - $(cat "$W/perf.ut0") ))
-  awk -F, -v n="$2" -v ut="$ut" -v hz="$(getconf CLK_TCK)" \
+  local nv=$(( $(nvcsw "$(cat "$W/perf.pids")") - $(cat "$W/perf.nv0") ))
+  awk -F, -v n="$2" -v ut="$ut" -v hz="$(getconf CLK_TCK)" -v nv="$nv" -v segs="$segs" \
     '/raw_syscalls/ {sc=$1} /context-switches/ {cs=$1} /task-clock/ {tc=$1}
-    END {printf "%.1f %.1f %.2f %.1f\n", tc*1000/n, sc/n, cs/n, ut*1e6/hz/n}' "$W/perf.csv"
+    END {printf "%.1f %.1f %.2f %.1f %.2f %.2f\n", tc*1000/n, sc/n, cs/n, ut*1e6/hz/n, nv/n, segs/n}' "$W/perf.csv"
 }
 ngx_pids() { # the proxy nginx's master and its workers
   local m; m=$(cat "$W/proxy.pid"); echo "$m,$(pgrep -d, -P "$m")"; }
@@ -321,10 +336,10 @@ printf '%-12s %6s %12s %12s %8s\n' request conns "nginx req/s" "s3w req/s" ratio
 for m in GET PUT; do for c in 32 256; do small "$m" "$c"; done; done
 if [ -n "${BENCH_PERF:-}" ]; then
   echo
-  printf '%-12s %-9s %12s %12s %12s %12s\n' "per request" target "CPU us" syscalls "ctx switches" "user us"
+  printf '%-12s %-9s %12s %12s %12s %12s %8s %9s\n' "per request" target "CPU us" syscalls "ctx switches" "user us" invol "TCP segs"
   for m in GET PUT; do for t in nginx s3warden; do
-    read -r a b c d <<< "${P[$m.$t]}"
-    printf '%-12s %-9s %12s %12s %12s %12s\n' "1 KiB $m c${BENCH_PERF_CONNS:-32}" "$t" "$a" "$b" "$c" "$d"
+    read -r a b c d e f <<< "${P[$m.$t]}"
+    printf '%-12s %-9s %12s %12s %12s %12s %8s %9s\n' "1 KiB $m c${BENCH_PERF_CONNS:-32}" "$t" "$a" "$b" "$c" "$d" "$e" "$f"
   done; done
 fi
 if [ "${BENCH_ONLY:-}" != 1k ]; then
