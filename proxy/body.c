@@ -149,7 +149,7 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
         }
         return 0;
     case BM_SIGNED:
-        EVP_DigestUpdate(px->body.sha, p, n);
+        sigv4_sha256_add(&px->body.sha, p, n);
         /* fall through */
     case BM_PLAIN:
         if (px->body.ck_want.ptr)
@@ -267,8 +267,7 @@ void pl_on_body_end(struct proxy_conn *c)
     }
     if (px->body.bm == BM_SIGNED) {
         uint8_t got[32];
-        unsigned int len = 0;
-        EVP_DigestFinal_ex(px->body.sha, got, &len);
+        sigv4_sha256_end(&px->body.sha, got);
         if (!px_payload_hash_ok(px, got))
             return;
         px->body.verified = true;

@@ -292,12 +292,7 @@ static void px_free(struct px *px)
         ident_limit_release(shared(px->w)->ident, px->up.ident_slot);
     free(px->out.gone_ua);
     free(px->auth.web_identity);
-    s3w_buf_cleanup(&px->up.head); /* the proxy's session token */
-    ub_request_cleanup(&px->up.req);
     free(px->resp.errbody);
-    free(px->body.q.buf);
-    if (px->body.sha)
-        EVP_MD_CTX_free(px->body.sha);
     sigv4_cksum_cleanup(&px->body.ck);
     if (px->body.md5)
         EVP_MD_CTX_free(px->body.md5);
@@ -311,7 +306,6 @@ static void px_free(struct px *px)
     if (px->body.up_chain_init)
         sigv4_chain_hmac_cleanup(&px->body.up_chain);
     s3w_buf_cleanup(&px->body.collect);
-    s3w_buf_cleanup(&px->resp.head);
     s3w_buf_cleanup(&px->resp.body);
     s3w_buf_cleanup(&px->del.newbody);
     free(px->del.dl);
@@ -329,7 +323,8 @@ static void px_free(struct px *px)
     config_unref(px->cfg);
     /* not the whole struct (60 KiB): what held key material was wiped by
      * its own cleanup above - the signing key (sigv4_result_cleanup), the
-     * chunk chains, the upstream request head with the proxy's token */
+     * chunk chains - and the upstream request head with the proxy's token
+     * is wiped as far as used by px_recycle, which keeps its storage */
     px_recycle(px);
 }
 

@@ -71,8 +71,11 @@ struct px_post;
  * curl_off_t holds - a Content-Length of 2^63 or more was a negative
  * INFILESIZE, and curl sent the request with no framing at all. */
 #define PX_MAX_BODY ((uint64_t)5 << 30)
-/* ended exchanges a worker keeps for its next requests */
-#define PX_SPARES 8
+/* Ended exchanges a worker keeps for its next requests, with their
+ * buffers: enough for a few dozen requests in flight per worker without a
+ * malloc (8 left a busy worker at 32 connections allocating one exchange
+ * in eight); about 64 KiB each once used. */
+#define PX_SPARES 32
 
 /* ---- body queue (bounded FIFO) --------------------------------------------- */
 struct bodyq {
@@ -206,13 +209,14 @@ struct px {
 
     struct {
         enum body_mode bm;
-        struct bodyq q;      /* verified bytes waiting to go upstream */
+        struct bodyq q;      /* verified bytes waiting to go upstream; its
+                                storage is kept by a spare px (px_keep) */
         uint64_t up_total;   /* the upstream request's Content-Length */
         uint64_t up_sent;
         bool done;           /* the whole client body arrived */
         bool verified;       /* the body may be completed upstream */
         bool failed;
-        EVP_MD_CTX *sha;
+        struct sigv4_sha256_stream sha; /* BM_SIGNED: the body's hash */
         /* a whole-body checksum the caller sent with a plain body
          * (x-amz-checksum-<algo>, Content-MD5): computed while the body
          * streams, checked before its last byte may go (px_checksums_init) */

@@ -232,10 +232,13 @@ static void px_read_headers(struct px *px)
 
 /* A buffer every request fills to about `cap` bytes, allocated at that size
  * at once instead of grown from 64 bytes (five reallocations, each wiping
- * the old block). Left empty when out of memory: it grows on first use. */
+ * the old block), once per spare exchange, which keeps it (px_alloc). Left
+ * empty when out of memory: it grows on first use. */
 static void px_buf_presize(struct s3w_buf *b, size_t max, size_t cap)
 {
-    s3w_buf_init(b, max);
+    b->max = max;
+    if (b->ptr)
+        return;
     b->ptr = malloc(cap);
     if (b->ptr) {
         b->cap = cap;
@@ -258,7 +261,6 @@ static struct px *px_new(struct proxy_conn *c)
     px_buf_presize(&px->resp.head, PX_RESP_HEAD_MAX, 1024);
     s3w_buf_init(&px->resp.body, 4096);
     s3w_buf_init(&px->del.newbody, 0);
-    ub_request_init(&px->up.req);
     /* the caller's forwarded headers fit in the HTTP layer's input buffer */
     px_buf_presize(&px->up.head, PROXY_IN_CAP + 16384, 2048);
     c->ex = px;
@@ -531,11 +533,7 @@ static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexha
         *payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD");
         break;
     case BM_SIGNED:
-        px->body.sha = EVP_MD_CTX_new();
-        if (!px->body.sha || EVP_DigestInit_ex(px->body.sha, sigv4_md_sha256(), NULL) != 1) {
-            px_fail_internal(px);
-            return false;
-        }
+        sigv4_sha256_begin(&px->body.sha);
         s3w_hex_encode(px->auth.sv.payload_sha256, 32, hexhash);
         *payload = s3w_slice(hexhash, 64);
         break;

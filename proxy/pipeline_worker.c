@@ -30,9 +30,10 @@
  * identity's (store_len is zeroed here, and by config_identity_anonymous
  * and _cleanup), the operation mapping's private ones (s3map_map resets
  * their counts), the request context's entries (n is zeroed here, and
- * policy_context_set fills every field of an entry it adds); and the
- * upstream request, which ub_request_init clears whole in px_new. About
- * two thirds of struct px. */
+ * policy_context_set fills every field of an entry it adds). About two
+ * thirds of struct px. And the storage every request fills, which a spare
+ * keeps (px_kept_*): the body queue, the upstream request, its head, the
+ * answer's head. */
 #define PX_KEEP(f) { offsetof(struct px, f), sizeof(((struct px *)0)->f) }
 static const struct {
     size_t off, len;
@@ -43,15 +44,26 @@ static const struct {
     PX_KEEP(authz.map.arn),
     PX_KEEP(authz.map.scratch),
     PX_KEEP(authz.ctx.entries),
+    PX_KEEP(body.q),
     PX_KEEP(up.req),
+    PX_KEEP(up.head),
+    PX_KEEP(resp.head),
 };
 _Static_assert(offsetof(struct px, auth.sv.auth.store) < offsetof(struct px, auth.id.store) &&
                offsetof(struct px, auth.id.store) < offsetof(struct px, authz.map.q) &&
                offsetof(struct px, authz.map.q) < offsetof(struct px, authz.map.arn) &&
                offsetof(struct px, authz.map.arn) < offsetof(struct px, authz.map.scratch) &&
                offsetof(struct px, authz.map.scratch) < offsetof(struct px, authz.ctx.entries) &&
-               offsetof(struct px, authz.ctx.entries) < offsetof(struct px, up.req),
+               offsetof(struct px, authz.ctx.entries) < offsetof(struct px, body.q) &&
+               offsetof(struct px, body.q) < offsetof(struct px, up.req) &&
+               offsetof(struct px, up.req) < offsetof(struct px, up.head) &&
+               offsetof(struct px, up.head) < offsetof(struct px, resp.head),
                "px_keep is in struct order");
+
+/* A kept buffer grown past this for one large request is freed rather
+ * than kept (the heads of a common request are 1-3 KiB). */
+#define PX_KEPT_BUF_MAX 16384
+#define PX_KEPT_Q_MAX (64 * 1024) /* px_bq_push's first size */
 
 /* A spare px as calloc would give it, but for px_keep (about 40 KiB less
  * to clear per request). */
@@ -65,6 +77,57 @@ static void px_zero_reused(struct px *px)
     memset((char *)px + at, 0, sizeof(*px) - at);
 }
 
+static void px_kept_init(struct px *px)
+{
+    memset(&px->body.q, 0, sizeof(px->body.q));
+    ub_request_init(&px->up.req);
+    s3w_buf_init(&px->up.head, 0);
+    s3w_buf_init(&px->resp.head, 0);
+}
+
+static void px_kept_free(struct px *px)
+{
+    free(px->body.q.buf);
+    ub_request_cleanup(&px->up.req);
+    s3w_buf_cleanup(&px->up.head);
+    s3w_buf_cleanup(&px->resp.head);
+}
+
+static void kept_reset(struct s3w_buf *b)
+{
+    if (b->cap > PX_KEPT_BUF_MAX) {
+        s3w_buf_cleanup(b);
+        return;
+    }
+    if (b->ptr)
+        s3w_wipe(b->ptr, b->len);
+    s3w_buf_reset(b);
+}
+
+/* The request's bytes out of the kept buffers: the upstream head holds the
+ * proxy's session token, so what was used is wiped (not the capacity). */
+static void px_kept_reset(struct px *px)
+{
+    /* a request body's bytes (not secret); a larger queue than a common
+     * PUT's goes (PX_Q_MAX can be megabytes) */
+    if (px->body.q.cap > PX_KEPT_Q_MAX) {
+        free(px->body.q.buf);
+        px->body.q.buf = NULL;
+        px->body.q.cap = 0;
+    }
+    px->body.q.off = px->body.q.len = 0;
+    struct ub_request *u = &px->up.req;
+    if (u->target.cap > PX_KEPT_BUF_MAX || u->url.cap > PX_KEPT_BUF_MAX ||
+        u->content_encoding.cap > PX_KEPT_BUF_MAX || u->copy_source.cap > PX_KEPT_BUF_MAX) {
+        ub_request_cleanup(u);
+        ub_request_init(u);
+    } else {
+        ub_request_reset(u);
+    }
+    kept_reset(&px->up.head);
+    kept_reset(&px->resp.head);
+}
+
 void px_recycle(struct px *px)
 {
     struct pl_worker *pw = px->w->handler_state;
@@ -76,7 +139,9 @@ void px_recycle(struct px *px)
     used = px->auth.sv.auth.store_used;
     s3w_wipe(px->auth.sv.auth.store,
              used < sizeof(px->auth.sv.auth.store) ? used : sizeof(px->auth.sv.auth.store));
+    px_kept_reset(px);
     if (!pw || px->w->stopping || pw->nspare_px >= PX_SPARES) {
+        px_kept_free(px);
         free(px);
         return;
     }
@@ -94,10 +159,13 @@ struct px *px_alloc(struct proxy_worker *w)
     if (pw && pw->nspare_px > 0) {
         px = pw->spare_px[--pw->nspare_px];
         ASAN_UNPOISON_MEMORY_REGION(px, sizeof(*px));
-    } else if (!(px = malloc(sizeof(*px)))) {
-        return NULL;
+        px_zero_reused(px);
+    } else {
+        if (!(px = malloc(sizeof(*px))))
+            return NULL;
+        px_zero_reused(px);
+        px_kept_init(px);
     }
-    px_zero_reused(px);
     return px;
 }
 
@@ -233,6 +301,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
     while (pw->nspare_px > 0) {
         struct px *px = pw->spare_px[--pw->nspare_px];
         ASAN_UNPOISON_MEMORY_REGION(px, sizeof(*px));
+        px_kept_free(px);
         free(px);
     }
     sigv4a_key_cache_free(pw->v4a);

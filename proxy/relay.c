@@ -517,7 +517,7 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
             return -1;
     }
     return ub_sign(u, r->method, cr, s3w_slice_cstr(up->region), px->now, payload,
-                   &plw(px->w)->up_kc, sd);
+                   &plw(px->w)->up_kc, &plw(px->w)->canon, sd);
 }
 
 /* The request head: the request line, the built headers (Host first),

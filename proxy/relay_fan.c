@@ -148,7 +148,7 @@ static bool fan_start_one(struct px *px, struct fan_sub *s, struct s3w_slice pay
     rc = rc ? rc : ub_build_headers(&s->req, &rules, NULL, 0, S3W_SLICE_NULL);
     rc = rc ? rc
             : ub_sign(&s->req, S3W_SLICE_LIT("GET"), &cr, s3w_slice_cstr(s->up->region), px->now,
-                      payload_hash, &plw(px->w)->up_kc, &sd);
+                      payload_hash, &plw(px->w)->up_kc, &plw(px->w)->canon, &sd);
     rc = rc ? rc : relay_build_head(&s->head, S3W_SLICE_LIT("GET"), &s->req, &sd, false, 0);
     sigv4_signed_cleanup(&sd);
     creds_snapshot_release(snap); /* the token is copied into the head */

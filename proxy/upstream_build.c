@@ -184,6 +184,24 @@ void ub_request_init(struct ub_request *u)
     s3w_buf_init(&u->copy_source, 4 * (S3MAP_ARN_MAX + S3MAP_MAX_QUERY_BYTES));
 }
 
+static void wipe_reset(struct s3w_buf *b)
+{
+    if (b->ptr)
+        s3w_wipe(b->ptr, b->len);
+    s3w_buf_reset(b);
+}
+
+void ub_request_reset(struct ub_request *u)
+{
+    wipe_reset(&u->target);
+    wipe_reset(&u->url);
+    wipe_reset(&u->content_encoding);
+    wipe_reset(&u->copy_source);
+    u->authority_len = 0;
+    u->authority[0] = '\0';
+    u->nheaders = 0;
+}
+
 void ub_request_cleanup(struct ub_request *u)
 {
     s3w_buf_cleanup(&u->target);
@@ -331,7 +349,7 @@ int ub_build_copy_source(struct ub_request *u, struct s3w_slice upstream_bucket,
 
 int ub_sign(const struct ub_request *u, struct s3w_slice method, const struct sigv4_credentials *cr,
             struct s3w_slice region, int64_t now, struct s3w_slice payload,
-            struct sigv4_keycache *cache, struct sigv4_signed *sd)
+            struct sigv4_keycache *cache, struct s3w_buf *scratch, struct sigv4_signed *sd)
 {
     struct sigv4_sign_params sp = {
         .method = method,
@@ -344,8 +362,8 @@ int ub_sign(const struct ub_request *u, struct s3w_slice method, const struct si
         .now = now,
         .payload = payload,
         .cache = cache,
+        .scratch = scratch,
     };
     struct sigv4_error err;
-    memset(sd, 0, sizeof(*sd));
     return sigv4_sign_headers(&sp, cr, sd, &err) == 0 ? 0 : -1;
 }

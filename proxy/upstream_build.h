@@ -51,6 +51,9 @@ struct ub_request {
 
 void ub_request_init(struct ub_request *u);
 void ub_request_cleanup(struct ub_request *u);
+/* Empty again for the next request, keeping the buffers' storage: the
+ * bytes used are wiped first (a presigned target may have held a token). */
+void ub_request_reset(struct ub_request *u);
 
 /* Where the request goes. */
 struct ub_target_in {
@@ -112,9 +115,10 @@ int ub_build_copy_source(struct ub_request *u, struct s3w_slice upstream_bucket,
 
 /* Signs the request with the proxy's credentials (SigV4, service s3); the
  * Authorization, x-amz-date, x-amz-content-sha256 and token values are in
- * *sd (sigv4_signed_cleanup). 0 or -1. */
+ * *sd (sigv4_signed_cleanup). cache and scratch are optional
+ * (sigv4_sign_params). 0 or -1. */
 int ub_sign(const struct ub_request *u, struct s3w_slice method, const struct sigv4_credentials *cr,
             struct s3w_slice region, int64_t now, struct s3w_slice payload,
-            struct sigv4_keycache *cache, struct sigv4_signed *sd);
+            struct sigv4_keycache *cache, struct s3w_buf *scratch, struct sigv4_signed *sd);
 
 #endif

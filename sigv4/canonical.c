@@ -469,6 +469,32 @@ int sigv4_canonical_request(const struct sigv4_request *req,
     return 0;
 }
 
+/* sigv4_core_int.h */
+size_t sigv4_int_sts_build(char *out, size_t cap, struct s3w_slice alg,
+                           struct s3w_slice date, struct s3w_slice scope,
+                           struct s3w_slice creq)
+{
+    size_t need = alg.len + 1 + date.len + 1 + scope.len + 1 + 64;
+    if (need > cap)
+        return 0;
+    uint8_t h[32];
+    char *p = out;
+    sigv4_sha256(creq.ptr, creq.len, h);
+    memcpy(p, alg.ptr, alg.len);
+    p += alg.len;
+    *p++ = '\n';
+    memcpy(p, date.ptr, date.len);
+    p += date.len;
+    *p++ = '\n';
+    memcpy(p, scope.ptr, scope.len);
+    p += scope.len;
+    *p++ = '\n';
+    char hex[65];
+    s3w_hex_encode(h, 32, hex);
+    memcpy(p, hex, 64);
+    return need;
+}
+
 int sigv4_string_to_sign(struct s3w_slice algorithm, struct s3w_slice amz_date,
                          struct s3w_slice scope,
                          struct s3w_slice canonical_request,

@@ -26,6 +26,25 @@ void sigv4_sha256(const void *msg, size_t len, uint8_t out[32])
     SHA256_Final(out, &c);
 }
 
+_Static_assert(sizeof(SHA256_CTX) <= sizeof(((struct sigv4_sha256_stream *)0)->state) &&
+                   _Alignof(SHA256_CTX) <= _Alignof(struct sigv4_sha256_stream),
+               "struct sigv4_sha256_stream holds a SHA256_CTX");
+
+void sigv4_sha256_begin(struct sigv4_sha256_stream *s)
+{
+    SHA256_Init((SHA256_CTX *)s->state);
+}
+
+void sigv4_sha256_add(struct sigv4_sha256_stream *s, const void *p, size_t n)
+{
+    SHA256_Update((SHA256_CTX *)s->state, p, n);
+}
+
+void sigv4_sha256_end(struct sigv4_sha256_stream *s, uint8_t out[32])
+{
+    SHA256_Final(out, (SHA256_CTX *)s->state);
+}
+
 static EVP_MD *md_sha256, *md_md5;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 

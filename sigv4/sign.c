@@ -104,17 +104,21 @@ static int sign_core(const struct sigv4_request *req, enum sigv4_uri_mode mode,
                      const struct sigv4_credentials *creds, uint8_t key[32],
                      uint8_t sig[32])
 {
-    struct s3w_buf creq, sts;
+    struct s3w_buf own;
+    struct s3w_buf *creq = p->scratch ? p->scratch : &own;
+    char sts[512];
+    size_t sts_len = 0;
     int rc;
 
-    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
-    s3w_buf_init(&sts, 1024);
+    s3w_buf_init(&own, SIGV4_MAX_CANONICAL);
+    s3w_buf_reset(creq);
     rc = sigv4_canonical_request(req, mode, signed_headers, payload, false,
-                                 &creq);
-    if (!rc)
-        rc = sigv4_string_to_sign(S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC),
-                                  s3w_slice(amz_date, 16), scope,
-                                  s3w_buf_slice(&creq), &sts);
+                                 creq);
+    if (!rc && !(sts_len = sigv4_int_sts_build(sts, sizeof sts,
+                                               S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC),
+                                               s3w_slice(amz_date, 16), scope,
+                                               s3w_buf_slice(creq))))
+        rc = S3W_E_TOOBIG;
     if (!rc) {
         struct s3w_slice date = s3w_slice(amz_date, 8);
         if (p->cache)
@@ -122,10 +126,13 @@ static int sign_core(const struct sigv4_request *req, enum sigv4_uri_mode mode,
                                p->service, key);
         else
             sigv4_signing_key(creds->secret, date, p->region, p->service, key);
-        sigv4_signature(key, s3w_buf_slice(&sts), sig);
+        sigv4_signature(key, s3w_slice(sts, sts_len), sig);
     }
-    s3w_buf_cleanup(&creq);
-    s3w_buf_cleanup(&sts);
+    s3w_buf_cleanup(&own);
+    /* the canonical request has the session token: wiped as far as used */
+    if (creq->ptr)
+        s3w_wipe(creq->ptr, creq->len);
+    s3w_buf_reset(creq);
     return rc;
 }
 

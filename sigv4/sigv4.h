@@ -283,6 +283,16 @@ void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
                        size_t msg_len, uint8_t out[32]);
 void sigv4_sha256(const void *msg, size_t len, uint8_t out[32]);
 
+/* SHA-256 of a stream (a request body) in the caller's storage: no
+ * allocation, unlike an EVP_MD_CTX, whose every EVP_DigestInit_ex makes a
+ * new provider context. For public data only (the state is not wiped). */
+struct sigv4_sha256_stream {
+    uint64_t state[14]; /* a SHA256_CTX (hmac.c checks that it fits) */
+};
+void sigv4_sha256_begin(struct sigv4_sha256_stream *s);
+void sigv4_sha256_add(struct sigv4_sha256_stream *s, const void *p, size_t n);
+void sigv4_sha256_end(struct sigv4_sha256_stream *s, uint8_t out[32]);
+
 /* SHA-256 and MD5 for an EVP_MD_CTX that hashes a stream (a request body),
  * fetched once per process: EVP_sha256() and EVP_md5() make each
  * EVP_DigestInit_ex fetch the algorithm again, under the provider's locks.
@@ -501,6 +511,10 @@ struct sigv4_sign_params {
      * a STREAMING-* mode. Empty -> UNSIGNED-PAYLOAD. */
     struct s3w_slice payload;
     struct sigv4_keycache *cache;     /* optional */
+    /* Optional scratch buffer for the canonical request, as in
+     * sigv4_verify_opts: left empty with its storage kept, the bytes used
+     * wiped (they include the session token). */
+    struct s3w_buf *scratch;
 };
 
 /* Headers to add to the upstream request, and chunk-signing material. */

@@ -31,4 +31,11 @@ const struct s3w_header *sigv4_int_find_header(const struct s3w_header *h,
                                                  struct s3w_slice name,
                                                  size_t *count);
 
+/* Builds "ALG\nDATE\nSCOPE\nhex(sha256(creq))" into out[cap], as
+ * sigv4_string_to_sign appends it; its length, or 0 if it needs more than
+ * cap bytes (verify and sign build it on the stack). */
+size_t sigv4_int_sts_build(char *out, size_t cap, struct s3w_slice alg,
+                           struct s3w_slice date, struct s3w_slice scope,
+                           struct s3w_slice creq);
+
 #endif

@@ -233,32 +233,6 @@ static bool region_ok(const struct sigv4_verify_opts *o, struct s3w_slice r)
     return false;
 }
 
-/* Builds "ALG\nDATE\nSCOPE\nhex(sha256(creq))" into out[cap]. */
-static size_t sts_build(char *out, size_t cap, struct s3w_slice alg,
-                        struct s3w_slice date, struct s3w_slice scope,
-                        struct s3w_slice creq)
-{
-    size_t need = alg.len + 1 + date.len + 1 + scope.len + 1 + 64;
-    if (need > cap)
-        return 0;
-    uint8_t h[32];
-    char *p = out;
-    sigv4_sha256(creq.ptr, creq.len, h);
-    memcpy(p, alg.ptr, alg.len);
-    p += alg.len;
-    *p++ = '\n';
-    memcpy(p, date.ptr, date.len);
-    p += date.len;
-    *p++ = '\n';
-    memcpy(p, scope.ptr, scope.len);
-    p += scope.len;
-    *p++ = '\n';
-    char hex[65];
-    s3w_hex_encode(h, 32, hex);
-    memcpy(p, hex, 64);
-    return need;
-}
-
 /* ---- verify ------------------------------------------------------------------ */
 
 /* Only the signing key is secret: the rest is what the caller sent in the
@@ -597,7 +571,7 @@ static int string_to_sign(const struct sigv4_request *req,
     struct s3w_slice alg = a->algorithm == SIGV4_ALG_HMAC_SHA256
         ? S3W_SLICE_LIT(SIGV4_ALGORITHM_HMAC)
         : S3W_SLICE_LIT(SIGV4_ALGORITHM_ECDSA);
-    *sts_len = sts_build(sts, 512, alg, amz_date, a->scope,
+    *sts_len = sigv4_int_sts_build(sts, 512, alg, amz_date, a->scope,
                          s3w_buf_slice(creq));
     if (!*sts_len)
         return sigv4_fail(err, SIGV4_ERR_INTERNAL);

@@ -254,7 +254,7 @@ static void test_sign(void **state)
                                     .secret = SL("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") };
     struct sigv4_signed sd, want;
     assert_int_equal(ub_sign(&u, SL("GET"), &cr, SL("us-east-1"), 1767225600,
-                             SL("UNSIGNED-PAYLOAD"), NULL, &sd), 0);
+                             SL("UNSIGNED-PAYLOAD"), NULL, NULL, &sd), 0);
     struct s3w_header h[] = { { SL("Host"), SL("up:1") }, { SL("Content-Type"), SL("text/plain") },
                               { SL("If-Match"), SL("\"e\"") },
                               { SL("Content-MD5"), SL("XUFAKrxLKna5cZ2REBfFkg==") },
