@@ -216,6 +216,12 @@ static int resolve_user_session(const struct config *cfg, const struct token_cla
     return ok ? CONFIG_AUTH_OK : CONFIG_AUTH_INTERNAL;
 }
 
+int config_session_policy_compile(struct s3w_slice json, struct policy **out)
+{
+    struct policy_compile_opts o = { .kind = POLICY_KIND_SESSION, .name = "session-policy" };
+    return policy_compile(json.ptr, json.len, &o, out, NULL);
+}
+
 static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct s3w_slice token,
                          int64_t now, struct config_identity *id, uint8_t *secret_out,
                          size_t secret_cap, size_t *secret_len)
@@ -289,13 +295,13 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
     if (c.session_policy.len) {
         /* compiled per request (allocates): tokens carry the policy text,
          * bounded at 2048 bytes by AssumeRole */
-        struct policy_compile_opts o = { .kind = POLICY_KIND_SESSION, .name = "session-policy" };
-        if (policy_compile(c.session_policy.ptr, c.session_policy.len, &o,
-                           &id->owned_session_policy, NULL) != POLICY_OK) {
+        if (config_session_policy_compile(c.session_policy, &id->owned_session_policy) !=
+            POLICY_OK) {
             rc = CONFIG_AUTH_INTERNAL; /* it compiled when the token was made */
             goto cleanup;
         }
         id->session_policy = id->owned_session_policy;
+        id->session_policy_json = c.session_policy;
     }
     rc = copy_secret(secret, secret_out, secret_cap, secret_len);
 cleanup:

@@ -82,6 +82,10 @@ struct config_identity {
     const struct policy *boundary;        /* NULL = none */
     const struct policy *session_policy;  /* NULL = none */
     struct policy *owned_session_policy;
+    /* a token's session policy as AssumeRole took it (in the store), for
+     * the audit record, which `replay` decides again with; empty when the
+     * token carries none and for every identity not from a token */
+    struct s3w_slice session_policy_json;
 
     /* principal tags (user / role tags, overridden by session tags) */
     struct config_identity_tag tags[CONFIG_IDENTITY_MAX_TAGS];
@@ -161,6 +165,13 @@ struct config_sigv4_lookup {
 enum sigv4_lookup_status config_sigv4_lookup(void *ud, struct s3w_slice access_key_id,
                                               struct s3w_slice session_token,
                                               char *secret_out, size_t *secret_len);
+
+struct policy;
+/* Compiles a session policy carried in a session token as the requests made
+ * with that token are decided (`replay` compiles a recorded one the same
+ * way). *out is freed with policy_free. POLICY_OK or a policy_compile
+ * error (*out NULL). */
+int config_session_policy_compile(struct s3w_slice json, struct policy **out);
 
 struct policy_principal;
 /* The evaluator's view of the caller (policy.h struct policy_principal),

@@ -62,6 +62,15 @@ struct audit_record {
     struct s3w_slice access_key_id;
     struct s3w_slice session_role_arn;  /* sessionContext.sessionIssuer.arn */
     struct s3w_slice session_name;
+    /* A role session from a session token (local STS): its session policy
+     * (AssumeRole's Policy) as the token carries it, empty when it carries
+     * none. s3warden's format writes "sessionPolicy" for such sessions only
+     * (the document compacted, or null), so `replay` tells a session
+     * without a policy from a record written before the field existed; a
+     * document that does not fit whole is left out and listed in
+     * "truncated". Not a secret (the token, which is, is never written). */
+    bool token_session;
+    struct s3w_slice session_policy;
     /* AssumeRoleWithWebIdentity: userIdentity.webIdFederationData (provider
      * ARN, the token's sub and aud); empty otherwise */
     struct s3w_slice wi_provider, wi_sub, wi_aud;

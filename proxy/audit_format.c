@@ -159,7 +159,7 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_WEB_IDENTITY, F_CONTEXT, F_COUNT
+    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -185,6 +185,7 @@ static const char *const field_names[F_COUNT] = {
     [F_TLS] = "tls",
     [F_WEB_IDENTITY] = "userIdentity.webIdFederationData",
     [F_CONTEXT] = "requestContext",
+    [F_SESSION_POLICY] = "sessionPolicy",
 };
 
 struct fmt {
@@ -295,8 +296,77 @@ static int context_json(struct fmt *f, const struct policy_context *ctx)
     return rc ? rc : s3w_buf_append_char(b, '}');
 }
 
+static bool json_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r'; /* RFC 8259 section 2 */
+}
+
+/* ,"sessionPolicy": a token session's session policy (audit.h), or null
+ * when it has none. The document goes in compacted - the whitespace JSON
+ * ignores between tokens left out, the rest byte for byte, so it compiles
+ * to the same policy - and escaped, whole or not at all: `replay` decides
+ * with it, and a cut document (or bytes that are not UTF-8, which the
+ * escape would replace) is not the policy the request was decided with.
+ * It has no fixed cap: the other fields' caps already fill the budget,
+ * so it takes the room the record has left (a policy from AssumeRole is at
+ * most 2,048 bytes, a typical record 1-3 KiB of AUDIT_LINE_MAX) but what
+ * the "truncated" list may still need; what does not fit is left out and
+ * listed there. */
+static int session_policy_json(struct fmt *f, struct s3w_slice doc, size_t line_start)
+{
+    struct s3w_buf *b = f->b;
+    if (!doc.len)
+        return s3w_buf_append_cstr(b, ",\"sessionPolicy\":null");
+    size_t mark = b->len;
+    int rc = s3w_buf_append_cstr(b, ",\"sessionPolicy\":\"");
+    size_t used = b->len - line_start, reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '"', "}\n" */
+    size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    const unsigned char *p = (const unsigned char *)doc.ptr;
+    size_t i = 0, written = 0;
+    bool in_str = false, esc = false, cut = false;
+    while (!rc && !cut && i < doc.len) {
+        if (!in_str && json_ws(p[i])) {
+            i++;
+            continue;
+        }
+        /* a run up to the next whitespace outside a string */
+        size_t j = i;
+        while (j < doc.len && (in_str || !json_ws(p[j]))) {
+            if (p[j] >= 0x80) {
+                size_t n = utf8_len(p + j, doc.len - j);
+                if (n == 0) {
+                    cut = true;
+                    break;
+                }
+                j += n;
+                esc = false;
+                continue;
+            }
+            if (esc)
+                esc = false;
+            else if (in_str && p[j] == '\\')
+                esc = true;
+            else if (p[j] == '"')
+                in_str = !in_str;
+            j++;
+        }
+        size_t before = b->len;
+        rc = cut ? 0 : audit_json_escape(b, s3w_slice(doc.ptr + i, j - i), room - written, &cut);
+        written += b->len - before;
+        i = j;
+    }
+    rc = rc ? rc : s3w_buf_append_char(b, '"');
+    if (!rc && cut) {
+        b->len = mark; /* leave the whole field out */
+        b->ptr[mark] = '\0';
+        f->truncated |= 1u << F_SESSION_POLICY;
+    }
+    return rc;
+}
+
 int audit_format(const struct audit_record *r, struct s3w_buf *b)
 {
+    size_t line_start = b->len;
     char when[96];
     s3w_iso8601_format_ms(r->time_ms, when); /* CloudTrail's eventTime */
     struct fmt f = { b, 0 };
@@ -380,6 +450,8 @@ int audit_format(const struct audit_record *r, struct s3w_buf *b)
     rc = rc ? rc : jstr(&f, "tls", r->tls.len ? r->tls : S3W_SLICE_NULL, true, CAP_TLS, F_TLS);
     if (!rc && r->context)
         rc = context_json(&f, r->context);
+    if (!rc && r->token_session)
+        rc = session_policy_json(&f, r->session_policy, line_start);
     if (!rc && f.truncated) {
         rc = s3w_buf_append_cstr(b, ",\"truncated\":[");
         bool first = true;

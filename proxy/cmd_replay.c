@@ -4,7 +4,12 @@
  * config, from the condition keys its audit record carries
  * (requestContext, which holds its time as aws:CurrentTime), with the
  * caller as the candidate config defines it, by authz_decide - the
- * function `serve` runs - and compared with the recorded decision.
+ * function `serve` runs - and compared with the recorded decision. A role
+ * session from a session token is decided with the session policy its
+ * record carries (sessionPolicy, compiled as config_resolve compiles the
+ * token's), as serve decided it; without one (an older record, or a
+ * policy too long for the record) it is not replayable: deciding it
+ * without its session policy could only widen what it was allowed.
  *
  * It streams: one line buffer (a record is at most AUDIT_LINE_MAX bytes),
  * one record's decoded strings, and a bounded table of flip groups, so a
@@ -36,11 +41,15 @@
 
 /* ---- one record, scanned ------------------------------------------------------ */
 struct rec {
-    struct s3w_slice request_id, event_time, id_type, arn, event_name, bucket, key;
+    struct s3w_slice request_id, event_time, id_type, arn, access_key_id, event_name, bucket, key;
     struct s3w_slice actions[AUDIT_MAX_AUTHZ], resources[AUDIT_MAX_AUTHZ];
     size_t nactions, nresources;
     struct s3w_slice decision, deciding;
     bool has_context, context_truncated;
+    /* sessionPolicy: present (the document, or null: none), or listed in
+     * "truncated" */
+    bool has_session_policy, session_policy_truncated;
+    struct s3w_slice session_policy;
     struct policy_context ctx;
     struct s3w_slice values[REPLAY_MAX_VALUES];
     size_t nvalues;
@@ -284,6 +293,8 @@ static bool m_identity(struct scan *s, struct s3w_slice k)
         return value_or_null(s, &s->r->id_type);
     if (KEQ(k, "arn"))
         return value_or_null(s, &s->r->arn);
+    if (KEQ(k, "accessKeyId"))
+        return value_or_null(s, &s->r->access_key_id);
     return skip(s, 1);
 }
 
@@ -358,6 +369,12 @@ static bool m_top(struct scan *s, struct s3w_slice k)
             return object(s, m_context);
         }
         break;
+    case 's':
+        if (KEQ(k, "sessionPolicy")) {
+            r->has_session_policy = true;
+            return value_or_null(s, &r->session_policy);
+        }
+        break;
     case 'u':
         if (KEQ(k, "userIdentity"))
             return object(s, m_identity);
@@ -368,9 +385,12 @@ static bool m_top(struct scan *s, struct s3w_slice k)
             size_t n;
             if (!str_array(s, names, 32, &n))
                 return false;
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++) {
                 if (s3w_slice_eq_cstr(names[i], "requestContext"))
                     r->context_truncated = true;
+                if (s3w_slice_eq_cstr(names[i], "sessionPolicy"))
+                    r->session_policy_truncated = true;
+            }
             return true;
         }
         break;
@@ -381,9 +401,11 @@ static bool m_top(struct scan *s, struct s3w_slice k)
 static bool scan_record(struct rec *r, const char *line, size_t len)
 {
     r->request_id = r->event_time = r->id_type = r->arn = r->event_name = S3W_SLICE_NULL;
+    r->access_key_id = r->session_policy = S3W_SLICE_NULL;
     r->bucket = r->key = r->decision = r->deciding = S3W_SLICE_NULL;
     r->nactions = r->nresources = r->nvalues = r->scratch_used = 0;
     r->has_context = r->context_truncated = false;
+    r->has_session_policy = r->session_policy_truncated = false;
     r->ctx.n = 0;
     struct scan s = { line, line + len, r, false };
     return object(&s, m_top);
@@ -392,6 +414,7 @@ static bool scan_record(struct rec *r, const char *line, size_t len)
 /* ---- outcome -------------------------------------------------------------------- */
 enum why_not {
     NR_PARSE, NR_NO_CONTEXT, NR_CAPPED, NR_NO_AUTHZ, NR_PRINCIPAL, NR_DECISION, NR_CONTEXT_FULL,
+    NR_SESSION_UNKNOWN, NR_SESSION_CAPPED, NR_SESSION_BAD,
     NR_COUNT
 };
 
@@ -403,6 +426,10 @@ static const char *const why_not_text[NR_COUNT] = {
     [NR_PRINCIPAL] = "the caller is not in the candidate config",
     [NR_DECISION] = "no allow/deny decision recorded",
     [NR_CONTEXT_FULL] = "too many condition keys",
+    [NR_SESSION_UNKNOWN] = "a session token's role session without sessionPolicy (an older record): "
+                           "its session policy is unknown",
+    [NR_SESSION_CAPPED] = "the session policy did not fit in the record",
+    [NR_SESSION_BAD] = "the recorded session policy does not compile",
 };
 
 struct group {
@@ -438,6 +465,10 @@ struct replay {
     /* the callers resolved last (a log has few callers, interleaved) */
     struct caller callers[REPLAY_CALLERS];
     size_t next_caller;
+    /* the session policy compiled last (a session's records repeat it) */
+    char *sp_json;
+    size_t sp_len;
+    struct policy *sp;
 };
 
 static struct s3w_slice bucket_of(struct s3w_slice arn)
@@ -540,6 +571,29 @@ static void not_replayable(struct replay *rp, enum why_not w)
     rp->why[w]++;
 }
 
+/* A role session from a session token: the only callers whose session
+ * policy the config cannot know (config_resolve: an ASIA key is a token's;
+ * a static session's policy is the candidate's, as any identity's). */
+static bool token_session(const struct rec *r)
+{
+    return KEQ(r->id_type, "AssumedRole") &&
+           s3w_slice_starts_with(r->access_key_id, S3W_SLICE_LIT("ASIA"));
+}
+
+/* The recorded session policy compiled, or NULL when it does not compile. */
+static const struct policy *session_policy(struct replay *rp, struct s3w_slice json)
+{
+    if (rp->sp && rp->sp_len == json.len && memcmp(rp->sp_json, json.ptr, json.len) == 0)
+        return rp->sp;
+    policy_free(rp->sp);
+    rp->sp = NULL;
+    if (config_session_policy_compile(json, &rp->sp) != POLICY_OK)
+        return NULL;
+    memcpy(rp->sp_json, json.ptr, json.len); /* a record's field: under REPLAY_LINE_MAX */
+    rp->sp_len = json.len;
+    return rp->sp;
+}
+
 /* Why a scanned record cannot be decided again, or NR_COUNT when it can. */
 static enum why_not replayable(const struct rec *r, bool was_allowed, bool was_denied)
 {
@@ -551,6 +605,10 @@ static enum why_not replayable(const struct rec *r, bool was_allowed, bool was_d
         return NR_NO_AUTHZ;
     if (!was_allowed && !was_denied)
         return NR_DECISION;
+    if (token_session(r) && r->session_policy_truncated)
+        return NR_SESSION_CAPPED;
+    if (token_session(r) && !r->has_session_policy)
+        return NR_SESSION_UNKNOWN;
     return NR_COUNT;
 }
 
@@ -565,6 +623,11 @@ static void replay_record(struct replay *rp, struct rec *r)
         w0 = NR_PRINCIPAL;
     if (w0 != NR_COUNT) {
         not_replayable(rp, w0);
+        return;
+    }
+    const struct policy *sp = NULL;
+    if (token_session(r) && r->session_policy.ptr && !(sp = session_policy(rp, r->session_policy))) {
+        not_replayable(rp, NR_SESSION_BAD);
         return;
     }
     /* the recorded keys, the caller's replaced by the candidate's */
@@ -589,6 +652,9 @@ static void replay_record(struct replay *rp, struct rec *r)
     }
     struct authz_subject subj;
     authz_subject_init(&subj, rp->cfg, &who_c->id, &who_c->principal, &r->ctx);
+    /* a token's session: the session policy it was decided with, or none */
+    if (token_session(r))
+        subj.session = sp;
     /* the bucket owner's root on its bucket policy: left out, as serve does */
     if (who_c->id.type == CONFIG_PRINCIPAL_ACCOUNT && r->bucket.len &&
         (s3w_slice_eq_cstr(r->event_name, "GetBucketPolicy") ||
@@ -818,14 +884,16 @@ int s3w_cmd_replay(int argc, char **argv)
     struct rec *r = calloc(1, sizeof(*r));
     char *line = malloc(REPLAY_LINE_MAX);
     char *scratch = malloc(REPLAY_LINE_MAX);
+    char *sp_json = malloc(REPLAY_LINE_MAX);
     struct group *groups = calloc(REPLAY_MAX_GROUPS, sizeof(*groups));
-    if (!rp || !r || !line || !scratch || !groups) {
+    if (!rp || !r || !line || !scratch || !sp_json || !groups) {
         fprintf(stderr, "s3warden: replay: out of memory\n");
         goto done;
     }
     rp->cfg = cfg;
     rp->json = json;
     rp->groups = groups;
+    rp->sp_json = sp_json;
     for (size_t i = 0; i < REPLAY_CALLERS; i++)
         config_identity_anonymous(&rp->callers[i].id);
     r->scratch = scratch;
@@ -850,11 +918,13 @@ done:
         }
         for (size_t i = 0; i < REPLAY_CALLERS; i++)
             config_identity_cleanup(&rp->callers[i].id);
+        policy_free(rp->sp);
     }
     free(rp);
     free(r);
     free(line);
     free(scratch);
+    free(sp_json);
     free(groups);
     config_unref(cfg);
     return ret;

@@ -243,6 +243,9 @@ static void px_done_audit(struct px *px)
         if (px->auth.id.type == CONFIG_PRINCIPAL_ASSUMED_ROLE) {
             r.session_role_arn = px->auth.id.principal_arn;
             r.session_name = px->auth.id.session_name;
+            /* a session from a token (config_resolve: ASIA keys) and its session policy */
+            r.token_session = s3w_slice_starts_with(r.access_key_id, S3W_SLICE_LIT("ASIA"));
+            r.session_policy = px->auth.id.session_policy_json;
         }
     }
     if (px->auth.web_identity) {

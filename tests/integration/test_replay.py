@@ -10,7 +10,10 @@ decided again by `s3warden replay`:
   are newly denied (exit 1), grouped by principal, action and bucket, the
   guardrail's Deny named as deciding;
 - traffic recorded under that guardrail, replayed against the demo config
-  (the guardrail's Deny removed): exactly those PUTs are newly allowed.
+  (the guardrail's Deny removed): exactly those PUTs are newly allowed;
+- role sessions from s3warden's STS, one with a session policy: its
+  records carry the policy and replay decides them with it (no false
+  "newly allowed"); records without the field are not replayable.
 
 The expected sets come from what each client did, not from s3warden.
 """
@@ -218,6 +221,93 @@ class Replay(Case):
             r = subprocess.run([BIN, "replay", *args], capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("usage: s3warden replay --config CANDIDATE", r.stderr)
+
+
+CI = ("AKIADEMOPARTNERCI001", "demo-partner-ci-secret-not-for-production")
+READER = role_arn("222222222222", "partner-reader")
+# the session may read the shared bucket, not write it: the role alone
+# (and the bucket policy) would let it put under incoming/
+READ_ONLY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "ReadOnly", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+     "Resource": ["arn:aws:s3:::acme-shared", "arn:aws:s3:::acme-shared/*"]}]}
+UNKNOWN = ("a session token's role session without sessionPolicy (an older record): "
+           "its session policy is unknown")
+
+
+class SessionPolicy(Case):
+    """boto3 assumes partner-reader through s3warden's STS, once with a
+    session policy (as boto3 sends json.dumps(indent=2)), once without, and
+    puts under incoming/ with each session: the first PUT is denied by the
+    session policy alone. Replayed against the same config nothing flips;
+    before sessionPolicy was recorded, replay decided that PUT without its
+    session policy and reported it newly allowed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tmpdir("replay-sp")
+        cls.demo_cfg = candidate(cls.tmp, "demo.json", demo())
+        px = Proxy(lambda port, audit: deployed(demo(), port, audit), "replay-sp").start()
+        px.client(KEYS["admin"]).put_object(Bucket=BUCKET, Key="incoming/sp-seed.txt", Body=b"seed")
+        sts = boto3.client("sts", endpoint_url=px.endpoint, region_name=REGION,
+                           aws_access_key_id=CI[0], aws_secret_access_key=CI[1],
+                           config=Config(retries={"max_attempts": 1}))
+        cls.tokens = []
+        clients = {}
+        for name, kw in (("narrow", {"Policy": json.dumps(READ_ONLY, indent=2)}), ("plain", {})):
+            c = sts.assume_role(RoleArn=READER, RoleSessionName=name, **kw)["Credentials"]
+            cls.tokens.append(c["SessionToken"])
+            clients[name] = px.client((c["AccessKeyId"], c["SecretAccessKey"]), token=c["SessionToken"])
+        cls.narrow_get = clients["narrow"].get_object(Bucket=BUCKET, Key="incoming/sp-seed.txt")["Body"].read()
+        try:
+            clients["narrow"].put_object(Bucket=BUCKET, Key="incoming/sp-narrow.txt", Body=b"x")
+            cls.narrow_put = "allowed"
+        except Exception as e:  # noqa: BLE001
+            cls.narrow_put = e.response["Error"]["Code"]
+        clients["plain"].put_object(Bucket=BUCKET, Key="incoming/sp-plain.txt", Body=b"x")
+        px.stop()
+        cls.records = px.audit()
+        cls.log = px.audit_path
+
+    def session_records(self):
+        return [a for a in self.records if a.get("actions")
+                and a["userIdentity"].get("accessKeyId", "").startswith("ASIA")]
+
+    def test_records_carry_the_session_policy(self):
+        self.assertEqual((self.narrow_get, self.narrow_put), (b"seed", "AccessDenied"))
+        recs = self.session_records()
+        narrow = [a for a in recs if a["userIdentity"]["arn"].endswith("/narrow")]
+        plain = [a for a in recs if a["userIdentity"]["arn"].endswith("/plain")]
+        self.assertEqual((len(narrow), len(plain)), (2, 1), recs)
+        for a in narrow:
+            self.assertEqual(json.loads(a["sessionPolicy"]), READ_ONLY)
+            self.assertNotIn("\n", a["sessionPolicy"])  # compacted
+        self.assertEqual([a["decision"] for a in narrow], ["Allowed", "ImplicitlyDenied"])
+        self.assertIsNone(plain[0]["sessionPolicy"])
+        self.assertEqual(plain[0]["decision"], "Allowed")
+        # the user's own records have no such field; no token anywhere
+        self.assertFalse(any("sessionPolicy" in a for a in self.records if a not in recs))
+        text = open(self.log).read()
+        for tok in self.tokens:
+            self.assertNotIn(tok, text)
+
+    def test_same_config_no_flips(self):
+        rc, out, err = replay(self.demo_cfg, self.log)
+        self.assertEqual(rc, 0, (out, err))
+        self.assertEqual((out["newlyAllowed"], out["newlyDenied"]), (0, 0), out)
+        evaluated = [a for a in self.records if a.get("actions")]
+        self.assertEqual(out["unchanged"], len(evaluated), out)
+
+    def test_older_records_are_not_replayable(self):
+        old = os.path.join(self.tmp, "old.log")
+        with open(old, "w") as f:
+            for a in self.records:
+                a = dict(a)
+                a.pop("sessionPolicy", None)
+                f.write(json.dumps(a) + "\n")
+        rc, out, err = replay(self.demo_cfg, old)
+        self.assertEqual(rc, 0, (out, err))
+        self.assertEqual((out["newlyAllowed"], out["newlyDenied"]), (0, 0), out)
+        self.assertEqual(out["notReplayableWhy"].get(UNKNOWN), len(self.session_records()), out)
 
 
 if __name__ == "__main__":

@@ -119,8 +119,84 @@ def main():
         check(r.returncode == 2 and "usage: s3warden replay" in r.stderr, f"{args}: {r.returncode} {r.stderr}")
     r = subprocess.run([BIN, "replay", "--config", cand, "/nonexistent.log"], capture_output=True, text=True)
     check(r.returncode == 2 and "/nonexistent.log: cannot open" in r.stderr, r.stderr)
+    session_policy_cases(same, cand)
     print(f"{len(FAILS)} failures")
     return 1 if FAILS else 0
+
+
+ROLE_SESSION = "arn:aws:sts::111111111111:assumed-role/ROLENAME/"
+ONLY_LIST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "OnlyList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]})
+GET_ALL = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "Get", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+UNKNOWN = ("a session token's role session without sessionPolicy (an older record): "
+           "its session policy is unknown")
+
+
+def session_record(rid, session, key, decision, policy="absent", **over):
+    """A GetObject of otherbucket/KEY by a role session of seed 002's
+    ROLENAME (s3:* on everything) from a local-STS token (an ASIA key),
+    with sessionPolicy `policy` (a document, None for null, "absent")."""
+    r = json.loads(record(requestID=rid, decision=decision,
+                          requestParameters={"bucketName": "otherbucket", "key": key},
+                          resources=[f"arn:aws:s3:::otherbucket/{key}"], **over))
+    r["userIdentity"] = {"type": "AssumedRole", "principalId": f"AROAEXAMPLEID:{session}",
+                         "arn": ROLE_SESSION + session, "accountId": "111111111111",
+                         "accessKeyId": "ASIAQWERTYUIOPASDFGH",
+                         "sessionContext": {"sessionIssuer": {"type": "Role",
+                                                              "arn": "arn:aws:iam::111111111111:role/ROLENAME"},
+                                            "sessionName": session}}
+    r["requestContext"]["aws:userid"] = f"AROAEXAMPLEID:{session}"
+    if policy != "absent":
+        r["sessionPolicy"] = policy
+    return json.dumps(r, separators=(",", ":"))
+
+
+def session_policy_cases(same, cand):
+    """A token session is decided with the session policy its record
+    carries: the role alone (s3:*) would allow every GetObject, so without
+    it replay reported the session-policy denial as newly allowed."""
+    lines = [
+        # denied by its session policy (only s3:ListBucket): stays denied
+        session_record("s1", "narrow", "k", "ImplicitlyDenied", ONLY_LIST),
+        # allowed by its session policy; under the candidate, secret/ is denied
+        session_record("s2", "wide", "secret/x", "Allowed", GET_ALL),
+        # a token without a session policy: the role's policies alone
+        session_record("s3", "plain", "k", "Allowed", None),
+        # written before sessionPolicy existed: its session policy is unknown
+        session_record("s4", "old", "k", "ImplicitlyDenied"),
+        # the policy did not fit in the record
+        session_record("s5", "big", "k", "ImplicitlyDenied", truncated=["sessionPolicy"]),
+        # hand-edited: not a policy
+        session_record("s6", "bad", "k", "ImplicitlyDenied", "not a policy"),
+        # seed 002's static session (a config key, not a token): the
+        # candidate's session, no sessionPolicy needed
+        json.dumps(dict(json.loads(record(requestID="s7")), userIdentity={
+            "type": "AssumedRole", "principalId": "AROAEXAMPLEID:userdefinedsessionname",
+            "arn": ROLE_SESSION + "userdefinedsessionname", "accountId": "111111111111",
+            "accessKeyId": "AKIAROLESESSION00001"}), separators=(",", ":")),
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    rc, out, err = replay(same, data)
+    check(out is not None, f"session policy: no output: {err}")
+    if out:
+        check(rc == 0, f"session policy, same config: rc {rc} {out}")
+        check((out["read"], out["unchanged"], out["newlyAllowed"], out["newlyDenied"]) == (7, 4, 0, 0),
+              f"session policy, same config: {out}")
+        why = out["notReplayableWhy"]
+        check(why == {UNKNOWN: 1, "the session policy did not fit in the record": 1,
+                      "the recorded session policy does not compile": 1}, why)
+    rc, out, err = replay(cand, data)
+    if out:
+        check(rc == 1 and (out["newlyDenied"], out["newlyAllowed"]) == (1, 0), f"candidate: {out}")
+        f = out["flips"][0] if out["flips"] else {}
+        check((f.get("principal"), f.get("deciding")) == (ROLE_SESSION + "wide", "bucket-policy:NoSecrets"), f)
+    # the text report names the reason
+    with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as t:
+        t.write(data)
+    r = subprocess.run([BIN, "replay", "--config", same, t.name], capture_output=True, text=True, timeout=60)
+    os.unlink(t.name)
+    check("not replayable    3" in r.stdout and f"  1               {UNKNOWN}\n" in r.stdout, r.stdout)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,231 @@
+/*
+ * test_audit_session_policy.c - the audit record's sessionPolicy: a role
+ * session from a session token was decided with the session policy the
+ * token carries (AssumeRole's Policy), so `replay` needs it. Written for
+ * token sessions only: the document compacted (the whitespace JSON
+ * ignores left out, nothing else changed) and escaped, or null when the
+ * token carries none; never for other callers; whole or not at all (a
+ * document that does not fit, or is not UTF-8, is left out and
+ * "sessionPolicy" listed in "truncated"), and the record still fits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <cmocka.h>
+
+#include "audit.h"
+#include "audit_fixture.h"
+#include "context.h"
+#include "identity.h"
+#include "policy.h"
+
+static void session_record(struct audit_record *r)
+{
+    base_record(r);
+    r->identity_type = S3W_SLICE_LIT("AssumedRole");
+    r->principal_id = S3W_SLICE_LIT("AROAEXAMPLEID:sess");
+    r->arn = S3W_SLICE_LIT("arn:aws:sts::111111111111:assumed-role/R/sess");
+    r->account_id = S3W_SLICE_LIT("111111111111");
+    r->access_key_id = S3W_SLICE_LIT("ASIAEXAMPLE000000001");
+    r->session_role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/R");
+    r->session_name = S3W_SLICE_LIT("sess");
+    r->token_session = true;
+}
+
+static char *format_line(const struct audit_record *r)
+{
+    struct s3w_buf b;
+    s3w_buf_init(&b, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format(r, &b), 0);
+    char *s = strdup(b.ptr);
+    s3w_buf_cleanup(&b);
+    return s;
+}
+
+/* Only a token's session has the field: a user, or a static session of
+ * the config (whose session policy is the config's), never. */
+static void test_only_token_sessions(void **state)
+{
+    (void)state;
+    struct audit_record r;
+    base_record(&r);
+    r.session_policy = S3W_SLICE_LIT("{\"Version\":\"2012-10-17\"}"); /* ignored */
+    cJSON *j = format_parse(&r, NULL);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy"));
+    cJSON_Delete(j);
+    session_record(&r);
+    r.access_key_id = S3W_SLICE_LIT("AKIASTATICSESSION001");
+    r.token_session = false;
+    r.session_policy = S3W_SLICE_LIT("{\"Version\":\"2012-10-17\"}");
+    char *line = format_line(&r);
+    assert_null(strstr(line, "sessionPolicy"));
+    free(line);
+}
+
+/* A token without a session policy: null, so that replay tells it from a
+ * record written before the field existed. */
+static void test_null_without_policy(void **state)
+{
+    (void)state;
+    struct audit_record r;
+    session_record(&r);
+    char *line = format_line(&r);
+    assert_non_null(strstr(line, ",\"sessionPolicy\":null}\n"));
+    free(line);
+    cJSON *j = format_parse(&r, NULL);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    cJSON_Delete(j);
+}
+
+/* As boto3's json.dumps(indent=2) sends it: the whitespace between tokens
+ * goes, the whitespace, quotes, backslashes and non-ASCII characters in
+ * strings stay; the written value compiles to the same decisions. */
+static void test_compacted_and_escaped(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\n  \"Version\": \"2012-10-17\",\n\t\"Statement\": [\r\n    {\n"
+        "      \"Sid\": \"ReadOnly\",\n      \"Effect\": \"Allow\",\n"
+        "      \"Action\": [\"s3:GetObject\", \"s3:ListBucket\"],\n"
+        "      \"Resource\": [\"arn:aws:s3:::b/a b\\\"q\\\\ \xc3\xa9/*\", \"arn:aws:s3:::b\"]\n"
+        "    }\n  ]\n}\n";
+    static const char compact[] =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"ReadOnly\",\"Effect\":\"Allow\","
+        "\"Action\":[\"s3:GetObject\",\"s3:ListBucket\"],"
+        "\"Resource\":[\"arn:aws:s3:::b/a b\\\"q\\\\ \xc3\xa9/*\",\"arn:aws:s3:::b\"]}]}";
+    struct audit_record r;
+    session_record(&r);
+    r.session_policy = s3w_slice(doc, sizeof(doc) - 1);
+    char *line = format_line(&r);
+    /* escaped once more in the line: \" for each quote, \\ for each backslash */
+    assert_non_null(strstr(line,
+        ",\"sessionPolicy\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{\\\"Sid\\\":"
+        "\\\"ReadOnly\\\",\\\"Effect\\\":\\\"Allow\\\",\\\"Action\\\":[\\\"s3:GetObject\\\","
+        "\\\"s3:ListBucket\\\"],\\\"Resource\\\":[\\\"arn:aws:s3:::b/a b\\\\\\\"q\\\\\\\\ \xc3\xa9/*\\\","
+        "\\\"arn:aws:s3:::b\\\"]}]}\"}\n"));
+    free(line);
+    cJSON *j = format_parse(&r, NULL);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy");
+    assert_true(cJSON_IsString(v));
+    assert_string_equal(v->valuestring, compact);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    /* what replay compiles: the same statements */
+    struct policy *p = NULL;
+    assert_int_equal(config_session_policy_compile(s3w_slice_cstr(v->valuestring), &p), POLICY_OK);
+    assert_int_equal(policy_statement_count(p), 1);
+    policy_free(p);
+    cJSON_Delete(j);
+}
+
+/* A document larger than the room the record has left is not cut (a cut
+ * one would not compile, or would be another policy): left out whole and
+ * listed, the record still whole and within AUDIT_LINE_MAX. */
+static void test_too_large_left_out(void **state)
+{
+    (void)state;
+    static char doc[AUDIT_LINE_MAX];
+    static const char head[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"";
+    static const char tail[] = "\",\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
+    memset(doc, 'S', sizeof(doc));
+    memcpy(doc, head, sizeof(head) - 1);
+    memcpy(doc + sizeof(doc) - sizeof(tail) + 1, tail, sizeof(tail) - 1);
+    struct audit_record r;
+    session_record(&r);
+    r.session_policy = s3w_slice(doc, sizeof(doc));
+    size_t len;
+    cJSON *j = format_parse(&r, &len);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy"));
+    assert_true(listed_truncated(j, "sessionPolicy"));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "truncated")), 1);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "decision")->valuestring, "Allowed");
+    cJSON_Delete(j);
+
+    /* the most a record can hold otherwise, with the 2,048 bytes AssumeRole
+     * allows: every other field at its cap still leaves a line that fits */
+    static char v[20000];
+    memset(v, 0x1f, sizeof(v));
+    struct s3w_slice h = s3w_slice(v, sizeof(v));
+    r.request_id = r.upstream_request_id = r.source_ip = r.user_agent = h;
+    r.principal_id = r.arn = r.account_id = h;
+    r.session_role_arn = r.session_name = r.event_name = r.bucket = r.key = h;
+    for (size_t i = 0; i < AUDIT_MAX_AUTHZ; i++)
+        r.actions[i] = r.resources[i] = h;
+    r.nauthz = AUDIT_MAX_AUTHZ;
+    r.decision = r.deciding = r.error_code = r.tls = h;
+    /* and a requestContext that fills its budget */
+    static struct policy_context ctx;
+    static char keys[16][32];
+    policy_context_init(&ctx);
+    for (int i = 0; i < 16; i++) {
+        int n = snprintf(keys[i], sizeof(keys[i]), "s3:ExistingObjectTag/k%d", i);
+        assert_int_equal(policy_context_set(&ctx, s3w_slice(keys[i], (size_t)n),
+                                            s3w_slice(doc + 1000, 500)), 0);
+    }
+    r.context = &ctx;
+    r.session_policy = s3w_slice(doc + sizeof(doc) - 2048, 2048);
+    j = format_parse(&r, &len);
+    print_message("hostile record with a session policy: %zu bytes of %d\n", len, AUDIT_LINE_MAX);
+    assert_true(listed_truncated(j, "sessionPolicy"));
+    assert_true(listed_truncated(j, "userAgent"));
+    assert_true(listed_truncated(j, "requestContext"));
+    cJSON_Delete(j);
+}
+
+/* A typical record has room for the largest policy AssumeRole takes, even
+ * when every byte of it needs a 2-byte escape. */
+static void test_largest_assume_role_policy_fits(void **state)
+{
+    (void)state;
+    static char doc[2048];
+    static const char head[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"";
+    static const char tail[] = "\",\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
+    memset(doc, '"', sizeof(doc)); /* not a valid Sid: only the size matters here */
+    memcpy(doc, head, sizeof(head) - 1);
+    memcpy(doc + sizeof(doc) - sizeof(tail) + 1, tail, sizeof(tail) - 1);
+    struct audit_record r;
+    session_record(&r);
+    r.session_policy = s3w_slice(doc, sizeof(doc));
+    cJSON *j = format_parse(&r, NULL);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy");
+    assert_true(cJSON_IsString(v));
+    assert_int_equal(strlen(v->valuestring), sizeof(doc));
+    assert_memory_equal(v->valuestring, doc, sizeof(doc));
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    cJSON_Delete(j);
+}
+
+/* Bytes that are not UTF-8 would be written as U+FFFD, which is not the
+ * document the request was decided with: left out and listed. */
+static void test_not_utf8_left_out(void **state)
+{
+    (void)state;
+    static const char doc[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"x\xff\","
+                              "\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
+    struct audit_record r;
+    session_record(&r);
+    r.session_policy = s3w_slice(doc, sizeof(doc) - 1);
+    cJSON *j = format_parse(&r, NULL);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy"));
+    assert_true(listed_truncated(j, "sessionPolicy"));
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_only_token_sessions),
+        cmocka_unit_test(test_null_without_policy),
+        cmocka_unit_test(test_compacted_and_escaped),
+        cmocka_unit_test(test_too_large_left_out),
+        cmocka_unit_test(test_largest_assume_role_policy_fits),
+        cmocka_unit_test(test_not_utf8_left_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
