@@ -17,6 +17,7 @@
 _Static_assert(CONFIG_IDENTITY_STORE >= TOKEN_MAX_PLAIN + 1024,
                "identity store holds a token's plaintext plus built strings");
 _Static_assert(SIGV4_MAX_SECRET >= TOKEN_SECRET_LEN + 1, "session secrets fit sigv4's buffer");
+_Static_assert(CONFIG_IDENTITY_MAX_AMR == TOKEN_MAX_AMR, "every amr value of a token is kept");
 
 const char *config_principal_type_name(enum config_principal_type t)
 {
@@ -267,6 +268,17 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
     id->source_identity = c.source_identity;
     id->caller_arn = c.caller_arn;
     id->expiration = c.expires;
+    /* a web identity session: its keys come from the authenticated token
+     * only (token.c checked they are the provider's own key names) */
+    id->federated_provider = c.federated_provider;
+    id->wi_sub_key = c.wi_sub_key;
+    id->wi_sub = c.wi_sub;
+    id->wi_aud_key = c.wi_aud_key;
+    id->wi_aud = c.wi_aud;
+    id->wi_amr_key = c.wi_amr_key;
+    id->wi_namr = c.wi_namr;
+    for (size_t i = 0; i < c.wi_namr; i++)
+        id->wi_amr[i] = c.wi_amr[i];
     /* session tags override role tags with the same key (case-insensitive) */
     for (size_t i = 0; i < c.ntags && id->ntags < CONFIG_IDENTITY_MAX_TAGS; i++) {
         struct config_identity_tag *t = &id->tags[id->ntags++];
@@ -504,6 +516,23 @@ int config_identity_fill_context(const struct config_identity *id, struct policy
             rc = rc ? rc : set(ctx, "aws:TokenIssueTime", id->token_issue_time);
         if (id->source_identity.len)
             rc = rc ? rc : set(ctx, "aws:SourceIdentity", id->source_identity);
+        /* web identity sessions: the keys "are available when the temporary
+         * security credentials are used to make a request" (IAM User
+         * Guide, "Available keys for AWS web identity federation"), so a
+         * role's permission policy can name ${HOST/PATH:sub} ("Identifying
+         * users with web identity federation"); aws:FederatedProvider "is
+         * present in the role-session of a role that was assumed using
+         * OpenID Connect (OIDC) provider" (global condition keys). An
+         * AssumeRole session, chained from one or not, has none. */
+        if (id->federated_provider.len) {
+            rc = rc ? rc : set(ctx, "aws:FederatedProvider", id->federated_provider);
+            rc = rc ? rc : policy_context_set(ctx, id->wi_sub_key, id->wi_sub);
+            rc = rc ? rc : policy_context_set(ctx, id->wi_aud_key, id->wi_aud);
+            if (id->wi_namr)
+                rc = rc ? rc
+                        : policy_context_set_multi(ctx, id->wi_amr_key, id->wi_amr,
+                                                   id->wi_namr);
+        }
     }
     return rc ? POLICY_CTX_E_FULL : POLICY_CTX_OK;
 }

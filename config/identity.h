@@ -50,6 +50,7 @@ enum config_principal_type {
 const char *config_principal_type_name(enum config_principal_type t);
 
 #define CONFIG_IDENTITY_MAX_TAGS 64
+#define CONFIG_IDENTITY_MAX_AMR 8 /* amr values of a web identity session */
 #define CONFIG_IDENTITY_STORE 8192
 
 struct config_identity_tag {
@@ -74,6 +75,14 @@ struct config_identity {
     struct s3w_slice token_issue_time; /* aws:TokenIssueTime, ISO 8601 */
     int64_t expiration;                /* unix seconds; 0 = never (static) */
     bool is_session;                   /* MFA: aws:MultiFactorAuthPresent=false */
+    /* sessions made by AssumeRoleWithWebIdentity only (empty otherwise):
+     * aws:FederatedProvider (the OIDC provider's ARN) and the provider's
+     * keys "HOST/PATH:sub", ":aud", ":amr" with the token's values,
+     * borrowed from the session token in the store */
+    struct s3w_slice federated_provider;
+    struct s3w_slice wi_sub_key, wi_sub, wi_aud_key, wi_aud, wi_amr_key;
+    struct s3w_slice wi_amr[CONFIG_IDENTITY_MAX_AMR];
+    size_t wi_namr;
 
     /* policies the evaluator needs (borrowed from the snapshot, except the
      * session policy from a token, which is owned: config_identity_cleanup) */
@@ -183,8 +192,10 @@ void config_identity_principal(const struct config_identity *id,
  * aws:userid, aws:username, aws:PrincipalArn, aws:PrincipalAccount,
  * aws:PrincipalType, aws:PrincipalTag/<k>, aws:TokenIssueTime,
  * aws:SourceIdentity, aws:MultiFactorAuthPresent (sessions: "false";
- * long-term keys: absent, as AWS documents). Keys the identity has no
- * value for are left absent. Returns POLICY_CTX_OK or POLICY_CTX_E_FULL. */
+ * long-term keys: absent, as AWS documents), and for web identity
+ * sessions aws:FederatedProvider, "HOST/PATH:sub", ":aud" and ":amr"
+ * (multivalued). Keys the identity has no value for are left absent.
+ * Returns POLICY_CTX_OK or POLICY_CTX_E_FULL. */
 int config_identity_fill_context(const struct config_identity *id,
                                  struct policy_context *ctx);
 

@@ -34,6 +34,10 @@
 #define SESSION_POLICY_MAX 2048 /* AWS: plaintext session policy <= 2048 chars */
 #define CHAINED_MAX_DURATION 3600 /* role chaining is limited to one hour */
 
+/* every amr value of a token reaches the session: one left out could turn
+ * a ForAllValues condition on :amr true where AWS's is false */
+_Static_assert(JWT_MAX_AMR <= TOKEN_MAX_AMR, "a session token holds every amr value");
+
 void sts_response_init(struct sts_response *r)
 {
     r->status = 500;
@@ -562,9 +566,14 @@ static int authorize(const struct config *cfg, const struct config_identity *cal
     return 0;
 }
 
-/* What AssumeRoleWithWebIdentity adds to its result. */
+/* What AssumeRoleWithWebIdentity adds to its result (sub, provider = the
+ * provider's HOST/PATH, aud) and to the session: the condition keys the
+ * session's later requests carry (token.h, version 2). */
 struct wi_result {
     struct s3w_slice sub, provider, aud;
+    struct s3w_slice provider_arn, sub_key, aud_key, amr_key;
+    const struct s3w_slice *amr;
+    size_t namr;
 };
 
 /* The AssumeRoleResponse (or AssumeRoleWithWebIdentityResponse, wi set)
@@ -642,6 +651,25 @@ static int mint_session(const struct config *cfg, struct s3w_slice caller_arn,
         c.tag_values[i] = a->tag_values[i];
     }
     c.ntags = a->ntags;
+    if (wi) {
+        /* "additional condition keys are available when the temporary
+         * security credentials are used to make a request" (IAM User
+         * Guide, "Available keys for AWS web identity federation"): the
+         * provider's sub, aud and amr; aws:FederatedProvider "is present
+         * in the role-session of a role that was assumed using OpenID
+         * Connect (OIDC) provider" and is its ARN for providers that are
+         * not built into AWS (global condition keys, aws:FederatedProvider).
+         * email is listed for neither: left out (docs/config.md) */
+        c.federated_provider = wi->provider_arn;
+        c.wi_sub_key = wi->sub_key;
+        c.wi_sub = wi->sub;
+        c.wi_aud_key = wi->aud_key;
+        c.wi_aud = wi->aud;
+        c.wi_amr_key = wi->amr_key;
+        c.wi_namr = wi->namr;
+        for (size_t i = 0; i < c.wi_namr; i++)
+            c.wi_amr[i] = wi->amr[i];
+    }
     struct s3w_buf token;
     s3w_buf_init(&token, TOKEN_MAX_B64);
     char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
@@ -941,7 +969,11 @@ static int assume_role_wi(const struct config *cfg, const struct form *f, int64_
         goto cleanup;
     }
     struct wi_result wr = { .sub = cl->sub, .provider = s3w_slice_cstr(o->host_path),
-                            .aud = cl->aud };
+                            .aud = cl->aud, .provider_arn = s3w_slice_cstr(o->arn),
+                            .sub_key = s3w_slice_cstr(txt->key_sub),
+                            .aud_key = s3w_slice_cstr(txt->key_aud),
+                            .amr_key = s3w_slice_cstr(txt->key_amr), .amr = cl->amr,
+                            .namr = cl->namr };
     rc = mint_session(cfg, s3w_slice_cstr(o->arn), S3W_SLICE_NULL, role, &a, &wr, now, out, rid);
 
 cleanup:

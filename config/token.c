@@ -185,10 +185,79 @@ static struct s3w_slice get_str(struct rd *r)
 
 /* ---- seal / open ---------------------------------------------------------- */
 
+/* Version 2 carries the web identity's keys (token.h). */
+static void put_wi(struct wr *w, const struct token_claims *c)
+{
+    put_str(w, c->federated_provider);
+    put_str(w, c->wi_sub_key);
+    put_str(w, c->wi_sub);
+    put_str(w, c->wi_aud_key);
+    put_str(w, c->wi_aud);
+    put_str(w, c->wi_amr_key);
+    uint8_t n = (uint8_t)c->wi_namr;
+    put(w, &n, 1);
+    for (size_t i = 0; i < c->wi_namr; i++)
+        put_str(w, c->wi_amr[i]);
+}
+
+static bool is_key_of(struct s3w_slice key, struct s3w_slice host_path, const char *claim)
+{
+    size_t cl = strlen(claim);
+    return key.len == host_path.len + 1 + cl &&
+           memcmp(key.ptr, host_path.ptr, host_path.len) == 0 &&
+           key.ptr[host_path.len] == ':' && memcmp(key.ptr + host_path.len + 1, claim, cl) == 0;
+}
+
+/* The key names a version-2 token sets must be the provider's own
+ * ("HOST/PATH:sub", ...), so even a token sealed with a wrong key name
+ * could not set aws:* or any other key. */
+static bool wi_keys_ok(const struct token_claims *c)
+{
+    static const char mark[] = ":oidc-provider/";
+    const struct s3w_slice p = c->federated_provider;
+    if (!s3w_slice_starts_with(p, S3W_SLICE_LIT("arn:aws:iam::")))
+        return false;
+    const char *hp = NULL;
+    for (size_t i = 0; !hp && i + sizeof mark - 1 < p.len; i++)
+        if (memcmp(p.ptr + i, mark, sizeof mark - 1) == 0)
+            hp = p.ptr + i + sizeof mark - 1;
+    if (!hp)
+        return false;
+    struct s3w_slice host_path = { hp, p.len - (size_t)(hp - p.ptr) };
+    return is_key_of(c->wi_sub_key, host_path, "sub") &&
+           is_key_of(c->wi_aud_key, host_path, "aud") &&
+           is_key_of(c->wi_amr_key, host_path, "amr") && c->wi_sub.len && c->wi_aud.len;
+}
+
+static void get_wi(struct rd *r, struct token_claims *c)
+{
+    c->federated_provider = get_str(r);
+    c->wi_sub_key = get_str(r);
+    c->wi_sub = get_str(r);
+    c->wi_aud_key = get_str(r);
+    c->wi_aud = get_str(r);
+    c->wi_amr_key = get_str(r);
+    if (r->bad || r->off >= r->len) {
+        r->bad = true;
+        return;
+    }
+    c->wi_namr = r->p[r->off++];
+    if (c->wi_namr > TOKEN_MAX_AMR) {
+        r->bad = true;
+        return;
+    }
+    for (size_t i = 0; i < c->wi_namr; i++)
+        c->wi_amr[i] = get_str(r);
+    if (!r->bad && !wi_keys_ok(c))
+        r->bad = true;
+}
+
 int token_seal(const struct config_sts *sts, const struct token_claims *c, struct s3w_buf *token,
                char akid[TOKEN_AKID_LEN + 1], char secret[TOKEN_SECRET_LEN + 1])
 {
-    if (!sts->nkeys || c->ntags > TOKEN_MAX_TAGS)
+    bool wi = c->federated_provider.len > 0;
+    if (!sts->nkeys || c->ntags > TOKEN_MAX_TAGS || c->wi_namr > TOKEN_MAX_AMR ||
+        (wi && !wi_keys_ok(c)))
         return TOKEN_E_INTERNAL;
     const struct config_sts_key *k = &sts->keys[sts->active];
     size_t kidlen = strlen(k->id);
@@ -200,7 +269,7 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
         goto cleanup;
 
     struct wr w = { plain, 0, TOKEN_MAX_PLAIN, false };
-    uint8_t ver = 1;
+    uint8_t ver = wi ? 2 : 1;
     put(&w, &ver, 1);
     put_u64(&w, c->issued);
     put_u64(&w, c->expires);
@@ -216,6 +285,8 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
         put_str(&w, c->tag_ctx_keys[i]);
         put_str(&w, c->tag_values[i]);
     }
+    if (wi)
+        put_wi(&w, c);
     if (w.over) {
         rc = TOKEN_E_TOOBIG;
         goto cleanup;
@@ -304,7 +375,7 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
     c->source_identity = get_str(&r);
     c->session_policy = get_str(&r);
     c->caller_arn = get_str(&r);
-    if (r.bad || r.off >= clen || ver != 1) {
+    if (r.bad || r.off >= clen || (ver != 1 && ver != 2)) {
         rc = TOKEN_E_INVALID;
         goto cleanup;
     }
@@ -317,6 +388,8 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
         c->tag_ctx_keys[i] = get_str(&r);
         c->tag_values[i] = get_str(&r);
     }
+    if (ver == 2)
+        get_wi(&r, c);
     if (r.bad || r.off != clen) {
         rc = TOKEN_E_INVALID;
         goto cleanup;

@@ -24,6 +24,15 @@
  *   version (1) | issued (8) | expires (8) | role_arn | role_unique_id |
  *   session_name | source_identity | session_policy | caller_arn |
  *   ntags (1) | ntags x (context_key "aws:PrincipalTag/<k>", value)
+ * then, in version 2 only (AssumeRoleWithWebIdentity sessions; every other
+ * token stays version 1, byte for byte as before):
+ *   federated_provider | sub_key | sub | aud_key | aud | amr_key |
+ *   namr (1) | namr x amr
+ * the web identity's condition keys, which AWS keeps in the request context
+ * of the session's later requests (config/identity.c). The three key names
+ * must be "<HOST/PATH>:sub", ":aud" and ":amr" for the HOST/PATH of the
+ * provider ARN "arn:aws:iam::A:oidc-provider/HOST/PATH", or the token is
+ * refused: a sealed token can only ever set these keys.
  */
 #ifndef S3W_CONFIG_TOKEN_H
 #define S3W_CONFIG_TOKEN_H
@@ -42,6 +51,7 @@
 #define TOKEN_SECRET_LEN 40
 #define TOKEN_TAG_PREFIX "aws:PrincipalTag/"
 #define TOKEN_TAG_PREFIX_LEN 17
+#define TOKEN_MAX_AMR 8 /* config/jwt.h JWT_MAX_AMR */
 
 struct token_claims {
     int64_t issued;
@@ -55,6 +65,14 @@ struct token_claims {
     size_t ntags;
     struct s3w_slice tag_ctx_keys[TOKEN_MAX_TAGS]; /* "aws:PrincipalTag/<k>" */
     struct s3w_slice tag_values[TOKEN_MAX_TAGS];
+    /* AssumeRoleWithWebIdentity sessions only, all empty otherwise:
+     * aws:FederatedProvider (the provider ARN) and the provider's keys */
+    struct s3w_slice federated_provider;
+    struct s3w_slice wi_sub_key, wi_sub; /* "HOST/PATH:sub", the token's sub */
+    struct s3w_slice wi_aud_key, wi_aud; /* "HOST/PATH:aud", the aud that matched */
+    struct s3w_slice wi_amr_key;         /* "HOST/PATH:amr" */
+    size_t wi_namr;
+    struct s3w_slice wi_amr[TOKEN_MAX_AMR];
     size_t plain_len; /* bytes of `plain` the claims point into */
 };
 
