@@ -114,6 +114,20 @@ bool authz_decide(const struct authz_subject *s, struct s3w_slice action,
     return false;
 }
 
+/* Appends the string s to dec (its NUL at off), cut at cap - 1 bytes as
+ * snprintf would; the new offset. */
+static size_t deciding_put(char *dec, size_t cap, size_t off, const char *s)
+{
+    size_t n = strlen(s);
+    if (off + 1 >= cap)
+        return off;
+    if (n > cap - 1 - off)
+        n = cap - 1 - off;
+    memcpy(dec + off, s, n);
+    dec[off + n] = '\0';
+    return off + n;
+}
+
 /* Evaluates one (action, resource) for the request. Returns true when
  * allowed; otherwise sets the AccessDenied message. */
 bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resource)
@@ -132,28 +146,33 @@ bool px_authorize(struct px *px, struct s3w_slice action, struct s3w_slice resou
     };
     struct authz_verdict v;
     bool ok = authz_decide(&s, action, resource, NULL, &v, px->out.err_msg, sizeof(px->out.err_msg));
-    size_t off = strlen(px->authz.deciding);
+    char *dec = px->authz.deciding;
+    const size_t cap = sizeof(px->authz.deciding);
+    size_t off = strlen(dec);
     if (v.unlisted) {
-        snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%sunlisted_buckets:deny",
-                 off ? ";" : "");
+        off = deciding_put(dec, cap, off, off ? ";" : "");
+        deciding_put(dec, cap, off, "unlisted_buckets:deny");
     } else {
         if (v.cross_account)
             px->authz.cross_account = true;
         const struct policy_result *res = &v.res;
-        for (size_t i = 0; i < res->ndeciding && off + 1 < sizeof(px->authz.deciding); i++) {
-            int n = snprintf(px->authz.deciding + off, sizeof(px->authz.deciding) - off, "%s%s:%s%s",
-                             off ? ";" : "", res->deciding[i].policy ? res->deciding[i].policy : "?",
-                             res->deciding[i].sid ? "" : "#",
-                             res->deciding[i].sid ? res->deciding[i].sid : "");
-            if (n < 0)
-                break;
-            if (!res->deciding[i].sid) {
-                size_t o2 = off + (size_t)n;
-                if (o2 < sizeof(px->authz.deciding))
-                    snprintf(px->authz.deciding + o2, sizeof(px->authz.deciding) - o2, "%u",
-                             res->deciding[i].index);
+        /* "policy:sid" or "policy:#index" per deciding statement, ';' between */
+        for (size_t i = 0; i < res->ndeciding && off + 1 < cap; i++) {
+            const struct policy_stmt_ref *d = &res->deciding[i];
+            off = deciding_put(dec, cap, off, off ? ";" : "");
+            off = deciding_put(dec, cap, off, d->policy ? d->policy : "?");
+            off = deciding_put(dec, cap, off, d->sid ? ":" : ":#");
+            if (d->sid) {
+                off = deciding_put(dec, cap, off, d->sid);
+            } else {
+                char num[12], *p = num + sizeof(num);
+                unsigned x = d->index;
+                *--p = '\0';
+                do
+                    *--p = (char)('0' + x % 10);
+                while ((x /= 10) != 0);
+                off = deciding_put(dec, cap, off, p);
             }
-            off = strlen(px->authz.deciding);
         }
     }
     px->authz.last = v.decision;
