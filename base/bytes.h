@@ -118,6 +118,17 @@ struct s3w_buf {
 };
 
 void s3w_buf_init(struct s3w_buf *b, size_t max);
+/* A buffer over `size` bytes the caller owns (size >= 1): it never grows
+ * (max is size - 1, the last byte is the NUL's), so what does not fit is
+ * S3W_E_TOOBIG; not to be cleaned up. */
+static inline void s3w_buf_fixed(struct s3w_buf *b, char *storage, size_t size)
+{
+    b->ptr = storage;
+    b->len = 0;
+    b->cap = size;
+    b->max = size - 1;
+    storage[0] = '\0';
+}
 /* Frees the storage after wiping it (buffers may hold secrets). */
 void s3w_buf_cleanup(struct s3w_buf *b);
 void s3w_buf_reset(struct s3w_buf *b);

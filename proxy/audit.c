@@ -769,7 +769,6 @@ struct audit_batch {
     struct audit *a;
     struct audit_line *blk; /* being filled; NULL until the next record */
     struct audit_line *spare; /* the next blk, from the writer (queue_block) */
-    struct s3w_buf scratch; /* one record's line, reused (never held a secret) */
 };
 
 struct audit_batch *audit_batch_new(struct audit *a)
@@ -778,7 +777,6 @@ struct audit_batch *audit_batch_new(struct audit *a)
     if (!b)
         return NULL;
     b->a = a;
-    s3w_buf_init(&b->scratch, AUDIT_LINE_MAX);
     return b;
 }
 
@@ -790,24 +788,30 @@ static void batch_add(struct audit_batch *b, const struct audit_record *r, bool 
     may_drop |= a->on_backlog == AUDIT_ON_BACKLOG_DROP;
     if (may_drop && refusal_dropped(a, b->blk ? b->blk->nlines : 0))
         return;
-    s3w_buf_reset(&b->scratch);
-    int rc = format_record(a, r, &b->scratch);
-    if (!rc && !b->blk) {
+    if (!b->blk) {
         b->blk = b->spare ? b->spare : malloc(sizeof(*b->blk) + BATCH_BLOCK);
         b->spare = NULL;
-        if (b->blk) {
-            b->blk->next = NULL;
-            b->blk->spooled = 0;
-            b->blk->len = b->blk->nlines = 0;
-            b->blk->cap = BATCH_BLOCK;
+        if (!b->blk) {
+            lost(a, r, 0);
+            return;
         }
+        b->blk->next = NULL;
+        b->blk->spooled = 0;
+        b->blk->len = b->blk->nlines = 0;
+        b->blk->cap = BATCH_BLOCK;
     }
-    if (rc || !b->blk) {
+    /* formatted in place: a block is handed over once BATCH_BYTES are
+     * used, so with len < BATCH_BYTES here a whole line (AUDIT_LINE_MAX)
+     * and its NUL always fit */
+    _Static_assert(BATCH_BLOCK - (BATCH_BYTES - 1) >= AUDIT_LINE_MAX + 1, "a line fits a block");
+    struct s3w_buf line;
+    s3w_buf_fixed(&line, b->blk->data + b->blk->len, AUDIT_LINE_MAX + 1);
+    int rc = format_record(a, r, &line);
+    if (rc) {
         lost(a, r, rc);
         return;
     }
-    memcpy(b->blk->data + b->blk->len, b->scratch.ptr, b->scratch.len);
-    b->blk->len += b->scratch.len;
+    b->blk->len += line.len;
     b->blk->nlines++;
     if (b->blk->len >= BATCH_BYTES)
         audit_batch_flush(b);
@@ -825,12 +829,12 @@ void audit_batch_log_refusal(struct audit_batch *b, const struct audit_record *r
 
 bool audit_batch_pending(const struct audit_batch *b)
 {
-    return b && b->blk;
+    return b && b->blk && b->blk->nlines;
 }
 
 void audit_batch_flush(struct audit_batch *b)
 {
-    if (!b || !b->blk)
+    if (!b || !b->blk || !b->blk->nlines)
         return;
     queue_block(b->a, b->blk, &b->spare);
     b->blk = NULL;
@@ -841,7 +845,7 @@ void audit_batch_free(struct audit_batch *b)
     if (!b)
         return;
     audit_batch_flush(b);
+    free(b->blk); /* empty, if a record was lost into it */
     free(b->spare);
-    s3w_buf_cleanup(&b->scratch);
     free(b);
 }
