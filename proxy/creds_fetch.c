@@ -38,6 +38,7 @@
 #include "civil.h"
 #include "creds_internal.h"
 #include "log.h"
+#include "monoclock.h"
 
 #define REASON_CAP 512
 #define POKE_MIN_INTERVAL_MS 1000 /* creds_mgr_refresh_now: at most one fetch a second */
@@ -98,13 +99,6 @@ static void mlog(struct creds_mgr *m, const char *level, const char *fmt, ...)
         proxy_log(level, "%s", msg);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_s(void)
 {
     struct timespec ts;
@@ -130,21 +124,6 @@ static void fmt_time(int64_t t, char out[TIME_LEN])
         snprintf(out, TIME_LEN, "%lld", (long long)t); /* beyond year 9999 */
 }
 
-/* Waits on cv for at most ms (the condition variables run on
- * CLOCK_MONOTONIC, creds_mgr_new). */
-static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(cv, mu, &ts);
-}
-
 const struct creds_snapshot *creds_mgr_acquire(struct creds_mgr *m)
 {
     int64_t now = wall_s();
@@ -168,20 +147,20 @@ void creds_mgr_refresh_now(struct creds_mgr *m)
 
 bool creds_mgr_wait(struct creds_mgr *m, uint32_t timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = s3w_mono_ms() + timeout_ms;
     for (;;) {
         const struct creds_snapshot *s = creds_mgr_acquire(m);
         if (s) {
             creds_snapshot_release(s);
             return true;
         }
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - s3w_mono_ms();
         if (left <= 0)
             return false;
         if (left > 100)
             left = 100; /* re-check: an expiry does not signal */
         pthread_mutex_lock(&m->mu);
-        cond_wait_ms(&m->ready, &m->mu, left);
+        s3w_cond_wait_ms(&m->ready, &m->mu, left);
         pthread_mutex_unlock(&m->mu);
     }
 }
@@ -348,7 +327,7 @@ static void publish(struct refresher *r, struct snap *fresh, int64_t now)
         r->next_fetch = INT64_MAX; /* static keys: nothing to refresh */
     } else {
         int64_t at_s = creds_refresh_at(now, exp, r->ch->refresh_before);
-        r->next_fetch = mono_ms() + (at_s - now) * 1000;
+        r->next_fetch = s3w_mono_ms() + (at_s - now) * 1000;
     }
 }
 
@@ -388,7 +367,7 @@ static void record_failure(struct refresher *r, const char *reason)
         d = r->ch->retry_max_ms;
     if (r->attempt < 16)
         r->attempt++;
-    r->next_fetch = mono_ms() + (int64_t)d;
+    r->next_fetch = s3w_mono_ms() + (int64_t)d;
 }
 
 /* Step: one attempt. Called and returns with m->mu held; releases it for
@@ -412,7 +391,7 @@ static void fetch_once(struct refresher *r)
         publish(r, fresh, now);
     else
         record_failure(r, reason);
-    r->last_end = mono_ms();
+    r->last_end = s3w_mono_ms();
     pthread_cond_broadcast(&m->ready);
 }
 
@@ -424,7 +403,7 @@ static void sleep_until_due(struct refresher *r)
     int64_t until = r->next_fetch;
     if (m->current && m->current->pub.expiration) {
         /* in ms: wake at the second the credentials stop being served */
-        int64_t ex = mono_ms() + m->current->pub.expiration * 1000 - wall_ms();
+        int64_t ex = s3w_mono_ms() + m->current->pub.expiration * 1000 - wall_ms();
         if (ex < until)
             until = ex;
     }
@@ -432,23 +411,23 @@ static void sleep_until_due(struct refresher *r)
         pthread_cond_wait(&m->cv, &m->mu);
         return;
     }
-    int64_t left = until - mono_ms();
+    int64_t left = until - s3w_mono_ms();
     if (left > 0)
-        cond_wait_ms(&m->cv, &m->mu, left);
+        s3w_cond_wait_ms(&m->cv, &m->mu, left);
 }
 
 static void *refresh_thread(void *arg)
 {
     struct refresher r = { .m = arg };
     if (getrandom(&r.rng, sizeof r.rng, 0) != (ssize_t)sizeof r.rng || r.rng == 0)
-        r.rng = (uint64_t)mono_ms() | 1;
+        r.rng = (uint64_t)s3w_mono_ms() | 1;
     struct creds_mgr *m = r.m;
     pthread_mutex_lock(&m->mu);
     while (!atomic_load(&m->stop)) {
         take_new_chain(&r);
         take_poke(&r);
         drop_if_expired(&r);
-        if (mono_ms() >= r.next_fetch)
+        if (s3w_mono_ms() >= r.next_fetch)
             fetch_once(&r);
         else
             sleep_until_due(&r);

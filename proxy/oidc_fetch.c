@@ -23,6 +23,7 @@
 
 #include "jwt.h"
 #include "log.h"
+#include "monoclock.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define TRANSFER_TIMEOUT_MS 10000
@@ -62,13 +63,6 @@ struct oidc_keys {
     atomic_bool stop;
     struct entry *entries; /* guarded by mu */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool same(const char *a, const char *b)
 {
@@ -135,7 +129,7 @@ static bool src_kid_unknown(void *arg, const struct config_oidc_provider *p)
     struct entry *e = find_or_add(k, p);
     if (e && (e->poke || e->busy)) {
         retry = true; /* a fetch is coming: the retry may find the key */
-    } else if (e && mono_ms() - e->last_end_ms >= OIDC_KID_REFETCH_MS) {
+    } else if (e && s3w_mono_ms() - e->last_end_ms >= OIDC_KID_REFETCH_MS) {
         e->poke = true;
         pthread_cond_signal(&k->cv);
         retry = true;
@@ -318,19 +312,6 @@ out:
 
 /* ---- the thread --------------------------------------------------------------------- */
 
-static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(cv, mu, &ts);
-}
-
 /* Under mu: one fetch for e, the lock released for the network. */
 static void refresh(struct oidc_keys *k, struct entry *e)
 {
@@ -344,7 +325,7 @@ static void refresh(struct oidc_keys *k, struct entry *e)
                                                                 sizeof err)
                                                    : NULL;
     pthread_mutex_lock(&k->mu);
-    int64_t now = mono_ms();
+    int64_t now = s3w_mono_ms();
     e->busy = false;
     e->last_end_ms = now;
     if (ks) {
@@ -371,7 +352,7 @@ static void *run(void *arg)
     struct oidc_keys *k = arg;
     pthread_mutex_lock(&k->mu);
     while (!atomic_load(&k->stop)) {
-        int64_t now = mono_ms(), wait = 60000;
+        int64_t now = s3w_mono_ms(), wait = 60000;
         struct entry *due = NULL;
         for (struct entry *e = k->entries; e && !due; e = e->next) {
             if (!e->active)
@@ -384,7 +365,7 @@ static void *run(void *arg)
         if (due)
             refresh(k, due);
         else
-            cond_wait_ms(&k->cv, &k->mu, wait);
+            s3w_cond_wait_ms(&k->cv, &k->mu, wait);
     }
     pthread_mutex_unlock(&k->mu);
     return NULL;

@@ -17,6 +17,7 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "jwt_fixture.h"
 
@@ -122,5 +123,35 @@ char *make_token(const char *header, const char *claims, EVP_PKEY *key, const ch
     }
     tok[n++] = '.';
     b64url(sig, slen, tok + n);
+    return tok;
+}
+
+char *alg_none_token(const char *kid, const char *claims, const char *sig)
+{
+    static char tok[24000];
+    char hdr[256], h[400], p[16000];
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"none\",\"kid\":\"%s\"}", kid);
+    b64url_str(hdr, h);
+    b64url_str(claims, p);
+    int n = snprintf(tok, sizeof tok, "%s.%s.%s", h, p, sig);
+    assert_true(n > 0 && (size_t)n < sizeof tok);
+    return tok;
+}
+
+char *hs256_confusion_token(const char *kid, const char *claims, EVP_PKEY *k)
+{
+    static char tok[24000];
+    char hdr[256], h[400], p[16000], n[400];
+    bn_b64url(k, OSSL_PKEY_PARAM_RSA_N, 0, n);
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"kid\":\"%s\"}", kid);
+    b64url_str(hdr, h);
+    b64url_str(claims, p);
+    int len = snprintf(tok, sizeof tok, "%s.%s", h, p);
+    assert_true(len > 0 && (size_t)len + 1 + 43 < sizeof tok);
+    uint8_t mac[32];
+    unsigned mlen = 0;
+    assert_non_null(HMAC(EVP_sha256(), n, (int)strlen(n), (uint8_t *)tok, (size_t)len, mac, &mlen));
+    tok[len++] = '.';
+    b64url(mac, mlen, tok + len);
     return tok;
 }

@@ -42,4 +42,12 @@ void ec_jwk(EVP_PKEY *k, const char *kid, const char *crv, size_t clen, char *ou
  * call. */
 char *make_token(const char *header, const char *claims, EVP_PKEY *key, const char *md_name);
 
+/* Forgeries no key of the provider made, both naming kid; static buffers
+ * like make_token's, each valid until its next call.
+ * alg "none": header.claims.sig with sig as it stands ("" or junk). */
+char *alg_none_token(const char *kid, const char *claims, const char *sig);
+/* alg "HS256" MACed with the base64url modulus of RSA key k (its JWK "n")
+ * as the HMAC secret: the classic key-confusion forgery. */
+char *hs256_confusion_token(const char *kid, const char *claims, EVP_PKEY *k);
+
 #endif

@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "config.h"
 #include "identity.h"
@@ -401,21 +399,9 @@ static void test_token_refusals(void **state)
     want_error(400, "InvalidIdentityToken", "the token repeats a header parameter or claim");
 
     /* alg none; HS256 keyed with the RSA public key */
-    char h[200], p[800], tok[2400], n[400];
-    b64url_str("{\"alg\":\"none\",\"kid\":\"rsa1\"}", h);
-    b64url_str(ok, p);
-    snprintf(tok, sizeof tok, "%s.%s.AAAA", h, p);
-    call_wi(g_cfg, ROLE, tok, "", NULL);
+    call_wi(g_cfg, ROLE, alg_none_token("rsa1", ok, "AAAA"), "", NULL);
     want_error(400, "InvalidIdentityToken", "the token's signing algorithm is not allowed");
-    bn_b64url(rsa_priv, OSSL_PKEY_PARAM_RSA_N, 0, n);
-    b64url_str("{\"alg\":\"HS256\",\"kid\":\"rsa1\"}", h);
-    int len = snprintf(tok, sizeof tok, "%s.%s", h, p);
-    uint8_t mac[32];
-    unsigned mlen = 0;
-    HMAC(EVP_sha256(), n, (int)strlen(n), (uint8_t *)tok, (size_t)len, mac, &mlen);
-    tok[len++] = '.';
-    b64url(mac, mlen, tok + len);
-    call_wi(g_cfg, ROLE, tok, "", NULL);
+    call_wi(g_cfg, ROLE, hs256_confusion_token("rsa1", ok, rsa_priv), "", NULL);
     want_error(400, "InvalidIdentityToken", "the token's signing algorithm is not allowed");
 
     /* truncated: the signature cut short, then the token cut in its payload.

@@ -84,6 +84,27 @@ static cJSON *line_parse(struct s3w_buf *b, size_t *len)
     return j;
 }
 
+struct s3w_slice hostile_record(struct audit_record *r)
+{
+    static char v[20000];
+    memset(v, 0x1f, sizeof(v));
+    struct s3w_slice h = s3w_slice(v, sizeof(v));
+    memset(r, 0, sizeof(*r));
+    r->time_ms = 1700000000123;
+    r->request_id = r->upstream_request_id = r->source_ip = r->user_agent = h;
+    r->identity_type = r->principal_id = r->arn = r->account_id = r->access_key_id = h;
+    r->session_role_arn = r->session_name = r->event_name = r->bucket = r->key = h;
+    for (size_t i = 0; i < AUDIT_MAX_AUTHZ; i++)
+        r->actions[i] = r->resources[i] = h;
+    r->nauthz = AUDIT_MAX_AUTHZ;
+    r->decision = r->deciding = r->error_code = r->tls = h;
+    r->cross_account = true;
+    r->http_status = -2147483647 - 1;
+    r->bytes_in = r->bytes_out = UINT64_MAX;
+    r->latency_ms = r->upstream_latency_ms = INT64_MAX;
+    return h;
+}
+
 cJSON *format_parse(const struct audit_record *r, size_t *len)
 {
     struct s3w_buf b;

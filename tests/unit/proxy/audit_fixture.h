@@ -17,6 +17,12 @@
  * only the fields it is about. Slices point at string literals. */
 void base_record(struct audit_record *r);
 
+/* r zeroed, then every field audit_format() writes at 20,000 control
+ * bytes (6-byte escapes each; AUDIT_MAX_AUTHZ actions and resources) and
+ * every number at its widest: the most hostile record it can be handed.
+ * Returns those bytes (a static buffer) for the fields a test adds. */
+struct s3w_slice hostile_record(struct audit_record *r);
+
 /* Formats r with audit_format(), checks the line is whole (one '\n', at
  * its end), within AUDIT_LINE_MAX, valid UTF-8 and JSON, and returns it
  * parsed (the caller cJSON_Delete()s it); *len the line's length when

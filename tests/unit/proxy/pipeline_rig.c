@@ -169,6 +169,39 @@ struct config *rig_config_from_json(const char *json)
     return rc == 0 ? cfg : NULL;
 }
 
+#define OR(v, dflt) ((v) ? (v) : (dflt))
+
+struct config *rig_config(const struct rig_cfg *c)
+{
+    assert_non_null(c->akid);
+    assert_non_null(c->secret);
+    char json[16384];
+    int n = snprintf(json, sizeof(json),
+        "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
+        "\"upstream\":{%s\"endpoint\":\"http://%s:%d\",\"region\":\"%s\"},"
+        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"%s\","
+        "\"secret\":\"%s\"}]},"
+        "\"accounts\":[%s],"
+        "\"users\":[{\"account\":\"111111111111\",\"name\":\"%s\",\"unique_id\":\"%s\","
+        "\"access_keys\":[{\"id\":\"%s\",\"secret\":\"%s\"}],"
+        "\"policies\":[{\"name\":\"p\",\"document\":%s}]}%s],"
+        "\"buckets\":[%s]}",
+        OR(c->top, ""), OR(c->up_extra, ""), OR(c->up_host, "127.0.0.1"), rig_up_port(),
+        OR(c->up_region, "us-east-1"), OR(c->up_akid, "AKIAUPSTREAMRIG00001"),
+        OR(c->up_secret, "upstreamRigSecret00000000000000000000000000"),
+        OR(c->accounts, "{\"id\":\"111111111111\"}"), OR(c->user, "w"),
+        OR(c->unique_id, "AIDARIGUSER0000001"), c->akid, c->secret,
+        OR(c->policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                      "\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"),
+        OR(c->more_users, ""),
+        OR(c->buckets, "{\"name\":\"bkt\",\"account\":\"111111111111\","
+                       "\"upstream_name\":\"real-bkt\"}"));
+    assert_true(n > 0 && (size_t)n < sizeof(json));
+    return rig_config_from_json(json);
+}
+
+#undef OR
+
 void rig_install_config(struct config *cfg)
 {
     assert_non_null(cfg);

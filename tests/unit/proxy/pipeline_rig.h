@@ -75,6 +75,28 @@ struct metrics *rig_metrics(void); /* NULL unless rig_opts.metrics */
 /* A config from JSON text (name "test"); its errors go to stderr. NULL on
  * error. */
 struct config *rig_config_from_json(const char *json);
+/* The config most rig tests run on: s3warden on 127.0.0.1 in front of the
+ * fake upstream, signing with one static key pair, and one user in account
+ * 111111111111 with one policy. Each field NULL takes the default shown. */
+struct rig_cfg {
+    const char *top;          /* leading top-level fields, each "\"name\":value," */
+    const char *up_host;      /* the upstream endpoint's host: "127.0.0.1" */
+    const char *up_region;    /* "us-east-1" */
+    const char *up_extra;     /* leading fields of "upstream", each ending in ',' */
+    const char *up_akid;      /* the upstream key pair: a rig pair */
+    const char *up_secret;
+    const char *accounts;     /* the "accounts" elements: {"id":"111111111111"} */
+    const char *user;         /* the user's name: "w" */
+    const char *unique_id;    /* its unique id: "AIDARIGUSER0000001" */
+    const char *akid;         /* its access key: required */
+    const char *secret;
+    const char *policy;       /* its one policy's document: Allow s3:* on * */
+    const char *more_users;   /* further "users" elements, each led by ',' */
+    /* the "buckets" elements: bkt of 111111111111, stored as real-bkt */
+    const char *buckets;
+};
+/* rig_config_from_json() of that config; asserts that its JSON fits. */
+struct config *rig_config(const struct rig_cfg *c);
 /* Swaps the running snapshot (as SIGHUP does; takes over cfg, which must
  * not be NULL) and waits 100 ms for the worker to pick it up. */
 void rig_install_config(struct config *cfg);

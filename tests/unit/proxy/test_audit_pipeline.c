@@ -42,20 +42,9 @@ static void up_answer(int fd, const char *head)
 
 static struct config *make_config(void)
 {
-    char json[4096];
-    snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMAUDIT001\","
-        "\"secret\":\"upstreamAuditSecret0000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"111111111111\"}],"
-        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAAUDITPIPE00001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]}],"
-        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\"}]}",
-        rig_up_port());
-    return rig_config_from_json(json);
+    /* bkt is stored under its own name */
+    return rig_config(&(struct rig_cfg){ .akid = AKID, .secret = SECRET,
+        .buckets = "{\"name\":\"bkt\",\"account\":\"111111111111\"}" });
 }
 
 static const struct rig_opts opts = {

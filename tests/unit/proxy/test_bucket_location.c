@@ -51,27 +51,15 @@ static void up_answer(int fd, const char *head)
 
 static struct config *make_config(const char *region)
 {
-    static char json[4096];
-    snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"%s\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMLOC00001\","
-        "\"secret\":\"upstreamLocSecret0000000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"" OWNER "\"}],"
-        "\"users\":["
-        "{\"account\":\"" OWNER "\",\"name\":\"admin\",\"unique_id\":\"AIDALOCADMIN0000001\","
-        "\"access_keys\":[{\"id\":\"" ADMIN_AKID "\",\"secret\":\"" ADMIN_SECRET "\"}],"
-        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":"
-        "[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]},"
+    return rig_config(&(struct rig_cfg){
+        .up_region = region, .user = "admin", .akid = ADMIN_AKID, .secret = ADMIN_SECRET,
         /* may list, not s3:GetBucketLocation */
-        "{\"account\":\"" OWNER "\",\"name\":\"reader\",\"unique_id\":\"AIDALOCREADER000001\","
-        "\"access_keys\":[{\"id\":\"" READER_AKID "\",\"secret\":\"" READER_SECRET "\"}],"
-        "\"policies\":[{\"name\":\"list\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":"
-        "[{\"Effect\":\"Allow\",\"Action\":\"s3:ListBucket\",\"Resource\":\"*\"}]}}]}],"
-        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"" OWNER "\"},"
-        "{\"name\":\"ghost\",\"account\":\"" OWNER "\"}]}",
-        rig_up_port(), region);
-    return rig_config_from_json(json);
+        .more_users = ",{\"account\":\"" OWNER "\",\"name\":\"reader\",\"unique_id\":\"AIDALOCREADER000001\","
+            "\"access_keys\":[{\"id\":\"" READER_AKID "\",\"secret\":\"" READER_SECRET "\"}],"
+            "\"policies\":[{\"name\":\"list\",\"document\":{\"Version\":\"2012-10-17\",\"Statement\":"
+            "[{\"Effect\":\"Allow\",\"Action\":\"s3:ListBucket\",\"Resource\":\"*\"}]}}]}",
+        .buckets = "{\"name\":\"bkt\",\"account\":\"" OWNER "\"},"
+                   "{\"name\":\"ghost\",\"account\":\"" OWNER "\"}" });
 }
 
 static struct config *initial_config(void)

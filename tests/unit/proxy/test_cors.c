@@ -22,7 +22,6 @@
 #define OWNER "111111111111"
 #define AKID "AKIACORSUSER00000001"
 #define SECRET "corsUserSecret/0123456789abcdefghijklmno"
-#define S3_ALL "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"
 
 /* The upstream answers with a CORS header of its own: s3warden must not
  * pass it on (a browser refuses two Access-Control-Allow-Origin). */
@@ -43,20 +42,9 @@ static void up_answer(int fd, const char *head)
 
 static struct config *make_config(void)
 {
-    static char json[8192];
-    snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMCORS0001\","
-        "\"secret\":\"upstreamCorsSecret000000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"" OWNER "\"}],"
-        "\"users\":[{\"account\":\"" OWNER "\",\"name\":\"u\",\"unique_id\":\"AIDACORSUSER0000001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"all\",\"document\":" S3_ALL "}]}],"
-        "\"buckets\":[{\"name\":\"web\",\"account\":\"" OWNER "\",\"cors\":" RULES "},"
-        "{\"name\":\"plain\",\"account\":\"" OWNER "\"}]}",
-        rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){ .akid = AKID, .secret = SECRET,
+        .buckets = "{\"name\":\"web\",\"account\":\"" OWNER "\",\"cors\":" RULES "},"
+                   "{\"name\":\"plain\",\"account\":\"" OWNER "\"}" });
 }
 
 static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };

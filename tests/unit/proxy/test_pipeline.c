@@ -56,26 +56,17 @@ static void up_answer(int fd, const char *head)
 static struct config *make_config_up(const char *top_extra, const char *up_host,
                                      const char *up_extra)
 {
-    char json[4096];
-    snprintf(json, sizeof(json),
-        "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{%s\"endpoint\":\"http://%s:%d\",\"region\":\"us-east-1\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
-        "\"secret\":\"upstreamPipelineSecret00000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"111111111111\"}],"
-        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAPIPELINE0000001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"
-        "{\"Effect\":\"Deny\",\"Action\":\"s3:PutObjectTagging\",\"Resource\":\"*\","
-        "\"Condition\":{\"ForAnyValue:StringEquals\":{\"s3:RequestObjectTagKeys\":[\"secret\"]}}}]}}]},"
-        "{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":\"AIDAPIPELINE0000002\","
-        "\"access_keys\":[{\"id\":\"" DENIED_AKID "\",\"secret\":\"" DENIED_SECRET "\"}],"
-        "\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}],"
-        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"}]}",
-        top_extra, up_extra, up_host, rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){
+        .top = top_extra, .up_host = up_host, .up_extra = up_extra, .up_akid = UP_AKID,
+        .akid = AKID, .secret = SECRET,
+        .policy = "{\"Version\":\"2012-10-17\","
+            "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"
+            "{\"Effect\":\"Deny\",\"Action\":\"s3:PutObjectTagging\",\"Resource\":\"*\","
+            "\"Condition\":{\"ForAnyValue:StringEquals\":{\"s3:RequestObjectTagKeys\":[\"secret\"]}}}]}",
+        .more_users = ",{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":\"AIDAPIPELINE0000002\","
+            "\"access_keys\":[{\"id\":\"" DENIED_AKID "\",\"secret\":\"" DENIED_SECRET "\"}],"
+            "\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
+            "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}]}" });
 }
 
 static struct config *make_config(const char *top_extra)

@@ -43,21 +43,11 @@ static void up_answer(int fd, const char *head)
 
 static struct config *make_config(void)
 {
-    char json[4096];
-    snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMMETRICS1\","
-        "\"secret\":\"upstreamMetricsSecret000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"111111111111\"}],"
-        "\"users\":[{\"account\":\"111111111111\",\"name\":\"m\",\"unique_id\":\"AIDAMETRICS0000001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"okonly\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:DeleteObject\",\"s3:GetObject\"],"
-        "\"Resource\":\"arn:aws:s3:::bkt/ok/*\"}]}}]}],"
-        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\"}]}",
-        rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){ .akid = AKID, .secret = SECRET,
+        .policy = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                  "\"Action\":[\"s3:DeleteObject\",\"s3:GetObject\"],"
+                  "\"Resource\":\"arn:aws:s3:::bkt/ok/*\"}]}",
+        .buckets = "{\"name\":\"bkt\",\"account\":\"111111111111\"}" });
 }
 
 static const struct rig_opts opts = {

@@ -112,39 +112,30 @@ static void up_answer(int fd, const char *head)
 /* top_extra: leading top-level fields ("\"name\":value,") */
 static struct config *make_config_top(const char *top_extra)
 {
-    char json[4096];
-    snprintf(json, sizeof(json),
-        "{%s\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
-        "\"secret\":\"upstreamReviewSecret0000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}],"
-        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAREVIEW00000001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]},"
-        "{\"account\":\"111111111111\",\"name\":\"acl\",\"unique_id\":\"AIDAREVIEW00000002\","
-        "\"access_keys\":[{\"id\":\"" ACL_AKID "\",\"secret\":\"" ACL_SECRET "\"}],"
-        "\"policies\":[{\"name\":\"aclonly\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObjectAcl\","
-        "\"s3:GetObjectVersionAcl\"],\"Resource\":\"*\"}]}}]}],"
-        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"},"
-        "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"},"
-        /* a bucket whose upstream answers SignatureDoesNotMatch (up_answer) */
-        "{\"name\":\"err-sig-b\",\"account\":\"111111111111\"},"
-        /* another account's bucket, no bucket policy: closed to "w" */
-        "{\"name\":\"other\",\"account\":\"222222222222\",\"upstream_name\":\"real-other\"},"
-        /* public write, but only server-side encrypted (the usual "deny
-         * unencrypted uploads" statement) */
-        "{\"name\":\"pub\",\"account\":\"111111111111\",\"upstream_name\":\"real-pub\","
-        "\"policy\":{\"Version\":\"2012-10-17\",\"Statement\":["
-        "{\"Sid\":\"PublicWrite\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
-        "\"Resource\":\"arn:aws:s3:::pub/*\"},"
-        "{\"Sid\":\"RequireSSE\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
-        "\"Resource\":\"arn:aws:s3:::pub/*\",\"Condition\":{\"Null\":"
-        "{\"s3:x-amz-server-side-encryption\":\"true\"}}}]}}]}",
-        top_extra, rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){
+        .top = top_extra, .up_akid = UP_AKID,
+        .accounts = "{\"id\":\"111111111111\"},{\"id\":\"222222222222\"}",
+        .akid = AKID, .secret = SECRET,
+        .more_users = ",{\"account\":\"111111111111\",\"name\":\"acl\",\"unique_id\":\"AIDAREVIEW00000002\","
+            "\"access_keys\":[{\"id\":\"" ACL_AKID "\",\"secret\":\"" ACL_SECRET "\"}],"
+            "\"policies\":[{\"name\":\"aclonly\",\"document\":{\"Version\":\"2012-10-17\","
+            "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObjectAcl\","
+            "\"s3:GetObjectVersionAcl\"],\"Resource\":\"*\"}]}}]}",
+        .buckets = "{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"},"
+            "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"},"
+            /* a bucket whose upstream answers SignatureDoesNotMatch (up_answer) */
+            "{\"name\":\"err-sig-b\",\"account\":\"111111111111\"},"
+            /* another account's bucket, no bucket policy: closed to "w" */
+            "{\"name\":\"other\",\"account\":\"222222222222\",\"upstream_name\":\"real-other\"},"
+            /* public write, but only server-side encrypted (the usual "deny
+             * unencrypted uploads" statement) */
+            "{\"name\":\"pub\",\"account\":\"111111111111\",\"upstream_name\":\"real-pub\","
+            "\"policy\":{\"Version\":\"2012-10-17\",\"Statement\":["
+            "{\"Sid\":\"PublicWrite\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
+            "\"Resource\":\"arn:aws:s3:::pub/*\"},"
+            "{\"Sid\":\"RequireSSE\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\","
+            "\"Resource\":\"arn:aws:s3:::pub/*\",\"Condition\":{\"Null\":"
+            "{\"s3:x-amz-server-side-encryption\":\"true\"}}}]}}" });
 }
 
 static struct config *make_config(void)

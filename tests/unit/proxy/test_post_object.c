@@ -39,22 +39,13 @@ static void up_answer(int fd, const char *head)
 
 static struct config *make_config(void)
 {
-    static char json[8192];
-    snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],\"virtual_host_domains\":[\"s3.test\"],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"AKIAUPSTREAMPOST0001\","
-        "\"secret\":\"upstreamPostSecret000000000000000000000000\"}]},"
-        "\"accounts\":[{\"id\":\"" OWNER "\"}],"
-        "\"users\":[{\"account\":\"" OWNER "\",\"name\":\"up\",\"unique_id\":\"AIDAPOSTUSER0000001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"put\",\"document\":" PUT_OK "}]},"
-        "{\"account\":\"" OWNER "\",\"name\":\"reader\",\"unique_id\":\"AIDAPOSTREADER00001\","
-        "\"access_keys\":[{\"id\":\"" RAKID "\",\"secret\":\"" RSECRET "\"}],"
-        "\"policies\":[{\"name\":\"get\",\"document\":" GET_OK "}]}],"
-        "\"buckets\":[{\"name\":\"forms\",\"account\":\"" OWNER "\"}]}",
-        rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){
+        .top = "\"virtual_host_domains\":[\"s3.test\"],",
+        .akid = AKID, .secret = SECRET, .policy = PUT_OK,
+        .more_users = ",{\"account\":\"" OWNER "\",\"name\":\"reader\",\"unique_id\":\"AIDAPOSTREADER00001\","
+            "\"access_keys\":[{\"id\":\"" RAKID "\",\"secret\":\"" RSECRET "\"}],"
+            "\"policies\":[{\"name\":\"get\",\"document\":" GET_OK "}]}",
+        .buckets = "{\"name\":\"forms\",\"account\":\"" OWNER "\"}" });
 }
 
 static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };

@@ -61,22 +61,9 @@ static void up_answer(int fd, const char *head)
 
 static struct config *make_config(void)
 {
-    char json[2048];
-    snprintf(json, sizeof(json),
-             "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-             "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\"},"
-             "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":"
-             "\"AKIAUPSTREAMFRAMING1\",\"secret\":\"upstreamFramingSecret00000000000000000000\"}]},"
-             "\"accounts\":[{\"id\":\"111111111111\"}],"
-             "\"users\":[{\"account\":\"111111111111\",\"name\":\"r\",\"unique_id\":"
-             "\"AIDARELAYFRAMING0001\",\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET
-             "\"}],\"policies\":[{\"name\":\"read\",\"document\":{\"Version\":\"2012-10-17\","
-             "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\","
-             "\"Resource\":\"*\"}]}}]}],"
-             "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\","
-             "\"upstream_name\":\"real-bkt\"}]}",
-             rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){ .akid = AKID, .secret = SECRET,
+        .policy = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                  "\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}" });
 }
 
 static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };

@@ -32,22 +32,11 @@
 
 static struct config *make_config(void)
 {
-    char json[4096];
-    snprintf(json, sizeof(json),
-        "{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1}],"
-        "\"upstream\":{\"endpoint\":\"http://127.0.0.1:%d\",\"region\":\"us-east-1\","
-        "\"decode_aws_chunked\":true},"
-        "\"credentials\":{\"chain\":[{\"type\":\"static\",\"access_key_id\":\"" UP_AKID "\","
-        "\"secret\":\"" UP_SECRET "\"}]},"
-        "\"accounts\":[{\"id\":\"111111111111\"}],"
-        "\"users\":[{\"account\":\"111111111111\",\"name\":\"w\",\"unique_id\":\"AIDAUPBUILD0000001\","
-        "\"access_keys\":[{\"id\":\"" AKID "\",\"secret\":\"" SECRET "\"}],"
-        "\"policies\":[{\"name\":\"all\",\"document\":{\"Version\":\"2012-10-17\","
-        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}}]}],"
-        "\"buckets\":[{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"},"
-        "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"}]}",
-        rig_up_port());
-    return rig_config_from_json(json);
+    return rig_config(&(struct rig_cfg){
+        .up_extra = "\"decode_aws_chunked\":true,", .up_akid = UP_AKID, .up_secret = UP_SECRET,
+        .akid = AKID, .secret = SECRET,
+        .buckets = "{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\"},"
+                   "{\"name\":\"src\",\"account\":\"111111111111\",\"upstream_name\":\"real-src\"}" });
 }
 
 static const struct rig_opts opts = { .make_config = make_config };

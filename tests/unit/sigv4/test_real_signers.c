@@ -30,7 +30,6 @@ static const struct tkey rs_keys[] = {
     { RS_AKID, RS_SECRET, NULL, SIGV4_LOOKUP_OK },
     { RS_TOKEN_AKID, RS_TOKEN_SECRET, RS_TOKEN, SIGV4_LOOKUP_OK },
 };
-static const struct s3w_slice rs_regions[] = { S3W_SLICE_LIT("us-east-1") };
 
 static struct sigv4_result *RES;
 
@@ -165,13 +164,7 @@ static void run_signer(const char *which, struct counts *ct)
     size_t cap = 1 << 16;
     char *line = malloc(cap);
     struct tlookup lk = { rs_keys, 2, 0, "" };
-    struct sigv4_verify_opts o = { 0 };
-    o.regions = rs_regions;
-    o.n_regions = 1;
-    o.service = S3W_SLICE_LIT("s3");
-    o.uri_mode = SIGV4_URI_S3;
-    o.lookup = tlookup_fn;
-    o.lookup_ud = &lk;
+    struct sigv4_verify_opts o = tverify_opts(&lk, "s3", SIGV4_URI_S3);
     struct sigv4_error err;
 
     while (fgets(line, (int)cap, f)) {

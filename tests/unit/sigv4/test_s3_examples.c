@@ -16,21 +16,9 @@
 
 #include "test_sigv4core_util.h"
 
-#define SLICE_EQ(a, b)                                                         \
-    do {                                                                       \
-        struct s3w_slice a_ = (a), b_ = (b);                                   \
-        if (!s3w_slice_eq(a_, b_)) {                                           \
-            print_error("%s:%d: mismatch\n--- got\n%.*s\n--- want\n%.*s\n",    \
-                        __FILE__, __LINE__, (int)a_.len, a_.ptr, (int)b_.len,  \
-                        b_.ptr);                                               \
-            fail();                                                            \
-        }                                                                      \
-    } while (0)
-
 static const struct tkey ex_keys[] = {
     { S3EX_AKID, S3EX_SECRET, NULL, SIGV4_LOOKUP_OK },
 };
-static const struct s3w_slice ex_regions[] = { S3W_SLICE_LIT("us-east-1") };
 
 struct example {
     char *json;
@@ -108,14 +96,7 @@ static struct s3w_slice header_value(const struct example *ex, const char *name)
 
 static struct sigv4_verify_opts ex_opts(struct tlookup *lk)
 {
-    struct sigv4_verify_opts o = { 0 };
-    o.regions = ex_regions;
-    o.n_regions = 1;
-    o.service = S3W_SLICE_LIT("s3");
-    o.uri_mode = SIGV4_URI_S3;
-    o.lookup = tlookup_fn;
-    o.lookup_ud = lk;
-    return o;
+    return tverify_opts(lk, "s3", SIGV4_URI_S3);
 }
 
 /* Authorization as we write it (", ") vs the S3 docs (","): same value. */

@@ -259,6 +259,34 @@ static inline struct s3w_slice buf_sl(const struct s3w_buf *b)
     return s3w_slice(b->ptr ? b->ptr : "", b->len);
 }
 
+/* Fails the calling cmocka test when slices a and b differ, printing both. */
+#define SLICE_EQ(a, b)                                                         \
+    do {                                                                       \
+        struct s3w_slice a_ = (a), b_ = (b);                                   \
+        if (!s3w_slice_eq(a_, b_)) {                                           \
+            print_error("%s:%d: mismatch\n--- got\n%.*s\n--- want\n%.*s\n",    \
+                        __FILE__, __LINE__, (int)a_.len, a_.ptr, (int)b_.len,  \
+                        b_.ptr);                                               \
+            fail();                                                            \
+        }                                                                      \
+    } while (0)
+
+/* Verify options for region us-east-1 and `service`, each secret looked up
+ * by tlookup_fn in lk; every other option zero (a test sets what it varies). */
+static inline struct sigv4_verify_opts tverify_opts(struct tlookup *lk, const char *service,
+                                                    enum sigv4_uri_mode mode)
+{
+    static const struct s3w_slice us_east_1[] = { S3W_SLICE_LIT("us-east-1") };
+    struct sigv4_verify_opts o = { 0 };
+    o.regions = us_east_1;
+    o.n_regions = 1;
+    o.service = s3w_slice_cstr(service);
+    o.uri_mode = mode;
+    o.lookup = tlookup_fn;
+    o.lookup_ud = lk;
+    return o;
+}
+
 #define SUITE_AKID "AKIDEXAMPLE"
 #define SUITE_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define SUITE_TIME 1440938160  /* 2015-08-30T12:36:00Z */

@@ -16,17 +16,6 @@
 
 #include "test_sigv4core_util.h"
 
-#define SLICE_EQ(a, b)                                                         \
-    do {                                                                       \
-        struct s3w_slice a_ = (a), b_ = (b);                                   \
-        if (!s3w_slice_eq(a_, b_)) {                                           \
-            print_error("%s:%d: mismatch\n--- got\n%.*s\n--- want\n%.*s\n",    \
-                        __FILE__, __LINE__, (int)a_.len, a_.ptr, (int)b_.len,  \
-                        b_.ptr);                                               \
-            fail();                                                            \
-        }                                                                      \
-    } while (0)
-
 static const struct tkey suite_keys[] = {
     { SUITE_AKID, SUITE_SECRET, NULL, SIGV4_LOOKUP_OK },
 };
@@ -44,15 +33,8 @@ static struct sigv4_verify_opts suite_opts(struct tlookup *lk,
                                            enum sigv4_uri_mode mode,
                                            const uint8_t *body_sha)
 {
-    static const struct s3w_slice regions[] = { S3W_SLICE_LIT("us-east-1") };
-    struct sigv4_verify_opts o = { 0 };
-    o.regions = regions;
-    o.n_regions = 1;
-    o.service = S3W_SLICE_LIT("service");
-    o.uri_mode = mode;
+    struct sigv4_verify_opts o = tverify_opts(lk, "service", mode);
     o.body_sha256 = body_sha;
-    o.lookup = tlookup_fn;
-    o.lookup_ud = lk;
     return o;
 }
 

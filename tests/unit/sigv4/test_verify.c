@@ -37,14 +37,7 @@ struct sreq {
 
 static struct sigv4_verify_opts opts(struct tlookup *lk)
 {
-    struct sigv4_verify_opts o = { 0 };
-    o.regions = us_east_1;
-    o.n_regions = 1;
-    o.service = SL("s3");
-    o.uri_mode = SIGV4_URI_S3;
-    o.lookup = tlookup_fn;
-    o.lookup_ud = lk;
-    return o;
+    return tverify_opts(lk, "s3", SIGV4_URI_S3);
 }
 
 /* Signs PUT target with host, x-amz-meta-a, content-type (+ extra). */
