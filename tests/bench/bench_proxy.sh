@@ -32,6 +32,12 @@
 # BENCH_CONFIG_FILTER=SCRIPT (run as `$PY SCRIPT CONFIG WORKDIR ORIGIN_PORT`
 # before s3warden starts; it may rewrite s3warden's config in place and
 # start what that config needs, e.g. another upstream or an audit sink).
+# BENCH_INSTR=N: instead of the wrk runs, the user-mode instructions per
+# request (program and libraries: what does not drift with the machine's
+# load), s3warden and the proxy nginx side by side, each under valgrind's
+# callgrind (nginx as one process), over N sequential 1 KiB GETs and N
+# PUTs on one keep-alive connection after a warm-up. Valgrind's CPU lacks
+# SHA-NI and AVX-512, so SHA-256 and memcpy count more than natively.
 # Needs nginx, wrk, bc and python3 with botocore.
 set -euo pipefail
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
@@ -82,7 +88,14 @@ http {
   $3
 }
 EOF
-  nginx -c "$W/$1.conf" -p "$W" 2>/dev/null
+  if [ -n "${BENCH_INSTR:-}" ] && [ "$1" = proxy ]; then
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/cg.nginx" \
+      nginx -c "$W/$1.conf" -p "$W" -g 'daemon off; master_process off;' 2> "$W/logs/vg-nginx.log" &
+    PIDS+=($!)
+    NGX_VG_PID=$!
+  else
+    nginx -c "$W/$1.conf" -p "$W" 2>/dev/null
+  fi
 }
 # the origin stores PUT bodies (WebDAV PUT: the whole body is read first)
 nginx_conf origin "$ORIGIN" "server { listen 127.0.0.1:$ORIGIN; root $W/root;
@@ -116,12 +129,19 @@ EOF
 if [ -n "${BENCH_CONFIG_FILTER:-}" ]; then
   "$PY" "$BENCH_CONFIG_FILTER" "$W/s3w.json" "$W" "$ORIGIN"
 fi
-"$BIN" serve --config "$W/s3w.json" 2> "$W/logs/s3w.log" &
+if [ -n "${BENCH_INSTR:-}" ]; then
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/cg.s3warden" \
+    "$BIN" serve --config "$W/s3w.json" 2> "$W/logs/s3w.log" &
+else
+  "$BIN" serve --config "$W/s3w.json" 2> "$W/logs/s3w.log" &
+fi
 PIDS+=($!)
 S3W_PID=$!
-for _ in $(seq 1 50); do
-  (exec 3<>/dev/tcp/127.0.0.1/$S3W) 2>/dev/null && break
-  sleep 0.1
+for port in $S3W ${BENCH_INSTR:+$NGX}; do # valgrind takes seconds to start
+  for _ in $(seq 1 300); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+    sleep 0.1
+  done
 done
 
 # header lines with a valid SigV4 signature for METHOD /bkt/KEY (PUT: the
@@ -319,6 +339,46 @@ EOF
   rm -f "$W/idle.ready"
   echo "scale=2; ($after - $before) / $IDLE" | bc -l
 }
+# BENCH_INSTR: instructions per request, then done
+instr_count() { # port pid name method bodyfile headers -> instructions per request
+  local port=$1 pid=$2 name=$3 m=$4 body=$5 hdr=$6 f
+  "$PY" "$W/instr_client.py" "$port" 50 "$m" "$body" "$hdr" # warm-up: connections, caches, spares
+  callgrind_control -i on "$pid" >/dev/null 2>&1
+  "$PY" "$W/instr_client.py" "$port" "$BENCH_INSTR" "$m" "$body" "$hdr"
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  rm -f "$W/cg.$name".*
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  for _ in $(seq 1 50); do
+    f=$(ls "$W/cg.$name".* 2>/dev/null | tail -1)
+    [ -n "$f" ] && [ -s "$f" ] && break
+    sleep 0.1
+  done
+  awk -v n="$BENCH_INSTR" '/^(summary|totals):/ {t=$2} END {printf "%.0f\n", t / n}' "$f"
+}
+if [ -n "${BENCH_INSTR:-}" ]; then
+  command -v valgrind >/dev/null || { echo "bench: valgrind not found" >&2; exit 2; }
+  cat > "$W/instr_client.py" <<'EOF'
+import http.client, sys
+port, n, method, body, hdrs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+h = dict(l.split(': ', 1) for l in hdrs.split('\n') if l)
+data = open(body, 'rb').read() if method == 'PUT' else None
+c = http.client.HTTPConnection('127.0.0.1', port)
+for i in range(n):
+    c.request(method, '/bkt/1k', body=data, headers=h)
+    r = c.getresponse(); r.read()
+    if r.status // 100 != 2: raise SystemExit('bench: %s answered %d' % (method, r.status))
+EOF
+  echo "user-mode instructions per request (callgrind), $BENCH_INSTR sequential requests on one connection"
+  printf '%-12s %12s %12s %8s\n' request nginx s3warden ratio
+  for m in GET PUT; do
+    if [ $m = PUT ]; then hdr=$(sign PUT 1k "$W/body/1k"); else hdr=$(sign GET 1k); fi
+    ni=$(instr_count "$NGX" "$NGX_VG_PID" nginx $m "$W/body/1k" "")
+    si=$(instr_count "$S3W" "$S3W_PID" s3warden $m "$W/body/1k" "$hdr")
+    printf '%-12s %12s %12s %8s\n' "1 KiB $m" "$ni" "$si" "$(ratio "$si" "$ni")"
+  done
+  exit 0
+fi
+
 # Measured before any load: memory the load runs freed stays resident and
 # would be counted as the idle connections' own (a process that served 256
 # concurrent requests first showed 0.15 KiB per connection for a 1.3 KiB
