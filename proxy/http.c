@@ -265,54 +265,90 @@ struct http_head_store *http_parser_take_back(struct http_parser *hp)
     return st;
 }
 
-/* Scans head bytes before llhttp sees them. Returns how many bytes belong to
- * the head (stopping after the blank line that ends it), or -1 on error. */
+/* A whole line of the head at the start of data that scan_head would pass
+ * byte by byte without a word - its bytes (then CRLF) hold no CR or LF,
+ * it does not start a continuation (obs-fold), it keeps the head and the
+ * request line under their caps - taken at once: its length with the
+ * CRLF; 0 when it is anything else (the byte loop decides). */
+static size_t scan_line(struct http_parser *hp, const char *data, size_t len)
+{
+    if (hp->prev_cr || (hp->line_len == 0 && hp->lines > 0 && (data[0] == ' ' || data[0] == '\t')))
+        return 0;
+    const char *lf = memchr(data, '\n', len);
+    if (!lf || lf == data || lf[-1] != '\r')
+        return 0;
+    size_t text = (size_t)(lf - 1 - data), n = text + 2;
+    if (text == 0 || hp->head_bytes + n > HTTP_MAX_HEAD ||
+        (hp->lines == 0 && hp->line_len + text > HTTP_MAX_START_LINE) || memchr(data, '\r', text))
+        return 0;
+    hp->head_bytes += n;
+    hp->lines++;
+    hp->line_len = 0;
+    return n;
+}
+
+/* Checks the head's bytes as they come (RFC 9112: CRLF line ends, no bare
+ * CR or LF, no obs-fold, the caps) and finds its end: the count of data's
+ * bytes that belong to the head (all of them while it goes on), -1 on an
+ * error (set). Whole valid lines go at once (scan_line); the rest byte by
+ * byte, to the end of its line, so a line is never scanned twice. */
 static long scan_head(struct http_parser *hp, const char *data, size_t len,
                       bool *head_end)
 {
     *head_end = false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)data[i];
-        if (++hp->head_bytes > HTTP_MAX_HEAD) {
-            set_error(hp, 431, "RequestHeaderSectionTooLarge",
-                      "Your request header section exceeds the maximum allowed size.");
-            return -1;
-        }
-        if (c == '\r') {
-            if (hp->prev_cr)
-                goto bare_cr;
-            hp->prev_cr = true;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = scan_line(hp, data + i, len - i);
+        if (n) {
+            i += n;
             continue;
         }
-        if (c == '\n') {
-            if (!hp->prev_cr) {
-                set_error(hp, 400, "BadRequest",
-                          "Malformed HTTP request: line ending without CR.");
+        for (; i < len; i++) {
+            unsigned char c = (unsigned char)data[i];
+            if (++hp->head_bytes > HTTP_MAX_HEAD) {
+                set_error(hp, 431, "RequestHeaderSectionTooLarge",
+                          "Your request header section exceeds the maximum allowed size.");
                 return -1;
             }
-            hp->prev_cr = false;
-            if (hp->line_len == 0) {
-                if (hp->lines == 0)
-                    continue; /* empty lines before a request (RFC 9112 2.2) */
-                *head_end = true;
-                return (long)(i + 1);
+            if (c == '\r') {
+                if (hp->prev_cr)
+                    goto bare_cr;
+                hp->prev_cr = true;
+                continue;
             }
-            hp->lines++;
-            hp->line_len = 0;
-            continue;
-        }
-        if (hp->prev_cr)
-            goto bare_cr;
-        if (hp->line_len == 0 && hp->lines > 0 && (c == ' ' || c == '\t')) {
-            set_error(hp, 400, "BadRequest",
-                      "Malformed HTTP request: obsolete line folding.");
-            return -1;
-        }
-        hp->line_len++;
-        if (hp->lines == 0 && hp->line_len > HTTP_MAX_START_LINE) {
-            set_error(hp, 400, "RequestURITooLong",
-                      "The request line is too long.");
-            return -1;
+            if (c == '\n') {
+                if (!hp->prev_cr) {
+                    set_error(hp, 400, "BadRequest",
+                              "Malformed HTTP request: line ending without CR.");
+                    return -1;
+                }
+                hp->prev_cr = false;
+                if (hp->line_len == 0) {
+                    if (hp->lines == 0) {
+                        i++;
+                        break; /* empty lines before a request (RFC 9112 2.2) */
+                    }
+                    *head_end = true;
+                    return (long)(i + 1);
+                }
+                hp->lines++;
+                hp->line_len = 0;
+                i++;
+                break;
+            }
+            if (hp->prev_cr)
+                goto bare_cr;
+            if (hp->line_len == 0 && hp->lines > 0 && (c == ' ' || c == '\t')) {
+                set_error(hp, 400, "BadRequest",
+                          "Malformed HTTP request: obsolete line folding.");
+                return -1;
+            }
+            hp->line_len++;
+            if (hp->lines == 0 && hp->line_len > HTTP_MAX_START_LINE) {
+                set_error(hp, 400, "RequestURITooLong",
+                          "The request line is too long.");
+                return -1;
+            }
         }
     }
     return (long)len;
