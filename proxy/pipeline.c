@@ -523,9 +523,7 @@ static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexha
     switch (ch.bm) {
     case BM_NONE:
         px->body.verified = true;
-        uint8_t h[32];
-        sigv4_sha256("", 0, h);
-        if (!px_payload_hash_ok(px, h))
+        if (!px_payload_hash_ok(px, sigv4_sha256_empty))
             return false;
         break;
     case BM_PLAIN:

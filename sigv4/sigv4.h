@@ -282,6 +282,8 @@ void sigv4_signature(const uint8_t key[32], struct s3w_slice string_to_sign,
 void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
                        size_t msg_len, uint8_t out[32]);
 void sigv4_sha256(const void *msg, size_t len, uint8_t out[32]);
+/* SHA-256 of nothing: the payload hash every body-less request signs. */
+extern const uint8_t sigv4_sha256_empty[32];
 
 /* SHA-256 of a stream (a request body) in the caller's storage: no
  * allocation, unlike an EVP_MD_CTX, whose every EVP_DigestInit_ex makes a

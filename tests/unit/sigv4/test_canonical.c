@@ -222,6 +222,28 @@ static void test_signing_key_long_secret(void **s)
     assert_memory_equal(k1, k2, 32);
 }
 
+/* The constant empty hash is the hash of nothing, and the streaming hash
+ * equals the one-shot one however the input is cut. */
+static void test_sha256_empty_and_stream(void **s)
+{
+    (void)s;
+    uint8_t h[32], g[32];
+    sigv4_sha256("", 0, h);
+    assert_memory_equal(sigv4_sha256_empty, h, 32);
+    char msg[300];
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (char)(i * 7 + 1);
+    sigv4_sha256(msg, sizeof msg, h);
+    for (size_t cut = 0; cut <= sizeof msg; cut += 37) {
+        struct sigv4_sha256_stream st;
+        sigv4_sha256_begin(&st);
+        sigv4_sha256_add(&st, msg, cut);
+        sigv4_sha256_add(&st, msg + cut, sizeof msg - cut);
+        sigv4_sha256_end(&st, g);
+        assert_memory_equal(g, h, 32);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_payload_modes),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_signing_key_long_secret),
+        cmocka_unit_test(test_sha256_empty_and_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
