@@ -80,8 +80,15 @@ static inline bool s3w_slice_eq_cstr(struct s3w_slice a, const char *s)
     return s3w_slice_eq(a, s3w_slice_cstr(s));
 }
 
-/* ASCII case-insensitive equality (header names, algorithm names). */
-bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b);
+/* ASCII case-insensitive equality of n bytes. */
+bool s3w_bytes_eq_nocase(const char *a, const char *b, size_t n);
+
+/* ASCII case-insensitive equality (header names, algorithm names). Inline:
+ * most calls look a name up in a list, and the lengths differ. */
+static inline bool s3w_slice_eq_nocase(struct s3w_slice a, struct s3w_slice b)
+{
+    return a.len == b.len && s3w_bytes_eq_nocase(a.ptr, b.ptr, a.len);
+}
 
 bool s3w_slice_starts_with(struct s3w_slice s, struct s3w_slice prefix);
 

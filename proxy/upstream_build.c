@@ -21,11 +21,6 @@
 #include "s3map.h"
 
 /* ---- header policy ---------------------------------------------------------------------- */
-bool ub_name_is(struct s3w_slice n, const char *s)
-{
-    return s3w_slice_eq_nocase(n, s3w_slice_cstr(s));
-}
-
 bool ub_name_prefix(struct s3w_slice n, const char *pre)
 {
     size_t l = strlen(pre);
@@ -35,12 +30,14 @@ bool ub_name_prefix(struct s3w_slice n, const char *pre)
 /* Standard headers S3 takes unsigned (README.md, "Security invariants"). */
 bool ub_safe_unsigned(struct s3w_slice n)
 {
-    static const char *const safe[] = {
-        "content-type", "content-md5", "cache-control", "content-disposition",
-        "content-encoding", "content-language", "expires", "range",
+    static const struct s3w_slice safe[] = {
+        S3W_SLICE_LIT("content-type"), S3W_SLICE_LIT("content-md5"),
+        S3W_SLICE_LIT("cache-control"), S3W_SLICE_LIT("content-disposition"),
+        S3W_SLICE_LIT("content-encoding"), S3W_SLICE_LIT("content-language"),
+        S3W_SLICE_LIT("expires"), S3W_SLICE_LIT("range"),
     };
     for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
-        if (ub_name_is(n, safe[i]))
+        if (s3w_slice_eq_nocase(n, safe[i]))
             return true;
     return ub_name_prefix(n, "if-");
 }
@@ -49,15 +46,17 @@ bool ub_safe_unsigned(struct s3w_slice n)
  * own authentication (replaced by the proxy's). */
 bool ub_never_forward(struct s3w_slice n)
 {
-    static const char *const drop[] = {
-        "host", "authorization", "x-amz-date", "x-amz-content-sha256",
-        "x-amz-security-token", "content-length", "transfer-encoding",
-        "connection", "keep-alive", "te", "trailer", "upgrade", "expect",
-        "proxy-authorization", "proxy-connection",
-        "x-amz-region-set", /* SigV4a: the caller's signature's regions */
+    static const struct s3w_slice drop[] = {
+        S3W_SLICE_LIT("host"), S3W_SLICE_LIT("authorization"), S3W_SLICE_LIT("x-amz-date"),
+        S3W_SLICE_LIT("x-amz-content-sha256"), S3W_SLICE_LIT("x-amz-security-token"),
+        S3W_SLICE_LIT("content-length"), S3W_SLICE_LIT("transfer-encoding"),
+        S3W_SLICE_LIT("connection"), S3W_SLICE_LIT("keep-alive"), S3W_SLICE_LIT("te"),
+        S3W_SLICE_LIT("trailer"), S3W_SLICE_LIT("upgrade"), S3W_SLICE_LIT("expect"),
+        S3W_SLICE_LIT("proxy-authorization"), S3W_SLICE_LIT("proxy-connection"),
+        S3W_SLICE_LIT("x-amz-region-set"), /* SigV4a: the caller's signature's regions */
     };
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-        if (ub_name_is(n, drop[i]))
+        if (s3w_slice_eq_nocase(n, drop[i]))
             return true;
     return false;
 }

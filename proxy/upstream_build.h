@@ -13,8 +13,12 @@
 #include "http.h"
 #include "sigv4.h"
 
-/* Case-insensitive header-name tests. */
-bool ub_name_is(struct s3w_slice n, const char *s);
+/* Case-insensitive header-name tests (inline: the length of a literal
+ * folds, and a name of another length costs a compare). */
+static inline bool ub_name_is(struct s3w_slice n, const char *s)
+{
+    return s3w_slice_eq_nocase(n, s3w_slice_cstr(s));
+}
 bool ub_name_prefix(struct s3w_slice n, const char *pre);
 /* A standard header S3 takes unsigned (README, "Security invariants"):
  * forwarded even when the caller did not sign it. */
