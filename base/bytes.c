@@ -28,6 +28,9 @@ static inline unsigned char lower(unsigned char c)
 
 bool s3w_bytes_eq_nocase(const char *a, const char *b, size_t n)
 {
+    /* names mostly come as the list has them (lower case) */
+    if (memcmp(a, b, n) == 0)
+        return true;
     for (size_t i = 0; i < n; i++)
         if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
             return false;

@@ -98,6 +98,19 @@ static const bool json_plain[256] = {
 #undef plain
 #undef PLAIN_16
 
+/* Whether all 8 bytes of w are json_plain, tested on the word at once:
+ * no byte < 0x20, none == '"' or '\\', none > 0x7e (each test exact as a
+ * yes/no, "Bit Twiddling Hacks": hasless, hasvalue, hasmore). */
+static inline bool json_plain8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    const uint64_t lt20 = (w - ones * 0x20) & ~w & highs;
+    const uint64_t is_q = (q - ones) & ~q & highs, is_bs = (bs - ones) & ~bs & highs;
+    const uint64_t gt7e = ((w + ones * (127 - 0x7e)) | w) & highs;
+    return !(lt20 | is_q | is_bs | gt7e);
+}
+
 int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool *truncated)
 {
     const unsigned char *p = (const unsigned char *)s.ptr;
@@ -106,6 +119,11 @@ int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool 
         /* a run of printable ASCII that needs no escape goes in one piece
          * (most values are nothing else) */
         size_t run = 0, most = s.len - i < cap - used ? s.len - i : cap - used;
+        for (uint64_t w; run + 8 <= most; run += 8) {
+            memcpy(&w, p + i + run, 8);
+            if (!json_plain8(w))
+                break;
+        }
         while (run < most && json_plain[p[i + run]])
             run++;
         if (run) {

@@ -235,10 +235,45 @@ static void test_no_secrets(void **state)
     rmdir(dir);
 }
 
+/* Every byte value at every offset of a 24-byte value (the escape tests
+ * words of 8 bytes at once): the output is the value with that one byte
+ * as RFC 8259 wants it - as is, \" or \\, \u00XX, or (a lone byte of
+ * 0x80 and above is not UTF-8) U+FFFD as \ufffd. */
+static void test_escape_each_byte_at_each_offset(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        char want_mid[8];
+        if (c == '"' || c == '\\')
+            snprintf(want_mid, sizeof(want_mid), "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            snprintf(want_mid, sizeof(want_mid), "\\u%04x", c);
+        else if (c >= 0x80)
+            snprintf(want_mid, sizeof(want_mid), "\\ufffd");
+        else
+            snprintf(want_mid, sizeof(want_mid), "%c", c);
+        for (size_t at = 0; at < 24; at++) {
+            char in[24], want[40];
+            memset(in, 'k', sizeof(in));
+            in[at] = (char)c;
+            snprintf(want, sizeof(want), "%.*s%s%.*s", (int)at, in, want_mid, (int)(23 - at), in + at + 1);
+            struct s3w_buf b;
+            s3w_buf_init(&b, 1024);
+            bool cut = false;
+            assert_int_equal(audit_json_escape(&b, s3w_slice(in, sizeof(in)), 1024, &cut), 0);
+            assert_false(cut);
+            if (strcmp(b.ptr, want) != 0)
+                fail_msg("byte 0x%02x at %zu: got \"%s\", want \"%s\"", c, at, b.ptr, want);
+            s3w_buf_cleanup(&b);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_escape_each_byte_at_each_offset),
         cmocka_unit_test(test_no_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
