@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 #include <curl/curl.h>
 
@@ -19,6 +20,7 @@
 #include "pipeline_rig.h"
 #include "sigv4.h"
 #include "sockutil.h"
+#include "testutil.h"
 
 /* ---- fake upstream ----------------------------------------------------------- */
 static struct {
@@ -453,4 +455,34 @@ void rig_assert_status(const char *resp, const char *line)
     if (strncmp(resp, line, strlen(line)) != 0)
         fprintf(stderr, "want %sgot: %s\n", line, resp);
     assert_true(strncmp(resp, line, strlen(line)) == 0);
+}
+
+cJSON *rig_audit_find(const char *key, bool by_error)
+{
+    for (int t = 0; t < 60; t++) {
+        size_t len;
+        char *s = tu_read_file(rig_audit_path(), &len);
+        cJSON *found = NULL;
+        for (char *p = s; s && p < s + len && !found;) {
+            char *nl = memchr(p, '\n', (size_t)(s + len - p));
+            if (!nl)
+                fail_msg("a partial last line in the audit log");
+            cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
+            if (!j)
+                fail_msg("an audit line is not JSON: %.100s", p);
+            const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "requestParameters");
+            const cJSON *k = by_error ? cJSON_GetObjectItemCaseSensitive(j, "errorCode")
+                                      : cJSON_GetObjectItemCaseSensitive(rp, "key");
+            if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0)
+                found = j;
+            else
+                cJSON_Delete(j);
+            p = nl + 1;
+        }
+        free(s);
+        if (found)
+            return found;
+        usleep(50 * 1000);
+    }
+    return NULL;
 }

@@ -160,5 +160,11 @@ const char *rig_body_of(const char *r);
 /* Asserts that resp starts with the status line `line` (printing both
  * when it does not). */
 void rig_assert_status(const char *resp, const char *line);
+/* The parsed audit record (rig_opts.audit_file) of the request for `key`
+ * (requestParameters.key), or with by_error the first whose errorCode is
+ * `key`; waits for the writer; every line of the file must parse. NULL if
+ * none in 3 s; cJSON_Delete it. */
+struct cJSON;
+struct cJSON *rig_audit_find(const char *key, bool by_error);
 
 #endif

@@ -63,42 +63,9 @@ static size_t get_req(const char *key, const char *unsigned_hdrs)
     return rig_build(req, sizeof(req), &r);
 }
 
-/* The parsed audit record of the request for `key` (or, with
- * by_error, the first whose errorCode is `key`; waits for the writer);
- * every line of the file must parse. NULL if none in 3 s. */
-static cJSON *audit_find(const char *key, bool by_error)
-{
-    for (int t = 0; t < 60; t++) {
-        size_t len;
-        char *s = tu_read_file(rig_audit_path(), &len);
-        cJSON *found = NULL;
-        for (char *p = s; s && p < s + len && !found;) {
-            char *nl = memchr(p, '\n', (size_t)(s + len - p));
-            if (!nl)
-                fail_msg("a partial last line in the audit log");
-            cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
-            if (!j)
-                fail_msg("an audit line is not JSON: %.100s", p);
-            const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "requestParameters");
-            const cJSON *k = by_error ? cJSON_GetObjectItemCaseSensitive(j, "errorCode")
-                                      : cJSON_GetObjectItemCaseSensitive(rp, "key");
-            if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0)
-                found = j;
-            else
-                cJSON_Delete(j);
-            p = nl + 1;
-        }
-        free(s);
-        if (found)
-            return found;
-        usleep(50 * 1000);
-    }
-    return NULL;
-}
-
 static cJSON *audit_record_of(const char *key)
 {
-    return audit_find(key, false);
+    return rig_audit_find(key, false);
 }
 
 static const char *jstr(const cJSON *j, const char *name)
@@ -214,7 +181,7 @@ static void test_unwritable_log_refuses(void **state)
     }
     /* the refusal is recorded too (the backlog had room); it was refused
      * before routing, so it names no bucket or key */
-    cJSON *j = audit_find("SlowDown", true);
+    cJSON *j = rig_audit_find("SlowDown", true);
     if (!j)
         fail_msg("no audit record for the refusal");
     assert_int_equal((int)jnum(j, "httpStatus"), 503);

@@ -10,13 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cJSON.h>
 #include <cmocka.h>
 
 #include "pipeline_rig.h"
-#include "testutil.h"
 
 #define AKID "AKIADECIDINGSTMTS001"
 #define SECRET "decidingStatementsSecret/0123456789abcdef"
@@ -66,32 +64,14 @@ static char *deciding_of(const char *key)
     size_t n = rig_build(req, sizeof(req), &r);
     rig_exchange(req, n, NULL, resp, sizeof(resp));
     rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
-    for (int t = 0; t < 60; t++) {
-        size_t len;
-        char *s = tu_read_file(rig_audit_path(), &len);
-        char *found = NULL;
-        for (char *p = s; s && p < s + len && !found;) {
-            char *nl = memchr(p, '\n', (size_t)(s + len - p));
-            assert_non_null(nl);
-            cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
-            assert_non_null(j);
-            const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "requestParameters");
-            const cJSON *k = cJSON_GetObjectItemCaseSensitive(rp, "key");
-            const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "decidingStatements");
-            if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0) {
-                assert_true(cJSON_IsString(d));
-                found = strdup(d->valuestring);
-            }
-            cJSON_Delete(j);
-            p = nl + 1;
-        }
-        free(s);
-        if (found)
-            return found;
-        usleep(50 * 1000);
-    }
-    fail_msg("no audit record for %s", key);
-    return NULL;
+    cJSON *j = rig_audit_find(key, false);
+    if (!j)
+        fail_msg("no audit record for %s", key);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "decidingStatements");
+    assert_true(cJSON_IsString(d));
+    char *got = strdup(d->valuestring);
+    cJSON_Delete(j);
+    return got;
 }
 
 static void test_sid_and_index(void **state)
