@@ -145,7 +145,16 @@ void px_recycle(struct px *px)
         free(px);
         return;
     }
-    ASAN_POISON_MEMORY_REGION(px, sizeof(*px)); /* a use after px_free still shows */
+    /* a use after px_free still shows; the kept buffers' pointers stay
+     * readable, or LeakSanitizer would not see them held */
+    ASAN_POISON_MEMORY_REGION(px, sizeof(*px));
+    ASAN_UNPOISON_MEMORY_REGION(&px->body.q, sizeof(px->body.q));
+    ASAN_UNPOISON_MEMORY_REGION(&px->up.req.target, sizeof(px->up.req.target));
+    ASAN_UNPOISON_MEMORY_REGION(&px->up.req.url, sizeof(px->up.req.url));
+    ASAN_UNPOISON_MEMORY_REGION(&px->up.req.content_encoding, sizeof(px->up.req.content_encoding));
+    ASAN_UNPOISON_MEMORY_REGION(&px->up.req.copy_source, sizeof(px->up.req.copy_source));
+    ASAN_UNPOISON_MEMORY_REGION(&px->up.head, sizeof(px->up.head));
+    ASAN_UNPOISON_MEMORY_REGION(&px->resp.head, sizeof(px->resp.head));
     pw->spare_px[pw->nspare_px++] = px;
 }
 
