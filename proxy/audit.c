@@ -566,9 +566,8 @@ void audit_set_writev(struct audit *a, audit_writev_fn fn)
 }
 
 /* Hands a block to the writer: one lock and one wake-up for all its
- * lines. */
-/* Queues l; *spare (a worker's) gets a written block to fill next if it
- * has none and the writer kept one: no allocation per batch. */
+ * lines. *spare (a worker's, or NULL) gets a written block to fill next
+ * if it has none and the writer kept one: no allocation per batch. */
 static void queue_block(struct audit *a, struct audit_line *l, struct audit_line **spare)
 {
     pthread_mutex_lock(&a->mu);
