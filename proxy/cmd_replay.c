@@ -426,8 +426,9 @@ static const char *const why_not_text[NR_COUNT] = {
     [NR_PRINCIPAL] = "the caller is not in the candidate config",
     [NR_DECISION] = "no allow/deny decision recorded",
     [NR_CONTEXT_FULL] = "too many condition keys",
-    [NR_SESSION_UNKNOWN] = "a session token's role session without sessionPolicy (an older record): "
-                           "its session policy is unknown",
+    /* one string, in parentheses: clang's -Wstring-concatenation */
+    [NR_SESSION_UNKNOWN] = ("a session token's role session without sessionPolicy (an older "
+                            "record): its session policy is unknown"),
     [NR_SESSION_CAPPED] = "the session policy did not fit in the record",
     [NR_SESSION_BAD] = "the recorded session policy does not compile",
 };
