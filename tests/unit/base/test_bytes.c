@@ -23,6 +23,32 @@ static void test_buf_cap_is_enforced(void **state)
     s3w_buf_cleanup(&b);
 }
 
+/* A fixed buffer fills its storage to size - 1 bytes (and the NUL) and
+ * never grows: every append past that is refused, by each append path, and
+ * the storage stays the caller's (a grow would have realloc'd it). */
+static void test_buf_fixed_never_grows(void **state)
+{
+    (void)state;
+    char store[9 + 4];
+    memset(store, 'z', sizeof(store));
+    struct s3w_buf b;
+    s3w_buf_fixed(&b, store, 9);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(store[0], '\0');
+    assert_int_equal(s3w_buf_append_cstr(&b, "1234"), S3W_OK);
+    assert_int_equal(s3w_buf_append(&b, "5678", 4), S3W_OK);
+    assert_int_equal(b.len, 8);
+    assert_ptr_equal(b.ptr, store);
+    assert_string_equal(store, "12345678");
+    assert_int_equal(s3w_buf_append_char(&b, 'x'), S3W_E_TOOBIG);
+    assert_int_equal(s3w_buf_append(&b, "xy", 2), S3W_E_TOOBIG);
+    assert_int_equal(s3w_buf_append_u64(&b, 7), S3W_E_TOOBIG);
+    assert_int_equal(s3w_buf_printf(&b, "%d", 7), S3W_E_TOOBIG);
+    assert_ptr_equal(b.ptr, store);
+    assert_int_equal(b.len, 8);
+    assert_memory_equal(store + 9, "zzzz", 4); /* nothing past its size */
+}
+
 static void test_buf_printf(void **state)
 {
     (void)state;
@@ -137,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_buf_append_fast_path_bounds),
         cmocka_unit_test(test_buf_append_decimal),
         cmocka_unit_test(test_hex_roundtrip),
+        cmocka_unit_test(test_buf_fixed_never_grows),
         cmocka_unit_test(test_ct_equal_and_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
