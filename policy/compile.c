@@ -687,16 +687,20 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
         /* Unknown S3 or global key: an error everywhere. Another service's
          * key (iam:PolicyArn in seed 000) never matches an S3 request: an
          * error in a bucket policy, a warning in identity-side policies,
-         * which may also govern other services. */
-        if (s3_or_aws || c->s3only) {
+         * which may also govern other services. A web identity provider's
+         * claim key is set in its sessions' requests (keys.c): neither. */
+        if (!s3_or_aws && policy_key_web_identity(key)) {
+            /* accepted as it is */
+        } else if (s3_or_aws || c->s3only) {
             diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
                  "%s: unknown condition key \"%.64s\" (not a global aws: key, an S3 key or a "
                  "tag key)", path, k->string);
             return false;
+        } else {
+            diag(c, POLICY_SEV_WARNING, NULL,
+                 "%s: condition key \"%.64s\" is not an S3 or global key; it is absent from "
+                 "every S3 request", path, k->string);
         }
-        diag(c, POLICY_SEV_WARNING, NULL,
-             "%s: condition key \"%.64s\" is not an S3 or global key; it is absent from every "
-             "S3 request", path, k->string);
     } else if (s3map_condition_key_support(key) == S3MAP_KEY_NOT_EVALUATED) {
         /* AWS sets this key from state s3warden does not see (a stored
          * object's tags, object-lock event holds, ...). Left absent, a Deny

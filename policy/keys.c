@@ -16,7 +16,7 @@
  *                  of s3warden is never an AWS service principal, never a
  *                  service acting through forward access sessions, never
  *                  an EC2 instance-role or AssumeRoot credential, never MFA
- *                  authenticated, never web-identity/SAML federated;
+ *                  authenticated, never SAML federated;
  *   KEY_UNKNOWABLE AWS derives it from facts the proxy cannot see
  *                  (Organizations membership, the VPC endpoint a request
  *                  traversed, the resource's tags). Left absent it would
@@ -50,9 +50,9 @@ static const struct global_key global_keys[] = {
     { "aws:CalledViaLast", KEY_FIXED, NULL },
     { "aws:CurrentTime", KEY_SET, NULL },
     { "aws:EpochTime", KEY_SET, NULL },
-    /* web identity / SAML role sessions only; the local STS has AssumeRole
-     * alone */
-    { "aws:FederatedProvider", KEY_FIXED, NULL },
+    /* set in the requests of a local AssumeRoleWithWebIdentity session
+     * (config/identity.c), absent otherwise (no SAML) */
+    { "aws:FederatedProvider", KEY_SET, NULL },
     /* "only if the principal ... was authenticated using MFA" [KEYS];
      * s3warden issues no MFA sessions */
     { "aws:MultiFactorAuthAge", KEY_FIXED, NULL },
@@ -154,6 +154,32 @@ bool policy_key_is_tag(struct s3w_slice key)
 bool policy_is_known_s3_condition_key(struct s3w_slice key)
 {
     return policy_key_is_global(key) || policy_key_is_s3(key) || policy_key_is_tag(key);
+}
+
+/* "HOST/PATH:sub", ":aud", ":amr": the keys of an OIDC provider's token,
+ * which AWS keeps "when the temporary security credentials are used to
+ * make a request" (IAM User Guide, "Available keys for AWS web identity
+ * federation"), so s3warden sets them in the requests of a web identity
+ * session (config/identity.c) and they are absent from every other
+ * request, as on AWS. HOST/PATH is a host name (it has a dot), with an
+ * optional path. */
+bool policy_key_web_identity(struct s3w_slice key)
+{
+    size_t colon = key.len;
+    while (colon > 0 && key.ptr[colon - 1] != ':')
+        colon--;
+    if (colon < 2)
+        return false;
+    struct s3w_slice claim = s3w_slice(key.ptr + colon, key.len - colon);
+    struct s3w_slice host = s3w_slice(key.ptr, colon - 1);
+    if (!s3w_slice_eq_nocase(claim, S3W_SLICE_LIT("sub")) &&
+        !s3w_slice_eq_nocase(claim, S3W_SLICE_LIT("aud")) &&
+        !s3w_slice_eq_nocase(claim, S3W_SLICE_LIT("amr")))
+        return false;
+    size_t slash = 0;
+    while (slash < host.len && host.ptr[slash] != '/')
+        slash++;
+    return memchr(host.ptr, '.', slash) != NULL && memchr(host.ptr, ':', host.len) == NULL;
 }
 
 const char *policy_key_unknowable(struct s3w_slice key)

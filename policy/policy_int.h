@@ -244,6 +244,9 @@ bool policy_key_is_tag(struct s3w_slice key);
  * derives it from ("the tags attached to the resource"): a global key
  * s3warden cannot know, so always absent here. keys.c has the inventory. */
 const char *policy_key_unknowable(struct s3w_slice key);
+/* Whether key is a web identity provider's claim key, "HOST/PATH:sub",
+ * ":aud" or ":amr" (keys.c). */
+bool policy_key_web_identity(struct s3w_slice key);
 
 /* Date / number parsing shared by condition.c and simulate tests. */
 bool policy_parse_date(struct s3w_slice s, int64_t *ms);
