@@ -7,6 +7,13 @@
  * while a write is in flight gather in the other buffer and leave in one
  * write when it completes; the buffers stay with the connection, so a
  * reused connection allocates nothing.
+ *
+ * A request with a body holds its head back until its last body byte is
+ * handed over or the loop turns (a uv_idle per connection, which runs before
+ * the loop next waits for I/O, whichever phase the head came in),
+ * whichever comes first: a small PUT whose body came in the client's read
+ * with its head leaves in one write (one segment), not a head and then a
+ * body.
  */
 #include "h1client_int.h"
 
@@ -182,6 +189,7 @@ void h1c__flush(struct h1c_conn *c)
          * still to come the write goes through uv_write, whose completion
          * asks the caller for more (on_drain). */
         uv_buf_t ub = uv_buf_init(b->ptr, (unsigned)b->len);
+        c->pool->st.writes++;
         int n = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
         if (n < 0 && n != UV_EAGAIN) {
             h1c__conn_fail(c, H1C_E_IO);
@@ -199,6 +207,7 @@ void h1c__flush(struct h1c_conn *c)
     c->writing = true;
     uv_buf_t ub = uv_buf_init(b->ptr, (unsigned)b->len);
     c->wreq.data = c;
+    c->pool->st.writes++;
     int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &ub, 1, on_written);
     if (rc < 0) {
         c->writing = false;
@@ -228,8 +237,27 @@ static int conn_write(struct h1c_conn *c, const void *p, size_t n)
     }
     if (rc)
         return rc;
+    if (c->holding) {
+        struct h1c_req *r = c->req;
+        if (r && r->body_given < r->body_len)
+            return 0; /* more comes in this turn, or on_gather */
+        c->holding = false;
+        uv_idle_stop(&c->gather);
+    }
     h1c__flush(c);
     return 0;
+}
+
+/* The loop turned since a body request's head was held: what was handed
+ * over by now leaves. */
+static void on_gather(uv_idle_t *h)
+{
+    struct h1c_conn *c = h->data;
+    uv_idle_stop(h);
+    if (!c->holding)
+        return;
+    c->holding = false;
+    h1c__flush(c);
 }
 
 /* ---- answer parsing --------------------------------------------------------------- */
@@ -431,12 +459,17 @@ void h1c_resume(struct h1c_req *r)
 
 /* ---- sending a request on a ready connection -------------------------------------- */
 
+/* The head goes out at once without a body; with one it is held (see the
+ * top of this file) and the caller may send body bytes right away: on a
+ * fresh connection on_drain says so, inside h1c_start h1c_takes_body. */
 void h1c__send_head(struct h1c_conn *c)
 {
     struct h1c_req *r = c->req;
     c->state = C_BUSY;
     c->sent_all = false;
     h1resp_start(&c->resp, r->is_head);
+    if (r->body_len && uv_idle_start(&c->gather, on_gather) == 0)
+        c->holding = true;
     int rc = conn_write(c, r->head.ptr, r->head.len);
     if (rc) {
         h1c__conn_fail(c, rc);
@@ -445,6 +478,16 @@ void h1c__send_head(struct h1c_conn *c)
     h1c__start_read(c);
     if (!c->sent_all)
         arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
+    if (!r->body_len)
+        return;
+    r->takes_body = true;
+    if (r == c->pool->starting || !r->cb->on_drain)
+        return;
+    c->in_cb = true;
+    r->cb->on_drain(r);
+    c->in_cb = false;
+    if (c->doomed)
+        finish_doomed(c);
 }
 
 /* ---- TLS handshake ----------------------------------------------------------------- */
@@ -520,8 +563,12 @@ static void on_handle_closed(uv_handle_t *h)
     free(c->raw);
     free(c->in);
     free(c->head);
-    free(c->out[0].ptr);
-    free(c->out[1].ptr);
+    for (int i = 0; i < 2; i++) {
+        /* bytes never sent: a request head holds the proxy's session token */
+        if (c->out[i].ptr)
+            s3w_wipe(c->out[i].ptr, c->out[i].len);
+        free(c->out[i].ptr);
+    }
     free(c);
     p->nopen--;
     if (p->closing && p->nopen == 0) {
@@ -537,6 +584,8 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void close_handles(struct h1c_conn *c)
 {
+    c->holding = false;
+    uv_close((uv_handle_t *)&c->gather, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
@@ -557,8 +606,9 @@ static struct h1c_conn *conn_new(struct h1c_pool *p)
     c->pool = p;
     uv_tcp_init(p->loop, &c->tcp);
     uv_timer_init(p->loop, &c->timer);
-    c->tcp.data = c->timer.data = c->gai.data = c;
-    c->handles = 2;
+    uv_idle_init(p->loop, &c->gather);
+    c->tcp.data = c->timer.data = c->gather.data = c->gai.data = c;
+    c->handles = 3;
     h1resp_init(&c->resp, c->head, &RESP_CB, c);
     p->nopen++;
     p->st.connects++;
@@ -723,7 +773,7 @@ int h1c_start(struct h1c_pool *p, struct h1c_req *r)
     r->pool = p;
     r->conn = NULL;
     r->body_given = 0;
-    r->reused = r->retried = r->got_bytes = r->head_done = false;
+    r->reused = r->retried = r->got_bytes = r->head_done = r->takes_body = false;
     r->status = 0;
     r->detail[0] = '\0';
     if (p->closing)
@@ -747,6 +797,11 @@ int h1c_send(struct h1c_req *r, const void *p, size_t n)
         return rc;
     }
     return 0;
+}
+
+bool h1c_takes_body(const struct h1c_req *r)
+{
+    return r->takes_body && r->conn;
 }
 
 size_t h1c_pending(const struct h1c_req *r)

@@ -7,9 +7,10 @@
  * at most max_conns exist at once and requests beyond that wait in order.
  *
  * A request is a struct h1c_req the caller embeds and keeps alive until
- * on_done (or h1c_abort). The caller gives the whole request head as bytes
- * (one writev with the first body bytes), then the body with h1c_send; the
- * answer comes back through the callbacks:
+ * on_done (or h1c_abort). The caller gives the whole request head as bytes,
+ * then the body with h1c_send (the head leaves in one write with the body
+ * bytes handed over in the same loop turn); the answer comes back through
+ * the callbacks:
  *
  *   on_head(status, headers)  once, for the final (non-1xx) answer;
  *   on_body(bytes)            any number of times; return H1C_PAUSE to stop
@@ -104,6 +105,7 @@ struct h1c_req {
     struct h1c_req *next_waiting;
     uint64_t body_given;     /* bytes handed to h1c_send */
     bool reused, retried, got_bytes, head_done;
+    bool takes_body;         /* a connection holds the head: body may be sent */
     int status;
     char detail[128]; /* after an error: what failed (errno text, certificate
                        * problem), for the log; never request data */
@@ -117,9 +119,14 @@ struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o);
 void h1c_pool_close(struct h1c_pool *p);
 
 /* Starts r. Returns 0 (the callbacks follow, never inside h1c_start) or a
- * negative H1C_E_* when it failed at once (then no callback runs). The
- * first on_drain says the connection takes body bytes: send none before. */
+ * negative H1C_E_* when it failed at once (then no callback runs). Body
+ * bytes may be sent once the connection took the head: when h1c_takes_body
+ * is true after h1c_start (an idle connection took r), else from the first
+ * on_drain on. */
 int h1c_start(struct h1c_pool *p, struct h1c_req *r);
+
+/* A connection holds r's head: h1c_send may be called. */
+bool h1c_takes_body(const struct h1c_req *r);
 
 /* Hands n body bytes to the connection (copied). The total over all calls
  * must not pass r->body_len. Returns 0, or a negative H1C_E_* when the
@@ -142,6 +149,7 @@ void h1c_abort(struct h1c_req *r);
 /* Pool counters, for metrics and tests. */
 struct h1c_stats {
     uint64_t connects, reuses, retries, closed_protocol, tls_resumed;
+    uint64_t writes; /* write calls toward the upstream */
     unsigned open, idle, waiting;
 };
 void h1c_pool_stats(const struct h1c_pool *p, struct h1c_stats *s);

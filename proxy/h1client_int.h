@@ -21,6 +21,7 @@ struct wbuf {
 struct h1c_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_idle_t gather;  /* flushes a held head when the loop turns */
     uint64_t deadline; /* loop time the state's timeout ends at; 0: none */
     uint64_t timer_at; /* loop time the uv timer fires at, when active */
     uv_connect_t connect_req;
@@ -38,6 +39,7 @@ struct h1c_conn {
     struct wbuf out[2];
     int cur;        /* the buffer that gathers */
     bool writing;   /* out[!cur] is in flight */
+    bool holding;   /* a body request's head waits for its first body bytes */
     char *head;     /* H1R_MAX_HEAD: the answer head's storage */
     /* reads */
     char *in;       /* H1C_READ_BUF */

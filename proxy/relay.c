@@ -589,6 +589,9 @@ static bool px_send_request(struct px *px, bool has_body)
         return false;
     }
     px->up.active = true;
+    /* an idle connection took it: the body bytes this read brings leave with
+     * the head (h1client.h) */
+    px->up.writable = h1c_takes_body(hr);
     return true;
 }
 

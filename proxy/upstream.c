@@ -315,6 +315,7 @@ void up_worker_stats(struct proxy_worker *w, struct h1c_stats *sum)
             sum->retries += s.retries;
             sum->closed_protocol += s.closed_protocol;
             sum->tls_resumed += s.tls_resumed;
+            sum->writes += s.writes;
             sum->open += s.open;
             sum->idle += s.idle;
             sum->waiting += s.waiting;

@@ -535,6 +535,87 @@ static void test_no_retry_on_fresh_connection(void **state)
     free(a);
 }
 
+/* ---- a request's bytes in one write --------------------------------------------------- */
+
+/* Write calls the pool made since the last call. */
+static uint64_t writes_since(uint64_t *last)
+{
+    struct h1c_stats st;
+    h1c_pool_stats(pool, &st);
+    uint64_t n = st.writes - *last;
+    *last = st.writes;
+    return n;
+}
+
+static void test_body_leaves_with_head(void **state)
+{
+    (void)state;
+    static const struct step s[] = {
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb", 0 },
+    };
+    script(s, 2);
+    uint64_t w = 0;
+    writes_since(&w);
+    /* a fresh connection: the body handed over on the first on_drain, right
+     * as the connection took the head */
+    struct result *a = request("PUT /a HTTP/1.1\r\nHost: up\r\nContent-Length: 5\r\n\r\n",
+                               "first", false);
+    assert_int_equal(h1c_start(pool, &a->r), 0);
+    assert_false(h1c_takes_body(&a->r)); /* still connecting */
+    run(a);
+    assert_int_equal(a->err, H1C_OK);
+    assert_int_equal(a->drains, 1);
+    assert_int_equal(writes_since(&w), 1);
+    assert_string_equal(fk.last_req, "PUT /a HTTP/1.1\r\nHost: up\r\nContent-Length: 5\r\n\r\nfirst");
+    /* a reused connection takes the head inside h1c_start: the body handed
+     * over at once leaves with it, in one write */
+    struct result *b = request("PUT /b HTTP/1.1\r\nHost: up\r\nContent-Length: 6\r\n\r\n",
+                               NULL, false);
+    b->r.body_len = 6;
+    assert_int_equal(h1c_start(pool, &b->r), 0);
+    assert_true(h1c_takes_body(&b->r));
+    assert_int_equal(h1c_send(&b->r, "sec", 3), 0);
+    assert_int_equal(h1c_pending(&b->r), 3 + b->r.head.len); /* held, not written */
+    assert_int_equal(h1c_send(&b->r, "ond", 3), 0);
+    assert_int_equal(writes_since(&w), 1);
+    run(b);
+    assert_int_equal(b->err, H1C_OK);
+    assert_memory_equal(b->body, "b", 1);
+    assert_int_equal(fk.accepts, 1);
+    assert_string_equal(fk.last_req, "PUT /b HTTP/1.1\r\nHost: up\r\nContent-Length: 6\r\n\r\nsecond");
+    free(a);
+    free(b);
+}
+
+/* A held head does not wait for the body: it leaves when the loop turns,
+ * and the body follows on on_drain. */
+static void test_held_head_leaves_when_the_loop_turns(void **state)
+{
+    (void)state;
+    static const struct step s[] = {
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb", 0 },
+    };
+    script(s, 2);
+    struct result *a = get("/warm");
+    assert_int_equal(a->err, H1C_OK);
+    uint64_t w = 0;
+    writes_since(&w);
+    struct result *b = request("PUT /late HTTP/1.1\r\nHost: up\r\nContent-Length: 4\r\n\r\n",
+                               "late", false);
+    assert_int_equal(h1c_start(pool, &b->r), 0);
+    assert_true(h1c_takes_body(&b->r));
+    assert_int_equal(writes_since(&w), 0);
+    run(b); /* the loop turns: the head leaves alone; on_drain: the body */
+    assert_int_equal(b->err, H1C_OK);
+    assert_int_equal(b->drains, 1);
+    assert_int_equal(writes_since(&w), 2);
+    assert_string_equal(fk.last_req, "PUT /late HTTP/1.1\r\nHost: up\r\nContent-Length: 4\r\n\r\nlate");
+    free(a);
+    free(b);
+}
+
 /* ---- backpressure, limits, timeouts ------------------------------------------------ */
 
 static void test_pause_bounds_what_is_delivered(void **state)
@@ -717,6 +798,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_retry_once_body_sent, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_no_retry_on_fresh_connection, per_test_setup,
+                                        per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_body_leaves_with_head, per_test_setup,
+                                        per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_held_head_leaves_when_the_loop_turns, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_pause_bounds_what_is_delivered, per_test_setup,
                                         per_test_teardown),
