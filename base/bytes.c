@@ -28,7 +28,10 @@ static inline unsigned char lower(unsigned char c)
 
 bool s3w_bytes_eq_nocase(const char *a, const char *b, size_t n)
 {
-    /* names mostly come as the list has them (lower case) */
+    /* most calls are look-ups in a list of names of the same length that
+     * differ at once; names mostly come as the list has them (lower case) */
+    if (n && lower((unsigned char)a[0]) != lower((unsigned char)b[0]))
+        return false;
     if (memcmp(a, b, n) == 0)
         return true;
     for (size_t i = 0; i < n; i++)
@@ -166,29 +169,53 @@ int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)
     return S3W_OK;
 }
 
+/* Every request hex-encodes several hashes and signatures and decodes two:
+ * a byte at a time through tables, not a digit at a time through calls. */
+#define HEX_PAIRS_ROW(h) h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" \
+                         h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[512 + 1] =
+    HEX_PAIRS_ROW("0") HEX_PAIRS_ROW("1") HEX_PAIRS_ROW("2") HEX_PAIRS_ROW("3")
+    HEX_PAIRS_ROW("4") HEX_PAIRS_ROW("5") HEX_PAIRS_ROW("6") HEX_PAIRS_ROW("7")
+    HEX_PAIRS_ROW("8") HEX_PAIRS_ROW("9") HEX_PAIRS_ROW("a") HEX_PAIRS_ROW("b")
+    HEX_PAIRS_ROW("c") HEX_PAIRS_ROW("d") HEX_PAIRS_ROW("e") HEX_PAIRS_ROW("f");
+#undef HEX_PAIRS_ROW
+
 void s3w_hex_encode(const uint8_t *in, size_t n, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
     out[2 * n] = '\0';
 }
+
+/* A hex digit's value, or 0x10 and up for any other byte. */
+#define HD_X 0x10
+#define HD_ROW_X HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, \
+                 HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X
+static const uint8_t hex_value[256] = {
+    HD_ROW_X, HD_ROW_X, HD_ROW_X,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X,
+    HD_X, 10, 11, 12, 13, 14, 15, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X,
+    HD_ROW_X,
+    HD_X, 10, 11, 12, 13, 14, 15, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X,
+    HD_ROW_X,
+    HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X,
+};
+#undef HD_ROW_X
 
 int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n)
 {
     if (in.len != 2 * n)
         return S3W_E_INVAL;
+    unsigned bad = 0;
     for (size_t i = 0; i < n; i++) {
-        int hi = s3w_hex_digit((unsigned char)in.ptr[2 * i]);
-        int lo = s3w_hex_digit((unsigned char)in.ptr[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return S3W_E_INVAL;
+        unsigned hi = hex_value[(unsigned char)in.ptr[2 * i]];
+        unsigned lo = hex_value[(unsigned char)in.ptr[2 * i + 1]];
+        bad |= hi | lo;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
-    return S3W_OK;
+    return bad & HD_X ? S3W_E_INVAL : S3W_OK;
 }
+#undef HD_X
 
 void s3w_wipe(void *p, size_t n)
 {

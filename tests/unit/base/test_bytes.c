@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bytes.h"
 
@@ -144,6 +145,58 @@ static void test_hex_roundtrip(void **state)
     assert_int_equal(s3w_hex_decode(s3w_slice_cstr("007fabfg"), out, 4), S3W_E_INVAL);
 }
 
+/* The tables behind hex encoding and decoding, byte value by byte value:
+ * against printf's digits and a plain reading of which bytes are digits. */
+static void test_hex_every_byte(void **state)
+{
+    (void)state;
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t in = (uint8_t)v;
+        char got[3], want[3];
+        s3w_hex_encode(&in, 1, got);
+        snprintf(want, sizeof want, "%02x", v);
+        assert_string_equal(got, want);
+    }
+    for (unsigned c = 0; c < 256; c++) {
+        int want = c >= '0' && c <= '9' ? (int)c - '0'
+                 : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
+                 : c >= 'A' && c <= 'F' ? (int)c - 'A' + 10 : -1;
+        for (int at = 0; at < 2; at++) {
+            char pair[2] = { '5', '5' };
+            pair[at] = (char)c;
+            uint8_t out = 0;
+            int rc = s3w_hex_decode((struct s3w_slice){ pair, 2 }, &out, 1);
+            if (want < 0) {
+                assert_int_equal(rc, S3W_E_INVAL);
+                continue;
+            }
+            assert_int_equal(rc, S3W_OK);
+            assert_int_equal(out, at == 0 ? want << 4 | 5 : 5 << 4 | want);
+        }
+    }
+}
+
+/* Case-insensitive equality, one differing or case-folded byte at each
+ * offset (the first byte is tested apart from the rest). */
+static void test_eq_nocase_each_offset(void **state)
+{
+    (void)state;
+    const char *base = "x-amz-content-sha256";
+    size_t n = strlen(base);
+    char a[32], b[32];
+    for (size_t i = 0; i < n; i++) {
+        memcpy(a, base, n);
+        memcpy(b, base, n);
+        b[i] = (char)(b[i] >= 'a' && b[i] <= 'z' ? b[i] - 32 : b[i]);
+        assert_true(s3w_bytes_eq_nocase(a, b, n));
+        b[i] = (char)(base[i] == 'q' ? 'r' : 'q');
+        assert_false(s3w_bytes_eq_nocase(a, b, n));
+        b[i] = (char)(base[i] ^ 0x20); /* '-' and '2' differ from '\r' and '\x12' */
+        assert_int_equal(s3w_bytes_eq_nocase(a, b, n), base[i] >= 'a' && base[i] <= 'z');
+    }
+    assert_true(s3w_bytes_eq_nocase("", "", 0));
+}
+
 static void test_ct_equal_and_slices(void **state)
 {
     (void)state;
@@ -163,6 +216,8 @@ int main(void)
         cmocka_unit_test(test_buf_append_fast_path_bounds),
         cmocka_unit_test(test_buf_append_decimal),
         cmocka_unit_test(test_hex_roundtrip),
+        cmocka_unit_test(test_hex_every_byte),
+        cmocka_unit_test(test_eq_nocase_each_offset),
         cmocka_unit_test(test_buf_fixed_never_grows),
         cmocka_unit_test(test_ct_equal_and_slices),
     };
