@@ -15,7 +15,7 @@
  * one record's decoded strings, and a bounded table of flip groups, so a
  * log of any size replays in constant memory. The JSON of a record is
  * scanned in place, with no allocation per record: only the fields replay
- * reads are decoded.
+ * reads are decoded (replay_record.c).
  */
 #include "cmd_explain.h"
 
@@ -27,389 +27,13 @@
 
 #include <cJSON.h>
 #include <zlib.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "audit.h"
 #include "context.h"
+#include "replay_record.h"
 
 #define REPLAY_LINE_MAX (AUDIT_LINE_MAX + 1)
-#define REPLAY_MAX_VALUES 512   /* values of multi-valued keys in one record */
 #define REPLAY_MAX_GROUPS 4096  /* flip groups kept; further ones are counted */
-#define REPLAY_DEPTH_MAX 16
-
-/* ---- one record, scanned ------------------------------------------------------ */
-struct rec {
-    struct s3w_slice request_id, event_time, id_type, arn, access_key_id, event_name, bucket, key;
-    struct s3w_slice actions[AUDIT_MAX_AUTHZ], resources[AUDIT_MAX_AUTHZ];
-    size_t nactions, nresources;
-    struct s3w_slice decision, deciding;
-    bool has_context, context_truncated;
-    /* sessionPolicy: present (the document, or null: none), or listed in
-     * "truncated" */
-    bool has_session_policy, session_policy_truncated;
-    struct s3w_slice session_policy;
-    struct policy_context ctx;
-    struct s3w_slice values[REPLAY_MAX_VALUES];
-    size_t nvalues;
-    /* decoded strings (escapes) */
-    char *scratch;
-    size_t scratch_used, scratch_cap;
-};
-
-struct scan {
-    const char *p, *end;
-    struct rec *r;
-    bool bad;
-};
-
-static void ws(struct scan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
-        s->p++;
-}
-
-static bool eat(struct scan *s, char c)
-{
-    ws(s);
-    if (s->p < s->end && *s->p == c) {
-        s->p++;
-        return true;
-    }
-    return false;
-}
-
-static int hexv(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static bool hex4(const char *p, unsigned *v)
-{
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexv(p[i]);
-        if (h < 0)
-            return false;
-        *v = *v << 4 | (unsigned)h;
-    }
-    return true;
-}
-
-/* The closing quote of a JSON string whose body starts at b, or NULL; *esc
- * set when the body has a backslash. Replay's speed is this scan's: 16
- * bytes a step looking for both '"' and '\\' (SSE2, every x86-64), the
- * tail a byte a step. */
-static const char *string_end(const char *b, const char *end, bool *esc)
-{
-    const char *q = b;
-    *esc = false;
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    while (end - q >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
-        if (!m) {
-            q += 16;
-            continue;
-        }
-        q += __builtin_ctz(m);
-        if (*q == '"')
-            return q;
-        *esc = true;
-        q += 2; /* the escaped byte may be a quote */
-    }
-#endif
-    while (q < end) {
-        char c = *q;
-        if (c == '"')
-            return q;
-        if (c == '\\') {
-            *esc = true;
-            q += 2;
-            continue;
-        }
-        q++;
-    }
-    return NULL;
-}
-
-/* A JSON string at s->p into *out: a slice of the line when it has no
- * escape, else decoded into the record's scratch. */
-static bool str(struct scan *s, struct s3w_slice *out)
-{
-    ws(s);
-    if (s->p >= s->end || *s->p != '"')
-        return false;
-    const char *b = ++s->p;
-    bool esc;
-    const char *q = string_end(b, s->end, &esc);
-    if (!q)
-        return false;
-    s->p = q + 1;
-    if (!esc) {
-        *out = s3w_slice(b, (size_t)(q - b));
-        return true;
-    }
-    struct rec *r = s->r;
-    char *o = r->scratch + r->scratch_used;
-    size_t n = 0, room = r->scratch_cap - r->scratch_used;
-    for (const char *c = b; c < q; c++) {
-        if (n + 4 > room)
-            return false;
-        if (*c != '\\') {
-            o[n++] = *c;
-            continue;
-        }
-        c++;
-        switch (*c) {
-        case 'n': o[n++] = '\n'; break;
-        case 't': o[n++] = '\t'; break;
-        case 'r': o[n++] = '\r'; break;
-        case 'b': o[n++] = '\b'; break;
-        case 'f': o[n++] = '\f'; break;
-        case 'u': {
-            unsigned cp;
-            if (q - c < 5 || !hex4(c + 1, &cp))
-                return false;
-            c += 4;
-            if (cp >= 0xd800 && cp <= 0xdbff && q - c >= 7 && c[1] == '\\' && c[2] == 'u') {
-                unsigned lo;
-                if (hex4(c + 3, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    c += 6;
-                }
-            }
-            if (cp < 0x80) {
-                o[n++] = (char)cp;
-            } else if (cp < 0x800) {
-                o[n++] = (char)(0xc0 | cp >> 6);
-                o[n++] = (char)(0x80 | (cp & 0x3f));
-            } else if (cp < 0x10000) {
-                o[n++] = (char)(0xe0 | cp >> 12);
-                o[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
-                o[n++] = (char)(0x80 | (cp & 0x3f));
-            } else {
-                o[n++] = (char)(0xf0 | cp >> 18);
-                o[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
-                o[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
-                o[n++] = (char)(0x80 | (cp & 0x3f));
-            }
-            break;
-        }
-        default: o[n++] = *c; break; /* \" \\ \/ */
-        }
-    }
-    r->scratch_used += n;
-    *out = s3w_slice(o, n);
-    return true;
-}
-
-static bool skip(struct scan *s, int depth)
-{
-    ws(s);
-    if (s->p >= s->end || depth > REPLAY_DEPTH_MAX)
-        return false;
-    char c = *s->p;
-    if (c == '"') {
-        bool esc;
-        const char *q = string_end(s->p + 1, s->end, &esc);
-        if (!q)
-            return false;
-        s->p = q + 1;
-        return true;
-    }
-    if (c == '{' || c == '[') {
-        char close = c == '{' ? '}' : ']';
-        s->p++;
-        if (eat(s, close))
-            return true;
-        do {
-            /* an object member's name, then its value */
-            if (c == '{' && (!skip(s, depth + 1) || !eat(s, ':')))
-                return false;
-            if (!skip(s, depth + 1))
-                return false;
-        } while (eat(s, ','));
-        return eat(s, close);
-    }
-    while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ')
-        s->p++;
-    return true;
-}
-
-/* ["a","b"] into out[0..*n) (at most max; more is an error) */
-static bool str_array(struct scan *s, struct s3w_slice *out, size_t max, size_t *n)
-{
-    *n = 0;
-    if (!eat(s, '['))
-        return false;
-    if (eat(s, ']'))
-        return true;
-    do {
-        if (*n == max || !str(s, &out[(*n)++]))
-            return false;
-    } while (eat(s, ','));
-    return eat(s, ']');
-}
-
-/* Scans an object, calling f for each key with s->p at its value. */
-typedef bool (*member_fn)(struct scan *s, struct s3w_slice key);
-
-static bool object(struct scan *s, member_fn f)
-{
-    if (!eat(s, '{'))
-        return false;
-    if (eat(s, '}'))
-        return true;
-    do {
-        struct s3w_slice k;
-        if (!str(s, &k) || !eat(s, ':') || !f(s, k))
-            return false;
-    } while (eat(s, ','));
-    return eat(s, '}');
-}
-
-static bool value_or_null(struct scan *s, struct s3w_slice *out)
-{
-    ws(s);
-    if (s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0) {
-        s->p += 4;
-        *out = S3W_SLICE_NULL;
-        return true;
-    }
-    return str(s, out);
-}
-
-/* k equals the literal l (length from sizeof: no strlen per member) */
-#define KEQ(k, l) ((k).len == sizeof(l) - 1 && memcmp((k).ptr, l, sizeof(l) - 1) == 0)
-
-static bool m_identity(struct scan *s, struct s3w_slice k)
-{
-    if (KEQ(k, "type"))
-        return value_or_null(s, &s->r->id_type);
-    if (KEQ(k, "arn"))
-        return value_or_null(s, &s->r->arn);
-    if (KEQ(k, "accessKeyId"))
-        return value_or_null(s, &s->r->access_key_id);
-    return skip(s, 1);
-}
-
-static bool m_params(struct scan *s, struct s3w_slice k)
-{
-    if (KEQ(k, "bucketName"))
-        return value_or_null(s, &s->r->bucket);
-    if (KEQ(k, "key"))
-        return value_or_null(s, &s->r->key);
-    return skip(s, 1);
-}
-
-/* The record's keys are the members of one JSON object written from a
- * policy_context, so distinct: they are appended without the search
- * policy_context_set does (a hand-edited duplicate would be shadowed by
- * its first occurrence, as policy_context_get reads). */
-static bool m_context(struct scan *s, struct s3w_slice k)
-{
-    struct rec *r = s->r;
-    if (r->ctx.n == POLICY_CTX_MAX_KEYS)
-        return false;
-    struct policy_ctx_entry *e = &r->ctx.entries[r->ctx.n];
-    ws(s);
-    if (s->p < s->end && *s->p == '[') {
-        size_t n;
-        if (!str_array(s, r->values + r->nvalues, REPLAY_MAX_VALUES - r->nvalues, &n))
-            return false;
-        *e = (struct policy_ctx_entry){ .key = k, .values = r->values + r->nvalues, .nvalues = n,
-                                        .multi = true };
-        r->nvalues += n;
-    } else {
-        if (!str(s, &e->one))
-            return false;
-        e->key = k;
-        e->values = &e->one;
-        e->nvalues = 1;
-        e->multi = false;
-    }
-    r->ctx.n++;
-    return true;
-}
-
-static bool m_top(struct scan *s, struct s3w_slice k)
-{
-    struct rec *r = s->r;
-    switch (k.len ? k.ptr[0] : 0) {
-    case 'a':
-        if (KEQ(k, "actions"))
-            return str_array(s, r->actions, AUDIT_MAX_AUTHZ, &r->nactions);
-        break;
-    case 'd':
-        if (KEQ(k, "decision"))
-            return value_or_null(s, &r->decision);
-        if (KEQ(k, "decidingStatements"))
-            return value_or_null(s, &r->deciding);
-        break;
-    case 'e':
-        if (KEQ(k, "eventName"))
-            return value_or_null(s, &r->event_name);
-        if (KEQ(k, "eventTime"))
-            return value_or_null(s, &r->event_time);
-        break;
-    case 'r':
-        if (KEQ(k, "resources"))
-            return str_array(s, r->resources, AUDIT_MAX_AUTHZ, &r->nresources);
-        if (KEQ(k, "requestID"))
-            return value_or_null(s, &r->request_id);
-        if (KEQ(k, "requestParameters"))
-            return object(s, m_params);
-        if (KEQ(k, "requestContext")) {
-            r->has_context = true;
-            return object(s, m_context);
-        }
-        break;
-    case 's':
-        if (KEQ(k, "sessionPolicy")) {
-            r->has_session_policy = true;
-            return value_or_null(s, &r->session_policy);
-        }
-        break;
-    case 'u':
-        if (KEQ(k, "userIdentity"))
-            return object(s, m_identity);
-        break;
-    case 't':
-        if (KEQ(k, "truncated")) {
-            struct s3w_slice names[32];
-            size_t n;
-            if (!str_array(s, names, 32, &n))
-                return false;
-            for (size_t i = 0; i < n; i++) {
-                if (s3w_slice_eq_cstr(names[i], "requestContext"))
-                    r->context_truncated = true;
-                if (s3w_slice_eq_cstr(names[i], "sessionPolicy"))
-                    r->session_policy_truncated = true;
-            }
-            return true;
-        }
-        break;
-    }
-    return skip(s, 1);
-}
-
-static bool scan_record(struct rec *r, const char *line, size_t len)
-{
-    r->request_id = r->event_time = r->id_type = r->arn = r->event_name = S3W_SLICE_NULL;
-    r->access_key_id = r->session_policy = S3W_SLICE_NULL;
-    r->bucket = r->key = r->decision = r->deciding = S3W_SLICE_NULL;
-    r->nactions = r->nresources = r->nvalues = r->scratch_used = 0;
-    r->has_context = r->context_truncated = false;
-    r->has_session_policy = r->session_policy_truncated = false;
-    r->ctx.n = 0;
-    struct scan s = { line, line + len, r, false };
-    return object(&s, m_top);
-}
 
 /* ---- outcome -------------------------------------------------------------------- */
 enum why_not {
@@ -483,7 +107,7 @@ static struct s3w_slice bucket_of(struct s3w_slice arn)
     return s3w_slice(b, slash ? (size_t)(slash - b) : n);
 }
 
-static void add_flip(struct replay *rp, const struct rec *r, struct s3w_slice who,
+static void add_flip(struct replay *rp, const struct replay_rec *r, struct s3w_slice who,
                      struct s3w_slice action, struct s3w_slice resource, bool denied,
                      const struct authz_verdict *v, const char *msg)
 {
@@ -518,7 +142,7 @@ static void add_flip(struct replay *rp, const struct rec *r, struct s3w_slice wh
 }
 
 /* The caller of a record under the candidate config, or NULL. */
-static const struct caller *resolve(struct replay *rp, const struct rec *r)
+static const struct caller *resolve(struct replay *rp, const struct replay_rec *r)
 {
     bool anon = KEQ(r->id_type, "Anonymous") || !r->arn.len;
     struct s3w_slice arn = anon ? S3W_SLICE_LIT("anonymous") : r->arn;
@@ -575,7 +199,7 @@ static void not_replayable(struct replay *rp, enum why_not w)
 /* A role session from a session token: the only callers whose session
  * policy the config cannot know (config_resolve: an ASIA key is a token's;
  * a static session's policy is the candidate's, as any identity's). */
-static bool token_session(const struct rec *r)
+static bool token_session(const struct replay_rec *r)
 {
     return KEQ(r->id_type, "AssumedRole") &&
            s3w_slice_starts_with(r->access_key_id, S3W_SLICE_LIT("ASIA"));
@@ -596,7 +220,7 @@ static const struct policy *session_policy(struct replay *rp, struct s3w_slice j
 }
 
 /* Why a scanned record cannot be decided again, or NR_COUNT when it can. */
-static enum why_not replayable(const struct rec *r, bool was_allowed, bool was_denied)
+static enum why_not replayable(const struct replay_rec *r, bool was_allowed, bool was_denied)
 {
     if (!r->has_context)
         return NR_NO_CONTEXT;
@@ -613,7 +237,7 @@ static enum why_not replayable(const struct rec *r, bool was_allowed, bool was_d
     return NR_COUNT;
 }
 
-static void replay_record(struct replay *rp, struct rec *r)
+static void replay_record(struct replay *rp, struct replay_rec *r)
 {
     bool was_allowed = KEQ(r->decision, "Allowed");
     bool was_denied = KEQ(r->decision, "ExplicitlyDenied") || KEQ(r->decision, "ImplicitlyDenied") ||
@@ -691,7 +315,7 @@ static void replay_record(struct replay *rp, struct rec *r)
 }
 
 /* ---- input ------------------------------------------------------------------------ */
-static int replay_file(struct replay *rp, const char *path, char *line, struct rec *r)
+static int replay_file(struct replay *rp, const char *path, char *line, struct replay_rec *r)
 {
     int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -728,7 +352,7 @@ static int replay_file(struct replay *rp, const char *path, char *line, struct r
                 skipping = false;
             } else if (len) {
                 rp->read++;
-                if (!scan_record(r, line + start, len))
+                if (!replay_rec_scan(r, line + start, len))
                     not_replayable(rp, NR_PARSE);
                 else
                     replay_record(rp, r);
@@ -738,7 +362,7 @@ static int replay_file(struct replay *rp, const char *path, char *line, struct r
         if (n == 0) {
             if (end > start && !skipping) { /* a last line without '\n' */
                 rp->read++;
-                if (!scan_record(r, line + start, end - start))
+                if (!replay_rec_scan(r, line + start, end - start))
                     not_replayable(rp, NR_PARSE);
                 else
                     replay_record(rp, r);
@@ -882,7 +506,7 @@ int s3w_cmd_replay(int argc, char **argv)
     config_errors_cleanup(&errs);
     int ret = 2;
     struct replay *rp = calloc(1, sizeof(*rp));
-    struct rec *r = calloc(1, sizeof(*r));
+    struct replay_rec *r = calloc(1, sizeof(*r));
     char *line = malloc(REPLAY_LINE_MAX);
     char *scratch = malloc(REPLAY_LINE_MAX);
     char *sp_json = malloc(REPLAY_LINE_MAX);
