@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "monoclock.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -55,13 +56,6 @@ static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -178,18 +172,13 @@ int audit_sink_append(struct audit_sink *s, const char *data, size_t len)
 /* Sleeps ms (under mu), or until the drain deadline once stopping. */
 static void nap(struct audit_sink *s, uint32_t ms)
 {
-    int64_t until = mono_ms() + ms;
+    int64_t until = s3w_mono_ms() + ms;
     for (;;) {
         int64_t end = s->stop && s->drain_until_ms < until ? s->drain_until_ms : until;
-        int64_t left = end - mono_ms();
+        int64_t left = end - s3w_mono_ms();
         if (left <= 0)
             return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)(left % 1000) * 1000000L;
-        ts.tv_sec += left / 1000 + ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        s3w_cond_wait_ms(&s->cv, &s->mu, left);
     }
 }
 
@@ -222,7 +211,7 @@ static void *sink_main(void *arg)
     uint32_t backoff = 0;
     pthread_mutex_lock(&s->mu);
     while (buf) {
-        if (s->stop && (s->committed == s->size || mono_ms() >= s->drain_until_ms))
+        if (s->stop && (s->committed == s->size || s3w_mono_ms() >= s->drain_until_ms))
             break;
         if (s->committed == s->size) {
             pthread_cond_wait(&s->cv, &s->mu);
@@ -230,7 +219,7 @@ static void *sink_main(void *arg)
         }
         if (backoff) {
             nap(s, backoff);
-            if (s->stop && mono_ms() >= s->drain_until_ms)
+            if (s->stop && s3w_mono_ms() >= s->drain_until_ms)
                 break;
         }
         if (s->tr.linger_ms && !s->stop && s->size - s->committed < s->tr.max_batch / 2) {
@@ -399,7 +388,7 @@ void audit_sink_free(struct audit_sink *s, uint32_t drain_ms)
         return;
     pthread_mutex_lock(&s->mu);
     s->stop = true;
-    s->drain_until_ms = mono_ms() + drain_ms;
+    s->drain_until_ms = s3w_mono_ms() + drain_ms;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);

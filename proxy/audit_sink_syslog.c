@@ -31,6 +31,7 @@
 #include <openssl/ssl.h>
 
 #include "civil.h"
+#include "monoclock.h"
 
 #define GRACE_MS 200          /* the connection must stay up this long after the ACKs */
 #define FRAME_OVERHEAD 400    /* length, PRI, time, host, app, pid, msgid per message */
@@ -55,13 +56,6 @@ static int64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -104,7 +98,7 @@ static void disconnect(struct syslog_t *s)
 static int wait_fd(int fd, short ev, int64_t until)
 {
     for (;;) {
-        int64_t left = until - mono_ms();
+        int64_t left = until - s3w_mono_ms();
         if (left <= 0)
             return ETIMEDOUT;
         struct pollfd p = { .fd = fd, .events = ev };
@@ -126,7 +120,7 @@ static int do_connect(struct syslog_t *s)
     if (g != 0)
         return g == EAI_SYSTEM ? errno : EHOSTUNREACH;
     int err = ECONNREFUSED;
-    int64_t until = mono_ms() + s->timeout_ms;
+    int64_t until = s3w_mono_ms() + s->timeout_ms;
     for (struct addrinfo *a = ai; a; a = a->ai_next) {
         int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
@@ -211,14 +205,14 @@ static bool peer_gone(int fd, int ms)
  * without a close or reset. */
 static int confirm(struct syslog_t *s)
 {
-    int64_t until = mono_ms() + s->timeout_ms;
+    int64_t until = s3w_mono_ms() + s->timeout_ms;
     for (;;) {
         int q = 0;
         if (ioctl(s->fd, SIOCOUTQ, &q) != 0)
             return errno;
         if (q == 0)
             break;
-        if (mono_ms() >= until)
+        if (s3w_mono_ms() >= until)
             return ETIMEDOUT;
         if (peer_gone(s->fd, 5))
             return ECONNRESET;
