@@ -16,6 +16,10 @@
  *   resp      the upstream's answer on its way to the client;
  *   out       what the audit record and the metrics say of the request.
  *
+ * Every member starts zeroed for each request but those px_uncleared
+ * (pipeline_worker.c) lists, each with what sets it before it is read: a
+ * new member needs nothing to start clean.
+ *
  * Each buffer has one purpose, and a slice held in px points only into
  * memory that no longer grows: the request head (c->req, until px is
  * detached), the config snapshot px holds a reference to, or a buffer of
@@ -172,18 +176,21 @@ struct px {
     struct {
         bool anonymous;
         bool sig_failed;     /* refused by signature verification (metrics) */
+        bool id_set;         /* id is the caller's: read id only when set */
         struct sigv4_request sreq;
         /* the Authorization header of a POST to /, parsed once by stage_sts
          * to read its scope's service, then handed to sigv4_verify
          * (sreq.auth); NULL for every other request */
         struct sigv4_auth *parsed;
-        struct sigv4_result sv;
-        struct config_identity id;
-        bool id_set;
         /* AssumeRoleWithWebIdentity once the token verified: provider ARN,
          * sub and aud, NUL-separated, for the audit record (px_sts sets
          * it, px_free frees it); never the token. NULL otherwise */
         char *web_identity;
+        struct sigv4_result sv;
+        /* not cleared per request (px_uncleared): config_resolve and
+         * config_identity_anonymous reset it before they fill it, and
+         * px_free leaves it reset */
+        struct config_identity id;
     } auth;
 
     struct {
@@ -191,13 +198,10 @@ struct px {
         struct s3map_request mreq;
         struct policy_context ctx;
         struct policy_principal principal;
-        const struct policy *guardrails[PX_MAX_POLICIES];
-        size_t nguardrails;
-        const struct policy *identity_pols[PX_MAX_POLICIES];
-        size_t nidentity;
+        size_t nguardrails;  /* of guardrails[] */
+        size_t nidentity;    /* of identity_pols[] */
         const struct policy *boundary;
         char tlsver[8];      /* aws:SecureTransport's version, borrowed by ctx */
-        char deciding[512];
         bool cross_account;
         /* Get/Put/DeleteBucketPolicy by the bucket owner's root user: the
          * bucket policy is left out of the evaluation (lockout recovery,
@@ -205,12 +209,17 @@ struct px {
         bool skip_bucket_policy;
         enum policy_decision last; /* of the last px_authorize */
         enum px_decision decision; /* of the request */
+        /* last, beside what px_alloc does not clear (px_uncleared): a C
+         * string, and two arrays read below their counts */
+        char deciding[512];
+        const struct policy *guardrails[PX_MAX_POLICIES];
+        const struct policy *identity_pols[PX_MAX_POLICIES];
     } authz;
 
     struct {
-        enum body_mode bm;
         struct bodyq q;      /* verified bytes waiting to go upstream; its
-                                storage is kept by a spare px (px_keep) */
+                                storage is kept by a spare px (px_kept_*) */
+        enum body_mode bm;
         uint64_t up_total;   /* the upstream request's Content-Length */
         uint64_t up_sent;
         bool done;           /* the whole client body arrived */
@@ -294,9 +303,9 @@ struct px {
         void (*collected)(struct px *px); /* px_finish_list_buckets, ... */
         bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
         bool bucket_location; /* GetBucketLocation: answer s3warden's region */
-        struct s3w_buf head; /* the header lines passed on */
         struct s3w_buf body; /* resp.collect: the whole answer */
         char up_reqid[128];
+        struct s3w_buf head; /* the header lines passed on (kept: px_kept_*) */
     } resp;
 
     struct {
@@ -359,9 +368,10 @@ struct pl_worker {
     size_t nspare_px;
 };
 
-/* A px from the worker's spares, or a new one; cleared but for the stores
- * its users never read past their own lengths (pipeline_worker.c). NULL
- * when out of memory. */
+/* A px from the worker's spares, or a new one; cleared but for what
+ * px_uncleared lists (pipeline_worker.c: the stores read below a cleared
+ * length, the identity its resolver resets, the kept buffers). NULL when
+ * out of memory. */
 struct px *px_alloc(struct proxy_worker *w);
 /* The end of px_free: px goes to its worker's spares (or is freed). Every
  * cleanup has run; what held a decrypted session token is wiped here. */

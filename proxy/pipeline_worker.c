@@ -25,54 +25,73 @@
 #include "upstream_state.h"
 
 /* ---- spare exchanges ---------------------------------------------------------------- */
-/* The inline stores of a px that its users never read past their own
- * lengths: the presigned parameters' (store_used is zeroed here), the
- * identity's (store_len is zeroed here, and by config_identity_anonymous
- * and _cleanup), the operation mapping's private ones (s3map_map resets
- * their counts), the request context's entries (n is zeroed here, and
- * policy_context_set fills every field of an entry it adds). About two
- * thirds of struct px. And the storage every request fills, which a spare
- * keeps (px_kept_*): the body queue, the upstream request, its head, the
- * answer's head. */
+/* What px_alloc does not clear of a px; every other byte is zeroed for each
+ * request, so a member added to struct px starts zeroed unless it is listed
+ * here, with what makes it right before anything reads it:
+ *  - stores read only below a length or count that is cleared: the route's
+ *    key (route.key_len), the presigned parameters' (sv.auth.store_used),
+ *    the request context's entries (ctx.n; policy_context_set fills every
+ *    field of an entry it adds), the policies' lists (nguardrails,
+ *    nidentity);
+ *  - C strings whose first byte is cleared, never read past their NUL:
+ *    authz.deciding, resp.up_reqid, out.err_msg;
+ *  - the operation mapping's private storage, which s3map_map resets
+ *    before use (its counts nq, scratch_used, hseen), from map.q on;
+ *  - the identity: config_resolve and config_identity_anonymous reset it
+ *    before they fill it, and nothing reads it before either ran but
+ *    through auth.id_set (cleared); px_free leaves it reset
+ *    (config_identity_cleanup) and px_recycle wipes and empties its store
+ *    whatever happened; a new px gets it zeroed (px_first_init);
+ *  - the storage every request fills, which a spare keeps (px_kept_*): the
+ *    body queue, the upstream request, its head, the answer's head.
+ * All but about 3 KiB of struct px's 59 KiB; the identity alone was cleared three
+ * times per signed request (here, config_resolve, px_free). */
 #define PX_KEEP(f) { offsetof(struct px, f), sizeof(((struct px *)0)->f) }
+#define PX_KEEP_STR(f) { offsetof(struct px, f) + 1, sizeof(((struct px *)0)->f) - 1 }
+#define PX_KEEP_FROM(f, last) \
+    { offsetof(struct px, f), offsetof(struct px, last) + sizeof(((struct px *)0)->last) - offsetof(struct px, f) }
 static const struct {
     size_t off, len;
-} px_keep[] = {
+} px_uncleared[] = {
+    PX_KEEP(route.key),
     PX_KEEP(auth.sv.auth.store),
-    PX_KEEP(auth.id.store),
-    PX_KEEP(authz.map.q),
-    PX_KEEP(authz.map.arn),
-    PX_KEEP(authz.map.scratch),
+    PX_KEEP(auth.id),
+    PX_KEEP_FROM(authz.map.q, authz.map.scratch),
     PX_KEEP(authz.ctx.entries),
+    PX_KEEP_STR(authz.deciding),
+    PX_KEEP(authz.guardrails),
+    PX_KEEP(authz.identity_pols),
     PX_KEEP(body.q),
     PX_KEEP(up.req),
     PX_KEEP(up.head),
+    PX_KEEP_STR(resp.up_reqid),
     PX_KEEP(resp.head),
+    PX_KEEP_STR(out.err_msg),
 };
-_Static_assert(offsetof(struct px, auth.sv.auth.store) < offsetof(struct px, auth.id.store) &&
-               offsetof(struct px, auth.id.store) < offsetof(struct px, authz.map.q) &&
-               offsetof(struct px, authz.map.q) < offsetof(struct px, authz.map.arn) &&
-               offsetof(struct px, authz.map.arn) < offsetof(struct px, authz.map.scratch) &&
-               offsetof(struct px, authz.map.scratch) < offsetof(struct px, authz.ctx.entries) &&
-               offsetof(struct px, authz.ctx.entries) < offsetof(struct px, body.q) &&
-               offsetof(struct px, body.q) < offsetof(struct px, up.req) &&
-               offsetof(struct px, up.req) < offsetof(struct px, up.head) &&
-               offsetof(struct px, up.head) < offsetof(struct px, resp.head),
-               "px_keep is in struct order");
-
+/* a ends before b starts */
+#define PX_BEFORE(a, b) (offsetof(struct px, a) + sizeof(((struct px *)0)->a) <= offsetof(struct px, b))
+_Static_assert(PX_BEFORE(route.key, auth.sv.auth.store) && PX_BEFORE(auth.sv.auth.store, auth.id) &&
+               PX_BEFORE(auth.id, authz.map.q) && PX_BEFORE(authz.map.scratch, authz.ctx.entries) &&
+               PX_BEFORE(authz.ctx.entries, authz.deciding) &&
+               PX_BEFORE(authz.deciding, authz.guardrails) &&
+               PX_BEFORE(authz.guardrails, authz.identity_pols) &&
+               PX_BEFORE(authz.identity_pols, body.q) && PX_BEFORE(body.q, up.req) &&
+               PX_BEFORE(up.req, up.head) && PX_BEFORE(up.head, resp.up_reqid) &&
+               PX_BEFORE(resp.up_reqid, resp.head) && PX_BEFORE(resp.head, out.err_msg),
+               "px_uncleared is in struct order, without overlaps");
 /* A kept buffer grown past this for one large request is freed rather
  * than kept (the heads of a common request are 1-3 KiB). */
 #define PX_KEPT_BUF_MAX 16384
 #define PX_KEPT_Q_MAX (64 * 1024) /* px_bq_push's first size */
 
-/* A spare px as calloc would give it, but for px_keep (about 40 KiB less
- * to clear per request). */
+/* A spare px as calloc would give it, but for px_uncleared. */
 static void px_zero_reused(struct px *px)
 {
     size_t at = 0;
-    for (size_t i = 0; i < sizeof(px_keep) / sizeof(px_keep[0]); i++) {
-        memset((char *)px + at, 0, px_keep[i].off - at);
-        at = px_keep[i].off + px_keep[i].len;
+    for (size_t i = 0; i < sizeof(px_uncleared) / sizeof(px_uncleared[0]); i++) {
+        if (px_uncleared[i].off > at)
+            memset((char *)px + at, 0, px_uncleared[i].off - at);
+        at = px_uncleared[i].off + px_uncleared[i].len;
     }
     memset((char *)px + at, 0, sizeof(*px) - at);
 }
@@ -83,6 +102,16 @@ static void px_kept_init(struct px *px)
     ub_request_init(&px->up.req);
     s3w_buf_init(&px->up.head, 0);
     s3w_buf_init(&px->resp.head, 0);
+}
+
+/* A new px from malloc: what px_zero_reused leaves for a spare to be as its
+ * last request left it is made so once. The stores read below a cleared
+ * length and the strings' tails need nothing; the map's storage s3map_map
+ * resets. */
+static void px_first_init(struct px *px)
+{
+    px_kept_init(px);
+    memset(&px->auth.id, 0, sizeof(px->auth.id)); /* identity.h: zeroing initialises it */
 }
 
 static void px_kept_free(struct px *px)
@@ -132,9 +161,12 @@ void px_recycle(struct px *px)
 {
     struct pl_worker *pw = px->w->handler_state;
     /* config_resolve may have decrypted a token into the store and failed
-     * before id_set (px_free cleans only a set identity) */
+     * before id_set (px_free cleans only a set identity); emptied, as the
+     * next config_resolve would, which the spare's identity is kept for
+     * (px_uncleared) */
     size_t used = px->auth.id.store_len;
     s3w_wipe(px->auth.id.store, used < sizeof(px->auth.id.store) ? used : sizeof(px->auth.id.store));
+    px->auth.id.store_len = 0;
     /* and a presigned URL's decoded security token, kept out of px_zero_reused */
     used = px->auth.sv.auth.store_used;
     s3w_wipe(px->auth.sv.auth.store,
@@ -159,8 +191,8 @@ void px_recycle(struct px *px)
 }
 
 /* A px from the worker's spares, or a new one; either way cleared but
- * for px_keep (a new one too: under many requests at once most come from
- * malloc, and calloc would clear, and fault in, all 60 KiB of each). */
+ * for px_uncleared (a new one too: under many requests at once most come
+ * from malloc, and calloc would clear, and fault in, all 60 KiB of each). */
 struct px *px_alloc(struct proxy_worker *w)
 {
     struct pl_worker *pw = w->handler_state;
@@ -173,7 +205,7 @@ struct px *px_alloc(struct proxy_worker *w)
         if (!(px = malloc(sizeof(*px))))
             return NULL;
         px_zero_reused(px);
-        px_kept_init(px);
+        px_first_init(px);
     }
     return px;
 }

@@ -121,12 +121,13 @@ static int sign_core(const struct sigv4_request *req, enum sigv4_uri_mode mode,
         rc = S3W_E_TOOBIG;
     if (!rc) {
         struct s3w_slice date = s3w_slice(amz_date, 8);
-        if (p->cache)
-            sigv4_keycache_get(p->cache, creds->secret, date, p->region,
-                               p->service, key);
-        else
+        if (p->cache) {
+            sigv4_keycache_sign(p->cache, creds->secret, date, p->region,
+                                p->service, s3w_slice(sts, sts_len), key, sig);
+        } else {
             sigv4_signing_key(creds->secret, date, p->region, p->service, key);
-        sigv4_signature(key, s3w_slice(sts, sts_len), sig);
+            sigv4_signature(key, s3w_slice(sts, sts_len), sig);
+        }
     }
     s3w_buf_cleanup(&own);
     /* the canonical request has the session token: wiped as far as used */

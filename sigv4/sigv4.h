@@ -281,6 +281,22 @@ void sigv4_signature(const uint8_t key[32], struct s3w_slice string_to_sign,
  * the chunk signer needs the same primitives). */
 void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
                        size_t msg_len, uint8_t out[32]);
+
+/* An HMAC-SHA256 key made ready once for many MACs (RFC 2104 section 4,
+ * "Implementation note"): the SHA-256 states after the key's ipad block and
+ * after its opad block. A MAC from it hashes the message and the inner
+ * digest only, two compression blocks fewer than sigv4_hmac_sha256. It is
+ * key material, as good as the key: the holder wipes it (s3w_wipe) when it
+ * forgets the key. */
+struct sigv4_hmac_key {
+    uint64_t inner[14], outer[14]; /* SHA256_CTX each (hmac.c checks that it fits) */
+};
+void sigv4_hmac_key_init(struct sigv4_hmac_key *hk, const void *key,
+                         size_t key_len);
+/* out[32] = HMAC-SHA256(key, msg) for the key hk was made from. hk is not
+ * changed: the states are copied, and the copies wiped. */
+void sigv4_hmac_key_mac(const struct sigv4_hmac_key *hk, const void *msg,
+                        size_t msg_len, uint8_t out[32]);
 void sigv4_sha256(const void *msg, size_t len, uint8_t out[32]);
 /* SHA-256 of nothing: the payload hash every body-less request signs. */
 extern const uint8_t sigv4_sha256_empty[32];
@@ -307,8 +323,9 @@ const struct evp_md_st *sigv4_md_md5(void);
  * Small, fixed-size, owned by the caller (one per worker thread; not
  * thread-safe by design: no locks on the request path). A hit costs a few
  * compares and no allocation; the cached verify then costs one HMAC over the
- * string to sign. Entries hold a copy of the secret (compared in constant
- * time) and the derived key; both are wiped on eviction and cleanup. LRU. */
+ * string to sign, from the key's ready HMAC states (sigv4_keycache_sign).
+ * Entries hold a copy of the secret (compared in constant time), the derived
+ * key and its HMAC states; all are wiped on eviction and cleanup. LRU. */
 #define SIGV4_KEYCACHE_SLOTS 32
 
 struct sigv4_keycache_entry {
@@ -319,6 +336,7 @@ struct sigv4_keycache_entry {
     char region[32];
     char service[32];
     uint8_t key[32];
+    struct sigv4_hmac_key hk; /* of key */
     uint64_t last_used;
 };
 
@@ -335,6 +353,14 @@ void sigv4_keycache_cleanup(struct sigv4_keycache *c);   /* wipes all */
 void sigv4_keycache_get(struct sigv4_keycache *c, struct s3w_slice secret,
                         struct s3w_slice date, struct s3w_slice region,
                         struct s3w_slice service, uint8_t out[32]);
+/* As sigv4_keycache_get, and sig[32] = sigv4_signature(key, string_to_sign),
+ * computed from the cached entry's HMAC states (a tuple too long to cache:
+ * the plain way). */
+void sigv4_keycache_sign(struct sigv4_keycache *c, struct s3w_slice secret,
+                         struct s3w_slice date, struct s3w_slice region,
+                         struct s3w_slice service,
+                         struct s3w_slice string_to_sign, uint8_t key[32],
+                         uint8_t sig[32]);
 
 /* ==== verification ========================================================== */
 

@@ -625,12 +625,13 @@ static int check_hmac_signature(const struct sigv4_auth *a,
     uint8_t key[32], sig[32], given[32];
     int rc = 0;
 
-    if (opts->cache)
-        sigv4_keycache_get(opts->cache, secret, a->date, a->region,
-                           a->service, key);
-    else
+    if (opts->cache) {
+        sigv4_keycache_sign(opts->cache, secret, a->date, a->region,
+                            a->service, sts, key, sig);
+    } else {
         sigv4_signing_key(secret, a->date, a->region, a->service, key);
-    sigv4_signature(key, sts, sig);
+        sigv4_signature(key, sts, sig);
+    }
     /* Hex is decoded first so the compare is over 32 raw bytes in
      * constant time; a signature that is not 64 hex digits cannot
      * match. */
