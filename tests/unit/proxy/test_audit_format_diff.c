@@ -161,6 +161,10 @@ static struct s3w_slice gen_key(void)
     char *p = pool + pool_used;
     memcpy(p, k, n);
     pool_used += n;
+    if (rnd_below(2)) /* any letter in either case */
+        for (size_t i = 0; i < n; i++)
+            if (((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z') && rnd_below(2))
+                p[i] ^= 0x20;
     return s3w_slice(p, n);
 }
 
