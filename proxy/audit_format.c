@@ -105,17 +105,19 @@ static const bool json_plain[256] = {
 #undef plain
 #undef PLAIN_16
 
-/* Whether all 8 bytes of w are json_plain, tested on the word at once:
- * no byte < 0x20, none == '"' or '\\', none > 0x7e (each test exact as a
- * yes/no, "Bit Twiddling Hacks": hasless, hasvalue, hasmore). */
+/* Whether all 8 bytes of w are json_plain, tested on the word at once.
+ * On the low 7 bits of each byte (m) no sum below carries into the next
+ * byte, so each byte's top bit says, exactly: m >= 0x20 (m + 0x60),
+ * m != 0x7f (m + 1 stays under 0x80), m != '"' and m != '\\' (m ^ c is
+ * not 0, so + 0x7f reaches 0x80); ~w's says the byte is under 0x80. */
 static inline bool json_plain8(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-    const uint64_t lt20 = (w - ones * 0x20) & ~w & highs;
-    const uint64_t is_q = (q - ones) & ~q & highs, is_bs = (bs - ones) & ~bs & highs;
-    const uint64_t gt7e = ((w + ones * (127 - 0x7e)) | w) & highs;
-    return !(lt20 | is_q | is_bs | gt7e);
+    const uint64_t m = w & ~highs;
+    const uint64_t ge20 = m + ones * 0x60, not7f = ~(m + ones);
+    const uint64_t not_q = (m ^ (ones * '"')) + ones * 0x7f;
+    const uint64_t not_bs = (m ^ (ones * '\\')) + ones * 0x7f;
+    return (ge20 & not7f & not_q & not_bs & ~w & highs) == highs;
 }
 
 /* How many of the first n bytes at p go into a JSON string as they are. */
