@@ -404,7 +404,9 @@ static void test_random_records(void **state)
 }
 
 /* audit_json_escape on its own (the CloudTrail format calls it): random
- * strings and caps, into growing buffers that start empty or not. */
+ * strings and caps, into growing buffers that start empty or not (piece
+ * by piece, or in place once they have grown) and into a fixed buffer
+ * with room to spare (always in place, as in a worker's block). */
 static void test_escape_random(void **state)
 {
     (void)state;
@@ -428,6 +430,17 @@ static void test_escape_random(void **state)
         assert_memory_equal(got.ptr, want.ptr, want.len);
         if (got.ptr) /* NULL while nothing was appended */
             assert_int_equal(got.ptr[got.len], '\0');
+        static char storage[1 << 16];
+        struct s3w_buf fixed;
+        s3w_buf_fixed(&fixed, storage, sizeof(storage));
+        memset(storage, 'x', lead);
+        fixed.len = lead;
+        bool fixed_cut = false;
+        assert_int_equal(audit_json_escape(&fixed, s, cap, &fixed_cut), 0);
+        assert_int_equal(fixed_cut, want_cut);
+        assert_int_equal(fixed.len, want.len);
+        assert_memory_equal(storage, want.ptr, want.len);
+        assert_int_equal(storage[fixed.len], '\0');
         s3w_buf_cleanup(&want);
         s3w_buf_cleanup(&got);
     }
