@@ -200,24 +200,24 @@ static void px_after_collect(struct px *px)
 static void px_read_headers(struct px *px)
 {
     static const struct {
-        const char *name;
+        struct s3w_slice name; /* lengths known here: no strlen per header */
         size_t off;
     } want[] = {
-        { "host", offsetof(struct px_headers, host) },
-        { "authorization", offsetof(struct px_headers, authorization) },
-        { "user-agent", offsetof(struct px_headers, user_agent) },
-        { "referer", offsetof(struct px_headers, referer) },
-        { "x-amz-content-sha256", offsetof(struct px_headers, content_sha256) },
-        { "x-amz-decoded-content-length", offsetof(struct px_headers, decoded_length) },
-        { "x-amz-trailer", offsetof(struct px_headers, trailer) },
-        { "content-md5", offsetof(struct px_headers, content_md5) },
-        { "x-amz-expected-bucket-owner", offsetof(struct px_headers, expected_owner) },
+        { S3W_SLICE_LIT("host"), offsetof(struct px_headers, host) },
+        { S3W_SLICE_LIT("authorization"), offsetof(struct px_headers, authorization) },
+        { S3W_SLICE_LIT("user-agent"), offsetof(struct px_headers, user_agent) },
+        { S3W_SLICE_LIT("referer"), offsetof(struct px_headers, referer) },
+        { S3W_SLICE_LIT("x-amz-content-sha256"), offsetof(struct px_headers, content_sha256) },
+        { S3W_SLICE_LIT("x-amz-decoded-content-length"), offsetof(struct px_headers, decoded_length) },
+        { S3W_SLICE_LIT("x-amz-trailer"), offsetof(struct px_headers, trailer) },
+        { S3W_SLICE_LIT("content-md5"), offsetof(struct px_headers, content_md5) },
+        { S3W_SLICE_LIT("x-amz-expected-bucket-owner"), offsetof(struct px_headers, expected_owner) },
     };
     const struct http_request *r = &px->c->req;
     for (size_t i = 0; i < r->nheaders; i++) {
         struct s3w_slice n = r->headers[i].name;
         for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
-            if (!s3w_slice_eq_nocase(n, s3w_slice_cstr(want[k].name)))
+            if (!s3w_slice_eq_nocase(n, want[k].name))
                 continue;
             const struct s3w_header **slot =
                 (const struct s3w_header **)((char *)&px->hdr + want[k].off);

@@ -27,17 +27,20 @@
 struct algo_info {
     const char *name;     /* x-amz-sdk-checksum-algorithm value / message name */
     const char *header;   /* x-amz-checksum-<algo> */
+    size_t header_len;    /* every request header is looked up: no strlen */
     size_t digest_len;
 };
 
+#define HEADER(h) h, sizeof(h) - 1
 static const struct algo_info algo_table[] = {
-    [SIGV4_CKSUM_NONE] = { "", NULL, 0 },
-    [SIGV4_CKSUM_CRC32] = { "CRC32", "x-amz-checksum-crc32", 4 },
-    [SIGV4_CKSUM_CRC32C] = { "CRC32C", "x-amz-checksum-crc32c", 4 },
-    [SIGV4_CKSUM_CRC64NVME] = { "CRC64NVME", "x-amz-checksum-crc64nvme", 8 },
-    [SIGV4_CKSUM_SHA1] = { "SHA1", "x-amz-checksum-sha1", 20 },
-    [SIGV4_CKSUM_SHA256] = { "SHA256", "x-amz-checksum-sha256", 32 },
+    [SIGV4_CKSUM_NONE] = { "", NULL, 0, 0 },
+    [SIGV4_CKSUM_CRC32] = { "CRC32", HEADER("x-amz-checksum-crc32"), 4 },
+    [SIGV4_CKSUM_CRC32C] = { "CRC32C", HEADER("x-amz-checksum-crc32c"), 4 },
+    [SIGV4_CKSUM_CRC64NVME] = { "CRC64NVME", HEADER("x-amz-checksum-crc64nvme"), 8 },
+    [SIGV4_CKSUM_SHA1] = { "SHA1", HEADER("x-amz-checksum-sha1"), 20 },
+    [SIGV4_CKSUM_SHA256] = { "SHA256", HEADER("x-amz-checksum-sha256"), 32 },
 };
+#undef HEADER
 
 #define N_ALGOS (sizeof algo_table / sizeof algo_table[0])
 
@@ -72,7 +75,7 @@ enum sigv4_cksum_algo sigv4_cksum_algo_from_name(struct s3w_slice name)
 enum sigv4_cksum_algo sigv4_cksum_algo_from_header(struct s3w_slice name)
 {
     for (unsigned a = SIGV4_CKSUM_CRC32; a < N_ALGOS; a++)
-        if (s3w_slice_eq_nocase(name, s3w_slice_cstr(algo_table[a].header)))
+        if (s3w_slice_eq_nocase(name, s3w_slice(algo_table[a].header, algo_table[a].header_len)))
             return (enum sigv4_cksum_algo)a;
     return SIGV4_CKSUM_NONE;
 }

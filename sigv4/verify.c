@@ -108,25 +108,25 @@ static int parse_http_date(struct s3w_slice s, int64_t *out)
 
 static const struct {
     enum sigv4_payload_mode mode;
-    const char *name;
+    struct s3w_slice name; /* every request's value is looked up: no strlen */
 } payload_names[] = {
-    { SIGV4_PAYLOAD_UNSIGNED, "UNSIGNED-PAYLOAD" },
-    { SIGV4_PAYLOAD_STREAMING_HMAC, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" },
+    { SIGV4_PAYLOAD_UNSIGNED, S3W_SLICE_LIT("UNSIGNED-PAYLOAD") },
+    { SIGV4_PAYLOAD_STREAMING_HMAC, S3W_SLICE_LIT("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") },
     { SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER,
-      "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" },
+      S3W_SLICE_LIT("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") },
     { SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER,
-      "STREAMING-UNSIGNED-PAYLOAD-TRAILER" },
+      S3W_SLICE_LIT("STREAMING-UNSIGNED-PAYLOAD-TRAILER") },
     { SIGV4_PAYLOAD_STREAMING_ECDSA,
-      "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD" },
+      S3W_SLICE_LIT("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD") },
     { SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER,
-      "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER" },
+      S3W_SLICE_LIT("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER") },
 };
 
 enum sigv4_payload_mode sigv4_payload_mode_parse(struct s3w_slice v,
                                                  uint8_t *sha256_out)
 {
     for (size_t i = 0; i < sizeof payload_names / sizeof payload_names[0]; i++)
-        if (s3w_slice_eq_cstr(v, payload_names[i].name))
+        if (s3w_slice_eq(v, payload_names[i].name))
             return payload_names[i].mode;
     uint8_t h[32];
     if (v.len == 64 && s3w_hex_decode(v, h, 32) == 0) {
@@ -141,7 +141,7 @@ const char *sigv4_payload_mode_name(enum sigv4_payload_mode m)
 {
     for (size_t i = 0; i < sizeof payload_names / sizeof payload_names[0]; i++)
         if (payload_names[i].mode == m)
-            return payload_names[i].name;
+            return payload_names[i].name.ptr; /* a literal: NUL-terminated */
     return m == SIGV4_PAYLOAD_SIGNED ? "SIGNED" : "";
 }
 
