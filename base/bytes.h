@@ -185,7 +185,7 @@ void s3w_hex_encode(const uint8_t *in, size_t n, char *out);
 int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n);
 
 /* ---- secrets --------------------------------------------------------------- */
-/* Wipes memory in a way the compiler cannot elide (OPENSSL_cleanse). */
+/* Wipes memory in a way the compiler cannot elide (explicit_bzero). */
 void s3w_wipe(void *p, size_t n);
 /* Constant-time equality of two equal-length byte strings (CRYPTO_memcmp).
  * Lengths are not secret: unequal lengths return false at once. */

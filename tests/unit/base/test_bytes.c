@@ -197,6 +197,33 @@ static void test_eq_nocase_each_offset(void **state)
     assert_true(s3w_bytes_eq_nocase("", "", 0));
 }
 
+/* Every pair of byte values at each offset of a 24-byte name (three words,
+ * and tails of every length after them) against a byte-by-byte reading:
+ * only A-Z fold, onto a-z; bytes over 0x7f and the neighbours of the
+ * letters ('@', '[', '`', '{') are themselves. */
+static void test_eq_nocase_every_pair(void **state)
+{
+    (void)state;
+    const char *base = "x-amz-server-side-encryp";
+    for (size_t len = 17; len <= 24; len++) {
+        for (size_t at = 0; at < len; at++) {
+            char a[24], b[24];
+            memcpy(a, base, len);
+            memcpy(b, base, len);
+            for (unsigned x = 0; x < 256; x++) {
+                for (unsigned y = 0; y < 256; y++) {
+                    a[at] = (char)x;
+                    b[at] = (char)y;
+                    unsigned lx = x >= 'A' && x <= 'Z' ? x + 32 : x;
+                    unsigned ly = y >= 'A' && y <= 'Z' ? y + 32 : y;
+                    if (s3w_bytes_eq_nocase(a, b, len) != (lx == ly))
+                        fail_msg("len %zu offset %zu: 0x%02x vs 0x%02x", len, at, x, y);
+                }
+            }
+        }
+    }
+}
+
 static void test_ct_equal_and_slices(void **state)
 {
     (void)state;
@@ -218,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_hex_roundtrip),
         cmocka_unit_test(test_hex_every_byte),
         cmocka_unit_test(test_eq_nocase_each_offset),
+        cmocka_unit_test(test_eq_nocase_every_pair),
         cmocka_unit_test(test_buf_fixed_never_grows),
         cmocka_unit_test(test_ct_equal_and_slices),
     };
