@@ -143,30 +143,44 @@ int s3w_buf_append_grow(struct s3w_buf *b, const void *p, size_t n)
     return S3W_OK;
 }
 
-/* mag in decimal, after a '-' when neg, as one append (all or nothing). */
-static int append_dec(struct s3w_buf *b, unsigned long long mag, bool neg)
+/* mag in decimal, after a '-' when neg, at the end of d. */
+static size_t dec(char d[S3W_DEC_MAX], unsigned long long mag, bool neg)
 {
-    char d[21]; /* -9223372036854775808, 18446744073709551615 */
-    size_t i = sizeof(d);
+    size_t i = S3W_DEC_MAX;
     do {
         d[--i] = (char)('0' + mag % 10);
         mag /= 10;
     } while (mag);
     if (neg)
         d[--i] = '-';
-    return s3w_buf_append(b, d + i, sizeof(d) - i);
+    return i;
 }
 
+size_t s3w_dec_u64(char d[S3W_DEC_MAX], unsigned long long v)
+{
+    return dec(d, v, false);
+}
+
+size_t s3w_dec_i64(char d[S3W_DEC_MAX], long long v)
+{
+    /* -(v + 1) + 1: LLONG_MIN's magnitude does not fit a long long */
+    return v >= 0 ? dec(d, (unsigned long long)v, false)
+                  : dec(d, (unsigned long long)(-(v + 1)) + 1, true);
+}
+
+/* as one append: all or nothing */
 int s3w_buf_append_u64(struct s3w_buf *b, unsigned long long v)
 {
-    return append_dec(b, v, false);
+    char d[S3W_DEC_MAX];
+    size_t i = s3w_dec_u64(d, v);
+    return s3w_buf_append(b, d + i, sizeof(d) - i);
 }
 
 int s3w_buf_append_i64(struct s3w_buf *b, long long v)
 {
-    /* -(v + 1) + 1: LLONG_MIN's magnitude does not fit a long long */
-    return v >= 0 ? append_dec(b, (unsigned long long)v, false)
-                  : append_dec(b, (unsigned long long)(-(v + 1)) + 1, true);
+    char d[S3W_DEC_MAX];
+    size_t i = s3w_dec_i64(d, v);
+    return s3w_buf_append(b, d + i, sizeof(d) - i);
 }
 
 int s3w_buf_printf(struct s3w_buf *b, const char *fmt, ...)

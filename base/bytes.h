@@ -168,6 +168,13 @@ static inline int s3w_buf_append_char(struct s3w_buf *b, char c)
 {
     return s3w_buf_append(b, &c, 1);
 }
+/* v in decimal, as printf's %lld and %llu write it, at the end of
+ * d[S3W_DEC_MAX]: returns the index of its first byte (its length is
+ * S3W_DEC_MAX minus that). For formatters that write into storage of their
+ * own (the audit record, the log line). */
+#define S3W_DEC_MAX 21 /* -9223372036854775808, 18446744073709551615 */
+size_t s3w_dec_i64(char d[S3W_DEC_MAX], long long v);
+size_t s3w_dec_u64(char d[S3W_DEC_MAX], unsigned long long v);
 /* v in decimal, as printf's %lld and %llu write it. */
 int s3w_buf_append_i64(struct s3w_buf *b, long long v);
 int s3w_buf_append_u64(struct s3w_buf *b, unsigned long long v);

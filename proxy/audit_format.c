@@ -372,23 +372,18 @@ static void jstr(struct fmt *f, struct s3w_slice name, struct s3w_slice v, size_
 }
 
 /* v in decimal, as printf's %lld and %llu write it. */
-static void put_dec(struct fmt *f, uint64_t mag, bool neg)
+static void put_u64(struct fmt *f, uint64_t v)
 {
-    char d[21]; /* -9223372036854775808, 18446744073709551615 */
-    size_t i = sizeof(d);
-    do {
-        d[--i] = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag);
-    if (neg)
-        d[--i] = '-';
+    char d[S3W_DEC_MAX];
+    size_t i = s3w_dec_u64(d, v);
     put(f, d + i, sizeof(d) - i);
 }
 
 static void put_i64(struct fmt *f, int64_t v)
 {
-    /* -(v + 1) + 1: INT64_MIN's magnitude does not fit an int64_t */
-    put_dec(f, v >= 0 ? (uint64_t)v : (uint64_t)(-(v + 1)) + 1, v < 0);
+    char d[S3W_DEC_MAX];
+    size_t i = s3w_dec_i64(d, v);
+    put(f, d + i, sizeof(d) - i);
 }
 
 /* Keys whose value could be authorization material. None is a condition
@@ -618,9 +613,9 @@ static int format_line(const struct audit_record *r, char *line, size_t *len)
     put_slice(&f, S3W_SLICE_LIT(",\"httpStatus\":"));
     put_i64(&f, r->http_status);
     put_slice(&f, S3W_SLICE_LIT(",\"bytesIn\":"));
-    put_dec(&f, r->bytes_in, false);
+    put_u64(&f, r->bytes_in);
     put_slice(&f, S3W_SLICE_LIT(",\"bytesOut\":"));
-    put_dec(&f, r->bytes_out, false);
+    put_u64(&f, r->bytes_out);
     put_slice(&f, S3W_SLICE_LIT(",\"latencyMs\":"));
     put_i64(&f, r->latency_ms);
     put_slice(&f, S3W_SLICE_LIT(",\"upstreamLatencyMs\":"));

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "civil.h"
 
 static atomic_int log_min_level = PROXY_LOG_INFO;
@@ -83,22 +84,16 @@ static void out_put(struct line_out *o, const char *s, size_t n)
 
 static void out_unsigned(struct line_out *o, unsigned long long v)
 {
-    char d[24];
-    size_t i = sizeof(d);
-    do
-        d[--i] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    char d[S3W_DEC_MAX];
+    size_t i = s3w_dec_u64(d, v);
     out_put(o, d + i, sizeof(d) - i);
 }
 
 static void out_signed(struct line_out *o, long long v)
 {
-    if (v < 0) {
-        out_put(o, "-", 1);
-        out_unsigned(o, 0ULL - (unsigned long long)v);
-    } else {
-        out_unsigned(o, (unsigned long long)v);
-    }
+    char d[S3W_DEC_MAX];
+    size_t i = s3w_dec_i64(d, v);
+    out_put(o, d + i, sizeof(d) - i);
 }
 
 /* printf for the conversions the request path's lines use (%s, %.*s, %d,

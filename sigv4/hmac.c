@@ -73,51 +73,13 @@ const struct evp_md_st *sigv4_md_md5(void)
     return md_md5;
 }
 
-/* RFC 2104 with B = 64. The ipad/opad blocks and the hash states are derived
- * from the key, so all of them are wiped. */
-void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
-                       size_t msg_len, uint8_t out[32])
-{
-    uint8_t k[64] = { 0 };
-    uint8_t pad[64];
-    uint8_t inner[32];
-    SHA256_CTX c;
-
-    if (key_len > sizeof k) {
-        SHA256_Init(&c);
-        SHA256_Update(&c, key, key_len);
-        SHA256_Final(k, &c);
-    } else if (key_len) {
-        memcpy(k, key, key_len);
-    }
-
-    for (size_t i = 0; i < 64; i++)
-        pad[i] = k[i] ^ 0x36;
-    SHA256_Init(&c);
-    SHA256_Update(&c, pad, sizeof pad);
-    SHA256_Update(&c, msg, msg_len);
-    SHA256_Final(inner, &c);
-
-    for (size_t i = 0; i < 64; i++)
-        pad[i] = k[i] ^ 0x5c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, pad, sizeof pad);
-    SHA256_Update(&c, inner, sizeof inner);
-    SHA256_Final(out, &c);
-
-    s3w_wipe(k, sizeof k);
-    s3w_wipe(pad, sizeof pad);
-    s3w_wipe(inner, sizeof inner);
-    s3w_wipe(&c, sizeof c);
-}
-
 _Static_assert(sizeof(SHA256_CTX) <= sizeof(((struct sigv4_hmac_key *)0)->inner) &&
                    _Alignof(SHA256_CTX) <= _Alignof(struct sigv4_hmac_key),
                "struct sigv4_hmac_key holds two SHA256_CTX");
 
-/* The two pad blocks hashed once (RFC 2104, as in sigv4_hmac_sha256); the
- * rest of each state is unused room, zeroed so that no stale bytes sit in
- * key material. */
+/* The two pad blocks hashed once (RFC 2104 with B = 64: a key longer than
+ * the block is first replaced by its SHA-256); the rest of each state is
+ * unused room, zeroed so that no stale bytes sit in key material. */
 void sigv4_hmac_key_init(struct sigv4_hmac_key *hk, const void *key,
                          size_t key_len)
 {
@@ -166,6 +128,17 @@ void sigv4_hmac_key_mac(const struct sigv4_hmac_key *hk, const void *msg,
 
     s3w_wipe(inner, sizeof inner);
     s3w_wipe(&c, sizeof c);
+}
+
+/* RFC 2104 with B = 64, for a key used once: the states are derived from
+ * the key, so they are wiped. */
+void sigv4_hmac_sha256(const void *key, size_t key_len, const void *msg,
+                       size_t msg_len, uint8_t out[32])
+{
+    struct sigv4_hmac_key hk;
+    sigv4_hmac_key_init(&hk, key, key_len);
+    sigv4_hmac_key_mac(&hk, msg, msg_len, out);
+    s3w_wipe(&hk, sizeof hk);
 }
 
 /* AWS SigV4 docs, "Derive a signing key":
