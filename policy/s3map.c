@@ -700,6 +700,18 @@ static int authorizations(const struct s3map_request *req, struct s3map_result *
     return rc;
 }
 
+void s3map_result_wipe(struct s3map_result *res)
+{
+    size_t used = res->scratch_used;
+    s3w_wipe(res->scratch, used < sizeof(res->scratch) ? used : sizeof(res->scratch));
+    res->scratch_used = 0;
+}
+
+void s3map_result_init(struct s3map_result *res)
+{
+    res->scratch_used = 0;
+}
+
 int s3map_map(const struct s3map_request *req, struct s3map_result *res)
 {
     res->op = NULL;

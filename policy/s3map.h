@@ -200,6 +200,15 @@ struct s3map_result {
  * Returns 0 or S3MAP_E_* (res->op is NULL on S3MAP_E_NOT_IMPLEMENTED). */
 int s3map_map(const struct s3map_request *req, struct s3map_result *res);
 
+/* What s3map_map decoded into res's storage (the query's values, a
+ * presigned URL's X-Amz-Security-Token among them) wiped, for a result
+ * that is kept for another request. res must have been through s3map_map
+ * or s3map_result_init. */
+void s3map_result_wipe(struct s3map_result *res);
+/* A result never mapped, ready for s3map_result_wipe, without touching
+ * (faulting in) its ~22 KiB of storage. */
+void s3map_result_init(struct s3map_result *res);
+
 /* Sets the request's S3 and global condition keys in ctx (the identity keys
  * aws:userid, aws:PrincipalArn, ... are the config module's). Only keys that
  * the operation's actions take are set (AWS's service authorization

@@ -37,6 +37,8 @@
  *    authz.deciding, resp.up_reqid, out.err_msg;
  *  - the operation mapping's private storage, which s3map_map resets
  *    before use (its counts nq, scratch_used, hseen), from map.q on;
+ *    px_recycle wipes what it decoded (s3map_result_wipe), and a new px
+ *    gets it ready for that (s3map_result_init, px_first_init);
  *  - the identity: config_resolve and config_identity_anonymous reset it
  *    before they fill it, and nothing reads it before either ran but
  *    through auth.id_set (cleared); px_free leaves it reset
@@ -112,6 +114,7 @@ static void px_first_init(struct px *px)
 {
     px_kept_init(px);
     memset(&px->auth.id, 0, sizeof(px->auth.id)); /* identity.h: zeroing initialises it */
+    s3map_result_init(&px->authz.map); /* px_recycle wipes what it decoded */
 }
 
 static void px_kept_free(struct px *px)
@@ -167,10 +170,12 @@ void px_recycle(struct px *px)
     size_t used = px->auth.id.store_len;
     s3w_wipe(px->auth.id.store, used < sizeof(px->auth.id.store) ? used : sizeof(px->auth.id.store));
     px->auth.id.store_len = 0;
-    /* and a presigned URL's decoded security token, kept out of px_zero_reused */
+    /* and a presigned URL's decoded security token, kept out of
+     * px_zero_reused: verification's copy and the mapping's (its query) */
     used = px->auth.sv.auth.store_used;
     s3w_wipe(px->auth.sv.auth.store,
              used < sizeof(px->auth.sv.auth.store) ? used : sizeof(px->auth.sv.auth.store));
+    s3map_result_wipe(&px->authz.map);
     px_kept_reset(px);
     if (!pw || px->w->stopping || pw->nspare_px >= PX_SPARES) {
         px_kept_free(px);

@@ -370,6 +370,35 @@ static void test_query_parsing(void **state)
                      S3MAP_E_INVALID_ARGUMENT);
 }
 
+/* A presigned URL's query holds its security token: what the mapping
+ * decoded of it is wiped by s3map_result_wipe (a proxy keeps the result
+ * for its next request), and only that. */
+static void test_result_wipe(void **state)
+{
+    (void)state;
+    static const char q[] = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Security-Token="
+                            "FwoGZXIvYXdzE%2BTOKEN%2Fsecret0123&partNumber=1";
+    assert_int_equal(map("GET", "bkt", "k", q, NOHDR), 0);
+    assert_non_null(memmem(res.scratch, sizeof res.scratch, "FwoGZXIvYXdzE+TOKEN/secret0123", 30));
+    size_t used = res.scratch_used;
+    assert_true(used > 0 && used < sizeof res.scratch);
+    memset(res.scratch + used, 'x', 64); /* past what was decoded: left alone */
+    s3map_result_wipe(&res);
+    assert_null(memmem(res.scratch, sizeof res.scratch, "TOKEN", 5));
+    for (size_t i = 0; i < used; i++)
+        assert_int_equal(res.scratch[i], 0);
+    assert_int_equal(res.scratch[used], 'x');
+    assert_int_equal(res.scratch_used, 0);
+    s3map_result_wipe(&res); /* twice: nothing more */
+    assert_int_equal(res.scratch[used], 'x');
+    /* a result never mapped */
+    static struct s3map_result fresh;
+    memset(&fresh, 'y', sizeof fresh);
+    s3map_result_init(&fresh);
+    s3map_result_wipe(&fresh);
+    assert_int_equal(fresh.scratch[0], 'y');
+}
+
 static void test_known_condition_keys(void **state)
 {
     (void)state;
@@ -425,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_copy_source_parsing),
         cmocka_unit_test(test_query_parsing),
+        cmocka_unit_test(test_result_wipe),
         cmocka_unit_test(test_known_condition_keys),
         cmocka_unit_test(test_condition_key_support),
     };
