@@ -9,11 +9,10 @@
  * reused connection allocates nothing.
  *
  * A request with a body holds its head back until its last body byte is
- * handed over or the loop turns (a uv_idle per connection, which runs before
- * the loop next waits for I/O, whichever phase the head came in),
- * whichever comes first: a small PUT whose body came in the client's read
- * with its head leaves in one write (one segment), not a head and then a
- * body.
+ * handed over or until the loop turns, whichever comes first (a uv_idle per
+ * connection: it runs before the loop next waits for I/O, in whatever phase
+ * the head came). So a small PUT whose body came in the client's read with
+ * its head leaves in one write (one segment), not a head and then a body.
  */
 #include "h1client_int.h"
 

@@ -39,7 +39,7 @@ struct h1c_conn {
     struct wbuf out[2];
     int cur;        /* the buffer that gathers */
     bool writing;   /* out[!cur] is in flight */
-    bool holding;   /* a body request's head waits for its first body bytes */
+    bool holding;   /* a body request's head waits: its last byte or on_gather */
     char *head;     /* H1R_MAX_HEAD: the answer head's storage */
     /* reads */
     char *in;       /* H1C_READ_BUF */
