@@ -13,13 +13,14 @@
  * connection: it runs before the loop next waits for I/O, in whatever phase
  * the head came). So a small PUT whose body came in the client's read with
  * its head leaves in one write (one segment), not a head and then a body.
+ *
+ * Here: requests, writes, reads and the answer's parsing. Opening and
+ * ending connections, and the pools: h1client_conn.c; TLS: h1client_tls.c.
  */
 #include "h1client_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 
@@ -40,11 +41,8 @@ const char *h1c_strerror(int err)
     return "unknown error";
 }
 
-void h1c__conn_fail(struct h1c_conn *c, int err);
-static void conn_close(struct h1c_conn *c);
-
 /* on_done, except inside h1c_start, whose caller gets the error instead. */
-static void req_done(struct h1c_pool *p, struct h1c_req *r, int err)
+void h1c__req_done(struct h1c_pool *p, struct h1c_req *r, int err)
 {
     if (r == p->starting) {
         p->start_err = err;
@@ -52,14 +50,10 @@ static void req_done(struct h1c_pool *p, struct h1c_req *r, int err)
     }
     r->cb->on_done(r, err);
 }
-static void dispatch_waiting(struct h1c_pool *p);
-void h1c__start_read(struct h1c_conn *c);
-static void close_handles(struct h1c_conn *c);
-static void finish_doomed(struct h1c_conn *c);
 
 /* ---- timers -------------------------------------------------------------------- */
 
-/* The timer is lazy: arm() moves a deadline and starts the uv timer only
+/* The timer is lazy: h1c__arm() moves a deadline and starts the uv timer only
  * when the deadline comes before the moment it is already set for; a
  * timer that fires early finds the later deadline and sleeps on until it
  * (or finds none, and stops). A request re-arms several times (sent,
@@ -78,12 +72,12 @@ static void on_timer(uv_timer_t *t)
     }
     c->deadline = 0;
     if (c->state == C_IDLE)
-        conn_close(c); /* keep-alive expired */
+        h1c__conn_close(c); /* keep-alive expired */
     else
         h1c__conn_fail(c, H1C_E_TIMEOUT);
 }
 
-static void arm(struct h1c_conn *c, uint32_t ms)
+void h1c__arm(struct h1c_conn *c, uint32_t ms)
 {
     if (!ms) {
         c->deadline = 0; /* a running timer finds nothing to do */
@@ -139,7 +133,7 @@ static void sent_all(struct h1c_conn *c)
 {
     c->sent_all = true;
     if (!c->req->got_bytes)
-        arm(c, c->pool->o.first_byte_timeout_ms);
+        h1c__arm(c, c->pool->o.first_byte_timeout_ms);
 }
 
 void h1c__flush(struct h1c_conn *c);
@@ -165,13 +159,13 @@ static void on_written(uv_write_t *w, int status)
     if (r->body_given == r->body_len && !c->sent_all)
         sent_all(c);
     else if (!r->got_bytes)
-        arm(c, c->pool->o.idle_timeout_ms); /* the upstream takes body bytes */
+        h1c__arm(c, c->pool->o.idle_timeout_ms); /* the upstream takes body bytes */
     if (r->body_given < r->body_len && r->cb->on_drain) {
         c->in_cb = true;
         r->cb->on_drain(r);
         c->in_cb = false;
         if (c->doomed)
-            finish_doomed(c);
+            h1c__finish_doomed(c);
     }
 }
 
@@ -262,7 +256,7 @@ static void on_gather(uv_idle_t *h)
 /* ---- answer parsing --------------------------------------------------------------- */
 
 /* The parser's callbacks, passed on to the request's; a connection failed
- * or closed inside one ends when the parser returns (finish_doomed). */
+ * or closed inside one ends when the parser returns (h1c__finish_doomed). */
 static int resp_head(void *ud, int status, const struct s3w_header *h, size_t n)
 {
     struct h1c_conn *c = ud;
@@ -287,7 +281,7 @@ static int resp_body(void *ud, const char *p, size_t n)
     return rc == H1C_PAUSE ? 1 : 0; /* a pause takes effect after this read */
 }
 
-static const struct h1resp_cb RESP_CB = { resp_head, resp_body };
+const struct h1resp_cb h1c__resp_cb = { resp_head, resp_body };
 
 /* The answer ended: the connection goes back to the pool when both sides of
  * the exchange are complete and the upstream keeps it open. */
@@ -308,13 +302,13 @@ static void answer_done(struct h1c_conn *c)
         c->next = p->idle;
         p->idle = c;
         p->nidle++;
-        arm(c, p->o.keepalive_ms);
+        h1c__arm(c, p->o.keepalive_ms);
         h1c__start_read(c); /* to notice the upstream closing it */
     } else {
-        conn_close(c);
+        h1c__conn_close(c);
     }
     r->cb->on_done(r, H1C_OK);
-    dispatch_waiting(p);
+    h1c__dispatch_waiting(p);
 }
 
 /* Feeds answer bytes to the parser. Returns false when c was failed or
@@ -324,13 +318,13 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
     if (!c->req) {
         /* bytes on an idle connection: nothing was asked */
         c->pool->st.closed_protocol++;
-        conn_close(c);
+        h1c__conn_close(c);
         return false;
     }
     c->req->got_bytes = true;
     int rc = h1resp_feed(&c->resp, p, n);
     if (c->doomed) {
-        finish_doomed(c);
+        h1c__finish_doomed(c);
         return false;
     }
     if (c->resp.pause) {
@@ -340,7 +334,7 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
     switch (rc) {
     case H1R_MORE:
         if (c->state == C_BUSY)
-            arm(c, c->pool->o.idle_timeout_ms);
+            h1c__arm(c, c->pool->o.idle_timeout_ms);
         return true;
     case H1R_DONE:
         answer_done(c);
@@ -381,7 +375,7 @@ static void pause_reading(struct h1c_conn *c)
         c->reading = false;
     }
     if (c->state == C_BUSY)
-        arm(c, 0);
+        h1c__arm(c, 0);
 }
 
 void h1c__on_eof(struct h1c_conn *c);
@@ -394,12 +388,12 @@ void h1c__on_eof(struct h1c_conn *c)
         c->req = NULL;
         r->conn = NULL;
         h1c__keep_session(c);
-        conn_close(c);
-        req_done(c->pool, r, H1C_OK);
+        h1c__conn_close(c);
+        h1c__req_done(c->pool, r, H1C_OK);
         return;
     }
     if (c->state == C_IDLE) {
-        conn_close(c); /* the upstream retired a kept-alive connection */
+        h1c__conn_close(c); /* the upstream retired a kept-alive connection */
         return;
     }
     h1c__conn_fail(c, H1C_E_CLOSED);
@@ -449,7 +443,7 @@ void h1c_resume(struct h1c_req *r)
     if (!c || !c->want_pause)
         return;
     c->want_pause = false;
-    arm(c, c->pool->o.idle_timeout_ms);
+    h1c__arm(c, c->pool->o.idle_timeout_ms);
     if (c->ssl && !h1c__tls_pump(c))
         return; /* plaintext TLS held back while paused */
     if (!c->want_pause)
@@ -476,7 +470,7 @@ void h1c__send_head(struct h1c_conn *c)
     }
     h1c__start_read(c);
     if (!c->sent_all)
-        arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
+        h1c__arm(c, r->body_len ? c->pool->o.idle_timeout_ms : c->pool->o.first_byte_timeout_ms);
     if (!r->body_len)
         return;
     r->takes_body = true;
@@ -486,228 +480,7 @@ void h1c__send_head(struct h1c_conn *c)
     r->cb->on_drain(r);
     c->in_cb = false;
     if (c->doomed)
-        finish_doomed(c);
-}
-
-/* ---- TLS handshake ----------------------------------------------------------------- */
-
-/* ---- connecting -------------------------------------------------------------------- */
-
-static void on_connected(uv_connect_t *cr, int status)
-{
-    struct h1c_conn *c = cr->data;
-    if (c->state == C_CLOSING)
-        return;
-    if (status < 0) {
-        if (c->req)
-            snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(status));
-        h1c__conn_fail(c, status == UV_ETIMEDOUT ? H1C_E_TIMEOUT : H1C_E_CONNECT);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (c->pool->o.ssl_ctx) {
-        int rc = h1c__tls_start(c);
-        if (rc)
-            h1c__conn_fail(c, rc);
-        return;
-    }
-    h1c__send_head(c);
-}
-
-static void connect_addr(struct h1c_conn *c, const struct sockaddr *sa)
-{
-    c->state = C_CONNECT;
-    c->connect_req.data = c;
-    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connected);
-    if (rc < 0) {
-        if (c->req)
-            snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(rc));
-        h1c__conn_fail(c, H1C_E_CONNECT);
-    }
-}
-
-static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
-{
-    struct h1c_conn *c = g->data;
-    struct h1c_pool *p = c->pool;
-    c->resolving = false;
-    if (c->state == C_CLOSING) {
-        uv_freeaddrinfo(res);
-        close_handles(c); /* the close deferred while resolving */
-        return;
-    }
-    if (status < 0 || !res) {
-        if (c->req)
-            snprintf(c->req->detail, sizeof c->req->detail, "%s: %s", p->host,
-                     uv_strerror(status));
-        uv_freeaddrinfo(res);
-        h1c__conn_fail(c, H1C_E_RESOLVE);
-        return;
-    }
-    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
-    p->have_addr = true;
-    p->addr_at = uv_now(p->loop);
-    uv_freeaddrinfo(res);
-    connect_addr(c, (const struct sockaddr *)&p->addr);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    struct h1c_conn *c = h->data;
-    if (--c->handles)
-        return;
-    struct h1c_pool *p = c->pool;
-    if (c->ssl)
-        SSL_free(c->ssl); /* frees its BIOs */
-    free(c->raw);
-    free(c->in);
-    free(c->head);
-    for (int i = 0; i < 2; i++) {
-        /* bytes never sent: a request head holds the proxy's session token */
-        if (c->out[i].ptr)
-            s3w_wipe(c->out[i].ptr, c->out[i].len);
-        free(c->out[i].ptr);
-    }
-    free(c);
-    p->nopen--;
-    if (p->closing && p->nopen == 0) {
-        SSL_SESSION_free(p->session);
-        if (p->o.ssl_ctx)
-            SSL_CTX_free(p->o.ssl_ctx);
-        free(p->host);
-        free(p);
-        return;
-    }
-    dispatch_waiting(p);
-}
-
-static void close_handles(struct h1c_conn *c)
-{
-    c->holding = false;
-    uv_close((uv_handle_t *)&c->gather, on_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-}
-
-static struct h1c_conn *conn_new(struct h1c_pool *p)
-{
-    struct h1c_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->in = malloc(H1C_READ_BUF);
-    c->head = malloc(H1R_MAX_HEAD);
-    if (!c->in || !c->head) {
-        free(c->in);
-        free(c->head);
-        free(c);
-        return NULL;
-    }
-    c->pool = p;
-    uv_tcp_init(p->loop, &c->tcp);
-    uv_timer_init(p->loop, &c->timer);
-    uv_idle_init(p->loop, &c->gather);
-    c->tcp.data = c->timer.data = c->gather.data = c->gai.data = c;
-    c->handles = 3;
-    h1resp_init(&c->resp, c->head, &RESP_CB, c);
-    p->nopen++;
-    p->st.connects++;
-    return c;
-}
-
-static void conn_open(struct h1c_conn *c)
-{
-    struct h1c_pool *p = c->pool;
-    arm(c, p->o.connect_timeout_ms);
-    if (p->have_addr && (p->numeric || uv_now(p->loop) - p->addr_at < H1C_ADDR_TTL_MS)) {
-        connect_addr(c, (const struct sockaddr *)&p->addr);
-        return;
-    }
-    c->state = C_RESOLVE;
-    c->resolving = true;
-    char port[8];
-    snprintf(port, sizeof port, "%u", p->o.port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    if (uv_getaddrinfo(p->loop, &c->gai, on_resolved, p->host, port, &hints) < 0) {
-        c->resolving = false;
-        h1c__conn_fail(c, H1C_E_RESOLVE);
-    }
-}
-
-/* ---- ending connections ------------------------------------------------------------ */
-
-static void unlink_idle(struct h1c_conn *c)
-{
-    struct h1c_pool *p = c->pool;
-    for (struct h1c_conn **pp = &p->idle; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            p->nidle--;
-            return;
-        }
-}
-
-static void conn_close(struct h1c_conn *c)
-{
-    if (c->in_cb) {
-        c->doomed = true; /* closed when the callback returns */
-        return;
-    }
-    if (c->state == C_CLOSING)
-        return;
-    if (c->state == C_IDLE)
-        unlink_idle(c);
-    c->state = C_CLOSING;
-    if (c->req)
-        c->req->conn = NULL;
-    c->req = NULL;
-    if (c->resolving) {
-        uv_cancel((uv_req_t *)&c->gai); /* on_resolved comes back and closes */
-        return;
-    }
-    close_handles(c);
-}
-
-static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only);
-
-/* After a callback: a connection failed or closed inside it ends now, and
- * its request (unless the callback aborted it) learns why. */
-static void finish_doomed(struct h1c_conn *c)
-{
-    struct h1c_req *r = c->req;
-    c->doomed = false;
-    if (r) {
-        c->req = NULL;
-        r->conn = NULL;
-    }
-    conn_close(c);
-    if (r)
-        req_done(c->pool, r, c->doom_err ? c->doom_err : H1C_E_IO);
-}
-
-void h1c__conn_fail(struct h1c_conn *c, int err)
-{
-    struct h1c_req *r = c->req;
-    struct h1c_pool *p = c->pool;
-    if (c->in_cb) {
-        c->doomed = true;
-        c->doom_err = err;
-        return;
-    }
-    c->req = NULL;
-    if (r)
-        r->conn = NULL;
-    bool retry = r && r->reused && !r->retried && !r->got_bytes && r->body_given == 0 &&
-                 (err == H1C_E_CLOSED || err == H1C_E_IO) && !p->closing;
-    conn_close(c);
-    if (!r)
-        return;
-    if (retry) {
-        r->retried = true;
-        p->st.retries++;
-        start_on(p, r, true);
-        return;
-    }
-    req_done(p, r, err);
+        h1c__finish_doomed(c);
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -720,7 +493,7 @@ static void attach(struct h1c_conn *c, struct h1c_req *r)
 
 /* Starts r on an idle connection (unless fresh_only), a new one, or queues
  * it when the pool is full. */
-static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
+void h1c__start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
 {
     if (!fresh_only && p->idle) {
         struct h1c_conn *c = p->idle;
@@ -733,7 +506,7 @@ static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
         return;
     }
     if (p->nopen >= p->o.max_conns && p->idle) {
-        conn_close(p->idle); /* make room: its slot is freed when it closed */
+        h1c__conn_close(p->idle); /* make room: its slot is freed when it closed */
     }
     if (p->nopen >= p->o.max_conns) {
         r->next_waiting = NULL;
@@ -745,17 +518,17 @@ static void start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
         p->nwaiting++;
         return;
     }
-    struct h1c_conn *c = conn_new(p);
+    struct h1c_conn *c = h1c__conn_new(p);
     if (!c) {
-        req_done(p, r, H1C_E_NOMEM);
+        h1c__req_done(p, r, H1C_E_NOMEM);
         return;
     }
     r->reused = false;
     attach(c, r);
-    conn_open(c);
+    h1c__conn_open(c);
 }
 
-static void dispatch_waiting(struct h1c_pool *p)
+void h1c__dispatch_waiting(struct h1c_pool *p)
 {
     while (p->wait_head && (p->idle || p->nopen < p->o.max_conns)) {
         struct h1c_req *r = p->wait_head;
@@ -763,7 +536,7 @@ static void dispatch_waiting(struct h1c_pool *p)
         if (!p->wait_head)
             p->wait_tail = NULL;
         p->nwaiting--;
-        start_on(p, r, false);
+        h1c__start_on(p, r, false);
     }
 }
 
@@ -779,7 +552,7 @@ int h1c_start(struct h1c_pool *p, struct h1c_req *r)
         return H1C_E_CONNECT;
     p->starting = r;
     p->start_err = 0;
-    start_on(p, r, false);
+    h1c__start_on(p, r, false);
     p->starting = NULL;
     return p->start_err;
 }
@@ -818,7 +591,7 @@ void h1c_abort(struct h1c_req *r)
         struct h1c_conn *c = r->conn;
         c->req = NULL;
         r->conn = NULL;
-        conn_close(c);
+        h1c__conn_close(c);
         return;
     }
     /* still waiting for a connection */
@@ -830,72 +603,4 @@ void h1c_abort(struct h1c_req *r)
             p->nwaiting--;
             return;
         }
-}
-
-/* ---- pools ------------------------------------------------------------------------------ */
-
-static bool is_localhost(const char *h)
-{
-    size_t n = strlen(h);
-    if (n && h[n - 1] == '.')
-        n--; /* the root label */
-    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-           (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0);
-}
-
-struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
-{
-    struct h1c_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->loop = loop;
-    p->o = *o;
-    if (p->o.max_conns == 0)
-        p->o.max_conns = 1;
-    p->host = strdup(o->host);
-    if (!p->host) {
-        free(p);
-        return NULL;
-    }
-    if (o->ssl_ctx)
-        SSL_CTX_up_ref(o->ssl_ctx);
-    /* a numeric host needs no resolver (and no thread-pool round trip);
-     * nor do localhost names, which are the loopback address (RFC 6761
-     * section 6.3, as curl resolves them: virtual-hosted buckets of a
-     * local store are BUCKET.localhost) */
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
-    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0 ||
-        (is_localhost(p->host) && uv_ip4_addr("127.0.0.1", o->port, a4) == 0))
-        p->have_addr = p->numeric = true;
-    return p;
-}
-
-void h1c_pool_close(struct h1c_pool *p)
-{
-    p->closing = true;
-    while (p->idle)
-        conn_close(p->idle);
-    while (p->wait_head) {
-        struct h1c_req *r = p->wait_head;
-        p->wait_head = r->next_waiting;
-        p->nwaiting--;
-        r->cb->on_done(r, H1C_E_CONNECT);
-    }
-    p->wait_tail = NULL;
-    if (p->nopen == 0) {
-        SSL_SESSION_free(p->session);
-        if (p->o.ssl_ctx)
-            SSL_CTX_free(p->o.ssl_ctx);
-        free(p->host);
-        free(p);
-    }
-}
-
-void h1c_pool_stats(const struct h1c_pool *p, struct h1c_stats *s)
-{
-    *s = p->st;
-    s->open = p->nopen;
-    s->idle = p->nidle;
-    s->waiting = p->nwaiting;
 }

@@ -71,12 +71,33 @@ struct h1c_pool {
 /* h1client.c */
 /* Appends to a connection's write buffer, growing it. 0 or H1C_E_NOMEM. */
 int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n);
-void h1c__conn_fail(struct h1c_conn *c, int err);
+/* The connection's timeout in ms from now (0: none), on its one lazy timer. */
+void h1c__arm(struct h1c_conn *c, uint32_t ms);
+/* on_done, except inside h1c_start, whose caller gets the error instead. */
+void h1c__req_done(struct h1c_pool *p, struct h1c_req *r, int err);
+/* r on an idle connection (unless fresh_only), a new one, or queued. */
+void h1c__start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only);
+/* Queued requests onto connections that became free. */
+void h1c__dispatch_waiting(struct h1c_pool *p);
+extern const struct h1resp_cb h1c__resp_cb; /* the answer parser's callbacks */
 bool h1c__parse(struct h1c_conn *c, const char *p, size_t n);
 void h1c__flush(struct h1c_conn *c);
 void h1c__on_eof(struct h1c_conn *c);
 void h1c__send_head(struct h1c_conn *c);
 void h1c__start_read(struct h1c_conn *c);
+
+/* h1client_conn.c */
+/* A connection of p, not yet opened; NULL when out of memory. */
+struct h1c_conn *h1c__conn_new(struct h1c_pool *p);
+/* Resolves (or takes the cached address) and connects; the head goes on
+ * connected (after the TLS handshake). */
+void h1c__conn_open(struct h1c_conn *c);
+/* Closes c (at once, or when the callback it is in returns). */
+void h1c__conn_close(struct h1c_conn *c);
+/* After a callback that failed or closed c: c ends, and its request learns why. */
+void h1c__finish_doomed(struct h1c_conn *c);
+/* c failed with err: its request is retried (h1client.h's rule) or ended. */
+void h1c__conn_fail(struct h1c_conn *c, int err);
 
 /* h1client_tls.c */
 int h1c__tls_start(struct h1c_conn *c);

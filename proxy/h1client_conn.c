@@ -1,0 +1,298 @@
+/* h1client_conn.c - the upstream client's connections (see h1client.h):
+ * opening them (resolving, connecting, the TLS handshake's start), ending
+ * them (closed, failed, a request retried), freeing them once their
+ * handles closed, and the pools that hold them. Requests, writes and the
+ * answer's parsing are h1client.c's. */
+#include "h1client_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void close_handles(struct h1c_conn *c);
+
+/* ---- connecting -------------------------------------------------------------------- */
+
+static void on_connected(uv_connect_t *cr, int status)
+{
+    struct h1c_conn *c = cr->data;
+    if (c->state == C_CLOSING)
+        return;
+    if (status < 0) {
+        if (c->req)
+            snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(status));
+        h1c__conn_fail(c, status == UV_ETIMEDOUT ? H1C_E_TIMEOUT : H1C_E_CONNECT);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (c->pool->o.ssl_ctx) {
+        int rc = h1c__tls_start(c);
+        if (rc)
+            h1c__conn_fail(c, rc);
+        return;
+    }
+    h1c__send_head(c);
+}
+
+static void connect_addr(struct h1c_conn *c, const struct sockaddr *sa)
+{
+    c->state = C_CONNECT;
+    c->connect_req.data = c;
+    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connected);
+    if (rc < 0) {
+        if (c->req)
+            snprintf(c->req->detail, sizeof c->req->detail, "%s", uv_strerror(rc));
+        h1c__conn_fail(c, H1C_E_CONNECT);
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+    struct h1c_conn *c = g->data;
+    struct h1c_pool *p = c->pool;
+    c->resolving = false;
+    if (c->state == C_CLOSING) {
+        uv_freeaddrinfo(res);
+        close_handles(c); /* the close deferred while resolving */
+        return;
+    }
+    if (status < 0 || !res) {
+        if (c->req)
+            snprintf(c->req->detail, sizeof c->req->detail, "%s: %s", p->host,
+                     uv_strerror(status));
+        uv_freeaddrinfo(res);
+        h1c__conn_fail(c, H1C_E_RESOLVE);
+        return;
+    }
+    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+    p->have_addr = true;
+    p->addr_at = uv_now(p->loop);
+    uv_freeaddrinfo(res);
+    connect_addr(c, (const struct sockaddr *)&p->addr);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct h1c_conn *c = h->data;
+    if (--c->handles)
+        return;
+    struct h1c_pool *p = c->pool;
+    if (c->ssl)
+        SSL_free(c->ssl); /* frees its BIOs */
+    free(c->raw);
+    free(c->in);
+    free(c->head);
+    for (int i = 0; i < 2; i++) {
+        /* bytes never sent: a request head holds the proxy's session token */
+        if (c->out[i].ptr)
+            s3w_wipe(c->out[i].ptr, c->out[i].len);
+        free(c->out[i].ptr);
+    }
+    free(c);
+    p->nopen--;
+    if (p->closing && p->nopen == 0) {
+        SSL_SESSION_free(p->session);
+        if (p->o.ssl_ctx)
+            SSL_CTX_free(p->o.ssl_ctx);
+        free(p->host);
+        free(p);
+        return;
+    }
+    h1c__dispatch_waiting(p);
+}
+
+static void close_handles(struct h1c_conn *c)
+{
+    c->holding = false;
+    uv_close((uv_handle_t *)&c->gather, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+struct h1c_conn *h1c__conn_new(struct h1c_pool *p)
+{
+    struct h1c_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->in = malloc(H1C_READ_BUF);
+    c->head = malloc(H1R_MAX_HEAD);
+    if (!c->in || !c->head) {
+        free(c->in);
+        free(c->head);
+        free(c);
+        return NULL;
+    }
+    c->pool = p;
+    uv_tcp_init(p->loop, &c->tcp);
+    uv_timer_init(p->loop, &c->timer);
+    uv_idle_init(p->loop, &c->gather);
+    c->tcp.data = c->timer.data = c->gather.data = c->gai.data = c;
+    c->handles = 3;
+    h1resp_init(&c->resp, c->head, &h1c__resp_cb, c);
+    p->nopen++;
+    p->st.connects++;
+    return c;
+}
+
+void h1c__conn_open(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    h1c__arm(c, p->o.connect_timeout_ms);
+    if (p->have_addr && (p->numeric || uv_now(p->loop) - p->addr_at < H1C_ADDR_TTL_MS)) {
+        connect_addr(c, (const struct sockaddr *)&p->addr);
+        return;
+    }
+    c->state = C_RESOLVE;
+    c->resolving = true;
+    char port[8];
+    snprintf(port, sizeof port, "%u", p->o.port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    if (uv_getaddrinfo(p->loop, &c->gai, on_resolved, p->host, port, &hints) < 0) {
+        c->resolving = false;
+        h1c__conn_fail(c, H1C_E_RESOLVE);
+    }
+}
+
+/* ---- ending connections ------------------------------------------------------------ */
+
+static void unlink_idle(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    for (struct h1c_conn **pp = &p->idle; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            p->nidle--;
+            return;
+        }
+}
+
+void h1c__conn_close(struct h1c_conn *c)
+{
+    if (c->in_cb) {
+        c->doomed = true; /* closed when the callback returns */
+        return;
+    }
+    if (c->state == C_CLOSING)
+        return;
+    if (c->state == C_IDLE)
+        unlink_idle(c);
+    c->state = C_CLOSING;
+    if (c->req)
+        c->req->conn = NULL;
+    c->req = NULL;
+    if (c->resolving) {
+        uv_cancel((uv_req_t *)&c->gai); /* on_resolved comes back and closes */
+        return;
+    }
+    close_handles(c);
+}
+
+/* After a callback: a connection failed or closed inside it ends now, and
+ * its request (unless the callback aborted it) learns why. */
+void h1c__finish_doomed(struct h1c_conn *c)
+{
+    struct h1c_req *r = c->req;
+    c->doomed = false;
+    if (r) {
+        c->req = NULL;
+        r->conn = NULL;
+    }
+    h1c__conn_close(c);
+    if (r)
+        h1c__req_done(c->pool, r, c->doom_err ? c->doom_err : H1C_E_IO);
+}
+
+void h1c__conn_fail(struct h1c_conn *c, int err)
+{
+    struct h1c_req *r = c->req;
+    struct h1c_pool *p = c->pool;
+    if (c->in_cb) {
+        c->doomed = true;
+        c->doom_err = err;
+        return;
+    }
+    c->req = NULL;
+    if (r)
+        r->conn = NULL;
+    bool retry = r && r->reused && !r->retried && !r->got_bytes && r->body_given == 0 &&
+                 (err == H1C_E_CLOSED || err == H1C_E_IO) && !p->closing;
+    h1c__conn_close(c);
+    if (!r)
+        return;
+    if (retry) {
+        r->retried = true;
+        p->st.retries++;
+        h1c__start_on(p, r, true);
+        return;
+    }
+    h1c__req_done(p, r, err);
+}
+
+/* ---- pools ------------------------------------------------------------------------------ */
+
+static bool is_localhost(const char *h)
+{
+    size_t n = strlen(h);
+    if (n && h[n - 1] == '.')
+        n--; /* the root label */
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0);
+}
+
+struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
+{
+    struct h1c_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->loop = loop;
+    p->o = *o;
+    if (p->o.max_conns == 0)
+        p->o.max_conns = 1;
+    p->host = strdup(o->host);
+    if (!p->host) {
+        free(p);
+        return NULL;
+    }
+    if (o->ssl_ctx)
+        SSL_CTX_up_ref(o->ssl_ctx);
+    /* a numeric host needs no resolver (and no thread-pool round trip);
+     * nor do localhost names, which are the loopback address (RFC 6761
+     * section 6.3, as curl resolves them: virtual-hosted buckets of a
+     * local store are BUCKET.localhost) */
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
+    if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0 ||
+        (is_localhost(p->host) && uv_ip4_addr("127.0.0.1", o->port, a4) == 0))
+        p->have_addr = p->numeric = true;
+    return p;
+}
+
+void h1c_pool_close(struct h1c_pool *p)
+{
+    p->closing = true;
+    while (p->idle)
+        h1c__conn_close(p->idle);
+    while (p->wait_head) {
+        struct h1c_req *r = p->wait_head;
+        p->wait_head = r->next_waiting;
+        p->nwaiting--;
+        r->cb->on_done(r, H1C_E_CONNECT);
+    }
+    p->wait_tail = NULL;
+    if (p->nopen == 0) {
+        SSL_SESSION_free(p->session);
+        if (p->o.ssl_ctx)
+            SSL_CTX_free(p->o.ssl_ctx);
+        free(p->host);
+        free(p);
+    }
+}
+
+void h1c_pool_stats(const struct h1c_pool *p, struct h1c_stats *s)
+{
+    *s = p->st;
+    s->open = p->nopen;
+    s->idle = p->nidle;
+    s->waiting = p->nwaiting;
+}
