@@ -1,8 +1,9 @@
 /*
  * test_hmac_midstate.c - HMAC-SHA256 from a key's ready ipad/opad states
  * (sigv4_hmac_key, hmac.c) and the signing-key cache that keeps them
- * (sigv4_keycache_sign, keycache.c): every MAC equals the one-shot
- * sigv4_hmac_sha256 and the published values - RFC 4231's HMAC-SHA256
+ * (sigv4_keycache_sign, keycache.c): every MAC equals OpenSSL's own HMAC()
+ * (sigv4_hmac_sha256 is built from the same states, so it would not be an
+ * independent reference), the one-shot sigv4_hmac_sha256, and the published values - RFC 4231's HMAC-SHA256
  * cases, the signatures of both AWS SigV4 suites and of the S3 examples in
  * tests/testdata - on a miss, on a hit, after eviction, and for a tuple too
  * long to cache; the cache's cleanup leaves no byte of a key or its states.
@@ -14,6 +15,9 @@
 #include <stdbool.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "test_sigv4core_util.h"
 
 static void hex32(const uint8_t b[32], char out[65])
@@ -21,13 +25,18 @@ static void hex32(const uint8_t b[32], char out[65])
     s3w_hex_encode(b, 32, out);
 }
 
-/* Both paths for one key and message: the one-shot MAC, and two MACs from
- * one made key (the states are not consumed); returns the MAC's hex. */
+/* Both paths for one key and message against OpenSSL's HMAC: the one-shot
+ * MAC, and two MACs from one made key (the states are not consumed);
+ * returns the MAC's hex. */
 static void both_paths(const void *key, size_t klen, const void *msg, size_t mlen, char hex[65])
 {
-    uint8_t plain[32], mid[32], again[32];
+    uint8_t ref[32], plain[32], mid[32], again[32];
+    unsigned int rlen = 0;
     struct sigv4_hmac_key hk;
+    assert_non_null(HMAC(EVP_sha256(), key, (int)klen, msg, mlen, ref, &rlen));
+    assert_int_equal(rlen, 32);
     sigv4_hmac_sha256(key, klen, msg, mlen, plain);
+    assert_memory_equal(plain, ref, 32);
     sigv4_hmac_key_init(&hk, key, klen);
     struct sigv4_hmac_key before = hk;
     sigv4_hmac_key_mac(&hk, msg, mlen, mid);
