@@ -17,6 +17,7 @@
 
 #include "audit_sink.h"
 #include "log.h"
+#include "writebehind.h"
 
 /* A block of whole lines: one record from audit_log, or a worker's batch
  * (audit_batch_log). The writer queues and writes blocks. */
@@ -73,6 +74,7 @@ struct audit {
     bool seekable;  /* a regular file: a partial line can be cut */
     size_t torn;    /* bytes of a partial line still to cut off the file's end */
     size_t resume;  /* bytes of the oldest queued block already written */
+    struct s3w_wbehind wb; /* a regular file's written windows leave the cache */
 };
 
 /* ---- writer ------------------------------------------------------------------- */
@@ -87,6 +89,7 @@ static void out_fd_init(struct audit *a, int fd)
     a->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     a->torn = 0;
     a->resume = 0;
+    s3w_wbehind_init(&a->wb, fd);
 }
 
 /* A regular file that does not end in '\n' holds a partial line (a crash
@@ -209,6 +212,7 @@ static int write_lines(struct audit *a, struct audit_line **lines, size_t n, siz
             break;
         }
         left -= (size_t)w;
+        s3w_wbehind_wrote(&a->wb, (uint64_t)w);
         /* step over what was written: whole lines first */
         size_t k = (size_t)w;
         while (vn > 0 && k >= v->iov_len) {
