@@ -41,6 +41,8 @@
 # callgrind (nginx as one process), over N sequential 1 KiB GETs and N
 # PUTs on one keep-alive connection after a warm-up. Valgrind's CPU lacks
 # SHA-NI and AVX-512, so SHA-256 and memcpy count more than natively.
+# BENCH_INSTR_OUT=DIR keeps the callgrind profiles there
+# (callgrind.NAME.METHOD, for callgrind_annotate).
 # Needs nginx, wrk, bc and python3 with botocore.
 set -euo pipefail
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
@@ -372,6 +374,7 @@ instr_count() { # port pid name method bodyfile headers -> instructions per requ
     [ -n "$f" ] && [ -s "$f" ] && break
     sleep 0.1
   done
+  if [ -n "${BENCH_INSTR_OUT:-}" ]; then cp "$f" "$BENCH_INSTR_OUT/callgrind.$name.$m"; fi
   awk -v n="$BENCH_INSTR" '/^(summary|totals):/ {t=$2} END {printf "%.0f\n", t / n}' "$f"
 }
 if [ -n "${BENCH_INSTR:-}" ]; then
