@@ -78,9 +78,13 @@ else
 fi
 
 echo "=== build (clang, every target)"
-if $fuzz_configured && ninja -C build-fuzz >"$logs/clang-build.log" 2>&1; then :; else
-  # what clang said (ninja prints the failing command and its output)
-  [ -f "$logs/clang-build.log" ] && grep -E -A5 '^FAILED:|error:' "$logs/clang-build.log" | head -n 60
+if $fuzz_configured && ninja -C build-fuzz -k 0 >"$logs/clang-build.log" 2>&1; then :; else
+  # every target that failed (-k 0: ninja goes on past the first) and each
+  # distinct diagnostic (a header's is repeated for each file including it)
+  if [ -f "$logs/clang-build.log" ]; then
+    grep -E '^FAILED:' "$logs/clang-build.log" | head -n 30
+    grep -E ': (fatal error|error|warning):' "$logs/clang-build.log" | sort -u | head -n 40
+  fi
   echo "clang build failed"; status=1
 fi
 
