@@ -117,6 +117,22 @@ static void conn_bufs_put(struct proxy_conn *c)
     w->nspare_bufs++;
 }
 
+/* Every byte of in[] past in_len has been parsed already (reads append at
+ * in_len, consume() moves what is left to the front), so what lies in
+ * [in_len, in_used) is dead: a head's bytes that consume() did not
+ * overwrite, an earlier request's, a body's. They are wiped only when a
+ * request carried a secret - not on every request: plain GETs pay nothing,
+ * and an idle connection's buffers are wiped when they go back anyway. */
+void proxy_conn_wipe_consumed(struct proxy_conn *c)
+{
+    struct conn_bufs *b = c->bufs;
+    if (!b)
+        return; /* given back, and wiped then */
+    if (b->in_used > c->in_len)
+        s3w_wipe(c->in + c->in_len, b->in_used - c->in_len);
+    b->in_used = c->in_len; /* nothing written past it is left to wipe */
+}
+
 /* Between requests with nothing buffered and nothing of a head seen: the
  * buffers go back until the next bytes arrive (on_alloc). */
 static void conn_go_idle(struct proxy_conn *c)

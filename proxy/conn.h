@@ -20,6 +20,17 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server);
  * the stop request and by each connection's last close callback. */
 void proxy_worker_maybe_finish(struct proxy_worker *w);
 
+/* For the request handler, once it knows that the request in progress
+ * carried a secret in its head (a session token: X-Amz-Security-Token in
+ * the query, x-amz-security-token among the headers): wipes the request's
+ * bytes that are still in the connection's read buffer after the parser
+ * consumed them. Only the consumed bytes: what is buffered beyond (the
+ * body, pipelined requests) is left as it is. Callable at any time from
+ * on_head on (the head is consumed before on_head runs); costs a memset of
+ * at most PROXY_IN_CAP bytes. The parsed copy of the head (the parser's
+ * head store, which c->req points into) is not touched. */
+void proxy_conn_wipe_consumed(struct proxy_conn *c);
+
 /* Frees the worker's spare read buffers and head stores (its connections
  * are gone). */
 void proxy_worker_free_spares(struct proxy_worker *w);

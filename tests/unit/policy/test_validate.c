@@ -113,9 +113,11 @@ static void test_valid_policies_compile(void **state)
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"CanonicalUser\":"
         "\"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be\"},\"Action\":\"s3:GetObject\","
         "\"Resource\":\"arn:aws:s3:::mybucket/*\"}]}",
-        /* one statement, bucket and object actions over bucket and objects */
-        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
-        "[\"s3:ListBucket\",\"s3:GetObject\"],\"Resource\":[\"arn:aws:s3:::b\",\"arn:aws:s3:::b/*\"]}]}",
+        /* one statement, bucket and object actions over bucket and objects; the
+         * parentheses tell clang (-Wstring-concatenation) that the two literals
+         * are one element on purpose, not a missing comma */
+        ("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+         "[\"s3:ListBucket\",\"s3:GetObject\"],\"Resource\":[\"arn:aws:s3:::b\",\"arn:aws:s3:::b/*\"]}]}"),
     };
     struct policy_diags *d = malloc(sizeof(*d));
     assert_non_null(d);

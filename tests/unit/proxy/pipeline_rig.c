@@ -28,6 +28,7 @@ static struct {
     int listen_fd, port;
     volatile int stop;
     rig_answer_fn answer;
+    bool keepalive;       /* rig_opts.up_keepalive */
     struct rig_seen seen; /* guarded by mu */
 } up = { .mu = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1 };
 
@@ -38,13 +39,78 @@ void rig_answer_ok(int fd, const char *head)
                     "Connection: close\r\n\r\n");
 }
 
+/* Reads one request from fd into buf, where `*have` bytes of it (read with
+ * the previous request) already are, records it and answers it. Returns
+ * false when the connection is done: the peer closed, nothing complete
+ * came in time, or the body was incomplete (not answered: the proxy held
+ * it back). Bytes past the request are kept in buf for the next call. */
+static bool up_serve_one(int fd, char *buf, size_t cap, size_t *have)
+{
+    static char head[RIG_HEAD_MAX];
+    size_t n = *have;
+    bool closed = false;
+    char *end = NULL;
+    while (!(end = memmem(buf, n, "\r\n\r\n", 4)) && !closed && !up.stop && n + 1 < cap) {
+        /* a kept-alive connection waits here between requests */
+        struct pollfd q = { fd, POLLIN, 0 };
+        int pr = poll(&q, 1, up.keepalive ? 100 : 3000);
+        if (pr < 0)
+            return false;
+        if (pr == 0) {
+            if (!up.keepalive)
+                return false;
+            continue;
+        }
+        ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+        if (r <= 0)
+            closed = true;
+        else
+            n += (size_t)r;
+    }
+    buf[n] = 0;
+    if (!end)
+        return false;
+    size_t hl = (size_t)(end + 4 - buf);
+    size_t cl = 0;
+    const char *p = strcasestr(buf, "\r\nContent-Length:");
+    if (p && p < end)
+        cl = strtoul(p + 17, NULL, 10);
+    while (n < hl + cl && n < cap && !closed) {
+        struct pollfd q = { fd, POLLIN, 0 };
+        if (poll(&q, 1, 3000) <= 0)
+            break;
+        ssize_t r = recv(fd, buf + n, cap - n, 0);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    size_t got = n - hl < cl ? n - hl : cl;
+    bool full = got == cl;
+    snprintf(head, sizeof(head), "%.*s", (int)hl, buf);
+    pthread_mutex_lock(&up.mu);
+    up.seen.requests++;
+    memcpy(up.seen.last_head, head, sizeof(head));
+    up.seen.last_body_len = got;
+    up.seen.last_body_kept = got < RIG_BODY_MAX ? got : RIG_BODY_MAX;
+    memcpy(up.seen.last_body, buf + hl, got < RIG_BODY_MAX ? got : RIG_BODY_MAX);
+    if (full)
+        up.seen.complete_bodies++;
+    pthread_mutex_unlock(&up.mu);
+    /* an incomplete body gets no answer: the proxy held it back */
+    if (!full)
+        return false;
+    up.answer(fd, head);
+    *have = n - (hl + cl);
+    memmove(buf, buf + hl + cl, *have);
+    return true;
+}
+
 static void *up_main(void *arg)
 {
     (void)arg;
     /* 1 MiB: the largest body a test sends through; more is simply not
      * received in full (and so never answered) */
     static char buf[1 << 20];
-    static char head[RIG_HEAD_MAX];
     while (!up.stop) {
         struct pollfd pf = { up.listen_fd, POLLIN, 0 };
         if (poll(&pf, 1, 100) <= 0)
@@ -52,43 +118,12 @@ static void *up_main(void *arg)
         int fd = accept(up.listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
-        bool closed;
-        size_t n = su_read(fd, buf, sizeof(buf), "\r\n\r\n", 1, 3000, &closed);
-        char *end = strstr(buf, "\r\n\r\n");
-        if (!end) {
-            close(fd);
-            continue;
-        }
-        size_t hl = (size_t)(end + 4 - buf);
-        size_t cl = 0;
-        const char *p = strcasestr(buf, "\r\nContent-Length:");
-        if (p && p < end)
-            cl = strtoul(p + 17, NULL, 10);
-        while (n < hl + cl && n < sizeof(buf) && !closed) {
-            struct pollfd q = { fd, POLLIN, 0 };
-            if (poll(&q, 1, 3000) <= 0)
-                break;
-            ssize_t r = recv(fd, buf + n, sizeof(buf) - n, 0);
-            if (r <= 0)
-                break;
-            n += (size_t)r;
-        }
-        size_t got = n - hl < cl ? n - hl : cl;
-        bool full = got == cl;
-        snprintf(head, sizeof(head), "%.*s", (int)hl, buf);
-        pthread_mutex_lock(&up.mu);
-        up.seen.requests++;
-        memcpy(up.seen.last_head, head, sizeof(head));
-        up.seen.last_body_len = got;
-        up.seen.last_body_kept = got < RIG_BODY_MAX ? got : RIG_BODY_MAX;
-        memcpy(up.seen.last_body, buf + hl, got < RIG_BODY_MAX ? got : RIG_BODY_MAX);
-        if (full)
-            up.seen.complete_bodies++;
-        pthread_mutex_unlock(&up.mu);
-        /* an incomplete body gets no answer: the proxy held it back */
-        if (full)
-            up.answer(fd, head);
-        close(fd); /* one request per connection */
+        size_t have = 0;
+        /* one request per connection, or with up_keepalive as many as the
+         * proxy sends until it closes */
+        while (up_serve_one(fd, buf, sizeof(buf), &have) && up.keepalive && !up.stop)
+            ;
+        close(fd);
     }
     return NULL;
 }
@@ -204,6 +239,51 @@ struct config *rig_config(const struct rig_cfg *c)
 
 #undef OR
 
+/* ---- running code on the worker's loop --------------------------------------------- */
+/* What rig_on_worker asks of the worker, handed over under on_w.mu. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t done_cv;
+    void (*fn)(struct proxy_worker *w, void *arg); /* NULL: nothing asked */
+    void *arg;
+    bool done;
+} on_w = { .mu = PTHREAD_MUTEX_INITIALIZER, .done_cv = PTHREAD_COND_INITIALIZER };
+
+/* The worker's poke hook: the pipeline's own (a config swap), then what
+ * the test asked for, on the loop's thread between its callbacks. */
+static void rig_worker_poke(struct proxy_worker *w)
+{
+    pl_worker_poke(w);
+    pthread_mutex_lock(&on_w.mu);
+    if (on_w.fn && !on_w.done) {
+        on_w.fn(w, on_w.arg);
+        on_w.done = true;
+        pthread_cond_broadcast(&on_w.done_cv);
+    }
+    pthread_mutex_unlock(&on_w.mu);
+}
+
+void rig_on_worker(void (*fn)(struct proxy_worker *w, void *arg), void *arg)
+{
+    pthread_mutex_lock(&on_w.mu);
+    on_w.fn = fn;
+    on_w.arg = arg;
+    on_w.done = false;
+    pthread_mutex_unlock(&on_w.mu);
+    proxy_server_poke(&srv);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 3;
+    pthread_mutex_lock(&on_w.mu);
+    int rc = 0;
+    while (!on_w.done && rc == 0)
+        rc = pthread_cond_timedwait(&on_w.done_cv, &on_w.mu, &until);
+    bool done = on_w.done;
+    on_w.fn = NULL;
+    pthread_mutex_unlock(&on_w.mu);
+    assert_true(done); /* the worker ran it within 3 s */
+}
+
 void rig_install_config(struct config *cfg)
 {
     assert_non_null(cfg);
@@ -215,6 +295,7 @@ void rig_install_config(struct config *cfg)
 int rig_start(const struct rig_opts *o)
 {
     up.answer = o->answer ? o->answer : rig_answer_ok;
+    up.keepalive = o->up_keepalive;
     up.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     if (up.listen_fd < 0 || bind(up.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
@@ -263,7 +344,7 @@ int rig_start(const struct rig_opts *o)
         o->tune(&s);
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
-    srv.worker_poke = pl_worker_poke;
+    srv.worker_poke = rig_worker_poke;
     if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0)
         return -1;
     if (o->metrics) {

@@ -1,11 +1,13 @@
 /* pipeline_rig.h - the shared test rig of the request-pipeline unit tests
  * (test_pipeline.c, test_pipeline_review.c, test_bucket_policy.c):
  *  - a recording fake upstream on 127.0.0.1:0: one thread, one request per
- *    connection; it reads a head and its Content-Length body, records what
- *    it saw and answers through a pluggable callback;
+ *    connection (or kept alive: rig_opts.up_keepalive); it reads a head and
+ *    its Content-Length body, records what it saw and answers through a
+ *    pluggable callback;
  *  - s3warden's proxy_server with pl_handler / pl_shared, an audit log and
  *    optionally a credential manager, on a config the test builds;
- *  - a header-signed request builder (sigv4_sign_headers) and exchange().
+ *  - a header-signed request builder (sigv4_sign_headers) and exchange();
+ *  - rig_on_worker(): code run on the worker's thread, to look at its state.
  * One rig per test process: the state is file-global in pipeline_rig.c, as
  * each test's copy was before. Failures inside the helpers are cmocka
  * assertions, so they fail the calling test. */
@@ -29,7 +31,7 @@
 
 /* Answers one request on fd, called on the upstream thread only for a
  * request whose body arrived in full; `head` is its NUL-terminated head.
- * The connection is closed after it returns. */
+ * The connection is closed after it returns (unless rig_opts.up_keepalive). */
 typedef void (*rig_answer_fn)(int fd, const char *head);
 
 /* The default answer: 200, x-amz-request-id UPSTREAM1, empty body,
@@ -50,6 +52,12 @@ struct rig_opts {
     /* changes the server settings after the defaults (timeouts, limits) */
     void (*tune)(struct proxy_settings *s);
     bool metrics;             /* count requests, as main() does (rig_metrics()) */
+    /* the fake upstream keeps a connection open and serves the next
+     * request on it, until the proxy closes it; the answer must then not
+     * say "Connection: close" (see rig_answer_fn). The thread still serves
+     * one connection at a time: only for tests whose requests to the
+     * upstream go one after another */
+    bool up_keepalive;
 };
 
 /* Starts the fake upstream, then s3warden on 127.0.0.1:0 (one worker).
@@ -71,6 +79,13 @@ const char *rig_audit_path(void);
 struct audit *rig_audit(void);   /* the audit log s3warden writes to */
 struct creds_mgr *rig_creds_mgr(void);
 struct metrics *rig_metrics(void); /* NULL unless rig_opts.metrics */
+
+/* Runs fn(worker, arg) on s3warden's worker thread, between the loop's
+ * callbacks (through the worker poke hook), and returns when it has run:
+ * how a test looks at what only the worker may touch (its upstream pools,
+ * its spare exchanges) without racing it. Asserts that it ran within 3 s. */
+struct proxy_worker;
+void rig_on_worker(void (*fn)(struct proxy_worker *w, void *arg), void *arg);
 
 /* A config from JSON text (name "test"); its errors go to stderr. NULL on
  * error. */
