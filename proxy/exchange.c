@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "conn.h"
 #include "cors_answer.h"
 #include "ident_limit.h"
 #include "log.h"
@@ -348,11 +349,18 @@ void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
         s3w_buf_init(&cors, 0);
     if (c && end == PX_END_RESPOND)
         px->out.local_out = resp.len;
+    /* A session token came in the head (a header, or a presigned URL's
+     * query parameter as sigv4 decoded it): the head's bytes leave the
+     * connection's read buffer now, not when it next goes idle (conn.h).
+     * Plain requests pay nothing. */
+    bool token = px->hdr.security_token || px->auth.sv.session_token.len;
     px_done_audit(px);
     px_detach(px);
     px->c = NULL;
     if (!px->in_cb)
         px_free(px);
+    if (c && token)
+        proxy_conn_wipe_consumed(c);
     if (c) {
         switch (end) {
         case PX_END_RESPOND: proxy_conn_respond(c, resp.ptr, resp.len, false); break;

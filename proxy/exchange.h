@@ -131,6 +131,7 @@ struct px_headers {
     const struct s3w_header *content_md5;
     size_t ncontent_md5;                     /* more than one is refused */
     const struct s3w_header *expected_owner; /* x-amz-expected-bucket-owner */
+    const struct s3w_header *security_token; /* x-amz-security-token: px_finish wipes the head */
 };
 
 /* How the body of a streamed request goes upstream (px_choose_body_mode):

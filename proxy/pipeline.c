@@ -212,6 +212,7 @@ static void px_read_headers(struct px *px)
         { S3W_SLICE_LIT("x-amz-trailer"), offsetof(struct px_headers, trailer) },
         { S3W_SLICE_LIT("content-md5"), offsetof(struct px_headers, content_md5) },
         { S3W_SLICE_LIT("x-amz-expected-bucket-owner"), offsetof(struct px_headers, expected_owner) },
+        { S3W_SLICE_LIT("x-amz-security-token"), offsetof(struct px_headers, security_token) },
     };
     const struct http_request *r = &px->c->req;
     for (size_t i = 0; i < r->nheaders; i++) {

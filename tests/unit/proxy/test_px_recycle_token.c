@@ -9,7 +9,13 @@
  * A GetSessionToken session (a token sealed with the config's STS key, as
  * config/sts.c mints them) signs a presigned GET; once it has been answered
  * and its exchange ended, the worker's spare exchanges are searched, on
- * the worker thread (rig_on_worker), for any 8 bytes of the token. */
+ * the worker thread (rig_on_worker), for any 8 bytes of the token.
+ *
+ * The same session's token must not stay in the connection's read buffer
+ * either once its exchange has ended (px_finish: proxy_conn_wipe_consumed),
+ * in the query of a presigned GET or in an x-amz-security-token header:
+ * the connection keeps its buffer while the start of a next request waits
+ * in it, and the buffer is searched then. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +34,7 @@
 #define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
 #endif
 
+#include "conn_int.h"
 #include "exchange.h"
 #include "pipeline_rig.h"
 #include "sigv4.h"
@@ -96,10 +103,11 @@ static void look_at_spares(struct proxy_worker *w, void *arg)
 }
 
 /* ---- the test -------------------------------------------------------------------- */
-static void test_presigned_token_wiped_from_recycled_map(void **state)
+/* A session sealed with the same STS key the proxy's config has: its token
+ * in tok, its key pair in akid and secret. */
+static void make_session(struct s3w_buf *tok, char akid[TOKEN_AKID_LEN + 1],
+                         char secret[TOKEN_SECRET_LEN + 1])
 {
-    (void)state;
-    /* the session, sealed with the same STS key the proxy's config has */
     struct config *cfg = make_config();
     assert_non_null(cfg);
     int64_t now = (int64_t)time(NULL);
@@ -110,27 +118,40 @@ static void test_presigned_token_wiped_from_recycled_map(void **state)
     c.role_unique_id = S3W_SLICE_LIT("AIDARIGUSER0000001"); /* the rig's user w */
     c.session_name = S3W_SLICE_LIT(AKID);
     c.caller_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:user/w");
-    struct s3w_buf tok;
-    s3w_buf_init(&tok, TOKEN_MAX_B64);
-    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
-    assert_int_equal(token_seal(&cfg->sts, &c, &tok, akid, secret), TOKEN_OK);
+    s3w_buf_init(tok, TOKEN_MAX_B64);
+    assert_int_equal(token_seal(&cfg->sts, &c, tok, akid, secret), TOKEN_OK);
     config_unref(cfg);
-    assert_true(tok.len > 64);
+    assert_true(tok->len > 64);
+}
 
-    /* a presigned GET carrying it in the query */
+/* A presigned GET of key carrying the session's token in the query, in
+ * target. */
+static void presign(struct s3w_buf *target, const char *key, const struct s3w_buf *tok,
+                    const char *akid, const char *secret)
+{
     struct s3w_header hh[1] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(rig_host()) } };
     struct sigv4_sign_params sp = {
-        .method = S3W_SLICE_LIT("GET"), .target = S3W_SLICE_LIT("/bkt/presigned-obj"),
+        .method = S3W_SLICE_LIT("GET"), .target = s3w_slice_cstr(key),
         .headers = hh, .n_headers = 1, .region = S3W_SLICE_LIT("us-east-1"),
         .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
     };
     struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret),
-                                    s3w_buf_slice(&tok) };
-    struct s3w_buf target;
-    s3w_buf_init(&target, 16384);
+                                    s3w_buf_slice(tok) };
+    s3w_buf_init(target, 16384);
     struct sigv4_error err;
-    assert_int_equal(sigv4_presign(&sp, &cr, 300, &target, &err), 0);
-    assert_non_null(strstr(target.ptr, "X-Amz-Security-Token="));
+    assert_int_equal(sigv4_presign(&sp, &cr, 300, target, &err), 0);
+    assert_non_null(strstr(target->ptr, "X-Amz-Security-Token="));
+}
+
+static void test_presigned_token_wiped_from_recycled_map(void **state)
+{
+    (void)state;
+    struct s3w_buf tok, target;
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    make_session(&tok, akid, secret);
+
+    /* a presigned GET carrying it in the query */
+    presign(&target, "/bkt/presigned-obj", &tok, akid, secret);
     static char req[20000], resp[8192];
     int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", target.ptr,
                      rig_host());
@@ -165,10 +186,118 @@ static void test_presigned_token_wiped_from_recycled_map(void **state)
     s3w_buf_cleanup(&tok);
 }
 
+/* ---- the read buffer ------------------------------------------------------------- */
+struct look_in {
+    const char *token;
+    size_t token_len;
+    size_t busy;     /* the worker's connections with an exchange */
+    size_t held;     /* its connections holding a read buffer */
+    size_t found;    /* of those, the ones whose buffer holds WINDOW bytes of the token */
+};
+
+static void look_at_read_buffers(struct proxy_worker *w, void *arg)
+{
+    struct look_in *l = arg;
+    l->busy = l->held = l->found = 0;
+    for (const struct proxy_conn *c = w->conns; c; c = c->next) {
+        l->busy += c->ex != NULL;
+        if (!c->bufs)
+            continue;
+        l->held++;
+        l->found += token_run_at(c->in, PROXY_IN_CAP, l->token, l->token_len) < PROXY_IN_CAP;
+    }
+}
+
+/* Sends head, answered `status` (a status line), with the start of a
+ * next request behind it in the same write; once the exchange has ended,
+ * the connection (holding its read buffer for that start) must hold no
+ * WINDOW bytes of the token. */
+static void expect_token_gone(const char *head, size_t len, const struct s3w_buf *tok,
+                              const char *status)
+{
+    static char req[24000], resp[8192];
+    static const char next[] = "GET /bkt/next HTTP/1.1\r\nHo";
+    assert_true(len + sizeof(next) <= sizeof(req));
+    memcpy(req, head, len);
+    memcpy(req + len, next, sizeof(next) - 1);
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    su_send(fd, req, len + sizeof(next) - 1);
+    bool closed;
+    su_read(fd, resp, sizeof(resp), "\r\n\r\n", 1, 5000, &closed);
+    rig_assert_status(resp, status);
+    struct look_in l = { .token = tok->ptr, .token_len = tok->len };
+    for (int i = 0; i < 100; i++) {
+        rig_on_worker(look_at_read_buffers, &l);
+        if (l.busy == 0)
+            break;
+        usleep(20 * 1000);
+    }
+    assert_int_equal(l.busy, 0);
+    assert_true(l.held >= 1); /* ours: the next request's start keeps it */
+    if (l.found)
+        fprintf(stderr, "the token is still in the connection's read buffer\n");
+    assert_int_equal(l.found, 0);
+    close(fd);
+}
+
+static void test_token_wiped_from_read_buffer(void **state)
+{
+    (void)state;
+    struct s3w_buf tok, target;
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    make_session(&tok, akid, secret);
+    static char head[24000];
+
+    /* in a presigned URL's query */
+    presign(&target, "/bkt/in-query", &tok, akid, secret);
+    int n = snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", target.ptr,
+                     rig_host());
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 200 OK\r\n");
+    s3w_buf_cleanup(&target);
+
+    /* in an x-amz-security-token header, signed */
+    struct s3w_header hh[1] = { { S3W_SLICE_LIT("Host"), s3w_slice_cstr(rig_host()) } };
+    struct sigv4_sign_params sp = {
+        .method = S3W_SLICE_LIT("GET"), .target = S3W_SLICE_LIT("/bkt/in-header"),
+        .headers = hh, .n_headers = 1, .region = S3W_SLICE_LIT("us-east-1"),
+        .service = S3W_SLICE_LIT("s3"), .uri_mode = SIGV4_URI_S3, .now = time(NULL),
+        .payload = S3W_SLICE_LIT("UNSIGNED-PAYLOAD"),
+    };
+    /* the signer signs the token's header too (sigv4.h) */
+    struct sigv4_credentials cr = { s3w_slice_cstr(akid), s3w_slice_cstr(secret),
+                                    s3w_buf_slice(&tok) };
+    struct sigv4_signed sd;
+    struct sigv4_error err;
+    if (sigv4_sign_headers(&sp, &cr, &sd, &err) != 0)
+        fail_msg("signing: %s", err.message);
+    n = snprintf(head, sizeof(head),
+                 "GET /bkt/in-header HTTP/1.1\r\nHost: %s\r\nx-amz-security-token: %s\r\n"
+                 "Authorization: %.*s\r\nx-amz-date: %s\r\n"
+                 "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n\r\n",
+                 rig_host(), tok.ptr, (int)sd.authorization_len, sd.authorization, sd.amz_date);
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    sigv4_signed_cleanup(&sd);
+    expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 200 OK\r\n");
+
+    /* in a header of a request refused before its signature is checked
+     * (sigv4 never read the token): the header alone says to wipe */
+    n = snprintf(head, sizeof(head),
+                 "GET /bkt/refused HTTP/1.1\r\nHost: %s\r\nx-amz-security-token: %s\r\n"
+                 "Authorization: AWS4-HMAC-SHA256 nonsense\r\n\r\n", rig_host(), tok.ptr);
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 400 Bad Request\r\n");
+
+    s3w_wipe(secret, sizeof(secret));
+    s3w_buf_cleanup(&tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presigned_token_wiped_from_recycled_map),
+        cmocka_unit_test(test_token_wiped_from_read_buffer),
     };
     return rig_run_group(tests, &opts);
 }
