@@ -6,11 +6,20 @@
  * Without it, the kernel keeps every byte written in the page cache until
  * memory runs short, and writes it back only after seconds. An audit log
  * grows by about 1.3 KiB per request: gigabytes of page cache that nobody
- * reads, taken from files that are read. Every new page cache page is also
- * fresh memory; on a virtual machine whose host backs guest memory lazily
- * (this project's test machines) its first touch costs the writer about
- * 1.8 us per KiB (1 GiB written: 2.4 s of system time, against 0.33 s
- * with a write-behind window of 8 MiB: tests/bench/bench_writebehind.c).
+ * reads, taken from files that are read, and as much dirty data waiting
+ * for the disk. With it, the log's share of the cache stays near two
+ * windows and its records reach the disk within a window (fincore after
+ * the proxy bench wrote a 1 GiB audit log: 10 MiB of it cached, against
+ * 745 MiB without).
+ *
+ * What it costs or saves in CPU depends on the machine. Appending 1 GiB
+ * in 128 KiB writes on this project's test VMs (tests/bench/
+ * bench_writebehind.c) took 1.56-1.80 s of system time plainly and
+ * 0.32-0.40 s with it: there every new page-cache page is fresh guest
+ * memory, slow on first touch, and dropped pages are reused instead. In
+ * the proxy bench (about 30 MB of records a second) the audit writer's
+ * system time per request was the same either way (0.9-1.4 us plainly,
+ * 1.2-1.3 us with it): that is not why it is here.
  *
  * Linux only (sync_file_range, posix_fadvise); both are hints here: a
  * failure changes nothing written. Nothing waits: pages still under
