@@ -222,6 +222,14 @@ static void on_shutdown(uv_shutdown_t *req, int status)
      * it. */
     c->lingering = true;
     c->in_len = 0;
+    if (c->eof) {
+        /* the client's FIN came first: everything it sent was read, so
+         * nothing is left to drain and our close sends no RST; lingering
+         * would only hold the connection LINGER_MS (reading stopped at
+         * the FIN, so nothing would end the wait sooner) */
+        proxy_conn_close(c);
+        return;
+    }
     conn_timer_set(c, LINGER_MS);
     conn_update_read(c);
 }

@@ -374,11 +374,63 @@ static void test_trickled_body_under_min_rate(void **state)
     assert_non_null(audit_wait_for("\"RequestTimeout\"", audit, sizeof(audit)));
 }
 
+static void count_conns(struct proxy_worker *w, void *arg)
+{
+    *(size_t *)arg = atomic_load(&w->srv->nconns);
+}
+
+/* Waits up to 3 s until the server counts no open connection; how many
+ * it counts then. */
+static size_t wait_no_conns(void)
+{
+    size_t open = 1;
+    for (int i = 0; i < 300; i++) {
+        rig_on_worker(count_conns, &open);
+        if (!open)
+            break;
+        usleep(10 * 1000);
+    }
+    return open;
+}
+
+/* A client that half-closes after its request: once it is answered, the
+ * server's side of the connection is gone at once, not after a 2 s
+ * lingering close (LINGER_MS in conn.c): its FIN came first, so there is
+ * nothing to drain, and reading had stopped at the FIN, so nothing would
+ * have ended the wait sooner. The client sees the server's FIN either way;
+ * the server's count of open connections tells. */
+static void test_half_closed_client_not_lingered_on(void **state)
+{
+    (void)state;
+    assert_int_equal(wait_no_conns(), 0); /* the earlier tests' gone first */
+    char req[512];
+    snprintf(req, sizeof(req), "GET /bkt/a HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    su_send_str(fd, req);
+    shutdown(fd, SHUT_WR);
+    char resp[8192];
+    bool closed;
+    su_read(fd, resp, sizeof(resp), NULL, 0, 5000, &closed);
+    assert_true(closed);
+    assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
+    size_t open = wait_no_conns();
+    double ms = since_ms(&t0);
+    close(fd);
+    if (open || ms >= 1500)
+        fail_msg("the server held the connection %.0f ms after the request (the linger is 2000)", ms);
+}
+
 /* max_connections 8: eight held, the ninth is answered 503 SlowDown and
  * told the connection closes. */
 static void test_max_connections_answered(void **state)
 {
     (void)state;
+    /* the earlier tests' connections gone first: one still closing would
+     * take a slot of the eight, then free it while the ninth connects */
+    assert_int_equal(wait_no_conns(), 0);
     int held[8];
     for (int i = 0; i < 8; i++) {
         held[i] = su_connect(rig_port());
@@ -462,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_refused_before_body_says_close),
         cmocka_unit_test(test_complete_request_keeps_alive),
         cmocka_unit_test(test_pipelined_then_half_close_all_answered),
+        cmocka_unit_test(test_half_closed_client_not_lingered_on),
         cmocka_unit_test(test_pipelining_client_that_never_reads),
         cmocka_unit_test(test_send_timeout_frees_upstream),
         cmocka_unit_test(test_trickled_body_under_min_rate),
