@@ -6,8 +6,8 @@
  *    starts over where it now ends;
  *  - the dropped window's pages are really out of the page cache
  *    (mincore), the newest window's are not.
- * sync_file_range and posix_fadvise are wrapped (-Wl,--wrap,
- * tests/unit/base/meson.build): each call is recorded and passed on. */
+ * sync_file_range and posix_fadvise are observed (tests/unit/wrap/
+ * wbehind_wrap.h): each call is recorded and passed on. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,65 +22,25 @@
 
 #include <cmocka.h>
 
+#include "wbehind_wrap.h"
 #include "writebehind.h"
 
 #define KiB 1024u
 #define WIN (64 * KiB)
 #define TMPFS_MAGIC_ 0x01021994
 
-/* ---- the two calls, observed ---------------------------------------------- */
-struct call {
-    char kind; /* 'w' sync_file_range, 'd' posix_fadvise */
-    int fd;
-    uint64_t off, len;
-    unsigned how;
-};
-static struct call calls[64];
-static size_t ncalls;
-
-int __real_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
-int __wrap_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
-int __real_posix_fadvise(int fd, off_t off, off_t len, int advice);
-int __wrap_posix_fadvise(int fd, off_t off, off_t len, int advice);
-int __real_posix_fadvise64(int fd, off_t off, off_t len, int advice);
-int __wrap_posix_fadvise64(int fd, off_t off, off_t len, int advice);
-
-static void record(char kind, int fd, off_t off, off_t len, unsigned how)
-{
-    if (ncalls < sizeof calls / sizeof calls[0])
-        calls[ncalls] = (struct call){ kind, fd, (uint64_t)off, (uint64_t)len, how };
-    ncalls++;
-}
-
-int __wrap_sync_file_range(int fd, off_t off, off_t len, unsigned flags)
-{
-    record('w', fd, off, len, flags);
-    return __real_sync_file_range(fd, off, len, flags);
-}
-
-int __wrap_posix_fadvise(int fd, off_t off, off_t len, int advice)
-{
-    record('d', fd, off, len, (unsigned)advice);
-    return __real_posix_fadvise(fd, off, len, advice);
-}
-
-int __wrap_posix_fadvise64(int fd, off_t off, off_t len, int advice)
-{
-    record('d', fd, off, len, (unsigned)advice);
-    return __real_posix_fadvise64(fd, off, len, advice);
-}
-
+/* ---- the two calls, observed (wbehind_wrap.h) ---------------------------------- */
 static void expect_call(size_t i, char kind, int fd, uint64_t off, uint64_t len)
 {
-    assert_true(i < ncalls);
-    assert_int_equal(calls[i].kind, kind);
-    assert_int_equal(calls[i].fd, fd);
-    assert_int_equal(calls[i].off, off);
-    assert_int_equal(calls[i].len, len);
+    assert_true(i < wb_ncalls && i < WB_CALLS_MAX);
+    assert_int_equal(wb_calls[i].kind, kind);
+    assert_int_equal(wb_calls[i].fd, fd);
+    assert_int_equal(wb_calls[i].off, off);
+    assert_int_equal(wb_calls[i].len, len);
     if (kind == 'w')
-        assert_int_equal(calls[i].how, SYNC_FILE_RANGE_WRITE);
+        assert_int_equal(wb_calls[i].how, SYNC_FILE_RANGE_WRITE);
     else
-        assert_int_equal(calls[i].how, POSIX_FADV_DONTNEED);
+        assert_int_equal(wb_calls[i].how, POSIX_FADV_DONTNEED);
 }
 
 /* ---- a file to append to ------------------------------------------------------ */
@@ -112,7 +72,7 @@ static int setup(void **state)
     (void)state;
     assert_non_null(mkdtemp(dir));
     memset(chunk, 'a', sizeof chunk);
-    ncalls = 0;
+    wb_ncalls = 0;
     return 0;
 }
 
@@ -135,18 +95,18 @@ static void test_windows_in_order(void **state)
     s3w_wbehind_init(&w, fd);
 
     append(&w, fd, WIN - 1); /* a part window: nothing yet */
-    assert_int_equal(ncalls, 0);
+    assert_int_equal(wb_ncalls, 0);
     append(&w, fd, 1);
-    assert_int_equal(ncalls, 1);
+    assert_int_equal(wb_ncalls, 1);
     expect_call(0, 'w', fd, 6, WIN);
 
     append(&w, fd, WIN + 100); /* a window and more: the window's end is where the file ends */
-    assert_int_equal(ncalls, 3);
+    assert_int_equal(wb_ncalls, 3);
     expect_call(1, 'w', fd, 6 + WIN, WIN + 100);
     expect_call(2, 'd', fd, 6, WIN);
 
     append(&w, fd, WIN);
-    assert_int_equal(ncalls, 5);
+    assert_int_equal(wb_ncalls, 5);
     expect_call(3, 'w', fd, 6 + 2 * WIN + 100, WIN);
     expect_call(4, 'd', fd, 6 + WIN, WIN + 100);
     close(fd);
@@ -162,7 +122,7 @@ static void test_pipe_left_alone(void **state)
     assert_int_equal(write(p[1], chunk, 64), 64);
     s3w_wbehind_wrote(&w, 64);
     s3w_wbehind_wrote(&w, 64);
-    assert_int_equal(ncalls, 0);
+    assert_int_equal(wb_ncalls, 0);
     close(p[0]);
     close(p[1]);
 }
@@ -175,7 +135,7 @@ static void test_cut_under_the_writer(void **state)
     s3w_wbehind_init(&w, fd);
     append(&w, fd, WIN);
     append(&w, fd, WIN);
-    assert_int_equal(ncalls, 3);
+    assert_int_equal(wb_ncalls, 3);
 
     /* logrotate's copytruncate: emptied under us, then appended to */
     int other = open(path, O_WRONLY);
@@ -183,12 +143,12 @@ static void test_cut_under_the_writer(void **state)
     assert_int_equal(ftruncate(other, 0), 0);
     close(other);
     append(&w, fd, WIN); /* ends at WIN, before what was sent: start over */
-    assert_int_equal(ncalls, 3);
+    assert_int_equal(wb_ncalls, 3);
     append(&w, fd, WIN);
-    assert_int_equal(ncalls, 4);
+    assert_int_equal(wb_ncalls, 4);
     expect_call(3, 'w', fd, WIN, WIN); /* nothing dropped of the old file's */
     append(&w, fd, WIN);
-    assert_int_equal(ncalls, 6);
+    assert_int_equal(wb_ncalls, 6);
     expect_call(5, 'd', fd, WIN, WIN);
     close(fd);
 }
@@ -225,7 +185,7 @@ static void test_dropped_window_leaves_the_cache(void **state)
     /* written back before the next window drops it: only clean pages go */
     assert_int_equal(fdatasync(fd), 0);
     append(&w, fd, w.window);
-    assert_int_equal(ncalls, 3);
+    assert_int_equal(wb_ncalls, 3);
     assert_int_equal(resident(fd, 0, w.window), 0);
     assert_int_equal(resident(fd, w.window, w.window), pages);
     close(fd);

@@ -6,8 +6,8 @@
  *  - every record is in the file, whole and in order;
  *  - after a reopen (SIGHUP's log rotation) it starts over on the new
  *    file, from where that one ends.
- * sync_file_range and posix_fadvise are wrapped (-Wl,--wrap,
- * tests/unit/proxy/meson.build): each call is recorded and passed on. */
+ * sync_file_range and posix_fadvise are observed (tests/unit/wrap/
+ * wbehind_wrap.h): each call is recorded and passed on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,49 +22,8 @@
 
 #include "audit.h"
 #include "audit_fixture.h"
+#include "wbehind_wrap.h"
 #include "writebehind.h"
-
-/* ---- the two calls, observed (from the writer thread) --------------------- */
-struct call {
-    char kind; /* 'w' sync_file_range, 'd' posix_fadvise */
-    int fd;
-    uint64_t off, len;
-};
-static struct call calls[64];
-static _Atomic size_t ncalls;
-
-int __real_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
-int __wrap_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
-int __real_posix_fadvise(int fd, off_t off, off_t len, int advice);
-int __wrap_posix_fadvise(int fd, off_t off, off_t len, int advice);
-int __real_posix_fadvise64(int fd, off_t off, off_t len, int advice);
-int __wrap_posix_fadvise64(int fd, off_t off, off_t len, int advice);
-
-static void record(char kind, int fd, off_t off, off_t len)
-{
-    size_t i = ncalls;
-    if (i < sizeof calls / sizeof calls[0])
-        calls[i] = (struct call){ kind, fd, (uint64_t)off, (uint64_t)len };
-    ncalls = i + 1;
-}
-
-int __wrap_sync_file_range(int fd, off_t off, off_t len, unsigned flags)
-{
-    record('w', fd, off, len);
-    return __real_sync_file_range(fd, off, len, flags);
-}
-
-int __wrap_posix_fadvise(int fd, off_t off, off_t len, int advice)
-{
-    record('d', fd, off, len);
-    return __real_posix_fadvise(fd, off, len, advice);
-}
-
-int __wrap_posix_fadvise64(int fd, off_t off, off_t len, int advice)
-{
-    record('d', fd, off, len);
-    return __real_posix_fadvise64(fd, off, len, advice);
-}
 
 /* ---- helpers --------------------------------------------------------------------- */
 static char dir[] = "/tmp/s3w-audit-wb-XXXXXX";
@@ -114,13 +73,13 @@ static uint64_t check_file(const char *p, const char *pre, unsigned from, unsign
  * S3W_WBEHIND_WINDOW, each dropped right after the next one is sent */
 static void check_calls(int fd, uint64_t start, uint64_t size)
 {
-    size_t n = ncalls;
-    assert_true(n <= sizeof calls / sizeof calls[0]);
-    struct call mine[64];
+    size_t n = wb_ncalls;
+    assert_true(n <= WB_CALLS_MAX);
+    struct wb_call mine[WB_CALLS_MAX];
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (calls[i].fd == fd)
-            mine[m++] = calls[i];
+        if (wb_calls[i].fd == fd)
+            mine[m++] = wb_calls[i];
     uint64_t at = start;
     size_t windows = 0;
     for (size_t i = 0; i < m; i++, windows++) {
@@ -156,8 +115,8 @@ static size_t record_len(void)
 /* the fd the writer wrote path with: the one of the first call */
 static int first_fd(void)
 {
-    assert_true(ncalls > 0);
-    return calls[0].fd;
+    assert_true(wb_ncalls > 0);
+    return wb_calls[0].fd;
 }
 
 static int setup(void **state)
@@ -166,7 +125,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/audit.log", dir);
     snprintf(rotated, sizeof rotated, "%s/audit.log.1", dir);
-    ncalls = 0;
+    wb_ncalls = 0;
     return 0;
 }
 
@@ -224,11 +183,11 @@ static void test_rotation_starts_over(void **state)
     audit_close(a);
 
     check_calls(old_fd, 0, check_file(rotated, NULL, 0, n));
-    /* the new file's fd: the one calls other than the old file's name */
+    /* the new file's fd: the calls' other one */
     int new_fd = -1;
-    for (size_t i = 0; i < ncalls; i++)
-        if (calls[i].fd != old_fd)
-            new_fd = calls[i].fd;
+    for (size_t i = 0; i < wb_ncalls; i++)
+        if (wb_calls[i].fd != old_fd)
+            new_fd = wb_calls[i].fd;
     assert_true(new_fd >= 0);
     check_calls(new_fd, 0, check_file(path, NULL, n, 2 * n));
 }
