@@ -131,6 +131,7 @@ void proxy_conn_wipe_consumed(struct proxy_conn *c)
     if (b->in_used > c->in_len)
         s3w_wipe(c->in + c->in_len, b->in_used - c->in_len);
     b->in_used = c->in_len; /* nothing written past it is left to wipe */
+    http_parser_wipe_at_next(&c->hp); /* the parsed copy, once unused */
 }
 
 /* Between requests with nothing buffered and nothing of a head seen: the

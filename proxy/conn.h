@@ -28,7 +28,9 @@ void proxy_worker_maybe_finish(struct proxy_worker *w);
  * body, pipelined requests) is left as it is. Callable at any time from
  * on_head on (the head is consumed before on_head runs); costs a memset of
  * at most PROXY_IN_CAP bytes. The parsed copy of the head (the parser's
- * head store, which c->req points into) is not touched. */
+ * head store, which c->req points into) is wiped when the parser starts
+ * the next request or gives the store back (http_parser_wipe_at_next):
+ * c->req stays valid until then. */
 void proxy_conn_wipe_consumed(struct proxy_conn *c);
 
 /* Frees the worker's spare read buffers and head stores (its connections

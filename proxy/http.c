@@ -259,6 +259,7 @@ struct http_head_store *http_parser_take_back(struct http_parser *hp)
     s3w_wipe(st->arena, hp->arena_used);
     hp->lent = NULL;
     hp->arena_used = 0;
+    hp->wipe_next = false;
     memset(r, 0, offsetof(struct http_request, headers));
     r->headers = NULL;
     r->arena = NULL;
@@ -445,9 +446,20 @@ void http_parser_body(struct http_parser *hp)
     hp->state = hp->body_less ? HTTP_ST_DONE : HTTP_ST_BODY;
 }
 
+void http_parser_wipe_at_next(struct http_parser *hp)
+{
+    hp->wipe_next = true;
+}
+
 void http_parser_next(struct http_parser *hp)
 {
     struct http_request *r = hp->req;
+    if (hp->wipe_next) {
+        if (r->arena)
+            s3w_wipe(r->arena, hp->arena_used);
+        hp->arena_used = 0;
+        hp->wipe_next = false;
+    }
     memset(r, 0, offsetof(struct http_request, headers));
     hp->state = HTTP_ST_HEAD;
     hp->head_bytes = 0;

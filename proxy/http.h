@@ -115,6 +115,7 @@ struct http_parser {
     /* the most of the arena any request used since the store was lent:
      * what http_parser_take_back wipes */
     size_t arena_used;
+    bool wipe_next; /* http_parser_wipe_at_next: the head held a secret */
     struct http_head_store *lent;
     http_body_fn on_body;
     void *ud;
@@ -157,6 +158,11 @@ void http_parser_body(struct http_parser *hp);
 
 /* After HTTP_EV_MESSAGE_DONE: reset for the next pipelined request. */
 void http_parser_next(struct http_parser *hp);
+
+/* The head in the store held a secret (a session token): its bytes are
+ * wiped when the parser starts the next request - its slices are valid
+ * until then - or when the store is taken back, whichever comes first. */
+void http_parser_wipe_at_next(struct http_parser *hp);
 
 /* Finds a header (case-insensitive name); the first one, or NULL. */
 const struct s3w_header *http_request_header(const struct http_request *req,

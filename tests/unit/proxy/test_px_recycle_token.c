@@ -12,7 +12,8 @@
  * the worker thread (rig_on_worker), for any 8 bytes of the token.
  *
  * The same session's token must not stay in the connection's read buffer
- * either once its exchange has ended (px_finish: proxy_conn_wipe_consumed),
+ * or in the parsed copy of the head either once its exchange has ended
+ * (px_finish: proxy_conn_wipe_consumed),
  * in the query of a presigned GET or in an x-amz-security-token header:
  * the connection keeps its buffer while the start of a next request waits
  * in it, and the buffer is searched then. */
@@ -193,18 +194,22 @@ struct look_in {
     size_t busy;     /* the worker's connections with an exchange */
     size_t held;     /* its connections holding a read buffer */
     size_t found;    /* of those, the ones whose buffer holds WINDOW bytes of the token */
+    size_t found_parsed; /* connections whose parsed head's store holds them */
 };
 
 static void look_at_read_buffers(struct proxy_worker *w, void *arg)
 {
     struct look_in *l = arg;
-    l->busy = l->held = l->found = 0;
+    l->busy = l->held = l->found = l->found_parsed = 0;
     for (const struct proxy_conn *c = w->conns; c; c = c->next) {
         l->busy += c->ex != NULL;
         if (!c->bufs)
             continue;
         l->held++;
         l->found += token_run_at(c->in, PROXY_IN_CAP, l->token, l->token_len) < PROXY_IN_CAP;
+        if (c->req.arena)
+            l->found_parsed += token_run_at(c->req.arena, HTTP_MAX_HEAD, l->token,
+                                            l->token_len) < HTTP_MAX_HEAD;
     }
 }
 
@@ -237,7 +242,10 @@ static void expect_token_gone(const char *head, size_t len, const struct s3w_buf
     assert_true(l.held >= 1); /* ours: the next request's start keeps it */
     if (l.found)
         fprintf(stderr, "the token is still in the connection's read buffer\n");
+    if (l.found_parsed)
+        fprintf(stderr, "the token is still in the parsed head's store\n");
     assert_int_equal(l.found, 0);
+    assert_int_equal(l.found_parsed, 0);
     close(fd);
 }
 
