@@ -14,7 +14,8 @@
  * The same session's token must not stay in the connection's read buffer
  * or in the parsed copy of the head either once its exchange has ended
  * (px_finish: proxy_conn_wipe_consumed),
- * in the query of a presigned GET or in an x-amz-security-token header:
+ * in the query of a presigned GET (also one refused before its token was
+ * read) or in an x-amz-security-token header:
  * the connection keeps its buffer while the start of a next request waits
  * in it, and the buffer is searched then. */
 #include <setjmp.h>
@@ -294,6 +295,17 @@ static void test_token_wiped_from_read_buffer(void **state)
     n = snprintf(head, sizeof(head),
                  "GET /bkt/refused HTTP/1.1\r\nHost: %s\r\nx-amz-security-token: %s\r\n"
                  "Authorization: AWS4-HMAC-SHA256 nonsense\r\n\r\n", rig_host(), tok.ptr);
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 400 Bad Request\r\n");
+
+    /* in the query of a presigned URL refused before sigv4 reached its
+     * token (the credential before it is malformed): a refusal with a
+     * query says to wipe */
+    n = snprintf(head, sizeof(head),
+                 "GET /bkt/bad-presign?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=nonsense"
+                 "&X-Amz-Security-Token=%s&X-Amz-Date=20261205T000000Z&X-Amz-Expires=300"
+                 "&X-Amz-SignedHeaders=host&X-Amz-Signature=%064d HTTP/1.1\r\nHost: %s\r\n\r\n",
+                 tok.ptr, 0, rig_host());
     assert_true(n > 0 && (size_t)n < sizeof(head));
     expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 400 Bad Request\r\n");
 
