@@ -54,6 +54,7 @@ struct audit {
     size_t count;                   /* lines queued */
     _Atomic size_t queued;          /* count, for the workers' lock-free look */
     bool stop, reopen, disabled;
+    bool writer_idle;               /* the writer waits for lines (writer_main) */
     int werr;                       /* errno of the failing output; 0 = writing works */
     uint64_t dropped;               /* since the writer last logged it */
     _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
@@ -313,8 +314,11 @@ static void *writer_main(void *arg)
         if (a->werr && !a->stop && !a->reopen)
             wait_retry(a);
         else
-            while (a->count == 0 && !a->stop && !a->reopen)
+            while (a->count == 0 && !a->stop && !a->reopen) {
+                a->writer_idle = true;
                 pthread_cond_wait(&a->cv, &a->mu);
+                a->writer_idle = false;
+            }
         if (a->reopen) {
             a->reopen = false;
             if (a->path) {
@@ -589,8 +593,16 @@ static void queue_block(struct audit *a, struct audit_line *l, struct audit_line
     atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
     if (a->count >= AUDIT_QUEUE_LINES)
         atomic_store(&a->blocked, true);
-    pthread_cond_signal(&a->cv);
+    /* Woken after the unlock, and only when it waits for lines: woken
+     * inside, the writer ran straight into the lock this worker still held
+     * and slept on it again (at c256, half of its wake-ups: a futex wait,
+     * a wake and a context switch more each); woken while it writes, it
+     * gets nothing it will not see when it next takes the lock. Only the
+     * writer waits on cv, and it looks at count under the lock first. */
+    bool wake = a->writer_idle;
     pthread_mutex_unlock(&a->mu);
+    if (wake)
+        pthread_cond_signal(&a->cv);
 }
 
 static void lost(struct audit *a, const struct audit_record *r, int rc)
