@@ -29,7 +29,7 @@ struct audit_line {
     char data[];
 };
 
-#define BATCH_BYTES (64 * 1024) /* a worker's block is handed over at this size */
+#define BATCH_BYTES (256 * 1024) /* a worker's block is handed over at this size */
 #define BATCH_BLOCK (BATCH_BYTES + AUDIT_LINE_MAX) /* a worker's block's room */
 /* Written blocks kept for the workers' next batches (struct audit.spare):
  * each worker holds one filling and takes at most one spare at a time. */
