@@ -21,16 +21,21 @@ static atomic_int log_min_level = PROXY_LOG_INFO;
 static __thread int64_t tl_sec = -1;
 static __thread char tl_day[S3W_ISO8601_LEN + 1];
 
-/* A worker's DEBUG and INFO lines (one per request), written together: at
- * most PIPE_BUF bytes, so that one write(2) of whole lines stays atomic
- * on a pipe or journald's stream and lines of several threads never
- * interleave. */
+/* A worker's DEBUG and INFO lines (one per request), written together.
+ * On a pipe or journald's stream at most PIPE_BUF bytes, so that one
+ * write(2) of whole lines stays atomic there and lines of several threads
+ * never interleave. On a regular file LOG_BATCH_FILE: there the kernel
+ * serializes writes through one open file (their offset) whatever their
+ * size, and 4 KiB batches cost a worker a write(2) to the page cache every
+ * 30 requests. proxy_log_init picks the size. */
+#define LOG_BATCH_FILE (64 * 1024)
 struct log_batch {
-    size_t len;
-    char buf[PIPE_BUF];
+    size_t len, cap;
+    char buf[];
 };
 static __thread struct log_batch *tl_batch;
 static atomic_bool log_journald;
+static atomic_size_t log_batch_cap = PIPE_BUF;
 
 static int level_of(const char *name)
 {
@@ -65,6 +70,8 @@ void proxy_log_init(void)
              fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
              (unsigned long long)st.st_ino == ino;
     atomic_store(&log_journald, j);
+    bool file = !j && fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    atomic_store(&log_batch_cap, file ? (size_t)LOG_BATCH_FILE : (size_t)PIPE_BUF);
 }
 
 /* Bytes into a line of `cap` bytes at most; past it they are dropped, as
@@ -212,8 +219,8 @@ void proxy_log(const char *level, const char *fmt, ...)
             line[i] = '?';
     line[len++] = '\n';
     struct log_batch *b = tl_batch;
-    if (b && lv <= PROXY_LOG_INFO && len <= sizeof(b->buf)) {
-        if (b->len + len > sizeof(b->buf))
+    if (b && lv <= PROXY_LOG_INFO && len <= b->cap) {
+        if (b->len + len > b->cap)
             proxy_log_flush();
         memcpy(b->buf + b->len, line, len);
         b->len += len;
@@ -228,8 +235,14 @@ void proxy_log(const char *level, const char *fmt, ...)
 /* ---- per-thread batches ------------------------------------------------------------ */
 void proxy_log_batch_begin(void)
 {
-    if (!tl_batch)
-        tl_batch = calloc(1, sizeof(*tl_batch)); /* NULL: lines go one by one */
+    if (tl_batch)
+        return;
+    size_t cap = atomic_load(&log_batch_cap);
+    tl_batch = malloc(sizeof(*tl_batch) + cap); /* NULL: lines go one by one */
+    if (tl_batch) {
+        tl_batch->len = 0;
+        tl_batch->cap = cap;
+    }
 }
 
 bool proxy_log_pending(void)

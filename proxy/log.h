@@ -27,14 +27,16 @@
 enum { PROXY_LOG_DEBUG = 0, PROXY_LOG_INFO, PROXY_LOG_WARN, PROXY_LOG_ERROR };
 void proxy_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Reads JOURNAL_STREAM once (startup). */
+/* Reads JOURNAL_STREAM and what stderr is once (startup), before
+ * proxy_log_batch_begin. */
 void proxy_log_init(void);
 /* Lines below `level` (PROXY_LOG_*) are dropped; any thread. */
 void proxy_log_set_level(int level);
 /* Whether a line at this level would be written (skip building it if not). */
 bool proxy_log_enabled(const char *level);
 /* This thread's DEBUG/INFO lines gather in a buffer of its own (at most
- * PIPE_BUF bytes, then written whole) until proxy_log_flush. */
+ * PIPE_BUF bytes on a pipe or journald, 64 KiB on a regular file, then
+ * written whole) until proxy_log_flush. */
 void proxy_log_batch_begin(void);
 void proxy_log_flush(void);
 bool proxy_log_pending(void);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,6 +190,88 @@ static void test_conversions_as_printf(void **state)
     SAME_AS_PRINTF("null %s and %.*s", nul, 8, nul);
 }
 
+/* A worker's INFO lines: on a regular file they wait in the batch past
+ * PIPE_BUF (up to 64 KiB, one write(2) per batch); on a pipe no batch
+ * passes PIPE_BUF, so each write(2) of whole lines stays atomic there.
+ * Either way proxy_log_flush writes the rest and no line is lost or cut. */
+enum { BATCH_LINES = 100 }; /* about 9 KiB of lines: past PIPE_BUF, under 64 KiB */
+
+static size_t log_lines(void)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < BATCH_LINES; i++) {
+        char msg[128];
+        int n = snprintf(msg, sizeof msg, "request_id=%016d key_id=AKIAEXAMPLE op=GetObject status=200", i);
+        proxy_log("INFO", "%s", msg);
+        bytes += 25 + 5 + (size_t)n + 1; /* "2026-...123Z ", "INFO ", message, newline */
+    }
+    return bytes;
+}
+
+/* Whole lines numbered 0..BATCH_LINES-1 in order, nothing else. */
+static void assert_lines(const char *buf, size_t len)
+{
+    int next = 0;
+    for (const char *p = buf, *e = buf + len; p < e; next++) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        assert_non_null(nl);
+        char want[64];
+        snprintf(want, sizeof want, "INFO request_id=%016d key_id=", next);
+        assert_non_null(memmem(p, (size_t)(nl - p), want, strlen(want)));
+        p = nl + 1;
+    }
+    assert_int_equal(next, BATCH_LINES);
+}
+
+static void test_batch_on_a_file_passes_pipe_buf(void **state)
+{
+    (void)state;
+    begin();
+    proxy_log_init();
+    proxy_log_batch_begin();
+    size_t bytes = log_lines();
+    off_t before_flush = lseek(STDERR_FILENO, 0, SEEK_END);
+    proxy_log_batch_end();
+    off_t after = lseek(STDERR_FILENO, 0, SEEK_END);
+    assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+    proxy_log_init();
+    assert_true(bytes > PIPE_BUF);
+    assert_int_equal(before_flush, 0); /* all of it still in the batch */
+    assert_int_equal(after, (off_t)bytes);
+    static char buf[16384];
+    assert_int_equal(pread(fileno(capture), buf, (size_t)after, 0), after);
+    assert_lines(buf, (size_t)after);
+}
+
+static void test_batch_on_a_pipe_stays_atomic(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stderr);
+    assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+    proxy_log_init();
+    proxy_log_batch_begin();
+    size_t bytes = log_lines();
+    int before_flush = 0;
+    assert_int_equal(ioctl(p[0], FIONREAD, &before_flush), 0);
+    proxy_log_batch_end();
+    int after = 0;
+    assert_int_equal(ioctl(p[0], FIONREAD, &after), 0);
+    assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+    proxy_log_init();
+    close(p[1]);
+    /* written in batches of whole lines of at most PIPE_BUF bytes: some
+     * before the flush, but never a whole 4 KiB more than fits */
+    assert_true(before_flush > 0);
+    assert_true((size_t)before_flush >= bytes - PIPE_BUF);
+    assert_int_equal(after, (int)bytes);
+    static char buf[16384];
+    assert_int_equal(read(p[0], buf, sizeof buf), (ssize_t)bytes);
+    close(p[0]);
+    assert_lines(buf, bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +281,8 @@ int main(void)
         cmocka_unit_test(test_journald_prefix),
         cmocka_unit_test(test_long_message_cut),
         cmocka_unit_test(test_conversions_as_printf),
+        cmocka_unit_test(test_batch_on_a_file_passes_pipe_buf),
+        cmocka_unit_test(test_batch_on_a_pipe_stays_atomic),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
