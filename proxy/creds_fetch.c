@@ -78,6 +78,10 @@ struct creds_mgr {
     uint64_t gen;          /* bumped by reconfigure */
     struct chain *latest;  /* one reference */
     struct snap *current;  /* one reference; NULL = no valid credentials */
+    /* set with current: a number no other publication of any manager
+     * has, so a cache never takes another manager's for this one's
+     * (creds_cache_get; a freed manager's address may be reused) */
+    _Atomic uint64_t published;
     uint64_t attempts, successes;
     char reason[REASON_CAP];
     creds_log_fn log;
@@ -135,6 +139,42 @@ const struct creds_snapshot *creds_mgr_acquire(struct creds_mgr *m)
     }
     pthread_mutex_unlock(&m->mu);
     return s ? &s->pub : NULL;
+}
+
+const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds_mgr *m,
+                                             int64_t now_ms)
+{
+    /* read before the snapshot is taken: a publication in between makes
+     * the next call take it again, never keeps an old one as new */
+    uint64_t pub = atomic_load_explicit(&m->published, memory_order_acquire);
+    unsigned i = 0;
+    while (i < CREDS_CACHE_WAYS && c->way[i].mgr != m)
+        i++;
+    if (i < CREDS_CACHE_WAYS) {
+        if (c->way[i].pub == pub && now_ms < c->way[i].until_ms)
+            return c->way[i].snap;
+    } else {
+        i = c->next;
+        c->next = (c->next + 1) % CREDS_CACHE_WAYS;
+    }
+    creds_snapshot_release(c->way[i].snap);
+    const struct creds_snapshot *s = creds_mgr_acquire(m);
+    c->way[i].mgr = s ? m : NULL;
+    c->way[i].snap = s;
+    c->way[i].pub = pub;
+    /* as creds_mgr_acquire decides: unexpired while now < expiration */
+    c->way[i].until_ms = !s || s->expiration == 0 ? INT64_MAX
+                                                  : now_ms + (s->expiration - wall_s()) * 1000;
+    return s;
+}
+
+void creds_cache_clear(struct creds_cache *c)
+{
+    for (unsigned i = 0; i < CREDS_CACHE_WAYS; i++) {
+        creds_snapshot_release(c->way[i].snap);
+        c->way[i].mgr = NULL;
+        c->way[i].snap = NULL;
+    }
 }
 
 void creds_mgr_refresh_now(struct creds_mgr *m)
@@ -207,10 +247,14 @@ static uint64_t rng_next(uint64_t *s)
     return *s * 2685821657736338717ULL;
 }
 
+static _Atomic uint64_t publications;
+
 static void set_current(struct creds_mgr *m, struct snap *s)
 {
     struct snap *old = m->current;
     m->current = s;
+    atomic_store_explicit(&m->published, atomic_fetch_add(&publications, 1) + 1,
+                          memory_order_release);
     snap_unref(old); /* wipes unless a worker still holds it */
 }
 

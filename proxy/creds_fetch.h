@@ -113,6 +113,37 @@ void creds_mgr_free(struct creds_mgr *m);
 const struct creds_snapshot *creds_mgr_acquire(struct creds_mgr *m);
 void creds_snapshot_release(const struct creds_snapshot *s);
 
+/* A worker's hold on managers' current snapshots, so that a request takes
+ * no lock and writes no memory another thread writes: creds_mgr_acquire's
+ * mutex and reference count are two cache lines that bounced between the
+ * workers on every request. creds_cache_get returns the snapshot it holds
+ * for `m` while the manager still serves it (nothing was published since)
+ * and it has not expired (now_ms: the caller's monotonic clock in ms, such
+ * as the loop's); else it releases it and takes the current one as
+ * creds_mgr_acquire does (NULL: none valid; the caller answers 503). The
+ * result is the cache's: the caller does not release it, and it stays
+ * valid until the next creds_cache_get or creds_cache_clear on the same
+ * cache. One thread per cache.
+ *
+ * A replaced snapshot stays referenced, and its secret in memory, until
+ * the worker's next request through that manager or creds_cache_clear (it
+ * is wiped then, as on every last release): credentials the manager
+ * replaced are usually still valid for their remaining life anyway. */
+#define CREDS_CACHE_WAYS 4 /* managers (credential sets) held at once */
+struct creds_cache {
+    struct {
+        struct creds_mgr *mgr;
+        const struct creds_snapshot *snap;
+        uint64_t pub;     /* the manager's publication it was taken at */
+        int64_t until_ms; /* now_ms past which it has expired */
+    } way[CREDS_CACHE_WAYS];
+    unsigned next; /* the way to replace next */
+};
+const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds_mgr *m,
+                                             int64_t now_ms);
+/* Releases every snapshot held (before the cache's memory goes). */
+void creds_cache_clear(struct creds_cache *c);
+
 /* Asks for a fetch now (e.g. S3 answered ExpiredToken or
  * InvalidAccessKeyId): non-blocking; any thread. The refresh thread runs it
  * at once, but no sooner than 1 s after its previous attempt ended (many

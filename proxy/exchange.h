@@ -43,6 +43,7 @@
 #include "checksum.h"
 #include "chunked.h"
 #include "config.h"
+#include "creds_fetch.h"
 #include "identity.h"
 #include "policy.h"
 #include "pipeline.h"
@@ -353,10 +354,13 @@ struct pl_worker {
      * locks); the ECDSA aws-chunked decoder takes its key from here */
     struct sigv4a_key_cache *v4a;
     bool warned_no_creds;
+    /* the proxy's credentials for this worker's requests (creds_fetch.h):
+     * no lock and no shared write per request */
+    struct creds_cache creds;
     /* this worker's audit records (and its request log lines, log.h),
      * handed on PL_FLUSH_MS after the first of them (audit_check arms
-     * flush_timer) or when 64 KiB are gathered: one lock and one wake-up
-     * per batch, not per request */
+     * flush_timer) or when 256 KiB (log lines: 64 KiB, on a pipe 4 KiB)
+     * are gathered: one lock and one wake-up per batch, not per request */
     struct audit_batch *audit;
     uv_check_t *audit_check;
     uv_timer_t *flush_timer;
@@ -464,13 +468,13 @@ const struct config_upstream *px_upstream(const struct px *px);
  * 504 GatewayTimeout, else 502 BadGateway. */
 void px_fail_upstream(struct px *px, int err);
 struct sigv4_signed;
-struct creds_snapshot;
 /* upstream.max_connections_per_identity: false after answering 503 */
 bool px_take_upstream_slot(struct px *px);
-/* The proxy's credentials toward `up` (*snap released by the caller);
- * false after answering 503. */
+/* The proxy's credentials toward `up`, valid until the worker's next
+ * request takes credentials (the worker's creds_cache; nothing to
+ * release); false after answering 503. */
 bool px_upstream_creds_for(struct px *px, const struct config_upstream *up,
-                           struct sigv4_credentials *cr, const struct creds_snapshot **snap);
+                           struct sigv4_credentials *cr);
 /* Appends the request head for u, signed sd, to b; 0 or -1. */
 int relay_build_head(struct s3w_buf *b, struct s3w_slice method, const struct ub_request *u,
                      const struct sigv4_signed *sd, bool has_body, uint64_t body_len);

@@ -341,6 +341,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
     if (pw->flush_timer)
         uv_close((uv_handle_t *)pw->flush_timer, free_handle);
     proxy_log_flush(); /* on the worker's thread: its last lines */
+    creds_cache_clear(&pw->creds); /* before main() frees the managers */
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);
     s3w_buf_cleanup(&pw->canon);

@@ -440,24 +440,26 @@ bool px_take_upstream_slot(struct px *px)
  * reference in *snap, released by the caller once the signed lines are
  * copied) or, without a manager, the config's static keys. false after
  * answering 503. */
-static bool px_upstream_creds(struct px *px, struct sigv4_credentials *cr,
-                              const struct creds_snapshot **snap)
+static bool px_upstream_creds(struct px *px, struct sigv4_credentials *cr)
 {
-    return px_upstream_creds_for(px, px_upstream(px), cr, snap);
+    return px_upstream_creds_for(px, px_upstream(px), cr);
 }
 
 bool px_upstream_creds_for(struct px *px, const struct config_upstream *up,
-                           struct sigv4_credentials *cr, const struct creds_snapshot **snap)
+                           struct sigv4_credentials *cr)
 {
     struct creds_mgr *mgr = ups_creds_for(shared(px->w)->ups, px->cfg, up);
-    *snap = mgr ? creds_mgr_acquire(mgr) : NULL;
-    if (*snap) {
-        *cr = (*snap)->sigv4;
+    struct pl_worker *pw = plw(px->w);
+    /* the worker's snapshot (creds_cache_get): *cr stays valid until this
+     * worker's next request takes credentials */
+    const struct creds_snapshot *s =
+        mgr ? creds_cache_get(&pw->creds, mgr, (int64_t)uv_now(&px->w->loop)) : NULL;
+    if (s) {
+        *cr = s->sigv4;
         return true;
     }
     if (!mgr && upstream_creds(&px->cfg->credential_sets[up->credentials], cr))
         return true;
-    struct pl_worker *pw = plw(px->w);
     if (!pw->warned_no_creds) {
         proxy_log("ERROR", "upstream %s: no valid credentials: answering 503 until there are",
                   up->name);
@@ -627,8 +629,7 @@ int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_bod
     if (!px->up.ident_held && !px_take_upstream_slot(px))
         return -1;
     struct sigv4_credentials cr;
-    const struct creds_snapshot *snap;
-    if (!px_upstream_creds(px, &cr, &snap))
+    if (!px_upstream_creds(px, &cr))
         return -1;
     struct sigv4_signed sd;
     sd.authorization_len = 0; /* px_build_upstream may fail before it signs */
@@ -638,7 +639,6 @@ int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_bod
     if (rc == 0)
         rc = px_build_head(px, &sd, has_body);
     sigv4_signed_cleanup(&sd);
-    creds_snapshot_release(snap); /* the token is copied into the head */
     if (rc != 0) {
         px_fail_internal(px);
         return -1;

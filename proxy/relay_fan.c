@@ -134,8 +134,7 @@ static const struct h1c_callbacks FAN_CB = { fan_on_head, fan_on_body, fan_on_dr
 static bool fan_start_one(struct px *px, struct fan_sub *s, struct s3w_slice payload_hash)
 {
     struct sigv4_credentials cr;
-    const struct creds_snapshot *snap;
-    if (!px_upstream_creds_for(px, s->up, &cr, &snap))
+    if (!px_upstream_creds_for(px, s->up, &cr))
         return false;
     struct ub_target_in t = {
         .endpoint = s->up->endpoint,
@@ -151,7 +150,6 @@ static bool fan_start_one(struct px *px, struct fan_sub *s, struct s3w_slice pay
                       payload_hash, &plw(px->w)->up_kc, &plw(px->w)->canon, &sd);
     rc = rc ? rc : relay_build_head(&s->head, S3W_SLICE_LIT("GET"), &s->req, &sd, false, 0);
     sigv4_signed_cleanup(&sd);
-    creds_snapshot_release(snap); /* the token is copied into the head */
     if (rc != 0) {
         px_fail_internal(px);
         return false;

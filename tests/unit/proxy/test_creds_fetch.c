@@ -698,6 +698,85 @@ static void test_imds_refresh_outage_recovery(void **state)
     msrv_stop(&srv);
 }
 
+/* ---- a worker's cache (creds_cache_get) ----------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The cache hands out the snapshot it holds while the manager publishes
+ * nothing new, the new one right after a publication (a refresh, a drop
+ * at expiry), NULL once none is valid, and holds one per manager. */
+static void test_cache_follows_publications(void **state)
+{
+    (void)state;
+    struct msrv srv;
+    char ep[64];
+    imds_start(&srv, "ASIACACHE00000000001", 4, ep);
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    o.refresh_before_s = 2;
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    assert_true(wait_key(m, "ASIACACHE00000000001", 5));
+    struct config_cred_provider sch[1] = { { .source = CONFIG_CRED_STATIC,
+                                             .access_key_id = "AKIASTATIC0000000009",
+                                             .secret_access_key = "static-secret" } };
+    struct config_credentials scc = { .chain = sch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr *m2 = mgr_ready(&scc, &o, 3000);
+
+    struct creds_cache c = { 0 };
+    const struct creds_snapshot *s1 = creds_cache_get(&c, m, mono_ms());
+    assert_non_null(s1);
+    char k[64];
+    assert_string_equal(snap_key(s1, k, sizeof k), "ASIACACHE00000000001");
+    assert_ptr_equal(creds_cache_get(&c, m, mono_ms()), s1);
+    /* a second manager's beside the first's */
+    const struct creds_snapshot *t = creds_cache_get(&c, m2, mono_ms());
+    assert_non_null(t);
+    assert_string_equal(snap_key(t, k, sizeof k), "AKIASTATIC0000000009");
+    assert_ptr_equal(creds_cache_get(&c, m, mono_ms()), s1);
+    assert_ptr_equal(creds_cache_get(&c, m2, mono_ms()), t);
+
+    /* a refresh publishes new credentials: the next get has them */
+    msrv_state(&srv, "ASIACACHE00000000002", 4, false);
+    assert_true(wait_key(m, "ASIACACHE00000000002", 6));
+    const struct creds_snapshot *s2 = creds_cache_get(&c, m, mono_ms());
+    assert_non_null(s2);
+    assert_string_equal(snap_key(s2, k, sizeof k), "ASIACACHE00000000002");
+
+    /* an outage: dropped at expiry, and the cache gives NULL from then on */
+    msrv_state(&srv, "ASIACACHE00000000003", 4, true);
+    assert_true(wait_key(m, NULL, 8));
+    assert_null(creds_cache_get(&c, m, mono_ms()));
+    assert_null(creds_cache_get(&c, m, mono_ms()));
+    assert_ptr_equal(creds_cache_get(&c, m2, mono_ms()), t); /* the other's unaffected */
+
+    /* credentials again: the first get after the publication has them */
+    msrv_state(&srv, "ASIACACHE00000000004", 60, false);
+    assert_true(wait_key(m, "ASIACACHE00000000004", 5));
+    const struct creds_snapshot *s4 = creds_cache_get(&c, m, mono_ms());
+    assert_non_null(s4);
+    assert_string_equal(snap_key(s4, k, sizeof k), "ASIACACHE00000000004");
+    /* past its expiry by the caller's clock the cache takes the manager's
+     * verdict again (here: still valid by the wall clock) */
+    assert_true(s4->expiration > time(NULL) + 30);
+    const struct creds_snapshot *s4b = creds_cache_get(&c, m, mono_ms() + 120 * 1000);
+    assert_non_null(s4b);
+    assert_string_equal(snap_key(s4b, k, sizeof k), "ASIACACHE00000000004");
+
+    creds_cache_clear(&c);
+    creds_mgr_free(m2);
+    creds_mgr_free(m);
+    msrv_stop(&srv);
+}
+
 /* ---- container endpoint -------------------------------------------------- */
 
 static void test_ecs_auth_outage_recovery(void **state)
@@ -1035,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_reconfigure),
         cmocka_unit_test(test_profile_files),
         cmocka_unit_test(test_imds_refresh_outage_recovery),
+        cmocka_unit_test(test_cache_follows_publications),
         cmocka_unit_test(test_ecs_auth_outage_recovery),
         cmocka_unit_test(test_assume_role_moto),
         cmocka_unit_test(test_profile_role_moto),
