@@ -26,7 +26,9 @@
 #   the same config and an audit file of its own);
 #   without: nginx-A only.
 # Env: BENCH_SIDE_CONNS (16), BENCH_SIDE_METHOD (GET; or PUT: the 1 KiB
-# body's SHA-256 signed and verified), S3W_PYTHON; the rest as in
+# body's SHA-256 signed and verified), BENCH_SIDE_B_FILTER=SCRIPT (run as
+# `$PY SCRIPT CONFIG` on B's config before B starts: an A/B of two configs,
+# e.g. BIN_B = BIN_A with the audit off), S3W_PYTHON; the rest as in
 # bench_proxy.sh (which sets up the origin, nginx and A: BENCH_HOLD).
 # Needs what bench_proxy.sh needs, and perf.
 set -euo pipefail
@@ -72,6 +74,7 @@ if c.get('audit', {}).get('output', 'none') not in ('none', 'stderr', 'stdout'):
     c['audit']['output'] = w + '/logs/audit-b.log'
 json.dump(c, open(w + '/s3w-b.json', 'w'))
 EOF
+  if [ -n "${BENCH_SIDE_B_FILTER:-}" ]; then "$PY" "$BENCH_SIDE_B_FILTER" "$W/s3w-b.json"; fi
   setsid "$BIN_B" serve --config "$W/s3w-b.json" 2> "$W/logs/s3w-b.log" &
   B_PID=$!
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$S3W_B") 2>/dev/null && break; sleep 0.1; done
