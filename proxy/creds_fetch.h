@@ -9,11 +9,12 @@
  * only moves bytes (libcurl) and publishes results.
  *
  * Threading: one refresh thread per manager does every fetch. Request
- * workers only ever call creds_mgr_acquire()/creds_snapshot_release(),
- * which take a mutex for a pointer read and a reference increment - never
- * for network I/O - so a slow or dead credentials endpoint can never stall
- * a request: the request gets the current credentials, or NULL (answer 503
- * ServiceUnavailable).
+ * workers only ever call creds_cache_get() (which calls creds_mgr_acquire()
+ * when the manager has published since), and other threads
+ * creds_mgr_acquire()/creds_snapshot_release(), which take a mutex for a
+ * pointer read and a reference increment - never for network I/O - so a
+ * slow or dead credentials endpoint can never stall a request: the request
+ * gets the current credentials, or NULL (answer 503 ServiceUnavailable).
  *
  * Snapshots: the credentials are published as an immutable, reference
  * counted struct creds_snapshot. A worker may keep one for the whole
