@@ -10,6 +10,8 @@
  * as it was before (audit_format_ref.c there). */
 #include "audit.h"
 
+#include <link.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +428,72 @@ static bool context_key_secret(struct s3w_slice k)
     return false;
 }
 
+/* ---- the verdict on keys that are string literals ---------------------------
+ * context_key_secret reads every byte of every key of every record: a third
+ * of format_line's instructions. Most keys are string literals of this
+ * program ("aws:userid", set by the code that computes the key): bytes in
+ * a segment of the program mapped without write permission, which cannot
+ * change, so their verdict is kept by address and length, per thread. A
+ * key anywhere else (a header's name in the request, a tag key from the
+ * config or a token, a buffer that is reused) is read every time: its
+ * bytes at that address may be different next time. */
+#define RO_SPANS 8
+static struct {
+    uintptr_t lo, hi;
+} ro_span[RO_SPANS];
+static size_t n_ro_span;
+static pthread_once_t ro_once = PTHREAD_ONCE_INIT;
+
+static int ro_phdr(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    for (size_t i = 0; i < info->dlpi_phnum && n_ro_span < RO_SPANS; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W)) {
+            ro_span[n_ro_span].lo = info->dlpi_addr + ph->p_vaddr;
+            ro_span[n_ro_span].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+            n_ro_span++;
+        }
+    }
+    return 1; /* the first object dl_iterate_phdr reports is the program: only it */
+}
+
+static void ro_init(void)
+{
+    dl_iterate_phdr(ro_phdr, NULL);
+}
+
+static bool key_read_only(struct s3w_slice k)
+{
+    uintptr_t p = (uintptr_t)k.ptr;
+    for (size_t i = 0; i < n_ro_span; i++)
+        if (p >= ro_span[i].lo && p <= ro_span[i].hi && k.len <= ro_span[i].hi - p)
+            return true;
+    return false;
+}
+
+#define KEY_MEMO 64 /* a power of 2; s3warden sets about 20 keys a request */
+static __thread struct {
+    const char *ptr;
+    size_t len;
+    bool secret;
+} key_memo[KEY_MEMO];
+
+static bool context_key_secret_memo(struct s3w_slice k)
+{
+    pthread_once(&ro_once, ro_init);
+    if (!key_read_only(k))
+        return context_key_secret(k);
+    size_t i = (((uintptr_t)k.ptr >> 3) ^ k.len) & (KEY_MEMO - 1);
+    if (key_memo[i].ptr != k.ptr || key_memo[i].len != k.len) {
+        key_memo[i].ptr = k.ptr;
+        key_memo[i].len = k.len;
+        key_memo[i].secret = context_key_secret(k);
+    }
+    return key_memo[i].secret;
+}
+
 /* "requestContext":{"key":"value","multi":["a","b"],...}. The keys share
  * CAP_CONTEXT; a key whose value does not fit whole is left out (a cut
  * value would be decided again on a value the request never had) and the
@@ -437,7 +505,7 @@ static void context_json(struct fmt *f, const struct policy_context *ctx)
     bool first = true;
     for (size_t i = 0; i < ctx->n; i++) {
         const struct policy_ctx_entry *e = &ctx->entries[i];
-        if (context_key_secret(e->key))
+        if (context_key_secret_memo(e->key))
             continue;
         char *mark = f->p;
         size_t room = CAP_CONTEXT - (size_t)(mark - start);
