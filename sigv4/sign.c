@@ -234,7 +234,9 @@ void sigv4_signed_cleanup(struct sigv4_signed *s)
     size_t n = s->authorization_len < sizeof s->authorization ? s->authorization_len + 1
                                                                 : sizeof s->authorization;
     s3w_wipe(s->authorization, n);
-    s3w_wipe(&s->authorization_len,
+    /* from the struct's address, not the member's: GCC's object-size check
+     * (seen with -flto) takes &s->authorization_len for an 8-byte object */
+    s3w_wipe((char *)s + offsetof(struct sigv4_signed, authorization_len),
              sizeof *s - offsetof(struct sigv4_signed, authorization_len));
 }
 
