@@ -473,25 +473,35 @@ static bool key_read_only(struct s3w_slice k)
     return false;
 }
 
-#define KEY_MEMO 64 /* a power of 2; s3warden sets about 20 keys a request */
+/* Filled, never evicted: the program has a bounded number of key literals
+ * (about 100), so after its first records a thread finds every one. A key
+ * that finds no room within KEY_PROBES slots is read (never the case at
+ * that count, but no unbounded search). */
+#define KEY_MEMO 256 /* a power of 2 */
+#define KEY_PROBES 8
 static __thread struct {
     const char *ptr;
-    size_t len;
+    uint32_t len;
     bool secret;
 } key_memo[KEY_MEMO];
 
 static bool context_key_secret_memo(struct s3w_slice k)
 {
     pthread_once(&ro_once, ro_init);
-    if (!key_read_only(k))
+    if (!key_read_only(k) || k.len > UINT32_MAX)
         return context_key_secret(k);
-    size_t i = (((uintptr_t)k.ptr >> 3) ^ k.len) & (KEY_MEMO - 1);
-    if (key_memo[i].ptr != k.ptr || key_memo[i].len != k.len) {
-        key_memo[i].ptr = k.ptr;
-        key_memo[i].len = k.len;
-        key_memo[i].secret = context_key_secret(k);
+    size_t i = (size_t)(((uint64_t)(uintptr_t)k.ptr * 0x9E3779B97F4A7C15ULL) >> 56) & (KEY_MEMO - 1);
+    for (size_t probe = 0; probe < KEY_PROBES; probe++, i = (i + 1) & (KEY_MEMO - 1)) {
+        if (key_memo[i].ptr == k.ptr && key_memo[i].len == k.len)
+            return key_memo[i].secret;
+        if (!key_memo[i].ptr) {
+            key_memo[i].ptr = k.ptr;
+            key_memo[i].len = (uint32_t)k.len;
+            key_memo[i].secret = context_key_secret(k);
+            return key_memo[i].secret;
+        }
     }
-    return key_memo[i].secret;
+    return context_key_secret(k);
 }
 
 /* "requestContext":{"key":"value","multi":["a","b"],...}. The keys share
