@@ -73,7 +73,13 @@ static void reset(struct config_identity *id)
     /* the store may hold a decrypted token: wipe what was used (clamped, so
      * a never-initialised identity cannot send the wipe out of bounds) */
     s3w_wipe(id->store, id->store_len < sizeof id->store ? id->store_len : sizeof id->store);
-    memset(id, 0, offsetof(struct config_identity, store));
+    /* the tag table (3 KiB) only as far as it was used: every request
+     * resets its identity, and no reader goes past ntags */
+    size_t ntags = id->ntags < CONFIG_IDENTITY_MAX_TAGS ? id->ntags : CONFIG_IDENTITY_MAX_TAGS;
+    memset(id->tags, 0, ntags * sizeof id->tags[0]);
+    memset(id, 0, offsetof(struct config_identity, tags));
+    memset(&id->ntags, 0,
+           offsetof(struct config_identity, store) - offsetof(struct config_identity, ntags));
     id->store_len = 0;
 }
 

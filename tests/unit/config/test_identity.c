@@ -158,7 +158,15 @@ static void test_static_instance_session(void **state)
 static void test_anonymous(void **state)
 {
     (void)state;
+    resolve_ok("AKIADAVE000000000001", "davesecretdavesecretdavesecretdave000001");
+    assert_int_equal(id.ntags, 2);
     config_identity_anonymous(&id);
+    /* the reset clears the tags that were used (it leaves the table's
+     * unused rest alone, which no reader goes past ntags into) */
+    assert_int_equal(id.ntags, 0);
+    assert_null(id.tags[0].key.ptr);
+    assert_null(id.tags[1].context_key.ptr);
+    assert_null(id.user);
     policy_context_init(&ctx);
     assert_int_equal(config_identity_fill_context(&id, &ctx), POLICY_CTX_OK);
     /* PrincipalAccount "anonymous" [KEYS]; userid / PrincipalType values are
