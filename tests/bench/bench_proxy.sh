@@ -58,7 +58,8 @@ W=$(mktemp -d /tmp/s3w-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for n in origin proxy; do if [ -f "$W/$n.pid" ]; then kill "$(cat "$W/$n.pid")" 2>/dev/null || true; fi; done
+  # (a killed nginx may remove its pid file between the test and the read)
+  for n in origin proxy; do if [ -f "$W/$n.pid" ]; then kill "$(cat "$W/$n.pid" 2>/dev/null)" 2>/dev/null || true; fi; done
   sleep 0.3
   rm -rf "$W"
 }
