@@ -243,8 +243,8 @@ int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool 
  * 200 records, so the timer hands a block over first below about 20,000
  * records a second per worker: 64 KiB blocks woke the writer every 50
  * records (0.02 times per request under load, each a futex wake, the
- * writer's switch and often a worker's preemption). Records keep their order per worker.
- * The rules above hold per record: a served request's record is never
+ * writer's switch and often a worker's preemption). Records keep their
+ * order per worker. The rules above hold per record: a served request's record is never
  * dropped, a refusal's is dropped once AUDIT_QUEUE_LINES records wait.
  * Not thread-safe: one batch per worker thread. */
 struct audit_batch;

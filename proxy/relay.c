@@ -436,10 +436,10 @@ bool px_take_upstream_slot(struct px *px)
     return true;
 }
 
-/* The proxy's credentials for this request: the manager's current ones (a
- * reference in *snap, released by the caller once the signed lines are
- * copied) or, without a manager, the config's static keys. false after
- * answering 503. */
+/* The proxy's credentials for this request: the manager's current ones
+ * (held by the worker's creds_cache, valid while this request's head is
+ * signed and built) or, without a manager, the config's static keys.
+ * false after answering 503. */
 static bool px_upstream_creds(struct px *px, struct sigv4_credentials *cr)
 {
     return px_upstream_creds_for(px, px_upstream(px), cr);
