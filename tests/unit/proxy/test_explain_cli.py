@@ -52,8 +52,7 @@ def guarded_config(tmp):
     return path
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="s3w-explain-")
+def main(tmp):
     # usage: exit 2, nothing on stdout, the reason on stderr
     for args, reason in [
         ([], "usage: s3warden explain --config FILE --as"),
@@ -140,4 +139,5 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with tempfile.TemporaryDirectory(prefix="s3w-explain-") as scratch:
+        sys.exit(main(scratch))

@@ -55,8 +55,7 @@ def replay(cfg, data, *extra):
     return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else None), r.stderr.decode()
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="s3w-replay-")
+def main(tmp):
     with open(SEED2) as f:
         cfg = json.load(f)
     same = os.path.join(tmp, "same.json")
@@ -200,4 +199,5 @@ def session_policy_cases(same, cand):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with tempfile.TemporaryDirectory(prefix="s3w-replay-") as scratch:
+        sys.exit(main(scratch))
