@@ -86,6 +86,10 @@ struct creds_mgr {
     char reason[REASON_CAP];
     creds_log_fn log;
     void *log_ud;
+    /* creds_mgr_on_publish's hook; hook_mu is held while it runs */
+    pthread_mutex_t hook_mu;
+    void (*on_publish)(void *ud);
+    void *publish_ud;
 };
 
 static void mlog(struct creds_mgr *m, const char *level, const char *fmt, ...)
@@ -168,6 +172,26 @@ const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds
     return s;
 }
 
+void creds_cache_sweep(struct creds_cache *c)
+{
+    for (unsigned i = 0; i < CREDS_CACHE_WAYS; i++) {
+        struct creds_mgr *m = c->way[i].mgr;
+        if (!m || atomic_load_explicit(&m->published, memory_order_acquire) == c->way[i].pub)
+            continue;
+        creds_snapshot_release(c->way[i].snap);
+        c->way[i].mgr = NULL;
+        c->way[i].snap = NULL;
+    }
+}
+
+void creds_mgr_on_publish(struct creds_mgr *m, void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&m->hook_mu);
+    m->on_publish = fn;
+    m->publish_ud = ud;
+    pthread_mutex_unlock(&m->hook_mu);
+}
+
 void creds_cache_clear(struct creds_cache *c)
 {
     for (unsigned i = 0; i < CREDS_CACHE_WAYS; i++) {
@@ -232,6 +256,7 @@ struct refresher {
     uint64_t rng;            /* backoff jitter */
     int64_t next_fetch;      /* monotonic ms; INT64_MAX = never */
     int64_t last_end;        /* monotonic ms when the last attempt finished */
+    uint64_t told;           /* m->published the hook was last called for */
     unsigned attempt;        /* failures in a row, for the backoff */
     bool drop_on_fail;       /* first fetch after a reload with old creds live */
     bool outage_logged;      /* ERROR "no valid credentials" said for this outage */
@@ -460,6 +485,25 @@ static void sleep_until_due(struct refresher *r)
         s3w_cond_wait_ms(&m->cv, &m->mu, left);
 }
 
+/* Step: a publication since the last call of the hook: call it, without
+ * m->mu (it wakes the workers, whose caches then let the old snapshot go).
+ * True if it ran (the caller looks at the state again). */
+static bool tell_publication(struct refresher *r)
+{
+    struct creds_mgr *m = r->m;
+    uint64_t pub = atomic_load_explicit(&m->published, memory_order_relaxed);
+    if (pub == r->told)
+        return false;
+    r->told = pub;
+    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_lock(&m->hook_mu);
+    if (m->on_publish)
+        m->on_publish(m->publish_ud);
+    pthread_mutex_unlock(&m->hook_mu);
+    pthread_mutex_lock(&m->mu);
+    return true;
+}
+
 static void *refresh_thread(void *arg)
 {
     struct refresher r = { .m = arg };
@@ -471,6 +515,8 @@ static void *refresh_thread(void *arg)
         take_new_chain(&r);
         take_poke(&r);
         drop_if_expired(&r);
+        if (tell_publication(&r))
+            continue;
         if (s3w_mono_ms() >= r.next_fetch)
             fetch_once(&r);
         else
@@ -505,6 +551,7 @@ int creds_mgr_new(const struct config_credentials *cc, const struct creds_mgr_op
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->hook_mu, NULL);
     pthread_cond_init(&m->cv, &ca);
     pthread_cond_init(&m->ready, &ca);
     pthread_condattr_destroy(&ca);
@@ -516,6 +563,7 @@ int creds_mgr_new(const struct config_credentials *cc, const struct creds_mgr_op
         cf_chain_unref(m->latest);
         pthread_cond_destroy(&m->cv);
         pthread_cond_destroy(&m->ready);
+        pthread_mutex_destroy(&m->hook_mu);
         pthread_mutex_destroy(&m->mu);
         free(m);
         return CREDS_MGR_E_THREAD;
@@ -559,6 +607,7 @@ void creds_mgr_free(struct creds_mgr *m)
     cf_chain_unref(m->latest);
     pthread_cond_destroy(&m->cv);
     pthread_cond_destroy(&m->ready);
+    pthread_mutex_destroy(&m->hook_mu);
     pthread_mutex_destroy(&m->mu);
     s3w_wipe(m->reason, sizeof m->reason);
     free(m);

@@ -17,9 +17,10 @@
  * gets the current credentials, or NULL (answer 503 ServiceUnavailable).
  *
  * Snapshots: the credentials are published as an immutable, reference
- * counted struct creds_snapshot. A worker may keep one for the whole
- * request (e.g. across aws-chunked re-signing); the secret stays valid
- * until the last release, which wipes it.
+ * counted struct creds_snapshot; the secret stays valid until the last
+ * release, which wipes it. A worker holds the current one in its
+ * creds_cache and lets a replaced one go when the manager's publication
+ * hook (creds_mgr_on_publish) wakes it, idle or not.
  *
  * Logging: the manager logs transitions only, once each, on stderr through
  * proxy_log (or opts->log): credentials obtained / lost (with the reason,
@@ -127,9 +128,8 @@ void creds_snapshot_release(const struct creds_snapshot *s);
  * cache. One thread per cache.
  *
  * A replaced snapshot stays referenced, and its secret in memory, until
- * the worker's next request through that manager or creds_cache_clear (it
- * is wiped then, as on every last release): credentials the manager
- * replaced are usually still valid for their remaining life anyway. */
+ * creds_cache_sweep, the worker's next request through that manager or
+ * creds_cache_clear (it is wiped then, as on every last release). */
 #define CREDS_CACHE_WAYS 4 /* managers (credential sets) held at once */
 struct creds_cache {
     struct {
@@ -144,6 +144,19 @@ const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds
                                              int64_t now_ms);
 /* Releases every snapshot held (before the cache's memory goes). */
 void creds_cache_clear(struct creds_cache *c);
+
+/* Releases the snapshots of managers that published since they were
+ * taken (replaced or dropped credentials), so that their secrets are
+ * wiped now rather than at the worker's next request; keeps the current
+ * ones. The cache's thread, between requests (a result of
+ * creds_cache_get must not be in use). */
+void creds_cache_sweep(struct creds_cache *c);
+
+/* fn(ud) runs on the manager's refresh thread after each publication
+ * (credentials obtained, replaced or dropped), without the manager's lock
+ * held; it must not block (the workers' wake-up: uv_async_send). NULL
+ * stops it; when this returns, no call is running. */
+void creds_mgr_on_publish(struct creds_mgr *m, void (*fn)(void *ud), void *ud);
 
 /* Asks for a fetch now (e.g. S3 answered ExpiredToken or
  * InvalidAccessKeyId): non-blocking; any thread. The refresh thread runs it

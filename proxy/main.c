@@ -97,6 +97,13 @@ static const int log_levels[] = {
     [CONFIG_LOG_ERROR] = PROXY_LOG_ERROR,
 };
 
+/* A credential manager published: the workers let what it replaced go
+ * (pl_worker_poke). */
+static void wake_workers(void *srv)
+{
+    proxy_server_poke(srv);
+}
+
 /* The parts of a config that apply without rebuilding anything. */
 static void apply_runtime_settings(struct serve_state *st, const struct config *cfg)
 {
@@ -408,6 +415,7 @@ static int cmd_serve(const char *config_path)
         admin_stop(st.admin);
         return 2;
     }
+    ups_set_doorbell(st.shared.ups, wake_workers, &st.srv);
     proxy_log("INFO", "s3warden %s listening on %s:%d (%s) with %d workers, upstream %s",
               S3W_VERSION, settings.listen_addr, st.srv.bound_port,
               st.srv.tls ? "https" : "http", st.srv.nworkers, cfg->upstream->endpoint);
@@ -418,6 +426,7 @@ static int cmd_serve(const char *config_path)
                   cfg->upstreams[i].readiness == CONFIG_READINESS_OPTIONAL ? ", optional" : "");
     uv_run(loop, UV_RUN_DEFAULT);
     proxy_server_wait(&st.srv);
+    ups_set_doorbell(st.shared.ups, NULL, NULL); /* before st.srv goes */
     /* the admin listener goes last: /healthz answers while requests drain */
     admin_stop(st.admin);
     st.admin = NULL;

@@ -362,6 +362,9 @@ void pl_worker_poke(struct proxy_worker *w)
     struct pl_worker *pw = w->handler_state;
     if (!pw)
         return;
+    /* a credential manager may have published (ups_set_doorbell): the
+     * replaced snapshot's secret goes now, not at the next request */
+    creds_cache_sweep(&pw->creds);
     struct pl_shared *s = shared(w);
     uv_mutex_lock(&s->mu);
     struct config *cur = s->current;

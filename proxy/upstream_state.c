@@ -17,7 +17,30 @@ struct upstream_state *ups_new(void)
         free(s);
         return NULL;
     }
+    if (uv_mutex_init(&s->bell_mu) != 0) {
+        uv_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
     return s;
+}
+
+void ups_set_doorbell(struct upstream_state *s, void (*fn)(void *ud), void *ud)
+{
+    uv_mutex_lock(&s->bell_mu);
+    s->bell = fn;
+    s->bell_ud = ud;
+    uv_mutex_unlock(&s->bell_mu);
+}
+
+/* Every manager's publication hook. */
+static void ring(void *ud)
+{
+    struct upstream_state *s = ud;
+    uv_mutex_lock(&s->bell_mu);
+    if (s->bell)
+        s->bell(s->bell_ud);
+    uv_mutex_unlock(&s->bell_mu);
 }
 
 void ups_free(struct upstream_state *s)
@@ -33,6 +56,7 @@ void ups_free(struct upstream_state *s)
         creds_mgr_free(s->cr[i].mgr);
         free(s->cr[i].name);
     }
+    uv_mutex_destroy(&s->bell_mu);
     uv_mutex_destroy(&s->mu);
     free(s);
 }
@@ -90,6 +114,7 @@ static int add_creds(struct upstream_state *s, const char *name, struct creds_mg
     if (!s->cr[n].name)
         return -1;
     s->cr[n].mgr = m;
+    creds_mgr_on_publish(m, ring, s);
     atomic_store_explicit(&s->ncr, n + 1, memory_order_release);
     return 0;
 }

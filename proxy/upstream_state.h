@@ -51,6 +51,9 @@ struct ups_creds {
 
 struct upstream_state {
     uv_mutex_t mu; /* adders (reloads) only */
+    uv_mutex_t bell_mu; /* held while the doorbell rings */
+    void (*bell)(void *ud);
+    void *bell_ud;
     struct ups_upstream up[UPS_MAX];
     _Atomic size_t nup;
     struct ups_creds cr[UPS_MAX];
@@ -76,6 +79,13 @@ bool ups_wait_creds(struct upstream_state *s, const struct config *cfg, uint32_t
 
 /* Registers an existing manager under a set name (tests); s takes it. */
 int ups_adopt_creds(struct upstream_state *s, const char *set_name, struct creds_mgr *m);
+
+/* fn(ud) runs whenever any credential manager of s publishes (on its
+ * refresh thread; it must not block): main() and the test rig wake the
+ * workers with it, so that they let replaced credentials go at once
+ * (creds_cache_sweep). NULL stops it; when this returns, no ring is
+ * running (call it before what ud points to goes). */
+void ups_set_doorbell(struct upstream_state *s, void (*fn)(void *ud), void *ud);
 
 /* Lock-free lookups; NULL when there is no such entry. */
 struct ups_upstream *ups_find(struct upstream_state *s, const char *name);

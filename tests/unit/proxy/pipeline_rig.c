@@ -1,6 +1,7 @@
 /* pipeline_rig.c - see pipeline_rig.h. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -251,8 +252,16 @@ static struct {
 
 /* The worker's poke hook: the pipeline's own (a config swap), then what
  * the test asked for, on the loop's thread between its callbacks. */
+static _Atomic unsigned pokes;
+
+unsigned rig_pokes(void)
+{
+    return atomic_load(&pokes);
+}
+
 static void rig_worker_poke(struct proxy_worker *w)
 {
+    atomic_fetch_add(&pokes, 1);
     pl_worker_poke(w);
     pthread_mutex_lock(&on_w.mu);
     if (on_w.fn && !on_w.done) {
@@ -261,6 +270,12 @@ static void rig_worker_poke(struct proxy_worker *w)
         pthread_cond_broadcast(&on_w.done_cv);
     }
     pthread_mutex_unlock(&on_w.mu);
+}
+
+/* A credential manager published (ups_set_doorbell). */
+static void rig_wake_workers(void *server)
+{
+    proxy_server_poke(server);
 }
 
 void rig_on_worker(void (*fn)(struct proxy_worker *w, void *arg), void *arg)
@@ -358,6 +373,7 @@ int rig_start(const struct rig_opts *o)
     }
     if (proxy_server_start(&srv) != 0)
         return -1;
+    ups_set_doorbell(sh.ups, rig_wake_workers, &srv); /* as main() rings it */
     port = srv.bound_port;
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
     return 0;
@@ -367,6 +383,7 @@ int rig_stop(void)
 {
     proxy_server_stop(&srv, 1000);
     proxy_server_wait(&srv);
+    ups_set_doorbell(sh.ups, NULL, NULL);
     proxy_server_cleanup(&srv);
     pl_shared_cleanup(&sh); /* and mgr */
     mgr = NULL;

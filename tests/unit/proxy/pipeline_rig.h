@@ -86,6 +86,9 @@ struct metrics *rig_metrics(void); /* NULL unless rig_opts.metrics */
  * its spare exchanges) without racing it. Asserts that it ran within 3 s. */
 struct proxy_worker;
 void rig_on_worker(void (*fn)(struct proxy_worker *w, void *arg), void *arg);
+/* How many times the worker was woken for its poke hook so far (by
+ * rig_on_worker, a config swap or a credential manager's doorbell). */
+unsigned rig_pokes(void);
 
 /* A config from JSON text (name "test"); its errors go to stderr. NULL on
  * error. */

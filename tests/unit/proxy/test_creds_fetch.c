@@ -777,6 +777,118 @@ static void test_cache_follows_publications(void **state)
     msrv_stop(&srv);
 }
 
+/* creds_mgr_on_publish's hook in a test: counts the calls. */
+struct pubcount {
+    pthread_mutex_t mu;
+    int n;
+    struct creds_mgr *m;
+};
+
+static void count_publication(void *ud)
+{
+    struct pubcount *p = ud;
+    /* the manager's lock must not be held while the hook runs (it wakes
+     * workers): get_status takes it, and would never return if it were */
+    struct creds_mgr_status st;
+    creds_mgr_get_status(p->m, &st);
+    pthread_mutex_lock(&p->mu);
+    p->n++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int publications_seen(struct pubcount *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->n;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+static bool published_past(struct pubcount *p, int n0, double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    while (publications_seen(p) <= n0 && now_s() < end)
+        usleep(20 * 1000);
+    return publications_seen(p) > n0;
+}
+
+/* What a cache holds for m: its snapshot, or NULL (none held). */
+static const struct creds_snapshot *held(const struct creds_cache *c, const struct creds_mgr *m)
+{
+    for (unsigned i = 0; i < CREDS_CACHE_WAYS; i++)
+        if (c->way[i].mgr == m)
+            return c->way[i].snap;
+    return NULL;
+}
+
+/* An idle worker lets replaced credentials go when the manager's hook
+ * wakes it: creds_cache_sweep releases what the manager replaced or
+ * dropped, and keeps what it still serves. */
+static void test_sweep_lets_replaced_go(void **state)
+{
+    (void)state;
+    struct msrv srv;
+    char ep[64];
+    imds_start(&srv, "ASIASWEEP00000000001", 4, ep);
+    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &lc);
+    o.refresh_before_s = 2;
+    struct creds_mgr *m;
+    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    struct pubcount pc = { .mu = PTHREAD_MUTEX_INITIALIZER, .m = m };
+    creds_mgr_on_publish(m, count_publication, &pc);
+    assert_true(wait_key(m, "ASIASWEEP00000000001", 5));
+    struct config_cred_provider sch[1] = { { .source = CONFIG_CRED_STATIC,
+                                             .access_key_id = "AKIASTATIC0000000008",
+                                             .secret_access_key = "static-secret" } };
+    struct config_credentials scc = { .chain = sch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr *m2 = mgr_ready(&scc, &o, 3000);
+
+    struct creds_cache c = { 0 };
+    const struct creds_snapshot *s1 = creds_cache_get(&c, m, mono_ms());
+    const struct creds_snapshot *t = creds_cache_get(&c, m2, mono_ms());
+    assert_non_null(s1);
+    assert_non_null(t);
+    /* nothing published since: both stay */
+    creds_cache_sweep(&c);
+    assert_ptr_equal(held(&c, m), s1);
+    assert_ptr_equal(held(&c, m2), t);
+
+    /* a refresh: the hook runs, and the sweep lets the old one go */
+    int n0 = publications_seen(&pc);
+    msrv_state(&srv, "ASIASWEEP00000000002", 4, false);
+    assert_true(wait_key(m, "ASIASWEEP00000000002", 6));
+    assert_true(published_past(&pc, n0, 2));
+    creds_cache_sweep(&c);
+    assert_null(held(&c, m));
+    assert_ptr_equal(held(&c, m2), t); /* the other manager's stays */
+    char k[64];
+    const struct creds_snapshot *s2 = creds_cache_get(&c, m, mono_ms());
+    assert_non_null(s2);
+    assert_string_equal(snap_key(s2, k, sizeof k), "ASIASWEEP00000000002");
+    creds_cache_sweep(&c);
+    assert_ptr_equal(held(&c, m), s2);
+
+    /* the hook removed: an outage drops the credentials at expiry without
+     * calling it; the sweep still lets them go */
+    creds_mgr_on_publish(m, NULL, NULL);
+    int n1 = publications_seen(&pc);
+    msrv_state(&srv, "ASIASWEEP00000000003", 4, true);
+    assert_true(wait_key(m, NULL, 8));
+    assert_int_equal(publications_seen(&pc), n1);
+    creds_cache_sweep(&c);
+    assert_null(held(&c, m));
+    assert_ptr_equal(held(&c, m2), t);
+
+    creds_cache_clear(&c);
+    creds_mgr_free(m2);
+    creds_mgr_free(m);
+    msrv_stop(&srv);
+}
+
 /* ---- container endpoint -------------------------------------------------- */
 
 static void test_ecs_auth_outage_recovery(void **state)
@@ -1115,6 +1227,7 @@ int main(void)
         cmocka_unit_test(test_profile_files),
         cmocka_unit_test(test_imds_refresh_outage_recovery),
         cmocka_unit_test(test_cache_follows_publications),
+        cmocka_unit_test(test_sweep_lets_replaced_go),
         cmocka_unit_test(test_ecs_auth_outage_recovery),
         cmocka_unit_test(test_assume_role_moto),
         cmocka_unit_test(test_profile_role_moto),

@@ -42,6 +42,8 @@
 #include <cmocka.h>
 
 #include "audit.h"
+#include "creds_fetch.h"
+#include "exchange.h"
 #include "pipeline_rig.h"
 #include "sockutil.h"
 #include "upstream.h"
@@ -522,6 +524,41 @@ static void test_upstream_denied_no_refresh(void **state)
     assert_false(refreshed_within(n0, 1300));
 }
 
+/* An idle worker lets credentials the manager replaced go at once: the
+ * manager's publication rings the doorbell main() installs
+ * (ups_set_doorbell), which wakes the worker (no request, no poke of the
+ * test's), and its poke hook sweeps its creds_cache. */
+static void count_held_creds(struct proxy_worker *w, void *arg)
+{
+    struct pl_worker *pw = w->handler_state;
+    int *n = arg;
+    *n = 0;
+    for (unsigned i = 0; i < CREDS_CACHE_WAYS; i++)
+        *n += pw->creds.way[i].snap != NULL;
+}
+
+static void test_refresh_wakes_idle_worker(void **state)
+{
+    (void)state;
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/k", NULL, NULL, "", "", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    int held = -1;
+    rig_on_worker(count_held_creds, &held);
+    assert_int_equal(held, 1); /* the request's credentials, kept for the next */
+
+    usleep(1100 * 1000); /* the manager fetches no sooner than 1 s after its last */
+    unsigned p0 = rig_pokes();
+    uint64_t n0 = attempts();
+    creds_mgr_refresh_now(rig_creds_mgr());
+    assert_true(refreshed_within(n0, 2500));
+    for (int t = 0; t < 2000 && rig_pokes() == p0; t += 10)
+        usleep(10 * 1000);
+    assert_true(rig_pokes() > p0);
+    rig_on_worker(count_held_creds, &held);
+    assert_int_equal(held, 0);
+}
+
 /* DeleteObjects collects the upstream's answer to merge it: a credential
  * error must not pass through that way either */
 static void test_collected_credential_error_scrubbed(void **state)
@@ -716,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_body_checksum_headers_verified),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
+        cmocka_unit_test(test_refresh_wakes_idle_worker),
         cmocka_unit_test(test_collected_credential_error_scrubbed),
         cmocka_unit_test(test_audit_upstream_error_code),
     };
