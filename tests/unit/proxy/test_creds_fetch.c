@@ -707,29 +707,51 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The cache tests' two managers: m from an IMDS fake (credentials `key`
+ * for 4 s, refreshed 2 s before they expire), m2 from static keys. */
+struct two_mgrs {
+    struct msrv srv;
+    struct logcap lc;
+    struct creds_mgr *m, *m2;
+};
+
+static void two_mgrs_start(struct two_mgrs *t, const char *key, char *static_key)
+{
+    char ep[64];
+    imds_start(&t->srv, key, 4, ep);
+    memset(&t->lc, 0, sizeof t->lc);
+    pthread_mutex_init(&t->lc.mu, NULL);
+    struct env e = { { { NULL, NULL } } };
+    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
+    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
+    struct creds_mgr_opts o = test_opts(&e, &t->lc);
+    o.refresh_before_s = 2;
+    assert_int_equal(creds_mgr_new(&cc, &o, &t->m), CREDS_MGR_OK);
+    assert_true(wait_key(t->m, key, 5));
+    struct config_cred_provider sch[1] = { { .source = CONFIG_CRED_STATIC,
+                                             .access_key_id = static_key,
+                                             .secret_access_key = "static-secret" } };
+    struct config_credentials scc = { .chain = sch, .nchain = 1, .refresh_before_seconds = 300 };
+    t->m2 = mgr_ready(&scc, &o, 3000);
+}
+
+static void two_mgrs_stop(struct two_mgrs *t)
+{
+    creds_mgr_free(t->m2);
+    creds_mgr_free(t->m);
+    msrv_stop(&t->srv);
+    pthread_mutex_destroy(&t->lc.mu);
+}
+
 /* The cache hands out the snapshot it holds while the manager publishes
  * nothing new, the new one right after a publication (a refresh, a drop
  * at expiry), NULL once none is valid, and holds one per manager. */
 static void test_cache_follows_publications(void **state)
 {
     (void)state;
-    struct msrv srv;
-    char ep[64];
-    imds_start(&srv, "ASIACACHE00000000001", 4, ep);
-    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
-    struct env e = { { { NULL, NULL } } };
-    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
-    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
-    struct creds_mgr_opts o = test_opts(&e, &lc);
-    o.refresh_before_s = 2;
-    struct creds_mgr *m;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
-    assert_true(wait_key(m, "ASIACACHE00000000001", 5));
-    struct config_cred_provider sch[1] = { { .source = CONFIG_CRED_STATIC,
-                                             .access_key_id = "AKIASTATIC0000000009",
-                                             .secret_access_key = "static-secret" } };
-    struct config_credentials scc = { .chain = sch, .nchain = 1, .refresh_before_seconds = 300 };
-    struct creds_mgr *m2 = mgr_ready(&scc, &o, 3000);
+    struct two_mgrs tm;
+    two_mgrs_start(&tm, "ASIACACHE00000000001", "AKIASTATIC0000000009");
+    struct creds_mgr *m = tm.m, *m2 = tm.m2;
 
     struct creds_cache c = { 0 };
     const struct creds_snapshot *s1 = creds_cache_get(&c, m, mono_ms());
@@ -745,21 +767,21 @@ static void test_cache_follows_publications(void **state)
     assert_ptr_equal(creds_cache_get(&c, m2, mono_ms()), t);
 
     /* a refresh publishes new credentials: the next get has them */
-    msrv_state(&srv, "ASIACACHE00000000002", 4, false);
+    msrv_state(&tm.srv, "ASIACACHE00000000002", 4, false);
     assert_true(wait_key(m, "ASIACACHE00000000002", 6));
     const struct creds_snapshot *s2 = creds_cache_get(&c, m, mono_ms());
     assert_non_null(s2);
     assert_string_equal(snap_key(s2, k, sizeof k), "ASIACACHE00000000002");
 
     /* an outage: dropped at expiry, and the cache gives NULL from then on */
-    msrv_state(&srv, "ASIACACHE00000000003", 4, true);
+    msrv_state(&tm.srv, "ASIACACHE00000000003", 4, true);
     assert_true(wait_key(m, NULL, 8));
     assert_null(creds_cache_get(&c, m, mono_ms()));
     assert_null(creds_cache_get(&c, m, mono_ms()));
     assert_ptr_equal(creds_cache_get(&c, m2, mono_ms()), t); /* the other's unaffected */
 
     /* credentials again: the first get after the publication has them */
-    msrv_state(&srv, "ASIACACHE00000000004", 60, false);
+    msrv_state(&tm.srv, "ASIACACHE00000000004", 60, false);
     assert_true(wait_key(m, "ASIACACHE00000000004", 5));
     const struct creds_snapshot *s4 = creds_cache_get(&c, m, mono_ms());
     assert_non_null(s4);
@@ -772,9 +794,7 @@ static void test_cache_follows_publications(void **state)
     assert_string_equal(snap_key(s4b, k, sizeof k), "ASIACACHE00000000004");
 
     creds_cache_clear(&c);
-    creds_mgr_free(m2);
-    creds_mgr_free(m);
-    msrv_stop(&srv);
+    two_mgrs_stop(&tm);
 }
 
 /* creds_mgr_on_publish's hook in a test: counts the calls. */
@@ -827,25 +847,11 @@ static const struct creds_snapshot *held(const struct creds_cache *c, const stru
 static void test_sweep_lets_replaced_go(void **state)
 {
     (void)state;
-    struct msrv srv;
-    char ep[64];
-    imds_start(&srv, "ASIASWEEP00000000001", 4, ep);
-    struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
-    struct env e = { { { NULL, NULL } } };
-    struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_IMDS, .endpoint = ep } };
-    struct config_credentials cc = { .chain = ch, .nchain = 1, .refresh_before_seconds = 300 };
-    struct creds_mgr_opts o = test_opts(&e, &lc);
-    o.refresh_before_s = 2;
-    struct creds_mgr *m;
-    assert_int_equal(creds_mgr_new(&cc, &o, &m), CREDS_MGR_OK);
+    struct two_mgrs tm;
+    two_mgrs_start(&tm, "ASIASWEEP00000000001", "AKIASTATIC0000000008");
+    struct creds_mgr *m = tm.m, *m2 = tm.m2;
     struct pubcount pc = { .mu = PTHREAD_MUTEX_INITIALIZER, .m = m };
     creds_mgr_on_publish(m, count_publication, &pc);
-    assert_true(wait_key(m, "ASIASWEEP00000000001", 5));
-    struct config_cred_provider sch[1] = { { .source = CONFIG_CRED_STATIC,
-                                             .access_key_id = "AKIASTATIC0000000008",
-                                             .secret_access_key = "static-secret" } };
-    struct config_credentials scc = { .chain = sch, .nchain = 1, .refresh_before_seconds = 300 };
-    struct creds_mgr *m2 = mgr_ready(&scc, &o, 3000);
 
     struct creds_cache c = { 0 };
     const struct creds_snapshot *s1 = creds_cache_get(&c, m, mono_ms());
@@ -859,7 +865,7 @@ static void test_sweep_lets_replaced_go(void **state)
 
     /* a refresh: the hook runs, and the sweep lets the old one go */
     int n0 = publications_seen(&pc);
-    msrv_state(&srv, "ASIASWEEP00000000002", 4, false);
+    msrv_state(&tm.srv, "ASIASWEEP00000000002", 4, false);
     assert_true(wait_key(m, "ASIASWEEP00000000002", 6));
     assert_true(published_past(&pc, n0, 2));
     creds_cache_sweep(&c);
@@ -876,7 +882,7 @@ static void test_sweep_lets_replaced_go(void **state)
      * calling it; the sweep still lets them go */
     creds_mgr_on_publish(m, NULL, NULL);
     int n1 = publications_seen(&pc);
-    msrv_state(&srv, "ASIASWEEP00000000003", 4, true);
+    msrv_state(&tm.srv, "ASIASWEEP00000000003", 4, true);
     assert_true(wait_key(m, NULL, 8));
     assert_int_equal(publications_seen(&pc), n1);
     creds_cache_sweep(&c);
@@ -884,9 +890,7 @@ static void test_sweep_lets_replaced_go(void **state)
     assert_ptr_equal(held(&c, m2), t);
 
     creds_cache_clear(&c);
-    creds_mgr_free(m2);
-    creds_mgr_free(m);
-    msrv_stop(&srv);
+    two_mgrs_stop(&tm);
 }
 
 /* ---- container endpoint -------------------------------------------------- */
