@@ -399,6 +399,18 @@ static size_t wait_no_conns(void)
  * nothing to drain, and reading had stopped at the FIN, so nothing would
  * have ended the wait sooner. The client sees the server's FIN either way;
  * the server's count of open connections tells. */
+/* Sends req (then a FIN when half_close), reads the answer into resp
+ * and asserts that the server closed the connection within 5 s. */
+static void answer_then_close(int fd, const char *req, bool half_close, char *resp, size_t cap)
+{
+    su_send_str(fd, req);
+    if (half_close)
+        shutdown(fd, SHUT_WR);
+    bool closed;
+    su_read(fd, resp, cap, NULL, 0, 5000, &closed);
+    assert_true(closed);
+}
+
 static void test_half_closed_client_not_lingered_on(void **state)
 {
     (void)state;
@@ -409,12 +421,8 @@ static void test_half_closed_client_not_lingered_on(void **state)
     assert_true(fd >= 0);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    su_send_str(fd, req);
-    shutdown(fd, SHUT_WR);
     char resp[8192];
-    bool closed;
-    su_read(fd, resp, sizeof(resp), NULL, 0, 5000, &closed);
-    assert_true(closed);
+    answer_then_close(fd, req, true, resp, sizeof(resp));
     assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden"));
     size_t open = wait_no_conns();
     double ms = since_ms(&t0);
@@ -442,11 +450,8 @@ static void test_max_connections_answered(void **state)
         assert_true(fd >= 0);
         char req[256];
         snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
-        su_send_str(fd, req);
         char resp[4096];
-        bool closed;
-        su_read(fd, resp, sizeof(resp), NULL, 0, 5000, &closed);
-        assert_true(closed);
+        answer_then_close(fd, req, false, resp, sizeof(resp));
         assert_non_null(strstr(resp, "HTTP/1.1 503 "));
         assert_non_null(strstr(resp, "\r\nConnection: close"));
         assert_non_null(strstr(resp, "<Code>SlowDown</Code>"));

@@ -82,6 +82,23 @@ static void put_once(int fd, const char *key, const char *body)
     free(seen);
 }
 
+/* One PUT on the client connection fd: it went upstream on a fresh
+ * connection (fresh) or a pooled one, in one write. The pool's counts
+ * after it. */
+static struct h1c_stats put_in_one_write(int fd, const char *key, const char *body,
+                                         struct h1c_stats before, bool fresh)
+{
+    put_once(fd, key, body);
+    struct h1c_stats after = stats();
+    assert_int_equal(after.connects - before.connects, fresh ? 1 : 0);
+    assert_int_equal(after.reuses - before.reuses, fresh ? 0 : 1);
+    if (after.writes - before.writes != 1)
+        fprintf(stderr, "%s connection: %llu upstream writes for one PUT\n",
+                fresh ? "fresh" : "reused", (unsigned long long)(after.writes - before.writes));
+    assert_int_equal(after.writes - before.writes, 1);
+    return after;
+}
+
 static void test_put_goes_upstream_in_one_write(void **state)
 {
     (void)state;
@@ -90,24 +107,9 @@ static void test_put_goes_upstream_in_one_write(void **state)
     assert_true(fd >= 0);
 
     /* 1. a fresh upstream connection */
-    put_once(fd, "one", "hello, one write");
-    struct h1c_stats s1 = stats();
-    assert_int_equal(s1.connects - s0.connects, 1);
-    assert_int_equal(s1.reuses - s0.reuses, 0);
-    if (s1.writes - s0.writes != 1)
-        fprintf(stderr, "fresh connection: %llu upstream writes for one PUT\n",
-                (unsigned long long)(s1.writes - s0.writes));
-    assert_int_equal(s1.writes - s0.writes, 1);
-
+    s0 = put_in_one_write(fd, "one", "hello, one write", s0, true);
     /* 2. the same client connection again: the pooled upstream connection */
-    put_once(fd, "two", "and another small body");
-    struct h1c_stats s2 = stats();
-    assert_int_equal(s2.connects - s1.connects, 0);
-    assert_int_equal(s2.reuses - s1.reuses, 1);
-    if (s2.writes - s1.writes != 1)
-        fprintf(stderr, "reused connection: %llu upstream writes for one PUT\n",
-                (unsigned long long)(s2.writes - s1.writes));
-    assert_int_equal(s2.writes - s1.writes, 1);
+    put_in_one_write(fd, "two", "and another small body", s0, false);
     close(fd);
 }
 
