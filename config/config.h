@@ -306,6 +306,8 @@ struct config_audit {
     enum config_audit_kind kind;
     char *path; /* CONFIG_AUDIT_FILE only */
     enum config_audit_on_backlog on_backlog; /* "on_backlog" */
+    uint32_t backlog_records;                /* "backlog_records"; 0 = the
+                                                audit's default */
     enum config_audit_format format;         /* "format" */
     /* CloudTrail's awsRegion ("region"; NULL: upstream.region) and the
      * recipientAccountId of records without a bucket owner ("account_id";

@@ -2296,8 +2296,9 @@ static void load_audit(struct ld *L, const cJSON *root)
         return;
     size_t m = push_key(L, "audit");
     if (want_object(L, a)) {
-        static const char *const allowed[] = { "output", "on_backlog", "format", "region",
-                                               "account_id", "sinks", NULL };
+        static const char *const allowed[] = { "output", "on_backlog", "backlog_records",
+                                               "format", "region", "account_id", "sinks",
+                                               NULL };
         check_fields(L, a, allowed);
         const cJSON *sinks = field(a, "sinks");
         if (sinks) {
@@ -2329,6 +2330,7 @@ static void load_audit(struct ld *L, const cJSON *root)
             pop(L, mk);
         }
         free(ob);
+        get_u32(L, a, "backlog_records", false, 1024, 1048576, 0, &au->backlog_records);
         char *fm = get_str(L, a, "format", false);
         if (fm && strcmp(fm, "cloudtrail") == 0) {
             au->format = CONFIG_AUDIT_FORMAT_CLOUDTRAIL;

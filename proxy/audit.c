@@ -37,9 +37,11 @@ struct audit_line {
 
 /* The settings the running audit was opened with, each as one text, for
  * audit_reload_check to compare with a reloaded config's. */
-enum { SET_OUTPUT, SET_FORMAT, SET_ON_BACKLOG, SET_CLOUDTRAIL, SET_SINKS, AUDIT_SETTINGS };
+enum { SET_OUTPUT, SET_FORMAT, SET_ON_BACKLOG, SET_BACKLOG, SET_CLOUDTRAIL, SET_SINKS,
+       AUDIT_SETTINGS };
 static const char *const setting_names[AUDIT_SETTINGS] = {
     [SET_OUTPUT] = "output", [SET_FORMAT] = "format", [SET_ON_BACKLOG] = "on_backlog",
+    [SET_BACKLOG] = "backlog_records",
     [SET_CLOUDTRAIL] = "region/account_id", [SET_SINKS] = "sinks",
 };
 #define SETTINGS_MAX (64 * 1024)
@@ -60,6 +62,7 @@ struct audit {
     _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
     atomic_bool blocked;            /* the output fails or the backlog is full */
     enum audit_on_backlog on_backlog;
+    size_t backlog;                 /* audit_options.backlog */
     enum audit_format_kind format;
     struct audit_cloudtrail_opts ct; /* strings owned */
     _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
@@ -278,9 +281,9 @@ static int spool_lines(struct audit *a, struct audit_line **lines, size_t n, siz
 static void set_state(struct audit *a, int err)
 {
     if (err && !a->werr && a->on_backlog == AUDIT_ON_BACKLOG_DROP)
-        proxy_log("ERROR", "audit: cannot write %s: %s; dropping records once %d wait "
+        proxy_log("ERROR", "audit: cannot write %s: %s; dropping records once %zu wait "
                   "(on_backlog drop) until it can", a->path ? a->path : "stdout", strerror(err),
-                  AUDIT_QUEUE_LINES);
+                  a->backlog);
     else if (err && !a->werr)
         proxy_log("ERROR", "audit: cannot write %s: %s; refusing new requests (503 SlowDown) "
                   "until it can", a->path ? a->path : "stdout", strerror(err));
@@ -288,7 +291,7 @@ static void set_state(struct audit *a, int err)
         proxy_log("INFO", "audit: writing %s again; %zu records still to write",
                   a->path ? a->path : "stdout", a->count);
     a->werr = err;
-    atomic_store(&a->blocked, err != 0 || a->count >= AUDIT_QUEUE_LINES);
+    atomic_store(&a->blocked, err != 0 || a->count >= a->backlog);
 }
 
 /* Waits AUDIT_RETRY_MS, or less for stop or reopen; a record queued
@@ -444,6 +447,8 @@ static int describe(const struct audit_options *o, struct s3w_buf d[AUDIT_SETTIN
                             : to_stdout ? "stdout" : o->path);
     rc = rc ? rc : s3w_buf_printf(&d[SET_FORMAT], "%d", (int)o->format);
     rc = rc ? rc : s3w_buf_printf(&d[SET_ON_BACKLOG], "%d", (int)o->on_backlog);
+    rc = rc ? rc : s3w_buf_printf(&d[SET_BACKLOG], "%zu",
+                                  o->backlog ? o->backlog : AUDIT_BACKLOG_DEFAULT);
     rc = rc ? rc : s3w_buf_printf(&d[SET_CLOUDTRAIL], "%s|%s", or_dash(o->cloudtrail.region),
                                   or_dash(o->cloudtrail.account_id));
     for (size_t k = 0; !rc && k < o->nsinks; k++) {
@@ -519,6 +524,7 @@ struct audit *audit_open_opts(const struct audit_options *o)
     a->fd = -1;
     a->disabled = o->disabled;
     a->on_backlog = o->on_backlog;
+    a->backlog = o->backlog ? o->backlog : AUDIT_BACKLOG_DEFAULT;
     a->format = o->format;
     atomic_init(&a->writev, writev);
     for (int i = 0; i < AUDIT_SETTINGS; i++)
@@ -591,7 +597,7 @@ static void queue_block(struct audit *a, struct audit_line *l, struct audit_line
     a->tail = l;
     a->count += l->nlines;
     atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
-    if (a->count >= AUDIT_QUEUE_LINES)
+    if (a->count >= a->backlog)
         atomic_store(&a->blocked, true);
     /* Woken after the unlock, and only when it waits for lines: woken
      * inside, the writer ran straight into the lock this worker still held
@@ -613,12 +619,12 @@ static void lost(struct audit *a, const struct audit_record *r, int rc)
     atomic_fetch_add(&a->dropped_total, 1);
 }
 
-/* A refusal's record is dropped once AUDIT_QUEUE_LINES wait (`extra`:
+/* A refusal's record is dropped once the backlog's records wait (`extra`:
  * lines of the caller's own batch not queued yet); so is any record with
  * on_backlog "drop". */
 static bool refusal_dropped(struct audit *a, size_t extra)
 {
-    if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < AUDIT_QUEUE_LINES)
+    if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < a->backlog)
         return false;
     pthread_mutex_lock(&a->mu);
     a->dropped++;
@@ -699,7 +705,7 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     if (err)
         snprintf(out, cap, "not writable (%s); %zu records waiting%s", strerror(err), waiting,
                  dropping);
-    else if (waiting >= AUDIT_QUEUE_LINES)
+    else if (waiting >= a->backlog)
         snprintf(out, cap, "behind: %zu records waiting to be written%s", waiting, dropping);
     else
         snprintf(out, cap, "ok");
@@ -708,7 +714,7 @@ bool audit_status(struct audit *a, char *out, size_t cap)
         snprintf(out + used, cap - used, "%s", sinks_txt);
     /* with "drop" requests are served whatever the output does: the
      * replica stays ready, and the line says what is being lost */
-    return drop || (!err && waiting < AUDIT_QUEUE_LINES && sinks_ok);
+    return drop || (!err && waiting < a->backlog && sinks_ok);
 }
 
 void audit_reopen(struct audit *a)

@@ -18,9 +18,10 @@
  *    line it left at the end of the file (or, on a pipe, finishes it
  *    later), retries every AUDIT_RETRY_MS, and until a write succeeds
  *    audit_accepting() is false: the pipeline refuses new requests with
- *    503 SlowDown and /readyz says not ready. The same holds while
- *    AUDIT_QUEUE_LINES records wait (the disk is too slow): the queue only
- *    grows past that by the records of requests already in flight;
+ *    503 SlowDown and /readyz says not ready. The same holds while the
+ *    backlog's records wait (audit_options.backlog: the disk is too slow
+ *    or stalls): the queue only grows past that by the records of
+ *    requests already in flight;
  *  - the record of a refused request is queued while that backlog has
  *    room, and otherwise dropped and counted (audit_dropped_total), as are
  *    records still unwritten when the writer stops.
@@ -43,7 +44,12 @@ struct iovec;
 struct policy_context;
 
 #define AUDIT_LINE_MAX (24 * 1024)
-#define AUDIT_QUEUE_LINES 4096  /* backlog over which new requests are refused */
+/* The default backlog (audit.backlog_records): records waiting over which
+ * new requests are refused. 4096 was 0.15 s of one proxy's records at
+ * 27,000 requests/s; the bench's disk once stalled for about 0.5 s and
+ * 9,303 requests were refused. 32,768 records are about 1.2 s of that
+ * rate, and at most about 25 MiB while they wait (records of ~750 bytes). */
+#define AUDIT_BACKLOG_DEFAULT 32768
 #define AUDIT_MAX_AUTHZ 16
 #define AUDIT_RETRY_MS 500      /* a failed write is retried this often */
 
@@ -108,7 +114,7 @@ struct audit;
 enum audit_on_backlog {
     /* new requests are refused (above); no served request lacks its record */
     AUDIT_ON_BACKLOG_REFUSE = 0,
-    /* requests are always served; once AUDIT_QUEUE_LINES records wait,
+    /* requests are always served; once the backlog's records wait,
      * every new record (served or not) is dropped and counted in
      * audit_dropped_total. For those who prefer availability to a
      * complete trail, and say so in their config. */
@@ -162,6 +168,8 @@ struct audit_options {
     const struct audit_sink_conf *sinks;
     size_t nsinks;          /* at most AUDIT_MAX_SINKS */
     enum audit_on_backlog on_backlog;
+    size_t backlog;         /* records waiting over which new requests are
+                               refused; 0 = AUDIT_BACKLOG_DEFAULT */
     enum audit_format_kind format;
     struct audit_cloudtrail_opts cloudtrail;
 };
@@ -176,7 +184,7 @@ struct audit *audit_open_opts(const struct audit_options *o);
  * thread). Never dropped (see above). */
 void audit_log(struct audit *a, const struct audit_record *r);
 /* The record of a request refused because audit_accepting() was false:
- * queued while fewer than AUDIT_QUEUE_LINES wait, else dropped and
+ * queued while fewer than the backlog's records wait, else dropped and
  * counted. */
 void audit_log_refusal(struct audit *a, const struct audit_record *r);
 /* Whether new requests may be served: false while records cannot be
@@ -245,7 +253,7 @@ int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool 
  * records (0.02 times per request under load, each a futex wake, the
  * writer's switch and often a worker's preemption). Records keep their
  * order per worker. The rules above hold per record: a served request's record is never
- * dropped, a refusal's is dropped once AUDIT_QUEUE_LINES records wait.
+ * dropped, a refusal's is dropped once the backlog's records wait.
  * Not thread-safe: one batch per worker thread. */
 struct audit_batch;
 struct audit_batch *audit_batch_new(struct audit *a);

@@ -219,6 +219,7 @@ static void audit_options_from(const struct config *cfg,
         .disabled = cfg->audit.kind == CONFIG_AUDIT_NONE,
         .on_backlog = cfg->audit.on_backlog == CONFIG_AUDIT_DROP ? AUDIT_ON_BACKLOG_DROP
                                                                   : AUDIT_ON_BACKLOG_REFUSE,
+        .backlog = cfg->audit.backlog_records,
         .format = cfg->audit.format == CONFIG_AUDIT_FORMAT_CLOUDTRAIL ? AUDIT_FORMAT_CLOUDTRAIL
                                                                       : AUDIT_FORMAT_S3WARDEN,
     };

@@ -13,7 +13,8 @@ front of moto:
   that was served has its record (nothing dropped);
 - with "on_backlog": "drop" (a second s3warden on its own tmpfs): the same
   full disk does not refuse (requests served, /readyz ready and saying it
-  drops), records past the 4096 waiting are dropped and counted, and once
+  drops), records past the 4096 waiting (its backlog_records) are dropped
+  and counted, and once
   space is back the file's lines plus the dropped count equal the requests.
 
 Needs root for `mount -t tmpfs` (skipped otherwise); the mount is removed
@@ -78,7 +79,8 @@ def setUpModule():
     MNT_DROP = mount_tmpfs("audit-tmpfs-drop", TMPFS_DROP_BYTES)
     UP = Moto(auth=True, buckets=[BUCKET]).start()
     PX = audit_proxy("audit-hardening", MNT)
-    PXD = audit_proxy("audit-drop", MNT_DROP, {"on_backlog": "drop"})
+    # a backlog of 4096 records (the default is 32,768): the test goes past it
+    PXD = audit_proxy("audit-drop", MNT_DROP, {"on_backlog": "drop", "backlog_records": 4096})
 
 
 def tearDownModule():

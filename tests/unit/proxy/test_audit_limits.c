@@ -266,9 +266,13 @@ static void temp_file(char *path)
 }
 
 /* Opens the log on path (NULL: stdout), writing through fake_writev. */
+/* the backlog these tests fill (audit.backlog_records), smaller than the
+ * default: what they check does not depend on its size */
+#define BACKLOG 4096
+
 static struct audit *open_faked(const char *path, enum audit_on_backlog on_backlog)
 {
-    struct audit_options o = { .path = path, .on_backlog = on_backlog };
+    struct audit_options o = { .path = path, .on_backlog = on_backlog, .backlog = BACKLOG };
     struct audit *a = audit_open_opts(&o);
     assert_non_null(a);
     audit_set_writev(a, fake_writev);
@@ -462,7 +466,7 @@ static void test_backlog_full(void **state)
     temp_file(path);
     struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
     disk_fills(0);
-    for (int i = 0; i < AUDIT_QUEUE_LINES; i++)
+    for (int i = 0; i < BACKLOG; i++)
         log_n(a, i);
     assert_true(wait_for(is_blocked, a, 2000));
     log_refusal_n(a, 999990);
@@ -475,10 +479,10 @@ static void test_backlog_full(void **state)
     atomic_store(&disk.full, 0);
     assert_true(wait_for(is_accepting, a, 5000));
     audit_close(a);
-    static char ids[AUDIT_QUEUE_LINES + 2][17];
+    static char ids[BACKLOG + 2][17];
     size_t size;
-    assert_int_equal(read_lines(path, ids, AUDIT_QUEUE_LINES + 2, &size), AUDIT_QUEUE_LINES + 1);
-    assert_string_equal(ids[AUDIT_QUEUE_LINES], "REQ0000000999991");
+    assert_int_equal(read_lines(path, ids, BACKLOG + 2, &size), BACKLOG + 1);
+    assert_string_equal(ids[BACKLOG], "REQ0000000999991");
     unlink(path);
 }
 
@@ -514,7 +518,7 @@ static void test_backlog_drop(void **state)
     assert_true(audit_status(a, st, sizeof(st)));
     assert_string_equal(st, "not writable (No space left on device); 1 records waiting; "
                             "dropping records (on_backlog drop)");
-    for (int i = 1; i < AUDIT_QUEUE_LINES + 5; i++)
+    for (int i = 1; i < BACKLOG + 5; i++)
         log_n(a, i);
     assert_true(audit_accepting(a));
     assert_int_equal(audit_dropped_total(a), 5);
@@ -523,10 +527,10 @@ static void test_backlog_drop(void **state)
     atomic_store(&disk.full, 0);
     assert_true(wait_for(written_all_drop, a, 5000));
     audit_close(a);
-    static char ids[AUDIT_QUEUE_LINES + 2][17];
+    static char ids[BACKLOG + 2][17];
     size_t size;
-    assert_int_equal(read_lines(path, ids, AUDIT_QUEUE_LINES + 2, &size), AUDIT_QUEUE_LINES);
-    assert_string_equal(ids[AUDIT_QUEUE_LINES - 1], "REQ0000000004095");
+    assert_int_equal(read_lines(path, ids, BACKLOG + 2, &size), BACKLOG);
+    assert_string_equal(ids[BACKLOG - 1], "REQ0000000004095");
     unlink(path);
 }
 

@@ -244,6 +244,19 @@ static void test_on_backlog_changed(void **state)
     expect_changed(running, &c.o, "on_backlog", "refuse -> drop");
 }
 
+/* audit.backlog_records takes a restart too; unset is the default */
+static void test_backlog_changed(void **state)
+{
+    (void)state;
+    struct opts_copy c;
+    copy_running(&c);
+    c.o.backlog = 4096;
+    expect_changed(running, &c.o, "backlog_records", "default -> 4096");
+    copy_running(&c);
+    c.o.backlog = AUDIT_BACKLOG_DEFAULT;
+    expect_same(running, &c.o, "unset -> the default given");
+}
+
 static void test_cloudtrail_changed(void **state)
 {
     (void)state;
@@ -396,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_output_equivalent_forms),
         cmocka_unit_test(test_format_changed),
         cmocka_unit_test(test_on_backlog_changed),
+        cmocka_unit_test(test_backlog_changed),
         cmocka_unit_test(test_cloudtrail_changed),
         cmocka_unit_test(test_each_sink_field_changed),
         cmocka_unit_test(test_sink_list_changed),

@@ -195,6 +195,8 @@ case("cors-max-age", lambda c: cors(c, rule(MaxAgeSeconds=-1)), "buckets[0].cors
      "must be an integer from 0 to 2147483647")
 case("cors-header-crlf", lambda c: cors(c, rule(AllowedHeaders=["a\r\nb"])), "buckets[0].cors.CORSRules[0].AllowedHeaders[0]",
      "must be printable ASCII of at most 1024 characters")
+case("audit-backlog-small", lambda c: c.update(audit={"output": "stdout", "backlog_records": 1000}),
+     "audit.backlog_records", "must be an integer in 1024..1048576")
 case("audit-on-backlog-bad", lambda c: c.update(audit={"output": "stdout", "on_backlog": "wait"}), "audit.on_backlog",
      'must be "refuse" or "drop"')
 case("audit-format-bad", lambda c: c.update(audit={"format": "ocsf"}), "audit.format", 'must be "s3warden" or "cloudtrail"')
