@@ -46,9 +46,10 @@ struct policy_context;
 #define AUDIT_LINE_MAX (24 * 1024)
 /* The default backlog (audit.backlog_records): records waiting over which
  * new requests are refused. 4096 was 0.15 s of one proxy's records at
- * 27,000 requests/s; the bench's disk once stalled for about 0.5 s and
- * 9,303 requests were refused. 32,768 records are about 1.2 s of that
- * rate, and at most about 25 MiB while they wait (records of ~750 bytes). */
+ * 27,000 requests/s: a 0.5 s stall of the output refused about 28,000
+ * requests (tests/bench/bench_audit_stall.sh). 32,768 records are about
+ * 1.2 s of that rate (none refused), and about 25 MiB while they wait
+ * (records of ~750 bytes). */
 #define AUDIT_BACKLOG_DEFAULT 32768
 #define AUDIT_MAX_AUTHZ 16
 #define AUDIT_RETRY_MS 500      /* a failed write is retried this often */

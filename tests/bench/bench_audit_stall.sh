@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench_audit_stall.sh - what a stall of the audit output costs under load
+# (issue 12, audit.backlog_records): s3warden writes its audit records to a
+# FIFO whose reader is stopped (SIGSTOP) for STALL seconds in the middle of
+# a 1 KiB GET load (wrk -t2 -c32, 4 s); the writer blocks as it would on a
+# disk that stalls, records wait in memory, and once the backlog is full
+# new requests are refused with 503 SlowDown. Prints, per backlog and
+# stall, the requests answered 200 and 503 (counted in s3warden's request
+# log).
+#
+# Usage: tests/bench/bench_audit_stall.sh BIN [STALL_SECONDS... (0.5 1.0)]
+# Env: BENCH_STALL_BACKLOGS ("4096 32768"), S3W_PYTHON; the rest as in
+# bench_proxy.sh (which sets up the origin: BENCH_HOLD).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${1:?usage: bench_audit_stall.sh BIN [STALL_SECONDS...]}
+shift
+STALLS=("$@")
+[ ${#STALLS[@]} -gt 0 ] || STALLS=(0.5 1.0)
+BACKLOGS=${BENCH_STALL_BACKLOGS:-4096 32768}
+PY=${S3W_PYTHON:-python3}
+
+T=$(mktemp -d /tmp/s3w-stall.XXXXXX)
+HOLD_PID=""
+PX_PID=""
+RD_PID=""
+cleanup() {
+  for p in "$PX_PID" "$RD_PID"; do
+    if [ -n "$p" ]; then kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; fi
+  done
+  if [ -n "$HOLD_PID" ]; then # its trap stops the origin, nginx and its s3warden
+    kill "$HOLD_PID" 2>/dev/null || true
+    wait "$HOLD_PID" 2>/dev/null || true
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+BENCH_HOLD="$T/hold.env" BENCH_IDLE=0 "$HERE/bench_proxy.sh" "$BIN" > "$T/hold.log" 2>&1 &
+HOLD_PID=$!
+for _ in $(seq 1 600); do grep -q '^PUT_BODY=' "$T/hold.env" 2>/dev/null && break
+  kill -0 "$HOLD_PID" 2>/dev/null || { cat "$T/hold.log" >&2; exit 1; }; sleep 0.1; done
+# shellcheck disable=SC1090,SC1091
+. "$T/hold.env" # NGX S3W ORIGIN S3W_PID NGX_PIDS W GET_HDR PUT_HDR PUT_BODY
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+args=(-H "Host: 127.0.0.1:$S3W") # the headers are signed for the held s3warden's port
+while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done <<< "$GET_HDR"
+
+# one run: a fresh s3warden with this backlog, its audit output a FIFO
+run() { # backlog stall_seconds
+  local fifo="$T/audit.fifo" log="$T/s3w-$1-$2.log"
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  cat "$fifo" > /dev/null &
+  RD_PID=$!
+  "$PY" - "$W/s3w.json" "$T/s3w.json" "$PORT" "$fifo" "$1" <<'EOF'
+import json, sys
+src, dst, port, fifo, n = sys.argv[1:]
+c = json.load(open(src))
+c['listeners'][0]['port'] = int(port)
+c['audit'] = {'output': fifo, 'backlog_records': int(n)}
+json.dump(c, open(dst, 'w'))
+EOF
+  setsid "$BIN" serve --config "$T/s3w.json" 2> "$log" < /dev/null > /dev/null &
+  PX_PID=$!
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break; sleep 0.1; done
+  (sleep 1.5; kill -STOP "$RD_PID"; sleep "$2"; kill -CONT "$RD_PID") &
+  local stopper=$!
+  local out
+  out=$(wrk -t2 -c32 -d4s "${args[@]}" "http://127.0.0.1:$PORT/bkt/1k")
+  wait "$stopper"
+  kill "$PX_PID"
+  wait "$PX_PID" 2>/dev/null || true
+  PX_PID=""
+  kill "$RD_PID" 2>/dev/null || true
+  wait "$RD_PID" 2>/dev/null || true
+  RD_PID=""
+  printf '%-8s %-9s %10s %9s %9s\n' "$1" "$2" "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
+    "$(grep -c ' status=200' "$log" || true)" "$(grep -c ' status=503' "$log" || true)"
+}
+
+echo "audit output stalled mid-load (1 KiB GET, wrk -t2 -c32 -d4s; the stall starts at 1.5 s)"
+printf '%-8s %-9s %10s %9s %9s\n' backlog stall_s req/s 200 503
+for st in "${STALLS[@]}"; do
+  for n in $BACKLOGS; do run "$n" "$st"; done
+done
