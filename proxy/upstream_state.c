@@ -27,6 +27,8 @@ struct upstream_state *ups_new(void)
 
 void ups_set_doorbell(struct upstream_state *s, void (*fn)(void *ud), void *ud)
 {
+    if (!s)
+        return;
     uv_mutex_lock(&s->bell_mu);
     s->bell = fn;
     s->bell_ud = ud;

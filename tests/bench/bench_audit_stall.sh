@@ -20,28 +20,21 @@ STALLS=("$@")
 BACKLOGS=${BENCH_STALL_BACKLOGS:-4096 32768}
 PY=${S3W_PYTHON:-python3}
 
+# shellcheck source=hold_lib.sh
+. "$HERE/hold_lib.sh"
 T=$(mktemp -d /tmp/s3w-stall.XXXXXX)
-HOLD_PID=""
 PX_PID=""
 RD_PID=""
 cleanup() {
   for p in "$PX_PID" "$RD_PID"; do
     if [ -n "$p" ]; then kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; fi
   done
-  if [ -n "$HOLD_PID" ]; then # its trap stops the origin, nginx and its s3warden
-    kill "$HOLD_PID" 2>/dev/null || true
-    wait "$HOLD_PID" 2>/dev/null || true
-  fi
+  hold_stop # the origin, nginx and its s3warden
   rm -rf "$T"
 }
 trap cleanup EXIT
 
-BENCH_HOLD="$T/hold.env" BENCH_IDLE=0 "$HERE/bench_proxy.sh" "$BIN" > "$T/hold.log" 2>&1 &
-HOLD_PID=$!
-for _ in $(seq 1 600); do grep -q '^PUT_BODY=' "$T/hold.env" 2>/dev/null && break
-  kill -0 "$HOLD_PID" 2>/dev/null || { cat "$T/hold.log" >&2; exit 1; }; sleep 0.1; done
-# shellcheck disable=SC1090,SC1091
-. "$T/hold.env" # NGX S3W ORIGIN S3W_PID NGX_PIDS W GET_HDR PUT_HDR PUT_BODY
+hold_start "$BIN" "$T" # NGX S3W ORIGIN S3W_PID NGX_PIDS W GET_HDR PUT_HDR PUT_BODY
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 args=(-H "Host: 127.0.0.1:$S3W") # the headers are signed for the held s3warden's port
 while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done <<< "$GET_HDR"

@@ -43,25 +43,18 @@ PY=${S3W_PYTHON:-python3}
 command -v perf >/dev/null || { echo "bench_side: perf not found" >&2; exit 2; }
 [ -z "$BIN_B" ] || [ -x "$BIN_B" ] || { echo "bench_side: $BIN_B not found" >&2; exit 2; }
 
+# shellcheck source=hold_lib.sh
+. "$HERE/hold_lib.sh"
 T=$(mktemp -d /tmp/s3w-side.XXXXXX)
-HOLD_PID=""
 B_PID=""
 cleanup() {
   if [ -n "$B_PID" ]; then kill "$B_PID" 2>/dev/null || true; fi
-  if [ -n "$HOLD_PID" ]; then # its trap stops the origin, nginx and A
-    kill "$HOLD_PID" 2>/dev/null || true
-    wait "$HOLD_PID" 2>/dev/null || true
-  fi
+  hold_stop # the origin, nginx and A
   rm -rf "$T"
 }
 trap cleanup EXIT
 
-BENCH_HOLD="$T/hold.env" BENCH_IDLE=0 "$HERE/bench_proxy.sh" "$BIN_A" > "$T/hold.log" 2>&1 &
-HOLD_PID=$!
-for _ in $(seq 1 600); do grep -q '^PUT_BODY=' "$T/hold.env" 2>/dev/null && break
-  kill -0 "$HOLD_PID" 2>/dev/null || { cat "$T/hold.log" >&2; exit 1; }; sleep 0.1; done
-# shellcheck disable=SC1090,SC1091
-. "$T/hold.env" # NGX S3W ORIGIN S3W_PID NGX_PIDS W GET_HDR PUT_HDR PUT_BODY
+hold_start "$BIN_A" "$T" # NGX S3W ORIGIN S3W_PID NGX_PIDS W GET_HDR PUT_HDR PUT_BODY
 
 if [ -n "$BIN_B" ]; then
   S3W_B=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

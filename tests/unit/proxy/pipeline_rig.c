@@ -250,8 +250,6 @@ static struct {
     bool done;
 } on_w = { .mu = PTHREAD_MUTEX_INITIALIZER, .done_cv = PTHREAD_COND_INITIALIZER };
 
-/* The worker's poke hook: the pipeline's own (a config swap), then what
- * the test asked for, on the loop's thread between its callbacks. */
 static _Atomic unsigned pokes;
 
 unsigned rig_pokes(void)
@@ -259,6 +257,9 @@ unsigned rig_pokes(void)
     return atomic_load(&pokes);
 }
 
+/* The worker's poke hook: the pipeline's own (a config swap, a credentials
+ * sweep), then what the test asked for, on the loop's thread between its
+ * callbacks. */
 static void rig_worker_poke(struct proxy_worker *w)
 {
     atomic_fetch_add(&pokes, 1);
