@@ -6,7 +6,7 @@
 # disk that stalls, records wait in memory, and once the backlog is full
 # new requests are refused with 503 SlowDown. Prints, per backlog and
 # stall, the requests answered 200 and 503 (counted in s3warden's request
-# log).
+# log) and s3warden's peak RSS (VmHWM: the records waiting in memory).
 #
 # Usage: tests/bench/bench_audit_stall.sh BIN [STALL_SECONDS... (0.5 1.0)]
 # Env: BENCH_STALL_BACKLOGS ("4096 32768"), S3W_PYTHON; the rest as in
@@ -62,18 +62,20 @@ EOF
   local out
   out=$(wrk -t2 -c32 -d4s "${args[@]}" "http://127.0.0.1:$PORT/bkt/1k")
   wait "$stopper"
+  local hwm
+  hwm=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$PX_PID/status")
   kill "$PX_PID"
   wait "$PX_PID" 2>/dev/null || true
   PX_PID=""
   kill "$RD_PID" 2>/dev/null || true
   wait "$RD_PID" 2>/dev/null || true
   RD_PID=""
-  printf '%-8s %-9s %10s %9s %9s\n' "$1" "$2" "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
-    "$(grep -c ' status=200' "$log" || true)" "$(grep -c ' status=503' "$log" || true)"
+  printf '%-8s %-9s %10s %9s %9s %12s\n' "$1" "$2" "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
+    "$(grep -c ' status=200' "$log" || true)" "$(grep -c ' status=503' "$log" || true)" "$hwm"
 }
 
 echo "audit output stalled mid-load (1 KiB GET, wrk -t2 -c32 -d4s; the stall starts at 1.5 s)"
-printf '%-8s %-9s %10s %9s %9s\n' backlog stall_s req/s 200 503
+printf '%-8s %-9s %10s %9s %9s %12s\n' backlog stall_s req/s 200 503 peak_rss_MiB
 for st in "${STALLS[@]}"; do
   for n in $BACKLOGS; do run "$n" "$st"; done
 done

@@ -265,11 +265,11 @@ static void temp_file(char *path)
     close(fd);
 }
 
-/* Opens the log on path (NULL: stdout), writing through fake_writev. */
 /* the backlog these tests fill (audit.backlog_records), smaller than the
  * default: what they check does not depend on its size */
 #define BACKLOG 4096
 
+/* Opens the log on path (NULL: stdout), writing through fake_writev. */
 static struct audit *open_faked(const char *path, enum audit_on_backlog on_backlog)
 {
     struct audit_options o = { .path = path, .on_backlog = on_backlog, .backlog = BACKLOG };
