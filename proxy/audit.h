@@ -46,7 +46,7 @@ struct policy_context;
 #define AUDIT_LINE_MAX (24 * 1024)
 /* The default backlog (audit.backlog_records): records waiting over which
  * new requests are refused. 4096 was 0.15 s of one proxy's records at
- * 27,000 requests/s: a 0.5 s stall of the output refused about 28,000
+ * 27,000 requests/s: a 0.5 s stall of the output refused 21,000-29,000
  * requests (tests/bench/bench_audit_stall.sh). 32,768 records are about
  * 1.2 s of that rate (none refused), and about 32 MiB while they wait
  * (the same bench: 22 MiB more RSS at about 23,000 waiting). */
