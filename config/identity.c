@@ -74,7 +74,11 @@ static void reset(struct config_identity *id)
      * a never-initialised identity cannot send the wipe out of bounds) */
     s3w_wipe(id->store, id->store_len < sizeof id->store ? id->store_len : sizeof id->store);
     /* the tag table (3 KiB) only as far as it was used: every request
-     * resets its identity, and no reader goes past ntags */
+     * resets its identity, and no reader goes past ntags. The two memsets
+     * below skip only the table: ntags must follow it directly */
+    _Static_assert(offsetof(struct config_identity, ntags) ==
+                       offsetof(struct config_identity, tags) + sizeof(id->tags),
+                   "a field between tags and ntags would not be reset");
     size_t ntags = id->ntags < CONFIG_IDENTITY_MAX_TAGS ? id->ntags : CONFIG_IDENTITY_MAX_TAGS;
     memset(id->tags, 0, ntags * sizeof id->tags[0]);
     memset(id, 0, offsetof(struct config_identity, tags));

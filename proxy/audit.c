@@ -439,6 +439,12 @@ static const char *or_dash(const char *v)
     return v ? v : "-";
 }
 
+/* The backlog o asks for (0: the default). */
+static size_t backlog_of(const struct audit_options *o)
+{
+    return o->backlog ? o->backlog : AUDIT_BACKLOG_DEFAULT;
+}
+
 /* Each setting of o as one text in d[]; equal texts, equal settings. */
 static int describe(const struct audit_options *o, struct s3w_buf d[AUDIT_SETTINGS])
 {
@@ -447,8 +453,7 @@ static int describe(const struct audit_options *o, struct s3w_buf d[AUDIT_SETTIN
                             : to_stdout ? "stdout" : o->path);
     rc = rc ? rc : s3w_buf_printf(&d[SET_FORMAT], "%d", (int)o->format);
     rc = rc ? rc : s3w_buf_printf(&d[SET_ON_BACKLOG], "%d", (int)o->on_backlog);
-    rc = rc ? rc : s3w_buf_printf(&d[SET_BACKLOG], "%zu",
-                                  o->backlog ? o->backlog : AUDIT_BACKLOG_DEFAULT);
+    rc = rc ? rc : s3w_buf_printf(&d[SET_BACKLOG], "%zu", backlog_of(o));
     rc = rc ? rc : s3w_buf_printf(&d[SET_CLOUDTRAIL], "%s|%s", or_dash(o->cloudtrail.region),
                                   or_dash(o->cloudtrail.account_id));
     for (size_t k = 0; !rc && k < o->nsinks; k++) {
@@ -524,7 +529,7 @@ struct audit *audit_open_opts(const struct audit_options *o)
     a->fd = -1;
     a->disabled = o->disabled;
     a->on_backlog = o->on_backlog;
-    a->backlog = o->backlog ? o->backlog : AUDIT_BACKLOG_DEFAULT;
+    a->backlog = backlog_of(o);
     a->format = o->format;
     atomic_init(&a->writev, writev);
     for (int i = 0; i < AUDIT_SETTINGS; i++)
