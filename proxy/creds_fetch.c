@@ -163,7 +163,10 @@ const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds
     }
     creds_snapshot_release(c->way[i].snap);
     const struct creds_snapshot *s = creds_mgr_acquire(m);
-    c->way[i].mgr = s ? m : NULL;
+    /* the way stays m's with none valid too: during an outage each request
+     * finds it here rather than taking another manager's way (their
+     * recovery is a publication) */
+    c->way[i].mgr = m;
     c->way[i].snap = s;
     c->way[i].pub = pub;
     /* as creds_mgr_acquire decides: unexpired while now < expiration */

@@ -122,7 +122,8 @@ void creds_snapshot_release(const struct creds_snapshot *s);
  * for `m` while the manager still serves it (nothing was published since)
  * and it has not expired (now_ms: the caller's monotonic clock in ms, such
  * as the loop's); else it releases it and takes the current one as
- * creds_mgr_acquire does (NULL: none valid; the caller answers 503). The
+ * creds_mgr_acquire does (NULL: none valid; the caller answers 503; held
+ * as such, in m's way, until the manager publishes again). The
  * result is the cache's: the caller does not release it, and it stays
  * valid until the next creds_cache_get or creds_cache_clear on the same
  * cache. One thread per cache.
