@@ -21,8 +21,9 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server);
 void proxy_worker_maybe_finish(struct proxy_worker *w);
 
 /* For the request handler, once it knows that the request in progress
- * carried a secret in its head (a session token: X-Amz-Security-Token in
- * the query, x-amz-security-token among the headers): wipes the request's
+ * carried, or may have carried, a secret in its head (a session token:
+ * X-Amz-Security-Token in the query, x-amz-security-token among the
+ * headers; exchange.c wipes after any query): wipes the request's
  * bytes that are still in the connection's read buffer after the parser
  * consumed them. Only the consumed bytes: what is buffered beyond (the
  * body, pipelined requests) is left as it is. Callable at any time from

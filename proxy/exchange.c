@@ -349,13 +349,14 @@ void px_finish(struct px *px, enum px_end end, struct s3w_slice resp)
         s3w_buf_init(&cors, 0);
     if (c && end == PX_END_RESPOND)
         px->out.local_out = resp.len;
-    /* A session token came in the head (a header, or a presigned URL's
-     * query parameter as sigv4 decoded it), or may have: a refused request
-     * with a query, whose parse may have failed before the token. The
-     * head's bytes leave the connection's buffers now, not when it next
-     * goes idle (conn.h). Plain requests pay nothing. */
-    bool token = px->hdr.security_token || px->auth.sv.session_token.len ||
-                 (px->out.err_code && c && c->req.has_query);
+    /* A session token came in the head, or may have: an
+     * x-amz-security-token header, or any query - a presigned URL's
+     * X-Amz-Security-Token, one its parse failed before, one beside an
+     * Authorization header or in an unsigned request, which sigv4 never
+     * reads. The head's bytes leave the connection's buffers now, not when
+     * it next goes idle (conn.h). Requests without a query or the header
+     * (the common GET and PUT) pay nothing. */
+    bool token = px->hdr.security_token || (c && c->req.has_query);
     px_done_audit(px);
     px_detach(px);
     px->c = NULL;

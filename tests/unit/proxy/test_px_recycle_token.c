@@ -15,7 +15,7 @@
  * or in the parsed copy of the head either once its exchange has ended
  * (px_finish: proxy_conn_wipe_consumed),
  * in the query of a presigned GET (also one refused before its token was
- * read) or in an x-amz-security-token header:
+ * read) or of an unsigned GET, or in an x-amz-security-token header:
  * the connection keeps its buffer while the start of a next request waits
  * in it, and the buffer is searched then. */
 #include <setjmp.h>
@@ -55,6 +55,11 @@ static struct config *make_config(void)
                "\"active\":true}]},",
         .akid = AKID,
         .secret = SECRET,
+        /* anyone may read public/ (the unsigned request of the read-buffer test) */
+        .buckets = "{\"name\":\"bkt\",\"account\":\"111111111111\",\"upstream_name\":\"real-bkt\","
+                   "\"policy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                   "\"Principal\":\"*\",\"Action\":\"s3:GetObject\","
+                   "\"Resource\":\"arn:aws:s3:::bkt/public/*\"}]}}",
     });
 }
 
@@ -308,6 +313,14 @@ static void test_token_wiped_from_read_buffer(void **state)
                  tok.ptr, 0, rig_host());
     assert_true(n > 0 && (size_t)n < sizeof(head));
     expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 400 Bad Request\r\n");
+
+    /* in the query of an unsigned request that is answered (no
+     * X-Amz-Algorithm: anonymous, so sigv4 never reads the token; the
+     * bucket policy lets anyone read public/): any query says to wipe */
+    n = snprintf(head, sizeof(head), "GET /bkt/public/k?X-Amz-Security-Token=%s HTTP/1.1\r\n"
+                 "Host: %s\r\n\r\n", tok.ptr, rig_host());
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    expect_token_gone(head, (size_t)n, &tok, "HTTP/1.1 200 OK\r\n");
 
     s3w_wipe(secret, sizeof(secret));
     s3w_buf_cleanup(&tok);
