@@ -752,6 +752,16 @@ static const struct creds_snapshot *held(const struct creds_cache *c, const stru
     return NULL;
 }
 
+/* The monotonic ms past which the cache takes m's snapshot again (-1: no
+ * way is m's). */
+static int64_t held_until(const struct creds_cache *c, const struct creds_mgr *m)
+{
+    for (unsigned i = 0; i < CREDS_CACHE_WAYS; i++)
+        if (c->way[i].mgr == m)
+            return c->way[i].until_ms;
+    return -1;
+}
+
 /* The cache hands out the snapshot it holds while the manager publishes
  * nothing new, the new one right after a publication (a refresh, a drop
  * at expiry), NULL once none is valid, and holds one per manager. */
@@ -801,9 +811,13 @@ static void test_cache_follows_publications(void **state)
     /* past its expiry by the caller's clock the cache takes the manager's
      * verdict again (here: still valid by the wall clock) */
     assert_true(s4->expiration > time(NULL) + 30);
+    int64_t until = held_until(&c, m);
+    assert_true(until > mono_ms() + 30 * 1000);
     const struct creds_snapshot *s4b = creds_cache_get(&c, m, mono_ms() + 120 * 1000);
     assert_non_null(s4b);
     assert_string_equal(snap_key(s4b, k, sizeof k), "ASIACACHE00000000004");
+    /* it was taken again: its expiry counts from the later clock */
+    assert_true(held_until(&c, m) > until + 100 * 1000);
 
     creds_cache_clear(&c);
     two_mgrs_stop(&tm);
