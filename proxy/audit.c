@@ -54,7 +54,9 @@ struct audit {
     struct audit_line *spare;       /* written blocks of BATCH_BLOCK, for reuse */
     size_t nspare;
     size_t count;                   /* lines queued */
+    size_t bytes;                   /* their blocks' memory (block_bytes) */
     _Atomic size_t queued;          /* count, for the workers' lock-free look */
+    _Atomic size_t queued_bytes;    /* bytes, likewise */
     bool stop, reopen, disabled;
     bool writer_idle;               /* the writer waits for lines (writer_main) */
     int werr;                       /* errno of the failing output; 0 = writing works */
@@ -63,6 +65,7 @@ struct audit {
     atomic_bool blocked;            /* the output fails or the backlog is full */
     enum audit_on_backlog on_backlog;
     size_t backlog;                 /* audit_options.backlog */
+    size_t backlog_bytes;           /* backlog * AUDIT_BACKLOG_RECORD_BYTES */
     enum audit_format_kind format;
     struct audit_cloudtrail_opts ct; /* strings owned */
     _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
@@ -276,14 +279,34 @@ static int spool_lines(struct audit *a, struct audit_line **lines, size_t n, siz
     return 0;
 }
 
+/* The memory a queued block holds, as the backlog counts it. */
+static size_t block_bytes(const struct audit_line *l)
+{
+    return sizeof(*l) + l->cap;
+}
+
+/* Whether the backlog is full (under mu): its records, or their memory
+ * (records near AUDIT_LINE_MAX, or blocks handed over part full). */
+static bool backlog_full(const struct audit *a)
+{
+    return a->count >= a->backlog || a->bytes >= a->backlog_bytes;
+}
+
+/* The counts the workers read without the lock (under mu). */
+static void publish_queued(struct audit *a)
+{
+    atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
+    atomic_store_explicit(&a->queued_bytes, a->bytes, memory_order_relaxed);
+}
+
 /* The writer's verdict on the output, under mu: blocked while a write
  * fails or the backlog is full. Logs each change once. */
 static void set_state(struct audit *a, int err)
 {
     if (err && !a->werr && a->on_backlog == AUDIT_ON_BACKLOG_DROP)
         proxy_log("ERROR", "audit: cannot write %s: %s; dropping records once %zu wait "
-                  "(on_backlog drop) until it can", a->path ? a->path : "stdout", strerror(err),
-                  a->backlog);
+                  "or take %zu MiB (on_backlog drop) until it can", a->path ? a->path : "stdout",
+                  strerror(err), a->backlog, a->backlog_bytes >> 20);
     else if (err && !a->werr)
         proxy_log("ERROR", "audit: cannot write %s: %s; refusing new requests (503 SlowDown) "
                   "until it can", a->path ? a->path : "stdout", strerror(err));
@@ -291,7 +314,7 @@ static void set_state(struct audit *a, int err)
         proxy_log("INFO", "audit: writing %s again; %zu records still to write",
                   a->path ? a->path : "stdout", a->count);
     a->werr = err;
-    atomic_store(&a->blocked, err != 0 || a->count >= a->backlog);
+    atomic_store(&a->blocked, err != 0 || backlog_full(a));
 }
 
 /* Waits AUDIT_RETRY_MS, or less for stop or reopen; a record queued
@@ -351,8 +374,8 @@ static void *writer_main(void *arg)
                     free(l);
                 }
                 a->tail = NULL;
-                a->count = 0;
-                atomic_store_explicit(&a->queued, 0, memory_order_relaxed);
+                a->count = a->bytes = 0;
+                publish_queued(a);
                 break;
             }
             last_try = true;
@@ -373,6 +396,7 @@ static void *writer_main(void *arg)
         for (size_t i = 0; i < done; i++) {
             a->head = batch[i]->next;
             a->count -= batch[i]->nlines;
+            a->bytes -= block_bytes(batch[i]);
             if (batch[i]->cap == BATCH_BLOCK && a->nspare < SPARE_BLOCKS) {
                 batch[i]->next = a->spare;
                 a->spare = batch[i];
@@ -383,7 +407,7 @@ static void *writer_main(void *arg)
         }
         if (!a->head)
             a->tail = NULL;
-        atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
+        publish_queued(a);
         set_state(a, err);
     }
     pthread_mutex_unlock(&a->mu);
@@ -530,6 +554,7 @@ struct audit *audit_open_opts(const struct audit_options *o)
     a->disabled = o->disabled;
     a->on_backlog = o->on_backlog;
     a->backlog = backlog_of(o);
+    a->backlog_bytes = a->backlog * AUDIT_BACKLOG_RECORD_BYTES;
     a->format = o->format;
     atomic_init(&a->writev, writev);
     for (int i = 0; i < AUDIT_SETTINGS; i++)
@@ -601,8 +626,9 @@ static void queue_block(struct audit *a, struct audit_line *l, struct audit_line
         a->head = l;
     a->tail = l;
     a->count += l->nlines;
-    atomic_store_explicit(&a->queued, a->count, memory_order_relaxed);
-    if (a->count >= a->backlog)
+    a->bytes += block_bytes(l);
+    publish_queued(a);
+    if (backlog_full(a))
         atomic_store(&a->blocked, true);
     /* Woken after the unlock, and only when it waits for lines: woken
      * inside, the writer ran straight into the lock this worker still held
@@ -624,12 +650,13 @@ static void lost(struct audit *a, const struct audit_record *r, int rc)
     atomic_fetch_add(&a->dropped_total, 1);
 }
 
-/* A refusal's record is dropped once the backlog's records wait (`extra`:
- * lines of the caller's own batch not queued yet); so is any record with
+/* A refusal's record is dropped once the backlog is full (`extra`: lines
+ * of the caller's own batch not queued yet); so is any record with
  * on_backlog "drop". */
 static bool refusal_dropped(struct audit *a, size_t extra)
 {
-    if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < a->backlog)
+    if (atomic_load_explicit(&a->queued, memory_order_relaxed) + extra < a->backlog &&
+        atomic_load_explicit(&a->queued_bytes, memory_order_relaxed) < a->backlog_bytes)
         return false;
     pthread_mutex_lock(&a->mu);
     a->dropped++;
@@ -696,6 +723,7 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     pthread_mutex_lock(&a->mu);
     int err = a->werr;
     size_t waiting = a->count;
+    bool full = backlog_full(a);
     pthread_mutex_unlock(&a->mu);
     bool sinks_ok = true;
     char sinks_txt[1024] = "";
@@ -710,7 +738,7 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     if (err)
         snprintf(out, cap, "not writable (%s); %zu records waiting%s", strerror(err), waiting,
                  dropping);
-    else if (waiting >= a->backlog)
+    else if (full)
         snprintf(out, cap, "behind: %zu records waiting to be written%s", waiting, dropping);
     else
         snprintf(out, cap, "ok");
@@ -719,7 +747,7 @@ bool audit_status(struct audit *a, char *out, size_t cap)
         snprintf(out + used, cap - used, "%s", sinks_txt);
     /* with "drop" requests are served whatever the output does: the
      * replica stays ready, and the line says what is being lost */
-    return drop || (!err && waiting < a->backlog && sinks_ok);
+    return drop || (!err && !full && sinks_ok);
 }
 
 void audit_reopen(struct audit *a)
@@ -862,6 +890,28 @@ void audit_batch_flush(struct audit_batch *b)
 {
     if (!b || !b->blk || !b->blk->nlines)
         return;
+    /* Less than half full (the flush timer's, at a low rate) while
+     * records already wait for the writer (it is behind, or the output
+     * stalls): its lines go in a block of their size and the worker keeps
+     * its own. A stalled output then holds about the records' bytes, not a
+     * BATCH_BLOCK per flush (at 80 requests/s, one record each: 5 KiB of
+     * RSS and 262 KiB of address space per record waiting). While the
+     * writer keeps up, the block goes as it is and comes back as a spare:
+     * no allocation. */
+    struct audit_line *l =
+        b->blk->len < BATCH_BYTES / 2 && atomic_load_explicit(&b->a->queued, memory_order_relaxed)
+            ? malloc(sizeof(*l) + b->blk->len)
+            : NULL;
+    if (l) {
+        l->next = NULL;
+        l->spooled = 0;
+        l->len = l->cap = b->blk->len;
+        l->nlines = b->blk->nlines;
+        memcpy(l->data, b->blk->data, b->blk->len);
+        b->blk->len = b->blk->nlines = 0;
+        queue_block(b->a, l, NULL);
+        return;
+    }
     queue_block(b->a, b->blk, &b->spare);
     b->blk = NULL;
 }

@@ -19,9 +19,10 @@
  *    later), retries every AUDIT_RETRY_MS, and until a write succeeds
  *    audit_accepting() is false: the pipeline refuses new requests with
  *    503 SlowDown and /readyz says not ready. The same holds while the
- *    backlog's records wait (audit_options.backlog: the disk is too slow
- *    or stalls): the queue only grows past that by the records of
- *    requests already in flight;
+ *    backlog is full (audit_options.backlog records wait, or
+ *    AUDIT_BACKLOG_RECORD_BYTES of memory for each of them: the disk is
+ *    too slow or stalls): the queue only grows past that by the records
+ *    of requests already in flight;
  *  - the record of a refused request is queued while that backlog has
  *    room, and otherwise dropped and counted (audit_dropped_total), as are
  *    records still unwritten when the writer stops.
@@ -48,9 +49,15 @@ struct policy_context;
  * new requests are refused. 4096 was 0.15 s of one proxy's records at
  * 27,000 requests/s: a 0.5 s stall of the output refused 21,000-29,000
  * requests (tests/bench/bench_audit_stall.sh). 32,768 records are about
- * 1.2 s of that rate (none refused), and about 32 MiB while they wait
- * (the same bench: 22 MiB more RSS at about 23,000 waiting). */
+ * 1.2 s of that rate (none refused), and about 32-45 MiB while they wait
+ * (the same bench: 22 MiB more RSS at about 23,000 waiting under full
+ * load, 1.35 KiB per record waiting under a slow load). */
 #define AUDIT_BACKLOG_DEFAULT 32768
+/* The backlog is also full once its records' memory reaches this much
+ * per record of it (128 MiB at the default): a record is about 1 KiB, up
+ * to AUDIT_LINE_MAX, and a block handed over half full holds up to twice
+ * its lines' bytes. */
+#define AUDIT_BACKLOG_RECORD_BYTES 4096
 #define AUDIT_MAX_AUTHZ 16
 #define AUDIT_RETRY_MS 500      /* a failed write is retried this often */
 
@@ -115,7 +122,7 @@ struct audit;
 enum audit_on_backlog {
     /* new requests are refused (above); no served request lacks its record */
     AUDIT_ON_BACKLOG_REFUSE = 0,
-    /* requests are always served; once the backlog's records wait,
+    /* requests are always served; once the backlog is full,
      * every new record (served or not) is dropped and counted in
      * audit_dropped_total. For those who prefer availability to a
      * complete trail, and say so in their config. */
@@ -185,8 +192,7 @@ struct audit *audit_open_opts(const struct audit_options *o);
  * thread). Never dropped (see above). */
 void audit_log(struct audit *a, const struct audit_record *r);
 /* The record of a request refused because audit_accepting() was false:
- * queued while fewer than the backlog's records wait, else dropped and
- * counted. */
+ * queued while the backlog is not full, else dropped and counted. */
 void audit_log_refusal(struct audit *a, const struct audit_record *r);
 /* Whether new requests may be served: false while records cannot be
  * written or the backlog is full. One relaxed atomic load (request path).
@@ -254,7 +260,7 @@ int audit_json_escape(struct s3w_buf *out, struct s3w_slice s, size_t cap, bool 
  * records (0.02 times per request under load, each a futex wake, the
  * writer's switch and often a worker's preemption). Records keep their
  * order per worker. The rules above hold per record: a served request's record is never
- * dropped, a refusal's is dropped once the backlog's records wait.
+ * dropped, a refusal's is dropped once the backlog is full.
  * Not thread-safe: one batch per worker thread. */
 struct audit_batch;
 struct audit_batch *audit_batch_new(struct audit *a);

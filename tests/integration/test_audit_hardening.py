@@ -231,7 +231,7 @@ class AuditOnBacklogDrop(unittest.TestCase):
         self.assertEqual(rz.status, 200, rz)
         self.assertRegex(rz.text, r"\naudit: not writable \(No space left on device\); \d+ records "
                                   r"waiting; dropping records \(on_backlog drop\)\n")
-        self.assertIn("dropping records once 4096 wait (on_backlog drop)", PXD.log_text())
+        self.assertIn("dropping records once 4096 wait or take 16 MiB (on_backlog drop)", PXD.log_text())
         # past the backlog: anonymous GETs (403 AccessDenied, no upstream
         # call) over one keep-alive connection, all answered, none refused
         conn = http.client.HTTPConnection("127.0.0.1", PXD.port, timeout=10)

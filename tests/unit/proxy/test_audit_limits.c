@@ -500,6 +500,82 @@ static bool not_ok(struct audit *a)
     return strcmp(st, "ok") != 0;
 }
 
+/* The backlog is also full once its records' memory reaches
+ * AUDIT_BACKLOG_RECORD_BYTES for each of its records (16 MiB here): with
+ * records near the line cap a refusal's record is dropped long before
+ * the backlog's count of them wait. Each record here is its own block of
+ * its size (audit_log). */
+static void test_backlog_full_in_bytes(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
+    disk_fills(0);
+    struct audit_record r;
+    hostile_record(&r);
+    struct s3w_buf line;
+    s3w_buf_init(&line, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format(&r, &line), 0);
+    const size_t cap = (size_t)BACKLOG * AUDIT_BACKLOG_RECORD_BYTES;
+    /* a block's header is under 64 bytes: kept below this many, full at
+     * the second count */
+    size_t kept = cap / (line.len + 64) - 1, full = (cap + line.len - 1) / line.len;
+    assert_true(full < BACKLOG / 2);
+    size_t n = 0;
+    for (; n < kept; n++)
+        audit_log(a, &r);
+    audit_log_refusal(a, &r);
+    assert_int_equal(audit_dropped_total(a), 0);
+    for (n++; n < full; n++)
+        audit_log(a, &r);
+    audit_log_refusal(a, &r);
+    assert_int_equal(audit_dropped_total(a), 1);
+    audit_log(a, &r); /* a served request's is queued even then */
+    assert_int_equal(audit_dropped_total(a), 1);
+    s3w_buf_cleanup(&line);
+    audit_close(a); /* the disk is still full: the last try fails */
+    atomic_store(&disk.full, 0);
+    unlink(path);
+}
+
+/* A worker's block flushed part full while records wait for the writer
+ * (a stalled output at a low rate: one record per flush) is handed over
+ * as a block of its lines' size, not of a worker's block (about 280 KiB):
+ * a hundred such flushes are far from the 16 MiB of the backlog, and a
+ * refusal's record is still kept. Every record is written, in order, once
+ * the output works. */
+static void test_batch_part_full_compact(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
+    struct audit_batch *b = audit_batch_new(a);
+    assert_non_null(b);
+    disk_fills(0);
+    struct audit_record r;
+    char id[17];
+    for (int i = 1; i <= 100; i++) {
+        record_n(&r, id, i);
+        audit_batch_log(b, &r);
+        audit_batch_flush(b);
+    }
+    record_n(&r, id, 101);
+    audit_batch_log_refusal(b, &r);
+    audit_batch_flush(b);
+    assert_int_equal(audit_dropped_total(a), 0);
+    atomic_store(&disk.full, 0);
+    assert_true(wait_for(written_all_drop, a, 5000));
+    audit_batch_free(b);
+    audit_close(a);
+    char ids[128][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, 128, &size), 101);
+    assert_ids_in_order(ids, 101);
+    unlink(path);
+}
+
 /* on_backlog "drop": requests stay admitted (and /readyz ready) while the
  * output fails; past the backlog every record is dropped and counted, a
  * served request's as well as a refusal's; what was kept is written once
@@ -608,6 +684,8 @@ int main(void)
         cmocka_unit_test(test_batch_full_disk_mid_block),
         cmocka_unit_test(test_full_disk_at_exit),
         cmocka_unit_test(test_backlog_full),
+        cmocka_unit_test(test_backlog_full_in_bytes),
+        cmocka_unit_test(test_batch_part_full_compact),
         cmocka_unit_test(test_backlog_drop),
         cmocka_unit_test(test_pipe_line_finished),
         cmocka_unit_test(test_open_cuts_partial_tail),
