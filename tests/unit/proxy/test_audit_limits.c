@@ -10,7 +10,11 @@
  *  - on a pipe, which cannot be cut, the line is finished instead;
  *  - a file left ending in a partial line is cut back when opened;
  *  - only a refused request's record may be dropped, and only beyond the
- *    backlog. */
+ *    backlog;
+ *  - the backlog is full at its count of records or at
+ *    AUDIT_BACKLOG_RECORD_BYTES of memory for each (big records, a slow
+ *    disk), and a worker's part-full block handed over while records
+ *    wait holds only its lines' bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -178,11 +182,16 @@ static struct {
     atomic_int full;
     atomic_size_t room;
     atomic_int calls;
+    atomic_int slow; /* a slow disk: 4 KiB per write, 5 ms each */
 } disk;
 
 static ssize_t fake_writev(int fd, const struct iovec *iov, int n)
 {
     atomic_fetch_add(&disk.calls, 1);
+    if (atomic_load(&disk.slow) && n > 0) {
+        usleep(5 * 1000);
+        return write(fd, iov[0].iov_base, iov[0].iov_len < 4096 ? iov[0].iov_len : 4096);
+    }
     if (!atomic_load(&disk.full))
         return writev(fd, iov, n);
     size_t room = atomic_exchange(&disk.room, 0);
@@ -269,9 +278,12 @@ static void temp_file(char *path)
  * default: what they check does not depend on its size */
 #define BACKLOG 4096
 
-/* Opens the log on path (NULL: stdout), writing through fake_writev. */
+/* Opens the log on path (NULL: stdout), writing through fake_writev, the
+ * disk working (whatever a failed test before left). */
 static struct audit *open_faked(const char *path, enum audit_on_backlog on_backlog)
 {
+    atomic_store(&disk.full, 0);
+    atomic_store(&disk.slow, 0);
     struct audit_options o = { .path = path, .on_backlog = on_backlog, .backlog = BACKLOG };
     struct audit *a = audit_open_opts(&o);
     assert_non_null(a);
@@ -539,6 +551,39 @@ static void test_backlog_full_in_bytes(void **state)
     unlink(path);
 }
 
+/* A disk that writes, too slowly for the records (no write fails): new
+ * requests are refused once the records' memory fills the backlog's
+ * bytes (16 MiB here), long before its count of records wait; they are
+ * served again once it has caught up. */
+static void test_backlog_behind_in_bytes(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
+    atomic_store(&disk.slow, 1);
+    struct audit_record r;
+    hostile_record(&r);
+    struct s3w_buf line;
+    s3w_buf_init(&line, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format(&r, &line), 0);
+    size_t full = ((size_t)BACKLOG * AUDIT_BACKLOG_RECORD_BYTES + line.len - 1) / line.len;
+    for (size_t n = 0; n < full + 8; n++)
+        audit_log(a, &r);
+    assert_false(audit_accepting(a));
+    char st[256];
+    assert_false(audit_status(a, st, sizeof(st)));
+    unsigned long waiting = 0;
+    assert_int_equal(sscanf(st, "behind: %lu records waiting to be written", &waiting), 1);
+    assert_true(waiting < BACKLOG / 2);
+    atomic_store(&disk.slow, 0);
+    assert_true(wait_for(is_accepting, a, 10000));
+    assert_int_equal(audit_dropped_total(a), 0);
+    s3w_buf_cleanup(&line);
+    audit_close(a);
+    unlink(path);
+}
+
 /* A worker's block flushed part full while records wait for the writer
  * (a stalled output at a low rate: one record per flush) is handed over
  * as a block of its lines' size, not of a worker's block (about 280 KiB):
@@ -685,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_full_disk_at_exit),
         cmocka_unit_test(test_backlog_full),
         cmocka_unit_test(test_backlog_full_in_bytes),
+        cmocka_unit_test(test_backlog_behind_in_bytes),
         cmocka_unit_test(test_batch_part_full_compact),
         cmocka_unit_test(test_backlog_drop),
         cmocka_unit_test(test_pipe_line_finished),
