@@ -203,8 +203,7 @@ static void px_done_audit(struct px *px)
     struct audit_record r;
     memset(&r, 0, sizeof(r));
     struct proxy_conn *c = px->c;
-    r.time_ms = (int64_t)px->now * 1000;
-    struct timespec ts;
+    struct timespec ts; /* eventTime: when the request ended */
     clock_gettime(CLOCK_REALTIME, &ts);
     r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     r.request_id = s3w_slice_cstr(px->reqid);

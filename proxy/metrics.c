@@ -503,7 +503,8 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                 "When the running config was loaded (unix time).",
                 (uint64_t)atomic_load(&m->last_reload_ok_s));
     e |= scalar(o, "s3warden_sts_sessions_issued_total", "counter",
-                "Role sessions issued by the local STS (AssumeRole answered 200).",
+                "Sessions issued by the local STS (AssumeRole, AssumeRoleWithWebIdentity and "
+                "GetSessionToken answered 200).",
                 ld(&m->sts_sessions));
     e |= scalar(o, "s3warden_audit_dropped_total", "counter",
                 "Audit records never written: refused requests' records past the backlog, and "
