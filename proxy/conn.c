@@ -76,8 +76,11 @@ static bool conn_bufs_get(struct proxy_conn *c)
     if (b) {
         w->spare_bufs = b->next;
         w->nspare_bufs--;
+        spares_taken(&w->bufs_decay, w->nspare_bufs);
     } else if (!(b = malloc(sizeof(*b)))) {
         return false;
+    } else {
+        w->bufs_made++;
     }
     b->next = NULL;
     b->in_used = 0;
@@ -94,8 +97,8 @@ static void conn_bufs_note_used(struct proxy_conn *c, size_t end)
 }
 
 /* Wipes what held the client's bytes and hands the buffers to the worker's
- * spares (or frees them past PROXY_SPARE_BUFS). Between requests only, or
- * when the connection is gone. */
+ * spares (or frees them past SPARES_MAX). Between requests only, or when
+ * the connection is gone. */
 static void conn_bufs_put(struct proxy_conn *c)
 {
     struct conn_bufs *b = c->bufs;
@@ -108,7 +111,7 @@ static void conn_bufs_put(struct proxy_conn *c)
     c->in = NULL;
     c->in_len = 0;
     struct proxy_worker *w = c->w;
-    if (w->nspare_bufs >= PROXY_SPARE_BUFS) {
+    if (w->nspare_bufs >= SPARES_MAX) {
         free(b);
         return;
     }
@@ -142,6 +145,23 @@ static void conn_go_idle(struct proxy_conn *c)
         c->phase == PC_WAIT_HEAD && !c->head_seen_bytes && c->in_len == 0 &&
         !c->ex && c->hp.state == HTTP_ST_HEAD && c->hp.head_bytes == 0)
         conn_bufs_put(c);
+}
+
+void proxy_worker_trim_spares(struct proxy_worker *w)
+{
+    size_t excess = spares_tick(&w->bufs_decay, w->nspare_bufs);
+    if (!excess)
+        return;
+    /* the list's tail: the longest unused */
+    struct conn_bufs **p = &w->spare_bufs;
+    for (size_t keep = w->nspare_bufs - excess; keep > 0; keep--)
+        p = &(*p)->next;
+    while (*p) {
+        struct conn_bufs *b = *p;
+        *p = b->next;
+        free(b);
+    }
+    w->nspare_bufs -= excess;
 }
 
 void proxy_worker_free_spares(struct proxy_worker *w)

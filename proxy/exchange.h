@@ -77,10 +77,12 @@ struct px_post;
  * INFILESIZE, and curl sent the request with no framing at all. */
 #define PX_MAX_BODY ((uint64_t)5 << 30)
 /* Ended exchanges a worker keeps for its next requests, with their
- * buffers: enough for a few dozen requests in flight per worker without a
- * malloc (8 left a busy worker at 32 connections allocating one exchange
- * in eight); about 64 KiB each once used. */
-#define PX_SPARES 32
+ * buffers, about 64 KiB each once used: up to SPARES_MAX while it is busy
+ * (a fixed 32 left a worker with 128 connections at c256 allocating and
+ * freeing an exchange and a read buffer on most requests: 1.7% of its
+ * perf samples in malloc and free, none at c32), SPARES_MIN once idle
+ * (spares.h). */
+#define PX_SPARES SPARES_MAX
 
 /* ---- body queue (bounded FIFO) --------------------------------------------- */
 struct bodyq {
@@ -369,9 +371,17 @@ struct pl_worker {
      * per request for it */
     struct s3w_buf canon;
     /* ended exchanges kept for the next requests (px_new, px_recycle) */
-    struct px *spare_px[PX_SPARES];
+    struct px *spare_px[PX_SPARES]; /* [0]: the longest unused */
     size_t nspare_px;
+    struct spares_decay px_decay;
+    uint64_t px_made;       /* exchanges allocated, not taken from the spares */
+    uv_timer_t *trim_timer; /* every SPARES_TICK_MS: pl_trim_spares */
 };
+
+/* The trim timer's work, every SPARES_TICK_MS: the spare exchanges and
+ * read buffers that lay unused since the last call go, down to SPARES_MIN
+ * (spares.h). On the worker's thread. */
+void pl_worker_trim_spares(struct proxy_worker *w);
 
 /* A px from the worker's spares, or a new one; cleared but for what
  * px_uncleared lists (pipeline_worker.c: the stores read below a cleared

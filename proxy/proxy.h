@@ -28,6 +28,7 @@
 
 #include "bytes.h"
 #include "http.h"
+#include "spares.h"
 
 struct proxy_conn;
 struct conn_bufs;
@@ -92,9 +93,6 @@ struct proxy_handler {
 
 /* ---- connection ------------------------------------------------------------- */
 #define PROXY_IN_CAP (64 * 1024)
-/* read buffers and head stores a worker keeps for its next requests, at
- * most (the rest of those given back are freed) */
-#define PROXY_SPARE_BUFS 32
 #define PROXY_OUT_HIGH (256 * 1024) /* pause producers above this */
 #define PROXY_OUT_LOW (64 * 1024)
 /* Writes handed to the socket and not yet done above which no further
@@ -214,8 +212,13 @@ struct proxy_worker {
     bool cleaned;
     size_t nconns;
     struct proxy_conn *conns;
-    struct conn_bufs *spare_bufs; /* given back by idle connections */
-    size_t nspare_bufs;           /* at most PROXY_SPARE_BUFS */
+    /* read buffers and head stores given back by idle connections, the
+     * most recently given back first: at most SPARES_MAX, freed down to
+     * SPARES_MIN by proxy_worker_trim_spares (spares.h) */
+    struct conn_bufs *spare_bufs;
+    size_t nspare_bufs;
+    struct spares_decay bufs_decay;
+    uint64_t bufs_made;           /* buffers allocated, not taken from the spares */
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */
