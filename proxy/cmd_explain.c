@@ -150,7 +150,7 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         known = known || strcmp(a->method, methods[i]) == 0;
     if (!known)
-        return usage_error("METHOD must be GET, PUT, DELETE, HEAD, LIST or COPY", a->method);
+        return usage_error("METHOD must be GET, PUT, DELETE, HEAD, POST, LIST or COPY", a->method);
     return 0;
 }
 

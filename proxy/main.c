@@ -54,7 +54,7 @@ static void usage(FILE *out)
             "  simulate FILE            evaluate a request against policies (JSON)\n"
             "  explain --config FILE --as AKID|ARN|anonymous [--header 'N: v']...\n"
             "          [--source-ip IP] [--tls] [--context KEY=VALUE]... [--time T]\n"
-            "          [--json] GET|PUT|DELETE|HEAD|LIST|COPY s3://BUCKET/KEY [s3://DST]\n"
+            "          [--json] GET|PUT|DELETE|HEAD|POST|LIST|COPY s3://BUCKET/KEY [s3://DST]\n"
             "                           decide one request as serve would and say why\n"
             "                           (exit 0 allowed, 3 denied)\n"
             "  replay --config CANDIDATE [--json] AUDIT_FILE...\n"

@@ -57,7 +57,7 @@ def main(tmp):
     for args, reason in [
         ([], "usage: s3warden explain --config FILE --as"),
         (["--config", SEED2, "GET", "s3://b/k"], "usage: s3warden explain"),
-        (["--config", SEED2, "--as", ADMIN, "FETCH", "s3://b/k"], "METHOD must be GET, PUT, DELETE, HEAD, LIST or COPY: FETCH"),
+        (["--config", SEED2, "--as", ADMIN, "FETCH", "s3://b/k"], "METHOD must be GET, PUT, DELETE, HEAD, POST, LIST or COPY: FETCH"),
         (["--config", SEED2, "--as", ADMIN, "COPY", "s3://b/k"], "COPY takes a source and a destination"),
         (["--config", SEED2, "--as", ADMIN, "GET", "b/k"], "the object must be given as s3://BUCKET/KEY"),
         (["--config", SEED2, "--as", ADMIN, "--bogus", "GET", "s3://b/k"], "unknown option or missing value: --bogus"),
