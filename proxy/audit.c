@@ -1,256 +1,29 @@
-/* audit.c - the audit log writer (see audit.h); records are formatted in
- * audit_format.c. */
-#include "audit.h"
+/* audit.c - the audit log's queue and writer thread, and the workers'
+ * batches (see audit.h); records are formatted in audit_format.c, written
+ * to the output file in audit_out.c. */
+#include "audit_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "audit_sink.h"
 #include "log.h"
-#include "writebehind.h"
 
-/* A block of whole lines: one record from audit_log, or a worker's batch
- * (audit_batch_log). The writer queues and writes blocks. */
-struct audit_line {
-    struct audit_line *next;
-    size_t len, cap;
-    size_t nlines;
-    uint32_t spooled; /* bit per sink: appended to its spool */
-    char data[];
-};
-
-#define BATCH_BYTES (256 * 1024) /* a worker's block is handed over at this size */
-#define BATCH_BLOCK (BATCH_BYTES + AUDIT_LINE_MAX) /* a worker's block's room */
-/* Written blocks kept for the workers' next batches (struct audit.spare):
- * each worker holds one filling and takes at most one spare at a time. */
-#define SPARE_BLOCKS 8
-
-/* The settings the running audit was opened with, each as one text, for
- * audit_reload_check to compare with a reloaded config's. */
-enum { SET_OUTPUT, SET_FORMAT, SET_ON_BACKLOG, SET_BACKLOG, SET_CLOUDTRAIL, SET_SINKS,
-       AUDIT_SETTINGS };
+/* The settings' names in audit_reload_check's WARN (enum in audit_int.h). */
 static const char *const setting_names[AUDIT_SETTINGS] = {
     [SET_OUTPUT] = "output", [SET_FORMAT] = "format", [SET_ON_BACKLOG] = "on_backlog",
     [SET_BACKLOG] = "backlog_records",
     [SET_CLOUDTRAIL] = "region/account_id", [SET_SINKS] = "sinks",
 };
-#define SETTINGS_MAX (64 * 1024)
-
-struct audit {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    struct audit_line *head, *tail; /* oldest first; the writer pops */
-    struct audit_line *spare;       /* written blocks of BATCH_BLOCK, for reuse */
-    size_t nspare;
-    size_t count;                   /* lines queued */
-    size_t bytes;                   /* their blocks' memory (block_bytes) */
-    _Atomic size_t queued;          /* count, for the workers' lock-free look */
-    _Atomic size_t queued_bytes;    /* bytes, likewise */
-    bool stop, reopen, disabled;
-    bool writer_idle;               /* the writer waits for lines (writer_main) */
-    int werr;                       /* errno of the failing output; 0 = writing works */
-    uint64_t dropped;               /* since the writer last logged it */
-    _Atomic uint64_t dropped_total; /* every record lost since start (metrics) */
-    atomic_bool blocked;            /* the output fails or the backlog is full */
-    enum audit_on_backlog on_backlog;
-    size_t backlog;                 /* audit_options.backlog */
-    size_t backlog_bytes;           /* backlog * AUDIT_BACKLOG_RECORD_BYTES */
-    enum audit_format_kind format;
-    struct audit_cloudtrail_opts ct; /* strings owned */
-    _Atomic audit_writev_fn writev; /* a test may swap it while the writer runs */
-    char *path; /* NULL = stdout */
-    bool null_out; /* no output of its own: only the sinks */
-    struct audit_sink *sinks[AUDIT_MAX_SINKS];
-    void *s3_t[AUDIT_MAX_SINKS]; /* an S3 sink's transport, for its credentials */
-    size_t nsinks;
-    int spool_err; /* writer thread: the sinks' append failing (logged once) */
-    struct s3w_buf settings[AUDIT_SETTINGS]; /* as opened, for audit_reload_check */
-    /* writer thread only (and audit_open before it starts) */
-    int fd;
-    bool seekable;  /* a regular file: a partial line can be cut */
-    size_t torn;    /* bytes of a partial line still to cut off the file's end */
-    size_t resume;  /* bytes of the oldest queued block already written */
-    struct s3w_wbehind wb; /* a regular file's written windows leave the cache */
-};
 
 /* ---- writer ------------------------------------------------------------------- */
-#define BATCH_LINES 64
-
-/* The writer thread owns fd, seekable, torn and resume; the rest is
- * guarded by mu, but for the atomics. */
-static void out_fd_init(struct audit *a, int fd)
-{
-    struct stat st;
-    a->fd = fd;
-    a->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    a->torn = 0;
-    a->resume = 0;
-    s3w_wbehind_init(&a->wb, fd);
-}
-
-/* A regular file that does not end in '\n' holds a partial line (a crash
- * or a full disk mid-write under an older build): cut it back to its last
- * complete line, so that every line of the file parses. Lines are at most
- * AUDIT_LINE_MAX, so the last newline is within that many bytes of the
- * end; a file without one there is not ours: left alone, and our first
- * line starts on a line of its own. */
-static void cut_partial_tail(struct audit *a)
-{
-    struct stat st;
-    if (!a->seekable || fstat(a->fd, &st) != 0 || st.st_size == 0)
-        return;
-    size_t win = st.st_size < AUDIT_LINE_MAX + 1 ? (size_t)st.st_size : AUDIT_LINE_MAX + 1;
-    char *tail = malloc(win);
-    if (!tail)
-        return;
-    off_t from = st.st_size - (off_t)win;
-    if (pread(a->fd, tail, win, from) == (ssize_t)win && tail[win - 1] != '\n') {
-        size_t nl = win;
-        while (nl > 0 && tail[nl - 1] != '\n')
-            nl--;
-        if (nl > 0 || from == 0) {
-            off_t keep = from + (off_t)nl;
-            if (ftruncate(a->fd, keep) == 0)
-                proxy_log("WARN", "audit: %s ended in a partial line; cut %lld bytes",
-                          a->path, (long long)(st.st_size - keep));
-            else
-                proxy_log("ERROR", "audit: %s ends in a partial line that cannot be cut: %s",
-                          a->path, strerror(errno));
-        } else {
-            static const char nlc = '\n';
-            if (write(a->fd, &nlc, 1) != 1)
-                proxy_log("ERROR", "audit: cannot write to %s: %s", a->path, strerror(errno));
-        }
-    }
-    free(tail);
-}
-
-static int open_out(struct audit *a)
-{
-    if (!a->path) {
-        out_fd_init(a, STDOUT_FILENO);
-        return 0;
-    }
-    /* read too: cut_partial_tail looks at the last line */
-    int fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        proxy_log("ERROR", "audit: cannot open %s: %s", a->path, strerror(errno));
-        return -1;
-    }
-    out_fd_init(a, fd);
-    cut_partial_tail(a);
-    return 0;
-}
-
-/* Cuts the partial line a failed write left at the end of the file.
- * O_APPEND writes go to the end, so nothing is written before this
- * succeeds. Sizes come from fstat, not from a remembered offset: a
- * logrotate copytruncate may have emptied the file meanwhile. */
-static int cut_torn(struct audit *a)
-{
-    struct stat st;
-    if (fstat(a->fd, &st) != 0)
-        return errno;
-    if ((uint64_t)st.st_size < a->torn) {
-        a->torn = 0; /* the file was cut under us: nothing of ours left */
-        return 0;
-    }
-    if (ftruncate(a->fd, st.st_size - (off_t)a->torn) != 0)
-        return errno;
-    a->torn = 0;
-    return 0;
-}
-
-/* Writes blocks lines[0..n) as whole lines. Returns 0, or the errno of the
- * failure with *done set to the number of blocks complete in the output.
- * What a failure leaves of a line is cut from a file (now, or before the
- * next write) and finished later on a pipe or terminal, which cannot be
- * cut. Writer thread only. */
-static int write_lines(struct audit *a, struct audit_line **lines, size_t n, size_t *done)
-{
-    *done = 0;
-    if (a->null_out) {
-        *done = n;
-        return 0;
-    }
-    if (a->torn) {
-        int e = cut_torn(a);
-        if (e)
-            return e;
-    }
-    struct iovec iov[BATCH_LINES];
-    size_t left = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t skip = i == 0 ? a->resume : 0;
-        iov[i].iov_base = lines[i]->data + skip;
-        iov[i].iov_len = lines[i]->len - skip;
-        left += iov[i].iov_len;
-    }
-    struct iovec *v = iov;
-    int vn = (int)n;
-    int err = 0;
-    while (left > 0) {
-        ssize_t w = atomic_load(&a->writev)(a->fd, v, vn);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* stdout may be a non-blocking pipe (a container runtime's);
-             * a reader that takes nothing for AUDIT_RETRY_MS is a failing
-             * output like a full disk (and audit_close cannot hang on it) */
-            struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
-            if (poll(&pfd, 1, AUDIT_RETRY_MS) > 0)
-                continue;
-            err = EAGAIN;
-            break;
-        }
-        if (w <= 0) {
-            err = w < 0 ? errno : EIO;
-            break;
-        }
-        left -= (size_t)w;
-        s3w_wbehind_wrote(&a->wb, (uint64_t)w);
-        /* step over what was written: whole lines first */
-        size_t k = (size_t)w;
-        while (vn > 0 && k >= v->iov_len) {
-            k -= v->iov_len;
-            v++;
-            vn--;
-            (*done)++;
-            a->resume = 0;
-        }
-        if (vn > 0 && k > 0) {
-            v->iov_base = (char *)v->iov_base + k;
-            v->iov_len -= k;
-            a->resume += k; /* of the line at v */
-        }
-    }
-    if (!err)
-        return 0;
-    if (a->seekable && a->resume) {
-        /* cut back to the start of the partial line: its block resumes
-         * there, the block's whole lines before it stay written */
-        const struct audit_line *b = lines[*done];
-        size_t start = a->resume;
-        while (start > 0 && b->data[start - 1] != '\n')
-            start--;
-        a->torn = a->resume - start;
-        a->resume = start;
-        cut_torn(a); /* if it fails, write_lines tries again first */
-    }
-    return err;
-}
-
 /* Appends blocks lines[0..n) to every sink's spool, each block once per
  * sink. Spools come before the output: a block in the output is in every
  * spool. Returns 0, or the errno of the first failure with *ok set to the
@@ -349,10 +122,10 @@ static void *writer_main(void *arg)
             a->reopen = false;
             if (a->path) {
                 int old = a->fd;
-                if (a->torn && cut_torn(a) != 0)
+                if (a->torn && audit_out_cut_torn(a) != 0)
                     proxy_log("ERROR", "audit: %s keeps a partial last line: %s", a->path,
                               strerror(errno));
-                if (open_out(a) == 0)
+                if (audit_out_open(a) == 0)
                     close(old);
             }
         }
@@ -389,7 +162,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&a->mu);
         size_t done = 0, spooled = n;
         int serr = a->nsinks && n ? spool_lines(a, batch, n, &spooled) : 0;
-        int err = spooled ? write_lines(a, batch, spooled, &done) : 0;
+        int err = spooled ? audit_out_write(a, batch, spooled, &done) : 0;
         if (!err)
             err = serr;
         pthread_mutex_lock(&a->mu);
@@ -576,7 +349,7 @@ struct audit *audit_open_opts(const struct audit_options *o)
         nomem |= !(a->ct.region = strdup(o->cloudtrail.region));
     if (o->cloudtrail.account_id)
         nomem |= !(a->ct.account_id = strdup(o->cloudtrail.account_id));
-    if (nomem || (!a->null_out && open_out(a) != 0) || open_sinks(a, o) != 0) {
+    if (nomem || (!a->null_out && audit_out_open(a) != 0) || open_sinks(a, o) != 0) {
         close_sinks(a, 0);
         if (a->path && a->fd >= 0)
             close(a->fd);
