@@ -117,7 +117,8 @@ static void conn_bufs_put(struct proxy_conn *c)
     }
     b->next = w->spare_bufs;
     w->spare_bufs = b;
-    w->nspare_bufs++;
+    if (++w->nspare_bufs > SPARES_MIN)
+        proxy_worker_spares_grew(w);
 }
 
 /* Every byte of in[] past in_len has been parsed already (reads append at
@@ -150,18 +151,33 @@ static void conn_go_idle(struct proxy_conn *c)
 void proxy_worker_trim_spares(struct proxy_worker *w)
 {
     size_t excess = spares_tick(&w->bufs_decay, w->nspare_bufs);
-    if (!excess)
-        return;
-    /* the list's tail: the longest unused */
-    struct conn_bufs **p = &w->spare_bufs;
-    for (size_t keep = w->nspare_bufs - excess; keep > 0; keep--)
-        p = &(*p)->next;
-    while (*p) {
-        struct conn_bufs *b = *p;
-        *p = b->next;
-        free(b);
+    if (excess) {
+        /* the list's tail: the longest unused */
+        struct conn_bufs **p = &w->spare_bufs;
+        for (size_t keep = w->nspare_bufs - excess; keep > 0; keep--)
+            p = &(*p)->next;
+        while (*p) {
+            struct conn_bufs *b = *p;
+            *p = b->next;
+            free(b);
+        }
+        w->nspare_bufs -= excess;
     }
-    w->nspare_bufs -= excess;
+    size_t theirs = w->srv->worker_trim ? w->srv->worker_trim(w) : 0;
+    if (w->nspare_bufs <= SPARES_MIN && theirs <= SPARES_MIN)
+        uv_timer_stop(&w->spares_timer);
+}
+
+static void on_spares_tick(uv_timer_t *t)
+{
+    proxy_worker_trim_spares(t->data);
+}
+
+void proxy_worker_spares_grew(struct proxy_worker *w)
+{
+    uv_handle_t *h = (uv_handle_t *)&w->spares_timer;
+    if (!uv_is_active(h) && !uv_is_closing(h))
+        uv_timer_start(&w->spares_timer, on_spares_tick, SPARES_TICK_MS, SPARES_TICK_MS);
 }
 
 void proxy_worker_free_spares(struct proxy_worker *w)
@@ -818,6 +834,7 @@ void proxy_worker_maybe_finish(struct proxy_worker *w)
     w->cleaned = true;
     close_if_open((uv_handle_t *)&w->wake);
     close_if_open((uv_handle_t *)&w->stop_timer);
+    close_if_open((uv_handle_t *)&w->spares_timer);
     if (w->listening)
         close_if_open((uv_handle_t *)&w->listener);
 }

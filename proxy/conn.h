@@ -34,9 +34,11 @@ void proxy_worker_maybe_finish(struct proxy_worker *w);
  * c->req stays valid until then. */
 void proxy_conn_wipe_consumed(struct proxy_conn *c);
 
-/* Frees the spare read buffers and head stores that lay unused for the
- * last SPARES_TICK_MS, down to SPARES_MIN (spares.h); called every
- * SPARES_TICK_MS on the worker's thread. */
+/* The spares timer's tick, every SPARES_TICK_MS while it runs: frees the
+ * spare read buffers and head stores that lay unused since the last tick,
+ * down to SPARES_MIN (spares.h), has the handler trim its own
+ * (worker_trim), and stops the timer once neither holds more than
+ * SPARES_MIN. On the worker's thread. */
 void proxy_worker_trim_spares(struct proxy_worker *w);
 
 /* Frees the worker's spare read buffers and head stores (its connections

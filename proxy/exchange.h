@@ -375,13 +375,8 @@ struct pl_worker {
     size_t nspare_px;
     struct spares_decay px_decay;
     uint64_t px_made;       /* exchanges allocated, not taken from the spares */
-    uv_timer_t *trim_timer; /* every SPARES_TICK_MS: pl_trim_spares */
 };
 
-/* The trim timer's work, every SPARES_TICK_MS: the spare exchanges and
- * read buffers that lay unused since the last call go, down to SPARES_MIN
- * (spares.h). On the worker's thread. */
-void pl_worker_trim_spares(struct proxy_worker *w);
 
 /* A px from the worker's spares, or a new one; cleared but for what
  * px_uncleared lists (pipeline_worker.c: the stores read below a cleared

@@ -194,6 +194,8 @@ void px_recycle(struct px *px)
     ASAN_UNPOISON_MEMORY_REGION(&px->up.head, sizeof(px->up.head));
     ASAN_UNPOISON_MEMORY_REGION(&px->resp.head, sizeof(px->resp.head));
     pw->spare_px[pw->nspare_px++] = px;
+    if (pw->nspare_px > SPARES_MIN)
+        proxy_worker_spares_grew(px->w);
 }
 
 /* A px from the worker's spares, or a new one; either way cleared but
@@ -288,13 +290,14 @@ static void on_audit_check(uv_check_t *h)
         uv_timer_start(pw->flush_timer, on_flush_timer, PL_FLUSH_MS, 0);
 }
 
-void pl_worker_trim_spares(struct proxy_worker *w)
+size_t pl_worker_trim_spares(struct proxy_worker *w)
 {
     struct pl_worker *pw = w->handler_state;
-    proxy_worker_trim_spares(w);
+    if (!pw)
+        return 0;
     size_t excess = spares_tick(&pw->px_decay, pw->nspare_px);
     if (!excess)
-        return;
+        return pw->nspare_px;
     /* the bottom of the stack: the longest unused */
     for (size_t i = 0; i < excess; i++) {
         struct px *px = pw->spare_px[i];
@@ -304,11 +307,7 @@ void pl_worker_trim_spares(struct proxy_worker *w)
     }
     pw->nspare_px -= excess;
     memmove(pw->spare_px, pw->spare_px + excess, pw->nspare_px * sizeof(pw->spare_px[0]));
-}
-
-static void on_trim_timer(uv_timer_t *t)
-{
-    pl_worker_trim_spares(t->data);
+    return pw->nspare_px;
 }
 
 static void free_handle(uv_handle_t *h)
@@ -352,13 +351,6 @@ int pl_worker_init(struct proxy_worker *w)
     tm->data = pw;
     uv_unref((uv_handle_t *)tm);
     pw->flush_timer = tm;
-    if (!(tm = malloc(sizeof(*tm))))
-        return -1;
-    uv_timer_init(&w->loop, tm);
-    tm->data = w;
-    uv_timer_start(tm, on_trim_timer, SPARES_TICK_MS, SPARES_TICK_MS);
-    uv_unref((uv_handle_t *)tm);
-    pw->trim_timer = tm;
     return up_worker_init(w, pw->cfg, w->srv->nworkers);
 }
 
@@ -374,8 +366,6 @@ void pl_worker_cleanup(struct proxy_worker *w)
         uv_close((uv_handle_t *)pw->audit_check, free_handle);
     if (pw->flush_timer)
         uv_close((uv_handle_t *)pw->flush_timer, free_handle);
-    if (pw->trim_timer)
-        uv_close((uv_handle_t *)pw->trim_timer, free_handle);
     proxy_log_flush(); /* on the worker's thread: its last lines */
     creds_cache_clear(&pw->creds); /* before main() frees the managers */
     sigv4_keycache_cleanup(&pw->kc);

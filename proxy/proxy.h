@@ -204,6 +204,8 @@ struct proxy_worker {
     uv_tcp_t listener;
     uv_async_t wake;        /* stop / reload notifications */
     uv_timer_t stop_timer;  /* graceful stop deadline */
+    uv_timer_t spares_timer; /* trims the spares; runs only while some
+                              * lie above SPARES_MIN (proxy_worker_spares_grew) */
     uv_thread_t thread;
     struct proxy_server *srv;
     int index;
@@ -250,6 +252,9 @@ struct proxy_server {
     void (*worker_cleanup)(struct proxy_worker *w);
     /* called on each worker loop when proxy_server_poke is called */
     void (*worker_poke)(struct proxy_worker *w);
+    /* the handler's own spares, at each tick of the worker's spares timer:
+     * trims them (spares.h) and returns how many it still holds */
+    size_t (*worker_trim)(struct proxy_worker *w);
 };
 
 /* Binds the listeners (one socket per worker, SO_REUSEPORT) and prepares
@@ -271,6 +276,11 @@ void proxy_server_stop(struct proxy_server *srv, uint64_t deadline_ms);
 
 /* Wakes every worker so it runs srv->worker_poke (reload, reopen). */
 void proxy_server_poke(struct proxy_server *srv);
+
+/* For a handler that keeps spares: they now number more than SPARES_MIN,
+ * so the worker's spares timer runs (an idle worker with no more than
+ * SPARES_MIN of each has no timer to wake it). On the worker's thread. */
+void proxy_worker_spares_grew(struct proxy_worker *w);
 
 void proxy_server_cleanup(struct proxy_server *srv);
 

@@ -267,11 +267,13 @@ int proxy_server_init(struct proxy_server *srv,
     int (*winit)(struct proxy_worker *) = srv->worker_init;
     void (*wclean)(struct proxy_worker *) = srv->worker_cleanup;
     void (*wpoke)(struct proxy_worker *) = srv->worker_poke;
+    size_t (*wtrim)(struct proxy_worker *) = srv->worker_trim;
     struct tls_server *tls = srv->tls;
     memset(srv, 0, sizeof(*srv));
     srv->worker_init = winit;
     srv->worker_cleanup = wclean;
     srv->worker_poke = wpoke;
+    srv->worker_trim = wtrim;
     srv->tls = tls;
     srv->settings = *settings;
     uv_mutex_init(&srv->tls_mu);
@@ -327,6 +329,9 @@ int proxy_server_init(struct proxy_server *srv,
         w->wake.data = w;
         uv_timer_init(&w->loop, &w->stop_timer);
         w->stop_timer.data = w;
+        uv_timer_init(&w->loop, &w->spares_timer);
+        w->spares_timer.data = w;
+        uv_unref((uv_handle_t *)&w->spares_timer); /* never keeps a stopping loop */
         uint8_t r4[4];
         if (getrandom(r4, sizeof(r4), 0) != (ssize_t)sizeof(r4))
             memset(r4, i, sizeof(r4));

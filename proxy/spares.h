@@ -5,10 +5,12 @@
  * connections per worker) take and give back spares rather than malloc
  * and free 60-100 KiB each per request; back down to SPARES_MIN once the
  * burst is over, so that memory a burst took does not stay with an idle
- * worker. Each second (spares_tick, the worker's trim timer) the spares
+ * worker. Each second (spares_tick, the worker's spares timer) the spares
  * that lay unused for the whole second, the fewest held at any moment of
  * it, are freed down to SPARES_MIN: a pool in steady use keeps what it
- * uses; one left over from a burst goes within two seconds.
+ * uses; one left over from a burst goes within two seconds. The timer
+ * runs only while more than SPARES_MIN of either kind are held
+ * (proxy_worker_spares_grew): an idle worker is not woken.
  */
 #ifndef S3W_PROXY_SPARES_H
 #define S3W_PROXY_SPARES_H

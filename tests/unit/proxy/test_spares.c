@@ -3,8 +3,9 @@
  * requests in flight at once (more than SPARES_MIN) all 48 of each are
  * kept when they end - with 32 kept, a worker with more connections than
  * that in flight allocated and freed an exchange and a read buffer on most
- * requests - and two ticks of the trim timer later the worker holds
- * SPARES_MIN of each again.
+ * requests - and two ticks of the spares timer later the worker holds
+ * SPARES_MIN of each again, and its timer stops: an idle worker is not
+ * woken to trim nothing.
  *
  * The requests are signed PUTs whose bodies never come: each holds its
  * exchange and its connection's buffers until the client closes. */
@@ -65,11 +66,18 @@ struct look {
     size_t px;    /* spare exchanges */
     size_t bufs;  /* spare read buffers */
     uint64_t px_made, bufs_made; /* allocated rather than taken from the spares */
+    bool timer;   /* the spares timer runs */
 };
+
+/* Ticks come by hand only (test_spares_in_use_stay): every look stops the
+ * timer that a spare given back started. */
+static bool manual;
 
 static void look_at(struct proxy_worker *w, void *arg)
 {
     struct look *l = arg;
+    if (manual)
+        uv_timer_stop(&w->spares_timer);
     l->busy = l->conns = 0;
     for (const struct proxy_conn *c = w->conns; c; c = c->next) {
         l->conns++;
@@ -80,6 +88,7 @@ static void look_at(struct proxy_worker *w, void *arg)
     l->bufs = w->nspare_bufs;
     l->px_made = pw->px_made;
     l->bufs_made = w->bufs_made;
+    l->timer = uv_is_active((const uv_handle_t *)&w->spares_timer);
 }
 
 /* Looks until cond holds (5 s at most); the last look. */
@@ -137,24 +146,10 @@ static struct look burst(void)
     return l;
 }
 
-static void timer_stop(struct proxy_worker *w, void *arg)
-{
-    (void)arg;
-    uv_timer_stop(((struct pl_worker *)w->handler_state)->trim_timer);
-}
-
-static void timer_start(struct proxy_worker *w, void *arg)
-{
-    (void)arg;
-    uv_timer_start(((struct pl_worker *)w->handler_state)->trim_timer,
-                   ((struct pl_worker *)w->handler_state)->trim_timer->timer_cb, SPARES_TICK_MS,
-                   SPARES_TICK_MS);
-}
-
 static void tick(struct proxy_worker *w, void *arg)
 {
     (void)arg;
-    pl_worker_trim_spares(w);
+    proxy_worker_trim_spares(w);
 }
 
 /* Ticks by hand (the timer stopped): spares taken since the last tick are
@@ -164,7 +159,7 @@ static void tick(struct proxy_worker *w, void *arg)
 static void test_spares_in_use_stay(void **state)
 {
     (void)state;
-    rig_on_worker(timer_stop, NULL);
+    manual = true;
     struct look l = burst();
     rig_on_worker(tick, NULL); /* the burst took what there was: nothing goes */
     rig_on_worker(look_at, &l);
@@ -181,7 +176,7 @@ static void test_spares_in_use_stay(void **state)
     rig_on_worker(look_at, &l);
     assert_int_equal(l.px, SPARES_MIN);
     assert_int_equal(l.bufs, SPARES_MIN);
-    rig_on_worker(timer_start, NULL);
+    manual = false;
 }
 
 static void test_burst_kept_then_trimmed(void **state)
@@ -192,11 +187,19 @@ static void test_burst_kept_then_trimmed(void **state)
      * in between, but none of them lay unused for a whole interval) */
     assert_int_equal(l.px, BURST);
     assert_int_equal(l.bufs, BURST);
-    /* unused for a whole interval: down to SPARES_MIN within two ticks */
+    assert_true(l.timer); /* more than SPARES_MIN given back started it */
+    /* unused for a whole interval: down to SPARES_MIN within two ticks,
+     * and the timer stops with the tick that trimmed them */
     usleep(2 * SPARES_TICK_MS * 1000);
     l = look_until(trimmed);
     assert_int_equal(l.px, SPARES_MIN);
     assert_int_equal(l.bufs, SPARES_MIN);
+    assert_false(l.timer);
+    /* and stays stopped: nothing wakes an idle worker */
+    usleep(SPARES_TICK_MS * 1000 + 200 * 1000);
+    rig_on_worker(look_at, &l);
+    assert_false(l.timer);
+    assert_int_equal(l.px, SPARES_MIN);
 }
 
 int main(void)
