@@ -80,7 +80,8 @@ static bool conn_bufs_get(struct proxy_conn *c)
     } else if (!(b = malloc(sizeof(*b)))) {
         return false;
     } else {
-        w->bufs_made++;
+        if (w->metrics)
+            metrics_bump(&w->metrics->allocs[METRICS_ALLOC_READ_BUFFER], 1);
     }
     b->next = NULL;
     b->in_used = 0;

@@ -374,7 +374,6 @@ struct pl_worker {
     struct px *spare_px[PX_SPARES]; /* [0]: the longest unused */
     size_t nspare_px;
     struct spares_decay px_decay;
-    uint64_t px_made;       /* exchanges allocated, not taken from the spares */
 };
 
 

@@ -370,15 +370,21 @@ const char *const metrics_timeout_names[METRICS_NTIMEOUT] = {
     [METRICS_TIMEOUT_SEND] = "send",
 };
 
+const char *const metrics_alloc_names[METRICS_NALLOC] = {
+    [METRICS_ALLOC_EXCHANGE] = "exchange",
+    [METRICS_ALLOC_READ_BUFFER] = "read_buffer",
+};
+
 /* A counter family with one fixed label: every value is written, zeros too,
  * so that a rate() over it exists before the first event. */
 static int render_fixed(struct s3w_buf *o, const struct metrics *m, const char *name,
-                        const char *help, size_t off, const char *const *names, size_t n)
+                        const char *help, const char *label, size_t off,
+                        const char *const *names, size_t n)
 {
     int e = head(o, name, "counter", help);
     for (size_t k = 0; k < n && e == 0; k++) {
         uint64_t v = shard_sum(m, off + k * sizeof(_Atomic uint64_t));
-        e |= s3w_buf_printf(o, "%s{reason=\"%s\"} %llu\n", name, names[k],
+        e |= s3w_buf_printf(o, "%s{%s=\"%s\"} %llu\n", name, label, names[k],
                             (unsigned long long)v);
     }
     return e;
@@ -480,12 +486,18 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                 shard_sum(m, offsetof(struct metrics_shard, conns_refused)));
     e |= render_fixed(o, m, "s3warden_requests_refused_total",
                       "Requests refused with 503 SlowDown to protect the others, by reason.",
-                      offsetof(struct metrics_shard, refused), metrics_refusal_names,
+                      "reason", offsetof(struct metrics_shard, refused), metrics_refusal_names,
                       METRICS_NREFUSE);
     e |= render_fixed(o, m, "s3warden_client_timeouts_total",
                       "Client connections ended because the client was too slow, by what it was slow at.",
-                      offsetof(struct metrics_shard, timeouts), metrics_timeout_names,
+                      "reason", offsetof(struct metrics_shard, timeouts), metrics_timeout_names,
                       METRICS_NTIMEOUT);
+    e |= render_fixed(o, m, "s3warden_worker_allocations_total",
+                      "Request states and connection read buffers a worker allocated because none "
+                      "of its spares was free (a steady rise under a steady load: more than 256 "
+                      "requests in flight per worker).",
+                      "kind", offsetof(struct metrics_shard, allocs), metrics_alloc_names,
+                      METRICS_NALLOC);
 
     e |= head(o, "s3warden_signature_failures_total", "counter",
               "Requests refused by signature verification, by the S3 error code returned.");

@@ -69,6 +69,14 @@ enum metrics_timeout {
 };
 extern const char *const metrics_timeout_names[METRICS_NTIMEOUT];
 
+/* What a worker allocated because none of its spares (spares.h) was free. */
+enum metrics_alloc {
+    METRICS_ALLOC_EXCHANGE = 0, /* a request's state (struct px) */
+    METRICS_ALLOC_READ_BUFFER,  /* a connection's read buffer and head store */
+    METRICS_NALLOC
+};
+extern const char *const metrics_alloc_names[METRICS_NALLOC];
+
 /* One per worker; only that worker writes it. */
 struct metrics_shard {
     _Atomic uint64_t *requests; /* [op][decision][status] */
@@ -78,6 +86,7 @@ struct metrics_shard {
     _Atomic uint64_t conns_total, conns_refused;
     _Atomic uint64_t refused[METRICS_NREFUSE];
     _Atomic uint64_t timeouts[METRICS_NTIMEOUT];
+    _Atomic uint64_t allocs[METRICS_NALLOC];
     char pad[64];               /* keep the next shard's counters off this line */
 };
 

@@ -22,6 +22,7 @@
 #include "exchange.h"
 #include "ident_limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "upstream.h"
 #include "upstream_state.h"
 
@@ -213,8 +214,8 @@ struct px *px_alloc(struct proxy_worker *w)
     } else {
         if (!(px = malloc(sizeof(*px))))
             return NULL;
-        if (pw)
-            pw->px_made++;
+        if (w->metrics)
+            metrics_bump(&w->metrics->allocs[METRICS_ALLOC_EXCHANGE], 1);
         px_zero_reused(px);
         px_first_init(px);
     }

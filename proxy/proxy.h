@@ -220,7 +220,6 @@ struct proxy_worker {
     struct conn_bufs *spare_bufs;
     size_t nspare_bufs;
     struct spares_decay bufs_decay;
-    uint64_t bufs_made;           /* buffers allocated, not taken from the spares */
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */

@@ -55,6 +55,7 @@ FAMILIES = {
     "s3warden_connections_refused_total": "counter",
     "s3warden_requests_refused_total": "counter",
     "s3warden_client_timeouts_total": "counter",
+    "s3warden_worker_allocations_total": "counter",
     "s3warden_signature_failures_total": "counter",
     "s3warden_policy_denials_total": "counter",
     "s3warden_credential_refreshes_total": "counter",

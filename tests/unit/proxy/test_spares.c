@@ -22,6 +22,7 @@
 
 #include "conn_int.h"
 #include "exchange.h"
+#include "metrics.h"
 #include "pipeline_rig.h"
 #include "sockutil.h"
 #include "spares.h"
@@ -65,7 +66,8 @@ struct look {
     size_t conns;
     size_t px;    /* spare exchanges */
     size_t bufs;  /* spare read buffers */
-    uint64_t px_made, bufs_made; /* allocated rather than taken from the spares */
+    uint64_t px_made, bufs_made; /* allocated rather than taken from the spares,
+                                  * as /metrics says (worker_allocations) */
     bool timer;   /* the spares timer runs */
 };
 
@@ -86,9 +88,30 @@ static void look_at(struct proxy_worker *w, void *arg)
     const struct pl_worker *pw = w->handler_state;
     l->px = pw->nspare_px;
     l->bufs = w->nspare_bufs;
-    l->px_made = pw->px_made;
-    l->bufs_made = w->bufs_made;
     l->timer = uv_is_active((const uv_handle_t *)&w->spares_timer);
+}
+
+/* The value of the sample `series` in /metrics as the admin listener
+ * renders it. */
+static uint64_t scraped(const char *series)
+{
+    struct s3w_buf out;
+    s3w_buf_init(&out, 1u << 22);
+    struct metrics_scrape x = { .version = "test" };
+    assert_int_equal(metrics_render(rig_metrics(), &x, &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    const char *at = strstr(out.ptr, series);
+    assert_non_null(at);
+    uint64_t v = strtoull(at + strlen(series), NULL, 10);
+    s3w_buf_cleanup(&out);
+    return v;
+}
+
+static void look(struct look *l)
+{
+    rig_on_worker(look_at, l);
+    l->px_made = scraped("s3warden_worker_allocations_total{kind=\"exchange\"} ");
+    l->bufs_made = scraped("s3warden_worker_allocations_total{kind=\"read_buffer\"} ");
 }
 
 /* Looks until cond holds (5 s at most); the last look. */
@@ -96,7 +119,7 @@ static struct look look_until(bool (*cond)(const struct look *))
 {
     struct look l;
     for (int i = 0; i < 250; i++) {
-        rig_on_worker(look_at, &l);
+        look(&l);
         if (cond(&l))
             break;
         usleep(20 * 1000);
@@ -162,18 +185,18 @@ static void test_spares_in_use_stay(void **state)
     manual = true;
     struct look l = burst();
     rig_on_worker(tick, NULL); /* the burst took what there was: nothing goes */
-    rig_on_worker(look_at, &l);
+    look(&l);
     assert_int_equal(l.px, BURST);
     assert_int_equal(l.bufs, BURST);
     struct look l2 = burst();
     assert_int_equal(l2.px_made, l.px_made); /* all 48 from the spares */
     assert_int_equal(l2.bufs_made, l.bufs_made);
     rig_on_worker(tick, NULL); /* all 48 taken since the last tick: kept */
-    rig_on_worker(look_at, &l);
+    look(&l);
     assert_int_equal(l.px, BURST);
     assert_int_equal(l.bufs, BURST);
     rig_on_worker(tick, NULL); /* none taken since: down to SPARES_MIN */
-    rig_on_worker(look_at, &l);
+    look(&l);
     assert_int_equal(l.px, SPARES_MIN);
     assert_int_equal(l.bufs, SPARES_MIN);
     manual = false;
@@ -187,6 +210,9 @@ static void test_burst_kept_then_trimmed(void **state)
      * in between, but none of them lay unused for a whole interval) */
     assert_int_equal(l.px, BURST);
     assert_int_equal(l.bufs, BURST);
+    /* the worker had no spares: each of the 48 was allocated, and counted */
+    assert_int_equal(l.px_made, BURST);
+    assert_int_equal(l.bufs_made, BURST);
     assert_true(l.timer); /* more than SPARES_MIN given back started it */
     /* unused for a whole interval: down to SPARES_MIN within two ticks,
      * and the timer stops with the tick that trimmed them */
@@ -197,7 +223,7 @@ static void test_burst_kept_then_trimmed(void **state)
     assert_false(l.timer);
     /* and stays stopped: nothing wakes an idle worker */
     usleep(SPARES_TICK_MS * 1000 + 200 * 1000);
-    rig_on_worker(look_at, &l);
+    look(&l);
     assert_false(l.timer);
     assert_int_equal(l.px, SPARES_MIN);
 }
@@ -212,6 +238,6 @@ int main(void)
         cmocka_unit_test(test_spares_in_use_stay),
     };
     int rc = cmocka_run_group_tests(alone, NULL, NULL);
-    static const struct rig_opts opts = { .make_config = make_config };
+    static const struct rig_opts opts = { .make_config = make_config, .metrics = true };
     return rc | rig_run_group(tests, &opts);
 }
