@@ -6,6 +6,12 @@
  * the pool. Were the body held back until the head's write completed
  * (on_drain), each request would cost two writes, and two TCP segments.
  *
+ * Each half guards its own line: the fresh connection the gather that
+ * holds the head until the body joins it (h1client.c h1c__send_head, its
+ * uv_idle_start: without it the head leaves alone at the connect, and the
+ * count is 2); the pooled one relay.c's px->up.writable =
+ * h1c_takes_body(hr) (false there: the body waits for on_drain, 2 writes).
+ *
  * The count is the upstream client's own (h1c_stats.writes over the
  * worker's pools, upstream.h up_worker_stats), read on the worker thread
  * (rig_on_worker). The fake upstream keeps its connection open
