@@ -298,6 +298,7 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
         t->value = c.tag_values[i];
     }
     size_t nsession = id->ntags;
+    id->nsession_tags = nsession;
     for (size_t i = 0; i < r->ntags; i++) {
         bool overridden = false;
         for (size_t j = 0; j < nsession; j++)

@@ -99,6 +99,9 @@ struct config_identity {
     /* principal tags (user / role tags, overridden by session tags) */
     struct config_identity_tag tags[CONFIG_IDENTITY_MAX_TAGS];
     size_t ntags;
+    /* sessions from a local-STS token: tags[0 .. nsession_tags) are the
+     * token's session tags (AssumeRole's Tags), the rest the role's */
+    size_t nsession_tags;
 
     /* the user (users only) / the account (root only) */
     const struct config_user *user;

@@ -43,6 +43,7 @@
 
 struct iovec;
 struct policy_context;
+struct config_identity_tag;
 
 #define AUDIT_LINE_MAX (24 * 1024)
 /* The default backlog (audit.backlog_records): records waiting over which
@@ -85,6 +86,12 @@ struct audit_record {
      * "truncated". Not a secret (the token, which is, is never written). */
     bool token_session;
     struct s3w_slice session_policy;
+    /* and its session tags (AssumeRole's Tags, which override the role's
+     * own): "sessionTags", for such sessions only ({} when none), whole or
+     * left out and listed in "truncated", so that `replay` overrides the
+     * candidate role's tags with them as AWS does */
+    const struct config_identity_tag *session_tags;
+    size_t nsession_tags;
     /* AssumeRoleWithWebIdentity: userIdentity.webIdFederationData (provider
      * ARN, the token's sub and aud); empty otherwise */
     struct s3w_slice wi_provider, wi_sub, wi_aud;

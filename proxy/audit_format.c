@@ -18,6 +18,7 @@
 
 #include "civil.h"
 #include "context.h"
+#include "identity.h"
 
 /* ---- formatting -------------------------------------------------------------- */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -323,7 +324,7 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_COUNT
+    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_SESSION_TAGS, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -350,6 +351,7 @@ static const char *const field_names[F_COUNT] = {
     [F_WEB_IDENTITY] = "userIdentity.webIdFederationData",
     [F_CONTEXT] = "requestContext",
     [F_SESSION_POLICY] = "sessionPolicy",
+    [F_SESSION_TAGS] = "sessionTags",
 };
 
 /* A string value (quoted, capped) or null for a NULL slice. */
@@ -615,6 +617,42 @@ static void session_policy_json(struct fmt *f, struct s3w_slice doc)
     }
 }
 
+/* ,"sessionTags":{"Key":"value",...}: a token session's session tags
+ * (audit.h), {} when it has none. Whole or not at all, in the room the
+ * record has left after sessionPolicy (50 tags of AssumeRole's longest
+ * take about 19 KiB; typical ones a few dozen bytes): `replay` overrides
+ * the candidate role's tags with them, and a tag left out would leave the
+ * role's in its place. What does not fit is left out and listed in
+ * "truncated". */
+static void session_tags_json(struct fmt *f, const struct config_identity_tag *t, size_t n)
+{
+    char *mark = f->p;
+    put_slice(f, S3W_SLICE_LIT(",\"sessionTags\":{"));
+    size_t used = (size_t)(f->p - f->start), reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '}', "}\n" */
+    size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    const char *start = f->p;
+    bool cut = false;
+    for (size_t i = 0; i < n && !cut; i++) {
+        /* the punctuation of a tag: ,"":"" */
+        size_t w = (size_t)(f->p - start);
+        if (w + 6 > room) {
+            cut = true;
+            break;
+        }
+        put_slice(f, i ? S3W_SLICE_LIT(",\"") : S3W_SLICE_LIT("\""));
+        cut = put_escaped(f, t[i].key, room - w - 6);
+        put_slice(f, S3W_SLICE_LIT("\":\""));
+        w = (size_t)(f->p - start);
+        cut = cut || put_escaped(f, t[i].value, room - w - 1);
+        put(f, "\"", 1);
+    }
+    put(f, "}", 1);
+    if (cut) {
+        f->p = mark; /* leave the whole field out */
+        f->truncated |= 1u << F_SESSION_TAGS;
+    }
+}
+
 /* The record into line (AUDIT_LINE_MAX bytes, no NUL); its length. */
 static int format_line(const struct audit_record *r, char *line, size_t *len)
 {
@@ -704,8 +742,10 @@ static int format_line(const struct audit_record *r, char *line, size_t *len)
     jstr(&f, S3W_SLICE_LIT(",\"tls\":"), r->tls.len ? r->tls : S3W_SLICE_NULL, CAP_TLS, F_TLS);
     if (r->context)
         context_json(&f, r->context);
-    if (r->token_session)
+    if (r->token_session) {
         session_policy_json(&f, r->session_policy);
+        session_tags_json(&f, r->session_tags, r->nsession_tags);
+    }
     if (f.truncated) {
         put_slice(&f, S3W_SLICE_LIT(",\"truncated\":["));
         bool first = true;

@@ -246,6 +246,8 @@ static void px_done_audit(struct px *px)
             /* a session from a token (config_resolve: ASIA keys) and its session policy */
             r.token_session = s3w_slice_starts_with(r.access_key_id, S3W_SLICE_LIT("ASIA"));
             r.session_policy = px->auth.id.session_policy_json;
+            r.session_tags = px->auth.id.tags;
+            r.nsession_tags = px->auth.id.nsession_tags;
         }
     }
     if (px->auth.web_identity) {

@@ -788,6 +788,18 @@ static void test_session_role_tags_not_dropped(void **state)
     assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/restricted", b, sizeof b), "true");
     assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/r00", b, sizeof b), "v");
     assert_string_equal(ctx_get(&ctx, "aws:PrincipalTag/k00", b, sizeof b), "x");
+    /* the token's own come first, counted apart (the audit record's
+     * sessionTags): one, of 51 */
+    assert_int_equal(id.ntags, 51);
+    assert_int_equal(id.nsession_tags, 1);
+    assert_true(s3w_slice_eq_cstr(id.tags[0].key, "k00"));
+
+    /* a session tag overrides the role's tag of the same key, in any case */
+    mint(cfg, "&Tags.member.1.Key=RESTRICTED&Tags.member.1.Value=false", &c);
+    assert_int_equal(resolve_session(cfg, &c, NOW, &id), CONFIG_AUTH_OK);
+    assert_int_equal(id.ntags, 50);
+    assert_int_equal(id.nsession_tags, 1);
+    assert_true(s3w_slice_eq_cstr(id.tags[0].value, "false"));
 
     /* 50 session tags + 50 role tags do not fit: refused, not trimmed */
     append_session_tags(form, sizeof form, 0, 50);

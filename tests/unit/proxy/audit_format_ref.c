@@ -11,6 +11,7 @@
 
 #include "civil.h"
 #include "context.h"
+#include "identity.h"
 
 /* ---- formatting -------------------------------------------------------------- */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -179,7 +180,7 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_COUNT
+    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_SESSION_TAGS, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -206,6 +207,7 @@ static const char *const field_names[F_COUNT] = {
     [F_WEB_IDENTITY] = "userIdentity.webIdFederationData",
     [F_CONTEXT] = "requestContext",
     [F_SESSION_POLICY] = "sessionPolicy",
+    [F_SESSION_TAGS] = "sessionTags",
 };
 
 struct fmt {
@@ -384,6 +386,42 @@ static int session_policy_json(struct fmt *f, struct s3w_slice doc, size_t line_
     return rc;
 }
 
+/* ,"sessionTags":{"Key":"value",...}: a token session's session tags, {}
+ * when none; whole or left out and listed, in the room the record has
+ * left (audit_format.c) */
+static int session_tags_json(struct fmt *f, const struct config_identity_tag *t, size_t n,
+                             size_t line_start)
+{
+    struct s3w_buf *b = f->b;
+    size_t mark = b->len;
+    int rc = s3w_buf_append_cstr(b, ",\"sessionTags\":{");
+    size_t used = b->len - line_start, reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '}', "}\n" */
+    size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    size_t start = b->len;
+    bool cut = false;
+    for (size_t i = 0; !rc && !cut && i < n; i++) {
+        size_t w = b->len - start; /* and ,"":"" to come */
+        if (w + 6 > room) {
+            cut = true;
+            break;
+        }
+        rc = s3w_buf_append_cstr(b, i ? ",\"" : "\"");
+        rc = rc ? rc : audit_json_escape_ref(b, t[i].key, room - w - 6, &cut);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "\":\"");
+        w = b->len - start;
+        if (!rc && !cut)
+            rc = audit_json_escape_ref(b, t[i].value, room - w - 1, &cut);
+        rc = rc ? rc : s3w_buf_append_char(b, '"');
+    }
+    rc = rc ? rc : s3w_buf_append_char(b, '}');
+    if (!rc && cut) {
+        b->len = mark; /* leave the whole field out */
+        b->ptr[mark] = '\0';
+        f->truncated |= 1u << F_SESSION_TAGS;
+    }
+    return rc;
+}
+
 int audit_format_ref(const struct audit_record *r, struct s3w_buf *b)
 {
     size_t line_start = b->len;
@@ -472,6 +510,8 @@ int audit_format_ref(const struct audit_record *r, struct s3w_buf *b)
         rc = context_json(&f, r->context);
     if (!rc && r->token_session)
         rc = session_policy_json(&f, r->session_policy, line_start);
+    if (!rc && r->token_session)
+        rc = session_tags_json(&f, r->session_tags, r->nsession_tags, line_start);
     if (!rc && f.truncated) {
         rc = s3w_buf_append_cstr(b, ",\"truncated\":[");
         bool first = true;

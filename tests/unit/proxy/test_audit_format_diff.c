@@ -26,6 +26,7 @@
 #include "audit.h"
 #include "audit_format_ref.h"
 #include "context.h"
+#include "identity.h"
 
 /* ---- deterministic random input ------------------------------------------ */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -216,6 +217,22 @@ static struct s3w_slice gen_policy(void)
     return s3w_slice(p, n);
 }
 
+/* Session tags: none, a few short ones (the common case), or up to 50 of
+ * AssumeRole's longest (128-byte keys, 256-byte values: more than the
+ * room a record has left, so the field is then left out), any bytes. */
+static struct config_identity_tag gen_tag_store[50];
+
+static size_t gen_tags(void)
+{
+    size_t n = rnd_below(3) == 0 ? 0 : rnd_below(4) == 0 ? rnd_below(51) : rnd_below(5);
+    bool longest = rnd_below(4) == 0;
+    for (size_t i = 0; i < n; i++) {
+        gen_tag_store[i].key = gen_bytes(longest ? 128 : 1 + rnd_below(20));
+        gen_tag_store[i].value = gen_bytes(longest ? 256 : rnd_below(40));
+    }
+    return n;
+}
+
 static struct policy_context gen_ctx;
 
 static void gen_record(struct audit_record *r)
@@ -244,6 +261,8 @@ static void gen_record(struct audit_record *r)
     }
     r->token_session = rnd_below(2);
     r->session_policy = gen_policy();
+    r->session_tags = gen_tag_store;
+    r->nsession_tags = gen_tags();
     r->event_name = gen_field();
     r->bucket = gen_field();
     r->key = gen_field();
@@ -368,6 +387,11 @@ static void test_each_byte_at_each_offset_in_every_field(void **state)
                                                        .values = multi, .nvalues = 3,
                                                        .multi = true };
             r.context = &ctx;
+            /* and in a session tag's key and value */
+            static struct config_identity_tag tag;
+            tag.key = tag.value = v;
+            r.session_tags = &tag;
+            r.nsession_tags = 1;
             char what[64];
             snprintf(what, sizeof(what), "byte 0x%02x at %zu", c, at);
             same_record(&r, what);
@@ -379,7 +403,7 @@ static void test_random_records(void **state)
 {
     (void)state;
     /* the records must reach the paths that matter, or the test proves little */
-    size_t whole = 0, cut = 0, policies = 0, contexts_cut = 0;
+    size_t whole = 0, cut = 0, policies = 0, contexts_cut = 0, tags = 0, tags_cut = 0;
     for (int i = 0; i < 4000; i++) {
         struct audit_record r;
         gen_record(&r);
@@ -392,15 +416,20 @@ static void test_random_records(void **state)
         cut += strstr(b.ptr, ",\"truncated\":[") != NULL;
         whole += strstr(b.ptr, ",\"truncated\":[") == NULL;
         policies += strstr(b.ptr, ",\"sessionPolicy\":\"") != NULL;
+        tags += strstr(b.ptr, ",\"sessionTags\":{\"") != NULL;
+        tags_cut += strstr(b.ptr, "\"sessionTags\"]") != NULL;
         contexts_cut += strstr(b.ptr, "\"requestContext\"]") != NULL ||
                         strstr(b.ptr, "\"requestContext\",") != NULL;
         s3w_buf_cleanup(&b);
     }
-    print_message("records: %zu whole, %zu with truncated, %zu with a session policy, %zu with the context cut\n", whole, cut, policies, contexts_cut);
+    print_message("records: %zu whole, %zu with truncated, %zu with a session policy, %zu with the context cut, "
+                  "%zu with session tags, %zu with them left out\n", whole, cut, policies, contexts_cut, tags, tags_cut);
     assert_true(whole > 400);
     assert_true(cut > 400);
     assert_true(policies > 400);
     assert_true(contexts_cut > 20);
+    assert_true(tags > 400);
+    assert_true(tags_cut > 20);
 }
 
 /* audit_json_escape on its own (the CloudTrail format calls it): random

@@ -7,6 +7,10 @@
  * token carries none; never for other callers; whole or not at all (a
  * document that does not fit, or is not UTF-8, is left out and
  * "sessionPolicy" listed in "truncated"), and the record still fits.
+ *
+ * And the token's session tags, "sessionTags" (replay overrides the
+ * candidate role's tags with them, as AWS does): an object of the tags as
+ * AssumeRole took them, {} when none, whole or left out and listed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,9 +67,93 @@ static void test_only_token_sessions(void **state)
     r.access_key_id = S3W_SLICE_LIT("AKIASTATICSESSION001");
     r.token_session = false;
     r.session_policy = S3W_SLICE_LIT("{\"Version\":\"2012-10-17\"}");
+    static const struct config_identity_tag tag = { S3W_SLICE_LIT("team"), S3W_SLICE_LIT("blue"),
+                                                    S3W_SLICE_LIT("aws:PrincipalTag/team") };
+    r.session_tags = &tag;
+    r.nsession_tags = 1;
     char *line = format_line(&r);
     assert_null(strstr(line, "sessionPolicy"));
+    assert_null(strstr(line, "sessionTags"));
     free(line);
+}
+
+/* AssumeRole's tags (keys as the caller cased them), in their order; not
+ * the role's own, which the candidate config defines (identity.c puts the
+ * token's first: nsession_tags of them). */
+static void test_session_tags(void **state)
+{
+    (void)state;
+    static const struct config_identity_tag tags[] = {
+        { S3W_SLICE_LIT("Team"), S3W_SLICE_LIT("blue"), S3W_SLICE_LIT("aws:PrincipalTag/Team") },
+        { S3W_SLICE_LIT("cost-center"), S3W_SLICE_LIT(""),
+          S3W_SLICE_LIT("aws:PrincipalTag/cost-center") },
+        { S3W_SLICE_LIT("dept"), S3W_SLICE_LIT("eng"), S3W_SLICE_LIT("aws:PrincipalTag/dept") },
+    };
+    struct audit_record r;
+    session_record(&r);
+    r.session_tags = tags;
+    r.nsession_tags = 2; /* the third is the role's */
+    char *line = format_line(&r);
+    assert_non_null(strstr(line, ",\"sessionPolicy\":null,\"sessionTags\":{\"Team\":\"blue\","
+                                 "\"cost-center\":\"\"}}\n"));
+    free(line);
+}
+
+/* 50 tags of AssumeRole's longest (128-byte keys, 256-byte values) and its
+ * largest session policy fit a typical record whole. */
+static void test_largest_session_tags_fit(void **state)
+{
+    (void)state;
+    static char keys[50][128], values[50][256], doc[2048];
+    static struct config_identity_tag tags[50];
+    for (int i = 0; i < 50; i++) {
+        memset(keys[i], 'k', sizeof(keys[i]));
+        snprintf(keys[i], 8, "k%02d", i);
+        keys[i][strlen(keys[i])] = 'k';
+        memset(values[i], 'a' + i % 26, sizeof(values[i]));
+        tags[i].key = s3w_slice(keys[i], sizeof(keys[i]));
+        tags[i].value = s3w_slice(values[i], sizeof(values[i]));
+    }
+    memset(doc, ' ', sizeof(doc));
+    memcpy(doc, "{\"Version\":\"2012-10-17\"}", 24);
+    struct audit_record r;
+    session_record(&r);
+    r.session_policy = s3w_slice(doc, sizeof(doc));
+    r.session_tags = tags;
+    r.nsession_tags = 50;
+    size_t len;
+    cJSON *j = format_parse(&r, &len);
+    print_message("50 tags of the longest and a 2,048-byte session policy: %zu bytes\n", len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "sessionTags");
+    assert_true(cJSON_IsObject(t));
+    assert_int_equal(cJSON_GetArraySize(t), 50);
+    for (int i = 0; i < 50; i++) {
+        char k[129];
+        memcpy(k, keys[i], 128);
+        k[128] = '\0';
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, k);
+        assert_true(cJSON_IsString(v));
+        assert_memory_equal(v->valuestring, values[i], 256);
+    }
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    cJSON_Delete(j);
+
+    /* a record whose other fields took their caps has no room for them:
+     * left out whole and listed, the record within AUDIT_LINE_MAX */
+    static char v[4096];
+    memset(v, 0x1f, sizeof(v)); /* 6 bytes each, escaped */
+    struct s3w_slice h = s3w_slice(v, sizeof(v));
+    r.user_agent = r.key = r.deciding = r.arn = h;
+    for (size_t i = 0; i < AUDIT_MAX_AUTHZ; i++)
+        r.resources[i] = h;
+    r.nauthz = AUDIT_MAX_AUTHZ;
+    j = format_parse(&r, &len);
+    print_message("and every long field at its cap: %zu bytes\n", len);
+    assert_true(len <= AUDIT_LINE_MAX);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "sessionTags"));
+    assert_true(listed_truncated(j, "sessionTags"));
+    cJSON_Delete(j);
 }
 
 /* A token without a session policy: null, so that replay tells it from a
@@ -76,7 +164,7 @@ static void test_null_without_policy(void **state)
     struct audit_record r;
     session_record(&r);
     char *line = format_line(&r);
-    assert_non_null(strstr(line, ",\"sessionPolicy\":null}\n"));
+    assert_non_null(strstr(line, ",\"sessionPolicy\":null,\"sessionTags\":{}}\n"));
     free(line);
     cJSON *j = format_parse(&r, NULL);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy")));
@@ -109,7 +197,7 @@ static void test_compacted_and_escaped(void **state)
         ",\"sessionPolicy\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{\\\"Sid\\\":"
         "\\\"ReadOnly\\\",\\\"Effect\\\":\\\"Allow\\\",\\\"Action\\\":[\\\"s3:GetObject\\\","
         "\\\"s3:ListBucket\\\"],\\\"Resource\\\":[\\\"arn:aws:s3:::b/a b\\\\\\\"q\\\\\\\\ \xc3\xa9/*\\\","
-        "\\\"arn:aws:s3:::b\\\"]}]}\"}\n"));
+        "\\\"arn:aws:s3:::b\\\"]}]}\",\"sessionTags\":{}}\n"));
     free(line);
     cJSON *j = format_parse(&r, NULL);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "sessionPolicy");
@@ -226,6 +314,8 @@ int main(void)
         cmocka_unit_test(test_too_large_left_out),
         cmocka_unit_test(test_largest_assume_role_policy_fits),
         cmocka_unit_test(test_not_utf8_left_out),
+        cmocka_unit_test(test_session_tags),
+        cmocka_unit_test(test_largest_session_tags_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
