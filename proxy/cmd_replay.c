@@ -9,7 +9,12 @@
  * record carries (sessionPolicy, compiled as config_resolve compiles the
  * token's), as serve decided it; without one (an older record, or a
  * policy too long for the record) it is not replayable: deciding it
- * without its session policy could only widen what it was allowed.
+ * without its session policy could only widen what it was allowed. Its
+ * principal tags are the candidate role's overridden by the session tags
+ * the record carries (sessionTags), as serve builds them (identity.c);
+ * without them (an older record, or tags too long for the record) it is
+ * not replayable either: the role's tag would stand where the session's
+ * decided.
  *
  * It streams: one line buffer (a record is at most AUDIT_LINE_MAX bytes),
  * one record's decoded strings, and a bounded table of flip groups, so a
@@ -38,7 +43,7 @@
 /* ---- outcome -------------------------------------------------------------------- */
 enum why_not {
     NR_PARSE, NR_NO_CONTEXT, NR_CAPPED, NR_NO_AUTHZ, NR_PRINCIPAL, NR_DECISION, NR_CONTEXT_FULL,
-    NR_SESSION_UNKNOWN, NR_SESSION_CAPPED, NR_SESSION_BAD,
+    NR_SESSION_UNKNOWN, NR_SESSION_CAPPED, NR_SESSION_BAD, NR_TAGS_UNKNOWN, NR_TAGS_CAPPED,
     NR_COUNT
 };
 
@@ -55,6 +60,9 @@ static const char *const why_not_text[NR_COUNT] = {
                             "record): its session policy is unknown"),
     [NR_SESSION_CAPPED] = "the session policy did not fit in the record",
     [NR_SESSION_BAD] = "the recorded session policy does not compile",
+    [NR_TAGS_UNKNOWN] = ("a session token's role session without sessionTags (an older "
+                         "record): its session tags are unknown"),
+    [NR_TAGS_CAPPED] = "the session tags did not fit in the record",
 };
 
 struct group {
@@ -94,6 +102,8 @@ struct replay {
     char *sp_json;
     size_t sp_len;
     struct policy *sp;
+    /* a token session's "aws:PrincipalTag/<key>" keys (its sessionTags) */
+    char tag_keys[REPLAY_MAX_TAGS][sizeof("aws:PrincipalTag/") + REPLAY_TAG_KEY_MAX];
 };
 
 static struct s3w_slice bucket_of(struct s3w_slice arn)
@@ -219,6 +229,32 @@ static const struct policy *session_policy(struct replay *rp, struct s3w_slice j
     return rp->sp;
 }
 
+/* A token session's tags over the candidate role's: a session tag replaces
+ * the role's tag of the same key (in any case), as identity.c builds a
+ * session's tags. false when the context is full. */
+static bool session_tags(struct replay *rp, struct replay_rec *r)
+{
+    static const char pre[] = "aws:PrincipalTag/";
+    for (size_t i = 0; i < r->ntags; i++) {
+        char *k = rp->tag_keys[i];
+        memcpy(k, pre, sizeof(pre) - 1);
+        memcpy(k + sizeof(pre) - 1, r->tag_keys[i].ptr, r->tag_keys[i].len);
+        struct s3w_slice key = s3w_slice(k, sizeof(pre) - 1 + r->tag_keys[i].len);
+        struct policy_ctx_entry *e = NULL;
+        for (size_t j = 0; j < r->ctx.n && !e; j++)
+            if (s3w_slice_eq_nocase(r->ctx.entries[j].key, key))
+                e = &r->ctx.entries[j];
+        if (!e) {
+            if (r->ctx.n == POLICY_CTX_MAX_KEYS)
+                return false;
+            e = &r->ctx.entries[r->ctx.n++];
+        }
+        *e = (struct policy_ctx_entry){ .key = key, .one = r->tag_values[i], .nvalues = 1 };
+        e->values = &e->one;
+    }
+    return true;
+}
+
 /* Why a scanned record cannot be decided again, or NR_COUNT when it can. */
 static enum why_not replayable(const struct replay_rec *r, bool was_allowed, bool was_denied)
 {
@@ -234,6 +270,10 @@ static enum why_not replayable(const struct replay_rec *r, bool was_allowed, boo
         return NR_SESSION_CAPPED;
     if (token_session(r) && !r->has_session_policy)
         return NR_SESSION_UNKNOWN;
+    if (token_session(r) && r->session_tags_truncated)
+        return NR_TAGS_CAPPED;
+    if (token_session(r) && !r->has_session_tags)
+        return NR_TAGS_UNKNOWN;
     return NR_COUNT;
 }
 
@@ -274,6 +314,10 @@ static void replay_record(struct replay *rp, struct replay_rec *r)
         *e = who_c->keys.entries[i];
         if (!e->multi)
             e->values = &e->one;
+    }
+    if (token_session(r) && !session_tags(rp, r)) {
+        not_replayable(rp, NR_CONTEXT_FULL);
+        return;
     }
     struct authz_subject subj;
     authz_subject_init(&subj, rp->cfg, &who_c->id, &who_c->principal, &r->ctx);

@@ -284,6 +284,20 @@ static bool m_context(struct scan *s, struct s3w_slice k)
     return true;
 }
 
+/* A session tag, as AssumeRole takes them (sts.c: 1-128 byte keys, values
+ * up to 256), or not a record. */
+static bool m_tags(struct scan *s, struct s3w_slice k)
+{
+    struct replay_rec *r = s->r;
+    if (r->ntags == REPLAY_MAX_TAGS || k.len == 0 || k.len > REPLAY_TAG_KEY_MAX)
+        return false;
+    struct s3w_slice *v = &r->tag_values[r->ntags];
+    if (!str(s, v) || v->len > REPLAY_TAG_VALUE_MAX)
+        return false;
+    r->tag_keys[r->ntags++] = k;
+    return true;
+}
+
 static bool m_top(struct scan *s, struct s3w_slice k)
 {
     struct replay_rec *r = s->r;
@@ -321,6 +335,10 @@ static bool m_top(struct scan *s, struct s3w_slice k)
             r->has_session_policy = true;
             return value_or_null(s, &r->session_policy);
         }
+        if (KEQ(k, "sessionTags")) {
+            r->has_session_tags = true;
+            return object(s, m_tags);
+        }
         break;
     case 'u':
         if (KEQ(k, "userIdentity"))
@@ -337,6 +355,8 @@ static bool m_top(struct scan *s, struct s3w_slice k)
                     r->context_truncated = true;
                 if (s3w_slice_eq_cstr(names[i], "sessionPolicy"))
                     r->session_policy_truncated = true;
+                if (s3w_slice_eq_cstr(names[i], "sessionTags"))
+                    r->session_tags_truncated = true;
             }
             return true;
         }
@@ -353,6 +373,8 @@ bool replay_rec_scan(struct replay_rec *r, const char *line, size_t len)
     r->nactions = r->nresources = r->nvalues = r->scratch_used = 0;
     r->has_context = r->context_truncated = false;
     r->has_session_policy = r->session_policy_truncated = false;
+    r->has_session_tags = r->session_tags_truncated = false;
+    r->ntags = 0;
     r->ctx.n = 0;
     struct scan s = { line, line + len, r, false };
     return object(&s, m_top);

@@ -14,6 +14,9 @@
 #include "context.h"
 
 #define REPLAY_MAX_VALUES 512   /* values of multi-valued keys in one record */
+#define REPLAY_MAX_TAGS 50      /* session tags: AssumeRole's limit */
+#define REPLAY_TAG_KEY_MAX 128  /* AssumeRole's longest tag key */
+#define REPLAY_TAG_VALUE_MAX 256
 
 /* k equals the literal l (length from sizeof: no strlen per member) */
 #define KEQ(k, l) ((k).len == sizeof(l) - 1 && memcmp((k).ptr, l, sizeof(l) - 1) == 0)
@@ -28,6 +31,11 @@ struct replay_rec {
      * "truncated" */
     bool has_session_policy, session_policy_truncated;
     struct s3w_slice session_policy;
+    /* sessionTags: present (the token's session tags, none for {}), or
+     * listed in "truncated"; more than AssumeRole allows is not a record */
+    bool has_session_tags, session_tags_truncated;
+    struct s3w_slice tag_keys[REPLAY_MAX_TAGS], tag_values[REPLAY_MAX_TAGS];
+    size_t ntags;
     struct policy_context ctx;
     struct s3w_slice values[REPLAY_MAX_VALUES];
     size_t nvalues;

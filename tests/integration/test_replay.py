@@ -232,6 +232,23 @@ READ_ONLY = {"Version": "2012-10-17", "Statement": [
      "Resource": ["arn:aws:s3:::acme-shared", "arn:aws:s3:::acme-shared/*"]}]}
 UNKNOWN = ("a session token's role session without sessionPolicy (an older record): "
            "its session policy is unknown")
+TAGS_UNKNOWN = ("a session token's role session without sessionTags (an older record): "
+                "its session tags are unknown")
+
+
+def tagging_demo():
+    """demo.json with partner-ci allowed to tag partner-reader's sessions
+    (sts:TagSession in the trust policy and in partner-ci's own)."""
+    cfg = demo()
+    for r in cfg["roles"]:
+        if r["name"] == "partner-reader":
+            for st in r["trust_policy"]["Statement"]:
+                if st["Principal"].get("AWS"):
+                    st["Action"] = ["sts:AssumeRole", "sts:TagSession"]
+    for u in cfg["users"]:
+        if u["name"] == "partner-ci":
+            u["policies"][0]["document"]["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
+    return cfg
 
 
 class SessionPolicy(Case):
@@ -240,20 +257,24 @@ class SessionPolicy(Case):
     puts under incoming/ with each session: the first PUT is denied by the
     session policy alone. Replayed against the same config nothing flips;
     before sessionPolicy was recorded, replay decided that PUT without its
-    session policy and reported it newly allowed."""
+    session policy and reported it newly allowed. A third session passes
+    session tags: its records carry them (sessionTags), the others {}."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tmpdir("replay-sp")
-        cls.demo_cfg = candidate(cls.tmp, "demo.json", demo())
-        px = Proxy(lambda port, audit: deployed(demo(), port, audit), "replay-sp").start()
+        cfg = tagging_demo()
+        cls.demo_cfg = candidate(cls.tmp, "demo.json", cfg)
+        px = Proxy(lambda port, audit: deployed(cfg, port, audit), "replay-sp").start()
         px.client(KEYS["admin"]).put_object(Bucket=BUCKET, Key="incoming/sp-seed.txt", Body=b"seed")
         sts = boto3.client("sts", endpoint_url=px.endpoint, region_name=REGION,
                            aws_access_key_id=CI[0], aws_secret_access_key=CI[1],
                            config=Config(retries={"max_attempts": 1}))
         cls.tokens = []
         clients = {}
-        for name, kw in (("narrow", {"Policy": json.dumps(READ_ONLY, indent=2)}), ("plain", {})):
+        for name, kw in (("narrow", {"Policy": json.dumps(READ_ONLY, indent=2)}), ("plain", {}),
+                         ("tagged", {"Tags": [{"Key": "team", "Value": "blue"},
+                                              {"Key": "Cost-Center", "Value": "42"}]})):
             c = sts.assume_role(RoleArn=READER, RoleSessionName=name, **kw)["Credentials"]
             cls.tokens.append(c["SessionToken"])
             clients[name] = px.client((c["AccessKeyId"], c["SecretAccessKey"]), token=c["SessionToken"])
@@ -264,6 +285,7 @@ class SessionPolicy(Case):
         except Exception as e:  # noqa: BLE001
             cls.narrow_put = e.response["Error"]["Code"]
         clients["plain"].put_object(Bucket=BUCKET, Key="incoming/sp-plain.txt", Body=b"x")
+        clients["tagged"].get_object(Bucket=BUCKET, Key="incoming/sp-seed.txt")["Body"].read()
         px.stop()
         cls.records = px.audit()
         cls.log = px.audit_path
@@ -284,8 +306,15 @@ class SessionPolicy(Case):
         self.assertEqual([a["decision"] for a in narrow], ["Allowed", "ImplicitlyDenied"])
         self.assertIsNone(plain[0]["sessionPolicy"])
         self.assertEqual(plain[0]["decision"], "Allowed")
-        # the user's own records have no such field; no token anywhere
-        self.assertFalse(any("sessionPolicy" in a for a in self.records if a not in recs))
+        # session tags: the tagged session's, as AssumeRole took them; none for the others
+        tagged = [a for a in recs if a["userIdentity"]["arn"].endswith("/tagged")]
+        self.assertEqual(len(tagged), 1, recs)
+        self.assertEqual(tagged[0]["sessionTags"], {"team": "blue", "Cost-Center": "42"})
+        self.assertEqual(tagged[0]["requestContext"]["aws:PrincipalTag/team"], "blue")
+        self.assertEqual([a["sessionTags"] for a in narrow + plain], [{}, {}, {}])
+        # the user's own records have no such fields; no token anywhere
+        self.assertFalse(any("sessionPolicy" in a or "sessionTags" in a
+                             for a in self.records if a not in recs))
         text = open(self.log).read()
         for tok in self.tokens:
             self.assertNotIn(tok, text)
@@ -308,6 +337,17 @@ class SessionPolicy(Case):
         self.assertEqual(rc, 0, (out, err))
         self.assertEqual((out["newlyAllowed"], out["newlyDenied"]), (0, 0), out)
         self.assertEqual(out["notReplayableWhy"].get(UNKNOWN), len(self.session_records()), out)
+
+    def test_records_without_session_tags_are_not_replayable(self):
+        old = os.path.join(self.tmp, "old-tags.log")
+        with open(old, "w") as f:
+            for a in self.records:
+                a = dict(a)
+                a.pop("sessionTags", None)
+                f.write(json.dumps(a) + "\n")
+        rc, out, err = replay(self.demo_cfg, old)
+        self.assertEqual(rc, 0, (out, err))
+        self.assertEqual(out["notReplayableWhy"].get(TAGS_UNKNOWN), len(self.session_records()), out)
 
 
 if __name__ == "__main__":

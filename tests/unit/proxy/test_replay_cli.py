@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """`s3warden replay` on hand-made records (issue 16): each reason a record
-is not replayable is counted under its own words; a record with escapes
+is not replayable is counted under its own words; a token session is
+decided with the session policy and the session tags its record carries;
+a record with escapes
 (\\u0041, a surrogate pair, \\") decides on the decoded values; garbage,
 truncated JSON, a line longer than any record and a last line without a
 newline neither crash nor stop the run; usage exits 2.
@@ -119,6 +121,7 @@ def main(tmp):
     r = subprocess.run([BIN, "replay", "--config", cand, "/nonexistent.log"], capture_output=True, text=True)
     check(r.returncode == 2 and "/nonexistent.log: cannot open" in r.stderr, r.stderr)
     session_policy_cases(same, cand)
+    session_tag_cases(tmp)
     print(f"{len(FAILS)} failures")
     return 1 if FAILS else 0
 
@@ -132,10 +135,12 @@ UNKNOWN = ("a session token's role session without sessionPolicy (an older recor
            "its session policy is unknown")
 
 
-def session_record(rid, session, key, decision, policy="absent", **over):
+def session_record(rid, session, key, decision, policy="absent", tags="default", **over):
     """A GetObject of otherbucket/KEY by a role session of seed 002's
     ROLENAME (s3:* on everything) from a local-STS token (an ASIA key),
-    with sessionPolicy `policy` (a document, None for null, "absent")."""
+    with sessionPolicy `policy` (a document, None for null, "absent") and
+    sessionTags `tags` ("absent"; by default {} beside a sessionPolicy,
+    as s3warden writes them, and absent without one)."""
     r = json.loads(record(requestID=rid, decision=decision,
                           requestParameters={"bucketName": "otherbucket", "key": key},
                           resources=[f"arn:aws:s3:::otherbucket/{key}"], **over))
@@ -148,6 +153,12 @@ def session_record(rid, session, key, decision, policy="absent", **over):
     r["requestContext"]["aws:userid"] = f"AROAEXAMPLEID:{session}"
     if policy != "absent":
         r["sessionPolicy"] = policy
+    if tags == "default":
+        tags = {} if policy != "absent" else "absent"
+    if tags != "absent":
+        r["sessionTags"] = tags
+        for k, v in tags.items():  # as serve records them: the session's win
+            r["requestContext"]["aws:PrincipalTag/" + k] = v
     return json.dumps(r, separators=(",", ":"))
 
 
@@ -196,6 +207,59 @@ def session_policy_cases(same, cand):
     r = subprocess.run([BIN, "replay", "--config", same, t.name], capture_output=True, text=True, timeout=60)
     os.unlink(t.name)
     check("not replayable    3" in r.stdout and f"  1               {UNKNOWN}\n" in r.stdout, r.stdout)
+
+
+TAGS_UNKNOWN = ("a session token's role session without sessionTags (an older record): "
+                "its session tags are unknown")
+
+
+def session_tag_cases(tmp):
+    """A token session's principal tags are the candidate role's overridden
+    by the session tags its record carries, in any case of the key, as
+    serve builds them. ROLENAME gets the tag team=blue and otherbucket a
+    Deny on team=red; the candidate retags the role team=red. Before
+    sessionTags, replay put the role's tag where the session's decided:
+    t1 reported newly denied under the candidate, t3 newly allowed under
+    the same config."""
+    with open(SEED2) as f:
+        cfg = json.load(f)
+    cfg["buckets"] = [dict(b, policy={"Version": "2012-10-17", "Statement": [
+        {"Sid": "NoRed", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::otherbucket/*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "red"}}}]})
+        if b["name"] == "otherbucket" else b for b in cfg["buckets"]]
+    paths = {}
+    for name, team in (("same", "blue"), ("retagged", "red")):
+        cfg["roles"] = [dict(r, tags={"team": team}) for r in cfg["roles"]]
+        paths[name] = os.path.join(tmp, f"tags-{name}.json")
+        json.dump(cfg, open(paths[name], "w"))
+    lines = [
+        # its session tag team=blue overrides the role's, whatever the role says
+        session_record("t1", "blue", "k", "Allowed", None, {"team": "blue"}),
+        # no session tags: the role's tag decides (blue, then red)
+        session_record("t2", "plain", "k", "Allowed", None, {}),
+        # TEAM=red overrides team=blue: denied under both configs
+        session_record("t3", "red", "k", "ExplicitlyDenied", None, {"TEAM": "red"}),
+        # written before sessionTags existed, or the tags did not fit
+        session_record("t4", "old", "k", "Allowed", None, "absent"),
+        session_record("t5", "big", "k", "Allowed", None, {}, truncated=["sessionTags"]),
+        # more tags than AssumeRole takes: not an s3warden record
+        session_record("t6", "many", "k", "Allowed", None, {f"k{i}": "v" for i in range(51)}),
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    for name, flips in (("same", (0, 0)), ("retagged", (1, 0))):
+        rc, out, err = replay(paths[name], data)
+        check(out is not None, f"session tags, {name}: no output: {err}")
+        if not out:
+            continue
+        check(rc == (1 if flips[0] else 0), f"session tags, {name}: rc {rc} {out}")
+        check((out["read"], out["unchanged"], out["newlyDenied"], out["newlyAllowed"]) ==
+              (6, 3 - flips[0], *flips), f"session tags, {name}: {out}")
+        check(out["notReplayableWhy"] == {TAGS_UNKNOWN: 1, "the session tags did not fit in the record": 1,
+                                          "not an s3warden audit record": 1}, out["notReplayableWhy"])
+        if flips[0]:
+            f = out["flips"][0] if out["flips"] else {}
+            check((f.get("principal"), f.get("deciding")) == (ROLE_SESSION + "plain", "bucket-policy:NoRed"), f)
 
 
 if __name__ == "__main__":
