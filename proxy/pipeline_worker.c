@@ -164,7 +164,8 @@ static void px_kept_reset(struct px *px)
 
 void px_recycle(struct px *px)
 {
-    struct pl_worker *pw = px->w->handler_state;
+    struct proxy_worker *w = px->w; /* px is poisoned before the end */
+    struct pl_worker *pw = w->handler_state;
     /* config_resolve may have decrypted a token into the store and failed
      * before id_set (px_free cleans only a set identity); emptied, as the
      * next config_resolve would, which the spare's identity is kept for
@@ -179,7 +180,7 @@ void px_recycle(struct px *px)
              used < sizeof(px->auth.sv.auth.store) ? used : sizeof(px->auth.sv.auth.store));
     s3map_result_wipe(&px->authz.map);
     px_kept_reset(px);
-    if (!pw || px->w->stopping || pw->nspare_px >= PX_SPARES) {
+    if (!pw || w->stopping || pw->nspare_px >= PX_SPARES) {
         px_kept_free(px);
         free(px);
         return;
@@ -196,7 +197,7 @@ void px_recycle(struct px *px)
     ASAN_UNPOISON_MEMORY_REGION(&px->resp.head, sizeof(px->resp.head));
     pw->spare_px[pw->nspare_px++] = px;
     if (pw->nspare_px > SPARES_MIN)
-        proxy_worker_spares_grew(px->w);
+        proxy_worker_spares_grew(w);
 }
 
 /* A px from the worker's spares, or a new one; either way cleared but
