@@ -20,7 +20,7 @@
  * connection is between requests with nothing buffered (conn_go_idle), so
  * an idle keep-alive connection holds only struct proxy_conn. What goes
  * back is wiped where it held request bytes: a head may carry a session
- * token, and the next borrower is another client.
+ * token, and the next borrower is another client (conn_bufs.c).
  */
 #include "conn_int.h"
 
@@ -57,88 +57,7 @@ static void conn_timer_set(struct proxy_conn *c, uint64_t ms)
     }
 }
 
-/* ---- read buffer and head store, lent while a request is in progress ------------- */
-struct conn_bufs {
-    struct conn_bufs *next; /* the worker's spares */
-    size_t in_used;         /* most of in[] written since lent: wiped on return */
-    struct http_head_store head;
-    char in[PROXY_IN_CAP];
-};
-
-/* Gives c a read buffer and head store (a spare of its worker's, or a new
- * one) if it has none. false: out of memory. */
-static bool conn_bufs_get(struct proxy_conn *c)
-{
-    if (c->bufs)
-        return true;
-    struct proxy_worker *w = c->w;
-    struct conn_bufs *b = w->spare_bufs;
-    if (b) {
-        w->spare_bufs = b->next;
-        w->nspare_bufs--;
-        spares_taken(&w->bufs_decay, w->nspare_bufs);
-    } else if (!(b = malloc(sizeof(*b)))) {
-        return false;
-    } else {
-        if (w->metrics)
-            metrics_bump(&w->metrics->allocs[METRICS_ALLOC_READ_BUFFER], 1);
-    }
-    b->next = NULL;
-    b->in_used = 0;
-    c->bufs = b;
-    c->in = b->in;
-    http_parser_lend(&c->hp, &b->head);
-    return true;
-}
-
-static void conn_bufs_note_used(struct proxy_conn *c, size_t end)
-{
-    if (end > c->bufs->in_used)
-        c->bufs->in_used = end;
-}
-
-/* Wipes what held the client's bytes and hands the buffers to the worker's
- * spares (or frees them past SPARES_MAX). Between requests only, or when
- * the connection is gone. */
-static void conn_bufs_put(struct proxy_conn *c)
-{
-    struct conn_bufs *b = c->bufs;
-    if (!b)
-        return;
-    s3w_wipe(b->in, b->in_used);
-    if (!http_parser_take_back(&c->hp)) /* mid-request: the connection is gone */
-        s3w_wipe(b->head.arena, c->hp.arena_used);
-    c->bufs = NULL;
-    c->in = NULL;
-    c->in_len = 0;
-    struct proxy_worker *w = c->w;
-    if (w->nspare_bufs >= SPARES_MAX) {
-        free(b);
-        return;
-    }
-    b->next = w->spare_bufs;
-    w->spare_bufs = b;
-    if (++w->nspare_bufs > SPARES_MIN)
-        proxy_worker_spares_grew(w);
-}
-
-/* Every byte of in[] past in_len has been parsed already (reads append at
- * in_len, consume() moves what is left to the front), so what lies in
- * [in_len, in_used) is dead: a head's bytes that consume() did not
- * overwrite, an earlier request's, a body's. They are wiped only when a
- * request carried a secret - not on every request: plain GETs pay nothing,
- * and an idle connection's buffers are wiped when they go back anyway. */
-void proxy_conn_wipe_consumed(struct proxy_conn *c)
-{
-    struct conn_bufs *b = c->bufs;
-    if (!b)
-        return; /* given back, and wiped then */
-    if (b->in_used > c->in_len)
-        s3w_wipe(c->in + c->in_len, b->in_used - c->in_len);
-    b->in_used = c->in_len; /* nothing written past it is left to wipe */
-    http_parser_wipe_at_next(&c->hp); /* the parsed copy, once unused */
-}
-
+/* ---- the read buffer going back (conn_bufs.c) -------------------------------------- */
 /* Between requests with nothing buffered and nothing of a head seen: the
  * buffers go back until the next bytes arrive (on_alloc). */
 static void conn_go_idle(struct proxy_conn *c)
@@ -147,48 +66,6 @@ static void conn_go_idle(struct proxy_conn *c)
         c->phase == PC_WAIT_HEAD && !c->head_seen_bytes && c->in_len == 0 &&
         !c->ex && c->hp.state == HTTP_ST_HEAD && c->hp.head_bytes == 0)
         conn_bufs_put(c);
-}
-
-void proxy_worker_trim_spares(struct proxy_worker *w)
-{
-    size_t excess = spares_tick(&w->bufs_decay, w->nspare_bufs);
-    if (excess) {
-        /* the list's tail: the longest unused */
-        struct conn_bufs **p = &w->spare_bufs;
-        for (size_t keep = w->nspare_bufs - excess; keep > 0; keep--)
-            p = &(*p)->next;
-        while (*p) {
-            struct conn_bufs *b = *p;
-            *p = b->next;
-            free(b);
-        }
-        w->nspare_bufs -= excess;
-    }
-    size_t theirs = w->srv->worker_trim ? w->srv->worker_trim(w) : 0;
-    if (w->nspare_bufs <= SPARES_MIN && theirs <= SPARES_MIN)
-        uv_timer_stop(&w->spares_timer);
-}
-
-static void on_spares_tick(uv_timer_t *t)
-{
-    proxy_worker_trim_spares(t->data);
-}
-
-void proxy_worker_spares_grew(struct proxy_worker *w)
-{
-    uv_handle_t *h = (uv_handle_t *)&w->spares_timer;
-    if (!uv_is_active(h) && !uv_is_closing(h))
-        uv_timer_start(&w->spares_timer, on_spares_tick, SPARES_TICK_MS, SPARES_TICK_MS);
-}
-
-void proxy_worker_free_spares(struct proxy_worker *w)
-{
-    while (w->spare_bufs) {
-        struct conn_bufs *b = w->spare_bufs;
-        w->spare_bufs = b->next;
-        free(b);
-    }
-    w->nspare_bufs = 0;
 }
 
 static void on_handle_close(uv_handle_t *h)
