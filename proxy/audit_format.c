@@ -617,13 +617,27 @@ static void session_policy_json(struct fmt *f, struct s3w_slice doc)
     }
 }
 
+/* Whether s is UTF-8 throughout (RFC 3629). */
+static bool utf8_valid(struct s3w_slice s)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    for (size_t i = 0; i < s.len;) {
+        size_t n = p[i] < 0x80 ? 1 : utf8_len(p + i, s.len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 /* ,"sessionTags":{"Key":"value",...}: a token session's session tags
  * (audit.h), {} when it has none. Whole or not at all, in the room the
  * record has left after sessionPolicy (50 tags of AssumeRole's longest
  * take about 19 KiB; typical ones a few dozen bytes): `replay` overrides
  * the candidate role's tags with them, and a tag left out would leave the
  * role's in its place. What does not fit is left out and listed in
- * "truncated". */
+ * "truncated", and so is a tag that is not UTF-8 (a web identity's tags
+ * claim may hold any bytes), which the escape would change. */
 static void session_tags_json(struct fmt *f, const struct config_identity_tag *t, size_t n)
 {
     char *mark = f->p;
@@ -636,6 +650,10 @@ static void session_tags_json(struct fmt *f, const struct config_identity_tag *t
         /* the punctuation of a tag: ,"":"" */
         size_t w = (size_t)(f->p - start);
         if (w + 6 > room) {
+            cut = true;
+            break;
+        }
+        if (!utf8_valid(t[i].key) || !utf8_valid(t[i].value)) {
             cut = true;
             break;
         }

@@ -376,7 +376,6 @@ struct pl_worker {
     struct spares_decay px_decay;
 };
 
-
 /* A px from the worker's spares, or a new one; cleared but for what
  * px_uncleared lists (pipeline_worker.c: the stores read below a cleared
  * length, the identity its resolver resets, the kept buffers). NULL when

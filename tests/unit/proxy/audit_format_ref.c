@@ -386,9 +386,22 @@ static int session_policy_json(struct fmt *f, struct s3w_slice doc, size_t line_
     return rc;
 }
 
+/* Whether s is UTF-8 throughout (RFC 3629). */
+static bool utf8_valid(struct s3w_slice s)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    for (size_t i = 0; i < s.len;) {
+        size_t n = p[i] < 0x80 ? 1 : utf8_len(p + i, s.len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 /* ,"sessionTags":{"Key":"value",...}: a token session's session tags, {}
  * when none; whole or left out and listed, in the room the record has
- * left (audit_format.c) */
+ * left, and left out if not UTF-8 (audit_format.c) */
 static int session_tags_json(struct fmt *f, const struct config_identity_tag *t, size_t n,
                              size_t line_start)
 {
@@ -401,7 +414,7 @@ static int session_tags_json(struct fmt *f, const struct config_identity_tag *t,
     bool cut = false;
     for (size_t i = 0; !rc && !cut && i < n; i++) {
         size_t w = b->len - start; /* and ,"":"" to come */
-        if (w + 6 > room) {
+        if (w + 6 > room || !utf8_valid(t[i].key) || !utf8_valid(t[i].value)) {
             cut = true;
             break;
         }

@@ -219,16 +219,40 @@ static struct s3w_slice gen_policy(void)
 
 /* Session tags: none, a few short ones (the common case), or up to 50 of
  * AssumeRole's longest (128-byte keys, 256-byte values: more than the
- * room a record has left, so the field is then left out), any bytes. */
+ * room a record has left, so the field is then left out). Their bytes are
+ * UTF-8 with escapes to make, and now and then one that is not (a tag
+ * left out). */
 static struct config_identity_tag gen_tag_store[50];
+
+static struct s3w_slice gen_tag_bytes(size_t len)
+{
+    static const char *const parts[] = { "a", "Z", "9", " ", "_", ":", "/", "=", "+", "-", "@",
+                                         "\"", "\\", "\x01", "\n", "\xc3\xa9",
+                                         "\xf0\x9f\x98\x80", "\xff" };
+    size_t nparts = sizeof(parts) / sizeof(parts[0]) - (rnd_below(8) ? 1 : 0);
+    if (pool_used + len + 4 > sizeof(pool))
+        return s3w_slice(pool, 0);
+    char *p = pool + pool_used;
+    size_t n = 0;
+    while (n < len) {
+        const char *s = parts[rnd_below(nparts)];
+        size_t k = strlen(s);
+        if (n + k > len)
+            break;
+        memcpy(p + n, s, k);
+        n += k;
+    }
+    pool_used += n;
+    return s3w_slice(p, n);
+}
 
 static size_t gen_tags(void)
 {
     size_t n = rnd_below(3) == 0 ? 0 : rnd_below(4) == 0 ? rnd_below(51) : rnd_below(5);
     bool longest = rnd_below(4) == 0;
     for (size_t i = 0; i < n; i++) {
-        gen_tag_store[i].key = gen_bytes(longest ? 128 : 1 + rnd_below(20));
-        gen_tag_store[i].value = gen_bytes(longest ? 256 : rnd_below(40));
+        gen_tag_store[i].key = gen_tag_bytes(longest ? 128 : 1 + rnd_below(20));
+        gen_tag_store[i].value = gen_tag_bytes(longest ? 256 : rnd_below(40));
     }
     return n;
 }

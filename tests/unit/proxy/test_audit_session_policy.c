@@ -99,6 +99,31 @@ static void test_session_tags(void **state)
     free(line);
 }
 
+/* A web identity's tags claim may hold bytes that are not UTF-8, which
+ * the escape would write as U+FFFD: not the tag the request was decided
+ * with, so left out and listed, as a session policy would be. */
+static void test_session_tags_not_utf8_left_out(void **state)
+{
+    (void)state;
+    static const struct config_identity_tag tags[] = {
+        { S3W_SLICE_LIT("team"), S3W_SLICE_LIT("bl\xc3\xa9u"), S3W_SLICE_LIT("aws:PrincipalTag/team") },
+        { S3W_SLICE_LIT("dept"), S3W_SLICE_LIT("e\xffg"), S3W_SLICE_LIT("aws:PrincipalTag/dept") },
+    };
+    struct audit_record r;
+    session_record(&r);
+    r.session_tags = tags;
+    r.nsession_tags = 1; /* UTF-8: written as it is */
+    cJSON *j = format_parse(&r, NULL);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "sessionTags");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(t, "team")->valuestring, "bl\xc3\xa9u");
+    cJSON_Delete(j);
+    r.nsession_tags = 2;
+    j = format_parse(&r, NULL);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "sessionTags"));
+    assert_true(listed_truncated(j, "sessionTags"));
+    cJSON_Delete(j);
+}
+
 /* 50 tags of AssumeRole's longest (128-byte keys, 256-byte values) and its
  * largest session policy fit a typical record whole. */
 static void test_largest_session_tags_fit(void **state)
@@ -315,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_largest_assume_role_policy_fits),
         cmocka_unit_test(test_not_utf8_left_out),
         cmocka_unit_test(test_session_tags),
+        cmocka_unit_test(test_session_tags_not_utf8_left_out),
         cmocka_unit_test(test_largest_session_tags_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
