@@ -84,7 +84,6 @@ static size_t utf8_len(const unsigned char *p, size_t n)
  * keys take 1-2 KiB; a long prefix, copy source and 10 tags still fit */
 #define CAP_CONTEXT 8192
 #define AUDIT_FIXED_MAX 1024
-#define AUDIT_TRUNCATED_MAX 512
 _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGENT +
                CAP_ID_TYPE + CAP_PRINCIPAL_ID + CAP_ARN + CAP_ACCOUNT_ID +
                CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
@@ -641,19 +640,22 @@ static bool utf8_valid(struct s3w_slice s)
 static void session_tags_json(struct fmt *f, const struct config_identity_tag *t, size_t n)
 {
     char *mark = f->p;
-    put_slice(f, S3W_SLICE_LIT(",\"sessionTags\":{"));
-    size_t used = (size_t)(f->p - f->start), reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '}', "}\n" */
+    /* the room: what the record has left but the "truncated" list's */
+    size_t used = (size_t)(f->p - f->start), reserve = AUDIT_TRUNCATED_MAX + 2; /* "}\n" */
     size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    static const char open[] = ",\"sessionTags\":{";
+    bool cut = room < sizeof(open) - 1 + 1; /* and '}' */
+    if (cut) {
+        f->truncated |= 1u << F_SESSION_TAGS;
+        return;
+    }
+    put(f, open, sizeof(open) - 1);
+    room -= sizeof(open) - 1 + 1;
     const char *start = f->p;
-    bool cut = false;
     for (size_t i = 0; i < n && !cut; i++) {
         /* the punctuation of a tag: ,"":"" */
         size_t w = (size_t)(f->p - start);
-        if (w + 6 > room) {
-            cut = true;
-            break;
-        }
-        if (!utf8_valid(t[i].key) || !utf8_valid(t[i].value)) {
+        if (w + 6 > room || !utf8_valid(t[i].key) || !utf8_valid(t[i].value)) {
             cut = true;
             break;
         }

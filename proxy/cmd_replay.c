@@ -231,10 +231,12 @@ static const struct policy *session_policy(struct replay *rp, struct s3w_slice j
 
 /* A token session's tags over the candidate role's: a session tag replaces
  * the role's tag of the same key (in any case), as identity.c builds a
- * session's tags. false when the context is full. */
-static bool session_tags(struct replay *rp, struct replay_rec *r)
+ * session's tags. false when the context is full; *ntags: the principal
+ * tags the session then has. */
+static bool session_tags(struct replay *rp, struct replay_rec *r, size_t *ntags)
 {
     static const char pre[] = "aws:PrincipalTag/";
+    const struct s3w_slice prefix = S3W_SLICE_LIT("aws:PrincipalTag/");
     for (size_t i = 0; i < r->ntags; i++) {
         char *k = rp->tag_keys[i];
         memcpy(k, pre, sizeof(pre) - 1);
@@ -251,6 +253,11 @@ static bool session_tags(struct replay *rp, struct replay_rec *r)
         }
         *e = (struct policy_ctx_entry){ .key = key, .one = r->tag_values[i], .nvalues = 1 };
         e->values = &e->one;
+    }
+    *ntags = 0;
+    for (size_t j = 0; j < r->ctx.n; j++) {
+        struct s3w_slice k = r->ctx.entries[j].key;
+        *ntags += k.len > prefix.len && s3w_slice_eq_nocase(s3w_slice(k.ptr, prefix.len), prefix);
     }
     return true;
 }
@@ -315,8 +322,28 @@ static void replay_record(struct replay *rp, struct replay_rec *r)
         if (!e->multi)
             e->values = &e->one;
     }
-    if (token_session(r) && !session_tags(rp, r)) {
+    size_t ntags = 0;
+    if (token_session(r) && !session_tags(rp, r, &ntags)) {
         not_replayable(rp, NR_CONTEXT_FULL);
+        return;
+    }
+    struct s3w_slice who = who_c->principal.arn.len ? who_c->principal.arn : S3W_SLICE_LIT("anonymous");
+    if (ntags > CONFIG_IDENTITY_MAX_TAGS) {
+        /* more than an identity holds: serve refuses every request of the
+         * session (identity.c, 500 InternalError) rather than leave a tag
+         * out, so such a candidate denies them all */
+        if (!was_allowed) {
+            rp->unchanged++;
+            return;
+        }
+        struct authz_verdict none;
+        memset(&none, 0, sizeof(none));
+        char msg[256];
+        snprintf(msg, sizeof(msg), "s3warden refuses the session: its %zu session tags and its "
+                 "role's other tags make %zu principal tags, more than the %d it holds",
+                 r->ntags, ntags, CONFIG_IDENTITY_MAX_TAGS);
+        rp->newly_denied++;
+        add_flip(rp, r, who, r->actions[0], r->resources[0], true, &none, msg);
         return;
     }
     struct authz_subject subj;
@@ -348,7 +375,6 @@ static void replay_record(struct replay *rp, struct replay_rec *r)
         rp->unchanged++;
         return;
     }
-    struct s3w_slice who = who_c->principal.arn.len ? who_c->principal.arn : S3W_SLICE_LIT("anonymous");
     if (!allowed) {
         rp->newly_denied++;
         add_flip(rp, r, who, r->actions[at], r->resources[at], true, &v, msg);

@@ -369,7 +369,6 @@ static int cmd_serve(const char *config_path)
     st.srv.worker_init = pl_worker_init;
     st.srv.worker_cleanup = pl_worker_cleanup;
     st.srv.worker_poke = pl_worker_poke;
-    st.srv.worker_trim = pl_worker_trim_spares;
     /* The handlers are in place before any listener is bound: a SIGHUP
      * sent as soon as the port answers (a reload right after start) would
      * otherwise meet the default action and end the process. They run in

@@ -494,8 +494,9 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                       METRICS_NTIMEOUT);
     e |= render_fixed(o, m, "s3warden_worker_allocations_total",
                       "Request states and connection read buffers a worker allocated because none "
-                      "of its spares was free (a steady rise under a steady load: more than 256 "
-                      "requests in flight per worker).",
+                      "of its spares was free: under a steady load, more requests in flight per "
+                      "worker than the 256 spares it keeps; between bursts of more than 32 that "
+                      "lie 2 s apart, the spares trimmed to 32.",
                       "kind", offsetof(struct metrics_shard, allocs), metrics_alloc_names,
                       METRICS_NALLOC);
 

@@ -46,8 +46,9 @@ void pl_shared_cleanup(struct pl_shared *s);
 int pl_worker_init(struct proxy_worker *w);
 void pl_worker_cleanup(struct proxy_worker *w);
 void pl_worker_poke(struct proxy_worker *w);
-/* worker_trim: the spare exchanges that lay unused since the last tick go,
- * down to SPARES_MIN (spares.h); returns how many are left */
+/* worker_trim, which pl_worker_init installs: the spare exchanges that lay
+ * unused since the last tick go, down to SPARES_MIN (spares.h); returns
+ * how many are left */
 size_t pl_worker_trim_spares(struct proxy_worker *w);
 
 /* Routing, public for tests: splits a request into bucket and (still

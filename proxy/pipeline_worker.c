@@ -353,6 +353,9 @@ int pl_worker_init(struct proxy_worker *w)
     tm->data = pw;
     uv_unref((uv_handle_t *)tm);
     pw->flush_timer = tm;
+    /* the worker's spares timer trims the spare exchanges too (before the
+     * workers run: proxy_server_init calls this on its own thread) */
+    w->srv->worker_trim = pl_worker_trim_spares;
     return up_worker_init(w, pw->cfg, w->srv->nworkers);
 }
 

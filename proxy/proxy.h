@@ -252,7 +252,8 @@ struct proxy_server {
     /* called on each worker loop when proxy_server_poke is called */
     void (*worker_poke)(struct proxy_worker *w);
     /* the handler's own spares, at each tick of the worker's spares timer:
-     * trims them (spares.h) and returns how many it still holds */
+     * trims them (spares.h) and returns how many it still holds (the
+     * pipeline's pl_worker_init installs it) */
     size_t (*worker_trim)(struct proxy_worker *w);
 };
 

@@ -345,7 +345,6 @@ static void start_once(void)
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
     srv.worker_poke = pl_worker_poke;
-    srv.worker_trim = pl_worker_trim_spares;
     if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0 || proxy_server_start(&srv) != 0)
         abort();
     snprintf(host, sizeof(host), "127.0.0.1:%d", srv.bound_port);

@@ -407,9 +407,14 @@ static int session_tags_json(struct fmt *f, const struct config_identity_tag *t,
 {
     struct s3w_buf *b = f->b;
     size_t mark = b->len;
-    int rc = s3w_buf_append_cstr(b, ",\"sessionTags\":{");
-    size_t used = b->len - line_start, reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '}', "}\n" */
+    size_t used = b->len - line_start, reserve = AUDIT_TRUNCATED_MAX + 2; /* "}\n" */
     size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    if (room < strlen(",\"sessionTags\":{}")) {
+        f->truncated |= 1u << F_SESSION_TAGS;
+        return 0;
+    }
+    room -= strlen(",\"sessionTags\":{}");
+    int rc = s3w_buf_append_cstr(b, ",\"sessionTags\":{");
     size_t start = b->len;
     bool cut = false;
     for (size_t i = 0; !rc && !cut && i < n; i++) {

@@ -361,7 +361,6 @@ int rig_start(const struct rig_opts *o)
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
     srv.worker_poke = rig_worker_poke;
-    srv.worker_trim = pl_worker_trim_spares;
     if (proxy_server_init(&srv, &s, &pl_handler, &sh) != 0)
         return -1;
     if (o->metrics) {

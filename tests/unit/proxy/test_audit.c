@@ -146,7 +146,6 @@ static void test_no_secrets(void **state)
     srv.worker_init = pl_worker_init;
     srv.worker_cleanup = pl_worker_cleanup;
     srv.worker_poke = pl_worker_poke;
-    srv.worker_trim = pl_worker_trim_spares;
     int saved = dup(2);
     FILE *lf = fopen(log_path, "w");
     dup2(fileno(lf), 2);

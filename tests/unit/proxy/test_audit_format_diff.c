@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 
 #include "audit.h"
@@ -423,11 +424,37 @@ static void test_each_byte_at_each_offset_in_every_field(void **state)
     }
 }
 
+/* Apart from the oracle (whose room arithmetic is the same): a written
+ * sessionTags object holds the record's tags, byte for byte, in order. */
+static bool tags_as_given(const struct audit_record *r, const char *line)
+{
+    cJSON *j = cJSON_Parse(line);
+    assert_non_null(j);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "sessionTags");
+    if (t) {
+        assert_true(cJSON_IsObject(t));
+        assert_int_equal(cJSON_GetArraySize(t), r->nsession_tags);
+        size_t i = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, t) {
+            const struct config_identity_tag *g = &r->session_tags[i++];
+            assert_true(cJSON_IsString(e));
+            assert_int_equal(strlen(e->string), g->key.len);
+            assert_memory_equal(e->string, g->key.ptr, g->key.len);
+            assert_int_equal(strlen(e->valuestring), g->value.len);
+            assert_memory_equal(e->valuestring, g->value.ptr, g->value.len);
+        }
+    }
+    cJSON_Delete(j);
+    return t != NULL;
+}
+
 static void test_random_records(void **state)
 {
     (void)state;
     /* the records must reach the paths that matter, or the test proves little */
     size_t whole = 0, cut = 0, policies = 0, contexts_cut = 0, tags = 0, tags_cut = 0;
+    size_t tags_checked = 0;
     for (int i = 0; i < 4000; i++) {
         struct audit_record r;
         gen_record(&r);
@@ -441,19 +468,23 @@ static void test_random_records(void **state)
         whole += strstr(b.ptr, ",\"truncated\":[") == NULL;
         policies += strstr(b.ptr, ",\"sessionPolicy\":\"") != NULL;
         tags += strstr(b.ptr, ",\"sessionTags\":{\"") != NULL;
+        if (r.token_session)
+            tags_checked += tags_as_given(&r, b.ptr) && r.nsession_tags > 0;
         tags_cut += strstr(b.ptr, "\"sessionTags\"]") != NULL;
         contexts_cut += strstr(b.ptr, "\"requestContext\"]") != NULL ||
                         strstr(b.ptr, "\"requestContext\",") != NULL;
         s3w_buf_cleanup(&b);
     }
     print_message("records: %zu whole, %zu with truncated, %zu with a session policy, %zu with the context cut, "
-                  "%zu with session tags, %zu with them left out\n", whole, cut, policies, contexts_cut, tags, tags_cut);
+                  "%zu with session tags (%zu read back), %zu with them left out\n", whole, cut, policies,
+                  contexts_cut, tags, tags_checked, tags_cut);
     assert_true(whole > 400);
     assert_true(cut > 400);
     assert_true(policies > 400);
     assert_true(contexts_cut > 20);
     assert_true(tags > 400);
     assert_true(tags_cut > 20);
+    assert_true(tags_checked > 200);
 }
 
 /* audit_json_escape on its own (the CloudTrail format calls it): random

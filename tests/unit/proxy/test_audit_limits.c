@@ -34,6 +34,8 @@
 
 #include "audit.h"
 #include "audit_fixture.h"
+#include "context.h"
+#include "identity.h"
 #include "testutil.h"
 
 /* The fixed part of a record (names, punctuation, the widest numbers)
@@ -156,6 +158,7 @@ static void test_everything_hostile_fits(void **state)
     print_message("most hostile record: %zu bytes of %d\n", len, AUDIT_LINE_MAX);
     cJSON_Delete(j);
 
+
     /* the fixed part audit.c budgets for: every field empty, the widest
      * numbers, a session context, 16 empty actions and resources */
     struct s3w_slice e = S3W_SLICE_LIT("");
@@ -172,6 +175,52 @@ static void test_everything_hostile_fits(void **state)
     assert_true(len <= FIXED_MAX);
     assert_null(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
     cJSON_Delete(j);
+
+    /* and every field the format has cut at once: a web identity, a
+     * requestContext over its budget, a token session's policy and tags
+     * that cannot fit - the longest "truncated" list (AUDIT_TRUNCATED_MAX)
+     * with everything else at its cap still makes a record */
+    struct s3w_slice h = hostile_record(&r);
+    r.wi_provider = r.wi_sub = r.wi_aud = h;
+    static struct policy_context ctx;
+    static char keys[16][32];
+    policy_context_init(&ctx);
+    for (int i = 0; i < 16; i++) {
+        int n = snprintf(keys[i], sizeof(keys[i]), "s3:ExistingObjectTag/k%d", i);
+        assert_int_equal(policy_context_set(&ctx, s3w_slice(keys[i], (size_t)n),
+                                            s3w_slice(h.ptr, 1000)), 0);
+    }
+    r.context = &ctx;
+    r.token_session = true;
+    r.session_policy = s3w_slice(h.ptr, 2048);
+    static struct config_identity_tag tags[50]; /* 6-byte escapes: 113 KiB */
+    for (size_t i = 0; i < 50; i++) {
+        tags[i].key = s3w_slice(h.ptr, 128);
+        tags[i].value = s3w_slice(h.ptr, 256);
+    }
+    r.session_tags = tags;
+    r.nsession_tags = 50;
+    j = format_parse(&r, &len);
+    static const char *const more[] = { "userIdentity.webIdFederationData", "requestContext",
+                                        "sessionPolicy", "sessionTags" };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+        if (!listed_truncated(j, more[i]))
+            fail_msg("%s not marked truncated", more[i]);
+    size_t listed = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "truncated"));
+    assert_int_equal(listed, sizeof(fields) / sizeof(fields[0]) + 4);
+    print_message("every field cut (%zu listed): %zu bytes of %d\n", listed, len, AUDIT_LINE_MAX);
+    assert_true(len <= AUDIT_LINE_MAX);
+    cJSON_Delete(j);
+    /* that list fits what a record keeps for it */
+    struct s3w_buf b;
+    s3w_buf_init(&b, AUDIT_LINE_MAX);
+    assert_int_equal(audit_format(&r, &b), 0);
+    const char *list = strstr(b.ptr, ",\"truncated\":[");
+    assert_non_null(list);
+    size_t list_len = (size_t)(strchr(list, ']') + 1 - list);
+    print_message("the longest \"truncated\" list: %zu bytes of %d\n", list_len, AUDIT_TRUNCATED_MAX);
+    assert_true(list_len <= AUDIT_TRUNCATED_MAX);
+    s3w_buf_cleanup(&b);
 }
 
 /* ---- the writer ------------------------------------------------------------------ */

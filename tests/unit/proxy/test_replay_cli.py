@@ -260,6 +260,24 @@ def session_tag_cases(tmp):
         if flips[0]:
             f = out["flips"][0] if out["flips"] else {}
             check((f.get("principal"), f.get("deciding")) == (ROLE_SESSION + "plain", "bucket-policy:NoRed"), f)
+    # a candidate giving the role 30 more tags: a session with 40 of its own
+    # has 71 principal tags, more than the 64 an identity holds, and serve
+    # refuses such a session outright (identity.c), so replay reports its
+    # allowed requests newly denied; one session tag leaves 32, still fine
+    cfg["roles"] = [dict(r, tags=dict({"team": "blue"}, **{f"r{i:02d}": "v" for i in range(30)}))
+                    for r in cfg["roles"]]
+    crowded = os.path.join(tmp, "tags-crowded.json")
+    json.dump(cfg, open(crowded, "w"))
+    data = (session_record("t7", "forty", "k", "Allowed", None, {f"s{i:02d}": "v" for i in range(40)}) + "\n" +
+            session_record("t8", "one", "k", "Allowed", None, {"s00": "v"}) + "\n").encode()
+    rc, out, err = replay(crowded, data)
+    check(out is not None, f"crowded tags: no output: {err}")
+    if out:
+        check(rc == 1 and (out["read"], out["unchanged"], out["newlyDenied"]) == (2, 1, 1), f"crowded tags: {out}")
+        f = out["flips"][0] if out["flips"] else {}
+        check((f.get("principal"), f.get("deciding"), f.get("message")) ==
+              (ROLE_SESSION + "forty", "-", "s3warden refuses the session: its 40 session tags and its "
+               "role's other tags make 71 principal tags, more than the 64 it holds"), f)
 
 
 if __name__ == "__main__":
