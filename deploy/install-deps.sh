@@ -43,10 +43,15 @@ if command -v systemctl >/dev/null 2>&1; then
   $SUDO systemctl stop haproxy 2>/dev/null || true
 fi
 
-# A Python with boto3, the aws cli and moto: use one that has them.
+# A Python with boto3, the aws cli and moto: use one that has them. Under
+# sudo, PATH is sudo's secure_path: a pyenv Python of root's or of the
+# user who ran sudo is looked for too.
 has_py_deps() { "$1" -c 'import boto3, botocore, moto, awscli' >/dev/null 2>&1; }
+sudo_home=
+if [ -n "${SUDO_USER:-}" ]; then sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6); fi
 py=
-for cand in "${S3W_PYTHON:-}" "$(command -v python3 || true)" /usr/bin/python3; do
+for cand in "${S3W_PYTHON:-}" "$(command -v python3 || true)" "${HOME:-/root}/.pyenv/shims/python3" \
+            "${sudo_home:+$sudo_home/.pyenv/shims/python3}" /usr/bin/python3; do
   if [ -n "$cand" ] && [ -x "$cand" ] && has_py_deps "$cand"; then py=$cand; break; fi
 done
 if [ -z "$py" ]; then
