@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -15,6 +16,7 @@
 
 #include "audit.h"
 #include "audit_fixture.h"
+#include "context.h"
 
 /* RFC 3629: well-formed UTF-8, no surrogates, no overlongs. */
 static bool valid_utf8(const unsigned char *p, size_t n)
@@ -82,6 +84,18 @@ static cJSON *line_parse(struct s3w_buf *b, size_t *len)
         *len = b->len;
     s3w_buf_cleanup(b);
     return j;
+}
+
+const struct policy_context *context_over_budget(struct s3w_slice v)
+{
+    static struct policy_context ctx;
+    static char keys[16][32];
+    policy_context_init(&ctx);
+    for (int i = 0; i < 16; i++) {
+        int n = snprintf(keys[i], sizeof(keys[i]), "s3:ExistingObjectTag/k%d", i);
+        assert_int_equal(policy_context_set(&ctx, s3w_slice(keys[i], (size_t)n), v), 0);
+    }
+    return &ctx;
 }
 
 struct s3w_slice hostile_record(struct audit_record *r)

@@ -33,6 +33,11 @@ cJSON *format_parse(const struct audit_record *r, size_t *len);
 cJSON *format_parse_cloudtrail(const struct audit_record *r,
                                const struct audit_cloudtrail_opts *o, size_t *len);
 
+/* A requestContext over its budget (CAP_CONTEXT): 16 keys
+ * s3:ExistingObjectTag/kN, each with the value v. Static storage: one
+ * such context at a time. */
+const struct policy_context *context_over_budget(struct s3w_slice v);
+
 /* Whether the record's "truncated" list names field. */
 bool listed_truncated(const cJSON *j, const char *field);
 

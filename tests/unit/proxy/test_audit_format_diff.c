@@ -188,6 +188,24 @@ static void gen_context(struct policy_context *ctx)
     }
 }
 
+/* Up to len bytes of the first nparts of parts, picked at random and
+ * joined, in the pool (which has room for them). */
+static struct s3w_slice gen_parts(const char *const *parts, size_t nparts, size_t len)
+{
+    char *p = pool + pool_used;
+    size_t n = 0;
+    while (n < len) {
+        const char *s = parts[rnd_below(nparts)];
+        size_t k = strlen(s);
+        if (n + k > len)
+            break;
+        memcpy(p + n, s, k);
+        n += k;
+    }
+    pool_used += n;
+    return s3w_slice(p, n);
+}
+
 /* A session policy: JSON-like text with whitespace in and out of strings,
  * escapes, and now and then a byte that is not UTF-8. */
 static struct s3w_slice gen_policy(void)
@@ -203,19 +221,7 @@ static struct s3w_slice gen_policy(void)
         "\"\t\"", "\"\x01\"", "\\", "\"",
         "\xff", /* last: most documents are UTF-8 */
     };
-    size_t nparts = sizeof(parts) / sizeof(parts[0]) - (rnd_below(3) ? 1 : 0);
-    char *p = pool + pool_used;
-    size_t n = 0;
-    while (n < len) {
-        const char *s = parts[rnd_below(nparts)];
-        size_t k = strlen(s);
-        if (n + k > len)
-            break;
-        memcpy(p + n, s, k);
-        n += k;
-    }
-    pool_used += n;
-    return s3w_slice(p, n);
+    return gen_parts(parts, sizeof(parts) / sizeof(parts[0]) - (rnd_below(3) ? 1 : 0), len);
 }
 
 /* Session tags: none, a few short ones (the common case), or up to 50 of
@@ -230,21 +236,9 @@ static struct s3w_slice gen_tag_bytes(size_t len)
     static const char *const parts[] = { "a", "Z", "9", " ", "_", ":", "/", "=", "+", "-", "@",
                                          "\"", "\\", "\x01", "\n", "\xc3\xa9",
                                          "\xf0\x9f\x98\x80", "\xff" };
-    size_t nparts = sizeof(parts) / sizeof(parts[0]) - (rnd_below(8) ? 1 : 0);
     if (pool_used + len + 4 > sizeof(pool))
         return s3w_slice(pool, 0);
-    char *p = pool + pool_used;
-    size_t n = 0;
-    while (n < len) {
-        const char *s = parts[rnd_below(nparts)];
-        size_t k = strlen(s);
-        if (n + k > len)
-            break;
-        memcpy(p + n, s, k);
-        n += k;
-    }
-    pool_used += n;
-    return s3w_slice(p, n);
+    return gen_parts(parts, sizeof(parts) / sizeof(parts[0]) - (rnd_below(8) ? 1 : 0), len);
 }
 
 static size_t gen_tags(void)
