@@ -100,7 +100,8 @@ struct config_identity {
     struct config_identity_tag tags[CONFIG_IDENTITY_MAX_TAGS];
     size_t ntags;
     /* sessions from a local-STS token: tags[0 .. nsession_tags) are the
-     * token's session tags (AssumeRole's Tags), the rest the role's */
+     * token's session tags (AssumeRole's Tags, or the tags claim of
+     * AssumeRoleWithWebIdentity's token), the rest the role's */
     size_t nsession_tags;
 
     /* the user (users only) / the account (root only) */

@@ -89,8 +89,9 @@ struct audit_record {
      * "truncated". Not a secret (the token, which is, is never written). */
     bool token_session;
     struct s3w_slice session_policy;
-    /* and its session tags (AssumeRole's Tags, which override the role's
-     * own): "sessionTags", for such sessions only ({} when none), whole or
+    /* and its session tags (AssumeRole's Tags or a web identity's tags
+     * claim, which override the role's own): "sessionTags", for such
+     * sessions only ({} when none), whole or
      * left out and listed in "truncated", so that `replay` overrides the
      * candidate role's tags with them as AWS does */
     const struct config_identity_tag *session_tags;
