@@ -48,7 +48,7 @@ fi
 # user who ran sudo is looked for too.
 has_py_deps() { "$1" -c 'import boto3, botocore, moto, awscli' >/dev/null 2>&1; }
 sudo_home=
-if [ -n "${SUDO_USER:-}" ]; then sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6); fi
+if [ -n "${SUDO_USER:-}" ]; then sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6 || true); fi
 py=
 for cand in "${S3W_PYTHON:-}" "$(command -v python3 || true)" "${HOME:-/root}/.pyenv/shims/python3" \
             "${sudo_home:+$sudo_home/.pyenv/shims/python3}" /usr/bin/python3; do
