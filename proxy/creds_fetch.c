@@ -169,9 +169,10 @@ const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds
     c->way[i].mgr = m;
     c->way[i].snap = s;
     c->way[i].pub = pub;
-    /* as creds_mgr_acquire decides: unexpired while now < expiration */
+    /* as creds_mgr_acquire decides: unexpired while now < expiration (in
+     * ms: whole seconds would let it live up to a second too long) */
     c->way[i].until_ms = !s || s->expiration == 0 ? INT64_MAX
-                                                  : now_ms + (s->expiration - wall_s()) * 1000;
+                                                  : now_ms + s->expiration * 1000 - wall_ms();
     return s;
 }
 
