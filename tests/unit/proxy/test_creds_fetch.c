@@ -796,6 +796,9 @@ static void test_cache_follows_publications(void **state)
     /* an outage: dropped at expiry, and the cache gives NULL from then on */
     msrv_state(&tm.srv, "ASIACACHE00000000003", 4, true);
     assert_true(wait_key(m, NULL, 8));
+    /* and published (the cache's own clock check agrees with acquire's
+     * only to the ms: both clocks are read in whole ms) */
+    assert_int_equal(wait_count(&tm.lc, "ERROR", 1, 8), 1);
     /* ... and keeps the other manager's: the requests of an outage all
      * find m's one way, none takes another (there are 4 ways) */
     for (int n = 0; n < 2 * CREDS_CACHE_WAYS; n++)
