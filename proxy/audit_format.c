@@ -572,9 +572,17 @@ static void session_policy_json(struct fmt *f, struct s3w_slice doc)
         return;
     }
     char *mark = f->p;
-    put_slice(f, S3W_SLICE_LIT(",\"sessionPolicy\":\""));
-    size_t used = (size_t)(f->p - f->start), reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '"', "}\n" */
-    size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    /* the room: what the record has left but the field's own punctuation
+     * and the "truncated" list's */
+    static const char open[] = ",\"sessionPolicy\":\"";
+    size_t used = (size_t)(f->p - f->start) + sizeof(open) - 1;
+    size_t reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '"', "}\n" */
+    if (used + reserve >= AUDIT_LINE_MAX) {
+        f->truncated |= 1u << F_SESSION_POLICY;
+        return;
+    }
+    size_t room = AUDIT_LINE_MAX - used - reserve;
+    put(f, open, sizeof(open) - 1);
     const unsigned char *p = (const unsigned char *)doc.ptr;
     size_t i = 0, written = 0;
     bool in_str = false, esc = false, cut = false;
