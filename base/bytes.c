@@ -46,11 +46,19 @@ bool s3w_bytes_eq_nocase(const char *a, const char *b, size_t n)
     if (n && lower((unsigned char)a[0]) != lower((unsigned char)b[0]))
         return false;
     size_t i = 0;
-    for (uint64_t wa, wb; i + 8 <= n; i += 8) {
+    uint64_t wa, wb;
+    for (; i + 8 <= n; i += 8) {
         memcpy(&wa, a + i, 8);
         memcpy(&wb, b + i, 8);
         if (wa != wb && lower8(wa) != lower8(wb))
             return false;
+    }
+    if (i < n && n >= 8) {
+        /* the last 8 bytes as one word: those before i compared equal
+         * already, so comparing them again changes nothing */
+        memcpy(&wa, a + n - 8, 8);
+        memcpy(&wb, b + n - 8, 8);
+        return wa == wb || lower8(wa) == lower8(wb);
     }
     for (; i < n; i++)
         if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
