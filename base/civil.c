@@ -1,5 +1,7 @@
 #include "civil.h"
 
+#include <string.h>
+
 int64_t s3w_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
@@ -40,6 +42,12 @@ static void put_digits(char *p, int64_t v, int n)
     }
 }
 
+/* this thread's last result: a request formats the same second two or
+ * three times (aws:CurrentTime, the audit record's eventTime), and the
+ * requests of a second all do */
+static __thread int64_t tl_secs = INT64_MIN;
+static __thread char tl_text[S3W_ISO8601_LEN + 1];
+
 bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
 {
     /* 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z; checked first so that
@@ -47,6 +55,10 @@ bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
     if (secs < -62167219200 || secs > 253402300799) {
         out[0] = '\0';
         return false;
+    }
+    if (secs == tl_secs) {
+        memcpy(out, tl_text, sizeof(tl_text));
+        return true;
     }
     /* floor division: times before 1970 are valid dates too */
     int64_t days = secs >= 0 ? secs / 86400 : -((86399 - secs) / 86400);
@@ -66,6 +78,8 @@ bool s3w_iso8601_format(int64_t secs, char out[S3W_ISO8601_LEN + 1])
     put_digits(out + 17, sod % 60, 2);
     out[19] = 'Z';
     out[20] = '\0';
+    memcpy(tl_text, out, sizeof(tl_text));
+    tl_secs = secs;
     return true;
 }
 

@@ -105,6 +105,13 @@ static void test_iso8601_format(void **state)
     assert_string_equal(out, "1970-01-01T00:00:00Z");
     assert_true(s3w_iso8601_format(1700000000, out));
     assert_string_equal(out, "2023-11-14T22:13:20Z");
+    /* the same second again (the thread's last result), the next, and back */
+    assert_true(s3w_iso8601_format(1700000000, out));
+    assert_string_equal(out, "2023-11-14T22:13:20Z");
+    assert_true(s3w_iso8601_format(1700000001, out));
+    assert_string_equal(out, "2023-11-14T22:13:21Z");
+    assert_true(s3w_iso8601_format(1700000000, out));
+    assert_string_equal(out, "2023-11-14T22:13:20Z");
     assert_true(s3w_iso8601_format(-1, out));
     assert_string_equal(out, "1969-12-31T23:59:59Z");
     assert_true(s3w_iso8601_format(-86400, out));
