@@ -108,6 +108,12 @@ static void test_iso8601_format(void **state)
     /* the same second again (the thread's last result), the next, and back */
     assert_true(s3w_iso8601_format(1700000000, out));
     assert_string_equal(out, "2023-11-14T22:13:20Z");
+    /* the ms form writes over the seconds' Z, never over the kept copy */
+    char ms[S3W_ISO8601_MS_LEN + 1];
+    assert_true(s3w_iso8601_format_ms(1700000000123, ms));
+    assert_string_equal(ms, "2023-11-14T22:13:20.123Z");
+    assert_true(s3w_iso8601_format(1700000000, out));
+    assert_string_equal(out, "2023-11-14T22:13:20Z");
     assert_true(s3w_iso8601_format(1700000001, out));
     assert_string_equal(out, "2023-11-14T22:13:21Z");
     assert_true(s3w_iso8601_format(1700000000, out));

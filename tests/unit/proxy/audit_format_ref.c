@@ -340,9 +340,17 @@ static int session_policy_json(struct fmt *f, struct s3w_slice doc, size_t line_
     if (!doc.len)
         return s3w_buf_append_cstr(b, ",\"sessionPolicy\":null");
     size_t mark = b->len;
-    int rc = s3w_buf_append_cstr(b, ",\"sessionPolicy\":\"");
-    size_t used = b->len - line_start, reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '"', "}\n" */
-    size_t room = used + reserve < AUDIT_LINE_MAX ? AUDIT_LINE_MAX - used - reserve : 0;
+    /* the room: what the record has left but the field's own punctuation
+     * and the "truncated" list's */
+    static const char open[] = ",\"sessionPolicy\":\"";
+    size_t used = b->len - line_start + sizeof(open) - 1;
+    size_t reserve = 1 + AUDIT_TRUNCATED_MAX + 2; /* '"', "}\n" */
+    if (used + reserve >= AUDIT_LINE_MAX) {
+        f->truncated |= 1u << F_SESSION_POLICY;
+        return 0;
+    }
+    size_t room = AUDIT_LINE_MAX - used - reserve;
+    int rc = s3w_buf_append_cstr(b, open);
     const unsigned char *p = (const unsigned char *)doc.ptr;
     size_t i = 0, written = 0;
     bool in_str = false, esc = false, cut = false;
