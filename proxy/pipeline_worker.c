@@ -223,6 +223,36 @@ struct px *px_alloc(struct proxy_worker *w)
     return px;
 }
 
+struct config *pl_cfg_borrow(struct proxy_worker *w)
+{
+    struct pl_worker *pw = w->handler_state;
+    pw->cfg_borrowers++;
+    return pw->cfg;
+}
+
+void pl_cfg_return(struct proxy_worker *w, struct config *cfg)
+{
+    struct pl_worker *pw = w->handler_state;
+    /* a snapshot the worker has let go of (or the worker is gone): the
+     * borrow became a reference of its own (cfg_let_go) */
+    if (pw && cfg == pw->cfg)
+        pw->cfg_borrowers--;
+    else
+        config_unref(cfg);
+}
+
+/* Drops the worker's reference to its snapshot; the exchanges that
+ * borrowed it get references of their own first, so it lives on until
+ * the last of them ends (pl_cfg_return). A reload is rare: one count
+ * update per exchange in flight. */
+static void cfg_let_go(struct pl_worker *pw)
+{
+    for (; pw->cfg_borrowers > 0; pw->cfg_borrowers--)
+        config_ref(pw->cfg);
+    config_unref(pw->cfg);
+    pw->cfg = NULL;
+}
+
 /* ---- shared state and worker hooks ------------------------------------------------------------ */
 int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
 {
@@ -383,7 +413,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
         free(px);
     }
     sigv4a_key_cache_free(pw->v4a);
-    config_unref(pw->cfg);
+    cfg_let_go(pw); /* an exchange may end after this (px_recycle: !pw) */
     free(pw);
     w->handler_state = NULL;
 }
@@ -402,9 +432,8 @@ void pl_worker_poke(struct proxy_worker *w)
     if (cur != pw->cfg) {
         config_ref(cur);
         uv_mutex_unlock(&s->mu);
-        /* requests in flight keep their own reference: they finish on the
-         * snapshot they started with */
-        config_unref(pw->cfg);
+        /* requests in flight finish on the snapshot they started with */
+        cfg_let_go(pw);
         pw->cfg = cur;
         /* a new snapshot may hold new secrets: forget cached keys */
         sigv4_keycache_cleanup(&pw->kc);
