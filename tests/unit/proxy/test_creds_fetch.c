@@ -14,7 +14,12 @@
  *    file; reload (reconfigure) keeps or replaces the chain;
  *  - env and profile providers from temp files and a stub environment.
  * Expiries are a few seconds and the refresh margin is 1 s (opts), so the
- * file runs in ~30 s, also under ASan.
+ * file runs in ~45 s, also under ASan.
+ *
+ * Each test runs in a process of its own (main), one after another: a
+ * failed assertion jumps out past the test's own cleanup, and what it
+ * started - a manager's refresh thread, a fake server - must not reach the
+ * tests after it.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -183,8 +189,8 @@ static char *snap_key(const struct creds_snapshot *s, char *buf, size_t cap)
 
 /* ---- the local metadata server ------------------------------------------ */
 
-/* Every server child, killed in group_teardown too: a failed assertion
- * must not leave one holding the test's stdout (meson would wait on it). */
+/* Every server child, killed by kill_servers too: a failed assertion must
+ * not leave one holding the test's stdout (meson would wait on it). */
 static pid_t children[8];
 
 struct msrv {
@@ -227,6 +233,8 @@ static void msrv_start(struct msrv *s, const char *mode, const char *auth, int p
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
+        /* and gone with the test's process, however that ends */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execlp("python3", "python3", script, mode, s->state, s->log, s->portf, auth, portarg,
                (char *)NULL);
         _exit(127);
@@ -392,14 +400,23 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
+/* The fake servers still running: a failed test's (each test's process
+ * ends with this). */
+static int kill_servers(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
         if (children[i] > 0) {
             kill(children[i], SIGKILL);
             waitpid(children[i], NULL, 0);
+            children[i] = 0;
         }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    kill_servers(state);
     char cmd[4096];
     const char *src = getenv("S3W_SOURCE_ROOT");
     for (int i = 0; i < 2; i++) {
@@ -1265,6 +1282,32 @@ static void test_assume_role_over_imds_moto(void **state)
     msrv_stop(&srv);
 }
 
+/* Runs tests[i] alone in a child process, in a directory of its own under
+ * tmpdir (its fake servers' request logs, its files); 0 if it passed. */
+static int run_alone(const struct CMUnitTest *tests, size_t n, size_t i)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        size_t l = strlen(tmpdir);
+        snprintf(tmpdir + l, sizeof tmpdir - l, "/%s", tests[i].name);
+        if (mkdir(tmpdir, 0700) != 0)
+            _exit(1);
+        cmocka_set_test_filter(tests[i].name);
+        /* exit, not _exit: LeakSanitizer checks the test's process */
+        exit(_cmocka_run_group_tests(tests[i].name, tests, n, NULL, kill_servers) == 0 ? 0 : 1);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    if (WIFSIGNALED(st))
+        fprintf(stderr, "%s: killed by signal %d\n", tests[i].name, WTERMSIG(st));
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1280,5 +1323,18 @@ int main(void)
         cmocka_unit_test(test_web_identity_moto),
         cmocka_unit_test(test_assume_role_over_imds_moto),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const size_t n = sizeof tests / sizeof tests[0];
+    /* moto starts once, here, so that its start overlaps the first tests */
+    if (group_setup(NULL) != 0)
+        return 1;
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (run_alone(tests, n, i) != 0) {
+            fprintf(stderr, "FAILED: %s\n", tests[i].name);
+            failed++;
+        }
+    if (group_teardown(NULL) != 0)
+        failed++;
+    fprintf(stderr, "%zu of %zu tests failed\n", failed, n);
+    return failed ? 1 : 0;
 }
