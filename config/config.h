@@ -12,10 +12,11 @@
  * Snapshots: config_load() returns a `struct config` with one reference.
  * It is immutable from then on, so any number of threads may read it
  * without locks. The proxy keeps one "current" pointer; on SIGHUP it loads
- * a new snapshot and swaps the pointer; each request takes a reference
- * (config_ref) when it starts and drops it (config_unref) when it ends, so
- * in-flight requests finish on the snapshot they started with. The last
- * unref frees the snapshot and wipes every secret it held.
+ * a new snapshot and swaps the pointer; each request holds a reference
+ * from its start to its end (a worker's requests borrow the worker's
+ * reference: pl_cfg_borrow in proxy/pipeline_worker.c), so in-flight
+ * requests finish on the snapshot they started with. The last unref frees
+ * the snapshot and wipes every secret it held.
  *
  * Identities, access-key lookup and the sigv4 secret callback are in
  * identity.h; local STS in sts.h.

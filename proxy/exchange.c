@@ -325,7 +325,7 @@ static void px_free(struct px *px)
     }
     if (px->auth.id_set)
         config_identity_cleanup(&px->auth.id);
-    pl_cfg_return(px->w, px->cfg);
+    pl_cfg_return(px);
     /* not the whole struct (60 KiB): what held key material was wiped by
      * its own cleanup above - the signing key (sigv4_result_cleanup), the
      * chunk chains - and the upstream request head with the proxy's token

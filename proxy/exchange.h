@@ -164,6 +164,7 @@ struct px {
     struct proxy_worker *w;
     struct config *cfg;    /* borrowed from the worker (pl_cfg_borrow), given
                               back in px_free */
+    uint64_t cfg_gen;      /* the worker's cfg_gen when borrowed */
     char reqid[17];
     int64_t now;           /* unix seconds when the head arrived */
     enum px_kind kind;
@@ -356,8 +357,11 @@ struct pl_worker {
      * nothing that another thread reads (config_ref's count shares its
      * cache line with fields every request reads, and both workers wrote
      * it twice per request). When cfg is replaced, they become references
-     * of their own (cfg_let_go). Worker thread only. */
+     * of their own (cfg_let_go), and cfg_gen moves on: an exchange whose
+     * cfg_gen is older holds a reference, whichever snapshot cfg is then.
+     * Worker thread only. */
     size_t cfg_borrowers;
+    uint64_t cfg_gen;
     struct sigv4_keycache kc;    /* client signing keys */
     struct sigv4_keycache up_kc; /* the proxy's own signing keys */
     /* SigV4a P-256 keys of the callers (sigv4a.h: one cache per loop, no
@@ -389,11 +393,11 @@ struct pl_worker {
  * length, the identity its resolver resets, the kept buffers). NULL when
  * out of memory. */
 struct px *px_alloc(struct proxy_worker *w);
-/* The worker's snapshot for a new exchange, and the giving back of it
- * when the exchange ends (on the worker's thread, or after the worker's
- * cleanup, when it is a reference of its own). */
-struct config *pl_cfg_borrow(struct proxy_worker *w);
-void pl_cfg_return(struct proxy_worker *w, struct config *cfg);
+/* The worker's snapshot for a new exchange (px->cfg; px->w set), and the
+ * giving back of it when the exchange ends (on the worker's thread, or
+ * after the worker's cleanup, when it is a reference of its own). */
+void pl_cfg_borrow(struct px *px);
+void pl_cfg_return(struct px *px);
 /* The end of px_free: px goes to its worker's spares (or is freed). Every
  * cleanup has run; what held a decrypted session token is wiped here. */
 void px_recycle(struct px *px);

@@ -257,7 +257,7 @@ static struct px *px_new(struct proxy_conn *c)
     px->out.t0_ns = now_ns();
     px->now = (int64_t)time(NULL);
     proxy_worker_request_id(c->w, px->reqid);
-    px->cfg = pl_cfg_borrow(c->w);
+    pl_cfg_borrow(px);
     s3w_buf_init(&px->body.collect, 0);
     px_buf_presize(&px->resp.head, PX_RESP_HEAD_MAX, 1024);
     s3w_buf_init(&px->resp.body, 4096);

@@ -223,22 +223,24 @@ struct px *px_alloc(struct proxy_worker *w)
     return px;
 }
 
-struct config *pl_cfg_borrow(struct proxy_worker *w)
+void pl_cfg_borrow(struct px *px)
 {
-    struct pl_worker *pw = w->handler_state;
+    struct pl_worker *pw = px->w->handler_state;
     pw->cfg_borrowers++;
-    return pw->cfg;
+    px->cfg = pw->cfg;
+    px->cfg_gen = pw->cfg_gen;
 }
 
-void pl_cfg_return(struct proxy_worker *w, struct config *cfg)
+void pl_cfg_return(struct px *px)
 {
-    struct pl_worker *pw = w->handler_state;
-    /* a snapshot the worker has let go of (or the worker is gone): the
-     * borrow became a reference of its own (cfg_let_go) */
-    if (pw && cfg == pw->cfg)
+    struct pl_worker *pw = px->w->handler_state;
+    /* borrowed before the worker let its snapshot go (or the worker is
+     * gone): the borrow became a reference of its own (cfg_let_go). By
+     * generation, not by pointer: the same snapshot may come back. */
+    if (pw && px->cfg_gen == pw->cfg_gen)
         pw->cfg_borrowers--;
     else
-        config_unref(cfg);
+        config_unref(px->cfg);
 }
 
 /* Drops the worker's reference to its snapshot; the exchanges that
@@ -251,6 +253,7 @@ static void cfg_let_go(struct pl_worker *pw)
         config_ref(pw->cfg);
     config_unref(pw->cfg);
     pw->cfg = NULL;
+    pw->cfg_gen++;
 }
 
 /* ---- shared state and worker hooks ------------------------------------------------------------ */
@@ -413,7 +416,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
         free(px);
     }
     sigv4a_key_cache_free(pw->v4a);
-    cfg_let_go(pw); /* an exchange may end after this (px_recycle: !pw) */
+    cfg_let_go(pw); /* no exchange is left (proxy_worker_maybe_finish) */
     free(pw);
     w->handler_state = NULL;
 }

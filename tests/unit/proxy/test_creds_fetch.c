@@ -230,11 +230,14 @@ static void msrv_start(struct msrv *s, const char *mode, const char *auth, int p
         unlink(s->log); /* a fresh server (not a restart): a fresh request log */
     char portarg[16];
     snprintf(portarg, sizeof portarg, "%d", port);
+    pid_t parent = getpid();
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
-        /* and gone with the test's process, however that ends */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* and gone with the test's process, however that ends (also if
+         * it ended before the prctl) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         execlp("python3", "python3", script, mode, s->state, s->log, s->portf, auth, portarg,
                (char *)NULL);
         _exit(127);

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "exchange.h"
 #include "pipeline_rig.h"
 #include "sigv4.h"
 #include "sigv4a.h"
@@ -545,18 +546,70 @@ static void test_upstream_first_byte_timeout(void **state)
 }
 
 /* ---- a reload while an exchange is in flight ---------------------------------- */
-/* The snapshot's reference count once it reaches `want` (the worker takes
- * a swap up between its loop's callbacks), or as it is after ms. */
-static int refs_reach(struct config *cfg, int want, int ms)
+struct look_cfg {
+    const struct config *cfg; /* the worker's snapshot */
+    int busy;                 /* its connections with an exchange */
+};
+
+static void look_cfg(struct proxy_worker *w, void *arg)
 {
-    int got = 0;
-    for (int i = 0; i < ms / 10; i++) {
-        got = __atomic_load_n(&cfg->refs, __ATOMIC_ACQUIRE);
-        if (got == want)
+    struct look_cfg *l = arg;
+    l->cfg = ((struct pl_worker *)w->handler_state)->cfg;
+    l->busy = 0;
+    for (const struct proxy_conn *c = w->conns; c; c = c->next)
+        l->busy += c->ex != NULL;
+}
+
+/* Installs cfg (as SIGHUP does) and returns once the worker has taken it
+ * up: the rig runs look_cfg after the worker's own poke. */
+static void swap_to(struct config *cfg)
+{
+    rig_install_config(cfg);
+    struct look_cfg l;
+    rig_on_worker(look_cfg, &l);
+    assert_ptr_equal(l.cfg, cfg);
+}
+
+/* Waits until the worker has `busy` exchanges (3 s at most). */
+static void wait_busy(int busy)
+{
+    struct look_cfg l = { 0 };
+    for (int i = 0; i < 150; i++) {
+        rig_on_worker(look_cfg, &l);
+        if (l.busy == busy)
             break;
-        usleep(10 * 1000);
+        usleep(20 * 1000);
     }
-    return got;
+    assert_int_equal(l.busy, busy);
+}
+
+static int refs(struct config *cfg)
+{
+    return __atomic_load_n(&cfg->refs, __ATOMIC_ACQUIRE);
+}
+
+/* A signed PUT of `body` with its last 5 bytes held back: its socket,
+ * once the worker has the exchange (the upstream has its head). */
+static int start_held_put(const char *path, const char *body, size_t *n)
+{
+    *n = build_put(req, sizeof(req), AKID, SECRET, path, body, body, "");
+    int fd = su_connect(rig_port());
+    assert_true(fd >= 0);
+    su_send(fd, req, *n - 5);
+    wait_busy(1);
+    return fd;
+}
+
+/* Sends the held bytes (well within the fake upstream's 3 s wait for
+ * them), expects the 200, and waits until the exchange has ended. */
+static void finish_held_put(int fd, size_t n)
+{
+    su_send(fd, req + n - 5, 5);
+    bool closed;
+    su_read(fd, resp, sizeof(resp), "\r\n\r\n", 1, 3000, &closed);
+    close(fd);
+    rig_assert_status(resp, "HTTP/1.1 200 OK");
+    wait_busy(0);
 }
 
 /* A snapshot replaced (as SIGHUP does) while an exchange is on it lives
@@ -564,40 +617,35 @@ static int refs_reach(struct config *cfg, int want, int ms)
  * goes at once. The worker's exchanges borrow the worker's reference
  * (pl_cfg_borrow) and get their own only at the swap: a borrow not given
  * back keeps a replaced snapshot forever, one not turned into a reference
- * frees it under the exchange (an ASan report). */
+ * frees it under the exchange (an ASan report), and one given back to the
+ * same snapshot installed again must still be a reference. */
 static void test_reload_in_flight_keeps_snapshot(void **state)
 {
     (void)state;
     struct config *a = config_ref(make_config(""));
-    rig_install_config(a);
-    assert_int_equal(refs_reach(a, 3, 3000), 3); /* the current one, the worker's, ours */
-    install_config("");
-    assert_int_equal(refs_reach(a, 1, 3000), 1);
+    swap_to(a);
+    assert_int_equal(refs(a), 3); /* the current one, the worker's, ours */
+    swap_to(make_config(""));
+    assert_int_equal(refs(a), 1);
     config_unref(a);
 
     a = config_ref(make_config(""));
-    rig_install_config(a);
-    assert_int_equal(refs_reach(a, 3, 3000), 3);
+    swap_to(a);
     /* one exchange on it ends before the swap (its borrow given back) */
     size_t n = build_put(req, sizeof(req), AKID, SECRET, "/bkt/before", "ended", "ended", "");
     exchange_n(req, n, "\r\n\r\n");
     rig_assert_status(resp, "HTTP/1.1 200 OK");
-    const char body[] = "in flight across a reload";
-    n = build_put(req, sizeof(req), AKID, SECRET, "/bkt/inflight", body, body, "");
-    int fd = su_connect(rig_port());
-    assert_true(fd >= 0);
-    su_send(fd, req, n - 5); /* all but the body's last 5 bytes */
-    usleep(300 * 1000);      /* the head is read, the exchange started */
-    install_config("");
-    /* ours and the exchange's, well before the fake upstream gives up on
-     * the body (3 s) */
-    assert_int_equal(refs_reach(a, 2, 1000), 2);
-    su_send(fd, req + n - 5, 5);
-    bool closed;
-    su_read(fd, resp, sizeof(resp), "\r\n\r\n", 1, 3000, &closed);
-    close(fd);
-    rig_assert_status(resp, "HTTP/1.1 200 OK");
-    assert_int_equal(refs_reach(a, 1, 3000), 1);
+    wait_busy(0);
+    int fd = start_held_put("/bkt/inflight", "in flight across a reload", &n);
+    swap_to(make_config(""));
+    assert_int_equal(refs(a), 2); /* ours and the exchange's */
+    /* the same snapshot back before that exchange ends */
+    swap_to(config_ref(a));
+    assert_int_equal(refs(a), 4); /* + the current one, the worker's */
+    finish_held_put(fd, n);
+    assert_int_equal(refs(a), 3);
+    swap_to(make_config(""));
+    assert_int_equal(refs(a), 1);
     config_unref(a);
 }
 
