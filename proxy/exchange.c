@@ -127,9 +127,10 @@ void px_fail(struct px *px, int status, const char *code, const char *msg)
         s3w_buf_init(&out, 32 * 1024);
         char resource[PX_KEY_MAX + 300];
         snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
+        struct s3err_detail detail = { px->out.err_detail_name, s3w_slice_cstr(px->out.err_detail) };
         int rc = px->kind == PX_STS
                      ? sts_error_response(px, &out)
-                     : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg),
+                     : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg), &detail,
                                       s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
                                       s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
                                       false);

@@ -329,6 +329,10 @@ struct px {
         int status;
         const char *err_code;
         char err_msg[1024];
+        /* the element S3 adds after the message (s3err.h): NULL, or
+         * "HeadersNotSigned" with the names in err_detail */
+        const char *err_detail_name;
+        char err_detail[sizeof(((struct sigv4_error *)0)->headers_not_signed)];
     } out;
 
     /* CORS (cors.c, cors_answer.h): the rule of the bucket's config that

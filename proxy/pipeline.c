@@ -126,6 +126,18 @@ static bool location_request(const struct px *px)
            (s3w_slice_eq_cstr(r->query, "location") || s3w_slice_eq_cstr(r->query, "location="));
 }
 
+/* The signature check's error as S3 gives it, with the unsigned headers'
+ * names where S3 lists them (<HeadersNotSigned>). */
+static void px_fail_sig(struct px *px, const struct sigv4_error *err, int status, const char *code)
+{
+    if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
+        px->out.err_detail_name = "HeadersNotSigned";
+        snprintf(px->out.err_detail, sizeof(px->out.err_detail), "%s", err->headers_not_signed);
+    }
+    px_fail(px, err->http_status ? err->http_status : status, err->s3_code ? err->s3_code : code,
+            err->message);
+}
+
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 {
     /* GetBucketLocation signed for us-east-1 is taken too, as S3's global
@@ -161,8 +173,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
             return true;
         }
         px->auth.sig_failed = true;
-        px_fail(px, err.http_status ? err.http_status : 403,
-                err.s3_code ? err.s3_code : "AccessDenied", err.message);
+        px_fail_sig(px, &err, 403, "AccessDenied");
         return false;
     }
     /* SigV4a: the scope names no region; the signed region set must
@@ -170,8 +181,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
      * sigv4_verify checked. STS is not region-bound here, as for SigV4. */
     if (o.n_regions && sigv4a_check_region(&px->auth.sv, region, &err) != 0) {
         px->auth.sig_failed = true;
-        px_fail(px, err.http_status ? err.http_status : 400,
-                err.s3_code ? err.s3_code : "AuthorizationHeaderMalformed", err.message);
+        px_fail_sig(px, &err, 400, "AuthorizationHeaderMalformed");
         return false;
     }
     return true;

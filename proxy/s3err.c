@@ -14,8 +14,8 @@ static int elem(struct s3w_buf *out, const char *name, struct s3w_slice v)
 }
 
 int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
-              struct s3w_slice resource, struct s3w_slice request_id,
-              struct s3w_slice host_id)
+              const struct s3err_detail *detail, struct s3w_slice resource,
+              struct s3w_slice request_id, struct s3w_slice host_id)
 {
     int rc = s3w_buf_append_cstr(out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
@@ -23,6 +23,8 @@ int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
         rc = elem(out, "Code", s3w_slice_cstr(code));
     if (rc == 0)
         rc = elem(out, "Message", message);
+    if (rc == 0 && detail && detail->name)
+        rc = elem(out, detail->name, detail->value);
     if (rc == 0 && resource.len > 0)
         rc = elem(out, "Resource", resource);
     if (rc == 0)
@@ -102,13 +104,14 @@ void s3err_http_date(long t, char out[30])
 }
 
 int s3err_response(struct s3w_buf *out, int status, const char *code,
-                   struct s3w_slice message, struct s3w_slice resource,
+                   struct s3w_slice message, const struct s3err_detail *detail,
+                   struct s3w_slice resource,
                    struct s3w_slice request_id, struct s3w_slice host_id,
                    bool head_request, bool close)
 {
     struct s3w_buf body;
     s3w_buf_init(&body, 16 * 1024);
-    int rc = s3err_xml(&body, code, message, resource, request_id, host_id);
+    int rc = s3err_xml(&body, code, message, detail, resource, request_id, host_id);
     if (rc != 0)
         goto cleanup;
     char date[30];

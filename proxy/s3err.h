@@ -3,7 +3,7 @@
  *
  * Shape (Amazon S3 API Reference, "Error responses"):
  *   <?xml version="1.0" encoding="UTF-8"?>
- *   <Error><Code>NoSuchKey</Code><Message>...</Message>
+ *   <Error><Code>NoSuchKey</Code><Message>...</Message>[detail]
  *   <Resource>/bucket/key</Resource><RequestId>...</RequestId>
  *   <HostId>...</HostId></Error>
  * HEAD responses carry no body (RFC 9110 9.3.2); the status and the
@@ -16,17 +16,26 @@
 
 #include "bytes.h"
 
-/* Appends the <Error> document. `resource` may be empty (element omitted). */
+/* An element some of S3's errors carry after <Message>, such as the
+ * <HeadersNotSigned> of an AccessDenied for unsigned x-amz-* headers. */
+struct s3err_detail {
+    const char *name;       /* the element; NULL: none */
+    struct s3w_slice value; /* escaped when written */
+};
+
+/* Appends the <Error> document. `detail` may be NULL and `resource` empty
+ * (element omitted). */
 int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
-              struct s3w_slice resource, struct s3w_slice request_id,
-              struct s3w_slice host_id);
+              const struct s3err_detail *detail, struct s3w_slice resource,
+              struct s3w_slice request_id, struct s3w_slice host_id);
 
 /* Appends a complete HTTP/1.1 error response (status line, Content-Type,
  * Content-Length, x-amz-request-id, x-amz-id-2, Date, Server, optional
  * "Connection: close", blank line, and the XML unless `head_request`).
  * `message` goes into the XML as-is (escaped). */
 int s3err_response(struct s3w_buf *out, int status, const char *code,
-                   struct s3w_slice message, struct s3w_slice resource,
+                   struct s3w_slice message, const struct s3err_detail *detail,
+                   struct s3w_slice resource,
                    struct s3w_slice request_id, struct s3w_slice host_id,
                    bool head_request, bool close);
 

@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sigv4_core_int.h"
 
@@ -72,8 +73,41 @@ int sigv4_fail(struct sigv4_error *err, enum sigv4_errcode code)
         err->http_status = d->status;
         err->s3_code = d->s3;
         snprintf(err->message, sizeof err->message, "%s", d->msg);
+        err->headers_not_signed[0] = '\0';
     }
     return code == SIGV4_OK ? 0 : -1;
+}
+
+void sigv4_int_not_signed(struct sigv4_error *err, struct s3w_slice name)
+{
+    if (!err || name.len == 0)
+        return;
+    char *l = err->headers_not_signed;
+    size_t cap = sizeof err->headers_not_signed, len = strlen(l);
+    /* once each: a name repeated in the request is listed where it first
+     * stood (the list is short; this runs only on the way to a 403) */
+    for (const char *p = l; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == name.len && s3w_bytes_eq_nocase(p, name.ptr, n))
+            return;
+        p += n;
+        if (*p)
+            p += 2; /* ", " */
+    }
+    size_t sep = len ? 2 : 0;
+    if (len + sep + name.len + 1 > cap)
+        return; /* left out whole, never cut */
+    if (sep) {
+        l[len++] = ',';
+        l[len++] = ' ';
+    }
+    /* a header name is a token (RFC 9110 5.1), which llhttp enforces; a
+     * caller's other bytes still never reach the list as they are */
+    for (size_t i = 0; i < name.len; i++) {
+        unsigned char c = (unsigned char)name.ptr[i];
+        l[len++] = c > 0x20 && c < 0x7f && c != ',' ? (char)(c >= 'A' && c <= 'Z' ? c + 32 : c) : '?';
+    }
+    l[len] = '\0';
 }
 
 int sigv4_failf(struct sigv4_error *err, enum sigv4_errcode code,

@@ -115,6 +115,13 @@ struct sigv4_error {
                                          from the request (a wrong region) are
                                          truncated and restricted to printable
                                          ASCII. NUL-terminated. */
+    char headers_not_signed[256];     /* SIGV4_ERR_UNSIGNED_HEADERS: the
+                                         header names S3 lists in the error's
+                                         <HeadersNotSigned>, lower case, in
+                                         request order, each once, ", "
+                                         between them; those that do not fit
+                                         are left out. Names only, never a
+                                         value. Empty for every other code. */
 };
 
 /* Fills err with code, status, S3 code and S3's default message for code.

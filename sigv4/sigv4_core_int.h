@@ -14,6 +14,9 @@
  * Used to echo request values (a wrong region) in S3 error messages without
  * letting control bytes or megabytes into a log line. */
 void sigv4_int_sanitize(struct s3w_slice s, char *out, size_t cap);
+/* Adds a header name to err->headers_not_signed (sigv4.h); after the
+ * sigv4_fail that set the code, which empties the list. */
+void sigv4_int_not_signed(struct sigv4_error *err, struct s3w_slice name);
 
 /* Whitespace as SigV4 canonicalisation trims it: SP and HTAB (and CR/LF so
  * that an obs-fold continuation, were one to get through, reads as a

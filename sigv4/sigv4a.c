@@ -6,6 +6,7 @@
  * because EVP_PKEY_fromdata does not derive it for us.
  */
 #include "sigv4a.h"
+#include "sigv4_core_int.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -899,8 +900,11 @@ int sigv4a_check_region(const struct sigv4_result *res, struct s3w_slice region,
      * canonical query. In header form it must be a signed header, or anyone
      * on the path could widen it: S3 refuses unsigned x-amz-* headers, and
      * we refuse this one for every service. */
-    if (!q && !sigv4_result_signed(res, S3W_SLICE_LIT("x-amz-region-set")))
-        return sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+    if (!q && !sigv4_result_signed(res, S3W_SLICE_LIT("x-amz-region-set"))) {
+        sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+        sigv4_int_not_signed(err, S3W_SLICE_LIT("x-amz-region-set"));
+        return -1;
+    }
     int rc = sigv4a_region_set_check(res->region_set, region);
     if (rc == 0)
         return 0;

@@ -422,23 +422,31 @@ static int check_signed_headers(const struct sigv4_request *req,
     if (check_signed_list(a->signed_headers, a->presigned, err))
         return -1;
     res->signed_headers = a->signed_headers;
-    if (!sigv4_result_signed(res, S3W_SLICE_LIT("host")))
-        return sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+    if (!sigv4_result_signed(res, S3W_SLICE_LIT("host"))) {
+        sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+        sigv4_int_not_signed(err, S3W_SLICE_LIT("host"));
+        return -1;
+    }
     /* S3 rejects any x-amz-* header the caller did not sign (S3 API
      * Reference, sigv4-query-string-auth / header auth); the proxy forwards
      * x-amz-* headers, so it must not vouch for unsigned ones. This is an
      * S3 rule: other services (STS) take e.g. an unsigned
-     * x-amz-security-token (the 2015 suite's post-sts-header-after). */
+     * x-amz-security-token (the 2015 suite's post-sts-header-after).
+     * S3's error names every such header (<HeadersNotSigned>). */
     if (!s3)
         return 0;
+    int rc = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
         struct s3w_slice n = req->headers[i].name;
         if (n.len >= 6 &&
             s3w_slice_eq_nocase(s3w_slice(n.ptr, 6), S3W_SLICE_LIT("x-amz-")) &&
-            !sigv4_result_signed(res, n))
-            return sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+            !sigv4_result_signed(res, n)) {
+            if (rc == 0)
+                rc = sigv4_fail(err, SIGV4_ERR_UNSIGNED_HEADERS);
+            sigv4_int_not_signed(err, n);
+        }
     }
-    return 0;
+    return rc;
 }
 
 /* The payload hash the client signed (*payload, which may point into

@@ -761,6 +761,7 @@ static void test_check_region(void **state)
     assert_int_equal(err.http_status, 403);
     assert_string_equal(err.s3_code, "AccessDenied");
     assert_string_equal(err.message, "There were headers present in the request which were not signed");
+    assert_string_equal(err.headers_not_signed, "x-amz-region-set");
     res.signed_headers = S3W_SLICE_LIT("host;x-amz-date;x-amz-region-set");
     assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("us-east-1"), &err), 0);
     assert_int_equal(sigv4a_check_region(&res, S3W_SLICE_LIT("eu-west-3"), &err), 0);

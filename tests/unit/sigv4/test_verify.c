@@ -301,6 +301,31 @@ static void test_header_rules(void **s)
     r->h[r->nh - 1] = (struct s3w_header){ SL("X-Amz-Meta-Unsigned"), SL("v") };
     r->req.n_headers = ++r->nh;
     expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    assert_string_equal(E.headers_not_signed, "x-amz-meta-unsigned");
+    /* S3 names each unsigned one (<HeadersNotSigned>): in request order,
+     * once, in lower case; a signed x-amz-* one is not named */
+    size_t nh = r->nh;
+    r->h[r->nh++] = (struct s3w_header){ SL("x-amz-acl"), SL("public-read") };
+    r->h[r->nh++] = (struct s3w_header){ SL("x-amz-meta-UNSIGNED"), SL("w") };
+    r->h[r->nh++] = (struct s3w_header){ SL("x-amz-meta-a"), SL("two") };
+    r->req.n_headers = r->nh;
+    expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    assert_string_equal(E.headers_not_signed, "x-amz-meta-unsigned, x-amz-acl");
+    /* names that do not fit are left out whole, never cut: 51-byte names,
+     * of which four fit after those two (30 + 4 * 53 of 255 bytes) */
+    char longn[8][52], want[256];
+    int wl = snprintf(want, sizeof want, "%s", "x-amz-meta-unsigned, x-amz-acl");
+    for (int i = 0; i < 8; i++) {
+        snprintf(longn[i], sizeof longn[i], "x-amz-meta-%c%039d", 'a' + i, 0);
+        r->h[r->nh++] = (struct s3w_header){ SL(longn[i]), SL("v") };
+        if (i < 4)
+            wl += snprintf(want + wl, sizeof want - (size_t)wl, ", %s", longn[i]);
+    }
+    r->req.n_headers = r->nh;
+    expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    assert_int_equal(strlen(want), 242);
+    assert_string_equal(E.headers_not_signed, want);
+    r->req.n_headers = r->nh = nh;
     /* an unsigned standard header is fine (S3 takes e.g. Content-MD5) */
     r->h[r->nh - 2] = (struct s3w_header){ SL("Content-MD5"), SL("xx") };
     assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
@@ -325,6 +350,7 @@ static void test_header_rules(void **s)
     h2[4] = (struct s3w_header){ SL("Authorization"), SL(sg->authorization) };
     struct sigv4_request rq = { SL("GET"), SL("/bucket/key"), h2, 5 };
     expect(&rq, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    assert_string_equal(E.headers_not_signed, "host");
     free(sg);
 
     /* payload modes */
@@ -346,6 +372,7 @@ static void test_header_rules(void **s)
     r->h[4].name = SL("x-amz-content-sha257");
     /* now it is both unsigned and missing: the unsigned x-amz-* rule fires */
     expect(&r->req, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, unsigned_msg);
+    assert_string_equal(E.headers_not_signed, "x-amz-content-sha257");
     r->h[4].name = SL("Content-Language");
     expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_REQUEST, "InvalidRequest", 400,
            "Missing required header for this request: x-amz-content-sha256");
@@ -427,6 +454,7 @@ static void test_presigned(void **s)
     hh[1] = (struct s3w_header){ SL("x-amz-acl"), SL("public-read") };
     rq.n_headers = 2;
     expect(&rq, NOW, &o, SIGV4_ERR_UNSIGNED_HEADERS, "AccessDenied", 403, NULL);
+    assert_string_equal(E.headers_not_signed, "x-amz-acl");
     rq.n_headers = 1;
     o.regions = eu_west_1;
     expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
