@@ -15,6 +15,11 @@ export S3W_PYTHON
 # Integration tests run with this Python; put its bin dir (aws, moto_server) first.
 export PATH="$(dirname "$S3W_PYTHON"):$PATH"
 
+# Every part the tests need was installed above: a test that finds one
+# missing fails rather than skips (tests/unit/testutil.h TU_SKIP,
+# tests/integration/s3w_it.py).
+export S3W_NO_SKIP=1
+
 jobs=$(nproc)
 status=0
 results=()

@@ -1153,9 +1153,19 @@ def main(pending=None):
     npass = sum(1 for r in result.rows if r[0] == "PASS")
     nfail = len(result.failures) + len(result.errors)
     nskip = len(result.skipped)
+    # A test skipped because something it needs is missing here fails where
+    # S3W_NO_SKIP is set (deploy/test.sh sets it, having installed every
+    # part): a test that did not run never passes for one that did. Parked
+    # tests (PENDING: their feature has not landed) stay skips, named above.
+    unmet = [(t, why) for t, why in result.skipped if not why.startswith("PENDING: ")]
+    if unmet and os.environ.get("S3W_NO_SKIP"):
+        for t, why in unmet:
+            print(f"  FAIL  {t}: skipped, and S3W_NO_SKIP is set: {why}")
+        nfail += len(unmet)
     print(f"==== {name}: {npass} passed, {nfail} failed, {nskip} skipped"
           f" ({time.time() - t0:.0f}s)")
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    ok = result.wasSuccessful() and result.testsRun > 0 and not (unmet and os.environ.get("S3W_NO_SKIP"))
+    sys.exit(0 if ok else 1)
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["ClientError", "datetime"]

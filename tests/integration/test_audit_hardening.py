@@ -264,4 +264,4 @@ class AuditOnBacklogDrop(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

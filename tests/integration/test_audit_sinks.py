@@ -272,4 +272,4 @@ class S3Sink(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -223,4 +223,4 @@ class Hardening(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -536,4 +536,4 @@ class NoKeys(Case):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

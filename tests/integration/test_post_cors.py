@@ -564,4 +564,4 @@ class Browser(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

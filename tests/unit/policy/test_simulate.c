@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,7 +107,7 @@ static void test_binary(void **state)
     (void)state;
     const char *bin = getenv("S3W_BIN");
     if (!bin || access(bin, X_OK) != 0)
-        skip();
+        TU_SKIP("S3W_BIN is not an executable s3warden (meson sets it)");
     char dir[] = "/tmp/s3w-policy-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char in[128], bad[128], good[128], out[8192];
@@ -126,8 +128,6 @@ static void test_binary(void **state)
 
     char *sim[] = { (char *)bin, "simulate", in, NULL };
     int rc = run_bin(sim, out, sizeof(out));
-    if (rc == 2 && !strstr(out, "result"))
-        skip(); /* main() of this build does not dispatch simulate yet */
     if (rc != 0)
         fprintf(stderr, "simulate: %s\n", out);
     assert_int_equal(rc, 0);

@@ -41,6 +41,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "creds_fetch.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -1088,7 +1090,7 @@ static void test_assume_role_moto(void **state)
 {
     (void)state;
     if (!moto_wait())
-        skip();
+        TU_SKIP("moto_server did not start");
     struct logcap lc = { .mu = PTHREAD_MUTEX_INITIALIZER };
     struct env e = { { { NULL, NULL } } };
     struct config_cred_provider ch[1] = { { .source = CONFIG_CRED_STATIC,
@@ -1139,7 +1141,7 @@ static void test_profile_role_moto(void **state)
 {
     (void)state;
     if (!moto_wait())
-        skip();
+        TU_SKIP("moto_server did not start");
     char cred[400], conf[400], text[1024];
     snprintf(cred, sizeof cred, "%s/credentials-role", tmpdir);
     snprintf(conf, sizeof conf, "%s/config-role", tmpdir);
@@ -1179,7 +1181,7 @@ static void test_web_identity_moto(void **state)
 {
     (void)state;
     if (!moto_wait_one(&motos[1]))
-        skip();
+        TU_SKIP("moto_server did not start");
     const char *role_arn = "arn:aws:iam::123456789012:role/s3w-web";
     char tokf[400];
     snprintf(tokf, sizeof tokf, "%s/web-token", tmpdir);
@@ -1228,7 +1230,7 @@ static void test_assume_role_over_imds_moto(void **state)
 {
     (void)state;
     if (!moto_wait_one(&motos[1]))
-        skip();
+        TU_SKIP("moto_server did not start");
     struct msrv srv;
     char ep[64];
     imds_start(&srv, "ASIAIMDSBASE00000001", 3600, ep);

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "test_sigv4core_util.h"
 
 /* must match real_signers/cases.py */
@@ -283,8 +285,7 @@ static void test_botocore(void **s)
 {
     (void)s;
     if (!have_boto) {
-        print_message("SKIP: python3 with botocore not found\n");
-        skip();
+        TU_SKIP("python3 with botocore not found");
     }
     struct counts ct = { 0 };
     run_signer("botocore", &ct);
@@ -301,8 +302,7 @@ static void test_curl(void **s)
 {
     (void)s;
     if (!have_curl) {
-        print_message("SKIP: curl or python3 not found\n");
-        skip();
+        TU_SKIP("curl or python3 not found");
     }
     struct counts ct = { 0 };
     run_signer("curl", &ct);
@@ -316,8 +316,7 @@ static void test_awscrt(void **s)
 {
     (void)s;
     if (!have_crt) {
-        print_message("SKIP: /usr/bin/python3 with python3-awscrt not found\n");
-        skip();
+        TU_SKIP("/usr/bin/python3 with python3-awscrt not found");
     }
     struct counts ct = { 0 };
     run_signer("awscrt", &ct);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "test_sigv4core_util.h"
 
 static int port;
@@ -179,7 +181,7 @@ static void test_moto_accepts_our_signer(void **state)
 {
     (void)state;
     if (!port)
-        skip();
+        TU_SKIP("moto_server did not start");
     char resp[65536];
     const char *body = "hello from the s3warden signer\n";
 
