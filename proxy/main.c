@@ -29,16 +29,10 @@
 #include "tls.h"
 #include "upstream_state.h"
 
-#if __has_include("cmd_policy.h")
+#include "cmd_config.h"
+#include "cmd_explain.h"
 #include "cmd_policy.h"
 #include "cmd_presign_post.h"
-#define HAVE_CMD_POLICY 1
-#endif
-#include "cmd_explain.h"
-#if __has_include("cmd_config.h")
-#include "cmd_config.h"
-#define HAVE_CMD_CONFIG 1
-#endif
 
 static void usage(FILE *out)
 {
@@ -661,23 +655,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, "s3warden: usage: s3warden validate --config FILE\n");
                 return 2;
             }
-#ifdef HAVE_CMD_CONFIG
             return s3w_cmd_validate_config(argv[3]);
-#else
-            fprintf(stderr, "s3warden: validate --config is not built in\n");
-            return 2;
-#endif
         }
         if (argc < 3) {
             fprintf(stderr, "s3warden: usage: s3warden validate FILE... | validate --config FILE\n");
             return 2;
         }
-#ifdef HAVE_CMD_POLICY
         return s3w_cmd_validate_policies(argc - 1, argv + 1);
-#else
-        fprintf(stderr, "s3warden: validate is not built in\n");
-        return 2;
-#endif
     }
     if (strcmp(cmd, "presign") == 0)
         return cmd_presign(argc, argv);
@@ -685,14 +669,8 @@ int main(int argc, char **argv)
         return s3w_cmd_explain(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return s3w_cmd_replay(argc - 1, argv + 1);
-    if (strcmp(cmd, "simulate") == 0) {
-#ifdef HAVE_CMD_POLICY
+    if (strcmp(cmd, "simulate") == 0)
         return s3w_cmd_simulate(argc - 1, argv + 1);
-#else
-        fprintf(stderr, "s3warden: simulate is not built in\n");
-        return 2;
-#endif
-    }
     fprintf(stderr, "s3warden: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
