@@ -589,7 +589,9 @@ static int refs(struct config *cfg)
 }
 
 /* A signed PUT of `body` with its last 5 bytes held back: its socket,
- * once the worker has the exchange (the upstream has its head). */
+ * once the worker has the exchange open (whether the upstream has its
+ * head yet does not matter here: the exchange holds its snapshot from its
+ * start). */
 static int start_held_put(const char *path, const char *body, size_t *n)
 {
     *n = build_put(req, sizeof(req), AKID, SECRET, path, body, body, "");
