@@ -304,7 +304,7 @@ static void send_parse_error(struct proxy_conn *c)
     const char *msg = c->hp.err_message ? c->hp.err_message : "Bad Request";
     if (s3err_response(&out, c->hp.err_status ? c->hp.err_status : 400,
                        c->hp.err_code ? c->hp.err_code : "BadRequest",
-                       s3w_slice_cstr(msg), NULL, S3W_SLICE_NULL, s3w_slice_cstr(rid),
+                       s3w_slice_cstr(msg), NULL, 0, S3W_SLICE_NULL, s3w_slice_cstr(rid),
                        s3w_slice_cstr(c->w->srv->host_id), false, true) == 0)
         proxy_conn_write(c, out.ptr, out.len);
     s3w_buf_cleanup(&out);

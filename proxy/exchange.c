@@ -116,6 +116,12 @@ static int sts_error_response(struct px *px, struct s3w_buf *out)
 /* Sends an S3 error (STS's form for STS requests) and ends the exchange. */
 void px_fail(struct px *px, int status, const char *code, const char *msg)
 {
+    px_fail_details(px, status, code, msg, NULL, 0);
+}
+
+void px_fail_details(struct px *px, int status, const char *code, const char *msg,
+                     const struct s3err_detail *details, size_t n)
+{
     px->out.status = status;
     px->out.err_code = code;
     if (msg != px->out.err_msg)
@@ -124,13 +130,12 @@ void px_fail(struct px *px, int status, const char *code, const char *msg)
     struct proxy_conn *c = px->c;
     if (c && !px->resp.head_sent) {
         struct s3w_buf out;
-        s3w_buf_init(&out, 32 * 1024);
+        s3w_buf_init(&out, 32 * 1024 + s3err_details_room(details, n));
         char resource[PX_KEY_MAX + 300];
         snprintf(resource, sizeof(resource), "%.*s", (int)c->req.path.len, c->req.path.ptr);
-        struct s3err_detail detail = { px->out.err_detail_name, s3w_slice_cstr(px->out.err_detail) };
         int rc = px->kind == PX_STS
                      ? sts_error_response(px, &out)
-                     : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg), &detail,
+                     : s3err_response(&out, status, code, s3w_slice_cstr(px->out.err_msg), details, n,
                                       s3w_slice_cstr(resource), s3w_slice_cstr(px->reqid),
                                       s3w_slice_cstr(px->w->srv->host_id), c->req.is_head,
                                       false);

@@ -329,10 +329,6 @@ struct px {
         int status;
         const char *err_code;
         char err_msg[1024];
-        /* the element S3 adds after the message (s3err.h): NULL, or
-         * "HeadersNotSigned" with the names in err_detail */
-        const char *err_detail_name;
-        char err_detail[sizeof(((struct sigv4_error *)0)->headers_not_signed)];
     } out;
 
     /* CORS (cors.c, cors_answer.h): the rule of the bucket's config that
@@ -452,6 +448,11 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 /* exchange.c */
 enum px_decision px_decision_from_policy(enum policy_decision d);
 void px_fail(struct px *px, int status, const char *code, const char *msg);
+/* px_fail with the elements S3 adds after the message (s3err.h), which
+ * need to live only through the call. */
+struct s3err_detail;
+void px_fail_details(struct px *px, int status, const char *code, const char *msg,
+                     const struct s3err_detail *details, size_t n);
 void px_fail_internal(struct px *px);
 void px_finish(struct px *px, enum px_end end, struct s3w_slice resp);
 void pl_on_abort(struct proxy_conn *c);

@@ -126,16 +126,58 @@ static bool location_request(const struct px *px)
            (s3w_slice_eq_cstr(r->query, "location") || s3w_slice_eq_cstr(r->query, "location="));
 }
 
-/* The signature check's error as S3 gives it, with the unsigned headers'
- * names where S3 lists them (<HeadersNotSigned>). */
-static void px_fail_sig(struct px *px, const struct sigv4_error *err, int status, const char *code)
+/* s's bytes as S3 shows them in an error's *Bytes elements: two lower-case
+ * hex digits each, a space between ("41 57 53 34"). */
+static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
 {
-    if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
-        px->out.err_detail_name = "HeadersNotSigned";
-        snprintf(px->out.err_detail, sizeof(px->out.err_detail), "%s", err->headers_not_signed);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        char t[3] = { ' ', hex[c >> 4], hex[c & 15] };
+        if (s3w_buf_append(out, i ? t : t + 1, i ? 3 : 2))
+            return -1;
     }
-    px_fail(px, err->http_status ? err->http_status : status, err->s3_code ? err->s3_code : code,
-            err->message);
+    return 0;
+}
+
+/* The signature check's error as S3 gives it, with what S3 adds after the
+ * message: the unsigned headers' names (<HeadersNotSigned>), or, for a
+ * signature that does not match, what the request was checked against
+ * (mm: sigv4_verify_opts.mismatch), so that a client can see where its
+ * signer and we part (a Host rewritten on the way, a header changed). The
+ * canonical request can hold the caller's signed session token, echoed to
+ * the caller as S3 does; the copies made here are wiped (s3w_buf_cleanup). */
+static void px_fail_sig(struct px *px, const struct sigv4_error *err, const struct s3w_buf *mm,
+                        int status, const char *code)
+{
+    struct s3err_detail d[6];
+    size_t n = 0;
+    struct s3w_buf bytes; /* both *Bytes forms: 3 bytes for each of mm's */
+    s3w_buf_init(&bytes, 3 * mm->len);
+    if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
+        d[n++] = (struct s3err_detail){ "HeadersNotSigned", s3w_slice_cstr(err->headers_not_signed) };
+    } else if (err->code == SIGV4_ERR_SIGNATURE_MISMATCH && err->mismatch.string_to_sign && mm->ptr) {
+        const char *p = mm->ptr;
+        struct s3w_slice akid = s3w_slice(p, err->mismatch.access_key_id);
+        struct s3w_slice sig = s3w_slice(akid.ptr + akid.len, err->mismatch.signature);
+        struct s3w_slice sts = s3w_slice(sig.ptr + sig.len, err->mismatch.string_to_sign);
+        struct s3w_slice creq = s3w_slice(sts.ptr + sts.len, err->mismatch.canonical_request);
+        if (hex_bytes(&bytes, sts) == 0) {
+            size_t sts_hex = bytes.len;
+            if (hex_bytes(&bytes, creq) == 0) {
+                d[n++] = (struct s3err_detail){ "AWSAccessKeyId", akid };
+                d[n++] = (struct s3err_detail){ "StringToSign", sts };
+                d[n++] = (struct s3err_detail){ "SignatureProvided", sig };
+                d[n++] = (struct s3err_detail){ "StringToSignBytes", s3w_slice(bytes.ptr, sts_hex) };
+                d[n++] = (struct s3err_detail){ "CanonicalRequest", creq };
+                d[n++] = (struct s3err_detail){ "CanonicalRequestBytes",
+                                                s3w_slice(bytes.ptr + sts_hex, bytes.len - sts_hex) };
+            }
+        }
+    }
+    px_fail_details(px, err->http_status ? err->http_status : status, err->s3_code ? err->s3_code : code,
+                    err->message, d, n);
+    s3w_buf_cleanup(&bytes);
 }
 
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
@@ -165,6 +207,12 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         o.n_regions = 0;
     else if (location_request(px))
         o.n_regions = 2;
+    /* allocated only for a signature that does not match: an access key id,
+     * a signature, the string to sign and the canonical request (at most
+     * SIGV4_MAX_CANONICAL; what does not fit is not shown) */
+    struct s3w_buf mismatch;
+    s3w_buf_init(&mismatch, 2 * SIGV4_MAX_CANONICAL);
+    o.mismatch = &mismatch;
     struct sigv4_error err;
     memset(&err, 0, sizeof(err));
     if (sigv4_verify(&px->auth.sreq, px->now, &o, &px->auth.sv, &err) != 0) {
@@ -173,7 +221,8 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
             return true;
         }
         px->auth.sig_failed = true;
-        px_fail_sig(px, &err, 403, "AccessDenied");
+        px_fail_sig(px, &err, &mismatch, 403, "AccessDenied");
+        s3w_buf_cleanup(&mismatch); /* wiped */
         return false;
     }
     /* SigV4a: the scope names no region; the signed region set must
@@ -181,7 +230,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
      * sigv4_verify checked. STS is not region-bound here, as for SigV4. */
     if (o.n_regions && sigv4a_check_region(&px->auth.sv, region, &err) != 0) {
         px->auth.sig_failed = true;
-        px_fail_sig(px, &err, 400, "AuthorizationHeaderMalformed");
+        px_fail_sig(px, &err, &mismatch, 400, "AuthorizationHeaderMalformed");
         return false;
     }
     return true;

@@ -36,7 +36,7 @@
  *    field of an entry it adds), the policies' lists (nguardrails,
  *    nidentity);
  *  - C strings whose first byte is cleared, never read past their NUL:
- *    authz.deciding, resp.up_reqid, out.err_msg, out.err_detail;
+ *    authz.deciding, resp.up_reqid, out.err_msg;
  *  - the operation mapping's private storage, which s3map_map resets
  *    before use (its counts nq, scratch_used, hseen), from map.q on;
  *    px_recycle wipes what it decoded (s3map_result_wipe), and a new px
@@ -71,7 +71,6 @@ static const struct {
     PX_KEEP_STR(resp.up_reqid),
     PX_KEEP(resp.head),
     PX_KEEP_STR(out.err_msg),
-    PX_KEEP_STR(out.err_detail),
 };
 /* a ends before b starts */
 #define PX_BEFORE(a, b) (offsetof(struct px, a) + sizeof(((struct px *)0)->a) <= offsetof(struct px, b))
@@ -82,8 +81,7 @@ _Static_assert(PX_BEFORE(route.key, auth.sv.auth.store) && PX_BEFORE(auth.sv.aut
                PX_BEFORE(authz.guardrails, authz.identity_pols) &&
                PX_BEFORE(authz.identity_pols, body.q) && PX_BEFORE(body.q, up.req) &&
                PX_BEFORE(up.req, up.head) && PX_BEFORE(up.head, resp.up_reqid) &&
-               PX_BEFORE(resp.up_reqid, resp.head) && PX_BEFORE(resp.head, out.err_msg) &&
-               PX_BEFORE(out.err_msg, out.err_detail),
+               PX_BEFORE(resp.up_reqid, resp.head) && PX_BEFORE(resp.head, out.err_msg),
                "px_uncleared is in struct order, without overlaps");
 /* A kept buffer grown past this for one large request is freed rather
  * than kept (the heads of a common request are 1-3 KiB). */

@@ -14,7 +14,7 @@ static int elem(struct s3w_buf *out, const char *name, struct s3w_slice v)
 }
 
 int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
-              const struct s3err_detail *detail, struct s3w_slice resource,
+              const struct s3err_detail *details, size_t n, struct s3w_slice resource,
               struct s3w_slice request_id, struct s3w_slice host_id)
 {
     int rc = s3w_buf_append_cstr(out,
@@ -23,8 +23,8 @@ int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
         rc = elem(out, "Code", s3w_slice_cstr(code));
     if (rc == 0)
         rc = elem(out, "Message", message);
-    if (rc == 0 && detail && detail->name)
-        rc = elem(out, detail->name, detail->value);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = elem(out, details[i].name, details[i].value);
     if (rc == 0 && resource.len > 0)
         rc = elem(out, "Resource", resource);
     if (rc == 0)
@@ -34,6 +34,14 @@ int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
     if (rc == 0)
         rc = s3w_buf_append_cstr(out, "</Error>");
     return rc;
+}
+
+size_t s3err_details_room(const struct s3err_detail *details, size_t n)
+{
+    size_t room = 0;
+    for (size_t i = 0; i < n; i++)
+        room += 2 * strlen(details[i].name) + 5 + 6 * details[i].value.len;
+    return room;
 }
 
 const char *s3err_reason(int status)
@@ -104,14 +112,14 @@ void s3err_http_date(long t, char out[30])
 }
 
 int s3err_response(struct s3w_buf *out, int status, const char *code,
-                   struct s3w_slice message, const struct s3err_detail *detail,
-                   struct s3w_slice resource,
+                   struct s3w_slice message, const struct s3err_detail *details,
+                   size_t n, struct s3w_slice resource,
                    struct s3w_slice request_id, struct s3w_slice host_id,
                    bool head_request, bool close)
 {
     struct s3w_buf body;
-    s3w_buf_init(&body, 16 * 1024);
-    int rc = s3err_xml(&body, code, message, detail, resource, request_id, host_id);
+    s3w_buf_init(&body, 16 * 1024 + s3err_details_room(details, n));
+    int rc = s3err_xml(&body, code, message, details, n, resource, request_id, host_id);
     if (rc != 0)
         goto cleanup;
     char date[30];

@@ -3,7 +3,7 @@
  *
  * Shape (Amazon S3 API Reference, "Error responses"):
  *   <?xml version="1.0" encoding="UTF-8"?>
- *   <Error><Code>NoSuchKey</Code><Message>...</Message>[detail]
+ *   <Error><Code>NoSuchKey</Code><Message>...</Message>[details]
  *   <Resource>/bucket/key</Resource><RequestId>...</RequestId>
  *   <HostId>...</HostId></Error>
  * HEAD responses carry no body (RFC 9110 9.3.2); the status and the
@@ -16,26 +16,32 @@
 
 #include "bytes.h"
 
-/* An element some of S3's errors carry after <Message>, such as the
- * <HeadersNotSigned> of an AccessDenied for unsigned x-amz-* headers. */
+/* An element some of S3's errors carry after <Message>: the
+ * <HeadersNotSigned> of an AccessDenied for unsigned x-amz-* headers, the
+ * <StringToSign>, <CanonicalRequest>... of a SignatureDoesNotMatch. */
 struct s3err_detail {
-    const char *name;       /* the element; NULL: none */
+    const char *name;
     struct s3w_slice value; /* escaped when written */
 };
 
-/* Appends the <Error> document. `detail` may be NULL and `resource` empty
- * (element omitted). */
+/* Appends the <Error> document: the n details (details may be NULL when n
+ * is 0) in their order after the message; an empty `resource` is left
+ * out. */
 int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
-              const struct s3err_detail *detail, struct s3w_slice resource,
+              const struct s3err_detail *details, size_t n, struct s3w_slice resource,
               struct s3w_slice request_id, struct s3w_slice host_id);
+
+/* The most the n details can take in the document, escaped (each byte of a
+ * value up to 6: "&quot;"): room a caller adds to its buffer's cap. */
+size_t s3err_details_room(const struct s3err_detail *details, size_t n);
 
 /* Appends a complete HTTP/1.1 error response (status line, Content-Type,
  * Content-Length, x-amz-request-id, x-amz-id-2, Date, Server, optional
  * "Connection: close", blank line, and the XML unless `head_request`).
  * `message` goes into the XML as-is (escaped). */
 int s3err_response(struct s3w_buf *out, int status, const char *code,
-                   struct s3w_slice message, const struct s3err_detail *detail,
-                   struct s3w_slice resource,
+                   struct s3w_slice message, const struct s3err_detail *details,
+                   size_t n, struct s3w_slice resource,
                    struct s3w_slice request_id, struct s3w_slice host_id,
                    bool head_request, bool close);
 

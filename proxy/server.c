@@ -154,7 +154,7 @@ static void refuse_connection(struct proxy_worker *w, uv_stream_t *server)
     struct s3w_buf out;
     s3w_buf_init(&out, sizeof(r->resp));
     if (tls || w->refused_lingering > REFUSED_LINGER_MAX ||
-        s3err_response(&out, 503, "SlowDown", s3w_slice_cstr(s3err_default_message("SlowDown")), NULL,
+        s3err_response(&out, 503, "SlowDown", s3w_slice_cstr(s3err_default_message("SlowDown")), NULL, 0,
                        S3W_SLICE_NULL, s3w_slice_cstr(rid), s3w_slice_cstr(w->srv->host_id),
                        false, true) != 0) {
         s3w_buf_cleanup(&out);

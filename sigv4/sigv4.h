@@ -122,6 +122,11 @@ struct sigv4_error {
                                          between them; those that do not fit
                                          are left out. Names only, never a
                                          value. Empty for every other code. */
+    struct {                          /* SIGV4_ERR_SIGNATURE_MISMATCH with
+                                         opts->mismatch: the lengths of what
+                                         was appended there, in this order */
+        size_t access_key_id, signature, string_to_sign, canonical_request;
+    } mismatch;
 };
 
 /* Fills err with code, status, S3 code and S3's default message for code.
@@ -454,6 +459,14 @@ struct sigv4_verify_opts {
      * header again; every other check is unchanged (one Authorization
      * header, no query signature beside it). NULL: parsed here. */
     const struct sigv4_auth *parsed_auth;
+    /* Optional: where a signature that does not match leaves what S3's
+     * SignatureDoesNotMatch shows the client, appended one after another:
+     * the access key id and the signature as the request gave them, the
+     * string to sign and the canonical request computed for it; their
+     * lengths in err->mismatch (all 0 when not filled: another error, or
+     * no memory). The canonical request can hold a signed session token:
+     * the caller wipes what it got. NULL: nothing kept. */
+    struct s3w_buf *mismatch;
 };
 
 /* Outcome of a successful verification. Slices point into the request

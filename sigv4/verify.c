@@ -673,6 +673,28 @@ static int check_signature(const struct sigv4_request *req,
     return check_hmac_signature(a, opts, secret, sts, res, err);
 }
 
+/* What S3 shows of a signature that does not match (its SignatureDoesNotMatch
+ * carries the access key id, the signature given, the string to sign and the
+ * canonical request), into opts->mismatch; nothing on no memory. */
+static void keep_mismatch(const struct sigv4_auth *a, struct s3w_slice sts,
+                          struct s3w_slice creq, struct s3w_buf *out,
+                          struct sigv4_error *err)
+{
+    size_t at = out->len;
+    if (s3w_buf_append(out, a->access_key_id.ptr, a->access_key_id.len) ||
+        s3w_buf_append(out, a->signature.ptr, a->signature.len) ||
+        s3w_buf_append(out, sts.ptr, sts.len) ||
+        s3w_buf_append(out, creq.ptr, creq.len)) {
+        s3w_wipe(out->ptr + at, out->len - at);
+        out->len = at;
+        return;
+    }
+    err->mismatch.access_key_id = a->access_key_id.len;
+    err->mismatch.signature = a->signature.len;
+    err->mismatch.string_to_sign = sts.len;
+    err->mismatch.canonical_request = creq.len;
+}
+
 /* Hands the verified identity from the parsed auth to the caller. */
 static void fill_result(struct sigv4_result *res, const struct sigv4_auth *a)
 {
@@ -724,6 +746,8 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
                                    s3w_slice(sts, sts_len), res, err);
     if (rc == 0)
         fill_result(res, a);
+    else if (sts_len && opts->mismatch && err && err->code == SIGV4_ERR_SIGNATURE_MISMATCH)
+        keep_mismatch(a, s3w_slice(sts, sts_len), s3w_buf_slice(creqp), opts->mismatch, err);
 
     s3w_wipe(secret, sizeof secret);
     s3w_buf_cleanup(&own);

@@ -9,6 +9,7 @@ are built with botocore's signer and sent with http.client, so the bytes on
 the wire are exactly the ones under test.
 """
 import os
+import re
 import socket
 import sys
 import time
@@ -141,6 +142,49 @@ class Tampering(Case):
         r = raw(PX.endpoint, "PUT", path("t/acl2"), h, b"a")
         self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
         self.assertEqual(r.fields.get("HeadersNotSigned"), "x-amz-acl, x-amz-meta-note", r)
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_mismatch_shows_what_was_checked(self):
+        # S3's SignatureDoesNotMatch shows the key id, the signature given,
+        # and the string to sign and canonical request of what arrived, with
+        # their bytes in hex, so that a client can see where its signer and
+        # the server part: here a signed header changed on the way
+        import hmac
+        data = b"x"
+        before = UP.snapshot(BUCKET)
+        h = sign("PUT", url("t/mm"), ALICE, {"Content-Length": "1", "x-amz-meta-note": "as-signed"}, body=data)
+        sent = re.search(r"Signature=([0-9a-f]{64})", h["Authorization"]).group(1)
+        h["x-amz-meta-note"] = "changed"
+        r = raw(PX.endpoint, "PUT", path("t/mm"), h, data)
+        self.assertEqual((r.status, r.code), (403, "SignatureDoesNotMatch"), r)
+        f = r.fields
+        self.assertEqual(list(f)[:8], ["Code", "Message", "AWSAccessKeyId", "StringToSign", "SignatureProvided",
+                                       "StringToSignBytes", "CanonicalRequest", "CanonicalRequestBytes"])
+        self.assertEqual(f["AWSAccessKeyId"], ALICE.id)
+        self.assertEqual(f["SignatureProvided"], sent)
+        creq, sts = f["CanonicalRequest"], f["StringToSign"]
+        self.assertIn("\nx-amz-meta-note:changed\n", creq)
+        self.assertEqual(f["StringToSignBytes"], " ".join("%02x" % b for b in sts.encode()))
+        self.assertEqual(f["CanonicalRequestBytes"], " ".join("%02x" % b for b in creq.encode()))
+        lines = sts.split("\n")
+        self.assertEqual((lines[0], lines[1]), ("AWS4-HMAC-SHA256", h["X-Amz-Date"]))
+        self.assertEqual(lines[3], hashlib.sha256(creq.encode()).hexdigest())
+        # with the value the client signed put back, what s3warden shows is
+        # what the client's signer computed: it gives the client's signature
+        orig = creq.replace("x-amz-meta-note:changed", "x-amz-meta-note:as-signed").encode()
+        sts_orig = "\n".join(lines[:3] + [hashlib.sha256(orig).hexdigest()])
+        key = signing_key(ALICE.secret, lines[1][:8])
+        self.assertEqual(hmac.new(key, sts_orig.encode(), hashlib.sha256).hexdigest(), sent)
+        # a large canonical request (12 KiB here: 36 KiB as bytes) is shown whole
+        big = {f"x-amz-meta-m{i:02d}": "v" * 300 for i in range(40)}
+        h = sign("PUT", url("t/mm"), ALICE, {"Content-Length": "1", **big}, body=data)
+        h["x-amz-meta-m39"] = "w" * 300
+        r = raw(PX.endpoint, "PUT", path("t/mm"), h, data)
+        self.assertEqual((r.status, r.code), (403, "SignatureDoesNotMatch"), r)
+        creq = r.fields["CanonicalRequest"]
+        self.assertGreater(len(creq), 12000)
+        self.assertIn("\nx-amz-meta-m39:" + "w" * 300 + "\n", creq)
+        self.assertEqual(r.fields["CanonicalRequestBytes"], " ".join("%02x" % b for b in creq.encode()))
         self.assertUnchanged(UP, BUCKET, before)
 
     def test_replay_outside_skew_window(self):

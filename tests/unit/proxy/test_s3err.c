@@ -17,7 +17,7 @@ static void test_xml_document(void **state)
     struct s3w_buf b;
     s3w_buf_init(&b, 4096);
     assert_int_equal(s3err_xml(&b, "NoSuchKey", S3W_SLICE_LIT("The specified key does not exist."),
-                               NULL, S3W_SLICE_LIT("/mybucket/myfoto.jpg"), S3W_SLICE_LIT("4442587FB7D0A2F9"),
+                               NULL, 0, S3W_SLICE_LIT("/mybucket/myfoto.jpg"), S3W_SLICE_LIT("4442587FB7D0A2F9"),
                                S3W_SLICE_LIT("host1")), 0);
     assert_string_equal(b.ptr,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -34,43 +34,57 @@ static void test_xml_escaping(void **state)
     s3w_buf_init(&b, 4096);
     /* a message and a resource carrying every XML special and a control byte */
     assert_int_equal(s3err_xml(&b, "AccessDenied", S3W_SLICE_LIT("on resource: \"a<b>&'c\""),
-                               NULL, S3W_SLICE_LIT("/b/k\x01"), S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H")), 0);
+                               NULL, 0, S3W_SLICE_LIT("/b/k\x01"), S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H")), 0);
     assert_non_null(strstr(b.ptr, "<Message>on resource: &quot;a&lt;b&gt;&amp;&apos;c&quot;</Message>"));
     assert_non_null(strstr(b.ptr, "<Resource>/b/k?</Resource>"));
     s3w_buf_cleanup(&b);
     /* an empty resource leaves the element out */
     s3w_buf_init(&b, 4096);
-    s3err_xml(&b, "BadRequest", S3W_SLICE_LIT("m"), NULL, S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"));
+    s3err_xml(&b, "BadRequest", S3W_SLICE_LIT("m"), NULL, 0, S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"));
     assert_null(strstr(b.ptr, "<Resource>"));
     s3w_buf_cleanup(&b);
 }
 
-/* S3's AccessDenied for unsigned x-amz-* headers names them after the
- * message, before the resource and ids (a real S3 answer:
+/* The elements some errors carry go after the message, in the order given,
+ * before the resource and ids (S3's AccessDenied for unsigned headers:
  * <Message>There were headers present in the request which were not
  * signed</Message><HeadersNotSigned>x-amz-meta-a, x-amz-meta-b
- * </HeadersNotSigned><RequestId>) */
-static void test_xml_detail(void **state)
+ * </HeadersNotSigned><RequestId>; its SignatureDoesNotMatch:
+ * <AWSAccessKeyId>, <StringToSign>, <SignatureProvided>, ...) */
+static void test_xml_details(void **state)
 {
     (void)state;
     struct s3w_buf b;
     s3w_buf_init(&b, 4096);
-    struct s3err_detail d = { "HeadersNotSigned", S3W_SLICE_LIT("x-amz-acl, x-amz-meta-<&>") };
+    struct s3err_detail d[2] = { { "HeadersNotSigned", S3W_SLICE_LIT("x-amz-acl, x-amz-meta-<&>") },
+                                 { "StringToSign", S3W_SLICE_LIT("AWS4-HMAC-SHA256\n20231114T221320Z") } };
     assert_int_equal(s3err_xml(&b, "AccessDenied",
                                S3W_SLICE_LIT("There were headers present in the request which were not signed"),
-                               &d, S3W_SLICE_LIT("/b/k"), S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H")), 0);
+                               d, 2, S3W_SLICE_LIT("/b/k"), S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H")), 0);
     assert_string_equal(b.ptr,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<Error><Code>AccessDenied</Code>"
         "<Message>There were headers present in the request which were not signed</Message>"
         "<HeadersNotSigned>x-amz-acl, x-amz-meta-&lt;&amp;&gt;</HeadersNotSigned>"
+        "<StringToSign>AWS4-HMAC-SHA256\n20231114T221320Z</StringToSign>"
         "<Resource>/b/k</Resource><RequestId>R</RequestId><HostId>H</HostId></Error>");
     s3w_buf_cleanup(&b);
-    /* a detail without a name is no element */
-    s3w_buf_init(&b, 4096);
-    d.name = NULL;
-    s3err_xml(&b, "AccessDenied", S3W_SLICE_LIT("m"), &d, S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"));
-    assert_null(strstr(b.ptr, "x-amz-acl"));
+
+    /* a detail larger than an error's usual room still makes the response
+     * (a SignatureDoesNotMatch shows a canonical request of up to 16 KiB,
+     * and its bytes, three characters each), escaped at six bytes a quote */
+    static char big[20000];
+    memset(big, '"', sizeof big);
+    struct s3err_detail large = { "CanonicalRequest", s3w_slice(big, sizeof big) };
+    s3w_buf_init(&b, 32 * 1024 + s3err_details_room(&large, 1));
+    assert_int_equal(s3err_response(&b, 403, "SignatureDoesNotMatch", S3W_SLICE_LIT("m"), &large, 1,
+                                    S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"), false, false), 0);
+    const char *v = strstr(b.ptr, "<CanonicalRequest>");
+    assert_non_null(v);
+    v += strlen("<CanonicalRequest>");
+    for (size_t i = 0; i < sizeof big; i++)
+        assert_memory_equal(v + 6 * i, "&quot;", 6);
+    assert_memory_equal(v + 6 * sizeof big, "</CanonicalRequest>", 19);
     s3w_buf_cleanup(&b);
 }
 
@@ -80,7 +94,7 @@ static void test_response_head_request(void **state)
     struct s3w_buf b;
     s3w_buf_init(&b, 8192);
     assert_int_equal(s3err_response(&b, 403, "AccessDenied", S3W_SLICE_LIT("Access Denied"),
-                                    NULL, S3W_SLICE_LIT("/b/k"), S3W_SLICE_LIT("ABCDEF0123456789"),
+                                    NULL, 0, S3W_SLICE_LIT("/b/k"), S3W_SLICE_LIT("ABCDEF0123456789"),
                                     S3W_SLICE_LIT("hid"), true, false), 0);
     assert_true(strncmp(b.ptr, "HTTP/1.1 403 Forbidden\r\n", 24) == 0);
     assert_non_null(strstr(b.ptr, "\r\nx-amz-request-id: ABCDEF0123456789\r\n"));
@@ -93,7 +107,7 @@ static void test_response_head_request(void **state)
     s3w_buf_cleanup(&b);
 
     s3w_buf_init(&b, 8192);
-    s3err_response(&b, 502, "BadGateway", S3W_SLICE_LIT("x"), NULL, S3W_SLICE_NULL,
+    s3err_response(&b, 502, "BadGateway", S3W_SLICE_LIT("x"), NULL, 0, S3W_SLICE_NULL,
                    S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"), false, true);
     assert_true(strncmp(b.ptr, "HTTP/1.1 502 Bad Gateway\r\n", 26) == 0);
     assert_non_null(strstr(b.ptr, "Connection: close\r\n"));
@@ -123,7 +137,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xml_document),
         cmocka_unit_test(test_xml_escaping),
-        cmocka_unit_test(test_xml_detail),
+        cmocka_unit_test(test_xml_details),
         cmocka_unit_test(test_response_head_request),
         cmocka_unit_test(test_reasons),
     };

@@ -186,6 +186,67 @@ static void test_parsed_auth_taken(void **s)
     free(r);
 }
 
+/* opts.mismatch: a signature that does not match leaves what S3's
+ * SignatureDoesNotMatch shows - the key id and signature given, and the
+ * string to sign and canonical request of what arrived (here a signed
+ * header changed on the way, which the canonical request shows) - and
+ * nothing for any other outcome. */
+static void test_mismatch_shows_what_was_checked(void **s)
+{
+    (void)s;
+    struct tlookup lk = { keys, 5, 0, "" };
+    struct sigv4_verify_opts o = opts(&lk);
+    struct sreq *r = calloc(1, sizeof *r);
+    struct s3w_buf mm, want;
+    s3w_buf_init(&mm, 65536);
+    s3w_buf_init(&want, 65536);
+    o.mismatch = &mm;
+
+    make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
+    assert_int_equal(mm.len, 0);
+    r->h[1].value = SL("two");
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    const char *auth = r->sg.authorization;
+    const char *sh = strstr(auth, "SignedHeaders=") + 14, *sig = strstr(auth, "Signature=") + 10;
+    struct s3w_slice signed_headers = s3w_slice(sh, (size_t)(strchr(sh, ',') - sh));
+    assert_int_equal(sigv4_canonical_request(&r->req, SIGV4_URI_S3, signed_headers, SL(HASH_A), false,
+                                             &want), 0);
+    assert_non_null(strstr(want.ptr, "\nx-amz-meta-a:two\n"));
+    uint8_t h[32];
+    char hx[65], sts[512];
+    sigv4_sha256(want.ptr, want.len, h);
+    s3w_hex_encode(h, 32, hx);
+    snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%.8s/us-east-1/s3/aws4_request\n%s", r->sg.amz_date,
+             r->sg.amz_date, hx);
+
+    assert_int_equal(E.mismatch.access_key_id, 8);
+    assert_int_equal(E.mismatch.signature, 64);
+    assert_int_equal(E.mismatch.string_to_sign, strlen(sts));
+    assert_int_equal(E.mismatch.canonical_request, want.len);
+    assert_int_equal(mm.len, 8 + 64 + strlen(sts) + want.len);
+    assert_memory_equal(mm.ptr, "AKIAGOOD", 8);
+    assert_memory_equal(mm.ptr + 8, sig, 64);
+    assert_memory_equal(mm.ptr + 72, sts, strlen(sts));
+    assert_memory_equal(mm.ptr + 72 + strlen(sts), want.ptr, want.len);
+
+    /* another error keeps nothing: an unknown key, an unsigned header */
+    s3w_buf_reset(&mm);
+    make(r, "AKIANOBODY", "s", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_ACCESS_KEY_ID, "InvalidAccessKeyId", 403, NULL);
+    assert_int_equal(E.mismatch.string_to_sign, 0);
+    assert_int_equal(mm.len, 0);
+    /* nor does a mismatch where no buffer was given */
+    o.mismatch = NULL;
+    make(r, "AKIAWRONG", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
+    expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
+    assert_int_equal(E.mismatch.string_to_sign, 0);
+    assert_int_equal(E.mismatch.canonical_request, 0);
+    s3w_buf_cleanup(&mm);
+    s3w_buf_cleanup(&want);
+    free(r);
+}
+
 static void test_signature_failures(void **s)
 {
     (void)s;
@@ -673,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_ok_and_result),
         cmocka_unit_test(test_parsed_auth_taken),
         cmocka_unit_test(test_signature_failures),
+        cmocka_unit_test(test_mismatch_shows_what_was_checked),
         cmocka_unit_test(test_scope_and_time),
         cmocka_unit_test(test_header_rules),
         cmocka_unit_test(test_tokens),
