@@ -141,7 +141,8 @@ static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
 }
 
 /* The signature check's error as S3 gives it, with what S3 adds after the
- * message: the unsigned headers' names (<HeadersNotSigned>), or, for a
+ * message: the unsigned headers' names (<HeadersNotSigned>), the region to
+ * sign for (<Region>, which SDKs follow), or, for a
  * signature that does not match, what the request was checked against
  * (mm: sigv4_verify_opts.mismatch), so that a client can see where its
  * signer and we part (a Host rewritten on the way, a header changed). The
@@ -156,6 +157,8 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
     s3w_buf_init(&bytes, 3 * mm->len);
     if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
         d[n++] = (struct s3err_detail){ "HeadersNotSigned", s3w_slice_cstr(err->headers_not_signed) };
+    } else if (err->region[0]) {
+        d[n++] = (struct s3err_detail){ "Region", s3w_slice_cstr(err->region) };
     } else if (err->code == SIGV4_ERR_SIGNATURE_MISMATCH && err->mismatch.string_to_sign && mm->ptr) {
         const char *p = mm->ptr;
         struct s3w_slice akid = s3w_slice(p, err->mismatch.access_key_id);

@@ -122,6 +122,12 @@ struct sigv4_error {
                                          between them; those that do not fit
                                          are left out. Names only, never a
                                          value. Empty for every other code. */
+    char region[48];                  /* a scope naming another region than
+                                         the endpoint's (AuthorizationHeader
+                                         Malformed, AuthorizationQueryParame
+                                         tersError): the endpoint's, which S3
+                                         adds as <Region> and SDKs read to
+                                         sign again for it. Empty otherwise. */
     struct {                          /* SIGV4_ERR_SIGNATURE_MISMATCH with
                                          opts->mismatch: the lengths of what
                                          was appended there, in this order */

@@ -361,8 +361,11 @@ static int check_scope(const struct sigv4_auth *a, struct s3w_slice amz_date,
         char r1[48], r2[48];
         sigv4_int_sanitize(a->region, r1, sizeof r1);
         sigv4_int_sanitize(opts->regions[0], r2, sizeof r2);
-        return sigv4_failf(err, scope_err, "%sthe region '%s' is wrong; "
-                           "expecting '%s'", prefix, r1, r2);
+        sigv4_failf(err, scope_err, "%sthe region '%s' is wrong; expecting '%s'",
+                    prefix, r1, r2);
+        if (err)
+            snprintf(err->region, sizeof err->region, "%s", r2);
+        return -1;
     }
     if (!s3w_slice_eq(a->service, opts->service)) {
         char s1[48], s2[48];

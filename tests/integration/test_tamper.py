@@ -187,6 +187,26 @@ class Tampering(Case):
         self.assertEqual(r.fields["CanonicalRequestBytes"], " ".join("%02x" % b for b in creq.encode()))
         self.assertUnchanged(UP, BUCKET, before)
 
+    def test_wrong_region_names_the_right_one(self):
+        # S3 names the region to sign for in <Region>; botocore (so boto3 and
+        # the aws cli) reads it and signs the request again for that region,
+        # so a client set up for another region still gets its object
+        data = b"region"
+        UP.put(BUCKET, "t/region", data)
+        h = sign("GET", url("t/region"), ALICE)
+        h["Authorization"] = h["Authorization"].replace("/us-east-1/", "/eu-west-1/")
+        r = raw(PX.endpoint, "GET", path("t/region"), h)
+        self.assertEqual((r.status, r.code), (400, "AuthorizationHeaderMalformed"), r)
+        self.assertEqual(r.message, "The authorization header is malformed; the region 'eu-west-1' is wrong; "
+                                    "expecting 'us-east-1'")
+        self.assertEqual(r.fields.get("Region"), "us-east-1", r)
+        wrong = boto3.client("s3", endpoint_url=PX.endpoint, region_name="eu-west-1",
+                             aws_access_key_id=ALICE.id, aws_secret_access_key=ALICE.secret,
+                             config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        self.assertEqual(wrong.get_object(Bucket=BUCKET, Key="t/region")["Body"].read(), data)
+        recs = PX.audit_where(lambda a: a.get("requestParameters", {}).get("key") == "t/region", n=3)
+        self.assertEqual([a.get("errorCode") for a in recs], ["AuthorizationHeaderMalformed"] * 2 + [None], recs)
+
     def test_replay_outside_skew_window(self):
         data = b"old"
         before = UP.snapshot(BUCKET)

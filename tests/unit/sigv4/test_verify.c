@@ -321,10 +321,12 @@ static void test_scope_and_time(void **s)
     o.regions = eu_west_1;
     expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400,
            "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
+    assert_string_equal(E.region, "eu-west-1"); /* S3's <Region>, which SDKs sign again for */
     o.regions = us_east_1;
     o.service = SL("sts");
     expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400,
            "The authorization header is malformed; incorrect service \"s3\". This endpoint belongs to \"sts\".");
+    assert_string_equal(E.region, "");
     o.service = SL("s3");
 
     /* credential date not the day of X-Amz-Date */
@@ -520,6 +522,7 @@ static void test_presigned(void **s)
     o.regions = eu_west_1;
     expect(&rq, NOW, &o, SIGV4_ERR_QUERY_PARAMS, "AuthorizationQueryParametersError", 400,
            "Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
+    assert_string_equal(E.region, "eu-west-1");
     o.regions = us_east_1;
     /* tampered query */
     char t[4096];
