@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "civil.h"
 #include "codec.h"
 #include "cors_answer.h"
 #include "exchange.h"
@@ -142,7 +143,8 @@ static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
 
 /* The signature check's error as S3 gives it, with what S3 adds after the
  * message: the unsigned headers' names (<HeadersNotSigned>), the region to
- * sign for (<Region>, which SDKs follow), or, for a
+ * sign for (<Region>, which SDKs follow), the times compared (<RequestTime>,
+ * <ServerTime>, <MaxAllowedSkewMilliseconds>), or, for a
  * signature that does not match, what the request was checked against
  * (mm: sigv4_verify_opts.mismatch), so that a client can see where its
  * signer and we part (a Host rewritten on the way, a header changed). The
@@ -153,12 +155,19 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
 {
     struct s3err_detail d[6];
     size_t n = 0;
+    char server_time[S3W_ISO8601_LEN + 1], max_ms[24];
     struct s3w_buf bytes; /* both *Bytes forms: 3 bytes for each of mm's */
     s3w_buf_init(&bytes, 3 * mm->len);
     if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
         d[n++] = (struct s3err_detail){ "HeadersNotSigned", s3w_slice_cstr(err->headers_not_signed) };
     } else if (err->region[0]) {
         d[n++] = (struct s3err_detail){ "Region", s3w_slice_cstr(err->region) };
+    } else if (err->code == SIGV4_ERR_TIME_SKEWED && err->skew.request_time[0] &&
+               s3w_iso8601_format(err->skew.server_time, server_time)) {
+        snprintf(max_ms, sizeof(max_ms), "%lld", (long long)err->skew.max_skew_s * 1000);
+        d[n++] = (struct s3err_detail){ "RequestTime", s3w_slice_cstr(err->skew.request_time) };
+        d[n++] = (struct s3err_detail){ "ServerTime", s3w_slice_cstr(server_time) };
+        d[n++] = (struct s3err_detail){ "MaxAllowedSkewMilliseconds", s3w_slice_cstr(max_ms) };
     } else if (err->code == SIGV4_ERR_SIGNATURE_MISMATCH && err->mismatch.string_to_sign && mm->ptr) {
         const char *p = mm->ptr;
         struct s3w_slice akid = s3w_slice(p, err->mismatch.access_key_id);

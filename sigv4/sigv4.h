@@ -128,6 +128,16 @@ struct sigv4_error {
                                          tersError): the endpoint's, which S3
                                          adds as <Region> and SDKs read to
                                          sign again for it. Empty otherwise. */
+    struct {                          /* SIGV4_ERR_TIME_SKEWED: what S3 shows
+                                         (<RequestTime>, <ServerTime>,
+                                         <MaxAllowedSkewMilliseconds>): the
+                                         request's x-amz-date or Date as
+                                         given (printable ASCII, cut to fit;
+                                         empty for any other code), the
+                                         verifier's clock, the window */
+        char request_time[40];
+        int64_t server_time, max_skew_s;
+    } skew;
     struct {                          /* SIGV4_ERR_SIGNATURE_MISMATCH with
                                          opts->mismatch: the lengths of what
                                          was appended there, in this order */

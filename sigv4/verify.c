@@ -384,8 +384,8 @@ static int check_scope(const struct sigv4_auth *a, struct s3w_slice amz_date,
 /* Whether the request time t is still good at `now`: within the skew for a
  * header signature, within X-Amz-Expires (capped at a week) for a presigned
  * URL. */
-static int check_time(const struct sigv4_auth *a, int64_t t, int64_t now,
-                      const struct sigv4_verify_opts *opts,
+static int check_time(const struct sigv4_request *req, const struct sigv4_auth *a,
+                      int64_t t, int64_t now, const struct sigv4_verify_opts *opts,
                       struct sigv4_result *res, struct sigv4_error *err)
 {
     int64_t skew = opts->max_skew_s > 0 ? opts->max_skew_s : SIGV4_MAX_SKEW_S;
@@ -408,7 +408,20 @@ static int check_time(const struct sigv4_auth *a, int64_t t, int64_t now,
             return sigv4_fail(err, SIGV4_ERR_EXPIRED);
         res->expires_s = e;
     } else if (now - t > skew || t - now > skew) {
-        return sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);
+        sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);
+        /* S3 shows the time as the request gave it, and its own clock */
+        const struct s3w_header *h = sigv4_int_find_header(
+            req->headers, req->n_headers, S3W_SLICE_LIT("x-amz-date"), NULL);
+        if (!h)
+            h = sigv4_int_find_header(req->headers, req->n_headers,
+                                      S3W_SLICE_LIT("date"), NULL);
+        if (err && h) {
+            sigv4_int_sanitize(s3w_slice_trim(h->value), err->skew.request_time,
+                               sizeof err->skew.request_time);
+            err->skew.server_time = now;
+            err->skew.max_skew_s = skew;
+        }
+        return -1;
     }
     res->request_time = t;
     res->age_s = now - t;
@@ -739,7 +752,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     rc = parse_auth(req, opts->parsed_auth, a, err);
     rc = rc ? rc : request_time(req, a, res, &amz_date, &t, err);
     rc = rc ? rc : check_scope(a, amz_date, opts, res, err);
-    rc = rc ? rc : check_time(a, t, now, opts, res, err);
+    rc = rc ? rc : check_time(req, a, t, now, opts, res, err);
     rc = rc ? rc : check_signed_headers(req, a, s3, res, err);
     rc = rc ? rc : payload_mode(req, a, s3, opts, res, body_hex, &payload, err);
     rc = rc ? rc : lookup_secret(req, a, opts, res, secret, &secret_len, err);

@@ -215,6 +215,12 @@ class Tampering(Case):
         r = raw(PX.endpoint, "PUT", path("t/replay"), h, data)
         self.assertEqual((r.status, r.code), (403, "RequestTimeTooSkewed"), r)
         self.assertEqual(r.message, "The difference between the request time and the current time is too large.")
+        # as S3: the time as the request gave it, the server's, the window
+        self.assertEqual(r.fields.get("RequestTime"), h["X-Amz-Date"], r)
+        server = datetime.datetime.strptime(r.fields.get("ServerTime", ""), "%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        self.assertLess(abs((server - now).total_seconds()), 30, r)
+        self.assertEqual(r.fields.get("MaxAllowedSkewMilliseconds"), "900000", r)
         self.assertUnchanged(UP, BUCKET, before)
         # the same request signed 14 minutes ago is still inside the window
         then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=14)

@@ -312,10 +312,21 @@ static void test_scope_and_time(void **s)
     assert_int_equal(sigv4_verify(&r->req, NOW - 900, &o, RES, &E), 0);
     expect(&r->req, NOW + 901, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403,
            "The difference between the request time and the current time is too large.");
+    /* what S3 shows: the request's time as given, its clock, the window */
+    assert_string_equal(E.skew.request_time, r->sg.amz_date);
+    assert_int_equal(E.skew.server_time, NOW + 901);
+    assert_int_equal(E.skew.max_skew_s, 900);
     expect(&r->req, NOW - 901, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403, NULL);
+    assert_int_equal(E.skew.server_time, NOW - 901);
     o.max_skew_s = 60;
     expect(&r->req, NOW + 61, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403, NULL);
+    assert_int_equal(E.skew.max_skew_s, 60);
     o.max_skew_s = 0;
+    /* any other error shows no times */
+    o.regions = eu_west_1;
+    expect(&r->req, NOW, &o, SIGV4_ERR_HEADER_MALFORMED, "AuthorizationHeaderMalformed", 400, NULL);
+    assert_string_equal(E.skew.request_time, "");
+    o.regions = us_east_1;
 
     /* region / service */
     o.regions = eu_west_1;
@@ -647,6 +658,10 @@ static void test_date_header(void **s)
     assert_int_equal(sigv4_verify(&rq, NOW + 1, &o, RES, &E), 0);
     assert_string_equal(RES->amz_date, "20231114T221320Z");
     assert_int_equal(RES->request_time, NOW);
+    /* too far off: the time shown is the Date header as given (S3's
+     * <RequestTime>Tue, 31 Jul 2018 07:40:44 GMT</RequestTime>) */
+    expect(&rq, NOW + 901, &o, SIGV4_ERR_TIME_SKEWED, "RequestTimeTooSkewed", 403, NULL);
+    assert_string_equal(E.skew.request_time, "Tue, 14 Nov 2023 22:13:20 GMT");
     h[1].value = SL("Tue, 14 Nov 2023 22:13:21 GMT");   /* one second later */
     expect(&rq, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
     h[1].value = SL("2023-11-14T22:13:20Z");
