@@ -142,7 +142,8 @@ static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
 }
 
 /* The signature check's error as S3 gives it, with what S3 adds after the
- * message: the unsigned headers' names (<HeadersNotSigned>), the region to
+ * message: the unsigned headers' names (<HeadersNotSigned>), the unknown
+ * key id (<AWSAccessKeyId>), the region to
  * sign for (<Region>, which SDKs follow), the times compared (<RequestTime>,
  * <ServerTime>, <MaxAllowedSkewMilliseconds>), or, for a
  * signature that does not match, what the request was checked against
@@ -160,6 +161,8 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
     s3w_buf_init(&bytes, 3 * mm->len);
     if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
         d[n++] = (struct s3err_detail){ "HeadersNotSigned", s3w_slice_cstr(err->headers_not_signed) };
+    } else if (err->code == SIGV4_ERR_INVALID_ACCESS_KEY_ID && err->access_key_id[0]) {
+        d[n++] = (struct s3err_detail){ "AWSAccessKeyId", s3w_slice_cstr(err->access_key_id) };
     } else if (err->region[0]) {
         d[n++] = (struct s3err_detail){ "Region", s3w_slice_cstr(err->region) };
     } else if (err->code == SIGV4_ERR_TIME_SKEWED && err->skew.request_time[0] &&

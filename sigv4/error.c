@@ -75,6 +75,7 @@ int sigv4_fail(struct sigv4_error *err, enum sigv4_errcode code)
         snprintf(err->message, sizeof err->message, "%s", d->msg);
         err->headers_not_signed[0] = '\0';
         err->region[0] = '\0';
+        err->access_key_id[0] = '\0';
         err->skew.request_time[0] = '\0';
         memset(&err->mismatch, 0, sizeof err->mismatch);
     }

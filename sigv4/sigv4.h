@@ -122,6 +122,10 @@ struct sigv4_error {
                                          between them; those that do not fit
                                          are left out. Names only, never a
                                          value. Empty for every other code. */
+    char access_key_id[132];          /* SIGV4_ERR_INVALID_ACCESS_KEY_ID: the
+                                         key id as given (printable ASCII,
+                                         cut to fit), S3's <AWSAccessKeyId>;
+                                         empty for any other code */
     char region[48];                  /* a scope naming another region than
                                          the endpoint's (AuthorizationHeader
                                          Malformed, AuthorizationQueryParame

@@ -558,7 +558,10 @@ static int lookup_secret(const struct sigv4_request *req,
             return sigv4_fail(err, SIGV4_ERR_INTERNAL);
         return 0;
     case SIGV4_LOOKUP_UNKNOWN_KEY:
-        return sigv4_fail(err, SIGV4_ERR_INVALID_ACCESS_KEY_ID);
+        sigv4_fail(err, SIGV4_ERR_INVALID_ACCESS_KEY_ID);
+        if (err)
+            sigv4_int_sanitize(a->access_key_id, err->access_key_id, sizeof err->access_key_id);
+        return -1;
     case SIGV4_LOOKUP_MISSING_TOKEN:
         return sigv4_fail(err, SIGV4_ERR_MISSING_SECURITY_HEADER);
     case SIGV4_LOOKUP_INVALID_TOKEN:

@@ -384,9 +384,10 @@ class Denials(Case):
 
     def test_unknown_key(self):
         s3 = PX.client(("AKIAUNKNOWNUNKNOWN00", "x" * 40))
-        self.assertClientError(lambda: s3.get_object(Bucket=BUCKET, Key="public/ok.txt"),
-                               "InvalidAccessKeyId",
-                               "The AWS Access Key Id you provided does not exist in our records.", 403)
+        e = self.assertClientError(lambda: s3.get_object(Bucket=BUCKET, Key="public/ok.txt"),
+                                   "InvalidAccessKeyId",
+                                   "The AWS Access Key Id you provided does not exist in our records.", 403)
+        self.assertEqual(e.response["Error"].get("AWSAccessKeyId"), "AKIAUNKNOWNUNKNOWN00")  # as S3
 
     def test_anonymous_denied(self):
         UP.put(BUCKET, "public/anon.txt", b"a")

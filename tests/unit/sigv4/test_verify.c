@@ -258,10 +258,11 @@ static void test_signature_failures(void **s)
     make(r, "AKIAWRONG", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
     expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
 
-    /* unknown access key */
+    /* unknown access key: S3 names it (<AWSAccessKeyId>) */
     make(r, "AKIANOBODY", "s", NULL, "/bucket/key", HASH_A, NOW);
     expect(&r->req, NOW, &o, SIGV4_ERR_INVALID_ACCESS_KEY_ID, "InvalidAccessKeyId", 403,
            "The AWS Access Key Id you provided does not exist in our records.");
+    assert_string_equal(E.access_key_id, "AKIANOBODY");
 
     /* tampered signed header */
     make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
