@@ -229,7 +229,7 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
     s3w_buf_init(&mismatch, 2 * SIGV4_MAX_CANONICAL);
     o.mismatch = &mismatch;
     struct sigv4_error err;
-    memset(&err, 0, sizeof(err));
+    sigv4_error_reset(&err);
     if (sigv4_verify(&px->auth.sreq, px->now, &o, &px->auth.sv, &err) != 0) {
         if (err.code == SIGV4_ERR_ANONYMOUS) {
             px->auth.anonymous = true;

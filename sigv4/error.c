@@ -65,19 +65,28 @@ const char *sigv4_errcode_s3(enum sigv4_errcode code)
     return def(code)->s3;
 }
 
+void sigv4_error_reset(struct sigv4_error *err)
+{
+    err->code = SIGV4_OK;
+    err->http_status = 0;
+    err->s3_code = NULL;
+    err->message[0] = '\0';
+    err->headers_not_signed[0] = '\0';
+    err->access_key_id[0] = '\0';
+    err->region[0] = '\0';
+    err->skew.request_time[0] = '\0';
+    memset(&err->mismatch, 0, sizeof err->mismatch);
+}
+
 int sigv4_fail(struct sigv4_error *err, enum sigv4_errcode code)
 {
     const struct errdef *d = def(code);
     if (err) {
+        sigv4_error_reset(err);
         err->code = code;
         err->http_status = d->status;
         err->s3_code = d->s3;
         snprintf(err->message, sizeof err->message, "%s", d->msg);
-        err->headers_not_signed[0] = '\0';
-        err->region[0] = '\0';
-        err->access_key_id[0] = '\0';
-        err->skew.request_time[0] = '\0';
-        memset(&err->mismatch, 0, sizeof err->mismatch);
     }
     return code == SIGV4_OK ? 0 : -1;
 }

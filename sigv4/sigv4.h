@@ -149,8 +149,12 @@ struct sigv4_error {
     } mismatch;
 };
 
-/* Fills err with code, status, S3 code and S3's default message for code.
- * Returns -1 (so callers can `return sigv4_fail(err, ...)`), or 0 for OK. */
+/* An error that says nothing yet (code SIGV4_OK, every string empty): what
+ * a caller gives sigv4_verify, cheaper than clearing all of it. */
+void sigv4_error_reset(struct sigv4_error *err);
+/* Fills err with code, status, S3 code and S3's default message for code,
+ * the rest reset. Returns -1 (so callers can `return sigv4_fail(err, ...)`),
+ * or 0 for OK. */
 int sigv4_fail(struct sigv4_error *err, enum sigv4_errcode code);
 /* Same, with a specific message (printf-style; arguments must not be
  * secrets). */
