@@ -142,15 +142,15 @@ static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
 }
 
 /* The signature check's error as S3 gives it, with what S3 adds after the
- * message: the unsigned headers' names (<HeadersNotSigned>), the unknown
- * key id (<AWSAccessKeyId>), the region to
- * sign for (<Region>, which SDKs follow), the times compared (<RequestTime>,
- * <ServerTime>, <MaxAllowedSkewMilliseconds>), or, for a
- * signature that does not match, what the request was checked against
- * (mm: sigv4_verify_opts.mismatch), so that a client can see where its
- * signer and we part (a Host rewritten on the way, a header changed). The
- * canonical request can hold the caller's signed session token, echoed to
- * the caller as S3 does; the copies made here are wiped (s3w_buf_cleanup). */
+ * message: the unsigned headers' names (<HeadersNotSigned>), the unknown key
+ * id (<AWSAccessKeyId>), the region to sign for (<Region>, which SDKs
+ * follow), the times compared (<RequestTime>, <ServerTime>,
+ * <MaxAllowedSkewMilliseconds>), or, for a signature that does not match,
+ * what the request was checked against (mm: sigv4_verify_opts.mismatch), so
+ * that a client can see where its signer and we part (a Host rewritten on
+ * the way, a header changed). The canonical request can hold the caller's
+ * signed session token, echoed to the caller as S3 does; the copies made
+ * here are wiped (s3w_buf_cleanup). */
 static void px_fail_sig(struct px *px, const struct sigv4_error *err, const struct s3w_buf *mm,
                         int status, const char *code)
 {
