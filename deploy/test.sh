@@ -17,8 +17,14 @@ export PATH="$(dirname "$S3W_PYTHON"):$PATH"
 
 # Every part the tests need was installed above: a test that finds one
 # missing fails rather than skips (tests/unit/testutil.h TU_SKIP,
-# tests/integration/s3w_it.py).
-export S3W_NO_SKIP=1
+# tests/integration/s3w_it.py). Not as root (install-deps.sh then used
+# sudo), the tests that need root (a tmpfs mount) cannot run: skips are
+# allowed then, and the summary line counts them.
+if [ "$(id -u)" = 0 ]; then
+  export S3W_NO_SKIP=1
+else
+  echo "not root: tests that need root are skipped (S3W_NO_SKIP is not set)"
+fi
 
 jobs=$(nproc)
 status=0

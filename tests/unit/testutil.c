@@ -48,3 +48,19 @@ char *tu_read_testdata(const char *rel, size_t *len)
     snprintf(path, sizeof path, "%s/%s", tu_testdata_dir(), rel);
     return tu_read_file(path, len);
 }
+
+int tu_no_skip(void)
+{
+    const char *v = getenv("S3W_NO_SKIP");
+    return v && *v;
+}
+
+int tu_skip_exit(const char *why)
+{
+    if (tu_no_skip()) {
+        printf("cannot run here, and S3W_NO_SKIP is set: %s\n", why);
+        return 1;
+    }
+    printf("SKIP: %s\n", why);
+    return 77;
+}

@@ -19,10 +19,16 @@ char *tu_read_file(const char *path, size_t *len);
  * failure. Where S3W_NO_SKIP is set it fails instead: deploy/test.sh sets
  * it, having installed every part, so a test that did not run there never
  * passes for one that did. For a test file that includes cmocka.h. */
+/* Whether S3W_NO_SKIP is set (see TU_SKIP). */
+int tu_no_skip(void);
+/* For a test that is a whole program: says why it cannot run and returns
+ * what main returns, 77 (meson's skip), or 1 where S3W_NO_SKIP is set. */
+int tu_skip_exit(const char *why);
+
 #define TU_SKIP(why)                                                                     \
     do {                                                                                 \
-        const char *tu_why_ = (why), *tu_ns_ = getenv("S3W_NO_SKIP");                    \
-        if (tu_ns_ && *tu_ns_)                                                           \
+        const char *tu_why_ = (why);                                                     \
+        if (tu_no_skip())                                                                \
             fail_msg("cannot run here, and S3W_NO_SKIP is set: %s", tu_why_);            \
         print_message("SKIP: %s\n", tu_why_);                                            \
         skip();                                                                          \
