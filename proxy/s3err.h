@@ -36,7 +36,8 @@ int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
 size_t s3err_details_room(const struct s3err_detail *details, size_t n);
 
 /* Appends a complete HTTP/1.1 error response (status line, Content-Type,
- * Content-Length, x-amz-request-id, x-amz-id-2, Date, Server, optional
+ * Content-Length, x-amz-request-id, x-amz-id-2, x-amz-bucket-region when a
+ * detail is the <Region> to sign for, Date, Server, optional
  * "Connection: close", blank line, and the XML unless `head_request`).
  * `message` goes into the XML as-is (escaped). */
 int s3err_response(struct s3w_buf *out, int status, const char *code,

@@ -30,7 +30,10 @@
  *
  * Secrets: secret keys and derived keys are wiped (s3w_wipe) when no longer
  * needed; MACs are compared with s3w_ct_equal. No function here ever puts a
- * secret, a signature or a token into an error message.
+ * secret, a signature or a token into an error message. What S3 shows of a
+ * signature that does not match (sigv4_verify_opts.mismatch) holds the
+ * signature given and, when signed, the caller's session token: it goes to
+ * the caller only, and its buffer is the caller's to wipe.
  *
  * Threads: nothing here is global. A worker (one event loop) owns one
  * struct sigv4_keycache and one scratch s3w_buf and passes both in every
@@ -483,13 +486,13 @@ struct sigv4_verify_opts {
      * header again; every other check is unchanged (one Authorization
      * header, no query signature beside it). NULL: parsed here. */
     const struct sigv4_auth *parsed_auth;
-    /* Optional: where a signature that does not match leaves what S3's
-     * SignatureDoesNotMatch shows the client, appended one after another:
-     * the access key id and the signature as the request gave them, the
-     * string to sign and the canonical request computed for it; their
-     * lengths in err->mismatch (all 0 when not filled: another error, or
-     * no memory). The canonical request can hold a signed session token:
-     * the caller wipes what it got. NULL: nothing kept. */
+    /* Optional, given empty: where a signature that does not match leaves
+     * what S3's SignatureDoesNotMatch shows the client, one after another
+     * from its start: the access key id and the signature as the request
+     * gave them, the string to sign and the canonical request computed for
+     * it; their lengths in err->mismatch (all 0 when not filled: another
+     * error, or no memory). The canonical request can hold a signed session
+     * token: the caller wipes what it got. NULL: nothing kept. */
     struct s3w_buf *mismatch;
 };
 
@@ -534,7 +537,8 @@ struct sigv4_result {
  * body: a
  * signed payload hash must be checked later with
  * sigv4_check_payload_sha256(). Uses one canonical-request buffer capped at
- * SIGV4_MAX_CANONICAL (opts->scratch if given); no other allocation. */
+ * SIGV4_MAX_CANONICAL (opts->scratch if given); no other allocation, but
+ * opts->mismatch's growth for a signature that does not match. */
 int sigv4_verify(const struct sigv4_request *req, int64_t now,
                  const struct sigv4_verify_opts *opts,
                  struct sigv4_result *res, struct sigv4_error *err);

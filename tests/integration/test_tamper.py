@@ -206,6 +206,16 @@ class Tampering(Case):
         self.assertEqual(wrong.get_object(Bucket=BUCKET, Key="t/region")["Body"].read(), data)
         recs = PX.audit_where(lambda a: a.get("requestParameters", {}).get("key") == "t/region", n=3)
         self.assertEqual([a.get("errorCode") for a in recs], ["AuthorizationHeaderMalformed"] * 2 + [None], recs)
+        # a HEAD's answer has no body: the region is in x-amz-bucket-region,
+        # which botocore reads instead (and the aws cli's cp starts with one)
+        h = sign("HEAD", url("t/region"), ALICE)
+        h["Authorization"] = h["Authorization"].replace("/us-east-1/", "/eu-west-1/")
+        r = raw(PX.endpoint, "HEAD", path("t/region"), h)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.headers.get("x-amz-bucket-region"), "us-east-1", r)
+        self.assertEqual(wrong.head_object(Bucket=BUCKET, Key="t/region")["ContentLength"], len(data))
+        p = aws(PX.endpoint, ALICE, "s3", "cp", f"s3://{BUCKET}/t/region", "-", "--region", "eu-west-1")
+        self.assertEqual((p.rc, p.out), (0, data.decode()), p)
 
     def test_replay_outside_skew_window(self):
         data = b"old"

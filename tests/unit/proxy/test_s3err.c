@@ -88,6 +88,36 @@ static void test_xml_details(void **state)
     s3w_buf_cleanup(&b);
 }
 
+/* A <Region> to sign for goes in x-amz-bucket-region too (S3 sends both;
+ * a HEAD's answer has only the header), never a value that could split the
+ * head */
+static void test_response_region_header(void **state)
+{
+    (void)state;
+    struct s3w_buf b;
+    s3w_buf_init(&b, 8192);
+    struct s3err_detail region = { "Region", S3W_SLICE_LIT("eu-west-1") };
+    assert_int_equal(s3err_response(&b, 400, "AuthorizationHeaderMalformed", S3W_SLICE_LIT("m"), &region, 1,
+                                    S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"), true, false), 0);
+    assert_non_null(strstr(b.ptr, "\r\nx-amz-bucket-region: eu-west-1\r\n"));
+    s3w_buf_cleanup(&b);
+    s3w_buf_init(&b, 8192);
+    region.value = S3W_SLICE_LIT("eu-west-1\r\nSet-Cookie: x");
+    assert_int_equal(s3err_response(&b, 400, "AuthorizationHeaderMalformed", S3W_SLICE_LIT("m"), &region, 1,
+                                    S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"), false, false), 0);
+    *strstr(b.ptr, "\r\n\r\n") = '\0'; /* the head only */
+    assert_null(strstr(b.ptr, "x-amz-bucket-region"));
+    assert_null(strstr(b.ptr, "Set-Cookie"));
+    s3w_buf_cleanup(&b);
+    /* other details add no header */
+    s3w_buf_init(&b, 8192);
+    struct s3err_detail other = { "HeadersNotSigned", S3W_SLICE_LIT("x-amz-acl") };
+    assert_int_equal(s3err_response(&b, 403, "AccessDenied", S3W_SLICE_LIT("m"), &other, 1,
+                                    S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"), false, false), 0);
+    assert_null(strstr(b.ptr, "x-amz-bucket-region"));
+    s3w_buf_cleanup(&b);
+}
+
 static void test_response_head_request(void **state)
 {
     (void)state;
@@ -139,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_xml_escaping),
         cmocka_unit_test(test_xml_details),
         cmocka_unit_test(test_response_head_request),
+        cmocka_unit_test(test_response_region_header),
         cmocka_unit_test(test_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
