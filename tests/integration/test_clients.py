@@ -188,6 +188,17 @@ class S3Api(Case):
         p = curl("-o", "-", "-w", "\n%{http_code}", bad)
         self.assertTrue(p.stdout.endswith(b"\n403"), p.stdout)
         self.assertIn(b"<Code>SignatureDoesNotMatch</Code>", p.stdout)
+        # as S3: what was checked - the canonical request of a presigned URL
+        # holds its query without the signature, the string to sign its hash
+        import xml.etree.ElementTree as ET
+        f = {c.tag: c.text or "" for c in ET.fromstring(p.stdout.rsplit(b"\n", 1)[0])}
+        self.assertEqual(f["AWSAccessKeyId"], ALICE.id)
+        self.assertEqual(f["SignatureProvided"], re.search(r"X-Amz-Signature=([0-9a-f]+)", bad).group(1))
+        creq = f["CanonicalRequest"]
+        self.assertTrue(creq.startswith(f"GET\n/{BUCKET}/api/presigned\nX-Amz-Algorithm=AWS4-HMAC-SHA256&"), creq)
+        self.assertNotIn("X-Amz-Signature", creq)
+        self.assertTrue(creq.endswith("\nUNSIGNED-PAYLOAD"), creq)
+        self.assertEqual(f["StringToSign"].split("\n")[3], hashlib.sha256(creq.encode()).hexdigest())
 
     def test_presign_expired(self):
         UP.put(BUCKET, "api/expiring", b"soon gone")
