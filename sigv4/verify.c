@@ -704,7 +704,8 @@ static void keep_mismatch(const struct sigv4_auth *a, struct s3w_slice sts,
         s3w_buf_append(out, a->signature.ptr, a->signature.len) ||
         s3w_buf_append(out, sts.ptr, sts.len) ||
         s3w_buf_append(out, creq.ptr, creq.len)) {
-        s3w_wipe(out->ptr + at, out->len - at);
+        if (out->ptr) /* NULL when the first append could not allocate */
+            s3w_wipe(out->ptr + at, out->len - at);
         out->len = at;
         return;
     }
