@@ -222,6 +222,7 @@ void proxy_conn_respond(struct proxy_conn *c, const void *resp, size_t n,
     if (close)
         c->close_announced = true;
     const char *eol = proxy_conn_announce_close(c) ? memchr(resp, '\n', n) : NULL;
+    c->out_wipe = true; /* a local answer may hold credentials (proxy.h) */
     if (eol) {
         /* the client must know before it sends its next request on this
          * connection (RFC 9112 9.6): "Connection: close" after the status
@@ -234,6 +235,7 @@ void proxy_conn_respond(struct proxy_conn *c, const void *resp, size_t n,
     } else {
         proxy_conn_write(c, resp, n);
     }
+    c->out_wipe = false;
     if (c->closing)
         return;
     conn_exchange_end(c, close);

@@ -19,6 +19,7 @@ struct conn_write {
     uv_write_t req;
     struct proxy_conn *c;
     size_t n;
+    bool wipe; /* c->out_wipe when queued */
     char data[];
 };
 
@@ -28,6 +29,8 @@ static void on_write(uv_write_t *req, int status)
     struct proxy_conn *c = wr->c;
     c->out_pending -= wr->n;
     c->writes_pending--;
+    if (wr->wipe)
+        s3w_wipe(wr->data, wr->n);
     free(wr);
     if (c->closing)
         return;
@@ -82,6 +85,7 @@ static int conn_queue(struct proxy_conn *c, const uv_buf_t *v, size_t nv, size_t
     }
     wr->c = c;
     wr->n = n;
+    wr->wipe = c->out_wipe;
     size_t at = 0;
     for (size_t i = 0; i < nv; i++) {
         memcpy(wr->data + at, v[i].base, v[i].len);
@@ -90,6 +94,8 @@ static int conn_queue(struct proxy_conn *c, const uv_buf_t *v, size_t nv, size_t
     uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
     int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc != 0) {
+        if (wr->wipe)
+            s3w_wipe(wr->data, n);
         free(wr);
         proxy_conn_close(c);
         return rc;

@@ -150,9 +150,8 @@ static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
  * that a client can see where its signer and we part (a Host rewritten on
  * the way, a header changed). The canonical request can hold the caller's
  * signed session token, echoed to the caller as S3 does; the copies made
- * here are wiped (s3w_buf_cleanup), but an answer the client does not take
- * at once is queued in a buffer freed unwiped (conn_queue), as an STS
- * answer's credentials are. */
+ * here are wiped (s3w_buf_cleanup), and so is a copy queued for a client
+ * that does not take the answer at once (proxy_conn_respond). */
 static void px_fail_sig(struct px *px, const struct sigv4_error *err, const struct s3w_buf *mm,
                         int status, const char *code)
 {

@@ -132,6 +132,10 @@ struct proxy_conn {
     bool head_blocked;       /* no pipelined head parsed: answers not read */
     bool close_announced;    /* "Connection: close" sent: close after it */
     bool rate_reset;         /* reading was held back: restart the rate window */
+    bool out_wipe;           /* a local answer is being written
+                                (proxy_conn_respond): what of it is queued is
+                                wiped when freed (an STS answer's keys, an
+                                error's echoed session token) */
     enum proxy_conn_phase phase;
     struct http_parser hp;
     struct http_request req;

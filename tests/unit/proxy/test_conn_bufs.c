@@ -4,8 +4,10 @@
  * the previous client's bytes, and pipelined or partly sent requests are
  * never lost across a give-back. One worker, so every connection shares
  * its spares. */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,9 +60,54 @@ static bool in_has_secret(const struct proxy_conn *c)
     return memmem(c->in, PROXY_IN_CAP, SECRET, strlen(SECRET)) != NULL;
 }
 
+/* test_queued_answer_wiped: free(3) is wrapped (meson.build); while
+ * watch_free is set it counts the large blocks freed and those of them
+ * that still held MARKER */
+#define MARKER "wJalrXUtnFEMIK7MDENGbPxRfiCYANSWERKEY"
+#define BIG (16u << 20) /* more than loopback's socket buffers take at once */
+static char big[BIG];
+static atomic_bool watch_free;
+static atomic_int big_freed, big_freed_with_marker;
+void __real_free(void *p);
+void __wrap_free(void *p);
+void __wrap_free(void *p)
+{
+    if (p && atomic_load(&watch_free)) {
+        size_t n = malloc_usable_size(p);
+        if (n >= BIG / 4) {
+            atomic_fetch_add(&big_freed, 1);
+            if (memmem(p, n, MARKER, strlen(MARKER)))
+                atomic_fetch_add(&big_freed_with_marker, 1);
+        }
+    }
+    __real_free(p);
+}
+
+/* a 16 MiB answer whose last bytes are MARKER, as a local answer (which an
+ * STS answer's keys are) or as streamed bytes */
+static void answer_big(struct proxy_conn *c, bool local)
+{
+    size_t body = BIG - 128;
+    size_t h = (size_t)snprintf(big, 128, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", body);
+    memset(big + h, 'x', body);
+    memcpy(big + h + body - strlen(MARKER), MARKER, strlen(MARKER));
+    size_t n = h + body;
+    c->ex = NULL;
+    if (local) {
+        proxy_conn_respond(c, big, n, false);
+    } else {
+        proxy_conn_write(c, big, n);
+        proxy_conn_finish(c, false);
+    }
+}
+
 static void on_head(struct proxy_conn *c)
 {
     struct s3w_slice p = c->req.path;
+    if (s3w_slice_eq_cstr(p, "/big-local") || s3w_slice_eq_cstr(p, "/big-streamed")) {
+        answer_big(c, s3w_slice_eq_cstr(p, "/big-local"));
+        return;
+    }
     /* what the pipeline does for a request that carried a session token */
     if (s3w_slice_eq_cstr(p, "/async-tok-wiped"))
         proxy_conn_wipe_consumed(c);
@@ -281,12 +328,54 @@ static void test_tls_idle_buffers_reused_wiped(void **state)
     close(fb);
 }
 
+/* What of a local answer waits in the connection's queue (a client that
+ * does not read it at once) is wiped when its write is done: an STS answer
+ * holds secret keys, an error may echo a session token. Streamed bytes
+ * (objects) are not: the control shows the wrapped free sees them. */
+static int fetch_big(const char *path)
+{
+    atomic_store(&big_freed, 0);
+    atomic_store(&big_freed_with_marker, 0);
+    atomic_store(&watch_free, true);
+    int fd = su_connect(port);
+    assert_true(fd >= 0);
+    char req[128];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
+    su_send_str(fd, req);
+    usleep(200 * 1000); /* the socket buffers fill; the rest is queued */
+    static char got[BIG];
+    size_t have = 0;
+    for (int i = 0; i < 3000 && !memmem(got, have, MARKER, strlen(MARKER)); i++) {
+        ssize_t r = recv(fd, got + have, sizeof got - have, 0);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+    }
+    assert_non_null(memmem(got, have, MARKER, strlen(MARKER)));
+    /* the answer's write is done once the next answer arrives */
+    su_send_str(fd, "GET /after-big HTTP/1.1\r\nHost: h\r\n\r\n");
+    bool closed;
+    su_read(fd, rbuf, sizeof(rbuf), "/after-big", 1, 3000, &closed);
+    close(fd);
+    atomic_store(&watch_free, false);
+    assert_true(atomic_load(&big_freed) >= 1); /* something was queued */
+    return atomic_load(&big_freed_with_marker);
+}
+
+static void test_queued_answer_wiped(void **state)
+{
+    (void)state;
+    assert_int_equal(fetch_big("/big-streamed"), 1); /* the instrument sees it */
+    assert_int_equal(fetch_big("/big-local"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_buffers_reused_wiped),
         cmocka_unit_test(test_pipelined_across_give_back),
         cmocka_unit_test(test_token_head_wiped),
+        cmocka_unit_test(test_queued_answer_wiped),
     };
     const struct CMUnitTest tls_tests[] = {
         cmocka_unit_test(test_tls_idle_buffers_reused_wiped),
