@@ -38,6 +38,14 @@ static inline uint64_t lower8(uint64_t w)
     return w | upper >> 2; /* 0x80 >> 2 == 0x20 */
 }
 
+bool s3w_header_value_ok(struct s3w_slice v)
+{
+    for (size_t i = 0; i < v.len; i++)
+        if (((unsigned char)v.ptr[i] < 0x20 && v.ptr[i] != '\t') || v.ptr[i] == 0x7f)
+            return false;
+    return true;
+}
+
 bool s3w_bytes_eq_nocase(const char *a, const char *b, size_t n)
 {
     /* most calls are look-ups in a list of names of the same length that

@@ -82,6 +82,9 @@ static inline bool s3w_slice_eq_cstr(struct s3w_slice a, const char *s)
 
 /* ASCII case-insensitive equality of n bytes. */
 bool s3w_bytes_eq_nocase(const char *a, const char *b, size_t n);
+/* Whether v may go into a header line as it is (RFC 9110 5.5: no control
+ * byte but HTAB, no DEL): nothing in it can end the line. */
+bool s3w_header_value_ok(struct s3w_slice v);
 
 /* ASCII case-insensitive equality (header names, algorithm names). Inline:
  * most calls look a name up in a list, and the lengths differ. */

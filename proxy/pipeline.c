@@ -161,17 +161,21 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
     struct s3w_buf bytes; /* both *Bytes forms: 3 bytes for each of mm's */
     s3w_buf_init(&bytes, 3 * mm->len);
     if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
-        d[n++] = (struct s3err_detail){ "HeadersNotSigned", s3w_slice_cstr(err->headers_not_signed) };
+        d[n++] = (struct s3err_detail){ .name = "HeadersNotSigned",
+                                        .value = s3w_slice_cstr(err->headers_not_signed) };
     } else if (err->code == SIGV4_ERR_INVALID_ACCESS_KEY_ID && err->access_key_id[0]) {
-        d[n++] = (struct s3err_detail){ "AWSAccessKeyId", s3w_slice_cstr(err->access_key_id) };
+        d[n++] = (struct s3err_detail){ .name = "AWSAccessKeyId", .value = s3w_slice_cstr(err->access_key_id) };
     } else if (err->region[0]) {
-        d[n++] = (struct s3err_detail){ "Region", s3w_slice_cstr(err->region) };
+        /* and as a header, which botocore reads for a HEAD (no body) */
+        d[n++] = (struct s3err_detail){ .name = "Region", .value = s3w_slice_cstr(err->region),
+                                        .header = "x-amz-bucket-region" };
     } else if (err->code == SIGV4_ERR_TIME_SKEWED && err->skew.request_time[0] &&
                s3w_iso8601_format(err->skew.server_time, server_time)) {
         snprintf(max_ms, sizeof(max_ms), "%lld", (long long)err->skew.max_skew_s * 1000);
-        d[n++] = (struct s3err_detail){ "RequestTime", s3w_slice_cstr(err->skew.request_time) };
-        d[n++] = (struct s3err_detail){ "ServerTime", s3w_slice_cstr(server_time) };
-        d[n++] = (struct s3err_detail){ "MaxAllowedSkewMilliseconds", s3w_slice_cstr(max_ms) };
+        d[n++] = (struct s3err_detail){ .name = "RequestTime", .value = s3w_slice_cstr(err->skew.request_time) };
+        d[n++] = (struct s3err_detail){ .name = "ServerTime", .value = s3w_slice_cstr(server_time) };
+        d[n++] = (struct s3err_detail){ .name = "MaxAllowedSkewMilliseconds",
+                                        .value = s3w_slice_cstr(max_ms) };
     } else if (err->code == SIGV4_ERR_SIGNATURE_MISMATCH && err->mismatch.string_to_sign && mm->ptr) {
         const char *p = mm->ptr;
         struct s3w_slice akid = s3w_slice(p, err->mismatch.access_key_id);
@@ -181,13 +185,15 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
         if (hex_bytes(&bytes, sts) == 0) {
             size_t sts_hex = bytes.len;
             if (hex_bytes(&bytes, creq) == 0) {
-                d[n++] = (struct s3err_detail){ "AWSAccessKeyId", akid };
-                d[n++] = (struct s3err_detail){ "StringToSign", sts };
-                d[n++] = (struct s3err_detail){ "SignatureProvided", sig };
-                d[n++] = (struct s3err_detail){ "StringToSignBytes", s3w_slice(bytes.ptr, sts_hex) };
-                d[n++] = (struct s3err_detail){ "CanonicalRequest", creq };
-                d[n++] = (struct s3err_detail){ "CanonicalRequestBytes",
-                                                s3w_slice(bytes.ptr + sts_hex, bytes.len - sts_hex) };
+                d[n++] = (struct s3err_detail){ .name = "AWSAccessKeyId", .value = akid };
+                d[n++] = (struct s3err_detail){ .name = "StringToSign", .value = sts };
+                d[n++] = (struct s3err_detail){ .name = "SignatureProvided", .value = sig };
+                d[n++] = (struct s3err_detail){ .name = "StringToSignBytes",
+                                                .value = s3w_slice(bytes.ptr, sts_hex) };
+                d[n++] = (struct s3err_detail){ .name = "CanonicalRequest", .value = creq };
+                d[n++] = (struct s3err_detail){ .name = "CanonicalRequestBytes",
+                                                .value = s3w_slice(bytes.ptr + sts_hex,
+                                                                   bytes.len - sts_hex) };
             }
         }
     }

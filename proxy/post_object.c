@@ -115,15 +115,6 @@ static struct s3w_slice field(const struct mp_form *f, const char *name)
     return x ? x->value : S3W_SLICE_NULL;
 }
 
-/* A value that goes into a request header as it is. */
-static bool header_value_ok(struct s3w_slice v)
-{
-    for (size_t i = 0; i < v.len; i++)
-        if (((unsigned char)v.ptr[i] < 0x20 && v.ptr[i] != '\t') || v.ptr[i] == 0x7f)
-            return false;
-    return true;
-}
-
 /* A header name: an RFC 9110 5.6.2 token (a field name with ':' or a blank
  * in it would split into another header upstream). */
 static bool header_name_ok(struct s3w_slice n)
@@ -182,7 +173,7 @@ static int build_headers(struct px_post *po)
             hn = n;
         if (!hn.ptr)
             continue;
-        if (!header_value_ok(v) || !header_name_ok(n))
+        if (!s3w_header_value_ok(v) || !header_name_ok(n))
             return post_err(po, 400, "InvalidArgument", "The value of the POST field %.*s is not "
                             "a valid header value.", (int)(n.len > 100 ? 100 : n.len), n.ptr);
         po->hdrs[po->nhdrs++] = (struct s3w_header){ hn, v };
@@ -351,7 +342,7 @@ static int on_file_start(void *ud, struct mp_form *f)
     po->redirect = field(f, "success_action_redirect");
     if (!po->redirect.ptr)
         po->redirect = field(f, "redirect");
-    if (po->redirect.ptr && (!po->redirect.len || !header_value_ok(po->redirect)))
+    if (po->redirect.ptr && (!po->redirect.len || !s3w_header_value_ok(po->redirect)))
         po->redirect = S3W_SLICE_NULL;
     struct s3w_slice policy = field(f, "policy");
     if (policy.ptr) {

@@ -111,15 +111,6 @@ void s3err_http_date(long t, char out[30])
     strftime(out, 30, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* Printable ASCII only: a value that may go into a header line. */
-static bool header_safe(struct s3w_slice v)
-{
-    for (size_t i = 0; i < v.len; i++)
-        if ((unsigned char)v.ptr[i] < 0x20 || (unsigned char)v.ptr[i] > 0x7e)
-            return false;
-    return true;
-}
-
 int s3err_response(struct s3w_buf *out, int status, const char *code,
                    struct s3w_slice message, const struct s3err_detail *details,
                    size_t n, struct s3w_slice resource,
@@ -133,28 +124,21 @@ int s3err_response(struct s3w_buf *out, int status, const char *code,
         goto cleanup;
     char date[30];
     s3err_http_date((long)time(NULL), date);
-    /* a <Region> (the region to sign for) goes in x-amz-bucket-region too,
-     * as S3 sends it: a HEAD's answer has no body, and botocore reads the
-     * header to sign again */
-    struct s3w_slice region = S3W_SLICE_NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(details[i].name, "Region") == 0 && header_safe(details[i].value))
-            region = details[i].value;
     rc = s3w_buf_printf(out,
         "HTTP/1.1 %d %s\r\n"
         "Content-Type: application/xml\r\n"
         "Content-Length: %zu\r\n"
         "x-amz-request-id: %.*s\r\n"
-        "x-amz-id-2: %.*s\r\n"
-        "%s%.*s%s"
-        "Date: %s\r\n"
-        "Server: s3warden\r\n"
-        "%s"
-        "\r\n",
+        "x-amz-id-2: %.*s\r\n",
         status, s3err_reason(status), body.len,
-        (int)request_id.len, request_id.ptr, (int)host_id.len, host_id.ptr,
-        region.len ? "x-amz-bucket-region: " : "", (int)region.len, region.ptr ? region.ptr : "",
-        region.len ? "\r\n" : "", date, close ? "Connection: close\r\n" : "");
+        (int)request_id.len, request_id.ptr, (int)host_id.len, host_id.ptr);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (details[i].header && s3w_header_value_ok(details[i].value))
+            rc = s3w_buf_printf(out, "%s: %.*s\r\n", details[i].header, (int)details[i].value.len,
+                                details[i].value.ptr ? details[i].value.ptr : "");
+    if (rc == 0)
+        rc = s3w_buf_printf(out, "Date: %s\r\nServer: s3warden\r\n%s\r\n", date,
+                            close ? "Connection: close\r\n" : "");
     if (rc == 0 && !head_request)
         rc = s3w_buf_append(out, body.ptr, body.len);
 cleanup:

@@ -22,6 +22,8 @@
 struct s3err_detail {
     const char *name;
     struct s3w_slice value; /* escaped when written */
+    const char *header;     /* also sent as this response header (S3's
+                               x-amz-bucket-region with <Region>); NULL: no */
 };
 
 /* Appends the <Error> document: the n details (details may be NULL when n
@@ -36,8 +38,8 @@ int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
 size_t s3err_details_room(const struct s3err_detail *details, size_t n);
 
 /* Appends a complete HTTP/1.1 error response (status line, Content-Type,
- * Content-Length, x-amz-request-id, x-amz-id-2, x-amz-bucket-region when a
- * detail is the <Region> to sign for, Date, Server, optional
+ * Content-Length, x-amz-request-id, x-amz-id-2, the details' headers (a
+ * value that could end the line is left out), Date, Server, optional
  * "Connection: close", blank line, and the XML unless `head_request`).
  * `message` goes into the XML as-is (escaped). */
 int s3err_response(struct s3w_buf *out, int status, const char *code,
