@@ -88,8 +88,12 @@ static const struct sigv4_chunk_error chunk_errors[] = {
       "Chunk or chunk line exceeds the size this endpoint accepts" },
     { SIGV4_CHUNK_E_CHECKSUM, 400, "BadDigest",
       "The checksum you specified did not match the calculated checksum." },
-    { SIGV4_CHUNK_E_TRAILER, 400, "InvalidRequest",
-      "The trailing headers do not match the x-amz-trailer header" },
+    /* a trailer not declared in x-amz-trailer, one declared and missing,
+     * or one repeated: S3's answer to each, reproduced in scality/Arsenal
+     * PR 2596 and versity/versitygw issues 1600 and 1691 */
+    { SIGV4_CHUNK_E_TRAILER, 400, "MalformedTrailerError",
+      "The request contained trailing data that was not well-formed or did not conform to our "
+      "published schema." },
     { SIGV4_CHUNK_E_PARAM, 400, "InvalidRequest",
       "The value specified in the x-amz-trailer header is not supported" },
     { SIGV4_CHUNK_E_CHUNKSIZE, 400, "InvalidChunkSizeError",

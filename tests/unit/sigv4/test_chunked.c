@@ -921,7 +921,10 @@ static void test_malformed_framing(void **state)
     assert_int_equal(unsigned_try("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n", 3,
                                   "", &e, 0),
                      SIGV4_CHUNK_E_TRAILER);
-    assert_string_equal(e.code, "InvalidRequest");
+    assert_int_equal(e.http_status, 400);
+    assert_string_equal(e.code, "MalformedTrailerError");
+    assert_string_equal(e.message, "The request contained trailing data that was not well-formed "
+                                   "or did not conform to our published schema.");
     assert_int_equal(unsigned_try("3\r\nabc\r\n0\r\n\r\n", 3, "x-amz-checksum-crc32", &e, 0),
                      SIGV4_CHUNK_E_TRAILER);
     assert_int_equal(unsigned_try("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n"
