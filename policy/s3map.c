@@ -432,11 +432,17 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
             hdr_note(res, n, res->q[i].value);
             continue;
         }
-        if (in_list(n, s3map_known_query_names) || is_presign_name(n))
+        if (in_list(n, s3map_known_query_names)) {
+            if (s3w_slice_starts_with(n, S3W_SLICE_LIT("response-")))
+                res->flags |= S3MAP_F_RESPONSE_OVERRIDES;
+            continue;
+        }
+        if (is_presign_name(n))
             continue;
         /* S3 may give meaning to a parameter we do not know (a new
          * subresource); authorizing it as something else would be a guess. */
         res->detail = "unknown query parameter";
+        res->unknown_param = n;
         return S3MAP_E_NOT_IMPLEMENTED;
     }
 
@@ -718,6 +724,7 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res)
     res->nauthz = 0;
     res->flags = 0;
     res->detail = NULL;
+    res->unknown_param = S3W_SLICE_NULL;
     res->version_id = S3W_SLICE_NULL;
     res->copy = (struct s3map_copy_source){ S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
     res->nq = 0;

@@ -164,6 +164,8 @@ enum {
                                      * s3:object-lock-remaining-retention-days or a
                                      * ForAllValues on s3:RequestObjectTagKeys
                                      * would not hold) */
+    S3MAP_F_RESPONSE_OVERRIDES = 1u << 5, /* a response-* parameter (GetObject's
+                                           * response header overrides) */
 };
 
 /* Filled by s3map_map(). Embed or allocate once (it is ~22 KiB) and reuse;
@@ -177,6 +179,8 @@ struct s3map_result {
     size_t nauthz;
     unsigned flags;                  /* S3MAP_F_* */
     const char *detail;              /* static: why an error was returned (for logs) */
+    struct s3w_slice unknown_param;  /* S3MAP_E_NOT_IMPLEMENTED for a query parameter
+                                      * no operation takes: its name, decoded */
     struct s3w_slice version_id;     /* ?versionId, decoded (S3MAP_F_VERSIONED) */
     struct s3map_copy_source copy;   /* S3MAP_F_COPY */
 

@@ -380,9 +380,14 @@ struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mod
         /* HTTP chunked framing carries a length only for aws-chunked bodies
          * (x-amz-decoded-content-length, checked by the decoder); any other
          * body would go upstream with Content-Length 0 at once - an empty
-         * object written before its hash was checked. S3 wants a length. */
-        ch.status = 411;
-        ch.code = "MissingContentLength";
+         * object written before its hash was checked. S3 refuses HTTP
+         * chunked framing without aws-chunked: 501 NotImplemented, naming
+         * <Header>Transfer-Encoding</Header> (as quoted in many clients'
+         * issues, from 2011 to 2026, e.g. Automattic/knox#43,
+         * irods/irods_resource_plugin_s3#2301). */
+        ch.status = 501;
+        ch.code = "NotImplemented";
+        ch.header = "Transfer-Encoding";
     } else if (content_length > PX_MAX_BODY) {
         ch.status = 400;
         ch.code = "EntityTooLarge";

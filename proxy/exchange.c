@@ -119,6 +119,12 @@ void px_fail(struct px *px, int status, const char *code, const char *msg)
     px_fail_details(px, status, code, msg, NULL, 0);
 }
 
+void px_fail_header(struct px *px, int status, const char *code, const char *header)
+{
+    struct s3err_detail d = { .name = "Header", .value = s3w_slice_cstr(header) };
+    px_fail_details(px, status, code, s3err_default_message(code), &d, header ? 1 : 0);
+}
+
 void px_fail_details(struct px *px, int status, const char *code, const char *msg,
                      const struct s3err_detail *details, size_t n)
 {

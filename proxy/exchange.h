@@ -134,6 +134,7 @@ struct px_headers {
     const struct s3w_header *content_md5;
     size_t ncontent_md5;                     /* more than one is refused */
     const struct s3w_header *expected_owner; /* x-amz-expected-bucket-owner */
+    const struct s3w_header *source_owner;   /* x-amz-source-expected-bucket-owner */
     const struct s3w_header *security_token; /* x-amz-security-token: px_finish wipes the head */
 };
 
@@ -143,6 +144,7 @@ struct px_body_choice {
     enum body_mode bm;
     int status;
     const char *code;
+    const char *header; /* the header S3 names in <Header>, or NULL */
 };
 
 /* Pure: the body mode of a request that streams its body upstream, from
@@ -453,6 +455,10 @@ void px_fail(struct px *px, int status, const char *code, const char *msg);
 struct s3err_detail;
 void px_fail_details(struct px *px, int status, const char *code, const char *msg,
                      const struct s3err_detail *details, size_t n);
+/* px_fail with code's usual message (s3err_default_message) and, when
+ * header is not NULL, <Header>header</Header>: the request header S3 names
+ * as the one it does not take. */
+void px_fail_header(struct px *px, int status, const char *code, const char *header);
 void px_fail_internal(struct px *px);
 void px_finish(struct px *px, enum px_end end, struct s3w_slice resp);
 void pl_on_abort(struct proxy_conn *c);
@@ -518,6 +524,17 @@ void pl_on_drain(struct proxy_conn *c);
 enum bp_op px_bucket_policy_op(const struct px *px);
 bool px_bucket_policy_root_exempt(const struct px *px);
 void px_bucket_policy(struct px *px, enum bp_op op);
+/* x-amz-expected-bucket-owner and, on a copy, x-amz-source-expected-bucket-
+ * owner: "If the account ID that you provide does not match the actual
+ * owner of the bucket, the request fails with the HTTP status code 403
+ * Forbidden (access denied)" (API Reference, every operation that takes
+ * them). The owners that count are the configured ones (buckets[].account;
+ * a bucket not listed: the caller's, as px_authorize takes it), checked
+ * here after the policies allowed the request; neither header goes
+ * upstream (ub_never_forward), where it would be compared with the owner
+ * of the upstream's bucket, the proxy's own account. false after answering
+ * 403 AccessDenied. */
+bool px_expected_owners_ok(struct px *px);
 void px_finish_list_buckets(struct px *px);
 /* The upstreams one ListBuckets asks at most (relay_fan.c). */
 #define PX_FAN_MAX 16

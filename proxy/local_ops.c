@@ -99,9 +99,29 @@ enum bp_op px_bucket_policy_op(const struct px *px)
 /* The account owning the requested bucket: the configured owner, or for
  * an unlisted bucket under "caller_account" the caller's (px_authorize's
  * rule). */
+static struct s3w_slice owner_of(const struct px *px, const struct config_bucket *b)
+{
+    return b ? s3w_slice_cstr(b->account) : px->authz.principal.account;
+}
+
 static struct s3w_slice bucket_owner(const struct px *px)
 {
-    return px->route.bcfg ? s3w_slice_cstr(px->route.bcfg->account) : px->authz.principal.account;
+    return owner_of(px, px->route.bcfg);
+}
+
+bool px_expected_owners_ok(struct px *px)
+{
+    const struct s3w_header *exp = px->hdr.expected_owner, *src = px->hdr.source_owner;
+    bool ok = true;
+    if (exp && px->route.bucket.len)
+        ok = s3w_slice_eq(exp->value, bucket_owner(px));
+    if (ok && src && (px->authz.map.flags & S3MAP_F_COPY)) {
+        const struct s3map_copy_source *cs = &px->authz.map.copy;
+        ok = s3w_slice_eq(src->value, owner_of(px, config_find_bucket(px->cfg, cs->bucket)));
+    }
+    if (!ok)
+        px_fail(px, 403, "AccessDenied", "Access Denied");
+    return ok;
 }
 
 /* "To ensure that bucket owners don't inadvertently lock themselves out of
@@ -128,16 +148,8 @@ bool px_bucket_policy_root_exempt(const struct px *px)
 void px_bucket_policy(struct px *px, enum bp_op op)
 {
     struct s3w_slice owner = bucket_owner(px);
-    /* x-amz-expected-bucket-owner: "If the account ID that you provide does
-     * not match the actual owner of the bucket, the request fails with the
-     * HTTP status code 403 Forbidden (access denied)" (API Reference). The
-     * upstream would compare it with its own bucket's owner (the proxy's
-     * account); the owner that counts here is the configured one. */
-    const struct s3w_header *exp = px->hdr.expected_owner;
-    if (exp && !s3w_slice_eq(exp->value, owner)) {
-        px_fail(px, 403, "AccessDenied", "Access Denied");
+    if (!px_expected_owners_ok(px))
         return;
-    }
     if (!px->authz.principal.account.len || !s3w_slice_eq(px->authz.principal.account, owner)) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
         return;

@@ -293,6 +293,7 @@ static void px_read_headers(struct px *px)
         { S3W_SLICE_LIT("x-amz-trailer"), offsetof(struct px_headers, trailer) },
         { S3W_SLICE_LIT("content-md5"), offsetof(struct px_headers, content_md5) },
         { S3W_SLICE_LIT("x-amz-expected-bucket-owner"), offsetof(struct px_headers, expected_owner) },
+        { S3W_SLICE_LIT("x-amz-source-expected-bucket-owner"), offsetof(struct px_headers, source_owner) },
         { S3W_SLICE_LIT("x-amz-security-token"), offsetof(struct px_headers, security_token) },
     };
     const struct http_request *r = &px->c->req;
@@ -383,10 +384,10 @@ static bool stage_admit(struct px *px)
         return false;
     }
     if (r->chunked && !px->hdr.decoded_length) {
-        /* S3 wants a length; an aws-chunked body may come with
-         * Transfer-Encoding: chunked (the SDKs' unsigned-trailer uploads)
-         * because x-amz-decoded-content-length gives the length */
-        px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
+        /* Only an aws-chunked body may come with Transfer-Encoding: chunked
+         * (the SDKs' unsigned-trailer uploads): x-amz-decoded-content-length
+         * gives its length. Any other S3 refuses as px_choose_body_mode. */
+        px_fail_header(px, 501, "NotImplemented", "Transfer-Encoding");
         return false;
     }
     if (!px->hdr.host) {
@@ -407,10 +408,17 @@ static bool stage_route(struct px *px)
         px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
         return false;
     }
+    /* room for S3's longest key, S3MAP_MAX_KEY_BYTES: a longer one is
+     * KeyTooLongError, as S3 answers it (s3map's words), whatever its
+     * encoding */
     long kl = s3w_pct_decode(key_raw, px->route.key, sizeof(px->route.key) - 1, 0);
+    if (kl == S3W_E_TOOBIG) {
+        px_fail(px, s3map_error_status(S3MAP_E_KEY_TOO_LONG), s3map_error_code(S3MAP_E_KEY_TOO_LONG),
+                s3map_strerror(S3MAP_E_KEY_TOO_LONG));
+        return false;
+    }
     if (kl < 0) {
-        px_fail(px, 400, key_raw.len > 3 * S3MAP_MAX_KEY_BYTES ? "KeyTooLongError" : "InvalidURI",
-                "Couldn't parse the specified URI.");
+        px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
         return false;
     }
     px->route.key_len = (size_t)kl;
@@ -510,6 +518,26 @@ static bool stage_authenticate(struct px *px)
     return true;
 }
 
+/* s3map's refusal, with the parameter it does not know named when it can be
+ * shown as it is (short, printable ASCII: it goes into XML and a log line) */
+static void fail_map(struct px *px, int rc)
+{
+    struct s3w_slice p = px->authz.map.unknown_param;
+    bool shown = rc == S3MAP_E_NOT_IMPLEMENTED && p.len && p.len <= 64;
+    for (size_t i = 0; shown && i < p.len; i++)
+        shown = p.ptr[i] > ' ' && p.ptr[i] < 0x7f;
+    if (shown) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "s3warden does not know the query parameter '%.*s', and refuses the request "
+                 "rather than guess which operation it selects.",
+                 (int)p.len, p.ptr);
+        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), msg);
+        return;
+    }
+    px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
+}
+
 /* Stage 3: the S3 operation, its authorizations, and the request context
  * the policies are evaluated on. */
 static bool stage_context(struct px *px)
@@ -526,7 +554,15 @@ static bool stage_context(struct px *px)
     };
     int rc = s3map_map(&px->authz.mreq, &px->authz.map);
     if (rc != 0) {
-        px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
+        fail_map(px, rc);
+        return false;
+    }
+    /* "You cannot use these response header values with an unsigned
+     * (anonymous) request" (GetObject, API Reference): a public object is
+     * not served as text/html, or under another name, on anyone's say */
+    if (px->auth.anonymous && (px->authz.map.flags & S3MAP_F_RESPONSE_OVERRIDES)) {
+        px_fail(px, 400, "InvalidRequest",
+                "Request specific response headers cannot be used for anonymous GET requests.");
         return false;
     }
     px_build_principal(px);
@@ -596,7 +632,7 @@ static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexha
     struct px_body_choice ch = px_choose_body_mode(px->auth.anonymous, px->auth.sv.payload_mode,
                                                    r->chunked, r->content_length);
     if (ch.status) {
-        px_fail(px, ch.status, ch.code, s3err_default_message(ch.code));
+        px_fail_header(px, ch.status, ch.code, ch.header);
         return false;
     }
     px->body.bm = ch.bm;

@@ -624,7 +624,7 @@ static bool px_copy_within_upstream(struct px *px)
 int px_start_upstream(struct px *px, struct s3w_slice payload_hash, bool has_body,
                       const char *content_md5)
 {
-    if (!px_copy_within_upstream(px))
+    if (!px_expected_owners_ok(px) || !px_copy_within_upstream(px))
         return -1;
     if (!px->up.ident_held && !px_take_upstream_slot(px))
         return -1;

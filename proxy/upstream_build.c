@@ -54,6 +54,8 @@ bool ub_never_forward(struct s3w_slice n)
         S3W_SLICE_LIT("trailer"), S3W_SLICE_LIT("upgrade"), S3W_SLICE_LIT("expect"),
         S3W_SLICE_LIT("proxy-authorization"), S3W_SLICE_LIT("proxy-connection"),
         S3W_SLICE_LIT("x-amz-region-set"), /* SigV4a: the caller's signature's regions */
+        /* checked against the configured owners (px_expected_owners_ok) */
+        S3W_SLICE_LIT("x-amz-expected-bucket-owner"), S3W_SLICE_LIT("x-amz-source-expected-bucket-owner"),
     };
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
         if (s3w_slice_eq_nocase(n, drop[i]))

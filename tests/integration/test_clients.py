@@ -407,6 +407,62 @@ class Denials(Case):
         self.assertIn(b"<Code>AccessDenied</Code>", p.stdout)
 
 
+class S3Rules(Case):
+    """S3's answers to what a hostile probe sent, through real clients."""
+
+    def test_expected_bucket_owner(self):
+        s3 = PX.client(ALICE)
+        # the configured owner: served (moto ignores the header; s3warden
+        # checks it and does not pass it on, see test_pipeline_review)
+        s3.put_object(Bucket=BUCKET, Key="owner/src", Body=b"mine", ExpectedBucketOwner=A)
+        self.assertStored(UP, BUCKET, "owner/src", b"mine")
+        self.assertEqual(s3.get_object(Bucket=BUCKET, Key="owner/src", ExpectedBucketOwner=A)["Body"].read(),
+                         b"mine")
+        s3.copy_object(Bucket=BUCKET, Key="owner/dst", CopySource=f"{BUCKET}/owner/src",
+                       ExpectedBucketOwner=A, ExpectedSourceBucketOwner=A)
+        self.assertStored(UP, BUCKET, "owner/dst", b"mine")
+        before = UP.snapshot(BUCKET)
+        wrong = "222222222222"
+        for name, call in [
+            ("GetObject", lambda: s3.get_object(Bucket=BUCKET, Key="owner/src", ExpectedBucketOwner=wrong)),
+            ("PutObject", lambda: s3.put_object(Bucket=BUCKET, Key="owner/new", Body=b"x",
+                                                ExpectedBucketOwner=wrong)),
+            ("ListObjectsV2", lambda: s3.list_objects_v2(Bucket=BUCKET, ExpectedBucketOwner=wrong)),
+            ("DeleteObjects", lambda: s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "owner/src"}]},
+                                                        ExpectedBucketOwner=wrong)),
+            ("CopyObject", lambda: s3.copy_object(Bucket=BUCKET, Key="owner/dst2",
+                                                  CopySource=f"{BUCKET}/owner/src",
+                                                  ExpectedSourceBucketOwner=wrong)),
+        ]:
+            with self.subTest(name):
+                self.assertClientError(call, "AccessDenied", "Access Denied", 403)
+        self.assertUnchanged(UP, BUCKET, before)
+
+    def test_key_too_long(self):
+        s3 = PX.client(ALICE)
+        before = UP.snapshot(BUCKET)
+        for n in (1025, 3000):
+            with self.subTest(n):
+                self.assertClientError(lambda: s3.put_object(Bucket=BUCKET, Key="k" * n, Body=b"x"),
+                                       "KeyTooLongError", "Your key is too long", 400)
+        self.assertUnchanged(UP, BUCKET, before)
+        s3.put_object(Bucket=BUCKET, Key="k" * 1024, Body=b"longest")
+        self.assertStored(UP, BUCKET, "k" * 1024, b"longest")
+
+    def test_curl_upload_from_stdin_is_chunked_and_refused_as_s3_does(self):
+        # curl -T - sends Transfer-Encoding: chunked, which S3 takes only for
+        # aws-chunked bodies: 501 NotImplemented naming the header
+        before = UP.snapshot(BUCKET)
+        p = subprocess.run(["curl", "-sS", "--noproxy", "*", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                            "--user", f"{ALICE.id}:{ALICE.secret}", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                            "-T", "-", "-w", "\n%{http_code}", f"{PX.endpoint}/{BUCKET}/curl/stdin"],
+                           input=b"from stdin", capture_output=True, timeout=60)
+        self.assertTrue(p.stdout.endswith(b"\n501"), p.stdout + p.stderr)
+        self.assertIn(b"<Code>NotImplemented</Code><Message>A header you provided implies functionality "
+                      b"that is not implemented.</Message><Header>Transfer-Encoding</Header>", p.stdout)
+        self.assertUnchanged(UP, BUCKET, before)
+
+
 class Tls(Case):
     """boto3 over TLS: its default for PutObject is then an aws-chunked
     STREAMING-UNSIGNED-PAYLOAD-TRAILER body with a CRC32 trailer."""

@@ -71,6 +71,19 @@ class PublicRead(Case):
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(r.out, "<h1>public</h1>")
 
+    def test_unsigned_get_may_not_override_response_headers(self):
+        # GetObject, API Reference: the response-* parameters "cannot be used
+        # with an unsigned (anonymous) request"; else anyone could have a
+        # public object served as text/html or under another name
+        for q in ("response-content-type=text%2Fhtml", "response-content-disposition=attachment",
+                  "response-cache-control=no-store"):
+            with self.subTest(q):
+                p = curl("-o", "-", "-w", "\n%{http_code}", f"{PX.endpoint}/{STAR}/index.html?{q}")
+                self.assertTrue(p.stdout.endswith(b"\n400"), p.stdout)
+                self.assertIn(b"<Code>InvalidRequest</Code><Message>Request specific response headers "
+                              b"cannot be used for anonymous GET requests.</Message>", p.stdout)
+        self.assertEqual(anon_get(STAR, "index.html"), (200, b"<h1>public</h1>"))
+
     def test_unsigned_put_is_not_granted(self):
         for b in (STAR, AWS_STAR):
             p = curl("-o", "-", "-w", "\n%{http_code}", "-X", "PUT", "--data-binary", "x",

@@ -244,6 +244,23 @@ static void test_refusals(void **state)
     expect_err(map("GET", "b", "", "frobnicate", NOHDR), S3MAP_E_NOT_IMPLEMENTED,
                "NotImplemented", 501, "unknown query parameter");
     assert_null(res.op);
+    assert_true(s3w_slice_eq_cstr(res.unknown_param, "frobnicate"));
+    /* named decoded, after the known ones */
+    expect_err(map("GET", "b", "k", "versionId=1&cache%2Dbust=3", NOHDR), S3MAP_E_NOT_IMPLEMENTED,
+               "NotImplemented", 501, "unknown query parameter");
+    assert_true(s3w_slice_eq_cstr(res.unknown_param, "cache-bust"));
+    /* other refusals name none */
+    expect_err(map("GET", "b", "", "list-type=3", NOHDR), S3MAP_E_NOT_IMPLEMENTED,
+               "NotImplemented", 501, NULL);
+    assert_null(res.unknown_param.ptr);
+    /* GetObject's response header overrides are flagged (anonymous
+     * callers may not use them), decoded names included; others are not */
+    assert_int_equal(map("GET", "b", "k", "response-content-type=text%2Fhtml", NOHDR), 0);
+    assert_true(res.flags & S3MAP_F_RESPONSE_OVERRIDES);
+    assert_int_equal(map("GET", "b", "k", "response%2Dexpires=0", NOHDR), 0);
+    assert_true(res.flags & S3MAP_F_RESPONSE_OVERRIDES);
+    assert_int_equal(map("GET", "b", "k", "versionId=1", NOHDR), 0);
+    assert_false(res.flags & S3MAP_F_RESPONSE_OVERRIDES);
     assert_string_equal(s3map_strerror(S3MAP_E_NOT_IMPLEMENTED),
                         "A header you provided implies functionality that is not implemented");
     /* SigV2 query auth is not SigV4: unknown, refused */

@@ -10,7 +10,8 @@
  *    name; a copy source given as a query parameter too;
  *  - R3 Transfer-Encoding: chunked without an aws-chunked payload: the
  *    upstream got Content-Length: 0 at once (an empty object created before
- *    the signed hash was checked); refused 411 MissingContentLength;
+ *    the signed hash was checked); refused as S3 refuses it, 501 NotImplemented
+ *    naming <Header>Transfer-Encoding</Header>;
  *  - R4 an upstream credential error (ExpiredToken, InvalidToken,
  *    InvalidAccessKeyId, SignatureDoesNotMatch) reaches the client with its
  *    status and code but without the upstream's body, which names the
@@ -25,6 +26,12 @@
  *    that caller_account mode opens to identity policies alone;
  *  - R10 x-amz-checksum-<algo> / Content-MD5 of a plain body are verified
  *    by s3warden, the last byte held back until they match (BadDigest);
+ *  - R11-R14, a hostile probe's: x-amz-expected-bucket-owner (and the copy
+ *    source's) was checked only by GetBucketPolicy, and went upstream,
+ *    where it is compared with the proxy's account; an anonymous GET could
+ *    override the response's headers (text/html from a public bucket); a
+ *    key of 1025 to 3072 bytes was InvalidURI, not KeyTooLongError; R14 an
+ *    unknown query parameter's 501 did not say what it refused;
  *  - gap (a): those credential errors make the credential manager fetch
  *    again; other errors do not;
  *  - gap (b): the audit record's errorCode is the upstream's <Code> when its
@@ -269,21 +276,158 @@ static void test_te_chunked_plain_payload_refused(void **state)
     (void)state;
     int r0, c0, r1, c1;
     static const char *const modes[] = { NULL, "UNSIGNED-PAYLOAD" };
-    for (size_t i = 0; i < 2; i++) {
+    /* with x-amz-decoded-content-length (px_choose_body_mode) and without
+     * (stage_admit): S3's answer either way */
+    static const char *const decoded[] = { "x-amz-decoded-content-length: 3\r\n", "" };
+    for (size_t i = 0; i < 4; i++) {
         snapshot(&r0, &c0);
         /* signed for "abc", sent as "xyz" in HTTP chunked framing: before,
          * the upstream got Content-Length: 0 at once - an empty object
          * created before the hash check */
-        build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/te-obj",
-              "x-amz-decoded-content-length: 3\r\n", modes[i], "Transfer-Encoding: chunked\r\n",
-              "abc", "3\r\nxyz\r\n0\r\n\r\n");
+        build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/te-obj", decoded[i / 2], modes[i % 2],
+              "Transfer-Encoding: chunked\r\n", "abc", "3\r\nxyz\r\n0\r\n\r\n");
         exchange(req, "</Error>");
-        assert_non_null(strstr(resp, "HTTP/1.1 411 Length Required\r\n"));
-        assert_non_null(strstr(resp, "<Code>MissingContentLength</Code><Message>You must provide "
-                                     "the Content-Length HTTP header.</Message>"));
+        assert_non_null(strstr(resp, "HTTP/1.1 501 Not Implemented\r\n"));
+        assert_non_null(strstr(resp, "<Code>NotImplemented</Code><Message>A header you provided "
+                                     "implies functionality that is not implemented.</Message>"
+                                     "<Header>Transfer-Encoding</Header>"));
         snapshot(&r1, &c1);
         assert_int_equal(r1, r0);
         assert_int_equal(c1, c0);
+    }
+}
+
+/* ---- R11: x-amz-expected-bucket-owner -------------------------------------------- */
+static void test_expected_bucket_owner(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    char head[8192];
+    /* the configured owner: served, and the header stays here (the
+     * upstream would compare it with its own bucket's owner) */
+    snapshot(&r0, &c0);
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/k",
+          "x-amz-expected-bucket-owner: 111111111111\r\n", NULL, NULL, "", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0 + 1);
+    last_head(head, sizeof(head));
+    assert_prefix(head, "GET /real-bkt/k HTTP/1.1\r\n");
+    assert_null(strcasestr(head, "expected-bucket-owner"));
+    /* another account, on a read, a write and a copy's source: 403, and
+     * nothing reaches the upstream */
+    static const struct {
+        const char *method, *target, *hdrs;
+    } wrong[] = {
+        { "GET", "/bkt/k", "x-amz-expected-bucket-owner: 222222222222\r\n" },
+        { "PUT", "/bkt/new", "x-amz-expected-bucket-owner: 11111111111\r\n" },
+        { "GET", "/bkt?list-type=2", "x-amz-expected-bucket-owner: \r\n" },
+        { "PUT", "/bkt/copy", "x-amz-copy-source: /src/k\r\n"
+                              "x-amz-expected-bucket-owner: 111111111111\r\n"
+                              "x-amz-source-expected-bucket-owner: 222222222222\r\n" },
+    };
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        snapshot(&r0, &c0);
+        build(req, sizeof(req), AKID, SECRET, wrong[i].method, wrong[i].target, wrong[i].hdrs,
+              NULL, NULL, "", "");
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
+        assert_non_null(strstr(resp, "<Code>AccessDenied</Code><Message>Access Denied</Message>"));
+        snapshot(&r1, &c1);
+        assert_int_equal(r1, r0);
+    }
+    /* both right on a copy: served, neither header upstream */
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/copy2",
+          "x-amz-copy-source: /src/k\r\nx-amz-expected-bucket-owner: 111111111111\r\n"
+          "x-amz-source-expected-bucket-owner: 111111111111\r\n", NULL, NULL, "", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    last_head(head, sizeof(head));
+    assert_prefix(head, "PUT /real-bkt/copy2 HTTP/1.1\r\n");
+    assert_non_null(strstr(head, "\r\nx-amz-copy-source: /real-src/k\r\n"));
+    assert_null(strcasestr(head, "expected-bucket-owner"));
+}
+
+/* ---- R12: response header overrides are for signed requests only ----------------- */
+static void test_anonymous_response_overrides_refused(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    char head[8192];
+    static const char *const q[] = { "response-content-type=text%2Fhtml",
+                                     "response-content-disposition=attachment",
+                                     "response-cache-control=no-cache", "response-expires=0",
+                                     "response-content-language=en",
+                                     "response-content-encoding=gzip" };
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        snapshot(&r0, &c0);
+        /* "pub" lets anyone write, so not the policy: the parameter refuses */
+        snprintf(req, sizeof(req), "GET /pub/page?%s HTTP/1.1\r\nHost: %s\r\n\r\n", q[i],
+                 rig_host());
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+        assert_non_null(strstr(resp, "<Code>InvalidRequest</Code><Message>Request specific response "
+                                     "headers cannot be used for anonymous GET requests.</Message>"));
+        snapshot(&r1, &c1);
+        assert_int_equal(r1, r0);
+    }
+    /* signed, the same query goes upstream as given */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/page?response-content-type=text%2Fhtml",
+          NULL, NULL, NULL, "", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    last_head(head, sizeof(head));
+    assert_prefix(head, "GET /real-bkt/page?response-content-type=text%2Fhtml HTTP/1.1\r\n");
+}
+
+/* ---- R14: a query parameter s3warden does not know --------------------------------- */
+static void test_unknown_query_parameter_named(void **state)
+{
+    (void)state;
+    /* a parameter s3warden does not know is refused (S3 would ignore a
+     * cache buster; s3warden cannot tell one from a new subresource), and
+     * named when it can be shown as it is */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/page?v=3", NULL, NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 501 Not Implemented\r\n"));
+    assert_non_null(strstr(resp, "<Code>NotImplemented</Code><Message>s3warden does not know the "
+                                 "query parameter &apos;v&apos;, and refuses the request rather "
+                                 "than guess which operation it selects.</Message>"));
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/page?%3Cv%3E%07=3", NULL, NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "<Code>NotImplemented</Code><Message>A header you provided implies "
+                                 "functionality that is not implemented</Message>"));
+}
+
+/* ---- R13: keys over 1024 bytes ------------------------------------------------------ */
+static void test_key_too_long(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    static char target[4 * 1024];
+    /* 1025 bytes as sent; 1025 bytes that arrive as 3075 (%41 each, under
+     * the old 3 x 1024 rule); 1024 bytes fit */
+    static const struct {
+        size_t n;
+        bool encoded, fits;
+    } keys[] = { { 1025, false, false }, { 1025, true, false }, { 1024, true, true } };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        size_t o = (size_t)snprintf(target, sizeof(target), "/bkt/");
+        for (size_t k = 0; k < keys[i].n; k++)
+            o += (size_t)snprintf(target + o, sizeof(target) - o, "%s", keys[i].encoded ? "%41" : "k");
+        snapshot(&r0, &c0);
+        build(req, sizeof(req), AKID, SECRET, "GET", target, NULL, NULL, NULL, "", "");
+        if (keys[i].fits) {
+            exchange(req, "\r\n\r\n");
+            assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+            continue;
+        }
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+        assert_non_null(strstr(resp, "<Code>KeyTooLongError</Code><Message>Your key is too long</Message>"));
+        snapshot(&r1, &c1);
+        assert_int_equal(r1, r0);
     }
 }
 
@@ -748,6 +892,10 @@ int main(void)
         cmocka_unit_test(test_te_chunked_plain_payload_refused),
         cmocka_unit_test(test_anonymous_amz_header_forwarded),
         cmocka_unit_test(test_body_length_capped),
+        cmocka_unit_test(test_expected_bucket_owner),
+        cmocka_unit_test(test_anonymous_response_overrides_refused),
+        cmocka_unit_test(test_key_too_long),
+        cmocka_unit_test(test_unknown_query_parameter_named),
         cmocka_unit_test(test_delete_objects_cr_key),
         cmocka_unit_test(test_upstream_name_not_unlisted),
         cmocka_unit_test(test_body_checksum_headers_verified),
