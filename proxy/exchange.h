@@ -42,6 +42,7 @@
 
 #include "checksum.h"
 #include "chunked.h"
+#include "civil.h"
 #include "config.h"
 #include "creds_fetch.h"
 #include "identity.h"
@@ -444,6 +445,27 @@ bool px_authorize_all(struct px *px);
  * body's hash, or NULL) and resolves its identity; anonymous when nothing
  * is signed. */
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha);
+/* What S3 adds after a signature check's error message, into d (returns how
+ * many): the unsigned headers' names (<HeadersNotSigned>), the unknown key
+ * id (<AWSAccessKeyId>), the region to sign for (<Region>, also as the
+ * x-amz-bucket-region header, which SDKs follow), the times compared
+ * (<RequestTime>, <ServerTime>, <MaxAllowedSkewMilliseconds>), or, for a
+ * signature that does not match, what the request was checked against (mm:
+ * sigv4_verify_opts.mismatch; <AWSAccessKeyId>, <StringToSign>,
+ * <SignatureProvided>, <StringToSignBytes>, <CanonicalRequest>,
+ * <CanonicalRequestBytes>), so that a client can see where its signer and
+ * we part. The elements point into err, mm, *room and *bytes (the *Bytes
+ * forms: 3 bytes for each of mm's), which the caller keeps through the
+ * answer; bytes may hold a session token (s3w_buf_cleanup wipes it). */
+#define PX_SIG_DETAILS 6
+struct px_sig_room {
+    char server_time[S3W_ISO8601_LEN + 1];
+    char max_ms[24];
+};
+struct s3err_detail;
+size_t px_sig_details(const struct sigv4_error *err, const struct s3w_buf *mm,
+                      struct px_sig_room *room, struct s3w_buf *bytes,
+                      struct s3err_detail *d /* [PX_SIG_DETAILS] */);
 /* The body collected by px_collect_body is whole: the exchange goes on by
  * its kind (STS, DeleteObjects, body keys). */
 

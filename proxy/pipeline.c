@@ -141,25 +141,11 @@ static int hex_bytes(struct s3w_buf *out, struct s3w_slice s)
     return 0;
 }
 
-/* The signature check's error as S3 gives it, with what S3 adds after the
- * message: the unsigned headers' names (<HeadersNotSigned>), the unknown key
- * id (<AWSAccessKeyId>), the region to sign for (<Region>, which SDKs
- * follow), the times compared (<RequestTime>, <ServerTime>,
- * <MaxAllowedSkewMilliseconds>), or, for a signature that does not match,
- * what the request was checked against (mm: sigv4_verify_opts.mismatch), so
- * that a client can see where its signer and we part (a Host rewritten on
- * the way, a header changed). The canonical request can hold the caller's
- * signed session token, echoed to the caller as S3 does; the copies made
- * here are wiped (s3w_buf_cleanup), and so is a copy queued for a client
- * that does not take the answer at once (proxy_conn_respond). */
-static void px_fail_sig(struct px *px, const struct sigv4_error *err, const struct s3w_buf *mm,
-                        int status, const char *code)
+size_t px_sig_details(const struct sigv4_error *err, const struct s3w_buf *mm,
+                      struct px_sig_room *room, struct s3w_buf *bytes, struct s3err_detail *d)
 {
-    struct s3err_detail d[6];
     size_t n = 0;
-    char server_time[S3W_ISO8601_LEN + 1], max_ms[24];
-    struct s3w_buf bytes; /* both *Bytes forms: 3 bytes for each of mm's */
-    s3w_buf_init(&bytes, 3 * mm->len);
+    char *server_time = room->server_time, *max_ms = room->max_ms;
     if (err->code == SIGV4_ERR_UNSIGNED_HEADERS && err->headers_not_signed[0]) {
         d[n++] = (struct s3err_detail){ .name = "HeadersNotSigned",
                                         .value = s3w_slice_cstr(err->headers_not_signed) };
@@ -171,7 +157,7 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
                                         .header = "x-amz-bucket-region" };
     } else if (err->code == SIGV4_ERR_TIME_SKEWED && err->skew.request_time[0] &&
                s3w_iso8601_format(err->skew.server_time, server_time)) {
-        snprintf(max_ms, sizeof(max_ms), "%lld", (long long)err->skew.max_skew_s * 1000);
+        snprintf(max_ms, sizeof(room->max_ms), "%lld", (long long)err->skew.max_skew_s * 1000);
         d[n++] = (struct s3err_detail){ .name = "RequestTime", .value = s3w_slice_cstr(err->skew.request_time) };
         d[n++] = (struct s3err_detail){ .name = "ServerTime", .value = s3w_slice_cstr(server_time) };
         d[n++] = (struct s3err_detail){ .name = "MaxAllowedSkewMilliseconds",
@@ -182,21 +168,37 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
         struct s3w_slice sig = s3w_slice(akid.ptr + akid.len, err->mismatch.signature);
         struct s3w_slice sts = s3w_slice(sig.ptr + sig.len, err->mismatch.string_to_sign);
         struct s3w_slice creq = s3w_slice(sts.ptr + sts.len, err->mismatch.canonical_request);
-        if (hex_bytes(&bytes, sts) == 0) {
-            size_t sts_hex = bytes.len;
-            if (hex_bytes(&bytes, creq) == 0) {
+        if (hex_bytes(bytes, sts) == 0) {
+            size_t sts_hex = bytes->len;
+            if (hex_bytes(bytes, creq) == 0) {
                 d[n++] = (struct s3err_detail){ .name = "AWSAccessKeyId", .value = akid };
                 d[n++] = (struct s3err_detail){ .name = "StringToSign", .value = sts };
                 d[n++] = (struct s3err_detail){ .name = "SignatureProvided", .value = sig };
                 d[n++] = (struct s3err_detail){ .name = "StringToSignBytes",
-                                                .value = s3w_slice(bytes.ptr, sts_hex) };
+                                                .value = s3w_slice(bytes->ptr, sts_hex) };
                 d[n++] = (struct s3err_detail){ .name = "CanonicalRequest", .value = creq };
                 d[n++] = (struct s3err_detail){ .name = "CanonicalRequestBytes",
-                                                .value = s3w_slice(bytes.ptr + sts_hex,
-                                                                   bytes.len - sts_hex) };
+                                                .value = s3w_slice(bytes->ptr + sts_hex,
+                                                                   bytes->len - sts_hex) };
             }
         }
     }
+    return n;
+}
+
+/* The signature check's error as S3 gives it, with px_sig_details' elements
+ * after the message. The canonical request can hold the caller's signed
+ * session token, echoed to the caller as S3 does; the copies made here are
+ * wiped (s3w_buf_cleanup), and so is a copy queued for a client that does
+ * not take the answer at once (proxy_conn_respond). */
+static void px_fail_sig(struct px *px, const struct sigv4_error *err, const struct s3w_buf *mm,
+                        int status, const char *code)
+{
+    struct s3err_detail d[PX_SIG_DETAILS];
+    struct px_sig_room room;
+    struct s3w_buf bytes; /* both *Bytes forms: 3 bytes for each of mm's */
+    s3w_buf_init(&bytes, 3 * mm->len);
+    size_t n = px_sig_details(err, mm, &room, &bytes, d);
     px_fail_details(px, err->http_status ? err->http_status : status, err->s3_code ? err->s3_code : code,
                     err->message, d, n);
     s3w_buf_cleanup(&bytes);
