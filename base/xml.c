@@ -189,13 +189,16 @@ static int start_tag(struct s3w_xml *x)
     const char *start = x->p, *n0 = x->p + 1, *q = name_end(n0, x->end);
     if (!q || (x->depth == 0 && x->seen_root) || x->depth == x->max_depth)
         return S3W_E_INVAL; /* no name, a second root, too deep */
-    const char *a0 = q;
+    const char *a0 = q, *first = NULL;
     for (;;) {
         const char *w = skip_ws(q, x->end);
         if (w == x->end)
             return S3W_E_INVAL;
         if (*w == '>' || *w == '/') {
-            x->attrs = s3w_slice(a0, (size_t)(w - a0));
+            /* from the first attribute's name to the last one's closing
+             * quote: whitespace before '>' or "/>" is not an attribute
+             * (XML 1.0, STag and EmptyElemTag; botocore writes <TagSet />) */
+            x->attrs = first ? s3w_slice(first, (size_t)(q - first)) : s3w_slice(a0, 0);
             if (*w == '/' && (w + 1 == x->end || w[1] != '>'))
                 return S3W_E_INVAL;
             x->empty = *w == '/';
@@ -204,6 +207,8 @@ static int start_tag(struct s3w_xml *x)
         }
         if (w == q || !(q = name_end(w, x->end)))
             return S3W_E_INVAL; /* attributes are separated by whitespace */
+        if (!first)
+            first = w;
         q = skip_ws(q, x->end);
         if (q == x->end || *q++ != '=')
             return S3W_E_INVAL;

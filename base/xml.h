@@ -55,8 +55,9 @@ struct s3w_xml {
     /* ---- the current token, valid until the next call ---- */
     enum s3w_xml_kind kind;
     struct s3w_slice name;   /* START, END: the element name, as written */
-    struct s3w_slice attrs;  /* START: the bytes between the name and '>' or "/>"
-                              * (whitespace only when it has no attribute) */
+    struct s3w_slice attrs;  /* START: its attributes, from the first one's name to
+                              * the last one's closing quote; empty when it has
+                              * none (whitespace before '>' or "/>" is not one) */
     struct s3w_slice raw;    /* every byte of the token (empty for the END of
                               * "<a/>", positioned just after it) */
     bool empty;              /* START: written "<a/>" */

@@ -54,8 +54,9 @@ static int next_child(struct body *b)
 }
 
 /* The current start tag is <name>, written as S3 documents it: without
- * attributes (or whitespace), so <Keys> is not <Key> and <Key a="1"> is
- * some other element. */
+ * attributes, so <Keys> is not <Key> and <Key a="1"> is some other element
+ * (<Key > and <TagSet /> are <Key> and <TagSet>: botocore writes an empty
+ * element so). */
 static bool is(const struct body *b, const char *name)
 {
     return b->x.attrs.len == 0 && eqz(b->x.name, name);

@@ -206,6 +206,17 @@ static void test_attrs(void **state)
     assert_true(s3w_xml_attr_next(&a, &n, &v));
     assert_true(s3w_slice_eq_cstr(n, "xmlns:p") && s3w_slice_eq_cstr(v, "v"));
     assert_false(s3w_xml_attr_next(&a, &n, &v));
+    /* the attributes exactly, without the whitespace around them */
+    assert_true(s3w_slice_eq_cstr(x.attrs, "xmlns=\"u\"\txmlns:p = 'v'"));
+    /* whitespace alone is no attribute: <a />, <a >, <a\t/> */
+    static const char *const bare[] = { "<a />", "<a ></a>", "<a\t\n/>" };
+    for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+        s3w_xml_init(&x, s3w_slice_cstr(bare[i]), 8, 0);
+        assert_int_equal(s3w_xml_next(&x), 0);
+        assert_int_equal(x.kind, S3W_XML_START);
+        assert_true(s3w_slice_eq_cstr(x.name, "a"));
+        assert_int_equal(x.attrs.len, 0);
+    }
 }
 
 static void test_escape(void **state)

@@ -289,6 +289,18 @@ static void test_tagging_body(void **state)
     assert_non_null(e);
     assert_true(e->multi);
     assert_int_equal(e->nvalues, 0);
+    /* as botocore writes them (boto3's put_object_tagging with TagSet=[] or
+     * an empty Value; the aws cli the same): whitespace before "/>" or '>'
+     * is not an attribute */
+    assert_int_equal(s3map_parse_tagging(S3W_SLICE_LIT("<Tagging xmlns=\"http://s3.amazonaws.com/doc/"
+                                                       "2006-03-01/\"><TagSet /></Tagging>"),
+                                         scratch, sizeof scratch, &tags), 0);
+    assert_int_equal(tags.n, 0);
+    assert_int_equal(s3map_parse_tagging(S3W_SLICE_LIT("<Tagging ><TagSet ><Tag><Key >e</Key>"
+                                                       "<Value /></Tag></TagSet></Tagging>"),
+                                         scratch, sizeof scratch, &tags), 0);
+    assert_int_equal(tags.n, 1);
+    assert_true(s3w_slice_eq_cstr(tags.tags[0].name, "e") && tags.tags[0].value.len == 0);
 
     /* other operations do not take the keys: nothing set */
     assert_int_equal(run("GET", "b", "k", "", NULL, 0, &f), 0);
@@ -302,6 +314,7 @@ static void test_tagging_body(void **state)
         "<Tagging><Tag><Key>a</Key><Value>b</Value></Tag></Tagging>",  /* no TagSet */
         "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value><X/></Tag></TagSet></Tagging>",
         "<Tagging><TagSet></TagSet>",
+        "<Tagging><TagSet a=\"1\" /></Tagging>", /* an attribute S3 does not document */
         "<TagSet></TagSet>",
         "",
     };
