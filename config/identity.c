@@ -132,6 +132,7 @@ static void add_config_tags(struct config_identity *id, const struct config_tag 
         it->key = s3w_slice_cstr(t[i].key);
         it->value = s3w_slice_cstr(t[i].value);
         it->context_key = s3w_slice_cstr(t[i].context_key);
+        it->transitive = false; /* config tags are not session tags */
     }
 }
 
@@ -296,6 +297,7 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
         t->key = s3w_slice(c.tag_ctx_keys[i].ptr + TOKEN_TAG_PREFIX_LEN,
                            c.tag_ctx_keys[i].len - TOKEN_TAG_PREFIX_LEN);
         t->value = c.tag_values[i];
+        t->transitive = (c.transitive >> i) & 1;
     }
     size_t nsession = id->ntags;
     id->nsession_tags = nsession;

@@ -57,6 +57,8 @@ struct config_identity_tag {
     struct s3w_slice key;
     struct s3w_slice value;
     struct s3w_slice context_key; /* "aws:PrincipalTag/<key>" */
+    bool transitive;              /* a session tag that passes to the sessions
+                                     this one assumes (role chaining) */
 };
 
 struct config_identity {

@@ -17,6 +17,7 @@
 static const char MAGIC[4] = { 'S', '3', 'W', '1' };
 #define NONCE_LEN 12
 #define TAG_LEN 16
+#define TRANSITIVE_FLAG 0x80 /* in the version byte: the transitive mask follows the tags */
 
 /* ---- base32 (base64 is base/codec.h) ----------------------------------------- */
 
@@ -269,7 +270,10 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
         goto cleanup;
 
     struct wr w = { plain, 0, TOKEN_MAX_PLAIN, false };
-    uint8_t ver = wi ? 2 : 1;
+    _Static_assert(TOKEN_MAX_TAGS <= 64, "one transitive bit per tag");
+    if (c->ntags < 64 && (c->transitive >> c->ntags) != 0)
+        return TOKEN_E_INTERNAL;
+    uint8_t ver = (uint8_t)((wi ? 2 : 1) | (c->transitive ? TRANSITIVE_FLAG : 0));
     put(&w, &ver, 1);
     put_u64(&w, c->issued);
     put_u64(&w, c->expires);
@@ -285,6 +289,8 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
         put_str(&w, c->tag_ctx_keys[i]);
         put_str(&w, c->tag_values[i]);
     }
+    if (c->transitive)
+        put_u64(&w, (int64_t)c->transitive);
     if (wi)
         put_wi(&w, c);
     if (w.over) {
@@ -367,6 +373,8 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
     }
     struct rd r = { plain, clen, 0, false };
     uint8_t ver = clen ? plain[r.off++] : 0;
+    bool has_transitive = ver & TRANSITIVE_FLAG;
+    ver &= (uint8_t)~TRANSITIVE_FLAG;
     c->issued = get_u64(&r);
     c->expires = get_u64(&r);
     c->role_arn = get_str(&r);
@@ -387,6 +395,11 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
     for (size_t i = 0; i < c->ntags; i++) {
         c->tag_ctx_keys[i] = get_str(&r);
         c->tag_values[i] = get_str(&r);
+    }
+    if (has_transitive) {
+        c->transitive = (uint64_t)get_u64(&r);
+        if (c->transitive == 0 || (c->ntags < 64 && (c->transitive >> c->ntags) != 0))
+            r.bad = true;
     }
     if (ver == 2)
         get_wi(&r, c);

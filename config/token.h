@@ -24,6 +24,11 @@
  *   version (1) | issued (8) | expires (8) | role_arn | role_unique_id |
  *   session_name | source_identity | session_policy | caller_arn |
  *   ntags (1) | ntags x (context_key "aws:PrincipalTag/<k>", value)
+ * then, when the version byte has bit 0x80 (only a token with a transitive
+ * tag: any other stays byte for byte as before):
+ *   transitive (8): bit i set when tag i is transitive (it passes to the
+ *   sessions this one assumes: IAM User Guide, "Chaining roles with
+ *   session tags"); never 0, never a bit at or above ntags
  * then, in version 2 only (AssumeRoleWithWebIdentity sessions; every other
  * token stays version 1, byte for byte as before):
  *   federated_provider | sub_key | sub | aud_key | aud | amr_key |
@@ -65,6 +70,7 @@ struct token_claims {
     size_t ntags;
     struct s3w_slice tag_ctx_keys[TOKEN_MAX_TAGS]; /* "aws:PrincipalTag/<k>" */
     struct s3w_slice tag_values[TOKEN_MAX_TAGS];
+    uint64_t transitive; /* bit i: tag i is transitive */
     /* AssumeRoleWithWebIdentity sessions only, all empty otherwise:
      * aws:FederatedProvider (the provider ARN) and the provider's keys */
     struct s3w_slice federated_provider;

@@ -35,6 +35,18 @@ W.role(A, "untrusted-role", "AROAUNTRUSTED0000001",
 DAVE = W.user(C, "Dave", "AIDADAVE000000000001", policies=[policy(allow(
     ["sts:AssumeRole"], [ROLE, role_arn(A, "untrusted-role")]))])
 EVE = W.user(C, "Eve", "AIDAEVE0000000000001")
+# role chaining with session tags: two roles of account A that read the
+# bucket unless the session is tagged restricted=yes
+NO_RESTRICTED = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:PrincipalTag/restricted": "yes"}}}
+for name, rid in (("chain-1", "AROACHAIN1000000001"), ("chain-2", "AROACHAIN2000000001")):
+    W.role(A, name, rid,
+           policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                   "Action": ["sts:AssumeRole", "sts:TagSession"]}),
+           policies=[policy(allow(["sts:AssumeRole", "sts:TagSession"], "*"),
+                            allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/*"), NO_RESTRICTED)])
+TAGGER = W.user(A, "tagger", "AIDATAGGER0000000001", policies=[policy(
+    allow(["sts:AssumeRole", "sts:TagSession"], "*"))])
 
 UP = PX = None
 PENDING = {}
@@ -122,6 +134,45 @@ class Walkthrough(Case):
                                    session_arn(A, "examplerole", "narrow"), "s3:GetObject",
                                    f"arn:aws:s3:::{BUCKET}/HappyFace.jpg",
                                    no_allow("session", "s3:GetObject")), 403)
+
+
+class RoleChainTags(Case):
+    """IAM User Guide, "Chaining roles with session tags": a transitive tag
+    persists through the chain and cannot be passed anew; before, the
+    second session shed it, and the Deny keyed on it with it."""
+
+    def s3_of(self, cred):
+        return PX.client((cred["AccessKeyId"], cred["SecretAccessKey"]), token=cred["SessionToken"])
+
+    def test_transitive_tag_survives_chaining(self):
+        first = sts_client(TAGGER).assume_role(
+            RoleArn=role_arn(A, "chain-1"), RoleSessionName="s1",
+            Tags=[{"Key": "restricted", "Value": "yes"}, {"Key": "dept", "Value": "eng"}],
+            TransitiveTagKeys=["restricted"])["Credentials"]
+        denied = denied_message(session_arn(A, "chain-1", "s1"), "s3:GetObject",
+                                f"arn:aws:s3:::{BUCKET}/HappyFace.jpg",
+                                explicit("identity-based"))
+        self.assertClientError(lambda: self.s3_of(first).get_object(Bucket=BUCKET, Key="HappyFace.jpg"),
+                               "AccessDenied", denied, 403)
+        sts1 = sts_client((first["AccessKeyId"], first["SecretAccessKey"]), first["SessionToken"])
+        second = sts1.assume_role(RoleArn=role_arn(A, "chain-2"), RoleSessionName="s2")["Credentials"]
+        self.assertClientError(
+            lambda: self.s3_of(second).get_object(Bucket=BUCKET, Key="HappyFace.jpg"), "AccessDenied",
+            denied.replace(session_arn(A, "chain-1", "s1"), session_arn(A, "chain-2", "s2")), 403)
+        # the tag may not be passed anew down the chain
+        sts2 = sts_client((second["AccessKeyId"], second["SecretAccessKey"]), second["SessionToken"])
+        with self.assertRaises(ClientError) as cm:
+            sts2.assume_role(RoleArn=role_arn(A, "chain-1"), RoleSessionName="s3",
+                             Tags=[{"Key": "restricted", "Value": "no"}])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidParameterValue")
+        # a tag that is not transitive stays behind: chained from a session
+        # tagged restricted=yes without TransitiveTagKeys, the read is allowed
+        plain = sts_client(TAGGER).assume_role(
+            RoleArn=role_arn(A, "chain-1"), RoleSessionName="s4",
+            Tags=[{"Key": "restricted", "Value": "yes"}])["Credentials"]
+        sts4 = sts_client((plain["AccessKeyId"], plain["SecretAccessKey"]), plain["SessionToken"])
+        free = sts4.assume_role(RoleArn=role_arn(A, "chain-2"), RoleSessionName="s5")["Credentials"]
+        self.assertEqual(self.s3_of(free).get_object(Bucket=BUCKET, Key="HappyFace.jpg")["Body"].read(), DATA)
 
 
 class ZNoSecretsLogged(Case):

@@ -68,7 +68,7 @@ static void test_only_token_sessions(void **state)
     r.token_session = false;
     r.session_policy = S3W_SLICE_LIT("{\"Version\":\"2012-10-17\"}");
     static const struct config_identity_tag tag = { S3W_SLICE_LIT("team"), S3W_SLICE_LIT("blue"),
-                                                    S3W_SLICE_LIT("aws:PrincipalTag/team") };
+                                                    S3W_SLICE_LIT("aws:PrincipalTag/team"), false };
     r.session_tags = &tag;
     r.nsession_tags = 1;
     char *line = format_line(&r);
@@ -84,10 +84,10 @@ static void test_session_tags(void **state)
 {
     (void)state;
     static const struct config_identity_tag tags[] = {
-        { S3W_SLICE_LIT("Team"), S3W_SLICE_LIT("blue"), S3W_SLICE_LIT("aws:PrincipalTag/Team") },
+        { S3W_SLICE_LIT("Team"), S3W_SLICE_LIT("blue"), S3W_SLICE_LIT("aws:PrincipalTag/Team"), false },
         { S3W_SLICE_LIT("cost-center"), S3W_SLICE_LIT(""),
-          S3W_SLICE_LIT("aws:PrincipalTag/cost-center") },
-        { S3W_SLICE_LIT("dept"), S3W_SLICE_LIT("eng"), S3W_SLICE_LIT("aws:PrincipalTag/dept") },
+          S3W_SLICE_LIT("aws:PrincipalTag/cost-center"), false },
+        { S3W_SLICE_LIT("dept"), S3W_SLICE_LIT("eng"), S3W_SLICE_LIT("aws:PrincipalTag/dept"), false },
     };
     struct audit_record r;
     session_record(&r);
@@ -106,8 +106,8 @@ static void test_session_tags_not_utf8_left_out(void **state)
 {
     (void)state;
     static const struct config_identity_tag tags[] = {
-        { S3W_SLICE_LIT("team"), S3W_SLICE_LIT("bl\xc3\xa9u"), S3W_SLICE_LIT("aws:PrincipalTag/team") },
-        { S3W_SLICE_LIT("dept"), S3W_SLICE_LIT("e\xffg"), S3W_SLICE_LIT("aws:PrincipalTag/dept") },
+        { S3W_SLICE_LIT("team"), S3W_SLICE_LIT("bl\xc3\xa9u"), S3W_SLICE_LIT("aws:PrincipalTag/team"), false },
+        { S3W_SLICE_LIT("dept"), S3W_SLICE_LIT("e\xffg"), S3W_SLICE_LIT("aws:PrincipalTag/dept"), false },
     };
     struct audit_record r;
     session_record(&r);
