@@ -812,6 +812,16 @@ static void test_session_role_tags_not_dropped(void **state)
     config_unref(cfg);
 }
 
+/* rotation_config's role, with an identity policy so that its sessions may
+ * chain */
+static struct config *chain_config(void)
+{
+    return load_text(rotation_config_role(
+        KEY_A_ACTIVE, "\"policies\":[{\"name\":\"chain\",\"document\":{\"Version\":"
+                      "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\","
+                      "\"Resource\":\"*\"}]}}],"));
+}
+
 /* A source identity, once set, cannot be changed by role chaining (IAM
  * User Guide, "Monitor and control actions taken with assumed roles");
  * before, a session with SourceIdentity=alice could assume a role passing
@@ -819,12 +829,7 @@ static void test_session_role_tags_not_dropped(void **state)
 static void test_source_identity_sticks(void **state)
 {
     (void)state;
-    /* rotation_config's role, with an identity policy so that its
-     * sessions may chain */
-    struct config *cfg = load_text(rotation_config_role(
-        KEY_A_ACTIVE, "\"policies\":[{\"name\":\"chain\",\"document\":{\"Version\":"
-                      "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\","
-                      "\"Resource\":\"*\"}]}}],"));
+    struct config *cfg = chain_config();
     struct creds c;
     mint(cfg, "&SourceIdentity=alice", &c);
     struct config_identity s;
@@ -869,10 +874,7 @@ static const struct config_identity_tag *tag_of(const struct config_identity *id
 static void test_sts_chain_transitive_tags(void **state)
 {
     (void)state;
-    struct config *cfg = load_text(rotation_config_role(
-        KEY_A_ACTIVE, "\"policies\":[{\"name\":\"chain\",\"document\":{\"Version\":"
-                      "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\","
-                      "\"Resource\":\"*\"}]}}],"));
+    struct config *cfg = chain_config();
     struct creds c;
     mint(cfg, "&Tags.member.1.Key=restricted&Tags.member.1.Value=yes"
               "&Tags.member.2.Key=dept&Tags.member.2.Value=eng"
