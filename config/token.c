@@ -257,8 +257,9 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
                char akid[TOKEN_AKID_LEN + 1], char secret[TOKEN_SECRET_LEN + 1])
 {
     bool wi = c->federated_provider.len > 0;
+    _Static_assert(TOKEN_MAX_TAGS < 64, "one transitive bit per tag");
     if (!sts->nkeys || c->ntags > TOKEN_MAX_TAGS || c->wi_namr > TOKEN_MAX_AMR ||
-        (wi && !wi_keys_ok(c)))
+        (wi && !wi_keys_ok(c)) || (c->transitive >> c->ntags) != 0)
         return TOKEN_E_INTERNAL;
     const struct config_sts_key *k = &sts->keys[sts->active];
     size_t kidlen = strlen(k->id);
@@ -270,9 +271,6 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
         goto cleanup;
 
     struct wr w = { plain, 0, TOKEN_MAX_PLAIN, false };
-    _Static_assert(TOKEN_MAX_TAGS <= 64, "one transitive bit per tag");
-    if (c->ntags < 64 && (c->transitive >> c->ntags) != 0)
-        return TOKEN_E_INTERNAL;
     uint8_t ver = (uint8_t)((wi ? 2 : 1) | (c->transitive ? TRANSITIVE_FLAG : 0));
     put(&w, &ver, 1);
     put_u64(&w, c->issued);
@@ -398,7 +396,7 @@ int token_open(const struct config_sts *sts, struct s3w_slice akid, struct s3w_s
     }
     if (has_transitive) {
         c->transitive = (uint64_t)get_u64(&r);
-        if (c->transitive == 0 || (c->ntags < 64 && (c->transitive >> c->ntags) != 0))
+        if (c->transitive == 0 || (c->transitive >> c->ntags) != 0) /* ntags <= 50 */
             r.bad = true;
     }
     if (ver == 2)

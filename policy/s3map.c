@@ -203,6 +203,8 @@ static const struct {
     [H_WEBSITE_REDIRECT] = HNAME("x-amz-website-redirect-location"),
     [H_IF_MATCH] = HNAME("if-match"),
     [H_IF_NONE_MATCH] = HNAME("if-none-match"),
+    [H_EXPECTED_OWNER] = HNAME("x-amz-expected-bucket-owner"),
+    [H_SOURCE_EXPECTED_OWNER] = HNAME("x-amz-source-expected-bucket-owner"),
 };
 _Static_assert(H__COUNT <= S3MAP_TRACKED_HEADERS, "res->hval too small");
 _Static_assert(H__COUNT <= 32, "hseen/hdup are 32-bit masks");
@@ -247,6 +249,15 @@ int s3map__hdr_get(const struct s3map_result *res, enum hdr_id h, struct s3w_sli
         return 0;
     *v = res->hval[h];
     return 1;
+}
+
+int s3map_expected_owners(const struct s3map_result *res, struct s3w_slice *bucket_owner,
+                          struct s3w_slice *source_owner)
+{
+    *bucket_owner = *source_owner = S3W_SLICE_NULL;
+    int a = s3map__hdr_get(res, H_EXPECTED_OWNER, bucket_owner);
+    int b = s3map__hdr_get(res, H_SOURCE_EXPECTED_OWNER, source_owner);
+    return a < 0 ? a : b < 0 ? b : 0;
 }
 
 static int hdr_present(const struct s3map_result *res, enum hdr_id h)

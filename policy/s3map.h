@@ -63,7 +63,7 @@
 /* "arn:aws:s3:::" + bucket + "/" + key */
 #define S3MAP_ARN_MAX (13 + S3MAP_MAX_BUCKET_BYTES + 1 + S3MAP_MAX_KEY_BYTES)
 #define S3MAP_SCRATCH_BYTES 16384     /* decoded query, copy source, tags, numbers */
-#define S3MAP_TRACKED_HEADERS 24      /* private: headers s3map reads */
+#define S3MAP_TRACKED_HEADERS 26      /* private: headers s3map reads */
 
 /* DeleteObjects: S3 takes at most 1000 keys per request. The body cap allows
  * 1000 maximal (1024-byte) keys with versionIds, entity-escaped, with room
@@ -203,6 +203,14 @@ struct s3map_result {
  * from the body (s3map_delete_authz).
  * Returns 0 or S3MAP_E_* (res->op is NULL on S3MAP_E_NOT_IMPLEMENTED). */
 int s3map_map(const struct s3map_request *req, struct s3map_result *res);
+
+/* After a successful s3map_map: x-amz-expected-bucket-owner and
+ * x-amz-source-expected-bucket-owner as given, as headers or as query
+ * parameters (presigners hoist x-amz-* headers into the query); NULL
+ * slices when absent. 0, or S3MAP_E_INVALID_ARGUMENT when one is given
+ * twice (header and query included). */
+int s3map_expected_owners(const struct s3map_result *res, struct s3w_slice *bucket_owner,
+                          struct s3w_slice *source_owner);
 
 /* What s3map_map decoded into res's storage (the query's values, a
  * presigned URL's X-Amz-Security-Token among them) wiped, for a result

@@ -134,8 +134,6 @@ struct px_headers {
     const struct s3w_header *trailer;        /* x-amz-trailer */
     const struct s3w_header *content_md5;
     size_t ncontent_md5;                     /* more than one is refused */
-    const struct s3w_header *expected_owner; /* x-amz-expected-bucket-owner */
-    const struct s3w_header *source_owner;   /* x-amz-source-expected-bucket-owner */
     const struct s3w_header *security_token; /* x-amz-security-token: px_finish wipes the head */
 };
 
@@ -550,12 +548,13 @@ void px_bucket_policy(struct px *px, enum bp_op op);
  * owner: "If the account ID that you provide does not match the actual
  * owner of the bucket, the request fails with the HTTP status code 403
  * Forbidden (access denied)" (API Reference, every operation that takes
- * them). The owners that count are the configured ones (buckets[].account;
- * a bucket not listed: the caller's, as px_authorize takes it), checked
- * here after the policies allowed the request; neither header goes
- * upstream (ub_never_forward), where it would be compared with the owner
- * of the upstream's bucket, the proxy's own account. false after answering
- * 403 AccessDenied. */
+ * them), as headers or query parameters (s3map_expected_owners). The
+ * owners that count are the configured ones (buckets[].account; a bucket
+ * not listed: the caller's, as px_authorize takes it), checked here after
+ * the policies allowed the request; neither goes upstream
+ * (ub_never_forward, ub_filtered_query), where it would be compared with
+ * the owner of the upstream's bucket, the proxy's own account. false after
+ * answering 403 AccessDenied (400 InvalidArgument for one given twice). */
 bool px_expected_owners_ok(struct px *px);
 void px_finish_list_buckets(struct px *px);
 /* The upstreams one ListBuckets asks at most (relay_fan.c). */

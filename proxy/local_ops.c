@@ -111,13 +111,19 @@ static struct s3w_slice bucket_owner(const struct px *px)
 
 bool px_expected_owners_ok(struct px *px)
 {
-    const struct s3w_header *exp = px->hdr.expected_owner, *src = px->hdr.source_owner;
+    struct s3w_slice exp, src;
+    if (s3map_expected_owners(&px->authz.map, &exp, &src) != 0) {
+        px_fail(px, s3map_error_status(S3MAP_E_INVALID_ARGUMENT),
+                s3map_error_code(S3MAP_E_INVALID_ARGUMENT),
+                "x-amz-expected-bucket-owner or x-amz-source-expected-bucket-owner given twice.");
+        return false;
+    }
     bool ok = true;
-    if (exp && px->route.bucket.len)
-        ok = s3w_slice_eq(exp->value, bucket_owner(px));
-    if (ok && src && (px->authz.map.flags & S3MAP_F_COPY)) {
+    if (exp.ptr && px->route.bucket.len)
+        ok = s3w_slice_eq(exp, bucket_owner(px));
+    if (ok && src.ptr && (px->authz.map.flags & S3MAP_F_COPY)) {
         const struct s3map_copy_source *cs = &px->authz.map.copy;
-        ok = s3w_slice_eq(src->value, owner_of(px, config_find_bucket(px->cfg, cs->bucket)));
+        ok = s3w_slice_eq(src, owner_of(px, config_find_bucket(px->cfg, cs->bucket)));
     }
     if (!ok)
         px_fail(px, 403, "AccessDenied", "Access Denied");

@@ -294,8 +294,6 @@ static void px_read_headers(struct px *px)
         { S3W_SLICE_LIT("x-amz-decoded-content-length"), offsetof(struct px_headers, decoded_length) },
         { S3W_SLICE_LIT("x-amz-trailer"), offsetof(struct px_headers, trailer) },
         { S3W_SLICE_LIT("content-md5"), offsetof(struct px_headers, content_md5) },
-        { S3W_SLICE_LIT("x-amz-expected-bucket-owner"), offsetof(struct px_headers, expected_owner) },
-        { S3W_SLICE_LIT("x-amz-source-expected-bucket-owner"), offsetof(struct px_headers, source_owner) },
         { S3W_SLICE_LIT("x-amz-security-token"), offsetof(struct px_headers, security_token) },
     };
     const struct http_request *r = &px->c->req;
@@ -388,8 +386,14 @@ static bool stage_admit(struct px *px)
     if (r->chunked && !px->hdr.decoded_length) {
         /* Only an aws-chunked body may come with Transfer-Encoding: chunked
          * (the SDKs' unsigned-trailer uploads): x-amz-decoded-content-length
-         * gives its length. Any other S3 refuses as px_choose_body_mode. */
-        px_fail_header(px, 501, "NotImplemented", "Transfer-Encoding");
+         * gives its length, and without it there is none (411, as before).
+         * Any other body S3 refuses as px_choose_body_mode does. */
+        struct s3w_slice mode = px->hdr.content_sha256 ? px->hdr.content_sha256->value
+                                                       : S3W_SLICE_NULL;
+        if (s3w_slice_starts_with(mode, S3W_SLICE_LIT("STREAMING-")))
+            px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
+        else
+            px_fail_header(px, 501, "NotImplemented", "Transfer-Encoding");
         return false;
     }
     if (!px->hdr.host) {

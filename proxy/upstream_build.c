@@ -88,18 +88,20 @@ static bool is_presign_param(struct s3w_slice k)
     return false;
 }
 
-/* A query parameter name that decodes to x-amz-copy-source (s3map reads it
- * as the header: presigners hoist x-amz-* headers into the query). */
-static bool is_copy_source_param(struct s3w_slice k)
+/* Whether a query parameter name decodes to `want` (s3map reads x-amz-*
+ * parameters as the headers: presigners hoist x-amz-* headers into the
+ * query). */
+static bool param_is(struct s3w_slice k, const char *want)
 {
-    char name[32];
+    char name[40];
     long n = k.len < 3 * sizeof(name) ? s3w_pct_decode(k, name, sizeof(name), 0) : -1;
-    return n > 0 && s3w_slice_eq_nocase(s3w_slice(name, (size_t)n), S3W_SLICE_LIT("x-amz-copy-source"));
+    return n > 0 && s3w_slice_eq_nocase(s3w_slice(name, (size_t)n), s3w_slice_cstr(want));
 }
 
 /* The query without the presigned-URL parameters (they are the caller's
- * authentication, replaced by the proxy's header signature) and, with
- * drop_copy_source, without x-amz-copy-source (sent as a rebuilt header). */
+ * authentication, replaced by the proxy's header signature), the expected
+ * owners (checked against the configured ones: px_expected_owners_ok) and,
+ * with drop_copy_source, x-amz-copy-source (sent as a rebuilt header). */
 int ub_filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_buf *out)
 {
     size_t i = 0;
@@ -110,7 +112,11 @@ int ub_filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_buf 
         struct s3w_slice part = s3w_slice(q.ptr + i, end - i);
         const char *eq = memchr(part.ptr, '=', part.len);
         struct s3w_slice k = s3w_slice(part.ptr, eq ? (size_t)(eq - part.ptr) : part.len);
-        if (part.len && !is_presign_param(k) && !(drop_copy_source && is_copy_source_param(k))) {
+        bool drop = is_presign_param(k) || (drop_copy_source && param_is(k, "x-amz-copy-source")) ||
+                    (k.len > 6 && (k.ptr[0] | 0x20) == 'x' &&
+                     (param_is(k, "x-amz-expected-bucket-owner") ||
+                      param_is(k, "x-amz-source-expected-bucket-owner")));
+        if (part.len && !drop) {
             if (!first && s3w_buf_append_char(out, '&') != 0)
                 return -1;
             if (s3w_buf_append_slice(out, part) != 0)

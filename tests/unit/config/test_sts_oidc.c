@@ -889,6 +889,50 @@ static void test_token_refuses_foreign_wi_keys(void **state)
     s3w_buf_cleanup(&tok);
 }
 
+/* Transitive tags in a token: the mask goes in only when a tag is
+ * transitive (version byte | 0x80, then 8 bytes after the tags), so every
+ * other token is the format older s3wardens read; it comes back as sealed;
+ * a bit with no tag is refused when sealing. */
+static void test_token_transitive_mask(void **state)
+{
+    (void)state;
+    struct token_claims c;
+    memset(&c, 0, sizeof c);
+    c.issued = NOW;
+    c.expires = NOW + 900;
+    c.role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/k8s-app");
+    c.role_unique_id = S3W_SLICE_LIT("AROAK8SAPP000000001");
+    c.session_name = S3W_SLICE_LIT("web1");
+    c.ntags = 2;
+    c.tag_ctx_keys[0] = S3W_SLICE_LIT("aws:PrincipalTag/team");
+    c.tag_values[0] = S3W_SLICE_LIT("blue");
+    c.tag_ctx_keys[1] = S3W_SLICE_LIT("aws:PrincipalTag/restricted");
+    c.tag_values[1] = S3W_SLICE_LIT("yes");
+    struct s3w_buf tok;
+    s3w_buf_init(&tok, TOKEN_MAX_B64);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    static uint8_t plain[TOKEN_MAX_PLAIN];
+    struct token_claims o;
+    static const uint64_t masks[] = { 0, 2, 3 };
+    for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+        c.transitive = masks[i];
+        assert_int_equal(token_seal(&g_cfg->sts, &c, &tok, akid, secret), TOKEN_OK);
+        assert_int_equal(token_open(&g_cfg->sts, s3w_slice_cstr(akid), s3w_buf_slice(&tok), NOW,
+                                    plain, sizeof plain, &o, secret),
+                         TOKEN_OK);
+        assert_int_equal(o.transitive, masks[i]);
+        assert_int_equal(o.ntags, 2);
+        assert_true(s3w_slice_eq_cstr(o.tag_values[1], "yes"));
+        assert_int_equal(plain[0], masks[i] ? 0x81 : 1);
+        size_t without_mask = o.plain_len - (masks[i] ? 8 : 0);
+        if (masks[i]) /* the mask is the last 8 bytes, big-endian */
+            assert_int_equal(plain[without_mask + 7], masks[i]);
+    }
+    c.transitive = 4; /* a third tag that is not there */
+    assert_int_equal(token_seal(&g_cfg->sts, &c, &tok, akid, secret), TOKEN_E_INTERNAL);
+    s3w_buf_cleanup(&tok);
+}
+
 /* ---- GetSessionToken ----------------------------------------------------------- */
 
 static void gst_as(const char *akid, const char *form, struct config_identity *caller)
@@ -994,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_wi_session_email_unconfirmed_absent_denies),
         cmocka_unit_test(test_assume_role_session_has_no_wi_keys),
         cmocka_unit_test(test_token_refuses_foreign_wi_keys),
+        cmocka_unit_test(test_token_transitive_mask),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -295,6 +295,13 @@ static void test_te_chunked_plain_payload_refused(void **state)
         assert_int_equal(r1, r0);
         assert_int_equal(c1, c0);
     }
+    /* an aws-chunked body without x-amz-decoded-content-length has no
+     * length at all: 411, not the 501 of a body that is not aws-chunked */
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/te-obj", "", "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+          "Transfer-Encoding: chunked\r\n", "", "3\r\nxyz\r\n0\r\n\r\n");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 411 Length Required\r\n"));
+    assert_non_null(strstr(resp, "<Code>MissingContentLength</Code>"));
 }
 
 /* ---- R11: x-amz-expected-bucket-owner -------------------------------------------- */
@@ -347,6 +354,36 @@ static void test_expected_bucket_owner(void **state)
     assert_prefix(head, "PUT /real-bkt/copy2 HTTP/1.1\r\n");
     assert_non_null(strstr(head, "\r\nx-amz-copy-source: /real-src/k\r\n"));
     assert_null(strcasestr(head, "expected-bucket-owner"));
+    /* as query parameters (presigners hoist x-amz-* headers there): the
+     * same check, and not passed on */
+    snapshot(&r0, &c0);
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/k?x-amz-expected-bucket-owner=222222222222",
+          NULL, NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code><Message>Access Denied</Message>"));
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/copy3?x-amz-source-expected-bucket-owner=2",
+          "x-amz-copy-source: /src/k\r\n", NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code><Message>Access Denied</Message>"));
+    /* header and query both: two values, neither picked */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/k?x-amz-expected-bucket-owner=111111111111",
+          "x-amz-expected-bucket-owner: 111111111111\r\n", NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+    assert_non_null(strstr(resp, "<Code>InvalidArgument</Code>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+    build(req, sizeof(req), AKID, SECRET, "GET",
+          "/bkt/k?x-amz-expected-bucket-owner=111111111111&versionId=v1", NULL, NULL, NULL, "", "");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    last_head(head, sizeof(head));
+    assert_prefix(head, "GET /real-bkt/k?versionId=v1 HTTP/1.1\r\n");
+    /* GetBucketCors, answered here, checks it too */
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt?cors",
+          "x-amz-expected-bucket-owner: 222222222222\r\n", NULL, NULL, "", "");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code><Message>Access Denied</Message>"));
 }
 
 /* ---- R12: response header overrides are for signed requests only ----------------- */
