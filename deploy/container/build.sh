@@ -8,9 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dest=$(realpath -m "${1:-dist}")
 # The project's default buildtype (debugoptimized: -O2 -g), the one every
-# test suite runs against; the installed binary is stripped below.
-meson setup build-release -Dtests=false --wipe >/dev/null 2>&1 \
-  || meson setup build-release -Dtests=false
+# test suite runs against; the installed binary is stripped below. An image
+# runs on other machines than the one that built it: llhttp is built for
+# any x86_64 CPU unless S3W_LLHTTP_SSE42=auto (or enabled) says the
+# machines that run it have SSE4.2 (meson_options.txt, llhttp_sse42).
+opts=(-Dtests=false "-Dllhttp_sse42=${S3W_LLHTTP_SSE42:-disabled}")
+meson setup build-release "${opts[@]}" --wipe >/dev/null 2>&1 \
+  || meson setup build-release "${opts[@]}"
 ninja -C build-release -j "${JOBS:-$(nproc)}"
 DESTDIR=$dest meson install -C build-release --no-rebuild --skip-subprojects >/dev/null
 strip --strip-unneeded "$dest/usr/local/bin/s3warden"
