@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "codec.h"
 #include "config.h"
 #include "identity.h"
 #include "jwt.h"
@@ -933,6 +934,92 @@ static void test_token_transitive_mask(void **state)
     s3w_buf_cleanup(&tok);
 }
 
+/* AES-256-GCM of `in` under the configured active key, as token.c seals
+ * (the header as AAD): what only the server can do, done here to craft
+ * tokens sealing would refuse to make. */
+static void test_gcm(bool enc, const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
+                     const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+    const struct config_sts *sts = &g_cfg->sts;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0;
+    assert_non_null(ctx);
+    assert_int_equal(EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL), 1);
+    assert_int_equal(EVP_CipherInit_ex(ctx, NULL, NULL, sts->keys[sts->active].enc_key, nonce, enc), 1);
+    assert_int_equal(EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen), 1);
+    assert_int_equal(EVP_CipherUpdate(ctx, out, &len, in, (int)n), 1);
+    if (!enc)
+        assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag), 1);
+    assert_int_equal(EVP_CipherFinal_ex(ctx, out + len, &len), 1);
+    if (enc)
+        assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+    EVP_CIPHER_CTX_free(ctx);
+}
+
+/* A token whose transitive mask is malformed is refused when opened (only a
+ * bug in sealing could make one, and sealing refuses them: this reaches
+ * token_open's own check). The token is sealed, opened here, its plaintext
+ * changed and sealed again under the same key and nonce, so its access key
+ * id stays the one derived for it; the unchanged plaintext opens. */
+static void test_token_malformed_mask_refused(void **state)
+{
+    (void)state;
+    struct token_claims c;
+    memset(&c, 0, sizeof c);
+    c.issued = NOW;
+    c.expires = NOW + 900;
+    c.role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/k8s-app");
+    c.role_unique_id = S3W_SLICE_LIT("AROAK8SAPP000000001");
+    c.session_name = S3W_SLICE_LIT("web1");
+    c.ntags = 2;
+    c.tag_ctx_keys[0] = S3W_SLICE_LIT("aws:PrincipalTag/team");
+    c.tag_values[0] = S3W_SLICE_LIT("blue");
+    c.tag_ctx_keys[1] = S3W_SLICE_LIT("aws:PrincipalTag/restricted");
+    c.tag_values[1] = S3W_SLICE_LIT("yes");
+    c.transitive = 2;
+    struct s3w_buf tok;
+    s3w_buf_init(&tok, TOKEN_MAX_B64);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    assert_int_equal(token_seal(&g_cfg->sts, &c, &tok, akid, secret), TOKEN_OK);
+    static uint8_t wire[TOKEN_MAX_WIRE], plain[TOKEN_MAX_PLAIN], crafted[TOKEN_MAX_WIRE];
+    static char b64[TOKEN_MAX_B64 + 1];
+    long n = s3w_b64_decode(s3w_buf_slice(&tok), wire, sizeof wire, 0);
+    assert_true(n > 0);
+    size_t h = 5 + wire[4] + 12, clen = (size_t)n - h - 16;
+    test_gcm(false, wire + 5 + wire[4], wire, h, wire + h, clen, plain, wire + h + clen);
+    assert_int_equal(plain[0], 0x81);
+    assert_int_equal(plain[clen - 1], 2); /* the mask: its last byte */
+    /* 0: as sealed; 1: mask 0; 2: a bit with no tag; 3: the mask cut short;
+     * 4: the flag with no mask at all */
+    for (int v = 0; v < 5; v++) {
+        static uint8_t p2[TOKEN_MAX_PLAIN];
+        memcpy(p2, plain, clen);
+        size_t len = clen;
+        if (v == 1)
+            p2[len - 1] = 0;
+        if (v == 2)
+            p2[len - 1] = 4;
+        if (v == 3)
+            len -= 3;
+        if (v == 4)
+            len -= 8;
+        memcpy(crafted, wire, h);
+        test_gcm(true, wire + 5 + wire[4], wire, h, p2, len, crafted + h, crafted + h + len);
+        size_t bl = s3w_b64_encode(crafted, h + len + 16, b64);
+        struct token_claims o;
+        int rc = token_open(&g_cfg->sts, s3w_slice_cstr(akid), s3w_slice(b64, bl), NOW, plain,
+                            sizeof plain, &o, secret);
+        if (rc != (v == 0 ? TOKEN_OK : TOKEN_E_INVALID))
+            fail_msg("variant %d: %d", v, rc);
+        if (v == 0)
+            assert_int_equal(o.transitive, 2);
+        /* token_open wrote plain: restore it from the sealed token */
+        test_gcm(false, wire + 5 + wire[4], wire, h, wire + h, clen, plain, wire + h + clen);
+    }
+    s3w_buf_cleanup(&tok);
+}
+
 /* ---- GetSessionToken ----------------------------------------------------------- */
 
 static void gst_as(const char *akid, const char *form, struct config_identity *caller)
@@ -1039,6 +1126,7 @@ int main(void)
         cmocka_unit_test(test_assume_role_session_has_no_wi_keys),
         cmocka_unit_test(test_token_refuses_foreign_wi_keys),
         cmocka_unit_test(test_token_transitive_mask),
+        cmocka_unit_test(test_token_malformed_mask_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
