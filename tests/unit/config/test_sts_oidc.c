@@ -854,18 +854,35 @@ static void test_assume_role_session_has_no_wi_keys(void **state)
     config_unref(cfg);
 }
 
+/* A session of k8s-app, as a token's claims (nothing else set). */
+static void session_claims(struct token_claims *c)
+{
+    memset(c, 0, sizeof *c);
+    c->issued = NOW;
+    c->expires = NOW + 900;
+    c->role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/k8s-app");
+    c->role_unique_id = S3W_SLICE_LIT("AROAK8SAPP000000001");
+    c->session_name = S3W_SLICE_LIT("web1");
+}
+
+/* The same with two session tags, team=blue and restricted=yes. */
+static void tagged_claims(struct token_claims *c)
+{
+    session_claims(c);
+    c->ntags = 2;
+    c->tag_ctx_keys[0] = S3W_SLICE_LIT("aws:PrincipalTag/team");
+    c->tag_values[0] = S3W_SLICE_LIT("blue");
+    c->tag_ctx_keys[1] = S3W_SLICE_LIT("aws:PrincipalTag/restricted");
+    c->tag_values[1] = S3W_SLICE_LIT("yes");
+}
+
 /* A token can only carry the provider's own key names: sealing one that
  * would set another key (aws:userid) is refused. */
 static void test_token_refuses_foreign_wi_keys(void **state)
 {
     (void)state;
     struct token_claims c;
-    memset(&c, 0, sizeof c);
-    c.issued = NOW;
-    c.expires = NOW + 900;
-    c.role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/k8s-app");
-    c.role_unique_id = S3W_SLICE_LIT("AROAK8SAPP000000001");
-    c.session_name = S3W_SLICE_LIT("web1");
+    session_claims(&c);
     c.federated_provider = S3W_SLICE_LIT(PROVIDER_ARN);
     c.wi_sub_key = S3W_SLICE_LIT(HP ":sub");
     c.wi_sub = S3W_SLICE_LIT("user-alice");
@@ -898,17 +915,7 @@ static void test_token_transitive_mask(void **state)
 {
     (void)state;
     struct token_claims c;
-    memset(&c, 0, sizeof c);
-    c.issued = NOW;
-    c.expires = NOW + 900;
-    c.role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/k8s-app");
-    c.role_unique_id = S3W_SLICE_LIT("AROAK8SAPP000000001");
-    c.session_name = S3W_SLICE_LIT("web1");
-    c.ntags = 2;
-    c.tag_ctx_keys[0] = S3W_SLICE_LIT("aws:PrincipalTag/team");
-    c.tag_values[0] = S3W_SLICE_LIT("blue");
-    c.tag_ctx_keys[1] = S3W_SLICE_LIT("aws:PrincipalTag/restricted");
-    c.tag_values[1] = S3W_SLICE_LIT("yes");
+    tagged_claims(&c);
     struct s3w_buf tok;
     s3w_buf_init(&tok, TOKEN_MAX_B64);
     char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
@@ -966,17 +973,7 @@ static void test_token_malformed_mask_refused(void **state)
 {
     (void)state;
     struct token_claims c;
-    memset(&c, 0, sizeof c);
-    c.issued = NOW;
-    c.expires = NOW + 900;
-    c.role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/k8s-app");
-    c.role_unique_id = S3W_SLICE_LIT("AROAK8SAPP000000001");
-    c.session_name = S3W_SLICE_LIT("web1");
-    c.ntags = 2;
-    c.tag_ctx_keys[0] = S3W_SLICE_LIT("aws:PrincipalTag/team");
-    c.tag_values[0] = S3W_SLICE_LIT("blue");
-    c.tag_ctx_keys[1] = S3W_SLICE_LIT("aws:PrincipalTag/restricted");
-    c.tag_values[1] = S3W_SLICE_LIT("yes");
+    tagged_claims(&c);
     c.transitive = 2;
     struct s3w_buf tok;
     s3w_buf_init(&tok, TOKEN_MAX_B64);
