@@ -90,15 +90,7 @@ def make_ca(d):
 # s3warden and traffic
 # ---------------------------------------------------------------------------
 def file_ids(px, field):
-    out = []
-    try:
-        with open(px.audit_path, "rb") as f:
-            for l in f.read().split(b"\n"):
-                if l.strip():
-                    out.append(json.loads(l)[field])
-    except FileNotFoundError:
-        pass
-    return out
+    return [json.loads(line)[field] for line in complete_lines(px.audit_path)]
 
 
 def proxy_with(name, sinks, **audit):

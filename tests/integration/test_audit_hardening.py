@@ -87,12 +87,15 @@ def tearDownModule():
     cleanup_all()
 
 
-def records_by_key(px=None):
+def records_by_key(px=None, whole=False):
     """key -> [records]; every line must parse (json.loads raises on a
-    torn line) and the file must end with a newline."""
+    torn line). With whole, the file must also end with a newline: for a
+    moment when the writer has nothing in hand; otherwise a last line
+    without its newline is one still being copied in, and is left for the
+    next read (s3w_it.complete_lines)."""
     with open((px or PX).audit_path, "rb") as f:
         data = f.read()
-    if data:
+    if data and whole:
         assert data.endswith(b"\n"), "the audit log ends in a partial line: %r" % data[-80:]
     out = {}
     for line in data.split(b"\n")[:-1]:
@@ -181,7 +184,7 @@ class AuditHardening(unittest.TestCase):
                                   r"\d+ records waiting\n(.*\n)?not ready\n\Z")
         self.assertIn("audit: cannot write", PX.log_text())
         # no torn line left while it is full (records_by_key checks)
-        records_by_key()
+        records_by_key(whole=True)
 
         # space again: the writer retries by itself
         os.unlink(filler)

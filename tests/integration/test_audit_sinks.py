@@ -49,8 +49,7 @@ UP = None
 
 
 def file_request_ids(px):
-    with open(px.audit_path, "rb") as f:
-        return [json.loads(l)["requestID"] for l in f.read().split(b"\n") if l.strip()]
+    return [json.loads(line)["requestID"] for line in complete_lines(px.audit_path)]
 
 
 def sink_proxy(name, rs, spool, **sink):
@@ -169,9 +168,8 @@ class SyslogSink(unittest.TestCase):
         s3.put_object(Bucket=BUCKET, Key="full-after", Body=b"a")
         # its record is handed on 10 ms after the answer
         def last_written():
-            with open(px.audit_path, "rb") as f:
-                return any(json.loads(l)["requestParameters"]["key"] == "full-after"
-                           for l in f.read().split(b"\n") if l.strip())
+            return any(json.loads(line)["requestParameters"]["key"] == "full-after"
+                       for line in complete_lines(px.audit_path))
         self.assertTrue(wait_until(last_written, 5), "no record of the request after the refusal")
         self.assertTrue(self.wait_delivered(px, rs, 30))
         # every served request's record arrived, and the refusal's too:

@@ -543,6 +543,18 @@ int rig_upstream_requests(void)
     return n;
 }
 
+void rig_assert_upstream_requests(int want)
+{
+    int n = rig_upstream_requests();
+    if (n != want) {
+        static struct rig_seen seen;
+        rig_seen(&seen);
+        fprintf(stderr, "the upstream saw %d requests, not %d; the last:\n%s\n", n, want,
+                seen.last_head);
+    }
+    assert_int_equal(n, want);
+}
+
 const char *rig_body_of(const char *r)
 {
     const char *e = strstr(r, "\r\n\r\n");
@@ -564,8 +576,10 @@ cJSON *rig_audit_find(const char *key, bool by_error)
         cJSON *found = NULL;
         for (char *p = s; s && p < s + len && !found;) {
             char *nl = memchr(p, '\n', (size_t)(s + len - p));
+            /* a last line without its newline is still being copied in
+             * (the writer's batch, read half done): read again */
             if (!nl)
-                fail_msg("a partial last line in the audit log");
+                break;
             cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
             if (!j)
                 fail_msg("an audit line is not JSON: %.100s", p);

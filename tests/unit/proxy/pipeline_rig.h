@@ -173,6 +173,10 @@ size_t rig_last_sent(void);
 /* Request heads the fake upstream has seen, after 100 ms (whatever was
  * sent has reached the recorder by then). */
 int rig_upstream_requests(void);
+/* Asserts that the fake upstream has seen `want` requests in all (after
+ * the same settling pause); when not, prints the last head it saw first,
+ * so that a failure in CI says what went upstream. */
+void rig_assert_upstream_requests(int want);
 /* The body of a response held whole in r ("" without a head's end). */
 const char *rig_body_of(const char *r);
 /* Asserts that resp starts with the status line `line` (printing both

@@ -93,7 +93,7 @@ static void test_answers_own_region(void **state)
     assert_string_equal(rig_body_of(resp), XML_DECL LC_OPEN ">eu-west-3</LocationConstraint>");
     assert_null(strstr(resp, "default"));
     /* the upstream was asked (the bucket exists there) */
-    assert_int_equal(rig_upstream_requests(), r0 + 1);
+    rig_assert_upstream_requests(r0 + 1);
     struct rig_seen seen;
     rig_seen(&seen);
     assert_true(strncmp(seen.last_head, "GET /bkt?location", 17) == 0);
@@ -118,7 +118,7 @@ static void test_other_requests_need_own_region(void **state)
     rig_assert_status(resp, "HTTP/1.1 400 Bad Request\r\n");
     get(ADMIN_AKID, ADMIN_SECRET, "/bkt/key?location");
     rig_assert_status(resp, "HTTP/1.1 400 Bad Request\r\n");
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 static void test_upstream_error_passes(void **state)
@@ -143,7 +143,7 @@ static void test_denied_before_upstream(void **state)
     /* a bucket the config does not list */
     get(ADMIN_AKID, ADMIN_SECRET, "/unlisted?location");
     rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 /* ---- s3warden in us-east-1: S3's empty form ---------------------------------------- */

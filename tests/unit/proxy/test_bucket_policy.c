@@ -187,14 +187,14 @@ static void test_owner_get_put_delete(void **state)
     build(ADMIN_AKID, ADMIN_SECRET, "DELETE", "/nopol?policy", NULL, "");
     exchange();
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 
     /* control: the recorder does see forwarded requests (policy status is
      * still the upstream's answer) */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    assert_int_equal(rig_upstream_requests(), r0 + 1);
+    rig_assert_upstream_requests(r0 + 1);
     static struct rig_seen seen;
     rig_seen(&seen);
     assert_true(strncmp(seen.last_head, "GET /real-pol?policyStatus", 26) == 0);
@@ -226,7 +226,7 @@ static void test_no_permission_is_403(void **state)
                  "User: arn:aws:iam::" PARTNER ":user/partner is not authorized to perform: "
                  "s3:GetBucketPolicy on resource: &quot;arn:aws:s3:::nopol&quot; because no "
                  "resource-based policy allows the s3:GetBucketPolicy action");
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 /* ---- allowed, but not the owner's account: 405 -------------------------------- */
@@ -250,7 +250,7 @@ static void test_other_account_is_405(void **state)
     build(NULL, NULL, "GET", "/pub?policy", NULL, "");
     exchange();
     assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 /* ---- the owner's root: exempt from the bucket policy, not from guardrails ------ */
@@ -295,7 +295,7 @@ static void test_owner_root_lockout_recovery(void **state)
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/guarded?policy", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 403 Forbidden\r\n", 24) == 0);
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 /* ---- x-amz-expected-bucket-owner is the configured owner ----------------------- */
@@ -312,7 +312,7 @@ static void test_expected_bucket_owner(void **state)
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
     assert_string_equal(rig_body_of(resp), POL_COMPACT);
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 /* ---- an unlisted bucket under "caller_account": the caller owns it --------------- */
@@ -329,7 +329,7 @@ static void test_unlisted_caller_account(void **state)
     build(ADMIN_AKID, ADMIN_SECRET, "PUT", "/free-bkt?policy", NULL, "{}");
     exchange();
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
     rig_install_config(make_config(""));
     /* under the default (deny) the unlisted bucket is refused first */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");

@@ -154,7 +154,7 @@ static void test_preflight_allowed(void **state)
     assert_starts("HTTP/1.1 200 OK\r\n");
     assert_has("\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: HEAD\r\n");
     assert_null(strstr(resp, "Allow-Credentials"));
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 #define NOT_ALLOWED                                                                            \
@@ -209,7 +209,7 @@ static void test_preflight_refused(void **state)
     assert_starts("HTTP/1.1 400 Bad Request\r\n");
     assert_has("<Code>BadRequest</Code><Message>Invalid Access-Control-Request-Method: "
                "null</Message>");
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 /* ---- actual requests ---------------------------------------------------------------- */
@@ -280,7 +280,7 @@ static void test_get_bucket_cors(void **state)
     raw(req);
     assert_starts("HTTP/1.1 501 Not Implemented\r\n");
     assert_has("<Code>NotImplemented</Code>");
-    assert_int_equal(rig_upstream_requests(), r0);
+    rig_assert_upstream_requests(r0);
 }
 
 int main(void)
