@@ -18,7 +18,7 @@ pkgs=(
   python3 python3-venv python3-awscrt curl ca-certificates
   s3cmd nginx-light haproxy wrk openssl
   radosgw ceph-mon ceph-osd ceph-common uuid-runtime
-  restic
+  restic rclone
   systemd rsyslog rsyslog-gnutls  # rsyslog-gnutls: the TLS syslog receiver of test_audit_delivery.py
   chromium  # the headless browser of tests/integration/test_post_cors.py
 )
