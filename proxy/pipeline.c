@@ -462,21 +462,47 @@ static bool query_is_web_identity(struct s3w_slice q)
     return false;
 }
 
-/* An STS Query API call: a POST to / signed for service "sts", or the one
- * call AWS takes unsigned, AssumeRoleWithWebIdentity (its token is the
- * proof): a POST to / without any signature, whose form sts_handle_ex
- * refuses unless that is its Action, or a GET /?Action=AssumeRoleWithWebIdentity.
- * Answers or starts collecting its form and returns true; false for an S3
- * request. */
+/* Whether the request is signed for service "sts": its Authorization
+ * header, or for a GET its presigned query (X-Amz-Credential), names it in
+ * the credential scope. What was read stays in px->auth.parsed (px_verify
+ * takes a header's from there; a query's it reads again). */
+static bool signed_for_sts(struct px *px, bool get)
+{
+    const struct http_request *r = &px->c->req;
+    if (!px->hdr.authorization && !(get && memmem(r->query.ptr, r->query.len, "X-Amz-Credential=", 17)))
+        return false;
+    struct sigv4_error e;
+    px->auth.parsed = malloc(sizeof(*px->auth.parsed));
+    if (!px->auth.parsed)
+        return false; /* verified the usual way: parsed there */
+    int rc = px->hdr.authorization
+                 ? sigv4_parse_authorization(px->hdr.authorization->value, px->auth.parsed, &e)
+                 : sigv4_parse_presigned(r->query, px->auth.parsed, &e);
+    if (rc != 0 || !s3w_slice_eq_cstr(px->auth.parsed->service, "sts")) {
+        free(px->auth.parsed);
+        px->auth.parsed = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* An STS Query API call to / : signed for service "sts", a POST with its
+ * form in the body, or a GET with it in the query (header-signed, or a
+ * presigned URL such as the GetCallerIdentity one aws-iam-authenticator
+ * sends); or the one call AWS takes unsigned, AssumeRoleWithWebIdentity
+ * (its token is the proof): a POST to / without any signature, whose form
+ * sts_handle_ex refuses unless that is its Action, or a
+ * GET /?Action=AssumeRoleWithWebIdentity. Answers or starts collecting its
+ * form and returns true; false for an S3 request. */
 static bool stage_sts(struct px *px)
 {
     const struct http_request *r = &px->c->req;
     if (r->path.len != 1 || px->route.bucket.len)
         return false;
     bool get = s3w_slice_eq_cstr(r->method, "GET");
+    bool post = s3w_slice_eq_cstr(r->method, "POST");
     if (!px->hdr.authorization && !memmem(r->query.ptr, r->query.len, "X-Amz-", 6) &&
-        ((get && query_is_web_identity(r->query)) ||
-         (s3w_slice_eq_cstr(r->method, "POST") && !r->query.len))) {
+        ((get && query_is_web_identity(r->query)) || (post && !r->query.len))) {
         px->kind = PX_STS;
         px->auth.anonymous = true;
         if (!px->cfg->sts.enabled)
@@ -489,26 +515,22 @@ static bool stage_sts(struct px *px)
             px_collect_body(px, PX_STS, STS_MAX_FORM_BYTES);
         return true;
     }
-    if (!px->hdr.authorization || !s3w_slice_eq_cstr(r->method, "POST"))
-        return false;
-    struct sigv4_error e;
-    px->auth.parsed = malloc(sizeof(*px->auth.parsed));
-    if (!px->auth.parsed)
-        return false; /* verified the usual way: parsed there */
-    if (sigv4_parse_authorization(px->hdr.authorization->value, px->auth.parsed, &e) != 0) {
-        free(px->auth.parsed);
-        px->auth.parsed = NULL;
-        return false;
-    }
-    if (!s3w_slice_eq_cstr(px->auth.parsed->service, "sts"))
+    if (!(get || post) || !signed_for_sts(px, get))
         return false;
     px->kind = PX_STS;
-    if (!px->cfg->sts.enabled)
+    if (!px->cfg->sts.enabled) {
         px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
-    else if (r->content_length > STS_MAX_FORM_BYTES)
+    } else if (get) {
+        /* the form is the query; the signed payload is the empty body's */
+        uint8_t h[32];
+        sigv4_sha256("", 0, h);
+        if (px_verify(px, S3W_SLICE_LIT("sts"), h))
+            px_sts(px);
+    } else if (r->content_length > STS_MAX_FORM_BYTES) {
         px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
-    else
+    } else {
         px_collect_body(px, PX_STS, STS_MAX_FORM_BYTES);
+    }
     return true;
 }
 

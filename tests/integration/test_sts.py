@@ -6,12 +6,15 @@ assumes examplerole in account A (trust: account C; Dave's policy:
 sts:AssumeRole on it) and reads objects in A's examplebucket; anything else
 is denied. Upstream: moto_server with auth on.
 """
+import base64
 import hashlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3w_it import *  # noqa: E402,F401,F403
@@ -134,6 +137,92 @@ class Walkthrough(Case):
                                    session_arn(A, "examplerole", "narrow"), "s3:GetObject",
                                    f"arn:aws:s3:::{BUCKET}/HappyFace.jpg",
                                    no_allow("session", "s3:GetObject")), 403)
+
+
+def caller_arn(r):
+    """The <Arn> of a GetCallerIdentity answer (None in an error)."""
+    import re
+    m = re.search(rb"<GetCallerIdentityResult>.*<Arn>([^<]*)</Arn>", r.body, re.S)
+    return m.group(1).decode() if m else None
+
+
+def sts_error(r):
+    """(status, code) of an STS error answer (<ErrorResponse><Error>)."""
+    import re
+    m = re.search(rb"<Error>.*<Code>([^<]*)</Code>", r.body, re.S)
+    return r.status, m.group(1).decode() if m else None
+
+
+class QueryGet(Case):
+    """The STS Query API over GET, signed for sts: a presigned URL (what
+    `aws eks get-token` makes, and aws-iam-authenticator checks by sending
+    it to STS, its x-k8s-aws-id header signed) or a header-signed GET. They
+    were taken for S3 and refused (400 AuthorizationQueryParametersError:
+    the scope's service)."""
+
+    def get(self, url, headers=None):
+        u = urllib.parse.urlparse(url)
+        h = {"Host": u.netloc}
+        h.update(headers or {})
+        return raw(PX.endpoint, "GET", f"{u.path}?{u.query}", h)
+
+    def test_eks_get_token(self):
+        # the aws cli's own command; AWS_ENDPOINT_URL_STS points its STS client here
+        env = cli_env(DAVE)
+        env["AWS_ENDPOINT_URL_STS"] = PX.endpoint
+        p = subprocess.run([os.path.join(PYBIN, "aws"), "eks", "get-token", "--cluster-name", "demo",
+                            "--region", REGION], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        tok = json.loads(p.stdout)["status"]["token"]
+        self.assertTrue(tok.startswith("k8s-aws-v1."), tok)
+        b64 = tok[len("k8s-aws-v1."):]
+        url = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).decode()
+        self.assertTrue(url.startswith(PX.endpoint + "/?Action=GetCallerIdentity&Version=2011-06-15&"), url)
+        self.assertIn("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id", url)
+        # what aws-iam-authenticator sends: the URL with the cluster's header
+        r = self.get(url, {"x-k8s-aws-id": "demo"})
+        self.assertEqual((r.status, caller_arn(r)), (200, user_arn(C, "Dave")), r)
+        # the header is signed: another cluster's name, or none, is refused
+        for h in ({"x-k8s-aws-id": "other"}, {}):
+            self.assertEqual(sts_error(self.get(url, h)), (403, "SignatureDoesNotMatch"), h)
+
+    def test_presigned_session_and_tampering(self):
+        key, tok = assume("presigned")
+        url = sts_client(key, tok).generate_presigned_url("get_caller_identity", ExpiresIn=60,
+                                                          HttpMethod="GET")
+        r = self.get(url)
+        self.assertEqual((r.status, caller_arn(r)), (200, session_arn(A, "examplerole", "presigned")), r)
+        # another action under the same signature
+        self.assertEqual(sts_error(self.get(url.replace("Action=GetCallerIdentity", "Action=GetSessionToken"))),
+                         (403, "SignatureDoesNotMatch"))
+        # expired: X-Amz-Expires=1
+        old = sts_client(key, tok).generate_presigned_url("get_caller_identity", ExpiresIn=1,
+                                                          HttpMethod="GET")
+        time.sleep(2)
+        r = self.get(old)
+        self.assertEqual(sts_error(r), (403, "AccessDenied"), r)
+        self.assertIn(b"Request has expired", r.body)
+        # signed for POST (boto3's default for STS), sent as a GET
+        r = self.get(sts_client(key, tok).generate_presigned_url("get_caller_identity", ExpiresIn=60))
+        self.assertEqual(sts_error(r), (403, "SignatureDoesNotMatch"), r)
+
+    def test_header_signed_get(self):
+        from botocore.auth import S3SigV4Auth, SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        url = f"{PX.endpoint}/?Action=GetCallerIdentity&Version=2011-06-15"
+        req = AWSRequest(method="GET", url=url)
+        SigV4Auth(Credentials(DAVE.id, DAVE.secret), "sts", REGION).add_auth(req)
+        r = self.get(url, dict(req.headers.items()))
+        self.assertEqual((r.status, caller_arn(r)), (200, user_arn(C, "Dave")), r)
+        # signed for s3 instead: an S3 request, whose query parameter
+        # Action s3warden does not know (as before)
+        req = AWSRequest(method="GET", url=url)
+        S3SigV4Auth(Credentials(DAVE.id, DAVE.secret), "s3", REGION).add_auth(req)
+        r = self.get(url, dict(req.headers.items()))
+        self.assertEqual((r.status, r.code, r.message), (
+            501, "NotImplemented", "s3warden does not know the query parameter 'Action', and refuses "
+            "the request rather than guess which operation it selects."), r)
 
 
 class RoleChainTags(Case):

@@ -684,6 +684,47 @@ static void test_sts_auth_errors_in_sts_xml(void **state)
     install_config("");
 }
 
+/* The STS Query API over GET, header-signed for sts (a presigned one, as
+ * `aws eks get-token` makes, is in test_sts.py): answered by the local STS
+ * with the parameters of its query; the same query signed for s3 stays an
+ * S3 request (the parameter Action refused as unknown); with the local STS
+ * off, refused. Nothing of it goes upstream. */
+static void test_sts_signed_get(void **state)
+{
+    (void)state;
+    install_config("\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"k1\",\"key\":"
+                   "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+                   "\"active\":true}]},");
+    int r0 = rig_upstream_requests();
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET", .target = "/?" STS_FORM,
+                         .service = "sts" };
+    rig_build(req, sizeof(req), &r);
+    exchange(req, "</GetCallerIdentityResponse>");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n");
+    assert_non_null(strstr(resp, "<GetCallerIdentityResult><Arn>arn:aws:iam::111111111111:user/w</Arn>"));
+    /* a wrong secret: STS's error, not S3's */
+    r.secret = "wrong-secret-0123456789abcdefghijklmnopq";
+    rig_build(req, sizeof(req), &r);
+    exchange(req, "</ErrorResponse>");
+    rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
+    assert_non_null(strstr(resp, "<Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"));
+    /* signed for s3: S3's answer to a query parameter it does not know */
+    r.secret = SECRET;
+    r.service = NULL;
+    rig_build(req, sizeof(req), &r);
+    exchange(req, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 501 Not Implemented\r\n");
+    assert_non_null(strstr(resp, "<Message>s3warden does not know the query parameter &apos;Action&apos;"));
+    /* the local STS off */
+    install_config("");
+    r.service = "sts";
+    rig_build(req, sizeof(req), &r);
+    exchange(req, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code><Message>The local STS is disabled.</Message>"));
+    rig_assert_upstream_requests(r0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_upstream_virtual_addressing),
         cmocka_unit_test(test_upstream_first_byte_timeout),
         cmocka_unit_test(test_sts_auth_errors_in_sts_xml),
+        cmocka_unit_test(test_sts_signed_get),
         cmocka_unit_test(test_reload_in_flight_keeps_snapshot),
     };
     return rig_run_group(tests, &opts);
