@@ -52,6 +52,8 @@ struct entry {
     int64_t last_end_ms; /* monotonic: when the last attempt ended; 0 = none */
     uint32_t failures;   /* in a row */
     bool poke, busy;
+    bool kid_due;        /* the fetch at due_ms is for an unknown kid */
+    bool by_kid;         /* the last fetch was for an unknown kid */
     bool active;         /* configured now (or asked for since): fetched */
     struct entry *next;
 };
@@ -121,16 +123,29 @@ static void src_put(void *arg, const struct jwks *keys)
     keyset_unref((struct keyset *)(uintptr_t)keys);
 }
 
+/* A token names a kid the key set lacks: true (the caller says retry) when
+ * a fetch for it is coming. At most one fetch per OIDC_KID_REFETCH_MS is
+ * for kids: within that time of the last fetch, a kid that fetch was for
+ * (or came after) stays unknown, false; but when the last fetch was the
+ * scheduled one, a key rotated in just after it gets its fetch when the
+ * time is up, not a refusal (CI saw a rotation 5 s after start refused). */
 static bool src_kid_unknown(void *arg, const struct config_oidc_provider *p)
 {
     struct oidc_keys *k = arg;
     bool retry = false;
     pthread_mutex_lock(&k->mu);
     struct entry *e = find_or_add(k, p);
-    if (e && (e->poke || e->busy)) {
+    int64_t next = e ? e->last_end_ms + OIDC_KID_REFETCH_MS : 0;
+    if (e && (e->poke || e->busy || e->kid_due)) {
         retry = true; /* a fetch is coming: the retry may find the key */
-    } else if (e && s3w_mono_ms() - e->last_end_ms >= OIDC_KID_REFETCH_MS) {
+    } else if (e && s3w_mono_ms() >= next) {
         e->poke = true;
+        pthread_cond_signal(&k->cv);
+        retry = true;
+    } else if (e && !e->by_kid) {
+        if (next < e->due_ms)
+            e->due_ms = next;
+        e->kid_due = true;
         pthread_cond_signal(&k->cv);
         retry = true;
     }
@@ -316,7 +331,9 @@ out:
 static void refresh(struct oidc_keys *k, struct entry *e)
 {
     e->busy = true;
+    e->by_kid = e->poke || e->kid_due;
     e->poke = false;
+    e->kid_due = false;
     char *url = strdup(e->url), *ca = e->ca_file ? strdup(e->ca_file) : NULL;
     pthread_mutex_unlock(&k->mu);
     char err[512] = "out of memory";

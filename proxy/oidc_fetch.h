@@ -7,10 +7,11 @@
  *
  * Cache: each provider's last good key set is kept and refreshed when its
  * Cache-Control max-age runs out (clamped to OIDC_REFRESH_MIN_S ..
- * OIDC_REFRESH_MAX_S, OIDC_REFRESH_DEFAULT_S without one), and at once
- * when a token names a kid the set lacks (at most once per
- * OIDC_KID_REFETCH_MS per provider: a forged kid cannot make s3warden hammer
- * the issuer). A failed fetch keeps the old set, retried with backoff, for
+ * OIDC_REFRESH_MAX_S, OIDC_REFRESH_DEFAULT_S without one), and when a
+ * token names a kid the set lacks: at once, or once OIDC_KID_REFETCH_MS
+ * have passed since the last fetch when that one was the scheduled one (at
+ * most one fetch for kids per OIDC_KID_REFETCH_MS per provider: a forged
+ * kid cannot make s3warden hammer the issuer). A failed fetch keeps the old set, retried with backoff, for
  * up to the provider's max_jwks_age_seconds after it was fetched; after
  * that, and before the first success, there are no keys
  * (IDPCommunicationError).

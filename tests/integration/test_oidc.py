@@ -427,6 +427,38 @@ class WebIdentity(Case):
                  f"{PX.endpoint}/")
         self.assertIn(b"<Code>MissingAuthenticationToken</Code>", p.stdout)
 
+    def test_y_rotation_right_after_the_scheduled_fetch(self):
+        # a key rotated in at the issuer a moment after s3warden's
+        # scheduled fetch (here: its first, at start): the token naming it
+        # is answered IDPCommunicationError, retryable, and the fetch for it
+        # comes once OIDC_KID_WAIT has passed since the last one, not
+        # refused as unknown until the next scheduled fetch
+        px = Proxy(config, "oidc-fresh").start()
+        self.assertTrue(wait_until(lambda: "signing keys fetched" in px.log_text(), 15), px.log_tail())
+        started = time.time()
+        try:
+            publish(KEY1, KEY2)
+            sts = boto3.client("sts", endpoint_url=px.endpoint, region_name=REGION,
+                               config=Config(signature_version=botocore.UNSIGNED,
+                                             retries={"max_attempts": 1}))
+            e = self.assertClientError(lambda: wi(K8S_ROLE, token(KEY2, K8S_SUB), client=sts),
+                                       "IDPCommunicationError", status=400)
+            # (within the window of the first fetch, or the answer says nothing)
+            self.assertLess(time.time() - started, OIDC_KID_REFETCH_S, e.response)
+            got = wait_until(lambda: (lambda r: r if "Credentials" in r else None)(
+                self.try_wi(sts)), OIDC_KID_WAIT + 5, step=0.5)
+            self.assertIsNotNone(got, px.log_tail())
+        finally:
+            publish(KEY1)
+            px.stop()
+
+    def try_wi(self, client):
+        try:
+            return wi(K8S_ROLE, token(KEY2, K8S_SUB), client=client)
+        except ClientError as e:
+            self.assertEqual(e.response["Error"]["Code"], "IDPCommunicationError", e.response)
+            return {}
+
     def test_z_rotation_then_issuer_down(self):
         old = token(KEY1, K8S_SUB)
         wi(K8S_ROLE, old)
@@ -493,7 +525,8 @@ class SessionToken(Case):
                             "equal to 129600")
 
 
-OIDC_KID_WAIT = 5.5  # proxy/oidc_fetch.h OIDC_KID_REFETCH_MS, and a margin
+OIDC_KID_REFETCH_S = 5.0  # proxy/oidc_fetch.h OIDC_KID_REFETCH_MS
+OIDC_KID_WAIT = OIDC_KID_REFETCH_S + 0.5  # and a margin
 
 
 class NoKeys(Case):
