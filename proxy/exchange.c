@@ -89,7 +89,10 @@ static int sts_error_response(struct px *px, struct s3w_buf *out)
         snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The security token included in the request is invalid.");
     } else if (px->out.err_code && strcmp(px->out.err_code, "ExpiredToken") == 0) {
-        px->out.status = 400;
+        /* STS's status for it is 403 (S3's is 400): "Status Code: 403" in
+         * aws/aws-sdk-java-v2 issue 1649, "Forbidden - ExpiredToken" in
+         * the answers clients quote */
+        px->out.status = 403;
         snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The security token included in the request is expired");
     }

@@ -468,7 +468,7 @@ size_t rig_build(char *out, size_t cap, const struct rig_req *r)
     }
     bool s3 = !r->service || strcmp(r->service, "s3") == 0;
     struct sigv4_credentials cr = { s3w_slice_cstr(r->akid), s3w_slice_cstr(r->secret),
-                                    S3W_SLICE_NULL };
+                                    r->token ? s3w_slice_cstr(r->token) : S3W_SLICE_NULL };
     struct sigv4_sign_params sp = {
         .method = s3w_slice_cstr(method), .target = s3w_slice_cstr(r->target),
         .headers = hh, .n_headers = nh, .region = S3W_SLICE_LIT("us-east-1"),
@@ -481,9 +481,11 @@ size_t rig_build(char *out, size_t cap, const struct rig_req *r)
     assert_int_equal(sigv4_sign_headers(&sp, &cr, &sd, &err), 0);
     n = snprintf(out, cap,
                  "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %.*s\r\nx-amz-date: %s\r\n"
-                 "x-amz-content-sha256: %s\r\n%s%s%s\r\n%s",
+                 "x-amz-content-sha256: %s\r\n%s%.*s%s%s%s%s\r\n%s",
                  method, r->target, host, (int)sd.authorization_len, sd.authorization,
-                 sd.amz_date, payload, sh_lines, uh_lines, framing, wire);
+                 sd.amz_date, payload, sd.security_token.len ? "x-amz-security-token: " : "",
+                 (int)sd.security_token.len, sd.security_token.ptr,
+                 sd.security_token.len ? "\r\n" : "", sh_lines, uh_lines, framing, wire);
     sigv4_signed_cleanup(&sd);
     assert_true(n > 0 && (size_t)n < cap);
     return (size_t)n;

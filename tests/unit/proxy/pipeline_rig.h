@@ -154,6 +154,8 @@ struct rig_req {
      * wire_body>\r\n" */
     const char *framing;
     const char *wire_body;     /* sent after the head; NULL: body */
+    const char *token;         /* a session token, signed and sent as
+                                  x-amz-security-token; NULL: none */
 };
 
 /* Writes the request into out (NUL-terminated) and returns its length;

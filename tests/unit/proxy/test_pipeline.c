@@ -37,6 +37,7 @@
 #include "sigv4.h"
 #include "sigv4a.h"
 #include "sockutil.h"
+#include "token.h"
 
 /* ---- fake upstream's answer --------------------------------------------------- */
 static void up_answer(int fd, const char *head)
@@ -725,6 +726,52 @@ static void test_sts_signed_get(void **state)
     rig_assert_upstream_requests(r0);
 }
 
+/* A session whose time is up: ExpiredToken from STS with STS's status,
+ * 403 (S3 answers the same code with 400). The token is sealed here with
+ * the configured key, its expiry past, as the local STS would have issued
+ * it 2,000 s ago. */
+static void test_sts_expired_session_is_403(void **state)
+{
+    (void)state;
+    struct config *cfg = make_config(
+        "\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"k1\",\"key\":"
+        "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+        "\"active\":true}]},");
+    assert_non_null(cfg);
+    struct token_claims c;
+    memset(&c, 0, sizeof c);
+    c.issued = (int64_t)time(NULL) - 2000;
+    c.expires = c.issued + 900;
+    c.role_arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:role/gone");
+    c.role_unique_id = S3W_SLICE_LIT("AROAPIPELINEGONE0001");
+    c.session_name = S3W_SLICE_LIT("old");
+    struct s3w_buf tok;
+    s3w_buf_init(&tok, TOKEN_MAX_B64 + 1);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    assert_int_equal(token_seal(&cfg->sts, &c, &tok, akid, secret), 0);
+    rig_install_config(cfg);
+    assert_int_equal(s3w_buf_append(&tok, "", 1), 0); /* NUL-terminated */
+    struct rig_req r = { .akid = akid, .secret = secret, .method = "POST", .target = "/",
+                         .service = "sts", .token = tok.ptr,
+                         .unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n",
+                         .body = STS_FORM };
+    rig_build(req, sizeof(req), &r);
+    exchange(req, "</ErrorResponse>");
+    rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
+    assert_non_null(strstr(resp, "<Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The "
+                                 "security token included in the request is expired</Message>"));
+    /* the same session on S3: S3's code, words and status */
+    struct rig_req g = { .akid = akid, .secret = secret, .method = "GET", .target = "/bkt/k",
+                         .token = tok.ptr };
+    rig_build(req, sizeof(req), &g);
+    exchange(req, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 400 Bad Request\r\n");
+    assert_non_null(strstr(resp, "<Code>ExpiredToken</Code><Message>The provided token has expired."
+                                 "</Message>"));
+    s3w_buf_cleanup(&tok);
+    install_config("");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -750,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_upstream_first_byte_timeout),
         cmocka_unit_test(test_sts_auth_errors_in_sts_xml),
         cmocka_unit_test(test_sts_signed_get),
+        cmocka_unit_test(test_sts_expired_session_is_403),
         cmocka_unit_test(test_reload_in_flight_keeps_snapshot),
     };
     return rig_run_group(tests, &opts);
