@@ -29,6 +29,10 @@ const char *s3map_strerror(int err)
     case S3MAP_E_TOO_BIG: return "The request is larger than this proxy accepts";
     case S3MAP_E_CONTEXT_FULL: return "We encountered an internal error. Please try again.";
     case S3MAP_E_INVALID_BUCKET: return "The specified bucket is not valid.";
+    /* S3's words for these two (quoted in versity/versitygw issues 1226
+     * and 1236) */
+    case S3MAP_E_PART_NO_UPLOAD: return "This operation does not accept partNumber without uploadId";
+    case S3MAP_E_UPLOAD_NO_PART: return "The specified method is not allowed against this resource.";
     default: return "unknown s3map error";
     }
 }
@@ -42,7 +46,9 @@ const char *s3map_error_code(int err)
     case S3MAP_E_INVALID_TAG: return "InvalidTag";
     case S3MAP_E_KEY_TOO_LONG: return "KeyTooLongError";
     case S3MAP_E_INVALID_BUCKET: return "InvalidBucketName";
+    case S3MAP_E_UPLOAD_NO_PART: return "MethodNotAllowed";
     case S3MAP_E_INVALID_ARGUMENT:
+    case S3MAP_E_PART_NO_UPLOAD:
     case S3MAP_E_TOO_BIG: return "InvalidArgument";
     default: return "InternalError";
     }
@@ -58,7 +64,9 @@ int s3map_error_status(int err)
     case S3MAP_E_INVALID_TAG:
     case S3MAP_E_KEY_TOO_LONG:
     case S3MAP_E_TOO_BIG:
+    case S3MAP_E_PART_NO_UPLOAD:
     case S3MAP_E_INVALID_BUCKET: return 400;
+    case S3MAP_E_UPLOAD_NO_PART: return 405;
     default: return 500;
     }
 }
@@ -482,6 +490,16 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
         found = op;
     }
     if (!found) {
+        /* half of UploadPart's pair on a PUT: S3's own answers, not 501 */
+        int pb = selector_bit(S3W_SLICE_LIT("partNumber"));
+        int ub = selector_bit(S3W_SLICE_LIT("uploadId"));
+        if (target == S3MAP_T_OBJECT && eqz(req->method, "PUT") && pb >= 0 && ub >= 0) {
+            bool part = present & (1ull << pb), upload = present & (1ull << ub);
+            if (part && !upload)
+                return S3MAP_E_PART_NO_UPLOAD;
+            if (upload && !part)
+                return S3MAP_E_UPLOAD_NO_PART;
+        }
         res->detail = "no S3 operation has this method, path and subresources";
         return S3MAP_E_NOT_IMPLEMENTED;
     }

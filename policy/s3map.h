@@ -83,6 +83,8 @@ enum {
     S3MAP_E_TOO_BIG = -6,          /* 400 InvalidArgument: over a cap above */
     S3MAP_E_CONTEXT_FULL = -7,     /* 500 InternalError: policy_context full */
     S3MAP_E_INVALID_BUCKET = -8,   /* 400 InvalidBucketName */
+    S3MAP_E_PART_NO_UPLOAD = -9,   /* 400 InvalidArgument: a PUT with partNumber, no uploadId */
+    S3MAP_E_UPLOAD_NO_PART = -10,  /* 405 MethodNotAllowed: a PUT with uploadId, no partNumber */
 };
 
 /* Human message in S3's wording ("The XML you provided was not well-formed
@@ -91,7 +93,7 @@ enum {
 const char *s3map_strerror(int err);
 /* S3 error Code element ("NotImplemented", "MalformedXML", ...). */
 const char *s3map_error_code(int err);
-/* HTTP status (501, 400, 500). */
+/* HTTP status (501, 400, 405, 500). */
 int s3map_error_status(int err);
 
 /* ---- input ----------------------------------------------------------------- */

@@ -449,6 +449,19 @@ class S3Rules(Case):
         s3.put_object(Bucket=BUCKET, Key="k" * 1024, Body=b"longest")
         self.assertStored(UP, BUCKET, "k" * 1024, b"longest")
 
+    def test_half_an_upload_part(self):
+        # a PUT with partNumber and no uploadId, or the reverse: S3's
+        # answers (versitygw issues 1226 and 1236 quote them)
+        before = UP.snapshot(BUCKET)
+        for q, want in (("partNumber=1", (400, "InvalidArgument", "This operation does not accept "
+                                                                   "partNumber without uploadId")),
+                        ("uploadId=abc", (405, "MethodNotAllowed", "The specified method is not "
+                                                                   "allowed against this resource."))):
+            u = f"{PX.endpoint}/{BUCKET}/half/part?{q}"
+            r = raw(PX.endpoint, "PUT", f"/{BUCKET}/half/part?{q}", sign("PUT", u, ALICE, body=b"x"), b"x")
+            self.assertEqual((r.status, r.code, r.message), want, r)
+        self.assertUnchanged(UP, BUCKET, before)
+
     def test_curl_upload_from_stdin_is_chunked_and_refused_as_s3_does(self):
         # curl -T - sends Transfer-Encoding: chunked, which S3 takes only for
         # aws-chunked bodies: 501 NotImplemented naming the header

@@ -325,6 +325,23 @@ static void test_refusals(void **state)
     assert_int_equal(map("GET", "b", longkey, "", NOHDR), 0);
     expect_err(map("GET", "a/b", "k", "", NOHDR), S3MAP_E_INVALID_BUCKET, "InvalidBucketName",
                400, "bucket name");
+    /* half of UploadPart's pair on a PUT: S3's answers (versitygw issues
+     * 1226 and 1236 quote them), not 501; a GET with partNumber alone is
+     * GetObject's part read */
+    expect_err(map("PUT", "b", "k", "partNumber=1", NOHDR), S3MAP_E_PART_NO_UPLOAD,
+               "InvalidArgument", 400, NULL);
+    assert_string_equal(s3map_strerror(S3MAP_E_PART_NO_UPLOAD),
+                        "This operation does not accept partNumber without uploadId");
+    expect_err(map("PUT", "b", "k", "uploadId=abc", NOHDR), S3MAP_E_UPLOAD_NO_PART,
+               "MethodNotAllowed", 405, NULL);
+    assert_string_equal(s3map_strerror(S3MAP_E_UPLOAD_NO_PART),
+                        "The specified method is not allowed against this resource.");
+    assert_int_equal(map("PUT", "b", "k", "partNumber=1&uploadId=abc", NOHDR), 0);
+    assert_string_equal(res.op->name, "UploadPart");
+    assert_int_equal(map("GET", "b", "k", "partNumber=1", NOHDR), 0);
+    assert_string_equal(res.op->name, "GetObject");
+    expect_err(map("POST", "b", "k", "partNumber=1", NOHDR), S3MAP_E_NOT_IMPLEMENTED,
+               "NotImplemented", 501, noop);
 
     char q[4 * S3MAP_MAX_QUERY_PARAMS + 16] = "";
     for (int i = 0; i <= S3MAP_MAX_QUERY_PARAMS; i++)
