@@ -213,8 +213,13 @@ static int check_member(struct sts_response *out, struct s3w_slice rid, const ch
     return 0;
 }
 
+/* A decimal integer of at most 10 digits, with an optional '-' (a
+ * negative duration is out of range, not "not an integer", as STS says). */
 static bool parse_i64(struct s3w_slice s, int64_t *out)
 {
+    bool neg = s.len && s.ptr[0] == '-';
+    if (neg)
+        s = s3w_slice(s.ptr + 1, s.len - 1);
     if (s.len == 0 || s.len > 10)
         return false;
     int64_t v = 0;
@@ -223,7 +228,7 @@ static bool parse_i64(struct s3w_slice s, int64_t *out)
             return false;
         v = v * 10 + (s.ptr[i] - '0');
     }
-    *out = v;
+    *out = neg ? -v : v;
     return true;
 }
 

@@ -314,6 +314,15 @@ static void test_validation_errors(void **state)
           "ValidationError",
           "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy "
           "constraint: Member must have value greater than or equal to 900" },
+        /* negative: out of range, as STS says, not "not an integer" */
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&DurationSeconds=-1", 400,
+          "ValidationError",
+          "1 validation error detected: Value '-1' at 'durationSeconds' failed to satisfy "
+          "constraint: Member must have value greater than or equal to 900" },
+        { "Action=AssumeRole&" ROLE "&RoleSessionName=test&DurationSeconds=-", 400,
+          "ValidationError",
+          "1 validation error detected: Value '-' at 'durationSeconds' failed to satisfy "
+          "constraint: Member must be an integer" },
         { "Action=AssumeRole&" ROLE "&RoleSessionName=test&DurationSeconds=43201", 400,
           "ValidationError",
           "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy "
