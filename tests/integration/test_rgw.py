@@ -22,6 +22,9 @@ W = World()
 W.account(A)
 ALICE = W.user(A, "alice", "AIDAALICE00000000001", policies=[
     policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))])
+# may write under a/ only
+UPLOADER = W.user(A, "uploader", "AIDAUPLOADERRGW00001", policies=[
+    policy(allow("s3:PutObject", f"arn:aws:s3:::{BUCKET}/a/*"))])
 W.bucket(BUCKET, A)
 PENDING = {}
 UP = PX = None
@@ -38,6 +41,40 @@ def setUpModule():
 
 def tearDownModule():
     cleanup_all()
+
+
+class UploadIdBinding(Case):
+    """s3warden authorizes UploadPart and CompleteMultipartUpload on the
+    key in the path; that the upload id belongs to that key is the
+    upstream's to check, as S3 does (404 NoSuchUpload: "the specified
+    multipart upload does not exist", API Reference UploadPart). RGW does;
+    moto does not (README "Limitations"). This guards the assumption with
+    the strict store."""
+
+    def test_upload_id_of_another_key_is_refused_upstream(self):
+        admin = PX.client(ALICE, request_checksum_calculation="when_required")
+        up = PX.client(UPLOADER, request_checksum_calculation="when_required",
+                       retries={"max_attempts": 0})
+        uid = admin.create_multipart_upload(Bucket=BUCKET, Key="b/victim")["UploadId"]
+        try:
+            # allowed by s3warden (a/x is the uploader's), refused by RGW
+            self.assertClientError(lambda: up.upload_part(Bucket=BUCKET, Key="a/x", UploadId=uid,
+                                                          PartNumber=1, Body=b"EVIL"),
+                                   "NoSuchUpload", status=404)
+            # RGW 16 refuses the completion with an answer of its own (S3's
+            # is NoSuchUpload); what matters is that nothing completes
+            self.assertClientError(lambda: up.complete_multipart_upload(
+                Bucket=BUCKET, Key="a/x", UploadId=uid,
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"0"'}]}),
+                "InternalError", "This multipart completion is already in progress", status=500)
+            self.assertIsNone(UP.get(BUCKET, "b/victim"))
+            self.assertIsNone(UP.get(BUCKET, "a/x"))
+            # and on the victim's own key s3warden refuses first
+            self.assertClientError(lambda: up.upload_part(Bucket=BUCKET, Key="b/victim", UploadId=uid,
+                                                          PartNumber=1, Body=b"EVIL"),
+                                   "AccessDenied", status=403)
+        finally:
+            admin.abort_multipart_upload(Bucket=BUCKET, Key="b/victim", UploadId=uid)
 
 
 class ThroughRgw(OddKeys, Case):
