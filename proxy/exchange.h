@@ -185,9 +185,11 @@ struct px {
         bool sig_failed;     /* refused by signature verification (metrics) */
         bool id_set;         /* id is the caller's: read id only when set */
         struct sigv4_request sreq;
-        /* the Authorization header of a POST to /, parsed once by stage_sts
-         * to read its scope's service, then handed to sigv4_verify
-         * (sreq.auth); NULL for every other request */
+        /* the signature of a POST or GET to / (its Authorization header,
+         * or a GET's presigned query when it is for STS), parsed once by
+         * stage_sts to read its scope's service, then handed to
+         * sigv4_verify (sreq.auth); NULL for every other request. Wiped
+         * when freed (a query's holds the session token) */
         struct sigv4_auth *parsed;
         /* AssumeRoleWithWebIdentity once the token verified: provider ARN,
          * sub and aud, NUL-separated, for the audit record (px_sts sets

@@ -464,26 +464,30 @@ static bool query_is_web_identity(struct s3w_slice q)
 
 /* Whether the request is signed for service "sts": its Authorization
  * header, or for a GET its presigned query (X-Amz-Credential), names it in
- * the credential scope. What was read stays in px->auth.parsed (px_verify
- * takes a header's from there; a query's it reads again). */
+ * the credential scope. A header's parse stays in px->auth.parsed for
+ * px_verify, whichever its service; a query's only for STS (px_verify
+ * reads a query again), and otherwise is wiped: it holds the decoded
+ * session token. */
 static bool signed_for_sts(struct px *px, bool get)
 {
     const struct http_request *r = &px->c->req;
-    if (!px->hdr.authorization && !(get && memmem(r->query.ptr, r->query.len, "X-Amz-Credential=", 17)))
+    bool header = px->hdr.authorization != NULL;
+    if (!header && !(get && memmem(r->query.ptr, r->query.len, "X-Amz-Credential=", 17)))
         return false;
     struct sigv4_error e;
-    px->auth.parsed = malloc(sizeof(*px->auth.parsed));
-    if (!px->auth.parsed)
+    struct sigv4_auth *a = malloc(sizeof(*a));
+    if (!a)
         return false; /* verified the usual way: parsed there */
-    int rc = px->hdr.authorization
-                 ? sigv4_parse_authorization(px->hdr.authorization->value, px->auth.parsed, &e)
-                 : sigv4_parse_presigned(r->query, px->auth.parsed, &e);
-    if (rc != 0 || !s3w_slice_eq_cstr(px->auth.parsed->service, "sts")) {
-        free(px->auth.parsed);
-        px->auth.parsed = NULL;
-        return false;
+    int rc = header ? sigv4_parse_authorization(px->hdr.authorization->value, a, &e)
+                    : sigv4_parse_presigned(r->query, a, &e);
+    bool sts = rc == 0 && s3w_slice_eq_cstr(a->service, "sts");
+    if (sts || (rc == 0 && header)) {
+        px->auth.parsed = a;
+        return sts;
     }
-    return true;
+    s3w_wipe(a, sizeof(*a));
+    free(a);
+    return false;
 }
 
 /* An STS Query API call to / : signed for service "sts", a POST with its

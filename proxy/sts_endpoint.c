@@ -1,8 +1,10 @@
 /*
  * sts_endpoint.c - the local STS (config/sts.h) behind s3warden's own
- * endpoint: a POST to / signed for service "sts", or an unsigned
- * AssumeRoleWithWebIdentity (stage_sts in pipeline.c collects its form). The form's hash is the payload the signature covers;
- * the call is answered here, and its errors in STS's Query API form.
+ * endpoint: a POST to / signed for service "sts" (stage_sts in
+ * pipeline.c collects its form, whose hash is the payload the signature
+ * covers), a GET to / signed for it (header or presigned query: the form
+ * is the query), or an unsigned AssumeRoleWithWebIdentity. The call is
+ * answered here, and its errors in STS's Query API form.
  */
 #include "exchange.h"
 

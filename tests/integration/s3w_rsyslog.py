@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 
-from s3w_it import free_port, on_cleanup, tmpdir, wait_until
+from s3w_it import complete_lines, free_port, on_cleanup, tmpdir, wait_until
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 
@@ -87,12 +87,7 @@ action(type="omfile" file="{self.out}" template="msgonly")
     def ids(self, field="requestID"):
         """field -> count, of the JSON records received."""
         out = {}
-        if not os.path.exists(self.out):
-            return out
-        with open(self.out, "rb") as f:
-            for line in f.read().split(b"\n"):
-                line = line.strip()
-                if line:
-                    v = json.loads(line)[field]
-                    out[v] = out.get(v, 0) + 1
+        for line in complete_lines(self.out):  # rsyslogd may be mid-line
+            v = json.loads(line)[field]
+            out[v] = out.get(v, 0) + 1
         return out

@@ -196,8 +196,7 @@ def trail_records(prefix):
 
 
 def file_event_ids(px):
-    with open(px.audit_path, "rb") as f:
-        return [json.loads(l)["eventID"] for l in f.read().split(b"\n") if l.strip()]
+    return [json.loads(line)["eventID"] for line in complete_lines(px.audit_path)]
 
 
 def s3_sink_proxy(name, spool, prefix, batch_seconds):

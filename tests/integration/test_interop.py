@@ -235,7 +235,8 @@ class Rclone(Case):
         for name, data in files.items():
             with open(os.path.join(out, name), "rb") as f:
                 self.assertEqual(f.read(), data, name)
-        ops = {a["eventName"] for a in PX.audit() if a.get("httpStatus") == 200}
+        ops = {a["eventName"] for a in PX.audit() if a.get("httpStatus") == 200 and
+               (a.get("requestParameters") or {}).get("key", "").startswith("rclone/")}
         self.assertTrue({"CreateMultipartUpload", "UploadPart", "UploadPartCopy",
                          "CompleteMultipartUpload"} <= ops, ops)
         # sync deletes what the source no longer has

@@ -433,9 +433,10 @@ class WebIdentity(Case):
         # is answered IDPCommunicationError, retryable, and the fetch for it
         # comes once OIDC_KID_WAIT has passed since the last one, not
         # refused as unknown until the next scheduled fetch
+        stranger = new_key("key-2026-9")  # a kid the issuer never publishes
         px = Proxy(config, "oidc-fresh").start()
         self.assertTrue(wait_until(lambda: "signing keys fetched" in px.log_text(), 15), px.log_tail())
-        started = time.time()
+        started = time.time()  # a moment after the first fetch ended
         try:
             publish(KEY1, KEY2)
             sts = boto3.client("sts", endpoint_url=px.endpoint, region_name=REGION,
@@ -443,11 +444,20 @@ class WebIdentity(Case):
                                              retries={"max_attempts": 1}))
             e = self.assertClientError(lambda: wi(K8S_ROLE, token(KEY2, K8S_SUB), client=sts),
                                        "IDPCommunicationError", status=400)
-            # (within the window of the first fetch, or the answer says nothing)
-            self.assertLess(time.time() - started, OIDC_KID_REFETCH_S, e.response)
+            # well within the first fetch's window (else the old rule, a
+            # fetch at once, answers the same and this shows nothing)
+            self.assertLess(time.time() - started, OIDC_KID_REFETCH_S - 1, e.response)
             got = wait_until(lambda: (lambda r: r if "Credentials" in r else None)(
                 self.try_wi(sts)), OIDC_KID_WAIT + 5, step=0.5)
             self.assertIsNotNone(got, px.log_tail())
+            # the fetch for it waited for the window: no sooner than 5 s
+            # after the first ended (less the moment before `started`)
+            self.assertGreater(time.time() - started, OIDC_KID_REFETCH_S - 1.5)
+            # and within the window of that kid fetch, an unknown kid is
+            # refused as unknown, not made to wait for another fetch
+            self.assertClientError(lambda: wi(K8S_ROLE, token(stranger, K8S_SUB), client=sts),
+                                   "InvalidIdentityToken",
+                                   "no signing key of the provider matches the token's kid", 400)
         finally:
             publish(KEY1)
             px.stop()
