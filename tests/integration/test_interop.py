@@ -157,15 +157,28 @@ def audit_errors(px):
     return sorted({a["errorCode"] for a in px.audit() if a.get("errorCode")})
 
 
-class Restic(Case):
+def write_tree(root, files):
+    """files: relative path -> bytes, written under root."""
+    for name, data in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+
+
+class TreeCase(Case):
+    def assertTree(self, root, files):
+        """Each file under root holds exactly its bytes."""
+        for name, data in files.items():
+            with open(os.path.join(root, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+
+
+class Restic(TreeCase):
     def run_restic(self, px, repo):
         src = tmpdir(f"restic-src-{repo}")
         files = {"a.bin": os.urandom(3 * 1024 * 1024 + 5), "dir/b.txt": b"restic through s3warden\n",
                  "dir/empty": b""}
-        for name, data in files.items():
-            os.makedirs(os.path.dirname(os.path.join(src, name)), exist_ok=True)
-            with open(os.path.join(src, name), "wb") as f:
-                f.write(data)
+        write_tree(src, files)
         for args in (("init",), ("backup", "."), ("check",)):
             r = restic(px, ALICE, repo, *args, cwd=src)
             # restic shows only "400 Bad Request" for a HEAD: the audit says why
@@ -175,9 +188,7 @@ class Restic(Case):
         out = tmpdir(f"restic-out-{repo}")
         r = restic(px, ALICE, repo, "restore", "latest", "--target", out)
         self.assertEqual(r.returncode, 0, f"restic restore: {r.stdout}\n{r.stderr}")
-        for name, data in files.items():
-            with open(os.path.join(out, name), "rb") as f:
-                self.assertEqual(f.read(), data, name)
+        self.assertTree(out, files)
         # the repository is on the upstream, under the configured bucket
         self.assertIsNotNone(UP.get(BUCKET, f"{repo}/config"))
 
@@ -200,7 +211,7 @@ def rclone(px, key, *args):
                           env=env, capture_output=True, text=True, timeout=120)
 
 
-class Rclone(Case):
+class Rclone(TreeCase):
     """rclone (Debian's 1.60) through s3warden in front of RGW: multipart
     upload and multipart server-side copy (UploadPartCopy with a range), its
     MD5 check, download, sync with deletions, and a denial in S3's words."""
@@ -217,10 +228,7 @@ class Rclone(Case):
         # 12 MiB in 5 MiB parts: a multipart upload, and a multipart copy
         files = {"big.bin": os.urandom(12 * 1024 * 1024 + 7), "d/small.txt": b"rclone\n",
                  "d/empty": b""}
-        for name, data in files.items():
-            os.makedirs(os.path.dirname(os.path.join(src, name)), exist_ok=True)
-            with open(os.path.join(src, name), "wb") as f:
-                f.write(data)
+        write_tree(src, files)
         parts = ("--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "--s3-copy-cutoff", "5M")
         dest = f"s3w:{BUCKET}/rclone"
         self.rc(ALICE, "copy", src, dest, *parts)
@@ -232,9 +240,7 @@ class Rclone(Case):
         self.assertStored(UP, BUCKET, "rclone/copy/big.bin", files["big.bin"])
         out = tmpdir("rclone-out")
         self.rc(ALICE, "copy", dest, out)
-        for name, data in files.items():
-            with open(os.path.join(out, name), "rb") as f:
-                self.assertEqual(f.read(), data, name)
+        self.assertTree(out, files)
         ops = {a["eventName"] for a in PX.audit() if a.get("httpStatus") == 200 and
                (a.get("requestParameters") or {}).get("key", "").startswith("rclone/")}
         self.assertTrue({"CreateMultipartUpload", "UploadPart", "UploadPartCopy",
