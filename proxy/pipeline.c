@@ -567,6 +567,25 @@ static void fail_map(struct px *px, int rc)
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), msg);
         return;
     }
+    /* half of UploadPart's pair: the elements (and header) S3 adds, as
+     * versity/versitygw issues 1236 and 1237 quote its answers */
+    if (rc == S3MAP_E_UPLOAD_NO_PART) {
+        const struct s3err_detail d[] = {
+            { "Method", S3W_SLICE_LIT("PUT"), NULL },
+            { "ResourceType", S3W_SLICE_LIT("UPLOAD"), NULL },
+            { NULL, S3W_SLICE_LIT("DELETE, POST, GET"), "Allow" },
+        };
+        px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 3);
+        return;
+    }
+    if (rc == S3MAP_E_PART_NO_UPLOAD) {
+        const struct s3err_detail d[] = {
+            { "ArgumentName", S3W_SLICE_LIT("partNumber"), NULL },
+            { "ArgumentValue", S3W_SLICE_LIT("partNumber"), NULL },
+        };
+        px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 2);
+        return;
+    }
     px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
 }
 

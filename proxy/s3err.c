@@ -24,7 +24,8 @@ int s3err_xml(struct s3w_buf *out, const char *code, struct s3w_slice message,
     if (rc == 0)
         rc = elem(out, "Message", message);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = elem(out, details[i].name, details[i].value);
+        if (details[i].name)
+            rc = elem(out, details[i].name, details[i].value);
     if (rc == 0 && resource.len > 0)
         rc = elem(out, "Resource", resource);
     if (rc == 0)
@@ -40,7 +41,8 @@ size_t s3err_details_room(const struct s3err_detail *details, size_t n)
 {
     size_t room = 0;
     for (size_t i = 0; i < n; i++)
-        room += 2 * strlen(details[i].name) + 5 + 6 * details[i].value.len;
+        if (details[i].name)
+            room += 2 * strlen(details[i].name) + 5 + 6 * details[i].value.len;
     return room;
 }
 

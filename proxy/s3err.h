@@ -20,7 +20,7 @@
  * <HeadersNotSigned> of an AccessDenied for unsigned x-amz-* headers, the
  * <StringToSign>, <CanonicalRequest>... of a SignatureDoesNotMatch. */
 struct s3err_detail {
-    const char *name;
+    const char *name;       /* the element; NULL: the header alone (Allow) */
     struct s3w_slice value; /* escaped when written */
     const char *header;     /* also sent as this response header (S3's
                                x-amz-bucket-region with <Region>); NULL: no */

@@ -460,6 +460,13 @@ class S3Rules(Case):
             u = f"{PX.endpoint}/{BUCKET}/half/part?{q}"
             r = raw(PX.endpoint, "PUT", f"/{BUCKET}/half/part?{q}", sign("PUT", u, ALICE, body=b"x"), b"x")
             self.assertEqual((r.status, r.code, r.message), want, r)
+            # and the elements (and header) S3 adds
+            if q.startswith("partNumber"):
+                self.assertEqual((r.fields.get("ArgumentName"), r.fields.get("ArgumentValue")),
+                                 ("partNumber", "partNumber"), r)
+            else:
+                self.assertEqual((r.fields.get("Method"), r.fields.get("ResourceType"),
+                                  r.headers.get("Allow")), ("PUT", "UPLOAD", "DELETE, POST, GET"), r)
         self.assertUnchanged(UP, BUCKET, before)
 
     def test_curl_upload_from_stdin_is_chunked_and_refused_as_s3_does(self):

@@ -126,6 +126,28 @@ static void test_response_detail_header(void **state)
     free(h);
 }
 
+/* A detail without a name is a header alone (S3's Allow on a 405): in the
+ * head, not in the document, and no room counted for it */
+static void test_response_header_only_detail(void **state)
+{
+    (void)state;
+    struct s3err_detail d[] = {
+        { "Method", S3W_SLICE_LIT("PUT"), NULL },
+        { NULL, S3W_SLICE_LIT("DELETE, POST, GET"), "Allow" },
+    };
+    struct s3w_buf b;
+    s3w_buf_init(&b, 8192);
+    assert_int_equal(s3err_response(&b, 405, "MethodNotAllowed", S3W_SLICE_LIT("m"), d, 2,
+                                    S3W_SLICE_NULL, S3W_SLICE_LIT("R"), S3W_SLICE_LIT("H"), false,
+                                    false), 0);
+    assert_non_null(s3w_buf_append(&b, "", 1) == 0 ? b.ptr : NULL);
+    assert_non_null(strstr(b.ptr, "\r\nAllow: DELETE, POST, GET\r\nDate: "));
+    assert_non_null(strstr(b.ptr, "<Message>m</Message><Method>PUT</Method><RequestId>R</RequestId>"));
+    assert_null(strstr(b.ptr, "DELETE, POST, GET</"));
+    assert_int_equal(s3err_details_room(d + 1, 1), 0);
+    s3w_buf_cleanup(&b);
+}
+
 static void test_response_head_request(void **state)
 {
     (void)state;
@@ -178,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_xml_details),
         cmocka_unit_test(test_response_head_request),
         cmocka_unit_test(test_response_detail_header),
+        cmocka_unit_test(test_response_header_only_detail),
         cmocka_unit_test(test_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
