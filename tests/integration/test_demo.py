@@ -7,6 +7,7 @@ log, stop, and check nothing is left running.
 import os
 import subprocess
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3w_it import *  # noqa: E402,F401,F403
@@ -66,8 +67,7 @@ class Demo(Case):
             "arn:aws:s3:::acme-shared/reports/forged.csv", no_allow("resource-based", "s3:PutObject")))
         def intern_records():
             # records reach the file a moment after the response
-            with open(os.path.join(self.dir, "audit.log")) as f:
-                recs = [json.loads(line) for line in f if line.strip()]
+            recs = [json.loads(line) for line in complete_lines(os.path.join(self.dir, "audit.log"))]
             return [x for x in recs
                     if x.get("userIdentity", {}).get("principalId") == "AIDAPARTNERINTERN001"]
         denied = wait_until(intern_records, 5)
@@ -122,6 +122,29 @@ class Demo(Case):
                          "--query", "Buckets[].Name", "--output", "json")
             self.assertCliOk(r)
             self.assertEqual(json.loads(r.out) or [], want, prefix)
+
+    def test_2d_sts_examples_of_the_readme(self):
+        # README "STS": get-caller-identity, and the presigned URL of
+        # `aws eks get-token`, which names its caller when sent back
+        r = self.aws("partner-ci", "sts", "get-caller-identity")
+        self.assertCliOk(r)
+        self.assertEqual(json.loads(r.out)["Arn"], "arn:aws:iam::222222222222:user/partner-ci")
+        env = cli_env()
+        env.update(AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.dir, "credentials"),
+                   AWS_CONFIG_FILE=os.path.join(self.dir, "config"),
+                   AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{self.port}")
+        p = subprocess.run(["aws", "--profile", "partner-ci", "eks", "get-token", "--cluster-name", "demo"],
+                           env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        import base64
+        b64 = json.loads(p.stdout)["status"]["token"][len("k8s-aws-v1."):]
+        url = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).decode()
+        self.assertTrue(url.startswith(f"http://127.0.0.1:{self.port}/?Action=GetCallerIdentity&"), url)
+        u = urllib.parse.urlparse(url)
+        got = raw(f"http://127.0.0.1:{self.port}", "GET", f"/?{u.query}",
+                  {"Host": u.netloc, "x-k8s-aws-id": "demo"})
+        self.assertEqual(got.status, 200, got)
+        self.assertIn(b"<Arn>arn:aws:iam::222222222222:user/partner-ci</Arn>", got.body)
 
     def test_3_stop_leaves_nothing_running(self):
         pids = []
