@@ -204,6 +204,47 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
     s3w_buf_cleanup(&bytes);
 }
 
+/* STS's answer to a request signed too far from its clock: not S3's
+ * RequestTimeTooSkewed but SignatureDoesNotMatch, "Signature expired: X is
+ * now earlier than Y (Z - 15 min.)" or "Signature not yet current: X is
+ * still later than Y (Z + 15 min.)", X the request's time as sent, Z the
+ * server's, Y the edge of the window (as aws/aws-cli issue 6676 and others
+ * quote it). */
+static void sts_fail_skew(struct px *px, const char *request_time, int64_t now, int64_t window_s)
+{
+    struct tm rt = { 0 };
+    const char *end = strptime(request_time, "%Y%m%dT%H%M%SZ", &rt);
+    bool late = !(end && !*end && (int64_t)timegm(&rt) > now); /* a Date header: said late */
+    char edge[20], server[20], msg[200];
+    time_t e = (time_t)(late ? now - window_s : now + window_s), z = (time_t)now;
+    struct tm tm;
+    strftime(edge, sizeof(edge), "%Y%m%dT%H%M%SZ", gmtime_r(&e, &tm));
+    strftime(server, sizeof(server), "%Y%m%dT%H%M%SZ", gmtime_r(&z, &tm));
+    snprintf(msg, sizeof(msg), "Signature %s: %s is %s than %s (%s %c %lld min.)",
+             late ? "expired" : "not yet current", request_time,
+             late ? "now earlier" : "still later", edge, server, late ? '-' : '+',
+             (long long)(window_s / 60));
+    px_fail(px, 403, "SignatureDoesNotMatch", msg);
+}
+
+/* STS's answer to a signature scoped to a region its endpoint is not:
+ * "Credential should be scoped to a valid region, not 'R'." (quoted in
+ * cloud-custodian issue 4874 and cognitect-labs/aws-api issue 27). R is
+ * shown only when it is short printable ASCII. */
+static void sts_fail_region(struct px *px, struct s3w_slice region)
+{
+    bool shown = region.len <= 32;
+    for (size_t i = 0; shown && i < region.len; i++)
+        shown = region.ptr[i] > ' ' && region.ptr[i] < 0x7f && region.ptr[i] != '\'';
+    char msg[128];
+    if (shown)
+        snprintf(msg, sizeof(msg), "Credential should be scoped to a valid region, not '%.*s'.",
+                 (int)region.len, region.ptr);
+    else
+        snprintf(msg, sizeof(msg), "Credential should be scoped to a valid region.");
+    px_fail(px, 403, "SignatureDoesNotMatch", msg);
+}
+
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 {
     /* GetBucketLocation signed for us-east-1 is taken too, as S3's global
@@ -227,8 +268,12 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         .parsed_auth = px->auth.parsed, /* stage_sts read it already */
         .scratch = &plw(px->w)->canon,
     };
-    if (!s3w_slice_eq_cstr(service, "s3"))
-        o.n_regions = 0;
+    if (!s3w_slice_eq_cstr(service, "s3")) {
+        /* STS: s3warden's region, or us-east-1 as the global endpoint
+         * takes (any other: sts_fail_region) */
+        o.n_regions = 2;
+        o.max_presign_life_s = 900; /* STS's presigned URLs: 15 minutes */
+    }
     else if (location_request(px))
         o.n_regions = 2;
     /* allocated only for a signature that does not match: an access key id,
@@ -245,7 +290,12 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
             return true;
         }
         px->auth.sig_failed = true;
-        px_fail_sig(px, &err, &mismatch, 403, "AccessDenied");
+        if (err.code == SIGV4_ERR_TIME_SKEWED && o.max_presign_life_s)
+            sts_fail_skew(px, &err.skew.request_time[0], err.skew.server_time, err.skew.max_skew_s);
+        else if (err.region[0] && o.max_presign_life_s && px->auth.parsed)
+            sts_fail_region(px, px->auth.parsed->region);
+        else
+            px_fail_sig(px, &err, &mismatch, 403, "AccessDenied");
         s3w_buf_cleanup(&mismatch); /* wiped */
         return false;
     }

@@ -464,6 +464,12 @@ struct sigv4_verify_opts {
     struct s3w_slice service;         /* expected scope service: "s3", "sts" */
     enum sigv4_uri_mode uri_mode;     /* usually sigv4_uri_mode_for_service() */
     int64_t max_skew_s;               /* 0 -> SIGV4_MAX_SKEW_S */
+    /* The most a presigned request lives after its X-Amz-Date, whatever
+     * its X-Amz-Expires says; 0: X-Amz-Expires alone (S3). STS's is 900:
+     * its presigned URLs "expire after 15 minutes, and are not
+     * configurable" (an AWS maintainer, kubernetes-sigs/aws-iam-authenticator
+     * PR 160). */
+    int64_t max_presign_life_s;
     /* For non-S3 services (STS) whose signers put no x-amz-content-sha256
      * header: sha256 of the body the caller already read; NULL if unknown
      * (then x-amz-content-sha256 is required). */

@@ -382,8 +382,8 @@ static int check_scope(const struct sigv4_auth *a, struct s3w_slice amz_date,
 }
 
 /* Whether the request time t is still good at `now`: within the skew for a
- * header signature, within X-Amz-Expires (capped at a week) for a presigned
- * URL. */
+ * header signature, within X-Amz-Expires (capped at a week, and at
+ * opts->max_presign_life_s when set) for a presigned URL. */
 static int check_time(const struct sigv4_request *req, const struct sigv4_auth *a,
                       int64_t t, int64_t now, const struct sigv4_verify_opts *opts,
                       struct sigv4_result *res, struct sigv4_error *err)
@@ -403,7 +403,9 @@ static int check_time(const struct sigv4_request *req, const struct sigv4_auth *
                                "must be less than 604800 seconds");
         if (t > now + skew)
             return sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
-                               "Request is not valid yet");
+                               "Request is not yet valid");
+        if (opts->max_presign_life_s > 0 && e > opts->max_presign_life_s)
+            e = opts->max_presign_life_s;
         if (now > t + e)
             return sigv4_fail(err, SIGV4_ERR_EXPIRED);
         res->expires_s = e;

@@ -471,9 +471,10 @@ size_t rig_build(char *out, size_t cap, const struct rig_req *r)
                                     r->token ? s3w_slice_cstr(r->token) : S3W_SLICE_NULL };
     struct sigv4_sign_params sp = {
         .method = s3w_slice_cstr(method), .target = s3w_slice_cstr(r->target),
-        .headers = hh, .n_headers = nh, .region = S3W_SLICE_LIT("us-east-1"),
+        .headers = hh, .n_headers = nh,
+        .region = r->region ? s3w_slice_cstr(r->region) : S3W_SLICE_LIT("us-east-1"),
         .service = s3 ? S3W_SLICE_LIT("s3") : s3w_slice_cstr(r->service),
-        .uri_mode = s3 ? SIGV4_URI_S3 : SIGV4_URI_GENERIC, .now = time(NULL),
+        .uri_mode = s3 ? SIGV4_URI_S3 : SIGV4_URI_GENERIC, .now = r->at ? r->at : time(NULL),
         .payload = s3w_slice_cstr(payload),
     };
     struct sigv4_signed sd;

@@ -156,6 +156,8 @@ struct rig_req {
     const char *wire_body;     /* sent after the head; NULL: body */
     const char *token;         /* a session token, signed and sent as
                                   x-amz-security-token; NULL: none */
+    int64_t at;                /* signed at this time; 0: now */
+    const char *region;        /* the scope's region; NULL: us-east-1 */
 };
 
 /* Writes the request into out (NUL-terminated) and returns its length;

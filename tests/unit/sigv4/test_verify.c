@@ -524,7 +524,17 @@ static void test_presigned(void **s)
     assert_true(RES->presigned);
     assert_true(s3w_slice_eq_cstr(RES->session_token, "session-token-1"));
     expect(&rq, NOW + 601, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
-    expect(&rq, NOW - 901, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403, "Request is not valid yet");
+    expect(&rq, NOW - 901, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403, "Request is not yet valid");
+    /* a caller's cap on a presigned request's life (STS: 900 s) wins over a
+     * longer X-Amz-Expires, and leaves a shorter one alone */
+    o.max_presign_life_s = 300;
+    assert_int_equal(sigv4_verify(&rq, NOW + 300, &o, RES, &E), 0);
+    assert_int_equal(RES->expires_s, 300);
+    expect(&rq, NOW + 301, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
+    o.max_presign_life_s = 900;
+    assert_int_equal(sigv4_verify(&rq, NOW + 600, &o, RES, &E), 0);
+    expect(&rq, NOW + 601, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
+    o.max_presign_life_s = 0;
     /* an unsigned x-amz-* header on a presigned request */
     hh[1] = (struct s3w_header){ SL("x-amz-acl"), SL("public-read") };
     rq.n_headers = 2;
