@@ -461,6 +461,8 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 struct px_sig_room {
     char server_time[S3W_ISO8601_LEN + 1];
     char max_ms[24];
+    char expires[S3W_ISO8601_LEN + 1];
+    char expires_s[24];
 };
 struct s3err_detail;
 size_t px_sig_details(const struct sigv4_error *err, const struct s3w_buf *mm,

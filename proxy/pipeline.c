@@ -162,6 +162,15 @@ size_t px_sig_details(const struct sigv4_error *err, const struct s3w_buf *mm,
         d[n++] = (struct s3err_detail){ .name = "ServerTime", .value = s3w_slice_cstr(server_time) };
         d[n++] = (struct s3err_detail){ .name = "MaxAllowedSkewMilliseconds",
                                         .value = s3w_slice_cstr(max_ms) };
+    } else if (err->code == SIGV4_ERR_EXPIRED && err->expired.expires_s > 0 &&
+               s3w_iso8601_format(err->expired.expires_at, room->expires) &&
+               s3w_iso8601_format(err->expired.server_time, server_time)) {
+        /* S3's, as clients quote it: <X-Amz-Expires>60</X-Amz-Expires>
+         * <Expires>2018-03-29T11:17:34Z</Expires><ServerTime>... */
+        snprintf(room->expires_s, sizeof(room->expires_s), "%lld", (long long)err->expired.expires_s);
+        d[n++] = (struct s3err_detail){ .name = "X-Amz-Expires", .value = s3w_slice_cstr(room->expires_s) };
+        d[n++] = (struct s3err_detail){ .name = "Expires", .value = s3w_slice_cstr(room->expires) };
+        d[n++] = (struct s3err_detail){ .name = "ServerTime", .value = s3w_slice_cstr(server_time) };
     } else if (err->code == SIGV4_ERR_SIGNATURE_MISMATCH && err->mismatch.string_to_sign && mm->ptr) {
         const char *p = mm->ptr;
         struct s3w_slice akid = s3w_slice(p, err->mismatch.access_key_id);

@@ -145,6 +145,13 @@ struct sigv4_error {
         char request_time[40];
         int64_t server_time, max_skew_s;
     } skew;
+    struct {                          /* SIGV4_ERR_EXPIRED (S3's
+                                         <X-Amz-Expires>, <Expires>,
+                                         <ServerTime>): X-Amz-Expires as
+                                         given, when the request ran out,
+                                         the verifier's clock */
+        int64_t expires_s, expires_at, server_time;
+    } expired;
     struct {                          /* SIGV4_ERR_SIGNATURE_MISMATCH with
                                          opts->mismatch: the lengths of what
                                          was appended there, in this order */

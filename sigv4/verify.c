@@ -404,10 +404,18 @@ static int check_time(const struct sigv4_request *req, const struct sigv4_auth *
         if (t > now + skew)
             return sigv4_failf(err, SIGV4_ERR_ACCESS_DENIED,
                                "Request is not yet valid");
+        int64_t given = e;
         if (opts->max_presign_life_s > 0 && e > opts->max_presign_life_s)
             e = opts->max_presign_life_s;
-        if (now > t + e)
-            return sigv4_fail(err, SIGV4_ERR_EXPIRED);
+        if (now > t + e) {
+            sigv4_fail(err, SIGV4_ERR_EXPIRED);
+            if (err) {
+                err->expired.expires_s = given;
+                err->expired.expires_at = t + e;
+                err->expired.server_time = now;
+            }
+            return -1;
+        }
         res->expires_s = e;
     } else if (now - t > skew || t - now > skew) {
         sigv4_fail(err, SIGV4_ERR_TIME_SKEWED);

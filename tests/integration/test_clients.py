@@ -209,6 +209,12 @@ class S3Api(Case):
         self.assertTrue(p.stdout.endswith(b"\n403"), p.stdout)
         self.assertIn(b"<Code>AccessDenied</Code>", p.stdout)
         self.assertIn(b"<Message>Request has expired</Message>", p.stdout)
+        # and S3's three elements: what was asked, when it ran out, now
+        m = re.search(rb"<X-Amz-Expires>1</X-Amz-Expires><Expires>([0-9TZ:-]+)</Expires>"
+                      rb"<ServerTime>([0-9TZ:-]+)</ServerTime>", p.stdout)
+        self.assertIsNotNone(m, p.stdout)
+        when = [datetime.datetime.strptime(x.decode(), "%Y-%m-%dT%H:%M:%SZ") for x in m.groups()]
+        self.assertGreater(when[1], when[0])
 
 
 class Boto3(Case):

@@ -107,6 +107,25 @@ static void test_time_skewed(void **state)
     assert_int_equal(details(), 0);
 }
 
+/* S3's three for an expired presigned URL ("Request has expired"): what
+ * X-Amz-Expires said, when the URL ran out, the server's clock, as
+ * clients quote S3's answer (react-slack-clone issue 27, versitygw 2116) */
+static void test_expired(void **state)
+{
+    (void)state;
+    err.code = SIGV4_ERR_EXPIRED;
+    err.expired.expires_s = 60;
+    err.expired.expires_at = 1796548200; /* 2026-12-06T09:10:00Z */
+    err.expired.server_time = 1796548800;
+    assert_int_equal(details(), 3);
+    expect_detail(0, "X-Amz-Expires", "60", NULL);
+    expect_detail(1, "Expires", "2026-12-06T09:10:00Z", NULL);
+    expect_detail(2, "ServerTime", "2026-12-06T09:20:00Z", NULL);
+    /* nothing filled in (no X-Amz-Expires known): nothing */
+    err.expired.expires_s = 0;
+    assert_int_equal(details(), 0);
+}
+
 /* mm as sigv4_verify fills it: key id, signature, string to sign and
  * canonical request, back to back, their lengths in err.mismatch */
 static void fill_mismatch(void)
@@ -184,6 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_skewed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signature_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signature_mismatch_nothing_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_others_add_nothing, setup, teardown),

@@ -524,6 +524,10 @@ static void test_presigned(void **s)
     assert_true(RES->presigned);
     assert_true(s3w_slice_eq_cstr(RES->session_token, "session-token-1"));
     expect(&rq, NOW + 601, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
+    /* what S3 shows of it: X-Amz-Expires as given, when it ran out, now */
+    assert_int_equal(E.expired.expires_s, 600);
+    assert_int_equal(E.expired.expires_at, NOW + 600);
+    assert_int_equal(E.expired.server_time, NOW + 601);
     expect(&rq, NOW - 901, &o, SIGV4_ERR_ACCESS_DENIED, "AccessDenied", 403, "Request is not yet valid");
     /* a caller's cap on a presigned request's life (STS: 900 s) wins over a
      * longer X-Amz-Expires, and leaves a shorter one alone */
@@ -531,6 +535,8 @@ static void test_presigned(void **s)
     assert_int_equal(sigv4_verify(&rq, NOW + 300, &o, RES, &E), 0);
     assert_int_equal(RES->expires_s, 300);
     expect(&rq, NOW + 301, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
+    assert_int_equal(E.expired.expires_s, 600); /* as given */
+    assert_int_equal(E.expired.expires_at, NOW + 300);
     o.max_presign_life_s = 900;
     assert_int_equal(sigv4_verify(&rq, NOW + 600, &o, RES, &E), 0);
     expect(&rq, NOW + 601, &o, SIGV4_ERR_EXPIRED, "AccessDenied", 403, "Request has expired");
