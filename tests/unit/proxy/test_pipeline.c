@@ -655,13 +655,17 @@ static void test_reload_in_flight_keeps_snapshot(void **state)
 /* ---- STS errors in STS's XML ------------------------------------------------ */
 #define STS_FORM "Action=GetCallerIdentity&Version=2011-06-15"
 
-static void build_sts(char *out, size_t cap, const char *akid, const char *secret)
+/* Sends GetCallerIdentity as a form POST to /, signed for sts as r says
+ * (key, time, region, session token), and reads the answer until `until`. */
+static void send_sts(struct rig_req r, const char *until)
 {
-    struct rig_req r = { .akid = akid, .secret = secret, .method = "POST", .target = "/",
-                         .service = "sts",
-                         .unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n",
-                         .body = STS_FORM };
-    rig_build(out, cap, &r);
+    r.method = "POST";
+    r.target = "/";
+    r.service = "sts";
+    r.unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n";
+    r.body = STS_FORM;
+    rig_build(req, sizeof(req), &r);
+    exchange(req, until);
 }
 
 static void test_sts_auth_errors_in_sts_xml(void **state)
@@ -670,15 +674,14 @@ static void test_sts_auth_errors_in_sts_xml(void **state)
     install_config("\"sts\":{\"enabled\":true,\"keys\":[{\"id\":\"k1\",\"key\":"
                    "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
                    "\"active\":true}]},");
-    build_sts(req, sizeof(req), "AKIANOTACONFIGKEY001", SECRET);
-    exchange(req, "</ErrorResponse>");
+    send_sts((struct rig_req){ .akid = "AKIANOTACONFIGKEY001", .secret = SECRET }, "</ErrorResponse>");
     assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\n"));
     assert_non_null(strstr(resp, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
                                  "<Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
                                  "<Message>The security token included in the request is invalid."
                                  "</Message></Error><RequestId>"));
-    build_sts(req, sizeof(req), AKID, "wrong-secret-0123456789abcdefghijklmnopq");
-    exchange(req, "</ErrorResponse>");
+    send_sts((struct rig_req){ .akid = AKID, .secret = "wrong-secret-0123456789abcdefghijklmnopq" },
+             "</ErrorResponse>");
     assert_non_null(strstr(resp, "HTTP/1.1 403 Forbidden\r\n"));
     assert_non_null(strstr(resp, "<Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"));
     assert_null(strstr(resp, "<HostId>")); /* not S3's error form */
@@ -686,12 +689,7 @@ static void test_sts_auth_errors_in_sts_xml(void **state)
      * its words, not S3's RequestTimeTooSkewed */
     for (int late = 1; late >= 0; late--) {
         int64_t at = (int64_t)time(NULL) + (late ? -16 * 60 : 16 * 60);
-        struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "POST", .target = "/",
-                             .service = "sts", .at = at,
-                             .unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n",
-                             .body = STS_FORM };
-        rig_build(req, sizeof(req), &r);
-        exchange(req, "</ErrorResponse>");
+        send_sts((struct rig_req){ .akid = AKID, .secret = SECRET, .at = at }, "</ErrorResponse>");
         rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
         char x[20], want[160];
         time_t t = (time_t)at;
@@ -706,12 +704,8 @@ static void test_sts_auth_errors_in_sts_xml(void **state)
     }
     /* scoped to a region that is neither s3warden's nor us-east-1 (the
      * global endpoint's): STS's refusal */
-    struct rig_req eu = { .akid = AKID, .secret = SECRET, .method = "POST", .target = "/",
-                          .service = "sts", .region = "eu-west-1",
-                          .unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n",
-                          .body = STS_FORM };
-    rig_build(req, sizeof(req), &eu);
-    exchange(req, "</ErrorResponse>");
+    send_sts((struct rig_req){ .akid = AKID, .secret = SECRET, .region = "eu-west-1" },
+             "</ErrorResponse>");
     rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
     assert_non_null(strstr(resp, "<Code>SignatureDoesNotMatch</Code><Message>Credential should be "
                                  "scoped to a valid region, not &apos;eu-west-1&apos;.</Message>"));
@@ -838,12 +832,7 @@ static void test_sts_expired_session_is_403(void **state)
     assert_int_equal(token_seal(&cfg->sts, &c, &tok, akid, secret), 0);
     rig_install_config(cfg);
     assert_int_equal(s3w_buf_append(&tok, "", 1), 0); /* NUL-terminated */
-    struct rig_req r = { .akid = akid, .secret = secret, .method = "POST", .target = "/",
-                         .service = "sts", .token = tok.ptr,
-                         .unsigned_hdrs = "Content-Type: application/x-www-form-urlencoded\r\n",
-                         .body = STS_FORM };
-    rig_build(req, sizeof(req), &r);
-    exchange(req, "</ErrorResponse>");
+    send_sts((struct rig_req){ .akid = akid, .secret = secret, .token = tok.ptr }, "</ErrorResponse>");
     rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
     assert_non_null(strstr(resp, "<Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The "
                                  "security token included in the request is expired</Message>"));
