@@ -277,14 +277,15 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         .parsed_auth = px->auth.parsed, /* stage_sts read it already */
         .scratch = &plw(px->w)->canon,
     };
-    if (!s3w_slice_eq_cstr(service, "s3")) {
+    bool sts = !s3w_slice_eq_cstr(service, "s3");
+    if (sts) {
         /* STS: s3warden's region, or us-east-1 as the global endpoint
          * takes (any other: sts_fail_region) */
         o.n_regions = 2;
         o.max_presign_life_s = 900; /* STS's presigned URLs: 15 minutes */
-    }
-    else if (location_request(px))
+    } else if (location_request(px)) {
         o.n_regions = 2;
+    }
     /* allocated only for a signature that does not match: an access key id,
      * a signature, the string to sign and the canonical request (at most
      * SIGV4_MAX_CANONICAL; what does not fit is not shown) */
@@ -299,9 +300,9 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
             return true;
         }
         px->auth.sig_failed = true;
-        if (err.code == SIGV4_ERR_TIME_SKEWED && o.max_presign_life_s)
+        if (sts && err.code == SIGV4_ERR_TIME_SKEWED)
             sts_fail_skew(px, &err.skew.request_time[0], err.skew.server_time, err.skew.max_skew_s);
-        else if (err.region[0] && o.max_presign_life_s && px->auth.parsed)
+        else if (sts && err.region[0] && px->auth.parsed)
             sts_fail_region(px, px->auth.parsed->region);
         else
             px_fail_sig(px, &err, &mismatch, 403, "AccessDenied");
@@ -310,7 +311,8 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
     }
     /* SigV4a: the scope names no region; the signed region set must
      * include ours (sigv4a.h). A no-op for SigV4, whose scope region
-     * sigv4_verify checked. STS is not region-bound here, as for SigV4. */
+     * sigv4_verify checked (for STS too, since STS's calls are
+     * region-bound as on AWS). */
     if (o.n_regions && sigv4a_check_region(&px->auth.sv, region, &err) != 0) {
         px->auth.sig_failed = true;
         px_fail_sig(px, &err, &mismatch, 400, "AuthorizationHeaderMalformed");
