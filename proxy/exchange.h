@@ -187,7 +187,7 @@ struct px {
         struct sigv4_request sreq;
         /* the signature of a POST or GET to / (its Authorization header,
          * or a GET's presigned query when it is for STS), parsed once by
-         * stage_sts to read its scope's service, then handed to
+         * px_stage_sts to read its scope's service, then handed to
          * sigv4_verify (sreq.auth); NULL for every other request. Wiped
          * when freed (a query's holds the session token) */
         struct sigv4_auth *parsed;
@@ -468,6 +468,10 @@ struct s3err_detail;
 size_t px_sig_details(const struct sigv4_error *err, const struct s3w_buf *mm,
                       struct px_sig_room *room, struct s3w_buf *bytes,
                       struct s3err_detail *d /* [PX_SIG_DETAILS] */);
+/* Collects the request body (at most cap bytes) for an exchange of this
+ * kind (STS, DeleteObjects, body keys), then goes on in px_after_collect
+ * (pipeline.c). */
+void px_collect_body(struct px *px, enum px_kind kind, size_t cap);
 /* The body collected by px_collect_body is whole: the exchange goes on by
  * its kind (STS, DeleteObjects, body keys). */
 
@@ -572,5 +576,12 @@ void px_body_keys(struct px *px);
 
 /* sts_endpoint.c */
 void px_sts(struct px *px);
+/* The STS stage (sts_endpoint.c): an STS Query API call to / is answered
+ * or its form collected (true); false for an S3 request. */
+bool px_stage_sts(struct px *px);
+/* STS's refusals of a signature too far from its clock, or scoped to
+ * another region (px_verify, for service sts) */
+void px_sts_fail_skew(struct px *px, const char *request_time, int64_t now, int64_t window_s);
+void px_sts_fail_region(struct px *px, struct s3w_slice region);
 
 #endif

@@ -14,8 +14,7 @@
  *   route (bucket, key)              pipeline.c         stage_route, pl_route
  *   CORS: preflight answered,        cors.c             px_cors (OPTIONS), px_cors_wrap,
  *     headers of every answer                             px_cors_append, px_bucket_cors
- *   STS endpoint                     pipeline.c         stage_sts
- *                                    sts_endpoint.c     px_sts
+ *   STS endpoint                     sts_endpoint.c     px_stage_sts, px_sts
  *   POST Object (browser form):      post_object.c      px_post_object, px_post_body,
  *     policy, authz, PutObject                            px_post_body_end
  *   authenticate (signature, who)    pipeline.c         stage_authenticate, px_verify
@@ -213,47 +212,6 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
     s3w_buf_cleanup(&bytes);
 }
 
-/* STS's answer to a request signed too far from its clock: not S3's
- * RequestTimeTooSkewed but SignatureDoesNotMatch, "Signature expired: X is
- * now earlier than Y (Z - 15 min.)" or "Signature not yet current: X is
- * still later than Y (Z + 15 min.)", X the request's time as sent, Z the
- * server's, Y the edge of the window (as aws/aws-cli issue 6676 and others
- * quote it). */
-static void sts_fail_skew(struct px *px, const char *request_time, int64_t now, int64_t window_s)
-{
-    struct tm rt = { 0 };
-    const char *end = strptime(request_time, "%Y%m%dT%H%M%SZ", &rt);
-    bool late = !(end && !*end && (int64_t)timegm(&rt) > now); /* a Date header: said late */
-    char edge[20], server[20], msg[200];
-    time_t e = (time_t)(late ? now - window_s : now + window_s), z = (time_t)now;
-    struct tm tm;
-    strftime(edge, sizeof(edge), "%Y%m%dT%H%M%SZ", gmtime_r(&e, &tm));
-    strftime(server, sizeof(server), "%Y%m%dT%H%M%SZ", gmtime_r(&z, &tm));
-    snprintf(msg, sizeof(msg), "Signature %s: %s is %s than %s (%s %c %lld min.)",
-             late ? "expired" : "not yet current", request_time,
-             late ? "now earlier" : "still later", edge, server, late ? '-' : '+',
-             (long long)(window_s / 60));
-    px_fail(px, 403, "SignatureDoesNotMatch", msg);
-}
-
-/* STS's answer to a signature scoped to a region its endpoint is not:
- * "Credential should be scoped to a valid region, not 'R'." (quoted in
- * cloud-custodian issue 4874 and cognitect-labs/aws-api issue 27). R is
- * shown only when it is short printable ASCII. */
-static void sts_fail_region(struct px *px, struct s3w_slice region)
-{
-    bool shown = region.len <= 32;
-    for (size_t i = 0; shown && i < region.len; i++)
-        shown = region.ptr[i] > ' ' && region.ptr[i] < 0x7f && region.ptr[i] != '\'';
-    char msg[128];
-    if (shown)
-        snprintf(msg, sizeof(msg), "Credential should be scoped to a valid region, not '%.*s'.",
-                 (int)region.len, region.ptr);
-    else
-        snprintf(msg, sizeof(msg), "Credential should be scoped to a valid region.");
-    px_fail(px, 403, "SignatureDoesNotMatch", msg);
-}
-
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 {
     /* GetBucketLocation signed for us-east-1 is taken too, as S3's global
@@ -274,13 +232,13 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         .lookup_ud = px,
         .cache = &plw(px->w)->kc,
         .v4a = { sigv4a_hook_verify, plw(px->w)->v4a },
-        .parsed_auth = px->auth.parsed, /* stage_sts read it already */
+        .parsed_auth = px->auth.parsed, /* px_stage_sts read it already */
         .scratch = &plw(px->w)->canon,
     };
     bool sts = !s3w_slice_eq_cstr(service, "s3");
     if (sts) {
         /* STS: s3warden's region, or us-east-1 as the global endpoint
-         * takes (any other: sts_fail_region) */
+         * takes (any other: px_sts_fail_region) */
         o.n_regions = 2;
         o.max_presign_life_s = 900; /* STS's presigned URLs: 15 minutes */
     } else if (location_request(px)) {
@@ -301,9 +259,9 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
         }
         px->auth.sig_failed = true;
         if (sts && err.code == SIGV4_ERR_TIME_SKEWED)
-            sts_fail_skew(px, &err.skew.request_time[0], err.skew.server_time, err.skew.max_skew_s);
+            px_sts_fail_skew(px, &err.skew.request_time[0], err.skew.server_time, err.skew.max_skew_s);
         else if (sts && err.region[0] && px->auth.parsed)
-            sts_fail_region(px, px->auth.parsed->region);
+            px_sts_fail_region(px, px->auth.parsed->region);
         else
             px_fail_sig(px, &err, &mismatch, 403, "AccessDenied");
         s3w_buf_cleanup(&mismatch); /* wiped */
@@ -497,7 +455,7 @@ static bool stage_route(struct px *px)
 /* Reads the whole request body (capped by the operation) before the
  * exchange goes on in px_after_collect: the STS form, DeleteObjects' key
  * list, the XML of an operation with condition keys in its body. */
-static void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
+void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
 {
     px->kind = kind;
     s3w_buf_cleanup(&px->body.collect);
@@ -510,93 +468,6 @@ static void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
         return;
     }
     proxy_conn_body_start(px->c);
-}
-
-/* Whether the query string holds the parameter Action=AssumeRoleWithWebIdentity. */
-static bool query_is_web_identity(struct s3w_slice q)
-{
-    static const char want[] = "Action=AssumeRoleWithWebIdentity";
-    for (size_t i = 0; i + sizeof want - 1 <= q.len; i++)
-        if ((i == 0 || q.ptr[i - 1] == '&') && memcmp(q.ptr + i, want, sizeof want - 1) == 0 &&
-            (i + sizeof want - 1 == q.len || q.ptr[i + sizeof want - 1] == '&'))
-            return true;
-    return false;
-}
-
-/* Whether the request is signed for service "sts": its Authorization
- * header, or for a GET its presigned query (X-Amz-Credential), names it in
- * the credential scope. A header's parse stays in px->auth.parsed for
- * px_verify, whichever its service; a query's only for STS (px_verify
- * reads a query again), and otherwise is wiped: it holds the decoded
- * session token. */
-static bool signed_for_sts(struct px *px, bool get)
-{
-    const struct http_request *r = &px->c->req;
-    bool header = px->hdr.authorization != NULL;
-    if (!header && !(get && memmem(r->query.ptr, r->query.len, "X-Amz-Credential=", 17)))
-        return false;
-    struct sigv4_error e;
-    struct sigv4_auth *a = malloc(sizeof(*a));
-    if (!a)
-        return false; /* verified the usual way: parsed there */
-    int rc = header ? sigv4_parse_authorization(px->hdr.authorization->value, a, &e)
-                    : sigv4_parse_presigned(r->query, a, &e);
-    bool sts = rc == 0 && s3w_slice_eq_cstr(a->service, "sts");
-    if (sts || (rc == 0 && header)) {
-        px->auth.parsed = a;
-        return sts;
-    }
-    s3w_wipe(a, sizeof(*a));
-    free(a);
-    return false;
-}
-
-/* An STS Query API call to / : signed for service "sts", a POST with its
- * form in the body, or a GET with it in the query (header-signed, or a
- * presigned URL such as the GetCallerIdentity one aws-iam-authenticator
- * sends); or the one call AWS takes unsigned, AssumeRoleWithWebIdentity
- * (its token is the proof): a POST to / without any signature, whose form
- * sts_handle_ex refuses unless that is its Action, or a
- * GET /?Action=AssumeRoleWithWebIdentity. Answers or starts collecting its
- * form and returns true; false for an S3 request. */
-static bool stage_sts(struct px *px)
-{
-    const struct http_request *r = &px->c->req;
-    if (r->path.len != 1 || px->route.bucket.len)
-        return false;
-    bool get = s3w_slice_eq_cstr(r->method, "GET");
-    bool post = s3w_slice_eq_cstr(r->method, "POST");
-    if (!px->hdr.authorization && !memmem(r->query.ptr, r->query.len, "X-Amz-", 6) &&
-        ((get && query_is_web_identity(r->query)) || (post && !r->query.len))) {
-        px->kind = PX_STS;
-        px->auth.anonymous = true;
-        if (!px->cfg->sts.enabled)
-            px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
-        else if (get)
-            px_sts(px);
-        else if (r->content_length > STS_MAX_FORM_BYTES)
-            px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
-        else
-            px_collect_body(px, PX_STS, STS_MAX_FORM_BYTES);
-        return true;
-    }
-    if (!(get || post) || !signed_for_sts(px, get))
-        return false;
-    px->kind = PX_STS;
-    if (!px->cfg->sts.enabled) {
-        px_fail(px, 403, "AccessDenied", "The local STS is disabled.");
-    } else if (get) {
-        /* the form is the query; the signed payload is the empty body's */
-        uint8_t h[32];
-        sigv4_sha256("", 0, h);
-        if (px_verify(px, S3W_SLICE_LIT("sts"), h))
-            px_sts(px);
-    } else if (r->content_length > STS_MAX_FORM_BYTES) {
-        px_fail(px, 400, "InvalidRequest", "The STS request body is too large.");
-    } else {
-        px_collect_body(px, PX_STS, STS_MAX_FORM_BYTES);
-    }
-    return true;
 }
 
 /* Stage 2: the signature, and who signed (anonymous when nothing is). */
@@ -900,7 +771,7 @@ static void pl_on_head(struct proxy_conn *c)
         return;
     px->auth.sreq = (struct sigv4_request){ c->req.method, c->req.target, c->req.headers,
                                             c->req.nheaders };
-    if (stage_sts(px) || px_post_object(px))
+    if (px_stage_sts(px) || px_post_object(px))
         return;
     if (!stage_authenticate(px) || !stage_context(px))
         return;
