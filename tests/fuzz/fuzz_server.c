@@ -127,7 +127,10 @@ static const char *find_ci(const char *p, size_t n, const char *needle)
  * (no policy of its own) and a request signed for service "sts" may only
  * ever reach the "pub" bucket (Principal "*"), the other account's user also
  * "shared"; the owner's admin and root reach anything. */
-enum { ALLOW_PUB = 1, ALLOW_SHARED = 2, ALLOW_ALL = 4 };
+/* ALLOW_LIST: the service endpoint, GET / (ListBuckets: the upstream's
+ * list, filtered to the caller's account before it is answered), which
+ * the partner's identity policy (s3:* on *) allows */
+enum { ALLOW_PUB = 1, ALLOW_SHARED = 2, ALLOW_ALL = 4, ALLOW_LIST = 8 };
 
 static bool path_is_bucket(const char *path, size_t n, const char *bucket)
 {
@@ -148,7 +151,9 @@ static void check_request_line(const char *buf, size_t n)
     pthread_mutex_lock(&up_mu);
     bool ok = (up_allowed & ALLOW_ALL) ||
               ((up_allowed & ALLOW_PUB) && path_is_bucket(path, pl, "pub")) ||
-              ((up_allowed & ALLOW_SHARED) && path_is_bucket(path, pl, "shared"));
+              ((up_allowed & ALLOW_SHARED) && path_is_bucket(path, pl, "shared")) ||
+              ((up_allowed & ALLOW_LIST) && ll >= 4 && memcmp(buf, "GET ", 4) == 0 && pl >= 1 &&
+               path[0] == '/' && (pl == 1 || path[1] == ' ' || path[1] == '?'));
     if (!ok && !up_violation[0])
         snprintf(up_violation, sizeof(up_violation), "%.*s", (int)(ll < 200 ? ll : 200), buf);
     pthread_mutex_unlock(&up_mu);
@@ -527,7 +532,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(mode & 1) || (mode & 8) || who == 1)
         up_allowed = ALLOW_PUB;
     else if (who == 2)
-        up_allowed = ALLOW_PUB | ALLOW_SHARED;
+        up_allowed = ALLOW_PUB | ALLOW_SHARED | ALLOW_LIST;
     else
         up_allowed = ALLOW_ALL;
     if (cut) {
