@@ -24,6 +24,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "monoclock.h"
+#include "oidc_schedule.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define TRANSFER_TIMEOUT_MS 10000
@@ -46,15 +47,11 @@ static void keyset_unref(struct keyset *s)
 }
 
 struct entry {
-    char *url, *ca_file; /* the key: one cache per issuer and trust store */
-    struct keyset *current; /* one reference; NULL = none yet */
-    int64_t due_ms;      /* monotonic: the next scheduled fetch */
-    int64_t last_end_ms; /* monotonic: when the last attempt ended; 0 = none */
-    uint32_t failures;   /* in a row */
-    bool poke, busy;
-    bool kid_due;        /* the fetch at due_ms is for an unknown kid */
-    bool by_kid;         /* the last fetch was for an unknown kid */
-    bool active;         /* configured now (or asked for since): fetched */
+    char *url, *ca_file;        /* the key: one cache per issuer and trust store */
+    struct keyset *current;     /* one reference; NULL = none yet */
+    struct oidc_schedule sched; /* monotonic times */
+    uint32_t failures;          /* in a row */
+    bool active;                /* configured now (or asked for since): fetched */
     struct entry *next;
 };
 
@@ -95,7 +92,7 @@ static struct entry *find_or_add(struct oidc_keys *k, const struct config_oidc_p
     }
     e->active = true;
     e->next = k->entries;
-    k->entries = e; /* due_ms 0: fetched at once */
+    k->entries = e; /* sched.due_ms 0: fetched at once */
     pthread_cond_signal(&k->cv);
     return e;
 }
@@ -124,30 +121,18 @@ static void src_put(void *arg, const struct jwks *keys)
 }
 
 /* A token names a kid the key set lacks: true (the caller says retry) when
- * a fetch for it is coming. At most one fetch per OIDC_KID_REFETCH_MS is
- * for kids: within that time of the last fetch, a kid that fetch was for
- * (or came after) stays unknown, false; but when the last fetch was the
- * scheduled one, a key rotated in just after it gets its fetch when the
- * time is up, not a refusal (CI saw a rotation 5 s after start refused). */
+ * a fetch for it is coming (the rule: oidc_schedule.h). */
 static bool src_kid_unknown(void *arg, const struct config_oidc_provider *p)
 {
     struct oidc_keys *k = arg;
     bool retry = false;
     pthread_mutex_lock(&k->mu);
     struct entry *e = find_or_add(k, p);
-    int64_t next = e ? e->last_end_ms + OIDC_KID_REFETCH_MS : 0;
-    if (e && (e->poke || e->busy || e->kid_due)) {
-        retry = true; /* a fetch is coming: the retry may find the key */
-    } else if (e && s3w_mono_ms() >= next) {
-        e->poke = true;
-        pthread_cond_signal(&k->cv);
-        retry = true;
-    } else if (e && !e->by_kid) {
-        if (next < e->due_ms)
-            e->due_ms = next;
-        e->kid_due = true;
-        pthread_cond_signal(&k->cv);
-        retry = true;
+    if (e) {
+        enum oidc_kid_step step = oidc_schedule_kid_unknown(&e->sched, s3w_mono_ms());
+        if (step == OIDC_KID_FETCH_NOW || step == OIDC_KID_FETCH_LATER)
+            pthread_cond_signal(&k->cv);
+        retry = step != OIDC_KID_UNKNOWN;
     }
     pthread_mutex_unlock(&k->mu);
     return retry;
@@ -330,10 +315,7 @@ out:
 /* Under mu: one fetch for e, the lock released for the network. */
 static void refresh(struct oidc_keys *k, struct entry *e)
 {
-    e->busy = true;
-    e->by_kid = e->poke || e->kid_due;
-    e->poke = false;
-    e->kid_due = false;
+    oidc_schedule_begin(&e->sched);
     char *url = strdup(e->url), *ca = e->ca_file ? strdup(e->ca_file) : NULL;
     pthread_mutex_unlock(&k->mu);
     char err[512] = "out of memory";
@@ -342,9 +324,7 @@ static void refresh(struct oidc_keys *k, struct entry *e)
                                                                 sizeof err)
                                                    : NULL;
     pthread_mutex_lock(&k->mu);
-    int64_t now = s3w_mono_ms();
-    e->busy = false;
-    e->last_end_ms = now;
+    int64_t now = s3w_mono_ms(), next_in = 0; /* 0: stopping */
     if (ks) {
         if (e->failures || !e->current)
             proxy_log("INFO", "oidc: %s: %zu signing keys fetched; next refresh in %ld s", e->url,
@@ -352,14 +332,15 @@ static void refresh(struct oidc_keys *k, struct entry *e)
         keyset_unref(e->current);
         e->current = ks;
         e->failures = 0;
-        e->due_ms = now + (int64_t)max_age * 1000;
+        next_in = (int64_t)max_age * 1000;
     } else if (!atomic_load(&k->stop)) {
         int64_t back = BACKOFF_FIRST_MS << (e->failures < 10 ? e->failures : 10);
         e->failures++;
-        e->due_ms = now + (back < BACKOFF_MAX_MS ? back : BACKOFF_MAX_MS);
+        next_in = back < BACKOFF_MAX_MS ? back : BACKOFF_MAX_MS;
         proxy_log("WARN", "oidc: %s: cannot fetch the signing keys (%s)%s", e->url, err,
                   e->current ? "; the cached keys stay in use up to max_jwks_age_seconds" : "");
     }
+    oidc_schedule_end(&e->sched, now, next_in);
     free(url);
     free(ca);
 }
@@ -374,10 +355,10 @@ static void *run(void *arg)
         for (struct entry *e = k->entries; e && !due; e = e->next) {
             if (!e->active)
                 continue;
-            if (e->poke || e->due_ms <= now)
+            if (oidc_schedule_due(&e->sched, now))
                 due = e;
-            else if (e->due_ms - now < wait)
-                wait = e->due_ms - now;
+            else if (e->sched.due_ms - now < wait)
+                wait = e->sched.due_ms - now;
         }
         if (due)
             refresh(k, due);

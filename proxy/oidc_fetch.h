@@ -8,12 +8,10 @@
  * Cache: each provider's last good key set is kept and refreshed when its
  * Cache-Control max-age runs out (clamped to OIDC_REFRESH_MIN_S ..
  * OIDC_REFRESH_MAX_S, OIDC_REFRESH_DEFAULT_S without one), and when a
- * token names a kid the set lacks: at once, or once OIDC_KID_REFETCH_MS
- * have passed since the last fetch when that one was the scheduled one (at
- * most one fetch for kids per OIDC_KID_REFETCH_MS per provider: a forged
- * kid cannot make s3warden hammer the issuer). A failed fetch keeps the old set, retried with backoff, for
- * up to the provider's max_jwks_age_seconds after it was fetched; after
- * that, and before the first success, there are no keys
+ * token names a kid the set lacks, at most once per OIDC_KID_REFETCH_MS
+ * (the rule: oidc_schedule.h). A failed fetch keeps the old set, retried
+ * with backoff, for up to the provider's max_jwks_age_seconds after it was
+ * fetched; after that, and before the first success, there are no keys
  * (IDPCommunicationError).
  *
  * Threading as creds_fetch.h: workers only take a mutex for a lookup and a
@@ -26,12 +24,12 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "oidc_schedule.h" /* OIDC_KID_REFETCH_MS */
 #include "sts.h"
 
 #define OIDC_REFRESH_MIN_S 60
 #define OIDC_REFRESH_MAX_S 86400
 #define OIDC_REFRESH_DEFAULT_S 3600
-#define OIDC_KID_REFETCH_MS 5000
 #define OIDC_MAX_DOC_BYTES (256u << 10)
 
 struct oidc_keys;

@@ -535,7 +535,7 @@ class SessionToken(Case):
                             "equal to 129600")
 
 
-OIDC_KID_REFETCH_S = 5.0  # proxy/oidc_fetch.h OIDC_KID_REFETCH_MS
+OIDC_KID_REFETCH_S = 5.0  # proxy/oidc_schedule.h OIDC_KID_REFETCH_MS
 OIDC_KID_WAIT = OIDC_KID_REFETCH_S + 0.5  # and a margin
 
 
