@@ -188,6 +188,11 @@ bool proxy_conn_announce_close(struct proxy_conn *c)
     return c->close_announced;
 }
 
+void proxy_conn_close_after(struct proxy_conn *c)
+{
+    c->close_announced = true;
+}
+
 static void conn_exchange_end(struct proxy_conn *c, bool close)
 {
     c->ex = NULL;

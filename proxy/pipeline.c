@@ -523,6 +523,13 @@ static void fail_map(struct px *px, int rc)
 
 /* Stage 3: the S3 operation, its authorizations, and the request context
  * the policies are evaluated on. */
+/* The operations whose body S3 takes only with its length given up front
+ * (Content-Length, or x-amz-decoded-content-length for aws-chunked). */
+static bool sized_body_op(const struct s3map_op *op)
+{
+    return op && (strcmp(op->name, "PutObject") == 0 || strcmp(op->name, "UploadPart") == 0);
+}
+
 static bool stage_context(struct px *px)
 {
     struct proxy_conn *c = px->c;
@@ -538,6 +545,16 @@ static bool stage_context(struct px *px)
     int rc = s3map_map(&px->authz.mreq, &px->authz.map);
     if (rc != 0) {
         fail_map(px, rc);
+        return false;
+    }
+    if (!r->has_content_length && !r->chunked && sized_body_op(px->authz.map.op)) {
+        /* Without Content-Length (or aws-chunked's Transfer-Encoding,
+         * stage_admit) HTTP/1.1 frames no body (RFC 9112 6.3): forwarded,
+         * an empty object would be stored and answered 200 while the
+         * client's bytes came in as its next request. S3 answers 411; the
+         * connection closes, as nothing after the head can be framed. */
+        proxy_conn_close_after(c);
+        px_fail(px, 411, "MissingContentLength", s3err_default_message("MissingContentLength"));
         return false;
     }
     /* "You cannot use these response header values with an unsigned

@@ -197,6 +197,11 @@ void proxy_conn_close(struct proxy_conn *c);
  * itself; responses given to it carry no Connection header. */
 bool proxy_conn_announce_close(struct proxy_conn *c);
 
+/* The connection closes after the current response, whatever the client
+ * asked: what follows the request's head cannot be framed (a body sent
+ * without a length), so nothing more on it is read as a request. */
+void proxy_conn_close_after(struct proxy_conn *c);
+
 /* Whether the request arrived over TLS, and its protocol version name
  * ("TLSv1.3"), or NULL. */
 const char *proxy_conn_tls_version(const struct proxy_conn *c);

@@ -811,6 +811,41 @@ static void test_sts_signed_get(void **state)
  * 403 (S3 answers the same code with 400). The token is sealed here with
  * the configured key, its expiry past, as the local STS would have issued
  * it 2,000 s ago. */
+/* PutObject and UploadPart without Content-Length (and not aws-chunked):
+ * HTTP/1.1 frames no body, so forwarded as it is the upstream would store
+ * an empty object and answer 200, while the bytes the client sends after
+ * the head came in as its next request (the fifth probe saw both). S3's
+ * 411 MissingContentLength, Connection: close, nothing upstream, and the
+ * bytes after the head - here a whole request - never answered. A
+ * CopyObject (no body) and a PutObject with Content-Length: 0 go on. */
+static void test_put_without_length_is_411(void **state)
+{
+    (void)state;
+    static const char *const targets[] = { "/bkt/nolength", "/bkt/nolength?partNumber=1&uploadId=u1" };
+    for (size_t i = 0; i < 2; i++) {
+        struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "PUT", .target = targets[i],
+                             .payload = "UNSIGNED-PAYLOAD", .framing = "",
+                             .wire_body = "GET /bkt/smuggled HTTP/1.1\r\nHost: x\r\n\r\n" };
+        size_t n = rig_build(req, sizeof(req), &r);
+        int r0, r1;
+        snapshot(&r0, NULL);
+        /* read until s3warden closes (5 s if it did not) */
+        rig_exchange(req, n, "\x01never", resp, sizeof(resp));
+        assert_error("HTTP/1.1 411 Length Required\r\n", "MissingContentLength");
+        assert_non_null(strstr(resp, "<Message>You must provide the Content-Length HTTP header.</Message>"));
+        assert_non_null(strstr(resp, "\r\nConnection: close\r\n"));
+        assert_null(strstr(resp + 1, "HTTP/1.1 ")); /* one answer only */
+        snapshot(&r1, NULL);
+        assert_int_equal(r1, r0);
+    }
+    struct rig_req copy = { .akid = AKID, .secret = SECRET, .method = "PUT", .target = "/bkt/copied",
+                            .signed_hdrs = "x-amz-copy-source: /bkt/src\r\n", .framing = "" };
+    expect_forwarded(rig_build(req, sizeof(req), &copy), "PUT /real-bkt/copied HTTP/1.1\r\n");
+    struct rig_req empty = { .akid = AKID, .secret = SECRET, .method = "PUT", .target = "/bkt/empty" };
+    expect_forwarded(rig_build(req, sizeof(req), &empty), "PUT /real-bkt/empty HTTP/1.1\r\n");
+    assert_seen_body("");
+}
+
 static void test_sts_expired_session_is_403(void **state)
 {
     (void)state;
@@ -874,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_sts_auth_errors_in_sts_xml),
         cmocka_unit_test(test_sts_signed_get),
         cmocka_unit_test(test_sts_expired_session_is_403),
+        cmocka_unit_test(test_put_without_length_is_411),
         cmocka_unit_test(test_reload_in_flight_keeps_snapshot),
     };
     return rig_run_group(tests, &opts);
