@@ -88,6 +88,16 @@ static bool up_serve_one(int fd, char *buf, size_t cap, size_t *have)
     size_t got = n - hl < cl ? n - hl : cl;
     bool full = got == cl;
     snprintf(head, sizeof(head), "%.*s", (int)hl, buf);
+    if (!strstr(head, "\r\nAuthorization: AWS4-")) {
+        /* Not s3warden's (it signs everything it sends): another test
+         * process that took this port for its own server once (a port
+         * picked by binding 0 and closing, then probed: moto.sh's readiness
+         * curl, a restarted metadata fake). Not counted, so that it cannot
+         * change a test's count; said, so that a failure shows it. */
+        fprintf(stderr, "rig upstream: a request not from s3warden, not counted:\n%s\n", head);
+        su_send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return false;
+    }
     pthread_mutex_lock(&up.mu);
     up.seen.requests++;
     memcpy(up.seen.last_head, head, sizeof(head));
