@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -200,6 +201,29 @@ static void rounds(int fd, int n)
     }
 }
 
+/* The audit file's lines, once it holds `want` of them (10 s at most), and
+ * then 50 ms more: the writer has written the workers' blocks and handed
+ * them back. A fixed pause was not enough on a starved machine (the
+ * writer late, the worker's next flush allocated a block). open and read,
+ * not stdio: fopen allocates, and this runs while allocations count. */
+static int wait_audit_lines(int want)
+{
+    int lines = 0;
+    for (int tries = 0; tries < 500 && lines < want; tries++) {
+        usleep(20 * 1000);
+        int fd = open(rig_audit_path(), O_RDONLY);
+        assert_true(fd >= 0);
+        lines = 0;
+        char b[4096];
+        for (ssize_t r; (r = read(fd, b, sizeof b)) > 0;)
+            for (ssize_t i = 0; i < r; i++)
+                lines += b[i] == '\n';
+        close(fd);
+    }
+    usleep(50 * 1000);
+    return lines;
+}
+
 static void test_steady_get_and_put_allocate_nothing(void **state)
 {
     (void)state;
@@ -217,7 +241,7 @@ static void test_steady_get_and_put_allocate_nothing(void **state)
      * at the third flush */
     for (int spell = 0; spell < 3; spell++) {
         rounds(fd, 4);
-        usleep(100 * 1000);
+        assert_int_equal(wait_audit_lines(8 * (spell + 1)), 8 * (spell + 1));
     }
     /* the counter counts: this file's own call is seen */
     atomic_store(&allocs, 0);
@@ -228,9 +252,9 @@ static void test_steady_get_and_put_allocate_nothing(void **state)
 
     atomic_store(&allocs, 0);
     rounds(fd, 25);
-    usleep(100 * 1000); /* the audit flush and the writer's write */
+    assert_int_equal(wait_audit_lines(74), 74); /* the audit flush and the writer's write */
     rounds(fd, 25);
-    usleep(100 * 1000);
+    int lines = wait_audit_lines(124);
     atomic_store(&counting, false);
     int n = atomic_load(&allocs);
     if (n != 0)
@@ -238,17 +262,6 @@ static void test_steady_get_and_put_allocate_nothing(void **state)
     close(fd);
 
     /* and the records are all there: 24 + 100 requests, one line each */
-    FILE *f = NULL;
-    int lines = 0;
-    for (int tries = 0; tries < 50 && lines < 124; tries++) {
-        usleep(20 * 1000);
-        f = fopen(rig_audit_path(), "r");
-        assert_non_null(f);
-        lines = 0;
-        for (int ch; (ch = fgetc(f)) != EOF;)
-            lines += ch == '\n';
-        fclose(f);
-    }
     assert_int_equal(lines, 124);
 }
 
