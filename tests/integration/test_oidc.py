@@ -434,14 +434,18 @@ class WebIdentity(Case):
         # comes once OIDC_KID_WAIT has passed since the last one, not
         # refused as unknown until the next scheduled fetch
         stranger = new_key("key-2026-9")  # a kid the issuer never publishes
-        px = Proxy(config, "oidc-fresh").start()
+        px = Proxy(config, "oidc-fresh")
+        # made before s3warden starts (a client takes a while to make), and
+        # with no retry: botocore retries IDPCommunicationError for STS, and
+        # "max_attempts": 1 is one retry, which could land past the window
+        sts = boto3.client("sts", endpoint_url=px.endpoint, region_name=REGION,
+                           config=Config(signature_version=botocore.UNSIGNED,
+                                         retries={"total_max_attempts": 1}))
+        px.start()
         self.assertTrue(wait_until(lambda: "signing keys fetched" in px.log_text(), 15), px.log_tail())
         started = time.time()  # a moment after the first fetch ended
         try:
             publish(KEY1, KEY2)
-            sts = boto3.client("sts", endpoint_url=px.endpoint, region_name=REGION,
-                               config=Config(signature_version=botocore.UNSIGNED,
-                                             retries={"max_attempts": 1}))
             e = self.assertClientError(lambda: wi(K8S_ROLE, token(KEY2, K8S_SUB), client=sts),
                                        "IDPCommunicationError", status=400)
             # well within the first fetch's window (else the old rule, a
