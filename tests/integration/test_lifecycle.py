@@ -90,6 +90,8 @@ class Lifecycle(Case):
             write_config('{"listeners": [')
             PX.proc.send_signal(signal.SIGHUP)
             time.sleep(1.0)
+            # under traffic until the refusal is logged
+            wait_until(lambda: "invalid JSON" in PX.log_text(), 10)
         self.assertEqual(t.errors, [])
         self.assertGreaterEqual(t.ok - t.before, 3)
         self.assertTrue(PX.alive())
