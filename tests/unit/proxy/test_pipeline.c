@@ -21,6 +21,7 @@
  *    lives until that exchange ends. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,11 +41,16 @@
 #include "token.h"
 
 /* ---- fake upstream's answer --------------------------------------------------- */
+static atomic_int slow_answered; /* late answers the fake upstream gave */
+
 static void up_answer(int fd, const char *head)
 {
-    if (strstr(head, "/slow"))
+    bool slow = strstr(head, "/slow") != NULL;
+    if (slow)
         usleep(1000 * 1000); /* first-byte timeout test: answer late */
     rig_answer_ok(fd, head);
+    if (slow)
+        atomic_fetch_add(&slow_answered, 1);
 }
 
 /* ---- s3warden under test ------------------------------------------------------- */
@@ -528,6 +534,7 @@ static void test_upstream_first_byte_timeout(void **state)
 {
     (void)state;
     install_config_up("", "127.0.0.1", "\"first_byte_timeout_ms\":300,");
+    int late0 = atomic_load(&slow_answered);
     build_put(req, sizeof(req), AKID, SECRET, "/bkt/slow", "late", "late", "");
     uint64_t t0 = uv_hrtime();
     exchange(req, "</Error>");
@@ -537,7 +544,10 @@ static void test_upstream_first_byte_timeout(void **state)
     /* the 300 ms timer, not the upstream's 1 s answer nor the 60 s idle
      * timeout */
     assert_true(ms >= 250 && ms < 900);
-    usleep(900 * 1000); /* let the fake upstream finish its late answer */
+    /* let the fake upstream (one thread) finish its late answer first */
+    for (int i = 0; i < 500 && atomic_load(&slow_answered) == late0; i++)
+        usleep(10 * 1000);
+    assert_int_equal(atomic_load(&slow_answered), late0 + 1);
     /* the same setting with a prompt upstream: answered normally (the
      * timer is stopped by the first response byte) */
     build_put(req, sizeof(req), AKID, SECRET, "/bkt/prompt", "p", "p", "");
