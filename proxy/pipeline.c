@@ -38,6 +38,7 @@
  */
 #include "pipeline.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,19 +59,58 @@ static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /* ---- routing ------------------------------------------------------------------------ */
+/* The host of a Host header value, without its port: a DNS name or IPv4
+ * address (letters, digits, '-', '.', '_', '~'), or an IPv6 literal in
+ * brackets, then ':' and digits or nothing (RFC 9110 7.2, RFC 3986 3.2.2,
+ * without userinfo or percent-encoding, which no S3 client sends). false
+ * for anything else: a Host that is not one - "a:1:2", "a:x", "u@a",
+ * "a,b" - is refused rather than cut at some character, so no two readers
+ * of it can disagree on the bucket. */
+static bool host_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+static bool host_name(struct s3w_slice v, struct s3w_slice *name)
+{
+    size_t i = 0;
+    if (v.len > 0 && v.ptr[0] == '[') {
+        for (i = 1; i < v.len && v.ptr[i] != ']'; i++)
+            if (!isxdigit((unsigned char)v.ptr[i]) && v.ptr[i] != ':' && v.ptr[i] != '.')
+                return false;
+        if (i == v.len || i == 1)
+            return false;
+        i++; /* the ']' */
+    } else {
+        while (i < v.len && host_char(v.ptr[i]))
+            i++;
+        if (i == 0)
+            return false;
+    }
+    *name = s3w_slice(v.ptr, i);
+    if (i == v.len)
+        return true;
+    if (v.ptr[i] != ':' || v.len - i - 1 > 5)
+        return false;
+    for (i++; i < v.len; i++)
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
+            return false;
+    return true;
+}
+
 int pl_route(struct s3w_slice host, struct s3w_slice path,
              char *const *vhost_domains, size_t ndomains,
              struct s3w_slice *bucket, struct s3w_slice *key_raw)
 {
     if (path.len == 0 || path.ptr[0] != '/')
         return -1;
-    /* strip the port (and IPv6 brackets keep their colons) */
-    struct s3w_slice h = host;
-    if (h.len > 0 && h.ptr[0] != '[') {
-        const char *colon = memchr(h.ptr, ':', h.len);
-        if (colon)
-            h.len = (size_t)(colon - h.ptr);
-    }
+    struct s3w_slice h;
+    if (!host_name(host, &h))
+        return -2;
+    /* a fully qualified name's root dot: bkt.s3.example.com. is bkt's */
+    if (h.len > 1 && h.ptr[h.len - 1] == '.' && h.ptr[0] != '[')
+        h.len--;
     for (size_t i = 0; i < ndomains; i++) {
         struct s3w_slice d = s3w_slice_cstr(vhost_domains[i]);
         if (h.len > d.len + 1 && h.ptr[h.len - d.len - 1] == '.' &&
@@ -428,8 +468,13 @@ static bool stage_route(struct px *px)
     const struct http_request *r = &px->c->req;
     px->route.host = px->hdr.host->value;
     struct s3w_slice key_raw;
-    if (pl_route(px->route.host, r->path, px->cfg->virtual_host_domains,
-                 px->cfg->nvirtual_host_domains, &px->route.bucket, &key_raw) != 0) {
+    int rc = pl_route(px->route.host, r->path, px->cfg->virtual_host_domains,
+                      px->cfg->nvirtual_host_domains, &px->route.bucket, &key_raw);
+    if (rc == -2) {
+        px_fail(px, 400, "InvalidArgument", "The Host header is not a valid host[:port].");
+        return false;
+    }
+    if (rc != 0) {
         px_fail(px, 400, "InvalidURI", "Couldn't parse the specified URI.");
         return false;
     }

@@ -53,7 +53,8 @@ size_t pl_worker_trim_spares(struct proxy_worker *w);
 
 /* Routing, public for tests: splits a request into bucket and (still
  * percent-encoded) key path, using the Host header and the virtual-host
- * base domains. Returns 0, or -1 for a malformed path. */
+ * base domains. Returns 0, -1 for a malformed path, -2 for a Host value
+ * that is not host[:port] (pipeline.c, host_name). */
 int pl_route(struct s3w_slice host, struct s3w_slice path,
              char *const *vhost_domains, size_t ndomains,
              struct s3w_slice *bucket, struct s3w_slice *key_raw);

@@ -856,6 +856,20 @@ static void test_put_without_length_is_411(void **state)
     assert_seen_body("");
 }
 
+/* A Host that is not host[:port] is refused before anything else reads
+ * it (pl_route's forms: test_route.c) */
+static void test_bad_host_is_400(void **state)
+{
+    (void)state;
+    static const char *const form[][2] = { { "", ":1" }, { "u@", "" }, { "a,", "" } };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(req, sizeof req, "GET /bkt/k HTTP/1.1\r\nHost: %s127.0.0.1:%d%s\r\n\r\n",
+                 form[i][0], rig_port(), form[i][1]);
+        expect_refused(strlen(req), "HTTP/1.1 400 Bad Request\r\n", "InvalidArgument");
+        assert_non_null(strstr(resp, "<Message>The Host header is not a valid host[:port].</Message>"));
+    }
+}
+
 static void test_sts_expired_session_is_403(void **state)
 {
     (void)state;
@@ -920,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_sts_signed_get),
         cmocka_unit_test(test_sts_expired_session_is_403),
         cmocka_unit_test(test_put_without_length_is_411),
+        cmocka_unit_test(test_bad_host_is_400),
         cmocka_unit_test(test_reload_in_flight_keeps_snapshot),
     };
     return rig_run_group(tests, &opts);

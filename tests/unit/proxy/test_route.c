@@ -52,12 +52,48 @@ static void test_route_bad(void **state)
     assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT(""), domains, 2, &b, &k), -1);
 }
 
+/* host[:port] and nothing else (the fifth probe's Host values, which were
+ * cut at the first ':' or taken whole as a bucket name) */
+static void test_host_forms(void **state)
+{
+    (void)state;
+    route("bkt.s3.local:", "/k", "bkt", "k"); /* an empty port is one */
+    route("bkt.s3.local:65535", "/k", "bkt", "k");
+    route("bkt.s3.local.", "/k", "bkt", "k"); /* the root's dot */
+    route("bkt.s3.local.:9000", "/k", "bkt", "k");
+    route("[::1]:8080", "/bkt/k", "bkt", "k");
+    route("[::ffff:127.0.0.1]", "/bkt/k", "bkt", "k");
+    route("under_score.s3.local", "/k", "under_score", "k");
+    static const char *const bad[] = {
+        "",                    /* no host */
+        "bkt.s3.local:9000:1", /* two ports */
+        "bkt.s3.local:abc",
+        "bkt.s3.local:123456",
+        "secret.s3.local:9000@open.s3.local", /* userinfo games */
+        "u@open.s3.local",
+        "open.s3.local,secret.s3.local", /* two hosts in one */
+        "open.s3.local secret",
+        "open%2es3.local",
+        "[::1", /* an unclosed literal */
+        "[]",
+        "[::g]",
+        "[::1]x",
+        ":9000",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct s3w_slice b, k;
+        if (pl_route(s3w_slice_cstr(bad[i]), S3W_SLICE_LIT("/bkt/k"), domains, 2, &b, &k) != -2)
+            fail_msg("Host \"%s\" taken", bad[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_style),
         cmocka_unit_test(test_virtual_hosted),
         cmocka_unit_test(test_route_bad),
+        cmocka_unit_test(test_host_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
