@@ -104,6 +104,12 @@ static int on_header_value_complete(llhttp_t *ll)
     }
     while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
         vlen--;
+    if (hp->cur_name_len == 0) {
+        /* ": value" (llhttp takes it): a field name is one or more token
+         * characters (RFC 9110 5.1) */
+        set_error(hp, 400, "BadRequest", "Malformed HTTP request: a header field without a name.");
+        return -1;
+    }
     struct s3w_header *h = &r->headers[r->nheaders++];
     h->name = s3w_slice(r->arena + hp->cur_name_off, hp->cur_name_len);
     h->value = s3w_slice(v, vlen);
