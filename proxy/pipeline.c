@@ -566,8 +566,6 @@ static void fail_map(struct px *px, int rc)
     px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
 }
 
-/* Stage 3: the S3 operation, its authorizations, and the request context
- * the policies are evaluated on. */
 /* The operations whose body S3 takes only with its length given up front
  * (Content-Length, or x-amz-decoded-content-length for aws-chunked). */
 static bool sized_body_op(const struct s3map_op *op)
@@ -575,6 +573,8 @@ static bool sized_body_op(const struct s3map_op *op)
     return op && (strcmp(op->name, "PutObject") == 0 || strcmp(op->name, "UploadPart") == 0);
 }
 
+/* Stage 3: the S3 operation, its authorizations, and the request context
+ * the policies are evaluated on. */
 static bool stage_context(struct px *px)
 {
     struct proxy_conn *c = px->c;
