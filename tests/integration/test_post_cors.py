@@ -185,7 +185,14 @@ class Post(unittest.TestCase):
         code, _, body = post_curl(post, f)
         self.assertEqual(code, 403)
         self.error(body, "AccessDenied", "Invalid according to Policy: Policy expired.")
-        for k in ("uploads/range.bin", "elsewhere/k.bin", "uploads/k.bin", "uploads/old.bin"):
+        # an escaped NUL in a condition (json.dumps writes it as \u0000):
+        # read as C strings, "uploads/nul\0" was the prefix "uploads/nul"
+        # and the upload went through (the sixth probe)
+        post = presigned("uploads/nul-${filename}", conditions=[["starts-with", "$key", "uploads/nul\u0000"]])
+        code, _, body = post_curl(post, f)
+        self.assertEqual(code, 400, body)
+        self.error(body, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+        for k in ("uploads/range.bin", "elsewhere/k.bin", "uploads/k.bin", "uploads/old.bin", "uploads/nul-x.bin"):
             self.assertIsNone(UP.get(BUCKET, k), k)
 
     def test_authorization_denials(self):

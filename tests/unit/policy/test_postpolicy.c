@@ -217,12 +217,48 @@ static void test_coverage_and_documents(void **state)
                 "Invalid Policy: Invalid content-length-range: min and max are sizes, min <= max.");
 }
 
+/* Policies cJSON would read otherwise than they are written (the sixth
+ * probe stored objects under each of these): an escaped NUL, which ended
+ * the value for the comparison; a member twice (cJSON finds the first,
+ * most JSON readers keep the last); a second document after the first.
+ * Each accepted before as the policy it seemed to be; each now refused as
+ * invalid JSON, while a trailing newline is still whitespace. */
+static void test_documents_read_one_way(void **state)
+{
+    (void)state;
+    const char *ok = "{" EXP ",\"conditions\":[{\"key\":\"up/a.txt\"}," COVER_REST "]}";
+    expect_ok(ok);
+    char doc[1024];
+    snprintf(doc, sizeof doc, "%s\r\n \t", ok);
+    expect_ok(doc);
+    static const char *const bad[] = {
+        "{" EXP ",\"conditions\":[[\"starts-with\",\"$key\",\"up/a\\u0000\"]," COVER_REST "]}",
+        "{" EXP ",\"conditions\":[{\"key\":\"up/a.txt\\u0000/other\"}," COVER_REST "]}",
+        "{" EXP ",\"conditions\":[[\"starts-with\",\"$Content-Type\",\"image/\"],{\"acl\":\"private\\u0000x\"},"
+            "[\"starts-with\",\"$key\",\"\"],[\"starts-with\",\"$x-amz-meta-tag\",\"\"],"
+            "{\"success_action_status\":\"201\"}]}",
+        /* the six characters spelled out after an escaped backslash are
+         * refused too: the check looks for the escape anywhere (the
+         * reading that refuses) */
+        "{" EXP ",\"conditions\":[{\"key\":\"up/a.txt\"}," COVER_REST ",{\"x-ignore-n\":\"\\\\u0000\"}]}",
+        "{" EXP ",\"conditions\":[{\"key\":\"up/a.txt\"}," COVER_REST "],\"conditions\":[]}",
+        "{" EXP ",\"conditions\":[{\"key\":\"up/a.txt\"}," COVER_REST "],"
+            "\"expiration\":\"2020-01-01T00:00:00.000Z\"}",
+        "{" EXP ",\"conditions\":[[\"starts-with\",\"$key\",\"\"]," COVER_REST "]} "
+            "{" EXP ",\"conditions\":[{\"key\":\"elsewhere\"}]}",
+        "{" EXP ",\"conditions\":[{\"key\":\"up/a.txt\"}," COVER_REST "]}xyz",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_fail(bad[i], 10, 400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aws_example),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_coverage_and_documents),
+        cmocka_unit_test(test_documents_read_one_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
