@@ -85,6 +85,8 @@ enum {
     S3MAP_E_INVALID_BUCKET = -8,   /* 400 InvalidBucketName */
     S3MAP_E_PART_NO_UPLOAD = -9,   /* 400 InvalidArgument: a PUT with partNumber, no uploadId */
     S3MAP_E_UPLOAD_NO_PART = -10,  /* 405 MethodNotAllowed: a PUT with uploadId, no partNumber */
+    S3MAP_E_INVALID_ACL = -11,     /* 400 InvalidArgument: x-amz-acl not a canned ACL
+                                    * (res->invalid_value: the value) */
 };
 
 /* Human message in S3's wording ("The XML you provided was not well-formed
@@ -185,6 +187,7 @@ struct s3map_result {
                                       * no operation takes: its name, decoded */
     struct s3w_slice version_id;     /* ?versionId, decoded (S3MAP_F_VERSIONED) */
     struct s3map_copy_source copy;   /* S3MAP_F_COPY */
+    struct s3w_slice invalid_value;  /* S3MAP_E_INVALID_ACL: the value refused */
 
     /* ---- private storage (do not touch) ---- */
     struct s3map_qparam q[S3MAP_MAX_QUERY_PARAMS];

@@ -489,6 +489,23 @@ class S3Rules(Case):
         self.assertUnchanged(UP, BUCKET, before)
 
 
+    def test_acl_not_canned_is_s3s_invalid_argument(self):
+        # x-amz-acl takes S3's canned ACLs spelled exactly; S3 answers any
+        # other value 400 InvalidArgument naming it (versitygw issue 1379
+        # quotes the answer). A Deny on s3:x-amz-acl "public-read" compares
+        # the value as sent, so "PUBLIC-READ" passed it (the sixth probe)
+        s3 = PX.client(ALICE)
+        before = UP.snapshot(BUCKET)
+        for acl in ("PUBLIC-READ", "private, public-read"):
+            with self.subTest(acl):
+                e = self.assertClientError(lambda: s3.put_object(Bucket=BUCKET, Key="acl/x", Body=b"x", ACL=acl),
+                                           "InvalidArgument", status=400)
+                self.assertEqual((e.response["Error"].get("ArgumentName"), e.response["Error"].get("ArgumentValue")),
+                                 ("x-amz-acl", acl), e.response)
+        self.assertUnchanged(UP, BUCKET, before)
+        s3.put_object(Bucket=BUCKET, Key="acl/ok", Body=b"ok", ACL="bucket-owner-full-control")
+        self.assertStored(UP, BUCKET, "acl/ok", b"ok")
+
     def test_put_without_length_is_411_as_s3_does(self):
         # No Content-Length and no Transfer-Encoding: HTTP/1.1 frames no
         # body. Forwarded, moto stored an empty object and answered 200 while

@@ -350,6 +350,52 @@ static void test_refusals(void **state)
                "too many query parameters");
 }
 
+/* x-amz-acl takes S3's canned ACLs, spelled exactly, on the operations
+ * that take one; any other value is S3's 400 InvalidArgument with the
+ * value (versitygw issue 1379 quotes S3's answer). A Deny on
+ * s3:x-amz-acl "public-read" compares the value as sent: "PUBLIC-READ"
+ * passed it (the sixth probe). Elsewhere the header is not read. */
+static void test_canned_acl(void **state)
+{
+    (void)state;
+    static const char *const ok[] = { "private", "public-read", "public-read-write",
+                                      "authenticated-read", "aws-exec-read", "bucket-owner-read",
+                                      "bucket-owner-full-control", "log-delivery-write" };
+    static const char *const bad[] = { "PUBLIC-READ", "Public-Read", "public-read,private",
+                                       "private, public-read", "public", "privat", "" };
+    static const struct { const char *method, *key, *query, *copy; } ops[] = {
+        { "PUT", "k", "", NULL },        /* PutObject */
+        { "PUT", "k", "", "/b/src" },    /* CopyObject */
+        { "POST", "k", "uploads", NULL }, /* CreateMultipartUpload */
+        { "PUT", "k", "acl", NULL },     /* PutObjectAcl */
+        { "PUT", "", "", NULL },         /* CreateBucket */
+        { "PUT", "", "acl", NULL },      /* PutBucketAcl */
+    };
+    for (size_t o = 0; o < sizeof ops / sizeof *ops; o++) {
+        for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+            struct s3w_header h[] = { { S3W_SLICE_LIT("x-amz-acl"), s3w_slice_cstr(ok[i]) },
+                                      H("x-amz-copy-source", "/b/src") };
+            assert_int_equal(map(ops[o].method, "b", ops[o].key, ops[o].query, h, ops[o].copy ? 2 : 1),
+                             0);
+        }
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            struct s3w_header h[] = { { S3W_SLICE_LIT("x-amz-acl"), s3w_slice_cstr(bad[i]) },
+                                      H("x-amz-copy-source", "/b/src") };
+            int rc = map(ops[o].method, "b", ops[o].key, ops[o].query, h, ops[o].copy ? 2 : 1);
+            if (rc != S3MAP_E_INVALID_ACL)
+                fail_msg("%s %s?%s with x-amz-acl '%s': %d", ops[o].method, ops[o].key,
+                         ops[o].query, bad[i], rc);
+            expect_err(rc, S3MAP_E_INVALID_ACL, "InvalidArgument", 400, "x-amz-acl is not a canned ACL");
+            assert_true(s3w_slice_eq_cstr(res.invalid_value, bad[i]));
+        }
+    }
+    assert_string_equal(s3map_strerror(S3MAP_E_INVALID_ACL), "");
+    /* an operation that takes no ACL does not read the header */
+    const struct s3w_header junk[] = { H("x-amz-acl", "PUBLIC-READ") };
+    assert_int_equal(map("GET", "b", "k", "", junk, 1), 0);
+    assert_string_equal(res.op->name, "GetObject");
+}
+
 static void test_copy_source_parsing(void **state)
 {
     (void)state;
@@ -486,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_put_and_copy),
         cmocka_unit_test(test_deletes_and_buckets),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_canned_acl),
         cmocka_unit_test(test_copy_source_parsing),
         cmocka_unit_test(test_query_parsing),
         cmocka_unit_test(test_result_wipe),
