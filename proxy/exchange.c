@@ -196,7 +196,8 @@ static void px_count(struct px *px, uint64_t end, uint64_t in, uint64_t out)
     size_t opi = px->kind == PX_STS ? METRICS_OP_STS
                  : op && op >= s3map_ops_table && op < s3map_ops_table + s3map_ops_count
                      ? (size_t)(op - s3map_ops_table)
-                     : METRICS_OP_UNKNOWN;
+                 : op && strcmp(op->name, "PostObject") == 0 ? METRICS_OP_POST_OBJECT
+                                                             : METRICS_OP_UNKNOWN;
     enum metrics_decision d = metrics_decision_of(px->authz.decision);
     uint64_t up_ns = px->up.t_ns ? (px->up.t_done_ns ? px->up.t_done_ns : end) - px->up.t_ns : 0;
     metrics_request(m, px->w->metrics, opi, d, px->out.status, end - px->out.t0_ns, px->up.t_ns != 0,

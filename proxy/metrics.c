@@ -53,7 +53,7 @@ static void status_label(size_t i, char out[8])
 
 static size_t nslots(const struct metrics *m)
 {
-    return (m->nops + 2) * METRICS_NDEC * METRICS_NSTATUS;
+    return (m->nops + 3) * METRICS_NDEC * METRICS_NSTATUS;
 }
 
 struct metrics *metrics_new(size_t nshards)
@@ -122,9 +122,10 @@ void metrics_request(const struct metrics *m, struct metrics_shard *s, size_t op
 {
     if (!m || !s)
         return;
-    size_t op = op_index == METRICS_OP_STS ? m->nops
-                : op_index < m->nops       ? op_index
-                                           : m->nops + 1;
+    size_t op = op_index == METRICS_OP_STS           ? m->nops
+                : op_index == METRICS_OP_POST_OBJECT ? m->nops + 2
+                : op_index < m->nops                 ? op_index
+                                                     : m->nops + 1;
     if ((unsigned)d >= METRICS_NDEC)
         d = METRICS_DEC_NONE;
     size_t slot = (op * METRICS_NDEC + (size_t)d) * METRICS_NSTATUS + status_index(status);
@@ -447,9 +448,11 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
     e |= head(o, "s3warden_requests_total", "counter",
               "Requests answered, by S3 operation, authorization decision and HTTP status.");
     size_t per_op = METRICS_NDEC * METRICS_NSTATUS;
-    for (size_t op = 0; op < m->nops + 2 && e == 0; op++) {
-        const char *opname = op == m->nops ? "sts" : op == m->nops + 1 ? "unknown"
-                                                                        : s3map_op_at(op)->name;
+    for (size_t op = 0; op < m->nops + 3 && e == 0; op++) {
+        const char *opname = op == m->nops       ? "sts"
+                             : op == m->nops + 1 ? "unknown"
+                             : op == m->nops + 2 ? "PostObject"
+                                                 : s3map_op_at(op)->name;
         for (size_t k = 0; k < per_op; k++) {
             uint64_t v = 0;
             size_t slot = op * per_op + k;

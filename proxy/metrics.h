@@ -107,7 +107,7 @@ struct metrics_family {
 struct metrics {
     struct metrics_shard *shards;
     size_t nshards;
-    size_t nops;               /* s3map operations; +1 "sts", +1 "unknown" */
+    size_t nops;               /* s3map operations; +1 "sts", +1 "unknown", +1 "PostObject" */
     struct metrics_family sigfail;  /* reason */
     struct metrics_family denials;  /* policy, decision */
     _Atomic uint64_t reloads, reload_failures;
@@ -121,7 +121,10 @@ struct metrics *metrics_new(size_t nshards);
 void metrics_free(struct metrics *m);
 
 /* Per request, on the worker that served it. `op_index` is the index in
- * s3map's operation table, METRICS_OP_STS or METRICS_OP_UNKNOWN. */
+ * s3map's operation table, METRICS_OP_STS, METRICS_OP_POST_OBJECT (a
+ * browser upload: PutObject's entry under S3's name) or
+ * METRICS_OP_UNKNOWN. */
+#define METRICS_OP_POST_OBJECT ((size_t)-3)
 #define METRICS_OP_STS ((size_t)-2)
 #define METRICS_OP_UNKNOWN ((size_t)-1)
 void metrics_request(const struct metrics *m, struct metrics_shard *s, size_t op_index,

@@ -60,7 +60,7 @@ UP = PX = None
 
 
 def config(port, audit):
-    cfg = render_config(W, UP, port, audit)
+    cfg = render_config(W, UP, port, audit, admin=free_port())
     for b in cfg["buckets"]:
         if b["name"] == BUCKET:
             b["cors"] = CORS
@@ -128,6 +128,10 @@ class Post(unittest.TestCase):
         rec = PX.audit_where(lambda r: r.get("eventName") == "PostObject"
                              and r.get("requestParameters", {}).get("key") == "uploads/a.bin")
         self.assertTrue(rec, "no PostObject audit record")
+        # counted under S3's name too (it was "unknown", the sixth probe)
+        m = re.search(r'^s3warden_requests_total\{operation="PostObject",decision="Allowed",status="204"\} (\d+)',
+                      PX.admin("/metrics").text, re.M)
+        self.assertTrue(m and int(m.group(1)) >= 1, PX.admin("/metrics").text[:3000])
 
     def test_filename_status_201_and_metadata(self):
         data = b"hello from a form\r\n--not a boundary\r\n"
