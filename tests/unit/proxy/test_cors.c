@@ -157,6 +157,28 @@ static void test_preflight_allowed(void **state)
     rig_assert_upstream_requests(r0);
 }
 
+/* A long Access-Control-Request-Headers (one allowed name of 20,000
+ * bytes) is echoed whole: the answer's buffer had a 16 KiB cap and such a
+ * preflight was answered 500 InternalError (the sixth probe). */
+static void test_preflight_long_request_headers(void **state)
+{
+    (void)state;
+    static char big[32768], name[20001];
+    memset(name, 'a', sizeof name - 1);
+    memcpy(name, "content-", 8);
+    snprintf(big, sizeof(big),
+             "OPTIONS /web/user/a.txt HTTP/1.1\r\nHost: %s\r\nOrigin: https://app.partner.example\r\n"
+             "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: %s\r\n\r\n",
+             rig_host(), name);
+    rig_exchange(big, strlen(big), "\r\n\r\n", resp, sizeof(resp));
+    assert_starts("HTTP/1.1 200 OK\r\n");
+    char *want = malloc(sizeof name + 64);
+    assert_non_null(want);
+    snprintf(want, sizeof name + 64, "\r\nAccess-Control-Allow-Headers: %s\r\n", name);
+    assert_has(want);
+    free(want);
+}
+
 #define NOT_ALLOWED                                                                            \
     "<Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not allowed. This " \
     "is usually because the evalution of Origin, request method / "                           \
@@ -290,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_match_first_rule),
         cmocka_unit_test(test_preflight_allowed),
         cmocka_unit_test(test_preflight_refused),
+        cmocka_unit_test(test_preflight_long_request_headers),
         cmocka_unit_test(test_actual_response_headers),
         cmocka_unit_test(test_get_bucket_cors),
     };
