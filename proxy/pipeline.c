@@ -66,11 +66,10 @@ static const char EMPTY_SHA256[] =
  * for anything else: a Host that is not one - "a:1:2", "a:x", "u@a",
  * "a,b" - is refused rather than cut at some character, so no two readers
  * of it can disagree on the bucket. */
-static bool host_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '.' || ch == '_' || ch == '~';
-}
+static const bool host_chars[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+    ['-'] = true,         ['.'] = true,         ['_'] = true,         ['~'] = true,
+};
 
 static bool host_name(struct s3w_slice v, struct s3w_slice *name)
 {
@@ -83,7 +82,7 @@ static bool host_name(struct s3w_slice v, struct s3w_slice *name)
             return false;
         i++; /* the ']' */
     } else {
-        while (i < v.len && host_char(v.ptr[i]))
+        while (i < v.len && host_chars[(unsigned char)v.ptr[i]])
             i++;
         if (i == 0)
             return false;
