@@ -182,11 +182,14 @@ def _parse_env(text):
 
 def s3_client(endpoint, ak, sk, token=None, verify=None, **cfg):
     """A boto3 S3 client, path-style, no retries (a retry would hide the
-    first answer), default checksum behaviour unless overridden.
+    first answer, and write a second audit record), default checksum
+    behaviour unless overridden. total_max_attempts counts the first
+    attempt; botocore reads max_attempts as retries after it, so
+    {"max_attempts": 1} would be one retry.
     verify: a CA bundle for an https endpoint (None: the system's CAs)."""
     s3cfg = {"addressing_style": "path"}
     # s3v4 also for presigned URLs (botocore presigns with SigV2 otherwise)
-    opts = dict(retries={"max_attempts": 1, "mode": "standard"}, s3=s3cfg,
+    opts = dict(retries={"total_max_attempts": 1, "mode": "standard"}, s3=s3cfg,
                 signature_version="s3v4", connect_timeout=5, read_timeout=60)
     opts.update(cfg)
     conf = Config(**opts)

@@ -104,9 +104,8 @@ def proxy_with(name, sinks, **audit):
 
 def tagged(px, tag):
     """A boto3 client through px whose User-Agent carries tag, sending each
-    request once: botocore reads retries.max_attempts as retries after
-    the first (s3w_it's default of 1 retries a 5xx once), total_max_attempts
-    as attempts."""
+    request once (total_max_attempts, as s3w_it's default; said here
+    because the counts below depend on it)."""
     return px.client(ALICE, user_agent_extra=tag, retries={"total_max_attempts": 1})
 
 

@@ -77,7 +77,7 @@ def held_get(key, obj="big"):
 
 
 def no_retry(key):
-    return PX.client(key, retries={"max_attempts": 1, "mode": "standard"})
+    return PX.client(key, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 class Hardening(unittest.TestCase):

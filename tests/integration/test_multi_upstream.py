@@ -293,7 +293,7 @@ class Traffic(BackgroundTraffic):
 
     def __init__(self, px, bucket):
         super().__init__()
-        # no retry: s3_client's retries={"max_attempts": 1} is one retry
+        # no retry (s3_client's default; said here because the test counts)
         # in botocore's terms, which would hide a first failure
         self.s3 = px.client(ALICE, retries={"total_max_attempts": 1})
         self.bucket = bucket
