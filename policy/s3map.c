@@ -772,11 +772,11 @@ static int check_canned_acl(struct s3map_result *res)
     bool takes = false;
     for (size_t i = 0; i < sizeof ops / sizeof *ops && !takes; i++)
         takes = strcmp(res->op->name, ops[i]) == 0;
-    for (size_t i = 0; takes && i < sizeof canned / sizeof *canned; i++)
-        if (s3w_slice_eq_cstr(v, canned[i]))
-            return S3MAP_OK;
     if (!takes)
         return S3MAP_OK;
+    for (size_t i = 0; i < sizeof canned / sizeof *canned; i++)
+        if (s3w_slice_eq_cstr(v, canned[i]))
+            return S3MAP_OK;
     res->detail = "x-amz-acl is not a canned ACL";
     res->invalid_value = v;
     return S3MAP_E_INVALID_ACL;
