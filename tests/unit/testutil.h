@@ -25,6 +25,17 @@ int tu_no_skip(void);
  * what main returns, 77 (meson's skip), or 1 where S3W_NO_SKIP is set. */
 int tu_skip_exit(const char *why);
 
+/* A port on 127.0.0.1 free now, for a server another process starts on it
+ * (moto, openssl s_server): chosen at random below the ephemeral range
+ * (net.ipv4.ip_local_port_range), as tests/integration/s3w_it.py's
+ * free_ports does. A port the kernel hands out for binding 0 is in that
+ * range, and another test's server or client may get it too before ours
+ * binds it: a test's fake upstream then saw a request meant for a moto
+ * that was starting. Never the same port twice in a row of 16 calls (two
+ * servers started before either binds). Not thread-safe. -1 when none is
+ * found. */
+int tu_free_port(void);
+
 #define TU_SKIP(why)                                                                     \
     do {                                                                                 \
         const char *tu_why_ = (why);                                                     \

@@ -312,28 +312,13 @@ static struct moto_srv {
     char akid[128], secret[128];
 } motos[2];
 
-/* A port the kernel just handed out on 127.0.0.1 (then released). */
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &l) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 static void moto_start_background(struct moto_srv *mt, int auth)
 {
     if (system("command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3' "
                ">/dev/null 2>&1") != 0)
         return;
     const char *src = getenv("S3W_SOURCE_ROOT");
-    mt->port = free_port();
+    mt->port = tu_free_port();
     if (mt->port <= 0) {
         mt->port = 0;
         return;

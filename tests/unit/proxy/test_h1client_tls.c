@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "h1client.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/s3w-h1tls-XXXXXX";
 static char cert[128], key[128];
@@ -60,20 +61,6 @@ static void cb_done(struct h1c_req *r, int err)
 
 static const struct h1c_callbacks CB = { cb_head, cb_body, NULL, cb_done };
 
-static int free_port(void)
-{
-    uv_tcp_t t;
-    struct sockaddr_in a;
-    uv_tcp_init(loop, &t);
-    uv_ip4_addr("127.0.0.1", 0, &a);
-    uv_tcp_bind(&t, (struct sockaddr *)&a, 0);
-    int len = sizeof a;
-    uv_tcp_getsockname(&t, (struct sockaddr *)&a, &len);
-    uv_close((uv_handle_t *)&t, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return ntohs(a.sin_port);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -87,7 +74,7 @@ static int setup(void **state)
              "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout %s -out %s "
              ">/dev/null 2>&1", key, cert);
     assert_int_equal(system(cmd), 0);
-    port = free_port();
+    port = tu_free_port();
     server = fork();
     if (server == 0) {
         char acc[32];

@@ -33,17 +33,6 @@ static char akid[128], secret[128];
 static char base[256];
 static char host[64];
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || getsockname(s, (struct sockaddr *)&a, &l))
-        return -1;
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 /* One HTTP/1.1 exchange with Connection: close. Returns the status code and
  * copies up to cap-1 bytes of the response body into body. */
 static int http(const char *method, const char *target,
@@ -138,7 +127,7 @@ static int setup(void **state)
         port = 0;
         return 0;
     }
-    port = free_port();
+    port = tu_free_port();
     snprintf(base, sizeof base, "/tmp/s3warden-sigv4core-moto-%d", port);
     snprintf(host, sizeof host, "127.0.0.1:%d", port);
     char cmd[1024];
