@@ -11,6 +11,7 @@
 #include <openssl/param_build.h>
 
 #include "codec.h"
+#include "json_guard.h"
 
 #define JWT_MAX_HEADER 4096 /* decoded header JSON */
 #define RSA_MIN_BITS 2048
@@ -95,8 +96,8 @@ static int b64url_dup(struct s3w_slice in, size_t max, char **out, size_t *outle
     }
     buf[n] = '\0';
     /* cJSON would end a string at an escaped NUL: "iss": "https://a\u0000x"
-     * must not read as "https://a" */
-    if (memchr(buf, '\0', (size_t)n) || strstr(buf, "\\u0000")) {
+     * must not read as "https://a" (json_guard.h) */
+    if (json_text_has_nul(buf, (size_t)n)) {
         free(buf);
         return JWT_E_MALFORMED;
     }

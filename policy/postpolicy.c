@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "civil.h"
+#include "json_guard.h"
 
 #define PP_MAX_DOC (64 * 1024)
 
@@ -140,48 +141,18 @@ static bool exempt(struct s3w_slice n)
            (n.len >= 9 && s3w_slice_eq_nocase(s3w_slice(n.ptr, 9), S3W_SLICE_LIT("x-ignore-")));
 }
 
-/* A policy's text as cJSON would misread it: a NUL, raw or escaped, ends
- * a string there for its C-string reader, so ["starts-with", "$key",
- * "home/alice\u0000"] would be checked as "home/alice" (the sixth probe
- * stored home/alicebob/x under it). Refused, as jwt.c refuses it in a
- * token; the escape is looked for anywhere, at the cost of refusing a
- * policy that spells the six characters out. */
-static bool strict_json_text(struct s3w_slice doc)
-{
-    return !memchr(doc.ptr, '\0', doc.len) &&
-           !memmem(doc.ptr, doc.len, "\\u0000", 6);
-}
-
-/* Only JSON whitespace from end (where cJSON stopped) to the text's end:
- * a second document after the first is not one policy. */
-static bool only_space(struct s3w_slice doc, const char *end)
-{
-    for (const char *p = end ? end : doc.ptr + doc.len; p < doc.ptr + doc.len; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            return false;
-    return true;
-}
-
-/* "expiration" or "conditions" twice: cJSON finds the first, most JSON
- * readers keep the last, so a policy reviewed elsewhere would not be the
- * one enforced here (as policy/compile.c refuses for IAM policies). */
-static bool has_dup_member(const cJSON *obj)
-{
-    for (const cJSON *a = obj->child; a; a = a->next)
-        for (const cJSON *b = a->next; b; b = b->next)
-            if (a->string && b->string && strcmp(a->string, b->string) == 0)
-                return true;
-    return false;
-}
-
 int postpolicy_check(struct s3w_slice doc, const struct pp_input *in, struct pp_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (doc.len > PP_MAX_DOC || !strict_json_text(doc))
+    /* and any text cJSON would read otherwise than it is written
+     * (json_guard.h): ["starts-with", "$key", "home/alice\u0000"] was
+     * checked as "home/alice" (the sixth probe stored home/alicebob/x) */
+    if (doc.len > PP_MAX_DOC || json_text_has_nul(doc.ptr, doc.len))
         return invalid(e, "Invalid JSON.");
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(doc.ptr, doc.len, &end, false);
-    if (!root || !cJSON_IsObject(root) || !only_space(doc, end) || has_dup_member(root)) {
+    if (!root || !cJSON_IsObject(root) || json_text_has_trailer(doc.ptr, doc.len, end) ||
+        json_object_has_dup(root)) {
         cJSON_Delete(root);
         return invalid(e, "Invalid JSON.");
     }
