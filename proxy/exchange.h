@@ -174,7 +174,8 @@ struct px {
 
     struct {
         struct s3w_slice host;
-        struct s3w_slice bucket;
+        struct s3w_slice bucket; /* in the path, or vhost_bucket */
+        char vhost_bucket[PL_VHOST_BUCKET_CAP]; /* from the Host, lower case */
         char key[PX_KEY_MAX]; /* decoded */
         size_t key_len;
         const struct config_bucket *bcfg;

@@ -100,6 +100,7 @@ static bool host_name(struct s3w_slice v, struct s3w_slice *name)
 
 int pl_route(struct s3w_slice host, struct s3w_slice path,
              char *const *vhost_domains, size_t ndomains,
+             char vhost_bucket[static PL_VHOST_BUCKET_CAP],
              struct s3w_slice *bucket, struct s3w_slice *key_raw)
 {
     if (path.len == 0 || path.ptr[0] != '/')
@@ -115,8 +116,16 @@ int pl_route(struct s3w_slice host, struct s3w_slice path,
         if (h.len > d.len + 1 && h.ptr[h.len - d.len - 1] == '.' &&
             s3w_slice_eq_nocase(s3w_slice(h.ptr + h.len - d.len, d.len), d)) {
             /* virtual-hosted style: bucket.DOMAIN/key (S3 User Guide,
-             * "Virtual hosting of buckets") */
+             * "Virtual hosting of buckets"). A host name is case-blind
+             * (RFC 9110 4.2.3; DNS): OPEN.DOMAIN is the bucket open, for
+             * the policy as for the store. A label too long for any
+             * bucket stays as sent, for s3map to refuse. */
             *bucket = s3w_slice(h.ptr, h.len - d.len - 1);
+            if (bucket->len < PL_VHOST_BUCKET_CAP) {
+                for (size_t j = 0; j < bucket->len; j++)
+                    vhost_bucket[j] = (char)tolower((unsigned char)bucket->ptr[j]);
+                *bucket = s3w_slice(vhost_bucket, bucket->len);
+            }
             *key_raw = s3w_slice(path.ptr + 1, path.len - 1);
             return 0;
         }
@@ -468,7 +477,8 @@ static bool stage_route(struct px *px)
     px->route.host = px->hdr.host->value;
     struct s3w_slice key_raw;
     int rc = pl_route(px->route.host, r->path, px->cfg->virtual_host_domains,
-                      px->cfg->nvirtual_host_domains, &px->route.bucket, &key_raw);
+                      px->cfg->nvirtual_host_domains, px->route.vhost_bucket, &px->route.bucket,
+                      &key_raw);
     if (rc == -2) {
         px_fail(px, 400, "InvalidArgument", "The Host header is not a valid host[:port].");
         return false;

@@ -8,6 +8,7 @@
 #define S3W_PROXY_PIPELINE_H
 
 #include "proxy.h"
+#include "s3map.h"
 
 struct config;
 struct audit;
@@ -53,10 +54,14 @@ size_t pl_worker_trim_spares(struct proxy_worker *w);
 
 /* Routing, public for tests: splits a request into bucket and (still
  * percent-encoded) key path, using the Host header and the virtual-host
- * base domains. Returns 0, -1 for a malformed path, -2 for a Host value
+ * base domains. A bucket from the Host is folded to lower case into
+ * vhost_bucket (*bucket then points there); a path-style one is the
+ * path's, as sent. Returns 0, -1 for a malformed path, -2 for a Host value
  * that is not host[:port] (pipeline.c, host_name). */
+#define PL_VHOST_BUCKET_CAP (S3MAP_MAX_BUCKET_BYTES + 1)
 int pl_route(struct s3w_slice host, struct s3w_slice path,
              char *const *vhost_domains, size_t ndomains,
+             char vhost_bucket[static PL_VHOST_BUCKET_CAP],
              struct s3w_slice *bucket, struct s3w_slice *key_raw);
 
 /* Appends the (decoded) object key as the path it is sent upstream with:

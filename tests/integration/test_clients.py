@@ -686,6 +686,14 @@ class Addressing(Case):
         h = sign("GET", f"{vh}/vh/obj", ALICE)
         r = raw(PX.endpoint, "GET", "/vh/obj", h)
         self.assertEqual((r.status, r.body), (200, data))
+        # a host name is case-blind: the label in upper case is the same
+        # bucket (as DNS makes it on AWS), for the policy and for the store;
+        # it was taken as a bucket the config does not list (403)
+        upper = f"{BUCKET.upper()}.S3.test:{PX.port}"
+        h = sign("GET", f"http://{upper}/vh/obj", ALICE, {"Host": upper}) # signed as sent
+        self.assertEqual(h["Host"], upper)
+        r = raw(PX.endpoint, "GET", "/vh/obj", h)
+        self.assertEqual((r.status, r.body), (200, data))
 
     def test_bucket_alias(self):
         data = rand(500)

@@ -15,7 +15,8 @@ static char *domains[] = { "s3.local", "s3.example.com" };
 static void route(const char *host, const char *path, const char *bucket, const char *key)
 {
     struct s3w_slice b, k;
-    assert_int_equal(pl_route(s3w_slice_cstr(host), s3w_slice_cstr(path), domains, 2, &b, &k), 0);
+    char vb[PL_VHOST_BUCKET_CAP];
+    assert_int_equal(pl_route(s3w_slice_cstr(host), s3w_slice_cstr(path), domains, 2, vb, &b, &k), 0);
     assert_int_equal(b.len, strlen(bucket));
     assert_memory_equal(b.ptr, bucket, b.len);
     assert_int_equal(k.len, strlen(key));
@@ -41,15 +42,41 @@ static void test_virtual_hosted(void **state)
     (void)state;
     route("bkt.s3.local", "/k/x", "bkt", "k/x");
     route("my.dotted.bucket.s3.example.com:443", "/", "my.dotted.bucket", "");
-    route("BKT.S3.LOCAL", "/k", "BKT", "k");
+    /* a host name is case-blind, a path is not: OPEN.s3.local is the
+     * bucket open (as DNS would have it), /OPEN/k the bucket OPEN */
+    route("BKT.S3.LOCAL", "/k", "bkt", "k");
+    route("Open.s3.local", "/K", "open", "K");
+    route("127.0.0.1", "/OPEN/k", "OPEN", "k");
+}
+
+/* a label longer than any bucket name is not folded into the buffer: it
+ * stays the Host's, for s3map to refuse as InvalidBucketName */
+static void test_virtual_hosted_long(void **state)
+{
+    (void)state;
+    char host[PL_VHOST_BUCKET_CAP + 16], vb[PL_VHOST_BUCKET_CAP];
+    memset(host, 'A', PL_VHOST_BUCKET_CAP);
+    strcpy(host + PL_VHOST_BUCKET_CAP, ".s3.local");
+    struct s3w_slice b, k;
+    assert_int_equal(pl_route(s3w_slice_cstr(host), S3W_SLICE_LIT("/k"), domains, 2, vb, &b, &k), 0);
+    assert_int_equal(b.len, PL_VHOST_BUCKET_CAP);
+    assert_ptr_equal(b.ptr, host);
+    assert_true(b.len > S3MAP_MAX_BUCKET_BYTES);
+    host[PL_VHOST_BUCKET_CAP - 1] = '.'; /* now the longest that fits */
+    memmove(host + PL_VHOST_BUCKET_CAP - 1, ".s3.local", sizeof ".s3.local");
+    assert_int_equal(pl_route(s3w_slice_cstr(host), S3W_SLICE_LIT("/k"), domains, 2, vb, &b, &k), 0);
+    assert_int_equal(b.len, S3MAP_MAX_BUCKET_BYTES);
+    assert_ptr_equal(b.ptr, vb);
+    assert_int_equal(b.ptr[0], 'a');
 }
 
 static void test_route_bad(void **state)
 {
     (void)state;
     struct s3w_slice b, k;
-    assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT("x"), domains, 2, &b, &k), -1);
-    assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT(""), domains, 2, &b, &k), -1);
+    char vb[PL_VHOST_BUCKET_CAP];
+    assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT("x"), domains, 2, vb, &b, &k), -1);
+    assert_int_equal(pl_route(S3W_SLICE_LIT("h"), S3W_SLICE_LIT(""), domains, 2, vb, &b, &k), -1);
 }
 
 /* host[:port] and nothing else (the fifth probe's Host values, which were
@@ -82,7 +109,8 @@ static void test_host_forms(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct s3w_slice b, k;
-        if (pl_route(s3w_slice_cstr(bad[i]), S3W_SLICE_LIT("/bkt/k"), domains, 2, &b, &k) != -2)
+        char vb[PL_VHOST_BUCKET_CAP];
+        if (pl_route(s3w_slice_cstr(bad[i]), S3W_SLICE_LIT("/bkt/k"), domains, 2, vb, &b, &k) != -2)
             fail_msg("Host \"%s\" taken", bad[i]);
     }
 }
@@ -92,6 +120,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_style),
         cmocka_unit_test(test_virtual_hosted),
+        cmocka_unit_test(test_virtual_hosted_long),
         cmocka_unit_test(test_route_bad),
         cmocka_unit_test(test_host_forms),
     };
