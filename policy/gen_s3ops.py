@@ -200,6 +200,14 @@ def main():
         if jsel != set(selectors) and name not in UNROUTED:
             die("%s: selectors %s vs json %s" % (name, selectors, sorted(jsel)))
         copy = 1 if "x-amz-copy-source" in hrequired else 0
+        # what the request itself carries, from the model's input shape
+        wire = set()
+        if any(mm.get("location") == "header" and mm["locationName"].lower() == "x-amz-acl"
+               for mm in shape["members"].values()):
+            wire.add("S3MAP_W_CANNED_ACL")
+        payload = shape["members"].get(shape.get("payload", ""), {})
+        if payload.get("streaming") or shapes.get(payload.get("shape", ""), {}).get("streaming"):
+            wire.add("S3MAP_W_STREAMING_BODY")
         actions = [a for a in r["actions"] if a.startswith(AUTHORIZED_PREFIXES)]
         dropped = [a for a in r["actions"] if not a.startswith(AUTHORIZED_PREFIXES)]
         if not actions:
@@ -237,7 +245,7 @@ def main():
                     keys.add(KEY_BITS[k])
         ops.append(dict(name=name, method=method, target=target, selectors=selectors,
                         qmembers=qmembers, copy=copy, actions=actions,
-                        version_actions=version_actions, extras=extras, keys=keys,
+                        version_actions=version_actions, extras=extras, keys=keys, wire=wire,
                         dropped=dropped, ignored=ignored, deprecated=r["deprecated"],
                         rtype={"object": "S3MAP_R_OBJECT", "bucket": "S3MAP_R_BUCKET",
                                "none": "S3MAP_R_NONE"}[r["resource_type"]],
@@ -340,6 +348,8 @@ def main():
         w("      .actions = act_%d, .version_actions = %s," % (
             i, ("ver_%d" % i) if o["version_actions"] else "NULL"))
         w("      .extras = %s," % (" | ".join(sorted(o["extras"])) or "0"))
+        if o["wire"]:
+            w("      .wire = %s," % " | ".join(sorted(o["wire"])))
         w("      .keys = %s }," % (" | ".join(sorted(o["keys"])) or "0"))
     w("};")
     w("")

@@ -760,19 +760,12 @@ void s3map_result_init(struct s3map_result *res)
  * loosely would apply what the policy denied. */
 static int check_canned_acl(struct s3map_result *res)
 {
-    static const char *const ops[] = { "PutObject",  "CopyObject",   "CreateMultipartUpload",
-                                       "PutObjectAcl", "CreateBucket", "PutBucketAcl" };
     static const char *const canned[] = { "private",           "public-read",
                                           "public-read-write", "authenticated-read",
                                           "aws-exec-read",     "bucket-owner-read",
                                           "bucket-owner-full-control", "log-delivery-write" };
     struct s3w_slice v;
-    if (!res->op || s3map__hdr_get(res, H_ACL, &v) != 1)
-        return S3MAP_OK;
-    bool takes = false;
-    for (size_t i = 0; i < sizeof ops / sizeof *ops && !takes; i++)
-        takes = strcmp(res->op->name, ops[i]) == 0;
-    if (!takes)
+    if (!res->op || !(res->op->wire & S3MAP_W_CANNED_ACL) || s3map__hdr_get(res, H_ACL, &v) != 1)
         return S3MAP_OK;
     for (size_t i = 0; i < sizeof canned / sizeof *canned; i++)
         if (s3w_slice_eq_cstr(v, canned[i]))

@@ -50,6 +50,7 @@ struct s3map_op {
     const char *const *actions;        /* IAM actions on the request's resource */
     const char *const *version_actions;/* replace `actions` when ?versionId is given; NULL = same */
     uint32_t extras;                   /* S3MAP_X_* conditional authorizations */
+    uint8_t wire;                      /* S3MAP_W_* what its requests carry */
     uint64_t keys;                     /* condition keys its actions take (internal bits) */
 };
 
@@ -69,6 +70,14 @@ enum {
     S3MAP_X_OWNERSHIP = 1u << 8,    /* x-amz-object-ownership -> s3:PutBucketOwnershipControls */
     S3MAP_X_DELETE_BODY = 1u << 9,  /* DeleteObjects: s3:DeleteObject(Version) per body key */
     S3MAP_X_BODY_KEYS = 1u << 10,   /* condition keys in the XML body (s3map_body_context) */
+};
+
+/* What an operation's requests carry, from the model's input shape (bits
+ * of s3map_op.wire). */
+enum {
+    S3MAP_W_CANNED_ACL = 1u << 0,     /* an x-amz-acl header: a canned ACL */
+    S3MAP_W_STREAMING_BODY = 1u << 1, /* a streaming payload: S3 takes it only
+                                       * with its length given up front */
 };
 
 /* Condition keys an operation's actions take (bits of s3map_op.keys); the

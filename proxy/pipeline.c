@@ -584,13 +584,6 @@ static void fail_map(struct px *px, int rc)
     px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
 }
 
-/* The operations whose body S3 takes only with its length given up front
- * (Content-Length, or x-amz-decoded-content-length for aws-chunked). */
-static bool sized_body_op(const struct s3map_op *op)
-{
-    return op && (strcmp(op->name, "PutObject") == 0 || strcmp(op->name, "UploadPart") == 0);
-}
-
 /* Stage 3: the S3 operation, its authorizations, and the request context
  * the policies are evaluated on. */
 static bool stage_context(struct px *px)
@@ -610,7 +603,11 @@ static bool stage_context(struct px *px)
         fail_map(px, rc);
         return false;
     }
-    if (!r->has_content_length && !r->chunked && sized_body_op(px->authz.map.op)) {
+    /* a streaming body (PutObject, UploadPart) S3 takes only with its
+     * length given up front: Content-Length, or aws-chunked's
+     * x-amz-decoded-content-length */
+    const struct s3map_op *op = px->authz.map.op;
+    if (!r->has_content_length && !r->chunked && op && (op->wire & S3MAP_W_STREAMING_BODY)) {
         /* Without Content-Length (or aws-chunked's Transfer-Encoding,
          * stage_admit) HTTP/1.1 frames no body (RFC 9112 6.3): forwarded,
          * an empty object would be stored and answered 200 while the

@@ -423,6 +423,35 @@ static void test_table_rows_match_json(void **state)
     }
 }
 
+/* The wire bits the generator reads from botocore's input shapes: the
+ * operations with an x-amz-acl header (check_canned_acl refuses values
+ * that are not canned), and the ones with a streaming body (411 without a
+ * length, stage_context); written out here so that a model change shows. */
+static void test_wire_bits(void **state)
+{
+    (void)state;
+    static const char *const acl[] = { "CopyObject",   "CreateBucket", "CreateMultipartUpload",
+                                       "PutBucketAcl", "PutObject",    "PutObjectAcl" };
+    static const char *const streaming[] = { "PutObject", "UploadPart", "WriteGetObjectResponse" };
+    size_t nacl = 0, nstreaming = 0;
+    for (size_t i = 0; s3map_op_at(i); i++) {
+        const struct s3map_op *op = s3map_op_at(i);
+        bool want_acl = false, want_streaming = false;
+        for (size_t j = 0; j < sizeof acl / sizeof *acl; j++)
+            want_acl |= strcmp(op->name, acl[j]) == 0;
+        for (size_t j = 0; j < sizeof streaming / sizeof *streaming; j++)
+            want_streaming |= strcmp(op->name, streaming[j]) == 0;
+        if (want_acl != !!(op->wire & S3MAP_W_CANNED_ACL))
+            fail_msg("%s: canned ACL bit", op->name);
+        if (want_streaming != !!(op->wire & S3MAP_W_STREAMING_BODY))
+            fail_msg("%s: streaming body bit", op->name);
+        nacl += want_acl;
+        nstreaming += want_streaming;
+    }
+    assert_int_equal(nacl, sizeof acl / sizeof *acl);
+    assert_int_equal(nstreaming, sizeof streaming / sizeof *streaming);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_version_variants),
         cmocka_unit_test(test_header_conditional_actions),
         cmocka_unit_test(test_table_rows_match_json),
+        cmocka_unit_test(test_wire_bits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
