@@ -261,6 +261,41 @@ static inline unsigned char lc(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
+/* The length of the character at s[i]: `?` is "any single character", and
+ * `ä` is one (IAM User Guide, "Using wildcards in resource ARNs"; §4.5),
+ * two bytes in the UTF-8 that keys, prefixes and tag values are. A byte
+ * that does not start a well-formed UTF-8 sequence (RFC 3629 table) is a
+ * character of its own. */
+static size_t char_len(struct s3w_slice s, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr + i;
+    size_t left = s.len - i, n;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (p[0] < 0xC2 || p[0] > 0xF4)
+        return 1; /* ASCII, a continuation byte, or never in UTF-8 */
+    if (p[0] < 0xE0) {
+        n = 2;
+    } else if (p[0] < 0xF0) {
+        n = 3;
+        if (p[0] == 0xE0)
+            lo = 0xA0; /* not overlong */
+        else if (p[0] == 0xED)
+            hi = 0x9F; /* not a surrogate */
+    } else {
+        n = 4;
+        if (p[0] == 0xF0)
+            lo = 0x90;
+        else if (p[0] == 0xF4)
+            hi = 0x8F; /* not past U+10FFFF */
+    }
+    if (left < n || p[1] < lo || p[1] > hi)
+        return 1;
+    for (size_t k = 2; k < n; k++)
+        if (p[k] < 0x80 || p[k] > 0xBF)
+            return 1;
+    return n;
+}
+
 bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
                    struct s3w_slice s, bool nocase)
 {
@@ -294,7 +329,7 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
             }
             if (t->kind == TOK_QMARK) {
                 adv(p, rv, &q);
-                si++;
+                si += char_len(s, si);
                 continue;
             }
             unsigned char pc = (unsigned char)(t->kind == TOK_LIT ? t->text.ptr[q.off]
@@ -308,10 +343,12 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
         }
         if (!have_star)
             return false;
-        /* backtrack: let the last `*` swallow one more byte */
+        /* backtrack: let the last `*` swallow one more character (a `?`
+         * after it never starts inside one) */
         q = star;
         adv(p, rv, &q);
-        si = ++star_si;
+        star_si += char_len(s, star_si);
+        si = star_si;
     }
     while (q.t < p->ntoks && p->toks[q.t].kind == TOK_STAR)
         adv(p, rv, &q);

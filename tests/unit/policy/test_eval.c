@@ -347,6 +347,71 @@ static void test_notresource_case_denies(void **state)
     policy_free(q);
 }
 
+/* `?` is one character, not one byte (the seventh probe: a Deny on
+ * ".../secret?" let "secretä" through, two bytes in UTF-8; a StringLike
+ * Deny on s3:prefix the same), in a Resource and in StringLike alike. A
+ * byte that starts no well-formed UTF-8 sequence counts as one. */
+static void test_qmark_is_one_character(void **state)
+{
+    (void)state;
+    struct policy *p = compile(
+        "{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Sid\":\"All\",\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"
+        "{\"Sid\":\"One\",\"Effect\":\"Deny\",\"Action\":\"s3:GetObject\","
+        "\"Resource\":[\"arn:aws:s3:::b/secret?\",\"arn:aws:s3:::b/x*?y\"]},"
+        "{\"Sid\":\"Prefix\",\"Effect\":\"Deny\",\"Action\":\"s3:ListBucket\",\"Resource\":\"*\","
+        "\"Condition\":{\"StringLike\":{\"s3:prefix\":\"home/priv?te*\"}}}"
+        "]}", POLICY_KIND_IDENTITY);
+    struct policy_principal u = { .type = POLICY_PRINCIPAL_USER,
+                                  .arn = S3W_SLICE_LIT("arn:aws:iam::111111111111:user/u"),
+                                  .account = S3W_SLICE_LIT("111111111111") };
+    static const struct { const char *key; enum policy_decision want; } gets[] = {
+        { "secretA", POLICY_EXPLICIT_DENY },
+        { "secret\xC3\xA4", POLICY_EXPLICIT_DENY },         /* ä, U+00E4 */
+        { "secret\xE2\x82\xAC", POLICY_EXPLICIT_DENY },     /* €, U+20AC */
+        { "secret\xF0\x9F\x98\x80", POLICY_EXPLICIT_DENY }, /* U+1F600 */
+        { "secret\xC3\xA4\xC3\xA4", POLICY_ALLOWED },       /* two characters */
+        { "secret", POLICY_ALLOWED },
+        { "secret\xC3", POLICY_EXPLICIT_DENY },     /* a cut sequence: one */
+        { "secret\xFF\xFE", POLICY_ALLOWED },       /* two bytes of no UTF-8: two */
+        { "secret\xE0\x80\x80", POLICY_ALLOWED },   /* overlong: three */
+        { "secret\xED\xA0\x80", POLICY_ALLOWED },   /* a surrogate: three */
+        { "x\xC3\xA4y", POLICY_EXPLICIT_DENY },      /* `*` empty, `?` the ä */
+        { "xab\xC3\xA4y", POLICY_EXPLICIT_DENY },
+        { "xy", POLICY_ALLOWED },
+    };
+    const struct policy *ids[] = { p };
+    struct policy_set set = { .identity = ids, .nidentity = 1 };
+    char arn[64];
+    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
+        snprintf(arn, sizeof arn, "arn:aws:s3:::b/%s", gets[i].key);
+        struct policy_request rq = { &u, S3W_SLICE_LIT("s3:GetObject"), s3w_slice_cstr(arn),
+                                     S3W_SLICE_LIT("111111111111"), NULL };
+        struct policy_result res;
+        assert_int_equal(policy_evaluate(&set, &rq, &res), POLICY_OK);
+        if (res.decision != gets[i].want)
+            fail_msg("GET case %zu: got %d", i, (int)res.decision);
+    }
+    static const struct { const char *prefix; enum policy_decision want; } lists[] = {
+        { "home/private", POLICY_EXPLICIT_DENY },
+        { "home/priv\xC3\xA4te1", POLICY_EXPLICIT_DENY },
+        { "home/priv\xC3\xA4\xC3\xA4te", POLICY_ALLOWED },
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        struct policy_context ctx;
+        policy_context_init(&ctx);
+        assert_int_equal(policy_context_set(&ctx, S3W_SLICE_LIT("s3:prefix"),
+                                            s3w_slice_cstr(lists[i].prefix)), POLICY_CTX_OK);
+        struct policy_request rq = { &u, S3W_SLICE_LIT("s3:ListBucket"), S3W_SLICE_LIT("arn:aws:s3:::b"),
+                                     S3W_SLICE_LIT("111111111111"), &ctx };
+        struct policy_result res;
+        assert_int_equal(policy_evaluate(&set, &rq, &res), POLICY_OK);
+        if (res.decision != lists[i].want)
+            fail_msg("LIST case %zu: got %d", i, (int)res.decision);
+    }
+    policy_free(p);
+}
+
 /* A Condition block that repeats an operator, or an operator that repeats a
  * key (AWS's S3 Storage Lens example does the first), loads with a warning
  * and every entry is evaluated: they AND. A reader keeping only the first
@@ -399,6 +464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_principal_context),
         cmocka_unit_test(test_notresource_case_denies),
+        cmocka_unit_test(test_qmark_is_one_character),
         cmocka_unit_test(test_action_index),
         cmocka_unit_test(test_deciding_cap_and_messages),
         cmocka_unit_test(test_bad_arguments_deny),
