@@ -107,9 +107,12 @@ static enum grant_kind entry_grant(const struct prin_entry *e, const struct poli
          * AWS documents that a grant naming the session ARN is not limited
          * by the session policy and one naming the role is; it says nothing
          * of "*" (§1.3, §1.4). We take the reading that denies: a "*" Allow
-         * reaches a session only through its session policy - unless the
+         * reaches a caller only through its session policy and its
+         * permissions boundary, as a grant to the role does - unless the
          * statement narrows it with aws:PrincipalArn, the one "*" form AWS
-         * documents as not limited [PRIN "IAM role principals"]. */
+         * documents as not limited [PRIN "IAM role principals"]. (The
+         * boundary was left out until the seventh probe: naming everyone
+         * then granted more than naming the role.) */
         return s->principal_arn_cond ? GRANT_DIRECT : GRANT_ANY;
     case PRIN_ACCOUNT:
         return !anon && s3w_slice_eq(e->account, p->account) ? GRANT_ACCOUNT : GRANT_NONE;
@@ -507,18 +510,16 @@ static void decide_same_account(const struct verdicts *v, const struct refs *all
 {
     const enum grant_kind g = v->rbp.grant;
     bool identity_side = v->id_allow && v->bnd_ok && v->ses_ok;
-    if (g == GRANT_DIRECT || (g == GRANT_ANY && v->ses_ok) ||
-        (g == GRANT_ROLE && v->bnd_ok && v->ses_ok) || identity_side) {
+    if (g == GRANT_DIRECT || ((g == GRANT_ROLE || g == GRANT_ANY) && v->bnd_ok && v->ses_ok) ||
+        identity_side) {
         finish(res, POLICY_ALLOWED, POLICY_SRC_NONE, allows);
         return;
     }
     /* the bucket policy granted the role or everyone: blame what cut
      * the grant */
     enum policy_source src = identity_blame(v);
-    if (g == GRANT_ROLE)
+    if (g == GRANT_ROLE || g == GRANT_ANY)
         src = !v->bnd_ok ? POLICY_SRC_BOUNDARY : POLICY_SRC_SESSION;
-    else if (g == GRANT_ANY)
-        src = POLICY_SRC_SESSION;
     finish(res, POLICY_IMPLICIT_DENY, src, NULL);
 }
 

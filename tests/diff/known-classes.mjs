@@ -126,6 +126,14 @@ export const CLASSES = {
     match: (inp, caller, ours, theirs) => ['session', 'federated'].includes(caller.type) && isDeny(ours) && theirs.result === 'Allowed' &&
       stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Allow' && starPrincipal(s)),
   },
+  'star-grant-limited-by-boundary': {
+    kind: 'denies',
+    title: 'a "*" Allow in the bucket policy reaches a caller with a permissions boundary only through that boundary, as a grant to the role does',
+    decides: 'AWS documents a grant to a user ARN (not limited by the boundary) and to a role ARN (limited), and says nothing of "*" (IAM User Guide, Permissions boundaries, https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-eval-logic); s3warden denies, as it does for the session policy - conditions.json "a \\"*\\" Allow reaches a role session only through its permissions boundary"',
+    match: (inp, caller, ours, theirs) => caller.type !== 'anonymous' && inp.permissionBoundaryPolicies.length > 0 &&
+      isDeny(ours) && theirs.result === 'Allowed' &&
+      stmtsOf(inp.resourcePolicy).some((s) => s.Effect === 'Allow' && starPrincipal(s) && !principalArnNarrowed(s)),
+  },
   'binary-operator-on-a-value-that-is-not-base64': {
     kind: 'denies',
     title: 'BinaryEquals on a request value that is not base-64: s3warden cannot compare it and takes the reading that denies (the Deny applies, the Allow does not)',
