@@ -230,7 +230,38 @@ static int set_ctx(struct sim *s, struct policy_context *ctx, const cJSON *cv)
     return POLICY_OK;
 }
 
-static char *render(const struct policy_request *rq, const struct policy_result *res)
+/* Keys `s3warden serve` sets on every request from the connection and the
+ * clock (s3map_context.c, global_keys), which an input may leave out: a
+ * policy that tests one can then decide otherwise here than for a real
+ * request (the seventh probe: a Deny on aws:SecureTransport "false" did not
+ * apply). They stay absent - simulate decides the request it is given, as
+ * IAM's simulator does - and are named in the answer, "unsetServeKeys". */
+static const char *const serve_keys[] = { "aws:SecureTransport", "aws:SourceIp",
+                                          "aws:CurrentTime", "aws:EpochTime" };
+
+static bool policy_tests_key(const struct policy *p, struct s3w_slice key)
+{
+    for (size_t i = 0; p && i < p->nstmts; i++)
+        for (size_t c = 0; c < p->stmts[i].nconds; c++)
+            for (size_t k = 0; k < p->stmts[i].conds[c].nkeys; k++)
+                if (s3w_slice_eq_nocase(p->stmts[i].conds[c].keys[k].key, key))
+                    return true;
+    return false;
+}
+
+static bool set_tests_key(const struct policy_set *set, struct s3w_slice key)
+{
+    const struct policy *const *lists[] = { set->identity, set->boundary, set->guardrails };
+    const size_t n[] = { set->nidentity, set->nboundary, set->nguardrails };
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; i < n[l]; i++)
+            if (policy_tests_key(lists[l][i], key))
+                return true;
+    return policy_tests_key(set->resource, key) || policy_tests_key(set->session, key);
+}
+
+static char *render(const struct policy_set *set, const struct policy_request *rq,
+                    const struct policy_result *res)
 {
     char msg[2048];
     policy_access_denied_message(rq, res, msg, sizeof(msg));
@@ -258,6 +289,15 @@ static char *render(const struct policy_request *rq, const struct policy_result 
         if (!cJSON_AddStringToObject(e, "policy", r->policy) ||
             !cJSON_AddStringToObject(e, "sid", sid) ||
             !cJSON_AddStringToObject(e, "effect", r->deny ? "Deny" : "Allow"))
+            goto cleanup;
+    }
+    cJSON *unset = NULL;
+    for (size_t i = 0; i < sizeof serve_keys / sizeof *serve_keys; i++) {
+        struct s3w_slice k = s3w_slice_cstr(serve_keys[i]);
+        if (policy_context_get(rq->ctx, k) || !set_tests_key(set, k))
+            continue;
+        if ((!unset && !(unset = cJSON_AddArrayToObject(o, "unsetServeKeys"))) ||
+            !cJSON_AddItemToArray(unset, cJSON_CreateString(serve_keys[i])))
             goto cleanup;
     }
     out = cJSON_Print(o);
@@ -360,7 +400,7 @@ int policy_simulate_json(const char *in, size_t len, char **out_json, char **out
         fail(s, "request: cannot be evaluated (action must be \"service:Name\")");
         goto cleanup;
     }
-    *out_json = render(&rq, &res);
+    *out_json = render(&set, &rq, &res);
     if (!*out_json) {
         fail(s, "out of memory");
         rc = POLICY_E_NOMEM;

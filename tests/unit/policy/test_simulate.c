@@ -45,6 +45,48 @@ static void test_output_shape(void **state)
     free(out);
 }
 
+/* A key serve sets on every request (aws:SecureTransport, aws:SourceIp,
+ * aws:CurrentTime, aws:EpochTime) that a policy tests and the input leaves
+ * out stays absent, and the answer names it: the seventh probe's Deny on
+ * aws:SecureTransport "false" decided Allowed here and 403 in serve, with
+ * nothing to say why. Given, the key decides as serve would. */
+static void test_unset_serve_keys(void **state)
+{
+    (void)state;
+    static const char *const fmt =
+        "{\"request\":{\"principal\":\"arn:aws:iam::111111111111:user/alice\",\"action\":\"s3:GetObject\","
+        "\"resource\":{\"resource\":\"arn:aws:s3:::b/k\",\"accountId\":\"111111111111\"}%s},"
+        "\"identityPolicies\":[{\"name\":\"p1\",\"policy\":{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}}],"
+        "\"resourcePolicy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"TlsOnly\",\"Effect\":\"Deny\","
+        "\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":{\"Bool\":"
+        "{\"aws:securetransport\":\"false\"},\"DateGreaterThan\":{\"aws:CurrentTime\":\"2000-01-01T00:00:00Z\"}}}]}}";
+    static const struct { const char *cv, *result, *unset; } cases[] = {
+        { "", "Allowed", "[\"aws:SecureTransport\",\"aws:CurrentTime\"]" },
+        { ",\"contextVariables\":{\"aws:SecureTransport\":\"false\"}", "Allowed", "[\"aws:CurrentTime\"]" },
+        { ",\"contextVariables\":{\"aws:SecureTransport\":\"false\",\"aws:CurrentTime\":\"2026-01-01T00:00:00Z\"}",
+          "ExplicitlyDenied", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char in[2048], *out = NULL, *err = NULL;
+        snprintf(in, sizeof in, fmt, cases[i].cv);
+        assert_int_equal(policy_simulate_json(in, strlen(in), &out, &err), POLICY_OK);
+        cJSON *o = cJSON_Parse(out);
+        assert_non_null(o);
+        assert_string_equal(cJSON_GetObjectItem(o, "result")->valuestring, cases[i].result);
+        cJSON *u = cJSON_GetObjectItem(o, "unsetServeKeys");
+        if (!cases[i].unset) {
+            assert_null(u);
+        } else {
+            char *got = cJSON_PrintUnformatted(u);
+            assert_string_equal(got, cases[i].unset);
+            free(got);
+        }
+        cJSON_Delete(o);
+        free(out);
+    }
+}
+
 static void expect_bad(const char *in, const char *reason)
 {
     char *out = NULL, *err = NULL;
@@ -158,6 +200,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_shape),
+        cmocka_unit_test(test_unset_serve_keys),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_binary),
     };
