@@ -637,11 +637,32 @@ static void conn_tls_close(void *ud)
     proxy_conn_close(ud);
 }
 
+/* Plain HTTP sent to a TLS listener (an endpoint URL of http:// for an
+ * https one) is answered in plain HTTP, as nginx does, rather than cut
+ * without a word; nothing the client sent is read. */
+static void conn_tls_plaintext(void *ud)
+{
+    struct proxy_conn *c = ud;
+    char rid[17];
+    proxy_worker_request_id(c->w, rid);
+    struct s3w_buf out;
+    s3w_buf_init(&out, 4096);
+    if (s3err_response(&out, 400, "BadRequest",
+                       S3W_SLICE_LIT("The plain HTTP request was sent to an HTTPS port."), NULL, 0,
+                       S3W_SLICE_NULL, s3w_slice_cstr(rid), s3w_slice_cstr(c->w->srv->host_id),
+                       false, true) == 0)
+        conn_write_raw(c, out.ptr, out.len);
+    s3w_buf_cleanup(&out);
+    proxy_log("INFO", "request_id=%s plain HTTP on a TLS listener: 400", rid);
+    conn_close_gracefully(c);
+}
+
 static const struct tls_conn_io conn_tls_io = {
     .write_raw = conn_tls_write_raw,
     .plain_room = conn_tls_plain_room,
     .on_plain = conn_tls_on_plain,
     .close = conn_tls_close,
+    .plaintext = conn_tls_plaintext,
 };
 
 /* A connection the worker has counted (srv->nconns): accept it and start

@@ -26,6 +26,7 @@ struct tls_conn {
     const struct tls_conn_io *io;
     void *ud;               /* the connection, passed back to io */
     bool pumping;
+    bool got_bytes;
     char raw[TLS_RAW_CAP];
 };
 
@@ -162,6 +163,16 @@ void tls_conn_pump(struct tls_conn *t)
 
 void tls_conn_on_read(struct tls_conn *t, size_t n)
 {
+    /* A TLS connection starts with a record's content type (22, a
+     * handshake) or, in an SSLv2-style hello, a byte with its top bit set;
+     * an HTTP request starts with its method, upper-case letters. */
+    if (!t->got_bytes && n > 0) {
+        t->got_bytes = true;
+        if (t->raw[0] >= 'A' && t->raw[0] <= 'Z') {
+            t->io->plaintext(t->ud);
+            return;
+        }
+    }
     if (BIO_write(t->rbio, t->raw, (int)n) != (int)n) {
         t->io->close(t->ud);
         return;

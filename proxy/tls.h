@@ -39,6 +39,10 @@ struct tls_conn_io {
     /* The session ended (close_notify) or failed (a bad handshake, a
      * record that does not decrypt): close the connection now. */
     void (*close)(void *ud);
+    /* The connection's first byte is an upper-case letter, not a TLS
+     * record: plain HTTP sent to a TLS listener. Nothing of it goes to
+     * OpenSSL; the connection answers in plain HTTP and closes. */
+    void (*plaintext)(void *ud);
 };
 
 /* Loads the certificate chain and key (PEM). Returns NULL and logs why. The

@@ -604,8 +604,15 @@ class Tls(Case):
         self.assertUnchanged(UP, TLS_ONLY, before)
 
     def test_plain_http_to_tls_listener_refused(self):
-        p = curl("-o", "/dev/null", "-w", "%{http_code}", "http://" + self.px.endpoint.split("://", 1)[1] + "/")
-        self.assertIn(p.stdout, (b"000", b"400"))
+        # answered in plain HTTP, S3's XML, and closed (it was cut without a
+        # word: curl's 000); nothing of it reaches a handler
+        p = curl("-D", "-", "-H", "Expect:", "--data-binary", "x" * 100,
+                 "http://" + self.px.endpoint.split("://", 1)[1] + "/" + BUCKET + "/k")
+        head, _, body = p.stdout.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400 "), p.stdout[:300])
+        self.assertIn(b"\r\nConnection: close", head)
+        self.assertIn(b"<Code>BadRequest</Code><Message>The plain HTTP request was sent to an HTTPS port."
+                      b"</Message>", body)
         self.assertTrue(self.px.alive())
 
 
