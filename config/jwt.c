@@ -107,6 +107,24 @@ static int b64url_dup(struct s3w_slice in, size_t max, char **out, size_t *outle
 }
 
 /* ---- JSON helpers ------------------------------------------------------------- */
+/* A token's header or claims set: "a completely valid JSON object" (RFC
+ * 7515 5.2 step 8, RFC 7519 7.2 step 10), so nothing after the object -
+ * cJSON stops at its end, and {"alg":"RS256","kid":"k1"}{"alg":"none"}
+ * read as the first (the eighth probe) - and no byte order mark before it,
+ * which cJSON skips. NULL for anything else. */
+static cJSON *parse_part(const char *txt, size_t len)
+{
+    if (len >= 3 && memcmp(txt, "\xEF\xBB\xBF", 3) == 0)
+        return NULL;
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(txt, len, &end, false);
+    if (o && json_text_has_trailer(txt, len, end)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 
 /* RFC 7515 section 5.2 / RFC 7519 section 4: names must be unique; cJSON keeps
  * both, and cJSON_GetObjectItem would silently read the first. */
@@ -267,10 +285,13 @@ void jwks_cleanup(struct jwks *k)
     k->n = 0;
 }
 
-int jwks_parse(struct s3w_slice json, struct jwks *out, char *err, size_t errcap)
+int jwks_parse(struct s3w_slice json, enum jwks_mode mode, struct jwks *out, char *err,
+               size_t errcap)
 {
     out->keys = NULL;
     out->n = 0;
+    if (errcap)
+        err[0] = '\0';
     cJSON *doc = cJSON_ParseWithLength(json.ptr, json.len);
     const cJSON *keys = doc ? cJSON_GetObjectItemCaseSensitive(doc, "keys") : NULL;
     int rc = JWT_OK;
@@ -292,8 +313,16 @@ int jwks_parse(struct s3w_slice json, struct jwks *out, char *err, size_t errcap
             rc = JWT_E_MALFORMED;
             goto out;
         }
-        int r = jwk_load(jwk, &out->keys[out->n], err, errcap, idx);
+        char why[200];
+        int r = jwk_load(jwk, &out->keys[out->n], why, sizeof why, idx);
+        if (r < 0 && mode == JWKS_SKIP_UNUSABLE) {
+            memset(&out->keys[out->n], 0, sizeof out->keys[out->n]);
+            if (!err[0])
+                snprintf(err, errcap, "%s: skipped", why);
+            continue;
+        }
         if (r < 0) {
+            snprintf(err, errcap, "%s", why);
             rc = JWT_E_MALFORMED;
             goto out;
         }
@@ -513,7 +542,7 @@ static int parse_header(struct s3w_slice part, cJSON **hdr, enum jwt_alg *alg, c
     int rc = b64url_dup(part, JWT_MAX_HEADER, &txt, &len);
     if (rc)
         return rc;
-    *hdr = cJSON_ParseWithLength(txt, len);
+    *hdr = parse_part(txt, len);
     free(txt);
     if (!cJSON_IsObject(*hdr))
         return JWT_E_MALFORMED;
@@ -545,7 +574,7 @@ int jwt_peek_issuer(struct s3w_slice token, char *out, size_t cap)
     int rc = b64url_dup(s3w_slice(d1 + 1, (size_t)(d2 - d1 - 1)), JWT_MAX_TOKEN, &payload, &plen);
     if (rc)
         return rc;
-    cJSON *claims = cJSON_ParseWithLength(payload, plen);
+    cJSON *claims = parse_part(payload, plen);
     const char *iss = cJSON_IsObject(claims) ? json_str(claims, "iss") : NULL;
     if (!cJSON_IsObject(claims))
         rc = JWT_E_MALFORMED;
@@ -597,7 +626,7 @@ int jwt_verify(struct s3w_slice token, const struct jwks *keys, const struct jwt
         goto out;
     if ((rc = b64url_dup(p, JWT_MAX_TOKEN, &payload, &plen)))
         goto out;
-    claims = cJSON_ParseWithLength(payload, plen);
+    claims = parse_part(payload, plen);
     if (!cJSON_IsObject(claims)) {
         rc = JWT_E_MALFORMED;
         goto out;

@@ -80,10 +80,17 @@ struct jwks {
 
 /* Parses a JWKS document ({"keys": [...]}) into usable verification keys.
  * Keys of other types, curves or uses are skipped, not errors (a JWKS
- * often carries encryption keys too); a key that claims to be a usable
- * signing key but is malformed is an error. Returns 0 or JWT_E_MALFORMED
- * with a precise message in err (no key material in it). */
-int jwks_parse(struct s3w_slice json, struct jwks *out, char *err, size_t errcap);
+ * often carries encryption keys too). A key that claims to be a usable
+ * signing key but is malformed (an RSA key under 2048 bits, a kid too
+ * long) is an error in a config file (JWKS_STRICT); in a set fetched from
+ * the issuer (JWKS_SKIP_UNUSABLE) it is skipped too, and err names it with
+ * JWT_OK: one key the issuer got wrong must not keep the rest from being
+ * refreshed - a removed key would stay trusted, a new one unknown. Returns
+ * 0 or JWT_E_MALFORMED with a precise message in err (no key material in
+ * it). */
+enum jwks_mode { JWKS_STRICT, JWKS_SKIP_UNUSABLE };
+int jwks_parse(struct s3w_slice json, enum jwks_mode mode, struct jwks *out, char *err,
+               size_t errcap);
 void jwks_cleanup(struct jwks *k);
 
 /* ---- verification ----------------------------------------------------------- */

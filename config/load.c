@@ -1864,7 +1864,7 @@ static void oidc_pinned_keys(struct ld *L, const cJSON *it, struct config_oidc_p
     if (text) {
         char err[256] = "";
         struct jwks *k = calloc(1, sizeof *k);
-        int rc = k ? jwks_parse(s3w_slice(text, len), k, err, sizeof err) : JWT_E_INTERNAL;
+        int rc = k ? jwks_parse(s3w_slice(text, len), JWKS_STRICT, k, err, sizeof err) : JWT_E_INTERNAL;
         if (rc == JWT_E_INTERNAL)
             L->nomem = true;
         else if (rc)

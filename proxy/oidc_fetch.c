@@ -287,8 +287,11 @@ static struct keyset *fetch_keys(struct oidc_keys *k, const char *url, const cha
         goto out;
     ks = calloc(1, sizeof *ks);
     char perr[256] = "";
-    int prc = ks ? jwks_parse(s3w_buf_slice(&r.body), &ks->keys, perr, sizeof perr)
+    int prc = ks ? jwks_parse(s3w_buf_slice(&r.body), JWKS_SKIP_UNUSABLE, &ks->keys, perr,
+                              sizeof perr)
                  : JWT_E_INTERNAL;
+    if (!prc && perr[0])
+        proxy_log("WARN", "oidc: %.200s: %s (the other keys are used)", jwks_uri, perr);
     if (prc || ks->keys.n == 0) {
         snprintf(err, errcap, "%.200s: %s", jwks_uri,
                  prc ? (perr[0] ? perr : "out of memory") : "no usable signing key");

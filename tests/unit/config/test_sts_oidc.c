@@ -575,7 +575,7 @@ static void test_key_source(void **state)
                "identity provider, please reference AssumeRoleWithWebIdentity documentation for "
                "requirements");
     char err[256];
-    assert_int_equal(jwks_parse(s3w_slice_cstr(g_jwks_doc), &g_src_keys, err, sizeof err), 0);
+    assert_int_equal(jwks_parse(s3w_slice_cstr(g_jwks_doc), JWKS_STRICT, &g_src_keys, err, sizeof err), 0);
     g_src_has = true;
     g_src_gets = g_src_puts = 0;
     call_wi(cfg, ROLE, tok, "", &SRC);
