@@ -275,6 +275,10 @@ static bool reserved_tag_key(struct s3w_slice k)
     return k.len >= 4 && s3w_bytes_eq_nocase(k.ptr, "aws:", 4);
 }
 
+/* A tag key's or value's characters besides letters, digits and '_' (STS
+ * API Reference, Tag). */
+#define TAG_EXTRA_CHARS "+-=._:/@ "
+
 /* Collects Tags.member.N.Key / Tags.member.N.Value (N = 1..50). */
 static int collect_tags(const struct form *f, struct ar *a, struct sts_response *out,
                         struct s3w_slice rid)
@@ -296,9 +300,9 @@ static int collect_tags(const struct form *f, struct ar *a, struct sts_response 
             const struct s3w_slice *v = n > 0 && (size_t)n < sizeof vname ? param(f, vname) : NULL;
             struct s3w_slice empty = S3W_SLICE_LIT("");
             if (check_member(out, rid, "tags.member.key", &f->p[i].value, true, 1, 128,
-                             "+-=._:/@ ", "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+") ||
+                             TAG_EXTRA_CHARS, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+") ||
                 check_member(out, rid, "tags.member.value", v ? v : &empty, true, 0, 256,
-                             "+-=._:/@ ", "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"))
+                             TAG_EXTRA_CHARS, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"))
                 return 1;
             for (size_t j = 0; j < a->ntags; j++)
                 if (s3w_slice_eq_nocase(a->tag_keys[j], f->p[i].value)) {
@@ -905,7 +909,12 @@ static int wi_tags(const struct jwt_claims *cl, struct ar *a, cJSON **doc,
     for (const cJSON *t = ok ? pt->child : NULL; t && ok; t = t->next) {
         const cJSON *v = cJSON_IsArray(t) && cJSON_GetArraySize(t) == 1 ? t->child : NULL;
         size_t kl = strlen(t->string);
+        /* the characters of AssumeRole's Tags too (STS API Reference, Tag:
+         * [\p{L}\p{Z}\p{N}_.:/=+\-@], ASCII here as in collect_tags): the
+         * eighth probe passed "a,b c" and "bl<ue>&" into aws:PrincipalTag */
         ok = v && cJSON_IsString(v) && kl >= 1 && kl <= 128 && strlen(v->valuestring) <= 256 &&
+             name_chars(s3w_slice_cstr(t->string), TAG_EXTRA_CHARS) &&
+             name_chars(s3w_slice_cstr(v->valuestring), TAG_EXTRA_CHARS) &&
              a->ntags < TOKEN_MAX_TAGS;
         for (size_t j = 0; ok && j < a->ntags; j++)
             ok = !s3w_slice_eq_nocase(a->tag_keys[j], s3w_slice_cstr(t->string));
@@ -936,7 +945,8 @@ static int wi_tags(const struct jwt_claims *cl, struct ar *a, cJSON **doc,
                         "The https://aws.amazon.com/tags claim of the token is not valid: it "
                         "must hold principal_tags, at most 50 keys of 1..128 characters not "
                         "beginning with aws:, each with exactly one value of at most 256 "
-                        "characters, and transitive_tag_keys, if any, an array of its keys.",
+                        "characters, keys and values of letters, digits, spaces and _.:/=+-@ "
+                        "only, and transitive_tag_keys, if any, an array of its keys.",
                         rid);
     return 0;
 }

@@ -536,8 +536,8 @@ static void test_session_tags_need_tag_session(void **state)
     static const char rejected[] =
         "The https://aws.amazon.com/tags claim of the token is not valid: it must hold "
         "principal_tags, at most 50 keys of 1..128 characters not beginning with aws:, each "
-        "with exactly one value of at most 256 characters, and transitive_tag_keys, if any, an "
-        "array of its keys.";
+        "with exactly one value of at most 256 characters, keys and values of letters, digits, "
+        "spaces and _.:/=+-@ only, and transitive_tag_keys, if any, an array of its keys.";
     want_error(403, "IDPRejectedClaim", rejected);
     /* a transitive key that is no tag's, a reserved key (UNCONFIRMED: the
      * IdP's claim refused as any malformed one) */
@@ -548,6 +548,12 @@ static void test_session_tags_need_tag_session(void **state)
         CLAIMS(K8S, "sts.amazonaws.com", "1700003600",
                TAGS_CLAIM("{\"team\":[\"a\"]},\"transitive_tag_keys\":\"team\"}")),
         CLAIMS(K8S, "sts.amazonaws.com", "1700003600", TAGS_CLAIM("{\"aws:team\":[\"a\"]}}")),
+        /* characters a Tag may not hold (STS API Reference, Tag), as
+         * AssumeRole's Tags refuses them: the eighth probe's four */
+        CLAIMS(K8S, "sts.amazonaws.com", "1700003600", TAGS_CLAIM("{\"team\":[\"bl<ue>&\"]}}")),
+        CLAIMS(K8S, "sts.amazonaws.com", "1700003600", TAGS_CLAIM("{\"team\":[\"a\\nb\"]}}")),
+        CLAIMS(K8S, "sts.amazonaws.com", "1700003600", TAGS_CLAIM("{\"te*am/x\":[\"a\"]}}")),
+        CLAIMS(K8S, "sts.amazonaws.com", "1700003600", TAGS_CLAIM("{\"a,b c\":[\"a\"]}}")),
     };
 #undef TAGS_CLAIM
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
