@@ -443,7 +443,13 @@ static int match_one(const struct cond *c, const struct cond_value *v,
         struct pat_vars rv;
         if (!pattern_resolve(&v->pat, ctx, &rv))
             return 0;
-        return pattern_match(&v->pat, &rv, r, c->nocase);
+        if (pattern_match(&v->pat, &rv, r, c->nocase))
+            return 1;
+        /* ...IgnoreCase beyond ASCII: AWS does not say whether "É" and "é"
+         * are equal ignoring case. When only a Unicode fold makes the two
+         * equal, the comparison is indeterminate: the reading that denies
+         * (a Deny's condition holds, an Allow's does not) */
+        return c->nocase && pattern_eq_fold(&v->pat, &rv, r) ? -1 : 0;
     }
     case FAM_ARN:
         return match_arn(v, ctx, r);

@@ -354,3 +354,107 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
         adv(p, rv, &q);
     return q.t >= p->ntoks;
 }
+
+/* ---- case folding beyond ASCII ------------------------------------------------ */
+/* Unicode's simple case folding (CaseFolding.txt, status C and S) for the
+ * blocks most text is in; anything else folds to itself. */
+static uint32_t fold_cp(uint32_t c)
+{
+    if (c < 0x80)
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
+        return c + 32; /* Latin-1: À..Þ */
+    if (c == 0xB5)
+        return 0x3BC; /* micro sign: Greek mu */
+    if (c >= 0x100 && c <= 0x17F) { /* Latin Extended-A: pairs */
+        if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149)
+            return c; /* İ ı ĸ ŉ: no simple fold of their own */
+        if (c == 0x178)
+            return 0xFF; /* Ÿ */
+        if (c == 0x17F)
+            return 's'; /* long s */
+        bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+        return (c & 1) == (odd_upper ? 1u : 0u) ? c + 1 : c;
+    }
+    if (c >= 0x391 && c <= 0x3AB && c != 0x3A2)
+        return c + 32; /* Greek capitals, with dialytika */
+    if (c == 0x386)
+        return 0x3AC;
+    if (c >= 0x388 && c <= 0x38A)
+        return c + 37;
+    if (c == 0x38C)
+        return 0x3CC;
+    if (c == 0x38E || c == 0x38F)
+        return c + 63;
+    if (c == 0x3C2)
+        return 0x3C3; /* final sigma */
+    if (c >= 0x400 && c <= 0x40F)
+        return c + 80; /* Cyrillic Ѐ..Џ */
+    if (c >= 0x410 && c <= 0x42F)
+        return c + 32; /* А..Я */
+    if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
+        return (c & 1) ? c : c + 1;
+    if (c == 0x4C0)
+        return 0x4CF;
+    if (c >= 0x4C1 && c <= 0x4CE)
+        return (c & 1) ? c + 1 : c;
+    if (c >= 0x531 && c <= 0x556)
+        return c + 48; /* Armenian */
+    if ((c >= 0x10A0 && c <= 0x10C5) || c == 0x10C7 || c == 0x10CD)
+        return c + 0x2D00 - 0x10A0; /* Georgian Asomtavruli */
+    if ((c >= 0x1E00 && c <= 0x1E95) || (c >= 0x1EA0 && c <= 0x1EFF))
+        return (c & 1) ? c : c + 1; /* Latin Extended Additional */
+    if (c == 0x1E9E)
+        return 0xDF; /* capital sharp s */
+    if (c == 0x212A)
+        return 'k'; /* Kelvin sign */
+    if (c == 0x212B)
+        return 0xE5; /* Angstrom sign */
+    if (c >= 0x2160 && c <= 0x216F)
+        return c + 16; /* Roman numerals */
+    if (c >= 0x24B6 && c <= 0x24CF)
+        return c + 26; /* circled letters */
+    if (c >= 0x2C00 && c <= 0x2C2F)
+        return c + 48; /* Glagolitic */
+    if (c >= 0xFF21 && c <= 0xFF3A)
+        return c + 32; /* fullwidth Latin */
+    if (c >= 0x10400 && c <= 0x10427)
+        return c + 40; /* Deseret */
+    return c;
+}
+
+/* The code point at s[*i], moving *i past it; a byte that starts no
+ * well-formed sequence is itself, marked so that it equals no character. */
+static uint32_t next_cp(struct s3w_slice s, size_t *i)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr + *i;
+    size_t n = char_len(s, *i);
+    *i += n;
+    switch (n) {
+    case 2: return (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+    case 3: return (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+    case 4:
+        return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
+               (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+    default: return p[0] < 0x80 ? p[0] : 0x80000000u | p[0];
+    }
+}
+
+bool pattern_eq_fold(const struct pattern *p, const struct pat_vars *rv, struct s3w_slice s)
+{
+    size_t si = 0, vi = 0;
+    for (size_t t = 0; t < p->ntoks; t++) {
+        struct s3w_slice text;
+        if (p->toks[t].kind == TOK_LIT)
+            text = p->toks[t].text;
+        else if (p->toks[t].kind == TOK_VAR)
+            text = rv->v[vi++];
+        else
+            return false;
+        for (size_t ti = 0; ti < text.len;) {
+            if (si >= s.len || fold_cp(next_cp(text, &ti)) != fold_cp(next_cp(s, &si)))
+                return false;
+        }
+    }
+    return si == s.len;
+}

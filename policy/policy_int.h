@@ -33,7 +33,7 @@ void arena_free(struct arena *a);
 enum tok_kind {
     TOK_LIT = 0, /* literal bytes */
     TOK_STAR,    /* any run, including empty */
-    TOK_QMARK,   /* exactly one byte */
+    TOK_QMARK,   /* exactly one character (a UTF-8 sequence, or a byte of none) */
     TOK_VAR,     /* ${key} or ${key, 'default'}: value read from the context */
 };
 
@@ -83,6 +83,12 @@ bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
  * case-insensitive. No allocation, O(len(s) * len(p)) worst case. */
 bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
                    struct s3w_slice s, bool nocase);
+
+/* Is `s` equal to p (resolved with rv, no wildcards) under Unicode simple
+ * case folding, for the scripts match.c's fold table covers (Latin, Greek,
+ * Cyrillic, Armenian, Georgian, Glagolitic, fullwidth forms); other
+ * characters compare exactly. false for a pattern with wildcards. */
+bool pattern_eq_fold(const struct pattern *p, const struct pat_vars *rv, struct s3w_slice s);
 
 /* ---- principals -------------------------------------------------------- */
 enum prin_kind {
