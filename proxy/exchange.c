@@ -169,6 +169,8 @@ void px_fail_internal(struct px *px)
 /* ---- audit ------------------------------------------------------------------------------- */
 static const char *identity_type_name(const struct px *px)
 {
+    if (px->auth.sig_failed)
+        return "Unknown"; /* claimed, never authenticated */
     if (!px->auth.id_set)
         return "Anonymous";
     switch (px->auth.id.type) {
@@ -246,12 +248,19 @@ static void px_done_audit(struct px *px)
     }
     /* CloudTrail's additionalEventData.AuthenticationMethod and the
      * bucket owner as recipientAccountId (audit_cloudtrail.c) */
-    if (!px->auth.anonymous && px->auth.id_set)
+    bool authenticated = px->auth.id_set && !px->auth.sig_failed;
+    if (!px->auth.anonymous && authenticated)
         r.auth_method = px->auth.sv.presigned ? S3W_SLICE_LIT("QueryString") : S3W_SLICE_LIT("AuthHeader");
     if (px->route.bcfg && px->route.bcfg->account)
         r.bucket_account = s3w_slice_cstr(px->route.bcfg->account);
     r.identity_type = s3w_slice_cstr(identity_type_name(px));
-    if (px->auth.id_set) {
+    /* A signature that failed names an access key id anyone may know: the
+     * record keeps it as a claim (type Unknown) and names no user (the
+     * ninth probe planted records "by" admin with admin's key id and a
+     * made-up secret) */
+    if (px->auth.id_set && px->auth.sig_failed)
+        r.access_key_id = px->auth.id.access_key_id;
+    if (authenticated) {
         r.principal_id = px->auth.id.userid;
         r.arn = px->auth.id.arn;
         r.account_id = px->auth.id.account;

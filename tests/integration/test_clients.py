@@ -760,6 +760,19 @@ class Audit(Case):
         self.assertNotIn("Signature=", text)
         self.assertNotIn("AWS4-HMAC-SHA256 Credential", text)
 
+    def test_failed_signature_names_no_user(self):
+        # alice's access key id (no secret) and a made-up secret: the record
+        # keeps the key id as a claim and names nobody (it was recorded as
+        # alice: anyone who knew a key id could plant records "by" its user)
+        h = sign("DELETE", f"{PX.endpoint}/{BUCKET}/audit/forged", (ALICE.id, "not-alices-secret"))
+        r = raw(PX.endpoint, "DELETE", f"/{BUCKET}/audit/forged", h)
+        self.assertEqual(r.status, 403, r)
+        rid = next(v for k, v in r.headers.items() if k.lower() == "x-amz-request-id")
+        rec = PX.audit_where(lambda x: x.get("requestID") == rid)[-1]
+        self.assertEqual(rec["errorCode"], "SignatureDoesNotMatch")
+        self.assertEqual(rec["userIdentity"], {"type": "Unknown", "principalId": None, "arn": None,
+                                               "accountId": None, "accessKeyId": ALICE.id})
+
 
 class UpstreamCredentials(Case):
     def test_assumed_moto_role(self):
