@@ -41,6 +41,7 @@ _Static_assert(JWT_MAX_AMR <= TOKEN_MAX_AMR, "a session token holds every amr va
 void sts_response_init(struct sts_response *r)
 {
     r->status = 500;
+    r->code = NULL;
     r->session_issued = false;
     r->wi_provider[0] = r->wi_sub[0] = r->wi_aud[0] = '\0';
     s3w_buf_init(&r->body, STS_MAX_BODY_BYTES);
@@ -133,6 +134,7 @@ static int sts_error(struct sts_response *out, int status, const char *type, con
 {
     s3w_buf_reset(&out->body);
     out->status = status;
+    out->code = code;
     int rc = s3w_buf_printf(&out->body, "<ErrorResponse xmlns=\"" STS_NS "\">"
                                         "<Error><Type>%s</Type><Code>%s</Code>", type, code);
     rc = rc ? rc : xml_elem(&out->body, "Message", s3w_slice_cstr(message));

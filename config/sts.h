@@ -36,6 +36,7 @@
 
 struct sts_response {
     int status;          /* HTTP status */
+    const char *code;    /* an error's Code (a static string); NULL when none */
     struct s3w_buf body; /* AWS XML; caller frees with sts_response_cleanup */
     bool session_issued; /* an AssumeRole answered with new credentials (metrics) */
     /* AssumeRoleWithWebIdentity, once the token verified: who vouched and

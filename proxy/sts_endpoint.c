@@ -50,6 +50,8 @@ void px_sts(struct px *px)
         }
     }
     px->out.status = r.status;
+    /* the audit record's errorCode (it was null for every STS error) */
+    px->out.err_code = r.status == 200 ? NULL : r.code ? r.code : "InternalFailure";
     px->authz.decision = r.status == 200 ? PX_DEC_ALLOWED : PX_DEC_DENIED;
     if (r.session_issued && shared(px->w)->metrics)
         metrics_add(&shared(px->w)->metrics->sts_sessions, 1);

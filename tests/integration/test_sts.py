@@ -292,6 +292,20 @@ class Refusals(Case):
             f"User: {user_arn(C, 'Eve')} is not authorized to perform: sts:AssumeRole on resource: {ROLE}"),
             e.response["Error"])
 
+    def test_refusal_codes_are_audited(self):
+        # the audit record's errorCode is STS's code (it was null for every
+        # STS error: the ninth probe)
+        e = self.assertClientError(lambda: sts_client(EVE).assume_role(RoleArn=ROLE, RoleSessionName="x" * 65),
+                                   "ValidationError", status=400)
+        rid = e.response["ResponseMetadata"]["RequestId"]
+        rec = PX.audit_where(lambda r: r.get("requestID") == rid)[-1]
+        self.assertEqual((rec["eventName"], rec["errorCode"], rec["httpStatus"]), ("sts", "ValidationError", 400))
+        e = self.assertClientError(lambda: sts_client(EVE).assume_role(RoleArn=ROLE, RoleSessionName="eve"),
+                                   "AccessDenied", status=403)
+        rid = e.response["ResponseMetadata"]["RequestId"]
+        rec = PX.audit_where(lambda r: r.get("requestID") == rid)[-1]
+        self.assertEqual((rec["errorCode"], rec["httpStatus"]), ("AccessDenied", 403))
+
     def test_trust_policy_missing(self):
         e = self.assertClientError(lambda: sts_client(DAVE).assume_role(
             RoleArn=role_arn(A, "untrusted-role"), RoleSessionName="dave"), "AccessDenied", status=403)
