@@ -68,6 +68,7 @@ static bool in_has_secret(const struct proxy_conn *c)
 static char big[BIG];
 static atomic_bool watch_free;
 static atomic_int big_freed, big_freed_with_marker;
+static atomic_bool big_answered; /* the handler wrote the whole answer */
 void __real_free(void *p);
 void __wrap_free(void *p);
 void __wrap_free(void *p)
@@ -99,6 +100,7 @@ static void answer_big(struct proxy_conn *c, bool local)
         proxy_conn_write(c, big, n);
         proxy_conn_finish(c, false);
     }
+    atomic_store(&big_answered, true);
 }
 
 static void on_head(struct proxy_conn *c)
@@ -260,6 +262,47 @@ static void test_token_head_wiped(void **state)
 static struct fx_cert cert;
 static SSL_CTX *cctx;
 
+/* The worker's connections, and how many of them hold a read buffer, as
+ * its loop sees them between callbacks: the test pokes it
+ * (srv.worker_poke) and waits for the answer. */
+static atomic_int looks;
+static atomic_size_t conns_seen, holding_seen;
+
+static void look_at_conns(struct proxy_worker *w)
+{
+    size_t n = 0, holding = 0;
+    for (const struct proxy_conn *c = w->conns; c; c = c->next) {
+        n++;
+        holding += c->bufs != NULL;
+    }
+    atomic_store(&conns_seen, n);
+    atomic_store(&holding_seen, holding);
+    atomic_fetch_add(&looks, 1);
+}
+
+static void look_at_worker(void)
+{
+    int n0 = atomic_load(&looks);
+    proxy_server_poke(&srv);
+    for (int i = 0; i < 1000 && atomic_load(&looks) == n0; i++)
+        usleep(10 * 1000);
+    if (atomic_load(&looks) == n0)
+        fail_msg("the worker did not answer a poke within 10 s");
+}
+
+/* Waits until the only connection is open and idle: it holds no buffer. */
+static void wait_idle(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        look_at_worker();
+        if (atomic_load(&conns_seen) == 1 && atomic_load(&holding_seen) == 0)
+            return;
+        usleep(10 * 1000);
+    }
+    fail_msg("no idle connection after 10 s: %zu open, %zu of them holding a read buffer",
+             atomic_load(&conns_seen), atomic_load(&holding_seen));
+}
+
 static int setup_tls(void **state)
 {
     if (fx_cert_make(&cert, "/tmp/s3w_test_conn_bufs_XXXXXX") != 0 || setup(state) != 0)
@@ -268,6 +311,7 @@ static int setup_tls(void **state)
     if (!t)
         return -1;
     proxy_server_set_tls(&srv, t);
+    srv.worker_poke = look_at_conns;
     cctx = SSL_CTX_new(TLS_client_method());
     return cctx ? 0 : -1;
 }
@@ -315,7 +359,9 @@ static void test_tls_idle_buffers_reused_wiped(void **state)
     int fa, fb;
     SSL *a = tls_open(&fa);
     tls_get(a, "/first", "X-Amz-Security-Token: " SECRET "\r\n");
-    usleep(50000); /* the session tickets after the answer: a's last records */
+    /* a is idle: its last records (the session tickets, the answer) are
+     * processed and its buffer is back with the worker */
+    wait_idle();
     SSL *b = tls_open(&fb);
     tls_get(b, "/second", "");
     assert_non_null(first_in);
@@ -336,22 +382,38 @@ static int fetch_big(const char *path)
 {
     atomic_store(&big_freed, 0);
     atomic_store(&big_freed_with_marker, 0);
+    atomic_store(&big_answered, false);
     atomic_store(&watch_free, true);
     int fd = su_connect(port);
     assert_true(fd >= 0);
     char req[128];
     snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
     su_send_str(fd, req);
-    usleep(200 * 1000); /* the socket buffers fill; the rest is queued */
+    /* nothing is read until the handler wrote it all: the socket buffers
+     * fill; the rest is queued */
+    for (int i = 0; i < 1000 && !atomic_load(&big_answered); i++)
+        usleep(10 * 1000);
+    if (!atomic_load(&big_answered))
+        fail_msg("%s was not answered within 10 s", path);
     static char got[BIG];
-    size_t have = 0;
-    for (int i = 0; i < 3000 && !memmem(got, have, MARKER, strlen(MARKER)); i++) {
-        ssize_t r = recv(fd, got + have, sizeof got - have, 0);
-        if (r <= 0)
-            break;
-        have += (size_t)r;
-    }
-    assert_non_null(memmem(got, have, MARKER, strlen(MARKER)));
+    size_t have = 0, ml = strlen(MARKER);
+    bool whole = false;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, 100) == 1) {
+            ssize_t r = recv(fd, got + have, sizeof got - have, 0);
+            if (r <= 0)
+                break;
+            size_t from = have > ml ? have - ml : 0;
+            have += (size_t)r;
+            whole = memmem(got + from, have - from, MARKER, ml) != NULL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (!whole && t1.tv_sec - t0.tv_sec < 10);
+    if (!whole)
+        fail_msg("the answer to %s did not arrive whole within 10 s (%zu bytes)", path, have);
     /* the answer's write is done once the next answer arrives */
     su_send_str(fd, "GET /after-big HTTP/1.1\r\nHost: h\r\n\r\n");
     bool closed;
