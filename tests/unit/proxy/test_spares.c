@@ -71,15 +71,31 @@ struct look {
     bool timer;   /* the spares timer runs */
 };
 
-/* Ticks come by hand only (test_spares_in_use_stay): every look stops the
- * timer that a spare given back started. */
-static bool manual;
+/* The spares timer parked: started with a deadline an hour away and a
+ * callback that does nothing, so that no spare given back starts it
+ * (proxy_worker_spares_grew starts only a timer that is not active) and
+ * no tick comes but by hand, however late the test looks. A tick that
+ * trims down to SPARES_MIN stops it. */
+static void on_parked(uv_timer_t *t)
+{
+    (void)t;
+}
+
+static void park_timer(struct proxy_worker *w, void *arg)
+{
+    (void)arg;
+    uv_timer_start(&w->spares_timer, on_parked, 3600 * 1000, 0);
+}
+
+static void unpark_timer(struct proxy_worker *w, void *arg)
+{
+    (void)arg;
+    uv_timer_stop(&w->spares_timer);
+}
 
 static void look_at(struct proxy_worker *w, void *arg)
 {
     struct look *l = arg;
-    if (manual)
-        uv_timer_stop(&w->spares_timer);
     l->busy = l->conns = 0;
     for (const struct proxy_conn *c = w->conns; c; c = c->next) {
         l->conns++;
@@ -114,16 +130,20 @@ static void look(struct look *l)
     l->bufs_made = scraped("s3warden_worker_allocations_total{kind=\"read_buffer\"} ");
 }
 
-/* Looks until cond holds (5 s at most); the last look. */
-static struct look look_until(bool (*cond)(const struct look *))
+/* Looks until cond holds, and fails saying what did not come after 10 s;
+ * the look that saw it. */
+static struct look look_until(bool (*cond)(const struct look *), const char *what)
 {
     struct look l;
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 500; i++) {
         look(&l);
         if (cond(&l))
-            break;
+            return l;
         usleep(20 * 1000);
     }
+    fail_msg("not %s after 10 s: %zu of %zu connections busy, %zu spare exchanges, "
+             "%zu spare read buffers",
+             what, l.busy, l.conns, l.px, l.bufs);
     return l;
 }
 
@@ -160,13 +180,10 @@ static struct look burst(void)
         assert_true(fd[i] >= 0);
         su_send(fd[i], head, len);
     }
-    struct look l = look_until(all_busy);
-    assert_int_equal(l.busy, BURST);
+    look_until(all_busy, "all requests in flight");
     for (int i = 0; i < BURST; i++)
         close(fd[i]);
-    l = look_until(all_gone);
-    assert_int_equal(l.conns, 0);
-    return l;
+    return look_until(all_gone, "all connections gone");
 }
 
 static void tick(struct proxy_worker *w, void *arg)
@@ -175,14 +192,14 @@ static void tick(struct proxy_worker *w, void *arg)
     proxy_worker_trim_spares(w);
 }
 
-/* Ticks by hand (the timer stopped): spares taken since the last tick are
+/* Ticks by hand (the timer parked): spares taken since the last tick are
  * kept by the next, however many lie unused at that moment, and the
  * second burst allocates nothing; the tick after an interval without
  * requests frees down to SPARES_MIN. */
 static void test_spares_in_use_stay(void **state)
 {
     (void)state;
-    manual = true;
+    rig_on_worker(park_timer, NULL);
     struct look l = burst();
     rig_on_worker(tick, NULL); /* the burst took what there was: nothing goes */
     look(&l);
@@ -199,25 +216,33 @@ static void test_spares_in_use_stay(void **state)
     look(&l);
     assert_int_equal(l.px, SPARES_MIN);
     assert_int_equal(l.bufs, SPARES_MIN);
-    manual = false;
+    rig_on_worker(unpark_timer, NULL);
 }
 
 static void test_burst_kept_then_trimmed(void **state)
 {
     (void)state;
+    /* the timer parked: two ticks between the burst's end and the look (a
+     * test thread descheduled for 2 s) would have trimmed them already */
+    rig_on_worker(park_timer, NULL);
     struct look l = burst();
-    /* every exchange and buffer of the burst kept (a tick may have come
-     * in between, but none of them lay unused for a whole interval) */
+    /* every exchange and buffer of the burst kept */
     assert_int_equal(l.px, BURST);
     assert_int_equal(l.bufs, BURST);
     /* the worker had no spares: each of the 48 was allocated, and counted */
     assert_int_equal(l.px_made, BURST);
     assert_int_equal(l.bufs_made, BURST);
-    assert_true(l.timer); /* more than SPARES_MIN given back started it */
-    /* unused for a whole interval: down to SPARES_MIN within two ticks,
-     * and the timer stops with the tick that trimmed them */
-    usleep(2 * SPARES_TICK_MS * 1000);
-    l = look_until(trimmed);
+    /* the timer as the worker runs it: stopped, started by the next
+     * burst's spares given back (more than SPARES_MIN), which it took
+     * from the spares */
+    rig_on_worker(unpark_timer, NULL);
+    l = burst();
+    assert_int_equal(l.px_made, BURST);
+    assert_int_equal(l.bufs_made, BURST);
+    /* unused for a whole interval: down to SPARES_MIN within two ticks (of
+     * the timer those spares started: nothing else trims here), and the
+     * timer stops with the tick that trimmed them */
+    l = look_until(trimmed, "trimmed to SPARES_MIN");
     assert_int_equal(l.px, SPARES_MIN);
     assert_int_equal(l.bufs, SPARES_MIN);
     assert_false(l.timer);
