@@ -14,12 +14,14 @@ Behaviour is driven by a JSON state file the test rewrites (atomic rename)
 and re-read on every request:
   {"key": "ASIA...", "ttl": 4, "fail": false, "role": "r"}
   fail=true answers 500; hang=N sleeps N seconds before answering; big=true
-  pads the credentials document past 64 KiB. The secret is "secret-" + key,
-  the token "token-" + key.
-Every request is appended to LOG as "METHOD PATH STATUS". Binds 127.0.0.1
-on an ephemeral port and writes it to PORT_FILE.
+  pads the credentials document past 64 KiB; down=true ends every connection
+  without an answer, as a server that is gone (the port stays this server's:
+  one given up and bound again may have been taken meanwhile). The secret is
+  "secret-" + key, the token "token-" + key.
+Every request answered is appended to LOG as "METHOD PATH STATUS". Binds
+127.0.0.1 on an ephemeral port and writes it to PORT_FILE.
 
-Usage: metadata_server.py imds|ecs STATE LOG PORT_FILE [AUTH_TOKEN] [PORT]
+Usage: metadata_server.py imds|ecs STATE LOG PORT_FILE [AUTH_TOKEN]
 """
 import datetime
 import http.server
@@ -31,7 +33,6 @@ import time
 
 MODE, STATE, LOG, PORT_FILE = sys.argv[1:5]
 AUTH = sys.argv[5] if len(sys.argv) > 5 else ""
-PORT = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 TOKENS = set()
 
 
@@ -72,11 +73,16 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def gone(self):
+        self.close_connection = True
+
     def do_PUT(self):
         n = int(self.headers.get("Content-Length") or 0)
         if n:
             self.rfile.read(n)
         st = state()
+        if st.get("down"):
+            return self.gone()
         if MODE != "imds" or self.path != "/latest/api/token":
             return self.reply(404)
         if st.get("fail"):
@@ -90,6 +96,8 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         st = state()
+        if st.get("down"):
+            return self.gone()
         if MODE == "imds":
             if self.headers.get("X-aws-ec2-metadata-token") not in TOKENS:
                 return self.reply(401)
@@ -116,7 +124,7 @@ class S(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
-srv = S(("127.0.0.1", PORT), H)
+srv = S(("127.0.0.1", 0), H)
 tmp = PORT_FILE + ".tmp"
 with open(tmp, "w") as f:
     f.write(str(srv.server_address[1]))
