@@ -341,10 +341,15 @@ static void moto_start_background(struct moto_srv *mt, int auth)
 }
 
 /* Fails unless s expires in more than lo and at most hi seconds from now,
- * saying when it does (this failed once under load, value unknown). */
+ * saying when it does. "Now" is read with CLOCK_REALTIME, as moto reads
+ * it: time() is glibc's coarse clock, up to a tick behind, so a second
+ * that had begun for moto (now + 900) could still be the last one here,
+ * and the credentials expired "in 901 s" (seen once under load). */
 static void assert_expires_in(const struct creds_snapshot *s, int64_t lo, int64_t hi)
 {
-    int64_t left = s->expiration - (int64_t)time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t left = s->expiration - (int64_t)ts.tv_sec;
     if (left <= lo || left > hi)
         fail_msg("the credentials expire in %lld s, not in %lld..%lld", (long long)left,
                  (long long)lo + 1, (long long)hi);
