@@ -289,6 +289,7 @@ struct config_audit_sink {
     char *address;            /* receiver host */
     uint32_t port;            /* default 514, 6514 with TLS */
     uint32_t facility;        /* 0..23, default 16 (local0) */
+    uint32_t max_message_bytes; /* 1024..65535, default 8000 */
     bool tls;                 /* "tls" object present */
     char *ca_file;            /* tls.ca_file, optional */
     char *server_name;        /* tls.server_name, optional */

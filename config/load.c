@@ -2253,7 +2253,8 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
         get_u32(L, it, "batch_bytes", false, 65536, 256u << 20, 4u << 20, &k->batch_bytes);
     } else {
         static const char *const allowed[] = { "type", "address", "port", "facility", "tls",
-                                               "spool_dir", "max_spool_bytes", NULL };
+                                               "spool_dir", "max_spool_bytes",
+                                               "max_message_bytes", NULL };
         check_fields(L, it, allowed);
     }
     char *dir = get_str(L, it, "spool_dir", true);
@@ -2285,6 +2286,7 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
     }
     get_u32(L, it, "port", false, 1, 65535, k->tls ? 6514 : 514, &k->port);
     get_u32(L, it, "facility", false, 0, 23, 16, &k->facility);
+    get_u32(L, it, "max_message_bytes", false, 1024, 65535, 8000, &k->max_message_bytes);
 }
 
 static void load_audit(struct ld *L, const cJSON *root)

@@ -205,7 +205,7 @@ static int open_sinks(struct audit *a, const struct audit_options *o)
         if (c->type == AUDIT_SINK_SYSLOG) {
             struct audit_syslog_opts so = {
                 .host = c->host, .port = c->port, .facility = c->facility, .tls = c->tls,
-                .ca_file = c->ca_file, .server_name = c->server_name,
+                .ca_file = c->ca_file, .server_name = c->server_name, .max_message = c->max_message,
             };
             err = audit_syslog_transport(&so, &tr);
         } else if (c->type == AUDIT_SINK_S3) {
@@ -256,10 +256,11 @@ static int describe(const struct audit_options *o, struct s3w_buf d[AUDIT_SETTIN
     for (size_t k = 0; !rc && k < o->nsinks; k++) {
         const struct audit_sink_conf *c = &o->sinks[k];
         rc = s3w_buf_printf(&d[SET_SINKS],
-                            "%d|%s|%llu|%s|%u|%d|%d|%s|%s|%s|%d|%d|%s|%s|%s|%s|%u|%zu\n",
+                            "%d|%s|%llu|%s|%u|%d|%u|%d|%s|%s|%s|%d|%d|%s|%s|%s|%s|%u|%zu\n",
                             (int)c->type, or_dash(c->spool_dir),
                             (unsigned long long)c->max_spool_bytes, or_dash(c->host),
-                            (unsigned)c->port, c->facility, (int)c->tls, or_dash(c->ca_file),
+                            (unsigned)c->port, c->facility, (unsigned)c->max_message, (int)c->tls,
+                            or_dash(c->ca_file),
                             or_dash(c->server_name), or_dash(c->endpoint), (int)c->virtual_host,
                             (int)c->tls_verify, or_dash(c->bucket), or_dash(c->prefix),
                             or_dash(c->account), or_dash(c->region), (unsigned)c->batch_ms,

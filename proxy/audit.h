@@ -164,6 +164,7 @@ struct audit_sink_conf {
     const char *host;
     uint16_t port;
     int facility;
+    uint32_t max_message;    /* bytes of one message; 0: the default */
     bool tls;
     const char *ca_file;     /* syslog TLS, or the S3 upstream's */
     const char *server_name;

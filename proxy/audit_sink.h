@@ -81,9 +81,20 @@ struct audit_syslog_opts {
     const char *ca_file;     /* TLS: CA bundle to verify the receiver (NULL: system) */
     const char *server_name; /* TLS: name to verify (NULL: host) */
     uint32_t timeout_ms;     /* connect / send / acknowledgement wait */
+    uint32_t max_message;    /* most bytes of one message, header and record
+                              * (0: AUDIT_SYSLOG_MAX_MESSAGE) */
 };
+/* rsyslog's default limit (maxMessageSize 8k counts 8096 of a message) */
+#define AUDIT_SYSLOG_MAX_MESSAGE 8000
 /* 0 and *out, or an errno. */
 int audit_syslog_transport(const struct audit_syslog_opts *o, struct audit_transport *out);
+/* A JSON record cut to at most budget bytes (malloc'd, *out_len set), for
+ * a receiver that takes no more: its longest strings shortened (ending
+ * "..."), then its largest members dropped but the request's id, time,
+ * event, decision and status, and "syslogTruncated": true added; a record
+ * that is not JSON becomes {"syslogTruncated":true}. NULL when even that
+ * does not fit, or out of memory. Exposed for tests. */
+char *audit_syslog_fit(const char *msg, size_t len, size_t budget, size_t *out_len);
 /* Formats one RFC 5424 message with its octet count in front ("LEN <PRI>1
  * TIMESTAMP HOST s3warden PID audit - MSG"): exposed for tests. Returns the
  * bytes written to out (at most cap), 0 if it does not fit. */

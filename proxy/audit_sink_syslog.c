@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -42,6 +43,7 @@ struct syslog_t {
     int facility;
     bool tls;
     uint32_t timeout_ms;
+    size_t max_message; /* a SYSLOG-MSG's bytes, header and record */
     char name[300];
     char hostname[256];
     int pid;
@@ -81,6 +83,109 @@ size_t audit_syslog_frame(char *out, size_t cap, int facility, const char *hostn
     memcpy(out + ln, head, (size_t)hn);
     memcpy(out + ln + hn, msg, msg_len);
     return (size_t)ln + body;
+}
+
+/* ---- records longer than the receiver takes --------------------------------------- */
+/* The longest string in the tree (NULL when none). */
+static cJSON *longest_string(cJSON *it, size_t *len)
+{
+    cJSON *best = NULL;
+    for (; it; it = it->next) {
+        cJSON *b = NULL;
+        size_t l = 0;
+        if (cJSON_IsString(it) && it->valuestring) {
+            b = it;
+            l = strlen(it->valuestring);
+        } else if (it->child) {
+            b = longest_string(it->child, &l);
+        }
+        if (b && (!best || l > *len)) {
+            best = b;
+            *len = l;
+        }
+    }
+    return best;
+}
+
+/* Cuts a string to at most n bytes, not inside a UTF-8 sequence, and
+ * marks the cut with "...". */
+static bool cut_string(cJSON *str, size_t n)
+{
+    char *v = str->valuestring;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+        n--;
+    char *t = malloc(n + 4);
+    if (!t)
+        return false;
+    memcpy(t, v, n);
+    memcpy(t + n, "...", 4);
+    bool ok = cJSON_SetValuestring(str, t) != NULL;
+    free(t);
+    return ok;
+}
+
+char *audit_syslog_fit(const char *msg, size_t len, size_t budget, size_t *out_len)
+{
+    /* what stays when every other member had to go */
+    static const char *const keep[] = { "eventVersion", "eventTime", "requestID", "eventName",
+                                        "eventSource", "decision", "errorCode", "httpStatus",
+                                        "syslogTruncated", NULL };
+    cJSON *root = cJSON_ParseWithLength(msg, len);
+    if (!cJSON_IsObject(root) || !cJSON_AddTrueToObject(root, "syslogTruncated")) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
+    char *out = NULL;
+    for (int round = 0; root && round < 256; round++) {
+        free(out);
+        out = cJSON_PrintUnformatted(root);
+        if (!out)
+            break;
+        size_t n = strlen(out);
+        if (n <= budget) {
+            cJSON_Delete(root);
+            *out_len = n;
+            return out;
+        }
+        /* the longest string first, by what is over (and a little: its
+         * escapes may print longer than its bytes) */
+        size_t sl = 0;
+        cJSON *str = longest_string(root->child, &sl);
+        size_t over = n - budget + 16;
+        if (str && sl > 64) {
+            if (!cut_string(str, sl > over + 32 ? sl - over : 32))
+                break;
+            continue;
+        }
+        /* then whole members, the largest first, but the few that say what
+         * the request was */
+        cJSON *drop = NULL;
+        size_t dl = 0;
+        for (cJSON *m = root->child; m; m = m->next) {
+            bool kept = false;
+            for (size_t k = 0; keep[k] && !kept; k++)
+                kept = m->string && strcmp(m->string, keep[k]) == 0;
+            char *p = kept ? NULL : cJSON_PrintUnformatted(m);
+            if (p && strlen(p) >= dl) {
+                drop = m;
+                dl = strlen(p);
+            }
+            free(p);
+        }
+        if (!drop)
+            break;
+        cJSON_DetachItemViaPointer(root, drop);
+        cJSON_Delete(drop);
+    }
+    free(out);
+    cJSON_Delete(root);
+    /* not JSON, or nothing left to cut: what it was, in a few bytes */
+    static const char stub[] = "{\"syslogTruncated\":true}";
+    if (budget < sizeof stub - 1)
+        return NULL;
+    out = strdup(stub);
+    *out_len = out ? sizeof stub - 1 : 0;
+    return out;
 }
 
 static void disconnect(struct syslog_t *s)
@@ -249,11 +354,27 @@ static int syslog_deliver(void *t, const char *buf, size_t len)
     }
     size_t n = 0;
     int64_t now = wall_ms();
+    /* the header's bytes: the time has a fixed length */
+    size_t head = (size_t)snprintf(NULL, 0, "<%d>1 %s %s s3warden %d audit - ", s->facility * 8 + 6,
+                                   "YYYY-MM-DDTHH:MM:SS.mmmZ", s->hostname[0] ? s->hostname : "-",
+                                   s->pid);
     for (size_t i = 0; i < len;) {
         const char *nl = memchr(buf + i, '\n', len - i);
         size_t ll = (size_t)(nl - (buf + i));
+        /* A receiver cuts a message longer than it takes (rsyslog past
+         * its maxMessageSize, 8 KiB by default) and reads the rest as a
+         * message of its own, which a caller's User-Agent or key can fill
+         * with any PRI, host and text (the ninth probe): a longer record
+         * goes cut to fit, "syslogTruncated": true, the file keeps it whole */
+        char *fit = NULL;
+        size_t fl = ll;
+        if (head + ll > s->max_message &&
+            !(fit = audit_syslog_fit(buf + i, ll, s->max_message > head ? s->max_message - head : 0,
+                                     &fl)))
+            return EMSGSIZE;
         size_t f = audit_syslog_frame(s->out + n, s->out_cap - n, s->facility, s->hostname, s->pid,
-                                      now, buf + i, ll);
+                                      now, fit ? fit : buf + i, fl);
+        free(fit);
         if (!f)
             return EMSGSIZE;
         n += f;
@@ -295,6 +416,7 @@ int audit_syslog_transport(const struct audit_syslog_opts *o, struct audit_trans
     s->facility = o->facility;
     s->tls = o->tls;
     s->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
+    s->max_message = o->max_message ? o->max_message : AUDIT_SYSLOG_MAX_MESSAGE;
     s->pid = (int)getpid();
     if (gethostname(s->hostname, sizeof(s->hostname)) != 0)
         s->hostname[0] = '\0';

@@ -201,6 +201,7 @@ static void audit_options_from(const struct config *cfg,
             c->host = k->address;
             c->port = (uint16_t)k->port;
             c->facility = (int)k->facility;
+            c->max_message = k->max_message_bytes;
             c->tls = k->tls;
             c->server_name = k->server_name;
             c->ca_file = k->ca_file;

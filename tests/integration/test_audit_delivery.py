@@ -462,6 +462,36 @@ class Signals(Case):
                       "keep going where they went (the running output, format and sinks)",
                       px.log_text())
 
+    def test_8_long_record_is_one_message(self):
+        # A record longer than rsyslog's default maxMessageSize (8 KiB): an
+        # unsigned GET whose User-Agent places a forged syslog message where
+        # rsyslog would cut. It was cut there, and the rest stored as a
+        # message of its own (the ninth probe's "sshd ... Accepted password
+        # for root"); now the sink cuts the record to fit, as JSON.
+        rs = Rsyslog("rsyslog-long-8").start()
+        px = proxy_with("deliv-long-8", [{"type": "syslog", "address": "127.0.0.1", "port": rs.port,
+                                          "spool_dir": os.path.join(tmpdir("spool-s8"), "sl")}])
+        forged = "<34>1 2026-01-01T00:00:00Z bastion sshd 4242 - - Accepted password for root"
+        ua = "u" * 1000 + forged + "v" * 900
+        # a key of control characters: each one six bytes in the record (\u0001)
+        r = raw(px.endpoint, "GET", f"/{BUCKET}/" + "%01" * 900,
+                {"Host": f"127.0.0.1:{px.port}", "User-Agent": ua})
+        self.assertEqual(r.status, 403, r)
+        rid = next(v for k, v in r.headers.items() if k.lower() == "x-amz-request-id")
+        self.assertTrue(wait_until(lambda: rid in rs.ids(), 15), px.log_tail())
+        time.sleep(0.5)  # anything the receiver made of the rest lands by now
+        lines = list(complete_lines(rs.out))
+        recs = [json.loads(line) for line in lines]  # every message is a whole JSON record
+        mine = [x for x in recs if x["requestID"] == rid]
+        self.assertEqual(len(mine), 1)
+        self.assertTrue(mine[0]["syslogTruncated"])
+        self.assertFalse(any(b"Accepted password" in line and b"syslogTruncated" not in line for line in lines))
+        # the file keeps it whole
+        whole = [x for x in px.audit() if x["requestID"] == rid]
+        self.assertEqual(whole[0]["userAgent"], ua)
+        self.assertNotIn("syslogTruncated", whole[0])
+        self.assertGreater(len(json.dumps(whole[0])), 8000)
+
     def test_6_usr1_hup_term_under_traffic(self):
         rs = Rsyslog("rsyslog-sig-6").start()
         rs2 = Rsyslog("rsyslog-sig-6b").start()

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "audit.h"
@@ -193,6 +194,47 @@ static void test_syslog_frame(void **state)
     assert_int_equal(audit_syslog_frame(out, 20, 16, "h", 1, 0, "{}", 2), 0);
 }
 
+/* A record longer than the receiver takes is cut to fit, as JSON: a
+ * receiver that cuts it itself (rsyslog past its maxMessageSize) reads the
+ * rest as a message of its own, which a User-Agent can fill (the ninth
+ * probe stored "<34>1 ... sshd ... Accepted password for root"). */
+static void test_syslog_fit(void **state)
+{
+    (void)state;
+    static char ua[20001], rec[2 * sizeof ua + 200];
+    memset(ua, 'A', sizeof ua - 1);
+    memcpy(ua + 9000, "<34>1 2026-01-01T00:00:00Z bastion sshd 4242 - - Accepted", 58);
+    snprintf(rec, sizeof rec,
+             "{\"eventVersion\":\"1.0\",\"requestID\":\"ABC\",\"userAgent\":\"%s\","
+             "\"eventName\":\"GetObject\",\"requestContext\":{\"aws:UserAgent\":\"%s\"},"
+             "\"key\":\"caf\xC3\xA9\",\"httpStatus\":200}", ua, ua);
+    for (size_t budget = 7900; budget >= 300; budget /= 3) {
+        size_t n = 0;
+        char *out = audit_syslog_fit(rec, strlen(rec), budget, &n);
+        assert_non_null(out);
+        assert_int_equal(n, strlen(out));
+        if (n > budget)
+            fail_msg("%zu bytes for a budget of %zu", n, budget);
+        cJSON *o = cJSON_Parse(out);
+        assert_non_null(o);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "syslogTruncated")));
+        assert_string_equal(cJSON_GetObjectItem(o, "requestID")->valuestring, "ABC");
+        assert_string_equal(cJSON_GetObjectItem(o, "eventName")->valuestring, "GetObject");
+        assert_int_equal(cJSON_GetObjectItem(o, "httpStatus")->valueint, 200);
+        const cJSON *u = cJSON_GetObjectItem(o, "userAgent");
+        if (u) /* shortened, marked, never cut inside a character */
+            assert_non_null(strstr(u->valuestring, "..."));
+        cJSON_Delete(o);
+        free(out);
+    }
+    /* not JSON: a stub that says so; no room even for that: NULL */
+    size_t n;
+    char *out = audit_syslog_fit("not json", 8, 100, &n);
+    assert_string_equal(out, "{\"syslogTruncated\":true}");
+    free(out);
+    assert_null(audit_syslog_fit(rec, strlen(rec), 10, &n));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_receiver_down_then_restart),
         cmocka_unit_test(test_spool_full),
         cmocka_unit_test(test_syslog_frame),
+        cmocka_unit_test(test_syslog_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

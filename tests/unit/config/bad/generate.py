@@ -301,6 +301,10 @@ mcase("audit-sink-syslog-upstream", lambda c: c.update(audit={"sinks": [{"type":
                                                                           "spool_dir": "spool", "upstream": "moto"}]}),
       "audit.sinks[0].upstream", "unknown field")
 
+case("audit-sink-syslog-max-message-small", lambda c: c.update(audit={"sinks": [{
+    "type": "syslog", "address": "127.0.0.1", "spool_dir": "spool", "max_message_bytes": 480}]}),
+     "audit.sinks[0].max_message_bytes", "must be an integer in 1024..65535")
+
 with open(os.path.join(HERE, "EXPECTED.tsv"), "w") as tsv:
     for name, text, path, msg in cases:
         with open(os.path.join(HERE, name + ".json"), "w") as f:
