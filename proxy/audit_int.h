@@ -66,6 +66,7 @@ struct audit {
     void *s3_t[AUDIT_MAX_SINKS]; /* an S3 sink's transport, for its credentials */
     size_t nsinks;
     int spool_err; /* writer thread: the sinks' append failing (logged once) */
+    uint64_t unspooled; /* writer thread: records written at stop that a spool refused */
     struct s3w_buf settings[AUDIT_SETTINGS]; /* as opened, for audit_reload_check */
     /* writer thread only (and audit_open before it starts) */
     int fd;

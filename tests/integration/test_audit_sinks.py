@@ -14,7 +14,8 @@ docs/config.md "audit.sinks"), with Debian's rsyslogd listening on TCP on
 - a spool that fills while the receiver is down (max_spool_bytes 65536):
   new requests get 503 SlowDown, /readyz says "spool full", and once the
   receiver is back requests are served and every served request's record
-  arrives;
+  arrives; and stopped (SIGTERM) with the spool still full, every record,
+  the refused ones too, is in the file;
 - an S3 sink (CloudTrail format) delivering to a bucket on moto through the
   upstream with the proxy's own credentials: objects under CloudTrail's key
   layout, gzip {"Records": [...]}, exactly one record per request (by
@@ -26,6 +27,7 @@ import gzip
 import json
 import os
 import re
+import signal
 import sys
 import time
 import unittest
@@ -176,6 +178,39 @@ class SyslogSink(unittest.TestCase):
         # each request was sent once, so one record each and no other
         self.assertEqual(set(rs.ids()), set(file_request_ids(px)))
         self.assertEqual(len(file_request_ids(px)), len(served) + 2)
+
+
+    def test_6_stop_with_spool_full_keeps_every_record(self):
+        # The receiver stays down and the spool fills; then SIGTERM. The
+        # records the spool refused (the refusal's own, and any served
+        # request's still in memory) go to the file, which is the trail of
+        # record: they were lost at exit (the ninth probe: served requests
+        # with no record anywhere; the log blamed the file, which had room).
+        rs = Rsyslog("rsyslog-6")  # never started
+        px = sink_proxy("sinks-6", rs, os.path.join(tmpdir("spool-6"), "syslog"),
+                        max_spool_bytes=65536)
+        s3 = px.client(ALICE, retries={"total_max_attempts": 1})
+        served, refusal = [], None
+        for i in range(400):
+            try:
+                s3.put_object(Bucket=BUCKET, Key=f"stop-{i}", Body=b"s")
+                served.append(f"stop-{i}")
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "SlowDown")
+                refusal = e.response["ResponseMetadata"]["RequestId"]  # s3warden's own
+                break
+        self.assertIsNotNone(refusal, "never refused with the spool full")
+        self.assertNotIn("cannot write " + px.audit_path, px.log_text())
+        self.assertIn("audit: cannot write a sink's spool (logged above)", px.log_text())
+        px.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(px.proc.wait(30), 0, px.log_tail())
+        recs = [json.loads(line) for line in complete_lines(px.audit_path)]
+        self.assertEqual(sorted(r["requestParameters"]["key"] for r in recs if r["httpStatus"] == 200),
+                         sorted(served))
+        self.assertIn(refusal, {r["requestID"] for r in recs})
+        self.assertEqual(len(recs), len(served) + 1)
+        self.assertRegex(px.log_text(), r"audit: stopping: \d+ records written to .* only, not "
+                                        r"spooled for every sink")
 
 
 def trail_records(prefix):
