@@ -317,6 +317,9 @@ static void send_parse_error(struct proxy_conn *c)
     s3w_buf_cleanup(&out);
     proxy_log("INFO", "request_id=%s http parse error status=%d code=%s",
               rid, c->hp.err_status, c->hp.err_code ? c->hp.err_code : "BadRequest");
+    if (c->w->srv->handler->on_refused)
+        c->w->srv->handler->on_refused(c, rid, c->hp.err_status ? c->hp.err_status : 400,
+                                       c->hp.err_code ? c->hp.err_code : "BadRequest");
     conn_close_gracefully(c);
 }
 
@@ -654,6 +657,8 @@ static void conn_tls_plaintext(void *ud)
         conn_write_raw(c, out.ptr, out.len);
     s3w_buf_cleanup(&out);
     proxy_log("INFO", "request_id=%s plain HTTP on a TLS listener: 400", rid);
+    if (c->w->srv->handler->on_refused)
+        c->w->srv->handler->on_refused(c, rid, 400, "BadRequest");
     conn_close_gracefully(c);
 }
 

@@ -855,10 +855,37 @@ static void pl_on_head(struct proxy_conn *c)
     stage_dispatch(px);
 }
 
+/* A request the server refused before its head was whole (conn.c: a
+ * malformed request, plain HTTP on a TLS listener) has a record too: who
+ * sent it is unknown, what it asked for too (the ninth probe: smuggling
+ * attempts left no trace in the trail). A refusal's: dropped, not
+ * waited for, when the backlog is full. */
+static void pl_on_refused(struct proxy_conn *c, const char *request_id, int status,
+                          const char *code)
+{
+    struct audit_record r;
+    memset(&r, 0, sizeof(r));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    r.request_id = s3w_slice_cstr(request_id);
+    r.source_ip = s3w_slice_cstr(c->peer_ip);
+    const char *tv = proxy_conn_tls_version(c);
+    r.tls = tv ? s3w_slice_cstr(tv) : S3W_SLICE_NULL;
+    r.identity_type = S3W_SLICE_LIT("Unknown");
+    r.decision = S3W_SLICE_LIT("Denied");
+    r.error_code = s3w_slice_cstr(code);
+    r.http_status = status;
+    r.bytes_in = c->bytes_in;
+    r.upstream_latency_ms = -1;
+    audit_batch_log_refusal(plw(c->w)->audit, &r);
+}
+
 const struct proxy_handler pl_handler = {
     .on_head = pl_on_head,
     .on_body = pl_on_body,
     .on_body_end = pl_on_body_end,
     .on_drain = pl_on_drain,
     .on_abort = pl_on_abort,
+    .on_refused = pl_on_refused,
 };

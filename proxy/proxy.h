@@ -89,6 +89,10 @@ struct proxy_handler {
     /* The connection is going away while an exchange is active: drop every
      * reference to it now (abort upstream). After this, no more callbacks. */
     void (*on_abort)(struct proxy_conn *c);
+    /* The server answered a request itself, before any head reached the
+     * handler (a malformed request, plain HTTP on a TLS listener): status,
+     * S3 error code and request id, for its record. Optional. */
+    void (*on_refused)(struct proxy_conn *c, const char *request_id, int status, const char *code);
 };
 
 /* ---- connection ------------------------------------------------------------- */

@@ -212,7 +212,9 @@ void tls_conn_shutdown(struct tls_conn *t)
 
 const char *tls_conn_version(const struct tls_conn *t)
 {
-    return SSL_get_version(t->ssl);
+    /* before the handshake, SSL_get_version names the method's highest
+     * version: a connection that never spoke TLS has none */
+    return SSL_is_init_finished(t->ssl) ? SSL_get_version(t->ssl) : NULL;
 }
 
 const char *tls_conn_cipher(const struct tls_conn *t)

@@ -70,6 +70,7 @@ void tls_conn_pump(struct tls_conn *t);
 int tls_conn_write(struct tls_conn *t, const void *p, size_t n);
 /* Sends close_notify if the handshake finished. */
 void tls_conn_shutdown(struct tls_conn *t);
+/* The negotiated version ("TLSv1.3"), or NULL before the handshake finished. */
 const char *tls_conn_version(const struct tls_conn *t);
 /* The negotiated cipher suite (OpenSSL's name), or NULL. */
 const char *tls_conn_cipher(const struct tls_conn *t);

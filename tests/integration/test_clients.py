@@ -14,6 +14,7 @@ moto with auth off (PX_OFF/UP_OFF); test_rgw.py runs them against RGW.
 """
 import filecmp
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -613,6 +614,9 @@ class Tls(Case):
         self.assertIn(b"\r\nConnection: close", head)
         self.assertIn(b"<Code>BadRequest</Code><Message>The plain HTTP request was sent to an HTTPS port."
                       b"</Message>", body)
+        rid = re.search(rb"(?i)\r\nx-amz-request-id: (\w+)", head).group(1).decode()
+        rec = self.px.audit_where(lambda x: x.get("requestID") == rid)[-1]
+        self.assertEqual((rec["errorCode"], rec["httpStatus"], rec["tls"]), ("BadRequest", 400, None))
         self.assertTrue(self.px.alive())
 
 
@@ -772,6 +776,31 @@ class Audit(Case):
         self.assertEqual(rec["errorCode"], "SignatureDoesNotMatch")
         self.assertEqual(rec["userIdentity"], {"type": "Unknown", "principalId": None, "arn": None,
                                                "accountId": None, "accessKeyId": ALICE.id})
+
+
+    def test_malformed_request_has_a_record(self):
+        # refused by the HTTP parser before any head reached the pipeline
+        # (here a smuggling attempt, Content-Length and Transfer-Encoding):
+        # answered with a request id and, now, recorded under it
+        sock = socket.create_connection(("127.0.0.1", PX.port), timeout=10)
+        sock.sendall(f"POST /{BUCKET}/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n".encode())
+        got = b""
+        while b"</Error>" not in got:
+            d = sock.recv(65536)
+            if not d:
+                break
+            got += d
+        sock.close()
+        head, _, body = got.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400 "), got[:300])
+        rid = re.search(rb"(?i)\r\nx-amz-request-id: (\w+)", head).group(1).decode()
+        code = re.search(rb"<Code>(\w+)</Code>", body).group(1).decode()
+        rec = PX.audit_where(lambda x: x.get("requestID") == rid)[-1]
+        self.assertEqual((rec["eventName"], rec["errorCode"], rec["httpStatus"], rec["decision"]),
+                         (None, code, 400, "Denied"))
+        self.assertEqual(rec["userIdentity"]["type"], "Unknown")
+        self.assertEqual(rec["sourceIPAddress"], "127.0.0.1")
 
 
 class UpstreamCredentials(Case):
