@@ -115,7 +115,10 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
-        } else if (ub_name_is(name, "x-amz-request-id") && value.len < sizeof(px->resp.up_reqid)) {
+        } else if ((ub_name_is(name, "x-amz-request-id") ||
+                    /* moto's and some gateways' spelling; S3's wins */
+                    (ub_name_is(name, "x-amzn-requestid") && !px->resp.up_reqid[0])) &&
+                   value.len < sizeof(px->resp.up_reqid)) {
             memcpy(px->resp.up_reqid, value.ptr, value.len);
             px->resp.up_reqid[value.len] = '\0';
         }

@@ -731,7 +731,7 @@ class Addressing(Case):
 class Audit(Case):
     def test_audit_records_and_no_secrets(self):
         s3 = PX.client(ALICE)
-        s3.put_object(Bucket=BUCKET, Key="audit/one", Body=b"1")
+        put_rid = s3.put_object(Bucket=BUCKET, Key="audit/one", Body=b"1")["ResponseMetadata"]["RequestId"]
         try:
             PX.client(MALLORY).get_object(Bucket=BUCKET, Key="audit/one")
         except ClientError:
@@ -748,6 +748,8 @@ class Audit(Case):
         self.assertEqual(put[-1]["userIdentity"]["arn"], user_arn(A, "alice"))
         self.assertEqual(put[-1]["userIdentity"]["principalId"], "AIDAALICE00000000001")
         self.assertEqual(put[-1]["userIdentity"]["accessKeyId"], ALICE.id)
+        # the forwarded answer's request id (moto spells it x-amzn-requestid)
+        self.assertEqual(put[-1]["upstreamRequestID"], put_rid)
         self.assertEqual(put[-1]["httpStatus"], 200)
         den = [r for r in recs if r.get("eventName") == "GetObject"
                and r["userIdentity"].get("arn") == user_arn(A, "mallory")]
