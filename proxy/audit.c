@@ -91,6 +91,7 @@ static void set_state(struct audit *a, int err, bool spool)
         proxy_log("INFO", "audit: writing %s again; %zu records still to write",
                   a->path ? a->path : "stdout", a->count);
     a->werr = err;
+    a->werr_spool = err && spool;
     atomic_store(&a->blocked, err != 0 || backlog_full(a));
 }
 
@@ -518,6 +519,7 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     }
     pthread_mutex_lock(&a->mu);
     int err = a->werr;
+    bool spool = a->werr_spool;
     size_t waiting = a->count;
     bool full = backlog_full(a);
     pthread_mutex_unlock(&a->mu);
@@ -531,7 +533,10 @@ bool audit_status(struct audit *a, char *out, size_t cap)
     }
     bool drop = a->on_backlog == AUDIT_ON_BACKLOG_DROP;
     const char *dropping = drop ? "; dropping records (on_backlog drop)" : "";
-    if (err)
+    if (err && spool) /* the file waits for a sink's spool (its line follows) */
+        snprintf(out, cap, "held back by a sink's spool (%s); %zu records waiting%s",
+                 strerror(err), waiting, dropping);
+    else if (err)
         snprintf(out, cap, "not writable (%s); %zu records waiting%s", strerror(err), waiting,
                  dropping);
     else if (full)

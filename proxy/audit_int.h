@@ -67,6 +67,7 @@ struct audit {
     size_t nsinks;
     int spool_err; /* writer thread: the sinks' append failing (logged once) */
     uint64_t unspooled; /* writer thread: records written at stop that a spool refused */
+    bool werr_spool;    /* under mu: werr is a sink's spool refusing, not the output */
     struct s3w_buf settings[AUDIT_SETTINGS]; /* as opened, for audit_reload_check */
     /* writer thread only (and audit_open before it starts) */
     int fd;

@@ -202,6 +202,9 @@ class SyslogSink(unittest.TestCase):
         self.assertIsNotNone(refusal, "never refused with the spool full")
         self.assertNotIn("cannot write " + px.audit_path, px.log_text())
         self.assertIn("audit: cannot write a sink's spool (logged above)", px.log_text())
+        self.assertRegex(px.admin("/readyz").text, r"\naudit: held back by a sink's spool \(No space left "
+                                                   r"on device\); \d+ records waiting; syslog 127\.0\.0\.1:\d+: "
+                                                   r"spool full")
         px.proc.send_signal(signal.SIGTERM)
         self.assertEqual(px.proc.wait(30), 0, px.log_tail())
         recs = [json.loads(line) for line in complete_lines(px.audit_path)]
