@@ -7,7 +7,18 @@
 #ifndef S3W_CIVIL_H
 #define S3W_CIVIL_H
 
+#include <time.h>
+
 #include "bytes.h"
+
+/* Milliseconds since 1970-01-01T00:00:00Z now (CLOCK_REALTIME): record and
+ * log times. Header-only; timeouts use monoclock.h's s3w_mono_ms. */
+static inline int64_t s3w_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Days since 1970-01-01 of year y, month m (1..12), day d. Exact for any
  * |y| below 2^50; d is not checked against the month (day 31 of February

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "civil.h"
 #include "log.h"
 #include "monoclock.h"
 
@@ -51,13 +52,6 @@ struct audit_sink {
     struct mark marks[MARKS];
     size_t nmarks;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes the committed offset: a temporary file renamed over the old one,
  * so that a crash leaves either offset, never a torn one. Sink thread. */
@@ -153,7 +147,7 @@ int audit_sink_append(struct audit_sink *s, const char *data, size_t len)
     }
     s->size = at + len;
     if (s->nmarks < MARKS) {
-        s->marks[s->nmarks++] = (struct mark){ at + len, now_ms() };
+        s->marks[s->nmarks++] = (struct mark){ at + len, s3w_wall_ms() };
     } else {
         /* full: the last mark covers this append too (its age is the
          * older one, so the figure errs towards older) */
@@ -225,7 +219,7 @@ static void *sink_main(void *arg)
         if (s->tr.linger_ms && !s->stop && s->size - s->committed < s->tr.max_batch / 2) {
             /* a transport that pays per delivery (an S3 object) waits
              * for more records, up to linger_ms after the oldest */
-            int64_t age = s->nmarks ? now_ms() - s->marks[0].when_ms : 0;
+            int64_t age = s->nmarks ? s3w_wall_ms() - s->marks[0].when_ms : 0;
             if (age < (int64_t)s->tr.linger_ms) {
                 nap(s, (uint32_t)((int64_t)s->tr.linger_ms - age));
                 continue;
@@ -318,7 +312,7 @@ struct audit_sink *audit_sink_new(const char *dir, uint64_t max_spool_bytes,
     if (s->committed < s->size) {
         proxy_log("INFO", "audit: %" PRIu64 " bytes of records spooled for %s from an earlier run",
                   s->size - s->committed, s->tr.name);
-        s->marks[0] = (struct mark){ s->size, now_ms() };
+        s->marks[0] = (struct mark){ s->size, s3w_wall_ms() };
         s->nmarks = 1;
     }
     pthread_mutex_init(&s->mu, NULL);
@@ -352,7 +346,7 @@ void audit_sink_stats(struct audit_sink *s, struct audit_sink_stats *st)
     st->delivered_batches = s->delivered_batches;
     st->delivered_bytes = s->delivered_bytes;
     st->pending_bytes = s->size - s->committed;
-    st->oldest_pending_s = s->nmarks ? (double)(now_ms() - s->marks[0].when_ms) / 1000.0 : 0;
+    st->oldest_pending_s = s->nmarks ? (double)(s3w_wall_ms() - s->marks[0].when_ms) / 1000.0 : 0;
     if (st->oldest_pending_s < 0)
         st->oldest_pending_s = 0;
     st->up = s->err == 0;

@@ -54,13 +54,6 @@ struct syslog_t {
     size_t out_cap;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 size_t audit_syslog_frame(char *out, size_t cap, int facility, const char *hostname, int pid,
                           int64_t now_ms, const char *msg, size_t msg_len)
 {
@@ -353,7 +346,7 @@ static int syslog_deliver(void *t, const char *buf, size_t len)
         s->out_cap = need;
     }
     size_t n = 0;
-    int64_t now = wall_ms();
+    int64_t now = s3w_wall_ms();
     /* the header's bytes: the time has a fixed length */
     size_t head = (size_t)snprintf(NULL, 0, "<%d>1 %s %s s3warden %d audit - ", s->facility * 8 + 6,
                                    "YYYY-MM-DDTHH:MM:SS.mmmZ", s->hostname[0] ? s->hostname : "-",

@@ -114,13 +114,6 @@ static int64_t wall_s(void)
     return (int64_t)ts.tv_sec;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #define TIME_LEN (S3W_ISO8601_LEN + 1)
 
 /* An expiry for a log line: "2026-11-22T12:00:00Z", or "never" (0). */
@@ -172,7 +165,7 @@ const struct creds_snapshot *creds_cache_get(struct creds_cache *c, struct creds
     /* as creds_mgr_acquire decides: unexpired while now < expiration (in
      * ms: whole seconds would let it live up to a second too long) */
     c->way[i].until_ms = !s || s->expiration == 0 ? INT64_MAX
-                                                  : now_ms + s->expiration * 1000 - wall_ms();
+                                                  : now_ms + s->expiration * 1000 - s3w_wall_ms();
     return s;
 }
 
@@ -476,7 +469,7 @@ static void sleep_until_due(struct refresher *r)
     int64_t until = r->next_fetch;
     if (m->current && m->current->pub.expiration) {
         /* in ms: wake at the second the credentials stop being served */
-        int64_t ex = s3w_mono_ms() + m->current->pub.expiration * 1000 - wall_ms();
+        int64_t ex = s3w_mono_ms() + m->current->pub.expiration * 1000 - s3w_wall_ms();
         if (ex < until)
             until = ex;
     }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "civil.h"
 #include "conn.h"
 #include "cors_answer.h"
 #include "ident_limit.h"
@@ -221,9 +222,7 @@ static void px_done_audit(struct px *px)
     struct audit_record r;
     memset(&r, 0, sizeof(r));
     struct proxy_conn *c = px->c;
-    struct timespec ts; /* eventTime: when the request ended */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    r.time_ms = s3w_wall_ms(); /* eventTime: when the request ended */
     r.request_id = s3w_slice_cstr(px->reqid);
     r.upstream_request_id = s3w_slice_cstr(px->resp.up_reqid);
     if (c) {

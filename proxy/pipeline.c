@@ -865,9 +865,7 @@ static void pl_on_refused(struct proxy_conn *c, const char *request_id, int stat
 {
     struct audit_record r;
     memset(&r, 0, sizeof(r));
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    r.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    r.time_ms = s3w_wall_ms();
     r.request_id = s3w_slice_cstr(request_id);
     r.source_ip = s3w_slice_cstr(c->peer_ip);
     const char *tv = proxy_conn_tls_version(c);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil.h"
 #include "creds_fetch.h"
 #include "log.h"
 
@@ -206,10 +207,7 @@ void ups_answered(struct ups_upstream *u)
     /* at most one clock read and store per millisecond under load */
     if (now - atomic_load_explicit(&u->answer_ns, memory_order_relaxed) < 1000000u)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store_explicit(&u->answer_wall_ms, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-                          memory_order_relaxed);
+    atomic_store_explicit(&u->answer_wall_ms, s3w_wall_ms(), memory_order_relaxed);
     atomic_store_explicit(&u->answer_ns, now, memory_order_relaxed);
 }
 
