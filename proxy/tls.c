@@ -168,7 +168,7 @@ void tls_conn_on_read(struct tls_conn *t, size_t n)
      * an HTTP request starts with its method, upper-case letters. */
     if (!t->got_bytes && n > 0) {
         t->got_bytes = true;
-        if (t->raw[0] >= 'A' && t->raw[0] <= 'Z') {
+        if (t->io->plaintext && t->raw[0] >= 'A' && t->raw[0] <= 'Z') {
             t->io->plaintext(t->ud);
             return;
         }

@@ -41,7 +41,8 @@ struct tls_conn_io {
     void (*close)(void *ud);
     /* The connection's first byte is an upper-case letter, not a TLS
      * record: plain HTTP sent to a TLS listener. Nothing of it goes to
-     * OpenSSL; the connection answers in plain HTTP and closes. */
+     * OpenSSL; the connection answers in plain HTTP and closes. Optional
+     * (NULL: the bytes go to OpenSSL, which refuses them). */
     void (*plaintext)(void *ud);
 };
 
