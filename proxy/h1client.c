@@ -540,12 +540,24 @@ void h1c__dispatch_waiting(struct h1c_pool *p)
     }
 }
 
+static bool method_idempotent(struct s3w_slice head)
+{
+    static const char *const methods[] = { "GET ", "HEAD ", "PUT ", "DELETE ", "OPTIONS " };
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t n = strlen(methods[i]);
+        if (head.len >= n && memcmp(head.ptr, methods[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
 int h1c_start(struct h1c_pool *p, struct h1c_req *r)
 {
     r->pool = p;
     r->conn = NULL;
     r->body_given = 0;
     r->reused = r->retried = r->got_bytes = r->head_done = r->takes_body = false;
+    r->idempotent = method_idempotent(r->head);
     r->status = 0;
     r->detail[0] = '\0';
     if (p->closing)

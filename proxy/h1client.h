@@ -28,7 +28,10 @@
  * or 304, a 1xx (we never send Expect), or bytes after its end fails the
  * request with H1C_E_PROTOCOL and the connection is closed, never reused.
  *
- * Retry: a request on a reused connection that fails before any answer byte
+ * Retry: a request of an idempotent method (GET, HEAD, PUT, DELETE,
+ * OPTIONS: RFC 9110 section 9.2.2; a proxy must not retry others, RFC 9112
+ * section 9.3.1 - a CreateMultipartUpload sent twice leaves an upload
+ * behind) on a reused connection that fails before any answer byte
  * arrived and before any body byte was handed over by the caller is sent
  * again once, on a new connection (the upstream may have closed the idle
  * connection as we reused it). Anything else is reported, never replayed.
@@ -105,6 +108,7 @@ struct h1c_req {
     struct h1c_req *next_waiting;
     uint64_t body_given;     /* bytes handed to h1c_send */
     bool reused, retried, got_bytes, head_done;
+    bool idempotent;         /* its method (the head's first word) may be sent twice */
     bool takes_body;         /* a connection holds the head: body may be sent */
     int status;
     char detail[128]; /* after an error: what failed (errno text, certificate

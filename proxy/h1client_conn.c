@@ -215,8 +215,8 @@ void h1c__conn_fail(struct h1c_conn *c, int err)
     c->req = NULL;
     if (r)
         r->conn = NULL;
-    bool retry = r && r->reused && !r->retried && !r->got_bytes && r->body_given == 0 &&
-                 (err == H1C_E_CLOSED || err == H1C_E_IO) && !p->closing;
+    bool retry = r && r->idempotent && r->reused && !r->retried && !r->got_bytes &&
+                 r->body_given == 0 && (err == H1C_E_CLOSED || err == H1C_E_IO) && !p->closing;
     h1c__conn_close(c);
     if (!r)
         return;

@@ -53,6 +53,24 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n)
     return head_add(r, at, n, true) ? HPE_USER : 0;
 }
 
+/* The framing llhttp would guess at: a Transfer-Encoding other than one
+ * "chunked" is read until the connection ends (RFC 9112 section 6.3 item 4)
+ * with its codings left on - which s3warden would relay as the body. S3
+ * sends only "chunked"; anything else, or the field twice (chunked applied
+ * twice, RFC 9112 section 6.1), is refused. */
+static bool framing_ok(const struct h1resp *r)
+{
+    size_t te = 0;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        if (r->hdrs[i].name.len == 0)
+            return false; /* ": value" - a field name is a token (RFC 9110 5.1) */
+        if (s3w_slice_eq_nocase(r->hdrs[i].name, S3W_SLICE_LIT("transfer-encoding")) &&
+            (te++ || !s3w_slice_eq_nocase(r->hdrs[i].value, S3W_SLICE_LIT("chunked"))))
+            return false;
+    }
+    return true;
+}
+
 static int on_headers_complete(llhttp_t *ll)
 {
     struct h1resp *r = resp_of(ll);
@@ -61,8 +79,13 @@ static int on_headers_complete(llhttp_t *ll)
      * interim answer here is a confused or hostile upstream */
     if (status < 200 || status > 599)
         return HPE_USER;
+    /* HTTP/1.0 or 1.1: an "HTTP/2.0" status line is not an answer to us */
+    if (llhttp_get_http_major(ll) != 1 || llhttp_get_http_minor(ll) > 1)
+        return HPE_USER;
     for (size_t i = 0; i < r->nhdrs; i++)
         r->hdrs[i].value = s3w_slice_trim(r->hdrs[i].value);
+    if (!framing_ok(r))
+        return HPE_USER;
     r->status = status;
     r->head_seen = true;
     if (r->cb->on_head(r->ud, status, r->hdrs, r->nhdrs) < 0) {
@@ -76,6 +99,14 @@ static int on_headers_complete(llhttp_t *ll)
 static int on_body(llhttp_t *ll, const char *at, size_t n)
 {
     struct h1resp *r = resp_of(ll);
+    /* These bytes end a Content-Length body and more follow in the same
+     * read: refused before any of them is passed on, so that a client is
+     * never handed a whole-looking answer the upstream framed wrong (llhttp
+     * counted them off content_length before calling). Bytes after the end
+     * that come in a later read find the answer done (h1resp_feed). */
+    if ((ll->flags & F_CONTENT_LENGTH) && !(ll->flags & F_CHUNKED) && ll->content_length == 0 &&
+        at + n != r->feed_end)
+        return HPE_USER;
     int rc = r->cb->on_body(r->ud, at, n);
     if (rc < 0) {
         r->refused = true;
@@ -122,6 +153,7 @@ int h1resp_feed(struct h1resp *r, const char *p, size_t n)
 {
     if (r->done)
         return n ? H1R_E_PROTOCOL : H1R_DONE;
+    r->feed_end = p + n;
     llhttp_errno_t err = llhttp_execute(&r->ll, p, n);
     if (err == HPE_PAUSED && r->done)
         return llhttp_get_error_pos(&r->ll) == p + n ? H1R_DONE : H1R_E_PROTOCOL;

@@ -10,6 +10,11 @@
  *    told so, and bytes that follow them are bytes after the end;
  *  - no 1xx is accepted (we never send Expect: 100-continue);
  *  - bytes after the end of the answer are an error, never a next answer;
+ *    the last bytes of a Content-Length body are not passed on when more
+ *    follow them in the same read;
+ *  - Transfer-Encoding is one field, "chunked" (anything else llhttp would
+ *    read until the end of the connection, codings and all); a field name
+ *    is never empty; the version is HTTP/1.0 or 1.1;
  *  - a header value never holds CR or LF (an obs-fold is joined with the
  *    space that starts its continuation, as RFC 9112 section 5.2 allows);
  *  - the head is capped at H1R_MAX_HEAD bytes and H1R_MAX_HEADERS fields.
@@ -50,6 +55,7 @@ struct h1resp {
     const struct h1resp_cb *cb;
     void *ud;
     char *head; /* H1R_MAX_HEAD bytes of the caller's */
+    const char *feed_end; /* the end of the bytes being fed */
     size_t head_len, nhdrs;
     struct s3w_header hdrs[H1R_MAX_HEADERS];
     int status;

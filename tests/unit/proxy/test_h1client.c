@@ -455,9 +455,44 @@ static void test_framing_attacks(void **state)
     /* not HTTP at all; a status that is not three digits */
     expect_protocol_error("SSH-2.0-OpenSSH\r\n\r\n", false);
     expect_protocol_error("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", false);
+    /* a Transfer-Encoding other than one "chunked": llhttp would read it
+     * until the end with its codings left on (chunked applied twice, a
+     * coding after chunked, no chunked, a folded list) */
+    expect_protocol_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+                          "5\r\nhello\r\n0\r\n\r\n", false);
+    expect_protocol_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello", false);
+    expect_protocol_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false);
+    expect_protocol_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n\r\n"
+                          "0\r\n\r\n", false);
+    /* a field with no name; a version that is not HTTP/1.x */
+    expect_protocol_error("HTTP/1.1 200 OK\r\n: Content-Length: 0\r\nContent-Length: 2\r\n\r\n"
+                          "ok", false);
+    expect_protocol_error("HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
     struct h1c_stats st;
     h1c_pool_stats(pool, &st);
-    assert_int_equal(st.closed_protocol, 11);
+    assert_int_equal(st.closed_protocol, 17);
+}
+
+/* Bytes after the end of a Content-Length body in the same read: none of
+ * the body is passed on (the client would take it for a whole answer). */
+static void test_nothing_passed_on_when_bytes_follow_the_end(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhello",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\n"
+        "Content-Length: 6\r\n\r\nPOISON",
+    };
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        const struct step s[] = { { ANSWER, answers[i], 0 } };
+        script(s, 1);
+        struct result *a = get("/after");
+        assert_int_equal(a->err, H1C_E_PROTOCOL);
+        assert_int_equal(a->status, 200); /* the head was parsed ... */
+        assert_int_equal(a->body_len, 0); /* ... and nothing of the body passed on */
+        free(a);
+    }
 }
 
 static void test_head_too_big(void **state)
@@ -513,6 +548,31 @@ static void test_no_retry_once_body_sent(void **state)
     assert_int_equal(a->err, H1C_OK);
     struct result *p = request("PUT /n2 HTTP/1.1\r\nHost: up\r\nContent-Length: 4\r\n\r\n",
                                "data", false);
+    assert_int_equal(h1c_start(pool, &p->r), 0);
+    run(p);
+    assert_int_equal(p->err, H1C_E_CLOSED);
+    assert_int_equal(fk.accepts, 1);
+    struct h1c_stats st;
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.retries, 0);
+    free(a);
+    free(p);
+}
+
+/* A POST (CreateMultipartUpload) is not idempotent: never sent twice,
+ * even when nothing of it was answered (RFC 9112 section 9.3.1). */
+static void test_no_retry_for_post(void **state)
+{
+    (void)state;
+    static const struct step s[] = {
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0 },
+        { CLOSE_NOW, NULL, 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb", 0 },
+    };
+    script(s, 3);
+    struct result *a = get("/p1");
+    assert_int_equal(a->err, H1C_OK);
+    struct result *p = request("POST /p2?uploads HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
     assert_int_equal(h1c_start(pool, &p->r), 0);
     run(p);
     assert_int_equal(p->err, H1C_E_CLOSED);
@@ -792,7 +852,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_body_and_eof_delimited_answer, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_framing_attacks, per_test_setup, per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_passed_on_when_bytes_follow_the_end,
+                                        per_test_setup, per_test_teardown),
         cmocka_unit_test_setup_teardown(test_head_too_big, per_test_setup, per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_no_retry_for_post, per_test_setup, per_test_teardown),
         cmocka_unit_test_setup_teardown(test_retry_on_reused_connection_closed, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_no_retry_once_body_sent, per_test_setup,
