@@ -132,7 +132,11 @@ void px_fail_header(struct px *px, int status, const char *code, const char *hea
 void px_fail_details(struct px *px, int status, const char *code, const char *msg,
                      const struct s3err_detail *details, size_t n)
 {
-    px->out.status = status;
+    /* the record's status is the one the client got: once the answer's
+     * head left, that one, with the code of what cut it short (the
+     * client sees the cut: no last chunk, or fewer bytes than its length) */
+    if (!px->resp.head_sent)
+        px->out.status = status;
     px->out.err_code = code;
     if (msg != px->out.err_msg)
         snprintf(px->out.err_msg, sizeof(px->out.err_msg), "%s", msg ? msg : "");

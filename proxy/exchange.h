@@ -305,7 +305,8 @@ struct px {
         int status;          /* the upstream's */
         bool has_cl;
         uint64_t cl;         /* the upstream's Content-Length */
-        bool err_hold;       /* a small 400/403 held whole (px_upstream_error) */
+        bool err_hold;       /* a 400/403 held whole (px_upstream_error) */
+        bool err_too_big;    /* ... and it did not fit UP_ERRBODY_MAX: not passed on */
         bool write_paused;   /* upstream reading paused: the client is behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */

@@ -79,13 +79,43 @@ static bool px_client_gone(struct px *px)
 }
 
 /* ---- the answer ------------------------------------------------------------------------ */
-static bool hop_by_hop(struct s3w_slice name)
+/* Fields of the upstream's answer that are not relayed: those of the hop
+ * between s3warden and the store (RFC 9110 section 7.6.1; the framing is
+ * s3warden's own), and those that would speak for the origin the client
+ * talks to - s3warden's - rather than for the object: cookies, alternative
+ * services (which would send browsers elsewhere), HSTS, and the store's
+ * demands of its own proxy's credentials. S3 sends none of the second kind. */
+static bool not_relayed(struct s3w_slice name)
 {
     return ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
            ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
            ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
-           ub_name_is(name, "proxy-connection") ||
+           ub_name_is(name, "proxy-connection") || ub_name_is(name, "set-cookie") ||
+           ub_name_is(name, "alt-svc") || ub_name_is(name, "strict-transport-security") ||
+           ub_name_is(name, "proxy-authenticate") ||
+           ub_name_is(name, "proxy-authentication-info") ||
            cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
+}
+
+/* A field one of the answer's Connection headers names is for that hop
+ * only: an intermediary removes it (RFC 9110 section 7.6.1). */
+static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w_slice name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ub_name_is(h[i].name, "connection"))
+            continue;
+        struct s3w_slice v = h[i].value;
+        size_t at = 0;
+        while (at < v.len) {
+            size_t end = at;
+            while (end < v.len && v.ptr[end] != ',')
+                end++;
+            if (s3w_slice_eq_nocase(s3w_slice_trim(s3w_slice(v.ptr + at, end - at)), name))
+                return true;
+            at = end + 1;
+        }
+    }
+    return false;
 }
 
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
@@ -104,11 +134,18 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     px->resp.has_cl = false;
     px->resp.cl = 0;
     s3w_buf_reset(&px->resp.head);
+    bool has_connection = false;
+    for (size_t i = 0; i < n && !has_connection; i++)
+        has_connection = ub_name_is(h[i].name, "connection");
     for (size_t i = 0; i < n; i++) {
         struct s3w_slice name = h[i].name, value = h[i].value;
-        if (hop_by_hop(name))
+        if (not_relayed(name) || (has_connection && named_by_connection(h, n, name)))
             continue;
         if (ub_name_is(name, "content-length")) {
+            /* a 204 has no body and no Content-Length (RFC 9110 section
+             * 8.6): one that came is not passed on for a client to believe */
+            if (status == 204)
+                continue;
             /* h1resp accepted exactly one, of digits */
             px->resp.has_cl = true;
             px->resp.cl = 0;
@@ -128,13 +165,14 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             s3w_buf_append(&px->resp.head, "\r\n", 2) != 0)
             return -1; /* over PX_RESP_HEAD_MAX: 502 */
     }
-    /* A small 400/403 may be S3 refusing the proxy's own credentials, and
-     * then its body names them: ExpiredToken and InvalidToken echo the
-     * session token in <Token-0>, SignatureDoesNotMatch carries the
-     * canonical request with the x-amz-security-token value. Hold it whole
-     * (bounded by UP_ERRBODY_MAX); relay_done answers it. */
-    if ((status == 400 || status == 403) && px->resp.errbody && px->resp.has_cl && px->resp.cl > 0 &&
-        px->resp.cl <= UP_ERRBODY_MAX && !px->resp.collect)
+    /* A 400/403 may be S3 refusing the proxy's own credentials, and then
+     * its body names them: ExpiredToken and InvalidToken echo the session
+     * token in <Token-0>, SignatureDoesNotMatch carries the canonical
+     * request with the x-amz-security-token value. Held whole, whatever its
+     * framing (bounded by UP_ERRBODY_MAX: one that does not fit is not
+     * passed on at all); relay_done answers it. */
+    if ((status == 400 || status == 403) && px->resp.errbody && !(px->resp.has_cl && px->resp.cl == 0) &&
+        !px->resp.collect)
         px->resp.err_hold = true;
     if (!px->resp.collect)
         px_cors_append(px, &px->resp.head); /* over PX_RESP_HEAD_MAX: none */
@@ -214,8 +252,12 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
         up_errbody_add(px->resp.errbody, p, n);
     if (px->resp.collect)
         return s3w_buf_append(&px->resp.body, p, n) == 0 ? 0 : -1; /* over its cap: 502 */
-    if (px->resp.err_hold)
-        return 0; /* at most Content-Length <= UP_ERRBODY_MAX, in errbody */
+    if (px->resp.err_hold) {
+        if (!px->resp.errbody->over)
+            return 0; /* in errbody */
+        px->resp.err_too_big = true; /* relay_done answers; the connection closes */
+        return -1;
+    }
     px->in_cb = true;
     relay_out(px, p, n, false);
     if (px_client_gone(px))
@@ -289,6 +331,16 @@ static void relay_done(struct px *px, int err)
     }
     if (px->body.failed) {
         px_fail(px, px->out.status, px->out.err_code, px->out.err_msg);
+        return;
+    }
+    if (px->resp.err_too_big) {
+        /* it may name the proxy's credentials, and its code is unknown */
+        proxy_log("WARN", "request_id=%s upstream %s answered %d with an error document over %d bytes: "
+                  "not passed on", px->reqid, px_upstream(px)->name, px->resp.status, UP_ERRBODY_MAX);
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The upstream storage service answered %d with an error document too large to pass on.",
+                 px->resp.status);
+        px_fail(px, 502, "BadGateway", px->out.err_msg);
         return;
     }
     if (err) {
