@@ -77,6 +77,29 @@ static void body_fail(struct px *px, int status, const char *code, const char *m
     px_fail(px, status, code, px->out.err_msg);
 }
 
+/* Content-MD5 (px->body.md5, begun by md5_init) against the bytes fed. */
+static bool md5_matches(struct px *px)
+{
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    return EVP_DigestFinal_ex(px->body.md5, d, &n) == 1 &&
+           sigv4_cksum_b64_matches(px->body.md5_want, d, n);
+}
+
+static const char msg_md5_mismatch[] = "The Content-MD5 you specified did not match what we received.";
+
+/* The aws-chunked decoder refused the body (or its sink did). */
+static void chunked_fail(struct px *px, const char *default_code)
+{
+    if (px->body.md5_mismatch) {
+        body_fail(px, 400, "BadDigest", msg_md5_mismatch);
+        return;
+    }
+    struct sigv4_chunk_error ce = sigv4_chunked_error(px->body.dec);
+    body_fail(px, ce.http_status ? ce.http_status : 400, ce.code ? ce.code : default_code,
+              ce.message ? ce.message : "Invalid aws-chunked body.");
+}
+
 /* The body's SHA-256 against the one the caller signed, if it signed one
  * (x-amz-content-sha256 of 64 hex digits; anonymous and UNSIGNED-PAYLOAD
  * requests have none). The one check of a signed payload hash, before any
@@ -102,6 +125,16 @@ static int rechunk_out(void *arg, const void *p, size_t n)
 static int chunk_sink(void *arg, const struct sigv4_chunk_piece *piece)
 {
     struct px *px = arg;
+    if (px->body.md5) {
+        /* the decoded bytes are what Content-MD5 covers; the decoder has
+         * checked an x-amz-checksum- header itself before the last piece */
+        if (piece->len && EVP_DigestUpdate(px->body.md5, piece->data, piece->len) != 1)
+            return -1;
+        if (piece->last && !md5_matches(px)) {
+            px->body.md5_mismatch = true;
+            return -1;
+        }
+    }
     if (!px->body.passthrough) {
         if (px_bq_push(&px->body.q, piece->data, piece->len) != 0)
             return -1;
@@ -164,10 +197,7 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     case BM_CHUNKED: {
         int rc = sigv4_chunked_decode(px->body.dec, p, n);
         if (rc != 0) {
-            struct sigv4_chunk_error ce = sigv4_chunked_error(px->body.dec);
-            body_fail(px, ce.http_status ? ce.http_status : 400,
-                      ce.code ? ce.code : "InvalidRequest",
-                      ce.message ? ce.message : "Invalid aws-chunked body.");
+            chunked_fail(px, "InvalidRequest");
             return 0;
         }
         break;
@@ -187,39 +217,65 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
  * and holds the last byte back until they match (README.md, "Security invariants":
  * nothing the caller checksummed completes upstream altered). Returns
  * false after answering the error. */
-bool px_checksums_init(struct px *px)
+static const char msg_one_checksum[] =
+    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
+
+/* The request's x-amz-checksum-<algo> header: *algo NONE when it has none.
+ * false after answering 400 when it has several. */
+static bool header_checksum(struct px *px, enum sigv4_cksum_algo *algo, struct s3w_slice *value)
 {
     const struct http_request *r = &px->c->req;
+    *algo = SIGV4_CKSUM_NONE;
+    *value = S3W_SLICE_NULL;
     for (size_t i = 0; i < r->nheaders; i++) {
         enum sigv4_cksum_algo a = sigv4_cksum_algo_from_header(r->headers[i].name);
         if (a == SIGV4_CKSUM_NONE)
             continue;
-        if (px->body.ck_want.ptr) {
-            px_fail(px, 400, "InvalidRequest", "Expecting a single x-amz-checksum- header. "
-                                               "Multiple checksum Types are not allowed.");
+        if (*algo != SIGV4_CKSUM_NONE) {
+            px_fail(px, 400, "InvalidRequest", msg_one_checksum);
             return false;
         }
+        *algo = a;
+        *value = r->headers[i].value.ptr ? r->headers[i].value : S3W_SLICE_LIT("");
+    }
+    return true;
+}
+
+/* Content-MD5, computed over the body as it is verified (plain or
+ * decoded). false after answering. */
+static bool md5_init(struct px *px)
+{
+    const struct s3w_header *md5 = px->hdr.content_md5;
+    if (!md5)
+        return true;
+    if (px->hdr.ncontent_md5 > 1) {
+        px_fail(px, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+        return false;
+    }
+    px->body.md5 = EVP_MD_CTX_new();
+    if (!px->body.md5 || EVP_DigestInit_ex(px->body.md5, sigv4_md_md5(), NULL) != 1) {
+        px_fail_internal(px);
+        return false;
+    }
+    px->body.md5_want = md5->value;
+    return true;
+}
+
+bool px_checksums_init(struct px *px)
+{
+    enum sigv4_cksum_algo a;
+    struct s3w_slice v;
+    if (!header_checksum(px, &a, &v))
+        return false;
+    if (a != SIGV4_CKSUM_NONE) {
         if (sigv4_cksum_init(&px->body.ck, a) != 0) {
             px_fail_internal(px);
             return false;
         }
-        px->body.ck_want = r->headers[i].value;
-        if (!px->body.ck_want.ptr)
-            px->body.ck_want = S3W_SLICE_LIT("");
+        px->body.ck_want = v;
     }
-    const struct s3w_header *md5 = px->hdr.content_md5;
-    if (md5) {
-        if (px->hdr.ncontent_md5 > 1) {
-            px_fail(px, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
-            return false;
-        }
-        px->body.md5 = EVP_MD_CTX_new();
-        if (!px->body.md5 || EVP_DigestInit_ex(px->body.md5, sigv4_md_md5(), NULL) != 1) {
-            px_fail_internal(px);
-            return false;
-        }
-        px->body.md5_want = md5->value;
-    }
+    if (!md5_init(px))
+        return false;
     if (px->body.ck_want.ptr || px->body.md5)
         px->body.verified = false;
     return true;
@@ -240,14 +296,20 @@ static bool px_checksums_match(struct px *px)
             return false;
         }
     }
-    if (px->body.md5) {
-        uint8_t d[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-        if (EVP_DigestFinal_ex(px->body.md5, d, &n) != 1 || !sigv4_cksum_b64_matches(px->body.md5_want, d, n)) {
-            body_fail(px, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
-            return false;
-        }
+    if (px->body.md5 && !md5_matches(px)) {
+        body_fail(px, 400, "BadDigest", msg_md5_mismatch);
+        return false;
     }
+    return true;
+}
+
+bool px_checksums_empty_ok(struct px *px)
+{
+    if (!px_checksums_init(px))
+        return false;
+    if (!px_checksums_match(px))
+        return false;
+    px->body.verified = true;
     return true;
 }
 
@@ -274,10 +336,7 @@ void pl_on_body_end(struct proxy_conn *c)
     } else if (px->body.bm == BM_CHUNKED) {
         int rc = sigv4_chunked_finish(px->body.dec);
         if (rc != 0) {
-            struct sigv4_chunk_error ce = sigv4_chunked_error(px->body.dec);
-            body_fail(px, ce.http_status ? ce.http_status : 400,
-                      ce.code ? ce.code : "IncompleteBody",
-                      ce.message ? ce.message : "Invalid aws-chunked body.");
+            chunked_fail(px, "IncompleteBody");
             return;
         }
         px->body.verified = true;
@@ -326,6 +385,20 @@ bool px_chunked_init(struct px *px, struct s3w_slice *payload)
         px_fail(px, 400, "EntityTooLarge", s3err_default_message("EntityTooLarge"));
         return false;
     }
+    /* A whole-body checksum sent as a header covers the decoded body: the
+     * decoder checks it before the last piece goes (S3 checks it too, but
+     * not every store does, and in STREAMING-UNSIGNED-PAYLOAD-TRAILER it is
+     * the body's only protection). With a trailer checksum as well: two. */
+    enum sigv4_cksum_algo hck;
+    struct s3w_slice hck_b64;
+    if (!header_checksum(px, &hck, &hck_b64))
+        return false;
+    if (hck != SIGV4_CKSUM_NONE && fr.ntrailers) {
+        px_fail(px, 400, "InvalidRequest", msg_one_checksum);
+        return false;
+    }
+    if (!md5_init(px))
+        return false;
     struct sigv4_chunked_params cp = {
         .mode = sm,
         .amz_date = s3w_slice_cstr(sv->amz_date),
@@ -335,6 +408,8 @@ bool px_chunked_init(struct px *px, struct s3w_slice *payload)
         .ops_ctx = ecdsa ? (void *)px->body.v4a_key : (void *)&px->body.chain,
         .decoded_length = fr.decoded_length,
         .declared_trailers = fr.trailer_names,
+        .header_cksum_algo = hck,
+        .header_cksum_b64 = hck_b64,
         .max_chunk = PX_CHUNK_MAX,
         .sink = chunk_sink,
         .sink_arg = px,
@@ -391,6 +466,13 @@ struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mod
     } else if (content_length > PX_MAX_BODY) {
         ch.status = 400;
         ch.code = "EntityTooLarge";
+    } else if (content_length == 0 && !chunked && !plain && pm != SIGV4_PAYLOAD_SIGNED) {
+        /* an aws-chunked body is never empty (its final chunk and, when
+         * signed, the final signature): with no bytes the decoder would not
+         * run, and the store would get an empty object for the signed
+         * x-amz-decoded-content-length (Content-Length is not signed) */
+        ch.status = 400;
+        ch.code = "IncompleteBody";
     } else if (content_length == 0 && !chunked) {
         ch.bm = BM_NONE;
     } else if (plain) {

@@ -241,8 +241,9 @@ struct px {
          * streams, checked before its last byte may go (px_checksums_init) */
         struct sigv4_cksum ck;
         struct s3w_slice ck_want;    /* base64 as sent; ptr NULL = none */
-        EVP_MD_CTX *md5;
+        EVP_MD_CTX *md5;             /* also over an aws-chunked body, decoded */
         struct s3w_slice md5_want;
+        bool md5_mismatch;           /* found by the aws-chunked decoder's sink */
         struct sigv4_chunked_decoder *dec;
         struct sigv4_chain_hmac chain;
         bool chain_init;
@@ -499,6 +500,9 @@ size_t px_bq_pop(struct bodyq *q, char *dst, size_t n);
 bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32]);
 int pl_on_body(struct proxy_conn *c, const char *p, size_t n);
 bool px_checksums_init(struct px *px);
+/* A request with no body: its x-amz-checksum- header and Content-MD5, if
+ * any, must be those of no bytes. false after answering 400 BadDigest. */
+bool px_checksums_empty_ok(struct px *px);
 void pl_on_body_end(struct proxy_conn *c);
 bool px_chunked_init(struct px *px, struct s3w_slice *payload);
 int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);

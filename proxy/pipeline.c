@@ -703,6 +703,11 @@ static bool stage_body_mode(struct px *px, struct s3w_slice *payload, char hexha
         px->body.verified = true;
         if (!px_payload_hash_ok(px, sigv4_sha256_empty))
             return false;
+        /* an empty object or part, or a POST of nothing: its checksums are
+         * those of no bytes (a GET or DELETE carries none) */
+        if ((s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST")) &&
+            !px_checksums_empty_ok(px))
+            return false;
         break;
     case BM_PLAIN:
         px->body.verified = true;

@@ -8,6 +8,8 @@ upload completes with a byte s3warden did not verify). Requests
 are built with botocore's signer and sent with http.client, so the bytes on
 the wire are exactly the ones under test.
 """
+import base64
+import hashlib
 import os
 import re
 import socket
@@ -73,7 +75,95 @@ class Controls(Case):
         self.assertStored(UP, BUCKET, "ok/trailer", data)
 
 
+def b64(digest):
+    return base64.b64encode(digest).decode()
+
+
+def unsigned_stream(key, url, data, headers):
+    """A STREAMING-UNSIGNED-PAYLOAD-TRAILER upload with no trailer: the
+    headers given (a signed x-amz-checksum- or Content-MD5) are the body's
+    only protection."""
+    chunks = [data[i:i + 65536] for i in range(0, len(data), 65536)]
+    body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+    h = dict(headers, **{"Content-Encoding": "aws-chunked", "Content-Length": str(len(body)),
+                         "x-amz-decoded-content-length": str(len(data))})
+    return sign("PUT", url, key, h, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER"), body
+
+
 class Tampering(Case):
+    def test_empty_body_under_streaming_or_checksums_replaces_nothing(self):
+        # Content-Length is not among the headers SDKs sign: a hop that
+        # sets it to 0 and drops the body must not get an empty object
+        # stored for what the caller signed or checksummed (the aws-chunked
+        # decoder and the checksums never ran for a body of no bytes).
+        data = b"important-data-the-caller-signed"
+        streaming = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
+        trailer = dict(streaming, **{"x-amz-trailer": "x-amz-checksum-crc32"})
+        cases = [
+            ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", streaming, "IncompleteBody"),
+            ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", trailer, "IncompleteBody"),
+            ("STREAMING-UNSIGNED-PAYLOAD-TRAILER", trailer, "IncompleteBody"),
+            ("UNSIGNED-PAYLOAD", {"x-amz-checksum-sha256": b64(hashlib.sha256(data).digest())}, "BadDigest"),
+            ("UNSIGNED-PAYLOAD", {"Content-MD5": b64(hashlib.md5(data).digest())}, "BadDigest"),
+        ]
+        for i, (mode, signed, code) in enumerate(cases):
+            with self.subTest(mode=mode, headers=sorted(signed)):
+                key = f"t/empty{i}"
+                UP.put(BUCKET, key, b"OLD-CONTENT")
+                h = sign("PUT", url(key), ALICE, signed, payload_hash=mode)
+                h["Content-Length"] = "0"
+                r = raw(PX.endpoint, "PUT", path(key), h, b"")
+                self.assertEqual((r.status, r.code), (400, code), r)
+                time.sleep(0.2)
+                self.assertEqual(UP.get(BUCKET, key), b"OLD-CONTENT")
+        # the empty body's own checksum is accepted (an empty object)
+        h = sign("PUT", url("t/empty-ok"), ALICE,
+                 {"x-amz-checksum-crc32": crc32_b64(b""), "Content-MD5": b64(hashlib.md5(b"").digest())},
+                 payload_hash="UNSIGNED-PAYLOAD")
+        h["Content-Length"] = "0"
+        r = raw(PX.endpoint, "PUT", path("t/empty-ok"), h, b"")
+        self.assertEqual(r.status, 200, r)
+        self.assertStored(UP, BUCKET, "t/empty-ok", b"")
+
+    def test_header_checksum_of_aws_chunked_body_is_checked(self):
+        # S3 checks an x-amz-checksum- header and Content-MD5 against the
+        # decoded body whatever the payload mode; in
+        # STREAMING-UNSIGNED-PAYLOAD-TRAILER they are all that protects it.
+        data = os.urandom(200_000)
+        sha = b64(hashlib.sha256(data).digest())
+        md5 = b64(hashlib.md5(data).digest())
+        for i, signed in enumerate([{"x-amz-checksum-sha256": sha}, {"x-amz-checksum-crc32": crc32_b64(data)},
+                                    {"Content-MD5": md5}]):
+            with self.subTest(headers=sorted(signed)):
+                key = f"t/hdrck{i}"
+                h, body = unsigned_stream(ALICE, url(key), data, signed)
+                ok = raw(PX.endpoint, "PUT", path(key), h, body)
+                self.assertEqual(ok.status, 200, ok)
+                self.assertStored(UP, BUCKET, key, data)
+                UP.put(BUCKET, key, b"OLD-CONTENT")
+                h, body = unsigned_stream(ALICE, url(key), data, signed)
+                bad = bytearray(body)
+                bad[100_000] ^= 0x01  # a data byte of the second chunk, not framing
+                r = raw(PX.endpoint, "PUT", path(key), h, bytes(bad))
+                self.assertEqual((r.status, r.code), (400, "BadDigest"), r)
+                time.sleep(0.2)
+                self.assertEqual(UP.get(BUCKET, key), b"OLD-CONTENT")
+        # signed chunks whose header checksum is not theirs: S3's BadDigest
+        h, body = aws_chunked(ALICE, url("t/hdrck-signed"), data,
+                              headers={"x-amz-checksum-crc32": crc32_b64(data + b"x")})
+        r = raw(PX.endpoint, "PUT", path("t/hdrck-signed"), h, body)
+        self.assertEqual((r.status, r.code), (400, "BadDigest"), r)
+        self.assertEqual(r.message, "The CRC32 you specified did not match the calculated checksum.")
+        # a header checksum and a trailer one: two checksums
+        h, body = unsigned_trailer(ALICE, url("t/hdrck-two"), data, crc32_b64(data))
+        h2 = sign("PUT", url("t/hdrck-two"), ALICE,
+                  {k: v for k, v in h.items() if k.lower() not in ("authorization", "x-amz-date",
+                                                                    "x-amz-content-sha256")}
+                  | {"x-amz-checksum-sha256": sha}, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        r = raw(PX.endpoint, "PUT", path("t/hdrck-two"), h2, body)
+        self.assertEqual((r.status, r.code), (400, "InvalidRequest"), r)
+        self.assertIsNone(UP.get(BUCKET, "t/hdrck-two"))
+
     def test_body_changed_under_signed_hash(self):
         signed = os.urandom(300_000)
         sent = bytearray(signed)

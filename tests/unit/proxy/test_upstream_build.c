@@ -294,6 +294,19 @@ static void test_body_mode(void **state)
     c = px_choose_body_mode(false, SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER, true, 0);
     assert_int_equal(c.status, 0);
     assert_int_equal(c.bm, BM_CHUNKED);
+    /* an aws-chunked body of no bytes at all (Content-Length: 0, which
+     * SDKs do not sign): never the bodiless path, where the decoder would
+     * not run and the store would get an empty object */
+    static const enum sigv4_payload_mode streaming[] = {
+        SIGV4_PAYLOAD_STREAMING_HMAC, SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER,
+        SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER, SIGV4_PAYLOAD_STREAMING_ECDSA,
+        SIGV4_PAYLOAD_STREAMING_ECDSA_TRAILER,
+    };
+    for (size_t i = 0; i < sizeof(streaming) / sizeof(streaming[0]); i++) {
+        c = px_choose_body_mode(false, streaming[i], false, 0);
+        assert_int_equal(c.status, 400);
+        assert_string_equal(c.code, "IncompleteBody");
+    }
     /* HTTP chunked framing without aws-chunked: no length to hold back */
     c = px_choose_body_mode(false, SIGV4_PAYLOAD_SIGNED, true, 0);
     assert_int_equal(c.status, 501);
