@@ -321,6 +321,7 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
         h1c__conn_close(c);
         return false;
     }
+    bool first = !c->req->got_bytes;
     c->req->got_bytes = true;
     int rc = h1resp_feed(&c->resp, p, n);
     if (c->doomed) {
@@ -333,8 +334,13 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
     }
     switch (rc) {
     case H1R_MORE:
-        if (c->state == C_BUSY)
+        /* the head, from its first byte, has the first-byte timeout to
+         * come whole (each byte of a trickled head must not buy another
+         * idle timeout); then each gap in the body the idle timeout */
+        if (c->state == C_BUSY && c->req->head_done)
             h1c__arm(c, c->pool->o.idle_timeout_ms);
+        else if (c->state == C_BUSY && first)
+            h1c__arm(c, c->pool->o.first_byte_timeout_ms);
         return true;
     case H1R_DONE:
         answer_done(c);

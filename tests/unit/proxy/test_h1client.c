@@ -17,7 +17,10 @@
 
 /* ---- the scripted upstream ------------------------------------------------------- */
 
-enum action { ANSWER, ANSWER_CLOSE, CLOSE_NOW, SILENT };
+/* TRICKLE: the answer one byte every TRICKLE_MS; TRICKLE_BODY: its first
+ * `len` bytes at once, the rest trickled */
+enum action { ANSWER, ANSWER_CLOSE, CLOSE_NOW, SILENT, TRICKLE, TRICKLE_BODY };
+#define TRICKLE_MS 25
 
 struct step {
     enum action act;
@@ -41,6 +44,10 @@ struct fconn {
     char buf[1 << 20];
     size_t len;
     bool closing;
+    uv_timer_t trickle;          /* TRICKLE: sends trickle_p's next byte */
+    const char *trickle_p;
+    size_t trickle_left;
+    int handles;                 /* open: h, and trickle once started */
 };
 
 static uv_loop_t *loop;
@@ -48,7 +55,9 @@ static struct fake fk;
 
 static void fconn_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct fconn *fc = h->data;
+    if (--fc->handles == 0)
+        free(fc);
 }
 
 static void fconn_close(struct fconn *fc)
@@ -56,6 +65,8 @@ static void fconn_close(struct fconn *fc)
     if (!fc->closing) {
         fc->closing = true;
         uv_close((uv_handle_t *)&fc->h, fconn_closed);
+        if (fc->trickle.data)
+            uv_close((uv_handle_t *)&fc->trickle, fconn_closed);
     }
 }
 
@@ -83,6 +94,18 @@ static void fsend(struct fconn *fc, const char *p, size_t n, bool close_after)
     fw->close_after = close_after;
     uv_buf_t b = uv_buf_init(fw->data, (unsigned)n);
     assert_int_equal(uv_write(&fw->w, (uv_stream_t *)&fc->h, &b, 1, fwritten), 0);
+}
+
+static void trickle_next(uv_timer_t *t)
+{
+    struct fconn *fc = t->data;
+    if (fc->closing || !fc->trickle_left) {
+        uv_timer_stop(t);
+        return;
+    }
+    fsend(fc, fc->trickle_p, 1, false);
+    fc->trickle_p++;
+    fc->trickle_left--;
 }
 
 /* Length of one whole request at the start of buf, or 0. */
@@ -129,6 +152,20 @@ static void fread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         }
         if (st->act == SILENT)
             continue;
+        if (st->act == TRICKLE || st->act == TRICKLE_BODY) {
+            if (!fc->trickle.data) {
+                uv_timer_init(loop, &fc->trickle);
+                fc->trickle.data = fc;
+                fc->handles++;
+            }
+            size_t at = st->act == TRICKLE_BODY ? st->len : 0;
+            if (at)
+                fsend(fc, st->bytes, at, false);
+            fc->trickle_p = st->bytes + at;
+            fc->trickle_left = strlen(st->bytes) - at;
+            uv_timer_start(&fc->trickle, trickle_next, 0, TRICKLE_MS);
+            continue;
+        }
         fsend(fc, st->bytes, st->len ? st->len : strlen(st->bytes), st->act == ANSWER_CLOSE);
     }
 }
@@ -139,6 +176,7 @@ static void on_accept(uv_stream_t *s, int status)
     struct fconn *fc = calloc(1, sizeof *fc);
     fc->f = s->data;
     fc->h.data = fc;
+    fc->handles = 1;
     uv_tcp_init(loop, &fc->h);
     assert_int_equal(uv_accept(s, (uv_stream_t *)&fc->h), 0);
     fc->f->accepts++;
@@ -750,6 +788,41 @@ static void test_first_byte_timeout_and_refused(void **state)
     free(b);
 }
 
+/* An answer head that trickles in - a byte every 25 ms, each well inside
+ * the idle timeout - must still be whole within the first-byte timeout of
+ * its first byte: a head is not a body, and each byte must not buy the
+ * upstream another idle timeout (a 64 KiB head could hold the exchange
+ * for days). A body may trickle; the idle timeout bounds each gap. */
+static void test_head_must_complete_in_time(void **state)
+{
+    (void)state;
+    h1c_pool_close(pool);
+    pool = new_pool(fk.port, 2, 300); /* idle timeout 2000 ms */
+    static const struct step s[] = {
+        /* 41 bytes: about a second */
+        { TRICKLE, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0 },
+    };
+    script(s, 1);
+    uint64_t t0 = uv_now(loop);
+    struct result *a = get("/trickle-head");
+    uint64_t took = uv_now(loop) - t0;
+    assert_int_equal(a->err, H1C_E_TIMEOUT);
+    assert_true(took < 900);
+    free(a);
+
+    /* the body may trickle: 20 bytes over about half a second, each gap
+     * far inside the idle timeout */
+    static const struct step b[] = {
+        { TRICKLE_BODY, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789abcdefghij", 39 },
+    };
+    script(b, 1);
+    struct result *c = get("/trickle-body");
+    assert_int_equal(c->err, H1C_OK);
+    assert_int_equal(c->body_len, 20);
+    assert_memory_equal(c->body, "0123456789abcdefghij", 20);
+    free(c);
+}
+
 static void stop_loop(uv_timer_t *t)
 {
     *(bool *)t->data = true;
@@ -873,6 +946,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_byte_timeout_and_refused, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_timeouts_follow_the_state, per_test_setup,
+                                        per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_head_must_complete_in_time, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_abort_closes_connection, per_test_setup,
                                         per_test_teardown),
