@@ -211,12 +211,6 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
     return 0;
 }
 
-/* Whole-body checksums of a plain body (BM_PLAIN, BM_SIGNED). S3 checks
- * x-amz-checksum-<algo> and Content-MD5 itself (User Guide, "Checking
- * object integrity"); many S3-compatible stores do not, so s3warden does
- * and holds the last byte back until they match (README.md, "Security invariants":
- * nothing the caller checksummed completes upstream altered). Returns
- * false after answering the error. */
 static const char msg_one_checksum[] =
     "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
 
@@ -261,6 +255,12 @@ static bool md5_init(struct px *px)
     return true;
 }
 
+/* Whole-body checksums of a plain body (BM_PLAIN, BM_SIGNED). S3 checks
+ * x-amz-checksum-<algo> and Content-MD5 itself (User Guide, "Checking
+ * object integrity"); many S3-compatible stores do not, so s3warden does
+ * and holds the last byte back until they match (README.md, "Security invariants":
+ * nothing the caller checksummed completes upstream altered). Returns
+ * false after answering the error. */
 bool px_checksums_init(struct px *px)
 {
     enum sigv4_cksum_algo a;
