@@ -37,6 +37,7 @@ const char *h1c_strerror(int err)
     case H1C_E_IO: return "reading from or writing to the upstream failed";
     case H1C_E_NOMEM: return "out of memory";
     case H1C_E_TOOBIG: return "the upstream's answer head is too large";
+    case H1C_E_BUSY: return "no upstream connection became free within the connect timeout";
     }
     return "unknown error";
 }
@@ -522,6 +523,8 @@ void h1c__start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
             p->wait_head = r;
         p->wait_tail = r;
         p->nwaiting++;
+        r->wait_since = uv_now(p->loop);
+        h1c__wait_timer_arm(p);
         return;
     }
     struct h1c_conn *c = h1c__conn_new(p);

@@ -4,7 +4,8 @@
  *
  * A pool holds the connections of one worker to one origin (scheme, host,
  * port): idle ones are reused newest first and closed after keepalive_ms;
- * at most max_conns exist at once and requests beyond that wait in order.
+ * at most max_conns exist at once and requests beyond that wait in order,
+ * each at most connect_timeout_ms (then H1C_E_BUSY).
  *
  * A request is a struct h1c_req the caller embeds and keeps alive until
  * on_done (or h1c_abort). The caller gives the whole request head as bytes,
@@ -68,6 +69,7 @@ enum {
     H1C_E_IO = -7,        /* a socket read or write failed */
     H1C_E_NOMEM = -8,
     H1C_E_TOOBIG = -9,    /* answer head over H1C_MAX_HEAD / H1C_MAX_HEADERS */
+    H1C_E_BUSY = -10,     /* waited connect_timeout_ms for a connection of the pool */
 };
 
 const char *h1c_strerror(int err);
@@ -107,6 +109,7 @@ struct h1c_req {
     struct h1c_conn *conn;
     struct h1c_req *next_waiting;
     uint64_t body_given;     /* bytes handed to h1c_send */
+    uint64_t wait_since;     /* queued for a connection at (uv_now) */
     bool reused, retried, got_bytes, head_done;
     bool idempotent;         /* its method (the head's first word) may be sent twice */
     bool takes_body;         /* a connection holds the head: body may be sent */
@@ -153,6 +156,7 @@ void h1c_abort(struct h1c_req *r);
 /* Pool counters, for metrics and tests. */
 struct h1c_stats {
     uint64_t connects, reuses, retries, closed_protocol, tls_resumed;
+    uint64_t wait_timeouts; /* requests that waited too long for a connection */
     uint64_t writes; /* write calls toward the upstream */
     unsigned open, idle, waiting;
 };

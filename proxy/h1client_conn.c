@@ -72,6 +72,20 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
     connect_addr(c, (const struct sockaddr *)&p->addr);
 }
 
+/* A closing pool is freed once its last connection and its wait timer
+ * closed. true when it was. */
+static bool pool_free_if_done(struct h1c_pool *p)
+{
+    if (!p->closing || p->nopen || p->wait_timer_open)
+        return false;
+    SSL_SESSION_free(p->session);
+    if (p->o.ssl_ctx)
+        SSL_CTX_free(p->o.ssl_ctx);
+    free(p->host);
+    free(p);
+    return true;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     struct h1c_conn *c = h->data;
@@ -91,14 +105,8 @@ static void on_handle_closed(uv_handle_t *h)
     }
     free(c);
     p->nopen--;
-    if (p->closing && p->nopen == 0) {
-        SSL_SESSION_free(p->session);
-        if (p->o.ssl_ctx)
-            SSL_CTX_free(p->o.ssl_ctx);
-        free(p->host);
-        free(p);
+    if (pool_free_if_done(p))
         return;
-    }
     h1c__dispatch_waiting(p);
 }
 
@@ -265,12 +273,52 @@ struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
     if (uv_ip4_addr(p->host, o->port, a4) == 0 || uv_ip6_addr(p->host, o->port, a6) == 0 ||
         (is_localhost(p->host) && uv_ip4_addr("127.0.0.1", o->port, a4) == 0))
         p->have_addr = p->numeric = true;
+    uv_timer_init(loop, &p->wait_timer);
+    p->wait_timer.data = p;
+    p->wait_timer_open = true;
     return p;
+}
+
+static void on_wait_timer_closed(uv_handle_t *h)
+{
+    struct h1c_pool *p = h->data;
+    p->wait_timer_open = false;
+    pool_free_if_done(p);
+}
+
+/* Requests that waited for a connection longer than the connect timeout
+ * fail with H1C_E_BUSY: every connection is held by others (a slow
+ * client's transfers, an upstream that answers slowly), and a wait with no
+ * bound would hold the request - and its client - without end. */
+static void on_wait_timer(uv_timer_t *t)
+{
+    struct h1c_pool *p = t->data;
+    uint64_t now = uv_now(p->loop);
+    while (p->wait_head && now - p->wait_head->wait_since >= p->o.connect_timeout_ms) {
+        struct h1c_req *r = p->wait_head;
+        p->wait_head = r->next_waiting;
+        if (!p->wait_head)
+            p->wait_tail = NULL;
+        p->nwaiting--;
+        p->st.wait_timeouts++;
+        r->cb->on_done(r, H1C_E_BUSY);
+    }
+    h1c__wait_timer_arm(p);
+}
+
+void h1c__wait_timer_arm(struct h1c_pool *p)
+{
+    if (!p->wait_head || p->closing || uv_is_active((uv_handle_t *)&p->wait_timer))
+        return;
+    uint64_t now = uv_now(p->loop), due = p->wait_head->wait_since + p->o.connect_timeout_ms;
+    uv_timer_start(&p->wait_timer, on_wait_timer, due > now ? due - now : 0, 0);
 }
 
 void h1c_pool_close(struct h1c_pool *p)
 {
     p->closing = true;
+    uv_timer_stop(&p->wait_timer);
+    uv_close((uv_handle_t *)&p->wait_timer, on_wait_timer_closed);
     while (p->idle)
         h1c__conn_close(p->idle);
     while (p->wait_head) {
@@ -280,13 +328,7 @@ void h1c_pool_close(struct h1c_pool *p)
         r->cb->on_done(r, H1C_E_CONNECT);
     }
     p->wait_tail = NULL;
-    if (p->nopen == 0) {
-        SSL_SESSION_free(p->session);
-        if (p->o.ssl_ctx)
-            SSL_CTX_free(p->o.ssl_ctx);
-        free(p->host);
-        free(p);
-    }
+    pool_free_if_done(p); /* not yet: the wait timer closes on the loop's next turn */
 }
 
 void h1c_pool_stats(const struct h1c_pool *p, struct h1c_stats *s)

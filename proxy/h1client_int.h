@@ -58,6 +58,8 @@ struct h1c_pool {
     unsigned nidle, nopen;
     struct h1c_req *wait_head, *wait_tail;
     unsigned nwaiting;
+    uv_timer_t wait_timer;    /* the oldest waiting request's bound */
+    bool wait_timer_open;
     bool closing;
     /* resolved address cache */
     struct sockaddr_storage addr;
@@ -79,6 +81,8 @@ void h1c__req_done(struct h1c_pool *p, struct h1c_req *r, int err);
 void h1c__start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only);
 /* Queued requests onto connections that became free. */
 void h1c__dispatch_waiting(struct h1c_pool *p);
+/* Starts the wait timer for the oldest waiting request, unless it runs. */
+void h1c__wait_timer_arm(struct h1c_pool *p);
 extern const struct h1resp_cb h1c__resp_cb; /* the answer parser's callbacks */
 bool h1c__parse(struct h1c_conn *c, const char *p, size_t n);
 void h1c__flush(struct h1c_conn *c);

@@ -274,6 +274,10 @@ void px_fail_upstream(struct px *px, int err)
 {
     if (err == H1C_E_NOMEM) {
         px_fail_internal(px);
+    } else if (err == H1C_E_BUSY) {
+        /* every connection of the pool stayed busy for the connect timeout:
+         * the SDKs retry SlowDown with backoff */
+        px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
     } else if (err == H1C_E_CONNECT || err == H1C_E_RESOLVE) {
         /* the store is not there (stopped, its name gone): unavailable, and
          * the SDKs retry 503 with backoff; the other upstreams' buckets are

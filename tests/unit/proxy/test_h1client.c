@@ -768,6 +768,44 @@ static void test_waiting_requests_bounded_by_max_conns(void **state)
         free(r[i]);
 }
 
+/* A request waiting for a connection of a full pool waits at most the
+ * connect timeout (H1C_E_BUSY), not as long as the connections' holders
+ * keep them (a probe's slow reader held one worker's whole pool, and
+ * others' requests waited with no bound). */
+static void test_wait_for_a_connection_is_bounded(void **state)
+{
+    (void)state;
+    h1c_pool_close(pool);
+    struct h1c_pool_opts o = {
+        .host = "127.0.0.1", .port = (uint16_t)fk.port, .max_conns = 1,
+        .connect_timeout_ms = 150, .first_byte_timeout_ms = 5000,
+        .idle_timeout_ms = 5000, .keepalive_ms = 10000,
+    };
+    pool = h1c_pool_new(loop, &o);
+    assert_non_null(pool);
+    static const struct step s[] = { { SILENT, NULL, 0 } };
+    script(s, 1);
+    struct result *holder = request("GET /held HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
+    assert_int_equal(h1c_start(pool, &holder->r), 0);
+    struct result *w = request("GET /waits HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
+    assert_int_equal(h1c_start(pool, &w->r), 0);
+    struct h1c_stats st;
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.waiting, 1);
+    uint64_t t0 = uv_now(loop);
+    run(w);
+    uint64_t took = uv_now(loop) - t0;
+    assert_int_equal(w->err, H1C_E_BUSY);
+    assert_true(took >= 140 && took < 1500);
+    assert_false(holder->done); /* the holder is not touched */
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.waiting, 0);
+    assert_int_equal(st.wait_timeouts, 1);
+    h1c_abort(&holder->r);
+    free(holder);
+    free(w);
+}
+
 static void test_first_byte_timeout_and_refused(void **state)
 {
     (void)state;
@@ -942,6 +980,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_bounds_what_is_delivered, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_requests_bounded_by_max_conns, per_test_setup,
+                                        per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_for_a_connection_is_bounded, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_first_byte_timeout_and_refused, per_test_setup,
                                         per_test_teardown),
