@@ -114,6 +114,7 @@ struct config_upstream {
      * root, anonymous) in flight upstream at once, across workers; over it
      * 503 SlowDown. Default a quarter of max_connections (at least 1). */
     uint32_t max_connections_per_identity;
+    bool max_connections_per_identity_set; /* given in the file, not the default */
     /* Compat for old S3-compatible stores that do not understand
      * aws-chunked uploads: decode the body and send it with a plain
      * Content-Length. Default false (forward aws-chunked re-signed). */

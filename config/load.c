@@ -1095,6 +1095,7 @@ static void load_upstream_fields(struct ld *L, const cJSON *u, struct config_ups
     uint32_t per_id = up->max_connections / 4 ? up->max_connections / 4 : 1;
     get_u32(L, u, "max_connections_per_identity", false, 1, 100000, per_id,
             &up->max_connections_per_identity);
+    up->max_connections_per_identity_set = field(u, "max_connections_per_identity") != NULL;
     get_bool(L, u, "decode_aws_chunked", false, &up->decode_aws_chunked);
 }
 

@@ -480,7 +480,17 @@ bool px_take_upstream_slot(struct px *px)
     if (!s->ident)
         return true;
     struct s3w_slice key = px->auth.id_set ? px->auth.id.principal_arn : s3w_slice_cstr("anonymous");
-    uint32_t max = px_upstream(px)->max_connections_per_identity;
+    const struct config_upstream *u = px_upstream(px);
+    uint32_t max = u->max_connections_per_identity;
+    if (!u->max_connections_per_identity_set) {
+        /* the default is also at most half of one worker's pool: the
+         * count is across workers, and an identity that steers its
+         * connections onto one worker (request ids name it) would
+         * otherwise hold that worker's whole pool */
+        uint32_t half = up_pool_size(px->w, u) / 2;
+        if (max > half)
+            max = half ? half : 1;
+    }
     int slot = ident_limit_acquire(s->ident, key, max ? max : 1);
     if (slot == IDENT_LIMIT_FULL) {
         if (px->w->metrics)

@@ -99,6 +99,12 @@ int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworker
     return 0;
 }
 
+unsigned up_pool_size(const struct proxy_worker *w, const struct config_upstream *u)
+{
+    const struct up_set *set = w->up;
+    return pool_conns(u, set ? set->nworkers : 1);
+}
+
 static void free_group(struct up_pools *m)
 {
     close_pools(m);

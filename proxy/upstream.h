@@ -21,6 +21,10 @@ struct proxy_worker;
 /* Sets up w->up for the config's upstream section; 0 or -1. nworkers
  * shares upstream.max_connections between the workers. */
 int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers);
+/* The connections a worker's pool toward one of u's origins may hold
+ * (upstream.max_connections split over the workers, at most
+ * max_connections_per_host). */
+unsigned up_pool_size(const struct proxy_worker *w, const struct config_upstream *u);
 /* Closes the pools (run the loop afterwards: busy connections close as
  * their requests end). */
 void up_worker_cleanup(struct proxy_worker *w);

@@ -221,6 +221,33 @@ class Hardening(unittest.TestCase):
         finally:
             px.stop()
 
+    def test_5_default_identity_limit_is_half_a_worker_pool(self):
+        # With no max_connections_per_identity given, an identity holds at
+        # most half of one worker's pool (here max_connections_per_host 4:
+        # 2), not a quarter of max_connections (64 / 4 = 16): the count is
+        # across workers, and a probe steered all of one identity's
+        # connections onto one worker and filled its pool.
+        def cfg(port, audit):
+            c = render_config(W, UP, port, audit)
+            c["upstream"]["max_connections"] = 64
+            c["upstream"]["max_connections_per_host"] = 4
+            c["limits"] = {"send_timeout_ms": 60000}
+            return c
+        global PX
+        saved, PX = PX, Proxy(cfg, "hardening-default").start()
+        held = []
+        try:
+            held = [held_get(HOG) for _ in range(2)]
+            self.assert_code(lambda: no_retry(HOG).get_object(Bucket=BUCKET, Key="small"),
+                             503, "SlowDown")
+            self.assertEqual(no_retry(OTHER).get_object(Bucket=BUCKET, Key="small")["Body"].read(),
+                             b"small object")
+        finally:
+            for s in held:
+                s.close()
+            PX.stop()
+            PX = saved
+
 
 if __name__ == "__main__":
     main()
