@@ -339,6 +339,8 @@ static void px_free(struct px *px)
     if (px->body.up_chain_init)
         sigv4_chain_hmac_cleanup(&px->body.up_chain);
     s3w_buf_cleanup(&px->body.collect);
+    plw(px->w)->collect_bytes -= px->body.collect_charged;
+    px->body.collect_charged = 0;
     s3w_buf_cleanup(&px->resp.body);
     s3w_buf_cleanup(&px->del.newbody);
     free(px->del.dl);

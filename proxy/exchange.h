@@ -262,6 +262,7 @@ struct px {
          * complete (set by the dispatch stage, so the body path calls no
          * stage back) */
         struct s3w_buf collect;
+        size_t collect_charged; /* of the worker's collect_bytes */
         void (*collected)(struct px *px);
         /* PX_BODY_KEYS: the body's decoded values, which authz.ctx borrows
          * until px is freed; allocated once at its final size, never grown */
@@ -392,7 +393,17 @@ struct pl_worker {
     struct px *spare_px[PX_SPARES]; /* [0]: the longest unused */
     size_t nspare_px;
     struct spares_decay px_decay;
+    /* bytes this worker's exchanges may hold of bodies being collected
+     * (px_collect_body): each reserves its cap (or its Content-Length)
+     * until it ends, so that callers who send a body slowly, before any
+     * decision about them, cannot hold memory without bound */
+    size_t collect_bytes;
 };
+
+/* What one worker's collected bodies may reserve at once (32 DeleteObjects
+ * bodies at their 2 MiB cap); past it a request that would collect gets
+ * 503 SlowDown. */
+#define PX_COLLECT_BUDGET ((size_t)64 << 20)
 
 /* A px from the worker's spares, or a new one; cleared but for what
  * px_uncleared lists (pipeline_worker.c: the stores read below a cleared

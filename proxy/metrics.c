@@ -363,6 +363,7 @@ static int render_family(struct s3w_buf *o, struct metrics_family *f, const char
 const char *const metrics_refusal_names[METRICS_NREFUSE] = {
     [METRICS_REFUSE_IDENTITY_UPSTREAM] = "identity_upstream_limit",
     [METRICS_REFUSE_AUDIT] = "audit_unwritable",
+    [METRICS_REFUSE_COLLECT_BUDGET] = "body_collect_budget",
 };
 const char *const metrics_timeout_names[METRICS_NTIMEOUT] = {
     [METRICS_TIMEOUT_HEADER] = "header",

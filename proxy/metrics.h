@@ -55,6 +55,7 @@ struct metrics_hist {
 enum metrics_refusal {
     METRICS_REFUSE_IDENTITY_UPSTREAM = 0, /* upstream.max_connections_per_identity */
     METRICS_REFUSE_AUDIT,                 /* the audit record cannot be written */
+    METRICS_REFUSE_COLLECT_BUDGET,        /* the worker's PX_COLLECT_BUDGET is reserved */
     METRICS_NREFUSE
 };
 extern const char *const metrics_refusal_names[METRICS_NREFUSE];

@@ -50,6 +50,7 @@
 #include "cors_answer.h"
 #include "exchange.h"
 #include "listbuckets.h"
+#include "log.h"
 #include "metrics.h"
 #include "post_object.h"
 #include "s3err.h"
@@ -512,11 +513,26 @@ static bool stage_route(struct px *px)
 void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
 {
     px->kind = kind;
+    const struct http_request *r = &px->c->req;
+    /* the worker's budget for bodies held before they are decided on: a
+     * probe's 500 unsigned DeleteObjects, each sent 2 MiB less 64 KiB at
+     * once and then a trickle, held 1.1 GB */
+    size_t charge = r->chunked || r->content_length > cap ? cap : (size_t)r->content_length;
+    struct pl_worker *pw = plw(px->w);
+    if (charge > PX_COLLECT_BUDGET - pw->collect_bytes) {
+        if (px->w->metrics)
+            metrics_bump(&px->w->metrics->refused[METRICS_REFUSE_COLLECT_BUDGET], 1);
+        proxy_log("INFO", "request_id=%s the worker holds %zu bytes of request bodies being "
+                  "collected: 503 SlowDown", px->reqid, pw->collect_bytes);
+        px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
+        return;
+    }
+    pw->collect_bytes += charge;
+    px->body.collect_charged = charge;
     s3w_buf_cleanup(&px->body.collect);
     s3w_buf_init(&px->body.collect, cap);
     px->body.bm = BM_COLLECT;
     px->body.collected = px_after_collect;
-    const struct http_request *r = &px->c->req;
     if (r->content_length == 0 && !r->chunked) {
         px_after_collect(px);
         return;

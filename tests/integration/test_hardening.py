@@ -248,6 +248,51 @@ class Hardening(unittest.TestCase):
             PX.stop()
             PX = saved
 
+    def test_6_bodies_held_before_a_decision_are_bounded(self):
+        # DeleteObjects' key list is read whole before its keys are
+        # decided on (2 MiB at most). A worker's such bodies may reserve 64
+        # MiB at once (32 of them); past it, 503 SlowDown at once. A probe
+        # held 1.1 GB with 500 connections that each sent most of a 2 MiB
+        # body and then trickled. 70 connections over two workers: at most
+        # 64 admitted, the others refused.
+        n, size = 70, 2 << 20
+        url = f"{PX.endpoint}/{BUCKET}?delete"
+        socks, refused = [], []
+        try:
+            for _ in range(n):
+                h = sign("POST", url, HOG, {"Content-Length": str(size)}, payload_hash="UNSIGNED-PAYLOAD")
+                s = socket.create_connection(("127.0.0.1", PX.port), timeout=10)
+                s.sendall((f"POST /{BUCKET}?delete HTTP/1.1\r\n" +
+                           "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode())
+                socks.append(s)
+            deadline = time.time() + 3
+            for s in socks:
+                s.settimeout(max(0.05, deadline - time.time()))
+                try:
+                    got = s.recv(4096)
+                except socket.timeout:
+                    continue
+                refused.append(got)
+            self.assertGreaterEqual(len(refused), n - 64, f"{len(refused)} of {n} refused")
+            for got in refused:
+                self.assertTrue(got.startswith(b"HTTP/1.1 503"), got[:200])
+                self.assertIn(b"<Code>SlowDown</Code>", got)
+        finally:
+            for s in socks:
+                s.close()
+        # the reservations end with their connections: a DeleteObjects goes through
+        UP.put(BUCKET, "gone", b"x")
+        deadline = time.time() + 10
+        while True:
+            try:
+                r = no_retry(HOG).delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "gone"}]})
+                break
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "SlowDown")
+                self.assertLess(time.time(), deadline, "the reservations were never given back")
+                time.sleep(0.2)
+        self.assertEqual([d["Key"] for d in r.get("Deleted", [])], ["gone"])
+
 
 if __name__ == "__main__":
     main()
