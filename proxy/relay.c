@@ -79,6 +79,9 @@ static bool px_client_gone(struct px *px)
 }
 
 /* ---- the answer ------------------------------------------------------------------------ */
+/* name is lit, in any case (a constant's length: no strlen per header) */
+#define NAME_IS(name, lit) s3w_slice_eq_nocase(name, S3W_SLICE_LIT(lit))
+
 /* Fields of the upstream's answer that are not relayed: those of the hop
  * between s3warden and the store (RFC 9110 section 7.6.1; the framing is
  * s3warden's own), and those that would speak for the origin the client
@@ -87,22 +90,34 @@ static bool px_client_gone(struct px *px)
  * demands of its own proxy's credentials. S3 sends none of the second kind. */
 static bool not_relayed(struct s3w_slice name)
 {
-    return ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
-           ub_name_is(name, "transfer-encoding") || ub_name_is(name, "te") ||
-           ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
-           ub_name_is(name, "proxy-connection") || ub_name_is(name, "set-cookie") ||
-           ub_name_is(name, "alt-svc") || ub_name_is(name, "strict-transport-security") ||
-           ub_name_is(name, "proxy-authenticate") ||
-           ub_name_is(name, "proxy-authentication-info") ||
-           cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
+    switch (name.len) { /* every answer's every header comes here */
+    case 2:
+        return NAME_IS(name, "te");
+    case 7:
+        return NAME_IS(name, "trailer") || NAME_IS(name, "upgrade") || NAME_IS(name, "alt-svc");
+    case 10:
+        return NAME_IS(name, "connection") || NAME_IS(name, "keep-alive") ||
+               NAME_IS(name, "set-cookie");
+    case 16:
+        return NAME_IS(name, "proxy-connection") || cors_upstream_header(name);
+    case 17:
+        return NAME_IS(name, "transfer-encoding") || cors_upstream_header(name);
+    case 18:
+        return NAME_IS(name, "proxy-authenticate") || cors_upstream_header(name);
+    case 25:
+        return NAME_IS(name, "strict-transport-security") ||
+               NAME_IS(name, "proxy-authentication-info") || cors_upstream_header(name);
+    }
+    return cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
 }
 
-/* A field one of the answer's Connection headers names is for that hop
- * only: an intermediary removes it (RFC 9110 section 7.6.1). */
-static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w_slice name)
+/* Calls fn(token, arg) for each comma-separated option of the answer's
+ * Connection headers; stops and returns true when fn does. */
+static bool connection_options(const struct s3w_header *h, size_t n,
+                               bool (*fn)(struct s3w_slice tok, const void *arg), const void *arg)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!ub_name_is(h[i].name, "connection"))
+        if (!NAME_IS(h[i].name, "connection"))
             continue;
         struct s3w_slice v = h[i].value;
         size_t at = 0;
@@ -110,12 +125,30 @@ static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w
             size_t end = at;
             while (end < v.len && v.ptr[end] != ',')
                 end++;
-            if (s3w_slice_eq_nocase(s3w_slice_trim(s3w_slice(v.ptr + at, end - at)), name))
+            if (fn(s3w_slice_trim(s3w_slice(v.ptr + at, end - at)), arg))
                 return true;
             at = end + 1;
         }
     }
     return false;
+}
+
+static bool names_a_field(struct s3w_slice tok, const void *arg)
+{
+    (void)arg;
+    return tok.len && !NAME_IS(tok, "close") && !NAME_IS(tok, "keep-alive");
+}
+
+static bool is_name(struct s3w_slice tok, const void *arg)
+{
+    return s3w_slice_eq_nocase(tok, *(const struct s3w_slice *)arg);
+}
+
+/* A field one of the answer's Connection headers names is for that hop
+ * only: an intermediary removes it (RFC 9110 section 7.6.1). */
+static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w_slice name)
+{
+    return connection_options(h, n, is_name, &name);
 }
 
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
@@ -134,14 +167,14 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     px->resp.has_cl = false;
     px->resp.cl = 0;
     s3w_buf_reset(&px->resp.head);
-    bool has_connection = false;
-    for (size_t i = 0; i < n && !has_connection; i++)
-        has_connection = ub_name_is(h[i].name, "connection");
+    /* "Connection: keep-alive" (or close) names no field: the common case
+     * costs one pass */
+    bool has_connection = connection_options(h, n, names_a_field, NULL);
     for (size_t i = 0; i < n; i++) {
         struct s3w_slice name = h[i].name, value = h[i].value;
         if (not_relayed(name) || (has_connection && named_by_connection(h, n, name)))
             continue;
-        if (ub_name_is(name, "content-length")) {
+        if (NAME_IS(name, "content-length")) {
             /* a 204 has no body and no Content-Length (RFC 9110 section
              * 8.6): one that came is not passed on for a client to believe */
             if (status == 204)
@@ -152,9 +185,9 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
-        } else if ((ub_name_is(name, "x-amz-request-id") ||
+        } else if ((NAME_IS(name, "x-amz-request-id") ||
                     /* moto's and some gateways' spelling; S3's wins */
-                    (ub_name_is(name, "x-amzn-requestid") && !px->resp.up_reqid[0])) &&
+                    (NAME_IS(name, "x-amzn-requestid") && !px->resp.up_reqid[0])) &&
                    value.len < sizeof(px->resp.up_reqid)) {
             memcpy(px->resp.up_reqid, value.ptr, value.len);
             px->resp.up_reqid[value.len] = '\0';
