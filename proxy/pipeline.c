@@ -261,8 +261,25 @@ static void px_fail_sig(struct px *px, const struct sigv4_error *err, const stru
     s3w_buf_cleanup(&bytes);
 }
 
+/* A raw "+" in a signed request's query: SigV4 signers (curl among them)
+ * sign it as a plus (%2B), S3 - and the operation mapping, which reads the
+ * query as S3 does - as a space. Taken either way, the signature would not
+ * pin down what the request means (a "prefix=a%2Bb" signed and sent as
+ * "prefix=a+b" lists "a b"). Refused: %2B or %20 say which. */
+static bool query_has_raw_plus(struct s3w_slice target)
+{
+    const char *q = memchr(target.ptr, '?', target.len);
+    return q && memchr(q, '+', target.len - (size_t)(q - target.ptr));
+}
+
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 {
+    if (query_has_raw_plus(px->auth.sreq.target)) {
+        px_fail(px, 400, "InvalidArgument",
+                "A signed request's query string may not hold a raw '+': encode a plus as %2B "
+                "and a space as %20.");
+        return false;
+    }
     /* GetBucketLocation signed for us-east-1 is taken too, as S3's global
      * endpoint takes it for a bucket in any region: a client asks before it
      * knows the region to sign for (minio-go, and so restic, signs this one
