@@ -75,6 +75,10 @@ static bool header_signed(const struct ub_header_rules *r, struct s3w_slice name
     return sigv4_result_signed(r->sv, s3w_slice(low, name.len));
 }
 
+/* A presigned URL's own parameter, by its decoded name: the verifier
+ * (auth_parse.c) decodes names, so "X%2DAmz-Signatur%65" is a signature
+ * parameter there and must not go upstream here (a probe's did, with a
+ * session token it could have carried into the store's logs). */
 static bool is_presign_param(struct s3w_slice k)
 {
     static const char *const names[] = {
@@ -82,8 +86,12 @@ static bool is_presign_param(struct s3w_slice k)
         "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
         "X-Amz-Region-Set", /* SigV4a presigned URLs */
     };
+    char name[40];
+    long n = k.len < 3 * sizeof(name) ? s3w_pct_decode(k, name, sizeof(name), 0) : -1;
+    if (n <= 0)
+        return false;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (s3w_slice_eq_nocase(k, s3w_slice_cstr(names[i])))
+        if (s3w_slice_eq_nocase(s3w_slice(name, (size_t)n), s3w_slice_cstr(names[i])))
             return true;
     return false;
 }
