@@ -274,12 +274,6 @@ static bool query_has_raw_plus(struct s3w_slice target)
 
 bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
 {
-    if (query_has_raw_plus(px->auth.sreq.target)) {
-        px_fail(px, 400, "InvalidArgument",
-                "A signed request's query string may not hold a raw '+': encode a plus as %2B "
-                "and a space as %20.");
-        return false;
-    }
     /* GetBucketLocation signed for us-east-1 is taken too, as S3's global
      * endpoint takes it for a bucket in any region: a client asks before it
      * knows the region to sign for (minio-go, and so restic, signs this one
@@ -340,6 +334,13 @@ bool px_verify(struct px *px, struct s3w_slice service, const uint8_t *body_sha)
     if (o.n_regions && sigv4a_check_region(&px->auth.sv, region, &err) != 0) {
         px->auth.sig_failed = true;
         px_fail_sig(px, &err, &mismatch, 400, "AuthorizationHeaderMalformed");
+        return false;
+    }
+    /* signed (an anonymous request's "+" is read as S3 reads it) */
+    if (query_has_raw_plus(px->auth.sreq.target)) {
+        px_fail(px, 400, "InvalidArgument",
+                "A signed request's query string may not hold a raw '+': encode a plus as %2B "
+                "and a space as %20.");
         return false;
     }
     return true;

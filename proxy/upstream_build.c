@@ -96,6 +96,22 @@ static bool is_presign_param(struct s3w_slice k)
     return false;
 }
 
+/* A raw "+" in the query is a space to S3 and to the operation mapping
+ * (only an anonymous request may hold one: px_verify refuses it in a
+ * signed one); the proxy's signer would take it for a plus (%2B, as SigV4
+ * signers do), and S3 would refuse the proxy's signature. Sent as %20:
+ * the same meaning, one reading. */
+static int append_plus_as_space(struct s3w_buf *out, struct s3w_slice part)
+{
+    const char *p = part.ptr, *end = part.ptr + part.len, *plus;
+    while ((plus = memchr(p, '+', (size_t)(end - p))) != NULL) {
+        if (s3w_buf_append(out, p, (size_t)(plus - p)) != 0 || s3w_buf_append(out, "%20", 3) != 0)
+            return -1;
+        p = plus + 1;
+    }
+    return s3w_buf_append(out, p, (size_t)(end - p));
+}
+
 /* Whether a query parameter name decodes to `want` (s3map reads x-amz-*
  * parameters as the headers: presigners hoist x-amz-* headers into the
  * query). */
@@ -127,7 +143,7 @@ int ub_filtered_query(struct s3w_slice q, bool drop_copy_source, struct s3w_buf 
         if (part.len && !drop) {
             if (!first && s3w_buf_append_char(out, '&') != 0)
                 return -1;
-            if (s3w_buf_append_slice(out, part) != 0)
+            if (append_plus_as_space(out, part) != 0)
                 return -1;
             first = false;
         }

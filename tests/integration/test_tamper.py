@@ -169,22 +169,24 @@ class Tampering(Case):
         # A raw "+" in the query is a plus to SigV4 signers (curl signs it
         # as %2B) and a space to S3 and to s3warden's operation mapping: a
         # listing signed for "a%2Bb" and sent as "a+b" listed "a b". Refused
-        # before the signature is checked. (moto refuses keys with "+" or a
-        # space under auth, and prefixes with "/": DESIGN.md.)
+        # once the signature is checked. (moto refuses keys with "+" or a
+        # space under auth, and prefixes with "/": README.md, "Known limits
+        # of moto".)
         UP.put(BUCKET, "plus/obj.txt", b"plus")
-        q = "list-type=2&prefix=plu+s"
-        h = sign("GET", f"{PX.endpoint}/{BUCKET}?{q}", ALICE)
-        r = raw(PX.endpoint, "GET", f"/{BUCKET}?{q}", h)
+        # signed as botocore signs the prefix "plu+s", sent with a raw "+"
+        h = sign("GET", f"{PX.endpoint}/{BUCKET}?list-type=2&prefix=plu%2Bs", ALICE)
+        r = raw(PX.endpoint, "GET", f"/{BUCKET}?list-type=2&prefix=plu+s", h)
         self.assertEqual((r.status, r.code), (400, "InvalidArgument"), r)
         self.assertIn("raw '+'", r.message)
-        # presigned, the "+" in a signed override
+        # presigned: a signed override's "%2B" turned into "+" by whoever
+        # holds the URL (its signature still verifies)
         s3 = PX.client(ALICE)
         url = s3.generate_presigned_url("get_object", Params={
             "Bucket": BUCKET, "Key": "plus/obj.txt",
-            "ResponseCacheControl": "no cache"}, ExpiresIn=300)
-        self.assertIn("%20", url)  # botocore encodes the space
+            "ResponseCacheControl": "no+cache"}, ExpiresIn=300)
+        self.assertIn("no%2Bcache", url)  # botocore encodes the plus
         u = urllib.parse.urlparse(url)
-        r = raw(PX.endpoint, "GET", f"{u.path}?{u.query.replace('%20', '+')}", {"Host": u.netloc})
+        r = raw(PX.endpoint, "GET", f"{u.path}?{u.query.replace('%2B', '+')}", {"Host": u.netloc})
         self.assertEqual((r.status, r.code), (400, "InvalidArgument"), r)
         # as SDKs send them (percent-encoded), served
         got = s3.list_objects_v2(Bucket=BUCKET, Prefix="plus")

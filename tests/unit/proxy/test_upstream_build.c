@@ -129,6 +129,11 @@ static void test_query_filtered(void **state)
                                           "X-Amz-Signatur%65=ab&X-Amz-Security-Toke%6E=t&"
                                           "%58-Amz-Credential=A"), false, &q), 0);
     assert_slice(s3w_buf_slice(&q), "versionId=2");
+    /* a raw "+" (an anonymous request's: a space, as S3 reads it) goes as
+     * %20, which the proxy's signature and S3 read alike */
+    s3w_buf_reset(&q);
+    assert_int_equal(ub_filtered_query(SL("prefix=a+b+&list-type=2&+x=%2B"), false, &q), 0);
+    assert_slice(s3w_buf_slice(&q), "prefix=a%20b%20&list-type=2&%20x=%2B");
     s3w_buf_cleanup(&q);
 }
 
