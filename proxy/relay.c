@@ -79,9 +79,6 @@ static bool px_client_gone(struct px *px)
 }
 
 /* ---- the answer ------------------------------------------------------------------------ */
-/* name is lit, in any case (a constant's length: no strlen per header) */
-#define NAME_IS(name, lit) s3w_slice_eq_nocase(name, S3W_SLICE_LIT(lit))
-
 /* Fields of the upstream's answer that are not relayed: those of the hop
  * between s3warden and the store (RFC 9110 section 7.6.1; the framing is
  * s3warden's own), and those that would speak for the origin the client
@@ -92,21 +89,22 @@ static bool not_relayed(struct s3w_slice name)
 {
     switch (name.len) { /* every answer's every header comes here */
     case 2:
-        return NAME_IS(name, "te");
+        return ub_name_is(name, "te");
     case 7:
-        return NAME_IS(name, "trailer") || NAME_IS(name, "upgrade") || NAME_IS(name, "alt-svc");
+        return ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
+               ub_name_is(name, "alt-svc");
     case 10:
-        return NAME_IS(name, "connection") || NAME_IS(name, "keep-alive") ||
-               NAME_IS(name, "set-cookie");
+        return ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
+               ub_name_is(name, "set-cookie");
     case 16:
-        return NAME_IS(name, "proxy-connection") || cors_upstream_header(name);
+        return ub_name_is(name, "proxy-connection") || cors_upstream_header(name);
     case 17:
-        return NAME_IS(name, "transfer-encoding") || cors_upstream_header(name);
+        return ub_name_is(name, "transfer-encoding") || cors_upstream_header(name);
     case 18:
-        return NAME_IS(name, "proxy-authenticate") || cors_upstream_header(name);
+        return ub_name_is(name, "proxy-authenticate") || cors_upstream_header(name);
     case 25:
-        return NAME_IS(name, "strict-transport-security") ||
-               NAME_IS(name, "proxy-authentication-info") || cors_upstream_header(name);
+        return ub_name_is(name, "strict-transport-security") ||
+               ub_name_is(name, "proxy-authentication-info") || cors_upstream_header(name);
     }
     return cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
 }
@@ -117,7 +115,7 @@ static bool connection_options(const struct s3w_header *h, size_t n,
                                bool (*fn)(struct s3w_slice tok, const void *arg), const void *arg)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!NAME_IS(h[i].name, "connection"))
+        if (!ub_name_is(h[i].name, "connection"))
             continue;
         struct s3w_slice v = h[i].value;
         size_t at = 0;
@@ -136,7 +134,7 @@ static bool connection_options(const struct s3w_header *h, size_t n,
 static bool names_a_field(struct s3w_slice tok, const void *arg)
 {
     (void)arg;
-    return tok.len && !NAME_IS(tok, "close") && !NAME_IS(tok, "keep-alive");
+    return tok.len && !ub_name_is(tok, "close") && !ub_name_is(tok, "keep-alive");
 }
 
 static bool is_name(struct s3w_slice tok, const void *arg)
@@ -174,7 +172,7 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
         struct s3w_slice name = h[i].name, value = h[i].value;
         if (not_relayed(name) || (has_connection && named_by_connection(h, n, name)))
             continue;
-        if (NAME_IS(name, "content-length")) {
+        if (ub_name_is(name, "content-length")) {
             /* a 204 has no body and no Content-Length (RFC 9110 section
              * 8.6): one that came is not passed on for a client to believe */
             if (status == 204)
@@ -185,9 +183,9 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
-        } else if ((NAME_IS(name, "x-amz-request-id") ||
+        } else if ((ub_name_is(name, "x-amz-request-id") ||
                     /* moto's and some gateways' spelling; S3's wins */
-                    (NAME_IS(name, "x-amzn-requestid") && !px->resp.up_reqid[0])) &&
+                    (ub_name_is(name, "x-amzn-requestid") && !px->resp.up_reqid[0])) &&
                    value.len < sizeof(px->resp.up_reqid)) {
             memcpy(px->resp.up_reqid, value.ptr, value.len);
             px->resp.up_reqid[value.len] = '\0';
@@ -204,8 +202,8 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
      * request with the x-amz-security-token value. Held whole, whatever its
      * framing (bounded by UP_ERRBODY_MAX: one that does not fit is not
      * passed on at all); relay_done answers it. */
-    if ((status == 400 || status == 403) && px->resp.errbody && !(px->resp.has_cl && px->resp.cl == 0) &&
-        !px->resp.collect)
+    if ((status == 400 || status == 403) && px->resp.errbody &&
+        !(px->resp.has_cl && px->resp.cl == 0) && !px->resp.collect)
         px->resp.err_hold = true;
     if (!px->resp.collect)
         px_cors_append(px, &px->resp.head); /* over PX_RESP_HEAD_MAX: none */
@@ -372,11 +370,12 @@ static void relay_done(struct px *px, int err)
     }
     if (px->resp.err_too_big) {
         /* it may name the proxy's credentials, and its code is unknown */
-        proxy_log("WARN", "request_id=%s upstream %s answered %d with an error document over %d bytes: "
-                  "not passed on", px->reqid, px_upstream(px)->name, px->resp.status, UP_ERRBODY_MAX);
+        proxy_log("WARN", "request_id=%s upstream %s answered %d with an error document over "
+                  "%d bytes: not passed on", px->reqid, px_upstream(px)->name, px->resp.status,
+                  UP_ERRBODY_MAX);
         snprintf(px->out.err_msg, sizeof(px->out.err_msg),
-                 "The upstream storage service answered %d with an error document too large to pass on.",
-                 px->resp.status);
+                 "The upstream storage service answered %d with an error document too large "
+                 "to pass on.", px->resp.status);
         px_fail(px, 502, "BadGateway", px->out.err_msg);
         return;
     }
