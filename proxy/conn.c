@@ -15,12 +15,13 @@
  * the next request's head. A connection is freed only from the close
  * callback of the last of its three handles (tcp, timer, send_timer).
  *
- * Memory: the read buffer and the parser's head store (struct conn_bufs)
- * come from the worker when bytes are to be read and go back to it when the
+ * Memory: the read buffer and the parser's head store (conn_int.h) come
+ * from the worker when bytes are to be read and go back to it when the
  * connection is between requests with nothing buffered (conn_go_idle), so
- * an idle keep-alive connection holds only struct proxy_conn. What goes
- * back is wiped where it held request bytes: a head may carry a session
- * token, and the next borrower is another client (conn_bufs.c).
+ * an idle keep-alive connection holds only struct proxy_conn; one waiting
+ * for the rest of a head gives back the read buffer and keeps the store.
+ * What goes back is wiped where it held request bytes: a head may carry a
+ * session token, and the next borrower is another client (conn_bufs.c).
  */
 #include "conn_int.h"
 
@@ -57,15 +58,21 @@ static void conn_timer_set(struct proxy_conn *c, uint64_t ms)
     }
 }
 
-/* ---- the read buffer going back (conn_bufs.c) -------------------------------------- */
-/* Between requests with nothing buffered and nothing of a head seen: the
- * buffers go back until the next bytes arrive (on_alloc). */
+/* ---- the buffers going back (conn_bufs.c) ----------------------------------------- */
+/* With nothing buffered, waiting for a head: between requests, nothing of
+ * the next head seen, both buffers go back until the next bytes arrive
+ * (on_alloc); with a head partly come, the read buffer alone (its bytes
+ * are in the head store), so that a slow or unfinished head holds only
+ * what it sent. */
 static void conn_go_idle(struct proxy_conn *c)
 {
-    if (c->bufs && !c->closing && !c->lingering && !c->in_parse &&
-        c->phase == PC_WAIT_HEAD && !c->head_seen_bytes && c->in_len == 0 &&
-        !c->ex && c->hp.state == HTTP_ST_HEAD && c->hp.head_bytes == 0)
+    if ((!c->bufs && !c->heads) || c->closing || c->lingering || c->in_parse ||
+        c->phase != PC_WAIT_HEAD || c->in_len != 0 || c->ex || c->hp.state != HTTP_ST_HEAD)
+        return;
+    if (!c->head_seen_bytes && c->hp.head_bytes == 0)
         conn_bufs_put(c);
+    else
+        conn_bufs_put_in(c);
 }
 
 static void on_handle_close(uv_handle_t *h)

@@ -14,22 +14,32 @@ void conn_process(struct proxy_conn *c);
 void conn_abort_exchange(struct proxy_conn *c, const char *code, int status);
 void conn_count_timeout(struct proxy_conn *c, enum metrics_timeout t);
 
-/* conn_bufs.c: the read buffer and head store, lent while a request is in
- * progress */
+/* conn_bufs.c: a connection's read buffer, lent while bytes are to be read
+ * or are buffered, and its head store, lent from a request's first byte to
+ * the end of its exchange (a head that has partly come holds only the
+ * store: its bytes are parsed into it as they arrive). Both begin with
+ * their link in the worker's spares (struct conn_spares, proxy.h). */
 struct conn_bufs {
-    struct conn_bufs *next; /* the worker's spares */
+    struct conn_bufs *next;
     size_t in_used;         /* most of in[] written since lent: wiped on return */
-    struct http_head_store head;
     char in[PROXY_IN_CAP];
 };
 
-/* Gives c a read buffer and head store (a spare of its worker's, or a new
- * one) if it has none. false: out of memory. */
+struct conn_heads {
+    struct conn_heads *next;
+    struct http_head_store head;
+};
+
+/* Gives c a read buffer and a head store (its worker's spares, or new ones)
+ * where it has none. false: out of memory. */
 bool conn_bufs_get(struct proxy_conn *c);
-/* Wipes what held the client's bytes and hands the buffers to the worker's
- * spares (or frees them past SPARES_MAX). Between requests only, or when
- * the connection is gone. */
+/* Wipes what held the client's bytes and hands both to the worker's spares
+ * (or frees them past SPARES_MAX). Between requests only, or when the
+ * connection is gone. */
 void conn_bufs_put(struct proxy_conn *c);
+/* The same for the read buffer alone, when nothing is buffered in it: a
+ * head that has partly come keeps its parsed bytes in the head store. */
+void conn_bufs_put_in(struct proxy_conn *c);
 /* Notes that in[0..end) held client bytes (wiped when given back). */
 static inline void conn_bufs_note_used(struct proxy_conn *c, size_t end)
 {

@@ -375,6 +375,7 @@ const char *const metrics_timeout_names[METRICS_NTIMEOUT] = {
 const char *const metrics_alloc_names[METRICS_NALLOC] = {
     [METRICS_ALLOC_EXCHANGE] = "exchange",
     [METRICS_ALLOC_READ_BUFFER] = "read_buffer",
+    [METRICS_ALLOC_HEAD_STORE] = "head_store",
 };
 
 /* A counter family with one fixed label: every value is written, zeros too,

@@ -73,7 +73,8 @@ extern const char *const metrics_timeout_names[METRICS_NTIMEOUT];
 /* What a worker allocated because none of its spares (spares.h) was free. */
 enum metrics_alloc {
     METRICS_ALLOC_EXCHANGE = 0, /* a request's state (struct px) */
-    METRICS_ALLOC_READ_BUFFER,  /* a connection's read buffer and head store */
+    METRICS_ALLOC_READ_BUFFER,  /* a connection's read buffer */
+    METRICS_ALLOC_HEAD_STORE,   /* the store a connection's request head is parsed into */
     METRICS_NALLOC
 };
 extern const char *const metrics_alloc_names[METRICS_NALLOC];

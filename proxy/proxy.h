@@ -10,10 +10,11 @@
  * Connection lifetime: a struct proxy_conn embeds its uv handles and the HTTP
  * parser; it is freed only from the close callback of the last of its
  * handles (libuv: memory of a handle may be released only in or after its
- * close callback). Its read buffer and the store its request head is parsed
- * into (struct conn_bufs, about 100 KiB) are its own only while a request is
- * in progress or bytes are buffered: an idle keep-alive connection gives
- * them back to its worker (conn.c), so ten thousand of them cost little.
+ * close callback). Its read buffer (64 KiB) and the store its request head
+ * is parsed into (about 36 KiB) are its own only while a request is in
+ * progress or bytes are buffered: an idle keep-alive connection gives both
+ * back to its worker, and one whose head has partly come the read buffer
+ * (conn.c), so ten thousand of them cost little.
  */
 #ifndef S3W_PROXY_H
 #define S3W_PROXY_H
@@ -32,6 +33,7 @@
 
 struct proxy_conn;
 struct conn_bufs;
+struct conn_heads;
 struct proxy_worker;
 struct proxy_server;
 struct tls_server;
@@ -143,9 +145,12 @@ struct proxy_conn {
     enum proxy_conn_phase phase;
     struct http_parser hp;
     struct http_request req;
-    /* lent by the worker while a request is in progress or bytes are
-     * buffered (NULL when idle); in is bufs->in, of PROXY_IN_CAP bytes */
+    /* lent by the worker (conn_int.h): the read buffer while bytes are to
+     * be read or are buffered, in being bufs->in, of PROXY_IN_CAP bytes; the
+     * store the head is parsed into from a request's first byte to the end
+     * of its exchange. NULL when idle. */
     struct conn_bufs *bufs;
+    struct conn_heads *heads;
     char *in;
     size_t in_len;
     size_t out_pending;      /* bytes handed to uv_write, not yet written */
@@ -212,6 +217,15 @@ const char *proxy_conn_tls_version(const struct proxy_conn *c);
 const char *proxy_conn_tls_cipher(const struct proxy_conn *c);
 
 /* ---- workers and server ----------------------------------------------------- */
+/* Spares of one kind (conn_bufs.c), the most recently given back first: at
+ * most SPARES_MAX, freed down to SPARES_MIN by proxy_worker_trim_spares
+ * (spares.h). */
+struct conn_spares {
+    void *top; /* each spare begins with its link to the next */
+    size_t n;
+    struct spares_decay decay;
+};
+
 struct proxy_worker {
     uv_loop_t loop;
     uv_tcp_t listener;
@@ -227,12 +241,8 @@ struct proxy_worker {
     bool cleaned;
     size_t nconns;
     struct proxy_conn *conns;
-    /* read buffers and head stores given back by idle connections, the
-     * most recently given back first: at most SPARES_MAX, freed down to
-     * SPARES_MIN by proxy_worker_trim_spares (spares.h) */
-    struct conn_bufs *spare_bufs;
-    size_t nspare_bufs;
-    struct spares_decay bufs_decay;
+    /* read buffers and head stores given back by connections (conn_bufs.c) */
+    struct conn_spares spare_bufs, spare_heads;
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */

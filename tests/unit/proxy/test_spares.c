@@ -103,7 +103,7 @@ static void look_at(struct proxy_worker *w, void *arg)
     }
     const struct pl_worker *pw = w->handler_state;
     l->px = pw->nspare_px;
-    l->bufs = w->nspare_bufs;
+    l->bufs = w->spare_bufs.n;
     l->timer = uv_is_active((const uv_handle_t *)&w->spares_timer);
 }
 
