@@ -75,6 +75,66 @@ static void conn_go_idle(struct proxy_conn *c)
         conn_bufs_put_in(c);
 }
 
+/* ---- the idle list ------------------------------------------------------------------ *
+ * Connections waiting for a head with nothing of it seen and nothing left
+ * to write, the most recently idle first. At max_connections the worker
+ * closes the one idle longest to take a new connection (as nginx reuses
+ * its keep-alive connections): a client may close an idle connection at
+ * any time (RFC 9112 9.6), so a keep-alive pool, or a host's idle
+ * connects, cannot keep others out; a head that has begun is not closed
+ * (header_timeout_ms bounds it). */
+static void idle_unlist(struct proxy_conn *c)
+{
+    if (!c->idle_listed)
+        return;
+    struct proxy_worker *w = c->w;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        w->idle_newest = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        w->idle_oldest = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+    c->idle_listed = false;
+}
+
+static void idle_list(struct proxy_conn *c)
+{
+    struct proxy_worker *w = c->w;
+    idle_unlist(c);
+    c->idle_next = w->idle_newest;
+    if (w->idle_newest)
+        w->idle_newest->idle_prev = c;
+    else
+        w->idle_oldest = c;
+    w->idle_newest = c;
+    c->idle_listed = true;
+}
+
+/* A head's first bytes: the connection is no longer idle. */
+static void conn_head_begun(struct proxy_conn *c)
+{
+    c->head_seen_bytes = true;
+    idle_unlist(c);
+}
+
+bool proxy_worker_evict_idle(struct proxy_worker *w)
+{
+    /* the longest idle whose answers are all written (one whose client
+     * reads slowly is not idle: its answer would be cut) */
+    struct proxy_conn *c = w->idle_oldest;
+    for (int looked = 0; c && c->writes_pending && looked < 8; looked++)
+        c = c->idle_prev;
+    if (!c || c->writes_pending)
+        return false;
+    if (w->metrics)
+        metrics_bump(&w->metrics->conns_evicted, 1);
+    proxy_conn_close(c);
+    return true;
+}
+
 static void on_handle_close(uv_handle_t *h)
 {
     struct proxy_conn *c = h->data;
@@ -100,6 +160,7 @@ void proxy_conn_close(struct proxy_conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    idle_unlist(c);
     if (c->ex && c->w->srv->handler->on_abort)
         c->w->srv->handler->on_abort(c);
     c->ex = NULL;
@@ -161,6 +222,7 @@ static void conn_close_gracefully(struct proxy_conn *c)
 {
     if (c->closing || c->lingering)
         return;
+    idle_unlist(c);
     if (c->ex && c->w->srv->handler->on_abort)
         c->w->srv->handler->on_abort(c);
     c->ex = NULL;
@@ -214,6 +276,8 @@ static void conn_exchange_end(struct proxy_conn *c, bool close)
     c->mark_out = c->bytes_out;
     c->phase = PC_WAIT_HEAD;
     c->head_seen_bytes = c->in_len > 0;
+    if (!c->head_seen_bytes)
+        idle_list(c);
     c->response_started = false;
     c->response_done = false;
     c->read_paused = false;
@@ -371,7 +435,7 @@ void conn_process(struct proxy_conn *c)
             break;
         if (ev == HTTP_EV_NEED_MORE) {
             if (c->phase == PC_WAIT_HEAD && c->in_len == 0)
-                c->head_seen_bytes = true;
+                conn_head_begun(c);
             break;
         } else if (ev == HTTP_EV_HEAD_DONE && c->w->srv->settings.max_header_bytes &&
                    c->hp.head_bytes > c->w->srv->settings.max_header_bytes) {
@@ -501,7 +565,7 @@ static void conn_on_plain(struct proxy_conn *c, size_t n)
     conn_bufs_note_used(c, c->in_len);
     c->bytes_in += n;
     if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes) {
-        c->head_seen_bytes = true;
+        conn_head_begun(c);
         conn_arm_timer(c);
     } else if (c->phase == PC_BODY) {
         conn_arm_timer(c); /* body idle timeout restarts with each read */
@@ -730,6 +794,7 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server)
         return;
     }
     c->phase = PC_WAIT_HEAD;
+    idle_list(c);
     conn_arm_timer(c);
     conn_update_read(c);
 }

@@ -41,6 +41,12 @@ void proxy_conn_wipe_consumed(struct proxy_conn *c);
  * SPARES_MIN. On the worker's thread. */
 void proxy_worker_trim_spares(struct proxy_worker *w);
 
+/* At max_connections: closes the worker's connection idle the longest
+ * (waiting for a head, nothing of it seen, its answers written) so that a
+ * new one can be taken; false when it has none. The closed one counts in
+ * the server's nconns until its handles have closed. */
+bool proxy_worker_evict_idle(struct proxy_worker *w);
+
 /* Frees the worker's spare read buffers and head stores (its connections
  * are gone). */
 void proxy_worker_free_spares(struct proxy_worker *w);

@@ -489,6 +489,10 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                 "Client connections refused (503 SlowDown, then closed) because "
                 "limits.max_connections was reached.",
                 shard_sum(m, offsetof(struct metrics_shard, conns_refused)));
+    e |= scalar(o, "s3warden_connections_evicted_total", "counter",
+                "Idle keep-alive connections closed, the longest idle first, to accept "
+                "a new one at limits.max_connections.",
+                shard_sum(m, offsetof(struct metrics_shard, conns_evicted)));
     e |= render_fixed(o, m, "s3warden_requests_refused_total",
                       "Requests refused with 503 SlowDown to protect the others, by reason.",
                       "reason", offsetof(struct metrics_shard, refused), metrics_refusal_names,

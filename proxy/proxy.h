@@ -123,6 +123,10 @@ struct proxy_conn {
     uv_shutdown_t shutdown_req;
     struct proxy_worker *w;
     struct proxy_conn *prev, *next; /* worker's list */
+    /* the worker's idle list (conn.c): waiting for a head, nothing of it
+     * seen; the longest idle is the first to go at max_connections */
+    struct proxy_conn *idle_prev, *idle_next;
+    bool idle_listed;
     int open_handles;
     bool closing;
     bool close_after_write;  /* close once out_pending reaches 0 */
@@ -241,6 +245,7 @@ struct proxy_worker {
     bool cleaned;
     size_t nconns;
     struct proxy_conn *conns;
+    struct proxy_conn *idle_newest, *idle_oldest; /* the idle list */
     /* read buffers and head stores given back by connections (conn_bufs.c) */
     struct conn_spares spare_bufs, spare_heads;
     uint64_t req_counter;

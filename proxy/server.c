@@ -40,8 +40,12 @@ void proxy_settings_defaults(struct proxy_settings *s)
 }
 
 /* ---- connections past limits.max_connections ----------------------------------
- * Answered "503 SlowDown" with "Connection: close" (S3's answer to "too much
- * at once", which SDKs retry with backoff) rather than reset without a word,
+ * The worker makes room by closing its connection idle the longest (conn.c
+ * proxy_worker_evict_idle; the closed one counts until its handles close,
+ * so the count may pass the limit by the few closing at once). With none
+ * idle, a new connection is answered "503 SlowDown" with "Connection:
+ * close" (S3's answer to "too much at once", which SDKs retry with
+ * backoff) rather than reset without a word,
  * in a small struct of their own (not a proxy_conn and its 64 KiB buffer):
  * the answer is written, our side shut down, and the client's bytes read and
  * dropped for a moment so that our close is no RST that destroys the answer
@@ -181,7 +185,8 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     size_t maxc = w->srv->settings.max_connections;
     /* counted before anything is allocated; the workers share the limit */
-    if (atomic_fetch_add(&w->srv->nconns, 1) >= maxc && maxc > 0) {
+    if (atomic_fetch_add(&w->srv->nconns, 1) >= maxc && maxc > 0 &&
+        !proxy_worker_evict_idle(w)) {
         atomic_fetch_sub(&w->srv->nconns, 1);
         refuse_connection(w, server);
         return;

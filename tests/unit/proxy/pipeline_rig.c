@@ -200,6 +200,23 @@ struct creds_mgr *rig_creds_mgr(void)
     return mgr;
 }
 
+uint64_t rig_scrape(const char *series)
+{
+    struct s3w_buf out;
+    s3w_buf_init(&out, 1u << 22);
+    struct metrics_scrape x = { .version = "test" };
+    assert_non_null(rig_metrics());
+    assert_int_equal(metrics_render(rig_metrics(), &x, &out), 0);
+    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
+    const char *at = out.ptr; /* a sample's line, not its # HELP or # TYPE */
+    while ((at = strstr(at, series)) && at != out.ptr && at[-1] != '\n')
+        at++;
+    assert_non_null(at);
+    uint64_t v = strtoull(at + strlen(series), NULL, 10);
+    s3w_buf_cleanup(&out);
+    return v;
+}
+
 struct metrics *rig_metrics(void)
 {
     return met;

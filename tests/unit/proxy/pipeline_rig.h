@@ -79,6 +79,9 @@ const char *rig_audit_path(void);
 struct audit *rig_audit(void);   /* the audit log s3warden writes to */
 struct creds_mgr *rig_creds_mgr(void);
 struct metrics *rig_metrics(void); /* NULL unless rig_opts.metrics */
+/* The value of the sample `series` (its name and labels, then a space) in
+ * /metrics as the admin listener renders it (rig_opts.metrics). */
+uint64_t rig_scrape(const char *series);
 
 /* Runs fn(worker, arg) on s3warden's worker thread, between the loop's
  * callbacks (through the worker poke hook), and returns when it has run:

@@ -22,6 +22,7 @@
  *    upstream.max_connections_per_identity (the pipeline side runs against
  *    a real store in tests/integration/test_hardening.py). */
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -96,6 +97,7 @@ static void tune(struct proxy_settings *s)
 
 static const struct rig_opts opts = {
     .make_config = make_config, .answer = up_answer, .audit_file = true, .tune = tune,
+    .metrics = true,
 };
 
 static size_t count_of(const char *hay, const char *needle)
@@ -431,8 +433,9 @@ static void test_half_closed_client_not_lingered_on(void **state)
         fail_msg("the server held the connection %.0f ms after the request (the linger is 2000)", ms);
 }
 
-/* max_connections 8: eight held, the ninth is answered 503 SlowDown and
- * told the connection closes. */
+/* max_connections 8: eight held, each with a head begun (not idle, so not
+ * closed to make room), the ninth is answered 503 SlowDown and told the
+ * connection closes. */
 static void test_max_connections_answered(void **state)
 {
     (void)state;
@@ -443,6 +446,7 @@ static void test_max_connections_answered(void **state)
     for (int i = 0; i < 8; i++) {
         held[i] = su_connect(rig_port());
         assert_true(held[i] >= 0);
+        su_send_str(held[i], "G");
     }
     usleep(200 * 1000); /* every one accepted and counted */
     for (int k = 0; k < 3; k++) {
@@ -460,6 +464,64 @@ static void test_max_connections_answered(void **state)
     for (int i = 0; i < 8; i++)
         close(held[i]);
     usleep(300 * 1000); /* the next test gets its connections */
+}
+
+/* Whether the server closed fd (EOF or reset), waiting up to ms. */
+static bool closed_by_server(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, ms) != 1)
+        return false;
+    char b[64];
+    return recv(fd, b, sizeof(b), MSG_DONTWAIT) <= 0;
+}
+
+/* max_connections 8, all held idle (connected, or between requests, with
+ * nothing of a head sent): a new connection is taken, not refused, and the
+ * connection idle the longest is closed to make room - the first of them
+ * for the first newcomer, the second for the second (the first newcomer,
+ * idle since its answer, stays); the others stay. */
+static void test_max_connections_evicts_the_longest_idle(void **state)
+{
+    (void)state;
+    assert_int_equal(wait_no_conns(), 0);
+    uint64_t evicted = rig_scrape("s3warden_connections_evicted_total ");
+    int held[8];
+    char req[256], resp[4096];
+    snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
+    for (int i = 0; i < 8; i++) {
+        held[i] = su_connect(rig_port());
+        assert_true(held[i] >= 0);
+        usleep(20 * 1000); /* accepted in this order */
+    }
+    /* the first one made a request and is idle again: it went to the end */
+    su_send_str(held[0], req);
+    bool closed;
+    su_read(held[0], resp, sizeof(resp), "</Error>", 1, 3000, &closed);
+    assert_false(closed);
+    usleep(100 * 1000);
+    int fresh[2];
+    for (int k = 0; k < 2; k++) {
+        fresh[k] = su_connect(rig_port());
+        assert_true(fresh[k] >= 0);
+        su_send_str(fresh[k], req);
+        su_read(fresh[k], resp, sizeof(resp), "</Error>", 1, 3000, &closed);
+        assert_null(strstr(resp, "<Code>SlowDown</Code>"));
+        assert_non_null(strstr(resp, "<Code>AccessDenied</Code>"));
+        assert_true(closed_by_server(held[1 + k], 1000)); /* the longest idle */
+        usleep(100 * 1000);
+    }
+    bool others_closed = closed_by_server(fresh[0], 0);
+    for (int i = 0; i < 8; i++) {
+        if (i != 1 && i != 2)
+            others_closed |= closed_by_server(held[i], 0);
+        close(held[i]);
+    }
+    close(fresh[0]);
+    close(fresh[1]);
+    assert_false(others_closed);
+    assert_int_equal(rig_scrape("s3warden_connections_evicted_total "), evicted + 2);
+    usleep(300 * 1000);
 }
 
 /* An upstream status outside 100..599 is not passed on (it was, as
@@ -524,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_send_timeout_frees_upstream),
         cmocka_unit_test(test_trickled_body_under_min_rate),
         cmocka_unit_test(test_upstream_status_out_of_range),
+        cmocka_unit_test(test_max_connections_evicts_the_longest_idle),
         cmocka_unit_test(test_max_connections_answered), /* last: its closes linger */
     };
     return rig_run_group(tests, &opts);

@@ -107,27 +107,11 @@ static void look_at(struct proxy_worker *w, void *arg)
     l->timer = uv_is_active((const uv_handle_t *)&w->spares_timer);
 }
 
-/* The value of the sample `series` in /metrics as the admin listener
- * renders it. */
-static uint64_t scraped(const char *series)
-{
-    struct s3w_buf out;
-    s3w_buf_init(&out, 1u << 22);
-    struct metrics_scrape x = { .version = "test" };
-    assert_int_equal(metrics_render(rig_metrics(), &x, &out), 0);
-    assert_int_equal(s3w_buf_append_char(&out, 0), 0);
-    const char *at = strstr(out.ptr, series);
-    assert_non_null(at);
-    uint64_t v = strtoull(at + strlen(series), NULL, 10);
-    s3w_buf_cleanup(&out);
-    return v;
-}
-
 static void look(struct look *l)
 {
     rig_on_worker(look_at, l);
-    l->px_made = scraped("s3warden_worker_allocations_total{kind=\"exchange\"} ");
-    l->bufs_made = scraped("s3warden_worker_allocations_total{kind=\"read_buffer\"} ");
+    l->px_made = rig_scrape("s3warden_worker_allocations_total{kind=\"exchange\"} ");
+    l->bufs_made = rig_scrape("s3warden_worker_allocations_total{kind=\"read_buffer\"} ");
 }
 
 /* Looks until cond holds, and fails saying what did not come after 10 s;
