@@ -235,7 +235,8 @@ void s3w_hex_encode(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* A hex digit's value, or 0x10 and up for any other byte. */
+/* A hex digit's value, or 0x10 and up for any other byte (hex_value_lower:
+ * upper-case letters too). */
 #define HD_X 0x10
 #define HD_ROW_X HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, \
                  HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X
@@ -248,20 +249,39 @@ static const uint8_t hex_value[256] = {
     HD_ROW_X,
     HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X,
 };
+static const uint8_t hex_value_lower[256] = {
+    HD_ROW_X, HD_ROW_X, HD_ROW_X,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X,
+    HD_ROW_X,
+    HD_ROW_X,
+    HD_X, 10, 11, 12, 13, 14, 15, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X, HD_X,
+    HD_ROW_X,
+    HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X, HD_ROW_X,
+};
 #undef HD_ROW_X
 
-int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n)
+static int hex_decode_by(const uint8_t value[256], struct s3w_slice in, uint8_t *out, size_t n)
 {
     if (in.len != 2 * n)
         return S3W_E_INVAL;
     unsigned bad = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned hi = hex_value[(unsigned char)in.ptr[2 * i]];
-        unsigned lo = hex_value[(unsigned char)in.ptr[2 * i + 1]];
+        unsigned hi = value[(unsigned char)in.ptr[2 * i]];
+        unsigned lo = value[(unsigned char)in.ptr[2 * i + 1]];
         bad |= hi | lo;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return bad & HD_X ? S3W_E_INVAL : S3W_OK;
+}
+
+int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n)
+{
+    return hex_decode_by(hex_value, in, out, n);
+}
+
+int s3w_hex_decode_lower(struct s3w_slice in, uint8_t *out, size_t n)
+{
+    return hex_decode_by(hex_value_lower, in, out, n);
 }
 #undef HD_X
 

@@ -193,6 +193,9 @@ static inline struct s3w_slice s3w_buf_slice(const struct s3w_buf *b)
 void s3w_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2*n hex digits (either case) into out[n]. 0 or S3W_E_INVAL. */
 int s3w_hex_decode(struct s3w_slice in, uint8_t *out, size_t n);
+/* The same for lower-case digits only, as AWS writes every hash and
+ * signature ("Hex(): lowercase base 16"): "AB" is S3W_E_INVAL. */
+int s3w_hex_decode_lower(struct s3w_slice in, uint8_t *out, size_t n);
 
 /* ---- secrets --------------------------------------------------------------- */
 /* Wipes memory in a way the compiler cannot elide (explicit_bzero). */

@@ -411,7 +411,9 @@ void sigv4_keycache_sign(struct sigv4_keycache *c, struct s3w_slice secret,
 /* ==== verification ========================================================== */
 
 enum sigv4_payload_mode {
-    SIGV4_PAYLOAD_SIGNED = 1,         /* 64 hex digits: sha256 of the body */
+    SIGV4_PAYLOAD_SIGNED = 1,         /* 64 lower-case hex digits: sha256
+                                         of the body (S3 writes hashes
+                                         "Hex(): lowercase base 16") */
     SIGV4_PAYLOAD_UNSIGNED,           /* UNSIGNED-PAYLOAD */
     SIGV4_PAYLOAD_STREAMING_HMAC,     /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD */
     SIGV4_PAYLOAD_STREAMING_HMAC_TRAILER,
@@ -423,7 +425,9 @@ enum sigv4_payload_mode {
                                       /* ...-ECDSA-P256-SHA256-PAYLOAD-TRAILER */
 };
 
-/* Classifies an x-amz-content-sha256 value; 0 for unknown. For SIGNED, fills
+/* Classifies an x-amz-content-sha256 value; 0 for unknown (upper-case hex
+ * included: verify answers it InvalidRequest as any other value it does
+ * not know, and the signers refuse it). For SIGNED, fills
  * sha256_out[32] if non-NULL. */
 enum sigv4_payload_mode sigv4_payload_mode_parse(struct s3w_slice v,
                                                  uint8_t *sha256_out);
@@ -451,7 +455,8 @@ typedef enum sigv4_lookup_status (*sigv4_lookup_fn)(
 /* SigV4a hook: sigv4_verify() builds the canonical request and the string to
  * sign for AWS4-ECDSA-P256-SHA256 itself and hands the ECDSA check to this
  * function (implemented in sigv4a.c; the proxy fills the hook). Return 0 if
- * the DER signature (hex, as sent) verifies with the P-256 key derived from
+ * the DER signature (hex, as sent; sigv4_verify() refuses any but lower-case
+ * hex itself, before calling it) verifies with the P-256 key derived from
  * (access_key_id, secret), 1 if it does not, negative on internal error.
  * With verify == NULL, SigV4a requests fail with InvalidRequest
  * "SigV4a is not supported". */
@@ -545,8 +550,12 @@ struct sigv4_result {
  * skew (header form) or expiry (query form, X-Amz-Expires 1..604800);
  * `host` signed and, with SIGV4_URI_S3 (S3's rule), every x-amz-* header
  * present signed; payload mode; the secret lookup; the signature
- * (constant-time). A SigV2 presigned URL (AWSAccessKeyId/Signature) is
- * refused with InvalidRequest, not reported anonymous. Does not read the
+ * (constant-time). A signature that is not lower-case hex, or a
+ * SignedHeaders list not sorted (byte order), is SignatureDoesNotMatch at
+ * that last step, as S3's own lower-case signature over the sorted names
+ * cannot equal it; a duplicated name stays a malformed list. A SigV2
+ * presigned URL (AWSAccessKeyId/Signature) is refused with InvalidRequest,
+ * not reported anonymous. Does not read the
  * body: a
  * signed payload hash must be checked later with
  * sigv4_check_payload_sha256(). Uses one canonical-request buffer capped at

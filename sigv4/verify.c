@@ -6,8 +6,9 @@
  * time; credential scope (date, region, service); time skew or presigned
  * expiry; signed-header rules (host signed, every x-amz-* signed); payload
  * mode; secret lookup (the callback may also reject the session token); the
- * signature, compared in constant time. Only after all of that does the
- * caller get an identity.
+ * signature, compared in constant time (it must be lower-case hex, over a
+ * sorted SignedHeaders list: check_signature). Only after all of that does
+ * the caller get an identity.
  *
  * Each step is a static function below, called in that order from
  * sigv4_verify(); the first that fails decides the error.
@@ -129,7 +130,11 @@ enum sigv4_payload_mode sigv4_payload_mode_parse(struct s3w_slice v,
         if (s3w_slice_eq(v, payload_names[i].name))
             return payload_names[i].mode;
     uint8_t h[32];
-    if (v.len == 64 && s3w_hex_decode(v, h, 32) == 0) {
+    /* lower case only: HashedPayload is Hex(SHA256Hash(payload)), and S3
+     * compares what it computed with what was sent, so "AB" is not "ab"
+     * to it (S3 API Reference, "Signature Calculations for the
+     * Authorization Header": "Hex(): lowercase base 16 encoding") */
+    if (v.len == 64 && s3w_hex_decode_lower(v, h, 32) == 0) {
         if (sha256_out)
             memcpy(sha256_out, h, 32);
         return SIGV4_PAYLOAD_SIGNED;
@@ -188,15 +193,29 @@ bool sigv4_result_signed(const struct sigv4_result *res, struct s3w_slice name)
     return false;
 }
 
+/* Whether a sorts before b, byte by byte, a prefix first. */
+static bool name_before(struct s3w_slice a, struct s3w_slice b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = memcmp(a.ptr, b.ptr, n);
+    return c < 0 || (c == 0 && a.len < b.len);
+}
+
 /* SignedHeaders must be ';'-separated non-empty lower-case token names, each
- * once. */
+ * once. *sorted tells whether they come in byte order, as AWS defines the
+ * list ("sorted, semicolon-separated list of lowercase request header
+ * names"): S3 builds its canonical request from the sorted names, so a
+ * list out of order cannot give the signature it computes. That is not
+ * malformed but a signature that does not match, reported where the
+ * signature is checked (S3's order: an unknown key still says so first). */
 static int check_signed_list(struct s3w_slice l, bool presigned,
-                             struct sigv4_error *err)
+                             bool *sorted, struct sigv4_error *err)
 {
     enum sigv4_errcode code = presigned ? SIGV4_ERR_QUERY_PARAMS
                                         : SIGV4_ERR_HEADER_MALFORMED;
     struct s3w_slice names[SIGV4_MAX_HEADERS];
     size_t n = 0, i = 0;
+    *sorted = true;
     while (i <= l.len) {
         size_t j = i;
         while (j < l.len && l.ptr[j] != ';')
@@ -217,6 +236,8 @@ static int check_signed_list(struct s3w_slice l, bool presigned,
                                "malformed.", presigned
                                ? "Error parsing the X-Amz-SignedHeaders "
                                  "parameter; " : HDR_PREFIX);
+        if (n > 0 && !name_before(names[n - 1], nm))
+            *sorted = false;
         names[n++] = nm;
         i = j + 1;
     }
@@ -439,13 +460,13 @@ static int check_time(const struct sigv4_request *req, const struct sigv4_auth *
 }
 
 /* Whether SignedHeaders is well formed and covers host and, for S3, every
- * x-amz-* header the request carries. */
+ * x-amz-* header the request carries; *sorted as check_signed_list. */
 static int check_signed_headers(const struct sigv4_request *req,
                                 const struct sigv4_auth *a, bool s3,
-                                struct sigv4_result *res,
+                                struct sigv4_result *res, bool *sorted,
                                 struct sigv4_error *err)
 {
-    if (check_signed_list(a->signed_headers, a->presigned, err))
+    if (check_signed_list(a->signed_headers, a->presigned, sorted, err))
         return -1;
     res->signed_headers = a->signed_headers;
     if (!sigv4_result_signed(res, S3W_SLICE_LIT("host"))) {
@@ -621,7 +642,7 @@ static int check_v4a_signature(const struct sigv4_request *req,
                                struct sigv4_auth *a,
                                const struct sigv4_verify_opts *opts,
                                struct s3w_slice secret, struct s3w_slice sts,
-                               struct sigv4_error *err)
+                               bool sorted, struct sigv4_error *err)
 {
     if (!opts->v4a.verify)
         return sigv4_failf(err, SIGV4_ERR_INVALID_REQUEST,
@@ -642,6 +663,12 @@ static int check_v4a_signature(const struct sigv4_request *req,
                            "%sthe X-Amz-Region-Set is missing.",
                            a->presigned ? "Error parsing the query string; "
                                         : HDR_PREFIX);
+    /* The same rules as SigV4's (check_signature), before the ECDSA check,
+     * which would take either case of the DER's hex. */
+    uint8_t der[80]; /* a P-256 ECDSA signature's DER is at most 72 bytes */
+    if (!sorted || a->signature.len > 2 * sizeof(der) ||
+        s3w_hex_decode_lower(a->signature, der, a->signature.len / 2) != 0)
+        return sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
     int vr = opts->v4a.verify(opts->v4a.ctx, a->access_key_id, secret, sts,
                               a->signature);
     if (vr != 0)
@@ -656,7 +683,7 @@ static int check_v4a_signature(const struct sigv4_request *req,
 static int check_hmac_signature(const struct sigv4_auth *a,
                                 const struct sigv4_verify_opts *opts,
                                 struct s3w_slice secret, struct s3w_slice sts,
-                                struct sigv4_result *res,
+                                bool sorted, struct sigv4_result *res,
                                 struct sigv4_error *err)
 {
     uint8_t key[32], sig[32], given[32];
@@ -670,10 +697,9 @@ static int check_hmac_signature(const struct sigv4_auth *a,
         sigv4_signature(key, sts, sig);
     }
     /* Hex is decoded first so the compare is over 32 raw bytes in
-     * constant time; a signature that is not 64 hex digits cannot
-     * match. */
-    bool ok = a->signature.len == 64 &&
-              s3w_hex_decode(a->signature, given, 32) == 0;
+     * constant time; a signature that is not 64 lower-case hex digits
+     * cannot match (check_signature). */
+    bool ok = sorted && s3w_hex_decode_lower(a->signature, given, 32) == 0;
     ok = s3w_ct_equal(sig, 32, ok ? given : sig, 32) && ok;
     if (!ok) {
         rc = sigv4_fail(err, SIGV4_ERR_SIGNATURE_MISMATCH);
@@ -690,16 +716,24 @@ cleanup:
     return rc;
 }
 
-/* Whether the signature verifies under the algorithm it names. */
+/* Whether the signature verifies under the algorithm it names. S3
+ * compares the signature it computes, in lower-case hex, from a canonical
+ * request built with the signed header names sorted: a signature in upper
+ * case, or one over a SignedHeaders list out of order (`sorted`, from
+ * check_signed_list), cannot be that one, whatever the digits decode to
+ * and however the client ordered its canonical request. Both are
+ * SignatureDoesNotMatch, decided here so every check S3 makes first keeps
+ * its turn. The forms are public: deciding on them early leaks nothing. */
 static int check_signature(const struct sigv4_request *req,
                            struct sigv4_auth *a,
                            const struct sigv4_verify_opts *opts,
                            struct s3w_slice secret, struct s3w_slice sts,
-                           struct sigv4_result *res, struct sigv4_error *err)
+                           bool sorted, struct sigv4_result *res,
+                           struct sigv4_error *err)
 {
     if (a->algorithm == SIGV4_ALG_ECDSA_P256_SHA256)
-        return check_v4a_signature(req, a, opts, secret, sts, err);
-    return check_hmac_signature(a, opts, secret, sts, res, err);
+        return check_v4a_signature(req, a, opts, secret, sts, sorted, err);
+    return check_hmac_signature(a, opts, secret, sts, sorted, res, err);
 }
 
 /* What S3 shows of a signature that does not match (its SignatureDoesNotMatch
@@ -756,6 +790,7 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     struct s3w_buf *creqp = opts->scratch ? opts->scratch : &own;
     struct sigv4_auth *a = &res->auth;
     const bool s3 = opts->uri_mode == SIGV4_URI_S3;
+    bool sorted = false;
     int rc;
 
     s3w_buf_init(&own, SIGV4_MAX_CANONICAL);
@@ -767,13 +802,13 @@ int sigv4_verify(const struct sigv4_request *req, int64_t now,
     rc = rc ? rc : request_time(req, a, res, &amz_date, &t, err);
     rc = rc ? rc : check_scope(a, amz_date, opts, res, err);
     rc = rc ? rc : check_time(req, a, t, now, opts, res, err);
-    rc = rc ? rc : check_signed_headers(req, a, s3, res, err);
+    rc = rc ? rc : check_signed_headers(req, a, s3, res, &sorted, err);
     rc = rc ? rc : payload_mode(req, a, s3, opts, res, body_hex, &payload, err);
     rc = rc ? rc : lookup_secret(req, a, opts, res, secret, &secret_len, err);
     rc = rc ? rc : string_to_sign(req, a, opts, payload, amz_date, creqp, sts,
                                   &sts_len, err);
     rc = rc ? rc : check_signature(req, a, opts, s3w_slice(secret, secret_len),
-                                   s3w_slice(sts, sts_len), res, err);
+                                   s3w_slice(sts, sts_len), sorted, res, err);
     if (rc == 0)
         fill_result(res, a);
     else if (sts_len && opts->mismatch && err && err->code == SIGV4_ERR_SIGNATURE_MISMATCH)

@@ -146,7 +146,8 @@ static void test_hex_roundtrip(void **state)
 }
 
 /* The tables behind hex encoding and decoding, byte value by byte value:
- * against printf's digits and a plain reading of which bytes are digits. */
+ * against printf's digits and a plain reading of which bytes are digits
+ * (either case, or lower case only for s3w_hex_decode_lower). */
 static void test_hex_every_byte(void **state)
 {
     (void)state;
@@ -157,21 +158,24 @@ static void test_hex_every_byte(void **state)
         snprintf(want, sizeof want, "%02x", v);
         assert_string_equal(got, want);
     }
-    for (unsigned c = 0; c < 256; c++) {
-        int want = c >= '0' && c <= '9' ? (int)c - '0'
-                 : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
-                 : c >= 'A' && c <= 'F' ? (int)c - 'A' + 10 : -1;
-        for (int at = 0; at < 2; at++) {
-            char pair[2] = { '5', '5' };
-            pair[at] = (char)c;
-            uint8_t out = 0;
-            int rc = s3w_hex_decode((struct s3w_slice){ pair, 2 }, &out, 1);
-            if (want < 0) {
-                assert_int_equal(rc, S3W_E_INVAL);
-                continue;
+    for (int lower = 0; lower < 2; lower++) { /* s3w_hex_decode, then _lower */
+        for (unsigned c = 0; c < 256; c++) {
+            int want = c >= '0' && c <= '9' ? (int)c - '0'
+                     : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
+                     : c >= 'A' && c <= 'F' && !lower ? (int)c - 'A' + 10 : -1;
+            for (int at = 0; at < 2; at++) {
+                char pair[2] = { '5', '5' };
+                pair[at] = (char)c;
+                uint8_t out = 0;
+                struct s3w_slice in = { pair, 2 };
+                int rc = lower ? s3w_hex_decode_lower(in, &out, 1) : s3w_hex_decode(in, &out, 1);
+                if (want < 0) {
+                    assert_int_equal(rc, S3W_E_INVAL);
+                    continue;
+                }
+                assert_int_equal(rc, S3W_OK);
+                assert_int_equal(out, at == 0 ? want << 4 | 5 : 5 << 4 | want);
             }
-            assert_int_equal(rc, S3W_OK);
-            assert_int_equal(out, at == 0 ? want << 4 | 5 : 5 << 4 | want);
         }
     }
 }

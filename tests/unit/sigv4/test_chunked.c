@@ -809,6 +809,70 @@ static void test_bad_trailer_signature(void **state)
     example_free(&ex);
 }
 
+/* Chunk and trailer signatures are lower-case hex, like the request's own
+ * (test_verify's test_upper_case_signature_refused): the right signature
+ * in upper case is refused, a chunk line's as the malformed field it is
+ * (IncompleteBody, as any bad chunk-signature), a trailer's with
+ * SignatureDoesNotMatch; nothing of the chunk it covers gets out. */
+static void upper_hex_n(char *p, size_t n, bool *changed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 'a' && p[i] <= 'f') {
+            p[i] = (char)(p[i] - 'a' + 'A');
+            *changed = true;
+        }
+}
+
+static void test_upper_case_chunk_signatures_refused(void **state)
+{
+    (void)state;
+    uint8_t k[32];
+    key_of(k, 1);
+    size_t len = 2 * 8192;
+    uint8_t *data = pattern(len);
+    struct s3w_buf w;
+    s3w_buf_init(&w, 1 << 20);
+    encode_stream(SIGV4_STREAM_HMAC_PAYLOAD, k, seed1, data, len, 8192, NULL, 0, &w);
+    bool changed = false;
+    upper_hex_n(w.ptr + find_nth(&w, ";chunk-signature=", 0) + 17, 64, &changed);
+    assert_true(changed);
+    struct dec x;
+    dec_open(&x, SIGV4_STREAM_HMAC_PAYLOAD, k, seed1, len, "");
+    assert_int_equal(dec_start(&x), 0);
+    assert_int_equal(feed(x.d, (uint8_t *)w.ptr, w.len, 0, 5000), SIGV4_CHUNK_E_FRAMING);
+    assert_error(x.d, SIGV4_CHUNK_E_FRAMING, 400, "IncompleteBody", "The request body terminated unexpectedly");
+    assert_int_equal(x.s.got.len, 0);
+    dec_close(&x);
+    s3w_buf_cleanup(&w);
+    free(data);
+
+    struct example ex;
+    example_load(&ex, "s3-examples/chunked-put-object-trailer.json", true);
+    uint8_t *t = malloc(ex.wire_len);
+    memcpy(t, ex.wire, ex.wire_len);
+    size_t at = find_nth(&(struct s3w_buf){ (char *)t, ex.wire_len, ex.wire_len, ex.wire_len },
+                         "x-amz-trailer-signature:", 0);
+    changed = false;
+    upper_hex_n((char *)t + at + 24, 64, &changed);
+    assert_true(changed);
+    struct rec_ops r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(sigv4_chain_hmac_init(&r.h, ex.key), 0);
+    struct sink s;
+    sink_init(&s);
+    struct sigv4_chunked_params p = params_for(&ex, &r, &s);
+    struct sigv4_chunked_decoder *d;
+    assert_int_equal(sigv4_chunked_decoder_new(&d, &p), 0);
+    assert_int_equal(feed(d, t, ex.wire_len, 0, 1000), SIGV4_CHUNK_E_SIGNATURE);
+    assert_error(d, SIGV4_CHUNK_E_SIGNATURE, 403, "SignatureDoesNotMatch", msg_sig);
+    assert_false(s.last_seen);
+    sigv4_chunked_decoder_free(d);
+    sigv4_chain_hmac_cleanup(&r.h);
+    sink_cleanup(&s);
+    free(t);
+    example_free(&ex);
+}
+
 static void test_oversized_chunk(void **state)
 {
     (void)state;
@@ -1537,6 +1601,7 @@ int main(void)
         cmocka_unit_test(test_wrong_decoded_length),
         cmocka_unit_test(test_bad_trailer_checksum),
         cmocka_unit_test(test_bad_trailer_signature),
+        cmocka_unit_test(test_upper_case_chunk_signatures_refused),
         cmocka_unit_test(test_oversized_chunk),
         cmocka_unit_test(test_malformed_framing),
         cmocka_unit_test(test_min_chunk_size),

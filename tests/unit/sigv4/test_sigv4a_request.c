@@ -494,6 +494,115 @@ static void test_crt_tampered(void **state)
     sigv4a_key_cache_free(cache);
 }
 
+/* ---- forms S3 does not take ------------------------------------------------------ */
+
+/* req with its Authorization header replaced by authz (the caller's). */
+static void set_authz(struct treq *r, const char *authz)
+{
+    for (size_t i = 0; i < r->nh; i++)
+        if (s3w_slice_eq_nocase(r->h[i].name, S3W_SLICE_LIT("Authorization")))
+            r->h[i].value = s3w_slice_cstr(authz);
+}
+
+/* Signs c's header-form request again, stage by stage, over the
+ * SignedHeaders list `list` as written, into authz (like a hand-rolled
+ * client: the canonical request takes the names in the order given). */
+static void v4a_resign(const struct crt_case *c, const char *list, char *authz, size_t cap)
+{
+    static struct sigv4_auth auth;
+    struct sigv4_error err;
+    assert_int_equal(sigv4_parse_authorization(theader(&c->r, "Authorization"), &auth, &err), 0);
+    struct sigv4_request req = { c->r.method, c->r.target, c->r.h, c->r.nh };
+    struct s3w_buf creq, sts;
+    s3w_buf_init(&creq, SIGV4_MAX_CANONICAL);
+    s3w_buf_init(&sts, 1024);
+    assert_int_equal(sigv4_canonical_request(&req, SIGV4_URI_S3, s3w_slice_cstr(list),
+                                             theader(&c->r, "x-amz-content-sha256"), false, &creq), 0);
+    assert_int_equal(sigv4a_string_to_sign(&sts, theader(&c->r, "x-amz-date"), auth.scope,
+                                           s3w_buf_slice(&creq)), 0);
+    struct sigv4a_key *k = NULL;
+    char sig[SIGV4A_SIG_HEX_MAX + 1];
+    size_t n = 0;
+    assert_int_equal(sigv4a_key_derive(S3W_SLICE_LIT(AKID), S3W_SLICE_LIT(SECRET), &k), 0);
+    assert_int_equal(sigv4a_sign_sts(k, s3w_buf_slice(&sts), sig, &n), 0);
+    int w = snprintf(authz, cap, "AWS4-ECDSA-P256-SHA256 Credential=%.*s, SignedHeaders=%s, Signature=%s",
+                     (int)auth.credential.len, auth.credential.ptr, list, sig);
+    assert_true(w > 0 && (size_t)w < cap);
+    sigv4a_key_unref(k);
+    s3w_buf_cleanup(&creq);
+    s3w_buf_cleanup(&sts);
+}
+
+/* The forms test_verify refuses for SigV4 are refused for SigV4a as well,
+ * with SignatureDoesNotMatch, before the ECDSA check: the signature's hex in
+ * upper case (the ECDSA primitive, sigv4a_verify_sts, decodes either case:
+ * test_sigv4a), and a SignedHeaders list out of order. What S3 answers for
+ * SigV4a is not on record; SigV4's rule, the reading that denies. */
+static void test_noncanonical_forms_refused(void **state)
+{
+    (void)state;
+    struct sigv4a_key_cache *cache = sigv4a_key_cache_new(4);
+    struct sigv4_verify_opts o;
+    struct sigv4_error err;
+    opts_init(&o, cache, "s3", SIGV4_URI_S3, NULL);
+    static struct treq r;
+    static char authz[2048], t[4096];
+
+    /* header form: Signature= in upper case */
+    struct crt_case *c = crt_find("unsigned-payload");
+    assert_int_equal(verify_req(&c->r, c->now, &o, &err), SIGV4_OK);
+    r = c->r;
+    struct s3w_slice a = theader(&c->r, "Authorization");
+    snprintf(authz, sizeof authz, "%.*s", (int)a.len, a.ptr);
+    char *sig = strstr(authz, "Signature=");
+    assert_non_null(sig);
+    bool changed = false;
+    for (char *p = sig + 10; *p; p++)
+        if (*p >= 'a' && *p <= 'f') {
+            *p = (char)(*p - 'a' + 'A');
+            changed = true;
+        }
+    assert_true(changed);
+    set_authz(&r, authz);
+    expect_mismatch(&r, c->now, &o, "upper-case Signature");
+
+    /* presigned: X-Amz-Signature in upper case */
+    c = crt_find("presign-set");
+    assert_int_equal(verify_req(&c->r, c->now, &o, &err), SIGV4_OK);
+    r = c->r;
+    snprintf(t, sizeof t, "%.*s", (int)c->r.target.len, c->r.target.ptr);
+    sig = strstr(t, "X-Amz-Signature=");
+    assert_non_null(sig);
+    for (char *p = sig + 16; *p && *p != '&'; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    r.target = s3w_slice(t, strlen(t));
+    expect_mismatch(&r, c->now, &o, "upper-case X-Amz-Signature");
+
+    /* SignedHeaders out of order: signed again over the list as sent (it
+     * verifies), then over the same names with the first two swapped */
+    c = crt_find("get-object");
+    static struct sigv4_auth auth;
+    assert_int_equal(sigv4_parse_authorization(theader(&c->r, "Authorization"), &auth, &err), 0);
+    char list[512], swapped[512];
+    snprintf(list, sizeof list, "%.*s", (int)auth.signed_headers.len, auth.signed_headers.ptr);
+    char *semi1 = strchr(list, ';');
+    assert_non_null(semi1);
+    char *semi2 = strchr(semi1 + 1, ';');
+    assert_non_null(semi2); /* at least three names */
+    snprintf(swapped, sizeof swapped, "%.*s;%.*s%s", (int)(semi2 - semi1 - 1), semi1 + 1,
+             (int)(semi1 - list), list, semi2);
+    r = c->r;
+    v4a_resign(c, list, authz, sizeof authz);
+    set_authz(&r, authz);
+    assert_int_equal(verify_req(&r, c->now, &o, &err), SIGV4_OK);
+    r = c->r;
+    v4a_resign(c, swapped, authz, sizeof authz);
+    set_authz(&r, authz);
+    expect_mismatch(&r, c->now, &o, "unsorted SignedHeaders");
+    sigv4a_key_cache_free(cache);
+}
+
 /* ---- our signer against awscrt's layout ------------------------------------------------- */
 
 static void test_own_signer_matches_crt_layout(void **state)
@@ -967,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_suite_requests),
         cmocka_unit_test(test_crt_requests_verify),
         cmocka_unit_test(test_crt_tampered),
+        cmocka_unit_test(test_noncanonical_forms_refused),
         cmocka_unit_test(test_own_signer_matches_crt_layout),
         cmocka_unit_test(test_signer_refuses_bad_input),
         cmocka_unit_test(test_crt_ecdsa_stream),
