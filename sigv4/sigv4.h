@@ -113,7 +113,9 @@ struct sigv4_error {
     enum sigv4_errcode code;
     int http_status;                  /* 400, 403, 500 */
     const char *s3_code;              /* "SignatureDoesNotMatch", ...; static */
-    char message[256];                /* S3's wording; never holds a secret,
+    char message[384];                /* S3's wording (its longest, an unknown
+                                         x-amz-content-sha256's, 287 bytes);
+                                         never holds a secret,
                                          a signature or a token. Values echoed
                                          from the request (a wrong region) are
                                          truncated and restricted to printable
