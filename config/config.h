@@ -323,6 +323,9 @@ struct config_audit {
 
 struct config_limits {
     uint32_t max_connections;        /* default 10000 */
+    /* from one source address (an IPv6 /64) at once; 0 = no cap (the
+     * default: many clients may share one address behind a NAT) */
+    uint32_t max_connections_per_address;
     uint32_t max_header_bytes;       /* default 65536 */
     uint32_t header_timeout_ms;      /* default 30000 */
     uint32_t body_idle_timeout_ms;   /* default 60000 */

@@ -2395,12 +2395,15 @@ static void load_limits(struct ld *L, const cJSON *root)
         return;
     size_t m = push_key(L, "limits");
     if (want_object(L, l)) {
-        static const char *const allowed[] = { "max_connections", "max_header_bytes",
+        static const char *const allowed[] = { "max_connections",
+                                               "max_connections_per_address", "max_header_bytes",
                                                "header_timeout_ms", "body_idle_timeout_ms",
                                                "send_timeout_ms", "min_body_rate",
                                                "shutdown_timeout_ms", NULL };
         check_fields(L, l, allowed);
         get_u32(L, l, "max_connections", false, 1, 1000000, 10000, &lm->max_connections);
+        get_u32(L, l, "max_connections_per_address", false, 0, 1000000, 0,
+                &lm->max_connections_per_address);
         /* S3 itself refuses request headers over 8 KiB of user metadata;
          * 1 MiB is a sane outer bound for the whole block */
         get_u32(L, l, "max_header_bytes", false, 1024, 1048576, 65536, &lm->max_header_bytes);

@@ -120,19 +120,24 @@ static void conn_head_begun(struct proxy_conn *c)
     idle_unlist(c);
 }
 
-bool proxy_worker_evict_idle(struct proxy_worker *w)
+struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
 {
     /* the longest idle whose answers are all written (one whose client
      * reads slowly is not idle: its answer would be cut) */
     struct proxy_conn *c = w->idle_oldest;
     for (int looked = 0; c && c->writes_pending && looked < 8; looked++)
         c = c->idle_prev;
-    if (!c || c->writes_pending)
-        return false;
+    return c && !c->writes_pending ? c : NULL;
+}
+
+void proxy_worker_evict_idle(struct proxy_worker *w)
+{
+    struct proxy_conn *c = proxy_worker_idle_victim(w);
+    if (!c)
+        return;
     if (w->metrics)
         metrics_bump(&w->metrics->conns_evicted, 1);
     proxy_conn_close(c);
-    return true;
 }
 
 static void on_handle_close(uv_handle_t *h)
@@ -151,6 +156,8 @@ static void on_handle_close(uv_handle_t *h)
     atomic_fetch_sub(&w->srv->nconns, 1);
     tls_conn_free(c->tls);
     conn_bufs_put(c);
+    if (w->srv->addr_limit)
+        addr_limit_give(w->srv->addr_limit, &c->addr_key);
     free(c);
     proxy_worker_maybe_finish(w);
 }
@@ -743,7 +750,28 @@ static const struct tls_conn_io conn_tls_io = {
 
 /* A connection the worker has counted (srv->nconns): accept it and start
  * reading its first request; on failure it is un-counted and closed. */
-void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server)
+/* A connection past limits.max_connections_per_address: answered as one
+ * past max_connections (server.c), on a TLS listener closed at once. */
+static void conn_refuse_address(struct proxy_conn *c)
+{
+    proxy_server_refused_per_address(c->w, c->peer_ip);
+    if (c->tls) {
+        proxy_conn_close(c);
+        return;
+    }
+    char rid[17];
+    proxy_worker_request_id(c->w, rid);
+    struct s3w_buf out;
+    s3w_buf_init(&out, 2048);
+    if (s3err_response(&out, 503, "SlowDown", s3w_slice_cstr(s3err_default_message("SlowDown")),
+                       NULL, 0, S3W_SLICE_NULL, s3w_slice_cstr(rid),
+                       s3w_slice_cstr(c->w->srv->host_id), false, true) == 0)
+        proxy_conn_write(c, out.ptr, out.len);
+    s3w_buf_cleanup(&out);
+    conn_close_gracefully(c);
+}
+
+void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server, bool make_room)
 {
     struct proxy_conn *c = malloc(sizeof(*c));
     if (!c) {
@@ -770,17 +798,20 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
-    if (w->metrics)
-        metrics_bump(&w->metrics->conns_total, 1);
     uv_tcp_nodelay(&c->tcp, 1);
     struct sockaddr_storage ss;
     int len = sizeof(ss);
+    bool refused = false;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
         if (ss.ss_family == AF_INET)
             uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
         else if (ss.ss_family == AF_INET6)
             uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
+        refused = w->srv->addr_limit &&
+                  !addr_limit_take(w->srv->addr_limit, (struct sockaddr *)&ss, &c->addr_key);
     }
+    if (!refused && w->metrics)
+        metrics_bump(&w->metrics->conns_total, 1);
     http_parser_init_lent(&c->hp, &c->req, handler_body, c);
     uv_mutex_lock(&w->srv->tls_mu);
     bool tls_failed = false;
@@ -794,6 +825,12 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server)
         return;
     }
     c->phase = PC_WAIT_HEAD;
+    if (refused) {
+        conn_refuse_address(c);
+        return;
+    }
+    if (make_room)
+        proxy_worker_evict_idle(w);
     idle_list(c);
     conn_arm_timer(c);
     conn_update_read(c);

@@ -13,7 +13,15 @@
 /* Accepts a connection from `server` that the worker has already counted
  * in srv->nconns, and starts reading its first request. On failure it is
  * un-counted and closed. */
-void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server);
+/* server.c: counts a connection refused at max_connections_per_address
+ * (its metric, and the WARN line once per interval). */
+void proxy_server_refused_per_address(struct proxy_worker *w, const char *addr);
+
+/* Takes the next connection of the listener `server`. make_room: the
+ * server is at max_connections, and the worker's connection idle the
+ * longest is to be closed for it (proxy_worker_evict_idle) once it is
+ * known not to be refused itself (max_connections_per_address). */
+void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server, bool make_room);
 
 /* A stopping worker whose last connection is gone closes its own handles
  * (and runs srv->worker_cleanup once) so that its loop can end. Called by
@@ -41,11 +49,13 @@ void proxy_conn_wipe_consumed(struct proxy_conn *c);
  * SPARES_MIN. On the worker's thread. */
 void proxy_worker_trim_spares(struct proxy_worker *w);
 
-/* At max_connections: closes the worker's connection idle the longest
- * (waiting for a head, nothing of it seen, its answers written) so that a
- * new one can be taken; false when it has none. The closed one counts in
- * the server's nconns until its handles have closed. */
-bool proxy_worker_evict_idle(struct proxy_worker *w);
+/* At max_connections: the worker's connection idle the longest (waiting
+ * for a head, nothing of it seen, its answers written), which is closed so
+ * that a new one can be taken (proxy_worker_evict_idle); NULL when it has
+ * none. The closed one counts in the server's nconns until its handles
+ * have closed. */
+struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w);
+void proxy_worker_evict_idle(struct proxy_worker *w);
 
 /* Frees the worker's spare read buffers and head stores (its connections
  * are gone). */

@@ -151,6 +151,7 @@ static void settings_from_config(const struct config *cfg, struct proxy_settings
     }
     if (cfg->limits.max_connections)
         s->max_connections = cfg->limits.max_connections;
+    s->max_connections_per_address = cfg->limits.max_connections_per_address;
     if (cfg->limits.header_timeout_ms)
         s->header_timeout_ms = cfg->limits.header_timeout_ms;
     if (cfg->limits.body_idle_timeout_ms)

@@ -489,6 +489,10 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                 "Client connections refused (503 SlowDown, then closed) because "
                 "limits.max_connections was reached.",
                 shard_sum(m, offsetof(struct metrics_shard, conns_refused)));
+    e |= scalar(o, "s3warden_connections_refused_per_address_total", "counter",
+                "Client connections refused (503 SlowDown, then closed) because their source "
+                "address held limits.max_connections_per_address.",
+                shard_sum(m, offsetof(struct metrics_shard, conns_refused_per_address)));
     e |= scalar(o, "s3warden_connections_evicted_total", "counter",
                 "Idle keep-alive connections closed, the longest idle first, to accept "
                 "a new one at limits.max_connections.",

@@ -85,7 +85,7 @@ struct metrics_shard {
     struct metrics_hist request_duration;
     struct metrics_hist upstream_duration;
     _Atomic uint64_t bytes_in, bytes_out;
-    _Atomic uint64_t conns_total, conns_refused, conns_evicted;
+    _Atomic uint64_t conns_total, conns_refused, conns_evicted, conns_refused_per_address;
     _Atomic uint64_t refused[METRICS_NREFUSE];
     _Atomic uint64_t timeouts[METRICS_NTIMEOUT];
     _Atomic uint64_t allocs[METRICS_NALLOC];

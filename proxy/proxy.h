@@ -29,6 +29,7 @@
 
 #include "bytes.h"
 #include "http.h"
+#include "addr_limit.h"
 #include "spares.h"
 
 struct proxy_conn;
@@ -48,6 +49,9 @@ struct proxy_settings {
     uint64_t header_timeout_ms; /* first byte .. end of the request head */
     uint64_t idle_timeout_ms;   /* keep-alive idle, and body idle */
     size_t max_connections;     /* whole server; 0 = unlimited */
+    /* from one source address (an IPv6 /64) at once; 0 = no cap
+     * (addr_limit.h) */
+    uint32_t max_connections_per_address;
     /* request head cap (config limits.max_header_bytes): over it -> 431.
      * The parser's own buffer (HTTP_MAX_HEAD, 32 KiB) bounds it from above
      * whatever is configured. */
@@ -171,6 +175,7 @@ struct proxy_conn {
     uint64_t requests;       /* served on this connection */
     struct tls_conn *tls;    /* NULL for plain HTTP */
     char peer_ip[64];
+    struct addr_key addr_key; /* what it counts against (addr_limit.h) */
     void *ex;                /* the handler's per-request state */
 };
 
@@ -269,6 +274,11 @@ struct proxy_server {
      * was written (uv_hrtime ms; one line per interval across workers) */
     atomic_uint_fast64_t refused_unlogged;
     atomic_uint_fast64_t refused_log_ms;
+    /* the same for max_connections_per_address refusals, and their table
+     * (NULL: no cap) */
+    atomic_uint_fast64_t addr_refused_unlogged;
+    atomic_uint_fast64_t addr_refused_log_ms;
+    struct addr_limit *addr_limit;
     uint64_t stop_deadline_ms;
     struct tls_server *tls; /* guarded by tls_mu once workers run */
     uv_mutex_t tls_mu;

@@ -118,19 +118,43 @@ static void refused_written(uv_write_t *req, int status)
         refused_close(r);
 }
 
+/* Counts a refusal; true, with *n the count since the last report, when
+ * the interval's one report is due (across workers). */
+static bool refusal_report_due(atomic_uint_fast64_t *unlogged, atomic_uint_fast64_t *log_ms,
+                               uint64_t *n)
+{
+    uint64_t now = uv_hrtime() / 1000000 + 1; /* 0 = never logged */
+    atomic_fetch_add(unlogged, 1);
+    uint64_t last = atomic_load(log_ms);
+    if ((last == 0 || now - last >= REFUSED_LOG_MS) &&
+        atomic_compare_exchange_strong(log_ms, &last, now)) {
+        *n = atomic_exchange(unlogged, 0);
+        return true;
+    }
+    return false;
+}
+
+void proxy_server_refused_per_address(struct proxy_worker *w, const char *addr)
+{
+    struct proxy_server *srv = w->srv;
+    uint64_t n;
+    if (refusal_report_due(&srv->addr_refused_unlogged, &srv->addr_refused_log_ms, &n))
+        proxy_log("WARN", "max_connections_per_address=%u reached: refused %llu connection%s "
+                  "since the last report (503 SlowDown), the last from %s",
+                  srv->settings.max_connections_per_address, (unsigned long long)n,
+                  n == 1 ? "" : "s", addr);
+    if (w->metrics)
+        metrics_bump(&w->metrics->conns_refused_per_address, 1);
+}
+
 static void refuse_connection(struct proxy_worker *w, uv_stream_t *server)
 {
     struct proxy_server *srv = w->srv;
-    uint64_t now = uv_hrtime() / 1000000 + 1; /* 0 = never logged */
-    atomic_fetch_add(&srv->refused_unlogged, 1);
-    uint64_t last = atomic_load(&srv->refused_log_ms);
-    if ((last == 0 || now - last >= REFUSED_LOG_MS) &&
-        atomic_compare_exchange_strong(&srv->refused_log_ms, &last, now)) {
-        uint64_t n = atomic_exchange(&srv->refused_unlogged, 0);
+    uint64_t n;
+    if (refusal_report_due(&srv->refused_unlogged, &srv->refused_log_ms, &n))
         proxy_log("WARN", "max_connections=%zu reached: refused %llu connection%s since the "
                   "last report (503 SlowDown)", srv->settings.max_connections,
                   (unsigned long long)n, n == 1 ? "" : "s");
-    }
     if (w->metrics)
         metrics_bump(&w->metrics->conns_refused, 1);
     struct refused_conn *r = malloc(sizeof(*r));
@@ -185,13 +209,13 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     size_t maxc = w->srv->settings.max_connections;
     /* counted before anything is allocated; the workers share the limit */
-    if (atomic_fetch_add(&w->srv->nconns, 1) >= maxc && maxc > 0 &&
-        !proxy_worker_evict_idle(w)) {
+    bool over = atomic_fetch_add(&w->srv->nconns, 1) >= maxc && maxc > 0;
+    if (over && !proxy_worker_idle_victim(w)) {
         atomic_fetch_sub(&w->srv->nconns, 1);
         refuse_connection(w, server);
         return;
     }
-    proxy_conn_accept(w, server);
+    proxy_conn_accept(w, server, over);
 }
 
 static void on_stop_deadline(uv_timer_t *t)
@@ -301,6 +325,11 @@ int proxy_server_init(struct proxy_server *srv,
     srv->workers = calloc((size_t)n, sizeof(*srv->workers));
     if (!srv->workers)
         return -ENOMEM;
+    if (settings->max_connections_per_address &&
+        !(srv->addr_limit = addr_limit_new(settings->max_connections ? settings->max_connections
+                                                                      : 65536,
+                                           settings->max_connections_per_address)))
+        return -ENOMEM;
     srv->nworkers = n;
     int port = settings->port;
     for (int i = 0; i < n; i++) {
@@ -409,6 +438,8 @@ void proxy_server_cleanup(struct proxy_server *srv)
     free(srv->workers);
     srv->workers = NULL;
     srv->nworkers = 0;
+    addr_limit_free(srv->addr_limit);
+    srv->addr_limit = NULL;
     uv_mutex_destroy(&srv->tls_mu);
 }
 

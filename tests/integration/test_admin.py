@@ -54,6 +54,7 @@ FAMILIES = {
     "s3warden_connections_total": "counter",
     "s3warden_connections_refused_total": "counter",
     "s3warden_connections_evicted_total": "counter",
+    "s3warden_connections_refused_per_address_total": "counter",
     "s3warden_requests_refused_total": "counter",
     "s3warden_client_timeouts_total": "counter",
     "s3warden_worker_allocations_total": "counter",

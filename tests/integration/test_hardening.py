@@ -12,7 +12,9 @@ moto_server (auth on):
     and creates nothing upstream;
   - a flood of connections past limits.max_connections: every one answered
     503 SlowDown, and the WARN line written once per interval with a count
-    (one line per refused connection before).
+    (one line per refused connection before);
+  - limits.max_connections_per_address: one address's connection past it
+    refused with 503 SlowDown while another address is served.
 """
 import os
 import socket
@@ -326,6 +328,49 @@ class Hardening(unittest.TestCase):
         while rss_kb() > 60_000:
             self.assertLess(time.time(), deadline, f"still {rss_kb()} kB resident (peak {peak} kB)")
             time.sleep(1)
+
+    def test_8_connections_per_address(self):
+        # Three connections from 127.0.0.1 with heads begun (a host holding
+        # slots it never uses): its fourth is refused, 127.0.0.2 is served,
+        # and once one of the three closes 127.0.0.1 is served again.
+        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit),
+                                            limits={"max_connections_per_address": 3}),
+                   "hardening-peraddr").start()
+        get = b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\nHost: x\r\n\r\n"
+
+        def answer(src):
+            s = socket.socket()
+            s.settimeout(5)
+            s.bind((src, 0))
+            s.connect(("127.0.0.1", px.port))
+            s.sendall(get)
+            got = s.recv(65536)
+            s.close()
+            return got
+
+        held = []
+        try:
+            time.sleep(0.5)  # the harness's port probe gone (it would take a slot)
+            for _ in range(3):
+                s = socket.create_connection(("127.0.0.1", px.port), timeout=5)
+                s.sendall(b"G")
+                held.append(s)
+            for s in held:  # taken: nothing comes before the head ends
+                s.settimeout(0.3)
+                self.assertRaises(socket.timeout, s.recv, 64)
+            refused = answer("127.0.0.1")
+            self.assertTrue(refused.startswith(b"HTTP/1.1 503 "), refused)
+            self.assertIn(b"<Code>SlowDown</Code>", refused)
+            other = answer("127.0.0.2")
+            self.assertTrue(other.startswith(b"HTTP/1.1 403 "), other)  # anonymous: served
+            held.pop().close()
+            self.assertTrue(wait_until(lambda: answer("127.0.0.1").startswith(b"HTTP/1.1 403 "), 5))
+            self.assertIn("WARN max_connections_per_address=3 reached: refused", px.log_text())
+            self.assertIn("the last from 127.0.0.1", px.log_text())
+        finally:
+            for s in held:
+                s.close()
+            px.stop()
 
 
 if __name__ == "__main__":
