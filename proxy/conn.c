@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/ioctl.h>
+
 #include "log.h"
 #include "metrics.h"
 #include "s3err.h"
@@ -77,12 +79,15 @@ static void conn_go_idle(struct proxy_conn *c)
 
 /* ---- the idle list ------------------------------------------------------------------ *
  * Connections waiting for a head with nothing of it seen and nothing left
- * to write, the most recently idle first. At max_connections the worker
- * closes the one idle longest to take a new connection (as nginx reuses
- * its keep-alive connections): a client may close an idle connection at
- * any time (RFC 9112 9.6), so a keep-alive pool, or a host's idle
- * connects, cannot keep others out; a head that has begun is not closed
- * (header_timeout_ms bounds it). */
+ * to write (and, through TLS, no bytes of a record or handshake since
+ * the last answer), the most recently idle first. At max_connections the
+ * worker closes the one idle longest to take a new connection (as nginx
+ * reuses its keep-alive connections): a client may close an idle
+ * connection at any time (RFC 9112 9.6), so a keep-alive pool, or a
+ * host's idle connects, cannot keep others out; a head that has begun is
+ * not closed (header_timeout_ms bounds it), nor an answer still being
+ * written. conn_idle_update lists or unlists a connection wherever one of
+ * those changes. */
 static void idle_unlist(struct proxy_conn *c)
 {
     if (!c->idle_listed)
@@ -113,6 +118,16 @@ static void idle_list(struct proxy_conn *c)
     c->idle_listed = true;
 }
 
+void conn_idle_update(struct proxy_conn *c)
+{
+    bool idle = !c->closing && !c->lingering && !c->ex && c->phase == PC_WAIT_HEAD &&
+                !c->head_seen_bytes && !c->tls_bytes && c->writes_pending == 0;
+    if (idle && !c->idle_listed)
+        idle_list(c);
+    else if (!idle)
+        idle_unlist(c);
+}
+
 /* A head's first bytes: the connection is no longer idle. */
 static void conn_head_begun(struct proxy_conn *c)
 {
@@ -122,12 +137,20 @@ static void conn_head_begun(struct proxy_conn *c)
 
 struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
 {
-    /* the longest idle whose answers are all written (one whose client
-     * reads slowly is not idle: its answer would be cut) */
-    struct proxy_conn *c = w->idle_oldest;
-    for (int looked = 0; c && c->writes_pending && looked < 8; looked++)
-        c = c->idle_prev;
-    return c && !c->writes_pending ? c : NULL;
+    /* One whose client has just sent its next request, still in the
+     * socket's buffer (the loop reads it after this accept), is not idle:
+     * closing it would lose the request. It leaves the list; its read
+     * comes. A few are looked at, then none is taken. */
+    for (int looked = 0; w->idle_oldest && looked < 16; looked++) {
+        struct proxy_conn *c = w->idle_oldest;
+        uv_os_fd_t fd;
+        int waiting = 0;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || ioctl(fd, FIONREAD, &waiting) != 0 ||
+            waiting == 0)
+            return c;
+        idle_unlist(c);
+    }
+    return NULL;
 }
 
 void proxy_worker_evict_idle(struct proxy_worker *w)
@@ -283,8 +306,7 @@ static void conn_exchange_end(struct proxy_conn *c, bool close)
     c->mark_out = c->bytes_out;
     c->phase = PC_WAIT_HEAD;
     c->head_seen_bytes = c->in_len > 0;
-    if (!c->head_seen_bytes)
-        idle_list(c);
+    conn_idle_update(c);
     c->response_started = false;
     c->response_done = false;
     c->read_paused = false;
@@ -571,6 +593,7 @@ static void conn_on_plain(struct proxy_conn *c, size_t n)
     c->in_len += n;
     conn_bufs_note_used(c, c->in_len);
     c->bytes_in += n;
+    c->tls_bytes = false; /* what came is plaintext now: the head decides */
     if (c->phase == PC_WAIT_HEAD && !c->head_seen_bytes) {
         conn_head_begun(c);
         conn_arm_timer(c);
@@ -618,6 +641,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->tls) {
+        c->tls_bytes = true; /* a handshake or a record: not idle */
+        conn_idle_update(c);
         tls_conn_on_read(c->tls, (size_t)nread);
         conn_go_idle(c); /* handshake or alert records: no plaintext */
         return;
@@ -831,7 +856,7 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server, bool make_ro
     }
     if (make_room)
         proxy_worker_evict_idle(w);
-    idle_list(c);
+    conn_idle_update(c);
     conn_arm_timer(c);
     conn_update_read(c);
 }

@@ -14,6 +14,10 @@ void conn_process(struct proxy_conn *c);
 void conn_abort_exchange(struct proxy_conn *c, const char *code, int status);
 void conn_count_timeout(struct proxy_conn *c, enum metrics_timeout t);
 
+/* Lists c in its worker's idle list, or takes it out, as its state now
+ * says (conn.c: the list's rule). */
+void conn_idle_update(struct proxy_conn *c);
+
 /* conn_bufs.c: a connection's read buffer, lent while bytes are to be read
  * or are buffered, and its head store, lent from a request's first byte to
  * the end of its exchange (a head that has partly come holds only the

@@ -38,6 +38,8 @@ static void on_write(uv_write_t *req, int status)
         proxy_conn_close(c);
         return;
     }
+    if (c->writes_pending == 0)
+        conn_idle_update(c); /* its answers written: it may be idle now */
     c->send_progress_ms = uv_now(&c->w->loop);
     if (c->drain_wanted && c->out_pending <= PROXY_OUT_LOW) {
         c->drain_wanted = false;

@@ -14,10 +14,14 @@ moto_server (auth on):
     503 SlowDown, and the WARN line written once per interval with a count
     (one line per refused connection before);
   - limits.max_connections_per_address: one address's connection past it
-    refused with 503 SlowDown while another address is served.
+    refused with 503 SlowDown while another address is served;
+  - at limits.max_connections over TLS, a connection whose handshake has
+    begun is not closed to make room; a silent one is.
 """
 import os
 import socket
+import ssl
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -367,6 +371,53 @@ class Hardening(unittest.TestCase):
             self.assertTrue(wait_until(lambda: answer("127.0.0.1").startswith(b"HTTP/1.1 403 "), 5))
             self.assertIn("WARN max_connections_per_address=3 reached: refused", px.log_text())
             self.assertIn("the last from 127.0.0.1", px.log_text())
+        finally:
+            for s in held:
+                s.close()
+            px.stop()
+
+    def test_9_tls_handshake_begun_is_not_idle(self):
+        # max_connections 3, one worker: A has sent the start of a TLS
+        # record (no plaintext yet), B and C nothing. A newcomer's request
+        # over TLS is served by closing B, the longest idle - not A, which
+        # is older but busy (a probe saw handshakes and requests split
+        # over records cut this way).
+        d = tmpdir("hardening-tls")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit, tls=(cert, key)),
+                                            limits={"max_connections": 3}),
+                   "hardening-tls", env={"S3WARDEN_WORKERS": "1"}).start()
+        held = []
+        try:
+            time.sleep(0.5)  # the harness's port probe gone (it would take a slot)
+            a = socket.create_connection(("127.0.0.1", px.port), timeout=5)
+            a.sendall(b"\x16\x03\x01\x02\x00\x01")  # a ClientHello's first bytes
+            held.append(a)
+            time.sleep(0.1)
+            for _ in range(2):
+                held.append(socket.create_connection(("127.0.0.1", px.port), timeout=5))
+                time.sleep(0.1)
+            ctx = ssl.create_default_context(cafile=cert)
+            with socket.create_connection(("127.0.0.1", px.port), timeout=5) as s:
+                with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+                    t.sendall(b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\nHost: x\r\n\r\n")
+                    got = t.recv(65536)
+            self.assertTrue(got.startswith(b"HTTP/1.1 403 "), got)  # served (anonymous)
+
+            def closed(s):
+                s.settimeout(1)
+                try:
+                    return s.recv(64) == b""
+                except socket.timeout:
+                    return False
+                except ConnectionResetError:
+                    return True
+            self.assertEqual([closed(s) for s in held], [False, True, False])
         finally:
             for s in held:
                 s.close()
