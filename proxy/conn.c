@@ -176,7 +176,10 @@ static void on_handle_close(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     w->nconns--;
-    atomic_fetch_sub(&w->srv->nconns, 1);
+    if (!c->refused) /* a refused one left the count when refused */
+        atomic_fetch_sub(&w->srv->nconns, 1);
+    if (c->refused_lingers)
+        w->refused_lingering--;
     tls_conn_free(c->tls);
     conn_bufs_put(c);
     if (w->srv->addr_limit)
@@ -524,6 +527,11 @@ static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
         tls_conn_alloc(c->tls, buf);
         return;
     }
+    if (c->refused) { /* bytes read only to be dropped while it lingers */
+        static _Thread_local char sink[4096];
+        *buf = uv_buf_init(sink, sizeof(sink));
+        return;
+    }
     if (!conn_bufs_get(c)) {
         *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS: closed */
         return;
@@ -618,7 +626,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->lingering) {
         if (nread < 0)
             proxy_conn_close(c);
-        else
+        else if (c->bufs)
             conn_bufs_note_used(c, (size_t)nread);
         return; /* discard */
     }
@@ -773,17 +781,25 @@ static const struct tls_conn_io conn_tls_io = {
     .plaintext = conn_tls_plaintext,
 };
 
-/* A connection the worker has counted (srv->nconns): accept it and start
- * reading its first request; on failure it is un-counted and closed. */
 /* A connection past limits.max_connections_per_address: answered as one
- * past max_connections (server.c), on a TLS listener closed at once. */
+ * past max_connections is (server.c), and as cheaply: it leaves the count
+ * of connections at once, lingers on a small sink rather than a read
+ * buffer, and among at most PROXY_REFUSED_LINGER_MAX of the worker's
+ * refusals (past that, or on a TLS listener, it is closed at once) - one
+ * host's flood of refused connects must not take the slots the cap keeps
+ * free. */
 static void conn_refuse_address(struct proxy_conn *c)
 {
-    proxy_server_refused_per_address(c->w, c->peer_ip);
-    if (c->tls) {
+    struct proxy_worker *w = c->w;
+    proxy_server_refused_per_address(w, c->peer_ip);
+    atomic_fetch_sub(&w->srv->nconns, 1);
+    c->refused = true;
+    if (c->tls || w->refused_lingering >= PROXY_REFUSED_LINGER_MAX) {
         proxy_conn_close(c);
         return;
     }
+    w->refused_lingering++;
+    c->refused_lingers = true;
     char rid[17];
     proxy_worker_request_id(c->w, rid);
     struct s3w_buf out;
@@ -796,6 +812,8 @@ static void conn_refuse_address(struct proxy_conn *c)
     conn_close_gracefully(c);
 }
 
+/* A connection the worker has counted (srv->nconns): accept it and start
+ * reading its first request; on failure it is un-counted and closed. */
 void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server, bool make_room)
 {
     struct proxy_conn *c = malloc(sizeof(*c));

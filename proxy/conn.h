@@ -13,6 +13,11 @@
 /* Accepts a connection from `server` that the worker has already counted
  * in srv->nconns, and starts reading its first request. On failure it is
  * un-counted and closed. */
+/* Refused connections (max_connections, max_connections_per_address)
+ * lingering at once per worker, answered and drained; past it they are
+ * closed without an answer. */
+#define PROXY_REFUSED_LINGER_MAX 256
+
 /* server.c: counts a connection refused at max_connections_per_address
  * (its metric, and the WARN line once per interval). */
 void proxy_server_refused_per_address(struct proxy_worker *w, const char *addr);

@@ -177,6 +177,9 @@ struct proxy_conn {
     struct tls_conn *tls;    /* NULL for plain HTTP */
     char peer_ip[64];
     struct addr_key addr_key; /* what it counts against (addr_limit.h) */
+    /* refused at max_connections_per_address: out of srv->nconns, and
+     * lingering among the worker's refused_lingering */
+    bool refused, refused_lingers;
     void *ex;                /* the handler's per-request state */
 };
 
@@ -257,7 +260,8 @@ struct proxy_worker {
     uint64_t req_counter;
     char reqid_prefix[9];
     void *up;               /* upstream.c state (curl multi) */
-    /* max_connections refusals still lingering (bounded) */
+    /* refusals still lingering (bounded): max_connections ones (server.c)
+     * and max_connections_per_address ones (conn.c) */
     size_t refused_lingering;
     void *handler_state;    /* pipeline state per worker */
     struct metrics_shard *metrics; /* this worker's counters; NULL = none */

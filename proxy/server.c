@@ -49,11 +49,10 @@ void proxy_settings_defaults(struct proxy_settings *s)
  * in a small struct of their own (not a proxy_conn and its 64 KiB buffer):
  * the answer is written, our side shut down, and the client's bytes read and
  * dropped for a moment so that our close is no RST that destroys the answer
- * (RFC 9112 9.6). At most REFUSED_LINGER_MAX linger per worker; past that,
+ * (RFC 9112 9.6). At most PROXY_REFUSED_LINGER_MAX linger per worker; past that,
  * and on a TLS listener (no handshake is done for a refusal), the connection
  * is closed at once. The WARN line is written once per REFUSED_LOG_MS, with
  * the count since the last one. */
-#define REFUSED_LINGER_MAX 256
 #define REFUSED_LINGER_MS 1000
 #define REFUSED_LOG_MS 10000
 
@@ -181,7 +180,7 @@ static void refuse_connection(struct proxy_worker *w, uv_stream_t *server)
     proxy_worker_request_id(w, rid);
     struct s3w_buf out;
     s3w_buf_init(&out, sizeof(r->resp));
-    if (tls || w->refused_lingering > REFUSED_LINGER_MAX ||
+    if (tls || w->refused_lingering > PROXY_REFUSED_LINGER_MAX ||
         s3err_response(&out, 503, "SlowDown", s3w_slice_cstr(s3err_default_message("SlowDown")), NULL, 0,
                        S3W_SLICE_NULL, s3w_slice_cstr(rid), s3w_slice_cstr(w->srv->host_id),
                        false, true) != 0) {

@@ -335,10 +335,13 @@ class Hardening(unittest.TestCase):
 
     def test_8_connections_per_address(self):
         # Three connections from 127.0.0.1 with heads begun (a host holding
-        # slots it never uses): its fourth is refused, 127.0.0.2 is served,
-        # and once one of the three closes 127.0.0.1 is served again.
+        # slots it never uses): its fourth is refused, 127.0.0.2 is served
+        # - also while twenty more refused connects of 127.0.0.1 are open
+        # (a refusal takes none of max_connections' slots) - and once one
+        # of the three closes 127.0.0.1 is served again.
         px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit),
-                                            limits={"max_connections_per_address": 3}),
+                                            limits={"max_connections_per_address": 3,
+                                                    "max_connections": 8}),
                    "hardening-peraddr").start()
         get = b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -367,6 +370,15 @@ class Hardening(unittest.TestCase):
             self.assertIn(b"<Code>SlowDown</Code>", refused)
             other = answer("127.0.0.2")
             self.assertTrue(other.startswith(b"HTTP/1.1 403 "), other)  # anonymous: served
+            flood = [socket.create_connection(("127.0.0.1", px.port), timeout=5) for _ in range(20)]
+            for s in flood:
+                s.sendall(get)
+            got = flood[-1].recv(65536)
+            self.assertTrue(got.startswith(b"HTTP/1.1 503 "), got)
+            other = answer("127.0.0.2")
+            self.assertTrue(other.startswith(b"HTTP/1.1 403 "), other)
+            for s in flood:
+                s.close()
             held.pop().close()
             self.assertTrue(wait_until(lambda: answer("127.0.0.1").startswith(b"HTTP/1.1 403 "), 5))
             self.assertIn("WARN max_connections_per_address=3 reached: refused", px.log_text())
