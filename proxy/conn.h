@@ -10,9 +10,6 @@
 
 #include "proxy.h"
 
-/* Accepts a connection from `server` that the worker has already counted
- * in srv->nconns, and starts reading its first request. On failure it is
- * un-counted and closed. */
 /* Refused connections (max_connections, max_connections_per_address)
  * lingering at once per worker, answered and drained; past it they are
  * closed without an answer. */
@@ -22,10 +19,12 @@
  * (its metric, and the WARN line once per interval). */
 void proxy_server_refused_per_address(struct proxy_worker *w, const char *addr);
 
-/* Takes the next connection of the listener `server`. make_room: the
- * server is at max_connections, and the worker's connection idle the
- * longest is to be closed for it (proxy_worker_evict_idle) once it is
- * known not to be refused itself (max_connections_per_address). */
+/* Accepts a connection from `server` that the worker has already counted
+ * in srv->nconns, and starts reading its first request. On failure it is
+ * un-counted and closed. make_room: the server is at max_connections, and
+ * the worker's connection idle the longest is to be closed for it
+ * (proxy_worker_evict_idle) once the new one is known not to be refused
+ * itself (max_connections_per_address). */
 void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server, bool make_room);
 
 /* A stopping worker whose last connection is gone closes its own handles
