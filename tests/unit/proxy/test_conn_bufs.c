@@ -391,7 +391,9 @@ static int setup_tls(void **state)
 
 static int teardown_tls(void **state)
 {
+    struct tls_server *t = srv.tls; /* the server does not free it */
     teardown(state);
+    tls_server_unref(t);
     SSL_CTX_free(cctx);
     fx_cert_remove(&cert);
     return 0;
