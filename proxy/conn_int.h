@@ -1,5 +1,6 @@
-/* conn_int.h - what conn.c, conn_write.c and conn_bufs.c share about a
- * client connection; nothing outside those files includes it. */
+/* conn_int.h - what conn.c, conn_write.c, conn_bufs.c and conn_room.c
+ * share about a client connection; nothing outside those files (and their
+ * tests) includes it. */
 #ifndef S3W_CONN_INT_H
 #define S3W_CONN_INT_H
 
@@ -14,9 +15,11 @@ void conn_process(struct proxy_conn *c);
 void conn_abort_exchange(struct proxy_conn *c, const char *code, int status);
 void conn_count_timeout(struct proxy_conn *c, enum metrics_timeout t);
 
-/* Lists c in its worker's idle list, or takes it out, as its state now
- * says (conn.c: the list's rule). */
+/* conn_room.c: the worker's idle list (its rule there) */
+/* Lists c, or takes it out, as its state now says. */
 void conn_idle_update(struct proxy_conn *c);
+/* Takes c out (a head begun, or closing). */
+void conn_idle_unlist(struct proxy_conn *c);
 
 /* conn_bufs.c: a connection's read buffer, lent while bytes are to be read
  * or are buffered, and its head store, lent from a request's first byte to

@@ -1,0 +1,85 @@
+/* conn_room.c - making room at max_connections: a worker's idle list.
+ *
+ * Connections waiting for a head with nothing of it seen and nothing left
+ * to write (and, through TLS, no bytes of a record or handshake since
+ * the last answer), the most recently idle first. At max_connections the
+ * worker closes the one idle longest to take a new connection (as nginx
+ * reuses its keep-alive connections): a client may close an idle
+ * connection at any time (RFC 9112 9.6), so a keep-alive pool, or a
+ * host's idle connects, cannot keep others out; a head that has begun is
+ * not closed (header_timeout_ms bounds it), nor an answer still being
+ * written. conn_idle_update lists or unlists a connection wherever one of
+ * those changes. */
+#include "conn_int.h"
+
+#include <sys/ioctl.h>
+
+#include "metrics.h"
+
+void conn_idle_unlist(struct proxy_conn *c)
+{
+    if (!c->idle_listed)
+        return;
+    struct proxy_worker *w = c->w;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        w->idle_newest = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        w->idle_oldest = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+    c->idle_listed = false;
+}
+
+static void idle_list(struct proxy_conn *c)
+{
+    struct proxy_worker *w = c->w;
+    conn_idle_unlist(c);
+    c->idle_next = w->idle_newest;
+    if (w->idle_newest)
+        w->idle_newest->idle_prev = c;
+    else
+        w->idle_oldest = c;
+    w->idle_newest = c;
+    c->idle_listed = true;
+}
+
+void conn_idle_update(struct proxy_conn *c)
+{
+    bool idle = !c->closing && !c->lingering && !c->ex && c->phase == PC_WAIT_HEAD &&
+                !c->head_seen_bytes && !c->tls_bytes && c->writes_pending == 0;
+    if (idle && !c->idle_listed)
+        idle_list(c);
+    else if (!idle)
+        conn_idle_unlist(c);
+}
+
+struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
+{
+    /* One whose client has just sent its next request, still in the
+     * socket's buffer (the loop reads it after this accept), is not idle:
+     * closing it would lose the request. It leaves the list; its read
+     * comes. A few are looked at, then none is taken. */
+    for (int looked = 0; w->idle_oldest && looked < 16; looked++) {
+        struct proxy_conn *c = w->idle_oldest;
+        uv_os_fd_t fd;
+        int waiting = 0;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || ioctl(fd, FIONREAD, &waiting) != 0 ||
+            waiting == 0)
+            return c;
+        conn_idle_unlist(c);
+    }
+    return NULL;
+}
+
+void proxy_worker_evict_idle(struct proxy_worker *w)
+{
+    struct proxy_conn *c = proxy_worker_idle_victim(w);
+    if (!c)
+        return;
+    if (w->metrics)
+        metrics_bump(&w->metrics->conns_evicted, 1);
+    proxy_conn_close(c);
+}
