@@ -444,6 +444,16 @@ static bool closed_by_server(int fd, int ms)
     return recv(fd, b, sizeof(b), MSG_DONTWAIT) <= 0;
 }
 
+/* n connections, accepted in this order (idle, in the idle list's order) */
+static void connect_in_order(int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fds[i] = su_connect(rig_port());
+        assert_true(fds[i] >= 0);
+        usleep(20 * 1000);
+    }
+}
+
 static void hold_worker(struct proxy_worker *w, void *arg)
 {
     (void)w;
@@ -471,11 +481,7 @@ static void test_eviction_spares_a_request_waiting_to_be_read(void **state)
     int held[8];
     char req[256], resp[4096];
     snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
-    for (int i = 0; i < 8; i++) {
-        held[i] = su_connect(rig_port());
-        assert_true(held[i] >= 0);
-        usleep(20 * 1000);
-    }
+    connect_in_order(held, 8);
     usleep(100 * 1000);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, hold_worker_thread, NULL), 0);
@@ -548,11 +554,7 @@ static void test_max_connections_evicts_the_longest_idle(void **state)
     int held[8];
     char req[256], resp[4096];
     snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
-    for (int i = 0; i < 8; i++) {
-        held[i] = su_connect(rig_port());
-        assert_true(held[i] >= 0);
-        usleep(20 * 1000); /* accepted in this order */
-    }
+    connect_in_order(held, 8);
     /* the first one made a request and is idle again: it went to the end */
     su_send_str(held[0], req);
     bool closed;
