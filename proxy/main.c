@@ -636,6 +636,8 @@ cleanup:
 
 int main(int argc, char **argv)
 {
+    /* before anything can make OpenSSL allocate (tls.h) */
+    bool wiping = tls_wipe_freed_memory();
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -654,6 +656,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "s3warden: usage: s3warden serve --config FILE\n");
             return 2;
         }
+        if (!wiping)
+            fprintf(stderr, "s3warden: OpenSSL allocated before its memory functions were set: "
+                            "what it frees is not wiped\n");
         return cmd_serve(argv[3]);
     }
     if (strcmp(cmd, "validate") == 0) {

@@ -2,6 +2,7 @@
 #include "tls.h"
 
 #include <limits.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "bytes.h"
 #include "log.h"
 
 #define TLS_RAW_CAP (16 * 1024 + 512) /* one TLS record and change */
@@ -37,6 +39,49 @@ static void log_ssl_error(const char *what)
     ERR_error_string_n(e, buf, sizeof(buf));
     proxy_log("ERROR", "tls: %s: %s", what, e ? buf : "unknown error");
     ERR_clear_error();
+}
+
+/* ---- OpenSSL's memory, wiped when freed (tls.h) ------------------------------- */
+static void *wiping_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return malloc(n);
+}
+
+static void wiping_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    if (p)
+        s3w_wipe(p, malloc_usable_size(p));
+    free(p);
+}
+
+/* realloc(3) may move the block and free the old one unwiped: always
+ * move, and wipe what is left behind */
+static void *wiping_realloc(void *p, size_t n, const char *file, int line)
+{
+    if (!p)
+        return wiping_malloc(n, file, line);
+    if (n == 0) {
+        wiping_free(p, file, line);
+        return NULL;
+    }
+    size_t have = malloc_usable_size(p);
+    if (n <= have)
+        return p; /* fits where it is: nothing is left behind */
+    void *q = malloc(n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, have);
+    wiping_free(p, file, line);
+    return q;
+}
+
+bool tls_wipe_freed_memory(void)
+{
+    return CRYPTO_set_mem_functions(wiping_malloc, wiping_realloc, wiping_free) == 1;
 }
 
 struct tls_server *tls_server_new(const char *cert_file, const char *key_file)

@@ -15,12 +15,22 @@
 #ifndef S3W_PROXY_TLS_H
 #define S3W_PROXY_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <uv.h>
 
 struct tls_server;
 struct tls_conn;
+
+/* Has OpenSSL wipe every block it frees, and every block a realloc moves
+ * away from: its TLS record buffers hold decrypted requests (session
+ * tokens, presigned URLs), and with SSL_MODE_RELEASE_BUFFERS they are freed
+ * after each record - unwiped, a probe found a token from a TLS request in
+ * freed memory. Must run before OpenSSL's first allocation (first thing in
+ * main); false when it came too late and OpenSSL keeps its own functions.
+ * Costs a memset of what is freed: about a record's buffer per TLS read. */
+bool tls_wipe_freed_memory(void);
 
 /* What the connection offers the TLS layer. Each is called only from
  * inside a tls_conn_* call below, on the connection's loop, with `ud`. */

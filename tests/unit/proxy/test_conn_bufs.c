@@ -72,8 +72,22 @@ static atomic_bool big_answered; /* the handler wrote the whole answer */
 static atomic_int big_answers;    /* how many times */
 void __real_free(void *p);
 void __wrap_free(void *p);
+/* test_openssl_frees_wiped: the one block watched, and what its free saw;
+ * test_tls_idle_buffers_reused_wiped: freed blocks that held SECRET */
+static void *watch_block;
+static atomic_bool watch_block_freed, watch_block_marked;
+static atomic_bool watch_secret;
+static atomic_int freed_with_secret;
 void __wrap_free(void *p)
 {
+    if (p && p == watch_block) {
+        atomic_store(&watch_block_freed, true);
+        atomic_store(&watch_block_marked,
+                     memmem(p, malloc_usable_size(p), MARKER, strlen(MARKER)) != NULL);
+    }
+    if (p && atomic_load(&watch_secret) &&
+        memmem(p, malloc_usable_size(p), SECRET, strlen(SECRET)))
+        atomic_fetch_add(&freed_with_secret, 1);
     if (p && atomic_load(&watch_free)) {
         size_t n = malloc_usable_size(p);
         if (n >= BIG / 4) {
@@ -432,6 +446,8 @@ static void test_tls_idle_buffers_reused_wiped(void **state)
     (void)state;
     first_in = second_in = NULL;
     int fa, fb;
+    atomic_store(&freed_with_secret, 0);
+    atomic_store(&watch_secret, true);
     SSL *a = tls_open(&fa);
     tls_get(a, "/first", "X-Amz-Security-Token: " SECRET "\r\n");
     /* a is idle: its last records (the session tickets, the answer) are
@@ -447,6 +463,37 @@ static void test_tls_idle_buffers_reused_wiped(void **state)
     SSL_free(b);
     close(fa);
     close(fb);
+    atomic_store(&watch_secret, false);
+    /* OpenSSL's record buffers (both ends, freed after each record) held
+     * the head in plaintext: wiped when freed (tls_wipe_freed_memory) */
+    assert_int_equal(atomic_load(&freed_with_secret), 0);
+}
+
+/* OpenSSL's frees and reallocs go through tls_wipe_freed_memory's
+ * functions: a block it frees, or leaves behind by moving, is wiped. */
+static void test_openssl_frees_wiped(void **state)
+{
+    (void)state;
+    char *p = OPENSSL_malloc(256);
+    assert_non_null(p);
+    memcpy(p, MARKER, strlen(MARKER));
+    atomic_store(&watch_block_freed, false);
+    watch_block = p;
+    OPENSSL_free(p);
+    assert_true(atomic_load(&watch_block_freed)); /* it came through here */
+    assert_false(atomic_load(&watch_block_marked));
+    p = OPENSSL_malloc(64);
+    assert_non_null(p);
+    memcpy(p, MARKER, strlen(MARKER));
+    atomic_store(&watch_block_freed, false);
+    watch_block = p;
+    char *q = OPENSSL_realloc(p, 1u << 20); /* does not fit where it is */
+    assert_non_null(q);
+    assert_true(atomic_load(&watch_block_freed));
+    assert_false(atomic_load(&watch_block_marked));
+    assert_memory_equal(q, MARKER, strlen(MARKER)); /* moved whole */
+    watch_block = NULL;
+    OPENSSL_free(q);
 }
 
 /* What of a local answer waits in the connection's queue (a client that
@@ -573,6 +620,9 @@ static void test_idle_behind_unread_answers_makes_room(void **state)
 
 int main(void)
 {
+    /* as s3warden's main does, before OpenSSL's first allocation */
+    if (!tls_wipe_freed_memory())
+        fprintf(stderr, "tls_wipe_freed_memory came too late\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_buffers_reused_wiped),
         cmocka_unit_test(test_pipelined_across_give_back),
@@ -581,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_unfinished_heads_hold_no_read_buffer),
     };
     const struct CMUnitTest tls_tests[] = {
+        cmocka_unit_test(test_openssl_frees_wiped),
         cmocka_unit_test(test_tls_idle_buffers_reused_wiped),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
