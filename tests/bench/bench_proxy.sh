@@ -43,6 +43,10 @@
 # SHA-NI and AVX-512, so SHA-256 and memcpy count more than natively.
 # BENCH_INSTR_OUT=DIR keeps the callgrind profiles there
 # (callgrind.NAME.METHOD, for callgrind_annotate).
+# BENCH_TLS=1: clients reach both proxies over TLS (a self-signed P-256
+# certificate made for the run; each side's default TLS 1.3 suite; wrk,
+# nginx and s3warden all use the machine's OpenSSL); the origin stays plain
+# HTTP behind both. Every figure above is then for TLS connections.
 # Needs nginx, wrk, bc and python3 with botocore.
 set -euo pipefail
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
@@ -50,7 +54,9 @@ SECS=${2:-10}
 THREADS=${BENCH_THREADS:-2}
 IDLE=${BENCH_IDLE:-10000}
 PY=${S3W_PYTHON:-python3}
-for t in nginx wrk bc "$PY"; do command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }; done
+TLS=${BENCH_TLS:-}
+SCHEME=http; [ -n "$TLS" ] && SCHEME=https
+for t in nginx wrk bc "$PY" ${TLS:+openssl}; do command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }; done
 [ -x "$BIN" ] || { echo "bench: s3warden binary $BIN not found" >&2; exit 2; }
 ulimit -n 20000 2>/dev/null || true
 
@@ -75,6 +81,14 @@ for k in 1k:1024 1m:$((1 << 20)) 64m:$((64 << 20)); do
   cp "$W/root/bkt/${k%%:*}" "$W/body/${k%%:*}"
 done
 chmod -R a+rwX "$W/root" "$W/logs" # nginx's workers (not root) store the PUTs
+NGX_TLS="" S3W_TLS=""
+if [ -n "$TLS" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
+  chmod 644 "$W/key.pem"
+  NGX_TLS=" ssl; ssl_certificate $W/cert.pem; ssl_certificate_key $W/key.pem; ssl_protocols TLSv1.2 TLSv1.3"
+  S3W_TLS=", \"tls\": {\"cert_file\": \"$W/cert.pem\", \"key_file\": \"$W/key.pem\"}"
+fi
 
 nginx_conf() { # name port body
   cat > "$W/$1.conf" <<EOF
@@ -107,13 +121,13 @@ EOF
 nginx_conf origin "$ORIGIN" "server { listen 127.0.0.1:$ORIGIN; root $W/root;
     location / { dav_methods PUT; create_full_put_path on; } }"
 nginx_conf proxy "$NGX" "upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
-  server { listen 127.0.0.1:$NGX;
+  server { listen 127.0.0.1:$NGX$NGX_TLS;
     location / { proxy_pass http://origin; proxy_http_version 1.1;
                  proxy_set_header Connection \"\"; proxy_buffering on; proxy_request_buffering off; } }"
 
 cat > "$W/s3w.json" <<EOF
 {
-  "listeners": [{"address": "127.0.0.1", "port": $S3W}],
+  "listeners": [{"address": "127.0.0.1", "port": $S3W$S3W_TLS}],
   "upstream": {"endpoint": "http://127.0.0.1:$ORIGIN", "region": "us-east-1",
                "max_connections": 4096, "max_connections_per_host": 1024,
                "max_connections_per_identity": 4096},
@@ -255,7 +269,7 @@ check_ok() { # method key headers [bodyfile]
   local args=(-s -o /dev/null -w '%{http_code}' -X "$1")
   while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done <<< "$3"
   if [ -n "${4:-}" ]; then args+=(--data-binary "@$4" -H "Content-Type:"); fi
-  code=$(curl "${args[@]}" "http://127.0.0.1:$S3W/bkt/$2")
+  code=$(curl -k "${args[@]}" "$SCHEME://127.0.0.1:$S3W/bkt/$2")
   case $code in 2??) ;; *) echo "bench: s3warden answered $code for $1 /bkt/$2" >&2; tail -20 "$W/logs/s3w.log" >&2; exit 1 ;; esac
 }
 
@@ -269,7 +283,7 @@ small() { # method conns
   for target in nginx s3warden; do
     local url port pp="" rps bps
     [ $target = nginx ] && port=$NGX || port=$S3W
-    url="http://127.0.0.1:$port/bkt/$key"
+    url="$SCHEME://127.0.0.1:$port/bkt/$key"
     if [ "$m" = PUT ]; then
       script=$(put_script "$W/body/$key" "$([ $target = s3warden ] && echo "$hdr")")
     fi
@@ -307,7 +321,7 @@ big() { # method key
   for target in nginx s3warden; do
     local url port rps bps
     [ $target = nginx ] && port=$NGX || port=$S3W
-    url="http://127.0.0.1:$port/bkt/$key"
+    url="$SCHEME://127.0.0.1:$port/bkt/$key"
     if [ "$m" = PUT ]; then
       script=$(put_script "$W/body/$key" "$([ $target = s3warden ] && echo "$hdr")")
       read -r rps bps < <(run_wrk 8 "$url" "" "$script")
@@ -325,14 +339,16 @@ big() { # method key
 idle_rss() { # port pids headers -> KiB per connection
   local before after
   before=$(for p in ${2//,/ }; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s+=$1} END {print s}')
-  "$PY" - "$1" "$IDLE" "$3" "$W/idle.ready" <<'EOF' &
-import socket, sys, time
-port, n, hdrs, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+  "$PY" - "$1" "$IDLE" "$3" "$W/idle.ready" "$TLS" <<'EOF' &
+import socket, ssl, sys, time
+port, n, hdrs, ready, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+ctx = ssl._create_unverified_context() if tls else None
 extra = ''.join(h + '\r\n' for h in hdrs.split('\n') if h)
 req = ('GET /bkt/1k HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n' % (port, extra)).encode()
 socks = []
 for i in range(n):
     s = socket.create_connection(('127.0.0.1', port))
+    if ctx: s = ctx.wrap_socket(s)
     s.sendall(req)
     got = b''
     while b'\r\n\r\n' not in got or len(got) < got.index(b'\r\n\r\n') + 4 + 1024:
@@ -364,9 +380,9 @@ fi
 # BENCH_INSTR: instructions per request, then done
 instr_count() { # port pid name method bodyfile headers -> instructions per request
   local port=$1 pid=$2 name=$3 m=$4 body=$5 hdr=$6 f
-  "$PY" "$W/instr_client.py" "$port" 50 "$m" "$body" "$hdr" # warm-up: connections, caches, spares
+  "$PY" "$W/instr_client.py" "$port" 50 "$m" "$body" "$hdr" "$TLS" # warm-up: connections, caches, spares
   callgrind_control -i on "$pid" >/dev/null 2>&1
-  "$PY" "$W/instr_client.py" "$port" "$BENCH_INSTR" "$m" "$body" "$hdr"
+  "$PY" "$W/instr_client.py" "$port" "$BENCH_INSTR" "$m" "$body" "$hdr" "$TLS"
   callgrind_control -i off "$pid" >/dev/null 2>&1
   rm -f "$W/cg.$name".*
   callgrind_control -d "$pid" >/dev/null 2>&1
@@ -381,17 +397,18 @@ instr_count() { # port pid name method bodyfile headers -> instructions per requ
 if [ -n "${BENCH_INSTR:-}" ]; then
   command -v valgrind >/dev/null || { echo "bench: valgrind not found" >&2; exit 2; }
   cat > "$W/instr_client.py" <<'EOF'
-import http.client, sys
-port, n, method, body, hdrs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+import http.client, ssl, sys
+port, n, method, body, hdrs, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 h = dict(l.split(': ', 1) for l in hdrs.split('\n') if l)
 data = open(body, 'rb').read() if method == 'PUT' else None
-c = http.client.HTTPConnection('127.0.0.1', port)
+if tls: c = http.client.HTTPSConnection('127.0.0.1', port, context=ssl._create_unverified_context())
+else: c = http.client.HTTPConnection('127.0.0.1', port)
 for i in range(n):
     c.request(method, '/bkt/1k', body=data, headers=h)
     r = c.getresponse(); r.read()
     if r.status // 100 != 2: raise SystemExit('bench: %s answered %d' % (method, r.status))
 EOF
-  echo "user-mode instructions per request (callgrind), $BENCH_INSTR sequential requests on one connection"
+  echo "user-mode instructions per request (callgrind), $BENCH_INSTR sequential requests on one connection${TLS:+, over TLS}"
   printf '%-12s %12s %12s %8s\n' request nginx s3warden ratio
   for m in GET PUT; do
     if [ $m = PUT ]; then hdr=$(sign PUT 1k "$W/body/1k"); else hdr=$(sign GET 1k); fi
@@ -414,7 +431,7 @@ if [ "$IDLE" -gt 0 ]; then
   IDLE_LINE=$(printf 'idle keep-alive connection (%s): nginx %s KiB, s3warden %s KiB of RSS each' "$IDLE" "$ng" "$sw")
 fi
 
-echo "wrk -t$THREADS -d${SECS}s; s3warden: $("$BIN" --version 2>/dev/null | head -1)"
+echo "wrk -t$THREADS -d${SECS}s${TLS:+, over TLS}; s3warden: $("$BIN" --version 2>/dev/null | head -1)"
 printf '%-12s %6s %12s %12s %8s\n' request conns "nginx req/s" "s3w req/s" ratio
 for m in GET PUT; do for c in 32 256; do small "$m" "$c"; done; done
 if [ -n "${BENCH_PERF:-}" ]; then
