@@ -70,7 +70,8 @@ struct tls_conn *tls_conn_new(struct tls_server *srv, const struct tls_conn_io *
 /* Frees the session (from the connection's last close callback, never from
  * inside an upcall). NULL is a no-op. */
 void tls_conn_free(struct tls_conn *t);
-/* Gives libuv the ciphertext buffer. */
+/* Gives libuv the ciphertext buffer: the thread's, used until the
+ * tls_conn_on_read that follows (call them in that order, on one thread). */
 void tls_conn_alloc(struct tls_conn *t, uv_buf_t *buf);
 /* n ciphertext bytes arrived in the buffer from tls_conn_alloc. */
 void tls_conn_on_read(struct tls_conn *t, size_t n);
