@@ -814,6 +814,9 @@ void proxy_worker_maybe_finish(struct proxy_worker *w)
     if (w->srv->worker_cleanup && !w->cleaned)
         w->srv->worker_cleanup(w);
     w->cleaned = true;
+    uv_mutex_lock(&w->srv->wake_mu); /* no other worker sends to it from now on */
+    w->wake_closed = true;
+    uv_mutex_unlock(&w->srv->wake_mu);
     close_if_open((uv_handle_t *)&w->wake);
     close_if_open((uv_handle_t *)&w->stop_timer);
     close_if_open((uv_handle_t *)&w->spares_timer);

@@ -59,7 +59,17 @@ void proxy_worker_trim_spares(struct proxy_worker *w);
  * none. The closed one counts in the server's nconns until its handles
  * have closed. */
 struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w);
+/* Whether another worker has an idle connection not yet asked for (w has
+ * none of its own), and the count of connections is not more than a few
+ * over max_connections: then w takes the newcomer and
+ * proxy_worker_evict_idle asks that worker to close one. */
+bool proxy_worker_idle_elsewhere(const struct proxy_worker *w);
+/* Closes w's connection idle the longest, or, with none, asks a worker
+ * that has one to close it (its wake). */
 void proxy_worker_evict_idle(struct proxy_worker *w);
+/* On w's wake: closes as many of its idle connections as other workers
+ * asked it to (as far as it still has them). */
+void proxy_worker_answer_evictions(struct proxy_worker *w);
 
 /* Frees the worker's spare read buffers and head stores (its connections
  * are gone). */

@@ -9,12 +9,23 @@
  * host's idle connects, cannot keep others out; a head that has begun is
  * not closed (header_timeout_ms bounds it), nor an answer still being
  * written. conn_idle_update lists or unlists a connection wherever one of
- * those changes. */
+ * those changes.
+ *
+ * A worker with none idle asks another worker that has one: it takes the
+ * newcomer at once, and the other closes its longest idle on its wake.
+ * Asks of a worker never outnumber its idle connections as last published
+ * (nidle_seen); one whose idle connection has meanwhile become busy (its
+ * next request already in its socket) closes nothing, and the count stays
+ * one over until a connection closes - never more than ROOM_SLACK over by
+ * asks: past that, a worker with none idle of its own refuses. */
 #include "conn_int.h"
 
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 
 #include "metrics.h"
+
+#define ROOM_SLACK 16
 
 void conn_idle_unlist(struct proxy_conn *c)
 {
@@ -31,6 +42,8 @@ void conn_idle_unlist(struct proxy_conn *c)
         w->idle_oldest = c->idle_prev;
     c->idle_prev = c->idle_next = NULL;
     c->idle_listed = false;
+    w->nidle--;
+    atomic_store_explicit(&w->nidle_seen, w->nidle, memory_order_relaxed);
 }
 
 static void idle_list(struct proxy_conn *c)
@@ -44,6 +57,8 @@ static void idle_list(struct proxy_conn *c)
         w->idle_oldest = c;
     w->idle_newest = c;
     c->idle_listed = true;
+    w->nidle++;
+    atomic_store_explicit(&w->nidle_seen, w->nidle, memory_order_relaxed);
 }
 
 void conn_idle_update(struct proxy_conn *c)
@@ -74,12 +89,68 @@ struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
     return NULL;
 }
 
-void proxy_worker_evict_idle(struct proxy_worker *w)
+static void evict(struct proxy_worker *w, struct proxy_conn *c)
 {
-    struct proxy_conn *c = proxy_worker_idle_victim(w);
-    if (!c)
-        return;
     if (w->metrics)
         metrics_bump(&w->metrics->conns_evicted, 1);
     proxy_conn_close(c);
+}
+
+/* Whether o has an idle connection that no ask has claimed yet. */
+static bool unclaimed(struct proxy_worker *o)
+{
+    return atomic_load_explicit(&o->evict_asked, memory_order_relaxed) <
+           atomic_load_explicit(&o->nidle_seen, memory_order_relaxed);
+}
+
+bool proxy_worker_idle_elsewhere(const struct proxy_worker *w)
+{
+    struct proxy_server *srv = w->srv;
+    if (atomic_load(&srv->nconns) > srv->settings.max_connections + ROOM_SLACK)
+        return false;
+    for (int k = 1; k < srv->nworkers; k++)
+        if (unclaimed(&srv->workers[(w->index + k) % srv->nworkers]))
+            return true;
+    return false;
+}
+
+/* Claims one of o's idle connections and wakes o to close it; false when
+ * none is left unclaimed or o no longer takes asks (stopping). */
+static bool ask(struct proxy_worker *o)
+{
+    bool sent = false;
+    uv_mutex_lock(&o->srv->wake_mu);
+    size_t asked = atomic_load_explicit(&o->evict_asked, memory_order_relaxed);
+    while (!o->wake_closed && !atomic_load(&o->srv->stop) &&
+           asked < atomic_load_explicit(&o->nidle_seen, memory_order_relaxed)) {
+        if (atomic_compare_exchange_weak(&o->evict_asked, &asked, asked + 1)) {
+            sent = uv_async_send(&o->wake) == 0;
+            break;
+        }
+    }
+    uv_mutex_unlock(&o->srv->wake_mu);
+    return sent;
+}
+
+void proxy_worker_evict_idle(struct proxy_worker *w)
+{
+    struct proxy_conn *c = proxy_worker_idle_victim(w);
+    if (c) {
+        evict(w, c);
+        return;
+    }
+    struct proxy_server *srv = w->srv;
+    for (int k = 1; k < srv->nworkers; k++)
+        if (ask(&srv->workers[(w->index + k) % srv->nworkers]))
+            return;
+}
+
+void proxy_worker_answer_evictions(struct proxy_worker *w)
+{
+    for (size_t n = atomic_exchange(&w->evict_asked, 0); n > 0; n--) {
+        struct proxy_conn *c = proxy_worker_idle_victim(w);
+        if (!c)
+            break;
+        evict(w, c);
+    }
 }

@@ -255,6 +255,13 @@ struct proxy_worker {
     size_t nconns;
     struct proxy_conn *conns;
     struct proxy_conn *idle_newest, *idle_oldest; /* the idle list */
+    size_t nidle;           /* in it */
+    /* For other workers at max_connections (conn_room.c): nidle as they
+     * may read it, and the evictions they have asked of this worker
+     * (never more than nidle_seen when asked; answered on its wake) */
+    atomic_size_t nidle_seen;
+    atomic_size_t evict_asked;
+    bool wake_closed;       /* under srv->wake_mu: asks no longer sent */
     /* read buffers and head stores given back by connections (conn_bufs.c) */
     struct conn_spares spare_bufs, spare_heads;
     uint64_t req_counter;
@@ -275,6 +282,8 @@ struct proxy_server {
     int nworkers;
     atomic_int stop;        /* 1 = graceful stop requested */
     atomic_size_t nconns;   /* across workers, for max_connections */
+    uv_mutex_t wake_mu;     /* a worker's wake, sent by another worker, and
+                             * its closing (proxy_worker.wake_closed) */
     /* max_connections refusals not yet logged, and when the last WARN line
      * was written (uv_hrtime ms; one line per interval across workers) */
     atomic_uint_fast64_t refused_unlogged;

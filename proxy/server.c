@@ -40,10 +40,10 @@ void proxy_settings_defaults(struct proxy_settings *s)
 }
 
 /* ---- connections past limits.max_connections ----------------------------------
- * The worker makes room by closing its connection idle the longest (conn.c
- * proxy_worker_evict_idle; the closed one counts until its handles close,
- * so the count may pass the limit by the few closing at once). With none
- * idle, a new connection is answered "503 SlowDown" with "Connection:
+ * The worker makes room by closing its connection idle the longest, or
+ * with none idle has another worker close its own (conn_room.c; the
+ * closed one counts until its handles close, so the count may pass the
+ * limit by the few closing at once). With none idle anywhere, a new connection is answered "503 SlowDown" with "Connection:
  * close" (S3's answer to "too much at once", which SDKs retry with
  * backoff) rather than reset without a word, in a small struct of their
  * own (not a proxy_conn and its 64 KiB buffer): the answer is written, our
@@ -209,7 +209,7 @@ static void on_connection(uv_stream_t *server, int status)
     size_t maxc = w->srv->settings.max_connections;
     /* counted before anything is allocated; the workers share the limit */
     bool over = atomic_fetch_add(&w->srv->nconns, 1) >= maxc && maxc > 0;
-    if (over && !proxy_worker_idle_victim(w)) {
+    if (over && !proxy_worker_idle_victim(w) && !proxy_worker_idle_elsewhere(w)) {
         atomic_fetch_sub(&w->srv->nconns, 1);
         refuse_connection(w, server);
         return;
@@ -231,6 +231,7 @@ static void on_stop_deadline(uv_timer_t *t)
 static void on_wake(uv_async_t *a)
 {
     struct proxy_worker *w = a->data;
+    proxy_worker_answer_evictions(w);
     if (w->srv->worker_poke)
         w->srv->worker_poke(w);
     if (!atomic_load(&w->srv->stop) || w->stopping)
@@ -305,6 +306,7 @@ int proxy_server_init(struct proxy_server *srv,
     srv->tls = tls;
     srv->settings = *settings;
     uv_mutex_init(&srv->tls_mu);
+    uv_mutex_init(&srv->wake_mu);
     srv->handler = handler;
     srv->handler_ud = handler_ud;
     srv->stop_deadline_ms = 10000;
@@ -440,6 +442,7 @@ void proxy_server_cleanup(struct proxy_server *srv)
     addr_limit_free(srv->addr_limit);
     srv->addr_limit = NULL;
     uv_mutex_destroy(&srv->tls_mu);
+    uv_mutex_destroy(&srv->wake_mu);
 }
 
 void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t)

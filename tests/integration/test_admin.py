@@ -581,6 +581,7 @@ class Refusals(Case):
         held = [socket.create_connection(("127.0.0.1", px.port), timeout=5) for _ in range(2)]
         for s in held:  # a head begun: not idle, so not closed to make room
             s.sendall(b"G")
+        time.sleep(0.3)  # read by their workers (until then another worker may ask for one)
         try:
             self.assertTrue(wait_until(lambda: Metrics(px).get("s3warden_connections_active") == 2, 5))
             extra = socket.create_connection(("127.0.0.1", px.port), timeout=5)

@@ -18,7 +18,9 @@ moto_server (auth on):
   - at limits.max_connections over TLS, a connection whose handshake has
     begun is not closed to make room; a silent one is;
   - an idle TLS connection holds its session, not a ciphertext buffer of
-    its own (16.5 KiB each before).
+    its own (16.5 KiB each before);
+  - at limits.max_connections, a worker with no idle connection has
+    another worker close one of its own for the newcomer.
 """
 import os
 import socket
@@ -221,6 +223,7 @@ class Hardening(unittest.TestCase):
                     # so that it is not closed to make room (idle ones are)
                     s.sendall(b"G")
                     held.append(s)
+                    time.sleep(0.3)  # read by its worker: not idle from now on
                     continue
                 s.close()
                 self.assertTrue(refused.startswith(b"HTTP/1.1 503 "), refused)
@@ -483,6 +486,53 @@ class Hardening(unittest.TestCase):
         finally:
             for t in held:
                 t.close()
+            px.stop()
+
+    def test_11_idle_connections_on_other_workers_make_room(self):
+        # max_connections 8, four workers: eight idle connects, spread by
+        # the kernel over the workers, then eight newcomers, each with a
+        # head begun (not idle itself). Every newcomer is taken and every
+        # idle connection closed, whichever worker each landed on; a
+        # worker used to refuse a newcomer (503) when it had none idle of
+        # its own, while others did.
+        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit),
+                                            limits={"max_connections": 8}),
+                   "hardening-room", env={"S3WARDEN_WORKERS": "4"}).start()
+        idle, fresh = [], []
+
+        def closed(s, wait):
+            s.settimeout(wait)
+            try:
+                return s.recv(64) == b""
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+        try:
+            time.sleep(0.5)  # the harness's port probe gone (it would take a slot)
+            for _ in range(8):
+                idle.append(socket.create_connection(("127.0.0.1", px.port), timeout=5))
+            time.sleep(0.3)
+            for i in range(8):
+                s = socket.create_connection(("127.0.0.1", px.port), timeout=5)
+                fresh.append(s)
+                s.sendall(b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\n")
+                s.settimeout(0.3)
+                try:
+                    got = s.recv(65536)
+                except socket.timeout:
+                    got = None
+                self.assertIsNone(got, f"newcomer {i} answered before its head ended: {got!r}")
+            self.assertEqual([closed(s, 2) for s in idle], [True] * 8)
+            for s in fresh:
+                s.sendall(b"Host: x\r\n\r\n")
+            for i, s in enumerate(fresh):
+                s.settimeout(5)
+                got = s.recv(65536)
+                self.assertTrue(got.startswith(b"HTTP/1.1 403 "), (i, got))  # anonymous: served
+        finally:
+            for s in idle + fresh:
+                s.close()
             px.stop()
 
 
