@@ -43,11 +43,12 @@ void proxy_settings_defaults(struct proxy_settings *s)
  * The worker makes room by closing its connection idle the longest, or
  * with none idle has another worker close its own (conn_room.c; the
  * closed one counts until its handles close, so the count may pass the
- * limit by the few closing at once). With none idle anywhere, a new connection is answered "503 SlowDown" with "Connection:
- * close" (S3's answer to "too much at once", which SDKs retry with
- * backoff) rather than reset without a word, in a small struct of their
- * own (not a proxy_conn and its 64 KiB buffer): the answer is written, our
- * side shut down, and the client's bytes read and dropped for a moment so
+ * limit by the few closing at once). With none idle anywhere, a new
+ * connection is answered "503 SlowDown" with "Connection: close" (S3's
+ * answer to "too much at once", which SDKs retry with backoff) rather
+ * than reset without a word, in a small struct of their own (not a
+ * proxy_conn and its 64 KiB buffer): the answer is written, our side shut
+ * down, and the client's bytes read and dropped for a moment so
  * that our close is no RST that destroys the answer (RFC 9112 9.6). At
  * most PROXY_REFUSED_LINGER_MAX linger per worker; past that, and on a TLS
  * listener (no handshake is done for a refusal), the connection is closed

@@ -19,8 +19,8 @@
 /* Where libuv lands ciphertext: one buffer per thread, not per connection
  * (an idle TLS connection held 16.5 KiB here). A read's bytes are copied
  * into the connection's read BIO before anything else runs on the thread
- * (tls_conn_on_read), and libuv reads one stream at a time. Ciphertext
- * only: nothing here needs wiping. */
+ * (tls_conn_on_read), and libuv reads one stream at a time. Ciphertext,
+ * but for plain HTTP sent to the TLS port: wiped once answered. */
 static _Thread_local char tls_raw[TLS_RAW_CAP];
 
 struct tls_server {
@@ -222,6 +222,7 @@ void tls_conn_on_read(struct tls_conn *t, size_t n)
         t->got_bytes = true;
         if (t->io->plaintext && tls_raw[0] >= 'A' && tls_raw[0] <= 'Z') {
             t->io->plaintext(t->ud);
+            s3w_wipe(tls_raw, n); /* a request head: it may carry a session token */
             return;
         }
     }
