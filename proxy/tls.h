@@ -1,8 +1,9 @@
 /*
- * tls.h - TLS termination with OpenSSL through memory BIOs, so the socket
- * stays a plain libuv stream: ciphertext from uv_read goes into the read BIO,
- * plaintext comes out into the connection's input buffer; plaintext to send
- * goes through SSL_write and the write BIO's ciphertext goes to uv_write.
+ * tls.h - TLS termination with OpenSSL through a BIO of our own, so the
+ * socket stays a plain libuv stream: OpenSSL reads the ciphertext from
+ * uv_read where libuv put it, plaintext comes out into the connection's
+ * input buffer; plaintext to send goes through SSL_write, and each record
+ * OpenSSL writes goes to the connection's write path (io->write_raw).
  *
  * TLS 1.2 is the minimum (S3 itself refuses older versions since 2024); the
  * negotiated version feeds s3:TlsVersion and aws:SecureTransport.

@@ -451,38 +451,66 @@ class Hardening(unittest.TestCase):
             px.stop()
 
     def test_10_idle_tls_connections_are_small(self):
-        # 1,000 TLS connections, each answered once (anonymous: 403) and
-        # left open. Each holds its OpenSSL session, about what nginx's
-        # does (bench_proxy.sh BENCH_TLS=1: 18.3 KiB each for both); it held
-        # a 16.5 KiB ciphertext buffer as well, 34.8 KiB in all.
+        # TLS connections, each answered once and left open: 1,000 after an
+        # anonymous GET (403), 150 after a 1 MiB GET, 200 after a 256 KiB
+        # PUT. Each holds its OpenSSL session, about what nginx's does
+        # (bench_proxy.sh BENCH_TLS=1: 18.3 KiB each for both), whatever
+        # it carried: it held a 16.5 KiB ciphertext buffer as well (34.8
+        # KiB in all), and memory BIOs that kept the largest buffer they
+        # ever held (63 KiB after a 1 MiB GET).
         cert, key = self_signed("hardening-tls-idle")
         px = Proxy(lambda port, audit: render_config(W, UP, port, audit, tls=(cert, key)),
                    "hardening-tls-idle", env={"S3WARDEN_WORKERS": "1"}).start()
         ctx = ssl.create_default_context(cafile=cert)
-        get = b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\nHost: x\r\n\r\n"
+        base = f"https://127.0.0.1:{px.port}/{BUCKET}/"
+        mid = os.urandom(256 << 10)
+
+        def head_of(method, key, body=b""):
+            h = sign(method, base + key, OTHER, body=body)
+            return (f"{method} /{BUCKET}/{key} HTTP/1.1\r\n" +
+                    "".join(f"{k}: {v}\r\n" for k, v in h.items()) +
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        small = b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\nHost: x\r\n\r\n"
+        get1m, put = head_of("GET", "one-mib"), head_of("PUT", "idle-put", mid)
+        UP.put(BUCKET, "one-mib", os.urandom(1 << 20))
         held = []
 
-        def open_some(n):
+        def answered(t):
+            got = b""
+            while b"\r\n\r\n" not in got:
+                d = t.recv(65536)
+                self.assertTrue(d, got)
+                got += d
+            head, _, body = got.partition(b"\r\n\r\n")
+            length = int(next(l.split(b":")[1] for l in head.split(b"\r\n")
+                              if l.lower().startswith(b"content-length:")))
+            while len(body) < length:
+                d = t.recv(1 << 20)
+                self.assertTrue(d, head)
+                body += d
+            return head.split(b" ")[1]
+
+        def each_kib(n, req, status):
+            before = rss_kb(px.proc.pid)
             for _ in range(n):
                 t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", px.port), timeout=10),
                                     server_hostname="127.0.0.1")
                 held.append(t)
-                t.sendall(get)
-                got = b""
-                while b"</Error>" not in got:
-                    d = t.recv(65536)
-                    self.assertTrue(d, got)
-                    got += d
-                self.assertTrue(got.startswith(b"HTTP/1.1 403 "), got)
+                t.sendall(req)
+                self.assertEqual(answered(t), status)
+            time.sleep(0.5)
+            return (rss_kb(px.proc.pid) - before) / n
         try:
-            open_some(100)  # the worker's spares and OpenSSL's first allocations
+            for req, status in ((small, b"403"), (get1m, b"200"), (put, b"200")):
+                each_kib(20, req, status)  # spares, first allocations of each path
             time.sleep(0.5)
-            before = rss_kb(px.proc.pid)
-            open_some(1000)
-            time.sleep(0.5)
-            each = (rss_kb(px.proc.pid) - before) / 1000
-            self.assertLess(each, 26, f"{each:.1f} KiB of RSS per idle TLS connection")
-            self.assertGreater(each, 4, f"{each:.1f} KiB: the connections were not held?")
+            for n, req, status, what in ((1000, small, b"403", "a 403"),
+                                         (150, get1m, b"200", "a 1 MiB GET"),
+                                         (200, put, b"200", "a 256 KiB PUT")):
+                each = each_kib(n, req, status)
+                self.assertLess(each, 26, f"{each:.1f} KiB of RSS per TLS connection idle after {what}")
+                if req is small:
+                    self.assertGreater(each, 4, f"{each:.1f} KiB: the connections were not held?")
         finally:
             for t in held:
                 t.close()
