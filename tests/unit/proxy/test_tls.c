@@ -247,6 +247,30 @@ static void test_close_notify_closes_once(void **state)
     pair_close(&p);
 }
 
+/* Ciphertext OpenSSL has not taken when a read is done (the connection
+ * takes no plaintext for now) is kept; records that come while some are
+ * kept follow them; all are delivered in order once there is room. */
+static void test_ciphertext_kept_in_order_under_backpressure(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    assert_true(pair_handshake(&p));
+    p.c.paused = true;
+    assert_int_equal(SSL_write(p.cli, "AAAA", 4), 4);
+    assert_int_equal(SSL_write(p.cli, "BBBB", 4), 4);
+    shuttle(&p); /* two records in one read */
+    client_send(&p, "CCCC"); /* a third while two are kept */
+    assert_int_equal(p.c.plain_calls, 0);
+    p.c.paused = false;
+    tls_conn_pump(p.t);
+    client_send(&p, "DD"); /* nothing kept now: straight through */
+    assert_int_equal(p.c.in_len, 14);
+    assert_memory_equal(p.c.in, "AAAABBBBCCCCDD", 14);
+    assert_int_equal(p.c.closes, 0);
+    pair_close(&p);
+}
+
 /* Plain HTTP to a TLS listener: not a ClientHello, so not one byte reaches
  * the connection as plaintext; the layer says so (the connection answers
  * it in plain HTTP, conn.c) and OpenSSL sends nothing. Bytes that are
@@ -344,6 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_and_both_directions),
         cmocka_unit_test(test_backpressure_holds_plaintext_until_pump),
+        cmocka_unit_test(test_ciphertext_kept_in_order_under_backpressure),
         cmocka_unit_test(test_close_notify_closes_once),
         cmocka_unit_test(test_plaintext_client_is_closed),
         cmocka_unit_test(test_tls11_client_is_refused),
