@@ -353,6 +353,17 @@ static void consume(struct proxy_conn *c, size_t used)
     c->in_len -= used;
 }
 
+/* After TLS bytes were read or plaintext pulled: a session between records
+ * (its handshake done, nothing of a record pending) holds the connection
+ * no more than a plain socket with nothing come; the head decides. */
+static void conn_tls_settle(struct proxy_conn *c)
+{
+    if (c->closing)
+        return;
+    c->tls_bytes = !tls_conn_quiet(c->tls);
+    conn_idle_update(c);
+}
+
 void conn_process(struct proxy_conn *c)
 {
     if (c->in_parse)
@@ -434,6 +445,7 @@ void conn_process(struct proxy_conn *c)
     conn_update_read(c);
     if (c->tls && !c->closing && !c->lingering) {
         tls_conn_pump(c->tls); /* plaintext OpenSSL still holds, now that there is room */
+        conn_tls_settle(c);
         conn_go_idle(c); /* the pump asks for room even when nothing comes */
     }
 }
@@ -571,6 +583,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->tls_bytes = true; /* a handshake or a record: not idle */
         conn_idle_update(c);
         tls_conn_on_read(c->tls, (size_t)nread);
+        conn_tls_settle(c);
         conn_go_idle(c); /* handshake or alert records: no plaintext */
         return;
     }

@@ -131,7 +131,8 @@ struct proxy_conn {
      * seen; the longest idle is the first to go at max_connections */
     struct proxy_conn *idle_prev, *idle_next;
     bool idle_listed;
-    bool tls_bytes; /* TLS bytes read that gave no plaintext yet */
+    bool tls_bytes; /* a TLS handshake or record under way: bytes read that
+                     * gave no plaintext yet (conn_tls_settle) */
     int open_handles;
     bool closing;
     bool close_after_write;  /* close once out_pending reaches 0 */

@@ -16,7 +16,8 @@ moto_server (auth on):
   - limits.max_connections_per_address: one address's connection past it
     refused with 503 SlowDown while another address is served;
   - at limits.max_connections over TLS, a connection whose handshake has
-    begun is not closed to make room; a silent one is;
+    begun is not closed to make room; a silent one is, and so is one
+    silent since its handshake;
   - an idle TLS connection holds its session, not a ciphertext buffer of
     its own (16.5 KiB each before);
   - at limits.max_connections, a worker with no idle connection has
@@ -445,6 +446,52 @@ class Hardening(unittest.TestCase):
                 except ConnectionResetError:
                     return True
             self.assertEqual([closed(s) for s in held], [False, True, False])
+        finally:
+            for s in held:
+                s.close()
+            px.stop()
+
+    def test_12_tls_silent_after_handshake_is_idle(self):
+        # max_connections 3, one worker: A finished its handshake and sent
+        # nothing since, B sent a ClientHello's first bytes, C a head's.
+        # A newcomer is served by closing A, the longest idle; a probe saw
+        # handshaken silent connections hold the listener (never idle).
+        cert, key = self_signed("hardening-tls-quiet")
+        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit, tls=(cert, key)),
+                                            limits={"max_connections": 3}),
+                   "hardening-tls-quiet", env={"S3WARDEN_WORKERS": "1"}).start()
+        ctx = ssl.create_default_context(cafile=cert)
+
+        def tls_conn():
+            return ctx.wrap_socket(socket.create_connection(("127.0.0.1", px.port), timeout=5),
+                                   server_hostname="127.0.0.1")
+        held = []
+        try:
+            time.sleep(0.5)  # the harness's port probe gone (it would take a slot)
+            a = tls_conn()
+            held.append(a)
+            time.sleep(0.1)
+            b = socket.create_connection(("127.0.0.1", px.port), timeout=5)
+            b.sendall(b"\x16\x03\x01\x02\x00\x01")
+            held.append(b)
+            c = tls_conn()
+            c.sendall(b"GET /")
+            held.append(c)
+            time.sleep(0.3)
+            with tls_conn() as t:
+                t.sendall(b"GET /" + BUCKET.encode() + b"/small HTTP/1.1\r\nHost: x\r\n\r\n")
+                got = t.recv(65536)
+            self.assertTrue(got.startswith(b"HTTP/1.1 403 "), got)  # served (anonymous)
+
+            def closed(s):
+                s.settimeout(1)
+                try:
+                    return s.recv(64) == b""
+                except (socket.timeout, ssl.SSLWantReadError):
+                    return False
+                except (ConnectionResetError, ssl.SSLError):
+                    return True
+            self.assertEqual([closed(s) for s in held], [True, False, False])
         finally:
             for s in held:
                 s.close()
