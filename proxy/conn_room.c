@@ -14,10 +14,11 @@
  * A worker with none idle asks another worker that has one: it takes the
  * newcomer at once, and the other closes its longest idle on its wake.
  * Asks of a worker never outnumber its idle connections as last published
- * (nidle_seen); one whose idle connection has meanwhile become busy (its
- * next request already in its socket) closes nothing, and the count stays
- * one over until a connection closes - never more than ROOM_SLACK over by
- * asks: past that, a worker with none idle of its own refuses. */
+ * (nidle_seen). When the asked worker's idle connection has meanwhile
+ * become busy (its next request came), its newest connection closes after
+ * its exchange instead (Connection: close): the count is one over until
+ * then, and never more than ROOM_SLACK over by asks - past that, a worker
+ * with none idle of its own refuses. */
 #include "conn_int.h"
 
 #include <stdatomic.h>
@@ -145,12 +146,27 @@ void proxy_worker_evict_idle(struct proxy_worker *w)
             return;
 }
 
+/* The worker's newest connection that is not closing yet closes after
+ * its exchange; false when it has none. */
+static bool close_one_after_exchange(struct proxy_worker *w)
+{
+    for (struct proxy_conn *c = w->conns; c; c = c->next)
+        if (!c->closing && !c->lingering && !c->refused && !c->close_announced) {
+            proxy_conn_close_after(c);
+            if (w->metrics)
+                metrics_bump(&w->metrics->conns_evicted, 1);
+            return true;
+        }
+    return false;
+}
+
 void proxy_worker_answer_evictions(struct proxy_worker *w)
 {
     for (size_t n = atomic_exchange(&w->evict_asked, 0); n > 0; n--) {
         struct proxy_conn *c = proxy_worker_idle_victim(w);
-        if (!c)
+        if (c)
+            evict(w, c);
+        else if (!close_one_after_exchange(w))
             break;
-        evict(w, c);
     }
 }

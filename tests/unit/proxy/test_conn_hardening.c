@@ -38,6 +38,7 @@
 
 #include <cmocka.h>
 
+#include "conn.h"
 #include "ident_limit.h"
 #include "pipeline_rig.h"
 #include "sockutil.h"
@@ -508,6 +509,47 @@ static void test_eviction_spares_a_request_waiting_to_be_read(void **state)
     usleep(300 * 1000);
 }
 
+/* An eviction asked by another worker (conn_room.c), answered while the
+ * worker's one idle connection has its next request waiting in its socket
+ * (sent just after the newcomer came, as a probe did): that connection is
+ * not closed with its request unread, but answered with "Connection:
+ * close" and closed after, and counted as evicted. It was left open (the
+ * count stayed over max_connections and no metric said so). */
+struct ask_arg {
+    int fd;
+    const char *req;
+};
+
+static void ask_while_request_waits(struct proxy_worker *w, void *arg)
+{
+    struct ask_arg *a = arg;
+    su_send_str(a->fd, a->req);
+    usleep(50 * 1000); /* in the server's socket, not read: the worker is here */
+    atomic_store(&w->evict_asked, 1);
+    proxy_worker_answer_evictions(w);
+}
+
+static void test_asked_eviction_of_a_busy_idle_closes_after_answer(void **state)
+{
+    (void)state;
+    assert_int_equal(wait_no_conns(), 0);
+    uint64_t evicted = rig_scrape("s3warden_connections_evicted_total ");
+    char req[256], resp[4096];
+    snprintf(req, sizeof(req), "GET /bkt/k HTTP/1.1\r\nHost: %s\r\n\r\n", rig_host());
+    int x = su_connect(rig_port());
+    assert_true(x >= 0);
+    usleep(100 * 1000); /* accepted: idle */
+    struct ask_arg a = { x, req };
+    rig_on_worker(ask_while_request_waits, &a);
+    bool closed;
+    su_read(x, resp, sizeof(resp), "</Error>", 1, 3000, &closed);
+    assert_non_null(strstr(resp, "<Code>AccessDenied</Code>")); /* answered */
+    assert_non_null(strstr(resp, "\r\nConnection: close\r\n"));
+    assert_true(closed || closed_by_server(x, 1000));
+    close(x);
+    assert_int_equal(rig_scrape("s3warden_connections_evicted_total "), evicted + 1);
+}
+
 /* max_connections 8: eight held, each with a head begun (not idle, so not
  * closed to make room), the ninth is answered 503 SlowDown and told the
  * connection closes. */
@@ -649,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_upstream_status_out_of_range),
         cmocka_unit_test(test_max_connections_evicts_the_longest_idle),
         cmocka_unit_test(test_eviction_spares_a_request_waiting_to_be_read),
+        cmocka_unit_test(test_asked_eviction_of_a_busy_idle_closes_after_answer),
         cmocka_unit_test(test_max_connections_answered), /* last: its closes linger */
     };
     return rig_run_group(tests, &opts);
