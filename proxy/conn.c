@@ -805,7 +805,7 @@ void proxy_conn_accept(struct proxy_worker *w, uv_stream_t *server, bool make_ro
         return;
     }
     if (make_room)
-        proxy_worker_evict_idle(w);
+        proxy_worker_evict_idle(w, c);
     conn_idle_update(c);
     conn_arm_timer(c);
     conn_update_read(c);

@@ -65,8 +65,9 @@ struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w);
  * proxy_worker_evict_idle asks that worker to close one. */
 bool proxy_worker_idle_elsewhere(const struct proxy_worker *w);
 /* Closes w's connection idle the longest, or, with none, asks a worker
- * that has one to close it (its wake). */
-void proxy_worker_evict_idle(struct proxy_worker *w);
+ * that has one to close it (its wake); when none can be asked any more,
+ * w's newest connection but `newcomer` closes after its exchange. */
+void proxy_worker_evict_idle(struct proxy_worker *w, const struct proxy_conn *newcomer);
 /* On w's wake: closes as many of its idle connections as other workers
  * asked it to (as far as it still has them). */
 void proxy_worker_answer_evictions(struct proxy_worker *w);

@@ -16,9 +16,10 @@
  * Asks of a worker never outnumber its idle connections as last published
  * (nidle_seen). When the asked worker's idle connection has meanwhile
  * become busy (its next request came), its newest connection closes after
- * its exchange instead (Connection: close): the count is one over until
- * then, and never more than ROOM_SLACK over by asks - past that, a worker
- * with none idle of its own refuses. */
+ * its exchange instead (Connection: close), and so does the asking
+ * worker's own newest when no ask can be made any more: the count is one
+ * over until then, and never more than ROOM_SLACK over by asks - past
+ * that, a worker with none idle of its own refuses. */
 #include "conn_int.h"
 
 #include <stdatomic.h>
@@ -72,7 +73,9 @@ void conn_idle_update(struct proxy_conn *c)
         conn_idle_unlist(c);
 }
 
-struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
+/* The idle connection to close, or NULL; *busy (when asked for) the first
+ * one passed over because its next request waits in its socket. */
+static struct proxy_conn *idle_victim(struct proxy_worker *w, struct proxy_conn **busy)
 {
     /* One whose client has just sent its next request, still in the
      * socket's buffer (the loop reads it after this accept), is not idle:
@@ -86,15 +89,54 @@ struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
             waiting == 0)
             return c;
         conn_idle_unlist(c);
+        if (busy && !*busy)
+            *busy = c;
     }
     return NULL;
 }
 
-static void evict(struct proxy_worker *w, struct proxy_conn *c)
+struct proxy_conn *proxy_worker_idle_victim(struct proxy_worker *w)
+{
+    return idle_victim(w, NULL);
+}
+
+/* Closes c now, or after its exchange (Connection: close) when it is
+ * busy; counted as evicted either way. */
+static void evict(struct proxy_worker *w, struct proxy_conn *c, bool after_exchange)
 {
     if (w->metrics)
         metrics_bump(&w->metrics->conns_evicted, 1);
-    proxy_conn_close(c);
+    if (after_exchange)
+        proxy_conn_close_after(c);
+    else
+        proxy_conn_close(c);
+}
+
+static bool may_close_after(const struct proxy_conn *c, const struct proxy_conn *except)
+{
+    return c != except && !c->closing && !c->lingering && !c->refused && !c->close_announced;
+}
+
+/* None idle: the worker's newest connection with an exchange under way
+ * (its end is near), else its newest but `except` (a head begun, which
+ * header_timeout_ms bounds), closes after its exchange; false when it has
+ * none left to. */
+static bool close_one_after_exchange(struct proxy_worker *w, const struct proxy_conn *except)
+{
+    struct proxy_conn *any = NULL;
+    for (struct proxy_conn *c = w->conns; c; c = c->next) {
+        if (!may_close_after(c, except))
+            continue;
+        if (c->phase != PC_WAIT_HEAD) {
+            evict(w, c, true);
+            return true;
+        }
+        if (!any)
+            any = c;
+    }
+    if (any)
+        evict(w, any, true);
+    return any != NULL;
 }
 
 /* Whether o has an idle connection that no ask has claimed yet. */
@@ -133,40 +175,31 @@ static bool ask(struct proxy_worker *o)
     return sent;
 }
 
-void proxy_worker_evict_idle(struct proxy_worker *w)
+void proxy_worker_evict_idle(struct proxy_worker *w, const struct proxy_conn *newcomer)
 {
     struct proxy_conn *c = proxy_worker_idle_victim(w);
     if (c) {
-        evict(w, c);
+        evict(w, c, false);
         return;
     }
     struct proxy_server *srv = w->srv;
     for (int k = 1; k < srv->nworkers; k++)
         if (ask(&srv->workers[(w->index + k) % srv->nworkers]))
             return;
-}
-
-/* The worker's newest connection that is not closing yet closes after
- * its exchange; false when it has none. */
-static bool close_one_after_exchange(struct proxy_worker *w)
-{
-    for (struct proxy_conn *c = w->conns; c; c = c->next)
-        if (!c->closing && !c->lingering && !c->refused && !c->close_announced) {
-            proxy_conn_close_after(c);
-            if (w->metrics)
-                metrics_bump(&w->metrics->conns_evicted, 1);
-            return true;
-        }
-    return false;
+    /* the idle connection seen elsewhere was taken meanwhile */
+    close_one_after_exchange(w, newcomer);
 }
 
 void proxy_worker_answer_evictions(struct proxy_worker *w)
 {
     for (size_t n = atomic_exchange(&w->evict_asked, 0); n > 0; n--) {
-        struct proxy_conn *c = proxy_worker_idle_victim(w);
+        struct proxy_conn *busy = NULL;
+        struct proxy_conn *c = idle_victim(w, &busy);
         if (c)
-            evict(w, c);
-        else if (!close_one_after_exchange(w))
+            evict(w, c, false);
+        else if (busy && may_close_after(busy, NULL))
+            evict(w, busy, true); /* the one asked for: its request has come */
+        else if (!close_one_after_exchange(w, NULL))
             break;
     }
 }
