@@ -29,7 +29,8 @@
 # body's SHA-256 signed and verified), BENCH_SIDE_B_FILTER=SCRIPT (run as
 # `$PY SCRIPT CONFIG` on B's config before B starts: an A/B of two configs,
 # e.g. BIN_B = BIN_A with the audit off), S3W_PYTHON; the rest as in
-# bench_proxy.sh (which sets up the origin, nginx and A: BENCH_HOLD).
+# bench_proxy.sh (which sets up the origin, nginx and A: BENCH_HOLD; BENCH_TLS=1
+# puts all three behind TLS).
 # Needs what bench_proxy.sh needs, and perf.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,7 @@ BIN_B=${2:-}
 SECS=${3:-5}
 ROUNDS=${4:-3}
 CONNS=${BENCH_SIDE_CONNS:-16}
+SCHEME=http; [ -n "${BENCH_TLS:-}" ] && SCHEME=https # BENCH_TLS=1: every target over TLS
 METHOD=${BENCH_SIDE_METHOD:-GET}
 PY=${S3W_PYTHON:-python3}
 command -v perf >/dev/null || { echo "bench_side: perf not found" >&2; exit 2; }
@@ -113,7 +115,7 @@ run_pair() { # first second -> lines "target req/s cpu_us user_us syscalls cs"
   local ws=()
   for t in "$1" "$2"; do
     mapfile -t args < <(wrk_args "$t")
-    wrk -t1 -c"$CONNS" -d"${SECS}s" "${args[@]}" "http://127.0.0.1:$(port_of "$t")/bkt/1k" > "$T/wrk.$t" &
+    wrk -t1 -c"$CONNS" -d"${SECS}s" "${args[@]}" "$SCHEME://127.0.0.1:$(port_of "$t")/bkt/1k" > "$T/wrk.$t" &
     ws+=($!)
   done
   wait "${ws[@]}"
