@@ -224,9 +224,8 @@ static int conn_write(struct h1c_conn *c, const void *p, size_t n)
                 ERR_clear_error();
                 return H1C_E_TLS;
             }
-            p = (const char *)p + w;
+            p = (const char *)p + w; /* its records are in the gathering buffer */
             n -= (size_t)w;
-            rc = h1c__drain_wbio(c);
         }
     }
     if (rc)
@@ -364,8 +363,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     (void)hint;
     struct h1c_conn *c = h->data;
     if (c->ssl) {
-        buf->base = c->raw;
-        buf->len = H1C_RAW_BUF;
+        size_t len;
+        buf->base = tls_bio_landing(&len);
+        buf->len = len;
     } else {
         buf->base = c->in;
         buf->len = H1C_READ_BUF;
@@ -426,12 +426,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             pause_reading(c);
         return;
     }
-    if (BIO_write(c->rbio, c->raw, (int)nread) != (int)nread) {
+    if (!tls_bio_offer(&c->bio, (size_t)nread)) {
         h1c__conn_fail(c, H1C_E_NOMEM);
         return;
     }
     if (c->state == C_HANDSHAKE) {
         h1c__handshake_step(c);
+        if (!tls_bio_keep(&c->bio) && c->state != C_CLOSING)
+            h1c__conn_fail(c, H1C_E_NOMEM);
         return;
     }
     if (h1c__tls_pump(c) && c->want_pause)

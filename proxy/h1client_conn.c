@@ -93,8 +93,8 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     struct h1c_pool *p = c->pool;
     if (c->ssl)
-        SSL_free(c->ssl); /* frees its BIOs */
-    free(c->raw);
+        SSL_free(c->ssl); /* frees its BIO */
+    tls_bio_cleanup(&c->bio);
     free(c->in);
     free(c->head);
     for (int i = 0; i < 2; i++) {

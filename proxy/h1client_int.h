@@ -6,9 +6,9 @@
 #define S3W_PROXY_H1CLIENT_INT_H
 
 #include "h1client.h"
+#include "tls_bio.h"
 
 #define H1C_READ_BUF (64 * 1024)
-#define H1C_RAW_BUF (16 * 1024 + 512) /* one TLS record */
 #define H1C_ADDR_TTL_MS 30000         /* a resolved name is reused this long */
 
 enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING };
@@ -44,9 +44,8 @@ struct h1c_conn {
     /* reads */
     char *in;       /* H1C_READ_BUF */
     /* TLS */
-    SSL *ssl;
-    BIO *rbio, *wbio;
-    char *raw;      /* H1C_RAW_BUF of ciphertext */
+    SSL *ssl;       /* owns the BIO over `bio` */
+    struct tls_bio bio; /* its ciphertext (tls_bio.h) */
 };
 
 struct h1c_pool {
@@ -106,10 +105,9 @@ void h1c__conn_fail(struct h1c_conn *c, int err);
 /* h1client_tls.c */
 int h1c__tls_start(struct h1c_conn *c);
 void h1c__handshake_step(struct h1c_conn *c);
-/* Plaintext out of TLS, parsed, until none, a pause, or c ended (false). */
+/* Plaintext out of TLS, parsed, until none, a pause, or c ended (false);
+ * then keeps the ciphertext OpenSSL has not read (tls_bio_keep). */
 bool h1c__tls_pump(struct h1c_conn *c);
-/* Ciphertext the engine produced, into the gathering write buffer. */
-int h1c__drain_wbio(struct h1c_conn *c);
 void h1c__keep_session(struct h1c_conn *c);
 
 #endif

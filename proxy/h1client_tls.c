@@ -1,7 +1,8 @@
 /* h1client_tls.c - TLS toward the upstream for h1client.c: OpenSSL
- * through memory BIOs, so the socket stays a plain libuv stream (as
- * tls.c does for clients). SNI and host-name (or address) verification,
- * sessions resumed across a pool's connections. */
+ * through tls_bio.h's BIO, so the socket stays a plain libuv stream (as
+ * tls.c does for clients): each record it writes goes into the gathering
+ * write buffer. SNI and host-name (or address) verification, sessions
+ * resumed across a pool's connections. */
 #include "h1client_int.h"
 
 #include <arpa/inet.h>
@@ -11,15 +12,11 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-/* Ciphertext the TLS engine produced goes to the gathering buffer. */
-int h1c__drain_wbio(struct h1c_conn *c)
+/* A record OpenSSL wrote, into the gathering buffer. */
+static int to_wbuf(void *ud, const void *p, size_t n)
 {
-    char tmp[16 * 1024];
-    int n;
-    while ((n = BIO_read(c->wbio, tmp, sizeof tmp)) > 0)
-        if (h1c__wbuf_append(&c->out[c->cur], tmp, (size_t)n))
-            return H1C_E_NOMEM;
-    return 0;
+    struct h1c_conn *c = ud;
+    return h1c__wbuf_append(&c->out[c->cur], p, n);
 }
 
 /* A TLS 1.3 server sends its session ticket after the handshake, so the
@@ -41,7 +38,7 @@ void h1c__keep_session(struct h1c_conn *c)
 
 /* Pulls plaintext out of TLS and parses it until there is none, the reader
  * paused, or c ended. false: c is gone. */
-bool h1c__tls_pump(struct h1c_conn *c)
+static bool pump(struct h1c_conn *c)
 {
     while (!c->want_pause) {
         int n = SSL_read(c->ssl, c->in, H1C_READ_BUF);
@@ -52,8 +49,7 @@ bool h1c__tls_pump(struct h1c_conn *c)
         }
         int e = SSL_get_error(c->ssl, n);
         ERR_clear_error();
-        if (h1c__drain_wbio(c) == 0)
-            h1c__flush(c); /* key updates, alerts */
+        h1c__flush(c); /* key updates, alerts */
         if (e == SSL_ERROR_WANT_READ)
             return true;
         if (e == SSL_ERROR_ZERO_RETURN) {
@@ -64,6 +60,16 @@ bool h1c__tls_pump(struct h1c_conn *c)
         return false;
     }
     return true;
+}
+
+bool h1c__tls_pump(struct h1c_conn *c)
+{
+    bool alive = pump(c);
+    if (!tls_bio_keep(&c->bio) && alive) {
+        h1c__conn_fail(c, H1C_E_NOMEM);
+        return false;
+    }
+    return alive;
 }
 
 static bool is_ip_literal(const char *h)
@@ -77,16 +83,14 @@ int h1c__tls_start(struct h1c_conn *c)
 {
     struct h1c_pool *p = c->pool;
     c->ssl = SSL_new(p->o.ssl_ctx);
-    c->rbio = BIO_new(BIO_s_mem());
-    c->wbio = BIO_new(BIO_s_mem());
-    c->raw = malloc(H1C_RAW_BUF);
-    if (!c->ssl || !c->rbio || !c->wbio || !c->raw) {
-        BIO_free(c->rbio);
-        BIO_free(c->wbio);
-        c->rbio = c->wbio = NULL;
+    c->bio.write = to_wbuf;
+    c->bio.ud = c;
+    BIO *bio = tls_bio_new(&c->bio);
+    if (!c->ssl || !bio) {
+        BIO_free(bio);
         return H1C_E_NOMEM;
     }
-    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_bio(c->ssl, bio, bio); /* one reference, for both ways */
     SSL_set_connect_state(c->ssl);
     bool ip = is_ip_literal(p->host);
     if (!ip)
@@ -110,10 +114,6 @@ int h1c__tls_start(struct h1c_conn *c)
 void h1c__handshake_step(struct h1c_conn *c)
 {
     int rc = SSL_do_handshake(c->ssl);
-    if (h1c__drain_wbio(c)) {
-        h1c__conn_fail(c, H1C_E_NOMEM);
-        return;
-    }
     h1c__flush(c);
     if (c->state == C_CLOSING)
         return;

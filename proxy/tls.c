@@ -3,7 +3,6 @@
 
 #include <limits.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,15 +13,7 @@
 
 #include "bytes.h"
 #include "log.h"
-
-#define TLS_RAW_CAP (16 * 1024 + 512) /* one TLS record and change */
-
-/* Where libuv lands ciphertext: one buffer per thread, not per connection
- * (an idle TLS connection held 16.5 KiB here). A read's bytes are copied
- * into the connection's read BIO before anything else runs on the thread
- * (tls_conn_on_read), and libuv reads one stream at a time. Ciphertext,
- * but for plain HTTP sent to the TLS port: wiped once answered. */
-static _Thread_local char tls_raw[TLS_RAW_CAP];
+#include "tls_bio.h"
 
 struct tls_server {
     SSL_CTX *ctx;
@@ -30,116 +21,14 @@ struct tls_server {
 };
 
 struct tls_conn {
-    SSL *ssl;               /* owns the BIO (conn_bio) */
+    SSL *ssl;               /* owns the BIO over `bio` */
     struct tls_server *srv;
     const struct tls_conn_io *io;
     void *ud;               /* the connection, passed back to io */
-    /* ciphertext come but not yet taken by OpenSSL: in tls_raw during
-     * tls_conn_on_read, else in `held` (NULL when none is left) */
-    const char *in;
-    size_t in_len;
-    char *held;
-    bool in_held;           /* `in` points into held */
+    struct tls_bio bio;     /* its ciphertext (tls_bio.h) */
     bool pumping;
     bool got_bytes;
 };
-
-/* ---- the connection's BIO -----------------------------------------------------
- * OpenSSL reads and writes ciphertext through a BIO of our own, not memory
- * BIOs: a memory BIO keeps the largest buffer it ever held for the
- * connection's life (an idle TLS connection that had downloaded 1 MiB held
- * 45 KiB more than one that had not), and costs a copy each way. What
- * OpenSSL writes goes straight to io->write_raw; what it reads comes from
- * where libuv put it (tls_raw), and what it has not taken when
- * tls_conn_on_read returns (the connection reads no plaintext for now:
- * backpressure) is kept in t->held, allocated to its size. */
-static BIO_METHOD *conn_bio_method;
-static pthread_once_t conn_bio_once = PTHREAD_ONCE_INIT;
-
-static int conn_bio_write(BIO *b, const char *p, size_t n, size_t *written)
-{
-    struct tls_conn *t = BIO_get_data(b);
-    BIO_clear_retry_flags(b);
-    if (t->io->write_raw(t->ud, p, n) != 0)
-        return 0; /* the connection is closing: no retry */
-    *written = n;
-    return 1;
-}
-
-static int conn_bio_read(BIO *b, char *out, size_t n, size_t *got)
-{
-    struct tls_conn *t = BIO_get_data(b);
-    BIO_clear_retry_flags(b);
-    if (t->in_len == 0) {
-        BIO_set_retry_read(b);
-        *got = 0;
-        return 0;
-    }
-    size_t k = n < t->in_len ? n : t->in_len;
-    memcpy(out, t->in, k);
-    t->in += k;
-    t->in_len -= k;
-    *got = k;
-    return 1;
-}
-
-static long conn_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-    (void)num;
-    (void)ptr;
-    struct tls_conn *t = BIO_get_data(b);
-    switch (cmd) {
-    case BIO_CTRL_FLUSH:
-        return 1; /* every write went to the connection at once */
-    case BIO_CTRL_PENDING:
-        return t ? (long)t->in_len : 0;
-    default:
-        return 0;
-    }
-}
-
-static int conn_bio_create(BIO *b)
-{
-    BIO_set_init(b, 1);
-    return 1;
-}
-
-static void conn_bio_method_make(void)
-{
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "s3warden conn");
-    if (m && (BIO_meth_set_write_ex(m, conn_bio_write) != 1 ||
-              BIO_meth_set_read_ex(m, conn_bio_read) != 1 ||
-              BIO_meth_set_ctrl(m, conn_bio_ctrl) != 1 ||
-              BIO_meth_set_create(m, conn_bio_create) != 1)) {
-        BIO_meth_free(m);
-        m = NULL;
-    }
-    conn_bio_method = m;
-}
-
-/* What OpenSSL has not taken of the bytes in tls_raw, kept for the next
- * pump; nothing kept once it has taken all. Returns false when out of
- * memory (the connection is then closed). */
-static bool keep_unread(struct tls_conn *t)
-{
-    if (t->in_len == 0) {
-        free(t->held);
-        t->held = NULL;
-        t->in = NULL;
-        t->in_held = false;
-        return true;
-    }
-    if (t->in_held)
-        return true; /* kept already */
-    char *h = malloc(t->in_len);
-    if (!h)
-        return false;
-    memcpy(h, t->in, t->in_len);
-    t->held = h;
-    t->in = h;
-    t->in_held = true;
-    return true;
-}
 
 static void log_ssl_error(const char *what)
 {
@@ -195,11 +84,6 @@ bool tls_wipe_freed_memory(void)
 
 struct tls_server *tls_server_new(const char *cert_file, const char *key_file)
 {
-    pthread_once(&conn_bio_once, conn_bio_method_make);
-    if (!conn_bio_method) {
-        log_ssl_error("BIO_meth_new");
-        return NULL;
-    }
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         log_ssl_error("SSL_CTX_new");
@@ -248,14 +132,15 @@ struct tls_conn *tls_conn_new(struct tls_server *srv, const struct tls_conn_io *
     if (!t)
         return NULL;
     t->ssl = SSL_new(srv->ctx);
-    BIO *bio = BIO_new(conn_bio_method);
+    t->bio.write = io->write_raw;
+    t->bio.ud = ud;
+    BIO *bio = tls_bio_new(&t->bio);
     if (!t->ssl || !bio) {
         BIO_free(bio);
         SSL_free(t->ssl);
         free(t);
         return NULL;
     }
-    BIO_set_data(bio, t);
     SSL_set_bio(t->ssl, bio, bio); /* one reference, for both ways */
     SSL_set_accept_state(t->ssl);
     tls_server_ref(srv);
@@ -271,15 +156,16 @@ void tls_conn_free(struct tls_conn *t)
         return;
     SSL_free(t->ssl);
     tls_server_unref(t->srv);
-    free(t->held);
+    tls_bio_cleanup(&t->bio);
     free(t);
 }
 
 void tls_conn_alloc(struct tls_conn *t, uv_buf_t *buf)
 {
     (void)t;
-    buf->base = tls_raw;
-    buf->len = sizeof(tls_raw);
+    size_t len;
+    buf->base = tls_bio_landing(&len);
+    buf->len = len;
 }
 
 void tls_conn_pump(struct tls_conn *t)
@@ -314,39 +200,26 @@ void tls_conn_on_read(struct tls_conn *t, size_t n)
      * an HTTP request starts with its method, upper-case letters. */
     if (!t->got_bytes && n > 0) {
         t->got_bytes = true;
-        if (t->io->plaintext && tls_raw[0] >= 'A' && tls_raw[0] <= 'Z') {
+        size_t cap;
+        char *raw = tls_bio_landing(&cap);
+        if (t->io->plaintext && raw[0] >= 'A' && raw[0] <= 'Z') {
             t->io->plaintext(t->ud);
-            s3w_wipe(tls_raw, n); /* a request head: it may carry a session token */
+            s3w_wipe(raw, n); /* a request head: it may carry a session token */
             return;
         }
     }
-    if (t->in_len) {
-        /* bytes kept from before (a pump stopped for room): these follow */
-        char *h = malloc(t->in_len + n);
-        if (!h) {
-            t->io->close(t->ud);
-            return;
-        }
-        memcpy(h, t->in, t->in_len);
-        memcpy(h + t->in_len, tls_raw, n);
-        free(t->held);
-        t->held = h;
-        t->in = h;
-        t->in_len += n;
-        t->in_held = true;
-    } else {
-        t->in = tls_raw;
-        t->in_len = n;
-        t->in_held = false;
+    if (!tls_bio_offer(&t->bio, n)) {
+        t->io->close(t->ud);
+        return;
     }
     tls_conn_pump(t);
-    if (!keep_unread(t))
+    if (!tls_bio_keep(&t->bio))
         t->io->close(t->ud);
 }
 
 bool tls_conn_quiet(const struct tls_conn *t)
 {
-    return SSL_is_init_finished(t->ssl) && t->in_len == 0 && !SSL_has_pending(t->ssl);
+    return SSL_is_init_finished(t->ssl) && t->bio.in_len == 0 && !SSL_has_pending(t->ssl);
 }
 
 int tls_conn_write(struct tls_conn *t, const void *p, size_t n)

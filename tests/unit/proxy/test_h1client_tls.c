@@ -2,7 +2,9 @@
  * `openssl s_server -www` on 127.0.0.1 with a certificate made here for
  * DNS:localhost. Verification on: the right CA and name pass, an unknown CA
  * and a name the certificate does not carry fail with H1C_E_TLS and say why;
- * verification off: the same unknown CA passes. */
+ * verification off: the same unknown CA passes. An answer read with a
+ * pause after every piece of its body (the ciphertext OpenSSL has not read
+ * kept meanwhile, tls_bio.h) arrives whole and in order. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -208,6 +210,114 @@ static void test_verify_off_accepts_unknown_ca(void **state)
     free(r);
 }
 
+/* ---- an answer paused after every piece ---------------------------------------- */
+
+struct paused {
+    struct h1c_req r;
+    bool done, paused;
+    int err, status, pauses;
+    char *body;
+    size_t body_len, cap;
+};
+
+static int pz_head(struct h1c_req *r, int status, const struct s3w_header *h, size_t n)
+{
+    (void)h;
+    (void)n;
+    ((struct paused *)r->ud)->status = status;
+    return 0;
+}
+
+static int pz_body(struct h1c_req *r, const char *p, size_t n)
+{
+    struct paused *z = r->ud;
+    assert_true(z->body_len + n <= z->cap);
+    memcpy(z->body + z->body_len, p, n);
+    z->body_len += n;
+    z->paused = true;
+    z->pauses++;
+    return H1C_PAUSE;
+}
+
+static void pz_done(struct h1c_req *r, int err)
+{
+    struct paused *z = r->ud;
+    z->done = true;
+    z->err = err;
+}
+
+static const struct h1c_callbacks PZ = { pz_head, pz_body, NULL, pz_done };
+
+static void test_paused_answer_whole_and_in_order(void **state)
+{
+    (void)state;
+    enum { SIZE = 256 * 1024 };
+    char path[160];
+    snprintf(path, sizeof path, "%s/big.bin", dir);
+    char *want = malloc(SIZE);
+    assert_non_null(want);
+    for (size_t i = 0; i < SIZE; i++)
+        want[i] = (char)(i * 2654435761u >> 13);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(want, 1, SIZE, f), SIZE);
+    fclose(f);
+    /* s_server -WWW serves the directory's files (HTTP/1.0, the answer
+     * ends with close_notify) */
+    int wport = tu_free_port();
+    pid_t www = fork();
+    if (www == 0) {
+        char acc[32];
+        snprintf(acc, sizeof acc, "127.0.0.1:%d", wport);
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (chdir(dir) != 0)
+            _exit(126);
+        execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
+               "-WWW", "-quiet", (char *)NULL);
+        _exit(127);
+    }
+    char probe[160];
+    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", wport);
+    for (int i = 0; i < 100 && system(probe) != 0; i++)
+        usleep(50 * 1000);
+    struct h1c_pool_opts o = {
+        .host = "localhost", .port = (uint16_t)wport, .ssl_ctx = client_ctx(true), .tls_verify = true,
+        .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
+        .idle_timeout_ms = 3000, .keepalive_ms = 1000,
+    };
+    struct h1c_pool *p = h1c_pool_new(loop, &o);
+    SSL_CTX_free(o.ssl_ctx);
+    assert_non_null(p);
+    struct paused z = { .cap = SIZE + 1, .body = malloc(SIZE + 1) };
+    assert_non_null(z.body);
+    z.r.cb = &PZ;
+    z.r.ud = &z;
+    z.r.head = s3w_slice_cstr("GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_int_equal(h1c_start(p, &z.r), 0);
+    for (int i = 0; i < 20000 && !z.done; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        if (z.paused && !z.done) {
+            z.paused = false;
+            h1c_resume(&z.r);
+        }
+        usleep(100);
+    }
+    kill(www, SIGTERM);
+    waitpid(www, NULL, 0);
+    h1c_pool_close(p);
+    uv_run(loop, UV_RUN_NOWAIT);
+    assert_true(z.done);
+    assert_int_equal(z.err, H1C_OK);
+    assert_int_equal(z.status, 200);
+    assert_true(z.pauses > 16); /* paused inside reads, not once per read */
+    assert_int_equal(z.body_len, SIZE);
+    assert_memory_equal(z.body, want, SIZE);
+    free(z.body);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_wrong_name_refused),
         cmocka_unit_test(test_verify_off_accepts_unknown_ca),
         cmocka_unit_test(test_session_resumed_across_connections),
+        cmocka_unit_test(test_paused_answer_whole_and_in_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
