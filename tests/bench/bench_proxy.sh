@@ -47,6 +47,9 @@
 # certificate made for the run; each side's default TLS 1.3 suite; wrk,
 # nginx and s3warden all use the machine's OpenSSL); the origin stays plain
 # HTTP behind both. Every figure above is then for TLS connections.
+# BENCH_TLS_UPSTREAM=1: the origin listens over TLS, and both proxies reach
+# it so, verifying its certificate (the same one), with keep-alive pools:
+# the data path toward S3, which is always HTTPS. Either or both.
 # Needs nginx, wrk, bc and python3 with botocore.
 set -euo pipefail
 BIN=${1:-${S3W_BIN:-build/proxy/s3warden}}
@@ -55,8 +58,10 @@ THREADS=${BENCH_THREADS:-2}
 IDLE=${BENCH_IDLE:-10000}
 PY=${S3W_PYTHON:-python3}
 TLS=${BENCH_TLS:-}
+UP_TLS=${BENCH_TLS_UPSTREAM:-}
 SCHEME=http; [ -n "$TLS" ] && SCHEME=https
-for t in nginx wrk bc "$PY" ${TLS:+openssl}; do command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }; done
+UP_SCHEME=http; [ -n "$UP_TLS" ] && UP_SCHEME=https
+for t in nginx wrk bc "$PY" ${TLS:+openssl} ${UP_TLS:+openssl}; do command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }; done
 [ -x "$BIN" ] || { echo "bench: s3warden binary $BIN not found" >&2; exit 2; }
 ulimit -n 20000 2>/dev/null || true
 
@@ -81,13 +86,21 @@ for k in 1k:1024 1m:$((1 << 20)) 64m:$((64 << 20)); do
   cp "$W/root/bkt/${k%%:*}" "$W/body/${k%%:*}"
 done
 chmod -R a+rwX "$W/root" "$W/logs" # nginx's workers (not root) store the PUTs
-NGX_TLS="" S3W_TLS=""
-if [ -n "$TLS" ]; then
+NGX_TLS="" S3W_TLS="" ORIGIN_TLS="" NGX_UP_TLS="" S3W_UP_TLS=""
+if [ -n "$TLS$UP_TLS" ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
   chmod 644 "$W/key.pem"
-  NGX_TLS=" ssl; ssl_certificate $W/cert.pem; ssl_certificate_key $W/key.pem; ssl_protocols TLSv1.2 TLSv1.3"
-  S3W_TLS=", \"tls\": {\"cert_file\": \"$W/cert.pem\", \"key_file\": \"$W/key.pem\"}"
+  SSL_SERVER=" ssl; ssl_certificate $W/cert.pem; ssl_certificate_key $W/key.pem; ssl_protocols TLSv1.2 TLSv1.3"
+  if [ -n "$TLS" ]; then
+    NGX_TLS=$SSL_SERVER
+    S3W_TLS=", \"tls\": {\"cert_file\": \"$W/cert.pem\", \"key_file\": \"$W/key.pem\"}"
+  fi
+  if [ -n "$UP_TLS" ]; then
+    ORIGIN_TLS=$SSL_SERVER
+    NGX_UP_TLS="proxy_ssl_verify on; proxy_ssl_trusted_certificate $W/cert.pem; proxy_ssl_name 127.0.0.1; proxy_ssl_session_reuse on;"
+    S3W_UP_TLS=", \"ca_file\": \"$W/cert.pem\""
+  fi
 fi
 
 nginx_conf() { # name port body
@@ -118,17 +131,17 @@ EOF
   fi
 }
 # the origin stores PUT bodies (WebDAV PUT: the whole body is read first)
-nginx_conf origin "$ORIGIN" "server { listen 127.0.0.1:$ORIGIN; root $W/root;
+nginx_conf origin "$ORIGIN" "server { listen 127.0.0.1:$ORIGIN$ORIGIN_TLS; root $W/root;
     location / { dav_methods PUT; create_full_put_path on; } }"
 nginx_conf proxy "$NGX" "upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
   server { listen 127.0.0.1:$NGX$NGX_TLS;
-    location / { proxy_pass http://origin; proxy_http_version 1.1;
+    location / { proxy_pass $UP_SCHEME://origin; proxy_http_version 1.1; $NGX_UP_TLS
                  proxy_set_header Connection \"\"; proxy_buffering on; proxy_request_buffering off; } }"
 
 cat > "$W/s3w.json" <<EOF
 {
   "listeners": [{"address": "127.0.0.1", "port": $S3W$S3W_TLS}],
-  "upstream": {"endpoint": "http://127.0.0.1:$ORIGIN", "region": "us-east-1",
+  "upstream": {"endpoint": "$UP_SCHEME://127.0.0.1:$ORIGIN", "region": "us-east-1"$S3W_UP_TLS,
                "max_connections": 4096, "max_connections_per_host": 1024,
                "max_connections_per_identity": 4096},
   "credentials": {"chain": [{"type": "static", "access_key_id": "AKIABENCHUPSTREAM001",
@@ -431,7 +444,7 @@ if [ "$IDLE" -gt 0 ]; then
   IDLE_LINE=$(printf 'idle keep-alive connection (%s): nginx %s KiB, s3warden %s KiB of RSS each' "$IDLE" "$ng" "$sw")
 fi
 
-echo "wrk -t$THREADS -d${SECS}s${TLS:+, over TLS}; s3warden: $("$BIN" --version 2>/dev/null | head -1)"
+echo "wrk -t$THREADS -d${SECS}s${TLS:+, over TLS}${UP_TLS:+, origin over TLS}; s3warden: $("$BIN" --version 2>/dev/null | head -1)"
 printf '%-12s %6s %12s %12s %8s\n' request conns "nginx req/s" "s3w req/s" ratio
 for m in GET PUT; do for c in 32 256; do small "$m" "$c"; done; done
 if [ -n "${BENCH_PERF:-}" ]; then
