@@ -213,23 +213,20 @@ void h1c__flush(struct h1c_conn *c)
 /* Plaintext toward the upstream: through TLS when the pool has it. */
 static int conn_write(struct h1c_conn *c, const void *p, size_t n)
 {
-    int rc;
     if (!c->ssl) {
-        rc = h1c__wbuf_append(&c->out[c->cur], p, n);
-    } else {
-        rc = 0;
-        while (n && !rc) {
-            int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-            if (w <= 0) {
-                ERR_clear_error();
-                return H1C_E_TLS;
-            }
-            p = (const char *)p + w; /* its records are in the gathering buffer */
-            n -= (size_t)w;
-        }
+        int rc = h1c__wbuf_append(&c->out[c->cur], p, n);
+        if (rc)
+            return rc;
     }
-    if (rc)
-        return rc;
+    while (c->ssl && n) { /* each record goes into the gathering buffer */
+        int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        if (w <= 0) {
+            ERR_clear_error();
+            return H1C_E_TLS;
+        }
+        p = (const char *)p + w;
+        n -= (size_t)w;
+    }
     if (c->holding) {
         struct h1c_req *r = c->req;
         if (r && r->body_given < r->body_len)
