@@ -219,7 +219,8 @@ void tls_conn_on_read(struct tls_conn *t, size_t n)
 
 bool tls_conn_quiet(const struct tls_conn *t)
 {
-    return SSL_is_init_finished(t->ssl) && t->bio.in_len == 0 && !SSL_has_pending(t->ssl);
+    return SSL_is_init_finished(t->ssl) && tls_bio_between_records(&t->bio) &&
+           !SSL_has_pending(t->ssl);
 }
 
 int tls_conn_write(struct tls_conn *t, const void *p, size_t n)

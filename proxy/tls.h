@@ -77,7 +77,8 @@ void tls_conn_alloc(struct tls_conn *t, uv_buf_t *buf);
 /* n ciphertext bytes arrived in the buffer from tls_conn_alloc. */
 void tls_conn_on_read(struct tls_conn *t, size_t n);
 /* Whether the session is between records: its handshake done, no part of
- * a record come and not yet read (kept, or in OpenSSL's buffer). */
+ * a record come and not yet read (kept, or in OpenSSL's buffer; a header
+ * alone included, which OpenSSL holds nowhere it says). */
 bool tls_conn_quiet(const struct tls_conn *t);
 /* Pulls more plaintext if the connection has room (after backpressure). */
 void tls_conn_pump(struct tls_conn *t);

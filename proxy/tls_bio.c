@@ -29,6 +29,36 @@ static int bio_write(BIO *bio, const char *p, size_t n, size_t *written)
     return 1;
 }
 
+/* Follows the record stream OpenSSL reads: 5-byte headers (type, version,
+ * length) and the bodies they announce; a first byte with its top bit set
+ * is an SSLv2-style hello's 2-byte header (a 15-bit length). */
+static void follow_records(struct tls_bio *b, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if (b->body_left > 0) {
+            size_t k = n < b->body_left ? n : b->body_left;
+            b->body_left -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        if (b->hdr_got == 0)
+            b->hdr_len = (p[0] & 0x80) ? 2 : 5;
+        b->hdr[b->hdr_got++] = *p++;
+        n--;
+        if (b->hdr_got == b->hdr_len) {
+            b->body_left = b->hdr_len == 2 ? ((size_t)(b->hdr[0] & 0x7f) << 8 | b->hdr[1])
+                                           : ((size_t)b->hdr[3] << 8 | b->hdr[4]);
+            b->hdr_got = 0;
+        }
+    }
+}
+
+bool tls_bio_between_records(const struct tls_bio *b)
+{
+    return b->in_len == 0 && b->hdr_got == 0 && b->body_left == 0;
+}
+
 static int bio_read(BIO *bio, char *out, size_t n, size_t *got)
 {
     struct tls_bio *b = BIO_get_data(bio);
@@ -40,6 +70,7 @@ static int bio_read(BIO *bio, char *out, size_t n, size_t *got)
     }
     size_t k = n < b->in_len ? n : b->in_len;
     memcpy(out, b->in, k);
+    follow_records(b, (const unsigned char *)out, k);
     b->in += k;
     b->in_len -= k;
     *got = k;

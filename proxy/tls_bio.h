@@ -31,6 +31,12 @@ struct tls_bio {
     size_t in_len;
     char *held;
     bool in_held;
+    /* where OpenSSL is in the record stream it has read: the header bytes
+     * of the next record so far, and the bytes of the current record's
+     * body still to come (tls_bio_between_records) */
+    unsigned char hdr[5];
+    unsigned char hdr_got, hdr_len;
+    size_t body_left;
 };
 
 /* Where libuv lands ciphertext read from any TLS socket of this thread:
@@ -51,6 +57,10 @@ bool tls_bio_offer(struct tls_bio *b, size_t n);
 /* Keeps what OpenSSL has not read of the offered bytes; frees what was
  * kept once all is read. false: out of memory. */
 bool tls_bio_keep(struct tls_bio *b);
+
+/* Whether what OpenSSL has read ends with a whole record: no header or
+ * body of one only partly read (the bytes not yet read are in_len). */
+bool tls_bio_between_records(const struct tls_bio *b);
 
 /* Frees what is kept (with the connection). */
 void tls_bio_cleanup(struct tls_bio *b);

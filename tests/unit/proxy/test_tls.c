@@ -271,6 +271,43 @@ static void test_ciphertext_kept_in_order_under_backpressure(void **state)
     pair_close(&p);
 }
 
+/* A session is quiet (between records, so its connection may count as
+ * idle) once its handshake is done and nothing of a record is pending -
+ * not after a record's 5-byte header alone, which a probe sent to have a
+ * connection closed as idle with its request under way. */
+static void test_quiet_only_between_records(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 0);
+    assert_false(tls_conn_quiet(p.t));
+    assert_true(pair_handshake(&p));
+    assert_true(tls_conn_quiet(p.t));
+    assert_int_equal(SSL_write(p.cli, "GET / HTTP/1.1\r\n", 16), 16);
+    char rec[256];
+    int n = BIO_read(p.cwbio, rec, sizeof rec);
+    assert_true(n > 8);
+    static const int cuts[] = { 5, 8 };
+    int at = 0;
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        uv_buf_t b;
+        tls_conn_alloc(p.t, &b);
+        memcpy(b.base, rec + at, (size_t)(cuts[i] - at));
+        tls_conn_on_read(p.t, (size_t)(cuts[i] - at));
+        at = cuts[i];
+        assert_false(tls_conn_quiet(p.t));
+        assert_int_equal(p.c.in_len, 0);
+    }
+    uv_buf_t b;
+    tls_conn_alloc(p.t, &b);
+    memcpy(b.base, rec + at, (size_t)(n - at));
+    tls_conn_on_read(p.t, (size_t)(n - at));
+    assert_int_equal(p.c.in_len, 16);
+    assert_true(tls_conn_quiet(p.t));
+    assert_int_equal(p.c.closes, 0);
+    pair_close(&p);
+}
+
 /* Plain HTTP to a TLS listener: not a ClientHello, so not one byte reaches
  * the connection as plaintext; the layer says so (the connection answers
  * it in plain HTTP, conn.c) and OpenSSL sends nothing. Bytes that are
@@ -369,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_handshake_and_both_directions),
         cmocka_unit_test(test_backpressure_holds_plaintext_until_pump),
         cmocka_unit_test(test_ciphertext_kept_in_order_under_backpressure),
+        cmocka_unit_test(test_quiet_only_between_records),
         cmocka_unit_test(test_close_notify_closes_once),
         cmocka_unit_test(test_plaintext_client_is_closed),
         cmocka_unit_test(test_tls11_client_is_refused),
