@@ -544,6 +544,24 @@ static void conn_on_plain(struct proxy_conn *c, size_t n)
     conn_process(c);
 }
 
+/* The client sent all it will (a TCP half-close, or TLS 1.3's
+ * close_notify). One that half-closes after its requests (`nc -N`) still
+ * gets every answer: the current one, and those of the requests already in
+ * c->in. One that leaves mid-request or idle is gone; the parse loop tells
+ * which, once it needs bytes that will not come. */
+static void conn_on_eof(struct proxy_conn *c)
+{
+    c->eof = true;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    if (c->phase == PC_HANDLING || c->phase == PC_BODY_DONE)
+        return;
+    if (!c->in_parse)
+        conn_process(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
@@ -562,21 +580,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return; /* discard */
     }
     if (nread < 0) {
-        c->eof = true;
-        c->reading = false;
-        uv_read_stop(s);
         if (nread != UV_EOF) {
+            c->eof = true;
+            c->reading = false;
+            uv_read_stop(s);
             proxy_conn_close(c); /* reset: nobody to answer */
             return;
         }
-        /* A client that half-closes after its requests (`nc -N`) still gets
-         * every answer: the current one, and those of the requests already
-         * in c->in. One that leaves mid-request or idle is gone; the parse
-         * loop tells which, once it needs bytes that will not come. */
-        if (c->phase == PC_HANDLING || c->phase == PC_BODY_DONE)
-            return;
-        if (!c->in_parse)
-            conn_process(c);
+        conn_on_eof(c);
         return;
     }
     if (c->tls) {
@@ -683,6 +694,11 @@ static void conn_tls_close(void *ud)
     proxy_conn_close(ud);
 }
 
+static void conn_tls_eof(void *ud)
+{
+    conn_on_eof(ud);
+}
+
 /* Plain HTTP sent to a TLS listener (an endpoint URL of http:// for an
  * https one) is answered in plain HTTP, as nginx does, rather than cut
  * without a word; nothing the client sent is read. */
@@ -710,6 +726,7 @@ static const struct tls_conn_io conn_tls_io = {
     .plain_room = conn_tls_plain_room,
     .on_plain = conn_tls_on_plain,
     .close = conn_tls_close,
+    .eof = conn_tls_eof,
     .plaintext = conn_tls_plaintext,
 };
 

@@ -182,6 +182,11 @@ void tls_conn_pump(struct tls_conn *t)
             int e = SSL_get_error(t->ssl, n);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
                 break;
+            if (e == SSL_ERROR_ZERO_RETURN && t->io->eof && SSL_version(t->ssl) >= TLS1_3_VERSION) {
+                ERR_clear_error();
+                t->io->eof(t->ud);
+                break;
+            }
             /* SSL_ERROR_ZERO_RETURN (close_notify) is like EOF; anything
              * else is a handshake or record failure, the client's */
             ERR_clear_error();

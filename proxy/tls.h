@@ -50,6 +50,11 @@ struct tls_conn_io {
     /* The session ended (close_notify) or failed (a bad handshake, a
      * record that does not decrypt): close the connection now. */
     void (*close)(void *ud);
+    /* Optional: a TLS 1.3 close_notify, which closes only the client's
+     * side (RFC 8446 6.1): nothing more comes, as after a TCP half-close;
+     * what was asked may still be answered. NULL, or TLS 1.2 (whose
+     * close_notify ends the session, RFC 5246 7.2.1): close instead. */
+    void (*eof)(void *ud);
     /* The connection's first byte is an upper-case letter, not a TLS
      * record: plain HTTP sent to a TLS listener. Nothing of it goes to
      * OpenSSL; the connection answers in plain HTTP and closes. Optional

@@ -36,6 +36,7 @@ struct fake_conn {
     int closes;
     int plain_calls;
     int plaintext_calls;
+    int eofs;
     char wire[64 * 1024];  /* ciphertext the layer sent to the "socket" */
     size_t wire_len;
 };
@@ -80,11 +81,28 @@ static void fake_plaintext(void *ud)
     fake_close(ud); /* as the connection does, once it has answered */
 }
 
+static void fake_eof(void *ud)
+{
+    ((struct fake_conn *)ud)->eofs++;
+}
+
 static const struct tls_conn_io fake_io = {
     .write_raw = fake_write_raw,
     .plain_room = fake_plain_room,
     .on_plain = fake_on_plain,
     .close = fake_close,
+    .plaintext = fake_plaintext,
+};
+
+/* the connection's upcalls, as pair_open gives them (fake_io; with eof,
+ * fake_io_eof) */
+static const struct tls_conn_io *pair_io = &fake_io;
+static const struct tls_conn_io fake_io_eof = {
+    .write_raw = fake_write_raw,
+    .plain_room = fake_plain_room,
+    .on_plain = fake_on_plain,
+    .close = fake_close,
+    .eof = fake_eof,
     .plaintext = fake_plaintext,
 };
 
@@ -128,7 +146,7 @@ static void pair_open(struct pair *p, int client_max_version)
     memset(p, 0, sizeof *p);
     p->srv = tls_server_new(cert.cert, cert.key);
     assert_non_null(p->srv);
-    p->t = tls_conn_new(p->srv, &fake_io, &p->c);
+    p->t = tls_conn_new(p->srv, pair_io, &p->c);
     assert_non_null(p->t);
     p->cctx = SSL_CTX_new(TLS_client_method());
     assert_non_null(p->cctx);
@@ -308,6 +326,39 @@ static void test_quiet_only_between_records(void **state)
     pair_close(&p);
 }
 
+/* TLS 1.3's close_notify closes the client's side only (RFC 8446 6.1):
+ * with an eof upcall, the request before it is delivered and the
+ * connection told, not closed, and the answer still goes out; TLS 1.2's
+ * ends the session (RFC 5246 7.2.1): closed. (The probe sent a PUT, then
+ * close_notify: no answer.) */
+static void test_close_notify_of_tls13_is_a_half_close(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        struct pair p;
+        pair_io = &fake_io_eof;
+        pair_open(&p, v ? TLS1_2_VERSION : 0);
+        pair_io = &fake_io;
+        assert_true(pair_handshake(&p));
+        assert_int_equal(SSL_write(p.cli, "GET / HTTP/1.1\r\n\r\n", 18), 18);
+        SSL_shutdown(p.cli);
+        shuttle(&p);
+        assert_int_equal(p.c.in_len, 18);
+        if (v == 0) {
+            assert_int_equal(p.c.eofs, 1);
+            assert_int_equal(p.c.closes, 0);
+            assert_int_equal(tls_conn_write(p.t, "HTTP/1.1 200 OK\r\n", 17), 0);
+            shuttle(&p);
+            char got[64];
+            assert_int_equal(SSL_read(p.cli, got, sizeof got), 17);
+        } else {
+            assert_int_equal(p.c.eofs, 0);
+            assert_int_equal(p.c.closes, 1);
+        }
+        pair_close(&p);
+    }
+}
+
 /* Plain HTTP to a TLS listener: not a ClientHello, so not one byte reaches
  * the connection as plaintext; the layer says so (the connection answers
  * it in plain HTTP, conn.c) and OpenSSL sends nothing. Bytes that are
@@ -407,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_backpressure_holds_plaintext_until_pump),
         cmocka_unit_test(test_ciphertext_kept_in_order_under_backpressure),
         cmocka_unit_test(test_quiet_only_between_records),
+        cmocka_unit_test(test_close_notify_of_tls13_is_a_half_close),
         cmocka_unit_test(test_close_notify_closes_once),
         cmocka_unit_test(test_plaintext_client_is_closed),
         cmocka_unit_test(test_tls11_client_is_refused),
