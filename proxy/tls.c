@@ -28,6 +28,7 @@ struct tls_conn {
     struct tls_bio bio;     /* its ciphertext (tls_bio.h) */
     bool pumping;
     bool got_bytes;
+    bool eof_told;          /* io->eof has run: nothing more comes */
 };
 
 static void log_ssl_error(const char *what)
@@ -184,11 +185,15 @@ void tls_conn_pump(struct tls_conn *t)
                 break;
             if (e == SSL_ERROR_ZERO_RETURN && t->io->eof && SSL_version(t->ssl) >= TLS1_3_VERSION) {
                 ERR_clear_error();
-                t->io->eof(t->ud);
+                if (!t->eof_told) {
+                    t->eof_told = true;
+                    t->io->eof(t->ud);
+                }
                 break;
             }
-            /* SSL_ERROR_ZERO_RETURN (close_notify) is like EOF; anything
-             * else is a handshake or record failure, the client's */
+            /* SSL_ERROR_ZERO_RETURN here is TLS 1.2's close_notify, which
+             * ends the session; anything else is a handshake or record
+             * failure, the client's */
             ERR_clear_error();
             t->io->close(t->ud);
             break;
