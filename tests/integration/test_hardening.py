@@ -99,6 +99,15 @@ def closed(s, wait=1):
         return True
 
 
+def tls_proxy(name, **limits):
+    """s3warden with a TLS listener and one worker; its certificate file."""
+    cert, key = self_signed(name)
+    px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit, tls=(cert, key)),
+                                        **({"limits": limits} if limits else {})),
+               name, env={"S3WARDEN_WORKERS": "1"}).start()
+    return px, cert
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
@@ -427,10 +436,7 @@ class Hardening(unittest.TestCase):
         # over TLS is served by closing B, the longest idle - not A, which
         # is older but busy (a probe saw handshakes and requests split
         # over records cut this way).
-        cert, key = self_signed("hardening-tls")
-        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit, tls=(cert, key)),
-                                            limits={"max_connections": 3}),
-                   "hardening-tls", env={"S3WARDEN_WORKERS": "1"}).start()
+        px, cert = tls_proxy("hardening-tls", max_connections=3)
         held = []
         try:
             time.sleep(0.5)  # the harness's port probe gone (it would take a slot)
@@ -458,10 +464,7 @@ class Hardening(unittest.TestCase):
         # nothing since, B sent a ClientHello's first bytes, C a head's.
         # A newcomer is served by closing A, the longest idle; a probe saw
         # handshaken silent connections hold the listener (never idle).
-        cert, key = self_signed("hardening-tls-quiet")
-        px = Proxy(lambda port, audit: dict(render_config(W, UP, port, audit, tls=(cert, key)),
-                                            limits={"max_connections": 3}),
-                   "hardening-tls-quiet", env={"S3WARDEN_WORKERS": "1"}).start()
+        px, cert = tls_proxy("hardening-tls-quiet", max_connections=3)
         ctx = ssl.create_default_context(cafile=cert)
 
         def tls_conn():
@@ -498,9 +501,7 @@ class Hardening(unittest.TestCase):
         # it carried: it held a 16.5 KiB ciphertext buffer as well (34.8
         # KiB in all), and memory BIOs that kept the largest buffer they
         # ever held (81 KiB here after a 1 MiB GET, 44 after the PUT).
-        cert, key = self_signed("hardening-tls-idle")
-        px = Proxy(lambda port, audit: render_config(W, UP, port, audit, tls=(cert, key)),
-                   "hardening-tls-idle", env={"S3WARDEN_WORKERS": "1"}).start()
+        px, cert = tls_proxy("hardening-tls-idle")
         ctx = ssl.create_default_context(cafile=cert)
         base = f"https://127.0.0.1:{px.port}/{BUCKET}/"
         mid = os.urandom(256 << 10)
