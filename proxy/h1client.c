@@ -466,7 +466,7 @@ void h1c__send_head(struct h1c_conn *c)
     struct h1c_req *r = c->req;
     c->state = C_BUSY;
     c->sent_all = false;
-    h1resp_start(&c->resp, r->is_head);
+    h1resp_start(&c->resp, r->is_head, c->head);
     if (r->body_len && uv_idle_start(&c->gather, on_gather) == 0)
         c->holding = true;
     int rc = conn_write(c, r->head.ptr, r->head.len);

@@ -137,7 +137,7 @@ struct h1c_conn *h1c__conn_new(struct h1c_pool *p)
     uv_idle_init(p->loop, &c->gather);
     c->tcp.data = c->timer.data = c->gather.data = c->gai.data = c;
     c->handles = 3;
-    h1resp_init(&c->resp, c->head, &h1c__resp_cb, c);
+    h1resp_init(&c->resp, &h1c__resp_cb, c);
     p->nopen++;
     p->st.connects++;
     return c;

@@ -16,6 +16,12 @@ static int head_add(struct h1resp *r, const char *at, size_t n, bool value)
         r->toobig = true;
         return -1;
     }
+    if (r->head_seen) {
+        /* a chunked body's trailer fields: within the same cap, never
+         * passed on, and not kept (the storage went back after on_head) */
+        r->head_len += n;
+        return 0;
+    }
     if (value != r->in_value || r->nhdrs == 0) {
         if (!value) {
             if (r->nhdrs == H1R_MAX_HEADERS) {
@@ -131,18 +137,18 @@ static const llhttp_settings_t settings = {
     .on_message_complete = on_message_complete,
 };
 
-void h1resp_init(struct h1resp *r, char *head_storage, const struct h1resp_cb *cb, void *ud)
+void h1resp_init(struct h1resp *r, const struct h1resp_cb *cb, void *ud)
 {
     memset(r, 0, offsetof(struct h1resp, hdrs));
-    r->head = head_storage;
     r->cb = cb;
     r->ud = ud;
     llhttp_init(&r->ll, HTTP_RESPONSE, &settings);
 }
 
-void h1resp_start(struct h1resp *r, bool is_head)
+void h1resp_start(struct h1resp *r, bool is_head, char *head_storage)
 {
     llhttp_reset(&r->ll);
+    r->head = head_storage;
     r->head_len = r->nhdrs = 0;
     r->status = 0;
     r->is_head = is_head;

@@ -54,7 +54,7 @@ struct h1resp {
     llhttp_t ll;
     const struct h1resp_cb *cb;
     void *ud;
-    char *head; /* H1R_MAX_HEAD bytes of the caller's */
+    char *head; /* H1R_MAX_HEAD bytes of the caller's, until on_head returned */
     const char *feed_end; /* the end of the bytes being fed */
     size_t head_len, nhdrs;
     struct s3w_header hdrs[H1R_MAX_HEADERS];
@@ -63,10 +63,12 @@ struct h1resp {
     bool pause; /* on_body asked to pause; the caller clears it */
 };
 
-/* head_storage: H1R_MAX_HEAD bytes that outlive r. */
-void h1resp_init(struct h1resp *r, char *head_storage, const struct h1resp_cb *cb, void *ud);
-/* Ready for the answer to a new request (is_head: it was a HEAD). */
-void h1resp_start(struct h1resp *r, bool is_head);
+void h1resp_init(struct h1resp *r, const struct h1resp_cb *cb, void *ud);
+/* Ready for the answer to a new request (is_head: it was a HEAD).
+ * head_storage: H1R_MAX_HEAD bytes the head is gathered in; the caller
+ * may take them back once on_head has returned (the fields of a chunked
+ * body's trailer are counted against the cap, not stored). */
+void h1resp_start(struct h1resp *r, bool is_head, char *head_storage);
 /* Feeds bytes; every byte is consumed or the answer failed. */
 int h1resp_feed(struct h1resp *r, const char *p, size_t n);
 /* The upstream closed: H1R_DONE when that ends an answer read until the

@@ -3,7 +3,9 @@
  * bit says the request was HEAD). It must never read out of bounds, never
  * hand out a header slice outside its head storage or a value holding CR or
  * LF, never deliver body bytes after DONE or after an error, never deliver a
- * body for HEAD, 204 or 304, and never accept a 1xx or a second answer. */
+ * body for HEAD, 204 or 304, never accept a 1xx or a second answer, and
+ * never write to the head storage once on_head returned (its owner takes
+ * it back then: trailers are counted, not kept). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,6 +34,7 @@ static int on_head(void *ud, int st, const struct s3w_header *h, size_t n)
         }
     }
     status = st;
+    memset(storage, 0xA5, sizeof storage); /* taken back: must stay so */
     return 0;
 }
 
@@ -58,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     heads = status = 0;
     body = 0;
     ended = false;
-    h1resp_init(&r, storage, &CB, &is_head);
-    h1resp_start(&r, is_head);
+    h1resp_init(&r, &CB, &is_head);
+    h1resp_start(&r, is_head, storage);
     int rc = H1R_MORE;
     for (size_t off = 0; off < len && rc == H1R_MORE; off += step) {
         size_t n = len - off < step ? len - off : step;
@@ -75,5 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = h1resp_eof(&r);
     if (rc == H1R_DONE && !heads)
         __builtin_trap(); /* an answer without a head */
+    for (size_t i = 0; heads && i < sizeof storage; i++)
+        if ((unsigned char)storage[i] != 0xA5)
+            __builtin_trap(); /* written to after it went back */
     return 0;
 }
