@@ -93,10 +93,16 @@ void h1c__arm(struct h1c_conn *c, uint32_t ms)
 
 /* ---- writes -------------------------------------------------------------------- */
 
-int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n)
+int h1c__wbuf_append(struct h1c_conn *c, struct wbuf *b, const void *p, size_t n)
 {
+    if (!b->ptr) {
+        b->ptr = h1c__stash_take(&c->pool->wbufs);
+        if (!b->ptr)
+            return H1C_E_NOMEM;
+        b->cap = H1C_WBUF;
+    }
     if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 16 * 1024;
+        size_t cap = b->cap;
         while (cap - b->len < n)
             cap *= 2;
         /* not realloc: the old block may hold a request head (the proxy's
@@ -104,11 +110,12 @@ int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n)
         char *np = malloc(cap);
         if (!np)
             return H1C_E_NOMEM;
-        if (b->ptr) {
-            memcpy(np, b->ptr, b->len);
-            s3w_wipe(b->ptr, b->cap);
+        memcpy(np, b->ptr, b->len);
+        s3w_wipe(b->ptr, b->cap);
+        if (b->cap == H1C_WBUF)
+            h1c__stash_give(&c->pool->wbufs, b->ptr);
+        else
             free(b->ptr);
-        }
         b->ptr = np;
         b->cap = cap;
     }
@@ -123,8 +130,11 @@ static void written(struct h1c_conn *c, struct wbuf *b, size_t n)
 {
     if (!c->ssl)
         s3w_wipe(b->ptr, n);
-    if (n < b->len)
+    if (n < b->len) {
         memmove(b->ptr, b->ptr + n, b->len - n);
+        if (!c->ssl) /* no copy of the unsent bytes is left behind them */
+            s3w_wipe(b->ptr + b->len - n, n);
+    }
     b->len -= n;
 }
 
@@ -146,6 +156,8 @@ static void on_written(uv_write_t *w, int status)
     written(c, &c->out[!c->cur], c->out[!c->cur].len);
     if (c->state == C_CLOSING)
         return;
+    if (c->state == C_IDLE) /* the answer came before this callback */
+        h1c__conn_lend_back(c);
     if (status < 0) {
         h1c__conn_fail(c, H1C_E_IO);
         return;
@@ -214,7 +226,7 @@ void h1c__flush(struct h1c_conn *c)
 static int conn_write(struct h1c_conn *c, const void *p, size_t n)
 {
     if (!c->ssl) {
-        int rc = h1c__wbuf_append(&c->out[c->cur], p, n);
+        int rc = h1c__wbuf_append(c, &c->out[c->cur], p, n);
         if (rc)
             return rc;
     }
@@ -263,6 +275,10 @@ static int resp_head(void *ud, int status, const struct s3w_header *h, size_t n)
     c->in_cb = true;
     int rc = r->cb->on_head(r, status, h, n);
     c->in_cb = false;
+    /* the head's storage goes back: h1resp writes no more to it */
+    if (c->head)
+        h1c__stash_give(&c->pool->heads, c->head);
+    c->head = NULL;
     return c->doomed || rc < 0 ? -1 : 0;
 }
 
@@ -299,6 +315,7 @@ static void answer_done(struct h1c_conn *c)
         c->next = p->idle;
         p->idle = c;
         p->nidle++;
+        h1c__conn_lend_back(c);
         h1c__arm(c, p->o.keepalive_ms);
         h1c__start_read(c); /* to notice the upstream closing it */
     } else {
@@ -355,6 +372,11 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
 
 /* ---- reads ------------------------------------------------------------------------- */
 
+/* Plain reads land in one buffer per thread: libuv reads one stream at a
+ * time, and every byte is parsed and taken by the answer's callbacks
+ * (a pause takes effect after the read) before on_read returns. */
+static _Thread_local char landing[H1C_READ_BUF];
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     (void)hint;
@@ -364,8 +386,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
         buf->base = tls_bio_landing(&len);
         buf->len = len;
     } else {
-        buf->base = c->in;
-        buf->len = H1C_READ_BUF;
+        buf->base = landing;
+        buf->len = sizeof landing;
     }
 }
 
@@ -419,7 +441,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (!c->ssl) {
-        if (h1c__parse(c, c->in, (size_t)nread) && c->want_pause)
+        if (h1c__parse(c, buf->base, (size_t)nread) && c->want_pause)
             pause_reading(c);
         return;
     }
@@ -466,6 +488,12 @@ void h1c__send_head(struct h1c_conn *c)
     struct h1c_req *r = c->req;
     c->state = C_BUSY;
     c->sent_all = false;
+    if (!c->head)
+        c->head = h1c__stash_take(&c->pool->heads);
+    if (!c->head) {
+        h1c__conn_fail(c, H1C_E_NOMEM);
+        return;
+    }
     h1resp_start(&c->resp, r->is_head, c->head);
     if (r->body_len && uv_idle_start(&c->gather, on_gather) == 0)
         c->holding = true;

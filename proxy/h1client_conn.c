@@ -10,6 +10,13 @@
 #include <string.h>
 #include <strings.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
+
 static void close_handles(struct h1c_conn *c);
 
 /* ---- connecting -------------------------------------------------------------------- */
@@ -72,6 +79,62 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
     connect_addr(c, (const struct sockaddr *)&p->addr);
 }
 
+/* ---- lent buffers ------------------------------------------------------------------ */
+
+void *h1c__stash_take(struct h1c_stash *s)
+{
+    char *b = s->top;
+    if (!b)
+        return malloc(s->size);
+    memcpy(&s->top, b, sizeof s->top);
+    s->n--;
+    ASAN_UNPOISON_MEMORY_REGION(b + sizeof s->top, s->size - sizeof s->top);
+    return b;
+}
+
+void h1c__stash_give(struct h1c_stash *s, void *b)
+{
+    memcpy(b, &s->top, sizeof s->top);
+    ASAN_POISON_MEMORY_REGION((char *)b + sizeof s->top, s->size - sizeof s->top);
+    s->top = b;
+    s->n++;
+}
+
+static void stash_trim(struct h1c_stash *s, unsigned keep)
+{
+    while (s->n > keep)
+        free(h1c__stash_take(s));
+}
+
+/* A write buffer's block goes back when it has its first size (a grown
+ * one, after a large body, is freed); its bytes were wiped as they left. */
+static void wbuf_lend_back(struct h1c_pool *p, struct wbuf *b)
+{
+    if (b->ptr && b->cap == H1C_WBUF)
+        h1c__stash_give(&p->wbufs, b->ptr);
+    else
+        free(b->ptr);
+    *b = (struct wbuf){ 0 };
+}
+
+void h1c__conn_lend_back(struct h1c_conn *c)
+{
+    struct h1c_pool *p = c->pool;
+    if (c->head) {
+        h1c__stash_give(&p->heads, c->head);
+        c->head = NULL;
+    }
+    for (int i = 0; i < 2; i++)
+        if (!c->out[i].len && !(c->writing && i != c->cur))
+            wbuf_lend_back(p, &c->out[i]);
+    /* with no connection busy the spares are what the next request takes:
+     * kept for one, so that a lone client's requests malloc nothing */
+    if (p->nidle == p->nopen) {
+        stash_trim(&p->heads, 1);
+        stash_trim(&p->wbufs, 2);
+    }
+}
+
 /* A closing pool is freed once its last connection and its wait timer
  * closed. true when it was. */
 static bool pool_free_if_done(struct h1c_pool *p)
@@ -81,6 +144,8 @@ static bool pool_free_if_done(struct h1c_pool *p)
     SSL_SESSION_free(p->session);
     if (p->o.ssl_ctx)
         SSL_CTX_free(p->o.ssl_ctx);
+    stash_trim(&p->heads, 0);
+    stash_trim(&p->wbufs, 0);
     free(p->host);
     free(p);
     return true;
@@ -95,16 +160,16 @@ static void on_handle_closed(uv_handle_t *h)
     if (c->ssl)
         SSL_free(c->ssl); /* frees its BIO */
     tls_bio_cleanup(&c->bio);
-    free(c->in);
-    free(c->head);
     for (int i = 0; i < 2; i++) {
         /* bytes never sent: a request head holds the proxy's session token */
         if (c->out[i].ptr)
             s3w_wipe(c->out[i].ptr, c->out[i].len);
-        free(c->out[i].ptr);
+        c->out[i].len = 0;
     }
-    free(c);
+    c->writing = false;
     p->nopen--;
+    h1c__conn_lend_back(c);
+    free(c);
     if (pool_free_if_done(p))
         return;
     h1c__dispatch_waiting(p);
@@ -123,14 +188,6 @@ struct h1c_conn *h1c__conn_new(struct h1c_pool *p)
     struct h1c_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->in = malloc(H1C_READ_BUF);
-    c->head = malloc(H1R_MAX_HEAD);
-    if (!c->in || !c->head) {
-        free(c->in);
-        free(c->head);
-        free(c);
-        return NULL;
-    }
     c->pool = p;
     uv_tcp_init(p->loop, &c->tcp);
     uv_timer_init(p->loop, &c->timer);
@@ -255,6 +312,8 @@ struct h1c_pool *h1c_pool_new(uv_loop_t *loop, const struct h1c_pool_opts *o)
         return NULL;
     p->loop = loop;
     p->o = *o;
+    p->heads.size = H1R_MAX_HEAD;
+    p->wbufs.size = H1C_WBUF;
     if (p->o.max_conns == 0)
         p->o.max_conns = 1;
     p->host = strdup(o->host);

@@ -8,7 +8,8 @@
 #include "h1client.h"
 #include "tls_bio.h"
 
-#define H1C_READ_BUF (64 * 1024)
+#define H1C_READ_BUF (64 * 1024) /* the thread's landing for plain reads */
+#define H1C_WBUF (16 * 1024)     /* a write buffer's first size */
 #define H1C_ADDR_TTL_MS 30000         /* a resolved name is reused this long */
 
 enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING };
@@ -16,6 +17,16 @@ enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING }
 struct wbuf {
     char *ptr;
     size_t len, cap;
+};
+
+/* Spare blocks of one size a pool lends its busy connections (an answer
+ * head's storage, write buffers): an idle pooled connection holds none,
+ * and a busy one takes them without a malloc. Linked through their first
+ * bytes. */
+struct h1c_stash {
+    void *top;
+    unsigned n;
+    size_t size; /* every block's */
 };
 
 struct h1c_conn {
@@ -40,9 +51,7 @@ struct h1c_conn {
     int cur;        /* the buffer that gathers */
     bool writing;   /* out[!cur] is in flight */
     bool holding;   /* a body request's head waits: its last byte or on_gather */
-    char *head;     /* H1R_MAX_HEAD: the answer head's storage */
-    /* reads */
-    char *in;       /* H1C_READ_BUF */
+    char *head;     /* H1R_MAX_HEAD from the pool's stash while a head comes */
     /* TLS */
     SSL *ssl;       /* owns the BIO over `bio` */
     struct tls_bio bio; /* its ciphertext (tls_bio.h) */
@@ -65,13 +74,14 @@ struct h1c_pool {
     bool have_addr, numeric;
     uint64_t addr_at;
     struct h1c_stats st;
+    struct h1c_stash heads, wbufs; /* H1R_MAX_HEAD and H1C_WBUF blocks */
     struct h1c_req *starting; /* inside h1c_start: its failure is returned */
     int start_err;
 };
 
 /* h1client.c */
 /* Appends to a connection's write buffer, growing it. 0 or H1C_E_NOMEM. */
-int h1c__wbuf_append(struct wbuf *b, const void *p, size_t n);
+int h1c__wbuf_append(struct h1c_conn *c, struct wbuf *b, const void *p, size_t n);
 /* The connection's timeout in ms from now (0: none), on its one lazy timer. */
 void h1c__arm(struct h1c_conn *c, uint32_t ms);
 /* on_done, except inside h1c_start, whose caller gets the error instead. */
@@ -90,6 +100,12 @@ void h1c__send_head(struct h1c_conn *c);
 void h1c__start_read(struct h1c_conn *c);
 
 /* h1client_conn.c */
+/* A block from s, or malloc'd; NULL when out of memory. */
+void *h1c__stash_take(struct h1c_stash *s);
+/* b back to s: not to be touched until taken again (ASan says so). */
+void h1c__stash_give(struct h1c_stash *s, void *b);
+/* A connection that goes idle or closes lends back what it holds. */
+void h1c__conn_lend_back(struct h1c_conn *c);
 /* A connection of p, not yet opened; NULL when out of memory. */
 struct h1c_conn *h1c__conn_new(struct h1c_pool *p);
 /* Resolves (or takes the cached address) and connects; the head goes on

@@ -16,7 +16,7 @@
 static int to_wbuf(void *ud, const void *p, size_t n)
 {
     struct h1c_conn *c = ud;
-    return h1c__wbuf_append(&c->out[c->cur], p, n);
+    return h1c__wbuf_append(c, &c->out[c->cur], p, n);
 }
 
 /* A TLS 1.3 server sends its session ticket after the handshake, so the
@@ -40,10 +40,11 @@ void h1c__keep_session(struct h1c_conn *c)
  * paused, or c ended. false: c is gone. */
 static bool pump(struct h1c_conn *c)
 {
+    char plain[16384]; /* a record's most (RFC 8446 5.1): one per SSL_read */
     while (!c->want_pause) {
-        int n = SSL_read(c->ssl, c->in, H1C_READ_BUF);
+        int n = SSL_read(c->ssl, plain, sizeof plain);
         if (n > 0) {
-            if (!h1c__parse(c, c->in, (size_t)n))
+            if (!h1c__parse(c, plain, (size_t)n))
                 return false;
             continue;
         }

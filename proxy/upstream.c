@@ -179,6 +179,9 @@ static SSL_CTX *client_ssl(struct up_pools *m, const char **why)
         *why = "the upstream TLS context could not be made (ca_file)";
         return m->ssl;
     }
+    /* no SSL_MODE_RELEASE_BUFFERS: a pooled connection keeps OpenSSL's two
+     * record buffers (33 KiB), as releasing them would wipe both (tls.h's
+     * wiping free) on every request: 34,000 instructions, +30% per GET */
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     bool ok = ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1;
     if (ok)

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "h1client.h"
+#include "h1client_int.h" /* the lent buffers' test looks at idle connections */
 
 /* ---- the scripted upstream ------------------------------------------------------- */
 
@@ -358,6 +358,63 @@ static int per_test_teardown(void **state)
 }
 
 /* ---- well-formed answers ---------------------------------------------------------- */
+
+/* An idle pooled connection holds no buffer: its answer head's storage
+ * and its write buffers went back to the pool, which keeps spares for one
+ * request once no connection is busy; reads land in the thread's buffer.
+ * (A pooled connection held 64 KiB of read buffer, 64 KiB of head storage
+ * and 16-32 KiB of write buffers for as long as it lived.) A chunked
+ * answer's trailer, which comes after the head's storage went back, is
+ * not written into it: the next answer's head, in the same storage, reads
+ * right. */
+static void test_idle_connections_hold_no_buffers(void **state)
+{
+    (void)state;
+    h1c_pool_close(pool);
+    pool = new_pool(fk.port, 8, 2000);
+    static const struct step s[] = {
+        { ANSWER, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: \"t0\"\r\n\r\n"
+                  "3\r\nabc\r\n0\r\nX-Trailer: overwrites-a-kept-head\r\n\r\n", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nETag: \"t1\"\r\nContent-Length: 1\r\n\r\n1", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nETag: \"t2\"\r\nContent-Length: 1\r\n\r\n2", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nETag: \"t3\"\r\nContent-Length: 1\r\n\r\n3", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nETag: \"t4\"\r\nContent-Length: 1\r\n\r\n4", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nETag: \"t5\"\r\nContent-Length: 1\r\n\r\n5", 0 },
+    };
+    script(s, 6);
+    struct result *r[5];
+    for (int i = 0; i < 5; i++) { /* five at once: five connections */
+        r[i] = request(i == 4 ? "PUT /p HTTP/1.1\r\nHost: up\r\nContent-Length: 4\r\n\r\n"
+                              : "GET /b HTTP/1.1\r\nHost: up\r\n\r\n",
+                       i == 4 ? "body" : NULL, false);
+        assert_int_equal(h1c_start(pool, &r[i]->r), 0);
+    }
+    for (int i = 0; i < 5; i++) {
+        run(r[i]);
+        assert_int_equal(r[i]->err, H1C_OK);
+    }
+    for (int i = 0; i < 50; i++)
+        uv_run(loop, UV_RUN_NOWAIT); /* write callbacks after their answers */
+    struct h1c_stats st;
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.idle, 5);
+    for (struct h1c_conn *c = pool->idle; c; c = c->next) {
+        assert_null(c->head);
+        assert_null(c->out[0].ptr);
+        assert_null(c->out[1].ptr);
+    }
+    assert_true(pool->heads.n <= 1);
+    assert_true(pool->wbufs.n <= 2);
+    /* the chunked answer's trailer came after its head's storage went back */
+    struct result *n = get("/after-trailer");
+    assert_int_equal(n->err, H1C_OK);
+    assert_string_equal(n->etag, "\"t5\"");
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(r[i]->etag[1], 't');
+        free(r[i]);
+    }
+    free(n);
+}
 
 static void test_keepalive_reuse(void **state)
 {
@@ -959,6 +1016,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keepalive_reuse, per_test_setup, per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connections_hold_no_buffers, per_test_setup,
+                                        per_test_teardown),
         cmocka_unit_test_setup_teardown(test_chunked_head_204_304, per_test_setup, per_test_teardown),
         cmocka_unit_test_setup_teardown(test_put_body_and_eof_delimited_answer, per_test_setup,
                                         per_test_teardown),
