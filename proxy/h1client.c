@@ -72,10 +72,15 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     c->deadline = 0;
-    if (c->state == C_IDLE)
+    if (c->state == C_IDLE && c->cooling) {
+        c->cooling = false;
+        h1c__tls_cool(c);
+        h1c__arm(c, c->pool->o.keepalive_ms - H1C_COOL_MS);
+    } else if (c->state == C_IDLE) {
         h1c__conn_close(c); /* keep-alive expired */
-    else
+    } else {
         h1c__conn_fail(c, H1C_E_TIMEOUT);
+    }
 }
 
 void h1c__arm(struct h1c_conn *c, uint32_t ms)
@@ -316,7 +321,8 @@ static void answer_done(struct h1c_conn *c)
         p->idle = c;
         p->nidle++;
         h1c__conn_lend_back(c);
-        h1c__arm(c, p->o.keepalive_ms);
+        c->cooling = c->ssl && p->o.keepalive_ms > H1C_COOL_MS;
+        h1c__arm(c, c->cooling ? H1C_COOL_MS : p->o.keepalive_ms);
         h1c__start_read(c); /* to notice the upstream closing it */
     } else {
         h1c__conn_close(c);

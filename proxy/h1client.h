@@ -158,6 +158,7 @@ struct h1c_stats {
     uint64_t connects, reuses, retries, closed_protocol, tls_resumed;
     uint64_t wait_timeouts; /* requests that waited too long for a connection */
     uint64_t writes; /* write calls toward the upstream */
+    uint64_t cooled; /* idle TLS connections that gave back their record buffers */
     unsigned open, idle, waiting;
 };
 void h1c_pool_stats(const struct h1c_pool *p, struct h1c_stats *s);

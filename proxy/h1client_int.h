@@ -10,6 +10,7 @@
 
 #define H1C_READ_BUF (64 * 1024) /* the thread's landing for plain reads */
 #define H1C_WBUF (16 * 1024)     /* a write buffer's first size */
+#define H1C_COOL_MS 1000         /* idle this long, a TLS connection's record buffers go */
 #define H1C_ADDR_TTL_MS 30000         /* a resolved name is reused this long */
 
 enum conn_state { C_RESOLVE, C_CONNECT, C_HANDSHAKE, C_BUSY, C_IDLE, C_CLOSING };
@@ -45,6 +46,7 @@ struct h1c_conn {
     struct h1c_req *req;
     struct h1resp resp;
     bool reading, want_pause, in_cb, doomed, sent_all, resolving;
+    bool cooling;   /* idle over TLS: the next deadline releases its record buffers */
     int doom_err;   /* why a callback's call failed the connection */
     /* writes */
     struct wbuf out[2];
@@ -125,5 +127,8 @@ void h1c__handshake_step(struct h1c_conn *c);
  * then keeps the ciphertext OpenSSL has not read (tls_bio_keep). */
 bool h1c__tls_pump(struct h1c_conn *c);
 void h1c__keep_session(struct h1c_conn *c);
+/* An idle connection unused for H1C_COOL_MS gives back OpenSSL's record
+ * buffers (33 KiB; taken again if it is reused). */
+void h1c__tls_cool(struct h1c_conn *c);
 
 #endif

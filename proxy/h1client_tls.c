@@ -36,6 +36,14 @@ void h1c__keep_session(struct h1c_conn *c)
     }
 }
 
+void h1c__tls_cool(struct h1c_conn *c)
+{
+    /* between records with nothing kept (an idle connection should have
+     * neither); OpenSSL declines too while it holds a record part */
+    if (tls_bio_between_records(&c->bio) && !c->bio.in_len && SSL_free_buffers(c->ssl) == 1)
+        c->pool->st.cooled++;
+}
+
 /* Pulls plaintext out of TLS and parses it until there is none, the reader
  * paused, or c ended. false: c is gone. */
 static bool pump(struct h1c_conn *c)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -318,6 +319,99 @@ static void test_paused_answer_whole_and_in_order(void **state)
     free(want);
 }
 
+/* A pooled TLS connection idle for H1C_COOL_MS gives back OpenSSL's two
+ * record buffers (33 KiB, which SSL_MODE_RELEASE_BUFFERS would free and
+ * wipe after every read and write) and takes them again when reused. The
+ * upstream is Python's HTTP/1.1 server over TLS, which keeps connections
+ * alive. */
+static void test_idle_connection_gives_back_record_buffers(void **state)
+{
+    (void)state;
+    char script[160];
+    snprintf(script, sizeof script, "%s/ka.py", dir);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("import http.server, ssl, sys\n"
+          "class H(http.server.BaseHTTPRequestHandler):\n"
+          "    protocol_version = 'HTTP/1.1'\n"
+          "    def do_GET(self):\n"
+          "        self.send_response(200); self.send_header('Content-Length', '2')\n"
+          "        self.end_headers(); self.wfile.write(b'ok')\n"
+          "    def log_message(self, *a): pass\n"
+          "s = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H)\n"
+          "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])\n"
+          "s.socket = ctx.wrap_socket(s.socket, server_side=True)\n"
+          "s.serve_forever()\n", f);
+    fclose(f);
+    int kport = tu_free_port();
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", kport);
+    pid_t ka = fork();
+    if (ka == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("python3", "python3", script, portstr, cert, key, (char *)NULL);
+        _exit(127);
+    }
+    char probe[160];
+    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", kport);
+    for (int i = 0; i < 100 && system(probe) != 0; i++)
+        usleep(50 * 1000);
+    struct h1c_pool_opts o = {
+        .host = "localhost", .port = (uint16_t)kport, .ssl_ctx = client_ctx(true), .tls_verify = true,
+        .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
+        .idle_timeout_ms = 3000, .keepalive_ms = 10000,
+    };
+    struct h1c_pool *p = h1c_pool_new(loop, &o);
+    SSL_CTX_free(o.ssl_ctx);
+    assert_non_null(p);
+    struct result *res[2];
+    struct h1c_stats st;
+    size_t heap_warm = 0;
+    (void)heap_warm; /* ASan's malloc is not the arena mallinfo2 counts */
+    for (int k = 0; k < 2; k++) {
+        res[k] = calloc(1, sizeof *res[k]);
+        res[k]->r.cb = &CB;
+        res[k]->r.ud = res[k];
+        res[k]->r.head = s3w_slice_cstr("GET /ka HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        assert_int_equal(h1c_start(p, &res[k]->r), 0);
+        for (int i = 0; i < 2000 && !res[k]->done; i++)
+            uv_run(loop, UV_RUN_ONCE);
+        assert_true(res[k]->done);
+        assert_int_equal(res[k]->err, H1C_OK);
+        assert_int_equal(res[k]->status, 200);
+        if (k == 1)
+            break;
+        h1c_pool_stats(p, &st);
+        assert_int_equal(st.idle, 1);
+        assert_int_equal(st.cooled, 0);
+        heap_warm = mallinfo2().uordblks;
+        uint64_t until = uv_now(loop) + 1300; /* past H1C_COOL_MS: its timer fires */
+        while (uv_now(loop) < until) {
+            uv_run(loop, UV_RUN_NOWAIT);
+            usleep(10 * 1000);
+            uv_update_time(loop);
+        }
+        h1c_pool_stats(p, &st);
+        assert_int_equal(st.idle, 1);
+        assert_int_equal(st.cooled, 1);
+#if !defined(__SANITIZE_ADDRESS__)
+        size_t heap_cool = mallinfo2().uordblks;
+        assert_true(heap_warm > heap_cool && heap_warm - heap_cool >= 30 * 1024);
+#endif
+    }
+    h1c_pool_stats(p, &st); /* the second request on the cooled connection */
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(st.reuses, 1);
+    kill(ka, SIGTERM);
+    waitpid(ka, NULL, 0);
+    h1c_pool_close(p);
+    uv_run(loop, UV_RUN_NOWAIT);
+    free(res[0]);
+    free(res[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_verify_off_accepts_unknown_ca),
         cmocka_unit_test(test_session_resumed_across_connections),
         cmocka_unit_test(test_paused_answer_whole_and_in_order),
+        cmocka_unit_test(test_idle_connection_gives_back_record_buffers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
