@@ -127,12 +127,12 @@ void h1c__conn_lend_back(struct h1c_conn *c)
     for (int i = 0; i < 2; i++)
         if (!c->out[i].len && !(c->writing && i != c->cur))
             wbuf_lend_back(p, &c->out[i]);
-    /* with no connection busy the spares are what the next request takes:
-     * kept for one, so that a lone client's requests malloc nothing */
-    if (p->nidle == p->nopen) {
-        stash_trim(&p->heads, 1);
-        stash_trim(&p->wbufs, 2);
-    }
+    /* never more spares than connections (after a burst they go with the
+     * connections that close idle); with none busy, kept for one request,
+     * so that a lone client's requests malloc nothing */
+    unsigned keep = p->nidle == p->nopen ? 1 : p->nopen;
+    stash_trim(&p->heads, keep);
+    stash_trim(&p->wbufs, 2 * keep);
 }
 
 /* A closing pool is freed once its last connection and its wait timer

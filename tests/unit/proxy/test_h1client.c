@@ -359,6 +359,51 @@ static int per_test_teardown(void **state)
 
 /* ---- well-formed answers ---------------------------------------------------------- */
 
+/* The pool's spares are never more than its connections: after a burst,
+ * those that closed take theirs along even while another stays busy (a
+ * pool kept every spare of its busiest moment until none was busy). */
+static void test_spares_go_with_closed_connections(void **state)
+{
+    (void)state;
+    h1c_pool_close(pool);
+    pool = new_pool(fk.port, 8, 5000);
+    static const struct step s[] = {
+        { SILENT, NULL, 0 },
+        { ANSWER_CLOSE, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n1", 0 },
+        { ANSWER_CLOSE, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n2", 0 },
+        { ANSWER_CLOSE, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n3", 0 },
+        { ANSWER_CLOSE, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n4", 0 },
+        { ANSWER_CLOSE, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n5", 0 },
+    };
+    script(s, 6);
+    struct result *r[6];
+    for (int i = 0; i < 6; i++) {
+        r[i] = request("GET /s HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
+        assert_int_equal(h1c_start(pool, &r[i]->r), 0);
+    }
+    int answered = 0;
+    for (int i = 0; i < 2000 && answered < 5; i++) {
+        uv_run(loop, UV_RUN_ONCE);
+        answered = 0;
+        for (int k = 0; k < 6; k++)
+            answered += r[k]->done;
+    }
+    assert_int_equal(answered, 5);
+    for (int i = 0; i < 50; i++)
+        uv_run(loop, UV_RUN_NOWAIT); /* the five connections' handles close */
+    struct h1c_stats st;
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.open, 1); /* the silent one, busy */
+    assert_int_equal(st.idle, 0);
+    assert_true(pool->heads.n <= 1);
+    assert_true(pool->wbufs.n <= 2);
+    for (int k = 0; k < 6; k++) {
+        if (!r[k]->done)
+            h1c_abort(&r[k]->r);
+        free(r[k]);
+    }
+}
+
 /* An idle pooled connection holds no buffer: its answer head's storage
  * and its write buffers went back to the pool, which keeps spares for one
  * request once no connection is busy; reads land in the thread's buffer.
@@ -1017,6 +1062,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keepalive_reuse, per_test_setup, per_test_teardown),
         cmocka_unit_test_setup_teardown(test_idle_connections_hold_no_buffers, per_test_setup,
+                                        per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_spares_go_with_closed_connections, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_chunked_head_204_304, per_test_setup, per_test_teardown),
         cmocka_unit_test_setup_teardown(test_put_body_and_eof_delimited_answer, per_test_setup,
