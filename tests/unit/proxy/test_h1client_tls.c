@@ -123,6 +123,25 @@ static SSL_CTX *client_ctx(bool with_ca)
     return ctx;
 }
 
+/* A pool of one connection to localhost:port (verified against the test's
+ * certificate), once a server listens there. */
+static struct h1c_pool *verified_pool_when_listening(int port_, uint32_t keepalive_ms)
+{
+    char probe[160];
+    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", port_);
+    for (int i = 0; i < 100 && system(probe) != 0; i++)
+        usleep(50 * 1000);
+    struct h1c_pool_opts o = {
+        .host = "localhost", .port = (uint16_t)port_, .ssl_ctx = client_ctx(true), .tls_verify = true,
+        .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
+        .idle_timeout_ms = 3000, .keepalive_ms = keepalive_ms,
+    };
+    struct h1c_pool *p = h1c_pool_new(loop, &o);
+    SSL_CTX_free(o.ssl_ctx); /* the pool holds its own reference */
+    assert_non_null(p);
+    return p;
+}
+
 static struct h1c_stats last_stats;
 
 /* n requests, one after the other, on one pool (s_server -www closes each
@@ -279,18 +298,7 @@ static void test_paused_answer_whole_and_in_order(void **state)
                "-WWW", "-quiet", (char *)NULL);
         _exit(127);
     }
-    char probe[160];
-    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", wport);
-    for (int i = 0; i < 100 && system(probe) != 0; i++)
-        usleep(50 * 1000);
-    struct h1c_pool_opts o = {
-        .host = "localhost", .port = (uint16_t)wport, .ssl_ctx = client_ctx(true), .tls_verify = true,
-        .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
-        .idle_timeout_ms = 3000, .keepalive_ms = 1000,
-    };
-    struct h1c_pool *p = h1c_pool_new(loop, &o);
-    SSL_CTX_free(o.ssl_ctx);
-    assert_non_null(p);
+    struct h1c_pool *p = verified_pool_when_listening(wport, 1000);
     struct paused z = { .cap = SIZE + 1, .body = malloc(SIZE + 1) };
     assert_non_null(z.body);
     z.r.cb = &PZ;
@@ -354,18 +362,7 @@ static void test_idle_connection_gives_back_record_buffers(void **state)
         execlp("python3", "python3", script, portstr, cert, key, (char *)NULL);
         _exit(127);
     }
-    char probe[160];
-    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", kport);
-    for (int i = 0; i < 100 && system(probe) != 0; i++)
-        usleep(50 * 1000);
-    struct h1c_pool_opts o = {
-        .host = "localhost", .port = (uint16_t)kport, .ssl_ctx = client_ctx(true), .tls_verify = true,
-        .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
-        .idle_timeout_ms = 3000, .keepalive_ms = 10000,
-    };
-    struct h1c_pool *p = h1c_pool_new(loop, &o);
-    SSL_CTX_free(o.ssl_ctx);
-    assert_non_null(p);
+    struct h1c_pool *p = verified_pool_when_listening(kport, 10000);
     struct result *res[2];
     struct h1c_stats st;
     size_t heap_warm = 0;
