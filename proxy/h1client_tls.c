@@ -40,7 +40,7 @@ void h1c__tls_cool(struct h1c_conn *c)
 {
     /* between records with nothing kept (an idle connection should have
      * neither); OpenSSL declines too while it holds a record part */
-    if (tls_bio_between_records(&c->bio) && !c->bio.in_len && SSL_free_buffers(c->ssl) == 1)
+    if (tls_bio_between_records(&c->bio) && SSL_free_buffers(c->ssl) == 1)
         c->pool->st.cooled++;
 }
 
