@@ -64,6 +64,47 @@ static void cb_done(struct h1c_req *r, int err)
 
 static const struct h1c_callbacks CB = { cb_head, cb_body, NULL, cb_done };
 
+/* A test's server, run in the test's directory with its output dropped. */
+static pid_t spawn_quiet(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (chdir(dir) != 0)
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* openssl s_server on 127.0.0.1:port_ with the test's certificate; mode
+ * -www (a status page, then close) or -WWW (the directory's files). */
+static pid_t s_server(int port_, const char *mode)
+{
+    char acc[32];
+    snprintf(acc, sizeof acc, "127.0.0.1:%d", port_);
+    char *const argv[] = { (char *)"openssl", (char *)"s_server", (char *)"-accept", acc,
+                           (char *)"-cert", cert, (char *)"-key", key, (char *)mode,
+                           (char *)"-quiet", NULL };
+    return spawn_quiet(argv);
+}
+
+/* true once something listens on 127.0.0.1:port_ (up to 5 s) */
+static bool wait_listening(int port_)
+{
+    char probe[160];
+    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", port_);
+    for (int i = 0; i < 100; i++) {
+        if (system(probe) == 0)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -78,27 +119,9 @@ static int setup(void **state)
              ">/dev/null 2>&1", key, cert);
     assert_int_equal(system(cmd), 0);
     port = tu_free_port();
-    server = fork();
-    if (server == 0) {
-        char acc[32];
-        snprintf(acc, sizeof acc, "127.0.0.1:%d", port);
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
-               "-www", "-quiet", (char *)NULL);
-        _exit(127);
-    }
-    /* wait until it listens */
-    for (int i = 0; i < 100; i++) {
-        char probe[128];
-        snprintf(probe, sizeof probe, "exec 3<>/dev/tcp/127.0.0.1/%d", port);
-        char sh[256];
-        snprintf(sh, sizeof sh, "bash -c '%s' 2>/dev/null", probe);
-        if (system(sh) == 0)
-            return 0;
-        usleep(50 * 1000);
-    }
+    server = s_server(port, "-www");
+    if (wait_listening(port))
+        return 0;
     fail_msg("openssl s_server did not start");
     return -1;
 }
@@ -127,10 +150,7 @@ static SSL_CTX *client_ctx(bool with_ca)
  * certificate), once a server listens there. */
 static struct h1c_pool *verified_pool_when_listening(int port_, uint32_t keepalive_ms)
 {
-    char probe[160];
-    snprintf(probe, sizeof probe, "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", port_);
-    for (int i = 0; i < 100 && system(probe) != 0; i++)
-        usleep(50 * 1000);
+    assert_true(wait_listening(port_));
     struct h1c_pool_opts o = {
         .host = "localhost", .port = (uint16_t)port_, .ssl_ctx = client_ctx(true), .tls_verify = true,
         .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
@@ -285,19 +305,7 @@ static void test_paused_answer_whole_and_in_order(void **state)
     /* s_server -WWW serves the directory's files (HTTP/1.0, the answer
      * ends with close_notify) */
     int wport = tu_free_port();
-    pid_t www = fork();
-    if (www == 0) {
-        char acc[32];
-        snprintf(acc, sizeof acc, "127.0.0.1:%d", wport);
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        if (chdir(dir) != 0)
-            _exit(126);
-        execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
-               "-WWW", "-quiet", (char *)NULL);
-        _exit(127);
-    }
+    pid_t www = s_server(wport, "-WWW");
     struct h1c_pool *p = verified_pool_when_listening(wport, 1000);
     struct paused z = { .cap = SIZE + 1, .body = malloc(SIZE + 1) };
     assert_non_null(z.body);
@@ -354,14 +362,8 @@ static void test_idle_connection_gives_back_record_buffers(void **state)
     int kport = tu_free_port();
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", kport);
-    pid_t ka = fork();
-    if (ka == 0) {
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execlp("python3", "python3", script, portstr, cert, key, (char *)NULL);
-        _exit(127);
-    }
+    char *const argv[] = { (char *)"python3", script, portstr, cert, key, NULL };
+    pid_t ka = spawn_quiet(argv);
     struct h1c_pool *p = verified_pool_when_listening(kport, 10000);
     struct result *res[2];
     struct h1c_stats st;
