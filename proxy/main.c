@@ -82,6 +82,8 @@ struct serve_state {
     uint32_t shutdown_ms; /* limits.shutdown_timeout_ms of the running config */
     uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
     bool stopping;
+    /* what has been made, for serve_teardown */
+    bool curl_made, shared_made, signals_made, srv_made;
 };
 
 static const int log_levels[] = {
@@ -309,6 +311,49 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_unref((uv_handle_t *)&st->sig_usr1);
 }
 
+/* What cmd_serve set up, taken down in reverse order; a start that failed
+ * half-way has only some of it, and each step is taken only for what was
+ * made (LeakSanitizer reported a port in use as leaks before). cfg: the
+ * loaded config, until st->shared holds it. */
+static void serve_teardown(struct serve_state *st, struct config *cfg)
+{
+    ups_set_doorbell(st->shared.ups, NULL, NULL); /* before st->srv goes */
+    /* the admin listener goes last: /healthz answers while requests drain */
+    admin_stop(st->admin);
+    st->admin = NULL;
+    tls_server_unref(st->srv.tls);
+    st->srv.tls = NULL;
+    if (st->srv_made)
+        proxy_server_cleanup(&st->srv);
+    /* the audit sinks deliver their last records with the proxy's
+     * credentials: before those go. The signal handlers stay installed
+     * until then (unreferenced, nobody runs them): closing a signal's last
+     * handler restores its default action, and a SIGHUP or logrotate's
+     * SIGUSR1 while a slow audit output takes the last records would kill
+     * the process and lose them (the ninth probe: 185 records written
+     * for 4,000 served requests). */
+    audit_close(st->audit);
+    st->audit = NULL;
+    if (st->signals_made) {
+        uv_close((uv_handle_t *)&st->sig_hup, NULL);
+        uv_close((uv_handle_t *)&st->sig_term, NULL);
+        uv_close((uv_handle_t *)&st->sig_int, NULL);
+        uv_close((uv_handle_t *)&st->sig_usr1, NULL);
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT); /* the close callbacks */
+        uv_loop_close(uv_default_loop());
+    }
+    oidc_keys_free(st->shared.oidc);
+    st->shared.oidc = NULL;
+    if (st->shared_made)
+        pl_shared_cleanup(&st->shared); /* the config, the credential managers */
+    else
+        config_unref(cfg);
+    metrics_free(st->metrics);
+    st->metrics = NULL;
+    if (st->curl_made)
+        curl_global_cleanup();
+}
+
 static int cmd_serve(const char *config_path)
 {
     struct serve_state st;
@@ -325,28 +370,28 @@ static int cmd_serve(const char *config_path)
     struct audit_options aopt;
     audit_options_from(cfg, sinks, &aopt);
     st.audit = audit_open_opts(&aopt);
-    if (!st.audit) {
-        config_unref(cfg);
-        return 2;
-    }
+    if (!st.audit)
+        goto fail;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         proxy_log("ERROR", "curl_global_init failed");
-        return 2;
+        goto fail;
     }
+    st.curl_made = true;
     if (pl_shared_init(&st.shared, cfg, st.audit) != 0) {
         proxy_log("ERROR", "cannot set up the shared state");
-        return 2;
+        goto fail;
     }
+    st.shared_made = true; /* it holds cfg from here on */
     /* OIDC discovery runs beside the workers from the start, so a reload
      * that adds a provider finds it running */
     st.shared.oidc = oidc_keys_new();
     if (!st.shared.oidc) {
         proxy_log("ERROR", "cannot start the OIDC key fetcher");
-        return 2;
+        goto fail;
     }
     oidc_keys_configure(st.shared.oidc, cfg);
     if (ups_apply(st.shared.ups, cfg, true) != 0)
-        return 2;
+        goto fail;
     /* serve at once either way: until an upstream's credentials exist, its
      * requests get 503 ServiceUnavailable; a short wait avoids that at
      * startup */
@@ -360,7 +405,7 @@ static int cmd_serve(const char *config_path)
     if (settings.tls_cert[0]) {
         st.srv.tls = tls_server_new(settings.tls_cert, settings.tls_key);
         if (!st.srv.tls)
-            return 2;
+            goto fail;
     }
     st.srv.worker_init = pl_worker_init;
     st.srv.worker_cleanup = pl_worker_cleanup;
@@ -374,18 +419,20 @@ static int cmd_serve(const char *config_path)
     uv_signal_init(loop, &st.sig_term);
     uv_signal_init(loop, &st.sig_int);
     uv_signal_init(loop, &st.sig_usr1);
+    st.signals_made = true;
     st.sig_hup.data = st.sig_term.data = st.sig_int.data = st.sig_usr1.data = &st;
     uv_signal_start(&st.sig_hup, on_signal, SIGHUP);
     uv_signal_start(&st.sig_term, on_signal, SIGTERM);
     uv_signal_start(&st.sig_int, on_signal, SIGINT);
     uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     signal(SIGPIPE, SIG_IGN);
+    st.srv_made = true; /* what proxy_server_init made is taken down even when it fails */
     if (proxy_server_init(&st.srv, &settings, &pl_handler, &st.shared) != 0)
-        return 2;
+        goto fail;
     st.metrics = metrics_new((size_t)st.srv.nworkers);
     if (!st.metrics) {
         proxy_log("ERROR", "out of memory");
-        return 2;
+        goto fail;
     }
     for (int i = 0; i < st.srv.nworkers; i++)
         st.srv.workers[i].metrics = &st.metrics->shards[i];
@@ -402,15 +449,14 @@ static int cmd_serve(const char *config_path)
             .audit = st.audit,
         };
         if (admin_start(&ao, &st.admin) != 0)
-            return 2;
+            goto fail;
         snprintf(st.admin_addr, sizeof(st.admin_addr), "%s",
                  cfg->admin.address ? cfg->admin.address : "127.0.0.1");
         st.admin_port = admin_port(st.admin);
     }
     if (proxy_server_start(&st.srv) != 0) {
         proxy_log("ERROR", "cannot start worker threads");
-        admin_stop(st.admin);
-        return 2;
+        goto fail;
     }
     ups_set_doorbell(st.shared.ups, wake_workers, &st.srv);
     proxy_log("INFO", "s3warden %s listening on %s:%d (%s) with %d workers, upstream %s",
@@ -423,33 +469,13 @@ static int cmd_serve(const char *config_path)
                   cfg->upstreams[i].readiness == CONFIG_READINESS_OPTIONAL ? ", optional" : "");
     uv_run(loop, UV_RUN_DEFAULT);
     proxy_server_wait(&st.srv);
-    ups_set_doorbell(st.shared.ups, NULL, NULL); /* before st.srv goes */
-    /* the admin listener goes last: /healthz answers while requests drain */
-    admin_stop(st.admin);
-    st.admin = NULL;
-    tls_server_unref(st.srv.tls);
-    st.srv.tls = NULL;
-    proxy_server_cleanup(&st.srv);
-    /* the audit sinks deliver their last records with the proxy's
-     * credentials: before those go. The signal handlers stay installed
-     * until then (unreferenced, nobody runs them): closing a signal's last
-     * handler restores its default action, and a SIGHUP or logrotate's
-     * SIGUSR1 while a slow audit output takes the last records would kill
-     * the process and lose them (the ninth probe: 185 records written
-     * for 4,000 served requests). */
-    audit_close(st.audit);
-    uv_close((uv_handle_t *)&st.sig_hup, NULL);
-    uv_close((uv_handle_t *)&st.sig_term, NULL);
-    uv_close((uv_handle_t *)&st.sig_int, NULL);
-    uv_close((uv_handle_t *)&st.sig_usr1, NULL);
-    uv_run(loop, UV_RUN_DEFAULT); /* the close callbacks, before uv_loop_close */
-    uv_loop_close(loop);
-    oidc_keys_free(st.shared.oidc);
-    pl_shared_cleanup(&st.shared); /* and the credential managers */
-    metrics_free(st.metrics);
-    curl_global_cleanup();
+    serve_teardown(&st, NULL); /* the config, maybe reloaded since, is st.shared's */
     proxy_log("INFO", "stopped");
     return 0;
+
+fail:
+    serve_teardown(&st, cfg);
+    return 2;
 }
 
 /* ---- presign ------------------------------------------------------------- */

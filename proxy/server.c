@@ -395,8 +395,14 @@ int proxy_server_start(struct proxy_server *srv)
     for (int i = 0; i < srv->nworkers; i++) {
         int rc = uv_thread_create(&srv->workers[i].thread, worker_main,
                                   &srv->workers[i]);
-        if (rc != 0)
+        if (rc != 0) {
+            /* the ones running stop and are joined; proxy_server_cleanup
+             * takes down the others */
+            proxy_server_stop(srv, 0);
+            for (int k = 0; k < i; k++)
+                uv_thread_join(&srv->workers[k].thread);
             return rc;
+        }
     }
     return 0;
 }
@@ -432,6 +438,11 @@ void proxy_server_cleanup(struct proxy_server *srv)
 {
     for (int i = 0; i < srv->nworkers; i++) {
         struct proxy_worker *w = &srv->workers[i];
+        /* a worker that never ran (a start that failed) was not cleaned
+         * on its thread */
+        if (srv->worker_cleanup && !w->cleaned)
+            srv->worker_cleanup(w);
+        w->cleaned = true;
         uv_walk(&w->loop, walk_close, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
