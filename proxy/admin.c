@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "proxy.h"
 #include "s3err.h"
+#include "sigmask.h"
 #include "upstream_state.h"
 
 #define ADMIN_METRICS_MAX (16u * 1024 * 1024) /* bounded: series are capped */
@@ -371,6 +372,7 @@ static bool probe_round(struct admin *a)
 
 static void prober_main(void *arg)
 {
+    s3w_thread_block_signals();
     struct admin *a = arg;
     uv_mutex_lock(&a->mu);
     while (!atomic_load(&a->stop)) {

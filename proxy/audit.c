@@ -15,6 +15,7 @@
 
 #include "audit_sink.h"
 #include "log.h"
+#include "sigmask.h"
 
 /* The settings' names in audit_reload_check's WARN (enum in audit_int.h). */
 static const char *const setting_names[AUDIT_SETTINGS] = {
@@ -111,6 +112,7 @@ static void wait_retry(struct audit *a)
 
 static void *writer_main(void *arg)
 {
+    s3w_thread_block_signals();
     struct audit *a = arg;
     pthread_mutex_lock(&a->mu);
     bool last_try = false;

@@ -20,6 +20,7 @@
 #include "civil.h"
 #include "log.h"
 #include "monoclock.h"
+#include "sigmask.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -200,6 +201,7 @@ static void punch_delivered(struct audit_sink *s, uint64_t committed)
 
 static void *sink_main(void *arg)
 {
+    s3w_thread_block_signals();
     struct audit_sink *s = arg;
     char *buf = malloc(s->tr.max_batch);
     uint32_t backoff = 0;

@@ -39,6 +39,7 @@
 #include "creds_internal.h"
 #include "log.h"
 #include "monoclock.h"
+#include "sigmask.h"
 
 #define REASON_CAP 512
 #define POKE_MIN_INTERVAL_MS 1000 /* creds_mgr_refresh_now: at most one fetch a second */
@@ -503,6 +504,7 @@ static bool tell_publication(struct refresher *r)
 
 static void *refresh_thread(void *arg)
 {
+    s3w_thread_block_signals();
     struct refresher r = { .m = arg };
     if (getrandom(&r.rng, sizeof r.rng, 0) != (ssize_t)sizeof r.rng || r.rng == 0)
         r.rng = (uint64_t)s3w_mono_ms() | 1;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "monoclock.h"
 #include "oidc_schedule.h"
+#include "sigmask.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define TRANSFER_TIMEOUT_MS 10000
@@ -350,6 +351,7 @@ static void refresh(struct oidc_keys *k, struct entry *e)
 
 static void *run(void *arg)
 {
+    s3w_thread_block_signals();
     struct oidc_keys *k = arg;
     pthread_mutex_lock(&k->mu);
     while (!atomic_load(&k->stop)) {

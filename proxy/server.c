@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "s3err.h"
+#include "sigmask.h"
 #include "tls.h"
 
 
@@ -383,6 +384,7 @@ int proxy_server_init(struct proxy_server *srv,
 
 static void worker_main(void *arg)
 {
+    s3w_thread_block_signals();
     struct proxy_worker *w = arg;
     /* a line per request: batched, flushed by the handler's timer (log.h) */
     proxy_log_batch_begin();

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""`s3warden serve` that cannot start: the S3 port or the admin port is
-held by another socket. It exits 2 at once with the reason, and takes down
-what it had set up on the way out (audit writer, credential managers,
-workers that were made): under the ASan build (CI's second unit run)
-LeakSanitizer reported all of it as leaked before.
+"""`s3warden serve` starting and failing to:
+  - the S3 port or the admin port held by another socket: it exits 2 at
+    once with the reason, and takes down what it had set up on the way out
+    (audit writer, credential managers, workers that were made): under the
+    ASan build (CI's second unit run) LeakSanitizer reported all of it as
+    leaked before;
+  - started: only the main thread takes SIGHUP, SIGINT, SIGTERM and
+    SIGUSR1 (base/sigmask.h); every other thread blocks them. SIGTERM then
+    ends it with status 0.
 
 Needs S3W_BIN and S3W_SOURCE_ROOT (set by meson)."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +38,7 @@ def held_port():
     return s, s.getsockname()[1]
 
 
-def serve(tmp, port, admin_port=None):
+def config(tmp, port, admin_port=None):
     with open(SEED2) as f:
         cfg = json.load(f)
     cfg["listeners"][0]["port"] = port
@@ -45,10 +50,67 @@ def serve(tmp, port, admin_port=None):
     path = os.path.join(tmp, "s3w.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
-    env = dict(os.environ, S3WARDEN_WORKERS="2")
-    r = subprocess.run([BIN, "serve", "--config", path], capture_output=True, text=True,
-                       timeout=60, env=env, stdin=subprocess.DEVNULL)
+    return path
+
+
+ENV = dict(os.environ, S3WARDEN_WORKERS="2")
+
+
+def serve(tmp, port, admin_port=None):
+    r = subprocess.run([BIN, "serve", "--config", config(tmp, port, admin_port)],
+                       capture_output=True, text=True, timeout=60, env=ENV,
+                       stdin=subprocess.DEVNULL)
     return r.returncode, r.stderr
+
+
+ASYNC = {"SIGHUP": signal.SIGHUP, "SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM,
+         "SIGUSR1": signal.SIGUSR1}
+
+
+def blocked(pid, tid):
+    """The names of ASYNC the thread blocks."""
+    with open(f"/proc/{pid}/task/{tid}/status") as f:
+        mask = int(next(l for l in f if l.startswith("SigBlk:")).split()[1], 16)
+    return {n for n, sig in ASYNC.items() if mask >> (sig - 1) & 1}
+
+
+def started(tmp):
+    """A serve that starts (with an admin listener): which threads block
+    which signals, then SIGTERM."""
+    free = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        free.append(s)
+    port, admin = (s.getsockname()[1] for s in free)
+    for s in free:
+        s.close()
+    p = subprocess.Popen([BIN, "serve", "--config", config(tmp, port, admin)],
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, text=True, env=ENV)
+    log = []
+    try:
+        for line in p.stderr:
+            log.append(line)
+            if " listening on " in line:
+                break
+        check(any(" listening on " in l for l in log), f"serve did not start: {log}")
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{p.pid}/task"))
+        check(len(tids) >= 4, f"{len(tids)} threads: the workers and the admin's are missing")
+        check(blocked(p.pid, p.pid) == set(), f"the main thread blocks {blocked(p.pid, p.pid)}")
+        for t in tids:
+            if t != p.pid:
+                check(blocked(p.pid, t) == set(ASYNC), f"thread {t} blocks only {blocked(p.pid, t)}")
+        p.send_signal(signal.SIGTERM)
+        rest = p.stderr.read()
+        rc = p.wait(30)
+        check(rc == 0, f"SIGTERM: exit {rc}: {rest}")
+        check("INFO stopped" in rest, f"SIGTERM: not stopped: {rest}")
+        check("Sanitizer" not in rest, f"SIGTERM: sanitizer report: {rest}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def main():
@@ -73,6 +135,7 @@ def main():
         check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
               f"admin port in use: sanitizer report: {err}")
         held.close()
+        started(tmp)
     if FAILS:
         print(f"{len(FAILS)} failed")
         sys.exit(1)
