@@ -337,7 +337,7 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
 {
     if (!c->req) {
         /* bytes on an idle connection: nothing was asked */
-        c->pool->st.closed_protocol++;
+        h1c__count(c->pool, &c->pool->st.closed_protocol, H1C_EV_PROTOCOL_CLOSED);
         h1c__conn_close(c);
         return false;
     }
@@ -366,11 +366,14 @@ bool h1c__parse(struct h1c_conn *c, const char *p, size_t n)
         answer_done(c);
         return false;
     case H1R_E_TOOBIG:
-        c->pool->st.closed_protocol++;
+        h1c__count(c->pool, &c->pool->st.closed_protocol, H1C_EV_PROTOCOL_CLOSED);
         h1c__conn_fail(c, H1C_E_TOOBIG);
         return false;
-    default: /* H1R_E_PROTOCOL; H1R_E_REFUSED: the caller's on_head/on_body */
-        c->pool->st.closed_protocol++;
+    case H1R_E_REFUSED: /* the caller's on_head/on_body: not the upstream's fault */
+        h1c__conn_fail(c, H1C_E_PROTOCOL);
+        return false;
+    default: /* H1R_E_PROTOCOL */
+        h1c__count(c->pool, &c->pool->st.closed_protocol, H1C_EV_PROTOCOL_CLOSED);
         h1c__conn_fail(c, H1C_E_PROTOCOL);
         return false;
     }
@@ -539,7 +542,7 @@ void h1c__start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
         struct h1c_conn *c = p->idle;
         p->idle = c->next;
         p->nidle--;
-        p->st.reuses++;
+        h1c__count(p, &p->st.reuses, H1C_EV_REUSED);
         r->reused = true;
         attach(c, r);
         h1c__send_head(c);

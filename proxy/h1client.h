@@ -44,6 +44,7 @@
 #ifndef S3W_PROXY_H1CLIENT_H
 #define S3W_PROXY_H1CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,22 @@ enum {
 
 const char *h1c_strerror(int err);
 
+/* What a pool counts into h1c_pool_opts.events, when given: a worker's
+ * pools share one array, which /metrics reads from another thread (relaxed
+ * atomics; the worker is the only writer). */
+enum h1c_event {
+    H1C_EV_OPENED = 0,      /* a connection begun (resolved, connecting) */
+    H1C_EV_REUSED,          /* a request sent on a kept-alive connection */
+    H1C_EV_RETRIED,         /* a request sent again on a fresh connection: the
+                             * reused one failed before any answer byte */
+    H1C_EV_PROTOCOL_CLOSED, /* closed for an answer that broke HTTP/1.1
+                             * framing, or for bytes nobody asked for */
+    H1C_EV_TLS_RESUMED,     /* a TLS handshake that resumed a session */
+    H1C_EV_COOLED,          /* an idle TLS connection gave back OpenSSL's
+                             * record buffers (H1C_COOL_MS) */
+    H1C_NEVENTS
+};
+
 struct h1c_pool_opts {
     const char *host;        /* name or address; also SNI and verified name */
     uint16_t port;
@@ -84,6 +101,7 @@ struct h1c_pool_opts {
     uint32_t first_byte_timeout_ms; /* from the end of the request to the answer */
     uint32_t idle_timeout_ms;       /* between answer bytes */
     uint32_t keepalive_ms;          /* idle connection kept this long */
+    _Atomic uint64_t *events;       /* [H1C_NEVENTS], or NULL */
 };
 
 struct h1c_conn;

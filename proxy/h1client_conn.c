@@ -196,7 +196,7 @@ struct h1c_conn *h1c__conn_new(struct h1c_pool *p)
     c->handles = 3;
     h1resp_init(&c->resp, &h1c__resp_cb, c);
     p->nopen++;
-    p->st.connects++;
+    h1c__count(p, &p->st.connects, H1C_EV_OPENED);
     return c;
 }
 
@@ -287,7 +287,7 @@ void h1c__conn_fail(struct h1c_conn *c, int err)
         return;
     if (retry) {
         r->retried = true;
-        p->st.retries++;
+        h1c__count(p, &p->st.retries, H1C_EV_RETRIED);
         h1c__start_on(p, r, true);
         return;
     }

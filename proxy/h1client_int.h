@@ -81,6 +81,17 @@ struct h1c_pool {
     int start_err;
 };
 
+/* One more of an event: in the pool's own figures (h1c_pool_stats) and in
+ * the shared array the pool was given. */
+static inline void h1c__count(struct h1c_pool *p, uint64_t *stat, enum h1c_event e)
+{
+    (*stat)++;
+    if (p->o.events)
+        atomic_store_explicit(&p->o.events[e],
+                              atomic_load_explicit(&p->o.events[e], memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+}
+
 /* h1client.c */
 /* Appends to a connection's write buffer, growing it. 0 or H1C_E_NOMEM. */
 int h1c__wbuf_append(struct h1c_conn *c, struct wbuf *b, const void *p, size_t n);

@@ -41,7 +41,7 @@ void h1c__tls_cool(struct h1c_conn *c)
     /* between records with nothing kept (an idle connection should have
      * neither); OpenSSL declines too while it holds a record part */
     if (tls_bio_between_records(&c->bio) && SSL_free_buffers(c->ssl) == 1)
-        c->pool->st.cooled++;
+        h1c__count(c->pool, &c->pool->st.cooled, H1C_EV_COOLED);
 }
 
 /* Pulls plaintext out of TLS and parses it until there is none, the reader
@@ -128,7 +128,7 @@ void h1c__handshake_step(struct h1c_conn *c)
         return;
     if (rc == 1) {
         if (SSL_session_reused(c->ssl))
-            c->pool->st.tls_resumed++;
+            h1c__count(c->pool, &c->pool->st.tls_resumed, H1C_EV_TLS_RESUMED);
         h1c__send_head(c);
         /* application data may have come with the last handshake flight */
         if (c->state == C_BUSY)

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "audit_sink.h"
+#include "h1client.h"
 #include "s3map.h"
 
 const double metrics_bucket_bounds[METRICS_NBUCKETS] = {
@@ -372,6 +373,16 @@ const char *const metrics_timeout_names[METRICS_NTIMEOUT] = {
     [METRICS_TIMEOUT_SEND] = "send",
 };
 
+_Static_assert(METRICS_NUPCONN == H1C_NEVENTS, "a name for each upstream connection event");
+const char *const metrics_upconn_names[METRICS_NUPCONN] = {
+    [H1C_EV_OPENED] = "opened",
+    [H1C_EV_REUSED] = "reused",
+    [H1C_EV_RETRIED] = "retried",
+    [H1C_EV_PROTOCOL_CLOSED] = "protocol_error",
+    [H1C_EV_TLS_RESUMED] = "tls_resumed",
+    [H1C_EV_COOLED] = "tls_buffers_freed",
+};
+
 const char *const metrics_alloc_names[METRICS_NALLOC] = {
     [METRICS_ALLOC_EXCHANGE] = "exchange",
     [METRICS_ALLOC_READ_BUFFER] = "read_buffer",
@@ -512,6 +523,15 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                       "lie 2 s apart, the spares trimmed to 32.",
                       "kind", offsetof(struct metrics_shard, allocs), metrics_alloc_names,
                       METRICS_NALLOC);
+    e |= render_fixed(o, m, "s3warden_upstream_connection_events_total",
+                      "What the upstream connection pools did, every upstream together: "
+                      "connections opened, requests sent on a kept-alive connection (reused), "
+                      "sent again on a fresh one after a reused one failed before any answer "
+                      "byte (retried), connections closed for an answer that broke HTTP/1.1 "
+                      "framing (protocol_error), TLS sessions resumed, and idle TLS "
+                      "connections that freed their record buffers.",
+                      "event", offsetof(struct metrics_shard, upstream_conns),
+                      metrics_upconn_names, METRICS_NUPCONN);
 
     e |= head(o, "s3warden_signature_failures_total", "counter",
               "Requests refused by signature verification, by the S3 error code returned.");

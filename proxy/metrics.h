@@ -79,6 +79,11 @@ enum metrics_alloc {
 };
 extern const char *const metrics_alloc_names[METRICS_NALLOC];
 
+/* Upstream connection events: h1client.h's enum h1c_event, counted by the
+ * worker's upstream pools straight into its shard. */
+#define METRICS_NUPCONN 6
+extern const char *const metrics_upconn_names[METRICS_NUPCONN];
+
 /* One per worker; only that worker writes it. */
 struct metrics_shard {
     _Atomic uint64_t *requests; /* [op][decision][status] */
@@ -89,6 +94,7 @@ struct metrics_shard {
     _Atomic uint64_t refused[METRICS_NREFUSE];
     _Atomic uint64_t timeouts[METRICS_NTIMEOUT];
     _Atomic uint64_t allocs[METRICS_NALLOC];
+    _Atomic uint64_t upstream_conns[METRICS_NUPCONN];
     char pad[64];               /* keep the next shard's counters off this line */
 };
 

@@ -8,6 +8,7 @@
 
 #include <openssl/err.h>
 
+#include "metrics.h"
 #include "proxy.h"
 #include "xml.h"
 
@@ -300,6 +301,7 @@ struct h1c_pool *up_pool(struct proxy_worker *w, const struct config_upstream *u
         .first_byte_timeout_ms = m->first_byte_ms,
         .idle_timeout_ms = m->idle_ms,
         .keepalive_ms = UP_KEEPALIVE_MS,
+        .events = w->metrics ? w->metrics->upstream_conns : NULL,
     };
     struct h1c_pool *p = h1c_pool_new(m->loop, &o);
     if (!p)

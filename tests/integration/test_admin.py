@@ -58,6 +58,7 @@ FAMILIES = {
     "s3warden_requests_refused_total": "counter",
     "s3warden_client_timeouts_total": "counter",
     "s3warden_worker_allocations_total": "counter",
+    "s3warden_upstream_connection_events_total": "counter",
     "s3warden_signature_failures_total": "counter",
     "s3warden_policy_denials_total": "counter",
     "s3warden_credential_refreshes_total": "counter",
@@ -526,6 +527,14 @@ class Traffic(Case):
         # STS did not
         self.assertEqual(m1.get("s3warden_upstream_duration_seconds_count")
                          - m0.get("s3warden_upstream_duration_seconds_count"), 4)
+        # and each of them took a pooled connection or opened one (a retry
+        # is a reused one that failed and a fresh one); moto is plain HTTP
+        # and answers well-formed
+        ev = delta(m0.series("s3warden_upstream_connection_events_total"),
+                   m1.series("s3warden_upstream_connection_events_total"))
+        ev = {k[0][1]: n for k, n in ev.items()}
+        self.assertEqual(ev.get("opened", 0) + ev.get("reused", 0), 4 + ev.get("retried", 0), ev)
+        self.assertEqual((ev.get("protocol_error", 0), ev.get("tls_resumed", 0)), (0, 0), ev)
         # every one of these clients has hung up: not more connections open
         # than before (boto3 clients of earlier tests may hold keep-alive
         # ones, which may also close meanwhile)

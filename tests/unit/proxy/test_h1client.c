@@ -205,6 +205,7 @@ struct result {
     bool paused;
     int drains;
     const char *send_body; /* sent on the first on_drain */
+    bool refuse_head;      /* on_head answers -1 */
 };
 
 static int cb_head(struct h1c_req *r, int status, const struct s3w_header *h, size_t n)
@@ -212,6 +213,8 @@ static int cb_head(struct h1c_req *r, int status, const struct s3w_header *h, si
     struct result *res = r->ud;
     res->status = status;
     res->nheaders = (int)n;
+    if (res->refuse_head)
+        return -1;
     for (size_t i = 0; i < n; i++)
         if (s3w_slice_eq_nocase(h[i].name, S3W_SLICE_LIT("etag")))
             snprintf(res->etag, sizeof res->etag, "%.*s", (int)h[i].value.len, h[i].value.ptr);
@@ -256,14 +259,17 @@ static void cb_done(struct h1c_req *r, int err)
 static const struct h1c_callbacks CB = { cb_head, cb_body, cb_drain, cb_done };
 
 static struct h1c_pool *pool;
+static _Atomic uint64_t events[H1C_NEVENTS]; /* the pool's, as a worker's metrics shard */
 
 static struct h1c_pool *new_pool(int port, unsigned max_conns, uint32_t fbt_ms)
 {
     struct h1c_pool_opts o = {
         .host = "127.0.0.1", .port = (uint16_t)port, .max_conns = max_conns,
         .connect_timeout_ms = 2000, .first_byte_timeout_ms = fbt_ms,
-        .idle_timeout_ms = 2000, .keepalive_ms = 10000,
+        .idle_timeout_ms = 2000, .keepalive_ms = 10000, .events = events,
     };
+    for (size_t i = 0; i < H1C_NEVENTS; i++)
+        atomic_store(&events[i], 0);
     struct h1c_pool *p = h1c_pool_new(loop, &o);
     assert_non_null(p);
     return p;
@@ -566,6 +572,46 @@ static void expect_protocol_error(const char *answer, bool is_head)
     assert_int_equal(fk.accepts, accepts + 1);
     free(a);
     free(b);
+}
+
+/* The events the pool counts into the array it was given (what /metrics
+ * shows as s3warden_upstream_connection_events_total): they agree with its
+ * own figures, and a connection the caller gave up on (on_head refused) is
+ * not the upstream's protocol error. */
+static void test_events_counted(void **state)
+{
+    (void)state;
+    static const struct step s[] = {
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb", 0 },
+        { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc", 0 },
+    };
+    script(s, 3);
+    struct result *a = get("/e1"), *b = get("/e2");
+    assert_int_equal(a->err, H1C_OK);
+    assert_int_equal(b->err, H1C_OK);
+    struct result *c = request("GET /e3 HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
+    c->refuse_head = true;
+    assert_int_equal(h1c_start(pool, &c->r), 0);
+    run(c);
+    assert_int_equal(c->err, H1C_E_PROTOCOL);
+    expect_protocol_error("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+                          "ab", false);
+
+    struct h1c_stats st;
+    h1c_pool_stats(pool, &st);
+    assert_int_equal(st.connects, 3); /* e1 (e2, e3 reused it), the bad answer, /after */
+    assert_int_equal(st.reuses, 2);
+    assert_int_equal(st.closed_protocol, 1);
+    assert_int_equal(events[H1C_EV_OPENED], st.connects);
+    assert_int_equal(events[H1C_EV_REUSED], st.reuses);
+    assert_int_equal(events[H1C_EV_PROTOCOL_CLOSED], 1);
+    assert_int_equal(events[H1C_EV_RETRIED], 0);
+    assert_int_equal(events[H1C_EV_TLS_RESUMED], 0);
+    assert_int_equal(events[H1C_EV_COOLED], 0);
+    free(a);
+    free(b);
+    free(c);
 }
 
 static void test_framing_attacks(void **state)
@@ -1089,6 +1135,7 @@ int main(void)
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_wait_for_a_connection_is_bounded, per_test_setup,
                                         per_test_teardown),
+        cmocka_unit_test_setup_teardown(test_events_counted, per_test_setup, per_test_teardown),
         cmocka_unit_test_setup_teardown(test_first_byte_timeout_and_refused, per_test_setup,
                                         per_test_teardown),
         cmocka_unit_test_setup_teardown(test_timeouts_follow_the_state, per_test_setup,

@@ -148,14 +148,18 @@ static SSL_CTX *client_ctx(bool with_ca)
 
 /* A pool of one connection to localhost:port (verified against the test's
  * certificate), once a server listens there. */
+static _Atomic uint64_t events[H1C_NEVENTS]; /* the pool's, as a worker's metrics shard */
+
 static struct h1c_pool *verified_pool_when_listening(int port_, uint32_t keepalive_ms)
 {
     assert_true(wait_listening(port_));
     struct h1c_pool_opts o = {
         .host = "localhost", .port = (uint16_t)port_, .ssl_ctx = client_ctx(true), .tls_verify = true,
         .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
-        .idle_timeout_ms = 3000, .keepalive_ms = keepalive_ms,
+        .idle_timeout_ms = 3000, .keepalive_ms = keepalive_ms, .events = events,
     };
+    for (size_t i = 0; i < H1C_NEVENTS; i++)
+        atomic_store(&events[i], 0);
     struct h1c_pool *p = h1c_pool_new(loop, &o);
     SSL_CTX_free(o.ssl_ctx); /* the pool holds its own reference */
     assert_non_null(p);
@@ -395,6 +399,7 @@ static void test_idle_connection_gives_back_record_buffers(void **state)
         h1c_pool_stats(p, &st);
         assert_int_equal(st.idle, 1);
         assert_int_equal(st.cooled, 1);
+        assert_int_equal(events[H1C_EV_COOLED], 1); /* tls_buffers_freed in /metrics */
 #if !defined(__SANITIZE_ADDRESS__)
         size_t heap_cool = mallinfo2().uordblks;
         assert_true(heap_warm > heap_cool && heap_warm - heap_cool >= 30 * 1024);
