@@ -265,8 +265,8 @@ struct proxy_worker {
     bool wake_closed;       /* under srv->wake_mu: asks no longer sent */
     /* read buffers and head stores given back by connections (conn_bufs.c) */
     struct conn_spares spare_bufs, spare_heads;
-    uint64_t req_counter;
-    char reqid_prefix[9];
+    uint8_t rid_random[256]; /* request ids to come, 8 bytes each */
+    unsigned rid_left;       /* bytes of it not used yet (0: draw again) */
     void *up;               /* upstream.c state (curl multi) */
     /* refusals still lingering (bounded): max_connections ones (server.c)
      * and max_connections_per_address ones (conn.c) */
@@ -341,18 +341,10 @@ void proxy_server_cleanup(struct proxy_server *srv);
  * the caller's reference. Connections keep the context they started with. */
 void proxy_server_set_tls(struct proxy_server *srv, struct tls_server *t);
 
-/* A fresh request id (16 upper-case hex, like S3's), into out[17]: the
- * worker's prefix and its request counter (worker thread only). */
-static inline void proxy_worker_request_id(struct proxy_worker *w, char out[17])
-{
-    /* the prefix, then the counter's low 32 bits as %08X would write them
-     * (this runs per request: no printf) */
-    static const char hex[] = "0123456789ABCDEF";
-    uint32_t n = (uint32_t)++w->req_counter;
-    memcpy(out, w->reqid_prefix, 8);
-    for (int i = 15; i >= 8; i--, n >>= 4)
-        out[i] = hex[n & 15];
-    out[16] = '\0';
-}
+/* A fresh request id (16 upper-case hex, like S3's) into out[17]: 64
+ * random bits, so that the ids a caller sees (in its errors) tell nothing of
+ * how many requests others sent, as a worker's counter did. Worker thread
+ * only. */
+void proxy_worker_request_id(struct proxy_worker *w, char out[17]);
 
 #endif

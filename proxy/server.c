@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
@@ -291,6 +293,36 @@ static int make_listen_fd(const char *addr, int port, bool reuseport, int *bound
     return fd;
 }
 
+void proxy_worker_request_id(struct proxy_worker *w, char out[17])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (w->rid_left < 8) {
+        /* one draw for 32 ids, from OpenSSL's generator of this thread (no
+         * system call) or else the kernel's */
+        if (RAND_bytes(w->rid_random, sizeof(w->rid_random)) != 1 &&
+            getrandom(w->rid_random, sizeof(w->rid_random), 0) != (ssize_t)sizeof(w->rid_random)) {
+            /* neither answers: ids that still differ (splitmix64 from the
+             * clock), guessable for as long as this lasts */
+            uint64_t x = uv_hrtime() ^ (uint64_t)(uintptr_t)w;
+            for (size_t i = 0; i < sizeof(w->rid_random); i += 8) {
+                uint64_t z = (x += 0x9E3779B97F4A7C15u);
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+                z ^= z >> 31;
+                memcpy(w->rid_random + i, &z, 8);
+            }
+        }
+        w->rid_left = sizeof(w->rid_random);
+    }
+    const uint8_t *r = w->rid_random + sizeof(w->rid_random) - w->rid_left;
+    w->rid_left -= 8;
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[16] = '\0';
+}
+
 int proxy_server_init(struct proxy_server *srv,
                       const struct proxy_settings *settings,
                       const struct proxy_handler *handler, void *handler_ud)
@@ -369,11 +401,6 @@ int proxy_server_init(struct proxy_server *srv,
         uv_timer_init(&w->loop, &w->spares_timer);
         w->spares_timer.data = w;
         uv_unref((uv_handle_t *)&w->spares_timer); /* never keeps a stopping loop */
-        uint8_t r4[4];
-        if (getrandom(r4, sizeof(r4), 0) != (ssize_t)sizeof(r4))
-            memset(r4, i, sizeof(r4));
-        snprintf(w->reqid_prefix, sizeof(w->reqid_prefix), "%02X%02X%02X%02X",
-                 r4[0], r4[1], r4[2], r4[3]);
         if (srv->worker_init && (rc = srv->worker_init(w)) != 0) {
             srv->nworkers = i + 1;
             return rc;

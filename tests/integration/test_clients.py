@@ -413,6 +413,36 @@ class Denials(Case):
         self.assertTrue(p.stdout.endswith(b"\n403"), p.stdout)
         self.assertIn(b"<Code>AccessDenied</Code>", p.stdout)
 
+    def test_request_ids_tell_nothing_of_other_traffic(self):
+        # the ids s3warden gives its own answers (a caller sees them in its
+        # errors) are 64 random bits: they were a worker's prefix and its
+        # request counter, which let a caller count everyone's requests
+        # between two of its own
+        s = socket.create_connection(("127.0.0.1", PX.port), timeout=10)
+        ids = []
+        try:
+            for _ in range(40):  # past the 32 ids of one draw
+                s.sendall(f"GET /{BUCKET}/public/anon.txt HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                got = b""
+                while b"</Error>" not in got:
+                    d = s.recv(65536)
+                    self.assertTrue(d, got)
+                    got += d
+                self.assertTrue(got.startswith(b"HTTP/1.1 403 "), got[:200])
+                head = got.split(b"\r\n\r\n", 1)[0]
+                ids.append(re.search(rb"(?i)\r\nx-amz-request-id: (\w+)", head).group(1).decode())
+        finally:
+            s.close()
+        for i in ids:
+            self.assertRegex(i, r"^[0-9A-F]{16}$")
+        self.assertEqual(len(set(ids)), len(ids), ids)
+        # one connection, one worker: a counter would step by 1 (or a few,
+        # with other tests' requests between); 64 random bits are that close
+        # with odds of 2^-31
+        steps = [abs(int(b, 16) - int(a, 16)) for a, b in zip(ids, ids[1:])]
+        self.assertTrue(all(d > 1 << 32 for d in steps), ids)
+        self.assertGreater(len({i[:8] for i in ids}), 1, ids)
+
 
 class S3Rules(Case):
     """S3's answers to what a hostile probe sent, through real clients."""
