@@ -40,6 +40,11 @@ struct policy; /* a compiled policy document (policy/policy.h) */
 #define CONFIG_MAX_POLICY_BYTES (64u << 10) /* one *_file policy document */
 #define CONFIG_MAX_SECRET_BYTES 4096       /* one secret file / env value */
 #define CONFIG_MAX_ERRORS 64               /* errors kept per load */
+/* Upstreams ("upstream" and "upstreams" entries together) and credential
+ * sets (the top-level one, "credential_sets" and the upstreams' own
+ * chains): what the proxy keeps state for (proxy/upstream_state.h). */
+#define CONFIG_MAX_UPSTREAMS 128
+#define CONFIG_MAX_CREDENTIAL_SETS 128
 
 /* ---- errors ---------------------------------------------------------------- */
 enum {

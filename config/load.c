@@ -1246,6 +1246,17 @@ static void load_upstreams(struct ld *L, const cJSON *root)
     cfg->ncredential_sets = 1 + nsets + nown;
     L->ncred_named = 1 + nsets;
     cfg->nupstreams = nlegacy + narr;
+    if (nlegacy + narr > CONFIG_MAX_UPSTREAMS || 1 + nsets + nown > CONFIG_MAX_CREDENTIAL_SETS) {
+        bool ups = nlegacy + narr > CONFIG_MAX_UPSTREAMS;
+        size_t m = push_key(L, ups ? "upstreams" : "credential_sets");
+        if (ups)
+            errf(L, "%zu upstreams given (with \"upstream\"); at most %d", nlegacy + narr,
+                 CONFIG_MAX_UPSTREAMS);
+        else
+            errf(L, "%zu credential sets given (with the top-level \"credentials\" and the "
+                 "upstreams' own); at most %d", 1 + nsets + nown, CONFIG_MAX_CREDENTIAL_SETS);
+        pop(L, m); /* and read on, so that no other error follows from this one */
+    }
     if (!u && !arr) {
         size_t m = push_key(L, "upstream");
         errf(L, "is required");

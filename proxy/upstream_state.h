@@ -31,6 +31,8 @@ struct creds_mgr;
 /* Upstreams and credential sets over the process's life (reloads that add
  * new names count); past it a reload that adds more is refused. */
 #define UPS_MAX 128
+_Static_assert(UPS_MAX >= CONFIG_MAX_UPSTREAMS && UPS_MAX >= CONFIG_MAX_CREDENTIAL_SETS,
+               "a config the loader takes fits at start");
 
 struct ups_upstream {
     char *name;

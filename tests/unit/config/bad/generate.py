@@ -254,6 +254,14 @@ mcase("upstreams-default-required", lambda c: c.pop("default_upstream"), "defaul
       'is required: "upstreams" has 2 entries and there is no "upstream"')
 mcase("upstreams-default-unknown", lambda c: c.update(default_upstream="aws"), "default_upstream",
       'no upstream named "aws" (upstreams: rgw, moto)')
+# what the proxy keeps state for: 128 upstreams, 128 credential sets
+mcase("upstreams-too-many", lambda c: c["upstreams"].extend(
+          {"name": f"u{i}", "endpoint": f"http://127.0.0.1:{7000 + i}", "region": "us-east-1"}
+          for i in range(127)), "upstreams", '129 upstreams given (with "upstream"); at most 128')
+mcase("credential-sets-too-many", lambda c: c["credential_sets"].extend(
+          {"name": f"set{i}", "chain": [{"type": "env"}]} for i in range(127)), "credential_sets",
+      '129 credential sets given (with the top-level "credentials" and the upstreams\' own); '
+      'at most 128')
 mcase("upstreams-empty", lambda c: (c.update(upstreams=[]), c.pop("default_upstream"), c["buckets"].pop()),
       "upstreams", "at least one upstream is required")
 mcase("upstreams-not-array", lambda c: (c.update(upstreams=ups(c, 0)), c.pop("default_upstream"), c["buckets"].pop()),
