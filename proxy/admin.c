@@ -370,9 +370,8 @@ static bool probe_round(struct admin *a)
     return go_on;
 }
 
-static void prober_main(void *arg)
+static void *prober_main(void *arg)
 {
-    s3w_thread_block_signals();
     struct admin *a = arg;
     uv_mutex_lock(&a->mu);
     while (!atomic_load(&a->stop)) {
@@ -395,6 +394,7 @@ static void prober_main(void *arg)
         a->poked = false;
     }
     uv_mutex_unlock(&a->mu);
+    return NULL;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
@@ -430,7 +430,7 @@ int admin_start(const struct admin_opts *o, struct admin **out)
         return rc < 0 ? rc : -rc;
     }
     note_endpoints(a); /* before the prober: see check_endpoint_change */
-    if (uv_thread_create(&a->prober, prober_main, a) == 0)
+    if (s3w_thread_create(&a->prober, prober_main, a) == 0)
         a->prober_started = true;
     else
         proxy_log("WARN", "admin: cannot start the upstream prober; readiness follows traffic only");

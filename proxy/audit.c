@@ -112,7 +112,6 @@ static void wait_retry(struct audit *a)
 
 static void *writer_main(void *arg)
 {
-    s3w_thread_block_signals();
     struct audit *a = arg;
     pthread_mutex_lock(&a->mu);
     bool last_try = false;
@@ -375,6 +374,8 @@ struct audit *audit_open_opts(const struct audit_options *o)
         nomem |= !(a->ct.region = strdup(o->cloudtrail.region));
     if (o->cloudtrail.account_id)
         nomem |= !(a->ct.account_id = strdup(o->cloudtrail.account_id));
+    if (nomem)
+        proxy_log("ERROR", "audit: out of memory");
     if (nomem || (!a->null_out && audit_out_open(a) != 0) || open_sinks(a, o) != 0) {
         close_sinks(a, 0);
         if (a->path && a->fd >= 0)
@@ -389,7 +390,9 @@ struct audit *audit_open_opts(const struct audit_options *o)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
+    int err = s3w_thread_create(&a->thread, writer_main, a);
+    if (err != 0) {
+        proxy_log("ERROR", "audit: cannot start the writer thread: %s", strerror(err));
         close_sinks(a, 0);
         if (a->path)
             close(a->fd);

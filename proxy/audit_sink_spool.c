@@ -201,7 +201,6 @@ static void punch_delivered(struct audit_sink *s, uint64_t committed)
 
 static void *sink_main(void *arg)
 {
-    s3w_thread_block_signals();
     struct audit_sink *s = arg;
     char *buf = malloc(s->tr.max_batch);
     uint32_t backoff = 0;
@@ -323,7 +322,7 @@ struct audit_sink *audit_sink_new(const char *dir, uint64_t max_spool_bytes,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {
+    if (s3w_thread_create(&s->thread, sink_main, s) != 0) {
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
         goto fail;

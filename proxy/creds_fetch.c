@@ -504,7 +504,6 @@ static bool tell_publication(struct refresher *r)
 
 static void *refresh_thread(void *arg)
 {
-    s3w_thread_block_signals();
     struct refresher r = { .m = arg };
     if (getrandom(&r.rng, sizeof r.rng, 0) != (ssize_t)sizeof r.rng || r.rng == 0)
         r.rng = (uint64_t)s3w_mono_ms() | 1;
@@ -557,7 +556,7 @@ int creds_mgr_new(const struct config_credentials *cc, const struct creds_mgr_op
     /* libcurl's global state: reference counted and thread-safe since
      * 7.84; main() also calls it before any thread starts. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (pthread_create(&m->thread, NULL, refresh_thread, m) != 0) {
+    if (s3w_thread_create(&m->thread, refresh_thread, m) != 0) {
         curl_global_cleanup();
         cf_chain_unref(m->latest);
         pthread_cond_destroy(&m->cv);

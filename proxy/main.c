@@ -311,13 +311,15 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_unref((uv_handle_t *)&st->sig_usr1);
 }
 
-/* What cmd_serve set up, taken down in reverse order; a start that failed
- * half-way has only some of it, and each step is taken only for what was
- * made (LeakSanitizer reported a port in use as leaks before). cfg: the
- * loaded config, until st->shared holds it. */
+/* What cmd_serve set up, taken down in the order below (what still works
+ * while the rest drains goes last); a start that failed half-way has only
+ * some of it, and each step is taken only for what was made
+ * (LeakSanitizer reported a port in use as leaks before). cfg: the loaded
+ * config, until st->shared holds it. */
 static void serve_teardown(struct serve_state *st, struct config *cfg)
 {
-    ups_set_doorbell(st->shared.ups, NULL, NULL); /* before st->srv goes */
+    if (st->shared_made)
+        ups_set_doorbell(st->shared.ups, NULL, NULL); /* before st->srv goes */
     /* the admin listener goes last: /healthz answers while requests drain */
     admin_stop(st->admin);
     st->admin = NULL;
@@ -359,6 +361,9 @@ static int cmd_serve(const char *config_path)
     struct serve_state st;
     memset(&st, 0, sizeof(st));
     st.config_path = config_path;
+    /* before any thread starts: a write to a closed peer is an EPIPE to
+     * handle, never a signal (base/sigmask.h leaves SIGPIPE unblocked) */
+    signal(SIGPIPE, SIG_IGN);
     proxy_log_init();
     struct config *cfg = load_config(config_path);
     if (!cfg)
@@ -425,7 +430,6 @@ static int cmd_serve(const char *config_path)
     uv_signal_start(&st.sig_term, on_signal, SIGTERM);
     uv_signal_start(&st.sig_int, on_signal, SIGINT);
     uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
-    signal(SIGPIPE, SIG_IGN);
     st.srv_made = true; /* what proxy_server_init made is taken down even when it fails */
     if (proxy_server_init(&st.srv, &settings, &pl_handler, &st.shared) != 0)
         goto fail;

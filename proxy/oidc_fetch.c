@@ -351,7 +351,6 @@ static void refresh(struct oidc_keys *k, struct entry *e)
 
 static void *run(void *arg)
 {
-    s3w_thread_block_signals();
     struct oidc_keys *k = arg;
     pthread_mutex_lock(&k->mu);
     while (!atomic_load(&k->stop)) {
@@ -386,7 +385,7 @@ struct oidc_keys *oidc_keys_new(void)
     pthread_cond_init(&k->cv, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&k->stop, false);
-    if (pthread_create(&k->thread, NULL, run, k) != 0) {
+    if (s3w_thread_create(&k->thread, run, k) != 0) {
         pthread_cond_destroy(&k->cv);
         pthread_mutex_destroy(&k->mu);
         free(k);

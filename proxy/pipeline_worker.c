@@ -265,19 +265,21 @@ int pl_shared_init(struct pl_shared *s, struct config *cfg, struct audit *audit)
     s->audit = audit;
     s->metrics = NULL;
     s->ups = ups_new();
-    if (!s->ups || ups_apply(s->ups, cfg, false) != 0) {
-        ups_free(s->ups);
-        uv_mutex_destroy(&s->mu);
-        return -1;
-    }
+    if (!s->ups || ups_apply(s->ups, cfg, false) != 0)
+        goto fail;
     /* the configured identities plus anonymous: far below this */
     s->ident = ident_limit_new(8192);
-    if (!s->ident) {
-        ups_free(s->ups);
-        uv_mutex_destroy(&s->mu);
-        return -1;
-    }
+    if (!s->ident)
+        goto fail;
     return 0;
+fail:
+    /* nothing left behind, nothing left pointing at what was freed: the
+     * caller still holds cfg */
+    ups_free(s->ups);
+    s->ups = NULL;
+    s->current = NULL;
+    uv_mutex_destroy(&s->mu);
+    return -1;
 }
 
 void pl_shared_set_config(struct pl_shared *s, struct config *cfg)
@@ -404,7 +406,7 @@ void pl_worker_cleanup(struct proxy_worker *w)
         uv_close((uv_handle_t *)pw->audit_check, free_handle);
     if (pw->flush_timer)
         uv_close((uv_handle_t *)pw->flush_timer, free_handle);
-    proxy_log_flush(); /* on the worker's thread: its last lines */
+    proxy_log_flush(); /* its last lines (on its thread, unless it never ran) */
     creds_cache_clear(&pw->creds); /* before main() frees the managers */
     sigv4_keycache_cleanup(&pw->kc);
     sigv4_keycache_cleanup(&pw->up_kc);

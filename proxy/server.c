@@ -386,7 +386,9 @@ int proxy_server_init(struct proxy_server *srv,
         uv_tcp_init(&w->loop, &w->listener);
         w->listener.data = w;
         int rc = uv_tcp_open(&w->listener, fd);
-        if (rc == 0)
+        if (rc != 0)
+            close(fd); /* the handle did not take it */
+        else
             rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
         if (rc != 0) {
             proxy_log("ERROR", "listen: %s", uv_strerror(rc));
@@ -409,21 +411,20 @@ int proxy_server_init(struct proxy_server *srv,
     return 0;
 }
 
-static void worker_main(void *arg)
+static void *worker_main(void *arg)
 {
-    s3w_thread_block_signals();
     struct proxy_worker *w = arg;
     /* a line per request: batched, flushed by the handler's timer (log.h) */
     proxy_log_batch_begin();
     uv_run(&w->loop, UV_RUN_DEFAULT);
     proxy_log_batch_end();
+    return NULL;
 }
 
 int proxy_server_start(struct proxy_server *srv)
 {
     for (int i = 0; i < srv->nworkers; i++) {
-        int rc = uv_thread_create(&srv->workers[i].thread, worker_main,
-                                  &srv->workers[i]);
+        int rc = s3w_thread_create(&srv->workers[i].thread, worker_main, &srv->workers[i]);
         if (rc != 0) {
             /* the ones running stop and are joined; proxy_server_cleanup
              * takes down the others */
