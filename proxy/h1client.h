@@ -79,12 +79,13 @@ const char *h1c_strerror(int err);
  * pools share one array, which /metrics reads from another thread (relaxed
  * atomics; the worker is the only writer). */
 enum h1c_event {
-    H1C_EV_OPENED = 0,      /* a connection begun (resolved, connecting) */
+    H1C_EV_OPENED = 0,      /* a connection attempt begun (failed ones too) */
     H1C_EV_REUSED,          /* a request sent on a kept-alive connection */
     H1C_EV_RETRIED,         /* a request sent again on a fresh connection: the
                              * reused one failed before any answer byte */
     H1C_EV_PROTOCOL_CLOSED, /* closed for an answer that broke HTTP/1.1
-                             * framing, or for bytes nobody asked for */
+                             * framing or the head cap, or for bytes
+                             * nobody asked for */
     H1C_EV_TLS_RESUMED,     /* a TLS handshake that resumed a session */
     H1C_EV_COOLED,          /* an idle TLS connection gave back OpenSSL's
                              * record buffers (H1C_COOL_MS) */

@@ -82,7 +82,8 @@ struct h1c_pool {
 };
 
 /* One more of an event: in the pool's own figures (h1c_pool_stats) and in
- * the shared array the pool was given. */
+ * the shared array the pool was given (metrics.h's metrics_bump, which this
+ * client does not depend on: one writer, no locked instruction). */
 static inline void h1c__count(struct h1c_pool *p, uint64_t *stat, enum h1c_event e)
 {
     (*stat)++;

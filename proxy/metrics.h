@@ -80,7 +80,8 @@ enum metrics_alloc {
 extern const char *const metrics_alloc_names[METRICS_NALLOC];
 
 /* Upstream connection events: h1client.h's enum h1c_event, counted by the
- * worker's upstream pools straight into its shard. */
+ * worker's upstream pools straight into its shard (H1C_NEVENTS, which
+ * metrics.c checks; this header does not pull in the client's). */
 #define METRICS_NUPCONN 6
 extern const char *const metrics_upconn_names[METRICS_NUPCONN];
 

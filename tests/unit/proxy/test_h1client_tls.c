@@ -146,9 +146,10 @@ static SSL_CTX *client_ctx(bool with_ca)
     return ctx;
 }
 
+static _Atomic uint64_t events[H1C_NEVENTS]; /* the pool's, as a worker's metrics shard */
+
 /* A pool of one connection to localhost:port (verified against the test's
  * certificate), once a server listens there. */
-static _Atomic uint64_t events[H1C_NEVENTS]; /* the pool's, as a worker's metrics shard */
 
 static struct h1c_pool *verified_pool_when_listening(int port_, uint32_t keepalive_ms)
 {
