@@ -11,24 +11,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
-BIN = os.environ["S3W_BIN"]
-SRC = os.environ["S3W_SOURCE_ROOT"]
-SEED2 = os.path.join(SRC, "deploy", "examples", "seed002-restrict-to-role.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import BIN, SEED2, check, run_main  # noqa: E402
+
 ADMIN = "arn:aws:iam::111111111111:user/admin"
-FAILS = []
 
 
 def run(*args):
     r = subprocess.run([BIN, "explain", *args], capture_output=True, text=True, timeout=30)
     return r.returncode, r.stdout, r.stderr
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
 
 
 def guarded_config(tmp):
@@ -134,10 +126,7 @@ def main(tmp):
     # an operation S3 does not have is refused before any policy
     rc, out, _ = run("--config", SEED2, "--as", ADMIN, "GET", "s3://myexamplebucket/k?bogus-subresource")
     check(rc == 3 and "501 NotImplemented" in out, out)
-    print(f"{len(FAILS)} failures")
-    return 1 if FAILS else 0
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory(prefix="s3w-explain-") as scratch:
-        sys.exit(main(scratch))
+    run_main(main, "s3w-explain-")

@@ -16,16 +16,9 @@ import subprocess
 import sys
 import tempfile
 
-BIN = os.environ["S3W_BIN"]
-SRC = os.environ["S3W_SOURCE_ROOT"]
-SEED2 = os.path.join(SRC, "deploy", "examples", "seed002-restrict-to-role.json")
-FAILS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import BIN, SEED2, check, run_main  # noqa: E402
 
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
 
 
 def record(**over):
@@ -122,8 +115,6 @@ def main(tmp):
     check(r.returncode == 2 and "/nonexistent.log: cannot open" in r.stderr, r.stderr)
     session_policy_cases(same, cand)
     session_tag_cases(tmp)
-    print(f"{len(FAILS)} failures")
-    return 1 if FAILS else 0
 
 
 ROLE_SESSION = "arn:aws:sts::111111111111:assumed-role/ROLENAME/"
@@ -281,5 +272,4 @@ def session_tag_cases(tmp):
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory(prefix="s3w-replay-") as scratch:
-        sys.exit(main(scratch))
+    run_main(main, "s3w-replay-")

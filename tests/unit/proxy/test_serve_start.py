@@ -16,18 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 
-BIN = os.environ["S3W_BIN"]
-SRC = os.environ["S3W_SOURCE_ROOT"]
-SEED2 = os.path.join(SRC, "deploy", "examples", "seed002-restrict-to-role.json")
-FAILS = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import BIN, SEED2, check, run_main  # noqa: E402
 
 
 def held_port():
@@ -113,34 +104,29 @@ def started(tmp):
             p.wait()
 
 
-def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        held, port = held_port()
-        rc, err = serve(tmp, port)
-        check(rc == 2, f"S3 port in use: exit {rc}, not 2: {err}")
-        check(f"ERROR cannot listen on 127.0.0.1:{port}: Address already in use" in err,
-              f"S3 port in use: no reason given: {err}")
-        check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
-              f"S3 port in use: sanitizer report: {err}")
+def main(tmp):
+    held, port = held_port()
+    rc, err = serve(tmp, port)
+    check(rc == 2, f"S3 port in use: exit {rc}, not 2: {err}")
+    check(f"ERROR cannot listen on 127.0.0.1:{port}: Address already in use" in err,
+          f"S3 port in use: no reason given: {err}")
+    check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
+          f"S3 port in use: sanitizer report: {err}")
 
-        # the admin port: the workers and their listeners were made first
-        free = socket.socket()
-        free.bind(("127.0.0.1", 0))
-        s3_port = free.getsockname()[1]
-        free.close()
-        rc, err = serve(tmp, s3_port, admin_port=port)
-        check(rc == 2, f"admin port in use: exit {rc}, not 2: {err}")
-        check(f"ERROR admin: cannot listen on 127.0.0.1:{port}" in err,
-              f"admin port in use: no reason given: {err}")
-        check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
-              f"admin port in use: sanitizer report: {err}")
-        held.close()
-        started(tmp)
-    if FAILS:
-        print(f"{len(FAILS)} failed")
-        sys.exit(1)
-    print("ok")
+    # the admin port: the workers and their listeners were made first
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    s3_port = free.getsockname()[1]
+    free.close()
+    rc, err = serve(tmp, s3_port, admin_port=port)
+    check(rc == 2, f"admin port in use: exit {rc}, not 2: {err}")
+    check(f"ERROR admin: cannot listen on 127.0.0.1:{port}" in err,
+          f"admin port in use: no reason given: {err}")
+    check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
+          f"admin port in use: sanitizer report: {err}")
+    held.close()
+    started(tmp)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "s3w-serve-start-")
