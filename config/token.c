@@ -318,8 +318,14 @@ int token_seal(const struct config_sts *sts, const struct token_claims *c, struc
     }
     rc = derive_ids(k, nonce, akid, secret) ? TOKEN_E_INTERNAL : TOKEN_OK;
 cleanup:
+    /* the session's claims, and the session token itself twice: the token
+     * is half of the caller's credentials (a probe found it in freed memory) */
     if (plain)
         s3w_wipe(plain, TOKEN_MAX_PLAIN);
+    if (wire)
+        s3w_wipe(wire, TOKEN_MAX_WIRE);
+    if (b64)
+        s3w_wipe(b64, TOKEN_MAX_B64 + 1);
     free(plain);
     free(wire);
     free(b64);

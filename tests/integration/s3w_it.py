@@ -167,6 +167,34 @@ def complete_lines(path):
     return [line for line in data.split(b"\n")[:-1] if line.strip()]
 
 
+def scan_memory(pid, patterns):
+    """(pattern, mapping, address) for each occurrence of each pattern in
+    the process's readable memory that no file backs (heap, stacks, thread
+    arenas): where a secret may be left behind. Needs ptrace rights over
+    the process (root, or its own user)."""
+    hits = []
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            name = f[5] if len(f) > 5 else "anon"
+            if "r" not in f[1] or name.startswith("/") or name in ("[vvar]", "[vsyscall]", "[vdso]"):
+                continue
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            step, overlap = 16 << 20, max(len(p) for p in patterns)
+            for at in range(lo, hi, step):  # in pieces: a mapping may be huge
+                try:
+                    mem.seek(at)
+                    data = mem.read(min(step + overlap, hi - at))
+                except OSError:
+                    break
+                for p in patterns:
+                    i = data.find(p)
+                    while 0 <= i < step:  # one past the piece is the next one's
+                        hits.append((p, name, hex(at + i)))
+                        i = data.find(p, i + 1)
+    return hits
+
+
 def free_port():
     return free_ports(1)[0]
 

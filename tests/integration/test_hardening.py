@@ -133,32 +133,6 @@ def no_retry(key):
     return PX.client(key, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
-def scan_memory(pid, patterns):
-    """(pattern, mapping) for each occurrence of each pattern in the
-    process's readable, non-file memory (heap, stacks, thread arenas)."""
-    hits = []
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            f = line.split()
-            name = f[5] if len(f) > 5 else "anon"
-            if "r" not in f[1] or name.startswith("/") or name in ("[vvar]", "[vsyscall]", "[vdso]"):
-                continue
-            lo, hi = (int(x, 16) for x in f[0].split("-"))
-            step, overlap = 16 << 20, max(len(p) for p in patterns)
-            for at in range(lo, hi, step):  # in pieces: a mapping may be huge
-                try:
-                    mem.seek(at)
-                    data = mem.read(min(step + overlap, hi - at))
-                except OSError:
-                    break
-                for p in patterns:
-                    i = data.find(p)
-                    while 0 <= i < step:  # one past the piece is the next one's
-                        hits.append((p, name, hex(at + i)))
-                        i = data.find(p, i + 1)
-    return hits
-
-
 class Hardening(unittest.TestCase):
     def assert_code(self, fn, status, code):
         with self.assertRaises(ClientError) as cm:

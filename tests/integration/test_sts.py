@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -262,6 +263,26 @@ class RoleChainTags(Case):
         sts4 = sts_client((plain["AccessKeyId"], plain["SecretAccessKey"]), plain["SessionToken"])
         free = sts4.assume_role(RoleArn=role_arn(A, "chain-2"), RoleSessionName="s5")["Credentials"]
         self.assertEqual(self.s3_of(free).get_object(Bucket=BUCKET, Key="HappyFace.jpg")["Body"].read(), DATA)
+
+
+class IssuedTokens(Case):
+    def test_issued_token_not_left_in_memory(self):
+        # s3warden keeps nothing of a session it issues (the token carries
+        # it, sealed): once the answer is sent, no copy of the token may be
+        # left in the process. A probe found one whole in freed memory, the
+        # base64 of token_seal, freed without a wipe.
+        tokens = [assume(f"left-{i}")[1] for i in range(3)]  # never used
+        time.sleep(0.3)  # the exchanges end (and wipe) after the client has its answer
+        self.assertEqual(scan_memory(PX.proc.pid, [t.encode() for t in tokens]), [])
+        # and the scan sees what is there: a token in a request head it is
+        # still reading
+        s = socket.create_connection(("127.0.0.1", PX.port), timeout=10)
+        try:
+            s.sendall(f"GET /{BUCKET}/x HTTP/1.1\r\nHost: x\r\nX-Amz-Security-Token: {tokens[0]}\r\n".encode())
+            self.assertTrue(wait_until(lambda: scan_memory(PX.proc.pid, [tokens[0].encode()]), 5),
+                            "the scan did not find a token s3warden holds")
+        finally:
+            s.close()
 
 
 class ZNoSecretsLogged(Case):
