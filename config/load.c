@@ -975,6 +975,11 @@ static void load_listeners(struct ld *L, const cJSON *root)
         size_t n = (size_t)cJSON_GetArraySize(arr);
         if (n == 0)
             errf(L, "at least one listener is required");
+        /* serve binds listeners[0] only: a second entry would be ignored
+         * without a word, so it is refused (by validate too) */
+        if (n > 1)
+            errf(L, "%zu listeners given, but s3warden serves exactly one (listeners[0]); "
+                 "remove the others or run one s3warden per listener", n);
         struct config_listener *ls = L->cfg->listeners = alloc_array(L, n, sizeof *ls);
         size_t i = 0;
         for (const cJSON *it = arr->child; it && ls; it = it->next, i++) {

@@ -127,14 +127,6 @@ static struct config *load_config(const char *path)
         print_config_errors(&errs);
         proxy_log("ERROR", "config: %s: %s", path, config_strerror(rc));
         cfg = NULL;
-    } else if (cfg->nlisteners > 1) {
-        /* only listeners[0] is bound: a second entry would be silently
-         * ignored, so the config is refused (at start and on SIGHUP) */
-        proxy_log("ERROR", "config: %s: listeners: %zu listeners given, but s3warden serves "
-                  "exactly one (listeners[0]); remove the others or run one s3warden per "
-                  "listener", path, cfg->nlisteners);
-        config_unref(cfg);
-        cfg = NULL;
     }
     config_errors_cleanup(&errs);
     return cfg;

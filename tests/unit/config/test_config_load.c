@@ -43,14 +43,12 @@ static void test_full_config_fields(void **state)
     setenv("S3W_TEST_DAVE_SECRET", "davesecondsecretdavesecondsecretdave0002", 1);
     struct config *cfg = load_ok("tests/unit/config/good/full.json");
 
-    assert_int_equal(cfg->nlisteners, 2);
-    assert_string_equal(cfg->listeners[0].address, "127.0.0.1");
-    assert_int_equal(cfg->listeners[0].port, 8080);
-    assert_null(cfg->listeners[0].tls_cert_file);
-    assert_int_equal(cfg->listeners[1].port, 8443);
+    assert_int_equal(cfg->nlisteners, 1); /* one: serve binds one (bad/listeners-two) */
+    assert_string_equal(cfg->listeners[0].address, "::1");
+    assert_int_equal(cfg->listeners[0].port, 8443);
     /* relative paths resolve against the config file's directory */
-    assert_non_null(strstr(cfg->listeners[1].tls_cert_file, "tests/unit/config/good/tls/cert.pem"));
-    assert_string_equal(cfg->listeners[1].tls_key_file, "/etc/s3w/key.pem");
+    assert_non_null(strstr(cfg->listeners[0].tls_cert_file, "tests/unit/config/good/tls/cert.pem"));
+    assert_string_equal(cfg->listeners[0].tls_key_file, "/etc/s3w/key.pem");
 
     assert_int_equal(cfg->nvirtual_host_domains, 2);
     assert_string_equal(cfg->virtual_host_domains[1], "s3.example.com");

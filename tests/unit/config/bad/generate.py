@@ -45,6 +45,9 @@ raw("duplicate-field", base_text.replace('"region": "us-east-1"', '"region": "us
     "upstream.region", "duplicate field")
 case("listeners-missing", lambda c: c.pop("listeners"), "listeners", "is required")
 case("listeners-empty", lambda c: c.update(listeners=[]), "listeners", "at least one listener is required")
+case("listeners-two", lambda c: c["listeners"].append({"address": "127.0.0.1", "port": 8081}), "listeners",
+     "2 listeners given, but s3warden serves exactly one (listeners[0]); remove the others or run one "
+     "s3warden per listener")
 case("listener-port-zero", lambda c: c["listeners"][0].update(port=0), "listeners[0].port", "must be an integer in 1..65535")
 case("listener-port-string", lambda c: c["listeners"][0].update(port="80"), "listeners[0].port", "must be an integer in 1..65535")
 case("listener-tls-no-key", lambda c: c["listeners"][0].update(tls={"cert_file": "c.pem"}), "listeners[0].tls.key_file", "is required")
