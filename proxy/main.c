@@ -356,10 +356,27 @@ static int cmd_serve(const char *config_path)
     /* before any thread starts: a write to a closed peer is an EPIPE to
      * handle, never a signal (base/sigmask.h leaves SIGPIPE unblocked) */
     signal(SIGPIPE, SIG_IGN);
+    /* The handlers are in place before anything else: a SIGHUP, a
+     * logrotate's SIGUSR1 or a SIGTERM while the start takes its time (up
+     * to 5 s waiting for upstream credentials) or as soon as the port
+     * answers would otherwise meet the default action and end the process
+     * (a probe saw it die by SIGTERM). They run in uv_run below, once
+     * everything has started. */
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_init(loop, &st.sig_hup);
+    uv_signal_init(loop, &st.sig_term);
+    uv_signal_init(loop, &st.sig_int);
+    uv_signal_init(loop, &st.sig_usr1);
+    st.signals_made = true;
+    st.sig_hup.data = st.sig_term.data = st.sig_int.data = st.sig_usr1.data = &st;
+    uv_signal_start(&st.sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&st.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&st.sig_int, on_signal, SIGINT);
+    uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     proxy_log_init();
     struct config *cfg = load_config(config_path);
     if (!cfg)
-        return 2;
+        goto fail;
     apply_runtime_settings(&st, cfg);
     struct proxy_settings settings;
     settings_from_config(cfg, &settings);
@@ -407,21 +424,6 @@ static int cmd_serve(const char *config_path)
     st.srv.worker_init = pl_worker_init;
     st.srv.worker_cleanup = pl_worker_cleanup;
     st.srv.worker_poke = pl_worker_poke;
-    /* The handlers are in place before any listener is bound: a SIGHUP
-     * sent as soon as the port answers (a reload right after start) would
-     * otherwise meet the default action and end the process. They run in
-     * uv_run below, once everything has started. */
-    uv_loop_t *loop = uv_default_loop();
-    uv_signal_init(loop, &st.sig_hup);
-    uv_signal_init(loop, &st.sig_term);
-    uv_signal_init(loop, &st.sig_int);
-    uv_signal_init(loop, &st.sig_usr1);
-    st.signals_made = true;
-    st.sig_hup.data = st.sig_term.data = st.sig_int.data = st.sig_usr1.data = &st;
-    uv_signal_start(&st.sig_hup, on_signal, SIGHUP);
-    uv_signal_start(&st.sig_term, on_signal, SIGTERM);
-    uv_signal_start(&st.sig_int, on_signal, SIGINT);
-    uv_signal_start(&st.sig_usr1, on_signal, SIGUSR1);
     st.srv_made = true; /* what proxy_server_init made is taken down even when it fails */
     if (proxy_server_init(&st.srv, &settings, &pl_handler, &st.shared) != 0)
         goto fail;

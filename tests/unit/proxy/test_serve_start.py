@@ -7,7 +7,8 @@
     leaked before;
   - started: only the main thread takes SIGHUP, SIGINT, SIGTERM and
     SIGUSR1 (base/sigmask.h); every other thread blocks them. SIGTERM then
-    ends it with status 0.
+    ends it with status 0;
+  - signals while it starts are held until it has started.
 
 Needs S3W_BIN and S3W_SOURCE_ROOT (set by meson)."""
 import json
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_check import BIN, SEED2, check, run_main  # noqa: E402
@@ -104,6 +106,45 @@ def started(tmp):
             p.wait()
 
 
+def signals_while_starting(tmp):
+    """SIGUSR1 (logrotate), SIGHUP and SIGTERM while serve waits for its
+    upstream credentials (an STS that takes connections and never answers:
+    up to 5 s): they are held until it has started, then SIGTERM ends it
+    with status 0. The default actions killed it before (a probe)."""
+    sts = socket.socket()
+    sts.bind(("127.0.0.1", 0))
+    sts.listen(8)  # never accepted: connects complete, nothing answers
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    path = config(tmp, port)
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["credentials"]["assume_role"] = {
+        "role_arn": "arn:aws:iam::111111111111:role/s3warden", "session_name": "start",
+        "sts_endpoint": f"http://127.0.0.1:{sts.getsockname()[1]}"}
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    p = subprocess.Popen([BIN, "serve", "--config", path], stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=ENV)
+    try:
+        time.sleep(0.5)
+        for sig in (signal.SIGUSR1, signal.SIGHUP, signal.SIGTERM):
+            p.send_signal(sig)
+            time.sleep(0.1)
+        check(p.poll() is None, f"a signal while starting ended serve: {p.poll()}")
+        rc = p.wait(60)
+        err = p.stderr.read()
+        check(rc == 0, f"signals while starting: exit {rc}, not 0: {err}")
+        check("INFO stopped" in err, f"signals while starting: not stopped: {err}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        sts.close()
+
+
 def main(tmp):
     held, port = held_port()
     rc, err = serve(tmp, port)
@@ -126,6 +167,7 @@ def main(tmp):
           f"admin port in use: sanitizer report: {err}")
     held.close()
     started(tmp)
+    signals_while_starting(tmp)
 
 
 if __name__ == "__main__":
