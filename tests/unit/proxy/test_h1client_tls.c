@@ -150,7 +150,6 @@ static _Atomic uint64_t events[H1C_NEVENTS]; /* the pool's, as a worker's metric
 
 /* A pool of one connection to localhost:port (verified against the test's
  * certificate), once a server listens there. */
-
 static struct h1c_pool *verified_pool_when_listening(int port_, uint32_t keepalive_ms)
 {
     assert_true(wait_listening(port_));

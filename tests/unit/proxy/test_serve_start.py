@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`s3warden serve` starting and failing to:
+"""`s3warden serve` as it starts, and when it cannot:
   - the S3 port or the admin port held by another socket: it exits 2 at
     once with the reason, and takes down what it had set up on the way out
     (audit writer, credential managers, workers that were made): under the
