@@ -12,6 +12,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/sha.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 
 #include "sigv4.h"
@@ -127,6 +128,34 @@ void sigv4_hmac_key_mac(const struct sigv4_hmac_key *hk, const void *msg,
     SHA256_Final(out, &c);
 
     s3w_wipe(inner, sizeof inner);
+    s3w_wipe(&c, sizeof c);
+}
+
+/* The secret's tag for the signing-key cache (keycache.c): SHA-256 over one
+ * 64-byte block of this process's own - a fixed label and 32 random bytes,
+ * hashed once - followed by the secret, so a tag costs one compression
+ * for a secret of up to 55 bytes (AWS's are 40). The random bytes keep
+ * tags from matching a table made for another process; if the generator
+ * fails they stay zero and the tag is still exact, only unsalted. */
+static SHA256_CTX tag_prefix;
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+static void tag_init(void)
+{
+    uint8_t block[64] = "s3warden sigv4 keycache secret tag v1";
+    if (RAND_bytes(block + 32, 32) != 1)
+        memset(block + 32, 0, 32);
+    SHA256_Init(&tag_prefix);
+    SHA256_Update(&tag_prefix, block, sizeof block);
+}
+
+void sigv4_secret_tag(struct s3w_slice secret, uint8_t out[32])
+{
+    SHA256_CTX c;
+    pthread_once(&tag_once, tag_init);
+    memcpy(&c, &tag_prefix, sizeof c);
+    SHA256_Update(&c, secret.ptr, secret.len);
+    SHA256_Final(out, &c);
     s3w_wipe(&c, sizeof c);
 }
 

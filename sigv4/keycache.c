@@ -7,10 +7,13 @@
  * key's cached ipad/opad states (sigv4_hmac_key), which saves two of its
  * SHA-256 blocks.
  *
- * Fixed size, linear scan, LRU eviction; no allocation ever. The secret is
- * kept (to tell a rotated secret for the same key id apart) and compared in
- * constant time; scope parts are not secret and are compared first. Evicted
- * and cleaned-up entries are wiped, the HMAC states with the key.
+ * Fixed size, linear scan, LRU eviction; no allocation ever. An entry keeps
+ * the secret's tag (sigv4_secret_tag), not the secret: enough to tell a
+ * rotated secret for the same key id apart, at one SHA-256 compression per
+ * look-up, and no copy of a long-lived secret in every worker. The tag is
+ * compared in constant time; scope parts are not secret and are compared
+ * first. Evicted and cleaned-up entries are wiped, the HMAC states with the
+ * key.
  */
 #include "sigv4.h"
 
@@ -38,13 +41,14 @@ static struct sigv4_keycache_entry *entry_for(struct sigv4_keycache *c, struct s
 {
     struct sigv4_keycache_entry *victim = NULL;
 
-    if (!fits(secret, SIGV4_MAX_SECRET) || date.len != 8 ||
-        !fits(region, sizeof c->e[0].region) ||
+    if (date.len != 8 || !fits(region, sizeof c->e[0].region) ||
         !fits(service, sizeof c->e[0].service)) {
         c->misses++;
         sigv4_signing_key(secret, date, region, service, out);
         return NULL;
     }
+    uint8_t tag[32];
+    sigv4_secret_tag(secret, tag);
     c->tick++;
     for (size_t i = 0; i < SIGV4_KEYCACHE_SLOTS; i++) {
         struct sigv4_keycache_entry *e = &c->e[i];
@@ -57,10 +61,11 @@ static struct sigv4_keycache_entry *entry_for(struct sigv4_keycache *c, struct s
             memcmp(e->date, date.ptr, 8) == 0 &&
             memcmp(e->region, region.ptr, region.len) == 0 &&
             memcmp(e->service, service.ptr, service.len) == 0 &&
-            s3w_ct_equal(e->secret, e->secret_len, secret.ptr, secret.len)) {
+            s3w_ct_equal(e->secret_tag, 32, tag, 32)) {
             e->last_used = c->tick;
             c->hits++;
             memcpy(out, e->key, 32);
+            s3w_wipe(tag, sizeof tag);
             return e;
         }
         if (!victim || (victim->used && e->last_used < victim->last_used))
@@ -70,12 +75,11 @@ static struct sigv4_keycache_entry *entry_for(struct sigv4_keycache *c, struct s
     sigv4_signing_key(secret, date, region, service, out);
     s3w_wipe(victim, sizeof *victim);
     victim->used = true;
-    victim->secret_len = (uint8_t)secret.len;
+    memcpy(victim->secret_tag, tag, 32);
+    s3w_wipe(tag, sizeof tag);
     victim->date_len = 8;
     victim->region_len = (uint8_t)region.len;
     victim->service_len = (uint8_t)service.len;
-    if (secret.len)
-        memcpy(victim->secret, secret.ptr, secret.len);
     memcpy(victim->date, date.ptr, 8);
     if (region.len)
         memcpy(victim->region, region.ptr, region.len);

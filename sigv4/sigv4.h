@@ -372,14 +372,22 @@ const struct evp_md_st *sigv4_md_md5(void);
  * thread-safe by design: no locks on the request path). A hit costs a few
  * compares and no allocation; the cached verify then costs one HMAC over the
  * string to sign, from the key's ready HMAC states (sigv4_keycache_sign).
- * Entries hold a copy of the secret (compared in constant time), the derived
- * key and its HMAC states; all are wiped on eviction and cleanup. LRU. */
+ * Entries hold the secret's tag (sigv4_secret_tag, compared in constant
+ * time), never the secret, and the derived key and its HMAC states; all
+ * are wiped on eviction and cleanup. LRU. */
 #define SIGV4_KEYCACHE_SLOTS 32
+
+/* out[32] = SHA-256 of this process's salt block and the secret: what the
+ * cache keeps to tell one secret from another (a rotated secret for the
+ * same key id, two callers' secrets for the same scope) without keeping
+ * the secret. One-way; no more use to someone who reads memory than the
+ * signing key kept beside it (both can only confirm a guessed secret). */
+void sigv4_secret_tag(struct s3w_slice secret, uint8_t out[32]);
 
 struct sigv4_keycache_entry {
     bool used;
-    uint8_t secret_len, date_len, region_len, service_len;
-    char secret[SIGV4_MAX_SECRET];
+    uint8_t date_len, region_len, service_len;
+    uint8_t secret_tag[32];
     char date[8];
     char region[32];
     char service[32];

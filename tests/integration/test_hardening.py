@@ -598,7 +598,7 @@ class Hardening(unittest.TestCase):
                 s.close()
             px.stop()
 
-    def test_13_no_request_head_left_in_memory(self):
+    def test_13_no_request_head_or_secret_left_in_memory(self):
         # The proxy's session token goes out in every re-signed head. Once
         # the traffic is over, no copy of a head may be left anywhere in the
         # process: a probe found a token's last 44 bytes with the CRLF after
@@ -620,6 +620,13 @@ class Hardening(unittest.TestCase):
             cfg["credentials"]["chain"][0]["session_token"] = token
             return cfg
         px = Proxy(config_with_token, "hardening-residue", env={"S3WARDEN_WORKERS": "2"}).start()
+        # The long-lived secrets - a client's and the proxy's own - have
+        # their copies from the config and credentials before any request;
+        # traffic adds none (probe 18 F4: each worker's signing-key caches
+        # kept a copy of every secret they served, one more per cache).
+        secrets = [OTHER.secret.encode(), role["SecretAccessKey"].encode()]
+        idle = {p: len(scan_memory(px.proc.pid, [p])) for p in secrets}
+        self.assertTrue(all(idle.values()), f"the scan did not see the live secrets: {idle}")
         bodies = [b"", os.urandom(100), os.urandom(20000), os.urandom(2 << 20), os.urandom(6 << 20)]
         errors = []
 
@@ -647,6 +654,9 @@ class Hardening(unittest.TestCase):
             self.assertEqual(found, [], "copies of a request head left in memory")
             self.assertGreater(len(scan_memory(px.proc.pid, [token.encode() + b"\0"])), 0,
                                "the scan did not see the live token")
+            busy = {p: len(scan_memory(px.proc.pid, [p])) for p in secrets}
+            for p in secrets:
+                self.assertLessEqual(busy[p], idle[p], "copies of a secret made by traffic")
         finally:
             px.stop()
 

@@ -597,6 +597,11 @@ static void test_keycache(void **s)
     assert_int_equal(kc->hits, 0);
     assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
     assert_int_equal(kc->hits, 1);
+    /* the cache keeps no copy of the secret it served, nor of any 4 bytes
+     * of it (probe 18 F4: it used to keep the secret itself) */
+    static const char good[] = "secret-good/+=";
+    for (size_t i = 0; i + 4 <= sizeof good - 1; i++)
+        assert_null(memmem(kc, sizeof *kc, good + i, 4));
     /* same key id, other secret (rotation): a miss, and the right answer */
     make(r, "AKIAWRONG", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
     expect(&r->req, NOW, &o, SIGV4_ERR_SIGNATURE_MISMATCH, "SignatureDoesNotMatch", 403, MISMATCH);
@@ -614,9 +619,28 @@ static void test_keycache(void **s)
     make(r, "AKIAGOOD", "secret-good/+=", NULL, "/bucket/key", HASH_A, NOW);
     assert_int_equal(sigv4_verify(&r->req, NOW, &o, RES, &E), 0);
     assert_int_equal(kc->misses, m + 1);
-    /* evicted slots hold no trace of the old secret */
+    /* two secrets for the same scope are two entries, each with its own key */
+    uint8_t ka[32], kb[32];
+    sigv4_keycache_get(kc, SL("secret-a"), SL("20240101"), SL("us-east-1"), SL("s3"), ka);
+    sigv4_keycache_get(kc, SL("secret-b"), SL("20240101"), SL("us-east-1"), SL("s3"), kb);
+    m = kc->misses;
+    sigv4_keycache_get(kc, SL("secret-a"), SL("20240101"), SL("us-east-1"), SL("s3"), k1);
+    sigv4_keycache_get(kc, SL("secret-b"), SL("20240101"), SL("us-east-1"), SL("s3"), k2);
+    assert_int_equal(kc->misses, m);
+    assert_memory_equal(k1, ka, 32);
+    assert_memory_equal(k2, kb, 32);
+    sigv4_signing_key(SL("secret-b"), SL("20240101"), SL("us-east-1"), SL("s3"), k1);
+    assert_memory_equal(k1, kb, 32);
+    assert_memory_not_equal(ka, kb, 32);
+    /* the tag: one per secret, not the secret's bytes */
+    uint8_t t1[32], t2[32];
+    sigv4_secret_tag(SL("secret-a"), t1);
+    sigv4_secret_tag(SL("secret-a"), t2);
+    assert_memory_equal(t1, t2, 32);
+    sigv4_secret_tag(SL("secret-b"), t2);
+    assert_memory_not_equal(t1, t2, 32);
     for (int i = 0; i < SIGV4_KEYCACHE_SLOTS; i++)
-        assert_null(memmem(kc->e[i].secret, sizeof kc->e[i].secret, "not-the-secret", 14));
+        assert_null(memmem(kc->e[i].secret_tag, 32, "secret", 6));
     sigv4_keycache_cleanup(kc);
     for (size_t i = 0; i < sizeof *kc; i++)
         assert_int_equal(((unsigned char *)kc)[i], 0);
