@@ -67,7 +67,8 @@ static bool upstream_ready(struct admin *a, const struct config *cfg,
     bool used = ups_in_use(cfg, up);
     bool optional = up->readiness == CONFIG_READINESS_OPTIONAL;
     const char *tag = optional ? " [optional]" : used ? "" : " [unused]";
-    *row = (struct metrics_upstream){ .name = up->name };
+    /* its slot: UPS_MAX (METRICS_MAX_UPSTREAMS) when none */
+    *row = (struct metrics_upstream){ .name = up->name, .slot = ups_slot(us, up->name) };
 
     bool ok = true;
     struct creds_mgr *m = ups_creds_for(us, cfg, up);

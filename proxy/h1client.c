@@ -320,6 +320,7 @@ static void answer_done(struct h1c_conn *c)
         c->next = p->idle;
         p->idle = c;
         p->nidle++;
+        h1c__gauge(p, H1C_GAUGE_IDLE, +1);
         h1c__conn_lend_back(c);
         c->cooling = c->ssl && p->o.keepalive_ms > H1C_COOL_MS;
         h1c__arm(c, c->cooling ? H1C_COOL_MS : p->o.keepalive_ms);
@@ -542,6 +543,7 @@ void h1c__start_on(struct h1c_pool *p, struct h1c_req *r, bool fresh_only)
         struct h1c_conn *c = p->idle;
         p->idle = c->next;
         p->nidle--;
+        h1c__gauge(p, H1C_GAUGE_IDLE, -1);
         h1c__count(p, &p->st.reuses, H1C_EV_REUSED);
         r->reused = true;
         attach(c, r);

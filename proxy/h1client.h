@@ -92,6 +92,15 @@ enum h1c_event {
     H1C_NEVENTS
 };
 
+/* What a pool keeps up to date in h1c_pool_opts.gauges, when given, by
+ * adding and taking away (uint64_t arithmetic that wraps: several pools of
+ * one worker may share the array, and its sum over workers is the count). */
+enum h1c_gauge {
+    H1C_GAUGE_OPEN = 0, /* connections open or being opened, busy and idle */
+    H1C_GAUGE_IDLE,     /* kept-alive connections waiting for a request */
+    H1C_NGAUGES
+};
+
 struct h1c_pool_opts {
     const char *host;        /* name or address; also SNI and verified name */
     uint16_t port;
@@ -103,6 +112,7 @@ struct h1c_pool_opts {
     uint32_t idle_timeout_ms;       /* between answer bytes */
     uint32_t keepalive_ms;          /* idle connection kept this long */
     _Atomic uint64_t *events;       /* [H1C_NEVENTS], or NULL */
+    _Atomic uint64_t *gauges;       /* [H1C_NGAUGES], or NULL */
 };
 
 struct h1c_conn;

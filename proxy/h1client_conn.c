@@ -168,6 +168,7 @@ static void on_handle_closed(uv_handle_t *h)
     }
     c->writing = false;
     p->nopen--;
+    h1c__gauge(p, H1C_GAUGE_OPEN, -1);
     h1c__conn_lend_back(c);
     free(c);
     if (pool_free_if_done(p))
@@ -196,6 +197,7 @@ struct h1c_conn *h1c__conn_new(struct h1c_pool *p)
     c->handles = 3;
     h1resp_init(&c->resp, &h1c__resp_cb, c);
     p->nopen++;
+    h1c__gauge(p, H1C_GAUGE_OPEN, +1);
     h1c__count(p, &p->st.connects, H1C_EV_OPENED);
     return c;
 }
@@ -228,6 +230,7 @@ static void unlink_idle(struct h1c_conn *c)
         if (*pp == c) {
             *pp = c->next;
             p->nidle--;
+            h1c__gauge(p, H1C_GAUGE_IDLE, -1);
             return;
         }
 }

@@ -93,6 +93,17 @@ static inline void h1c__count(struct h1c_pool *p, uint64_t *stat, enum h1c_event
                               memory_order_relaxed);
 }
 
+/* A gauge of the shared array moved by delta (+1 or -1), beside the
+ * pool's own nopen and nidle. */
+static inline void h1c__gauge(struct h1c_pool *p, enum h1c_gauge g, int delta)
+{
+    if (p->o.gauges)
+        atomic_store_explicit(&p->o.gauges[g],
+                              atomic_load_explicit(&p->o.gauges[g], memory_order_relaxed) +
+                                  (uint64_t)(int64_t)delta,
+                              memory_order_relaxed);
+}
+
 /* h1client.c */
 /* Appends to a connection's write buffer, growing it. 0 or H1C_E_NOMEM. */
 int h1c__wbuf_append(struct h1c_conn *c, struct wbuf *b, const void *p, size_t n);

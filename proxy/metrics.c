@@ -383,6 +383,12 @@ const char *const metrics_upconn_names[METRICS_NUPCONN] = {
     [H1C_EV_COOLED] = "tls_buffers_freed",
 };
 
+_Static_assert(METRICS_NUPGAUGE == H1C_NGAUGES, "a name for each upstream connection gauge");
+const char *const metrics_upgauge_names[METRICS_NUPGAUGE] = {
+    [H1C_GAUGE_OPEN] = "open",
+    [H1C_GAUGE_IDLE] = "idle",
+};
+
 const char *const metrics_alloc_names[METRICS_NALLOC] = {
     [METRICS_ALLOC_EXCHANGE] = "exchange",
     [METRICS_ALLOC_READ_BUFFER] = "read_buffer",
@@ -436,9 +442,47 @@ static int upstream_family(struct s3w_buf *o, const struct metrics_scrape *x, co
     return e;
 }
 
-static int render_upstreams(struct s3w_buf *o, const struct metrics_scrape *x)
+/* A per-upstream array of the shards, by a second label: one sample per
+ * upstream and name (an upstream no worker has sent to yet shows 0). */
+static int upstream_pool_family(struct s3w_buf *o, const struct metrics *m,
+                                const struct metrics_scrape *x, const char *name, const char *type,
+                                const char *help, const char *label, size_t off, size_t stride,
+                                const char *const *names, size_t n)
 {
-    int e = upstream_family(o, x, "s3warden_credential_refreshes_total", "counter",
+    int e = head(o, name, type, help);
+    for (size_t i = 0; i < x->nupstreams && e == 0; i++) {
+        const struct metrics_upstream *u = &x->upstreams[i];
+        for (size_t k = 0; k < n; k++) {
+            uint64_t v = u->slot < METRICS_MAX_UPSTREAMS
+                             ? shard_sum(m, off + (u->slot * stride + k) * sizeof(_Atomic uint64_t))
+                             : 0;
+            e |= s3w_buf_printf(o, "%s{upstream=\"", name);
+            e |= label_value(o, u->name);
+            e |= s3w_buf_printf(o, "\",%s=\"%s\"} %llu\n", label, names[k], (unsigned long long)v);
+        }
+    }
+    return e;
+}
+
+static int render_upstreams(struct s3w_buf *o, const struct metrics *m,
+                            const struct metrics_scrape *x)
+{
+    int e = upstream_pool_family(
+        o, m, x, "s3warden_upstream_connection_events_total", "counter",
+        "What the upstream connection pools did, per upstream: connections opened, requests "
+        "sent on a kept-alive connection (reused), sent again on a fresh one after a reused "
+        "one failed before any answer byte (retried), connections closed for an answer that "
+        "broke HTTP/1.1 framing (protocol_error), TLS sessions resumed, and idle TLS "
+        "connections that freed their record buffers.",
+        "event", offsetof(struct metrics_shard, upstream_conns), METRICS_NUPCONN,
+        metrics_upconn_names, METRICS_NUPCONN);
+    e |= upstream_pool_family(
+        o, m, x, "s3warden_upstream_connections", "gauge",
+        "Upstream connections of every worker's pools, per upstream: open (busy, idle or "
+        "being opened) and, of those, idle.",
+        "state", offsetof(struct metrics_shard, upstream_gauges), METRICS_NUPGAUGE,
+        metrics_upgauge_names, METRICS_NUPGAUGE);
+    e |= upstream_family(o, x, "s3warden_credential_refreshes_total", "counter",
                             "Successful fetches of the proxy's own credentials toward an upstream.", 1);
     e |= upstream_family(o, x, "s3warden_credential_refresh_failures_total", "counter",
                          "Failed fetches of the proxy's own credentials toward an upstream.", 2);
@@ -523,15 +567,6 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
                       "lie 2 s apart, the spares trimmed to 32.",
                       "kind", offsetof(struct metrics_shard, allocs), metrics_alloc_names,
                       METRICS_NALLOC);
-    e |= render_fixed(o, m, "s3warden_upstream_connection_events_total",
-                      "What the upstream connection pools did, every upstream together: "
-                      "connections opened, requests sent on a kept-alive connection (reused), "
-                      "sent again on a fresh one after a reused one failed before any answer "
-                      "byte (retried), connections closed for an answer that broke HTTP/1.1 "
-                      "framing (protocol_error), TLS sessions resumed, and idle TLS "
-                      "connections that freed their record buffers.",
-                      "event", offsetof(struct metrics_shard, upstream_conns),
-                      metrics_upconn_names, METRICS_NUPCONN);
 
     e |= head(o, "s3warden_signature_failures_total", "counter",
               "Requests refused by signature verification, by the S3 error code returned.");
@@ -540,7 +575,7 @@ int metrics_render(struct metrics *m, const struct metrics_scrape *x, struct s3w
               "Requests denied by policy evaluation, by the first deciding policy.");
     e |= render_family(o, &m->denials, "s3warden_policy_denials_total", "policy", "decision");
 
-    e |= render_upstreams(o, x);
+    e |= render_upstreams(o, m, x);
     e |= scalar(o, "s3warden_config_reloads_total", "counter",
                 "Config reloads applied (SIGHUP).", ld(&m->reloads));
     e |= scalar(o, "s3warden_config_reload_failures_total", "counter",

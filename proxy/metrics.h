@@ -79,11 +79,16 @@ enum metrics_alloc {
 };
 extern const char *const metrics_alloc_names[METRICS_NALLOC];
 
-/* Upstream connection events: h1client.h's enum h1c_event, counted by the
- * worker's upstream pools straight into its shard (H1C_NEVENTS, which
- * metrics.c checks; this header does not pull in the client's). */
+/* Upstream connection events and gauges: h1client.h's enum h1c_event and
+ * enum h1c_gauge, kept by the worker's upstream pools straight into its
+ * shard, per upstream: the upstream's slot in upstream_state.h's table,
+ * which never moves (H1C_NEVENTS, H1C_NGAUGES and UPS_MAX are checked
+ * where both sides are seen; this header pulls in neither). */
 #define METRICS_NUPCONN 6
+#define METRICS_NUPGAUGE 2
+#define METRICS_MAX_UPSTREAMS 128
 extern const char *const metrics_upconn_names[METRICS_NUPCONN];
+extern const char *const metrics_upgauge_names[METRICS_NUPGAUGE];
 
 /* One per worker; only that worker writes it. */
 struct metrics_shard {
@@ -95,7 +100,8 @@ struct metrics_shard {
     _Atomic uint64_t refused[METRICS_NREFUSE];
     _Atomic uint64_t timeouts[METRICS_NTIMEOUT];
     _Atomic uint64_t allocs[METRICS_NALLOC];
-    _Atomic uint64_t upstream_conns[METRICS_NUPCONN];
+    _Atomic uint64_t upstream_conns[METRICS_MAX_UPSTREAMS][METRICS_NUPCONN];
+    _Atomic uint64_t upstream_gauges[METRICS_MAX_UPSTREAMS][METRICS_NUPGAUGE]; /* +1/-1, wrapping */
     char pad[64];               /* keep the next shard's counters off this line */
 };
 
@@ -173,6 +179,8 @@ struct metrics_upstream {
     bool creds_valid;
     uint64_t creds_attempts, creds_successes;
     bool ready;                   /* what /readyz says of it */
+    size_t slot;                  /* in the shards' upstream arrays;
+                                     METRICS_MAX_UPSTREAMS: none yet */
 };
 
 struct metrics_scrape {

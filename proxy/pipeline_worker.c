@@ -391,7 +391,7 @@ int pl_worker_init(struct proxy_worker *w)
     /* the worker's spares timer trims the spare exchanges too (before the
      * workers run: proxy_server_init calls this on its own thread) */
     w->srv->worker_trim = pl_worker_trim_spares;
-    return up_worker_init(w, pw->cfg, w->srv->nworkers);
+    return up_worker_init(w, pw->cfg, w->srv->nworkers, shared(w)->ups);
 }
 
 void pl_worker_cleanup(struct proxy_worker *w)

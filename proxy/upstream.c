@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "proxy.h"
+#include "upstream_state.h"
 #include "xml.h"
 
 #define UP_ORIGIN_MAX 300 /* "https://" + authority */
@@ -23,6 +24,7 @@ struct up_origin {
 /* The pools toward one upstream (by name), made with its settings. */
 struct up_pools {
     char *name;
+    size_t slot;           /* the upstream's in upstream_state.h (metrics); UPS_MAX: none */
     uv_loop_t *loop;
     struct up_origin *o;
     size_t n, cap;
@@ -38,6 +40,7 @@ struct up_pools {
 /* A worker's pools: one group per upstream it has sent to. */
 struct up_set {
     uv_loop_t *loop;
+    struct upstream_state *ups; /* the upstreams' slots; NULL: none counted */
     int nworkers;
     struct up_pools **g;
     size_t n, cap;
@@ -88,13 +91,19 @@ static void close_pools(struct up_pools *m)
     m->ssl_failed = false;
 }
 
-int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers)
+_Static_assert(METRICS_MAX_UPSTREAMS == UPS_MAX && METRICS_NUPCONN == H1C_NEVENTS &&
+                   METRICS_NUPGAUGE == H1C_NGAUGES,
+               "the shards hold every upstream's pool events and gauges");
+
+int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers,
+                   struct upstream_state *ups)
 {
     (void)cfg; /* groups are made on first use, with the upstream's settings */
     struct up_set *set = calloc(1, sizeof(*set));
     if (!set)
         return -1;
     set->loop = &w->loop;
+    set->ups = ups;
     set->nworkers = nworkers;
     w->up = set;
     return 0;
@@ -165,6 +174,7 @@ static struct up_pools *group(struct up_set *set, const struct config_upstream *
         return NULL;
     }
     m->loop = set->loop;
+    m->slot = ups_slot(set->ups, u->name);
     settings_from(m, u, set->nworkers);
     set->g[set->n++] = m;
     return m;
@@ -301,8 +311,11 @@ struct h1c_pool *up_pool(struct proxy_worker *w, const struct config_upstream *u
         .first_byte_timeout_ms = m->first_byte_ms,
         .idle_timeout_ms = m->idle_ms,
         .keepalive_ms = UP_KEEPALIVE_MS,
-        .events = w->metrics ? w->metrics->upstream_conns : NULL,
     };
+    if (w->metrics && m->slot < UPS_MAX) {
+        o.events = w->metrics->upstream_conns[m->slot];
+        o.gauges = w->metrics->upstream_gauges[m->slot];
+    }
     struct h1c_pool *p = h1c_pool_new(m->loop, &o);
     if (!p)
         return NULL;

@@ -18,9 +18,13 @@
 
 struct proxy_worker;
 
+struct upstream_state;
 /* Sets up w->up for the config's upstream section; 0 or -1. nworkers
- * shares upstream.max_connections between the workers. */
-int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers);
+ * shares upstream.max_connections between the workers; ups is where each
+ * upstream's slot for the pools' metrics is found (NULL: the pools count
+ * nothing into the worker's metrics). */
+int up_worker_init(struct proxy_worker *w, const struct config *cfg, int nworkers,
+                   struct upstream_state *ups);
 /* The connections a worker's pool toward one of u's origins may hold
  * (upstream.max_connections split over the workers, at most
  * max_connections_per_host). */

@@ -73,6 +73,12 @@ struct ups_upstream *ups_find(struct upstream_state *s, const char *name)
     return NULL;
 }
 
+size_t ups_slot(struct upstream_state *s, const char *name)
+{
+    const struct ups_upstream *u = ups_find(s, name);
+    return u ? (size_t)(u - s->up) : UPS_MAX;
+}
+
 struct creds_mgr *ups_find_creds(struct upstream_state *s, const char *set_name)
 {
     size_t n = s ? atomic_load_explicit(&s->ncr, memory_order_acquire) : 0;

@@ -91,6 +91,9 @@ void ups_set_doorbell(struct upstream_state *s, void (*fn)(void *ud), void *ud);
 
 /* Lock-free lookups; NULL when there is no such entry. */
 struct ups_upstream *ups_find(struct upstream_state *s, const char *name);
+/* The slot of the upstream named so in s's table (it never moves: the
+ * workers' metrics are kept by it), or UPS_MAX if there is none. */
+size_t ups_slot(struct upstream_state *s, const char *name);
 struct creds_mgr *ups_find_creds(struct upstream_state *s, const char *set_name);
 /* The manager of the credential set upstream `up` of cfg uses. */
 struct creds_mgr *ups_creds_for(struct upstream_state *s, const struct config *cfg,

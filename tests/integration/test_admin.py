@@ -59,6 +59,7 @@ FAMILIES = {
     "s3warden_client_timeouts_total": "counter",
     "s3warden_worker_allocations_total": "counter",
     "s3warden_upstream_connection_events_total": "counter",
+    "s3warden_upstream_connections": "gauge",
     "s3warden_signature_failures_total": "counter",
     "s3warden_policy_denials_total": "counter",
     "s3warden_credential_refreshes_total": "counter",
@@ -532,9 +533,30 @@ class Traffic(Case):
         # and answers well-formed
         ev = delta(m0.series("s3warden_upstream_connection_events_total"),
                    m1.series("s3warden_upstream_connection_events_total"))
-        ev = {k[0][1]: n for k, n in ev.items()}
+        # all of them the one upstream's (labels sorted: event, upstream)
+        self.assertEqual({dict(k)["upstream"] for k in ev}, {"default"}, ev)
+        ev = {dict(k)["event"]: n for k, n in ev.items()}
         self.assertEqual(ev.get("opened", 0) + ev.get("reused", 0), 4 + ev.get("retried", 0), ev)
         self.assertEqual((ev.get("protocol_error", 0), ev.get("tls_resumed", 0)), (0, 0), ev)
+        # the pools' gauges: a download held in flight holds an upstream
+        # connection open, not idle; once it is over, every connection
+        # still open is idle in its pool (none with moto, which closes
+        # them: its answers are not kept alive)
+        def pool():
+            g = {dict(k)["state"]: v for k, v in
+                 Metrics(PX).series("s3warden_upstream_connections").items()
+                 if dict(k)["upstream"] == "default"}
+            return g.get("open", -1), g.get("idle", -2)
+        UP.put(BUCKET, "pool/big", os.urandom(16 << 20))
+        idle0 = pool()[1]
+        conn, r = slow_get(PX, "pool/big")
+        self.assertEqual(r.status, 200)
+        r.read(256 * 1024)
+        held = pool()
+        conn.close()
+        self.assertGreaterEqual(held[0], held[1] + 1, held)
+        self.assertGreaterEqual(held[0], 1 + idle0, (held, idle0))
+        self.assertTrue(wait_until(lambda: pool()[0] == pool()[1], 5), pool())
         # every one of these clients has hung up: not more connections open
         # than before (boto3 clients of earlier tests may hold keep-alive
         # ones, which may also close meanwhile)

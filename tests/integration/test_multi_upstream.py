@@ -472,6 +472,27 @@ class Metrics(Case):
         for name in ("rgw", "moto"):
             self.assertIn(f'upstream="{name}"', text)
 
+    def test_pool_events_counted_per_upstream(self):
+        def sent():  # requests each upstream's pools sent: opened + reused - retried
+            n = {}
+            for m in re.finditer(r'^s3warden_upstream_connection_events_total\{upstream="(\w+)",'
+                                 r'event="(opened|reused|retried)"\} (\d+)$',
+                                 PX.admin("/metrics").text, re.M):
+                n[m[1]] = n.get(m[1], 0) + int(m[3]) * (-1 if m[2] == "retried" else 1)
+            return n
+        s3 = PX.client(ALICE)
+        s3.head_bucket(Bucket="mu-a-rgw")  # both pools made: every label is there
+        s3.head_bucket(Bucket="mu-a-moto")
+        n0 = sent()
+        for _ in range(3):
+            s3.head_bucket(Bucket="mu-a-rgw")
+        n1 = sent()
+        self.assertEqual((n1["rgw"] - n0["rgw"], n1["moto"] - n0["moto"]), (3, 0), (n0, n1))
+        for _ in range(2):
+            s3.head_bucket(Bucket="mu-a-moto")
+        n2 = sent()
+        self.assertEqual((n2["rgw"] - n1["rgw"], n2["moto"] - n1["moto"]), (0, 2), (n1, n2))
+
 
 class Reload(Placed):
     def test_sighup_adds_and_removes_an_upstream(self):

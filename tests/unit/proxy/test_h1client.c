@@ -260,6 +260,7 @@ static const struct h1c_callbacks CB = { cb_head, cb_body, cb_drain, cb_done };
 
 static struct h1c_pool *pool;
 static _Atomic uint64_t events[H1C_NEVENTS]; /* the pool's, as a worker's metrics shard */
+static _Atomic uint64_t gauges[H1C_NGAUGES];
 
 static struct h1c_pool *new_pool(int port, unsigned max_conns, uint32_t fbt_ms)
 {
@@ -267,9 +268,12 @@ static struct h1c_pool *new_pool(int port, unsigned max_conns, uint32_t fbt_ms)
         .host = "127.0.0.1", .port = (uint16_t)port, .max_conns = max_conns,
         .connect_timeout_ms = 2000, .first_byte_timeout_ms = fbt_ms,
         .idle_timeout_ms = 2000, .keepalive_ms = 10000, .events = events,
+        .gauges = gauges,
     };
     for (size_t i = 0; i < H1C_NEVENTS; i++)
         atomic_store(&events[i], 0);
+    for (size_t i = 0; i < H1C_NGAUGES; i++)
+        atomic_store(&gauges[i], 0);
     struct h1c_pool *p = h1c_pool_new(loop, &o);
     assert_non_null(p);
     return p;
@@ -577,7 +581,8 @@ static void expect_protocol_error(const char *answer, bool is_head)
 /* The events the pool counts into the array it was given (what /metrics
  * shows as s3warden_upstream_connection_events_total): they agree with its
  * own figures, and a connection the caller gave up on (on_head refused) is
- * not the upstream's protocol error. */
+ * not the upstream's protocol error. Its gauges (s3warden_upstream_connections)
+ * follow its open and idle connections, down to none once it is closed. */
 static void test_events_counted(void **state)
 {
     (void)state;
@@ -587,7 +592,13 @@ static void test_events_counted(void **state)
         { ANSWER, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc", 0 },
     };
     script(s, 3);
-    struct result *a = get("/e1"), *b = get("/e2");
+    struct result *a = get("/e1");
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_OPEN]), 1);
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_IDLE]), 1);
+    struct result *b = request("GET /e2 HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
+    assert_int_equal(h1c_start(pool, &b->r), 0);
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_IDLE]), 0); /* taken for /e2 */
+    run(b);
     assert_int_equal(a->err, H1C_OK);
     assert_int_equal(b->err, H1C_OK);
     struct result *c = request("GET /e3 HTTP/1.1\r\nHost: up\r\n\r\n", NULL, false);
@@ -609,6 +620,15 @@ static void test_events_counted(void **state)
     assert_int_equal(events[H1C_EV_RETRIED], 0);
     assert_int_equal(events[H1C_EV_TLS_RESUMED], 0);
     assert_int_equal(events[H1C_EV_COOLED], 0);
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_OPEN]), st.open);
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_IDLE]), st.idle);
+    assert_true(st.open >= 1);
+    h1c_pool_close(pool);
+    for (int i = 0; i < 50 && atomic_load(&gauges[H1C_GAUGE_OPEN]); i++)
+        uv_run(loop, UV_RUN_NOWAIT);
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_OPEN]), 0);
+    assert_int_equal(atomic_load(&gauges[H1C_GAUGE_IDLE]), 0);
+    pool = new_pool(fk.port, 4, 2000); /* for the teardown */
     free(a);
     free(b);
     free(c);
