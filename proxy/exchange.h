@@ -309,6 +309,7 @@ struct px {
         uint64_t cl;         /* the upstream's Content-Length */
         bool err_hold;       /* a 400/403 held whole (px_upstream_error) */
         bool err_too_big;    /* ... and it did not fit UP_ERRBODY_MAX: not passed on */
+        bool kms_anonymous;  /* an SSE-KMS object for an anonymous read: not passed on */
         bool write_paused;   /* upstream reading paused: the client is behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */
@@ -418,6 +419,13 @@ void pl_cfg_return(struct px *px);
 /* The end of px_free: px goes to its worker's spares (or is freed). Every
  * cleanup has run; what held a decrypted session token is wiped here. */
 void px_recycle(struct px *px);
+
+/* S3's answer (400 InvalidArgument) to an anonymous request that asks for
+ * SSE-KMS or reads an SSE-KMS object: KMS takes SigV4-signed requests only
+ * (AWS re:Post, "s3-kms-signature-version-error": "You made an anonymous
+ * request"). Through s3warden it would run on the proxy's own KMS rights. */
+#define PX_MSG_KMS_ANONYMOUS \
+    "Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4."
 
 static inline struct s3w_slice hdr_value(const struct s3w_header *h)
 {

@@ -358,6 +358,22 @@ void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
     proxy_conn_body_start(px->c);
 }
 
+/* Whether an anonymous request asks for SSE-KMS (PX_MSG_KMS_ANONYMOUS):
+ * x-amz-server-side-encryption aws:kms or aws:kms:dsse, or a KMS key or
+ * encryption context. */
+static bool asks_for_kms(const struct http_request *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        struct s3w_slice n = r->headers[i].name;
+        if ((ub_name_is(n, "x-amz-server-side-encryption") &&
+             s3w_slice_starts_with(s3w_slice_trim(r->headers[i].value), S3W_SLICE_LIT("aws:kms"))) ||
+            ub_name_is(n, "x-amz-server-side-encryption-aws-kms-key-id") ||
+            ub_name_is(n, "x-amz-server-side-encryption-context"))
+            return true;
+    }
+    return false;
+}
+
 /* Stage 2: the signature, and who signed (anonymous when nothing is). */
 static bool stage_authenticate(struct px *px)
 {
@@ -366,6 +382,10 @@ static bool stage_authenticate(struct px *px)
     if (px->auth.anonymous) {
         config_identity_anonymous(&px->auth.id);
         px->auth.id_set = true;
+        if (asks_for_kms(&px->c->req)) {
+            px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
+            return false;
+        }
     }
     return true;
 }
@@ -514,7 +534,8 @@ bool px_fill_context(struct px *px, struct s3map_conn_facts *facts)
  * signed (or UNSIGNED-PAYLOAD): an aws-chunked one is not collected. */
 static bool collectable_payload(const struct px *px)
 {
-    return px->auth.anonymous || px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
+    return (px->auth.anonymous && !px->auth.sv.payload_mode) ||
+           px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
            px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED;
 }
 

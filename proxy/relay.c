@@ -183,6 +183,14 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
+        } else if (px->auth.anonymous && ub_name_is(name, "x-amz-server-side-encryption") &&
+                   s3w_slice_starts_with(value, S3W_SLICE_LIT("aws:kms")) &&
+                   (s3w_slice_eq_cstr(px->c->req.method, "GET") || px->c->req.is_head)) {
+            /* an SSE-KMS object read anonymously: S3 refuses it
+             * (PX_MSG_KMS_ANONYMOUS); here the proxy's KMS rights would
+             * have decrypted it. Nothing of it is passed on. */
+            px->resp.kms_anonymous = true;
+            return -1;
         } else if ((ub_name_is(name, "x-amz-request-id") ||
                     /* moto's and some gateways' spelling; S3's wins */
                     (ub_name_is(name, "x-amzn-requestid") && !px->resp.up_reqid[0])) &&
@@ -366,6 +374,10 @@ static void relay_done(struct px *px, int err)
     }
     if (px->body.failed) {
         px_fail(px, px->out.status, px->out.err_code, px->out.err_msg);
+        return;
+    }
+    if (px->resp.kms_anonymous) {
+        px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
         return;
     }
     if (px->resp.err_too_big) {

@@ -442,6 +442,13 @@ enum sigv4_payload_mode {
 enum sigv4_payload_mode sigv4_payload_mode_parse(struct s3w_slice v,
                                                  uint8_t *sha256_out);
 const char *sigv4_payload_mode_name(enum sigv4_payload_mode m);
+/* S3's message for an x-amz-content-sha256 it does not take. */
+#define SIGV4_BAD_PAYLOAD_MSG \
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, " \
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, " \
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, " \
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, " \
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value."
 
 /* What the secret lookup callback can answer. */
 enum sigv4_lookup_status {

@@ -154,12 +154,7 @@ const char *sigv4_payload_mode_name(enum sigv4_payload_mode m)
 
 #define HDR_PREFIX "The authorization header is malformed; "
 #define QRY_PREFIX "Error parsing the X-Amz-Credential parameter; "
-#define BAD_PAYLOAD_MSG \
-    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, " \
-    "STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, " \
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, " \
-    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, " \
-    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value."
+#define BAD_PAYLOAD_MSG SIGV4_BAD_PAYLOAD_MSG
 
 /* Whether the raw query has a parameter whose raw name is `name`. */
 static bool query_has(struct s3w_slice q, const char *name)

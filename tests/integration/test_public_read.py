@@ -10,6 +10,7 @@ example loads (with a warning) and grants no caller of s3warden anything.
 
 Upstream: moto_server, auth off.
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -39,8 +40,19 @@ W.bucket(AWS_STAR, A, for_bucket(public_read({"AWS": "*"}), AWS_STAR))
 W.bucket(OAI, A, policy({"Sid": "1", "Effect": "Allow", "Principal": {
     "AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity EH1HDMB1FH2TC"},
     "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{OAI}/*"}))
+# A drop box: anyone may put under drop/, but only with a payload hash
+# (the AWS pattern that denies UNSIGNED-PAYLOAD and a missing header)
+DROP = "pr-drop"
+W.bucket(DROP, A, policy(
+    {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{DROP}/drop/*"},
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{DROP}/*",
+     "Condition": {"StringEquals": {"s3:x-amz-content-sha256": "UNSIGNED-PAYLOAD"}}},
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{DROP}/*",
+     "Condition": {"Null": {"s3:x-amz-content-sha256": "true"}}}))
 
 UP = PX = None
+KMS_NEEDS_SIGV4 = ("Requests specifying Server Side Encryption with AWS KMS managed keys require "
+                   "AWS Signature Version 4.")
 
 
 def setUpModule():
@@ -92,6 +104,21 @@ class PublicRead(Case):
             self.assertIn(b"<Code>AccessDenied</Code>", p.stdout)
             self.assertIn(b"because no resource-based policy allows the s3:PutObject action", p.stdout)
 
+    def test_sse_kms_object_is_not_read_anonymously(self):
+        # S3 refuses an anonymous read of an SSE-KMS object (KMS takes only
+        # SigV4-signed requests); through s3warden the proxy's own KMS
+        # rights would decrypt it for anyone
+        UP.s3().put_object(Bucket=STAR, Key="kms.txt", Body=b"kms-sealed",
+                               ServerSideEncryption="aws:kms")
+        UP.s3().put_object(Bucket=STAR, Key="s3.txt", Body=b"sse-s3", ServerSideEncryption="AES256")
+        for method in ("GET", "HEAD"):
+            r = raw(PX.endpoint, method, f"/{STAR}/kms.txt", {"Host": f"127.0.0.1:{PX.port}"})
+            self.assertEqual(r.status, 400, r)
+            self.assertNotIn(b"kms-sealed", r.body)
+            if method == "GET":
+                self.assertEqual((r.code, r.message), ("InvalidArgument", KMS_NEEDS_SIGV4), r)
+        self.assertEqual(anon_get(STAR, "s3.txt"), (200, b"sse-s3"))
+
     def test_cloudfront_oai_policy_loads_and_grants_no_caller(self):
         code, body = anon_get(OAI, "index.html")
         self.assertEqual(code, 403, body)
@@ -103,6 +130,83 @@ class PublicRead(Case):
                       'access identity "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity '
                       'EH1HDMB1FH2TC" reaches S3 directly, so no caller of s3warden can ever match it; '
                       'this entry never applies here', p.stderr)
+
+
+class AnonymousUploads(Case):
+    """An unsigned request's x-amz-content-sha256 is what a policy may
+    decide on (s3:x-amz-content-sha256), so s3warden holds the body to it
+    as for a signed request (probe 19: a claimed SHA-256 went unchecked,
+    and an aws-chunked body went to the store undecoded, its trailer
+    checksum and decoded length unchecked)."""
+
+    def put(self, key, headers, body):
+        h = {"Host": f"127.0.0.1:{PX.port}", "Content-Length": str(len(body))}
+        h.update(headers)
+        return raw(PX.endpoint, "PUT", f"/{DROP}/{key}", h, body)
+
+    def test_policy_on_the_payload_hash_holds(self):
+        r = self.put("drop/none", {}, b"hello")
+        self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+        r = self.put("drop/unsigned", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, b"hello")
+        self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+        self.assertIsNone(UP.get(DROP, "drop/none"))
+        self.assertIsNone(UP.get(DROP, "drop/unsigned"))
+
+    def test_claimed_hash_is_checked(self):
+        body = b"hello-unverified"
+        r = self.put("drop/lie", {"x-amz-content-sha256": hashlib.sha256(b"other").hexdigest()}, body)
+        self.assertEqual((r.status, r.code), (400, "XAmzContentSHA256Mismatch"), r)
+        self.assertIsNone(UP.get(DROP, "drop/lie"))
+        r = self.put("drop/true", {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(UP.get(DROP, "drop/true"), body)
+
+    def test_unsigned_trailer_upload_is_decoded_and_checked(self):
+        data = os.urandom(70000)  # two chunks
+
+        def upload(key, cksum, decoded_len=None):
+            chunks = [data[i:i + 65536] for i in range(0, len(data), 65536)]
+            body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks)
+            body += f"0\r\nx-amz-checksum-crc32:{cksum}\r\n\r\n".encode()
+            return self.put(key, {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                                  "Content-Encoding": "aws-chunked",
+                                  "x-amz-decoded-content-length": str(decoded_len or len(data)),
+                                  "x-amz-trailer": "x-amz-checksum-crc32"}, body)
+        r = upload("drop/chunked", crc32_b64(data))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(UP.get(DROP, "drop/chunked"), data)  # the object, not its framing
+        r = upload("drop/badsum", crc32_b64(b"other"))
+        self.assertEqual((r.status, r.code), (400, "BadDigest"), r)
+        self.assertIsNone(UP.get(DROP, "drop/badsum"))
+        r = upload("drop/longer", crc32_b64(data), decoded_len=len(data) + 99)
+        self.assertEqual((r.status, r.code), (400, "IncompleteBody"), r)
+        self.assertIsNone(UP.get(DROP, "drop/longer"))
+
+    def test_sse_kms_is_not_asked_for_anonymously(self):
+        body = b"hello"
+        sha = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+        for extra in ({"x-amz-server-side-encryption": "aws:kms"},
+                      {"x-amz-server-side-encryption": "aws:kms:dsse"},
+                      {"x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:us-east-1:999999999999:key/x"}):
+            with self.subTest(extra):
+                r = self.put("drop/kms", dict(sha, **extra), body)
+                self.assertEqual((r.status, r.code, r.message), (400, "InvalidArgument", KMS_NEEDS_SIGV4), r)
+                self.assertIsNone(UP.get(DROP, "drop/kms"))
+        r = self.put("drop/sse-s3", dict(sha, **{"x-amz-server-side-encryption": "AES256"}), body)
+        self.assertEqual(r.status, 200, r)
+
+    def test_modes_an_unsigned_request_cannot_carry(self):
+        mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"  # chunk signatures chain from a signature
+        r = self.put("drop/s", {"x-amz-content-sha256": mode, "Content-Encoding": "aws-chunked",
+                                "x-amz-decoded-content-length": "1"}, b"1;chunk-signature=" + b"0" * 64
+                     + b"\r\nZ\r\n0;chunk-signature=" + b"0" * 64 + b"\r\n\r\n")
+        self.assertEqual((r.status, r.code, r.message), (400, "InvalidRequest",
+                         f"The payload mode {mode} cannot be used with this signature."), r)
+        r = self.put("drop/n", {"x-amz-content-sha256": "nonsense"}, b"x")
+        self.assertEqual((r.status, r.code), (400, "InvalidRequest"), r)
+        self.assertTrue(r.message.startswith("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "), r)
+        for k in ("drop/s", "drop/n"):
+            self.assertIsNone(UP.get(DROP, k))
 
 
 if __name__ == "__main__":
