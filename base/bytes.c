@@ -228,6 +228,8 @@ static const char hex_pairs[512 + 1] =
     HEX_PAIRS_ROW("c") HEX_PAIRS_ROW("d") HEX_PAIRS_ROW("e") HEX_PAIRS_ROW("f");
 #undef HEX_PAIRS_ROW
 
+const char s3w_hex_upper[17] = "0123456789ABCDEF";
+
 void s3w_hex_encode(const uint8_t *in, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)

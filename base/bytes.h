@@ -189,6 +189,9 @@ static inline struct s3w_slice s3w_buf_slice(const struct s3w_buf *b)
 }
 
 /* ---- hex ------------------------------------------------------------------- */
+/* The upper-case hex digits, for percent-encoding (RFC 3986 section 2.1:
+ * "should use uppercase") and request ids. */
+extern const char s3w_hex_upper[17];
 /* Writes 2*n lower-case hex digits and a NUL to out (size >= 2*n + 1). */
 void s3w_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2*n hex digits (either case) into out[n]. 0 or S3W_E_INVAL. */

@@ -482,7 +482,6 @@ int creds_ecs_endpoint(creds_getenv_fn get, void *ud, const char *override, char
  * Query API parameters. */
 static int form_param(struct s3w_buf *b, const char *name, struct s3w_slice v)
 {
-    static const char hex[] = "0123456789ABCDEF";
     int rc = s3w_buf_printf(b, "&%s=", name);
     for (size_t i = 0; i < v.len && !rc; i++) {
         unsigned char c = (unsigned char)v.ptr[i];
@@ -490,7 +489,7 @@ static int form_param(struct s3w_buf *b, const char *name, struct s3w_slice v)
             c == '-' || c == '_' || c == '.' || c == '~') {
             rc = s3w_buf_append_char(b, (char)c);
         } else {
-            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+            char e[3] = { '%', s3w_hex_upper[c >> 4], s3w_hex_upper[c & 15] };
             rc = s3w_buf_append(b, e, 3);
         }
     }

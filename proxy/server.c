@@ -295,7 +295,6 @@ static int make_listen_fd(const char *addr, int port, bool reuseport, int *bound
 
 void proxy_worker_request_id(struct proxy_worker *w, char out[17])
 {
-    static const char hex[] = "0123456789ABCDEF";
     if (w->rid_left < 8) {
         /* one draw for 32 ids, from OpenSSL's generator of this thread (no
          * system call) or else the kernel's */
@@ -317,8 +316,8 @@ void proxy_worker_request_id(struct proxy_worker *w, char out[17])
     const uint8_t *r = w->rid_random + sizeof(w->rid_random) - w->rid_left;
     w->rid_left -= 8;
     for (int i = 0; i < 8; i++) {
-        out[2 * i] = hex[r[i] >> 4];
-        out[2 * i + 1] = hex[r[i] & 15];
+        out[2 * i] = s3w_hex_upper[r[i] >> 4];
+        out[2 * i + 1] = s3w_hex_upper[r[i] & 15];
     }
     out[16] = '\0';
 }

@@ -11,8 +11,6 @@
 
 #include "sigv4_core_int.h"
 
-static const char HEXU[] = "0123456789ABCDEF";
-
 /* Appends with an inline fast path: the canonical request is built from many
  * small pieces, and with a reused (per-worker) buffer the room is almost
  * always there; reserve() + s3w_buf_append per piece were ~20% of the
@@ -66,8 +64,8 @@ static char *enc_into(char *dst, struct s3w_slice in, bool keep_slash)
             *dst++ = (char)c;
         } else {
             *dst++ = '%';
-            *dst++ = HEXU[c >> 4];
-            *dst++ = HEXU[c & 15];
+            *dst++ = s3w_hex_upper[c >> 4];
+            *dst++ = s3w_hex_upper[c & 15];
         }
     }
     return dst;
