@@ -67,8 +67,8 @@ static bool upstream_ready(struct admin *a, const struct config *cfg,
     bool used = ups_in_use(cfg, up);
     bool optional = up->readiness == CONFIG_READINESS_OPTIONAL;
     const char *tag = optional ? " [optional]" : used ? "" : " [unused]";
-    /* its slot: UPS_MAX (METRICS_MAX_UPSTREAMS) when none */
-    *row = (struct metrics_upstream){ .name = up->name, .slot = ups_slot(us, up->name) };
+    size_t slot = ups_slot(us, up->name); /* UPS_MAX: none */
+    *row = (struct metrics_upstream){ .name = up->name, .has_slot = slot < UPS_MAX, .slot = slot };
 
     bool ok = true;
     struct creds_mgr *m = ups_creds_for(us, cfg, up);

@@ -163,14 +163,14 @@ static bool anonymous_payload(struct px *px)
     enum sigv4_payload_mode m =
         n == 1 ? sigv4_payload_mode_parse(s3w_slice_trim(px->hdr.content_sha256->value),
                                           sv->payload_sha256)
-               : 0;
+               : SIGV4_PAYLOAD_NONE;
     if (m == SIGV4_PAYLOAD_SIGNED || m == SIGV4_PAYLOAD_UNSIGNED ||
         m == SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
         sv->payload_mode = m;
         sv->has_payload_sha256 = m == SIGV4_PAYLOAD_SIGNED;
         return true;
     }
-    if (!m) {
+    if (m == SIGV4_PAYLOAD_NONE) {
         px_fail(px, 400, "InvalidRequest", SIGV4_BAD_PAYLOAD_MSG);
         return false;
     }

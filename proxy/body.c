@@ -101,8 +101,8 @@ static void chunked_fail(struct px *px, const char *default_code)
 }
 
 /* The body's SHA-256 against the one the caller signed, if it signed one
- * (x-amz-content-sha256 of 64 hex digits, sent anonymously too: see
- * authenticate.c's anonymous_payload; UNSIGNED-PAYLOAD requests have none). The one check of a signed payload hash, before any
+ * (x-amz-content-sha256 of 64 hex digits, or sent it unsigned: see
+ * authenticate.c, anonymous_payload; UNSIGNED-PAYLOAD has none). The one check of a signed payload hash, before any
  * of the body completes upstream or is parsed. false after answering 400
  * XAmzContentSHA256Mismatch (through curl if a transfer runs). */
 bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32])
@@ -452,7 +452,7 @@ struct px_body_choice px_choose_body_mode(bool anonymous, enum sigv4_payload_mod
     struct px_body_choice ch = { .bm = BM_NONE };
     /* anonymous: an S3 request's mode is its x-amz-content-sha256 as for a
      * signed one (anonymous_payload); none set, an STS form's */
-    bool plain = pm == SIGV4_PAYLOAD_UNSIGNED || (anonymous && !pm);
+    bool plain = pm == SIGV4_PAYLOAD_UNSIGNED || (anonymous && pm == SIGV4_PAYLOAD_NONE);
     if (chunked && (plain || pm == SIGV4_PAYLOAD_SIGNED)) {
         /* HTTP chunked framing carries a length only for aws-chunked bodies
          * (x-amz-decoded-content-length, checked by the decoder); any other

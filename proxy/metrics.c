@@ -453,7 +453,7 @@ static int upstream_pool_family(struct s3w_buf *o, const struct metrics *m,
     for (size_t i = 0; i < x->nupstreams && e == 0; i++) {
         const struct metrics_upstream *u = &x->upstreams[i];
         for (size_t k = 0; k < n; k++) {
-            uint64_t v = u->slot < METRICS_MAX_UPSTREAMS
+            uint64_t v = u->has_slot && u->slot < METRICS_MAX_UPSTREAMS
                              ? shard_sum(m, off + (u->slot * stride + k) * sizeof(_Atomic uint64_t))
                              : 0;
             e |= s3w_buf_printf(o, "%s{upstream=\"", name);

@@ -179,8 +179,8 @@ struct metrics_upstream {
     bool creds_valid;
     uint64_t creds_attempts, creds_successes;
     bool ready;                   /* what /readyz says of it */
-    size_t slot;                  /* in the shards' upstream arrays;
-                                     METRICS_MAX_UPSTREAMS: none yet */
+    bool has_slot;                /* false: its pools count nowhere yet */
+    size_t slot;                  /* in the shards' upstream arrays */
 };
 
 struct metrics_scrape {

@@ -358,22 +358,6 @@ void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
     proxy_conn_body_start(px->c);
 }
 
-/* Whether an anonymous request asks for SSE-KMS (PX_MSG_KMS_ANONYMOUS):
- * x-amz-server-side-encryption aws:kms or aws:kms:dsse, or a KMS key or
- * encryption context. */
-static bool asks_for_kms(const struct http_request *r)
-{
-    for (size_t i = 0; i < r->nheaders; i++) {
-        struct s3w_slice n = r->headers[i].name;
-        if ((ub_name_is(n, "x-amz-server-side-encryption") &&
-             s3w_slice_starts_with(s3w_slice_trim(r->headers[i].value), S3W_SLICE_LIT("aws:kms"))) ||
-            ub_name_is(n, "x-amz-server-side-encryption-aws-kms-key-id") ||
-            ub_name_is(n, "x-amz-server-side-encryption-context"))
-            return true;
-    }
-    return false;
-}
-
 /* Stage 2: the signature, and who signed (anonymous when nothing is). */
 static bool stage_authenticate(struct px *px)
 {
@@ -382,10 +366,38 @@ static bool stage_authenticate(struct px *px)
     if (px->auth.anonymous) {
         config_identity_anonymous(&px->auth.id);
         px->auth.id_set = true;
-        if (asks_for_kms(&px->c->req)) {
-            px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
-            return false;
-        }
+    }
+    return true;
+}
+
+/* What an anonymous request may not have done on s3warden's own KMS
+ * rights, once the policy allowed it (so that a denial comes first and the
+ * record names the operation):
+ *   - ask for SSE-KMS (PX_MSG_KMS_ANONYMOUS, as S3 answers it);
+ *   - copy (CopyObject, UploadPartCopy) or select (SelectObjectContent):
+ *     the object read may be SSE-KMS, which S3 does not decrypt for an
+ *     anonymous caller, and s3warden cannot tell without reading it with
+ *     its own credentials (probe 20: a public SSE-KMS object copied
+ *     anonymously came out as plain text; the reviewer: a select streams
+ *     its rows). Every anonymous copy and select is refused: the reading
+ *     that denies. (A GET or HEAD is refused on its answer: relay.c.) */
+static bool anonymous_allowed_here(struct px *px)
+{
+    if (ub_asks_for_sse_kms(px->c->req.headers, px->c->req.nheaders)) {
+        px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
+        return false;
+    }
+    const struct s3map_op *op = px->authz.map.op;
+    bool select = op && strcmp(op->name, "SelectObjectContent") == 0;
+    if ((px->authz.map.flags & S3MAP_F_COPY) || select) {
+        px_fail(px, 403, "AccessDenied",
+                select ? "Anonymous selects are not served: s3warden cannot tell whether the "
+                         "object is encrypted with SSE-KMS, which S3 does not decrypt for "
+                         "anonymous callers."
+                       : "Anonymous copies are not served: s3warden cannot tell whether the "
+                         "source is encrypted with SSE-KMS, which S3 does not decrypt for "
+                         "anonymous callers.");
+        return false;
     }
     return true;
 }
@@ -534,7 +546,7 @@ bool px_fill_context(struct px *px, struct s3map_conn_facts *facts)
  * signed (or UNSIGNED-PAYLOAD): an aws-chunked one is not collected. */
 static bool collectable_payload(const struct px *px)
 {
-    return (px->auth.anonymous && !px->auth.sv.payload_mode) ||
+    return (px->auth.anonymous && px->auth.sv.payload_mode == SIGV4_PAYLOAD_NONE) ||
            px->auth.sv.payload_mode == SIGV4_PAYLOAD_SIGNED ||
            px->auth.sv.payload_mode == SIGV4_PAYLOAD_UNSIGNED;
 }
@@ -656,6 +668,8 @@ static void stage_dispatch(struct px *px)
     enum bp_op bp = px_bucket_policy_op(px);
     px->authz.skip_bucket_policy = bp != BP_NONE && px_bucket_policy_root_exempt(px);
     if (!px_authorize_all(px) || px_bucket_cors(px))
+        return;
+    if (px->auth.anonymous && !anonymous_allowed_here(px))
         return;
     if (bp != BP_NONE) {
         px_bucket_policy(px, bp);

@@ -425,6 +425,12 @@ static bool post_start(struct px_post *po)
     struct px *px = po->px;
     if (!post_context(po) || !px_authorize_all(px))
         return false;
+    if (po->signed_at < 0 && ub_asks_for_sse_kms(po->hdrs, po->nhdrs)) {
+        /* an anonymous form, as an anonymous PUT (pipeline.c,
+         * anonymous_allowed_here; probe 20) */
+        px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
+        return false;
+    }
     struct http_request *u = &po->upreq;
     u->method = S3W_SLICE_LIT("PUT");
     u->query = S3W_SLICE_LIT("");

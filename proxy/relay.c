@@ -184,7 +184,7 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
         } else if (px->auth.anonymous && ub_name_is(name, "x-amz-server-side-encryption") &&
-                   s3w_slice_starts_with(value, S3W_SLICE_LIT("aws:kms")) &&
+                   ub_is_sse_kms(value) &&
                    (s3w_slice_eq_cstr(px->c->req.method, "GET") || px->c->req.is_head)) {
             /* an SSE-KMS object read anonymously: S3 refuses it
              * (PX_MSG_KMS_ANONYMOUS); here the proxy's KMS rights would

@@ -288,6 +288,24 @@ int ub_build_target(struct ub_request *u, const struct ub_target_in *in)
     return rc ? -1 : 0;
 }
 
+bool ub_is_sse_kms(struct s3w_slice v)
+{
+    v = s3w_slice_trim(v);
+    return v.len >= 7 && s3w_bytes_eq_nocase(v.ptr, "aws:kms", 7);
+}
+
+bool ub_asks_for_sse_kms(const struct s3w_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct s3w_slice name = h[i].name;
+        if ((ub_name_is(name, "x-amz-server-side-encryption") && ub_is_sse_kms(h[i].value)) ||
+            ub_name_is(name, "x-amz-server-side-encryption-aws-kms-key-id") ||
+            ub_name_is(name, "x-amz-server-side-encryption-context"))
+            return true;
+    }
+    return false;
+}
+
 enum ub_verdict ub_header_verdict(const struct ub_header_rules *r, struct s3w_slice n)
 {
     if (ub_never_forward(n))

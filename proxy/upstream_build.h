@@ -97,6 +97,12 @@ enum ub_verdict {
 };
 
 enum ub_verdict ub_header_verdict(const struct ub_header_rules *r, struct s3w_slice name);
+/* Whether an x-amz-server-side-encryption value names SSE-KMS (aws:kms,
+ * aws:kms:dsse; in any case, as a store may read it so). */
+bool ub_is_sse_kms(struct s3w_slice value);
+/* Whether headers ask for SSE-KMS: such an x-amz-server-side-encryption,
+ * or a KMS key id or encryption context (exchange.h's PX_MSG_KMS_ANONYMOUS). */
+bool ub_asks_for_sse_kms(const struct s3w_header *h, size_t n);
 
 /* Appends the codings of a Content-Encoding value other than aws-chunked,
  * comma-separated after what `out` holds (RFC 9110 8.4: in the order they

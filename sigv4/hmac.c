@@ -132,17 +132,18 @@ void sigv4_hmac_key_mac(const struct sigv4_hmac_key *hk, const void *msg,
 }
 
 /* The secret's tag for the signing-key cache (keycache.c): SHA-256 over one
- * 64-byte block of this process's own - a fixed label and 32 random bytes,
- * hashed once - followed by the secret, so a tag costs one compression
- * for a secret of up to 55 bytes (AWS's are 40). The random bytes keep
- * tags from matching a table made for another process; if the generator
- * fails they stay zero and the tag is still exact, only unsalted. */
+ * 64-byte block of this process's own - a label of up to 32 bytes and 32
+ * random bytes, hashed once - followed by the secret, so a tag costs one
+ * compression for a secret of up to 55 bytes (AWS's are 40). The random
+ * bytes keep tags from matching a table made for another process; if the
+ * generator fails they stay zero and the tag is still exact, only
+ * unsalted. */
 static SHA256_CTX tag_prefix;
 static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
 
 static void tag_init(void)
 {
-    uint8_t block[64] = "s3warden sigv4 keycache secret tag v1";
+    uint8_t block[64] = "s3warden keycache secret tag v1"; /* 31 bytes */
     if (RAND_bytes(block + 32, 32) != 1)
         memset(block + 32, 0, 32);
     SHA256_Init(&tag_prefix);

@@ -380,8 +380,10 @@ const struct evp_md_st *sigv4_md_md5(void);
 /* out[32] = SHA-256 of this process's salt block and the secret: what the
  * cache keeps to tell one secret from another (a rotated secret for the
  * same key id, two callers' secrets for the same scope) without keeping
- * the secret. One-way; no more use to someone who reads memory than the
- * signing key kept beside it (both can only confirm a guessed secret). */
+ * the secret. One-way: to someone who reads memory (salt included) it, as
+ * the signing key kept beside it, can only confirm a guessed secret - at
+ * one compression a guess where the key takes the derivation's four
+ * HMACs; a secret that can be guessed is weak whatever is kept. */
 void sigv4_secret_tag(struct s3w_slice secret, uint8_t out[32]);
 
 struct sigv4_keycache_entry {
@@ -421,6 +423,7 @@ void sigv4_keycache_sign(struct sigv4_keycache *c, struct s3w_slice secret,
 /* ==== verification ========================================================== */
 
 enum sigv4_payload_mode {
+    SIGV4_PAYLOAD_NONE = 0,           /* none known (unparsed, or not S3) */
     SIGV4_PAYLOAD_SIGNED = 1,         /* 64 lower-case hex digits: sha256
                                          of the body (S3 writes hashes
                                          "Hex(): lowercase base 16") */

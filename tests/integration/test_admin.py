@@ -542,11 +542,12 @@ class Traffic(Case):
         # connection open, not idle; once it is over, every connection
         # still open is idle in its pool (none with moto, which closes
         # them: its answers are not kept alive)
-        def pool():
+        def pool():  # (open, idle) from one scrape
             g = {dict(k)["state"]: v for k, v in
                  Metrics(PX).series("s3warden_upstream_connections").items()
                  if dict(k)["upstream"] == "default"}
-            return g.get("open", -1), g.get("idle", -2)
+            self.assertEqual(set(g), {"open", "idle"}, g)
+            return g["open"], g["idle"]
         UP.put(BUCKET, "pool/big", os.urandom(16 << 20))
         idle0 = pool()[1]
         conn, r = slow_get(PX, "pool/big")
@@ -556,7 +557,7 @@ class Traffic(Case):
         conn.close()
         self.assertGreaterEqual(held[0], held[1] + 1, held)
         self.assertGreaterEqual(held[0], 1 + idle0, (held, idle0))
-        self.assertTrue(wait_until(lambda: pool()[0] == pool()[1], 5), pool())
+        self.assertTrue(wait_until(lambda: (lambda o_i: o_i[0] == o_i[1])(pool()), 5), pool())
         # every one of these clients has hung up: not more connections open
         # than before (boto3 clients of earlier tests may hold keep-alive
         # ones, which may also close meanwhile)

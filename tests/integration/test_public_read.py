@@ -49,6 +49,11 @@ W.bucket(DROP, A, policy(
      "Condition": {"StringEquals": {"s3:x-amz-content-sha256": "UNSIGNED-PAYLOAD"}}},
     {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{DROP}/*",
      "Condition": {"Null": {"s3:x-amz-content-sha256": "true"}}}))
+# Anyone may put and get under open/ (for what an unsigned caller may not
+# do even where a policy lets anyone write)
+OPEN = "pr-open"
+W.bucket(OPEN, A, policy({"Effect": "Allow", "Principal": "*", "Action": ["s3:PutObject", "s3:GetObject"],
+                          "Resource": f"arn:aws:s3:::{OPEN}/open/*"}))
 
 UP = PX = None
 KMS_NEEDS_SIGV4 = ("Requests specifying Server Side Encryption with AWS KMS managed keys require "
@@ -187,6 +192,7 @@ class AnonymousUploads(Case):
         sha = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
         for extra in ({"x-amz-server-side-encryption": "aws:kms"},
                       {"x-amz-server-side-encryption": "aws:kms:dsse"},
+                      {"x-amz-server-side-encryption": "AWS:KMS"},  # a store may fold case
                       {"x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:us-east-1:999999999999:key/x"}):
             with self.subTest(extra):
                 r = self.put("drop/kms", dict(sha, **extra), body)
@@ -194,6 +200,52 @@ class AnonymousUploads(Case):
                 self.assertIsNone(UP.get(DROP, "drop/kms"))
         r = self.put("drop/sse-s3", dict(sha, **{"x-amz-server-side-encryption": "AES256"}), body)
         self.assertEqual(r.status, 200, r)
+
+    def test_sse_kms_is_not_asked_for_in_an_unsigned_form(self):
+        # a browser POST without a policy is anonymous (POST Object)
+        b = "----s3w"
+        def form(fields):
+            out = b""
+            for k, v in fields + [("file", "hello")]:
+                disp = f'form-data; name="{k}"' + ('; filename="h.txt"' if k == "file" else "")
+                out += f"--{b}\r\nContent-Disposition: {disp}\r\n\r\n{v}\r\n".encode()
+            return out + f"--{b}--\r\n".encode()
+        for fields in ([("key", "open/post-kms"), ("x-amz-server-side-encryption", "aws:kms")],
+                       [("key", "open/post-kms"), ("X-Amz-Server-Side-Encryption", "aws:kms:dsse")],
+                       [("key", "open/post-kms"),
+                        ("x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-east-1:9:key/x")]):
+            with self.subTest(fields[1][0]):
+                body = form(fields)
+                r = raw(PX.endpoint, "POST", f"/{OPEN}", {
+                    "Host": f"127.0.0.1:{PX.port}", "Content-Length": str(len(body)),
+                    "Content-Type": f"multipart/form-data; boundary={b}"}, body)
+                self.assertEqual((r.status, r.code, r.message), (400, "InvalidArgument", KMS_NEEDS_SIGV4), r)
+                self.assertIsNone(UP.get(OPEN, "open/post-kms"))
+        body = form([("key", "open/post-plain")])
+        r = raw(PX.endpoint, "POST", f"/{OPEN}", {"Host": f"127.0.0.1:{PX.port}", "Content-Length": str(len(body)),
+                                                 "Content-Type": f"multipart/form-data; boundary={b}"}, body)
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(UP.get(OPEN, "open/post-plain"), b"hello")
+
+    def test_no_anonymous_copy(self):
+        # the source may be SSE-KMS, which S3 does not decrypt for an
+        # unsigned caller; s3warden cannot tell without reading it on its
+        # own rights (probe 20: a KMS object copied out as plain text)
+        UP.s3().put_object(Bucket=STAR, Key="kms-src", Body=b"kms-sealed", ServerSideEncryption="aws:kms")
+        UP.put(STAR, "plain-src", b"plain")
+        for src in ("kms-src", "plain-src"):
+            with self.subTest(src):
+                r = raw(PX.endpoint, "PUT", f"/{OPEN}/open/copy-{src}", {
+                    "Host": f"127.0.0.1:{PX.port}", "x-amz-copy-source": f"/{STAR}/{src}",
+                    "Content-Length": "0"})
+                self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+                self.assertIn("Anonymous copies are not served", r.message)
+                self.assertIsNone(UP.get(OPEN, f"open/copy-{src}"))
+        # what the policy denies stays a denial first
+        r = raw(PX.endpoint, "PUT", f"/{OPEN}/elsewhere", {
+            "Host": f"127.0.0.1:{PX.port}", "x-amz-copy-source": f"/{STAR}/plain-src", "Content-Length": "0"})
+        self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+        self.assertNotIn("Anonymous copies", r.message)
 
     def test_modes_an_unsigned_request_cannot_carry(self):
         mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"  # chunk signatures chain from a signature

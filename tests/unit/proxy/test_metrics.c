@@ -302,6 +302,44 @@ static void test_upstream_timestamp_not_truncated(void **state)
     metrics_free(m);
 }
 
+/* The upstream pools' events and gauges: each upstream's own slot summed
+ * over the shards, under its name; a row without a slot shows 0, not slot
+ * 0's counts. */
+static void test_pool_metrics_per_upstream(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(2);
+    atomic_store(&m->shards[0].upstream_conns[3][0], 5); /* opened */
+    atomic_store(&m->shards[1].upstream_conns[3][0], 2);
+    atomic_store(&m->shards[1].upstream_conns[3][1], 7); /* reused */
+    atomic_store(&m->shards[0].upstream_conns[0][0], 100);
+    atomic_store(&m->shards[0].upstream_gauges[3][0], 2); /* open */
+    atomic_store(&m->shards[1].upstream_gauges[3][0], 1);
+    atomic_store(&m->shards[1].upstream_gauges[3][1], 1); /* idle */
+    /* a connection opened on one worker's pool and closed: +1 then -1 */
+    atomic_store(&m->shards[0].upstream_gauges[3][1], 0);
+    struct metrics_upstream rows[2] = {
+        { .name = "rgw", .has_slot = true, .slot = 3 },
+        { .name = "moto" }, /* no slot yet */
+    };
+    struct metrics_scrape x = { .version = "9.9.9", .upstreams = rows, .nupstreams = 2 };
+    struct s3w_buf b;
+    s3w_buf_init(&b, 1u << 22);
+    assert_int_equal(metrics_render(m, &x, &b), 0);
+    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
+    const char *t = b.ptr;
+    check_format(t);
+    assert_true(sample(t, "s3warden_upstream_connection_events_total{upstream=\"rgw\",event=\"opened\"}") == 7);
+    assert_true(sample(t, "s3warden_upstream_connection_events_total{upstream=\"rgw\",event=\"reused\"}") == 7);
+    assert_true(sample(t, "s3warden_upstream_connection_events_total{upstream=\"rgw\",event=\"retried\"}") == 0);
+    assert_true(sample(t, "s3warden_upstream_connection_events_total{upstream=\"moto\",event=\"opened\"}") == 0);
+    assert_true(sample(t, "s3warden_upstream_connections{upstream=\"rgw\",state=\"open\"}") == 3);
+    assert_true(sample(t, "s3warden_upstream_connections{upstream=\"rgw\",state=\"idle\"}") == 1);
+    assert_true(sample(t, "s3warden_upstream_connections{upstream=\"moto\",state=\"open\"}") == 0);
+    s3w_buf_cleanup(&b);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_decision_names_and_upstream_age),
         cmocka_unit_test(test_label_values_stay_utf8),
         cmocka_unit_test(test_upstream_timestamp_not_truncated),
+        cmocka_unit_test(test_pool_metrics_per_upstream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
