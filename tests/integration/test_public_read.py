@@ -241,6 +241,17 @@ class AnonymousUploads(Case):
                 self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
                 self.assertIn("Anonymous copies are not served", r.message)
                 self.assertIsNone(UP.get(OPEN, f"open/copy-{src}"))
+        # a select streams what it reads: refused the same way
+        UP.s3().put_object(Bucket=OPEN, Key="open/kms.csv", Body=b"a,b\n1,2\n", ServerSideEncryption="aws:kms")
+        body = (b'<SelectObjectContentRequest xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                b'<Expression>select * from s3object</Expression><ExpressionType>SQL</ExpressionType>'
+                b'<InputSerialization><CSV/></InputSerialization><OutputSerialization><CSV/>'
+                b'</OutputSerialization></SelectObjectContentRequest>')
+        r = raw(PX.endpoint, "POST", f"/{OPEN}/open/kms.csv?select&select-type=2", {
+            "Host": f"127.0.0.1:{PX.port}", "Content-Length": str(len(body))}, body)
+        self.assertEqual((r.status, r.code), (403, "AccessDenied"), r)
+        self.assertIn("Anonymous selects are not served", r.message)
+        self.assertNotIn(b"1,2", r.body)
         # what the policy denies stays a denial first
         r = raw(PX.endpoint, "PUT", f"/{OPEN}/elsewhere", {
             "Host": f"127.0.0.1:{PX.port}", "x-amz-copy-source": f"/{STAR}/plain-src", "Content-Length": "0"})
