@@ -9,7 +9,8 @@
  *  - Content-Encoding without aws-chunked, over several headers;
  *  - x-amz-copy-source rebuilt from the authorized source;
  *  - the proxy's signature over exactly the built headers;
- *  - px_choose_body_mode's table. */
+ *  - px_choose_body_mode's table, anonymous requests' modes included;
+ *  - what asks for SSE-KMS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,6 +297,33 @@ static void test_sign(void **state)
     sigv4_signed_cleanup(&want);
 }
 
+/* What counts as asking for SSE-KMS (an anonymous request may not:
+ * PX_MSG_KMS_ANONYMOUS): the value in any case, a key id or a context. */
+static void test_asks_for_sse_kms(void **state)
+{
+    (void)state;
+    assert_true(ub_is_sse_kms(SL("aws:kms")));
+    assert_true(ub_is_sse_kms(SL("aws:kms:dsse")));
+    assert_true(ub_is_sse_kms(SL("AWS:KMS")));
+    assert_true(ub_is_sse_kms(SL(" aws:kms")));
+    assert_false(ub_is_sse_kms(SL("AES256")));
+    assert_false(ub_is_sse_kms(SL("aws:km")));
+    assert_false(ub_is_sse_kms(SL("")));
+    struct s3w_header h[] = {
+        { SL("Content-Type"), SL("text/plain") },
+        { SL("X-Amz-Server-Side-Encryption"), SL("AES256") },
+    };
+    assert_false(ub_asks_for_sse_kms(h, 2));
+    h[1].value = SL("Aws:Kms");
+    assert_true(ub_asks_for_sse_kms(h, 2));
+    h[1] = (struct s3w_header){ SL("x-amz-server-side-encryption-aws-kms-key-id"), SL("k") };
+    assert_true(ub_asks_for_sse_kms(h, 2));
+    h[1] = (struct s3w_header){ SL("X-AMZ-SERVER-SIDE-ENCRYPTION-CONTEXT"), SL("e30=") };
+    assert_true(ub_asks_for_sse_kms(h, 2));
+    h[1] = (struct s3w_header){ SL("x-amz-server-side-encryption-customer-algorithm"), SL("AES256") };
+    assert_false(ub_asks_for_sse_kms(h, 2)); /* SSE-C: the caller's own key */
+}
+
 static void test_body_mode(void **state)
 {
     (void)state;
@@ -307,8 +335,20 @@ static void test_body_mode(void **state)
     assert_int_equal(c.bm, BM_SIGNED);
     c = px_choose_body_mode(false, SIGV4_PAYLOAD_UNSIGNED, false, 5);
     assert_int_equal(c.bm, BM_PLAIN);
-    c = px_choose_body_mode(true, 0, false, 5);
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_NONE, false, 5); /* an STS form */
     assert_int_equal(c.bm, BM_PLAIN);
+    /* anonymous S3 requests go by their x-amz-content-sha256 as signed ones
+     * do (authenticate.c, anonymous_payload; probe 19): a claimed SHA-256
+     * is checked, an unsigned-trailer body decoded */
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_SIGNED, false, 5);
+    assert_int_equal(c.bm, BM_SIGNED);
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_UNSIGNED, false, 5);
+    assert_int_equal(c.bm, BM_PLAIN);
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER, false, 30);
+    assert_int_equal(c.bm, BM_CHUNKED);
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER, false, 0);
+    assert_int_equal(c.status, 400);
+    assert_string_equal(c.code, "IncompleteBody");
     c = px_choose_body_mode(false, SIGV4_PAYLOAD_STREAMING_HMAC, false, 200);
     assert_int_equal(c.bm, BM_CHUNKED);
     c = px_choose_body_mode(false, SIGV4_PAYLOAD_STREAMING_UNSIGNED_TRAILER, true, 0);
@@ -332,7 +372,9 @@ static void test_body_mode(void **state)
     assert_int_equal(c.status, 501);
     assert_string_equal(c.code, "NotImplemented");
     assert_string_equal(c.header, "Transfer-Encoding");
-    c = px_choose_body_mode(true, 0, true, 0);
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_NONE, true, 0);
+    assert_int_equal(c.status, 501);
+    c = px_choose_body_mode(true, SIGV4_PAYLOAD_UNSIGNED, true, 0);
     assert_int_equal(c.status, 501);
     /* S3's 5 GiB limit for one PUT */
     c = px_choose_body_mode(false, SIGV4_PAYLOAD_UNSIGNED, false, ((uint64_t)5 << 30) + 1);
@@ -357,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strip_aws_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign, setup, teardown),
         cmocka_unit_test(test_body_mode),
+        cmocka_unit_test(test_asks_for_sse_kms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
