@@ -25,6 +25,19 @@ static size_t op_index(const char *name)
     return (size_t)(op - s3map_ops_table);
 }
 
+/* The exposition with these upstream rows (admin.c's), NUL-terminated;
+ * freed by the caller. */
+static char *render_rows(struct metrics *m, const struct metrics_upstream *rows, size_t n)
+{
+    struct metrics_scrape x = { .version = "9.9.9", .conns_active = 3, .ready = true,
+                                .upstreams = rows, .nupstreams = n };
+    struct s3w_buf b;
+    s3w_buf_init(&b, 1u << 22);
+    assert_int_equal(metrics_render(m, &x, &b), 0);
+    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
+    return b.ptr;
+}
+
 /* One upstream "default" whose last answer is u's, as admin.c reports it. */
 static char *render_up(struct metrics *m, const struct ups_upstream *u)
 {
@@ -33,23 +46,12 @@ static char *render_up(struct metrics *m, const struct ups_upstream *u)
         .answer_wall_ms = ups_age_s(u) < 0 ? 0 : atomic_load(&u->answer_wall_ms),
         .ready = ups_age_s(u) >= 0,
     };
-    struct metrics_scrape x = { .version = "9.9.9", .conns_active = 3, .ready = true,
-                                .upstreams = &row, .nupstreams = 1 };
-    struct s3w_buf b;
-    s3w_buf_init(&b, 1u << 22);
-    assert_int_equal(metrics_render(m, &x, &b), 0);
-    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
-    return b.ptr; /* freed by the caller */
+    return render_rows(m, &row, 1);
 }
 
 static char *render(struct metrics *m)
 {
-    struct metrics_scrape x = { .version = "9.9.9", .conns_active = 3, .ready = true };
-    struct s3w_buf b;
-    s3w_buf_init(&b, 1u << 22);
-    assert_int_equal(metrics_render(m, &x, &b), 0);
-    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
-    return b.ptr; /* freed by the caller */
+    return render_rows(m, NULL, 0);
 }
 
 /* The value of the sample line that starts with `series` followed by a
@@ -322,12 +324,7 @@ static void test_pool_metrics_per_upstream(void **state)
         { .name = "rgw", .has_slot = true, .slot = 3 },
         { .name = "moto" }, /* no slot yet */
     };
-    struct metrics_scrape x = { .version = "9.9.9", .upstreams = rows, .nupstreams = 2 };
-    struct s3w_buf b;
-    s3w_buf_init(&b, 1u << 22);
-    assert_int_equal(metrics_render(m, &x, &b), 0);
-    assert_int_equal(s3w_buf_append_char(&b, 0), 0);
-    const char *t = b.ptr;
+    char *t = render_rows(m, rows, 2);
     check_format(t);
     assert_true(sample(t, "s3warden_upstream_connection_events_total{upstream=\"rgw\",event=\"opened\"}") == 7);
     assert_true(sample(t, "s3warden_upstream_connection_events_total{upstream=\"rgw\",event=\"reused\"}") == 7);
@@ -336,7 +333,7 @@ static void test_pool_metrics_per_upstream(void **state)
     assert_true(sample(t, "s3warden_upstream_connections{upstream=\"rgw\",state=\"open\"}") == 3);
     assert_true(sample(t, "s3warden_upstream_connections{upstream=\"rgw\",state=\"idle\"}") == 1);
     assert_true(sample(t, "s3warden_upstream_connections{upstream=\"moto\",state=\"open\"}") == 0);
-    s3w_buf_cleanup(&b);
+    free(t);
     metrics_free(m);
 }
 
