@@ -101,10 +101,11 @@ static void chunked_fail(struct px *px, const char *default_code)
 }
 
 /* The body's SHA-256 against the one the caller signed, if it signed one
- * (x-amz-content-sha256 of 64 hex digits, or sent it unsigned: see
- * authenticate.c, anonymous_payload; UNSIGNED-PAYLOAD has none). The one check of a signed payload hash, before any
- * of the body completes upstream or is parsed. false after answering 400
- * XAmzContentSHA256Mismatch (through curl if a transfer runs). */
+ * (x-amz-content-sha256 of 64 hex digits; an unsigned request's too, see
+ * authenticate.c's anonymous_payload; UNSIGNED-PAYLOAD has none). The one
+ * check of a payload hash, before any of the body completes upstream or is
+ * parsed. false after answering 400 XAmzContentSHA256Mismatch (through
+ * curl if a transfer runs). */
 bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32])
 {
     if (!px->auth.sv.has_payload_sha256)

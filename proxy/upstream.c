@@ -24,7 +24,7 @@ struct up_origin {
 /* The pools toward one upstream (by name), made with its settings. */
 struct up_pools {
     char *name;
-    size_t slot;           /* the upstream's in upstream_state.h (metrics); UPS_MAX: none */
+    size_t slot;           /* its slot in upstream_state.h's table (metrics); UPS_MAX: none */
     uv_loop_t *loop;
     struct up_origin *o;
     size_t n, cap;
