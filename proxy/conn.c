@@ -75,11 +75,12 @@ static void conn_go_idle(struct proxy_conn *c)
         conn_bufs_put_in(c);
 }
 
-/* A head's first bytes: the connection is no longer idle. */
+/* A head's first bytes: the connection is no longer idle (but on a server
+ * with evict_unfinished_heads, conn_room.c). */
 static void conn_head_begun(struct proxy_conn *c)
 {
     c->head_seen_bytes = true;
-    conn_idle_unlist(c);
+    conn_idle_update(c);
 }
 
 static void on_handle_close(uv_handle_t *h)

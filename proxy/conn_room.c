@@ -7,8 +7,9 @@
  * reuses its keep-alive connections): a client may close an idle
  * connection at any time (RFC 9112 9.6), so a keep-alive pool, or a
  * host's idle connects, cannot keep others out; a head that has begun is
- * not closed (header_timeout_ms bounds it), nor an answer still being
- * written. conn_idle_update lists or unlists a connection wherever one of
+ * not closed (header_timeout_ms bounds it; but on a server with
+ * evict_unfinished_heads, the admin listener, it is listed as an idle
+ * one is), nor an answer still being written. conn_idle_update lists or unlists a connection wherever one of
  * those changes.
  *
  * A worker with none idle asks another worker that has one: it takes the
@@ -66,7 +67,8 @@ static void idle_list(struct proxy_conn *c)
 void conn_idle_update(struct proxy_conn *c)
 {
     bool idle = !c->closing && !c->lingering && !c->ex && c->phase == PC_WAIT_HEAD &&
-                !c->head_seen_bytes && !c->tls_bytes && c->writes_pending == 0;
+                (!c->head_seen_bytes || c->w->srv->settings.evict_unfinished_heads) &&
+                !c->tls_bytes && c->writes_pending == 0;
     if (idle && !c->idle_listed)
         idle_list(c);
     else if (!idle)

@@ -69,6 +69,12 @@ struct proxy_settings {
     /* one socket, without SO_REUSEPORT (the admin listener: a second
      * process of the same user must fail to bind, not share the port) */
     bool exclusive;
+    /* at max_connections, a connection whose head has begun but not
+     * ended may be closed to take a new one, as an idle one is, the one
+     * waiting longest first (the admin listener: a liveness probe is not
+     * kept out by clients that trickle heads; the S3 listener keeps them,
+     * bounded by header_timeout_ms and max_connections_per_address) */
+    bool evict_unfinished_heads;
     /* TLS (empty = plain HTTP) */
     char tls_cert[512];
     char tls_key[512];

@@ -338,6 +338,28 @@ class Endpoints(Case):
         h = PX.admin("/healthz", method="HEAD")
         self.assertEqual((h.status, h.body), (200, b""))
 
+    def test_healthz_answers_past_trickled_heads(self):
+        # probe 21: 64 connections that each sent half a head (the admin
+        # listener's max_connections) kept /healthz at 503 until they timed
+        # out, and for good from a client that reconnected. The one that
+        # has waited longest now makes room, as an idle one does.
+        slow = []
+        try:
+            for _ in range(70):
+                s = socket.create_connection(("127.0.0.1", PX.admin_port))
+                s.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+                slow.append(s)
+            for _ in range(5):
+                r = PX.admin("/healthz")
+                self.assertEqual((r.status, r.text), (200, "ok\n"), r)
+            # those it closed were the oldest: the newest still waits
+            slow[-1].sendall(b"1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            slow[-1].settimeout(5)
+            self.assertTrue(slow[-1].recv(64).startswith(b"HTTP/1.1 200"))
+        finally:
+            for s in slow:
+                s.close()
+
     def test_unknown_path_404(self):
         for path in ("/", "/nope", "/healthz/x", "/metrics.txt"):
             self.assertEqual(PX.admin(path).status, 404, path)
