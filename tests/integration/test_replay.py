@@ -216,6 +216,24 @@ class Replay(Case):
         self.assertIn(f"NEWLY DENIED   {ADMIN}  s3:PutObject  {BUCKET}  (2)", r.stdout)
         self.assertIn("deciding  puts-only-incoming:PutsOnlyIncoming", r.stdout)
 
+    def test_gzip_cut_short_is_unreadable(self):
+        # probe 21: an archive cut off at a line boundary (half copied) was
+        # replayed as if whole, its last records missing, exit 0. It is
+        # unreadable input: exit 2, and the reason.
+        data = open(self.log, "rb").read()
+        whole = gzip.compress(data)
+        cut = os.path.join(self.tmp, "cut.log.gz")
+        for keep in (len(whole) - 8, len(whole) // 2):  # the trailer gone; half the stream
+            with open(cut, "wb") as f:
+                f.write(whole[:keep])
+            rc, out, err = replay(self.guard_cfg, cut)
+            self.assertEqual(rc, 2, (keep, out, err))
+            self.assertIn(f"s3warden: replay: {cut}: ", err)
+        with open(cut, "wb") as f:
+            f.write(whole)
+        rc, out, err = replay(self.guard_cfg, cut)
+        self.assertEqual((rc, out["read"]), (1, len(self.records)), err)
+
     def test_usage(self):
         for args in ([], ["--config", self.demo_cfg], [self.log], ["--bogus", "--config", self.demo_cfg, self.log]):
             r = subprocess.run([BIN, "replay", *args], capture_output=True, text=True, timeout=30)
