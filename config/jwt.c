@@ -467,10 +467,12 @@ static int check_audience(const cJSON *claims, const struct jwt_expect *e, struc
     if (cJSON_IsString(aud)) {
         match = audience_ok(e, aud->valuestring) ? aud->valuestring : NULL;
     } else if (cJSON_IsArray(aud)) {
-        for (const cJSON *a = aud->child; a && !match; a = a->next) {
+        /* every element read: an array of strings (RFC 7519 4.1.3), not
+         * one that holds a match before what it should not (probe 21) */
+        for (const cJSON *a = aud->child; a; a = a->next) {
             if (!cJSON_IsString(a))
                 return JWT_E_CLAIM;
-            if (audience_ok(e, a->valuestring))
+            if (!match && audience_ok(e, a->valuestring))
                 match = a->valuestring;
         }
     } else if (aud) {

@@ -113,6 +113,13 @@ static void test_audience_array_azp_amr_tags(void **state)
     assert_true(s3w_slice_eq_cstr(claims.email, "ci@example.test"));
     assert_true(s3w_slice_eq_cstr(claims.aws_tags, "{\"principal_tags\":{\"team\":[\"blue\"]}}"));
 
+    /* an element that is not a string, after the match: not a JWT's aud */
+    tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                     "{\"iss\":\"" ISSUER "\",\"sub\":\"1\",\"aud\":[\"partner-app\",5],"
+                     "\"exp\":1700003600}",
+                     rsa_priv, "SHA256");
+    assert_int_equal(verify(tok, &claims), JWT_E_CLAIM);
+
     /* no aud: the client id in azp (Google) */
     tok = make_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
                      "{\"iss\":\"" ISSUER "\",\"sub\":\"1\",\"azp\":\"partner-app\",\"exp\":1700003600}",
