@@ -448,7 +448,7 @@ static inline struct pl_shared *shared(struct proxy_worker *w)
 }
 
 /* The bucket policy API, answered locally (local_ops.c). */
-enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE };
+enum bp_op { BP_NONE = 0, BP_GET, BP_PUT, BP_DELETE, BP_STATUS };
 
 /* GetBucketLocation: the upstream's answer is collected up to this. */
 #define PX_LOCATION_MAX_BODY (64u * 1024)

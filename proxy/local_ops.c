@@ -80,7 +80,12 @@ static void respond_xml(struct px *px, int status, struct s3w_buf *body)
  * belongs to the bucket owner's account", 405 MethodNotAllowed; then the
  * operation - Get answers the configured document, Put and Delete are
  * refused (501: the policy lives in the config). GetBucketPolicyStatus is
- * still forwarded (see README "Limitations"). */
+ * refused too (501) once allowed: the upstream's answer describes another
+ * policy than the one enforced, and a store that does not know the
+ * request answered it as a listing of the bucket (probe 22: moto's
+ * ListBucketResult to a caller allowed s3:GetBucketPolicyStatus only).
+ * Whether the configured policy is public by AWS's rules is not worked
+ * out here. */
 
 enum bp_op px_bucket_policy_op(const struct px *px)
 {
@@ -93,6 +98,8 @@ enum bp_op px_bucket_policy_op(const struct px *px)
         return BP_PUT;
     if (strcmp(n, "DeleteBucketPolicy") == 0)
         return BP_DELETE;
+    if (strcmp(n, "GetBucketPolicyStatus") == 0)
+        return BP_STATUS;
     return BP_NONE;
 }
 
@@ -150,12 +157,21 @@ bool px_bucket_policy_root_exempt(const struct px *px)
     "s3warden enforces the bucket policy from its configuration (buckets[].policy); change " \
     "it there and reload with SIGHUP."
 
+#define BP_STATUS_MSG                                                                        \
+    "s3warden does not answer GetBucketPolicyStatus: the bucket policy it enforces is its "  \
+    "configuration's (buckets[].policy, which GetBucketPolicy returns), not the upstream "   \
+    "bucket's."
+
 /* After every authorization allowed the request. */
 void px_bucket_policy(struct px *px, enum bp_op op)
 {
     struct s3w_slice owner = bucket_owner(px);
     if (!px_expected_owners_ok(px))
         return;
+    if (op == BP_STATUS) {
+        px_fail(px, 501, "NotImplemented", BP_STATUS_MSG);
+        return;
+    }
     if (!px->authz.principal.account.len || !s3w_slice_eq(px->authz.principal.account, owner)) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
         return;

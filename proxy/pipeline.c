@@ -666,7 +666,9 @@ static void stage_dispatch(struct px *px)
 
     /* every authorization must be allowed (fail closed) */
     enum bp_op bp = px_bucket_policy_op(px);
-    px->authz.skip_bucket_policy = bp != BP_NONE && px_bucket_policy_root_exempt(px);
+    /* the owner's root exemption: GetBucketPolicy, PutBucketPolicy and
+     * DeleteBucketPolicy only (local_ops.c) */
+    px->authz.skip_bucket_policy = bp != BP_NONE && bp != BP_STATUS && px_bucket_policy_root_exempt(px);
     if (!px_authorize_all(px) || px_bucket_cors(px))
         return;
     if (px->auth.anonymous && !anonymous_allowed_here(px))

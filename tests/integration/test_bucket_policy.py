@@ -55,6 +55,8 @@ W.bucket("bp-nopolicy", A)
 ADMIN = W.user(A, "admin", "AIDAADMINA0000000001", policies=[policy(allow("s3:*", "*"))])
 LISTER = W.user(A, "lister", "AIDALISTERA000000001",
                 policies=[policy(allow("s3:ListBucket", res(SHARED)))])
+STATUS = W.user(A, "status", "AIDASTATUSA000000001",
+                policies=[policy(allow("s3:GetBucketPolicyStatus", res(SHARED)))])
 ROOT_A = W.root(A)
 
 # the upstream buckets' own policies: what a forwarded call would touch
@@ -63,6 +65,9 @@ UPSTREAM_POLICY = json.dumps(policy({"Sid": "UpstreamOnly", "Effect": "Allow",
                                      "Action": "s3:GetObject",
                                      "Resource": f"arn:aws:s3:::{SHARED}/upstream-only/*"}))
 
+MSG_STATUS_501 = ("s3warden does not answer GetBucketPolicyStatus: the bucket policy it enforces "
+                  "is its configuration's (buckets[].policy, which GetBucketPolicy returns), not "
+                  "the upstream bucket's.")
 MSG_405 = "The specified method is not allowed against this resource."
 MSG_501 = ("s3warden enforces the bucket policy from its configuration (buckets[].policy); "
            "change it there and reload with SIGHUP.")
@@ -124,6 +129,20 @@ class BucketPolicyCase(Case):
         # and s3warden still enforces (and shows) its own
         r = self.assertCliOk(aws(PX.endpoint, ADMIN, "s3api", "get-bucket-policy", "--bucket", SHARED))
         self.assertEqual(json.loads(r.out)["Policy"], compact(SHARED_POLICY))
+
+    def test_policy_status_is_not_forwarded(self):
+        # probe 22: forwarded, it described the upstream bucket's policy,
+        # and moto, which does not know ?policyStatus, answered a caller
+        # allowed only s3:GetBucketPolicyStatus with the bucket's listing
+        UP.put(SHARED, "secret/payroll.csv", b"salaries")
+        r = aws(PX.endpoint, STATUS, "s3api", "get-bucket-policy-status", "--bucket", SHARED)
+        self.assertCliError(r, "NotImplemented", MSG_STATUS_501)
+        self.assertNotIn("payroll", r.out + r.err)
+        # without the permission: 403 first
+        r = aws(PX.endpoint, LISTER, "s3api", "get-bucket-policy-status", "--bucket", SHARED)
+        self.assertCliError(r, "AccessDenied", denied_message(
+            user_arn(A, "lister"), "s3:GetBucketPolicyStatus", f"arn:aws:s3:::{SHARED}",
+            no_allow("identity-based", "s3:GetBucketPolicyStatus")))
 
     def test_no_permission_is_403_first(self):
         arn = user_arn(A, "lister")
