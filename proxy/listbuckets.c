@@ -24,10 +24,14 @@
  *     or a space would compare unequal to the configured name while a
  *     client decodes it to that name).
  * Kept buckets are written back as <Bucket><Name>local</Name> followed by
- * their CreationDate and BucketRegion elements byte for byte; any other
- * child is dropped (BucketArn names the upstream bucket; an element added
- * to S3's answer later may too). Owner is rewritten (other_child); the
- * rest outside <Buckets> is copied as it came. */
+ * their CreationDate byte for byte and a BucketRegion that names
+ * s3warden's region where they had one (as GetBucketLocation answers: a
+ * client signs for it); any other child is dropped (BucketArn names the
+ * upstream bucket; an element added to S3's answer later may too). Owner
+ * is rewritten (other_child); the root's other children are checked and
+ * dropped (probe 22: the upstream's ContinuationToken pages a list the
+ * caller does not see - the upstream is asked with no query - and may
+ * name a bucket in plain text; an element added later may say more). */
 #include "listbuckets.h"
 
 #include <stdlib.h>
@@ -119,9 +123,11 @@ static bool slice_is(struct s3w_slice s, const char *c)
     return c && s3w_slice_eq_cstr(s, c);
 }
 
-/* A child element of Bucket that is copied into a kept one. */
+/* A child element of Bucket that is copied into a kept one (BucketRegion:
+ * written anew with s3warden's region). */
 struct kept_child {
     const char *p, *e;
+    bool region;
 };
 #define BUCKET_MAX_CHILDREN 8
 
@@ -131,6 +137,7 @@ static int bucket(const struct config *cfg, const struct config_upstream *up,
                   struct s3w_slice account, struct s3w_slice prefix, struct s3w_xml *x,
                   struct s3w_buf *out)
 {
+    bool region;
     struct s3w_slice name = S3W_SLICE_NULL;
     bool have_name = false;
     struct kept_child kept[BUCKET_MAX_CHILDREN];
@@ -150,8 +157,8 @@ static int bucket(const struct config *cfg, const struct config_upstream *up,
         }
         if (reserved(x->name))
             return S3W_E_INVAL;
-        bool keep = s3w_slice_eq_cstr(x->name, "CreationDate") ||
-                    s3w_slice_eq_cstr(x->name, "BucketRegion");
+        region = s3w_slice_eq_cstr(x->name, "BucketRegion");
+        bool keep = region || s3w_slice_eq_cstr(x->name, "CreationDate");
         const char *start = x->raw.ptr;
         struct s3w_slice text;
         if (s3w_xml_leaf(x, &text) != 0)
@@ -159,7 +166,7 @@ static int bucket(const struct config *cfg, const struct config_upstream *up,
         if (keep) {
             if (nkept == BUCKET_MAX_CHILDREN)
                 return S3W_E_INVAL;
-            kept[nkept++] = (struct kept_child){ start, tok_end(x) };
+            kept[nkept++] = (struct kept_child){ start, tok_end(x), region };
         }
         /* anything else (BucketArn, ...) is dropped */
     }
@@ -190,23 +197,30 @@ static int bucket(const struct config *cfg, const struct config_upstream *up,
     int rc = s3w_buf_append_cstr(out, "<Bucket><Name>");
     rc = rc ? rc : shown ? s3w_buf_append_cstr(out, shown) : s3w_buf_append_slice(out, name);
     rc = rc ? rc : s3w_buf_append_cstr(out, "</Name>");
-    for (size_t k = 0; k < nkept && rc == 0; k++)
-        rc = s3w_buf_append(out, kept[k].p, (size_t)(kept[k].e - kept[k].p));
+    for (size_t k = 0; k < nkept && rc == 0; k++) {
+        if (!kept[k].region) {
+            rc = s3w_buf_append(out, kept[k].p, (size_t)(kept[k].e - kept[k].p));
+            continue;
+        }
+        rc = s3w_buf_append_cstr(out, "<BucketRegion>");
+        rc = rc ? rc : s3w_xml_escape(out, s3w_slice_cstr(cfg->upstream->region), S3W_XML_ESC_QUOTES);
+        rc = rc ? rc : s3w_buf_append_cstr(out, "</BucketRegion>");
+    }
     rc = rc ? rc : s3w_buf_append_cstr(out, "</Bucket>");
     return rc;
 }
 
-/* A child of the root other than Buckets, at its start tag: a text-only
- * element, copied as it came, or Owner with text-only children. S3's Owner
- * is the requester; the upstream's is the proxy's own account (its
- * canonical user ID and display name, which may be an e-mail address), so
- * the caller gets its own account ID instead (none for an anonymous
- * caller). */
+/* A child of the root other than Buckets, at its start tag: Owner with
+ * text-only children, or a text-only element, dropped (ContinuationToken,
+ * Prefix: the upstream's paging and its echo of a query it was not sent).
+ * S3's Owner is the requester; the upstream's is the proxy's own account
+ * (its canonical user ID and display name, which may be an e-mail
+ * address), so the caller gets its own account ID instead (none for an
+ * anonymous caller). */
 static int other_child(struct s3w_xml *x, struct s3w_slice account, struct s3w_buf *out)
 {
     if (reserved(x->name))
         return S3W_E_INVAL;
-    const char *start = x->raw.ptr;
     struct s3w_slice text;
     if (s3w_slice_eq_cstr(x->name, "Owner") && !x->empty) {
         for (;;) {
@@ -222,10 +236,8 @@ static int other_child(struct s3w_xml *x, struct s3w_slice account, struct s3w_b
         int rc = s3w_buf_append_cstr(out, "<Owner><ID>");
         rc = rc ? rc : s3w_buf_append_slice(out, account);
         return rc ? rc : s3w_buf_append_cstr(out, "</ID></Owner>");
-    } else if (s3w_xml_leaf(x, &text) != 0) {
-        return S3W_E_INVAL;
     }
-    return s3w_buf_append(out, start, (size_t)(tok_end(x) - start));
+    return s3w_xml_leaf(x, &text) != 0 ? S3W_E_INVAL : 0;
 }
 
 /* <Buckets>, at its start tag: each Bucket filtered into out. */
