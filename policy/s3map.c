@@ -36,6 +36,8 @@ const char *s3map_strerror(int err)
     /* S3's message is empty; ArgumentName and ArgumentValue say it (the
      * answer versity/versitygw issue 1379 quotes) */
     case S3MAP_E_INVALID_ACL: return "";
+    /* S3's answer, as basho/riak_cs issue 945 quotes it */
+    case S3MAP_E_PART_NUMBER: return "Part number must be an integer between 1 and 10000, inclusive";
     default: return "unknown s3map error";
     }
 }
@@ -53,6 +55,7 @@ const char *s3map_error_code(int err)
     case S3MAP_E_INVALID_ARGUMENT:
     case S3MAP_E_PART_NO_UPLOAD:
     case S3MAP_E_INVALID_ACL:
+    case S3MAP_E_PART_NUMBER:
     case S3MAP_E_TOO_BIG: return "InvalidArgument";
     default: return "InternalError";
     }
@@ -70,6 +73,7 @@ int s3map_error_status(int err)
     case S3MAP_E_TOO_BIG:
     case S3MAP_E_PART_NO_UPLOAD:
     case S3MAP_E_INVALID_ACL:
+    case S3MAP_E_PART_NUMBER:
     case S3MAP_E_INVALID_BUCKET: return 400;
     case S3MAP_E_UPLOAD_NO_PART: return 405;
     default: return 500;
@@ -507,6 +511,22 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
         }
         res->detail = "no S3 operation has this method, path and subresources";
         return S3MAP_E_NOT_IMPLEMENTED;
+    }
+    /* partNumber (UploadPart, UploadPartCopy, GetObject, HeadObject): S3
+     * refuses any but 1..10000 itself; a store that does not may take 0
+     * or "abc" for something else (probe 22: moto answered 500) */
+    const struct s3map_qparam *pn = s3map__q_get(res, "partNumber");
+    if (pn) {
+        unsigned long v = 0;
+        bool ok = pn->value.len > 0 && pn->value.len <= 5;
+        for (size_t i = 0; ok && i < pn->value.len; i++) {
+            ok = pn->value.ptr[i] >= '0' && pn->value.ptr[i] <= '9';
+            v = v * 10 + (unsigned long)(pn->value.ptr[i] - '0');
+        }
+        if (!ok || v < 1 || v > 10000) {
+            res->invalid_value = pn->value.ptr ? pn->value : S3W_SLICE_LIT("");
+            return S3MAP_E_PART_NUMBER;
+        }
     }
     res->op = found;
     return S3MAP_OK;

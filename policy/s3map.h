@@ -87,6 +87,8 @@ enum {
     S3MAP_E_UPLOAD_NO_PART = -10,  /* 405 MethodNotAllowed: a PUT with uploadId, no partNumber */
     S3MAP_E_INVALID_ACL = -11,     /* 400 InvalidArgument: x-amz-acl not a canned ACL
                                     * (res->invalid_value: the value) */
+    S3MAP_E_PART_NUMBER = -12,     /* 400 InvalidArgument: partNumber not 1..10000
+                                    * (res->invalid_value: the value) */
 };
 
 /* Human message in S3's wording ("The XML you provided was not well-formed
@@ -187,7 +189,7 @@ struct s3map_result {
                                       * no operation takes: its name, decoded */
     struct s3w_slice version_id;     /* ?versionId, decoded (S3MAP_F_VERSIONED) */
     struct s3map_copy_source copy;   /* S3MAP_F_COPY */
-    struct s3w_slice invalid_value;  /* S3MAP_E_INVALID_ACL: the value refused */
+    struct s3w_slice invalid_value;  /* S3MAP_E_INVALID_ACL, _PART_NUMBER: the value refused */
 
     /* ---- private storage (do not touch) ---- */
     struct s3map_qparam q[S3MAP_MAX_QUERY_PARAMS];
