@@ -442,6 +442,8 @@ def botocore_requests():
                 params[k] = "v" + k
             elif k == "ACL":
                 params[k] = "private"  # an enum: s3map refuses any other value (S3 does)
+            elif k == "PartNumber":
+                params[k] = 1  # 1..10000: s3map refuses 0 (S3 does)
         params.update({k: v for k, v in (("Bucket", "examplebucket"), ("Key", "dir/a b+c.txt"),
                                          ("Body", b"hello"),
                                          ("CopySource", "srcbucket/src key.txt?versionId=v1"),

@@ -186,7 +186,7 @@ static const struct bcase cases[] = {
     { "GetBucketTagging", "GET", "examplebucket", "", "tagging", h49 },
     { "GetBucketVersioning", "GET", "examplebucket", "", "versioning", h50 },
     { "GetBucketWebsite", "GET", "examplebucket", "", "website", h51 },
-    { "GetObject", "GET", "examplebucket", "dir/a b+c.txt", "response-cache-control=ResponseCacheControl&response-content-disposition=ResponseContentDisposition&response-content-encoding=ResponseContentEncoding&response-content-language=ResponseContentLanguage&response-content-type=ResponseContentType&response-expires=Thu%2C%2001%20Jan%201970%2000%3A00%3A00%20GMT&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&partNumber=0", h52 },
+    { "GetObject", "GET", "examplebucket", "dir/a b+c.txt", "response-cache-control=ResponseCacheControl&response-content-disposition=ResponseContentDisposition&response-content-encoding=ResponseContentEncoding&response-content-language=ResponseContentLanguage&response-content-type=ResponseContentType&response-expires=Thu%2C%2001%20Jan%201970%2000%3A00%3A00%20GMT&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&partNumber=1", h52 },
     { "GetObjectAcl", "GET", "examplebucket", "dir/a b+c.txt", "acl&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY", h53 },
     { "GetObjectAttributes", "GET", "examplebucket", "dir/a b+c.txt", "attributes&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY", h54 },
     { "GetObjectLegalHold", "GET", "examplebucket", "dir/a b+c.txt", "legal-hold&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY", h55 },
@@ -196,7 +196,7 @@ static const struct bcase cases[] = {
     { "GetObjectTorrent", "GET", "examplebucket", "dir/a b+c.txt", "torrent", h59 },
     { "GetPublicAccessBlock", "GET", "examplebucket", "", "publicAccessBlock", h60 },
     { "HeadBucket", "HEAD", "examplebucket", "", "", h61 },
-    { "HeadObject", "HEAD", "examplebucket", "dir/a b+c.txt", "response-cache-control=ResponseCacheControl&response-content-disposition=ResponseContentDisposition&response-content-encoding=ResponseContentEncoding&response-content-language=ResponseContentLanguage&response-content-type=ResponseContentType&response-expires=Thu%2C%2001%20Jan%201970%2000%3A00%3A00%20GMT&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&partNumber=0", h62 },
+    { "HeadObject", "HEAD", "examplebucket", "dir/a b+c.txt", "response-cache-control=ResponseCacheControl&response-content-disposition=ResponseContentDisposition&response-content-encoding=ResponseContentEncoding&response-content-language=ResponseContentLanguage&response-content-type=ResponseContentType&response-expires=Thu%2C%2001%20Jan%201970%2000%3A00%3A00%20GMT&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&partNumber=1", h62 },
     { "ListBucketAnalyticsConfigurations", "GET", "examplebucket", "", "analytics&continuation-token=ContinuationToken", h63 },
     { "ListBucketIntelligentTieringConfigurations", "GET", "examplebucket", "", "intelligent-tiering&continuation-token=ContinuationToken", h64 },
     { "ListBucketInventoryConfigurations", "GET", "examplebucket", "", "inventory&continuation-token=ContinuationToken", h65 },
@@ -242,8 +242,8 @@ static const struct bcase cases[] = {
     { "UpdateBucketMetadataInventoryTableConfiguration", "PUT", "examplebucket", "", "metadataInventoryTable", h105 },
     { "UpdateBucketMetadataJournalTableConfiguration", "PUT", "examplebucket", "", "metadataJournalTable", h106 },
     { "UpdateObjectEncryption", "PUT", "examplebucket", "dir/a b+c.txt", "encryption&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY", h107 },
-    { "UploadPart", "PUT", "examplebucket", "dir/a b+c.txt", "partNumber=0&uploadId=UploadId", h108 },
-    { "UploadPartCopy", "PUT", "examplebucket", "dir/a b+c.txt", "partNumber=0&uploadId=UploadId", h109 },
+    { "UploadPart", "PUT", "examplebucket", "dir/a b+c.txt", "partNumber=1&uploadId=UploadId", h108 },
+    { "UploadPartCopy", "PUT", "examplebucket", "dir/a b+c.txt", "partNumber=1&uploadId=UploadId", h109 },
     { "WriteGetObjectResponse", "POST", "WriteGetObjectResponse", "", "", h110 },
 };
 

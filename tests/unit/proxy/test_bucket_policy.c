@@ -9,7 +9,9 @@
  * The owner's root user is exempt from the bucket policy for these three
  * (lockout recovery), not from guardrails. A recording fake upstream (the
  * style of test_pipeline_review.c) proves nothing was sent; a forwarded
- * GetBucketPolicyStatus shows the recorder sees requests. */
+ * GetBucketAcl shows the recorder sees requests. GetBucketPolicyStatus is
+ * 501 too (probe 22: forwarded, it described another policy, and a store
+ * that did not know it answered the bucket's listing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,15 +191,22 @@ static void test_owner_get_put_delete(void **state)
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
     rig_assert_upstream_requests(r0);
 
-    /* control: the recorder does see forwarded requests (policy status is
-     * still the upstream's answer) */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus", NULL, "");
+    exchange();
+    assert_error(501, "Not Implemented", "NotImplemented",
+                 "s3warden does not answer GetBucketPolicyStatus: the bucket policy it enforces is "
+                 "its configuration&apos;s (buckets[].policy, which GetBucketPolicy returns), not the "
+                 "upstream bucket&apos;s.");
+    rig_assert_upstream_requests(r0);
+
+    /* control: the recorder does see forwarded requests */
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?acl", NULL, "");
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
     rig_assert_upstream_requests(r0 + 1);
     static struct rig_seen seen;
     rig_seen(&seen);
-    assert_true(strncmp(seen.last_head, "GET /real-pol?policyStatus", 26) == 0);
+    assert_true(strncmp(seen.last_head, "GET /real-pol?acl", 17) == 0);
 }
 
 /* ---- 403 comes before everything ------------------------------------------------ */
