@@ -137,7 +137,6 @@ static int bucket(const struct config *cfg, const struct config_upstream *up,
                   struct s3w_slice account, struct s3w_slice prefix, struct s3w_xml *x,
                   struct s3w_buf *out)
 {
-    bool region;
     struct s3w_slice name = S3W_SLICE_NULL;
     bool have_name = false;
     struct kept_child kept[BUCKET_MAX_CHILDREN];
@@ -157,7 +156,7 @@ static int bucket(const struct config *cfg, const struct config_upstream *up,
         }
         if (reserved(x->name))
             return S3W_E_INVAL;
-        region = s3w_slice_eq_cstr(x->name, "BucketRegion");
+        bool region = s3w_slice_eq_cstr(x->name, "BucketRegion");
         bool keep = region || s3w_slice_eq_cstr(x->name, "CreationDate");
         const char *start = x->raw.ptr;
         struct s3w_slice text;
