@@ -430,19 +430,11 @@ static void fail_map(struct px *px, int rc)
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 3);
         return;
     }
-    if (rc == S3MAP_E_INVALID_ACL) {
+    if (rc == S3MAP_E_INVALID_ACL || rc == S3MAP_E_PART_NUMBER) {
         struct s3w_slice v = px->authz.map.invalid_value;
         const struct s3err_detail d[] = {
-            { "ArgumentName", S3W_SLICE_LIT("x-amz-acl"), NULL },
-            { "ArgumentValue", s3w_slice(v.ptr, v.len > 64 ? 64 : v.len), NULL },
-        };
-        px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 2);
-        return;
-    }
-    if (rc == S3MAP_E_PART_NUMBER) {
-        struct s3w_slice v = px->authz.map.invalid_value;
-        const struct s3err_detail d[] = {
-            { "ArgumentName", S3W_SLICE_LIT("partNumber"), NULL },
+            { "ArgumentName", rc == S3MAP_E_INVALID_ACL ? S3W_SLICE_LIT("x-amz-acl")
+                                                        : S3W_SLICE_LIT("partNumber"), NULL },
             { "ArgumentValue", s3w_slice(v.ptr, v.len > 64 ? 64 : v.len), NULL },
         };
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 2);

@@ -504,6 +504,16 @@ class S3Rules(Case):
             else:
                 self.assertEqual((r.fields.get("Method"), r.fields.get("ResourceType"),
                                   r.headers.get("Allow")), ("PUT", "UPLOAD", "DELETE, POST, GET"), r)
+        # a part number outside 1..10000: S3's answer, never the store's
+        # (probe 22: moto answered 500 to each)
+        for pn in ("0", "10001", "abc"):
+            u = f"{PX.endpoint}/{BUCKET}/half/part?partNumber={pn}&uploadId=abc"
+            r = raw(PX.endpoint, "PUT", f"/{BUCKET}/half/part?partNumber={pn}&uploadId=abc",
+                    sign("PUT", u, ALICE, body=b"x"), b"x")
+            self.assertEqual((r.status, r.code, r.message, r.fields.get("ArgumentName"),
+                              r.fields.get("ArgumentValue")),
+                             (400, "InvalidArgument", "Part number must be an integer between 1 and "
+                              "10000, inclusive", "partNumber", pn), r)
         self.assertUnchanged(UP, BUCKET, before)
 
     def test_curl_upload_from_stdin_is_chunked_and_refused_as_s3_does(self):
