@@ -708,6 +708,11 @@ static void stage_dispatch(struct px *px)
         s3w_buf_init(&px->resp.body, lb ? LISTBUCKETS_MAX_BODY : PX_LOCATION_MAX_BODY);
     }
     bool has_body = s3w_slice_eq_cstr(r->method, "PUT") || s3w_slice_eq_cstr(r->method, "POST");
+    /* a body sent with a GET, HEAD or DELETE is read (and checked) but not
+     * passed on: the upstream request is signed for the body it has, none
+     * (probe 23: it carried the caller's hash of a body it did not get) */
+    if (!has_body)
+        payload = S3W_SLICE_LIT(EMPTY_SHA256);
     if (px_start_upstream(px, payload, has_body, NULL) != 0)
         return;
     /* Expect: 100-continue is answered here, after signature and policy */

@@ -644,6 +644,19 @@ class Tls(Case):
                                    explicit("resource-based")), 403)
         self.assertUnchanged(UP, TLS_ONLY, before)
 
+    def test_tls12_takes_aead_suites_only(self):
+        # OpenSSL's default TLS 1.2 list kept CBC suites with SHA-1 (probe 23)
+        port = self.px.endpoint.rsplit(":", 1)[1]
+        def handshake(*args):
+            return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_2", *args],
+                                  input=b"", capture_output=True, timeout=30)
+        for suite in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384"):
+            p = handshake("-cipher", suite)
+            self.assertNotEqual(p.returncode, 0, (suite, p.stdout[-300:]))
+        p = handshake("-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")
+        self.assertEqual(p.returncode, 0, p.stderr[-300:])
+        self.assertIn(b"ECDHE-ECDSA-AES128-GCM-SHA256", p.stdout)
+
     def test_plain_http_to_tls_listener_refused(self):
         # answered in plain HTTP, S3's XML, and closed (it was cut without a
         # word: curl's 000); nothing of it reaches a handler

@@ -228,6 +228,23 @@ static void test_fragment_in_query_refused(void **state)
     assert_prefix(head, "GET /real-bkt/a%23b HTTP/1.1\r\n");
 }
 
+/* A GET that came with a body: the body is not passed on, so the proxy
+ * signs the hash of none, not the caller's hash of the body (probe 23). */
+static void test_get_body_not_signed_upstream(void **state)
+{
+    (void)state;
+    build(req, sizeof(req), AKID, SECRET, "GET", "/bkt/with-body", NULL, NULL, NULL, "BODYBODY",
+          "BODYBODY");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    char head[8192];
+    last_head(head, sizeof(head));
+    assert_prefix(head, "GET /real-bkt/with-body HTTP/1.1\r\n");
+    assert_non_null(strstr(head, "\r\nx-amz-content-sha256: "
+                                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\r\n"));
+    assert_null(strstr(head, "Content-Length"));
+}
+
 /* ---- R2: x-amz-copy-source and bucket aliases ----------------------------------- */
 static void test_copy_source_uses_upstream_name(void **state)
 {
@@ -941,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_refresh_wakes_idle_worker),
         cmocka_unit_test(test_collected_credential_error_scrubbed),
         cmocka_unit_test(test_audit_upstream_error_code),
+        cmocka_unit_test(test_get_body_not_signed_upstream),
     };
     return rig_run_group(tests, &opts);
 }
