@@ -349,6 +349,10 @@ class Endpoints(Case):
                 s = socket.create_connection(("127.0.0.1", PX.admin_port))
                 s.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
                 slow.append(s)
+            # until the listener has read what they sent: a connection whose
+            # bytes still wait unread is taken for one whose request has
+            # come, and kept (CI once probed inside that burst: 503)
+            time.sleep(1.5)
             for _ in range(5):
                 r = PX.admin("/healthz")
                 self.assertEqual((r.status, r.text), (200, "ok\n"), r)
@@ -359,6 +363,9 @@ class Endpoints(Case):
         finally:
             for s in slow:
                 s.close()
+            # the next test starts once the listener has seen them go
+            time.sleep(1.0)
+            wait_until(lambda: PX.admin("/healthz").status == 200, 10)
 
     def test_unknown_path_404(self):
         for path in ("/", "/nope", "/healthz/x", "/metrics.txt"):
