@@ -126,6 +126,78 @@ UNROUTED = {
                                None),
 }
 
+# The root element of each operation's 2xx XML answer: S3's name (S3 API
+# reference, each operation's "Response Syntax") first, then other stores'
+# spellings (moto's GetObjectAttributesOutput; the generator adds
+# <Operation>Response to each, the name moto's serializer gives an answer
+# it has no root name for: ListPartsResponse, GetBucketVersioningResponse -
+# a name no other operation's answer has). Every operation whose model
+# output has an XML body must be here: a store that does not know a
+# subresource answers another operation (moto answers GET ?retention on a
+# key with the object, GET ?analytics on a bucket with its listing), and
+# the proxy passes on no 2xx answer whose root is not its operation's.
+# "Error" is S3's 200 that failed after it began (CopyObject,
+# UploadPartCopy, CompleteMultipartUpload: "a 200 OK response can contain
+# valid or invalid XML").
+ANSWER_ROOTS = {
+    "CompleteMultipartUpload": ["CompleteMultipartUploadResult", "Error"],
+    "CopyObject": ["CopyObjectResult", "Error"],
+    "CreateMultipartUpload": ["InitiateMultipartUploadResult"],
+    "CreateSession": ["CreateSessionResult"],
+    "DeleteObjects": ["DeleteResult"],
+    "GetBucketAbac": ["AbacStatus"],
+    "GetBucketAccelerateConfiguration": ["AccelerateConfiguration"],
+    "GetBucketAcl": ["AccessControlPolicy"],
+    "GetBucketAnalyticsConfiguration": ["AnalyticsConfiguration"],
+    "GetBucketCors": ["CORSConfiguration"],
+    "GetBucketEncryption": ["ServerSideEncryptionConfiguration"],
+    "GetBucketIntelligentTieringConfiguration": ["IntelligentTieringConfiguration"],
+    "GetBucketInventoryConfiguration": ["InventoryConfiguration"],
+    "GetBucketLifecycle": ["LifecycleConfiguration"],
+    "GetBucketLifecycleConfiguration": ["LifecycleConfiguration"],
+    "GetBucketLocation": ["LocationConstraint"],
+    "GetBucketLogging": ["BucketLoggingStatus"],
+    "GetBucketMetadataConfiguration": ["GetBucketMetadataConfigurationResult"],
+    "GetBucketMetadataTableConfiguration": ["GetBucketMetadataTableConfigurationResult"],
+    "GetBucketMetricsConfiguration": ["MetricsConfiguration"],
+    "GetBucketNotification": ["NotificationConfiguration"],
+    "GetBucketNotificationConfiguration": ["NotificationConfiguration"],
+    "GetBucketOwnershipControls": ["OwnershipControls"],
+    "GetBucketPolicyStatus": ["PolicyStatus"],
+    "GetBucketReplication": ["ReplicationConfiguration"],
+    "GetBucketRequestPayment": ["RequestPaymentConfiguration"],
+    "GetBucketTagging": ["Tagging"],
+    "GetBucketVersioning": ["VersioningConfiguration"],
+    "GetBucketWebsite": ["WebsiteConfiguration"],
+    "GetObjectAcl": ["AccessControlPolicy"],
+    "GetObjectAttributes": ["GetObjectAttributesResponse", "GetObjectAttributesOutput"],
+    "GetObjectLegalHold": ["LegalHold"],
+    "GetObjectLockConfiguration": ["ObjectLockConfiguration"],
+    "GetObjectRetention": ["Retention"],
+    "GetObjectTagging": ["Tagging"],
+    "GetPublicAccessBlock": ["PublicAccessBlockConfiguration"],
+    "ListBucketAnalyticsConfigurations": ["ListBucketAnalyticsConfigurationResult"],
+    "ListBucketIntelligentTieringConfigurations": ["ListBucketIntelligentTieringConfigurationsOutput"],
+    "ListBucketInventoryConfigurations": ["ListInventoryConfigurationsResult"],
+    "ListBucketMetricsConfigurations": ["ListMetricsConfigurationsResult"],
+    "ListBuckets": ["ListAllMyBucketsResult"],
+    "ListDirectoryBuckets": ["ListAllMyDirectoryBucketsResult"],
+    "ListMultipartUploads": ["ListMultipartUploadsResult"],
+    "ListObjectVersions": ["ListVersionsResult"],
+    "ListObjects": ["ListBucketResult"],
+    "ListObjectsV2": ["ListBucketResult"],
+    "ListParts": ["ListPartsResult"],
+    "UploadPartCopy": ["CopyPartResult", "Error"],
+}
+# Operations whose 2xx body is not XML, and how it is checked (s3ops.h
+# enum s3map_answer); S3MAP_A_ANY: the object itself, or answered here.
+ANSWER_OTHER = {
+    "GetObject": "S3MAP_A_ANY",
+    "GetBucketPolicy": "S3MAP_A_ANY",  # answered by s3warden (local_ops.c)
+    "GetObjectTorrent": "S3MAP_A_TORRENT",
+    "SelectObjectContent": "S3MAP_A_EVENTS",
+}
+
 # x-id carries the operation name in newer SDKs' URIs; S3 ignores it.
 EXTRA_QUERY_NAMES = ["x-id"]
 
@@ -208,6 +280,22 @@ def main():
         payload = shape["members"].get(shape.get("payload", ""), {})
         if payload.get("streaming") or shapes.get(payload.get("shape", ""), {}).get("streaming"):
             wire.add("S3MAP_W_STREAMING_BODY")
+        # what its 2xx answer is (ANSWER_ROOTS)
+        oshape = shapes[mo["output"]["shape"]] if "output" in mo else {"members": {}}
+        opay = oshape.get("payload")
+        xml_body = any("location" not in mm for mm in oshape["members"].values())
+        if opay:
+            xml_body = shapes[oshape["members"][opay]["shape"]]["type"] == "structure"
+        if name in ANSWER_OTHER:
+            answer = ANSWER_OTHER[name]
+        elif xml_body:
+            if name not in ANSWER_ROOTS:
+                die("%s: its answer is XML, and ANSWER_ROOTS does not name its root" % name)
+            answer = "S3MAP_A_XML"
+        else:
+            answer = None
+        if (answer == "S3MAP_A_XML") != (name in ANSWER_ROOTS):
+            die("%s: ANSWER_ROOTS names a root for an answer that is not XML" % name)
         actions = [a for a in r["actions"] if a.startswith(AUTHORIZED_PREFIXES)]
         dropped = [a for a in r["actions"] if not a.startswith(AUTHORIZED_PREFIXES)]
         if not actions:
@@ -249,7 +337,10 @@ def main():
                         dropped=dropped, ignored=ignored, deprecated=r["deprecated"],
                         rtype={"object": "S3MAP_R_OBJECT", "bucket": "S3MAP_R_BUCKET",
                                "none": "S3MAP_R_NONE"}[r["resource_type"]],
-                        basis=r["mapping_basis"], unrouted=None, routed_as=None))
+                        basis=r["mapping_basis"], unrouted=None, routed_as=None,
+                        answer=answer,
+                        roots=ANSWER_ROOTS[name] + [name + "Response"] if name in ANSWER_ROOTS
+                        else []))
 
     selector_names = set()
     for o in ops:
@@ -334,6 +425,8 @@ def main():
         w(c_list("act_%d" % i, o["actions"]))
         if o["version_actions"]:
             w(c_list("ver_%d" % i, o["version_actions"]))
+        if o["roots"]:
+            w(c_list("ans_%d" % i, o["roots"]))
     w("")
     w("static const struct s3map_op ops[] = {")
     for i, o in enumerate(ops):
@@ -350,6 +443,10 @@ def main():
         w("      .extras = %s," % (" | ".join(sorted(o["extras"])) or "0"))
         if o["wire"]:
             w("      .wire = %s," % " | ".join(sorted(o["wire"])))
+        if o["roots"]:
+            w("      .answer = S3MAP_A_XML, .answer_roots = ans_%d," % i)
+        elif o["answer"] and o["answer"] != "S3MAP_A_ANY":
+            w("      .answer = %s," % o["answer"])
         w("      .keys = %s }," % (" | ".join(sorted(o["keys"])) or "0"))
     w("};")
     w("")

@@ -51,6 +51,13 @@ struct s3map_op {
     const char *const *version_actions;/* replace `actions` when ?versionId is given; NULL = same */
     uint32_t extras;                   /* S3MAP_X_* conditional authorizations */
     uint8_t wire;                      /* S3MAP_W_* what its requests carry */
+    /* What a 2xx answer to it is (S3MAP_A_*), and for S3MAP_A_XML the names
+     * its root element may have: S3's first (API reference, "Response
+     * Syntax"), then other stores' spellings. The proxy passes on no answer
+     * that is not one: a store that does not know a subresource answers
+     * another operation (the object, the bucket's listing). */
+    uint8_t answer;
+    const char *const *answer_roots;
     uint64_t keys;                     /* condition keys its actions take (internal bits) */
 };
 
@@ -78,6 +85,15 @@ enum {
     S3MAP_W_CANNED_ACL = 1u << 0,     /* an x-amz-acl header: a canned ACL */
     S3MAP_W_STREAMING_BODY = 1u << 1, /* a streaming payload: S3 takes it only
                                        * with its length given up front */
+};
+
+/* What an operation's 2xx answer is (s3map_op.answer). */
+enum s3map_answer {
+    S3MAP_A_ANY = 0, /* not checked: no body (HEAD, most writes), or the
+                      * object's bytes (GetObject) */
+    S3MAP_A_XML,     /* an XML document whose root is one of answer_roots */
+    S3MAP_A_TORRENT, /* Content-Type application/x-bittorrent */
+    S3MAP_A_EVENTS,  /* an event stream: its first message's prelude CRC holds */
 };
 
 /* Condition keys an operation's actions take (bits of s3map_op.keys); the

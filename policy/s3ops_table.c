@@ -16,11 +16,13 @@ static const char *const act_0[] = { "s3:AbortMultipartUpload", NULL };
 static const char *const sel_1[] = { "uploadId", NULL };
 static const char *const opt_1[] = { NULL };
 static const char *const act_1[] = { "s3:PutObject", NULL };
+static const char *const ans_1[] = { "CompleteMultipartUploadResult", "Error", "CompleteMultipartUploadResponse", NULL };
 /* CopyObject (aws_doc) */
 /*   conditional, not authorized here: s3:GetObjectTagging (iam-dataset only, not in AWS's CopyObject row; not required) */
 static const char *const sel_2[] = { NULL };
 static const char *const opt_2[] = { NULL };
 static const char *const act_2[] = { "s3:PutObject", NULL };
+static const char *const ans_2[] = { "CopyObjectResult", "Error", "CopyObjectResponse", NULL };
 /* CreateBucket (aws_doc) */
 static const char *const sel_3[] = { NULL };
 static const char *const opt_3[] = { NULL };
@@ -48,11 +50,13 @@ static const char *const act_5[] = { "s3:CreateBucketMetadataTableConfiguration"
 static const char *const sel_6[] = { "uploads", NULL };
 static const char *const opt_6[] = { NULL };
 static const char *const act_6[] = { "s3:PutObject", NULL };
+static const char *const ans_6[] = { "InitiateMultipartUploadResult", "CreateMultipartUploadResponse", NULL };
 /* CreateSession (aws_doc) */
 /*   conditional, not authorized here: s3express:CreateSession (same action as the primary one (session mode is a condition key)) */
 static const char *const sel_7[] = { "session", NULL };
 static const char *const opt_7[] = { NULL };
 static const char *const act_7[] = { "s3express:CreateSession", NULL };
+static const char *const ans_7[] = { "CreateSessionResult", "CreateSessionResponse", NULL };
 /* DeleteBucket (aws_doc) */
 static const char *const sel_8[] = { NULL };
 static const char *const opt_8[] = { NULL };
@@ -127,6 +131,7 @@ static const char *const ver_24[] = { "s3:DeleteObjectVersionTagging", NULL };
 static const char *const sel_25[] = { "delete", NULL };
 static const char *const opt_25[] = { NULL };
 static const char *const act_25[] = { "s3:DeleteObject", NULL };
+static const char *const ans_25[] = { "DeleteResult", "DeleteObjectsResponse", NULL };
 /* DeletePublicAccessBlock (aws_doc) */
 static const char *const sel_26[] = { "publicAccessBlock", NULL };
 static const char *const opt_26[] = { NULL };
@@ -135,74 +140,92 @@ static const char *const act_26[] = { "s3:PutBucketPublicAccessBlock", NULL };
 static const char *const sel_27[] = { "abac", NULL };
 static const char *const opt_27[] = { NULL };
 static const char *const act_27[] = { "s3:GetBucketAbac", NULL };
+static const char *const ans_27[] = { "AbacStatus", "GetBucketAbacResponse", NULL };
 /* GetBucketAccelerateConfiguration (aws_doc) */
 static const char *const sel_28[] = { "accelerate", NULL };
 static const char *const opt_28[] = { NULL };
 static const char *const act_28[] = { "s3:GetAccelerateConfiguration", NULL };
+static const char *const ans_28[] = { "AccelerateConfiguration", "GetBucketAccelerateConfigurationResponse", NULL };
 /* GetBucketAcl (inferred) */
 static const char *const sel_29[] = { "acl", NULL };
 static const char *const opt_29[] = { NULL };
 static const char *const act_29[] = { "s3:GetBucketAcl", NULL };
+static const char *const ans_29[] = { "AccessControlPolicy", "GetBucketAclResponse", NULL };
 /* GetBucketAnalyticsConfiguration (aws_doc) */
 static const char *const sel_30[] = { "analytics", "id", NULL };
 static const char *const opt_30[] = { NULL };
 static const char *const act_30[] = { "s3:GetAnalyticsConfiguration", NULL };
+static const char *const ans_30[] = { "AnalyticsConfiguration", "GetBucketAnalyticsConfigurationResponse", NULL };
 /* GetBucketCors (aws_doc) */
 static const char *const sel_31[] = { "cors", NULL };
 static const char *const opt_31[] = { NULL };
 static const char *const act_31[] = { "s3:GetBucketCORS", NULL };
+static const char *const ans_31[] = { "CORSConfiguration", "GetBucketCorsResponse", NULL };
 /* GetBucketEncryption (aws_doc) */
 static const char *const sel_32[] = { "encryption", NULL };
 static const char *const opt_32[] = { NULL };
 static const char *const act_32[] = { "s3:GetEncryptionConfiguration", NULL };
+static const char *const ans_32[] = { "ServerSideEncryptionConfiguration", "GetBucketEncryptionResponse", NULL };
 /* GetBucketIntelligentTieringConfiguration (community) */
 static const char *const sel_33[] = { "intelligent-tiering", "id", NULL };
 static const char *const opt_33[] = { NULL };
 static const char *const act_33[] = { "s3:GetIntelligentTieringConfiguration", NULL };
+static const char *const ans_33[] = { "IntelligentTieringConfiguration", "GetBucketIntelligentTieringConfigurationResponse", NULL };
 /* GetBucketInventoryConfiguration (aws_doc) */
 static const char *const sel_34[] = { "inventory", "id", NULL };
 static const char *const opt_34[] = { NULL };
 static const char *const act_34[] = { "s3:GetInventoryConfiguration", NULL };
+static const char *const ans_34[] = { "InventoryConfiguration", "GetBucketInventoryConfigurationResponse", NULL };
 /* GetBucketLifecycle (aws_doc) */
 static const char *const sel_35[] = { "lifecycle", NULL };
 static const char *const opt_35[] = { NULL };
 static const char *const act_35[] = { "s3:GetLifecycleConfiguration", NULL };
+static const char *const ans_35[] = { "LifecycleConfiguration", "GetBucketLifecycleResponse", NULL };
 /* GetBucketLifecycleConfiguration (aws_doc) */
 static const char *const sel_36[] = { "lifecycle", NULL };
 static const char *const opt_36[] = { NULL };
 static const char *const act_36[] = { "s3:GetLifecycleConfiguration", NULL };
+static const char *const ans_36[] = { "LifecycleConfiguration", "GetBucketLifecycleConfigurationResponse", NULL };
 /* GetBucketLocation (inferred) */
 static const char *const sel_37[] = { "location", NULL };
 static const char *const opt_37[] = { NULL };
 static const char *const act_37[] = { "s3:GetBucketLocation", NULL };
+static const char *const ans_37[] = { "LocationConstraint", "GetBucketLocationResponse", NULL };
 /* GetBucketLogging (inferred) */
 static const char *const sel_38[] = { "logging", NULL };
 static const char *const opt_38[] = { NULL };
 static const char *const act_38[] = { "s3:GetBucketLogging", NULL };
+static const char *const ans_38[] = { "BucketLoggingStatus", "GetBucketLoggingResponse", NULL };
 /* GetBucketMetadataConfiguration (aws_doc) */
 static const char *const sel_39[] = { "metadataConfiguration", NULL };
 static const char *const opt_39[] = { NULL };
 static const char *const act_39[] = { "s3:GetBucketMetadataTableConfiguration", NULL };
+static const char *const ans_39[] = { "GetBucketMetadataConfigurationResult", "GetBucketMetadataConfigurationResponse", NULL };
 /* GetBucketMetadataTableConfiguration (aws_doc) */
 static const char *const sel_40[] = { "metadataTable", NULL };
 static const char *const opt_40[] = { NULL };
 static const char *const act_40[] = { "s3:GetBucketMetadataTableConfiguration", NULL };
+static const char *const ans_40[] = { "GetBucketMetadataTableConfigurationResult", "GetBucketMetadataTableConfigurationResponse", NULL };
 /* GetBucketMetricsConfiguration (aws_doc) */
 static const char *const sel_41[] = { "metrics", "id", NULL };
 static const char *const opt_41[] = { NULL };
 static const char *const act_41[] = { "s3:GetMetricsConfiguration", NULL };
+static const char *const ans_41[] = { "MetricsConfiguration", "GetBucketMetricsConfigurationResponse", NULL };
 /* GetBucketNotification (inferred) */
 static const char *const sel_42[] = { "notification", NULL };
 static const char *const opt_42[] = { NULL };
 static const char *const act_42[] = { "s3:GetBucketNotification", NULL };
+static const char *const ans_42[] = { "NotificationConfiguration", "GetBucketNotificationResponse", NULL };
 /* GetBucketNotificationConfiguration (aws_doc) */
 static const char *const sel_43[] = { "notification", NULL };
 static const char *const opt_43[] = { NULL };
 static const char *const act_43[] = { "s3:GetBucketNotification", NULL };
+static const char *const ans_43[] = { "NotificationConfiguration", "GetBucketNotificationConfigurationResponse", NULL };
 /* GetBucketOwnershipControls (aws_doc) */
 static const char *const sel_44[] = { "ownershipControls", NULL };
 static const char *const opt_44[] = { NULL };
 static const char *const act_44[] = { "s3:GetBucketOwnershipControls", NULL };
+static const char *const ans_44[] = { "OwnershipControls", "GetBucketOwnershipControlsResponse", NULL };
 /* GetBucketPolicy (aws_doc) */
 static const char *const sel_45[] = { "policy", NULL };
 static const char *const opt_45[] = { NULL };
@@ -211,26 +234,32 @@ static const char *const act_45[] = { "s3:GetBucketPolicy", NULL };
 static const char *const sel_46[] = { "policyStatus", NULL };
 static const char *const opt_46[] = { NULL };
 static const char *const act_46[] = { "s3:GetBucketPolicyStatus", NULL };
+static const char *const ans_46[] = { "PolicyStatus", "GetBucketPolicyStatusResponse", NULL };
 /* GetBucketReplication (aws_doc) */
 static const char *const sel_47[] = { "replication", NULL };
 static const char *const opt_47[] = { NULL };
 static const char *const act_47[] = { "s3:GetReplicationConfiguration", NULL };
+static const char *const ans_47[] = { "ReplicationConfiguration", "GetBucketReplicationResponse", NULL };
 /* GetBucketRequestPayment (inferred) */
 static const char *const sel_48[] = { "requestPayment", NULL };
 static const char *const opt_48[] = { NULL };
 static const char *const act_48[] = { "s3:GetBucketRequestPayment", NULL };
+static const char *const ans_48[] = { "RequestPaymentConfiguration", "GetBucketRequestPaymentResponse", NULL };
 /* GetBucketTagging (aws_doc) */
 static const char *const sel_49[] = { "tagging", NULL };
 static const char *const opt_49[] = { NULL };
 static const char *const act_49[] = { "s3:GetBucketTagging", NULL };
+static const char *const ans_49[] = { "Tagging", "GetBucketTaggingResponse", NULL };
 /* GetBucketVersioning (inferred) */
 static const char *const sel_50[] = { "versioning", NULL };
 static const char *const opt_50[] = { NULL };
 static const char *const act_50[] = { "s3:GetBucketVersioning", NULL };
+static const char *const ans_50[] = { "VersioningConfiguration", "GetBucketVersioningResponse", NULL };
 /* GetBucketWebsite (aws_doc) */
 static const char *const sel_51[] = { "website", NULL };
 static const char *const opt_51[] = { NULL };
 static const char *const act_51[] = { "s3:GetBucketWebsite", NULL };
+static const char *const ans_51[] = { "WebsiteConfiguration", "GetBucketWebsiteResponse", NULL };
 /* GetObject (aws_doc) */
 static const char *const sel_52[] = { NULL };
 static const char *const opt_52[] = { "partNumber", NULL };
@@ -241,28 +270,34 @@ static const char *const sel_53[] = { "acl", NULL };
 static const char *const opt_53[] = { NULL };
 static const char *const act_53[] = { "s3:GetObjectAcl", NULL };
 static const char *const ver_53[] = { "s3:GetObjectVersionAcl", NULL };
+static const char *const ans_53[] = { "AccessControlPolicy", "GetObjectAclResponse", NULL };
 /* GetObjectAttributes (aws_doc) */
 static const char *const sel_54[] = { "attributes", NULL };
 static const char *const opt_54[] = { NULL };
 static const char *const act_54[] = { "s3:GetObject", "s3:GetObjectAttributes", NULL };
 static const char *const ver_54[] = { "s3:GetObjectVersion", "s3:GetObjectVersionAttributes", NULL };
+static const char *const ans_54[] = { "GetObjectAttributesResponse", "GetObjectAttributesOutput", "GetObjectAttributesResponse", NULL };
 /* GetObjectLegalHold (inferred) */
 static const char *const sel_55[] = { "legal-hold", NULL };
 static const char *const opt_55[] = { NULL };
 static const char *const act_55[] = { "s3:GetObjectLegalHold", NULL };
+static const char *const ans_55[] = { "LegalHold", "GetObjectLegalHoldResponse", NULL };
 /* GetObjectLockConfiguration (community) */
 static const char *const sel_56[] = { "object-lock", NULL };
 static const char *const opt_56[] = { NULL };
 static const char *const act_56[] = { "s3:GetBucketObjectLockConfiguration", NULL };
+static const char *const ans_56[] = { "ObjectLockConfiguration", "GetObjectLockConfigurationResponse", NULL };
 /* GetObjectRetention (inferred) */
 static const char *const sel_57[] = { "retention", NULL };
 static const char *const opt_57[] = { NULL };
 static const char *const act_57[] = { "s3:GetObjectRetention", NULL };
+static const char *const ans_57[] = { "Retention", "GetObjectRetentionResponse", NULL };
 /* GetObjectTagging (aws_doc) */
 static const char *const sel_58[] = { "tagging", NULL };
 static const char *const opt_58[] = { NULL };
 static const char *const act_58[] = { "s3:GetObjectTagging", NULL };
 static const char *const ver_58[] = { "s3:GetObjectVersionTagging", NULL };
+static const char *const ans_58[] = { "Tagging", "GetObjectTaggingResponse", NULL };
 /* GetObjectTorrent (inferred) */
 static const char *const sel_59[] = { "torrent", NULL };
 static const char *const opt_59[] = { NULL };
@@ -271,6 +306,7 @@ static const char *const act_59[] = { "s3:GetObjectTorrent", NULL };
 static const char *const sel_60[] = { "publicAccessBlock", NULL };
 static const char *const opt_60[] = { NULL };
 static const char *const act_60[] = { "s3:GetBucketPublicAccessBlock", NULL };
+static const char *const ans_60[] = { "PublicAccessBlockConfiguration", "GetPublicAccessBlockResponse", NULL };
 /* HeadBucket (aws_doc) */
 static const char *const sel_61[] = { NULL };
 static const char *const opt_61[] = { NULL };
@@ -284,46 +320,57 @@ static const char *const ver_62[] = { "s3:GetObjectVersion", NULL };
 static const char *const sel_63[] = { "analytics", NULL };
 static const char *const opt_63[] = { NULL };
 static const char *const act_63[] = { "s3:GetAnalyticsConfiguration", NULL };
+static const char *const ans_63[] = { "ListBucketAnalyticsConfigurationResult", "ListBucketAnalyticsConfigurationsResponse", NULL };
 /* ListBucketIntelligentTieringConfigurations (inferred) */
 static const char *const sel_64[] = { "intelligent-tiering", NULL };
 static const char *const opt_64[] = { NULL };
 static const char *const act_64[] = { "s3:GetIntelligentTieringConfiguration", NULL };
+static const char *const ans_64[] = { "ListBucketIntelligentTieringConfigurationsOutput", "ListBucketIntelligentTieringConfigurationsResponse", NULL };
 /* ListBucketInventoryConfigurations (aws_doc) */
 static const char *const sel_65[] = { "inventory", NULL };
 static const char *const opt_65[] = { NULL };
 static const char *const act_65[] = { "s3:GetInventoryConfiguration", NULL };
+static const char *const ans_65[] = { "ListInventoryConfigurationsResult", "ListBucketInventoryConfigurationsResponse", NULL };
 /* ListBucketMetricsConfigurations (aws_doc) */
 static const char *const sel_66[] = { "metrics", NULL };
 static const char *const opt_66[] = { NULL };
 static const char *const act_66[] = { "s3:GetMetricsConfiguration", NULL };
+static const char *const ans_66[] = { "ListMetricsConfigurationsResult", "ListBucketMetricsConfigurationsResponse", NULL };
 /* ListBuckets (aws_doc) */
 static const char *const sel_67[] = { NULL };
 static const char *const opt_67[] = { NULL };
 static const char *const act_67[] = { "s3:ListAllMyBuckets", NULL };
+static const char *const ans_67[] = { "ListAllMyBucketsResult", "ListBucketsResponse", NULL };
 /* ListDirectoryBuckets (aws_doc) */
 static const char *const sel_68[] = { NULL };
 static const char *const opt_68[] = { NULL };
 static const char *const act_68[] = { "s3express:ListAllMyDirectoryBuckets", NULL };
+static const char *const ans_68[] = { "ListAllMyDirectoryBucketsResult", "ListDirectoryBucketsResponse", NULL };
 /* ListMultipartUploads (community) */
 static const char *const sel_69[] = { "uploads", NULL };
 static const char *const opt_69[] = { NULL };
 static const char *const act_69[] = { "s3:ListBucketMultipartUploads", NULL };
+static const char *const ans_69[] = { "ListMultipartUploadsResult", "ListMultipartUploadsResponse", NULL };
 /* ListObjectVersions (aws_doc) */
 static const char *const sel_70[] = { "versions", NULL };
 static const char *const opt_70[] = { NULL };
 static const char *const act_70[] = { "s3:ListBucketVersions", NULL };
+static const char *const ans_70[] = { "ListVersionsResult", "ListObjectVersionsResponse", NULL };
 /* ListObjects (community) */
 static const char *const sel_71[] = { NULL };
 static const char *const opt_71[] = { NULL };
 static const char *const act_71[] = { "s3:ListBucket", NULL };
+static const char *const ans_71[] = { "ListBucketResult", "ListObjectsResponse", NULL };
 /* ListObjectsV2 (aws_doc) */
 static const char *const sel_72[] = { "list-type=2", NULL };
 static const char *const opt_72[] = { NULL };
 static const char *const act_72[] = { "s3:ListBucket", NULL };
+static const char *const ans_72[] = { "ListBucketResult", "ListObjectsV2Response", NULL };
 /* ListParts (community) */
 static const char *const sel_73[] = { "uploadId", NULL };
 static const char *const opt_73[] = { NULL };
 static const char *const act_73[] = { "s3:ListMultipartUploadParts", NULL };
+static const char *const ans_73[] = { "ListPartsResult", "ListPartsResponse", NULL };
 /* PutBucketAbac (aws_doc) */
 static const char *const sel_74[] = { "abac", NULL };
 static const char *const opt_74[] = { NULL };
@@ -479,6 +526,7 @@ static const char *const act_108[] = { "s3:PutObject", NULL };
 static const char *const sel_109[] = { "partNumber", "uploadId", NULL };
 static const char *const opt_109[] = { NULL };
 static const char *const act_109[] = { "s3:PutObject", NULL };
+static const char *const ans_109[] = { "CopyPartResult", "Error", "UploadPartCopyResponse", NULL };
 /* WriteGetObjectResponse (inferred) */
 static const char *const sel_110[] = { NULL };
 static const char *const opt_110[] = { NULL };
@@ -498,6 +546,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_1, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_1,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "CopyObject", .method = "PUT",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -506,6 +555,7 @@ static const struct s3map_op ops[] = {
       .actions = act_2, .version_actions = NULL,
       .extras = S3MAP_X_COPY_SOURCE | S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
       .wire = S3MAP_W_CANNED_ACL,
+      .answer = S3MAP_A_XML, .answer_roots = ans_2,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "CreateBucket", .method = "PUT",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -536,6 +586,7 @@ static const struct s3map_op ops[] = {
       .actions = act_6, .version_actions = NULL,
       .extras = S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
       .wire = S3MAP_W_CANNED_ACL,
+      .answer = S3MAP_A_XML, .answer_roots = ans_6,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "CreateSession", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -543,6 +594,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000800000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_7, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_7,
       .keys = 0 },
     { .name = "DeleteBucket", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -669,6 +721,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000040ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_25, .version_actions = NULL,
       .extras = S3MAP_X_BYPASS_GOVERNANCE | S3MAP_X_DELETE_BODY,
+      .answer = S3MAP_A_XML, .answer_roots = ans_25,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "DeletePublicAccessBlock", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -683,6 +736,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000001ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_27, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_27,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAccelerateConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -690,6 +744,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000002ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_28, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_28,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAcl", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -697,6 +752,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000004ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_29, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_29,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAnalyticsConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -704,6 +760,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000108ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_30, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_30,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketCors", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -711,6 +768,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000020ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_31, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_31,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketEncryption", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -718,6 +776,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000080ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_32, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_32,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketIntelligentTieringConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -725,6 +784,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000300ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_33, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_33,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketInventoryConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -732,6 +792,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000500ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_34, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_34,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLifecycle", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = true,
@@ -740,6 +801,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000001000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_35, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_35,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLifecycleConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -747,6 +809,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000001000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_36, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_36,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLocation", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -754,6 +817,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000004000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_37, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_37,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLogging", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -761,6 +825,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000008000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_38, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_38,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketMetadataConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -768,6 +833,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000010000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_39, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_39,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketMetadataTableConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -775,6 +841,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000080000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_40, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_40,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketMetricsConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -782,6 +849,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000100100ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_41, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_41,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketNotification", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = true,
@@ -790,6 +858,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000200000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_42, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_42,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketNotificationConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -797,6 +866,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000200000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_43, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_43,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketOwnershipControls", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -804,6 +874,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000800000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_44, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_44,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketPolicy", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -818,6 +889,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000004000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_46, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_46,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketReplication", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -825,6 +897,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000020000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_47, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_47,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketRequestPayment", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -832,6 +905,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000040000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_48, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_48,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketTagging", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -839,6 +913,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000001000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_49, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_49,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketVersioning", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -846,6 +921,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000010000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_50, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_50,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketWebsite", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -853,6 +929,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000040000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_51, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_51,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObject", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -867,6 +944,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000004ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_53, .version_actions = ver_53,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_53,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectAttributes", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -874,6 +952,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000010ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_54, .version_actions = ver_54,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_54,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectLegalHold", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -881,6 +960,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000800ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_55, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_55,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObjectLockConfiguration", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -888,6 +968,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000400000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_56, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_56,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObjectRetention", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -895,6 +976,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000100000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_57, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_57,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObjectTagging", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -902,6 +984,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000001000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_58, .version_actions = ver_58,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_58,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectTorrent", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -909,6 +992,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000002000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_59, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_TORRENT,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetPublicAccessBlock", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -916,6 +1000,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000008000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_60, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_60,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "HeadBucket", .method = "HEAD",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -937,6 +1022,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000008ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_63, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_63,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBucketIntelligentTieringConfigurations", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -944,6 +1030,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000200ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_64, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_64,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBucketInventoryConfigurations", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -951,6 +1038,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000400ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_65, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_65,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBucketMetricsConfigurations", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -958,6 +1046,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000100000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_66, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_66,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBuckets", .method = "GET",
       .target = S3MAP_T_SERVICE, .resource_type = S3MAP_R_NONE, .deprecated = false,
@@ -965,6 +1054,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_67, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_67,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListDirectoryBuckets", .method = "GET",
       .target = S3MAP_T_SERVICE, .resource_type = S3MAP_R_NONE, .deprecated = false,
@@ -973,6 +1063,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_68, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_68,
       .keys = 0 },
     { .name = "ListMultipartUploads", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -980,6 +1071,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000008000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_69, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_69,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListObjectVersions", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -987,6 +1079,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000020000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_70, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_70,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListObjects", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -994,6 +1087,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_71, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_71,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListObjectsV2", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -1001,6 +1095,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000002000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_72, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_72,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListParts", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1008,6 +1103,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_73, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_XML, .answer_roots = ans_73,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "PutBucketAbac", .method = "PUT",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -1230,6 +1326,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000600000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_104, .version_actions = NULL,
       .extras = 0,
+      .answer = S3MAP_A_EVENTS,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "UpdateBucketMetadataInventoryTableConfiguration", .method = "PUT",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -1266,6 +1363,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004001000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_109, .version_actions = NULL,
       .extras = S3MAP_X_COPY_SOURCE,
+      .answer = S3MAP_A_XML, .answer_roots = ans_109,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "WriteGetObjectResponse", .method = "POST",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_NONE, .deprecated = false,

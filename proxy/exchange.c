@@ -326,6 +326,7 @@ static void px_free(struct px *px)
     free(px->out.gone_ua);
     free(px->auth.web_identity);
     free(px->resp.errbody);
+    free(px->resp.held);
     sigv4_cksum_cleanup(&px->body.ck);
     if (px->body.md5)
         EVP_MD_CTX_free(px->body.md5);

@@ -310,6 +310,14 @@ struct px {
         bool err_hold;       /* a 400/403 held whole (px_upstream_error) */
         bool err_too_big;    /* ... and it did not fit UP_ERRBODY_MAX: not passed on */
         bool kms_anonymous;  /* an SSE-KMS object for an anonymous read: not passed on */
+        /* a 2xx answer whose kind (S3MAP_A_*) is still to be checked: its
+         * head and first bytes (held, at most UP_ANSWER_HOLD, allocated on
+         * the first answer that needs it) wait until up_answer_* says it
+         * is the operation's (upstream.h) */
+        uint8_t answer;
+        bool answer_wrong;   /* ... and it was not: none of it is passed on */
+        char *held;
+        size_t held_len;
         bool write_paused;   /* upstream reading paused: the client is behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */

@@ -32,6 +32,7 @@
 #include "upstream_state.h"
 
 static void relay_done(struct px *px, int err);
+static void relay_out(struct px *px, const char *p, size_t n, bool last);
 
 /* ---- upstream credentials ------------------------------------------------------------ */
 /* Without a credential manager for the set (upstream_state.h: an
@@ -149,6 +150,95 @@ static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w
     return connection_options(h, n, is_name, &name);
 }
 
+/* A 2xx answer that is not its operation's (s3ops.h, s3map_op.answer): a
+ * store that does not know a subresource answered another operation.
+ * Nothing of it is passed on; relay_done answers 502 and the connection
+ * is not reused. what: the part of it that said so. -1 (h1client: stop). */
+static int answer_wrong(struct px *px, struct s3w_slice seen, const char *what)
+{
+    const char *op = px->authz.map.op->name;
+    char shown[64];
+    size_t k = 0;
+    for (size_t i = 0; i < seen.len && k + 1 < sizeof(shown); i++) {
+        unsigned char ch = (unsigned char)seen.ptr[i];
+        shown[k++] = ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ? (char)ch : '?';
+    }
+    shown[k] = '\0';
+    proxy_log("WARN", "request_id=%s upstream %s answered %s with another operation's answer "
+              "(%s%s%s%s): not passed on", px->reqid, px_upstream(px)->name, op, what,
+              k ? " \"" : "", shown, k ? "\"" : "");
+    snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+             "The upstream storage service did not answer %s with its result (it may not "
+             "support the operation); s3warden passes on none of its answer.", op);
+    px->resp.answer_wrong = true;
+    return -1;
+}
+
+/* What of an answer (n bytes of it read) said it is not the operation's. */
+static const char *answer_part(struct s3w_slice seen, size_t n)
+{
+    return seen.len ? "its first element" : n ? "its first bytes" : "an empty body";
+}
+
+/* The body bytes of an answer whose kind is to be checked (resp.answer).
+ * 1: decided, it is the operation's, and the held bytes have gone (then
+ * *p, *n are what remains to relay); 0: all held, more are needed; -1:
+ * not the operation's. */
+static int answer_check(struct px *px, const char **p, size_t *n, bool complete)
+{
+    struct s3w_slice seen = S3W_SLICE_NULL;
+    const char *const *roots = px->authz.map.op->answer_roots;
+    bool events = px->resp.answer == S3MAP_A_EVENTS;
+    enum up_answer_verdict v;
+    if (!px->resp.held_len && !events) {
+        /* white space before the document tells nothing, and S3 sends it
+         * to keep a long CompleteMultipartUpload or CopyObject alive: it
+         * goes as it comes (the head with it; if what follows is not the
+         * operation's answer, the connection is cut) */
+        size_t ws = 0;
+        while (ws < *n && ((*p)[ws] == ' ' || (*p)[ws] == '\t' || (*p)[ws] == '\r' || (*p)[ws] == '\n'))
+            ws++;
+        if (ws) {
+            relay_out(px, *p, ws, false);
+            *p += ws;
+            *n -= ws;
+            if (!*n && !complete)
+                return 0;
+        }
+    }
+    if (!px->resp.held_len) { /* most answers say it in their first read */
+        size_t look = *n < UP_ANSWER_HOLD ? *n : UP_ANSWER_HOLD;
+        bool all = complete || look == UP_ANSWER_HOLD;
+        v = events ? up_answer_events(*p, look, all) : up_answer_xml(*p, look, all, roots, &seen);
+        if (v == UP_ANSWER_OK) {
+            px->resp.answer = S3MAP_A_ANY;
+            return 1;
+        }
+        if (v == UP_ANSWER_WRONG)
+            return answer_wrong(px, seen, answer_part(seen, *n));
+    }
+    if (!px->resp.held && !(px->resp.held = malloc(UP_ANSWER_HOLD)))
+        return answer_wrong(px, S3W_SLICE_LIT("(out of memory)"), "its first bytes");
+    size_t take = UP_ANSWER_HOLD - px->resp.held_len;
+    if (take > *n)
+        take = *n;
+    memcpy(px->resp.held + px->resp.held_len, *p, take);
+    px->resp.held_len += take;
+    *p += take;
+    *n -= take;
+    complete = complete || px->resp.held_len == UP_ANSWER_HOLD;
+    v = px->resp.answer == S3MAP_A_EVENTS
+            ? up_answer_events(px->resp.held, px->resp.held_len, complete)
+            : up_answer_xml(px->resp.held, px->resp.held_len, complete, roots, &seen);
+    if (v == UP_ANSWER_MORE)
+        return 0;
+    if (v == UP_ANSWER_WRONG)
+        return answer_wrong(px, seen, answer_part(seen, px->resp.held_len));
+    px->resp.answer = S3MAP_A_ANY;
+    relay_out(px, px->resp.held, px->resp.held_len, false);
+    return 1;
+}
+
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
 {
     struct px *px = hr->ud;
@@ -215,6 +305,19 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
         px->resp.err_hold = true;
     if (!px->resp.collect)
         px_cors_append(px, &px->resp.head); /* over PX_RESP_HEAD_MAX: none */
+    if (status >= 200 && status < 300 && status != 204 && !px->c->req.is_head &&
+        !px->resp.collect && px->authz.map.op && px->authz.map.op->answer != S3MAP_A_ANY) {
+        if (px->authz.map.op->answer != S3MAP_A_TORRENT) {
+            px->resp.answer = px->authz.map.op->answer; /* up_on_body checks it */
+        } else {
+            struct s3w_slice type = S3W_SLICE_NULL;
+            for (size_t i = 0; i < n; i++)
+                if (ub_name_is(h[i].name, "content-type"))
+                    type = h[i].value;
+            if (!up_answer_torrent_type(type))
+                return answer_wrong(px, type.len ? type : S3W_SLICE_LIT("(none)"), "Content-Type");
+        }
+    }
     return 0; /* the head goes with the first body bytes (relay_out) */
 }
 
@@ -298,7 +401,17 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
         return -1;
     }
     px->in_cb = true;
-    relay_out(px, p, n, false);
+    if (px->resp.answer) {
+        int v = answer_check(px, &p, &n, false);
+        if (v < 0) {
+            px->in_cb = false;
+            return v;
+        }
+        if (v == 0) /* held (white space may have gone) */
+            return px_client_gone(px) ? -1 : 0;
+    }
+    if (n && px->c) /* c: the held bytes' write may have failed */
+        relay_out(px, p, n, false);
     if (px_client_gone(px))
         return -1;
     if (px->c->out_pending > PROXY_OUT_HIGH) {
@@ -378,6 +491,18 @@ static void relay_done(struct px *px, int err)
     }
     if (px->resp.kms_anonymous) {
         px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
+        return;
+    }
+    if (!err && px->resp.answer) { /* it ended before its first bytes said what it is */
+        const char *p = "";
+        size_t n = 0;
+        px->in_cb = true;
+        answer_check(px, &p, &n, true);
+        if (px_client_gone(px))
+            return;
+    }
+    if (px->resp.answer_wrong) {
+        px_fail(px, 502, "BadGateway", px->out.err_msg);
         return;
     }
     if (px->resp.err_too_big) {

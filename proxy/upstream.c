@@ -8,6 +8,7 @@
 
 #include <openssl/err.h>
 
+#include "checksum.h"
 #include "metrics.h"
 #include "proxy.h"
 #include "upstream_state.h"
@@ -404,4 +405,102 @@ bool up_code_is_credential_error(const char *code)
         if (strcmp(code, codes[i]) == 0)
             return true;
     return false;
+}
+
+/* ---- is a 2xx answer its operation's? ------------------------------------------------ */
+static bool xml_name_char(unsigned char c)
+{
+    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == ':';
+}
+
+/* The end of what starts at p[i] and ends with the 2- or 3-byte `close`
+ * ("?>", "-->"), or n when the bytes end first. */
+static size_t skip_past(const char *p, size_t n, size_t i, const char *close)
+{
+    size_t cl = strlen(close);
+    for (; i + cl <= n; i++)
+        if (memcmp(p + i, close, cl) == 0)
+            return i + cl;
+    return n;
+}
+
+enum up_answer_verdict up_answer_xml(const char *p, size_t n, bool complete,
+                                     const char *const *roots, struct s3w_slice *seen)
+{
+    enum up_answer_verdict more = complete ? UP_ANSWER_WRONG : UP_ANSWER_MORE;
+    *seen = S3W_SLICE_NULL;
+    size_t i = 0;
+    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        i = 3;
+    else if (n && n < 3 && memcmp(p, "\xef\xbb\xbf", n) == 0)
+        return more;
+    for (;;) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+            i++;
+        if (i == n)
+            return more;
+        if (p[i] != '<')
+            return UP_ANSWER_WRONG;
+        if (i + 1 == n)
+            return more;
+        if (p[i + 1] == '?') { /* the declaration, a processing instruction */
+            size_t end = skip_past(p, n, i + 2, "?>");
+            if (end == n && (n < 2 || memcmp(p + n - 2, "?>", 2) != 0))
+                return more;
+            i = end;
+            continue;
+        }
+        if (p[i + 1] == '!') { /* only a comment; no DOCTYPE, no CDATA */
+            if (n - i < 4)
+                return memcmp(p + i, "<!--", n - i) == 0 ? more : UP_ANSWER_WRONG;
+            if (memcmp(p + i, "<!--", 4) != 0)
+                return UP_ANSWER_WRONG;
+            size_t end = skip_past(p, n, i + 4, "-->");
+            if (end == n && (n - i < 7 || memcmp(p + n - 3, "-->", 3) != 0))
+                return more;
+            i = end;
+            continue;
+        }
+        break;
+    }
+    size_t start = ++i;
+    while (i < n && xml_name_char((unsigned char)p[i]))
+        i++;
+    *seen = s3w_slice(p + start, i - start);
+    if (i == n)
+        return more;
+    if (i == start || !(p[i] == '>' || p[i] == '/' || p[i] == ' ' || p[i] == '\t' ||
+                        p[i] == '\r' || p[i] == '\n'))
+        return UP_ANSWER_WRONG;
+    struct s3w_slice local = *seen;
+    const char *colon = memchr(local.ptr, ':', local.len);
+    if (colon)
+        local = s3w_slice(colon + 1, local.len - (size_t)(colon + 1 - local.ptr));
+    for (size_t k = 0; roots && roots[k]; k++)
+        if (s3w_slice_eq_cstr(local, roots[k]))
+            return UP_ANSWER_OK;
+    return UP_ANSWER_WRONG;
+}
+
+enum up_answer_verdict up_answer_events(const char *p, size_t n, bool complete)
+{
+    if (n < 12)
+        return complete ? UP_ANSWER_WRONG : UP_ANSWER_MORE;
+    const unsigned char *u = (const unsigned char *)p;
+    uint32_t total = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+    uint32_t hlen = (uint32_t)u[4] << 24 | (uint32_t)u[5] << 16 | (uint32_t)u[6] << 8 | u[7];
+    uint32_t crc = (uint32_t)u[8] << 24 | (uint32_t)u[9] << 16 | (uint32_t)u[10] << 8 | u[11];
+    /* prelude (12), headers, payload, message CRC (4) */
+    if (total < 16 || hlen > total - 16 || sigv4_crc32(0, p, 8) != crc)
+        return UP_ANSWER_WRONG;
+    return UP_ANSWER_OK;
+}
+
+bool up_answer_torrent_type(struct s3w_slice content_type)
+{
+    const char *semi = memchr(content_type.ptr, ';', content_type.len);
+    struct s3w_slice t = s3w_slice_trim(
+        semi ? s3w_slice(content_type.ptr, (size_t)(semi - content_type.ptr)) : content_type);
+    return s3w_slice_eq_nocase(t, S3W_SLICE_LIT("application/x-bittorrent"));
 }

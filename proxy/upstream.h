@@ -80,4 +80,37 @@ bool up_errbody_code(const struct up_errbody *e, char *out, size_t cap);
  * (S3 API reference, "Error responses"). */
 bool up_code_is_credential_error(const char *code);
 
+/* ---- is a 2xx answer its operation's? -----------------------------------------
+ * A store that does not know a subresource answers another operation: moto
+ * answers GET ?retention on a key with the object's bytes and GET
+ * ?analytics on a bucket with its listing, to a caller allowed only the
+ * narrow action. The relay holds such an answer's head and first bytes
+ * until these say it is what the operation answers (s3ops.h,
+ * s3map_op.answer): the first UP_ANSWER_HOLD bytes must say so. */
+#define UP_ANSWER_HOLD 512
+
+enum up_answer_verdict {
+    UP_ANSWER_MORE,  /* not known from these bytes: more are needed */
+    UP_ANSWER_OK,
+    UP_ANSWER_WRONG,
+};
+
+/* An XML answer's first element, read from its first n bytes: a UTF-8
+ * byte order mark, white space, the XML declaration and other processing
+ * instructions and comments may come first. OK when the element's name
+ * (without a namespace prefix) is one of roots (NULL-terminated); WRONG
+ * when it is another, or anything else comes first; MORE when the bytes
+ * end before the name does and complete is false (complete: no more will
+ * come, and then MORE is WRONG). *seen: the name read, or empty (it points
+ * into p). */
+enum up_answer_verdict up_answer_xml(const char *p, size_t n, bool complete,
+                                     const char *const *roots, struct s3w_slice *seen);
+/* An event stream's first message (SelectObjectContent): its prelude (total
+ * and header lengths, big-endian) and the CRC32 of those 8 bytes that
+ * follows them must agree. */
+enum up_answer_verdict up_answer_events(const char *p, size_t n, bool complete);
+/* A Content-Type value that is application/x-bittorrent (GetObjectTorrent),
+ * parameters aside. */
+bool up_answer_torrent_type(struct s3w_slice content_type);
+
 #endif

@@ -10,6 +10,13 @@ seed-001 partner role allowed by the bucket policy), then the operation.
 The owner's root user reads the policy even when the policy denies it
 (AWS's lockout rule).
 
+A store that does not know an operation answers another one (probe 24):
+moto answers GetObjectRetention and GetObjectTorrent with the object and
+GetBucketRequestPayment and GetBucketAnalyticsConfiguration with the
+bucket's listing, to a caller allowed only the narrow action - even one
+denied s3:GetObject. s3warden passes on no 2xx answer that is not its
+operation's: 502 BadGateway, none of its bytes.
+
 Upstream: moto_server, auth off (the check here is what reaches it). Each
 upstream bucket carries a policy of its own, set straight on moto: it must
 never be shown through s3warden, nor changed or deleted.
@@ -58,6 +65,13 @@ LISTER = W.user(A, "lister", "AIDALISTERA000000001",
 STATUS = W.user(A, "status", "AIDASTATUSA000000001",
                 policies=[policy(allow("s3:GetBucketPolicyStatus", res(SHARED)))])
 ROOT_A = W.root(A)
+# allowed the narrow reads only, and denied s3:GetObject outright
+NARROW_ACTIONS = ["s3:GetObjectRetention", "s3:GetObjectTorrent", "s3:GetBucketRequestPayment",
+                  "s3:GetAnalyticsConfiguration", "s3:GetObjectTagging", "s3:GetBucketVersioning"]
+NARROW = W.user(A, "narrow", "AIDANARROWA000000001",
+                policies=[policy(allow(NARROW_ACTIONS, res(SHARED)),
+                                 {"Effect": "Deny", "Action": "s3:GetObject",
+                                  "Resource": f"arn:aws:s3:::{SHARED}/*"})])
 
 # the upstream buckets' own policies: what a forwarded call would touch
 UPSTREAM_POLICY = json.dumps(policy({"Sid": "UpstreamOnly", "Effect": "Allow",
@@ -189,3 +203,36 @@ class BucketPolicyCase(Case):
 
 if __name__ == "__main__":
     main()
+
+
+class LaxStoreAnswers(Case):
+    """2xx answers that are another operation's are not passed on."""
+
+    def test_other_operations_answers_refused(self):
+        UP.put(SHARED, "secret/payroll.csv", b"salaries-of-everyone")
+        c = s3_client(PX.endpoint, NARROW.id, NARROW.secret)
+        self.assertClientError(lambda: c.get_object(Bucket=SHARED, Key="secret/payroll.csv"),
+                               "AccessDenied", status=403)
+        calls = {
+            "GetObjectRetention": lambda: c.get_object_retention(Bucket=SHARED, Key="secret/payroll.csv"),
+            "GetObjectTorrent": lambda: c.get_object_torrent(Bucket=SHARED, Key="secret/payroll.csv")["Body"].read(),
+            "GetBucketRequestPayment": lambda: c.get_bucket_request_payment(Bucket=SHARED),
+            "GetBucketAnalyticsConfiguration": lambda: c.get_bucket_analytics_configuration(Bucket=SHARED, Id="a1"),
+        }
+        for op, fn in calls.items():
+            with self.subTest(op=op):
+                e = self.assertClientError(fn, "BadGateway", status=502, message=(
+                    f"The upstream storage service did not answer {op} with its result (it may not "
+                    "support the operation); s3warden passes on none of its answer."))
+                self.assertNotIn("payroll", str(e.response))
+                self.assertNotIn("salaries", str(e.response))
+        recs = PX.audit_where(lambda r: r.get("eventName") in calls, n=len(calls))
+        self.assertEqual(sorted(r["eventName"] for r in recs), sorted(calls))
+        for r in recs:
+            self.assertEqual((r["httpStatus"], r["errorCode"]), (502, "BadGateway"), r)
+        # the operations moto knows still answer, under its own root names
+        UP.s3().put_object_tagging(Bucket=SHARED, Key="secret/payroll.csv",
+                                   Tagging={"TagSet": [{"Key": "team", "Value": "hr"}]})
+        self.assertEqual(c.get_object_tagging(Bucket=SHARED, Key="secret/payroll.csv")["TagSet"],
+                         [{"Key": "team", "Value": "hr"}])
+        self.assertEqual(c.get_bucket_versioning(Bucket=SHARED)["ResponseMetadata"]["HTTPStatusCode"], 200)

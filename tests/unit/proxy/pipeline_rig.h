@@ -34,7 +34,9 @@
  * The connection is closed after it returns (unless rig_opts.up_keepalive). */
 typedef void (*rig_answer_fn)(int fd, const char *head);
 
-/* The default answer: 200, x-amz-request-id UPSTREAM1, empty body,
+/* The default answer: 200, x-amz-request-id UPSTREAM1, an empty body, or
+ * for a request S3 answers with an XML document (a listing, an ACL, a
+ * copy's result...) an empty element of S3's root name for it,
  * Connection: close (one request per connection: the thread serves one
  * socket at a time, and an idle kept-alive one would stall the next test). */
 void rig_answer_ok(int fd, const char *head);

@@ -27,13 +27,6 @@
 #include "pipeline_rig.h"
 #include "sockutil.h"
 
-/* ---- fake upstream: records request heads, answers 200 ------------------------ */
-static void up_answer(int fd, const char *head)
-{
-    (void)head;
-    su_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 0\r\n"
-                    "Connection: close\r\n\r\n");
-}
 
 /* ---- s3warden under test -------------------------------------------------------- */
 #define OWNER "111111111111"
@@ -119,7 +112,7 @@ static struct config *initial_config(void)
 }
 
 static const struct rig_opts opts = {
-    .make_config = initial_config, .answer = up_answer, .audit_file = true,
+    .make_config = initial_config, .audit_file = true,
 };
 
 /* A header-signed request (akid NULL: anonymous); `extra` are signed

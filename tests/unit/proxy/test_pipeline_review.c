@@ -108,8 +108,7 @@ static void up_answer(int fd, const char *head)
         su_send(fd, big, (size_t)n + BIG_ERR_BYTES - pre);
         return;
     }
-    su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPSTREAM1\r\nContent-Length: 0\r\n"
-                    "Connection: close\r\n\r\n");
+    rig_answer_ok(fd, head);
 }
 
 /* ---- s3warden under test ------------------------------------------------------- */

@@ -9,7 +9,10 @@
  * error document, held whole whatever its framing: a refusal of the
  * proxy's own credentials becomes s3warden's own error, one over
  * UP_ERRBODY_MAX a 502, neither with any of the upstream's body. An answer
- * cut short after its head went keeps that head's status in the audit. */
+ * cut short after its head went keeps that head's status in the audit.
+ * And a 2xx answer that is not its operation's (a store that does not know
+ * a subresource answers with the object or the listing) is a 502 with none
+ * of its bytes; the checks themselves (up_answer_*) on their own. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +30,7 @@
 
 #include "pipeline_rig.h"
 #include "sockutil.h"
+#include "checksum.h"
 #include "upstream.h"
 
 #define AKID "AKIARELAYFRAMING0001"
@@ -110,6 +114,72 @@ static void send_chunked(int fd, const char *body, size_t len, size_t step)
  * held_first, and sends the rest only once the test sets held_go (or 3 s
  * passed), so that the test sees what reached the client meanwhile. */
 static atomic_int held_first, held_go;
+
+/* ---- answers that are another operation's ---------------------------------- */
+#define OBJECT_BYTES "SECRET-OBJECT-BYTES-4f1e"
+#define TAGGING_DOC "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- tags -->\n" \
+    "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet><Tag><Key>k</Key>" \
+    "<Value>v</Value></Tag></TagSet></Tagging>"
+
+static void send_length(int fd, const char *type, const char *body)
+{
+    char h[256];
+    snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nx-amz-request-id: UPANSWER\r\nContent-Type: %s\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n", type, strlen(body));
+    su_send_str(fd, h);
+    su_send_str(fd, body);
+}
+
+/* The upstream's answers for the operation checks: by the request line. */
+static bool answer_case(int fd, const char *head)
+{
+    if (strstr(head, " /real-bkt/k?retention ") || strstr(head, " /real-bkt/k?torrent ")) {
+        /* a store without the subresource: the object itself */
+        send_length(fd, "text/plain", OBJECT_BYTES);
+    } else if (strstr(head, " /real-bkt?analytics&id=x ")) {
+        send_length(fd, "application/xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult><Name>real-bkt"
+                    "</Name><Contents><Key>" OBJECT_BYTES "</Key></Contents></ListBucketResult>");
+    } else if (strstr(head, " /real-bkt/k?tagging ")) {
+        /* the right document, its first 80 bytes one per chunk */
+        su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPTAGS\r\nContent-Type: application/xml"
+                        "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+        for (size_t i = 0; i < 80; i++) {
+            su_send_str(fd, "1\r\n");
+            su_send(fd, TAGGING_DOC + i, 1);
+            su_send_str(fd, "\r\n");
+            if (i % 16 == 0)
+                usleep(2000);
+        }
+        send_chunked(fd, TAGGING_DOC + 80, strlen(TAGGING_DOC) - 80, 1000);
+    } else if (strstr(head, " /real-bkt/ws/k?tagging ") || strstr(head, " /real-bkt/ws-wrong/k?tagging ")) {
+        /* white space first (S3's keep-alive of a long copy), sent apart */
+        su_send_str(fd, "HTTP/1.1 200 OK\r\nx-amz-request-id: UPWS\r\nTransfer-Encoding: chunked\r\n"
+                        "Connection: close\r\n\r\n3\r\n \r\n\r\n");
+        usleep(50 * 1000);
+        const char *rest = strstr(head, "ws-wrong") ? "<ListBucketResult><Key>" OBJECT_BYTES "</Key>"
+                                                    : "<Tagging><TagSet/></Tagging>";
+        send_chunked(fd, rest, strlen(rest), 7);
+    } else if (strstr(head, " /real-bkt/k?legal-hold ")) {
+        send_length(fd, "application/xml", ""); /* no document at all */
+    } else if (strstr(head, " /real-bkt/k?acl ")) {
+        /* the root must come in the first UP_ANSWER_HOLD bytes */
+        char body[UP_ANSWER_HOLD + 64];
+        memcpy(body, "<!--", 4);
+        memset(body + 4, 'x', UP_ANSWER_HOLD - 4);
+        snprintf(body + UP_ANSWER_HOLD, 64, "--><AccessControlPolicy/>");
+        send_length(fd, "application/xml", body);
+    } else if (strstr(head, " /real-bkt/t?torrent ")) {
+        send_length(fd, "application/x-bittorrent; charset=binary", "d8:announce0:e");
+    } else if (strstr(head, " /real-bkt/k?attributes ")) {
+        /* moto's name for the root */
+        send_length(fd, "application/xml", "<GetObjectAttributesOutput><ETag>e</ETag>"
+                                           "</GetObjectAttributesOutput>");
+    } else {
+        return false;
+    }
+    return true;
+}
 
 static void up_answer(int fd, const char *head)
 {
@@ -223,6 +293,8 @@ static void up_answer(int fd, const char *head)
                         "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
         return;
     }
+    if (answer_case(fd, head))
+        return;
     su_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
 }
 
@@ -230,7 +302,8 @@ static struct config *make_config(void)
 {
     return rig_config(&(struct rig_cfg){ .akid = AKID, .secret = SECRET,
         .policy = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
-                  "\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}" });
+                  "\"Action\":[\"s3:GetObject*\",\"s3:GetAnalyticsConfiguration\"],"
+                  "\"Resource\":\"*\"}]}" });
 }
 
 static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer,
@@ -574,6 +647,145 @@ static void test_cut_short_keeps_status(void **state)
     assert_string_equal(c, "BadGateway");
 }
 
+/* A 2xx answer that is another operation's: 502, s3warden's own error,
+ * nothing of the upstream's answer, and the audit record says BadGateway */
+static void assert_not_passed_on(const char *target, const char *op)
+{
+    get(target, NULL, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 502 Bad Gateway\r\n");
+    char msg[256];
+    snprintf(msg, sizeof(msg), "The upstream storage service did not answer %s with its result "
+             "(it may not support the operation); s3warden passes on none of its answer.", op);
+    assert_own_error(resp, "BadGateway", msg);
+    if (strstr(resp, OBJECT_BYTES) || strstr(resp, "UPANSWER"))
+        fail_msg("the client got the upstream's answer:\n%s", resp);
+}
+
+/* moto answers GET ?retention and ?torrent with the object and GET
+ * ?analytics with the bucket's listing, to a caller allowed the narrow
+ * action only (probe 24) */
+static void test_other_operations_answer_refused(void **state)
+{
+    (void)state;
+    assert_not_passed_on("/bkt/k?retention", "GetObjectRetention");
+    assert_not_passed_on("/bkt/k?torrent", "GetObjectTorrent");
+    assert_not_passed_on("/bkt?analytics&id=x", "GetBucketAnalyticsConfiguration");
+    assert_not_passed_on("/bkt/k?legal-hold", "GetObjectLegalHold"); /* an empty 200 */
+    assert_not_passed_on("/bkt/k?acl", "GetObjectAcl");              /* no root in the hold */
+    cJSON *j = rig_audit_find("k", false);
+    if (!j)
+        fail_msg("no audit record for k");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "errorCode");
+    char c[64];
+    snprintf(c, sizeof(c), "%s", cJSON_IsString(code) ? code->valuestring : "(none)");
+    cJSON_Delete(j);
+    assert_string_equal(c, "BadGateway");
+}
+
+/* The operation's own answers pass whole: a root that comes a byte at a
+ * time after a declaration and a comment, moto's name for one, a torrent */
+static void test_own_answers_pass(void **state)
+{
+    (void)state;
+    get("/bkt/k?tagging", NULL, "\r\n0\r\n\r\n");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_non_null(strstr(head_of(resp), "\r\nx-amz-request-id: UPTAGS\r\n"));
+    size_t len;
+    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
+    assert_int_equal(len, strlen(TAGGING_DOC));
+    assert_memory_equal(body, TAGGING_DOC, len);
+    free(body);
+    get("/bkt/k?attributes", NULL, "</GetObjectAttributesOutput>");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    get("/bkt/t?torrent", NULL, "announce0:e");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_string_equal(rig_body_of(resp), "d8:announce0:e");
+}
+
+/* White space before the document goes as it comes (S3 keeps a long copy
+ * alive with it); what follows still decides: the operation's document
+ * follows it, another's cuts the connection with none of its bytes. */
+static void test_leading_white_space(void **state)
+{
+    (void)state;
+    get("/bkt/ws/k?tagging", NULL, "\r\n0\r\n\r\n");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    size_t len;
+    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
+    const char *want = " \r\n<Tagging><TagSet/></Tagging>";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(body, want, len);
+    free(body);
+    get("/bkt/ws-wrong/k?tagging", NULL, "\x01never"); /* read until s3warden closes */
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    if (strstr(resp, "ListBucketResult") || strstr(resp, OBJECT_BYTES) || strstr(resp, "\r\n0\r\n\r\n"))
+        fail_msg("the client got more than the white space, or a complete answer:\n%s", resp);
+}
+
+static void test_answer_xml_root(void **state)
+{
+    (void)state;
+    static const char *const roots[] = { "Tagging", "TaggingResponse", NULL };
+    struct s3w_slice seen;
+    static const struct {
+        const char *in;
+        bool complete;
+        enum up_answer_verdict want;
+        const char *seen;
+    } c[] = {
+        { "<Tagging/>", false, UP_ANSWER_OK, "Tagging" },
+        { "\xef\xbb\xbf \r\n\t<?xml version=\"1.0\"?><!-- a > b --><Tagging xmlns=\"x\">", false,
+          UP_ANSWER_OK, "Tagging" },
+        { "<s3:Tagging xmlns:s3=\"x\">", false, UP_ANSWER_OK, "s3:Tagging" },
+        { "<TaggingResponse>", false, UP_ANSWER_OK, "TaggingResponse" },
+        { "<Tagging", false, UP_ANSWER_MORE, "Tagging" },
+        { "<Tagging", true, UP_ANSWER_WRONG, "Tagging" },
+        { "<TaggingX>", false, UP_ANSWER_WRONG, "TaggingX" },
+        { "<Taggin>", false, UP_ANSWER_WRONG, "Taggin" },
+        { "<ListBucketResult>", false, UP_ANSWER_WRONG, "ListBucketResult" },
+        { "<?xml version=", false, UP_ANSWER_MORE, "" },
+        { "<!-", false, UP_ANSWER_MORE, "" },
+        { "<!DOCTYPE x><Tagging/>", false, UP_ANSWER_WRONG, "" },
+        { "<![CDATA[x]]>", false, UP_ANSWER_WRONG, "" },
+        { "SECRET <Tagging/>", false, UP_ANSWER_WRONG, "" },
+        { "<Tagging\x01>", false, UP_ANSWER_WRONG, "Tagging" },
+        { "< Tagging>", false, UP_ANSWER_WRONG, "" },
+        { "\xef\xbb", false, UP_ANSWER_MORE, "" },
+        { "", false, UP_ANSWER_MORE, "" },
+        { "", true, UP_ANSWER_WRONG, "" },
+        { "   ", true, UP_ANSWER_WRONG, "" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        enum up_answer_verdict v = up_answer_xml(c[i].in, strlen(c[i].in), c[i].complete, roots, &seen);
+        if (v != c[i].want || !s3w_slice_eq_cstr(seen, c[i].seen))
+            fail_msg("case %zu \"%s\": verdict %d (want %d), seen \"%.*s\" (want \"%s\")", i,
+                     c[i].in, v, c[i].want, (int)seen.len, seen.ptr ? seen.ptr : "", c[i].seen);
+    }
+}
+
+static void test_answer_events_and_torrent(void **state)
+{
+    (void)state;
+    /* a message of 40 bytes with 10 bytes of headers: its prelude CRC */
+    unsigned char m[16] = { 0, 0, 0, 40, 0, 0, 0, 10 };
+    uint32_t crc = sigv4_crc32(0, m, 8);
+    m[8] = (unsigned char)(crc >> 24);
+    m[9] = (unsigned char)(crc >> 16);
+    m[10] = (unsigned char)(crc >> 8);
+    m[11] = (unsigned char)crc;
+    assert_int_equal(up_answer_events((char *)m, 12, false), UP_ANSWER_OK);
+    assert_int_equal(up_answer_events((char *)m, 11, false), UP_ANSWER_MORE);
+    assert_int_equal(up_answer_events((char *)m, 11, true), UP_ANSWER_WRONG);
+    m[11] ^= 1;
+    assert_int_equal(up_answer_events((char *)m, 12, false), UP_ANSWER_WRONG);
+    assert_int_equal(up_answer_events("<ListBucketResult>", 18, false), UP_ANSWER_WRONG);
+    assert_true(up_answer_torrent_type(S3W_SLICE_LIT("application/x-bittorrent")));
+    assert_true(up_answer_torrent_type(S3W_SLICE_LIT("Application/X-BitTorrent ; q=1")));
+    assert_false(up_answer_torrent_type(S3W_SLICE_LIT("application/x-bittorrentx")));
+    assert_false(up_answer_torrent_type(S3W_SLICE_LIT("text/plain")));
+    assert_false(up_answer_torrent_type(S3W_SLICE_NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +800,11 @@ int main(void)
         cmocka_unit_test(test_error_over_limit_length),
         cmocka_unit_test(test_error_over_limit_chunked),
         cmocka_unit_test(test_cut_short_keeps_status),
+        cmocka_unit_test(test_other_operations_answer_refused),
+        cmocka_unit_test(test_own_answers_pass),
+        cmocka_unit_test(test_leading_white_space),
+        cmocka_unit_test(test_answer_xml_root),
+        cmocka_unit_test(test_answer_events_and_torrent),
     };
     /* as main() does: a test that gives up on an answer and closes (when
      * one fails) must not kill the process with s3warden's next write */

@@ -46,7 +46,11 @@
 static void up_answer(int fd, const char *head)
 {
     char out[2048];
-    const char *body = strncmp(head, "GET / ", 6) == 0 ? UP_LIST : "";
+    if (strncmp(head, "GET / ", 6) != 0) {
+        rig_answer_ok(fd, head);
+        return;
+    }
+    const char *body = UP_LIST;
     snprintf(out, sizeof(out),
              "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: %zu\r\n"
              "x-amz-request-id: UPSTREAM1\r\nConnection: close\r\n\r\n%s",
