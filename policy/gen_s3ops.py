@@ -198,6 +198,23 @@ ANSWER_OTHER = {
     "SelectObjectContent": "S3MAP_A_EVENTS",
 }
 
+# Headers that change what a write does. A request may carry one only when
+# its operation's input takes it (the model's input shape): a store that
+# does not know the operation may take the request for another that does
+# (probe 24: moto ran PUT ?requestPayment with x-amz-acl as CreateBucket's
+# ACL, PUT ?encryption with x-amz-copy-source as a copy). s3map checks the
+# ones it tracks (s3map.c hdr_names).
+EFFECT_HEADERS = [
+    "x-amz-copy-source", "x-amz-tagging", "x-amz-tagging-directive", "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
+    "x-amz-bypass-governance-retention", "x-amz-bucket-object-lock-enabled",
+    "x-amz-object-ownership", "x-amz-acl", "x-amz-grant-read", "x-amz-grant-write",
+    "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
+    "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class",
+    "x-amz-metadata-directive", "x-amz-website-redirect-location",
+]
+
 # x-id carries the operation name in newer SDKs' URIs; S3 ignores it.
 EXTRA_QUERY_NAMES = ["x-id"]
 
@@ -277,6 +294,12 @@ def main():
         if any(mm.get("location") == "header" and mm["locationName"].lower() == "x-amz-acl"
                for mm in shape["members"].values()):
             wire.add("S3MAP_W_CANNED_ACL")
+        takes = sorted(mm["locationName"].lower() for mm in shape["members"].values()
+                       if mm.get("location") == "header" and
+                       mm["locationName"].lower() in EFFECT_HEADERS)
+        if not shape.get("payload") and not any("location" not in mm
+                                                for mm in shape["members"].values()):
+            wire.add("S3MAP_W_NO_BODY")
         payload = shape["members"].get(shape.get("payload", ""), {})
         if payload.get("streaming") or shapes.get(payload.get("shape", ""), {}).get("streaming"):
             wire.add("S3MAP_W_STREAMING_BODY")
@@ -338,7 +361,7 @@ def main():
                         rtype={"object": "S3MAP_R_OBJECT", "bucket": "S3MAP_R_BUCKET",
                                "none": "S3MAP_R_NONE"}[r["resource_type"]],
                         basis=r["mapping_basis"], unrouted=None, routed_as=None,
-                        answer=answer,
+                        answer=answer, takes=takes,
                         roots=ANSWER_ROOTS[name] + [name + "Response"] if name in ANSWER_ROOTS
                         else []))
 
@@ -427,6 +450,8 @@ def main():
             w(c_list("ver_%d" % i, o["version_actions"]))
         if o["roots"]:
             w(c_list("ans_%d" % i, o["roots"]))
+        if o["takes"]:
+            w(c_list("hdr_%d" % i, o["takes"]))
     w("")
     w("static const struct s3map_op ops[] = {")
     for i, o in enumerate(ops):
@@ -443,6 +468,8 @@ def main():
         w("      .extras = %s," % (" | ".join(sorted(o["extras"])) or "0"))
         if o["wire"]:
             w("      .wire = %s," % " | ".join(sorted(o["wire"])))
+        if o["takes"]:
+            w("      .effect_headers = hdr_%d," % i)
         if o["roots"]:
             w("      .answer = S3MAP_A_XML, .answer_roots = ans_%d," % i)
         elif o["answer"] and o["answer"] != "S3MAP_A_ANY":

@@ -38,6 +38,8 @@ const char *s3map_strerror(int err)
     case S3MAP_E_INVALID_ACL: return "";
     /* S3's answer, as basho/riak_cs issue 945 quotes it */
     case S3MAP_E_PART_NUMBER: return "Part number must be an integer between 1 and 10000, inclusive";
+    case S3MAP_E_HEADER_NOT_TAKEN: return "This operation does not take this header.";
+    case S3MAP_E_BODY_NOT_TAKEN: return "This operation does not take a request body.";
     default: return "unknown s3map error";
     }
 }
@@ -56,7 +58,9 @@ const char *s3map_error_code(int err)
     case S3MAP_E_PART_NO_UPLOAD:
     case S3MAP_E_INVALID_ACL:
     case S3MAP_E_PART_NUMBER:
+    case S3MAP_E_HEADER_NOT_TAKEN:
     case S3MAP_E_TOO_BIG: return "InvalidArgument";
+    case S3MAP_E_BODY_NOT_TAKEN: return "InvalidRequest";
     default: return "InternalError";
     }
 }
@@ -74,6 +78,8 @@ int s3map_error_status(int err)
     case S3MAP_E_PART_NO_UPLOAD:
     case S3MAP_E_INVALID_ACL:
     case S3MAP_E_PART_NUMBER:
+    case S3MAP_E_HEADER_NOT_TAKEN:
+    case S3MAP_E_BODY_NOT_TAKEN:
     case S3MAP_E_INVALID_BUCKET: return 400;
     case S3MAP_E_UPLOAD_NO_PART: return 405;
     default: return 500;
@@ -225,6 +231,11 @@ static const struct {
 };
 _Static_assert(H__COUNT <= S3MAP_TRACKED_HEADERS, "res->hval too small");
 _Static_assert(H__COUNT <= 32, "hseen/hdup are 32-bit masks");
+/* The headers that change what a write does: the ones before if-match
+ * (gen_s3ops.py EFFECT_HEADERS, s3map_op.effect_headers). */
+#define H_EFFECT_MASK ((1u << H_IF_MATCH) - 1)
+_Static_assert(H_WEBSITE_REDIRECT + 1 == H_IF_MATCH && H_COPY_SOURCE == 0,
+               "the effect headers come first in enum hdr_id");
 
 static void hdr_note(struct s3map_result *res, struct s3w_slice name, struct s3w_slice value)
 {
@@ -428,6 +439,68 @@ static int selector_bit(struct s3w_slice n)
     return -1;
 }
 
+/* The value of header `name` (lower case) in req, or a NULL slice. */
+static struct s3w_slice req_header(const struct s3map_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (req->headers[i].name.len == n &&
+            s3w_slice_eq_nocase(req->headers[i].name, s3w_slice(name, n)))
+            return req->headers[i].value.ptr ? req->headers[i].value : S3W_SLICE_LIT("");
+    return S3W_SLICE_NULL;
+}
+
+/* What a store that does not know op could take a write (PUT, POST) for
+ * another by (probe 24, moto): a header that changes what a write does, which op's
+ * input does not take (PUT ?requestPayment with x-amz-acl ran as
+ * CreateBucket's ACL, PUT ?encryption with x-amz-copy-source as a copy); a
+ * body op does not take (PUT ?renameObject with one stored it); a form's
+ * Content-Type on a POST (POST ?metadataTable with one ran as a browser
+ * upload). S3 itself ignores or refuses them; here they are refused. */
+static int request_shape(const struct s3map_request *req, struct s3map_result *res,
+                         const struct s3map_op *op)
+{
+    bool put = eqz(req->method, "PUT"), post = eqz(req->method, "POST");
+    if (!put && !post) /* reads: nothing to apply a header or body to */
+        return S3MAP_OK;
+    uint32_t eff = res->hseen & H_EFFECT_MASK;
+    for (int i = 0; eff; i++, eff >>= 1) {
+        if (!(eff & 1))
+            continue;
+        struct s3w_slice name = s3w_slice(hdr_names[i].name, hdr_names[i].len);
+        if (op->effect_headers && in_list(name, op->effect_headers))
+            continue;
+        res->detail = "a header the operation does not take";
+        res->invalid_name = name;
+        res->invalid_value = res->hval[i];
+        return S3MAP_E_HEADER_NOT_TAKEN;
+    }
+    if (op->wire & S3MAP_W_NO_BODY) {
+        struct s3w_slice cl = req_header(req, "content-length");
+        bool body = req_header(req, "transfer-encoding").ptr ||
+                    (cl.ptr && !(cl.len == 1 && cl.ptr[0] == '0'));
+        if (body) {
+            res->detail = "a body the operation does not take";
+            return S3MAP_E_BODY_NOT_TAKEN;
+        }
+    }
+    if (post) {
+        struct s3w_slice ct = s3w_slice_trim(req_header(req, "content-type"));
+        static const struct s3w_slice forms[] = { S3W_SLICE_LIT("multipart/form-data"),
+                                                  S3W_SLICE_LIT("application/x-www-form-urlencoded") };
+        bool form = false;
+        for (size_t i = 0; i < 2; i++)
+            form = form || (ct.len >= forms[i].len &&
+                            s3w_slice_eq_nocase(s3w_slice(ct.ptr, forms[i].len), forms[i]));
+        if (form) {
+            res->detail = "a form's Content-Type on an operation's POST";
+            res->invalid_name = S3W_SLICE_LIT("Content-Type");
+            return S3MAP_E_BODY_NOT_TAKEN;
+        }
+    }
+    return S3MAP_OK;
+}
+
 static int identify(const struct s3map_request *req, struct s3map_result *res)
 {
     if (!in_list(req->method, methods)) {
@@ -511,6 +584,11 @@ static int identify(const struct s3map_request *req, struct s3map_result *res)
         }
         res->detail = "no S3 operation has this method, path and subresources";
         return S3MAP_E_NOT_IMPLEMENTED;
+    }
+    int rc = request_shape(req, res, found);
+    if (rc) {
+        res->op = found; /* named in the refusal */
+        return rc;
     }
     /* partNumber (UploadPart, UploadPartCopy, GetObject, HeadObject): S3
      * refuses any but 1..10000 itself; a store that does not may take 0
@@ -805,6 +883,7 @@ int s3map_map(const struct s3map_request *req, struct s3map_result *res)
     res->version_id = S3W_SLICE_NULL;
     res->copy = (struct s3map_copy_source){ S3W_SLICE_NULL, S3W_SLICE_NULL, S3W_SLICE_NULL };
     res->invalid_value = S3W_SLICE_NULL;
+    res->invalid_name = S3W_SLICE_NULL;
     res->nq = 0;
     res->scratch_used = 0;
     res->hseen = res->hdup = 0;

@@ -89,6 +89,11 @@ enum {
                                     * (res->invalid_value: the value) */
     S3MAP_E_PART_NUMBER = -12,     /* 400 InvalidArgument: partNumber not 1..10000
                                     * (res->invalid_value: the value) */
+    S3MAP_E_HEADER_NOT_TAKEN = -13, /* 400 InvalidArgument: a header that changes what a
+                                     * write does, which the operation's input does not
+                                     * take (res->invalid_name, res->invalid_value) */
+    S3MAP_E_BODY_NOT_TAKEN = -14,  /* 400 InvalidRequest: a body (or a form's Content-Type,
+                                    * res->invalid_name) the operation does not take */
 };
 
 /* Human message in S3's wording ("The XML you provided was not well-formed
@@ -189,7 +194,9 @@ struct s3map_result {
                                       * no operation takes: its name, decoded */
     struct s3w_slice version_id;     /* ?versionId, decoded (S3MAP_F_VERSIONED) */
     struct s3map_copy_source copy;   /* S3MAP_F_COPY */
-    struct s3w_slice invalid_value;  /* S3MAP_E_INVALID_ACL, _PART_NUMBER: the value refused */
+    struct s3w_slice invalid_value;  /* S3MAP_E_INVALID_ACL, _PART_NUMBER, _HEADER_NOT_TAKEN:
+                                      * the value refused */
+    struct s3w_slice invalid_name;   /* S3MAP_E_HEADER_NOT_TAKEN, _BODY_NOT_TAKEN: the header */
 
     /* ---- private storage (do not touch) ---- */
     struct s3map_qparam q[S3MAP_MAX_QUERY_PARAMS];

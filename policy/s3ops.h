@@ -58,6 +58,11 @@ struct s3map_op {
      * another operation (the object, the bucket's listing). */
     uint8_t answer;
     const char *const *answer_roots;
+    /* Of the headers that change what a write does (gen_s3ops.py
+     * EFFECT_HEADERS), the ones its input takes, lower case; NULL: none.
+     * s3map refuses a request with another: a store that does not know the
+     * operation could apply it as another's. */
+    const char *const *effect_headers;
     uint64_t keys;                     /* condition keys its actions take (internal bits) */
 };
 
@@ -85,6 +90,9 @@ enum {
     S3MAP_W_CANNED_ACL = 1u << 0,     /* an x-amz-acl header: a canned ACL */
     S3MAP_W_STREAMING_BODY = 1u << 1, /* a streaming payload: S3 takes it only
                                        * with its length given up front */
+    S3MAP_W_NO_BODY = 1u << 2,        /* its input has no body: a PUT or POST of
+                                       * it with one is refused (a store that does
+                                       * not know it could store the body) */
 };
 
 /* What an operation's 2xx answer is (s3map_op.answer). */

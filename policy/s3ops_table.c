@@ -17,16 +17,19 @@ static const char *const sel_1[] = { "uploadId", NULL };
 static const char *const opt_1[] = { NULL };
 static const char *const act_1[] = { "s3:PutObject", NULL };
 static const char *const ans_1[] = { "CompleteMultipartUploadResult", "Error", "CompleteMultipartUploadResponse", NULL };
+static const char *const hdr_1[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* CopyObject (aws_doc) */
 /*   conditional, not authorized here: s3:GetObjectTagging (iam-dataset only, not in AWS's CopyObject row; not required) */
 static const char *const sel_2[] = { NULL };
 static const char *const opt_2[] = { NULL };
 static const char *const act_2[] = { "s3:PutObject", NULL };
 static const char *const ans_2[] = { "CopyObjectResult", "Error", "CopyObjectResponse", NULL };
+static const char *const hdr_2[] = { "x-amz-acl", "x-amz-copy-source", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-metadata-directive", "x-amz-object-lock-legal-hold", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class", "x-amz-tagging", "x-amz-tagging-directive", "x-amz-website-redirect-location", NULL };
 /* CreateBucket (aws_doc) */
 static const char *const sel_3[] = { NULL };
 static const char *const opt_3[] = { NULL };
 static const char *const act_3[] = { "s3:CreateBucket", NULL };
+static const char *const hdr_3[] = { "x-amz-acl", "x-amz-bucket-object-lock-enabled", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp", "x-amz-object-ownership", NULL };
 /* CreateBucketMetadataConfiguration (aws_doc) */
 /*   not authorized here: s3tables:CreateTableBucket (not an S3 action: enforced by its own service upstream) */
 /*   not authorized here: s3tables:CreateNamespace (not an S3 action: enforced by its own service upstream) */
@@ -51,12 +54,14 @@ static const char *const sel_6[] = { "uploads", NULL };
 static const char *const opt_6[] = { NULL };
 static const char *const act_6[] = { "s3:PutObject", NULL };
 static const char *const ans_6[] = { "InitiateMultipartUploadResult", "CreateMultipartUploadResponse", NULL };
+static const char *const hdr_6[] = { "x-amz-acl", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-object-lock-legal-hold", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class", "x-amz-tagging", "x-amz-website-redirect-location", NULL };
 /* CreateSession (aws_doc) */
 /*   conditional, not authorized here: s3express:CreateSession (same action as the primary one (session mode is a condition key)) */
 static const char *const sel_7[] = { "session", NULL };
 static const char *const opt_7[] = { NULL };
 static const char *const act_7[] = { "s3express:CreateSession", NULL };
 static const char *const ans_7[] = { "CreateSessionResult", "CreateSessionResponse", NULL };
+static const char *const hdr_7[] = { "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", NULL };
 /* DeleteBucket (aws_doc) */
 static const char *const sel_8[] = { NULL };
 static const char *const opt_8[] = { NULL };
@@ -122,6 +127,7 @@ static const char *const sel_23[] = { NULL };
 static const char *const opt_23[] = { NULL };
 static const char *const act_23[] = { "s3:DeleteObject", NULL };
 static const char *const ver_23[] = { "s3:DeleteObjectVersion", NULL };
+static const char *const hdr_23[] = { "x-amz-bypass-governance-retention", NULL };
 /* DeleteObjectTagging (aws_doc) */
 static const char *const sel_24[] = { "tagging", NULL };
 static const char *const opt_24[] = { NULL };
@@ -132,6 +138,7 @@ static const char *const sel_25[] = { "delete", NULL };
 static const char *const opt_25[] = { NULL };
 static const char *const act_25[] = { "s3:DeleteObject", NULL };
 static const char *const ans_25[] = { "DeleteResult", "DeleteObjectsResponse", NULL };
+static const char *const hdr_25[] = { "x-amz-bypass-governance-retention", NULL };
 /* DeletePublicAccessBlock (aws_doc) */
 static const char *const sel_26[] = { "publicAccessBlock", NULL };
 static const char *const opt_26[] = { NULL };
@@ -265,6 +272,7 @@ static const char *const sel_52[] = { NULL };
 static const char *const opt_52[] = { "partNumber", NULL };
 static const char *const act_52[] = { "s3:GetObject", NULL };
 static const char *const ver_52[] = { "s3:GetObjectVersion", NULL };
+static const char *const hdr_52[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* GetObjectAcl (aws_doc) */
 static const char *const sel_53[] = { "acl", NULL };
 static const char *const opt_53[] = { NULL };
@@ -277,6 +285,7 @@ static const char *const opt_54[] = { NULL };
 static const char *const act_54[] = { "s3:GetObject", "s3:GetObjectAttributes", NULL };
 static const char *const ver_54[] = { "s3:GetObjectVersion", "s3:GetObjectVersionAttributes", NULL };
 static const char *const ans_54[] = { "GetObjectAttributesResponse", "GetObjectAttributesOutput", "GetObjectAttributesResponse", NULL };
+static const char *const hdr_54[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* GetObjectLegalHold (inferred) */
 static const char *const sel_55[] = { "legal-hold", NULL };
 static const char *const opt_55[] = { NULL };
@@ -316,6 +325,7 @@ static const char *const sel_62[] = { NULL };
 static const char *const opt_62[] = { "partNumber", NULL };
 static const char *const act_62[] = { "s3:GetObject", NULL };
 static const char *const ver_62[] = { "s3:GetObjectVersion", NULL };
+static const char *const hdr_62[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* ListBucketAnalyticsConfigurations (aws_doc) */
 static const char *const sel_63[] = { "analytics", NULL };
 static const char *const opt_63[] = { NULL };
@@ -371,6 +381,7 @@ static const char *const sel_73[] = { "uploadId", NULL };
 static const char *const opt_73[] = { NULL };
 static const char *const act_73[] = { "s3:ListMultipartUploadParts", NULL };
 static const char *const ans_73[] = { "ListPartsResult", "ListPartsResponse", NULL };
+static const char *const hdr_73[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* PutBucketAbac (aws_doc) */
 static const char *const sel_74[] = { "abac", NULL };
 static const char *const opt_74[] = { NULL };
@@ -383,6 +394,7 @@ static const char *const act_75[] = { "s3:PutAccelerateConfiguration", NULL };
 static const char *const sel_76[] = { "acl", NULL };
 static const char *const opt_76[] = { NULL };
 static const char *const act_76[] = { "s3:PutBucketAcl", NULL };
+static const char *const hdr_76[] = { "x-amz-acl", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp", NULL };
 /* PutBucketAnalyticsConfiguration (aws_doc) */
 static const char *const sel_77[] = { "analytics", "id", NULL };
 static const char *const opt_77[] = { NULL };
@@ -460,11 +472,13 @@ static const char *const act_94[] = { "s3:PutBucketWebsite", NULL };
 static const char *const sel_95[] = { NULL };
 static const char *const opt_95[] = { NULL };
 static const char *const act_95[] = { "s3:PutObject", NULL };
+static const char *const hdr_95[] = { "x-amz-acl", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-object-lock-legal-hold", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class", "x-amz-tagging", "x-amz-website-redirect-location", NULL };
 /* PutObjectAcl (inferred) */
 static const char *const sel_96[] = { "acl", NULL };
 static const char *const opt_96[] = { NULL };
 static const char *const act_96[] = { "s3:PutObjectAcl", NULL };
 static const char *const ver_96[] = { "s3:PutObjectVersionAcl", NULL };
+static const char *const hdr_96[] = { "x-amz-acl", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp", NULL };
 /* PutObjectLegalHold (inferred) */
 static const char *const sel_97[] = { "legal-hold", NULL };
 static const char *const opt_97[] = { NULL };
@@ -477,6 +491,7 @@ static const char *const act_98[] = { "s3:PutBucketObjectLockConfiguration", NUL
 static const char *const sel_99[] = { "retention", NULL };
 static const char *const opt_99[] = { NULL };
 static const char *const act_99[] = { "s3:PutObjectRetention", NULL };
+static const char *const hdr_99[] = { "x-amz-bypass-governance-retention", NULL };
 /* PutObjectTagging (aws_doc) */
 static const char *const sel_100[] = { "tagging", NULL };
 static const char *const opt_100[] = { NULL };
@@ -499,6 +514,7 @@ static const char *const ver_103[] = { "s3:RestoreObject", NULL };
 static const char *const sel_104[] = { "select", "select-type=2", NULL };
 static const char *const opt_104[] = { NULL };
 static const char *const act_104[] = { "s3:GetObject", NULL };
+static const char *const hdr_104[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* UpdateBucketMetadataInventoryTableConfiguration (aws_doc) */
 /*   conditional, not authorized here: s3tables:CreateTableBucket (not an S3 action: enforced by its own service upstream) */
 /*   conditional, not authorized here: s3tables:CreateNamespace (not an S3 action: enforced by its own service upstream) */
@@ -522,11 +538,13 @@ static const char *const act_107[] = { "s3:UpdateObjectEncryption", "s3:PutObjec
 static const char *const sel_108[] = { "partNumber", "uploadId", NULL };
 static const char *const opt_108[] = { NULL };
 static const char *const act_108[] = { "s3:PutObject", NULL };
+static const char *const hdr_108[] = { "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* UploadPartCopy (aws_doc) */
 static const char *const sel_109[] = { "partNumber", "uploadId", NULL };
 static const char *const opt_109[] = { NULL };
 static const char *const act_109[] = { "s3:PutObject", NULL };
 static const char *const ans_109[] = { "CopyPartResult", "Error", "UploadPartCopyResponse", NULL };
+static const char *const hdr_109[] = { "x-amz-copy-source", "x-amz-server-side-encryption-customer-algorithm", NULL };
 /* WriteGetObjectResponse (inferred) */
 static const char *const sel_110[] = { NULL };
 static const char *const opt_110[] = { NULL };
@@ -539,6 +557,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_0, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "CompleteMultipartUpload", .method = "POST",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -546,6 +565,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_1, .version_actions = NULL,
       .extras = 0,
+      .effect_headers = hdr_1,
       .answer = S3MAP_A_XML, .answer_roots = ans_1,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "CopyObject", .method = "PUT",
@@ -554,7 +574,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_2, .version_actions = NULL,
       .extras = S3MAP_X_COPY_SOURCE | S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
-      .wire = S3MAP_W_CANNED_ACL,
+      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_NO_BODY,
+      .effect_headers = hdr_2,
       .answer = S3MAP_A_XML, .answer_roots = ans_2,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "CreateBucket", .method = "PUT",
@@ -564,6 +585,7 @@ static const struct s3map_op ops[] = {
       .actions = act_3, .version_actions = NULL,
       .extras = S3MAP_X_BODY_KEYS | S3MAP_X_BUCKET_ACL | S3MAP_X_BUCKET_LOCK | S3MAP_X_OWNERSHIP,
       .wire = S3MAP_W_CANNED_ACL,
+      .effect_headers = hdr_3,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_LOCATION_CONSTRAINT | S3MAP_K_OBJECT_OWNERSHIP | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "CreateBucketMetadataConfiguration", .method = "POST",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -585,7 +607,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000008000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_6, .version_actions = NULL,
       .extras = S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
-      .wire = S3MAP_W_CANNED_ACL,
+      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_NO_BODY,
+      .effect_headers = hdr_6,
       .answer = S3MAP_A_XML, .answer_roots = ans_6,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "CreateSession", .method = "GET",
@@ -594,6 +617,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000800000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_7, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_7,
       .answer = S3MAP_A_XML, .answer_roots = ans_7,
       .keys = 0 },
     { .name = "DeleteBucket", .method = "DELETE",
@@ -602,6 +627,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_8, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketAnalyticsConfiguration", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -609,6 +635,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000108ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_9, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketCors", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -616,6 +643,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000020ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_10, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketEncryption", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -623,6 +651,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000080ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_11, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketIntelligentTieringConfiguration", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -630,6 +659,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000300ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_12, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketInventoryConfiguration", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -637,6 +667,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000500ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_13, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketLifecycle", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -644,6 +675,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000001000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_14, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketMetadataConfiguration", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -651,6 +683,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000010000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_15, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketMetadataTableConfiguration", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -658,6 +691,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000080000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_16, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketMetricsConfiguration", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -665,6 +699,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000100100ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_17, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketOwnershipControls", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -672,6 +707,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000800000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_18, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketPolicy", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -679,6 +715,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000002000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_19, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketReplication", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -686,6 +723,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000020000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_20, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketTagging", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -693,6 +731,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000001000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_21, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteBucketWebsite", .method = "DELETE",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -700,6 +739,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000040000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_22, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "DeleteObject", .method = "DELETE",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -707,6 +747,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_23, .version_actions = ver_23,
       .extras = S3MAP_X_BYPASS_GOVERNANCE,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_23,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "DeleteObjectTagging", .method = "DELETE",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -714,6 +756,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000001000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_24, .version_actions = ver_24,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "DeleteObjects", .method = "POST",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -721,6 +764,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000040ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_25, .version_actions = NULL,
       .extras = S3MAP_X_BYPASS_GOVERNANCE | S3MAP_X_DELETE_BODY,
+      .effect_headers = hdr_25,
       .answer = S3MAP_A_XML, .answer_roots = ans_25,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "DeletePublicAccessBlock", .method = "DELETE",
@@ -729,6 +773,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000008000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_26, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAbac", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -736,6 +781,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000001ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_27, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_27,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAccelerateConfiguration", .method = "GET",
@@ -744,6 +790,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000002ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_28, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_28,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAcl", .method = "GET",
@@ -752,6 +799,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000004ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_29, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_29,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketAnalyticsConfiguration", .method = "GET",
@@ -760,6 +808,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000108ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_30, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_30,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketCors", .method = "GET",
@@ -768,6 +817,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000020ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_31, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_31,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketEncryption", .method = "GET",
@@ -776,6 +826,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000080ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_32, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_32,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketIntelligentTieringConfiguration", .method = "GET",
@@ -784,6 +835,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000300ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_33, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_33,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketInventoryConfiguration", .method = "GET",
@@ -792,6 +844,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000500ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_34, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_34,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLifecycle", .method = "GET",
@@ -801,6 +854,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000001000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_35, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_35,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLifecycleConfiguration", .method = "GET",
@@ -809,6 +863,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000001000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_36, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_36,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLocation", .method = "GET",
@@ -817,6 +872,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000004000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_37, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_37,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketLogging", .method = "GET",
@@ -825,6 +881,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000008000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_38, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_38,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketMetadataConfiguration", .method = "GET",
@@ -833,6 +890,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000010000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_39, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_39,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketMetadataTableConfiguration", .method = "GET",
@@ -841,6 +899,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000080000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_40, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_40,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketMetricsConfiguration", .method = "GET",
@@ -849,6 +908,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000100100ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_41, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_41,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketNotification", .method = "GET",
@@ -858,6 +918,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000200000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_42, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_42,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketNotificationConfiguration", .method = "GET",
@@ -866,6 +927,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000200000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_43, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_43,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketOwnershipControls", .method = "GET",
@@ -874,6 +936,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000800000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_44, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_44,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketPolicy", .method = "GET",
@@ -882,6 +945,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000002000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_45, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketPolicyStatus", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -889,6 +953,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000004000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_46, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_46,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketReplication", .method = "GET",
@@ -897,6 +962,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000020000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_47, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_47,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketRequestPayment", .method = "GET",
@@ -905,6 +971,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000040000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_48, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_48,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketTagging", .method = "GET",
@@ -913,6 +980,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000001000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_49, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_49,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketVersioning", .method = "GET",
@@ -921,6 +989,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000010000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_50, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_50,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetBucketWebsite", .method = "GET",
@@ -929,6 +998,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000040000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_51, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_51,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObject", .method = "GET",
@@ -937,6 +1007,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000001000000ull,
       .actions = act_52, .version_actions = ver_52,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_52,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectAcl", .method = "GET",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -944,6 +1016,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000004ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_53, .version_actions = ver_53,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_53,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectAttributes", .method = "GET",
@@ -952,6 +1025,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000010ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_54, .version_actions = ver_54,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_54,
       .answer = S3MAP_A_XML, .answer_roots = ans_54,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectLegalHold", .method = "GET",
@@ -960,6 +1035,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000800ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_55, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_55,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObjectLockConfiguration", .method = "GET",
@@ -968,6 +1044,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000400000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_56, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_56,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObjectRetention", .method = "GET",
@@ -976,6 +1053,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000100000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_57, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_57,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetObjectTagging", .method = "GET",
@@ -984,6 +1062,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000001000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_58, .version_actions = ver_58,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_58,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectTorrent", .method = "GET",
@@ -992,6 +1071,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000002000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_59, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_TORRENT,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "GetPublicAccessBlock", .method = "GET",
@@ -1000,6 +1080,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000008000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_60, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_60,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "HeadBucket", .method = "HEAD",
@@ -1008,6 +1089,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_61, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "HeadObject", .method = "HEAD",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1015,6 +1097,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000001000000ull,
       .actions = act_62, .version_actions = ver_62,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_62,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "ListBucketAnalyticsConfigurations", .method = "GET",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -1022,6 +1106,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000008ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_63, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_63,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBucketIntelligentTieringConfigurations", .method = "GET",
@@ -1030,6 +1115,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000200ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_64, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_64,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBucketInventoryConfigurations", .method = "GET",
@@ -1038,6 +1124,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000400ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_65, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_65,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBucketMetricsConfigurations", .method = "GET",
@@ -1046,6 +1133,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000100000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_66, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_66,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListBuckets", .method = "GET",
@@ -1054,6 +1142,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_67, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_67,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListDirectoryBuckets", .method = "GET",
@@ -1063,6 +1152,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_68, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_68,
       .keys = 0 },
     { .name = "ListMultipartUploads", .method = "GET",
@@ -1071,6 +1161,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000008000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_69, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_69,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListObjectVersions", .method = "GET",
@@ -1079,6 +1170,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000020000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_70, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_70,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListObjects", .method = "GET",
@@ -1087,6 +1179,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_71, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_71,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListObjectsV2", .method = "GET",
@@ -1095,6 +1188,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000002000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_72, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .answer = S3MAP_A_XML, .answer_roots = ans_72,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_DELIMITER | S3MAP_K_MAX_KEYS | S3MAP_K_PREFIX | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "ListParts", .method = "GET",
@@ -1103,6 +1197,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_73, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_73,
       .answer = S3MAP_A_XML, .answer_roots = ans_73,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "PutBucketAbac", .method = "PUT",
@@ -1126,6 +1222,7 @@ static const struct s3map_op ops[] = {
       .actions = act_76, .version_actions = NULL,
       .extras = 0,
       .wire = S3MAP_W_CANNED_ACL,
+      .effect_headers = hdr_76,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "PutBucketAnalyticsConfiguration", .method = "PUT",
       .target = S3MAP_T_BUCKET, .resource_type = S3MAP_R_BUCKET, .deprecated = false,
@@ -1262,6 +1359,7 @@ static const struct s3map_op ops[] = {
       .actions = act_95, .version_actions = NULL,
       .extras = S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
       .wire = S3MAP_W_CANNED_ACL | S3MAP_W_STREAMING_BODY,
+      .effect_headers = hdr_95,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "PutObjectAcl", .method = "PUT",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1270,6 +1368,7 @@ static const struct s3map_op ops[] = {
       .actions = act_96, .version_actions = ver_96,
       .extras = 0,
       .wire = S3MAP_W_CANNED_ACL,
+      .effect_headers = hdr_96,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "PutObjectLegalHold", .method = "PUT",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1291,6 +1390,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000100000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_99, .version_actions = NULL,
       .extras = S3MAP_X_BODY_KEYS | S3MAP_X_BYPASS_GOVERNANCE,
+      .effect_headers = hdr_99,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "PutObjectTagging", .method = "PUT",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1312,6 +1412,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000010000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_102, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_NO_BODY,
       .keys = 0 },
     { .name = "RestoreObject", .method = "POST",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1326,6 +1427,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000600000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_104, .version_actions = NULL,
       .extras = 0,
+      .effect_headers = hdr_104,
       .answer = S3MAP_A_EVENTS,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION },
     { .name = "UpdateBucketMetadataInventoryTableConfiguration", .method = "PUT",
@@ -1356,6 +1458,7 @@ static const struct s3map_op ops[] = {
       .actions = act_108, .version_actions = NULL,
       .extras = 0,
       .wire = S3MAP_W_STREAMING_BODY,
+      .effect_headers = hdr_108,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "UploadPartCopy", .method = "PUT",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1363,6 +1466,8 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004001000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_109, .version_actions = NULL,
       .extras = S3MAP_X_COPY_SOURCE,
+      .wire = S3MAP_W_NO_BODY,
+      .effect_headers = hdr_109,
       .answer = S3MAP_A_XML, .answer_roots = ans_109,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "WriteGetObjectResponse", .method = "POST",

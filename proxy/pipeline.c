@@ -440,6 +440,29 @@ static void fail_map(struct px *px, int rc)
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 2);
         return;
     }
+    if (rc == S3MAP_E_HEADER_NOT_TAKEN || rc == S3MAP_E_BODY_NOT_TAKEN) {
+        /* a store that does not know the operation could take the request
+         * for another by it (s3map.c request_shape) */
+        struct s3w_slice name = px->authz.map.invalid_name, v = px->authz.map.invalid_value;
+        const char *op = px->authz.map.op ? px->authz.map.op->name : "This";
+        char msg[256];
+        if (rc == S3MAP_E_HEADER_NOT_TAKEN)
+            snprintf(msg, sizeof(msg), "The %s operation does not take the %.*s header.", op,
+                     (int)name.len, name.ptr);
+        else if (name.len)
+            snprintf(msg, sizeof(msg), "The %s operation does not take a form: its body is not a "
+                     "browser upload (Content-Type multipart/form-data or "
+                     "application/x-www-form-urlencoded).", op);
+        else
+            snprintf(msg, sizeof(msg), "The %s operation does not take a request body.", op);
+        const struct s3err_detail d[] = {
+            { "ArgumentName", name, NULL },
+            { "ArgumentValue", s3w_slice(v.ptr, v.len > 64 ? 64 : v.len), NULL },
+        };
+        px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), msg, d,
+                        rc == S3MAP_E_HEADER_NOT_TAKEN ? 2 : 0);
+        return;
+    }
     if (rc == S3MAP_E_PART_NO_UPLOAD) {
         const struct s3err_detail d[] = {
             { "ArgumentName", S3W_SLICE_LIT("partNumber"), NULL },

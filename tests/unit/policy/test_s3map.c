@@ -412,6 +412,63 @@ static void test_canned_acl(void **state)
     assert_string_equal(res.op->name, "GetObject");
 }
 
+/* A write whose header, body or form a store that does not know the
+ * operation could apply as another operation's (probe 24, moto) */
+static void test_request_shape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *key, *query;
+        struct s3w_header h;
+        int want;
+        const char *op, *name;
+    } c[] = {
+        /* moto: CreateBucket's ACL, Object Lock and ownership */
+        { "PUT", "", "requestPayment", H("x-amz-acl", "public-read-write"),
+          S3MAP_E_HEADER_NOT_TAKEN, "PutBucketRequestPayment", "x-amz-acl" },
+        { "PUT", "", "metrics&id=m1", H("X-Amz-Bucket-Object-Lock-Enabled", "true"),
+          S3MAP_E_HEADER_NOT_TAKEN, "PutBucketMetricsConfiguration", "x-amz-bucket-object-lock-enabled" },
+        { "PUT", "", "analytics&id=a", H("x-amz-object-ownership", "ObjectWriter"),
+          S3MAP_E_HEADER_NOT_TAKEN, "PutBucketAnalyticsConfiguration", "x-amz-object-ownership" },
+        /* moto: a copy, with no s3:GetObject on the source asked */
+        { "PUT", "k", "encryption", H("x-amz-copy-source", "/other/secret"),
+          S3MAP_E_HEADER_NOT_TAKEN, "UpdateObjectEncryption", "x-amz-copy-source" },
+        { "PUT", "k", "tagging", H("x-amz-grant-read", "uri=AllUsers"),
+          S3MAP_E_HEADER_NOT_TAKEN, "PutObjectTagging", "x-amz-grant-read" },
+        /* moto: the body stored as the object */
+        { "PUT", "k", "renameObject", H("Content-Length", "5"), S3MAP_E_BODY_NOT_TAKEN,
+          "RenameObject", "" },
+        { "POST", "k", "uploads", H("Transfer-Encoding", "chunked"), S3MAP_E_BODY_NOT_TAKEN,
+          "CreateMultipartUpload", "" },
+        /* moto: a browser upload */
+        { "POST", "", "metadataTable", H("content-type", "Application/X-WWW-Form-Urlencoded"),
+          S3MAP_E_BODY_NOT_TAKEN, "CreateBucketMetadataTableConfiguration", "Content-Type" },
+        { "POST", "", "delete", H("Content-Type", "multipart/form-data; boundary=x"),
+          S3MAP_E_BODY_NOT_TAKEN, "DeleteObjects", "Content-Type" },
+        /* what the operations take */
+        { "PUT", "k", "", H("x-amz-acl", "public-read"), 0, "PutObject", NULL },
+        { "PUT", "", "", H("x-amz-bucket-object-lock-enabled", "true"), 0, "CreateBucket", NULL },
+        { "PUT", "k", "renameObject", H("Content-Length", "0"), 0, "RenameObject", NULL },
+        { "POST", "", "delete", H("Content-Type", "application/xml"), 0, "DeleteObjects", NULL },
+        { "PUT", "k", "tagging", H("If-Match", "\"e\""), 0, "PutObjectTagging", NULL },
+        /* reads: nothing to apply it to, as before */
+        { "GET", "k", "", H("x-amz-acl", "public-read"), 0, "GetObject", NULL },
+        { "DELETE", "", "metrics&id=m1", H("x-amz-acl", "private"), 0,
+          "DeleteBucketMetricsConfiguration", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        int rc = map(c[i].method, "b", c[i].key, c[i].query, &c[i].h, 1);
+        if (rc != c[i].want || !res.op || strcmp(res.op->name, c[i].op) != 0)
+            fail_msg("case %zu, %s %s?%s: %d (%s), want %d (%s)", i, c[i].method, c[i].key,
+                     c[i].query, rc, res.op ? res.op->name : "no op", c[i].want, c[i].op);
+        if (c[i].name && !s3w_slice_eq_cstr(res.invalid_name, c[i].name))
+            fail_msg("case %zu names \"%.*s\", want \"%s\"", i, (int)res.invalid_name.len,
+                     res.invalid_name.ptr ? res.invalid_name.ptr : "", c[i].name);
+    }
+    expect_err(S3MAP_E_HEADER_NOT_TAKEN, S3MAP_E_HEADER_NOT_TAKEN, "InvalidArgument", 400, NULL);
+    expect_err(S3MAP_E_BODY_NOT_TAKEN, S3MAP_E_BODY_NOT_TAKEN, "InvalidRequest", 400, NULL);
+}
+
 static void test_copy_source_parsing(void **state)
 {
     (void)state;
@@ -549,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_deletes_and_buckets),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_canned_acl),
+        cmocka_unit_test(test_request_shape),
         cmocka_unit_test(test_copy_source_parsing),
         cmocka_unit_test(test_query_parsing),
         cmocka_unit_test(test_result_wipe),
