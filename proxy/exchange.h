@@ -307,7 +307,7 @@ struct px {
         int status;          /* the upstream's */
         bool has_cl;
         uint64_t cl;         /* the upstream's Content-Length */
-        bool err_hold;       /* a 400/403 held whole (px_upstream_error) */
+        bool err_hold;       /* an error answer held whole (px_upstream_error) */
         bool err_too_big;    /* ... and it did not fit UP_ERRBODY_MAX: not passed on */
         bool kms_anonymous;  /* an SSE-KMS object for an anonymous read: not passed on */
         /* a 2xx answer whose kind (S3MAP_A_*) is still to be checked: its

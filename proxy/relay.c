@@ -84,8 +84,11 @@ static bool px_client_gone(struct px *px)
  * between s3warden and the store (RFC 9110 section 7.6.1; the framing is
  * s3warden's own), and those that would speak for the origin the client
  * talks to - s3warden's - rather than for the object: cookies, alternative
- * services (which would send browsers elsewhere), HSTS, and the store's
- * demands of its own proxy's credentials. S3 sends none of the second kind. */
+ * services (which would send browsers elsewhere), HSTS, a browser's
+ * credential prompt or refresh, and the store's demands of its own proxy's
+ * credentials; and request fields a store could echo (the proxy's
+ * Authorization and session token, a caller's SSE-C key: probe 24). S3
+ * sends none of the last two kinds. */
 static bool not_relayed(struct s3w_slice name)
 {
     switch (name.len) { /* every answer's every header comes here */
@@ -93,19 +96,28 @@ static bool not_relayed(struct s3w_slice name)
         return ub_name_is(name, "te");
     case 7:
         return ub_name_is(name, "trailer") || ub_name_is(name, "upgrade") ||
-               ub_name_is(name, "alt-svc");
+               ub_name_is(name, "alt-svc") || ub_name_is(name, "refresh");
     case 10:
         return ub_name_is(name, "connection") || ub_name_is(name, "keep-alive") ||
                ub_name_is(name, "set-cookie");
+    case 11:
+        return ub_name_is(name, "set-cookie2");
+    case 13: /* the request's, echoed: the proxy's own signature */
+        return ub_name_is(name, "authorization");
     case 16:
-        return ub_name_is(name, "proxy-connection") || cors_upstream_header(name);
+        return ub_name_is(name, "proxy-connection") || ub_name_is(name, "www-authenticate") ||
+               cors_upstream_header(name);
     case 17:
         return ub_name_is(name, "transfer-encoding") || cors_upstream_header(name);
     case 18:
         return ub_name_is(name, "proxy-authenticate") || cors_upstream_header(name);
+    case 20: /* the request's, echoed: the proxy's session token */
+        return ub_name_is(name, "x-amz-security-token");
     case 25:
         return ub_name_is(name, "strict-transport-security") ||
                ub_name_is(name, "proxy-authentication-info") || cors_upstream_header(name);
+    case 41: /* a caller's SSE-C key echoed: S3 answers only its MD5 */
+        return ub_name_is(name, "x-amz-server-side-encryption-customer-key");
     }
     return cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
 }
@@ -172,6 +184,38 @@ static int answer_wrong(struct px *px, struct s3w_slice seen, const char *what)
              "support the operation); s3warden passes on none of its answer.", op);
     px->resp.answer_wrong = true;
     return -1;
+}
+
+/* What follows `key` in the request head as sent (px->up.head) up to the
+ * first of `stops` or the line's end; empty when absent. */
+static struct s3w_slice head_piece(const struct px *px, const char *key, char stop)
+{
+    const char *h = px->up.head.ptr;
+    size_t n = px->up.head.len, kl = strlen(key);
+    const char *at = h ? memmem(h, n, key, kl) : NULL;
+    if (!at)
+        return S3W_SLICE_NULL;
+    const char *v = at + kl, *end = h + n, *e = v;
+    while (e < end && *e != stop && *e != '\r')
+        e++;
+    return s3w_slice(v, (size_t)(e - v));
+}
+
+/* Whether an upstream document names the proxy's own credentials as the
+ * request carried them: its access key id, its signature, its session
+ * token (S3's credential errors do; another store may echo the request in
+ * any answer). */
+static bool names_proxy_credentials(const struct px *px, struct s3w_slice doc)
+{
+    const struct s3w_slice piece[] = {
+        head_piece(px, "Credential=", '/'),
+        head_piece(px, "Signature=", ','),
+        head_piece(px, "\r\nx-amz-security-token: ", '\r'),
+    };
+    for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++)
+        if (piece[i].len >= 8 && memmem(doc.ptr, doc.len, piece[i].ptr, piece[i].len))
+            return true;
+    return false;
 }
 
 /* What of an answer (n bytes of it read) said it is not the operation's. */
@@ -297,12 +341,12 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     /* A 400/403 may be S3 refusing the proxy's own credentials, and then
      * its body names them: ExpiredToken and InvalidToken echo the session
      * token in <Token-0>, SignatureDoesNotMatch carries the canonical
-     * request with the x-amz-security-token value. Held whole, whatever its
-     * framing (bounded by UP_ERRBODY_MAX: one that does not fit is not
-     * passed on at all); relay_done answers it. */
-    if ((status == 400 || status == 403) && px->resp.errbody &&
-        !(px->resp.has_cl && px->resp.cl == 0) && !px->resp.collect)
-        px->resp.err_hold = true;
+     * request with the x-amz-security-token value; another store may echo
+     * the request's head in any error. Held whole, whatever its framing
+     * (bounded by UP_ERRBODY_MAX: one that does not fit is not passed on
+     * at all); relay_done answers it. */
+    if (px->resp.errbody && !(px->resp.has_cl && px->resp.cl == 0) && !px->resp.collect)
+        px->resp.err_hold = true; /* any error: a store may echo the request in it (probe 24) */
     if (!px->resp.collect)
         px_cors_append(px, &px->resp.head); /* over PX_RESP_HEAD_MAX: none */
     if (status >= 200 && status < 300 && status != 204 && !px->c->req.is_head &&
@@ -536,6 +580,22 @@ static void relay_done(struct px *px, int err)
                  "The upstream storage service refused s3warden's own credentials (%s); "
                  "s3warden is fetching new ones. Retry the request.", px->resp.up_code);
         px_fail(px, px->resp.status, px->resp.up_code, px->out.err_msg);
+        return;
+    }
+    const struct s3w_buf *held = px->resp.collect ? &px->resp.body : NULL;
+    struct s3w_slice doc = held ? s3w_slice(held->ptr, held->len)
+                         : px->resp.err_hold ? s3w_slice(px->resp.errbody->buf, px->resp.errbody->len)
+                                             : S3W_SLICE_NULL;
+    if (doc.len && names_proxy_credentials(px, doc)) {
+        proxy_log("WARN", "request_id=%s upstream %s answered %d with a document naming "
+                  "s3warden's own credentials: not passed on", px->reqid, px_upstream(px)->name,
+                  px->resp.status);
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The upstream storage service answered %d with a document that names "
+                 "s3warden's own credentials; it is not passed on.", px->resp.status);
+        bool coded = px->resp.status >= 400 && px->resp.up_code[0];
+        px_fail(px, coded ? px->resp.status : 502, coded ? px->resp.up_code : "BadGateway",
+                px->out.err_msg);
         return;
     }
     if (px->resp.collect) {

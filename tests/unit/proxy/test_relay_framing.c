@@ -5,7 +5,8 @@
  * and "Connection: close" when the client asked for it - against a fake
  * upstream through the whole pipeline (pipeline_rig.h). Also what is not
  * relayed: the fields the upstream's Connection header names, cookies,
- * Alt-Svc, HSTS, Proxy-Authenticate, a 204's Content-Length; and a 400/403
+ * Alt-Svc, HSTS, Proxy-Authenticate, WWW-Authenticate, Refresh, echoed
+ * Authorization, session token and SSE-C key, a 204's Content-Length; and a 400/403
  * error document, held whole whatever its framing: a refusal of the
  * proxy's own credentials becomes s3warden's own error, one over
  * UP_ERRBODY_MAX a 502, neither with any of the upstream's body. An answer
@@ -160,6 +161,16 @@ static bool answer_case(int fd, const char *head)
         const char *rest = strstr(head, "ws-wrong") ? "<ListBucketResult><Key>" OBJECT_BYTES "</Key>"
                                                     : "<Tagging><TagSet/></Tagging>";
         send_chunked(fd, rest, strlen(rest), 7);
+    } else if (strstr(head, " /real-bkt/echo-500 ") || strstr(head, " /real-bkt/echo-404 ")) {
+        /* a store that echoes the request it got, the proxy's signature in it */
+        char body[RIG_HEAD_MAX + 256], h[256];
+        int bl = snprintf(body, sizeof(body), "<Error><Code>%s</Code><Message>%s</Message></Error>",
+                          strstr(head, "echo-500") ? "InternalError" : "NoSuchKey", head);
+        snprintf(h, sizeof(h), "HTTP/1.1 %s\r\nContent-Type: application/xml\r\n"
+                 "Content-Length: %d\r\nConnection: close\r\n\r\n",
+                 strstr(head, "echo-500") ? "500 Internal Server Error" : "404 Not Found", bl);
+        su_send_str(fd, h);
+        su_send(fd, body, (size_t)bl);
     } else if (strstr(head, " /real-bkt/k?legal-hold ")) {
         send_length(fd, "application/xml", ""); /* no document at all */
     } else if (strstr(head, " /real-bkt/k?acl ")) {
@@ -215,6 +226,11 @@ static void up_answer(int fd, const char *head)
                         "Strict-Transport-Security: max-age=31536000\r\n"
                         "Proxy-Authenticate: Basic realm=\"store\"\r\n"
                         "Proxy-Authentication-Info: nextnonce=\"abc\"\r\n"
+                        "WWW-Authenticate: Basic realm=\"store\"\r\nRefresh: 0; url=http://x/\r\n"
+                        "Set-Cookie2: a=b\r\nAuthorization: AWS4-HMAC-SHA256 Credential=" PROXY_AKID
+                        "\r\nX-Amz-Security-Token: " PROXY_TOKEN "\r\n"
+                        "x-amz-server-side-encryption-customer-key: c2VjcmV0a2V5\r\n"
+                        "x-amz-server-side-encryption-customer-key-MD5: bWQ1\r\n"
                         "Content-Length: 2\r\nConnection: close\r\n\r\nok");
         return;
     }
@@ -487,10 +503,15 @@ static void test_connection_named_and_origin_fields_dropped(void **state)
     static const char *const dropped[] = {
         "x-amz-meta-internal", "Foo", "Connection", "Set-Cookie", "Alt-Svc",
         "Strict-Transport-Security", "Proxy-Authenticate", "Proxy-Authentication-Info",
+        "WWW-Authenticate", "Refresh", "Set-Cookie2", "Authorization", "x-amz-security-token",
+        "x-amz-server-side-encryption-customer-key",
     };
     for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
         assert_field(head, dropped[i], false);
     assert_null(strstr(head, "hop-only"));
+    assert_nothing_of_upstream(head);
+    /* the key's MD5 is S3's answer */
+    assert_non_null(strstr(head, "\r\nx-amz-server-side-encryption-customer-key-MD5: bWQ1\r\n"));
 }
 
 /* a 204 has no body: the upstream's Content-Length: 0 is not passed on,
@@ -722,6 +743,28 @@ static void test_leading_white_space(void **state)
         fail_msg("the client got more than the white space, or a complete answer:\n%s", resp);
 }
 
+/* An error document that echoes the request names the proxy's own
+ * signature (and key id): s3warden's error in its place, with the
+ * upstream's status and code, none of its bytes (probe 24) */
+static void test_echoed_credentials_not_passed_on(void **state)
+{
+    (void)state;
+    static const char *const cases[][3] = {
+        { "/bkt/echo-500", "HTTP/1.1 500 Internal Server Error\r\n", "InternalError" },
+        { "/bkt/echo-404", "HTTP/1.1 404 Not Found\r\n", "NoSuchKey" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        get(cases[i][0], NULL, "</Error>");
+        rig_assert_status(resp, cases[i][1]);
+        char msg[256];
+        snprintf(msg, sizeof(msg), "The upstream storage service answered %.3s with a document "
+                 "that names s3warden&apos;s own credentials; it is not passed on.", cases[i][1] + 9);
+        assert_own_error(resp, cases[i][2], msg);
+        if (strstr(resp, "Signature=") || strstr(resp, "Credential="))
+            fail_msg("the client got the proxy's signature:\n%s", resp);
+    }
+}
+
 static void test_answer_xml_root(void **state)
 {
     (void)state;
@@ -803,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_other_operations_answer_refused),
         cmocka_unit_test(test_own_answers_pass),
         cmocka_unit_test(test_leading_white_space),
+        cmocka_unit_test(test_echoed_credentials_not_passed_on),
         cmocka_unit_test(test_answer_xml_root),
         cmocka_unit_test(test_answer_events_and_torrent),
     };
