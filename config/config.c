@@ -14,6 +14,7 @@
 #include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
+#include "s3ops.h"
 
 const char *config_strerror(int err)
 {
@@ -306,4 +307,12 @@ bool config_valid_iam_name(const char *s, size_t min, size_t max)
             return false;
     }
     return true;
+}
+
+bool config_upstream_takes(const struct config_upstream *u, const struct s3map_op *op)
+{
+    if (!u->ops_limited)
+        return true;
+    size_t i = (size_t)(op - s3map_ops_table);
+    return i < s3map_ops_count && (u->ops[i / 64] >> (i % 64) & 1);
 }

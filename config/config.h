@@ -124,6 +124,13 @@ struct config_upstream {
      * aws-chunked uploads: decode the body and send it with a plain
      * Content-Length. Default false (forward aws-chunked re-signed). */
     bool decode_aws_chunked;
+    /* "operations": the S3 operations the store implements (names or
+     * patterns with *, ?); others are refused 501 before they reach it,
+     * as a store that does not know one may run another in its place
+     * (moto ran DELETE ?metrics as DeleteBucket). Unset: all. Bit i of ops
+     * is s3map_ops_table[i] (config_upstream_takes). */
+    bool ops_limited;
+    uint64_t ops[2];
     /* the proxy's credentials toward it: an index into
      * config.credential_sets (0: the top-level "credentials") */
     size_t credentials;
@@ -514,5 +521,9 @@ const struct config_account *config_find_account(const struct config *cfg,
 const struct config_oidc_provider *config_find_oidc_provider(const struct config *cfg,
                                                              struct s3w_slice account,
                                                              struct s3w_slice issuer);
+
+/* Whether upstream u takes S3 operation op ("operations"; true when unset). */
+struct s3map_op;
+bool config_upstream_takes(const struct config_upstream *u, const struct s3map_op *op);
 
 #endif

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
+#include "s3ops.h"
 #include "token.h"
 
 /* ---- load-time string map (duplicate checks in O(1)) ----------------------
@@ -1060,6 +1062,44 @@ static void load_unlisted_buckets(struct ld *L, const cJSON *root)
     free(v);
 }
 
+/* "operations": S3 operation names, or patterns (fnmatch: *, ?, [...])
+ * that name at least one; into up->ops (config_upstream_takes). */
+static void load_operations(struct ld *L, const cJSON *u, struct config_upstream *up)
+{
+    _Static_assert(sizeof(up->ops) * 8 >= 128, "ops: a bit per operation");
+    const cJSON *arr = field(u, "operations");
+    if (!arr)
+        return;
+    size_t m = push_key(L, "operations");
+    if (s3map_ops_count > sizeof(up->ops) * 8) {
+        errf(L, "more S3 operations than s3warden can list (%zu)", s3map_ops_count);
+    } else if (want_array(L, arr)) {
+        up->ops_limited = true;
+        if (!arr->child)
+            errf(L, "must name at least one operation (leave it out for all of them)");
+        size_t i = 0;
+        for (const cJSON *it = arr->child; it; it = it->next, i++) {
+            size_t mi = push_idx(L, i);
+            bool any = false;
+            if (!cJSON_IsString(it)) {
+                errf(L, "must be a string, not %s", json_type_name(it));
+            } else {
+                for (size_t k = 0; k < s3map_ops_count; k++) {
+                    if (fnmatch(it->valuestring, s3map_ops_table[k].name, 0) != 0)
+                        continue;
+                    up->ops[k / 64] |= 1ull << (k % 64);
+                    any = true;
+                }
+                if (!any)
+                    errf(L, "\"%s\" names no S3 operation (names as in the S3 API reference, "
+                            "e.g. \"GetObject\", or patterns such as \"Get*\")", it->valuestring);
+            }
+            pop(L, mi);
+        }
+    }
+    pop(L, m);
+}
+
 /* The fields every upstream has, from the object u (checked by the caller:
  * "upstream" takes exactly these, an "upstreams" entry a few more). */
 static void load_upstream_fields(struct ld *L, const cJSON *u, struct config_upstream *up)
@@ -1102,13 +1142,14 @@ static void load_upstream_fields(struct ld *L, const cJSON *u, struct config_ups
             &up->max_connections_per_identity);
     up->max_connections_per_identity_set = field(u, "max_connections_per_identity") != NULL;
     get_bool(L, u, "decode_aws_chunked", false, &up->decode_aws_chunked);
+    load_operations(L, u, up);
 }
 
 static const char *const upstream_fields[] = {
     "endpoint", "region", "addressing", "tls_verify", "ca_file",
     "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms",
     "max_connections", "max_connections_per_host",
-    "max_connections_per_identity", "decode_aws_chunked", NULL
+    "max_connections_per_identity", "decode_aws_chunked", "operations", NULL
 };
 
 static void load_credentials_fields(struct ld *L, const cJSON *c, struct config_credentials *cr,

@@ -701,6 +701,16 @@ static void stage_dispatch(struct px *px)
         px_bucket_policy(px, bp);
         return;
     }
+    /* an operation the store does not implement could run as another
+     * there (probe 24: moto ran DELETE ?metrics as DeleteBucket) */
+    if (px->authz.map.op && !config_upstream_takes(px_upstream(px), px->authz.map.op)) {
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The storage service behind this bucket does not implement %s; s3warden does "
+                 "not send it there (the upstream's \"operations\" in its configuration).",
+                 px->authz.map.op->name);
+        px_fail(px, 501, "NotImplemented", px->out.err_msg);
+        return;
+    }
     if (px->authz.map.flags & S3MAP_F_DELETE_BODY) {
         px->kind = PX_DELETE;
         if (r->content_length > S3MAP_DELETE_MAX_BODY)

@@ -20,7 +20,10 @@ does not know as others (a configuration PUT with x-amz-acl as
 CreateBucket's ACL, a PUT with x-amz-copy-source as a copy, a body-less
 operation's body as PutObject, a POST with a form as a browser upload):
 s3warden refuses a write with a header, body or form its operation does
-not take, and nothing reaches the store.
+not take, and nothing reaches the store. A configuration DELETE moto
+does not know runs as DeleteBucket, and nothing tells it apart: an
+upstream's "operations" names what the store implements, and the others
+are refused 501 before they reach it.
 
 Upstream: moto_server, auth off (the check here is what reaches it). Each
 upstream bucket carries a policy of its own, set straight on moto: it must
@@ -64,6 +67,8 @@ LOCKED_POLICY = policy({"Sid": "NoRootUsers", "Effect": "Deny", "Principal": "*"
                         "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}})
 W.bucket(LOCKED, A, LOCKED_POLICY)
 W.bucket("bp-nopolicy", A)
+VICTIM = "bp-empty-victim"  # an empty bucket a configuration DELETE could delete
+W.bucket(VICTIM, A)
 ADMIN = W.user(A, "admin", "AIDAADMINA0000000001", policies=[policy(allow("s3:*", "*"))])
 LISTER = W.user(A, "lister", "AIDALISTERA000000001",
                 policies=[policy(allow("s3:ListBucket", res(SHARED)))])
@@ -206,8 +211,6 @@ class BucketPolicyCase(Case):
         self.assertCliError(r, "NotImplemented", MSG_501)
 
 
-if __name__ == "__main__":
-    main()
 
 
 class LaxStoreAnswers(Case):
@@ -271,3 +274,30 @@ class LaxStoreAnswers(Case):
         self.assertIsNone(UP.get(SHARED, "stolen.txt"))
         self.assertIsNone(UP.get(SHARED, "secret/planted.txt"))
         self.assertEqual(UP.s3().get_bucket_acl(Bucket=SHARED)["Grants"], before_acl)
+
+    def test_operations_the_store_lacks_not_sent(self):
+        # moto runs DELETE ?metrics&id= (DeleteBucketMetricsConfiguration)
+        # as DeleteBucket: on the proxy without "operations" the bucket goes
+        def with_ops(port, audit):
+            cfg = render_config(W, UP, port, audit)
+            ups = [cfg["upstream"]] if "upstream" in cfg else cfg["upstreams"]
+            for u in ups:
+                u["operations"] = ["Get*", "Put*", "List*", "Head*", "*Object", "*Objects",
+                                   "*MultipartUpload", "UploadPart*", "CreateBucket", "DeleteBucket"]
+            return cfg
+        px = Proxy(with_ops, "bucket-policy-ops").start()
+        c = s3_client(px.endpoint, ADMIN.id, ADMIN.secret)
+        self.assertClientError(
+            lambda: c.delete_bucket_metrics_configuration(Bucket=VICTIM, Id="m1"), "NotImplemented",
+            "The storage service behind this bucket does not implement "
+            "DeleteBucketMetricsConfiguration; s3warden does not send it there (the upstream's "
+            "\"operations\" in its configuration).", status=501)
+        self.assertIn(VICTIM, [b["Name"] for b in UP.s3().list_buckets()["Buckets"]])
+        # the operations it names still go
+        c.put_object(Bucket=VICTIM, Key="k", Body=b"v")
+        self.assertEqual(c.get_object(Bucket=VICTIM, Key="k")["Body"].read(), b"v")
+        c.delete_object(Bucket=VICTIM, Key="k")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,8 @@
  * into the right pointers and indices; the legacy "upstream" +
  * "credentials" is the upstream and the credential set named "default";
  * lookups of an upstream bucket are per upstream; unused upstreams and
- * credential sets are warned about; the worked examples of docs/config.md
+ * credential sets are warned about; an upstream's "operations" names the
+ * ones it takes (config_upstream_takes); the worked examples of docs/config.md
  * (docs/examples/multi-upstream-*.json) load. Refusals, each with its exact
  * path and message, are fixtures in bad/ (generate.py). */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "s3ops.h"
 
 static struct config *load_text(const char *json)
 {
@@ -30,6 +32,13 @@ static struct config *load_text(const char *json)
     assert_int_equal(errs.n, 0);
     config_errors_cleanup(&errs);
     return cfg;
+}
+
+static const struct s3map_op *op(const char *name)
+{
+    const struct s3map_op *o = s3map_op_by_name(s3w_slice_cstr(name));
+    assert_non_null(o);
+    return o;
 }
 
 static const struct config_bucket *bucket(const struct config *cfg, const char *name)
@@ -224,6 +233,25 @@ static void test_single_and_legacy(void **state)
     assert_int_equal(cfg->upstream->credentials, 0);
     assert_ptr_equal(bucket(cfg, "bkt1")->upstream, cfg->upstream);
     assert_null(cfg->warnings);
+    assert_true(config_upstream_takes(cfg->upstream, op("DeleteBucketMetricsConfiguration")));
+    config_unref(cfg);
+
+    /* "operations": names and patterns; the others are not taken */
+    static const char some[] = HEAD
+        " \"upstream\": {\"endpoint\": \"http://127.0.0.1:9000\", \"region\": \"us-east-1\","
+        "  \"operations\": [\"Get*\", \"PutObject\", \"ListObjects?2\"]},"
+        " \"buckets\": [{\"name\": \"bkt1\", \"account\": \"111111111111\"}]}";
+    cfg = load_text(some);
+    static const char *const yes[] = { "GetObject", "GetObjectRetention", "GetBucketAcl",
+                                       "PutObject", "ListObjectsV2" };
+    static const char *const no[] = { "PutObjectAcl", "ListObjects", "DeleteBucket",
+                                      "DeleteBucketMetricsConfiguration", "HeadObject" };
+    for (size_t i = 0; i < 5; i++) {
+        if (!config_upstream_takes(cfg->upstream, op(yes[i])))
+            fail_msg("%s not taken", yes[i]);
+        if (config_upstream_takes(cfg->upstream, op(no[i])))
+            fail_msg("%s taken", no[i]);
+    }
     config_unref(cfg);
 
     static const char legacy[] = HEAD

@@ -57,6 +57,14 @@ case("upstream-addressing", lambda c: c["upstream"].update(addressing="vhost"), 
 case("upstream-tls-verify-string", lambda c: c["upstream"].update(tls_verify="yes"), "upstream.tls_verify", "must be a boolean, not a string")
 case("upstream-timeout-zero", lambda c: c["upstream"].update(connect_timeout_ms=0), "upstream.connect_timeout_ms", "must be an integer in 1..600000")
 case("upstream-region-empty", lambda c: c["upstream"].update(region=""), "upstream.region", "must not be empty")
+case("upstream-operations-unknown", lambda c: c["upstream"].update(operations=["GetObject", "GetObjects"]),
+     "upstream.operations[1]", '"GetObjects" names no S3 operation (names as in the S3 API reference, e.g. "GetObject", or patterns such as "Get*")')
+case("upstream-operations-empty", lambda c: c["upstream"].update(operations=[]),
+     "upstream.operations", "must name at least one operation (leave it out for all of them)")
+case("upstream-operations-number", lambda c: c["upstream"].update(operations=["Get*", 7]),
+     "upstream.operations[1]", "must be a string, not a number")
+case("upstream-operations-string", lambda c: c["upstream"].update(operations="all"),
+     "upstream.operations", "must be an array, not a string")
 case("account-id-short", lambda c: c["accounts"].append({"id": "12345678901"}), "accounts[2].id", "must be a 12-digit account id")
 case("account-duplicate", lambda c: c["accounts"].append({"id": "111111111111"}), "accounts[2].id", "duplicate account 111111111111")
 case("user-unknown-account", lambda c: c["users"][0].update(account="444444444444"), "users[0].account", "unknown account 444444444444 (not in accounts)")
