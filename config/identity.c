@@ -234,6 +234,27 @@ int config_session_policy_compile(struct s3w_slice json, struct policy **out)
     return policy_compile(json.ptr, json.len, &o, out, NULL);
 }
 
+/* What s3warden's STS never seals, refused in a token that opened (one
+ * sealed with a leaked or weak STS key, probe 25): a lifetime over
+ * GetSessionToken's 36 hours (129,600 s; a role session's is at most 12)
+ * or not positive, an issue time more than 5 minutes ahead of now, a
+ * session name AssumeRole would refuse (2-64 of [A-Za-z0-9+=,.@_-]; a
+ * GetSessionToken session's is the caller's access key id). */
+static bool claims_plausible(const struct token_claims *c, int64_t now)
+{
+    if (c->expires <= c->issued || c->expires - c->issued > 129600 || c->issued > now + 300)
+        return false;
+    if (c->session_name.len < 2 || c->session_name.len > 64)
+        return false;
+    for (size_t i = 0; i < c->session_name.len; i++) {
+        char ch = c->session_name.ptr[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              strchr("+=,.@_-", ch)) || ch == '\0')
+            return false;
+    }
+    return true;
+}
+
 static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct s3w_slice token,
                          int64_t now, struct config_identity *id, uint8_t *secret_out,
                          size_t secret_cap, size_t *secret_len)
@@ -250,6 +271,8 @@ static int resolve_token(const struct config *cfg, struct s3w_slice akid, struct
     if (trc != TOKEN_OK)
         return trc == TOKEN_E_INTERNAL ? CONFIG_AUTH_INTERNAL : CONFIG_AUTH_INVALID_TOKEN;
     int rc = CONFIG_AUTH_INVALID_TOKEN;
+    if (!claims_plausible(&c, now))
+        goto cleanup;
     if (c.role_arn.len == 0) {
         rc = resolve_user_session(cfg, &c, id);
         if (rc == CONFIG_AUTH_OK)

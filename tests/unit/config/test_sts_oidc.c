@@ -913,6 +913,41 @@ static void test_token_refuses_foreign_wi_keys(void **state)
     s3w_buf_cleanup(&tok);
 }
 
+/* A token that opens with claims s3warden's STS never seals (sealed with
+ * a leaked or weak STS key: probe 25 minted all of these) is refused: a
+ * lifetime over 36 hours or not positive, an issue time ahead of now, a
+ * session name AssumeRole refuses. The plausible one resolves. */
+static void test_token_claims_implausible(void **state)
+{
+    (void)state;
+    struct s3w_buf tok;
+    s3w_buf_init(&tok, TOKEN_MAX_B64);
+    char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+    uint8_t sec[128];
+    size_t n;
+    for (int i = 0; i < 7; i++) {
+        struct token_claims c;
+        session_claims(&c);
+        switch (i) {
+        case 1: c.expires = c.issued + 129601; break;                  /* 36 h and a second */
+        case 2: c.issued = NOW + 100; c.expires = NOW + 50; break;       /* ends before it begins */
+        case 3: c.issued = NOW + 301; c.expires = NOW + 1200; break;  /* ahead of now */
+        case 4: c.session_name = S3W_SLICE_LIT("a*"); break;
+        case 5: c.session_name = S3W_SLICE_LIT("x"); break;
+        case 6: c.session_name = S3W_SLICE_LIT("web 1"); break;
+        }
+        assert_int_equal(token_seal(&g_cfg->sts, &c, &tok, akid, secret), TOKEN_OK);
+        struct config_identity id;
+        config_identity_anonymous(&id);
+        int rc = config_resolve(g_cfg, s3w_slice_cstr(akid), s3w_buf_slice(&tok), NOW, &id, sec,
+                                sizeof sec, &n);
+        config_identity_cleanup(&id);
+        if (rc != (i == 0 ? CONFIG_AUTH_OK : CONFIG_AUTH_INVALID_TOKEN))
+            fail_msg("case %d: %d", i, rc);
+    }
+    s3w_buf_cleanup(&tok);
+}
+
 /* Transitive tags in a token: the mask goes in only when a tag is
  * transitive (version byte | 0x80, then 8 bytes after the tags), so every
  * other token is the format older s3wardens read; it comes back as sealed;
@@ -1129,6 +1164,7 @@ int main(void)
         cmocka_unit_test(test_assume_role_session_has_no_wi_keys),
         cmocka_unit_test(test_token_refuses_foreign_wi_keys),
         cmocka_unit_test(test_token_transitive_mask),
+        cmocka_unit_test(test_token_claims_implausible),
         cmocka_unit_test(test_token_malformed_mask_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
