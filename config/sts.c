@@ -44,6 +44,7 @@ void sts_response_init(struct sts_response *r)
     r->code = NULL;
     r->session_issued = false;
     r->wi_provider[0] = r->wi_sub[0] = r->wi_aud[0] = '\0';
+    r->action[0] = r->role_arn[0] = r->session_name[0] = r->issued_key_id[0] = '\0';
     s3w_buf_init(&r->body, STS_MAX_BODY_BYTES);
 }
 
@@ -709,6 +710,7 @@ static int write_response(struct sts_response *out, const struct config_role *ro
     rc = rc ? rc : xml_text(b, c->session_name);
     rc = rc ? rc : s3w_buf_append_cstr(b, "</AssumedRoleId></AssumedRoleUser><Credentials>");
     rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
+    snprintf(out->issued_key_id, sizeof(out->issued_key_id), "%s", akid);
     rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
     rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(token));
     rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
@@ -992,6 +994,18 @@ static void keep_wi(char *dst, struct s3w_slice v)
     dst[n] = '\0';
 }
 
+/* v into dst (cap bytes) for the audit record: printable ASCII only (a
+ * byte that is not becomes '?'), cut to fit. */
+static void keep_audit(char *dst, size_t cap, const struct s3w_slice *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; v && i < v->len && n + 1 < cap; i++) {
+        unsigned char c = (unsigned char)v->ptr[i];
+        dst[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    dst[n] = '\0';
+}
+
 /* 0 once a response is written (ANSWERED), else the internal error. */
 static int finished(int rc)
 {
@@ -1172,6 +1186,7 @@ static int get_session_token(const struct config *cfg, const struct config_ident
         rc = s3w_buf_append_cstr(b, "<GetSessionTokenResponse xmlns=\"" STS_NS "\">"
                                     "<GetSessionTokenResult><Credentials>");
         rc = rc ? rc : xml_elem(b, "AccessKeyId", s3w_slice_cstr(akid));
+        snprintf(out->issued_key_id, sizeof(out->issued_key_id), "%s", akid);
         rc = rc ? rc : xml_elem(b, "SecretAccessKey", s3w_slice_cstr(secret));
         rc = rc ? rc : xml_elem(b, "SessionToken", s3w_buf_slice(&token));
         rc = rc ? rc : xml_elem(b, "Expiration", s3w_slice_cstr(exp));
@@ -1229,6 +1244,13 @@ int sts_handle_ex(const struct config *cfg, const struct config_identity *caller
         rc = sts_error(out, 400, "Sender", "InvalidAction", msg, request_id);
         goto cleanup;
     }
+    static const char *const actions[] = { "AssumeRole", "AssumeRoleWithWebIdentity",
+                                           "GetCallerIdentity", "GetSessionToken" };
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (s3w_slice_eq_cstr(*action, actions[i]))
+            snprintf(out->action, sizeof(out->action), "%s", actions[i]);
+    keep_audit(out->role_arn, sizeof(out->role_arn), param(f, "RoleArn"));
+    keep_audit(out->session_name, sizeof(out->session_name), param(f, "RoleSessionName"));
     if (!cfg->sts.enabled) {
         rc = sts_error(out, 403, "Sender", "AccessDenied",
                        "The local STS is not enabled in this s3warden's configuration.",

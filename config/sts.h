@@ -33,6 +33,7 @@
 #define STS_MAX_BODY_BYTES (16u << 10)
 
 #define STS_WI_MAX 1024 /* web identity fields kept for the audit record */
+#define STS_AUDIT_MAX 256 /* RoleArn, RoleSessionName kept for the audit record */
 
 struct sts_response {
     int status;          /* HTTP status */
@@ -43,6 +44,16 @@ struct sts_response {
      * for whom (CloudTrail's webIdFederationData), never the token;
      * NUL-terminated, empty otherwise */
     char wi_provider[STS_WI_MAX], wi_sub[STS_WI_MAX], wi_aud[STS_WI_MAX];
+    /* For the audit record (CloudTrail's requestParameters and
+     * responseElements of an STS event): the action asked for, when it is
+     * one of STS's (an unknown one is not kept); the RoleArn and
+     * RoleSessionName as given (printable ASCII, cut at STS_AUDIT_MAX - 1;
+     * unchecked when the call failed); and the access key id of credentials
+     * issued - never the secret or the token. NUL-terminated, empty when
+     * none. */
+    char action[32];
+    char role_arn[STS_AUDIT_MAX], session_name[STS_AUDIT_MAX];
+    char issued_key_id[32];
 };
 
 void sts_response_init(struct sts_response *r);

@@ -100,6 +100,11 @@ struct audit_record {
      * ARN, the token's sub and aud); empty otherwise */
     struct s3w_slice wi_provider, wi_sub, wi_aud;
     struct s3w_slice event_name;    /* S3 operation */
+    /* An STS call (event_name "sts", actions[0] its sts: action, resources[0]
+     * the role asked for): the RoleSessionName given, and the access key id
+     * of the credentials issued (never their secret or token); empty
+     * otherwise, and then left out */
+    struct s3w_slice sts_session_name, sts_issued_key_id;
     struct s3w_slice bucket;
     struct s3w_slice key;
     struct s3w_slice actions[AUDIT_MAX_AUTHZ];

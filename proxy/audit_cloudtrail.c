@@ -43,6 +43,10 @@
 /* names, punctuation, numbers, the fixed values, a 36-byte eventID, error
  * messages (s3err's table), and AUDIT_MAX_AUTHZ + 1 resource objects of
  * about 60 bytes: measured by test_audit_cloudtrail's hostile record */
+/* an STS record's roleSessionName and issued key id take the room of an
+ * S3 record's bucketName, Host and key, which it has none of */
+_Static_assert(CT_CAP_USER_NAME + CT_CAP_ACCESS_KEY_ID <= CT_CAP_BUCKET + CT_CAP_HOST + CT_CAP_KEY,
+               "STS fields fit the S3 ones' room");
 #define CT_FIXED_MAX 2560
 #define CT_TRUNCATED_MAX 768
 _Static_assert(CT_CAP_ID_TYPE + CT_CAP_PRINCIPAL_ID + CT_CAP_ARN + 4 * CT_CAP_ACCOUNT_ID +
@@ -60,6 +64,7 @@ enum ct_field {
     CF_ISSUER_PRINCIPAL, CF_ISSUER_ARN, CF_ISSUER_USER_NAME, CF_EVENT_NAME, CF_REGION,
     CF_SOURCE_IP, CF_USER_AGENT, CF_BUCKET, CF_HOST, CF_KEY, CF_RESOURCES, CF_RECIPIENT,
     CF_DECISION, CF_DECIDING, CF_UP_REQUEST_ID, CF_ERROR_CODE, CF_REQUEST_ID, CF_TLS, CF_CIPHER,
+    CF_STS_SESSION_NAME, CF_STS_KEY_ID,
     CF_NONE, /* never cut: fixed or self-made values */
     CF_COUNT = CF_NONE
 };
@@ -82,6 +87,8 @@ static const char *const ct_field_names[CF_COUNT] = {
     [CF_HOST] = "requestParameters.Host",
     [CF_KEY] = "requestParameters.key",
     [CF_RESOURCES] = "resources",
+    [CF_STS_SESSION_NAME] = "requestParameters.roleSessionName",
+    [CF_STS_KEY_ID] = "responseElements.credentials.accessKeyId",
     [CF_RECIPIENT] = "recipientAccountId",
     [CF_DECISION] = "additionalEventData.decision",
     [CF_DECIDING] = "additionalEventData.decidingStatements",
@@ -420,16 +427,27 @@ int audit_format_cloudtrail(const struct audit_record *r, const struct audit_clo
     obj_open(&f, "requestParameters", "{");
     if (sts) {
         opt_str(&f, "roleArn", role_arn, CT_CAP_ARN, CF_RESOURCES);
+        opt_str(&f, "roleSessionName", r->sts_session_name, CT_CAP_USER_NAME,
+                CF_STS_SESSION_NAME);
     } else {
         opt_str(&f, "bucketName", r->bucket, CT_CAP_BUCKET, CF_BUCKET);
         opt_str(&f, "Host", r->host, CT_CAP_HOST, CF_HOST);
         opt_str(&f, "key", r->key, CT_CAP_KEY, CF_KEY);
     }
     obj_close(&f, "}");
-    /* never the STS credentials: a session token is a secret, and no secret
-     * reaches a log (README, "Security invariants") */
-    name(&f, "responseElements");
-    raw(&f, "null");
+    /* of STS credentials, only the access key id, which later events name
+     * (as CloudTrail's AssumeRole event does): the secret and the session
+     * token never reach a log (README, "Security invariants") */
+    if (sts && r->sts_issued_key_id.len) {
+        obj_open(&f, "responseElements", "{");
+        obj_open(&f, "credentials", "{");
+        str(&f, "accessKeyId", r->sts_issued_key_id, CT_CAP_ACCESS_KEY_ID, CF_STS_KEY_ID);
+        obj_close(&f, "}");
+        obj_close(&f, "}");
+    } else {
+        name(&f, "responseElements");
+        raw(&f, "null");
+    }
     obj_open(&f, "additionalEventData", "{");
     if (!sts) {
         if (r->auth_method.len)

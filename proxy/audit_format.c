@@ -89,7 +89,8 @@ _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGE
                CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
                CAP_BUCKET + CAP_KEY + AUDIT_MAX_AUTHZ * CAP_ACTION + CAP_RESOURCES +
                CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + CAP_WI_PROVIDER +
-               2 * CAP_WI_CLAIM + CAP_CONTEXT + AUDIT_FIXED_MAX +
+               2 * CAP_WI_CLAIM + CAP_CONTEXT + CAP_SESSION_NAME + CAP_ACCESS_KEY_ID +
+               AUDIT_FIXED_MAX +
                AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
                "the field caps must let every record fit AUDIT_LINE_MAX");
 
@@ -323,7 +324,8 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_SESSION_TAGS, F_COUNT
+    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_SESSION_TAGS, F_STS_SESSION_NAME,
+    F_STS_KEY_ID, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -351,6 +353,8 @@ static const char *const field_names[F_COUNT] = {
     [F_CONTEXT] = "requestContext",
     [F_SESSION_POLICY] = "sessionPolicy",
     [F_SESSION_TAGS] = "sessionTags",
+    [F_STS_SESSION_NAME] = "requestParameters.roleSessionName",
+    [F_STS_KEY_ID] = "responseElements.accessKeyId",
 };
 
 /* A string value (quoted, capped) or null for a NULL slice. */
@@ -729,7 +733,16 @@ static int format_line(const struct audit_record *r, char *line, size_t *len)
     jstr(&f, S3W_SLICE_LIT(",\"requestParameters\":{\"bucketName\":"), r->bucket, CAP_BUCKET,
          F_BUCKET);
     jstr(&f, S3W_SLICE_LIT(",\"key\":"), r->key, CAP_KEY, F_KEY);
-    put_slice(&f, S3W_SLICE_LIT("},\"actions\":["));
+    if (r->sts_session_name.len)
+        jstr(&f, S3W_SLICE_LIT(",\"roleSessionName\":"), r->sts_session_name, CAP_SESSION_NAME,
+             F_STS_SESSION_NAME);
+    put(&f, "}", 1);
+    if (r->sts_issued_key_id.len) {
+        jstr(&f, S3W_SLICE_LIT(",\"responseElements\":{\"accessKeyId\":"), r->sts_issued_key_id,
+             CAP_ACCESS_KEY_ID, F_STS_KEY_ID);
+        put(&f, "}", 1);
+    }
+    put_slice(&f, S3W_SLICE_LIT(",\"actions\":["));
     for (size_t i = 0; i < nauthz; i++) {
         if (i)
             put(&f, ",", 1);

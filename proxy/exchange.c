@@ -293,6 +293,18 @@ static void px_done_audit(struct px *px)
         r.resources[i] = px->authz.map.authz[i].resource;
         r.nauthz = i + 1;
     }
+    if (px->kind == PX_STS && px->auth.sts_audit) {
+        /* the STS action and the role asked for; who took which session */
+        const char *act = px->auth.sts_audit, *arn = act + strlen(act) + 1;
+        const char *sn = arn + strlen(arn) + 1, *key = sn + strlen(sn) + 1;
+        if (act[0]) {
+            r.actions[0] = s3w_slice_cstr(act);
+            r.resources[0] = arn[0] ? s3w_slice_cstr(arn) : S3W_SLICE_LIT("*");
+            r.nauthz = 1;
+        }
+        r.sts_session_name = s3w_slice_cstr(sn);
+        r.sts_issued_key_id = s3w_slice_cstr(key);
+    }
     const char *decision = px_decision_name(px->authz.decision);
     r.decision = decision ? s3w_slice_cstr(decision) : S3W_SLICE_NULL;
     r.deciding = px->authz.deciding[0] ? s3w_slice_cstr(px->authz.deciding) : S3W_SLICE_NULL;
@@ -325,6 +337,7 @@ static void px_free(struct px *px)
         ident_limit_release(shared(px->w)->ident, px->up.ident_slot);
     free(px->out.gone_ua);
     free(px->auth.web_identity);
+    free(px->auth.sts_audit);
     free(px->resp.errbody);
     free(px->resp.held);
     sigv4_cksum_cleanup(&px->body.ck);

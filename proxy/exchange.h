@@ -196,6 +196,11 @@ struct px {
          * sub and aud, NUL-separated, for the audit record (px_sts sets
          * it, px_free frees it); never the token. NULL otherwise */
         char *web_identity;
+        /* an STS call, for the audit record (px_sts sets it, px_free frees
+         * it): "sts:<Action>", the RoleArn, the RoleSessionName and the
+         * issued access key id, NUL-separated (sts.h, struct sts_response);
+         * never a secret or a token. NULL otherwise */
+        char *sts_audit;
         struct sigv4_result sv;
         /* not cleared per request (px_uncleared): config_resolve and
          * config_identity_anonymous reset it before they fill it, and

@@ -49,6 +49,22 @@ void px_sts(struct px *px)
             memcpy(px->auth.web_identity + a + b, r.wi_aud, c);
         }
     }
+    {
+        char act[40] = "";
+        if (r.action[0])
+            snprintf(act, sizeof(act), "sts:%s", r.action);
+        const char *key = r.status == 200 ? r.issued_key_id : "";
+        size_t a = strlen(act) + 1, b = strlen(r.role_arn) + 1, c = strlen(r.session_name) + 1,
+               d = strlen(key) + 1;
+        free(px->auth.sts_audit);
+        px->auth.sts_audit = malloc(a + b + c + d);
+        if (px->auth.sts_audit) {
+            memcpy(px->auth.sts_audit, act, a);
+            memcpy(px->auth.sts_audit + a, r.role_arn, b);
+            memcpy(px->auth.sts_audit + a + b, r.session_name, c);
+            memcpy(px->auth.sts_audit + a + b + c, key, d);
+        }
+    }
     px->out.status = r.status;
     /* the audit record's errorCode (it was null for every STS error) */
     px->out.err_code = r.status == 200 ? NULL : r.code ? r.code : "InternalFailure";

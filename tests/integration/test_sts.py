@@ -327,6 +327,31 @@ class Refusals(Case):
         rec = PX.audit_where(lambda r: r.get("requestID") == rid)[-1]
         self.assertEqual((rec["errorCode"], rec["httpStatus"]), ("AccessDenied", 403))
 
+    def test_audit_links_sessions_to_their_callers(self):
+        # probe 25: the STS records named neither the role nor the session
+        # nor the key issued, so a session's requests could not be traced
+        # to who took it (the session name is the caller's choice)
+        key, tok = assume("bob")
+        PX.client(key, token=tok).get_object(Bucket=BUCKET, Key="HappyFace.jpg")
+        issued = PX.audit_where(lambda r: (r.get("responseElements") or {}).get("accessKeyId") == key[0])
+        self.assertEqual(len(issued), 1, issued)
+        rec = issued[0]
+        self.assertEqual((rec["eventName"], rec["actions"], rec["resources"]),
+                         ("sts", ["sts:AssumeRole"], [ROLE]))
+        self.assertEqual(rec["requestParameters"]["roleSessionName"], "bob")
+        self.assertEqual((rec["userIdentity"]["arn"], rec["httpStatus"]), (user_arn(C, "Dave"), 200))
+        used = PX.audit_where(lambda r: r["userIdentity"].get("accessKeyId") == key[0]
+                              and r["eventName"] == "GetObject")
+        self.assertEqual(used[0]["userIdentity"]["arn"], session_arn(A, "examplerole", "bob"))
+        # a refusal names the role it was for, and issued nothing
+        e = self.assertClientError(lambda: sts_client(EVE).assume_role(RoleArn=ROLE, RoleSessionName="eve"),
+                                   "AccessDenied", status=403)
+        rid = e.response["ResponseMetadata"]["RequestId"]
+        rec = PX.audit_where(lambda r: r.get("requestID") == rid)[-1]
+        self.assertEqual((rec["actions"], rec["resources"], rec["requestParameters"]["roleSessionName"]),
+                         (["sts:AssumeRole"], [ROLE], "eve"))
+        self.assertNotIn("responseElements", rec)
+
     def test_trust_policy_missing(self):
         e = self.assertClientError(lambda: sts_client(DAVE).assume_role(
             RoleArn=role_arn(A, "untrusted-role"), RoleSessionName="dave"), "AccessDenied", status=403)

@@ -180,7 +180,8 @@ enum field {
     F_REQUEST_ID, F_UP_REQUEST_ID, F_SOURCE_IP, F_USER_AGENT, F_ID_TYPE, F_PRINCIPAL_ID,
     F_ARN, F_ACCOUNT_ID, F_ACCESS_KEY_ID, F_ISSUER_ARN, F_SESSION_NAME, F_EVENT_NAME,
     F_BUCKET, F_KEY, F_ACTIONS, F_RESOURCES, F_DECISION, F_DECIDING, F_ERROR_CODE, F_TLS,
-    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_SESSION_TAGS, F_COUNT
+    F_WEB_IDENTITY, F_CONTEXT, F_SESSION_POLICY, F_SESSION_TAGS, F_STS_SESSION_NAME,
+    F_STS_KEY_ID, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -208,6 +209,8 @@ static const char *const field_names[F_COUNT] = {
     [F_CONTEXT] = "requestContext",
     [F_SESSION_POLICY] = "sessionPolicy",
     [F_SESSION_TAGS] = "sessionTags",
+    [F_STS_SESSION_NAME] = "requestParameters.roleSessionName",
+    [F_STS_KEY_ID] = "responseElements.accessKeyId",
 };
 
 struct fmt {
@@ -495,7 +498,17 @@ int audit_format_ref(const struct audit_record *r, struct s3w_buf *b)
     rc = rc ? rc : s3w_buf_append_cstr(b, ",\"requestParameters\":{");
     rc = rc ? rc : jstr(&f, "bucketName", r->bucket, false, CAP_BUCKET, F_BUCKET);
     rc = rc ? rc : jstr(&f, "key", r->key, true, CAP_KEY, F_KEY);
-    rc = rc ? rc : s3w_buf_append_cstr(b, "},\"actions\":[");
+    if (r->sts_session_name.len)
+        rc = rc ? rc : jstr(&f, "roleSessionName", r->sts_session_name, true, CAP_SESSION_NAME,
+                            F_STS_SESSION_NAME);
+    rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+    if (r->sts_issued_key_id.len) {
+        rc = rc ? rc : s3w_buf_append_cstr(b, ",\"responseElements\":{");
+        rc = rc ? rc : jstr(&f, "accessKeyId", r->sts_issued_key_id, false, CAP_ACCESS_KEY_ID,
+                            F_STS_KEY_ID);
+        rc = rc ? rc : s3w_buf_append_cstr(b, "}");
+    }
+    rc = rc ? rc : s3w_buf_append_cstr(b, ",\"actions\":[");
     for (size_t i = 0; !rc && i < nauthz; i++) {
         rc = i ? s3w_buf_append_char(b, ',') : 0;
         rc = rc ? rc : jval(&f, r->actions[i].ptr ? r->actions[i] : S3W_SLICE_LIT(""), CAP_ACTION,

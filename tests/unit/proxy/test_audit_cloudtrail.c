@@ -296,8 +296,9 @@ static void test_anonymous(void **state)
 }
 
 /* s3warden's STS endpoint: an AssumeRole management event from
- * sts.amazonaws.com, the role as an AWS::IAM::Role resource, and never
- * the credentials it returned (responseElements null). */
+ * sts.amazonaws.com, the role as an AWS::IAM::Role resource, the session
+ * name and the issued key id when a session was issued, and never
+ * their secret or token. */
 static void test_sts_assume_role(void **state)
 {
     (void)state;
@@ -338,6 +339,20 @@ static void test_sts_assume_role(void **state)
     expect_bool(j, "managementEvent", true);
     expect_str(j, "eventCategory", "Management");
     expect_str(j, "recipientAccountId", "111122223333");
+    /* without a session issued (a refusal, GetCallerIdentity): null */
+    assert_true(cJSON_IsNull(at(j, "responseElements")));
+    expect_absent(j, "requestParameters.roleSessionName");
+    cJSON_Delete(j);
+
+    /* the session's name and the key id issued, as CloudTrail's AssumeRole
+     * event names them (what later events by the session carry); never
+     * its secret or token, which the record does not hold */
+    r.sts_session_name = S3W_SLICE_LIT("MySessionName");
+    r.sts_issued_key_id = S3W_SLICE_LIT("ASIAIOSFODNN7EXAMPLE");
+    j = fmt(&r);
+    expect_str(j, "requestParameters.roleSessionName", "MySessionName");
+    expect_str(j, "responseElements.credentials.accessKeyId", "ASIAIOSFODNN7EXAMPLE");
+    assert_int_equal(cJSON_GetArraySize(at(j, "responseElements.credentials")), 1);
     cJSON_Delete(j);
 }
 
