@@ -5,12 +5,17 @@
  * LF, never deliver body bytes after DONE or after an error, never deliver a
  * body for HEAD, 204 or 304, never accept a 1xx or a second answer, and
  * never write to the head storage once on_head returned (its owner takes
- * it back then: trailers are counted, not kept). */
+ * it back then: trailers are counted, not kept).
+ * The same bytes, as an answer's body, go to the checks of whether it is
+ * its operation's (upstream.h, up_answer_xml and up_answer_events): a
+ * verdict read from a prefix must be the verdict of the whole, and the
+ * element name they report must lie inside the bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "h1resp.h"
+#include "upstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,10 +54,29 @@ static int on_body(void *ud, const char *p, size_t n)
 
 static const struct h1resp_cb CB = { on_head, on_body };
 
+static void answer_checks(const char *in, size_t len)
+{
+    static const char *const roots[] = { "Tagging", "ListBucketResult", NULL };
+    struct s3w_slice seen;
+    enum up_answer_verdict whole = up_answer_xml(in, len, true, roots, &seen);
+    if (whole == UP_ANSWER_MORE || (seen.len && (seen.ptr < in || seen.ptr + seen.len > in + len)))
+        __builtin_trap();
+    enum up_answer_verdict ev = up_answer_events(in, len, true);
+    for (size_t k = 0; k <= len && k <= UP_ANSWER_HOLD; k++) {
+        enum up_answer_verdict v = up_answer_xml(in, k, false, roots, &seen);
+        if ((v != UP_ANSWER_MORE && v != whole) || (seen.len && seen.ptr + seen.len > in + k))
+            __builtin_trap(); /* decided on a prefix otherwise than on the whole */
+        v = up_answer_events(in, k, false);
+        if (v != UP_ANSWER_MORE && v != ev)
+            __builtin_trap();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
+    answer_checks((const char *)data + 1, size - 1);
     bool is_head = data[0] & 0x80;
     size_t step = (size_t)(data[0] & 0x7f) + 1;
     const char *in = (const char *)data + 1;
