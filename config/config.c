@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,13 @@ bool config_upstream_takes(const struct config_upstream *u, const struct s3map_o
 {
     if (!u->ops_limited)
         return true;
+    /* an operation outside the table (a copy of an entry: PostObject's
+     * PutObject) is found by its name */
+    uintptr_t at = (uintptr_t)op, first = (uintptr_t)s3map_ops_table;
+    if (at < first || at >= first + s3map_ops_count * sizeof(*op) || (at - first) % sizeof(*op))
+        op = s3map_op_by_name(s3w_slice_cstr(op->name));
+    if (!op)
+        return false;
     size_t i = (size_t)(op - s3map_ops_table);
     return i < s3map_ops_count && (u->ops[i / 64] >> (i % 64) & 1);
 }

@@ -127,9 +127,12 @@ struct config_upstream {
     /* "operations": the S3 operations the store implements (names or
      * patterns with *, ?); others are refused 501 before they reach it,
      * as a store that does not know one may run another in its place
-     * (moto ran DELETE ?metrics as DeleteBucket). Unset: all. Bit i of ops
-     * is s3map_ops_table[i] (config_upstream_takes). */
+     * (moto ran DELETE ?metrics as DeleteBucket). Unset: all for AWS S3
+     * (an endpoint under amazonaws.com), all but the writes few other
+     * stores implement for another (load.c, RARE_WRITES). Bit i of ops is
+     * s3map_ops_table[i] (config_upstream_takes). */
     bool ops_limited;
+    bool ops_default; /* limited by default (no "operations", not AWS S3) */
     uint64_t ops[2];
     /* the proxy's credentials toward it: an index into
      * config.credential_sets (0: the top-level "credentials") */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "civil.h"
@@ -235,21 +236,30 @@ int config_session_policy_compile(struct s3w_slice json, struct policy **out)
 }
 
 /* What s3warden's STS never seals, refused in a token that opened (one
- * sealed with a leaked or weak STS key, probe 25): a lifetime over
- * GetSessionToken's 36 hours (129,600 s; a role session's is at most 12)
- * or not positive, an issue time more than 5 minutes ahead of now, a
- * session name AssumeRole would refuse (2-64 of [A-Za-z0-9+=,.@_-]; a
- * GetSessionToken session's is the caller's access key id). */
+ * sealed with a leaked or weak STS key, probe 25): an issue time more than
+ * 5 minutes ahead of now or before the longest lifetime ago; a lifetime
+ * not positive or over the longest s3warden issues (a role session 12
+ * hours, 43,200 s; a GetSessionToken session 36, 129,600 s); a role
+ * session's name AssumeRole would refuse (2-64 of [A-Za-z0-9+=,.@_-]); a
+ * GetSessionToken session's name, the caller's access key id, other than
+ * 16-128 of [A-Z0-9] (config/load.c's rule for key ids). Compared so that
+ * no difference can overflow (the times are any 64-bit values a forged
+ * token holds). */
 static bool claims_plausible(const struct token_claims *c, int64_t now)
 {
-    if (c->expires <= c->issued || c->expires - c->issued > 129600 || c->issued > now + 300)
+    bool role = c->role_arn.len > 0;
+    int64_t longest = role ? 43200 : 129600;
+    if (now < 0 || now > INT64_MAX - 300 || c->issued > now + 300 || c->issued < now - longest ||
+        c->expires <= c->issued || c->expires > c->issued + longest)
         return false;
-    if (c->session_name.len < 2 || c->session_name.len > 64)
+    struct s3w_slice n = c->session_name;
+    if (role ? n.len < 2 || n.len > 64 : n.len < 16 || n.len > 128)
         return false;
-    for (size_t i = 0; i < c->session_name.len; i++) {
-        char ch = c->session_name.ptr[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-              strchr("+=,.@_-", ch)) || ch == '\0')
+    for (size_t i = 0; i < n.len; i++) {
+        char ch = n.ptr[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  (role && ((ch >= 'a' && ch <= 'z') || (ch && strchr("+=,.@_-", ch))));
+        if (!ok)
             return false;
     }
     return true;

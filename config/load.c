@@ -1062,14 +1062,57 @@ static void load_unlisted_buckets(struct ld *L, const cJSON *root)
     free(v);
 }
 
+/* Writes few S3-compatible stores implement, which one that does not may
+ * run as another (probe 26, moto: RenameObject as a PutObject that empties
+ * the object, DELETE ?metrics as DeleteBucket, PUT ?abac as CreateBucket):
+ * not sent to a store other than AWS S3 unless its "operations" names
+ * them (docs/config.md lists them). Reads are not here: an answer that is
+ * another operation's is not passed on (relay.c). */
+#define N_RARE_WRITES 13
+static const char *const RARE_WRITES[N_RARE_WRITES] = {
+    "RenameObject", "UpdateObjectEncryption", "PutBucketAbac", "Create*Metadata*",
+    "Delete*Metadata*", "Update*Metadata*", "Put*IntelligentTiering*", "Delete*IntelligentTiering*",
+    "Put*Analytics*", "Delete*Analytics*", "Put*Metrics*", "Delete*Metrics*",
+    "PutBucketRequestPayment",
+};
+
+/* Whether an endpoint URL's host is AWS S3's (amazonaws.com, or .com.cn). */
+static bool aws_endpoint(const char *url)
+{
+    const char *h = url ? strstr(url, "://") : NULL;
+    if (!h)
+        return false;
+    h += 3;
+    size_t n = strcspn(h, ":/?#");
+    static const char *const suffixes[2] = { ".amazonaws.com", ".amazonaws.com.cn" };
+    for (size_t i = 0; i < 2; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strncasecmp(h + n - k, suffixes[i], k) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* "operations": S3 operation names, or patterns (fnmatch: *, ?, [...])
- * that name at least one; into up->ops (config_upstream_takes). */
+ * that name at least one; into up->ops (config_upstream_takes). Absent:
+ * every operation for AWS S3, all but RARE_WRITES for another store. */
 static void load_operations(struct ld *L, const cJSON *u, struct config_upstream *up)
 {
     _Static_assert(sizeof(up->ops) * 8 >= 128, "ops: a bit per operation");
     const cJSON *arr = field(u, "operations");
-    if (!arr)
+    if (!arr) {
+        if (aws_endpoint(up->endpoint) || s3map_ops_count > sizeof(up->ops) * 8)
+            return;
+        up->ops_limited = up->ops_default = true;
+        for (size_t k = 0; k < s3map_ops_count; k++) {
+            bool rare = false;
+            for (size_t i = 0; i < N_RARE_WRITES && !rare; i++)
+                rare = fnmatch(RARE_WRITES[i], s3map_ops_table[k].name, 0) == 0;
+            if (!rare)
+                up->ops[k / 64] |= 1ull << (k % 64);
+        }
         return;
+    }
     size_t m = push_key(L, "operations");
     if (s3map_ops_count > sizeof(up->ops) * 8) {
         errf(L, "more S3 operations than s3warden can list (%zu)", s3map_ops_count);

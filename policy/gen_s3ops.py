@@ -203,16 +203,19 @@ ANSWER_OTHER = {
 # does not know the operation may take the request for another that does
 # (probe 24: moto ran PUT ?requestPayment with x-amz-acl as CreateBucket's
 # ACL, PUT ?encryption with x-amz-copy-source as a copy). s3map checks the
-# ones it tracks (s3map.c hdr_names).
+# ones it tracks (s3map.c hdr_names). Not the copy directives
+# (x-amz-metadata-directive, x-amz-tagging-directive): nothing applies them
+# without x-amz-copy-source, and s3cmd sends them on CreateMultipartUpload
+# for a multipart copy.
 EFFECT_HEADERS = [
-    "x-amz-copy-source", "x-amz-tagging", "x-amz-tagging-directive", "x-amz-object-lock-mode",
+    "x-amz-copy-source", "x-amz-tagging", "x-amz-object-lock-mode",
     "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
     "x-amz-bypass-governance-retention", "x-amz-bucket-object-lock-enabled",
     "x-amz-object-ownership", "x-amz-acl", "x-amz-grant-read", "x-amz-grant-write",
     "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
     "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
     "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class",
-    "x-amz-metadata-directive", "x-amz-website-redirect-location",
+    "x-amz-website-redirect-location",
 ]
 
 # x-id carries the operation name in newer SDKs' URIs; S3 ignores it.
@@ -300,6 +303,14 @@ def main():
         if not shape.get("payload") and not any("location" not in mm
                                                 for mm in shape["members"].values()):
             wire.add("S3MAP_W_NO_BODY")
+        hdr_names = set(mm["locationName"].lower() for mm in shape["members"].values()
+                        if mm.get("location") in ("header", "headers"))
+        if "x-amz-meta-" in hdr_names and "content-type" in hdr_names:
+            wire.add("S3MAP_W_OBJECT_HEADERS")
+        if "range" in hdr_names:
+            wire.add("S3MAP_W_RANGE")
+        if any(h.startswith("if-") for h in hdr_names):
+            wire.add("S3MAP_W_CONDITIONS")
         payload = shape["members"].get(shape.get("payload", ""), {})
         if payload.get("streaming") or shapes.get(payload.get("shape", ""), {}).get("streaming"):
             wire.add("S3MAP_W_STREAMING_BODY")
@@ -477,6 +488,8 @@ def main():
         w("      .keys = %s }," % (" | ".join(sorted(o["keys"])) or "0"))
     w("};")
     w("")
+    w("/* config.h's upstream \"operations\" keeps a bit per operation in 128 */")
+    w("_Static_assert(sizeof ops / sizeof ops[0] <= 128, \"more operations than config_upstream.ops holds\");")
     w("const struct s3map_op *const s3map_ops_table = ops;")
     w("const size_t s3map_ops_count = sizeof ops / sizeof ops[0];")
     w("")

@@ -93,6 +93,16 @@ enum {
     S3MAP_W_NO_BODY = 1u << 2,        /* its input has no body: a PUT or POST of
                                        * it with one is refused (a store that does
                                        * not know it could store the body) */
+    /* What of the request's headers its input takes; the others are not
+     * sent upstream, where a store that does not know the operation could
+     * apply them as another's (probe 26: moto ran a RenameObject as a
+     * PutObject with the caller's x-amz-meta-* and Content-Type, and a
+     * ?retention with Range as a ranged GET of the object): */
+    S3MAP_W_OBJECT_HEADERS = 1u << 3, /* an object's: x-amz-meta-*, Content-Type,
+                                       * -Disposition, -Language, Cache-Control,
+                                       * Expires, the bucket key */
+    S3MAP_W_RANGE = 1u << 4,          /* Range */
+    S3MAP_W_CONDITIONS = 1u << 5,     /* If-Match, If-None-Match, If-(Un)Modified-Since */
 };
 
 /* What an operation's 2xx answer is (s3map_op.answer). */

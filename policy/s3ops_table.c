@@ -24,7 +24,7 @@ static const char *const sel_2[] = { NULL };
 static const char *const opt_2[] = { NULL };
 static const char *const act_2[] = { "s3:PutObject", NULL };
 static const char *const ans_2[] = { "CopyObjectResult", "Error", "CopyObjectResponse", NULL };
-static const char *const hdr_2[] = { "x-amz-acl", "x-amz-copy-source", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-metadata-directive", "x-amz-object-lock-legal-hold", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class", "x-amz-tagging", "x-amz-tagging-directive", "x-amz-website-redirect-location", NULL };
+static const char *const hdr_2[] = { "x-amz-acl", "x-amz-copy-source", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-object-lock-legal-hold", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm", "x-amz-storage-class", "x-amz-tagging", "x-amz-website-redirect-location", NULL };
 /* CreateBucket (aws_doc) */
 static const char *const sel_3[] = { NULL };
 static const char *const opt_3[] = { NULL };
@@ -565,6 +565,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000004000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_1, .version_actions = NULL,
       .extras = 0,
+      .wire = S3MAP_W_CONDITIONS,
       .effect_headers = hdr_1,
       .answer = S3MAP_A_XML, .answer_roots = ans_1,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
@@ -574,7 +575,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_2, .version_actions = NULL,
       .extras = S3MAP_X_COPY_SOURCE | S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
-      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_NO_BODY,
+      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_CONDITIONS | S3MAP_W_NO_BODY | S3MAP_W_OBJECT_HEADERS,
       .effect_headers = hdr_2,
       .answer = S3MAP_A_XML, .answer_roots = ans_2,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
@@ -607,7 +608,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000008000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_6, .version_actions = NULL,
       .extras = S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
-      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_NO_BODY,
+      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_NO_BODY | S3MAP_W_OBJECT_HEADERS,
       .effect_headers = hdr_6,
       .answer = S3MAP_A_XML, .answer_roots = ans_6,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
@@ -747,7 +748,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_23, .version_actions = ver_23,
       .extras = S3MAP_X_BYPASS_GOVERNANCE,
-      .wire = S3MAP_W_NO_BODY,
+      .wire = S3MAP_W_CONDITIONS | S3MAP_W_NO_BODY,
       .effect_headers = hdr_23,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "DeleteObjectTagging", .method = "DELETE",
@@ -1007,7 +1008,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000001000000ull,
       .actions = act_52, .version_actions = ver_52,
       .extras = 0,
-      .wire = S3MAP_W_NO_BODY,
+      .wire = S3MAP_W_CONDITIONS | S3MAP_W_NO_BODY | S3MAP_W_RANGE,
       .effect_headers = hdr_52,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "GetObjectAcl", .method = "GET",
@@ -1097,7 +1098,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000001000000ull,
       .actions = act_62, .version_actions = ver_62,
       .extras = 0,
-      .wire = S3MAP_W_NO_BODY,
+      .wire = S3MAP_W_CONDITIONS | S3MAP_W_NO_BODY | S3MAP_W_RANGE,
       .effect_headers = hdr_62,
       .keys = S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_TLS_VERSION | S3MAP_K_VERSIONID },
     { .name = "ListBucketAnalyticsConfigurations", .method = "GET",
@@ -1358,7 +1359,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000000000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_95, .version_actions = NULL,
       .extras = S3MAP_X_LEGAL_HOLD | S3MAP_X_OBJECT_ACL | S3MAP_X_OBJECT_TAGGING | S3MAP_X_RETENTION,
-      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_STREAMING_BODY,
+      .wire = S3MAP_W_CANNED_ACL | S3MAP_W_CONDITIONS | S3MAP_W_OBJECT_HEADERS | S3MAP_W_STREAMING_BODY,
       .effect_headers = hdr_95,
       .keys = S3MAP_K_ACL | S3MAP_K_AUTH_TYPE | S3MAP_K_CONTENT_SHA256 | S3MAP_K_COPY_SOURCE | S3MAP_K_GRANT_FULL_CONTROL | S3MAP_K_GRANT_READ | S3MAP_K_GRANT_READ_ACP | S3MAP_K_GRANT_WRITE | S3MAP_K_GRANT_WRITE_ACP | S3MAP_K_IF_MATCH | S3MAP_K_IF_NONE_MATCH | S3MAP_K_LOCK_LEGAL_HOLD | S3MAP_K_LOCK_MODE | S3MAP_K_LOCK_REMAINING_DAYS | S3MAP_K_LOCK_RETAIN_UNTIL | S3MAP_K_METADATA_DIRECTIVE | S3MAP_K_REQUEST_OBJECT_TAG | S3MAP_K_REQUEST_OBJECT_TAG_KEYS | S3MAP_K_RESOURCE_ACCOUNT | S3MAP_K_SIGNATURE_AGE | S3MAP_K_SIGNATURE_VERSION | S3MAP_K_SSE | S3MAP_K_SSE_CUSTOMER_ALGORITHM | S3MAP_K_SSE_KMS_KEY_ID | S3MAP_K_STORAGE_CLASS | S3MAP_K_TLS_VERSION | S3MAP_K_WEBSITE_REDIRECT },
     { .name = "PutObjectAcl", .method = "PUT",
@@ -1412,7 +1413,7 @@ static const struct s3map_op ops[] = {
       .selector_mask = 0x0000000010000000ull, .optional_mask = 0x0000000000000000ull,
       .actions = act_102, .version_actions = NULL,
       .extras = 0,
-      .wire = S3MAP_W_NO_BODY,
+      .wire = S3MAP_W_CONDITIONS | S3MAP_W_NO_BODY,
       .keys = 0 },
     { .name = "RestoreObject", .method = "POST",
       .target = S3MAP_T_OBJECT, .resource_type = S3MAP_R_OBJECT, .deprecated = false,
@@ -1481,6 +1482,8 @@ static const struct s3map_op ops[] = {
       .keys = 0 },
 };
 
+/* config.h's upstream "operations" keeps a bit per operation in 128 */
+_Static_assert(sizeof ops / sizeof ops[0] <= 128, "more operations than config_upstream.ops holds");
 const struct s3map_op *const s3map_ops_table = ops;
 const size_t s3map_ops_count = sizeof ops / sizeof ops[0];
 

@@ -48,7 +48,7 @@ struct config_identity_tag;
 #define AUDIT_LINE_MAX (24 * 1024)
 /* What a record keeps for its "truncated" list, which may name every field
  * (tests/unit/proxy/test_audit_limits.c formats that list) */
-#define AUDIT_TRUNCATED_MAX 512
+#define AUDIT_TRUNCATED_MAX 640
 /* The default backlog (audit.backlog_records): records waiting over which
  * new requests are refused. 4096 was 0.15 s of one proxy's records at
  * 27,000 requests/s: a 0.5 s stall of the output refused 21,000-29,000

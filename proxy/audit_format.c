@@ -89,10 +89,13 @@ _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGE
                CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +
                CAP_BUCKET + CAP_KEY + AUDIT_MAX_AUTHZ * CAP_ACTION + CAP_RESOURCES +
                CAP_DECISION + CAP_DECIDING + CAP_ERROR_CODE + CAP_TLS + CAP_WI_PROVIDER +
-               2 * CAP_WI_CLAIM + CAP_CONTEXT + CAP_SESSION_NAME + CAP_ACCESS_KEY_ID +
-               AUDIT_FIXED_MAX +
+               2 * CAP_WI_CLAIM + CAP_CONTEXT + AUDIT_FIXED_MAX +
                AUDIT_TRUNCATED_MAX <= AUDIT_LINE_MAX,
                "the field caps must let every record fit AUDIT_LINE_MAX");
+/* an STS record's roleSessionName and issued key id take the room of the
+ * bucket and key it has none of (its request is to "/") */
+_Static_assert(CAP_SESSION_NAME + CAP_ACCESS_KEY_ID <= CAP_BUCKET + CAP_KEY,
+               "the STS fields fit the room of the S3 ones");
 
 /* The bytes that go into a JSON string as they are: printable ASCII but
  * the quote and the backslash. */

@@ -402,6 +402,16 @@ static bool anonymous_allowed_here(struct px *px)
     return true;
 }
 
+/* A refused value as an error's ArgumentValue: at most 64 bytes, cut
+ * before a UTF-8 continuation byte (the XML must stay UTF-8). */
+static struct s3w_slice shown_value(struct s3w_slice v)
+{
+    size_t k = v.len > 64 ? 64 : v.len;
+    while (k > 0 && k < v.len && ((unsigned char)v.ptr[k] & 0xC0) == 0x80)
+        k--;
+    return s3w_slice(v.ptr, k);
+}
+
 /* s3map's refusal, with the parameter it does not know named when it can be
  * shown as it is (short, printable ASCII: it goes into XML and a log line) */
 static void fail_map(struct px *px, int rc)
@@ -435,7 +445,7 @@ static void fail_map(struct px *px, int rc)
         const struct s3err_detail d[] = {
             { "ArgumentName", rc == S3MAP_E_INVALID_ACL ? S3W_SLICE_LIT("x-amz-acl")
                                                         : S3W_SLICE_LIT("partNumber"), NULL },
-            { "ArgumentValue", s3w_slice(v.ptr, v.len > 64 ? 64 : v.len), NULL },
+            { "ArgumentValue", shown_value(v), NULL },
         };
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 2);
         return;
@@ -449,15 +459,11 @@ static void fail_map(struct px *px, int rc)
         if (rc == S3MAP_E_HEADER_NOT_TAKEN)
             snprintf(msg, sizeof(msg), "The %s operation does not take the %.*s header.", op,
                      (int)name.len, name.ptr);
-        else if (name.len)
-            snprintf(msg, sizeof(msg), "The %s operation does not take a form: its body is not a "
-                     "browser upload (Content-Type multipart/form-data or "
-                     "application/x-www-form-urlencoded).", op);
         else
             snprintf(msg, sizeof(msg), "The %s operation does not take a request body.", op);
         const struct s3err_detail d[] = {
             { "ArgumentName", name, NULL },
-            { "ArgumentValue", s3w_slice(v.ptr, v.len > 64 ? 64 : v.len), NULL },
+            { "ArgumentValue", shown_value(v), NULL },
         };
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), msg, d,
                         rc == S3MAP_E_HEADER_NOT_TAKEN ? 2 : 0);
@@ -703,10 +709,17 @@ static void stage_dispatch(struct px *px)
     }
     /* an operation the store does not implement could run as another
      * there (probe 24: moto ran DELETE ?metrics as DeleteBucket) */
-    if (px->authz.map.op && !config_upstream_takes(px_upstream(px), px->authz.map.op)) {
+    const struct config_upstream *to = px_upstream(px);
+    if (px->authz.map.op && !config_upstream_takes(to, px->authz.map.op)) {
         snprintf(px->out.err_msg, sizeof(px->out.err_msg),
-                 "The storage service behind this bucket does not implement %s; s3warden does "
-                 "not send it there (the upstream's \"operations\" in its configuration).",
+                 to->ops_default
+                     ? "s3warden does not send %s to this bucket's storage service: few stores "
+                       "other than AWS S3 implement it, and one that does not may run the request "
+                       "as another operation. Name it in the upstream's \"operations\" in "
+                       "s3warden's configuration if the store implements it."
+                     : "The storage service behind this bucket does not implement %s; s3warden "
+                       "does not send it there (the upstream's \"operations\" in its "
+                       "configuration).",
                  px->authz.map.op->name);
         px_fail(px, 501, "NotImplemented", px->out.err_msg);
         return;

@@ -118,6 +118,8 @@ static bool not_relayed(struct s3w_slice name)
                ub_name_is(name, "proxy-authentication-info") || cors_upstream_header(name);
     case 41: /* a caller's SSE-C key echoed: S3 answers only its MD5 */
         return ub_name_is(name, "x-amz-server-side-encryption-customer-key");
+    case 53:
+        return ub_name_is(name, "x-amz-copy-source-server-side-encryption-customer-key");
     }
     return cors_upstream_header(name); /* s3warden answers CORS (cors_answer.h) */
 }
@@ -186,13 +188,17 @@ static int answer_wrong(struct px *px, struct s3w_slice seen, const char *what)
     return -1;
 }
 
-/* What follows `key` in the request head as sent (px->up.head) up to the
- * first of `stops` or the line's end; empty when absent. */
+/* What follows `key` in the proxy's own lines of the request head as sent
+ * (px->up.head, from its Authorization line on: the caller's headers come
+ * before it, and could hold the same words) up to `stop` or the line's
+ * end; empty when absent. */
 static struct s3w_slice head_piece(const struct px *px, const char *key, char stop)
 {
     const char *h = px->up.head.ptr;
     size_t n = px->up.head.len, kl = strlen(key);
-    const char *at = h ? memmem(h, n, key, kl) : NULL;
+    static const char own[] = "\r\nAuthorization: ";
+    const char *from = h ? memmem(h, n, own, sizeof(own) - 1) : NULL;
+    const char *at = from ? memmem(from, n - (size_t)(from - h), key, kl) : NULL;
     if (!at)
         return S3W_SLICE_NULL;
     const char *v = at + kl, *end = h + n, *e = v;
@@ -224,6 +230,25 @@ static const char *answer_part(struct s3w_slice seen, size_t n)
     return seen.len ? "its first element" : n ? "its first bytes" : "an empty body";
 }
 
+static enum up_answer_verdict answer_verdict(uint8_t kind, const char *p, size_t n, bool complete,
+                                             const char *const *roots, struct s3w_slice *seen)
+{
+    switch (kind) {
+    case S3MAP_A_EVENTS: return up_answer_events(p, n, complete);
+    case S3MAP_A_TORRENT: return up_answer_torrent(p, n, complete);
+    default: return up_answer_xml(p, n, complete, roots, seen);
+    }
+}
+
+/* Whether an operation's 200 may be an <Error> (its roots name it). */
+static bool answer_may_be_error(const char *const *roots)
+{
+    for (size_t i = 0; roots && roots[i]; i++)
+        if (strcmp(roots[i], "Error") == 0)
+            return true;
+    return false;
+}
+
 /* The body bytes of an answer whose kind is to be checked (resp.answer).
  * 1: decided, it is the operation's, and the held bytes have gone (then
  * *p, *n are what remains to relay); 0: all held, more are needed; -1:
@@ -232,13 +257,16 @@ static int answer_check(struct px *px, const char **p, size_t *n, bool complete)
 {
     struct s3w_slice seen = S3W_SLICE_NULL;
     const char *const *roots = px->authz.map.op->answer_roots;
-    bool events = px->resp.answer == S3MAP_A_EVENTS;
+    bool events = px->resp.answer != S3MAP_A_XML; /* an event stream, a torrent */
     enum up_answer_verdict v;
-    if (!px->resp.held_len && !events) {
+    if (!px->resp.held_len && !events && answer_may_be_error(roots)) {
         /* white space before the document tells nothing, and S3 sends it
-         * to keep a long CompleteMultipartUpload or CopyObject alive: it
+         * to keep a long CompleteMultipartUpload, CopyObject or
+         * UploadPartCopy alive (the ones whose 200 may be an <Error>): it
          * goes as it comes (the head with it; if what follows is not the
-         * operation's answer, the connection is cut) */
+         * operation's answer, the connection is cut). For the others it is
+         * held like the rest: the head of another operation's answer (an
+         * object's metadata) must not go first (probe 26). */
         size_t ws = 0;
         while (ws < *n && ((*p)[ws] == ' ' || (*p)[ws] == '\t' || (*p)[ws] == '\r' || (*p)[ws] == '\n'))
             ws++;
@@ -253,7 +281,7 @@ static int answer_check(struct px *px, const char **p, size_t *n, bool complete)
     if (!px->resp.held_len) { /* most answers say it in their first read */
         size_t look = *n < UP_ANSWER_HOLD ? *n : UP_ANSWER_HOLD;
         bool all = complete || look == UP_ANSWER_HOLD;
-        v = events ? up_answer_events(*p, look, all) : up_answer_xml(*p, look, all, roots, &seen);
+        v = answer_verdict(px->resp.answer, *p, look, all, roots, &seen);
         if (v == UP_ANSWER_OK) {
             px->resp.answer = S3MAP_A_ANY;
             return 1;
@@ -271,9 +299,7 @@ static int answer_check(struct px *px, const char **p, size_t *n, bool complete)
     *p += take;
     *n -= take;
     complete = complete || px->resp.held_len == UP_ANSWER_HOLD;
-    v = px->resp.answer == S3MAP_A_EVENTS
-            ? up_answer_events(px->resp.held, px->resp.held_len, complete)
-            : up_answer_xml(px->resp.held, px->resp.held_len, complete, roots, &seen);
+    v = answer_verdict(px->resp.answer, px->resp.held, px->resp.held_len, complete, roots, &seen);
     if (v == UP_ANSWER_MORE)
         return 0;
     if (v == UP_ANSWER_WRONG)
@@ -290,8 +316,9 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     ups_answered(ups_find(shared(px->w)->ups, px_upstream(px)->name)); /* /readyz */
     /* only an answer with a body can name its error (not HEAD, not 304:
      * the frequent bodiless ones allocate nothing) */
-    if (status >= 300 && status != 304 && !px->resp.errbody && !px->c->req.is_head)
-        px->resp.errbody = malloc(sizeof(*px->resp.errbody)); /* NULL: no errorCode */
+    if (status >= 300 && status != 304 && !px->resp.errbody && !px->c->req.is_head &&
+        !(px->resp.errbody = malloc(sizeof(*px->resp.errbody))))
+        return -1; /* not passed on unread (it could name the proxy's credentials): 502 */
     if (px->resp.errbody) {
         px->resp.errbody->len = 0;
         px->resp.errbody->over = false;
@@ -351,9 +378,8 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
         px_cors_append(px, &px->resp.head); /* over PX_RESP_HEAD_MAX: none */
     if (status >= 200 && status < 300 && status != 204 && !px->c->req.is_head &&
         !px->resp.collect && px->authz.map.op && px->authz.map.op->answer != S3MAP_A_ANY) {
-        if (px->authz.map.op->answer != S3MAP_A_TORRENT) {
-            px->resp.answer = px->authz.map.op->answer; /* up_on_body checks it */
-        } else {
+        px->resp.answer = px->authz.map.op->answer; /* up_on_body checks its body */
+        if (px->authz.map.op->answer == S3MAP_A_TORRENT) {
             struct s3w_slice type = S3W_SLICE_NULL;
             for (size_t i = 0; i < n; i++)
                 if (ub_name_is(h[i].name, "content-type"))
@@ -804,6 +830,8 @@ static int px_build_upstream(struct px *px, const struct sigv4_credentials *cr,
         .passthrough = px->body.passthrough,
         .copy = copy,
         .own_body = px->kind == PX_DELETE,
+        .op_known = px->authz.map.op != NULL,
+        .op_wire = px->authz.map.op ? px->authz.map.op->wire : 0,
     };
     if (ub_build_target(u, &t) != 0 ||
         ub_build_headers(u, &hr, r->headers, r->nheaders,

@@ -497,8 +497,17 @@ enum up_answer_verdict up_answer_events(const char *p, size_t n, bool complete)
     return UP_ANSWER_OK;
 }
 
+enum up_answer_verdict up_answer_torrent(const char *p, size_t n, bool complete)
+{
+    if (!n)
+        return complete ? UP_ANSWER_WRONG : UP_ANSWER_MORE;
+    return p[0] == 'd' ? UP_ANSWER_OK : UP_ANSWER_WRONG;
+}
+
 bool up_answer_torrent_type(struct s3w_slice content_type)
 {
+    if (!content_type.len)
+        return false;
     const char *semi = memchr(content_type.ptr, ';', content_type.len);
     struct s3w_slice t = s3w_slice_trim(
         semi ? s3w_slice(content_type.ptr, (size_t)(semi - content_type.ptr)) : content_type);

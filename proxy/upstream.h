@@ -112,5 +112,7 @@ enum up_answer_verdict up_answer_events(const char *p, size_t n, bool complete);
 /* A Content-Type value that is application/x-bittorrent (GetObjectTorrent),
  * parameters aside. */
 bool up_answer_torrent_type(struct s3w_slice content_type);
+/* A torrent's body: bencoded, a dictionary ('d') first. */
+enum up_answer_verdict up_answer_torrent(const char *p, size_t n, bool complete);
 
 #endif

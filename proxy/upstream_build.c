@@ -306,9 +306,34 @@ bool ub_asks_for_sse_kms(const struct s3w_header *h, size_t n)
     return false;
 }
 
+/* Whether the operation (its s3map_op.wire bits) does not take header n:
+ * an object's headers, Range, the If-* conditions (probe 26). */
+static bool op_does_not_take(uint8_t wire, struct s3w_slice n)
+{
+    if (n.len < 5)
+        return false;
+    switch (n.ptr[0] | 0x20) {
+    case 'c':
+        return !(wire & S3MAP_W_OBJECT_HEADERS) &&
+               (ub_name_is(n, "content-type") || ub_name_is(n, "content-disposition") ||
+                ub_name_is(n, "content-language") || ub_name_is(n, "cache-control"));
+    case 'e':
+        return !(wire & S3MAP_W_OBJECT_HEADERS) && ub_name_is(n, "expires");
+    case 'x':
+        return !(wire & S3MAP_W_OBJECT_HEADERS) &&
+               (ub_name_prefix(n, "x-amz-meta-") ||
+                ub_name_is(n, "x-amz-server-side-encryption-bucket-key-enabled"));
+    case 'r':
+        return !(wire & S3MAP_W_RANGE) && ub_name_is(n, "range");
+    case 'i':
+        return !(wire & S3MAP_W_CONDITIONS) && ub_name_prefix(n, "if-");
+    }
+    return false;
+}
+
 enum ub_verdict ub_header_verdict(const struct ub_header_rules *r, struct s3w_slice n)
 {
-    if (ub_never_forward(n))
+    if (ub_never_forward(n) || (r->op_known && op_does_not_take(r->op_wire, n)))
         return UB_DROP;
     if (r->copy && ub_name_is(n, "x-amz-copy-source"))
         return UB_DROP; /* rebuilt */

@@ -88,6 +88,11 @@ struct ub_header_rules {
     bool copy;         /* x-amz-copy-source is rebuilt (ub_build_copy_source) */
     bool own_body;     /* the body is the proxy's (DeleteObjects rebuilt):
                           the caller's Content-MD5 and checksums are dropped */
+    /* the operation's s3map_op.wire (op_known): what of an object's
+     * headers, Range and the If-* conditions its input does not take is
+     * not sent (s3ops.h, S3MAP_W_OBJECT_HEADERS, _RANGE, _CONDITIONS) */
+    bool op_known;
+    uint8_t op_wire;
 };
 
 enum ub_verdict {

@@ -915,8 +915,10 @@ static void test_token_refuses_foreign_wi_keys(void **state)
 
 /* A token that opens with claims s3warden's STS never seals (sealed with
  * a leaked or weak STS key: probe 25 minted all of these) is refused: a
- * lifetime over 36 hours or not positive, an issue time ahead of now, a
- * session name AssumeRole refuses. The plausible one resolves. */
+ * role session's lifetime over 12 hours or not positive (however the
+ * times are chosen), an issue time ahead of now, a session name AssumeRole
+ * refuses. The plausible one resolves. (GetSessionToken sessions, whose
+ * name is a key id: test_get_session_token.) */
 static void test_token_claims_implausible(void **state)
 {
     (void)state;
@@ -925,16 +927,18 @@ static void test_token_claims_implausible(void **state)
     char akid[TOKEN_AKID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
     uint8_t sec[128];
     size_t n;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 9; i++) {
         struct token_claims c;
         session_claims(&c);
         switch (i) {
-        case 1: c.expires = c.issued + 129601; break;                  /* 36 h and a second */
+        case 1: c.expires = c.issued + 43201; break;                   /* 12 h and a second */
         case 2: c.issued = NOW + 100; c.expires = NOW + 50; break;       /* ends before it begins */
         case 3: c.issued = NOW + 301; c.expires = NOW + 1200; break;  /* ahead of now */
         case 4: c.session_name = S3W_SLICE_LIT("a*"); break;
         case 5: c.session_name = S3W_SLICE_LIT("x"); break;
         case 6: c.session_name = S3W_SLICE_LIT("web 1"); break;
+        case 7: c.issued = INT64_MIN; c.expires = INT64_MAX; break;  /* no overflow to pass */
+        case 8: c.issued = NOW - 43200; c.expires = NOW + 60; break;  /* longer than it can be */
         }
         assert_int_equal(token_seal(&g_cfg->sts, &c, &tok, akid, secret), TOKEN_OK);
         struct config_identity id;

@@ -440,11 +440,17 @@ static void test_request_shape(void **state)
           "RenameObject", "" },
         { "POST", "k", "uploads", H("Transfer-Encoding", "chunked"), S3MAP_E_BODY_NOT_TAKEN,
           "CreateMultipartUpload", "" },
-        /* moto: a browser upload */
-        { "POST", "", "metadataTable", H("content-type", "Application/X-WWW-Form-Urlencoded"),
-          S3MAP_E_BODY_NOT_TAKEN, "CreateBucketMetadataTableConfiguration", "Content-Type" },
-        { "POST", "", "delete", H("Content-Type", "multipart/form-data; boundary=x"),
-          S3MAP_E_BODY_NOT_TAKEN, "DeleteObjects", "Content-Type" },
+        /* a form's Content-Type is not refused (curl -d sends one; an
+         * object may be of that type): upstream_build.c does not send it
+         * with an operation that takes none */
+        { "POST", "", "delete", H("Content-Type", "application/x-www-form-urlencoded"), 0,
+          "DeleteObjects", NULL },
+        { "POST", "k", "uploads", H("Content-Type", "multipart/form-data"), 0,
+          "CreateMultipartUpload", NULL },
+        /* the copy directives: nothing applies them without a copy source
+         * (s3cmd sends them on a multipart copy's CreateMultipartUpload) */
+        { "POST", "k", "uploads", H("x-amz-metadata-directive", "REPLACE"), 0,
+          "CreateMultipartUpload", NULL },
         /* what the operations take */
         { "PUT", "k", "", H("x-amz-acl", "public-read"), 0, "PutObject", NULL },
         { "PUT", "", "", H("x-amz-bucket-object-lock-enabled", "true"), 0, "CreateBucket", NULL },

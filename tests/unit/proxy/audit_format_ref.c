@@ -77,7 +77,7 @@ static size_t utf8_len(const unsigned char *p, size_t n)
  * keys take 1-2 KiB; a long prefix, copy source and 10 tags still fit */
 #define CAP_CONTEXT 8192
 #define AUDIT_FIXED_MAX 1024
-#define AUDIT_TRUNCATED_MAX 512
+#define AUDIT_TRUNCATED_MAX 640
 _Static_assert(CAP_REQUEST_ID + CAP_UP_REQUEST_ID + CAP_SOURCE_IP + CAP_USER_AGENT +
                CAP_ID_TYPE + CAP_PRINCIPAL_ID + CAP_ARN + CAP_ACCOUNT_ID +
                CAP_ACCESS_KEY_ID + CAP_ISSUER_ARN + CAP_SESSION_NAME + CAP_EVENT_NAME +

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "exchange.h"
+#include "s3ops.h"
 #include "upstream_build.h"
 
 static struct ub_request u;
@@ -204,6 +205,53 @@ static void test_headers_signed_caller(void **state)
     assert_int_equal(ub_header_verdict(&r, SL("X-AMZ-META-SIGNED")), UB_FORWARD);
     assert_int_equal(ub_header_verdict(&r, SL("x-amz-region-set")), UB_DROP);
     assert_int_equal(ub_header_verdict(&r, SL("proxy-authorization")), UB_DROP);
+}
+
+/* What the operation's input does not take is not sent (probe 26: moto ran
+ * a RenameObject as a PutObject with the caller's x-amz-meta-* and
+ * Content-Type, a ?retention with Range as a ranged read of the object,
+ * and answered its If-Modified-Since with a 304 naming the object's ETag);
+ * what it takes is, as before; without an operation, all of it. */
+static void test_headers_the_operation_takes(void **state)
+{
+    (void)state;
+    struct sigv4_result sv = signed_by("host;x-amz-date;content-type;x-amz-meta-a;"
+                                       "x-amz-server-side-encryption-bucket-key-enabled");
+    static const char *const object_hdrs[] = {
+        "Content-Type", "content-disposition", "Content-Language", "Cache-Control", "Expires",
+        "x-amz-meta-a", "X-Amz-Server-Side-Encryption-Bucket-Key-Enabled",
+    };
+    static const char *const conditions[] = { "If-Match", "if-none-match", "If-Modified-Since",
+                                              "If-Unmodified-Since" };
+    static const struct {
+        const char *op;
+        bool object, range, cond;
+    } c[] = {
+        { "RenameObject", false, false, true },  { "GetObjectRetention", false, false, false },
+        { "GetObject", false, true, true },      { "PutObject", true, false, true },
+        { "CreateMultipartUpload", true, false, false }, { "DeleteObjects", false, false, false },
+        { "UploadPart", false, false, false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        const struct s3map_op *op = s3map_op_by_name(s3w_slice_cstr(c[i].op));
+        assert_non_null(op);
+        struct ub_header_rules r = { .sv = &sv, .op_known = true, .op_wire = op->wire };
+        for (size_t k = 0; k < sizeof(object_hdrs) / sizeof(object_hdrs[0]); k++)
+            if (ub_header_verdict(&r, s3w_slice_cstr(object_hdrs[k])) !=
+                (c[i].object ? UB_FORWARD : UB_DROP))
+                fail_msg("%s: %s", c[i].op, object_hdrs[k]);
+        if (ub_header_verdict(&r, SL("Range")) != (c[i].range ? UB_FORWARD : UB_DROP))
+            fail_msg("%s: Range", c[i].op);
+        for (size_t k = 0; k < 4; k++)
+            if (ub_header_verdict(&r, s3w_slice_cstr(conditions[k])) !=
+                (c[i].cond ? UB_FORWARD : UB_DROP))
+                fail_msg("%s: %s", c[i].op, conditions[k]);
+        /* what no operation's input is about goes as before */
+        assert_int_equal(ub_header_verdict(&r, SL("Content-MD5")), UB_FORWARD);
+    }
+    struct ub_header_rules none = { .sv = &sv };
+    assert_int_equal(ub_header_verdict(&none, SL("Content-Type")), UB_FORWARD);
+    assert_int_equal(ub_header_verdict(&none, SL("Range")), UB_FORWARD);
 }
 
 /* decode_aws_chunked: the framing headers go, the aws-chunked coding is
@@ -399,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strip_aws_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign, setup, teardown),
         cmocka_unit_test(test_body_mode),
+        cmocka_unit_test(test_headers_the_operation_takes),
         cmocka_unit_test(test_asks_for_sse_kms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
