@@ -118,9 +118,10 @@ static atomic_int held_first, held_go;
 
 /* ---- answers that are another operation's ---------------------------------- */
 #define OBJECT_BYTES "SECRET-OBJECT-BYTES-4f1e"
-#define TAGGING_DOC "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- tags -->\n" \
-    "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet><Tag><Key>k</Key>" \
-    "<Value>v</Value></Tag></TagSet></Tagging>"
+static const char TAGGING_DOC[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- tags -->\n"
+    "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet><Tag><Key>k</Key>"
+    "<Value>v</Value></Tag></TagSet></Tagging>";
 
 static void send_length(int fd, const char *type, const char *body)
 {
