@@ -311,6 +311,8 @@ def main():
             wire.add("S3MAP_W_RANGE")
         if any(h.startswith("if-") for h in hdr_names):
             wire.add("S3MAP_W_CONDITIONS")
+        if "response-content-type" in qmembers:
+            wire.add("S3MAP_W_RESPONSE_OVERRIDES")
         payload = shape["members"].get(shape.get("payload", ""), {})
         if payload.get("streaming") or shapes.get(payload.get("shape", ""), {}).get("streaming"):
             wire.add("S3MAP_W_STREAMING_BODY")

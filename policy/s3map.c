@@ -40,6 +40,7 @@ const char *s3map_strerror(int err)
     case S3MAP_E_PART_NUMBER: return "Part number must be an integer between 1 and 10000, inclusive";
     case S3MAP_E_HEADER_NOT_TAKEN: return "This operation does not take this header.";
     case S3MAP_E_BODY_NOT_TAKEN: return "This operation does not take a request body.";
+    case S3MAP_E_PARAM_NOT_TAKEN: return "This operation does not take this parameter.";
     default: return "unknown s3map error";
     }
 }
@@ -59,6 +60,7 @@ const char *s3map_error_code(int err)
     case S3MAP_E_INVALID_ACL:
     case S3MAP_E_PART_NUMBER:
     case S3MAP_E_HEADER_NOT_TAKEN:
+    case S3MAP_E_PARAM_NOT_TAKEN:
     case S3MAP_E_TOO_BIG: return "InvalidArgument";
     case S3MAP_E_BODY_NOT_TAKEN: return "InvalidRequest";
     default: return "InternalError";
@@ -80,6 +82,7 @@ int s3map_error_status(int err)
     case S3MAP_E_PART_NUMBER:
     case S3MAP_E_HEADER_NOT_TAKEN:
     case S3MAP_E_BODY_NOT_TAKEN:
+    case S3MAP_E_PARAM_NOT_TAKEN:
     case S3MAP_E_INVALID_BUCKET: return 400;
     case S3MAP_E_UPLOAD_NO_PART: return 405;
     default: return 500;
@@ -464,6 +467,16 @@ static struct s3w_slice req_header(const struct s3map_request *req, const char *
 static int request_shape(const struct s3map_request *req, struct s3map_result *res,
                          const struct s3map_op *op)
 {
+    /* response-* overrides on an operation that takes none: a store that
+     * does not know it (?torrent) could serve the object under the type
+     * asked for, past the answer's check (probe 26) */
+    if ((res->flags & S3MAP_F_RESPONSE_OVERRIDES) && !(op->wire & S3MAP_W_RESPONSE_OVERRIDES)) {
+        for (size_t i = 0; i < res->nq; i++)
+            if (s3w_slice_starts_with(res->q[i].name, S3W_SLICE_LIT("response-")))
+                res->invalid_name = res->q[i].name;
+        res->detail = "a response-* parameter the operation does not take";
+        return S3MAP_E_PARAM_NOT_TAKEN;
+    }
     bool put = eqz(req->method, "PUT"), post = eqz(req->method, "POST");
     if (!put && !post) /* reads: nothing to apply a header or body to */
         return S3MAP_OK;

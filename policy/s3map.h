@@ -93,6 +93,8 @@ enum {
                                      * write does, which the operation's input does not
                                      * take (res->invalid_name, res->invalid_value) */
     S3MAP_E_BODY_NOT_TAKEN = -14,  /* 400 InvalidRequest: a body the operation does not take */
+    S3MAP_E_PARAM_NOT_TAKEN = -15, /* 400 InvalidArgument: a response-* parameter on an
+                                    * operation that takes none (res->invalid_name) */
 };
 
 /* Human message in S3's wording ("The XML you provided was not well-formed
@@ -195,7 +197,8 @@ struct s3map_result {
     struct s3map_copy_source copy;   /* S3MAP_F_COPY */
     struct s3w_slice invalid_value;  /* S3MAP_E_INVALID_ACL, _PART_NUMBER, _HEADER_NOT_TAKEN:
                                       * the value refused */
-    struct s3w_slice invalid_name;   /* S3MAP_E_HEADER_NOT_TAKEN: the header */
+    struct s3w_slice invalid_name;   /* S3MAP_E_HEADER_NOT_TAKEN: the header;
+                                      * _PARAM_NOT_TAKEN: the parameter, decoded */
 
     /* ---- private storage (do not touch) ---- */
     struct s3map_qparam q[S3MAP_MAX_QUERY_PARAMS];

@@ -103,6 +103,10 @@ enum {
                                        * Expires, the bucket key */
     S3MAP_W_RANGE = 1u << 4,          /* Range */
     S3MAP_W_CONDITIONS = 1u << 5,     /* If-Match, If-None-Match, If-(Un)Modified-Since */
+    S3MAP_W_RESPONSE_OVERRIDES = 1u << 6, /* the response-* query parameters (GetObject,
+                                           * HeadObject); on another operation they are
+                                           * refused (s3map.c): a store that does not know
+                                           * it could serve an object under the type asked */
 };
 
 /* What an operation's 2xx answer is (s3map_op.answer). */

@@ -450,7 +450,8 @@ static void fail_map(struct px *px, int rc)
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc), d, 2);
         return;
     }
-    if (rc == S3MAP_E_HEADER_NOT_TAKEN || rc == S3MAP_E_BODY_NOT_TAKEN) {
+    if (rc == S3MAP_E_HEADER_NOT_TAKEN || rc == S3MAP_E_BODY_NOT_TAKEN ||
+        rc == S3MAP_E_PARAM_NOT_TAKEN) {
         /* a store that does not know the operation could take the request
          * for another by it (s3map.c request_shape) */
         struct s3w_slice name = px->authz.map.invalid_name, v = px->authz.map.invalid_value;
@@ -459,6 +460,9 @@ static void fail_map(struct px *px, int rc)
         if (rc == S3MAP_E_HEADER_NOT_TAKEN)
             snprintf(msg, sizeof(msg), "The %s operation does not take the %.*s header.", op,
                      (int)name.len, name.ptr);
+        else if (rc == S3MAP_E_PARAM_NOT_TAKEN)
+            snprintf(msg, sizeof(msg), "The %s operation does not take the %.*s parameter.", op,
+                     (int)shown_value(name).len, name.ptr);
         else
             snprintf(msg, sizeof(msg), "The %s operation does not take a request body.", op);
         const struct s3err_detail d[] = {
@@ -466,7 +470,7 @@ static void fail_map(struct px *px, int rc)
             { "ArgumentValue", shown_value(v), NULL },
         };
         px_fail_details(px, s3map_error_status(rc), s3map_error_code(rc), msg, d,
-                        rc == S3MAP_E_HEADER_NOT_TAKEN ? 2 : 0);
+                        rc == S3MAP_E_HEADER_NOT_TAKEN ? 2 : rc == S3MAP_E_PARAM_NOT_TAKEN ? 1 : 0);
         return;
     }
     if (rc == S3MAP_E_PART_NO_UPLOAD) {

@@ -241,7 +241,15 @@ class LaxStoreAnswers(Case):
                     f"The upstream storage service did not answer {op} with its result (it may not "
                     "support the operation); s3warden passes on none of its answer."))
                 self.assertNotIn("salaries", str(e.response))
-        recs = PX.audit_where(lambda r: r.get("eventName") in calls, n=len(calls))
+        # asking for the torrent's type: a store that does not know
+        # ?torrent but honours response-content-type would pass the check
+        path = f"/{SHARED}/secret/payroll.csv?torrent&response-content-type=application%2Fx-bittorrent"
+        r = raw(PX.endpoint, "GET", path, sign("GET", PX.endpoint + path, NARROW))
+        self.assertEqual((r.status, r.code, r.message), (400, "InvalidArgument",
+                         "The GetObjectTorrent operation does not take the response-content-type "
+                         "parameter."), r)
+        recs = PX.audit_where(lambda r: r.get("eventName") in calls and r["httpStatus"] == 502,
+                              n=len(calls))
         self.assertEqual(sorted(r["eventName"] for r in recs), sorted(calls))
         for r in recs:
             self.assertEqual((r["httpStatus"], r["errorCode"]), (502, "BadGateway"), r)

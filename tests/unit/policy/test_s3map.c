@@ -457,6 +457,14 @@ static void test_request_shape(void **state)
         { "PUT", "k", "renameObject", H("Content-Length", "0"), 0, "RenameObject", NULL },
         { "POST", "", "delete", H("Content-Type", "application/xml"), 0, "DeleteObjects", NULL },
         { "PUT", "k", "tagging", H("If-Match", "\"e\""), 0, "PutObjectTagging", NULL },
+        /* response-* overrides on an operation that takes none (probe 26:
+         * a store that does not know ?torrent could serve the object under
+         * the torrent's type); GetObject takes them */
+        { "GET", "k", "torrent&response-content-type=application%2Fx-bittorrent",
+          H("x-amz-date", "20261207T000000Z"), S3MAP_E_PARAM_NOT_TAKEN, "GetObjectTorrent",
+          "response-content-type" },
+        { "GET", "k", "response-content-type=text%2Fplain", H("x-amz-date", "20261207T000000Z"),
+          0, "GetObject", NULL },
         /* reads: nothing to apply it to, as before */
         { "GET", "k", "", H("x-amz-acl", "public-read"), 0, "GetObject", NULL },
         { "DELETE", "", "metrics&id=m1", H("x-amz-acl", "private"), 0,
@@ -473,6 +481,7 @@ static void test_request_shape(void **state)
     }
     expect_err(S3MAP_E_HEADER_NOT_TAKEN, S3MAP_E_HEADER_NOT_TAKEN, "InvalidArgument", 400, NULL);
     expect_err(S3MAP_E_BODY_NOT_TAKEN, S3MAP_E_BODY_NOT_TAKEN, "InvalidRequest", 400, NULL);
+    expect_err(S3MAP_E_PARAM_NOT_TAKEN, S3MAP_E_PARAM_NOT_TAKEN, "InvalidArgument", 400, NULL);
 }
 
 static void test_copy_source_parsing(void **state)
