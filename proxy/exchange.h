@@ -575,6 +575,23 @@ bool px_upstream_creds_for(struct px *px, const struct config_upstream *up,
 /* Appends the request head for u, signed sd, to b; 0 or -1. */
 int relay_build_head(struct s3w_buf *b, struct s3w_slice method, const struct ub_request *u,
                      const struct sigv4_signed *sd, bool has_body, uint64_t body_len);
+/* Writes to the client: the answer's head when it has not gone yet, n body
+ * bytes in the answer's framing, and (last) the end of a chunked body, in
+ * one write. */
+void px_relay_out(struct px *px, const char *p, size_t n, bool last);
+
+/* relay_check.c: whether an upstream answer may reach the client. */
+/* A 2xx answer that is not its operation's: logged, px->out.err_msg set,
+ * resp.answer_wrong set; -1 (h1client: stop). what: the part that said so. */
+int px_answer_wrong(struct px *px, struct s3w_slice seen, const char *what);
+/* The body bytes of an answer whose kind is still to be checked
+ * (resp.answer). 1: it is the operation's, and the held bytes have gone
+ * (then *p, *n are what remains to relay); 0: all held, more are needed;
+ * -1: not the operation's (px_answer_wrong). */
+int px_answer_check(struct px *px, const char **p, size_t *n, bool complete);
+/* Whether an upstream document names the proxy's own credentials as the
+ * request's head carried them (its key id, signature, session token). */
+bool px_names_proxy_credentials(const struct px *px, struct s3w_slice doc);
 
 /* ListBuckets toward several upstreams at once (relay_fan.c): each
  * answer is filtered to the caller's buckets and the lists merged

@@ -7,7 +7,9 @@
  * both ways: body bytes go only while the connection keeps up
  * (UP_SEND_WINDOW), and the upstream is not read while the client is
  * behind (PROXY_OUT_HIGH). The connect, first-byte and idle timeouts of
- * upstream.* are the pool's.
+ * upstream.* are the pool's. Whether an answer may reach the client at all
+ * (its operation's, naming none of the proxy's credentials) is
+ * relay_check.c's.
  *
  * Re-entrancy: a write to the client may close the connection and call
  * pl_on_abort; px->in_cb is set around such writes so that pl_on_abort
@@ -32,7 +34,6 @@
 #include "upstream_state.h"
 
 static void relay_done(struct px *px, int err);
-static void relay_out(struct px *px, const char *p, size_t n, bool last);
 
 /* ---- upstream credentials ------------------------------------------------------------ */
 /* Without a credential manager for the set (upstream_state.h: an
@@ -164,151 +165,6 @@ static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w
     return connection_options(h, n, is_name, &name);
 }
 
-/* A 2xx answer that is not its operation's (s3ops.h, s3map_op.answer): a
- * store that does not know a subresource answered another operation.
- * Nothing of it is passed on; relay_done answers 502 and the connection
- * is not reused. what: the part of it that said so. -1 (h1client: stop). */
-static int answer_wrong(struct px *px, struct s3w_slice seen, const char *what)
-{
-    const char *op = px->authz.map.op->name;
-    char shown[64];
-    size_t k = 0;
-    for (size_t i = 0; i < seen.len && k + 1 < sizeof(shown); i++) {
-        unsigned char ch = (unsigned char)seen.ptr[i];
-        shown[k++] = ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ? (char)ch : '?';
-    }
-    shown[k] = '\0';
-    proxy_log("WARN", "request_id=%s upstream %s answered %s with another operation's answer "
-              "(%s%s%s%s): not passed on", px->reqid, px_upstream(px)->name, op, what,
-              k ? " \"" : "", shown, k ? "\"" : "");
-    snprintf(px->out.err_msg, sizeof(px->out.err_msg),
-             "The upstream storage service did not answer %s with its result (it may not "
-             "support the operation); s3warden passes on none of its answer.", op);
-    px->resp.answer_wrong = true;
-    return -1;
-}
-
-/* What follows `key` in the proxy's own lines of the request head as sent
- * (px->up.head, from its Authorization line on: the caller's headers come
- * before it, and could hold the same words) up to `stop` or the line's
- * end; empty when absent. */
-static struct s3w_slice head_piece(const struct px *px, const char *key, char stop)
-{
-    const char *h = px->up.head.ptr;
-    size_t n = px->up.head.len, kl = strlen(key);
-    static const char own[] = "\r\nAuthorization: ";
-    const char *from = h ? memmem(h, n, own, sizeof(own) - 1) : NULL;
-    const char *at = from ? memmem(from, n - (size_t)(from - h), key, kl) : NULL;
-    if (!at)
-        return S3W_SLICE_NULL;
-    const char *v = at + kl, *end = h + n, *e = v;
-    while (e < end && *e != stop && *e != '\r')
-        e++;
-    return s3w_slice(v, (size_t)(e - v));
-}
-
-/* Whether an upstream document names the proxy's own credentials as the
- * request carried them: its access key id, its signature, its session
- * token (S3's credential errors do; another store may echo the request in
- * any answer). */
-static bool names_proxy_credentials(const struct px *px, struct s3w_slice doc)
-{
-    const struct s3w_slice piece[] = {
-        head_piece(px, "Credential=", '/'),
-        head_piece(px, "Signature=", ','),
-        head_piece(px, "\r\nx-amz-security-token: ", '\r'),
-    };
-    for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++)
-        if (piece[i].len >= 8 && memmem(doc.ptr, doc.len, piece[i].ptr, piece[i].len))
-            return true;
-    return false;
-}
-
-/* What of an answer (n bytes of it read) said it is not the operation's. */
-static const char *answer_part(struct s3w_slice seen, size_t n)
-{
-    return seen.len ? "its first element" : n ? "its first bytes" : "an empty body";
-}
-
-static enum up_answer_verdict answer_verdict(uint8_t kind, const char *p, size_t n, bool complete,
-                                             const char *const *roots, struct s3w_slice *seen)
-{
-    switch (kind) {
-    case S3MAP_A_EVENTS: return up_answer_events(p, n, complete);
-    case S3MAP_A_TORRENT: return up_answer_torrent(p, n, complete);
-    default: return up_answer_xml(p, n, complete, roots, seen);
-    }
-}
-
-/* Whether an operation's 200 may be an <Error> (its roots name it). */
-static bool answer_may_be_error(const char *const *roots)
-{
-    for (size_t i = 0; roots && roots[i]; i++)
-        if (strcmp(roots[i], "Error") == 0)
-            return true;
-    return false;
-}
-
-/* The body bytes of an answer whose kind is to be checked (resp.answer).
- * 1: decided, it is the operation's, and the held bytes have gone (then
- * *p, *n are what remains to relay); 0: all held, more are needed; -1:
- * not the operation's. */
-static int answer_check(struct px *px, const char **p, size_t *n, bool complete)
-{
-    struct s3w_slice seen = S3W_SLICE_NULL;
-    const char *const *roots = px->authz.map.op->answer_roots;
-    bool events = px->resp.answer != S3MAP_A_XML; /* an event stream, a torrent */
-    enum up_answer_verdict v;
-    if (!px->resp.held_len && !events && answer_may_be_error(roots)) {
-        /* white space before the document tells nothing, and S3 sends it
-         * to keep a long CompleteMultipartUpload, CopyObject or
-         * UploadPartCopy alive (the ones whose 200 may be an <Error>): it
-         * goes as it comes (the head with it; if what follows is not the
-         * operation's answer, the connection is cut). For the others it is
-         * held like the rest: the head of another operation's answer (an
-         * object's metadata) must not go first (probe 26). */
-        size_t ws = 0;
-        while (ws < *n && ((*p)[ws] == ' ' || (*p)[ws] == '\t' || (*p)[ws] == '\r' || (*p)[ws] == '\n'))
-            ws++;
-        if (ws) {
-            relay_out(px, *p, ws, false);
-            *p += ws;
-            *n -= ws;
-            if (!*n && !complete)
-                return 0;
-        }
-    }
-    if (!px->resp.held_len) { /* most answers say it in their first read */
-        size_t look = *n < UP_ANSWER_HOLD ? *n : UP_ANSWER_HOLD;
-        bool all = complete || look == UP_ANSWER_HOLD;
-        v = answer_verdict(px->resp.answer, *p, look, all, roots, &seen);
-        if (v == UP_ANSWER_OK) {
-            px->resp.answer = S3MAP_A_ANY;
-            return 1;
-        }
-        if (v == UP_ANSWER_WRONG)
-            return answer_wrong(px, seen, answer_part(seen, *n));
-    }
-    if (!px->resp.held && !(px->resp.held = malloc(UP_ANSWER_HOLD)))
-        return answer_wrong(px, S3W_SLICE_LIT("(out of memory)"), "its first bytes");
-    size_t take = UP_ANSWER_HOLD - px->resp.held_len;
-    if (take > *n)
-        take = *n;
-    memcpy(px->resp.held + px->resp.held_len, *p, take);
-    px->resp.held_len += take;
-    *p += take;
-    *n -= take;
-    complete = complete || px->resp.held_len == UP_ANSWER_HOLD;
-    v = answer_verdict(px->resp.answer, px->resp.held, px->resp.held_len, complete, roots, &seen);
-    if (v == UP_ANSWER_MORE)
-        return 0;
-    if (v == UP_ANSWER_WRONG)
-        return answer_wrong(px, seen, answer_part(seen, px->resp.held_len));
-    px->resp.answer = S3MAP_A_ANY;
-    relay_out(px, px->resp.held, px->resp.held_len, false);
-    return 1;
-}
-
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
 {
     struct px *px = hr->ud;
@@ -385,7 +241,7 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
                 if (ub_name_is(h[i].name, "content-type"))
                     type = h[i].value;
             if (!up_answer_torrent_type(type))
-                return answer_wrong(px, type.len ? type : S3W_SLICE_LIT("(none)"), "Content-Type");
+                return px_answer_wrong(px, type.len ? type : S3W_SLICE_LIT("(none)"), "Content-Type");
         }
     }
     return 0; /* the head goes with the first body bytes (relay_out) */
@@ -416,7 +272,7 @@ static size_t status_line(char *out, int status)
  * n body bytes in the response's framing, then (last) the end of a chunked
  * body - all in one write. The head waits for the first body bytes so that
  * a small answer leaves in one system call. */
-static void relay_out(struct px *px, const char *p, size_t n, bool last)
+void px_relay_out(struct px *px, const char *p, size_t n, bool last)
 {
     struct proxy_conn *c = px->c;
     uv_buf_t v[8];
@@ -472,7 +328,7 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
     }
     px->in_cb = true;
     if (px->resp.answer) {
-        int v = answer_check(px, &p, &n, false);
+        int v = px_answer_check(px, &p, &n, false);
         if (v < 0) {
             px->in_cb = false;
             return v;
@@ -481,7 +337,7 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
             return px_client_gone(px) ? -1 : 0;
     }
     if (n && px->c) /* c: the held bytes' write may have failed */
-        relay_out(px, p, n, false);
+        px_relay_out(px, p, n, false);
     if (px_client_gone(px))
         return -1;
     if (px->c->out_pending > PROXY_OUT_HIGH) {
@@ -567,7 +423,7 @@ static void relay_done(struct px *px, int err)
         const char *p = "";
         size_t n = 0;
         px->in_cb = true;
-        answer_check(px, &p, &n, true);
+        px_answer_check(px, &p, &n, true);
         if (px_client_gone(px))
             return;
     }
@@ -612,7 +468,7 @@ static void relay_done(struct px *px, int err)
     struct s3w_slice doc = held ? s3w_slice(held->ptr, held->len)
                          : px->resp.err_hold ? s3w_slice(px->resp.errbody->buf, px->resp.errbody->len)
                                              : S3W_SLICE_NULL;
-    if (doc.len && names_proxy_credentials(px, doc)) {
+    if (doc.len && px_names_proxy_credentials(px, doc)) {
         proxy_log("WARN", "request_id=%s upstream %s answered %d with a document naming "
                   "s3warden's own credentials: not passed on", px->reqid, px_upstream(px)->name,
                   px->resp.status);
@@ -632,9 +488,9 @@ static void relay_done(struct px *px, int err)
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
     if (px->resp.err_hold) /* held, not a credential error */
-        relay_out(px, px->resp.errbody->buf, px->resp.errbody->len, true);
+        px_relay_out(px, px->resp.errbody->buf, px->resp.errbody->len, true);
     else
-        relay_out(px, NULL, 0, true);
+        px_relay_out(px, NULL, 0, true);
     px->in_cb = false;
     px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
 }
