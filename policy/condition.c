@@ -425,14 +425,20 @@ static int match_arn(const struct cond_value *v, const struct policy_context *ct
     }
     if (np != ARN_PARTS)
         return 0; /* not an ARN: matches no ARN pattern */
+    int res = 1;
     for (size_t k = 0; k < ARN_PARTS; k++) {
         struct pat_vars rv;
         if (!pattern_resolve(&v->arn[k], ctx, &rv))
             return 0; /* unresolvable variable: the value is null (§5) */
-        if (!pattern_match(&v->arn[k], &rv, part[k], false))
+        if (pattern_match(&v->arn[k], &rv, part[k], false))
+            continue;
+        /* matches only if a `*` or `?` in a variable's value is a
+         * wildcard: UNCONFIRMED (§5), so indeterminate */
+        if (!rv.wild || !pattern_match_wild_values(&v->arn[k], &rv, part[k], false))
             return 0;
+        res = -1;
     }
-    return 1;
+    return res;
 }
 
 static int match_one(const struct cond *c, const struct cond_value *v,
@@ -445,6 +451,10 @@ static int match_one(const struct cond *c, const struct cond_value *v,
             return 0;
         if (pattern_match(&v->pat, &rv, r, c->nocase))
             return 1;
+        /* StringLike matching only if a `*` or `?` in a variable's value
+         * is a wildcard: UNCONFIRMED (§5), the reading that denies */
+        if (rv.wild && pattern_match_wild_values(&v->pat, &rv, r, c->nocase))
+            return -1;
         /* ...IgnoreCase beyond ASCII: AWS does not say whether "É" and "é"
          * are equal ignoring case. When only a Unicode fold makes the two
          * equal, the comparison is indeterminate: the reading that denies

@@ -83,7 +83,13 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
          * denies in both. Under NotResource a match exempts, so the
          * reading flips: Deny+NotResource case-sensitive, Allow+NotResource
          * case-insensitive. */
-        m = pattern_match(&s->resources[i], &rv, r->req->resource, s->deny != s->not_resource);
+        bool widen = s->deny != s->not_resource;
+        m = pattern_match(&s->resources[i], &rv, r->req->resource, widen);
+        /* A `*` or `?` inside a variable's value: literal or a wildcard is
+         * UNCONFIRMED (§5). The wildcard reading matches more; take it
+         * where matching more denies (a Deny, an Allow's NotResource). */
+        if (!m && rv.wild && widen)
+            m = pattern_match_wild_values(&s->resources[i], &rv, r->req->resource, widen);
     }
     return s->not_resource ? !m : m;
 }

@@ -3,9 +3,11 @@
  *
  * Patterns are token arrays so that a match needs neither a copy of the
  * pattern nor a buffer for the resolved variables: a variable's value is
- * matched in place, as literal text (a `*` inside a user name is not a
- * wildcard). IAM-SEMANTICS.md §4.5 (`*`, `?`), §5 (variables, escapes,
- * defaults).
+ * matched in place. Whether a `*` or `?` inside a value (an OIDC subject,
+ * a default) is a wildcard is UNCONFIRMED; pattern_match reads it as
+ * literal text and pattern_match_wild_values as a wildcard, and the
+ * callers take the reading that denies. IAM-SEMANTICS.md §4.5 (`*`, `?`),
+ * §5 (variables, escapes, defaults).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,7 @@ int pattern_compile(struct arena *a, struct s3w_slice s, bool wild, bool vars,
     size_t i = 0;
     memset(out, 0, sizeof(*out));
     out->raw = s;
+    out->like = wild;
     *why = NULL;
 
 #define PUSH_LIT(p, l)                                                              \
@@ -203,6 +206,7 @@ bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
                      struct pat_vars *rv)
 {
     size_t nv = 0;
+    rv->wild = false;
     if (!p->has_var)
         return true;
     for (size_t i = 0; i < p->ntoks; i++) {
@@ -218,6 +222,9 @@ bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
         } else {
             return false;
         }
+        struct s3w_slice v = rv->v[nv - 1];
+        if (p->like && v.len && (memchr(v.ptr, '*', v.len) || memchr(v.ptr, '?', v.len)))
+            rv->wild = true;
     }
     return true;
 }
@@ -296,8 +303,33 @@ static size_t char_len(struct s3w_slice s, size_t i)
     return n;
 }
 
-bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
-                   struct s3w_slice s, bool nocase)
+/* What the unit at q is: a wildcard token, or with wild_values a `*` or
+ * `?` inside a variable's value; else one character to compare. */
+enum unit { UNIT_CHAR, UNIT_STAR, UNIT_QMARK };
+
+static inline enum unit unit_at(const struct pattern *p, const struct pat_vars *rv,
+                                struct ppos q, bool wild_values)
+{
+    switch (p->toks[q.t].kind) {
+    case TOK_STAR: return UNIT_STAR;
+    case TOK_QMARK: return UNIT_QMARK;
+    case TOK_VAR:
+        if (wild_values) {
+            char c = rv->v[q.vi].ptr[q.off];
+            if (c == '*')
+                return UNIT_STAR;
+            if (c == '?')
+                return UNIT_QMARK;
+        }
+        return UNIT_CHAR;
+    default: return UNIT_CHAR;
+    }
+}
+
+static inline __attribute__((always_inline)) bool glob(const struct pattern *p,
+                                                       const struct pat_vars *rv,
+                                                       struct s3w_slice s, bool nocase,
+                                                       bool wild_values)
 {
     struct ppos q = { 0, 0, 0 }, star = { 0, 0, 0 };
     bool have_star = false;
@@ -317,21 +349,22 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
     norm(p, rv, &q);
     while (si < s.len) {
         if (q.t < p->ntoks) {
-            const struct pat_tok *t = &p->toks[q.t];
-            if (t->kind == TOK_STAR) {
-                if (q.t + 1 == p->ntoks)
-                    return true; /* a trailing `*` takes the rest */
+            enum unit u = unit_at(p, rv, q, wild_values);
+            if (u == UNIT_STAR) {
                 have_star = true;
                 star = q;
                 star_si = si;
                 adv(p, rv, &q);
+                if (q.t >= p->ntoks)
+                    return true; /* a trailing `*` takes the rest */
                 continue;
             }
-            if (t->kind == TOK_QMARK) {
+            if (u == UNIT_QMARK) {
                 adv(p, rv, &q);
                 si += char_len(s, si);
                 continue;
             }
+            const struct pat_tok *t = &p->toks[q.t];
             unsigned char pc = (unsigned char)(t->kind == TOK_LIT ? t->text.ptr[q.off]
                                                                   : rv->v[q.vi].ptr[q.off]);
             unsigned char sc = (unsigned char)s.ptr[si];
@@ -350,9 +383,21 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
         star_si += char_len(s, star_si);
         si = star_si;
     }
-    while (q.t < p->ntoks && p->toks[q.t].kind == TOK_STAR)
+    while (q.t < p->ntoks && unit_at(p, rv, q, wild_values) == UNIT_STAR)
         adv(p, rv, &q);
     return q.t >= p->ntoks;
+}
+
+bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
+                   struct s3w_slice s, bool nocase)
+{
+    return glob(p, rv, s, nocase, false);
+}
+
+bool pattern_match_wild_values(const struct pattern *p, const struct pat_vars *rv,
+                               struct s3w_slice s, bool nocase)
+{
+    return glob(p, rv, s, nocase, true);
 }
 
 /* ---- case folding beyond ASCII ------------------------------------------------ */

@@ -49,6 +49,7 @@ struct pattern {
     uint16_t ntoks;
     bool has_wild; /* contains STAR or QMARK */
     bool has_var;
+    bool like;     /* compiled with `*` and `?` as wildcards */
     struct s3w_slice raw; /* as written in the policy (for messages) */
 };
 
@@ -56,9 +57,12 @@ struct pattern {
 #define PATTERN_MAX_VARS 16
 
 /* Resolved variables of one pattern during one match: borrowed slices into
- * the context or the policy; `ok` false = some variable has no value. */
+ * the context or the policy. `wild`: the pattern takes wildcards and some
+ * value holds `*` or `?`; whether those are wildcards too is UNCONFIRMED
+ * (IAM-SEMANTICS.md §5), so the caller takes the reading that denies. */
 struct pat_vars {
     struct s3w_slice v[PATTERN_MAX_VARS];
+    bool wild;
 };
 
 /*
@@ -83,6 +87,12 @@ bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
  * case-insensitive. No allocation, O(len(s) * len(p)) worst case. */
 bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
                    struct s3w_slice s, bool nocase);
+
+/* pattern_match with the `*` and `?` inside the variables' values read as
+ * wildcards as well (the other reading, when rv->wild). It matches
+ * everything pattern_match does and perhaps more. */
+bool pattern_match_wild_values(const struct pattern *p, const struct pat_vars *rv,
+                               struct s3w_slice s, bool nocase);
 
 /* Is `s` equal to p (resolved with rv, no wildcards) under Unicode simple
  * case folding, for the scripts match.c's fold table covers (Latin, Greek,

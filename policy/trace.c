@@ -146,6 +146,37 @@ static void put_unresolved(struct out *o, const struct pattern *p, size_t n,
     }
 }
 
+/* A variable whose value holds `*` or `?` in a pattern that takes
+ * wildcards: whether they are wildcards is UNCONFIRMED (IAM-SEMANTICS.md
+ * §5), and the statement was read the way that denies. */
+static bool put_wild_value(struct out *o, const char *sep, const struct pattern *p,
+                           const struct policy_context *ctx)
+{
+    struct pat_vars rv;
+    if (!p->like || !p->has_var || !pattern_resolve(p, ctx, &rv) || !rv.wild)
+        return false;
+    for (size_t k = 0, vi = 0; k < p->ntoks; k++) {
+        if (p->toks[k].kind != TOK_VAR)
+            continue;
+        struct s3w_slice v = rv.v[vi++];
+        if (!memchr(v.ptr, '*', v.len) && !memchr(v.ptr, '?', v.len))
+            continue;
+        put(o, "%s the value of ${%.*s} holds '*' or '?': whether they are wildcards is "
+               "unconfirmed, read the way that denies",
+            sep, (int)p->toks[k].text.len, p->toks[k].text.ptr);
+        return true;
+    }
+    return false;
+}
+
+static void put_wild_values(struct out *o, const struct pattern *p, size_t n,
+                            const struct policy_context *ctx)
+{
+    for (size_t i = 0; i < n; i++)
+        if (put_wild_value(o, ";", &p[i], ctx))
+            return;
+}
+
 static const char *prin_kind_name(uint8_t k)
 {
     switch (k) {
@@ -268,6 +299,16 @@ static void explain_condition(struct out *o, const struct stmt *s, const struct 
                 s->deny ? "Deny" : "Allow", s->deny ? "applies" : "does not apply");
             return;
         }
+    for (size_t i = 0; i < k->nvals; i++) {
+        bool said = false;
+        if (c->family == FAM_ARN)
+            for (size_t a = 0; a < ARN_PARTS && !said; a++)
+                said = put_wild_value(o, ":", &k->vals[i].arn[a], ctx);
+        else if (c->family == FAM_STRING)
+            said = put_wild_value(o, ":", &k->vals[i].pat, ctx);
+        if (said)
+            return;
+    }
     if (c->set == SET_FORALL)
         put(o, c->negated ? ": ForAllValues: some request value matches a policy value"
                           : ": ForAllValues: some request value matches no policy value");
@@ -336,6 +377,7 @@ size_t policy_trace_explain(const struct policy_trace *t, const struct policy_tr
         put(&o, " matches none of ");
         put_patterns(&o, s->resources, s->nresources);
         put_unresolved(&o, s->resources, s->nresources, ctx);
+        put_wild_values(&o, s->resources, s->nresources, ctx);
         break;
     case POLICY_TRACE_NOTRESOURCE:
         put(&o, "NotResource: ");
@@ -343,6 +385,7 @@ size_t policy_trace_explain(const struct policy_trace *t, const struct policy_tr
         put(&o, " is listed in ");
         put_patterns(&o, s->resources, s->nresources);
         put_unresolved(&o, s->resources, s->nresources, ctx);
+        put_wild_values(&o, s->resources, s->nresources, ctx);
         break;
     case POLICY_TRACE_CONDITION: {
         const struct cond *c = entry_cond(e);

@@ -41,11 +41,13 @@ static const char bucket_policy[] =
     "{\"Sid\":\"NotAct\",\"Effect\":\"Allow\"," ANY "\"NotAction\":\"s3:Get*\",\"Resource\":\"arn:aws:s3:::b/*\"},"
     "{\"Sid\":\"Res\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/incoming/*\"},"
     "{\"Sid\":\"ResVar\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/${aws:SourceVpc}/*\"},"
+    "{\"Sid\":\"ResWild\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::${aws:PrincipalTag/w}/k\"},"
     "{\"Sid\":\"NotRes\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"NotResource\":\"arn:aws:s3:::b/*\"},"
     "{\"Sid\":\"Prin\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111111111111:user/bob\"}," GET "},"
     "{\"Sid\":\"NotPrin\",\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":[\"arn:aws:iam::111111111111:user/alice\",\"111111111111\"]}," GET "},"
     "{\"Sid\":\"Str\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"StringEquals\":{\"s3:x-amz-acl\":\"private\"}}},"
     "{\"Sid\":\"StrNot\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"StringNotEquals\":{\"s3:x-amz-acl\":[\"public-read\",\"x\"]}}},"
+    "{\"Sid\":\"StrWild\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"StringLike\":{\"s3:x-amz-acl\":\"${aws:PrincipalTag/w}-read\"}}},"
     "{\"Sid\":\"Num\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"NumericLessThan\":{\"s3:max-keys\":\"10\"}}},"
     "{\"Sid\":\"NumBad\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"NumericLessThan\":{\"s3:signatureAge\":\"10\"}}},"
     "{\"Sid\":\"Date\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"DateLessThan\":{\"aws:CurrentTime\":\"2020-01-01T00:00:00Z\"}}},"
@@ -98,6 +100,7 @@ static struct fixture *setup(void)
     SET("aws:SecureTransport", "false");
     SET("s3:x-amz-content-sha256", "d29ybGQ=");
     SET("aws:SourceIp", "192.0.2.1");
+    SET("aws:PrincipalTag/w", "*");
 #undef SET
     f->tagkeys[0] = S3W_SLICE_LIT("a");
     f->tagkeys[1] = S3W_SLICE_LIT("b");
@@ -164,6 +167,10 @@ static void test_elements(void **state)
     expect(f, "ResVar", POLICY_TRACE_RESOURCE,
            "Resource: \"arn:aws:s3:::b/k\" matches none of [\"arn:aws:s3:::b/${aws:SourceVpc}/*\"]"
            "; ${aws:SourceVpc} has no value in the request");
+    expect(f, "ResWild", POLICY_TRACE_RESOURCE,
+           "Resource: \"arn:aws:s3:::b/k\" matches none of [\"arn:aws:s3:::${aws:PrincipalTag/w}/k\"]"
+           "; the value of ${aws:PrincipalTag/w} holds '*' or '?': whether they are wildcards is "
+           "unconfirmed, read the way that denies");
     expect(f, "NotRes", POLICY_TRACE_NOTRESOURCE,
            "NotResource: \"arn:aws:s3:::b/k\" is listed in [\"arn:aws:s3:::b/*\"]");
     expect(f, "Prin", POLICY_TRACE_PRINCIPAL,
@@ -188,6 +195,10 @@ static void test_conditions(void **state)
     expect(f, "StrNot", POLICY_TRACE_CONDITION,
            "Condition StringNotEquals \"s3:x-amz-acl\": request [\"public-read\"], policy "
            "[\"public-read\", \"x\"]: a value matches (negated operator)");
+    expect(f, "StrWild", POLICY_TRACE_CONDITION,
+           "Condition StringLike \"s3:x-amz-acl\": request [\"public-read\"], policy "
+           "[\"${aws:PrincipalTag/w}-read\"]: the value of ${aws:PrincipalTag/w} holds '*' or '?': "
+           "whether they are wildcards is unconfirmed, read the way that denies");
     expect(f, "Num", POLICY_TRACE_CONDITION,
            "Condition NumericLessThan \"s3:max-keys\": request [\"100\"], policy [\"10\"]: no match");
     expect(f, "NumBad", POLICY_TRACE_CONDITION,
