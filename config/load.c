@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "cors.h"
+#include "json_guard.h"
 #include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
@@ -2867,6 +2868,21 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
             cJSON_Delete(root);
             return CONFIG_E_INVALID;
         }
+    }
+    /* cJSON's strings end at a NUL: a policy's "b/x\u0000.txt" would read
+     * as "b/x", a bucket "b\u0000x" as "b" (json_guard.h) */
+    size_t doc_len = end ? (size_t)(end - json) : len;
+    if (json_text_has_nul(json, doc_len)) {
+        const char *at = memmem(json, doc_len, "\\u0000", 6);
+        if (!at)
+            at = memchr(json, '\0', doc_len);
+        size_t line, col;
+        json_error_position(json, len, at, &line, &col);
+        config_errors_add(errs, name, "",
+                          "a NUL character (\\u0000) at line %zu, column %zu: no config value "
+                          "can contain one", line, col);
+        cJSON_Delete(root);
+        return CONFIG_E_INVALID;
     }
     struct config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {

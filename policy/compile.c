@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_guard.h"
 #include "policy_int.h"
 #include "s3map.h"
 
@@ -1456,6 +1457,13 @@ static int parse_document(struct cctx *c, const char *json, size_t len, size_t c
     }
     if (!cJSON_IsObject(*root)) {
         diag(c, POLICY_SEV_ERROR, S3M_JSON, "Policy: the document must be a JSON object");
+        return POLICY_E_INVALID;
+    }
+    /* cJSON's strings end at a NUL: "b/x\u0000.txt" would read as "b/x"
+     * (json_guard.h) */
+    if (json_text_has_nul(json, end ? (size_t)(end - json) : len)) {
+        diag(c, POLICY_SEV_ERROR, S3M_JSON, "Policy: a string holds a NUL character (\\u0000), "
+             "which no policy element can contain");
         return POLICY_E_INVALID;
     }
     return POLICY_OK;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_guard.h"
 #include "policy_int.h"
 
 #define SIM_MAX_POLICIES 64
@@ -336,6 +337,11 @@ int policy_simulate_json(const char *in, size_t len, char **out_json, char **out
     s->in = cJSON_ParseWithLength(in, len);
     if (!s->in || !cJSON_IsObject(s->in)) {
         fail(s, "input is not a JSON object");
+        goto cleanup;
+    }
+    if (json_text_has_nul(in, len)) {
+        fail(s, "input holds a NUL character (\\u0000), which no policy or request value can "
+                "contain");
         goto cleanup;
     }
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(s->in, "request");
