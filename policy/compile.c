@@ -1155,6 +1155,44 @@ static void compile_effect(struct cctx *c, const cJSON *s, struct stmt *st)
 /* Whom the statement applies to: Principal or NotPrincipal, required in
  * bucket policies, refused in identity-based ones (guardrails may name a
  * Principal). */
+/* A "${" in a principal's string values (objects and arrays searched). */
+static bool json_names_var(const cJSON *j)
+{
+    if (cJSON_IsString(j))
+        return strstr(j->valuestring, "${") != NULL;
+    for (const cJSON *e = (cJSON_IsObject(j) || cJSON_IsArray(j)) ? j->child : NULL; e; e = e->next)
+        if (json_names_var(e))
+            return true;
+    return false;
+}
+
+/*
+ * ${...} in Principal or NotPrincipal: AWS documents variables only in
+ * Resource and Condition, so what one does there is UNCONFIRMED (§5).
+ * s3warden reads it as text, which matches no caller. That narrows an
+ * Allow's Principal and a Deny's NotPrincipal (a WARNING); it would let a
+ * Deny's Principal, or an Allow's NotPrincipal, apply to fewer callers than
+ * a reading that substitutes (an ERROR: fail open).
+ */
+static void check_principal_vars(struct cctx *c, const cJSON *v, const char *path, bool deny,
+                                 bool not_principal)
+{
+    if (!c->p->vars || !json_names_var(v))
+        return;
+    if (deny != not_principal)
+        diag(c, POLICY_SEV_ERROR, S3M_PRINCIPAL,
+             "%s: a policy variable (${...}) in a principal: AWS documents variables only in "
+             "Resource and Condition, and read as text it names no caller, so this %s would "
+             "apply to fewer callers than if AWS substitutes it (fail open); name the principal, "
+             "or use a condition on aws:PrincipalArn or aws:userid", path,
+             deny ? "Deny" : "Allow's NotPrincipal");
+    else
+        diag(c, POLICY_SEV_WARNING, NULL,
+             "%s: a policy variable (${...}) in a principal: AWS documents variables only in "
+             "Resource and Condition; read as text it names no caller, so this entry never "
+             "matches", path);
+}
+
 static void compile_principals(struct cctx *c, const cJSON *s, struct stmt *st)
 {
     char p[256];
@@ -1178,6 +1216,7 @@ static void compile_principals(struct cctx *c, const cJSON *s, struct stmt *st)
         snprintf(p, sizeof(p), "%s.%s", c->base, pr ? "Principal" : "NotPrincipal");
         st->prin_mode = pr ? PM_PRINCIPAL : PM_NOTPRINCIPAL;
         compile_principal(c, pr ? pr : np, p, st);
+        check_principal_vars(c, pr ? pr : np, p, st->deny, np != NULL);
         if (np && eff && cJSON_IsString(eff) && strcmp(eff->valuestring, "Allow") == 0)
             diag(c, POLICY_SEV_WARNING, NULL,
                  "%s.NotPrincipal: NotPrincipal with Allow grants to everyone not listed, "
