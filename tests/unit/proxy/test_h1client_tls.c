@@ -155,8 +155,11 @@ static struct h1c_pool *verified_pool_when_listening(int port_, uint32_t keepali
     assert_true(wait_listening(port_));
     struct h1c_pool_opts o = {
         .host = "localhost", .port = (uint16_t)port_, .ssl_ctx = client_ctx(true), .tls_verify = true,
-        .max_conns = 1, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
-        .idle_timeout_ms = 3000, .keepalive_ms = keepalive_ms, .events = events,
+        /* generous: a loaded CI machine (ASan, tests in parallel) can keep
+         * the Python server from its handshake for seconds; no test here
+         * is about a timeout */
+        .max_conns = 1, .connect_timeout_ms = 20000, .first_byte_timeout_ms = 20000,
+        .idle_timeout_ms = 20000, .keepalive_ms = keepalive_ms, .events = events,
     };
     for (size_t i = 0; i < H1C_NEVENTS; i++)
         atomic_store(&events[i], 0);
@@ -174,8 +177,8 @@ static struct result *fetch_n(const char *host, SSL_CTX *ctx, bool verify, int n
 {
     struct h1c_pool_opts o = {
         .host = host, .port = (uint16_t)port, .ssl_ctx = ctx, .tls_verify = verify,
-        .max_conns = 2, .connect_timeout_ms = 3000, .first_byte_timeout_ms = 3000,
-        .idle_timeout_ms = 3000, .keepalive_ms = 1000,
+        .max_conns = 2, .connect_timeout_ms = 20000, .first_byte_timeout_ms = 20000,
+        .idle_timeout_ms = 20000, .keepalive_ms = 1000,
     };
     struct h1c_pool *p = h1c_pool_new(loop, &o);
     SSL_CTX_free(ctx); /* the pool holds its own reference */
