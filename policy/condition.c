@@ -429,7 +429,7 @@ static int match_arn(const struct cond_value *v, const struct policy_context *ct
     for (size_t k = 0; k < ARN_PARTS; k++) {
         struct pat_vars rv;
         if (!pattern_resolve(&v->arn[k], ctx, &rv))
-            return 0; /* unresolvable variable: the value is null (§5) */
+            return rv.multi ? -1 : 0; /* no value: null (§5); multivalued: undefined */
         if (pattern_match(&v->arn[k], &rv, part[k], false))
             continue;
         /* matches only if a `*` or `?` in a variable's value is a
@@ -448,7 +448,7 @@ static int match_one(const struct cond *c, const struct cond_value *v,
     case FAM_STRING: {
         struct pat_vars rv;
         if (!pattern_resolve(&v->pat, ctx, &rv))
-            return 0;
+            return rv.multi ? -1 : 0; /* no value: null (§5); multivalued: undefined */
         if (pattern_match(&v->pat, &rv, r, c->nocase))
             return 1;
         /* StringLike matching only if a `*` or `?` in a variable's value

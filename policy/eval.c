@@ -76,6 +76,10 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
              * Allow must not widen, so the whole Allow does not apply. */
             if (s->not_resource && !s->deny)
                 return false;
+            /* A multivalued key as a variable is undefined (§5): a Deny's
+             * entry may match anything - the reading that denies. */
+            if (rv.multi && s->deny && !s->not_resource)
+                return true;
             continue;
         }
         /* Resource case sensitivity is UNCONFIRMED (§4.2): Allow matches

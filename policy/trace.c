@@ -136,13 +136,21 @@ static void put_unresolved(struct out *o, const struct pattern *p, size_t n,
         struct pat_vars rv;
         if (pattern_resolve(&p[i], ctx, &rv))
             continue;
-        for (size_t k = 0; k < p[i].ntoks; k++)
-            if (p[i].toks[k].kind == TOK_VAR && !p[i].toks[k].has_default &&
-                !(ctx && policy_context_get(ctx, p[i].toks[k].text))) {
+        for (size_t k = 0; k < p[i].ntoks; k++) {
+            if (p[i].toks[k].kind != TOK_VAR)
+                continue;
+            const struct policy_ctx_entry *e = ctx ? policy_context_get(ctx, p[i].toks[k].text) : NULL;
+            if (e && e->multi && e->nvalues) {
+                put(o, "; ${%.*s} is multivalued, which AWS does not define as a variable: read "
+                       "the way that denies", (int)p[i].toks[k].text.len, p[i].toks[k].text.ptr);
+                return;
+            }
+            if (!e && !p[i].toks[k].has_default) {
                 put(o, "; ${%.*s} has no value in the request", (int)p[i].toks[k].text.len,
                     p[i].toks[k].text.ptr);
                 return;
             }
+        }
     }
 }
 

@@ -42,6 +42,7 @@ static const char bucket_policy[] =
     "{\"Sid\":\"Res\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/incoming/*\"},"
     "{\"Sid\":\"ResVar\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/${aws:SourceVpc}/*\"},"
     "{\"Sid\":\"ResWild\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::${aws:PrincipalTag/w}/k\"},"
+    "{\"Sid\":\"ResMulti\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/${s3:RequestObjectTagKeys}\"},"
     "{\"Sid\":\"NotRes\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"NotResource\":\"arn:aws:s3:::b/*\"},"
     "{\"Sid\":\"Prin\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111111111111:user/bob\"}," GET "},"
     "{\"Sid\":\"NotPrin\",\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":[\"arn:aws:iam::111111111111:user/alice\",\"111111111111\"]}," GET "},"
@@ -171,6 +172,10 @@ static void test_elements(void **state)
            "Resource: \"arn:aws:s3:::b/k\" matches none of [\"arn:aws:s3:::${aws:PrincipalTag/w}/k\"]"
            "; the value of ${aws:PrincipalTag/w} holds '*' or '?': whether they are wildcards is "
            "unconfirmed, read the way that denies");
+    expect(f, "ResMulti", POLICY_TRACE_RESOURCE,
+           "Resource: \"arn:aws:s3:::b/k\" matches none of [\"arn:aws:s3:::b/${s3:RequestObjectTagKeys}\"]"
+           "; ${s3:RequestObjectTagKeys} is multivalued, which AWS does not define as a variable: "
+           "read the way that denies");
     expect(f, "NotRes", POLICY_TRACE_NOTRESOURCE,
            "NotResource: \"arn:aws:s3:::b/k\" is listed in [\"arn:aws:s3:::b/*\"]");
     expect(f, "Prin", POLICY_TRACE_PRINCIPAL,
