@@ -51,6 +51,7 @@ struct cctx {
     struct s3w_slice bucket;
     size_t errors, warnings;
     char base[160]; /* current statement path */
+    bool deny;      /* the current statement's Effect is Deny */
 };
 
 void policy_diags_init(struct policy_diags *d)
@@ -754,6 +755,20 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
             diag(c, POLICY_SEV_ERROR, S3M_SYNTAX, "%s: %s: \"%.*s\"", p, why,
                  (int)(text.len > 120 ? 120 : text.len), text.ptr);
             ok = false;
+        } else if (cd->family == FAM_IP && vals[i].ip_family == 6 && !memchr(text.ptr, '/', text.len)) {
+            /* IPv6 without a prefix: AWS's default is UNCONFIRMED (§4.5);
+             * condition.c takes /128, the narrowest, which would let a
+             * Deny's IpAddress or an Allow's NotIpAddress reach fewer
+             * addresses than a wider default would: refused there. */
+            bool fail_open = c->deny != cd->negated;
+            diag(c, fail_open ? POLICY_SEV_ERROR : POLICY_SEV_WARNING, fail_open ? S3M_SYNTAX : NULL,
+                 "%s: an IPv6 address without a /prefix: AWS does not document the prefix it "
+                 "takes; %s write the prefix meant, e.g. \"%.*s/128\"", p,
+                 fail_open ? "read as /128 this condition could match fewer addresses than on "
+                             "AWS (fail open):"
+                           : "s3warden reads it as /128;",
+                 (int)(text.len > 60 ? 60 : text.len), text.ptr);
+            ok = ok && !fail_open;
         }
     }
     out->vals = vals;
@@ -1149,6 +1164,7 @@ static void compile_effect(struct cctx *c, const cJSON *s, struct stmt *st)
              cJSON_IsString(eff) ? "\"" : "");
     } else {
         st->deny = strcmp(eff->valuestring, "Deny") == 0;
+        c->deny = st->deny;
     }
 }
 

@@ -232,7 +232,7 @@ bool policy_parse_date(struct s3w_slice s, int64_t *ms)
 /* CIDR or a bare address. IPv4 without a prefix is /32 [OPS]; IPv6 without
  * a prefix is UNCONFIRMED - we take /128, the narrowest range, which is the
  * reading that denies for IpAddress in an Allow and for NotIpAddress in a
- * Deny. */
+ * Deny; compile.c refuses it in the other two. */
 bool policy_parse_cidr(struct s3w_slice s, bool prefix_ok, uint8_t ip[16],
                        uint8_t *family, uint8_t *prefix)
 {
