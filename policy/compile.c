@@ -663,8 +663,15 @@ static bool value_text(struct cctx *c, const cJSON *e, struct s3w_slice *out)
          * integer is undefined behaviour (found by the policy fuzzer) */
         if (d < 1e15 && d > -1e15 && d == (double)(long long)d)
             n = snprintf(buf, sizeof(buf), "%lld", (long long)d);
-        else
-            n = snprintf(buf, sizeof(buf), "%.17g", d);
+        else {
+            /* the shortest text that reads back as d: a JSON 0.1 is "0.1",
+             * as the author wrote it, not "0.10000000000000001" (Numeric
+             * operators compare the decimal text exactly) */
+            int prec = 15;
+            do
+                n = snprintf(buf, sizeof(buf), "%.*g", prec, d);
+            while (prec++ < 17 && strtod(buf, NULL) != d);
+        }
     } else
         return false;
     char *p = arena_strdup(&c->p->arena, buf, (size_t)n);
