@@ -13,7 +13,6 @@
  * such place says so and has a test named after the choice.
  */
 #include <arpa/inet.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "civil.h"
@@ -102,34 +101,81 @@ bool cond_parse_operator(struct s3w_slice name, struct cond *out)
 }
 
 /* ---- scalar parsers ----------------------------------------------------- */
-/* Numbers: [+-]digits[.digits]. Exponents, hex, inf/nan are refused: the
- * reference leaves them UNCONFIRMED (§4.5), and refusing at load time is the
- * reading that cannot open access. */
-bool policy_parse_number(struct s3w_slice s, double *out)
+static bool is_digit(char c)
 {
-    char buf[64];
-    size_t i = 0, digits = 0;
-    if (s.len == 0 || s.len >= sizeof(buf))
-        return false;
-    if (s.ptr[0] == '+' || s.ptr[0] == '-')
+    return c >= '0' && c <= '9';
+}
+
+/* Numbers: [OPS] documents "integer or decimal" values, so digits with an
+ * optional fraction are PLAIN. A sign or a leading zero before another digit
+ * is well formed but UNDEFINED: AWS says nothing of "+5", "-5" or "0500"
+ * (octal to some readers), §4.5 UNCONFIRMED. Exponents, hex, inf/nan, ".5"
+ * and "5." are not numbers. The caller decides what each form means; no form
+ * is rounded, there is no length limit. */
+enum policy_number_form policy_parse_number(struct s3w_slice s, struct policy_number *out)
+{
+    size_t i = 0;
+    bool undefined = false;
+    memset(out, 0, sizeof(*out));
+    if (s.len > 0 && (s.ptr[0] == '+' || s.ptr[0] == '-')) {
+        out->neg = s.ptr[0] == '-';
+        undefined = true;
         i++;
-    while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
-        i++, digits++;
-    if (i < s.len && s.ptr[i] == '.') {
-        i++;
-        size_t frac = 0;
-        while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
-            i++, frac++;
-        if (frac == 0)
-            return false;
-        digits += frac;
     }
-    if (i != s.len || digits == 0)
-        return false;
-    memcpy(buf, s.ptr, s.len);
-    buf[s.len] = '\0';
-    *out = strtod(buf, NULL);
-    return true;
+    size_t ip = i;
+    while (i < s.len && is_digit(s.ptr[i]))
+        i++;
+    size_t ip_end = i;
+    if (ip_end == ip)
+        return POLICY_NUM_INVALID;
+    size_t frac = i, frac_end = i;
+    if (i < s.len && s.ptr[i] == '.') {
+        frac = ++i;
+        while (i < s.len && is_digit(s.ptr[i]))
+            i++;
+        frac_end = i;
+        if (frac_end == frac)
+            return POLICY_NUM_INVALID;
+    }
+    if (i != s.len)
+        return POLICY_NUM_INVALID;
+    /* "0" and "0.5" are plain; "0500" and "00.5" have leading zeros */
+    if (ip_end - ip > 1 && s.ptr[ip] == '0')
+        undefined = true;
+    while (ip < ip_end && s.ptr[ip] == '0')
+        ip++;
+    while (frac_end > frac && s.ptr[frac_end - 1] == '0')
+        frac_end--;
+    out->ip = (struct s3w_slice){ s.ptr + ip, ip_end - ip };
+    out->frac = (struct s3w_slice){ s.ptr + frac, frac_end - frac };
+    if (out->ip.len == 0 && out->frac.len == 0)
+        out->neg = false; /* -0 is 0 */
+    return undefined ? POLICY_NUM_UNDEFINED : POLICY_NUM_PLAIN;
+}
+
+static int sign_of(int c)
+{
+    return (c > 0) - (c < 0);
+}
+
+int policy_number_cmp(const struct policy_number *a, const struct policy_number *b)
+{
+    if (a->neg != b->neg)
+        return a->neg ? -1 : 1;
+    /* without leading zeros, more integer digits is the larger magnitude */
+    int c = (a->ip.len > b->ip.len) - (a->ip.len < b->ip.len);
+    if (c == 0 && a->ip.len)
+        c = sign_of(memcmp(a->ip.ptr, b->ip.ptr, a->ip.len));
+    if (c == 0) {
+        size_t n = a->frac.len < b->frac.len ? a->frac.len : b->frac.len;
+        if (n)
+            c = sign_of(memcmp(a->frac.ptr, b->frac.ptr, n));
+        /* without trailing zeros, the longer fraction has a non-zero digit
+         * more: it is the larger */
+        if (c == 0)
+            c = (a->frac.len > b->frac.len) - (a->frac.len < b->frac.len);
+    }
+    return a->neg ? -c : c;
 }
 
 static bool digits_n(struct s3w_slice s, size_t at, size_t n, unsigned *v)
@@ -347,11 +393,19 @@ int cond_compile_value(struct arena *a, const struct cond *c, struct s3w_slice v
     case FAM_ARN:
         return compile_arn_parts(a, v, vars, out, why);
     case FAM_NUMERIC:
-        if (!policy_parse_number(v, &out->num)) {
-            *why = "numeric condition value is not a number";
+        switch (policy_parse_number(v, &out->num)) {
+        case POLICY_NUM_PLAIN:
+            return 0; /* out->num points into v, the policy's arena copy */
+        case POLICY_NUM_UNDEFINED:
+            /* §4.5 UNCONFIRMED: no reading of "-5" or "0500" is safe for
+             * every operator and effect, so the policy is refused */
+            *why = "numeric condition value has a sign or leading zeros, which AWS does not define";
             return -1;
+        case POLICY_NUM_INVALID:
+            break;
         }
-        return 0;
+        *why = "numeric condition value is not a number";
+        return -1;
     case FAM_DATE:
         if (!policy_parse_date(v, &out->date_ms)) {
             *why = "date condition value is neither an ISO 8601 date nor epoch seconds";
@@ -397,15 +451,17 @@ int cond_compile_value(struct arena *a, const struct cond *c, struct s3w_slice v
 }
 
 /* ---- evaluation ----------------------------------------------------------- */
-/* 1 match, 0 no match, -1 indeterminate (request value unusable) */
-static int cmp_num(uint8_t cmp, double r, double p)
+/* Whether the operator holds for a comparison result c (<0, 0, >0 as the
+ * request value is less than, equal to or greater than the policy value):
+ * 1 match, 0 no match. */
+static int cmp_holds(uint8_t cmp, int c)
 {
     switch (cmp) {
-    case CMP_EQ: return r == p;
-    case CMP_LT: return r < p;
-    case CMP_LE: return r <= p;
-    case CMP_GT: return r > p;
-    case CMP_GE: return r >= p;
+    case CMP_EQ: return c == 0;
+    case CMP_LT: return c < 0;
+    case CMP_LE: return c <= 0;
+    case CMP_GT: return c > 0;
+    case CMP_GE: return c >= 0;
     }
     return -1;
 }
@@ -464,16 +520,19 @@ static int match_one(const struct cond *c, const struct cond_value *v,
     case FAM_ARN:
         return match_arn(v, ctx, r);
     case FAM_NUMERIC: {
-        double d;
-        if (!policy_parse_number(r, &d))
+        /* Not a number, or a sign or leading zeros (+0500, -5, 0500: §4.5
+         * UNCONFIRMED, AWS may read them otherwise than as 500 and -5):
+         * indeterminate, the reading that denies */
+        struct policy_number n;
+        if (policy_parse_number(r, &n) != POLICY_NUM_PLAIN)
             return -1;
-        return cmp_num(c->cmp, d, v->num);
+        return cmp_holds(c->cmp, policy_number_cmp(&n, &v->num));
     }
     case FAM_DATE: {
         int64_t ms;
         if (!policy_parse_date(r, &ms))
             return -1;
-        return cmp_num(c->cmp, (double)ms, (double)v->date_ms);
+        return cmp_holds(c->cmp, (ms > v->date_ms) - (ms < v->date_ms));
     }
     case FAM_BOOL:
         if (s3w_slice_eq_nocase(r, S3W_SLICE_LIT("true")))

@@ -153,10 +153,27 @@ enum cond_set { SET_NONE = 0, SET_FORALL, SET_FORANY };
 
 #define ARN_PARTS 6
 
+/* A decimal number as written, compared exactly: no rounding through a
+ * double, no precision limit. The slices point into the text it was read
+ * from, which must outlive it (a policy value: the policy's arena). */
+struct policy_number {
+    bool neg;              /* a leading '-' on a value other than zero */
+    struct s3w_slice ip;   /* integer digits without leading zeros ("" for 0) */
+    struct s3w_slice frac; /* fraction digits without trailing zeros */
+};
+
+enum policy_number_form {
+    POLICY_NUM_INVALID = 0, /* not [+-]digits[.digits] */
+    POLICY_NUM_PLAIN,       /* digits[.digits], no leading zero before a digit */
+    /* a sign or leading zeros ("+5", "-5", "0500", "00.5"): AWS documents
+     * integer and decimal values and defines neither (§4.5 UNCONFIRMED) */
+    POLICY_NUM_UNDEFINED,
+};
+
 struct cond_value {
     struct pattern pat;              /* string family; null-family text */
     struct pattern arn[ARN_PARTS];   /* ARN family: per component */
-    double num;                      /* numeric */
+    struct policy_number num;        /* numeric: always POLICY_NUM_PLAIN */
     int64_t date_ms;                 /* date: ms since epoch */
     bool b;                          /* bool, null */
     uint8_t ip[16];                  /* ip: network address */
@@ -268,9 +285,13 @@ const char *policy_key_unknowable(struct s3w_slice key);
  * ":aud" or ":amr" (keys.c). */
 bool policy_key_web_identity(struct s3w_slice key);
 
-/* Date / number parsing shared by condition.c and simulate tests. */
+/* Date / number parsing shared by condition.c and trace.c. */
 bool policy_parse_date(struct s3w_slice s, int64_t *ms);
-bool policy_parse_number(struct s3w_slice s, double *out);
+/* Reads s as a decimal number. *out is filled for PLAIN and UNDEFINED (its
+ * slices point into s); only PLAIN values are compared by the operators. */
+enum policy_number_form policy_parse_number(struct s3w_slice s, struct policy_number *out);
+/* <0, 0 or >0 as a is less than, equal to or greater than b, exactly. */
+int policy_number_cmp(const struct policy_number *a, const struct policy_number *b);
 bool policy_parse_cidr(struct s3w_slice s, bool need_prefix_ok, uint8_t ip[16],
                        uint8_t *family, uint8_t *prefix);
 

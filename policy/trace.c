@@ -250,21 +250,33 @@ static void put_policy_values(struct out *o, const struct cond_key *k)
     put(o, "]");
 }
 
-/* A request value the operator cannot read (an indeterminate comparison:
- * the statement takes the reading that denies). */
-static bool unreadable(const struct cond *c, struct s3w_slice v)
+/* Why the operator cannot read a request value (an indeterminate comparison:
+ * the statement takes the reading that denies), or NULL when it can. */
+static const char *unreadable(const struct cond *c, struct s3w_slice v)
 {
-    double d;
+    static const char cannot[] = "cannot be read by the operator";
+    struct policy_number n;
     int64_t ms;
     uint8_t ip[16], fam, pfx;
     switch (c->family) {
-    case FAM_NUMERIC: return !policy_parse_number(v, &d);
-    case FAM_DATE: return !policy_parse_date(v, &ms);
+    case FAM_NUMERIC:
+        switch (policy_parse_number(v, &n)) {
+        case POLICY_NUM_PLAIN: return NULL;
+        case POLICY_NUM_UNDEFINED:
+            /* §4.5 UNCONFIRMED: "+0500" is not read as 500 */
+            return "has a sign or leading zeros, which AWS does not define, so the operator "
+                   "cannot read it";
+        case POLICY_NUM_INVALID: return cannot;
+        }
+        return cannot;
+    case FAM_DATE: return policy_parse_date(v, &ms) ? NULL : cannot;
     case FAM_BOOL:
-        return !s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true")) &&
-               !s3w_slice_eq_nocase(v, S3W_SLICE_LIT("false"));
-    case FAM_IP: return !policy_parse_cidr(v, false, ip, &fam, &pfx);
-    default: return false;
+        return s3w_slice_eq_nocase(v, S3W_SLICE_LIT("true")) ||
+                       s3w_slice_eq_nocase(v, S3W_SLICE_LIT("false"))
+                   ? NULL
+                   : cannot;
+    case FAM_IP: return policy_parse_cidr(v, false, ip, &fam, &pfx) ? NULL : cannot;
+    default: return NULL;
     }
 }
 
@@ -300,13 +312,15 @@ static void explain_condition(struct out *o, const struct stmt *s, const struct 
     put_request_values(o, ce);
     put(o, ", policy ");
     put_policy_values(o, k);
-    for (size_t i = 0; i < ce->nvalues; i++)
-        if (unreadable(c, ce->values[i])) {
-            put(o, ": request value \"%.*s\" cannot be read by the operator (the reading that "
-                   "denies: the %s statement %s)", (int)ce->values[i].len, ce->values[i].ptr,
-                s->deny ? "Deny" : "Allow", s->deny ? "applies" : "does not apply");
+    for (size_t i = 0; i < ce->nvalues; i++) {
+        const char *why = unreadable(c, ce->values[i]);
+        if (why) {
+            put(o, ": request value \"%.*s\" %s (the reading that denies: the %s statement %s)",
+                (int)ce->values[i].len, ce->values[i].ptr, why, s->deny ? "Deny" : "Allow",
+                s->deny ? "applies" : "does not apply");
             return;
         }
+    }
     for (size_t i = 0; i < k->nvals; i++) {
         bool said = false;
         if (c->family == FAM_ARN)

@@ -50,6 +50,7 @@ static const char bucket_policy[] =
     "{\"Sid\":\"StrNot\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"StringNotEquals\":{\"s3:x-amz-acl\":[\"public-read\",\"x\"]}}},"
     "{\"Sid\":\"StrWild\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"StringLike\":{\"s3:x-amz-acl\":\"${aws:PrincipalTag/w}-read\"}}},"
     "{\"Sid\":\"Num\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"NumericLessThan\":{\"s3:max-keys\":\"10\"}}},"
+    "{\"Sid\":\"NumSign\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"NumericLessThan\":{\"aws:MultiFactorAuthAge\":\"1000\"}}},"
     "{\"Sid\":\"NumBad\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"NumericLessThan\":{\"s3:signatureAge\":\"10\"}}},"
     "{\"Sid\":\"Date\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"DateLessThan\":{\"aws:CurrentTime\":\"2020-01-01T00:00:00Z\"}}},"
     "{\"Sid\":\"Bool\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"true\"}}},"
@@ -97,6 +98,7 @@ static struct fixture *setup(void)
     SET("s3:x-amz-acl", "public-read");
     SET("s3:max-keys", "100");
     SET("s3:signatureAge", "soon");
+    SET("aws:MultiFactorAuthAge", "+0500");
     SET("aws:CurrentTime", "2026-12-04T12:00:00Z");
     SET("aws:SecureTransport", "false");
     SET("s3:x-amz-content-sha256", "d29ybGQ=");
@@ -210,6 +212,12 @@ static void test_conditions(void **state)
            "Condition NumericLessThan \"s3:signatureAge\": request [\"soon\"], policy [\"10\"]: "
            "request value \"soon\" cannot be read by the operator (the reading that denies: the "
            "Allow statement does not apply)");
+    /* a sign or leading zeros: AWS does not define them (§4.5 UNCONFIRMED) */
+    expect(f, "NumSign", POLICY_TRACE_CONDITION,
+           "Condition NumericLessThan \"aws:MultiFactorAuthAge\": request [\"+0500\"], policy "
+           "[\"1000\"]: request value \"+0500\" has a sign or leading zeros, which AWS does not "
+           "define, so the operator cannot read it (the reading that denies: the Allow statement "
+           "does not apply)");
     expect(f, "Date", POLICY_TRACE_CONDITION,
            "Condition DateLessThan \"aws:CurrentTime\": request [\"2026-12-04T12:00:00Z\"], policy "
            "[\"2020-01-01T00:00:00Z\"]: no match");
