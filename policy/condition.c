@@ -485,7 +485,7 @@ static int match_arn(const struct cond_value *v, const struct policy_context *ct
     for (size_t k = 0; k < ARN_PARTS; k++) {
         struct pat_vars rv;
         if (!pattern_resolve(&v->arn[k], ctx, &rv))
-            return rv.multi ? -1 : 0; /* no value: null (§5); multivalued: undefined */
+            return rv.undefined ? -1 : 0; /* no value: null (§5); else undefined */
         if (pattern_match(&v->arn[k], &rv, part[k], false))
             continue;
         /* matches only if a `*` or `?` in a variable's value is a
@@ -504,7 +504,7 @@ static int match_one(const struct cond *c, const struct cond_value *v,
     case FAM_STRING: {
         struct pat_vars rv;
         if (!pattern_resolve(&v->pat, ctx, &rv))
-            return rv.multi ? -1 : 0; /* no value: null (§5); multivalued: undefined */
+            return rv.undefined ? -1 : 0; /* no value: null (§5); else undefined */
         if (pattern_match(&v->pat, &rv, r, c->nocase))
             return 1;
         /* StringLike matching only if a `*` or `?` in a variable's value
@@ -603,6 +603,10 @@ static bool eval_key(const struct cond *c, const struct cond_key *k,
         return false;
     }
 
+    /* a value AWS does not document (§6): present, so Null above is
+     * sure, but what it equals is not */
+    if (e && e->unsure)
+        return fail_result;
     if (c->set == SET_FORALL) {
         if (is_empty_set(e))
             return true; /* §4.4: true when absent or empty */

@@ -35,6 +35,7 @@ int policy_context_set(struct policy_context *ctx, struct s3w_slice key,
     e->values = &e->one;
     e->nvalues = 1;
     e->multi = false;
+    e->unsure = false;
     return POLICY_CTX_OK;
 }
 
@@ -48,7 +49,15 @@ int policy_context_set_multi(struct policy_context *ctx, struct s3w_slice key,
     e->values = values;
     e->nvalues = n;
     e->multi = true;
+    e->unsure = false;
     return POLICY_CTX_OK;
+}
+
+void policy_context_mark_unsure(struct policy_context *ctx, struct s3w_slice key)
+{
+    struct policy_ctx_entry *e = find(ctx, key);
+    if (e)
+        e->unsure = true;
 }
 
 void policy_context_unset(struct policy_context *ctx, struct s3w_slice key)

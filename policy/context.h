@@ -29,6 +29,7 @@ struct policy_ctx_entry {
     const struct s3w_slice *values;
     size_t nvalues;
     bool multi; /* set with policy_context_set_multi (even when nvalues <= 1) */
+    bool unsure; /* a value AWS does not document (policy_context_mark_unsure) */
 };
 
 struct policy_context {
@@ -51,6 +52,12 @@ int policy_context_set(struct policy_context *ctx, struct s3w_slice key,
  * borrowed. Replaces any earlier value of the same key. */
 int policy_context_set_multi(struct policy_context *ctx, struct s3w_slice key,
                              const struct s3w_slice *values, size_t n);
+
+/* The key's value is s3warden's guess at one AWS does not document
+ * (IAM-SEMANTICS.md §6: an anonymous caller's aws:userid and
+ * aws:PrincipalType): a condition on it, or a policy variable naming it,
+ * takes the reading that denies. Setting the key again clears the mark. */
+void policy_context_mark_unsure(struct policy_context *ctx, struct s3w_slice key);
 
 /* Removes a key if present. */
 void policy_context_unset(struct policy_context *ctx, struct s3w_slice key);

@@ -76,9 +76,10 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
              * Allow must not widen, so the whole Allow does not apply. */
             if (s->not_resource && !s->deny)
                 return false;
-            /* A multivalued key as a variable is undefined (§5): a Deny's
-             * entry may match anything - the reading that denies. */
-            if (rv.multi && s->deny && !s->not_resource)
+            /* A multivalued key as a variable is undefined (§5), as is a
+             * value AWS does not document (§6): a Deny's entry may match
+             * anything - the reading that denies. */
+            if (rv.undefined && s->deny && !s->not_resource)
                 return true;
             continue;
         }
@@ -622,10 +623,14 @@ int policy_context_set_principal(struct policy_context *ctx, const struct policy
     switch (p->type) {
     case POLICY_PRINCIPAL_ANONYMOUS:
         /* aws:userid / aws:PrincipalType values for anonymous callers are
-         * UNCONFIRMED; secondary sources say "anonymous" / "Anonymous". */
+         * UNCONFIRMED (§2, §6); secondary sources say "anonymous" /
+         * "Anonymous". Present, but a comparison takes the reading that
+         * denies. */
         SET("aws:PrincipalAccount", S3W_SLICE_LIT("anonymous"));
         SET("aws:userid", S3W_SLICE_LIT("anonymous"));
         SET("aws:PrincipalType", S3W_SLICE_LIT("Anonymous"));
+        policy_context_mark_unsure(ctx, S3W_SLICE_LIT("aws:userid"));
+        policy_context_mark_unsure(ctx, S3W_SLICE_LIT("aws:PrincipalType"));
         break;
     case POLICY_PRINCIPAL_ROOT:
         SET("aws:PrincipalArn", p->arn);

@@ -207,7 +207,7 @@ bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
 {
     size_t nv = 0;
     rv->wild = false;
-    rv->multi = false;
+    rv->undefined = false;
     if (!p->has_var)
         return true;
     for (size_t i = 0; i < p->ntoks; i++) {
@@ -216,10 +216,13 @@ bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
             continue;
         const struct policy_ctx_entry *e = ctx ? policy_context_get(ctx, t->text) : NULL;
         /* Only single-valued keys can be variables (IAM-SEMANTICS.md §5). */
-        if (e && !e->multi && e->nvalues == 1) {
+        if (e && e->unsure) {
+            rv->undefined = true;
+            return false;
+        } else if (e && !e->multi && e->nvalues == 1) {
             rv->v[nv++] = e->values[0];
         } else if (e && e->multi && e->nvalues) {
-            rv->multi = true;
+            rv->undefined = true;
             return false;
         } else if (t->has_default) {
             rv->v[nv++] = t->def;

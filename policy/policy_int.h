@@ -63,7 +63,8 @@ struct pattern {
 struct pat_vars {
     struct s3w_slice v[PATTERN_MAX_VARS];
     bool wild;
-    bool multi; /* unresolved: a variable names a multivalued key (below) */
+    bool undefined; /* unresolved: a variable names a multivalued key, or
+                     * holds a value AWS does not document (below) */
 };
 
 /*
@@ -80,9 +81,9 @@ int pattern_compile(struct arena *a, struct s3w_slice s, bool wild, bool vars,
  * Resolves the pattern's variables from ctx into *rv. Returns false when a
  * variable has no value and no default (IAM-SEMANTICS.md §5: effectively
  * null - the caller decides what null means for its operator), or names a
- * multivalued key: AWS says those cannot be variables, not what happens
- * when one is, so rv->multi tells the caller to take the reading that
- * denies.
+ * multivalued key (AWS says those cannot be variables, not what happens
+ * when one is) or a value marked unsure (policy_context_mark_unsure):
+ * then rv->undefined tells the caller to take the reading that denies.
  */
 bool pattern_resolve(const struct pattern *p, const struct policy_context *ctx,
                      struct pat_vars *rv);

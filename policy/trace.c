@@ -140,6 +140,11 @@ static void put_unresolved(struct out *o, const struct pattern *p, size_t n,
             if (p[i].toks[k].kind != TOK_VAR)
                 continue;
             const struct policy_ctx_entry *e = ctx ? policy_context_get(ctx, p[i].toks[k].text) : NULL;
+            if (e && e->unsure) {
+                put(o, "; AWS does not document the value of ${%.*s} for this caller: read the "
+                       "way that denies", (int)p[i].toks[k].text.len, p[i].toks[k].text.ptr);
+                return;
+            }
             if (e && e->multi && e->nvalues) {
                 put(o, "; ${%.*s} is multivalued, which AWS does not define as a variable: read "
                        "the way that denies", (int)p[i].toks[k].text.len, p[i].toks[k].text.ptr);
@@ -306,6 +311,12 @@ static void explain_condition(struct out *o, const struct stmt *s, const struct 
     if (c->set == SET_NONE && ce->multi && ce->nvalues != 1) {
         put(o, "a single-valued operator on a multi-valued key (%zu request values): "
                "undefined, taken as the reading that denies", ce->nvalues);
+        return;
+    }
+    if (ce->unsure) {
+        put(o, "AWS does not document this key's value for this caller (s3warden would say \"%.*s\"): "
+               "the reading that denies, the %s statement %s", (int)ce->values[0].len,
+            ce->values[0].ptr, s->deny ? "Deny" : "Allow", s->deny ? "applies" : "does not apply");
         return;
     }
     put(o, "request ");

@@ -170,6 +170,28 @@ export const CLASSES = {
         /^NotIpAddress/.test(op) && Object.values(keys).some((v) => list(v).some((x) => String(x).includes(':') !== v6))))
     },
   },
+  'anonymous-userid-and-principal-type-undocumented': {
+    kind: 'denies',
+    title: 'an anonymous caller\'s aws:userid or aws:PrincipalType compared (in a condition, or as a policy variable): AWS does not document the value, so the comparison takes the reading that denies; the simulator compares "anonymous"',
+    decides: 'aws:userid and aws:PrincipalType are present on anonymous requests, their values UNCONFIRMED (IAM-SEMANTICS.md 2, 6: only secondary sources say "anonymous" and "Anonymous") - eval.c policy_context_set_principal, condition.c eval_key; cases/conditions.json names the choice',
+    match: (inp, caller, ours) => caller.type === 'anonymous' && isDeny(ours) && !hasKey(inp, 'aws:userid') && !hasKey(inp, 'aws:PrincipalType') &&
+      allStatements(inp).some(({ s }) => /aws:userid|aws:principaltype/i.test(JSON.stringify([s.Condition || {}, s.Resource || [], s.NotResource || []]))),
+  },
+  'wildcard-in-variable-value': {
+    kind: 'denies',
+    title: 'a policy variable whose value holds * or ?: a wildcard where that widens a Deny, text where a wildcard would widen an Allow; the simulator reads it one way throughout',
+    decides: 'Whether a * or ? inside a substituted value is a wildcard is UNCONFIRMED (IAM-SEMANTICS.md 5); s3warden takes the reading that denies - match.c pattern_match_wild_values, eval.c resource_matches, condition.c match_one; cases/conditions.json names the choice',
+    match: (inp, caller, ours) => isDeny(ours) && Object.values(inp.request.contextVariables).some((v) => list(v).some((x) => /[*?]/.test(String(x)))),
+  },
+  'multivalued-key-as-variable': {
+    kind: 'denies',
+    title: 'a policy variable naming a multivalued key: a Deny\'s entry or condition may match anything, an Allow\'s matches nothing; the simulator substitutes it',
+    decides: 'AWS: multivalued keys cannot be used as variables (IAM-SEMANTICS.md 5), not what happens when one is; s3warden takes the reading that denies - match.c pattern_resolve; cases/conditions.json names the choice',
+    match: (inp, caller, ours) => isDeny(ours) && allStatements(inp).some(({ s }) => {
+      const vars = [...JSON.stringify([s.Condition || {}, s.Resource || [], s.NotResource || []]).matchAll(/\$\{([^},]+)[^}]*\}/g)].map((m) => m[1].trim().toLowerCase())
+      return Object.entries(inp.request.contextVariables).some(([k, v]) => Array.isArray(v) && vars.includes(k.toLowerCase()))
+    }),
+  },
   'wildcard-in-request-resource': {
     kind: 'harness',
     title: 'an object key holding * or ? (the ${*} and ${?} escapes need one): the simulator reads the request resource as a pattern',
