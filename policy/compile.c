@@ -686,6 +686,16 @@ static bool compile_cond_key(struct cctx *c, struct cond *cd, const cJSON *k, co
 {
     struct s3w_slice key = s3w_slice_cstr(k->string);
     bool ok = true;
+    if (c->p->vars && strstr(k->string, "${")) {
+        /* AWS substitutes variables in condition values (§5); in a key
+         * it is UNCONFIRMED, and read as text the key is never present:
+         * a Deny would never fire. Refused. */
+        diag(c, POLICY_SEV_ERROR, S3M_CONDKEY,
+             "%s: a policy variable in a condition key: AWS documents variables only in "
+             "condition values and Resource; write the key itself "
+             "(\"aws:PrincipalTag/team\") and put the variable in the value", path);
+        return false;
+    }
     if (!policy_is_known_s3_condition_key(key)) {
         bool s3_or_aws = s3w_slice_starts_with(key, S3W_SLICE_LIT("aws:")) ||
                          s3w_slice_starts_with(key, S3W_SLICE_LIT("s3:")) ||
