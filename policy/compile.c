@@ -866,8 +866,9 @@ static bool check_unknowable_vars(struct cctx *c, const struct stmt *st,
  * The absent-key answer comes from the evaluator itself (cond_eval with no
  * context), so this check cannot drift from evaluation (IAM-SEMANTICS.md
  * §4.3, §4.4). Where §4.4 is UNCONFIRMED (ForAnyValue with a negated
- * operator) the evaluator answers false, the reading that denies: a Deny so
- * written is refused, an Allow never grants.
+ * operator) the evaluator takes the reading that denies: true for a Deny
+ * (it applies to every request it matches otherwise, a WARNING), false for
+ * an Allow (it never grants, a WARNING).
  */
 static bool check_unknowable_key(struct cctx *c, const struct stmt *st, const struct cond *cd,
                                  const struct cond_key *k, const char *path, bool arr)

@@ -621,10 +621,19 @@ static bool eval_key(const struct cond *c, const struct cond_key *k,
         return true;
     }
     if (c->set == SET_FORANY) {
+        /* Negated under ForAnyValue is UNCONFIRMED (§4.4): "some request
+         * value matches none of the policy values" (false when absent) by
+         * analogy, or the whole ForAnyValue test negated ("no request value
+         * matches any", true when absent). A Deny's condition holds if
+         * either reading holds, an Allow's only if both do. */
         if (is_empty_set(e))
-            return c->if_exists; /* §4.4: false when absent or empty */
-        /* Negated under ForAnyValue is UNCONFIRMED; by analogy (§4.4) "some
-         * request value matches none of the policy values". */
+            return c->if_exists || (c->negated && fail_result); /* §4.4: false */
+        if (c->negated && !fail_result) {
+            for (size_t i = 0; i < e->nvalues; i++)
+                if (match_any(c, k, ctx, e->values[i]) != 0)
+                    return false; /* a match, or indeterminate */
+            return true;
+        }
         bool indeterminate = false;
         for (size_t i = 0; i < e->nvalues; i++) {
             int m = match_any(c, k, ctx, e->values[i]);

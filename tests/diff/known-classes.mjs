@@ -192,6 +192,12 @@ export const CLASSES = {
       return Object.entries(inp.request.contextVariables).some(([k, v]) => Array.isArray(v) && vars.includes(k.toLowerCase()))
     }),
   },
+  'foranyvalue-negated-operator': {
+    kind: 'denies',
+    title: 'ForAnyValue with a negated operator: a Deny holds when some request value matches none or the key is absent, an Allow only when no request value matches any; the simulator reads "some value matches none" throughout',
+    decides: 'ForAnyValue with a negated operator is UNCONFIRMED (IAM-SEMANTICS.md 4.4: "by analogy"); s3warden takes the reading that denies - condition.c eval_key; cases/conditions.json and test_global_keys name the choice',
+    match: (inp, caller, ours) => isDeny(ours) && allStatements(inp).some(({ s }) => Object.keys(s.Condition || {}).some((op) => /^ForAnyValue:.*Not/i.test(op))),
+  },
   'wildcard-in-request-resource': {
     kind: 'harness',
     title: 'an object key holding * or ? (the ${*} and ${?} escapes need one): the simulator reads the request resource as a pattern',

@@ -335,19 +335,26 @@ static void test_exact_message(void **state)
  * reading that denies. So a Deny written with it is refused at load time
  * (it would never apply here), and an Allow with it never grants.
  */
-static void test_unconfirmed_foranyvalue_negated_absent_is_false(void **state)
+static void test_unconfirmed_foranyvalue_negated_absent_denies(void **state)
 {
     (void)state;
     struct policy *p = NULL;
+    /* ForAnyValue with a negated operator is UNCONFIRMED (§4.4): with the
+     * key absent, false by analogy, true as the whole test negated. The
+     * reading that denies: a Deny's condition holds, so the Deny applies
+     * to every request it otherwise matches (a warning); an Allow's does
+     * not, so the Allow never grants (a warning). */
     assert_int_equal(compile_cond("Deny", "ForAnyValue:StringNotLike", "aws:PrincipalOrgPaths",
-                                  "[\"o-a/*\"]", &p), POLICY_E_INVALID);
+                                  "[\"o-a/*\"]", &p), POLICY_OK);
     assert_int_equal(diags.n, 1);
+    assert_int_equal(diags.items[0].severity, POLICY_SEV_WARNING);
     assert_string_equal(diags.items[0].text,
                         "Statement[0](Sid \"S\").Condition.ForAnyValue:StringNotLike."
                         "aws:PrincipalOrgPaths: condition key \"aws:PrincipalOrgPaths\" is never "
                         "set by s3warden (AWS sets it from " ORG "): ForAnyValue:StringNotLike is "
-                        "false when the key is absent, so this Deny would never apply where AWS "
-                        "may deny (fail open)");
+                        "true when the key is absent, so this Deny applies to every request it "
+                        "otherwise matches");
+    policy_free(p);
     assert_int_equal(compile_cond("Allow", "ForAnyValue:StringNotLike", "aws:PrincipalOrgPaths",
                                   "[\"o-a/*\"]", &p), POLICY_OK);
     assert_int_equal(diags.n, 1);
@@ -831,7 +838,7 @@ int main(void)
         cmocka_unit_test(test_fixed_keys_set),
         cmocka_unit_test(test_unknowable_by_operator),
         cmocka_unit_test(test_exact_message),
-        cmocka_unit_test(test_unconfirmed_foranyvalue_negated_absent_is_false),
+        cmocka_unit_test(test_unconfirmed_foranyvalue_negated_absent_denies),
         cmocka_unit_test(test_names_statement_and_key),
         cmocka_unit_test(test_supplied_keys_not_judged),
         cmocka_unit_test(test_unknowable_variables),
