@@ -2684,6 +2684,19 @@ static bool valid_key_id(const char *s)
     return true;
 }
 
+/* How many different byte values an STS key holds. */
+static size_t sts_key_distinct_bytes(const uint8_t key[CONFIG_STS_KEY_BYTES])
+{
+    bool seen[256] = { false };
+    size_t n = 0;
+    for (size_t i = 0; i < CONFIG_STS_KEY_BYTES; i++)
+        if (!seen[key[i]]) {
+            seen[key[i]] = true;
+            n++;
+        }
+    return n;
+}
+
 static void load_sts(struct ld *L, const cJSON *root)
 {
     const cJSON *s = field(root, "sts");
@@ -2737,6 +2750,15 @@ static void load_sts(struct ld *L, const cJSON *root)
                                  CONFIG_STS_KEY_BYTES, 2 * CONFIG_STS_KEY_BYTES);
                         else if (token_derive_keys(k) != TOKEN_OK)
                             L->nomem = true; /* crypto failure: refuse the config */
+                        else if (sts_key_distinct_bytes(k->key) < 16)
+                            /* 32 random bytes have about 30 distinct values;
+                             * the examples' keys have 3 or 4 (probe 25) */
+                            warn_at(L, L->file, L->path,
+                                    "has only %zu distinct byte values of %d: it is not random "
+                                    "(the examples' keys are public), and whoever knows it can "
+                                    "mint session tokens for every role; make one with `openssl "
+                                    "rand -hex 32`", sts_key_distinct_bytes(k->key),
+                                    CONFIG_STS_KEY_BYTES);
                         pop(L, mh);
                         config_free_secret(hex);
                     }
