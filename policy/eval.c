@@ -47,6 +47,9 @@ struct ereq {
     char first;
     size_t svclen;
     bool action_ok;
+    /* whether the resource holds a byte >= 0x80: 1 or 0, -1 until the
+     * first Resource entry that may fold asks (fold_may_match) */
+    int8_t *res_high;
     struct policy_trace *trace; /* explain only; NULL when serving */
 };
 
@@ -61,6 +64,18 @@ static bool action_matches(const struct stmt *s, const struct ereq *r)
             m = glob(a->text.ptr, a->text.len, r->action, r->action_len);
     }
     return s->not_action ? !m : m;
+}
+
+/* Whether folding case beyond ASCII can match where the ASCII match did
+ * not: only with a byte >= 0x80 in the pattern or the resource. */
+static bool fold_may_match(const struct ereq *r, const struct pattern *p,
+                           const struct pat_vars *rv)
+{
+    if (p->high)
+        return true;
+    if (*r->res_high < 0)
+        *r->res_high = slice_has_high(r->req->resource);
+    return *r->res_high || (p->has_var && pattern_high(p, rv));
 }
 
 static bool resource_matches(const struct stmt *s, const struct ereq *r)
@@ -84,10 +99,10 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
             continue;
         }
         /* Resource case sensitivity is UNCONFIRMED (§4.2): Allow matches
-         * case-sensitively, Deny case-insensitively - the reading that
-         * denies in both. Under NotResource a match exempts, so the
-         * reading flips: Deny+NotResource case-sensitive, Allow+NotResource
-         * case-insensitive. */
+         * case-sensitively, Deny case-insensitively (beyond ASCII too) -
+         * the reading that denies in both. Under NotResource a match
+         * exempts, so the reading flips: Deny+NotResource case-sensitive,
+         * Allow+NotResource case-insensitive. */
         bool widen = s->deny != s->not_resource;
         m = pattern_match(&s->resources[i], &rv, r->req->resource, widen);
         /* A `*` or `?` inside a variable's value: literal or a wildcard is
@@ -95,6 +110,11 @@ static bool resource_matches(const struct stmt *s, const struct ereq *r)
          * where matching more denies (a Deny, an Allow's NotResource). */
         if (!m && rv.wild && widen)
             m = pattern_match_wild_values(&s->resources[i], &rv, r->req->resource, widen);
+        /* Ignoring case beyond ASCII ("Σ" and "σ") is the wider reading
+         * still. Tried only where it can match more: an all-ASCII request
+         * and policy pay one scan of the resource, never a fold. */
+        if (!m && widen && fold_may_match(r, &s->resources[i], &rv))
+            m = pattern_match_fold(&s->resources[i], &rv, r->req->resource, rv.wild);
     }
     return s->not_resource ? !m : m;
 }
@@ -556,6 +576,7 @@ static inline __attribute__((always_inline)) int evaluate(const struct policy_se
                                                            struct policy_trace *trace)
 {
     struct ereq r;
+    int8_t res_high = -1;
     struct refs denies, allows; /* only n/total need zeroing (hot path) */
     struct verdicts v;
 
@@ -569,6 +590,7 @@ static inline __attribute__((always_inline)) int evaluate(const struct policy_se
         return POLICY_E_ARG;
     if (!prepare_action(&r, req))
         return POLICY_E_ARG; /* not "service:Name": deny (res is zeroed) */
+    r.res_high = &res_high;
     r.trace = trace;
     if (trace)
         trace->req = req;

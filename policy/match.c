@@ -6,8 +6,10 @@
  * matched in place. Whether a `*` or `?` inside a value (an OIDC subject,
  * a default) is a wildcard is UNCONFIRMED; pattern_match reads it as
  * literal text and pattern_match_wild_values as a wildcard, and the
- * callers take the reading that denies. IAM-SEMANTICS.md §4.5 (`*`, `?`),
- * §5 (variables, escapes, defaults).
+ * callers take the reading that denies. Whether Resource ignores case is
+ * UNCONFIRMED as well (§4.2); pattern_match_fold is the reading that folds
+ * case beyond ASCII. IAM-SEMANTICS.md §4.5 (`*`, `?`), §5 (variables,
+ * escapes, defaults).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,10 @@ int pattern_compile(struct arena *a, struct s3w_slice s, bool wild, bool vars,
     out->raw = s;
     out->like = wild;
     *why = NULL;
+    /* variable names are ASCII (var_key_char): a high byte is in a literal
+     * or a default */
+    for (size_t k = 0; k < s.len && !out->high; k++)
+        out->high = (unsigned char)s.ptr[k] >= 0x80;
 
 #define PUSH_LIT(p, l)                                                              \
     do {                                                                            \
@@ -333,17 +339,24 @@ static inline enum unit unit_at(const struct pattern *p, const struct pat_vars *
     }
 }
 
+static uint32_t fold_cp(uint32_t c);
+static uint32_t next_cp(struct s3w_slice s, size_t *i);
+
+/* fold: characters compare as fold_cp(next_cp()) on both sides (nocase is
+ * then moot). A pattern character's bytes lie inside one token: tokens
+ * split only at ASCII (`*`, `?`, `${`), and a value is a token of its own. */
 static inline __attribute__((always_inline)) bool glob(const struct pattern *p,
                                                        const struct pat_vars *rv,
                                                        struct s3w_slice s, bool nocase,
-                                                       bool wild_values)
+                                                       bool wild_values, bool fold)
 {
     struct ppos q = { 0, 0, 0 }, star = { 0, 0, 0 };
     bool have_star = false;
     size_t si = 0, star_si = 0;
     /* Fast path: leading literal tokens (the "arn:aws:s3:::bucket/" of most
-     * patterns) are compared a whole token at a time. */
-    while (q.t < p->ntoks && p->toks[q.t].kind == TOK_LIT) {
+     * patterns) are compared a whole token at a time. Not when folding: a
+     * character and its fold need not be as long ("K" Kelvin sign, "k"). */
+    while (!fold && q.t < p->ntoks && p->toks[q.t].kind == TOK_LIT) {
         struct s3w_slice lit = p->toks[q.t].text;
         if (s.len - si < lit.len)
             return false;
@@ -372,13 +385,23 @@ static inline __attribute__((always_inline)) bool glob(const struct pattern *p,
                 continue;
             }
             const struct pat_tok *t = &p->toks[q.t];
-            unsigned char pc = (unsigned char)(t->kind == TOK_LIT ? t->text.ptr[q.off]
-                                                                  : rv->v[q.vi].ptr[q.off]);
-            unsigned char sc = (unsigned char)s.ptr[si];
-            if (pc == sc || (nocase && lc(pc) == lc(sc))) {
-                adv(p, rv, &q);
-                si++;
-                continue;
+            struct s3w_slice text = t->kind == TOK_LIT ? t->text : rv->v[q.vi];
+            if (fold) {
+                size_t ti = q.off, sj = si;
+                if (fold_cp(next_cp(text, &ti)) == fold_cp(next_cp(s, &sj))) {
+                    q.off = ti;
+                    norm(p, rv, &q);
+                    si = sj;
+                    continue;
+                }
+            } else {
+                unsigned char pc = (unsigned char)text.ptr[q.off];
+                unsigned char sc = (unsigned char)s.ptr[si];
+                if (pc == sc || (nocase && lc(pc) == lc(sc))) {
+                    adv(p, rv, &q);
+                    si++;
+                    continue;
+                }
             }
         }
         if (!have_star)
@@ -398,13 +421,46 @@ static inline __attribute__((always_inline)) bool glob(const struct pattern *p,
 bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
                    struct s3w_slice s, bool nocase)
 {
-    return glob(p, rv, s, nocase, false);
+    return glob(p, rv, s, nocase, false, false);
 }
 
 bool pattern_match_wild_values(const struct pattern *p, const struct pat_vars *rv,
                                struct s3w_slice s, bool nocase)
 {
-    return glob(p, rv, s, nocase, true);
+    return glob(p, rv, s, nocase, true, false);
+}
+
+bool pattern_match_fold(const struct pattern *p, const struct pat_vars *rv,
+                        struct s3w_slice s, bool wild_values)
+{
+    return glob(p, rv, s, true, wild_values, true);
+}
+
+bool slice_has_high(struct s3w_slice s)
+{
+    /* eight bytes at a time, no early exit: eval.c asks on every Resource
+     * entry a Deny misses, and most resources are all ASCII */
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= s.len; i += 8) {
+        memcpy(&w, s.ptr + i, 8);
+        acc |= w;
+    }
+    for (; i < s.len; i++)
+        acc |= (unsigned char)s.ptr[i];
+    return (acc & 0x8080808080808080u) != 0;
+}
+
+bool pattern_high(const struct pattern *p, const struct pat_vars *rv)
+{
+    if (p->high)
+        return true;
+    if (!p->has_var)
+        return false;
+    for (size_t t = 0, vi = 0; t < p->ntoks; t++)
+        if (p->toks[t].kind == TOK_VAR && slice_has_high(rv->v[vi++]))
+            return true;
+    return false;
 }
 
 /* ---- case folding beyond ASCII ------------------------------------------------ */

@@ -50,6 +50,7 @@ struct pattern {
     bool has_wild; /* contains STAR or QMARK */
     bool has_var;
     bool like;     /* compiled with `*` and `?` as wildcards */
+    bool high;     /* a literal or a default holds a byte >= 0x80 */
     struct s3w_slice raw; /* as written in the policy (for messages) */
 };
 
@@ -98,6 +99,24 @@ bool pattern_match(const struct pattern *p, const struct pat_vars *rv,
  * everything pattern_match does and perhaps more. */
 bool pattern_match_wild_values(const struct pattern *p, const struct pat_vars *rv,
                                struct s3w_slice s, bool nocase);
+
+/* pattern_match with characters compared under Unicode simple case folding
+ * (the fold table of pattern_eq_fold below) instead of ASCII's: `*` and `?`
+ * are wildcards, `?` one UTF-8 character; wild_values: the `*` and `?` in
+ * the values are too, as in pattern_match_wild_values. Where neither the
+ * pattern (pattern_high) nor `s` (slice_has_high) holds a byte >= 0x80 it
+ * answers as the ASCII case-insensitive match of the same reading, so a
+ * caller tries it only then, after that match failed. No allocation,
+ * O(len(s) * len(p)) worst case. */
+bool pattern_match_fold(const struct pattern *p, const struct pat_vars *rv,
+                        struct s3w_slice s, bool wild_values);
+
+/* Whether p, resolved with rv, holds a byte >= 0x80 (in a literal, a
+ * default or a variable's value). */
+bool pattern_high(const struct pattern *p, const struct pat_vars *rv);
+
+/* Whether s holds a byte >= 0x80. */
+bool slice_has_high(struct s3w_slice s);
 
 /* Is `s` equal to p (resolved with rv, no wildcards) under Unicode simple
  * case folding, for the scripts match.c's fold table covers (Latin, Greek,

@@ -190,6 +190,30 @@ static void put_wild_values(struct out *o, const struct pattern *p, size_t n,
             return;
 }
 
+/* An Allow's NotResource lists the resource only when case is folded
+ * beyond ASCII ("Ä" and "ä"): whether Resource ignores case is UNCONFIRMED
+ * (IAM-SEMANTICS.md §4.2), and eval.c read it the way that denies. */
+static void put_fold(struct out *o, const struct stmt *s, struct s3w_slice resource,
+                     const struct policy_context *ctx)
+{
+    bool fold = false;
+    if (s->deny || !s->not_resource)
+        return;
+    for (size_t i = 0; i < s->nresources; i++) {
+        const struct pattern *p = &s->resources[i];
+        struct pat_vars rv;
+        if (!pattern_resolve(p, ctx, &rv))
+            continue;
+        if (pattern_match(p, &rv, resource, true) ||
+            (rv.wild && pattern_match_wild_values(p, &rv, resource, true)))
+            return; /* listed without folding beyond ASCII */
+        fold = fold || pattern_match_fold(p, &rv, resource, rv.wild);
+    }
+    if (fold)
+        put(o, "; listed only when case is ignored beyond ASCII: whether Resource ignores "
+               "case is unconfirmed, read the way that denies");
+}
+
 static const char *prin_kind_name(uint8_t k)
 {
     switch (k) {
@@ -419,6 +443,7 @@ size_t policy_trace_explain(const struct policy_trace *t, const struct policy_tr
         put_patterns(&o, s->resources, s->nresources);
         put_unresolved(&o, s->resources, s->nresources, ctx);
         put_wild_values(&o, s->resources, s->nresources, ctx);
+        put_fold(&o, s, resource, ctx);
         break;
     case POLICY_TRACE_CONDITION: {
         const struct cond *c = entry_cond(e);

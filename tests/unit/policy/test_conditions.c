@@ -1,6 +1,7 @@
 /* test_conditions.c - condition operators, variables, principal forms and policy
  * types: cases/conditions.json, at least 100 cases, named after the seed and
- * section; Numeric operators in detail: cases/numeric.json. */
+ * section; Numeric operators in detail: cases/numeric.json; Resource case
+ * folding beyond ASCII: cases/fold.json. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,25 +11,33 @@
 #include "cases/runner.h"
 #include "policy_int.h"
 
+static void run_cases(const char *file, size_t min_cases)
+{
+    size_t n = 0;
+    int failed = runner_run_file(file, &n);
+    printf("%s: %zu cases, %d failed\n", file, n, failed);
+    assert_int_equal(failed, 0);
+    assert_true(n >= min_cases);
+}
+
 static void test_condition_cases(void **state)
 {
     (void)state;
-    size_t n = 0;
-    int failed = runner_run_file("conditions.json", &n);
-    printf("conditions.json: %zu cases, %d failed\n", n, failed);
-    assert_int_equal(failed, 0);
-    assert_true(n >= 100);
+    run_cases("conditions.json", 100);
 }
 
 /* exact decimal comparison and the forms AWS does not define (§4.5) */
 static void test_numeric_cases(void **state)
 {
     (void)state;
-    size_t n = 0;
-    int failed = runner_run_file("numeric.json", &n);
-    printf("numeric.json: %zu cases, %d failed\n", n, failed);
-    assert_int_equal(failed, 0);
-    assert_true(n >= 30);
+    run_cases("numeric.json", 30);
+}
+
+/* cases/fold.json: Resource and NotResource case folding beyond ASCII */
+static void test_fold_cases(void **state)
+{
+    (void)state;
+    run_cases("fold.json", 16);
 }
 
 /* policy_parse_number's forms and policy_number_cmp directly, signed values
@@ -89,6 +98,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_condition_cases),
         cmocka_unit_test(test_numeric_cases),
+        cmocka_unit_test(test_fold_cases),
         cmocka_unit_test(test_number_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

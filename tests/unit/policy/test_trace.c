@@ -1,10 +1,10 @@
 /*
  * test_trace.c - the evaluation trace behind `s3warden explain` (trace.h):
  * each kind of "did not match because" - Action, NotAction, Principal,
- * NotPrincipal, Resource, NotResource, every condition operator family, a
- * missing key, IfExists, ForAnyValue/ForAllValues - is named for one
- * statement with the values compared; a traced evaluation decides exactly
- * as the untraced one.
+ * NotPrincipal, Resource, NotResource (one listed only when case is folded
+ * beyond ASCII), every condition operator family, a missing key, IfExists,
+ * ForAnyValue/ForAllValues - is named for one statement with the values
+ * compared; a traced evaluation decides exactly as the untraced one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +44,9 @@ static const char bucket_policy[] =
     "{\"Sid\":\"ResWild\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::${aws:PrincipalTag/w}/k\"},"
     "{\"Sid\":\"ResMulti\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/${s3:RequestObjectTagKeys}\"},"
     "{\"Sid\":\"NotRes\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"NotResource\":\"arn:aws:s3:::b/*\"},"
+    /* U+212A KELVIN SIGN folds to "k" */
+    "{\"Sid\":\"NotResFold\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"NotResource\":\"arn:aws:s3:::b/\xe2\x84\xaa\"},"
+    "{\"Sid\":\"NotResCase\",\"Effect\":\"Allow\"," ANY "\"Action\":\"s3:GetObject\",\"NotResource\":\"arn:aws:s3:::B/K\"},"
     "{\"Sid\":\"Prin\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111111111111:user/bob\"}," GET "},"
     "{\"Sid\":\"NotPrin\",\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":[\"arn:aws:iam::111111111111:user/alice\",\"111111111111\"]}," GET "},"
     "{\"Sid\":\"Str\",\"Effect\":\"Allow\"," ANY GET ",\"Condition\":{\"StringEquals\":{\"s3:x-amz-acl\":\"private\"}}},"
@@ -180,6 +183,12 @@ static void test_elements(void **state)
            "read the way that denies");
     expect(f, "NotRes", POLICY_TRACE_NOTRESOURCE,
            "NotResource: \"arn:aws:s3:::b/k\" is listed in [\"arn:aws:s3:::b/*\"]");
+    expect(f, "NotResFold", POLICY_TRACE_NOTRESOURCE,
+           "NotResource: \"arn:aws:s3:::b/k\" is listed in [\"arn:aws:s3:::b/\xe2\x84\xaa\"]"
+           "; listed only when case is ignored beyond ASCII: whether Resource ignores case is "
+           "unconfirmed, read the way that denies");
+    expect(f, "NotResCase", POLICY_TRACE_NOTRESOURCE,
+           "NotResource: \"arn:aws:s3:::b/k\" is listed in [\"arn:aws:s3:::B/K\"]");
     expect(f, "Prin", POLICY_TRACE_PRINCIPAL,
            "Principal: the caller arn:aws:iam::111111111111:user/alice (unique id AIDAALICE) is "
            "none of [AWS:\"arn:aws:iam::111111111111:user/bob\"]");
