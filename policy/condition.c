@@ -515,7 +515,7 @@ static int match_one(const struct cond *c, const struct cond_value *v,
          * are equal ignoring case. When only a Unicode fold makes the two
          * equal, the comparison is indeterminate: the reading that denies
          * (a Deny's condition holds, an Allow's does not) */
-        return c->nocase && pattern_eq_fold(&v->pat, &rv, r) ? -1 : 0;
+        return c->nocase && pattern_match_fold(&v->pat, &rv, r, false) ? -1 : 0;
     }
     case FAM_ARN:
         return match_arn(v, ctx, r);

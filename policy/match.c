@@ -547,22 +547,3 @@ static uint32_t next_cp(struct s3w_slice s, size_t *i)
     default: return p[0] < 0x80 ? p[0] : 0x80000000u | p[0];
     }
 }
-
-bool pattern_eq_fold(const struct pattern *p, const struct pat_vars *rv, struct s3w_slice s)
-{
-    size_t si = 0, vi = 0;
-    for (size_t t = 0; t < p->ntoks; t++) {
-        struct s3w_slice text;
-        if (p->toks[t].kind == TOK_LIT)
-            text = p->toks[t].text;
-        else if (p->toks[t].kind == TOK_VAR)
-            text = rv->v[vi++];
-        else
-            return false;
-        for (size_t ti = 0; ti < text.len;) {
-            if (si >= s.len || fold_cp(next_cp(text, &ti)) != fold_cp(next_cp(s, &si)))
-                return false;
-        }
-    }
-    return si == s.len;
-}

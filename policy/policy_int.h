@@ -101,13 +101,15 @@ bool pattern_match_wild_values(const struct pattern *p, const struct pat_vars *r
                                struct s3w_slice s, bool nocase);
 
 /* pattern_match with characters compared under Unicode simple case folding
- * (the fold table of pattern_eq_fold below) instead of ASCII's: `*` and `?`
- * are wildcards, `?` one UTF-8 character; wild_values: the `*` and `?` in
- * the values are too, as in pattern_match_wild_values. Where neither the
- * pattern (pattern_high) nor `s` (slice_has_high) holds a byte >= 0x80 it
- * answers as the ASCII case-insensitive match of the same reading, so a
- * caller tries it only then, after that match failed. No allocation,
- * O(len(s) * len(p)) worst case. */
+ * instead of ASCII's, for the scripts match.c's fold table covers (Latin,
+ * Greek, Cyrillic, Armenian, Georgian, Glagolitic, fullwidth forms; other
+ * characters compare exactly). `*` and `?` are wildcards, `?` one UTF-8
+ * character; wild_values: the `*` and `?` in the values are too, as in
+ * pattern_match_wild_values. Where neither the pattern (pattern_high) nor
+ * `s` (slice_has_high) holds a byte >= 0x80 it answers as the ASCII
+ * case-insensitive match of the same reading, so a caller tries it only
+ * then, after that match failed. No allocation, O(len(s) * len(p)) worst
+ * case. */
 bool pattern_match_fold(const struct pattern *p, const struct pat_vars *rv,
                         struct s3w_slice s, bool wild_values);
 
@@ -117,12 +119,6 @@ bool pattern_high(const struct pattern *p, const struct pat_vars *rv);
 
 /* Whether s holds a byte >= 0x80. */
 bool slice_has_high(struct s3w_slice s);
-
-/* Is `s` equal to p (resolved with rv, no wildcards) under Unicode simple
- * case folding, for the scripts match.c's fold table covers (Latin, Greek,
- * Cyrillic, Armenian, Georgian, Glagolitic, fullwidth forms); other
- * characters compare exactly. false for a pattern with wildcards. */
-bool pattern_eq_fold(const struct pattern *p, const struct pat_vars *rv, struct s3w_slice s);
 
 /* ---- principals -------------------------------------------------------- */
 enum prin_kind {
