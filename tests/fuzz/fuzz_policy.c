@@ -25,6 +25,10 @@ static void eval_some(const struct policy *p, enum policy_kind kind)
     policy_context_set(&ctx, S3W_SLICE_LIT("aws:SourceIp"), S3W_SLICE_LIT("2001:db8::1"));
     policy_context_set(&ctx, S3W_SLICE_LIT("aws:CurrentTime"), S3W_SLICE_LIT("2020-01-01T00:00:00Z"));
     policy_context_set(&ctx, S3W_SLICE_LIT("s3:max-keys"), S3W_SLICE_LIT("10"));
+    /* the readings that deny: wildcards and non-ASCII inside a variable's
+     * value, a number with leading zeros */
+    policy_context_set(&ctx, S3W_SLICE_LIT("aws:PrincipalTag/team"), S3W_SLICE_LIT("a*\xce\xa3?"));
+    policy_context_set(&ctx, S3W_SLICE_LIT("s3:signatureAge"), S3W_SLICE_LIT("0500.10"));
     policy_context_set_multi(&ctx, S3W_SLICE_LIT("aws:TagKeys"), tags, 2);
     struct policy_principal pr[3] = {
         { .type = POLICY_PRINCIPAL_ANONYMOUS },
