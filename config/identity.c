@@ -545,8 +545,13 @@ int config_identity_fill_context(const struct config_identity *id, struct policy
     rc = rc ? rc
             : set(ctx, "aws:PrincipalType",
                   s3w_slice_cstr(config_principal_type_name(id->type)));
-    if (id->type == CONFIG_PRINCIPAL_ANONYMOUS)
+    if (id->type == CONFIG_PRINCIPAL_ANONYMOUS) {
+        /* present on AWS, values undocumented (IAM-SEMANTICS.md §2, §6):
+         * compared the way that denies (policy/context.h) */
+        policy_context_mark_unsure(ctx, S3W_SLICE_LIT("aws:userid"));
+        policy_context_mark_unsure(ctx, S3W_SLICE_LIT("aws:PrincipalType"));
         return rc ? POLICY_CTX_E_FULL : POLICY_CTX_OK;
+    }
     /* aws:PrincipalArn: signed requests only [KEYS] */
     rc = rc ? rc : set(ctx, "aws:PrincipalArn", id->principal_arn);
     /* aws:username: IAM users only [KEYS] */

@@ -642,7 +642,9 @@ static struct policy *compile_text(struct ld *L, const char *file, const char *j
                                    const char *bucket)
 {
     char *rewritten = NULL;
-    if (kind == KIND_TRUST) {
+    /* (a NUL would not survive the rewrite's parse and print: left to
+     * policy_compile, which refuses it) */
+    if (kind == KIND_TRUST && !json_text_has_nul(json, len)) {
         bool bad;
         rewritten = trust_rewrite(L, file, json, len, &bad);
         if (bad)

@@ -663,6 +663,8 @@ static bool value_text(struct cctx *c, const cJSON *e, struct s3w_slice *out)
          * integer is undefined behaviour (found by the policy fuzzer) */
         if (d < 1e15 && d > -1e15 && d == (double)(long long)d)
             n = snprintf(buf, sizeof(buf), "%lld", (long long)d);
+        else if (d < 1e17 && d > -1e17 && d == (double)(long long)d)
+            n = snprintf(buf, sizeof(buf), "%.0f", d); /* not "1e+15" */
         else {
             /* the shortest text that reads back as d: a JSON 0.1 is "0.1",
              * as the author wrote it, not "0.10000000000000001" (Numeric

@@ -172,7 +172,7 @@ static bool put_wild_value(struct out *o, const char *sep, const struct pattern 
         if (p->toks[k].kind != TOK_VAR)
             continue;
         struct s3w_slice v = rv.v[vi++];
-        if (!memchr(v.ptr, '*', v.len) && !memchr(v.ptr, '?', v.len))
+        if (!v.len || (!memchr(v.ptr, '*', v.len) && !memchr(v.ptr, '?', v.len)))
             continue;
         put(o, "%s the value of ${%.*s} holds '*' or '?': whether they are wildcards is "
                "unconfirmed, read the way that denies",
@@ -369,6 +369,9 @@ static void explain_condition(struct out *o, const struct stmt *s, const struct 
     if (c->set == SET_FORALL)
         put(o, c->negated ? ": ForAllValues: some request value matches a policy value"
                           : ": ForAllValues: some request value matches no policy value");
+    else if (c->set == SET_FORANY && c->negated && !s->deny)
+        put(o, ": ForAnyValue with a negated operator in an Allow: some request value matches a "
+               "policy value (unconfirmed: read the way that denies)");
     else if (c->set == SET_FORANY)
         put(o, c->negated ? ": ForAnyValue: every request value matches a policy value"
                           : ": ForAnyValue: no request value matches a policy value");

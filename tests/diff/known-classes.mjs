@@ -181,7 +181,10 @@ export const CLASSES = {
     kind: 'denies',
     title: 'a policy variable whose value holds * or ?: a wildcard where that widens a Deny, text where a wildcard would widen an Allow; the simulator reads it one way throughout',
     decides: 'Whether a * or ? inside a substituted value is a wildcard is UNCONFIRMED (IAM-SEMANTICS.md 5); s3warden takes the reading that denies - match.c pattern_match_wild_values, eval.c resource_matches, condition.c match_one; cases/conditions.json names the choice',
-    match: (inp, caller, ours) => isDeny(ours) && Object.values(inp.request.contextVariables).some((v) => list(v).some((x) => /[*?]/.test(String(x)))),
+    match: (inp, caller, ours) => isDeny(ours) && allStatements(inp).some(({ s }) => {
+      const vars = [...JSON.stringify([s.Condition || {}, s.Resource || [], s.NotResource || []]).matchAll(/\$\{([^},]+)[^}]*\}/g)].map((m) => m[1].trim().toLowerCase())
+      return Object.entries(inp.request.contextVariables).some(([k, v]) => vars.includes(k.toLowerCase()) && list(v).some((x) => /[*?]/.test(String(x))))
+    }),
   },
   'multivalued-key-as-variable': {
     kind: 'denies',

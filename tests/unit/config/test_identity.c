@@ -170,13 +170,23 @@ static void test_anonymous(void **state)
     policy_context_init(&ctx);
     assert_int_equal(config_identity_fill_context(&id, &ctx), POLICY_CTX_OK);
     /* PrincipalAccount "anonymous" [KEYS]; userid / PrincipalType values are
-     * UNCONFIRMED (IAM-SEMANTICS §6): our choice is "anonymous" / "Anonymous" */
+     * UNCONFIRMED (IAM-SEMANTICS §6): present, as "anonymous" / "Anonymous",
+     * and marked unsure, so that a comparison takes the reading that denies
+     * in serve, explain and replay as in simulate */
     want_ctx("aws:userid", "anonymous");
     want_ctx("aws:PrincipalAccount", "anonymous");
     want_ctx("aws:PrincipalType", "Anonymous");
     want_ctx("aws:PrincipalArn", NULL);
     want_ctx("aws:username", NULL);
     assert_int_equal(ctx.n, 3);
+    assert_true(policy_context_get(&ctx, S3W_SLICE_LIT("aws:userid"))->unsure);
+    assert_true(policy_context_get(&ctx, S3W_SLICE_LIT("aws:PrincipalType"))->unsure);
+    assert_false(policy_context_get(&ctx, S3W_SLICE_LIT("aws:PrincipalAccount"))->unsure);
+    /* a signed caller's values are documented */
+    resolve_ok("AKIADAVE000000000001", "davesecretdavesecretdavesecretdave000001");
+    policy_context_init(&ctx);
+    assert_int_equal(config_identity_fill_context(&id, &ctx), POLICY_CTX_OK);
+    assert_false(policy_context_get(&ctx, S3W_SLICE_LIT("aws:userid"))->unsure);
 }
 
 static void test_refusals(void **state)

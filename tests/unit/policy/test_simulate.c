@@ -121,6 +121,10 @@ static void test_bad_inputs(void **state)
     expect_bad("{\"request\":{\"action\":\"s3:GetObject\",\"resource\":{\"resource\":\"arn:aws:s3:::b\","
                "\"accountId\":\"111111111111\"},\"contextVariables\":{\"k\":5}}}",
                "request.contextVariables.k: must be a string or an array of strings");
+    /* "home/alice\u0000x" would read as "home/alice" */
+    expect_bad("{\"request\":{\"action\":\"s3:GetObject\",\"resource\":{\"resource\":\"arn:aws:s3:::b\","
+               "\"accountId\":\"111111111111\"},\"contextVariables\":{\"s3:prefix\":\"home/alice\\u0000x\"}}}",
+               "input holds a NUL character (\\u0000), which no policy or request value can contain");
 }
 
 /* Runs S3W_BIN with args; returns the exit status and the stdout text. */

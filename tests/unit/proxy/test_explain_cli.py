@@ -121,6 +121,22 @@ def main(tmp):
     # anonymous: the principal side is not evaluated; an unlisted bucket is refused first
     rc, out, _ = run("--config", SEED2, "--as", "anonymous", "GET", "s3://myexamplebucket/k")
     check(rc == 3 and "identity policies: not evaluated (anonymous caller)" in out, out)
+    # anonymous aws:userid / aws:PrincipalType: present, values undocumented
+    # (IAM-SEMANTICS 6), so compared the way that denies, as serve does
+    with open(SEED2) as f:
+        cfg = json.load(f)
+    other = next(b for b in cfg["buckets"] if b["name"] == "otherbucket")
+    other["policy"] = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::otherbucket/*"},
+        {"Sid": "OnlyAnonymous", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::otherbucket/*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalType": "Anonymous"}}}]}
+    anon_path = os.path.join(tmp, "anon.json")
+    with open(anon_path, "w") as f:
+        json.dump(cfg, f)
+    rc, out, _ = run("--config", anon_path, "--as", "anonymous", "GET", "s3://otherbucket/k")
+    check(rc == 3 and "deciding: bucket-policy:OnlyAnonymous" in out, out)
     rc, out, _ = run("--config", SEED2, "--as", ADMIN, "GET", "s3://unlisted/k")
     check(rc == 3 and "because the bucket is not configured in s3warden" in out, out)
     # an operation S3 does not have is refused before any policy
