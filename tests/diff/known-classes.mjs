@@ -21,6 +21,15 @@ const starPrincipal = (s) => s.Principal === '*' || (s.Principal && list(s.Princ
 const principalArnNarrowed = (s) => Object.entries(s.Condition || {}).some(([op, keys]) =>
   !/Not|IfExists|^For/.test(op) && /^(String|Arn)/.test(op) && Object.keys(keys).some((k) => k.toLowerCase() === 'aws:principalarn'))
 
+// the request's values of the keys some statement names as ${...} in its
+// Condition, Resource or NotResource
+const variableValues = (inp) => {
+  const vars = new Set(allStatements(inp).flatMap(({ s }) =>
+    [...JSON.stringify([s.Condition || {}, s.Resource || [], s.NotResource || []]).matchAll(/\$\{([^},]+)[^}]*\}/g)]
+      .map((m) => m[1].trim().toLowerCase())))
+  return Object.entries(inp.request.contextVariables).filter(([k]) => vars.has(k.toLowerCase())).map(([, v]) => v)
+}
+
 export const CLASSES = {
   'root-full-access': {
     kind: 'aws-docs',
@@ -181,19 +190,13 @@ export const CLASSES = {
     kind: 'denies',
     title: 'a policy variable whose value holds * or ?: a wildcard where that widens a Deny, text where a wildcard would widen an Allow; the simulator reads it one way throughout',
     decides: 'Whether a * or ? inside a substituted value is a wildcard is UNCONFIRMED (IAM-SEMANTICS.md 5); s3warden takes the reading that denies - match.c pattern_match_wild_values, eval.c resource_matches, condition.c match_one; cases/conditions.json names the choice',
-    match: (inp, caller, ours) => isDeny(ours) && allStatements(inp).some(({ s }) => {
-      const vars = [...JSON.stringify([s.Condition || {}, s.Resource || [], s.NotResource || []]).matchAll(/\$\{([^},]+)[^}]*\}/g)].map((m) => m[1].trim().toLowerCase())
-      return Object.entries(inp.request.contextVariables).some(([k, v]) => vars.includes(k.toLowerCase()) && list(v).some((x) => /[*?]/.test(String(x))))
-    }),
+    match: (inp, caller, ours) => isDeny(ours) && variableValues(inp).some((v) => list(v).some((x) => /[*?]/.test(String(x)))),
   },
   'multivalued-key-as-variable': {
     kind: 'denies',
     title: 'a policy variable naming a multivalued key: a Deny\'s entry or condition may match anything, an Allow\'s matches nothing; the simulator substitutes it',
     decides: 'AWS: multivalued keys cannot be used as variables (IAM-SEMANTICS.md 5), not what happens when one is; s3warden takes the reading that denies - match.c pattern_resolve; cases/conditions.json names the choice',
-    match: (inp, caller, ours) => isDeny(ours) && allStatements(inp).some(({ s }) => {
-      const vars = [...JSON.stringify([s.Condition || {}, s.Resource || [], s.NotResource || []]).matchAll(/\$\{([^},]+)[^}]*\}/g)].map((m) => m[1].trim().toLowerCase())
-      return Object.entries(inp.request.contextVariables).some(([k, v]) => Array.isArray(v) && vars.includes(k.toLowerCase()))
-    }),
+    match: (inp, caller, ours) => isDeny(ours) && variableValues(inp).some((v) => Array.isArray(v)),
   },
   'foranyvalue-negated-operator': {
     kind: 'denies',
