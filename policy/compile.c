@@ -1184,13 +1184,10 @@ static void compile_effect(struct cctx *c, const cJSON *s, struct stmt *st)
              cJSON_IsString(eff) ? "\"" : "");
     } else {
         st->deny = strcmp(eff->valuestring, "Deny") == 0;
-        c->deny = st->deny;
     }
+    c->deny = st->deny;
 }
 
-/* Whom the statement applies to: Principal or NotPrincipal, required in
- * bucket policies, refused in identity-based ones (guardrails may name a
- * Principal). */
 /* A "${" in a principal's string values (objects and arrays searched). */
 static bool json_names_var(const cJSON *j)
 {
@@ -1229,6 +1226,9 @@ static void check_principal_vars(struct cctx *c, const cJSON *v, const char *pat
              "matches", path);
 }
 
+/* Whom the statement applies to: Principal or NotPrincipal, required in
+ * bucket policies, refused in identity-based ones (guardrails may name a
+ * Principal). */
 static void compile_principals(struct cctx *c, const cJSON *s, struct stmt *st)
 {
     char p[256];
