@@ -15,7 +15,9 @@
 /* A NUL in the text, raw or escaped: cJSON's strings are C strings, so
  * "home/alice\u0000" would read as "home/alice". The escape is looked for
  * anywhere, so a text that spells the six characters out after an escaped
- * backslash is refused too (the reading that refuses). */
+ * backslash is refused too (the reading that refuses). cJSON also reads a
+ * \u escape without four hex digits ("\uZZZZ") as U+0000: refused too
+ * (probe 28). */
 bool json_text_has_nul(const char *p, size_t n);
 
 /* Anything but JSON whitespace from end (where cJSON stopped parsing; NULL:
