@@ -101,6 +101,9 @@ bool cond_parse_operator(struct s3w_slice name, struct cond *out)
 }
 
 /* ---- scalar parsers ----------------------------------------------------- */
+/* The first 12 bytes of an IPv4-mapped IPv6 address (RFC 4291 2.5.5.2) */
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -444,6 +447,15 @@ int cond_compile_value(struct arena *a, const struct cond *c, struct s3w_slice v
             *why = "IP condition value is not an IPv4/IPv6 address or CIDR";
             return -1;
         }
+        if (out->ip_family == 6 && out->ip_prefix >= 96 && memcmp(out->ip, v4_mapped, 12) == 0) {
+            /* ::ffff:10.0.0.0/120 is 10.0.0.0/24: an IPv4 client is
+             * compared as IPv4 (match_one), so the range must be too, or a
+             * Deny on it would miss the clients it names (probe 28) */
+            memmove(out->ip, out->ip + 12, 4);
+            memset(out->ip + 4, 0, 12);
+            out->ip_family = 4;
+            out->ip_prefix = (uint8_t)(out->ip_prefix - 96);
+        }
         return 0;
     }
     *why = "internal: unknown operator family";
@@ -551,8 +563,7 @@ static int match_one(const struct cond *c, const struct cond_value *v,
         uint8_t ip[16], fam, pfx;
         if (!policy_parse_cidr(r, false, ip, &fam, &pfx))
             return -1;
-        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-        if (fam == 6 && memcmp(ip, mapped, 12) == 0) {
+        if (fam == 6 && memcmp(ip, v4_mapped, 12) == 0) {
             /* ::ffff:a.b.c.d from a dual-stack listener is the IPv4 client */
             memmove(ip, ip + 12, 4);
             memset(ip + 4, 0, 12);
