@@ -255,6 +255,7 @@ void config_free(struct config *cfg)
         free(cfg->audit.sinks[i].bucket);
         free(cfg->audit.sinks[i].prefix);
         free(cfg->audit.sinks[i].account_id);
+        free(cfg->audit.sinks[i].expected_bucket_owner);
         free(cfg->audit.sinks[i].region);
     }
     free(cfg->audit.sinks);

@@ -315,6 +315,9 @@ struct config_audit_sink {
     char *bucket;             /* required */
     char *prefix;             /* optional */
     char *account_id;         /* default audit.account_id (one is required) */
+    /* sent as x-amz-expected-bucket-owner: S3 refuses the upload (403) when
+     * another account owns the bucket; optional, 12 digits */
+    char *expected_bucket_owner;
     char *region;             /* default audit.region, then upstream.region */
     uint32_t batch_seconds;   /* default 300 */
     uint32_t batch_bytes;     /* default 4 MiB */

@@ -2334,9 +2334,9 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
     free(type);
     if (k->type == CONFIG_AUDIT_SINK_S3) {
         static const char *const s3_allowed[] = { "type", "upstream", "bucket", "prefix",
-                                                  "account_id", "region", "batch_seconds",
-                                                  "batch_bytes", "spool_dir", "max_spool_bytes",
-                                                  NULL };
+                                                  "account_id", "expected_bucket_owner",
+                                                  "region", "batch_seconds", "batch_bytes",
+                                                  "spool_dir", "max_spool_bytes", NULL };
         check_fields(L, it, s3_allowed);
         k->upstream = L->cfg->upstream;
         char *store = get_str(L, it, "upstream", false);
@@ -2349,6 +2349,12 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
         k->account_id = get_str(L, it, "account_id", false);
         if (k->account_id && !all_digits(k->account_id, 12)) {
             size_t mk = push_key(L, "account_id");
+            errf(L, "must be a 12-digit account id");
+            pop(L, mk);
+        }
+        k->expected_bucket_owner = get_str(L, it, "expected_bucket_owner", false);
+        if (k->expected_bucket_owner && !all_digits(k->expected_bucket_owner, 12)) {
+            size_t mk = push_key(L, "expected_bucket_owner");
             errf(L, "must be a 12-digit account id");
             pop(L, mk);
         }

@@ -236,7 +236,8 @@ static int open_sinks(struct audit *a, const struct audit_options *o)
             struct audit_s3_opts so = {
                 .endpoint = c->endpoint, .virtual_host = c->virtual_host,
                 .tls_verify = c->tls_verify, .ca_file = c->ca_file, .bucket = c->bucket,
-                .prefix = c->prefix, .account = c->account, .region = c->region,
+                .prefix = c->prefix, .account = c->account, .expected_owner = c->expected_owner,
+                .region = c->region,
                 .batch_ms = c->batch_ms, .batch_bytes = c->batch_bytes,
             };
             err = audit_s3_transport(&so, &tr);

@@ -180,6 +180,7 @@ struct audit_sink_conf {
     const char *bucket;
     const char *prefix;
     const char *account;
+    const char *expected_owner; /* NULL: none sent */
     const char *region;
     uint32_t batch_ms;
     size_t batch_bytes;

@@ -112,6 +112,7 @@ struct audit_s3_opts {
     const char *bucket;
     const char *prefix;      /* may be empty */
     const char *account;     /* the ACCOUNT of the layout */
+    const char *expected_owner; /* x-amz-expected-bucket-owner (NULL: none) */
     const char *region;      /* the REGION of the layout, and the signing region */
     uint32_t batch_ms;       /* deliver at least this often (records waiting) */
     size_t batch_bytes;      /* ... or once this much waits */

@@ -16,6 +16,7 @@
  * adding a second object that repeats them. */
 #include "audit_sink.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ struct s3_t {
     bool https, virtual_host, tls_verify;
     char *ca_file;
     char *bucket, *prefix, *account, *region;
+    char *expected_owner;    /* x-amz-expected-bucket-owner, or NULL */
     uint32_t timeout_ms;
     _Atomic(struct creds_mgr *) creds;
     char name[400];
@@ -81,11 +83,39 @@ static size_t gz_bound(size_t jlen)
     return jlen + jlen / 16384 * 5 + 1024;
 }
 
-static size_t discard(char *p, size_t sz, size_t n, void *ud)
+/* The answer's first bytes, for the error code of a refused upload */
+struct answer_head {
+    char b[1024];
+    size_t n;
+};
+
+static size_t keep_head(char *p, size_t sz, size_t n, void *ud)
 {
-    (void)p;
-    (void)ud;
-    return sz * n;
+    struct answer_head *h = ud;
+    size_t len = sz * n, take = sizeof(h->b) - h->n;
+    if (take > len)
+        take = len;
+    memcpy(h->b + h->n, p, take);
+    h->n += take;
+    return len;
+}
+
+/* S3's <Code> of an error document (AccessDenied, NoSuchBucket), letters
+ * and digits only, so that a store's bytes cannot forge a log line; "" if
+ * none. */
+static void error_code(const struct answer_head *h, char out[64])
+{
+    out[0] = '\0';
+    const char *c = memmem(h->b, h->n, "<Code>", 6);
+    if (!c)
+        return;
+    c += 6;
+    size_t i = 0;
+    while (c + i < h->b + h->n && i < 63 && isalnum((unsigned char)c[i])) {
+        out[i] = c[i];
+        i++;
+    }
+    out[c + i < h->b + h->n && c[i] == '<' ? i : 0] = '\0';
 }
 
 /* {"Records":[line,line,...]} of buf's '\n'-terminated lines, gzip'd
@@ -243,12 +273,17 @@ static int s3_deliver(void *t, const char *buf, size_t len)
     char hex[65];
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", h[i]);
-    struct s3w_header hdr = { .name = S3W_SLICE_LIT("host"), .value = s3w_slice_cstr(host) };
+    /* signed, so that no one on the way drops the owner check */
+    struct s3w_header hdr[2] = {
+        { .name = S3W_SLICE_LIT("host"), .value = s3w_slice_cstr(host) },
+        { .name = S3W_SLICE_LIT("x-amz-expected-bucket-owner"),
+          .value = s3w_slice_cstr(s->expected_owner ? s->expected_owner : "") },
+    };
     struct sigv4_sign_params p = {
         .method = S3W_SLICE_LIT("PUT"),
         .target = s3w_slice(target.ptr, target.len),
-        .headers = &hdr,
-        .n_headers = 1,
+        .headers = hdr,
+        .n_headers = s->expected_owner ? 2 : 1,
         .region = s3w_slice_cstr(s->region),
         .service = S3W_SLICE_LIT("s3"),
         .uri_mode = SIGV4_URI_S3,
@@ -270,6 +305,10 @@ static int s3_deliver(void *t, const char *buf, size_t len)
     snprintf(line, sizeof(line), "x-amz-content-sha256: %.*s", (int)sig.content_sha256_len,
              sig.content_sha256);
     hl = curl_slist_append(hl, line);
+    if (s->expected_owner) {
+        snprintf(line, sizeof(line), "x-amz-expected-bucket-owner: %s", s->expected_owner);
+        hl = curl_slist_append(hl, line);
+    }
     if (sig.security_token.len) {
         char tok[8192];
         int tn = snprintf(tok, sizeof(tok), "x-amz-security-token: %.*s",
@@ -290,7 +329,9 @@ static int s3_deliver(void *t, const char *buf, size_t len)
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, gz);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)gzlen);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    struct answer_head ans = { .n = 0 };
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep_head);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ans);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
@@ -306,8 +347,16 @@ static int s3_deliver(void *t, const char *buf, size_t len)
         /* S3 answers 200; a store that answers a PUT 201 or 204 (RFC 9110
          * 9.3.4: WebDAV servers, nginx's dav module) holds the object too */
         err = status == 403 ? EACCES : EIO;
-    if (err && status && status != s->last_status)
-        proxy_log("ERROR", "audit: %s answered %ld to a batch upload", s->name, status);
+    if (err && status && status != s->last_status) {
+        char code[64];
+        error_code(&ans, code);
+        proxy_log("ERROR", "audit: %s answered %ld%s%s%s to a batch upload%s", s->name, status,
+                  code[0] ? " (" : "", code, code[0] ? ")" : "",
+                  status == 403 && s->expected_owner
+                      ? " (with x-amz-expected-bucket-owner: S3 refuses an upload to a bucket "
+                        "another account owns)"
+                      : "");
+    }
     s->last_status = (int)status;
 done:
     if (easy)
@@ -334,6 +383,7 @@ static void s3_free(void *t)
     free(s->bucket);
     free(s->prefix);
     free(s->account);
+    free(s->expected_owner);
     free(s->region);
     free(s->json);
     free(s->gz);
@@ -374,13 +424,14 @@ int audit_s3_transport(const struct audit_s3_opts *o, struct audit_transport *ou
         for (size_t n = strlen(s->prefix); n > 0 && s->prefix[n - 1] == '/'; n--)
             s->prefix[n - 1] = '\0';
     s->account = strdup(o->account);
+    s->expected_owner = o->expected_owner ? strdup(o->expected_owner) : NULL;
     s->region = strdup(o->region);
     s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
     atomic_init(&s->creds, NULL);
     snprintf(s->name, sizeof(s->name), "s3 %s/%s%s", o->bucket, s->prefix ? s->prefix : "",
              s->prefix && s->prefix[0] ? "/" : "");
     if (!s->endpoint || !s->host || (o->ca_file && !s->ca_file) || !s->bucket || !s->prefix ||
-        !s->account || !s->region) {
+        !s->account || (o->expected_owner && !s->expected_owner) || !s->region) {
         s3_free(s);
         return ENOMEM;
     }

@@ -190,6 +190,7 @@ static void audit_options_from(const struct config *cfg,
             c->bucket = k->bucket;
             c->prefix = k->prefix;
             c->account = k->account_id ? k->account_id : cfg->audit.account_id;
+            c->expected_owner = k->expected_bucket_owner;
             c->region = region;
         } else {
             c->type = AUDIT_SINK_SYSLOG;

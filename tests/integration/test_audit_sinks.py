@@ -21,7 +21,12 @@ docs/config.md "audit.sinks"), with Debian's rsyslogd listening on TCP on
   layout, gzip {"Records": [...]}, exactly one record per request (by
   eventID); s3warden killed (SIGKILL) with records spooled and not yet
   delivered, then started again on the same spool: all of them arrive,
-  duplicates counted by eventID and printed.
+  duplicates counted by eventID and printed;
+- an S3 sink with "expected_bucket_owner", delivering through a second
+  s3warden (which checks x-amz-expected-bucket-owner against the bucket's
+  configured owner, as S3 does) in front of moto: the right owner
+  delivers; a wrong one is refused 403 AccessDenied, nothing is stored,
+  the log names the code and the records stay in the spool.
 """
 import gzip
 import json
@@ -46,6 +51,11 @@ W.account(A)
 ALICE = W.user(A, "alice", "AIDAALICESINKS000001", policies=[
     policy(allow("s3:*", [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]))])
 W.bucket(BUCKET, A)
+# the trail bucket, owned by A, written through a second s3warden by a user
+# allowed nothing but PutObject there
+W.bucket(TRAIL, A)
+TRAILW = W.user(A, "trailwriter", "AIDATRAILWRITER00001", policies=[
+    policy(allow("s3:PutObject", [f"arn:aws:s3:::{TRAIL}/*"]))])
 
 UP = None
 
@@ -304,6 +314,69 @@ class S3Sink(unittest.TestCase):
         print(f"\n  S3 sink: {len(want)} records spooled, s3warden killed and restarted: "
               f"{len(ids)} delivered, {dups} duplicates (by eventID)", file=sys.stderr)
         self.assertTrue(wait_until(lambda: "from an earlier run" in px2.log_text(), 5))
+
+
+
+class S3SinkExpectedOwner(unittest.TestCase):
+    """x-amz-expected-bucket-owner on the sink's uploads, through a second
+    s3warden (HOP) that, as S3, refuses 403 an upload whose expected owner
+    is not the bucket's."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hop = Proxy(lambda port, audit: render_config(W, UP, port, audit), "s3sink-hop").start()
+
+    def sink_proxy(self, name, prefix, owner):
+        spool = os.path.join(tmpdir(f"spool-{name}"), "s3")
+
+        def cfg(port, audit):
+            c = render_config(W, UP, port, audit, admin=free_port())
+            c["upstreams"] = [{"name": "hop", "endpoint": self.hop.endpoint, "region": REGION,
+                               "addressing": "path", "credentials": {"chain": [
+                                   {"type": "static", "access_key_id": TRAILW.id,
+                                    "secret": TRAILW.secret}]}}]
+            c["audit"].update({"format": "cloudtrail", "account_id": A, "sinks": [
+                {"type": "s3", "upstream": "hop", "bucket": TRAIL, "prefix": prefix,
+                 "expected_bucket_owner": owner, "batch_seconds": 1, "spool_dir": spool}]})
+            return c
+        return Proxy(cfg, name).start()
+
+    def traffic(self, px, tag):
+        s3 = px.client(ALICE)
+        for i in range(5):
+            s3.put_object(Bucket=BUCKET, Key=f"{tag}{i}", Body=b"o")
+        wait_until(lambda: len(file_event_ids(px)) >= 5, 5)
+        return file_event_ids(px)
+
+    def test_owner_matches_delivered(self):
+        px = self.sink_proxy("s3sink-own", "ownok", A)
+        want = self.traffic(px, "own")
+        got = wait_until(lambda: (lambda g: g if set(want) <= set(g[0]) else None)(
+            trail_records("ownok")), 20, 0.5)
+        self.assertIsNotNone(got, "not delivered through the hop: %s" % px.log_tail())
+        self.assertEqual(sorted(got[0]), sorted(want))
+        hop = [json.loads(line) for line in complete_lines(self.hop.audit_path)]
+        puts = [r for r in hop if r["eventName"] == "PutObject"
+                and r["requestParameters"]["key"].startswith("ownok/")]
+        self.assertTrue(puts)
+        self.assertEqual({(r["httpStatus"], r["userIdentity"]["arn"]) for r in puts},
+                         {(200, user_arn(A, "trailwriter"))})
+
+    def test_other_owner_refused_and_kept(self):
+        px = self.sink_proxy("s3sink-notmine", "notmine", "999999999999")
+        self.traffic(px, "nm")
+        wait_until(lambda: "to a batch upload" in px.log_text(), 20, 0.3)
+        self.assertIn("audit: s3 %s/notmine/ answered 403 (AccessDenied) to a batch upload (with "
+                      "x-amz-expected-bucket-owner: S3 refuses an upload to a bucket another "
+                      "account owns)" % TRAIL, px.log_text())
+        self.assertEqual(trail_records("notmine")[0], {})
+        hop = [json.loads(line) for line in complete_lines(self.hop.audit_path)]
+        refused = [r for r in hop if r["eventName"] == "PutObject"
+                   and r["requestParameters"]["key"].startswith("notmine/")]
+        self.assertTrue(refused)
+        self.assertEqual({(r["httpStatus"], r["errorCode"]) for r in refused}, {(403, "AccessDenied")})
+        m = px.admin("/metrics").text
+        self.assertRegex(m, r's3warden_audit_sink_pending_bytes\{sink="s3 %s/notmine/"\} [1-9]' % TRAIL)
 
 
 if __name__ == "__main__":
