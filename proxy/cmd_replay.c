@@ -24,7 +24,9 @@
  */
 #include "cmd_explain.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +387,135 @@ static void replay_record(struct replay *rp, struct replay_rec *r)
 }
 
 /* ---- input ------------------------------------------------------------------------ */
+/* A plain file as it is, or gzip (RFC 1952): one member or several (gzip's
+ * own way to append, as `cat a.gz b.gz`). zlib's gzread reads both, but
+ * ends quietly at bytes after a member that do not begin another (a plain
+ * log appended to an archive, a damaged copy), and those records went
+ * uncounted with exit 0: here they are an error, as a member cut short. */
+#define RIN_BUF (256 * 1024)
+struct rin {
+    int fd;
+    bool gzip, inited, in_member, eof;
+    z_stream zs;
+    unsigned char *in;
+    size_t pos, len;  /* in[pos..len) not yet used */
+    long long off;    /* the file's offset of in[0] */
+    char err[160];
+};
+
+/* At least k unused bytes in r->in if the input has them; false on a read
+ * error. */
+static bool rin_need(struct rin *r, size_t k)
+{
+    while (r->len - r->pos < k && !r->eof) {
+        if (r->pos) {
+            memmove(r->in, r->in + r->pos, r->len - r->pos);
+            r->off += (long long)r->pos;
+            r->len -= r->pos;
+            r->pos = 0;
+        }
+        ssize_t n = read(r->fd, r->in + r->len, RIN_BUF - r->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(r->err, sizeof(r->err), "cannot read: %s", strerror(errno));
+            return false;
+        }
+        if (n == 0)
+            r->eof = true;
+        r->len += (size_t)n;
+    }
+    return true;
+}
+
+static bool rin_open(struct rin *r, int fd)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = fd;
+    r->in = malloc(RIN_BUF);
+    if (!r->in) {
+        snprintf(r->err, sizeof(r->err), "out of memory");
+        return false;
+    }
+    if (!rin_need(r, 2))
+        return false;
+    r->gzip = r->len >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b;
+    return true;
+}
+
+/* Bytes of the text into out (at most cap): > 0; 0 at its end; -1 with
+ * r->err. */
+static ssize_t rin_read(struct rin *r, char *out, size_t cap)
+{
+    if (!r->gzip) {
+        if (!rin_need(r, 1))
+            return -1;
+        size_t n = r->len - r->pos < cap ? r->len - r->pos : cap;
+        memcpy(out, r->in + r->pos, n);
+        r->pos += n;
+        return (ssize_t)n;
+    }
+    for (;;) {
+        if (!r->in_member) {
+            if (!rin_need(r, 2))
+                return -1;
+            if (r->pos == r->len)
+                return 0; /* after a whole member: the end */
+            if (r->len - r->pos < 2 || r->in[r->pos] != 0x1f || r->in[r->pos + 1] != 0x8b) {
+                snprintf(r->err, sizeof(r->err),
+                         "bytes after the end of the gzip data at byte %lld are not gzip: not read",
+                         r->off + (long long)r->pos);
+                return -1;
+            }
+            int zr = r->inited ? inflateReset(&r->zs) : inflateInit2(&r->zs, 16 + MAX_WBITS);
+            if (zr != Z_OK) {
+                snprintf(r->err, sizeof(r->err), "cannot inflate: %s", zError(zr));
+                return -1;
+            }
+            r->inited = true;
+            r->in_member = true;
+        }
+        /* inflate may still hold output when the input is used up */
+        size_t was = r->pos;
+        r->zs.next_in = r->in + r->pos;
+        r->zs.avail_in = (uInt)(r->len - r->pos);
+        r->zs.next_out = (Bytef *)out;
+        r->zs.avail_out = (uInt)(cap < UINT_MAX ? cap : UINT_MAX);
+        int zr = inflate(&r->zs, Z_NO_FLUSH);
+        r->pos = r->len - r->zs.avail_in;
+        size_t made = (size_t)((char *)r->zs.next_out - out);
+        if (zr == Z_STREAM_END) {
+            r->in_member = false;
+        } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            snprintf(r->err, sizeof(r->err), "%s", r->zs.msg ? r->zs.msg : zError(zr));
+            return -1;
+        }
+        if (made)
+            return (ssize_t)made;
+        if (!r->in_member || r->pos != was)
+            continue;
+        /* nothing made, nothing used: the member needs more input */
+        if (r->pos < r->len) {
+            snprintf(r->err, sizeof(r->err), "cannot inflate");
+            return -1;
+        }
+        if (!rin_need(r, 1))
+            return -1;
+        if (r->pos == r->len) {
+            snprintf(r->err, sizeof(r->err), "unexpected end of file (the gzip data is cut short)");
+            return -1;
+        }
+    }
+}
+
+static void rin_close(struct rin *r)
+{
+    if (r->inited)
+        inflateEnd(&r->zs);
+    free(r->in);
+    close(r->fd);
+}
+
 static int replay_file(struct replay *rp, const char *path, char *line, struct replay_rec *r)
 {
     int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
@@ -392,22 +523,22 @@ static int replay_file(struct replay *rp, const char *path, char *line, struct r
         fprintf(stderr, "s3warden: replay: %s: cannot open\n", path);
         return -1;
     }
-    /* gzread reads plain files as they are (zlib "transparent" mode) */
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        fprintf(stderr, "s3warden: replay: %s: cannot read\n", path);
+    struct rin in;
+    if (!rin_open(&in, fd)) {
+        fprintf(stderr, "s3warden: replay: %s: %s\n", path, in.err);
+        rin_close(&in);
         return -1;
     }
-    gzbuffer(gz, 256 * 1024);
     size_t have = 0;
     bool skipping = false; /* inside a line longer than any record */
     int rc = 0;
     for (;;) {
-        int n = gzread(gz, line + have, (unsigned)(REPLAY_LINE_MAX - have));
+        ssize_t n = rin_read(&in, line + have, REPLAY_LINE_MAX - have);
         if (n < 0) {
-            int e;
-            fprintf(stderr, "s3warden: replay: %s: %s\n", path, gzerror(gz, &e));
+            /* a gzip stream cut short, damaged, or followed by bytes that
+             * are not gzip (probe 21: a half-copied archive replayed as if
+             * whole, its last records missing, exit 0) */
+            fprintf(stderr, "s3warden: replay: %s: %s\n", path, in.err);
             rc = -1;
             break;
         }
@@ -430,16 +561,6 @@ static int replay_file(struct replay *rp, const char *path, char *line, struct r
             start += len + 1;
         }
         if (n == 0) {
-            /* the end, or a gzip stream cut short: zlib says which only
-             * here (probe 21: a half-copied archive replayed as if whole,
-             * its last records missing, exit 0) */
-            int e = Z_OK;
-            const char *why = gzerror(gz, &e);
-            if (e != Z_OK) {
-                fprintf(stderr, "s3warden: replay: %s: %s\n", path, why);
-                rc = -1;
-                break;
-            }
             if (end > start && !skipping) { /* a last line without '\n' */
                 rp->read++;
                 if (!replay_rec_scan(r, line + start, end - start))
@@ -461,10 +582,7 @@ static int replay_file(struct replay *rp, const char *path, char *line, struct r
             have = 0;
         }
     }
-    if (gzclose(gz) != Z_OK && rc == 0) {
-        fprintf(stderr, "s3warden: replay: %s: cannot read to its end\n", path);
-        rc = -1;
-    }
+    rin_close(&in);
     return rc;
 }
 

@@ -234,6 +234,24 @@ class Replay(Case):
         rc, out, err = replay(self.guard_cfg, cut)
         self.assertEqual((rc, out["read"]), (1, len(self.records)), err)
 
+    def test_gzip_trailing_bytes_are_unreadable(self):
+        # zlib ends quietly at bytes after a gzip member that do not begin
+        # another: a plain log appended to an archive went uncounted, exit 1
+        data = open(self.log, "rb").read()
+        whole = gzip.compress(data)
+        mixed = os.path.join(self.tmp, "appended.log.gz")
+        with open(mixed, "wb") as f:
+            f.write(whole + data)
+        rc, out, err = replay(self.guard_cfg, mixed)
+        self.assertEqual(rc, 2, (out, err))
+        self.assertIn(f"s3warden: replay: {mixed}: bytes after the end of the gzip data at byte "
+                      f"{len(whole)} are not gzip: not read", err)
+        # two members (gzip's own way to append) are one stream: all read
+        with open(mixed, "wb") as f:
+            f.write(whole + whole)
+        rc, out, err = replay(self.guard_cfg, mixed)
+        self.assertEqual((rc, out["read"]), (1, 2 * len(self.records)), err)
+
     def test_usage(self):
         for args in ([], ["--config", self.demo_cfg], [self.log], ["--bogus", "--config", self.demo_cfg, self.log]):
             r = subprocess.run([BIN, "replay", *args], capture_output=True, text=True, timeout=30)
