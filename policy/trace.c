@@ -214,6 +214,49 @@ static void put_fold(struct out *o, const struct stmt *s, struct s3w_slice resou
                "case is unconfirmed, read the way that denies");
 }
 
+/* A Deny whose Resource lists the resource only through a reading that
+ * IAM-SEMANTICS.md leaves UNCONFIRMED (eval.c resource_matches: a
+ * variable's '*' or '?' read as wildcards, case ignored beyond ASCII, a
+ * variable with no one value): says which, after "applies". */
+static void put_deny_reading(struct out *o, const struct stmt *s, struct s3w_slice resource,
+                             const struct policy_context *ctx)
+{
+    if (!s->deny || s->not_resource || !s->has_resource)
+        return;
+    const struct pattern *wild = NULL, *fold = NULL, *undef = NULL;
+    for (size_t i = 0; i < s->nresources; i++) {
+        const struct pattern *p = &s->resources[i];
+        struct pat_vars rv;
+        if (!pattern_resolve(p, ctx, &rv)) {
+            if (rv.undefined && !undef)
+                undef = p;
+            continue;
+        }
+        if (pattern_match(p, &rv, resource, true))
+            return; /* listed as text, ASCII case ignored */
+        if (!wild && rv.wild && pattern_match_wild_values(p, &rv, resource, true))
+            wild = p;
+        else if (!fold && pattern_match_fold(p, &rv, resource, rv.wild))
+            fold = p;
+    }
+    if (undef) {
+        put(o, "; Resource ");
+        put_quoted(o, undef->raw);
+        put(o, " names a variable with no one value (a multivalued key, or a value AWS does "
+               "not document): unconfirmed, read the way that denies");
+    } else if (wild) {
+        put(o, "; Resource: ");
+        put_quoted(o, resource);
+        put(o, " is listed only with wildcards in a variable's value:");
+        put_wild_value(o, "", wild, ctx);
+    } else if (fold) {
+        put(o, "; Resource: ");
+        put_quoted(o, resource);
+        put(o, " is listed only when case is ignored beyond ASCII: whether Resource ignores "
+               "case is unconfirmed, read the way that denies");
+    }
+}
+
 static const char *prin_kind_name(uint8_t k)
 {
     switch (k) {
@@ -399,6 +442,7 @@ size_t policy_trace_explain(const struct policy_trace *t, const struct policy_tr
     switch ((enum policy_trace_why)e->why) {
     case POLICY_TRACE_MATCHED:
         put(&o, "applies");
+        put_deny_reading(&o, s, resource, ctx);
         break;
     case POLICY_TRACE_ACTION:
         put(&o, "Action: ");

@@ -314,12 +314,54 @@ static void test_same_decision(void **state)
     teardown(f);
 }
 
+/* A Deny that applies only through a reading IAM-SEMANTICS leaves
+ * UNCONFIRMED says which (eval.c resource_matches); one listed as text
+ * says only "applies". */
+static void test_deny_readings(void **state)
+{
+    (void)state;
+    struct fixture *f = setup();
+    policy_free(f->bp);
+    f->bp = compile("{\"Version\":\"2012-10-17\",\"Statement\":["
+                    "{\"Sid\":\"DWild\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":\"arn:aws:s3:::${aws:PrincipalTag/w}/k\"},"
+                    "{\"Sid\":\"DFold\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":\"arn:aws:s3:::b/\xe2\x84\xaa\"},"
+                    "{\"Sid\":\"DMulti\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":\"arn:aws:s3:::b/${s3:RequestObjectTagKeys}\"},"
+                    "{\"Sid\":\"DCase\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":[\"arn:aws:s3:::b/\xe2\x84\xaa\",\"arn:aws:s3:::B/K\"]},"
+                    "{\"Sid\":\"DNot\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"NotResource\":\"arn:aws:s3:::b/other\"}"
+                    "]}", POLICY_KIND_RESOURCE, "bucket-policy");
+    f->set.resource = f->bp;
+    policy_trace_init(&f->trace, f->entries, 64);
+    assert_int_equal(policy_evaluate_traced(&f->set, &f->req, &f->res, &f->trace), POLICY_OK);
+    assert_int_equal(f->res.decision, POLICY_EXPLICIT_DENY);
+    expect(f, "DWild", POLICY_TRACE_MATCHED,
+           "applies; Resource: \"arn:aws:s3:::b/k\" is listed only with wildcards in a variable's "
+           "value: the value of ${aws:PrincipalTag/w} holds '*' or '?': whether they are wildcards "
+           "is unconfirmed, read the way that denies");
+    expect(f, "DFold", POLICY_TRACE_MATCHED,
+           "applies; Resource: \"arn:aws:s3:::b/k\" is listed only when case is ignored beyond "
+           "ASCII: whether Resource ignores case is unconfirmed, read the way that denies");
+    expect(f, "DMulti", POLICY_TRACE_MATCHED,
+           "applies; Resource \"arn:aws:s3:::b/${s3:RequestObjectTagKeys}\" names a variable with "
+           "no one value (a multivalued key, or a value AWS does not document): unconfirmed, read "
+           "the way that denies");
+    /* listed as text (ASCII case ignored for a Deny): nothing to say */
+    expect(f, "DCase", POLICY_TRACE_MATCHED, "applies");
+    expect(f, "DNot", POLICY_TRACE_MATCHED, "applies");
+    teardown(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elements),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_same_decision),
+        cmocka_unit_test(test_deny_readings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
