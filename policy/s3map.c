@@ -477,6 +477,16 @@ static int request_shape(const struct s3map_request *req, struct s3map_result *r
         res->detail = "a response-* parameter the operation does not take";
         return S3MAP_E_PARAM_NOT_TAKEN;
     }
+    /* ?versionId on an operation that takes none (PutObject, ListParts,
+     * SelectObjectContent): its actions are the unversioned ones, while a
+     * store could still apply the version (probe 29: ?torrent&versionId= was
+     * authorized as s3:GetObjectTorrent) */
+    const struct s3map_qparam *ver = s3map__q_get(res, "versionId");
+    if (ver && !(op->wire & S3MAP_W_VERSION_ID)) {
+        res->invalid_name = ver->name;
+        res->detail = "versionId, which the operation does not take";
+        return S3MAP_E_PARAM_NOT_TAKEN;
+    }
     bool put = eqz(req->method, "PUT"), post = eqz(req->method, "POST");
     if (!put && !post) /* reads: nothing to apply a header or body to */
         return S3MAP_OK;

@@ -107,6 +107,10 @@ enum {
                                            * HeadObject); on another operation they are
                                            * refused (s3map.c): a store that does not know
                                            * it could serve an object under the type asked */
+    S3MAP_W_VERSION_ID = 1u << 7,     /* ?versionId: on another operation it is refused
+                                       * (s3map.c), rather than authorized as the
+                                       * unversioned action of an operation a store may
+                                       * apply it to */
 };
 
 /* What an operation's 2xx answer is (s3map_op.answer). */

@@ -102,6 +102,32 @@ static void test_object_reads(void **state)
            "s3:GetObjectVersionAttributes arn:aws:s3:::b/k");
     assert_int_equal(map("POST", "b", "k", "select&select-type=2", NOHDR), 0);
     EXPECT("SelectObjectContent", "s3:GetObject arn:aws:s3:::b/k");
+    /* a torrent of a version: IAM's s3:GetObjectVersionTorrent (probe 29:
+     * was s3:GetObjectTorrent alone) */
+    assert_int_equal(map("GET", "b", "k", "torrent", NOHDR), 0);
+    EXPECT("GetObjectTorrent", "s3:GetObjectTorrent arn:aws:s3:::b/k");
+    assert_int_equal(map("GET", "b", "k", "torrent&versionId=v4", NOHDR), 0);
+    EXPECT("GetObjectTorrent", "s3:GetObjectVersionTorrent arn:aws:s3:::b/k");
+    assert_true(s3w_slice_eq_cstr(res.version_id, "v4"));
+    /* ?versionId on an operation that takes none: refused, not authorized
+     * as its unversioned action */
+    static const struct {
+        const char *method, *key, *query, *op;
+    } nover[] = {
+        { "POST", "k", "select&select-type=2&versionId=v", "SelectObjectContent" },
+        { "GET", "k", "uploadId=u&versionId=v", "ListParts" },
+        { "POST", "k", "uploads&versionId=v", "CreateMultipartUpload" },
+        { "GET", "", "versionId=v", "ListObjects" },
+        { "GET", "", "location&versionId=v", "GetBucketLocation" },
+    };
+    for (size_t i = 0; i < sizeof(nover) / sizeof(nover[0]); i++) {
+        int rc = map(nover[i].method, "b", nover[i].key, nover[i].query, NOHDR);
+        if (rc != S3MAP_E_PARAM_NOT_TAKEN || !res.op || strcmp(res.op->name, nover[i].op) != 0 ||
+            !s3w_slice_eq_cstr(res.invalid_name, "versionId"))
+            fail_msg("%s ?%s: %d (%s), want %d (%s) naming versionId", nover[i].method,
+                     nover[i].query, rc, res.op ? res.op->name : "no op", S3MAP_E_PARAM_NOT_TAKEN,
+                     nover[i].op);
+    }
     /* presigned GET: the X-Amz-* auth parameters are sigv4's, not selectors */
     assert_int_equal(map("GET", "b", "k",
                          "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2F"
