@@ -279,6 +279,23 @@ size_t policy_access_denied_message(const struct policy_request *req,
 
 const char *policy_decision_name(enum policy_decision d); /* "Allowed", ... */
 
+/* ---- public or not (GetBucketPolicyStatus) ------------------------------- */
+/*
+ * Whether a compiled bucket policy is "public" by S3's rules (S3 User Guide,
+ * "The meaning of 'public'"; policy/public.c has the rule, its source and
+ * s3warden's readings where AWS leaves a point open: there it answers
+ * public). Only Allow statements count; one public Allow makes the policy
+ * public. NULL p is public ("no compiled policy").
+ * Writes a NUL-terminated reason into why (truncated to cap; why may be
+ * NULL), e.g.
+ *   Statement[0](Sid "Web"): Principal "*", and no condition limits it to
+ *   fixed values (StringLike on aws:SourceVpc: the value holds a wildcard,
+ *   "vpc-*")
+ * or, when not public, "no Allow statement is public: ...". Pure, no
+ * allocation; p may be shared read-only.
+ */
+bool policy_is_public(const struct policy *p, char *why, size_t cap);
+
 /* ---- condition keys ------------------------------------------------------ */
 /* true when `key` is a condition key s3warden understands for S3: a global
  * aws: key, an S3 key, or a tag key family (aws:PrincipalTag/..,
