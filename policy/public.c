@@ -5,9 +5,9 @@
  * The rule, from the Amazon S3 User Guide, "Blocking public access to your
  * Amazon S3 storage", section "The meaning of 'public'", "Bucket policies"
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status;
- * text read from awsdocs/amazon-s3-userguide, doc_source/
- * access-control-block-public-access.md @0009290d, the last published
- * source of the page; the live page was not reachable from here):
+ * text read from the page's markdown source in the GitHub repository
+ * awsdocs/amazon-s3-userguide, doc_source, commit 0009290d - the last
+ * published source of the page; the live page was not reachable from here):
  *
  *   "Amazon S3 begins by assuming that the policy is public. It then
  *   evaluates the policy to determine whether it qualifies as non-public.
