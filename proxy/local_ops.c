@@ -80,12 +80,15 @@ static void respond_xml(struct px *px, int status, struct s3w_buf *body)
  * belongs to the bucket owner's account", 405 MethodNotAllowed; then the
  * operation - Get answers the configured document, Put and Delete are
  * refused (501: the policy lives in the config). GetBucketPolicyStatus is
- * refused too (501) once allowed: the upstream's answer describes another
+ * answered here too, in the same order, from the configured policy
+ * (policy_is_public, policy/public.c: S3's rule for "public", and PUBLIC
+ * where AWS leaves a point open), and 404 NoSuchBucketPolicy without one,
+ * as S3 answers: forwarded, the upstream's answer would describe another
  * policy than the one enforced, and a store that does not know the
  * request answered it as a listing of the bucket (probe 22: moto's
  * ListBucketResult to a caller allowed s3:GetBucketPolicyStatus only).
- * Whether the configured policy is public by AWS's rules is not worked
- * out here. */
+ * The owner's root exemption below is not GetBucketPolicyStatus's: AWS
+ * names only the three policy operations (pipeline.c). */
 
 enum bp_op px_bucket_policy_op(const struct px *px)
 {
@@ -157,32 +160,38 @@ bool px_bucket_policy_root_exempt(const struct px *px)
     "s3warden enforces the bucket policy from its configuration (buckets[].policy); change " \
     "it there and reload with SIGHUP."
 
-#define BP_STATUS_MSG                                                                        \
-    "s3warden does not answer GetBucketPolicyStatus: the bucket policy it enforces is its "  \
-    "configuration's (buckets[].policy, which GetBucketPolicy returns), not the upstream "   \
-    "bucket's."
-
 /* After every authorization allowed the request. */
 void px_bucket_policy(struct px *px, enum bp_op op)
 {
     struct s3w_slice owner = bucket_owner(px);
     if (!px_expected_owners_ok(px))
         return;
-    if (op == BP_STATUS) {
-        px_fail(px, 501, "NotImplemented", BP_STATUS_MSG);
-        return;
-    }
     if (!px->authz.principal.account.len || !s3w_slice_eq(px->authz.principal.account, owner)) {
         px_fail(px, 405, "MethodNotAllowed", s3err_default_message("MethodNotAllowed"));
         return;
     }
-    if (op != BP_GET) {
+    if (op != BP_GET && op != BP_STATUS) {
         px_fail(px, 501, "NotImplemented", BP_READONLY_MSG);
         return;
     }
     const char *doc = px->route.bcfg ? px->route.bcfg->policy_json : NULL;
     if (!doc) {
         px_fail(px, 404, "NoSuchBucketPolicy", "The bucket policy does not exist");
+        return;
+    }
+    if (op == BP_STATUS) {
+        /* S3's answer (API Reference, GetBucketPolicyStatus, "Response
+         * Syntax"): PolicyStatus with IsPublic */
+        bool pub = policy_is_public(px->route.bcfg->policy, NULL, 0);
+        struct s3w_buf b;
+        s3w_buf_init(&b, 256);
+        s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                "<PolicyStatus xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                                "<IsPublic>");
+        s3w_buf_append_cstr(&b, pub ? "true" : "false");
+        s3w_buf_append_cstr(&b, "</IsPublic></PolicyStatus>");
+        respond_xml(px, 200, &b);
+        s3w_buf_cleanup(&b);
         return;
     }
     /* S3 answers the document itself as the body (GetBucketPolicy,

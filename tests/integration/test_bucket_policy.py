@@ -8,7 +8,10 @@ Reference, GetBucketPolicy / PutBucketPolicy / DeleteBucketPolicy,
 MethodNotAllowed for an identity outside the bucket owner's account (the
 seed-001 partner role allowed by the bucket policy), then the operation.
 The owner's root user reads the policy even when the policy denies it
-(AWS's lockout rule).
+(AWS's lockout rule). get-bucket-policy-status answers whether the
+configured policy is public by S3's rule (policy/public.c), in the same
+order, with NoSuchBucketPolicy where there is none; it never reaches the
+store (moto answered it with the bucket's listing).
 
 A store that does not know an operation answers another one (probe 24):
 moto answers GetObjectRetention and GetObjectTorrent with the object and
@@ -67,13 +70,23 @@ LOCKED_POLICY = policy({"Sid": "NoRootUsers", "Effect": "Deny", "Principal": "*"
                         "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}})
 W.bucket(LOCKED, A, LOCKED_POLICY)
 W.bucket("bp-nopolicy", A)
+# public by S3's rule ("The meaning of 'public'"): "*" with no condition
+# that limits it to fixed values
+PUBLIC = "bp-public"
+PUBLIC_POLICY = policy({"Sid": "AnyoneReads", "Effect": "Allow", "Principal": "*",
+                        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{PUBLIC}/*"},
+                       {"Sid": "NotARestriction", "Effect": "Allow", "Principal": {"AWS": "*"},
+                        "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{PUBLIC}",
+                        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": B}}})
+W.bucket(PUBLIC, A, PUBLIC_POLICY)
 VICTIM = "bp-empty-victim"  # an empty bucket a configuration DELETE could delete
 W.bucket(VICTIM, A)
 ADMIN = W.user(A, "admin", "AIDAADMINA0000000001", policies=[policy(allow("s3:*", "*"))])
 LISTER = W.user(A, "lister", "AIDALISTERA000000001",
                 policies=[policy(allow("s3:ListBucket", res(SHARED)))])
 STATUS = W.user(A, "status", "AIDASTATUSA000000001",
-                policies=[policy(allow("s3:GetBucketPolicyStatus", res(SHARED)))])
+                policies=[policy(allow("s3:GetBucketPolicyStatus",
+                                       res(SHARED) + res(PUBLIC) + res("bp-nopolicy")))])
 ROOT_A = W.root(A)
 EXPRESS = W.user(A, "express", "AIDAEXPRESSA00000001",
                  policies=[policy(allow(["s3:*", "s3express:*"], "*"))])
@@ -91,9 +104,9 @@ UPSTREAM_POLICY = json.dumps(policy({"Sid": "UpstreamOnly", "Effect": "Allow",
                                      "Action": "s3:GetObject",
                                      "Resource": f"arn:aws:s3:::{SHARED}/upstream-only/*"}))
 
-MSG_STATUS_501 = ("s3warden does not answer GetBucketPolicyStatus: the bucket policy it enforces "
-                  "is its configuration's (buckets[].policy, which GetBucketPolicy returns), not "
-                  "the upstream bucket's.")
+# S3's answer (API Reference, GetBucketPolicyStatus, "Response Syntax")
+STATUS_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<PolicyStatus '
+              'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsPublic>%s</IsPublic></PolicyStatus>')
 MSG_405 = "The specified method is not allowed against this resource."
 MSG_501 = ("s3warden enforces the bucket policy from its configuration (buckets[].policy); "
            "change it there and reload with SIGHUP.")
@@ -156,19 +169,66 @@ class BucketPolicyCase(Case):
         r = self.assertCliOk(aws(PX.endpoint, ADMIN, "s3api", "get-bucket-policy", "--bucket", SHARED))
         self.assertEqual(json.loads(r.out)["Policy"], compact(SHARED_POLICY))
 
-    def test_policy_status_is_not_forwarded(self):
-        # probe 22: forwarded, it described the upstream bucket's policy,
-        # and moto, which does not know ?policyStatus, answered a caller
-        # allowed only s3:GetBucketPolicyStatus with the bucket's listing
+    def test_policy_status_answers_the_enforced_policy(self):
+        """GetBucketPolicyStatus is answered from buckets[].policy, never
+        forwarded: probe 22 - forwarded, it described the upstream bucket's
+        policy, and moto, which does not know ?policyStatus, answered a
+        caller allowed only s3:GetBucketPolicyStatus with the bucket's
+        listing."""
         UP.put(SHARED, "secret/payroll.csv", b"salaries")
-        r = aws(PX.endpoint, STATUS, "s3api", "get-bucket-policy-status", "--bucket", SHARED)
-        self.assertCliError(r, "NotImplemented", MSG_STATUS_501)
-        self.assertNotIn("payroll", r.out + r.err)
-        # without the permission: 403 first
+        c = PX.client(STATUS)
+        # seed 001's policy names the partner role's ARN: a fixed principal
+        r = c.get_bucket_policy_status(Bucket=SHARED)
+        self.assertEqual(r["PolicyStatus"], {"IsPublic": False})
+        self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 200)
+        self.assertNotIn("payroll", str(r))
+        # "*" without a limiting condition; a StringNotEquals does not limit
+        self.assertEqual(c.get_bucket_policy_status(Bucket=PUBLIC)["PolicyStatus"],
+                         {"IsPublic": True})
+        # the wire: S3's document, byte for byte
+        for bucket, public in ((SHARED, "false"), (PUBLIC, "true")):
+            path = f"/{bucket}?policyStatus"
+            w = raw(PX.endpoint, "GET", path, sign("GET", PX.endpoint + path, STATUS))
+            self.assertEqual((w.status, w.headers.get("Content-Type"), w.body.decode()),
+                             (200, "application/xml", STATUS_XML % public), w)
+        # no configured policy: S3's 404 (the upstream bucket's own policy
+        # is not looked at)
+        self.assertClientError(lambda: c.get_bucket_policy_status(Bucket="bp-nopolicy"),
+                               "NoSuchBucketPolicy", "The bucket policy does not exist",
+                               status=404)
+        r = aws(PX.endpoint, STATUS, "s3api", "get-bucket-policy-status", "--bucket", "bp-nopolicy")
+        self.assertCliError(r, "NoSuchBucketPolicy", "The bucket policy does not exist")
+        # x-amz-expected-bucket-owner compared with the configured owner
+        self.assertEqual(c.get_bucket_policy_status(Bucket=PUBLIC, ExpectedBucketOwner=A)
+                         ["PolicyStatus"], {"IsPublic": True})
+        self.assertClientError(lambda: c.get_bucket_policy_status(Bucket=PUBLIC,
+                                                                  ExpectedBucketOwner=B),
+                               "AccessDenied", "Access Denied", status=403)
+        self.assertUpstreamPolicyUnchanged()
+
+    def test_policy_status_order(self):
+        """S3's order, as for GetBucketPolicy: 403 without the permission,
+        405 for an identity outside the owner's account, then the answer;
+        the listing never leaks."""
+        UP.put(SHARED, "secret/payroll.csv", b"salaries")
         r = aws(PX.endpoint, LISTER, "s3api", "get-bucket-policy-status", "--bucket", SHARED)
         self.assertCliError(r, "AccessDenied", denied_message(
             user_arn(A, "lister"), "s3:GetBucketPolicyStatus", f"arn:aws:s3:::{SHARED}",
             no_allow("identity-based", "s3:GetBucketPolicyStatus")))
+        self.assertNotIn("payroll", r.out + r.err)
+        # the partner role is allowed s3:* on the bucket by both policies
+        self.assertClientError(lambda: PX.client(PARTNER).get_bucket_policy_status(Bucket=SHARED),
+                               "MethodNotAllowed", MSG_405, status=405)
+        # the owner's root exemption is the policy operations' only: the
+        # lockout policy denies every root user s3:*
+        self.assertClientError(lambda: PX.client(ROOT_A).get_bucket_policy_status(Bucket=LOCKED),
+                               "AccessDenied", denied_message(
+                                   f"arn:aws:iam::{A}:root", "s3:GetBucketPolicyStatus",
+                                   f"arn:aws:s3:::{LOCKED}", explicit("resource-based")),
+                               status=403)
+        # the admin (s3:* in its own policy) reads the lockout policy's status
+        self.assertEqual(PX.client(ADMIN).get_bucket_policy_status(Bucket=LOCKED)["PolicyStatus"],
+                         {"IsPublic": False})
 
     def test_no_permission_is_403_first(self):
         arn = user_arn(A, "lister")

@@ -10,8 +10,10 @@
  * (lockout recovery), not from guardrails. A recording fake upstream (the
  * style of test_pipeline_review.c) proves nothing was sent; a forwarded
  * GetBucketAcl shows the recorder sees requests. GetBucketPolicyStatus is
- * 501 too (probe 22: forwarded, it described another policy, and a store
- * that did not know it answered the bucket's listing). */
+ * answered here too, in the same order, from the configured policy (IsPublic
+ * by policy_is_public; 404 NoSuchBucketPolicy without one): probe 22 -
+ * forwarded, it described another policy, and a store that did not know it
+ * answered the bucket's listing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +149,25 @@ static void assert_error(int status, const char *reason, const char *code, const
     assert_non_null(strstr(rig_body_of(resp), want));
 }
 
+/* S3's GetBucketPolicyStatus answer, exactly (API Reference, "Response
+ * Syntax") */
+static void assert_policy_status(const char *is_public)
+{
+    char want[512];
+    snprintf(want, sizeof(want),
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PolicyStatus "
+             "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><IsPublic>%s</IsPublic>"
+             "</PolicyStatus>", is_public);
+    if (strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) != 0)
+        fprintf(stderr, "got: %s\n", resp);
+    assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_non_null(strstr(resp, "\r\nContent-Type: application/xml\r\n"));
+    char cl[64];
+    snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", strlen(want));
+    assert_non_null(strstr(resp, cl));
+    assert_string_equal(rig_body_of(resp), want);
+}
+
 #define MSG_405 "The specified method is not allowed against this resource."
 #define MSG_501 "s3warden enforces the bucket policy from its configuration (buckets[].policy); " \
                 "change it there and reload with SIGHUP."
@@ -184,12 +205,17 @@ static void test_owner_get_put_delete(void **state)
     assert_error(501, "Not Implemented", "NotImplemented", MSG_501);
     rig_assert_upstream_requests(r0);
 
+    /* GetBucketPolicyStatus: pol grants an account (a fixed principal) and
+     * its Deny never counts; pub grants "*" with no condition */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus", NULL, "");
     exchange();
-    assert_error(501, "Not Implemented", "NotImplemented",
-                 "s3warden does not answer GetBucketPolicyStatus: the bucket policy it enforces is "
-                 "its configuration&apos;s (buckets[].policy, which GetBucketPolicy returns), not the "
-                 "upstream bucket&apos;s.");
+    assert_policy_status("false");
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pub?policyStatus", NULL, "");
+    exchange();
+    assert_policy_status("true");
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/nopol?policyStatus", NULL, "");
+    exchange();
+    assert_error(404, "Not Found", "NoSuchBucketPolicy", "The bucket policy does not exist");
     rig_assert_upstream_requests(r0);
 
     /* control: the recorder does see forwarded requests */
@@ -246,6 +272,10 @@ static void test_other_account_is_405(void **state)
     exchange();
     assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
     build(PARTNER_AKID, PARTNER_SECRET, "DELETE", "/pol?policy", NULL, "");
+    exchange();
+    assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
+    /* GetBucketPolicyStatus, granted to the partner too: the same 405 */
+    build(PARTNER_AKID, PARTNER_SECRET, "GET", "/pol?policyStatus", NULL, "");
     exchange();
     assert_error(405, "Method Not Allowed", "MethodNotAllowed", MSG_405);
     /* anonymous, allowed by Principal "*": no account, 405 */
@@ -314,6 +344,14 @@ static void test_expected_bucket_owner(void **state)
     exchange();
     assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
     assert_string_equal(rig_body_of(resp), POL_COMPACT);
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus",
+          "x-amz-expected-bucket-owner: " PARTNER "\r\n", "");
+    exchange();
+    assert_error(403, "Forbidden", "AccessDenied", "Access Denied");
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/pol?policyStatus",
+          "x-amz-expected-bucket-owner: " OWNER "\r\n", "");
+    exchange();
+    assert_policy_status("false");
     rig_assert_upstream_requests(r0);
 }
 
@@ -326,6 +364,9 @@ static void test_unlisted_caller_account(void **state)
     /* s3warden enforces no bucket policy there: none to show, none to set
      * upstream (the real bucket's policy is out of reach either way) */
     build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policy", NULL, "");
+    exchange();
+    assert_error(404, "Not Found", "NoSuchBucketPolicy", "The bucket policy does not exist");
+    build(ADMIN_AKID, ADMIN_SECRET, "GET", "/free-bkt?policyStatus", NULL, "");
     exchange();
     assert_error(404, "Not Found", "NoSuchBucketPolicy", "The bucket policy does not exist");
     build(ADMIN_AKID, ADMIN_SECRET, "PUT", "/free-bkt?policy", NULL, "{}");
