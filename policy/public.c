@@ -54,11 +54,12 @@
  *    absent, and AWS does not say how it counts ForAnyValue: none limits.
  *    Null only tests presence: it never limits. Bool, Numeric, Date and
  *    Binary compare no key of the list.
- *  - The "principal" keys: the text names aws:PrincipalOrgID as its example
- *    of "an AWS principal"; s3warden counts aws:PrincipalArn,
- *    aws:PrincipalAccount and aws:PrincipalOrgPaths with it (each names
- *    the principal, as a fixed Principal would; later versions of the page
- *    list them).
+ *  - The "principal" keys: the text names aws:PrincipalOrgID, as its
+ *    example of "an AWS principal". Whether aws:PrincipalArn,
+ *    aws:PrincipalAccount and aws:PrincipalOrgPaths count too is not said
+ *    (aws:userid, another key naming the caller, is listed apart and only
+ *    outside a pattern): they do not limit here, so "*" with a fixed
+ *    aws:PrincipalAccount alone is answered public.
  *  - aws:SourceIp: an IPv4 range shorter than /8 or an IPv6 range shorter
  *    than /32 is public (so /8 and /32 are not); an IPv4-mapped IPv6 range
  *    counts as the IPv4 range it is. The RFC 1918 exception changes nothing
@@ -85,8 +86,8 @@ static const char *const limiting_keys[] = {
     "aws:SourceIp", "aws:SourceArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceOwner",
     "aws:SourceAccount", "s3:x-amz-server-side-encryption-aws-kms-key-id", "aws:userid",
     "s3:DataAccessPointArn", "s3:DataAccessPointAccount",
-    /* the "AWS principal" keys */
-    "aws:PrincipalOrgID", "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalOrgPaths",
+    /* the guide's example of "an AWS principal" - the only one it names */
+    "aws:PrincipalOrgID",
 };
 
 static bool limiting_key(struct s3w_slice key)

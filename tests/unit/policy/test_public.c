@@ -92,15 +92,19 @@ static const struct pcase cases[] = {
       false, NONPUBLIC },
 
     /* ---- "*" or {"AWS":"*"} limited by a fixed condition: not public ---- */
-    { "{\"AWS\":\"*\"} with StringEquals aws:PrincipalAccount fixed",
+    { "s3warden's reading: aws:PrincipalAccount is not in the guide's list (only "
+      "aws:PrincipalOrgID is named): public",
       POLICY(ALLOW(AWS_STAR, COND("{'StringEquals':{'aws:PrincipalAccount':'111122223333'}}"))),
-      false, NONPUBLIC },
+      true,
+      "Statement[0]: Principal {\"AWS\": \"*\"}, and no condition limits it to fixed values "
+      "(StringEquals on aws:PrincipalAccount: not a key AWS counts as limiting access)" },
     { "\"*\" with IpAddress aws:SourceIp 203.0.113.0/24",
       POLICY(ALLOW(STAR, COND("{'IpAddress':{'aws:SourceIp':'203.0.113.0/24'}}"))), false,
       NONPUBLIC },
-    { "\"*\" with ArnEquals aws:PrincipalArn fixed",
+    { "s3warden's reading: aws:PrincipalArn is not in the guide's list: public",
       POLICY(ALLOW(STAR, COND("{'ArnEquals':{'aws:PrincipalArn':'arn:aws:iam::111122223333:role/r'}}"))),
-      false, NONPUBLIC },
+      true,
+      ANYONE_PREFIX "ArnEquals on aws:PrincipalArn: not a key AWS counts as limiting access)" },
     { "\"*\" with ArnLike aws:SourceArn without a wildcard",
       POLICY(ALLOW(STAR, COND("{'ArnLike':{'aws:SourceArn':'arn:aws:cloudtrail:us-east-1:111122223333:trail/t'}}"))),
       false, NONPUBLIC },
@@ -174,18 +178,18 @@ static const struct pcase cases[] = {
       ANYONE_PREFIX "ForAllValues:StringEquals on aws:PrincipalAccount: ForAllValues holds when "
                     "the key is absent)" },
     { "a value with `*` is not fixed, even under StringEquals",
-      POLICY(ALLOW(STAR, COND("{'StringEquals':{'aws:PrincipalAccount':'1111*'}}"))), true,
-      ANYONE_PREFIX "StringEquals on aws:PrincipalAccount: the value holds a wildcard, "
+      POLICY(ALLOW(STAR, COND("{'StringEquals':{'aws:SourceAccount':'1111*'}}"))), true,
+      ANYONE_PREFIX "StringEquals on aws:SourceAccount: the value holds a wildcard, "
                     "\"1111*\")" },
     { "a value with `?` is not fixed",
       POLICY(ALLOW(STAR, COND("{'StringLike':{'aws:userid':'AIDA?XAMPLEUSERID0001'}}"))), true,
       ANYONE_PREFIX "StringLike on aws:userid: the value holds a wildcard, "
                     "\"AIDA?XAMPLEUSERID0001\")" },
     { "a value with a policy variable (${...}) is not fixed",
-      POLICY(ALLOW(STAR, COND("{'ArnEquals':{'aws:PrincipalArn':"
+      POLICY(ALLOW(STAR, COND("{'ArnEquals':{'aws:SourceArn':"
                               "'arn:aws:iam::111122223333:user/${aws:username}'}}"))),
       true,
-      ANYONE_PREFIX "ArnEquals on aws:PrincipalArn: the value holds a policy variable, "
+      ANYONE_PREFIX "ArnEquals on aws:SourceArn: the value holds a policy variable, "
                     "\"arn:aws:iam::111122223333:user/${aws:username}\")" },
     { "AWS: aws:userid in the pattern \"AROLEID:*\" is public",
       POLICY(ALLOW(STAR, COND("{'StringLike':{'aws:userid':'AROAEXAMPLEROLEID0001:*'}}"))), true,
