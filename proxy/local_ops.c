@@ -182,16 +182,14 @@ void px_bucket_policy(struct px *px, enum bp_op op)
     if (op == BP_STATUS) {
         /* S3's answer (API Reference, GetBucketPolicyStatus, "Response
          * Syntax"): PolicyStatus with IsPublic */
+#define POLICY_STATUS_XML(v)                                                               \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PolicyStatus "                                \
+    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><IsPublic>" v "</IsPublic></PolicyStatus>"
         bool pub = policy_is_public(px->route.bcfg->policy, NULL, 0);
-        struct s3w_buf b;
-        s3w_buf_init(&b, 256);
-        s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                                "<PolicyStatus xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                                "<IsPublic>");
-        s3w_buf_append_cstr(&b, pub ? "true" : "false");
-        s3w_buf_append_cstr(&b, "</IsPublic></PolicyStatus>");
-        respond_xml(px, 200, &b);
-        s3w_buf_cleanup(&b);
+        respond_local(px, 200, "application/xml",
+                      pub ? S3W_SLICE_LIT(POLICY_STATUS_XML("true"))
+                          : S3W_SLICE_LIT(POLICY_STATUS_XML("false")));
+#undef POLICY_STATUS_XML
         return;
     }
     /* S3 answers the document itself as the body (GetBucketPolicy,
