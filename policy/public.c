@@ -67,8 +67,12 @@
  *  - s3:DataAccessPointArn: a wildcard in the access point name only, with
  *    partition, region and account fixed, does not make it public (AWS's
  *    note); anywhere else it does.
- *  - aws:userid "outside the pattern AROLEID:*": a value of that pattern
- *    holds a `*`, so the wildcard rule already counts it public.
+ *  - aws:userid "outside the pattern AROLEID:*": read as "not of that
+ *    pattern" - a role's every session ("AROAEXAMPLE:*", the seeds' way to
+ *    name a role) does not limit, and the reason says so. The other reading
+ *    (that pattern counts as fixed) would answer such policies not public;
+ *    the guide does not say which it means, so s3warden takes the one that
+ *    warns.
  *  - Actions and resources do not matter (the older "bad actions" text is
  *    gone from the guide; counting fewer actions as public is the unsafe
  *    reading).
@@ -164,11 +168,17 @@ static const char *key_not_limiting(const struct cond *c, const struct cond_key 
     if (k->nvals == 0)
         return "no value";
     bool ap_arn = s3w_slice_eq_nocase(k->key, S3W_SLICE_LIT("s3:DataAccessPointArn"));
+    bool userid = s3w_slice_eq_nocase(k->key, S3W_SLICE_LIT("aws:userid"));
     for (size_t i = 0; i < k->nvals; i++) {
         const struct cond_value *v = &k->vals[i];
         *val = v->pat.raw;
         if (has_var(v->pat.raw))
             return "the value holds a policy variable";
+        if (userid && v->pat.raw.len > 2 && v->pat.raw.ptr[v->pat.raw.len - 2] == ':' &&
+            v->pat.raw.ptr[v->pat.raw.len - 1] == '*' &&
+            !has_wild(s3w_slice(v->pat.raw.ptr, v->pat.raw.len - 2)))
+            return "the value is of the pattern \"AROLEID:*\", which the guide puts outside "
+                   "the fixed values (a role's every session)";
         if (has_wild(v->pat.raw) && !(ap_arn && ap_arn_wild_name_only(v->pat.raw)))
             return "the value holds a wildcard";
         if (ip_key && v->ip_family == 4 && v->ip_prefix < 8)

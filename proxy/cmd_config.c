@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "policy.h"
 
 int s3w_cmd_validate_config(const char *path)
 {
@@ -29,6 +30,14 @@ int s3w_cmd_validate_config(const char *path)
                "%zu buckets, %zu guardrails, sts %s)\n",
                path, cfg->naccounts, cfg->nusers, cfg->nroles, cfg->nrole_sessions, nkeys,
                cfg->nbuckets, cfg->nguardrails, cfg->sts.enabled ? "enabled" : "disabled");
+        /* what GetBucketPolicyStatus will answer: public policies named, as
+         * an S3 console or a scanner would show them */
+        for (size_t i = 0; i < cfg->nbuckets; i++) {
+            char why[512];
+            const struct config_bucket *b = &cfg->buckets[i];
+            if (b->policy && policy_is_public(b->policy, why, sizeof(why)))
+                printf("%s: buckets[%zu] (%s): public by S3's rule: %s\n", path, i, b->name, why);
+        }
         config_unref(cfg);
         code = 0;
     } else if (rc == CONFIG_E_INVALID) {

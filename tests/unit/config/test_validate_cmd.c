@@ -107,6 +107,28 @@ static void test_upstreams(void **state)
     assert_string_equal(out, want);
 }
 
+/* What GetBucketPolicyStatus will answer: each public bucket policy named
+ * after the OK line, with the reason (policy/public.c); a bucket whose
+ * policy only denies (bucket-b-deny-except-role) is not. */
+static void test_public_buckets(void **state)
+{
+    (void)state;
+    char out[8192], want[16384];
+    const char *f = src("deploy/examples/seed000-ec2-instance-role.json");
+    assert_int_equal(run(f, out, sizeof out), 0);
+    snprintf(want, sizeof want,
+             "%s: OK (2 accounts, 0 users, 1 roles, 2 role sessions, 2 access keys, 3 buckets, "
+             "0 guardrails, sts disabled)\n"
+             "%s: buckets[0] (bucket-b-by-role-id): public by S3's rule: Statement[0](Sid "
+             "\"SID123\"): Principal \"*\", and no condition limits it to fixed values (StringLike "
+             "on aws:userid: the value is of the pattern \"AROLEID:*\", which the guide puts "
+             "outside the fixed values (a role's every session), \"AROAROLEAEXAMPLE0001:*\")\n"
+             "%s: buckets[1] (bucket-b-by-instance-id): public by S3's rule: Statement[0](Sid "
+             "\"SID123\"): Principal \"*\", and no condition limits it to fixed values (StringLike "
+             "on aws:userid: the value holds a wildcard, \"*:i-0a1b2c3d4e5f60001\")\n", f, f, f);
+    assert_string_equal(out, want);
+}
+
 static void test_unreadable(void **state)
 {
     (void)state;
@@ -121,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_upstreams),
+        cmocka_unit_test(test_public_buckets),
         cmocka_unit_test(test_unreadable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,10 +191,16 @@ static const struct pcase cases[] = {
       true,
       ANYONE_PREFIX "ArnEquals on aws:SourceArn: the value holds a policy variable, "
                     "\"arn:aws:iam::111122223333:user/${aws:username}\")" },
-    { "AWS: aws:userid in the pattern \"AROLEID:*\" is public",
+    { "s3warden's reading of \"aws:userid, outside the pattern AROLEID:*\": that pattern "
+      "(a role's every session) does not limit: public",
       POLICY(ALLOW(STAR, COND("{'StringLike':{'aws:userid':'AROAEXAMPLEROLEID0001:*'}}"))), true,
-      ANYONE_PREFIX "StringLike on aws:userid: the value holds a wildcard, "
+      ANYONE_PREFIX "StringLike on aws:userid: the value is of the pattern \"AROLEID:*\", which "
+                    "the guide puts outside the fixed values (a role's every session), "
                     "\"AROAEXAMPLEROLEID0001:*\")" },
+    { "aws:userid with a wildcard elsewhere than a trailing \":*\" is a wildcard",
+      POLICY(ALLOW(STAR, COND("{'StringLike':{'aws:userid':'*:i-0a1b2c3d4e5f60001'}}"))), true,
+      ANYONE_PREFIX "StringLike on aws:userid: the value holds a wildcard, "
+                    "\"*:i-0a1b2c3d4e5f60001\")" },
     { "aws:SourceIp 0.0.0.0/0 is public",
       POLICY(ALLOW(STAR, COND("{'IpAddress':{'aws:SourceIp':'0.0.0.0/0'}}"))), true,
       ANYONE_PREFIX "IpAddress on aws:SourceIp: the range is broader than /8, \"0.0.0.0/0\")" },
