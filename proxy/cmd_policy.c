@@ -144,6 +144,11 @@ int s3w_cmd_validate_policies(int argc, char **argv)
             if (d->errors == 0)
                 printf("%s: %s\n", file, policy_strerror(rc));
             status = 1;
+        } else if (o.kind == POLICY_KIND_RESOURCE) {
+            /* what GetBucketPolicyStatus would answer for it */
+            char pub[512];
+            if (policy_is_public(p, pub, sizeof(pub)))
+                printf("%s: public by S3's rule: %s (note)\n", file, pub);
         }
         policy_free(p);
         free(text);

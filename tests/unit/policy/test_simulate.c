@@ -197,6 +197,17 @@ static void test_binary(void **state)
     assert_int_equal(run_bin(val_good, out, sizeof(out)), 0);
     assert_non_null(strstr(out, "NotPrincipal with Allow grants to everyone not listed"));
     assert_non_null(strstr(out, " (warning)\n"));
+    /* what GetBucketPolicyStatus would answer: the NotPrincipal Allow is public */
+    snprintf(want, sizeof(want), "%s: public by S3's rule: Statement[0]: NotPrincipal in an Allow "
+             "grants to everyone not listed (note)\n", good);
+    assert_non_null(strstr(out, want));
+    /* an identity policy (no Principal) is not a bucket policy: no note */
+    f = fopen(good, "w");
+    fputs("{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+          "\"Resource\":\"*\"}}", f);
+    fclose(f);
+    assert_int_equal(run_bin(val_good, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
 
     unlink(in);
     unlink(bad);
