@@ -281,14 +281,15 @@ static int describe(const struct audit_options *o, struct s3w_buf d[AUDIT_SETTIN
     for (size_t k = 0; !rc && k < o->nsinks; k++) {
         const struct audit_sink_conf *c = &o->sinks[k];
         rc = s3w_buf_printf(&d[SET_SINKS],
-                            "%d|%s|%llu|%s|%u|%d|%u|%d|%s|%s|%s|%d|%d|%s|%s|%s|%s|%u|%zu\n",
+                            "%d|%s|%llu|%s|%u|%d|%u|%d|%s|%s|%s|%d|%d|%s|%s|%s|%s|%s|%u|%zu\n",
                             (int)c->type, or_dash(c->spool_dir),
                             (unsigned long long)c->max_spool_bytes, or_dash(c->host),
                             (unsigned)c->port, c->facility, (unsigned)c->max_message, (int)c->tls,
                             or_dash(c->ca_file),
                             or_dash(c->server_name), or_dash(c->endpoint), (int)c->virtual_host,
                             (int)c->tls_verify, or_dash(c->bucket), or_dash(c->prefix),
-                            or_dash(c->account), or_dash(c->region), (unsigned)c->batch_ms,
+                            or_dash(c->account), or_dash(c->expected_owner), or_dash(c->region),
+                            (unsigned)c->batch_ms,
                             c->batch_bytes);
     }
     return rc;

@@ -276,7 +276,14 @@ static void test_cloudtrail_changed(void **state)
 }
 
 /* Changes field `f` of c (the rest as running); its name, NULL past the
- * last field. Every field of struct audit_sink_conf is here. */
+ * last field. Every field of struct audit_sink_conf is here: a new field
+ * changes the struct's size, and this stops the build until it is added
+ * here and to audit.c's describe() (review 30: expected_owner was in
+ * neither, so a reload adding it went unnoticed). */
+#if defined(__x86_64__) && defined(__LP64__)
+_Static_assert(sizeof(struct audit_sink_conf) == 136,
+               "struct audit_sink_conf changed: add the field to change_field() and describe()");
+#endif
 static const char *change_field(struct audit_sink_conf *c, int f)
 {
     switch (f) {
@@ -299,6 +306,8 @@ static const char *change_field(struct audit_sink_conf *c, int f)
     case 15: c->region = "eu-central-1"; return "region";
     case 16: c->batch_ms += 1000; return "batch_ms";
     case 17: c->batch_bytes += 1; return "batch_bytes";
+    case 18: c->expected_owner = c->expected_owner ? "444444444444" : "111111111111";
+        return "expected_owner";
     }
     return NULL;
 }
@@ -321,7 +330,7 @@ static void test_each_sink_field_changed(void **state)
             fields += k == 0;
         }
     }
-    assert_int_equal(fields, 18);
+    assert_int_equal(fields, 19);
     /* a field unset (NULL) where it was set is a change too, not "-" */
     struct opts_copy c;
     copy_running(&c);
