@@ -67,6 +67,9 @@
  *  - s3:DataAccessPointArn: a wildcard in the access point name only, with
  *    partition, region and account fixed, does not make it public (AWS's
  *    note); anywhere else it does.
+ *  - aws:userid "anonymous" (the value secondary sources give an unsigned
+ *    caller, IAM-SEMANTICS.md §6 UNCONFIRMED) does not limit: it may name
+ *    everyone who does not sign.
  *  - aws:userid "outside the pattern AROLEID:*": read as "not of that
  *    pattern" - a role's every session ("AROAEXAMPLE:*", the seeds' way to
  *    name a role) does not limit, and the reason says so. The other reading
@@ -174,6 +177,10 @@ static const char *key_not_limiting(const struct cond *c, const struct cond_key 
         *val = v->pat.raw;
         if (has_var(v->pat.raw))
             return "the value holds a policy variable";
+        /* the value secondary sources give unsigned callers (IAM-SEMANTICS
+         * §6 UNCONFIRMED): a grant to everyone who does not sign */
+        if (userid && s3w_slice_eq_nocase(v->pat.raw, S3W_SLICE_LIT("anonymous")))
+            return "the value may be every unsigned caller's (unconfirmed)";
         if (userid && v->pat.raw.len > 2 && v->pat.raw.ptr[v->pat.raw.len - 2] == ':' &&
             v->pat.raw.ptr[v->pat.raw.len - 1] == '*' &&
             !has_wild(s3w_slice(v->pat.raw.ptr, v->pat.raw.len - 2)))

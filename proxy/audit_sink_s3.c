@@ -50,7 +50,8 @@ struct s3_t {
     _Atomic(struct creds_mgr *) creds;
     char name[400];
     struct sigv4_keycache keys;
-    int last_status;         /* logged once per change */
+    int last_status;         /* logged once per change of status or code */
+    char last_code[64];
     /* gzip_records' buffers, kept from batch to batch and sized for the
      * largest batch at once: allocated anew, each batch's megabytes came
      * from mmap and were faulted in page by page (7% of the proxy's CPU in
@@ -347,17 +348,17 @@ static int s3_deliver(void *t, const char *buf, size_t len)
         /* S3 answers 200; a store that answers a PUT 201 or 204 (RFC 9110
          * 9.3.4: WebDAV servers, nginx's dav module) holds the object too */
         err = status == 403 ? EACCES : EIO;
-    if (err && status && status != s->last_status) {
-        char code[64];
-        error_code(&ans, code);
+    char code[64];
+    error_code(&ans, code);
+    if (err && status && (status != s->last_status || strcmp(code, s->last_code) != 0))
         proxy_log("ERROR", "audit: %s answered %ld%s%s%s to a batch upload%s", s->name, status,
                   code[0] ? " (" : "", code, code[0] ? ")" : "",
-                  status == 403 && s->expected_owner
-                      ? " (with x-amz-expected-bucket-owner: S3 refuses an upload to a bucket "
-                        "another account owns)"
+                  status == 403 && s->expected_owner && strcmp(code, "AccessDenied") == 0
+                      ? " (x-amz-expected-bucket-owner was sent: the bucket may be another "
+                        "account's, or the credentials lack s3:PutObject)"
                       : "");
-    }
     s->last_status = (int)status;
+    memcpy(s->last_code, code, sizeof(code));
 done:
     if (easy)
         curl_easy_cleanup(easy);

@@ -70,12 +70,11 @@ LOCKED_POLICY = policy({"Sid": "NoRootUsers", "Effect": "Deny", "Principal": "*"
                         "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}})
 W.bucket(LOCKED, A, LOCKED_POLICY)
 W.bucket("bp-nopolicy", A)
-# public by S3's rule ("The meaning of 'public'"): "*" with no condition
-# that limits it to fixed values
+# public by S3's rule ("The meaning of 'public'"): {"AWS": "*"} whose only
+# condition is negated (it grants to every account but one), which does not
+# limit it to fixed values
 PUBLIC = "bp-public"
-PUBLIC_POLICY = policy({"Sid": "AnyoneReads", "Effect": "Allow", "Principal": "*",
-                        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{PUBLIC}/*"},
-                       {"Sid": "NotARestriction", "Effect": "Allow", "Principal": {"AWS": "*"},
+PUBLIC_POLICY = policy({"Sid": "NotARestriction", "Effect": "Allow", "Principal": {"AWS": "*"},
                         "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{PUBLIC}",
                         "Condition": {"StringNotEquals": {"aws:PrincipalAccount": B}}})
 W.bucket(PUBLIC, A, PUBLIC_POLICY)

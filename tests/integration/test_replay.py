@@ -251,6 +251,20 @@ class Replay(Case):
             f.write(whole + whole)
         rc, out, err = replay(self.guard_cfg, mixed)
         self.assertEqual((rc, out["read"]), (1, 2 * len(self.records)), err)
+        # members past the reader's 256 KiB buffer: a first member of stored
+        # (level 0) records that ends just past it, then the log again, then
+        # a stray byte whose offset is counted across the refill
+        filler = data * (262144 // len(data) + 2)
+        first = gzip.compress(filler, compresslevel=0)
+        with open(mixed, "wb") as f:
+            f.write(first + whole + b"x")
+        rc, out, err = replay(self.guard_cfg, mixed)
+        self.assertEqual(rc, 2, (out, err))
+        self.assertIn(f"at byte {len(first) + len(whole)} are not gzip", err)
+        with open(mixed, "wb") as f:
+            f.write(first + whole)
+        rc, out, err = replay(self.guard_cfg, mixed)
+        self.assertEqual(out["read"], (filler.count(b"\n") + data.count(b"\n")), err)
 
     def test_usage(self):
         for args in ([], ["--config", self.demo_cfg], [self.log], ["--bogus", "--config", self.demo_cfg, self.log]):

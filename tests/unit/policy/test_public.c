@@ -197,6 +197,10 @@ static const struct pcase cases[] = {
       ANYONE_PREFIX "StringLike on aws:userid: the value is of the pattern \"AROLEID:*\", which "
                     "the guide puts outside the fixed values (a role's every session), "
                     "\"AROAEXAMPLEROLEID0001:*\")" },
+    { "aws:userid \"anonymous\" may be every unsigned caller (IAM-SEMANTICS §6): public",
+      POLICY(ALLOW(STAR, COND("{'StringEquals':{'aws:userid':'Anonymous'}}"))), true,
+      ANYONE_PREFIX "StringEquals on aws:userid: the value may be every unsigned caller's "
+                    "(unconfirmed), \"Anonymous\")" },
     { "aws:userid with a wildcard elsewhere than a trailing \":*\" is a wildcard",
       POLICY(ALLOW(STAR, COND("{'StringLike':{'aws:userid':'*:i-0a1b2c3d4e5f60001'}}"))), true,
       ANYONE_PREFIX "StringLike on aws:userid: the value holds a wildcard, "
