@@ -214,16 +214,55 @@ static void put_fold(struct out *o, const struct stmt *s, struct s3w_slice resou
                "case is unconfirmed, read the way that denies");
 }
 
+/* A Deny with NotResource applies when no entry exempts the resource; it
+ * does so only through a reading IAM-SEMANTICS.md leaves UNCONFIRMED when an
+ * entry would exempt it with case ignored (§4.2), with a variable's '*' or
+ * '?' as wildcards, or names a variable with no value (§5). Says which. */
+static void put_deny_notresource_reading(struct out *o, const struct stmt *s,
+                                         struct s3w_slice resource,
+                                         const struct policy_context *ctx)
+{
+    for (size_t i = 0; i < s->nresources; i++) {
+        const struct pattern *p = &s->resources[i];
+        struct pat_vars rv;
+        if (!pattern_resolve(p, ctx, &rv)) {
+            put(o, "; NotResource ");
+            put_quoted(o, p->raw);
+            put(o, " names a variable with no one value in the request, so it exempts nothing "
+                   "(read the way that denies)");
+            return;
+        }
+        if (pattern_match(p, &rv, resource, true) || pattern_match_fold(p, &rv, resource, rv.wild)) {
+            put(o, "; NotResource ");
+            put_quoted(o, p->raw);
+            put(o, " lists it only when case is ignored: whether Resource ignores case is "
+                   "unconfirmed, read the way that denies");
+            return;
+        }
+        if (rv.wild && pattern_match_wild_values(p, &rv, resource, true)) {
+            put(o, "; NotResource ");
+            put_quoted(o, p->raw);
+            put(o, " lists it only with wildcards in a variable's value:");
+            put_wild_value(o, "", p, ctx);
+            return;
+        }
+    }
+}
+
 /* A Deny whose Resource lists the resource only through a reading that
  * IAM-SEMANTICS.md leaves UNCONFIRMED (eval.c resource_matches: a
- * variable's '*' or '?' read as wildcards, case ignored beyond ASCII, a
- * variable with no one value): says which, after "applies". */
+ * variable's '*' or '?' read as wildcards, case ignored (§4.2), a variable
+ * with no one value): says which, after "applies". */
 static void put_deny_reading(struct out *o, const struct stmt *s, struct s3w_slice resource,
                              const struct policy_context *ctx)
 {
-    if (!s->deny || s->not_resource || !s->has_resource)
+    if (!s->deny || !s->has_resource)
         return;
-    const struct pattern *wild = NULL, *fold = NULL, *undef = NULL;
+    if (s->not_resource) {
+        put_deny_notresource_reading(o, s, resource, ctx);
+        return;
+    }
+    const struct pattern *wild = NULL, *ascii = NULL, *fold = NULL, *undef = NULL;
     for (size_t i = 0; i < s->nresources; i++) {
         const struct pattern *p = &s->resources[i];
         struct pat_vars rv;
@@ -232,9 +271,11 @@ static void put_deny_reading(struct out *o, const struct stmt *s, struct s3w_sli
                 undef = p;
             continue;
         }
-        if (pattern_match(p, &rv, resource, true))
-            return; /* listed as text, ASCII case ignored */
-        if (!wild && rv.wild && pattern_match_wild_values(p, &rv, resource, true))
+        if (pattern_match(p, &rv, resource, false))
+            return; /* listed as written */
+        if (!ascii && pattern_match(p, &rv, resource, true))
+            ascii = p;
+        else if (!wild && rv.wild && pattern_match_wild_values(p, &rv, resource, true))
             wild = p;
         else if (!fold && pattern_match_fold(p, &rv, resource, rv.wild))
             fold = p;
@@ -249,11 +290,13 @@ static void put_deny_reading(struct out *o, const struct stmt *s, struct s3w_sli
         put_quoted(o, resource);
         put(o, " is listed only with wildcards in a variable's value:");
         put_wild_value(o, "", wild, ctx);
-    } else if (fold) {
+    } else if (ascii || fold) {
         put(o, "; Resource: ");
         put_quoted(o, resource);
-        put(o, " is listed only when case is ignored beyond ASCII: whether Resource ignores "
-               "case is unconfirmed, read the way that denies");
+        put(o, ascii ? " is listed only when case is ignored: whether Resource ignores case is "
+                       "unconfirmed, read the way that denies"
+                     : " is listed only when case is ignored beyond ASCII: whether Resource "
+                       "ignores case is unconfirmed, read the way that denies");
     }
 }
 

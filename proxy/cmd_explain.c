@@ -460,7 +460,11 @@ static void print_pair_text(const struct pair_out *p, const struct authz_subject
             policy_trace_statement(e, &st);
             stmt_label(&st, label, sizeof(label));
             if (e->why == POLICY_TRACE_MATCHED) {
-                printf("    matched     %s\n", label);
+                /* "applies", or "applies; " and the unconfirmed reading
+                 * through which it does (trace.c put_deny_reading) */
+                policy_trace_explain(&p->trace, e, buf, sizeof(buf));
+                const char *more = strncmp(buf, "applies; ", 9) == 0 ? buf + 9 : NULL;
+                printf("    matched     %s%s%s\n", label, more ? ": " : "", more ? more : "");
             } else {
                 policy_trace_explain(&p->trace, e, buf, sizeof(buf));
                 printf("    no match    %s: %s\n", label, buf);
@@ -517,7 +521,11 @@ static cJSON *pair_json(const struct pair_out *p, const struct authz_subject *s,
         cJSON_AddNumberToObject(so, "index", st.index);
         cJSON_AddStringToObject(so, "effect", st.deny ? "Deny" : "Allow");
         cJSON_AddBoolToObject(so, "matched", e->why == POLICY_TRACE_MATCHED);
-        if (e->why != POLICY_TRACE_MATCHED) {
+        if (e->why == POLICY_TRACE_MATCHED) {
+            policy_trace_explain(&p->trace, e, buf, sizeof(buf));
+            if (strncmp(buf, "applies; ", 9) == 0)
+                cJSON_AddStringToObject(so, "reading", buf + 9);
+        } else {
             cJSON_AddStringToObject(so, "notMatched", policy_trace_why_name(e->why));
             policy_trace_explain(&p->trace, e, buf, sizeof(buf));
             cJSON_AddStringToObject(so, "because", buf);

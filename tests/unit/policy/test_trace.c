@@ -332,7 +332,13 @@ static void test_deny_readings(void **state)
                     "{\"Sid\":\"DCase\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
                     "\"Resource\":[\"arn:aws:s3:::b/\xe2\x84\xaa\",\"arn:aws:s3:::B/K\"]},"
                     "{\"Sid\":\"DNot\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
-                    "\"NotResource\":\"arn:aws:s3:::b/other\"}"
+                    "\"NotResource\":\"arn:aws:s3:::b/other\"},"
+                    "{\"Sid\":\"DPlain\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":[\"arn:aws:s3:::B/K\",\"arn:aws:s3:::b/k\"]},"
+                    "{\"Sid\":\"DNotCase\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"NotResource\":\"arn:aws:s3:::B/K\"},"
+                    "{\"Sid\":\"DNotVar\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"NotResource\":\"arn:aws:s3:::b/${aws:SourceVpc}\"}"
                     "]}", POLICY_KIND_RESOURCE, "bucket-policy");
     f->set.resource = f->bp;
     policy_trace_init(&f->trace, f->entries, 64);
@@ -349,9 +355,20 @@ static void test_deny_readings(void **state)
            "applies; Resource \"arn:aws:s3:::b/${s3:RequestObjectTagKeys}\" names a variable with "
            "no one value (a multivalued key, or a value AWS does not document): unconfirmed, read "
            "the way that denies");
-    /* listed as text (ASCII case ignored for a Deny): nothing to say */
-    expect(f, "DCase", POLICY_TRACE_MATCHED, "applies");
+    /* listed only with ASCII case ignored: unconfirmed too (§4.2) */
+    expect(f, "DCase", POLICY_TRACE_MATCHED,
+           "applies; Resource: \"arn:aws:s3:::b/k\" is listed only when case is ignored: whether "
+           "Resource ignores case is unconfirmed, read the way that denies");
+    /* listed as written, or not exempted as written: nothing to say */
+    expect(f, "DPlain", POLICY_TRACE_MATCHED, "applies");
     expect(f, "DNot", POLICY_TRACE_MATCHED, "applies");
+    /* NotResource: exempt only with case ignored, or its variable unset */
+    expect(f, "DNotCase", POLICY_TRACE_MATCHED,
+           "applies; NotResource \"arn:aws:s3:::B/K\" lists it only when case is ignored: whether "
+           "Resource ignores case is unconfirmed, read the way that denies");
+    expect(f, "DNotVar", POLICY_TRACE_MATCHED,
+           "applies; NotResource \"arn:aws:s3:::b/${aws:SourceVpc}\" names a variable with no one "
+           "value in the request, so it exempts nothing (read the way that denies)");
     teardown(f);
 }
 

@@ -137,6 +137,21 @@ def main(tmp):
         json.dump(cfg, f)
     rc, out, _ = run("--config", anon_path, "--as", "anonymous", "GET", "s3://otherbucket/k")
     check(rc == 3 and "deciding: bucket-policy:OnlyAnonymous" in out, out)
+    # a Deny that applies only through an unconfirmed reading says which:
+    # the Kelvin sign folds to "k" (case beyond ASCII, IAM-SEMANTICS 4.2)
+    other["policy"] = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Kelvin", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::otherbucket/\u212a"}]}
+    with open(anon_path, "w") as f:
+        json.dump(cfg, f)
+    rc, out, _ = run("--config", anon_path, "--as", ADMIN, "GET", "s3://otherbucket/k")
+    line = ('matched     Kelvin (Deny): Resource: "arn:aws:s3:::otherbucket/k" is listed only when '
+            "case is ignored beyond ASCII: whether Resource ignores case is unconfirmed, read the "
+            "way that denies")
+    check(rc == 3 and line in out, out)
+    rc, out, _ = run("--config", anon_path, "--as", ADMIN, "--json", "GET", "s3://otherbucket/k")
+    st = json.loads(out)["authorizations"][0]["policies"][0]["statements"][0] if rc == 3 else {}
+    check(st.get("matched") is True and "beyond ASCII" in st.get("reading", ""), out)
     rc, out, _ = run("--config", SEED2, "--as", ADMIN, "GET", "s3://unlisted/k")
     check(rc == 3 and "because the bucket is not configured in s3warden" in out, out)
     # an operation S3 does not have is refused before any policy
