@@ -275,7 +275,10 @@ static bool stmt_public(const struct stmt *st, struct why_buf *w)
             if (!why)
                 return false;
             if (!fwhy) {
-                fc = c, fk = &c->keys[j], fwhy = why, fval = val;
+                fc = c;
+                fk = &c->keys[j];
+                fwhy = why;
+                fval = val;
             }
         }
     }
