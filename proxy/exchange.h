@@ -309,6 +309,8 @@ struct px {
          * allocated when the upstream answers an error status */
         struct up_errbody *errbody;
         char up_code[UP_ERRCODE_MAX];
+        /* a redirect's x-amz-bucket-region (S3's 301/307), for the log */
+        char redirect_region[32];
         int status;          /* the upstream's */
         bool has_cl;
         uint64_t cl;         /* the upstream's Content-Length */

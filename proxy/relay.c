@@ -165,6 +165,22 @@ static bool named_by_connection(const struct s3w_header *h, size_t n, struct s3w
     return connection_options(h, n, is_name, &name);
 }
 
+/* A region name as S3 writes one (letters, digits, '-'), kept for the log;
+ * anything else leaves it empty, so that a store's bytes cannot forge a
+ * log line. */
+static void up_region_note(char *out, size_t cap, struct s3w_slice v)
+{
+    out[0] = '\0';
+    if (v.len == 0 || v.len >= cap)
+        return;
+    for (size_t i = 0; i < v.len; i++)
+        if (!(v.ptr[i] == '-' || (v.ptr[i] >= 'a' && v.ptr[i] <= 'z') ||
+              (v.ptr[i] >= '0' && v.ptr[i] <= '9')))
+            return;
+    memcpy(out, v.ptr, v.len);
+    out[v.len] = '\0';
+}
+
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
 {
     struct px *px = hr->ud;
@@ -187,6 +203,8 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     bool has_connection = connection_options(h, n, names_a_field, NULL);
     for (size_t i = 0; i < n; i++) {
         struct s3w_slice name = h[i].name, value = h[i].value;
+        if (status >= 300 && status < 400 && ub_name_is(name, "x-amz-bucket-region"))
+            up_region_note(px->resp.redirect_region, sizeof(px->resp.redirect_region), value);
         if (not_relayed(name) || (has_connection && named_by_connection(h, n, name)))
             continue;
         if (ub_name_is(name, "content-length")) {
@@ -452,6 +470,27 @@ static void relay_done(struct px *px, int err)
     }
     if (px->resp.status >= 300)
         px_upstream_error(px);
+    if (px->resp.status >= 300 && px->resp.status < 400 && px->resp.status != 304) {
+        /* S3 redirects a request for a bucket of another region (301
+         * PermanentRedirect, 307 TemporaryRedirect), its Location and body
+         * naming the store's endpoint and the upstream bucket. s3warden
+         * signs for upstreams[].region, so it is that setting to fix;
+         * passed on, the client would be sent around s3warden. */
+        proxy_log("WARN", "request_id=%s upstream %s answered %d%s%s%s%s%s: the bucket is not in "
+                  "the upstream's region (%s) or not at its endpoint; set the upstream's region "
+                  "or the bucket's upstream. Not passed on", px->reqid, px_upstream(px)->name,
+                  px->resp.status, px->resp.up_code[0] ? " " : "", px->resp.up_code,
+                  px->resp.redirect_region[0] ? " (x-amz-bucket-region: " : "",
+                  px->resp.redirect_region, px->resp.redirect_region[0] ? ")" : "",
+                  px_upstream(px)->region);
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The upstream storage service redirected the request (%d%s%s): the bucket is "
+                 "not where s3warden's configuration says it is. s3warden does not pass "
+                 "redirects on.", px->resp.status, px->resp.up_code[0] ? " " : "",
+                 px->resp.up_code);
+        px_fail(px, 502, "BadGateway", px->out.err_msg);
+        return;
+    }
     if ((px->resp.err_hold || px->resp.collect) && (px->resp.status == 400 || px->resp.status == 403) &&
         px->resp.up_code[0] && up_code_is_credential_error(px->resp.up_code)) {
         /* the upstream's status and code, none of its body (the proxy's

@@ -286,6 +286,29 @@ static void up_answer(int fd, const char *head)
         send_chunked(fd, denied_error + first, len - first, 17);
         return;
     }
+    if (strstr(head, " /real-bkt/moved ")) {
+        /* S3's answer for a bucket of another region: the store's endpoint
+         * and the upstream bucket's name in Location and the body */
+        static const char moved[] =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PermanentRedirect</Code>"
+            "<Message>The bucket you are attempting to access must be addressed using the "
+            "specified endpoint.</Message><Endpoint>real-bkt.s3.eu-west-1.amazonaws.com"
+            "</Endpoint><Bucket>real-bkt</Bucket><RequestId>UPMOVED</RequestId></Error>";
+        char h[512];
+        snprintf(h, sizeof(h), "HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\n"
+                               "Location: https://real-bkt.s3.eu-west-1.amazonaws.com/moved\r\n"
+                               "Content-Type: application/xml\r\nContent-Length: %zu\r\n"
+                               "Connection: close\r\n\r\n", strlen(moved));
+        su_send_str(fd, h);
+        su_send_str(fd, moved);
+        return;
+    }
+    if (strstr(head, " /real-bkt/moved-307 ")) {
+        su_send_str(fd, "HTTP/1.1 307 Temporary Redirect\r\nx-amz-bucket-region: eu-west-1\r\n"
+                        "Location: https://real-bkt.s3-eu-west-1.amazonaws.com/moved-307\r\n"
+                        "Content-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    }
     if (strstr(head, " /real-bkt/big-cl ")) {
         char *b = big_error("SignatureDoesNotMatch", UP_ERRBODY_MAX + 4000);
         char h[256];
@@ -610,6 +633,32 @@ static void test_held_error_relayed_whole(void **state)
     free(body);
 }
 
+/* A redirect (S3's answer for a bucket of another region) is not passed
+ * on: its Location and body name the store's endpoint and the upstream
+ * bucket, and would send the client around s3warden. A 502 of s3warden's
+ * own, with the upstream's status and code. */
+static void test_redirect_not_passed_on(void **state)
+{
+    (void)state;
+    get("/bkt/moved", NULL, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 502 Bad Gateway\r\n");
+    assert_own_error(resp, "BadGateway",
+                     "The upstream storage service redirected the request (301 PermanentRedirect): "
+                     "the bucket is not where s3warden&apos;s configuration says it is. s3warden "
+                     "does not pass redirects on.");
+    assert_null(strstr(resp, "real-bkt"));
+    assert_field(head_of(resp), "Location", false);
+    /* a 307 without a body (its code unknown) */
+    get("/bkt/moved-307", NULL, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 502 Bad Gateway\r\n");
+    assert_own_error(resp, "BadGateway",
+                     "The upstream storage service redirected the request (307): the bucket is not "
+                     "where s3warden&apos;s configuration says it is. s3warden does not pass "
+                     "redirects on.");
+    assert_null(strstr(resp, "real-bkt"));
+    assert_field(head_of(resp), "Location", false);
+}
+
 static void assert_too_large(const char *r)
 {
     assert_nothing_of_upstream(r);
@@ -894,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_credential_error_chunked),
         cmocka_unit_test(test_credential_error_until_close),
         cmocka_unit_test(test_held_error_relayed_whole),
+        cmocka_unit_test(test_redirect_not_passed_on),
         cmocka_unit_test(test_error_over_limit_length),
         cmocka_unit_test(test_error_over_limit_chunked),
         cmocka_unit_test(test_cut_short_keeps_status),
