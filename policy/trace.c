@@ -232,14 +232,17 @@ static void put_deny_notresource_reading(struct out *o, const struct stmt *s,
                    "(read the way that denies)");
             return;
         }
-        if (pattern_match(p, &rv, resource, true) || pattern_match_fold(p, &rv, resource, rv.wild)) {
+        /* case first, with a variable's '*' and '?' as text (probe 30: a
+         * wildcard value was named as case) */
+        if (pattern_match(p, &rv, resource, true) || pattern_match_fold(p, &rv, resource, false)) {
             put(o, "; NotResource ");
             put_quoted(o, p->raw);
             put(o, " lists it only when case is ignored: whether Resource ignores case is "
                    "unconfirmed, read the way that denies");
             return;
         }
-        if (rv.wild && pattern_match_wild_values(p, &rv, resource, true)) {
+        if (rv.wild && (pattern_match_wild_values(p, &rv, resource, true) ||
+                        pattern_match_fold(p, &rv, resource, true))) {
             put(o, "; NotResource ");
             put_quoted(o, p->raw);
             put(o, " lists it only with wildcards in a variable's value:");

@@ -409,6 +409,15 @@ static void px_upstream_error(struct px *px)
     }
 }
 
+/* 304 answers a GET or HEAD with If-None-Match or If-Modified-Since only
+ * (RFC 9110 section 15.4.5); to anything else it is not an answer (probe
+ * 30: a store's 304 to a PUT passed on, with its Location). */
+static bool not_modified_asked(const struct http_request *rq)
+{
+    return (rq->is_head || s3w_slice_eq_cstr(rq->method, "GET")) &&
+           (http_request_header(rq, "if-none-match") || http_request_header(rq, "if-modified-since"));
+}
+
 static void up_on_done(struct h1c_req *hr, int err)
 {
     struct px *px = hr->ud;
@@ -470,6 +479,15 @@ static void relay_done(struct px *px, int err)
     }
     if (px->resp.status >= 300)
         px_upstream_error(px);
+    if (px->resp.status == 304 && !not_modified_asked(&px->c->req)) {
+        proxy_log("WARN", "request_id=%s upstream %s answered 304 to a request with no "
+                  "If-None-Match or If-Modified-Since: not passed on", px->reqid,
+                  px_upstream(px)->name);
+        px_fail(px, 502, "BadGateway",
+                "The upstream storage service answered 304 Not Modified to a request that asked "
+                "for no condition.");
+        return;
+    }
     if (px->resp.status >= 300 && px->resp.status < 400 && px->resp.status != 304) {
         /* S3 redirects a request for a bucket of another region (301
          * PermanentRedirect, 307 TemporaryRedirect), its Location and body

@@ -338,7 +338,9 @@ static void test_deny_readings(void **state)
                     "{\"Sid\":\"DNotCase\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
                     "\"NotResource\":\"arn:aws:s3:::B/K\"},"
                     "{\"Sid\":\"DNotVar\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
-                    "\"NotResource\":\"arn:aws:s3:::b/${aws:SourceVpc}\"}"
+                    "\"NotResource\":\"arn:aws:s3:::b/${aws:SourceVpc}\"},"
+                    "{\"Sid\":\"DNotWild\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"NotResource\":\"arn:aws:s3:::b/${aws:PrincipalTag/w}\"}"
                     "]}", POLICY_KIND_RESOURCE, "bucket-policy");
     f->set.resource = f->bp;
     policy_trace_init(&f->trace, f->entries, 64);
@@ -366,6 +368,11 @@ static void test_deny_readings(void **state)
     expect(f, "DNotCase", POLICY_TRACE_MATCHED,
            "applies; NotResource \"arn:aws:s3:::B/K\" lists it only when case is ignored: whether "
            "Resource ignores case is unconfirmed, read the way that denies");
+    /* probe 30: a wildcard value, not case, is what would exempt it */
+    expect(f, "DNotWild", POLICY_TRACE_MATCHED,
+           "applies; NotResource \"arn:aws:s3:::b/${aws:PrincipalTag/w}\" lists it only with "
+           "wildcards in a variable's value: the value of ${aws:PrincipalTag/w} holds '*' or '?': "
+           "whether they are wildcards is unconfirmed, read the way that denies");
     expect(f, "DNotVar", POLICY_TRACE_MATCHED,
            "applies; NotResource \"arn:aws:s3:::b/${aws:SourceVpc}\" names a variable with no one "
            "value in the request, so it exempts nothing (read the way that denies)");

@@ -303,6 +303,12 @@ static void up_answer(int fd, const char *head)
         su_send_str(fd, moved);
         return;
     }
+    if (strstr(head, " /real-bkt/not-modified ")) {
+        su_send_str(fd, "HTTP/1.1 304 Not Modified\r\nETag: \"e1\"\r\n"
+                        "Location: https://real-bkt.s3.eu-west-1.amazonaws.com/x\r\n"
+                        "Connection: close\r\n\r\n");
+        return;
+    }
     if (strstr(head, " /real-bkt/moved-307 ")) {
         su_send_str(fd, "HTTP/1.1 307 Temporary Redirect\r\nx-amz-bucket-region: eu-west-1\r\n"
                         "Location: https://real-bkt.s3-eu-west-1.amazonaws.com/moved-307\r\n"
@@ -657,6 +663,15 @@ static void test_redirect_not_passed_on(void **state)
                      "redirects on.");
     assert_null(strstr(resp, "real-bkt"));
     assert_field(head_of(resp), "Location", false);
+    /* 304 answers a conditional GET or HEAD only (probe 30) */
+    get("/bkt/not-modified", "If-None-Match: \"e1\"\r\n", "\r\n\r\n");
+    rig_assert_status(resp, "HTTP/1.1 304 Not Modified\r\n");
+    get("/bkt/not-modified", NULL, "</Error>");
+    rig_assert_status(resp, "HTTP/1.1 502 Bad Gateway\r\n");
+    assert_own_error(resp, "BadGateway",
+                     "The upstream storage service answered 304 Not Modified to a request that "
+                     "asked for no condition.");
+    assert_null(strstr(resp, "real-bkt"));
 }
 
 static void assert_too_large(const char *r)
