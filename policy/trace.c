@@ -303,6 +303,34 @@ static void put_deny_reading(struct out *o, const struct stmt *s, struct s3w_sli
     }
 }
 
+static void explain_condition(struct out *o, const struct stmt *s, const struct cond *c,
+                              const struct cond_key *k, const struct policy_context *ctx);
+
+/* A Deny whose Condition holds only in the reading that denies (cond_eval
+ * with the Allow side's reading fails it: a wildcard in a variable's value,
+ * a value AWS does not define, an undocumented context value, ForAnyValue
+ * with a negated operator): names the first such key and why (probe 30). */
+static void put_deny_condition_reading(struct out *o, const struct stmt *s,
+                                       const struct policy_context *ctx)
+{
+    if (!s->deny || !ctx)
+        return;
+    for (size_t i = 0; i < s->nconds; i++) {
+        const struct cond *c = &s->conds[i];
+        const struct cond_key *k = cond_failing_key(c, ctx, false);
+        if (!k)
+            continue; /* holds in either reading */
+        put(o, "; Condition ");
+        size_t from = o->len;
+        explain_condition(o, s, c, k, ctx);
+        /* said already by most of explain_condition's texts */
+        if (from >= o->cap || !strstr(o->buf + from, "that denies"))
+            put(o, "; but it holds in the reading that denies, which a Deny takes where AWS "
+                   "leaves the point unconfirmed");
+        return;
+    }
+}
+
 static const char *prin_kind_name(uint8_t k)
 {
     switch (k) {
@@ -489,6 +517,7 @@ size_t policy_trace_explain(const struct policy_trace *t, const struct policy_tr
     case POLICY_TRACE_MATCHED:
         put(&o, "applies");
         put_deny_reading(&o, s, resource, ctx);
+        put_deny_condition_reading(&o, s, ctx);
         break;
     case POLICY_TRACE_ACTION:
         put(&o, "Action: ");

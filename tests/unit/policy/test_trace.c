@@ -340,7 +340,16 @@ static void test_deny_readings(void **state)
                     "{\"Sid\":\"DNotVar\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
                     "\"NotResource\":\"arn:aws:s3:::b/${aws:SourceVpc}\"},"
                     "{\"Sid\":\"DNotWild\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
-                    "\"NotResource\":\"arn:aws:s3:::b/${aws:PrincipalTag/w}\"}"
+                    "\"NotResource\":\"arn:aws:s3:::b/${aws:PrincipalTag/w}\"},"
+                    "{\"Sid\":\"DCondWild\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":\"arn:aws:s3:::b/k\",\"Condition\":{\"StringLike\":"
+                    "{\"s3:x-amz-acl\":\"${aws:PrincipalTag/w}-read\"}}},"
+                    "{\"Sid\":\"DCondAny\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":\"arn:aws:s3:::b/k\",\"Condition\":{\"ForAnyValue:StringNotEquals\":"
+                    "{\"aws:SourceVpce\":\"vpce-1\"}}},"
+                    "{\"Sid\":\"DCondPlain\",\"Effect\":\"Deny\"," ANY "\"Action\":\"s3:GetObject\","
+                    "\"Resource\":\"arn:aws:s3:::b/k\",\"Condition\":{\"StringLike\":"
+                    "{\"s3:x-amz-acl\":\"public-*\"}}}"
                     "]}", POLICY_KIND_RESOURCE, "bucket-policy");
     f->set.resource = f->bp;
     policy_trace_init(&f->trace, f->entries, 64);
@@ -368,6 +377,16 @@ static void test_deny_readings(void **state)
     expect(f, "DNotCase", POLICY_TRACE_MATCHED,
            "applies; NotResource \"arn:aws:s3:::B/K\" lists it only when case is ignored: whether "
            "Resource ignores case is unconfirmed, read the way that denies");
+    /* probe 30: a Condition that holds only in the reading that denies */
+    expect(f, "DCondWild", POLICY_TRACE_MATCHED,
+           "applies; Condition StringLike \"s3:x-amz-acl\": request [\"public-read\"], policy "
+           "[\"${aws:PrincipalTag/w}-read\"]: the value of ${aws:PrincipalTag/w} holds '*' or '?': "
+           "whether they are wildcards is unconfirmed, read the way that denies");
+    expect(f, "DCondAny", POLICY_TRACE_MATCHED,
+           "applies; Condition ForAnyValue:StringNotEquals \"aws:SourceVpce\": the key is absent "
+           "or empty in the request: ForAnyValue is false (missing key); but it holds in the "
+           "reading that denies, which a Deny takes where AWS leaves the point unconfirmed");
+    expect(f, "DCondPlain", POLICY_TRACE_MATCHED, "applies");
     /* probe 30: a wildcard value, not case, is what would exempt it */
     expect(f, "DNotWild", POLICY_TRACE_MATCHED,
            "applies; NotResource \"arn:aws:s3:::b/${aws:PrincipalTag/w}\" lists it only with "
