@@ -62,12 +62,14 @@ static const char EMPTY_SHA256[] =
 
 /* ---- routing ------------------------------------------------------------------------ */
 /* The host of a Host header value, without its port: a DNS name or IPv4
- * address (letters, digits, '-', '.', '_', '~'), or an IPv6 literal in
- * brackets, then ':' and digits or nothing (RFC 9110 7.2, RFC 3986 3.2.2,
+ * address (letters, digits, '-', '.', '_', '~'; no empty label but the
+ * root's one trailing dot), or an IPv6 literal in brackets, then ':' and
+ * a port number (0 to 65535) or nothing (RFC 9110 7.2, RFC 3986 3.2.2,
  * without userinfo or percent-encoding, which no S3 client sends). false
  * for anything else: a Host that is not one - "a:1:2", "a:x", "u@a",
- * "a,b" - is refused rather than cut at some character, so no two readers
- * of it can disagree on the bucket. */
+ * "a,b", "a..b", "a:99999" - is refused rather than cut at some character
+ * or read as some other host, so no two readers of it can disagree on the
+ * bucket. */
 static const bool host_chars[256] = {
     ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
     ['-'] = true,         ['.'] = true,         ['_'] = true,         ['~'] = true,
@@ -84,8 +86,12 @@ static bool host_name(struct s3w_slice v, struct s3w_slice *name)
             return false;
         i++; /* the ']' */
     } else {
-        while (i < v.len && host_chars[(unsigned char)v.ptr[i]])
+        while (i < v.len && host_chars[(unsigned char)v.ptr[i]]) {
+            /* an empty label: ".a", "a..b", "a.." (one root dot is "a.") */
+            if (v.ptr[i] == '.' && (i == 0 || v.ptr[i - 1] == '.'))
+                return false;
             i++;
+        }
         if (i == 0)
             return false;
     }
@@ -94,10 +100,13 @@ static bool host_name(struct s3w_slice v, struct s3w_slice *name)
         return true;
     if (v.ptr[i] != ':' || v.len - i - 1 > 5)
         return false;
-    for (i++; i < v.len; i++)
+    uint32_t port = 0;
+    for (i++; i < v.len; i++) {
         if (v.ptr[i] < '0' || v.ptr[i] > '9')
             return false;
-    return true;
+        port = port * 10 + (uint32_t)(v.ptr[i] - '0');
+    }
+    return port <= 65535;
 }
 
 int pl_route(struct s3w_slice host, struct s3w_slice path,

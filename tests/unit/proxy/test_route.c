@@ -86,6 +86,8 @@ static void test_host_forms(void **state)
     (void)state;
     route("bkt.s3.local:", "/k", "bkt", "k"); /* an empty port is one */
     route("bkt.s3.local:65535", "/k", "bkt", "k");
+    route("bkt.s3.local:00080", "/k", "bkt", "k"); /* five digits, 80 */
+    route("127.0.0.1:0", "/bkt/k", "bkt", "k");
     route("bkt.s3.local.", "/k", "bkt", "k"); /* the root's dot */
     route("bkt.s3.local.:9000", "/k", "bkt", "k");
     route("[::1]:8080", "/bkt/k", "bkt", "k");
@@ -106,6 +108,14 @@ static void test_host_forms(void **state)
         "[::g]",
         "[::1]x",
         ":9000",
+        "bkt.s3.local:65536", /* not a port (probe 29) */
+        "bkt.s3.local:99999",
+        "bkt.s3.local..", /* empty labels (probe 29: read path-style) */
+        "bkt.s3.local..:9000",
+        "bkt..s3.local",
+        ".bkt.s3.local",
+        "..",
+        ".",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct s3w_slice b, k;
