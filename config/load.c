@@ -2357,6 +2357,14 @@ static void load_audit_sink(struct ld *L, const cJSON *it, struct config_audit_s
             size_t mk = push_key(L, "expected_bucket_owner");
             errf(L, "must be a 12-digit account id");
             pop(L, mk);
+        } else if (!k->expected_bucket_owner) {
+            /* a bucket of that name deleted and re-created by another
+             * account would take the records (S3 User Guide, "Verifying
+             * bucket ownership with bucket owner condition") */
+            warn_at(L, L->file, L->path,
+                    "has no expected_bucket_owner: S3 stores the records in a bucket of that "
+                    "name whichever account owns it; set it to the 12-digit id of the account "
+                    "that owns the bucket");
         }
         k->region = get_str(L, it, "region", false);
         get_u32(L, it, "batch_seconds", false, 1, 3600, 300, &k->batch_seconds);

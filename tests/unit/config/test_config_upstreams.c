@@ -84,8 +84,9 @@ static const char two_stores[] = HEAD
     "  {\"name\": \"plain\", \"account\": \"111111111111\", \"upstream\": \"rgw\"}],"
     " \"audit\": {\"format\": \"cloudtrail\", \"account_id\": \"111111111111\","
     "  \"sinks\": [{\"type\": \"s3\", \"bucket\": \"trail\", \"spool_dir\": \"/tmp/s1\","
-    "              \"upstream\": \"aws-us\"},"
-    "             {\"type\": \"s3\", \"bucket\": \"trail2\", \"spool_dir\": \"/tmp/s2\"}]}}";
+    "              \"upstream\": \"aws-us\", \"expected_bucket_owner\": \"111111111111\"},"
+    "             {\"type\": \"s3\", \"bucket\": \"trail2\", \"spool_dir\": \"/tmp/s2\","
+    "              \"expected_bucket_owner\": \"111111111111\"}]}}";
 
 static void test_upstreams_and_sets(void **state)
 {
@@ -296,7 +297,14 @@ static void test_single_and_legacy(void **state)
     assert_ptr_equal(cfg->audit.sinks[0].upstream, cfg->upstream);
     assert_ptr_equal(config_find_bucket_upstream(cfg, cfg->upstream, s3w_slice_cstr("bkt1")),
                      bucket(cfg, "bkt1"));
-    assert_null(cfg->warnings);
+    /* the one warning: a sink without expected_bucket_owner */
+    assert_non_null(cfg->warnings);
+    assert_int_equal(cfg->warnings->n, 1);
+    assert_string_equal(cfg->warnings->items[0].path, "audit.sinks[0]");
+    assert_string_equal(cfg->warnings->items[0].message,
+                        "has no expected_bucket_owner: S3 stores the records in a bucket of that "
+                        "name whichever account owns it; set it to the 12-digit id of the "
+                        "account that owns the bucket");
     config_unref(cfg);
 }
 
