@@ -400,6 +400,7 @@ struct rin {
     unsigned char *in;
     size_t pos, len;  /* in[pos..len) not yet used */
     long long off;    /* the file's offset of in[0] */
+    long long zeros;  /* zero bytes after the last member (tar's padding) */
     char err[160];
 };
 
@@ -461,6 +462,26 @@ static ssize_t rin_read(struct rin *r, char *out, size_t cap)
                 return -1;
             if (r->pos == r->len)
                 return 0; /* after a whole member: the end */
+            /* zero bytes to the end of the file are padding (a tape
+             * block's), as gzip reads them ("trailing zero bytes ignored");
+             * any other byte among or after them is not */
+            while (r->zeros || r->in[r->pos] == 0) {
+                while (r->pos < r->len && r->in[r->pos] == 0) {
+                    r->pos++;
+                    r->zeros++;
+                }
+                if (!rin_need(r, 1))
+                    return -1;
+                if (r->pos == r->len)
+                    return 0;
+                if (r->in[r->pos] != 0) {
+                    snprintf(r->err, sizeof(r->err),
+                             "bytes after the end of the gzip data at byte %lld are not gzip: "
+                             "not read",
+                             r->off + (long long)r->pos - r->zeros);
+                    return -1;
+                }
+            }
             if (r->len - r->pos < 2 || r->in[r->pos] != 0x1f || r->in[r->pos + 1] != 0x8b) {
                 snprintf(r->err, sizeof(r->err),
                          "bytes after the end of the gzip data at byte %lld are not gzip: not read",
@@ -582,6 +603,9 @@ static int replay_file(struct replay *rp, const char *path, char *line, struct r
             have = 0;
         }
     }
+    if (rc == 0 && in.zeros)
+        fprintf(stderr, "s3warden: replay: %s: %lld zero bytes after the gzip data ignored\n",
+                path, in.zeros);
     rin_close(&in);
     return rc;
 }

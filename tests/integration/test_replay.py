@@ -266,6 +266,28 @@ class Replay(Case):
         rc, out, err = replay(self.guard_cfg, mixed)
         self.assertEqual(out["read"], (filler.count(b"\n") + data.count(b"\n")), err)
 
+    def test_gzip_zero_padding_is_ignored(self):
+        # zero bytes to the end (a tape block's padding) are ignored as gzip
+        # ignores them, and said so; a byte among or after them is not
+        data = open(self.log, "rb").read()
+        whole = gzip.compress(data)
+        padded = os.path.join(self.tmp, "padded.log.gz")
+        for pad in (1, 10240, 300000):  # the last across the 256 KiB refill
+            with open(padded, "wb") as f:
+                f.write(whole + bytes(pad))
+            rc, out, err = replay(self.guard_cfg, padded)
+            self.assertEqual((rc, out["read"]), (1, len(self.records)), (pad, err))
+            self.assertIn(f"s3warden: replay: {padded}: {pad} zero bytes after the gzip data "
+                          "ignored\n", err)
+        for tail in (b"x", whole):
+            with open(padded, "wb") as f:
+                f.write(whole + bytes(300000) + tail)
+            rc, out, err = replay(self.guard_cfg, padded)
+            self.assertEqual(rc, 2, (out, err))
+            self.assertIn(f"s3warden: replay: {padded}: bytes after the end of the gzip data at "
+                          f"byte {len(whole)} are not gzip: not read", err)
+            self.assertNotIn("ignored", err)
+
     def test_usage(self):
         for args in ([], ["--config", self.demo_cfg], [self.log], ["--bogus", "--config", self.demo_cfg, self.log]):
             r = subprocess.run([BIN, "replay", *args], capture_output=True, text=True, timeout=30)
