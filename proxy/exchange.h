@@ -328,6 +328,12 @@ struct px {
         bool write_paused;   /* upstream reading paused: the client is behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */
+        /* an aliased bucket's answer that may name the upstream bucket
+         * (alias.h): a 2xx listing or multipart answer held whole in body
+         * (white space before it goes as it comes), renamed, then relayed
+         * chunked; an error document is renamed as it is held (err_hold) */
+        bool rename_hold;
+        bool rename_too_big; /* ... over ALIAS_MAX_BODY: not passed on */
         bool collect;        /* collected whole into body, answered by `collected` */
         void (*collected)(struct px *px); /* px_finish_list_buckets, ... */
         bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */

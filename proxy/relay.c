@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alias.h"
 #include "cors_answer.h"
 #include "creds_fetch.h"
 #include "ident_limit.h"
@@ -181,6 +182,41 @@ static void up_region_note(char *out, size_t cap, struct s3w_slice v)
     out[v.len] = '\0';
 }
 
+/* The upstream name of the request's bucket when it is another than the
+ * clients' (upstream_name, alias.h): true and both names. */
+static bool px_aliased(const struct px *px, struct s3w_slice *up, struct s3w_slice *local)
+{
+    const struct config_bucket *b = px->route.bcfg;
+    if (!b || !b->upstream_name || !b->name || strcmp(b->upstream_name, b->name) == 0)
+        return false;
+    *up = s3w_slice_cstr(b->upstream_name);
+    *local = s3w_slice_cstr(b->name);
+    return true;
+}
+
+/* The operations whose 2xx answer names the bucket (S3 API Reference,
+ * their "Response Syntax": <Name>, <Bucket>, <Location>). */
+static bool op_names_bucket(const struct px *px)
+{
+    static const char *const ops[] = { "ListObjects", "ListObjectsV2", "ListObjectVersions",
+                                       "ListMultipartUploads", "ListParts",
+                                       "CreateMultipartUpload", "CompleteMultipartUpload" };
+    const char *name = px->authz.map.op ? px->authz.map.op->name : NULL;
+    for (size_t i = 0; name && i < sizeof(ops) / sizeof(*ops); i++)
+        if (strcmp(name, ops[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A header line "name: value\r\n" into the head passed on. */
+static bool head_add(struct px *px, struct s3w_slice name, struct s3w_slice value)
+{
+    return s3w_buf_append_slice(&px->resp.head, name) == 0 &&
+           s3w_buf_append(&px->resp.head, ": ", 2) == 0 &&
+           s3w_buf_append_slice(&px->resp.head, value) == 0 &&
+           s3w_buf_append(&px->resp.head, "\r\n", 2) == 0;
+}
+
 static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h, size_t n)
 {
     struct px *px = hr->ud;
@@ -198,6 +234,14 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     px->resp.has_cl = false;
     px->resp.cl = 0;
     s3w_buf_reset(&px->resp.head);
+    struct s3w_slice alias_up, alias_local;
+    bool aliased = px_aliased(px, &alias_up, &alias_local);
+    px->resp.rename_hold = aliased && status >= 200 && status < 300 && status != 204 &&
+                           !px->c->req.is_head && !px->resp.collect && op_names_bucket(px);
+    if (px->resp.rename_hold) {
+        s3w_buf_cleanup(&px->resp.body);
+        s3w_buf_init(&px->resp.body, ALIAS_MAX_BODY);
+    }
     /* "Connection: keep-alive" (or close) names no field: the common case
      * costs one pass */
     bool has_connection = connection_options(h, n, names_a_field, NULL);
@@ -218,6 +262,17 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
+            if (px->resp.rename_hold)
+                continue; /* renamed, its length changes: sent chunked */
+        } else if (aliased && ub_name_is(name, "location")) {
+            /* CreateBucket's "/up" (a 3xx's is not passed on) */
+            char v[1024];
+            struct s3w_buf b;
+            s3w_buf_fixed(&b, v, sizeof(v));
+            if (alias_rename_location(value, alias_up, alias_local, &b) != 0 ||
+                !head_add(px, name, s3w_buf_slice(&b)))
+                return -1;
+            continue;
         } else if (px->auth.anonymous && ub_name_is(name, "x-amz-server-side-encryption") &&
                    ub_is_sse_kms(value) &&
                    (s3w_slice_eq_cstr(px->c->req.method, "GET") || px->c->req.is_head)) {
@@ -233,12 +288,11 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             memcpy(px->resp.up_reqid, value.ptr, value.len);
             px->resp.up_reqid[value.len] = '\0';
         }
-        if (s3w_buf_append_slice(&px->resp.head, name) != 0 ||
-            s3w_buf_append(&px->resp.head, ": ", 2) != 0 ||
-            s3w_buf_append_slice(&px->resp.head, value) != 0 ||
-            s3w_buf_append(&px->resp.head, "\r\n", 2) != 0)
+        if (!head_add(px, name, value))
             return -1; /* over PX_RESP_HEAD_MAX: 502 */
     }
+    if (px->resp.rename_hold)
+        px->resp.has_cl = false;
     /* A 400/403 may be S3 refusing the proxy's own credentials, and then
      * its body names them: ExpiredToken and InvalidToken echo the session
      * token in <Token-0>, SignatureDoesNotMatch carries the canonical
@@ -263,6 +317,27 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
         }
     }
     return 0; /* the head goes with the first body bytes (relay_out) */
+}
+
+/* The upstream's Content-Length line out of the head passed on, for a
+ * held answer whose length changed (the head has not gone): it is sent
+ * chunked. */
+static void px_drop_content_length(struct px *px)
+{
+    struct s3w_buf *h = &px->resp.head;
+    for (size_t at = 0; at < h->len;) {
+        const char *nl = memchr(h->ptr + at, '\n', h->len - at);
+        size_t end = nl ? (size_t)(nl - h->ptr) + 1 : h->len;
+        if (end - at > 15 && s3w_slice_eq_nocase(s3w_slice(h->ptr + at, 15),
+                                                 S3W_SLICE_LIT("content-length:"))) {
+            memmove(h->ptr + at, h->ptr + end, h->len - end);
+            h->len -= end - at;
+            h->ptr[h->len] = '\0';
+            break;
+        }
+        at = end;
+    }
+    px->resp.has_cl = false;
 }
 
 /* "HTTP/1.1 NNN Reason\r\n" into out (64 bytes): the status as
@@ -331,6 +406,63 @@ void px_relay_out(struct px *px, const char *p, size_t n, bool last)
         proxy_conn_writev(c, v, k);
 }
 
+/* An aliased bucket's answer held whole (resp.rename_hold). White space
+ * before a CompleteMultipartUpload's document goes as it comes: S3 sends
+ * it to keep a long one alive, and it is the only one of these whose 200
+ * may be an <Error> (relay_check.c holds the others' whole, probe 26). */
+static int px_rename_hold(struct px *px, const char *p, size_t n)
+{
+    if (!px->resp.body.len && strcmp(px->authz.map.op->name, "CompleteMultipartUpload") == 0) {
+        size_t ws = 0;
+        while (ws < n && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r' || p[ws] == '\n'))
+            ws++;
+        if (ws) {
+            px->in_cb = true;
+            px_relay_out(px, p, ws, false);
+            if (px_client_gone(px))
+                return -1;
+            p += ws;
+            n -= ws;
+        }
+    }
+    if (s3w_buf_append(&px->resp.body, p, n) != 0) {
+        px->resp.rename_too_big = true; /* relay_done answers; the connection closes */
+        return -1;
+    }
+    return 0;
+}
+
+/* The held answer renamed (alias_rename) and relayed whole, after the
+ * check that it is the operation's (relay_check.c), then the exchange
+ * ends. */
+static void px_relay_renamed(struct px *px)
+{
+    struct s3w_slice up, local;
+    struct s3w_buf out;
+    s3w_buf_init(&out, ALIAS_MAX_BODY);
+    if (!px_aliased(px, &up, &local) ||
+        alias_rename(s3w_buf_slice(&px->resp.body), up, local, &out) != 0) {
+        s3w_buf_cleanup(&out);
+        px_fail_internal(px);
+        return;
+    }
+    const char *p = out.ptr;
+    size_t n = out.len;
+    px->in_cb = true;
+    if (px->resp.answer && px_answer_check(px, &p, &n, true) < 0) {
+        s3w_buf_cleanup(&out);
+        if (!px_client_gone(px))
+            px_fail(px, 502, "BadGateway", px->out.err_msg);
+        return;
+    }
+    if (px->c)
+        px_relay_out(px, p, n, true);
+    s3w_buf_cleanup(&out);
+    if (px_client_gone(px))
+        return;
+    px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
+}
+
 static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
 {
     struct px *px = hr->ud;
@@ -338,6 +470,8 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
         up_errbody_add(px->resp.errbody, p, n);
     if (px->resp.collect)
         return s3w_buf_append(&px->resp.body, p, n) == 0 ? 0 : -1; /* over its cap: 502 */
+    if (px->resp.rename_hold)
+        return px_rename_hold(px, p, n);
     if (px->resp.err_hold) {
         if (!px->resp.errbody->over)
             return 0; /* in errbody */
@@ -446,6 +580,10 @@ static void relay_done(struct px *px, int err)
         px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
         return;
     }
+    if (!err && px->resp.rename_hold) {
+        px_relay_renamed(px);
+        return;
+    }
     if (!err && px->resp.answer) { /* it ended before its first bytes said what it is */
         const char *p = "";
         size_t n = 0;
@@ -466,6 +604,16 @@ static void relay_done(struct px *px, int err)
         snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The upstream storage service answered %d with an error document too large "
                  "to pass on.", px->resp.status);
+        px_fail(px, 502, "BadGateway", px->out.err_msg);
+        return;
+    }
+    if (px->resp.rename_too_big) {
+        proxy_log("WARN", "request_id=%s upstream %s answered %s with a document over %u bytes: "
+                  "too large to rename the aliased bucket in, not passed on", px->reqid,
+                  px_upstream(px)->name, px->authz.map.op->name, ALIAS_MAX_BODY);
+        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
+                 "The upstream storage service's answer is too large for s3warden to pass on "
+                 "under the bucket's name.");
         px_fail(px, 502, "BadGateway", px->out.err_msg);
         return;
     }
@@ -537,17 +685,47 @@ static void relay_done(struct px *px, int err)
                 px->out.err_msg);
         return;
     }
+    struct s3w_slice up, local;
     if (px->resp.collect) {
+        if (px->resp.status >= 300 && px_aliased(px, &up, &local)) {
+            /* an error document the collected answer passes on
+             * (GetBucketLocation, DeleteObjects) */
+            struct s3w_buf out;
+            s3w_buf_init(&out, px->resp.body.max + 1024);
+            if (alias_rename(s3w_buf_slice(&px->resp.body), up, local, &out) != 0) {
+                s3w_buf_cleanup(&out);
+                px_fail_internal(px);
+                return;
+            }
+            s3w_buf_cleanup(&px->resp.body);
+            px->resp.body = out;
+        }
         px->resp.collected(px);
         return;
     }
     /* a write that fails closes c at once, and pl_on_abort would free px
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
-    if (px->resp.err_hold) /* held, not a credential error */
+    if (px->resp.err_hold && px_aliased(px, &up, &local)) {
+        /* its <BucketName> and <Resource> name the upstream bucket */
+        struct s3w_buf out;
+        s3w_buf_init(&out, 2 * UP_ERRBODY_MAX);
+        if (alias_rename(s3w_slice(px->resp.errbody->buf, px->resp.errbody->len), up, local,
+                         &out) != 0) {
+            s3w_buf_cleanup(&out);
+            px->in_cb = false;
+            px_fail_internal(px);
+            return;
+        }
+        if (out.len != px->resp.errbody->len)
+            px_drop_content_length(px); /* sent chunked */
+        px_relay_out(px, out.ptr, out.len, true);
+        s3w_buf_cleanup(&out);
+    } else if (px->resp.err_hold) { /* held, not a credential error */
         px_relay_out(px, px->resp.errbody->buf, px->resp.errbody->len, true);
-    else
+    } else {
         px_relay_out(px, NULL, 0, true);
+    }
     px->in_cb = false;
     px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
 }

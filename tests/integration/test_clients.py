@@ -780,6 +780,46 @@ class Addressing(Case):
             got = [b["Name"] for b in PX.client(ALICE).list_buckets(Prefix=prefix).get("Buckets", [])]
             self.assertEqual(got, want, prefix)
 
+    def test_bucket_alias_answers_name_the_alias(self):
+        # the store's answers name its own bucket (<Name>, <Bucket>,
+        # <Location>, <BucketName>): the caller sees only the alias; a key
+        # holding the upstream name is data and stays as it is
+        s3 = PX.client(ALICE)
+        odd = f"{ALIAS_UP}/k"
+        s3.put_object(Bucket="it-alias", Key=odd, Body=b"x")
+        for path in ("/it-alias?list-type=2", "/it-alias", "/it-alias?versions",
+                     "/it-alias?list-type=2&prefix=" + ALIAS_UP, "/it-alias?lifecycle",
+                     "/it-alias?tagging", "/it-alias?uploads"):
+            r = raw(PX.endpoint, "GET", path, sign("GET", PX.endpoint + path, ALICE))
+            self.assertNotIn(b"<Name>" + ALIAS_UP.encode(), r.body, path)
+            self.assertNotIn(b"<BucketName>" + ALIAS_UP.encode(), r.body, path)
+            self.assertNotIn(b"<Bucket>" + ALIAS_UP.encode(), r.body, path)
+            if r.status == 200 and b"<Name>" in r.body:
+                self.assertIn(b"<Name>it-alias</Name>", r.body, path)
+                self.assertNotIn("content-length", {k.lower() for k in r.headers}, path)
+            if r.status == 404:  # moto names the bucket in these errors
+                self.assertIn(b"<BucketName>it-alias</BucketName>", r.body, path)
+                self.assertEqual(r.headers.get("Transfer-Encoding"), "chunked", path)
+        got = s3.list_objects_v2(Bucket="it-alias", Prefix=ALIAS_UP)
+        self.assertEqual((got["Name"], [o["Key"] for o in got["Contents"]]), ("it-alias", [odd]))
+        self.assertEqual(s3.list_objects(Bucket="it-alias", Prefix=ALIAS_UP)["Name"], "it-alias")
+        self.assertEqual(s3.list_object_versions(Bucket="it-alias", Prefix=ALIAS_UP)["Name"], "it-alias")
+        with self.assertRaises(ClientError) as e:
+            s3.get_bucket_tagging(Bucket="it-alias")
+        self.assertEqual(e.exception.response["Error"].get("BucketName"), "it-alias")
+        # multipart: Bucket in each answer, Location's host label
+        up = s3.create_multipart_upload(Bucket="it-alias", Key="mp")
+        self.assertEqual(up["Bucket"], "it-alias")
+        part = s3.upload_part(Bucket="it-alias", Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=b"y")
+        self.assertEqual(s3.list_parts(Bucket="it-alias", Key="mp", UploadId=up["UploadId"])["Bucket"], "it-alias")
+        self.assertEqual(s3.list_multipart_uploads(Bucket="it-alias")["Bucket"], "it-alias")
+        done = s3.complete_multipart_upload(Bucket="it-alias", Key="mp", UploadId=up["UploadId"],
+                                            MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+        self.assertEqual(done["Bucket"], "it-alias")
+        self.assertNotIn(ALIAS_UP, done["Location"])
+        self.assertIn("it-alias", done["Location"])
+        self.assertStored(UP, ALIAS_UP, "mp", b"y")
+
 
 class Audit(Case):
     def test_audit_records_and_no_secrets(self):
