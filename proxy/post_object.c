@@ -290,6 +290,12 @@ static int verify_policy(struct px_post *po, struct s3w_slice policy)
                         "The request signature we calculated does not match the signature you "
                         "provided. Check your key and signing method.");
     }
+    /* a date ahead of the clock, as for a presigned URL (sigv4/verify.c):
+     * taken, s3:signatureAge would be negative and left out of the
+     * context, and a policy's limit on it never applied (probe 31: a form
+     * dated two years ahead, valid until any expiration its signer chose) */
+    if (po->signed_at > px->now + SIGV4_MAX_SKEW_S)
+        return post_err(po, 403, "AccessDenied", "Request is not yet valid");
     return 0;
 }
 
@@ -390,18 +396,22 @@ static bool post_context(struct px_post *po)
         .nheaders = po->nhdrs,
     };
     int rc = s3map_map(&px->authz.mreq, &px->authz.map);
+    bool put = px->authz.map.op && strcmp(px->authz.map.op->name, "PutObject") == 0;
+    if (px->authz.map.op) {
+        /* audited as S3 names it, refused or not (probe 31: a form the
+         * mapping refused was recorded and counted as PutObject) */
+        po->op = *px->authz.map.op;
+        po->op.name = "PostObject";
+        px->authz.map.op = &po->op;
+    }
     if (rc != 0) {
         px_fail(px, s3map_error_status(rc), s3map_error_code(rc), s3map_strerror(rc));
         return false;
     }
-    if (!px->authz.map.op || strcmp(px->authz.map.op->name, "PutObject") != 0) {
+    if (!put) {
         px_fail(px, 400, "InvalidArgument", "The POST form does not make a PutObject.");
         return false;
     }
-    /* audited as S3 names it */
-    po->op = *px->authz.map.op;
-    po->op.name = "PostObject";
-    px->authz.map.op = &po->op;
     px_build_principal(px);
     bool anon = po->signed_at < 0;
     struct s3map_conn_facts facts = {

@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "pipeline_rig.h"
+#include <cjson/cJSON.h>
 #include "sigv4.h"
 #include "sockutil.h"
 
@@ -48,11 +49,14 @@ static struct config *make_config(void)
         .buckets = "{\"name\":\"forms\",\"account\":\"" OWNER "\"}" });
 }
 
-static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer };
+static const struct rig_opts opts = { .make_config = make_config, .answer = up_answer,
+                                      .audit_file = true };
 
 static char req[64 * 1024], resp[64 * 1024], body[48 * 1024];
 /* the request line's target and Host: path style by default */
 static const char *target = "/forms", *vhost = NULL;
+/* seconds added to the clock for the form's x-amz-date and credential */
+static long date_shift;
 
 #define B "----s3wPostBoundary"
 
@@ -69,7 +73,7 @@ static void post(const char *akid, const char *secret, const char *conditions,
                  const char *const *fields, const char *file, const char *tail, bool sign)
 {
     char date[9], amz[17], cred[128];
-    time_t t = time(NULL);
+    time_t t = time(NULL) + date_shift;
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(date, sizeof(date), "%Y%m%d", &tm);
@@ -233,6 +237,45 @@ static void test_part_after_file_never_completes(void **state)
     assert_int_equal(c1, c0);
 }
 
+/* A form dated ahead of the clock is refused as a presigned URL is: taken,
+ * s3:signatureAge was negative and left out, and a policy's limit on it
+ * never applied (probe 31). 15 minutes of skew are allowed. */
+static void test_future_date_refused(void **state)
+{
+    (void)state;
+    int c0, r0 = upstream(&c0);
+    date_shift = 16 * 60;
+    post(AKID, SECRET, COND_OK, FIELDS_OK, "ahead", NULL, true);
+    date_shift = 0;
+    assert_resp("HTTP/1.1 403 Forbidden\r\n", "<Code>AccessDenied</Code>",
+                "<Message>Request is not yet valid</Message>");
+    int c1, r1 = upstream(&c1);
+    assert_int_equal(r1, r0);
+    assert_int_equal(c1, c0);
+    date_shift = 14 * 60;
+    post(AKID, SECRET, COND_OK, FIELDS_OK, "skewed", NULL, true);
+    date_shift = 0;
+    assert_resp("HTTP/1.1 204 No Content\r\n", NULL, NULL);
+}
+
+/* A form the operation map refuses is recorded as PostObject, as every
+ * other (probe 31: eventName PutObject) */
+static void test_mapping_refusal_audited_as_post(void **state)
+{
+    (void)state;
+    static const char *const dup[] = { "key=uploads/dup-acl.txt", "x-amz-meta-note=hi",
+                                       "Content-Type=text/plain", "acl=private",
+                                       "x-amz-acl=private", NULL };
+    post(AKID, SECRET, COND_OK ",{\"acl\":\"private\"},{\"x-amz-acl\":\"private\"}", dup, "f",
+         NULL, true);
+    assert_resp("HTTP/1.1 400 Bad Request\r\n", "<Code>InvalidArgument</Code>", NULL);
+    cJSON *j = rig_audit_find("uploads/dup-acl.txt", false);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "eventName")->valuestring, "PostObject");
+    assert_string_equal(cJSON_GetObjectItem(j, "errorCode")->valuestring, "InvalidArgument");
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +283,8 @@ int main(void)
         cmocka_unit_test(test_virtual_host_and_201),
         cmocka_unit_test(test_refusals_reach_nothing),
         cmocka_unit_test(test_part_after_file_never_completes),
+        cmocka_unit_test(test_future_date_refused),
+        cmocka_unit_test(test_mapping_refusal_audited_as_post),
     };
     return rig_run_group(tests, &opts);
 }
