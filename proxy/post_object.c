@@ -55,12 +55,17 @@ struct px_post {
     struct s3w_slice redirect;
     struct s3w_slice region;  /* the credential's (aws:RequestedRegion) */
     int64_t signed_at;        /* x-amz-date, unix seconds; -1: anonymous */
+    char *subst;              /* field values with ${filename} put in (POST_SUBST_MAX) */
 };
+
+/* The most bytes of field values after ${filename} is put in. */
+#define POST_SUBST_MAX (64 * 1024)
 
 void px_post_free(struct px_post *po)
 {
     if (!po)
         return;
+    free(po->subst);
     free(po);
 }
 
@@ -181,26 +186,81 @@ static int build_headers(struct px_post *po)
     return 0;
 }
 
-/* key with ${filename} replaced by the file's name (POST Object, "key":
- * "use ${filename} ... the name of the file that the user uploaded"). */
+static const char FILENAME_VAR[] = "${filename}";
+
+/* The file's name as ${filename} stands for it: the text after the last
+ * '/' or '\\' of what the client sent ("C:\\Program Files\\dir\\file.txt"
+ * is file.txt), empty without one (S3 API Reference, HTML form fields,
+ * "key"). A browser sends the bare name; a path was kept whole, and its
+ * "../" went into the key. */
+static struct s3w_slice file_name(const struct px_post *po)
+{
+    struct s3w_slice fn = po->form.filename.ptr ? po->form.filename : S3W_SLICE_LIT("");
+    for (size_t i = fn.len; i > 0; i--)
+        if (fn.ptr[i - 1] == '/' || fn.ptr[i - 1] == '\\')
+            return s3w_slice(fn.ptr + i, fn.len - i);
+    return fn;
+}
+
+static bool has_filename_var(struct s3w_slice v)
+{
+    return v.len >= sizeof(FILENAME_VAR) - 1 && memmem(v.ptr, v.len, FILENAME_VAR, sizeof(FILENAME_VAR) - 1);
+}
+
+/* ${filename} put in every field's value but the signature's own fields,
+ * as S3 does ("recognized by all form fields"): the policy is checked
+ * against, and the upload made of, the values with the name in (for key
+ * as for x-amz-meta-* or success_action_redirect). Before this, only key
+ * had it, so a form meant to record the name stored "${filename}". 0 or
+ * post_err. */
+static int put_filename(struct px_post *po)
+{
+    static const char *const verbatim[] = { "policy", "x-amz-signature", "x-amz-credential",
+                                            "x-amz-algorithm", "x-amz-date",
+                                            "x-amz-security-token" };
+    struct mp_form *f = &po->form;
+    struct s3w_slice fn = file_name(po);
+    size_t used = 0;
+    for (size_t i = 0; i < f->nfields; i++) {
+        struct s3w_slice v = f->fields[i].value;
+        if (!has_filename_var(v))
+            continue;
+        bool skip = false;
+        for (size_t k = 0; k < sizeof(verbatim) / sizeof(*verbatim) && !skip; k++)
+            skip = s3w_slice_eq_nocase(f->fields[i].name, s3w_slice_cstr(verbatim[k]));
+        if (skip)
+            continue;
+        if (!po->subst && !(po->subst = malloc(POST_SUBST_MAX)))
+            return post_err(po, 500, "InternalError", "%s", s3err_default_message("InternalError"));
+        char *out = po->subst + used;
+        size_t o = 0;
+        for (size_t j = 0; j < v.len;) {
+            bool is_var = v.len - j >= sizeof(FILENAME_VAR) - 1 &&
+                          memcmp(v.ptr + j, FILENAME_VAR, sizeof(FILENAME_VAR) - 1) == 0;
+            struct s3w_slice part = is_var ? fn : s3w_slice(v.ptr + j, 1);
+            if (used + o + part.len > POST_SUBST_MAX)
+                return post_err(po, 400, "MaxPostPreDataLengthExceeded",
+                                "Your POST request fields preceding the upload file were too large.");
+            memcpy(out + o, part.ptr, part.len);
+            o += part.len;
+            j += is_var ? sizeof(FILENAME_VAR) - 1 : 1;
+        }
+        f->fields[i].value = s3w_slice(out, o);
+        used += o;
+    }
+    return 0;
+}
+
+/* The key (${filename} already put in: put_filename) into route.key. */
 static int resolve_key(struct px_post *po, struct s3w_slice key)
 {
     struct px *px = po->px;
-    static const char var[] = "${filename}";
-    struct s3w_slice fn = po->form.filename.ptr ? po->form.filename : S3W_SLICE_LIT("");
-    size_t o = 0;
-    for (size_t i = 0; i < key.len;) {
-        bool is_var = key.len - i >= sizeof var - 1 && memcmp(key.ptr + i, var, sizeof var - 1) == 0;
-        struct s3w_slice part = is_var ? fn : s3w_slice(key.ptr + i, 1);
-        if (o + part.len > S3MAP_MAX_KEY_BYTES)
-            return post_err(po, 400, "KeyTooLongError", "Your key is too long");
-        memcpy(px->route.key + o, part.ptr, part.len);
-        o += part.len;
-        i += is_var ? sizeof var - 1 : 1;
-    }
-    if (o == 0)
+    if (key.len > S3MAP_MAX_KEY_BYTES)
+        return post_err(po, 400, "KeyTooLongError", "Your key is too long");
+    if (key.len == 0)
         return post_err(po, 400, "InvalidArgument", "User key must have a length greater than 0.");
-    px->route.key_len = o;
+    memcpy(px->route.key, key.ptr, key.len);
+    px->route.key_len = key.len;
     return 0;
 }
 
@@ -337,6 +397,8 @@ static int on_file_start(void *ud, struct mp_form *f)
     struct px *px = po->px;
     if (f->file_len > PX_MAX_BODY)
         return post_err(po, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+    if (put_filename(po) != 0)
+        return -1;
     struct s3w_slice key = field(f, "key");
     if (!key.ptr)
         return post_err(po, 400, "InvalidArgument", "Bucket POST must contain a field named "

@@ -57,6 +57,8 @@ static char req[64 * 1024], resp[64 * 1024], body[48 * 1024];
 static const char *target = "/forms", *vhost = NULL;
 /* seconds added to the clock for the form's x-amz-date and credential */
 static long date_shift;
+/* the file part's filename */
+static const char *sent_name = "f.txt";
 
 #define B "----s3wPostBoundary"
 
@@ -105,8 +107,9 @@ static void post(const char *akid, const char *secret, const char *conditions,
         n += part(body + n, sizeof(body) - n, "x-amz-signature", sig);
     }
     n += (size_t)snprintf(body + n, sizeof(body) - n,
-                          "--" B "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n"
-                          "Content-Type: text/plain\r\n\r\n%s%s", file, tail ? tail : "\r\n--" B "--\r\n");
+                          "--" B "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+                          "Content-Type: text/plain\r\n\r\n%s%s", sent_name, file,
+                          tail ? tail : "\r\n--" B "--\r\n");
     int hl = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: %s\r\n"
                       "Content-Type: multipart/form-data; boundary=" B "\r\nContent-Length: %zu\r\n\r\n",
                       target, vhost ? vhost : rig_host(), n);
@@ -276,6 +279,44 @@ static void test_mapping_refusal_audited_as_post(void **state)
     cJSON_Delete(j);
 }
 
+/* ${filename} is put in every field (S3: "recognized by all form
+ * fields"), the policy checked against the result; the name is what
+ * follows the client's last '/' or '\\' (probe 31: only key had it, and a
+ * path went into the key whole) */
+static void test_filename_in_every_field(void **state)
+{
+    (void)state;
+    static const char *const fields[] = { "key=uploads/${filename}", "x-amz-meta-note=hi",
+                                          "Content-Type=text/plain",
+                                          "x-amz-meta-name=was ${filename}",
+                                          "success_action_redirect=https://app.example/d?f=${filename}",
+                                          NULL };
+    static const char *const names[][2] = { { "photo.png", "photo.png" },
+                                            { "C:\\\\Users\\\\me\\\\photo.png", "photo.png" },
+                                            { "../../photo.png", "photo.png" } };
+    for (size_t i = 0; i < 3; i++) {
+        sent_name = names[i][0];
+        post(AKID, SECRET,
+             COND_OK ",[\"starts-with\",\"$x-amz-meta-name\",\"was \"],"
+             "[\"eq\",\"$success_action_redirect\",\"https://app.example/d?f=photo.png\"]",
+             fields, "png", NULL, true);
+        sent_name = "f.txt";
+        assert_resp("HTTP/1.1 303 See Other\r\n", NULL, NULL);
+        assert_non_null(strstr(resp, "\r\nLocation: https://app.example/d?f=photo.png&bucket=forms&"
+                                     "key=uploads%2Fphoto.png&etag="));
+        static struct rig_seen seen;
+        rig_seen(&seen);
+        assert_true(strncmp(seen.last_head, "PUT /forms/uploads/photo.png HTTP/1.1\r\n", 39) == 0);
+        assert_non_null(strstr(seen.last_head, "x-amz-meta-name: was photo.png\r\n"));
+    }
+    /* the policy sees the name put in: a condition on the literal fails */
+    post(AKID, SECRET, COND_OK ",{\"x-amz-meta-name\":\"was ${filename}\"},"
+         "[\"starts-with\",\"$success_action_redirect\",\"\"]", fields, "png", NULL, true);
+    assert_resp("HTTP/1.1 403 Forbidden\r\n", "<Code>AccessDenied</Code>",
+                "Invalid according to Policy: Policy Condition failed: "
+                "[&quot;eq&quot;, &quot;$x-amz-meta-name&quot;, &quot;was ${filename}&quot;]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_part_after_file_never_completes),
         cmocka_unit_test(test_future_date_refused),
         cmocka_unit_test(test_mapping_refusal_audited_as_post),
+        cmocka_unit_test(test_filename_in_every_field),
     };
     return rig_run_group(tests, &opts);
 }
