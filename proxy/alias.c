@@ -1,4 +1,5 @@
-/* alias.c - an aliased bucket's upstream name out of its answers (alias.h). */
+/* alias.c - an aliased bucket's upstream name, and the store's address, out
+ * of S3's answers (alias.h). */
 #include "alias.h"
 
 #include <string.h>
@@ -7,71 +8,57 @@ enum el { EL_NAME, EL_RESOURCE, EL_LOCATION };
 
 static const struct {
     const char *tag; /* "<Tag>" */
+    size_t len;
     enum el kind;
 } ELEMENTS[] = {
-    { "<Name>", EL_NAME },         { "<Bucket>", EL_NAME },       { "<BucketName>", EL_NAME },
-    { "<Resource>", EL_RESOURCE }, { "<Location>", EL_LOCATION },
+    { "<Name>", 6, EL_NAME },         { "<Bucket>", 8, EL_NAME },
+    { "<BucketName>", 12, EL_NAME },  { "<Resource>", 10, EL_RESOURCE },
+    { "<Location>", 10, EL_LOCATION },
 };
+#define NELEMENTS (sizeof(ELEMENTS) / sizeof(*ELEMENTS))
 
-/* Whether s starts with "/" up and then '/' or its end. */
-static bool first_segment(struct s3w_slice s, struct s3w_slice up)
+static bool xml_space(char c)
 {
-    return s.len > up.len && s.ptr[0] == '/' && memcmp(s.ptr + 1, up.ptr, up.len) == 0 &&
-           (s.len == up.len + 1 || s.ptr[up.len + 1] == '/');
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* The text of an element, renamed into out. */
-static int put_text(struct s3w_buf *out, enum el kind, struct s3w_slice t, struct s3w_slice up,
-                    struct s3w_slice local)
+/* An element's text into out, rewritten (alias_rewrite). */
+static int put_text(struct s3w_buf *out, enum el kind, struct s3w_slice t,
+                    const struct alias_names *n)
 {
-    size_t cut = 0, skip = 0; /* t[cut, cut + skip) is up, to be local */
-    if (kind == EL_NAME) {
-        if (s3w_slice_eq(t, up))
-            skip = up.len;
-    } else if (kind == EL_RESOURCE) {
-        if (first_segment(t, up)) {
-            cut = 1;
-            skip = up.len;
+    size_t cut = 0, skip = 0; /* t[cut, cut + skip) becomes local */
+    if (kind == EL_LOCATION && n->location.ptr)
+        return s3w_buf_append(out, n->location.ptr, n->location.len);
+    if (kind == EL_NAME && n->up.len) {
+        size_t a = 0, b = t.len;
+        while (a < b && xml_space(t.ptr[a]))
+            a++;
+        while (b > a && xml_space(t.ptr[b - 1]))
+            b--;
+        if (s3w_slice_eq(s3w_slice(t.ptr + a, b - a), n->up)) {
+            cut = a;
+            skip = n->up.len;
         }
-    } else {
-        const char *sep = memmem(t.ptr, t.len, "://", 3);
-        if (!sep) { /* a path: CreateBucket's Location header, "/up" */
-            if (first_segment(t, up)) {
-                cut = 1;
-                skip = up.len;
-            }
-        } else {
-            size_t host = (size_t)(sep - t.ptr) + 3, end = host;
-            while (end < t.len && t.ptr[end] != '/')
-                end++;
-            if (end - host > up.len && memcmp(t.ptr + host, up.ptr, up.len) == 0 &&
-                t.ptr[host + up.len] == '.') {
-                cut = host;
-                skip = up.len;
-            } else if (first_segment(s3w_slice(t.ptr + end, t.len - end), up)) {
-                cut = end + 1;
-                skip = up.len;
-            }
+    } else if (kind == EL_RESOURCE && n->up.len && n->path_style) {
+        /* "/up" then '/' or the end */
+        if (t.len > n->up.len && t.ptr[0] == '/' &&
+            memcmp(t.ptr + 1, n->up.ptr, n->up.len) == 0 &&
+            (t.len == n->up.len + 1 || t.ptr[n->up.len + 1] == '/')) {
+            cut = 1;
+            skip = n->up.len;
         }
     }
     if (!skip)
         return s3w_buf_append(out, t.ptr, t.len);
     int rc = s3w_buf_append(out, t.ptr, cut);
     if (rc == 0)
-        rc = s3w_buf_append(out, local.ptr, local.len);
+        rc = s3w_buf_append(out, n->local.ptr, n->local.len);
     if (rc == 0)
         rc = s3w_buf_append(out, t.ptr + cut + skip, t.len - cut - skip);
     return rc;
 }
 
-int alias_rename_location(struct s3w_slice v, struct s3w_slice up, struct s3w_slice local,
-                          struct s3w_buf *out)
-{
-    return put_text(out, EL_LOCATION, v, up, local);
-}
-
-int alias_rename(struct s3w_slice doc, struct s3w_slice up, struct s3w_slice local,
-                 struct s3w_buf *out)
+int alias_rewrite(struct s3w_slice doc, const struct alias_names *n, struct s3w_buf *out)
 {
     size_t i = 0, done = 0; /* doc[0, done) copied */
     while (i < doc.len) {
@@ -79,26 +66,38 @@ int alias_rename(struct s3w_slice doc, struct s3w_slice up, struct s3w_slice loc
         if (!lt)
             break;
         i = (size_t)(lt - doc.ptr);
-        size_t k = 0, tl = 0;
-        for (; k < sizeof(ELEMENTS) / sizeof(*ELEMENTS); k++) {
-            tl = strlen(ELEMENTS[k].tag);
-            if (doc.len - i >= tl && memcmp(doc.ptr + i, ELEMENTS[k].tag, tl) == 0)
-                break;
-        }
-        if (k == sizeof(ELEMENTS) / sizeof(*ELEMENTS)) {
+        size_t k = 0;
+        while (k < NELEMENTS && !(doc.len - i >= ELEMENTS[k].len &&
+                                  memcmp(doc.ptr + i, ELEMENTS[k].tag, ELEMENTS[k].len) == 0))
+            k++;
+        if (k == NELEMENTS) {
             i++;
             continue;
         }
-        /* the text runs to the next '<' (its end tag, or a child: left) */
-        size_t start = i + tl, end = start;
+        size_t start = i + ELEMENTS[k].len, end = start;
         while (end < doc.len && doc.ptr[end] != '<')
             end++;
         int rc = s3w_buf_append(out, doc.ptr + done, start - done);
         if (rc == 0)
-            rc = put_text(out, ELEMENTS[k].kind, s3w_slice(doc.ptr + start, end - start), up, local);
+            rc = put_text(out, ELEMENTS[k].kind, s3w_slice(doc.ptr + start, end - start), n);
         if (rc != 0)
             return rc;
         done = i = end;
     }
     return s3w_buf_append(out, doc.ptr + done, doc.len - done);
+}
+
+size_t alias_room(size_t len, const struct alias_names *n)
+{
+    /* each element rewritten takes at least 6 bytes ("<Name>") */
+    size_t grow = n->local.len + n->location.len;
+    return len + (len / 6 + 1) * grow + 64;
+}
+
+size_t alias_ready(struct s3w_slice doc)
+{
+    const char *lt = doc.len ? memrchr(doc.ptr, '<', doc.len) : NULL;
+    if (!lt || doc.len - (size_t)(lt - doc.ptr) > ALIAS_CARRY_MAX)
+        return doc.len;
+    return (size_t)(lt - doc.ptr);
 }

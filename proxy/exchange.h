@@ -328,12 +328,12 @@ struct px {
         bool write_paused;   /* upstream reading paused: the client is behind */
         bool head_sent;
         bool chunked;        /* sent to the client with chunked framing */
-        /* an aliased bucket's answer that may name the upstream bucket
-         * (alias.h): a 2xx listing or multipart answer held whole in body
-         * (white space before it goes as it comes), renamed, then relayed
-         * chunked; an error document is renamed as it is held (err_hold) */
-        bool rename_hold;
-        bool rename_too_big; /* ... over ALIAS_MAX_BODY: not passed on */
+        /* a 2xx answer that names the bucket or the store (alias.h): an
+         * aliased bucket's listing or multipart answer, and every
+         * CompleteMultipartUpload's; rewritten as it streams, its bytes
+         * still undecided held in body; relayed chunked. An error document
+         * is rewritten as it is held (err_hold) */
+        bool rename;
         bool collect;        /* collected whole into body, answered by `collected` */
         void (*collected)(struct px *px); /* px_finish_list_buckets, ... */
         bool list_buckets;   /* ListBuckets: filter upstream's answer (listbuckets.h) */
@@ -549,6 +549,10 @@ int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);
 
 /* pipeline.c */
 bool px_fill_context(struct px *px, struct s3map_conn_facts *facts);
+/* The request's object as its client reaches it through s3warden -
+ * "http[s]://HOST/[BUCKET/]KEY" (the key encoded as sent upstream) - into
+ * out: POST Object's Location, CompleteMultipartUpload's. s3w_buf error. */
+int px_object_url(const struct px *px, struct s3w_buf *out);
 
 /* relay.c */
 /* Builds, signs and starts the upstream transfer with the body as

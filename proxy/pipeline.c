@@ -298,6 +298,22 @@ static bool stage_admit(struct px *px)
     return true;
 }
 
+int px_object_url(const struct px *px, struct s3w_buf *out)
+{
+    /* virtual-hosted: the bucket came from the Host (pl_route) */
+    struct s3w_slice b = px->route.bucket, h = px->route.host;
+    bool vhost = b.ptr == px->route.vhost_bucket || (b.ptr >= h.ptr && b.ptr < h.ptr + h.len);
+    int rc = s3w_buf_append_cstr(out, px->c && proxy_conn_tls_version(px->c) ? "https://" : "http://");
+    rc |= s3w_buf_append_slice(out, h);
+    rc |= s3w_buf_append_char(out, '/');
+    if (!vhost) {
+        rc |= s3w_buf_append_slice(out, b);
+        rc |= s3w_buf_append_char(out, '/');
+    }
+    rc |= pl_key_path_encode(s3w_slice(px->route.key, px->route.key_len), out);
+    return rc;
+}
+
 /* Stage 1: bucket and key from the Host header and the path. */
 static bool stage_route(struct px *px)
 {

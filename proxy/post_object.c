@@ -459,10 +459,12 @@ static bool post_context(struct px_post *po)
     };
     int rc = s3map_map(&px->authz.mreq, &px->authz.map);
     bool put = px->authz.map.op && strcmp(px->authz.map.op->name, "PutObject") == 0;
-    if (px->authz.map.op) {
-        /* audited as S3 names it, refused or not (probe 31: a form the
-         * mapping refused was recorded and counted as PutObject) */
-        po->op = *px->authz.map.op;
+    /* audited as S3 names it, refused or not (probe 31: a form the
+     * mapping refused was recorded and counted as PutObject) */
+    const struct s3map_op *op = px->authz.map.op ? px->authz.map.op
+                                                 : s3map_op_by_name(S3W_SLICE_LIT("PutObject"));
+    if (op) {
+        po->op = *op;
         po->op.name = "PostObject";
         px->authz.map.op = &po->op;
     }
@@ -686,14 +688,7 @@ static void post_collected(struct px *px)
     struct s3w_slice etag = resp_header(px, "etag");
     struct s3w_slice key = s3w_slice(px->route.key, px->route.key_len);
     /* Location: the object as the browser reaches it through s3warden */
-    bool vhost = px->c->req.path.len == 1;
-    int rc = s3w_buf_printf(&loc, "%s://%.*s/", proxy_conn_tls_version(px->c) ? "https" : "http",
-                            (int)px->route.host.len, px->route.host.ptr);
-    if (!vhost) {
-        rc |= s3w_buf_append_slice(&loc, px->route.bucket);
-        rc |= s3w_buf_append_char(&loc, '/');
-    }
-    rc |= pl_key_path_encode(key, &loc);
+    int rc = px_object_url(px, &loc);
     if (etag.ptr)
         rc |= s3w_buf_printf(&hdr, "ETag: %.*s\r\n", (int)etag.len, etag.ptr);
     struct s3w_slice vid = resp_header(px, "x-amz-version-id");

@@ -194,6 +194,24 @@ static bool px_aliased(const struct px *px, struct s3w_slice *up, struct s3w_sli
     return true;
 }
 
+/* What alias_rewrite does to this request's answers; false when nothing. */
+static bool px_alias_names(const struct px *px, struct alias_names *n)
+{
+    *n = (struct alias_names){ .up = S3W_SLICE_NULL };
+    if (px_aliased(px, &n->up, &n->local)) {
+        /* as upstream_build.c asked the store */
+        n->path_style = px_upstream(px)->addressing != CONFIG_ADDRESSING_VIRTUAL ||
+                        !ub_dns_bucket(n->up);
+        return true;
+    }
+    return false;
+}
+
+static bool op_is(const struct px *px, const char *name)
+{
+    return px->authz.map.op && strcmp(px->authz.map.op->name, name) == 0;
+}
+
 /* The operations whose 2xx answer names the bucket (S3 API Reference,
  * their "Response Syntax": <Name>, <Bucket>, <Location>). */
 static bool op_names_bucket(const struct px *px)
@@ -234,13 +252,16 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     px->resp.has_cl = false;
     px->resp.cl = 0;
     s3w_buf_reset(&px->resp.head);
-    struct s3w_slice alias_up, alias_local;
+    struct s3w_slice alias_up = S3W_SLICE_NULL, alias_local = S3W_SLICE_NULL;
     bool aliased = px_aliased(px, &alias_up, &alias_local);
-    px->resp.rename_hold = aliased && status >= 200 && status < 300 && status != 204 &&
-                           !px->c->req.is_head && !px->resp.collect && op_names_bucket(px);
-    if (px->resp.rename_hold) {
-        s3w_buf_cleanup(&px->resp.body);
-        s3w_buf_init(&px->resp.body, ALIAS_MAX_BODY);
+    /* a 2xx answer rewritten as it streams (px_relay_out): its length
+     * changes, so it goes without the upstream's Content-Length */
+    px->resp.rename = status >= 200 && status < 300 && status != 204 && !px->c->req.is_head &&
+                      !px->resp.collect &&
+                      ((aliased && op_names_bucket(px)) || op_is(px, "CompleteMultipartUpload"));
+    if (px->resp.rename) {
+        s3w_buf_cleanup(&px->resp.body); /* the bytes held back (alias_ready) */
+        s3w_buf_init(&px->resp.body, ALIAS_CARRY_MAX + (4u << 20));
     }
     /* "Connection: keep-alive" (or close) names no field: the common case
      * costs one pass */
@@ -262,15 +283,14 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
             for (size_t k = 0; k < value.len && px->resp.cl <= UINT32_MAX; k++)
                 px->resp.cl = value.ptr[k] >= '0' && value.ptr[k] <= '9'
                                   ? px->resp.cl * 10 + (uint64_t)(value.ptr[k] - '0') : UINT64_MAX;
-            if (px->resp.rename_hold)
-                continue; /* renamed, its length changes: sent chunked */
+            if (px->resp.rename)
+                continue;
         } else if (aliased && ub_name_is(name, "location")) {
-            /* CreateBucket's "/up" (a 3xx's is not passed on) */
-            char v[1024];
-            struct s3w_buf b;
-            s3w_buf_fixed(&b, v, sizeof(v));
-            if (alias_rename_location(value, alias_up, alias_local, &b) != 0 ||
-                !head_add(px, name, s3w_buf_slice(&b)))
+            /* CreateBucket's ("/up", or the bucket's URL at the store; a
+             * 3xx's is not passed on): the bucket as its clients name it */
+            char v[PL_VHOST_BUCKET_CAP + 1];
+            int k = snprintf(v, sizeof(v), "/%.*s", (int)alias_local.len, alias_local.ptr);
+            if (!head_add(px, name, s3w_slice(v, (size_t)k < sizeof(v) ? (size_t)k : sizeof(v) - 1)))
                 return -1;
             continue;
         } else if (px->auth.anonymous && ub_name_is(name, "x-amz-server-side-encryption") &&
@@ -291,7 +311,7 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
         if (!head_add(px, name, value))
             return -1; /* over PX_RESP_HEAD_MAX: 502 */
     }
-    if (px->resp.rename_hold)
+    if (px->resp.rename)
         px->resp.has_cl = false;
     /* A 400/403 may be S3 refusing the proxy's own credentials, and then
      * its body names them: ExpiredToken and InvalidToken echo the session
@@ -319,10 +339,9 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     return 0; /* the head goes with the first body bytes (relay_out) */
 }
 
-/* The upstream's Content-Length line out of the head passed on, for a
- * held answer whose length changed (the head has not gone): it is sent
- * chunked. */
-static void px_drop_content_length(struct px *px)
+/* The upstream's Content-Length line in the head passed on made `len`,
+ * for a held answer rewritten (the head has not gone). */
+static void px_set_content_length(struct px *px, size_t len)
 {
     struct s3w_buf *h = &px->resp.head;
     for (size_t at = 0; at < h->len;) {
@@ -337,7 +356,14 @@ static void px_drop_content_length(struct px *px)
         }
         at = end;
     }
-    px->resp.has_cl = false;
+    char v[24];
+    int k = snprintf(v, sizeof(v), "%zu", len);
+    if (head_add(px, S3W_SLICE_LIT("Content-Length"), s3w_slice(v, (size_t)k))) {
+        px->resp.has_cl = true;
+        px->resp.cl = len;
+    } else {
+        px->resp.has_cl = false; /* no room: sent chunked */
+    }
 }
 
 /* "HTTP/1.1 NNN Reason\r\n" into out (64 bytes): the status as
@@ -365,7 +391,7 @@ static size_t status_line(char *out, int status)
  * n body bytes in the response's framing, then (last) the end of a chunked
  * body - all in one write. The head waits for the first body bytes so that
  * a small answer leaves in one system call. */
-void px_relay_out(struct px *px, const char *p, size_t n, bool last)
+static void relay_write(struct px *px, const char *p, size_t n, bool last)
 {
     struct proxy_conn *c = px->c;
     uv_buf_t v[8];
@@ -374,6 +400,12 @@ void px_relay_out(struct px *px, const char *p, size_t n, bool last)
     if (!px->resp.head_sent) {
         bool nobody = c->req.is_head || px->resp.status == 204 || px->resp.status == 304;
         px->resp.chunked = !px->resp.has_cl && !nobody;
+        if (px->resp.chunked && c->req.version_minor == 0) {
+            /* an HTTP/1.0 client knows no chunked framing (RFC 9112
+             * section 6.1): the answer ends where the connection does */
+            px->resp.chunked = false;
+            proxy_conn_close_after(c);
+        }
         v[k++] = uv_buf_init(status, (unsigned)status_line(status, px->resp.status));
         v[k++] = uv_buf_init(px->resp.head.ptr, (unsigned)px->resp.head.len);
         /* the framing and the end of the head, one of four */
@@ -406,61 +438,49 @@ void px_relay_out(struct px *px, const char *p, size_t n, bool last)
         proxy_conn_writev(c, v, k);
 }
 
-/* An aliased bucket's answer held whole (resp.rename_hold). White space
- * before a CompleteMultipartUpload's document goes as it comes: S3 sends
- * it to keep a long one alive, and it is the only one of these whose 200
- * may be an <Error> (relay_check.c holds the others' whole, probe 26). */
-static int px_rename_hold(struct px *px, const char *p, size_t n)
+/* A 2xx answer rewritten as it streams (resp.rename, alias.h): what has
+ * come is rewritten up to where an element may still be going on
+ * (alias_ready), the rest held in resp.body until more comes or the end.
+ * A failure cuts the connection (a write's failure would too). */
+static void relay_rewritten(struct px *px, const char *p, size_t n, bool last)
 {
-    if (!px->resp.body.len && strcmp(px->authz.map.op->name, "CompleteMultipartUpload") == 0) {
-        size_t ws = 0;
-        while (ws < n && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r' || p[ws] == '\n'))
-            ws++;
-        if (ws) {
-            px->in_cb = true;
-            px_relay_out(px, p, ws, false);
-            if (px_client_gone(px))
-                return -1;
-            p += ws;
-            n -= ws;
-        }
+    struct s3w_buf *carry = &px->resp.body;
+    struct alias_names names;
+    px_alias_names(px, &names);
+    struct s3w_buf url, out;
+    s3w_buf_init(&url, 3 * PX_KEY_MAX + 1024);
+    s3w_buf_init(&out, 0);
+    int rc = s3w_buf_append(carry, p, n);
+    if (rc == 0 && op_is(px, "CompleteMultipartUpload")) {
+        rc = px_object_url(px, &url); /* its Location: the object through s3warden */
+        names.location = s3w_buf_slice(&url);
     }
-    if (s3w_buf_append(&px->resp.body, p, n) != 0) {
-        px->resp.rename_too_big = true; /* relay_done answers; the connection closes */
-        return -1;
+    size_t ready = last ? carry->len : alias_ready(s3w_buf_slice(carry));
+    if (rc == 0) {
+        s3w_buf_init(&out, alias_room(ready, &names));
+        rc = alias_rewrite(s3w_slice(carry->ptr, ready), &names, &out);
     }
-    return 0;
+    if (rc != 0) {
+        proxy_log("WARN", "request_id=%s the answer could not be rewritten (%s): cut",
+                  px->reqid, s3w_strerror(rc));
+        if (px->c)
+            proxy_conn_close(px->c); /* px->in_cb: px is detached, not freed */
+    } else {
+        memmove(carry->ptr, carry->ptr + ready, carry->len - ready);
+        carry->len -= ready;
+        if (out.len || last)
+            relay_write(px, out.ptr, out.len, last);
+    }
+    s3w_buf_cleanup(&url);
+    s3w_buf_cleanup(&out);
 }
 
-/* The held answer renamed (alias_rename) and relayed whole, after the
- * check that it is the operation's (relay_check.c), then the exchange
- * ends. */
-static void px_relay_renamed(struct px *px)
+void px_relay_out(struct px *px, const char *p, size_t n, bool last)
 {
-    struct s3w_slice up, local;
-    struct s3w_buf out;
-    s3w_buf_init(&out, ALIAS_MAX_BODY);
-    if (!px_aliased(px, &up, &local) ||
-        alias_rename(s3w_buf_slice(&px->resp.body), up, local, &out) != 0) {
-        s3w_buf_cleanup(&out);
-        px_fail_internal(px);
-        return;
-    }
-    const char *p = out.ptr;
-    size_t n = out.len;
-    px->in_cb = true;
-    if (px->resp.answer && px_answer_check(px, &p, &n, true) < 0) {
-        s3w_buf_cleanup(&out);
-        if (!px_client_gone(px))
-            px_fail(px, 502, "BadGateway", px->out.err_msg);
-        return;
-    }
-    if (px->c)
-        px_relay_out(px, p, n, true);
-    s3w_buf_cleanup(&out);
-    if (px_client_gone(px))
-        return;
-    px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
+    if (px->resp.rename)
+        relay_rewritten(px, p, n, last);
+    else
+        relay_write(px, p, n, last);
 }
 
 static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
@@ -470,8 +490,6 @@ static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
         up_errbody_add(px->resp.errbody, p, n);
     if (px->resp.collect)
         return s3w_buf_append(&px->resp.body, p, n) == 0 ? 0 : -1; /* over its cap: 502 */
-    if (px->resp.rename_hold)
-        return px_rename_hold(px, p, n);
     if (px->resp.err_hold) {
         if (!px->resp.errbody->over)
             return 0; /* in errbody */
@@ -580,10 +598,6 @@ static void relay_done(struct px *px, int err)
         px_fail(px, 400, "InvalidArgument", PX_MSG_KMS_ANONYMOUS);
         return;
     }
-    if (!err && px->resp.rename_hold) {
-        px_relay_renamed(px);
-        return;
-    }
     if (!err && px->resp.answer) { /* it ended before its first bytes said what it is */
         const char *p = "";
         size_t n = 0;
@@ -604,16 +618,6 @@ static void relay_done(struct px *px, int err)
         snprintf(px->out.err_msg, sizeof(px->out.err_msg),
                  "The upstream storage service answered %d with an error document too large "
                  "to pass on.", px->resp.status);
-        px_fail(px, 502, "BadGateway", px->out.err_msg);
-        return;
-    }
-    if (px->resp.rename_too_big) {
-        proxy_log("WARN", "request_id=%s upstream %s answered %s with a document over %u bytes: "
-                  "too large to rename the aliased bucket in, not passed on", px->reqid,
-                  px_upstream(px)->name, px->authz.map.op->name, ALIAS_MAX_BODY);
-        snprintf(px->out.err_msg, sizeof(px->out.err_msg),
-                 "The upstream storage service's answer is too large for s3warden to pass on "
-                 "under the bucket's name.");
         px_fail(px, 502, "BadGateway", px->out.err_msg);
         return;
     }
@@ -685,14 +689,14 @@ static void relay_done(struct px *px, int err)
                 px->out.err_msg);
         return;
     }
-    struct s3w_slice up, local;
+    struct alias_names names;
     if (px->resp.collect) {
-        if (px->resp.status >= 300 && px_aliased(px, &up, &local)) {
+        if (px->resp.status >= 300 && px_alias_names(px, &names)) {
             /* an error document the collected answer passes on
              * (GetBucketLocation, DeleteObjects) */
             struct s3w_buf out;
-            s3w_buf_init(&out, px->resp.body.max + 1024);
-            if (alias_rename(s3w_buf_slice(&px->resp.body), up, local, &out) != 0) {
+            s3w_buf_init(&out, alias_room(px->resp.body.len, &names));
+            if (alias_rewrite(s3w_buf_slice(&px->resp.body), &names, &out) != 0) {
                 s3w_buf_cleanup(&out);
                 px_fail_internal(px);
                 return;
@@ -706,19 +710,19 @@ static void relay_done(struct px *px, int err)
     /* a write that fails closes c at once, and pl_on_abort would free px
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
-    if (px->resp.err_hold && px_aliased(px, &up, &local)) {
-        /* its <BucketName> and <Resource> name the upstream bucket */
+    if (px->resp.err_hold && px_alias_names(px, &names)) {
+        /* its <BucketName> and <Resource> name the upstream bucket; held
+         * whole, it goes with its new length */
         struct s3w_buf out;
-        s3w_buf_init(&out, 2 * UP_ERRBODY_MAX);
-        if (alias_rename(s3w_slice(px->resp.errbody->buf, px->resp.errbody->len), up, local,
-                         &out) != 0) {
+        s3w_buf_init(&out, alias_room(px->resp.errbody->len, &names));
+        if (alias_rewrite(s3w_slice(px->resp.errbody->buf, px->resp.errbody->len), &names,
+                          &out) != 0) {
             s3w_buf_cleanup(&out);
             px->in_cb = false;
             px_fail_internal(px);
             return;
         }
-        if (out.len != px->resp.errbody->len)
-            px_drop_content_length(px); /* sent chunked */
+        px_set_content_length(px, out.len);
         px_relay_out(px, out.ptr, out.len, true);
         s3w_buf_cleanup(&out);
     } else if (px->resp.err_hold) { /* held, not a credential error */

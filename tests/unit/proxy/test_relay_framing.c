@@ -132,9 +132,40 @@ static void send_length(int fd, const char *type, const char *body)
     su_send_str(fd, body);
 }
 
+/* A listing of the aliased bucket (bkt is real-bkt upstream) that names
+ * real-bkt in <Name> and in a key, 3,000 keys long */
+static char *renamed_listing(const char *name)
+{
+    size_t cap = 200000, n = 0;
+    char *d = malloc(cap);
+    n += (size_t)snprintf(d + n, cap - n, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                          "<ListBucketResult><Name>%s</Name><Prefix>ren</Prefix>"
+                          "<Contents><Key>ren/real-bkt</Key></Contents>", name);
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)snprintf(d + n, cap - n, "<Contents><Key>ren/%04d</Key></Contents>", i);
+    snprintf(d + n, cap - n, "</ListBucketResult>");
+    return d;
+}
+
 /* The upstream's answers for the operation checks: by the request line. */
 static bool answer_case(int fd, const char *head)
 {
+    if (strstr(head, "prefix=ren") && strstr(head, " /real-bkt?")) {
+        /* with its length, the first bytes a few at a time (<Name> cut
+         * across reads), then the rest */
+        char *doc = renamed_listing("real-bkt");
+        char h[256];
+        snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nx-amz-request-id: UPLIST\r\n"
+                 "Content-Type: application/xml\r\nContent-Length: %zu\r\n\r\n", strlen(doc));
+        su_send_str(fd, h);
+        for (size_t at = 0; at < 120; at += 5) {
+            su_send(fd, doc + at, 5);
+            usleep(1000);
+        }
+        su_send_str(fd, doc + 120);
+        free(doc);
+        return true;
+    }
     if (strstr(head, " /real-bkt/k?retention ") || strstr(head, " /real-bkt/k?torrent ")) {
         /* a store without the subresource: the object itself */
         send_length(fd, "text/plain", OBJECT_BYTES);
@@ -161,9 +192,14 @@ static bool answer_case(int fd, const char *head)
                         "Connection: close\r\n\r\n3\r\n \r\n\r\n");
         usleep(50 * 1000);
         bool copy = strstr(head, "\r\nx-amz-copy-source:") != NULL;
+        bool complete = strncmp(head, "POST ", 5) == 0;
         const char *rest = strstr(head, "ws-wrong") ? "<ListBucketResult><Key>" OBJECT_BYTES "</Key>"
                            : copy                    ? "<CopyObjectResult><ETag>e</ETag></CopyObjectResult>"
-                                                     : "<Tagging><TagSet/></Tagging>";
+                           : complete ? "<CompleteMultipartUploadResult><Location>http://10.9.9.9:7480/"
+                                        "real-bkt/ws/k%203</Location><Bucket>real-bkt</Bucket>"
+                                        "<Key>ws/k 3</Key><ETag>\"e-1\"</ETag>"
+                                        "</CompleteMultipartUploadResult>"
+                                      : "<Tagging><TagSet/></Tagging>";
         send_chunked(fd, rest, strlen(rest), 7);
     } else if (strstr(head, " /real-bkt/echo-500 ") || strstr(head, " /real-bkt/echo-404 ") ||
                strstr(head, " /real-bkt/echo-auth ")) {
@@ -360,7 +396,7 @@ static struct config *make_config(void)
 {
     return rig_config(&(struct rig_cfg){ .akid = AKID, .secret = SECRET,
         .policy = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
-                  "\"Action\":[\"s3:GetObject*\",\"s3:GetAnalyticsConfiguration\",\"s3:PutObject\"],"
+                  "\"Action\":[\"s3:GetObject*\",\"s3:GetAnalyticsConfiguration\",\"s3:PutObject\",\"s3:ListBucket\"],"
                   "\"Resource\":\"*\"}]}" });
 }
 
@@ -624,19 +660,19 @@ static void test_held_error_relayed_whole(void **state)
         fail_msg("the client got %zu bytes of an incomplete 403:\n%s", got, resp);
     }
     atomic_store(&held_go, 1);
-    su_read(fd, resp, sizeof(resp), "\r\n0\r\n\r\n", 1, 5000, &closed);
+    su_read(fd, resp, sizeof(resp), "</Error>", 1, 5000, &closed);
     close(fd);
     rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
     const char *head = head_of(resp);
     assert_non_null(strstr(head, "\r\nx-amz-request-id: UPDENIED\r\n"));
     assert_non_null(strstr(head, "\r\nContent-Type: application/xml\r\n"));
-    assert_non_null(strstr(head, "\r\nTransfer-Encoding: chunked\r\n\r\n"));
-    assert_field(head, "Content-Length", false);
-    size_t len;
-    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
-    assert_int_equal(len, strlen(denied_error));
-    assert_memory_equal(body, denied_error, len);
-    free(body);
+    /* held whole and rewritten for the aliased bucket (bkt is real-bkt
+     * upstream): it goes with its length, not chunked as it came */
+    assert_field(head, "Transfer-Encoding", false);
+    char cl[64];
+    snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", strlen(denied_error));
+    assert_non_null(strstr(head, cl));
+    assert_string_equal(strstr(resp, "\r\n\r\n") + 4, denied_error);
 }
 
 /* A redirect (S3's answer for a bucket of another region) is not passed
@@ -701,16 +737,16 @@ static void test_error_over_limit_chunked(void **state)
     (void)state;
     char target[64];
     snprintf(target, sizeof(target), "/bkt/fit-chunked-%d", UP_ERRBODY_MAX);
-    get(target, NULL, "\r\n0\r\n\r\n");
+    get(target, NULL, "</Error>");
     rig_assert_status(resp, "HTTP/1.1 403 Forbidden\r\n");
     assert_non_null(strstr(head_of(resp), "\r\nx-amz-request-id: UPBIG\r\n"));
-    size_t len;
-    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
+    /* held whole (and rewritten for the aliased bucket): with its length */
+    char cl[64];
+    snprintf(cl, sizeof(cl), "\r\nContent-Length: %d\r\n", UP_ERRBODY_MAX);
+    assert_non_null(strstr(head_of(resp), cl));
     char *want = big_error("AccessDenied", UP_ERRBODY_MAX);
-    assert_int_equal(len, UP_ERRBODY_MAX);
-    assert_memory_equal(body, want, len);
+    assert_memory_equal(strstr(resp, "\r\n\r\n") + 4, want, UP_ERRBODY_MAX);
     free(want);
-    free(body);
 
     snprintf(target, sizeof(target), "/bkt/big-chunked-%d", UP_ERRBODY_MAX + 1);
     get(target, NULL, "</Error>");
@@ -844,6 +880,74 @@ static void test_leading_white_space(void **state)
         fail_msg("the client got more than the white space, or a complete answer:\n%s", resp);
 }
 
+/* CompleteMultipartUpload: its white space goes first, as it comes; the
+ * document follows with <Location> s3warden's URL of the object (not the
+ * store's address) and <Bucket> the clients' name of the bucket (here an
+ * alias of real-bkt), chunked; another operation's document after the
+ * white space cuts the connection */
+static void test_complete_location_and_bucket(void **state)
+{
+    (void)state;
+    static const char done[] = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+                               "<ETag>\"e\"</ETag></Part></CompleteMultipartUpload>";
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "POST",
+                         .target = "/bkt/ws/k%203?uploadId=U1", .body = done };
+    size_t n = rig_build(req, sizeof(req), &r);
+    rig_exchange(req, n, "\r\n0\r\n\r\n", resp, sizeof(resp));
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_null(strcasestr(resp, "\r\nContent-Length:"));
+    size_t len;
+    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
+    char want[512];
+    snprintf(want, sizeof(want),
+             " \r\n<CompleteMultipartUploadResult><Location>http://%s/bkt/ws/k%%203</Location>"
+             "<Bucket>bkt</Bucket><Key>ws/k 3</Key><ETag>\"e-1\"</ETag></CompleteMultipartUploadResult>",
+             rig_host());
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(body, want, len);
+    free(body);
+    r.target = "/bkt/ws-wrong/k?uploadId=U2";
+    n = rig_build(req, sizeof(req), &r);
+    rig_exchange(req, n, "\x01never", resp, sizeof(resp)); /* until s3warden closes */
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    if (strstr(resp, "ListBucketResult") || strstr(resp, "\r\n0\r\n\r\n"))
+        fail_msg("the client got more than the white space, or a complete answer:\n%s", resp);
+}
+
+/* An aliased bucket's listing: <Name> is the clients' name, a key holding
+ * the upstream name is left as it is; rewritten as it streams, so sent
+ * chunked (its length changes) - and to an HTTP/1.0 client, which knows no
+ * chunks, delimited by the connection's end */
+static void test_listing_renamed_as_it_streams(void **state)
+{
+    (void)state;
+    char *want = renamed_listing("bkt");
+    get("/bkt?list-type=2&prefix=ren", NULL, "\r\n0\r\n\r\n");
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    assert_field(head_of(resp), "Content-Length", false);
+    assert_non_null(strstr(head_of(resp), "\r\nx-amz-request-id: UPLIST\r\n"));
+    size_t len;
+    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(body, want, len);
+    free(body);
+
+    struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET",
+                         .target = "/bkt?list-type=2&prefix=ren" };
+    size_t n = rig_build(req, sizeof(req), &r);
+    char *v = strstr(req, " HTTP/1.1\r\n");
+    assert_non_null(v);
+    v[8] = '0';
+    rig_exchange(req, n, "\x01never", resp, sizeof(resp)); /* until s3warden closes */
+    rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
+    const char *head = head_of(resp);
+    assert_field(head, "Transfer-Encoding", false);
+    assert_field(head, "Content-Length", false);
+    assert_non_null(strstr(head, "\r\nConnection: close\r\n"));
+    assert_string_equal(strstr(resp, "\r\n\r\n") + 4, want);
+    free(want);
+}
+
 /* An error document that echoes the request names the proxy's own
  * signature (and key id): s3warden's error in its place, with the
  * upstream's status and code, none of its bytes (probe 24) */
@@ -965,6 +1069,8 @@ int main(void)
         cmocka_unit_test(test_other_operations_answer_refused),
         cmocka_unit_test(test_own_answers_pass),
         cmocka_unit_test(test_leading_white_space),
+        cmocka_unit_test(test_complete_location_and_bucket),
+        cmocka_unit_test(test_listing_renamed_as_it_streams),
         cmocka_unit_test(test_echoed_credentials_not_passed_on),
         cmocka_unit_test(test_answer_xml_root),
         cmocka_unit_test(test_answer_events_and_torrent),
