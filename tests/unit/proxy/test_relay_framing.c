@@ -450,6 +450,16 @@ static char *dechunk(const char *p, size_t *len)
     return out;
 }
 
+/* resp's body, chunked, is exactly want */
+static void assert_dechunked(const char *want)
+{
+    size_t len;
+    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(body, want, len);
+    free(body);
+}
+
 /* no Content-Length from the upstream: chunked to the client, the bytes
  * intact, the chunk sizes in lower-case hex */
 static void test_chunked_answer(void **state)
@@ -825,11 +835,7 @@ static void test_own_answers_pass(void **state)
     get("/bkt/k?tagging", NULL, "\r\n0\r\n\r\n");
     rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
     assert_non_null(strstr(head_of(resp), "\r\nx-amz-request-id: UPTAGS\r\n"));
-    size_t len;
-    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
-    assert_int_equal(len, strlen(TAGGING_DOC));
-    assert_memory_equal(body, TAGGING_DOC, len);
-    free(body);
+    assert_dechunked(TAGGING_DOC);
     get("/bkt/k?attributes", NULL, "</GetObjectAttributesOutput>");
     rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
     get("/bkt/t?torrent", NULL, "announce0:e");
@@ -926,11 +932,7 @@ static void test_listing_renamed_as_it_streams(void **state)
     rig_assert_status(resp, "HTTP/1.1 200 OK\r\n");
     assert_field(head_of(resp), "Content-Length", false);
     assert_non_null(strstr(head_of(resp), "\r\nx-amz-request-id: UPLIST\r\n"));
-    size_t len;
-    char *body = dechunk(strstr(resp, "\r\n\r\n") + 4, &len);
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(body, want, len);
-    free(body);
+    assert_dechunked(want);
 
     struct rig_req r = { .akid = AKID, .secret = SECRET, .method = "GET",
                          .target = "/bkt?list-type=2&prefix=ren" };
