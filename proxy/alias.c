@@ -94,10 +94,19 @@ size_t alias_room(size_t len, const struct alias_names *n)
     return len + (len / 6 + 1) * grow + 64;
 }
 
-size_t alias_ready(struct s3w_slice doc)
+size_t alias_ready(struct s3w_slice doc, bool *too_long)
 {
+    *too_long = false;
     const char *lt = doc.len ? memrchr(doc.ptr, '<', doc.len) : NULL;
-    if (!lt || doc.len - (size_t)(lt - doc.ptr) > ALIAS_CARRY_MAX)
+    if (!lt)
         return doc.len;
-    return (size_t)(lt - doc.ptr);
+    size_t at = (size_t)(lt - doc.ptr), rest = doc.len - at;
+    if (rest <= ALIAS_CARRY_MAX)
+        return at;
+    /* an element it rewrites, longer than any S3 writes: padded so that
+     * the name would go by in pieces (probe 32) */
+    for (size_t k = 0; k < NELEMENTS; k++)
+        if (memcmp(lt, ELEMENTS[k].tag, ELEMENTS[k].len) == 0)
+            *too_long = true;
+    return doc.len;
 }

@@ -48,7 +48,9 @@ size_t alias_room(size_t len, const struct alias_names *n);
 /* How much of a document's first bytes `doc` a streaming caller may
  * rewrite and send now: up to its last '<', whose element may go on in
  * the bytes still to come, or all of it when that '<' is more than
- * ALIAS_CARRY_MAX back (no element it rewrites is that long). */
-size_t alias_ready(struct s3w_slice doc);
+ * ALIAS_CARRY_MAX back (no element it rewrites is that long) - unless the
+ * element there is one it rewrites: then *too_long, and the caller is to
+ * pass on no more of the document (its text would go by in pieces). */
+size_t alias_ready(struct s3w_slice doc, bool *too_long);
 
 #endif

@@ -455,14 +455,18 @@ static void relay_rewritten(struct px *px, const char *p, size_t n, bool last)
         rc = px_object_url(px, &url); /* its Location: the object through s3warden */
         names.location = s3w_buf_slice(&url);
     }
-    size_t ready = last ? carry->len : alias_ready(s3w_buf_slice(carry));
+    bool too_long = false;
+    size_t ready = last ? carry->len : alias_ready(s3w_buf_slice(carry), &too_long);
+    if (rc == 0 && too_long)
+        rc = S3W_E_TOOBIG;
     if (rc == 0) {
         s3w_buf_init(&out, alias_room(ready, &names));
         rc = alias_rewrite(s3w_slice(carry->ptr, ready), &names, &out);
     }
     if (rc != 0) {
-        proxy_log("WARN", "request_id=%s the answer could not be rewritten (%s): cut",
-                  px->reqid, s3w_strerror(rc));
+        proxy_log("WARN", "request_id=%s upstream %s: the answer could not be rewritten (%s): cut",
+                  px->reqid, px_upstream(px)->name,
+                  too_long ? "an element naming the bucket runs past 16 KiB" : s3w_strerror(rc));
         if (px->c)
             proxy_conn_close(px->c); /* px->in_cb: px is detached, not freed */
     } else {

@@ -146,7 +146,9 @@ static void test_streaming(void **state)
             size_t k = sizeof(doc) - 1 - at < step ? sizeof(doc) - 1 - at : step;
             bool last = at + k == sizeof(doc) - 1;
             assert_int_equal(s3w_buf_append(&carry, doc + at, k), 0);
-            size_t ready = last ? carry.len : alias_ready(s3w_buf_slice(&carry));
+            bool too_long;
+            size_t ready = last ? carry.len : alias_ready(s3w_buf_slice(&carry), &too_long);
+            assert_false(!last && too_long);
             assert_int_equal(alias_rewrite(s3w_slice(carry.ptr, ready), &n, &all), 0);
             memmove(carry.ptr, carry.ptr + ready, carry.len - ready);
             carry.len -= ready;
@@ -158,13 +160,22 @@ static void test_streaming(void **state)
     }
     /* held back from the last '<', unless it is further back than any
      * element rewritten */
-    assert_int_equal(alias_ready(S3W_SLICE_LIT("<a>xy<Na")), 5);
-    assert_int_equal(alias_ready(S3W_SLICE_LIT("no markup")), 9);
-    char *big = malloc(ALIAS_CARRY_MAX + 8);
-    memset(big, 'x', ALIAS_CARRY_MAX + 8);
+    bool too_long;
+    assert_int_equal(alias_ready(S3W_SLICE_LIT("<a>xy<Na"), &too_long), 5);
+    assert_false(too_long);
+    assert_int_equal(alias_ready(S3W_SLICE_LIT("no markup"), &too_long), 9);
+    assert_false(too_long);
+    char *big = malloc(ALIAS_CARRY_MAX + 16);
+    memset(big, 'x', ALIAS_CARRY_MAX + 16);
     big[2] = '<';
-    assert_int_equal(alias_ready(s3w_slice(big, ALIAS_CARRY_MAX + 8)), ALIAS_CARRY_MAX + 8);
-    assert_int_equal(alias_ready(s3w_slice(big, ALIAS_CARRY_MAX + 2)), 2);
+    assert_int_equal(alias_ready(s3w_slice(big, ALIAS_CARRY_MAX + 8), &too_long), ALIAS_CARRY_MAX + 8);
+    assert_false(too_long); /* <xxx...: not an element it rewrites */
+    assert_int_equal(alias_ready(s3w_slice(big, ALIAS_CARRY_MAX + 2), &too_long), 2);
+    assert_false(too_long);
+    /* <Name> padded past the carry (probe 32): the caller is told to stop */
+    memcpy(big + 2, "<Name>", 6);
+    alias_ready(s3w_slice(big, ALIAS_CARRY_MAX + 16), &too_long);
+    assert_true(too_long);
     free(big);
 }
 

@@ -150,6 +150,22 @@ static char *renamed_listing(const char *name)
 /* The upstream's answers for the operation checks: by the request line. */
 static bool answer_case(int fd, const char *head)
 {
+    if (strstr(head, "prefix=pad") && strstr(head, " /real-bkt?")) {
+        /* <Name> padded past what the rewrite holds back, the name last */
+        static char doc[20000];
+        size_t n = (size_t)snprintf(doc, sizeof(doc), "<?xml version=\"1.0\"?><ListBucketResult><Name>");
+        memset(doc + n, ' ', 17000);
+        n += 17000;
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n, "real-bkt</Name></ListBucketResult>");
+        char h[256];
+        snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
+                 "Content-Length: %zu\r\n\r\n", n);
+        su_send_str(fd, h);
+        su_send(fd, doc, n - 40);
+        usleep(50 * 1000);
+        su_send(fd, doc + n - 40, 40);
+        return true;
+    }
     if (strstr(head, "prefix=ren") && strstr(head, " /real-bkt?")) {
         /* with its length, the first bytes a few at a time (<Name> cut
          * across reads), then the rest */
@@ -948,6 +964,12 @@ static void test_listing_renamed_as_it_streams(void **state)
     assert_non_null(strstr(head, "\r\nConnection: close\r\n"));
     assert_string_equal(strstr(resp, "\r\n\r\n") + 4, want);
     free(want);
+
+    /* a store that pads <Name> past what the rewrite holds back, so that
+     * the name would go by in pieces: cut, none of it passed on (probe 32) */
+    get("/bkt?list-type=2&prefix=pad", NULL, "\x01never"); /* until s3warden closes */
+    if (strstr(resp, "real-bkt") || strstr(resp, "\r\n0\r\n\r\n"))
+        fail_msg("the upstream name, or a complete answer, reached the client:\n%.300s", resp);
 }
 
 /* An error document that echoes the request names the proxy's own
