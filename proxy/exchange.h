@@ -589,8 +589,32 @@ int relay_build_head(struct s3w_buf *b, struct s3w_slice method, const struct ub
                      const struct sigv4_signed *sd, bool has_body, uint64_t body_len);
 /* Writes to the client: the answer's head when it has not gone yet, n body
  * bytes in the answer's framing, and (last) the end of a chunked body, in
- * one write. */
+ * one write; an answer being rewritten (resp.rename) goes through
+ * px_relay_rewritten first. */
 void px_relay_out(struct px *px, const char *p, size_t n, bool last);
+/* The same without the rewrite (relay_rewrite.c's output). */
+void px_relay_write(struct px *px, const char *p, size_t n, bool last);
+/* The head's Content-Length made len, for a held answer rewritten before
+ * its head went (chunked if the head has no room). */
+void px_set_content_length(struct px *px, size_t len);
+
+/* relay_rewrite.c: answers rewritten on their way to the client (alias.h). */
+/* Whether the request's bucket is known to the store by another name;
+ * *local the clients' name. */
+bool px_rewrite_alias(const struct px *px, struct s3w_slice *local);
+/* At an answer's head (aliased: px_rewrite_alias's answer): sets
+ * resp.rename for a 2xx answer to rewrite as it streams (an aliased
+ * bucket's listing or multipart answer; every CompleteMultipartUpload's),
+ * and readies resp.body to hold its bytes still undecided. */
+void px_rewrite_begin(struct px *px, int status, bool aliased);
+/* n more bytes of such an answer (last: its end): what is decided is
+ * rewritten and written (px_relay_write); a failure cuts the connection,
+ * as a write's failure does (callers hold in_cb). */
+void px_relay_rewritten(struct px *px, const char *p, size_t n, bool last);
+/* A document held whole (an error's) of an aliased bucket rewritten into
+ * out (re-initialised): 1; 0 when the bucket is not aliased (out
+ * untouched); -1 on failure. */
+int px_rewrite_held(const struct px *px, struct s3w_slice doc, struct s3w_buf *out);
 
 /* relay_check.c: whether an upstream answer may reach the client. */
 /* A 2xx answer that is not its operation's: logged, px->out.err_msg set,

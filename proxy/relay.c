@@ -9,7 +9,8 @@
  * behind (PROXY_OUT_HIGH). The connect, first-byte and idle timeouts of
  * upstream.* are the pool's. Whether an answer may reach the client at all
  * (its operation's, naming none of the proxy's credentials) is
- * relay_check.c's.
+ * relay_check.c's; rewriting one on its way (an aliased bucket's name,
+ * CompleteMultipartUpload's Location) is relay_rewrite.c's.
  *
  * Re-entrancy: a write to the client may close the connection and call
  * pl_on_abort; px->in_cb is set around such writes so that pl_on_abort
@@ -24,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "alias.h"
 #include "cors_answer.h"
 #include "creds_fetch.h"
 #include "ident_limit.h"
@@ -182,50 +182,6 @@ static void up_region_note(char *out, size_t cap, struct s3w_slice v)
     out[v.len] = '\0';
 }
 
-/* The upstream name of the request's bucket when it is another than the
- * clients' (upstream_name, alias.h): true and both names. */
-static bool px_aliased(const struct px *px, struct s3w_slice *up, struct s3w_slice *local)
-{
-    const struct config_bucket *b = px->route.bcfg;
-    if (!b || !b->upstream_name || !b->name || strcmp(b->upstream_name, b->name) == 0)
-        return false;
-    *up = s3w_slice_cstr(b->upstream_name);
-    *local = s3w_slice_cstr(b->name);
-    return true;
-}
-
-/* What alias_rewrite does to this request's answers; false when nothing. */
-static bool px_alias_names(const struct px *px, struct alias_names *n)
-{
-    *n = (struct alias_names){ .up = S3W_SLICE_NULL };
-    if (px_aliased(px, &n->up, &n->local)) {
-        /* as upstream_build.c asked the store */
-        n->path_style = px_upstream(px)->addressing != CONFIG_ADDRESSING_VIRTUAL ||
-                        !ub_dns_bucket(n->up);
-        return true;
-    }
-    return false;
-}
-
-static bool op_is(const struct px *px, const char *name)
-{
-    return px->authz.map.op && strcmp(px->authz.map.op->name, name) == 0;
-}
-
-/* The operations whose 2xx answer names the bucket (S3 API Reference,
- * their "Response Syntax": <Name>, <Bucket>, <Location>). */
-static bool op_names_bucket(const struct px *px)
-{
-    static const char *const ops[] = { "ListObjects", "ListObjectsV2", "ListObjectVersions",
-                                       "ListMultipartUploads", "ListParts",
-                                       "CreateMultipartUpload", "CompleteMultipartUpload" };
-    const char *name = px->authz.map.op ? px->authz.map.op->name : NULL;
-    for (size_t i = 0; name && i < sizeof(ops) / sizeof(*ops); i++)
-        if (strcmp(name, ops[i]) == 0)
-            return true;
-    return false;
-}
-
 /* A header line "name: value\r\n" into the head passed on. */
 static bool head_add(struct px *px, struct s3w_slice name, struct s3w_slice value)
 {
@@ -252,17 +208,13 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
     px->resp.has_cl = false;
     px->resp.cl = 0;
     s3w_buf_reset(&px->resp.head);
-    struct s3w_slice alias_up = S3W_SLICE_NULL, alias_local = S3W_SLICE_NULL;
-    bool aliased = px_aliased(px, &alias_up, &alias_local);
-    /* a 2xx answer rewritten as it streams (px_relay_out): its length
-     * changes, so it goes without the upstream's Content-Length */
-    px->resp.rename = status >= 200 && status < 300 && status != 204 && !px->c->req.is_head &&
-                      !px->resp.collect &&
-                      ((aliased && op_names_bucket(px)) || op_is(px, "CompleteMultipartUpload"));
-    if (px->resp.rename) {
-        s3w_buf_cleanup(&px->resp.body); /* the bytes held back (alias_ready) */
-        s3w_buf_init(&px->resp.body, ALIAS_CARRY_MAX + (4u << 20));
-    }
+    /* the bucket's name for its clients when the store knows it by
+     * another (relay_rewrite.c) */
+    struct s3w_slice alias_local = S3W_SLICE_NULL;
+    bool aliased = px_rewrite_alias(px, &alias_local);
+    /* a 2xx answer rewritten as it streams goes without the upstream's
+     * Content-Length: its length changes */
+    px_rewrite_begin(px, status, aliased);
     /* "Connection: keep-alive" (or close) names no field: the common case
      * costs one pass */
     bool has_connection = connection_options(h, n, names_a_field, NULL);
@@ -341,7 +293,7 @@ static int up_on_head(struct h1c_req *hr, int status, const struct s3w_header *h
 
 /* The upstream's Content-Length line in the head passed on made `len`,
  * for a held answer rewritten (the head has not gone). */
-static void px_set_content_length(struct px *px, size_t len)
+void px_set_content_length(struct px *px, size_t len)
 {
     struct s3w_buf *h = &px->resp.head;
     for (size_t at = 0; at < h->len;) {
@@ -391,7 +343,7 @@ static size_t status_line(char *out, int status)
  * n body bytes in the response's framing, then (last) the end of a chunked
  * body - all in one write. The head waits for the first body bytes so that
  * a small answer leaves in one system call. */
-static void relay_write(struct px *px, const char *p, size_t n, bool last)
+void px_relay_write(struct px *px, const char *p, size_t n, bool last)
 {
     struct proxy_conn *c = px->c;
     uv_buf_t v[8];
@@ -438,53 +390,12 @@ static void relay_write(struct px *px, const char *p, size_t n, bool last)
         proxy_conn_writev(c, v, k);
 }
 
-/* A 2xx answer rewritten as it streams (resp.rename, alias.h): what has
- * come is rewritten up to where an element may still be going on
- * (alias_ready), the rest held in resp.body until more comes or the end.
- * A failure cuts the connection (a write's failure would too). */
-static void relay_rewritten(struct px *px, const char *p, size_t n, bool last)
-{
-    struct s3w_buf *carry = &px->resp.body;
-    struct alias_names names;
-    px_alias_names(px, &names);
-    struct s3w_buf url, out;
-    s3w_buf_init(&url, 3 * PX_KEY_MAX + 1024);
-    s3w_buf_init(&out, 0);
-    int rc = s3w_buf_append(carry, p, n);
-    if (rc == 0 && op_is(px, "CompleteMultipartUpload")) {
-        rc = px_object_url(px, &url); /* its Location: the object through s3warden */
-        names.location = s3w_buf_slice(&url);
-    }
-    bool too_long = false;
-    size_t ready = last ? carry->len : alias_ready(s3w_buf_slice(carry), &too_long);
-    if (rc == 0 && too_long)
-        rc = S3W_E_TOOBIG;
-    if (rc == 0) {
-        s3w_buf_init(&out, alias_room(ready, &names));
-        rc = alias_rewrite(s3w_slice(carry->ptr, ready), &names, &out);
-    }
-    if (rc != 0) {
-        proxy_log("WARN", "request_id=%s upstream %s: the answer could not be rewritten (%s): cut",
-                  px->reqid, px_upstream(px)->name,
-                  too_long ? "an element naming the bucket runs past 16 KiB" : s3w_strerror(rc));
-        if (px->c)
-            proxy_conn_close(px->c); /* px->in_cb: px is detached, not freed */
-    } else {
-        memmove(carry->ptr, carry->ptr + ready, carry->len - ready);
-        carry->len -= ready;
-        if (out.len || last)
-            relay_write(px, out.ptr, out.len, last);
-    }
-    s3w_buf_cleanup(&url);
-    s3w_buf_cleanup(&out);
-}
-
 void px_relay_out(struct px *px, const char *p, size_t n, bool last)
 {
     if (px->resp.rename)
-        relay_rewritten(px, p, n, last);
+        px_relay_rewritten(px, p, n, last);
     else
-        relay_write(px, p, n, last);
+        px_relay_write(px, p, n, last);
 }
 
 static int up_on_body(struct h1c_req *hr, const char *p, size_t n)
@@ -693,18 +604,22 @@ static void relay_done(struct px *px, int err)
                 px->out.err_msg);
         return;
     }
-    struct alias_names names;
+    /* an error document held whole names the upstream bucket of an
+     * aliased one (<BucketName>, <Resource>): rewritten */
+    struct s3w_buf out;
+    s3w_buf_init(&out, 0);
+    int rw = 0;
+    if (px->resp.status >= 300 && (px->resp.collect || px->resp.err_hold))
+        rw = px->resp.collect ? px_rewrite_held(px, s3w_buf_slice(&px->resp.body), &out)
+                              : px_rewrite_held(px, s3w_slice(px->resp.errbody->buf,
+                                                              px->resp.errbody->len), &out);
+    if (rw < 0) {
+        s3w_buf_cleanup(&out);
+        px_fail_internal(px);
+        return;
+    }
     if (px->resp.collect) {
-        if (px->resp.status >= 300 && px_alias_names(px, &names)) {
-            /* an error document the collected answer passes on
-             * (GetBucketLocation, DeleteObjects) */
-            struct s3w_buf out;
-            s3w_buf_init(&out, alias_room(px->resp.body.len, &names));
-            if (alias_rewrite(s3w_buf_slice(&px->resp.body), &names, &out) != 0) {
-                s3w_buf_cleanup(&out);
-                px_fail_internal(px);
-                return;
-            }
+        if (rw) { /* the error document GetBucketLocation or DeleteObjects passes on */
             s3w_buf_cleanup(&px->resp.body);
             px->resp.body = out;
         }
@@ -714,26 +629,15 @@ static void relay_done(struct px *px, int err)
     /* a write that fails closes c at once, and pl_on_abort would free px
      * under us: it only detaches while in_cb is set */
     px->in_cb = true;
-    if (px->resp.err_hold && px_alias_names(px, &names)) {
-        /* its <BucketName> and <Resource> name the upstream bucket; held
-         * whole, it goes with its new length */
-        struct s3w_buf out;
-        s3w_buf_init(&out, alias_room(px->resp.errbody->len, &names));
-        if (alias_rewrite(s3w_slice(px->resp.errbody->buf, px->resp.errbody->len), &names,
-                          &out) != 0) {
-            s3w_buf_cleanup(&out);
-            px->in_cb = false;
-            px_fail_internal(px);
-            return;
-        }
+    if (rw) { /* held whole, it goes with its new length */
         px_set_content_length(px, out.len);
         px_relay_out(px, out.ptr, out.len, true);
-        s3w_buf_cleanup(&out);
     } else if (px->resp.err_hold) { /* held, not a credential error */
         px_relay_out(px, px->resp.errbody->buf, px->resp.errbody->len, true);
     } else {
         px_relay_out(px, NULL, 0, true);
     }
+    s3w_buf_cleanup(&out);
     px->in_cb = false;
     px_finish(px, PX_END_FINISH, S3W_SLICE_NULL);
 }
