@@ -83,6 +83,31 @@ bool tls_wipe_freed_memory(void)
     return CRYPTO_set_mem_functions(wiping_malloc, wiping_realloc, wiping_free) == 1;
 }
 
+/* ALPN (RFC 7301, tls.h): http/1.1, or http/1.0, from the client's list;
+ * a list without either is refused with the fatal no_application_protocol
+ * alert. A malformed list (an empty name, or one running past the end)
+ * is refused too: OpenSSL checks the extension's framing before calling
+ * this, so that is only a guard. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    for (unsigned int i = 0; i < inlen;) {
+        unsigned int n = in[i];
+        if (n == 0 || n > inlen - i - 1)
+            break;
+        if (n == 8 && (memcmp(in + i + 1, "http/1.1", 8) == 0 ||
+                       memcmp(in + i + 1, "http/1.0", 8) == 0)) {
+            *out = in + i + 1;
+            *outlen = (unsigned char)n;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += 1 + n;
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
 struct tls_server *tls_server_new(const char *cert_file, const char *key_file)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -93,6 +118,7 @@ struct tls_server *tls_server_new(const char *cert_file, const char *key_file)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     /* TLS 1.2: forward-secret AEAD suites only (Mozilla's "intermediate"
      * list), not OpenSSL's default, which keeps CBC with SHA-1 (probe 23).
      * TLS 1.3's suites are all AEAD and stay OpenSSL's. */

@@ -8,6 +8,13 @@
  * TLS 1.2 is the minimum (S3 itself refuses older versions since 2024); the
  * negotiated version feeds s3:TlsVersion and aws:SecureTransport.
  *
+ * ALPN (RFC 7301): s3warden speaks HTTP/1.1. A client that names the
+ * protocols it wants gets http/1.1 (or http/1.0) chosen from them, and one
+ * whose list has neither (h2 alone, or another service's protocol) gets the
+ * fatal no_application_protocol alert, as nginx answers: bytes meant for
+ * another protocol are never read as HTTP (RFC 7301 section 3.2; the
+ * ALPACA cross-protocol attacks). A client that names none is served.
+ *
  * Layering: this file knows nothing of the server's connection. The
  * connection gives tls_conn_new a table of upcalls (struct tls_conn_io) and
  * an opaque pointer passed back to each; the server includes tls.h, and

@@ -657,6 +657,24 @@ class Tls(Case):
         self.assertEqual(p.returncode, 0, p.stderr[-300:])
         self.assertIn(b"ECDHE-ECDSA-AES128-GCM-SHA256", p.stdout)
 
+    def test_alpn_http1_only(self):
+        # ALPN: curl offering h2 and http/1.1 gets http/1.1 and its object;
+        # a client naming only h2 (or another protocol) gets the
+        # no_application_protocol alert, as from nginx (ALPACA)
+        UP.put(BUCKET, "tls/alpn", b"alpn")
+        url = f"{self.px.endpoint}/{BUCKET}/tls/alpn"
+        p = curl("--http2", "--cacert", self.cert, "-v", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                 "--user", f"{ALICE.id}:{ALICE.secret}", "-H", "x-amz-content-sha256: " + EMPTY_SHA256, url)
+        self.assertEqual(p.stdout, b"alpn", p.stderr[-500:])
+        self.assertIn(b"ALPN: server accepted http/1.1", p.stderr)
+        port = self.px.endpoint.rsplit(":", 1)[1]
+        for offer in ("h2", "smtp,ftp"):
+            p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-alpn", offer],
+                               input=b"", capture_output=True, timeout=30)
+            self.assertNotEqual(p.returncode, 0, p.stdout[-300:])
+            self.assertIn(b"no application protocol", p.stderr, p.stderr[-300:])
+        self.assertTrue(self.px.alive())
+
     def test_plain_http_to_tls_listener_refused(self):
         # answered in plain HTTP, S3's XML, and closed (it was cut without a
         # word: curl's 000); nothing of it reaches a handler

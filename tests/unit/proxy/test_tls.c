@@ -414,6 +414,80 @@ static void test_tls11_client_is_refused(void **state)
     pair_close(&p);
 }
 
+/* a client's ALPN list in RFC 7301's wire form (length-prefixed names), and
+ * its length */
+#define OFFER(s) s, sizeof s - 1
+
+/* ALPN (tls.h): from a client's list, http/1.1 or http/1.0 is chosen;
+ * a client that names none is served without it. */
+static void test_alpn_chooses_http1(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *offer; /* RFC 7301's wire form: length-prefixed names */
+        size_t len;
+        const char *chosen;
+    } cases[] = {
+        { OFFER("\x02h2\x08http/1.1"), "http/1.1" },
+        { OFFER("\x08http/1.1\x02h2"), "http/1.1" },
+        { OFFER("\x08http/1.0"), "http/1.0" },
+        { OFFER("\x04spdy\x08http/1.0\x08http/1.1"), "http/1.0" },
+        { NULL, 0, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct pair p;
+        pair_open(&p, 0);
+        if (cases[i].offer)
+            assert_int_equal(SSL_set_alpn_protos(p.cli, (const unsigned char *)cases[i].offer,
+                                                 (unsigned)cases[i].len), 0);
+        assert_true(pair_handshake(&p));
+        const unsigned char *got;
+        unsigned got_len;
+        SSL_get0_alpn_selected(p.cli, &got, &got_len);
+        if (cases[i].chosen) {
+            assert_int_equal(got_len, strlen(cases[i].chosen));
+            assert_memory_equal(got, cases[i].chosen, got_len);
+        } else {
+            assert_int_equal(got_len, 0);
+        }
+        client_send(&p, "GET / HTTP/1.1\r\n");
+        assert_int_equal(p.c.in_len, 16);
+        pair_close(&p);
+    }
+}
+
+/* A client whose list names neither HTTP/1 version gets the fatal
+ * no_application_protocol alert and no byte is read from it as a request:
+ * an h2-only client, or another protocol's (the ALPACA attacks). */
+static void test_alpn_without_http1_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *offer;
+        size_t len;
+    } cases[] = {
+        { OFFER("\x02h2") },
+        { OFFER("\x04smtp\x03" "ftp") },
+        { OFFER("\x08HTTP/1.1") }, /* names are compared byte for byte (RFC 7301 3.1) */
+        { OFFER("\x07http/1.") },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct pair p;
+        pair_open(&p, 0);
+        assert_int_equal(SSL_set_alpn_protos(p.cli, (const unsigned char *)cases[i].offer,
+                                             (unsigned)cases[i].len), 0);
+        assert_false(pair_handshake(&p));
+        assert_int_equal(p.c.closes, 1);
+        assert_int_equal(p.c.plain_calls, 0);
+        /* the alert reached the client */
+        ERR_clear_error();
+        assert_int_equal(SSL_do_handshake(p.cli), -1);
+        assert_int_equal(ERR_GET_REASON(ERR_peek_last_error()),
+                         SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL);
+        pair_close(&p);
+    }
+}
+
 /* Once the connection is closing, the layer writes nothing more and
  * delivers nothing more. */
 static void test_nothing_after_closing(void **state)
@@ -464,6 +538,8 @@ int main(void)
         cmocka_unit_test(test_close_notify_closes_once),
         cmocka_unit_test(test_plaintext_client_is_closed),
         cmocka_unit_test(test_tls11_client_is_refused),
+        cmocka_unit_test(test_alpn_chooses_http1),
+        cmocka_unit_test(test_alpn_without_http1_is_refused),
         cmocka_unit_test(test_nothing_after_closing),
     };
     return cmocka_run_group_tests(tests, make_cert, remove_cert);
