@@ -274,6 +274,9 @@ int s3map_parse_copy_source(struct s3w_slice value, char *scratch, size_t scratc
 struct s3map_delete_object {
     struct s3w_slice key;        /* entity-decoded */
     struct s3w_slice version_id; /* ptr NULL when the <Object> has no <VersionId> */
+    /* the conditions of the object's delete, entity-decoded, ptr NULL when
+     * absent: not authorization inputs, but they go upstream with it */
+    struct s3w_slice etag, last_modified_time, size;
 };
 
 struct s3map_delete_list {

@@ -110,13 +110,14 @@ static bool at_end(struct body *b)
 
 static bool delete_object(struct body *b, struct s3map_delete_object *obj)
 {
-    /* ETag, LastModifiedTime, Size: conditional delete fields, not
-     * authorization inputs - read (once each) and dropped */
+    /* ETag, LastModifiedTime, Size: the conditions of a conditional
+     * delete, not authorization inputs - read (once each) and kept for the
+     * body sent upstream */
     static const char *const names[] = { "Key", "VersionId", "ETag", "LastModifiedTime", "Size" };
     struct s3w_slice v[5];
     if (!flat_children(b, names, v, 5, false))
         return false;
-    *obj = (struct s3map_delete_object){ v[0], v[1] };
+    *obj = (struct s3map_delete_object){ v[0], v[1], v[2], v[3], v[4] };
     if (!obj->key.ptr || obj->key.len == 0 || obj->key.len > S3MAP_MAX_KEY_BYTES)
         return false;
     return !(obj->version_id.ptr && obj->version_id.len == 0);

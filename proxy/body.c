@@ -304,14 +304,32 @@ static bool px_checksums_match(struct px *px)
     return true;
 }
 
-bool px_checksums_empty_ok(struct px *px)
+/* The whole body at once: its x-amz-checksum- header and Content-MD5
+ * against it. false after answering. */
+static bool checksums_of(struct px *px, struct s3w_slice body)
 {
     if (!px_checksums_init(px))
         return false;
+    if ((px->body.ck_want.ptr && sigv4_cksum_update(&px->body.ck, body.ptr, body.len) != 0) ||
+        (px->body.md5 && EVP_DigestUpdate(px->body.md5, body.ptr, body.len) != 1)) {
+        px_fail_internal(px);
+        return false;
+    }
     if (!px_checksums_match(px))
         return false;
     px->body.verified = true;
     return true;
+}
+
+bool px_checksums_empty_ok(struct px *px)
+{
+    return checksums_of(px, S3W_SLICE_LIT(""));
+}
+
+bool px_collected_ok(struct px *px, struct s3w_slice body, uint8_t sha256[32])
+{
+    sigv4_sha256(body.ptr, body.len, sha256);
+    return px_payload_hash_ok(px, sha256) && checksums_of(px, body);
 }
 
 void pl_on_body_end(struct proxy_conn *c)

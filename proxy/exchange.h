@@ -543,6 +543,13 @@ bool px_checksums_init(struct px *px);
 /* A request with no body: its x-amz-checksum- header and Content-MD5, if
  * any, must be those of no bytes. false after answering 400 BadDigest. */
 bool px_checksums_empty_ok(struct px *px);
+/* A body held whole (BM_COLLECT) before it is parsed, decided on or sent:
+ * its signed payload hash (px_payload_hash_ok), then its x-amz-checksum-
+ * header and Content-MD5, as a streamed body's (probe 33: an
+ * UNSIGNED-PAYLOAD DeleteObjects ran another body than the one its signed
+ * checksum named). Its SHA-256 into sha256. false after answering the
+ * error. */
+bool px_collected_ok(struct px *px, struct s3w_slice body, uint8_t sha256[32]);
 void pl_on_body_end(struct proxy_conn *c);
 bool px_chunked_init(struct px *px, struct s3w_slice *payload);
 int px_body_reframe_init(struct px *px, const struct sigv4_signed *sd);

@@ -313,8 +313,7 @@ void px_finish_delete(struct px *px)
 void px_delete_objects(struct px *px)
 {
     uint8_t h[32];
-    sigv4_sha256(px->body.collect.ptr, px->body.collect.len, h);
-    if (!px_payload_hash_ok(px, h))
+    if (!px_collected_ok(px, s3w_buf_slice(&px->body.collect), h))
         return;
     px->del.dl = calloc(1, sizeof(*px->del.dl));
     px->del.dl_scratch = malloc(px->body.collect.len + 1);
@@ -378,9 +377,18 @@ void px_delete_objects(struct px *px)
         if (px->del.denied[i])
             continue;
         s3w_buf_append_cstr(&px->del.newbody, "<Object>");
-        xml_text(&px->del.newbody, "Key", px->del.dl->objects[i].key);
-        if (px->del.dl->objects[i].version_id.ptr)
-            xml_text(&px->del.newbody, "VersionId", px->del.dl->objects[i].version_id);
+        const struct s3map_delete_object *o = &px->del.dl->objects[i];
+        xml_text(&px->del.newbody, "Key", o->key);
+        if (o->version_id.ptr)
+            xml_text(&px->del.newbody, "VersionId", o->version_id);
+        /* the object's conditions go with it (probe 33: dropped, a delete
+         * on the condition of an ETag deleted whatever was there) */
+        if (o->etag.ptr)
+            xml_text(&px->del.newbody, "ETag", o->etag);
+        if (o->last_modified_time.ptr)
+            xml_text(&px->del.newbody, "LastModifiedTime", o->last_modified_time);
+        if (o->size.ptr)
+            xml_text(&px->del.newbody, "Size", o->size);
         s3w_buf_append_cstr(&px->del.newbody, "</Object>");
     }
     if (s3w_buf_append_cstr(&px->del.newbody, "</Delete>") != 0) {
@@ -408,16 +416,16 @@ void px_delete_objects(struct px *px)
     px_start_upstream(px, s3w_slice_cstr(hhex), true, md5b64);
 }
 
-/* S3MAP_F_BODY_KEYS: the whole body is here. Its signed hash is checked
- * first (nothing unverified is parsed into the context, evaluated or
- * forwarded), then its condition keys join the context, then the policy
- * decides, then exactly these bytes go upstream. */
+/* S3MAP_F_BODY_KEYS: the whole body is here. Its signed hash and the
+ * caller's checksums of it are checked first (nothing unverified is parsed
+ * into the context, evaluated or forwarded), then its condition keys join
+ * the context, then the policy decides, then exactly these bytes go
+ * upstream. */
 void px_body_keys(struct px *px)
 {
     struct s3w_slice body = s3w_buf_slice(&px->body.collect);
     uint8_t h[32];
-    sigv4_sha256(body.ptr, body.len, h);
-    if (!px_payload_hash_ok(px, h))
+    if (!px_collected_ok(px, body, h))
         return;
     px->body.bk_scratch = malloc(body.len + 1);
     if (!px->body.bk_scratch) {

@@ -194,6 +194,46 @@ class Tampering(Case):
         r = raw(PX.endpoint, "GET", f"{u.path}?{u.query}", {"Host": u.netloc})
         self.assertEqual((r.status, r.body), (200, b"plus"), r)
 
+    def test_collected_body_changed_under_its_checksum(self):
+        # DeleteObjects and PutObjectTagging are held whole and decided on
+        # by s3warden, which then sends its own checksum of what it sends:
+        # an UNSIGNED-PAYLOAD body swapped under the caller's Content-MD5 or
+        # x-amz-checksum-crc32 is BadDigest, nothing deleted or tagged
+        # (probe 33: the swapped body ran, and not even S3 could tell)
+        UP.put(BUCKET, "t/victim", b"victim")
+        UP.put(BUCKET, "t/tagged", b"tagged")
+        meant = b"<Delete><Object><Key>t/keep-me-not</Key></Object></Delete>"
+        sent = b"<Delete><Object><Key>t/victim</Key></Object></Delete>"
+        tags = b"<Tagging><TagSet><Tag><Key>a</Key><Value>%s</Value></Tag></TagSet></Tagging>"
+        for target, p, meant_body, sent_body in (
+                (f"/{BUCKET}?delete", "POST", meant, sent),
+                (path("t/tagged") + "?tagging", "PUT", tags % b"intended", tags % b"TAMPERED")):
+            for name, value, msg in (
+                    ("Content-MD5", b64(hashlib.md5(meant_body).digest()),
+                     "The Content-MD5 you specified did not match what we received."),
+                    ("x-amz-checksum-crc32", crc32_b64(meant_body),
+                     "The CRC32 you specified did not match the calculated checksum.")):
+                with self.subTest(target=target, header=name):
+                    h = sign(p, PX.endpoint + target, ALICE, {name: value, "Content-Length": str(len(sent_body))},
+                             payload_hash="UNSIGNED-PAYLOAD")
+                    r = raw(PX.endpoint, p, target, h, sent_body)
+                    self.assertEqual((r.status, r.code, r.message), (400, "BadDigest", msg), r)
+        time.sleep(0.2)
+        self.assertEqual(UP.get(BUCKET, "t/victim"), b"victim")
+        s3 = UP.s3()
+        self.assertEqual(s3.get_object_tagging(Bucket=BUCKET, Key="t/tagged")["TagSet"], [])
+        # the bodies meant go through
+        for target, p, body in ((f"/{BUCKET}?delete", "POST", sent),
+                                (path("t/tagged") + "?tagging", "PUT", tags % b"intended")):
+            h = sign(p, PX.endpoint + target, ALICE, {"Content-MD5": b64(hashlib.md5(body).digest()),
+                                                      "Content-Length": str(len(body))},
+                     payload_hash="UNSIGNED-PAYLOAD")
+            r = raw(PX.endpoint, p, target, h, body)
+            self.assertEqual(r.status, 200, r)
+        self.assertIsNone(UP.get(BUCKET, "t/victim"))
+        self.assertEqual(s3.get_object_tagging(Bucket=BUCKET, Key="t/tagged")["TagSet"],
+                         [{"Key": "a", "Value": "intended"}])
+
     def test_body_changed_under_signed_hash(self):
         signed = os.urandom(300_000)
         sent = bytearray(signed)

@@ -48,12 +48,20 @@ static void test_basic_body(void **state)
     assert_int_equal(parse("<Delete><Object><Key>k</Key></Object><Quiet>false</Quiet></Delete>"), 0);
     assert_int_equal(list.n, 1);
     assert_false(list.quiet);
-    /* conditional-delete fields are accepted and ignored */
-    assert_int_equal(parse("<Delete><Object><Key>k</Key><ETag>\"e\"</ETag>"
+    /* conditional-delete fields are kept, decoded, for the body sent
+     * upstream (probe 33: dropped, the delete was unconditional) */
+    assert_int_equal(parse("<Delete><Object><Key>k</Key><ETag>&quot;e&quot;</ETag>"
                            "<LastModifiedTime>2025-01-01T00:00:00Z</LastModifiedTime>"
-                           "<Size>3</Size></Object></Delete>"),
+                           "<Size>3</Size></Object><Object><Key>j</Key><Size>0</Size></Object>"
+                           "</Delete>"),
                      0);
-    assert_int_equal(list.n, 1);
+    assert_int_equal(list.n, 2);
+    assert_true(s3w_slice_eq_cstr(list.objects[0].etag, "\"e\""));
+    assert_true(s3w_slice_eq_cstr(list.objects[0].last_modified_time, "2025-01-01T00:00:00Z"));
+    assert_true(s3w_slice_eq_cstr(list.objects[0].size, "3"));
+    assert_null(list.objects[1].etag.ptr);
+    assert_null(list.objects[1].last_modified_time.ptr);
+    assert_true(s3w_slice_eq_cstr(list.objects[1].size, "0"));
 }
 
 static void test_entities(void **state)

@@ -32,6 +32,9 @@
  *    override the response's headers (text/html from a public bucket); a
  *    key of 1025 to 3072 bytes was InvalidURI, not KeyTooLongError; R14 an
  *    unknown query parameter's 501 did not say what it refused;
+ *  - R15, probe 33's: the Content-MD5 or x-amz-checksum- of a body held
+ *    whole (DeleteObjects, PutObjectTagging) was never checked, and a
+ *    DeleteObjects' conditions (ETag, LastModifiedTime, Size) were dropped;
  *  - gap (a): those credential errors make the credential manager fetch
  *    again; other errors do not;
  *  - gap (b): the audit record's errorCode is the upstream's <Code> when its
@@ -650,6 +653,100 @@ static void test_body_checksum_headers_verified(void **state)
     assert_int_equal(c1, c0);
 }
 
+/* ---- R15: the checksums of bodies held whole (DeleteObjects, tagging) --------- */
+/* base64 MD5 and CRC32 (python3: hashlib.md5, zlib.crc32) of the bodies the
+ * caller meant */
+#define DEL_KEEP "<Delete><Object><Key>keep</Key></Object></Delete>"
+#define DEL_KEEP_MD5 "NpdAPA4VcdPkrACac5QaFw=="
+#define DEL_KEEP_CRC32 "MoXc8w=="
+#define TAG_MEANT "<Tagging><TagSet><Tag><Key>a</Key><Value>intended</Value></Tag></TagSet></Tagging>"
+#define TAG_MEANT_MD5 "0EbcZrckU9WCQbiEiB0t2Q=="
+#define TAG_MEANT_CRC32 "TKCuCA=="
+
+/* UNSIGNED-PAYLOAD with the caller's checksum of another body: refused
+ * BadDigest with nothing upstream (probe 33: s3warden parsed, authorized
+ * and re-signed the body sent, dropping the caller's Content-MD5 for its
+ * own, so not even S3 could tell); with the body meant, it goes. */
+static void test_collected_body_checksums_verified(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *target, *checksum, *meant, *sent, *msg;
+    } cases[] = {
+        { "/bkt?delete", "Content-MD5: " DEL_KEEP_MD5 "\r\n", DEL_KEEP,
+          "<Delete><Object><Key>gone</Key></Object></Delete>",
+          "The Content-MD5 you specified did not match what we received." },
+        { "/bkt?delete", "x-amz-checksum-crc32: " DEL_KEEP_CRC32 "\r\n", DEL_KEEP,
+          "<Delete><Object><Key>gone</Key></Object></Delete>",
+          "The CRC32 you specified did not match the calculated checksum." },
+        { "/bkt/t?tagging", "Content-MD5: " TAG_MEANT_MD5 "\r\n", TAG_MEANT,
+          "<Tagging><TagSet><Tag><Key>a</Key><Value>TAMPERED</Value></Tag></TagSet></Tagging>",
+          "The Content-MD5 you specified did not match what we received." },
+        { "/bkt/t?tagging", "x-amz-checksum-crc32: " TAG_MEANT_CRC32 "\r\n", TAG_MEANT,
+          "<Tagging><TagSet><Tag><Key>a</Key><Value>TAMPERED</Value></Tag></TagSet></Tagging>",
+          "The CRC32 you specified did not match the calculated checksum." },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *method = strstr(cases[i].target, "?delete") ? "POST" : "PUT";
+        int r0, c0, r1, c1;
+        snapshot(&r0, &c0);
+        build(req, sizeof(req), AKID, SECRET, method, cases[i].target, cases[i].checksum,
+              "UNSIGNED-PAYLOAD", NULL, "", cases[i].sent);
+        exchange(req, "</Error>");
+        assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+        char want[256];
+        snprintf(want, sizeof(want), "<Code>BadDigest</Code><Message>%s</Message>", cases[i].msg);
+        assert_non_null(strstr(resp, want));
+        snapshot(&r1, &c1);
+        assert_int_equal(r1, r0); /* nothing asked upstream */
+
+        build(req, sizeof(req), AKID, SECRET, method, cases[i].target, cases[i].checksum,
+              "UNSIGNED-PAYLOAD", NULL, "", cases[i].meant);
+        exchange(req, "\r\n\r\n");
+        assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+        snapshot(&r1, &c1);
+        assert_int_equal(c1, c0 + 1);
+        static struct rig_seen seen;
+        rig_seen(&seen);
+        assert_non_null(memmem(seen.last_body, seen.last_body_kept,
+                               strstr(cases[i].meant, "intended") ? "intended" : "<Key>keep</Key>",
+                               strstr(cases[i].meant, "intended") ? 8 : 15));
+    }
+    /* two checksums of a collected body: S3 takes one */
+    build(req, sizeof(req), AKID, SECRET, "POST", "/bkt?delete",
+          "Content-MD5: " DEL_KEEP_MD5 "\r\nx-amz-checksum-crc32: " DEL_KEEP_CRC32 "\r\n"
+          "x-amz-checksum-sha256: " HELLO_SHA256 "\r\n",
+          "UNSIGNED-PAYLOAD", NULL, "", DEL_KEEP);
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "<Code>InvalidRequest</Code><Message>Expecting a single "
+                                 "x-amz-checksum- header. Multiple checksum Types are not "
+                                 "allowed.</Message>"));
+}
+
+/* A conditional delete keeps its conditions upstream (probe 33: the ETag
+ * was dropped from the rebuilt body, and a delete meant only for one
+ * version of the object's content deleted whatever was there). */
+static void test_delete_objects_conditions_kept(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "<Delete><Object><Key>c</Key><ETag>&quot;0123&quot;</ETag></Object>"
+        "<Object><Key>d</Key><LastModifiedTime>2026-01-02T03:04:05.000Z</LastModifiedTime>"
+        "<Size>42</Size></Object><Object><Key>e</Key></Object></Delete>";
+    build(req, sizeof(req), AKID, SECRET, "POST", "/bkt?delete", NULL, NULL, NULL, body, body);
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    usleep(150 * 1000);
+    static struct rig_seen seen;
+    rig_seen(&seen);
+    char got[4096];
+    snprintf(got, sizeof(got), "%.*s", (int)seen.last_body_kept, seen.last_body);
+    assert_non_null(strstr(got, "<Object><Key>c</Key><ETag>&quot;0123&quot;</ETag></Object>"
+                                "<Object><Key>d</Key><LastModifiedTime>2026-01-02T03:04:05.000Z"
+                                "</LastModifiedTime><Size>42</Size></Object>"
+                                "<Object><Key>e</Key></Object>"));
+}
+
 /* ---- R6: anonymous x-amz-* headers ----------------------------------------------- */
 static void test_anonymous_amz_header_forwarded(void **state)
 {
@@ -950,6 +1047,8 @@ int main(void)
         cmocka_unit_test(test_delete_objects_cr_key),
         cmocka_unit_test(test_upstream_name_not_unlisted),
         cmocka_unit_test(test_body_checksum_headers_verified),
+        cmocka_unit_test(test_collected_body_checksums_verified),
+        cmocka_unit_test(test_delete_objects_conditions_kept),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_refresh_wakes_idle_worker),
