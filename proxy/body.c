@@ -215,23 +215,43 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
 static const char msg_one_checksum[] =
     "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
 
+/* Whether the request's x-amz-checksum-<algo> header is its body's. On
+ * CompleteMultipartUpload it is the whole object's (of its parts' data,
+ * combined as x-amz-checksum-type says), not the XML's: the store checks
+ * it against the object, and s3warden passes it on as signed. */
+static bool checksum_is_of_body(const struct px *px)
+{
+    return !px->authz.map.op || strcmp(px->authz.map.op->name, "CompleteMultipartUpload") != 0;
+}
+
 /* The request's x-amz-checksum-<algo> header: *algo NONE when it has none.
- * false after answering 400 when it has several. */
+ * false after answering 400 when it has several, or one of another
+ * algorithm than x-amz-sdk-checksum-algorithm names (S3's answer; the
+ * store would record the object under a checksum it does not have). */
 static bool header_checksum(struct px *px, enum sigv4_cksum_algo *algo, struct s3w_slice *value)
 {
     const struct http_request *r = &px->c->req;
     *algo = SIGV4_CKSUM_NONE;
     *value = S3W_SLICE_NULL;
+    struct s3w_slice sdk = S3W_SLICE_NULL;
     for (size_t i = 0; i < r->nheaders; i++) {
         enum sigv4_cksum_algo a = sigv4_cksum_algo_from_header(r->headers[i].name);
-        if (a == SIGV4_CKSUM_NONE)
+        if (a == SIGV4_CKSUM_NONE) {
+            if (s3w_slice_eq_nocase(r->headers[i].name, S3W_SLICE_LIT("x-amz-sdk-checksum-algorithm")))
+                sdk = r->headers[i].value.ptr ? r->headers[i].value : S3W_SLICE_LIT("");
             continue;
+        }
         if (*algo != SIGV4_CKSUM_NONE) {
             px_fail(px, 400, "InvalidRequest", msg_one_checksum);
             return false;
         }
         *algo = a;
         *value = r->headers[i].value.ptr ? r->headers[i].value : S3W_SLICE_LIT("");
+    }
+    if (*algo != SIGV4_CKSUM_NONE && sdk.ptr && checksum_is_of_body(px) &&
+        sigv4_cksum_algo_from_name(s3w_slice_trim(sdk)) != *algo) {
+        px_fail(px, 400, "InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.");
+        return false;
     }
     return true;
 }
@@ -268,7 +288,7 @@ bool px_checksums_init(struct px *px)
     struct s3w_slice v;
     if (!header_checksum(px, &a, &v))
         return false;
-    if (a != SIGV4_CKSUM_NONE) {
+    if (a != SIGV4_CKSUM_NONE && checksum_is_of_body(px)) {
         if (sigv4_cksum_init(&px->body.ck, a) != 0) {
             px_fail_internal(px);
             return false;

@@ -12,6 +12,7 @@ send; README.md, "Known limits of moto"; the aws cli straight to moto fails
 the same way). Those clients run against a second s3warden in front of a
 moto with auth off (PX_OFF/UP_OFF); test_rgw.py runs them against RGW.
 """
+import base64
 import filecmp
 import os
 import re
@@ -852,6 +853,32 @@ class Addressing(Case):
         self.assertEqual(done["Location"], f"{PX.endpoint}/{BUCKET}/mp-dir/a~b.txt")
         self.assertEqual((done["Bucket"], done["Key"]), (BUCKET, key))
         self.assertStored(UP, BUCKET, key, b"z")
+
+    def test_complete_multipart_full_object_checksum_passes(self):
+        # CompleteMultipartUpload's x-amz-checksum-crc32 is the whole
+        # object's (FULL_OBJECT), not the XML body's: s3warden checked it
+        # against the XML and refused every such upload with BadDigest
+        import zlib
+        s3 = PX.client(ALICE)
+        key = "mp-full/obj"
+        data = b"full-object-" * 100
+        crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        up = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="CRC32",
+                                        ChecksumType="FULL_OBJECT")
+        self.addCleanup(lambda: UP.s3().abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=up["UploadId"])
+                        if key in UP.uploads(BUCKET) else None)
+        part = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=up["UploadId"], PartNumber=1, Body=data,
+                              ChecksumCRC32=crc)
+        sent = []
+        s3.meta.events.register("before-send.s3.CompleteMultipartUpload",
+                                lambda request, **kw: sent.append(dict(request.headers)))
+        s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=up["UploadId"], ChecksumCRC32=crc,
+                                     ChecksumType="FULL_OBJECT",
+                                     MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1,
+                                                                 "ChecksumCRC32": crc}]})
+        self.assertEqual({k.lower(): (v.decode() if isinstance(v, bytes) else v)
+                          for k, v in sent[-1].items()}.get("x-amz-checksum-crc32"), crc)
+        self.assertStored(UP, BUCKET, key, data)
 
 
 class Audit(Case):

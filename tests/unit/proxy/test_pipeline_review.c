@@ -35,6 +35,9 @@
  *  - R15, probe 33's: the Content-MD5 or x-amz-checksum- of a body held
  *    whole (DeleteObjects, PutObjectTagging) was never checked, and a
  *    DeleteObjects' conditions (ETag, LastModifiedTime, Size) were dropped;
+ *    an x-amz-sdk-checksum-algorithm of another algorithm than the checksum
+ *    header was passed on (and CompleteMultipartUpload's whole-object
+ *    checksum was checked against its XML);
  *  - gap (a): those credential errors make the credential manager fetch
  *    again; other errors do not;
  *  - gap (b): the audit record's errorCode is the upstream's <Code> when its
@@ -723,6 +726,46 @@ static void test_collected_body_checksums_verified(void **state)
                                  "allowed.</Message>"));
 }
 
+/* x-amz-sdk-checksum-algorithm naming another algorithm than the
+ * checksum header sent: S3's InvalidRequest, nothing upstream (probe 33:
+ * moto stored the object under a SHA256 checksum it did not have). On
+ * CompleteMultipartUpload the checksum header is the whole object's, not
+ * the XML's: passed on as signed, never checked against the body. */
+static void test_checksum_headers_by_operation(void **state)
+{
+    (void)state;
+    int r0, c0, r1, c1;
+    char head[8192];
+    snapshot(&r0, &c0);
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/sdk",
+          "x-amz-checksum-crc32: " HELLO_CRC32 "\r\nx-amz-sdk-checksum-algorithm: SHA256\r\n",
+          "UNSIGNED-PAYLOAD", NULL, "", "hello");
+    exchange(req, "</Error>");
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request\r\n"));
+    assert_non_null(strstr(resp, "<Code>InvalidRequest</Code><Message>Value for "
+                                 "x-amz-sdk-checksum-algorithm header is invalid.</Message>"));
+    snapshot(&r1, &c1);
+    assert_int_equal(r1, r0);
+    build(req, sizeof(req), AKID, SECRET, "PUT", "/bkt/sdk",
+          "x-amz-checksum-crc32: " HELLO_CRC32 "\r\nx-amz-sdk-checksum-algorithm: crc32\r\n",
+          "UNSIGNED-PAYLOAD", NULL, "", "hello");
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+
+    static const char complete[] =
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag>"
+        "<ChecksumCRC32>" HELLO_CRC32 "</ChecksumCRC32></Part></CompleteMultipartUpload>";
+    build(req, sizeof(req), AKID, SECRET, "POST", "/bkt/mp?uploadId=u1",
+          "x-amz-checksum-crc32: " HELLO_CRC32 "\r\nx-amz-checksum-type: FULL_OBJECT\r\n",
+          NULL, NULL, complete, complete);
+    exchange(req, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    usleep(100 * 1000);
+    last_head(head, sizeof(head));
+    assert_non_null(strstr(head, "x-amz-checksum-crc32: " HELLO_CRC32 "\r\n"));
+    assert_non_null(strstr(head, "x-amz-checksum-type: FULL_OBJECT\r\n"));
+}
+
 /* A conditional delete keeps its conditions upstream (probe 33: the ETag
  * was dropped from the rebuilt body, and a delete meant only for one
  * version of the object's content deleted whatever was there). */
@@ -1049,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_body_checksum_headers_verified),
         cmocka_unit_test(test_collected_body_checksums_verified),
         cmocka_unit_test(test_delete_objects_conditions_kept),
+        cmocka_unit_test(test_checksum_headers_by_operation),
         cmocka_unit_test(test_upstream_denied_no_refresh),
         cmocka_unit_test(test_upstream_expired_token_refreshes),
         cmocka_unit_test(test_refresh_wakes_idle_worker),
