@@ -237,8 +237,8 @@ static bool header_checksum(struct px *px, enum sigv4_cksum_algo *algo, struct s
     for (size_t i = 0; i < r->nheaders; i++) {
         enum sigv4_cksum_algo a = sigv4_cksum_algo_from_header(r->headers[i].name);
         if (a == SIGV4_CKSUM_NONE) {
-            if (s3w_slice_eq_nocase(r->headers[i].name, S3W_SLICE_LIT("x-amz-sdk-checksum-algorithm")))
-                sdk = r->headers[i].value.ptr ? r->headers[i].value : S3W_SLICE_LIT("");
+            if (!sdk.ptr && s3w_slice_eq_nocase(r->headers[i].name, S3W_SLICE_LIT("x-amz-sdk-checksum-algorithm")))
+                sdk = r->headers[i].value.ptr ? r->headers[i].value : S3W_SLICE_LIT(""); /* the first */
             continue;
         }
         if (*algo != SIGV4_CKSUM_NONE) {
@@ -432,6 +432,8 @@ bool px_chunked_init(struct px *px, struct s3w_slice *payload)
     struct s3w_slice hck_b64;
     if (!header_checksum(px, &hck, &hck_b64))
         return false;
+    if (!checksum_is_of_body(px))
+        hck = SIGV4_CKSUM_NONE; /* passed on, not the decoded body's */
     if (hck != SIGV4_CKSUM_NONE && fr.ntrailers) {
         px_fail(px, 400, "InvalidRequest", msg_one_checksum);
         return false;

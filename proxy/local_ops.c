@@ -32,6 +32,16 @@ static void xml_text(struct s3w_buf *b, const char *tag, struct s3w_slice v)
     s3w_xml_elem(b, tag, v, S3W_XML_ESC_QUOTES | S3W_XML_ESC_CR);
 }
 
+/* The same in the body sent upstream, where quotes need no escape: every
+ * byte of it at most 5 (&amp;, &#13;), so the rebuilt body of a body of n
+ * bytes, whose decoded values together are at most n, is at most 5n and
+ * the elements around them (PX_DELETE_REBUILT_MAX). 0 or an error. */
+static int xml_text_up(struct s3w_buf *b, const char *tag, struct s3w_slice v)
+{
+    return s3w_xml_elem(b, tag, v, S3W_XML_ESC_CR);
+}
+#define PX_DELETE_REBUILT_MAX (5 * (size_t)S3MAP_DELETE_MAX_BODY + S3MAP_DELETE_MAX_KEYS * 256)
+
 static void append_denied_errors(struct px *px, struct s3w_buf *b)
 {
     for (size_t i = 0; i < px->del.dl->n; i++) {
@@ -296,16 +306,37 @@ void px_finish_delete(struct px *px)
     for (size_t i = up.len; i >= 17 && !end; i--)
         if (memcmp(up.ptr + i - 15, "</DeleteResult>", 15) == 0)
             end = up.ptr + i - 15;
-    if (px->resp.status != 200 || !end) {
+    /* <DeleteResult .../>: a Quiet request's answer when every key went
+     * (XML allows it; moto and S3 write the end tag) */
+    const char *root = end ? NULL : memmem(up.ptr, up.len, "<DeleteResult", 13);
+    const char *gt = root ? memchr(root, '>', up.len - (size_t)(root - up.ptr)) : NULL;
+    bool empty_root = gt && gt[-1] == '/';
+    if (px->resp.status != 200) {
         /* upstream refused the whole request: pass its answer through */
         s3w_buf_append(&b, up.ptr, up.len);
         respond_xml(px, px->resp.status ? px->resp.status : 502, &b);
         s3w_buf_cleanup(&b);
         return;
     }
-    s3w_buf_append(&b, up.ptr, (size_t)(end - up.ptr));
-    append_denied_errors(px, &b);
-    s3w_buf_append(&b, end, up.len - (size_t)(end - up.ptr));
+    if (!end && !empty_root) {
+        /* a 200 whose result cannot take the denied keys' entries: passed
+         * on, a client would take them for deleted */
+        s3w_buf_cleanup(&b);
+        px_fail(px, 502, "BadGateway",
+                "The DeleteObjects answer of the upstream storage service was not a DeleteResult.");
+        return;
+    }
+    if (empty_root) {
+        s3w_buf_append(&b, up.ptr, (size_t)(gt - 1 - up.ptr));
+        s3w_buf_append_cstr(&b, ">");
+        append_denied_errors(px, &b);
+        s3w_buf_append_cstr(&b, "</DeleteResult>");
+        s3w_buf_append(&b, gt + 1, up.len - (size_t)(gt + 1 - up.ptr));
+    } else {
+        s3w_buf_append(&b, up.ptr, (size_t)(end - up.ptr));
+        append_denied_errors(px, &b);
+        s3w_buf_append(&b, end, up.len - (size_t)(end - up.ptr));
+    }
     respond_xml(px, 200, &b);
     s3w_buf_cleanup(&b);
 }
@@ -368,30 +399,31 @@ void px_delete_objects(struct px *px)
         return;
     }
     /* the rewritten body: only the allowed keys */
-    s3w_buf_init(&px->del.newbody, S3MAP_DELETE_MAX_BODY * 2);
-    s3w_buf_append_cstr(&px->del.newbody, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                        "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    struct s3w_buf *nb = &px->del.newbody;
+    s3w_buf_init(nb, PX_DELETE_REBUILT_MAX);
+    rc = s3w_buf_append_cstr(nb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                             "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     if (px->del.dl->quiet)
-        s3w_buf_append_cstr(&px->del.newbody, "<Quiet>true</Quiet>");
-    for (size_t i = 0; i < px->del.dl->n; i++) {
+        rc |= s3w_buf_append_cstr(nb, "<Quiet>true</Quiet>");
+    for (size_t i = 0; i < px->del.dl->n && rc == 0; i++) {
         if (px->del.denied[i])
             continue;
-        s3w_buf_append_cstr(&px->del.newbody, "<Object>");
         const struct s3map_delete_object *o = &px->del.dl->objects[i];
-        xml_text(&px->del.newbody, "Key", o->key);
+        rc |= s3w_buf_append_cstr(nb, "<Object>");
+        rc |= xml_text_up(nb, "Key", o->key);
         if (o->version_id.ptr)
-            xml_text(&px->del.newbody, "VersionId", o->version_id);
+            rc |= xml_text_up(nb, "VersionId", o->version_id);
         /* the object's conditions go with it (probe 33: dropped, a delete
          * on the condition of an ETag deleted whatever was there) */
         if (o->etag.ptr)
-            xml_text(&px->del.newbody, "ETag", o->etag);
+            rc |= xml_text_up(nb, "ETag", o->etag);
         if (o->last_modified_time.ptr)
-            xml_text(&px->del.newbody, "LastModifiedTime", o->last_modified_time);
+            rc |= xml_text_up(nb, "LastModifiedTime", o->last_modified_time);
         if (o->size.ptr)
-            xml_text(&px->del.newbody, "Size", o->size);
-        s3w_buf_append_cstr(&px->del.newbody, "</Object>");
+            rc |= xml_text_up(nb, "Size", o->size);
+        rc |= s3w_buf_append_cstr(nb, "</Object>");
     }
-    if (s3w_buf_append_cstr(&px->del.newbody, "</Delete>") != 0) {
+    if (rc != 0 || s3w_buf_append_cstr(nb, "</Delete>") != 0) {
         px_fail_internal(px);
         return;
     }

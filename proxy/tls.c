@@ -83,29 +83,38 @@ bool tls_wipe_freed_memory(void)
     return CRYPTO_set_mem_functions(wiping_malloc, wiping_realloc, wiping_free) == 1;
 }
 
-/* ALPN (RFC 7301, tls.h): http/1.1, or http/1.0, from the client's list;
- * a list without either is refused with the fatal no_application_protocol
- * alert. A malformed list (an empty name, or one running past the end)
- * is refused too: OpenSSL checks the extension's framing before calling
- * this, so that is only a guard. */
+/* Where the name (8 bytes) is in an ALPN list, or NULL; NULL too for a
+ * malformed list (an empty name, or one running past the end), which
+ * OpenSSL checks before the callback: only a guard. */
+static const unsigned char *alpn_find(const unsigned char *in, unsigned int inlen, const char *name)
+{
+    for (unsigned int i = 0; i < inlen;) {
+        unsigned int n = in[i];
+        if (n == 0 || n > inlen - i - 1)
+            return NULL;
+        if (n == 8 && memcmp(in + i + 1, name, 8) == 0)
+            return in + i + 1;
+        i += 1 + n;
+    }
+    return NULL;
+}
+
+/* ALPN (RFC 7301, tls.h): http/1.1 if the client's list has it, else
+ * http/1.0 (the server's preference, as nginx chooses); a list with
+ * neither is refused with the fatal no_application_protocol alert. */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
     (void)ssl;
     (void)arg;
-    for (unsigned int i = 0; i < inlen;) {
-        unsigned int n = in[i];
-        if (n == 0 || n > inlen - i - 1)
-            break;
-        if (n == 8 && (memcmp(in + i + 1, "http/1.1", 8) == 0 ||
-                       memcmp(in + i + 1, "http/1.0", 8) == 0)) {
-            *out = in + i + 1;
-            *outlen = (unsigned char)n;
-            return SSL_TLSEXT_ERR_OK;
-        }
-        i += 1 + n;
-    }
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
+    const unsigned char *p = alpn_find(in, inlen, "http/1.1");
+    if (!p)
+        p = alpn_find(in, inlen, "http/1.0");
+    if (!p)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = p;
+    *outlen = 8;
+    return SSL_TLSEXT_ERR_OK;
 }
 
 struct tls_server *tls_server_new(const char *cert_file, const char *key_file)

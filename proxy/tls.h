@@ -9,7 +9,7 @@
  * negotiated version feeds s3:TlsVersion and aws:SecureTransport.
  *
  * ALPN (RFC 7301): s3warden speaks HTTP/1.1. A client that names the
- * protocols it wants gets http/1.1 (or http/1.0) chosen from them, and one
+ * protocols it wants gets http/1.1 if it names it, else http/1.0, and one
  * whose list has neither (h2 alone, or another service's protocol) gets the
  * fatal no_application_protocol alert, as nginx answers: bytes meant for
  * another protocol are never read as HTTP (RFC 7301 section 3.2; the
