@@ -366,6 +366,23 @@ int proxy_server_init(struct proxy_server *srv,
         return -ENOMEM;
     srv->nworkers = n;
     int port = settings->port;
+    /* SO_REUSEPORT lets any process of this user join a port its sockets
+     * share: a second s3warden (started twice, or over an old one that
+     * still listens) took part of the connections under its own config
+     * (probe 34). The port must have no listener first: a socket without
+     * SO_REUSEPORT binds only then. */
+    if (!settings->exclusive && port != 0) {
+        int bound = port;
+        int probe = make_listen_fd(settings->listen_addr, port, false, &bound);
+        if (probe < 0) {
+            proxy_log("ERROR", "cannot listen on %s:%d: %s%s", settings->listen_addr, port,
+                      strerror(-probe),
+                      probe == -EADDRINUSE ? " (another process listens there)" : "");
+            srv->nworkers = 0;
+            return probe;
+        }
+        close(probe);
+    }
     for (int i = 0; i < n; i++) {
         struct proxy_worker *w = &srv->workers[i];
         w->srv = srv;

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """`s3warden serve` as it starts, and when it cannot:
-  - the S3 port or the admin port held by another socket: it exits 2 at
+  - the S3 port or the admin port held by another socket (for the S3
+    port also one that shares it with SO_REUSEPORT, as a second s3warden
+    would): it exits 2 at
     once with the reason, and takes down what it had set up on the way out
     (audit writer, credential managers, workers that were made): under the
     ASan build (CI's second unit run) LeakSanitizer reported all of it as
@@ -151,6 +153,20 @@ def main(tmp):
     check(rc == 2, f"S3 port in use: exit {rc}, not 2: {err}")
     check(f"ERROR cannot listen on 127.0.0.1:{port}: Address already in use" in err,
           f"S3 port in use: no reason given: {err}")
+    # a listener with SO_REUSEPORT, as another s3warden's: joining it would
+    # split the connections between two processes and two configs (probe 34)
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    other.bind(("127.0.0.1", 0))
+    other.listen(1)
+    rc, err = serve(tmp, other.getsockname()[1])
+    check(rc == 2, f"S3 port shared by another process: exit {rc}, not 2: {err}")
+    check(f"ERROR cannot listen on 127.0.0.1:{other.getsockname()[1]}: Address already in use "
+          "(another process listens there)" in err, f"S3 port shared: no reason given: {err}")
+    check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
+          f"S3 port shared: sanitizer report: {err}")
+    other.close()
     check("LeakSanitizer" not in err and "AddressSanitizer" not in err,
           f"S3 port in use: sanitizer report: {err}")
 
