@@ -237,30 +237,35 @@ static void on_signal(uv_signal_t *h, int signum)
             proxy_log("ERROR", "reload refused: the running config stays in service");
             return;
         }
+        /* What can refuse the reload comes before anything of it is put
+         * in service (probe 34: a reload refused by the credential sets
+         * had already put its certificate in) */
         /* TLS: a new certificate and key for new connections (a plain
          * listener cannot become TLS without a restart, and vice versa) */
+        struct tls_server *t = NULL;
         if (st->srv.tls && cfg->nlisteners > 0 && cfg->listeners[0].tls_cert_file) {
-            struct tls_server *t = tls_server_new(cfg->listeners[0].tls_cert_file,
-                                                  cfg->listeners[0].tls_key_file);
+            t = tls_server_new(cfg->listeners[0].tls_cert_file, cfg->listeners[0].tls_key_file);
             if (!t) {
                 proxy_log("ERROR", "reload refused: the new certificate or key cannot be used");
                 metrics_add(&st->metrics->reload_failures, 1);
                 config_unref(cfg);
                 return;
             }
-            proxy_server_set_tls(&st->srv, t);
         } else if ((st->srv.tls != NULL) != (cfg->nlisteners > 0 && cfg->listeners[0].tls_cert_file)) {
             proxy_log("WARN", "reload: switching a listener between TLS and plain HTTP needs a restart");
         }
         /* new upstreams get their state and new credential sets their
          * managers before any request can name them; changed sets fetch
-         * from their new chain at once */
+         * from their new chain at once (all or nothing: ups_apply) */
         if (ups_apply(st->shared.ups, cfg, true) != 0) {
             proxy_log("ERROR", "reload refused: the running config stays in service");
             metrics_add(&st->metrics->reload_failures, 1);
+            tls_server_unref(t);
             config_unref(cfg);
             return;
         }
+        if (t)
+            proxy_server_set_tls(&st->srv, t);
         if (cfg->admin.enabled != (st->admin != NULL) ||
             (st->admin && (strcmp(cfg->admin.address ? cfg->admin.address : "127.0.0.1",
                                   st->admin_addr) != 0 ||

@@ -154,34 +154,68 @@ static const char *set_region(const struct config *cfg, size_t set)
     return cfg->upstream->region;
 }
 
+/* Whether set k's manager is made or reconfigured by ups_apply. */
+static bool set_applied(const struct config *cfg, size_t k)
+{
+    return set_used(cfg, k) && cfg->credential_sets[k].nchain > 0;
+}
+
 int ups_apply(struct upstream_state *s, const struct config *cfg, bool creds)
 {
+    /* Everything that can fail comes before anything changes: a refused
+     * reload must leave the running sets as they are (probe 34: the sets
+     * renamed past UPS_MAX were refused after the existing ones had taken
+     * the refused config's keys). */
+    struct creds_mgr *made[CONFIG_MAX_CREDENTIAL_SETS] = { 0 };
+    size_t new_up = 0, new_cr = 0;
     int rc = 0;
     uv_mutex_lock(&s->mu);
-    for (size_t i = 0; i < cfg->nupstreams && rc == 0; i++)
-        if (!add_upstream(s, cfg->upstreams[i].name)) {
-            proxy_log("ERROR", "upstream %s: out of room for upstream state (%d names a run)",
-                      cfg->upstreams[i].name, UPS_MAX);
-            rc = -1;
-        }
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        new_up += !ups_find(s, cfg->upstreams[i].name);
+    for (size_t k = 0; creds && k < cfg->ncredential_sets; k++)
+        new_cr += set_applied(cfg, k) && !ups_find_creds(s, cfg->credential_sets[k].name);
+    if (atomic_load(&s->nup) + new_up > UPS_MAX || atomic_load(&s->ncr) + new_cr > UPS_MAX) {
+        proxy_log("ERROR", "out of room for upstream state: %zu new upstream names and %zu new "
+                  "credential set names over the %zu and %zu this run has seen (%d of each a run; "
+                  "a restart starts again)", new_up, new_cr, (size_t)atomic_load(&s->nup),
+                  (size_t)atomic_load(&s->ncr), UPS_MAX);
+        rc = -1;
+    }
     for (size_t k = 0; creds && k < cfg->ncredential_sets && rc == 0; k++) {
         const struct config_credentials *cc = &cfg->credential_sets[k];
-        if (!set_used(cfg, k) || cc->nchain == 0)
+        if (!set_applied(cfg, k) || ups_find_creds(s, cc->name))
             continue;
         struct creds_mgr_opts co = { .region = set_region(cfg, k) };
-        struct creds_mgr *m = ups_find_creds(s, cc->name);
-        if (m) {
-            if (creds_mgr_reconfigure(m, cc, &co) < 0)
-                proxy_log("ERROR", "reload: credential set %s: chain kept (out of memory)", cc->name);
-            continue;
-        }
-        if (creds_mgr_new(cc, &co, &m) != 0 || add_creds(s, cc->name, m) != 0) {
-            creds_mgr_free(m);
+        if (creds_mgr_new(cc, &co, &made[k]) != 0) {
             proxy_log("ERROR", "cannot start the credentials manager of credential set %s", cc->name);
             rc = -1;
         }
     }
+    /* then the changes, none of which fails but for memory */
+    for (size_t i = 0; i < cfg->nupstreams && rc == 0; i++)
+        if (!add_upstream(s, cfg->upstreams[i].name)) {
+            proxy_log("ERROR", "upstream %s: out of memory for upstream state", cfg->upstreams[i].name);
+            rc = -1;
+        }
+    for (size_t k = 0; creds && k < cfg->ncredential_sets && rc == 0; k++) {
+        const struct config_credentials *cc = &cfg->credential_sets[k];
+        if (made[k]) {
+            if (add_creds(s, cc->name, made[k]) != 0) {
+                proxy_log("ERROR", "credential set %s: out of memory for its state", cc->name);
+                rc = -1;
+            } else {
+                made[k] = NULL; /* the state owns it */
+            }
+            continue;
+        }
+        struct creds_mgr *m = set_applied(cfg, k) ? ups_find_creds(s, cc->name) : NULL;
+        struct creds_mgr_opts co = { .region = set_region(cfg, k) };
+        if (m && creds_mgr_reconfigure(m, cc, &co) < 0)
+            proxy_log("ERROR", "reload: credential set %s: chain kept (out of memory)", cc->name);
+    }
     uv_mutex_unlock(&s->mu);
+    for (size_t k = 0; k < CONFIG_MAX_CREDENTIAL_SETS; k++)
+        creds_mgr_free(made[k]); /* those not adopted */
     return rc;
 }
 

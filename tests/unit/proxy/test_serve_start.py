@@ -10,16 +10,21 @@
   - started: only the main thread takes SIGHUP, SIGINT, SIGTERM and
     SIGUSR1 (base/sigmask.h); every other thread blocks them. SIGTERM then
     ends it with status 0;
-  - signals while it starts are held until it has started.
+  - signals while it starts are held until it has started;
+  - a reload refused for its credential sets puts nothing of its config
+    in service (its keys, its certificate).
 
 Needs S3W_BIN and S3W_SOURCE_ROOT (set by meson)."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_check import BIN, SEED2, check, run_main  # noqa: E402
@@ -147,6 +152,106 @@ def signals_while_starting(tmp):
         sts.close()
 
 
+class CaptureUpstream:
+    """A store that answers every request 200 with no body and keeps the
+    access key id each one was signed with."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.keys = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        buf = b""
+        with c:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                m = re.search(rb"Credential=(\w+)/", head)
+                self.keys.append(m.group(1).decode() if m else None)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-amz-request-id: CAP\r\n\r\n")
+
+
+def refused_reload_changes_nothing(tmp):
+    """A reload refused for the credential sets' names (128 a run) puts
+    nothing of the refused config in service: probe 34 found the existing
+    sets signing with the refused config's keys, and its certificate
+    served."""
+    up = CaptureUpstream()
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    path = config(tmp, port)
+
+    def write(prefix, key_id):
+        with open(path) as f:
+            cfg = json.load(f)
+        cfg["upstream"]["endpoint"] = f"http://127.0.0.1:{up.port}"
+        cfg["credentials"] = {"chain": [{"type": "static", "access_key_id": key_id, "secret": "s" * 40}]}
+        # with the default's, the 128 names of each kind a run can hold
+        cfg["credential_sets"] = [{"name": f"{prefix}{i}", "chain": [{"type": "static",
+                                   "access_key_id": f"AKIASET{i:013d}", "secret": "t" * 40}]}
+                                  for i in range(127)]
+        cfg["upstreams"] = [{"name": f"u{i}", "endpoint": f"http://127.0.0.1:{up.port}",
+                             "region": "us-east-1", "credentials": f"{prefix}{i}"} for i in range(127)]
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+
+    write("c", "AKIAORIGINALKEY00001")
+    p = subprocess.Popen([BIN, "serve", "--config", path], stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=ENV)
+    log = []
+    threading.Thread(target=lambda: log.extend(p.stderr), daemon=True).start()
+
+    def wait_log(text, since=0):
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(text in l for l in log[since:]):
+            time.sleep(0.05)
+        check(any(text in l for l in log[since:]), f"no {text!r} in the log: {log[since:]}")
+
+    def get():
+        url = subprocess.run([BIN, "presign", "--config", path, "--access-key-id", "AKIAADMIN00000000001",
+                              "--endpoint", f"http://127.0.0.1:{port}", "s3://otherbucket/k"],
+                             capture_output=True, text=True, timeout=30).stdout.strip()
+        with urllib.request.urlopen(url, timeout=30) as r:
+            check(r.status == 200, f"GET through s3warden: {r.status}")
+        return up.keys[-1]
+
+    try:
+        wait_log(" listening on ")
+        check(get() == "AKIAORIGINALKEY00001", f"before the reload: {up.keys}")
+        write("d", "AKIAREFUSEDCONFIG001")
+        n = len(log)
+        p.send_signal(signal.SIGHUP)
+        wait_log("reload refused", n)
+        check(any("out of room for upstream state" in l for l in log[n:]), f"no reason given: {log[n:]}")
+        check(get() == "AKIAORIGINALKEY00001",
+              f"a refused reload's credentials were put in service: {up.keys}")
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(30) == 0, f"SIGTERM: {log[-5:]}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        up.sock.close()
+
+
 def main(tmp):
     held, port = held_port()
     rc, err = serve(tmp, port)
@@ -184,6 +289,7 @@ def main(tmp):
     held.close()
     started(tmp)
     signals_while_starting(tmp)
+    refused_reload_changes_nothing(tmp)
 
 
 if __name__ == "__main__":
