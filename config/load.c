@@ -23,6 +23,7 @@
 #include "jwt.h"
 #include "load_internal.h"
 #include "policy.h"
+#include "regfile.h"
 #include "s3ops.h"
 #include "token.h"
 
@@ -363,9 +364,9 @@ static char *read_file_capped(struct ld *L, const char *shown, size_t cap, size_
     char *full = resolve_path(L, shown);
     if (!full)
         return NULL;
-    FILE *f = fopen(full, "rb");
+    FILE *f = s3w_fopen_regular(full);
     if (!f) {
-        errf(L, "cannot read file '%s': %s", shown, strerror(errno));
+        errf(L, "cannot read file '%s': %s", shown, s3w_regular_strerror(errno));
         free(full);
         return NULL;
     }
@@ -2990,9 +2991,9 @@ int config_load_buffer(const char *name, const char *json, size_t len, const cha
 int config_load(const char *path, struct config **out, struct config_errors *errs)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = s3w_fopen_regular(path);
     if (!f) {
-        config_errors_add(errs, path, "", "cannot open: %s", strerror(errno));
+        config_errors_add(errs, path, "", "cannot open: %s", s3w_regular_strerror(errno));
         return CONFIG_E_IO;
     }
     char *buf = malloc(CONFIG_MAX_FILE_BYTES + 1);

@@ -13,6 +13,7 @@
 
 #include "bytes.h"
 #include "log.h"
+#include "regfile.h"
 #include "tls_bio.h"
 
 struct tls_server {
@@ -119,6 +120,16 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 
 struct tls_server *tls_server_new(const char *cert_file, const char *key_file)
 {
+    /* OpenSSL would wait on a FIFO with no writer, on the reloading thread
+     * (regfile.h) */
+    const char *const files[2][2] = { { "certificate", cert_file }, { "private key", key_file } };
+    for (int i = 0; i < 2; i++) {
+        int rc = s3w_check_regular(files[i][1]);
+        if (rc != 0) {
+            proxy_log("ERROR", "tls: the %s %s: %s", files[i][0], files[i][1], s3w_regular_strerror(-rc));
+            return NULL;
+        }
+    }
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         log_ssl_error("SSL_CTX_new");

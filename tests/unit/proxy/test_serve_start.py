@@ -12,7 +12,8 @@
     ends it with status 0;
   - signals while it starts are held until it has started;
   - a reload refused for its credential sets puts nothing of its config
-    in service (its keys, its certificate).
+    in service (its keys, its certificate);
+  - a reload from a FIFO is refused at once, and SIGTERM still ends it.
 
 Needs S3W_BIN and S3W_SOURCE_ROOT (set by meson)."""
 import json
@@ -252,6 +253,43 @@ def refused_reload_changes_nothing(tmp):
         up.sock.close()
 
 
+def reload_from_fifo(tmp):
+    """SIGHUP while the config path is a FIFO nobody writes: refused at once
+    ("not a regular file"), and SIGTERM still heard (probe 34: the main
+    loop hung in fopen, and nothing stopped it)."""
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    path = config(tmp, port)
+    p = subprocess.Popen([BIN, "serve", "--config", path], stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=ENV)
+    log = []
+    threading.Thread(target=lambda: log.extend(p.stderr), daemon=True).start()
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(" listening on " in l for l in log):
+            time.sleep(0.05)
+        os.remove(path)
+        os.mkfifo(path)
+        p.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and not any("reload refused" in l for l in log):
+            time.sleep(0.05)
+        check(any(f"cannot open: not a regular file" in l for l in log), f"FIFO config: {log[-5:]}")
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            rc = "still running"
+        check(rc == 0, f"SIGTERM after a FIFO reload: {rc}: {log[-5:]}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.remove(path)
+
+
 def main(tmp):
     held, port = held_port()
     rc, err = serve(tmp, port)
@@ -290,6 +328,7 @@ def main(tmp):
     started(tmp)
     signals_while_starting(tmp)
     refused_reload_changes_nothing(tmp)
+    reload_from_fifo(tmp)
 
 
 if __name__ == "__main__":
