@@ -15,6 +15,7 @@
 
 #include "audit_sink.h"
 #include "log.h"
+#include "monoclock.h"
 #include "sigmask.h"
 
 /* The settings' names in audit_reload_check's WARN (enum in audit_int.h). */
@@ -148,6 +149,14 @@ static void *writer_main(void *arg)
             break;
         }
         if (a->stop && a->werr) {
+            /* a failing output is tried again until the stop deadline
+             * (audit_stop_by), then once more (probe 34: a disk full at
+             * SIGTERM lost the records of served requests at once, though
+             * it had room again seconds later, within the deadline) */
+            if (last_try && s3w_mono_ms() < a->stop_by_ms) {
+                s3w_cond_wait_ms(&a->cv, &a->mu, AUDIT_RETRY_MS);
+                last_try = false;
+            }
             if (last_try) {
                 proxy_log("ERROR", "audit: stopping with %zu records unwritten to %s: %s",
                           a->count, a->path ? a->path : "stdout", strerror(a->werr));
@@ -565,6 +574,15 @@ void audit_reopen(struct audit *a)
     pthread_mutex_lock(&a->mu);
     a->reopen = true;
     pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+void audit_stop_by(struct audit *a, int64_t mono_ms)
+{
+    if (!a || a->disabled)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stop_by_ms = mono_ms;
     pthread_mutex_unlock(&a->mu);
 }
 

@@ -247,8 +247,12 @@ void audit_reopen(struct audit *a);
  * not be formatted (no memory), records still waiting when audit_close
  * gave up on a failing output. */
 uint64_t audit_dropped_total(struct audit *a);
-/* Writes what is queued (one last try if the output is failing), stops
- * the writer, closes. */
+/* The moment (s3w_mono_ms) until which audit_close keeps trying a failing
+ * output (every AUDIT_RETRY_MS) before it gives up on what is queued: the
+ * stop's deadline, set when a stop begins. Unset (0), one last try. */
+void audit_stop_by(struct audit *a, int64_t mono_ms);
+/* Writes what is queued (a failing output tried until audit_stop_by's
+ * moment, and once more), stops the writer, closes. */
 void audit_close(struct audit *a);
 
 /* Formats a record as one JSON line with a trailing '\n' (exposed for

@@ -49,6 +49,7 @@ struct audit {
     _Atomic size_t queued;          /* count, for the workers' lock-free look */
     _Atomic size_t queued_bytes;    /* bytes, likewise */
     bool stop, reopen, disabled;
+    int64_t stop_by_ms; /* under mu: a failing output is retried at stop until then (s3w_mono_ms) */
     bool writer_idle;               /* the writer waits for lines (writer_main) */
     int werr;                       /* errno of the failing output; 0 = writing works */
     uint64_t dropped;               /* since the writer last logged it */

@@ -22,6 +22,7 @@
 #include "creds_fetch.h"
 #include "identity.h"
 #include "log.h"
+#include "monoclock.h"
 #include "metrics.h"
 #include "oidc_fetch.h"
 #include "pipeline.h"
@@ -294,6 +295,9 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     st->stopping = true;
+    /* records a failing audit output still holds at the end are tried
+     * until the same deadline as the requests in flight */
+    audit_stop_by(st->audit, s3w_mono_ms() + (int64_t)st->shutdown_ms);
     /* /readyz says 503 from now on, so load balancers stop sending */
     atomic_store(&st->metrics->draining, 1);
     proxy_log("INFO", "signal %d: stopping: no new connections, in-flight requests get %u ms",

@@ -15,6 +15,7 @@
  *    AUDIT_BACKLOG_RECORD_BYTES of memory for each (big records, a slow
  *    disk), and a worker's part-full block handed over while records
  *    wait holds only its lines' bytes. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -33,6 +34,7 @@
 #include <cmocka.h>
 
 #include "audit.h"
+#include "monoclock.h"
 #include "audit_fixture.h"
 #include "context.h"
 #include "identity.h"
@@ -522,6 +524,43 @@ static void test_full_disk_at_exit(void **state)
     unlink(path);
 }
 
+static void *space_back_later(void *arg)
+{
+    (void)arg;
+    usleep(3 * AUDIT_RETRY_MS * 1000);
+    atomic_store(&disk.full, 0);
+    return NULL;
+}
+
+/* Full at a stop with a deadline (audit_stop_by, as SIGTERM sets it):
+ * tried again until then, so space that comes back before it gets every
+ * record written (probe 34: they were dropped at once). */
+static void test_full_disk_at_stop_until_deadline(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/s3w-audit-limits-XXXXXX";
+    temp_file(path);
+    struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_REFUSE);
+    disk_fills(30);
+    log_n(a, 1);
+    assert_true(wait_for(is_blocked, a, 2000));
+    log_n(a, 2);
+    audit_stop_by(a, s3w_mono_ms() + 20 * AUDIT_RETRY_MS);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, space_back_later, NULL), 0);
+    int64_t t0 = s3w_mono_ms();
+    audit_close(a);
+    int64_t took = s3w_mono_ms() - t0;
+    pthread_join(t, NULL);
+    char ids[4][17];
+    size_t size;
+    assert_int_equal(read_lines(path, ids, 4, &size), 2);
+    assert_ids_in_order(ids, 2);
+    /* it stopped once written, not at the deadline */
+    assert_true(took < 10 * AUDIT_RETRY_MS);
+    unlink(path);
+}
+
 /* Only a refusal's record may be dropped, and only past the backlog; a
  * served request's record is queued even then. */
 static void test_backlog_full(void **state)
@@ -785,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_full_disk_no_torn_line),
         cmocka_unit_test(test_batch_full_disk_mid_block),
         cmocka_unit_test(test_full_disk_at_exit),
+        cmocka_unit_test(test_full_disk_at_stop_until_deadline),
         cmocka_unit_test(test_backlog_full),
         cmocka_unit_test(test_backlog_full_in_bytes),
         cmocka_unit_test(test_backlog_behind_in_bytes),
