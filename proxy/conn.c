@@ -137,6 +137,12 @@ void conn_abort_exchange(struct proxy_conn *c, const char *code, int status)
     c->ex = NULL;
 }
 
+void proxy_conn_cut(struct proxy_conn *c, const char *code)
+{
+    conn_abort_exchange(c, code, 0);
+    proxy_conn_close(c);
+}
+
 void conn_count_timeout(struct proxy_conn *c, enum metrics_timeout t)
 {
     if (c->w->metrics)

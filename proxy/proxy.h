@@ -217,6 +217,9 @@ void proxy_conn_resume_read(struct proxy_conn *c);
 
 /* Closes now (aborting the exchange through on_abort). */
 void proxy_conn_close(struct proxy_conn *c);
+/* The same for a reason of the server's: the exchange's audit record gets
+ * errorCode `code` (ClientClosed is the client's leaving). */
+void proxy_conn_cut(struct proxy_conn *c, const char *code);
 
 /* For a handler that streams a response head: whether the connection will
  * close after this response (the client asked to, its body was not read

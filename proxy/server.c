@@ -227,7 +227,8 @@ static void on_stop_deadline(uv_timer_t *t)
     struct proxy_conn *c = w->conns;
     while (c) {
         struct proxy_conn *next = c->next;
-        proxy_conn_close(c);
+        /* audited as cut by the stop, not as the client's leaving (probe 34) */
+        proxy_conn_cut(c, "ShutdownDeadline");
         c = next;
     }
 }

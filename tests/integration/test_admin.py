@@ -936,6 +936,11 @@ class Shutdown(Case):
         got += read_rest(r, len(data))
         conn.close()
         self.assertLess(len(got), len(data), "the slow request was not cut")
+        # audited as cut by the stop, not as the client's leaving (probe 34)
+        recs = [x for x in px.audit() if x.get("eventName") == "GetObject"
+                and (x.get("requestParameters") or {}).get("key") == "big"]
+        self.assertEqual([(x["httpStatus"], x["errorCode"]) for x in recs][-1:], [(200, "ShutdownDeadline")],
+                         recs[-1:])
 
 
 class Zz(Case):
