@@ -163,6 +163,34 @@ static void settings_from_config(const struct config *cfg, struct proxy_settings
         s->workers = atoi(wk);
 }
 
+/* A reload's settings that take a restart, compared with those the
+ * listener runs with: each that differs is named in one WARN (probe 34: a
+ * new port or max_connections was logged as "reload done" and nothing
+ * else). */
+static void warn_restart_only(const struct proxy_settings *run, const struct config *cfg)
+{
+    struct proxy_settings s;
+    settings_from_config(cfg, &s);
+    char names[256] = "";
+    size_t n = 0;
+#define DIFF(cond, name)                                                                  \
+    if ((cond) && n < sizeof(names))                                                      \
+        n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", name)
+    DIFF(strcmp(s.listen_addr, run->listen_addr) != 0 || (s.port != run->port && s.port != 0),
+         "the listener's address or port");
+    DIFF(s.max_connections != run->max_connections, "limits.max_connections");
+    DIFF(s.max_connections_per_address != run->max_connections_per_address,
+         "limits.max_connections_per_address");
+    DIFF(s.max_header_bytes != run->max_header_bytes, "limits.max_header_bytes");
+    DIFF(s.header_timeout_ms != run->header_timeout_ms, "limits.header_timeout_ms");
+    DIFF(s.idle_timeout_ms != run->idle_timeout_ms, "limits.body_idle_timeout_ms");
+    DIFF(s.send_timeout_ms != run->send_timeout_ms, "limits.send_timeout_ms");
+    DIFF(s.min_body_rate != run->min_body_rate, "limits.min_body_rate");
+#undef DIFF
+    if (n)
+        proxy_log("WARN", "reload: %s changed; that takes a restart (the running values stay)", names);
+}
+
 /* The audit settings of cfg; sinks[] holds what aopt points to. */
 static void audit_options_from(const struct config *cfg,
                                struct audit_sink_conf sinks[AUDIT_MAX_SINKS],
@@ -267,6 +295,7 @@ static void on_signal(uv_signal_t *h, int signum)
         }
         if (t)
             proxy_server_set_tls(&st->srv, t);
+        warn_restart_only(&st->srv.settings, cfg);
         if (cfg->admin.enabled != (st->admin != NULL) ||
             (st->admin && (strcmp(cfg->admin.address ? cfg->admin.address : "127.0.0.1",
                                   st->admin_addr) != 0 ||

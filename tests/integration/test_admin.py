@@ -718,11 +718,14 @@ class Reload(Case):
         self.assertTrue(wait_until(lambda: px.log_text().count("request_id=") == 1, 5), px.log_text())
         m0 = Metrics(px)
         px.config["log"] = {"level": "warn"}
-        px.config["limits"] = {"shutdown_timeout_ms": 1000}
+        px.config["limits"] = {"shutdown_timeout_ms": 1000, "max_connections": 777, "header_timeout_ms": 9999}
         px.write_config()
         px.proc.send_signal(signal.SIGHUP)
         self.assertTrue(wait_until(lambda: Metrics(px).get("s3warden_config_reloads_total")
                                    == m0.get("s3warden_config_reloads_total") + 1, 5))
+        # what takes a restart is named, not taken silently (probe 34)
+        self.assertIn("WARN reload: limits.max_connections, limits.header_timeout_ms changed; that takes a "
+                      "restart (the running values stay)", px.log_text())
         s3.head_object(Bucket=BUCKET, Key="hello")
         self.assertEqual(wait_until(lambda: Metrics(px).get(
             "s3warden_requests_total", operation="HeadObject", decision="Allowed", status="200") == 2, 5), True)
