@@ -137,8 +137,11 @@ static void *writer_main(void *arg)
             }
         }
         if (a->dropped) {
-            proxy_log("WARN", "audit: %llu records of refused requests dropped (backlog full)",
-                      (unsigned long long)a->dropped);
+            /* with on_backlog drop, served requests' records too */
+            proxy_log("WARN", "audit: %llu records %s dropped (backlog full%s)",
+                      (unsigned long long)a->dropped,
+                      a->on_backlog == AUDIT_ON_BACKLOG_DROP ? "of requests" : "of refused requests",
+                      a->on_backlog == AUDIT_ON_BACKLOG_DROP ? ", on_backlog drop" : "");
             a->dropped = 0;
         }
         if (a->count == 0 && a->stop) {

@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -726,6 +727,14 @@ static void test_backlog_drop(void **state)
     (void)state;
     char path[] = "/tmp/s3w-audit-limits-XXXXXX";
     temp_file(path);
+    /* the writer's log lines into a file (probe 34: its WARN said the
+     * records dropped were refused requests', and they were served ones') */
+    char logpath[] = "/tmp/s3w-audit-droplog-XXXXXX";
+    temp_file(logpath);
+    fflush(stderr);
+    int saved = dup(2), lfd = open(logpath, O_WRONLY | O_APPEND);
+    assert_true(saved >= 0 && lfd >= 0 && dup2(lfd, 2) == 2);
+    close(lfd);
     struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_DROP);
     disk_fills(0);
     log_n(a, 0);
@@ -749,6 +758,16 @@ static void test_backlog_drop(void **state)
     assert_int_equal(read_lines(path, ids, BACKLOG + 2, &size), BACKLOG);
     assert_string_equal(ids[BACKLOG - 1], "REQ0000000004095");
     unlink(path);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    size_t len;
+    char *log = tu_read_file(logpath, &len);
+    assert_non_null(log);
+    assert_non_null(strstr(log, " records of requests dropped (backlog full, on_backlog drop)"));
+    assert_null(strstr(log, "of refused requests"));
+    free(log);
+    unlink(logpath);
 }
 
 /* A pipe cannot be cut: the line is finished when writing works again,
