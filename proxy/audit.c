@@ -156,8 +156,9 @@ static void *writer_main(void *arg)
              * (audit_stop_by), then once more (probe 34: a disk full at
              * SIGTERM lost the records of served requests at once, though
              * it had room again seconds later, within the deadline) */
-            if (last_try && s3w_mono_ms() < a->stop_by_ms) {
-                s3w_cond_wait_ms(&a->cv, &a->mu, AUDIT_RETRY_MS);
+            int64_t left = a->stop_by_ms - s3w_mono_ms();
+            if (last_try && left > 0) {
+                s3w_cond_wait_ms(&a->cv, &a->mu, left < AUDIT_RETRY_MS ? left : AUDIT_RETRY_MS);
                 last_try = false;
             }
             if (last_try) {

@@ -286,6 +286,9 @@ struct proxy_worker {
 
 struct proxy_server {
     struct proxy_settings settings;
+    /* held while this process listens on settings' address and port
+     * (listen_lock in server.c); -1 none */
+    int listen_lock_fd;
     const struct proxy_handler *handler;
     void *handler_ud;       /* shared, read-only from workers */
     struct proxy_worker *workers;

@@ -9,11 +9,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +260,28 @@ static void on_wake(uv_async_t *a)
     proxy_worker_maybe_finish(w);
 }
 
+/* One s3warden per address and port: an abstract Unix socket named for
+ * them, bound for as long as this process listens there (Linux: one name
+ * per network namespace, gone with the process). It closes the window in
+ * which two processes started at once both find the port free and then
+ * share it with SO_REUSEPORT (reviewer 89). The fd, or -errno (EADDRINUSE:
+ * another s3warden holds it). */
+static int listen_lock(const char *addr, int port)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    int n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "s3warden-listen:%s:%d", addr, port);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    if (bind(fd, (struct sockaddr *)&un, len) != 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
 static int make_listen_fd(const char *addr, int port, bool reuseport, int *bound)
 {
     struct sockaddr_storage ss;
@@ -344,6 +368,7 @@ int proxy_server_init(struct proxy_server *srv,
     srv->handler = handler;
     srv->handler_ud = handler_ud;
     srv->stop_deadline_ms = 10000;
+    srv->listen_lock_fd = -1;
     int n = settings->workers > 0 ? settings->workers : (int)uv_available_parallelism();
     if (settings->exclusive)
         n = 1;
@@ -373,12 +398,20 @@ int proxy_server_init(struct proxy_server *srv,
      * (probe 34). The port must have no listener first: a socket without
      * SO_REUSEPORT binds only then. */
     if (!settings->exclusive && port != 0) {
+        srv->listen_lock_fd = listen_lock(settings->listen_addr, port);
+        if (srv->listen_lock_fd < 0) {
+            int e = srv->listen_lock_fd;
+            proxy_log("ERROR", "cannot listen on %s:%d: %s%s", settings->listen_addr, port,
+                      strerror(-e), e == -EADDRINUSE ? " (another s3warden listens there)" : "");
+            srv->nworkers = 0;
+            return e;
+        }
         int bound = port;
         int probe = make_listen_fd(settings->listen_addr, port, false, &bound);
         if (probe < 0) {
             proxy_log("ERROR", "cannot listen on %s:%d: %s%s", settings->listen_addr, port,
                       strerror(-probe),
-                      probe == -EADDRINUSE ? " (another process listens there)" : "");
+                      probe == -EADDRINUSE ? " (another socket uses that port)" : "");
             srv->nworkers = 0;
             return probe;
         }
@@ -462,6 +495,11 @@ void proxy_server_wait(struct proxy_server *srv)
 
 void proxy_server_stop(struct proxy_server *srv, uint64_t deadline_ms)
 {
+    /* the listeners close now: a new s3warden may take the port */
+    if (srv->listen_lock_fd >= 0) {
+        close(srv->listen_lock_fd);
+        srv->listen_lock_fd = -1;
+    }
     srv->stop_deadline_ms = deadline_ms;
     atomic_store(&srv->stop, 1);
     for (int i = 0; i < srv->nworkers; i++)
@@ -483,6 +521,10 @@ static void walk_close(uv_handle_t *h, void *arg)
 
 void proxy_server_cleanup(struct proxy_server *srv)
 {
+    if (srv->listen_lock_fd >= 0) {
+        close(srv->listen_lock_fd);
+        srv->listen_lock_fd = -1;
+    }
     for (int i = 0; i < srv->nworkers; i++) {
         struct proxy_worker *w = &srv->workers[i];
         /* a worker that never ran (a start that failed) was not cleaned

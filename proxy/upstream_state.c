@@ -114,17 +114,22 @@ static struct ups_upstream *add_upstream(struct upstream_state *s, const char *n
     return u;
 }
 
-static int add_creds(struct upstream_state *s, const char *name, struct creds_mgr *m)
+/* Takes name (malloc'd) and m; the caller has checked the room. */
+static void install_creds(struct upstream_state *s, char *name, struct creds_mgr *m)
 {
     size_t n = atomic_load(&s->ncr);
-    if (n == UPS_MAX)
-        return -1;
-    s->cr[n].name = strdup(name);
-    if (!s->cr[n].name)
-        return -1;
+    s->cr[n].name = name;
     s->cr[n].mgr = m;
     creds_mgr_on_publish(m, ring, s);
     atomic_store_explicit(&s->ncr, n + 1, memory_order_release);
+}
+
+static int add_creds(struct upstream_state *s, const char *name, struct creds_mgr *m)
+{
+    char *own = atomic_load(&s->ncr) < UPS_MAX ? strdup(name) : NULL;
+    if (!own)
+        return -1;
+    install_creds(s, own, m);
     return 0;
 }
 
@@ -167,6 +172,7 @@ int ups_apply(struct upstream_state *s, const struct config *cfg, bool creds)
      * renamed past UPS_MAX were refused after the existing ones had taken
      * the refused config's keys). */
     struct creds_mgr *made[CONFIG_MAX_CREDENTIAL_SETS] = { 0 };
+    char *names[CONFIG_MAX_CREDENTIAL_SETS] = { 0 };
     size_t new_up = 0, new_cr = 0;
     int rc = 0;
     uv_mutex_lock(&s->mu);
@@ -186,7 +192,7 @@ int ups_apply(struct upstream_state *s, const struct config *cfg, bool creds)
         if (!set_applied(cfg, k) || ups_find_creds(s, cc->name))
             continue;
         struct creds_mgr_opts co = { .region = set_region(cfg, k) };
-        if (creds_mgr_new(cc, &co, &made[k]) != 0) {
+        if (!(names[k] = strdup(cc->name)) || creds_mgr_new(cc, &co, &made[k]) != 0) {
             proxy_log("ERROR", "cannot start the credentials manager of credential set %s", cc->name);
             rc = -1;
         }
@@ -200,12 +206,9 @@ int ups_apply(struct upstream_state *s, const struct config *cfg, bool creds)
     for (size_t k = 0; creds && k < cfg->ncredential_sets && rc == 0; k++) {
         const struct config_credentials *cc = &cfg->credential_sets[k];
         if (made[k]) {
-            if (add_creds(s, cc->name, made[k]) != 0) {
-                proxy_log("ERROR", "credential set %s: out of memory for its state", cc->name);
-                rc = -1;
-            } else {
-                made[k] = NULL; /* the state owns it */
-            }
+            install_creds(s, names[k], made[k]); /* the state owns both */
+            made[k] = NULL;
+            names[k] = NULL;
             continue;
         }
         struct creds_mgr *m = set_applied(cfg, k) ? ups_find_creds(s, cc->name) : NULL;
@@ -214,8 +217,10 @@ int ups_apply(struct upstream_state *s, const struct config *cfg, bool creds)
             proxy_log("ERROR", "reload: credential set %s: chain kept (out of memory)", cc->name);
     }
     uv_mutex_unlock(&s->mu);
-    for (size_t k = 0; k < CONFIG_MAX_CREDENTIAL_SETS; k++)
+    for (size_t k = 0; k < CONFIG_MAX_CREDENTIAL_SETS; k++) {
         creds_mgr_free(made[k]); /* those not adopted */
+        free(names[k]);
+    }
     return rc;
 }
 

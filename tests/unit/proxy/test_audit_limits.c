@@ -722,6 +722,42 @@ static void test_batch_part_full_compact(void **state)
  * output fails; past the backlog every record is dropped and counted, a
  * served request's as well as a refusal's; what was kept is written once
  * the output works again. */
+/* stderr into a file for one test (the writer's log lines); put back by
+ * stderr_back, or by the test's teardown if an assertion ended it first */
+static char stderr_path[] = "/tmp/s3w-audit-droplog-XXXXXX";
+static int stderr_saved = -1;
+
+static char *stderr_to_file(void)
+{
+    temp_file(stderr_path);
+    fflush(stderr);
+    int fd = open(stderr_path, O_WRONLY | O_APPEND);
+    stderr_saved = dup(2);
+    assert_true(stderr_saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+    close(fd);
+    return stderr_path;
+}
+
+static void stderr_back(void)
+{
+    if (stderr_saved < 0)
+        return;
+    fflush(stderr);
+    dup2(stderr_saved, 2);
+    close(stderr_saved);
+    stderr_saved = -1;
+}
+
+static int stderr_teardown(void **state)
+{
+    (void)state;
+    if (stderr_saved >= 0) {
+        stderr_back();
+        unlink(stderr_path);
+    }
+    return 0;
+}
+
 static void test_backlog_drop(void **state)
 {
     (void)state;
@@ -729,12 +765,7 @@ static void test_backlog_drop(void **state)
     temp_file(path);
     /* the writer's log lines into a file (probe 34: its WARN said the
      * records dropped were refused requests', and they were served ones') */
-    char logpath[] = "/tmp/s3w-audit-droplog-XXXXXX";
-    temp_file(logpath);
-    fflush(stderr);
-    int saved = dup(2), lfd = open(logpath, O_WRONLY | O_APPEND);
-    assert_true(saved >= 0 && lfd >= 0 && dup2(lfd, 2) == 2);
-    close(lfd);
+    char *logpath = stderr_to_file();
     struct audit *a = open_faked(path, AUDIT_ON_BACKLOG_DROP);
     disk_fills(0);
     log_n(a, 0);
@@ -758,9 +789,7 @@ static void test_backlog_drop(void **state)
     assert_int_equal(read_lines(path, ids, BACKLOG + 2, &size), BACKLOG);
     assert_string_equal(ids[BACKLOG - 1], "REQ0000000004095");
     unlink(path);
-    fflush(stderr);
-    assert_int_equal(dup2(saved, 2), 2);
-    close(saved);
+    stderr_back();
     size_t len;
     char *log = tu_read_file(logpath, &len);
     assert_non_null(log);
@@ -848,7 +877,7 @@ int main(void)
         cmocka_unit_test(test_backlog_full_in_bytes),
         cmocka_unit_test(test_backlog_behind_in_bytes),
         cmocka_unit_test(test_batch_part_full_compact),
-        cmocka_unit_test(test_backlog_drop),
+        cmocka_unit_test_teardown(test_backlog_drop, stderr_teardown),
         cmocka_unit_test(test_pipe_line_finished),
         cmocka_unit_test(test_open_cuts_partial_tail),
     };
