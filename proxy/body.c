@@ -173,6 +173,8 @@ int pl_on_body(struct proxy_conn *c, const char *p, size_t n)
         return px_post_body(px, p, n);
     switch (px->body.bm) {
     case BM_COLLECT:
+        if (!px_collect_charge(px, n))
+            return 0; /* answered 503 */
         if (s3w_buf_append(&px->body.collect, p, n) != 0) {
             if (px->kind == PX_BODY_KEYS)
                 body_fail(px, s3map_error_status(S3MAP_E_TOO_BIG), s3map_error_code(S3MAP_E_TOO_BIG),

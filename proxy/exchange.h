@@ -538,6 +538,11 @@ void pl_on_abort(struct proxy_conn *c);
 int px_bq_push(struct bodyq *q, const void *p, size_t n);
 size_t px_bq_pop(struct bodyq *q, char *dst, size_t n);
 bool px_payload_hash_ok(struct px *px, const uint8_t sha256[32]);
+/* n more bytes of a body being collected, charged to the worker's
+ * PX_COLLECT_BUDGET (px->body.collect_charged, given back in px_free);
+ * false after answering 503 SlowDown when it has no room (none at all:
+ * n = 0). pipeline.c. */
+bool px_collect_charge(struct px *px, size_t n);
 int pl_on_body(struct proxy_conn *c, const char *p, size_t n);
 bool px_checksums_init(struct px *px);
 /* A request with no body: its x-amz-checksum- header and Content-MD5, if

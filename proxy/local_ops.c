@@ -24,35 +24,41 @@
 #include "xml.h"
 
 /* ---- DeleteObjects -------------------------------------------------------------------------- */
-/* A key or version id written back into XML: S3's escaping, and a CR kept
- * as a reference (S3W_XML_ESC_CR: the upstream must read the key that was
- * authorized). */
-static void xml_text(struct s3w_buf *b, const char *tag, struct s3w_slice v)
-{
-    s3w_xml_elem(b, tag, v, S3W_XML_ESC_QUOTES | S3W_XML_ESC_CR);
-}
-
-/* The same in the body sent upstream, where quotes need no escape: every
- * byte of it at most 5 (&amp;, &#13;), so the rebuilt body of a body of n
- * bytes, whose decoded values together are at most n, is at most 5n and
- * the elements around them (PX_DELETE_REBUILT_MAX). 0 or an error. */
+/* A key or version id (or a condition) written back into the body sent
+ * upstream: '&', '<', '>' escaped, and a CR kept as a reference
+ * (S3W_XML_ESC_CR: the upstream must read the key that was authorized);
+ * quotes need no escape there. Every byte of it at most 5 (&amp;, &#13;),
+ * so the rebuilt body of a body of n bytes, whose decoded values together
+ * are at most n, is at most 5n and the elements around them
+ * (PX_DELETE_REBUILT_MAX). 0 or an error. */
 static int xml_text_up(struct s3w_buf *b, const char *tag, struct s3w_slice v)
 {
     return s3w_xml_elem(b, tag, v, S3W_XML_ESC_CR);
 }
 #define PX_DELETE_REBUILT_MAX (5 * (size_t)S3MAP_DELETE_MAX_BODY + S3MAP_DELETE_MAX_KEYS * 256)
 
-static void append_denied_errors(struct px *px, struct s3w_buf *b)
+/* The denied keys' <Error> entries: each byte of a key or version id at
+ * most 6 in S3's escaping (&quot;), and the values together at most the
+ * body's bytes, so at most 6 times the body and each entry's elements. */
+#define PX_DELETE_DENIED_MAX (6 * (size_t)S3MAP_DELETE_MAX_BODY + S3MAP_DELETE_MAX_KEYS * 128)
+
+/* 0, or an error when b's max was reached (the answer must not go out cut:
+ * probe 35 got a 200 of broken XML, the keys deleted unknown) */
+static int append_denied_errors(struct px *px, struct s3w_buf *b)
 {
-    for (size_t i = 0; i < px->del.dl->n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < px->del.dl->n && rc == 0; i++) {
         if (!px->del.denied[i])
             continue;
-        s3w_buf_append_cstr(b, "<Error>");
-        xml_text(b, "Key", px->del.dl->objects[i].key);
+        rc |= s3w_buf_append_cstr(b, "<Error>");
+        /* S3's escaping in its answers (&quot;), a CR as a reference */
+        rc |= s3w_xml_elem(b, "Key", px->del.dl->objects[i].key, S3W_XML_ESC_QUOTES | S3W_XML_ESC_CR);
         if (px->del.dl->objects[i].version_id.ptr)
-            xml_text(b, "VersionId", px->del.dl->objects[i].version_id);
-        s3w_buf_append_cstr(b, "<Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+            rc |= s3w_xml_elem(b, "VersionId", px->del.dl->objects[i].version_id,
+                               S3W_XML_ESC_QUOTES | S3W_XML_ESC_CR);
+        rc |= s3w_buf_append_cstr(b, "<Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
     }
+    return rc;
 }
 
 /* A complete answer made here (never from the upstream); ends the exchange. */
@@ -300,7 +306,7 @@ void px_finish_delete(struct px *px)
 {
     /* merge: upstream's DeleteResult plus our AccessDenied entries */
     struct s3w_buf b;
-    s3w_buf_init(&b, PX_DELETE_RESP_MAX + 1024 * 1024);
+    s3w_buf_init(&b, PX_DELETE_RESP_MAX + PX_DELETE_DENIED_MAX);
     struct s3w_slice up = s3w_buf_slice(&px->resp.body);
     const char *end = NULL;
     for (size_t i = up.len; i >= 17 && !end; i--)
@@ -326,16 +332,22 @@ void px_finish_delete(struct px *px)
                 "The DeleteObjects answer of the upstream storage service was not a DeleteResult.");
         return;
     }
+    int rc;
     if (empty_root) {
-        s3w_buf_append(&b, up.ptr, (size_t)(gt - 1 - up.ptr));
-        s3w_buf_append_cstr(&b, ">");
-        append_denied_errors(px, &b);
-        s3w_buf_append_cstr(&b, "</DeleteResult>");
-        s3w_buf_append(&b, gt + 1, up.len - (size_t)(gt + 1 - up.ptr));
+        rc = s3w_buf_append(&b, up.ptr, (size_t)(gt - 1 - up.ptr));
+        rc |= s3w_buf_append_cstr(&b, ">");
+        rc |= append_denied_errors(px, &b);
+        rc |= s3w_buf_append_cstr(&b, "</DeleteResult>");
+        rc |= s3w_buf_append(&b, gt + 1, up.len - (size_t)(gt + 1 - up.ptr));
     } else {
-        s3w_buf_append(&b, up.ptr, (size_t)(end - up.ptr));
-        append_denied_errors(px, &b);
-        s3w_buf_append(&b, end, up.len - (size_t)(end - up.ptr));
+        rc = s3w_buf_append(&b, up.ptr, (size_t)(end - up.ptr));
+        rc |= append_denied_errors(px, &b);
+        rc |= s3w_buf_append(&b, end, up.len - (size_t)(end - up.ptr));
+    }
+    if (rc != 0) {
+        s3w_buf_cleanup(&b);
+        px_fail_internal(px);
+        return;
     }
     respond_xml(px, 200, &b);
     s3w_buf_cleanup(&b);
@@ -389,12 +401,15 @@ void px_delete_objects(struct px *px)
                                          : PX_DEC_IMPLICIT_DENY;
     if (allowed == 0) {
         struct s3w_buf b;
-        s3w_buf_init(&b, PX_DELETE_RESP_MAX);
-        s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                            "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-        append_denied_errors(px, &b);
-        s3w_buf_append_cstr(&b, "</DeleteResult>");
-        respond_xml(px, 200, &b);
+        s3w_buf_init(&b, PX_DELETE_DENIED_MAX + 1024);
+        rc = s3w_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                 "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        rc |= append_denied_errors(px, &b);
+        rc |= s3w_buf_append_cstr(&b, "</DeleteResult>");
+        if (rc != 0)
+            px_fail_internal(px);
+        else
+            respond_xml(px, 200, &b);
         s3w_buf_cleanup(&b);
         return;
     }

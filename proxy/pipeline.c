@@ -350,6 +350,24 @@ static bool stage_route(struct px *px)
     return true;
 }
 
+bool px_collect_charge(struct px *px, size_t n)
+{
+    struct pl_worker *pw = plw(px->w);
+    if (pw->collect_bytes >= PX_COLLECT_BUDGET || n > PX_COLLECT_BUDGET - pw->collect_bytes) {
+        if (px->w->metrics)
+            metrics_bump(&px->w->metrics->refused[METRICS_REFUSE_COLLECT_BUDGET], 1);
+        proxy_log("INFO", "request_id=%s the worker holds %zu bytes of request bodies being "
+                  "collected: 503 SlowDown", px->reqid, pw->collect_bytes);
+        if (n)
+            px->body.failed = true; /* as body.c's body_fail: mid-body */
+        px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
+        return false;
+    }
+    pw->collect_bytes += n;
+    px->body.collect_charged += n;
+    return true;
+}
+
 /* Reads the whole request body (capped by the operation) before the
  * exchange goes on in px_after_collect: the STS form, DeleteObjects' key
  * list, the XML of an operation with condition keys in its body. */
@@ -357,21 +375,14 @@ void px_collect_body(struct px *px, enum px_kind kind, size_t cap)
 {
     px->kind = kind;
     const struct http_request *r = &px->c->req;
-    /* the worker's budget for bodies held before they are decided on: a
+    /* the worker's budget for bodies held before they are decided on (a
      * probe's 500 unsigned DeleteObjects, each sent 2 MiB less 64 KiB at
-     * once and then a trickle, held 1.1 GB */
-    size_t charge = r->chunked || r->content_length > cap ? cap : (size_t)r->content_length;
-    struct pl_worker *pw = plw(px->w);
-    if (charge > PX_COLLECT_BUDGET - pw->collect_bytes) {
-        if (px->w->metrics)
-            metrics_bump(&px->w->metrics->refused[METRICS_REFUSE_COLLECT_BUDGET], 1);
-        proxy_log("INFO", "request_id=%s the worker holds %zu bytes of request bodies being "
-                  "collected: 503 SlowDown", px->reqid, pw->collect_bytes);
-        px_fail(px, 503, "SlowDown", s3err_default_message("SlowDown"));
+     * once and then a trickle, held 1.1 GB) is charged as their bytes
+     * arrive (px_collect_charge), not for what a head declares: 70 heads
+     * declaring 2 MiB each and sending nothing took all of it, and every
+     * caller's DeleteObjects, tagging and STS got 503 (probe 35) */
+    if (!px_collect_charge(px, 0))
         return;
-    }
-    pw->collect_bytes += charge;
-    px->body.collect_charged = charge;
     s3w_buf_cleanup(&px->body.collect);
     s3w_buf_init(&px->body.collect, cap);
     px->body.bm = BM_COLLECT;

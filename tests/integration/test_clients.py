@@ -707,6 +707,17 @@ class PerKeyAndExpect(Case):
         self.assertIsNone(UP.get(BUCKET, "public/del-ok"))
         self.assertEqual(UP.get(BUCKET, "private/del-no"), b"2")
 
+    def test_delete_objects_answer_of_quote_heavy_keys_whole(self):
+        # 1,000 denied keys of 1,000 quotes each: S3 writes each quote as
+        # &quot;, a 6 MB answer, which s3warden cut at 4 MiB and sent as a
+        # 200 of broken XML (probe 35)
+        keys = [f"private/{i:04d}" + '"' * 1000 for i in range(1000)]
+        r = PX.client(DELETER).delete_objects(
+            Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        self.assertEqual(len(r.get("Errors", [])), 1000)
+        self.assertEqual({e["Key"] for e in r["Errors"]}, set(keys))
+        self.assertEqual({e["Code"] for e in r["Errors"]}, {"AccessDenied"})
+
     def expect_100(self, key, who):
         data = rand(50_000)
         h = sign("PUT", f"{PX.endpoint}/{BUCKET}/{key}", who, {"Content-Length": str(len(data)),
