@@ -314,7 +314,7 @@ void px_finish_delete(struct px *px)
             end = up.ptr + i - 15;
     /* <DeleteResult .../>: a Quiet request's answer when every key went
      * (XML allows it; moto and S3 write the end tag) */
-    const char *root = end ? NULL : memmem(up.ptr, up.len, "<DeleteResult", 13);
+    const char *root = end || !up.len ? NULL : memmem(up.ptr, up.len, "<DeleteResult", 13);
     const char *gt = root ? memchr(root, '>', up.len - (size_t)(root - up.ptr)) : NULL;
     bool empty_root = gt && gt[-1] == '/';
     if (px->resp.status != 200) {
