@@ -596,6 +596,10 @@ bool px_take_upstream_slot(struct px *px);
  * release); false after answering 503. */
 bool px_upstream_creds_for(struct px *px, const struct config_upstream *up,
                            struct sigv4_credentials *cr);
+/* Hands the built head (px->up.head) to the pool of its origin, relay.c
+ * relaying the answer; false after answering. relay_request.c's last
+ * step. */
+bool px_send_request(struct px *px, bool has_body);
 /* Appends the request head for u, signed sd, to b; 0 or -1. */
 int relay_build_head(struct s3w_buf *b, struct s3w_slice method, const struct ub_request *u,
                      const struct sigv4_signed *sd, bool has_body, uint64_t body_len);
